@@ -1,0 +1,121 @@
+"""Workspace configuration: ``citybrain.toml``, typed and validated.
+
+Secrets never live in the file: a value such as the ops-database password is named by an environment
+variable (``password_env``) and read from the environment when it is needed.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from citybrain.core.errors import ConfigError
+
+CONFIG_FILE = "citybrain.toml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SparkConfig(_Strict):
+    master: str = "local[*]"
+    app_name: str = "citybrain"
+    conf: dict[str, str] = Field(default_factory=dict)
+
+
+class DuckDBConfig(_Strict):
+    # Relative paths are taken from the workspace root.
+    database: str = "citybrain.duckdb"
+    threads: int | None = None
+    memory_limit: str | None = None
+
+
+class EngineConfig(_Strict):
+    kind: Literal["duckdb", "spark"] = "duckdb"
+    duckdb: DuckDBConfig = Field(default_factory=DuckDBConfig)
+    spark: SparkConfig = Field(default_factory=SparkConfig)
+
+
+class OpsDBConfig(_Strict):
+    # Any SQLAlchemy URL; ``{workspace}`` is replaced by the workspace root.
+    url: str = "sqlite:///{workspace}/ops.sqlite"
+    # Name of an environment variable holding the password, inserted into the URL at connect time.
+    password_env: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _no_password_in_file(cls, url: str) -> str:
+        from sqlalchemy.engine import make_url
+
+        try:
+            parsed = make_url(url.replace("{workspace}", "/w"))
+        except Exception as exc:  # sqlalchemy raises ArgumentError with its own wording
+            raise ValueError(f"not a SQLAlchemy URL: {url!r}") from exc
+        if parsed.password:
+            raise ValueError("put the password in an environment variable named by password_env")
+        return url
+
+
+class LoggingConfig(_Strict):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    json_format: bool = Field(default=False, alias="json")
+
+
+class WorkspaceConfig(_Strict):
+    name: str = "示例高新区"
+    lake: str = "."
+    engine: EngineConfig = Field(default_factory=EngineConfig)
+    ops_db: OpsDBConfig = Field(default_factory=OpsDBConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+
+    def ops_db_url(self, root: Path) -> str:
+        """The ops-database URL with the workspace path and the password from the environment."""
+        url = self.ops_db.url.replace("{workspace}", str(root))
+        if self.ops_db.password_env:
+            from sqlalchemy.engine import make_url
+
+            password = os.environ.get(self.ops_db.password_env)
+            if password is None:
+                raise ConfigError(
+                    f"ops_db.password_env names {self.ops_db.password_env}, which is not set",
+                    hint="export it before running citybrain",
+                )
+            url = make_url(url).set(password=password).render_as_string(hide_password=False)
+        return url
+
+
+def _describe(error: ValidationError, source: str) -> str:
+    first = error.errors()[0]
+    key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    problem = first["msg"]
+    if first["type"] == "extra_forbidden":
+        problem = "unknown key"
+    elif first["type"] == "literal_error":
+        problem = problem.replace("Input should be", "must be")
+    value = first.get("input")
+    shown = f" (got {value!r})" if first["type"] != "extra_forbidden" and value is not None else ""
+    more = f"; {len(error.errors()) - 1} more problem(s)" if len(error.errors()) > 1 else ""
+    return f"{source}: {key}: {problem}{shown}{more}"
+
+
+def parse_config(text: str, source: str = CONFIG_FILE) -> WorkspaceConfig:
+    """Parse TOML text into a validated config; errors name the file and the key."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    try:
+        return WorkspaceConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source)) from None
+
+
+def load_config(path: Path) -> WorkspaceConfig:
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such config file", hint="run `citybrain workspace init DIR`")
+    return parse_config(path.read_text(encoding="utf-8"), str(path))

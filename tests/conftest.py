@@ -1,0 +1,6 @@
+"""Shared fixtures. Each fixture module in tests/fixtures/ owns one real service or engine."""
+
+pytest_plugins = [
+    "fixtures.engines",
+    "fixtures.postgres",
+]
