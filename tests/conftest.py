@@ -3,4 +3,5 @@
 pytest_plugins = [
     "fixtures.engines",
     "fixtures.postgres",
+    "fixtures.browser",
 ]

@@ -1,0 +1,1 @@
+"""The ``citybrain`` command line: the top layer, free to call every stage."""

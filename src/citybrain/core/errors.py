@@ -1,7 +1,7 @@
 """Errors a user can cause, kept apart from programmer errors.
 
-A `UserError` is printed by the CLI as one line (what, where, what to do) with a non-zero exit and no
-traceback; anything else is a bug and keeps its traceback under ``--debug``.
+A `UserError` is printed by the CLI as one line (what, where, what to do) with a non-zero exit
+and no traceback; anything else is a bug and keeps its traceback under ``--debug``.
 """
 
 from __future__ import annotations

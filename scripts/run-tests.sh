@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Run the whole suite. pytest's exit code 5 ("no tests ran") is a failure with a clear message.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+UV=$(command -v uv || echo "python3 -m uv")
+mkdir -p test-artifacts
+$UV run pytest "$@"
+rc=$?
+if [ "$rc" -eq 5 ]; then
+    echo "error: pytest collected no tests — the suite must never pass empty" >&2
+fi
+exit "$rc"

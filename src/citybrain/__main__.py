@@ -1,0 +1,3 @@
+from citybrain.cli.main import main
+
+main()

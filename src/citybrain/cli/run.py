@@ -1,0 +1,60 @@
+"""``citybrain run``: every pipeline stage that exists, in order, on one workspace."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rich.table import Table
+
+from citybrain.cli.state import state
+from citybrain.cli.ui import console, progress
+from citybrain.core import Workspace, get_logger, run_context
+
+log = get_logger("citybrain.run")
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    description: str
+    action: Callable[[Workspace], str]
+
+
+def _migrate(workspace: Workspace) -> str:
+    from citybrain.core.opsdb import current_revision, upgrade
+
+    upgrade(workspace.ops_db_url)
+    return f"ops database at revision {current_revision(workspace.ops_db_url)}"
+
+
+# Later stages (ingest, govern, resolve, topics, cases) append themselves here in order.
+STAGES: list[Stage] = [
+    Stage("migrate", "bring the ops database schema up to date", _migrate),
+]
+
+
+def run_command() -> None:
+    """Run every pipeline stage that exists, in order, on the workspace.
+
+    Example: citybrain -w ./gaoxin run
+    """
+    workspace = Workspace.open(state.workspace)
+    summary = Table(title="citybrain run")
+    summary.add_column("stage")
+    summary.add_column("result")
+    summary.add_column("seconds", justify="right")
+    with run_context() as run_id, progress() as bar:
+        log.info("run started", extra={"workspace": str(workspace.root)})
+        task = bar.add_task("pipeline", total=len(STAGES))
+        for stage in STAGES:
+            bar.update(task, description=stage.name)
+            started = time.perf_counter()
+            result = stage.action(workspace)
+            elapsed = time.perf_counter() - started
+            log.info("stage done", extra={"stage": stage.name, "seconds": round(elapsed, 3)})
+            summary.add_row(stage.name, result, f"{elapsed:.1f}")
+            bar.advance(task)
+    console.print(summary)
+    console.print(f"run {run_id} finished")

@@ -1,0 +1,43 @@
+"""``citybrain workspace …``: create and inspect city workspaces."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from citybrain.cli.ui import console
+from citybrain.core import ZONES, Workspace
+
+workspace_app = typer.Typer(help="Create and inspect city workspaces.", no_args_is_help=True)
+
+
+@workspace_app.command("init")
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder of the new workspace.")],
+    name: Annotated[str, typer.Option(help="Name of the city or district.")] = "示例高新区",
+    force: Annotated[bool, typer.Option(help="Re-initialise an existing workspace.")] = False,
+) -> None:
+    """Create a workspace: citybrain.toml, the lake zones and the ops database.
+
+    Example: citybrain workspace init ./gaoxin --name 示例高新区
+    """
+    from citybrain.core.opsdb import upgrade
+
+    ws = Workspace.init(directory, name=name, exist_ok=force)
+    upgrade(ws.ops_db_url)
+    console.print(f"[green]workspace ready[/] {ws.root}")
+    console.print(f"  zones: {', '.join(ZONES)}  ·  ops db: {ws.config.ops_db.url}")
+
+
+@workspace_app.command("show")
+def show(
+    directory: Annotated[Path, typer.Argument(help="Workspace folder.")] = Path(),
+) -> None:
+    """Print a workspace's effective configuration.
+
+    Example: citybrain workspace show ./gaoxin
+    """
+    ws = Workspace.open(directory)
+    console.print_json(ws.config.model_dump_json(by_alias=True))

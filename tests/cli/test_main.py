@@ -1,0 +1,80 @@
+"""The CLI as a user meets it: help, version, one-line errors, exit codes."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from citybrain import __version__
+from citybrain.cli.main import main
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exit_:
+        code = int(exit_.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_help_lists_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(["--help"], capsys)
+    assert code == 0
+    for command in ("workspace", "run", "serve"):
+        assert command in out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(["--version"], capsys)
+    assert code == 0
+    assert __version__ in out
+
+
+def test_workspace_init_then_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ws = tmp_path / "gaoxin"
+    code, out, err = run_cli(["workspace", "init", str(ws)], capsys)
+    assert code == 0, err
+    assert (ws / "ops.sqlite").is_file()
+    code, out, err = run_cli(["-w", str(ws), "run"], capsys)
+    assert code == 0, err
+    assert "migrate" in out
+
+
+def test_wrong_config_value_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ws = tmp_path / "ws"
+    assert run_cli(["workspace", "init", str(ws)], capsys)[0] == 0
+    config = ws / "citybrain.toml"
+    config.write_text(config.read_text().replace('kind = "duckdb"', 'kind = "oracle"'))
+    code, _, err = run_cli(["-w", str(ws), "run"], capsys)
+    assert code == 2
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1
+    assert "engine.kind" in lines[0]
+    assert "Traceback" not in err
+
+
+def test_missing_workspace_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(["-w", str(tmp_path / "nope"), "run"], capsys)
+    assert code == 2
+    assert "no such workspace" in err
+    assert "Traceback" not in err
+
+
+def test_unknown_option_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(["workspace", "init", "--colour", "red"], capsys)
+    assert code == 2
+    assert "--colour" in err
+
+
+def test_installed_entry_point_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "citybrain", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert __version__ in result.stdout
