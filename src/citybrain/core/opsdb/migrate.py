@@ -1,0 +1,108 @@
+"""Alembic, driven from code: the migrations ship inside the package and need no alembic.ini."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import URL, Connection, Engine
+
+from citybrain.core.opsdb.connection import connect
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+HEAD = "head"
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic config pointing at the packaged migrations, optionally bound to a connection."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("version_locations", str(MIGRATIONS_DIR / "versions"))
+    config.set_main_option("path_separator", "os")
+    # Files are named v0001_slug.py: ids that sort, so the history reads in order, and a
+    # leading letter keeps the file name a valid module name for ruff and mypy.
+    config.set_main_option("file_template", "v%%(rev)s_%%(slug)s")
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+@contextmanager
+def _engine_for(url_or_engine: str | URL | Engine) -> Iterator[Engine]:
+    if isinstance(url_or_engine, Engine):
+        yield url_or_engine
+        return
+    engine = connect(url_or_engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def upgrade(url_or_engine: str | URL | Engine, revision: str = HEAD) -> None:
+    """Bring the ops database up to ``revision`` (the newest by default); a no-op if it is."""
+    with _engine_for(url_or_engine) as engine, engine.begin() as connection:
+        command.upgrade(alembic_config(connection), revision)
+
+
+def downgrade(url_or_engine: str | URL | Engine, revision: str) -> None:
+    """Step the ops database back to ``revision`` (``base`` empties it); for development."""
+    with _engine_for(url_or_engine) as engine, engine.begin() as connection:
+        command.downgrade(alembic_config(connection), revision)
+
+
+def current_revision(url_or_engine: str | URL | Engine) -> str | None:
+    """The revision the database is at, or None when it has never been migrated."""
+    with _engine_for(url_or_engine) as engine, engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str:
+    """The newest revision shipped with this version of citybrain."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:  # only possible if the versions folder is empty, i.e. a broken install
+        raise RuntimeError(f"no migrations found in {MIGRATIONS_DIR}")
+    return head
+
+
+def is_up_to_date(url_or_engine: str | URL | Engine) -> bool:
+    return current_revision(url_or_engine) == head_revision()
+
+
+def next_revision_id() -> str:
+    """The id the next migration gets: one more than the highest numbered revision."""
+    script = ScriptDirectory.from_config(alembic_config())
+    numbers = [int(r.revision) for r in script.walk_revisions() if re.fullmatch(r"\d+", r.revision)]
+    return f"{max(numbers, default=0) + 1:04d}"
+
+
+def make_revision(message: str, *, autogenerate: bool = True) -> Path:
+    """Write a new migration file for the models' current state and return its path.
+
+    Autogenerate diffs the models against a scratch SQLite database upgraded to head, so the new
+    file holds exactly what the models added. Read it before committing: Alembic cannot see renames.
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        engine = connect(f"sqlite:///{scratch}/scratch.sqlite")
+        try:
+            upgrade(engine)
+            with engine.begin() as connection:
+                script = command.revision(
+                    alembic_config(connection),
+                    message=message,
+                    autogenerate=autogenerate,
+                    rev_id=next_revision_id(),
+                )
+        finally:
+            engine.dispose()
+    if script is None or isinstance(script, list):
+        raise RuntimeError("alembic wrote no single revision file")
+    return Path(script.path)

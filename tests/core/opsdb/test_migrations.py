@@ -1,0 +1,74 @@
+"""Migrations build the schema the models describe, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+
+from citybrain.core.opsdb import connect, current_revision, downgrade, head_revision, upgrade
+from citybrain.core.opsdb.migrate import alembic_config
+from citybrain.core.opsdb.registry import load_models
+
+CORE_TABLES = {
+    "catalog_dataset",
+    "catalog_dataset_stats",
+    "catalog_lineage",
+    "load_run",
+    "pipeline_run",
+}
+
+
+def test_upgrade_from_empty_creates_the_tables(ops_db_url: str) -> None:
+    assert current_revision(ops_db_url) is None
+    upgrade(ops_db_url)
+    assert current_revision(ops_db_url) == head_revision()
+    engine = connect(ops_db_url)
+    try:
+        assert set(inspect(engine).get_table_names()) >= CORE_TABLES
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_twice_is_a_no_op(ops_db_url: str) -> None:
+    engine = connect(ops_db_url)
+    try:
+        upgrade(engine)
+        upgrade(engine)
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
+
+
+def test_models_and_migrations_agree(ops_db_url: str) -> None:
+    engine = connect(ops_db_url)
+    try:
+        upgrade(engine)
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            diff = compare_metadata(context, load_models())
+        assert diff == [], f"models and migrations differ; add a migration: {diff}"
+    finally:
+        engine.dispose()
+
+
+def test_downgrade_to_base_and_up_again(ops_db_url: str) -> None:
+    engine = connect(ops_db_url)
+    try:
+        upgrade(engine)
+        downgrade(engine, "base")
+        assert not CORE_TABLES & set(inspect(engine).get_table_names())
+        upgrade(engine)
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
+
+
+def test_history_is_one_line() -> None:
+    # Two branches that each added a migration leave two heads:
+    # renumber one (see migrations/README.md).
+    script = ScriptDirectory.from_config(alembic_config())
+    assert len(script.get_heads()) == 1
+    revisions = [r.revision for r in script.walk_revisions()]
+    assert len(revisions) == len(set(revisions))
