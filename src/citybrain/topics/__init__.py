@@ -1,0 +1,52 @@
+"""Topics (专题): plugins that find problems and explain every finding.
+
+This module is the public API a topic plugin uses — built-in topics use nothing else.
+"""
+
+from citybrain.topics.base import (
+    Evaluation,
+    InputSpec,
+    MapLayer,
+    OverviewTile,
+    Topic,
+    TopicContext,
+    TopicParams,
+)
+from citybrain.topics.evaluation import binary_scores, pr_curve, precision_at_k
+from citybrain.topics.findings import (
+    FINDINGS_SCHEMA,
+    LEVEL_ZH,
+    REASON_TYPE,
+    FindingsError,
+    Level,
+    Signal,
+    build_reasons,
+    levels_from_scores,
+    validate_findings,
+)
+from citybrain.topics.registry import ENTRY_POINT_GROUP, discover_topics, get_topic
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "FINDINGS_SCHEMA",
+    "LEVEL_ZH",
+    "REASON_TYPE",
+    "Evaluation",
+    "FindingsError",
+    "InputSpec",
+    "Level",
+    "MapLayer",
+    "OverviewTile",
+    "Signal",
+    "Topic",
+    "TopicContext",
+    "TopicParams",
+    "binary_scores",
+    "build_reasons",
+    "discover_topics",
+    "get_topic",
+    "levels_from_scores",
+    "pr_curve",
+    "precision_at_k",
+    "validate_findings",
+]

@@ -1,0 +1,132 @@
+"""What a topic plugin declares: inputs, parameters, ``run`` and ``evaluate``, and what it shows.
+
+Built-in topics use exactly this API; a third-party topic registers a ``Topic`` subclass under the
+``citybrain.topics`` entry-point group and appears in the CLI, the case desk and the web app.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field
+
+from citybrain.topics.findings import Level
+
+if TYPE_CHECKING:
+    from citybrain.core.engine import Engine
+    from citybrain.core.workspace import Workspace
+
+
+class InputSpec(BaseModel):
+    """A standard table a topic reads, and the columns it needs from it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    zone: Literal["std", "base", "topic"] = "std"
+    table: str
+    columns: tuple[str, ...] = ()
+    optional: bool = False
+
+    @property
+    def dataset(self) -> str:
+        return f"{self.zone}.{self.table}"
+
+
+class TopicParams(BaseModel):
+    """Base of every topic's parameters: thresholds that turn scores into findings and levels."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    threshold: float = Field(
+        0.5, ge=0.0, le=1.0, description="score at or above which a finding is raised"
+    )
+    high: float = Field(
+        0.8, ge=0.0, le=1.0, description="score at or above which the level is high"
+    )
+
+
+class MapLayer(BaseModel):
+    """A map layer a topic contributes to the one map (一张图)."""
+
+    id: str
+    title_zh: str
+    title_en: str
+    kind: Literal["points", "h3", "lines", "polygons"] = "points"
+    color: str = "#d9480f"
+
+
+class OverviewTile(BaseModel):
+    """A figure a topic contributes to the overview screen (一屏会商)."""
+
+    id: str
+    title_zh: str
+    title_en: str
+    unit_zh: str = ""
+    unit_en: str = ""
+
+
+class Evaluation(BaseModel):
+    """A topic's findings scored against ground truth; baselines side by side."""
+
+    topic: str
+    precision: float
+    recall: float
+    f1: float
+    precision_at_100: float | None = None
+    threshold: float | None = None
+    support: int = 0
+    flagged: int = 0
+    baselines: dict[str, dict[str, float]] = Field(default_factory=dict)
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+@dataclass
+class TopicContext:
+    """What a running topic may use: the workspace, its engine, parameters and labels."""
+
+    workspace: Workspace
+    engine: Engine
+    run_id: str
+    params: TopicParams
+    model_version: str
+    # Confirmed / rejected case outcomes (subject_id, period, label), once cases exist.
+    labels: pa.Table | None = None
+    artifacts_dir: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Topic(ABC):
+    """A topic (专题): finds one kind of problem and explains every finding."""
+
+    name: ClassVar[str]
+    title_zh: ClassVar[str]
+    title_en: ClassVar[str]
+    subject_type: ClassVar[str]
+    version: ClassVar[str] = "1"
+    inputs: ClassVar[tuple[InputSpec, ...]] = ()
+    params_model: ClassVar[type[TopicParams]] = TopicParams
+    department_hint: ClassVar[str | None] = None  # default receiving department for case routing
+
+    def default_params(self) -> TopicParams:
+        return self.params_model()
+
+    @abstractmethod
+    def run(self, ctx: TopicContext) -> pa.Table:
+        """Return findings conforming to ``FINDINGS_SCHEMA`` (levels, reasons, location)."""
+
+    def evaluate(self, findings: pa.Table, truth_dir: Path, ctx: TopicContext) -> Evaluation:
+        """Score findings against ground truth; topics without truth keep this default."""
+        raise NotImplementedError(f"topic {self.name} has no ground truth to evaluate against")
+
+    def map_layers(self) -> list[MapLayer]:
+        return []
+
+    def overview_tiles(self) -> list[OverviewTile]:
+        return []
+
+    def level_thresholds(self, params: TopicParams) -> dict[Level, float]:
+        return {Level.high: params.high, Level.medium: params.threshold}

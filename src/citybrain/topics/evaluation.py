@@ -1,0 +1,49 @@
+"""Detection metrics shared by topics: precision, recall, F1, precision@k and the PR curve."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+@dataclass(frozen=True)
+class Scores:
+    precision: float
+    recall: float
+    f1: float
+    flagged: int
+    support: int
+
+
+def binary_scores(predicted: NDArray[np.bool_], actual: NDArray[np.bool_]) -> Scores:
+    tp = int(np.count_nonzero(predicted & actual))
+    flagged = int(np.count_nonzero(predicted))
+    support = int(np.count_nonzero(actual))
+    precision = tp / flagged if flagged else 0.0
+    recall = tp / support if support else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return Scores(precision, recall, f1, flagged, support)
+
+
+def precision_at_k(scores: NDArray[np.float64], actual: NDArray[np.bool_], k: int = 100) -> float:
+    """Share of true positives among the ``k`` highest scores (ties broken by position)."""
+    if len(scores) == 0:
+        return 0.0
+    top = np.argsort(-scores, kind="stable")[: min(k, len(scores))]
+    return float(np.mean(actual[top]))
+
+
+def pr_curve(
+    scores: NDArray[np.float64], actual: NDArray[np.bool_]
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Precision, recall and threshold at every distinct score, highest threshold first."""
+    order = np.argsort(-scores, kind="stable")
+    sorted_scores = scores[order]
+    hits = np.cumsum(actual[order])
+    last_of_each = np.r_[np.nonzero(np.diff(sorted_scores))[0], len(sorted_scores) - 1]
+    flagged = last_of_each + 1
+    precision = hits[last_of_each] / flagged
+    recall = hits[last_of_each] / max(int(actual.sum()), 1)
+    return precision.astype(np.float64), recall.astype(np.float64), sorted_scores[last_of_each]

@@ -1,0 +1,112 @@
+import pyarrow as pa
+import pytest
+
+from citybrain.topics import (
+    FINDINGS_SCHEMA,
+    FindingsError,
+    Level,
+    Signal,
+    build_reasons,
+    levels_from_scores,
+    validate_findings,
+)
+
+
+def two_signals() -> list[Signal]:
+    return [
+        Signal(
+            name="electricity_per_occupant",
+            observed=pa.array([412.0, 80.0, None]),
+            expected=pa.array([120.0, 110.0, 100.0]),
+            contribution=pa.array([0.6, -0.1, 0.2]),
+            template_zh="人均月用电{observed}度，同类住户约{expected}度",
+            template_en="{observed} kWh per occupant a month; similar flats use about {expected}",
+            decimals=0,
+        ),
+        Signal(
+            name="deliveries",
+            observed=pa.array([95.0, 3.0, 40.5]),
+            expected=pa.array([12.0, 10.0, 11.0]),
+            contribution=pa.array([0.3, 0.0, 0.5]),
+            template_zh="月外卖快递{observed}件（同类约{expected}件）",
+            template_en="{observed} deliveries a month (similar flats: {expected})",
+        ),
+    ]
+
+
+def test_reasons_keep_positive_contributions_largest_first() -> None:
+    reasons = build_reasons(two_signals()).to_pylist()
+    assert [r["signal"] for r in reasons[0]] == ["electricity_per_occupant", "deliveries"]
+    assert reasons[1] == []
+    assert [r["signal"] for r in reasons[2]] == ["deliveries", "electricity_per_occupant"]
+    first = reasons[0][0]
+    assert first["text_zh"] == "人均月用电412度，同类住户约120度"
+    assert first["text_en"] == "412 kWh per occupant a month; similar flats use about 120"
+    assert reasons[2][0]["text_zh"] == "月外卖快递40.5件（同类约11件）"
+    # A missing observation is shown, not hidden.
+    assert reasons[2][1]["text_zh"] == "人均月用电?度，同类住户约100度"
+
+
+def test_reasons_need_equal_lengths() -> None:
+    broken = two_signals()[0]
+    short = Signal(
+        broken.name,
+        broken.observed[:2],
+        broken.expected,
+        broken.contribution,
+        broken.template_zh,
+        broken.template_en,
+    )
+    with pytest.raises(ValueError, match="differ in length"):
+        build_reasons([short])
+
+
+def test_levels() -> None:
+    levels = levels_from_scores(
+        pa.array([0.95, 0.7, 0.2]), {Level.high: 0.9, Level.medium: 0.5}
+    ).to_pylist()
+    assert levels == ["high", "medium", "low"]
+
+
+def findings(**overrides: object) -> pa.Table:
+    row = {
+        "topic": "group_rental",
+        "subject_type": "dwelling",
+        "subject_id": "D1",
+        "period": "2025-03",
+        "score": 0.93,
+        "level": "high",
+        "lon": 104.05,
+        "lat": 30.57,
+        "grid_id": "G1",
+        "community_id": "C1",
+        "street_id": "S1",
+        "model_version": "group_rental-1",
+        "reasons": build_reasons(two_signals()).to_pylist()[0],
+    }
+    row.update(overrides)
+    return pa.Table.from_pylist([row])
+
+
+def test_valid_findings_conform_to_the_schema() -> None:
+    table = validate_findings(findings())
+    assert table.schema == FINDINGS_SCHEMA
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"score": 1.5}, r"\[0, 1\]"),
+        ({"level": "urgent"}, "high, medium or low"),
+        ({"reasons": []}, "at least one reason"),
+        ({"subject_id": None}, "no subject_id"),
+    ],
+)
+def test_invalid_findings_are_refused(overrides: dict[str, object], message: str) -> None:
+    with pytest.raises(FindingsError, match=message):
+        validate_findings(findings(**overrides))
+
+
+def test_missing_columns_are_named() -> None:
+    with pytest.raises(FindingsError, match="lat, grid_id"):
+        validate_findings(findings().drop_columns(["lat", "grid_id"]))
