@@ -1,0 +1,1 @@
+"""Data governance: standardisation, validation, quality, identity resolution, base databases."""
