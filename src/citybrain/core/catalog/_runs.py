@@ -1,0 +1,138 @@
+"""Load runs, pipeline runs and the headline figures drawn from them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from citybrain.core.catalog.types import (
+    HeadlineFigures,
+    LoadNotFound,
+    LoadOutcome,
+    LoadRunInfo,
+    PipelineRunInfo,
+    RunStatus,
+)
+from citybrain.core.opsdb.models import CatalogDataset, LoadRun, PipelineRun
+
+
+def start_load(
+    db: Session, *, load_id: str, source_system: str, run_id: str | None, now: datetime
+) -> LoadRun:
+    row = LoadRun(
+        load_id=load_id,
+        source_system=source_system,
+        run_id=run_id,
+        status="running",
+        started_at=now,
+        quarantined_by_reason={},
+    )
+    db.add(row)
+    db.flush()
+    return row
+
+
+def check_reconciled(load_id: str, outcome: LoadOutcome) -> None:
+    """Nothing lost: a succeeded load's rows read are exactly those landed plus quarantined."""
+    if outcome.status != "succeeded":
+        return
+    if outcome.rows_read != outcome.rows_landed + outcome.rows_quarantined:
+        raise ValueError(
+            f"load {load_id} does not reconcile: read {outcome.rows_read} != landed "
+            f"{outcome.rows_landed} + quarantined {outcome.rows_quarantined}"
+        )
+    by_reason = sum(outcome.quarantined_by_reason.values())
+    if by_reason != outcome.rows_quarantined:
+        raise ValueError(
+            f"load {load_id}: quarantined by reason adds up to {by_reason}, "
+            f"not {outcome.rows_quarantined}"
+        )
+
+
+def finish_load(db: Session, load_id: str, outcome: LoadOutcome, now: datetime) -> LoadRun:
+    row = require_load(db, load_id)
+    if row.status != "running":
+        raise ValueError(f"load {load_id} already finished ({row.status})")
+    check_reconciled(load_id, outcome)
+    for field, value in outcome.model_dump().items():
+        setattr(row, field, value)
+    row.finished_at = now
+    db.flush()
+    return row
+
+
+def require_load(db: Session, load_id: str) -> LoadRun:
+    row = db.get(LoadRun, load_id)
+    if row is None:
+        raise LoadNotFound(f"no load {load_id} in the catalog")
+    return row
+
+
+def to_load(row: LoadRun) -> LoadRunInfo:
+    return LoadRunInfo.model_validate(row, from_attributes=True)
+
+
+def list_loads(
+    db: Session, *, source_system: str | None, status: RunStatus | None, limit: int
+) -> list[LoadRunInfo]:
+    query = select(LoadRun).order_by(LoadRun.started_at.desc(), LoadRun.load_id).limit(limit)
+    if source_system is not None:
+        query = query.where(LoadRun.source_system == source_system)
+    if status is not None:
+        query = query.where(LoadRun.status == status)
+    return [to_load(row) for row in db.scalars(query)]
+
+
+def start_pipeline(db: Session, *, run_id: str, command: str, now: datetime) -> PipelineRun:
+    row = PipelineRun(run_id=run_id, command=command, status="running", started_at=now, stages=[])
+    db.add(row)
+    db.flush()
+    return row
+
+
+def finish_pipeline(
+    db: Session,
+    run_id: str,
+    *,
+    status: RunStatus,
+    stages: list[dict[str, Any]],
+    error_message: str | None,
+    now: datetime,
+) -> PipelineRun:
+    row = db.get(PipelineRun, run_id)
+    if row is None:
+        raise LookupError(f"no pipeline run {run_id}")
+    row.status = status
+    row.stages = stages
+    row.error_message = error_message
+    row.finished_at = None if status == "running" else now
+    db.flush()
+    return row
+
+
+def to_pipeline(row: PipelineRun) -> PipelineRunInfo:
+    return PipelineRunInfo.model_validate(row, from_attributes=True)
+
+
+def headline(db: Session) -> HeadlineFigures:
+    succeeded = LoadRun.status == "succeeded"
+    systems, records, last = db.execute(
+        select(
+            func.count(func.distinct(LoadRun.source_system)),
+            func.coalesce(func.sum(LoadRun.rows_landed), 0),
+            func.max(LoadRun.finished_at),
+        ).where(succeeded)
+    ).one()
+    counted = select(CatalogDataset.zone, func.count()).group_by(CatalogDataset.zone)
+    # .all(): dict() would take a Result for a mapping (it has keys()) and fail.
+    by_zone: dict[str, int] = dict(db.execute(counted).all())
+    return HeadlineFigures(
+        systems_connected=systems,
+        records_aggregated=int(records),
+        datasets=sum(by_zone.values()),
+        datasets_by_zone=by_zone,
+        last_load_at=last,
+    )
