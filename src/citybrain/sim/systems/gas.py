@@ -1,0 +1,34 @@
+"""燃气公司 — monthly readings, GBK CSV with Chinese headers and 年月日 dates; quarterly exports."""
+
+from __future__ import annotations
+
+from citybrain.sim.formats import write_csv
+from citybrain.sim.systems.base import SystemContext
+from citybrain.sim.systems.utility import UtilitySpec, readings
+
+SYSTEM = "gas_utility"
+COLUMNS = {
+    "row_key": "流水号",
+    "account": "用户编号",
+    "holder": "用户名称",
+    "address": "用气地址",
+    "period": "账期",
+    "read_date": "抄表日期",
+    "previous": "上次读数",
+    "current": "本次读数",
+    "usage": "用气量(立方米)",
+}
+
+
+def build(ctx: SystemContext) -> None:
+    folder = ctx.dir(SYSTEM)
+    spec = UtilitySpec(
+        SYSTEM, "gas", "RQ", COLUMNS, ["full", "estate", "road"], date_format="%Y年%m月%d日"
+    )
+    batch: list = []
+    for m, t in readings(ctx, spec):
+        batch.append(t)
+        if (m + 1) % 3 == 0 or m == ctx.world.months - 1:
+            q = f"{ctx.world.month_label(m - len(batch) + 1)}_{ctx.world.month_label(m)}"
+            ctx.count(SYSTEM, write_csv(folder / f"用气量_{q}.csv", batch, encoding="gbk"))
+            batch = []

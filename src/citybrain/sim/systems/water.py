@@ -1,0 +1,45 @@
+"""自来水公司 — monthly readings, one UTF-8 CSV per month, pinyin-initial column names; from the
+middle of the period the billing system upgrade renames the usage column."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+
+from citybrain.sim.formats import write_csv
+from citybrain.sim.systems.base import SystemContext
+from citybrain.sim.systems.utility import UtilitySpec, readings
+
+SYSTEM = "water_utility"
+COLUMNS = {
+    "row_key": "LSH",
+    "account": "HH",
+    "holder": "HM",
+    "address": "YSDZ",
+    "period": "ZQ",
+    "read_date": "CBRQ",
+    "previous": "SYDS",
+    "current": "BYDS",
+    "usage": "YSL",
+}
+
+
+def build(ctx: SystemContext) -> None:
+    folder = ctx.dir(SYSTEM)
+    spec = UtilitySpec(
+        SYSTEM,
+        "water",
+        "SW",
+        COLUMNS,
+        ["road", "full", "no_district"],
+        date_format="%Y/%m/%d",
+        drift_month=ctx.world.months // 2,
+        drift={"YSL": "YSL_M3"},
+    )
+    for m, t in readings(ctx, spec):
+        _write(folder / f"YS_{ctx.world.month_label(m).replace('-', '')}.csv", t, ctx)
+
+
+def _write(path: Path, t: pa.Table, ctx: SystemContext) -> None:
+    ctx.count(SYSTEM, write_csv(path, t, encoding="utf-8"))

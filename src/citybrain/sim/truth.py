@@ -1,0 +1,163 @@
+"""Ground truth, written only under ``DIR/truth/`` (the pipeline never reads it).
+
+Link tables say which source rows belong to which true entity: each row names a system, its table
+(file stem), the key column and a key value, and the entity id. The key column is the row key of
+the table, or, for monthly readings, the account number that every reading row of that account
+carries. Other truth tables are written whole (they are small) or streamed (group rental by month).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+Entity = Literal["person", "enterprise", "dwelling"]
+
+LINK_SCHEMA = pa.schema(
+    [
+        ("system", pa.string()),
+        ("table", pa.string()),
+        ("key_field", pa.string()),
+        ("key", pa.string()),
+        ("entity_id", pa.int64()),
+    ]
+)
+DIRT_SCHEMA = pa.schema(
+    [
+        ("system", pa.string()),
+        ("table", pa.string()),
+        ("key_field", pa.string()),
+        ("key", pa.string()),
+        ("field", pa.string()),
+        ("kind", pa.string()),
+    ]
+)
+_FLUSH_ROWS = 1 << 20
+
+
+class _Stream:
+    """A Parquet file appended to in large row groups."""
+
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        self.path, self.schema = path, schema
+        self.writer: pq.ParquetWriter | None = None
+        self.buffer: list[pa.Table] = []
+        self.buffered = 0
+        self.rows = 0
+
+    def append(self, table: pa.Table) -> None:
+        self.buffer.append(table.cast(self.schema))
+        self.buffered += table.num_rows
+        if self.buffered >= _FLUSH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
+        self.writer.write_table(pa.concat_tables(self.buffer))
+        self.rows += self.buffered
+        self.buffer, self.buffered = [], 0
+
+    def close(self) -> None:
+        self.flush()
+        if self.writer is None:
+            pq.write_table(self.schema.empty_table(), self.path, compression="zstd")
+        else:
+            self.writer.close()
+
+
+class TruthSink:
+    """Collects every truth table of one generation run."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root / "truth"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._streams: dict[str, _Stream] = {}
+        self.meta: dict[str, Any] = {}
+
+    def _stream(self, name: str, schema: pa.Schema) -> _Stream:
+        if name not in self._streams:
+            self._streams[name] = _Stream(self.root / f"{name}.parquet", schema)
+        return self._streams[name]
+
+    def link(
+        self,
+        entity: Entity,
+        system: str,
+        table: str,
+        key_field: str,
+        keys: pa.Array | pa.ChunkedArray,
+        ids: np.ndarray,
+    ) -> None:
+        """Source rows (by key) that are the true entity ``ids`` (negative ids are skipped)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        keep = ids >= 0
+        n = int(keep.sum())
+        if n == 0:
+            return
+        k = keys.cast(pa.string()).filter(pa.array(keep))
+        self._stream(f"links_{entity}", LINK_SCHEMA).append(
+            pa.table(
+                {
+                    "system": pa.repeat(pa.scalar(system), n),
+                    "table": pa.repeat(pa.scalar(table), n),
+                    "key_field": pa.repeat(pa.scalar(key_field), n),
+                    "key": k,
+                    "entity_id": ids[keep],
+                }
+            )
+        )
+
+    def dirt(
+        self,
+        system: str,
+        table: str,
+        key_field: str,
+        keys: pa.Array | pa.ChunkedArray,
+        mask: np.ndarray,
+        field: str,
+        kind: str,
+    ) -> None:
+        """Rows where dirt of ``kind`` was planted in ``field``."""
+        n = int(mask.sum())
+        if n == 0:
+            return
+        self._stream("dirt", DIRT_SCHEMA).append(
+            pa.table(
+                {
+                    "system": pa.repeat(pa.scalar(system), n),
+                    "table": pa.repeat(pa.scalar(table), n),
+                    "key_field": pa.repeat(pa.scalar(key_field), n),
+                    "key": keys.cast(pa.string()).filter(pa.array(mask)),
+                    "field": pa.repeat(pa.scalar(field), n),
+                    "kind": pa.repeat(pa.scalar(kind), n),
+                }
+            )
+        )
+
+    def append(self, name: str, table: pa.Table) -> None:
+        """Stream rows into ``truth/<name>.parquet`` (first call fixes the schema)."""
+        self._stream(name, table.schema).append(table)
+
+    def write(self, name: str, table: pa.Table) -> None:
+        """A whole small truth table."""
+        pq.write_table(table, self.root / f"{name}.parquet", compression="zstd")
+
+    def close(self) -> None:
+        for s in self._streams.values():
+            s.close()
+        for name in ("links_person", "links_enterprise", "links_dwelling", "dirt"):
+            if name not in self._streams:
+                schema = DIRT_SCHEMA if name == "dirt" else LINK_SCHEMA
+                pq.write_table(schema.empty_table(), self.root / f"{name}.parquet")
+        (self.root / "manifest.json").write_text(
+            json.dumps(self.meta, ensure_ascii=False, sort_keys=True, indent=2) + "\n",
+            encoding="utf-8",
+        )

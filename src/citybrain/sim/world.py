@@ -1,0 +1,49 @@
+"""The true city: map, people and enterprises for one scale and seed (built once, read by all)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from citybrain.sim.enterprises import Enterprises, build_enterprises
+from citybrain.sim.geography import Geography, build_geography
+from citybrain.sim.people import Population, build_population
+from citybrain.sim.scales import Scale
+
+
+@dataclass(frozen=True)
+class World:
+    """Everything that is true; department systems are views of it, with their own dirt."""
+
+    scale: Scale
+    seed: int
+    geo: Geography
+    pop: Population
+    ent: Enterprises
+
+    @property
+    def months(self) -> int:
+        return self.scale.months
+
+    @cached_property
+    def month_starts(self) -> np.ndarray:
+        """First day of each month of the period (datetime64[D]), plus the day after the end."""
+        first = np.datetime64(f"{self.scale.start_year}-{self.scale.start_month:02d}", "M")
+        return (first + np.arange(self.months + 1)).astype("datetime64[D]")
+
+    def month_label(self, m: int) -> str:
+        """'2023-01' for month index 0."""
+        return str(self.month_starts[m].astype("datetime64[M]"))
+
+    def days_in_month(self, m: int) -> int:
+        return int(self.month_starts[m + 1] - self.month_starts[m])
+
+
+def build_world(scale: Scale, seed: int) -> World:
+    """Build the true city (dimension tables only; bulk streams are generated per system)."""
+    geo = build_geography(scale, seed)
+    pop = build_population(geo, scale, seed)
+    ent = build_enterprises(geo, pop, scale, seed)
+    return World(scale, seed, geo, pop, ent)
