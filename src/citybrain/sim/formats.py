@@ -176,7 +176,11 @@ def _json_strings(col: pa.Array) -> pa.Array:
         finite = pc.is_finite(col)
         out = pc.if_else(finite, col.cast(pa.string()), pa.scalar(None, pa.string()))
     else:
-        if pa.types.is_temporal(t) or pa.types.is_string(t) or pa.types.is_large_string(t):
+        if pa.types.is_timestamp(t):
+            # ISO 8601 to the second; an aware timestamp keeps its offset.
+            seconds = col.cast(pa.timestamp("s", tz=t.tz), safe=False)  # %S prints fractions
+            text = pc.strftime(seconds, format="%Y-%m-%dT%H:%M:%S" + ("%z" if t.tz else ""))
+        elif pa.types.is_temporal(t) or pa.types.is_string(t) or pa.types.is_large_string(t):
             text = col.cast(pa.string())
         else:
             raise TypeError(f"JSON Lines writer does not handle column type {t}")
@@ -187,6 +191,28 @@ def _json_strings(col: pa.Array) -> pa.Array:
     return pc.fill_null(out, "null")
 
 
+def json_objects(batch: pa.RecordBatch, date_formats: Mapping[str, str] | None = None) -> pa.Array:
+    """Each row as one compact JSON object string (keys in schema order, non-ASCII kept),
+    built column-wise with Arrow compute; dates and timestamps become ISO text."""
+    batch = format_dates(batch, date_formats or {})
+    parts: list[Any] = []
+    for i, name in enumerate(batch.schema.names):
+        key = json.dumps(name, ensure_ascii=False) + ":"
+        parts += [("{" if i == 0 else ",") + key, _json_strings(batch.column(i))]
+    if not parts:
+        return pa.repeat(pa.scalar("{}"), batch.num_rows)
+    parts.append("}")
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def joined_bytes(lines: pa.Array) -> bytes:
+    """All strings of a (null-free) string array back to back, straight from its data buffer."""
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)
+    start, end = offsets[lines.offset], offsets[lines.offset + len(lines)]
+    data = lines.buffers()[2]
+    return b"" if data is None else data.to_pybytes()[start:end]
+
+
 def write_jsonl(
     path: Path,
     data: Batches,
@@ -194,23 +220,14 @@ def write_jsonl(
     date_formats: Mapping[str, str] | None = None,
     encoding: Literal["utf-8", "gbk", "gb18030"] = "utf-8",
 ) -> int:
-    """Write one JSON object per line (keys in schema order, non-ASCII kept), built vectorised."""
+    """Write one JSON object per line, built vectorised and written a chunk at a time."""
     rows = 0
     with _aside(path) as tmp, tmp.open("wb") as out:
         for batch in iter_batches(data):
-            batch = format_dates(batch, date_formats or {})
             if batch.num_rows == 0:
                 continue
-            parts: list[Any] = []
-            for i, name in enumerate(batch.schema.names):
-                key = json.dumps(name, ensure_ascii=False) + ":"
-                parts += [("{" if i == 0 else ",") + key, _json_strings(batch.column(i))]
-            parts.append("}\n")
-            lines = pc.binary_join_element_wise(*parts, "")
-            # The data buffer holds every line back to back: write that slice in one call.
-            offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)
-            start, end = offsets[lines.offset], offsets[lines.offset + len(lines)]
-            chunk = lines.buffers()[2].to_pybytes()[start:end]
+            lines = pc.binary_join_element_wise(json_objects(batch, date_formats), "\n", "")
+            chunk = joined_bytes(lines)
             if encoding != "utf-8":
                 chunk = chunk.decode("utf-8").encode(encoding)
             out.write(chunk)
