@@ -1,0 +1,255 @@
+"""Load and check source contracts, reporting every problem with file, line and key.
+
+``check_contract`` returns a :class:`CheckResult` (habit 8: checks return results); ``load_contract``
+raises :class:`ContractError` carrying that result when the file is not a valid contract.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from citybrain.core.errors import UserError
+from citybrain.ingest.contract import SourceContract
+from citybrain.ingest.units import unit_factor
+
+Loc = tuple[str | int, ...]
+_SECRET_KEY = re.compile(r"(password|passwd|secret|token|api_key|apikey)$", re.IGNORECASE)
+_URL_PASSWORD = re.compile(r"://[^/@:]+:[^/@]+@")
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int | None
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.key}: {self.message}"
+
+
+@dataclass
+class CheckResult:
+    """The outcome of checking one contract file."""
+
+    file: str
+    problems: list[Problem] = field(default_factory=list)
+    contract: SourceContract | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+    columns = ("file", "line", "key", "problem")
+
+    def rows(self) -> list[tuple[str, str, str, str]]:
+        return [(p.file, str(p.line or ""), p.key, p.message) for p in self.problems]
+
+    def __str__(self) -> str:
+        if self.passed:
+            return f"{self.file}: ok"
+        return "\n".join(str(p) for p in self.problems)
+
+
+class ContractError(UserError):
+    """A contract file that is not valid; the message lists its problems."""
+
+    def __init__(self, result: CheckResult) -> None:
+        first = result.problems[0]
+        more = (
+            f" (and {len(result.problems) - 1} more problem(s))" if len(result.problems) > 1 else ""
+        )
+        super().__init__(
+            f"{first}{more}", hint=f"run `citybrain source check {result.file}` to see them all"
+        )
+        self.result = result
+
+
+def _line_of(node: Any, loc: Loc) -> tuple[int | None, Loc]:
+    """Walk the round-trip YAML tree along ``loc``; return the 1-based line and the loc walked."""
+    line: int | None = None
+    walked: list[str | int] = []
+    for part in loc:
+        if isinstance(node, CommentedMap):
+            if part not in node:
+                if node.get("kind") != part:  # a union tag: ('connector', 'csv', 'delimiter')
+                    walked.append(part)
+                continue
+            line = node.lc.key(part)[0] + 1
+            node = node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
+            line = node.lc.item(part)[0] + 1
+            node = node[part]
+        else:
+            walked.append(part)
+            node = None
+            continue
+        walked.append(part)
+    if line is None and isinstance(node, (CommentedMap, CommentedSeq)) and node.lc.line is not None:
+        line = node.lc.line + 1
+    return line, tuple(walked)
+
+
+def _key_text(loc: Sequence[str | int]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _pydantic_problems(error: ValidationError) -> Iterator[tuple[Loc, str]]:
+    for item in error.errors():
+        loc: Loc = tuple(item["loc"])
+        kind = item["type"]
+        if kind == "extra_forbidden":
+            message = "unknown key"
+        elif kind == "missing":
+            message = "required key is missing"
+        elif kind == "union_tag_invalid":
+            message = (
+                item["msg"]
+                .replace("Input tag", "kind")
+                .replace("does not match any of", "is not one of")
+            )
+        else:
+            message = item["msg"]
+            value = item.get("input")
+            if value is not None and not isinstance(value, (dict, list)):
+                message += f" (got {value!r})"
+        yield loc, message
+
+
+def _semantic_problems(contract: SourceContract) -> Iterator[tuple[Loc, str]]:
+    """Cross-field rules pydantic cannot see one field at a time."""
+    columns = contract.mapping.columns
+    targets = [c.target for c in columns]
+    seen: set[str] = set()
+    for i, col in enumerate(columns):
+        if col.target in seen:
+            yield ("mapping", "columns", i, "target"), f"target {col.target!r} is mapped twice"
+        seen.add(col.target)
+        if col.formats and col.type not in ("date", "timestamp"):
+            yield ("mapping", "columns", i, "formats"), "formats apply only to date/timestamp"
+        for j, fmt in enumerate(col.formats):
+            if "%" not in fmt:
+                yield ("mapping", "columns", i, "formats", j), f"{fmt!r} is not a strptime format"
+        if col.unit is not None:
+            if col.type not in ("int64", "float64", "decimal"):
+                yield ("mapping", "columns", i, "unit"), "unit conversion needs a numeric type"
+            elif (
+                col.unit.factor is None
+                and unit_factor(col.unit.from_unit, col.unit.to_unit) is None
+            ):
+                yield (
+                    ("mapping", "columns", i, "unit"),
+                    f"no built-in conversion {col.unit.from_unit} → {col.unit.to_unit}; give factor",
+                )
+        if col.pattern is not None:
+            try:
+                re.compile(col.pattern)
+            except re.error as exc:
+                yield ("mapping", "columns", i, "pattern"), f"not a regular expression: {exc}"
+    known = set(targets)
+    if columns:
+        for i, key in enumerate(contract.keys):
+            if key not in known:
+                yield ("keys", i), f"{key!r} is not a mapped target column"
+        for i, pii in enumerate(contract.pii):
+            if pii.column not in known:
+                yield ("pii", i, "column"), f"{pii.column!r} is not a mapped target column"
+        wm = contract.refresh.watermark
+        if wm is not None and wm not in known:
+            yield ("refresh", "watermark"), f"{wm!r} is not a mapped target column"
+    if contract.refresh.mode == "incremental" and contract.refresh.watermark is None:
+        yield ("refresh", "watermark"), "incremental refresh needs a watermark column"
+    vol = contract.volume
+    if vol.min_rows is not None and vol.max_rows is not None and vol.min_rows > vol.max_rows:
+        yield ("volume",), "min_rows is larger than max_rows"
+
+
+def _secret_problems(node: Any, loc: Loc = ()) -> Iterator[tuple[Loc, str]]:
+    """Secrets must be named by an environment variable, never written in the contract."""
+    if isinstance(node, CommentedMap):
+        for key, value in node.items():
+            if isinstance(key, str) and _SECRET_KEY.search(key) and isinstance(value, str):
+                yield (*loc, key), f"never put a secret in a contract; use {key}_env"
+            if isinstance(value, str) and _URL_PASSWORD.search(value):
+                yield (*loc, key), "URL contains a password; use password_env"
+            yield from _secret_problems(value, (*loc, key))
+    elif isinstance(node, CommentedSeq):
+        for i, value in enumerate(node):
+            yield from _secret_problems(value, (*loc, i))
+
+
+def check_text(text: str, file: str = "<contract>", origin: Path | None = None) -> CheckResult:
+    """Check contract YAML text; every problem is reported, none raised."""
+    result = CheckResult(file=file)
+    try:
+        tree = YAML(typ="rt").load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        result.problems.append(Problem(file, line, "(yaml)", f"not valid YAML: {exc.problem}"))
+        return result
+    if not isinstance(tree, CommentedMap):
+        result.problems.append(Problem(file, 1, "(top level)", "a contract is a YAML mapping"))
+        return result
+
+    found: list[tuple[Loc, str]] = list(_secret_problems(tree))
+    contract: SourceContract | None = None
+    try:
+        contract = SourceContract.model_validate(_plain(tree))
+    except ValidationError as exc:
+        found.extend(_pydantic_problems(exc))
+    if contract is not None:
+        found.extend(_semantic_problems(contract))
+    for loc, message in found:
+        line, walked = _line_of(tree, loc)
+        result.problems.append(Problem(file, line, _key_text(walked), message))
+    result.problems.sort(key=lambda p: (p.line or 0, p.key))
+    if contract is not None and not result.problems:
+        result.contract = contract.with_origin(origin) if origin is not None else contract
+    return result
+
+
+def check_contract(path: Path) -> CheckResult:
+    """Check one contract file: every problem with file, line and key."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return CheckResult(str(path), [Problem(str(path), None, "(file)", "no such file")])
+    except (OSError, UnicodeDecodeError) as exc:
+        problem = Problem(str(path), None, "(file)", f"cannot read: {exc}; save it as UTF-8")
+        return CheckResult(str(path), [problem])
+    return check_text(text, str(path), origin=path.resolve())
+
+
+def check_contracts(paths: Iterable[Path]) -> list[CheckResult]:
+    return [check_contract(p) for p in paths]
+
+
+def load_contract(path: Path) -> SourceContract:
+    """Load a valid contract or raise :class:`ContractError` naming the first problem."""
+    result = check_contract(path)
+    if result.contract is None:
+        raise ContractError(result)
+    return result.contract
+
+
+def _plain(node: Any) -> Any:
+    if isinstance(node, CommentedMap):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, CommentedSeq):
+        return [_plain(v) for v in node]
+    return node

@@ -1,0 +1,264 @@
+"""Delimited text files of any size, read in chunks cut at line ends.
+
+Each chunk of bytes is transcoded when needed (GBK/GB18030 bytes never contain a newline or a quote,
+so cutting at ``\\n`` is safe) and parsed by ``pyarrow.csv`` with every column as text. A record with
+the wrong number of fields is rejected with its line; a chunk with undecodable bytes is decoded with
+replacement characters and its affected rows are marked ``undecodable_bytes``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from citybrain.ingest.connectors.base import (
+    DEFAULT_CHUNK_BYTES,
+    Chunk,
+    Reject,
+    SourceUnreadable,
+    with_positions,
+)
+from citybrain.ingest.connectors.sniff import (
+    SAMPLE_BYTES,
+    detect_delimiter,
+    detect_encoding,
+    find_header,
+    normalise_encoding,
+    split_line,
+)
+from citybrain.ingest.contract import CsvConnector
+
+REPLACEMENT = "\ufffd"
+
+
+class CsvReader:
+    fixed_columns = True
+
+    def __init__(
+        self,
+        path: Path,
+        options: CsvConnector,
+        expected: Sequence[str] = (),
+        chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    ) -> None:
+        self.path = path
+        self.options = options
+        self.chunk_bytes = max(chunk_bytes, 1024)
+        try:
+            with path.open("rb") as handle:
+                sample = handle.read(SAMPLE_BYTES)
+        except OSError as exc:
+            raise SourceUnreadable(
+                f"{path}: cannot open: {exc.strerror}", hint="check the path and its permissions"
+            ) from None
+        if b"\x00" in sample[:4096]:
+            raise SourceUnreadable(
+                f"{path}: looks binary or UTF-16, not delimited text",
+                hint="export it as UTF-8 or GBK CSV, or fix connector.kind in the contract",
+            )
+        try:
+            self.encoding = (
+                detect_encoding(sample)
+                if options.encoding == "auto"
+                else normalise_encoding(options.encoding)
+            )
+        except LookupError:
+            raise SourceUnreadable(
+                f"{path}: unknown encoding {options.encoding!r} in the contract",
+                hint="use utf-8, gbk or gb18030",
+            ) from None
+        self._bom = len(b"\xef\xbb\xbf") if self.encoding == "utf-8-sig" else 0
+        text = sample[self._bom :].decode(self._codec, "replace")
+        lines = text.splitlines()[:-1] if len(sample) == SAMPLE_BYTES else text.splitlines()
+        lines = lines[options.skip_rows :]
+        if not any(line.strip() for line in lines):
+            raise SourceUnreadable(
+                f"{path}: the file is empty", hint="ask the department to re-deliver it"
+            )
+        self.delimiter = (
+            detect_delimiter(lines[:200], options.quote)
+            if options.delimiter == "auto"
+            else options.delimiter.replace("\\t", "\t")
+        )
+        rows = [split_line(line, self.delimiter, options.quote) for line in lines[:20]]
+        if options.header == "auto":
+            header_at = find_header(rows, expected, lines)
+        else:
+            header_at = 0 if options.header else None
+        if header_at is None:
+            width = len(rows[0])
+            names = options.column_names or (list(expected) if len(expected) == width else [])
+            self.columns = names or [f"column_{i + 1}" for i in range(width)]
+            skip_lines = options.skip_rows
+        else:
+            self.columns = [c or f"column_{i + 1}" for i, c in enumerate(rows[header_at])]
+            skip_lines = options.skip_rows + header_at + 1
+        self._first_line = skip_lines + 1
+        self._data_offset = self._bom + _offset_after_lines(sample[self._bom :], skip_lines)
+
+    @property
+    def _codec(self) -> str:
+        return "utf-8" if self.encoding == "utf-8-sig" else self.encoding
+
+    def _blocks(self, handle: BinaryIO) -> Iterator[bytes]:
+        quote = self.options.quote.encode()
+        handle.seek(self._data_offset)
+        carry = b""
+        while True:
+            data = handle.read(self.chunk_bytes)
+            if not data:
+                if carry.strip():
+                    yield carry if carry.endswith(b"\n") else carry + b"\n"
+                return
+            carry += data
+            cut = carry.rfind(b"\n") + 1
+            if cut == 0:
+                continue
+            block, rest = carry[:cut], carry[cut:]
+            if block.count(quote) % 2:  # the cut falls inside a quoted field: read on
+                continue
+            carry = rest
+            yield block
+
+    def chunks(self) -> Iterator[Chunk]:
+        row, line = 1, self._first_line
+        try:
+            with self.path.open("rb") as handle:
+                for block in self._blocks(handle):
+                    chunk = self._parse(block, row, line)
+                    row += chunk.records
+                    line += block.count(b"\n")
+                    yield chunk
+        except OSError as exc:
+            raise SourceUnreadable(
+                f"{self.path}: read failed: {exc.strerror}", hint="check the disk and re-run"
+            ) from None
+
+    def _parse(self, block: bytes, first_row: int, first_line: int) -> Chunk:
+        replaced = False
+        data = block
+        if self._codec != "utf-8":
+            try:
+                data = block.decode(self._codec).encode("utf-8")
+            except UnicodeDecodeError:
+                data, replaced = block.decode(self._codec, "replace").encode("utf-8"), True
+        invalid: list[pacsv.InvalidRow] = []
+        try:
+            table = self._arrow(data, invalid)
+        except pa.ArrowInvalid as exc:
+            if "UTF8" not in str(exc) and "utf8" not in str(exc).lower():
+                raise SourceUnreadable(
+                    f"{self.path}: cannot parse near line {first_line}: {exc}",
+                    hint="check the delimiter and quoting in the contract",
+                ) from None
+            data, replaced, invalid = block.decode("utf-8", "replace").encode("utf-8"), True, []
+            table = self._arrow(data, invalid)
+        records = table.num_rows + len(invalid)
+        reasons = _undecodable(table) if replaced else None
+        if not invalid and block.count(b"\n") == records:
+            rows = pa.array(np.arange(first_row, first_row + records))
+            lines = pa.array(np.arange(first_line, first_line + records))
+            return Chunk(with_positions(table, rows, lines, reasons), [], len(block))
+        return self._locate(data, table, invalid, first_row, first_line, reasons, len(block))
+
+    def _arrow(self, data: bytes, invalid: list[pacsv.InvalidRow]) -> pa.Table:
+        def on_invalid(row: pacsv.InvalidRow) -> str:
+            invalid.append(row)
+            return "skip"
+
+        return pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(column_names=self.columns, block_size=8 << 20),
+            parse_options=pacsv.ParseOptions(
+                delimiter=self.delimiter,
+                quote_char=self.options.quote,
+                newlines_in_values=True,
+                invalid_row_handler=on_invalid,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(self.columns, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+
+    def _locate(
+        self,
+        data: bytes,
+        table: pa.Table,
+        invalid: list[pacsv.InvalidRow],
+        first_row: int,
+        first_line: int,
+        reasons: pa.Array | None,
+        nbytes: int,
+    ) -> Chunk:
+        """Slow path for a chunk with bad or multi-line records: number them with the csv module."""
+        text = data.decode("utf-8")
+        reader = csv.reader(
+            io.StringIO(text), delimiter=self.delimiter, quotechar=self.options.quote
+        )
+        width = len(self.columns)
+        good_rows: list[int] = []
+        good_lines: list[int] = []
+        rejects: list[Reject] = []
+        ordinal, start = first_row, first_line
+        raw_lines = text.split("\n")
+        for fields in reader:
+            end = reader.line_num
+            if fields:
+                if len(fields) == width:
+                    good_rows.append(ordinal)
+                    good_lines.append(start)
+                else:
+                    raw = "\n".join(raw_lines[start - first_line : end]).rstrip("\r")
+                    rejects.append(
+                        Reject(ordinal, start, f"bad_field_count:{len(fields)}/{width}", raw)
+                    )
+                ordinal += 1
+            start = first_line + end
+        if (
+            len(good_rows) != table.num_rows
+        ):  # the csv module disagrees with Arrow: keep Arrow's rows
+            n = table.num_rows
+            rows = pa.array(np.arange(first_row, first_row + n))
+            rejects = [
+                Reject(None, None, f"bad_field_count:{r.actual_columns}/{width}", r.text)
+                for r in invalid
+            ]
+            return Chunk(with_positions(table, rows, None, reasons), rejects, nbytes)
+        rows_array = pa.array(good_rows, pa.int64())
+        return Chunk(
+            with_positions(table, rows_array, pa.array(good_lines, pa.int64()), reasons),
+            rejects,
+            nbytes,
+        )
+
+
+def _undecodable(table: pa.Table) -> pa.Array:
+    """``undecodable_bytes`` for rows holding a replacement character, else null."""
+    bad = None
+    for column in table.columns:
+        hit = pc.match_substring(column, REPLACEMENT)
+        bad = hit if bad is None else pc.or_kleene(bad, hit)
+    if bad is None:
+        return pa.nulls(table.num_rows, pa.string())
+    none = pa.scalar(None, pa.string())
+    return pc.if_else(bad, pa.scalar("undecodable_bytes"), none).combine_chunks()
+
+
+def _offset_after_lines(data: bytes, n: int) -> int:
+    offset = 0
+    for _ in range(n):
+        nl = data.find(b"\n", offset)
+        if nl < 0:
+            return len(data)
+        offset = nl + 1
+    return offset

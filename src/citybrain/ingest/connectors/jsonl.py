@@ -1,0 +1,163 @@
+"""JSON Lines (streamed in chunks) and JSON documents holding a list of records.
+
+A chunk of lines is parsed by ``pyarrow.json`` at once; only a chunk that fails is re-read line by line
+to find the malformed lines, which are rejected with their line numbers.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.json as pajson
+
+from citybrain.ingest.connectors.base import (
+    DEFAULT_CHUNK_BYTES,
+    DEFAULT_CHUNK_ROWS,
+    Chunk,
+    Reject,
+    SourceUnreadable,
+    python_text,
+    text_table,
+    with_positions,
+)
+from citybrain.ingest.contract import JsonConnector
+
+
+class JsonLinesReader:
+    fixed_columns = False
+    encoding = "utf-8"
+
+    def __init__(self, path: Path, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> None:
+        self.path = path
+        self.chunk_bytes = max(chunk_bytes, 1024)
+        self.columns: list[str] = []
+        if not path.is_file():
+            raise SourceUnreadable(
+                f"{path}: no such file", hint="check connector.path in the contract"
+            )
+
+    def _blocks(self) -> Iterator[bytes]:
+        carry = b""
+        with self.path.open("rb") as handle:
+            while data := handle.read(self.chunk_bytes):
+                carry += data
+                cut = carry.rfind(b"\n") + 1
+                if cut:
+                    yield carry[:cut]
+                    carry = carry[cut:]
+        if carry.strip():
+            yield carry + b"\n"
+
+    def chunks(self) -> Iterator[Chunk]:
+        row, line = 1, 1
+        for index, block in enumerate(self._blocks()):
+            if index == 0 and block.startswith(b"\xef\xbb\xbf"):
+                block = block[3:]
+            chunk = self._fast(block, row, line) or self._slow(block, row, line)
+            row += chunk.records
+            line += block.count(b"\n")
+            for name in chunk.table.column_names:
+                if name not in self.columns and not name.startswith("__cb_"):
+                    self.columns.append(name)
+            yield chunk
+
+    def _fast(self, block: bytes, row: int, line: int) -> Chunk | None:
+        if b"\n\n" in block or block.startswith(b"\n") or b"\r" in block:
+            return None
+        try:
+            table = pajson.read_json(io.BytesIO(block))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+        n = table.num_rows
+        if n != block.count(b"\n"):
+            return None
+        ordinals = pa.array(np.arange(row, row + n))
+        lines = pa.array(np.arange(line, line + n))
+        return Chunk(with_positions(text_table(table), ordinals, lines), [], len(block))
+
+    def _slow(self, block: bytes, row: int, line: int) -> Chunk:
+        records: list[dict[str, Any]] = []
+        rows: list[int] = []
+        lines: list[int] = []
+        rejects: list[Reject] = []
+        for number, raw in enumerate(block.split(b"\n")[:-1], line):
+            if not raw.strip():
+                continue
+            text = raw.decode("utf-8", "replace").rstrip("\r")
+            try:
+                value = json.loads(text)
+            except ValueError as exc:
+                rejects.append(Reject(row, number, f"bad_json:{exc.msg}", text))
+            else:
+                if isinstance(value, dict):
+                    records.append(value)
+                    rows.append(row)
+                    lines.append(number)
+                else:
+                    rejects.append(Reject(row, number, "not_an_object", text))
+            row += 1
+        table = records_table(records)
+        table = with_positions(table, pa.array(rows, pa.int64()), pa.array(lines, pa.int64()))
+        return Chunk(table, rejects, len(block))
+
+
+class JsonDocumentReader:
+    """A whole JSON document (read at once; for streams use JSON Lines)."""
+
+    fixed_columns = False
+    encoding = "utf-8"
+
+    def __init__(
+        self, path: Path, options: JsonConnector, chunk_rows: int = DEFAULT_CHUNK_ROWS
+    ) -> None:
+        self.path = path
+        self.chunk_rows = max(chunk_rows, 1)
+        try:
+            document = json.loads(path.read_bytes().decode("utf-8-sig"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise SourceUnreadable(
+                f"{path}: not a readable JSON document ({exc})",
+                hint="check the export, or use kind: jsonl",
+            ) from None
+        records = document
+        for part in (options.records_path or "").split("."):
+            if part and isinstance(records, dict):
+                records = records.get(part)
+        if not isinstance(records, list):
+            raise SourceUnreadable(
+                f"{path}: found no list of records at {options.records_path or 'the top level'}",
+                hint="set connector.records_path in the contract, e.g. data.items",
+            )
+        self._records: list[Any] = records
+        self.columns: list[str] = []
+
+    def chunks(self) -> Iterator[Chunk]:
+        for start in range(0, len(self._records), self.chunk_rows):
+            part = self._records[start : start + self.chunk_rows]
+            good = [r for r in part if isinstance(r, dict)]
+            rows = [start + i + 1 for i, r in enumerate(part) if isinstance(r, dict)]
+            rejects = [
+                Reject(start + i + 1, None, "not_an_object", json.dumps(r, ensure_ascii=False))
+                for i, r in enumerate(part)
+                if not isinstance(r, dict)
+            ]
+            table = with_positions(records_table(good), pa.array(rows, pa.int64()), None)
+            self.columns.extend(
+                c for c in table.column_names if c not in self.columns and not c.startswith("__cb_")
+            )
+            yield Chunk(table, rejects)
+
+
+def records_table(records: list[dict[str, Any]]) -> pa.Table:
+    names: dict[str, None] = {}
+    for record in records:
+        names.update(dict.fromkeys(record))
+    return pa.table(
+        {name: pa.array([python_text(r.get(name)) for r in records], pa.string()) for name in names}
+    )

@@ -1,0 +1,105 @@
+"""Guess a delimited file's encoding, delimiter and header from a sample of its first bytes."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Sequence
+
+from charset_normalizer import from_bytes
+
+SAMPLE_BYTES = 256 * 1024
+DELIMITERS = (",", "\t", ";", "|")
+_CHINESE = {"gbk", "gb2312", "gb18030", "hz", "cp936"}
+
+
+def detect_encoding(sample: bytes) -> str:
+    """utf-8-sig, utf-8, or what charset-normalizer finds; Chinese codepages become gb18030.
+
+    GB18030 is a superset of GBK and GB2312, so decoding any of them as GB18030 is safe.
+    """
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        sample.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(sample) - 3 and exc.reason == "unexpected end of data":
+            return "utf-8"  # the sample cut a character in half
+    best = from_bytes(sample[: 64 * 1024]).best()
+    if best is None:
+        return "gb18030"  # undecodable either way; rows with bad bytes will be quarantined
+    name = best.encoding.lower().replace("-", "").replace("_", "")
+    if name in _CHINESE or name.startswith("gb"):
+        return "gb18030"
+    if name in ("utf8", "ascii"):
+        return "utf-8"
+    return str(best.encoding)
+
+
+def normalise_encoding(name: str) -> str:
+    key = name.lower().replace("-", "").replace("_", "")
+    if key in ("gbk", "gb2312", "cp936"):
+        return "gb18030"
+    if key == "utf8":
+        return "utf-8"
+    if key == "utf8sig":
+        return "utf-8-sig"
+    codecs.lookup(name)  # raises LookupError for an unknown name
+    return name
+
+
+def detect_delimiter(lines: Sequence[str], quote: str = '"') -> str:
+    """The candidate delimiter that splits the sample lines into the most, most consistent fields."""
+    sample = "\n".join(lines)
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters="".join(DELIMITERS))
+        if dialect.delimiter in DELIMITERS:
+            return dialect.delimiter
+    except csv.Error:
+        pass
+    best, best_score = ",", -1.0
+    for delim in DELIMITERS:
+        counts = [
+            len(row)
+            for row in csv.reader(io.StringIO(sample), delimiter=delim, quotechar=quote)
+            if row
+        ]
+        if not counts or max(counts) < 2:
+            continue
+        mode = max(set(counts), key=counts.count)
+        score = counts.count(mode) / len(counts) * mode
+        if score > best_score:
+            best, best_score = delim, score
+    return best
+
+
+def split_line(line: str, delimiter: str, quote: str = '"') -> list[str]:
+    rows = list(csv.reader(io.StringIO(line), delimiter=delimiter, quotechar=quote))
+    return [f.strip() for f in rows[0]] if rows else []
+
+
+def find_header(
+    rows: Sequence[list[str]], expected: Sequence[str], lines: Sequence[str], *, max_scan: int = 20
+) -> int | None:
+    """Index of the header row among the first rows, or None when the file has no header.
+
+    With expected column names (from the contract) the header is the row naming most of them; this
+    also skips title rows above it. Without them, csv.Sniffer's heuristic decides for the first row.
+    """
+    wanted = set(expected)
+    if wanted:
+        best, best_hits = None, 0
+        for i, row in enumerate(rows[:max_scan]):
+            hits = len(wanted.intersection(row))
+            if hits > best_hits:
+                best, best_hits = i, hits
+        if best is not None and best_hits * 2 >= min(len(wanted), len(rows[best])):
+            return best
+        # no row names the contract's columns: headerless if the first row is as wide as the data
+        return None if rows and len(rows[0]) == len(wanted) else 0
+    try:
+        return 0 if csv.Sniffer().has_header("\n".join(lines[:50])) else None
+    except csv.Error:
+        return 0

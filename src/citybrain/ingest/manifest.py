@@ -1,0 +1,67 @@
+"""The manifest of one load: what came in, what landed, what went to quarantine and why."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MANIFEST_FILE = "_manifest.json"
+LoadStatus = Literal["completed", "failed", "skipped"]
+
+
+class DriftReport(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    policy: Literal["fail", "quarantine", "evolve"]
+    unknown: list[str] = Field(default_factory=list)
+    missing: list[str] = Field(default_factory=list)
+
+
+class Manifest(BaseModel):
+    """One load of one file. ``rows_read == rows_landed + rows_quarantined`` always holds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    load_id: str
+    system: str
+    source_name: str = ""
+    owner: str = ""
+    connector: str
+    source_file: str
+    input_bytes: int = 0
+    input_checksum: str = ""
+    encoding: str | None = None
+    contract_hash: str = ""
+    rows_read: int = 0
+    rows_landed: int = 0
+    rows_quarantined: int = 0
+    quarantined_by_reason: dict[str, int] = Field(default_factory=dict)
+    bytes_written: int = 0
+    raw_path: str | None = None
+    quarantine_path: str | None = None
+    columns: list[str] = Field(default_factory=list)
+    schema_hash: str | None = None
+    watermark: str | None = None
+    drift: DriftReport | None = None
+    chunks: int = 0
+    started_at: datetime
+    finished_at: datetime | None = None
+    timings: dict[str, float] = Field(default_factory=dict)
+    status: LoadStatus = "failed"
+    message: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+
+    @property
+    def reconciled(self) -> bool:
+        return self.rows_read == self.rows_landed + self.rows_quarantined
+
+    def write(self, path: Path) -> None:
+        path.write_text(self.model_dump_json(indent=2), encoding="utf-8")
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest:
+        return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))

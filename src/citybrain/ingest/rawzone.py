@@ -1,0 +1,195 @@
+"""The raw and quarantine zones of the lake: immutable load partitions, written aside and renamed.
+
+Layout per system::
+
+    raw/<system>/load_id=<id>/part-00000.parquet  + _manifest.json   (visible only when complete)
+    raw/<system>/_failed/<id>.json                                    (manifests of failed loads)
+    quarantine/<system>/load_id=<id>/part-00000.parquet
+    raw/<system>/_staging/<id>/, quarantine/<system>/_staging/<id>/   (work in progress)
+
+A load commits by renaming its quarantine folder into place, then its raw folder (which holds the
+manifest): the raw rename is the commit point. A killed load leaves only ``_staging`` folders and,
+at worst, a quarantine folder without its raw twin; :meth:`RawZone.recover` removes both before the
+next load of that system, under a per-system lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from citybrain.ingest.manifest import MANIFEST_FILE, Manifest
+
+PARTITION = "load_id="
+STAGING = "_staging"
+FAILED = "_failed"
+
+
+class RawZone:
+    def __init__(self, lake: Path, system: str) -> None:
+        self.system = system
+        self.raw = lake / "raw" / system
+        self.quarantine = lake / "quarantine" / system
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        self.raw.mkdir(parents=True, exist_ok=True)
+        with (self.raw / ".lock").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def recover(self) -> list[Path]:
+        """Remove what killed loads left behind; return the paths removed."""
+        removed: list[Path] = []
+        for zone in (self.raw, self.quarantine):
+            staging = zone / STAGING
+            if staging.is_dir():
+                removed.extend(staging.iterdir())
+                shutil.rmtree(staging)
+        committed = {p.name for p in self.partitions()}
+        if self.quarantine.is_dir():
+            for part in self.quarantine.glob(PARTITION + "*"):
+                if part.name not in committed:
+                    shutil.rmtree(part)
+                    removed.append(part)
+        return removed
+
+    def partitions(self) -> list[Path]:
+        if not self.raw.is_dir():
+            return []
+        return sorted(p for p in self.raw.glob(PARTITION + "*") if (p / MANIFEST_FILE).is_file())
+
+    def manifests(self) -> list[Manifest]:
+        return [Manifest.read(p / MANIFEST_FILE) for p in self.partitions()]
+
+    def failed_manifests(self) -> list[Manifest]:
+        folder = self.raw / FAILED
+        return [Manifest.read(p) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+
+    def completed_with_checksum(self, checksum: str) -> Manifest | None:
+        for manifest in self.manifests():
+            if manifest.input_checksum == checksum and manifest.status == "completed":
+                return manifest
+        return None
+
+    def begin(self, load_id: str) -> LoadStaging:
+        return LoadStaging(self, load_id)
+
+    def record_failure(self, manifest: Manifest) -> Path:
+        folder = self.raw / FAILED
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{manifest.load_id}.json"
+        tmp = path.with_suffix(".tmp")
+        manifest.write(tmp)
+        tmp.rename(path)
+        return path
+
+
+class _PartWriter:
+    """Parquet parts in one folder; a new part starts when the schema changes."""
+
+    def __init__(self, folder: Path, compression: str) -> None:
+        self.folder = folder
+        self.compression = compression
+        self.writer: pq.ParquetWriter | None = None
+        self.schema: pa.Schema | None = None
+        self.parts: list[Path] = []
+        self.rows = 0
+
+    def write(self, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
+        if (
+            self.writer is not None
+            and self.schema is not None
+            and not table.schema.equals(self.schema)
+        ):
+            try:
+                table = table.cast(self.schema)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
+                self.close()
+        if self.writer is None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            path = self.folder / f"part-{len(self.parts):05d}.parquet"
+            self.schema = table.schema
+            self.writer = pq.ParquetWriter(path, table.schema, compression=self.compression)
+            self.parts.append(path)
+        self.writer.write_table(table, row_group_size=1 << 20)
+        self.rows += table.num_rows
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+    def sync(self) -> int:
+        total = 0
+        for path in self.parts:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            total += path.stat().st_size
+        return total
+
+
+class LoadStaging:
+    """One load in progress: parts are written aside and appear only on :meth:`commit`."""
+
+    def __init__(self, zone: RawZone, load_id: str, compression: str = "snappy") -> None:
+        self.zone = zone
+        self.load_id = load_id
+        self.raw_stage = zone.raw / STAGING / load_id
+        self.quarantine_stage = zone.quarantine / STAGING / load_id
+        self.raw_final = zone.raw / f"{PARTITION}{load_id}"
+        self.quarantine_final = zone.quarantine / f"{PARTITION}{load_id}"
+        self.raw_stage.mkdir(parents=True, exist_ok=True)
+        self.landed = _PartWriter(self.raw_stage, compression)
+        self.rejected = _PartWriter(self.quarantine_stage, compression)
+
+    @property
+    def landed_schema(self) -> pa.Schema | None:
+        return self.landed.schema
+
+    def commit(self, manifest: Manifest) -> Manifest:
+        """Close, sync and rename into place; the manifest records the final paths and bytes."""
+        self.landed.close()
+        self.rejected.close()
+        written = self.landed.sync() + self.rejected.sync()
+        manifest.bytes_written = written
+        manifest.raw_path = str(self.raw_final)
+        manifest.quarantine_path = str(self.quarantine_final) if self.rejected.parts else None
+        manifest.write(self.raw_stage / MANIFEST_FILE)
+        _fsync_dir(self.raw_stage)
+        if self.rejected.parts:
+            self.quarantine_final.parent.mkdir(parents=True, exist_ok=True)
+            self.quarantine_stage.rename(self.quarantine_final)
+            _fsync_dir(self.quarantine_final.parent)
+        self.raw_stage.rename(self.raw_final)
+        _fsync_dir(self.raw_final.parent)
+        return manifest
+
+    def abort(self) -> None:
+        self.landed.close()
+        self.rejected.close()
+        shutil.rmtree(self.raw_stage, ignore_errors=True)
+        shutil.rmtree(self.quarantine_stage, ignore_errors=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from citybrain.ingest import (
+    SCHEMA_PATH,
+    ContractError,
+    check_contract,
+    check_text,
+    contract_json_schema,
+    load_contract,
+)
+from citybrain.ingest.schema import render_contract_schema
+
+GOOD = """\
+id: water_billing
+name: 自来水营业收费系统
+owner: 市水务集团
+connector:
+  kind: csv
+  path: water/*.csv
+  encoding: gbk
+mapping:
+  columns:
+    - {source: 户号, target: account_no, required: true}
+    - {source: 收费日期, target: charge_date, type: date, formats: ['%Y/%m/%d']}
+    - {source: 金额, target: amount_yuan, type: float64, unit: {from: 万元, to: 元}}
+keys: [account_no]
+pii: [{column: account_no, kind: other, sensitivity: medium}]
+refresh: {mode: incremental, watermark: charge_date, schedule: daily}
+drift: quarantine
+"""
+
+BAD = """\
+id: Water-Billing
+name: 自来水营业收费系统
+connector:
+  kind: csv
+  path: water.csv
+  delimitter: ";"
+mapping:
+  columns:
+    - {source: 户号, target: account_no}
+    - source: 收费日期
+      target: charge_date
+      type: datetime
+keys: [account_no]
+drift: ignore
+password: hunter2
+"""
+
+
+def test_a_good_contract_loads(tmp_path: Path) -> None:
+    path = tmp_path / "water.yaml"
+    path.write_text(GOOD, encoding="utf-8")
+    result = check_contract(path)
+    assert result.passed, str(result)
+    contract = load_contract(path)
+    assert contract.connector.kind == "csv"
+    assert contract.origin == path.resolve()
+    assert contract.mapping.columns[2].unit is not None
+
+
+def test_every_problem_is_reported_with_file_line_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(BAD, encoding="utf-8")
+    result = check_contract(path)
+    assert not result.passed
+    found = {(p.line, p.key) for p in result.problems}
+    assert (1, "id") in found  # pattern
+    assert (None, "owner") in found or any(p.key == "owner" for p in result.problems)  # missing
+    assert (6, "connector.delimitter") in found  # unknown key inside the csv connector
+    assert (12, "mapping.columns[1].type") in found
+    assert (14, "drift") in found
+    assert (15, "password") in found  # a secret in the file
+    assert all(p.file == str(path) for p in result.problems)
+    assert len(result.rows()) == len(result.problems) >= 6
+
+
+def test_cross_field_problems_name_their_line() -> None:
+    text = GOOD.replace("keys: [account_no]", "keys: [acount_no]").replace(
+        "watermark: charge_date", "watermark: nowhere"
+    )
+    result = check_text(text, "water.yaml")
+    messages = {(p.line, p.key): p.message for p in result.problems}
+    assert "not a mapped target column" in messages[(13, "keys[0]")]
+    assert (15, "refresh.watermark") in messages
+
+
+def test_yaml_syntax_error_has_a_line() -> None:
+    result = check_text("id: a\nname: [unclosed\nowner: x\n", "x.yaml")
+    assert len(result.problems) == 1
+    assert result.problems[0].line is not None
+    assert "YAML" in result.problems[0].message
+
+
+def test_url_with_password_is_refused() -> None:
+    text = GOOD.replace(
+        "  kind: csv\n  path: water/*.csv\n  encoding: gbk\n",
+        "  kind: sql\n  url: postgresql://app:s3cret@db/water\n  table: bills\n",
+    )
+    result = check_text(text, "x.yaml")
+    assert any("password_env" in p.message for p in result.problems)
+
+
+def test_load_contract_raises_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(BAD, encoding="utf-8")
+    with pytest.raises(ContractError) as info:
+        load_contract(path)
+    assert str(path) in str(info.value) and "more problem" in str(info.value)
+
+
+def test_all_connector_kinds_validate() -> None:
+    for connector in (
+        "kind: xlsx\n  path: a.xlsx\n  sheet: 收费\n  header_row: auto",
+        "kind: jsonl\n  path: a.jsonl",
+        "kind: json\n  path: a.json\n  records_path: data.items",
+        "kind: parquet\n  path: a.parquet",
+        "kind: sql\n  url: sqlite:///a.db\n  table: t\n  password_env: DB_PASSWORD",
+        "kind: http\n  url: http://x/api\n  auth_header_env: WATER_TOKEN",
+        "kind: mqtt\n  topic: city/air/#",
+        "kind: push\n  token_env: PUSH_TOKEN",
+        "kind: ngsi_ld\n  url: http://broker\n  entity_type: AirQualityObserved",
+    ):
+        text = GOOD.replace("  kind: csv\n  path: water/*.csv\n  encoding: gbk", "  " + connector)
+        result = check_text(text, "x.yaml")
+        assert result.passed, str(result)
+
+
+def test_committed_json_schema_is_current() -> None:
+    assert SCHEMA_PATH.read_text(encoding="utf-8") == render_contract_schema(), (
+        "run: uv run python -c 'from citybrain.ingest import write_contract_schema as w; w()'"
+    )
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    assert schema == json.loads(json.dumps(contract_json_schema()))
+    assert "connector" in schema["properties"]
