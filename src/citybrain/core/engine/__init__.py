@@ -1,0 +1,64 @@
+"""The engine layer: one `Engine` interface over the lake, on DuckDB or Spark.
+
+Pipeline code asks a workspace for its engine and writes Ibis expressions (or DuckDB-dialect SQL)
+once::
+
+    engine = workspace.engine()
+    people = engine.table("std", "person")
+    engine.write(people.group_by("street").agg(n=people.count()), "topic", "people_by_street")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from citybrain.core.config import EngineConfig
+from citybrain.core.engine.base import Engine, TableInfo
+from citybrain.core.engine.spark_session import get_spark_session, stop_spark_session
+
+if TYPE_CHECKING:
+    from citybrain.core.workspace import Workspace
+
+__all__ = [
+    "Engine",
+    "TableInfo",
+    "create_engine_for",
+    "get_spark_session",
+    "open_engine",
+    "stop_spark_session",
+]
+
+
+def open_engine(
+    kind: Literal["duckdb", "spark"],
+    lake_root: Path,
+    config: EngineConfig | None = None,
+    *,
+    database: Path | str | None = None,
+) -> Engine:
+    """An engine over the lake at ``lake_root``.
+
+    For DuckDB, ``database`` is the database file (default: ``config.duckdb.database`` under
+    ``lake_root``; ``":memory:"`` for none).
+    """
+    config = config or EngineConfig()
+    if kind == "duckdb":
+        from citybrain.core.engine.duckdb_engine import DuckDBEngine
+
+        db = database if database is not None else lake_root / config.duckdb.database
+        return DuckDBEngine(lake_root, db, config.duckdb)
+    if kind == "spark":
+        from citybrain.core.engine.spark_engine import SparkEngine
+
+        return SparkEngine(lake_root, config.spark)
+    raise ValueError(f"unknown engine kind {kind!r}")
+
+
+def create_engine_for(workspace: Workspace) -> Engine:
+    """The engine a workspace's ``citybrain.toml`` asks for; its DuckDB file is in the workspace."""
+    config = workspace.config.engine
+    database = Path(config.duckdb.database)
+    if not database.is_absolute():
+        database = workspace.root / database
+    return open_engine(config.kind, workspace.lake, config, database=database)
