@@ -8,10 +8,19 @@ from types import ModuleType
 
 from citybrain.sim.systems import (
     address_register,
+    court,
+    credit,
+    food_delivery,
     gas,
+    hotline,
+    market_registry,
+    parcels,
+    penalties,
     police_hukou,
     police_permits,
     power,
+    social_security,
+    tax,
     water,
 )
 from citybrain.sim.systems.base import SystemContext
@@ -23,6 +32,15 @@ _MODULES: tuple[ModuleType, ...] = (
     water,
     power,
     gas,
+    food_delivery,
+    parcels,
+    hotline,
+    market_registry,
+    tax,
+    social_security,
+    court,
+    penalties,
+    credit,
 )
 
 SYSTEMS: dict[str, Callable[[SystemContext], None]] = {m.SYSTEM: m.build for m in _MODULES}
