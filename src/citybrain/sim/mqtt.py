@@ -1,0 +1,191 @@
+"""The synthetic city's sensor stream (air quality) published to an MQTT broker.
+
+Each row becomes one QoS 1 message on the topic ``<topic_prefix>/<sensor id>`` with the row as a
+compact JSON object (columns in schema order, timestamps ISO 8601), so the same rows always give the
+same messages in the same order. `publish` sends any rows; `replay` sends a generated system folder
+(`DIR/<system>/connection.json` with ``"kind": "mqtt"`` and rows in `data/*.parquet`);
+`air_quality_stream` makes a small deterministic stream when no generated city is at hand.
+
+Publishing is paced: with `rate` the stream keeps to that many messages per second; without it,
+messages go as fast as the broker acknowledges them. `publish` returns only when every message has
+been acknowledged (PUBACK), so a subscriber that was listening before the call receives them all.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import paho.mqtt.client as paho
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from paho.mqtt.enums import CallbackAPIVersion
+
+from citybrain.core.errors import EnvironmentProblem, UserError
+from citybrain.sim.formats import Batches, iter_batches, json_objects, read_connection_file
+
+DEFAULT_TOPIC_PREFIX = "citybrain/sim/air"
+SENSOR_COLUMN = "sensor_id"
+
+
+def message_topics(batch: pa.RecordBatch, topic_prefix: str, sensor_column: str) -> pa.Array:
+    """The topic of every row, ``<topic_prefix>/<sensor id>``, built column-wise."""
+    i = batch.schema.get_field_index(sensor_column)
+    if i < 0:
+        raise UserError(f"MQTT rows need a {sensor_column!r} column; got {batch.schema.names}")
+    sensor = batch.column(i).cast(pa.string())
+    return pc.binary_join_element_wise(topic_prefix.rstrip("/"), sensor, "/")
+
+
+def _connect(host: str, port: int, client_id: str, timeout: float) -> paho.Client:
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv311)
+    client.max_inflight_messages_set(256)  # enough in flight to keep loopback busy
+    connected = threading.Event()
+    failure: list[str] = []
+
+    def on_connect(_c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        if getattr(reason, "is_failure", False):
+            failure.append(str(reason))
+        connected.set()
+
+    client.on_connect = on_connect
+    try:
+        client.connect(host, port, keepalive=30)
+    except OSError as exc:
+        raise EnvironmentProblem(
+            f"cannot reach the MQTT broker at {host}:{port}: {exc}",
+            hint="start Mosquitto or pass the right --host/--port",
+        ) from None
+    client.loop_start()
+    if not connected.wait(timeout) or failure:
+        client.loop_stop()
+        raise EnvironmentProblem(
+            f"MQTT broker at {host}:{port} refused or did not answer: {failure or 'timeout'}"
+        )
+    return client
+
+
+def publish(
+    data: Batches,
+    host: str,
+    port: int,
+    *,
+    topic_prefix: str = DEFAULT_TOPIC_PREFIX,
+    sensor_column: str = SENSOR_COLUMN,
+    rate: float | None = None,
+    qos: int = 1,
+    client_id: str = "citybrain-sim",
+    timeout: float = 30.0,
+) -> int:
+    """Publish every row as one message; returns the number published and acknowledged.
+
+    `rate` caps messages per second (None: as fast as acknowledgements allow); `timeout` bounds the
+    wait for the connection and for each batch's acknowledgements.
+    """
+    client = _connect(host, port, client_id, timeout)
+    sent = 0
+    began = time.monotonic()
+    try:
+        for batch in iter_batches(data):
+            topics = message_topics(batch, topic_prefix, sensor_column).to_pylist()
+            payloads = json_objects(batch).to_pylist()
+            pending = []
+            for topic, payload in zip(topics, payloads, strict=True):
+                if rate:
+                    delay = began + sent / rate - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                pending.append(client.publish(topic, payload.encode("utf-8"), qos=qos))
+                sent += 1
+            # Wait per batch so memory for message handles stays bounded by the batch size.
+            for info in pending:
+                info.wait_for_publish(timeout)
+                if not info.is_published():
+                    raise EnvironmentProblem(
+                        f"MQTT broker at {host}:{port} did not acknowledge within {timeout}s"
+                    )
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return sent
+
+
+def replay(
+    system_dir: Path,
+    host: str,
+    port: int,
+    *,
+    rate: float | None = None,
+    limit: int | None = None,
+    client_id: str = "citybrain-sim-replay",
+) -> int:
+    """Publish a generated MQTT system's rows (`data/*.parquet`, in file-name order).
+
+    Topic prefix and sensor column come from its connection.json (``topic_prefix``,
+    ``sensor_column``), defaulting to DEFAULT_TOPIC_PREFIX and SENSOR_COLUMN; `limit` stops early.
+    """
+    conn = read_connection_file(system_dir)
+    if not conn or conn.get("kind") != "mqtt":
+        raise UserError(f'{system_dir}: no connection.json with kind "mqtt"; not an MQTT system')
+    files = sorted((system_dir / "data").glob("*.parquet"))
+
+    def rows() -> Iterator[pa.RecordBatch]:
+        left = limit
+        for path in files:
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=10_000):
+                if left is not None:
+                    if left <= 0:
+                        return
+                    batch = batch.slice(0, left)
+                    left -= batch.num_rows
+                yield batch
+
+    return publish(
+        rows(),
+        host,
+        port,
+        topic_prefix=str(conn.get("topic_prefix", DEFAULT_TOPIC_PREFIX)),
+        sensor_column=str(conn.get("sensor_column", SENSOR_COLUMN)),
+        rate=rate,
+        client_id=client_id,
+    )
+
+
+def air_quality_stream(
+    seed: int,
+    *,
+    sensors: int = 10,
+    steps: int = 12,
+    start: datetime = datetime(2024, 1, 1),
+    interval: timedelta = timedelta(minutes=5),
+) -> Iterator[pa.RecordBatch]:
+    """A deterministic air-quality stream: one batch per time step, one row per sensor.
+
+    Pollutant levels follow a daily cycle with log-normal noise; the generator's own air-quality
+    system (with pollution episodes and their sources) is the realistic one — this is for tests and
+    for `publish` without a generated city.
+    """
+    rng = np.random.default_rng(seed)
+    ids = pa.array([f"AQ{i:04d}" for i in range(sensors)])
+    base = rng.uniform(20, 60, sensors)
+    for step in range(steps):
+        when = start + step * interval
+        hour = when.hour + when.minute / 60
+        cycle = 1 + 0.3 * np.sin((hour - 8) / 24 * 2 * np.pi)
+        pm25 = np.round(base * cycle * rng.lognormal(0, 0.15, sensors), 1)
+        yield pa.RecordBatch.from_pydict(
+            {
+                "sensor_id": ids,
+                "observed_at": pa.array([when] * sensors, type=pa.timestamp("s")),
+                "pm25": pm25,
+                "pm10": np.round(pm25 * rng.uniform(1.3, 1.9, sensors), 1),
+                "no2": np.round(rng.lognormal(3.2, 0.3, sensors), 1),
+                "o3": np.round(rng.lognormal(3.8, 0.25, sensors), 1),
+            }
+        )
