@@ -64,12 +64,16 @@ class Signal:
     """
 
     name: str
-    observed: pa.Array
-    expected: pa.Array
-    contribution: pa.Array
+    observed: pa.Array | pa.ChunkedArray
+    expected: pa.Array | pa.ChunkedArray
+    contribution: pa.Array | pa.ChunkedArray
     template_zh: str
     template_en: str
     decimals: int = 1
+
+
+def _as_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
 def _format_numbers(values: pa.Array, decimals: int) -> pa.Array:
@@ -109,12 +113,14 @@ def build_reasons(signals: Sequence[Signal], *, min_contribution: float = 0.0) -
     for signal in signals:
         if len(signal.observed) != n or len(signal.expected) != n or len(signal.contribution) != n:
             raise ValueError(f"signal {signal.name}: columns differ in length")
-        observed = _format_numbers(signal.observed, signal.decimals)
-        expected = _format_numbers(signal.expected, signal.decimals)
+        observed_values = _as_array(signal.observed)
+        expected_values = _as_array(signal.expected)
+        observed = _format_numbers(observed_values, signal.decimals)
+        expected = _format_numbers(expected_values, signal.decimals)
         columns["signal"].append(pa.array(np.full(n, signal.name, dtype=object), pa.string()))
-        columns["observed"].append(pc.cast(signal.observed, pa.float64()))
-        columns["expected"].append(pc.cast(signal.expected, pa.float64()))
-        columns["contribution"].append(pc.cast(signal.contribution, pa.float64()))
+        columns["observed"].append(pc.cast(observed_values, pa.float64()))
+        columns["expected"].append(pc.cast(expected_values, pa.float64()))
+        columns["contribution"].append(pc.cast(_as_array(signal.contribution), pa.float64()))
         columns["text_zh"].append(_render(signal.template_zh, observed, expected))
         columns["text_en"].append(_render(signal.template_en, observed, expected))
     long = pa.table({name: pa.concat_arrays(parts) for name, parts in columns.items()})
