@@ -33,12 +33,17 @@ class World:
         first = np.datetime64(f"{self.scale.start_year}-{self.scale.start_month:02d}", "M")
         return (first + np.arange(self.months + 1)).astype("datetime64[D]")
 
+    @property
+    def days(self) -> int:
+        """Days in the period."""
+        return int((self.month_starts[-1] - self.month_starts[0]).astype(np.int64))
+
     def month_label(self, m: int) -> str:
         """'2023-01' for month index 0."""
         return str(self.month_starts[m].astype("datetime64[M]"))
 
     def days_in_month(self, m: int) -> int:
-        return int(self.month_starts[m + 1] - self.month_starts[m])
+        return int((self.month_starts[m + 1] - self.month_starts[m]).astype(np.int64))
 
 
 def build_world(scale: Scale, seed: int) -> World:

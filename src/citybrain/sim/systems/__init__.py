@@ -8,10 +8,12 @@ from types import ModuleType
 
 from citybrain.sim.systems import (
     address_register,
+    arrivals,
     court,
     credit,
     food_delivery,
     gas,
+    health,
     hotline,
     market_registry,
     parcels,
@@ -19,6 +21,7 @@ from citybrain.sim.systems import (
     police_hukou,
     police_permits,
     power,
+    screening,
     social_security,
     tax,
     water,
@@ -41,6 +44,9 @@ _MODULES: tuple[ModuleType, ...] = (
     court,
     penalties,
     credit,
+    arrivals,
+    health,
+    screening,
 )
 
 SYSTEMS: dict[str, Callable[[SystemContext], None]] = {m.SYSTEM: m.build for m in _MODULES}

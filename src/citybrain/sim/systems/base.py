@@ -31,6 +31,13 @@ class SystemContext:
     truth: TruthSink
     advance: Progress = field(default=lambda n: None)
     counts: dict[str, int] = field(default_factory=dict)
+    _shared: dict[str, Any] = field(default_factory=dict)
+
+    def shared(self, name: str, make: Callable[[], Any]) -> Any:
+        """A value several systems derive from the world (built once per run)."""
+        if name not in self._shared:
+            self._shared[name] = make()
+        return self._shared[name]
 
     @cached_property
     def parts(self) -> AddressParts:
