@@ -18,6 +18,7 @@ from citybrain.core.catalog import (
     assess_freshness,
 )
 from citybrain.core.errors import UserError
+from citybrain.core.opsdb import connect
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
@@ -36,9 +37,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def catalog(ops_db_url: str, clock: Clock) -> Iterator[Catalog]:
-    opened = Catalog.open(ops_db_url)
-    catalog = Catalog(opened.engine, clock=clock)
+def catalog(migrated_ops_db_url: str, clock: Clock) -> Iterator[Catalog]:
+    catalog = Catalog(connect(migrated_ops_db_url), clock=clock)
     yield catalog
     catalog.close()
 
@@ -64,6 +64,14 @@ def persons(**changes: object) -> DatasetSpec:
 
 def register(catalog: Catalog, zone: str, name: str, system_id: str | None = None) -> None:
     catalog.register_dataset(DatasetSpec(zone=zone, name=name, system_id=system_id))
+
+
+def test_open_migrates_an_empty_database(ops_db_url: str) -> None:
+    catalog = Catalog.open(ops_db_url)
+    try:
+        assert catalog.list_datasets() == []
+    finally:
+        catalog.close()
 
 
 def test_register_round_trips_every_field(catalog: Catalog) -> None:

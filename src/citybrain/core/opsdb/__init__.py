@@ -5,7 +5,7 @@ inside this package. See ``migrations/README.md`` for how to add a migration.
 """
 
 from citybrain.core.opsdb.base import Base, UTCDateTime, utcnow
-from citybrain.core.opsdb.connection import connect, normalise_url, session
+from citybrain.core.opsdb.connection import connect, normalise_url, reach, session
 from citybrain.core.opsdb.migrate import (
     current_revision,
     downgrade,
@@ -41,6 +41,7 @@ __all__ = [
     "load_models",
     "make_revision",
     "normalise_url",
+    "reach",
     "session",
     "upgrade",
     "utcnow",

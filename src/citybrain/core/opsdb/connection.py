@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+
+from citybrain.core.errors import EnvironmentProblem, UserError
 
 # How long a SQLite writer waits for another writer before giving up (ms). Parallel ingest workers
 # share one file, so a short queue is normal and must not be an error.
@@ -29,11 +33,40 @@ def connect(url: str | URL, *, echo: bool = False) -> Engine:
     """
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
+        _check_sqlite_folder(parsed)
         engine = create_engine(parsed, echo=echo)
         _configure_sqlite(engine)
         return engine
     # pre_ping: a long-lived web process outlives server restarts and idle-connection reaping.
     return create_engine(parsed, echo=echo, pool_pre_ping=True)
+
+
+def _check_sqlite_folder(url: URL) -> None:
+    # sqlite3 says only "unable to open database file"; name the folder instead.
+    database = url.database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        folder = Path(database).parent
+        if not folder.is_dir():
+            raise UserError(
+                f"ops database folder {folder} does not exist",
+                hint="create it, or fix ops_db.url in citybrain.toml",
+            )
+
+
+@contextmanager
+def reach(engine: Engine) -> Iterator[Connection]:
+    """A connection, or one clear line saying the database cannot be reached and where it is."""
+    try:
+        connection = engine.connect()
+    except OperationalError as exc:
+        where = engine.url.render_as_string(hide_password=True)
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        raise EnvironmentProblem(
+            f"cannot reach the ops database {where}: {reason}",
+            hint="is the server running, and is ops_db.url in citybrain.toml right?",
+        ) from exc
+    with connection:
+        yield connection
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -11,12 +11,14 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import URL, Connection, Engine
+from sqlalchemy import URL, Connection, Engine, text
 
-from citybrain.core.opsdb.connection import connect
+from citybrain.core.opsdb.connection import connect, reach
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 HEAD = "head"
+# Any fixed number will do; it names the lock PostgreSQL holds while one process migrates.
+MIGRATION_LOCK_KEY = int.from_bytes(b"citybrn", "big")
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -47,19 +49,28 @@ def _engine_for(url_or_engine: str | URL | Engine) -> Iterator[Engine]:
 
 def upgrade(url_or_engine: str | URL | Engine, revision: str = HEAD) -> None:
     """Bring the ops database up to ``revision`` (the newest by default); a no-op if it is."""
-    with _engine_for(url_or_engine) as engine, engine.begin() as connection:
+    with _engine_for(url_or_engine) as engine, reach(engine) as connection, connection.begin():
+        _serialise(connection)
         command.upgrade(alembic_config(connection), revision)
+
+
+def _serialise(connection: Connection) -> None:
+    # Several processes may open the ops database at once (parallel ingest workers, the web app);
+    # on PostgreSQL only one may migrate, and the others then find it done. SQLite gets the same
+    # from BEGIN IMMEDIATE (see connection.py).
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
 
 
 def downgrade(url_or_engine: str | URL | Engine, revision: str) -> None:
     """Step the ops database back to ``revision`` (``base`` empties it); for development."""
-    with _engine_for(url_or_engine) as engine, engine.begin() as connection:
+    with _engine_for(url_or_engine) as engine, reach(engine) as connection, connection.begin():
         command.downgrade(alembic_config(connection), revision)
 
 
 def current_revision(url_or_engine: str | URL | Engine) -> str | None:
     """The revision the database is at, or None when it has never been migrated."""
-    with _engine_for(url_or_engine) as engine, engine.connect() as connection:
+    with _engine_for(url_or_engine) as engine, reach(engine) as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
