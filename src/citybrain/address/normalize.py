@@ -73,6 +73,13 @@ _TRAIL = re.compile(
 _LEAD_FIRST = frozenset("中现家户联通详居送收住地0123456789")
 _TRAIL_LAST = frozenset("近边带面门旁壁口前下后内处米侧右东南西北")
 _ALLEY_NOISE = re.compile(r"号大院|号院子|号院落")
+_BUILDING_WORDS = re.compile(
+    r"(?<=[0-9A-Z一二三四五六七八九十])号?(?:办公|写字|住宅|宿舍|商务|综合|教学|科研)楼"
+)
+_CROSSING = re.compile(
+    r"(?:与|和|跟)[\u4e00-\u9fff0-9]{1,10}?(?:路|街|大道|巷)[东西南北]?(?:段)?"
+    r"(?:交汇处|交叉口|交界处|交叉路口|十字路口|路口|交口)"
+)
 _CN_NUMBER = re.compile(
     rf"第?(?<![{NUMERAL_CHARS}])(负)?([{NUMERAL_CHARS}]+)"
     r"(?=号楼|号院|号(?!线|桥|码头|公馆)|栋|幢|座|单元|楼|层|室|户|组|期)"
@@ -115,6 +122,10 @@ def clean(text: str) -> str:
         s = s.replace("#楼", "号楼").replace("#", "号")
     if "院" in s:
         s = _ALLEY_NOISE.sub("号院", s)
+    if "楼" in s:
+        s = _BUILDING_WORDS.sub("号楼", s)
+    if "交" in s or "路口" in s:
+        s = _CROSSING.sub("", s)
     if _has_cn_numeral(s):
         s = _CN_NUMBER.sub(_cn_to_arabic, s)
     s = _ROAD_DIGITS.sub(_road_to_chinese, s)

@@ -39,7 +39,7 @@ _NUMBER = (
 _HEAD = re.compile(
     rf"""
     (?:(?P<street>[{_CJK}]{{2,8}}?(?:街道办事处|街道办|街道|街办)(?![路街])
-       |[{_CJK}]{{2,6}}?(?:镇|乡)(?=[{_CJK}]{{1,8}}?(?:社区|村))))?
+       |[{_CJK}]{{2,6}}?(?:镇|乡)(?=[{_CJK}]{{1,10}}?(?:社区|村|路|街|大道|巷))))?
     (?:(?P<community>[{_CJK}0-9]{{2,10}}?(?:社区居民委员会|社区居委会|社区|居委会|村民委员会|村委会|
         村(?=\d+组|\d+社|\d+号|$)))(?:(?P<group>\d+)(?:组|社))?)?
     (?:(?P<road>[{_CJK}A-Z0-9]{{1,14}}?{_ROAD_SUFFIX}{_SEGMENT}){_NUMBER}
@@ -115,6 +115,8 @@ class AddressParser:
         admin = self._admin.read(s)
         rest = s[admin.end :]
         unplaced = None
+        for correction in admin.corrections:
+            notes.append(f"admin typo: {correction}")
         if admin.ambiguous:
             unplaced = admin.ambiguous[0]
             notes.append(f"ambiguous admin: {unplaced}")

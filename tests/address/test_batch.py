@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from citybrain.address import AddressParser, ParserConfig, parse, parse_many
+from citybrain.address.batch import COLUMNS
+
+pytestmark = pytest.mark.usefixtures("divisions_installed")
+
+ADDRESSES = [
+    "成都市武侯区人民南路四段12号",
+    "高新区锦城大道666号奥克斯广场B座21楼",
+    None,
+    "成都市武侯区人民南路四段12号",
+    "天府三街288号附近",
+    "成都市武侯区人民南路四段12号",
+]
+
+
+def test_one_row_per_input_in_input_order() -> None:
+    table = parse_many(ADDRESSES)
+    assert table.column_names == list(COLUMNS)
+    assert table.num_rows == len(ADDRESSES)
+    assert table.column("address").to_pylist() == ADDRESSES
+    assert table.column("road").to_pylist() == [
+        "人民南路四段",
+        "锦城大道",
+        None,
+        "人民南路四段",
+        "天府三街",
+        "人民南路四段",
+    ]
+
+
+def test_matches_parse_row_by_row() -> None:
+    table = parse_many(pa.chunked_array([ADDRESSES[:3], ADDRESSES[3:]]))
+    for row, text in zip(table.to_pylist(), ADDRESSES, strict=True):
+        parsed = parse(text)
+        assert row["canonical"] == parsed.canonical
+        assert row["district_code"] == parsed.district_code
+
+
+def test_distinct_rows_and_a_city_parser() -> None:
+    parser = AddressParser(ParserConfig(default_region="510100"))
+    table = parse_many(pa.array(ADDRESSES).dictionary_encode(), parser, distinct=True)
+    assert table.num_rows == 4  # three strings and the null
+    by_address = {row["address"]: row for row in table.to_pylist()}
+    assert by_address["高新区锦城大道666号奥克斯广场B座21楼"]["city"] == "成都市"

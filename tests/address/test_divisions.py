@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from citybrain.address.divisions import (
+    CITY,
+    CONTEXT,
+    DISTRICT,
+    FULL,
+    PROVINCE,
+    SHORT,
+    STREET,
+    ZoneAlias,
+    build_index,
+    default_index,
+    load_index,
+    short_forms,
+)
+from citybrain.core.errors import EnvironmentProblem
+
+pytestmark = pytest.mark.usefixtures("divisions_installed")
+
+
+@pytest.mark.parametrize(
+    ("name", "level", "forms"),
+    [
+        ("四川省", PROVINCE, ["四川"]),
+        ("广西壮族自治区", PROVINCE, ["广西"]),
+        ("新疆维吾尔自治区", PROVINCE, ["新疆"]),
+        ("凉山彝族自治州", CITY, ["凉山州", "凉山"]),
+        ("阿坝藏族羌族自治州", CITY, ["阿坝州", "阿坝"]),
+        ("成都市", CITY, ["成都"]),
+        ("武侯区", DISTRICT, ["武侯"]),
+        ("峨边彝族自治县", DISTRICT, ["峨边县", "峨边"]),
+        ("桂溪街道", STREET, ["桂溪街道办事处", "桂溪街办"]),
+        ("城区", DISTRICT, []),  # a one-character stem is never an alias
+    ],
+)
+def test_short_forms_by_rule(name: str, level: int, forms: list[str]) -> None:
+    assert short_forms(name, level) == forms
+
+
+def test_index_covers_the_country_down_to_streets() -> None:
+    index = default_index()
+    levels = [d.level for d in index.divisions.values()]
+    assert levels.count(PROVINCE) == 31
+    assert levels.count(STREET) > 40_000
+    assert index.divisions["510107"].name == "武侯区"
+    assert [d.name for d in index.lineage("510107064")] == [
+        "四川省",
+        "成都市",
+        "武侯区",
+        "桂溪街道",
+    ]
+    # Municipalities have the province's name at city level too.
+    assert index.divisions["110100"].name == "北京市"
+
+
+def test_aliases_and_their_kinds() -> None:
+    names = default_index().names
+    assert ("510000", SHORT) in names["四川"]
+    assert ("510000", FULL) in names["四川省"]
+    assert ("510100", SHORT) in names["成都"]
+    assert ("220173", FULL) in names["长春高新区"]
+    assert ("zone:成都高新技术产业开发区", CONTEXT) in names["高新区"]
+    assert names["成都高新区"] == (("zone:成都高新技术产业开发区", FULL),)
+
+
+def test_zone_alias_maps_to_its_real_parent() -> None:
+    index = load_index().with_zones([ZoneAlias("示例高新区", "510100", ("示例区",))])
+    zone = index.divisions["zone:示例高新区"]
+    assert (zone.level, zone.parent) == (DISTRICT, "510100")
+    assert index.names["示例区"] == (("zone:示例高新区", CONTEXT),)
+
+
+def test_unknown_zone_parent_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown parent"):
+        load_index().with_zones([ZoneAlias("某区", "999900")])
+
+
+def test_missing_data_names_the_command(tmp_path: Path) -> None:
+    with pytest.raises(EnvironmentProblem, match="npm ci --prefix third_party/divisions"):
+        build_index(tmp_path)
+
+
+def test_index_is_cached_by_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CITYBRAIN_CACHE_DIR", str(tmp_path))
+    first = load_index()
+    cached = list(tmp_path.glob("divisions-*.pickle"))
+    assert len(cached) == 1 and first.version in cached[0].name
+    again = load_index()
+    assert again.divisions.keys() == first.divisions.keys()
+
+
+def test_env_var_points_at_another_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CITYBRAIN_DIVISIONS_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(EnvironmentProblem):
+        load_index(use_cache=False)

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import string
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from citybrain.address.normalize import clean, to_halfwidth
+from citybrain.address.numerals import to_chinese, to_digits
+
+ascii_text = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E))
+
+
+def fullwidth(text: str) -> str:
+    return "".join(
+        "\u3000" if c == " " else chr(ord(c) + 0xFEE0) if 0x21 <= ord(c) <= 0x7E else c
+        for c in text
+    )
+
+
+@given(ascii_text)
+def test_fullwidth_of_any_ascii_string_normalises_to_halfwidth(text: str) -> None:
+    assert to_halfwidth(fullwidth(text)) == text
+
+
+@given(st.text(alphabet=string.ascii_letters + string.digits + "-"))
+def test_clean_does_not_care_about_width(text: str) -> None:
+    assert clean(fullwidth(text)) == clean(text)
+
+
+@given(
+    st.integers(min_value=0, max_value=9999), st.sampled_from(["栋", "单元", "楼", "室", "号楼"])
+)
+def test_chinese_numeral_before_a_unit_word_becomes_arabic(value: int, unit: str) -> None:
+    assert clean(f"某小区{to_chinese(value)}{unit}") == f"某小区{value}{unit}"
+    assert clean(f"某小区{to_digits(value)}{unit}") == f"某小区{value}{unit}"
+
+
+@pytest.mark.parametrize(
+    ("raw", "cleaned"),
+    [
+        ("天府三街288号附近", "天府三街288号"),
+        ("  地址：成都市　武侯区 人民南路４段１２号（近地铁站）", "成都市武侯区人民南路四段12号"),
+        ("3幢2单元十二楼三号", "3幢2单元12楼3号"),
+        ("天府3街二〇一室", "天府三街201室"),
+        ("两单元", "2单元"),
+        ("b座3#楼", "B座3号楼"),
+        ("万科城三期5栋2-1203 门口往东50米", "万科城3期5栋2-1203"),
+        ("春熙路(IFS国际金融中心)负一楼", "春熙路IFS国际金融中心-1楼"),
+        ("人民南路四段【对面】", "人民南路四段"),
+        ("督院街30号大院", "督院街30号院"),
+        ("金府路、银河路，交汇", "金府路银河路交汇"),
+        ("福华三路与金田路交汇处卓越世纪中心", "福华三路卓越世纪中心"),
+        ("中国四川省成都市", "四川省成都市"),
+        ("二号办公楼", "2号楼"),
+    ],
+)
+def test_clean_examples(raw: str, cleaned: str) -> None:
+    assert clean(raw) == cleaned
+
+
+def test_road_names_keep_chinese_numerals() -> None:
+    # 天府三街 and 二环路 are names, not numbers.
+    assert clean("天府三街") == "天府三街"
+    assert clean("二环路北一段") == "二环路北一段"
+    assert clean("郑州市二七区") == "郑州市二七区"

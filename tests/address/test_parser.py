@@ -1,0 +1,195 @@
+"""Real-looking addresses, written the ways people write them, with their expected components."""
+
+from __future__ import annotations
+
+import pytest
+
+from citybrain.address import AddressParser, Gazetteer, ParserConfig, parse
+
+pytestmark = pytest.mark.usefixtures("divisions_installed")
+
+# (address as written, expected components as "name=value …", "-" for None)
+CASES: list[tuple[str, str]] = [
+    (
+        "四川省成都市高新区天府大道北段1700号环球中心E1区3栋2单元1203室",
+        "province=四川省 city=成都市 city_code=510100 "
+        "district=成都高新技术产业开发区 district_code=- road=天府大道北段 "
+        "road_number=1700 estate=环球中心 zone=E1区 building=3 unit=2 floor=12 "
+        "room=1203",
+    ),
+    (
+        "成都市武侯区人民南路四段12号",
+        "province=四川省 province_code=510000 city=成都市 district=武侯区 "
+        "district_code=510107 road=人民南路四段 road_number=12 estate=-",
+    ),
+    ("成都市武侯区人民南路4段12号", "district=武侯区 road=人民南路四段 road_number=12"),
+    ("成都市武侯区人民南路四段十二号附近", "district=武侯区 road=人民南路四段 road_number=12"),
+    ("天府三街288号附近", "province=- road=天府三街 road_number=288 estate=-"),
+    (
+        "府城大道西段399号天府新谷10号楼1单元",
+        "road=府城大道西段 road_number=399 estate=天府新谷 building=10 unit=1",
+    ),
+    (
+        "成都武侯区玉林街道玉林北路3-2-1203",
+        "city=成都市 district=武侯区 street=玉林街道 street_code=510107005 "
+        "road=玉林北路 building=3 unit=2 room=1203 floor=12",
+    ),
+    (
+        "武侯区桂溪街道3栋2-1203",
+        "city=成都市 district=武侯区 street=桂溪街道 building=3 unit=2 room=1203",
+    ),
+    ("3幢2单元十二楼三号", "building=3 unit=2 floor=12 room=1203"),
+    ("1203室", "room=1203 floor=12 building=-"),
+    ("某某花园二〇一室", "estate=某某花园 room=201 floor=2"),
+    ("锦绣苑两单元三楼", "estate=锦绣苑 unit=2 floor=3"),
+    ("天府软件园B座", "estate=天府软件园 building=B"),
+    (
+        "北京市朝阳区建国路88号SOHO现代城A座1501",
+        "province=北京市 city=北京市 district=朝阳区 district_code=110105 "
+        "road=建国路 road_number=88 estate=SOHO现代城 building=A room=1501",
+    ),
+    ("凉山州西昌市胜利路5号", "province=四川省 city=凉山彝族自治州 district=西昌市 road=胜利路"),
+    (
+        "广西南宁市青秀区民族大道100号",
+        "province=广西壮族自治区 city=南宁市 district=青秀区 road=民族大道",
+    ),
+    (
+        "成都市金牛区营门口街道花照壁社区居委会",
+        "district=金牛区 street=营门口街道 community=花照壁社区",
+    ),
+    (
+        "四川省成都市锦江区红星路三段1号IFS国际金融中心二号办公楼30楼",
+        "district=锦江区 road=红星路三段 road_number=1 estate=IFS国际金融中心 building=2 floor=30",
+    ),
+    ("成都市郫都区犀浦镇百草路886号", "district=郫都区 street=犀浦镇 road=百草路 road_number=886"),
+    (
+        "成都市天府新区华阳街道正西街",
+        "city=成都市 district=四川天府新区成都直管区 street=华阳街道 road=正西街",
+    ),
+    (
+        "深圳市福田区福华三路与金田路交汇处卓越世纪中心1号楼2201",
+        "province=广东省 district=福田区 road=福华三路 estate=卓越世纪中心 building=1 room=2201",
+    ),
+    (
+        "上海市浦东新区世纪大道100号环球金融中心56层",
+        "province=上海市 district=浦东新区 road=世纪大道 estate=环球金融中心 floor=56",
+    ),
+    (
+        "四川省成都市武侯区 科华北路 65号 1栋1单元 801",
+        "road=科华北路 road_number=65 building=1 unit=1 room=801 floor=8",
+    ),
+    ("成都市武侯区玉林南路8号附2号", "road=玉林南路 road_number=8附2"),
+    ("成都市金牛区二环路北一段10号", "road=二环路北一段 road_number=10"),
+    ("成都市锦江区督院街30号院内", "road=督院街 road_number=30"),
+    ("成都市青羊区清江东路二三四号", "road=清江东路 road_number=234"),
+    (
+        "新疆乌鲁木齐市天山区解放北路",
+        "province=新疆维吾尔自治区 city=乌鲁木齐市 district=天山区 road=解放北路",
+    ),
+    ("延边州延吉市", "province=吉林省 city=延边朝鲜族自治州 district=延吉市"),
+    ("重庆市渝北区龙溪街道金龙路", "province=重庆市 district=渝北区 street=龙溪街道"),
+    ("南京路100号", "province=- city=- road=南京路 road_number=100"),
+    ("天津市和平区南京路189号", "province=天津市 district=和平区 road=南京路"),
+    ("成都市龙泉驿区龙泉街道北京路777号", "district=龙泉驿区 road=北京路"),
+    ("ＳＯＨＯ现代城Ａ座１５０１", "estate=SOHO现代城 building=A room=1501"),
+    ("万科城三期5栋2-1203 门口往东50米", "estate=万科城 zone=3期 building=5 unit=2 room=1203"),
+    ("金色海岸5-302", "estate=金色海岸 building=5 room=302 floor=3"),
+    ("双流区黄水镇永福村3组12号", "district=双流区 street=黄水镇 community=永福村"),
+]
+
+
+def _expected(spec: str) -> dict[str, str | None]:
+    pairs = (item.split("=", 1) for item in spec.split())
+    return {key: None if value == "-" else value for key, value in pairs}
+
+
+@pytest.mark.parametrize(("text", "spec"), CASES, ids=[c[0] for c in CASES])
+def test_real_looking_addresses(text: str, spec: str) -> None:
+    expected = _expected(spec)
+    parsed = parse(text)
+    got = {key: getattr(parsed, key) for key in expected}
+    assert got == expected
+
+
+def test_missing_upper_levels_are_inferred_from_a_unique_district() -> None:
+    parsed = parse("武侯区人民南路四段12号")
+    assert (parsed.province, parsed.city, parsed.district) == ("四川省", "成都市", "武侯区")
+    assert parsed.admin_inferred
+
+
+def test_an_ambiguous_district_is_not_guessed() -> None:
+    parsed = parse("朝阳区建国路88号")
+    assert (parsed.province, parsed.city, parsed.district_code) == (None, None, None)
+    assert parsed.district == "朝阳区"
+    assert any("ambiguous" in note for note in parsed.notes)
+
+
+def test_default_region_decides_an_ambiguous_or_missing_prefix() -> None:
+    chengdu = AddressParser(ParserConfig(default_region="510100"))
+    parsed = chengdu.parse("高新区锦城大道666号奥克斯广场B座21楼")
+    assert (parsed.city, parsed.district) == ("成都市", "成都高新技术产业开发区")
+    assert (parsed.road, parsed.estate, parsed.building, parsed.floor) == (
+        "锦城大道",
+        "奥克斯广场",
+        "B",
+        "21",
+    )
+    bare = chengdu.parse("天府三街288号")
+    assert (bare.city, bare.road) == ("成都市", "天府三街")
+    changchun = AddressParser(ParserConfig(default_region="220100"))
+    assert changchun.parse("高新区").district_code == "220173"
+
+
+def test_admin_typo_is_fixed_only_when_one_name_is_that_close() -> None:
+    parsed = parse("成都市武候区人民南路四段12号")
+    assert (parsed.district, parsed.road) == ("武侯区", "人民南路四段")
+    assert "admin typo: 武候区 → 武侯区" in parsed.notes
+    assert parse("四川省成部市武侯区").city == "成都市"
+    # 武候区 alone is one edit from 武侯区, 武陵区, 武江区 …: left alone.
+    assert parse("武候区人民南路").district is None
+
+
+def test_gazetteer_aliases_typos_and_inference() -> None:
+    gazetteer = Gazetteer(
+        roads={"天府大道北段": "510107", "锦城大道": None},
+        estates={"奥克斯广场": None},
+        road_aliases={"红星路北段": "天府大道北段"},
+    )
+    parser = AddressParser(ParserConfig(gazetteer=gazetteer))
+    old = parser.parse("红星路北段1700号")
+    assert old.road == "天府大道北段"
+    assert old.district == "武侯区"  # inferred from the road's district in the gazetteer
+    typo = parser.parse("锦程大道666号奥克丝广场B座")
+    assert (typo.road, typo.estate) == ("锦城大道", "奥克斯广场")
+    assert any("typo" in note for note in typo.notes)
+
+
+def test_canonical_string_is_the_same_for_variants() -> None:
+    variants = [
+        "成都市武侯区人民南路四段12号",
+        "四川成都武侯区人民南路4段十二号",
+        "四川省成都市武侯区人民南路四段12号附近",
+        "  成都市 武侯区 人民南路４段１２号 ",
+    ]
+    assert len({parse(v).canonical for v in variants}) == 1
+    assert parse(variants[0]).canonical == "四川省成都市武侯区人民南路四段12号"
+
+
+def test_rows_and_table_for_the_cli() -> None:
+    parsed = parse("成都市武侯区人民南路四段12号")
+    rows = dict(parsed.rows())
+    assert rows["district"] == "武侯区" and rows["canonical"] == parsed.canonical
+    table = parsed.as_table()
+    assert table.column_names == ["component", "value"]
+    assert table.num_rows == len(parsed.rows())
+
+
+def test_empty_and_none_do_not_fail() -> None:
+    assert parse("").canonical == ""
+    assert parse(None).raw == ""
+    assert parse("附近").canonical == ""
+
+
+def test_parsing_is_deterministic() -> None:
+    text = "四川省成都市高新区天府大道北段1700号环球中心E1区3栋2单元1203室"
+    assert AddressParser().parse(text) == AddressParser().parse(text) == parse(text)
