@@ -15,27 +15,35 @@ _CHINESE = {"gbk", "gb2312", "gb18030", "hz", "cp936"}
 
 
 def detect_encoding(sample: bytes) -> str:
-    """utf-8-sig, utf-8, or what charset-normalizer finds; Chinese codepages become gb18030.
+    """utf-8-sig, utf-8, gb18030, or what charset-normalizer finds.
 
-    GB18030 is a superset of GBK and GB2312, so decoding any of them as GB18030 is safe.
+    A city's files are UTF-8 or a Chinese codepage, so those are tried first and a few bad bytes do
+    not change the verdict (their rows are quarantined). GB18030 is a superset of GBK and GB2312,
+    so decoding any of them as GB18030 is safe.
     """
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
-    try:
-        sample.decode("utf-8")
+    errors = {candidate: _decode_errors(sample, candidate) for candidate in ("utf-8", "gb18030")}
+    if errors["utf-8"] == 0:
         return "utf-8"
-    except UnicodeDecodeError as exc:
-        if exc.start >= len(sample) - 3 and exc.reason == "unexpected end of data":
-            return "utf-8"  # the sample cut a character in half
+    fewest = min(errors, key=lambda c: (errors[c], c != "utf-8"))
+    if errors[fewest] <= max(2, len(sample) // 1000):
+        return fewest
     best = from_bytes(sample[: 64 * 1024]).best()
     if best is None:
-        return "gb18030"  # undecodable either way; rows with bad bytes will be quarantined
+        return "gb18030"
     name = best.encoding.lower().replace("-", "").replace("_", "")
     if name in _CHINESE or name.startswith("gb"):
         return "gb18030"
     if name in ("utf8", "ascii"):
         return "utf-8"
     return str(best.encoding)
+
+
+def _decode_errors(sample: bytes, encoding: str) -> int:
+    """Characters that fail to decode, not counting one cut in half at the sample's end."""
+    text = sample.decode(encoding, "replace")
+    return text.count("\ufffd") - (1 if text.endswith("\ufffd") else 0)
 
 
 def normalise_encoding(name: str) -> str:

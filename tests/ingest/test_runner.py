@@ -1,0 +1,99 @@
+"""Drift policies, idempotent re-runs, several sources at once, and the catalog hook."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from ingest._helpers import WATER_HEADER, MakeContract, water_rows, write_csv
+
+from citybrain.core.catalog import Catalog
+from citybrain.core.workspace import Workspace
+from citybrain.ingest import RawZone, ingest_sources, load_file, recorder_for
+
+
+def _drifted(source_dir: Path) -> Path:
+    header = [*WATER_HEADER[:3], "用水量(吨)", "状态", "备注"]  # 用水量 renamed, 备注 new
+    rows = [[*r, "x"] for r in water_rows(4)]
+    return write_csv(source_dir / "water.csv", rows, header=header)
+
+
+@pytest.mark.parametrize("policy", ["fail", "quarantine", "evolve"])
+def test_schema_drift_follows_the_policy(
+    policy: str, workspace: Workspace, source_dir: Path, make_contract: MakeContract
+) -> None:
+    path = _drifted(source_dir)
+    contract = make_contract("kind: csv\npath: water.csv", extra=f"drift: {policy}\n")
+    manifest = load_file(workspace.lake, contract, path)
+    zone = RawZone(workspace.lake, contract.id)
+    if policy == "fail":
+        assert manifest.status == "failed"
+        assert manifest.message is not None
+        assert "unknown column(s) 用水量(吨), 备注" in manifest.message
+        assert "missing column(s) 用水量" in manifest.message
+        assert zone.partitions() == []
+        return
+    assert manifest.status == "completed"
+    assert manifest.drift is not None and manifest.drift.missing == ["用水量"]
+    assert manifest.reconciled
+    if policy == "quarantine":
+        assert (manifest.rows_landed, manifest.quarantined_by_reason) == (0, {"schema_drift": 4})
+    else:
+        assert manifest.rows_landed == 4
+        assert {"用水量(吨)", "备注", "volume_m3"} <= set(manifest.columns)
+
+
+def test_rerun_of_the_same_file_lands_nothing_twice(
+    workspace: Workspace, source_dir: Path, make_contract: MakeContract
+) -> None:
+    path = write_csv(source_dir / "water.csv", water_rows(10))
+    contract = make_contract("kind: csv\npath: water.csv")
+    first = load_file(workspace.lake, contract, path)
+    again = load_file(workspace.lake, contract, path)
+    assert first.status == "completed" and again.status == "skipped"
+    assert again.load_id == first.load_id
+    assert len(RawZone(workspace.lake, contract.id).partitions()) == 1
+    write_csv(source_dir / "water.csv", water_rows(10, start=11))
+    assert load_file(workspace.lake, contract, path).status == "completed"
+    assert len(RawZone(workspace.lake, contract.id).partitions()) == 2
+
+
+def test_one_broken_source_fails_alone_and_the_catalog_knows(
+    workspace: Workspace, source_dir: Path, make_contract: MakeContract
+) -> None:
+    write_csv(source_dir / "water.csv", water_rows(50))
+    good = make_contract("kind: csv\npath: water.csv", extra="refresh: {schedule: daily}\n")
+    (source_dir / "gas.csv").write_bytes(b"\x00\x00\x00binary")
+    broken = make_contract("kind: csv\npath: gas.csv", system="gas_billing")
+    missing = make_contract("kind: csv\npath: nowhere/*.csv", system="heat_billing")
+    invalid = source_dir / "bad.yaml"
+    invalid.write_text("id: bad\nname: x\n", encoding="utf-8")
+    later = make_contract("kind: mqtt\ntopic: city/#", system="air_sensors")
+    events: list[str] = []
+    summary = ingest_sources(
+        workspace,
+        [good, broken, missing, invalid, later],
+        progress=lambda e: events.append(f"{e.system}:{e.phase}"),
+        recorder=recorder_for(workspace),
+    )
+    status = {r.system: (r.status, r.error or "") for r in summary.results}
+    assert status["water_billing"] == ("ok", "")
+    assert status["gas_billing"][0] == "failed" and "gas.csv" in status["gas_billing"][1]
+    assert "no file matches" in status["heat_billing"][1]
+    assert "bad.yaml" in status["bad"][1] and "required key is missing" in status["bad"][1]
+    assert "mqtt" in status["air_sensors"][1]
+    assert summary.exit_code == 1 and len(summary.failed) == 4
+    assert "water_billing:done" in events and "gas_billing:failed" in events
+    assert len(summary.rows()) == 5 and len(summary.rows()[0]) == len(summary.columns)
+
+    catalog = Catalog.open(workspace.ops_db_url)
+    assert catalog.headline().records_aggregated == 50
+    raw = catalog.get_dataset("raw/water_billing")
+    assert raw.owner_department == "市水务集团" and raw.latest is not None and raw.latest.rows == 50
+    assert {p.name for p in raw.pii_fields} == {"holder_name"}
+    loads = catalog.list_loads()
+    assert {(load.source_system, load.status) for load in loads} == {
+        ("water_billing", "succeeded"),
+        ("gas_billing", "failed"),
+    }
+    assert catalog.lineage("raw/water_billing").edges
