@@ -8,7 +8,9 @@ from types import ModuleType
 
 from citybrain.sim.systems import (
     address_register,
+    air_quality,
     arrivals,
+    bikes,
     court,
     credit,
     food_delivery,
@@ -16,7 +18,10 @@ from citybrain.sim.systems import (
     health,
     hotline,
     market_registry,
+    muck_gps,
+    muck_permits,
     parcels,
+    parking,
     penalties,
     police_hukou,
     police_permits,
@@ -47,6 +52,11 @@ _MODULES: tuple[ModuleType, ...] = (
     arrivals,
     health,
     screening,
+    muck_permits,
+    muck_gps,
+    bikes,
+    air_quality,
+    parking,
 )
 
 SYSTEMS: dict[str, Callable[[SystemContext], None]] = {m.SYSTEM: m.build for m in _MODULES}

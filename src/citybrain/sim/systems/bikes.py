@@ -1,0 +1,104 @@
+"""共享单车 — positions reported by three operators, each with its own schema and format:
+美团 Parquet (epoch seconds, GCJ-02 coordinates), 哈啰 JSON Lines (a "lng,lat" string), 青桔 CSV
+(Chinese headers, compact timestamps); and 城管's parking zones with per-operator quotas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from citybrain.sim.bikes import OPERATORS, ZONE_H, ZONE_W, BikePlan, build_bike_plan, positions, snapshot_hours
+from citybrain.sim.formats import write_csv, write_jsonl, write_parquet
+from citybrain.sim.ids import concat, padded
+from citybrain.sim.systems.base import SystemContext
+
+SYSTEM = "bike_meituan"
+SYSTEMS = ("bike_meituan", "bike_hellobike", "bike_qingju")
+ZONES = "bike_parking_zones"
+GCJ_OFFSET = (0.00253, -0.00243)  # the GCJ-02 shift around Chengdu, roughly
+
+
+def build(ctx: SystemContext) -> None:
+    w = ctx.world
+    plan: BikePlan = ctx.shared("bikes", lambda: build_bike_plan(w))
+    _zones(ctx, plan)
+    b = plan.n_bikes
+    ids = {
+        "bike_meituan": concat("MT", padded(np.arange(b) + 8_600_000, 9)),
+        "bike_hellobike": concat("HB", padded(np.arange(b) + 2_100_000, 10)),
+        "bike_qingju": concat("QJ", padded(np.arange(b) + 550_000, 8)),
+    }
+    hours = snapshot_hours(w.scale.bike_snapshots_per_day)
+    quota = plan.zones["quota"].to_numpy()
+    n_z = len(quota)
+    for m in range(w.months):
+        rng = ctx.rng(SYSTEM, str(m))
+        parts: dict[str, list[pa.Table]] = {s: [] for s in SYSTEMS}
+        over: list[pa.Table] = []
+        d0 = int((w.month_starts[m] - w.month_starts[0]).astype(np.int64))
+        for d in range(w.days_in_month(m)):
+            day = w.month_starts[0] + np.timedelta64(d0 + d, "D")
+            for h in hours:
+                zone, lon, lat = positions(plan, float(h), rng)
+                ts = day.astype("datetime64[s]") + np.timedelta64(int(h * 3600), "s")
+                count = np.bincount(zone[zone >= 0], minlength=n_z)
+                hot = np.flatnonzero(count > quota)
+                if hot.size:
+                    over.append(pa.table({"zone_id": hot, "snapshot": pa.array(
+                        np.repeat(ts, hot.size)), "bikes": count[hot], "quota": quota[hot]}))
+                secs = (ts - np.datetime64("1970-01-01T08:00:00")).astype(np.int64)
+                for i, s in enumerate(SYSTEMS):
+                    sl = slice(i * b, (i + 1) * b)
+                    parts[s].append(_rows(s, ids[s], secs, ts, lon[sl], lat[sl], rng))
+        for s in SYSTEMS:
+            t = pa.concat_tables(parts[s])
+            label = w.month_label(m)
+            folder = ctx.dir(s)
+            if s == "bike_meituan":
+                rows = write_parquet(folder / f"bike_location_{label}.parquet", t)
+            elif s == "bike_hellobike":
+                rows = write_jsonl(folder / f"hb_bikes_{label}.jsonl", t)
+            else:
+                rows = write_csv(folder / f"青桔单车位置_{label}.csv", t)
+            ctx.count(s, rows)
+        if over:
+            ctx.truth.append("bike_overparking", pa.concat_tables(over))
+    _ = ZONE_W, ZONE_H
+
+
+def _rows(system: str, ids: pa.Array, secs: int, ts: np.datetime64, lon: np.ndarray,
+          lat: np.ndarray, rng: np.random.Generator) -> pa.Table:
+    n = lon.size
+    if system == "bike_meituan":
+        return pa.table({
+            "bike_id": ids, "ts": np.full(n, secs, np.int64),
+            "lng": np.round(lon + GCJ_OFFSET[0], 6), "lat": np.round(lat + GCJ_OFFSET[1], 6),
+            "lock_status": np.ones(n, np.int8),
+        })
+    if system == "bike_hellobike":
+        loc = concat(pa.array(np.round(lon, 6)).cast(pa.string()), ",",
+                     pa.array(np.round(lat, 6)).cast(pa.string()))
+        return pa.table({
+            "bikeNo": ids, "reportTime": pa.repeat(pa.scalar(str(ts).replace("T", " ")), n),
+            "location": loc, "battery": rng.integers(5, 101, n),
+        })
+    return pa.table({
+        "车辆编号": ids,
+        "上报时间": pa.repeat(pa.scalar(str(ts).replace("-", "").replace("T", "").replace(":", "")), n),
+        "经度": np.round(lon, 6), "纬度": np.round(lat, 6),
+        "状态": pc.if_else(pa.array(rng.random(n) < 0.97), "正常", "故障"),
+    })
+
+
+def _zones(ctx: SystemContext, plan: BikePlan) -> None:
+    z = plan.zones
+    lon, lat = z["lon"].to_numpy(), z["lat"].to_numpy()
+    wkt = [f"POLYGON(({a:.6f} {b:.6f},{a + ZONE_W:.6f} {b:.6f},{a + ZONE_W:.6f} {b + ZONE_H:.6f},"
+           f"{a:.6f} {b + ZONE_H:.6f},{a:.6f} {b:.6f}))" for a, b in zip(lon, lat, strict=True)]
+    t = pa.table({
+        "区域编号": z["code"], "区域名称": z["name"], "范围": pa.array(wkt),
+        "总配额": z["quota"], **{f"配额_{op}": z[f"quota_{op}"] for op in OPERATORS},
+    })
+    ctx.count(ZONES, write_csv(ctx.dir(ZONES) / "停放区域及配额.csv", t))
+    ctx.truth.write("bike_zones", z)

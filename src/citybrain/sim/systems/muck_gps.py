@@ -1,0 +1,97 @@
+"""渣土车 GPS — pings from the trucks' terminals via the transport-monitoring platform, Parquet per
+month: epoch-millisecond times, WGS-84 coordinates, speed, heading, loaded flag.
+
+Trucks shuttle between their construction site and disposal site during 22:00–06:00; on a
+violation day a truck runs in daytime, or stops loaded for half an hour at a place that is no
+disposal site; unpermitted trucks simply run. Generated a month at a time, fully vectorised."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from citybrain.sim.formats import write_parquet
+from citybrain.sim.muck import MuckPlan, build_muck
+from citybrain.sim.systems.base import SystemContext
+
+SYSTEM = "muck_truck_gps"
+
+
+def shared_muck(ctx: SystemContext) -> MuckPlan:
+    plan: MuckPlan = ctx.shared("muck", lambda: build_muck(ctx.world))
+    return plan
+
+
+def build(ctx: SystemContext) -> None:
+    w = ctx.world
+    plan = shared_muck(ctx)
+    tr = plan.trucks
+    n_trucks = len(tr)
+    k = w.scale.truck_pings_per_day
+    sites = plan.sites
+    slon, slat = sites["lon"].to_numpy(), sites["lat"].to_numpy()
+    a_lon, a_lat = slon[tr["site_id"].to_numpy()], slat[tr["site_id"].to_numpy()]
+    b_lon, b_lat = slon[tr["disposal_id"].to_numpy()], slat[tr["disposal_id"].to_numpy()]
+    v = plan.violations
+    v_key = v["truck_id"].to_numpy() * 100_000 + v["day"].to_numpy()
+    v_kind = v["kind"].to_numpy(zero_copy_only=False)
+    plates = pa.DictionaryArray.from_arrays(pa.array(np.arange(n_trucks, dtype=np.int32)),
+                                            tr["plate"].combine_chunks())
+    folder = ctx.dir(SYSTEM)
+    epoch0 = w.month_starts[0].astype("datetime64[ms]").astype(np.int64) - 8 * 3600 * 1000
+    seq = 0
+    for m in range(w.months):
+        rng = ctx.rng(SYSTEM, str(m))
+        d0 = int((w.month_starts[m] - w.month_starts[0]).astype(np.int64))
+        nd = w.days_in_month(m)
+        # about 80 % of trucks work on a given night
+        works = rng.random((nd, n_trucks)) < 0.8
+        in_month = (v["day"].to_numpy() >= d0) & (v["day"].to_numpy() < d0 + nd)
+        works[v["day"].to_numpy()[in_month] - d0, v["truck_id"].to_numpy()[in_month]] = True
+        day_i, truck = np.nonzero(works)
+        day = d0 + day_i
+        key = truck * 100_000 + day
+        pos = np.searchsorted(np.sort(v_key), key)
+        sorted_kind = v_kind[np.argsort(v_key, kind="stable")]
+        hit = (pos < v_key.size) & (np.sort(v_key)[np.minimum(pos, v_key.size - 1)] == key)
+        kind = np.where(hit, sorted_kind[np.minimum(pos, v_key.size - 1)], "")
+        rows = np.repeat(np.arange(day.size), k)
+        step = np.tile(np.arange(k), day.size)
+        daytime = kind[rows] == "outside_hours"
+        start_h = np.where(daytime, 9.0, 22.0)
+        hours = start_h + step / k * 8.0 + rng.uniform(0, 8.0 / k, rows.size)
+        phase = (step / k * 6.0) % 2.0  # three round trips a shift
+        frac = np.where(phase < 1, phase, 2 - phase)
+        t = truck[rows]
+        lon = a_lon[t] + (b_lon[t] - a_lon[t]) * frac + rng.normal(0, 0.0003, rows.size)
+        lat = a_lat[t] + (b_lat[t] - a_lat[t]) * frac + rng.normal(0, 0.0003, rows.size)
+        loaded = phase < 1
+        dump = (kind[rows] == "illegal_dumping") & (step >= k // 3) & (step < k // 3 + max(1, k // 16))
+        vi = np.searchsorted(np.sort(v_key), key[rows])
+        order_v = np.argsort(v_key, kind="stable")
+        vlon = v["lon"].to_numpy()[order_v][np.minimum(vi, v_key.size - 1)] if v_key.size else lon
+        vlat = v["lat"].to_numpy()[order_v][np.minimum(vi, v_key.size - 1)] if v_key.size else lat
+        lon = np.where(dump, vlon + rng.normal(0, 0.00005, rows.size), lon)
+        lat = np.where(dump, vlat + rng.normal(0, 0.00005, rows.size), lat)
+        speed = np.where(dump, 0.0, np.round(rng.uniform(15, 55, rows.size), 1))
+        ms = epoch0 + (day[rows] * 86_400_000 + (hours * 3_600_000).astype(np.int64))
+        order = np.lexsort((t, ms))
+        n = rows.size
+        table = pa.table({
+            "gps_id": np.arange(seq, seq + n, dtype=np.int64),
+            "vehicle_no": plates.take(pa.array(t[order])),
+            "gps_time": ms[order],
+            "lng": np.round(lon[order], 6), "lat": np.round(lat[order], 6),
+            "speed": speed[order],
+            "direction": rng.integers(0, 360, n).astype(np.int16),
+            "acc": np.ones(n, np.int8),
+            "load_status": loaded[order].astype(np.int8),
+        })
+        seq += n
+        ctx.count(SYSTEM, write_parquet(folder / f"gps_{w.month_label(m)}.parquet", table))
+    v_day_dt = w.month_starts[0] + v["day"].to_numpy().astype("timedelta64[D]")
+    ctx.truth.write("truck_violations", pa.table({
+        "plate": tr["plate"].combine_chunks().take(v["truck_id"].combine_chunks()),
+        "truck_id": v["truck_id"], "date": pa.array(v_day_dt), "kind": v["kind"],
+        "lon": v["lon"], "lat": v["lat"],
+    }))

@@ -1,0 +1,62 @@
+"""智慧停车 — parking-lot occupancy snapshots from the city parking platform, served as a paged
+JSON HTTP API; rows in ``data/*.parquet``. Office lots fill on weekdays, residential lots at night;
+some lots report a stale value for hours (a sensor fault to detect)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from citybrain.sim.formats import write_connection_file, write_parquet
+from citybrain.sim.ids import concat, padded
+from citybrain.sim.systems.base import SystemContext
+
+SYSTEM = "parking_occupancy"
+
+
+def build(ctx: SystemContext) -> None:
+    w = ctx.world
+    rng0 = ctx.rng(SYSTEM, "lots")
+    n = w.scale.parking_lots
+    e = w.geo.estates
+    at = rng0.integers(0, len(e), n)
+    office = e["kind"].to_numpy(zero_copy_only=False)[at] == "office"
+    capacity = rng0.integers(80, 1200, n)
+    names = concat(e["estate_name"].combine_chunks().take(pa.array(at)),
+                   pa.array(np.where(office, "地下停车场", "小区停车场")))
+    ids = concat("P5101", padded(np.arange(n) + 1, 5))
+    k = w.scale.parking_snapshots_per_day
+    folder = ctx.dir(SYSTEM)
+    for m in range(w.months):
+        rng = ctx.rng(SYSTEM, str(m))
+        days = w.days_in_month(m)
+        steps = days * k
+        t0 = w.month_starts[m].astype("datetime64[s]")
+        minutes = np.arange(steps) * (1440 // k)
+        hour = (minutes % 1440) / 60
+        dow = ((w.month_starts[m] + (minutes // 1440).astype("timedelta64[D]")).astype(
+            np.int64) + 3) % 7  # 0 = Monday
+        workday = dow < 5
+        office_curve = np.where(workday[:, None] & ((hour[:, None] > 8.5) & (hour[:, None] < 18.5)),
+                                0.9, 0.15)
+        home_curve = np.where((hour[:, None] > 19) | (hour[:, None] < 7.5), 0.92, 0.5)
+        occ = np.where(office[None, :], office_curve, home_curve) * rng.uniform(0.85, 1.1, (steps, n))
+        used = np.clip(np.round(occ * capacity[None, :]), 0, capacity[None, :]).astype(np.int64)
+        free = capacity[None, :] - used
+        stuck = rng.random(n) < 0.05
+        if stuck.any():
+            first = rng.integers(0, steps, n)
+            span = (np.arange(steps)[:, None] >= first[None, :]) & (
+                np.arange(steps)[:, None] < first[None, :] + k // 2) & stuck[None, :]
+            free = np.where(span, free[np.clip(first - 1, 0, steps - 1), np.arange(n)][None, :], free)
+        ts = t0 + (minutes * 60).astype("timedelta64[s]")
+        t = pa.table({
+            "parkId": ids.take(pa.array(np.tile(np.arange(n), steps))),
+            "parkName": names.take(pa.array(np.tile(np.arange(n), steps))),
+            "totalBerth": np.tile(capacity, steps),
+            "freeBerth": free.ravel(),
+            "updateTime": pc.strftime(pa.array(np.repeat(ts, n)), format="%Y-%m-%d %H:%M:%S"),
+        })
+        ctx.count(SYSTEM, write_parquet(folder / "data" / f"parking_{w.month_label(m)}.parquet", t))
+    write_connection_file(folder, "http", resource=f"/api/{SYSTEM}", page_size=1000)
