@@ -78,3 +78,17 @@ def test_installed_entry_point_runs() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert __version__ in result.stdout
+
+
+def test_topic_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ws = tmp_path / "ws"
+    assert run_cli(["workspace", "init", str(ws)], capsys)[0] == 0
+    code, out, err = run_cli(["-w", str(ws), "topic", "list"], capsys)
+    assert code == 0, err
+    assert "topics" in out
+    code, _, err = run_cli(["-w", str(ws), "topic", "run"], capsys)
+    assert code == 2
+    assert "name one topic or give --all" in err
+    code, _, err = run_cli(["-w", str(ws), "topic", "run", "no_such_topic"], capsys)
+    assert code == 2
+    assert "unknown topic 'no_such_topic'" in err

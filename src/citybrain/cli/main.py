@@ -10,13 +10,13 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 
 from citybrain import __version__
 from citybrain.cli.run import run_command
 from citybrain.cli.serve import serve_command
 from citybrain.cli.state import state
+from citybrain.cli.topic import topic_app
 from citybrain.cli.ui import console, err_console
 from citybrain.cli.workspace import workspace_app
 from citybrain.core import UserError, configure_logging
@@ -61,6 +61,7 @@ def _main(
 
 
 app.add_typer(workspace_app, name="workspace")
+app.add_typer(topic_app, name="topic")
 app.command("run")(run_command)
 app.command("serve")(serve_command)
 
@@ -74,12 +75,12 @@ def main(argv: list[str] | None = None) -> None:
             raise
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         err_console.print("[yellow]aborted[/]")
         sys.exit(130)
-    except click.ClickException as exc:
+    except typer.TyperException as exc:
         # Usage errors: one line naming the bad option, and where to get help.
         err_console.print(
             f"[bold red]error:[/] {exc.format_message()} (see --help)", highlight=False

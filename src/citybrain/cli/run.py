@@ -29,9 +29,31 @@ def _migrate(workspace: Workspace) -> str:
     return f"ops database at revision {current_revision(workspace.ops_db_url)}"
 
 
-# Later stages (ingest, govern, resolve, topics, cases) append themselves here in order.
+def _topics(workspace: Workspace) -> str:
+    from citybrain.core.catalog import Catalog
+    from citybrain.topics import discover_topics
+    from citybrain.topics.runner import check_inputs, run_topic
+
+    catalog = Catalog.open(workspace.ops_db_url)
+    done: list[str] = []
+    waiting: list[str] = []
+    with workspace.engine() as engine:
+        for name, topic_class in discover_topics().items():
+            topic = topic_class()
+            if not check_inputs(topic, catalog).passed:
+                waiting.append(name)
+                continue
+            result = run_topic(topic, workspace, engine, catalog)
+            done.append(f"{name}: {result.findings} findings")
+    if waiting:
+        done.append(f"inputs not ready: {', '.join(waiting)}")
+    return "; ".join(done) or "no topics installed"
+
+
+# Stages in pipeline order; each later capability (ingest, govern, resolve, cases) adds its own.
 STAGES: list[Stage] = [
     Stage("migrate", "bring the ops database schema up to date", _migrate),
+    Stage("topics", "run every installed topic whose inputs are ready", _topics),
 ]
 
 

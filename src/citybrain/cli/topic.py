@@ -1,0 +1,117 @@
+"""``citybrain topic …``: list, run and evaluate topics (专题)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from citybrain.cli.state import state
+from citybrain.cli.ui import console, progress
+from citybrain.core import UserError, Workspace, run_context
+from citybrain.core.catalog import Catalog
+from citybrain.topics import Topic, TopicContext, discover_topics, get_topic
+from citybrain.topics.runner import TopicRun, check_inputs, latest_findings, run_topic
+
+topic_app = typer.Typer(help="List, run and evaluate topics (专题).", no_args_is_help=True)
+
+
+@topic_app.command("list")
+def list_topics() -> None:
+    """List installed topics and whether their inputs are available.
+
+    Example: citybrain -w ./gaoxin topic list
+    """
+    workspace = Workspace.open(state.workspace)
+    catalog = Catalog.open(workspace.ops_db_url)
+    table = Table(title="topics")
+    for column in ("name", "专题", "title", "subject", "inputs"):
+        table.add_column(column)
+    for name, topic_class in discover_topics().items():
+        topic = topic_class()
+        check = check_inputs(topic, catalog)
+        ready = "[green]ready[/]" if check.passed else f"[yellow]{check.message()}[/]"
+        table.add_row(name, topic.title_zh, topic.title_en, topic.subject_type, ready)
+    console.print(table)
+
+
+def _run_one(topic: Topic, workspace: Workspace, catalog: Catalog, run_id: str) -> TopicRun:
+    with workspace.engine() as engine:
+        return run_topic(topic, workspace, engine, catalog, run_id=run_id)
+
+
+@topic_app.command("run")
+def run(
+    name: Annotated[str | None, typer.Argument(help="Topic to run.")] = None,
+    all_topics: Annotated[bool, typer.Option("--all", help="Run every installed topic.")] = False,
+) -> None:
+    """Run one topic, or all of them, and store the findings as a new run.
+
+    Example: citybrain -w ./gaoxin topic run group_rental
+    """
+    if (name is None) == (not all_topics):
+        raise UserError("name one topic or give --all", hint="see `citybrain topic list`")
+    workspace = Workspace.open(state.workspace)
+    catalog = Catalog.open(workspace.ops_db_url)
+    topics = [get_topic(name)] if name else [cls() for cls in discover_topics().values()]
+    summary = Table(title="topic runs")
+    for column in ("topic", "run", "findings", "high", "medium", "low"):
+        summary.add_column(column)
+    with run_context() as run_id, progress() as bar:
+        task = bar.add_task("topics", total=len(topics))
+        for topic in topics:
+            bar.update(task, description=topic.name)
+            result = _run_one(topic, workspace, catalog, run_id)
+            levels = [str(result.by_level.get(level, 0)) for level in ("high", "medium", "low")]
+            summary.add_row(topic.name, result.run_id, str(result.findings), *levels)
+            bar.advance(task)
+    console.print(summary)
+
+
+@topic_app.command("evaluate")
+def evaluate(
+    name: Annotated[str, typer.Argument(help="Topic to evaluate.")],
+    truth: Annotated[Path, typer.Option("--truth", help="The synthetic city's truth/ folder.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Score a topic's latest findings against ground truth, with its baselines side by side.
+
+    Example: citybrain -w ./gaoxin topic evaluate group_rental --truth ./city/truth --json
+    """
+    if not truth.is_dir():
+        raise UserError(f"{truth}: no such truth folder")
+    workspace = Workspace.open(state.workspace)
+    topic = get_topic(name)
+    with workspace.engine() as engine, run_context() as run_id:
+        findings = latest_findings(engine, topic.name)
+        ctx = TopicContext(
+            workspace=workspace,
+            engine=engine,
+            run_id=run_id,
+            params=topic.default_params(),
+            model_version=f"{topic.name}-{topic.version}",
+        )
+        try:
+            result = topic.evaluate(findings, truth, ctx)
+        except NotImplementedError as exc:
+            raise UserError(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps(result.model_dump(), ensure_ascii=False))
+        return
+    table = Table(title=f"{topic.title_zh} / {topic.title_en}: evaluation")
+    for column in ("model", "precision", "recall", "f1"):
+        table.add_column(column)
+    table.add_row(topic.name, f"{result.precision:.3f}", f"{result.recall:.3f}", f"{result.f1:.3f}")
+    for baseline, figures in result.baselines.items():
+        table.add_row(
+            baseline,
+            f"{figures.get('precision', 0):.3f}",
+            f"{figures.get('recall', 0):.3f}",
+            f"{figures.get('f1', 0):.3f}",
+        )
+    console.print(table)
+    if result.precision_at_100 is not None:
+        console.print(f"precision@100: {result.precision_at_100:.3f}")
