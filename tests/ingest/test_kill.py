@@ -71,8 +71,7 @@ def test_killed_load_leaves_nothing_and_rerun_lands_each_row_once(
         (workspace.lake / "raw" / contract.id / "_staging").iterdir()
     )
     glob = workspace.lake / "raw" / contract.id / "load_id=*" / "*.parquet"
-    count, distinct = duckdb.sql(
-        f"SELECT count(*), count(DISTINCT _row) FROM '{glob}'"
-    ).fetchone() or (0, 0)
+    sql = f"SELECT count(*), count(DISTINCT _row) FROM '{glob}'"
+    [(count, distinct)] = duckdb.sql(sql).fetchall()
     assert count == distinct == 19_999
     assert load_file(workspace.lake, contract, path).status == "skipped"
