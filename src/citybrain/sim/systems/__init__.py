@@ -1,5 +1,7 @@
-"""Department systems, one module each; ``SYSTEMS`` is the build order (any order gives the same
-bytes, since every system draws from its own random stream)."""
+"""Department systems, one module each; ``SYSTEMS`` maps a module's system name to its builder, in
+build order (any order gives the same bytes: every system draws from its own random stream).
+A few modules write more than one system folder (bikes: three operators and the zones; muck
+permits: permits and sites)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from citybrain.sim.systems import (
     gas,
     health,
     hotline,
+    indicators,
     market_registry,
     muck_gps,
     muck_permits,
@@ -26,6 +29,7 @@ from citybrain.sim.systems import (
     police_hukou,
     police_permits,
     power,
+    projects,
     screening,
     social_security,
     tax,
@@ -57,6 +61,8 @@ _MODULES: tuple[ModuleType, ...] = (
     bikes,
     air_quality,
     parking,
+    projects,
+    indicators,
 )
 
 SYSTEMS: dict[str, Callable[[SystemContext], None]] = {m.SYSTEM: m.build for m in _MODULES}
