@@ -260,6 +260,17 @@ def test_load_run_start_and_finish(catalog: Catalog, clock: Clock) -> None:
         catalog.finish_load(started.load_id, outcome)
 
 
+def test_a_load_recorded_after_the_fact_keeps_its_timings(catalog: Catalog) -> None:
+    started, finished = T0 - timedelta(hours=2), T0 - timedelta(hours=1)
+    catalog.start_load("hukou", load_id="l1", started_at=started)
+    done = catalog.finish_load(
+        "l1", LoadOutcome(status="failed", error_message="timeout"), finished_at=finished
+    )
+    assert (done.started_at, done.finished_at) == (started, finished)
+    with pytest.raises(ValueError, match="already recorded"):
+        catalog.start_load("hukou", load_id="l1")
+
+
 def test_a_load_that_loses_rows_cannot_succeed(catalog: Catalog) -> None:
     load = catalog.start_load("hukou")
     with pytest.raises(ValueError, match="does not reconcile"):

@@ -22,6 +22,9 @@ from citybrain.core.opsdb.models import CatalogDataset, LoadRun, PipelineRun
 def start_load(
     db: Session, *, load_id: str, source_system: str, run_id: str | None, now: datetime
 ) -> LoadRun:
+    if db.get(LoadRun, load_id) is not None:
+        # A load id names one load; reusing it would overwrite the record of what landed.
+        raise ValueError(f"load {load_id} is already recorded")
     row = LoadRun(
         load_id=load_id,
         source_system=source_system,

@@ -143,21 +143,33 @@ class Catalog:
     # runs ---------------------------------------------------------------------------------------
 
     def start_load(
-        self, source_system: str, *, load_id: str | None = None, run_id: str | None = None
+        self,
+        source_system: str,
+        *,
+        load_id: str | None = None,
+        run_id: str | None = None,
+        started_at: datetime | None = None,
     ) -> LoadRunInfo:
-        """Open a load run (status ``running``); the id is generated unless given."""
+        """Open a load run (status ``running``); the id is generated unless given.
+
+        ``started_at`` lets a load be recorded after the fact with its real timings (from its
+        manifest); it defaults to now.
+        """
         load_id = load_id or new_id("load")
         with self._session() as db:
             row = _runs.start_load(
                 db, load_id=load_id, source_system=source_system, run_id=run_id,
-                now=self._clock(),
+                now=started_at or self._clock(),
             )  # fmt: skip
             return _runs.to_load(row)
 
-    def finish_load(self, load_id: str, outcome: LoadOutcome) -> LoadRunInfo:
+    def finish_load(
+        self, load_id: str, outcome: LoadOutcome, *, finished_at: datetime | None = None
+    ) -> LoadRunInfo:
         """Close a load run; a succeeded one must reconcile (read = landed + quarantined)."""
         with self._session() as db:
-            return _runs.to_load(_runs.finish_load(db, load_id, outcome, self._clock()))
+            row = _runs.finish_load(db, load_id, outcome, finished_at or self._clock())
+            return _runs.to_load(row)
 
     def get_load(self, load_id: str) -> LoadRunInfo:
         with self._session() as db:
