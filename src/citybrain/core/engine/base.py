@@ -109,6 +109,7 @@ class Engine(ABC):
     def table(self, zone: str, name: str) -> ir.Table:
         """A lake table as an Ibis expression, in the column types and order it was written with."""
         table_dir = self.table_dir(zone, name)
+        lake.recover(table_dir)  # a writer killed between its two renames is finished here too
         if not table_dir.is_dir():
             known = ", ".join(self.list_tables(zone)) or "none"
             raise UserError(
