@@ -13,5 +13,12 @@ from citybrain.sim.generate import GenerateResult, generate
 from citybrain.sim.scales import SCALES, Scale, estimate_records, resolve_scale
 from citybrain.sim.systems import SYSTEMS
 
-__all__ = ["SCALES", "SYSTEMS", "GenerateResult", "Scale", "estimate_records", "generate",
-           "resolve_scale"]
+__all__ = [
+    "SCALES",
+    "SYSTEMS",
+    "GenerateResult",
+    "Scale",
+    "estimate_records",
+    "generate",
+    "resolve_scale",
+]

@@ -118,4 +118,4 @@ def mixed(p: AddressParts, styles: list[Style], rng: np.random.Generator) -> pa.
     out = write_address(p, styles[0])
     for i, s in enumerate(styles[1:], start=1):
         out = pc.if_else(pa.array(choice == i), write_address(p, s), out)
-    return out  # type: ignore[no-any-return]
+    return out

@@ -23,7 +23,9 @@ DECAY_DEG = 0.006  # about 600 m
 @dataclass(frozen=True)
 class AirPlan:
     sensors: pa.Table  # sensor_id, lon, lat
-    episodes: pa.Table  # episode_id, kind, pollutant, source_lon, source_lat, start_hour, hours, amplitude
+    episodes: (
+        pa.Table
+    )  # episode_id, kind, pollutant, source_lon, source_lat, start_hour, hours, amplitude
 
 
 def build_air_plan(world: World) -> AirPlan:
@@ -31,8 +33,9 @@ def build_air_plan(world: World) -> AirPlan:
     n = world.scale.sensors
     lon = rng.uniform(LON0 + 0.003, LON1 - 0.003, n)
     lat = rng.uniform(LAT0 + 0.003, LAT1 - 0.003, n)
-    sensors = pa.table({"sensor_id": concat("AQ", padded(np.arange(n) + 1, 4)), "lon": lon,
-                        "lat": lat})
+    sensors = pa.table(
+        {"sensor_id": concat("AQ", padded(np.arange(n) + 1, 4)), "lon": lon, "lat": lat}
+    )
     hours = world.days * 24
     k = max(2, world.months * 2)
     kinds = np.array(list(_SOURCES))[rng.integers(0, len(_SOURCES), k)]
@@ -40,14 +43,18 @@ def build_air_plan(world: World) -> AirPlan:
     amp = np.array([_SOURCES[x][1] for x in kinds]) * rng.uniform(0.7, 1.5, k)
     # sources sit near a sensor so that at least one sensor sees each episode
     near = rng.integers(0, n, k)
-    episodes = pa.table({
-        "episode_id": np.arange(k), "kind": kinds,
-        "pollutant": np.array(POLLUTANTS)[pol],
-        "source_lon": lon[near] + rng.normal(0, 0.002, k),
-        "source_lat": lat[near] + rng.normal(0, 0.002, k),
-        "start_hour": np.sort(rng.integers(0, max(1, hours - 72), k)),
-        "hours": rng.integers(6, 72, k), "amplitude": amp,
-    })
+    episodes = pa.table(
+        {
+            "episode_id": np.arange(k),
+            "kind": kinds,
+            "pollutant": np.array(POLLUTANTS)[pol],
+            "source_lon": lon[near] + rng.normal(0, 0.002, k),
+            "source_lat": lat[near] + rng.normal(0, 0.002, k),
+            "start_hour": np.sort(rng.integers(0, max(1, hours - 72), k)),
+            "hours": rng.integers(6, 72, k),
+            "amplitude": amp,
+        }
+    )
     return AirPlan(sensors, episodes)
 
 
@@ -78,13 +85,16 @@ def readings(world: World, plan: AirPlan, m: int, rng: np.random.Generator) -> p
         values[p][active] *= 1 + effect[None, :]
         if p == "pm10":
             values["pm25"][active] *= 1 + 0.4 * effect[None, :]
-    ts = (world.month_starts[0].astype("datetime64[s]")
-          + (hour * 3600).astype("timedelta64[s]"))
-    return pa.table({
-        "sensor_id": plan.sensors["sensor_id"].combine_chunks().take(pa.array(np.tile(np.arange(n), steps))),
-        "observed_at": pa.array(np.repeat(ts, n)),
-        **{p: np.round(values[p].ravel(), 1 if p != "co" else 2) for p in POLLUTANTS},
-    })
+    ts = world.month_starts[0].astype("datetime64[s]") + (hour * 3600).astype("timedelta64[s]")
+    return pa.table(
+        {
+            "sensor_id": plan.sensors["sensor_id"]
+            .combine_chunks()
+            .take(pa.array(np.tile(np.arange(n), steps))),
+            "observed_at": pa.array(np.repeat(ts, n)),
+            **{p: np.round(values[p].ravel(), 1 if p != "co" else 2) for p in POLLUTANTS},
+        }
+    )
 
 
 def affected(plan: AirPlan, threshold: float = 0.3) -> pa.Table:
@@ -95,5 +105,10 @@ def affected(plan: AirPlan, threshold: float = 0.3) -> pa.Table:
     dist = np.hypot(lon[None, :] - ep_lon[:, None], lat[None, :] - ep_lat[:, None])
     effect = e["amplitude"].to_numpy()[:, None] * np.exp(-dist / DECAY_DEG)
     ep, sen = np.nonzero(effect > threshold)
-    return pa.table({"episode_id": ep, "sensor_id": s["sensor_id"].combine_chunks().take(
-        pa.array(sen)), "relative_increase": np.round(effect[ep, sen], 3)})
+    return pa.table(
+        {
+            "episode_id": ep,
+            "sensor_id": s["sensor_id"].combine_chunks().take(pa.array(sen)),
+            "relative_increase": np.round(effect[ep, sen], 3),
+        }
+    )

@@ -40,15 +40,24 @@ def build_bike_plan(world: World) -> BikePlan:
     mean_load = popularity / popularity.sum() * 3 * b * 0.65
     quota = np.maximum(5, np.round(mean_load * rng.uniform(1.2, 1.8, n_zones))).astype(np.int64)
     share = rng.dirichlet([2, 2, 2], n_zones)
-    zones = pa.table({
-        "zone_id": np.arange(n_zones),
-        "code": concat("TCQ", padded(np.arange(n_zones) + 1, 5)),
-        "name": concat(e["estate_name"].combine_chunks().take(pa.array(near)),
-                       pa.array(np.where(metro, "地铁站出口停放区", "门口停放区"))),
-        "lon": lon, "lat": lat, "metro": metro, "quota": quota,
-        **{f"quota_{op}": np.round(quota * share[:, i]).astype(np.int64)
-           for i, op in enumerate(OPERATORS)},
-    })
+    zones = pa.table(
+        {
+            "zone_id": np.arange(n_zones),
+            "code": concat("TCQ", padded(np.arange(n_zones) + 1, 5)),
+            "name": concat(
+                e["estate_name"].combine_chunks().take(pa.array(near)),
+                pa.array(np.where(metro, "地铁站出口停放区", "门口停放区")),
+            ),
+            "lon": lon,
+            "lat": lat,
+            "metro": metro,
+            "quota": quota,
+            **{
+                f"quota_{op}": np.round(quota * share[:, i]).astype(np.int64)
+                for i, op in enumerate(OPERATORS)
+            },
+        }
+    )
     return BikePlan(zones, popularity, b)
 
 
@@ -56,12 +65,16 @@ def snapshot_hours(per_day: int) -> np.ndarray:
     """Snapshot hours of a day, always including the 8 o'clock morning peak."""
     if per_day == 1:
         return np.array([8.0])
-    return np.round(np.linspace(6.0, 22.0, per_day) * 4) / 4 if per_day != 4 else np.array(
-        [8.0, 12.0, 18.0, 22.0])
+    return (
+        np.round(np.linspace(6.0, 22.0, per_day) * 4) / 4
+        if per_day != 4
+        else np.array([8.0, 12.0, 18.0, 22.0])
+    )
 
 
-def positions(plan: BikePlan, hour: float, rng: np.random.Generator) -> tuple[
-        np.ndarray, np.ndarray, np.ndarray]:
+def positions(
+    plan: BikePlan, hour: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Zone (or -1) and coordinates of every bike of every operator at one snapshot."""
     z = plan.zones
     n = 3 * plan.n_bikes
@@ -74,8 +87,6 @@ def positions(plan: BikePlan, hour: float, rng: np.random.Generator) -> tuple[
     zone = np.where(parked, zone, -1)
     lon0, lat0 = z["lon"].to_numpy(), z["lat"].to_numpy()
     zi = np.maximum(zone, 0)
-    lon = np.where(parked, lon0[zi] + rng.uniform(0, ZONE_W, n),
-                   rng.uniform(LON0, LON1, n))
-    lat = np.where(parked, lat0[zi] + rng.uniform(0, ZONE_H, n),
-                   rng.uniform(LAT0, LAT1, n))
+    lon = np.where(parked, lon0[zi] + rng.uniform(0, ZONE_W, n), rng.uniform(LON0, LON1, n))
+    lat = np.where(parked, lat0[zi] + rng.uniform(0, ZONE_H, n), rng.uniform(LAT0, LAT1, n))
     return zone, lon, lat

@@ -34,14 +34,18 @@ def firm_month(world: World, m: int, rng: np.random.Generator) -> FirmMonth:
     alive = est <= m
     start = e["distress_start"].to_numpy()
     since = np.where((start >= 0) & (m >= start), m - start + 1, 0)
-    decline = 0.78 ** since
+    decline = 0.78**since
     ramp = np.clip((m - est + 1) / 6, 0.15, 1.0)
     season = np.where(e["seasonal"].to_numpy(), _CATERING_SEASON[calendar_month(world, m) - 1], 1.0)
     revenue = e["revenue_base"].to_numpy() * decline * ramp * season * rng.lognormal(0, 0.18, n)
     head_decline = 0.88 ** np.maximum(since - 1, 0)
-    headcount = np.maximum(0, np.round(e["employees"].to_numpy() * head_decline * np.clip(
-        ramp * 1.5, 0, 1) + rng.normal(0, 0.6, n))).astype(np.int64)
+    headcount = np.maximum(
+        0,
+        np.round(
+            e["employees"].to_numpy() * head_decline * np.clip(ramp * 1.5, 0, 1)
+            + rng.normal(0, 0.6, n)
+        ),
+    ).astype(np.int64)
     rate = np.where(e["individual"].to_numpy(), 0.01, 0.045)
     tax = revenue * rate * rng.lognormal(0, 0.1, n)
-    return FirmMonth(alive, np.round(revenue, 2), np.round(tax, 3), headcount,
-                     decline ** 0.7 * ramp)
+    return FirmMonth(alive, np.round(revenue, 2), np.round(tax, 3), headcount, decline**0.7 * ramp)

@@ -121,10 +121,8 @@ def build_enterprises(geo: Geography, pop: Population, scale: Scale, seed: int) 
     cand = (est_month < 0) & (rng.random(n) < 0.06) & (months >= 4)
     distress[cand] = rng.integers(2, max(3, months - 1), int(cand.sum()))
     adults = np.flatnonzero(
-        (
-            pop.persons["birth_date"].to_numpy().astype("datetime64[Y]").astype(np.int64) + 1970
-            < scale.start_year - 22
-        )
+        pop.persons["birth_date"].to_numpy().astype("datetime64[Y]").astype(np.int64) + 1970
+        < scale.start_year - 22
     )
     home_owner = _owner_of(pop, homes)
     rep = adults[rng.integers(0, adults.size, n)]

@@ -16,8 +16,26 @@ import pyarrow as pa
 from citybrain.sim.rng import rng_for
 from citybrain.sim.world import World
 
-ORIGINS = ["北京", "上海", "广州", "深圳", "重庆", "西安", "昆明", "贵阳", "武汉", "长沙", "杭州",
-           "南京", "郑州", "兰州", "乌鲁木齐", "拉萨", "三亚", "哈尔滨"]
+ORIGINS = [
+    "北京",
+    "上海",
+    "广州",
+    "深圳",
+    "重庆",
+    "西安",
+    "昆明",
+    "贵阳",
+    "武汉",
+    "长沙",
+    "杭州",
+    "南京",
+    "郑州",
+    "兰州",
+    "乌鲁木齐",
+    "拉萨",
+    "三亚",
+    "哈尔滨",
+]
 STATIONS = ["成都东站", "成都南站", "成都西站", "天府国际机场", "双流国际机场"]
 
 
@@ -39,33 +57,53 @@ def build_epidemic(world: World) -> Epidemic:
     n = day.size
     p = world.pop.persons
     role = p["role"].to_numpy(zero_copy_only=False)
-    residents = np.flatnonzero((role != "visitor") & (role != "absentee")
-                               & p["phone"].is_valid().to_numpy(zero_copy_only=False))
+    residents = np.flatnonzero(
+        (role != "visitor")
+        & (role != "absentee")
+        & p["phone"].is_valid().to_numpy(zero_copy_only=False)
+    )
     visitors = np.flatnonzero(role == "visitor")
     is_res = rng.random(n) < 0.45
-    person = np.where(is_res, residents[rng.integers(0, residents.size, n)],
-                      visitors[rng.integers(0, max(1, visitors.size), n)])
+    person = np.where(
+        is_res,
+        residents[rng.integers(0, residents.size, n)],
+        visitors[rng.integers(0, max(1, visitors.size), n)],
+    )
     rail = rng.random(n) < 0.7
     station = np.where(rail, rng.choice(3, n, p=[0.7, 0.2, 0.1]), 3 + rng.integers(0, 2, n))
     origin = rng.integers(0, len(ORIGINS), n)
     # a few trips per origin and day, so passengers from the zone share trains and flights
     trip_no = origin * 10 + rng.integers(0, 3, n)
-    trip = np.where(rail, np.char.add(np.where(trip_no % 2 == 0, "G", "D"),
-                                      (8000 + trip_no * 7 % 1000).astype(str)),
-                    np.char.add(np.array(["3U", "CA", "MU", "CZ"])[trip_no % 4],
-                                (8400 + trip_no * 13 % 500).astype(str)))
+    trip = np.where(
+        rail,
+        np.char.add(np.where(trip_no % 2 == 0, "G", "D"), (8000 + trip_no * 7 % 1000).astype(str)),
+        np.char.add(
+            np.array(["3U", "CA", "MU", "CZ"])[trip_no % 4], (8400 + trip_no * 13 % 500).astype(str)
+        ),
+    )
     minute = rng.integers(6 * 60, 24 * 60, n)
     order = np.lexsort((minute, day))
-    day, person, rail, station, origin, trip, minute, is_res = (
-        a[order] for a in (day, person, rail, station, origin, trip, minute, is_res))
-    seat = np.char.add(np.char.add(np.char.zfill(rng.integers(1, 17, n).astype(str), 2), "车"),
-                       np.char.add(rng.integers(1, 20, n).astype(str),
-                                   np.array(list("ABCDF"))[rng.integers(0, 5, n)]))
-    arrivals = pa.table({
-        "arrival_id": np.arange(n, dtype=np.int64), "person_id": person, "day": day,
-        "minute": minute, "rail": rail, "station": np.array(STATIONS)[station],
-        "trip": trip, "origin": np.array(ORIGINS)[origin], "seat": seat,
-    })
+    day, person, rail, station = day[order], person[order], rail[order], station[order]
+    origin, trip, minute = origin[order], trip[order], minute[order]
+    seat = np.char.add(
+        np.char.add(np.char.zfill(rng.integers(1, 17, n).astype(str), 2), "车"),
+        np.char.add(
+            rng.integers(1, 20, n).astype(str), np.array(list("ABCDF"))[rng.integers(0, 5, n)]
+        ),
+    )
+    arrivals = pa.table(
+        {
+            "arrival_id": np.arange(n, dtype=np.int64),
+            "person_id": person,
+            "day": day,
+            "minute": minute,
+            "rail": rail,
+            "station": np.array(STATIONS)[station],
+            "trip": trip,
+            "origin": np.array(ORIGINS)[origin],
+            "seat": seat,
+        }
+    )
     # episodes: one every ~10 months, three weeks long, with a risk city
     n_ep = max(1, sc.months // 10)
     ep_start = np.sort(rng.integers(10, max(11, days - 25), n_ep))
@@ -79,28 +117,66 @@ def build_epidemic(world: World) -> Epidemic:
             src = int(person[c])
             inf_rows.append((src, int(day[c]), "imported", -1, ep))
             mates = np.flatnonzero((day == day[c]) & (trip == trip[c]))
-            con_rows += [(int(person[x]), src, "travel", int(day[c]), ep) for x in mates
-                         if person[x] != src]
+            con_rows += [
+                (int(person[x]), src, "travel", int(day[c]), ep) for x in mates if person[x] != src
+            ]
             _household(world, rng, src, int(day[c]), ep, inf_rows, con_rows)
     infections = pa.Table.from_pylist(
-        [dict(zip(("person_id", "infected_day", "kind", "source_person_id", "episode"), r,
-                  strict=True)) for r in inf_rows],
-        schema=pa.schema([("person_id", pa.int64()), ("infected_day", pa.int64()),
-                          ("kind", pa.string()), ("source_person_id", pa.int64()),
-                          ("episode", pa.int64())]))
+        [
+            dict(
+                zip(
+                    ("person_id", "infected_day", "kind", "source_person_id", "episode"),
+                    r,
+                    strict=True,
+                )
+            )
+            for r in inf_rows
+        ],
+        schema=pa.schema(
+            [
+                ("person_id", pa.int64()),
+                ("infected_day", pa.int64()),
+                ("kind", pa.string()),
+                ("source_person_id", pa.int64()),
+                ("episode", pa.int64()),
+            ]
+        ),
+    )
     contacts = pa.Table.from_pylist(
-        [dict(zip(("person_id", "contact_of", "kind", "day", "episode"), r, strict=True))
-         for r in con_rows],
-        schema=pa.schema([("person_id", pa.int64()), ("contact_of", pa.int64()),
-                          ("kind", pa.string()), ("day", pa.int64()), ("episode", pa.int64())]))
-    episodes = pa.table({"episode": np.arange(n_ep), "start_day": ep_start,
-                         "end_day": ep_start + 21, "risk_origin": np.array(ORIGINS)[ep_origin]})
+        [
+            dict(zip(("person_id", "contact_of", "kind", "day", "episode"), r, strict=True))
+            for r in con_rows
+        ],
+        schema=pa.schema(
+            [
+                ("person_id", pa.int64()),
+                ("contact_of", pa.int64()),
+                ("kind", pa.string()),
+                ("day", pa.int64()),
+                ("episode", pa.int64()),
+            ]
+        ),
+    )
+    episodes = pa.table(
+        {
+            "episode": np.arange(n_ep),
+            "start_day": ep_start,
+            "end_day": ep_start + 21,
+            "risk_origin": np.array(ORIGINS)[ep_origin],
+        }
+    )
     return Epidemic(arrivals, infections, contacts, episodes)
 
 
-def _household(world: World, rng: np.random.Generator, src: int, day: int, ep: int,
-               inf_rows: list[tuple[int, int, str, int, int]],
-               con_rows: list[tuple[int, int, str, int, int]]) -> None:
+def _household(
+    world: World,
+    rng: np.random.Generator,
+    src: int,
+    day: int,
+    ep: int,
+    inf_rows: list[tuple[int, int, str, int, int]],
+    con_rows: list[tuple[int, int, str, int, int]],
+) -> None:
     """A resident case infects some flatmates; the rest and the unit's neighbours are contacts."""
     p = world.pop.persons
     home = int(p["dwelling_id"][src].as_py())

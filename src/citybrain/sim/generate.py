@@ -57,19 +57,40 @@ def generate(
     if unknown:
         raise ValueError(f"unknown systems {unknown}; known: {', '.join(SYSTEMS)}")
     current = {"system": ""}
-    ctx = SystemContext(world, out, truth,
-                        advance=lambda n: on_progress(current["system"], n) if on_progress else None)
+    ctx = SystemContext(
+        world,
+        out,
+        truth,
+        advance=lambda n: on_progress(current["system"], n) if on_progress else None,
+    )
     for name in chosen:
         current["system"] = name
         SYSTEMS[name](ctx)
     write_truth_tables(ctx)
-    truth.meta.update({
-        "scale": sc.name, "seed": seed, "months": sc.months,
-        "start": world.month_label(0), "rows": dict(sorted(ctx.counts.items())),
-        "estimate": estimate_records(sc),
-    })
+    truth.meta.update(
+        {
+            "scale": sc.name,
+            "seed": seed,
+            "months": sc.months,
+            "start": world.month_label(0),
+            "rows": dict(sorted(ctx.counts.items())),
+            "estimate": estimate_records(sc),
+        }
+    )
     truth.close()
-    (out / "README.json").write_text(json.dumps({
-        "zone": "示例高新区", "scale": sc.name, "seed": seed, "systems": sorted(ctx.counts),
-    }, ensure_ascii=False, sort_keys=True, indent=2) + "\n", encoding="utf-8")
+    (out / "README.json").write_text(
+        json.dumps(
+            {
+                "zone": "示例高新区",
+                "scale": sc.name,
+                "seed": seed,
+                "systems": sorted(ctx.counts),
+            },
+            ensure_ascii=False,
+            sort_keys=True,
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     return GenerateResult(out, sc, seed, dict(ctx.counts))

@@ -384,7 +384,7 @@ def _estates(
                 per_b = np.mean(floors_opts) * np.mean(units_r) * np.mean(rooms_r)
                 if per_b > 1.5 * target_size:
                     era, (floors_opts, units_r, rooms_r, _, _) = "old", _ERAS["old"]
-                    per_b = 6.5 * 2 * 2.5
+                    per_b = np.float64(6.5 * 2 * 2.5)
                 nb = max(1, round(target_size / per_b * rng.uniform(0.5, 1.5)))
                 name = names[e % len(names)] + (
                     "" if e < len(names) else f"{e // len(names) + 1}期"
@@ -537,7 +537,8 @@ def unit_key(geo: Geography) -> np.ndarray:
     """A dense id for (building, unit) of each dwelling, used for unit-level address ids."""
     b = geo.dwellings["building_id"].to_numpy().astype(np.int64)
     u = geo.dwellings["unit"].to_numpy().astype(np.int64)
-    return b * 8 + (u - 1)
+    key: np.ndarray = b * 8 + (u - 1)
+    return key
 
 
 _ = pick  # re-exported helper used by address formatting

@@ -1,7 +1,7 @@
 """Vectorised identifiers: resident ID numbers (GB 11643), USCCs (GB 32100), phones.
 
-Everything works on (n, k) uint8 matrices of ASCII codes and turns them into Arrow strings at the end,
-so millions of identifiers cost a few array operations, not a Python loop.
+Everything works on (n, k) uint8 matrices of ASCII codes and turns them into Arrow strings at the
+end, so millions of identifiers cost a few array operations, not a Python loop.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def ric_check_values(body: np.ndarray) -> np.ndarray:
 
 
 def resident_ids(region: np.ndarray, birth_yyyymmdd: np.ndarray, seq: np.ndarray) -> pa.StringArray:
-    """Valid 18-character resident ID numbers from region code, birth date and 3-digit order code."""
+    """Valid 18-character resident ID numbers from region, birth date and 3-digit order code."""
     body = np.hstack([int_digits(region, 6), int_digits(birth_yyyymmdd, 8), int_digits(seq, 3)])
     check = ric_check_values(body)
     mat = np.empty((body.shape[0], 18), dtype=np.uint8)
@@ -141,7 +141,7 @@ def concat(*parts: pa.Array | str) -> pa.StringArray:
         pa.array([p] * 1).take(pa.array(np.zeros(n, np.int64))) if isinstance(p, str) else p
         for p in parts
     ]
-    return pc.binary_join_element_wise(*cols, "")  # type: ignore[no-any-return]
+    return pc.binary_join_element_wise(*cols, "")
 
 
 def pick(options: list[str] | tuple[str, ...], idx: np.ndarray) -> pa.StringArray:

@@ -31,35 +31,58 @@ def build_muck(world: World) -> MuckPlan:
     sc = world.scale
     n_con = max(3, sc.trucks // 6)
     n_dis = max(2, sc.trucks // 60)
-    lon = np.concatenate([rng.uniform(LON0 + 0.005, LON1 - 0.005, n_con),
-                          rng.choice([LON0 + 0.003, LON1 - 0.003], n_dis)])
+    lon = np.concatenate(
+        [
+            rng.uniform(LON0 + 0.005, LON1 - 0.005, n_con),
+            rng.choice([LON0 + 0.003, LON1 - 0.003], n_dis),
+        ]
+    )
     lat = rng.uniform(LAT0 + 0.005, LAT1 - 0.005, n_con + n_dis)
     firms = world.ent.table
-    builders = np.flatnonzero(np.isin(firms["industry_code"].to_numpy(zero_copy_only=False),
-                                      ["E4710", "K7020"]))
-    haulers = np.flatnonzero(np.isin(firms["industry_code"].to_numpy(zero_copy_only=False),
-                                     ["G5431", "N7820"]))
+    builders = np.flatnonzero(
+        np.isin(firms["industry_code"].to_numpy(zero_copy_only=False), ["E4710", "K7020"])
+    )
+    haulers = np.flatnonzero(
+        np.isin(firms["industry_code"].to_numpy(zero_copy_only=False), ["G5431", "N7820"])
+    )
     builders = builders if builders.size else np.arange(len(firms))
     haulers = haulers if haulers.size else np.arange(len(firms))
     kind = np.array(["construction"] * n_con + ["disposal"] * n_dis)
-    sites = pa.table({
-        "site_id": np.arange(n_con + n_dis),
-        "name": concat(pick(["天府", "锦城", "交子", "新川", "中和", "桂溪"], rng.integers(0, 6, n_con + n_dis)),
-                       pa.array(np.where(kind == "construction", "项目工地", "建筑垃圾消纳场"))),
-        "kind": pa.array(kind), "lon": lon, "lat": lat,
-        "enterprise_id": np.where(kind == "construction",
-                                  builders[rng.integers(0, builders.size, n_con + n_dis)], -1),
-    })
+    sites = pa.table(
+        {
+            "site_id": np.arange(n_con + n_dis),
+            "name": concat(
+                pick(
+                    ["天府", "锦城", "交子", "新川", "中和", "桂溪"],
+                    rng.integers(0, 6, n_con + n_dis),
+                ),
+                pa.array(np.where(kind == "construction", "项目工地", "建筑垃圾消纳场")),
+            ),
+            "kind": pa.array(kind),
+            "lon": lon,
+            "lat": lat,
+            "enterprise_id": np.where(
+                kind == "construction", builders[rng.integers(0, builders.size, n_con + n_dis)], -1
+            ),
+        }
+    )
     n = sc.trucks
-    plate = concat("川A", pick(_PLATE_LETTERS, rng.integers(0, len(_PLATE_LETTERS), n)),
-                   padded(rng.choice(100_000, n, replace=False), 5))
+    plate = concat(
+        "川A",
+        pick(_PLATE_LETTERS, rng.integers(0, len(_PLATE_LETTERS), n)),
+        padded(rng.choice(100_000, n, replace=False), 5),
+    )
     permitted = rng.random(n) >= 0.05
-    trucks = pa.table({
-        "truck_id": np.arange(n), "plate": plate,
-        "enterprise_id": haulers[rng.integers(0, haulers.size, n)],
-        "site_id": rng.integers(0, n_con, n), "disposal_id": n_con + rng.integers(0, n_dis, n),
-        "permitted": permitted,
-    })
+    trucks = pa.table(
+        {
+            "truck_id": np.arange(n),
+            "plate": plate,
+            "enterprise_id": haulers[rng.integers(0, haulers.size, n)],
+            "site_id": rng.integers(0, n_con, n),
+            "disposal_id": n_con + rng.integers(0, n_dis, n),
+            "permitted": permitted,
+        }
+    )
     days = world.days
     # violators: a few trucks break the rules on some days; unpermitted trucks every day they run
     bad = rng.random(n) < 0.12
@@ -74,10 +97,14 @@ def build_muck(world: World) -> MuckPlan:
     v_kind = np.concatenate([v_kind, np.full(un_days.size, 2)])
     keys = np.unique(t_id * 100_000 + v_day, return_index=True)[1]
     t_id, v_day, v_kind = t_id[keys], v_day[keys], v_kind[keys]
-    violations = pa.table({
-        "truck_id": t_id, "day": v_day, "kind": pick(list(VIOLATIONS), v_kind),
-        # only dumping happens at a place; the other kinds are about time or papers
-        "lon": np.where(v_kind == 1, rng.uniform(LON0, LON1, t_id.size), np.nan),
-        "lat": np.where(v_kind == 1, rng.uniform(LAT0, LAT1, t_id.size), np.nan),
-    })
+    violations = pa.table(
+        {
+            "truck_id": t_id,
+            "day": v_day,
+            "kind": pick(list(VIOLATIONS), v_kind),
+            # only dumping happens at a place; the other kinds are about time or papers
+            "lon": np.where(v_kind == 1, rng.uniform(LON0, LON1, t_id.size), np.nan),
+            "lat": np.where(v_kind == 1, rng.uniform(LAT0, LAT1, t_id.size), np.nan),
+        }
+    )
     return MuckPlan(sites, trucks, violations)

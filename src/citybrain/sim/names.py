@@ -1,7 +1,8 @@
 """Chinese personal names drawn from realistic frequency lists.
 
-Surname shares follow the published national ranking (王, 李, 张, 刘, 陈 … together about 85 % for the
-top 100); given names are one or two characters from pools that differ by sex, as they do in life.
+Surname shares follow the published national ranking (王, 李, 张, 刘, 陈 … together about 85 %
+for the top 100); given names are one or two characters from pools that differ by sex, as they
+do in life.
 """
 
 from __future__ import annotations
@@ -132,20 +133,20 @@ _FEMALE_POOL = _pool(_FEMALE)
 def surnames(rng: np.random.Generator, n: int) -> pa.StringArray:
     """Surnames by national frequency."""
     idx = rng.choice(len(SURNAMES), size=n, p=_SURNAME_P)
-    return _SURNAME_ARRAY.take(pa.array(idx))  # type: ignore[no-any-return]
+    return _SURNAME_ARRAY.take(pa.array(idx))
 
 
 def given_names(rng: np.random.Generator, male: np.ndarray) -> pa.StringArray:
     """One- or two-character given names from sex-specific character pools (about 70 % two)."""
     n = male.size
     parts = []
-    for k in range(2):
+    for _ in range(2):
         m = _MALE_POOL.take(pa.array(rng.integers(0, len(_MALE_POOL), n)))
         f = _FEMALE_POOL.take(pa.array(rng.integers(0, len(_FEMALE_POOL), n)))
         parts.append(pc.if_else(pa.array(male), m, f))
     two = pa.array(rng.random(n) < 0.7)
     second = pc.if_else(two, parts[1], pa.scalar("", pa.string()))
-    return pc.binary_join_element_wise(parts[0], second, "")  # type: ignore[no-any-return]
+    return pc.binary_join_element_wise(parts[0], second, "")
 
 
 def full_names(
@@ -153,4 +154,4 @@ def full_names(
 ) -> pa.StringArray:
     """Full names; pass ``family`` to give household members the head's surname."""
     fam = family if family is not None else surnames(rng, male.size)
-    return pc.binary_join_element_wise(fam, given_names(rng, male), "")  # type: ignore[no-any-return]
+    return pc.binary_join_element_wise(fam, given_names(rng, male), "")

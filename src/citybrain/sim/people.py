@@ -64,8 +64,8 @@ class _Households:
         dwelling: np.ndarray,
         role: int,
         size: np.ndarray,
-        in_m: np.ndarray,
-        out_m: np.ndarray,
+        in_m: np.ndarray | np.int64,
+        out_m: np.ndarray | np.int64,
         origin: np.ndarray,
         reg: np.ndarray,
     ) -> None:

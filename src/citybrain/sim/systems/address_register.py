@@ -127,7 +127,8 @@ def build(ctx: SystemContext) -> None:
 
 def _unit_seq(ctx: SystemContext) -> np.ndarray:
     d = ctx.world.geo.dwellings
-    return d["building_id"].to_numpy().astype(np.int64) * 8 + d["unit"].to_numpy() - 1
+    seq: np.ndarray = d["building_id"].to_numpy().astype(np.int64) * 8 + d["unit"].to_numpy() - 1
+    return seq
 
 
 def _area(

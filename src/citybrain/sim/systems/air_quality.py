@@ -23,15 +23,36 @@ def build(ctx: SystemContext) -> None:
         t = t.add_column(0, "msg_id", pa.array(np.arange(seq, seq + t.num_rows, dtype=np.int64)))
         seq += t.num_rows
         ctx.count(SYSTEM, write_parquet(folder / "data" / f"air_{w.month_label(m)}.parquet", t))
-    write_connection_file(folder, "mqtt", topic_prefix="citybrain/sim/air",
-                          sensor_column="sensor_id", qos=1, port=1883)
+    write_connection_file(
+        folder,
+        "mqtt",
+        topic_prefix="citybrain/sim/air",
+        sensor_column="sensor_id",
+        qos=1,
+        port=1883,
+    )
     s = plan.sensors
-    ctx.count(SYSTEM, write_csv(folder / "sensors.csv", pa.table({
-        "sensor_id": s["sensor_id"], "lon": np.round(s["lon"].to_numpy(), 6),
-        "lat": np.round(s["lat"].to_numpy(), 6)})))
+    ctx.count(
+        SYSTEM,
+        write_csv(
+            folder / "sensors.csv",
+            pa.table(
+                {
+                    "sensor_id": s["sensor_id"],
+                    "lon": np.round(s["lon"].to_numpy(), 6),
+                    "lat": np.round(s["lat"].to_numpy(), 6),
+                }
+            ),
+        ),
+    )
     e = plan.episodes
     start = w.month_starts[0].astype("datetime64[s]") + (e["start_hour"].to_numpy() * 3600).astype(
-        "timedelta64[s]")
-    ctx.truth.write("pollution_episodes", e.append_column("start", pa.array(start)).append_column(
-        "end", pa.array(start + (e["hours"].to_numpy() * 3600).astype("timedelta64[s]"))))
+        "timedelta64[s]"
+    )
+    ctx.truth.write(
+        "pollution_episodes",
+        e.append_column("start", pa.array(start)).append_column(
+            "end", pa.array(start + (e["hours"].to_numpy() * 3600).astype("timedelta64[s]"))
+        ),
+    )
     ctx.truth.write("pollution_affected_sensors", affected(plan))

@@ -28,30 +28,44 @@ def build(ctx: SystemContext) -> None:
     p = w.pop.persons
     person = a["person_id"].to_numpy()
     idx = pa.array(person)
-    when = (w.month_starts[0].astype("datetime64[s]") + (a["day"].to_numpy() * 86400
-            + a["minute"].to_numpy() * 60).astype("timedelta64[s]"))
+    when = w.month_starts[0].astype("datetime64[s]") + (
+        a["day"].to_numpy() * 86400 + a["minute"].to_numpy() * 60
+    ).astype("timedelta64[s]")
     rail = a["rail"].to_numpy(zero_copy_only=False)
-    t = pa.table({
-        "recordId": concat("ARR", padded(a["arrival_id"].to_numpy(), 10)),
-        "travellerName": p["name"].combine_chunks().take(idx),
-        "idNo": p["id_number"].combine_chunks().take(idx),
-        "mobile": p["phone"].combine_chunks().take(idx),
-        "mode": pc.if_else(pa.array(rail), "RAIL", "FLIGHT"),
-        "tripNo": a["trip"], "seat": a["seat"], "fromCity": a["origin"],
-        "arrivalStation": a["station"],
-        "arrivalTime": pc.strftime(pa.array(when), format="%Y-%m-%dT%H:%M:%S+08:00"),
-    })
+    t = pa.table(
+        {
+            "recordId": concat("ARR", padded(a["arrival_id"].to_numpy(), 10)),
+            "travellerName": p["name"].combine_chunks().take(idx),
+            "idNo": p["id_number"].combine_chunks().take(idx),
+            "mobile": p["phone"].combine_chunks().take(idx),
+            "mode": pc.if_else(pa.array(rail), "RAIL", "FLIGHT"),
+            "tripNo": a["trip"],
+            "seat": a["seat"],
+            "fromCity": a["origin"],
+            "arrivalStation": a["station"],
+            "arrivalTime": pc.strftime(pa.array(when), format="%Y-%m-%dT%H:%M:%S+08:00"),
+        }
+    )
     key = "recordId"
     t = dirty(ctx, SYSTEM, "arrivals", t, key, "idNo", dirt.nulls, rng, 0.04, "missing_value")
-    t = dirty(ctx, SYSTEM, "arrivals", t, key, "travellerName", dirt.name_typos, rng, 0.01,
-              "name_typo")
+    t = dirty(
+        ctx, SYSTEM, "arrivals", t, key, "travellerName", dirt.name_typos, rng, 0.01, "name_typo"
+    )
     ctx.truth.link("person", SYSTEM, "arrivals", key, t[key], person)
     folder = ctx.dir(SYSTEM)
     month = (when.astype("datetime64[M]") - w.month_starts[0].astype("datetime64[M]")).astype(
-        np.int64)
+        np.int64
+    )
     for m in range(w.months):
         sub = t.filter(pa.array(month == m))
-        ctx.count(SYSTEM, write_parquet(folder / "data" / f"arrivals_{w.month_label(m)}.parquet",
-                                        sub))
-    write_connection_file(folder, "http", resource=f"/api/{SYSTEM}", page_size=500,
-                          auth="X-API-Key", api_key="sim-transport-key")
+        ctx.count(
+            SYSTEM, write_parquet(folder / "data" / f"arrivals_{w.month_label(m)}.parquet", sub)
+        )
+    write_connection_file(
+        folder,
+        "http",
+        resource=f"/api/{SYSTEM}",
+        page_size=500,
+        auth="X-API-Key",
+        api_key="sim-transport-key",
+    )

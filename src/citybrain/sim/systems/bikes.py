@@ -8,7 +8,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from citybrain.sim.bikes import OPERATORS, ZONE_H, ZONE_W, BikePlan, build_bike_plan, positions, snapshot_hours
+from citybrain.sim.bikes import (
+    OPERATORS,
+    ZONE_H,
+    ZONE_W,
+    BikePlan,
+    build_bike_plan,
+    positions,
+    snapshot_hours,
+)
 from citybrain.sim.formats import write_csv, write_jsonl, write_parquet
 from citybrain.sim.ids import concat, padded
 from citybrain.sim.systems.base import SystemContext
@@ -45,8 +53,16 @@ def build(ctx: SystemContext) -> None:
                 count = np.bincount(zone[zone >= 0], minlength=n_z)
                 hot = np.flatnonzero(count > quota)
                 if hot.size:
-                    over.append(pa.table({"zone_id": hot, "snapshot": pa.array(
-                        np.repeat(ts, hot.size)), "bikes": count[hot], "quota": quota[hot]}))
+                    over.append(
+                        pa.table(
+                            {
+                                "zone_id": hot,
+                                "snapshot": pa.array(np.repeat(ts, hot.size)),
+                                "bikes": count[hot],
+                                "quota": quota[hot],
+                            }
+                        )
+                    )
                 secs = (ts - np.datetime64("1970-01-01T08:00:00")).astype(np.int64)
                 for i, s in enumerate(SYSTEMS):
                     sl = slice(i * b, (i + 1) * b)
@@ -67,38 +83,69 @@ def build(ctx: SystemContext) -> None:
     _ = ZONE_W, ZONE_H
 
 
-def _rows(system: str, ids: pa.Array, secs: int, ts: np.datetime64, lon: np.ndarray,
-          lat: np.ndarray, rng: np.random.Generator) -> pa.Table:
+def _rows(
+    system: str,
+    ids: pa.Array,
+    secs: int,
+    ts: np.datetime64,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    rng: np.random.Generator,
+) -> pa.Table:
     n = lon.size
     if system == "bike_meituan":
-        return pa.table({
-            "bike_id": ids, "ts": np.full(n, secs, np.int64),
-            "lng": np.round(lon + GCJ_OFFSET[0], 6), "lat": np.round(lat + GCJ_OFFSET[1], 6),
-            "lock_status": np.ones(n, np.int8),
-        })
+        return pa.table(
+            {
+                "bike_id": ids,
+                "ts": np.full(n, secs, np.int64),
+                "lng": np.round(lon + GCJ_OFFSET[0], 6),
+                "lat": np.round(lat + GCJ_OFFSET[1], 6),
+                "lock_status": np.ones(n, np.int8),
+            }
+        )
     if system == "bike_hellobike":
-        loc = concat(pa.array(np.round(lon, 6)).cast(pa.string()), ",",
-                     pa.array(np.round(lat, 6)).cast(pa.string()))
-        return pa.table({
-            "bikeNo": ids, "reportTime": pa.repeat(pa.scalar(str(ts).replace("T", " ")), n),
-            "location": loc, "battery": rng.integers(5, 101, n),
-        })
-    return pa.table({
-        "车辆编号": ids,
-        "上报时间": pa.repeat(pa.scalar(str(ts).replace("-", "").replace("T", "").replace(":", "")), n),
-        "经度": np.round(lon, 6), "纬度": np.round(lat, 6),
-        "状态": pc.if_else(pa.array(rng.random(n) < 0.97), "正常", "故障"),
-    })
+        loc = concat(
+            pa.array(np.round(lon, 6)).cast(pa.string()),
+            ",",
+            pa.array(np.round(lat, 6)).cast(pa.string()),
+        )
+        return pa.table(
+            {
+                "bikeNo": ids,
+                "reportTime": pa.repeat(pa.scalar(str(ts).replace("T", " ")), n),
+                "location": loc,
+                "battery": rng.integers(5, 101, n),
+            }
+        )
+    return pa.table(
+        {
+            "车辆编号": ids,
+            "上报时间": pa.repeat(
+                pa.scalar(str(ts).replace("-", "").replace("T", "").replace(":", "")), n
+            ),
+            "经度": np.round(lon, 6),
+            "纬度": np.round(lat, 6),
+            "状态": pc.if_else(pa.array(rng.random(n) < 0.97), "正常", "故障"),
+        }
+    )
 
 
 def _zones(ctx: SystemContext, plan: BikePlan) -> None:
     z = plan.zones
     lon, lat = z["lon"].to_numpy(), z["lat"].to_numpy()
-    wkt = [f"POLYGON(({a:.6f} {b:.6f},{a + ZONE_W:.6f} {b:.6f},{a + ZONE_W:.6f} {b + ZONE_H:.6f},"
-           f"{a:.6f} {b + ZONE_H:.6f},{a:.6f} {b:.6f}))" for a, b in zip(lon, lat, strict=True)]
-    t = pa.table({
-        "区域编号": z["code"], "区域名称": z["name"], "范围": pa.array(wkt),
-        "总配额": z["quota"], **{f"配额_{op}": z[f"quota_{op}"] for op in OPERATORS},
-    })
+    wkt = [
+        f"POLYGON(({a:.6f} {b:.6f},{a + ZONE_W:.6f} {b:.6f},{a + ZONE_W:.6f} {b + ZONE_H:.6f},"
+        f"{a:.6f} {b + ZONE_H:.6f},{a:.6f} {b:.6f}))"
+        for a, b in zip(lon, lat, strict=True)
+    ]
+    t = pa.table(
+        {
+            "区域编号": z["code"],
+            "区域名称": z["name"],
+            "范围": pa.array(wkt),
+            "总配额": z["quota"],
+            **{f"配额_{op}": z[f"quota_{op}"] for op in OPERATORS},
+        }
+    )
     ctx.count(ZONES, write_csv(ctx.dir(ZONES) / "停放区域及配额.csv", t))
     ctx.truth.write("bike_zones", z)

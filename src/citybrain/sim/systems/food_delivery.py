@@ -17,8 +17,9 @@ SYSTEM = "food_delivery_platform"
 _RATE = {OWNER: 2.5, RENTED: 4.5, GROUP: 6.0, STUDENTS: 9.0}
 
 
-def orders_and_phones(ctx: SystemContext, m: int, rng: np.random.Generator) -> tuple[
-        np.ndarray, np.ndarray]:
+def orders_and_phones(
+    ctx: SystemContext, m: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Orders and distinct ordering phones of every dwelling in month m."""
     pop = ctx.world.pop
     occ = pop.occupants[:, m].astype(np.int64)
@@ -28,8 +29,12 @@ def orders_and_phones(ctx: SystemContext, m: int, rng: np.random.Generator) -> t
     rate *= rng.lognormal(0, 0.35, occ.size)
     business = pop.confounder == 1  # home business: customers and staff order too
     orders = rng.poisson(rate * occ + np.where(business, 15, 0))
-    phones = np.minimum(orders, rng.binomial(occ, 0.8) + rng.poisson(0.2, occ.size)
-                        + np.where(business, rng.integers(2, 8, occ.size), 0))
+    phones = np.minimum(
+        orders,
+        rng.binomial(occ, 0.8)
+        + rng.poisson(0.2, occ.size)
+        + np.where(business, rng.integers(2, 8, occ.size), 0),
+    )
     return orders, phones
 
 
@@ -49,18 +54,42 @@ def build(ctx: SystemContext) -> None:
         dw = res[keep]
         n = dw.size
         label = w.month_label(m)
-        t = pa.table({
-            "stat_id": row_keys(f"WM{label.replace('-', '')}", start, n, 8),
-            "stat_month": pa.repeat(pa.scalar(label), n),
-            "city_name": pa.repeat(pa.scalar("成都"), n),
-            "recv_address": addr.filter(pa.array(keep)),
-            "lng": np.round(lon[keep], 6), "lat": np.round(lat[keep], 6),
-            "order_cnt": orders[dw], "phone_cnt": phones[dw],
-        })
+        t = pa.table(
+            {
+                "stat_id": row_keys(f"WM{label.replace('-', '')}", start, n, 8),
+                "stat_month": pa.repeat(pa.scalar(label), n),
+                "city_name": pa.repeat(pa.scalar("成都"), n),
+                "recv_address": addr.filter(pa.array(keep)),
+                "lng": np.round(lon[keep], 6),
+                "lat": np.round(lat[keep], 6),
+                "order_cnt": orders[dw],
+                "phone_cnt": phones[dw],
+            }
+        )
         start += n
-        t = dirty(ctx, SYSTEM, label, t, "stat_id", "recv_address", dirt.chinese_numerals, rng,
-                  0.04, "chinese_numerals")
-        t = dirty(ctx, SYSTEM, label, t, "stat_id", "recv_address", dirt.full_width, rng, 0.03,
-                  "full_width")
+        t = dirty(
+            ctx,
+            SYSTEM,
+            label,
+            t,
+            "stat_id",
+            "recv_address",
+            dirt.chinese_numerals,
+            rng,
+            0.04,
+            "chinese_numerals",
+        )
+        t = dirty(
+            ctx,
+            SYSTEM,
+            label,
+            t,
+            "stat_id",
+            "recv_address",
+            dirt.full_width,
+            rng,
+            0.03,
+            "full_width",
+        )
         ctx.truth.link("dwelling", SYSTEM, label, "stat_id", t["stat_id"], dw)
         ctx.count(SYSTEM, write_jsonl(folder / f"orders_{label}.jsonl", t))

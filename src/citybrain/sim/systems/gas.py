@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pyarrow as pa
+
 from citybrain.sim.formats import write_csv
 from citybrain.sim.systems.base import SystemContext
 from citybrain.sim.systems.utility import UtilitySpec, readings
@@ -25,7 +27,7 @@ def build(ctx: SystemContext) -> None:
     spec = UtilitySpec(
         SYSTEM, "gas", "RQ", COLUMNS, ["full", "estate", "road"], date_format="%Y年%m月%d日"
     )
-    batch: list = []
+    batch: list[pa.Table] = []
     for m, t in readings(ctx, spec):
         batch.append(t)
         if (m + 1) % 3 == 0 or m == ctx.world.months - 1:

@@ -40,23 +40,39 @@ def build(ctx: SystemContext) -> None:
     order = np.lexsort((person, day))
     person, day, positive = person[order], day[order], positive[order]
     n = person.size
-    when = (w.month_starts[0].astype("datetime64[s]") + (day * 86400).astype("timedelta64[s]")
-            + rng.integers(8 * 3600, 20 * 3600, n).astype("timedelta64[s]"))
+    when = (
+        w.month_starts[0].astype("datetime64[s]")
+        + (day * 86400).astype("timedelta64[s]")
+        + rng.integers(8 * 3600, 20 * 3600, n).astype("timedelta64[s]")
+    )
     idx = pa.array(person)
-    t = pa.table({
-        "JCBH": row_keys("HS", 0, n, 10),
-        "XM": p["name"].combine_chunks().take(idx),
-        "SFZH": p["id_number"].combine_chunks().take(idx),
-        "LXDH": p["phone"].combine_chunks().take(idx),
-        "CYSJ": pc.strftime(pa.array(when), format="%Y-%m-%d %H:%M:%S"),
-        "JCJG": pa.array(np.where(positive, "阳性", "阴性")),
-        "JCJG_DM": pa.array(np.where(positive, 1, 0)),
-        "JCJG_MC": pick(_LABS, rng.integers(0, len(_LABS), n)),
-    })
+    t = pa.table(
+        {
+            "JCBH": row_keys("HS", 0, n, 10),
+            "XM": p["name"].combine_chunks().take(idx),
+            "SFZH": p["id_number"].combine_chunks().take(idx),
+            "LXDH": p["phone"].combine_chunks().take(idx),
+            "CYSJ": pc.strftime(pa.array(when), format="%Y-%m-%d %H:%M:%S"),
+            "JCJG": pa.array(np.where(positive, "阳性", "阴性")),
+            "JCJG_DM": pa.array(np.where(positive, 1, 0)),
+            "JCJG_MC": pick(_LABS, rng.integers(0, len(_LABS), n)),
+        }
+    )
     t = dirty(ctx, SYSTEM, "HS_JCJL", t, "JCBH", "SFZH", dirt.nulls, rng, 0.05, "missing_value")
     t = dirty(ctx, SYSTEM, "HS_JCJL", t, "JCBH", "XM", dirt.name_typos, rng, 0.02, "name_typo")
-    t = dirty(ctx, SYSTEM, "HS_JCJL", t, "JCBH", "SFZH", dirt.wrong_check_digit, rng, 0.003,
-              "wrong_check_digit", kind="id_number")
+    t = dirty(
+        ctx,
+        SYSTEM,
+        "HS_JCJL",
+        t,
+        "JCBH",
+        "SFZH",
+        dirt.wrong_check_digit,
+        rng,
+        0.003,
+        "wrong_check_digit",
+        kind="id_number",
+    )
     ctx.truth.link("person", SYSTEM, "HS_JCJL", "JCBH", t["JCBH"], person)
     folder = ctx.dir(SYSTEM)
     ctx.count(SYSTEM, write_sqlite(folder / "health.db", "HS_JCJL", t))

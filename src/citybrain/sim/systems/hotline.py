@@ -18,15 +18,35 @@ from citybrain.sim.systems.base import SystemContext, dirty, row_keys
 SYSTEM = "hotline_12345"
 # category, [(text before the address, text after)]
 TEMPLATES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
-    ("群租", (("反映", "疑似群租，一套房住了十几个人，进出人员复杂，请相关部门核查。"),
-              ("市民称", "房东将房屋隔成多个小间对外出租，住户很多，存在安全隐患。"),
-              ("来电人反映", "每天很多陌生人进出，像是群租房，电梯非常拥挤。"))),
-    ("违规隔断", (("反映", "房屋被打隔断，改成六七个单间出租，要求查处。"),
-                 ("市民投诉", "内部私自改造隔断，卫生间也被改成了房间。"))),
-    ("消防隐患", (("反映", "住户在屋内给电瓶车充电，楼道堆满杂物，存在消防隐患。"),
-                 ("来电反映", "人员密集，私拉电线，担心发生火灾。"))),
-    ("噪音扰民", (("反映", "晚上经常很吵，半夜还有人大声说话，严重影响休息。"),
-                 ("市民称", "楼上住户每天深夜噪音扰民，多次沟通无果。"))),
+    (
+        "群租",
+        (
+            ("反映", "疑似群租，一套房住了十几个人，进出人员复杂，请相关部门核查。"),
+            ("市民称", "房东将房屋隔成多个小间对外出租，住户很多，存在安全隐患。"),
+            ("来电人反映", "每天很多陌生人进出，像是群租房，电梯非常拥挤。"),
+        ),
+    ),
+    (
+        "违规隔断",
+        (
+            ("反映", "房屋被打隔断，改成六七个单间出租，要求查处。"),
+            ("市民投诉", "内部私自改造隔断，卫生间也被改成了房间。"),
+        ),
+    ),
+    (
+        "消防隐患",
+        (
+            ("反映", "住户在屋内给电瓶车充电，楼道堆满杂物，存在消防隐患。"),
+            ("来电反映", "人员密集，私拉电线，担心发生火灾。"),
+        ),
+    ),
+    (
+        "噪音扰民",
+        (
+            ("反映", "晚上经常很吵，半夜还有人大声说话，严重影响休息。"),
+            ("市民称", "楼上住户每天深夜噪音扰民，多次沟通无果。"),
+        ),
+    ),
     ("路灯故障", (("反映", "附近路灯不亮已经一周，夜间出行不便。"),)),
     ("垃圾清运", (("反映", "小区垃圾桶满了没人清运，气味很大。"),)),
     ("占道经营", (("反映", "门口有流动摊贩占道经营，影响通行。"),)),
@@ -46,7 +66,9 @@ def build(ctx: SystemContext) -> None:
     pop = w.pop
     months = w.months
     res = np.flatnonzero(pop.situation != 5)
-    noisy = np.isin(pop.confounder, [CONFOUNDERS.index("large_family")]) | (pop.situation == STUDENTS)
+    noisy = np.isin(pop.confounder, [CONFOUNDERS.index("large_family")]) | (
+        pop.situation == STUDENTS
+    )
     # complaint probability per dwelling-month, by what really goes on there
     prob = np.full((res.size, months), 0.006)
     prob += np.where(pop.group_rental[res], 0.10, 0.0)
@@ -57,38 +79,55 @@ def build(ctx: SystemContext) -> None:
     n = dw.size
     group = pop.group_rental[dw, m]
     noisy_dw = noisy[dw]
-    cat = np.where(group & (rng.random(n) < 0.85), rng.choice(_GROUP_CATS, n),
-                   np.where(noisy_dw & (rng.random(n) < 0.7), _NOISE, rng.choice(_OTHER, n)))
+    cat = np.where(
+        group & (rng.random(n) < 0.85),
+        rng.choice(_GROUP_CATS, n),
+        np.where(noisy_dw & (rng.random(n) < 0.7), _NOISE, rng.choice(_OTHER, n)),
+    )
     variant = rng.integers(0, 3, n) % np.array([len(TEMPLATES[c][1]) for c in cat])
     before = pick([b for _, v in TEMPLATES for b, _ in v], _flat_index(cat, variant))
     after = pick([a for _, v in TEMPLATES for _, a in v], _flat_index(cat, variant))
     parts = ctx.parts.take(dw)
     # neighbours name the building and floor, or the flat itself, or just the estate
     how = rng.integers(0, 3, n)
-    place = pc.if_else(pa.array(how == 0), write_address(parts, "building"),
-                       pc.if_else(pa.array(how == 1), write_address(parts, "estate"),
-                                  concat(parts.estate, "小区")))
+    place = pc.if_else(
+        pa.array(how == 0),
+        write_address(parts, "building"),
+        pc.if_else(
+            pa.array(how == 1), write_address(parts, "estate"), concat(parts.estate, "小区")
+        ),
+    )
     callers = _callers(ctx, dw, rng)
     p = w.pop.persons
     day = w.month_starts[m] + rng.integers(0, 28, n).astype("timedelta64[D]")
-    ts = day.astype("datetime64[s]") + rng.integers(7 * 3600, 23 * 3600, n).astype(
-        "timedelta64[s]")
+    ts = day.astype("datetime64[s]") + rng.integers(7 * 3600, 23 * 3600, n).astype("timedelta64[s]")
     order = np.argsort(ts, kind="stable")
-    t = pa.table({
-        "工单编号": row_keys("12345", 0, n, 10),
-        "来电时间": pc.strftime(pa.array(ts[order]), format="%Y-%m-%d %H:%M:%S"),
-        "诉求类别": pick([c for c, _ in TEMPLATES], cat[order]),
-        "诉求内容": concat(before, place, after).take(pa.array(order)),
-        "事发地址": place.take(pa.array(order)),
-        "来电人": pc.if_else(pa.array(callers[order] >= 0), p["name"].combine_chunks().take(
-            pa.array(np.clip(callers[order], 0, None))), "匿名"),
-        "联系电话": p["phone"].combine_chunks().take(pa.array(np.clip(callers[order], 0, None))),
-        "所属街道": parts.street.take(pa.array(order)),
-    })
-    t = t.set_column(6, "联系电话", pc.if_else(pa.array(callers[order] >= 0), t["联系电话"],
-                                            pa.scalar(None, pa.string())))
-    t = dirty(ctx, SYSTEM, "工单", t, "工单编号", "诉求内容", dirt.full_width, rng, 0.05,
-              "full_width")
+    t = pa.table(
+        {
+            "工单编号": row_keys("12345", 0, n, 10),
+            "来电时间": pc.strftime(pa.array(ts[order]), format="%Y-%m-%d %H:%M:%S"),
+            "诉求类别": pick([c for c, _ in TEMPLATES], cat[order]),
+            "诉求内容": concat(before, place, after).take(pa.array(order)),
+            "事发地址": place.take(pa.array(order)),
+            "来电人": pc.if_else(
+                pa.array(callers[order] >= 0),
+                p["name"].combine_chunks().take(pa.array(np.clip(callers[order], 0, None))),
+                "匿名",
+            ),
+            "联系电话": p["phone"]
+            .combine_chunks()
+            .take(pa.array(np.clip(callers[order], 0, None))),
+            "所属街道": parts.street.take(pa.array(order)),
+        }
+    )
+    t = t.set_column(
+        6,
+        "联系电话",
+        pc.if_else(pa.array(callers[order] >= 0), t["联系电话"], pa.scalar(None, pa.string())),
+    )
+    t = dirty(
+        ctx, SYSTEM, "工单", t, "工单编号", "诉求内容", dirt.full_width, rng, 0.05, "full_width"
+    )
     ctx.truth.link("dwelling", SYSTEM, "工单", "工单编号", t["工单编号"], dw[order])
     ctx.truth.link("person", SYSTEM, "工单", "工单编号", t["工单编号"], callers[order])
     years = np.array([str(x)[:4] for x in t["来电时间"].to_pylist()]) if n else np.array([])
@@ -96,13 +135,18 @@ def build(ctx: SystemContext) -> None:
     for y in sorted(set(years.tolist())):
         sub = t.filter(pa.array(years == y))
         title = f"{y}年 示例高新区12345热线工单明细"
-        ctx.count(SYSTEM, write_xlsx(folder / f"12345工单_{y}.xlsx",
-                                     [Sheet("工单明细", sub, title_rows=[title])]))
+        ctx.count(
+            SYSTEM,
+            write_xlsx(
+                folder / f"12345工单_{y}.xlsx", [Sheet("工单明细", sub, title_rows=[title])]
+            ),
+        )
 
 
 def _flat_index(cat: np.ndarray, variant: np.ndarray) -> np.ndarray:
     offsets = np.cumsum([0] + [len(v) for _, v in TEMPLATES])[:-1]
-    return offsets[cat] + variant
+    flat: np.ndarray = offsets[cat] + variant
+    return flat
 
 
 def _callers(ctx: SystemContext, dw: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -23,27 +23,52 @@ def build(ctx: SystemContext) -> None:
     rep = e["legal_rep_person_id"].to_numpy()
     n = len(e)
     # firms founded after the period's end are not on the register yet
-    t = pa.table({
-        "登记序号": row_keys("SCJG", 0, n, 8),
-        "统一社会信用代码": e["uscc"],
-        "企业名称": e["name"],
-        "市场主体类型": pc.if_else(e["individual"], "个体工商户", "有限责任公司"),
-        "法定代表人": p["name"].combine_chunks().take(pa.array(rep)),
-        "法定代表人证件号码": p["id_number"].combine_chunks().take(pa.array(rep)),
-        "成立日期": pc.strftime(e["established"].cast(pa.timestamp("s")), format="%Y-%m-%d"),
-        "注册资本(万元)": e["registered_capital"],
-        "行业代码": e["industry_code"],
-        "行业门类": e["industry_name"],
-        "住所": mixed(ctx.parts.take(e["dwelling_id"].to_numpy()), ["full", "road"], rng),
-        "登记状态": pa.repeat(pa.scalar("存续"), n),
-        "登记机关": pa.repeat(pa.scalar("示例高新区市场监督管理局"), n),
-    })
+    t = pa.table(
+        {
+            "登记序号": row_keys("SCJG", 0, n, 8),
+            "统一社会信用代码": e["uscc"],
+            "企业名称": e["name"],
+            "市场主体类型": pc.if_else(e["individual"], "个体工商户", "有限责任公司"),
+            "法定代表人": p["name"].combine_chunks().take(pa.array(rep)),
+            "法定代表人证件号码": p["id_number"].combine_chunks().take(pa.array(rep)),
+            "成立日期": pc.strftime(e["established"].cast(pa.timestamp("s")), format="%Y-%m-%d"),
+            "注册资本(万元)": e["registered_capital"],
+            "行业代码": e["industry_code"],
+            "行业门类": e["industry_name"],
+            "住所": mixed(ctx.parts.take(e["dwelling_id"].to_numpy()), ["full", "road"], rng),
+            "登记状态": pa.repeat(pa.scalar("存续"), n),
+            "登记机关": pa.repeat(pa.scalar("示例高新区市场监督管理局"), n),
+        }
+    )
     key = "登记序号"
-    t = dirty(ctx, SYSTEM, "企业登记", t, key, "统一社会信用代码", dirt.wrong_check_digit, rng,
-              0.003, "wrong_check_digit", kind="uscc")
-    t = dirty(ctx, SYSTEM, "企业登记", t, key, "法定代表人证件号码", dirt.nulls, rng, 0.05,
-              "missing_value")
-    t = dirty(ctx, SYSTEM, "企业登记", t, key, "法定代表人", dirt.name_typos, rng, 0.01, "name_typo")
+    t = dirty(
+        ctx,
+        SYSTEM,
+        "企业登记",
+        t,
+        key,
+        "统一社会信用代码",
+        dirt.wrong_check_digit,
+        rng,
+        0.003,
+        "wrong_check_digit",
+        kind="uscc",
+    )
+    t = dirty(
+        ctx,
+        SYSTEM,
+        "企业登记",
+        t,
+        key,
+        "法定代表人证件号码",
+        dirt.nulls,
+        rng,
+        0.05,
+        "missing_value",
+    )
+    t = dirty(
+        ctx, SYSTEM, "企业登记", t, key, "法定代表人", dirt.name_typos, rng, 0.01, "name_typo"
+    )
     ctx.truth.link("enterprise", SYSTEM, "企业登记", key, t[key], e["enterprise_id"].to_numpy())
     ctx.truth.link("person", SYSTEM, "企业登记", key, t[key], rep)
     ctx.truth.link("dwelling", SYSTEM, "企业登记", key, t[key], e["dwelling_id"].to_numpy())

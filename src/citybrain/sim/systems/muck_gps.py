@@ -34,9 +34,14 @@ def build(ctx: SystemContext) -> None:
     b_lon, b_lat = slon[tr["disposal_id"].to_numpy()], slat[tr["disposal_id"].to_numpy()]
     v = plan.violations
     v_key = v["truck_id"].to_numpy() * 100_000 + v["day"].to_numpy()
-    v_kind = v["kind"].to_numpy(zero_copy_only=False)
-    plates = pa.DictionaryArray.from_arrays(pa.array(np.arange(n_trucks, dtype=np.int32)),
-                                            tr["plate"].combine_chunks())
+    order_v = np.argsort(v_key, kind="stable")
+    v_sorted = v_key[order_v]
+    names = v["kind"].to_numpy(zero_copy_only=False)[order_v]
+    kind_sorted = np.select([names == "outside_hours", names == "illegal_dumping"], [1, 2], 3)
+    v_lon_sorted, v_lat_sorted = v["lon"].to_numpy()[order_v], v["lat"].to_numpy()[order_v]
+    plates = pa.DictionaryArray.from_arrays(
+        pa.array(np.arange(n_trucks, dtype=np.int32)), tr["plate"].combine_chunks()
+    )
     folder = ctx.dir(SYSTEM)
     epoch0 = w.month_starts[0].astype("datetime64[ms]").astype(np.int64) - 8 * 3600 * 1000
     seq = 0
@@ -51,13 +56,10 @@ def build(ctx: SystemContext) -> None:
         day_i, truck = np.nonzero(works)
         day = d0 + day_i
         key = truck * 100_000 + day
-        pos = np.searchsorted(np.sort(v_key), key)
-        sorted_kind = v_kind[np.argsort(v_key, kind="stable")]
-        hit = (pos < v_key.size) & (np.sort(v_key)[np.minimum(pos, v_key.size - 1)] == key)
-        kind = np.where(hit, sorted_kind[np.minimum(pos, v_key.size - 1)], "")
+        kind, v_at = _lookup(v_sorted, kind_sorted, key)
         rows = np.repeat(np.arange(day.size), k)
         step = np.tile(np.arange(k), day.size)
-        daytime = kind[rows] == "outside_hours"
+        daytime = kind[rows] == 1
         start_h = np.where(daytime, 9.0, 22.0)
         hours = start_h + step / k * 8.0 + rng.uniform(0, 8.0 / k, rows.size)
         phase = (step / k * 6.0) % 2.0  # three round trips a shift
@@ -66,32 +68,53 @@ def build(ctx: SystemContext) -> None:
         lon = a_lon[t] + (b_lon[t] - a_lon[t]) * frac + rng.normal(0, 0.0003, rows.size)
         lat = a_lat[t] + (b_lat[t] - a_lat[t]) * frac + rng.normal(0, 0.0003, rows.size)
         loaded = phase < 1
-        dump = (kind[rows] == "illegal_dumping") & (step >= k // 3) & (step < k // 3 + max(1, k // 16))
-        vi = np.searchsorted(np.sort(v_key), key[rows])
-        order_v = np.argsort(v_key, kind="stable")
-        vlon = v["lon"].to_numpy()[order_v][np.minimum(vi, v_key.size - 1)] if v_key.size else lon
-        vlat = v["lat"].to_numpy()[order_v][np.minimum(vi, v_key.size - 1)] if v_key.size else lat
+        dump = (kind[rows] == 2) & (step >= k // 3) & (step < k // 3 + max(1, k // 16))
+        vlon = v_lon_sorted[v_at[rows]] if v_key.size else lon
+        vlat = v_lat_sorted[v_at[rows]] if v_key.size else lat
         lon = np.where(dump, vlon + rng.normal(0, 0.00005, rows.size), lon)
         lat = np.where(dump, vlat + rng.normal(0, 0.00005, rows.size), lat)
         speed = np.where(dump, 0.0, np.round(rng.uniform(15, 55, rows.size), 1))
         ms = epoch0 + (day[rows] * 86_400_000 + (hours * 3_600_000).astype(np.int64))
         order = np.lexsort((t, ms))
         n = rows.size
-        table = pa.table({
-            "gps_id": np.arange(seq, seq + n, dtype=np.int64),
-            "vehicle_no": plates.take(pa.array(t[order])),
-            "gps_time": ms[order],
-            "lng": np.round(lon[order], 6), "lat": np.round(lat[order], 6),
-            "speed": speed[order],
-            "direction": rng.integers(0, 360, n).astype(np.int16),
-            "acc": np.ones(n, np.int8),
-            "load_status": loaded[order].astype(np.int8),
-        })
+        table = pa.table(
+            {
+                "gps_id": np.arange(seq, seq + n, dtype=np.int64),
+                "vehicle_no": plates.take(pa.array(t[order])),
+                "gps_time": ms[order],
+                "lng": np.round(lon[order], 6),
+                "lat": np.round(lat[order], 6),
+                "speed": speed[order],
+                "direction": rng.integers(0, 360, n).astype(np.int16),
+                "acc": np.ones(n, np.int8),
+                "load_status": loaded[order].astype(np.int8),
+            }
+        )
         seq += n
         ctx.count(SYSTEM, write_parquet(folder / f"gps_{w.month_label(m)}.parquet", table))
     v_day_dt = w.month_starts[0] + v["day"].to_numpy().astype("timedelta64[D]")
-    ctx.truth.write("truck_violations", pa.table({
-        "plate": tr["plate"].combine_chunks().take(v["truck_id"].combine_chunks()),
-        "truck_id": v["truck_id"], "date": pa.array(v_day_dt), "kind": v["kind"],
-        "lon": v["lon"], "lat": v["lat"],
-    }))
+    ctx.truth.write(
+        "truck_violations",
+        pa.table(
+            {
+                "plate": tr["plate"].combine_chunks().take(v["truck_id"].combine_chunks()),
+                "truck_id": v["truck_id"],
+                "date": pa.array(v_day_dt),
+                "kind": v["kind"],
+                "lon": v["lon"],
+                "lat": v["lat"],
+            }
+        ),
+    )
+
+
+def _lookup(
+    sorted_keys: np.ndarray, kinds: np.ndarray, key: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Violation code (0 none, 1 outside hours, 2 dumping, 3 no permit) and position in the sorted
+    violations of each truck-day."""
+    if sorted_keys.size == 0:
+        return np.zeros(key.size, np.int64), np.zeros(key.size, np.int64)
+    pos = np.minimum(np.searchsorted(sorted_keys, key), sorted_keys.size - 1)
+    hit = sorted_keys[pos] == key
+    return np.where(hit, kinds[pos], 0), pos

@@ -26,28 +26,47 @@ def build(ctx: SystemContext) -> None:
     rng = ctx.rng(SYSTEM)
     names = sites["name"].combine_chunks()
     start = w.month_starts[0] - rng.integers(0, 60, n).astype("timedelta64[D]")
-    t = pa.table({
-        "核准证号": concat("高渣准字", padded(np.arange(n) + 1, 6)),
-        "车牌号码": tr["plate"],
-        "运输企业": e["name"].combine_chunks().take(tr["enterprise_id"].combine_chunks()),
-        "统一社会信用代码": e["uscc"].combine_chunks().take(tr["enterprise_id"].combine_chunks()),
-        "出土工地": names.take(tr["site_id"].combine_chunks()),
-        "消纳场所": names.take(tr["disposal_id"].combine_chunks()),
-        "准运时段": pa.repeat(pa.scalar("22:00-06:00"), n),
-        "有效期起": pc.strftime(pa.array(start.astype("datetime64[s]")), format="%Y-%m-%d"),
-        "有效期止": pc.strftime(pa.array((w.month_starts[-1] + np.timedelta64(30, "D")).astype(
-            "datetime64[s]").repeat(n)), format="%Y-%m-%d"),
-    })
-    ctx.truth.link("enterprise", SYSTEM, "核准", "核准证号", t["核准证号"], tr["enterprise_id"].to_numpy())
+    t = pa.table(
+        {
+            "核准证号": concat("高渣准字", padded(np.arange(n) + 1, 6)),
+            "车牌号码": tr["plate"],
+            "运输企业": e["name"].combine_chunks().take(tr["enterprise_id"].combine_chunks()),
+            "统一社会信用代码": e["uscc"]
+            .combine_chunks()
+            .take(tr["enterprise_id"].combine_chunks()),
+            "出土工地": names.take(tr["site_id"].combine_chunks()),
+            "消纳场所": names.take(tr["disposal_id"].combine_chunks()),
+            "准运时段": pa.repeat(pa.scalar("22:00-06:00"), n),
+            "有效期起": pc.strftime(pa.array(start.astype("datetime64[s]")), format="%Y-%m-%d"),
+            "有效期止": pc.strftime(
+                pa.array(
+                    (w.month_starts[-1] + np.timedelta64(30, "D")).astype("datetime64[s]").repeat(n)
+                ),
+                format="%Y-%m-%d",
+            ),
+        }
+    )
+    ctx.truth.link(
+        "enterprise", SYSTEM, "核准", "核准证号", t["核准证号"], tr["enterprise_id"].to_numpy()
+    )
     ctx.count(SYSTEM, write_csv(ctx.dir(SYSTEM) / "渣土运输核准.csv", t, encoding="gbk"))
-    s = pa.table({
-        "site_code": concat("GD", padded(sites["site_id"].to_numpy(), 5)),
-        "site_name": sites["name"], "site_type": sites["kind"],
-        "longitude": np.round(sites["lon"].to_numpy(), 6),
-        "latitude": np.round(sites["lat"].to_numpy(), 6),
-        "builder_uscc": pc.if_else(pc.greater_equal(sites["enterprise_id"], 0), e["uscc"].combine_chunks().take(
-            pa.array(np.clip(sites["enterprise_id"].to_numpy(), 0, None))), pa.scalar(None, pa.string())),
-    })
+    s = pa.table(
+        {
+            "site_code": concat("GD", padded(sites["site_id"].to_numpy(), 5)),
+            "site_name": sites["name"],
+            "site_type": sites["kind"],
+            "longitude": np.round(sites["lon"].to_numpy(), 6),
+            "latitude": np.round(sites["lat"].to_numpy(), 6),
+            "builder_uscc": pc.if_else(
+                pc.greater_equal(sites["enterprise_id"], 0),
+                e["uscc"]
+                .combine_chunks()
+                .take(pa.array(np.clip(sites["enterprise_id"].to_numpy(), 0, None))),
+                pa.scalar(None, pa.string()),
+            ),
+        }
+    )
     ctx.count(SITES, write_jsonl(ctx.dir(SITES) / "sites.jsonl", s))
-    ctx.truth.link("enterprise", SITES, "sites", "site_code", s["site_code"],
-                   sites["enterprise_id"].to_numpy())
+    ctx.truth.link(
+        "enterprise", SITES, "sites", "site_code", s["site_code"], sites["enterprise_id"].to_numpy()
+    )

@@ -14,7 +14,16 @@ from citybrain.sim.ids import pick
 from citybrain.sim.systems.base import SystemContext, dirty, row_keys
 
 SYSTEM = "parcel_express"
-_COURIERS = ["中通快递", "圆通速递", "申通快递", "韵达快递", "顺丰速运", "京东物流", "极兔速递", "邮政EMS"]
+_COURIERS = [
+    "中通快递",
+    "圆通速递",
+    "申通快递",
+    "韵达快递",
+    "顺丰速运",
+    "京东物流",
+    "极兔速递",
+    "邮政EMS",
+]
 _ROLE_RATE = {"owner_family": 1.8, "tenant": 2.5, "student": 4.0, "group_tenant": 3.0}
 
 
@@ -35,8 +44,11 @@ def build(ctx: SystemContext) -> None:
     rate += np.where(business & (p["member"].to_numpy()[cand] == 0), 25, 0)
     addr = mixed(ctx.parts.take(dw_all[cand]), ["shorthand", "estate", "road", "full"], rng0)
     name = p["name"].combine_chunks().take(pa.array(cand))
-    polite = pc.binary_join_element_wise(pc.utf8_slice_codeunits(name, 0, 1), pc.if_else(
-        p["male"].combine_chunks().take(pa.array(cand)), "先生", "女士"), "")
+    polite = pc.binary_join_element_wise(
+        pc.utf8_slice_codeunits(name, 0, 1),
+        pc.if_else(p["male"].combine_chunks().take(pa.array(cand)), "先生", "女士"),
+        "",
+    )
     name = pc.if_else(pa.array(rng0.random(cand.size) < 0.3), polite, name)
     in_m = p["in_month"].to_numpy()[cand]
     out_m = p["out_month"].to_numpy()[cand]
@@ -48,20 +60,33 @@ def build(ctx: SystemContext) -> None:
         n = int(keep.sum())
         label = w.month_label(m)
         mask = pa.array(keep)
-        t = pa.table({
-            "统计ID": row_keys(f"KD{label.replace('-', '')}", start, n, 9),
-            "统计月份": pa.repeat(pa.scalar(label), n),
-            "快递公司": pick(_COURIERS, rng.integers(0, len(_COURIERS), n)),
-            "收件人": name.filter(mask),
-            "收件电话": p["phone"].combine_chunks().take(pa.array(cand[keep])),
-            "收件地址": addr.filter(mask),
-            "件数": count[keep],
-        })
+        t = pa.table(
+            {
+                "统计ID": row_keys(f"KD{label.replace('-', '')}", start, n, 9),
+                "统计月份": pa.repeat(pa.scalar(label), n),
+                "快递公司": pick(_COURIERS, rng.integers(0, len(_COURIERS), n)),
+                "收件人": name.filter(mask),
+                "收件电话": p["phone"].combine_chunks().take(pa.array(cand[keep])),
+                "收件地址": addr.filter(mask),
+                "件数": count[keep],
+            }
+        )
         start += n
-        t = dirty(ctx, SYSTEM, label, t, "统计ID", "收件电话", dirt.phone_typos, rng, 0.01,
-                  "phone_typo")
-        t = dirty(ctx, SYSTEM, label, t, "统计ID", "收件地址", dirt.address_shorthand, rng, 0.05,
-                  "shorthand")
+        t = dirty(
+            ctx, SYSTEM, label, t, "统计ID", "收件电话", dirt.phone_typos, rng, 0.01, "phone_typo"
+        )
+        t = dirty(
+            ctx,
+            SYSTEM,
+            label,
+            t,
+            "统计ID",
+            "收件地址",
+            dirt.address_shorthand,
+            rng,
+            0.05,
+            "shorthand",
+        )
         ctx.truth.link("person", SYSTEM, label, "统计ID", t["统计ID"], cand[keep])
         ctx.truth.link("dwelling", SYSTEM, label, "统计ID", t["统计ID"], dw_all[cand[keep]])
         ctx.count(SYSTEM, write_csv(folder / f"express_{label}.csv", t, delimiter="|"))

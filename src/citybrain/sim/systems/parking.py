@@ -23,8 +23,10 @@ def build(ctx: SystemContext) -> None:
     at = rng0.integers(0, len(e), n)
     office = e["kind"].to_numpy(zero_copy_only=False)[at] == "office"
     capacity = rng0.integers(80, 1200, n)
-    names = concat(e["estate_name"].combine_chunks().take(pa.array(at)),
-                   pa.array(np.where(office, "地下停车场", "小区停车场")))
+    names = concat(
+        e["estate_name"].combine_chunks().take(pa.array(at)),
+        pa.array(np.where(office, "地下停车场", "小区停车场")),
+    )
     ids = concat("P5101", padded(np.arange(n) + 1, 5))
     k = w.scale.parking_snapshots_per_day
     folder = ctx.dir(SYSTEM)
@@ -35,28 +37,39 @@ def build(ctx: SystemContext) -> None:
         t0 = w.month_starts[m].astype("datetime64[s]")
         minutes = np.arange(steps) * (1440 // k)
         hour = (minutes % 1440) / 60
-        dow = ((w.month_starts[m] + (minutes // 1440).astype("timedelta64[D]")).astype(
-            np.int64) + 3) % 7  # 0 = Monday
+        dow = (
+            (w.month_starts[m] + (minutes // 1440).astype("timedelta64[D]")).astype(np.int64) + 3
+        ) % 7  # 0 = Monday
         workday = dow < 5
-        office_curve = np.where(workday[:, None] & ((hour[:, None] > 8.5) & (hour[:, None] < 18.5)),
-                                0.9, 0.15)
+        office_curve = np.where(
+            workday[:, None] & ((hour[:, None] > 8.5) & (hour[:, None] < 18.5)), 0.9, 0.15
+        )
         home_curve = np.where((hour[:, None] > 19) | (hour[:, None] < 7.5), 0.92, 0.5)
-        occ = np.where(office[None, :], office_curve, home_curve) * rng.uniform(0.85, 1.1, (steps, n))
+        occ = np.where(office[None, :], office_curve, home_curve) * rng.uniform(
+            0.85, 1.1, (steps, n)
+        )
         used = np.clip(np.round(occ * capacity[None, :]), 0, capacity[None, :]).astype(np.int64)
         free = capacity[None, :] - used
         stuck = rng.random(n) < 0.05
         if stuck.any():
             first = rng.integers(0, steps, n)
-            span = (np.arange(steps)[:, None] >= first[None, :]) & (
-                np.arange(steps)[:, None] < first[None, :] + k // 2) & stuck[None, :]
-            free = np.where(span, free[np.clip(first - 1, 0, steps - 1), np.arange(n)][None, :], free)
+            span = (
+                (np.arange(steps)[:, None] >= first[None, :])
+                & (np.arange(steps)[:, None] < first[None, :] + k // 2)
+                & stuck[None, :]
+            )
+            free = np.where(
+                span, free[np.clip(first - 1, 0, steps - 1), np.arange(n)][None, :], free
+            )
         ts = t0 + (minutes * 60).astype("timedelta64[s]")
-        t = pa.table({
-            "parkId": ids.take(pa.array(np.tile(np.arange(n), steps))),
-            "parkName": names.take(pa.array(np.tile(np.arange(n), steps))),
-            "totalBerth": np.tile(capacity, steps),
-            "freeBerth": free.ravel(),
-            "updateTime": pc.strftime(pa.array(np.repeat(ts, n)), format="%Y-%m-%d %H:%M:%S"),
-        })
+        t = pa.table(
+            {
+                "parkId": ids.take(pa.array(np.tile(np.arange(n), steps))),
+                "parkName": names.take(pa.array(np.tile(np.arange(n), steps))),
+                "totalBerth": np.tile(capacity, steps),
+                "freeBerth": free.ravel(),
+                "updateTime": pc.strftime(pa.array(np.repeat(ts, n)), format="%Y-%m-%d %H:%M:%S"),
+            }
+        )
         ctx.count(SYSTEM, write_parquet(folder / "data" / f"parking_{w.month_label(m)}.parquet", t))
     write_connection_file(folder, "http", resource=f"/api/{SYSTEM}", page_size=1000)

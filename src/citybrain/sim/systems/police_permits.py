@@ -27,9 +27,11 @@ def build(ctx: SystemContext) -> None:
     in_m = sub["in_month"].to_numpy()
     out_m = sub["out_month"].to_numpy()
     starts = w.month_starts
-    issued = np.where(in_m > 0, starts[np.clip(in_m, 0, w.months)] + rng.integers(
-        3, 40, n).astype("timedelta64[D]"), starts[0] - rng.integers(30, 900, n).astype(
-        "timedelta64[D]"))
+    issued = np.where(
+        in_m > 0,
+        starts[np.clip(in_m, 0, w.months)] + rng.integers(3, 40, n).astype("timedelta64[D]"),
+        starts[0] - rng.integers(30, 900, n).astype("timedelta64[D]"),
+    )
     left = out_m < w.months
     ended = starts[np.clip(out_m, 0, w.months)] + rng.integers(0, 25, n).astype("timedelta64[D]")
     # permits are renewed yearly while the holder stays, so the latest expiry is after the period
@@ -40,25 +42,49 @@ def build(ctx: SystemContext) -> None:
     def day(a: np.ndarray) -> pa.Array:
         return pc.strftime(pa.array(a.astype("datetime64[s]")), format="%Y-%m-%d")
 
-    t = pa.table({
-        "JZZBH": row_keys("JZZ5101", 0, n, 9),
-        "XM": sub["name"],
-        "XB": pc.if_else(sub["male"], "1", "2"),
-        "ZJHM": sub["id_number"],
-        "JZDZ": mixed(ctx.parts.take(dw), ["full", "no_district", "road"], rng),
-        "QFRQ": day(issued),
-        "YXQZ": day(expires),
-        "ZXRQ": pc.if_else(pa.array(left), day(ended), pa.scalar(None, pa.string())),
-        "ZT": pa.array(status),
-        "LXDH": sub["phone"],
-    })
-    t = dirty(ctx, SYSTEM, "JZZ_XX", t, "JZZBH", "ZJHM", dirt.wrong_check_digit, rng, 0.004,
-              "wrong_check_digit", kind="id_number")
+    t = pa.table(
+        {
+            "JZZBH": row_keys("JZZ5101", 0, n, 9),
+            "XM": sub["name"],
+            "XB": pc.if_else(sub["male"], "1", "2"),
+            "ZJHM": sub["id_number"],
+            "JZDZ": mixed(ctx.parts.take(dw), ["full", "no_district", "road"], rng),
+            "QFRQ": day(issued),
+            "YXQZ": day(expires),
+            "ZXRQ": pc.if_else(pa.array(left), day(ended), pa.scalar(None, pa.string())),
+            "ZT": pa.array(status),
+            "LXDH": sub["phone"],
+        }
+    )
+    t = dirty(
+        ctx,
+        SYSTEM,
+        "JZZ_XX",
+        t,
+        "JZZBH",
+        "ZJHM",
+        dirt.wrong_check_digit,
+        rng,
+        0.004,
+        "wrong_check_digit",
+        kind="id_number",
+    )
     t = dirty(ctx, SYSTEM, "JZZ_XX", t, "JZZBH", "XM", dirt.name_typos, rng, 0.015, "name_typo")
-    t = dirty(ctx, SYSTEM, "JZZ_XX", t, "JZZBH", "JZDZ", dirt.chinese_numerals, rng, 0.05,
-              "chinese_numerals")
-    t = dirty(ctx, SYSTEM, "JZZ_XX", t, "JZZBH", "LXDH", dirt.phone_formats, rng, 0.05,
-              "phone_format")
+    t = dirty(
+        ctx,
+        SYSTEM,
+        "JZZ_XX",
+        t,
+        "JZZBH",
+        "JZDZ",
+        dirt.chinese_numerals,
+        rng,
+        0.05,
+        "chinese_numerals",
+    )
+    t = dirty(
+        ctx, SYSTEM, "JZZ_XX", t, "JZZBH", "LXDH", dirt.phone_formats, rng, 0.05, "phone_format"
+    )
     ctx.truth.link("person", SYSTEM, "JZZ_XX", "JZZBH", t["JZZBH"], sub["person_id"].to_numpy())
     ctx.truth.link("dwelling", SYSTEM, "JZZ_XX", "JZZBH", t["JZZBH"], dw)
     folder = ctx.dir(SYSTEM)

@@ -42,28 +42,65 @@ def build(ctx: SystemContext) -> None:
                 continue
             occ = pop.occupants[dw, m].astype(np.int64)
             hide = pop.group_rental[dw, m]
-            seen = np.where(hide, np.round(occ * rng.uniform(0.3, 0.8, n)),
-                            occ + rng.integers(-1, 2, n) * (rng.random(n) < 0.1))
+            seen = np.where(
+                hide,
+                np.round(occ * rng.uniform(0.3, 0.8, n)),
+                occ + rng.integers(-1, 2, n) * (rng.random(n) < 0.1),
+            )
             seen = np.maximum(seen, 0).astype(np.int64)
             nobody = rng.random(n) < 0.15  # nobody home: left blank
             visit = day + rng.integers(0, 7, n).astype("timedelta64[D]")
-            t = pa.table({
-                "序号": row_keys(f"PC{ep}", start, n, 8),
-                "户主/联系人": names.take(pa.array(np.clip(holder[dw], 0, None))),
-                "住址": write_address(ctx.parts.take(dw), "no_district"),
-                "实住人数": pa.array(np.where(nobody, None, seen)),
-                "户籍人数": pop.registered[dw, m],
-                "有无外来人员": pa.array(np.where(nobody, "未遇", np.where(
-                    (pop.situation[dw] == 1) | (pop.situation[dw] == 3) | (pop.situation[dw] == 4),
-                    "有", "无"))),
-                "排查日期": pc.strftime(pa.array(visit.astype("datetime64[s]")), format="%m月%d日"),
-                "备注": pa.array(np.where(nobody, "敲门无人应答", np.where(
-                    hide & (rng.random(n) < 0.3), "疑似群租，拒不配合", ""))),
-            })
+            t = pa.table(
+                {
+                    "序号": row_keys(f"PC{ep}", start, n, 8),
+                    "户主/联系人": names.take(pa.array(np.clip(holder[dw], 0, None))),
+                    "住址": write_address(ctx.parts.take(dw), "no_district"),
+                    "实住人数": pa.array(np.where(nobody, None, seen)),
+                    "户籍人数": pop.registered[dw, m],
+                    "有无外来人员": pa.array(
+                        np.where(
+                            nobody,
+                            "未遇",
+                            np.where(
+                                (pop.situation[dw] == 1)
+                                | (pop.situation[dw] == 3)
+                                | (pop.situation[dw] == 4),
+                                "有",
+                                "无",
+                            ),
+                        )
+                    ),
+                    "排查日期": pc.strftime(
+                        pa.array(visit.astype("datetime64[s]")), format="%m月%d日"
+                    ),
+                    "备注": pa.array(
+                        np.where(
+                            nobody,
+                            "敲门无人应答",
+                            np.where(hide & (rng.random(n) < 0.3), "疑似群租，拒不配合", ""),
+                        )
+                    ),
+                }
+            )
             start += n
-            t = dirty(ctx, SYSTEM, f"{communities[c]}_{ep}", t, "序号", "住址",
-                      dirt.chinese_numerals, rng, 0.3, "chinese_numerals")
+            t = dirty(
+                ctx,
+                SYSTEM,
+                f"{communities[c]}_{ep}",
+                t,
+                "序号",
+                "住址",
+                dirt.chinese_numerals,
+                rng,
+                0.3,
+                "chinese_numerals",
+            )
             ctx.truth.link("dwelling", SYSTEM, f"{communities[c]}_{ep}", "序号", t["序号"], dw)
             title = f"{communities[c]}入户排查登记表（第{ep + 1}轮）"
-            ctx.count(SYSTEM, write_xlsx(folder / f"{communities[c]}_第{ep + 1}轮排查.xlsx",
-                                         [Sheet("排查表", t, title_rows=[title])]))
+            ctx.count(
+                SYSTEM,
+                write_xlsx(
+                    folder / f"{communities[c]}_第{ep + 1}轮排查.xlsx",
+                    [Sheet("排查表", t, title_rows=[title])],
+                ),
+            )

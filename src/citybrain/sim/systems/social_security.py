@@ -33,17 +33,30 @@ def build(ctx: SystemContext) -> None:
         n = rows.size
         label = w.month_label(m)
         idx = pa.array(rows)
-        t = pa.table({
-            "流水号": row_keys(f"SS{label.replace('-', '')}", start, n, 8),
-            "单位编号": unit_no.take(idx),
-            "单位名称": name.take(idx),
-            "统一社会信用代码": e["uscc"].take(idx),
-            "费款所属期": pa.repeat(pa.scalar(label.replace("-", "")), n),
-            "参保人数": f.headcount[rows],
-            "缴费基数合计": np.round(f.headcount[rows] * rng.uniform(4000, 12000, n), 0),
-        })
+        t = pa.table(
+            {
+                "流水号": row_keys(f"SS{label.replace('-', '')}", start, n, 8),
+                "单位编号": unit_no.take(idx),
+                "单位名称": name.take(idx),
+                "统一社会信用代码": e["uscc"].take(idx),
+                "费款所属期": pa.repeat(pa.scalar(label.replace("-", "")), n),
+                "参保人数": f.headcount[rows],
+                "缴费基数合计": np.round(f.headcount[rows] * rng.uniform(4000, 12000, n), 0),
+            }
+        )
         start += n
-        t = dirty(ctx, SYSTEM, label, t, "流水号", "统一社会信用代码", dirt.nulls, rng, 0.15,
-                  "missing_value", empty_string=True)
+        t = dirty(
+            ctx,
+            SYSTEM,
+            label,
+            t,
+            "流水号",
+            "统一社会信用代码",
+            dirt.nulls,
+            rng,
+            0.15,
+            "missing_value",
+            empty_string=True,
+        )
         ctx.truth.link("enterprise", SYSTEM, "*", "流水号", t["流水号"], rows)
         ctx.count(SYSTEM, write_csv(folder / f"参保单位_{label}.csv", t, encoding="utf-8-sig"))

@@ -28,22 +28,42 @@ def build(ctx: SystemContext) -> None:
         n = rows.size
         label = w.month_label(m).replace("-", "")
         decl = w.month_starts[m + 1] + rng.integers(0, 15, n).astype("timedelta64[D]")
-        t = pa.table({
-            "SBXH": row_keys(f"SB{label}", start, n, 8),
-            "NSRSBH": e["uscc"].take(pa.array(rows)),
-            "NSRMC": e["name"].take(pa.array(rows)),
-            "SSQ": pa.repeat(pa.scalar(label), n),
-            "YYSR": f.revenue[rows],
-            "YNSE": f.tax[rows],
-            "SBRQ": pa.array(decl.astype("datetime64[D]")),
-        })
+        t = pa.table(
+            {
+                "SBXH": row_keys(f"SB{label}", start, n, 8),
+                "NSRSBH": e["uscc"].take(pa.array(rows)),
+                "NSRMC": e["name"].take(pa.array(rows)),
+                "SSQ": pa.repeat(pa.scalar(label), n),
+                "YYSR": f.revenue[rows],
+                "YNSE": f.tax[rows],
+                "SBRQ": pa.array(decl.astype("datetime64[D]")),
+            }
+        )
         start += n
-        t = dirty(ctx, SYSTEM, label, t, "SBXH", "NSRSBH", dirt.wrong_check_digit, rng, 0.002,
-                  "wrong_check_digit", kind="uscc")
+        t = dirty(
+            ctx,
+            SYSTEM,
+            label,
+            t,
+            "SBXH",
+            "NSRSBH",
+            dirt.wrong_check_digit,
+            rng,
+            0.002,
+            "wrong_check_digit",
+            kind="uscc",
+        )
         ctx.truth.link("enterprise", SYSTEM, "*", "SBXH", t["SBXH"], rows)
         split = dirt.split_late(t, rng, 0.01)
-        ctx.truth.dirt(SYSTEM, label, "SBXH", split.late["SBXH"],
-                       np.ones(split.late.num_rows, bool), "*", "late_row")
+        ctx.truth.dirt(
+            SYSTEM,
+            label,
+            "SBXH",
+            split.late["SBXH"],
+            np.ones(split.late.num_rows, bool),
+            "*",
+            "late_row",
+        )
         out = split.on_time if late is None else pa.concat_tables([split.on_time, late])
         late = split.late
         if m == w.months - 1:
