@@ -317,6 +317,30 @@ def test_headline_figures(catalog: Catalog, clock: Clock) -> None:
     ]
 
 
+def test_systems_summarise_their_loads(catalog: Catalog, clock: Clock) -> None:
+    for system, status, landed in [
+        ("hukou", "succeeded", 5),
+        ("hukou", "failed", 0),
+        ("tax", "succeeded", 3),
+    ]:
+        load = catalog.start_load(system)
+        clock.now += timedelta(minutes=1)
+        outcome = LoadOutcome(
+            status=status,  # type: ignore[arg-type]
+            rows_read=landed + 1,
+            rows_landed=landed,
+            rows_quarantined=1,
+            quarantined_by_reason={"bad_date": 1},
+        )
+        catalog.finish_load(load.load_id, outcome)
+    hukou, tax = catalog.list_systems()
+    assert (hukou.system_id, hukou.loads, hukou.succeeded_loads) == ("hukou", 2, 1)
+    assert (hukou.rows_landed, hukou.rows_quarantined) == (5, 1)
+    assert hukou.last_load.status == "failed"
+    assert hukou.last_success_at == T0 + timedelta(minutes=1)
+    assert (tax.rows_landed, tax.last_load.status) == (3, "succeeded")
+
+
 def test_pipeline_run(catalog: Catalog, clock: Clock) -> None:
     run = catalog.start_pipeline_run("run", run_id="r1")
     clock.now = T0 + timedelta(minutes=1)

@@ -33,6 +33,7 @@ from citybrain.core.catalog.types import (
     PipelineRunInfo,
     RunStatus,
     StatPoint,
+    SystemSummary,
 )
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "PipelineRunInfo",
     "RunStatus",
     "StatPoint",
+    "SystemSummary",
     "as_key",
     "assess_freshness",
     "new_id",

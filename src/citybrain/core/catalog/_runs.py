@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from citybrain.core.catalog.types import (
@@ -15,6 +15,7 @@ from citybrain.core.catalog.types import (
     LoadRunInfo,
     PipelineRunInfo,
     RunStatus,
+    SystemSummary,
 )
 from citybrain.core.opsdb.models import CatalogDataset, LoadRun, PipelineRun
 
@@ -139,3 +140,47 @@ def headline(db: Session) -> HeadlineFigures:
         datasets_by_zone=by_zone,
         last_load_at=last,
     )
+
+
+def systems(db: Session) -> list[SystemSummary]:
+    """Per source system: how many loads, how much landed, and how the latest one went."""
+    succeeded = LoadRun.status == "succeeded"
+    totals = db.execute(
+        select(
+            LoadRun.source_system,
+            func.count(),
+            func.count(case((succeeded, 1))),
+            func.coalesce(func.sum(case((succeeded, LoadRun.rows_landed), else_=0)), 0),
+            func.coalesce(func.sum(case((succeeded, LoadRun.rows_quarantined), else_=0)), 0),
+            func.max(case((succeeded, LoadRun.finished_at))),
+        ).group_by(LoadRun.source_system)
+    ).all()
+    ranked = select(
+        LoadRun.load_id,
+        func.row_number()
+        .over(
+            partition_by=LoadRun.source_system,
+            order_by=(LoadRun.started_at.desc(), LoadRun.load_id.desc()),
+        )
+        .label("rank"),
+    ).subquery()
+    latest = {
+        row.source_system: row
+        for row in db.scalars(
+            select(LoadRun)
+            .join(ranked, ranked.c.load_id == LoadRun.load_id)
+            .where(ranked.c.rank == 1)
+        )
+    }
+    return [
+        SystemSummary(
+            system_id=system,
+            loads=loads,
+            succeeded_loads=ok,
+            rows_landed=int(landed),
+            rows_quarantined=int(quarantined),
+            last_load=to_load(latest[system]),
+            last_success_at=last_success,
+        )
+        for system, loads, ok, landed, quarantined, last_success in sorted(totals)
+    ]

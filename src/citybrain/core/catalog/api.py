@@ -26,6 +26,7 @@ from citybrain.core.catalog.types import (
     PipelineRunInfo,
     RunStatus,
     StatPoint,
+    SystemSummary,
 )
 from citybrain.core.opsdb import connect, session, upgrade, utcnow
 
@@ -206,6 +207,11 @@ class Catalog:
                 now=self._clock(),
             )  # fmt: skip
             return _runs.to_pipeline(row)
+
+    def list_systems(self) -> list[SystemSummary]:
+        """Every source system that has been loaded at least once, by id."""
+        with self._session() as db:
+            return _runs.systems(db)
 
     # figures ------------------------------------------------------------------------------------
 

@@ -172,6 +172,18 @@ class PipelineRunInfo(_Value):
     error_message: str | None = None
 
 
+class SystemSummary(_Value):
+    """One department system as the loads see it."""
+
+    system_id: str
+    loads: int
+    succeeded_loads: int
+    rows_landed: int = Field(description="over all succeeded loads")
+    rows_quarantined: int = Field(description="over all succeeded loads")
+    last_load: LoadRunInfo
+    last_success_at: datetime | None = None
+
+
 class HeadlineFigures(_Value):
     systems_connected: int = Field(description="distinct source systems with a succeeded load")
     records_aggregated: int = Field(description="rows landed in the raw zone by succeeded loads")
