@@ -1,25 +1,57 @@
-"""Application factory: one router per resource, the web app mounted at the root."""
+"""Application factory: one router per resource, guarded in one place; the web app at the root."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import importlib.util
+
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from citybrain import __version__
-from citybrain.api.routers import health, overview
+from citybrain.api.deps import Security, check_every_route_guarded, public
+from citybrain.api.errors import install_error_handlers
+from citybrain.api.routers import audit, auth, health, overview, unmask_grants, users
+from citybrain.api.security.limits import BodySizeLimitMiddleware, TokenBucketLimiter
+from citybrain.api.security.tokens import load_signing_key
+from citybrain.api.settings import ApiSettings
 from citybrain.core import Workspace
+from citybrain.core.opsdb import connect
 from citybrain.web import static_dir
 
+API = "/api/v1"
+OPEN311_MODULE = "citybrain.api.routers.open311"
 
-def create_app(workspace: Workspace) -> FastAPI:
+
+def create_app(workspace: Workspace, settings: ApiSettings | None = None) -> FastAPI:
+    settings = settings or ApiSettings()
     app = FastAPI(
         title="citybrain",
         version=__version__,
         description="City digital brain (城市数字大脑) service API.",
     )
     app.state.workspace = workspace
+    app.state.security = Security(
+        settings=settings,
+        engine=connect(workspace.ops_db_url),
+        signing_key=load_signing_key(workspace.root, settings.signing_key_env),
+        limiter=TokenBucketLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+    )
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+
     app.include_router(health.router)
-    app.include_router(overview.router, prefix="/api/v1")
+    app.include_router(overview.router, prefix=API)
+    app.include_router(auth.router, prefix=API)
+    app.include_router(users.router, prefix=API)
+    app.include_router(unmask_grants.router, prefix=API)
+    app.include_router(audit.router, prefix=API)
+    if importlib.util.find_spec(OPEN311_MODULE) is not None:
+        open311 = importlib.import_module(OPEN311_MODULE)
+        # GeoReport v2 is open to citizens by design; a route of it that states its own
+        # permission keeps that permission (require wins over public).
+        app.include_router(open311.router, prefix="/open311/v2", dependencies=[Depends(public)])
+
+    app.state.permissions = check_every_route_guarded(app.routes)
     # Mounted last so that API routes win; html=True serves index.html at "/".
     app.mount("/", StaticFiles(directory=static_dir(), html=True), name="web")
     return app

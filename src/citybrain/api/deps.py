@@ -1,12 +1,271 @@
-"""Dependencies shared by routers (workspace now; auth, scope, masking and audit later)."""
+"""Dependencies shared by routers: authentication, the permission check, scope, masking, audit.
+
+Every route declares exactly one of
+
+* ``Depends(require(Permission.X))`` — authenticate (bearer JWT or ``X-API-Key``), rate-limit
+  per user or key, check the role's permission in ``security.roles.ROLE_PERMISSIONS``, write an
+  audit row when the permission is audited (reads of personal data and all writes); or
+* ``Depends(public)`` — no sign-in, rate-limited per client address.
+
+``create_app`` refuses to start when a route declares neither (``check_every_route_guarded``).
+"""
 
 from __future__ import annotations
 
-from fastapi import Request
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Literal
 
+from fastapi import Depends, HTTPException, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from sqlalchemy import Engine
+from starlette.routing import BaseRoute
+
+from citybrain.api.security import accounts, audit, tokens
+from citybrain.api.security.limits import TokenBucketLimiter
+from citybrain.api.security.roles import AUDITED, Permission, Role, allows
+from citybrain.api.security.scope import Scope
+from citybrain.api.settings import ApiSettings
 from citybrain.core import Workspace
+from citybrain.core.opsdb import session, utcnow
+
+PURPOSE_HEADER = "X-Purpose"
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+
+@dataclass
+class Security:
+    """App-wide security state, kept in ``app.state.security``; tests may swap the clock."""
+
+    settings: ApiSettings
+    engine: Engine
+    signing_key: bytes
+    limiter: TokenBucketLimiter
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a signed-in user (token) or a system (API key) acting as its user."""
+
+    user_id: int
+    username: str
+    role: Role
+    department: str | None
+    scope: Scope
+    via: Literal["token", "key"]
+    key_prefix: str | None = None
+
+    @property
+    def actor(self) -> str:
+        return f"{self.username} (key {self.key_prefix})" if self.key_prefix else self.username
 
 
 def get_workspace(request: Request) -> Workspace:
     workspace: Workspace = request.app.state.workspace
     return workspace
+
+
+def get_security(request: Request) -> Security:
+    security: Security = request.app.state.security
+    return security
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _rate_limit(security: Security, key: str) -> None:
+    if not security.settings.rate_limit_enabled:
+        return
+    wait = security.limiter.hit(key)
+    if wait > 0:
+        raise HTTPException(
+            429,
+            detail="too many requests; slow down and retry after the number of seconds given",
+            headers={"Retry-After": TokenBucketLimiter.retry_after(wait)},
+        )
+
+
+def _unauthorised(message: str) -> HTTPException:
+    return HTTPException(401, detail=message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def authenticate(
+    security: Annotated[Security, Depends(get_security)],
+    bearer: Annotated[str | None, Depends(oauth2_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_scheme)],
+) -> Principal:
+    """The caller, from ``X-API-Key`` or a bearer token; 401 when neither is valid."""
+    if api_key:
+        with session(security.engine) as db:
+            found = accounts.user_for_key(db, api_key)
+            if found is None:
+                raise _unauthorised("invalid or revoked API key")
+            user, prefix = found
+            principal = _principal(user, "key", prefix)
+        _rate_limit(security, f"key:{prefix}")
+        return principal
+    if not bearer:
+        raise _unauthorised("sign in: send a bearer token or an X-API-Key header")
+    try:
+        claims = tokens.decode_access_token(security.signing_key, bearer, security.clock())
+    except tokens.TokenError as exc:
+        raise _unauthorised(str(exc)) from None
+    with session(security.engine) as db:
+        from citybrain.api.opsdb_models import ApiUser
+
+        row = db.get(ApiUser, claims.user_id)
+        if row is None or row.disabled:
+            raise _unauthorised("user disabled or removed")
+        principal = _principal(row, "token", None)
+    _rate_limit(security, f"user:{principal.user_id}")
+    return principal
+
+
+def _principal(user: object, via: Literal["token", "key"], prefix: str | None) -> Principal:
+    from citybrain.api.opsdb_models import ApiUser
+
+    assert isinstance(user, ApiUser)
+    role = Role(user.role)
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        role=role,
+        department=user.department,
+        scope=Scope.for_user(role, user.scope, user.department),
+        via=via,
+        key_prefix=prefix,
+    )
+
+
+class Require:
+    """The dependency ``require(permission)`` returns; routers never build it by hand."""
+
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+
+    def __repr__(self) -> str:
+        return f"require({self.permission.value!r})"
+
+    def __call__(
+        self,
+        request: Request,
+        principal: Annotated[Principal, Depends(authenticate)],
+        security: Annotated[Security, Depends(get_security)],
+    ) -> Principal:
+        if not allows(principal.role, self.permission):
+            raise HTTPException(
+                403, detail=f"role {principal.role.value} lacks permission {self.permission.value}"
+            )
+        if self.permission in AUDITED:
+            with session(security.engine) as db:
+                audit.append(
+                    db,
+                    actor=principal.actor,
+                    role=principal.role.value,
+                    action=self.permission.value,
+                    endpoint=f"{request.method} {request.url.path}"[:512],
+                    subjects=[str(v) for v in request.path_params.values()],
+                    purpose=(request.headers.get(PURPOSE_HEADER) or None),
+                    detail={"via": principal.via},
+                    at=security.clock(),
+                )
+        return principal
+
+
+_REQUIRES: dict[Permission, Require] = {}
+
+
+def require(permission: Permission) -> Require:
+    """``Depends(require(Permission.CASES_READ))``: the one way a route states who may call it."""
+    return _REQUIRES.setdefault(permission, Require(permission))
+
+
+class Public:
+    """Marks a route as open to anyone; it is still rate-limited per client address."""
+
+    def __repr__(self) -> str:
+        return "public"
+
+    def __call__(
+        self, request: Request, security: Annotated[Security, Depends(get_security)]
+    ) -> None:
+        _rate_limit(security, f"ip:{_client_ip(request)}")
+
+
+public = Public()
+
+
+def get_scope(principal: Annotated[Principal, Depends(authenticate)]) -> Scope:
+    return principal.scope
+
+
+# --- checking that no route forgot its guard ------------------------------------------------------
+
+
+def _walk(dependant: Dependant) -> Iterator[object]:
+    for sub in dependant.dependencies:
+        if sub.call is not None:
+            yield sub.call
+        yield from _walk(sub)
+
+
+@dataclass(frozen=True)
+class ApiRouteInfo:
+    """One API route as the app serves it, with router-level dependencies folded in."""
+
+    methods: frozenset[str]
+    path: str
+    dependant: Dependant
+
+
+def api_routes(routes: Sequence[BaseRoute]) -> list[ApiRouteInfo]:
+    """Every API route of an app, including those of included routers (FastAPI nests them)."""
+    found: list[ApiRouteInfo] = []
+    for context in iter_route_contexts(routes):
+        if not isinstance(context.original_route, APIRoute):
+            continue  # FastAPI's own docs routes and the static web app
+        dependant = context.dependant
+        assert isinstance(dependant, Dependant)
+        found.append(ApiRouteInfo(frozenset(context.methods or ()), str(context.path), dependant))
+    return found
+
+
+def route_permission(route: ApiRouteInfo) -> Permission | Literal["public"] | None:
+    """The permission a route requires, ``"public"`` for an open route, None if it declares none."""
+    calls = list(_walk(route.dependant))
+    for call in calls:
+        if isinstance(call, Require):
+            return call.permission
+    return "public" if any(isinstance(call, Public) for call in calls) else None
+
+
+class UnguardedRoute(RuntimeError):
+    """A route that declares neither a permission nor ``public``: a bug, caught at start-up."""
+
+
+def check_every_route_guarded(
+    routes: Sequence[BaseRoute],
+) -> dict[str, Permission | Literal["public"]]:
+    """Map ``"METHOD /path"`` to its permission; raise if any API route declares none."""
+    guarded: dict[str, Permission | Literal["public"]] = {}
+    missing: list[str] = []
+    for route in api_routes(routes):
+        permission = route_permission(route)
+        for method in sorted(route.methods):
+            name = f"{method} {route.path}"
+            if permission is None:
+                missing.append(name)
+            else:
+                guarded[name] = permission
+    if missing:
+        raise UnguardedRoute(
+            "routes without Depends(require(...)) or Depends(public): " + ", ".join(missing)
+        )
+    return guarded

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from citybrain import __version__
-from citybrain.api.deps import get_workspace
+from citybrain.api.deps import get_workspace, public
 from citybrain.core import Workspace
 
 router = APIRouter(tags=["health"])
@@ -20,6 +20,6 @@ class Health(BaseModel):
     workspace: str
 
 
-@router.get("/health")
+@router.get("/health", dependencies=[Depends(public)])
 def health(workspace: Annotated[Workspace, Depends(get_workspace)]) -> Health:
     return Health(status="ok", version=__version__, workspace=workspace.config.name)

@@ -1,4 +1,8 @@
-"""Headline figures for the overview screen (一屏会商)."""
+"""Headline figures for the overview screen (一屏会商).
+
+Public: the web app shows them before anyone signs in, and they are city-wide counts with nothing
+personal in them.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from citybrain.api.deps import get_workspace
+from citybrain.api.deps import Security, get_security, get_workspace, public
 from citybrain.core import Workspace
+from citybrain.core.catalog import Catalog
 
 router = APIRouter(tags=["overview"])
 
@@ -20,11 +25,12 @@ class Overview(BaseModel):
     datasets: int
 
 
-@router.get("/overview")
-def overview(workspace: Annotated[Workspace, Depends(get_workspace)]) -> Overview:
-    from citybrain.core.catalog import Catalog
-
-    headline = Catalog.for_workspace(workspace).headline()
+@router.get("/overview", dependencies=[Depends(public)])
+def overview(
+    workspace: Annotated[Workspace, Depends(get_workspace)],
+    security: Annotated[Security, Depends(get_security)],
+) -> Overview:
+    headline = Catalog(security.engine).headline()
     return Overview(
         city=workspace.config.name,
         systems_connected=headline.systems_connected,

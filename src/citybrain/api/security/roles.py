@@ -1,0 +1,103 @@
+"""Roles and permissions: the single declarative table that every authorisation decision reads.
+
+A route declares the one permission it needs (``Depends(require(Permission.X))``); whether a role
+has it is answered here and nowhere else. Area scope (which streets, communities and grids) is a
+second, independent filter applied to the data itself: see ``scope.py``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    DATA_STEWARD = "data_steward"
+    ANALYST = "analyst"
+    CLERK = "clerk"  # a department clerk (街道办, 市场监管局, 城管 …)
+    LEADER = "leader"
+    AUDITOR = "auditor"
+    PUBLIC = "public"  # a signed-in citizen or enterprise
+
+
+class Permission(StrEnum):
+    OVERVIEW_READ = "overview.read"
+    CATALOG_READ = "catalog.read"
+    CATALOG_WRITE = "catalog.write"
+    QUALITY_READ = "quality.read"
+    TOPICS_READ = "topics.read"
+    TOPICS_RUN = "topics.run"
+    FINDINGS_READ = "findings.read"
+    CASES_READ = "cases.read"
+    CASES_WRITE = "cases.write"
+    CASES_DISPATCH = "cases.dispatch"
+    ENTITIES_READ = "entities.read"  # entity 360: person, enterprise, dwelling (personal data)
+    CREDIT_READ = "credit.read"
+    MAP_READ = "map.read"
+    METRICS_READ = "metrics.read"
+    PII_UNMASK = "pii.unmask"
+    AUDIT_READ = "audit.read"
+    USERS_READ = "users.read"
+    USERS_WRITE = "users.write"
+    SELF = "self"  # one's own account: who am I, my unmask grants
+
+
+# Permissions whose every use writes an audit row (reads of personal data and all writes).
+AUDITED: frozenset[Permission] = frozenset(
+    {
+        Permission.CATALOG_WRITE,
+        Permission.TOPICS_RUN,
+        Permission.CASES_WRITE,
+        Permission.CASES_DISPATCH,
+        Permission.ENTITIES_READ,
+        Permission.CREDIT_READ,
+        Permission.PII_UNMASK,
+        Permission.AUDIT_READ,
+        Permission.USERS_WRITE,
+    }
+)
+
+_P = Permission
+_READ_ALL = frozenset(
+    {
+        _P.OVERVIEW_READ,
+        _P.CATALOG_READ,
+        _P.QUALITY_READ,
+        _P.TOPICS_READ,
+        _P.FINDINGS_READ,
+        _P.CASES_READ,
+        _P.MAP_READ,
+        _P.METRICS_READ,
+        _P.SELF,
+    }
+)
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(Permission) - {_P.AUDIT_READ},
+    Role.DATA_STEWARD: _READ_ALL | {_P.CATALOG_WRITE, _P.ENTITIES_READ, _P.PII_UNMASK},
+    Role.ANALYST: _READ_ALL | {_P.TOPICS_RUN, _P.ENTITIES_READ, _P.CREDIT_READ},
+    Role.CLERK: frozenset(
+        {
+            _P.OVERVIEW_READ,
+            _P.FINDINGS_READ,
+            _P.CASES_READ,
+            _P.CASES_WRITE,
+            _P.ENTITIES_READ,
+            _P.CREDIT_READ,
+            _P.MAP_READ,
+            _P.PII_UNMASK,
+            _P.SELF,
+        }
+    ),
+    Role.LEADER: _READ_ALL | {_P.CASES_DISPATCH, _P.CREDIT_READ, _P.ENTITIES_READ},
+    # Auditors read the audit log and nothing personal; separation of duties keeps admins out of it.
+    Role.AUDITOR: frozenset({_P.AUDIT_READ, _P.USERS_READ, _P.OVERVIEW_READ, _P.SELF}),
+    Role.PUBLIC: frozenset({_P.OVERVIEW_READ, _P.CREDIT_READ, _P.SELF}),
+}
+
+# Roles whose area scope must be stated: with none they see no area at all, never the whole city.
+AREA_BOUND_ROLES: frozenset[Role] = frozenset({Role.CLERK, Role.PUBLIC})
+
+
+def allows(role: Role, permission: Permission) -> bool:
+    return permission in ROLE_PERMISSIONS[role]
