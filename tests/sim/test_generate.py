@@ -1,0 +1,127 @@
+"""The whole city: systems and formats present, byte-identical per seed, CLI works."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from citybrain.cli.sim import sim_app
+from citybrain.sim import SYSTEMS, GenerateResult, generate
+from citybrain.sim.formats import read_connection_file
+
+EXPECTED_SYSTEMS = {
+    "place_address_register",
+    "police_household",
+    "police_residence_permit",
+    "water_utility",
+    "power_grid",
+    "gas_utility",
+    "food_delivery_platform",
+    "parcel_express",
+    "hotline_12345",
+    "market_registry",
+    "tax_declarations",
+    "social_security",
+    "court_dishonest",
+    "admin_penalties",
+    "credit_commitments",
+    "transport_arrivals",
+    "health_tests",
+    "household_screening",
+    "muck_transport_permits",
+    "construction_sites",
+    "muck_truck_gps",
+    "bike_parking_zones",
+    "bike_meituan",
+    "bike_hellobike",
+    "bike_qingju",
+    "air_quality_sensors",
+    "parking_occupancy",
+    "major_projects",
+    "economic_indicators",
+}
+
+
+def _hashes(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_every_system_has_a_folder(tiny_root: Path) -> None:
+    folders = {p.name for p in tiny_root.iterdir() if p.is_dir()}
+    assert folders >= EXPECTED_SYSTEMS
+    assert len(EXPECTED_SYSTEMS) >= 20
+    assert "truth" in folders
+
+
+def test_every_format_is_used(tiny_root: Path) -> None:
+    suffixes = {p.suffix for p in tiny_root.rglob("*") if p.is_file() and "truth" not in p.parts}
+    assert {".csv", ".parquet", ".jsonl", ".xlsx", ".db"} <= suffixes
+    kinds = {(read_connection_file(p) or {}).get("kind") for p in tiny_root.iterdir() if p.is_dir()}
+    assert {"http", "mqtt", "sqlite"} <= kinds
+    encodings = set()
+    for p in tiny_root.rglob("*.csv"):
+        head = p.read_bytes()[:4096]
+        try:
+            head.decode("utf-8")
+            encodings.add("utf-8")
+        except UnicodeDecodeError:
+            encodings.add("gb")
+    assert encodings == {"utf-8", "gb"}
+
+
+def test_http_and_mqtt_systems_keep_their_rows_in_data(tiny_root: Path) -> None:
+    for system in ("transport_arrivals", "parking_occupancy", "air_quality_sensors"):
+        assert list((tiny_root / system / "data").glob("*.parquet")), system
+
+
+def test_same_seed_same_bytes(tiny_city: GenerateResult, tmp_path: Path) -> None:
+    again = generate("tiny", tiny_city.seed, tmp_path / "again")
+    assert _hashes(again.out) == _hashes(tiny_city.out)
+
+
+def test_another_seed_another_city(tmp_path: Path) -> None:
+    a = generate("tiny", 1, tmp_path / "a", systems=["police_household"])
+    b = generate("tiny", 2, tmp_path / "b", systems=["police_household"])
+    assert _hashes(a.out) != _hashes(b.out)
+
+
+def test_rows_are_counted_in_the_manifest(tiny_city: GenerateResult) -> None:
+    manifest = json.loads((tiny_city.out / "truth" / "manifest.json").read_text("utf-8"))
+    assert manifest["rows"] == dict(sorted(tiny_city.rows.items()))
+    assert 5_000 < tiny_city.total_rows < 50_000
+
+
+def test_cli_generates_a_subset(tmp_path: Path) -> None:
+    out = tmp_path / "cli"
+    result = CliRunner().invoke(
+        sim_app,
+        [
+            "--scale",
+            "tiny",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+            "--systems",
+            "place_address_register,police_household",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert (out / "police_household" / "户籍人口.csv").is_file()
+    assert (out / "truth" / "links_person.parquet").is_file()
+
+
+def test_cli_rejects_an_unknown_scale(tmp_path: Path) -> None:
+    result = CliRunner().invoke(sim_app, ["--scale", "huge", "--out", str(tmp_path / "x")])
+    assert result.exit_code != 0
+
+
+def test_systems_registry_builds_every_expected_folder() -> None:
+    assert len(SYSTEMS) >= 20
