@@ -1,0 +1,343 @@
+"""Opening cases from findings, in bulk.
+
+Findings at or above their topic's threshold open cases. A subject and topic never has two open
+cases: findings for a subject whose case is open attach to it as evidence. The work is done on
+whole columns — threshold, location, routing, dedup by key — and the database sees one query per
+500 keys and one bulk insert per table, never a round trip per finding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from citybrain.cases.areas import AreaIndex, fill_locations
+from citybrain.cases.opsdb_models import Case, CaseEvent, CaseEvidence, DepartmentWebhook
+from citybrain.cases.routing import route_table
+from citybrain.cases.settings import CaseSettings
+from citybrain.cases.states import Action, Status
+from citybrain.cases.webhooks import enqueue_notification
+from citybrain.core.errors import UserError
+from citybrain.core.opsdb import session, utcnow
+from citybrain.topics import validate_findings
+
+CHUNK = 500
+SYSTEM_ACTOR = "system"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class OpenResult:
+    opened: list[int] = field(default_factory=list)  # ids of the new cases
+    attached_to: list[int] = field(default_factory=list)  # open cases that got new evidence
+    evidence: int = 0  # evidence rows written
+    below_threshold: int = 0
+    dispatched: int = 0
+    unrouted: int = 0
+
+
+def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def open_key_column(findings: pa.Table) -> pa.Array:
+    """``topic|subject_type|subject_id``: the identity of an open case."""
+    return pc.binary_join_element_wise(
+        findings.column("topic"),
+        findings.column("subject_type"),
+        findings.column("subject_id"),
+        "|",
+    )
+
+
+def above_threshold(findings: pa.Table, settings: CaseSettings) -> pa.Table:
+    topics = pc.unique(findings.column("topic"))
+    limits = pa.array([settings.threshold_for(t) for t in topics.to_pylist()], pa.float64())
+    per_row = limits.take(pc.index_in(findings.column("topic"), value_set=topics))
+    return findings.filter(pc.greater_equal(findings.column("score"), per_row))
+
+
+def _first_reason_text(findings: pa.Table) -> pa.Array:
+    reasons = findings.column("reasons")
+    has = pc.greater(pc.fill_null(pc.list_value_length(reasons), 0), 0)
+    first = pc.list_element(pc.if_else(has, reasons, pa.scalar(None, reasons.type)), 0)
+    return pc.fill_null(pc.struct_field(first, "text_zh"), "")
+
+
+def _heads(findings: pa.Table) -> pa.Table:
+    """One finding per open key: the highest score (then the latest period)."""
+    ordered = findings.sort_by(
+        [("open_key", "ascending"), ("score", "descending"), ("period", "descending")]
+    )
+    keys = ordered.column("open_key").combine_chunks()
+    if len(keys) == 0:
+        return ordered
+    first = pa.concat_arrays(
+        [pa.array([True]), pc.not_equal(keys.slice(1), keys.slice(0, len(keys) - 1))]
+    )
+    return ordered.filter(first)
+
+
+def _open_cases_by_key(db: Session, keys: Sequence[str]) -> dict[str, tuple[int, str]]:
+    """``{open_key: (case id, status)}`` of the open cases among ``keys``."""
+    found: dict[str, tuple[int, str]] = {}
+    for part in _chunks(keys):
+        rows = db.execute(
+            select(Case.open_key, Case.id, Case.status).where(Case.open_key.in_(part))
+        )
+        found.update({key: (case_id, status) for key, case_id, status in rows if key})
+    return found
+
+
+def _existing_evidence(db: Session, case_ids: Sequence[int]) -> set[tuple[int, str, str]]:
+    seen: set[tuple[int, str, str]] = set()
+    for part in _chunks(case_ids):
+        rows = db.execute(
+            select(CaseEvidence.case_id, CaseEvidence.period, CaseEvidence.model_version).where(
+                CaseEvidence.case_id.in_(part)
+            )
+        )
+        seen.update((int(a), str(b), str(c)) for a, b, c in rows)
+    return seen
+
+
+def _case_rows(
+    heads: pa.Table, settings: CaseSettings, now: datetime
+) -> tuple[list[dict[str, Any]], list[bool]]:
+    columns = {name: heads.column(name).to_pylist() for name in heads.column_names}
+    titles = _first_reason_text(heads).to_pylist()
+    due_by: dict[tuple[str, str], datetime] = {}
+    rows: list[dict[str, Any]] = []
+    dispatched: list[bool] = []
+    for i in range(heads.num_rows):
+        topic, level, department = (
+            columns["topic"][i],
+            columns["level"][i],
+            columns["department"][i],
+        )
+        send = settings.auto_dispatch and department is not None
+        if send and (topic, level) not in due_by:
+            due_by[(topic, level)] = settings.sla.due(topic, level, now)
+        rows.append(
+            {
+                "topic": topic,
+                "subject_type": columns["subject_type"][i],
+                "subject_id": columns["subject_id"][i],
+                "period": columns["period"][i],
+                "source": "finding",
+                "title": f"{columns['subject_id'][i]}：{titles[i]}" if titles[i] else "",
+                "level": level,
+                "score": columns["score"][i],
+                "lon": columns["lon"][i],
+                "lat": columns["lat"][i],
+                "grid_id": columns["grid_id"][i],
+                "community_id": columns["community_id"][i],
+                "street_id": columns["street_id"][i],
+                "status": Status.dispatched.value if send else Status.new.value,
+                "department": department,
+                "co_departments": columns["co_departments"][i] or [],
+                "routing_rule": columns["routing_rule"][i],
+                "sla_due_at": due_by[(topic, level)] if send else None,
+                "dispatched_at": now if send else None,
+                "open_key": columns["open_key"][i],
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        dispatched.append(send)
+    return rows, dispatched
+
+
+def _insert_cases(
+    db: Session, heads: pa.Table, settings: CaseSettings, now: datetime, actor: str
+) -> tuple[dict[str, int], int]:
+    rows, dispatched = _case_rows(heads, settings, now)
+    if not rows:
+        return {}, 0
+    result = db.execute(
+        insert(Case).returning(Case.open_key, Case.id, sort_by_parameter_order=True), rows
+    ).all()
+    ids = {str(key): int(case_id) for key, case_id in result}
+    events: list[dict[str, Any]] = []
+    for row, send in zip(rows, dispatched, strict=True):
+        case_id = ids[row["open_key"]]
+        reason = f"专题发现 ({row['topic']}) score {row['score']:.2f}"
+        events.append(_event(case_id, Action.create, actor, now, None, Status.new, reason))
+        if send:
+            details = {"department": row["department"], "rule": row["routing_rule"]}
+            events.append(
+                _event(case_id, Action.dispatch, actor, now, Status.new, Status.dispatched,
+                       "按路由规则自动派发 (dispatched by routing rule)", details)
+            )  # fmt: skip
+    db.execute(insert(CaseEvent), events)
+    return ids, sum(dispatched)
+
+
+def _event(
+    case_id: int,
+    action: Action,
+    actor: str,
+    now: datetime,
+    from_status: Status | None,
+    to_status: Status,
+    comment: str,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "case_id": case_id,
+        "action": action.value,
+        "actor": actor,
+        "at": now,
+        "from_status": from_status.value if from_status else None,
+        "to_status": to_status.value,
+        "comment": comment,
+        "attachments": [],
+        "details": details or {},
+    }
+
+
+def _insert_evidence(
+    db: Session,
+    kept: pa.Table,
+    ids: Mapping[str, int],
+    existing_cases: Sequence[int],
+    now: datetime,
+) -> tuple[int, dict[int, int]]:
+    seen = _existing_evidence(db, existing_cases)
+    ordered = kept.sort_by([("score", "descending")])
+    columns = {
+        name: ordered.column(name).to_pylist()
+        for name in ("open_key", "topic", "subject_id", "period", "score", "level",
+                     "model_version", "reasons")
+    }  # fmt: skip
+    rows: list[dict[str, Any]] = []
+    per_case: dict[int, int] = {}
+    for i in range(ordered.num_rows):
+        case_id = ids[columns["open_key"][i]]
+        identity = (case_id, columns["period"][i], columns["model_version"][i])
+        if identity in seen:
+            continue
+        seen.add(identity)
+        per_case[case_id] = per_case.get(case_id, 0) + 1
+        rows.append(
+            {
+                "case_id": case_id,
+                "topic": columns["topic"][i],
+                "subject_id": columns["subject_id"][i],
+                "period": columns["period"][i],
+                "score": columns["score"][i],
+                "level": columns["level"][i],
+                "model_version": columns["model_version"][i],
+                "reasons": columns["reasons"][i] or [],
+                "attached_at": now,
+            }
+        )
+    if rows:
+        db.execute(insert(CaseEvidence), rows)
+    return len(rows), per_case
+
+
+def open_cases(
+    engine: Engine,
+    findings: pa.Table,
+    *,
+    settings: CaseSettings | None = None,
+    areas: AreaIndex | None = None,
+    hints: Mapping[str, str | None] | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    actor: str = SYSTEM_ACTOR,
+) -> OpenResult:
+    """Open cases for findings above threshold; attach the rest to the subject's open case.
+
+    ``hints`` maps topic names to their ``department_hint`` (see ``routing.department_hints``);
+    ``areas`` locates findings that have a point but no grid id.
+    """
+    config = settings or CaseSettings()
+    table = validate_findings(findings)
+    kept = above_threshold(table, config)
+    below = table.num_rows - kept.num_rows
+    if kept.num_rows == 0:
+        return OpenResult(below_threshold=below)
+    kept = fill_locations(kept, areas)
+    kept = route_table(config.routing, kept, hints)
+    kept = kept.append_column("open_key", open_key_column(kept))
+    heads = _heads(kept)
+    for attempt in range(2):
+        try:
+            return _write(engine, kept, heads, config, clock(), actor, below)
+        except IntegrityError as exc:  # another opener took a key between our read and write
+            if attempt == 1:
+                raise UserError(f"opening cases collided with another writer twice: {exc}") from exc
+    raise AssertionError("unreachable")
+
+
+def _write(
+    engine: Engine,
+    kept: pa.Table,
+    heads: pa.Table,
+    config: CaseSettings,
+    now: datetime,
+    actor: str,
+    below: int,
+) -> OpenResult:
+    with session(engine) as db:
+        keys = heads.column("open_key").to_pylist()
+        open_now = _open_cases_by_key(db, keys)
+        existing = {key: case_id for key, (case_id, _) in open_now.items()}
+        status_of = dict(open_now.values())
+        fresh = heads.filter(
+            pc.invert(
+                pc.is_in(heads.column("open_key"), value_set=pa.array(list(existing), pa.string()))
+            )
+        )
+        new_ids, dispatched = _insert_cases(db, fresh, config, now, actor)
+        ids = {**existing, **new_ids}
+        written, per_case = _insert_evidence(db, kept, ids, sorted(set(existing.values())), now)
+        attached = sorted(case_id for case_id in set(existing.values()) if case_id in per_case)
+        if attached:
+            db.execute(
+                insert(CaseEvent),
+                [
+                    _event(case_id, Action.attach, actor, now, Status(status_of[case_id]),
+                           Status(status_of[case_id]),
+                           f"追加 {per_case[case_id]} 条新证据 (new evidence attached)",
+                           {"evidence": per_case[case_id]})
+                    for case_id in attached
+                ],
+            )  # fmt: skip
+        _notify_dispatched(db, [new_ids[k] for k in new_ids], now)
+        unrouted = fresh.column("department").null_count
+        return OpenResult(
+            opened=sorted(new_ids.values()),
+            attached_to=attached,
+            evidence=written,
+            below_threshold=below,
+            dispatched=dispatched,
+            unrouted=unrouted,
+        )
+
+
+def _notify_dispatched(db: Session, case_ids: Sequence[int], now: datetime) -> None:
+    hooked = set(db.scalars(select(DepartmentWebhook.department)))
+    if not hooked or not case_ids:
+        return
+    for part in _chunks(list(case_ids)):
+        cases = db.scalars(
+            select(Case).where(
+                Case.id.in_(part),
+                Case.status == Status.dispatched.value,
+                Case.department.in_(hooked),
+            )
+        )
+        for case in cases:
+            enqueue_notification(db, case, "case.dispatched", case.department, now)

@@ -1,0 +1,106 @@
+"""Findings above threshold open cases; an open subject attaches new evidence instead."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, func, select
+
+from citybrain.cases.desk import act, get_case, list_cases
+from citybrain.cases.opening import open_cases
+from citybrain.cases.opsdb_models import Case, CaseEvidence
+from citybrain.cases.routing import RoutingRule, RoutingRules
+from citybrain.cases.settings import CaseSettings
+from citybrain.core.opsdb import session
+
+from .conftest import FrozenClock, findings
+
+
+def _count(engine: Engine, model: type) -> int:
+    with session(engine) as db:
+        return int(db.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_above_threshold_open_and_below_do_not(engine: Engine, clock: FrozenClock) -> None:
+    table = findings(
+        [
+            {"subject_id": "D1", "score": 0.9},
+            {"subject_id": "D2", "score": 0.55, "level": "medium"},
+            {"subject_id": "D3", "score": 0.2, "level": "low"},
+        ]
+    )
+    result = open_cases(engine, table, clock=clock)
+    assert len(result.opened) == 2
+    assert result.below_threshold == 1
+    subjects = {c.subject_id for c in list_cases(engine)}
+    assert subjects == {"D1", "D2"}
+
+
+def test_topic_threshold_overrides_the_default(engine: Engine, clock: FrozenClock) -> None:
+    settings = CaseSettings(thresholds={"group_rental": 0.95})
+    result = open_cases(engine, findings([{"subject_id": "D1", "score": 0.9}]), settings=settings)
+    assert result.opened == [] and result.below_threshold == 1
+
+
+def test_same_subject_in_one_batch_opens_one_case(engine: Engine, clock: FrozenClock) -> None:
+    table = findings(
+        [
+            {"subject_id": "D1", "period": "2026-09", "score": 0.7, "level": "medium"},
+            {"subject_id": "D1", "period": "2026-10", "score": 0.95},
+        ]
+    )
+    result = open_cases(engine, table, clock=clock)
+    assert len(result.opened) == 1
+    case = get_case(engine, result.opened[0], detail=True)
+    assert case.score == 0.95 and case.period == "2026-10"  # the strongest finding heads it
+    assert sorted(e.period for e in case.evidence) == ["2026-09", "2026-10"]
+    assert case.evidence[0].reasons[0]["signal"] == "electricity"
+
+
+def test_open_case_attaches_new_evidence(engine: Engine, clock: FrozenClock) -> None:
+    first = open_cases(engine, findings([{"subject_id": "D1"}]), clock=clock)
+    clock.advance(days=30)
+    second = open_cases(
+        engine, findings([{"subject_id": "D1", "period": "2026-11"}, {"subject_id": "D9"}]),
+        clock=clock,
+    )  # fmt: skip
+    assert len(second.opened) == 1  # only D9 is new
+    assert second.attached_to == first.opened
+    case = get_case(engine, first.opened[0], detail=True)
+    assert [e.period for e in case.evidence] == ["2026-10", "2026-11"]
+    assert [e.action for e in case.events][-1] == "attach"
+    assert case.version == 1  # attaching evidence does not race the clerks' optimistic lock
+
+
+def test_rerunning_the_same_findings_changes_nothing(engine: Engine, clock: FrozenClock) -> None:
+    table = findings([{"subject_id": "D1"}, {"subject_id": "D2"}])
+    open_cases(engine, table, clock=clock)
+    again = open_cases(engine, table, clock=clock)
+    assert again.opened == [] and again.evidence == 0 and again.attached_to == []
+    assert _count(engine, Case) == 2 and _count(engine, CaseEvidence) == 2
+
+
+def test_a_closed_case_lets_a_new_one_open(engine: Engine, clock: FrozenClock) -> None:
+    settings = CaseSettings(routing=RoutingRules(default_department="街道办"))
+    case_id = open_cases(engine, findings([{"subject_id": "D1"}]), settings=settings).opened[0]
+    for action in ("accept", "start"):
+        act(engine, case_id, action, actor="clerk", settings=settings, clock=clock)
+    act(engine, case_id, "close", actor="clerk", outcome="confirmed", clock=clock)
+    reopened = open_cases(engine, findings([{"subject_id": "D1", "period": "2026-11"}]))
+    assert len(reopened.opened) == 1 and reopened.opened[0] != case_id
+
+
+def test_routed_cases_are_dispatched_with_a_deadline(engine: Engine, clock: FrozenClock) -> None:
+    rules = RoutingRules(
+        default_department=None,
+        rules=[RoutingRule(name="gr", topics=["group_rental"], departments=["街道办", "公安"])],
+    )
+    table = findings(
+        [{"subject_id": "D1"}, {"subject_id": "E1", "topic": "enterprise", "subject_type": "x"}]
+    )
+    result = open_cases(engine, table, settings=CaseSettings(routing=rules), clock=clock)
+    assert result.dispatched == 1 and result.unrouted == 1
+    by_subject = {c.subject_id: c for c in list_cases(engine)}
+    routed = by_subject["D1"]
+    assert routed.status == "dispatched" and routed.department == "街道办"
+    assert routed.co_departments == ["公安"] and routed.routing_rule == "gr"
+    assert routed.sla_due_at is not None and routed.sla_due_at > clock.now
+    assert by_subject["E1"].status == "new" and by_subject["E1"].department is None
