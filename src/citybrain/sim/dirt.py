@@ -97,7 +97,17 @@ def map_distinct(
     changed = changed_u[inverse]
     new = pa.array(results, type=arr.type).take(pa.array(inverse[changed]))
     touched[rows[changed]] = True
-    return Dirtied(pc.replace_with_mask(arr, pa.array(touched), new), touched)
+    return Dirtied(_put(arr, rows[changed], new), touched)
+
+
+def _put(arr: pa.Array, rows: Rows, new: pa.Array) -> pa.Array:
+    """`arr` with `arr[rows[i]] = new[i]` (rows ascending), as one take over both arrays;
+    many times faster than replace_with_mask on strings."""
+    if len(rows) == 0:
+        return arr
+    index = np.arange(len(arr), dtype=np.int64)
+    index[rows] = len(arr) + np.arange(len(rows), dtype=np.int64)
+    return pa.concat_arrays([arr, new.cast(arr.type)]).take(pa.array(index))
 
 
 def _map_rows(
@@ -403,8 +413,7 @@ def _scatter(arr: pa.Array, rows: Rows, new: pa.Array) -> Dirtied:
     touched = np.zeros(len(arr), dtype=np.bool_)
     touched[rows] = True
     order = np.argsort(rows, kind="stable")
-    new = new.take(pa.array(order)).cast(arr.type)
-    return Dirtied(pc.replace_with_mask(arr, pa.array(touched), new), touched)
+    return Dirtied(_put(arr, rows[order], new.take(pa.array(order))), touched)
 
 
 _RIC_ALPHABET = "0123456789X"
