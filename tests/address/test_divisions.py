@@ -98,3 +98,13 @@ def test_env_var_points_at_another_copy(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("CITYBRAIN_DIVISIONS_DIR", str(tmp_path / "nowhere"))
     with pytest.raises(EnvironmentProblem):
         load_index(use_cache=False)
+
+
+def test_cities_without_districts_hold_their_streets() -> None:
+    index = default_index()
+    dongguan = index.divisions["441900"]
+    assert (dongguan.name, dongguan.level) == ("东莞市", CITY)
+    for division in index.divisions.values():
+        assert division.parent != division.code
+    streets = [d for d in index.divisions.values() if d.parent == "441900"]
+    assert streets and all(d.level == STREET for d in streets)

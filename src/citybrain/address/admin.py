@@ -9,7 +9,7 @@ none does, the prefix is reported ambiguous rather than guessed.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from citybrain.address.divisions import (
     CITY,
@@ -29,10 +29,10 @@ _DIRECTIONS = frozenset("东西南北中")
 # Text that looks like one more admin name (it ends in an admin suffix): tried for one typo.
 _ADMIN_LIKE = re.compile(r"[\u4e00-\u9fff]{1,6}?(?:街道|区|县|市|镇|乡|州|省|旗)")
 Chain = tuple[tuple[Division, int], ...]
+_TWO = (2,)
 
 
-@dataclass(frozen=True, slots=True)
-class AdminResult:
+class AdminResult(NamedTuple):
     """The divisions read from the start of the text, province first, ancestors filled in."""
 
     end: int
@@ -57,7 +57,7 @@ class AdminReader:
     def __init__(self, index: DivisionIndex, default_region: str | None = None) -> None:
         self._index = index
         self._names = index.names
-        self._lengths = index.lengths2
+        self._lengths = index.lengths3
         self._divisions = index.divisions
         self._default = index.divisions[default_region] if default_region else None
         self._children: dict[str | None, NameIndex] = {}
@@ -93,7 +93,7 @@ class AdminReader:
         chains: list[Chain] = [()]
         corrections: list[str] = []
         while pos < n:
-            lengths = self._lengths.get(text[pos : pos + 2], ())
+            lengths = self._lengths.get(text[pos : pos + 3], ()) + _TWO
             extended: list[Chain] = []
             step = 0
             for length in lengths:

