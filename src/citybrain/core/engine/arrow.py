@@ -8,6 +8,8 @@
 - Timestamps are ``timestamp[us]`` with no time zone, holding UTC wall-clock time. Zone-aware input
   is converted to UTC and the zone dropped; nanoseconds are truncated to microseconds, Spark's
   resolution. (Spark has no zone-less instant type that DuckDB reads back the same way.)
+- Float aggregates (sum, avg) may differ in their last bits between engines, or between runs,
+  since the order of addition depends on parallelism: round them where results are compared.
 - Every result field is nullable: engines disagree about NOT NULL once an expression is applied.
 - An input column with no type at all (only nulls) becomes ``string``, since Parquet cannot store
   Spark's void type.

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
+from urllib.parse import unquote
 
 import duckdb
 import ibis
@@ -23,6 +24,32 @@ def _literal(text: str) -> str:
 
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+# Hive's escaping as Spark reads and writes it: these ASCII characters become %XX, nothing else.
+_HIVE_ESCAPED = frozenset([chr(c) for c in range(1, 0x20)] + list("\"#%'*/:=?\\\x7f{[]^"))
+
+
+def _hive_escape(value: str) -> str:
+    return "".join(f"%{ord(ch):02X}" if ch in _HIVE_ESCAPED else ch for ch in value)
+
+
+def _respell_partition_folders(folder: Path, depth: int) -> None:
+    """Rename DuckDB's partition folders to Spark's spelling, which both engines read back.
+
+    DuckDB percent-encodes non-ASCII values as UTF-8 bytes (``street=%E9%AB%98``); Spark decodes
+    each ``%XX`` as one character and would read mojibake. Spark keeps such characters as they are.
+    """
+    if depth == 0:
+        return
+    for child in folder.iterdir():
+        if not child.is_dir():
+            continue
+        key, sep, value = child.name.partition("=")
+        respelled = child.with_name(f"{key}{sep}{_hive_escape(unquote(value))}")
+        if respelled != child:
+            child.rename(respelled)
+        _respell_partition_folders(respelled, depth - 1)
 
 
 class DuckDBEngine(Engine):
@@ -66,6 +93,7 @@ class DuckDBEngine(Engine):
             options["partition_by"] = tuple(partition_by)
             options["filename_pattern"] = "part-{uuid}"
             self._backend.to_parquet(table, dest, **options)
+            _respell_partition_folders(dest, len(partition_by))
         else:
             dest.mkdir()
             self._backend.to_parquet(table, dest / f"part-{uuid.uuid4().hex}.parquet", **options)

@@ -1,0 +1,71 @@
+"""Opening engines: from a workspace, with its settings, and one clear line when Java is missing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from citybrain.core.config import DuckDBConfig, EngineConfig
+from citybrain.core.engine import create_engine_for, get_spark_session, open_engine
+from citybrain.core.engine import spark_session as session_module
+from citybrain.core.errors import EnvironmentProblem
+from citybrain.core.workspace import Workspace
+
+
+@pytest.mark.duckdb
+def test_workspace_engine_uses_its_database_file_and_lake(tmp_path: Path) -> None:
+    workspace = Workspace.init(tmp_path / "city")
+
+    with workspace.engine() as engine:
+        assert engine.name == "duckdb"
+        assert engine.lake_root == workspace.lake
+        engine.write(pa.table({"x": [1]}), "raw", "t")
+
+    assert (workspace.root / "citybrain.duckdb").is_file()
+    assert (workspace.zone("raw") / "t").is_dir()
+    with create_engine_for(workspace) as again:
+        assert again.list_tables("raw") == ["t"]
+
+
+@pytest.mark.duckdb
+def test_duckdb_settings_come_from_config(tmp_path: Path) -> None:
+    config = EngineConfig(duckdb=DuckDBConfig(threads=1, memory_limit="256MB"))
+
+    with open_engine("duckdb", tmp_path, config, database=":memory:") as engine:
+        settings = dict(
+            engine.ibis.con.execute(
+                "SELECT name, value FROM duckdb_settings() "
+                "WHERE name IN ('threads', 'memory_limit', 'autoinstall_known_extensions')"
+            ).fetchall()
+        )
+
+    assert settings["threads"] == "1"
+    assert settings["memory_limit"] == "244.1 MiB"  # 256 MB as DuckDB reports it
+    assert settings["autoinstall_known_extensions"] == "false"
+
+
+def test_missing_java_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(session_module, "_session", None)
+    monkeypatch.setattr(session_module, "java_available", lambda: False)
+
+    with pytest.raises(EnvironmentProblem) as raised:
+        get_spark_session()
+
+    assert str(raised.value) == (
+        "Spark needs a Java runtime: install openjdk-17-jre-headless (make test does this)"
+    )
+
+
+@pytest.mark.spark
+def test_spark_engines_share_one_session(spark_session: Any, tmp_path: Path) -> None:
+    first = open_engine("spark", tmp_path / "a")
+    second = open_engine("spark", tmp_path / "b")
+
+    assert first.ibis._session is second.ibis._session is spark_session
+    conf = spark_session.conf
+    assert conf.get("spark.sql.session.timeZone") == "UTC"
+    assert conf.get("spark.ui.enabled") == "false"
+    assert spark_session.sparkContext.master.startswith("local")
