@@ -132,6 +132,12 @@ def test_address_shorthand_forms() -> None:
         "锦城花园3号楼2单元1203",
         "锦城花园3栋2单元1203",
     }
+    bare = pa.array(
+        ["锦城花园3栋2单元1203", "锦城花园3幢2单元12楼3号", "锦城花园3栋2单元12楼"] * 50
+    )
+    out2 = d.address_shorthand(bare, np.random.default_rng(1), 1.0)
+    assert "锦城花园3-2-1203" in out2.values.to_pylist()
+    assert not out2.touched[1::3].any() and not out2.touched[2::3].any()  # nothing to shorten
 
 
 def test_drop_admin_levels_and_old_roads() -> None:

@@ -38,7 +38,7 @@ def city(tmp_path: Path) -> Path:
     write_parquet(lots / "data" / "2024-01.parquet", _lot_rows(0, 150), row_group_size=40)
     write_parquet(lots / "data" / "2024-02.parquet", _lot_rows(150, 100), row_group_size=33)
     open_sys = tmp_path / "open_data"
-    write_connection_file(open_sys, "http")
+    write_connection_file(open_sys, "http", page_size=2)
     write_parquet(open_sys / "data" / "a.parquet", _lot_rows(0, 5))
     (tmp_path / "files_only").mkdir()  # no connection.json: not served
     mqtt = tmp_path / "air"
@@ -54,6 +54,7 @@ def test_only_http_systems_are_served(city: Path) -> None:
     assert sorted(http_systems(city)) == ["open_data", "parking_lots"]
     listed = _client(city).get("/systems").json()
     assert {s["system"]: s["total"] for s in listed} == {"open_data": 5, "parking_lots": ROWS}
+    assert {s["system"]: s["page_size"] for s in listed} == {"open_data": 2, "parking_lots": 100}
 
 
 @pytest.mark.parametrize("size", [1, 7, 40, 100, 250, 1000])
@@ -85,7 +86,9 @@ def test_cursor_pages_cover_every_row_once(city: Path) -> None:
 
 
 def test_items_keep_types_and_chinese(city: Path) -> None:
-    item = _client(city).get("/api/open_data?page_size=1").json()["items"][0]
+    page = _client(city).get("/api/open_data").json()
+    assert page["page_size"] == 2 and len(page["items"]) == 2  # the system's own default
+    item = page["items"][0]
     assert item == {
         "lot_id": "P00000",
         "occupied": 0,
@@ -115,7 +118,7 @@ def test_faults_by_query_flag(city: Path) -> None:
     began = time.monotonic()
     slow = client.get("/api/open_data?fault=slow")
     assert time.monotonic() - began >= 0.2
-    assert len(slow.json()["items"]) == 5  # slow, but whole
+    assert len(slow.json()["items"]) == 2  # slow, but whole
 
 
 def test_faults_by_rate_are_seeded(city: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,6 +7,8 @@ resource:
     GET /api/<system>?page=1&page_size=100      page numbers, or
     GET /api/<system>?cursor=…&page_size=100    an opaque cursor (take `next_cursor` from a page)
 
+(`page_size` defaults to the connection file's ``"page_size"``, else 100; at most 10,000.)
+
 answering ``{"system", "total", "page", "page_size", "items": [...], "next", "next_cursor"}`` where
 `next` is the full link to the following page, or null on the last one.
 
@@ -77,6 +79,7 @@ class HttpSystem:
     files: tuple[Path, ...]
     file_rows: tuple[int, ...]
     api_key: str | None
+    page_size: int = 100  # when a request names none; from connection.json "page_size"
 
     @property
     def total(self) -> int:
@@ -111,8 +114,9 @@ def http_systems(root: Path) -> dict[str, HttpSystem]:
             continue
         files = tuple(sorted((folder / "data").glob("*.parquet")))
         counts = tuple(pq.ParquetFile(f).metadata.num_rows for f in files)
-        key = conn.get("api_key")
-        systems[folder.name] = HttpSystem(folder.name, files, counts, key if key else None)
+        key = conn.get("api_key") or None
+        size = min(max(int(conn.get("page_size", 100)), 1), MAX_PAGE_SIZE)
+        systems[folder.name] = HttpSystem(folder.name, files, counts, key, size)
     return systems
 
 
@@ -180,7 +184,8 @@ def create_app(
     @app.get("/systems")
     def list_systems() -> list[dict[str, Any]]:
         return [
-            {"system": s.name, "path": f"/api/{s.name}", "total": s.total} for s in systems.values()
+            {"system": s.name, "path": f"/api/{s.name}", "total": s.total, "page_size": s.page_size}
+            for s in systems.values()
         ]
 
     @app.get("/api/{system}")
@@ -188,7 +193,7 @@ def create_app(
         system: str,
         request: Request,
         page: Annotated[int | None, Query(ge=1)] = None,
-        page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
+        page_size: Annotated[int | None, Query(ge=1, le=MAX_PAGE_SIZE)] = None,
         cursor: str | None = None,
         fault: str | None = None,
         x_api_key: Annotated[str | None, Header()] = None,
@@ -204,8 +209,9 @@ def create_app(
             return JSONResponse({"error": "injected server error"}, status_code=500)
         if chosen == "slow":
             time.sleep(faults.slow_seconds)
-        offset = _offset(cursor) if cursor is not None else ((page or 1) - 1) * page_size
-        body = _page_body(found, request, offset, page_size, cursor is not None)
+        size = page_size or found.page_size
+        offset = _offset(cursor) if cursor is not None else ((page or 1) - 1) * size
+        body = _page_body(found, request, offset, size, cursor is not None)
         if chosen == "malformed":
             body = body[: max(1, len(body) // 2)]  # cut mid-document: not parseable JSON
         return Response(body, media_type="application/json")
