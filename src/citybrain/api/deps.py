@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Literal
+from urllib.parse import unquote
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.dependencies.models import Dependant
@@ -172,11 +173,17 @@ class Require:
                     action=self.permission.value,
                     endpoint=f"{request.method} {request.url.path}"[:512],
                     subjects=[str(v) for v in request.path_params.values()],
-                    purpose=(request.headers.get(PURPOSE_HEADER) or None),
+                    purpose=_purpose(request),
                     detail={"via": principal.via},
                     at=security.clock(),
                 )
         return principal
+
+
+def _purpose(request: Request) -> str | None:
+    """``X-Purpose``; UTF-8 text (Chinese) arrives percent-encoded, since headers are ASCII."""
+    raw = request.headers.get(PURPOSE_HEADER)
+    return unquote(raw)[:1000] if raw else None
 
 
 _REQUIRES: dict[Permission, Require] = {}
