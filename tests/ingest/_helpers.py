@@ -37,8 +37,15 @@ def water_rows(n: int, start: int = 1) -> list[list[str]]:
     ]
 
 
-def write_csv(path: Path, rows: list[list[str]], *, encoding: str = "utf-8", sep: str = ",",
-              header: list[str] | None = WATER_HEADER, title: str | None = None) -> Path:  # fmt: skip
+def write_csv(
+    path: Path,
+    rows: list[list[str]],
+    *,
+    encoding: str = "utf-8",
+    sep: str = ",",
+    header: list[str] | None = WATER_HEADER,
+    title: str | None = None,
+) -> Path:
     lines = [title] if title else []
     if header:
         lines.append(sep.join(header))

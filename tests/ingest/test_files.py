@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from ingest._helpers import WATER_HEADER, MakeContract, water_rows
 from openpyxl import Workbook
 
 from citybrain.core.workspace import Workspace
 from citybrain.ingest import load_file
 from citybrain.ingest.connectors import open_file
+from ingest._helpers import WATER_HEADER, MakeContract, water_rows
 
 
 def test_xlsx_skips_title_rows_above_the_header(

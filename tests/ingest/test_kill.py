@@ -10,11 +10,11 @@ import textwrap
 from pathlib import Path
 
 import duckdb
-from ingest._helpers import MakeContract, water_rows, write_csv
 
 from citybrain.core.workspace import Workspace
 from citybrain.ingest import RawZone, load_file
 from citybrain.ingest.runner import LoadOptions
+from ingest._helpers import MakeContract, water_rows, write_csv
 
 CHILD = textwrap.dedent(
     """

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ingest._helpers import WATER_HEADER, MakeContract, water_rows, write_csv
 
 from citybrain.core.catalog import Catalog
 from citybrain.core.workspace import Workspace
 from citybrain.ingest import RawZone, ingest_sources, load_file, recorder_for
+from ingest._helpers import WATER_HEADER, MakeContract, water_rows, write_csv
 
 
 def _drifted(source_dir: Path) -> Path:

@@ -2,8 +2,9 @@
 
 The public surface::
 
-    result = check_contract(Path("sources/water.yaml"))       # CheckResult: every problem, with lines
-    summary = ingest_sources(workspace, discover_sources(workspace), recorder=recorder_for(workspace))
+    result = check_contract(Path("sources/water.yaml"))  # CheckResult: every problem, with lines
+    sources = discover_sources(workspace)
+    summary = ingest_sources(workspace, sources, recorder=recorder_for(workspace))
     summary.exit_code, summary.rows()                          # a table for the CLI
 """
 

@@ -1,4 +1,4 @@
-"""Tell the catalog (ops database) about each load: the run, the datasets, their size and lineage."""
+"""Tell the catalog (ops database) about each load: the run, the datasets, size and lineage."""
 
 from __future__ import annotations
 
@@ -18,9 +18,14 @@ from citybrain.ingest.manifest import Manifest
 from citybrain.ingest.rawzone import RawZone
 
 _LEVELS = {"low": 1, "medium": 2, "high": 3}
-_SCHEDULES = {"hourly": timedelta(hours=1), "daily": timedelta(days=1), "weekly": timedelta(weeks=1),
-              "monthly": timedelta(days=31), "quarterly": timedelta(days=92),
-              "yearly": timedelta(days=366)}  # fmt: skip
+_SCHEDULES = {
+    "hourly": timedelta(hours=1),
+    "daily": timedelta(days=1),
+    "weekly": timedelta(weeks=1),
+    "monthly": timedelta(days=31),
+    "quarterly": timedelta(days=92),
+    "yearly": timedelta(days=366),
+}
 _EVERY = re.compile(r"^(\d+)\s*(min|h|d)$")
 
 
@@ -59,14 +64,14 @@ def dataset_specs(contract: SourceContract, zone: RawZone, manifest: Manifest) -
             description=contract.name,
             columns=columns,
             **common,
-        ),  # fmt: skip
+        ),
         DatasetSpec(
             zone="quarantine",
             name=contract.id,
             path=str(zone.quarantine),
             description=f"{contract.name}: rows that could not land",
             **common,
-        ),  # fmt: skip
+        ),
     ]
 
 
@@ -104,9 +109,16 @@ class CatalogRecorder:
         for spec in dataset_specs(contract, zone, manifest):
             catalog.register_dataset(spec)
         done = zone.manifests()
-        catalog.record_stats(("raw", contract.id), rows=sum(m.rows_landed for m in done),
-                             bytes=sum(m.bytes_written for m in done), load_id=manifest.load_id)  # fmt: skip
-        catalog.record_stats(("quarantine", contract.id), rows=sum(m.rows_quarantined for m in done),
-                             load_id=manifest.load_id)  # fmt: skip
+        catalog.record_stats(
+            ("raw", contract.id),
+            rows=sum(m.rows_landed for m in done),
+            bytes=sum(m.bytes_written for m in done),
+            load_id=manifest.load_id,
+        )
+        catalog.record_stats(
+            ("quarantine", contract.id),
+            rows=sum(m.rows_quarantined for m in done),
+            load_id=manifest.load_id,
+        )
         catalog.add_lineage(("source", contract.id), ("raw", contract.id), kind="ingest")
         catalog.add_lineage(("source", contract.id), ("quarantine", contract.id), kind="quarantine")

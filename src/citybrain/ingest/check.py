@@ -1,7 +1,8 @@
 """Load and check source contracts, reporting every problem with file, line and key.
 
-``check_contract`` returns a :class:`CheckResult` (habit 8: checks return results); ``load_contract``
-raises :class:`ContractError` carrying that result when the file is not a valid contract.
+``check_contract`` returns a :class:`CheckResult` (habit 8: checks return results);
+``load_contract`` raises :class:`ContractError` carrying that result when the file is not a
+valid contract.
 """
 
 from __future__ import annotations
@@ -144,7 +145,7 @@ def _semantic_problems(contract: SourceContract) -> Iterator[tuple[Loc, str]]:
             if "%" not in fmt:
                 yield ("mapping", "columns", i, "formats", j), f"{fmt!r} is not a strptime format"
         if col.unit is not None:
-            if col.type not in ("int64", "float64", "decimal"):
+            if col.type not in ("int64", "float64"):
                 yield ("mapping", "columns", i, "unit"), "unit conversion needs a numeric type"
             elif (
                 col.unit.factor is None
@@ -152,7 +153,8 @@ def _semantic_problems(contract: SourceContract) -> Iterator[tuple[Loc, str]]:
             ):
                 yield (
                     ("mapping", "columns", i, "unit"),
-                    f"no built-in conversion {col.unit.from_unit} → {col.unit.to_unit}; give factor",
+                    f"no built-in conversion {col.unit.from_unit} → {col.unit.to_unit}; "
+                    "give factor",
                 )
         if col.pattern is not None:
             try:

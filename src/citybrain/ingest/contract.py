@@ -1,8 +1,9 @@
 """The source contract: one YAML file describing one department system, validated by pydantic.
 
 A contract says where the data comes from (``connector``), how its columns map to the standard model
-(``mapping``), which columns identify a record (``keys``), which hold personal information (``pii``),
-how it refreshes and what to do when its schema drifts. Adding a system is writing a contract.
+(``mapping``), which columns identify a record (``keys``), which hold personal information
+(``pii``), how it refreshes and what to do when its schema drifts. Adding a system is writing a
+contract.
 Secrets never live in a contract: options ending in ``_env`` name an environment variable.
 """
 
@@ -16,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 SYSTEM_ID_PATTERN = r"^[a-z][a-z0-9_]{1,62}$"
 ENV_NAME_PATTERN = r"^[A-Z_][A-Z0-9_]*$"
 
-ColumnType = Literal["string", "int64", "float64", "decimal", "bool", "date", "timestamp"]
+ColumnType = Literal["string", "int64", "float64", "bool", "date", "timestamp"]
 DriftPolicy = Literal["fail", "quarantine", "evolve"]
 Sensitivity = Literal["low", "medium", "high"]
 PiiKind = Literal[
@@ -28,13 +29,13 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-# ---------------------------------------------------------------------------------------------------
+# -------------------------------------------------------------------------------------------------
 # connectors
 
 
 class _FileConnector(_Model):
     path: str = Field(
-        description="File or glob, relative to the contract's folder; each matching file is one load."
+        description="File or glob, relative to the contract's folder; each file is one load."
     )
 
 
@@ -141,7 +142,7 @@ Connector = Annotated[
 FILE_KINDS = ("csv", "xlsx", "jsonl", "json", "parquet")
 
 
-# ---------------------------------------------------------------------------------------------------
+# -------------------------------------------------------------------------------------------------
 # mapping
 
 
@@ -178,7 +179,7 @@ class Mapping(_Model):
     trim: bool = True
 
 
-# ---------------------------------------------------------------------------------------------------
+# -------------------------------------------------------------------------------------------------
 # the rest
 
 

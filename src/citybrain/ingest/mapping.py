@@ -1,19 +1,20 @@
-"""From delivered columns to standard-model columns, as one DuckDB query over each chunk.
+"""From delivered columns to standard-model columns, vectorised with ``pyarrow.compute``.
 
-The query is plain SQL text built from the contract (print it, snapshot it): normalise text (trim,
-null markers), map code lists, cast with ``TRY_CAST``/``TRY_STRPTIME``, convert units, and compute one
-``__cb_reason`` per row — the first check it fails, e.g. ``bad_date:收费日期`` — or NULL when it lands.
-No per-row Python: DuckDB runs it vectorised over the Arrow chunk.
+For each mapped column: normalise text (trim, null markers), map its code list, cast it (numbers
+that do not cast as a whole column are validated by a regular expression first, dates are parsed
+with ``error_is_null``), convert units and run its checks. Every row gets one reason — the first
+check it fails, e.g. ``bad_date:收费日期`` — or null when it lands. There is no per-row Python, and
+the plan is data: ``MappingPlan.describe()``.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping as TypingMapping
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeAlias
 
-import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -23,37 +24,28 @@ from citybrain.ingest.units import unit_factor
 
 LOAD_ID = "_load_id"
 SOURCE_ROW = "_row"
-SQL_TYPES = {
-    "string": "VARCHAR",
-    "int64": "BIGINT",
-    "float64": "DOUBLE",
-    "decimal": "DECIMAL(38, 6)",
-    "bool": "BOOLEAN",
-    "date": "DATE",
-    "timestamp": "TIMESTAMP",
+ARROW_TYPES: dict[str, pa.DataType] = {
+    "string": pa.string(),
+    "int64": pa.int64(),
+    "float64": pa.float64(),
+    "bool": pa.bool_(),
+    "date": pa.date32(),
+    "timestamp": pa.timestamp("us"),
 }
 BAD = {
     "int64": "bad_int",
     "float64": "bad_number",
-    "decimal": "bad_number",
     "bool": "bad_bool",
     "date": "bad_date",
     "timestamp": "bad_timestamp",
 }
+INT_RE = r"^[+-]?\d{1,18}(\.0*)?$"
+FLOAT_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+ISO_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
 TRUE = ("1", "true", "t", "y", "yes", "是", "真")
 FALSE = ("0", "false", "f", "n", "no", "否", "假")
-
-
-def ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _in_list(values: Sequence[str]) -> str:
-    return "(" + ", ".join(lit(v) for v in values) + ")"
+_NULL_TEXT = pa.scalar(None, pa.string())
+Column: TypeAlias = Any  # a pyarrow Array or ChunkedArray (pyarrow has no type stubs)
 
 
 @dataclass(frozen=True)
@@ -89,10 +81,32 @@ def detect_drift(mapping: Mapping, delivered: Sequence[str], *, fixed: bool) -> 
 
 @dataclass
 class MappingPlan:
-    """The SQL for one chunk schema; ``sql`` reads the table ``src``."""
+    """What to do with chunks whose delivered columns have these types."""
 
-    sql: str
-    outputs: list[str] = field(default_factory=list)
+    mapping: Mapping
+    delivered: dict[str, pa.DataType]
+    keys: frozenset[str] = frozenset()
+    passthrough: list[str] = field(default_factory=list)
+    load_id: str = ""
+    force_reason: str | None = None
+
+    def describe(self) -> str:
+        lines = []
+        for col in self.mapping.columns:
+            steps = [f"{col.source} → {col.target}: {col.type}"]
+            if col.codes:
+                steps.append(f"codes({len(col.codes)}, unknown={col.on_unknown_code})")
+            if col.formats:
+                steps.append("formats " + " | ".join(col.formats))
+            if col.unit:
+                steps.append(f"unit {col.unit.from_unit}→{col.unit.to_unit}")
+            if col.target in self.keys:
+                steps.append("key")
+            lines.append(", ".join(steps))
+        lines.extend(f"{name} → {name}: as delivered" for name in self.passthrough)
+        if self.force_reason:
+            lines.append(f"every row → quarantine ({self.force_reason})")
+        return "\n".join(lines)
 
 
 def plan_mapping(
@@ -104,130 +118,11 @@ def plan_mapping(
     load_id: str = "",
     force_reason: str | None = None,
 ) -> MappingPlan:
-    """Build the mapping query for chunks whose delivered columns have these types.
-
-    ``extra`` are delivered columns landed as-is (schema drift with policy ``evolve``); with no mapped
-    columns at all every delivered column lands as-is. ``force_reason`` sends every row to quarantine.
-    """
-    norm: list[str] = []
-    typed: list[str] = []
-    final: list[str] = []
-    checks: list[str] = [ident(REASON)]
-    outputs: list[str] = []
-    key_set = set(keys)
-    columns = list(mapping.columns)
-    passthrough = list(extra) if columns else [c for c in delivered if c not in INTERNAL]
-    for i, col in enumerate(columns):
-        n, t = f"n{i}", f"t{i}"
-        source_type = delivered.get(col.source)
-        if source_type is None:
-            norm.append(f"CAST(NULL AS VARCHAR) AS {n}")
-        elif pa.types.is_string(source_type) or pa.types.is_large_string(source_type):
-            norm.append(f"{_normalise(ident(col.source), mapping)} AS {n}")
-        else:
-            norm.append(f"{ident(col.source)} AS {n}")
-        is_text = (
-            source_type is None
-            or pa.types.is_string(source_type)
-            or pa.types.is_large_string(source_type)
-        )
-        coded = _codes(n, col) if col.codes else n
-        typed.append(f"{n}, {_cast(coded, col, is_text)} AS {t}")
-        final.append(f"{t} AS {ident(col.target)}")
-        outputs.append(col.target)
-        if _keep_original(col) and source_type is not None:
-            final.append(f"CAST({n} AS VARCHAR) AS {ident(col.target + '__src')}")
-            outputs.append(col.target + "__src")
-        checks.extend(_checks(n, t, col, col.target in key_set))
-    for name in passthrough:
-        norm.append(f"{ident(name)} AS {ident('p_' + name)}")
-        typed.append(ident("p_" + name))
-        final.append(f"{ident('p_' + name)} AS {ident(name)}")
-        outputs.append(name)
-    carry = f"{ident(ROW)}, {ident(REASON)}"
-    reason = lit(force_reason) if force_reason else f"COALESCE({', '.join(checks)})"
-    sql = (
-        f"WITH n AS (SELECT {', '.join([*norm, carry])} FROM src),\n"
-        f"t AS (SELECT {', '.join([*typed, carry])} FROM n)\n"
-        f"SELECT {', '.join(final)}{', ' if final else ''}"
-        f"{lit(load_id)} AS {LOAD_ID}, {ident(ROW)} AS {SOURCE_ROW}, {reason} AS {ident(REASON)} FROM t"
-    )
-    return MappingPlan(sql, [*outputs, LOAD_ID, SOURCE_ROW])
-
-
-def _normalise(column: str, mapping: Mapping) -> str:
-    value = f"trim({column})" if mapping.trim else column
-    if not mapping.null_values:
-        return value
-    return f"CASE WHEN {value} IN {_in_list(mapping.null_values)} THEN NULL ELSE {value} END"
-
-
-def _codes(n: str, col: ColumnMapping) -> str:
-    assert col.codes is not None
-    whens = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in col.codes.items())
-    other = n if col.on_unknown_code == "keep" else "NULL"
-    return f"CASE CAST({n} AS VARCHAR) {whens} ELSE {other} END"
-
-
-def _cast(value: str, col: ColumnMapping, is_text: bool) -> str:
-    kind = col.type
-    sql_type = SQL_TYPES[kind]
-    if kind == "string":
-        out = f"CAST({value} AS VARCHAR)"
-    elif kind in ("int64", "float64", "decimal"):
-        if is_text and col.thousands:
-            value = f"replace({value}, {lit(col.thousands)}, '')"
-        out = f"TRY_CAST({value} AS {sql_type})"
-    elif kind == "bool":
-        low = f"lower(CAST({value} AS VARCHAR))"
-        out = f"CASE WHEN {low} IN {_in_list(TRUE)} THEN true WHEN {low} IN {_in_list(FALSE)} THEN false END"
-    else:
-        fallback = f"TRY_CAST({value} AS {sql_type})"
-        if col.formats and is_text:
-            formats = "[" + ", ".join(lit(f) for f in col.formats) + "]"
-            parsed = f"TRY_STRPTIME({value}, {formats})"
-            parsed = f"CAST({parsed} AS DATE)" if kind == "date" else parsed
-            out = f"COALESCE({parsed}, {fallback})"
-        else:
-            out = fallback
-    if col.unit is not None:
-        factor = col.unit.factor or unit_factor(col.unit.from_unit, col.unit.to_unit) or 1.0
-        out = f"CAST({out} * {factor!r} AS {sql_type})"
-    return out
-
-
-def _checks(n: str, t: str, col: ColumnMapping, is_key: bool) -> list[str]:
-    src = col.source
-    out: list[str] = []
-    if col.codes and col.on_unknown_code == "quarantine":
-        keys = _in_list(list(col.codes))
-        out.append(
-            f"CASE WHEN {n} IS NOT NULL AND CAST({n} AS VARCHAR) NOT IN {keys} THEN {lit('unknown_code:' + src)} END"
-        )
-    if col.type in BAD:
-        out.append(
-            f"CASE WHEN {n} IS NOT NULL AND {t} IS NULL THEN {lit(BAD[col.type] + ':' + src)} END"
-        )
-    if is_key:
-        out.append(f"CASE WHEN {t} IS NULL THEN {lit('missing_key:' + src)} END")
-    elif col.required:
-        out.append(f"CASE WHEN {t} IS NULL THEN {lit('missing:' + src)} END")
-    if col.min is not None:
-        out.append(f"CASE WHEN {t} < {col.min!r} THEN {lit('out_of_range:' + src)} END")
-    if col.max is not None:
-        out.append(f"CASE WHEN {t} > {col.max!r} THEN {lit('out_of_range:' + src)} END")
-    if col.pattern is not None:
-        out.append(
-            f"CASE WHEN {n} IS NOT NULL AND NOT regexp_full_match(CAST({n} AS VARCHAR), {lit(col.pattern)}) "
-            f"THEN {lit('bad_format:' + src)} END"
-        )
-    return out
-
-
-def _keep_original(col: ColumnMapping) -> bool:
-    if col.keep_original is not None:
-        return col.keep_original
-    return col.type in ("date", "timestamp") or bool(col.codes)
+    """``extra`` delivered columns land as-is (drift policy ``evolve``); with no mapped columns
+    every delivered column lands as-is. ``force_reason`` sends every row to quarantine."""
+    columns = dict(delivered)
+    passthrough = list(extra) if mapping.columns else [c for c in columns if c not in INTERNAL]
+    return MappingPlan(mapping, columns, frozenset(keys), passthrough, load_id, force_reason)
 
 
 @dataclass
@@ -236,31 +131,169 @@ class MappedChunk:
     quarantined: pa.Table  # delivered columns as text + __cb_row, __cb_line, __cb_reason
 
 
-def apply_plan(con: duckdb.DuckDBPyConnection, plan: MappingPlan, chunk: pa.Table) -> MappedChunk:
-    """Run the plan over one chunk and split it into rows that land and rows for quarantine."""
-    con.register("src", chunk)
-    try:
-        result = con.sql(plan.sql).to_arrow_table()
-    finally:
-        con.unregister("src")
-    if (
-        not pc.all(pc.equal(result.column(SOURCE_ROW), chunk.column(ROW))).as_py()
-        and chunk.num_rows
-    ):
-        raise RuntimeError(
-            "DuckDB returned the chunk out of order"
-        )  # preserve_insertion_order is on
-    reasons = result.column(REASON)
+def apply_plan(plan: MappingPlan, chunk: pa.Table) -> MappedChunk:
+    """Map one chunk and split it into rows that land and rows for quarantine."""
+    n = chunk.num_rows
+    out: dict[str, Column] = {}
+    checks: list[Column] = [chunk.column(REASON)]
+    for col in plan.mapping.columns:
+        value, original, col_checks = _map_column(plan, col, chunk)
+        out[col.target] = value
+        if original is not None:
+            out[col.target + "__src"] = original
+        checks.extend(c for c in col_checks if c is not None)
+    for name in plan.passthrough:
+        out[name] = chunk.column(name)
+    out[LOAD_ID] = pa.DictionaryArray.from_arrays(
+        pa.array(np.zeros(n, dtype=np.int32)), pa.array([plan.load_id], pa.string())
+    )
+    out[SOURCE_ROW] = chunk.column(ROW)
+    result = pa.table(out)
+    if plan.force_reason:
+        reasons: Column = pa.array([plan.force_reason] * n, pa.string())
+    else:
+        present = [c for c in checks if c.null_count < len(c)]
+        reasons = pc.coalesce(*present) if len(present) > 1 else (present[0] if present else None)
+    if reasons is None or reasons.null_count == n:
+        empty = chunk.schema.empty_table()
+        return MappedChunk(result, _quarantine_view(empty, empty.column(REASON)))
     ok = pc.is_null(reasons)
-    landed = result.drop_columns([REASON]).filter(ok)
     bad = pc.invert(ok)
-    rejected = chunk.filter(bad)
+    return MappedChunk(result.filter(ok), _quarantine_view(chunk.filter(bad), reasons.filter(bad)))
+
+
+def _quarantine_view(rejected: pa.Table, reasons: Column) -> pa.Table:
     delivered = [c for c in rejected.column_names if c not in INTERNAL]
-    quarantined = text_table(rejected.select(delivered))
+    table = text_table(rejected.select(delivered))
     for name in (ROW, LINE):
-        quarantined = quarantined.append_column(name, rejected.column(name))
-    quarantined = quarantined.append_column(REASON, reasons.filter(bad))
-    return MappedChunk(landed, quarantined)
+        table = table.append_column(name, rejected.column(name))
+    return table.append_column(REASON, reasons)
 
 
-SAFE_NAME = re.compile(r"[^0-9A-Za-z_\u4e00-\u9fff]+")
+def _reason(mask: Column, reason: str) -> Column | None:
+    """The reason where ``mask`` is true, else null; None when it is true nowhere (usually)."""
+    if not pc.any(mask).as_py():
+        return None
+    return pc.if_else(mask, pa.scalar(reason), _NULL_TEXT)
+
+
+def _is_text(kind: pa.DataType | None) -> bool:
+    return kind is None or pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
+def _map_column(
+    plan: MappingPlan, col: ColumnMapping, chunk: pa.Table
+) -> tuple[Column, Column | None, list[Column | None]]:
+    """The landed value, the delivered text kept for lineage (or None), and the row checks."""
+    kind = plan.delivered.get(col.source)
+    n = chunk.num_rows
+    target = ARROW_TYPES[col.type]
+    if kind is None:  # missing under drift policy evolve
+        value = pa.nulls(n, target)
+        checks = (
+            [_reason(pa.array(np.ones(n, bool)), f"missing_key:{col.source}")]
+            if col.target in plan.keys
+            else []
+        )
+        return value, None, checks
+    text = _is_text(kind)
+    delivered = chunk.column(col.source)
+    norm = _normalise(delivered, plan.mapping) if text else delivered
+    checks = []
+    present = pc.is_valid(norm)
+    value = norm
+    if col.codes:
+        keys = pa.array(list(col.codes), pa.string())
+        as_text = norm if text else pc.cast(norm, pa.string())
+        index = pc.index_in(as_text, value_set=keys)
+        value = pc.take(pa.array(list(col.codes.values()), pa.string()), index)
+        unknown = pc.and_(present, pc.is_null(index))
+        if col.on_unknown_code == "keep":
+            value = pc.coalesce(value, as_text)
+        elif col.on_unknown_code == "quarantine":
+            checks.append(_reason(unknown, f"unknown_code:{col.source}"))
+        text = True
+    value = _cast(value, col, text)
+    if col.type in BAD:
+        failed = pc.and_(present, pc.is_null(value))
+        checks.append(_reason(failed, f"{BAD[col.type]}:{col.source}"))
+    if col.target in plan.keys:
+        checks.append(_reason(pc.is_null(value), f"missing_key:{col.source}"))
+    elif col.required:
+        checks.append(_reason(pc.is_null(value), f"missing:{col.source}"))
+    if col.min is not None:
+        checks.append(_reason(pc.less(value, col.min), f"out_of_range:{col.source}"))
+    if col.max is not None:
+        checks.append(_reason(pc.greater(value, col.max), f"out_of_range:{col.source}"))
+    if col.pattern is not None:
+        as_text = norm if _is_text(kind) else pc.cast(norm, pa.string())
+        matches = pc.match_substring_regex(as_text, f"^(?:{col.pattern})$")
+        checks.append(_reason(pc.invert(matches), f"bad_format:{col.source}"))
+    keep = (
+        col.keep_original
+        if col.keep_original is not None
+        else (col.type in ("date", "timestamp") or bool(col.codes))
+    )
+    original = (norm if _is_text(kind) else pc.cast(norm, pa.string())) if keep else None
+    return value, original, checks
+
+
+def _normalise(values: Column, mapping: Mapping) -> Column:
+    if mapping.trim:
+        values = pc.utf8_trim_whitespace(values)
+    if mapping.null_values:
+        is_null_marker = pc.is_in(values, value_set=pa.array(mapping.null_values, pa.string()))
+        if pc.any(is_null_marker).as_py():
+            values = pc.if_else(is_null_marker, _NULL_TEXT, values)
+    return values
+
+
+def _cast(values: Column, col: ColumnMapping, text: bool) -> Column:
+    target = ARROW_TYPES[col.type]
+    if not text:
+        try:
+            out = pc.cast(values, target)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return _cast(pc.cast(values, pa.string()), col, True)
+        return _convert_unit(out, col)
+    if col.type == "string":
+        return values
+    if col.type in ("int64", "float64"):
+        if col.thousands:
+            values = pc.replace_substring(values, col.thousands, "")
+        try:  # fast path: the whole column casts cleanly
+            return _convert_unit(pc.cast(values, target), col)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+        if col.type == "int64":
+            valid = pc.match_substring_regex(values, INT_RE)
+            clean = pc.replace_substring_regex(values, r"\.0*$", "")
+        else:
+            valid = pc.match_substring_regex(values, FLOAT_RE)
+            clean = values
+        out = pc.cast(pc.if_else(valid, clean, _NULL_TEXT), target)
+        return _convert_unit(out, col)
+    if col.type == "bool":
+        lowered = pc.utf8_lower(values)
+        yes = pc.is_in(lowered, value_set=pa.array(TRUE))
+        no = pc.is_in(lowered, value_set=pa.array(FALSE))
+        return pc.if_else(yes, True, pc.if_else(no, pa.scalar(False), pa.scalar(None, pa.bool_())))
+    formats = [*col.formats, *ISO_FORMATS]
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    parsed = pc.strptime(values, format=formats[0], unit="us", error_is_null=True)
+    for fmt in formats[1:]:
+        failed = pc.and_(pc.is_valid(values), pc.is_null(parsed))
+        if not pc.any(failed).as_py():
+            break
+        retry = pc.strptime(values.filter(failed), format=fmt, unit="us", error_is_null=True)
+        parsed = pc.replace_with_mask(parsed, failed, retry)
+    return pc.cast(parsed, target)
+
+
+def _convert_unit(values: Column, col: ColumnMapping) -> Column:
+    if col.unit is None:
+        return values
+    factor = col.unit.factor or unit_factor(col.unit.from_unit, col.unit.to_unit) or 1.0
+    scaled = pc.multiply(pc.cast(values, pa.float64()), factor)
+    return pc.cast(pc.round(scaled), pa.int64()) if col.type == "int64" else scaled

@@ -18,7 +18,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import queue
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -96,7 +98,9 @@ class RawZone:
 
 
 class _PartWriter:
-    """Parquet parts in one folder; a new part starts when the schema changes."""
+    """Parquet parts in one folder, written by a background thread so that writing overlaps
+    reading and mapping; at most two tables wait in line, so memory stays flat. A new part starts
+    when the schema changes."""
 
     def __init__(self, folder: Path, compression: str) -> None:
         self.folder = folder
@@ -105,10 +109,30 @@ class _PartWriter:
         self.schema: pa.Schema | None = None
         self.parts: list[Path] = []
         self.rows = 0
+        self._queue: queue.Queue[pa.Table | None] = queue.Queue(maxsize=2)
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
 
     def write(self, table: pa.Table) -> None:
         if table.num_rows == 0:
             return
+        if self._error is not None:
+            raise self._error
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._drain, name="parquet-writer", daemon=True)
+            self._thread.start()
+        self.rows += table.num_rows
+        self._queue.put(table)
+
+    def _drain(self) -> None:
+        while (table := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._write(table)
+                except BaseException as exc:
+                    self._error = exc
+
+    def _write(self, table: pa.Table) -> None:
         if (
             self.writer is not None
             and self.schema is not None
@@ -117,7 +141,7 @@ class _PartWriter:
             try:
                 table = table.cast(self.schema)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
-                self.close()
+                self._close_part()
         if self.writer is None:
             self.folder.mkdir(parents=True, exist_ok=True)
             path = self.folder / f"part-{len(self.parts):05d}.parquet"
@@ -125,12 +149,21 @@ class _PartWriter:
             self.writer = pq.ParquetWriter(path, table.schema, compression=self.compression)
             self.parts.append(path)
         self.writer.write_table(table, row_group_size=1 << 20)
-        self.rows += table.num_rows
 
-    def close(self) -> None:
+    def _close_part(self) -> None:
         if self.writer is not None:
             self.writer.close()
             self.writer = None
+
+    def close(self) -> None:
+        """Wait for the queue to drain and close the current part; re-raise a writing error."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        self._close_part()
+        if self._error is not None:
+            raise self._error
 
     def sync(self) -> int:
         total = 0
@@ -162,10 +195,14 @@ class LoadStaging:
     def landed_schema(self) -> pa.Schema | None:
         return self.landed.schema
 
-    def commit(self, manifest: Manifest) -> Manifest:
-        """Close, sync and rename into place; the manifest records the final paths and bytes."""
+    def finish(self) -> None:
+        """Wait for the writers and close the parts (the schema is known after this)."""
         self.landed.close()
         self.rejected.close()
+
+    def commit(self, manifest: Manifest) -> Manifest:
+        """Close, sync and rename into place; the manifest records the final paths and bytes."""
+        self.finish()
         written = self.landed.sync() + self.rejected.sync()
         manifest.bytes_written = written
         manifest.raw_path = str(self.raw_final)
@@ -181,8 +218,9 @@ class LoadStaging:
         return manifest
 
     def abort(self) -> None:
-        self.landed.close()
-        self.rejected.close()
+        for writer in (self.landed, self.rejected):
+            with contextlib.suppress(Exception):
+                writer.close()
         shutil.rmtree(self.raw_stage, ignore_errors=True)
         shutil.rmtree(self.quarantine_stage, ignore_errors=True)
 

@@ -1,23 +1,26 @@
 """Run loads: one file at a time into the raw zone, several sources at once into a summary.
 
-Every load reconciles: rows read = rows landed + rows quarantined, checked before it commits. A source
-that fails (unreadable file, schema drift under ``drift: fail``, invalid contract) fails alone.
+Every load reconciles: rows read = rows landed + rows quarantined, checked before it commits. A
+source that fails (unreadable file, schema drift under ``drift: fail``, invalid contract) fails
+alone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import queue
 import secrets
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -30,7 +33,7 @@ from citybrain.ingest.connectors import (
     open_file,
     source_files,
 )
-from citybrain.ingest.connectors.base import DEFAULT_CHUNK_ROWS, INTERNAL, REASON
+from citybrain.ingest.connectors.base import DEFAULT_CHUNK_ROWS, INTERNAL
 from citybrain.ingest.contract import SourceContract
 from citybrain.ingest.manifest import DriftReport, Manifest
 from citybrain.ingest.mapping import MappingPlan, apply_plan, detect_drift, plan_mapping
@@ -161,7 +164,7 @@ def load_file(
                 manifest.rows_quarantined,
                 size,
                 size,
-            )  # fmt: skip
+            )
         )
         return manifest
 
@@ -188,12 +191,10 @@ class _Loader:
         self.manifest = manifest
         self.staging = staging
         self.fixed = fixed
-        self.con = duckdb.connect()
-        self.con.execute("SET preserve_insertion_order = true")
         self.plans: dict[pa.Schema, MappingPlan] = {}
         self.reasons: Counter[str] = Counter()
-        self.watermark: object = None
-        self.seconds: Counter[str] = Counter()
+        self.watermark: Any = None
+        self.seconds: dict[str, float] = {"map": 0.0, "write": 0.0}
 
     def plan_for(self, schema: pa.Schema) -> MappingPlan:
         plan = self.plans.get(schema)
@@ -202,7 +203,8 @@ class _Loader:
         contract = self.contract
         delivered = {f.name: f.type for f in schema if f.name not in INTERNAL}
         drift = detect_drift(contract.mapping, list(delivered), fixed=self.fixed)
-        force, extra = None, ()
+        force: str | None = None
+        extra: tuple[str, ...] = ()
         if drift.found:
             report = self.manifest.drift or DriftReport(policy=contract.drift)
             report.unknown = sorted({*report.unknown, *drift.unknown})
@@ -211,28 +213,34 @@ class _Loader:
             if contract.drift == "fail":
                 raise LoadFailed(
                     f"{self.manifest.source_file}: schema drift: {drift.describe()}",
-                    hint=f"update the contract of {contract.id}, or set drift: quarantine or evolve",
+                    hint=f"update the contract of {contract.id} or set drift: quarantine/evolve",
                 )
             if contract.drift == "quarantine":
                 force = SCHEMA_DRIFT
             else:
                 extra = drift.unknown
         plan = plan_mapping(
-            contract.mapping, delivered, keys=contract.keys, extra=extra,
-            load_id=self.manifest.load_id, force_reason=force,
-        )  # fmt: skip
+            contract.mapping,
+            delivered,
+            keys=contract.keys,
+            extra=extra,
+            load_id=self.manifest.load_id,
+            force_reason=force,
+        )
         self.plans[schema] = plan
         return plan
 
     def feed(self, chunk: Chunk) -> None:
         t0 = time.perf_counter()
-        mapped = apply_plan(self.con, self.plan_for(chunk.table.schema), chunk.table)
+        mapped = apply_plan(self.plan_for(chunk.table.schema), chunk.table)
         t1 = time.perf_counter()
         self.staging.landed.write(mapped.landed)
         bad = quarantine_table(
-            mapped.quarantined, chunk.rejects,
-            file=self.manifest.source_file, load_id=self.manifest.load_id,
-        )  # fmt: skip
+            mapped.quarantined,
+            chunk.rejects,
+            file=self.manifest.source_file,
+            load_id=self.manifest.load_id,
+        )
         self.staging.rejected.write(bad)
         self.seconds["map"] += t1 - t0
         self.seconds["write"] += time.perf_counter() - t1
@@ -252,7 +260,7 @@ class _Loader:
         if column is None or column not in landed.column_names or landed.num_rows == 0:
             return
         top = pc.max(landed.column(column)).as_py()
-        if top is not None and (self.watermark is None or top > self.watermark):  # type: ignore[operator]
+        if top is not None and (self.watermark is None or top > self.watermark):
             self.watermark = top
 
 
@@ -271,7 +279,7 @@ def _run(
     loader = _Loader(contract, manifest, staging, reader.fixed_columns)
     bytes_read = 0
     t0 = time.perf_counter()
-    for chunk in reader.chunks():
+    for chunk in prefetch(reader.chunks()):
         loader.feed(chunk)
         bytes_read += chunk.bytes_read
         notify(
@@ -284,8 +292,9 @@ def _run(
                 manifest.rows_quarantined,
                 bytes_read,
                 manifest.input_bytes,
-            )  # fmt: skip
+            )
         )
+    staging.finish()
     total = time.perf_counter() - t0
     manifest.timings["map"] = loader.seconds["map"]
     manifest.timings["write"] = loader.seconds["write"]
@@ -302,6 +311,39 @@ def _run(
     _check_volume(contract, manifest)
     if not manifest.reconciled or sum(loader.reasons.values()) != manifest.rows_quarantined:
         raise AssertionError(f"load {manifest.load_id} does not reconcile")  # a bug, never data
+
+
+def prefetch(chunks: Iterator[Chunk], depth: int = 1) -> Iterator[Chunk]:
+    """Read the next chunk in a background thread while the current one is mapped."""
+    box: queue.Queue[tuple[Chunk | None, BaseException | None]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                if stop.is_set():
+                    return
+                box.put((chunk, None))
+            box.put((None, None))
+        except BaseException as exc:
+            box.put((None, exc))
+
+    worker = threading.Thread(target=produce, name="chunk-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            chunk, error = box.get()
+            if error is not None:
+                raise error
+            if chunk is None:
+                return
+            yield chunk
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                box.get(timeout=0.05)
+        worker.join()
 
 
 def _check_volume(contract: SourceContract, manifest: Manifest) -> None:
@@ -390,7 +432,7 @@ class IngestSummary:
                 f"{r.rows_quarantined:,}",
                 f"{r.seconds:.1f}",
                 r.error or "",
-            )  # fmt: skip
+            )
             for r in self.results
         ]
 

@@ -42,7 +42,8 @@ def source_files(contract: SourceContract) -> list[Path]:
     connector = contract.connector
     if not isinstance(connector, (CsvConnector, XlsxConnector, JsonConnector, ParquetConnector)):
         raise ConnectorNotImplemented(
-            f"source {contract.id}: connector kind {connector.kind!r} is not available in this version",
+            f"source {contract.id}: connector kind {connector.kind!r} "
+            "is not available in this version",
             hint="use a file export (csv, xlsx, jsonl, json, parquet) for now",
         )
     pattern = Path(connector.path)

@@ -1,9 +1,10 @@
 """What every file connector yields: chunks of Arrow data with row positions, plus rejects.
 
-A chunk's table holds the delivered columns and three internal columns: ``__cb_row`` (1-based record
-number in the file), ``__cb_line`` (physical line or sheet row, null when unknown) and ``__cb_reason``
-(null, or why the connector already knows the row cannot land, e.g. ``undecodable_bytes``). Records
-that could not even be split into columns are *rejects*: they keep their raw text and position.
+A chunk's table holds the delivered columns and three internal columns: ``__cb_row`` (1-based
+record number in the file), ``__cb_line`` (physical line or sheet row, null when unknown) and
+``__cb_reason`` (null, or why the connector already knows the row cannot land, e.g.
+``undecodable_bytes``). Records that could not even be split into columns are *rejects*: they keep
+their raw text and position.
 """
 
 from __future__ import annotations
@@ -49,16 +50,23 @@ class Chunk:
 
     @property
     def records(self) -> int:
-        return self.table.num_rows + len(self.rejects)
+        return int(self.table.num_rows) + len(self.rejects)
 
 
 class FileReader(Protocol):
     """A connector reading one file; ``columns`` is known after construction for fixed layouts."""
 
-    path: Path
-    columns: list[str]
-    fixed_columns: bool
-    encoding: str | None
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def columns(self) -> list[str]: ...
+
+    @property
+    def fixed_columns(self) -> bool: ...
+
+    @property
+    def encoding(self) -> str | None: ...
 
     def chunks(self) -> Iterator[Chunk]: ...
 

@@ -1,9 +1,9 @@
 """Delimited text files of any size, read in chunks cut at line ends.
 
 Each chunk of bytes is transcoded when needed (GBK/GB18030 bytes never contain a newline or a quote,
-so cutting at ``\\n`` is safe) and parsed by ``pyarrow.csv`` with every column as text. A record with
-the wrong number of fields is rejected with its line; a chunk with undecodable bytes is decoded with
-replacement characters and its affected rows are marked ``undecodable_bytes``.
+so cutting at ``\\n`` is safe) and parsed by ``pyarrow.csv`` with every column as text. A record
+with the wrong number of fields is rejected with its line; a chunk with undecodable bytes is decoded
+with replacement characters and its affected rows are marked ``undecodable_bytes``.
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ class CsvReader:
             return "skip"
 
         return pacsv.read_csv(
-            io.BytesIO(data),
+            pa.BufferReader(data),
             read_options=pacsv.ReadOptions(column_names=self.columns, block_size=8 << 20),
             parse_options=pacsv.ParseOptions(
                 delimiter=self.delimiter,

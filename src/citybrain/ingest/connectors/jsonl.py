@@ -1,7 +1,7 @@
 """JSON Lines (streamed in chunks) and JSON documents holding a list of records.
 
-A chunk of lines is parsed by ``pyarrow.json`` at once; only a chunk that fails is re-read line by line
-to find the malformed lines, which are rejected with their line numbers.
+A chunk of lines is parsed by ``pyarrow.json`` at once; only a chunk that fails is re-read line by
+line to find the malformed lines, which are rejected with their line numbers.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ class JsonLinesReader:
             text = raw.decode("utf-8", "replace").rstrip("\r")
             try:
                 value = json.loads(text)
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 rejects.append(Reject(row, number, f"bad_json:{exc.msg}", text))
             else:
                 if isinstance(value, dict):

@@ -59,7 +59,7 @@ def normalise_encoding(name: str) -> str:
 
 
 def detect_delimiter(lines: Sequence[str], quote: str = '"') -> str:
-    """The candidate delimiter that splits the sample lines into the most, most consistent fields."""
+    """The delimiter that splits the sample lines into the most, most consistent fields."""
     sample = "\n".join(lines)
     try:
         dialect = csv.Sniffer().sniff(sample, delimiters="".join(DELIMITERS))

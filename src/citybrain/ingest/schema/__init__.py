@@ -15,6 +15,6 @@ def render_contract_schema() -> str:
 
 
 def write_contract_schema(path: Path = SCHEMA_PATH) -> Path:
-    """Write the JSON Schema (run after changing the contract model; a test checks it is current)."""
+    """Write the JSON Schema (after changing the contract model; a test checks it is current)."""
     path.write_text(render_contract_schema(), encoding="utf-8")
     return path
