@@ -19,10 +19,13 @@ from citybrain.address.parser import AddressParser, Gazetteer, ParserConfig, par
 __all__ = [
     "COMPONENTS",
     "DEFAULT_ZONES",
+    "AddressBase",
     "AddressParser",
     "Division",
     "DivisionIndex",
     "Gazetteer",
+    "MatchLevel",
+    "MatchResult",
     "ParsedAddress",
     "ParserConfig",
     "ZoneAlias",

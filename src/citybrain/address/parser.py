@@ -49,6 +49,7 @@ _HEAD = re.compile(
     re.VERBOSE,
 )
 _DETAIL_CHARS = r"A-Z0-9\-栋幢座号楼单元层室户房F"
+_LOOSE_ROAD = re.compile(r"(\D{3,16}?)(\d+)号(.*)")
 # The detail (building … room) is the longest tail made of these characters; it is found on the
 # reversed text so that the match is a plain anchored one.
 _DETAIL_REVERSED = re.compile(rf"[{_DETAIL_CHARS}]*")
@@ -136,6 +137,8 @@ class AddressParser:
         if group:
             tail = f"{group}组{tail}"
         estate, zone, building, unit, floor, room = _split_detail(tail, notes)
+        if road is None and estate and self._roads is not None:
+            road, number, estate = self._loose_road(estate, number, notes)
         if road is not None and (self._road_aliases or self._roads is not None):
             road = self._standard_road(road, notes)
         if estate and self._estates is not None:
@@ -161,6 +164,19 @@ class AddressParser:
             # 朝阳区 alone: keep what was written, without a code, rather than guess the city.
             parsed = parsed._replace(district=unplaced)
         return parsed
+
+    def _loose_road(
+        self, estate: str, number: str | None, notes: list[str]
+    ) -> tuple[str | None, str | None, str | None]:
+        """府城大到西段399号…: a road whose suffix has a typo, found through the gazetteer."""
+        m = _LOOSE_ROAD.match(estate)
+        if m is None or self._roads is None:
+            return None, number, estate
+        fixed = self._roads.correct(m.group(1))
+        if fixed is None:
+            return None, number, estate
+        notes.append(f"road typo: {m.group(1)} → {fixed}")
+        return fixed, m.group(2), m.group(3) or None
 
     def _standard_road(self, road: str, notes: list[str]) -> str:
         alias = self._road_aliases.get(road)

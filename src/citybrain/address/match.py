@@ -1,0 +1,268 @@
+"""Match parsed addresses to the standard address base (标准地址库).
+
+The base is an Arrow table with one row per standard address at its deepest level (usually a
+dwelling) and the ids of every level it belongs to:
+
+    road, road_number, estate, building, unit, room          (components, any may be null)
+    road_number_id, building_id, unit_id, dwelling_id         (ids, any may be null)
+    district_code                                             (optional, GB/T 2260)
+
+`AddressBase.match` walks down road number → building → unit → dwelling and stops at the first
+level it cannot decide, returning the deepest id it is sure of, the level, a confidence and a
+reason. A wrong match is worse than none: conflicting or ambiguous evidence stops the walk, and a
+confidence below the threshold is reported unmatched with ``review=True``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import IntEnum
+from typing import Any, NamedTuple
+
+import pyarrow as pa
+
+from citybrain.address.model import ParsedAddress
+from citybrain.address.normalize import to_halfwidth
+from citybrain.address.parser import Gazetteer
+
+
+class MatchLevel(IntEnum):
+    """How deep a match reached; larger is deeper."""
+
+    NONE = 0
+    ROAD_NUMBER = 1
+    BUILDING = 2
+    UNIT = 3
+    DWELLING = 4
+
+
+class MatchResult(NamedTuple):
+    """The outcome for one address. ``address_id`` is the id at ``level`` (None when unmatched)."""
+
+    level: MatchLevel
+    address_id: str | None
+    confidence: float
+    reason: str | None  # why the match stopped above the level the address asked for
+    review: bool = False  # below the threshold or conflicting: a person should look
+    road_number_id: str | None = None
+    building_id: str | None = None
+    unit_id: str | None = None
+    dwelling_id: str | None = None
+
+    @property
+    def matched(self) -> bool:
+        return self.level > MatchLevel.NONE
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(field, value) pairs for display next to `ParsedAddress.rows`."""
+        pairs = [
+            ("match_level", self.level.name.lower()),
+            ("address_id", self.address_id),
+            ("confidence", f"{self.confidence:.2f}"),
+            ("reason", self.reason),
+            ("review", "yes" if self.review else None),
+        ]
+        return [(k, v) for k, v in pairs if v is not None]
+
+
+# Confidence lost for each kind of guess the parser or the matcher made.
+PENALTIES: dict[str, float] = {
+    "admin typo": 0.05,
+    "road typo": 0.05,
+    "estate typo": 0.05,
+    "road alias": 0.0,
+    "unparsed detail": 0.2,
+    "ambiguous admin": 0.02,
+    "estate only": 0.03,
+    "unit inferred": 0.05,
+}
+_SUFFIXES = ("号楼", "单元", "栋", "幢", "座", "号", "室", "户")
+
+
+def component_key(value: Any) -> str | None:
+    """How a component is compared: half-width, upper case, no unit word (3栋 → 3)."""
+    if value is None:
+        return None
+    text = to_halfwidth(str(value)).strip().upper().replace(" ", "")
+    for suffix in _SUFFIXES:
+        if text.endswith(suffix) and len(text) > len(suffix):
+            text = text[: -len(suffix)]
+            break
+    return text or None
+
+
+class AddressBase:
+    """Lookup structures over a standard-address table; build once, match many."""
+
+    def __init__(self, table: pa.Table, threshold: float = 0.9) -> None:
+        self.threshold = threshold
+        rows = table.to_pylist()
+        self._by_road_number: dict[tuple[str, str], set[str]] = {}
+        self._by_estate: dict[str, set[str]] = {}
+        self._district: dict[str, str | None] = {}
+        self._buildings: dict[tuple[str, str], str] = {}
+        self._units: dict[tuple[str, str], str] = {}
+        self._units_of: dict[str, set[str]] = {}
+        self._dwellings: dict[tuple[str, str], str] = {}  # (unit id or building id, room)
+        self._rooms_in_building: dict[tuple[str, str], set[str]] = {}
+        self._unit_of_dwelling: dict[str, str] = {}
+        roads: dict[str, str | None] = {}
+        estates: dict[str, str | None] = {}
+        for row in rows:
+            self._add(row, roads, estates)
+        self.gazetteer = Gazetteer(roads=roads, estates=estates)
+
+    def _add(
+        self, row: dict[str, Any], roads: dict[str, str | None], estates: dict[str, str | None]
+    ) -> None:
+        rn_id = row.get("road_number_id")
+        if rn_id is None:
+            return
+        district = row.get("district_code")
+        road, number = row.get("road"), component_key(row.get("road_number"))
+        estate = row.get("estate")
+        self._district[rn_id] = district
+        if road and number:
+            self._by_road_number.setdefault((road, number), set()).add(rn_id)
+            roads.setdefault(road, district)
+        if estate:
+            self._by_estate.setdefault(estate, set()).add(rn_id)
+            estates.setdefault(estate, district)
+        building, b_id = component_key(row.get("building")), row.get("building_id")
+        if building is None or b_id is None:
+            return
+        self._buildings[(rn_id, building)] = b_id
+        unit, u_id = component_key(row.get("unit")), row.get("unit_id")
+        room, d_id = component_key(row.get("room")), row.get("dwelling_id")
+        if unit is not None and u_id is not None:
+            self._units[(b_id, unit)] = u_id
+            self._units_of.setdefault(b_id, set()).add(u_id)
+            if room is not None and d_id is not None:
+                self._dwellings[(u_id, room)] = d_id
+                self._rooms_in_building.setdefault((b_id, room), set()).add(d_id)
+                self._unit_of_dwelling[d_id] = u_id
+        elif room is not None and d_id is not None:
+            self._dwellings[(b_id, room)] = d_id
+            self._rooms_in_building.setdefault((b_id, room), set()).add(d_id)
+
+    def match(self, parsed: ParsedAddress) -> MatchResult:
+        """The deepest standard address ``parsed`` surely is (see the module docstring)."""
+        confidence = 1.0 - sum(
+            penalty
+            for note in parsed.notes
+            for key, penalty in PENALTIES.items()
+            if note.startswith(key)
+        )
+        if parsed.admin_inferred:
+            confidence -= 0.01
+        rn_id, reason, extra = self._road_number(parsed)
+        if rn_id is None:
+            return MatchResult(MatchLevel.NONE, None, 0.0, reason, review=reason is not None)
+        confidence -= extra
+        ids: dict[str, str | None] = {"road_number_id": rn_id}
+        level, reason = self._walk_down(parsed, rn_id, ids)
+        if level is MatchLevel.UNIT and "dwelling_id" in ids:
+            level = MatchLevel.DWELLING
+        if ids.pop("unit_inferred", None):
+            confidence -= PENALTIES["unit inferred"]
+        confidence = round(max(confidence, 0.0), 3)
+        if confidence < self.threshold:
+            return MatchResult(
+                MatchLevel.NONE,
+                None,
+                confidence,
+                f"confidence {confidence:.2f} below threshold",
+                True,
+            )
+        address_id = ids[_ID_OF[level]]
+        return MatchResult(level, address_id, confidence, reason, False, **ids)
+
+    def _road_number(self, p: ParsedAddress) -> tuple[str | None, str | None, float]:
+        by_road: set[str] = set()
+        number = component_key(p.road_number)
+        if p.road and number:
+            by_road = self._by_road_number.get((p.road, number), set())
+        by_estate = self._by_estate.get(p.estate, set()) if p.estate else set()
+        if by_road and by_estate:
+            both = by_road & by_estate
+            if not both:
+                return None, f"{p.road}{p.road_number}号 and {p.estate} are different places", 0.0
+            candidates, extra = both, 0.0
+        elif by_road:
+            candidates, extra = by_road, 0.0
+        elif by_estate:
+            candidates, extra = by_estate, PENALTIES["estate only"]
+        elif p.road and number:
+            return None, f"no road number {p.road}{p.road_number}号 in the base", 0.0
+        elif p.estate:
+            return None, f"no estate {p.estate} in the base", 0.0
+        else:
+            return None, "no road number or estate in the address", 0.0
+        if p.district_code:
+            candidates = {c for c in candidates if self._district.get(c) in (None, p.district_code)}
+            if not candidates:
+                return None, f"road number is not in district {p.district}", 0.0
+        if len(candidates) > 1:
+            return None, f"{len(candidates)} road numbers fit; add the road and number", 0.0
+        return next(iter(candidates)), None, extra
+
+    def _walk_down(
+        self, p: ParsedAddress, rn_id: str, ids: dict[str, str | None]
+    ) -> tuple[MatchLevel, str | None]:
+        building = component_key(p.building)
+        if building is None:
+            return MatchLevel.ROAD_NUMBER, "no building in the address" if p.room else None
+        b_id = self._buildings.get((rn_id, building))
+        if b_id is None:
+            return MatchLevel.ROAD_NUMBER, f"building {p.building} not found"
+        ids["building_id"] = b_id
+        unit, room = component_key(p.unit), component_key(p.room)
+        if unit is not None:
+            u_id = self._units.get((b_id, unit))
+            if u_id is None:
+                return MatchLevel.BUILDING, f"unit {p.unit} not found in building {p.building}"
+            ids["unit_id"] = u_id
+            if room is None:
+                return MatchLevel.UNIT, None
+            d_id = self._dwellings.get((u_id, room))
+            if d_id is None:
+                return MatchLevel.UNIT, f"room {p.room} not found in unit {p.unit}"
+            ids["dwelling_id"] = d_id
+            return MatchLevel.DWELLING, None
+        if room is None:
+            return MatchLevel.BUILDING, None
+        found = self._rooms_in_building.get((b_id, room), set())
+        if len(found) != 1:
+            why = "not found" if not found else f"in {len(found)} units; the unit is missing"
+            return MatchLevel.BUILDING, f"room {p.room} {why}"
+        d_id = next(iter(found))
+        ids["dwelling_id"] = d_id
+        if self._units_of.get(b_id):
+            ids["unit_inferred"] = "yes"
+            ids["unit_id"] = self._unit_of_dwelling.get(d_id)
+        return MatchLevel.DWELLING, None
+
+    def match_many(self, parsed: Iterable[ParsedAddress]) -> pa.Table:
+        """One row of match columns per parsed address (parse distinct strings first)."""
+        results = [self.match(p) for p in parsed]
+        return pa.table(
+            {
+                "match_level": [r.level.name.lower() for r in results],
+                "address_id": [r.address_id for r in results],
+                "confidence": pa.array([r.confidence for r in results], pa.float64()),
+                "reason": [r.reason for r in results],
+                "review": [r.review for r in results],
+                "road_number_id": [r.road_number_id for r in results],
+                "building_id": [r.building_id for r in results],
+                "unit_id": [r.unit_id for r in results],
+                "dwelling_id": [r.dwelling_id for r in results],
+            }
+        )
+
+
+_ID_OF = {
+    MatchLevel.ROAD_NUMBER: "road_number_id",
+    MatchLevel.BUILDING: "building_id",
+    MatchLevel.UNIT: "unit_id",
+    MatchLevel.DWELLING: "dwelling_id",
+}
