@@ -69,6 +69,7 @@ def parse_yaml_model(text: str, model: type[M], file: str = "<settings>") -> M:
         first = exc.errors()[0]
         loc = tuple(p for p in first["loc"] if isinstance(p, (str, int)))
         message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+        message = message.removeprefix("Value error, ")
         if first["type"] == "missing":
             message = "required key is missing"
         more = len(exc.errors()) - 1

@@ -1,0 +1,348 @@
+"""Cases from outside: citizen reports (Open311, 12345 hotline) and patrol / drone events.
+
+Reports of one problem — the same category, within ``merge.distance_m`` metres and
+``merge.window_hours`` of an open case — merge into that case; every reporter is kept and every
+one gets the answer when it closes, and may rate it afterwards (满意率).
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from citybrain.cases.areas import AreaIndex
+from citybrain.cases.desk import SYSTEM_ACTOR, apply_action
+from citybrain.cases.opsdb_models import Case, CaseEvent, CaseReporter
+from citybrain.cases.routing import route
+from citybrain.cases.settings import CaseSettings, Service
+from citybrain.cases.states import Action, Status
+from citybrain.core.errors import UserError
+from citybrain.core.opsdb import session, utcnow
+from citybrain.topics import Level
+
+EARTH_RADIUS_M = 6_371_008.8
+CLOSED = (Status.closed.value, Status.archived.value)
+
+
+class UnknownService(UserError):
+    def __init__(self, code: str, known: Sequence[str]) -> None:
+        super().__init__(
+            f"unknown service_code {code!r}",
+            hint=f"known services: {', '.join(known) or 'none configured'}",
+        )
+        self.code = code
+
+
+class Report(BaseModel):
+    """One report of a problem at a place, from a citizen or an inspection."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    service_code: str = Field(min_length=1)
+    channel: str = Field("open311", description="open311 | hotline | patrol | drone")
+    description: str = ""
+    lon: float | None = Field(None, ge=-180, le=180)
+    lat: float | None = Field(None, ge=-90, le=90)
+    address: str | None = None
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    media_url: str | None = None
+    external_id: str | None = Field(None, description="the sender's own id; resending is a no-op")
+    reported_at: datetime | None = None
+    level: Level | None = None
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    case_id: int
+    reporter_id: int
+    merged: bool  # joined an existing case instead of opening one
+
+
+def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Great-circle distance in metres (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+
+
+def _nearby_open_case(
+    db: Session, report: Report, settings: CaseSettings, at: datetime
+) -> Case | None:
+    if report.lon is None or report.lat is None:
+        return None
+    limit = settings.merge.distance_m
+    dlat = math.degrees(limit / EARTH_RADIUS_M)
+    dlon = dlat / max(math.cos(math.radians(report.lat)), 1e-6)
+    since = at - timedelta(hours=settings.merge.window_hours)
+    candidates = db.scalars(
+        select(Case).where(
+            Case.topic == report.service_code,
+            Case.open_key.is_not(None),
+            Case.created_at >= since,
+            Case.lat.between(report.lat - dlat, report.lat + dlat),
+            Case.lon.between(report.lon - dlon, report.lon + dlon),
+        )
+    ).all()
+    scored = [
+        (distance_m(report.lon, report.lat, c.lon, c.lat), c.id, c)
+        for c in candidates
+        if c.lon is not None and c.lat is not None
+    ]
+    near = [item for item in scored if item[0] <= limit]
+    return min(near, key=lambda item: (item[0], item[1]))[2] if near else None
+
+
+def _reporter(report: Report, case_id: int, at: datetime) -> CaseReporter:
+    return CaseReporter(
+        case_id=case_id,
+        channel=report.channel,
+        external_id=report.external_id,
+        service_code=report.service_code,
+        description=report.description,
+        lon=report.lon,
+        lat=report.lat,
+        address=report.address,
+        name=report.name,
+        email=report.email,
+        phone=report.phone,
+        media_url=report.media_url,
+        reported_at=at,
+    )
+
+
+def _new_case(
+    db: Session,
+    report: Report,
+    service: Service,
+    settings: CaseSettings,
+    areas: AreaIndex | None,
+    hints: Mapping[str, str | None] | None,
+    at: datetime,
+    now: datetime,
+) -> Case:
+    grid = community = street = None
+    if areas is not None and report.lon is not None and report.lat is not None:
+        located = areas.locate(pa.array([report.lon]), pa.array([report.lat])).to_pylist()[0]
+        grid, community, street = located["grid_id"], located["community_id"], located["street_id"]
+    level = (report.level or service.level).value
+    decision = route(
+        settings.routing,
+        topic=service.service_code,
+        level=level,
+        grid_id=grid,
+        community_id=community,
+        street_id=street,
+        hints=hints,
+    )
+    subject = f"{report.channel}-{uuid.uuid4().hex[:12]}"
+    local = at.astimezone(settings.sla.calendar.zone)
+    summary = report.description.strip().splitlines()[0][:80] if report.description.strip() else ""
+    case = Case(
+        topic=service.service_code,
+        subject_type="location",
+        subject_id=subject,
+        period=local.date().isoformat(),
+        source=report.channel,
+        title=f"{service.service_name}：{summary}" if summary else service.service_name,
+        level=level,
+        score=1.0,
+        lon=report.lon,
+        lat=report.lat,
+        grid_id=grid,
+        community_id=community,
+        street_id=street,
+        address=report.address,
+        status=Status.new.value,
+        department=decision.department,
+        co_departments=list(decision.departments[1:]),
+        routing_rule=decision.rule,
+        open_key=f"{service.service_code}|location|{subject}",
+        created_at=now,
+        updated_at=now,
+    )
+    db.add(case)
+    db.flush()
+    db.add(
+        CaseEvent(
+            case_id=case.id, action=Action.create.value, actor=SYSTEM_ACTOR, at=now,
+            from_status=None, to_status=Status.new.value,
+            comment=f"{report.channel} 上报 ({service.service_name})", attachments=[], details={},
+        )
+    )  # fmt: skip
+    if settings.auto_dispatch and decision.department:
+        apply_action(
+            db, case, Action.dispatch, actor=SYSTEM_ACTOR, now=now, settings=settings,
+            comment=f"按路由自动派发：{decision.reason_zh}",
+        )  # fmt: skip
+    return case
+
+
+def _submit(
+    db: Session,
+    report: Report,
+    settings: CaseSettings,
+    areas: AreaIndex | None,
+    hints: Mapping[str, str | None] | None,
+    now: datetime,
+) -> IntakeResult:
+    service = settings.service(report.service_code)
+    if service is None:
+        raise UnknownService(report.service_code, [s.service_code for s in settings.services])
+    if report.external_id is not None:
+        known = db.scalars(
+            select(CaseReporter).where(
+                CaseReporter.channel == report.channel,
+                CaseReporter.external_id == report.external_id,
+            )
+        ).one_or_none()
+        if known is not None:
+            return IntakeResult(known.case_id, known.id, merged=True)
+    at = report.reported_at or now
+    case = _nearby_open_case(db, report, settings, at)
+    merged = case is not None
+    if case is None:
+        case = _new_case(db, report, service, settings, areas, hints, at, now)
+    reporter = _reporter(report, case.id, at)
+    db.add(reporter)
+    db.flush()
+    if merged:
+        db.add(
+            CaseEvent(
+                case_id=case.id, action=Action.attach.value, actor=SYSTEM_ACTOR, at=now,
+                from_status=case.status, to_status=case.status,
+                comment=f"合并同一问题的 {report.channel} 上报 (merged report {reporter.id})",
+                attachments=[{"kind": "media", "url": report.media_url}] * bool(report.media_url),
+                details={"reporter_id": reporter.id},
+            )
+        )  # fmt: skip
+    return IntakeResult(case.id, reporter.id, merged)
+
+
+def submit_report(
+    engine: Engine,
+    report: Report,
+    *,
+    settings: CaseSettings | None = None,
+    areas: AreaIndex | None = None,
+    hints: Mapping[str, str | None] | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> IntakeResult:
+    """Turn one report into a case, or merge it into the open case of the same problem."""
+    with session(engine) as db:
+        return _submit(db, report, settings or CaseSettings(), areas, hints, clock())
+
+
+INSPECTION_COLUMNS = ("event_id", "channel", "category", "lon", "lat", "observed_at")
+
+
+def intake_inspections(
+    engine: Engine,
+    events: pa.Table,
+    *,
+    settings: CaseSettings | None = None,
+    areas: AreaIndex | None = None,
+    hints: Mapping[str, str | None] | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> list[IntakeResult]:
+    """Patrol and drone inspection events (无人机巡查, 全面全时巡视) as cases, in one transaction.
+
+    Columns: event_id, channel (patrol | drone), category (a service code), lon, lat,
+    observed_at (timestamp with time zone); optional description, inspector, media_url.
+    Re-sending an event id changes nothing.
+    """
+    missing = [c for c in INSPECTION_COLUMNS if c not in events.column_names]
+    if missing:
+        raise UserError(f"inspection events lack column(s) {', '.join(missing)}")
+    config = settings or CaseSettings()
+    now = clock()
+    with session(engine) as db:
+        return [
+            _submit(db, _inspection_report(row), config, areas, hints, now)
+            for row in events.to_pylist()
+        ]
+
+
+def _inspection_report(row: dict[str, Any]) -> Report:
+    return Report(
+        service_code=row["category"],
+        channel=row["channel"],
+        description=row.get("description") or "",
+        lon=row["lon"],
+        lat=row["lat"],
+        name=row.get("inspector"),
+        media_url=row.get("media_url"),
+        external_id=str(row["event_id"]),
+        reported_at=row["observed_at"],
+    )
+
+
+def rate_case(
+    engine: Engine, reporter_id: int, rating: int, *, clock: Callable[[], datetime] = utcnow
+) -> CaseReporter:
+    """A reporter's rating (1–5) of how their closed case was handled; 4 and 5 are satisfied."""
+    if not 1 <= rating <= 5:
+        raise UserError(f"rating {rating} is out of range", hint="rate from 1 to 5")
+    with session(engine) as db:
+        reporter = db.get(CaseReporter, reporter_id)
+        if reporter is None:
+            raise UserError(f"report {reporter_id} does not exist")
+        case = db.get(Case, reporter.case_id)
+        if case is None or case.status not in CLOSED:
+            raise UserError(
+                f"report {reporter_id}: its case {reporter.case_id} is not closed yet",
+                hint="a report can be rated once its case is closed (办结)",
+            )
+        reporter.rating = rating
+        reporter.rated_at = clock()
+        return reporter
+
+
+def get_report(engine: Engine, reporter_id: int) -> tuple[CaseReporter, Case] | None:
+    with session(engine) as db:
+        reporter = db.get(CaseReporter, reporter_id)
+        if reporter is None:
+            return None
+        case = db.get(Case, reporter.case_id)
+        assert case is not None
+        return reporter, case
+
+
+def list_reports(
+    engine: Engine,
+    *,
+    ids: Sequence[int] | None = None,
+    service_code: str | None = None,
+    open_: bool | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: int = 1000,
+) -> list[tuple[CaseReporter, Case]]:
+    """Reports with their cases, newest first (Open311 GET requests.json)."""
+    query = select(CaseReporter, Case).join(Case, Case.id == CaseReporter.case_id)
+    if ids:
+        query = query.where(CaseReporter.id.in_(list(ids)))
+    if service_code:
+        query = query.where(CaseReporter.service_code == service_code)
+    if open_ is True:
+        query = query.where(Case.status.not_in(CLOSED))
+    elif open_ is False:
+        query = query.where(Case.status.in_(CLOSED))
+    if start is not None:
+        query = query.where(CaseReporter.reported_at >= start)
+    if end is not None:
+        query = query.where(CaseReporter.reported_at <= end)
+    query = query.order_by(CaseReporter.reported_at.desc(), CaseReporter.id.desc()).limit(limit)
+    with session(engine) as db:
+        return [(reporter, case) for reporter, case in db.execute(query).all()]
