@@ -56,7 +56,13 @@ class AdminReader:
 
     def __init__(self, index: DivisionIndex, default_region: str | None = None) -> None:
         self._index = index
-        self._names = index.names
+        divisions = index.divisions
+        # Aliases resolved to Division objects once, so the hot loop does no code look-ups.
+        self._names = {
+            alias: tuple((divisions[code], kind) for code, kind in entries)
+            for alias, entries in index.names.items()
+        }
+        self._lineages: dict[str, tuple[Division, ...]] = {}
         self._lengths = index.lengths3
         self._divisions = index.divisions
         self._default = index.divisions[default_region] if default_region else None
@@ -92,28 +98,28 @@ class AdminReader:
         pos = 0
         chains: list[Chain] = [()]
         corrections: list[str] = []
+        names, lengths3, accept = self._names, self._lengths, self._accept
         while pos < n:
-            lengths = self._lengths.get(text[pos : pos + 3], ()) + _TWO
+            lengths = lengths3.get(text[pos : pos + 3], ()) + _TWO
             extended: list[Chain] = []
             step = 0
             for length in lengths:
                 if pos + length > n:
                     continue
-                entries = self._names.get(text[pos : pos + length])
+                entries = names.get(text[pos : pos + length])
                 if entries is None:
                     continue
                 after = text[pos + length : pos + length + 2]
                 for chain in chains:
                     last = chain[-1][0] if chain else None
-                    for code, kind in entries:
-                        division = self._divisions[code]
+                    for division, kind in entries:
                         if kind == FULL and last is not None:
                             # the common case, inlined: a full name inside the previous token
                             if division.level > last.level and division.prefix.startswith(
                                 last.prefix
                             ):
                                 extended.append((*chain, (division, kind)))
-                        elif self._accept(division, kind, last, after):
+                        elif accept(division, kind, last, after):
                             extended.append((*chain, (division, kind)))
                 if extended:
                     step = length
@@ -201,7 +207,7 @@ class AdminReader:
         chain = chains[0]
         deepest = chain[-1][0]
         lineage = self._lineage(deepest)
-        zones = [d for d, _ in chain if d.code.startswith("zone:")]
+        zones = [d for d, _ in chain if d.code[0] == "z"]  # "zone:…"
         if zones:
             # 天府新区华阳街道: keep the zone as written, not the street's statistical district.
             lineage = [zones[0] if d.level == DISTRICT else d for d in lineage]
@@ -234,13 +240,16 @@ class AdminReader:
         return AdminResult(end, tuple(common), ambiguous=(rest or text[:end],))
 
     def _lineage(self, division: Division) -> list[Division]:
-        chain = [division]
-        parent = division.parent
-        while parent is not None:
-            ancestor = self._divisions[parent]
-            chain.append(ancestor)
-            parent = ancestor.parent
-        return chain[::-1]
+        cached = self._lineages.get(division.code)
+        if cached is None:
+            chain = [division]
+            parent = division.parent
+            while parent is not None:
+                ancestor = self._divisions[parent]
+                chain.append(ancestor)
+                parent = ancestor.parent
+            cached = self._lineages[division.code] = tuple(chain[::-1])
+        return list(cached)
 
     def default_lineage(self) -> tuple[Division, ...]:
         return tuple(self._lineage(self._default)) if self._default else ()

@@ -51,6 +51,12 @@ for _ch in " \t\r\n\u3000\xa0,，、。.;；:：'\"“”‘’`·•|/\\!！?�
     _TABLE[ord(_ch)] = None
 
 
+# Any character `_TABLE` changes; most addresses have none, and a search is cheaper than translate.
+_NEEDS_TABLE = re.compile(
+    "[" + "".join(re.escape(chr(cp)) for cp in sorted(_TABLE) if cp < 0x10000) + "]"
+)
+
+
 def to_halfwidth(text: str) -> str:
     """Full-width ASCII (and the ideographic space) to half-width; nothing else changes."""
     return text.translate({cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20})
@@ -115,7 +121,7 @@ def _bracket(match: re.Match[str]) -> str:
 
 def clean(text: str) -> str:
     """One spelling of an address for the parser (see the module docstring)."""
-    s = text.translate(_TABLE)
+    s = text.translate(_TABLE) if _NEEDS_TABLE.search(text) else text
     if "(" in s or "（" in s:
         s = s.replace("（", "(").replace("）", ")")
         s = _BRACKET.sub(_bracket, s)
