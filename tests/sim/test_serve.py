@@ -144,3 +144,40 @@ def test_faults_parse_rejects_unknown() -> None:
     )
     with pytest.raises(ValueError, match="unknown fault"):
         Faults.parse("explode=1")
+
+
+@pytest.mark.slow
+def test_real_server_times_out_a_slow_page(city: Path) -> None:
+    """`serve` under uvicorn on a real socket: a client timeout fires on an injected slow page."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    code = (
+        "from pathlib import Path; from citybrain.sim.serve import serve; "
+        f"serve(Path({str(city)!r}), port={port})"
+    )
+    env = {**os.environ, "CITYBRAIN_SIM_FAULTS": "slow_seconds=2"}
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert httpx.get(f"{base}/health").json() == {"status": "ok"}
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and proc.poll() is None, "server did not start"
+                time.sleep(0.1)
+        assert httpx.get(f"{base}/api/open_data").json()["total"] == 5
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.get(f"{base}/api/open_data?fault=slow", timeout=0.5)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
