@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,8 @@ class GenerateResult:
     scale: Scale
     seed: int
     rows: dict[str, int]
+    seconds: dict[str, float]  # wall time per system module (and "world" for the true city)
+    module_rows: dict[str, int]  # rows per system module (a module may write several folders)
 
     @property
     def total_rows(self) -> int:
@@ -50,7 +53,10 @@ def generate(
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
+    t0 = time.perf_counter()
     world = build_world(sc, seed)
+    seconds = {"world": time.perf_counter() - t0}
+    module_rows: dict[str, int] = {}
     truth = TruthSink(out)
     chosen = systems or list(SYSTEMS)
     unknown = sorted(set(chosen) - set(SYSTEMS))
@@ -65,7 +71,11 @@ def generate(
     )
     for name in chosen:
         current["system"] = name
+        t0, before = time.perf_counter(), sum(ctx.counts.values())
         SYSTEMS[name](ctx)
+        seconds[name] = time.perf_counter() - t0
+        module_rows[name] = sum(ctx.counts.values()) - before
+    t0 = time.perf_counter()
     write_truth_tables(ctx)
     truth.meta.update(
         {
@@ -78,6 +88,7 @@ def generate(
         }
     )
     truth.close()
+    seconds["truth"] = time.perf_counter() - t0
     (out / "README.json").write_text(
         json.dumps(
             {
@@ -93,4 +104,4 @@ def generate(
         + "\n",
         encoding="utf-8",
     )
-    return GenerateResult(out, sc, seed, dict(ctx.counts))
+    return GenerateResult(out, sc, seed, dict(ctx.counts), seconds, module_rows)

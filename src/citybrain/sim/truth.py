@@ -37,6 +37,15 @@ DIRT_SCHEMA = pa.schema(
         ("kind", pa.string()),
     ]
 )
+BROKEN_SCHEMA = pa.schema(
+    [
+        ("system", pa.string()),
+        ("path", pa.string()),
+        ("kind", pa.string()),
+        ("lines", pa.list_(pa.int64())),
+        ("detail", pa.string()),
+    ]
+)
 _FLUSH_ROWS = 1 << 20
 
 
@@ -142,6 +151,46 @@ class TruthSink:
             )
         )
 
+    def broken_file(
+        self, system: str, path: Path, kind: str, lines: tuple[int, ...], detail: str
+    ) -> None:
+        """A file damaged on purpose (relative to the output folder)."""
+        rel = str(path.relative_to(self.root.parent))
+        self.append(
+            "broken_files",
+            pa.table(
+                {
+                    "system": [system],
+                    "path": [rel],
+                    "kind": [kind],
+                    "lines": pa.array([list(lines)], pa.list_(pa.int64())),
+                    "detail": [detail],
+                }
+            ),
+        )
+
+    def schema_change(
+        self,
+        system: str,
+        month: str,
+        renamed: dict[str, str],
+        added: tuple[str, ...],
+        dropped: tuple[str, ...],
+    ) -> None:
+        """A system's delivery schema changes from ``month`` on."""
+        self.append(
+            "schema_changes",
+            pa.table(
+                {
+                    "system": [system],
+                    "from_month": [month],
+                    "renamed": [json.dumps(renamed, ensure_ascii=False, sort_keys=True)],
+                    "added": [",".join(added)],
+                    "dropped": [",".join(dropped)],
+                }
+            ),
+        )
+
     def append(self, name: str, table: pa.Table) -> None:
         """Stream rows into ``truth/<name>.parquet`` (first call fixes the schema)."""
         self._stream(name, table.schema).append(table)
@@ -157,6 +206,8 @@ class TruthSink:
             if name not in self._streams:
                 schema = DIRT_SCHEMA if name == "dirt" else LINK_SCHEMA
                 pq.write_table(schema.empty_table(), self.root / f"{name}.parquet")
+        if "broken_files" not in self._streams:
+            pq.write_table(BROKEN_SCHEMA.empty_table(), self.root / "broken_files.parquet")
         (self.root / "manifest.json").write_text(
             json.dumps(self.meta, ensure_ascii=False, sort_keys=True, indent=2) + "\n",
             encoding="utf-8",

@@ -52,6 +52,11 @@ def build(ctx: SystemContext) -> None:
         ctx, SYSTEM, "arrivals", t, key, "travellerName", dirt.name_typos, rng, 0.01, "name_typo"
     )
     ctx.truth.link("person", SYSTEM, "arrivals", key, t[key], person)
+    # the platform pushes records as they come in, a few out of order
+    moved = dirt.shuffle_rows(t, rng, 0.02, window=200)
+    ctx.truth.dirt(SYSTEM, "arrivals", key, moved.table[key], moved.touched, "*", "out_of_order")
+    t = moved.table
+    when = when[moved.source_row]
     folder = ctx.dir(SYSTEM)
     month = (when.astype("datetime64[M]") - w.month_starts[0].astype("datetime64[M]")).astype(
         np.int64

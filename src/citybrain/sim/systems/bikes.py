@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -39,18 +41,48 @@ def build(ctx: SystemContext) -> None:
     }
     hours = snapshot_hours(w.scale.bike_snapshots_per_day)
     quota = plan.zones["quota"].to_numpy()
-    n_z = len(quota)
+    writers = {
+        "bike_meituan": (write_parquet, "bike_location_{}.parquet"),
+        "bike_hellobike": (write_jsonl, "hb_bikes_{}.jsonl"),
+        "bike_qingju": (write_csv, "青桔单车位置_{}.csv"),
+    }
     for m in range(w.months):
-        rng = ctx.rng(SYSTEM, str(m))
-        parts: dict[str, list[pa.Table]] = {s: [] for s in SYSTEMS}
+        label = w.month_label(m)
         over: list[pa.Table] = []
-        d0 = int((w.month_starts[m] - w.month_starts[0]).astype(np.int64))
-        for d in range(w.days_in_month(m)):
-            day = w.month_starts[0] + np.timedelta64(d0 + d, "D")
-            for h in hours:
-                zone, lon, lat = positions(plan, float(h), rng)
-                ts = day.astype("datetime64[s]") + np.timedelta64(int(h * 3600), "s")
-                count = np.bincount(zone[zone >= 0], minlength=n_z)
+        for i, s in enumerate(SYSTEMS):
+            # every operator pass redraws the same positions from per-snapshot streams, so a
+            # month is streamed a day at a time per file instead of held in memory
+            days = _days(ctx, plan, m, i, s, ids[s], hours, quota, over if i == 0 else None)
+            write, pattern = writers[s]
+            ctx.count(s, write(ctx.dir(s) / pattern.format(label), days))  # type: ignore[operator]
+        if over:
+            ctx.truth.append("bike_overparking", pa.concat_tables(over))
+
+
+def _days(
+    ctx: SystemContext,
+    plan: BikePlan,
+    m: int,
+    op: int,
+    system: str,
+    ids: pa.Array,
+    hours: np.ndarray,
+    quota: np.ndarray,
+    over: list[pa.Table] | None,
+) -> Iterator[pa.Table]:
+    """One table per day of month m for one operator; records over-parking when asked."""
+    w = ctx.world
+    b = plan.n_bikes
+    d0 = int((w.month_starts[m] - w.month_starts[0]).astype(np.int64))
+    for d in range(w.days_in_month(m)):
+        day = w.month_starts[0] + np.timedelta64(d0 + d, "D")
+        op_rng = ctx.rng(system, str(m), str(d))
+        parts = []
+        for k, h in enumerate(hours):
+            zone, lon, lat = positions(plan, float(h), ctx.rng(SYSTEM, str(m), str(d), str(k)))
+            ts = day.astype("datetime64[s]") + np.timedelta64(int(h * 3600), "s")
+            if over is not None:
+                count = np.bincount(zone[zone >= 0], minlength=quota.size)
                 hot = np.flatnonzero(count > quota)
                 if hot.size:
                     over.append(
@@ -63,24 +95,10 @@ def build(ctx: SystemContext) -> None:
                             }
                         )
                     )
-                secs = (ts - np.datetime64("1970-01-01T08:00:00")).astype(np.int64)
-                for i, s in enumerate(SYSTEMS):
-                    sl = slice(i * b, (i + 1) * b)
-                    parts[s].append(_rows(s, ids[s], secs, ts, lon[sl], lat[sl], rng))
-        for s in SYSTEMS:
-            t = pa.concat_tables(parts[s])
-            label = w.month_label(m)
-            folder = ctx.dir(s)
-            if s == "bike_meituan":
-                rows = write_parquet(folder / f"bike_location_{label}.parquet", t)
-            elif s == "bike_hellobike":
-                rows = write_jsonl(folder / f"hb_bikes_{label}.jsonl", t)
-            else:
-                rows = write_csv(folder / f"青桔单车位置_{label}.csv", t)
-            ctx.count(s, rows)
-        if over:
-            ctx.truth.append("bike_overparking", pa.concat_tables(over))
-    _ = ZONE_W, ZONE_H
+            secs = int((ts - np.datetime64("1970-01-01T08:00:00")).astype(np.int64))
+            sl = slice(op * b, (op + 1) * b)
+            parts.append(_rows(system, ids, secs, ts, lon[sl], lat[sl], op_rng))
+        yield pa.concat_tables(parts)
 
 
 def _rows(

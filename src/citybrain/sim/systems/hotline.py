@@ -128,9 +128,15 @@ def build(ctx: SystemContext) -> None:
     t = dirty(
         ctx, SYSTEM, "工单", t, "工单编号", "诉求内容", dirt.full_width, rng, 0.05, "full_width"
     )
+    moved = dirt.shuffle_rows(t, rng, 0.03, window=50)
+    ctx.truth.dirt(
+        SYSTEM, "工单", "工单编号", moved.table["工单编号"], moved.touched, "*", "out_of_order"
+    )
+    t = moved.table
+    order = order[moved.source_row]
     ctx.truth.link("dwelling", SYSTEM, "工单", "工单编号", t["工单编号"], dw[order])
     ctx.truth.link("person", SYSTEM, "工单", "工单编号", t["工单编号"], callers[order])
-    years = np.array([str(x)[:4] for x in t["来电时间"].to_pylist()]) if n else np.array([])
+    years = pc.utf8_slice_codeunits(t["来电时间"], 0, 4).to_numpy(zero_copy_only=False)
     folder = ctx.dir(SYSTEM)
     for y in sorted(set(years.tolist())):
         sub = t.filter(pa.array(years == y))

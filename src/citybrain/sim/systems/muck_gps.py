@@ -7,6 +7,8 @@ disposal site; unpermitted trucks simply run. Generated a month at a time, fully
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pyarrow as pa
 
@@ -44,23 +46,29 @@ def build(ctx: SystemContext) -> None:
     )
     folder = ctx.dir(SYSTEM)
     epoch0 = w.month_starts[0].astype("datetime64[ms]").astype(np.int64) - 8 * 3600 * 1000
-    seq = 0
-    for m in range(w.months):
-        rng = ctx.rng(SYSTEM, str(m))
-        d0 = int((w.month_starts[m] - w.month_starts[0]).astype(np.int64))
-        nd = w.days_in_month(m)
-        # about 80 % of trucks work on a given night
-        works = rng.random((nd, n_trucks)) < 0.8
-        in_month = (v["day"].to_numpy() >= d0) & (v["day"].to_numpy() < d0 + nd)
-        works[v["day"].to_numpy()[in_month] - d0, v["truck_id"].to_numpy()[in_month]] = True
-        day_i, truck = np.nonzero(works)
-        day = d0 + day_i
+    seq = [0]
+    block_days = 7  # pings are built a week at a time, so memory does not grow with the fleet
+
+    def blocks(m: int) -> Iterator[pa.Table]:
+        d_month = int((w.month_starts[m] - w.month_starts[0]).astype(np.int64))
+        for b0 in range(0, w.days_in_month(m), block_days):
+            rng = ctx.rng(SYSTEM, str(m), str(b0))
+            d0 = d_month + b0
+            nd = min(block_days, w.days_in_month(m) - b0)
+            # about 80 % of trucks work on a given night; violation days are working days
+            works = rng.random((nd, n_trucks)) < 0.8
+            vd = v["day"].to_numpy()
+            here = (vd >= d0) & (vd < d0 + nd)
+            works[vd[here] - d0, v["truck_id"].to_numpy()[here]] = True
+            day_i, truck = np.nonzero(works)
+            yield _pings(d0 + day_i, truck, rng)
+
+    def _pings(day: np.ndarray, truck: np.ndarray, rng: np.random.Generator) -> pa.Table:
         key = truck * 100_000 + day
         kind, v_at = _lookup(v_sorted, kind_sorted, key)
         rows = np.repeat(np.arange(day.size), k)
         step = np.tile(np.arange(k), day.size)
-        daytime = kind[rows] == 1
-        start_h = np.where(daytime, 9.0, 22.0)
+        start_h = np.where(kind[rows] == 1, 9.0, 22.0)  # violators run in daytime
         hours = start_h + step / k * 8.0 + rng.uniform(0, 8.0 / k, rows.size)
         phase = (step / k * 6.0) % 2.0  # three round trips a shift
         frac = np.where(phase < 1, phase, 2 - phase)
@@ -79,7 +87,7 @@ def build(ctx: SystemContext) -> None:
         n = rows.size
         table = pa.table(
             {
-                "gps_id": np.arange(seq, seq + n, dtype=np.int64),
+                "gps_id": np.arange(seq[0], seq[0] + n, dtype=np.int64),
                 "vehicle_no": plates.take(pa.array(t[order])),
                 "gps_time": ms[order],
                 "lng": np.round(lon[order], 6),
@@ -90,8 +98,12 @@ def build(ctx: SystemContext) -> None:
                 "load_status": loaded[order].astype(np.int8),
             }
         )
-        seq += n
-        ctx.count(SYSTEM, write_parquet(folder / f"gps_{w.month_label(m)}.parquet", table))
+        seq[0] += n
+        return table
+
+    for m in range(w.months):
+        path = folder / f"gps_{w.month_label(m)}.parquet"
+        ctx.count(SYSTEM, write_parquet(path, blocks(m)))
     v_day_dt = w.month_starts[0] + v["day"].to_numpy().astype("timedelta64[D]")
     ctx.truth.write(
         "truck_violations",

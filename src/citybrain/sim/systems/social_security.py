@@ -9,7 +9,7 @@ import pyarrow.compute as pc
 
 from citybrain.sim import dirt
 from citybrain.sim.economy import firm_month
-from citybrain.sim.formats import write_csv
+from citybrain.sim.formats import inject_invalid_bytes, write_csv
 from citybrain.sim.ids import concat, padded
 from citybrain.sim.systems.base import SystemContext, dirty, row_keys
 
@@ -26,6 +26,7 @@ def build(ctx: SystemContext) -> None:
     name = pc.replace_substring(e["name"], "成都", "")
     name = pc.if_else(pa.array(rng0.random(len(e)) < 0.7), e["name"], name)
     start = 0
+    drift_month = max(1, w.months * 2 // 3)
     for m in range(w.months):
         rng = ctx.rng(SYSTEM, str(m))
         f = firm_month(w, m, ctx.rng("economy", str(m)))
@@ -59,4 +60,17 @@ def build(ctx: SystemContext) -> None:
             empty_string=True,
         )
         ctx.truth.link("enterprise", SYSTEM, "*", "流水号", t["流水号"], rows)
-        ctx.count(SYSTEM, write_csv(folder / f"参保单位_{label}.csv", t, encoding="utf-8-sig"))
+        if m >= drift_month:
+            # the social-security system upgrade splits the headcount and adds retirees
+            t, change = dirt.drift_schema(
+                t,
+                rename={"参保人数": "在职参保人数"},
+                add={"退休参保人数": pa.array(rng.poisson(0.3, n))},
+            )
+            if m == drift_month:
+                ctx.truth.schema_change(SYSTEM, label, change.renamed, change.added, change.dropped)
+        path = folder / f"参保单位_{label}.csv"
+        ctx.count(SYSTEM, write_csv(path, t, encoding="utf-8-sig"))
+        if m == 0 and n > 2:
+            b = inject_invalid_bytes(path, rng, rows=2)
+            ctx.truth.broken_file(SYSTEM, path, b.kind, b.lines, b.detail)

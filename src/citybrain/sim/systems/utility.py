@@ -171,5 +171,9 @@ def readings(ctx: SystemContext, spec: UtilitySpec) -> Iterator[tuple[int, pa.Ta
         )
         t = dup.table
         if spec.drift_month is not None and m >= spec.drift_month and spec.drift:
-            t, _ = dirt.drift_schema(t, rename=spec.drift)
+            t, change = dirt.drift_schema(t, rename=spec.drift)
+            if m == spec.drift_month:
+                ctx.truth.schema_change(
+                    spec.system, w.month_label(m), change.renamed, change.added, change.dropped
+                )
         yield m, t

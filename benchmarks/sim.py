@@ -1,0 +1,166 @@
+"""Benchmark the synthetic-city generator: records/s and peak RSS per scale.
+
+Each scale runs in its own child process, so its peak resident memory is measured alone
+(``os.wait4``). Beside it, in the same run, a reference: writing the same number of random rows
+as the bulk readings table straight to Parquet with NumPy + PyArrow, the ceiling for that table.
+
+Usage: uv run python benchmarks/sim.py [--scales tiny,small,district] [--out bench-sim.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BULK = ("water_utility", "power_grid", "gas_utility")  # the monthly readings tables
+
+_CHILD = """
+import json, sys, time
+from citybrain.sim import generate
+t = time.perf_counter()
+r = generate(sys.argv[1], 7, sys.argv[2])
+print(json.dumps({"seconds": time.perf_counter() - t, "rows": r.rows,
+                  "module_seconds": r.seconds, "module_rows": r.module_rows}))
+"""
+
+_REFERENCE = """
+import json, sys, time
+import numpy as np, pyarrow as pa, pyarrow.parquet as pq
+n = int(sys.argv[1]); t = time.perf_counter(); rng = np.random.default_rng(0)
+w = pq.ParquetWriter(sys.argv[2], pa.schema([("record_id", pa.string()), ("cons_no", pa.string()),
+    ("kwh", pa.float64()), ("this_read", pa.float64())]))
+for start in range(0, n, 1_000_000):
+    k = min(1_000_000, n - start)
+    ids = pa.array(np.char.add("30", np.arange(start, start + k).astype(str)))
+    w.write_table(pa.table({"record_id": ids, "cons_no": ids, "kwh": rng.uniform(0, 900, k),
+                            "this_read": rng.uniform(0, 9e4, k)}))
+w.close()
+print(json.dumps({"seconds": time.perf_counter() - t}))
+"""
+
+
+def _run(code: str, *args: str) -> tuple[dict[str, object], float]:
+    """Run a child Python; its JSON output and peak RSS in MB."""
+    proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise SystemExit(f"child failed with {proc.returncode}")
+    return json.loads(out), usage.ru_maxrss / 1024
+
+
+def _versions() -> dict[str, str]:
+    import numpy
+    import pyarrow
+
+    import citybrain
+
+    return {
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "pyarrow": pyarrow.__version__,
+        "citybrain": citybrain.__version__,
+    }
+
+
+def _machine() -> dict[str, object]:
+    mem = 0
+    try:
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    except (ValueError, OSError):
+        pass
+    return {
+        "platform": platform.platform(),
+        "processor": platform.machine(),
+        "cpus": os.cpu_count(),
+        "memory_mb": mem,
+    }
+
+
+def bench_scale(scale: str, work: Path) -> dict[str, object]:
+    result, rss = _run(_CHILD, scale, str(work / scale))
+    rows = result["rows"]
+    assert isinstance(rows, dict)
+    seconds = float(result["seconds"])  # type: ignore[arg-type]
+    mod_rows, mod_sec = result["module_rows"], result["module_seconds"]
+    assert isinstance(mod_rows, dict) and isinstance(mod_sec, dict)
+    bulk_rows = sum(int(mod_rows[s]) for s in BULK)
+    bulk_sec = sum(float(mod_sec[s]) for s in BULK)
+    total = sum(int(v) for v in rows.values())
+    ref, ref_rss = _run(_REFERENCE, str(bulk_rows), str(work / f"{scale}-ref.parquet"))
+    ref_sec = float(ref["seconds"])  # type: ignore[arg-type]
+    size = sum(p.stat().st_size for p in (work / scale).rglob("*") if p.is_file())
+    return {
+        "scale": scale,
+        "records": total,
+        "seconds": round(seconds, 2),
+        "records_per_s": round(total / seconds),
+        "peak_rss_mb": round(rss),
+        "bytes_on_disk": size,
+        "bulk_readings": {
+            "records": bulk_rows,
+            "seconds": round(bulk_sec, 2),
+            "records_per_s": round(bulk_rows / max(bulk_sec, 1e-9)),
+        },
+        "reference_parquet_write": {
+            "records": bulk_rows,
+            "seconds": round(ref_sec, 2),
+            "records_per_s": round(bulk_rows / max(ref_sec, 1e-9)),
+            "peak_rss_mb": round(ref_rss),
+        },
+        "modules": {
+            k: {
+                "rows": int(mod_rows.get(k, 0)),
+                "seconds": round(float(v), 3),
+                "records_per_s": round(int(mod_rows.get(k, 0)) / max(float(v), 1e-9)),
+            }
+            for k, v in mod_sec.items()
+        },
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scales", default="tiny,small,district")
+    ap.add_argument("--out", default="bench-sim.json")
+    ap.add_argument("--work", default=None, help="Folder for the generated cities (temp dir).")
+    args = ap.parse_args()
+    work = Path(args.work or tempfile.mkdtemp(prefix="citybrain-bench-sim-"))
+    started = time.time()
+    runs = []
+    for scale in args.scales.split(","):
+        r = bench_scale(scale.strip(), work)
+        runs.append(r)
+        bulk = r["bulk_readings"]
+        ref = r["reference_parquet_write"]
+        assert isinstance(bulk, dict) and isinstance(ref, dict)
+        print(
+            f"{scale:>9}: {r['records']:>13,} records {r['seconds']:>8}s "
+            f"{r['records_per_s']:>11,}/s  peak RSS {r['peak_rss_mb']:>6} MB  "
+            f"bulk readings {bulk['records_per_s']:>11,}/s  "
+            f"(reference Parquet write {ref['records_per_s']:>11,}/s)"
+        )
+    report = {
+        "benchmark": "sim",
+        "machine": _machine(),
+        "versions": _versions(),
+        "inputs": {"scales": args.scales, "seed": 7},
+        "started": started,
+        "runs": runs,
+        "targets": {"bulk_readings_records_per_s": 5_000_000, "peak_rss_mb": 4096},
+    }
+    Path(args.out).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
