@@ -77,6 +77,30 @@ def test_a_committed_write_killed_between_renames_is_rolled_forward(tmp_path: Pa
     assert _hidden(tmp_path / "std") == []
 
 
+@pytest.mark.duckdb
+def test_a_commit_that_fails_midway_is_finished_by_the_next_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = open_engine("duckdb", tmp_path, database=":memory:")
+    engine.write(pa.table({"v": [1]}), "std", "t")
+    real_rename = Path.rename
+    calls: list[Path] = []
+
+    def rename_then_fail(self: Path, target: Path) -> Path:
+        calls.append(self)
+        if len(calls) == 2:  # the old table is aside, the new one not yet in place
+            raise OSError("disk gone")
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", rename_then_fail)
+    with pytest.raises(OSError, match="disk gone"):
+        engine.write(pa.table({"v": [2, 2]}), "std", "t")
+    monkeypatch.undo()
+
+    assert engine.to_arrow(engine.table("std", "t")).num_rows == 2
+    assert _hidden(tmp_path / "std") == []
+
+
 KILLED_WRITER = """
 import os, sys
 from pathlib import Path

@@ -100,3 +100,14 @@ def test_missing_table_is_a_user_error_naming_zone_and_table(engine: Engine) -> 
 def test_bad_locations_are_user_errors(engine: Engine, zone: str, name: str) -> None:
     with pytest.raises(UserError):
         engine.table(zone, name)
+
+
+def test_a_table_can_become_empty_and_full_again(engine: Engine) -> None:
+    full = pa.table({"grid": ["G1", "G2"], "n": [1, 2]})
+    engine.write(full, "std", "grid", partition_by=["grid"])
+    earlier = engine.table("std", "grid")
+
+    engine.write(full.slice(0, 0), "std", "grid", partition_by=["grid"])
+    assert engine.to_arrow(earlier).num_rows == 0
+    engine.write(full, "std", "grid", partition_by=["grid"])
+    assert engine.to_arrow(earlier).num_rows == 2

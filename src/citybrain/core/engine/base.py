@@ -103,7 +103,7 @@ class Engine(ABC):
         return self.table_dir(zone, name).is_dir()
 
     def list_tables(self, zone: str) -> list[str]:
-        lake.check_location(zone, "x")
+        lake.check_zone(zone)
         return lake.list_tables(self.lake_root / zone)
 
     def table(self, zone: str, name: str) -> ir.Table:
@@ -172,10 +172,10 @@ class Engine(ABC):
                 columns = {col: str(dtype) for col, dtype in schema.items()}
                 lake.write_sidecar(pending.tmp, columns, parts)
                 rows = _count_rows(pending.tmp)
-                lake.commit(pending, mode)
             except BaseException:
                 lake.abort(pending)
                 raise
+            lake.commit(pending, mode)
         finally:
             if input_view is not None:
                 self._drop_view(input_view)

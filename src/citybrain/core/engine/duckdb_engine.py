@@ -99,6 +99,8 @@ class DuckDBEngine(Engine):
             self._backend.to_parquet(table, dest / f"part-{uuid.uuid4().hex}.parquet", **options)
 
     def _register_arrow(self, view: str, data: pa.Table) -> ir.Table:
+        # register() refuses to shadow a view, e.g. a lake table that was read before it emptied.
+        self._con.execute(f"DROP VIEW IF EXISTS {_ident(view)}")
         self._con.register(view, data)
         return self._backend.table(view)
 

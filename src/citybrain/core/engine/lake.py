@@ -36,9 +36,13 @@ _active: set[str] = set()
 _active_lock = threading.Lock()
 
 
-def check_location(zone: str, name: str) -> None:
+def check_zone(zone: str) -> None:
     if zone not in ZONES:
         raise UserError(f"unknown lake zone {zone!r}", hint=f"zones are {', '.join(ZONES)}")
+
+
+def check_location(zone: str, name: str) -> None:
+    check_zone(zone)
     if not _NAME.match(name):
         raise UserError(
             f"bad table name {name!r} in zone {zone}",
@@ -84,7 +88,13 @@ def commit(pending: PendingWrite, mode: WriteMode) -> None:
     tmp_marker = pending.marker.with_suffix(".partial")
     tmp_marker.write_text(json.dumps({"mode": mode}), encoding="utf-8")
     tmp_marker.replace(pending.marker)  # the marker itself appears whole or not at all
-    _apply(pending, mode)
+    try:
+        _apply(pending, mode)
+    except BaseException:
+        # Committed data must not be thrown away: leave it for the next reader or writer to finish.
+        with _active_lock:
+            _active.discard(pending.token)
+        raise
     _finish(pending)
 
 
