@@ -198,3 +198,45 @@ def test_an_unreadable_file_fails_with_one_message(
     )
     assert not list((workspace.lake / "raw" / "water_billing").glob("load_id=*"))
     assert list((workspace.lake / "raw" / "water_billing" / "_failed").glob("*.json"))
+
+
+def test_a_truncated_file_quarantines_its_last_row(
+    workspace: Workspace, source_dir: Path, make_contract: MakeContract
+) -> None:
+    path = write_csv(source_dir / "water.csv", water_rows(50))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 12])  # cut inside the last row
+    manifest = load_file(workspace.lake, make_contract("kind: csv\npath: water.csv"), path)
+    assert (manifest.rows_read, manifest.rows_landed, manifest.rows_quarantined) == (50, 49, 1)
+    assert list(manifest.quarantined_by_reason) == ["bad_field_count:3/5"]
+
+
+def test_an_unterminated_quote_is_quarantined_not_fatal(
+    workspace: Workspace, source_dir: Path, make_contract: MakeContract
+) -> None:
+    path = write_csv(source_dir / "water.csv", water_rows(20))
+    path.write_bytes(path.read_bytes() + b'A000099,"unterminated,2024/01/01,1,1\n')
+    manifest = load_file(workspace.lake, make_contract("kind: csv\npath: water.csv"), path)
+    assert manifest.status == "completed", manifest.message
+    assert (manifest.rows_landed, manifest.quarantined_by_reason) == (20, {"unterminated_quote": 1})
+    bad = quarantined(workspace)[0]
+    assert bad["_line"] == 22 and bad["_raw"] is not None and "unterminated" in bad["_raw"]
+
+
+def test_python_fallback_parses_what_arrow_cannot(
+    source_dir: Path, make_contract: MakeContract
+) -> None:
+    from citybrain.ingest.connectors.csv import CsvReader
+
+    path = write_csv(source_dir / "water.csv", water_rows(2))
+    reader = open_file(make_contract("kind: csv\npath: water.csv"), path)
+    assert isinstance(reader, CsvReader)
+    data = 'A1,张三,2024/01/01,1,1\nA2,李四\nA3,"王\n五",2024/01/03,3,0\nA4,"bad,x\n'.encode()
+    chunk = reader._python(data, 1, 2, False, len(data))
+    assert chunk.table.column("户主姓名").to_pylist() == ["张三", "王\n五"]
+    assert chunk.table.column("__cb_row").to_pylist() == [1, 3]
+    assert chunk.table.column("__cb_line").to_pylist() == [2, 4]
+    assert [(r.row, r.line, r.reason) for r in chunk.rejects] == [
+        (2, 3, "bad_field_count:2/5"),
+        (4, 6, "unterminated_quote"),
+    ]

@@ -281,14 +281,39 @@ def _cast(values: Column, col: ColumnMapping, text: bool) -> Column:
     formats = [*col.formats, *ISO_FORMATS]
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
-    parsed = pc.strptime(values, format=formats[0], unit="us", error_is_null=True)
+    parsed = _strptime(values, formats[0])
     for fmt in formats[1:]:
         failed = pc.and_(pc.is_valid(values), pc.is_null(parsed))
         if not pc.any(failed).as_py():
             break
-        retry = pc.strptime(values.filter(failed), format=fmt, unit="us", error_is_null=True)
-        parsed = pc.replace_with_mask(parsed, failed, retry)
+        parsed = pc.replace_with_mask(parsed, failed, _strptime(values.filter(failed), fmt))
     return pc.cast(parsed, target)
+
+
+def _strptime(values: Column, fmt: str) -> Column:
+    """Parse with ``fmt``; impossible dates (2024-02-30) are null, not rolled into the next month.
+
+    Arrow's parser rolls an impossible day over into days 1-3 of the next month, so only those rows
+    are checked: their digit groups must read the same after printing the parsed value back.
+    """
+    parsed = pc.strptime(values, format=fmt, unit="us", error_is_null=True)
+    if any(code in fmt for code in ("%b", "%B", "%a", "%A", "%p", "%j", "%z", "%Z")):
+        return parsed
+    suspect = pc.and_kleene(pc.is_valid(parsed), pc.less_equal(pc.day(parsed), 3))
+    if not pc.any(suspect).as_py():
+        return parsed
+    given = _digit_groups(values.filter(suspect))
+    printed = _digit_groups(pc.strftime(parsed.filter(suspect), format=fmt))
+    same = pc.equal(given, printed)
+    kept = pc.if_else(same, parsed.filter(suspect), pa.scalar(None, parsed.type))
+    return pc.replace_with_mask(parsed, suspect, kept)
+
+
+def _digit_groups(text: Column) -> Column:
+    """``2024年3月05日`` → ``2024-3-5``: the numbers in a text, without padding."""
+    spaced = pc.utf8_trim_whitespace(pc.replace_substring_regex(text, r"\D+", " "))
+    numbers = pc.cast(pc.split_pattern(spaced, " "), pa.list_(pa.int64()))
+    return pc.binary_join(pc.cast(numbers, pa.list_(pa.string())), "-")
 
 
 def _convert_unit(values: Column, col: ColumnMapping) -> Column:

@@ -37,6 +37,7 @@ from citybrain.ingest.connectors.sniff import (
 from citybrain.ingest.contract import CsvConnector
 
 REPLACEMENT = "\ufffd"
+MAX_BLOCK_FACTOR = 8
 
 
 class CsvReader:
@@ -123,8 +124,8 @@ class CsvReader:
             if cut == 0:
                 continue
             block, rest = carry[:cut], carry[cut:]
-            if block.count(quote) % 2:  # the cut falls inside a quoted field: read on
-                continue
+            if block.count(quote) % 2 and len(block) < MAX_BLOCK_FACTOR * self.chunk_bytes:
+                continue  # the cut is inside a quoted field: read on (a stray quote: not forever)
             carry = rest
             yield block
 
@@ -154,13 +155,13 @@ class CsvReader:
         try:
             table = self._arrow(data, invalid)
         except pa.ArrowInvalid as exc:
-            if "UTF8" not in str(exc) and "utf8" not in str(exc).lower():
-                raise SourceUnreadable(
-                    f"{self.path}: cannot parse near line {first_line}: {exc}",
-                    hint="check the delimiter and quoting in the contract",
-                ) from None
-            data, replaced, invalid = block.decode("utf-8", "replace").encode("utf-8"), True, []
-            table = self._arrow(data, invalid)
+            if "utf8" in str(exc).lower():
+                data, replaced = block.decode("utf-8", "replace").encode("utf-8"), True
+            try:
+                invalid = []
+                table = self._arrow(data, invalid)
+            except pa.ArrowInvalid:  # e.g. an unterminated quote in a truncated file
+                return self._python(data, first_row, first_line, replaced, len(block))
         records = table.num_rows + len(invalid)
         reasons = _undecodable(table) if replaced else None
         if not invalid and block.count(b"\n") == records:
@@ -189,6 +190,49 @@ class CsvReader:
                 quoted_strings_can_be_null=False,
             ),
         )
+
+    def _width_reason(self, raw: str, found: int, width: int) -> str:
+        if raw.count(self.options.quote) % 2:
+            return "unterminated_quote"
+        return f"bad_field_count:{found}/{width}"
+
+    def _python(
+        self, data: bytes, first_row: int, first_line: int, replaced: bool, nbytes: int
+    ) -> Chunk:
+        """Slowest path, for a chunk Arrow cannot parse at all: the csv module, record by record."""
+        text = data.decode("utf-8", "replace")
+        raw_lines = text.split("\n")
+        reader = csv.reader(
+            io.StringIO(text), delimiter=self.delimiter, quotechar=self.options.quote
+        )
+        width = len(self.columns)
+        values: list[list[str]] = [[] for _ in range(width)]
+        rows: list[int] = []
+        lines: list[int] = []
+        rejects: list[Reject] = []
+        ordinal, start = first_row, first_line
+        for fields in reader:
+            end = reader.line_num
+            if fields:
+                if len(fields) == width:
+                    for column, value in zip(values, fields, strict=True):
+                        column.append(value)
+                    rows.append(ordinal)
+                    lines.append(start)
+                else:
+                    raw = "\n".join(raw_lines[start - first_line : end]).rstrip("\r")
+                    reason = self._width_reason(raw, len(fields), width)
+                    rejects.append(Reject(ordinal, start, reason, raw))
+                ordinal += 1
+            start = first_line + end
+        table = pa.table(
+            {n: pa.array(v, pa.string()) for n, v in zip(self.columns, values, strict=True)}
+        )
+        reasons = _undecodable(table) if replaced else None
+        positions = with_positions(
+            table, pa.array(rows, pa.int64()), pa.array(lines, pa.int64()), reasons
+        )
+        return Chunk(positions, rejects, nbytes)
 
     def _locate(
         self,
@@ -219,18 +263,15 @@ class CsvReader:
                     good_lines.append(start)
                 else:
                     raw = "\n".join(raw_lines[start - first_line : end]).rstrip("\r")
-                    rejects.append(
-                        Reject(ordinal, start, f"bad_field_count:{len(fields)}/{width}", raw)
-                    )
+                    reason = self._width_reason(raw, len(fields), width)
+                    rejects.append(Reject(ordinal, start, reason, raw))
                 ordinal += 1
             start = first_line + end
-        if (
-            len(good_rows) != table.num_rows
-        ):  # the csv module disagrees with Arrow: keep Arrow's rows
+        if len(good_rows) != table.num_rows:  # the csv module disagrees: keep Arrow's rows
             n = table.num_rows
             rows = pa.array(np.arange(first_row, first_row + n))
             rejects = [
-                Reject(None, None, f"bad_field_count:{r.actual_columns}/{width}", r.text)
+                Reject(None, None, self._width_reason(r.text, r.actual_columns, width), r.text)
                 for r in invalid
             ]
             return Chunk(with_positions(table, rows, None, reasons), rejects, nbytes)
