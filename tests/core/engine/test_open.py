@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from citybrain.core.config import DuckDBConfig, EngineConfig
-from citybrain.core.engine import create_engine_for, get_spark_session, open_engine
+from citybrain.core.engine import Engine, create_engine_for, get_spark_session, open_engine
 from citybrain.core.engine import spark_session as session_module
 from citybrain.core.errors import EnvironmentProblem
 from citybrain.core.workspace import Workspace
@@ -69,3 +69,12 @@ def test_spark_engines_share_one_session(spark_session: Any, tmp_path: Path) -> 
     assert conf.get("spark.sql.session.timeZone") == "UTC"
     assert conf.get("spark.ui.enabled") == "false"
     assert spark_session.sparkContext.master.startswith("local")
+
+
+def test_splink_runs_on_the_engine_connection(engine: Engine) -> None:
+    api = engine.splink_api()
+
+    assert type(api).__name__ == {"duckdb": "DuckDBAPI", "spark": "SparkAPI"}[engine.name]
+    if engine.name == "spark":  # Splink's similarity jar is on the shared session's class path
+        row = engine.ibis._session.sql("SELECT jaro_winkler('张三丰', '张三峰') AS s").first()
+        assert 0.8 < row.s < 1.0

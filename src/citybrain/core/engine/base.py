@@ -85,6 +85,10 @@ class Engine(ABC):
         """Run ``table`` and return its rows as Arrow, in whatever types the engine produces."""
 
     @abstractmethod
+    def splink_api(self) -> Any:
+        """A Splink database API on this engine's own connection, so linkage runs by the data."""
+
+    @abstractmethod
     def close(self) -> None:
         """Release the engine's resources; the lake stays as it is."""
 

@@ -121,5 +121,10 @@ class DuckDBEngine(Engine):
             }
         )
 
+    def splink_api(self) -> Any:
+        from splink import DuckDBAPI
+
+        return DuckDBAPI(connection=self._con)
+
     def close(self) -> None:
         self._backend.disconnect()

@@ -49,6 +49,11 @@ class SparkEngine(Engine):
     def _collect_arrow(self, table: ir.Table) -> pa.Table:
         return self._dataframe(table).toArrow()
 
+    def splink_api(self) -> Any:
+        from splink import SparkAPI
+
+        return SparkAPI(spark_session=self._session)  # type: ignore[no-untyped-call]
+
     def close(self) -> None:
         # The session outlives this engine; only its own views go.
         for view in self._views():

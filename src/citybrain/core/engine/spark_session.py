@@ -45,6 +45,17 @@ def _defaults(scratch: Path) -> dict[str, str]:
     }
 
 
+def _splink_jar() -> str | None:
+    # Splink's string-similarity UDFs for Spark ship as a jar that must be on the session's
+    # class path from the start; with it, entity resolution runs on Spark as it does on DuckDB.
+    try:
+        from splink.backends.spark import similarity_jar_location
+    except ImportError:
+        return None
+    location: str = similarity_jar_location()
+    return location
+
+
 def java_available() -> bool:
     java_home = os.environ.get("JAVA_HOME")
     if java_home and (Path(java_home) / "bin" / "java").exists():
@@ -66,7 +77,11 @@ def get_spark_session(config: SparkConfig | None = None) -> Any:
 
             _scratch = Path(tempfile.mkdtemp(prefix="citybrain-spark-"))
             builder = SparkSession.builder.master(config.master).appName(config.app_name)
-            for key, value in {**_defaults(_scratch), **config.conf}.items():
+            settings = {**_defaults(_scratch), **config.conf}
+            settings["spark.jars"] = ",".join(
+                filter(None, [config.conf.get("spark.jars"), _splink_jar()])
+            )
+            for key, value in settings.items():
                 builder = builder.config(key, value)
             try:
                 _session = builder.getOrCreate()
