@@ -20,6 +20,7 @@ import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -433,7 +434,7 @@ def wrong_check_digit(
     values: pa.Array | pa.ChunkedArray,
     rng: np.random.Generator,
     rate: float,
-    kind: str,
+    kind: Literal["id_number", "uscc"],
 ) -> Dirtied:
     """Replace the check character of ID numbers (kind "id_number", GB 11643) or USCCs (kind
     "uscc", GB 32100) by a different one, so the code is invalid; malformed values are left."""

@@ -221,19 +221,44 @@ def write_parquet(
     *,
     compression: str = "snappy",
     row_group_size: int = 1 << 20,
+    use_dictionary: bool | Sequence[str] = True,
 ) -> int:
-    """Write Parquet with a chunked writer; the footer carries no time or host, so bytes repeat."""
+    """Write Parquet with a chunked writer; the footer carries no time or host, so bytes repeat.
+
+    Small batches are gathered into row groups of `row_group_size` rows (a write per batch would
+    make one tiny row group each), so memory holds at most one row group.
+    """
     rows = 0
     writer: pq.ParquetWriter | None = None
+    pending: list[pa.RecordBatch] = []
+    pending_rows = 0
+
+    def flush(final: bool) -> None:
+        # Write whole row groups only (all of it at the end), keeping the remainder pending.
+        nonlocal pending, pending_rows
+        if writer is None or not pending:
+            return
+        table = pa.Table.from_batches(pending)
+        cut = table.num_rows if final else table.num_rows // row_group_size * row_group_size
+        writer.write_table(table.slice(0, cut), row_group_size=row_group_size)
+        pending = table.slice(cut).to_batches()
+        pending_rows = table.num_rows - cut
+
     with _aside(path) as tmp:
         try:
             for batch in iter_batches(data):
                 if writer is None:
-                    writer = pq.ParquetWriter(tmp, batch.schema, compression=compression)
-                writer.write_batch(batch, row_group_size=row_group_size)
+                    writer = pq.ParquetWriter(
+                        tmp, batch.schema, compression=compression, use_dictionary=use_dictionary
+                    )
+                pending.append(batch)
+                pending_rows += batch.num_rows
                 rows += batch.num_rows
+                if pending_rows >= row_group_size:
+                    flush(final=False)
             if writer is None:
                 raise ValueError(f"{path}: no batches to write (Parquet needs a schema)")
+            flush(final=True)
         finally:
             if writer is not None:
                 writer.close()
