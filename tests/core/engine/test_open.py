@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,7 @@ import pytest
 from citybrain.core.config import DuckDBConfig, EngineConfig
 from citybrain.core.engine import Engine, create_engine_for, get_spark_session, open_engine
 from citybrain.core.engine import spark_session as session_module
-from citybrain.core.errors import EnvironmentProblem
+from citybrain.core.errors import EnvironmentProblem, UserError
 from citybrain.core.workspace import Workspace
 
 
@@ -28,6 +30,29 @@ def test_workspace_engine_uses_its_database_file_and_lake(tmp_path: Path) -> Non
     assert (workspace.zone("raw") / "t").is_dir()
     with create_engine_for(workspace) as again:
         assert again.list_tables("raw") == ["t"]
+
+
+@pytest.mark.duckdb
+def test_a_database_locked_by_another_process_is_a_user_error(tmp_path: Path) -> None:
+    database = tmp_path / "citybrain.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(database)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with pytest.raises(UserError, match="in use by another process"):
+            open_engine("duckdb", tmp_path, database=database)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+HOLD_LOCK = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+print("locked", flush=True)
+time.sleep(60)
+"""
 
 
 @pytest.mark.duckdb

@@ -70,9 +70,11 @@ class DuckDBEngine(Engine):
         try:
             backend = ibis.duckdb.connect(database=database, **settings)
         except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
             raise UserError(
-                f"cannot open the DuckDB database {database}: {exc}",
-                hint="another citybrain process may be using this workspace",
+                f"the DuckDB database {database} is in use by another process",
+                hint="wait for the other citybrain run to finish, or stop it",
             ) from None
         # Ibis sets the session time zone to UTC, which the timestamp policy depends on.
         super().__init__(lake_root, backend)
