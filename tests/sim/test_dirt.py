@@ -87,6 +87,12 @@ def test_distinct_values_are_rewritten_once_per_variant() -> None:
     assert out.values.to_pylist() == [
         f"{v}{k}" for v, k in zip(values.to_pylist(), variants, strict=True)
     ]
+    holes = pa.array(["a", None, "b", None])  # nulls among the chosen rows are left alone
+    out = d.map_distinct(holes, np.ones(4, dtype=np.bool_), np.array([0, 1, 2, 3]), spy)
+    assert out.values.to_pylist() == ["a0", None, "b2", None]
+    assert out.touched.tolist() == [True, False, True, False]
+    coded = d.full_width(holes.dictionary_encode(), np.random.default_rng(0), 1.0)
+    assert coded.values.type == pa.string() and coded.values.to_pylist()[0] == "ａ"
 
 
 @pytest.mark.parametrize(

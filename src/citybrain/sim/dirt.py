@@ -53,7 +53,9 @@ class DirtiedTable:
 
 
 def _array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    """One contiguous array; dictionary-encoded text is decoded (the result is plain text)."""
+    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    return arr.dictionary_decode() if pa.types.is_dictionary(arr.type) else arr
 
 
 def pick_rows(rng: np.random.Generator, values: pa.Array, rate: float) -> Mask:
@@ -82,6 +84,9 @@ def map_distinct(
     `variants` holds one small non-negative integer per *chosen* row (in row order).
     """
     arr = _array(values)
+    if arr.null_count:  # a null has nothing to rewrite
+        keep = arr.is_valid().to_numpy(zero_copy_only=False)[chosen]
+        chosen, variants = chosen & arr.is_valid().to_numpy(zero_copy_only=False), variants[keep]
     rows = np.flatnonzero(chosen)
     touched = np.zeros(len(arr), dtype=np.bool_)
     if len(rows) == 0:
