@@ -138,3 +138,11 @@ def test_committed_json_schema_is_current() -> None:
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     assert schema == json.loads(json.dumps(contract_json_schema()))
     assert "connector" in schema["properties"]
+
+
+def test_the_shipped_example_contract_passes() -> None:
+    from citybrain.ingest.schema import EXAMPLE_PATH
+
+    result = check_contract(EXAMPLE_PATH)
+    assert result.passed, str(result)
+    assert result.contract is not None and len(result.contract.pii) == 3

@@ -56,6 +56,16 @@ class CheckResult:
     def rows(self) -> list[tuple[str, str, str, str]]:
         return [(p.file, str(p.line or ""), p.key, p.message) for p in self.problems]
 
+    def __rich__(self) -> object:
+        from rich.table import Table
+
+        table = Table(title=f"{self.file}: {'ok' if self.passed else 'problems'}")
+        for name in self.columns:
+            table.add_column(name)
+        for row in self.rows():
+            table.add_row(*row)
+        return table
+
     def __str__(self) -> str:
         if self.passed:
             return f"{self.file}: ok"

@@ -8,6 +8,7 @@ from pathlib import Path
 from citybrain.ingest.contract import contract_json_schema
 
 SCHEMA_PATH = Path(__file__).with_name("source-contract.schema.json")
+EXAMPLE_PATH = Path(__file__).with_name("example-contract.yaml")
 
 
 def render_contract_schema() -> str:
