@@ -323,7 +323,7 @@ def list_reports(
     engine: Engine,
     *,
     ids: Sequence[int] | None = None,
-    service_code: str | None = None,
+    service_codes: Sequence[str] | None = None,
     open_: bool | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
@@ -333,8 +333,8 @@ def list_reports(
     query = select(CaseReporter, Case).join(Case, Case.id == CaseReporter.case_id)
     if ids:
         query = query.where(CaseReporter.id.in_(list(ids)))
-    if service_code:
-        query = query.where(CaseReporter.service_code == service_code)
+    if service_codes:
+        query = query.where(CaseReporter.service_code.in_(list(service_codes)))
     if open_ is True:
         query = query.where(Case.status.not_in(CLOSED))
     elif open_ is False:
