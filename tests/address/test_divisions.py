@@ -32,7 +32,8 @@ pytestmark = pytest.mark.usefixtures("divisions_installed")
         ("凉山彝族自治州", CITY, ["凉山州", "凉山"]),
         ("阿坝藏族羌族自治州", CITY, ["阿坝州", "阿坝"]),
         ("成都市", CITY, ["成都"]),
-        ("武侯区", DISTRICT, ["武侯"]),
+        ("武侯区", DISTRICT, ["武侯", "武侯县"]),
+        ("简阳市", DISTRICT, ["简阳", "简阳县"]),
         ("峨边彝族自治县", DISTRICT, ["峨边县", "峨边"]),
         ("桂溪街道", STREET, ["桂溪街道办事处", "桂溪街办"]),
         ("城区", DISTRICT, []),  # a one-character stem is never an alias

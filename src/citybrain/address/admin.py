@@ -85,6 +85,10 @@ class AdminReader:
                 return False
             if head in _DIRECTIONS and after[1:2] in ("路", "街", "大"):
                 return False
+            if division.level >= DISTRICT and (
+                after[1:2] in _ROAD_HEADS or after[1:3] in ("大街", "大道")
+            ):
+                return False  # 成都武侯祠大街: 武侯 + one character + road word is a road name
         if last is None:
             if kind == FULL:
                 return True
@@ -109,7 +113,7 @@ class AdminReader:
                 entries = names.get(text[pos : pos + length])
                 if entries is None:
                     continue
-                after = text[pos + length : pos + length + 2]
+                after = text[pos + length : pos + length + 3]
                 for chain in chains:
                     last = chain[-1][0] if chain else None
                     for division, kind in entries:

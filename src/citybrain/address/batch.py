@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from citybrain.address.model import COMPONENTS
+from citybrain.address.model import COMPONENTS, ParsedAddress
 from citybrain.address.parser import AddressParser, default_parser
 
 COLUMNS: tuple[str, ...] = ("address", *COMPONENTS, "canonical", "admin_inferred", "notes")
@@ -50,22 +51,60 @@ def _as_string_array(addresses: Any) -> pa.Array:
 
 
 def _parse_distinct(uniques: list[str | None], parser: AddressParser) -> pa.Table:
-    values: dict[str, list[Any]] = {name: [] for name in COLUMNS}
-    appenders = [(values[name].append, name) for name in COMPONENTS]
-    canonical = values["canonical"].append
-    inferred = values["admin_inferred"].append
-    notes = values["notes"].append
+    # Millions of small tuples and no cycles: the cyclic collector would only rescan them.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse_columns(uniques, parser)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _parse_columns(uniques: list[str | None], parser: AddressParser) -> pa.Table:
     parse = parser.parse
-    for text in uniques:
-        parsed = parse(text)
-        for append, name in appenders:
-            append(getattr(parsed, name))
-        canonical(parsed.canonical)
-        inferred(parsed.admin_inferred)
-        notes("; ".join(parsed.notes) or None)
-    values["address"] = uniques
-    schema = pa.schema(
-        [pa.field(name, pa.string()) for name in ("address", *COMPONENTS, "canonical")]
-        + [pa.field("admin_inferred", pa.bool_()), pa.field("notes", pa.string())]
+    rows = [parse(text) for text in uniques]
+    fields = ParsedAddress._fields
+    columns = dict(zip(fields, zip(*rows, strict=True), strict=True)) if rows else {}
+    arrays: dict[str, pa.Array] = {"address": pa.array(uniques, pa.string())}
+    for name in COMPONENTS:
+        arrays[name] = pa.array(columns.get(name, ()), pa.string())
+    arrays["canonical"] = _canonical(arrays)
+    arrays["admin_inferred"] = pa.array(columns.get("admin_inferred", ()), pa.bool_())
+    arrays["notes"] = pa.array(columns.get("notes", ()), pa.list_(pa.string()))
+    # Null in, null out: a null address has no components.
+    valid = pc.is_valid(arrays["address"])
+    for name in ("canonical", "admin_inferred", "notes"):
+        arrays[name] = pc.if_else(valid, arrays[name], pa.scalar(None, arrays[name].type))
+    return pa.table(arrays)
+
+
+def _canonical(a: dict[str, pa.Array]) -> pa.Array:
+    """`ParsedAddress.canonical`, computed column-wise in Arrow."""
+
+    def suffix(column: pa.Array, text: str) -> pa.Array:
+        return pc.binary_join_element_wise(column, pa.scalar(text), "")
+
+    city = pc.if_else(pc.equal(a["city"], a["province"]), pa.scalar(None, pa.string()), a["city"])
+    building = a["building"]
+    side = pc.ends_with(building, "楼")
+    building = pc.if_else(side, building, suffix(building, "栋"))
+    floor = pc.if_else(
+        pc.is_null(a["room"]), suffix(a["floor"], "楼"), pa.scalar(None, pa.string())
     )
-    return pa.table(values, schema=schema)
+    parts = [
+        a["province"],
+        city,
+        a["district"],
+        a["street"],
+        a["community"],
+        a["road"],
+        suffix(a["road_number"], "号"),
+        a["estate"],
+        a["zone"],
+        building,
+        suffix(a["unit"], "单元"),
+        suffix(a["room"], "室"),
+        floor,
+    ]
+    return pc.binary_join_element_wise(*parts, "", null_handling="skip")

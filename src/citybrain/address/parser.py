@@ -30,7 +30,8 @@ from citybrain.address.normalize import clean
 _CJK = r"\u4e00-\u9fff"
 _ROAD_SUFFIX = r"(?:大道|大街|路|街(?!道)|巷|胡同|弄(?!\d)|道(?=\d)|里(?=\d)|线(?=\d))"
 _SEGMENT = (
-    r"(?:[东西南北中]?[一二三四五六七八九十]{0,3}段|[东西南北]{1,2}(?:延线|延长线|辅道|辅路))?"
+    r"(?:[东西南北中]?[一二三四五六七八九十]{0,3}段|[东西南北]{1,2}(?:延线|延长线|辅道|辅路)"
+    rf"|[{_CJK}]{{1,5}}?段(?=\d))?"  # 东大街紫东楼段35号: a named segment
 )
 _NUMBER = (
     r"(?P<number>[甲乙丙丁]?\d+(?:-\d+)?[A-Z]?)(?:号院|号(?!楼|座)|弄)"
@@ -39,7 +40,7 @@ _NUMBER = (
 _HEAD = re.compile(
     rf"""
     (?:(?P<street>[{_CJK}]{{2,8}}?(?:街道办事处|街道办|街道|街办)(?![路街])
-       |[{_CJK}]{{2,6}}?(?:镇|乡)(?=[{_CJK}]{{1,10}}?(?:社区|村|路|街|大道|巷))))?
+       |[{_CJK}]{{2,6}}?(?:镇|乡)(?=$|[{_CJK}]{{1,10}}?(?:社区|村|路|街|大道|巷))))?
     (?:(?P<community>[{_CJK}0-9]{{2,10}}?(?:社区居民委员会|社区居委会|社区|居委会|村民委员会|村委会|
         村(?=\d+组|\d+社|\d+号|$)))(?:(?P<group>\d+)(?:组|社))?)?
     (?:(?P<road>[{_CJK}A-Z0-9]{{1,14}}?{_ROAD_SUFFIX}{_SEGMENT}){_NUMBER}
@@ -230,14 +231,17 @@ def _split_detail(
     rm = _DETAIL_REVERSED.match(tail[::-1])
     cut = len(tail) - (rm.end() if rm else 0)
     head, detail = tail[:cut], tail[cut:]
-    zone = None
+    zone = side = None
+    b = u = f = r = None
+    if detail.startswith("楼") and head and head[-1] in "东西南北中主副裙":
+        # 力宝大厦北楼12F: a building named by its side.
+        side, head, detail = head[-1] + "楼", head[:-1], detail[1:]
     if head and head[-1] in "区期":
         zm = _ZONE.search(head)
         if zm is not None:
             zone = zm.group(0)
             head = head[: zm.start()]
     estate = head or None
-    b = u = f = r = None
     if detail:
         dm = _SHORT3.fullmatch(detail) or _SHORT2B.fullmatch(detail)
         if dm is not None:
@@ -252,7 +256,7 @@ def _split_detail(
             zone = None
     if r is not None:
         r, f = _room_floor(r, f)
-    return estate, zone, b, u, f, r
+    return estate, zone, b or side, u, f, r
 
 
 def _room_floor(room: str, floor: str | None) -> tuple[str, str | None]:
