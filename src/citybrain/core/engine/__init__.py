@@ -6,6 +6,12 @@ once::
     engine = workspace.engine()
     people = engine.table("std", "person")
     engine.write(people.group_by("street").agg(n=people.count()), "topic", "people_by_street")
+
+- Tables live at ``<lake>/<zone>/<name>/`` as Parquet parts; writes are atomic (see `lake`).
+- Results follow one type policy on both engines (see `arrow`): e.g. timestamps are UTC
+  ``timestamp[us]`` without a zone, strings are ``string``.
+- One writer per table at a time. An expression read before this engine replaced the table sees
+  the new table; one read through another engine must be read again.
 """
 
 from __future__ import annotations

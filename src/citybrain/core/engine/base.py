@@ -1,8 +1,8 @@
 """The `Engine` interface: a few abstract methods per engine, everything shared written once here.
 
-An engine implements five primitives (read Parquet, write Parquet, register Arrow, drop a view,
-collect Arrow). Lake layout, atomic writes, type policy and SQL transpilation live above them, so
-DuckDB and Spark cannot drift apart.
+An engine implements a handful of primitives (read Parquet, write Parquet, register Arrow, drop a
+view, collect Arrow, hand Splink its connection, close). Lake layout, atomic writes, the type
+policy and SQL transpilation live above them, so DuckDB and Spark cannot drift apart.
 """
 
 from __future__ import annotations
