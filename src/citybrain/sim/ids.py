@@ -133,14 +133,11 @@ def mobiles(rng: np.random.Generator, n: int) -> pa.StringArray:
     return padded(prefix * 100_000_000 + rng.integers(0, 100_000_000, n), 11)
 
 
-def concat(*parts: pa.Array | str) -> pa.StringArray:
+def concat(*parts: pa.Array | pa.ChunkedArray | str) -> pa.StringArray:
     """Element-wise string concatenation of arrays and literal strings (nulls propagate)."""
-    arrays = [p for p in parts if not isinstance(p, str)]
-    n = len(arrays[0]) if arrays else 1
-    cols = [
-        pa.array([p] * 1).take(pa.array(np.zeros(n, np.int64))) if isinstance(p, str) else p
-        for p in parts
-    ]
+    cols = [pa.scalar(p, pa.string()) if isinstance(p, str) else p for p in parts]
+    if all(isinstance(p, str) for p in parts):
+        raise ValueError("concat needs at least one array")
     return pc.binary_join_element_wise(*cols, "")
 
 

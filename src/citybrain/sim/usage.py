@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from citybrain.sim.people import CONFOUNDERS, STUDENTS
+from citybrain.sim.rng import rng_for
 from citybrain.sim.world import World
 
 _POWER_SEASON = np.array([1.3, 1.2, 1.0, 0.9, 0.95, 1.15, 1.4, 1.45, 1.1, 0.9, 1.0, 1.2])
@@ -20,35 +21,48 @@ def calendar_month(world: World, m: int) -> int:
     return (world.scale.start_month - 1 + m) % 12 + 1
 
 
-def monthly_usage(world: World, m: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Water (m³), power (kWh) and gas (m³) of every dwelling in month m, as metered."""
+def monthly_usage(world: World, m: int, utility: str) -> np.ndarray:
+    """Water (m³), power (kWh) or gas (m³) of every dwelling in month m, as metered.
+
+    Each utility draws from its own stream (seed, month, utility), so a system that needs one
+    utility computes only that one and every caller sees the same numbers.
+    """
+    rng = rng_for(world.seed, "usage", str(m), utility)
     pop, d = world.pop, world.geo.dwellings
     n = len(d)
     occ = pop.occupants[:, m].astype(np.float64)
-    area = d["area_m2"].to_numpy()
     cal = calendar_month(world, m) - 1
-    sit, conf = pop.situation, pop.confounder
     empty = occ == 0
-    water = (1.2 + 3.1 * occ) * _WATER_SEASON[cal] * rng.lognormal(0, 0.22, n)
-    power = (25 + 0.35 * area + 52 * occ) * _POWER_SEASON[cal] * rng.lognormal(0, 0.22, n)
-    gas = (1.5 + 3.4 * occ) * _GAS_SEASON[cal] * rng.lognormal(0, 0.28, n)
-    group = pop.group_rental[:, m]
-    power += np.where(group, 28 * occ * rng.uniform(0.5, 1.5, n), 0)  # e-bike batteries indoors
-    power += np.where(sit == STUDENTS, 25 * occ, 0)
-    business = conf == CONFOUNDERS.index("home_business")
-    power += np.where(business, rng.uniform(250, 900, n), 0)
-    water += np.where(business, rng.uniform(3, 12, n), 0)
-    water = np.where(empty, rng.uniform(0, 0.6, n), water)
-    power = np.where(empty, rng.uniform(2, 18, n), power)
-    gas = np.where(empty, rng.uniform(0, 0.5, n), gas)
-    office = d["use"].to_numpy(zero_copy_only=False) == "office"
-    power = np.where(office, area * rng.uniform(4, 9, n), power)
-    water = np.where(office, area * rng.uniform(0.03, 0.08, n), water)
+    business = pop.confounder == CONFOUNDERS.index("home_business")
+    office = _office(world)
+    area = d["area_m2"].to_numpy()
+    if utility == "water":
+        use = (1.2 + 3.1 * occ) * _WATER_SEASON[cal] * rng.lognormal(0, 0.22, n)
+        use[business] += rng.uniform(3, 12, int(business.sum()))
+        use = np.where(empty, rng.uniform(0, 0.6, n), use)
+        use = np.where(office, area * rng.uniform(0.03, 0.08, n), use)
+    elif utility == "power":
+        use = (25 + 0.35 * area + 52 * occ) * _POWER_SEASON[cal] * rng.lognormal(0, 0.22, n)
+        group = pop.group_rental[:, m]
+        use[group] += 28 * occ[group] * rng.uniform(0.5, 1.5, int(group.sum()))  # e-bikes inside
+        use += np.where(pop.situation == STUDENTS, 25 * occ, 0)  # students' computers
+        use[business] += rng.uniform(250, 900, int(business.sum()))
+        use = np.where(empty, rng.uniform(2, 18, n), use)
+        use = np.where(office, area * rng.uniform(4, 9, n), use)
+    elif utility == "gas":
+        use = (1.5 + 3.4 * occ) * _GAS_SEASON[cal] * rng.lognormal(0, 0.28, n)
+        use = np.where(empty, rng.uniform(0, 0.5, n), use)
+    else:
+        raise ValueError(f"unknown utility {utility!r}")
     # a shared meter records its own flat and the partner flat
     has = pop.meter_partner >= 0
-    for arr in (water, power, gas):
-        arr[has] += arr[pop.meter_partner[has]]
-    return {"water": np.round(water, 1), "power": np.round(power, 0), "gas": np.round(gas, 1)}
+    use[has] += use[pop.meter_partner[has]]
+    rounded: np.ndarray = np.round(use, 0 if utility == "power" else 1)
+    return rounded
+
+
+def _office(world: World) -> np.ndarray:
+    return world.office_mask
 
 
 def metered(world: World, utility: str, rng: np.random.Generator) -> np.ndarray:

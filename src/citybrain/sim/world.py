@@ -33,6 +33,12 @@ class World:
         first = np.datetime64(f"{self.scale.start_year}-{self.scale.start_month:02d}", "M")
         return (first + np.arange(self.months + 1)).astype("datetime64[D]")
 
+    @cached_property
+    def office_mask(self) -> np.ndarray:
+        """True for dwellings that are office rooms."""
+        mask: np.ndarray = self.geo.dwellings["use"].to_numpy(zero_copy_only=False) == "office"
+        return mask
+
     @property
     def days(self) -> int:
         """Days in the period."""

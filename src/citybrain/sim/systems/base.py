@@ -4,6 +4,7 @@ named random streams and small helpers for row keys and planted dirt."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from citybrain.sim.addresses import AddressParts, address_parts
 from citybrain.sim.dirt import Dirtied
@@ -56,6 +58,77 @@ class SystemContext:
         self.counts[system] = self.counts.get(system, 0) + rows
         self.advance(rows)
         return rows
+
+
+class BackgroundWriter:
+    """Writes one file in a worker thread while the caller builds the next one.
+
+    Arrow's writers release the GIL, so generation and encoding overlap on two cores. Only the
+    write runs aside; truth and row counts stay on the caller's thread, in order, so the bytes do
+    not depend on timing. At most one write is pending, which keeps memory flat.
+    """
+
+    def __init__(self, ctx: SystemContext, system: str) -> None:
+        self.ctx, self.system = ctx, system
+        self.pool = ThreadPoolExecutor(max_workers=1)
+        self.pending: Future[int] | None = None
+
+    def submit(self, write: Callable[..., int], *args: Any, **kwargs: Any) -> None:
+        self.wait()
+        self.pending = self.pool.submit(write, *args, **kwargs)
+
+    def wait(self) -> None:
+        if self.pending is not None:
+            self.ctx.count(self.system, self.pending.result())
+            self.pending = None
+
+    def __enter__(self) -> BackgroundWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if exc[0] is None:
+                self.wait()
+        finally:
+            self.pool.shutdown(wait=True)
+
+
+def resend_rows(
+    ctx: SystemContext,
+    system: str,
+    table_name: str,
+    table: pa.Table,
+    key: str,
+    rng: np.random.Generator,
+    rate: float,
+) -> pa.Table:
+    """Append copies of a few rows at the end, as a re-sent batch does (duplicates in truth).
+
+    Cheaper than ``dirt.duplicate_rows`` for bulk tables: only the copies are taken."""
+    picked = np.flatnonzero(rng.random(table.num_rows) < rate)
+    if picked.size == 0:
+        return table
+    copies = table.take(pa.array(picked))
+    ctx.truth.dirt(
+        system, table_name, key, copies[key], np.ones(picked.size, bool), "*", "duplicate_row"
+    )
+    return pa.concat_tables([table, copies])
+
+
+def write_bulk_parquet(path: Path, table: pa.Table, dictionary: list[str]) -> int:
+    """Write a bulk table as Parquet, dictionary-encoding only the named low-cardinality columns.
+
+    ``formats.write_parquet`` tries a dictionary on every column, which for unique keys and
+    addresses costs about as much as the rest of generation; this private helper (same aside and
+    rename, same deterministic bytes) exists until that writer takes the option.
+    """
+    tmp = path.with_name(f".{path.name}.tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(
+        table, tmp, compression="snappy", use_dictionary=dictionary, row_group_size=1 << 20
+    )
+    tmp.replace(path)
+    return int(table.num_rows)
 
 
 def row_keys(prefix: str, start: int, n: int, width: int = 10) -> pa.StringArray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from citybrain.sim.formats import write_csv
-from citybrain.sim.systems.base import SystemContext
+from citybrain.sim.systems.base import BackgroundWriter, SystemContext
 from citybrain.sim.systems.utility import UtilitySpec, readings
 
 SYSTEM = "gas_utility"
@@ -28,9 +28,10 @@ def build(ctx: SystemContext) -> None:
         SYSTEM, "gas", "RQ", COLUMNS, ["full", "estate", "road"], date_format="%Y年%m月%d日"
     )
     batch: list[pa.Table] = []
-    for m, t in readings(ctx, spec):
-        batch.append(t)
-        if (m + 1) % 3 == 0 or m == ctx.world.months - 1:
-            q = f"{ctx.world.month_label(m - len(batch) + 1)}_{ctx.world.month_label(m)}"
-            ctx.count(SYSTEM, write_csv(folder / f"用气量_{q}.csv", batch, encoding="gbk"))
-            batch = []
+    with BackgroundWriter(ctx, SYSTEM) as writer:
+        for m, t in readings(ctx, spec):
+            batch.append(t)
+            if (m + 1) % 3 == 0 or m == ctx.world.months - 1:
+                q = f"{ctx.world.month_label(m - len(batch) + 1)}_{ctx.world.month_label(m)}"
+                writer.submit(write_csv, folder / f"用气量_{q}.csv", batch, encoding="gbk")
+                batch = []

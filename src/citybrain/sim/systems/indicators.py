@@ -38,7 +38,7 @@ def build(ctx: SystemContext) -> None:
     retail = np.isin(np.array([c[0] for c in e["industry_code"].to_pylist()]), ["F", "H"])
     for m in range(w.months):
         f = firm_month(w, m, ctx.rng("economy", str(m)))
-        use = monthly_usage(w, m, ctx.rng("usage", str(m)))
+        power = monthly_usage(w, m, "power")
         live = f.alive
         rows["税收收入(亿元)"].append(round(float(f.tax[live].sum()) / 1e4, 4))
         rows["营业收入(亿元)"].append(round(float(f.revenue[live].sum()) / 1e4, 3))
@@ -46,7 +46,7 @@ def build(ctx: SystemContext) -> None:
         rows["参保职工人数(人)"].append(
             float(f.headcount[live & ~e["individual"].to_numpy()].sum())
         )
-        rows["全社会用电量(万千瓦时)"].append(round(float(use["power"].sum()) / 1e4, 2))
+        rows["全社会用电量(万千瓦时)"].append(round(float(power.sum()) / 1e4, 2))
         running = (plan["start_month"].to_numpy() <= m) & (
             m < plan["start_month"].to_numpy() + plan["duration"].to_numpy()
         )

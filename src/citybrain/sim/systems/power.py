@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from citybrain.sim.formats import write_parquet
-from citybrain.sim.systems.base import SystemContext
+from citybrain.sim.systems.base import BackgroundWriter, SystemContext, write_bulk_parquet
 from citybrain.sim.systems.utility import UtilitySpec, readings
 
 SYSTEM = "power_grid"
@@ -25,6 +24,8 @@ def build(ctx: SystemContext) -> None:
     spec = UtilitySpec(
         SYSTEM, "power", "30", COLUMNS, ["floor_number", "road", "estate"], date_format="%Y%m%d"
     )
-    for m, t in readings(ctx, spec):
-        label = ctx.world.month_label(m).replace("-", "")
-        ctx.count(SYSTEM, write_parquet(folder / f"consumption_{label}.parquet", t))
+    with BackgroundWriter(ctx, SYSTEM) as writer:
+        for m, t in readings(ctx, spec):
+            label = ctx.world.month_label(m).replace("-", "")
+            path = folder / f"consumption_{label}.parquet"
+            writer.submit(write_bulk_parquet, path, t, [COLUMNS["period"], COLUMNS["read_date"]])

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from citybrain.sim import dirt
 from citybrain.sim.addresses import Style, mixed
 from citybrain.sim.ids import concat, padded
-from citybrain.sim.systems.base import SystemContext, dirty
+from citybrain.sim.systems.base import SystemContext, dirty, resend_rows
 from citybrain.sim.usage import account_holders, metered, monthly_usage
 
 
@@ -126,10 +126,15 @@ def readings(ctx: SystemContext, spec: UtilitySpec) -> Iterator[tuple[int, pa.Ta
     meter = np.round(ctx.rng(spec.system, "meter").uniform(100, 5000, dw.size), 1)
     for m in range(w.months):
         rng = ctx.rng(spec.system, "month", str(m))
-        use = monthly_usage(w, m, ctx.rng("usage", str(m)))[spec.utility][dw]
+        use = monthly_usage(w, m, spec.utility)[dw]
         prev = meter.copy()
         meter = np.round(meter + use, 1)
-        day = w.month_starts[m] + rng.integers(20, 28, dw.size).astype("timedelta64[D]")
+        # meters are read on one of eight days; format those eight dates, not every row
+        read_days = (w.month_starts[m] + np.arange(20, 28).astype("timedelta64[D]")).astype(
+            "datetime64[s]"
+        )
+        read_text = pc.strftime(pa.array(read_days), format=spec.date_format)
+        day_idx = rng.integers(0, 8, dw.size)
         label = w.month_label(m).replace("-", "")
         t = pa.table(
             {
@@ -138,9 +143,7 @@ def readings(ctx: SystemContext, spec: UtilitySpec) -> Iterator[tuple[int, pa.Ta
                 c["holder"]: acct[c["holder"]],
                 c["address"]: acct[c["address"]],
                 c["period"]: pa.repeat(pa.scalar(w.month_label(m)), dw.size),
-                c["read_date"]: pc.strftime(
-                    pa.array(day.astype("datetime64[s]")), format=spec.date_format
-                ),
+                c["read_date"]: read_text.take(pa.array(day_idx)),
                 c["previous"]: prev,
                 c["current"]: meter,
                 c["usage"]: np.round(meter - prev, 1),
@@ -159,17 +162,7 @@ def readings(ctx: SystemContext, spec: UtilitySpec) -> Iterator[tuple[int, pa.Ta
             0.004,
             "missing_value",
         )
-        dup = dirt.duplicate_rows(t, rng, 0.002)
-        ctx.truth.dirt(
-            spec.system,
-            label,
-            c["row_key"],
-            dup.table[c["row_key"]],
-            dup.touched,
-            "*",
-            "duplicate_row",
-        )
-        t = dup.table
+        t = resend_rows(ctx, spec.system, label, t, c["row_key"], rng, 0.002)
         if spec.drift_month is not None and m >= spec.drift_month and spec.drift:
             t, change = dirt.drift_schema(t, rename=spec.drift)
             if m == spec.drift_month:

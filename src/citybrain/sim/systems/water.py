@@ -4,7 +4,7 @@ middle of the period the billing system upgrade renames the usage column."""
 from __future__ import annotations
 
 from citybrain.sim.formats import truncate_file, write_csv
-from citybrain.sim.systems.base import SystemContext
+from citybrain.sim.systems.base import BackgroundWriter, SystemContext
 from citybrain.sim.systems.utility import UtilitySpec, readings
 
 SYSTEM = "water_utility"
@@ -33,10 +33,11 @@ def build(ctx: SystemContext) -> None:
         drift_month=ctx.world.months // 2,
         drift={"YSL": "YSL_M3"},
     )
-    for m, t in readings(ctx, spec):
-        path = folder / f"YS_{ctx.world.month_label(m).replace('-', '')}.csv"
-        ctx.count(SYSTEM, write_csv(path, t, encoding="utf-8"))
-        if m == ctx.world.months - 1 and m > 0:
-            # the latest export was cut off in transfer
-            b = truncate_file(path, keep_fraction=0.97)
-            ctx.truth.broken_file(SYSTEM, path, b.kind, b.lines, b.detail)
+    with BackgroundWriter(ctx, SYSTEM) as writer:
+        for m, t in readings(ctx, spec):
+            path = folder / f"YS_{ctx.world.month_label(m).replace('-', '')}.csv"
+            writer.submit(write_csv, path, t, encoding="utf-8")
+    if ctx.world.months > 1:
+        # the latest export was cut off in transfer
+        b = truncate_file(path, keep_fraction=0.97)
+        ctx.truth.broken_file(SYSTEM, path, b.kind, b.lines, b.detail)
