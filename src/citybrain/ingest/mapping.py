@@ -9,6 +9,7 @@ the plan is data: ``MappingPlan.describe()``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping as TypingMapping
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -294,26 +295,43 @@ def _strptime(values: Column, fmt: str) -> Column:
     """Parse with ``fmt``; impossible dates (2024-02-30) are null, not rolled into the next month.
 
     Arrow's parser rolls an impossible day over into days 1-3 of the next month, so only those rows
-    are checked: their digit groups must read the same after printing the parsed value back.
+    are checked: the day written in the text must be the day parsed.
     """
     parsed = pc.strptime(values, format=fmt, unit="us", error_is_null=True)
-    if any(code in fmt for code in ("%b", "%B", "%a", "%A", "%p", "%j", "%z", "%Z")):
+    pattern = _day_pattern(fmt)
+    if pattern is None:
         return parsed
     suspect = pc.and_kleene(pc.is_valid(parsed), pc.less_equal(pc.day(parsed), 3))
     if not pc.any(suspect).as_py():
         return parsed
-    given = _digit_groups(values.filter(suspect))
-    printed = _digit_groups(pc.strftime(parsed.filter(suspect), format=fmt))
-    same = pc.equal(given, printed)
-    kept = pc.if_else(same, parsed.filter(suspect), pa.scalar(None, parsed.type))
+    checked = parsed.filter(suspect)
+    written = pc.struct_field(pc.extract_regex(values.filter(suspect), pattern), [0])
+    same = pc.equal(pc.cast(written, pa.int64()), pc.day(checked))
+    same = pc.or_kleene(same, pc.is_null(written))  # text the pattern cannot read: trust the parser
+    kept = pc.if_else(same, checked, pa.scalar(None, parsed.type))
     return pc.replace_with_mask(parsed, suspect, kept)
 
 
-def _digit_groups(text: Column) -> Column:
-    """``2024年3月05日`` → ``2024-3-5``: the numbers in a text, without padding."""
-    spaced = pc.utf8_trim_whitespace(pc.replace_substring_regex(text, r"\D+", " "))
-    numbers = pc.cast(pc.split_pattern(spaced, " "), pa.list_(pa.int64()))
-    return pc.binary_join(pc.cast(numbers, pa.list_(pa.string())), "-")
+_TOKENS = {"Y": r"\d{4}", "y": r"\d{2}", "m": r"\s*\d{1,2}", "d": r"\s*(?P<d>\d{1,2})",
+           "H": r"\s*\d{1,2}", "M": r"\s*\d{1,2}", "S": r"\s*\d{1,2}", "%": "%"}  # fmt: skip
+
+
+def _day_pattern(fmt: str) -> str | None:
+    """A regular expression finding the day of month in text written as ``fmt``, if it has one."""
+    if "%d" not in fmt:
+        return None
+    out, i = "^", 0
+    while i < len(fmt):
+        if fmt[i] == "%" and i + 1 < len(fmt):
+            token = _TOKENS.get(fmt[i + 1])
+            if token is None:
+                return None
+            out += token
+            i += 2
+        else:
+            out += re.escape(fmt[i])
+            i += 1
+    return out
 
 
 def _convert_unit(values: Column, col: ColumnMapping) -> Column:
