@@ -159,17 +159,23 @@ def test_xlsx_readable_by_openpyxl_and_pandas(tmp_path: Path) -> None:
     path = tmp_path / "r.xlsx"
     table = readings(6, 20)
     sheets = [
-        f.Sheet("一月", table, title_rows=["示例高新区用水统计表", "单位：吨"]),
+        f.Sheet(
+            "一月",
+            table,
+            title_rows=["示例高新区用水统计表", "单位：吨"],
+            footer_rows=["制表单位：示例高新区水务局"],
+        ),
         f.Sheet("二月", table.slice(0, 5), date_formats={"抄表日期": "%Y-%m-%d"}),
     ]
     assert f.write_xlsx(path, sheets) == 25
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames == ["一月", "二月"]
     first = wb["一月"]
-    assert sorted(str(r) for r in first.merged_cells.ranges) == ["A1:H1", "A2:H2"]
+    assert sorted(str(r) for r in first.merged_cells.ranges) == ["A1:H1", "A24:H24", "A2:H2"]
+    assert first["A24"].value == "制表单位：示例高新区水务局"
     assert first["A1"].value == "示例高新区用水统计表"
     assert [c.value for c in first[3]] == table.column_names
-    frame = pd.read_excel(path, sheet_name="一月", skiprows=2)
+    frame = pd.read_excel(path, sheet_name="一月", skiprows=2, skipfooter=1)
     assert frame["户主"].tolist() == table.column("户主").to_pylist()
     assert frame["用量"].tolist() == table.column("用量").to_pylist()
     second = pd.read_excel(path, sheet_name="二月", dtype=str)
@@ -279,3 +285,12 @@ def test_parquet_throughput_for_bulk_readings(tmp_path: Path) -> None:
     rate = n / (time.perf_counter() - began)
     print(f"parquet: {rate / 1e6:.1f} M rows/s")
     assert rate > 1e6  # the 5 M rows/s target is measured by benchmarks/sim.py on a quiet machine
+
+
+def test_xlsx_writes_aware_timestamps_as_local_time(tmp_path: Path) -> None:
+    stamp = pa.array([dt.datetime(2024, 1, 1, 0, 30)], pa.timestamp("s", tz="UTC"))
+    table = pa.table({"t": stamp.cast(pa.timestamp("s", tz="Asia/Shanghai"))})
+    f.write_xlsx(tmp_path / "t.xlsx", [f.Sheet("s", table)])
+    assert openpyxl.load_workbook(tmp_path / "t.xlsx")["s"]["A2"].value == dt.datetime(
+        2024, 1, 1, 8, 30
+    )

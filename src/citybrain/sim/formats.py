@@ -363,14 +363,23 @@ def write_jsonl(
 
 @dataclass(frozen=True)
 class Sheet:
-    """One worksheet: its data, and title rows above the header merged across the table's width
-    (as government exports have: "2024年10月 示例高新区用电量统计表")."""
+    """One worksheet as government exports lay it out: title rows above the header and footer rows
+    below the data ("制表单位：…  制表日期：…"), each merged across the table's width."""
 
     name: str
     data: Batches
     title_rows: Sequence[str] = ()
+    footer_rows: Sequence[str] = ()
     date_formats: Mapping[str, str] | None = None
     header: bool = True
+
+
+def _excel_values(col: pa.Array) -> list[Any]:
+    # Excel has no time zones: an aware timestamp is written as its local wall time.
+    if pa.types.is_timestamp(col.type) and col.type.tz:
+        col = pc.local_timestamp(col)
+    values: list[Any] = col.to_pylist()
+    return values
 
 
 def write_xlsx(path: Path, sheets: Sequence[Sheet]) -> int:
@@ -386,20 +395,8 @@ def write_xlsx(path: Path, sheets: Sequence[Sheet]) -> int:
     merges: dict[int, list[str]] = {}
     rows = 0
     for index, sheet in enumerate(sheets):
-        ws = wb.create_sheet(sheet.name)
-        width = 0
-        for batch in iter_batches(sheet.data):
-            batch = format_dates(batch, sheet.date_formats or {})
-            if width == 0:
-                width = batch.num_columns
-                for r, title in enumerate(sheet.title_rows, start=1):
-                    ws.append([title])
-                    merges.setdefault(index, []).append(f"A{r}:{_col_letter(width)}{r}")
-                if sheet.header:
-                    ws.append(batch.schema.names)
-            for row in zip(*(c.to_pylist() for c in batch.columns), strict=True):
-                ws.append(list(row))
-            rows += batch.num_rows
+        merges[index] = []
+        rows += _write_sheet(wb.create_sheet(sheet.name), sheet, merges[index])
     with _aside(path) as tmp:
         raw = tmp.with_name(tmp.name + ".raw")
         try:
@@ -407,6 +404,34 @@ def write_xlsx(path: Path, sheets: Sequence[Sheet]) -> int:
             _normalise_xlsx(raw, tmp, merges)
         finally:
             raw.unlink(missing_ok=True)
+    return rows
+
+
+def _write_sheet(ws: Any, sheet: Sheet, merges: list[str]) -> int:
+    """Append one sheet's rows; the ranges of merged title and footer rows go to `merges`."""
+    width, line, rows = 0, 0, 0
+
+    def merged(text: str) -> None:
+        nonlocal line
+        ws.append([text])
+        line += 1
+        merges.append(f"A{line}:{_col_letter(max(width, 1))}{line}")
+
+    for batch in iter_batches(sheet.data):
+        batch = format_dates(batch, sheet.date_formats or {})
+        if width == 0:
+            width = batch.num_columns
+            for title in sheet.title_rows:
+                merged(title)
+            if sheet.header:
+                ws.append(batch.schema.names)
+                line += 1
+        for row in zip(*(_excel_values(c) for c in batch.columns), strict=True):
+            ws.append(list(row))
+        line += batch.num_rows
+        rows += batch.num_rows
+    for footer in sheet.footer_rows:
+        merged(footer)
     return rows
 
 
