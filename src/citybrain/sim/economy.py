@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from citybrain.sim.usage import calendar_month
 from citybrain.sim.world import World
 
 _CATERING_SEASON = np.array([1.25, 1.3, 0.9, 0.95, 1.0, 0.85, 0.8, 0.8, 0.95, 1.15, 1.0, 1.2])
@@ -27,6 +26,29 @@ class FirmMonth:
     power_factor: np.ndarray
 
 
+def activity(world: World, m: int) -> np.ndarray:
+    """How busy each enterprise is in month m relative to normal (0 before it exists): the
+    decline after distress and the ramp-up of new firms, without noise (premises' power use
+    follows it)."""
+    e = world.ent.table
+    est = e["established_month"].to_numpy()
+    start = e["distress_start"].to_numpy()
+    since = np.where((start >= 0) & (m >= start), m - start + 1, 0)
+    ramp = np.clip((m - est + 1) / 6, 0.15, 1.0)
+    level: np.ndarray = np.where(est <= m, (0.78**since) ** 0.7 * ramp, 0.0)
+    return level
+
+
+def premises_activity(world: World, m: int) -> np.ndarray:
+    """Activity of the firm whose premises each dwelling is (1 where no firm is registered)."""
+    e = world.ent.table
+    dw = e["dwelling_id"].to_numpy()
+    level = np.ones(len(world.geo.dwellings))
+    # where several firms share a room, the first registered one sets the level
+    level[dw[::-1]] = activity(world, m)[::-1]
+    return level
+
+
 def firm_month(world: World, m: int, rng: np.random.Generator) -> FirmMonth:
     e = world.ent.table
     n = len(e)
@@ -36,7 +58,9 @@ def firm_month(world: World, m: int, rng: np.random.Generator) -> FirmMonth:
     since = np.where((start >= 0) & (m >= start), m - start + 1, 0)
     decline = 0.78**since
     ramp = np.clip((m - est + 1) / 6, 0.15, 1.0)
-    season = np.where(e["seasonal"].to_numpy(), _CATERING_SEASON[calendar_month(world, m) - 1], 1.0)
+    season = np.where(
+        e["seasonal"].to_numpy(), _CATERING_SEASON[(world.scale.start_month - 1 + m) % 12], 1.0
+    )
     revenue = e["revenue_base"].to_numpy() * decline * ramp * season * rng.lognormal(0, 0.18, n)
     head_decline = 0.88 ** np.maximum(since - 1, 0)
     headcount = np.maximum(

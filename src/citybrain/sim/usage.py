@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from citybrain.sim.economy import premises_activity
 from citybrain.sim.people import CONFOUNDERS, STUDENTS
 from citybrain.sim.rng import rng_for
 from citybrain.sim.world import World
@@ -40,7 +41,7 @@ def monthly_usage(world: World, m: int, utility: str) -> np.ndarray:
         use = (1.2 + 3.1 * occ) * _WATER_SEASON[cal] * rng.lognormal(0, 0.22, n)
         use[business] += rng.uniform(3, 12, int(business.sum()))
         use = np.where(empty, rng.uniform(0, 0.6, n), use)
-        use = np.where(office, area * rng.uniform(0.03, 0.08, n), use)
+        use = np.where(office, area * rng.uniform(0.03, 0.08, n) * premises_activity(world, m), use)
     elif utility == "power":
         use = (25 + 0.35 * area + 52 * occ) * _POWER_SEASON[cal] * rng.lognormal(0, 0.22, n)
         group = pop.group_rental[:, m]
@@ -48,7 +49,11 @@ def monthly_usage(world: World, m: int, utility: str) -> np.ndarray:
         use += np.where(pop.situation == STUDENTS, 25 * occ, 0)  # students' computers
         use[business] += rng.uniform(250, 900, int(business.sum()))
         use = np.where(empty, rng.uniform(2, 18, n), use)
-        use = np.where(office, area * rng.uniform(4, 9, n), use)
+        # offices and home businesses follow how busy their firm is (distress shows as a drop)
+        busy = premises_activity(world, m)
+        base = rng_for(world.seed, "office_power").uniform(4, 9, n)  # kWh/m², fixed per room
+        use = np.where(office, area * base * busy * rng.lognormal(0, 0.08, n), use)
+        use = np.where(business, use * (0.5 + 0.5 * busy), use)
     elif utility == "gas":
         use = (1.5 + 3.4 * occ) * _GAS_SEASON[cal] * rng.lognormal(0, 0.28, n)
         use = np.where(empty, rng.uniform(0, 0.5, n), use)

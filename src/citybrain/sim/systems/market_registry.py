@@ -69,6 +69,19 @@ def build(ctx: SystemContext) -> None:
     t = dirty(
         ctx, SYSTEM, "企业登记", t, key, "法定代表人", dirt.name_typos, rng, 0.01, "name_typo"
     )
+    t = dirty(
+        ctx,
+        SYSTEM,
+        "企业登记",
+        t,
+        key,
+        "住所",
+        dirt.drop_admin_levels,
+        rng,
+        0.15,
+        "dropped_admin_levels",
+    )
+    t = dirty(ctx, SYSTEM, "企业登记", t, key, "住所", dirt.full_width, rng, 0.03, "full_width")
     ctx.truth.link("enterprise", SYSTEM, "企业登记", key, t[key], e["enterprise_id"].to_numpy())
     ctx.truth.link("person", SYSTEM, "企业登记", key, t[key], rep)
     ctx.truth.link("dwelling", SYSTEM, "企业登记", key, t[key], e["dwelling_id"].to_numpy())

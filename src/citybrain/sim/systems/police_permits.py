@@ -85,6 +85,30 @@ def build(ctx: SystemContext) -> None:
     t = dirty(
         ctx, SYSTEM, "JZZ_XX", t, "JZZBH", "LXDH", dirt.phone_formats, rng, 0.05, "phone_format"
     )
+    t = dirty(
+        ctx,
+        SYSTEM,
+        "JZZ_XX",
+        t,
+        "JZZBH",
+        "JZDZ",
+        dirt.drop_admin_levels,
+        rng,
+        0.1,
+        "dropped_admin_levels",
+    )
+    t = dirty(
+        ctx,
+        SYSTEM,
+        "JZZ_XX",
+        t,
+        "JZZBH",
+        "XM",
+        dirt.swap_given_name,
+        rng,
+        0.005,
+        "swapped_given_name",
+    )
     ctx.truth.link("person", SYSTEM, "JZZ_XX", "JZZBH", t["JZZBH"], sub["person_id"].to_numpy())
     ctx.truth.link("dwelling", SYSTEM, "JZZ_XX", "JZZBH", t["JZZBH"], dw)
     folder = ctx.dir(SYSTEM)
