@@ -26,6 +26,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -73,36 +74,36 @@ class Faults:
 
 @dataclass(frozen=True)
 class HttpSystem:
-    """One served system: its Parquet files with their row counts, and its API key if any."""
+    """One served system: the row groups of its Parquet files, its API key and page size."""
 
     name: str
-    files: tuple[Path, ...]
-    file_rows: tuple[int, ...]
+    groups: tuple[tuple[Path, int, int], ...]  # (file, row-group index, rows), in serving order
     api_key: str | None
     page_size: int = 100  # when a request names none; from connection.json "page_size"
 
     @property
     def total(self) -> int:
-        return sum(self.file_rows)
+        return sum(rows for _, _, rows in self.groups)
 
     def read(self, offset: int, limit: int) -> list[pa.RecordBatch]:
-        """Rows [offset, offset + limit) across files, reading only the row groups they span."""
+        """Rows [offset, offset + limit), reading only the row groups they span."""
         out: list[pa.RecordBatch] = []
         start = 0
-        for path, rows in zip(self.files, self.file_rows, strict=True):
-            if start + rows <= offset or limit <= 0:
-                start += rows
-                continue
-            pf = pq.ParquetFile(path)
-            for g in range(pf.num_row_groups):
-                n = pf.metadata.row_group(g).num_rows
-                if start + n > offset and limit > 0:
-                    table = pf.read_row_group(g)
-                    piece = table.slice(max(0, offset - start), limit)
-                    out += piece.to_batches()
-                    offset, limit = offset + piece.num_rows, limit - piece.num_rows
-                start += n
+        for path, group, rows in self.groups:
+            if limit <= 0:
+                break
+            if start + rows > offset:
+                piece = _row_group(path, group).slice(max(0, offset - start), limit)
+                out += piece.to_batches()
+                offset, limit = offset + piece.num_rows, limit - piece.num_rows
+            start += rows
         return out
+
+
+@lru_cache(maxsize=8)
+def _row_group(path: Path, group: int) -> pa.Table:
+    # A client pages through a row group in many requests; keep the last few decoded.
+    return pq.ParquetFile(path).read_row_group(group)
 
 
 def http_systems(root: Path) -> dict[str, HttpSystem]:
@@ -112,11 +113,13 @@ def http_systems(root: Path) -> dict[str, HttpSystem]:
         conn = read_connection_file(folder)
         if not conn or conn.get("kind") != "http":
             continue
-        files = tuple(sorted((folder / "data").glob("*.parquet")))
-        counts = tuple(pq.ParquetFile(f).metadata.num_rows for f in files)
+        groups = []
+        for path in sorted((folder / "data").glob("*.parquet")):
+            meta = pq.ParquetFile(path).metadata
+            groups += [(path, g, meta.row_group(g).num_rows) for g in range(meta.num_row_groups)]
         key = conn.get("api_key") or None
         size = min(max(int(conn.get("page_size", 100)), 1), MAX_PAGE_SIZE)
-        systems[folder.name] = HttpSystem(folder.name, files, counts, key, size)
+        systems[folder.name] = HttpSystem(folder.name, tuple(groups), key, size)
     return systems
 
 
