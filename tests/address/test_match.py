@@ -119,3 +119,15 @@ def test_two_typos_are_too_many_guesses(base: AddressBase) -> None:
     parser = AddressParser(ParserConfig(gazetteer=base.gazetteer))
     result = base.match(parser.parse("府城大到西段399号天府新古10号楼1单元1203室"))
     assert (result.level, result.review) == (MatchLevel.NONE, True)
+
+
+def test_explain_for_the_cli(base: AddressBase) -> None:
+    from citybrain.address import explain
+
+    found = explain("府城大到西段399号天府新谷10号楼1单元1203室", base=base)
+    rows = dict(found.rows())
+    assert rows["road"] == "府城大道西段" and rows["match_level"] == "dwelling"
+    assert rows["address_id"] == "D1"
+    assert found.as_table().num_rows == len(found.rows())
+    alone = explain("成都市武侯区人民南路四段12号")
+    assert alone.match is None and dict(alone.rows())["district_code"] == "510107"

@@ -1,8 +1,9 @@
 """Chinese address normalization and matching (地址库).
 
 Public surface: `parse` / `parse_many` read addresses into components with GB/T 2260 codes,
-`AddressParser` + `ParserConfig` set a city's default region, zones and gazetteer, and
-`match` links parsed addresses to a standard address base.
+`AddressParser` + `ParserConfig` set a city's default region, zones and gazetteer,
+`AddressBase.match` links parsed addresses to a standard address base, and `explain` gives the CLI
+one address's components and match as (component, value) rows.
 """
 
 from citybrain.address.batch import parse_many
@@ -13,6 +14,8 @@ from citybrain.address.divisions import (
     ZoneAlias,
     load_index,
 )
+from citybrain.address.explain import AddressExplanation, explain
+from citybrain.address.match import AddressBase, MatchLevel, MatchResult
 from citybrain.address.model import COMPONENTS, ParsedAddress
 from citybrain.address.parser import AddressParser, Gazetteer, ParserConfig, parse
 
@@ -20,6 +23,7 @@ __all__ = [
     "COMPONENTS",
     "DEFAULT_ZONES",
     "AddressBase",
+    "AddressExplanation",
     "AddressParser",
     "Division",
     "DivisionIndex",
@@ -29,6 +33,7 @@ __all__ = [
     "ParsedAddress",
     "ParserConfig",
     "ZoneAlias",
+    "explain",
     "load_index",
     "parse",
     "parse_many",

@@ -16,6 +16,7 @@ confidence below the threshold is reported unmatched with ``review=True``.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from enum import IntEnum
 from typing import Any, NamedTuple
 
@@ -23,7 +24,7 @@ import pyarrow as pa
 
 from citybrain.address.model import ParsedAddress
 from citybrain.address.normalize import to_halfwidth
-from citybrain.address.parser import Gazetteer
+from citybrain.address.parser import AddressParser, Gazetteer, ParserConfig
 
 
 class MatchLevel(IntEnum):
@@ -144,6 +145,16 @@ class AddressBase:
         elif room is not None and d_id is not None:
             self._dwellings[(b_id, room)] = d_id
             self._rooms_in_building.setdefault((b_id, room), set()).add(d_id)
+
+    def parser(self, config: ParserConfig | None = None) -> AddressParser:
+        """A parser that corrects typos against this base's roads and estates."""
+        config = config or ParserConfig()
+        gazetteer = Gazetteer(
+            roads={**self.gazetteer.roads, **config.gazetteer.roads},
+            estates={**self.gazetteer.estates, **config.gazetteer.estates},
+            road_aliases=config.gazetteer.road_aliases,
+        )
+        return AddressParser(replace(config, gazetteer=gazetteer))
 
     def match(self, parsed: ParsedAddress) -> MatchResult:
         """The deepest standard address ``parsed`` surely is (see the module docstring)."""

@@ -55,18 +55,16 @@ _LOOSE_ROAD = re.compile(r"(\D{3,16}?)(\d+)号(.*)")
 # reversed text so that the match is a plain anchored one.
 _DETAIL_REVERSED = re.compile(rf"[{_DETAIL_CHARS}]*")
 _ZONE = re.compile(r"(?:(?:[A-Z]\d*|\d+[A-Z]?)(?:区|期)|[东西南北中]区)$")
-_SHORT3 = re.compile(
-    r"(?P<b>[A-Z]?\d+[A-Z]?)(?:栋|幢|号楼|座|号)?-(?P<u>\d+)(?:单元)?-(?P<r>\d+)(?:室|号|户)?"
-)
-_SHORT2B = re.compile(
-    r"(?P<b>[A-Z]?\d+[A-Z]?|[A-Z])(?:栋|幢|号楼|座|号)(?P<u>\d+)-(?P<r>\d+)(?:室|号|户)?"
-)
-_SHORT2 = re.compile(r"(?P<b>\d+)-(?P<r>\d{3,4})(?:室|号|户)?")
+# The detail, in one pattern: shorthand 3-2-1203 / 3栋2-1203 / 5-302 first, then the long form
+# 3栋2单元12楼3号. Group names end in the alternative's number.
 _DETAIL = re.compile(
-    r"(?:(?P<b>[A-Z]?\d+[A-Z]?|[A-Z])(?:号楼|栋楼?|幢|座|楼(?=\d+单元)|号(?=\d+单元|\d+-\d)))?-?"
-    r"(?:(?P<u>\d+|[A-Z])单元)?-?"
-    r"(?:(?P<f>-?\d+)(?:楼|层|F))?"
-    r"(?:(?P<r>[A-Z]?\d+[A-Z]?)(?:室|号|户|房)?)?"
+    r"(?P<b1>[A-Z]?\d+[A-Z]?)(?:栋|幢|号楼|座|号)?-(?P<u1>\d+)(?:单元)?-(?P<r1>\d+)(?:室|号|户)?"
+    r"|(?P<b2>[A-Z]?\d+[A-Z]?|[A-Z])(?:栋|幢|号楼|座|号)(?P<u2>\d+)-(?P<r2>\d+)(?:室|号|户)?"
+    r"|(?P<b3>\d+)-(?P<r3>\d{3,4})(?:室|号|户)?"
+    r"|(?:(?P<b4>[A-Z]?\d+[A-Z]?|[A-Z])(?:号楼|栋楼?|幢|座|楼(?=\d+单元)|号(?=\d+单元|\d+-\d)))?-?"
+    r"(?:(?P<u4>\d+|[A-Z])单元)?-?"
+    r"(?:(?P<f4>-?\d+)(?:楼|层|F))?"
+    r"(?:(?P<r4>[A-Z]?\d+[A-Z]?)(?:室|号|户|房)?)?"
 )
 
 
@@ -243,13 +241,15 @@ def _split_detail(
             head = head[: zm.start()]
     estate = head or None
     if detail:
-        dm = _SHORT3.fullmatch(detail) or _SHORT2B.fullmatch(detail)
+        dm = _DETAIL.fullmatch(detail)
         if dm is not None:
-            b, u, r = dm.group("b", "u", "r")
-        elif (dm := _SHORT2.fullmatch(detail)) is not None:
-            b, r = dm.group("b", "r")
-        elif (dm := _DETAIL.fullmatch(detail)) is not None:
-            b, u, f, r = dm.group("b", "u", "f", "r")
+            b1, u1, r1, b2, u2, r2, b3, r3, b, u, f, r = dm.groups()
+            if b1 is not None:
+                b, u, r = b1, u1, r1
+            elif b2 is not None:
+                b, u, r = b2, u2, r2
+            elif b3 is not None:
+                b, r = b3, r3
         else:
             notes.append(f"unparsed detail: {detail}")
             estate = (estate or "") + (zone or "") + detail
