@@ -47,6 +47,7 @@ COLUMN_DIRT: dict[
         ADDRESSES,
     ),
     "name_typos": (d.name_typos, NAMES),
+    "address_typos": (d.address_typos, ADDRESSES),
     "swap_given_name": (d.swap_given_name, NAMES),
     "phone_typos": (d.phone_typos, ["13812345678", "15900001111", "028-85123456"]),
     "phone_formats": (d.phone_formats, ["13812345678", "15900001111"]),
@@ -172,7 +173,7 @@ def test_full_width_and_noise() -> None:
 def test_name_typos_use_confusable_characters() -> None:
     values = pa.array(NAMES * 100)
     out = d.name_typos(values, np.random.default_rng(2), 1.0)
-    table = d._confusables()
+    table = d._confusables("name")
     for before, after in zip(values.to_pylist(), out.values.to_pylist(), strict=True):
         diff = [(a, b) for a, b in zip(before, after, strict=True) if a != b]
         assert len(diff) == 1 and diff[0][1] in table[diff[0][0]]
@@ -181,6 +182,17 @@ def test_name_typos_use_confusable_characters() -> None:
     )
     assert swapped.values.to_pylist() == ["张明伟", "欧阳敏娜", "王芳", "李静静"]
     assert swapped.touched.tolist() == [True, True, False, False]
+
+
+def test_address_typos_blur_names_not_structure() -> None:
+    values = pa.array(ADDRESSES * 100)
+    out = d.address_typos(values, np.random.default_rng(2), 1.0)
+    table = d._confusables("address")
+    assert out.touched.all()
+    for before, after in zip(values.to_pylist(), out.values.to_pylist(), strict=True):
+        diff = [(a, b) for a, b in zip(before, after, strict=True) if a != b]
+        assert len(diff) == 1 and diff[0][1] in table[diff[0][0]]
+        assert diff[0][0] not in "0123456789栋幢单元楼室号路街"
 
 
 def _valid_ids(n: int) -> list[str]:

@@ -338,17 +338,29 @@ COMPOUND_SURNAMES = frozenset(
 )
 
 
+# Address words people mistype: same sound or shape in estate and road names. Structural markers
+# (栋 幢 单元 楼 室 号 路 街) are left out, so a typo blurs a name but never the address's shape.
+ADDRESS_CONFUSABLE_GROUPS = (
+    "园苑元 锦金 城成诚 府富甫 庭廷婷 院苑 桥乔 湾弯 庄装 新欣心 华化桦 天添 翠萃 景京 嘉佳家"
+    " 悦越 湖胡 江姜 河禾 溪西 泉全 阳杨 光广 明名 和合 宁凝 兴星 盛胜 春纯 枫峰丰 桂贵 香湘"
+    " 都督 府俯 益逸 州洲 芳方 草曹 蜀属 锦绵 龙隆 凤风 鹏朋 荣蓉 祥翔 丽俪 源园 泰太 康慷"
+)
+# Common characters in estate and road names, grouped by pinyin into further homophones.
+ADDRESS_POOL = "天府大道益州锦城花园苑庭院小区公馆名都国际中心广场新世纪城南北东西高新科技软件园"
+
+
 @cache
-def _confusables() -> dict[str, tuple[str, ...]]:
+def _confusables(kind: Literal["name", "address"]) -> dict[str, tuple[str, ...]]:
     """Each character's look-alikes from the table, plus same-pinyin characters from the pool."""
     from pypinyin import Style, lazy_pinyin
 
+    groups = CONFUSABLE_GROUPS if kind == "name" else ADDRESS_CONFUSABLE_GROUPS
+    pool = (NAME_POOL if kind == "name" else ADDRESS_POOL) + groups.replace(" ", "")
     out: dict[str, set[str]] = {}
-    for group in CONFUSABLE_GROUPS.split():
+    for group in groups.split():
         for c in group:
             out.setdefault(c, set()).update(group)
     by_sound: dict[str, set[str]] = {}
-    pool = NAME_POOL + CONFUSABLE_GROUPS.replace(" ", "")
     for c, sound in zip(pool, lazy_pinyin(pool, style=Style.NORMAL), strict=True):
         by_sound.setdefault(sound, set()).add(c)
     for same in by_sound.values():
@@ -357,8 +369,7 @@ def _confusables() -> dict[str, tuple[str, ...]]:
     return {c: tuple(sorted(s - {c})) for c, s in out.items() if s - {c}}
 
 
-def _typo(text: str, variant: int) -> str:
-    table = _confusables()
+def _typo_with(table: Mapping[str, tuple[str, ...]], text: str, variant: int) -> str:
     spots = [i for i, c in enumerate(text) if c in table]
     if not spots:
         return text
@@ -372,7 +383,17 @@ def name_typos(
     values: pa.Array | pa.ChunkedArray, rng: np.random.Generator, rate: float
 ) -> Dirtied:
     """Replace one character by a homophone or look-alike (王→汪, 伟→玮, 静→婧) as clerks do."""
-    return _map_rows(values, rng, rate, 4, _typo)
+    table = _confusables("name")
+    return _map_rows(values, rng, rate, 4, lambda text, v: _typo_with(table, text, v))
+
+
+def address_typos(
+    values: pa.Array | pa.ChunkedArray, rng: np.random.Generator, rate: float
+) -> Dirtied:
+    """Replace one character of an estate or road name by a homophone or look-alike
+    (锦城花园 → 金城花园, 益州大道 → 益洲大道); numbers and 栋/单元/室 markers are never touched."""
+    table = _confusables("address")
+    return _map_rows(values, rng, rate, 4, lambda text, v: _typo_with(table, text, v))
 
 
 def _swap_given(name: str, _variant: int) -> str:
