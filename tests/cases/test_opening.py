@@ -104,3 +104,26 @@ def test_routed_cases_are_dispatched_with_a_deadline(engine: Engine, clock: Froz
     assert routed.co_departments == ["公安"] and routed.routing_rule == "gr"
     assert routed.sla_due_at is not None and routed.sla_due_at > clock.now
     assert by_subject["E1"].status == "new" and by_subject["E1"].department is None
+
+
+def test_bulk_opening_and_attaching_on_both_databases(ops_db_url: str) -> None:
+    from citybrain.core.opsdb import connect, upgrade
+
+    engine = connect(ops_db_url)
+    try:
+        upgrade(engine)
+        clock = FrozenClock()
+        rows = [{"subject_id": f"D{i}", "street_id": f"S{i % 3}"} for i in range(1200)]
+        first = open_cases(engine, findings(rows), clock=clock)
+        assert len(first.opened) == 1200 and first.dispatched == 1200 and first.evidence == 1200
+        clock.advance(days=31)
+        later = [{**row, "period": "2026-11"} for row in rows[:700]]
+        second = open_cases(engine, findings([*later, {"subject_id": "NEW"}]), clock=clock)
+        assert len(second.opened) == 1 and len(second.attached_to) == 700
+        assert second.evidence == 701
+        assert _count(engine, Case) == 1201 and _count(engine, CaseEvidence) == 1901
+        case = get_case(engine, first.opened[0], detail=True)
+        assert [e.action for e in case.events] == ["create", "dispatch", "attach"]
+        assert case.events[-1].from_status == case.events[-1].to_status == "dispatched"
+    finally:
+        engine.dispose()

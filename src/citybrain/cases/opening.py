@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, Table, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -47,6 +47,12 @@ class OpenResult:
 def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _core(model: type[Any]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 def open_key_column(findings: pa.Table) -> pa.Array:
@@ -164,9 +170,10 @@ def _insert_cases(
     rows, dispatched = _case_rows(heads, settings, now)
     if not rows:
         return {}, 0
-    result = db.execute(
-        insert(Case).returning(Case.open_key, Case.id, sort_by_parameter_order=True), rows
-    ).all()
+    # Core inserts (executemany, batched RETURNING), not ORM unit-of-work rows: one statement
+    # per batch instead of one per case.
+    table = _core(Case)
+    result = db.execute(table.insert().returning(table.c.open_key, table.c.id), rows).all()
     ids = {str(key): int(case_id) for key, case_id in result}
     events: list[dict[str, Any]] = []
     for row, send in zip(rows, dispatched, strict=True):
@@ -179,7 +186,7 @@ def _insert_cases(
                 _event(case_id, Action.dispatch, actor, now, Status.new, Status.dispatched,
                        "按路由规则自动派发 (dispatched by routing rule)", details)
             )  # fmt: skip
-    db.execute(insert(CaseEvent), events)
+    db.execute(_core(CaseEvent).insert(), events)
     return ids, sum(dispatched)
 
 
@@ -243,7 +250,7 @@ def _insert_evidence(
             }
         )
     if rows:
-        db.execute(insert(CaseEvidence), rows)
+        db.execute(_core(CaseEvidence).insert(), rows)
     return len(rows), per_case
 
 
@@ -263,7 +270,7 @@ def open_cases(
     ``areas`` locates findings that have a point but no grid id.
     """
     config = settings or CaseSettings()
-    table = validate_findings(findings)
+    table = validate_findings(findings).combine_chunks()
     kept = above_threshold(table, config)
     below = table.num_rows - kept.num_rows
     if kept.num_rows == 0:
@@ -306,7 +313,7 @@ def _write(
         attached = sorted(case_id for case_id in set(existing.values()) if case_id in per_case)
         if attached:
             db.execute(
-                insert(CaseEvent),
+                _core(CaseEvent).insert(),
                 [
                     _event(case_id, Action.attach, actor, now, Status(status_of[case_id]),
                            Status(status_of[case_id]),
