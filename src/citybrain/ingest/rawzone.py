@@ -18,9 +18,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import queue
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -98,9 +96,10 @@ class RawZone:
 
 
 class _PartWriter:
-    """Parquet parts in one folder, written by a background thread so that writing overlaps
-    reading and mapping; at most two tables wait in line, so memory stays flat. A new part starts
-    when the schema changes."""
+    """Parquet parts in one folder; a new part starts when the schema changes.
+
+    Writing happens in the caller's thread: on a small machine a writer thread only adds contention
+    (measured with benchmarks/ingest.py)."""
 
     def __init__(self, folder: Path, compression: str) -> None:
         self.folder = folder
@@ -109,28 +108,12 @@ class _PartWriter:
         self.schema: pa.Schema | None = None
         self.parts: list[Path] = []
         self.rows = 0
-        self._queue: queue.Queue[pa.Table | None] = queue.Queue(maxsize=2)
-        self._error: BaseException | None = None
-        self._thread: threading.Thread | None = None
 
     def write(self, table: pa.Table) -> None:
         if table.num_rows == 0:
             return
-        if self._error is not None:
-            raise self._error
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._drain, name="parquet-writer", daemon=True)
-            self._thread.start()
+        self._write(table)
         self.rows += table.num_rows
-        self._queue.put(table)
-
-    def _drain(self) -> None:
-        while (table := self._queue.get()) is not None:
-            if self._error is None:
-                try:
-                    self._write(table)
-                except BaseException as exc:
-                    self._error = exc
 
     def _write(self, table: pa.Table) -> None:
         if (
@@ -156,14 +139,7 @@ class _PartWriter:
             self.writer = None
 
     def close(self) -> None:
-        """Wait for the queue to drain and close the current part; re-raise a writing error."""
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join()
-            self._thread = None
         self._close_part()
-        if self._error is not None:
-            raise self._error
 
     def sync(self) -> int:
         total = 0

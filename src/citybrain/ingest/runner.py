@@ -7,15 +7,12 @@ alone.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
-import queue
 import secrets
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -279,7 +276,7 @@ def _run(
     loader = _Loader(contract, manifest, staging, reader.fixed_columns)
     bytes_read = 0
     t0 = time.perf_counter()
-    for chunk in prefetch(reader.chunks()):
+    for chunk in reader.chunks():
         loader.feed(chunk)
         bytes_read += chunk.bytes_read
         notify(
@@ -311,39 +308,6 @@ def _run(
     _check_volume(contract, manifest)
     if not manifest.reconciled or sum(loader.reasons.values()) != manifest.rows_quarantined:
         raise AssertionError(f"load {manifest.load_id} does not reconcile")  # a bug, never data
-
-
-def prefetch(chunks: Iterator[Chunk], depth: int = 1) -> Iterator[Chunk]:
-    """Read the next chunk in a background thread while the current one is mapped."""
-    box: queue.Queue[tuple[Chunk | None, BaseException | None]] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for chunk in chunks:
-                if stop.is_set():
-                    return
-                box.put((chunk, None))
-            box.put((None, None))
-        except BaseException as exc:
-            box.put((None, exc))
-
-    worker = threading.Thread(target=produce, name="chunk-reader", daemon=True)
-    worker.start()
-    try:
-        while True:
-            chunk, error = box.get()
-            if error is not None:
-                raise error
-            if chunk is None:
-                return
-            yield chunk
-    finally:
-        stop.set()
-        while worker.is_alive():  # unblock a producer waiting on a full queue
-            with contextlib.suppress(queue.Empty):
-                box.get(timeout=0.05)
-        worker.join()
 
 
 def _check_volume(contract: SourceContract, manifest: Manifest) -> None:
