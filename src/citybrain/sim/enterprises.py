@@ -118,8 +118,10 @@ def build_enterprises(geo: Geography, pop: Population, scale: Scale, seed: int) 
         np.int64
     )
     distress = np.full(n, -1, np.int64)
-    cand = (est_month < 0) & (rng.random(n) < 0.06) & (months >= 4)
-    distress[cand] = rng.integers(2, max(3, months - 1), int(cand.sum()))
+    # distress starts after a normal month or two, so there is a "before" to compare with
+    cand = (est_month < 0) & (rng.random(n) < 0.06) & (months >= 3)
+    lo = 1 if months < 6 else 2
+    distress[cand] = rng.integers(lo, max(lo + 1, months - 1), int(cand.sum()))
     adults = np.flatnonzero(
         pop.persons["birth_date"].to_numpy().astype("datetime64[Y]").astype(np.int64) + 1970
         < scale.start_year - 22

@@ -224,8 +224,9 @@ def _rect_wkt(x0: float, y0: float, x1: float, y1: float) -> str:
 
 
 def _split(n: int) -> tuple[int, int]:
-    cols = math.ceil(math.sqrt(n))
-    return cols, math.ceil(n / cols)
+    """Columns and rows that tile exactly n cells (no empty cells: every point has an owner)."""
+    cols = next(c for c in range(math.ceil(math.sqrt(n)), n + 1) if n % c == 0)
+    return cols, n // cols
 
 
 def _areas(scale: Scale) -> tuple[pa.Table, pa.Table, pa.Table]:

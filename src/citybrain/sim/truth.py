@@ -49,6 +49,32 @@ BROKEN_SCHEMA = pa.schema(
 _FLUSH_ROWS = 1 << 20
 
 
+README = """# Ground truth of the synthetic city (示例高新区)
+
+Evaluation reads this folder; the pipeline never does. One row per …
+
+- links_person, links_enterprise, links_dwelling: source row (system, table, key_field, key)
+  and the true entity id. `table` "*" means every file of the system; for monthly readings
+  `key_field` is the account number that every reading row of the account carries.
+- persons, enterprises, dwellings: true entity (the ids the links use); dwellings carry the
+  standard address id, situation and confounder.
+- group_rental: residential dwelling and month: group_rental flag, confounder (large_family,
+  home_business, shared_meter, vacant, students), true occupants, registered count.
+- enterprise_distress: enterprise, distress flag and start month, seasonal and new firms.
+- credit_outcomes: credit commitment, kept or broken, whether the result shows in the data.
+- truck_violations: truck and day: outside_hours, illegal_dumping (with place), no_permit.
+- bike_overparking, bike_zones: zone and snapshot over its quota; the zones.
+- pollution_episodes, pollution_affected_sensors: episode with source kind, place, pollutant
+  and time; sensors it raised.
+- project_delays: major project, delayed or not, from which month, cause.
+- infections, contacts, epidemic_episodes: infected person (imported or household, source);
+  close contacts (travel, household, neighbour).
+- dirt: source row and field where dirt was planted, and its kind.
+- broken_files, schema_changes: files damaged on purpose (lines); schema changes by month.
+- manifest.json: scale, seed, period, rows per system.
+"""
+
+
 class _Stream:
     """A Parquet file appended to in large row groups."""
 
@@ -208,6 +234,7 @@ class TruthSink:
                 pq.write_table(schema.empty_table(), self.root / f"{name}.parquet")
         if "broken_files" not in self._streams:
             pq.write_table(BROKEN_SCHEMA.empty_table(), self.root / "broken_files.parquet")
+        (self.root / "README.md").write_text(README, encoding="utf-8")
         (self.root / "manifest.json").write_text(
             json.dumps(self.meta, ensure_ascii=False, sort_keys=True, indent=2) + "\n",
             encoding="utf-8",

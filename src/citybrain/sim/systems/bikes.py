@@ -26,6 +26,7 @@ from citybrain.sim.systems.base import SystemContext
 SYSTEM = "bike_meituan"
 SYSTEMS = ("bike_meituan", "bike_hellobike", "bike_qingju")
 ZONES = "bike_parking_zones"
+BULK_ROWS_PER_MONTH = 4_000_000
 GCJ_OFFSET = (0.00253, -0.00243)  # the GCJ-02 shift around Chengdu, roughly
 
 
@@ -46,6 +47,11 @@ def build(ctx: SystemContext) -> None:
         "bike_hellobike": (write_jsonl, "hb_bikes_{}.jsonl"),
         "bike_qingju": (write_csv, "青桔单车位置_{}.csv"),
     }
+    if plan.n_bikes * len(hours) * 31 > BULK_ROWS_PER_MONTH:
+        # at city size operators hand over their bulk exports as Parquet (same columns)
+        writers = {
+            s: (write_parquet, p.rsplit(".", 1)[0] + ".parquet") for s, (_, p) in writers.items()
+        }
     for m in range(w.months):
         label = w.month_label(m)
         over: list[pa.Table] = []
