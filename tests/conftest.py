@@ -4,4 +4,5 @@ pytest_plugins = [
     "fixtures.engines",
     "fixtures.postgres",
     "fixtures.browser",
+    "fixtures.mqtt",
 ]

@@ -21,7 +21,6 @@ from citybrain.sim.mqtt import air_quality_stream, publish, replay
 if TYPE_CHECKING:
     from fixtures.mqtt import MqttBroker
 
-pytest_plugins = ["fixtures.mqtt"]  # until tests/conftest.py lists it
 
 pytestmark = pytest.mark.mqtt
 
