@@ -192,6 +192,14 @@ def _score(
     return result
 
 
+def _calibrate() -> float:
+    start = time.process_time()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    return time.process_time() - start
+
+
 def _timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     best, value = float("inf"), None
     for _ in range(repeat):
@@ -232,6 +240,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     result = {
         "benchmark": "address",
         "machine": {
+            # The same fixed pure-Python loop everywhere: compare it across runs before the rates
+            # (a shared or throttled core slows both sides alike).
+            "python_loop_1e7_cpu_seconds": round(_calibrate(), 3),
             "platform": platform.platform(),
             "processor": platform.processor() or platform.machine(),
             "cpus": os.cpu_count(),

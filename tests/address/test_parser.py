@@ -95,6 +95,30 @@ CASES: list[tuple[str, str]] = [
     ("万科城三期5栋2-1203 门口往东50米", "estate=万科城 zone=3期 building=5 unit=2 room=1203"),
     ("金色海岸5-302", "estate=金色海岸 building=5 room=302 floor=3"),
     ("双流区黄水镇永福村3组12号", "district=双流区 street=黄水镇 community=永福村"),
+    (
+        "天府大道北段1700环球中心3栋",
+        "road=天府大道北段 road_number=1700 estate=环球中心 building=3",
+    ),
+    ("天府三街288", "road=天府三街 road_number=288"),
+    (
+        "北京市西城区金融街7号英蓝国际金融中心3号楼2门301",
+        "district=西城区 road=金融街 road_number=7 estate=英蓝国际金融中心 "
+        "building=3 unit=2 room=301",
+    ),
+    ("阳光小区第3栋2单元101", "estate=阳光小区 building=3 unit=2 room=101 floor=1"),
+    ("成都市锦江区春熙路东门", "road=春熙路 estate=东门 building=-"),
+    ("成都市武侯区武侯祠大街231号", "district=武侯区 road=武侯祠大街 road_number=231"),
+    ("成都市武侯祠大街231号", "city=成都市 district=- road=武侯祠大街"),
+    ("成都市锦江区东大街紫东楼段35号", "road=东大街紫东楼段 road_number=35"),
+    (
+        "成都市武侯区科华北路62号力宝大厦北楼12F",
+        "road=科华北路 estate=力宝大厦 building=北楼 floor=12",
+    ),
+    ("成都市双流县华阳镇", "district=双流区 street=华阳镇"),
+    ("湖北省仙桃市干河街道", "province=湖北省 city=- district=仙桃市 street=干河街道"),
+    ("海南省儋州市那大镇", "city=儋州市 district=- street=那大镇"),
+    ("成都市金牛区茶店子路12号院2栋", "road=茶店子路 road_number=12 building=2"),
+    ("成都市锦江区春熙路北段88号3楼306", "road=春熙路北段 floor=3 room=306"),
 ]
 
 

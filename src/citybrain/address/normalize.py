@@ -92,6 +92,7 @@ _CN_NUMBER = re.compile(
     r"(?=号楼|号院|号(?!线|桥|码头|公馆)|栋|幢|座|单元|楼|层|室|户|组|期)"
 )
 _ROAD_DIGITS = re.compile(r"(?<=[\u4e00-\u9fff])(\d{1,2})(?=段|街(?!道)|路|巷|环|横街|支路|纵线)")
+_ORDINAL = re.compile(r"第(?=\d)")
 _NEG_FLOOR = re.compile(r"负(\d+)(?=楼|层)|(?<![A-Z0-9])B(\d)(?=楼|层|F)")
 
 
@@ -141,6 +142,8 @@ def clean(text: str) -> str:
     if _has_cn_numeral(s):
         s = _CN_NUMBER.sub(_cn_to_arabic, s)
     s = _ROAD_DIGITS.sub(_road_to_chinese, s)
+    if "第" in s:
+        s = _ORDINAL.sub("", s)
     if "负" in s or "B" in s:
         s = _NEG_FLOOR.sub(lambda m: "-" + (m.group(1) or m.group(2)), s)
     return s.strip("-")

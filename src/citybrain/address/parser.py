@@ -37,23 +37,29 @@ _NUMBER = (
     r"(?P<number>[甲乙丙丁]?\d+(?:-\d+)?[A-Z]?)(?:号院|号(?!楼|座)|弄)"
     r"(?:附(?P<annex>\d+)号?)?"
 )
+# After a road the 号 is often left out: 天府大道北段1700环球中心, 天府三街288.
+_NUMBER_AFTER_ROAD = _NUMBER.replace(
+    "(?:号院|号(?!楼|座)|弄)",
+    "(?:号院|号(?!楼|座)|弄|$|(?=[\u4e00-\u9fff])(?![栋幢座楼层单元室户号组期区门]))",
+)
 _HEAD = re.compile(
     rf"""
     (?:(?P<street>[{_CJK}]{{2,8}}?(?:街道办事处|街道办|街道|街办)(?![路街])
        |[{_CJK}]{{2,6}}?(?:镇|乡)(?=$|[{_CJK}]{{1,10}}?(?:社区|村|路|街|大道|巷))))?
     (?:(?P<community>[{_CJK}0-9]{{2,10}}?(?:社区居民委员会|社区居委会|社区|居委会|村民委员会|村委会|
         村(?=\d+组|\d+社|\d+号|$)))(?:(?P<group>\d+)(?:组|社))?)?
-    (?:(?P<road>[{_CJK}A-Z0-9]{{1,14}}?{_ROAD_SUFFIX}{_SEGMENT}){_NUMBER}
+    (?:(?P<road>[{_CJK}A-Z0-9]{{1,14}}?{_ROAD_SUFFIX}{_SEGMENT}){_NUMBER_AFTER_ROAD}
       |(?P<road2>[{_CJK}A-Z0-9]{{1,14}}?{_ROAD_SUFFIX}{_SEGMENT})(?!大道|大街|路|街|道|巷)
       |{_NUMBER.replace("number", "number2").replace("annex", "annex2")})?
     """,
     re.VERBOSE,
 )
-_DETAIL_CHARS = r"A-Z0-9\-栋幢座号楼单元层室户房F"
+_DETAIL_CHARS = r"A-Z0-9\-栋幢座号楼单元层室户房门F"
 _LOOSE_ROAD = re.compile(r"(\D{3,16}?)(\d+)号(.*)")
 # The detail (building … room) is the longest tail made of these characters; it is found on the
 # reversed text so that the match is a plain anchored one.
 _DETAIL_REVERSED = re.compile(rf"[{_DETAIL_CHARS}]*")
+_HAS_ALNUM = re.compile(r"[0-9A-Z]")
 _ZONE = re.compile(r"(?:(?:[A-Z]\d*|\d+[A-Z]?)(?:区|期)|[东西南北中]区)$")
 # The detail, in one pattern: shorthand 3-2-1203 / 3栋2-1203 / 5-302 first, then the long form
 # 3栋2单元12楼3号. Group names end in the alternative's number.
@@ -62,7 +68,7 @@ _DETAIL = re.compile(
     r"|(?P<b2>[A-Z]?\d+[A-Z]?|[A-Z])(?:栋|幢|号楼|座|号)(?P<u2>\d+)-(?P<r2>\d+)(?:室|号|户)?"
     r"|(?P<b3>\d+)-(?P<r3>\d{3,4})(?:室|号|户)?"
     r"|(?:(?P<b4>[A-Z]?\d+[A-Z]?|[A-Z])(?:号楼|栋楼?|幢|座|楼(?=\d+单元)|号(?=\d+单元|\d+-\d)))?-?"
-    r"(?:(?P<u4>\d+|[A-Z])单元)?-?"
+    r"(?:(?P<u4>\d+|[A-Z])(?:单元|门))?-?"
     r"(?:(?P<f4>-?\d+)(?:楼|层|F))?"
     r"(?:(?P<r4>[A-Z]?\d+[A-Z]?)(?:室|号|户|房)?)?"
 )
@@ -239,6 +245,8 @@ def _split_detail(
         if zm is not None:
             zone = zm.group(0)
             head = head[: zm.start()]
+    if detail and not _HAS_ALNUM.search(detail):
+        head, detail = head + detail, ""  # 东门, 南楼 …: words of the estate's name
     estate = head or None
     if detail:
         dm = _DETAIL.fullmatch(detail)
