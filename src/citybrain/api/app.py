@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from citybrain import __version__
 from citybrain.api.deps import Security, check_every_route_guarded, public
 from citybrain.api.errors import install_error_handlers
+from citybrain.api.openapi import WebMount, document_security
 from citybrain.api.routers import audit, auth, health, overview, unmask_grants, users
 from citybrain.api.security.limits import BodySizeLimitMiddleware, TokenBucketLimiter
 from citybrain.api.security.tokens import load_signing_key
@@ -19,6 +20,8 @@ from citybrain.core.opsdb import connect
 from citybrain.web import static_dir
 
 API = "/api/v1"
+# Paths the static web app never answers: an unknown one is the API's 404, not a missing file.
+API_PREFIXES = ("/api/", "/open311/", "/docs", "/redoc", "/openapi.json", "/health")
 OPEN311_MODULE = "citybrain.api.routers.open311"
 
 
@@ -52,6 +55,8 @@ def create_app(workspace: Workspace, settings: ApiSettings | None = None) -> Fas
         app.include_router(open311.router, prefix="/open311/v2", dependencies=[Depends(public)])
 
     app.state.permissions = check_every_route_guarded(app.routes)
-    # Mounted last so that API routes win; html=True serves index.html at "/".
-    app.mount("/", StaticFiles(directory=static_dir(), html=True), name="web")
+    document_security(app)
+    # Last, so API routes win; html=True serves index.html at "/".
+    web = StaticFiles(directory=static_dir(), html=True)
+    app.router.routes.append(WebMount(web, api_prefixes=API_PREFIXES))
     return app

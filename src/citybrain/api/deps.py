@@ -12,6 +12,7 @@ Every route declares exactly one of
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -230,6 +231,7 @@ class ApiRouteInfo:
     methods: frozenset[str]
     path: str
     dependant: Dependant
+    path_regex: re.Pattern[str]
 
 
 def api_routes(routes: Sequence[BaseRoute]) -> list[ApiRouteInfo]:
@@ -240,7 +242,8 @@ def api_routes(routes: Sequence[BaseRoute]) -> list[ApiRouteInfo]:
             continue  # FastAPI's own docs routes and the static web app
         dependant = context.dependant
         assert isinstance(dependant, Dependant)
-        found.append(ApiRouteInfo(frozenset(context.methods or ()), str(context.path), dependant))
+        methods = frozenset(context.methods or ())
+        found.append(ApiRouteInfo(methods, str(context.path), dependant, context.path_regex))
     return found
 
 

@@ -6,8 +6,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 
 def describe(errors: list[Any]) -> str:
@@ -40,5 +43,28 @@ def _plain(ctx: Any) -> bool:
     return ctx is None or all(isinstance(v, str | int | float | bool) for v in ctx.values())
 
 
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 405:
+        # Starlette lists only the methods of the one route it tried; a path served by several
+        # routes (GET and POST /users) must advertise all of them.
+        from citybrain.api.deps import api_routes
+
+        path = request.url.path
+        allowed = sorted(
+            {
+                m
+                for r in api_routes(request.app.routes)
+                if r.path_regex.match(path)
+                for m in r.methods
+            }
+        )
+        return JSONResponse(
+            {"detail": "Method Not Allowed"}, 405, headers={"Allow": ", ".join(allowed)}
+        )
+    return await http_exception_handler(request, exc)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

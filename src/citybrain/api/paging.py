@@ -9,8 +9,10 @@ most 128 characters, never ``..`` — so a value can be neither a path nor a pie
 bind every value as a parameter anyway.
 """
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -33,6 +35,19 @@ FilterValue = Annotated[
     StringConstraints(min_length=1, max_length=128, pattern=r"^[\w\-.:@ ]+$"),
     AfterValidator(_no_dots),
 ]
+
+
+def _to_utc(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("date out of range") from None
+
+
+# A timestamp filter: naive values are taken as UTC; the value is normalised to UTC.
+Timestamp = Annotated[datetime, AfterValidator(_to_utc)]
 
 
 @dataclass(frozen=True)
@@ -91,6 +106,8 @@ def pagination(sortable: Sequence[str], default: str) -> Callable[..., PageParam
     sortable = tuple(sortable)
     parse_sort(default, sortable)  # a wrong default is a programmer error: fail at import
     sort_help = f"columns, comma-separated, '-' descending: {', '.join(sortable)}"
+    one = "-?(?:" + "|".join(re.escape(name) for name in sortable) + ")"
+    sort_pattern = f"^{one}(?:,{one})*$"
 
     def dependency(
         page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="page number, from 1")] = 1,
@@ -102,6 +119,8 @@ def pagination(sortable: Sequence[str], default: str) -> Callable[..., PageParam
             Query(
                 max_length=200,
                 description=sort_help,
+                # Documented for clients; enforced by parse_sort, whose message names the choices.
+                json_schema_extra={"pattern": sort_pattern},
             ),
         ] = default,
     ) -> PageParams:

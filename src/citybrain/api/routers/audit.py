@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -11,7 +11,7 @@ from sqlalchemy import Text, cast, func, select
 
 from citybrain.api.deps import Principal, Security, get_security, require
 from citybrain.api.opsdb_models import AuditLog
-from citybrain.api.paging import FilterValue, Page, PageParams, pagination
+from citybrain.api.paging import FilterValue, Page, PageParams, Timestamp, pagination
 from citybrain.api.security.audit import verify_audit
 from citybrain.api.security.roles import Permission
 from citybrain.core.opsdb import session
@@ -51,8 +51,8 @@ def read_audit(
     actor: Annotated[FilterValue | None, Query(description="exact user name")] = None,
     action: Annotated[FilterValue | None, Query(description="e.g. entities.read")] = None,
     subject: Annotated[FilterValue | None, Query(description="a subject id")] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Timestamp | None = None,
+    until: Timestamp | None = None,
 ) -> Page[AuditEntry]:
     """Audit rows, newest first by default; filters combine with AND."""
     conditions: list[Any] = []
@@ -61,9 +61,9 @@ def read_audit(
     if action is not None:
         conditions.append(AuditLog.action == action)
     if since is not None:
-        conditions.append(AuditLog.at >= _aware(since))
+        conditions.append(AuditLog.at >= since)
     if until is not None:
-        conditions.append(AuditLog.at < _aware(until))
+        conditions.append(AuditLog.at < until)
     with session(security.engine) as db:
         query = select(AuditLog).where(*conditions)
         if subject is not None:
@@ -105,7 +105,3 @@ def verify(
         reason=result.reason,
         message=result.message,
     )
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -1,0 +1,55 @@
+"""schemathesis against our own OpenAPI document: no 5xx and no response outside the schema.
+
+Bounded (a few dozen examples per operation) and marked slow. Requests carry an admin token, or an
+auditor's for the audit routes, so they reach the handlers instead of stopping at 401/403.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from api.conftest import Harness, make_harness
+
+schemathesis = pytest.importorskip("schemathesis")  # a dev dependency (pyproject.toml)
+checks = pytest.importorskip("schemathesis.checks")
+
+pytestmark = pytest.mark.slow
+
+
+def _start() -> tuple[Harness, dict[str, dict[str, str]]]:
+    # schemathesis reads the schema when the module is collected, so the app exists by then.
+    harness = next(make_harness(Path(tempfile.mkdtemp(prefix="citybrain-fuzz-"))))
+    return harness, {"admin": harness.as_role("admin"), "auditor": harness.as_role("auditor")}
+
+
+FUZZ_API, TOKENS = _start()
+schema = schemathesis.openapi.from_asgi("/openapi.json", FUZZ_API.app)
+
+
+@schema.parametrize()
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+)
+def test_no_server_errors_and_responses_match_the_schema(case: schemathesis.Case) -> None:
+    role = "auditor" if case.path.startswith("/api/v1/audit") else "admin"
+    headers = dict(TOKENS[role])
+    if case.headers and ("Authorization" in case.headers or "X-API-Key" in case.headers):
+        headers = {}  # the generated credentials are what is under test
+    excluded = []
+    if case.path.startswith("/open311/"):
+        # Open311 answers errors as the GeoReport spec says ([{code, description}], 400/404),
+        # which its router does not declare yet, and reads form fields its own way; it is still
+        # held to "no 5xx". Its owner (cases) is to declare them; then drop this exclusion.
+        excluded = [
+            checks.status_code_conformance,
+            checks.response_schema_conformance,
+            checks.positive_data_acceptance,
+        ]
+    case.call_and_validate(headers=headers, excluded_checks=excluded)
