@@ -87,13 +87,7 @@ def test_pipeline_gives_identical_arrow_on_both_engines(
     assert duck_stats.schema.field("last_month").type == pa.timestamp("us")
     assert duck_stats["last_month"][0].as_py() <= dt.datetime(2024, 5, 1)
 
-
-@pytest.mark.spark
-def test_each_engine_reads_the_lake_the_other_wrote(both_engines: tuple[Engine, Engine]) -> None:
-    duck, spark = both_engines
-    _run(duck)
-    _run(spark)
-
+    # Each engine reads the lake the other wrote, with the same result.
     for writer, reader_kind in [(duck, "spark"), (spark, "duckdb")]:
         with open_engine(reader_kind, writer.lake_root, database=":memory:") as reader:
             for name in ("crowded_people", "street_stats"):
