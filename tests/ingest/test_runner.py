@@ -97,3 +97,39 @@ def test_one_broken_source_fails_alone_and_the_catalog_knows(
         ("gas_billing", "failed"),
     }
     assert catalog.lineage("raw/water_billing").edges
+
+
+def test_workers_keep_order_and_temporary_files_are_not_deliveries(
+    workspace: Workspace, source_dir: Path, make_contract: MakeContract
+) -> None:
+    folder = source_dir / "water"
+    folder.mkdir()
+    write_csv(folder / "YS_202401.csv", water_rows(5))
+    write_csv(folder / "YS_202402.csv", water_rows(5, start=6))
+    (folder / "~$YS_202403.csv").write_bytes(b"\x00lock")
+    (folder / "YS_202404.csv.part").write_bytes(b"\x00partial")
+    water = make_contract("kind: csv\npath: 'water/YS_*'")
+    write_csv(source_dir / "gas.csv", water_rows(3))
+    gas = make_contract("kind: csv\npath: gas.csv", system="gas_billing")
+    summary = ingest_sources(workspace, [water, gas], workers=2)
+    assert [(r.system, r.status, r.loads, r.rows_landed) for r in summary.results] == [
+        ("water_billing", "ok", 2, 10),
+        ("gas_billing", "ok", 1, 3),
+    ]
+
+
+class _BrokenCatalog:
+    def record(self, contract: object, manifest: object, zone: object) -> None:
+        raise RuntimeError("database is locked")
+
+
+def test_a_failing_catalog_fails_the_source_but_keeps_the_data(
+    workspace: Workspace, source_dir: Path, make_contract: MakeContract
+) -> None:
+    write_csv(source_dir / "water.csv", water_rows(5))
+    contract = make_contract("kind: csv\npath: water.csv")
+    summary = ingest_sources(workspace, [contract], recorder=_BrokenCatalog())
+    [result] = summary.results
+    assert result.status == "failed" and result.error is not None
+    assert "landed but the catalog was not updated" in result.error
+    assert len(RawZone(workspace.lake, contract.id).partitions()) == 1

@@ -50,7 +50,8 @@ def source_files(contract: SourceContract) -> list[Path]:
     base = pattern if pattern.is_absolute() else contract.base_dir() / pattern
     if any(ch in connector.path for ch in "*?["):
         anchor = Path(base.anchor)
-        files = sorted(p for p in anchor.glob(str(base.relative_to(anchor))) if p.is_file())
+        found = anchor.glob(str(base.relative_to(anchor)))
+        files = sorted(p for p in found if p.is_file() and not _is_temporary(p))
     else:
         files = [base] if base.is_file() else []
     if not files:
@@ -59,6 +60,12 @@ def source_files(contract: SourceContract) -> list[Path]:
             hint="check connector.path in the contract (relative to the contract's folder)",
         )
     return files
+
+
+def _is_temporary(path: Path) -> bool:
+    """Office lock files (~$x.xlsx), hidden files and partial transfers are not deliveries."""
+    name = path.name
+    return name.startswith(("~$", ".")) or name.endswith((".part", ".tmp", ".crdownload"))
 
 
 def open_file(
