@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -35,6 +36,16 @@ def _ops_engine() -> Iterator[tuple[Workspace, Engine]]:
         engine.dispose()
 
 
+def _local(moment: datetime | None, workspace: Workspace) -> str:
+    """A time as the workspace's clerks read it (the work calendar's zone, Asia/Shanghai)."""
+    from citybrain.cases import settings_for_workspace
+
+    if moment is None:
+        return ""
+    zone = settings_for_workspace(workspace.root).sla.calendar.zone
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
 def _print_json(value: Any) -> None:
     console.print_json(json.dumps(value, ensure_ascii=False, default=str))
 
@@ -58,7 +69,7 @@ def list_command(
     if status is not None and status not in {s.value for s in Status}:
         known = ", ".join(s.value for s in Status)
         raise UserError(f"unknown status {status!r}", hint=f"statuses are {known}")
-    with _ops_engine() as (_, engine):
+    with _ops_engine() as (workspace, engine):
         cases = list_cases(engine, status=status, topic=topic, department=department, limit=limit)
     if as_json:
         _print_json([case_summary(c) for c in cases])
@@ -67,7 +78,7 @@ def list_command(
     for column in ("id", "topic", "subject", "level", "status", "department", "due"):
         table.add_column(column)
     for case in cases:
-        due = case.sla_due_at.strftime("%Y-%m-%d %H:%M") if case.sla_due_at else ""
+        due = _local(case.sla_due_at, workspace)
         table.add_row(
             str(case.id),
             case.topic,
@@ -92,7 +103,7 @@ def show_command(
     from citybrain.cases import event_summary, get_case, status_label
     from citybrain.cases.views import case_summary
 
-    with _ops_engine() as (_, engine):
+    with _ops_engine() as (workspace, engine):
         case = get_case(engine, case_id, detail=True)
     if as_json:
         _print_json(
@@ -117,7 +128,7 @@ def show_command(
     console.print(f"  status {status_label(case.status)} · level {case.level} · score {case.score}")
     console.print(f"  department {case.department or '-'} · assignee {case.assignee or '-'}")
     if case.sla_due_at:
-        console.print(f"  due {case.sla_due_at.isoformat()}")
+        console.print(f"  due {_local(case.sla_due_at, workspace)}")
     for evidence in case.evidence:
         reason = evidence.reasons[0]["text_zh"] if evidence.reasons else ""
         console.print(f"  evidence {evidence.period} score {evidence.score:.2f} {reason}")
@@ -126,7 +137,7 @@ def show_command(
         events.add_column(column)
     for event in case.events:
         events.add_row(
-            event.at.strftime("%Y-%m-%d %H:%M"),
+            _local(event.at, workspace),
             event.action,
             event.actor,
             status_label(event.from_status) if event.from_status else "",
