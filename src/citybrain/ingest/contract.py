@@ -12,7 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+
+from citybrain.core.stdmodel import STD_TABLES
 
 SYSTEM_ID_PATTERN = r"^[a-z][a-z0-9_]{1,62}$"
 ENV_NAME_PATTERN = r"^[A-Z_][A-Z0-9_]*$"
@@ -206,6 +208,13 @@ class SourceContract(_Model):
     owner: str = Field(min_length=1, description="owner department")
     description: str | None = None
     connector: Connector
+    standard: str | None = Field(
+        None, description="standard-model table (citybrain.core.stdmodel) this system feeds"
+    )
+    constants: dict[str, str] = Field(
+        default_factory=dict,
+        description="standard columns with one value for the whole system, e.g. utility: water",
+    )
     mapping: Mapping = Field(default_factory=Mapping)
     keys: list[str] = Field(default_factory=list, description="natural key (target columns)")
     pii: list[PiiField] = Field(default_factory=list)
@@ -215,6 +224,13 @@ class SourceContract(_Model):
     tags: list[str] = Field(default_factory=list)
 
     _origin: Path | None = PrivateAttr(default=None)
+
+    @field_validator("standard")
+    @classmethod
+    def _known_standard(cls, value: str | None) -> str | None:
+        if value is not None and value not in STD_TABLES:
+            raise ValueError(f"unknown standard table {value!r}; known: {', '.join(STD_TABLES)}")
+        return value
 
     @property
     def origin(self) -> Path | None:
