@@ -133,3 +133,29 @@ def test_a_failing_catalog_fails_the_source_but_keeps_the_data(
     assert result.status == "failed" and result.error is not None
     assert "landed but the catalog was not updated" in result.error
     assert len(RawZone(workspace.lake, contract.id).partitions()) == 1
+
+
+def test_a_load_the_catalog_missed_is_recorded_on_the_rerun(
+    workspace: Workspace, source_dir: Path, make_contract: MakeContract
+) -> None:
+    path = write_csv(source_dir / "water.csv", water_rows(5))
+    contract = make_contract("kind: csv\npath: water.csv")
+    first = load_file(workspace.lake, contract, path)  # as if killed before the catalog heard
+    summary = ingest_sources(workspace, [contract], recorder=recorder_for(workspace))
+    assert summary.results[0].skipped == 1
+    catalog = Catalog.open(workspace.ops_db_url)
+    assert catalog.get_load(first.load_id).rows_landed == 5
+    ingest_sources(workspace, [contract], recorder=recorder_for(workspace))
+    assert len(catalog.list_loads()) == 1
+
+
+def test_stale_incremental_delivery_is_flagged(
+    workspace: Workspace, source_dir: Path, make_contract: MakeContract
+) -> None:
+    extra = "refresh: {mode: incremental, watermark: charge_date}\n"
+    contract = make_contract("kind: csv\npath: 'water_*.csv'", extra=extra)
+    newer = write_csv(source_dir / "water_1.csv", water_rows(30))
+    older = write_csv(source_dir / "water_2.csv", water_rows(3))
+    assert load_file(workspace.lake, contract, newer).warnings == []
+    manifest = load_file(workspace.lake, contract, older)
+    assert manifest.watermark is not None and "stale" in manifest.warnings[0]

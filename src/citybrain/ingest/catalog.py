@@ -9,6 +9,7 @@ from citybrain.core.catalog import (
     Catalog,
     ColumnInfo,
     DatasetSpec,
+    LoadNotFound,
     LoadOutcome,
     PiiField,
 )
@@ -87,6 +88,13 @@ class CatalogRecorder:
 
     def record(self, contract: SourceContract, manifest: Manifest, zone: RawZone) -> None:
         catalog = self.catalog
+        if manifest.status == "skipped":
+            # already landed; record it only if a run killed after its commit never did
+            try:
+                catalog.get_load(manifest.load_id)
+                return
+            except LoadNotFound:
+                manifest = manifest.model_copy(update={"status": "completed", "message": None})
         catalog.start_load(contract.id, load_id=manifest.load_id)
         completed = manifest.status == "completed"
         catalog.finish_load(

@@ -62,7 +62,8 @@ Progress = Callable[[ProgressEvent], None]
 
 
 class LoadRecorder(Protocol):
-    """Told about every finished load (completed or failed), e.g. to fill the catalog."""
+    """Told about every load (completed, failed, or skipped as already landed — so that a load
+    whose run was killed right after its commit still reaches the catalog), e.g. the catalog."""
 
     def record(self, contract: SourceContract, manifest: Manifest, zone: RawZone) -> None: ...
 
@@ -306,9 +307,22 @@ def _run(
         manifest.schema_hash = schema_hash(schema)
     if manifest.drift is not None:
         manifest.warnings.append(f"schema drift handled by policy {manifest.drift.policy}")
+    _check_watermark(contract, manifest, staging.zone)
     _check_volume(contract, manifest)
     if not manifest.reconciled or sum(loader.reasons.values()) != manifest.rows_quarantined:
         raise AssertionError(f"load {manifest.load_id} does not reconcile")  # a bug, never data
+
+
+def _check_watermark(contract: SourceContract, manifest: Manifest, zone: RawZone) -> None:
+    """An incremental delivery whose newest row is not newer than the last load's is stale."""
+    if contract.refresh.mode != "incremental" or manifest.watermark is None:
+        return
+    previous = [m.watermark for m in zone.manifests() if m.watermark is not None]
+    if previous and manifest.watermark <= max(previous):
+        manifest.warnings.append(
+            f"watermark {manifest.watermark} is not past the last load's ({max(previous)}): "
+            "a stale or repeated delivery?"
+        )
 
 
 def _check_volume(contract: SourceContract, manifest: Manifest) -> None:
@@ -440,7 +454,7 @@ def load_source(
         for path in source_files(contract):
             manifest = load_file(workspace.lake, contract, path, options=options, progress=progress)
             result.manifests.append(manifest)
-            if recorder is not None and manifest.status != "skipped":
+            if recorder is not None:
                 _record(recorder, contract, manifest, zone, result)
             if manifest.status == "failed":
                 result.status, result.error = "failed", manifest.message
