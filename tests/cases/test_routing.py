@@ -163,3 +163,32 @@ def test_findings_without_a_grid_are_located_from_geojson() -> None:
     assert (filled[1]["grid_id"], filled[1]["street_id"]) == ("G1", "S1")  # kept its own
     routed = route_table(RULES, fill_locations(table, areas)).to_pylist()
     assert routed[0]["department"] == "G7网格站"
+
+
+def test_dry_run_filters_locates_and_routes_without_a_database() -> None:
+    from citybrain.cases import CaseSettings, dry_run
+
+    areas = AreaIndex.from_table(
+        pa.table({"grid_id": ["G7"], "community_id": ["C7"], "street_id": ["S7"],
+                  "geometry": [SQUARE]})
+    )  # fmt: skip
+    table = findings(
+        [
+            {"subject_id": "D1", "lon": 5.0, "lat": 5.0, "grid_id": None},
+            {"subject_id": "D2", "score": 0.1, "level": "low"},
+        ]
+    )
+    routed = dry_run(table, settings=CaseSettings(routing=RULES), areas=areas).to_pylist()
+    assert [(r["subject_id"], r["grid_id"], r["department"]) for r in routed] == [
+        ("D1", "G7", "G7网格站")
+    ]
+
+
+def test_the_documented_example_settings_parse() -> None:
+    from citybrain.cases import settings as settings_module
+
+    doc = settings_module.__doc__ or ""
+    example = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    settings = parse_case_settings(example)
+    assert settings.routing.rules[0].name == "group-rental-by-street"
+    assert settings.sla.calendar.holidays and settings.merge.distance_m == 30

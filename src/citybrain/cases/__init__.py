@@ -27,7 +27,7 @@ from citybrain.cases.intake import (
 )
 from citybrain.cases.labels import outcome_labels, precision_by_month
 from citybrain.cases.metrics import CaseMetrics, case_metrics
-from citybrain.cases.opening import OpenResult, open_cases
+from citybrain.cases.opening import OpenResult, dry_run, open_cases
 from citybrain.cases.opsdb_models import (
     Case,
     CaseEvent,
@@ -115,6 +115,7 @@ __all__ = [
     "case_summary",
     "deliver_pending",
     "department_hints",
+    "dry_run",
     "escalate_overdue",
     "event_summary",
     "fill_locations",

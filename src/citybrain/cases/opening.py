@@ -254,6 +254,23 @@ def _insert_evidence(
     return len(rows), per_case
 
 
+def dry_run(
+    findings: pa.Table,
+    *,
+    settings: CaseSettings | None = None,
+    areas: AreaIndex | None = None,
+    hints: Mapping[str, str | None] | None = None,
+) -> pa.Table:
+    """Where each finding above threshold would go, and why; nothing is written.
+
+    The findings come back located and with ``department``, ``co_departments``,
+    ``routing_rule``, ``matched_on`` and ``route_reason_zh`` / ``route_reason_en`` added.
+    """
+    config = settings or CaseSettings()
+    kept = above_threshold(validate_findings(findings).combine_chunks(), config)
+    return route_table(config.routing, fill_locations(kept, areas), hints)
+
+
 def open_cases(
     engine: Engine,
     findings: pa.Table,

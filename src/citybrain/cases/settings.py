@@ -1,7 +1,39 @@
 """Case settings: routing, SLA, report merging, Open311 services and opening thresholds.
 
 A workspace may keep them in ``cases.yaml`` at its root; every key has a default, so a workspace
-without the file still opens, routes and times its cases.
+without the file still opens, routes and times its cases. An example (a test parses it):
+
+```yaml
+default_threshold: 0.5
+thresholds: {group_rental: 0.6}
+auto_dispatch: true
+routing:
+  default_department: 城市运行管理中心
+  supervisor: 区督查室
+  supervisors: {科技园街道办: 街道督查组}
+  rules:
+    - name: group-rental-by-street
+      topics: [group_rental]
+      streets: [S01]
+      departments: [科技园街道办, 派出所]
+    - name: muck-trucks-high
+      topics: [muck_truck]
+      levels: [high]
+      departments: [城管执法局]
+sla:
+  default_hours: {high: 8, medium: 16, low: 40}
+  topics:
+    muck_truck: {high: 2}
+  response_hours: 2
+  calendar:
+    timezone: Asia/Shanghai
+    periods: [{start: "09:00", end: "12:00"}, {start: "13:30", end: "17:30"}]
+    holidays: [2026-10-01, 2026-10-02]
+    extra_workdays: [2026-09-27]
+merge: {distance_m: 30, window_hours: 48}
+services:
+  - {service_code: street_vending, service_name: 占道经营, group: 市容}
+```
 """
 
 from __future__ import annotations

@@ -186,13 +186,11 @@ def route_command(
 
     from citybrain.cases import (
         department_hints,
-        fill_locations,
         load_routing,
         open_cases,
-        route_table,
         settings_for_workspace,
     )
-    from citybrain.cases.opening import above_threshold
+    from citybrain.cases import dry_run as routing_dry_run
     from citybrain.topics import discover_topics, validate_findings
 
     if not findings.is_file():
@@ -213,8 +211,7 @@ def route_command(
             f"case(s); {result.below_threshold} finding(s) below threshold"
         )
         return
-    kept = above_threshold(table, settings)
-    routed = route_table(settings.routing, fill_locations(kept, area_index), hints)
+    routed = routing_dry_run(table, settings=settings, areas=area_index, hints=hints)
     columns = ["topic", "subject_id", "level", "score", "grid_id", "community_id", "street_id",
                "department", "co_departments", "routing_rule", "matched_on", "route_reason_zh",
                "route_reason_en"]  # fmt: skip
