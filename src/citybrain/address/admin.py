@@ -63,6 +63,14 @@ class AdminReader:
             for alias, entries in index.names.items()
         }
         self._lineages: dict[str, tuple[Division, ...]] = {}
+        # Aliases many units share (高新区, 城关镇), split by province.
+        self._by_province: dict[str, dict[str, tuple[tuple[Division, int], ...]]] = {}
+        for alias, entries in self._names.items():
+            if len(entries) > 4:
+                buckets: dict[str, list[tuple[Division, int]]] = {}
+                for entry in entries:
+                    buckets.setdefault(entry[0].prefix[:2], []).append(entry)
+                self._by_province[alias] = {k: tuple(v) for k, v in buckets.items()}
         self._lengths = index.lengths3
         self._divisions = index.divisions
         self._default = index.divisions[default_region] if default_region else None
@@ -103,6 +111,7 @@ class AdminReader:
         chains: list[Chain] = [()]
         corrections: list[str] = []
         names, lengths3, accept = self._names, self._lengths, self._accept
+        by_province = self._by_province
         while pos < n:
             lengths = lengths3.get(text[pos : pos + 3], ()) + _TWO
             extended: list[Chain] = []
@@ -110,13 +119,17 @@ class AdminReader:
             for length in lengths:
                 if pos + length > n:
                     continue
-                entries = names.get(text[pos : pos + length])
+                alias = text[pos : pos + length]
+                entries = names.get(alias)
                 if entries is None:
                     continue
                 after = text[pos + length : pos + length + 3]
                 for chain in chains:
                     last = chain[-1][0] if chain else None
-                    for division, kind in entries:
+                    candidates = entries
+                    if last is not None and len(entries) > 4:
+                        candidates = by_province[alias].get(last.prefix[:2], ())
+                    for division, kind in candidates:
                         if kind == FULL and last is not None:
                             # the common case, inlined: a full name inside the previous token
                             if division.level > last.level and division.prefix.startswith(
