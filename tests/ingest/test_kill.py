@@ -12,8 +12,7 @@ from pathlib import Path
 import duckdb
 
 from citybrain.core.workspace import Workspace
-from citybrain.ingest import RawZone, load_file
-from citybrain.ingest.runner import LoadOptions
+from citybrain.ingest import LoadOptions, RawZone, load_file
 from ingest._helpers import MakeContract, water_rows, write_csv
 
 CHILD = textwrap.dedent(

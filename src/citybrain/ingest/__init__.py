@@ -21,17 +21,15 @@ from citybrain.ingest.check import (
 )
 from citybrain.ingest.connectors import SourceUnreadable
 from citybrain.ingest.contract import SourceContract, contract_json_schema
+from citybrain.ingest.load import LoadOptions, ProgressEvent, load_file
 from citybrain.ingest.manifest import Manifest
 from citybrain.ingest.rawzone import RawZone
 from citybrain.ingest.runner import (
     IngestSummary,
-    LoadOptions,
     LoadRecorder,
-    ProgressEvent,
     SourceResult,
     discover_sources,
     ingest_sources,
-    load_file,
     load_source,
 )
 from citybrain.ingest.schema import SCHEMA_PATH, write_contract_schema
