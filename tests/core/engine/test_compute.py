@@ -6,6 +6,8 @@ import ibis
 import pyarrow as pa
 
 from citybrain.core.engine import Engine
+from citybrain.core.engine.duckdb_engine import DuckDBEngine
+from citybrain.core.engine.spark_engine import SparkEngine
 
 
 def _streets() -> pa.Table:
@@ -74,3 +76,16 @@ def test_sql_joins_a_lake_table_with_a_registered_one(engine: Engine, sample: pa
         {"office": "高新办", "n": 2},
         {"office": "西湖办", "n": 1},
     ]
+
+
+def test_duckdb_sql_as_spark_reads_it() -> None:
+    # A snapshot of the transpiled text; needs no Spark session.
+    query = "SELECT strftime(seen_at, '%Y-%m') AS month, x::VARCHAR AS code FROM t GROUP BY ALL"
+
+    assert SparkEngine.transpile(query) == (
+        "SELECT DATE_FORMAT(seen_at, 'yyyy-MM') AS month, CAST(x AS STRING) AS code "
+        "FROM t GROUP BY ALL"
+    )
+    assert DuckDBEngine.transpile(query) == (
+        "SELECT STRFTIME(seen_at, '%Y-%m') AS month, CAST(x AS TEXT) AS code FROM t GROUP BY ALL"
+    )

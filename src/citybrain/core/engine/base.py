@@ -224,9 +224,10 @@ class Engine(ABC):
         """The schema of a query in the engine's dialect; None lets Ibis find it."""
         return None
 
-    def transpile(self, query: str, *, dialect: str = "duckdb") -> str:
-        """The SQL text `sql` would run, for reading and snapshot tests."""
-        return sqlglot.transpile(query, read=dialect, write=self.sql_dialect)[0]
+    @classmethod
+    def transpile(cls, query: str, *, dialect: str = "duckdb") -> str:
+        """``query`` in this engine's dialect, for reading and snapshot tests; needs no session."""
+        return sqlglot.transpile(query, read=dialect, write=cls.sql_dialect)[0]
 
     def to_arrow(self, table: ir.Table) -> pa.Table:
         """Run an expression; the result follows the type policy in `engine.arrow`."""
