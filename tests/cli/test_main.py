@@ -92,3 +92,20 @@ def test_topic_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     code, _, err = run_cli(["-w", str(ws), "topic", "run", "no_such_topic"], capsys)
     assert code == 2
     assert "unknown topic 'no_such_topic'" in err
+
+
+def test_address_parse_prints_components(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(["address", "parse", "--json", "成都市武侯区人民南路四段12号"], capsys)
+    assert code == 0, err
+    import json
+
+    parsed = json.loads(out)
+    assert parsed["district_code"] == "510107"
+    assert parsed["road"] == "人民南路四段"
+    assert parsed["road_number"] == "12"
+
+
+def test_sim_is_mounted(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(["sim", "--help"], capsys)
+    assert code == 0
+    assert "--scale" in out

@@ -13,8 +13,10 @@ from typing import Annotated
 import typer
 
 from citybrain import __version__
+from citybrain.cli.address import address_app
 from citybrain.cli.run import run_command
 from citybrain.cli.serve import serve_command
+from citybrain.cli.sim import sim_app
 from citybrain.cli.state import state
 from citybrain.cli.topic import topic_app
 from citybrain.cli.ui import console, err_console
@@ -62,6 +64,8 @@ def _main(
 
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(topic_app, name="topic")
+app.add_typer(sim_app, name="sim")
+app.add_typer(address_app, name="address")
 app.command("run")(run_command)
 app.command("serve")(serve_command)
 
