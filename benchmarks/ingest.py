@@ -105,6 +105,20 @@ def make_data(rows: int, folder: Path, seed: int = 7) -> tuple[Path, Path]:
     return csv_path, parquet_path
 
 
+def to_gbk(source: Path, target: Path) -> Path:
+    """The same CSV transcoded to GBK, in chunks cut at line ends."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with source.open("rb") as fin, target.open("wb") as fout:
+        carry = b""
+        while data := fin.read(16 << 20):
+            carry += data
+            cut = carry.rfind(b"\n") + 1
+            fout.write(carry[:cut].decode("utf-8").encode("gbk"))
+            carry = carry[cut:]
+        fout.write(carry.decode("utf-8").encode("gbk"))
+    return target
+
+
 class PeakRss:
     """Samples this process's resident memory while a side runs."""
 
@@ -225,6 +239,9 @@ def main() -> None:
             )
             sides[f"{kind}.citybrain"] = ours(source, work / f"lake_{kind}", kind)
             sides[f"{kind}.pandas"] = pandas_side(source, work / f"pandas_{kind}.parquet", kind)
+        # GBK: DuckDB cannot read it offline (its encodings extension is a download), so ours alone
+        gbk_path = to_gbk(csv_path, work / "gbk" / "water.csv")
+        sides["csv_gbk.citybrain"] = ours(gbk_path, work / "lake_gbk", "csv")
         ratios = {}
         for kind in ("csv", "parquet"):
             for measure, label in (("seconds", ""), ("cpu_seconds", "_cpu")):
