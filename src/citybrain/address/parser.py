@@ -28,7 +28,9 @@ from citybrain.address.model import ParsedAddress
 from citybrain.address.normalize import clean
 
 _CJK = r"\u4e00-\u9fff"
-_ROAD_SUFFIX = r"(?:大道|大街|路|街(?!道)|巷|胡同|弄(?!\d)|道(?=\d)|里(?=\d)|线(?=\d))"
+_ROAD_SUFFIX = (
+    r"(?:大道|大街|路|街(?!道)|巷|胡同|弄(?!\d)|[东西南北中]道|道(?=\d|$)|里(?=\d)|线(?=\d))"
+)
 _SEGMENT = (
     r"(?:[东西南北中]?[一二三四五六七八九十]{0,3}段|[东西南北]{1,2}(?:延线|延长线|辅道|辅路)"
     rf"|[{_CJK}]{{1,5}}?段(?=\d))?"  # 东大街紫东楼段35号: a named segment
