@@ -125,3 +125,10 @@ def test_cli_rejects_an_unknown_scale(tmp_path: Path) -> None:
 
 def test_systems_registry_builds_every_expected_folder() -> None:
     assert len(SYSTEMS) >= 20
+
+
+def test_cli_serve_and_publish_have_help() -> None:
+    for command in ("serve", "publish"):
+        result = CliRunner().invoke(sim_app, [command, "--help"])
+        assert result.exit_code == 0, result.output
+        assert "Example: citybrain sim" in result.output

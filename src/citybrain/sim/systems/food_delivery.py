@@ -91,5 +91,17 @@ def build(ctx: SystemContext) -> None:
             0.03,
             "full_width",
         )
+        t = dirty(
+            ctx,
+            SYSTEM,
+            label,
+            t,
+            "stat_id",
+            "recv_address",
+            dirt.address_typos,
+            rng,
+            0.01,
+            "address_typo",
+        )
         ctx.truth.link("dwelling", SYSTEM, label, "stat_id", t["stat_id"], dw)
         ctx.count(SYSTEM, write_jsonl(folder / f"orders_{label}.jsonl", t))

@@ -128,6 +128,21 @@ def build(ctx: SystemContext) -> None:
     t = dirty(
         ctx, SYSTEM, "工单", t, "工单编号", "诉求内容", dirt.full_width, rng, 0.05, "full_width"
     )
+    t = dirty(
+        ctx, SYSTEM, "工单", t, "工单编号", "事发地址", dirt.noise_words, rng, 0.15, "noise_words"
+    )
+    t = dirty(
+        ctx,
+        SYSTEM,
+        "工单",
+        t,
+        "工单编号",
+        "事发地址",
+        dirt.address_typos,
+        rng,
+        0.03,
+        "address_typo",
+    )
     moved = dirt.shuffle_rows(t, rng, 0.03, window=50)
     ctx.truth.dirt(
         SYSTEM, "工单", "工单编号", moved.table["工单编号"], moved.touched, "*", "out_of_order"

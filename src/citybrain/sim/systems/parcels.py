@@ -87,6 +87,18 @@ def build(ctx: SystemContext) -> None:
             0.05,
             "shorthand",
         )
+        t = dirty(
+            ctx,
+            SYSTEM,
+            label,
+            t,
+            "统计ID",
+            "收件地址",
+            dirt.address_typos,
+            rng,
+            0.01,
+            "address_typo",
+        )
         ctx.truth.link("person", SYSTEM, label, "统计ID", t["统计ID"], cand[keep])
         ctx.truth.link("dwelling", SYSTEM, label, "统计ID", t["统计ID"], dw_all[cand[keep]])
         # a double submit now and then

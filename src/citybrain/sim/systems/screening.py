@@ -34,7 +34,7 @@ def build(ctx: SystemContext) -> None:
     for ep, ep_day in enumerate(epi.episodes["start_day"].to_pylist()):
         day = w.month_starts[0] + np.timedelta64(int(ep_day) + 3, "D")
         m = int(np.searchsorted(w.month_starts, day, side="right") - 1)
-        covered = rng.random(len(communities)) < 0.6
+        covered = rng.random(len(communities)) < 0.5
         for c in np.flatnonzero(covered):
             dw = np.flatnonzero(res & (comm == c))
             n = dw.size
