@@ -146,3 +146,12 @@ def test_the_shipped_example_contract_passes() -> None:
     result = check_contract(EXAMPLE_PATH)
     assert result.passed, str(result)
     assert result.contract is not None and len(result.contract.pii) == 3
+
+
+def test_field_and_cross_field_problems_are_reported_together() -> None:
+    text = GOOD.replace("type: float64", "type: floot").replace(
+        "keys: [account_no]", "keys: [nope]"
+    )
+    result = check_text(text, "water.yaml")
+    keys = {p.key for p in result.problems}
+    assert {"mapping.columns[2].type", "keys[0]"} <= keys

@@ -11,18 +11,25 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from citybrain.core.errors import UserError
-from citybrain.ingest.contract import SourceContract
+from citybrain.ingest.contract import (
+    ColumnMapping,
+    PiiField,
+    Refresh,
+    SourceContract,
+    Volume,
+)
 from citybrain.ingest.units import unit_factor
 
 Loc = tuple[str | int, ...]
+M = TypeVar("M", bound=BaseModel)
 _SECRET_KEY = re.compile(r"(password|passwd|secret|token|api_key|apikey)$", re.IGNORECASE)
 _URL_PASSWORD = re.compile(r"://[^/@:]+:[^/@]+@")
 
@@ -140,53 +147,76 @@ def _pydantic_problems(error: ValidationError) -> Iterator[tuple[Loc, str]]:
         yield loc, message
 
 
-def _semantic_problems(contract: SourceContract) -> Iterator[tuple[Loc, str]]:
-    """Cross-field rules pydantic cannot see one field at a time."""
-    columns = contract.mapping.columns
-    targets = [c.target for c in columns]
+def _valid(model: type[M], value: Any) -> M | None:
+    """The part as a model if it validates on its own; pydantic reports it otherwise."""
+    try:
+        return model.model_validate(value)
+    except ValidationError:
+        return None
+
+
+def _semantic_problems(raw: dict[str, Any]) -> Iterator[tuple[Loc, str]]:
+    """Cross-field rules pydantic cannot see one field at a time, checked part by part so that
+    they are reported together with the field errors."""
+    raw_columns = _list(_dict(raw.get("mapping")).get("columns"))
+    known = {
+        c["target"] for c in raw_columns if isinstance(c, dict) and isinstance(c.get("target"), str)
+    }
     seen: set[str] = set()
-    for i, col in enumerate(columns):
+    for i, item in enumerate(raw_columns):
+        col = _valid(ColumnMapping, item)
+        if col is None:
+            continue
         if col.target in seen:
             yield ("mapping", "columns", i, "target"), f"target {col.target!r} is mapped twice"
         seen.add(col.target)
-        if col.formats and col.type not in ("date", "timestamp"):
-            yield ("mapping", "columns", i, "formats"), "formats apply only to date/timestamp"
-        for j, fmt in enumerate(col.formats):
-            if "%" not in fmt:
-                yield ("mapping", "columns", i, "formats", j), f"{fmt!r} is not a strptime format"
-        if col.unit is not None:
-            if col.type not in ("int64", "float64"):
-                yield ("mapping", "columns", i, "unit"), "unit conversion needs a numeric type"
-            elif (
-                col.unit.factor is None
-                and unit_factor(col.unit.from_unit, col.unit.to_unit) is None
-            ):
-                yield (
-                    ("mapping", "columns", i, "unit"),
-                    f"no built-in conversion {col.unit.from_unit} → {col.unit.to_unit}; "
-                    "give factor",
-                )
-        if col.pattern is not None:
-            try:
-                re.compile(col.pattern)
-            except re.error as exc:
-                yield ("mapping", "columns", i, "pattern"), f"not a regular expression: {exc}"
-    known = set(targets)
-    if columns:
-        for i, key in enumerate(contract.keys):
-            if key not in known:
+        yield from _column_problems(col, ("mapping", "columns", i))
+    if raw_columns:
+        for i, key in enumerate(_list(raw.get("keys"))):
+            if isinstance(key, str) and key not in known:
                 yield ("keys", i), f"{key!r} is not a mapped target column"
-        for i, pii in enumerate(contract.pii):
-            if pii.column not in known:
-                yield ("pii", i, "column"), f"{pii.column!r} is not a mapped target column"
-        wm = contract.refresh.watermark
-        if wm is not None and wm not in known:
+        for i, item in enumerate(_list(raw.get("pii"))):
+            field_ = _valid(PiiField, item)
+            if field_ is not None and field_.column not in known:
+                yield ("pii", i, "column"), f"{field_.column!r} is not a mapped target column"
+    refresh = _valid(Refresh, raw.get("refresh", {}))
+    if refresh is not None:
+        wm = refresh.watermark
+        if raw_columns and wm is not None and wm not in known:
             yield ("refresh", "watermark"), f"{wm!r} is not a mapped target column"
-    if contract.refresh.mode == "incremental" and contract.refresh.watermark is None:
-        yield ("refresh", "watermark"), "incremental refresh needs a watermark column"
-    vol = contract.volume
-    if vol.min_rows is not None and vol.max_rows is not None and vol.min_rows > vol.max_rows:
+        if refresh.mode == "incremental" and wm is None:
+            yield ("refresh", "watermark"), "incremental refresh needs a watermark column"
+    vol = _valid(Volume, raw.get("volume", {}))
+    low, high = (vol.min_rows, vol.max_rows) if vol is not None else (None, None)
+    if low is not None and high is not None and low > high:
         yield ("volume",), "min_rows is larger than max_rows"
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _column_problems(col: ColumnMapping, loc: Loc) -> Iterator[tuple[Loc, str]]:
+    if col.formats and col.type not in ("date", "timestamp"):
+        yield (*loc, "formats"), "formats apply only to date/timestamp"
+    for j, fmt in enumerate(col.formats):
+        if "%" not in fmt:
+            yield (*loc, "formats", j), f"{fmt!r} is not a strptime format"
+    if col.unit is not None:
+        if col.type not in ("int64", "float64"):
+            yield (*loc, "unit"), "unit conversion needs a numeric type"
+        elif col.unit.factor is None and unit_factor(col.unit.from_unit, col.unit.to_unit) is None:
+            pair = f"{col.unit.from_unit} → {col.unit.to_unit}"
+            yield (*loc, "unit"), f"no built-in conversion {pair}; give factor"
+    if col.pattern is not None:
+        try:
+            re.compile(col.pattern)
+        except re.error as exc:
+            yield (*loc, "pattern"), f"not a regular expression: {exc}"
 
 
 def _secret_problems(node: Any, loc: Loc = ()) -> Iterator[tuple[Loc, str]]:
@@ -219,12 +249,12 @@ def check_text(text: str, file: str = "<contract>", origin: Path | None = None) 
 
     found: list[tuple[Loc, str]] = list(_secret_problems(tree))
     contract: SourceContract | None = None
+    raw = _plain(tree)
     try:
-        contract = SourceContract.model_validate(_plain(tree))
+        contract = SourceContract.model_validate(raw)
     except ValidationError as exc:
         found.extend(_pydantic_problems(exc))
-    if contract is not None:
-        found.extend(_semantic_problems(contract))
+    found.extend(_semantic_problems(raw))
     for loc, message in found:
         line, walked = _line_of(tree, loc)
         result.problems.append(Problem(file, line, _key_text(walked), message))
