@@ -126,6 +126,16 @@ CASES: list[tuple[str, str]] = [
     ("深圳南山科技园", "city=深圳市 district=南山区 estate=科技园"),
     ("广东省广州市天河区天河路385号太古汇一座", "road=天河路 estate=太古汇 building=1"),
     ("山东省青岛市市南区香港中路10号", "city=青岛市 district=市南区 road=香港中路"),
+    (
+        "四川省成都市武侯区四川省成都市武侯区人民南路四段12号",
+        "province=四川省 city=成都市 district=武侯区 road=人民南路四段 road_number=12",
+    ),
+    ("成都市成都市武侯区人民南路四段12号", "city=成都市 district=武侯区 road=人民南路四段"),
+    (
+        "张三13800138000四川省成都市武侯区人民南路四段12号",
+        "province=四川省 district=武侯区 road=人民南路四段 road_number=12",
+    ),
+    ("成都市武侯区人民南路四段12号 电话:028-85551234", "road=人民南路四段 road_number=12"),
 ]
 
 

@@ -136,6 +136,8 @@ class AdminReader:
                                 last.prefix
                             ):
                                 extended.append((*chain, (division, kind)))
+                            elif any(d is division for d, _ in chain):
+                                extended.append(chain)  # 成都市武侯区成都市武侯区…: said twice
                         elif accept(division, kind, last, after):
                             extended.append((*chain, (division, kind)))
                 if extended:
@@ -158,6 +160,18 @@ class AdminReader:
                 result.end, result.lineage, result.ambiguous, result.inferred, tuple(corrections)
             )
         return result
+
+    def find_start(self, text: str, within: int = 8) -> int:
+        """Where a full province or city name starts near the front (张三四川省… → 2), or 0."""
+        for start in range(1, min(within, len(text) - 2) + 1):
+            lengths = self._lengths.get(text[start : start + 3])
+            if not lengths:
+                continue
+            for length in lengths:
+                entries = self._names.get(text[start : start + length])
+                if entries and any(k == FULL and d.level <= CITY for d, k in entries):
+                    return start
+        return 0
 
     def _fuzzy(self, text: str, pos: int, chains: list[Chain]) -> tuple[Division, int, str] | None:
         """One typo in the next admin name (武候区 → 武侯区) when one known name is that close."""

@@ -76,6 +76,7 @@ PENALTIES: dict[str, float] = {
     "ambiguous admin": 0.02,
     "estate only": 0.03,
     "unit inferred": 0.05,
+    "dropped leading text": 0.02,
 }
 _SUFFIXES = ("号楼", "单元", "栋", "幢", "座", "号", "室", "户")
 

@@ -92,6 +92,11 @@ _CN_NUMBER = re.compile(
     r"(?=号楼|号院|号(?!线|桥|码头|公馆)|栋|幢|座|单元|楼|层|室|户|组|期)"
 )
 _ROAD_DIGITS = re.compile(r"(?<=[\u4e00-\u9fff])(\d{1,2})(?=段|街(?!道)|路|巷|环|横街|支路|纵线)")
+# Phone numbers pasted with the address (mobile, or landline with its area code).
+_PHONE_HINT = re.compile(r"\d{7}")
+_PHONE = re.compile(
+    r"(?:电话|手机|联系电话|tel|TEL)?(?<!\d)(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8})(?!\d)"
+)
 _ORDINAL = re.compile(r"第(?=\d)")
 _NEG_FLOOR = re.compile(r"负(\d+)(?=楼|层)|(?<![A-Z0-9])B(\d)(?=楼|层|F)")
 
@@ -127,6 +132,8 @@ def clean(text: str) -> str:
         s = s.replace("（", "(").replace("）", ")")
         s = _BRACKET.sub(_bracket, s)
         s = s.replace("(", "").replace(")", "")
+    if _PHONE_HINT.search(s):
+        s = _PHONE.sub("", s)
     if s and s[0] in _LEAD_FIRST:
         s = _LEAD.sub("", s)
     if s and s[-1] in _TRAIL_LAST:

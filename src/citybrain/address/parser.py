@@ -121,6 +121,13 @@ class AddressParser:
         s = clean(raw)
         notes: list[str] = []
         admin = self._admin.read(s)
+        if admin.end == 0:
+            start = self._admin.find_start(s)
+            if start:
+                # 张三四川省…, 收货四川省…: text before a province or city name is not address.
+                notes.append(f"dropped leading text: {s[:start]}")
+                s = s[start:]
+                admin = self._admin.read(s)
         rest = s[admin.end :]
         unplaced = None
         if admin.corrections:
