@@ -29,6 +29,7 @@ class GenerateResult:
     rows: dict[str, int]
     seconds: dict[str, float]  # wall time per system module (and "world" for the true city)
     module_rows: dict[str, int]  # rows per system module (a module may write several folders)
+    cpu_seconds: dict[str, float]  # CPU time per module, all threads (robust to a busy machine)
 
     @property
     def total_rows(self) -> int:
@@ -57,6 +58,7 @@ def generate(
     world = build_world(sc, seed)
     seconds = {"world": time.perf_counter() - t0}
     module_rows: dict[str, int] = {}
+    cpu: dict[str, float] = {}
     truth = TruthSink(out)
     chosen = systems or list(SYSTEMS)
     unknown = sorted(set(chosen) - set(SYSTEMS))
@@ -72,8 +74,10 @@ def generate(
     for name in chosen:
         current["system"] = name
         t0, before = time.perf_counter(), sum(ctx.counts.values())
+        c0 = time.process_time()
         SYSTEMS[name](ctx)
         seconds[name] = time.perf_counter() - t0
+        cpu[name] = time.process_time() - c0
         module_rows[name] = sum(ctx.counts.values()) - before
     t0 = time.perf_counter()
     write_truth_tables(ctx)
@@ -104,4 +108,4 @@ def generate(
         + "\n",
         encoding="utf-8",
     )
-    return GenerateResult(out, sc, seed, dict(ctx.counts), seconds, module_rows)
+    return GenerateResult(out, sc, seed, dict(ctx.counts), seconds, module_rows, cpu)

@@ -33,6 +33,10 @@ def project_plan(ctx: SystemContext) -> pa.Table:
     e = w.ent.table
     start = rng.integers(-12, max(1, w.months - 3), n)
     duration = rng.integers(12, 36, n)
+    # projects are run by developers, builders, headquarters and R&D firms
+    sections = np.array([c[0] for c in e["industry_code"].to_pylist()])
+    builders = np.flatnonzero(np.isin(sections, ["E", "K", "L", "M"]) & ~e["individual"].to_numpy())
+    builders = builders if builders.size else np.arange(len(e))
     delayed = rng.random(n) < 0.25
     delay_from = start + (duration * rng.uniform(0.1, 0.7, n)).astype(np.int64)
     slip = np.where(delayed, rng.uniform(0.35, 0.8, n), 1.0)  # progress rate once behind
@@ -46,7 +50,7 @@ def project_plan(ctx: SystemContext) -> pa.Table:
                 pick(_KINDS, rng.integers(0, len(_KINDS), n)),
                 "项目",
             ),
-            "enterprise_id": rng.integers(0, len(e), n),
+            "enterprise_id": builders[rng.integers(0, builders.size, n)],
             "investment": np.round(rng.lognormal(2.0, 0.8, n), 2),  # 亿元
             "start_month": start,
             "duration": duration,
