@@ -1,0 +1,54 @@
+"""Properties of the whole parser: it never fails, and numerals/width/shorthand do not matter."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from citybrain.address import parse
+from citybrain.address.numerals import to_chinese, to_digits
+
+pytestmark = pytest.mark.usefixtures("divisions_installed")
+
+ESTATES = st.sampled_from(["天府新谷", "锦绣花园", "奥克斯广场", "金色海岸"])
+ROOMS = st.integers(min_value=1, max_value=40).flatmap(
+    lambda floor: st.integers(min_value=1, max_value=9).map(lambda door: floor * 100 + door)
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_any_text_parses_without_error(text: str) -> None:
+    parsed = parse(text)
+    assert parsed.raw == text
+    assert isinstance(parsed.canonical, str)
+
+
+@settings(max_examples=200, deadline=None)
+@given(ESTATES, st.integers(1, 99), st.integers(1, 9), ROOMS)
+def test_numerals_and_shorthand_give_the_same_components(
+    estate: str, building: int, unit: int, room: int
+) -> None:
+    written = [
+        f"{estate}{building}栋{unit}单元{room}室",
+        f"{estate}{to_chinese(building)}栋{to_chinese(unit)}单元{to_digits(room)}室",
+        f"{estate}{building}-{unit}-{room}",
+        f"{estate}{building}栋{unit}-{room}",
+        f"{estate}{building}幢{unit}单元{room // 100}楼{room % 100}号",
+        f"{estate}{building}号楼{unit}单元{room}",
+    ]
+    expected = (estate, str(building), str(unit), str(room // 100), str(room))
+    for text in written:
+        p = parse(text)
+        assert (p.estate, p.building, p.unit, p.floor, p.room) == expected, text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 2999), st.sampled_from(["人民南路四段", "天府大道北段", "锦城大道"]))
+def test_full_width_and_chinese_house_numbers(number: int, road: str) -> None:
+    ascii_form = parse(f"成都市武侯区{road}{number}号")
+    full = "".join(chr(ord(c) + 0xFEE0) for c in str(number))
+    for text in (f"成都市武侯区{road}{full}号", f"成都市 武侯区 {road}{to_chinese(number)}号"):
+        assert parse(text).canonical == ascii_form.canonical
+    assert ascii_form.road_number == str(number)
