@@ -30,7 +30,6 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
-import pyarrow as pa
 from fastapi import APIRouter, Depends, HTTPException
 
 from citybrain.api import create_app
@@ -77,11 +76,7 @@ def credit_report(
     firm = FIRMS.get(uscc)
     if firm is None or not scope.allows(street=firm["street"]):
         raise HTTPException(404, detail="no such enterprise in your area")
-    row = masker.table(
-        pa.table({k: [v] for k, v in firm.items()}),
-        {"legal_rep": "name", "phone": "phone"},
-        subject_column="uscc",
-    ).to_pylist()[0]
+    row = masker.row(firm, {"legal_rep": "name", "phone": "phone"}, subject=uscc)
     return {
         **row,
         "reasons": [

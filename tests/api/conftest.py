@@ -89,7 +89,9 @@ def make_harness(
         )
         workspace = Workspace.open(workspace.root)
     upgrade(workspace.ops_db_url)
-    defaults: dict[str, object] = {"rate_limit_enabled": False}
+    # No rate limit and no sign-in cache: tests change users between requests and expect the
+    # next request to see it; test_auth and test_limits switch each on where they test it.
+    defaults: dict[str, object] = {"rate_limit_enabled": False, "auth_cache_seconds": 0}
     app = create_app(workspace, ApiSettings(**(defaults | settings)))  # type: ignore[arg-type]
     clock = FrozenClock()
     app.state.security.clock = clock

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from api.conftest import Harness
+from api.conftest import Harness, make_harness
 from citybrain.api.security import accounts, tokens
 from citybrain.core.opsdb import session
 
@@ -211,3 +211,21 @@ def test_signing_key_from_the_environment(tmp_path: Path, monkeypatch: pytest.Mo
     with pytest.raises(ValueError, match="at least 32 bytes"):
         tokens.load_signing_key(tmp_path, "MY_KEY")
     assert os.environ["MY_KEY"] == "short"
+
+
+def test_sign_ins_are_cached_briefly_and_disabling_clears_them(tmp_path: Path) -> None:
+    for api in make_harness(tmp_path, auth_cache_seconds=60):
+        name = api.user("analyst")
+        key = api.client.post(
+            f"/api/v1/users/{name}/keys", json={}, headers=api.as_role("admin")
+        ).json()["key"]
+        assert api.client.get("/api/v1/auth/me", headers={"X-API-Key": key}).status_code == 200
+        # Disabled behind the API's back (another process): the cache still answers…
+        from citybrain.api.opsdb_models import ApiUser
+
+        with session(api.security.engine) as db:
+            db.query(ApiUser).filter_by(username=name).update({"disabled": True})
+        assert api.client.get("/api/v1/auth/me", headers={"X-API-Key": key}).status_code == 200
+        # …until it expires or the API disables someone, which clears it.
+        api.client.post(f"/api/v1/users/{name}/disable", headers=api.as_role("admin"))
+        assert api.client.get("/api/v1/auth/me", headers={"X-API-Key": key}).status_code == 401

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from api.conftest import Harness, add_router
 from api.probe import router as probe_router
 from citybrain.api.security.masking import (
+    PiiKind,
     mask_address,
+    mask_array,
     mask_id_number,
     mask_name,
     mask_phone,
@@ -72,6 +76,20 @@ def test_scalar_convenience_matches_the_vector_form() -> None:
     assert mask_value(None, "name") is None
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    value=st.one_of(
+        st.text(alphabet="0123456789X -", max_size=24),
+        st.text(alphabet="张王欧阳司马李娜三丰 ", max_size=6),
+        st.text(alphabet="天府大道1234567890号锦城小区栋幢座A单元室楼层-", max_size=30),
+        st.text(max_size=20),
+    ),
+    kind=st.sampled_from(list(PiiKind)),
+)
+def test_scalar_and_vector_agree(value: str, kind: PiiKind) -> None:
+    assert mask_value(value, kind) == mask_array(pa.array([value]), kind)[0].as_py()
+
+
 def test_mask_table_masks_named_columns_only() -> None:
     table = pa.table({"name": ["张三"], "phone": ["13812345678"], "city": ["成都"]})
     masked = mask_table(table, {"name": "name", "phone": "phone", "absent": "phone"})
@@ -101,3 +119,18 @@ def test_every_role_sees_personal_data_masked_by_default(api: Harness, role: Rol
         "grid": "G-IN",
     }
     assert rows[1]["name"] == "欧阳**"
+
+
+def test_masker_row_masks_one_record_without_a_grant(api: Harness) -> None:
+    from citybrain.api.deps import Principal
+    from citybrain.api.pii import Masker
+    from citybrain.api.security.scope import Scope
+
+    principal = Principal(1, "li", Role.ANALYST, None, Scope(citywide=True), "token")
+    masker = Masker(principal, api.security, "GET /x", grants=[])
+    record = {"uscc": "91510100MA0000001", "legal_rep": "欧阳娜娜", "phone": "13812345678"}
+    assert masker.row(record, {"legal_rep": "name", "phone": "phone"}, subject="x") == {
+        "uscc": "91510100MA0000001",
+        "legal_rep": "欧阳**",
+        "phone": "138****5678",
+    }

@@ -8,7 +8,7 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from citybrain import __version__
-from citybrain.api.deps import Security, check_every_route_guarded, public
+from citybrain.api.deps import PrincipalCache, Security, check_every_route_guarded, public
 from citybrain.api.errors import install_error_handlers
 from citybrain.api.openapi import WebMount, document_security
 from citybrain.api.routers import audit, auth, health, overview, unmask_grants, users
@@ -38,6 +38,7 @@ def create_app(workspace: Workspace, settings: ApiSettings | None = None) -> Fas
         engine=connect(workspace.ops_db_url),
         signing_key=load_signing_key(workspace.root, settings.signing_key_env),
         limiter=TokenBucketLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+        principals=PrincipalCache(settings.auth_cache_seconds),
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

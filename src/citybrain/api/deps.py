@@ -13,6 +13,8 @@ Every route declares exactly one of
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +29,7 @@ from sqlalchemy import Engine
 from starlette.routing import BaseRoute
 
 from citybrain.api.security import accounts, audit, tokens
+from citybrain.api.security.keys import hash_key
 from citybrain.api.security.limits import TokenBucketLimiter
 from citybrain.api.security.roles import AUDITED, Permission, Role, allows
 from citybrain.api.security.scope import Scope
@@ -40,6 +43,36 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=F
 api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
+class PrincipalCache:
+    """Callers verified in the last few seconds, so a burst of requests costs one DB lookup."""
+
+    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self._clock = clock
+        self._entries: dict[str, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Principal | None:
+        if self.ttl <= 0:
+            return None
+        entry = self._entries.get(key)
+        if entry is None or entry[0] < self._clock():
+            return None
+        return entry[1]
+
+    def put(self, key: str, principal: Principal) -> None:
+        if self.ttl <= 0:
+            return
+        with self._lock:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[key] = (self._clock() + self.ttl, principal)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
 @dataclass
 class Security:
     """App-wide security state, kept in ``app.state.security``; tests may swap the clock."""
@@ -49,6 +82,7 @@ class Security:
     signing_key: bytes
     limiter: TokenBucketLimiter
     clock: Callable[[], datetime] = field(default=utcnow)
+    principals: PrincipalCache = field(default_factory=lambda: PrincipalCache(0))
 
 
 @dataclass(frozen=True)
@@ -105,27 +139,35 @@ def authenticate(
 ) -> Principal:
     """The caller, from ``X-API-Key`` or a bearer token; 401 when neither is valid."""
     if api_key:
-        with session(security.engine) as db:
-            found = accounts.user_for_key(db, api_key)
-            if found is None:
-                raise _unauthorised("invalid or revoked API key")
-            user, prefix = found
-            principal = _principal(user, "key", prefix)
-        _rate_limit(security, f"key:{prefix}")
-        return principal
+        cache_key = "key:" + hash_key(api_key)
+        cached = security.principals.get(cache_key)
+        if cached is None:
+            with session(security.engine) as db:
+                found = accounts.user_for_key(db, api_key)
+                if found is None:
+                    raise _unauthorised("invalid or revoked API key")
+                user, prefix = found
+                cached = _principal(user, "key", prefix)
+            security.principals.put(cache_key, cached)
+        _rate_limit(security, f"key:{cached.key_prefix}")
+        return cached
     if not bearer:
         raise _unauthorised("sign in: send a bearer token or an X-API-Key header")
     try:
         claims = tokens.decode_access_token(security.signing_key, bearer, security.clock())
     except tokens.TokenError as exc:
         raise _unauthorised(str(exc)) from None
-    with session(security.engine) as db:
-        from citybrain.api.opsdb_models import ApiUser
+    cache_key = f"user:{claims.user_id}"
+    principal = security.principals.get(cache_key)
+    if principal is None:
+        with session(security.engine) as db:
+            from citybrain.api.opsdb_models import ApiUser
 
-        row = db.get(ApiUser, claims.user_id)
-        if row is None or row.disabled:
-            raise _unauthorised("user disabled or removed")
-        principal = _principal(row, "token", None)
+            row = db.get(ApiUser, claims.user_id)
+            if row is None or row.disabled:
+                raise _unauthorised("user disabled or removed")
+            principal = _principal(row, "token", None)
+        security.principals.put(cache_key, principal)
     _rate_limit(security, f"user:{principal.user_id}")
     return principal
 

@@ -120,6 +120,19 @@ class Masker:
             self._audit_unmasked([str(v) for v in pc.unique(shown).to_pylist()])
         return table
 
+    def row(
+        self, record: Mapping[str, object], columns: Mapping[str, PiiKind | str], *, subject: str
+    ) -> dict[str, object]:
+        """One record (a detail page): masked unless a grant covers ``subject`` (then audited)."""
+        out = dict(record)
+        if self._grant_for(subject) is not None:
+            self._audit_unmasked([subject])
+            return out
+        for name, kind in columns.items():
+            if name in out and out[name] is not None:
+                out[name] = mask_value(str(out[name]), kind)
+        return out
+
     def value(self, value: str | None, kind: PiiKind | str, *, subject: str) -> str | None:
         if self._grant_for(subject) is None:
             return mask_value(value, kind)

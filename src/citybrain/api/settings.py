@@ -21,6 +21,9 @@ class ApiSettings(BaseSettings):
     refresh_token_days: int = Field(7, ge=1, le=90)
     lockout_attempts: int = Field(5, ge=1, le=100)
     lockout_minutes: int = Field(15, ge=1, le=24 * 60)
+    # How long a verified API key or token's user is remembered in this process. Disabling a user
+    # through the API takes effect at once; through the CLI (another process) within this time.
+    auth_cache_seconds: float = Field(5.0, ge=0, le=300)
     # Unmasking
     unmask_max_minutes: int = Field(60, ge=1, le=24 * 60)
     # Hostile input

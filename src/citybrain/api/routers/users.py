@@ -110,6 +110,7 @@ def disable_user(
     try:
         with session(security.engine) as db:
             info = accounts.disable_user(db, username, security.clock())
+        security.principals.clear()  # a cached sign-in must not outlive the account
     except UserError as exc:
         raise HTTPException(404, detail=str(exc)) from None
     return UserOut.of(info)
