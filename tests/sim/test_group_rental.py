@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
@@ -80,3 +81,21 @@ def test_group_rentals_house_many_and_register_few() -> None:
     assert np.median(spans[spans > 0]) >= 3
     # occupancy varies month to month
     assert (np.diff(pop.occupants[pop.situation == GROUP], axis=1) != 0).any()
+
+
+def test_group_rentals_get_more_deliveries_and_phones(tiny_root: Path) -> None:
+    links = pq.read_table(tiny_root / "truth" / "links_dwelling.parquet").to_pandas()
+    links = links[links["system"] == "food_delivery_platform"]
+    orders = pd.concat(
+        pd.read_json(p, lines=True, dtype={"stat_id": str})
+        for p in sorted((tiny_root / "food_delivery_platform").glob("*.jsonl"))
+    )
+    orders = orders.merge(links, left_on="stat_id", right_on="key")
+    truth = pq.read_table(tiny_root / "truth" / "group_rental.parquet").to_pandas()
+    merged = orders.merge(
+        truth, left_on=["entity_id", "stat_month"], right_on=["dwelling_id", "month"]
+    )
+    group = merged["group_rental"].to_numpy()
+    assert group.any()
+    assert merged["phone_cnt"][group].mean() > 2 * merged["phone_cnt"][~group].mean()
+    assert merged["order_cnt"][group].mean() > 2 * merged["order_cnt"][~group].mean()
