@@ -132,3 +132,17 @@ def test_cli_serve_and_publish_have_help() -> None:
         result = CliRunner().invoke(sim_app, [command, "--help"])
         assert result.exit_code == 0, result.output
         assert "Example: citybrain sim" in result.output
+
+
+def test_generated_http_systems_are_served(tiny_root: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from citybrain.sim.serve import create_app
+
+    client = TestClient(create_app(tiny_root))
+    page = client.get("/api/parking_occupancy?page=1&page_size=5").json()
+    assert page["total"] > 5 and len(page["items"]) == 5
+    key = (read_connection_file(tiny_root / "transport_arrivals") or {})["api_key"]
+    assert client.get("/api/transport_arrivals?page=1").status_code == 401
+    ok = client.get("/api/transport_arrivals?page=1", headers={"X-API-Key": key})
+    assert ok.status_code == 200 and ok.json()["items"]
