@@ -229,3 +229,16 @@ def test_sign_ins_are_cached_briefly_and_disabling_clears_them(tmp_path: Path) -
         # …until it expires or the API disables someone, which clears it.
         api.client.post(f"/api/v1/users/{name}/disable", headers=api.as_role("admin"))
         assert api.client.get("/api/v1/auth/me", headers={"X-API-Key": key}).status_code == 401
+
+
+def test_sign_ins_failures_and_lockouts_are_audited(api: Harness) -> None:
+    api.user("clerk", password=PASSWORD, username="feng", scope=["street:S01"])
+    _login(api, "feng")
+    for _ in range(6):
+        api.client.post("/api/v1/auth/token", data={"username": "feng", "password": "wrong-1"})
+    rows = api.client.get(
+        "/api/v1/audit", params={"actor": "feng", "sort": "seq"}, headers=api.as_role("auditor")
+    ).json()["items"]
+    assert [r["action"] for r in rows] == ["auth.login"] + ["auth.login_failed"] * 5 + [
+        "auth.locked"
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
@@ -53,6 +53,7 @@ def _pair(security: Security, user_id: int, refresh: str) -> TokenPair:
     responses={401: {"description": "wrong user name or password"}, 423: {"description": "locked"}},
 )
 def token(
+    request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     security: Annotated[Security, Depends(get_security)],
 ) -> TokenPair:
@@ -72,11 +73,23 @@ def token(
             )
         except accounts.LoginRefused as exc:
             refused = exc  # the failure count must still be committed
+            outcome = "auth.locked" if exc.locked_until is not None else "auth.login_failed"
+            role = ""
         else:
             refresh = tokens.issue_refresh_token(
                 db, user.id, now, timedelta(days=settings.refresh_token_days)
             )
             user_id = user.id
+            outcome, role = "auth.login", user.role
+        audit.append(
+            db,
+            actor=form.username[:64],
+            role=role,
+            action=outcome,
+            endpoint="POST /api/v1/auth/token",
+            detail={"client": request.client.host if request.client else "unknown"},
+            at=now,
+        )
     if refused is not None:
         if refused.locked_until is not None:
             raise HTTPException(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.orm import Session
 
 from citybrain.api.opsdb_models import AuditLog
@@ -117,8 +117,22 @@ def append(
         row_hash="",
     )
     row.row_hash = row_hash_of(row)
-    db.add(row)
-    db.flush()
+    # A Core INSERT: no identity-map bookkeeping for a row nobody will change.
+    db.execute(
+        insert(AuditLog).values(
+            seq=row.seq,
+            at=row.at,
+            actor=row.actor,
+            role=row.role,
+            action=row.action,
+            endpoint=row.endpoint,
+            subjects=row.subjects,
+            purpose=row.purpose,
+            detail=row.detail,
+            prev_hash=row.prev_hash,
+            row_hash=row.row_hash,
+        )
+    )
     return row
 
 
