@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from citybrain.sim import placenames as places
 from citybrain.sim.ids import concat, padded, pick
 from citybrain.sim.rng import rng_for
 from citybrain.sim.scales import Scale
@@ -21,185 +22,6 @@ from citybrain.sim.scales import Scale
 LON0, LON1, LAT0, LAT1 = 104.00, 104.10, 30.50, 30.65
 PROVINCE, CITY, DISTRICT = "四川省", "成都市", "示例高新区"
 DISTRICT_CODE = 510109  # a code the national list leaves free; the zone is fictional
-
-_STREET_NAMES = [
-    "桂溪",
-    "芳草",
-    "石羊",
-    "中和",
-    "肖家河",
-    "合作",
-    "西园",
-    "新川",
-    "锦城",
-    "益州",
-    "府城",
-    "交子",
-    "天府",
-    "紫荆",
-    "金融城",
-    "大源",
-]
-_COMMUNITY_PARTS = [
-    "和平",
-    "新苑",
-    "南湖",
-    "锦华",
-    "天华",
-    "盛兴",
-    "府河",
-    "长寿",
-    "双河",
-    "芳华",
-    "神仙树",
-    "新北",
-    "茂业",
-    "银都",
-    "紫竹",
-    "中营",
-    "铁像",
-    "孵化园",
-    "桐梓林",
-    "玉林",
-    "南苑",
-    "永安",
-    "石桥",
-    "复兴",
-    "元华",
-    "繁雄",
-    "岷山",
-    "清水河",
-    "望江",
-    "鹭洲",
-]
-_NS_ROADS = [
-    "益州大道",
-    "剑南大道",
-    "天府大道",
-    "锦城大道",
-    "府城大道",
-    "交子大道",
-    "科华南路",
-    "吉泰路",
-    "天韵路",
-    "盛安街",
-    "南华路",
-    "复城大道",
-    "新园大道",
-    "创业路",
-    "高朋大道",
-    "紫竹北街",
-    "神仙树南路",
-    "桂溪路",
-    "芳草东街",
-    "永丰路",
-]
-_EW_STREETS = [f"天府{n}街" for n in "一二三四五六七八九十"] + [
-    "世纪城路",
-    "锦尚路",
-    "蜀锦路",
-    "新会展路",
-    "府城中路",
-    "盛邦街",
-    "锦晖西一街",
-    "剑南西一街",
-    "吉庆三路",
-    "中和大道",
-    "老成仁路",
-    "大源北街",
-    "府河路",
-    "环球中心路",
-    "创意路",
-    "科园南路",
-]
-_OLD_ROAD_NAMES = [
-    "红星路",
-    "建设路",
-    "工农路",
-    "团结路",
-    "胜利路",
-    "解放路",
-    "光明路",
-    "和平路",
-    "新华路",
-    "东风路",
-    "人民南路南延线",
-    "机场路",
-    "火车南站西路",
-    "桂溪乡道",
-    "石羊场街",
-    "中和场街",
-    "双桂路",
-    "站前路",
-    "永安路",
-    "五星路",
-]
-_ESTATE_PREFIX = [
-    "锦城",
-    "天府",
-    "蓝光",
-    "中海",
-    "万科",
-    "保利",
-    "华润",
-    "绿地",
-    "龙湖",
-    "金地",
-    "雅居乐",
-    "融创",
-    "招商",
-    "南苑",
-    "滨江",
-    "翡翠",
-    "新希望",
-    "凯德",
-    "首创",
-    "麓湖",
-    "锦江",
-    "芳草",
-    "紫荆",
-    "桂溪",
-    "交子",
-    "银泰",
-    "仁恒",
-    "复地",
-    "远洋",
-    "东原",
-]
-_ESTATE_SUFFIX = [
-    "花园",
-    "小区",
-    "家园",
-    "名城",
-    "公馆",
-    "国际",
-    "华府",
-    "苑",
-    "雅居",
-    "新城",
-    "城市花园",
-    "世纪城",
-    "府邸",
-    "星辰",
-    "尚城",
-    "天悦",
-    "锦苑",
-    "和鸣",
-]
-_PARK_NAMES = [
-    "软件园",
-    "孵化园",
-    "天府创新中心",
-    "科技大厦",
-    "金融中心",
-    "环球中心",
-    "创业大厦",
-    "高新国际广场",
-    "数字大厦",
-    "云谷",
-    "智汇港",
-    "菁蓉汇",
-]
 
 
 @dataclass(frozen=True)
@@ -238,10 +60,12 @@ def _areas(scale: Scale) -> tuple[pa.Table, pa.Table, pa.Table]:
     cx, cy = _split(scale.communities_per_street)
     gx, gy = _split(scale.grids_per_community)
     sw, sh = (LON1 - LON0) / sx, (LAT1 - LAT0) / sy
-    parts = iter(_COMMUNITY_PARTS * 50)
+    parts = iter(places.COMMUNITY_PARTS * 50)
     for s in range(scale.streets):
         x0, y0 = LON0 + (s % sx) * sw, LAT0 + (s // sx) * sh
-        name = _STREET_NAMES[s % len(_STREET_NAMES)] + ("" if s < len(_STREET_NAMES) else str(s))
+        name = places.STREET_NAMES[s % len(places.STREET_NAMES)] + (
+            "" if s < len(places.STREET_NAMES) else str(s)
+        )
         scode = DISTRICT_CODE * 1000 + s + 1
         s_rows.append(
             {
@@ -303,15 +127,15 @@ def grid_of(lon: np.ndarray, lat: np.ndarray, scale: Scale) -> np.ndarray:
 
 def _roads(scale: Scale, seed: int) -> tuple[pa.Table, pa.Table]:
     rng = rng_for(seed, "geography", "roads")
-    n_ns = min(len(_NS_ROADS), max(3, scale.streets * 2))
-    n_ew = min(len(_EW_STREETS), max(4, scale.streets * 3))
+    n_ns = min(len(places.NS_ROADS), max(3, scale.streets * 2))
+    n_ew = min(len(places.EW_STREETS), max(4, scale.streets * 3))
     rows: list[dict[str, object]] = []
     for i in range(n_ns):
         lon = LON0 + (i + 0.5) * (LON1 - LON0) / n_ns
         rows.append(
             {
                 "road_id": i,
-                "road_name": _NS_ROADS[i],
+                "road_name": places.NS_ROADS[i],
                 "direction": "NS",
                 "position": lon,
                 "wkt": f"LINESTRING({lon:.6f} {LAT0:.6f},{lon:.6f} {LAT1:.6f})",
@@ -322,13 +146,13 @@ def _roads(scale: Scale, seed: int) -> tuple[pa.Table, pa.Table]:
         rows.append(
             {
                 "road_id": n_ns + j,
-                "road_name": _EW_STREETS[j],
+                "road_name": places.EW_STREETS[j],
                 "direction": "EW",
                 "position": lat,
                 "wkt": f"LINESTRING({LON0:.6f} {lat:.6f},{LON1:.6f} {lat:.6f})",
             }
         )
-    olds = list(_OLD_ROAD_NAMES)
+    olds = list(places.OLD_ROAD_NAMES)
     rng.shuffle(olds)
     aliases: list[dict[str, object]] = []
     for r in rows:
@@ -371,7 +195,7 @@ def _estates(
     rng = rng_for(seed, "geography", "estates")
     n_grids = scale.streets * scale.communities_per_street * scale.grids_per_community
     target_size = max(40.0, scale.dwellings / max(8, n_grids * 1.5))
-    names = [p + s for s in _ESTATE_SUFFIX for p in _ESTATE_PREFIX]
+    names = [p + s for s in places.ESTATE_SUFFIX for p in places.ESTATE_PREFIX]
     rng.shuffle(names)
     estates: list[dict[str, object]] = []
     buildings: list[dict[str, object]] = []
@@ -395,8 +219,8 @@ def _estates(
                 if target < 2_000:  # a tiny zone has low-rise offices, or one park is the zone
                     floors_opts, rooms_r = [4, 5, 6], (2, 4)
                 nb = int(rng.integers(1, 5))
-                name = _PARK_NAMES[(e - 0) % len(_PARK_NAMES)]
-                name = name if e < len(_PARK_NAMES) * 10 else f"{name}{e}"
+                name = places.PARK_NAMES[(e - 0) % len(places.PARK_NAMES)]
+                name = name if e < len(places.PARK_NAMES) * 10 else f"{name}{e}"
                 name = f"{name}{chr(ord('A') + e % 6)}区"
             lon = float(rng.uniform(LON0 + 0.002, LON1 - 0.002))
             lat = float(rng.uniform(LAT0 + 0.002, LAT1 - 0.002))
