@@ -356,9 +356,12 @@ def build_population(geo: Geography, scale: Scale, seed: int) -> Population:
 
 
 def _visitor_count(scale: Scale) -> int:
-    """People who are not residents: visitors arriving by train or plane, outside legal reps."""
+    """People who are not residents: visitors arriving by train or plane, outside legal reps.
+
+    Capped at one per dwelling: travellers come back, and at city size a larger pool would
+    double the person table (and peak memory) for little realism."""
     arrivals = scale.arrivals_per_day * days_in_period(scale)
-    return int(max(50, min(arrivals * 0.4, scale.dwellings * 3)) + scale.enterprises * 0.3)
+    return int(max(50, min(arrivals * 0.4, scale.dwellings * 1.0)) + scale.enterprises * 0.3)
 
 
 def _interval_counts(
