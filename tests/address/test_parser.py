@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from citybrain.address import AddressParser, Gazetteer, ParserConfig, parse
+from citybrain.address import (
+    DEFAULT_ZONES,
+    AddressParser,
+    Gazetteer,
+    ParserConfig,
+    ZoneAlias,
+    parse,
+)
 
 pytestmark = pytest.mark.usefixtures("divisions_installed")
 
@@ -234,3 +241,24 @@ def test_empty_and_none_do_not_fail() -> None:
 def test_parsing_is_deterministic() -> None:
     text = "四川省成都市高新区天府大道北段1700号环球中心E1区3栋2单元1203室"
     assert AddressParser().parse(text) == AddressParser().parse(text) == parse(text)
+
+
+def test_a_configured_zone_keeps_its_code_and_its_streets_are_not_corrected() -> None:
+    zone = ZoneAlias("示例高新区", "510100", ("高新区",), code="510109")
+    parser = AddressParser(ParserConfig(default_region="510100", zones=(*DEFAULT_ZONES, zone)))
+    parsed = parser.parse("四川省成都市示例高新区芳草街道锦城大道7号仁恒名城1栋1单元202室")
+    # 芳草街道 is one edit from 武侯区's 芳草街街道, but a zone's streets are not in the data.
+    assert (parsed.district, parsed.district_code) == ("示例高新区", "510109")
+    assert (parsed.street, parsed.street_code) == ("芳草街道", None)
+    # With the default zones too, 高新区 in 成都 could be either zone: left undecided …
+    assert parser.parse("高新区锦城大道7号").district_code is None
+    # … so a city whose 高新区 is the fictional one lists only its own zones.
+    own = AddressParser(ParserConfig(default_region="510100", zones=(zone,)))
+    assert own.parse("高新区锦城大道7号").district_code == "510109"
+
+
+def test_an_unknown_district_before_a_street_is_kept_without_a_code() -> None:
+    parsed = parse("四川省成都市示例高新区芳草街道锦城大道7号")
+    assert (parsed.city, parsed.district, parsed.district_code) == ("成都市", "示例高新区", None)
+    assert parsed.street == "芳草街道"
+    assert "unknown district: 示例高新区" in parsed.notes

@@ -32,6 +32,11 @@ Chain = tuple[tuple[Division, int], ...]
 _TWO = (2,)
 
 
+def _is_zone(division: Division) -> bool:
+    """A zone alias (成都高新区, a configured 示例高新区) carries its city's prefix, not its own."""
+    return division.level == DISTRICT and division.prefix != division.code
+
+
 class AdminResult(NamedTuple):
     """The divisions read from the start of the text, province first, ancestors filled in."""
 
@@ -182,8 +187,10 @@ class AdminReader:
         if len(parents) != 1:
             return None
         parent = parents.pop()
-        if parent is not None and self._divisions[parent].level >= STREET:
-            return None
+        if parent is not None and (
+            self._divisions[parent].level >= STREET or _is_zone(self._divisions[parent])
+        ):
+            return None  # a zone's own streets are not known: no name to correct towards
         names = self._names_under(parent)
         query = m.group(0)
         fixed = names.correct(query)
@@ -238,7 +245,7 @@ class AdminReader:
         chain = chains[0]
         deepest = chain[-1][0]
         lineage = self._lineage(deepest)
-        zones = [d for d, _ in chain if d.code[0] == "z"]  # "zone:…"
+        zones = [d for d, _ in chain if _is_zone(d)]
         if zones:
             # 天府新区华阳街道: keep the zone as written, not the street's statistical district.
             lineage = [zones[0] if d.level == DISTRICT else d for d in lineage]

@@ -46,6 +46,7 @@ _NUMBER_AFTER_ROAD = _NUMBER.replace(
 )
 _HEAD = re.compile(
     rf"""
+    (?:(?P<district>[{_CJK}]{{2,8}}?(?:新区|区|县))(?=[{_CJK}]{{2,8}}?(?:街道|镇|乡)))?
     (?:(?P<street>[{_CJK}]{{2,8}}?(?:街道办事处|街道办|街道|街办)(?![路街])
        |[{_CJK}]{{2,6}}?(?:镇|乡)(?=$|[{_CJK}]{{1,10}}?(?:社区|村|路|街|大道|巷))))?
     (?:(?P<community>[{_CJK}0-9]{{2,10}}?(?:社区居民委员会|社区居委会|社区|居委会|村民委员会|村委会|
@@ -137,9 +138,21 @@ class AddressParser:
             notes.append(f"ambiguous admin: {unplaced}")
         m = _HEAD.match(rest)
         assert m is not None  # every part of _HEAD is optional
-        street, community, group, road, road2, number, number2, annex, annex2 = m.group(
-            "street", "community", "group", "road", "road2", "number", "number2", "annex", "annex2"
+        district, street, community, group, road, road2, number, number2, annex, annex2 = m.group(
+            "district",
+            "street",
+            "community",
+            "group",
+            "road",
+            "road2",
+            "number",
+            "number2",
+            "annex",
+            "annex2",
         )
+        if district is not None:
+            unplaced = unplaced or district
+            notes.append(f"unknown district: {district}")
         road = road or road2
         number = number or number2
         annex = annex or annex2
