@@ -131,3 +131,21 @@ def test_explain_for_the_cli(base: AddressBase) -> None:
     assert found.as_table().num_rows == len(found.rows())
     alone = explain("成都市武侯区人民南路四段12号")
     assert alone.match is None and dict(alone.rows())["district_code"] == "510107"
+
+
+def test_estate_named_with_its_zone() -> None:
+    table = pa.table(
+        {
+            "estate": ["云谷D区"],
+            "building": ["1"],
+            "unit": ["1"],
+            "room": ["101"],
+            "road_number_id": ["RN9"],
+            "building_id": ["B9"],
+            "unit_id": ["U9"],
+            "dwelling_id": ["D9"],
+        }
+    )
+    zoned = AddressBase(table)
+    assert zoned.match(parse("云谷D区1-1-101")).address_id == "D9"
+    assert zoned.parser().parse("云谷D区1栋").estate == "云谷D区"

@@ -194,7 +194,12 @@ class AddressBase:
         number = component_key(p.road_number)
         if p.road and number:
             by_road = self._by_road_number.get((p.road, number), set())
-        by_estate = self._by_estate.get(p.estate, set()) if p.estate else set()
+        by_estate: set[str] = set()
+        if p.estate:
+            # The register may name the estate with its zone (云谷D区) or without it (云谷).
+            if p.zone:
+                by_estate = self._by_estate.get(p.estate + p.zone, set())
+            by_estate = by_estate or self._by_estate.get(p.estate, set())
         if by_road and by_estate:
             both = by_road & by_estate
             if not both:

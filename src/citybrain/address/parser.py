@@ -169,7 +169,10 @@ class AddressParser:
         if road is not None and (self._road_aliases or self._roads is not None):
             road = self._standard_road(road, notes)
         if estate and self._estates is not None:
-            estate = self._standard_name(self._estates, estate, "estate", notes)
+            if zone and estate + zone in self._estates:
+                estate, zone = estate + zone, None  # 云谷D区 is the estate's registered name
+            else:
+                estate = self._standard_name(self._estates, estate, "estate", notes)
         if not admin.lineage:
             admin = self._infer_admin(road, estate, admin, notes)
         parsed = _assemble(
