@@ -27,6 +27,7 @@ SYSTEM = "bike_meituan"
 SYSTEMS = ("bike_meituan", "bike_hellobike", "bike_qingju")
 ZONES = "bike_parking_zones"
 BULK_ROWS_PER_MONTH = 4_000_000
+_KEY = {"bike_meituan": "record_id", "bike_hellobike": "msgId", "bike_qingju": "记录号"}
 GCJ_OFFSET = (0.00253, -0.00243)  # the GCJ-02 shift around Chengdu, roughly
 
 
@@ -103,7 +104,14 @@ def _days(
                     )
             secs = int((ts - np.datetime64("1970-01-01T08:00:00")).astype(np.int64))
             sl = slice(op * b, (op + 1) * b)
-            parts.append(_rows(system, ids, secs, ts, lon[sl], lat[sl], op_rng))
+            # row keys: snapshot number × fleet size + bike, stable without a running counter
+            first = ((d0 + d) * len(hours) + k) * b
+            rows = _rows(system, ids, secs, ts, lon[sl], lat[sl], op_rng)
+            parts.append(
+                rows.add_column(
+                    0, _KEY[system], pa.array(np.arange(first, first + b, dtype=np.int64))
+                )
+            )
         yield pa.concat_tables(parts)
 
 

@@ -62,8 +62,10 @@ def build(ctx: SystemContext) -> None:
                 span, free[np.clip(first - 1, 0, steps - 1), np.arange(n)][None, :], free
             )
         ts = t0 + (minutes * 60).astype("timedelta64[s]")
+        first = ((w.month_starts[m] - w.month_starts[0]).astype(np.int64) * k) * n
         t = pa.table(
             {
+                "recordNo": np.arange(first, first + steps * n, dtype=np.int64),
                 "parkId": ids.take(pa.array(np.tile(np.arange(n), steps))),
                 "parkName": names.take(pa.array(np.tile(np.arange(n), steps))),
                 "totalBerth": np.tile(capacity, steps),
