@@ -262,3 +262,21 @@ def test_an_unknown_district_before_a_street_is_kept_without_a_code() -> None:
     assert (parsed.city, parsed.district, parsed.district_code) == ("成都市", "示例高新区", None)
     assert parsed.street == "芳草街道"
     assert "unknown district: 示例高新区" in parsed.notes
+
+
+def test_a_city_typo_is_fixed_by_the_next_name_or_the_default_region() -> None:
+    # 城都市 is one edit from 成都市, 宜都市 and 昌都市.
+    assert parse("城都市锦城大道7号").city is None
+    assert parse("城都市武侯区人民南路").district == "武侯区"  # only 成都市 holds 武侯区
+    chengdu = AddressParser(ParserConfig(default_region="510100"))
+    assert chengdu.parse("城都市锦城大道7号").city == "成都市"
+
+
+def test_unit_typos_and_names_ending_in_marker_words() -> None:
+    parsed = parse("中海锦元1栋2单园103")
+    assert (parsed.estate, parsed.building, parsed.unit, parsed.room) == (
+        "中海锦元",
+        "1",
+        "2",
+        "103",
+    )

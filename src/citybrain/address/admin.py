@@ -166,6 +166,13 @@ class AdminReader:
             )
         return result
 
+    def _next_is_within(self, text: str, pos: int, division: Division) -> bool:
+        for length in (*self._lengths.get(text[pos : pos + 3], ()), 2):
+            for candidate, kind in self._names.get(text[pos : pos + length], ()):
+                if kind == FULL and self.is_within(candidate, division):
+                    return True
+        return False
+
     def find_start(self, text: str, within: int = 8) -> int:
         """Where a full province or city name starts near the front (张三四川省… → 2), or 0."""
         for start in range(1, min(within, len(text) - 2) + 1):
@@ -194,6 +201,25 @@ class AdminReader:
         names = self._names_under(parent)
         query = m.group(0)
         fixed = names.correct(query)
+        if fixed is None and self._default is not None:
+            # 城都市 is one edit from 成都市, 宜都市 and 昌都市; in 成都, it is 成都市.
+            codes = self._child_codes[parent]
+            default = self._default
+            near = [
+                name
+                for name in names.candidates(query)
+                if (d := self._divisions[codes[name]]) is default or self.is_within(d, default)
+            ]
+            fixed = near[0] if len(near) == 1 else None
+        if fixed is None:
+            # 城都市武侯区: of 成都市, 宜都市 and 昌都市 only one holds the next name.
+            codes = self._child_codes[parent]
+            holding = [
+                name
+                for name in names.candidates(query)
+                if self._next_is_within(text, m.end(), self._divisions[codes[name]])
+            ]
+            fixed = holding[0] if len(holding) == 1 else None
         if fixed is None:
             return None
         division = self._divisions[self._child_codes[parent][fixed]]

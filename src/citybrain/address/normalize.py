@@ -97,6 +97,8 @@ _PHONE_HINT = re.compile(r"\d{7}")
 _PHONE = re.compile(
     r"(?:电话|手机|联系电话|tel|TEL)?(?<!\d)(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8})(?!\d)"
 )
+# 单元 mistyped by sound or shape after a number: 2单园, 3单院 (never a name there).
+_UNIT_TYPO = re.compile(r"(?<=[0-9一二三四五六七八九十两])单[园院苑源员圆远]")
 _ORDINAL = re.compile(r"第(?=\d)")
 _NEG_FLOOR = re.compile(r"负(\d+)(?=楼|层)|(?<![A-Z0-9])B(\d)(?=楼|层|F)")
 
@@ -149,6 +151,8 @@ def clean(text: str) -> str:
     if _has_cn_numeral(s):
         s = _CN_NUMBER.sub(_cn_to_arabic, s)
     s = _ROAD_DIGITS.sub(_road_to_chinese, s)
+    if "单" in s:
+        s = _UNIT_TYPO.sub("单元", s)
     if "第" in s:
         s = _ORDINAL.sub("", s)
     if "负" in s or "B" in s:

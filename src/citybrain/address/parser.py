@@ -62,6 +62,8 @@ _LOOSE_ROAD = re.compile(r"(\D{3,16}?)(\d+)号(.*)")
 # The detail (building … room) is the longest tail made of these characters; it is found on the
 # reversed text so that the match is a plain anchored one.
 _DETAIL_REVERSED = re.compile(rf"[{_DETAIL_CHARS}]*")
+_DETAIL_STARTS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+_DETAIL_NOT_FIRST = "栋幢座号楼单元层室户房门"
 _HAS_ALNUM = re.compile(r"[0-9A-Z]")
 _ZONE = re.compile(r"(?:(?:[A-Z]\d*|\d+[A-Z]?)(?:区|期)|[东西南北中]区)$")
 # The detail, in one pattern: shorthand 3-2-1203 / 3栋2-1203 / 5-302 first, then the long form
@@ -265,6 +267,10 @@ def _split_detail(
     if detail.startswith("楼") and head and head[-1] in "东西南北中主副裙":
         # 力宝大厦北楼12F: a building named by its side.
         side, head, detail = head[-1] + "楼", head[:-1], detail[1:]
+    if detail and detail[0] not in _DETAIL_STARTS:
+        # 中海锦元1栋…: 元 (of 单元) or 号 at the end of a name belongs to the name.
+        lead = len(detail) - len(detail.lstrip(_DETAIL_NOT_FIRST))
+        head, detail = head + detail[:lead], detail[lead:]
     if head and head[-1] in "区期":
         zm = _ZONE.search(head)
         if zm is not None:
