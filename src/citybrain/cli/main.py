@@ -14,9 +14,12 @@ import typer
 
 from citybrain import __version__
 from citybrain.cli.address import address_app
+from citybrain.cli.catalog import catalog_command
+from citybrain.cli.ingest import ingest_command
 from citybrain.cli.run import run_command
 from citybrain.cli.serve import serve_command
 from citybrain.cli.sim import sim_app
+from citybrain.cli.source import source_app
 from citybrain.cli.state import state
 from citybrain.cli.topic import topic_app
 from citybrain.cli.ui import console, err_console
@@ -66,6 +69,9 @@ app.add_typer(workspace_app, name="workspace")
 app.add_typer(topic_app, name="topic")
 app.add_typer(sim_app, name="sim")
 app.add_typer(address_app, name="address")
+app.add_typer(source_app, name="source")
+app.command("ingest")(ingest_command)
+app.command("catalog")(catalog_command)
 app.command("run")(run_command)
 app.command("serve")(serve_command)
 
@@ -73,7 +79,10 @@ app.command("serve")(serve_command)
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI, turning user errors into one line and a non-zero exit."""
     try:
-        app(args=argv, standalone_mode=False)
+        # Outside standalone mode Click returns a command's `typer.Exit(code)` instead of exiting.
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int) and code != 0:
+            sys.exit(code)
     except UserError as exc:
         if state.debug:
             raise

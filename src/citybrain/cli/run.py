@@ -50,9 +50,25 @@ def _topics(workspace: Workspace) -> str:
     return "; ".join(done) or "no topics installed"
 
 
+def _ingest(workspace: Workspace) -> str:
+    from citybrain.ingest import discover_sources, ingest_sources, recorder_for
+
+    sources = discover_sources(workspace)
+    if not sources:
+        return "no sources (see `citybrain source list`)"
+    summary = ingest_sources(workspace, sources, recorder=recorder_for(workspace))
+    landed = sum(r.rows_landed for r in summary.results)
+    failed = ", ".join(r.system for r in summary.failed)
+    ok = len(summary.results) - len(summary.failed)
+    return f"{ok}/{len(summary.results)} sources, {landed:,} rows landed" + (
+        f"; failed: {failed} (run `citybrain ingest` for details)" if failed else ""
+    )
+
+
 # Stages in pipeline order; each later capability (ingest, govern, resolve, cases) adds its own.
 STAGES: list[Stage] = [
     Stage("migrate", "bring the ops database schema up to date", _migrate),
+    Stage("ingest", "load every source of the workspace into the raw zone", _ingest),
     Stage("topics", "run every installed topic whose inputs are ready", _topics),
 ]
 

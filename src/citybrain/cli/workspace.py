@@ -18,10 +18,20 @@ def init(
     directory: Annotated[Path, typer.Argument(help="Folder of the new workspace.")],
     name: Annotated[str, typer.Option(help="Name of the city or district.")] = "示例高新区",
     force: Annotated[bool, typer.Option(help="Re-initialise an existing workspace.")] = False,
+    sim: Annotated[
+        Path | None,
+        typer.Option(help="A synthetic city (from `citybrain sim`): write its sources."),
+    ] = None,
+    sim_api: Annotated[
+        str, typer.Option(help="Base URL of `citybrain sim serve` for HTTP sources.")
+    ] = "http://127.0.0.1:8808",
+    mqtt: Annotated[str, typer.Option(help="MQTT broker HOST:PORT for streamed sources.")] = (
+        "127.0.0.1:1883"
+    ),
 ) -> None:
     """Create a workspace: citybrain.toml, the lake zones and the ops database.
 
-    Example: citybrain workspace init ./gaoxin --name 示例高新区
+    Example: citybrain workspace init ./gaoxin --sim ./tiny-city
     """
     from citybrain.core.opsdb import upgrade
 
@@ -29,6 +39,15 @@ def init(
     upgrade(ws.ops_db_url)
     console.print(f"[green]workspace ready[/] {ws.root}")
     console.print(f"  zones: {', '.join(ZONES)}  ·  ops db: {ws.config.ops_db.url}")
+    if sim is not None:
+        from citybrain.ingest.simsources import write_sim_sources
+
+        written = write_sim_sources(
+            ws.root / "sources", sim, sim_api=sim_api, mqtt=mqtt, overwrite=force
+        )
+        console.print(f"  sources: {len(written.files)} contracts → {ws.root / 'sources'}")
+        for hint in written.hints:
+            console.print(f"  before ingest: {hint}", highlight=False)
 
 
 @workspace_app.command("show")

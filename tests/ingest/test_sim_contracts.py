@@ -1,0 +1,340 @@
+"""The shipped contracts of the synthetic city: they check, and they land a whole tiny city.
+
+`sim --scale tiny` → `write_sim_sources` (what `workspace init --sim` does) → ingest every source,
+with the sim's HTTP API served by uvicorn on a free loopback port and the air-quality stream
+replayed into the test Mosquitto. Truth is read here only, to prove that quarantine holds the rows
+the sim broke on purpose and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from citybrain.core.stdmodel import STD_TABLES
+from citybrain.core.workspace import Workspace
+from citybrain.ingest import (
+    IngestSummary,
+    SourceResult,
+    check_contract,
+    discover_sources,
+    ingest_sources,
+    load_contract,
+)
+from citybrain.ingest.simsources import shipped_sim_contracts, write_sim_sources
+from fixtures.mqtt import MqttBroker
+
+SEED = 7
+TRANSPORT_KEY_ENV = "CITYBRAIN_SIM_TRANSPORT_KEY"
+NOT_WIRED = "is not available in this version"  # the runner's answer for a connector it lacks
+SQL_SOURCES = ("health_tests", "police_residence_permit")
+HTTP_SOURCES = ("parking_occupancy", "transport_arrivals")
+MQTT_SOURCES = ("air_quality_sensors",)
+NETWORK_SOURCES = (*SQL_SOURCES, *HTTP_SOURCES, *MQTT_SOURCES)
+# Target columns that are not (yet) standard-model columns, each waiting for a transform the
+# contract model lacks; the report to the ingest owner names them.
+PENDING_TRANSFORMS = {
+    "bike_meituan": {"ts_epoch_s", "lon_gcj02", "lat_gcj02"},  # epoch seconds, GCJ-02 → WGS-84
+    "bike_hellobike": {"lonlat"},  # "lon,lat" → lon, lat
+    "parking_occupancy": set(),
+    "bike_qingju": set(),
+    "muck_truck_gps": {"ts_epoch_ms"},  # epoch milliseconds → ts
+    "household_screening": {"screened_day"},  # 03月03日: no year written
+    "water_utility": {"usage_m3"},  # YSL renamed YSL_M3: one target, two source names
+    "social_security": {"insured_active", "insured_retired"},  # 参保人数 split by an upgrade
+}
+# The source's own row key, kept for lineage; these standard tables have no column for it yet.
+for _system in ("bike_meituan", "bike_hellobike", "bike_qingju", "parking_occupancy"):
+    PENDING_TRANSFORMS[_system] = PENDING_TRANSFORMS[_system] | {"record_id"}
+
+
+def tiny_city_dir(factory: pytest.TempPathFactory) -> Path:
+    """One tiny synthetic city per test session (and per xdist worker), generated on first use."""
+    folder = factory.getbasetemp() / f"sim-tiny-{SEED}"
+    if not (folder / "README.json").is_file():
+        from citybrain.sim.generate import generate
+
+        generate("tiny", SEED, folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_city(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_city_dir(tmp_path_factory)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def sim_api(tiny_city: Path) -> Iterator[str]:
+    """`citybrain sim serve` of the tiny city, under uvicorn on a free loopback port."""
+    import uvicorn
+
+    from citybrain.sim.serve import create_app
+
+    port = _free_port()
+    config = uvicorn.Config(create_app(tiny_city), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert time.monotonic() < deadline, "the sim API did not start within 15 s"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def city_workspace(
+    tiny_city: Path,
+    sim_api: str,
+    mqtt_broker: MqttBroker,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Workspace:
+    workspace = Workspace.init(tmp_path_factory.mktemp("city-ws") / "ws")
+    write_sim_sources(
+        workspace.root / "sources",
+        tiny_city,
+        sim_api=sim_api,
+        mqtt=f"{mqtt_broker.host}:{mqtt_broker.port}",
+    )
+    return workspace
+
+
+@pytest.fixture(scope="module")
+def first_run(city_workspace: Workspace) -> IngestSummary:
+    """`ingest --all` once (the secret the transport API wants comes from the environment)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(TRANSPORT_KEY_ENV, "sim-transport-key")
+        return ingest_sources(city_workspace, discover_sources(city_workspace))
+
+
+def _by_system(summary: IngestSummary) -> dict[str, SourceResult]:
+    return {r.system: r for r in summary.results}
+
+
+def _require_wired(result: SourceResult, kind: str) -> None:
+    if result.status == "failed" and NOT_WIRED in (result.error or ""):
+        pytest.xfail(f"the runner does not run {kind} sources yet: {result.error}")
+
+
+# -------------------------------------------------------------------------------------------------
+# the contracts themselves
+
+
+@pytest.mark.parametrize("path", shipped_sim_contracts(), ids=lambda p: p.stem)
+def test_shipped_contract_checks_and_maps_onto_its_standard_table(path: Path) -> None:
+    result = check_contract(path)
+    assert result.passed, str(result)
+    contract = result.contract
+    assert contract is not None and contract.standard is not None
+    assert contract.id == path.stem
+    std = set(STD_TABLES[contract.standard].column_names)
+    targets = {c.target for c in contract.mapping.columns}
+    assert targets - std <= PENDING_TRANSFORMS.get(contract.id, set()), targets - std
+    assert set(contract.constants) <= std
+    for column in contract.mapping.columns:
+        if column.type in ("date", "timestamp") and column.source not in ("SBRQ",):
+            assert column.formats, f"{contract.id}.{column.source}: say how dates are written"
+
+
+def test_every_system_of_the_city_has_a_contract(tiny_city: Path) -> None:
+    systems = {p.name for p in tiny_city.iterdir() if p.is_dir() and p.name != "truth"}
+    covered = set()
+    for path in shipped_sim_contracts():
+        text = path.read_text(encoding="utf-8")
+        covered |= {s for s in systems if f"{s}/" in text or text.rstrip().endswith(s)}
+    covered |= {"air_quality_sensors", "parking_occupancy", "transport_arrivals"}  # by topic/URL
+    assert systems <= covered, systems - covered
+
+
+def test_written_sources_point_at_the_city(
+    city_workspace: Workspace, tiny_city: Path, sim_api: str
+) -> None:
+    sources = discover_sources(city_workspace)
+    assert len(sources) == len(shipped_sim_contracts())
+    water = load_contract(city_workspace.root / "sources" / "water_utility.yaml")
+    assert water.connector.path == f"{tiny_city}/water_utility/YS_*.csv"  # type: ignore[union-attr]
+    parking = load_contract(city_workspace.root / "sources" / "parking_occupancy.yaml")
+    assert parking.connector.url == f"{sim_api}/api/parking_occupancy"  # type: ignore[union-attr]
+    permits = load_contract(city_workspace.root / "sources" / "police_residence_permit.yaml")
+    assert permits.connector.url == f"sqlite:///{tiny_city}/police_residence_permit/police.db"  # type: ignore[union-attr]
+    assert "sim" in water.tags
+    text = (city_workspace.root / "sources" / "water_utility.yaml").read_text(encoding="utf-8")
+    assert "# 自来水公司" in text  # the comments for the data office survive the rewrite
+
+
+# -------------------------------------------------------------------------------------------------
+# landing the city
+
+
+def test_file_sources_land_with_reconciled_manifests(first_run: IngestSummary) -> None:
+    files = [r for r in first_run.results if r.system not in NETWORK_SOURCES]
+    assert len(files) == len(shipped_sim_contracts()) - len(NETWORK_SOURCES)
+    for result in files:
+        assert result.status == "ok", (result.system, result.error)
+        assert result.loads >= 1 and result.rows_landed > 0, result.system
+        for manifest in result.manifests:
+            assert manifest.reconciled
+            assert manifest.rows_read == manifest.rows_landed + manifest.rows_quarantined
+
+
+@pytest.mark.parametrize("system", SQL_SOURCES)
+def test_sql_sources_land(first_run: IngestSummary, system: str, tiny_city: Path) -> None:
+    result = _by_system(first_run)[system]
+    _require_wired(result, "sql")
+    assert result.status == "ok", result.error
+    truth = json.loads((tiny_city / "truth" / "manifest.json").read_text(encoding="utf-8"))
+    assert result.rows_landed == truth["rows"][system]  # the sim broke no database rows
+
+
+@pytest.mark.parametrize("system", HTTP_SOURCES)
+def test_http_sources_land(first_run: IngestSummary, system: str) -> None:
+    result = _by_system(first_run)[system]
+    _require_wired(result, "http")
+    assert result.status == "ok", result.error
+    assert result.rows_landed > 0 and result.rows_quarantined == 0
+
+
+def test_air_quality_stream_lands(
+    city_workspace: Workspace, first_run: IngestSummary, mqtt_broker: MqttBroker, tiny_city: Path
+) -> None:
+    """The durable subscriber registered by the first run receives the replayed stream."""
+    result = _by_system(first_run)["air_quality_sensors"]
+    _require_wired(result, "mqtt")
+    from citybrain.sim.mqtt import replay
+
+    sent = replay(tiny_city / "air_quality_sensors", mqtt_broker.host, mqtt_broker.port)
+    again = ingest_sources(
+        city_workspace, [city_workspace.root / "sources" / "air_quality_sensors.yaml"]
+    )
+    landed = result.rows_landed + again.results[0].rows_landed
+    assert again.ok, again.rows()
+    assert landed == sent
+
+
+def test_quarantine_holds_exactly_the_rows_the_city_broke(
+    first_run: IngestSummary, city_workspace: Workspace, tiny_city: Path
+) -> None:
+    broken = duckdb.sql(
+        f"SELECT path, unnest(lines) FROM '{tiny_city}/truth/broken_files.parquet'"
+    ).fetchall()
+    expected = {(path, line) for path, line in broken}
+    pattern = city_workspace.lake / "quarantine" / "*" / "*" / "*.parquet"
+    found = {
+        (str(Path(file).relative_to(tiny_city)), line)
+        for file, line in duckdb.sql(
+            f"SELECT _file, _line FROM read_parquet('{pattern}', union_by_name=true)"
+        ).fetchall()
+    }
+    assert found == expected
+    quarantined = sum(r.rows_quarantined for r in first_run.results)
+    assert quarantined == len(expected)
+
+
+def test_schema_drift_lands_under_evolve(
+    first_run: IngestSummary, city_workspace: Workspace
+) -> None:
+    water = _by_system(first_run)["water_utility"]
+    drifted = [m for m in water.manifests if m.drift is not None]
+    assert drifted and all(m.drift.policy == "evolve" for m in drifted if m.drift)
+    raw = city_workspace.lake / "raw"
+    counts = duckdb.sql(
+        "SELECT count(usage), count(usage_m3), count(*) FROM "
+        f"read_parquet('{raw}/water_utility/*/*.parquet', union_by_name=true)"
+    ).fetchall()[0]
+    usage, usage_m3, rows = counts
+    assert usage > 0 and usage_m3 > 0 and usage + usage_m3 >= rows - 10  # a few unread meters
+    retired = duckdb.sql(
+        "SELECT count(insured), count(insured_active), count(insured_retired) FROM "
+        f"read_parquet('{raw}/social_security/*/*.parquet', union_by_name=true)"
+    ).fetchall()[0]
+    assert all(n > 0 for n in retired)
+
+
+def test_codes_units_and_dates_are_applied(
+    first_run: IngestSummary, city_workspace: Workspace
+) -> None:
+    raw = city_workspace.lake / "raw"
+
+    def one(sql: str) -> tuple[object, ...]:
+        row: tuple[object, ...] = duckdb.sql(sql).fetchall()[0]
+        return row
+
+    genders = one(
+        f"SELECT list(DISTINCT gender ORDER BY gender) FROM '{raw}/police_household/*/*.parquet'"
+    )
+    assert genders[0] == ["F", "M"]
+    amount = one(f"SELECT max(amount) FROM '{raw}/admin_penalties/*/*.parquet'")
+    assert amount[0] is not None and float(amount[0]) > 1000  # 万元 → 元  # type: ignore[arg-type]
+    dates = one(
+        "SELECT count(*) FILTER (WHERE decided_date IS NULL), min(year(decided_date)) FROM "
+        f"'{raw}/admin_penalties/*/*.parquet'"
+    )
+    assert dates == (0, 2023)
+    qingju = one(
+        f"SELECT min(ts), count(*) FILTER (WHERE ts IS NULL) FROM '{raw}/bike_qingju/*/*.parquet'"
+    )
+    assert str(qingju[0]).startswith("2023-01-01") and qingju[1] == 0
+
+
+def test_a_second_ingest_lands_nothing_twice(
+    first_run: IngestSummary, city_workspace: Workspace
+) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(TRANSPORT_KEY_ENV, "sim-transport-key")
+        files = [
+            p
+            for p in discover_sources(city_workspace)
+            if p.stem not in (*HTTP_SOURCES, *MQTT_SOURCES, "police_residence_permit")
+        ]
+        second = ingest_sources(city_workspace, files)
+    wired = [r for r in second.results if NOT_WIRED not in (r.error or "")]
+    for result in wired:
+        assert result.status == "ok", (result.system, result.error)
+        assert result.rows_landed == 0 and result.loads == 0, result.system
+
+
+@pytest.mark.xfail(
+    reason="land_stream lands a full-refresh SQL table or an HTTP API again on every run: it does "
+    "not skip a snapshot whose digest equals the last load's, and the HTTP connector sends no "
+    "watermark, so incremental HTTP sources re-read everything",
+    strict=False,
+)
+def test_unchanged_stream_sources_are_not_landed_twice(
+    first_run: IngestSummary, city_workspace: Workspace
+) -> None:
+    names = [*HTTP_SOURCES, "police_residence_permit"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(TRANSPORT_KEY_ENV, "sim-transport-key")
+        second = ingest_sources(
+            city_workspace, [city_workspace.root / "sources" / f"{n}.yaml" for n in names]
+        )
+    for result in second.results:
+        assert result.status == "ok", result.error
+        assert result.rows_landed == 0, result.system
+
+
+def test_only_the_transport_api_needs_a_secret() -> None:
+    needs = {
+        load_contract(p).id
+        for p in shipped_sim_contracts()
+        if getattr(load_contract(p).connector, "auth_header_env", None)
+    }
+    assert needs == {"transport_arrivals"}
