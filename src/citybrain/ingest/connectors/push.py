@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
+from fastapi import Request  # at module level: FastAPI resolves the endpoint's annotations here
 
 from citybrain.core.errors import UserError
 from citybrain.ingest.connectors.base import Chunk, Reject, with_positions
@@ -343,15 +344,19 @@ def _push_contracts(workspace: Workspace) -> dict[str, SourceContract]:
 def push_load(
     lake: Path, contract: SourceContract, body: bytes, *, source: str = "push"
 ) -> Manifest:
-    """Land one pushed body (JSON array or NDJSON) as one load."""
+    """Land one pushed body (JSON array or NDJSON) as one load; a JSON array that does not parse
+    raises :class:`UserError` and lands nothing."""
     connector = contract.connector
     batch_rows = connector.batch_rows if isinstance(connector, PushConnector) else 10_000
     digest = "sha256:" + hashlib.sha256(body).hexdigest()
 
+    # Parsed before the load starts: a body that is not JSON at all is the sender's error (HTTP 400,
+    # send again), not a load of this source that failed.
+    parts = parse_body(body, batch_rows)
+    if parts:
+        parts[0].bytes_read = len(body)
+
     def open_reader(zone: RawZone) -> StreamReader:
-        parts = parse_body(body, batch_rows)
-        if parts:
-            parts[0].bytes_read = len(body)
         return MemoryReader(source, parts, digest)
 
     return land_stream(lake, contract, open_reader)
@@ -366,7 +371,7 @@ def create_push_router(
 ) -> APIRouter:
     """``POST /ingest/push/{system}`` for the workspace's push contracts (read per request, so a
     new contract needs no restart). ``recorder`` (e.g. the catalog) is told about each load."""
-    from fastapi import APIRouter, HTTPException, Request
+    from fastapi import APIRouter, HTTPException
     from fastapi.concurrency import run_in_threadpool
 
     router = APIRouter(tags=["ingest"])
@@ -422,7 +427,7 @@ def _authorise(contract: SourceContract, header: str | None) -> None:
         raise HTTPException(401, "missing or wrong bearer token", headers=challenge)
 
 
-async def _read_limited(request: Any, max_bytes: int) -> bytes:
+async def _read_limited(request: Request, max_bytes: int) -> bytes:
     from fastapi import HTTPException
 
     declared = request.headers.get("content-length")
