@@ -47,17 +47,22 @@ class Report(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    service_code: str = Field(min_length=1)
-    channel: str = Field("open311", description="open311 | hotline | patrol | drone")
-    description: str = ""
+    # Lengths are the columns' own, so a long value is refused here rather than by the database.
+    service_code: str = Field(min_length=1, max_length=64)
+    channel: str = Field(
+        "open311", min_length=1, max_length=32, description="open311 | hotline | patrol | drone"
+    )
+    description: str = Field("", max_length=10_000)
     lon: float | None = Field(None, ge=-180, le=180)
     lat: float | None = Field(None, ge=-90, le=90)
-    address: str | None = None
-    name: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    media_url: str | None = None
-    external_id: str | None = Field(None, description="the sender's own id; resending is a no-op")
+    address: str | None = Field(None, max_length=512)
+    name: str | None = Field(None, max_length=255)
+    email: str | None = Field(None, max_length=255)
+    phone: str | None = Field(None, max_length=64)
+    media_url: str | None = Field(None, max_length=1024)
+    external_id: str | None = Field(
+        None, max_length=255, description="the sender's own id; resending is a no-op"
+    )
     reported_at: datetime | None = None
     level: Level | None = None
 

@@ -36,6 +36,7 @@ from citybrain.core.opsdb import connect
 router = APIRouter(tags=["open311"])
 
 _CLOSED = (Status.closed.value, Status.archived.value)
+_MAX_ID_DIGITS = 18  # ids are 64-bit integers in the ops database
 
 
 def get_ops_engine(request: Request) -> Engine:
@@ -100,6 +101,17 @@ class ServiceRequest(BaseModel):
     media_url: str | None
 
 
+class Open311Error(BaseModel):
+    code: int
+    description: str
+
+
+_ERRORS: dict[int | str, dict[str, object]] = {
+    400: {"model": list[Open311Error], "description": "a missing or malformed parameter"},
+    404: {"model": list[Open311Error], "description": "unknown service or request"},
+}
+
+
 def _error(code: int, description: str) -> JSONResponse:
     return JSONResponse(status_code=code, content=[{"code": code, "description": description}])
 
@@ -151,7 +163,7 @@ def services(settings: SettingsDep) -> list[Service]:
     ]
 
 
-@router.get("/services/{service_code}.json", response_model=ServiceDefinition)
+@router.get("/services/{service_code}.json", response_model=ServiceDefinition, responses=_ERRORS)
 def service_definition(
     service_code: str, settings: SettingsDep
 ) -> ServiceDefinition | JSONResponse:
@@ -160,7 +172,7 @@ def service_definition(
     return ServiceDefinition(service_code=service_code, attributes=[])
 
 
-@router.post("/requests.json", status_code=201, response_model=list[Created])
+@router.post("/requests.json", status_code=201, response_model=list[Created], responses=_ERRORS)
 def create_request(
     engine: EngineDep,
     settings: SettingsDep,
@@ -208,11 +220,15 @@ def create_request(
                     account_id=account_id)]  # fmt: skip
 
 
-@router.get("/requests/{service_request_id}.json", response_model=list[ServiceRequest])
+@router.get(
+    "/requests/{service_request_id}.json",
+    response_model=list[ServiceRequest],
+    responses=_ERRORS,
+)
 def get_request(
     service_request_id: str, engine: EngineDep, settings: SettingsDep
 ) -> list[ServiceRequest] | JSONResponse:
-    if not service_request_id.isdigit():
+    if not (service_request_id.isdigit() and len(service_request_id) <= _MAX_ID_DIGITS):
         return _error(404, f"no service request {service_request_id!r}")
     found = get_report(engine, int(service_request_id))
     if found is None:
@@ -220,30 +236,45 @@ def get_request(
     return [_request_view(*found, settings)]
 
 
+_W3C_TIME = Query(
+    description="a W3C (RFC 3339) time with offset, e.g. 2026-11-23T09:00:00+08:00",
+    json_schema_extra={"format": "date-time"},
+)
+
+
 def _parse_time(value: str | None, name: str) -> datetime | None:
     if value is None:
         return None
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
+    try:
+        parsed = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"{name} {value!r} is not a W3C time such as 2026-11-23T09:00:00+08:00"
+        ) from None
+    if parsed.utcoffset() is None:
         raise ValueError(f"{name} needs a time zone offset (W3C format)")
     return parsed
 
 
-@router.get("/requests.json", response_model=list[ServiceRequest])
+@router.get("/requests.json", response_model=list[ServiceRequest], responses=_ERRORS)
 def list_requests(
     engine: EngineDep,
     settings: SettingsDep,
-    service_request_id: Annotated[str | None, Query()] = None,
-    service_code: Annotated[str | None, Query()] = None,
-    start_date: Annotated[str | None, Query()] = None,
-    end_date: Annotated[str | None, Query()] = None,
-    status: Annotated[str | None, Query()] = None,
+    service_request_id: Annotated[
+        str | None, Query(pattern=r"^(\d{1,18}(,\d{1,18})*)?$", description="ids, comma-separated")
+    ] = None,
+    service_code: Annotated[str | None, Query(description="codes, comma-separated")] = None,
+    start_date: Annotated[str | None, _W3C_TIME] = None,
+    end_date: Annotated[str | None, _W3C_TIME] = None,
+    status: Annotated[
+        str | None, Query(pattern=r"^((open|closed)(,(open|closed))*)?$", description="open,closed")
+    ] = None,
 ) -> list[ServiceRequest] | JSONResponse:
     """Requests, newest first; ids, codes and statuses are comma-separated lists."""
     ids = None
     if service_request_id:
         parts = [p.strip() for p in service_request_id.split(",") if p.strip()]
-        if not all(p.isdigit() for p in parts):
+        if not all(p.isdigit() and len(p) <= _MAX_ID_DIGITS for p in parts):
             return _error(400, "service_request_id must be a comma-separated list of ids")
         ids = [int(p) for p in parts]
     statuses = {s.strip() for s in (status or "").split(",") if s.strip()}
