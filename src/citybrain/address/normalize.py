@@ -160,8 +160,9 @@ def clean(text: str) -> str:
     return s.strip("-")
 
 
-_CN_SET = frozenset(NUMERAL_CHARS)
+# A character-class search scans in C without making a string per character.
+_CN_ANY = re.compile(f"[{NUMERAL_CHARS}]")
 
 
 def _has_cn_numeral(s: str) -> bool:
-    return not _CN_SET.isdisjoint(s)
+    return _CN_ANY.search(s) is not None
