@@ -98,6 +98,17 @@ def test_workspace_init_sim_needs_a_generated_city(
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err + out
 
 
+def test_workspace_init_sim_rejects_a_bad_broker(
+    tiny_city: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["workspace", "init", str(tmp_path / "ws"), "--sim", str(tiny_city)]
+    code, _, err = run_cli([*args, "--mqtt", "broker:port"], capsys)
+    assert code == 2 and "--mqtt 'broker:port': expected HOST:PORT" in err
+    code, _, err = run_cli([*args, "--sim-api", "ftp://x"], capsys)
+    assert code == 2 and "--sim-api" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "ws").exists()  # nothing half-made
+
+
 def test_ingest_all_lands_the_files_and_fails_the_unreachable_sources_alone(
     sim_workspace: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -116,8 +116,8 @@ def preflight(contract: SourceContract) -> str | None:
         return None
     if SIM_TAG in contract.tags and isinstance(connector, MqttConnector):
         return (
-            f"no {what} answers: start a broker (mosquitto -p {port}), then "
-            "`citybrain sim publish DIR/air_quality_sensors` while this ingest runs"
+            f"no {what} answers: start a broker (mosquitto -p {port}) and publish the city's "
+            "stream with `citybrain sim publish DIR/air_quality_sensors`"
         )
     if SIM_TAG in contract.tags:
         return f"nothing answers at the {what}: start it with `citybrain sim serve DIR`"

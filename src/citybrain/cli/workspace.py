@@ -34,14 +34,15 @@ def init(
     Example: citybrain workspace init ./gaoxin --sim ./tiny-city
     """
     from citybrain.core.opsdb import upgrade
+    from citybrain.ingest.simsources import check_sim_options, write_sim_sources
 
+    if sim is not None:  # a wrong option must not leave a half-made workspace behind
+        check_sim_options(sim, sim_api, mqtt)
     ws = Workspace.init(directory, name=name, exist_ok=force)
     upgrade(ws.ops_db_url)
     console.print(f"[green]workspace ready[/] {ws.root}")
     console.print(f"  zones: {', '.join(ZONES)}  ·  ops db: {ws.config.ops_db.url}")
     if sim is not None:
-        from citybrain.ingest.simsources import write_sim_sources
-
         written = write_sim_sources(
             ws.root / "sources", sim, sim_api=sim_api, mqtt=mqtt, overwrite=force
         )

@@ -100,6 +100,13 @@ def _api_key_hints(sim_dir: Path) -> list[str]:
     return [f"export CITYBRAIN_SIM_TRANSPORT_KEY={key}  (the API key of transport_arrivals)"]
 
 
+def check_sim_options(sim_dir: Path, sim_api: str, mqtt: str) -> None:
+    """Raise the user error :func:`write_sim_sources` would, before anything is created."""
+    _check_sim_dir(Path(sim_dir))
+    _check_api(sim_api)
+    parse_broker(mqtt)
+
+
 def write_sim_sources(
     sources_dir: Path,
     sim_dir: Path,
