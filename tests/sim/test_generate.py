@@ -146,3 +146,12 @@ def test_generated_http_systems_are_served(tiny_root: Path) -> None:
     assert client.get("/api/transport_arrivals?page=1").status_code == 401
     ok = client.get("/api/transport_arrivals?page=1", headers={"X-API-Key": key})
     assert ok.status_code == 200 and ok.json()["items"]
+
+
+def test_refuses_to_wipe_a_folder_that_is_not_a_city(tmp_path: Path) -> None:
+    import pytest
+
+    (tmp_path / "precious.txt").write_text("keep me")
+    with pytest.raises(ValueError, match="not empty"):
+        generate("tiny", 1, tmp_path, systems=["police_household"])
+    assert (tmp_path / "precious.txt").is_file()

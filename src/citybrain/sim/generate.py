@@ -52,6 +52,11 @@ def generate(
     sc = resolve_scale(scale, records) if isinstance(scale, str) else scale
     out = Path(out)
     if out.exists():
+        # replace a previous city, but never wipe a folder that is something else
+        if any(out.iterdir()) and not (out / "truth" / "manifest.json").is_file():
+            raise ValueError(
+                f"{out} is not empty and holds no generated city; choose an empty or new folder"
+            )
         shutil.rmtree(out)
     out.mkdir(parents=True)
     t0 = time.perf_counter()
