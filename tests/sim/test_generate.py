@@ -6,6 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from citybrain.cli.sim import sim_app
@@ -149,8 +150,6 @@ def test_generated_http_systems_are_served(tiny_root: Path) -> None:
 
 
 def test_refuses_to_wipe_a_folder_that_is_not_a_city(tmp_path: Path) -> None:
-    import pytest
-
     (tmp_path / "precious.txt").write_text("keep me")
     with pytest.raises(ValueError, match="not empty"):
         generate("tiny", 1, tmp_path, systems=["police_household"])
