@@ -141,3 +141,20 @@ def test_unreachable_broker_is_a_clear_error(
     )
     with pytest.raises(Exception, match=r"source air_down: cannot reach the MQTT broker"):
         load_mqtt(workspace.lake, contract, max_seconds=1)
+
+
+def test_ingest_drains_what_is_waiting(
+    workspace: Workspace, make_contract: MakeContract, mqtt_broker: MqttBroker, prefix: str
+) -> None:
+    from citybrain.ingest import ingest_sources
+
+    contract = mqtt_contract(make_contract, mqtt_broker, prefix, batch_rows=40)
+    assert ingest_sources(workspace, [contract]).ok  # first run: the session starts, nothing yet
+    sent = publish(
+        air_quality_stream(4, sensors=10, steps=10), mqtt_broker.host, mqtt_broker.port,
+        topic_prefix=prefix, client_id=f"pub-{prefix}",
+    )  # fmt: skip
+    summary = ingest_sources(workspace, [contract])
+    assert summary.ok, summary.rows()
+    assert summary.results[0].rows_landed == sent == 100
+    assert summary.results[0].loads == 3  # 40 + 40 + 20

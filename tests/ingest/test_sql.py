@@ -186,3 +186,19 @@ def test_bad_url_fails_naming_the_source(
     assert manifest.status == "failed"
     assert manifest.message is not None and manifest.message.startswith("source meter_db: ")
     assert "\n" not in manifest.message
+
+
+def test_ingest_runs_sql_sources_and_catalogues_them(
+    workspace: Workspace, db_url: str, sql_contract: SqlContract
+) -> None:
+    from citybrain.ingest import ingest_sources, recorder_for
+
+    contract = sql_contract(extra=INCREMENTAL)
+    add_rows(db_url, 1, 10)
+    recorder = recorder_for(workspace)
+    first = ingest_sources(workspace, [contract], recorder=recorder)
+    assert first.ok, first.rows()
+    assert (first.results[0].loads, first.results[0].rows_landed) == (1, 10)
+    again = ingest_sources(workspace, [contract], recorder=recorder)  # nothing new
+    assert again.ok, again.rows()
+    assert (again.results[0].loads, again.results[0].skipped) == (0, 1)

@@ -15,7 +15,7 @@ from typing import Literal, Protocol
 from citybrain.core.errors import UserError
 from citybrain.core.workspace import Workspace
 from citybrain.ingest.check import ContractError, check_contract
-from citybrain.ingest.connectors import source_files
+from citybrain.ingest.connectors import STREAM_KINDS, source_files, stream_loads
 from citybrain.ingest.contract import SourceContract
 from citybrain.ingest.load import LoadOptions, Progress, load_file
 from citybrain.ingest.manifest import Manifest
@@ -146,8 +146,16 @@ def load_source(
         contract = _resolve(source)
         result.system, result.name = contract.id, contract.name
         zone = RawZone(workspace.lake, contract.id)
-        for path in source_files(contract):
-            manifest = load_file(workspace.lake, contract, path, options=options, progress=progress)
+        lake = workspace.lake
+        loads = (
+            stream_loads(lake, contract, options=options, progress=progress)
+            if contract.connector.kind in STREAM_KINDS
+            else (
+                load_file(lake, contract, path, options=options, progress=progress)
+                for path in source_files(contract)
+            )
+        )
+        for manifest in loads:
             result.manifests.append(manifest)
             if recorder is not None:
                 _record(recorder, contract, manifest, zone, result)

@@ -24,7 +24,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,8 @@ from citybrain.ingest.rawzone import RawZone
 SESSION_EXPIRY_SECONDS = 7 * 24 * 3600  # the broker keeps our queue across a week of downtime
 RECEIVE_MAXIMUM = 65_535  # unacknowledged messages in flight to us: the batch waits for landing
 CONNECT_TIMEOUT = 15.0
+DRAIN_MAX_SECONDS = 60.0  # one ingest run of a stream; what arrives later waits for the next
+DRAIN_IDLE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,23 @@ class MqttRun:
         return sum(m.rows_quarantined for m in self.manifests)
 
 
+def drain_mqtt(
+    lake: Path,
+    contract: SourceContract,
+    *,
+    max_seconds: float = DRAIN_MAX_SECONDS,
+    idle_seconds: float = DRAIN_IDLE_SECONDS,
+    progress: Progress | None = None,
+) -> Iterator[Manifest]:
+    """``citybrain ingest`` of an MQTT source: land what is waiting at the broker, then stop."""
+    run = load_mqtt(
+        lake, contract, max_seconds=max_seconds, idle_seconds=idle_seconds, progress=progress
+    )
+    yield from run.manifests
+    if run.error is not None and all(m.status == "completed" for m in run.manifests):
+        raise SourceUnreadable(run.error)  # landed, but the acknowledgement went wrong
+
+
 def client_id(contract: SourceContract) -> str:
     return f"citybrain-ingest-{contract.id}"
 
@@ -88,13 +107,14 @@ def load_mqtt(
     *,
     max_messages: int | None = None,
     max_seconds: float | None = None,
+    idle_seconds: float | None = None,
     progress: Progress | None = None,
     on_load: Callable[[Manifest], None] | None = None,
     stop: threading.Event | None = None,
 ) -> MqttRun:
-    """Subscribe and land micro-batches until ``max_messages`` were landed, ``max_seconds`` passed
-    or ``stop`` is set (without any of them: until interrupted). ``on_load`` is told about each
-    load, e.g. to record it in the catalog."""
+    """Subscribe and land micro-batches until ``max_messages`` were landed, ``max_seconds`` passed,
+    no message came for ``idle_seconds`` or ``stop`` is set (without any of them: until
+    interrupted). ``on_load`` is told about each load, e.g. to record it in the catalog."""
     connector = contract.connector
     if not isinstance(connector, MqttConnector):
         raise TypeError(f"{contract.id} is not an MQTT source")
@@ -109,7 +129,9 @@ def load_mqtt(
             if left is not None and left <= 0:
                 break
             deadline = None if max_seconds is None else began + max_seconds
-            batch = subscriber.collect(connector, left, deadline, stop)
+            batch = subscriber.collect(connector, left, deadline, stop, idle_seconds)
+            if not batch and idle_seconds is not None:
+                break
             if batch:
                 manifest = _land(lake, contract, connector, batch, progress)
                 run.manifests.append(manifest)
@@ -225,16 +247,16 @@ class _Subscriber:
             self.client.connect(c.host, c.port, clean_start=False, properties=properties)
         except OSError as exc:
             raise SourceUnreadable(
-                f"source {self.contract.id}: cannot reach the MQTT broker at {c.host}:{c.port}: "
-                f"{exc}",
+                f"source {self.contract.id}: cannot reach the MQTT broker at "
+                f"mqtt://{c.host}:{c.port}: {exc}",
                 hint="check connector.host and port, and that the broker is running",
             ) from None
         self.client.loop_start()
         if not self.connected.wait(CONNECT_TIMEOUT) or self.failure:
             self.close()
             raise SourceUnreadable(
-                f"source {self.contract.id}: the MQTT broker at {c.host}:{c.port} refused the "
-                f"connection: {self.failure or 'no answer'}",
+                f"source {self.contract.id}: the MQTT broker at mqtt://{c.host}:{c.port} "
+                f"refused the connection: {self.failure or 'no answer'}",
                 hint="check connector.username_env / password_env",
             )
 
@@ -244,12 +266,17 @@ class _Subscriber:
         limit: int | None,
         deadline: float | None,
         stop: threading.Event,
+        idle_seconds: float | None = None,
     ) -> list[Message]:
         """One micro-batch: up to ``batch_rows`` (and ``limit``) messages, or what arrived within
-        ``batch_seconds`` of the first one (or by the run's deadline)."""
+        ``batch_seconds`` of the first one (or by the run's deadline); empty when nothing came
+        for ``idle_seconds``."""
         size = connector.batch_rows if limit is None else min(limit, connector.batch_rows)
         batch: list[Message] = []
         closes: float | None = deadline
+        if idle_seconds is not None:
+            idle = time.monotonic() + idle_seconds
+            closes = idle if closes is None else min(closes, idle)
         while len(batch) < size and not stop.is_set():
             now = time.monotonic()
             if closes is not None and now >= closes:
