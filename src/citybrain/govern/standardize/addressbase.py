@@ -1,0 +1,183 @@
+"""The standard address base, built from the address register's std tables.
+
+``std.standard_address`` (road number → building → unit → dwelling, each with its parent),
+``std.admin_area`` (street, community and grid polygons) and ``std.road_alias`` (old road names)
+become an `AddressBase` for matching, a parser that knows the city's roads, estates and old names,
+and a table of every standard address's grid, community, street and H3 cell (point in polygon).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import h3
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import shapely
+
+from citybrain.address import AddressBase, AddressParser, Gazetteer, ParserConfig, ZoneAlias
+from citybrain.address.divisions import DEFAULT_ZONES
+from citybrain.core.engine import Engine
+from citybrain.govern.standardize.flags import BBox
+
+H3_RESOLUTION = 9
+AREA_LEVELS = ("grid", "community", "street")
+AREA_COLUMNS = ("grid_id", "community_id", "street_id")
+
+
+@dataclass(frozen=True)
+class AddressIndex:
+    """Everything matching needs; ``version`` changes when the register does."""
+
+    base: AddressBase
+    parser: AddressParser
+    areas: pa.Table  # address_id, grid_id, community_id, street_id, h3_cell
+    version: str
+    bbox: BBox | None
+
+
+def _read(engine: Engine, name: str) -> pa.Table | None:
+    return engine.to_arrow(engine.table("std", name)) if engine.exists("std", name) else None
+
+
+def city_bbox(engine: Engine) -> BBox | None:
+    """The box around the register's admin areas (else its address points)."""
+    admin = _read(engine, "admin_area")
+    if admin is not None and admin.num_rows:
+        geoms = shapely.from_wkt(admin.column("geometry").to_numpy(zero_copy_only=False))
+        geoms = geoms[~shapely.is_missing(geoms)]
+        if len(geoms):
+            minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+            return (float(minx), float(miny), float(maxx), float(maxy))
+    return None
+
+
+def build_address_index(engine: Engine, *, city_name: str | None = None) -> AddressIndex | None:
+    """The index over the std register tables, or None when the city has no register yet."""
+    register = _read(engine, "standard_address")
+    if register is None or register.num_rows == 0:
+        return None
+    rows = _base_rows(register)
+    base = AddressBase(rows)
+    aliases = _road_aliases(_read(engine, "road_alias"))
+    admin = _read(engine, "admin_area")
+    zones = _city_zones(admin, city_name)
+    config = ParserConfig(
+        default_region=_default_region(admin), zones=zones,
+        gazetteer=Gazetteer(road_aliases=aliases),
+    )  # fmt: skip
+    parser = base.parser(config)
+    areas = _areas(register, admin)
+    digest = hashlib.sha256()
+    for table in (register.select(["address_id", "full_address"]), areas):
+        digest.update(repr(table.to_pydict()).encode())
+    digest.update(repr(sorted(aliases.items())).encode())
+    return AddressIndex(base, parser, areas, digest.hexdigest()[:16], city_bbox(engine))
+
+
+def _base_rows(register: pa.Table) -> pa.Table:
+    """One row per standard address with the ids of every level above it."""
+    data = register.select(
+        ["address_id", "level", "parent_id", "road_name", "road_no", "estate_name",
+         "building_no", "unit_no", "room_no"]
+    ).to_pydict()  # fmt: skip
+    level = dict(zip(data["address_id"], data["level"], strict=True))
+    parent = dict(zip(data["address_id"], data["parent_id"], strict=True))
+    ids: dict[str, list[str | None]] = {k: [] for k in ("rn", "b", "u", "d")}
+    slot = {"road_number": "rn", "building": "b", "unit": "u", "dwelling": "d"}
+    for address_id in data["address_id"]:
+        found: dict[str, str | None] = {}
+        current: str | None = address_id
+        for _ in range(6):  # the chain is at most four deep
+            if current is None or current not in level:
+                break
+            key = slot.get(str(level[current]))
+            if key is not None:
+                found.setdefault(key, current)
+            current = parent.get(current)
+        for key, values in ids.items():
+            values.append(found.get(key))
+    return pa.table(
+        {
+            "road": data["road_name"],
+            "road_number": data["road_no"],
+            "estate": data["estate_name"],
+            "building": data["building_no"],
+            "unit": data["unit_no"],
+            "room": data["room_no"],
+            "road_number_id": ids["rn"],
+            "building_id": ids["b"],
+            "unit_id": ids["u"],
+            "dwelling_id": ids["d"],
+        }
+    )
+
+
+def _road_aliases(table: pa.Table | None) -> dict[str, str]:
+    if table is None:
+        return {}
+    data = table.select(["name", "old_name"]).to_pydict()
+    return {
+        old: new for new, old in zip(data["name"], data["old_name"], strict=True) if old and new
+    }
+
+
+def _street_codes(admin: pa.Table | None) -> list[str]:
+    if admin is None:
+        return []
+    streets = admin.filter(pc.equal(admin.column("level"), "street"))
+    return [c for c in streets.column("code").to_pylist() if c]
+
+
+def _default_region(admin: pa.Table | None) -> str | None:
+    """The district all of the register's streets belong to (first six digits of their codes)."""
+    prefixes = {code[:6] for code in _street_codes(admin) if len(code) >= 6}
+    if len(prefixes) != 1:
+        return None
+    district = prefixes.pop()
+    return district[:4] + "00"  # the city: the district itself may be a zone the codes lack
+
+
+def _city_zones(admin: pa.Table | None, city_name: str | None) -> tuple[ZoneAlias, ...]:
+    """The workspace's own district as a zone under its city, if the codes do not know it."""
+    region = _default_region(admin)
+    if not city_name or region is None:
+        return DEFAULT_ZONES
+    short = city_name.removeprefix("示例") if city_name.startswith("示例") else None
+    aliases = (short,) if short and short != city_name else ()
+    return (*DEFAULT_ZONES, ZoneAlias(city_name, region, tuple(a for a in aliases if a)))
+
+
+def _areas(register: pa.Table, admin: pa.Table | None) -> pa.Table:
+    """Grid, community and street of every standard address by point in polygon; its H3 cell."""
+    lon = pc.cast(register.column("lon"), pa.float64()).to_numpy(zero_copy_only=False)
+    lat = pc.cast(register.column("lat"), pa.float64()).to_numpy(zero_copy_only=False)
+    points = shapely.points(lon, lat)
+    columns: dict[str, pa.Array] = {"address_id": register.column("address_id").combine_chunks()}
+    for level, name in zip(AREA_LEVELS, AREA_COLUMNS, strict=True):
+        columns[name] = _containing(points, admin, level)
+    cells = [
+        None if np.isnan(x) or np.isnan(y) else h3.latlng_to_cell(float(y), float(x), H3_RESOLUTION)
+        for x, y in zip(lon, lat, strict=True)
+    ]
+    columns["h3_cell"] = pa.array(cells, pa.string())
+    return pa.table(columns)
+
+
+def _containing(points: np.ndarray, admin: pa.Table | None, level: str) -> pa.Array:
+    out = np.full(len(points), None, dtype=object)
+    if admin is None:
+        return pa.array(out, pa.string())
+    areas = admin.filter(pc.equal(admin.column("level"), level))
+    if areas.num_rows == 0:
+        return pa.array(out, pa.string())
+    polygons = shapely.from_wkt(areas.column("geometry").to_numpy(zero_copy_only=False))
+    codes = np.array(areas.column("code").to_pylist(), dtype=object)
+    tree = shapely.STRtree(polygons)
+    point_idx, area_idx = tree.query(points, predicate="intersects")
+    # On a shared edge the first area wins, so every point gets exactly one.
+    first = np.unique(point_idx, return_index=True)[1]
+    out[point_idx[first]] = codes[area_idx[first]]
+    return pa.array(out, pa.string())

@@ -1,0 +1,114 @@
+"""Match a std table's addresses to the address base: distinct strings only, cached across runs.
+
+Each distinct address string is parsed and matched once per version of the address base; the
+results live in ``std.address_match`` keyed by the string, so a nightly run only reads the strings
+it has not seen. The rows get the standard address id, its level and confidence, and the grid,
+community and street of the address (``std.address_area``); unmatched ones a flag saying why.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from citybrain.address import MatchResult
+from citybrain.core.engine import Engine
+from citybrain.govern.standardize.addressbase import AREA_COLUMNS, AddressIndex
+from citybrain.govern.standardize.flags import flag
+
+CACHE = "address_match"
+AREAS = "address_area"
+MATCH_COLUMNS = ("address_id", "address_level", "address_confidence", *AREA_COLUMNS)
+# Why an address stayed unmatched, as a short code for the flag (the text stays in the cache).
+_REASONS = (
+    ("no road number or estate", "no_place"),
+    ("no road number", "unknown_road_number"),
+    ("no estate", "unknown_estate"),
+    ("different places", "conflict"),
+    ("road numbers fit", "ambiguous"),
+    ("not in district", "other_district"),
+    ("below threshold", "low_confidence"),
+)
+
+
+def reason_code(reason: str | None) -> str:
+    for text, code in _REASONS:
+        if reason and text in reason:
+            return code
+    return "other"
+
+
+def match_distinct(index: AddressIndex, addresses: list[str]) -> pa.Table:
+    """The cache rows for ``addresses`` (distinct, non-null strings)."""
+    parse, match = index.parser.parse, index.base.match
+    results: list[MatchResult] = [match(parse(text)) for text in addresses]
+    return pa.table(
+        {
+            "address": pa.array(addresses, pa.string()),
+            "base_version": pa.array([index.version] * len(addresses), pa.string()),
+            "address_id": [r.address_id for r in results],
+            "address_level": [r.level.name.lower() if r.matched else None for r in results],
+            "address_confidence": pa.array([r.confidence for r in results], pa.float64()),
+            "match_reason": [r.reason for r in results],
+            "unmatched_code": [None if r.matched else reason_code(r.reason) for r in results],
+            "review": pa.array([r.review for r in results], pa.bool_()),
+        }
+    )
+
+
+def write_areas(engine: Engine, index: AddressIndex) -> None:
+    engine.write(index.areas, "std", AREAS)
+
+
+def update_cache(engine: Engine, index: AddressIndex, table: ir.Table, column: str) -> int:
+    """Match the strings of ``table[column]`` the cache lacks; returns how many were new."""
+    distinct = table.select(address=table[column]).filter(ibis._["address"].notnull()).distinct()
+    mode: Literal["replace", "append"] = "append"
+    if engine.exists("std", CACHE):
+        cache = engine.table("std", CACHE)
+        current = cache.filter(cache["base_version"] == index.version)
+        if engine.to_arrow(current.limit(1)).num_rows == 0:
+            mode = "replace"  # the base changed: every string is matched again
+        else:
+            distinct = distinct.anti_join(current, distinct["address"] == current["address"])
+    else:
+        mode = "replace"
+    new = engine.to_arrow(distinct).column("address").to_pylist()
+    if not new and mode == "append":
+        return 0
+    engine.write(match_distinct(index, new), "std", CACHE, mode=mode)
+    return len(new)
+
+
+def join_matches(
+    engine: Engine, index: AddressIndex, table: ir.Table, column: str
+) -> tuple[ir.Table, list[ir.ArrayValue]]:
+    """``table`` with the match columns, and the address flags."""
+    update_cache(engine, index, table, column)
+    cache = engine.table("std", CACHE)
+    cache = cache.filter(cache["base_version"] == index.version).select(
+        _a=cache["address"],
+        address_id=cache["address_id"],
+        address_level=cache["address_level"],
+        address_confidence=cache["address_confidence"],
+        _unmatched=cache["unmatched_code"],
+        _partial=cache["match_reason"].notnull() & cache["address_id"].notnull(),
+    )
+    areas = engine.register(f"_cb_areas_{uuid.uuid4().hex[:8]}", index.areas)
+    areas = areas.select(_aid=areas["address_id"], **{c: areas[c] for c in AREA_COLUMNS})
+    keep = [c for c in table.columns if c not in (*MATCH_COLUMNS, "h3_cell")]
+    joined = table.left_join(cache, table[column] == cache["_a"])
+    joined = joined.left_join(areas, joined["address_id"] == areas["_aid"])
+    result = joined.select(*keep, *[joined[c] for c in MATCH_COLUMNS], "_unmatched", "_partial")
+    flags = [
+        flag(
+            result["_unmatched"].notnull(),
+            ibis.literal(f"{column}:unmatched:") + result["_unmatched"],
+        ),
+        flag(result["_partial"], f"{column}:partial"),
+    ]
+    return result, flags
