@@ -143,6 +143,11 @@ CASES: list[tuple[str, str]] = [
         "province=四川省 district=武侯区 road=人民南路四段 road_number=12",
     ),
     ("成都市武侯区人民南路四段12号 电话:028-85551234", "road=人民南路四段 road_number=12"),
+    ("甘肃嘉峪关嘉峪关市光华巷1840号", "province=甘肃省 city=嘉峪关市 district=嘉峪关市"),
+    (
+        "云南普洱镇沅彝族哈尼族拉祜族自治县金沙南街1179号",
+        "city=普洱市 district=镇沅彝族哈尼族拉祜族自治县 road=金沙南街",
+    ),
 ]
 
 

@@ -134,17 +134,23 @@ class AdminReader:
                     candidates = entries
                     if last is not None and len(entries) > 4:
                         candidates = by_province[alias].get(last.prefix[:2], ())
+                    grown = len(extended)
+                    repeated = False
                     for division, kind in candidates:
                         if kind == FULL and last is not None:
                             # the common case, inlined: a full name inside the previous token
-                            if division.level > last.level and division.prefix.startswith(
-                                last.prefix
+                            if (
+                                division.level > last.level
+                                and division.prefix.startswith(last.prefix)
+                                and not (division.level == STREET and last.level == PROVINCE)
                             ):
                                 extended.append((*chain, (division, kind)))
                             elif any(d is division for d, _ in chain):
-                                extended.append(chain)  # 成都市武侯区成都市武侯区…: said twice
+                                repeated = True  # 成都市武侯区成都市武侯区…: said twice
                         elif accept(division, kind, last, after):
                             extended.append((*chain, (division, kind)))
+                    if repeated and len(extended) == grown:
+                        extended.append(chain)  # a repeat only when nothing new was read
                 if extended:
                     step = length
                     break
