@@ -14,6 +14,8 @@ import typer
 
 from citybrain import __version__
 from citybrain.cli.address import address_app
+from citybrain.cli.audit import audit_app
+from citybrain.cli.cases import cases_app
 from citybrain.cli.catalog import catalog_command
 from citybrain.cli.ingest import ingest_command
 from citybrain.cli.run import run_command
@@ -23,6 +25,7 @@ from citybrain.cli.source import source_app
 from citybrain.cli.state import state
 from citybrain.cli.topic import topic_app
 from citybrain.cli.ui import console, err_console
+from citybrain.cli.user import user_app
 from citybrain.cli.workspace import workspace_app
 from citybrain.core import UserError, configure_logging
 
@@ -69,6 +72,9 @@ app.add_typer(workspace_app, name="workspace")
 app.add_typer(topic_app, name="topic")
 app.add_typer(sim_app, name="sim")
 app.add_typer(address_app, name="address")
+app.add_typer(user_app, name="user")
+app.add_typer(audit_app, name="audit")
+app.add_typer(cases_app, name="cases")
 app.add_typer(source_app, name="source")
 app.command("ingest")(ingest_command)
 app.command("catalog")(catalog_command)
