@@ -109,3 +109,21 @@ def test_sim_is_mounted(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(["sim", "--help"], capsys)
     assert code == 0
     assert "--scale" in out
+
+
+def test_demo_users_are_created_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ws = tmp_path / "ws"
+    assert run_cli(["workspace", "init", str(ws)], capsys)[0] == 0
+    code, out, err = run_cli(["-w", str(ws), "user", "demo"], capsys)
+    assert code == 0, err
+    assert "demo login: clerk / " in out
+    assert "street:S01" in out  # no register loaded: the fallback street
+    code, out, err = run_cli(["-w", str(ws), "user", "demo"], capsys)
+    assert code == 0, err
+    code, out, _ = run_cli(["-w", str(ws), "user", "list", "--json"], capsys)
+    assert sorted(u["username"] for u in __import__("json").loads(out)) == [
+        "admin",
+        "auditor",
+        "clerk",
+        "leader",
+    ]

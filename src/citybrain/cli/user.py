@@ -137,3 +137,40 @@ def key_create(
         created = accounts.create_key(db, name, label)
     console.print(f"API key for {created.username} (prefix {created.prefix}); store it now:")
     typer.echo(created.key)
+
+
+def _first_street(workspace: Workspace) -> str | None:
+    """The first street office in the workspace's address register, if it has been loaded."""
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    areas = workspace.zone("std") / "admin_area"
+    if not areas.is_dir():
+        return None
+    table = ds.dataset(areas, format="parquet", partitioning="hive").to_table(
+        columns=["level", "code"]
+    )
+    streets = table.filter(pc.equal(table.column("level"), "street")).column("code")
+    return str(pc.min(streets).as_py()) if len(streets) else None
+
+
+@user_app.command("demo")
+def demo(
+    street: Annotated[
+        str | None, typer.Option(help="Street office of the demo clerk (default: the first).")
+    ] = None,
+) -> None:
+    """Create the demo accounts (admin, street clerk, leader, auditor) and print their logins.
+
+    Never use these on a real deployment: the passwords are published.
+
+    Example: citybrain -w ./gaoxin user demo
+    """
+    from citybrain.api.security import accounts
+
+    street = street or _first_street(Workspace.open(state.workspace)) or "S01"
+    with _db() as db:
+        logins = accounts.create_demo_users(db, street=street)
+    for login in logins:
+        scope = ",".join(login.scope) or "whole city"
+        typer.echo(f"demo login: {login.username} / {login.password}  ({login.role}, {scope})")
