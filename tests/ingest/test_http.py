@@ -207,3 +207,13 @@ def test_api_key_from_the_environment(
     monkeypatch.setenv("PARKING_API_KEY", KEY)
     assert_exactly_once(load_http(workspace.lake, contract))
     assert KEY not in contract.model_dump_json()
+
+
+def test_an_unchanged_api_snapshot_is_not_landed_again(
+    workspace: Workspace, make_contract: MakeContract, serve: Serve
+) -> None:
+    contract = http_contract(make_contract, serve(), PAGES)
+    first = load_http(workspace.lake, contract)
+    again = load_http(workspace.lake, contract)
+    assert again.status == "skipped" and again.load_id == first.load_id
+    assert len(RawZone(workspace.lake, "parking_api").partitions()) == 1

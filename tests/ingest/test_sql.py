@@ -202,3 +202,16 @@ def test_ingest_runs_sql_sources_and_catalogues_them(
     again = ingest_sources(workspace, [contract], recorder=recorder)  # nothing new
     assert again.ok, again.rows()
     assert (again.results[0].loads, again.results[0].skipped) == (0, 1)
+
+
+def test_an_unchanged_full_snapshot_is_not_landed_again(
+    workspace: Workspace, db_url: str, sql_contract: SqlContract
+) -> None:
+    contract = sql_contract(what="query: SELECT * FROM meter_readings ORDER BY reading_id")
+    add_rows(db_url, 1, 10)
+    first = load_sql(workspace.lake, contract)
+    again = load_sql(workspace.lake, contract)
+    assert again.status == "skipped" and again.load_id == first.load_id
+    add_rows(db_url, 11, 1)
+    changed = load_sql(workspace.lake, contract)
+    assert changed.status == "completed" and landed(changed) == list(range(1, 12))

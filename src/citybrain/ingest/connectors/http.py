@@ -14,7 +14,8 @@ Pagination (the contract's ``Pagination``):
 A 5xx answer, a timeout or a broken connection is retried with exponential backoff; a page is
 added only once its body has parsed, so a retried page lands exactly once. Any other failure — a
 4xx answer, a body that is not JSON, no list at ``records_path`` — fails the whole load with one
-message naming the page: a skipped page would be rows silently lost.
+message naming the page: a skipped page would be rows silently lost. A run whose pages are byte
+for byte those of the last load lands nothing (the manifest checksum is over the page bodies).
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ def load_http(
     def open_reader(zone: RawZone) -> StreamReader:
         return HttpReader(contract, transport=transport)
 
-    return land_stream(lake, contract, open_reader, options=options, progress=progress)
+    return land_stream(
+        lake, contract, open_reader, unchanged_is_skip=True, options=options, progress=progress
+    )
 
 
 def lookup(document: Any, path: str | None) -> Any:

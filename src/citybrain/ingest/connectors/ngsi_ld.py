@@ -56,7 +56,9 @@ def load_ngsi_ld(
     def open_reader(zone: RawZone) -> StreamReader:
         return NgsiLdReader(contract, transport=transport)
 
-    return land_stream(lake, contract, open_reader, options=options, progress=progress)
+    return land_stream(
+        lake, contract, open_reader, unchanged_is_skip=True, options=options, progress=progress
+    )
 
 
 def flatten(entity: dict[str, Any]) -> dict[str, Any]:

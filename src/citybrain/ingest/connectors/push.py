@@ -83,6 +83,7 @@ def land_stream(
     open_reader: ReaderFactory,
     *,
     nothing_new_is_skip: bool = False,
+    unchanged_is_skip: bool = False,
     options: LoadOptions | None = None,
     progress: Progress | None = None,
 ) -> Manifest:
@@ -90,8 +91,9 @@ def land_stream(
 
     ``open_reader`` is called under the system's lock, after leftovers of killed loads are removed,
     so an incremental reader sees the watermark of the last committed load and no other run can
-    land the same rows meanwhile. With ``nothing_new_is_skip`` a run that reads no rows commits
-    nothing and returns the last load's manifest as ``skipped``. A data or source problem gives a
+    land the same rows meanwhile. With ``nothing_new_is_skip`` a run that reads no rows, and with
+    ``unchanged_is_skip`` a snapshot whose checksum equals the last load's, commits nothing and
+    returns the last load's manifest as ``skipped``. A data or source problem gives a
     failed manifest (kept under ``raw/<system>/_failed/``); only a bug raises.
     """
     options = options or LoadOptions()
@@ -124,15 +126,19 @@ def land_stream(
             staging.abort()
             _failed(zone, manifest, f"internal error: {type(exc).__name__}: {exc}", t0, notify)
             raise
-        if nothing_new_is_skip and manifest.rows_read == 0:
+        last = _latest(zone)
+        nothing_new = nothing_new_is_skip and manifest.rows_read == 0
+        unchanged = (
+            unchanged_is_skip
+            and last is not None
+            and manifest.input_checksum != ""
+            and manifest.input_checksum == last.input_checksum
+        )
+        if last is not None and (nothing_new or unchanged):
             staging.abort()
-            last = _latest(zone)
-            if last is not None:
-                notify(ProgressEvent(contract.id, manifest.source_file, "skipped"))
-                return last.model_copy(
-                    update={"status": "skipped", "message": f"no new rows since {last.load_id}"}
-                )
-            staging = zone.begin(manifest.load_id)  # first load of an empty source: record it
+            notify(ProgressEvent(contract.id, manifest.source_file, "skipped"))
+            why = "no new rows" if nothing_new else "the same snapshot as"
+            return last.model_copy(update={"status": "skipped", "message": f"{why} {last.load_id}"})
         manifest.status = "completed"
         manifest.finished_at = datetime.now(UTC)
         manifest.timings["total"] = time.perf_counter() - t0

@@ -4,12 +4,14 @@ Rows are streamed (``stream_results`` + ``yield_per``: a server-side cursor wher
 one) and each batch becomes one Arrow chunk, typed from the table's reflected column types (a
 query's types are inferred by Arrow per batch). Incremental loads read only rows whose watermark
 column is greater than the watermark of the last committed load, which the raw zone's manifests
-record, in watermark order.
+record, in watermark order; a full load whose rows equal the last load's (same checksum) lands
+nothing.
 The password comes from the environment variable ``password_env``, never from the contract.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
@@ -51,6 +53,7 @@ def load_sql(
         contract,
         open_reader,
         nothing_new_is_skip=incremental,
+        unchanged_is_skip=not incremental,
         options=options,
         progress=progress,
     )
@@ -109,11 +112,15 @@ class SqlReader:
         self.since = since
         self.mark_column = _source_watermark(contract)
         self._top: Any = None
+        # A checksum of what was read (as Arrow IPC), so an unchanged full snapshot is not landed
+        # again; it only matches when the database returns the rows in the same order.
+        self._hash = hashlib.sha256()
+        self._rows = 0
         what = self.options.table or "query"
         self.source = f"{self.url.render_as_string(hide_password=True)}#{what}"
 
     def digest(self) -> str:
-        return ""
+        return "sha256:" + self._hash.hexdigest() if self._rows else ""
 
     def watermark(self) -> str | None:
         return None if self._top is None else _as_text(self._top)
@@ -178,6 +185,9 @@ class SqlReader:
             for rows in result.partitions():
                 table = _to_arrow(names, rows, types)
                 self._track(table)
+                for batch in table.to_batches():
+                    self._hash.update(batch.serialize())
+                self._rows += table.num_rows
                 n = table.num_rows
                 yield Chunk(with_positions(table, pa.array(np.arange(row, row + n)), None))
                 row += n
@@ -248,10 +258,18 @@ def _arrow_type(kind: Any) -> pa.DataType:
 
 
 def _to_arrow(names: list[str], rows: Sequence[Any], types: dict[str, pa.DataType]) -> pa.Table:
+    """One batch of rows as Arrow. A query's column types are inferred from its first batch with
+    values and then kept (added to ``types``), so all batches of a load share one schema."""
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
     arrays = {}
     for name, values in zip(names, columns, strict=True):
-        arrays[name] = _array(list(values), types.get(name))
+        array = _array(list(values), types.get(name))
+        if name not in types and not pa.types.is_null(array.type):
+            if pa.types.is_decimal(array.type):
+                # Inference picks the precision of this batch's values; leave room for the rest.
+                array = array.cast(pa.decimal128(38, array.type.scale))
+            types[name] = array.type
+        arrays[name] = array
     return pa.table(arrays)
 
 
