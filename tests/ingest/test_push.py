@@ -129,3 +129,21 @@ def test_broken_json_array_is_400(client: TestClient, workspace: Workspace) -> N
     assert response.status_code == 400
     assert "not a valid JSON array" in response.json()["detail"]
     assert RawZone(workspace.lake, "hotline_push").partitions() == []
+
+
+def test_the_catalog_records_each_pushed_load(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from citybrain.core.catalog import Catalog
+    from citybrain.ingest import recorder_for
+
+    sources = workspace.root / "sources"
+    sources.mkdir(exist_ok=True)
+    (sources / "hotline_push.yaml").write_text(CONTRACT, encoding="utf-8")
+    monkeypatch.setenv("HOTLINE_PUSH_TOKEN", TOKEN)
+    app = FastAPI()
+    app.include_router(create_push_router(workspace, recorder=recorder_for(workspace)))
+    response = TestClient(app).post("/ingest/push/hotline_push", json=records(6), headers=AUTH)
+    assert response.status_code == 200, response.text
+    load = Catalog.open(workspace.ops_db_url).get_load(response.json()["load_id"])
+    assert (load.status, load.rows_read, load.rows_landed) == ("succeeded", 6, 6)

@@ -43,7 +43,7 @@ from citybrain.ingest.load import (
     schema_hash,
 )
 from citybrain.ingest.manifest import Manifest
-from citybrain.ingest.rawzone import RawZone
+from citybrain.ingest.rawzone import LoadStaging, RawZone
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
@@ -173,7 +173,7 @@ def _run(
     contract: SourceContract,
     reader: StreamReader,
     manifest: Manifest,
-    staging: Any,
+    staging: LoadStaging,
     notify: Progress,
 ) -> None:
     loader = _Loader(contract, manifest, staging, reader.fixed_columns)
