@@ -321,27 +321,17 @@ def test_a_second_ingest_lands_nothing_twice(
 ) -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(TRANSPORT_KEY_ENV, "sim-transport-key")
-        files = [
-            p
-            for p in discover_sources(city_workspace)
-            if p.stem not in (*HTTP_SOURCES, *MQTT_SOURCES, "police_residence_permit")
-        ]
-        second = ingest_sources(city_workspace, files)
+        second = ingest_sources(city_workspace, discover_sources(city_workspace))
     wired = [r for r in second.results if NOT_WIRED not in (r.error or "")]
     for result in wired:
         assert result.status == "ok", (result.system, result.error)
-        assert result.rows_landed == 0 and result.loads == 0, result.system
+        assert result.rows_landed == 0 and result.rows_quarantined == 0, result.system
 
 
-@pytest.mark.xfail(
-    reason="land_stream lands a full-refresh SQL table or an HTTP API again on every run: it does "
-    "not skip a snapshot whose digest equals the last load's, and the HTTP connector sends no "
-    "watermark, so incremental HTTP sources re-read everything",
-    strict=False,
-)
 def test_unchanged_stream_sources_are_not_landed_twice(
     first_run: IngestSummary, city_workspace: Workspace
 ) -> None:
+    """A full snapshot from a database or an API that has not changed lands nothing."""
     names = [*HTTP_SOURCES, "police_residence_permit"]
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(TRANSPORT_KEY_ENV, "sim-transport-key")
