@@ -1,66 +1,10 @@
-"""A tiny synthetic city, read into std-shaped tables by the test-only adapter `simstd`."""
-
-from __future__ import annotations
+"""Fixtures of the resolve tests: a tiny city read into std-shaped tables (see `simcity`)."""
 
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 
-import ibis.expr.types as ir
-import pyarrow as pa
-import pytest
-
-from citybrain.core.engine import Engine
-from citybrain.sim import generate
-
 sys.path.insert(0, str(Path(__file__).parent))
-from simstd import load_std
 
-PERSON_AND_ENTERPRISE_SYSTEMS = [
-    "police_household", "police_residence_permit", "power_grid", "water_utility", "gas_utility",
-    "parcel_express", "hotline_12345", "transport_arrivals", "health_tests", "market_registry",
-    "tax_declarations", "social_security", "court_dishonest", "admin_penalties",
-    "credit_commitments", "muck_transport_permits", "muck_truck_gps", "place_address_register",
-]  # fmt: skip
+from simcity import resolve_city, std, std_arrow
 
-
-@pytest.fixture(scope="session")
-def resolve_city(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("resolve_city") / "city"
-    generate("tiny", 7, out, systems=PERSON_AND_ENTERPRISE_SYSTEMS)
-    return out
-
-
-@pytest.fixture(scope="session")
-def std_arrow(resolve_city: Path) -> dict[str, pa.Table]:
-    return load_std(resolve_city)
-
-
-def register_std(engine: Engine, tables: Mapping[str, pa.Table]) -> dict[str, ir.Table]:
-    """The std-shaped Arrow tables as tables of ``engine``."""
-    return {name: engine.register(f"std_{name}", table) for name, table in tables.items()}
-
-
-@pytest.fixture
-def std(engine: Engine, std_arrow: dict[str, pa.Table]) -> dict[str, ir.Table]:
-    return register_std(engine, std_arrow)
-
-
-def held_back(tables: Mapping[str, pa.Table], share: float = 0.01) -> dict[str, pa.Table]:
-    """The tables without every row whose source row hashes into the last ``share``: a load
-    missing its newest 1 %, for runs where that 1 % arrives next."""
-    import pyarrow.compute as pc
-
-    out: dict[str, pa.Table] = {}
-    for name, table in tables.items():
-        rows = table["source_row"].to_pandas()
-        keep = (rows.map(hash_row) % 10_000) >= share * 10_000
-        out[name] = table.filter(pa.array(keep.to_numpy()))
-        assert pc.sum(pa.array(keep.to_numpy())).as_py() <= table.num_rows
-    return out
-
-
-def hash_row(text: str) -> int:
-    import zlib
-
-    return zlib.crc32(text.encode("utf-8"))
+__all__ = ["resolve_city", "std", "std_arrow"]

@@ -6,10 +6,10 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pytest
 from evaluate import pairwise
+from simcity import held_back, register_std
 
 from citybrain.core.engine import Engine
 from citybrain.govern.resolve import link_table, resolve, resolve_new, stability
-from conftest import held_back, register_std
 
 
 @pytest.mark.duckdb
