@@ -217,3 +217,38 @@ def test_an_unchanged_api_snapshot_is_not_landed_again(
     again = load_http(workspace.lake, contract)
     assert again.status == "skipped" and again.load_id == first.load_id
     assert len(RawZone(workspace.lake, "parking_api").partitions()) == 1
+
+
+def test_incremental_api_sends_the_last_watermark(
+    workspace: Workspace, make_contract: MakeContract
+) -> None:
+    changes = [{"id": i, "updated": f"2024-05-01T08:{i:02d}:00"} for i in range(30)]
+    asked: list[str | None] = []
+    app = FastAPI()
+
+    @app.get("/api/parking_lots")
+    def page(page: int = 1, size: int = 500, since: str | None = None) -> dict[str, object]:
+        asked.append(since)
+        newer = [c for c in changes if since is None or c["updated"] > since]  # type: ignore[operator]
+        return {"items": newer[(page - 1) * size : page * size]}
+
+    with contextlib.contextmanager(serve_in_thread)(app) as url:
+        contract = make_contract(
+            f"kind: http\nurl: '{url}/api/parking_lots'\nrecords_path: items\n"
+            "pagination: {kind: page, page_size: 12}\nparams: {since: '{watermark}'}",
+            system="parking_api",
+            mapping="",
+            extra="refresh: {mode: incremental, watermark: updated}\n",
+        )
+        first = load_http(workspace.lake, contract)
+        changes.extend({"id": i, "updated": f"2024-05-01T09:{i:02d}:00"} for i in range(5))
+        second = load_http(workspace.lake, contract)
+        third = load_http(workspace.lake, contract)
+    assert (first.rows_landed, first.watermark) == (30, "2024-05-01T08:29:00")
+    assert asked[0] is None and "2024-05-01T08:29:00" in asked
+    assert (second.status, second.rows_landed, second.watermark) == (
+        "completed",
+        5,
+        "2024-05-01T09:04:00",
+    )
+    assert third.status == "skipped" and third.load_id == second.load_id

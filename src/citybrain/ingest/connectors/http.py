@@ -31,7 +31,13 @@ from typing import Any
 import httpx
 
 from citybrain.ingest.connectors.base import Chunk, SourceUnreadable
-from citybrain.ingest.connectors.push import StreamReader, land_stream, records_chunk
+from citybrain.ingest.connectors.push import (
+    StreamReader,
+    land_stream,
+    latest_watermark,
+    records_chunk,
+    source_watermark_column,
+)
 from citybrain.ingest.contract import HttpConnector, SourceContract
 from citybrain.ingest.load import LoadOptions, Progress
 from citybrain.ingest.manifest import Manifest
@@ -49,13 +55,26 @@ def load_http(
     progress: Progress | None = None,
     transport: httpx.BaseTransport | None = None,
 ) -> Manifest:
-    """Land every page of an HTTP source as one load."""
+    """Land every page of an HTTP source as one load.
+
+    An incremental source sends the last landed watermark wherever a ``params`` value says
+    ``{watermark}`` (e.g. ``params: {updated_since: "{watermark}"}``; left out on the first run),
+    and a run that gets no rows lands nothing.
+    """
+    incremental = contract.refresh.mode == "incremental"
 
     def open_reader(zone: RawZone) -> StreamReader:
-        return HttpReader(contract, transport=transport)
+        since = latest_watermark(zone) if incremental else None
+        return HttpReader(contract, since=since, transport=transport)
 
     return land_stream(
-        lake, contract, open_reader, unchanged_is_skip=True, options=options, progress=progress
+        lake,
+        contract,
+        open_reader,
+        nothing_new_is_skip=incremental,
+        unchanged_is_skip=not incremental,
+        options=options,
+        progress=progress,
     )
 
 
@@ -93,7 +112,11 @@ class HttpReader:
     fixed_columns = False
 
     def __init__(
-        self, contract: SourceContract, *, transport: httpx.BaseTransport | None = None
+        self,
+        contract: SourceContract,
+        *,
+        since: str | None = None,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         if not isinstance(contract.connector, HttpConnector):
             raise TypeError(f"{contract.id} is not an HTTP source")
@@ -107,12 +130,43 @@ class HttpReader:
         self._hash = hashlib.sha256()
         self.pages = 0
         self.retried = 0
+        self.since = since
+        self.mark_column = source_watermark_column(contract)
+        self._top: Any = None
 
     def digest(self) -> str:
         return "sha256:" + self._hash.hexdigest() if self.pages else ""
 
     def watermark(self) -> str | None:
-        return None
+        return None if self._top is None else str(self._top)
+
+    def _track(self, records: list[Any]) -> None:
+        """The newest watermark value of a page (JSON numbers, or ISO text that sorts by time)."""
+        column = self.mark_column
+        if column is None:
+            return
+        values: list[Any] = [r.get(column) for r in records if isinstance(r, dict)]
+        values = [v for v in values if isinstance(v, (int, float, str)) and v != ""]
+        try:
+            top: Any = max(values) if values else None
+            if top is not None and (self._top is None or top > self._top):
+                self._top = top
+        except TypeError:
+            raise SourceUnreadable(
+                f"source {self.contract.id}: watermark column {column!r} mixes numbers and text",
+                hint="choose a watermark column that always has one kind of value",
+            ) from None
+
+    def _params(self) -> dict[str, str]:
+        """The contract's params, with ``{watermark}`` filled in (or the param left out)."""
+        params: dict[str, str] = {}
+        for name, value in self.options.params.items():
+            if "{watermark}" in value:
+                if self.since is None:
+                    continue
+                value = value.replace("{watermark}", self.since)
+            params[name] = value
+        return params
 
     def notes(self) -> list[str]:
         return [f"{self.retried} request(s) retried"] if self.retried else []
@@ -127,7 +181,7 @@ class HttpReader:
     def _pages(self, client: httpx.Client) -> Iterator[Chunk]:
         paging = self.options.pagination
         url: str | None = self.options.url
-        params: dict[str, str] = dict(self.options.params)
+        params = self._params()
         position = 0  # page number, or offset
         seen_cursors: set[str] = set()
         row = 1
@@ -160,6 +214,7 @@ class HttpReader:
                 )
             self.pages += 1
             self._hash.update(body)
+            self._track(records)
             chunk = records_chunk(records, first_row=row, size=len(body))
             row += len(records)
             yield chunk

@@ -164,6 +164,22 @@ def latest_watermark(zone: RawZone) -> str | None:
     return max(marked, key=lambda m: m.started_at).watermark if marked else None
 
 
+def source_watermark_column(contract: SourceContract) -> str | None:
+    """The delivered column behind an incremental contract's watermark (a target column name)."""
+    if contract.refresh.mode != "incremental":
+        return None
+    target = contract.refresh.watermark
+    if target is None:
+        raise UserError(
+            f"source {contract.id}: refresh.mode incremental needs refresh.watermark",
+            hint="name the column that only grows, e.g. updated_at",
+        )
+    for column in contract.mapping.columns:
+        if column.target == target:
+            return column.source
+    return target
+
+
 def _latest(zone: RawZone) -> Manifest | None:
     done = zone.manifests()
     return max(done, key=lambda m: m.started_at) if done else None

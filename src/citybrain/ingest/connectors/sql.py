@@ -27,7 +27,12 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from citybrain.ingest.connectors.base import Chunk, SourceUnreadable, python_text, with_positions
-from citybrain.ingest.connectors.push import StreamReader, land_stream, latest_watermark
+from citybrain.ingest.connectors.push import (
+    StreamReader,
+    land_stream,
+    latest_watermark,
+    source_watermark_column,
+)
 from citybrain.ingest.contract import SourceContract, SqlConnector
 from citybrain.ingest.load import LoadOptions, Progress
 from citybrain.ingest.manifest import Manifest
@@ -110,7 +115,7 @@ class SqlReader:
             )
         self.url = source_url(contract)
         self.since = since
-        self.mark_column = _source_watermark(contract)
+        self.mark_column = source_watermark_column(contract)
         self._top: Any = None
         # A checksum of what was read (as Arrow IPC), so an unchanged full snapshot is not landed
         # again; it only matches when the database returns the rows in the same order.
@@ -198,22 +203,6 @@ class SqlReader:
         top = pc.max(table.column(self.mark_column)).as_py()
         if top is not None and (self._top is None or top > self._top):
             self._top = top
-
-
-def _source_watermark(contract: SourceContract) -> str | None:
-    """The delivered column behind the contract's watermark (a target column name)."""
-    if contract.refresh.mode != "incremental":
-        return None
-    target = contract.refresh.watermark
-    if target is None:
-        raise SourceUnreadable(
-            f"source {contract.id}: refresh.mode incremental needs refresh.watermark",
-            hint="name the column that only grows, e.g. updated_at",
-        )
-    for column in contract.mapping.columns:
-        if column.target == target:
-            return column.source
-    return target
 
 
 def _typed(text: str) -> Any:
