@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 
 from citybrain.core.workspace import Workspace
 from citybrain.ingest import Manifest, RawZone, SourceContract
@@ -252,3 +253,30 @@ def test_incremental_api_sends_the_last_watermark(
         "2024-05-01T09:04:00",
     )
     assert third.status == "skipped" and third.load_id == second.load_id
+
+
+def test_a_failure_on_a_later_page_leaves_nothing_and_the_rerun_lands_once(
+    workspace: Workspace, make_contract: MakeContract
+) -> None:
+    broken = {"page": 3}
+    app = FastAPI()
+
+    @app.get("/api/parking_lots")
+    def page(page: int = 1, size: int = 40) -> Response:
+        if page == broken["page"]:
+            return Response('{"error": "database down"}', status_code=503)
+        ids = range((page - 1) * size, min(page * size, ROWS))
+        body = {"items": [{"lot_id": f"P{i:05d}"} for i in ids]}
+        return Response(json.dumps(body), media_type="application/json")
+
+    with contextlib.contextmanager(serve_in_thread)(app) as url:
+        contract = http_contract(
+            make_contract, url, "pagination: {kind: page, page_size: 40}\nretries: 1\n"
+        )
+        failed = load_http(workspace.lake, contract)
+        zone = RawZone(workspace.lake, "parking_api")
+        assert failed.status == "failed" and "page 3 (" in (failed.message or "")
+        assert zone.partitions() == [] and not any(zone.raw.glob("_staging/*"))
+        assert [m.load_id for m in zone.failed_manifests()] == [failed.load_id]
+        broken["page"] = 0
+        assert_exactly_once(load_http(workspace.lake, contract))
