@@ -4,7 +4,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 UV=$(command -v uv || echo "python3 -m uv")
 mkdir -p test-artifacts
-$UV run pytest "$@"
+# Two workers: the machine has two cores, and every service fixture is per worker.
+$UV run pytest -n "${PYTEST_WORKERS:-2}" "$@"
 rc=$?
 if [ "$rc" -eq 5 ]; then
     echo "error: pytest collected no tests — the suite must never pass empty" >&2
