@@ -11,7 +11,6 @@ new data.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 
@@ -93,7 +92,8 @@ def _edges(engine: Engine, kind: Kind, model: str, old: pa.Table, new: pa.Table)
     db_api = splink_api(engine)
     old_frame = db_api.register(old)
     new_frame = db_api.register(new)
-    linker = Linker(new_frame, json.loads(model), log_level=logging.ERROR)
+    settings = probabilistic.settings_for(db_api, spec, model)
+    linker = Linker(new_frame, settings, log_level=logging.ERROR)
     scored = probabilistic.predict_new_edges(linker, old_frame, new_frame, spec.threshold)
     # Deterministic links among the new records and to stored ones sharing a valid identifier.
     ids = pc.unique(new["id_valid"].combine_chunks().drop_null())

@@ -84,7 +84,7 @@ def cluster_records(
         linker = probabilistic.train(db_api, table, spec, seed=seed)
         model_json = probabilistic.model_json(linker)
     else:
-        linker = probabilistic.load(db_api, table, model_json)
+        linker = probabilistic.load(db_api, table, spec, model_json)
     scored = probabilistic.predict_edges(linker, spec.threshold)
     fixed = deterministic_edges(kind, table)
     edges = pa.concat_tables([fixed, scored])

@@ -95,11 +95,29 @@ def train(db_api: Any, records: pa.Table, spec: ModelSpec, *, seed: int = 42) ->
     return linker
 
 
-def load(db_api: Any, records: pa.Table, model_json: str) -> Linker:
-    """A linker over ``records`` with a model saved by `model_json`."""
+def load(db_api: Any, records: pa.Table, spec: ModelSpec, model_json: str) -> Linker:
+    """A linker over ``records`` with the trained parameters of a saved model.
+
+    Saved SQL is in the training engine's dialect, so the comparisons are rebuilt from ``spec``
+    for this engine and only the trained numbers are taken over: a model trained on DuckDB
+    scores on Spark and the other way round.
+    """
     _quiet()
     frame = db_api.register(records)
-    return Linker(frame, json.loads(model_json), log_level=logging.ERROR)
+    return Linker(frame, settings_for(db_api, spec, model_json), log_level=logging.ERROR)
+
+
+def settings_for(db_api: Any, spec: ModelSpec, model_json: str) -> dict[str, Any]:
+    saved = json.loads(model_json)
+    settings = spec.settings().create_settings_dict(db_api.sql_dialect.sql_dialect_str)
+    settings["probability_two_random_records_match"] = saved["probability_two_random_records_match"]
+    for comparison, trained in zip(settings["comparisons"], saved["comparisons"], strict=True):
+        levels = comparison["comparison_levels"]
+        for level, trained_level in zip(levels, trained["comparison_levels"], strict=True):
+            for key in ("m_probability", "u_probability"):
+                if key in trained_level:
+                    level[key] = trained_level[key]
+    return settings
 
 
 def model_json(linker: Linker) -> str:

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import pyarrow as pa
+
+from citybrain.govern.resolve.deterministic import identifier_edges, name_edges
+from citybrain.govern.resolve.features import (
+    address_features,
+    id_features,
+    name_features,
+    phone_features,
+    uscc_features,
+)
+
+
+def test_homophone_typos_agree_in_pinyin_and_titles_keep_only_the_surname() -> None:
+    out = name_features(pa.array(["张伟", "张纬", "黄女士", "匿名", None]))
+    assert out["name_py"].to_pylist()[:2] == ["zhangwei", "zhangwei"]
+    assert out["name_norm"].to_pylist()[2] is None and out["surname_py"][2].as_py() == "huang"
+    assert out["surname"].to_pylist()[3:] == [None, None]
+
+
+def test_only_valid_resident_ids_count_and_give_the_birth_date() -> None:
+    out = id_features(pa.array(["510121196703313711", "510121196703313712", None]),
+                      pa.array([None, None, "19900102"]))  # fmt: skip
+    assert out["id_valid"].to_pylist() == ["510121196703313711", None, None]
+    assert out["id_raw"][1].as_py() == "510121196703313712"  # kept for typo comparison
+    assert out["dob"].to_pylist() == ["1967-03-31", None, "1990-01-02"]
+
+
+def test_phones_are_normalised_and_bad_ones_dropped() -> None:
+    out = phone_features(pa.array(["+86 138-0013-8000", "181972222205", "028-8512 3456"]))
+    assert out["phone_norm"].to_pylist() == ["13800138000", None, None]
+
+
+def test_a_road_number_learns_its_estate_from_addresses_that_give_both() -> None:
+    out = address_features(pa.array([
+        "四川省成都市示例高新区芳草街道天府六街32号滨江锦苑1栋1单元101室",
+        "成都市示例高新区天府六街32号1栋1单元102号",
+        "滨江锦苑1-1-102",
+    ]))  # fmt: skip
+    assert out["addr_place"].to_pylist() == ["滨江锦苑"] * 3
+    assert out["addr_room"].to_pylist() == ["1-1-101", "1-1-102", "1-1-102"]
+
+
+def test_enterprise_names_lose_region_and_legal_form() -> None:
+    out = uscc_features(pa.array(["91510100MA6TYCB61G", "915101001"]),
+                        pa.array(["成都天辉科技有限公司", "天辉科技有限公司"]))  # fmt: skip
+    assert out["name_core"].to_pylist() == ["天辉科技", "天辉科技"]
+    assert out["id_valid"].to_pylist() == ["91510100MA6TYCB61G", None]
+
+
+def test_deterministic_edges_star_from_the_least_record() -> None:
+    records = pa.table({
+        "record_id": ["a", "b", "c", "d", "e"],
+        "id_valid": ["X", "X", "X", None, "Y"],
+        "name_norm": ["甲公司", "甲公司", "乙公司", "甲公司", "甲公司"],
+    })  # fmt: skip
+    edges = identifier_edges(records)
+    assert sorted(zip(edges["record_id_l"].to_pylist(), edges["record_id_r"].to_pylist(),
+                      strict=True)) == [("a", "b"), ("a", "c")]  # fmt: skip
+    # 甲公司 carries two valid codes (X and Y): its name alone links nothing.
+    assert name_edges(records).num_rows == 0
