@@ -18,6 +18,7 @@ from citybrain.cli.audit import audit_app
 from citybrain.cli.cases import cases_app
 from citybrain.cli.catalog import catalog_command
 from citybrain.cli.ingest import ingest_command
+from citybrain.cli.quality import quality_command
 from citybrain.cli.run import run_command
 from citybrain.cli.serve import serve_command
 from citybrain.cli.sim import sim_app
@@ -78,6 +79,7 @@ app.add_typer(cases_app, name="cases")
 app.add_typer(source_app, name="source")
 app.command("ingest")(ingest_command)
 app.command("catalog")(catalog_command)
+app.command("quality")(quality_command)
 app.command("run")(run_command)
 app.command("serve")(serve_command)
 

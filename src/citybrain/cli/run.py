@@ -65,10 +65,34 @@ def _ingest(workspace: Workspace) -> str:
     )
 
 
+def _standardize(workspace: Workspace) -> str:
+    from citybrain.govern.standardize import standardize_workspace
+
+    result = standardize_workspace(workspace)
+    rows = sum(t.rows for t in result.tables)
+    note = "" if result.reconciled else "; counts do NOT reconcile (see `citybrain quality`)"
+    return f"{len(result.tables)} std tables, {rows:,} rows{note}"
+
+
+def _quality(workspace: Workspace) -> str:
+    from citybrain.govern.quality import quality_report
+
+    report = quality_report(workspace, record=True)
+    if not report.sources:
+        return "no std tables yet"
+    low = min(report.sources, key=lambda s: s.score)
+    return (
+        f"{len(report.sources)} sources scored, lowest {low.system} {low.score:.1f}; "
+        f"{len(report.alerts)} alerts (see `citybrain quality`)"
+    )
+
+
 # Stages in pipeline order; each later capability (ingest, govern, resolve, cases) adds its own.
 STAGES: list[Stage] = [
     Stage("migrate", "bring the ops database schema up to date", _migrate),
     Stage("ingest", "load every source of the workspace into the raw zone", _ingest),
+    Stage("standardize", "raw loads to std tables, validated and flagged", _standardize),
+    Stage("quality", "score every source's data quality and raise alerts", _quality),
     Stage("topics", "run every installed topic whose inputs are ready", _topics),
 ]
 

@@ -9,7 +9,7 @@ and a table of every standard address's grid, community, street and H3 cell (poi
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import h3
 import numpy as np
@@ -36,6 +36,7 @@ class AddressIndex:
     areas: pa.Table  # address_id, grid_id, community_id, street_id, h3_cell
     version: str
     bbox: BBox | None
+    estate_roads: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
 
 def _read(engine: Engine, name: str) -> pa.Table | None:
@@ -74,7 +75,19 @@ def build_address_index(engine: Engine, *, city_name: str | None = None) -> Addr
     for table in (register.select(["address_id", "full_address"]), areas):
         digest.update(repr(table.to_pydict()).encode())
     digest.update(repr(sorted(aliases.items())).encode())
-    return AddressIndex(base, parser, areas, digest.hexdigest()[:16], city_bbox(engine))
+    return AddressIndex(
+        base, parser, areas, digest.hexdigest()[:16], city_bbox(engine), _estate_roads(rows)
+    )
+
+
+def _estate_roads(rows: pa.Table) -> dict[str, tuple[tuple[str, str], ...]]:
+    """Estate name → the road numbers it stands on (several when the name repeats)."""
+    data = rows.select(["estate", "road", "road_number"]).to_pydict()
+    found: dict[str, set[tuple[str, str]]] = {}
+    for estate, road, number in zip(data["estate"], data["road"], data["road_number"], strict=True):
+        if estate and road and number:
+            found.setdefault(estate, set()).add((road, number))
+    return {estate: tuple(sorted(roads)) for estate, roads in found.items() if len(roads) > 1}
 
 
 def _base_rows(register: pa.Table) -> pa.Table:

@@ -15,7 +15,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from citybrain.address import MatchResult
+from citybrain.address import MatchLevel, MatchResult, ParsedAddress
 from citybrain.core.engine import Engine
 from citybrain.govern.standardize.addressbase import AREA_COLUMNS, AddressIndex
 from citybrain.govern.standardize.flags import flag
@@ -42,10 +42,36 @@ def reason_code(reason: str | None) -> str:
     return "other"
 
 
+AMBIGUOUS_PENALTY = 0.05
+
+
+def _match(index: AddressIndex, parsed: ParsedAddress) -> MatchResult:
+    """The base's match; an estate name on several roads is settled by what lies below it."""
+    result = index.base.match(parsed)
+    if result.matched or reason_code(result.reason) != "ambiguous" or parsed.road:
+        return result
+    roads = next(
+        (v for k, v in index.estate_roads.items() if parsed.estate and k.startswith(parsed.estate)),
+        (),
+    )
+    found = [
+        r
+        for road, number in roads
+        if (r := index.base.match(parsed._replace(road=road, road_number=number))).reason is None
+        and r.level >= MatchLevel.BUILDING
+    ]
+    if len(found) != 1:
+        return result
+    confidence = round(found[0].confidence - AMBIGUOUS_PENALTY, 3)
+    if confidence < index.base.threshold:
+        return result
+    return found[0]._replace(confidence=confidence)
+
+
 def match_distinct(index: AddressIndex, addresses: list[str]) -> pa.Table:
     """The cache rows for ``addresses`` (distinct, non-null strings)."""
-    parse, match = index.parser.parse, index.base.match
-    results: list[MatchResult] = [match(parse(text)) for text in addresses]
+    parse = index.parser.parse
+    results: list[MatchResult] = [_match(index, parse(text)) for text in addresses]
     return pa.table(
         {
             "address": pa.array(addresses, pa.string()),

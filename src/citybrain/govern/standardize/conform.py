@@ -38,6 +38,13 @@ def _alternates(raw_columns: list[str], column: str, std_names: set[str]) -> lis
     ]
 
 
+def _as(value: ir.Value, dtype: str, name: str) -> ir.Value:
+    """A drifted or differently encoded column in the std column's type (epoch seconds too)."""
+    if dtype == "timestamp" and name.endswith("_epoch_s"):
+        return value.cast("int64").as_timestamp("s")
+    return value.cast(dtype)
+
+
 def _period(value: ir.Value) -> ir.Value:
     """``202301`` → ``2023-01``; anything else is left for the format check."""
     text = value.cast("string")
@@ -56,10 +63,12 @@ def conform(raw: ir.Table, source: RawSource, table: StdTable) -> ir.Table:
         dtype = IBIS_TYPES[column.type]
         if column.name in constants:
             value: ir.Value = ibis.literal(constants[column.name]).cast(dtype)
-        elif column.name in names:
-            value = raw[column.name].cast(dtype)
+        elif column.name in names or _alternates(names, column.name, std_names):
+            value = (
+                raw[column.name].cast(dtype) if column.name in names else ibis.null().cast(dtype)
+            )
             for alternate in _alternates(names, column.name, std_names):
-                value = value.coalesce(raw[alternate].cast(dtype))
+                value = value.coalesce(_as(raw[alternate], dtype, alternate))
         else:
             value = ibis.null().cast(dtype)
         if column.role == "period":

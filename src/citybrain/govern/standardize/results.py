@@ -36,7 +36,6 @@ class StandardizeResult:
     """Every std table written in one run; renders as a table for the CLI."""
 
     tables: list[TableResult] = field(default_factory=list)
-    new_addresses: int = 0
 
     columns = ("table", "source", "raw rows", "superseded", "std rows", "flagged", "reconciled")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from citybrain.ingest import ContractError, RawZone, SourceContract, load_contract
@@ -16,6 +17,8 @@ class RawSource:
     contract: SourceContract
     load_ids: tuple[str, ...]
     rows_landed: int
+    last_loaded: datetime | None = None  # when the newest succeeded load finished
+    columns: tuple[str, ...] = ()  # every column landed by any of the loads
 
     @property
     def system(self) -> str:
@@ -46,6 +49,8 @@ def raw_sources(lake: Path, contracts: Iterable[SourceContract]) -> list[RawSour
                 contract,
                 tuple(m.load_id for m in manifests),
                 sum(m.rows_landed for m in manifests),
+                max((m.finished_at or m.started_at for m in manifests), default=None),
+                tuple(dict.fromkeys(c for m in manifests for c in m.columns)),
             )
         )
     return found

@@ -1,0 +1,103 @@
+"""Assess every standardised source: the measures, the score, its trend across loads, alerts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from citybrain.core.engine import Engine
+from citybrain.core.stdmodel import STD_TABLES
+from citybrain.govern.quality.consistency import consistency
+from citybrain.govern.quality.measures import (
+    add,
+    delivered_columns,
+    field_quality,
+    filled_counts,
+    flag_counts,
+)
+from citybrain.govern.quality.model import (
+    Consistency,
+    FieldQuality,
+    LoadScore,
+    QualityReport,
+    SourceQuality,
+)
+from citybrain.govern.quality.score import alerts_for, timeliness, weighted
+from citybrain.govern.standardize import RawSource
+
+
+def _dimensions(fields: list[FieldQuality], rows: int, duplicates: int | None) -> dict[str, float]:
+    dims: dict[str, float] = {}
+    if fields:
+        dims["completeness"] = sum(f.completeness for f in fields) / len(fields)
+        dims["validity"] = sum(f.validity for f in fields) / len(fields)
+    if duplicates is not None and rows:
+        dims["uniqueness"] = 1.0 - duplicates / rows
+    return dims
+
+
+def assess(
+    engine: Engine,
+    sources_by_table: dict[str, list[RawSource]],
+    *,
+    only: str | None = None,
+    now: datetime | None = None,
+) -> QualityReport:
+    """The quality of every source whose std table exists (or of ``only``)."""
+    now = now or datetime.now(UTC)
+    checks = consistency(engine)
+    report = QualityReport()
+    for name, sources in sorted(sources_by_table.items()):
+        wanted = [s for s in sources if only is None or s.system == only]
+        if not wanted or not engine.exists("std", name):
+            continue
+        std = STD_TABLES[name]
+        table = engine.table("std", name)
+        filled, flags = filled_counts(engine, table, std), flag_counts(engine, table)
+        for source in wanted:
+            report.sources.append(
+                _source(source, std.name, filled, flags, checks.get(source.system, []), now)
+            )
+    for assessed in report.sources:
+        report.alerts.extend(alerts_for(assessed))
+    return report
+
+
+def _source(
+    source: RawSource,
+    table: str,
+    filled: dict[tuple[str, str], dict[str, int]],
+    flags: dict[tuple[str, str], dict[str, int]],
+    checks: list[Consistency],
+    now: datetime,
+) -> SourceQuality:
+    columns = delivered_columns(source, STD_TABLES[table])
+    keyed = bool(source.contract.keys)
+    all_filled: dict[str, int] = {}
+    all_flags: dict[str, int] = {}
+    trend: list[LoadScore] = []
+    for load_id in source.load_ids:
+        load_filled = filled.get((source.system, load_id), {})
+        load_flags = flags.get((source.system, load_id), {})
+        if not load_filled:
+            continue  # every row of this load was superseded by a later one
+        add(all_filled, load_filled)
+        add(all_flags, load_flags)
+        rows = load_filled.get("_rows", 0)
+        dups = load_flags.get("_duplicate", 0) if keyed else None
+        dims = _dimensions(field_quality(columns, load_filled, load_flags), rows, dups)
+        trend.append(LoadScore(load_id, rows, weighted(dims)))
+    rows = all_filled.get("_rows", 0)
+    fields = field_quality(columns, all_filled, all_flags)
+    duplicates = all_flags.get("_duplicate", 0) if keyed else None
+    dims = _dimensions(fields, rows, duplicates)
+    if checks:
+        compared = sum(c.compared for c in checks)
+        dims["consistency"] = sum(c.agreeing for c in checks) / compared if compared else 1.0
+    on_time = timeliness(source.last_loaded, source.contract.refresh.schedule, now)
+    if on_time is not None:
+        dims["timeliness"] = on_time
+    return SourceQuality(
+        system=source.system, table=table, owner=source.contract.owner, rows=rows,
+        fields=fields, duplicates=duplicates, consistency=list(checks), timeliness=on_time,
+        trend=trend, dimensions=dims, score=weighted(dims),
+    )  # fmt: skip
