@@ -16,6 +16,7 @@ import pytest
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.dependencies.models import Dependant
 
+from api import scoped_data
 from api.conftest import Harness, add_router, make_harness
 from api.probe import router as probe_router
 from citybrain.api import create_app
@@ -53,6 +54,7 @@ def _listed(response: httpx.Response) -> bool:
 SCOPED_ROUTES: dict[str, tuple[str, Callable[[httpx.Response], bool]]] = {
     "GET /api/v1/_probe/people/{person_id}": ("/api/v1/_probe/people/P1", _found),
     "GET /api/v1/_probe/people": ("/api/v1/_probe/people", _listed),
+    **scoped_data.SCOPED_DATA_ROUTES,  # findings, cases and map layers (tests/api/scoped_data.py)
 }
 
 
@@ -76,6 +78,7 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Harness, 
     for harness in make_harness(tmp_path_factory.mktemp("matrix")):
         add_router(harness.app, probe_router)
         harness.user("clerk", username="matrix-target")
+        scoped_data.seed(harness.workspace, harness.security.engine)
         headers = {
             f"{role.value}/{side}": harness.token(harness.user(role.value, scope=SCOPES[side]))
             for role in Role

@@ -11,7 +11,22 @@ from citybrain import __version__
 from citybrain.api.deps import PrincipalCache, Security, check_every_route_guarded, public
 from citybrain.api.errors import install_error_handlers
 from citybrain.api.openapi import WebMount, document_security
-from citybrain.api.routers import audit, auth, health, overview, unmask_grants, users
+from citybrain.api.routers import (
+    audit,
+    auth,
+    cases,
+    catalog,
+    entities,
+    findings,
+    health,
+    loads,
+    map_layers,
+    metrics,
+    overview,
+    topics,
+    unmask_grants,
+    users,
+)
 from citybrain.api.security.limits import BodySizeLimitMiddleware, TokenBucketLimiter
 from citybrain.api.security.tokens import load_signing_key
 from citybrain.api.settings import ApiSettings
@@ -42,6 +57,7 @@ def create_app(workspace: Workspace, settings: ApiSettings | None = None) -> Fas
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(metrics.RequestCounter)
 
     app.include_router(health.router)
     app.include_router(overview.router, prefix=API)
@@ -49,6 +65,8 @@ def create_app(workspace: Workspace, settings: ApiSettings | None = None) -> Fas
     app.include_router(users.router, prefix=API)
     app.include_router(unmask_grants.router, prefix=API)
     app.include_router(audit.router, prefix=API)
+    for data in (catalog, loads, topics, findings, cases, map_layers, entities, metrics):
+        app.include_router(data.router, prefix=API)
     if importlib.util.find_spec(OPEN311_MODULE) is not None:
         open311 = importlib.import_module(OPEN311_MODULE)
         # GeoReport v2 is open to citizens by design; a route of it that states its own

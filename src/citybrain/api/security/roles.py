@@ -24,6 +24,7 @@ class Permission(StrEnum):
     OVERVIEW_READ = "overview.read"
     CATALOG_READ = "catalog.read"
     CATALOG_WRITE = "catalog.write"
+    QUARANTINE_READ = "quarantine.read"  # rows that could not land: raw deliveries, personal data
     QUALITY_READ = "quality.read"
     TOPICS_READ = "topics.read"
     TOPICS_RUN = "topics.run"
@@ -46,6 +47,7 @@ class Permission(StrEnum):
 AUDITED: frozenset[Permission] = frozenset(
     {
         Permission.CATALOG_WRITE,
+        Permission.QUARANTINE_READ,
         Permission.TOPICS_RUN,
         Permission.CASES_WRITE,
         Permission.CASES_DISPATCH,
@@ -74,7 +76,8 @@ _READ_ALL = frozenset(
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission) - {_P.AUDIT_READ},
-    Role.DATA_STEWARD: _READ_ALL | {_P.CATALOG_WRITE, _P.ENTITIES_READ, _P.PII_UNMASK},
+    Role.DATA_STEWARD: _READ_ALL
+    | {_P.CATALOG_WRITE, _P.QUARANTINE_READ, _P.ENTITIES_READ, _P.PII_UNMASK},
     Role.ANALYST: _READ_ALL | {_P.TOPICS_RUN, _P.ENTITIES_READ, _P.CREDIT_READ},
     Role.CLERK: frozenset(
         {

@@ -1,0 +1,183 @@
+"""A topic's latest findings, each with its reasons: filtered, sorted, paginated, area-scoped.
+
+A street clerk sees only the findings located in its streets, communities or grids. Subject ids
+that are personal (a dwelling's address, a person's ID number) are masked for callers without an
+unmask grant; a dwelling's address is cut to its building.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel
+
+from citybrain.api.deps import Principal, get_scope, require
+from citybrain.api.paging import Page, PageParams, pagination
+from citybrain.api.pii import Masker, get_masker
+from citybrain.api.routers.topics import LakeDep, Period, Text, TopicName, known_topic
+from citybrain.api.security.masking import PiiKind
+from citybrain.api.security.roles import Permission
+from citybrain.api.security.scope import Scope
+
+router = APIRouter(prefix="/topics", tags=["findings"])
+
+# Subject types whose ids are personal data, and how each is masked.
+PERSONAL_SUBJECTS: dict[str, PiiKind] = {
+    "dwelling": PiiKind.ADDRESS,
+    "address": PiiKind.ADDRESS,
+    "person": PiiKind.ID_NUMBER,
+}
+AREA_COLUMNS = {"street": "street_id", "community": "community_id", "grid": "grid_id"}
+_SORTABLE = ("score", "period", "subject_id", "level")
+
+
+class Reason(BaseModel):
+    signal: str | None
+    observed: float | None
+    expected: float | None
+    contribution: float | None
+    text_zh: str | None
+    text_en: str | None
+
+
+class Finding(BaseModel):
+    topic: str
+    subject_type: str
+    subject_id: str
+    period: str
+    score: float
+    level: str
+    lon: float | None
+    lat: float | None
+    grid_id: str | None
+    community_id: str | None
+    street_id: str | None
+    model_version: str
+    reasons: list[Reason]
+
+
+class FindingsSummary(BaseModel):
+    topic: str
+    total: int
+    by_level: dict[str, int]
+    by_street: dict[str, int]
+    periods: list[str]
+
+
+def mask_subjects(table: pa.Table, masker: Masker) -> pa.Table:
+    """Mask ``subject_id`` where the subject type is personal (vectorised, per kind)."""
+    if table.num_rows == 0:
+        return table
+    for subject_type, kind in PERSONAL_SUBJECTS.items():
+        rows = pc.equal(table["subject_type"], subject_type)
+        if not pc.any(rows).as_py():
+            continue
+        masked = masker.table(table, {"subject_id": kind}, subject_column="subject_id")
+        table = table.set_column(
+            table.schema.get_field_index("subject_id"),
+            "subject_id",
+            pc.if_else(rows, masked["subject_id"], table["subject_id"]),
+        )
+    return table
+
+
+def scoped_findings(
+    table: pa.Table,
+    scope: Scope,
+    *,
+    level: str | None = None,
+    period: str | None = None,
+    street: str | None = None,
+    community: str | None = None,
+    grid: str | None = None,
+    min_score: float | None = None,
+) -> pa.Table:
+    """Findings inside the caller's area, narrowed by the filters given (all vectorised)."""
+    table = scope.filter(table, street="street_id", community="community_id", grid="grid_id")
+    conditions = []
+    for column, value in (
+        ("level", level),
+        ("period", period),
+        ("street_id", street),
+        ("community_id", community),
+        ("grid_id", grid),
+    ):
+        if value is not None:
+            conditions.append(pc.equal(table[column], value))
+    if min_score is not None:
+        conditions.append(pc.greater_equal(table["score"], min_score))
+    for condition in conditions:
+        table = table.filter(pc.fill_null(condition, False))
+    return table
+
+
+def _order(table: pa.Table, paging: PageParams) -> pa.Table:
+    keys = [(name, "descending" if desc else "ascending") for name, desc in paging.sort]
+    keys.append(("subject_id", "ascending"))
+    return table.sort_by(keys)
+
+
+@router.get(
+    "/{topic}/findings",
+    responses={404: {"description": "no such topic"}},
+)
+def list_findings(
+    topic: TopicName,
+    _: Annotated[Principal, Depends(require(Permission.FINDINGS_READ))],
+    scope: Annotated[Scope, Depends(get_scope)],
+    masker: Annotated[Masker, Depends(get_masker)],
+    lake: LakeDep,
+    paging: Annotated[PageParams, Depends(pagination(_SORTABLE, "-score"))],
+    level: Literal["high", "medium", "low"] | None = None,
+    period: Annotated[Period | None, Query(description="2026-03 or 2026-03-14")] = None,
+    street_id: Text | None = None,
+    community_id: Text | None = None,
+    grid_id: Text | None = None,
+    min_score: Annotated[float | None, Query(ge=0.0, le=1.0)] = None,
+) -> Page[Finding]:
+    """The latest run's findings, highest score first by default, each with its reasons."""
+    if not known_topic(topic, lake):
+        raise HTTPException(404, detail=f"no topic {topic!r}: not installed and never run")
+    table = scoped_findings(
+        lake.findings(topic), scope, level=level, period=period, street=street_id,
+        community=community_id, grid=grid_id, min_score=min_score,
+    )  # fmt: skip
+    page = _order(table, paging).slice(paging.offset, paging.page_size)
+    rows = mask_subjects(page, masker).to_pylist()
+    return Page(
+        items=[Finding.model_validate(row) for row in rows],
+        total=table.num_rows,
+        page=paging.page,
+        page_size=paging.page_size,
+    )
+
+
+@router.get("/{topic}/findings/summary", responses={404: {"description": "no such topic"}})
+def findings_summary(
+    topic: TopicName,
+    _: Annotated[Principal, Depends(require(Permission.FINDINGS_READ))],
+    scope: Annotated[Scope, Depends(get_scope)],
+    lake: LakeDep,
+) -> FindingsSummary:
+    """Counts of the latest findings in the caller's area, by level and by street."""
+    if not known_topic(topic, lake):
+        raise HTTPException(404, detail=f"no topic {topic!r}: not installed and never run")
+    table = scoped_findings(lake.findings(topic), scope)
+
+    def counts(column: str) -> dict[str, int]:
+        if table.num_rows == 0:
+            return {}
+        counted = pc.value_counts(pc.fill_null(table[column], "(none)")).to_pylist()
+        return {str(item["values"]): int(item["counts"]) for item in counted}
+
+    periods = sorted(pc.unique(table["period"]).to_pylist()) if table.num_rows else []
+    return FindingsSummary(
+        topic=topic,
+        total=table.num_rows,
+        by_level=counts("level"),
+        by_street=counts("street_id"),
+        periods=[str(p) for p in periods],
+    )

@@ -1,0 +1,284 @@
+"""Map layers for the one map (一张图), as GeoJSON, from the city's own data (no outside tiles).
+
+- areas: street, community and grid polygons from the address register (``std.admin_area``);
+- buildings: building-level points of the standard address register (``std.standard_address``);
+- cases: open and closed cases as points, area-scoped;
+- a topic's findings: points when few, otherwise counted into H3 cells server-side (resolution from
+  the map's zoom), so the map stays interactive with 100k flagged points.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+import h3
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import shapely
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from citybrain.api.deps import Principal, Security, get_scope, get_security, require
+from citybrain.api.routers.cases import in_scope
+from citybrain.api.routers.findings import scoped_findings
+from citybrain.api.routers.topics import LakeDep, Period, TopicFilter, TopicName, known_topic
+from citybrain.api.security.roles import Permission
+from citybrain.api.security.scope import Scope
+from citybrain.cases import Case, Status
+from citybrain.core.opsdb import session
+
+router = APIRouter(prefix="/map", tags=["map"])
+
+MAX_POINTS = 2000  # above this many findings in view, aggregate into H3 cells
+MAX_FEATURES = 20000
+BBOX_PATTERN = r"^-?\d{1,3}(\.\d+)?,-?\d{1,2}(\.\d+)?,-?\d{1,3}(\.\d+)?,-?\d{1,2}(\.\d+)?$"
+BBox = Annotated[
+    str | None,
+    Query(
+        pattern=BBOX_PATTERN, max_length=120, description="min_lon,min_lat,max_lon,max_lat (WGS84)"
+    ),
+]
+
+
+class Feature(BaseModel):
+    type: Literal["Feature"] = "Feature"
+    geometry: dict[str, Any] | None
+    properties: dict[str, Any]
+
+
+class FeatureCollection(BaseModel):
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[Feature]
+    # What the layer holds: "polygons", "points" or "h3"; h3_resolution when aggregated.
+    kind: str
+    total: int
+    truncated: bool = False
+    h3_resolution: int | None = None
+
+
+def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    """``west,south,east,north``; corners given the wrong way round are swapped and values
+    outside WGS84 clamped, so any box the pattern admits is answered."""
+    if text is None:
+        return None
+    a, b, c, d = (float(v) for v in text.split(","))
+    lon = sorted(min(180.0, max(-180.0, v)) for v in (a, c))
+    lat = sorted(min(90.0, max(-90.0, v)) for v in (b, d))
+    return lon[0], lat[0], lon[1], lat[1]
+
+
+def in_bbox(table: pa.Table, bbox: tuple[float, float, float, float] | None) -> pa.Table:
+    if bbox is None:
+        return table
+    west, south, east, north = bbox
+    lon, lat = table["lon"], table["lat"]
+    keep = pc.and_(
+        pc.and_(pc.greater_equal(lon, west), pc.less_equal(lon, east)),
+        pc.and_(pc.greater_equal(lat, south), pc.less_equal(lat, north)),
+    )
+    return table.filter(pc.fill_null(keep, False))
+
+
+def resolution_for_zoom(zoom: int) -> int:
+    """Map zoom → H3 resolution: zoom 10 → 7 (≈1.2 km cells), 14 → 9 (≈170 m), at most 10."""
+    return max(4, min(10, (zoom + 4) // 2))
+
+
+Floats = np.ndarray[Any, Any]
+
+
+def h3_cells(lon: Floats, lat: Floats, res: int) -> np.ndarray[Any, Any]:
+    """H3 cell ids of points, computed once per distinct (rounded) location and joined back."""
+    coords = np.round(np.column_stack([lat, lon]), 6)
+    unique, inverse = np.unique(coords, axis=0, return_inverse=True)
+    cells = np.array([h3.latlng_to_cell(a, b, res) for a, b in unique], dtype=object)
+    return cells[inverse.reshape(-1)]
+
+
+def _geojson(wkt: pa.ChunkedArray) -> list[dict[str, Any] | None]:
+    geoms = shapely.from_wkt(wkt.to_numpy(zero_copy_only=False), on_invalid="ignore")
+    texts = shapely.to_geojson(geoms)
+    return [None if t is None else json.loads(t) for t in texts]
+
+
+@router.get("/areas")
+def areas(
+    _: Annotated[Principal, Depends(require(Permission.MAP_READ))],
+    lake: LakeDep,
+    level: Literal["street", "community", "grid"] = "street",
+    simplify: Annotated[
+        float, Query(ge=0, le=0.01, description="tolerance in degrees, 0 keeps every vertex")
+    ] = 0.0,
+) -> FeatureCollection:
+    """Street, community or grid boundaries from the address register's admin areas."""
+    table = lake.read("std", "admin_area")
+    if table is None or table.num_rows == 0:
+        return FeatureCollection(features=[], kind="polygons", total=0)
+    table = table.filter(pc.fill_null(pc.equal(table["level"], level), False))
+    wkt = table["geometry"]
+    if simplify > 0:
+        geoms = shapely.simplify(
+            shapely.from_wkt(wkt.to_numpy(zero_copy_only=False), on_invalid="ignore"), simplify
+        )
+        wkt = pa.chunked_array([pa.array(shapely.to_wkt(geoms), pa.string())])
+    shapes = _geojson(wkt)
+    props = table.select(["code", "name", "level", "parent_code"]).to_pylist()
+    features = [Feature(geometry=g, properties=p) for g, p in zip(shapes, props, strict=True)]
+    return FeatureCollection(features=features, kind="polygons", total=len(features))
+
+
+def _points(table: pa.Table, properties: list[str]) -> list[Feature]:
+    lon = table["lon"].to_pylist()
+    lat = table["lat"].to_pylist()
+    props = table.select(properties).to_pylist()
+    return [
+        Feature(geometry={"type": "Point", "coordinates": [x, y]}, properties=p)
+        for x, y, p in zip(lon, lat, props, strict=True)
+    ]
+
+
+@router.get("/buildings")
+def buildings(
+    _: Annotated[Principal, Depends(require(Permission.MAP_READ))],
+    lake: LakeDep,
+    bbox: BBox = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_FEATURES)] = 5000,
+) -> FeatureCollection:
+    """Buildings of the standard address register as points (a building's address is public)."""
+    box = parse_bbox(bbox)
+    table = lake.read("std", "standard_address")
+    if table is None or table.num_rows == 0:
+        return FeatureCollection(features=[], kind="points", total=0)
+    table = table.filter(pc.fill_null(pc.equal(table["level"], "building"), False))
+    table = in_bbox(table.filter(pc.is_valid(table["lon"])), box)
+    shown = table.slice(0, limit)
+    properties = ["address_id", "full_address", "estate_name", "building_no", "grid_code"]
+    return FeatureCollection(
+        features=_points(shown, properties), kind="points", total=table.num_rows,
+        truncated=table.num_rows > limit,
+    )  # fmt: skip
+
+
+@router.get("/cases")
+def cases_layer(
+    _: Annotated[Principal, Depends(require(Permission.MAP_READ))],
+    security: Annotated[Security, Depends(get_security)],
+    scope: Annotated[Scope, Depends(get_scope)],
+    status: Status | None = None,
+    topic: TopicFilter | None = None,
+    open_only: bool = True,
+    bbox: BBox = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_FEATURES)] = 5000,
+) -> FeatureCollection:
+    """Cases in the caller's area as points (id, topic, status, level; nothing personal)."""
+    box = parse_bbox(bbox)
+    columns = (Case.id, Case.topic, Case.status, Case.level, Case.department, Case.lon, Case.lat)
+    query = select(*columns).where(
+        in_scope(scope),
+        Case.lon.is_not(None),
+        Case.lat.is_not(None),
+    )
+    if status is not None:
+        query = query.where(Case.status == status.value)
+    elif open_only:
+        query = query.where(Case.status.not_in([Status.closed.value, Status.archived.value]))
+    if topic is not None:
+        query = query.where(Case.topic == topic)
+    if box is not None:
+        query = query.where(Case.lon.between(box[0], box[2]), Case.lat.between(box[1], box[3]))
+    with session(security.engine) as db:
+        rows = db.execute(query.order_by(Case.id.desc()).limit(limit + 1)).all()
+    truncated = len(rows) > limit
+    features = [
+        Feature(
+            geometry={"type": "Point", "coordinates": [r.lon, r.lat]},
+            properties={
+                "id": r.id,
+                "topic": r.topic,
+                "status": r.status,
+                "level": r.level,
+                "department": r.department,
+            },
+        )
+        for r in rows[:limit]
+    ]
+    return FeatureCollection(
+        features=features, kind="points", total=len(features), truncated=truncated
+    )
+
+
+def _hexagons(table: pa.Table, res: int) -> list[Feature]:
+    cells = h3_cells(
+        table["lon"].to_numpy(zero_copy_only=False), table["lat"].to_numpy(zero_copy_only=False),
+        res,
+    )  # fmt: skip
+    grouped = (
+        pa.table(
+            {
+                "cell": pa.array(cells, pa.string()),
+                "score": table["score"],
+                "high": pc.cast(pc.equal(table["level"], "high"), pa.int64()),
+            }
+        )
+        .group_by("cell")
+        .aggregate([("score", "count"), ("score", "max"), ("score", "mean"), ("high", "sum")])
+    )
+    features = []
+    for row in grouped.to_pylist():  # one row per cell: a few hundred, not per finding
+        ring = [[lng, lat] for lat, lng in h3.cell_to_boundary(row["cell"])]
+        ring.append(ring[0])
+        features.append(
+            Feature(
+                geometry={"type": "Polygon", "coordinates": [ring]},
+                properties={
+                    "h3": row["cell"],
+                    "count": row["score_count"],
+                    "max_score": row["score_max"],
+                    "mean_score": row["score_mean"],
+                    "high": row["high_sum"],
+                },
+            )
+        )
+    return features
+
+
+@router.get("/topics/{topic}/findings", responses={404: {"description": "no such topic"}})
+def findings_layer(
+    topic: TopicName,
+    _: Annotated[Principal, Depends(require(Permission.MAP_READ))],
+    scope: Annotated[Scope, Depends(get_scope)],
+    lake: LakeDep,
+    zoom: Annotated[int, Query(ge=0, le=22, description="the map's zoom level")] = 12,
+    bbox: BBox = None,
+    level: Literal["high", "medium", "low"] | None = None,
+    period: Period | None = None,
+    aggregate: Annotated[
+        Literal["auto", "points", "h3"], Query(description="auto: points when few, else H3")
+    ] = "auto",
+) -> FeatureCollection:
+    """A topic's latest findings in the caller's area: points when few, H3 cells when many."""
+    if not known_topic(topic, lake):
+        raise HTTPException(404, detail=f"no topic {topic!r}: not installed and never run")
+    box = parse_bbox(bbox)
+    table = scoped_findings(lake.findings(topic), scope, level=level, period=period)
+    table = table.filter(pc.and_(pc.is_valid(table["lon"]), pc.is_valid(table["lat"])))
+    table = in_bbox(table, box)
+    total = table.num_rows
+    as_points = aggregate == "points" or (aggregate == "auto" and total <= MAX_POINTS)
+    if as_points:
+        shown = table.sort_by([("score", "descending")]).slice(0, MAX_POINTS)
+        properties = ["subject_type", "period", "score", "level", "grid_id"]
+        return FeatureCollection(
+            features=_points(shown, properties),
+            kind="points",
+            total=total,
+            truncated=total > MAX_POINTS,
+        )
+    res = resolution_for_zoom(zoom)
+    return FeatureCollection(
+        features=_hexagons(table, res) if total else [], kind="h3", total=total,
+        h3_resolution=res,
+    )  # fmt: skip

@@ -1,0 +1,146 @@
+"""Subjects in and out of the matrix test's area for the data routers: a case and findings each.
+
+Subject ``P1`` lies in street ``S-IN`` (grid ``G-IN``), ``P3`` in ``S-OUT``; the matrix checks that
+a caller scoped to ``S-IN`` sees ``P1``, one scoped elsewhere does not, and a city-wide one does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pyarrow as pa
+
+from citybrain.cases import Case
+from citybrain.core import Workspace
+from citybrain.core.opsdb import session
+from citybrain.topics import FINDINGS_SCHEMA, REASON_TYPE
+from citybrain.topics.runner import findings_table_name
+
+TOPIC = "probe"
+IN_LON = 104.061
+
+
+def findings_table(rows: list[dict[str, object]], run_id: str = "run-1") -> pa.Table:
+    """Findings in ``FINDINGS_SCHEMA`` plus ``run_id``, from partial rows with defaults filled."""
+    reason = {
+        "signal": "electricity", "observed": 900.0, "expected": 200.0, "contribution": 0.6,
+        "text_zh": "月用电900度，同类住户约200度", "text_en": "900 kWh a month; others 200",
+    }  # fmt: skip
+    full = [
+        {
+            "topic": TOPIC,
+            "subject_type": "enterprise",
+            "period": "2026-02",
+            "score": 0.9,
+            "level": "high",
+            "lon": 104.06,
+            "lat": 30.55,
+            "grid_id": None,
+            "community_id": None,
+            "street_id": None,
+            "model_version": f"{TOPIC}-1",
+            "reasons": [reason],
+        }
+        | row
+        for row in rows
+    ]
+    table = pa.Table.from_pylist(full, schema=FINDINGS_SCHEMA)
+    assert table.schema.field("reasons").type.value_type == REASON_TYPE
+    return table.append_column("run_id", pa.array([run_id] * table.num_rows, pa.string()))
+
+
+def write_findings(workspace: Workspace, table: pa.Table, topic: str = TOPIC) -> None:
+    with workspace.engine() as engine:
+        engine.write(
+            table, "topic", findings_table_name(topic), mode="append", partition_by=["run_id"]
+        )
+
+
+def seed(workspace: Workspace, ops_engine: object) -> None:
+    write_findings(
+        workspace,
+        findings_table(
+            [
+                {"subject_id": "P1", "street_id": "S-IN", "grid_id": "G-IN", "lon": IN_LON},
+                {"subject_id": "P3", "street_id": "S-OUT", "grid_id": "G-OUT", "lon": 104.2},
+            ]
+        ),
+    )
+    from sqlalchemy import Engine
+
+    assert isinstance(ops_engine, Engine)
+    with session(ops_engine) as db:
+        for subject, street, grid, lon in (("P1", "S-IN", "G-IN", IN_LON),
+                                           ("P3", "S-OUT", "G-OUT", 104.2)):  # fmt: skip
+            db.add(
+                Case(
+                    topic=TOPIC,
+                    subject_type="enterprise",
+                    subject_id=subject,
+                    period="2026-02",
+                    title="probe",
+                    level="high",
+                    score=0.9,
+                    lon=lon,
+                    lat=30.55,
+                    grid_id=grid,
+                    street_id=street,
+                    status="dispatched",
+                    department="科技园街道办",
+                )
+            )
+
+
+def _items_have_p1(response: httpx.Response) -> bool:
+    assert response.status_code == 200, response.text
+    return "P1" in {item["subject_id"] for item in response.json()["items"]}
+
+
+def _features_at_p1(response: httpx.Response) -> bool:
+    assert response.status_code == 200, response.text
+    return any(
+        f["geometry"] and f["geometry"]["coordinates"][0] == IN_LON
+        for f in response.json()["features"]
+    )
+
+
+def _street_counted(response: httpx.Response) -> bool:
+    assert response.status_code == 200, response.text
+    return "S-IN" in response.json()["by_street"]
+
+
+def _found(response: httpx.Response) -> bool:
+    assert response.status_code in (200, 404), response.text
+    return response.status_code == 200
+
+
+def _reached(response: httpx.Response) -> bool:
+    """An action without a body: 422 once the case is found, 404 when it is outside the area."""
+    assert response.status_code in (404, 422), response.text
+    return response.status_code == 422
+
+
+ACTIONS = (
+    "accept", "start", "note", "return", "archive", "dispatch", "close", "extension/request",
+    "extension/approve", "extension/refuse",
+)  # fmt: skip
+
+SCOPED_DATA_ROUTES: dict[str, tuple[str, Callable[[httpx.Response], bool]]] = {
+    "GET /api/v1/topics/{topic}/findings": (f"/api/v1/topics/{TOPIC}/findings", _items_have_p1),
+    "GET /api/v1/topics/{topic}/findings/summary": (
+        f"/api/v1/topics/{TOPIC}/findings/summary",
+        _street_counted,
+    ),
+    "GET /api/v1/map/topics/{topic}/findings": (
+        f"/api/v1/map/topics/{TOPIC}/findings",
+        _features_at_p1,
+    ),
+    "GET /api/v1/map/cases": ("/api/v1/map/cases", _features_at_p1),
+    "GET /api/v1/cases": ("/api/v1/cases", _items_have_p1),
+    "GET /api/v1/cases/{case_id}": ("/api/v1/cases/1", _found),
+    **{
+        f"POST /api/v1/cases/{{case_id}}/{action}": (f"/api/v1/cases/1/{action}", _reached)
+        for action in ACTIONS
+    },
+}

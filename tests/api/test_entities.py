@@ -1,0 +1,94 @@
+"""Enterprise credit report (documented simple score with reasons) and the parking query."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pyarrow as pa
+import pytest
+
+from api.conftest import Harness
+
+GOOD, BAD = "91510100MA61234567", "91510100MA6ABCDEF8"
+
+
+@pytest.fixture
+def credit_api(api: Harness) -> Harness:
+    tables = {
+        "enterprise_registration": pa.table({
+            "uscc": [GOOD, BAD], "name": ["锦城科技有限公司", "天府贸易有限公司"],
+            "status": ["存续", "吊销"], "legal_rep_name": ["张三丰", "欧阳娜娜"],
+            "industry_code": ["I6510", "F5191"],
+        }),
+        "penalty": pa.table({"uscc": [BAD, BAD], "amount": [1000.0, 500.0]}),
+        "dishonest_judgment": pa.table({"identifier": [BAD], "court": ["成都高新法院"]}),
+        "commitment": pa.table({
+            "uscc": [GOOD, BAD, BAD], "check_result": ["已履约", "未履约", "待核查"],
+        }),
+        "tax_declaration": pa.table({
+            "uscc": [GOOD] * 6 + [BAD], "period": [f"2026-0{m}" for m in range(1, 7)] + ["2025-01"],
+        }),
+        "parking_occupancy": pa.table({
+            "lot_id": ["L1", "L1", "L2", "L3"], "name": ["一号", "一号", "二号", "三号"],
+            "capacity": [100, 100, 50, 30], "free": [0, 40, 10, 0],
+            "updated_at": [datetime(2026, 3, 1, 8), datetime(2026, 3, 1, 9),
+                           datetime(2026, 3, 1, 9), datetime(2026, 3, 1, 9)],
+        }),
+    }  # fmt: skip
+    with api.workspace.engine() as engine:
+        for name, table in tables.items():
+            engine.write(table, "std", name)
+    return api
+
+
+def test_credit_report_scores_with_reasons(credit_api: Harness) -> None:
+    headers = credit_api.as_role("public")
+    good = credit_api.client.get(f"/api/v1/enterprises/{GOOD}/credit-report", headers=headers)
+    assert good.status_code == 200, good.text
+    assert (good.json()["score"], good.json()["grade"]) == (100, "A")  # 100 + 5 kept
+    assert good.json()["legal_rep_name"] == "张**"
+    bad = credit_api.client.get(f"/api/v1/enterprises/{BAD}/credit-report", headers=headers).json()
+    signals = {r["signal"]: r["points"] for r in bad["reasons"]}
+    assert signals == {
+        "registration_status": -30, "dishonest_judgment": -40, "penalty": -20,
+        "commitment_broken": -15, "tax_declaration": -10,
+    }  # fmt: skip
+    assert (bad["score"], bad["grade"]) == (0, "D")
+    assert all(r["text_zh"] and r["text_en"] for r in bad["reasons"])
+
+
+def test_credit_report_refusals(credit_api: Harness) -> None:
+    headers = credit_api.as_role("leader")
+    unknown = "91510100MA6ZZZZZZ0".replace("Z", "X")
+    assert (
+        credit_api.client.get(
+            f"/api/v1/enterprises/{unknown}/credit-report", headers=headers
+        ).status_code
+        == 404
+    )
+    assert (
+        credit_api.client.get(
+            "/api/v1/enterprises/not-a-code/credit-report", headers=headers
+        ).status_code
+        == 422
+    )
+    assert (
+        credit_api.client.get(
+            f"/api/v1/enterprises/{GOOD}/credit-report", headers=credit_api.as_role("auditor")
+        ).status_code
+        == 403
+    )
+
+
+def test_parking_lots_with_free_spaces(credit_api: Harness) -> None:
+    headers = credit_api.as_role("clerk", ["street:S1"])
+    got = credit_api.client.get(
+        "/api/v1/parking/lots", params={"lon": 104.06, "lat": 30.55}, headers=headers
+    ).json()
+    assert [(lot["lot_id"], lot["free"]) for lot in got["lots"]] == [("L1", 40), ("L2", 10)]
+    assert got["located"] is False and "coordinates" in got["message"]
+
+
+def test_parking_without_data(api: Harness) -> None:
+    got = api.client.get("/api/v1/parking/lots", headers=api.as_role("admin")).json()
+    assert got == {"lots": [], "located": False, "message": "no parking data in the std zone"}
