@@ -30,24 +30,64 @@ def _migrate(workspace: Workspace) -> str:
 
 
 def _topics(workspace: Workspace) -> str:
+    from citybrain.cases import outcome_labels
     from citybrain.core.catalog import Catalog
+    from citybrain.core.opsdb import connect
     from citybrain.topics import discover_topics
     from citybrain.topics.runner import check_inputs, run_topic
 
     catalog = Catalog.open(workspace.ops_db_url)
+    ops = connect(workspace.ops_db_url)
     done: list[str] = []
     waiting: list[str] = []
-    with workspace.engine() as engine:
-        for name, topic_class in discover_topics().items():
-            topic = topic_class()
-            if not check_inputs(topic, catalog).passed:
-                waiting.append(name)
-                continue
-            result = run_topic(topic, workspace, engine, catalog)
-            done.append(f"{name}: {result.findings} findings")
+    try:
+        with workspace.engine() as engine:
+            for name, topic_class in discover_topics().items():
+                topic = topic_class()
+                if not check_inputs(topic, catalog).passed:
+                    waiting.append(name)
+                    continue
+                # The closed loop: case outcomes are the topic's labels.
+                labels = outcome_labels(ops, name).select(["subject_id", "period", "label"])
+                result = run_topic(topic, workspace, engine, catalog, labels=labels)
+                done.append(f"{name}: {result.findings} findings")
+    finally:
+        ops.dispose()
     if waiting:
         done.append(f"inputs not ready: {', '.join(waiting)}")
     return "; ".join(done) or "no topics installed"
+
+
+def _cases(workspace: Workspace) -> str:
+    """Open cases from each topic's findings of its latest period, routed to departments."""
+    import pyarrow.compute as pc
+
+    from citybrain.cases import department_hints, open_cases, settings_for_workspace
+    from citybrain.core.opsdb import connect
+    from citybrain.topics import discover_topics
+    from citybrain.topics.runner import latest_findings
+
+    topics = [cls() for cls in discover_topics().values()]
+    hints = department_hints(topics)
+    settings = settings_for_workspace(workspace.root)
+    ops = connect(workspace.ops_db_url)
+    parts: list[str] = []
+    try:
+        with workspace.engine() as engine:
+            for topic in topics:
+                findings = latest_findings(engine, topic.name)
+                if findings.num_rows == 0:
+                    continue
+                latest = pc.max(findings.column("period")).as_py()
+                current = findings.filter(pc.equal(findings.column("period"), latest))
+                result = open_cases(ops, current, settings=settings, hints=hints)
+                parts.append(
+                    f"{topic.name} {latest}: {len(result.opened)} opened, "
+                    f"{len(result.attached_to)} updated, {result.dispatched} dispatched"
+                )
+    finally:
+        ops.dispose()
+    return "; ".join(parts) or "no findings to act on"
 
 
 def _ingest(workspace: Workspace) -> str:
@@ -94,6 +134,7 @@ STAGES: list[Stage] = [
     Stage("standardize", "raw loads to std tables, validated and flagged", _standardize),
     Stage("quality", "score every source's data quality and raise alerts", _quality),
     Stage("topics", "run every installed topic whose inputs are ready", _topics),
+    Stage("cases", "open and route cases for the latest findings of every topic", _cases),
 ]
 
 
