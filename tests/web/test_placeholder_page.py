@@ -1,4 +1,4 @@
-"""The web app in a real browser: it loads, shows the city's figures, and switches language."""
+"""Without a build, the API serves a placeholder page that still shows the city's figures."""
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -6,22 +6,35 @@ from typing import Any
 
 import pytest
 
+import citybrain.api.app
+import citybrain.web
 from citybrain.api import create_app
 from citybrain.core import Workspace
 from citybrain.core.opsdb import upgrade
+from citybrain.web import PLACEHOLDER, static_dir
 from fixtures.browser import serve_in_thread
-
-pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def base_url(tmp_path: Path) -> Iterator[str]:
+def base_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.setattr(citybrain.api.app, "static_dir", lambda: PLACEHOLDER)
     workspace = Workspace.init(tmp_path / "ws", name="示例高新区")
     upgrade(workspace.ops_db_url)
     yield from serve_in_thread(create_app(workspace))
 
 
-def test_overview_loads_in_chinese_and_switches_to_english(
+def test_static_dir_is_the_build_when_there_is_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(citybrain.web, "DIST", tmp_path / "dist")
+    assert static_dir() == PLACEHOLDER
+    (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / "index.html").write_text("<!doctype html>")
+    assert static_dir() == tmp_path / "dist"
+
+
+@pytest.mark.browser
+def test_placeholder_loads_in_chinese_and_switches_to_english(
     browser: Any, base_url: str, artifacts_dir: Path
 ) -> None:
     page = browser.new_page()
@@ -34,13 +47,12 @@ def test_overview_loads_in_chinese_and_switches_to_english(
     assert page.locator("h1").inner_text() == "城市数字大脑"
     assert page.locator("#city").inner_text() == "示例高新区"
     assert page.locator("#systems").inner_text() == "0"
-    page.screenshot(path=str(artifacts_dir / "overview-zh.png"))
+    page.screenshot(path=str(artifacts_dir / "placeholder-zh.png"))
 
     page.keyboard.press("Tab")  # the language switch is reachable by keyboard
     page.keyboard.press("Enter")
     assert page.locator("h1").inner_text() == "City digital brain"
     assert page.evaluate("document.documentElement.lang") == "en"
-    page.screenshot(path=str(artifacts_dir / "overview-en.png"))
     assert errors == []
     assert failed == []
     page.close()

@@ -1,10 +1,20 @@
-"""The web app's assets; the API serves them."""
+"""The web app's assets; the API serves them.
+
+``frontend/`` (a Vite app) builds into ``dist/`` here; ``scripts/install-npm-deps.sh`` runs the
+build. Without a build, a small static placeholder page is served instead.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+HERE = Path(__file__).parent
+DIST = HERE / "dist"
+PLACEHOLDER = HERE / "static"
+
 
 def static_dir() -> Path:
-    """Folder holding the built web app (index.html at its root)."""
-    return Path(__file__).parent / "static"
+    """Folder holding the web app (index.html at its root): the built app, else the placeholder."""
+    if (DIST / "index.html").is_file():
+        return DIST
+    return PLACEHOLDER

@@ -1,0 +1,117 @@
+"""A served city for the browser tests: a workspace with a street, communities, grids and buildings
+in its address register, the demo accounts, and the built web app."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from citybrain.api import create_app
+from citybrain.api.security.accounts import create_demo_users
+from citybrain.core import Workspace
+from citybrain.core.opsdb import connect, session, upgrade
+from citybrain.web import DIST
+from fixtures.browser import serve_in_thread
+
+CITY = "示例高新区"
+
+
+def _square(x: float, y: float, size: float) -> str:
+    return f"POLYGON(({x} {y},{x + size} {y},{x + size} {y + size},{x} {y + size},{x} {y}))"
+
+
+def seed_register(workspace: Workspace) -> None:
+    admin = pa.table(
+        {
+            "level": ["street", "community", "community", "grid", "grid"],
+            "code": ["S01", "C01", "C02", "G01", "G02"],
+            "name": ["科技园街道", "锦城社区", "天府社区", "一网格", "二网格"],
+            "parent_code": [None, "S01", "S01", "C01", "C01"],
+            "geometry": [_square(104.0, 30.5, 0.1), _square(104.0, 30.5, 0.05),
+                         _square(104.05, 30.55, 0.05), _square(104.0, 30.5, 0.025),
+                         _square(104.025, 30.5, 0.025)],
+        }
+    )  # fmt: skip
+    register = pa.table(
+        {
+            "address_id": ["B1", "B2", "B3"],
+            "level": ["building"] * 3,
+            "full_address": ["天府大道1号锦城小区3栋", "天府大道1号锦城小区4栋", "天府大道9号1栋"],
+            "estate_name": ["锦城小区", "锦城小区", "天府花园"],
+            "building_no": ["3", "4", "1"],
+            "grid_code": ["G01", "G01", "G02"],
+            "lon": [104.01, 104.02, 104.04],
+            "lat": [30.51, 30.52, 30.51],
+        }
+    )
+    with workspace.engine() as engine:
+        engine.write(admin, "std", "admin_area")
+        engine.write(register, "std", "standard_address")
+
+
+@pytest.fixture(scope="module")
+def city_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not (DIST / "index.html").is_file():
+        pytest.fail("the web app is not built: run `bash scripts/install-npm-deps.sh`")
+    workspace = Workspace.init(tmp_path_factory.mktemp("web") / "ws", name=CITY)
+    upgrade(workspace.ops_db_url)
+    with session(connect(workspace.ops_db_url)) as db:
+        create_demo_users(db, street="S01")
+    seed_register(workspace)
+    yield from serve_in_thread(create_app(workspace))
+
+
+@dataclass
+class Watched:
+    """A page whose console errors and failed requests are collected."""
+
+    page: Any
+    errors: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+    def assert_clean(self) -> None:
+        assert self.errors == []
+        assert self.failed == []
+
+
+def watch(page: Any) -> Watched:
+    watched = Watched(page)
+    page.on("console", lambda m: watched.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: watched.errors.append(str(e)))
+    page.on("requestfailed", lambda r: watched.failed.append(r.url))
+    page.on(
+        "response",
+        lambda r: watched.failed.append(f"{r.status} {r.url}") if r.status >= 400 else None,
+    )
+    return watched
+
+
+@pytest.fixture
+def open_page(browser: Any) -> Iterator[Any]:
+    pages: list[Any] = []
+
+    def make(**options: Any) -> Watched:
+        context = browser.new_context(**options)
+        pages.append(context)
+        return watch(context.new_page())
+
+    yield make
+    for context in pages:
+        context.close()
+
+
+def sign_in(
+    watched: Watched, base_url: str, user: str, password: str, then: str = "/overview"
+) -> Any:
+    page = watched.page
+    page.goto(f"{base_url}/#/login?next={then}")
+    page.fill("#username", user)
+    page.fill("#password", password)
+    page.click("#login-submit")
+    page.wait_for_selector("#user-name")
+    page.wait_for_selector("main[data-ready='1']")
+    return page
