@@ -155,3 +155,56 @@ def test_field_and_cross_field_problems_are_reported_together() -> None:
     result = check_text(text, "water.yaml")
     keys = {p.key for p in result.problems}
     assert {"mapping.columns[2].type", "keys[0]"} <= keys
+
+
+NEW_OPTIONS = """\
+id: options
+name: 新选项
+owner: 数据局
+connector: {kind: csv, path: x.csv}
+mapping:
+  columns:
+    - {source: a, target: a, type: int64, epoch: s}
+    - {source: b, target: b, type: date, formats: ['%m月%d日']}
+    - {source: c, target: lon, type: float64, part: {sep: ',', index: 2, count: 2}}
+    - {source: [d, d2], target: d, type: timestamp, epoch: ms, formats: ['%Y']}
+    - {source: e, target: e, type: timestamp, utc_offset: '+08:00'}
+  from_filename: {pattern: '(.+)_第'}
+  coords: [{lon: lon, lat: lat, from: gcj02}]
+"""
+
+
+def test_new_mapping_options_report_line_and_key() -> None:
+    result = check_text(NEW_OPTIONS)
+    messages = {(p.line, p.key): p.message for p in result.problems}
+    assert "epoch applies only" in messages[(7, "mapping.columns[0].epoch")]
+    assert "default_year or year_from" in messages[(8, "mapping.columns[1].formats")]
+    assert "1900" in messages[(8, "mapping.columns[1].formats")]
+    assert "part.index" in messages[(9, "mapping.columns[2].part")]
+    assert "either epoch or formats" in messages[(10, "mapping.columns[3].formats")]
+    assert "only with epoch" in messages[(11, "mapping.columns[4].utc_offset")]
+    assert "name each value's group" in messages[(12, "mapping.from_filename.pattern")]
+    coords = GOOD.replace(
+        "keys: [account_no]",
+        "  coords: [{lon: amount_yuan, lat: lat, from: gcj02}]\nkeys: [account_no]",
+    )
+    problems = {(p.line, p.key): p.message for p in check_text(coords).problems}
+    assert "'lat' is not a mapped float64" in problems[(13, "mapping.coords")]
+
+
+def test_new_mapping_options_load() -> None:
+    text = (
+        GOOD.replace("{source: 户号,", "{source: [户号, 户号_新],")
+        .replace("formats: ['%Y/%m/%d']", "formats: ['%m/%d'], default_year: 2023")
+        .replace(
+            "keys: [account_no]",
+            "  from_filename: {pattern: '(?P<round>\\\\d+)', types: {round: int64}}\n"
+            "keys: [account_no]",
+        )
+    )
+    result = check_text(text)
+    assert result.passed, str(result)
+    assert result.contract is not None
+    mapping = result.contract.mapping
+    assert mapping.columns[0].sources == ("户号", "户号_新")
+    assert mapping.from_filename is not None and mapping.from_filename.columns() == ["round"]

@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pytest
 
+from citybrain.core.errors import UserError
 from citybrain.ingest.connectors.base import with_positions
 from citybrain.ingest.contract import Mapping
+from citybrain.ingest.coords import wgs84_to_gcj02
 from citybrain.ingest.mapping import apply_plan, detect_drift, plan_mapping
 
 
@@ -162,3 +166,159 @@ def test_impossible_dates_are_not_rolled_over() -> None:
     )
     assert [r["day"] for r in landed] == [date(2024, 2, 29), date(2024, 3, 1), date(2024, 3, 3)]
     assert [row for row, _ in bad] == [2, 3, 6]
+
+
+def run_typed(
+    columns: list[dict[str, Any]], table: pa.Table, **kw: Any
+) -> tuple[list[dict[str, Any]], list[tuple[int, str]]]:
+    mapping = Mapping.model_validate({"columns": columns, **kw.pop("mapping", {})})
+    n = table.num_rows
+    chunk = with_positions(table, pa.array(range(1, n + 1), pa.int64()), None)
+    plan = plan_mapping(mapping, {f.name: f.type for f in table.schema}, load_id="L", **kw)
+    out = apply_plan(plan, chunk)
+    bad = out.quarantined
+    reasons = list(
+        zip(bad.column("__cb_row").to_pylist(), bad.column("__cb_reason").to_pylist(), strict=True)
+    )
+    assert out.landed.num_rows + bad.num_rows == n
+    return out.landed.to_pylist(), reasons
+
+
+def test_epoch_seconds_and_milliseconds_land_as_times() -> None:
+    table = pa.table(
+        {
+            "ts": pa.array([1672531200, 1672531201], pa.int64()),
+            "ms": pa.array([1672582413708, None], pa.int64()),
+            "txt": pa.array(["1672531200", "soon"]),
+        }
+    )
+    landed, bad = run_typed(
+        [
+            {"source": "ts", "target": "ts", "type": "timestamp", "epoch": "s"},
+            {
+                "source": "ms",
+                "target": "local",
+                "type": "timestamp",
+                "epoch": "ms",
+                "utc_offset": "+08:00",
+            },
+            {"source": "txt", "target": "day", "type": "date", "epoch": "s"},
+        ],
+        table,
+    )
+    assert landed[0]["ts"] == datetime(2023, 1, 1, 0, 0, 0)
+    assert landed[0]["local"] == datetime(2023, 1, 1, 22, 13, 33, 708000)
+    assert landed[0]["day"] == date(2023, 1, 1)
+    assert bad == [(2, "bad_date:txt")]
+
+
+def test_a_number_mapped_to_a_time_without_epoch_is_refused() -> None:
+    mapping = Mapping.model_validate(
+        {"columns": [{"source": "ts", "target": "ts", "type": "timestamp"}]}
+    )
+    with pytest.raises(UserError, match=r"mapping\.columns\[0\].*1970") as caught:
+        plan_mapping(mapping, {"ts": pa.int64()})
+    assert "epoch" in str(caught.value)
+
+
+def test_a_delimited_value_splits_into_columns() -> None:
+    landed, bad = run(
+        [
+            {
+                "source": "location",
+                "target": "lon",
+                "type": "float64",
+                "part": {"sep": ",", "index": 0, "count": 2},
+            },
+            {
+                "source": "location",
+                "target": "lat",
+                "type": "float64",
+                "part": {"sep": ",", "index": 1, "count": 2},
+            },
+        ],
+        {"location": ["104.06,30.61", "104.1", "a,30", "1,2,3", None, " 104.5 , 30.5 "]},
+    )
+    assert [(r["lon"], r["lat"]) for r in landed] == [(104.06, 30.61), (None, None), (104.5, 30.5)]
+    assert bad == [(2, "bad_split:location"), (3, "bad_number:location"), (4, "bad_split:location")]
+
+
+def test_dates_without_a_year_take_the_named_year() -> None:
+    landed, bad = run(
+        [
+            {
+                "source": "日期",
+                "target": "d",
+                "type": "date",
+                "default_year": 2023,
+                "formats": ["%m月%d日"],
+            },
+            {
+                "source": "日期",
+                "target": "e",
+                "type": "date",
+                "year_from": "年度",
+                "formats": ["%m月%d日"],
+                "keep_original": False,
+            },
+        ],
+        {"日期": ["03月03日", "2月30日", "12月31日"], "年度": ["2022年", "2024", None]},
+    )
+    assert [(r["d"], r["e"]) for r in landed] == [(date(2023, 3, 3), date(2022, 3, 3))]
+    assert bad == [(2, "bad_date:日期"), (3, "bad_date:日期")]
+
+
+def test_periods_are_written_year_dash_month() -> None:
+    landed, bad = run(
+        [{"source": "SSQ", "target": "period", "type": "period"}],
+        {"SSQ": ["202301", "2023年1月", "2023-1", "2023/12", "202313", "2023年", None]},
+    )
+    assert [r["period"] for r in landed] == ["2023-01"] * 3 + ["2023-12", None]
+    assert bad == [(5, "bad_period:SSQ"), (6, "bad_period:SSQ")]
+    numbers, _ = run_typed(
+        [{"source": "SSQ", "target": "period", "type": "period"}],
+        pa.table({"SSQ": pa.array([202302], pa.int64())}),
+    )
+    assert numbers[0]["period"] == "2023-02"
+
+
+def test_a_renamed_column_lands_in_one_target() -> None:
+    columns = [{"source": ["YSL", "YSL_M3"], "target": "usage", "type": "float64"}]
+    old, _ = run(columns, {"YSL": ["1.5"]})
+    new, _ = run(columns, {"YSL_M3": ["2.5"]})
+    both, _ = run(columns, {"YSL": ["1", None], "YSL_M3": ["9", "3"]})
+    assert [r["usage"] for r in old + new + both] == [1.5, 2.5, 1.0, 3.0]
+    mapping = Mapping.model_validate({"columns": columns})
+    assert not detect_drift(mapping, ["YSL_M3"], fixed=True).found
+    assert detect_drift(mapping, ["other"], fixed=True).missing == ("YSL",)
+
+
+def test_values_from_the_file_name() -> None:
+    spec = {
+        "from_filename": {
+            "pattern": r"(?P<community>.+?)_第(?P<round>\d+)轮",
+            "types": {"round": "int64"},
+        }
+    }
+    columns = [{"source": "a", "target": "a"}]
+    table = pa.table({"a": pa.array(["x", "y"])})
+    landed, bad = run_typed(columns, table, mapping=spec, source_file="/in/和平社区_第1轮排查.xlsx")
+    assert [(r["community"], r["round"]) for r in landed] == [("和平社区", 1)] * 2
+    assert bad == []
+    landed, bad = run_typed(columns, table, mapping=spec, source_file="/in/汇总.xlsx")
+    assert landed == [] and bad == [(1, "bad_filename"), (2, "bad_filename")]
+
+
+def test_gcj02_coordinates_land_as_wgs84() -> None:
+    lon, lat = wgs84_to_gcj02(np.array([104.063902, 116.391275]), np.array([30.610371, 39.906217]))
+    landed, _ = run_typed(
+        [
+            {"source": "lng", "target": "lon", "type": "float64"},
+            {"source": "lat", "target": "lat", "type": "float64"},
+        ],
+        pa.table({"lng": pa.array([*lon, None]), "lat": pa.array([*lat, None])}),
+        mapping={"coords": [{"lon": "lon", "lat": "lat", "from": "gcj02"}]},
+    )
+    assert abs(landed[0]["lon"] - 104.063902) < 1e-5 and abs(landed[0]["lat"] - 30.610371) < 1e-5
+    assert abs(landed[1]["lon"] - 116.391275) < 1e-5 and abs(landed[1]["lat"] - 39.906217) < 1e-5
+    assert landed[2]["lon"] is None and landed[2]["lat"] is None

@@ -9,17 +9,30 @@ Secrets never live in a contract: options ending in ``_env`` name an environment
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from citybrain.core.stdmodel import STD_TABLES
 
 SYSTEM_ID_PATTERN = r"^[a-z][a-z0-9_]{1,62}$"
 ENV_NAME_PATTERN = r"^[A-Z_][A-Z0-9_]*$"
 
-ColumnType = Literal["string", "int64", "float64", "bool", "date", "timestamp"]
+ColumnType = Literal["string", "int64", "float64", "bool", "date", "timestamp", "period"]
+EpochUnit = Literal["s", "ms", "us"]
+TARGET_PATTERN = r"^[a-z_][a-z0-9_]*$"
+_YEAR_TOKENS = ("%Y", "%y", "%G")
 DriftPolicy = Literal["fail", "quarantine", "evolve"]
 Sensitivity = Literal["low", "medium", "high"]
 PiiKind = Literal[
@@ -154,13 +167,51 @@ class UnitConversion(_Model):
     factor: float | None = Field(None, description="multiplier; defaults to the built-in table")
 
 
+class Part(_Model):
+    """One field of a delivered column that holds several ("104.06,30.61" → lon, lat)."""
+
+    sep: str = Field(min_length=1, description="separator, taken literally")
+    index: int = Field(ge=0, description="0-based field to take")
+    count: int = Field(ge=2, description="fields every value must have; others go to quarantine")
+
+
+_SOURCE_SCHEMA = WithJsonSchema(
+    {
+        "anyOf": [
+            {"type": "string", "minLength": 1},
+            {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+        ],
+        "description": "column name as delivered; a list names a column renamed over time "
+        "(the first present wins, values of later names fill its gaps)",
+    }
+)
+
+
 class ColumnMapping(_Model):
-    source: str = Field(min_length=1, description="column name as delivered")
-    target: str = Field(pattern=r"^[a-z_][a-z0-9_]*$", description="standard-model column name")
+    source: Annotated[str, _SOURCE_SCHEMA] = Field(min_length=1)
+    alternates: list[str] = Field(
+        default_factory=list, description="other delivered names of the same column (renames)"
+    )
+    target: str = Field(pattern=TARGET_PATTERN, description="standard-model column name")
     type: ColumnType = "string"
+    epoch: EpochUnit | None = Field(
+        None, description="numbers are Unix time in s, ms or us (timestamp/date only)"
+    )
+    utc_offset: str | None = Field(
+        None,
+        pattern=r"^[+-]\d{2}:\d{2}$",
+        description="with epoch: land local time at this offset from UTC, e.g. +08:00",
+    )
+    default_year: int | None = Field(
+        None, ge=1900, le=2200, description="year for dates whose formats write none (03月03日)"
+    )
+    year_from: str | None = Field(
+        None, description="delivered column whose first 4-digit number is the year of such dates"
+    )
     formats: list[str] = Field(
         default_factory=list, description="strptime formats for date/timestamp, tried in order"
     )
+    part: Part | None = Field(None, description="take one field of a delimited value")
     codes: dict[str, str] | None = Field(None, description="code list: delivered value → standard")
     on_unknown_code: Literal["quarantine", "keep", "null"] = "quarantine"
     unit: UnitConversion | None = None
@@ -173,12 +224,117 @@ class ColumnMapping(_Model):
         None, description="also land the delivered text as <target>__src (default: dates, codes)"
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _source_list(cls, data: Any) -> Any:
+        """``source: [YSL, YSL_M3]`` is ``source: YSL`` with ``alternates: [YSL_M3]``."""
+        if isinstance(data, dict) and isinstance(data.get("source"), list):
+            names = data["source"]
+            if names and all(isinstance(n, str) for n in names):
+                rest = [*names[1:], *data.get("alternates", [])]
+                data = {**data, "source": names[0], "alternates": rest}
+        return data
+
+    @field_validator("epoch")
+    @classmethod
+    def _epoch_needs_time(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("type") not in ("timestamp", "date"):
+            raise ValueError("epoch applies only to type timestamp or date")
+        return value
+
+    @field_validator("utc_offset")
+    @classmethod
+    def _offset_needs_epoch(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("epoch") is None:
+            raise ValueError("utc_offset applies only with epoch")
+        return value
+
+    @field_validator("formats")
+    @classmethod
+    def _formats_have_a_year(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if info.data.get("epoch") is not None and value:
+            raise ValueError("give either epoch or formats, not both")
+        year = info.data.get("default_year") is not None or info.data.get("year_from") is not None
+        no_year = [f for f in value if "%" in f and not any(t in f for t in _YEAR_TOKENS)]
+        if no_year and not year:
+            raise ValueError(
+                f"format {no_year[0]!r} writes no year; say default_year or year_from,"
+                " or a date would silently land in 1900"
+            )
+        return value
+
+    @field_validator("part")
+    @classmethod
+    def _part_in_range(cls, value: Part | None) -> Part | None:
+        if value is not None and value.index >= value.count:
+            raise ValueError(f"part.index {value.index} is not below part.count {value.count}")
+        return value
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """Every delivered name of this column, the preferred first."""
+        return (self.source, *self.alternates)
+
+
+class FromFilename(_Model):
+    """Values written only in the file name (和平社区_第1轮排查.xlsx → community, round)."""
+
+    pattern: str = Field(
+        description="regular expression searched in the file name; each named group is a column"
+    )
+    types: dict[str, ColumnType] = Field(
+        default_factory=dict, description="type of a named group's column (default string)"
+    )
+
+    @field_validator("pattern")
+    @classmethod
+    def _named_groups(cls, value: str) -> str:
+        try:
+            compiled = re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from exc
+        if not compiled.groupindex:
+            raise ValueError("name each value's group: (?P<community>.+?)")
+        for name in compiled.groupindex:
+            if not re.match(TARGET_PATTERN, name):
+                raise ValueError(f"group name {name!r} is not a standard column name")
+        return value
+
+    def columns(self) -> list[str]:
+        return list(re.compile(self.pattern).groupindex)
+
+
+class Coords(_Model):
+    """A coordinate pair (target columns) published in another datum, converted to WGS-84."""
+
+    lon: str = Field(pattern=TARGET_PATTERN, description="target column of the longitude")
+    lat: str = Field(pattern=TARGET_PATTERN, description="target column of the latitude")
+    from_datum: Literal["gcj02", "wgs84"] = Field(
+        alias="from", description="gcj02: Chinese map platforms (火星坐标)"
+    )
+
 
 class Mapping(_Model):
     columns: list[ColumnMapping] = Field(default_factory=list)
     ignore: list[str] = Field(default_factory=list, description="delivered columns not landed")
     null_values: list[str] = Field(default_factory=lambda: ["", "NULL", "null", "\\N"])
     trim: bool = True
+    from_filename: FromFilename | None = None
+    coords: list[Coords] = Field(
+        default_factory=list, description="coordinate pairs to convert to WGS-84"
+    )
+
+    @field_validator("coords")
+    @classmethod
+    def _coords_mapped(cls, value: list[Coords], info: ValidationInfo) -> list[Coords]:
+        if "columns" not in info.data:  # the columns have their own errors
+            return value
+        numeric = {c.target for c in info.data["columns"] if c.type == "float64"}
+        for pair in value:
+            for name in (pair.lon, pair.lat):
+                if name not in numeric:
+                    raise ValueError(f"{name!r} is not a mapped float64 target column")
+        return value
 
 
 # -------------------------------------------------------------------------------------------------

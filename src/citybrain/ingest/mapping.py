@@ -13,14 +13,17 @@ import re
 from collections.abc import Mapping as TypingMapping
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any, TypeAlias
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from citybrain.core.errors import UserError
 from citybrain.ingest.connectors.base import INTERNAL, LINE, REASON, ROW, text_table
 from citybrain.ingest.contract import ColumnMapping, Mapping
+from citybrain.ingest.coords import gcj02_to_wgs84
 from citybrain.ingest.units import unit_factor
 
 LOAD_ID = "_load_id"
@@ -32,8 +35,10 @@ ARROW_TYPES: dict[str, pa.DataType] = {
     "bool": pa.bool_(),
     "date": pa.date32(),
     "timestamp": pa.timestamp("us"),
+    "period": pa.string(),
 }
 BAD = {
+    "period": "bad_period",
     "int64": "bad_int",
     "float64": "bad_number",
     "bool": "bad_bool",
@@ -45,6 +50,8 @@ FLOAT_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 ISO_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
 TRUE = ("1", "true", "t", "y", "yes", "是", "真")
 FALSE = ("0", "false", "f", "n", "no", "否", "假")
+PERIOD_RE = r"^(?P<y>\d{4})\s*[-/.年]?\s*(?P<m>0?[1-9]|1[0-2])\s*月?$"
+EPOCH_US = {"s": 1_000_000, "ms": 1_000, "us": 1}
 _NULL_TEXT = pa.scalar(None, pa.string())
 Column: TypeAlias = Any  # a pyarrow Array or ChunkedArray (pyarrow has no type stubs)
 
@@ -73,10 +80,12 @@ def detect_drift(mapping: Mapping, delivered: Sequence[str], *, fixed: bool) -> 
     """Compare delivered columns with the contract (missing only counts for fixed layouts)."""
     if not mapping.columns:
         return Drift()
-    known = {c.source for c in mapping.columns} | set(mapping.ignore)
+    known = {name for c in mapping.columns for name in c.sources} | set(mapping.ignore)
     unknown = tuple(c for c in delivered if c not in known and c not in INTERNAL)
     present = set(delivered)
-    missing = tuple(c.source for c in mapping.columns if c.source not in present) if fixed else ()
+    missing = (
+        tuple(c.source for c in mapping.columns if present.isdisjoint(c.sources)) if fixed else ()
+    )
     return Drift(unknown, missing)
 
 
@@ -90,11 +99,16 @@ class MappingPlan:
     passthrough: list[str] = field(default_factory=list)
     load_id: str = ""
     force_reason: str | None = None
+    source_file: str = ""
 
     def describe(self) -> str:
         lines = []
         for col in self.mapping.columns:
-            steps = [f"{col.source} → {col.target}: {col.type}"]
+            steps = [f"{' | '.join(col.sources)} → {col.target}: {col.type}"]
+            if col.part:
+                steps.append(f"part {col.part.index} of {col.part.count} by {col.part.sep!r}")
+            if col.epoch:
+                steps.append(f"epoch {col.epoch}{' ' + col.utc_offset if col.utc_offset else ''}")
             if col.codes:
                 steps.append(f"codes({len(col.codes)}, unknown={col.on_unknown_code})")
             if col.formats:
@@ -104,6 +118,11 @@ class MappingPlan:
             if col.target in self.keys:
                 steps.append("key")
             lines.append(", ".join(steps))
+        for pair in self.mapping.coords:
+            lines.append(f"{pair.lon}, {pair.lat}: {pair.from_datum} → wgs84")
+        if self.mapping.from_filename:
+            names = ", ".join(self.mapping.from_filename.columns())
+            lines.append(f"file name → {names}")
         lines.extend(f"{name} → {name}: as delivered" for name in self.passthrough)
         if self.force_reason:
             lines.append(f"every row → quarantine ({self.force_reason})")
@@ -118,12 +137,28 @@ def plan_mapping(
     extra: Sequence[str] = (),
     load_id: str = "",
     force_reason: str | None = None,
+    source_file: str = "",
 ) -> MappingPlan:
     """``extra`` delivered columns land as-is (drift policy ``evolve``); with no mapped columns
-    every delivered column lands as-is. ``force_reason`` sends every row to quarantine."""
+    every delivered column lands as-is. ``force_reason`` sends every row to quarantine.
+    ``source_file`` is the delivered file, for values read from its name.
+
+    A number mapped to a date or time without ``epoch`` is refused (UserError): Arrow would read
+    it as microseconds since 1970 without a word."""
     columns = dict(delivered)
+    for i, col in enumerate(mapping.columns):
+        kinds = [columns[n] for n in col.sources if n in columns]
+        numeric = any(pa.types.is_integer(k) or pa.types.is_floating(k) for k in kinds)
+        if col.type in ("date", "timestamp") and col.epoch is None and numeric:
+            raise UserError(
+                f"mapping.columns[{i}] ({col.source} → {col.target}): the column is delivered"
+                f" as numbers and would land as 1970 times",
+                hint=f"say epoch: s, ms or us at mapping.columns[{i}].epoch",
+            )
     passthrough = list(extra) if mapping.columns else [c for c in columns if c not in INTERNAL]
-    return MappingPlan(mapping, columns, frozenset(keys), passthrough, load_id, force_reason)
+    return MappingPlan(
+        mapping, columns, frozenset(keys), passthrough, load_id, force_reason, source_file
+    )
 
 
 @dataclass
@@ -136,13 +171,20 @@ def apply_plan(plan: MappingPlan, chunk: pa.Table) -> MappedChunk:
     """Map one chunk and split it into rows that land and rows for quarantine."""
     n = chunk.num_rows
     out: dict[str, Column] = {}
-    checks: list[Column] = [chunk.column(REASON)]
+    checks: list[Column | None] = [chunk.column(REASON)]
     for col in plan.mapping.columns:
         value, original, col_checks = _map_column(plan, col, chunk)
         out[col.target] = value
         if original is not None:
             out[col.target + "__src"] = original
         checks.extend(c for c in col_checks if c is not None)
+    for pair in plan.mapping.coords:
+        if pair.from_datum == "gcj02":
+            out[pair.lon], out[pair.lat] = _to_wgs84(out[pair.lon], out[pair.lat])
+    if plan.mapping.from_filename is not None:
+        values, reason = _from_filename(plan, n)
+        out.update(values)
+        checks.append(reason)
     for name in plan.passthrough:
         out[name] = chunk.column(name)
     out[LOAD_ID] = pa.DictionaryArray.from_arrays(
@@ -153,7 +195,7 @@ def apply_plan(plan: MappingPlan, chunk: pa.Table) -> MappedChunk:
     if plan.force_reason:
         reasons: Column = pa.array([plan.force_reason] * n, pa.string())
     else:
-        present = [c for c in checks if c.null_count < len(c)]
+        present = [c for c in checks if c is not None and c.null_count < len(c)]
         reasons = pc.coalesce(*present) if len(present) > 1 else (present[0] if present else None)
     if reasons is None or reasons.null_count == n:
         empty = chunk.schema.empty_table()
@@ -186,21 +228,20 @@ def _map_column(
     plan: MappingPlan, col: ColumnMapping, chunk: pa.Table
 ) -> tuple[Column, Column | None, list[Column | None]]:
     """The landed value, the delivered text kept for lineage (or None), and the row checks."""
-    kind = plan.delivered.get(col.source)
     n = chunk.num_rows
     target = ARROW_TYPES[col.type]
-    if kind is None:  # missing under drift policy evolve
-        value = pa.nulls(n, target)
-        checks = (
-            [_reason(pa.array(np.ones(n, bool)), f"missing_key:{col.source}")]
-            if col.target in plan.keys
-            else []
-        )
-        return value, None, checks
+    names = [name for name in col.sources if name in plan.delivered]
+    if not names:  # missing under drift policy evolve
+        missing = _reason(pa.array(np.ones(n, bool)), f"missing_key:{col.source}")
+        return pa.nulls(n, target), None, [missing] if col.target in plan.keys else []
+    kind, delivered = _delivered(plan, names, chunk)
     text = _is_text(kind)
-    delivered = chunk.column(col.source)
     norm = _normalise(delivered, plan.mapping) if text else delivered
-    checks = []
+    checks: list[Column | None] = []
+    if col.part is not None:
+        norm, split_failed = _part(norm if text else pc.cast(norm, pa.string()), col, plan.mapping)
+        checks.append(_reason(split_failed, f"bad_split:{col.source}"))
+        kind, text = pa.string(), True
     present = pc.is_valid(norm)
     value = norm
     if col.codes:
@@ -214,7 +255,7 @@ def _map_column(
         elif col.on_unknown_code == "quarantine":
             checks.append(_reason(unknown, f"unknown_code:{col.source}"))
         text = True
-    value = _cast(value, col, text)
+    value = _cast(value, col, text, _year(plan, col, chunk))
     if col.type in BAD:
         failed = pc.and_(present, pc.is_null(value))
         checks.append(_reason(failed, f"{BAD[col.type]}:{col.source}"))
@@ -249,13 +290,58 @@ def _normalise(values: Column, mapping: Mapping) -> Column:
     return values
 
 
-def _cast(values: Column, col: ColumnMapping, text: bool) -> Column:
+def _delivered(plan: MappingPlan, names: list[str], chunk: pa.Table) -> tuple[pa.DataType, Column]:
+    """The column under its first delivered name, its gaps filled from the later names."""
+    kinds = [plan.delivered[name] for name in names]
+    columns = [chunk.column(name) for name in names]
+    if len(columns) == 1:
+        return kinds[0], columns[0]
+    if any(k != kinds[0] for k in kinds):
+        columns = [
+            c if _is_text(k) else pc.cast(c, pa.string())
+            for c, k in zip(columns, kinds, strict=True)
+        ]
+        kinds = [pa.string()]
+    return kinds[0], pc.coalesce(*columns)
+
+
+def _part(values: Column, col: ColumnMapping, mapping: Mapping) -> tuple[Column, Column]:
+    """Field ``part.index`` of each value, and where a value has not ``part.count`` fields."""
+    assert col.part is not None
+    pieces = pc.split_pattern(values, pattern=col.part.sep)
+    failed = pc.fill_null(pc.not_equal(pc.list_value_length(pieces), col.part.count), False)
+    good = pc.if_else(failed, pa.scalar(None, pieces.type), pieces)
+    picked = pc.list_element(good, col.part.index)
+    if mapping.trim:
+        picked = pc.utf8_trim_whitespace(picked)
+    empty = pc.equal(picked, "")
+    return pc.if_else(empty, _NULL_TEXT, picked), pc.or_kleene(failed, pc.fill_null(empty, False))
+
+
+def _year(plan: MappingPlan, col: ColumnMapping, chunk: pa.Table) -> Column | None:
+    """The year for formats that write none: a constant or a number in another column."""
+    if col.default_year is not None:
+        return pa.scalar(str(col.default_year))
+    if col.year_from is None:
+        return None
+    if col.year_from not in plan.delivered:
+        return pa.nulls(chunk.num_rows, pa.string())
+    other = chunk.column(col.year_from)
+    as_text = other if _is_text(plan.delivered[col.year_from]) else pc.cast(other, pa.string())
+    return pc.struct_field(pc.extract_regex(as_text, r"(?P<y>\d{4})"), [0])
+
+
+def _cast(values: Column, col: ColumnMapping, text: bool, year: Column | None = None) -> Column:
     target = ARROW_TYPES[col.type]
+    if col.epoch is not None:
+        return _epoch(values, col, text)
+    if col.type == "period":
+        return _period(values if text else pc.cast(values, pa.string()))
     if not text:
         try:
             out = pc.cast(values, target)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return _cast(pc.cast(values, pa.string()), col, True)
+            return _cast(pc.cast(values, pa.string()), col, True, year)
         return _convert_unit(out, col)
     if col.type == "string":
         return values
@@ -279,16 +365,76 @@ def _cast(values: Column, col: ColumnMapping, text: bool) -> Column:
         yes = pc.is_in(lowered, value_set=pa.array(TRUE))
         no = pc.is_in(lowered, value_set=pa.array(FALSE))
         return pc.if_else(yes, True, pc.if_else(no, pa.scalar(False), pa.scalar(None, pa.bool_())))
-    formats = [*col.formats, *ISO_FORMATS]
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
-    parsed = _strptime(values, formats[0])
-    for fmt in formats[1:]:
+    if year is not None:  # formats without a year read "<year>|<text>" as "%Y|<format>"
+        with_year = pc.binary_join_element_wise(year, values, "|")
+        if isinstance(with_year, pa.ChunkedArray):
+            with_year = with_year.combine_chunks()
+    formats = [*col.formats, *ISO_FORMATS]
+    parsed = None
+    for fmt in formats:
+        dated = year is not None and not any(t in fmt for t in ("%Y", "%y", "%G"))
+        source, pattern = (with_year, "%Y|" + fmt) if dated else (values, fmt)
+        if parsed is None:
+            parsed = _strptime(source, pattern)
+            continue
         failed = pc.and_(pc.is_valid(values), pc.is_null(parsed))
         if not pc.any(failed).as_py():
             break
-        parsed = pc.replace_with_mask(parsed, failed, _strptime(values.filter(failed), fmt))
+        parsed = pc.replace_with_mask(parsed, failed, _strptime(source.filter(failed), pattern))
     return pc.cast(parsed, target)
+
+
+def _epoch(values: Column, col: ColumnMapping, text: bool) -> Column:
+    """Unix time in ``col.epoch`` units → timestamp (UTC, or local time at ``utc_offset``)."""
+    assert col.epoch is not None
+    if text:
+        valid = pc.match_substring_regex(values, FLOAT_RE)
+        values = pc.cast(pc.if_else(valid, values, _NULL_TEXT), pa.float64())
+    micros = pc.multiply(pc.cast(values, pa.float64()), float(EPOCH_US[col.epoch]))
+    if col.utc_offset:
+        sign = -1 if col.utc_offset[0] == "-" else 1
+        hours, minutes = col.utc_offset[1:].split(":")
+        micros = pc.add(micros, sign * (int(hours) * 3600 + int(minutes) * 60) * 1e6)
+    limit = 1e17  # beyond year 5000: not a time, whatever the unit
+    micros = pc.if_else(pc.less(pc.abs(micros), limit), micros, pa.scalar(None, pa.float64()))
+    stamps = pc.cast(pc.cast(pc.round(micros), pa.int64()), pa.timestamp("us"))
+    return pc.cast(stamps, ARROW_TYPES[col.type])
+
+
+def _period(values: Column) -> Column:
+    """``202301`` / ``2023年1月`` / ``2023-1`` → ``2023-01``; anything else null."""
+    parts = pc.extract_regex(values, PERIOD_RE)
+    year = pc.struct_field(parts, [0])
+    month = pc.utf8_lpad(pc.struct_field(parts, [1]), width=2, padding="0")
+    return pc.binary_join_element_wise(year, month, "-")
+
+
+def _to_wgs84(lon: Column, lat: Column) -> tuple[Column, Column]:
+    """Vectorised GCJ-02 → WGS-84 (null coordinates stay null)."""
+    lon_np = pc.fill_null(lon, np.nan).to_numpy(zero_copy_only=False)
+    lat_np = pc.fill_null(lat, np.nan).to_numpy(zero_copy_only=False)
+    lon_f, lat_f = np.asarray(lon_np, float), np.asarray(lat_np, float)
+    wlon, wlat = gcj02_to_wgs84(lon_f, lat_f)
+    both = np.isfinite(lon_f) & np.isfinite(lat_f)  # half a point is kept as delivered
+    wlon, wlat = np.where(both, wlon, lon_f), np.where(both, wlat, lat_f)
+    return pa.array(wlon, from_pandas=True), pa.array(wlat, from_pandas=True)
+
+
+def _from_filename(plan: MappingPlan, n: int) -> tuple[dict[str, Column], Column | None]:
+    """The named groups of ``from_filename.pattern`` in the file name, as constant columns."""
+    spec = plan.mapping.from_filename
+    assert spec is not None
+    found = re.search(spec.pattern, PurePath(plan.source_file).name)
+    out: dict[str, Column] = {}
+    for name in spec.columns():
+        kind = spec.types.get(name, "string")
+        text = found.group(name) if found else None
+        value = pa.array([text] * n, pa.string())
+        out[name] = value if kind == "string" else pc.cast(value, ARROW_TYPES[kind])
+    reason = None if found else _reason(pa.array(np.ones(n, bool)), "bad_filename")
+    return out, reason
 
 
 def _strptime(values: Column, fmt: str) -> Column:
