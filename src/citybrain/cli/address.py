@@ -37,3 +37,24 @@ def parse_command(
         for component, value in rows:
             table.add_row(component, value)
         console.print(table)
+
+
+@address_app.command("report")
+def report_command() -> None:
+    """Address match rates per source: how many rows reached the address base, and at which level.
+
+    Example: citybrain -w ./gaoxin address report
+    """
+    from citybrain.cli.state import state
+    from citybrain.core import Workspace
+    from citybrain.govern.standardize import match_rates
+
+    workspace = Workspace.open(state.workspace)
+    with workspace.engine() as engine:
+        report = match_rates(engine)
+    table = Table(title="address match rates / 地址匹配率")
+    for column in report.columns:
+        table.add_column(column, justify="right" if column not in ("table", "source") else "left")
+    for row in report.rows():
+        table.add_row(*row)
+    console.print(table)
