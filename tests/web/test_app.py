@@ -85,7 +85,9 @@ def test_leader_sees_overview_and_map_and_toggles_a_layer(
     page = sign_in(watched, city_url, *LEADER)
     assert page.locator("#user-name").inner_text().startswith("leader")
     page.wait_for_selector("#panel-cases")
+    page.wait_for_selector("#panel-catalog")
     page.wait_for_selector("#panel-findings svg")
+    assert page.locator("#fig-last-load .value").inner_text() == "—"  # nothing loaded yet
     assert page.locator("#tile-group_rental_flagged_month .label").inner_text() == "本月疑似群租房"
     page.screenshot(path=str(artifacts_dir / "web-overview-leader-zh.png"), full_page=True)
 

@@ -82,6 +82,7 @@ export const mapPage = {
     const bounds = new maplibregl.LngLatBounds();
     await new Promise((resolve) => map.on("load", resolve));
     layers.forEach((layer, i) => {
+      layer.kind = data[i].kind || layer.kind; // a topic's findings come as points or H3 cells
       map.addSource(layer.id, { type: "geojson", data: { type: "FeatureCollection", features: data[i].features } });
       for (const style of styleLayers(layer)) {
         map.addLayer({ ...style, layout: { visibility: layer.on ? "visible" : "none" } });

@@ -3,7 +3,7 @@
 import { api, can, currentUser } from "../api.js";
 import { barChart, pieChart } from "../charts.js";
 import { h } from "../dom.js";
-import { formatNumber, pick, t } from "../i18n.js";
+import { formatNumber, getLang, pick, t } from "../i18n.js";
 
 const STATUSES = ["new", "dispatched", "accepted", "in_progress", "returned", "closed", "archived"];
 let charts = [];
@@ -58,6 +58,20 @@ async function topicPanels(cards) {
   };
 }
 
+const zoneLabel = (zone) => (t(`zone.${zone}`) === `zone.${zone}` ? zone : t(`zone.${zone}`));
+
+async function catalogPanel(cards) {
+  const c = await api("/api/v1/catalog/headline");
+  const when = c.last_load_at ? new Date(c.last_load_at).toLocaleString(getLang()) : "—";
+  cards.push(card("fig-last-load", t("overview.lastLoad"), when));
+  const zones = Object.keys(c.datasets_by_zone);
+  const chartBox = h("div", { class: "chart", role: "img", "aria-label": t("overview.datasetsByZone") });
+  return {
+    el: panel("panel-catalog", "overview.datasetsByZone", zones.length ? chartBox : h("p", { class: "empty" }, t("overview.noData"))),
+    draw: () => zones.length && charts.push(barChart(chartBox, zones.map(zoneLabel), zones.map((z) => c.datasets_by_zone[z]))),
+  };
+}
+
 function rotate(panels, seconds) {
   let active = 0;
   const show = () => panels.forEach((p, i) => p.classList.toggle("hidden", i !== active));
@@ -78,6 +92,7 @@ export function overviewPage(shell) {
       const { city, cards } = await headline();
       shell.setCity(city);
       const parts = [];
+      if (can("catalog.read")) parts.push(await catalogPanel(cards));
       if (can("metrics.read")) parts.push(await casePanel(cards));
       if (can("topics.read")) parts.push(await topicPanels(cards));
       const panels = parts.map((p) => p.el ?? p);
