@@ -109,3 +109,45 @@ def test_quarantined_rows_are_masked_and_audited(loads_api: Harness) -> None:
         ).status_code
         == 403
     )
+
+
+@pytest.mark.slow
+def test_loads_of_a_synthetic_city(api: Harness, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A tiny generated city, its file-delivered systems ingested by the real pipeline."""
+    from citybrain.ingest import discover_sources, ingest_sources, load_contract, recorder_for
+    from citybrain.ingest.simsources import write_sim_sources
+    from citybrain.sim import generate
+
+    sim = tmp_path_factory.mktemp("sim")
+    generate("tiny", 7, sim)
+    workspace = api.workspace
+    write_sim_sources(workspace.root / "sources", sim)
+    files = [
+        path
+        for path in discover_sources(workspace)
+        if load_contract(path).connector.kind in ("csv", "jsonl", "parquet", "xlsx")
+    ]
+    ingest_sources(workspace, files, recorder=recorder_for(workspace))
+
+    headers = api.as_role("data_steward")
+    systems = api.client.get("/api/v1/catalog/systems", headers=headers).json()
+    assert len(systems) == len(files)
+    headline = api.client.get("/api/v1/catalog/headline", headers=headers).json()
+    assert headline["systems_connected"] == len(files) and headline["records_aggregated"] > 0
+    loads = api.client.get("/api/v1/loads", params={"page_size": 500}, headers=headers).json()
+    assert loads["total"] == sum(s["loads"] for s in systems) >= len(files)  # a load per file
+    system = systems[0]["system_id"]
+    graph = api.client.get(f"/api/v1/catalog/datasets/raw/{system}/lineage", headers=headers)
+    assert f"source/{system}" in {node["id"] for node in graph.json()["nodes"]}
+    for load in loads["items"]:
+        detail = api.client.get(f"/api/v1/loads/{load['load_id']}", headers=headers).json()
+        assert detail["reconciled"] and detail["manifest"] is not None
+    dirty = [load for load in loads["items"] if load["rows_quarantined"]]
+    if dirty:
+        load = dirty[0]
+        page = api.client.get(
+            f"/api/v1/loads/{load['load_id']}/quarantine", params={"page_size": 500},
+            headers=headers,
+        ).json()  # fmt: skip
+        assert page["total"] == load["rows_quarantined"]
+        assert page["by_reason"] == load["quarantined_by_reason"]

@@ -67,6 +67,7 @@ def create_app(workspace: Workspace, settings: ApiSettings | None = None) -> Fas
     app.include_router(audit.router, prefix=API)
     for data in (catalog, loads, topics, findings, cases, map_layers, entities, metrics):
         app.include_router(data.router, prefix=API)
+    topics.warm_up()
     if importlib.util.find_spec(OPEN311_MODULE) is not None:
         open311 = importlib.import_module(OPEN311_MODULE)
         # GeoReport v2 is open to citizens by design; a route of it that states its own

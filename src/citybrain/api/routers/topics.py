@@ -107,13 +107,27 @@ def get_lake(request: Request) -> Lake:
 LakeDep = Annotated[Lake, Depends(get_lake)]
 
 
+_DISCOVERY_LOCK = threading.Lock()
+
+
 @functools.cache
-def installed_topics() -> dict[str, type[Topic]]:
-    """Topics installed in this environment, read once per process (installing needs a restart)."""
+def _discovered() -> dict[str, type[Topic]]:
     try:
         return discover_topics()
     except UserError:
         return {}
+
+
+def installed_topics() -> dict[str, type[Topic]]:
+    """Topics installed in this environment, read once per process (installing needs a restart)."""
+    with _DISCOVERY_LOCK:  # a request arriving during the warm-up waits for it, not a second scan
+        return _discovered()
+
+
+def warm_up() -> None:
+    """Scan the installed packages' entry points in the background now: on a cold file system the
+    scan takes seconds, which the first request for topics should not pay."""
+    threading.Thread(target=installed_topics, name="topics-warm-up", daemon=True).start()
 
 
 def known_topic(name: str, lake: Lake) -> bool:
