@@ -14,6 +14,8 @@ from citybrain.api import create_app
 from citybrain.api.security.accounts import create_demo_users
 from citybrain.core import Workspace
 from citybrain.core.opsdb import connect, session, upgrade
+from citybrain.topics.findings import FINDINGS_SCHEMA
+from citybrain.topics.runner import findings_table_name
 from citybrain.web import DIST
 from fixtures.browser import serve_in_thread
 
@@ -53,6 +55,28 @@ def seed_register(workspace: Workspace) -> None:
         engine.write(register, "std", "standard_address")
 
 
+def seed_findings(workspace: Workspace) -> None:
+    """Three suspected group rentals from one run, so the topic's tile, chart and layer show."""
+    reason = {
+        "signal": "electricity", "observed": 900.0, "expected": 200.0, "contribution": 0.6,
+        "text_zh": "月用电900度，同类住户约200度", "text_en": "900 kWh a month; others 200",
+    }  # fmt: skip
+    spots = [(0.95, "high", 104.005), (0.7, "medium", 104.012), (0.6, "medium", 104.03)]
+    rows = [
+        {
+            "topic": "group_rental", "subject_type": "dwelling", "subject_id": f"D{i}",
+            "period": "2026-02", "score": score, "level": level, "lon": lon, "lat": 30.515,
+            "grid_id": "G01", "community_id": "C01", "street_id": "S01",
+            "model_version": "group_rental-1", "reasons": [reason],
+        }
+        for i, (score, level, lon) in enumerate(spots)
+    ]  # fmt: skip
+    table = pa.Table.from_pylist(rows, schema=FINDINGS_SCHEMA)
+    table = table.append_column("run_id", pa.array(["run-1"] * 3, pa.string()))
+    with workspace.engine() as engine:
+        engine.write(table, "topic", findings_table_name("group_rental"), partition_by=["run_id"])
+
+
 @pytest.fixture(scope="module")
 def city_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not (DIST / "index.html").is_file():
@@ -62,6 +86,7 @@ def city_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with session(connect(workspace.ops_db_url)) as db:
         create_demo_users(db, street="S01")
     seed_register(workspace)
+    seed_findings(workspace)
     yield from serve_in_thread(create_app(workspace))
 
 

@@ -88,7 +88,9 @@ def test_leader_sees_overview_and_map_and_toggles_a_layer(
     page.wait_for_selector("#panel-catalog")
     page.wait_for_selector("#panel-findings svg")
     assert page.locator("#fig-last-load .value").inner_text() == "—"  # nothing loaded yet
-    assert page.locator("#tile-group_rental_flagged_month .label").inner_text() == "本月疑似群租房"
+    tile = page.locator("#tile-group_rental_flagged_month")
+    assert tile.locator(".label").inner_text() == "本月疑似群租房"
+    assert tile.locator(".value").inner_text() == "3 套"
     page.screenshot(path=str(artifacts_dir / "web-overview-leader-zh.png"), full_page=True)
 
     page.click("#nav a[data-path='/map']")
@@ -106,12 +108,15 @@ def test_leader_sees_overview_and_map_and_toggles_a_layer(
     assert page.locator("#map").get_attribute("data-visible") == (
         "grids buildings cases topic-group_rental_dwellings"
     )
+    topic_layer = page.locator("label[for='layer-topic-group_rental_dwellings']")
+    assert "3 个要素" in topic_layer.inner_text()
     page.wait_for_timeout(500)  # let the map draw
     page.screenshot(path=str(artifacts_dir / "web-map-leader-zh.png"))
 
     page.click("#lang-switch")
     page.wait_for_selector("main[data-ready='1'] #map canvas")
     assert page.locator(".layer-list label").first.inner_text().startswith("Streets")
+    assert "Features: 3" in topic_layer.inner_text()
     page.screenshot(path=str(artifacts_dir / "web-map-leader-en.png"))
     watched.assert_clean()
 
@@ -149,4 +154,15 @@ def test_clerk_signs_in_and_out(open_page: Any, city_url: str, artifacts_dir: Pa
     page.wait_for_selector("#login-submit")
     assert page.evaluate("sessionStorage.getItem('citybrain.refresh')") is None
     assert page.locator("#login-link").count() == 1
+    watched.assert_clean()
+
+
+def test_admin_opens_every_page(open_page: Any, city_url: str, artifacts_dir: Path) -> None:
+    watched = open_page()
+    page = sign_in(watched, city_url, "admin", "admin-demo-2024")
+    for link in page.locator("#nav a").all():
+        link.click()
+        page.wait_for_selector("main[data-ready='1']")
+        assert page.locator("#nav a[aria-current='page']").count() == 1
+    page.screenshot(path=str(artifacts_dir / "web-map-admin-zh.png"))
     watched.assert_clean()

@@ -20,22 +20,42 @@ const BLANK_STYLE = {
 };
 let map = null;
 
+const POINT = ["==", ["geometry-type"], "Point"];
+const POLYGON = ["==", ["geometry-type"], "Polygon"];
+
 function styleLayers(layer) {
   const source = layer.id;
-  if (layer.kind === "points") {
-    return [{ id: `${source}-circle`, type: "circle", source, paint: { "circle-radius": 5, "circle-color": layer.color, "circle-stroke-color": "#fff", "circle-stroke-width": 1 } }];
-  }
-  return [
-    { id: `${source}-fill`, type: "fill", source, paint: { "fill-color": layer.color, "fill-opacity": layer.kind === "h3" ? 0.45 : 0.08 } },
-    { id: `${source}-line`, type: "line", source, paint: { "line-color": layer.color, "line-width": 1.5 } },
-  ];
+  const circle = { id: `${source}-circle`, type: "circle", source, filter: POINT,
+    paint: { "circle-radius": 5, "circle-color": layer.color, "circle-stroke-color": "#fff", "circle-stroke-width": 1 } };
+  const fill = { id: `${source}-fill`, type: "fill", source, filter: POLYGON,
+    paint: { "fill-color": layer.color, "fill-opacity": layer.byView ? 0.45 : 0.08 } };
+  const line = { id: `${source}-line`, type: "line", source, filter: POLYGON, paint: { "line-color": layer.color, "line-width": 1.5 } };
+  if (layer.byView) return [fill, line, circle]; // points when few, H3 cells when many
+  return layer.kind === "points" ? [circle] : [fill, line];
 }
 
 function topicLayers(topics) {
   return topics.flatMap((tp) => tp.map_layers.map((layer) => ({
     id: `topic-${layer.id}`, title: pick(layer, "title"), color: layer.color, kind: layer.kind, on: true,
-    url: `/api/v1/map/topics/${encodeURIComponent(tp.name)}/findings`,
+    url: `/api/v1/map/topics/${encodeURIComponent(tp.name)}/findings`, byView: true,
   })));
+}
+
+/** A topic's findings follow the view: the server counts them into H3 cells when there are many. */
+function followView(layers) {
+  let generation = 0;
+  const clamp = (v, limit) => Math.max(-limit, Math.min(limit, v)).toFixed(5);
+  map.on("moveend", async () => {
+    const mine = ++generation;
+    const b = map.getBounds();
+    const bbox = [clamp(b.getWest(), 180), clamp(b.getSouth(), 90), clamp(b.getEast(), 180), clamp(b.getNorth(), 90)].join(",");
+    const query = `zoom=${Math.round(map.getZoom())}&bbox=${bbox}`;
+    for (const layer of layers.filter((l) => l.byView)) {
+      const data = await api(`${layer.url}?${query}`);
+      if (mine !== generation || !map) return;
+      map.getSource(layer.id).setData({ type: "FeatureCollection", features: data.features });
+    }
+  });
 }
 
 function extend(bounds, coords) {
@@ -82,7 +102,6 @@ export const mapPage = {
     const bounds = new maplibregl.LngLatBounds();
     await new Promise((resolve) => map.on("load", resolve));
     layers.forEach((layer, i) => {
-      layer.kind = data[i].kind || layer.kind; // a topic's findings come as points or H3 cells
       map.addSource(layer.id, { type: "geojson", data: { type: "FeatureCollection", features: data[i].features } });
       for (const style of styleLayers(layer)) {
         map.addLayer({ ...style, layout: { visibility: layer.on ? "visible" : "none" } });
@@ -92,6 +111,7 @@ export const mapPage = {
       list.append(toggle(layer, data[i].total, layers));
     });
     markVisible(layers);
+    followView(layers);
     if (!bounds.isEmpty()) map.fitBounds(bounds, { padding: 40, duration: 0 });
     main.dataset.ready = "1";
   },
