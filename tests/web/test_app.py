@@ -117,6 +117,7 @@ def test_leader_sees_overview_and_map_and_toggles_a_layer(
     page.wait_for_selector("main[data-ready='1'] #map canvas")
     assert page.locator(".layer-list label").first.inner_text().startswith("Streets")
     assert "Features: 3" in topic_layer.inner_text()
+    assert page.is_checked("#layer-grids") and not page.is_checked("#layer-streets")  # kept
     page.screenshot(path=str(artifacts_dir / "web-map-leader-en.png"))
     watched.assert_clean()
 

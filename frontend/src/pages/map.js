@@ -19,6 +19,7 @@ const BLANK_STYLE = {
   layers: [{ id: "background", type: "background", paint: { "background-color": "#eef1f4" } }],
 };
 let map = null;
+const chosen = new Map(); // layer id → on/off, kept while the app runs (e.g. across a language switch)
 
 const POINT = ["==", ["geometry-type"], "Point"];
 const POLYGON = ["==", ["geometry-type"], "Polygon"];
@@ -77,6 +78,7 @@ function toggle(layer, count, layers) {
   const box = h("input", { type: "checkbox", id: `layer-${layer.id}`, checked: layer.on });
   box.addEventListener("change", () => {
     layer.on = box.checked;
+    chosen.set(layer.id, layer.on);
     styleLayers(layer).forEach((s) => map.setLayoutProperty(s.id, "visibility", layer.on ? "visible" : "none"));
     markVisible(layers);
   });
@@ -90,7 +92,7 @@ export const mapPage = {
   needs: "map.read",
   async render(main) {
     const topics = can("topics.read") ? await api("/api/v1/topics") : [];
-    const layers = [...BASE_LAYERS.map((l) => ({ ...l })), ...topicLayers(topics)];
+    const layers = [...BASE_LAYERS, ...topicLayers(topics)].map((l) => ({ ...l, on: chosen.get(l.id) ?? l.on }));
     const data = await Promise.all(layers.map((l) => api(l.url)));
     const container = h("div", { class: "map", id: "map", role: "region", "aria-label": t("map.region") });
     const list = h("ul", { class: "layer-list" });
