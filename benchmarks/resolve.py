@@ -140,11 +140,24 @@ def _child(side: str, sim: str, cores: int, queue: Any) -> None:
 
 
 def run_side(side: str, sim: Path, cores: int) -> dict[str, Any]:
+    """One side in a child process; a child that dies (e.g. killed for memory) is reported."""
+    import queue as queue_module
+
     ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(side, str(sim), cores, queue))
+    results = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(side, str(sim), cores, results))
+    start = time.perf_counter()
     proc.start()
-    result: dict[str, Any] = queue.get()
+    while True:
+        try:
+            result: dict[str, Any] = results.get(timeout=5)
+            break
+        except queue_module.Empty:
+            if not proc.is_alive():
+                return {
+                    "error": f"the {side} process ended with exit code {proc.exitcode}",
+                    "seconds": round(time.perf_counter() - start, 2),
+                }
     proc.join()
     return result
 
@@ -185,7 +198,7 @@ def main() -> None:
             "seed": args.seed,
             "records_override": args.records,
             "generate_seconds": generated,
-            "person_records": sides["citybrain"]["stats"]["records"],
+            "person_records": sides["citybrain"].get("stats", {}).get("records"),
             "threshold": THRESHOLD,
         },
         "sides": sides,
@@ -195,6 +208,9 @@ def main() -> None:
         f"{'side':<14}{'records':>10}{'seconds':>10}{'peak MB':>10}{'precision':>11}{'recall':>9}"
     )
     for side, r in sides.items():
+        if "error" in r:
+            print(f"{side:<14}{r['error']}")
+            continue
         print(f"{side:<14}{r['stats']['records']:>10}{r['seconds']:>10}{r['peak_rss_mb']:>10}"
               f"{r['precision']:>11.4f}{r['recall']:>9.4f}")  # fmt: skip
     print(f"wrote {args.out}")
