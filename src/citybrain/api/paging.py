@@ -4,7 +4,7 @@
 (from 1), ``page_size`` (1 to 500), and ``sort`` as a comma-separated list of allowed column names,
 each optionally prefixed with ``-`` for descending. Anything else is a 422 that names the bad value.
 
-Filter values use ``FilterValue``: letters (any script), digits, ``- _ . : @`` and spaces, at
+Filter values use ``FilterValue``: Latin and CJK letters, digits, ``- _ . : @`` and spaces, at
 most 128 characters, never ``..`` — so a value can be neither a path nor a piece of SQL. Queries
 bind every value as a parameter anyway.
 """
@@ -32,7 +32,13 @@ def _no_dots(value: str) -> str:
 
 FilterValue = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=128, pattern=r"^[\w\-.:@ ]+$"),
+    # Character ranges written out: ``\w`` means any script to Python but ASCII only to JSON
+    # Schema, and the published schema must say exactly what the service accepts.
+    StringConstraints(
+        min_length=1,
+        max_length=128,
+        pattern=r"^[0-9A-Za-z_\u00c0-\u024f\u3400-\u4dbf\u4e00-\u9fff\-.:@ ]+$",
+    ),
     AfterValidator(_no_dots),
 ]
 
