@@ -209,6 +209,7 @@ class _Loader:
             extra=extra,
             load_id=self.manifest.load_id,
             force_reason=force,
+            source_file=self.manifest.source_file,
         )
         self.plans[schema] = plan
         return plan
