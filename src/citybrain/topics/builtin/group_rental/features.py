@@ -1,0 +1,232 @@
+"""The dwelling × month feature table, built engine-neutrally in Ibis (runs on DuckDB and Spark).
+
+Every aggregation happens in the engine; only the finished table (one row per residential
+dwelling and month) is pulled to Arrow for scoring. Months are handled as an integer index
+(``year * 12 + month - 1``) so that trailing windows are plain window sums over a complete grid.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+if TYPE_CHECKING:
+    from citybrain.core.engine import Engine
+
+FEATURE_COLUMNS = (
+    "water",
+    "electricity",
+    "gas",
+    "registered",
+    "permit_churn",
+    "items",
+    "phones",
+    "complaints_dwelling",
+    "complaints_unit",
+    "area_m2",
+)
+
+
+def month_index(period: ir.StringValue) -> ir.IntegerValue:
+    """``'2023-07'`` → 2023 * 12 + 6."""
+    year = period.substr(0, 4).cast("int64")
+    month = period.substr(5, 2).cast("int64")
+    return year * 12 + month - 1
+
+
+def date_month(value: ir.Value) -> ir.IntegerValue:
+    stamp = value.cast("timestamp")
+    return stamp.year().cast("int64") * 12 + stamp.month().cast("int64") - 1
+
+
+def dwellings(address: ir.Table, readings: ir.Table) -> ir.Table:
+    """Residential dwellings with their unit, building, estate, area, place and admin areas."""
+    rows = address.filter(address.level == "dwelling")
+    if "use" in address.columns:
+        rows = rows.filter(rows.use.isnull() | (rows.use == "residential"))
+    areas = readings.filter(readings.address_level == "dwelling").aggregate(
+        by="address_id",
+        grid_id=readings.grid_id.max(),
+        community_id=readings.community_id.max(),
+        street_id=readings.street_id.max(),
+    )
+    base = rows.select(
+        address_id=rows.address_id,
+        unit_id=rows.parent_id,
+        estate_name=rows.estate_name.fill_null(""),
+        building_no=rows.building_no.cast("string").fill_null(""),
+        area_m2=rows.area_m2.cast("float64"),
+        lon=rows.lon.cast("float64"),
+        lat=rows.lat.cast("float64"),
+        grid_code=rows.grid_code,
+    )
+    joined = base.left_join(areas, "address_id")
+    return joined.select(
+        "address_id",
+        "unit_id",
+        "estate_name",
+        "building_no",
+        "area_m2",
+        "lon",
+        "lat",
+        grid_id=joined.grid_id.fill_null(joined.grid_code),
+        community_id=joined.community_id.fill_null(joined.grid_code.substr(0, 12)),
+        street_id=joined.street_id.fill_null(joined.grid_code.substr(0, 9)),
+    )
+
+
+def months(readings: ir.Table) -> ir.Table:
+    periods = readings.select(period=readings.period).distinct()
+    return periods.mutate(m=month_index(periods.period))
+
+
+def _usage(readings: ir.Table) -> ir.Table:
+    r = readings.filter(readings.address_level == "dwelling")
+    r = r.mutate(m=month_index(r.period), usage=r.usage.cast("float64"))
+
+    def of(utility: str) -> ir.FloatingScalar:
+        return r.usage.sum(where=r.utility == utility)
+
+    return r.aggregate(
+        by=["address_id", "m"], water=of("water"), electricity=of("electricity"), gas=of("gas")
+    )
+
+
+def _deliveries(delivery: ir.Table) -> ir.Table:
+    d = delivery.filter(delivery.address_level == "dwelling")
+    d = d.mutate(m=month_index(d.period))
+    return d.aggregate(
+        by=["address_id", "m"],
+        items=d.items.cast("float64").sum(),
+        parcel_phones=d.recipient_phone.nunique(),
+        food_phones=d.distinct_phones.cast("float64").max(),
+    )
+
+
+def _registry_steps(registration: ir.Table, permit: ir.Table, first: int) -> ir.Table:
+    """+1 / −1 steps of registered people per dwelling and month (clamped to the first month)."""
+    reg = registration.filter(registration.address_id.notnull())
+    arrivals = reg.select(
+        address_id=reg.address_id,
+        m=ibis.greatest(date_month(reg.moved_in_date).fill_null(first), ibis.literal(first)),
+        step=ibis.literal(1),
+    )
+    p = permit.filter(permit.address_id.notnull() & permit.issued_date.notnull())
+    end = ibis.least(
+        date_month(p.valid_until).fill_null(999_999),
+        date_month(p.cancelled_date).fill_null(999_999),
+    )
+    starts = p.select(
+        address_id=p.address_id,
+        m=ibis.greatest(date_month(p.issued_date), ibis.literal(first)),
+        step=ibis.literal(1),
+    )
+    ends = p.select(address_id=p.address_id, m=end + 1, step=ibis.literal(-1))
+    steps = arrivals.union(starts).union(ends)
+    return steps.aggregate(by=["address_id", "m"], step=steps.step.sum())
+
+
+def _permit_events(permit: ir.Table) -> ir.Table:
+    p = permit.filter(permit.address_id.notnull())
+    issued = p.select(address_id=p.address_id, m=date_month(p.issued_date))
+    cancelled = p.filter(p.cancelled_date.notnull())
+    gone = cancelled.select(address_id=cancelled.address_id, m=date_month(cancelled.cancelled_date))
+    events = issued.union(gone)
+    return events.aggregate(by=["address_id", "m"], churn_events=events.count())
+
+
+def _complaints(
+    complaint: ir.Table, crowding: ir.Table, dwelling: ir.Table
+) -> tuple[ir.Table, ir.Table]:
+    """Crowding complaints per (dwelling, month) and per (unit, month), by the text classifier."""
+    c = complaint.filter(complaint.address_id.notnull() & complaint.text.notnull())
+    c = c.inner_join(crowding, "text")
+    c = c.filter(c.crowding).mutate(m=date_month(c.received_at))
+    at_dwelling = c.filter(c.address_level == "dwelling")
+    by_dwelling = at_dwelling.aggregate(by=["address_id", "m"], cd=at_dwelling.count())
+    at_unit = c.filter(c.address_level == "unit")
+    by_unit = at_unit.aggregate(by=[at_unit.address_id.name("unit_id"), "m"], cu=at_unit.count())
+    return by_dwelling, by_unit
+
+
+def _attach(left: ir.Table, right: ir.Table, keys: list[str], columns: tuple[str, ...]) -> ir.Table:
+    joined = left.left_join(right, keys)
+    return joined.select(*left.columns, *columns)
+
+
+def feature_table(
+    engine: Engine,
+    crowding_texts: pa.Table,
+    *,
+    complaint_months: int = 6,
+    churn_months: int = 12,
+) -> ir.Table:
+    """One row per residential dwelling and month with every raw signal (nulls where unmetered).
+
+    ``crowding_texts`` holds (text, crowding bool) for the distinct complaint texts.
+    """
+    readings = engine.table("std", "utility_reading")
+    address = engine.table("std", "standard_address")
+    dwelling = dwellings(address, readings)
+    month = months(readings)
+    first = month.m.min()
+    grid = dwelling.cross_join(month)
+
+    first_month = int(engine.to_arrow(month.aggregate(first=first)).column("first")[0].as_py())
+    steps = _registry_steps(
+        engine.table("std", "person_registration"),
+        engine.table("std", "residence_permit"),
+        first_month,
+    )
+    crowding = engine.register("group_rental_crowding_texts", crowding_texts)
+    by_dwelling, by_unit = _complaints(engine.table("std", "complaint"), crowding, dwelling)
+
+    g = _attach(grid, _usage(readings), ["address_id", "m"], ("water", "electricity", "gas"))
+    g = _attach(
+        g,
+        _deliveries(engine.table("std", "delivery")),
+        ["address_id", "m"],
+        ("items", "parcel_phones", "food_phones"),
+    )
+    g = _attach(g, steps, ["address_id", "m"], ("step",))
+    events = _permit_events(engine.table("std", "residence_permit"))
+    g = _attach(g, events, ["address_id", "m"], ("churn_events",))
+    g = _attach(g, by_dwelling, ["address_id", "m"], ("cd",))
+    g = _attach(g, by_unit, ["unit_id", "m"], ("cu",))
+
+    def trailing(column: ir.NumericColumn, rows: int | None) -> ir.NumericColumn:
+        window = ibis.window(group_by="address_id", order_by="m", preceding=rows, following=0)
+        return column.fill_null(0).sum().over(window)
+
+    return g.select(
+        "address_id",
+        "period",
+        "m",
+        "unit_id",
+        "estate_name",
+        "building_no",
+        "area_m2",
+        "lon",
+        "lat",
+        "grid_id",
+        "community_id",
+        "street_id",
+        "water",
+        "electricity",
+        "gas",
+        items=g["items"].fill_null(0.0),
+        phones=ibis.greatest(g.parcel_phones.fill_null(0), g.food_phones.fill_null(0.0)).cast(
+            "float64"
+        ),
+        registered=ibis.greatest(trailing(g.step, None), 0).cast("float64"),
+        permit_churn=trailing(g.churn_events, churn_months - 1).cast("float64"),
+        complaints_dwelling=trailing(g.cd, complaint_months - 1).cast("float64"),
+        complaints_unit=trailing(g.cu, complaint_months - 1).cast("float64"),
+    )
+
+
+def pull_features(engine: Engine, table: ir.Table) -> pa.Table:
+    return engine.to_arrow(table.order_by(["address_id", "m"]))

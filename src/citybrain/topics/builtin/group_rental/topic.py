@@ -1,0 +1,232 @@
+"""The group-rental topic (群租房): declares inputs, scores every dwelling-month, explains it."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from pydantic import Field
+
+from citybrain.topics import (
+    Evaluation,
+    InputSpec,
+    MapLayer,
+    OverviewTile,
+    Signal,
+    Topic,
+    TopicContext,
+    TopicParams,
+    build_reasons,
+    levels_from_scores,
+)
+from citybrain.topics.builtin.group_rental import features, scoring, supervised, text
+
+
+class GroupRentalParams(TopicParams):
+    threshold: float = Field(0.5, ge=0.0, le=1.0, description="score that raises a finding")
+    high: float = Field(0.9, ge=0.0, le=1.0, description="score at or above which level is high")
+    complaint_months: int = Field(6, ge=1, le=24, description="complaint window, months")
+    churn_months: int = Field(12, ge=1, le=36, description="permit churn window, months")
+    min_labels: int = Field(100, ge=10, description="case outcomes before LightGBM takes over")
+    crowding_text_threshold: float | None = Field(
+        None, ge=0.0, le=1.0, description="complaint classifier cut; None: fitted to the categories"
+    )
+
+
+@dataclass
+class Scored:
+    """The feature table, its signals and the final score of every dwelling-month."""
+
+    frame: pd.DataFrame
+    signals: pd.DataFrame
+    score: np.ndarray
+    supervised: bool
+
+
+def score_dwellings(ctx: TopicContext) -> Scored:
+    params = ctx.params
+    assert isinstance(params, GroupRentalParams)
+    complaint = ctx.engine.table("std", "complaint")
+    texts = ctx.engine.to_arrow(complaint.select("text", "category").distinct())
+    crowding = text.classify_texts(texts, params.crowding_text_threshold)
+    table = features.feature_table(
+        ctx.engine,
+        crowding.select(["text", "crowding"]),
+        complaint_months=params.complaint_months,
+        churn_months=params.churn_months,
+    )
+    frame = features.pull_features(ctx.engine, table).to_pandas()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        sig = scoring.score(frame, params.threshold)
+    final = sig["score"].to_numpy(dtype=np.float64)
+    use_model = False
+    if ctx.labels is not None and ctx.labels.num_rows:
+        y = supervised.label_vector(frame, ctx.labels)
+        if supervised.enough(y, params.min_labels):
+            x = supervised.design_matrix(frame, sig)
+            proba = supervised.fit_predict(x, y, sig["raw_score"].to_numpy(dtype=np.float64))
+            months = int(frame["m"].nunique())
+            final = scoring.persistent(proba, months, params.threshold, scoring.Weights())
+            use_model = True
+    return Scored(frame, sig, final, use_model)
+
+
+def _signals(rows: pd.DataFrame, sig: pd.DataFrame) -> list[Signal]:
+    def col(values: pd.Series | np.ndarray) -> pa.Array:
+        return pa.array(np.asarray(values, dtype=np.float64), pa.float64())
+
+    zeros = np.zeros(len(rows))
+    return [
+        Signal(
+            "occupancy_gap",
+            col(sig["inferred"].fillna(0)),
+            col(rows["registered"]),
+            col(sig["c_gap"]),
+            "按用水用气推算约住{observed}人，登记人口{expected}人",
+            "water and gas imply about {observed} occupants; {expected} registered",
+            decimals=0,
+        ),
+        Signal(
+            "water_per_person",
+            col(sig["water_pp"]),
+            col(sig["water_pp_expected"]),
+            col(sig["c_usage"]),
+            "人均月用水{observed}吨，同楼同面积住户约{expected}吨",
+            "{observed} t of water a month per registered person; comparable flats {expected} t",
+        ),
+        Signal(
+            "deliveries",
+            col(rows["items"]),
+            col(sig["items_expected"]),
+            col(sig["c_items"]),
+            "本月外卖快递{observed}件，同类住户约{expected}件",
+            "{observed} deliveries this month; comparable flats about {expected}",
+            decimals=0,
+        ),
+        Signal(
+            "recipient_phones",
+            col(rows["phones"]),
+            col(sig["phones_expected"]),
+            col(sig["c_phones"]),
+            "收件电话{observed}个，同类住户约{expected}个",
+            "{observed} distinct recipient phones; comparable flats about {expected}",
+            decimals=0,
+        ),
+        Signal(
+            "permit_churn",
+            col(rows["permit_churn"]),
+            col(zeros),
+            col(sig["c_churn"]),
+            "近12个月居住证办理或注销{observed}次",
+            "{observed} residence permits issued or cancelled in 12 months",
+            decimals=0,
+        ),
+        Signal(
+            "crowding_complaints",
+            col(rows["complaints_dwelling"] + rows["complaints_unit"]),
+            col(zeros),
+            col(sig["c_complaints"]),
+            "近6个月12345投诉“群租/隔断”{observed}次",
+            "{observed} hotline complaints about crowding or partitions in 6 months",
+            decimals=0,
+        ),
+    ]
+
+
+class GroupRental(Topic):
+    """Dwellings where far more people live than are registered (群租房)."""
+
+    name = "group_rental"
+    title_zh = "群租房"
+    title_en = "Group rental"
+    subject_type = "dwelling"
+    version = "1"
+    department_hint = "街道办"
+    params_model: ClassVar[type[TopicParams]] = GroupRentalParams
+    # The matched-address columns (address_id, address_level, grid_id, community_id,
+    # street_id) that standardisation adds to every place-bearing table are read too; the catalog
+    # does not list them yet, so only the standard-model columns are declared here.
+    inputs = (
+        InputSpec(table="utility_reading", columns=("utility", "period", "usage")),
+        InputSpec(
+            table="delivery", columns=("period", "items", "distinct_phones", "recipient_phone")
+        ),
+        InputSpec(table="complaint", columns=("received_at", "category", "text")),
+        InputSpec(table="person_registration", columns=("id_number", "moved_in_date")),
+        InputSpec(
+            table="residence_permit",
+            columns=("id_number", "issued_date", "valid_until", "cancelled_date"),
+        ),
+        InputSpec(
+            table="standard_address",
+            columns=(
+                "address_id",
+                "level",
+                "parent_id",
+                "estate_name",
+                "building_no",
+                "area_m2",
+                "lon",
+                "lat",
+                "grid_code",
+            ),
+        ),
+    )
+
+    def run(self, ctx: TopicContext) -> pa.Table:
+        scored = score_dwellings(ctx)
+        flagged = scored.score >= ctx.params.threshold
+        rows = scored.frame.loc[flagged].reset_index(drop=True)
+        sig = scored.signals.loc[flagged].reset_index(drop=True)
+        values = pa.array(scored.score[flagged], pa.float64())
+        n = len(rows)
+        reasons = build_reasons(_signals(rows, sig), min_contribution=0.05)
+        version = ctx.model_version + ("-lgbm" if scored.supervised else "")
+        return pa.table(
+            {
+                "topic": pa.array([self.name] * n, pa.string()),
+                "subject_type": pa.array([self.subject_type] * n, pa.string()),
+                "subject_id": pa.array(rows["address_id"], pa.string()),
+                "period": pa.array(rows["period"], pa.string()),
+                "score": values,
+                "level": levels_from_scores(values, self.level_thresholds(ctx.params)),
+                "lon": pa.array(rows["lon"], pa.float64()),
+                "lat": pa.array(rows["lat"], pa.float64()),
+                "grid_id": pa.array(rows["grid_id"], pa.string()),
+                "community_id": pa.array(rows["community_id"], pa.string()),
+                "street_id": pa.array(rows["street_id"], pa.string()),
+                "model_version": pa.array([version] * n, pa.string()),
+                "reasons": reasons,
+            }
+        )
+
+    def evaluate(self, findings: pa.Table, truth_dir: Path, ctx: TopicContext) -> Evaluation:
+        from citybrain.topics.builtin.group_rental.evaluate import evaluate_group_rental
+
+        return evaluate_group_rental(self.name, findings, truth_dir, ctx, score_dwellings(ctx))
+
+    def map_layers(self) -> list[MapLayer]:
+        return [
+            MapLayer(
+                id="group_rental_dwellings",
+                title_zh="疑似群租房",
+                title_en="Suspected group rentals",
+            )
+        ]
+
+    def overview_tiles(self) -> list[OverviewTile]:
+        return [
+            OverviewTile(
+                id="group_rental_flagged_month",
+                title_zh="本月疑似群租房",
+                title_en="Suspected group rentals this month",
+                unit_zh="套",
+                unit_en="dwellings",
+            )
+        ]

@@ -1,0 +1,62 @@
+"""A tiny synthetic city, ingested and standardised once per test session, for built-in topics.
+
+Only the department systems the built-in topics read are landed (all of them files or a SQLite
+database, so no server is needed). Truth is read by the evaluation tests only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from citybrain.core import Workspace
+
+SEED = 7
+SYSTEMS = (
+    "water_utility",
+    "power_grid",
+    "gas_utility",
+    "food_delivery_platform",
+    "parcel_express",
+    "hotline_12345",
+    "police_household",
+    "police_residence_permit",
+    "place_address_register_admin_area",
+    "place_address_register_road",
+    "place_address_register_road_alias",
+    "place_address_register_standard_address",
+)
+
+
+def _tiny_city(factory: pytest.TempPathFactory) -> Path:
+    folder = factory.getbasetemp() / f"sim-tiny-{SEED}"
+    if not (folder / "README.json").is_file():
+        from citybrain.sim.generate import generate
+
+        generate("tiny", SEED, folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_truth(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _tiny_city(tmp_path_factory) / "truth"
+
+
+@pytest.fixture(scope="session")
+def tiny_std_workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """A workspace whose std zone holds the tiny city's tables the built-in topics need."""
+    from citybrain.govern.standardize import standardize_workspace
+    from citybrain.ingest import ingest_sources, recorder_for
+    from citybrain.ingest.simsources import write_sim_sources
+
+    city = _tiny_city(tmp_path_factory)
+    workspace = Workspace.init(tmp_path_factory.mktemp("topics-ws") / "ws")
+    sources = workspace.root / "sources"
+    write_sim_sources(sources, city)
+    paths = [sources / f"{name}.yaml" for name in SYSTEMS]
+    summary = ingest_sources(workspace, paths, recorder=recorder_for(workspace))
+    failed = [r.system for r in summary.results if r.status != "ok"]
+    assert not failed, failed
+    standardize_workspace(workspace)
+    return workspace
