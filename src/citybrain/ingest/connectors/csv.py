@@ -8,11 +8,13 @@ with replacement characters and its affected rows are marked ``undecodable_bytes
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
-from collections.abc import Iterator, Sequence
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -175,6 +177,10 @@ class CsvReader:
             invalid.append(row)
             return "skip"
 
+        with _quiet_undecodable_rows():
+            return self._read_arrow(data, on_invalid)
+
+    def _read_arrow(self, data: bytes, on_invalid: Callable[[pacsv.InvalidRow], str]) -> pa.Table:
         return pacsv.read_csv(
             pa.BufferReader(data),
             read_options=pacsv.ReadOptions(column_names=self.columns, block_size=8 << 20),
@@ -303,3 +309,25 @@ def _offset_after_lines(data: bytes, n: int) -> int:
             return len(data)
         offset = nl + 1
     return offset
+
+
+@contextlib.contextmanager
+def _quiet_undecodable_rows() -> Iterator[None]:
+    """Silence Arrow's report of a row it cannot even decode for the invalid-row handler.
+
+    Arrow decodes a bad row's bytes before calling the handler; a row cut mid-character fails
+    there and Arrow prints "Exception ignored … UnicodeDecodeError" to stderr, then fails the
+    read. The chunk then takes the Python path, which quarantines the row with its reason, so
+    the message is noise to the user, not a lost row.
+    """
+    previous = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if not isinstance(unraisable.exc_value, UnicodeDecodeError):
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
