@@ -45,21 +45,23 @@ class Weights:
 
 def peer_groups(frame: pd.DataFrame) -> NDArray[np.int64]:
     """A peer-group code per row: building × area band, else estate × band, else band."""
-    band = np.floor(frame["area_m2"].fillna(frame["area_m2"].median()) / AREA_BAND_M2)
-    levels = [
-        frame["estate_name"].astype(str) + "|" + frame["building_no"].astype(str),
-        frame["estate_name"].astype(str),
-        pd.Series("*", index=frame.index),
-    ]
-    chosen = pd.Series(pd.NA, index=frame.index, dtype="string")
-    for key in levels:
-        group = key + "#" + band.astype(int).astype(str)
-        sizes = group.map(group.value_counts()) / frame["m"].nunique()
-        take = chosen.isna() & (sizes >= MIN_PEERS)
-        chosen[take] = group[take]
-    chosen = chosen.fillna("*")
-    codes: NDArray[np.int64] = pd.factorize(chosen)[0].astype(np.int64)
-    return codes
+    area = frame["area_m2"].fillna(frame["area_m2"].median()).to_numpy(dtype=np.float64)
+    band = np.floor(np.nan_to_num(area) / AREA_BAND_M2).astype(np.int64).clip(0, 999)
+    building = frame.groupby(["estate_name", "building_no"], sort=False).ngroup().to_numpy()
+    estate = frame.groupby("estate_name", sort=False).ngroup().to_numpy()
+    months = max(int(frame["m"].nunique()), 1)
+    chosen = np.full(len(frame), -1, dtype=np.int64)
+    offset = 0
+    for key in (building.astype(np.int64), estate.astype(np.int64), np.zeros(len(frame), np.int64)):
+        group = key * 1000 + band
+        codes, inverse = np.unique(group, return_inverse=True)
+        sizes = np.bincount(inverse) / months
+        take = (chosen < 0) & (sizes[inverse] >= MIN_PEERS)
+        chosen[take] = offset + inverse[take]
+        offset += len(codes)
+    chosen[chosen < 0] = offset  # the whole city
+    out: NDArray[np.int64] = chosen
+    return out
 
 
 def robust_z(
@@ -83,9 +85,9 @@ def _per_person_rate(usage: pd.Series, registered: pd.Series, groups: pd.Series)
 
 def signals(frame: pd.DataFrame) -> pd.DataFrame:
     """Every peer-relative signal of every dwelling-month, with the peers' expected values."""
-    groups = (
-        pd.Series(peer_groups(frame), index=frame.index).astype(str) + "@" + frame["m"].astype(str)
-    )
+    month = pd.factorize(frame["m"])[0].astype(np.int64)
+    codes = peer_groups(frame) * (int(month.max(initial=0)) + 1) + month
+    groups = pd.Series(codes, index=frame.index)
     out = pd.DataFrame(index=frame.index)
     registered = frame["registered"].astype(float)
     inferred = []
