@@ -501,33 +501,11 @@ def request_extension(
     )  # fmt: skip
 
 
-@router.post("/{case_id}/extension/approve", responses=_ERRORS)
-def approve_extension(
-    request: Request,
-    principal: Annotated[Principal, Depends(require(Permission.CASES_DISPATCH))],
-    security: Annotated[Security, Depends(get_security)],
-    settings: Annotated[CaseSettings, Depends(get_case_settings)],
-    case: Annotated[Case, Depends(visible_case)],
-    body: ActionIn,
-    if_match: IfMatch = None,
-) -> CaseDetail:
-    """批准延期: grant the pending extension; the deadline moves."""
-    return _act(
-        request, principal, security, settings, case, Action.approve_extension, body, if_match
-    )
-
-
-@router.post("/{case_id}/extension/refuse", responses=_ERRORS)
-def refuse_extension(
-    request: Request,
-    principal: Annotated[Principal, Depends(require(Permission.CASES_DISPATCH))],
-    security: Annotated[Security, Depends(get_security)],
-    settings: Annotated[CaseSettings, Depends(get_case_settings)],
-    case: Annotated[Case, Depends(visible_case)],
-    body: ActionIn,
-    if_match: IfMatch = None,
-) -> CaseDetail:
-    """驳回延期: refuse the pending extension; the deadline stays."""
-    return _act(
-        request, principal, security, settings, case, Action.refuse_extension, body, if_match
-    )
+_action_route(
+    "extension/approve", Action.approve_extension, Permission.CASES_DISPATCH,
+    "批准延期: grant the pending extension; the deadline moves.",
+)  # fmt: skip
+_action_route(
+    "extension/refuse", Action.refuse_extension, Permission.CASES_DISPATCH,
+    "驳回延期: refuse the pending extension; the deadline stays.",
+)  # fmt: skip
