@@ -37,6 +37,7 @@ from citybrain.ingest.load import (
     Progress,
     ProgressEvent,
     _check_volume,
+    _failed,
     _Loader,
     contract_hash,
     new_load_id,
@@ -231,18 +232,6 @@ def _run(
     _check_volume(contract, manifest)
     if not manifest.reconciled or sum(loader.reasons.values()) != manifest.rows_quarantined:
         raise AssertionError(f"load {manifest.load_id} does not reconcile")  # a bug, never data
-
-
-def _failed(
-    zone: RawZone, manifest: Manifest, message: str, t0: float, notify: Progress
-) -> Manifest:
-    manifest.status = "failed"
-    manifest.message = message
-    manifest.finished_at = datetime.now(UTC)
-    manifest.timings["total"] = time.perf_counter() - t0
-    zone.record_failure(manifest)
-    notify(ProgressEvent(manifest.system, manifest.source_file, "failed", manifest.rows_read))
-    return manifest
 
 
 # -------------------------------------------------------------------------------------------------
