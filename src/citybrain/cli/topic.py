@@ -92,7 +92,7 @@ def evaluate(
             engine=engine,
             run_id=run_id,
             params=topic.default_params(),
-            model_version=f"{topic.name}-{topic.version}",
+            model_version=topic.model_version,
         )
         try:
             result = topic.evaluate(findings, truth, ctx)

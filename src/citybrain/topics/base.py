@@ -114,6 +114,11 @@ class Topic(ABC):
     def default_params(self) -> TopicParams:
         return self.params_model()
 
+    @property
+    def model_version(self) -> str:
+        """What every finding of this topic records as its model version."""
+        return f"{self.name}-{self.version}"
+
     @abstractmethod
     def run(self, ctx: TopicContext) -> pa.Table:
         """Return findings conforming to ``FINDINGS_SCHEMA`` (levels, reasons, location)."""

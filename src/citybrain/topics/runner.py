@@ -98,7 +98,7 @@ def run_topic(
         engine=engine,
         run_id=run_id,
         params=params or topic.default_params(),
-        model_version=f"{topic.name}-{topic.version}",
+        model_version=topic.model_version,
         labels=labels,
     )
     findings = validate_findings(topic.run(ctx))
