@@ -277,3 +277,26 @@ def test_schema_drift_and_apply_to_column() -> None:
 def test_rate_must_be_a_probability() -> None:
     with pytest.raises(ValueError, match="rate"):
         d.full_width(pa.array(["1"]), np.random.default_rng(0), 1.5)
+
+
+def test_address_typos_never_touch_a_structural_marker() -> None:
+    # 元 (of 单元) sounds like 园/苑/源: in these addresses the unit marker is the only
+    # confusable character besides the estate names, so a typo that may hit it will
+    estates = ["", "锦城花园", "天府软件园", "新世纪城"]
+    addresses = [
+        f"{e}{b}栋{u}单元{f}0{r}室"
+        for e in estates
+        for b in (1, 3)
+        for u in (1, 2)
+        for f in (5, 12)
+        for r in (1, 3)
+    ]
+    values = pa.array(addresses * 8)
+    out = d.address_typos(values, np.random.default_rng(5), 1.0)
+    marker = d.ADDRESS_MARKERS
+    for before, after in zip(values.to_pylist(), out.values.to_pylist(), strict=True):
+        assert marker.findall(after) == marker.findall(before), (before, after)
+        assert "单元" in after
+    # where a name is there to blur, it is still blurred
+    assert out.touched[[not a.startswith(tuple("0123456789")) for a in addresses * 8]].all()
+    assert not out.touched[[a[0].isdigit() for a in addresses * 8]].any()

@@ -369,8 +369,20 @@ def _confusables(kind: Literal["name", "address"]) -> dict[str, tuple[str, ...]]
     return {c: tuple(sorted(s - {c})) for c, s in out.items() if s - {c}}
 
 
-def _typo_with(table: Mapping[str, tuple[str, ...]], text: str, variant: int) -> str:
-    spots = [i for i, c in enumerate(text) if c in table]
+# Structural markers of an address (admin levels, road, number, building, unit, floor, room): the
+# truth and every parser rely on them, so a typo never lands inside one — 单元's 元 sounds like
+# 园 and would otherwise be "blurred" into 单园.
+ADDRESS_MARKERS = re.compile(r"单元|[省市区县路街道号栋幢座楼层室]")
+
+
+def _typo_with(
+    table: Mapping[str, tuple[str, ...]],
+    text: str,
+    variant: int,
+    protect: re.Pattern[str] | None = None,
+) -> str:
+    fixed = {i for m in protect.finditer(text) for i in range(*m.span())} if protect else set()
+    spots = [i for i, c in enumerate(text) if c in table and i not in fixed]
     if not spots:
         return text
     h = stable_hash(text, variant)
@@ -393,7 +405,9 @@ def address_typos(
     """Replace one character of an estate or road name by a homophone or look-alike
     (锦城花园 → 金城花园, 益州大道 → 益洲大道); numbers and 栋/单元/室 markers are never touched."""
     table = _confusables("address")
-    return _map_rows(values, rng, rate, 4, lambda text, v: _typo_with(table, text, v))
+    return _map_rows(
+        values, rng, rate, 4, lambda text, v: _typo_with(table, text, v, ADDRESS_MARKERS)
+    )
 
 
 def _swap_given(name: str, _variant: int) -> str:
