@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from citybrain.topics.findings import Level
 
@@ -67,6 +67,30 @@ class OverviewTile(BaseModel):
     title_en: str
     unit_zh: str = ""
     unit_en: str = ""
+
+
+class PagePanel(BaseModel):
+    """A panel a topic contributes to its page (专题页), drawn by the web app with no topic code.
+
+    ``note`` shows the text (how to read the findings, what the signals mean); ``breakdown`` charts
+    the latest findings counted by ``by`` (level or street), from the findings summary.
+    """
+
+    id: str
+    title_zh: str
+    title_en: str
+    kind: Literal["note", "breakdown"] = "note"
+    by: Literal["level", "street"] | None = None
+    text_zh: str = ""
+    text_en: str = ""
+
+    @model_validator(mode="after")
+    def _complete(self) -> PagePanel:
+        if self.kind == "breakdown" and self.by is None:
+            raise ValueError(f"page panel {self.id!r}: a breakdown needs 'by' (level or street)")
+        if self.kind == "note" and not (self.text_zh and self.text_en):
+            raise ValueError(f"page panel {self.id!r}: a note needs text_zh and text_en")
+        return self
 
 
 class Evaluation(BaseModel):
@@ -131,6 +155,10 @@ class Topic(ABC):
         return []
 
     def overview_tiles(self) -> list[OverviewTile]:
+        return []
+
+    def page_panels(self) -> list[PagePanel]:
+        """Panels for its page beyond the findings, map, trend and evaluation every topic has."""
         return []
 
     def level_thresholds(self, params: TopicParams) -> dict[Level, float]:

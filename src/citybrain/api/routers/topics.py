@@ -23,7 +23,7 @@ from citybrain.api.security.roles import Permission
 from citybrain.core import UserError, Workspace
 from citybrain.core.catalog import Catalog
 from citybrain.core.engine import Engine, open_engine
-from citybrain.topics import MapLayer, OverviewTile, Topic, discover_topics
+from citybrain.topics import MapLayer, OverviewTile, PagePanel, Topic, discover_topics
 from citybrain.topics.runner import check_inputs, findings_table_name, latest_findings
 
 router = APIRouter(prefix="/topics", tags=["topics"])
@@ -155,6 +155,7 @@ class TopicInfo(BaseModel):
     readiness: Readiness
     map_layers: list[MapLayer]
     overview_tiles: list[OverviewTile]
+    page_panels: list[PagePanel]
     has_findings: bool
 
 
@@ -176,6 +177,7 @@ def _info(topic: Topic, catalog: Catalog, lake: Lake) -> TopicInfo:
         ),
         map_layers=topic.map_layers(),
         overview_tiles=topic.overview_tiles(),
+        page_panels=topic.page_panels(),
         has_findings=lake.exists("topic", findings_table_name(topic.name)),
     )
 
