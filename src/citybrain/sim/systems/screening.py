@@ -1,6 +1,8 @@
 """社区入户排查 — household screening during epidemic episodes: each community hands in its own
 XLSX; workers write how many people they found living there (tenants of group rentals hide, so
-the count is low there), the registered count and whether outsiders live there."""
+the count is low there), the registered count and whether outsiders live there. Visit dates are
+written as 03月03日, as clerks do; the year is only in the title and in the 排查批次 column
+(2023年第1轮), and a round never runs past New Year, so that year is the visit's."""
 
 from __future__ import annotations
 
@@ -34,6 +36,9 @@ def build(ctx: SystemContext) -> None:
     for ep, ep_day in enumerate(epi.episodes["start_day"].to_pylist()):
         day = w.month_starts[0] + np.timedelta64(int(ep_day) + 3, "D")
         m = int(np.searchsorted(w.month_starts, day, side="right") - 1)
+        year = int(str(day)[:4])
+        year_end = np.datetime64(f"{year}-12-31", "D")
+        batch = f"{year}年第{ep + 1}轮"
         covered = rng.random(len(communities)) < 0.5
         for c in np.flatnonzero(covered):
             dw = np.flatnonzero(res & (comm == c))
@@ -49,7 +54,7 @@ def build(ctx: SystemContext) -> None:
             )
             seen = np.maximum(seen, 0).astype(np.int64)
             nobody = rng.random(n) < 0.15  # nobody home: left blank
-            visit = day + rng.integers(0, 7, n).astype("timedelta64[D]")
+            visit = np.minimum(day + rng.integers(0, 7, n).astype("timedelta64[D]"), year_end)
             t = pa.table(
                 {
                     "序号": row_keys(f"PC{ep}", start, n, 8),
@@ -73,6 +78,7 @@ def build(ctx: SystemContext) -> None:
                     "排查日期": pc.strftime(
                         pa.array(visit.astype("datetime64[s]")), format="%m月%d日"
                     ),
+                    "排查批次": pa.repeat(pa.scalar(batch), n),
                     "备注": pa.array(
                         np.where(
                             nobody,
@@ -96,7 +102,7 @@ def build(ctx: SystemContext) -> None:
                 "chinese_numerals",
             )
             ctx.truth.link("dwelling", SYSTEM, f"{communities[c]}_{ep}", "序号", t["序号"], dw)
-            title = f"{communities[c]}入户排查登记表（第{ep + 1}轮）"
+            title = f"{communities[c]}{year}年入户排查登记表（第{ep + 1}轮）"
             ctx.count(
                 SYSTEM,
                 write_xlsx(
