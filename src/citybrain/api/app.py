@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from citybrain import __version__
@@ -27,6 +30,7 @@ from citybrain.api.routers import (
     unmask_grants,
     users,
 )
+from citybrain.api.security.audit import AuditWriter
 from citybrain.api.security.limits import BodySizeLimitMiddleware, TokenBucketLimiter
 from citybrain.api.security.tokens import load_signing_key
 from citybrain.api.settings import ApiSettings
@@ -40,23 +44,39 @@ API_PREFIXES = ("/api/", "/open311/", "/docs", "/redoc", "/openapi.json", "/heal
 OPEN311_MODULE = "citybrain.api.routers.open311"
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    app.state.security.audit.close()  # commit the audit rows still queued
+
+
 def create_app(workspace: Workspace, settings: ApiSettings | None = None) -> FastAPI:
-    settings = settings or ApiSettings()
+    settings = settings or ApiSettings.for_config(workspace.config.api)
     app = FastAPI(
         title="citybrain",
         version=__version__,
         description="City digital brain (城市数字大脑) service API.",
+        lifespan=_lifespan,
     )
     app.state.workspace = workspace
+    engine = connect(workspace.ops_db_url)
     app.state.security = Security(
         settings=settings,
-        engine=connect(workspace.ops_db_url),
+        engine=engine,
         signing_key=load_signing_key(workspace.root, settings.signing_key_env),
         limiter=TokenBucketLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+        audit=AuditWriter(engine, settings.audit_flush_ms),
         principals=PrincipalCache(settings.auth_cache_seconds),
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "X-API-Key", "X-Purpose", "Content-Type"],
+        )
     app.add_middleware(metrics.RequestCounter)
 
     app.include_router(health.router)

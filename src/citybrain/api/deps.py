@@ -12,6 +12,7 @@ Every route declares exactly one of
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 import time
@@ -26,9 +27,11 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute
 
-from citybrain.api.security import accounts, audit, tokens
+from citybrain.api.security import accounts, tokens
+from citybrain.api.security.audit import AuditEntry, AuditUnavailable, AuditWriter
 from citybrain.api.security.keys import hash_key
 from citybrain.api.security.limits import TokenBucketLimiter
 from citybrain.api.security.roles import AUDITED, Permission, Role, allows
@@ -73,6 +76,30 @@ class PrincipalCache:
             self._entries.clear()
 
 
+class VerifiedTokens:
+    """Access tokens whose signature was checked, so a token used again costs a dict lookup.
+
+    Only the claims are remembered; expiry is still checked against the clock on every use, and
+    the user behind the token is looked up (or taken from ``PrincipalCache``) each time.
+    """
+
+    MAX_ENTRIES = 50_000
+
+    def __init__(self) -> None:
+        self._claims: dict[str, tokens.AccessClaims] = {}
+
+    def decode(self, key: bytes, token: str, now: datetime) -> tokens.AccessClaims:
+        claims = self._claims.get(token)
+        if claims is None:
+            claims = tokens.decode_access_token(key, token, now)
+            if len(self._claims) >= self.MAX_ENTRIES:
+                self._claims.clear()
+            self._claims[token] = claims
+        elif claims.expires_at.timestamp() <= now.timestamp():
+            raise tokens.TokenError("token expired")
+        return claims
+
+
 @dataclass
 class Security:
     """App-wide security state, kept in ``app.state.security``; tests may swap the clock."""
@@ -81,8 +108,24 @@ class Security:
     engine: Engine
     signing_key: bytes
     limiter: TokenBucketLimiter
+    audit: AuditWriter
     clock: Callable[[], datetime] = field(default=utcnow)
     principals: PrincipalCache = field(default_factory=lambda: PrincipalCache(0))
+    verified: VerifiedTokens = field(default_factory=VerifiedTokens)
+
+    def audit_now(self, entry: AuditEntry) -> int:
+        """Write one audit row and wait for its commit (from a worker thread); 503 if impossible."""
+        try:
+            return self.audit.write(entry)
+        except AuditUnavailable as exc:
+            raise HTTPException(503, detail=str(exc)) from None
+
+    async def audit_async(self, entry: AuditEntry) -> int:
+        """The same from the event loop: the loop serves others while the group commits."""
+        try:
+            return await asyncio.wrap_future(self.audit.submit(entry))
+        except AuditUnavailable as exc:
+            raise HTTPException(503, detail=str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -102,12 +145,14 @@ class Principal:
         return f"{self.username} (key {self.key_prefix})" if self.key_prefix else self.username
 
 
-def get_workspace(request: Request) -> Workspace:
+# Trivial dependencies are ``async``: FastAPI runs a plain ``def`` dependency in a worker thread,
+# and that hop would cost more than the dependency itself.
+async def get_workspace(request: Request) -> Workspace:
     workspace: Workspace = request.app.state.workspace
     return workspace
 
 
-def get_security(request: Request) -> Security:
+async def get_security(request: Request) -> Security:
     security: Security = request.app.state.security
     return security
 
@@ -132,44 +177,56 @@ def _unauthorised(message: str) -> HTTPException:
     return HTTPException(401, detail=message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def authenticate(
+async def authenticate(
     security: Annotated[Security, Depends(get_security)],
     bearer: Annotated[str | None, Depends(oauth2_scheme)],
     api_key: Annotated[str | None, Depends(api_key_scheme)],
 ) -> Principal:
-    """The caller, from ``X-API-Key`` or a bearer token; 401 when neither is valid."""
+    """The caller, from ``X-API-Key`` or a bearer token; 401 when neither is valid.
+
+    A caller seen in the last ``auth_cache_seconds`` is answered from memory on the event loop;
+    otherwise the ops database is asked from a worker thread.
+    """
     if api_key:
         cache_key = "key:" + hash_key(api_key)
         cached = security.principals.get(cache_key)
         if cached is None:
-            with session(security.engine) as db:
-                found = accounts.user_for_key(db, api_key)
-                if found is None:
-                    raise _unauthorised("invalid or revoked API key")
-                user, prefix = found
-                cached = _principal(user, "key", prefix)
+            cached = await run_in_threadpool(_principal_for_key, security, api_key)
             security.principals.put(cache_key, cached)
         _rate_limit(security, f"key:{cached.key_prefix}")
         return cached
     if not bearer:
         raise _unauthorised("sign in: send a bearer token or an X-API-Key header")
     try:
-        claims = tokens.decode_access_token(security.signing_key, bearer, security.clock())
+        claims = security.verified.decode(security.signing_key, bearer, security.clock())
     except tokens.TokenError as exc:
         raise _unauthorised(str(exc)) from None
     cache_key = f"user:{claims.user_id}"
     principal = security.principals.get(cache_key)
     if principal is None:
-        with session(security.engine) as db:
-            from citybrain.api.opsdb_models import ApiUser
-
-            row = db.get(ApiUser, claims.user_id)
-            if row is None or row.disabled:
-                raise _unauthorised("user disabled or removed")
-            principal = _principal(row, "token", None)
+        principal = await run_in_threadpool(_principal_for_user, security, claims.user_id)
         security.principals.put(cache_key, principal)
     _rate_limit(security, f"user:{principal.user_id}")
     return principal
+
+
+def _principal_for_key(security: Security, api_key: str) -> Principal:
+    with session(security.engine) as db:
+        found = accounts.user_for_key(db, api_key)
+        if found is None:
+            raise _unauthorised("invalid or revoked API key")
+        user, prefix = found
+        return _principal(user, "key", prefix)
+
+
+def _principal_for_user(security: Security, user_id: int) -> Principal:
+    from citybrain.api.opsdb_models import ApiUser
+
+    with session(security.engine) as db:
+        row = db.get(ApiUser, user_id)
+        if row is None or row.disabled:
+            raise _unauthorised("user disabled or removed")
+        return _principal(row, "token", None)
 
 
 def _principal(user: object, via: Literal["token", "key"], prefix: str | None) -> Principal:
@@ -197,7 +254,7 @@ class Require:
     def __repr__(self) -> str:
         return f"require({self.permission.value!r})"
 
-    def __call__(
+    async def __call__(
         self,
         request: Request,
         principal: Annotated[Principal, Depends(authenticate)],
@@ -208,9 +265,10 @@ class Require:
                 403, detail=f"role {principal.role.value} lacks permission {self.permission.value}"
             )
         if self.permission in AUDITED:
-            with session(security.engine) as db:
-                audit.append(
-                    db,
+            # Committed before the handler runs: no personal data leaves and no write happens
+            # without its audit row (group commit keeps this cheap; see AuditWriter).
+            await security.audit_async(
+                AuditEntry(
                     actor=principal.actor,
                     role=principal.role.value,
                     action=self.permission.value,
@@ -220,6 +278,7 @@ class Require:
                     detail={"via": principal.via},
                     at=security.clock(),
                 )
+            )
         return principal
 
 
@@ -243,7 +302,7 @@ class Public:
     def __repr__(self) -> str:
         return "public"
 
-    def __call__(
+    async def __call__(
         self, request: Request, security: Annotated[Security, Depends(get_security)]
     ) -> None:
         _rate_limit(security, f"ip:{_client_ip(request)}")
@@ -252,7 +311,7 @@ class Public:
 public = Public()
 
 
-def get_scope(principal: Annotated[Principal, Depends(authenticate)]) -> Scope:
+async def get_scope(principal: Annotated[Principal, Depends(authenticate)]) -> Scope:
     return principal.scope
 
 

@@ -159,9 +159,9 @@ class Masker:
         if not subjects:
             return
         purposes = sorted({g.purpose for g in self.grants})
-        with session(self.security.engine) as db:
-            audit.append(
-                db,
+        # Committed before the clear values are returned (a handler runs in a worker thread).
+        self.security.audit_now(
+            audit.AuditEntry(
                 actor=self.principal.actor,
                 role=self.principal.role.value,
                 action="pii.unmasked",
@@ -171,6 +171,7 @@ class Masker:
                 detail={"grants": ",".join(str(g.id) for g in self.grants)},
                 at=self.security.clock(),
             )
+        )
 
 
 def get_masker(

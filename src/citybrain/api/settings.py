@@ -1,15 +1,18 @@
-"""Settings of the service API: token lifetimes, lockout, limits. Secrets are never stored here.
+"""Settings of the service API: token lifetimes, lockout, limits, CORS; never secrets.
 
-Values come from the environment (``CITYBRAIN_API_...``) or are passed to ``create_app`` by tests.
-The JWT signing key is read from the environment variable that ``signing_key_env`` names; when it is
-unset, a key is generated once per workspace into ``<workspace>/.secrets/`` (mode 0600), beside the
-ops database and outside every lake zone.
+Values come from the ``[api]`` section of ``citybrain.toml`` (``ApiSettings.for_config``) or are
+passed to ``create_app`` by tests; an environment variable ``CITYBRAIN_API_<NAME>`` overrides either
+for one run. The JWT signing key is read from the environment variable that ``signing_key_env``
+names; when it is unset, a key is generated once per workspace into ``<workspace>/.secrets/``
+(mode 0600), beside the ops database and outside every lake zone.
 """
 
 from __future__ import annotations
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from citybrain.core.config import ApiConfig
 
 
 class ApiSettings(BaseSettings):
@@ -31,3 +34,29 @@ class ApiSettings(BaseSettings):
     rate_limit_per_second: float = Field(50.0, gt=0)
     rate_limit_burst: int = Field(200, ge=1)
     rate_limit_enabled: bool = True
+    # Browsers of these origins may call the API cross-site; empty: no CORS headers at all.
+    cors_origins: tuple[str, ...] = ()
+    # Audit rows are committed in groups: a request waits for the commit of its group, which the
+    # writer starts at most this many milliseconds after the group's first row (see AuditWriter).
+    audit_flush_ms: float = Field(2.0, ge=0, le=100)
+    # Processes ``citybrain serve`` starts.
+    workers: int = Field(1, ge=1, le=64)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment overrides the workspace file, which arrives as init values.
+        return env_settings, init_settings
+
+    @classmethod
+    def for_config(cls, config: ApiConfig, **overrides: object) -> ApiSettings:
+        """Settings from a workspace's ``[api]`` section (environment still wins)."""
+        values: dict[str, object] = config.model_dump()
+        values["cors_origins"] = tuple(config.cors_origins)
+        return cls.model_validate(values | overrides)

@@ -7,6 +7,7 @@ variable (``password_env``) and read from the environment when it is needed.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -66,12 +67,38 @@ class LoggingConfig(_Strict):
     json_format: bool = Field(default=False, alias="json")
 
 
+class ApiConfig(_Strict):
+    """``[api]``: the service's token lifetimes, limits, CORS and processes. Environment variables
+    ``CITYBRAIN_API_<KEY>`` override a value for one run (see ``citybrain.api.settings``)."""
+
+    access_token_minutes: int = Field(15, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(7, ge=1, le=90)
+    rate_limit_per_second: float = Field(50.0, gt=0, le=1_000_000)
+    rate_limit_burst: int = Field(200, ge=1, le=1_000_000)
+    max_body_bytes: int = Field(1_048_576, ge=1024, le=1024**3)
+    # Browser origins allowed to call the API from another site; empty (the default): CORS off.
+    cors_origins: list[str] = Field(default_factory=list)
+    # uvicorn worker processes for ``citybrain serve``; each keeps its own rate-limit buckets.
+    workers: int = Field(1, ge=1, le=64)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if origin == "*":
+                raise ValueError("name each origin; '*' would let any site read personal data")
+            if not re.fullmatch(r"https?://[A-Za-z0-9.\-]+(:\d{1,5})?", origin):
+                raise ValueError(f"an origin is scheme://host[:port], no path: {origin!r}")
+        return origins
+
+
 class WorkspaceConfig(_Strict):
     name: str = "示例高新区"
     lake: str = "."
     engine: EngineConfig = Field(default_factory=EngineConfig)
     ops_db: OpsDBConfig = Field(default_factory=OpsDBConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
 
     def ops_db_url(self, root: Path) -> str:
         """The ops-database URL with the workspace path and the password from the environment."""

@@ -12,8 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import queue
+import threading
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +27,8 @@ from sqlalchemy.orm import Session
 
 from citybrain.api.opsdb_models import AuditLog
 from citybrain.core.opsdb import session, utcnow
+
+log = logging.getLogger(__name__)
 
 GENESIS_HASH = "0" * 64
 MAX_SUBJECTS = 1000
@@ -83,6 +90,20 @@ def _lock_tail(db: Session) -> None:
         db.execute(text("SELECT pg_advisory_xact_lock(7302101)"))
 
 
+@dataclass(frozen=True)
+class AuditEntry:
+    """One audit row before it has a place in the chain."""
+
+    actor: str
+    role: str
+    action: str
+    endpoint: str
+    subjects: Sequence[str] = ()
+    purpose: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    at: datetime | None = None
+
+
 def append(
     db: Session,
     *,
@@ -96,44 +117,140 @@ def append(
     at: datetime | None = None,
 ) -> AuditLog:
     """Append one row in the caller's transaction; it becomes visible when that commits."""
+    entry = AuditEntry(actor, role, action, endpoint, subjects, purpose, detail or {}, at)
+    return append_many(db, [entry])[0]
+
+
+def append_many(db: Session, entries: Sequence[AuditEntry]) -> list[AuditLog]:
+    """Append rows in order in the caller's transaction, each chained to the one before."""
     _lock_tail(db)
     last = db.execute(
         select(AuditLog.seq, AuditLog.row_hash).order_by(AuditLog.seq.desc()).limit(1)
     ).first()
-    seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
-    # A JSON round trip now makes the stored detail exactly what verification will read back.
-    detail_clean: dict[str, Any] = json.loads(json.dumps(detail or {}, default=str))
-    row = AuditLog(
-        seq=seq,
-        at=(at or utcnow()).astimezone(UTC),
-        actor=actor[:64],
-        role=role[:32],
-        action=action[:64],
-        endpoint=endpoint[:512],
-        subjects=[str(s) for s in list(subjects)[:MAX_SUBJECTS]],
-        purpose=purpose,
-        detail=detail_clean,
-        prev_hash=prev_hash,
-        row_hash="",
-    )
-    row.row_hash = row_hash_of(row)
-    # A Core INSERT: no identity-map bookkeeping for a row nobody will change.
-    db.execute(
-        insert(AuditLog).values(
-            seq=row.seq,
-            at=row.at,
-            actor=row.actor,
-            role=row.role,
-            action=row.action,
-            endpoint=row.endpoint,
-            subjects=row.subjects,
-            purpose=row.purpose,
-            detail=row.detail,
-            prev_hash=row.prev_hash,
-            row_hash=row.row_hash,
+    seq, prev_hash = (last[0], last[1]) if last else (0, GENESIS_HASH)
+    rows: list[AuditLog] = []
+    for entry in entries:
+        seq += 1
+        # A JSON round trip now makes the stored detail exactly what verification will read back.
+        detail_clean: dict[str, Any] = json.loads(json.dumps(entry.detail, default=str))
+        row = AuditLog(
+            seq=seq,
+            at=(entry.at or utcnow()).astimezone(UTC),
+            actor=entry.actor[:64],
+            role=entry.role[:32],
+            action=entry.action[:64],
+            endpoint=entry.endpoint[:512],
+            subjects=[str(s) for s in list(entry.subjects)[:MAX_SUBJECTS]],
+            purpose=entry.purpose,
+            detail=detail_clean,
+            prev_hash=prev_hash,
+            row_hash="",
         )
-    )
-    return row
+        row.row_hash = prev_hash = row_hash_of(row)
+        rows.append(row)
+    # One Core INSERT for the batch: no identity-map bookkeeping for rows nobody will change.
+    db.execute(insert(AuditLog), [{c: getattr(r, c) for c in _COLUMNS} for r in rows])
+    return rows
+
+
+_COLUMNS = (
+    "seq", "at", "actor", "role", "action", "endpoint", "subjects", "purpose", "detail",
+    "prev_hash", "row_hash",
+)  # fmt: skip
+
+
+class AuditUnavailable(RuntimeError):
+    """The audit log could not be written; the request that needed it must not proceed."""
+
+
+class AuditWriter:
+    """Group commit for the audit log: many requests' rows in one transaction.
+
+    ``submit`` queues a row and returns a future that completes when the row is committed, so a
+    request can wait for its audit row to be durable before it answers (``wait`` from a worker
+    thread, ``await asyncio.wrap_future(...)`` from the event loop). One writer thread takes
+    whatever is queued — waiting at most ``flush_ms`` after the first row for more to arrive —
+    and appends it with ``append_many`` in one transaction: the chain is the same as with one
+    row per transaction, while a commit is paid once per group instead of once per request.
+    If the commit fails every waiting request gets ``AuditUnavailable`` (fail closed).
+    """
+
+    def __init__(self, engine: Engine, flush_ms: float = 2.0, max_batch: int = 1000) -> None:
+        self.engine = engine
+        self.flush_seconds = flush_ms / 1000
+        self.max_batch = max_batch
+        self._queue: queue.SimpleQueue[tuple[AuditEntry, Future[int]] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._closed = False
+
+    def submit(self, entry: AuditEntry) -> Future[int]:
+        """Queue ``entry``; the future's result is the row's ``seq`` once committed."""
+        future: Future[int] = Future()
+        if self._closed:
+            future.set_exception(AuditUnavailable("the audit writer is shut down"))
+            return future
+        if self._thread is None:
+            self._start()
+        self._queue.put((entry, future))
+        return future
+
+    def write(self, entry: AuditEntry, timeout: float = 30.0) -> int:
+        """Queue ``entry`` and block until it is committed (from threads, not the event loop)."""
+        try:
+            return self.submit(entry).result(timeout)
+        except TimeoutError:
+            raise AuditUnavailable("the audit log did not commit in time") from None
+
+    def close(self) -> None:
+        """Commit what is queued and stop the writer thread."""
+        self._closed = True
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            first = self._queue.get()
+            if first is None:
+                break
+            batch = [first]
+            deadline = time.monotonic() + self.flush_seconds
+            while len(batch) < self.max_batch:
+                remaining = deadline - time.monotonic()
+                try:
+                    item = (
+                        self._queue.get(timeout=remaining)
+                        if remaining > 0
+                        else (self._queue.get_nowait())
+                    )
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            self._commit(batch)
+
+    def _commit(self, batch: list[tuple[AuditEntry, Future[int]]]) -> None:
+        try:
+            with session(self.engine) as db:
+                rows = append_many(db, [entry for entry, _ in batch])
+        except Exception as exc:  # any database failure: nobody's row is in the log
+            log.error("audit log write failed for %d row(s): %s", len(batch), exc)
+            for _, future in batch:
+                future.set_exception(AuditUnavailable(f"the audit log cannot be written: {exc}"))
+            return
+        for (_, future), row in zip(batch, rows, strict=True):
+            future.set_result(row.seq)
 
 
 @dataclass(frozen=True)
