@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from citybrain.cases import act, open_cases
+from citybrain.cases.routing import fill_department
 from citybrain.cli.cases import cases_app
 from citybrain.cli.state import state
 from citybrain.cli.ui import console
@@ -87,8 +88,10 @@ def test_route_dry_run_writes_nothing(workspace: Workspace, tmp_path: Path) -> N
     )
     rows = json.loads(_run("route", "--dry-run", str(path), "--json"))
     # Outside every rule, the installed topic's own department hint comes before the default.
+    # The hint names the street office; this workspace has no register, so the id stands in.
     hint = get_topic("group_rental").department_hint
-    fallback = (hint, "hint") if hint else ("城市运行管理中心", "default")
+    office = fill_department(hint, {"street": "S2"}, {}) if hint else None
+    fallback = (office, "hint") if office else ("城市运行管理中心", "default")
     assert [(r["subject_id"], r["department"], r["matched_on"]) for r in rows] == [
         ("D1", "科技园街道办", "street"),
         ("D2", *fallback),

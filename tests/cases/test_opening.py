@@ -127,3 +127,25 @@ def test_bulk_opening_and_attaching_on_both_databases(ops_db_url: str) -> None:
         assert case.events[-1].from_status == case.events[-1].to_status == "dispatched"
     finally:
         engine.dispose()
+
+
+def test_graver_evidence_raises_the_level_and_brings_the_deadline_forward(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    settings = CaseSettings(routing=RoutingRules(default_department="街道办"))
+    low = findings([{"subject_id": "D1", "score": 0.55, "level": "low"}])
+    case_id = open_cases(engine, low, settings=settings, clock=clock).opened[0]
+    before = get_case(engine, case_id)
+    assert before.level == "low" and before.sla_due_at is not None
+    clock.advance(days=1)
+    graver = findings([{"subject_id": "D1", "period": "2026-11", "score": 0.95}])
+    open_cases(engine, graver, settings=settings, clock=clock)
+    after = get_case(engine, case_id, detail=True)
+    assert after.level == "high"
+    assert after.sla_due_at is not None and after.sla_due_at < before.sla_due_at
+    assert after.events[-1].details["level"] == {"from": "low", "to": "high"}
+    assert "升为" in after.events[-1].comment
+    # Milder evidence never lowers it.
+    open_cases(engine, findings([{"subject_id": "D1", "period": "2026-12", "level": "low"}]),
+               settings=settings, clock=clock)  # fmt: skip
+    assert get_case(engine, case_id).level == "high"

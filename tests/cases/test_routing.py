@@ -192,3 +192,31 @@ def test_the_documented_example_settings_parse() -> None:
     settings = parse_case_settings(example)
     assert settings.routing.rules[0].name == "group-rental-by-street"
     assert settings.sla.calendar.holidays and settings.merge.distance_m == 30
+
+
+def test_department_placeholders_name_the_findings_street_office() -> None:
+    rules = parse_routing(
+        "default_department: '{street}城管执法中队'\n"
+        "rules:\n"
+        "  - name: community-office\n"
+        "    topics: [bikes]\n"
+        "    departments: ['{community}居委会', '{street}办事处']\n"
+    )
+    names = {"S1": "石羊街道", "C1": "南湖社区"}
+    hinted = route(rules, topic="group_rental", level="high", street_id="S1",
+                   hints={"group_rental": "{street}办事处"}, area_names=names)  # fmt: skip
+    assert (hinted.department, hinted.matched_on) == ("石羊街道办事处", "hint")
+    ruled = route(rules, topic="bikes", level="low", community_id="C1", street_id="S1",
+                  area_names=names)  # fmt: skip
+    assert ruled.departments == ("南湖社区居委会", "石羊街道办事处")
+    # Without the area the placeholder names, the next tier takes over; unknown names keep ids.
+    fallback = route(rules, topic="bikes", level="low", street_id="S2", area_names=names)
+    assert (fallback.department, fallback.matched_on) == ("S2城管执法中队", "default")
+    nowhere = route(rules, topic="group_rental", level="high",
+                    hints={"group_rental": "{street}办事处"})  # fmt: skip
+    assert nowhere.department is None and nowhere.matched_on is None
+
+
+def test_unknown_placeholder_is_a_clear_error() -> None:
+    with pytest.raises(SettingsFileError, match=r"unknown placeholder \{district\}"):
+        parse_routing("rules:\n  - name: r\n    departments: ['{district}办']\n", "cases.yaml")

@@ -127,3 +127,36 @@ def test_demo_users_are_created_once(tmp_path: Path, capsys: pytest.CaptureFixtu
         "clerk",
         "leader",
     ]
+
+
+def test_demo_clerk_works_in_the_street_office_cases_are_routed_to(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from citybrain.cases.routing import fill_department
+    from citybrain.core.workspace import Workspace
+    from citybrain.topics import get_topic
+
+    ws = tmp_path / "ws"
+    assert run_cli(["workspace", "init", str(ws)], capsys)[0] == 0
+    register = Workspace.open(ws).zone("std") / "admin_area"
+    register.mkdir(parents=True)
+    areas = {"code": ["510109003", "510109001", "510109001001"],
+             "name": ["石羊街道", "桂溪街道", "南湖社区"],
+             "level": ["street", "street", "community"]}  # fmt: skip
+    pq.write_table(pa.table(areas), register / "part-0.parquet")
+    code, out, err = run_cli(["-w", str(ws), "user", "demo"], capsys)
+    assert code == 0, err
+    assert "street:510109001" in out
+    _, out, _ = run_cli(["-w", str(ws), "user", "list", "--json"], capsys)
+    clerk = next(u for u in json.loads(out) if u["username"] == "clerk")
+    hint = get_topic("group_rental").department_hint
+    assert hint is not None
+    names = dict(zip(areas["code"], areas["name"], strict=True))
+    routed_to = fill_department(hint, {"street": "510109001"}, names)
+    assert clerk["department"] == routed_to == "桂溪街道办事处"
+    assert clerk["scope"] == ["street:510109001"]

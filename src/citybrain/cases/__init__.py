@@ -5,7 +5,7 @@ evidence attaches), routing rules send them to departments, a state machine with
 deadlines tracks them, and their outcomes come back as labels for the topics.
 """
 
-from citybrain.cases.areas import AreaIndex, fill_locations
+from citybrain.cases.areas import AreaIndex, area_names, fill_locations
 from citybrain.cases.desk import (
     CaseConflict,
     CaseNotFound,
@@ -111,6 +111,7 @@ __all__ = [
     "act",
     "add_working_hours",
     "allowed_actions",
+    "area_names",
     "case_metrics",
     "case_summary",
     "deliver_pending",

@@ -15,10 +15,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import shapely
 from shapely.strtree import STRtree
 
 from citybrain.core.errors import UserError
+from citybrain.core.workspace import Workspace
 
 AREA_ID_COLUMNS = ("grid_id", "community_id", "street_id")
 
@@ -117,3 +119,18 @@ def fill_locations(findings: pa.Table, areas: AreaIndex | None) -> pa.Table:
         position = out.column_names.index(column)
         out = out.set_column(position, column, merged)
     return out
+
+
+def area_names(workspace: Workspace) -> dict[str, str]:
+    """``{area code: name}`` of the streets, communities and grids in the address register.
+
+    Empty before the register has been standardised; routing then fills placeholders with ids.
+    """
+    folder = workspace.zone("std") / "admin_area"
+    if not folder.is_dir():
+        return {}
+    table = ds.dataset(folder, format="parquet", partitioning="hive").to_table(
+        columns=["code", "name"]
+    )
+    table = table.filter(pc.and_(pc.is_valid(table["code"]), pc.is_valid(table["name"])))
+    return dict(zip(table["code"].to_pylist(), table["name"].to_pylist(), strict=True))

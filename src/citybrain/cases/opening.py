@@ -27,7 +27,7 @@ from citybrain.cases.states import Action, Status
 from citybrain.cases.webhooks import enqueue_notification
 from citybrain.core.errors import UserError
 from citybrain.core.opsdb import session, utcnow
-from citybrain.topics import validate_findings
+from citybrain.topics import LEVEL_ZH, Level, validate_findings
 
 CHUNK = 500
 SYSTEM_ACTOR = "system"
@@ -260,6 +260,7 @@ def dry_run(
     settings: CaseSettings | None = None,
     areas: AreaIndex | None = None,
     hints: Mapping[str, str | None] | None = None,
+    area_names: Mapping[str, str] | None = None,
 ) -> pa.Table:
     """Where each finding above threshold would go, and why; nothing is written.
 
@@ -268,7 +269,7 @@ def dry_run(
     """
     config = settings or CaseSettings()
     kept = above_threshold(validate_findings(findings).combine_chunks(), config)
-    return route_table(config.routing, fill_locations(kept, areas), hints)
+    return route_table(config.routing, fill_locations(kept, areas), hints, area_names)
 
 
 def open_cases(
@@ -278,13 +279,15 @@ def open_cases(
     settings: CaseSettings | None = None,
     areas: AreaIndex | None = None,
     hints: Mapping[str, str | None] | None = None,
+    area_names: Mapping[str, str] | None = None,
     clock: Callable[[], datetime] = utcnow,
     actor: str = SYSTEM_ACTOR,
 ) -> OpenResult:
     """Open cases for findings above threshold; attach the rest to the subject's open case.
 
     ``hints`` maps topic names to their ``department_hint`` (see ``routing.department_hints``);
-    ``areas`` locates findings that have a point but no grid id.
+    ``areas`` locates findings that have a point but no grid id; ``area_names`` (area id → name,
+    see ``areas.area_names``) fills department placeholders such as ``{street}办事处``.
     """
     config = settings or CaseSettings()
     table = validate_findings(findings).combine_chunks()
@@ -293,7 +296,7 @@ def open_cases(
     if kept.num_rows == 0:
         return OpenResult(below_threshold=below)
     kept = fill_locations(kept, areas)
-    kept = route_table(config.routing, kept, hints)
+    kept = route_table(config.routing, kept, hints, area_names)
     kept = kept.append_column("open_key", open_key_column(kept))
     heads = _heads(kept)
     for attempt in range(2):
@@ -328,14 +331,17 @@ def _write(
         ids = {**existing, **new_ids}
         written, per_case = _insert_evidence(db, kept, ids, sorted(set(existing.values())), now)
         attached = sorted(case_id for case_id in set(existing.values()) if case_id in per_case)
+        raised = _raise_levels(db, heads, existing, attached, config, now)
         if attached:
             db.execute(
                 _core(CaseEvent).insert(),
                 [
                     _event(case_id, Action.attach, actor, now, Status(status_of[case_id]),
                            Status(status_of[case_id]),
-                           f"追加 {per_case[case_id]} 条新证据 (new evidence attached)",
-                           {"evidence": per_case[case_id]})
+                           _attach_comment(per_case[case_id], raised.get(case_id)),
+                           {"evidence": per_case[case_id],
+                            **({"level": dict(zip(("from", "to"), raised[case_id], strict=True))}
+                               if case_id in raised else {})})
                     for case_id in attached
                 ],
             )  # fmt: skip
@@ -349,6 +355,57 @@ def _write(
             dispatched=dispatched,
             unrouted=unrouted,
         )
+
+
+_RANK = {"high": 0, "medium": 1, "low": 2}
+
+
+def _raise_levels(
+    db: Session,
+    heads: pa.Table,
+    existing: Mapping[str, int],
+    attached: Sequence[int],
+    config: CaseSettings,
+    now: datetime,
+) -> dict[int, tuple[str, str]]:
+    """Raise open cases whose new evidence is graver than the case; ``{case id: (from, to)}``.
+
+    A case opened as 'low' that now has 'high' evidence must not keep its slow SLA: the deadline
+    moves forward to what the new level allows from now, never back.
+    """
+    if not attached:
+        return {}
+    level_of = dict(
+        zip(heads.column("open_key").to_pylist(), heads.column("level").to_pylist(), strict=True)
+    )
+    wanted = {existing[key]: level for key, level in level_of.items() if key in existing}
+    raised: dict[int, tuple[str, str]] = {}
+    for part in _chunks(list(attached)):
+        for case in db.scalars(select(Case).where(Case.id.in_(part))):
+            new_level = wanted.get(case.id)
+            if new_level is None or _RANK.get(new_level, 1) >= _RANK.get(case.level, 1):
+                continue
+            raised[case.id] = (case.level, new_level)
+            case.level = new_level
+            if case.sla_due_at is not None:
+                sooner = config.sla.due(case.topic, new_level, now)
+                due = (
+                    case.sla_due_at
+                    if case.sla_due_at.tzinfo
+                    else case.sla_due_at.replace(tzinfo=sooner.tzinfo)
+                )
+                case.sla_due_at = min(due, sooner)
+            case.updated_at = now
+    db.flush()
+    return raised
+
+
+def _attach_comment(evidence: int, raised: tuple[str, str] | None) -> str:
+    text = f"追加 {evidence} 条新证据 (new evidence attached)"
+    if raised is None:
+        return text
+    old, new = (LEVEL_ZH[Level(level)] for level in raised)
+    return f"{text}；等级由{old}升为{new} (level raised {raised[0]} → {raised[1]})"
 
 
 def _notify_dispatched(db: Session, case_ids: Sequence[int], now: datetime) -> None:

@@ -4,6 +4,11 @@ Rules are YAML validated by pydantic. For each finding the most specific locatio
 naming its grid, then one naming its community, then its street, then a rule for the topic
 anywhere; after those the topic's own department hint, then the default department. Within one
 tier a rule naming the topic beats a rule for any topic, and an earlier rule beats a later one.
+
+A department may name the finding's area with ``{street}``, ``{community}`` or ``{grid}``
+(``"{street}办事处"`` → ``"石羊街道办事处"``), filled from the address register's area names, so
+one rule or one topic hint reaches every street office by name without a rule per street. A
+department whose area the finding lacks is skipped and routing falls through to the next tier.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from string import Formatter
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -30,6 +36,37 @@ _TIER_ZH = {
 }
 
 
+PLACEHOLDERS = ("street", "community", "grid")
+
+
+def placeholders(department: str) -> list[str]:
+    """Area placeholders in a department name; raises ValueError for any other field."""
+    try:
+        fields = [f for _, f, _, _ in Formatter().parse(department) if f is not None]
+    except ValueError as exc:
+        raise ValueError(f"department {department!r}: {exc}") from exc
+    unknown = [f for f in fields if f not in PLACEHOLDERS]
+    if unknown:
+        raise ValueError(
+            f"department {department!r}: unknown placeholder {{{unknown[0]}}} "
+            f"(use {', '.join('{' + p + '}' for p in PLACEHOLDERS)})"
+        )
+    return fields
+
+
+def fill_department(
+    department: str, area_ids: Mapping[str, str | None], area_names: Mapping[str, str]
+) -> str | None:
+    """``department`` with placeholders filled by area name (or id); None if an area is missing."""
+    values: dict[str, str] = {}
+    for field in placeholders(department):
+        area = area_ids.get(field)
+        if area is None:
+            return None
+        values[field] = area_names.get(area, area)
+    return department.format(**values) if values else department
+
+
 class RoutingRule(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -40,6 +77,12 @@ class RoutingRule(BaseModel):
     communities: list[str] = Field(default_factory=list)
     streets: list[str] = Field(default_factory=list)
     departments: list[str] = Field(min_length=1, description="first one leads, others assist")
+
+    @model_validator(mode="after")
+    def _known_placeholders(self) -> RoutingRule:
+        for department in self.departments:
+            placeholders(department)
+        return self
 
     def tier(self, grid: str | None, community: str | None, street: str | None) -> str | None:
         """The most specific location tier this rule matches, or None."""
@@ -75,6 +118,8 @@ class RoutingRules(BaseModel):
 
     @model_validator(mode="after")
     def _unique_names(self) -> RoutingRules:
+        for department in [self.default_department or "", *self.topic_departments.values()]:
+            placeholders(department)
         seen: set[str] = set()
         for rule in self.rules:
             if rule.name in seen:
@@ -133,26 +178,36 @@ def route(
     community_id: str | None = None,
     street_id: str | None = None,
     hints: Mapping[str, str | None] | None = None,
+    area_names: Mapping[str, str] | None = None,
 ) -> RouteDecision:
     """Decide where one finding goes (the dry run shows this decision for each finding)."""
-    best: tuple[int, int, int] | None = None
+    ids = {"grid": grid_id, "community": community_id, "street": street_id}
+    names = area_names or {}
+
+    def filled(departments: Sequence[str]) -> tuple[str, ...] | None:
+        out = [fill_department(d, ids, names) for d in departments]
+        return None if out[0] is None else tuple(d for d in out if d is not None)
+
+    candidates: list[tuple[tuple[int, int, int], tuple[str, ...]]] = []
     for index, rule in enumerate(rules.rules):
         if not rule.accepts(topic, level):
             continue
         tier = rule.tier(grid_id, community_id, street_id)
         if tier is None:
             continue
-        key = (TIERS.index(tier), 0 if rule.topics else 1, index)
-        if best is None or key < best:
-            best = key
-    if best is not None:
-        rule = rules.rules[best[2]]
-        return RouteDecision(tuple(rule.departments), TIERS[best[0]], rule.name, best[2])
-    hint = rules.topic_departments.get(topic) or (hints or {}).get(topic)
-    if hint:
-        return RouteDecision((hint,), "hint")
-    if rules.default_department:
-        return RouteDecision((rules.default_department,), "default")
+        departments = filled(rule.departments)
+        if departments is not None:
+            key = (TIERS.index(tier), 0 if rule.topics else 1, index)
+            candidates.append((key, departments))
+    if candidates:
+        key, departments = min(candidates)
+        return RouteDecision(departments, TIERS[key[0]], rules.rules[key[2]].name, key[2])
+    hint = filled([rules.topic_departments.get(topic) or (hints or {}).get(topic) or ""])
+    if hint and hint[0]:
+        return RouteDecision(hint, "hint")
+    default = filled([rules.default_department or ""])
+    if default and default[0]:
+        return RouteDecision(default, "default")
     return RouteDecision((), None)
 
 
@@ -173,6 +228,7 @@ def route_table(
     rules: RoutingRules,
     findings: pa.Table,
     hints: Mapping[str, str | None] | None = None,
+    area_names: Mapping[str, str] | None = None,
 ) -> pa.Table:
     """``findings`` with the routing columns added; decided once per distinct key, joined back."""
     columns = [pc.fill_null(pc.cast(findings.column(name), pa.string()), "\x00") for name in _KEYS]
@@ -192,6 +248,7 @@ def route_table(
                 community_id=community,
                 street_id=street,
                 hints=hints,
+                area_names=area_names,
             )
         )
     per_key = pa.table(

@@ -185,6 +185,7 @@ def route_command(
     import pyarrow.parquet as pq
 
     from citybrain.cases import (
+        area_names,
         department_hints,
         load_routing,
         open_cases,
@@ -202,16 +203,21 @@ def route_command(
     hints = department_hints(list(discover_topics().values()))
     table = validate_findings(pq.read_table(findings))
     area_index = _areas(areas)
+    names = area_names(workspace)
     if not dry_run:
         with _ops_engine() as (_, engine):
-            result = open_cases(engine, table, settings=settings, areas=area_index, hints=hints)
+            result = open_cases(
+                engine, table, settings=settings, areas=area_index, hints=hints, area_names=names
+            )
         console.print(
             f"[green]{len(result.opened)} case(s) opened[/], {result.dispatched} dispatched, "
             f"{result.unrouted} unrouted; evidence attached to {len(result.attached_to)} open "
             f"case(s); {result.below_threshold} finding(s) below threshold"
         )
         return
-    routed = routing_dry_run(table, settings=settings, areas=area_index, hints=hints)
+    routed = routing_dry_run(
+        table, settings=settings, areas=area_index, hints=hints, area_names=names
+    )
     columns = ["topic", "subject_id", "level", "score", "grid_id", "community_id", "street_id",
                "department", "co_departments", "routing_rule", "matched_on", "route_reason_zh",
                "route_reason_en"]  # fmt: skip

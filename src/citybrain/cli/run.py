@@ -62,7 +62,7 @@ def _cases(workspace: Workspace) -> str:
     """Open cases from each topic's findings of its latest period, routed to departments."""
     import pyarrow.compute as pc
 
-    from citybrain.cases import department_hints, open_cases, settings_for_workspace
+    from citybrain.cases import area_names, department_hints, open_cases, settings_for_workspace
     from citybrain.core.opsdb import connect
     from citybrain.topics import discover_topics
     from citybrain.topics.runner import latest_findings
@@ -70,6 +70,7 @@ def _cases(workspace: Workspace) -> str:
     topics = [cls() for cls in discover_topics().values()]
     hints = department_hints(topics)
     settings = settings_for_workspace(workspace.root)
+    names = area_names(workspace)
     ops = connect(workspace.ops_db_url)
     parts: list[str] = []
     try:
@@ -80,7 +81,7 @@ def _cases(workspace: Workspace) -> str:
                     continue
                 latest = pc.max(findings.column("period")).as_py()
                 current = findings.filter(pc.equal(findings.column("period"), latest))
-                result = open_cases(ops, current, settings=settings, hints=hints)
+                result = open_cases(ops, current, settings=settings, hints=hints, area_names=names)
                 parts.append(
                     f"{topic.name} {latest}: {len(result.opened)} opened, "
                     f"{len(result.attached_to)} updated, {result.dispatched} dispatched"

@@ -139,8 +139,8 @@ def key_create(
     typer.echo(created.key)
 
 
-def _first_street(workspace: Workspace) -> str | None:
-    """The first street office in the workspace's address register, if it has been loaded."""
+def _first_street(workspace: Workspace) -> tuple[str, str] | None:
+    """Code and name of the first street in the workspace's address register, once loaded."""
     import pyarrow.compute as pc
     import pyarrow.dataset as ds
 
@@ -148,10 +148,12 @@ def _first_street(workspace: Workspace) -> str | None:
     if not areas.is_dir():
         return None
     table = ds.dataset(areas, format="parquet", partitioning="hive").to_table(
-        columns=["level", "code"]
+        columns=["level", "code", "name"]
     )
-    streets = table.filter(pc.equal(table.column("level"), "street")).column("code")
-    return str(pc.min(streets).as_py()) if len(streets) else None
+    streets = table.filter(pc.equal(table.column("level"), "street")).sort_by("code")
+    if streets.num_rows == 0:
+        return None
+    return str(streets["code"][0].as_py()), str(streets["name"][0].as_py() or streets["code"][0])
 
 
 @user_app.command("demo")
@@ -168,9 +170,14 @@ def demo(
     """
     from citybrain.api.security import accounts
 
-    street = street or _first_street(Workspace.open(state.workspace)) or "S01"
+    first = _first_street(Workspace.open(state.workspace))
+    if street is None:
+        street, name = first or ("S01", "S01")
+    else:
+        name = street if first is None or first[0] != street else first[1]
     with _db() as db:
-        logins = accounts.create_demo_users(db, street=street)
+        # The group-rental topic routes to "{street}办事处"; the demo clerk works in that office.
+        logins = accounts.create_demo_users(db, street=street, department=f"{name}办事处")
     for login in logins:
         scope = ",".join(login.scope) or "whole city"
         typer.echo(f"demo login: {login.username} / {login.password}  ({login.role}, {scope})")

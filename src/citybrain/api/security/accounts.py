@@ -200,15 +200,18 @@ class DemoLogin:
 
 
 def create_demo_users(
-    db: Session, *, street: str = "S01", grid: str | None = None
+    db: Session, *, street: str = "S01", grid: str | None = None, department: str | None = None
 ) -> list[DemoLogin]:
     """Demo accounts with known passwords for ``make demo``; existing ones are left as they are.
 
+    ``department`` is the demo clerk's street office (default ``<street>街道办``).
+
     Never use these on a real deployment: the passwords are printed and published.
     """
+    office = department or f"{street}街道办"
     logins = [
         DemoLogin("admin", "admin-demo-2024", "admin", "数据局", []),
-        DemoLogin("clerk", "clerk-demo-2024", "clerk", f"{street}街道办", [f"street:{street}"]),
+        DemoLogin("clerk", "clerk-demo-2024", "clerk", office, [f"street:{street}"]),
         DemoLogin("leader", "leader-demo-2024", "leader", "区委办", []),
         DemoLogin("auditor", "auditor-demo-2024", "auditor", "审计局", []),
     ]
@@ -217,7 +220,7 @@ def create_demo_users(
             "clerk",
             "clerk-demo-2024",
             "clerk",
-            f"{street}街道办",
+            office,
             [f"street:{street}", f"grid:{grid}"],
         )
     for login in logins:

@@ -147,7 +147,7 @@ class GroupRental(Topic):
     title_en = "Group rental"
     subject_type = "dwelling"
     version = "1"
-    department_hint = "街道办"
+    department_hint = "{street}办事处"  # the street office of the flat, by name
     params_model: ClassVar[type[TopicParams]] = GroupRentalParams
     # The matched-address columns (address_id, address_level, grid_id, community_id,
     # street_id) that standardisation adds to every place-bearing table are read too; the catalog
