@@ -11,7 +11,7 @@ from collections.abc import Callable
 import httpx
 import pyarrow as pa
 
-from citybrain.cases import Case
+from citybrain.cases import Case, CaseEvent
 from citybrain.core import Workspace
 from citybrain.core.opsdb import session
 from citybrain.topics import FINDINGS_SCHEMA, REASON_TYPE
@@ -88,6 +88,15 @@ def seed(workspace: Workspace, ops_engine: object) -> None:
                     street_id=street,
                     status="dispatched",
                     department="科技园街道办",
+                    # the change the live feed (GET /events) reports
+                    events=[
+                        CaseEvent(
+                            action="dispatch",
+                            actor="system",
+                            from_status="new",
+                            to_status="dispatched",
+                        )
+                    ],
                 )
             )
 
@@ -108,6 +117,11 @@ def _features_at_p1(response: httpx.Response) -> bool:
 def _street_counted(response: httpx.Response) -> bool:
     assert response.status_code == 200, response.text
     return "S-IN" in response.json()["by_street"]
+
+
+def _event_in_street(response: httpx.Response) -> bool:
+    assert response.status_code == 200, response.text
+    return "S-IN" in {event["data"]["street_id"] for event in response.json()["events"]}
 
 
 def _found(response: httpx.Response) -> bool:
@@ -138,6 +152,7 @@ SCOPED_DATA_ROUTES: dict[str, tuple[str, Callable[[httpx.Response], bool]]] = {
     ),
     "GET /api/v1/map/cases": ("/api/v1/map/cases", _features_at_p1),
     "GET /api/v1/cases": ("/api/v1/cases", _items_have_p1),
+    "GET /api/v1/events": ("/api/v1/events?since=case:0", _event_in_street),
     "GET /api/v1/cases/{case_id}": ("/api/v1/cases/1", _found),
     **{
         f"POST /api/v1/cases/{{case_id}}/{action}": (f"/api/v1/cases/1/{action}", _reached)

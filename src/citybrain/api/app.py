@@ -20,6 +20,7 @@ from citybrain.api.routers import (
     cases,
     catalog,
     entities,
+    events,
     findings,
     health,
     loads,
@@ -87,6 +88,7 @@ def create_app(workspace: Workspace, settings: ApiSettings | None = None) -> Fas
     app.include_router(audit.router, prefix=API)
     for data in (catalog, loads, topics, findings, cases, map_layers, entities, metrics):
         app.include_router(data.router, prefix=API)
+    app.include_router(events.router, prefix=API)
     topics.warm_up()
     if importlib.util.find_spec(OPEN311_MODULE) is not None:
         open311 = importlib.import_module(OPEN311_MODULE)
