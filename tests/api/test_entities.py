@@ -92,3 +92,23 @@ def test_parking_lots_with_free_spaces(credit_api: Harness) -> None:
 def test_parking_without_data(api: Harness) -> None:
     got = api.client.get("/api/v1/parking/lots", headers=api.as_role("admin")).json()
     assert got == {"lots": [], "located": False, "message": "no parking data in the std zone"}
+
+
+def test_credit_index_follows_the_lake(credit_api: Harness) -> None:
+    headers = credit_api.as_role("analyst")
+    url = f"/api/v1/enterprises/{GOOD}/credit-report"
+    assert credit_api.client.get(url, headers=headers).json()["score"] == 100
+    with credit_api.workspace.engine() as engine:  # a load appends a penalty for GOOD
+        engine.write(
+            pa.table({"uscc": [GOOD], "amount": [300.0]}), "std", "penalty", mode="append"
+        )
+    again = credit_api.client.get(url, headers=headers).json()
+    assert again["score"] == 95  # 100 + 5 kept − 10 penalty
+    assert {r["signal"] for r in again["reasons"]} == {"commitment_kept", "penalty"}
+
+
+def test_credit_report_without_std_data(api: Harness) -> None:
+    response = api.client.get(
+        "/api/v1/enterprises/91510100MA61234567/credit-report", headers=api.as_role("analyst")
+    )
+    assert response.status_code == 404

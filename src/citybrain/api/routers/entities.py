@@ -1,65 +1,29 @@
 """Entities: an enterprise's credit report with reasons, and a parking query.
 
-Credit report (until the credit topic replaces it) — a documented score from what the std zone
-holds, starting at 100:
-
-=========================================  ===========================  =========
-signal                                     rule                         points
-=========================================  ===========================  =========
-registration status (企业登记)              not 存续 / 在业 / 开业         −30
-court dishonesty list (失信被执行人)         each listing, at most 2       −40 each
-administrative penalties (行政处罚)          each, at most 3               −10 each
-credit commitments (信用承诺)               each broken (未履约)            −15 each
-                                           each kept (已履约), at most 2   +5 each
-tax declarations (纳税申报)                 none in the latest 6 periods  −10
-=========================================  ===========================  =========
-
-Clamped to 0–100; grade A ≥ 90, B ≥ 75, C ≥ 60, D below. Every change of score is a reason in
-zh-CN and en. The legal representative's name is personal and always masked here.
+The credit score and its reasons are documented in ``citybrain.api.credit``; reports are served
+from an index over the std zone that is rebuilt when one of its input tables changes.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import Annotated
 
-import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field, StringConstraints
+from starlette.concurrency import run_in_threadpool
 
+from citybrain.api.credit import CreditIndex, CreditIndexCache, CreditReport
 from citybrain.api.deps import Principal, require
-from citybrain.api.routers.topics import Lake, LakeDep
-from citybrain.api.security.masking import PiiKind, mask_value
+from citybrain.api.routers.topics import LakeDep
 from citybrain.api.security.roles import Permission
 
 router = APIRouter(tags=["entities"])
 
 # GB 32100: 18 characters of digits and upper-case letters (I, O, S, V, Z excluded).
 Uscc = Annotated[str, StringConstraints(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$")]
-ACTIVE_STATUSES = ("存续", "在业", "开业", "active")
-BROKEN, KEPT = "未履约", "已履约"
-GRADES = ((90, "A"), (75, "B"), (60, "C"), (0, "D"))
-
-
-class CreditReason(BaseModel):
-    signal: str
-    points: int
-    text_zh: str
-    text_en: str
-
-
-class CreditReport(BaseModel):
-    uscc: str
-    name: str | None
-    status: str | None
-    legal_rep_name: str | None = Field(description="masked")
-    industry_code: str | None
-    score: int
-    grade: str
-    reasons: list[CreditReason]
-    method: str = "citybrain simple credit score v1 (see the API documentation)"
 
 
 class ParkingLot(BaseModel):
@@ -77,132 +41,33 @@ class ParkingAnswer(BaseModel):
     message: str | None = None
 
 
-def _rows(lake: Lake, table: str, column: str, value: str) -> pa.Table | None:
-    """Rows of ``std.<table>`` whose ``column`` equals ``value``, filtered in the engine."""
-    if not lake.exists("std", table):
-        return None
-    with lake.engine() as engine:
-        expr = engine.table("std", table)
-        if column not in expr.columns:
-            return None
-        return engine.to_arrow(expr.filter(expr[column] == ibis.literal(value)))
-
-
-def _count(table: pa.Table | None, column: str | None = None, value: str | None = None) -> int:
-    if table is None or table.num_rows == 0:
-        return 0
-    if column is None or column not in table.column_names:
-        return int(table.num_rows)
-    return int(pc.sum(pc.fill_null(pc.equal(table[column], value), False)).as_py() or 0)
-
-
-def credit_report(lake: Lake, uscc: str) -> CreditReport | None:
-    registration = _rows(lake, "enterprise_registration", "uscc", uscc)
-    penalties = _rows(lake, "penalty", "uscc", uscc)
-    dishonest = _rows(lake, "dishonest_judgment", "identifier", uscc)
-    commitments = _rows(lake, "commitment", "uscc", uscc)
-    taxes = _rows(lake, "tax_declaration", "uscc", uscc)
-    if not any(t is not None and t.num_rows for t in (registration, penalties, taxes)):
-        return None
-    first: dict[str, Any] = (
-        registration.slice(0, 1).to_pylist()[0] if registration and registration.num_rows else {}
-    )
-    reasons: list[CreditReason] = []
-    status = first.get("status")
-    if registration is not None and registration.num_rows and status not in ACTIVE_STATUSES:
-        reasons.append(
-            CreditReason(
-                signal="registration_status",
-                points=-30,
-                text_zh=f"登记状态为{status}",
-                text_en=f"registered as {status}",
-            )
-        )
-    listed = min(_count(dishonest), 2)
-    if listed:
-        reasons.append(
-            CreditReason(
-                signal="dishonest_judgment",
-                points=-40 * listed,
-                text_zh=f"列入失信被执行人名单{_count(dishonest)}次",
-                text_en=f"on the court dishonesty list {_count(dishonest)} time(s)",
-            )
-        )
-    fined = _count(penalties)
-    if fined:
-        reasons.append(
-            CreditReason(
-                signal="penalty",
-                points=-10 * min(fined, 3),
-                text_zh=f"受到行政处罚{fined}次",
-                text_en=f"{fined} administrative penalt{'y' if fined == 1 else 'ies'}",
-            )
-        )
-    broken = _count(commitments, "check_result", BROKEN)
-    if broken:
-        reasons.append(
-            CreditReason(
-                signal="commitment_broken",
-                points=-15 * broken,
-                text_zh=f"{broken}项信用承诺未履约",
-                text_en=f"{broken} credit commitment(s) broken",
-            )
-        )
-    kept = min(_count(commitments, "check_result", KEPT), 2)
-    if kept:
-        reasons.append(
-            CreditReason(
-                signal="commitment_kept",
-                points=5 * kept,
-                text_zh=f"{kept}项信用承诺经核查已履约",
-                text_en=f"{kept} credit commitment(s) checked and kept",
-            )
-        )
-    if not _recent_tax(lake, taxes):
-        reasons.append(
-            CreditReason(
-                signal="tax_declaration",
-                points=-10,
-                text_zh="最近6个申报期无纳税申报",
-                text_en="no tax declared in the latest 6 periods",
-            )
-        )
-    score = max(0, min(100, 100 + sum(r.points for r in reasons)))
-    grade = next(letter for floor, letter in GRADES if score >= floor)
-    rep = first.get("legal_rep_name")
-    return CreditReport(
-        uscc=uscc, name=first.get("name"), status=status,
-        legal_rep_name=mask_value(rep, PiiKind.NAME) if rep else None,
-        industry_code=first.get("industry_code"), score=score, grade=grade, reasons=reasons,
-    )  # fmt: skip
-
-
-def _recent_tax(lake: Lake, taxes: pa.Table | None) -> bool:
-    """Declared in any of the latest 6 periods the tax system delivered (for anyone)."""
-    if taxes is None or taxes.num_rows == 0 or "period" not in taxes.column_names:
-        return False
-    with lake.engine() as engine:
-        all_taxes = engine.table("std", "tax_declaration")
-        periods = engine.to_arrow(
-            all_taxes.select("period").distinct().order_by(ibis.desc("period")).limit(6)
-        )["period"]
-    return bool(pc.any(pc.is_in(taxes["period"], value_set=periods.combine_chunks())).as_py())
+async def credit_index(request: Request, lake: LakeDep) -> CreditIndex:
+    """The credit index of this app's lake, rebuilt in a worker thread when the lake changed."""
+    cache: CreditIndexCache | None = getattr(request.app.state, "credit_index", None)
+    if cache is None:
+        cache = request.app.state.credit_index = CreditIndexCache(lake.workspace.lake)
+    index = cache.fresh()
+    if index is None:
+        index = await run_in_threadpool(cache.rebuild, lake.engine)
+    return index
 
 
 @router.get(
     "/enterprises/{uscc}/credit-report",
+    response_model=CreditReport,
     responses={404: {"description": "no records of this enterprise"}},
 )
-def enterprise_credit_report(
+async def enterprise_credit_report(
     uscc: Uscc,
     _: Annotated[Principal, Depends(require(Permission.CREDIT_READ))],
-    lake: LakeDep,
-) -> CreditReport:
+    index: Annotated[CreditIndex, Depends(credit_index)],
+) -> Response:
     """An enterprise's credit score with the reasons behind it, in zh-CN and en."""
-    report = credit_report(lake, uscc)
+    report = index.report(uscc)
     if report is None:
         raise HTTPException(404, detail=f"no registration, penalty or tax record for {uscc}")
-    return report
+    # Serialised once here; FastAPI would validate the model a second time on the way out.
+    return Response(report.model_dump_json(), media_type="application/json")
 
 
 def _haversine_m(lon: pa.Array, lat: pa.Array, lon0: float, lat0: float) -> pa.Array:
