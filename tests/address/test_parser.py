@@ -46,6 +46,14 @@ CASES: list[tuple[str, str]] = [
         "city=成都市 district=武侯区 street=桂溪街道 building=3 unit=2 room=1203",
     ),
     ("3幢2单元十二楼三号", "building=3 unit=2 floor=12 room=1203"),
+    # A community named like a city or district is a community (金华市, 南湖区, 长寿区 exist).
+    (
+        "金华社区金地和鸣1栋2单元601室",
+        "province=- city=- district=- community=金华社区 estate=金地和鸣 building=1 room=601",
+    ),
+    ("南湖社区远洋花苑1栋2单元203室", "district=- community=南湖社区 estate=远洋花苑 room=203"),
+    ("长寿社区锦江雅居2栋1单元101", "district=- community=长寿社区 estate=锦江雅居 unit=1"),
+    ("锦江雅居二栋三单苑五〇二室", "estate=锦江雅居 building=2 unit=3 room=502 floor=5"),
     ("1203室", "room=1203 floor=12 building=-"),
     ("某某花园二〇一室", "estate=某某花园 room=201 floor=2"),
     ("锦绣苑两单元三楼", "estate=锦绣苑 unit=2 floor=3"),

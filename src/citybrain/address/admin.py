@@ -25,6 +25,10 @@ from citybrain.address.divisions import (
 from citybrain.address.fuzzy import NameIndex
 
 _ROAD_HEADS = frozenset("路街巷道弄")
+# A short name followed by one of these is part of a lower unit's name: 金华社区, 南湖村, 长寿街道.
+_LOWER_NAME_WORDS = ("社区", "村", "小区", "街道", "居委", "花园", "家园", "新村")
+# Nouns ending in 区 that are no district: 南湖社区 is never a typo of 南湖区.
+_NOT_DISTRICT = tuple(c + "区" for c in "社小园景校厂片街营矿院")
 _DIRECTIONS = frozenset("东西南北中")
 # Text that looks like one more admin name (it ends in an admin suffix): tried for one typo.
 _ADMIN_LIKE = re.compile(r"[\u4e00-\u9fff]{1,6}?(?:街道|区|县|市|镇|乡|州|省|旗)")
@@ -94,6 +98,8 @@ class AdminReader:
         if kind == SHORT and after:
             # 南京路, 北京东路, 成都大道: a short form followed by a road word is a road name.
             head = after[0]
+            if after.startswith(_LOWER_NAME_WORDS):
+                return False
             if head in _ROAD_HEADS or (head == "大" and after[1:2] in ("道", "街")):
                 return False
             if head in _DIRECTIONS and after[1:2] in ("路", "街", "大"):
@@ -194,7 +200,7 @@ class AdminReader:
     def _fuzzy(self, text: str, pos: int, chains: list[Chain]) -> tuple[Division, int, str] | None:
         """One typo in the next admin name (武候区 → 武侯区) when one known name is that close."""
         m = _ADMIN_LIKE.match(text, pos)
-        if m is None or m.end() - pos < 3:
+        if m is None or m.end() - pos < 3 or m.group(0).endswith(_NOT_DISTRICT):
             return None
         parents = {chain[-1][0].code if chain else None for chain in chains}
         if len(parents) != 1:

@@ -2,12 +2,18 @@
 
 A deletion index (each name with one character removed → names) finds every known name within
 one insertion, deletion or substitution of a query with a few dictionary look-ups. A correction is
-returned only when exactly one known name is that close: a wrong fix is worse than none.
+returned only when exactly one known name is that close, or, of several, exactly one differs by a
+character that sounds the same (富城大道 → 府城大道, not 锦城大道: people type by pinyin, so a
+homophone is the likeliest slip) — the latter only for one city's own names (``prefer_homophone``),
+not for the whole country's divisions. A wrong fix is worse than none.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
+
+from pypinyin import lazy_pinyin
 
 
 def _deletes(name: str) -> set[str]:
@@ -17,9 +23,12 @@ def _deletes(name: str) -> set[str]:
 class NameIndex:
     """Known names with a one-edit lookup. Names shorter than ``min_length`` are never corrected."""
 
-    def __init__(self, names: Iterable[str], min_length: int = 3) -> None:
+    def __init__(
+        self, names: Iterable[str], min_length: int = 3, *, prefer_homophone: bool = False
+    ) -> None:
         self._names = frozenset(names)
         self._min = min_length
+        self._homophone = prefer_homophone
         self._by_delete: dict[str, set[str]] = {}
         for name in self._names:
             if len(name) < min_length:
@@ -55,6 +64,23 @@ class NameIndex:
         return {name for name in found if len(name) >= self._min}
 
     def correct(self, query: str) -> str | None:
-        """The one known name within one edit, or None when there is none or more than one."""
+        """The one known name within one edit (or the one homophone of several), else None."""
         found = self.candidates(query)
-        return next(iter(found)) if len(found) == 1 else None
+        if len(found) == 1:
+            return next(iter(found))
+        if not self._homophone:
+            return None
+        alike = [name for name in found if sounds_alike(name, query)]
+        return alike[0] if len(alike) == 1 else None
+
+
+def sounds_alike(name: str, query: str) -> bool:
+    """Same length, and every differing character has the same toneless pinyin."""
+    if len(name) != len(query):
+        return False
+    return all(a == b or _sound(a) == _sound(b) for a, b in zip(name, query, strict=True))
+
+
+@lru_cache(maxsize=8192)
+def _sound(char: str) -> str:
+    return lazy_pinyin(char)[0]

@@ -148,11 +148,11 @@ def clean(text: str) -> str:
         s = _BUILDING_WORDS.sub("号楼", s)
     if "交" in s or "路口" in s:
         s = _CROSSING.sub("", s)
+    if "单" in s:  # before numerals: 三单苑 → 三单元 → 3单元
+        s = _UNIT_TYPO.sub("单元", s)
     if _has_cn_numeral(s):
         s = _CN_NUMBER.sub(_cn_to_arabic, s)
     s = _ROAD_DIGITS.sub(_road_to_chinese, s)
-    if "单" in s:
-        s = _UNIT_TYPO.sub("单元", s)
     if "第" in s:
         s = _ORDINAL.sub("", s)
     if "负" in s or "B" in s:

@@ -115,8 +115,8 @@ class AddressParser:
         self.index = index
         self._admin = AdminReader(index, self.config.default_region)
         gaz = self.config.gazetteer
-        self._roads = NameIndex(gaz.roads) if gaz.roads else None
-        self._estates = NameIndex(gaz.estates) if gaz.estates else None
+        self._roads = NameIndex(gaz.roads, prefer_homophone=True) if gaz.roads else None
+        self._estates = NameIndex(gaz.estates, prefer_homophone=True) if gaz.estates else None
         self._road_aliases = dict(gaz.road_aliases)
 
     def parse(self, text: str | None) -> ParsedAddress:
@@ -174,7 +174,7 @@ class AddressParser:
             if zone and estate + zone in self._estates:
                 estate, zone = estate + zone, None  # 云谷D区 is the estate's registered name
             else:
-                estate = self._standard_name(self._estates, estate, "estate", notes)
+                estate = self._estate_name(self._estates, estate, notes)
         if not admin.lineage:
             admin = self._infer_admin(road, estate, admin, notes)
         parsed = _assemble(
@@ -218,6 +218,18 @@ class AddressParser:
         if self._roads is not None:
             return self._standard_name(self._roads, road, "road", notes)
         return road
+
+    @classmethod
+    def _estate_name(cls, names: NameIndex, name: str, notes: list[str]) -> str:
+        """The registered estate name: 阳光小区 and 阳光 are the same estate, either way round."""
+        if name in names:
+            return name
+        stem = name.removesuffix("小区")
+        for variant in (stem, stem + "小区"):
+            if variant != name and variant in names:
+                return variant
+        fixed = cls._standard_name(names, stem, "estate", notes)
+        return name if fixed == stem else fixed
 
     @staticmethod
     def _standard_name(names: NameIndex, name: str, what: str, notes: list[str]) -> str:

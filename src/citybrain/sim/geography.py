@@ -201,6 +201,7 @@ def _estates(
     buildings: list[dict[str, object]] = []
     for kind, target in (("residential", scale.dwellings), ("office", scale.office_rooms)):
         total = 0
+        first_office = len(estates)
         while total < target:
             e = len(estates)
             if kind == "residential":
@@ -219,9 +220,7 @@ def _estates(
                 if target < 2_000:  # a tiny zone has low-rise offices, or one park is the zone
                     floors_opts, rooms_r = [4, 5, 6], (2, 4)
                 nb = int(rng.integers(1, 5))
-                name = places.PARK_NAMES[(e - 0) % len(places.PARK_NAMES)]
-                name = name if e < len(places.PARK_NAMES) * 10 else f"{name}{e}"
-                name = f"{name}{chr(ord('A') + e % 6)}区"
+                name = _park_name(e - first_office)
             lon = float(rng.uniform(LON0 + 0.002, LON1 - 0.002))
             lat = float(rng.uniform(LAT0 + 0.002, LAT1 - 0.002))
             estates.append(
@@ -259,6 +258,14 @@ def _estates(
                 total += floors * units * rooms
     _assign_roads(estates, roads, rng)
     return estates, buildings
+
+
+def _park_name(k: int) -> str:
+    """The k-th office park: 软件园A区, 孵化园A区 … then 软件园B区. A zone letter names one
+    compound, so no two parks of the zone share a name (one name, one gate, one road number)."""
+    parks = places.PARK_NAMES
+    round_, zone = divmod(k // len(parks), 26)
+    return f"{parks[k % len(parks)]}{'' if round_ == 0 else round_ + 1}{chr(ord('A') + zone)}区"
 
 
 def _assign_roads(
