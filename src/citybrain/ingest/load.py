@@ -1,7 +1,13 @@
-"""Land one file of a source in the raw zone: read in chunks, map, quarantine, commit.
+"""Land data in the raw zone: read in chunks, map, quarantine, commit.
 
-Every load reconciles — rows read = rows landed + rows quarantined — and this is checked before it
-commits. Nothing of a load that fails or is killed is visible in the lake.
+:func:`load_file` lands one delivered file; :func:`land_stream` lands what a stream reader yields
+(SQL, HTTP, MQTT, push, NGSI-LD). Both drive the same :class:`Loader` (drift, mapping, quarantine,
+counting) into the same staging, so every load reconciles the same way — rows read = rows landed +
+rows quarantined — and this is checked before it commits. Nothing of a load that fails or is
+killed is visible in the lake.
+
+A file load overlaps its stages: a reader thread parses the next chunk, two workers map chunks and
+the caller writes them in order (Arrow releases the GIL in all three). Memory stays at a few chunks.
 """
 
 from __future__ import annotations
@@ -9,13 +15,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import threading
 import time
-from collections import Counter
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -25,12 +33,20 @@ from citybrain.ingest.connectors import DEFAULT_CHUNK_BYTES, Chunk, open_file
 from citybrain.ingest.connectors.base import DEFAULT_CHUNK_ROWS, INTERNAL
 from citybrain.ingest.contract import SourceContract
 from citybrain.ingest.manifest import DriftReport, Manifest
-from citybrain.ingest.mapping import MappingPlan, apply_plan, detect_drift, plan_mapping
+from citybrain.ingest.mapping import (
+    MappedChunk,
+    MappingPlan,
+    apply_plan,
+    detect_drift,
+    plan_mapping,
+)
+from citybrain.ingest.prefetch import prefetch
 from citybrain.ingest.quarantine import count_reasons, quarantine_table
 from citybrain.ingest.rawzone import LoadStaging, RawZone
 
 log = logging.getLogger(__name__)
 SCHEMA_DRIFT = "schema_drift"
+MAP_WORKERS = 2  # the machines we aim at have a few cores; more workers only hold more chunks
 
 
 class LoadFailed(UserError):
@@ -128,10 +144,11 @@ def load_file(
             _run(contract, path, manifest, staging, options, notify)
         except UserError as exc:
             staging.abort()
-            return _failed(zone, manifest, str(exc), t0, notify)
+            return record_failed(zone, manifest, str(exc), t0, notify)
         except BaseException as exc:
             staging.abort()
-            _failed(zone, manifest, f"internal error: {type(exc).__name__}: {exc}", t0, notify)
+            message = f"internal error: {type(exc).__name__}: {exc}"
+            record_failed(zone, manifest, message, t0, notify)
             raise
         manifest.status = "completed"
         manifest.finished_at = datetime.now(UTC)
@@ -152,9 +169,10 @@ def load_file(
         return manifest
 
 
-def _failed(
+def record_failed(
     zone: RawZone, manifest: Manifest, message: str, t0: float, notify: Progress
 ) -> Manifest:
+    """Mark a load failed, keep its manifest under ``raw/<system>/_failed/`` and say so."""
     manifest.status = "failed"
     manifest.message = message
     manifest.finished_at = datetime.now(UTC)
@@ -164,8 +182,12 @@ def _failed(
     return manifest
 
 
-class _Loader:
-    """The per-chunk work of one load: drift, mapping, writing, counting."""
+class Loader:
+    """The per-chunk work of one load: drift, mapping, writing, counting.
+
+    :meth:`map` is pure given the plan and may run in worker threads; :meth:`land` writes and counts
+    and runs in one thread, in chunk order. :meth:`feed` does both for a caller with one thread.
+    """
 
     def __init__(
         self, contract: SourceContract, manifest: Manifest, staging: LoadStaging, fixed: bool
@@ -178,11 +200,16 @@ class _Loader:
         self.reasons: Counter[str] = Counter()
         self.watermark: Any = None
         self.seconds: dict[str, float] = {"map": 0.0, "write": 0.0}
+        self._plan_lock = threading.Lock()
 
     def plan_for(self, schema: pa.Schema) -> MappingPlan:
-        plan = self.plans.get(schema)
-        if plan is not None:
+        with self._plan_lock:
+            plan = self.plans.get(schema)
+            if plan is None:
+                plan = self.plans[schema] = self._plan(schema)
             return plan
+
+    def _plan(self, schema: pa.Schema) -> MappingPlan:
         contract = self.contract
         delivered = {f.name: f.type for f in schema if f.name not in INTERNAL}
         drift = detect_drift(contract.mapping, list(delivered), fixed=self.fixed)
@@ -202,7 +229,7 @@ class _Loader:
                 force = SCHEMA_DRIFT
             else:
                 extra = drift.unknown
-        plan = plan_mapping(
+        return plan_mapping(
             contract.mapping,
             delivered,
             keys=contract.keys,
@@ -211,12 +238,14 @@ class _Loader:
             force_reason=force,
             source_file=self.manifest.source_file,
         )
-        self.plans[schema] = plan
-        return plan
 
-    def feed(self, chunk: Chunk) -> None:
+    def map(self, chunk: Chunk) -> tuple[MappedChunk, float]:
+        """The chunk mapped and split, and the seconds it took."""
         t0 = time.perf_counter()
         mapped = apply_plan(self.plan_for(chunk.table.schema), chunk.table)
+        return mapped, time.perf_counter() - t0
+
+    def land(self, chunk: Chunk, mapped: MappedChunk, map_seconds: float = 0.0) -> None:
         t1 = time.perf_counter()
         self.staging.landed.write(mapped.landed)
         bad = quarantine_table(
@@ -226,7 +255,7 @@ class _Loader:
             load_id=self.manifest.load_id,
         )
         self.staging.rejected.write(bad)
-        self.seconds["map"] += t1 - t0
+        self.seconds["map"] += map_seconds
         self.seconds["write"] += time.perf_counter() - t1
         m = self.manifest
         m.rows_read += chunk.records
@@ -238,6 +267,47 @@ class _Loader:
         self._track_watermark(mapped.landed)
         if m.rows_read != m.rows_landed + m.rows_quarantined:
             raise AssertionError(f"rows do not reconcile in {m.source_file} chunk {m.chunks}")
+
+    def feed(self, chunk: Chunk) -> None:
+        self.land(chunk, *self.map(chunk))
+
+    def map_ahead(
+        self, chunks: Iterator[Chunk], workers: int = MAP_WORKERS
+    ) -> Iterator[tuple[Chunk, MappedChunk, float]]:
+        """Map ``chunks`` in ``workers`` threads, yielding them in order, mapped."""
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cb-map")
+        pending: deque[tuple[Chunk, Future[tuple[MappedChunk, float]]]] = deque()
+        try:
+            for chunk in chunks:
+                pending.append((chunk, pool.submit(self.map, chunk)))
+                if len(pending) > workers:
+                    done, future = pending.popleft()
+                    yield done, *future.result()
+            while pending:
+                done, future = pending.popleft()
+                yield done, *future.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def finish(self) -> None:
+        """Close the parts and record what the whole load found in its manifest."""
+        self.staging.finish()
+        manifest = self.manifest
+        manifest.timings["map"] = self.seconds["map"]
+        manifest.timings["write"] = self.seconds["write"]
+        manifest.quarantined_by_reason = dict(self.reasons.most_common())
+        schema = self.staging.landed_schema
+        if schema is not None:
+            manifest.columns = [f.name for f in schema]
+            manifest.schema_hash = schema_hash(schema)
+        if manifest.drift is not None:
+            manifest.warnings.append(f"schema drift handled by policy {manifest.drift.policy}")
+
+    def check(self) -> None:
+        """Raise if the load does not reconcile: a bug, never data."""
+        m = self.manifest
+        if not m.reconciled or sum(self.reasons.values()) != m.rows_quarantined:
+            raise AssertionError(f"load {m.load_id} does not reconcile")
 
     def _track_watermark(self, landed: pa.Table) -> None:
         column = self.contract.refresh.watermark
@@ -260,11 +330,11 @@ def _run(
         contract, path, chunk_bytes=options.chunk_bytes, chunk_rows=options.chunk_rows
     )
     manifest.encoding = reader.encoding
-    loader = _Loader(contract, manifest, staging, reader.fixed_columns)
+    loader = Loader(contract, manifest, staging, reader.fixed_columns)
     bytes_read = 0
     t0 = time.perf_counter()
-    for chunk in reader.chunks():
-        loader.feed(chunk)
+    for chunk, mapped, seconds in loader.map_ahead(prefetch(reader.chunks())):
+        loader.land(chunk, mapped, seconds)
         bytes_read += chunk.bytes_read
         notify(
             ProgressEvent(
@@ -278,24 +348,14 @@ def _run(
                 manifest.input_bytes,
             )
         )
-    staging.finish()
-    total = time.perf_counter() - t0
-    manifest.timings["map"] = loader.seconds["map"]
-    manifest.timings["write"] = loader.seconds["write"]
-    manifest.timings["read"] = max(total - loader.seconds["map"] - loader.seconds["write"], 0.0)
-    manifest.quarantined_by_reason = dict(loader.reasons.most_common())
+    loader.finish()
+    # map runs beside reading and writing; "read" is the time not spent writing
+    manifest.timings["read"] = max(time.perf_counter() - t0 - loader.seconds["write"], 0.0)
     if loader.watermark is not None:
         manifest.watermark = str(loader.watermark)
-    schema = staging.landed_schema
-    if schema is not None:
-        manifest.columns = [f.name for f in schema]
-        manifest.schema_hash = schema_hash(schema)
-    if manifest.drift is not None:
-        manifest.warnings.append(f"schema drift handled by policy {manifest.drift.policy}")
     _check_watermark(contract, manifest, staging.zone)
-    _check_volume(contract, manifest)
-    if not manifest.reconciled or sum(loader.reasons.values()) != manifest.rows_quarantined:
-        raise AssertionError(f"load {manifest.load_id} does not reconcile")  # a bug, never data
+    check_volume(contract, manifest)
+    loader.check()
 
 
 def _check_watermark(contract: SourceContract, manifest: Manifest, zone: RawZone) -> None:
@@ -310,9 +370,184 @@ def _check_watermark(contract: SourceContract, manifest: Manifest, zone: RawZone
         )
 
 
-def _check_volume(contract: SourceContract, manifest: Manifest) -> None:
+def check_volume(contract: SourceContract, manifest: Manifest) -> None:
+    """Warn when a load reads fewer or more rows than the contract expects."""
     low, high = contract.volume.min_rows, contract.volume.max_rows
     if low is not None and manifest.rows_read < low:
         manifest.warnings.append(f"{manifest.rows_read} rows is fewer than expected ({low})")
     if high is not None and manifest.rows_read > high:
         manifest.warnings.append(f"{manifest.rows_read} rows is more than expected ({high})")
+
+
+# -------------------------------------------------------------------------------------------------
+# streams: data that is read or received rather than delivered as a file
+
+
+class StreamReader(Protocol):
+    """What a stream connector gives :func:`land_stream`."""
+
+    @property
+    def source(self) -> str: ...  # what the manifest names as read: a URL, a table, a topic
+
+    @property
+    def fixed_columns(self) -> bool: ...
+
+    def chunks(self) -> Iterator[Chunk]: ...
+
+    def digest(self) -> str: ...  # checksum of the bytes received, "" when there were none
+
+    def watermark(self) -> str | None: ...  # the newest source watermark read, if tracked
+
+    def notes(self) -> list[str]: ...  # warnings for the manifest, e.g. pages retried
+
+
+class ReaderFactory(Protocol):
+    def __call__(self, zone: RawZone) -> StreamReader: ...
+
+
+def land_stream(
+    lake: Path,
+    contract: SourceContract,
+    open_reader: ReaderFactory,
+    *,
+    nothing_new_is_skip: bool = False,
+    unchanged_is_skip: bool = False,
+    options: LoadOptions | None = None,
+    progress: Progress | None = None,
+) -> Manifest:
+    """Land what a stream reader yields as one load; return its manifest.
+
+    The manifest's ``source_file`` names what was read (a URL, a table, a topic) and its checksum
+    is over the bytes received, when there are bytes. ``open_reader`` is called under the system's
+    lock, after leftovers of killed loads are removed, so an incremental reader sees the watermark
+    of the last committed load and no other run can land the same rows meanwhile. With
+    ``nothing_new_is_skip`` a run that reads no rows, and with ``unchanged_is_skip`` a snapshot
+    whose checksum equals the last load's, commits nothing and returns the last load's manifest
+    as ``skipped``. A data or source problem gives a failed manifest (kept under
+    ``raw/<system>/_failed/``); only a bug raises.
+    """
+    zone = RawZone(lake, contract.id)
+    notify = progress or (lambda event: None)
+    with zone.lock():
+        for leftover in zone.recover():
+            log.warning("removed leftover of an interrupted load: %s", leftover)
+        t0 = time.perf_counter()
+        manifest = Manifest(
+            load_id=new_load_id(),
+            system=contract.id,
+            source_name=contract.name,
+            owner=contract.owner,
+            connector=contract.connector.kind,
+            source_file=contract.id,
+            contract_hash=contract_hash(contract),
+            started_at=datetime.now(UTC),
+        )
+        staging = zone.begin(manifest.load_id)
+        try:
+            reader = open_reader(zone)
+            manifest.source_file = reader.source
+            notify(ProgressEvent(contract.id, reader.source, "start"))
+            _run_stream(contract, reader, manifest, staging, notify)
+        except UserError as exc:
+            staging.abort()
+            return record_failed(zone, manifest, str(exc), t0, notify)
+        except BaseException as exc:
+            staging.abort()
+            message = f"internal error: {type(exc).__name__}: {exc}"
+            record_failed(zone, manifest, message, t0, notify)
+            raise
+        last = _latest(zone)
+        nothing_new = nothing_new_is_skip and manifest.rows_read == 0
+        unchanged = (
+            unchanged_is_skip
+            and last is not None
+            and manifest.input_checksum != ""
+            and manifest.input_checksum == last.input_checksum
+        )
+        if last is not None and (nothing_new or unchanged):
+            staging.abort()
+            notify(ProgressEvent(contract.id, manifest.source_file, "skipped"))
+            why = "no new rows" if nothing_new else "the same snapshot as"
+            return last.model_copy(update={"status": "skipped", "message": f"{why} {last.load_id}"})
+        manifest.status = "completed"
+        manifest.finished_at = datetime.now(UTC)
+        manifest.timings["total"] = time.perf_counter() - t0
+        staging.commit(manifest)
+        notify(
+            ProgressEvent(
+                contract.id,
+                manifest.source_file,
+                "done",
+                manifest.rows_read,
+                manifest.rows_landed,
+                manifest.rows_quarantined,
+                manifest.input_bytes,
+                manifest.input_bytes,
+            )
+        )
+        return manifest
+
+
+def latest_watermark(zone: RawZone) -> str | None:
+    """The watermark recorded by the newest committed load that has one."""
+    marked = [m for m in zone.manifests() if m.watermark is not None and m.status == "completed"]
+    return max(marked, key=lambda m: m.started_at).watermark if marked else None
+
+
+def source_watermark_column(contract: SourceContract) -> str | None:
+    """The delivered column behind an incremental contract's watermark (a target column name)."""
+    if contract.refresh.mode != "incremental":
+        return None
+    target = contract.refresh.watermark
+    if target is None:
+        raise UserError(
+            f"source {contract.id}: refresh.mode incremental needs refresh.watermark",
+            hint="name the column that only grows, e.g. updated_at",
+        )
+    for column in contract.mapping.columns:
+        if column.target == target:
+            return column.source
+    return target
+
+
+def _latest(zone: RawZone) -> Manifest | None:
+    done = zone.manifests()
+    return max(done, key=lambda m: m.started_at) if done else None
+
+
+def _run_stream(
+    contract: SourceContract,
+    reader: StreamReader,
+    manifest: Manifest,
+    staging: LoadStaging,
+    notify: Progress,
+) -> None:
+    loader = Loader(contract, manifest, staging, reader.fixed_columns)
+    t0 = time.perf_counter()
+    for chunk in reader.chunks():
+        loader.feed(chunk)
+        manifest.input_bytes += chunk.bytes_read
+        notify(
+            ProgressEvent(
+                contract.id,
+                reader.source,
+                "chunk",
+                manifest.rows_read,
+                manifest.rows_landed,
+                manifest.rows_quarantined,
+                manifest.input_bytes,
+            )
+        )
+    loader.finish()
+    manifest.timings["read"] = max(time.perf_counter() - t0 - sum(loader.seconds.values()), 0.0)
+    manifest.input_checksum = reader.digest()
+    manifest.warnings.extend(reader.notes())
+    # The reader's watermark is the source's own value over every row read, quarantined ones too,
+    # so an incremental source does not deliver a bad row again on every run.
+    source_mark = reader.watermark()
+    if source_mark is not None:
+        manifest.watermark = source_mark
+    elif loader.watermark is not None:
+        manifest.watermark = str(loader.watermark)
+    check_volume(contract, manifest)
+    loader.check()

@@ -112,23 +112,37 @@ class CsvReader:
         return "utf-8" if self.encoding == "utf-8-sig" else self.encoding
 
     def _blocks(self, handle: BinaryIO) -> Iterator[bytes]:
+        """Blocks of about ``chunk_bytes`` ending at a line end outside quotes.
+
+        The read is completed to its line end with ``readline`` rather than cut and carried over,
+        so each block is copied once; the file is scanned for quotes only once."""
         quote = self.options.quote.encode()
         handle.seek(self._data_offset)
-        carry = b""
         while True:
             data = handle.read(self.chunk_bytes)
             if not data:
-                if carry.strip():
-                    yield carry if carry.endswith(b"\n") else carry + b"\n"
                 return
-            carry += data
-            cut = carry.rfind(b"\n") + 1
-            if cut == 0:
-                continue
-            block, rest = carry[:cut], carry[cut:]
-            if block.count(quote) % 2 and len(block) < MAX_BLOCK_FACTOR * self.chunk_bytes:
-                continue  # the cut is inside a quoted field: read on (a stray quote: not forever)
-            carry = rest
+            parts = [data]
+            if not data.endswith(b"\n"):
+                parts.append(handle.readline())
+            size = sum(len(p) for p in parts)
+            quotes = sum(p.count(quote) for p in parts)
+            # the cut is inside a quoted field: read on (a stray quote: not forever)
+            while quotes % 2 and size < MAX_BLOCK_FACTOR * self.chunk_bytes:
+                more = handle.read(self.chunk_bytes)
+                if not more:
+                    break
+                if not more.endswith(b"\n"):
+                    more += handle.readline()
+                parts.append(more)
+                size += len(more)
+                quotes += more.count(quote)
+            block = parts[0] if len(parts) == 1 else b"".join(parts)
+            if not block.endswith(b"\n"):  # the file's last line has no line end
+                tail = block[block.rfind(b"\n") + 1 :]
+                block = block[: len(block) - len(tail)] if not tail.strip() else block + b"\n"
+                if not block:
+                    return
             yield block
 
     def chunks(self) -> Iterator[Chunk]:
@@ -136,16 +150,17 @@ class CsvReader:
         try:
             with self.path.open("rb") as handle:
                 for block in self._blocks(handle):
-                    chunk = self._parse(block, row, line)
+                    newlines = block.count(b"\n")
+                    chunk = self._parse(block, row, line, newlines)
                     row += chunk.records
-                    line += block.count(b"\n")
+                    line += newlines
                     yield chunk
         except OSError as exc:
             raise SourceUnreadable(
                 f"{self.path}: read failed: {exc.strerror}", hint="check the disk and re-run"
             ) from None
 
-    def _parse(self, block: bytes, first_row: int, first_line: int) -> Chunk:
+    def _parse(self, block: bytes, first_row: int, first_line: int, newlines: int) -> Chunk:
         replaced = False
         data = block
         if self._codec != "utf-8":
@@ -166,7 +181,7 @@ class CsvReader:
                 return self._python(data, first_row, first_line, replaced, len(block))
         records = table.num_rows + len(invalid)
         reasons = _undecodable(table) if replaced else None
-        if not invalid and block.count(b"\n") == records:
+        if not invalid and newlines == records:
             rows = pa.array(np.arange(first_row, first_row + records))
             lines = pa.array(np.arange(first_line, first_line + records))
             return Chunk(with_positions(table, rows, lines, reasons), [], len(block))

@@ -31,15 +31,16 @@ from typing import Any
 import httpx
 
 from citybrain.ingest.connectors.base import Chunk, SourceUnreadable
-from citybrain.ingest.connectors.push import (
+from citybrain.ingest.connectors.push import records_chunk
+from citybrain.ingest.contract import HttpConnector, SourceContract
+from citybrain.ingest.load import (
+    LoadOptions,
+    Progress,
     StreamReader,
     land_stream,
     latest_watermark,
-    records_chunk,
     source_watermark_column,
 )
-from citybrain.ingest.contract import HttpConnector, SourceContract
-from citybrain.ingest.load import LoadOptions, Progress
 from citybrain.ingest.manifest import Manifest
 from citybrain.ingest.rawzone import RawZone
 

@@ -38,9 +38,9 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from citybrain.ingest.connectors.base import Chunk, Reject, SourceUnreadable, with_positions
 from citybrain.ingest.connectors.jsonl import records_table
-from citybrain.ingest.connectors.push import MemoryReader, StreamReader, land_stream
+from citybrain.ingest.connectors.push import MemoryReader
 from citybrain.ingest.contract import MqttConnector, SourceContract
-from citybrain.ingest.load import Progress
+from citybrain.ingest.load import Progress, StreamReader, land_stream
 from citybrain.ingest.manifest import Manifest
 from citybrain.ingest.rawzone import RawZone
 

@@ -27,9 +27,9 @@ import httpx
 
 from citybrain.ingest.connectors.base import Chunk, SourceUnreadable
 from citybrain.ingest.connectors.http import auth_headers
-from citybrain.ingest.connectors.push import StreamReader, land_stream, records_chunk
+from citybrain.ingest.connectors.push import records_chunk
 from citybrain.ingest.contract import NgsiLdConnector, SourceContract
-from citybrain.ingest.load import LoadOptions, Progress
+from citybrain.ingest.load import LoadOptions, Progress, StreamReader, land_stream
 from citybrain.ingest.manifest import Manifest
 from citybrain.ingest.rawzone import RawZone
 

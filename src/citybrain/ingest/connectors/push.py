@@ -1,11 +1,8 @@
-"""Landing data that does not come as a file: the shared loop for every stream connector, and the
-HTTP push endpoint for department systems that send their records themselves.
+"""Records in memory as chunks (push bodies, MQTT micro-batches, API pages), and the HTTP push
+endpoint for department systems that send their records themselves.
 
-File loads go through :func:`citybrain.ingest.load.load_file`; SQL, HTTP, MQTT, push and NGSI-LD
-go through :func:`land_stream`, which drives the same ``_Loader`` (mapping, drift, quarantine,
-reconciliation) into the same raw-zone staging, so their manifests reconcile the same way. The
-manifest's ``source_file`` names what was read (a URL, a table, a topic) and its checksum is over
-the bytes received, when there are bytes.
+Every such load goes through :func:`citybrain.ingest.load.land_stream`, which drives the same
+:class:`~citybrain.ingest.load.Loader` as file loads, so their manifests reconcile the same way.
 
 ``create_push_router(workspace)`` gives ``POST /ingest/push/{system}``: a JSON array or NDJSON body
 from a system whose contract has ``connector: {kind: push, token_env: …}``, landed as one load.
@@ -18,12 +15,10 @@ import hmac
 import json
 import logging
 import os
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 from fastapi import Request  # at module level: FastAPI resolves the endpoint's annotations here
@@ -32,19 +27,9 @@ from citybrain.core.errors import UserError
 from citybrain.ingest.connectors.base import Chunk, Reject, with_positions
 from citybrain.ingest.connectors.jsonl import records_table
 from citybrain.ingest.contract import PushConnector, SourceContract
-from citybrain.ingest.load import (
-    LoadOptions,
-    Progress,
-    ProgressEvent,
-    _check_volume,
-    _failed,
-    _Loader,
-    contract_hash,
-    new_load_id,
-    schema_hash,
-)
+from citybrain.ingest.load import StreamReader, land_stream
 from citybrain.ingest.manifest import Manifest
-from citybrain.ingest.rawzone import LoadStaging, RawZone
+from citybrain.ingest.rawzone import RawZone
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
@@ -54,184 +39,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
-
-
-class StreamReader(Protocol):
-    """What a stream connector gives :func:`land_stream`."""
-
-    @property
-    def source(self) -> str: ...  # what the manifest names as read: a URL, a table, a topic
-
-    @property
-    def fixed_columns(self) -> bool: ...
-
-    def chunks(self) -> Iterator[Chunk]: ...
-
-    def digest(self) -> str: ...  # checksum of the bytes received, "" when there were none
-
-    def watermark(self) -> str | None: ...  # the newest source watermark read, if tracked
-
-    def notes(self) -> list[str]: ...  # warnings for the manifest, e.g. pages retried
-
-
-class ReaderFactory(Protocol):
-    def __call__(self, zone: RawZone) -> StreamReader: ...
-
-
-def land_stream(
-    lake: Path,
-    contract: SourceContract,
-    open_reader: ReaderFactory,
-    *,
-    nothing_new_is_skip: bool = False,
-    unchanged_is_skip: bool = False,
-    options: LoadOptions | None = None,
-    progress: Progress | None = None,
-) -> Manifest:
-    """Land what a stream reader yields as one load; return its manifest.
-
-    ``open_reader`` is called under the system's lock, after leftovers of killed loads are removed,
-    so an incremental reader sees the watermark of the last committed load and no other run can
-    land the same rows meanwhile. With ``nothing_new_is_skip`` a run that reads no rows, and with
-    ``unchanged_is_skip`` a snapshot whose checksum equals the last load's, commits nothing and
-    returns the last load's manifest as ``skipped``. A data or source problem gives a
-    failed manifest (kept under ``raw/<system>/_failed/``); only a bug raises.
-    """
-    options = options or LoadOptions()
-    zone = RawZone(lake, contract.id)
-    notify = progress or (lambda event: None)
-    with zone.lock():
-        for leftover in zone.recover():
-            log.warning("removed leftover of an interrupted load: %s", leftover)
-        t0 = time.perf_counter()
-        manifest = Manifest(
-            load_id=new_load_id(),
-            system=contract.id,
-            source_name=contract.name,
-            owner=contract.owner,
-            connector=contract.connector.kind,
-            source_file=contract.id,
-            contract_hash=contract_hash(contract),
-            started_at=datetime.now(UTC),
-        )
-        staging = zone.begin(manifest.load_id)
-        try:
-            reader = open_reader(zone)
-            manifest.source_file = reader.source
-            notify(ProgressEvent(contract.id, reader.source, "start"))
-            _run(contract, reader, manifest, staging, notify)
-        except UserError as exc:
-            staging.abort()
-            return _failed(zone, manifest, str(exc), t0, notify)
-        except BaseException as exc:
-            staging.abort()
-            _failed(zone, manifest, f"internal error: {type(exc).__name__}: {exc}", t0, notify)
-            raise
-        last = _latest(zone)
-        nothing_new = nothing_new_is_skip and manifest.rows_read == 0
-        unchanged = (
-            unchanged_is_skip
-            and last is not None
-            and manifest.input_checksum != ""
-            and manifest.input_checksum == last.input_checksum
-        )
-        if last is not None and (nothing_new or unchanged):
-            staging.abort()
-            notify(ProgressEvent(contract.id, manifest.source_file, "skipped"))
-            why = "no new rows" if nothing_new else "the same snapshot as"
-            return last.model_copy(update={"status": "skipped", "message": f"{why} {last.load_id}"})
-        manifest.status = "completed"
-        manifest.finished_at = datetime.now(UTC)
-        manifest.timings["total"] = time.perf_counter() - t0
-        staging.commit(manifest)
-        notify(
-            ProgressEvent(
-                contract.id,
-                manifest.source_file,
-                "done",
-                manifest.rows_read,
-                manifest.rows_landed,
-                manifest.rows_quarantined,
-                manifest.input_bytes,
-                manifest.input_bytes,
-            )
-        )
-        return manifest
-
-
-def latest_watermark(zone: RawZone) -> str | None:
-    """The watermark recorded by the newest committed load that has one."""
-    marked = [m for m in zone.manifests() if m.watermark is not None and m.status == "completed"]
-    return max(marked, key=lambda m: m.started_at).watermark if marked else None
-
-
-def source_watermark_column(contract: SourceContract) -> str | None:
-    """The delivered column behind an incremental contract's watermark (a target column name)."""
-    if contract.refresh.mode != "incremental":
-        return None
-    target = contract.refresh.watermark
-    if target is None:
-        raise UserError(
-            f"source {contract.id}: refresh.mode incremental needs refresh.watermark",
-            hint="name the column that only grows, e.g. updated_at",
-        )
-    for column in contract.mapping.columns:
-        if column.target == target:
-            return column.source
-    return target
-
-
-def _latest(zone: RawZone) -> Manifest | None:
-    done = zone.manifests()
-    return max(done, key=lambda m: m.started_at) if done else None
-
-
-def _run(
-    contract: SourceContract,
-    reader: StreamReader,
-    manifest: Manifest,
-    staging: LoadStaging,
-    notify: Progress,
-) -> None:
-    loader = _Loader(contract, manifest, staging, reader.fixed_columns)
-    t0 = time.perf_counter()
-    for chunk in reader.chunks():
-        loader.feed(chunk)
-        manifest.input_bytes += chunk.bytes_read
-        notify(
-            ProgressEvent(
-                contract.id,
-                reader.source,
-                "chunk",
-                manifest.rows_read,
-                manifest.rows_landed,
-                manifest.rows_quarantined,
-                manifest.input_bytes,
-            )
-        )
-    staging.finish()
-    total = time.perf_counter() - t0
-    manifest.input_checksum = reader.digest()
-    manifest.warnings.extend(reader.notes())
-    manifest.timings.update(loader.seconds)
-    manifest.timings["read"] = max(total - sum(loader.seconds.values()), 0.0)
-    manifest.quarantined_by_reason = dict(loader.reasons.most_common())
-    # The reader's watermark is the source's own value over every row read, quarantined ones too,
-    # so an incremental source does not deliver a bad row again on every run.
-    source_mark = reader.watermark()
-    if source_mark is not None:
-        manifest.watermark = source_mark
-    elif loader.watermark is not None:
-        manifest.watermark = str(loader.watermark)
-    schema = staging.landed_schema
-    if schema is not None:
-        manifest.columns = [f.name for f in schema]
-        manifest.schema_hash = schema_hash(schema)
-    if manifest.drift is not None:
-        manifest.warnings.append(f"schema drift handled by policy {manifest.drift.policy}")
-    _check_volume(contract, manifest)
-    if not manifest.reconciled or sum(loader.reasons.values()) != manifest.rows_quarantined:
-        raise AssertionError(f"load {manifest.load_id} does not reconcile")  # a bug, never data
 
 
 # -------------------------------------------------------------------------------------------------

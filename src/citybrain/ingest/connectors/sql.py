@@ -27,14 +27,15 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from citybrain.ingest.connectors.base import Chunk, SourceUnreadable, python_text, with_positions
-from citybrain.ingest.connectors.push import (
+from citybrain.ingest.contract import SourceContract, SqlConnector
+from citybrain.ingest.load import (
+    LoadOptions,
+    Progress,
     StreamReader,
     land_stream,
     latest_watermark,
     source_watermark_column,
 )
-from citybrain.ingest.contract import SourceContract, SqlConnector
-from citybrain.ingest.load import LoadOptions, Progress
 from citybrain.ingest.manifest import Manifest
 from citybrain.ingest.rawzone import RawZone
 
