@@ -164,7 +164,8 @@ STD_TABLES: dict[str, StdTable] = {
             _c("name", role="org_name", zh="单位名称"),
             _c("uscc", role="uscc", zh="统一社会信用代码"),
             _c("period", role="period", zh="费款所属期"),
-            _c("insured", "int64", role="measure", zh="参保人数"),
+            _c("insured", "int64", role="measure", zh="参保人数"),  # 升级后叫在职参保人数
+            _c("insured_retired", "int64", role="measure", zh="退休参保人数"),  # since 2023-03
             _c("contribution_base", "float64", role="measure", zh="缴费基数合计(元)"),
         )),
         StdTable("dishonest_judgment", "失信被执行人", "court dishonesty list", "enterprise", (
@@ -259,8 +260,9 @@ STD_TABLES: dict[str, StdTable] = {
             _c("builder_uscc", role="uscc", zh="建设单位代码"),
         )),
         StdTable("bike_position", "共享单车位置", "shared-bike position", "vehicle", (
+            _c("record_id", role="record_key", zh="记录号"),  # newer exports only
             _c("operator", role="code", zh="运营企业"),
-            _c("bike_id", role="record_key", zh="车辆编号"),
+            _c("bike_id", zh="车辆编号"),  # the bike, not the row: one per report
             _c("ts", "timestamp", role="event_time", zh="上报时间"),
             _c("lon", "float64", role="lon"),
             _c("lat", "float64", role="lat"),
@@ -288,7 +290,8 @@ STD_TABLES: dict[str, StdTable] = {
             _c("co", "float64", role="measure"),
         )),
         StdTable("parking_occupancy", "停车场泊位", "parking-lot occupancy", "place", (
-            _c("lot_id", role="record_key", zh="停车场编号"),
+            _c("record_id", role="record_key", zh="记录号"),  # newer API versions only
+            _c("lot_id", zh="停车场编号"),  # the lot, not the row: one per update
             _c("name", zh="停车场名称"),
             _c("capacity", "int64", role="measure", zh="总泊位"),
             _c("free", "int64", role="measure", zh="空余泊位"),
