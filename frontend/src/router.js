@@ -31,3 +31,23 @@ export function start(main) {
 }
 
 export const currentPage = () => current;
+
+/** A page whose module (default export { render, leave? }) loads on first visit, as its own chunk. */
+export function lazyPage(titleKey, load) {
+  let page = null;
+  return {
+    titleKey,
+    async render(main, params) {
+      page ??= (await load()).default;
+      return page.render(main, params);
+    },
+    leave: () => page?.leave?.(),
+  };
+}
+
+// Topic pages, the case desk, entity 360 and data governance (their modules check permissions).
+addRoute("/topic", lazyPage("topic.title", () => import("./pages/topic.js")));
+addRoute("/desk", lazyPage("desk.title", () => import("./pages/desk.js")));
+addRoute("/case", lazyPage("desk.caseTitle", () => import("./pages/case.js")));
+addRoute("/entity", lazyPage("entity.title", () => import("./pages/entity.js")));
+addRoute("/governance", lazyPage("governance.title", () => import("./pages/governance.js")));

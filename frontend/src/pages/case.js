@@ -1,0 +1,70 @@
+// One case on the desk: what it is, its evidence with reasons, the actions open now, its history.
+import { api } from "../api.js";
+import { allowed, bi, errorNote, formatTime, section } from "../components/ui.js";
+import { h } from "../dom.js";
+import { formatNumber, t } from "../i18n.js";
+import { actionBar } from "./desk/actions.js";
+import { slaBadge, startTicking, stopTicking } from "./desk/sla.js";
+
+const dash = (v) => (v == null || v === "" ? "—" : v);
+
+function facts(c) {
+  const rows = [
+    ["desk.topic", c.topic], ["desk.subject", c.subject_id], ["desk.address", c.address], ["desk.period", c.period],
+    ["topic.score", c.score.toFixed(2)], ["desk.department", c.department], ["desk.assignee", c.assignee],
+    ["topic.area.label", [c.street_id, c.community_id, c.grid_id].filter(Boolean).join(" / ")],
+    ["desk.deadlineAt", formatTime(c.sla_due_at)], ["desk.created", formatTime(c.created_at)],
+    ["desk.outcomeLabel", c.outcome ? t(`desk.outcome.${c.outcome}`) : null],
+    ["desk.extension", c.extension_requested_hours ? t("desk.extensionHours", { hours: formatNumber(c.extension_requested_hours) }) : null],
+  ];
+  return h("dl", { class: "kv", id: "case-facts" }, rows.flatMap(([k, v]) => [h("dt", {}, t(k)), h("dd", {}, dash(v))]));
+}
+
+function evidence(items) {
+  if (!items.length) return h("p", { class: "empty" }, t("desk.noEvidence"));
+  return h("ul", { class: "evidence" }, items.map((e) => h("li", {},
+    h("strong", {}, `${e.period} · ${t(`level.${e.level}`)} · ${e.score.toFixed(2)}`),
+    h("ul", { class: "reasons" }, e.reasons.map((r) => h("li", {}, bi(r, "text")))))));
+}
+
+function history(events) {
+  const label = (a) => (t(`desk.action.${a}`) === `desk.action.${a}` ? a : t(`desk.action.${a}`));
+  return h("table", { class: "data-table", id: "case-history" },
+    h("caption", { class: "visually-hidden" }, t("desk.history")),
+    h("thead", {}, h("tr", {}, ["desk.when", "desk.actor", "desk.actionCol", "desk.status", "desk.commentCol"].map((k) => h("th", { scope: "col" }, t(k))))),
+    h("tbody", {}, events.map((e) => h("tr", {},
+      h("td", {}, formatTime(e.at)), h("td", {}, e.actor), h("td", {}, label(e.action)),
+      h("td", {}, `${e.from_status ? `${t(`status.${e.from_status}`)} → ` : ""}${t(`status.${e.to_status}`)}`),
+      h("td", {}, dash(e.comment))))));
+}
+
+function show(main, detail) {
+  const c = detail.case;
+  main.replaceChildren(
+    h("p", {}, h("a", { href: "#/desk" }, t("desk.back"))),
+    h("div", { class: "page-head" },
+      h("h2", { class: "page-title", id: "case-title" }, `#${c.id} ${c.title}`),
+      h("span", { class: "badge neutral", id: "case-status", "data-status": c.status }, t(`status.${c.status}`)),
+      h("span", { class: `badge ${c.level}` }, t(`level.${c.level}`)), slaBadge(c)),
+    h("div", { class: "grid-2" },
+      section("case-detail", t("desk.details"), facts(c)),
+      section("case-act", t("desk.act"), actionBar(detail, (next) => show(main, next)), h("p", { class: "visually-hidden", role: "status" }, t(`status.${c.status}`))),
+      section("case-evidence", t("desk.evidence"), evidence(detail.evidence))),
+    section("case-history-panel", t("desk.history"), history(detail.history)));
+  main.dataset.ready = "1";
+}
+
+export default {
+  async render(main, params) {
+    const id = params.get("id");
+    if (!allowed(main, "cases.read", `/case?id=${id}`)) return;
+    try {
+      show(main, await api(`/api/v1/cases/${encodeURIComponent(id)}`));
+      startTicking(main);
+    } catch (error) {
+      main.append(error.status === 404 ? h("p", { class: "card" }, t("desk.notFound", { id })) : errorNote(error));
+      main.dataset.ready = "1";
+    }
+  },
+  leave: stopTicking,
+};

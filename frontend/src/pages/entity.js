@@ -1,0 +1,106 @@
+// Entity 360 (一企一档 / 一房一档 / 一人一档): search, then a firm, a dwelling or a person as the
+// API answers it for the caller's role (masked), with a firm's credit report and an unmask action.
+import { api, can } from "../api.js";
+import { allowed, bi, errorNote, field, notAvailable, offers, section, select } from "../components/ui.js";
+import { h } from "../dom.js";
+import { navigate } from "../router.js";
+import { t } from "../i18n.js";
+import { unmaskButton } from "./entity/unmask.js";
+import { value } from "./entity/view.js";
+
+const KINDS = ["enterprise", "dwelling", "person"];
+const USCC = /^[0-9A-HJ-NPQRTUWXY]{18}$/;
+let spec = null;
+
+/** The entity routes this server offers (they arrive with the entity-360 API). */
+async function routes() {
+  spec ??= fetch("/openapi.json").then((r) => (r.ok ? r.json() : { paths: {} })).then((s) => Object.keys(s.paths ?? {}));
+  const paths = await spec;
+  const of = (kind) => paths.find((p) => p.startsWith(`/api/v1/entities/${kind}/{`));
+  return { search: await offers("/api/v1/entities/search"), ...Object.fromEntries(KINDS.map((k) => [k, of(k)])) };
+}
+
+function searchForm(kind, query, onSearch) {
+  const kindSelect = select("entity-kind", KINDS.map((k) => [k, t(`entity.kind.${k}`)]), kind);
+  const input = h("input", { id: "entity-q", type: "search", value: query ?? "", required: true, maxlength: 128 });
+  const form = h("form", { class: "toolbar", role: "search", "aria-label": t("entity.search") },
+    field(t("entity.kindLabel"), kindSelect), field(t("entity.query"), input, t("entity.queryHint")),
+    h("button", { type: "submit", class: "button primary-action", id: "entity-search" }, t("entity.search")));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    onSearch(kindSelect.value, input.value.trim());
+  });
+  return form;
+}
+
+async function results(kind, q, available) {
+  if (!available.search) {
+    if (kind === "enterprise" && USCC.test(q)) return navigate(`/entity?kind=enterprise&id=${q}`);
+    return notAvailable(t("entity.searchFeature"));
+  }
+  const found = await api(`/api/v1/entities/search?kind=${kind}&q=${encodeURIComponent(q)}`);
+  const items = found.items ?? found;
+  if (!items.length) return h("p", { class: "empty", id: "entity-results" }, t("entity.noResults"));
+  return h("ul", { class: "entity-results", id: "entity-results" }, items.map((item) => {
+    const id = item.id ?? item.entity_id ?? item[`${kind}_id`] ?? item.uscc;
+    return h("li", {}, h("a", { href: `#/entity?kind=${kind}&id=${encodeURIComponent(id)}` }, item.name ?? item.label ?? id),
+      item.summary ? ` · ${item.summary}` : "");
+  }));
+}
+
+async function creditReport(id) {
+  if (!can("credit.read") || !USCC.test(id)) return null;
+  try {
+    const r = await api(`/api/v1/enterprises/${id}/credit-report`);
+    return section("entity-credit", t("entity.credit"),
+      h("p", { class: "credit-score" }, h("strong", { id: "credit-score" }, t("entity.score", { score: r.score, grade: r.grade }))),
+      h("dl", { class: "kv" }, [["entity.field.name", r.name], ["entity.field.status", r.status], ["entity.field.legal_rep_name", r.legal_rep_name], ["entity.field.industry_code", r.industry_code]]
+        .flatMap(([k, v]) => [h("dt", {}, t(k)), h("dd", {}, v ?? "—")])),
+      h("h3", {}, t("entity.reasons")),
+      r.reasons.length ? h("ul", { class: "reasons", id: "credit-reasons" }, r.reasons.map((x) => h("li", {}, `${x.points > 0 ? "+" : ""}${x.points} · ${bi(x, "text")}`)))
+        : h("p", { class: "empty" }, t("entity.noReasons")));
+  } catch (error) {
+    if (error.status === 404) return section("entity-credit", t("entity.credit"), h("p", { class: "empty" }, t("entity.noCredit")));
+    throw error;
+  }
+}
+
+async function profile(main, kind, id, available) {
+  const parts = [];
+  if (available[kind]) {
+    try {
+      const record = await api(available[kind].replace(/\{[^}]+\}/, encodeURIComponent(id)));
+      const unmask = can("pii.unmask") ? unmaskButton(id, () => render(main, new URLSearchParams({ kind, id }))) : null;
+      parts.push(section("entity-profile", t(`entity.kind.${kind}`), unmask, h("div", { id: "entity-record" }, value(record))));
+    } catch (error) {
+      if (error.status !== 404) throw error;
+      parts.push(section("entity-profile", t(`entity.kind.${kind}`), h("p", { class: "empty" }, t("entity.notFound", { id }))));
+    }
+  } else {
+    parts.push(section("entity-profile", t(`entity.kind.${kind}`), notAvailable(t(`entity.kind.${kind}`))));
+  }
+  if (kind === "enterprise") parts.push(await creditReport(id));
+  return parts;
+}
+
+async function render(main, params) {
+  const kind = KINDS.includes(params.get("kind")) ? params.get("kind") : "enterprise";
+  const id = params.get("id");
+  const available = await routes();
+  const out = h("div", { class: "stack", id: "entity-body" });
+  const onSearch = async (k, q) => out.replaceChildren(await results(k, q, available) ?? "");
+  main.replaceChildren(h("h2", { class: "page-title" }, t("entity.title")), h("div", { class: "card" }, searchForm(kind, params.get("q") ?? id, onSearch)), out);
+  try {
+    if (id) out.append(...(await profile(main, kind, id, available)).filter(Boolean));
+  } catch (error) {
+    out.append(errorNote(error));
+  }
+  main.dataset.ready = "1";
+}
+
+export default {
+  async render(main, params) {
+    if (!allowed(main, "entities.read", `/entity${params.size ? `?${params}` : ""}`)) return;
+    await render(main, params);
+  },
+};

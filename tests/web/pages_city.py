@@ -1,0 +1,119 @@
+"""A served city for the topic, case desk, entity and governance pages: the address register and
+group-rental findings of ``web.conftest``, plus two runs in the catalog, open cases for the clerk's
+street office, an enterprise's records, and (optionally) a tiny generated city's file deliveries
+ingested by the real pipeline (catalog, lineage, load runs, quarantined rows)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+
+from citybrain.api import create_app
+from citybrain.api.security.accounts import create_demo_users
+from citybrain.cases import CaseSettings, open_cases
+from citybrain.core import Workspace
+from citybrain.core.catalog import Catalog, DatasetSpec
+from citybrain.core.opsdb import connect, session, upgrade
+from citybrain.topics.findings import FINDINGS_SCHEMA
+from citybrain.topics.runner import findings_table_name
+from fixtures.browser import serve_in_thread
+from web.conftest import CITY, seed_findings, seed_register
+
+CLERK_OFFICE = "S01街道办"  # the demo clerk's department (create_demo_users, street S01)
+FIRM = "91510100MA61234567"  # a unified social credit code with a registration and a penalty
+FINDINGS = findings_table_name("group_rental")
+
+
+def _earlier_run(workspace: Workspace) -> None:
+    """A first run with five findings, so the topic's trend has two points (5, then 3)."""
+    reason = {
+        "signal": "water", "observed": 30.0, "expected": 9.0, "contribution": 0.5,
+        "text_zh": "月用水30吨，同类住户约9吨", "text_en": "30 t of water a month; others 9",
+    }  # fmt: skip
+    rows = [
+        {
+            "topic": "group_rental", "subject_type": "dwelling", "subject_id": f"D{i}",
+            "period": "2026-01", "score": 0.6 + i / 20, "level": "medium", "lon": 104.01,
+            "lat": 30.51, "grid_id": "G01", "community_id": "C01", "street_id": "S01",
+            "model_version": "group_rental-1", "reasons": [reason],
+        }
+        for i in range(5)
+    ]  # fmt: skip
+    table = pa.Table.from_pylist(rows, schema=FINDINGS_SCHEMA)
+    table = table.append_column("run_id", pa.array(["run-0"] * 5, pa.string()))
+    with workspace.engine() as engine:
+        engine.write(table, "topic", FINDINGS, partition_by=["run_id"], mode="append")
+
+
+def _catalog_runs(catalog: Catalog) -> None:
+    start = datetime(2026, 2, 1, 9, tzinfo=UTC)
+    # Standardisation does not run here: the std input is registered so the lineage reaches it.
+    std = DatasetSpec(zone="std", name="utility_reading", system_id="power_grid",
+                      owner_department="供电公司", sensitivity="internal")  # fmt: skip
+    catalog.register_dataset(std)
+    catalog.register_dataset(
+        DatasetSpec(zone="topic", name=FINDINGS, owner_department="数据局", sensitivity="personal")
+    )
+    for n, rows in enumerate((5, 3)):
+        catalog.record_stats(("topic", FINDINGS), rows=rows, run_id=f"run-{n}",
+                             recorded_at=start + timedelta(days=30 * n))  # fmt: skip
+    catalog.add_lineage(("std", std.name), ("topic", FINDINGS), kind="topic", run_id="run-1")
+
+
+def _open_cases(workspace: Workspace) -> list[int]:
+    """Cases for the latest findings, routed to the clerk's street office (dispatched)."""
+    with workspace.engine() as engine:
+        latest = engine.to_arrow(engine.table("topic", FINDINGS)).filter(
+            pa.compute.equal(pa.compute.field("run_id"), "run-1")
+        )
+    findings = latest.drop_columns(["run_id"])
+    result = open_cases(connect(workspace.ops_db_url), findings, settings=CaseSettings(),
+                        hints={"group_rental": CLERK_OFFICE})  # fmt: skip
+    return list(result.opened)
+
+
+def _enterprise(workspace: Workspace) -> None:
+    registration = pa.table({
+        "uscc": [FIRM], "name": ["成都示例科技有限公司"], "status": ["存续"],
+        "legal_rep_name": ["王小明"], "industry_code": ["I65"],
+    })  # fmt: skip
+    penalty = pa.table({"uscc": [FIRM], "decision_no": ["成市监罚〔2026〕1号"]})
+    taxes = pa.table({"uscc": [FIRM], "period": ["2026-01"]})
+    with workspace.engine() as engine:
+        engine.write(registration, "std", "enterprise_registration")
+        engine.write(penalty, "std", "penalty")
+        engine.write(taxes, "std", "tax_declaration")
+
+
+def _ingest_tiny_city(workspace: Workspace, sim: Path) -> None:
+    from citybrain.ingest import discover_sources, ingest_sources, load_contract, recorder_for
+    from citybrain.ingest.simsources import write_sim_sources
+    from citybrain.sim import generate
+
+    generate("tiny", 7, sim)
+    write_sim_sources(workspace.root / "sources", sim)
+    files = [
+        path
+        for path in discover_sources(workspace)
+        if load_contract(path).connector.kind in ("csv", "jsonl", "parquet", "xlsx")
+    ]
+    ingest_sources(workspace, files, recorder=recorder_for(workspace))
+
+
+def serve_pages_city(root: Path, *, ingest: bool = False) -> Iterator[str]:
+    workspace = Workspace.init(root / "ws", name=CITY)
+    upgrade(workspace.ops_db_url)
+    with session(connect(workspace.ops_db_url)) as db:
+        create_demo_users(db, street="S01")
+    if ingest:
+        _ingest_tiny_city(workspace, root / "sim")
+    seed_register(workspace)
+    _earlier_run(workspace)
+    seed_findings(workspace)
+    _catalog_runs(Catalog(connect(workspace.ops_db_url)))
+    _open_cases(workspace)
+    _enterprise(workspace)
+    yield from serve_in_thread(create_app(workspace))

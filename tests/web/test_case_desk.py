@@ -1,0 +1,129 @@
+"""The case desk in a real browser: a clerk's queue, a case worked end to end, and its history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from web.conftest import sign_in, watch
+from web.pages_city import serve_pages_city
+
+pytestmark = pytest.mark.browser
+
+CLERK = ("clerk", "clerk-demo-2024")
+
+
+@pytest.fixture(scope="module")
+def desk_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from serve_pages_city(tmp_path_factory.mktemp("desk"))
+
+
+def act(page: Any, action: str, *, comment: str = "", outcome: str | None = None) -> None:
+    """Press an action's button, fill its dialog and submit; wait for the dialog to close."""
+    page.click(f"#case-actions button[data-action='{action}']")
+    page.wait_for_selector("#action-dialog[open]")
+    if outcome:
+        page.select_option("#action-outcome", outcome)
+    if comment:
+        page.fill("#action-comment", comment)
+    page.click("#action-submit")
+    page.wait_for_selector("#action-dialog", state="hidden")
+
+
+def test_clerk_works_a_case_from_the_queue_to_closed(
+    open_page: Any, desk_url: str, artifacts_dir: Path
+) -> None:
+    watched = open_page(viewport={"width": 1440, "height": 900})
+    page = sign_in(watched, desk_url, *CLERK, then="/desk")
+    page.wait_for_selector("#case-queue tbody a.case-link")
+    assert page.locator("#case-queue").get_attribute("data-total") == "3"
+    assert page.locator("h2.page-title").inner_text() == "案件工作台"
+    # Nearest deadline first; every dispatched case shows a running countdown.
+    badges = page.locator("#case-queue td[data-col='sla_due_at'] .sla")
+    assert badges.count() == 3 and all("剩余" in b for b in badges.all_inner_texts())
+    assert (
+        page.locator("#case-queue th[aria-sort='ascending'] button").get_attribute("data-sort")
+        == "sla_due_at"
+    )
+    page.screenshot(path=str(artifacts_dir / "web-desk-queue-zh.png"), full_page=True)
+
+    page.select_option("#desk-status", "accepted")  # the filter narrows the queue
+    page.wait_for_selector("#case-queue td.empty")
+    page.select_option("#desk-status", "")
+    page.wait_for_selector("#case-queue tbody a.case-link")
+
+    page.locator("#case-queue tbody a.case-link").first.click()
+    page.wait_for_selector("#case-status[data-status='dispatched']")
+    title = page.locator("#case-title").inner_text()
+    assert "月用电900度" in page.locator("#case-evidence").inner_text()
+    assert page.locator("#case-actions button").all_inner_texts() == [
+        "签收", "退回", "添加备注",
+    ]  # fmt: skip
+
+    act(page, "accept")
+    page.wait_for_selector("#case-status[data-status='accepted']")
+    act(page, "start")
+    page.wait_for_selector("#case-status[data-status='in_progress']")
+    act(page, "attach", comment="已上门核查，住有九人")
+    page.wait_for_selector("#case-history td:has-text('已上门核查，住有九人')")
+    act(page, "close", comment="确认群租，已责令整改", outcome="confirmed")
+    page.wait_for_selector("#case-status[data-status='closed']")
+    assert page.locator("#case-status").inner_text() == "办结"
+    facts = page.locator("#case-facts").inner_text()
+    assert "属实" in facts
+    history = page.locator("#case-history tbody tr").all_inner_texts()
+    assert [row.split("\t")[2] for row in history] == [
+        "新建", "派发", "签收", "开始处置", "添加备注", "办结",
+    ]  # fmt: skip
+    assert "处置中 → 办结" in history[-1]
+    assert page.locator("#case-actions button[data-action='close']").count() == 0
+    page.screenshot(path=str(artifacts_dir / "web-case-closed-zh.png"), full_page=True)
+
+    page.click("#lang-switch")
+    page.wait_for_function("document.getElementById('case-status')?.textContent === 'Closed'")
+    assert page.locator("#case-title").inner_text() == title
+    assert "Confirmed" in page.locator("#case-facts").inner_text()
+    page.screenshot(path=str(artifacts_dir / "web-case-closed-en.png"), full_page=True)
+
+    page.click("text=← Back to my queue")
+    page.wait_for_function("document.querySelector('#case-queue')?.dataset.total === '2'")
+    watched.assert_clean()
+
+
+def test_a_return_needs_a_reason_and_a_stale_version_is_refused(
+    open_page: Any, desk_url: str
+) -> None:
+    watched = open_page()
+    page = sign_in(watched, desk_url, *CLERK, then="/desk")
+    page.wait_for_selector("#case-queue tbody a.case-link")
+    page.locator("#case-queue tbody a.case-link").first.click()
+    page.wait_for_selector("#case-status[data-status='dispatched']")
+    page.click("#case-actions button[data-action='return']")
+    page.click("#action-submit")  # no reason given: the browser keeps the dialog open
+    assert page.locator("#action-dialog[open]").count() == 1
+    assert page.evaluate("document.activeElement.id") == "action-comment"
+    page.click("#action-cancel")
+
+    # Someone else accepts the case meanwhile: acting on the old version is refused, not lost.
+    case_id = page.evaluate("new URLSearchParams(location.hash.split('?')[1]).get('id')")
+    act_elsewhere(page, desk_url, int(case_id))
+    page.click("#case-actions button[data-action='accept']")
+    page.click("#action-submit")
+    page.wait_for_function("document.getElementById('action-error').textContent !== ''")
+    assert "已被他人更新" in page.locator("#action-error").inner_text()
+    assert len(watched.failed) == 1 and watched.failed[0].startswith("409 ")  # the refusal only
+    assert watched.errors == [e for e in watched.errors if "409" in e]
+
+
+def act_elsewhere(page: Any, base_url: str, case_id: int) -> None:
+    """The same clerk, in another tab of the same browser, accepts the case first."""
+    then = f"/case%3Fid%3D{case_id}"  # encoded: the login page's next= holds a query of its own
+    other = sign_in(watch(page.context.new_page()), base_url, *CLERK, then=then)
+    other.wait_for_selector("#case-status[data-status='dispatched']")
+    other.click("#case-actions button[data-action='accept']")
+    other.click("#action-submit")
+    other.wait_for_selector("#case-status[data-status='accepted']")
+    other.close()
