@@ -9,7 +9,19 @@ export default defineConfig({
   build: {
     outDir: "../src/citybrain/web/dist",
     emptyOutDir: true,
-    chunkSizeWarningLimit: 2000,
+    // Pages load on first visit (dynamic import() in main.js and router.js); maplibre and echarts
+    // each get a chunk of their own, fetched only by the pages that draw maps or charts.
+    chunkSizeWarningLimit: 1100, // maplibre alone is ~1 MB minified
+    rolldownOptions: {
+      output: {
+        advancedChunks: {
+          groups: [
+            { name: "maplibre", test: /node_modules[\\/]maplibre-gl/ },
+            { name: "echarts", test: /node_modules[\\/](echarts|zrender)/ },
+          ],
+        },
+      },
+    },
     // License banners carry project URLs; the licenses ship in node_modules, not in the bundle.
     license: false,
   },

@@ -56,6 +56,16 @@ export async function api(path, options = {}) {
   return response.status === 204 ? null : response.json();
 }
 
+/** A streaming request (the live feed): signed like api(), one refresh and retry on 401. */
+export async function openStream(path, { signal, headers = {} } = {}) {
+  const send = () =>
+    fetch(path, { signal, cache: "no-store", headers: { ...headers, ...(accessToken ? { Authorization: `Bearer ${accessToken}` } : {}) } });
+  let response = await send();
+  if (response.status === 401 && (await refresh())) response = await send();
+  if (!response.ok) throw await errorOf(response);
+  return response;
+}
+
 async function loadMe() {
   me = await api("/api/v1/auth/me");
   listeners.forEach((fn) => fn(me));

@@ -1,34 +1,35 @@
-// Entry: shell, routes, session resume; a page re-renders when the language changes.
+// Entry: shell, routes, session resume, the live feed; a page re-renders when the language changes.
+// Pages load on first visit (their own chunks), so maplibre and echarts load only where needed.
 import "./style.css";
 import { can, currentUser, resume } from "./api.js";
 import { h } from "./dom.js";
 import { getLang, onLangChange, t, translate } from "./i18n.js";
+import { startLive } from "./live.js";
 import { loginPage } from "./pages/login.js";
-import { mapPage } from "./pages/map.js";
-import { overviewPage } from "./pages/overview.js";
-import { addRoute, navigate, render, setRouteListener, start } from "./router.js";
+import { addRoute, lazyPage, navigate, render, setRouteListener, start } from "./router.js";
 import { buildShell } from "./shell.js";
 
 /** A page that needs a permission sends a signed-out visitor to the login page first. */
-function guarded(page, path) {
+function guarded(page, path, needs) {
   return {
     ...page,
     render(main, params) {
-      if (page.needs && !can(page.needs)) {
+      if (needs && !can(needs)) {
         if (!currentUser()) navigate(`/login?needed=1&next=${encodeURIComponent(path)}`);
         else main.append(h("p", { class: "card" }, t("error.notFound")));
         return undefined;
       }
       return page.render(main, params);
     },
+    leave: () => page.leave?.(),
   };
 }
 
 async function main() {
   document.documentElement.lang = getLang();
   const shell = buildShell(document.getElementById("app"));
-  addRoute("/overview", overviewPage(shell));
-  addRoute("/map", guarded(mapPage, "/map"));
+  addRoute("/overview", lazyPage("overview.title", async () => ({ default: (await import("./pages/overview.js")).default(shell) })));
+  addRoute("/map", guarded(lazyPage("map.title", () => import("./pages/map.js")), "/map", "map.read"));
   addRoute("/login", loginPage);
   addRoute("*", { titleKey: "error.notFound", render: (el) => el.append(h("p", { class: "card" }, t("error.notFound"))) });
   setRouteListener((_, page) => {
@@ -42,6 +43,7 @@ async function main() {
   onLangChange(refreshText);
   translate();
   await resume();
+  startLive();
   await start(shell.main);
 }
 

@@ -1,14 +1,20 @@
 // The app shell: header with city name, navigation, language switch, large-text toggle, user menu.
-import { currentUser, logout, onUserChange } from "./api.js";
+import { can, currentUser, logout, onUserChange } from "./api.js";
 import { h } from "./dom.js";
 import { getLang, onLangChange, setLang, t } from "./i18n.js";
+import { liveState, onLive, onLiveState } from "./live.js";
 import { navigate, parse } from "./router.js";
 
 const LARGE_KEY = "citybrain.largeText";
+// Links shown to those whose role has `needs` (or to everyone when it has none).
 export const NAV = [
   { path: "/overview", key: "nav.overview" },
   { path: "/map", key: "nav.map" },
+  { path: "/topic", key: "nav.topics", needs: "topics.read" },
+  { path: "/desk", key: "nav.desk", needs: "cases.read" },
+  { path: "/governance", key: "nav.governance", needs: "catalog.read" },
 ];
+const TOAST_SECONDS = 6;
 
 function applyLargeText(on) {
   document.documentElement.classList.toggle("large-text", on);
@@ -24,9 +30,14 @@ export function buildShell(root, cityName) {
   const large = h("button", { type: "button", id: "large-text", class: "tool", "aria-pressed": "false", "data-i18n": "shell.largeText",
     onclick: () => { applyLargeText(large.getAttribute("aria-pressed") !== "true"); sync(); } });
   const user = h("div", { class: "user", id: "user-menu" });
-  const header = h("header", { class: "shell" }, h("h1", {}, title, city), nav, h("div", { class: "tools" }, lang, large, user));
+  const badge = h("span", { class: "live-badge", id: "live-badge", hidden: true });
+  const header = h("header", { class: "shell" }, h("h1", {}, title, city), nav, h("div", { class: "tools" }, badge, lang, large, user));
   const main = h("main", { id: "main", tabindex: "-1" });
-  root.replaceChildren(header, main);
+  const toasts = h("div", { class: "toasts", id: "toasts", role: "status", "aria-live": "polite" });
+  root.replaceChildren(header, main, toasts);
+  onLiveState(() => syncBadge(badge));
+  onLive("case.create", (event) => toast(toasts, t("live.caseOpened", { id: event.data.case_id, topic: event.data.topic })));
+  onLive("finding.published", (event) => toast(toasts, t("live.findings", { count: event.data.count, topic: event.data.topic })));
 
   function sync() {
     const pressed = document.documentElement.classList.contains("large-text");
@@ -36,8 +47,14 @@ export function buildShell(root, cityName) {
     lang.setAttribute("lang", getLang() === "zh-CN" ? "en" : "zh-CN");
     nav.setAttribute("aria-label", t("shell.nav"));
     const { path } = parse();
-    nav.querySelectorAll("a").forEach((a) => (a.dataset.path === path ? a.setAttribute("aria-current", "page") : a.removeAttribute("aria-current")));
+    nav.querySelectorAll("a").forEach((a) => {
+      const item = NAV.find((n) => n.path === a.dataset.path);
+      a.parentElement.hidden = !!item.needs && !can(item.needs);
+      if (a.dataset.path === path) a.setAttribute("aria-current", "page");
+      else a.removeAttribute("aria-current");
+    });
     renderUser(user);
+    syncBadge(badge);
   }
   applyLargeText(localStorage.getItem(LARGE_KEY) === "1");
   onLangChange(sync);
@@ -56,4 +73,20 @@ function renderUser(box) {
     h("span", { class: "who", id: "user-name" }, `${me.username}${me.department ? ` · ${me.department}` : ""}`),
     h("button", { type: "button", class: "tool", id: "logout", onclick: async () => { await logout(); navigate("/login"); } }, t("shell.logout")),
   );
+}
+
+function syncBadge(badge) {
+  const state = liveState();
+  badge.hidden = state === "off";
+  badge.dataset.state = state;
+  badge.textContent = t(`live.${state}`);
+  badge.title = t("live.hint");
+}
+
+/** A short notice in the corner; several at once are shown together, the oldest leave first. */
+function toast(box, text) {
+  const item = h("p", { class: "toast" }, text);
+  box.append(item);
+  while (box.children.length > 3) box.firstElementChild.remove();
+  setTimeout(() => item.remove(), TOAST_SECONDS * 1000);
 }

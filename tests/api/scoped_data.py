@@ -124,6 +124,12 @@ def _event_in_street(response: httpx.Response) -> bool:
     return "S-IN" in {event["data"]["street_id"] for event in response.json()["events"]}
 
 
+def _probe_counted(response: httpx.Response) -> bool:
+    assert response.status_code == 200, response.text
+    probe = [t for t in response.json() if t["topic"] == TOPIC]
+    return bool(probe) and probe[0]["findings"] > 0 and probe[0]["open_cases"] > 0
+
+
 def _found(response: httpx.Response) -> bool:
     assert response.status_code in (200, 404), response.text
     return response.status_code == 200
@@ -153,6 +159,7 @@ SCOPED_DATA_ROUTES: dict[str, tuple[str, Callable[[httpx.Response], bool]]] = {
     "GET /api/v1/map/cases": ("/api/v1/map/cases", _features_at_p1),
     "GET /api/v1/cases": ("/api/v1/cases", _items_have_p1),
     "GET /api/v1/events": ("/api/v1/events?since=case:0", _event_in_street),
+    "GET /api/v1/overview/topics": ("/api/v1/overview/topics", _probe_counted),
     "GET /api/v1/cases/{case_id}": ("/api/v1/cases/1", _found),
     **{
         f"POST /api/v1/cases/{{case_id}}/{action}": (f"/api/v1/cases/1/{action}", _reached)

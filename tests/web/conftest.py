@@ -103,11 +103,16 @@ class Watched:
         assert self.failed == []
 
 
+def _left_stream(request: Any) -> bool:
+    """The live feed cut because the page navigated away: the stream never ends by itself."""
+    return "/api/v1/events" in request.url and request.failure == "net::ERR_ABORTED"
+
+
 def watch(page: Any) -> Watched:
     watched = Watched(page)
     page.on("console", lambda m: watched.errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: watched.errors.append(str(e)))
-    page.on("requestfailed", lambda r: watched.failed.append(r.url))
+    page.on("requestfailed", lambda r: None if _left_stream(r) else watched.failed.append(r.url))
     page.on(
         "response",
         lambda r: watched.failed.append(f"{r.status} {r.url}") if r.status >= 400 else None,

@@ -34,7 +34,7 @@ def test_signed_out_overview_language_and_large_text(
     assert page.locator("#city-name").inner_text() == CITY
     assert page.locator("h1 .app-title").inner_text() == "城市数字大脑"
     assert page.locator("#fig-systems .value").inner_text() == "0"
-    assert page.locator("#nav a").all_inner_texts() == ["一屏会商", "一张图"]
+    assert page.locator("#nav li:not([hidden]) a").all_inner_texts() == ["一屏会商", "一张图"]
     assert page.locator("#login-link").inner_text() == "登录"
     page.screenshot(path=str(artifacts_dir / "web-overview-signed-out-zh.png"))
 
@@ -43,7 +43,7 @@ def test_signed_out_overview_language_and_large_text(
     page.wait_for_function("document.documentElement.lang === 'en'")
     page.wait_for_selector("main[data-ready='1']")
     assert page.locator("h1 .app-title").inner_text() == "City digital brain"
-    assert page.locator("#nav a").all_inner_texts() == ["One screen", "One map"]
+    assert page.locator("#nav li:not([hidden]) a").all_inner_texts() == ["One screen", "One map"]
     assert page.locator("#fig-systems .label").inner_text() == "Systems connected"
 
     size = page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)")
@@ -143,7 +143,10 @@ def test_clerk_signs_in_and_out(open_page: Any, city_url: str, artifacts_dir: Pa
     watched = open_page()
     page = sign_in(watched, city_url, *CLERK)
     assert "S01街道办" in page.locator("#user-name").inner_text()
-    assert page.locator(".panel").count() == 0  # a clerk reads no city-wide figures
+    assert page.locator("#panel-cases").count() == 0  # a clerk reads no city-wide case figures
+    row = page.locator("#topic-table tr[data-topic='group_rental'] td")  # but its street's findings
+    assert row.first.inner_text() == "3"
+    assert page.locator("#tile-group_rental_flagged_month .value").inner_text() == "3 套"
     page.screenshot(path=str(artifacts_dir / "web-overview-clerk-zh.png"), full_page=True)
     page.click("#nav a[data-path='/map']")
     page.wait_for_selector("main[data-ready='1'] #map canvas")

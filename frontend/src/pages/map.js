@@ -5,6 +5,7 @@ import "maplibre-gl/dist/maplibre-gl.css";
 import { api, can } from "../api.js";
 import { h } from "../dom.js";
 import { formatNumber, pick, t } from "../i18n.js";
+import { onLive } from "../live.js";
 
 const BASE_LAYERS = [
   { id: "streets", key: "map.streets", url: "/api/v1/map/areas?level=street&simplify=0.0001", kind: "polygons", color: "#0b5cad", on: true },
@@ -42,11 +43,13 @@ function topicLayers(topics) {
   })));
 }
 
-/** A topic's findings follow the view: the server counts them into H3 cells when there are many. */
+/** A topic's findings follow the view: the server counts them into H3 cells when there are many.
+ * Returns the refresh, which live events call too (a new run, a new case). */
 function followView(layers) {
   let generation = 0;
   const clamp = (v, limit) => Math.max(-limit, Math.min(limit, v)).toFixed(5);
-  map.on("moveend", async () => {
+  const refresh = async () => {
+    if (!map) return;
     const mine = ++generation;
     const b = map.getBounds();
     const bbox = [clamp(b.getWest(), 180), clamp(b.getSouth(), 90), clamp(b.getEast(), 180), clamp(b.getNorth(), 90)].join(",");
@@ -55,8 +58,36 @@ function followView(layers) {
       const data = await api(`${layer.url}?${query}`);
       if (mine !== generation || !map) return;
       map.getSource(layer.id).setData({ type: "FeatureCollection", features: data.features });
+      map.getContainer().dataset[`kind_${layer.id.replaceAll("-", "_")}`] = data.kind;
     }
-  });
+    map.getContainer().dataset.view = String(mine);
+  };
+  map.on("moveend", refresh);
+  return refresh;
+}
+
+async function refreshCases(layers) {
+  const cases = layers.find((l) => l.id === "cases");
+  if (!map || !cases) return;
+  const data = await api(cases.url);
+  map?.getSource("cases").setData({ type: "FeatureCollection", features: data.features });
+}
+
+let unsubscribe = [];
+const pending = new Set();
+
+/** Redraw on live events, once per burst (a pipeline run opens many cases at once). */
+function onEvents(layers, refresh) {
+  const later = (fn) => {
+    let timer = null;
+    return () => {
+      clearTimeout(timer);
+      pending.delete(timer);
+      timer = setTimeout(fn, 1000);
+      pending.add(timer);
+    };
+  };
+  unsubscribe = [onLive("case.", later(() => refreshCases(layers))), onLive("finding.", later(refresh))];
 }
 
 function extend(bounds, coords) {
@@ -113,12 +144,18 @@ export const mapPage = {
       list.append(toggle(layer, data[i].total, layers));
     });
     markVisible(layers);
-    followView(layers);
+    onEvents(layers, followView(layers));
     if (!bounds.isEmpty()) map.fitBounds(bounds, { padding: 40, duration: 0 });
     main.dataset.ready = "1";
   },
   leave() {
+    unsubscribe.forEach((off) => off());
+    unsubscribe = [];
+    pending.forEach(clearTimeout);
+    pending.clear();
     map?.remove();
     map = null;
   },
 };
+
+export default mapPage;

@@ -1,13 +1,18 @@
 // One screen (一屏会商): headline figures, cases, findings by topic and the tiles topics contribute.
 // ?wall=1 lays it out for a 1920×1080 wall and rotates the panels (?rotate=seconds, default 10).
 import { api, can, currentUser } from "../api.js";
-import { barChart, pieChart } from "../charts.js";
+import { barChart, lineChart, pieChart } from "../charts.js";
 import { h } from "../dom.js";
 import { formatNumber, getLang, pick, t } from "../i18n.js";
+import { onLive } from "../live.js";
+import { render } from "../router.js";
 
 const STATUSES = ["new", "dispatched", "accepted", "in_progress", "returned", "closed", "archived"];
 let charts = [];
 let timer = null;
+let unsubscribe = [];
+let pending = null;
+const REFRESH_DELAY = 1500; // a burst of live events (a pipeline run) redraws once
 
 function card(id, label, value) {
   return h("section", { class: "card figure", id }, h("div", { class: "label" }, label), h("div", { class: "value" }, value));
@@ -36,26 +41,39 @@ async function casePanel(cards) {
   return { el: panel("panel-cases", "overview.casesByStatus", body), draw: () => items.length && charts.push(pieChart(chartBox, items)) };
 }
 
+/** Per topic from /overview/topics: tiles with their values, findings, open and overdue cases. */
 async function topicPanels(cards) {
-  const topics = await api("/api/v1/topics");
-  const withFindings = can("findings.read") ? topics.filter((tp) => tp.has_findings) : [];
-  const summaries = await Promise.all(withFindings.map((tp) => api(`/api/v1/topics/${tp.name}/findings/summary`)));
-  const totals = Object.fromEntries(summaries.map((s) => [s.topic, s.total]));
+  const topics = await api("/api/v1/overview/topics");
   for (const tp of topics) {
-    for (const tile of tp.overview_tiles) {
+    for (const tile of tp.tiles) {
       const unit = pick(tile, "unit");
-      cards.push(card(`tile-${tile.id}`, pick(tile, "title"), `${formatNumber(totals[tp.name] ?? 0)}${unit ? ` ${unit}` : ""}`));
+      cards.push(card(`tile-${tile.id}`, pick(tile, "title"), `${formatNumber(tile.value)}${unit ? ` ${unit}` : ""}`));
     }
   }
   const chartBox = h("div", { class: "chart", role: "img", "aria-label": t("overview.findingsByTopic") });
-  const labels = topics.map((tp) => pick(tp, "title"));
-  const values = topics.map((tp) => totals[tp.name] ?? 0);
-  const list = h("ul", { class: "topics" }, topics.map((tp) =>
-    h("li", {}, h("strong", {}, pick(tp, "title")), " · ", t(tp.readiness.ready ? "overview.ready" : "overview.notReady"))));
-  return {
-    el: panel("panel-findings", "overview.findingsByTopic", topics.length ? chartBox : h("p", { class: "empty" }, t("overview.noData")), list),
-    draw: () => topics.length && charts.push(barChart(chartBox, labels, values)),
-  };
+  const trendBox = h("div", { class: "chart", role: "img", "aria-label": t("overview.trend") });
+  const rows = topics.map((tp) => h("tr", { "data-topic": tp.topic },
+    h("th", { scope: "row" }, pick(tp, "title")),
+    h("td", {}, formatNumber(tp.findings)),
+    h("td", {}, formatNumber(tp.open_cases)),
+    h("td", { class: tp.overdue_cases ? "overdue" : null }, formatNumber(tp.overdue_cases)),
+    h("td", {}, tp.last_run_at ? new Date(tp.last_run_at).toLocaleString(getLang()) : "—")));
+  const table = h("table", { class: "topic-table", id: "topic-table" },
+    h("thead", {}, h("tr", {}, ["overview.topic", "overview.findings", "overview.openCases", "overview.overdue", "overview.freshness"]
+      .map((key) => h("th", { scope: "col" }, t(key))))),
+    h("tbody", {}, rows));
+  const periods = [...new Set(topics.flatMap((tp) => Object.keys(tp.by_period)))].sort();
+  return [
+    {
+      el: panel("panel-findings", "overview.findingsByTopic", topics.length ? chartBox : h("p", { class: "empty" }, t("overview.noData")), table),
+      draw: () => topics.length && charts.push(barChart(chartBox, topics.map((tp) => pick(tp, "title")), topics.map((tp) => tp.findings))),
+    },
+    {
+      el: panel("panel-trend", "overview.trend", periods.length ? trendBox : h("p", { class: "empty" }, t("overview.noData"))),
+      draw: () => periods.length && charts.push(lineChart(trendBox, periods,
+        topics.map((tp) => ({ name: pick(tp, "title"), values: periods.map((p) => tp.by_period[p] ?? 0) })))),
+    },
+  ];
 }
 
 const zoneLabel = (zone) => (t(`zone.${zone}`) === `zone.${zone}` ? zone : t(`zone.${zone}`));
@@ -83,10 +101,15 @@ function rotate(panels, seconds) {
   }, seconds * 1000);
 }
 
-export function overviewPage(shell) {
+export default function overviewPage(shell) {
   return {
     titleKey: "overview.title",
     async render(main) {
+      const redraw = () => {
+        clearTimeout(pending);
+        pending = setTimeout(() => render(shell.main), REFRESH_DELAY);
+      };
+      unsubscribe = [onLive("case.", redraw), onLive("finding.", redraw)];
       const wall = new URLSearchParams(location.search).get("wall") === "1";
       document.documentElement.classList.toggle("wall", wall);
       const { city, cards } = await headline();
@@ -94,7 +117,7 @@ export function overviewPage(shell) {
       const parts = [];
       if (can("catalog.read")) parts.push(await catalogPanel(cards));
       if (can("metrics.read")) parts.push(await casePanel(cards));
-      if (can("topics.read")) parts.push(await topicPanels(cards));
+      if (can("findings.read")) parts.push(...(await topicPanels(cards)));
       const panels = parts.map((p) => p.el ?? p);
       const grid = h("div", { class: "figures", id: "figures" }, cards);
       main.append(h("h2", { class: "page-title" }, t("overview.title")), grid,
@@ -104,6 +127,9 @@ export function overviewPage(shell) {
       main.dataset.ready = "1";
     },
     leave() {
+      unsubscribe.forEach((off) => off());
+      unsubscribe = [];
+      clearTimeout(pending);
       clearInterval(timer);
       charts.forEach((c) => c.dispose());
       charts = [];
