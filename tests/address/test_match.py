@@ -149,3 +149,174 @@ def test_estate_named_with_its_zone() -> None:
     zoned = AddressBase(table)
     assert zoned.match(parse("云谷D区1-1-101")).address_id == "D9"
     assert zoned.parser().parse("云谷D区1栋").estate == "云谷D区"
+
+
+# An old road (站前路) was split: its name now belongs to 天府二街 and 天府六街. Numbers 8 and 10
+# exist on both; 12 only on 天府六街. Two compounds with one name (金色家园) in two communities.
+SPLIT_ROWS = [
+    ("天府二街", "8", "蓝湾", "1", "1", "101", "R8A", "B8A1", "U8A", "D8A", "桂溪街道", "和平社区"),
+    (
+        "天府二街",
+        "8",
+        "蓝湾",
+        "2",
+        "1",
+        "101",
+        "R8A",
+        "B8A2",
+        "U8A2",
+        "D8A2",
+        "桂溪街道",
+        "和平社区",
+    ),
+    ("天府六街", "8", "锦苑", "1", "1", "101", "R8B", "B8B1", "U8B", "D8B", "桂溪街道", "新苑社区"),
+    (
+        "天府二街",
+        "10",
+        None,
+        "1",
+        "1",
+        "101",
+        "R10A",
+        "B10A",
+        "U10A",
+        "D10A",
+        "桂溪街道",
+        "和平社区",
+    ),
+    (
+        "天府六街",
+        "10",
+        None,
+        "1",
+        "1",
+        "101",
+        "R10B",
+        "B10B",
+        "U10B",
+        "D10B",
+        "桂溪街道",
+        "新苑社区",
+    ),
+    ("天府六街", "12", None, "1", "1", "101", "R12", "B12", "U12", "D12", "桂溪街道", "新苑社区"),
+    (
+        "天府二街",
+        "20",
+        "金色家园",
+        "1",
+        "1",
+        "101",
+        "R20",
+        "B20",
+        "U20",
+        "D20",
+        "桂溪街道",
+        "和平社区",
+    ),
+    (
+        "天府六街",
+        "30",
+        "金色家园",
+        "1",
+        "1",
+        "101",
+        "R30",
+        "B30",
+        "U30",
+        "D30",
+        "桂溪街道",
+        "新苑社区",
+    ),
+    (
+        "天府六街",
+        "40",
+        "中海锦苑",
+        "3",
+        "2",
+        "403",
+        "R40",
+        "B40",
+        "U40",
+        "D40",
+        "桂溪街道",
+        "新苑社区",
+    ),
+    (
+        "天府六街",
+        "40",
+        "中海锦苑",
+        "1",
+        "1",
+        "101",
+        "R40",
+        "B41",
+        "U41",
+        "D41",
+        "桂溪街道",
+        "新苑社区",
+    ),
+    (
+        "天府二街",
+        "50",
+        "中海苑",
+        "1",
+        "1",
+        "101",
+        "R50",
+        "B50",
+        "U50",
+        "D50",
+        "桂溪街道",
+        "和平社区",
+    ),
+]
+SPLIT_NAMES = [
+    "road", "road_number", "estate", "building", "unit", "room",
+    "road_number_id", "building_id", "unit_id", "dwelling_id", "street", "community",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def split() -> AddressBase:
+    columns = list(zip(*SPLIT_ROWS, strict=True))
+    table = pa.table({n: list(v) for n, v in zip(SPLIT_NAMES, columns, strict=True)})
+    return AddressBase(table, road_aliases={"站前路": ("天府二街", "天府六街"), "老路": "天府二街"})
+
+
+@pytest.mark.parametrize(
+    ("text", "dwelling"),
+    [
+        ("站前路12号1栋1单元101", "D12"),  # the number is on one of the new roads only
+        ("站前路8号蓝湾1栋1单元101", "D8A"),  # the estate says which
+        ("站前路8号2栋1单元101", "D8A2"),  # only 天府二街8号 has a building 2
+        ("老路10号1栋1单元101", "D10A"),  # a plain rename
+        ("和平社区金色家园1栋1单元101", "D20"),  # the community tells the two 金色家园 apart
+        ("新苑社区金色家园1-1-101", "D30"),
+        ("中海金苑3栋2单元403", "D40"),  # 金 sounds as 锦: the parser's homophone fix
+        ("中海绵苑3栋2单元403", "D40"),  # 绵 looks like 锦; only 中海锦苑 has 3栋2单元403
+    ],
+)
+def test_split_roads_shared_names_and_typos_settled_by_evidence(
+    split: AddressBase, text: str, dwelling: str
+) -> None:
+    result = split.match(split.parser().parse(text))
+    assert (result.level, result.dwelling_id) == (MatchLevel.DWELLING, dwelling), result
+    assert result.confidence >= split.threshold and not result.review
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("站前路10号1栋1单元101", "old road name 站前路 is now 天府二街 / 天府六街"),
+        ("站前路8号", "old road name 站前路 is now"),
+        ("金色家园1栋1单元101", "2 road numbers fit"),  # no community: which 金色家园?
+        ("中海绵苑1栋1单元101", "no estate 中海绵苑"),  # 中海锦苑 and 中海苑 both hold it
+        ("中海绵苑9栋1单元101", "no estate 中海绵苑"),  # neither holds it
+    ],
+)
+def test_what_evidence_cannot_settle_stays_unmatched(
+    split: AddressBase, text: str, reason: str
+) -> None:
+    result = split.match(split.parser().parse(text))
+    assert result.level == MatchLevel.NONE, result
+    assert result.reason is not None and reason in result.reason

@@ -5,26 +5,33 @@ dwelling) and the ids of every level it belongs to:
 
     road, road_number, estate, building, unit, room          (components, any may be null)
     road_number_id, building_id, unit_id, dwelling_id         (ids, any may be null)
-    district_code                                             (optional, GB/T 2260)
+    district_code, street, community                          (optional: GB/T 2260, names)
 
 `AddressBase.match` walks down road number → building → unit → dwelling and stops at the first
 level it cannot decide, returning the deepest id it is sure of, the level, a confidence and a
 reason. A wrong match is worse than none: conflicting or ambiguous evidence stops the walk, and a
 confidence below the threshold is reported unmatched with ``review=True``.
+
+When several road numbers fit (an estate name used twice, an old road name now given to several
+roads), the written street or community, and then the building / unit / room written, may leave
+exactly one: that one is taken, with less confidence. A name not in the base that is one edit from
+several known ones is settled the same way — only one of them holding the written building, unit
+and room.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from enum import IntEnum
 from typing import Any, NamedTuple
 
 import pyarrow as pa
 
+from citybrain.address.fuzzy import NameIndex
 from citybrain.address.model import ParsedAddress
 from citybrain.address.normalize import to_halfwidth
-from citybrain.address.parser import AddressParser, Gazetteer, ParserConfig
+from citybrain.address.parser import AddressParser, Gazetteer, ParserConfig, alias_map
 
 
 class MatchLevel(IntEnum):
@@ -78,6 +85,9 @@ PENALTIES: dict[str, float] = {
     "unit inferred": 0.05,
     "dropped leading text": 0.02,
 }
+# Confidence lost when the matcher itself picks one of several fitting places by what lies below.
+SETTLED_BY_DETAIL = 0.05
+SPLIT_ROAD = 0.02  # an old name now on several roads; the number exists on one only
 _SUFFIXES = ("号楼", "单元", "栋", "幢", "座", "号", "室", "户")
 
 
@@ -96,9 +106,16 @@ def component_key(value: Any) -> str | None:
 class AddressBase:
     """Lookup structures over a standard-address table; build once, match many."""
 
-    def __init__(self, table: pa.Table, threshold: float = 0.9) -> None:
+    def __init__(
+        self,
+        table: pa.Table,
+        threshold: float = 0.9,
+        road_aliases: Mapping[str, str | Sequence[str]] | None = None,
+    ) -> None:
         self.threshold = threshold
+        self.road_aliases = alias_map(road_aliases or {})
         rows = table.to_pylist()
+        self._area: dict[str, tuple[str | None, str | None]] = {}  # street, community
         self._by_road_number: dict[tuple[str, str], set[str]] = {}
         self._by_estate: dict[str, set[str]] = {}
         self._district: dict[str, str | None] = {}
@@ -112,7 +129,9 @@ class AddressBase:
         estates: dict[str, str | None] = {}
         for row in rows:
             self._add(row, roads, estates)
-        self.gazetteer = Gazetteer(roads=roads, estates=estates)
+        self.gazetteer = Gazetteer(roads=roads, estates=estates, road_aliases=self.road_aliases)
+        self._road_names = NameIndex(roads)
+        self._estate_names = NameIndex(estates)
 
     def _add(
         self, row: dict[str, Any], roads: dict[str, str | None], estates: dict[str, str | None]
@@ -124,6 +143,8 @@ class AddressBase:
         road, number = row.get("road"), component_key(row.get("road_number"))
         estate = row.get("estate")
         self._district[rn_id] = district
+        if row.get("street") or row.get("community"):
+            self._area[rn_id] = (row.get("street"), row.get("community"))
         if road and number:
             self._by_road_number.setdefault((road, number), set()).add(rn_id)
             roads.setdefault(road, district)
@@ -153,12 +174,44 @@ class AddressBase:
         gazetteer = Gazetteer(
             roads={**self.gazetteer.roads, **config.gazetteer.roads},
             estates={**self.gazetteer.estates, **config.gazetteer.estates},
-            road_aliases=config.gazetteer.road_aliases,
+            road_aliases={**self.road_aliases, **alias_map(config.gazetteer.road_aliases)},
         )
         return AddressParser(replace(config, gazetteer=gazetteer))
 
     def match(self, parsed: ParsedAddress) -> MatchResult:
         """The deepest standard address ``parsed`` surely is (see the module docstring)."""
+        result = self._match(parsed)
+        if result.matched or not result.reason or not result.reason.startswith(_UNKNOWN_NAME):
+            return result
+        return self._respelled(parsed) or result
+
+    def _respelled(self, p: ParsedAddress) -> MatchResult | None:
+        """An unknown road or estate one edit from several known ones: the one that holds the
+        written building, unit and room (only it), else None."""
+        alternatives: list[ParsedAddress] = []
+        if p.estate and p.estate not in self._estate_names:
+            note = (*p.notes, f"estate typo: {p.estate} → ?")
+            stem = p.estate.removesuffix("小区")
+            alternatives += [
+                p._replace(estate=e, notes=note) for e in self._estate_names.candidates(stem)
+            ]
+        if p.road and p.road not in self._road_names and p.road not in self.road_aliases:
+            note = (*p.notes, f"road typo: {p.road} → ?")
+            alternatives += [
+                p._replace(road=r, notes=note) for r in self._road_names.candidates(p.road)
+            ]
+        if len(alternatives) < 2 or building_key(p) is None:
+            return None
+        found = [r for alt in alternatives if (r := self._match(alt)).matched]
+        if not found:
+            return None
+        deepest = max(r.level for r in found)
+        best = [r for r in found if r.level == deepest]
+        if len(best) != 1 or deepest < MatchLevel.BUILDING:
+            return None
+        return best[0]
+
+    def _match(self, parsed: ParsedAddress) -> MatchResult:
         confidence = 1.0 - sum(
             penalty
             for note in parsed.notes
@@ -192,8 +245,10 @@ class AddressBase:
     def _road_number(self, p: ParsedAddress) -> tuple[str | None, str | None, float]:
         by_road: set[str] = set()
         number = component_key(p.road_number)
+        roads = self.road_aliases.get(p.road, (p.road,)) if p.road else ()
         if p.road and number:
-            by_road = self._by_road_number.get((p.road, number), set())
+            for road in roads:
+                by_road = by_road | self._by_road_number.get((road, number), set())
         by_estate: set[str] = set()
         if p.estate:
             # The register may name the estate with its zone (云谷D区) or without it (云谷).
@@ -219,9 +274,37 @@ class AddressBase:
             candidates = {c for c in candidates if self._district.get(c) in (None, p.district_code)}
             if not candidates:
                 return None, f"road number is not in district {p.district}", 0.0
+        if len(roads) > 1:
+            extra += SPLIT_ROAD
         if len(candidates) > 1:
+            candidates, settled = self._settle(p, candidates)
+            extra += settled
+        if len(candidates) > 1:
+            if len(roads) > 1:
+                names = " / ".join(roads)
+                return None, f"old road name {p.road} is now {names}; the number fits several", 0.0
             return None, f"{len(candidates)} road numbers fit; add the road and number", 0.0
         return next(iter(candidates)), None, extra
+
+    def _settle(self, p: ParsedAddress, candidates: set[str]) -> tuple[set[str], float]:
+        """Of several road numbers, those in the written street or community, else the one
+        holding the written building (and unit and room, if written)."""
+        for at, written in ((0, p.street), (1, p.community)):
+            if written:
+                inside = {c for c in candidates if self._area.get(c, (None, None))[at] == written}
+                if len(inside) == 1:
+                    return inside, 0.0
+                candidates = inside or candidates
+        if building_key(p) is None:
+            return candidates, 0.0
+        holding = set()
+        for c in candidates:
+            level, reason = self._walk_down(p, c, {})
+            if reason is None and level >= MatchLevel.BUILDING:
+                holding.add(c)
+        if len(holding) == 1:
+            return holding, SETTLED_BY_DETAIL
+        return candidates, 0.0
 
     def _walk_down(
         self, p: ParsedAddress, rn_id: str, ids: dict[str, str | None]
@@ -275,6 +358,13 @@ class AddressBase:
                 "dwelling_id": [r.dwelling_id for r in results],
             }
         )
+
+
+_UNKNOWN_NAME = ("no estate", "no road number")
+
+
+def building_key(p: ParsedAddress) -> str | None:
+    return component_key(p.building)
 
 
 _ID_OF = {

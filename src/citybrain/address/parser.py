@@ -9,7 +9,7 @@ admin longest match, which does a handful of dictionary look-ups per token.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from citybrain.address.admin import AdminReader, AdminResult
@@ -84,12 +84,13 @@ class Gazetteer:
     """Known names for typo correction and upper-level inference.
 
     ``roads`` and ``estates`` map a standard name to its district code (or None); ``road_aliases``
-    maps an old or informal road name to the standard one (the register's alias list).
+    maps an old or informal road name to the standard one (the register's alias list), or to
+    several when the old road was split (the matcher then decides by number, estate, building).
     """
 
     roads: Mapping[str, str | None] = field(default_factory=dict)
     estates: Mapping[str, str | None] = field(default_factory=dict)
-    road_aliases: Mapping[str, str] = field(default_factory=dict)
+    road_aliases: Mapping[str, str | Sequence[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ class AddressParser:
         gaz = self.config.gazetteer
         self._roads = NameIndex(gaz.roads, prefer_homophone=True) if gaz.roads else None
         self._estates = NameIndex(gaz.estates, prefer_homophone=True) if gaz.estates else None
-        self._road_aliases = dict(gaz.road_aliases)
+        self._road_aliases = alias_map(gaz.road_aliases)
 
     def parse(self, text: str | None) -> ParsedAddress:
         raw = text or ""
@@ -212,9 +213,13 @@ class AddressParser:
 
     def _standard_road(self, road: str, notes: list[str]) -> str:
         alias = self._road_aliases.get(road)
+        if alias is not None and len(alias) == 1:
+            notes.append(f"road alias: {road} → {alias[0]}")
+            return alias[0]
         if alias is not None:
-            notes.append(f"road alias: {road} → {alias}")
-            return alias
+            # A split road: kept as written; the matcher tries each of the new roads.
+            notes.append(f"old road name: {road} → {' / '.join(alias)}")
+            return road
         if self._roads is not None:
             return self._standard_name(self._roads, road, "road", notes)
         return road
@@ -256,6 +261,15 @@ class AddressParser:
             notes.append("admin from default region")
             return AdminResult(admin.end, default, inferred=True)
         return admin
+
+
+def alias_map(aliases: Mapping[str, str | Sequence[str]]) -> dict[str, tuple[str, ...]]:
+    """Old road name → the current roads it became (one, or several when the road was split)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for old, new in aliases.items():
+        names = (new,) if isinstance(new, str) else tuple(new)
+        out[old] = tuple(dict.fromkeys((*out.get(old, ()), *names)))
+    return out
 
 
 def _strip_committee(name: str) -> str:

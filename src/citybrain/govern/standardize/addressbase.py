@@ -60,17 +60,17 @@ def build_address_index(engine: Engine, *, city_name: str | None = None) -> Addr
     register = _read(engine, "standard_address")
     if register is None or register.num_rows == 0:
         return None
-    rows = _base_rows(register)
-    base = AddressBase(rows)
-    aliases = _road_aliases(_read(engine, "road_alias"))
     admin = _read(engine, "admin_area")
+    areas = _areas(register, admin)
+    rows = _with_area_names(_base_rows(register), areas, admin)
+    aliases = _road_aliases(_read(engine, "road_alias"))
+    base = AddressBase(rows, road_aliases=aliases)
     zones = _city_zones(admin, city_name)
     config = ParserConfig(
         default_region=_default_region(admin), zones=zones,
         gazetteer=Gazetteer(road_aliases=aliases),
     )  # fmt: skip
     parser = base.parser(config)
-    areas = _areas(register, admin)
     digest = hashlib.sha256()
     for table in (register.select(["address_id", "full_address"]), areas):
         digest.update(repr(table.to_pydict()).encode())
@@ -128,13 +128,37 @@ def _base_rows(register: pa.Table) -> pa.Table:
     )
 
 
-def _road_aliases(table: pa.Table | None) -> dict[str, str]:
+def _road_aliases(table: pa.Table | None) -> dict[str, tuple[str, ...]]:
+    """Old road name → current names; several when the old road was split between new ones."""
     if table is None:
         return {}
     data = table.select(["name", "old_name"]).to_pydict()
-    return {
-        old: new for new, old in zip(data["name"], data["old_name"], strict=True) if old and new
+    out: dict[str, list[str]] = {}
+    for new, old in zip(data["name"], data["old_name"], strict=True):
+        if old and new and new not in out.setdefault(old, []):
+            out[old].append(new)
+    return {old: tuple(names) for old, names in out.items()}
+
+
+def _with_area_names(rows: pa.Table, areas: pa.Table, admin: pa.Table | None) -> pa.Table:
+    """The street and community names of each row's road number (its gate), for the matcher to
+    tell apart two places with one name by the street or community written with them."""
+    if admin is None:
+        return rows
+    names = dict(
+        zip(admin.column("code").to_pylist(), admin.column("name").to_pylist(), strict=True)
+    )
+    by_id = areas.select(["address_id", "street_id", "community_id"]).to_pydict()
+    area_of = {
+        a: (names.get(s), names.get(c))
+        for a, s, c in zip(
+            by_id["address_id"], by_id["street_id"], by_id["community_id"], strict=True
+        )
     }
+    gates = [area_of.get(rn, (None, None)) for rn in rows.column("road_number_id").to_pylist()]
+    return rows.append_column("street", pa.array([g[0] for g in gates], pa.string())).append_column(
+        "community", pa.array([g[1] for g in gates], pa.string())
+    )
 
 
 def _street_codes(admin: pa.Table | None) -> list[str]:

@@ -29,6 +29,7 @@ _REASONS = (
     ("no road number", "unknown_road_number"),
     ("no estate", "unknown_estate"),
     ("different places", "conflict"),
+    ("old road name", "ambiguous_old_road"),
     ("road numbers fit", "ambiguous"),
     ("not in district", "other_district"),
     ("below threshold", "low_confidence"),
