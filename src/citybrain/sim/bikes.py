@@ -72,21 +72,33 @@ def snapshot_hours(per_day: int) -> np.ndarray:
     )
 
 
-def positions(
-    plan: BikePlan, hour: float, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Zone (or -1) and coordinates of every bike of every operator at one snapshot."""
-    z = plan.zones
-    n = 3 * plan.n_bikes
+def zone_weights(plan: BikePlan, hour: float) -> np.ndarray:
+    """Probability of each zone for a parked bike at ``hour``: metro exits fill at the peaks."""
     w = plan.popularity.copy()
-    peak = 7.0 <= hour <= 9.5 or 17.5 <= hour <= 19.0
-    if peak:
-        w[z["metro"].to_numpy()] *= 3.5
-    zone = rng.choice(len(w), n, p=w / w.sum())
-    parked = rng.random(n) < 0.65
-    zone = np.where(parked, zone, -1)
-    lon0, lat0 = z["lon"].to_numpy(), z["lat"].to_numpy()
+    if 7.0 <= hour <= 9.5 or 17.5 <= hour <= 19.0:
+        w[plan.zones["metro"].to_numpy()] *= 3.5
+    weights: np.ndarray = w / w.sum()
+    return weights
+
+
+def day_positions(
+    plan: BikePlan, hours: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Zone (or -1), longitude and latitude of one operator's fleet at every snapshot of a day,
+    each an (snapshots, bikes) matrix.
+
+    Zone counts are drawn per snapshot (multinomial) and dealt to bikes in random order: the same
+    distribution as a draw per bike, without a binary search per row."""
+    z = plan.zones
+    b, s = plan.n_bikes, hours.size
+    parked = rng.random((s, b)) < 0.65
+    n_parked = parked.sum(axis=1)
+    zone = np.full((s, b), -1, np.int64)
+    for k, h in enumerate(hours):
+        counts = rng.multinomial(int(n_parked[k]), zone_weights(plan, float(h)))
+        zone[k, parked[k]] = rng.permutation(np.repeat(np.arange(counts.size), counts))
+    u, v = rng.random((s, b)), rng.random((s, b))
     zi = np.maximum(zone, 0)
-    lon = np.where(parked, lon0[zi] + rng.uniform(0, ZONE_W, n), rng.uniform(LON0, LON1, n))
-    lat = np.where(parked, lat0[zi] + rng.uniform(0, ZONE_H, n), rng.uniform(LAT0, LAT1, n))
+    lon = np.where(parked, z["lon"].to_numpy()[zi] + u * ZONE_W, LON0 + u * (LON1 - LON0))
+    lat = np.where(parked, z["lat"].to_numpy()[zi] + v * ZONE_H, LAT0 + v * (LAT1 - LAT0))
     return zone, lon, lat

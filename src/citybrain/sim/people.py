@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from citybrain.sim.geography import Geography
 from citybrain.sim.ids import mobiles, resident_ids
@@ -393,13 +394,13 @@ def _unique_ids(
 
 
 def _unique_phones(rng: np.random.Generator, n: int) -> pa.StringArray:
-    phones = mobiles(rng, n)
-    values = phones.to_numpy(zero_copy_only=False)
+    # compared as integers: 11-digit mobiles fit int64, and sorting Python strings took minutes
+    values = pc.cast(mobiles(rng, n), pa.int64()).to_numpy().copy()
     for _ in range(20):
         _, first = np.unique(values, return_index=True)
         dup = np.ones(n, bool)
         dup[first] = False
         if not dup.any():
             break
-        values[dup] = mobiles(rng, int(dup.sum())).to_numpy(zero_copy_only=False)
-    return pa.array(values, type=pa.string())
+        values[dup] = pc.cast(mobiles(rng, int(dup.sum())), pa.int64()).to_numpy()
+    return pc.cast(pa.array(values), pa.string())

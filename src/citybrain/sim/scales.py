@@ -30,6 +30,9 @@ class Scale:
     arrivals_per_day: int
     start_year: int = 2023
     start_month: int = 1
+    # At city size departments hand their bulk monthly exports over as Parquet (same columns);
+    # CSV and JSON Lines of a billion rows would not fit a disk, nor would anyone send them so.
+    bulk_parquet: bool = False
 
     def scaled(self, factor: float) -> Scale:
         """The same city shape with every count multiplied by ``factor`` (months kept)."""
@@ -133,6 +136,7 @@ SCALES: dict[str, Scale] = {
         parking_snapshots_per_day=288,
         projects=400,
         arrivals_per_day=4_000,
+        bulk_parquet=True,
     ),
 }
 

@@ -22,7 +22,16 @@ def build(ctx: SystemContext) -> None:
         t = readings(w, plan, m, ctx.rng(SYSTEM, str(m)))
         t = t.add_column(0, "msg_id", pa.array(np.arange(seq, seq + t.num_rows, dtype=np.int64)))
         seq += t.num_rows
-        ctx.count(SYSTEM, write_parquet(folder / "data" / f"air_{w.month_label(m)}.parquet", t))
+        path = folder / "data" / f"air_{w.month_label(m)}.parquet"
+        ctx.count(
+            SYSTEM,
+            write_parquet(
+                path,
+                t,
+                use_dictionary=["sensor_id", "observed_at"],
+                column_encoding={"msg_id": "DELTA_BINARY_PACKED"},
+            ),
+        )
     write_connection_file(
         folder,
         "mqtt",

@@ -3,19 +3,20 @@ named random streams and small helpers for row keys and planted dirt."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import queue
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from citybrain.sim.addresses import AddressParts, address_parts
 from citybrain.sim.dirt import Dirtied
+from citybrain.sim.formats import write_parquet
 from citybrain.sim.ids import concat, padded
 from citybrain.sim.rng import rng_for
 from citybrain.sim.truth import TruthSink
@@ -115,20 +116,54 @@ def resend_rows(
     return pa.concat_tables([table, copies])
 
 
-def write_bulk_parquet(path: Path, table: pa.Table, dictionary: list[str]) -> int:
-    """Write a bulk table as Parquet, dictionary-encoding only the named low-cardinality columns.
+_END, _ABORT = object(), object()
 
-    ``formats.write_parquet`` tries a dictionary on every column, which for unique keys and
-    addresses costs about as much as the rest of generation; this private helper (same aside and
-    rename, same deterministic bytes) exists until that writer takes the option.
+
+def write_streamed(write: Callable[..., int], path: Path, batches: Iterable[Any]) -> int:
+    """``write(path, batches)`` with the batches made on this thread and written on another.
+
+    NumPy generation and Arrow encoding then overlap on two cores. A bounded queue keeps at most
+    two batches in flight (flat memory); order is kept, so the bytes do not depend on timing. If
+    making a batch fails, the writer is told to fail too and leaves no file behind.
     """
-    tmp = path.with_name(f".{path.name}.tmp")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(
-        table, tmp, compression="snappy", use_dictionary=dictionary, row_group_size=1 << 20
-    )
-    tmp.replace(path)
-    return int(table.num_rows)
+    q: queue.Queue[Any] = queue.Queue(maxsize=2)
+
+    def items() -> Iterator[Any]:
+        while (item := q.get()) is not _END:
+            if item is _ABORT:
+                raise RuntimeError(f"{path}: generation failed; nothing written")
+            yield item
+
+    def put(item: Any, future: Future[int]) -> None:
+        while True:
+            try:
+                q.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                if future.done():  # the writer died: surface its error
+                    future.result()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(write, path, items())
+        try:
+            for batch in batches:
+                put(batch, future)
+        except BaseException:
+            if not future.done():
+                put(_ABORT, future)
+            raise
+        put(_END, future)
+        return future.result()
+
+
+def handed_over(
+    ctx: SystemContext, path: Path, write: Callable[..., int], **options: Any
+) -> tuple[Callable[..., int], Path]:
+    """The writer and path of a monthly export: the department's own format, or Parquet (same
+    columns, ``.parquet``) where the scale says bulk exports are Parquet."""
+    if ctx.world.scale.bulk_parquet:
+        return write_parquet, path.with_suffix(".parquet")
+    return partial(write, **options), path
 
 
 def row_keys(prefix: str, start: int, n: int, width: int = 10) -> pa.StringArray:

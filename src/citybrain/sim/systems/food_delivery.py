@@ -10,7 +10,7 @@ from citybrain.sim import dirt
 from citybrain.sim.addresses import mixed
 from citybrain.sim.formats import write_jsonl
 from citybrain.sim.people import GROUP, OWNER, RENTED, STUDENTS
-from citybrain.sim.systems.base import SystemContext, dirty, row_keys
+from citybrain.sim.systems.base import SystemContext, dirty, handed_over, row_keys
 
 SYSTEM = "food_delivery_platform"
 # orders per occupant per month by situation: young renters and students order far more
@@ -104,4 +104,5 @@ def build(ctx: SystemContext) -> None:
             "address_typo",
         )
         ctx.truth.link("dwelling", SYSTEM, label, "stat_id", t["stat_id"], dw)
-        ctx.count(SYSTEM, write_jsonl(folder / f"orders_{label}.jsonl", t))
+        write, path = handed_over(ctx, folder / f"orders_{label}.jsonl", write_jsonl)
+        ctx.count(SYSTEM, write(path, t))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from citybrain.sim.formats import write_csv
-from citybrain.sim.systems.base import BackgroundWriter, SystemContext
+from citybrain.sim.systems.base import BackgroundWriter, SystemContext, handed_over
 from citybrain.sim.systems.utility import UtilitySpec, readings
 
 SYSTEM = "gas_utility"
@@ -33,5 +33,7 @@ def build(ctx: SystemContext) -> None:
             batch.append(t)
             if (m + 1) % 3 == 0 or m == ctx.world.months - 1:
                 q = f"{ctx.world.month_label(m - len(batch) + 1)}_{ctx.world.month_label(m)}"
-                writer.submit(write_csv, folder / f"用气量_{q}.csv", batch, encoding="gbk")
+                path = folder / f"用气量_{q}.csv"
+                write, path = handed_over(ctx, path, write_csv, encoding="gbk")
+                writer.submit(write, path, batch)
                 batch = []

@@ -8,13 +8,14 @@ disposal site; unpermitted trucks simply run. Generated a month at a time, fully
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 
 import numpy as np
 import pyarrow as pa
 
 from citybrain.sim.formats import write_parquet
 from citybrain.sim.muck import MuckPlan, build_muck
-from citybrain.sim.systems.base import SystemContext
+from citybrain.sim.systems.base import SystemContext, write_streamed
 
 SYSTEM = "muck_truck_gps"
 
@@ -103,7 +104,12 @@ def build(ctx: SystemContext) -> None:
 
     for m in range(w.months):
         path = folder / f"gps_{w.month_label(m)}.parquet"
-        ctx.count(SYSTEM, write_parquet(path, blocks(m)))
+        write = partial(
+            write_parquet,
+            use_dictionary=["vehicle_no"],
+            column_encoding={"gps_id": "DELTA_BINARY_PACKED", "gps_time": "DELTA_BINARY_PACKED"},
+        )
+        ctx.count(SYSTEM, write_streamed(write, path, blocks(m)))
     v_day_dt = w.month_starts[0] + v["day"].to_numpy().astype("timedelta64[D]")
     ctx.truth.write(
         "truck_violations",

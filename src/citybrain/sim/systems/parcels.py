@@ -11,7 +11,7 @@ from citybrain.sim import dirt
 from citybrain.sim.addresses import mixed
 from citybrain.sim.formats import break_row_width, write_csv
 from citybrain.sim.ids import pick
-from citybrain.sim.systems.base import SystemContext, dirty, resend_rows, row_keys
+from citybrain.sim.systems.base import SystemContext, dirty, handed_over, resend_rows, row_keys
 
 SYSTEM = "parcel_express"
 _COURIERS = [
@@ -103,9 +103,9 @@ def build(ctx: SystemContext) -> None:
         ctx.truth.link("dwelling", SYSTEM, label, "统计ID", t["统计ID"], dw_all[cand[keep]])
         # a batch re-sent now and then (copies at the end of the file)
         t = resend_rows(ctx, SYSTEM, label, t, "统计ID", rng, 0.003)
-        path = folder / f"express_{label}.csv"
-        ctx.count(SYSTEM, write_csv(path, t, delimiter="|"))
-        if m == max(0, w.months - 2) and t.num_rows > 3:
+        write, path = handed_over(ctx, folder / f"express_{label}.csv", write_csv, delimiter="|")
+        ctx.count(SYSTEM, write(path, t))
+        if m == max(0, w.months - 2) and t.num_rows > 3 and path.suffix == ".csv":
             # one month's export has rows with a stray delimiter (an unquoted '|' in a field)
             b = break_row_width(path, rng, rows=3, delimiter="|")
             ctx.truth.broken_file(SYSTEM, path, b.kind, b.lines, b.detail)

@@ -70,8 +70,20 @@ def build(ctx: SystemContext) -> None:
                 "parkName": names.take(pa.array(np.tile(np.arange(n), steps))),
                 "totalBerth": np.tile(capacity, steps),
                 "freeBerth": free.ravel(),
-                "updateTime": pc.strftime(pa.array(np.repeat(ts, n)), format="%Y-%m-%d %H:%M:%S"),
+                # one string per snapshot, taken onto its rows
+                "updateTime": pc.strftime(pa.array(ts), format="%Y-%m-%d %H:%M:%S").take(
+                    pa.array(np.repeat(np.arange(steps), n))
+                ),
             }
         )
-        ctx.count(SYSTEM, write_parquet(folder / "data" / f"parking_{w.month_label(m)}.parquet", t))
+        path = folder / "data" / f"parking_{w.month_label(m)}.parquet"
+        ctx.count(
+            SYSTEM,
+            write_parquet(
+                path,
+                t,
+                use_dictionary=["parkId", "parkName", "updateTime"],
+                column_encoding={"recordNo": "DELTA_BINARY_PACKED"},
+            ),
+        )
     write_connection_file(folder, "http", resource=f"/api/{SYSTEM}", page_size=1000)

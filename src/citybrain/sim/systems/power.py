@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from citybrain.sim.systems.base import BackgroundWriter, SystemContext, write_bulk_parquet
+from citybrain.sim.formats import write_parquet
+from citybrain.sim.systems.base import BackgroundWriter, SystemContext
 from citybrain.sim.systems.utility import UtilitySpec, readings
 
 SYSTEM = "power_grid"
@@ -28,4 +29,9 @@ def build(ctx: SystemContext) -> None:
         for m, t in readings(ctx, spec):
             label = ctx.world.month_label(m).replace("-", "")
             path = folder / f"consumption_{label}.parquet"
-            writer.submit(write_bulk_parquet, path, t, [COLUMNS["period"], COLUMNS["read_date"]])
+            writer.submit(
+                write_parquet,
+                path,
+                t,
+                use_dictionary=[COLUMNS["period"], COLUMNS["read_date"]],
+            )

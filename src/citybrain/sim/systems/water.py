@@ -4,7 +4,7 @@ middle of the period the billing system upgrade renames the usage column."""
 from __future__ import annotations
 
 from citybrain.sim.formats import truncate_file, write_csv
-from citybrain.sim.systems.base import BackgroundWriter, SystemContext
+from citybrain.sim.systems.base import BackgroundWriter, SystemContext, handed_over
 from citybrain.sim.systems.utility import UtilitySpec, readings
 
 SYSTEM = "water_utility"
@@ -35,9 +35,14 @@ def build(ctx: SystemContext) -> None:
     )
     with BackgroundWriter(ctx, SYSTEM) as writer:
         for m, t in readings(ctx, spec):
-            path = folder / f"YS_{ctx.world.month_label(m).replace('-', '')}.csv"
-            writer.submit(write_csv, path, t, encoding="utf-8")
-    if ctx.world.months > 1:
+            write, path = handed_over(
+                ctx,
+                folder / f"YS_{ctx.world.month_label(m).replace('-', '')}.csv",
+                write_csv,
+                encoding="utf-8",
+            )
+            writer.submit(write, path, t)
+    if ctx.world.months > 1 and path.suffix == ".csv":
         # the latest export was cut off in transfer
         b = truncate_file(path, keep_fraction=0.97)
         ctx.truth.broken_file(SYSTEM, path, b.kind, b.lines, b.detail)
