@@ -145,3 +145,55 @@ def sign_in(
     page.wait_for_selector("#user-name")
     page.wait_for_selector("main[data-ready='1']")
     return page
+
+
+# WCAG 2 contrast of every visible text element against the first opaque background behind it:
+# 4.5:1, or 3:1 for large text (24 px, or 18.66 px bold). Text over images or canvases is skipped.
+CONTRAST_JS = """
+() => {
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const s = getComputedStyle(e);
+      if (s.backgroundImage !== 'none' || ['CANVAS', 'IMG', 'svg'].includes(e.tagName)) return null;
+      const c = rgb(s.backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] === 1)) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const failures = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const seen = new Set();
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const el = n.parentElement;
+    if (!n.textContent.trim() || seen.has(el) || el.closest('svg, .maplibregl-map')) continue;
+    seen.add(el);
+    const s = getComputedStyle(el);
+    const box = el.getBoundingClientRect();
+    const shown = s.visibility !== 'hidden' && box.width > 0 && box.height > 0 && +s.opacity > 0;
+    if (!shown) continue;
+    const bg = background(el);
+    if (!bg) continue;
+    const fg = rgb(s.color).slice(0, 3);
+    const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+    const ratio = (a + 0.05) / (b + 0.05);
+    const size = parseFloat(s.fontSize);
+    const large = size >= 24 || (size >= 18.66 && +s.fontWeight >= 700);
+    if (ratio < (large ? 3 : 4.5)) {
+      const text = n.textContent.trim().slice(0, 30);
+      failures.push(`${el.tagName}.${el.className} "${text}" ${ratio.toFixed(2)}`);
+    }
+  }
+  return failures;
+}
+"""
+
+
+def assert_contrast(page: Any) -> None:
+    """Every visible text on the page meets WCAG AA contrast."""
+    failures = page.evaluate(CONTRAST_JS)
+    assert failures == [], failures

@@ -1,0 +1,151 @@
+"""The live feed in the browser (a case opened by another connection shows up), keyboard use, and
+WCAG AA contrast on each page in both text sizes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from citybrain.api import create_app
+from citybrain.api.security.accounts import create_demo_users
+from citybrain.cases import CaseSettings, open_cases
+from citybrain.core import Workspace
+from citybrain.core.opsdb import connect, session, upgrade
+from citybrain.topics.findings import FINDINGS_SCHEMA
+from fixtures.browser import serve_in_thread
+from web.conftest import CITY, assert_contrast, seed_findings, seed_register, sign_in
+
+pytestmark = pytest.mark.browser
+
+LEADER = ("leader", "leader-demo-2024")
+
+
+@pytest.fixture(scope="module")
+def live_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Workspace]]:
+    saved = os.environ.get("CITYBRAIN_LIVE_POLL_SECONDS")
+    os.environ["CITYBRAIN_LIVE_POLL_SECONDS"] = "0.2"
+    workspace = Workspace.init(tmp_path_factory.mktemp("live") / "ws", name=CITY)
+    upgrade(workspace.ops_db_url)
+    with session(connect(workspace.ops_db_url)) as db:
+        create_demo_users(db, street="S01")
+    seed_register(workspace)
+    seed_findings(workspace)
+    try:
+        for url in serve_in_thread(create_app(workspace)):
+            yield url, workspace
+    finally:
+        if saved is None:
+            os.environ.pop("CITYBRAIN_LIVE_POLL_SECONDS", None)
+        else:
+            os.environ["CITYBRAIN_LIVE_POLL_SECONDS"] = saved
+
+
+def _open_case(workspace: Workspace, subject: str) -> None:
+    """As ``citybrain run`` would, from its own connection to the ops database."""
+    row = {
+        "topic": "group_rental", "subject_type": "dwelling", "subject_id": subject,
+        "period": "2026-02", "score": 0.97, "level": "high", "lon": 104.01, "lat": 30.51,
+        "grid_id": "G01", "community_id": "C01", "street_id": "S01",
+        "model_version": "group_rental-1",
+        "reasons": [{"signal": "electricity", "observed": 900.0, "expected": 200.0,
+                     "contribution": 0.6, "text_zh": "用电高", "text_en": "high power use"}],
+    }  # fmt: skip
+    engine = connect(workspace.ops_db_url)
+    open_cases(engine, pa.Table.from_pylist([row], schema=FINDINGS_SCHEMA), settings=CaseSettings())
+    engine.dispose()
+
+
+def test_a_case_opened_elsewhere_shows_up_live(
+    open_page: Any, live_city: tuple[str, Workspace], artifacts_dir: Path
+) -> None:
+    url, workspace = live_city
+    watched = open_page(viewport={"width": 1440, "height": 900})
+    page = sign_in(watched, url, *LEADER)
+    page.wait_for_selector("#live-badge[data-state='live']")
+    before = page.locator("#fig-cases .value").inner_text()
+    _open_case(workspace, "D-LIVE-1")
+    page.wait_for_selector("#toasts .toast", timeout=10_000)
+    assert "group_rental" in page.locator("#toasts .toast").first.inner_text()
+    # the overview redraws by itself with the new case counted
+    page.wait_for_function(
+        f"document.querySelector('#fig-cases .value')?.textContent !== {before!r}", timeout=10_000
+    )
+    page.screenshot(path=str(artifacts_dir / "web-live-toast.png"))
+
+    page.click("#nav a[data-path='/map']")
+    page.wait_for_selector("main[data-ready='1'] #map canvas")
+    view = page.get_attribute("#map", "data-view")
+    _open_case(workspace, "D-LIVE-2")
+    page.wait_for_selector("#toasts .toast >> text=#2", timeout=10_000)
+    assert page.get_attribute("#map", "data-visible")
+    assert view is not None
+    watched.assert_clean()
+
+
+def _tab_to(page: Any, selector: str, limit: int = 40) -> None:
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => document.activeElement.matches(s)", selector):
+            return
+    pytest.fail(f"{selector} is not reachable with the Tab key")
+
+
+def test_keyboard_only_use_and_persisted_choices(
+    open_page: Any, live_city: tuple[str, Workspace], artifacts_dir: Path
+) -> None:
+    url, _ = live_city
+    watched = open_page()
+    page = sign_in(watched, url, *LEADER)
+    page.goto(f"{url}/#/overview")
+    page.wait_for_selector("main[data-ready='1']")
+    page.keyboard.press("Tab")  # the first stop is the skip link, visible when focused
+    assert page.evaluate("document.activeElement.className") == "skip"
+    assert page.locator(".skip").bounding_box()["x"] >= 0  # type: ignore[index]
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"  # focus is visible
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+
+    _tab_to(page, "#nav a[data-path='/map']")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("main[data-ready='1'] #map canvas")
+    _tab_to(page, "#layer-streets")
+    page.keyboard.press("Space")  # a layer toggled from the keyboard
+    assert "streets" not in (page.get_attribute("#map", "data-visible") or "").split()
+
+    _tab_to(page, "#large-text")
+    page.keyboard.press("Enter")
+    _tab_to(page, "#lang-switch")
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.documentElement.lang === 'en'")
+    page.wait_for_selector("main[data-ready='1'] #map[data-view]")  # redrawn, nothing in flight
+    page.reload()  # both choices are remembered
+    page.wait_for_selector("main[data-ready='1']")
+    assert page.evaluate("document.documentElement.lang") == "en"
+    assert page.evaluate("document.documentElement.classList.contains('large-text')")
+    assert page.get_attribute("#large-text", "aria-pressed") == "true"
+    page.screenshot(path=str(artifacts_dir / "web-map-large-en.png"))
+    watched.assert_clean()
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["normal", "large-text"])
+def test_every_page_meets_wcag_aa_contrast(
+    open_page: Any, live_city: tuple[str, Workspace], large: bool
+) -> None:
+    url, _ = live_city
+    watched = open_page(viewport={"width": 1440, "height": 900})
+    page = sign_in(watched, url, "admin", "admin-demo-2024")
+    if large:
+        page.click("#large-text")
+    paths = [a.get_attribute("data-path") for a in page.locator("#nav li:not([hidden]) a").all()]
+    assert len(paths) >= 5
+    for path in [*paths, "/login"]:
+        page.goto(f"{url}/#{path}")
+        page.wait_for_selector("main[data-ready='1'], #login-submit")
+        assert_contrast(page)
+    watched.assert_clean()
