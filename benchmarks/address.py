@@ -1,6 +1,7 @@
 """Address parsing: speed and admin-level accuracy of citybrain.address vs cpca, same inputs.
 
     uv run python benchmarks/address.py [--n 50000] [--out benchmarks/results/address.json]
+    uv run python benchmarks/address.py --city-scale small [--city-root DIR]   # + dwelling scores
 
 Inputs are generated here: real divisions drawn from the installed GB/T 2260 package, invented
 roads and estates, each written in one of the ways people write addresses (full, no province,
@@ -8,6 +9,10 @@ district only, short forms, full-width digits, Chinese numerals, shorthand 3-2-1
 spaces). Every string is distinct, so the figures are distinct addresses per second on one core.
 Accuracy is scored on province / city / district names against the generated truth: "correct",
 "wrong" (a different unit named) and "missing" (none named) — a wrong unit is worse than none.
+
+With ``--city-scale`` the synthetic city of that scale is generated, ingested and standardised
+once under ``--city-root`` (reused when there), and every std row whose true dwelling is known is
+matched afresh with the current code: correct / wrong / partial / unmatched per source and reason.
 """
 
 from __future__ import annotations
@@ -215,13 +220,206 @@ def _timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     return best, value
 
 
+# ---- dwelling-level accuracy on a synthetic city (truth read here, never by the pipeline) ----
+
+
+def prepare_city(scale: str, root: Path, seed: int = 7) -> tuple[Path, Path]:
+    """Generate ``scale`` into root/sim, ingest it into root/ws and standardise (once)."""
+    from citybrain.core.workspace import Workspace
+    from citybrain.govern.standardize import standardize_workspace
+    from citybrain.ingest import discover_sources, ingest_sources, recorder_for
+    from citybrain.ingest.simsources import write_sim_sources
+    from citybrain.sim.generate import generate as generate_city
+
+    sim, ws = root / "sim", root / "ws"
+    if not (ws / "std").is_dir():
+        generate_city(scale, seed, sim)
+        workspace = Workspace.init(ws)
+        write_sim_sources(workspace.root / "sources", sim)
+        ingest_sources(workspace, discover_sources(workspace), recorder=recorder_for(workspace))
+        standardize_workspace(workspace)
+    return ws, sim / "truth"
+
+
+def evaluate_city(ws_path: Path, truth: Path, examples: int = 5) -> dict[str, Any]:
+    """Every std row whose true dwelling is known, matched afresh with the current code.
+
+    Per source: correct (the true dwelling), wrong (an address that does not contain it),
+    partial (a level above it, on the right path: the address named no room, or the room was not
+    decidable), and unmatched by reason code. ``names_a_room`` restricts to rows whose written
+    address has a room — the ones that can reach a dwelling at all.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from citybrain.core.stdmodel import STD_TABLES
+    from citybrain.core.workspace import Workspace
+    from citybrain.govern.standardize import build_address_index, match_distinct, workspace_sources
+    from citybrain.govern.standardize.pipeline import address_column
+
+    workspace = Workspace.open(ws_path)
+    links = pq.read_table(truth / "links_dwelling.parquet")
+    dwellings = pq.read_table(truth / "dwellings.parquet", columns=["dwelling_id", "address_id"])
+    true_address = dict(
+        zip(dwellings["dwelling_id"].to_pylist(), dwellings["address_id"].to_pylist(), strict=True)
+    )
+    per_source: dict[str, dict[str, Any]] = {}
+    seconds = 0.0
+    distinct_total = 0
+    with workspace.engine() as engine:
+        index = build_address_index(engine, city_name=workspace.config.name)
+        assert index is not None, "the workspace has no address register in std"
+        register = engine.to_arrow(
+            engine.table("std", "standard_address").select("address_id", "parent_id")
+        )
+        parent = dict(
+            zip(register["address_id"].to_pylist(), register["parent_id"].to_pylist(), strict=True)
+        )
+        for std_name, sources in workspace_sources(workspace).items():
+            column = address_column(STD_TABLES[std_name])
+            if column is None or std_name == "standard_address":
+                continue
+            for source in sources:
+                mine = links.filter(pa.compute.equal(links["system"], source.system)).to_pylist()
+                if not mine:
+                    continue
+                key_field = mine[0]["key_field"]
+                key = next(
+                    (m.target for m in source.contract.mapping.columns if m.source == key_field),
+                    key_field,
+                )
+                truth_of = {str(r["key"]): true_address[r["entity_id"]] for r in mine}
+                t = engine.table("std", std_name)
+                rows = engine.to_arrow(
+                    t.filter(t.source_system == source.system).select(key, column)
+                )
+                distinct = sorted({a for a in rows[column].to_pylist() if a is not None})
+                start = time.process_time()
+                matched = match_distinct(index, distinct).to_pylist()
+                seconds += time.process_time() - start
+                distinct_total += len(distinct)
+                by_text = {r["address"]: r for r in matched}
+                room = {a: index.parser.parse(a).room is not None for a in distinct}
+                per_source[source.system] = _score_source(
+                    std_name, rows[key].to_pylist(), rows[column].to_pylist(),
+                    truth_of, by_text, room, parent, examples,
+                )  # fmt: skip
+    totals = {k: sum(s[k] for s in per_source.values()) for k in _COUNTS}
+    return {
+        "workspace": str(ws_path),
+        "distinct_addresses_matched": distinct_total,
+        "match_distinct_per_second": round(distinct_total / seconds) if seconds else None,
+        "total": _rates(totals),
+        "sources": per_source,
+    }
+
+
+_COUNTS = ("rows", "correct", "wrong", "partial", "unmatched", "room_rows", "room_correct")
+
+
+def _score_source(
+    std_name: str,
+    keys: list[Any],
+    texts: list[str | None],
+    truth_of: dict[str, str],
+    by_text: dict[str, dict[str, Any]],
+    names_room: dict[str, bool],
+    parent: dict[str, str | None],
+    examples: int,
+) -> dict[str, Any]:
+    counts = dict.fromkeys(_COUNTS, 0)
+    reasons: dict[str, int] = {}
+    shown: dict[str, list[str]] = {}
+
+    def note(kind: str, text: str | None, why: str | None) -> None:
+        reasons[kind] = reasons.get(kind, 0) + 1
+        if len(shown.setdefault(kind, [])) < examples:
+            shown[kind].append(f"{text} | {why}")
+
+    for key, text in zip(keys, texts, strict=True):
+        expected = truth_of.get(str(key))
+        if expected is None:
+            continue
+        counts["rows"] += 1
+        room = text is not None and names_room.get(text, False)
+        counts["room_rows"] += room
+        found = by_text.get(text) if text else None
+        if found is None or found["address_id"] is None:
+            counts["unmatched"] += 1
+            note(
+                found["unmatched_code"] if found else "no_address",
+                text,
+                found["match_reason"] if found else None,
+            )
+            continue
+        if found["address_level"] == "dwelling" and found["address_id"] == expected:
+            counts["correct"] += 1
+            counts["room_correct"] += room
+        elif found["address_id"] in _chain(expected, parent):
+            counts["partial"] += 1
+            note(f"partial:{found['address_level']}", text, found["match_reason"])
+        else:
+            counts["wrong"] += 1
+            note("wrong", text, f"{found['address_id']} instead of {expected}")
+    return {"std_table": std_name, **_rates(counts), "reasons": reasons, "examples": shown}
+
+
+def _chain(address_id: str, parent: dict[str, str | None]) -> set[str]:
+    out, current = {address_id}, parent.get(address_id)
+    while current is not None and current not in out:
+        out.add(current)
+        current = parent.get(current)
+    return out
+
+
+def _rates(c: dict[str, int]) -> dict[str, Any]:
+    rows, room = c["rows"] or 1, c["room_rows"] or 1
+    return {
+        **c,
+        "correct_rate": round(c["correct"] / rows, 5),
+        "wrong_rate": round(c["wrong"] / rows, 5),
+        "room_correct_rate": round(c["room_correct"] / room, 5),
+    }
+
+
+def _print_city(city: dict[str, Any]) -> None:
+    print(f"dwelling-level matching, {city['workspace']}")
+    header = ["source", "rows", "correct", "wrong", "partial", "unmatched", "room rows ok"]
+    print("".join(f"{h:>14}" if i else f"{h:<26}" for i, h in enumerate(header)))
+    for name, s in [*city["sources"].items(), ("TOTAL", city["total"])]:
+        cells = [
+            f"{s['rows']:,}",
+            f"{100 * s['correct_rate']:.2f}%",
+            f"{100 * s['wrong_rate']:.3f}%",
+            f"{s['partial']:,}",
+            f"{s['unmatched']:,}",
+            f"{100 * s['room_correct_rate']:.2f}%",
+        ]
+        print(f"{name:<26}" + "".join(f"{c:>14}" for c in cells))
+        for reason, n in s.get("reasons", {}).items():
+            print(f"    {reason}: {n}  e.g. {s['examples'][reason][0]}")
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     args.add_argument("--n", type=int, default=50_000)
     args.add_argument("--seed", type=int, default=7)
     args.add_argument("--repeat", type=int, default=3)
     args.add_argument("--out", type=Path, default=Path("benchmarks/results/address.json"))
+    args.add_argument("--city-scale", help="also score dwelling matching on this synthetic city")
+    args.add_argument(
+        "--city-root", type=Path, help="where the city is (or is built, once): sim/ and ws/"
+    )
+    args.add_argument("--no-speed", action="store_true", help="only the city's dwelling scores")
     opts = args.parse_args(argv)
+    city = None
+    if opts.city_scale:
+        root = opts.city_root or Path(f"/tmp/citybrain-address-{opts.city_scale}")
+        ws, truth = prepare_city(opts.city_scale, root)
+        city = {"scale": opts.city_scale, **evaluate_city(ws, truth)}
+        _print_city(city)
+    if opts.no_speed:
+        return {"city": city}
 
     data = generate(opts.n, opts.seed)
     texts = [row[0] for row in data]
@@ -284,6 +482,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             },
         },
     }
+    if city is not None:
+        result["city"] = city
     opts.out.parent.mkdir(parents=True, exist_ok=True)
     opts.out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
     _print_table(result)
