@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from citybrain import __version__
-from citybrain.api.deps import PrincipalCache, Security, check_every_route_guarded, public
+from citybrain.api.deps import PrincipalCache, Security, check_every_route_guarded, public, require
 from citybrain.api.errors import install_error_handlers
 from citybrain.api.openapi import WebMount, document_security
 from citybrain.api.routers import (
@@ -33,10 +33,12 @@ from citybrain.api.routers import (
 )
 from citybrain.api.security.audit import AuditWriter
 from citybrain.api.security.limits import BodySizeLimitMiddleware, TokenBucketLimiter
+from citybrain.api.security.roles import Permission
 from citybrain.api.security.tokens import load_signing_key
 from citybrain.api.settings import ApiSettings
 from citybrain.core import Workspace
 from citybrain.core.opsdb import connect
+from citybrain.ingest.connectors.push import mounted_push_router
 from citybrain.web import static_dir
 
 API = "/api/v1"
@@ -89,6 +91,8 @@ def create_app(workspace: Workspace, settings: ApiSettings | None = None) -> Fas
     for data in (catalog, loads, topics, findings, cases, map_layers, entities, metrics):
         app.include_router(data.router, prefix=API)
     app.include_router(events.router, prefix=API)
+    push = mounted_push_router(workspace, Depends(require(Permission.INGEST_PUSH)))
+    app.include_router(push, prefix=API)  # department systems send records: POST /ingest/push/…
     topics.warm_up()
     if importlib.util.find_spec(OPEN311_MODULE) is not None:
         open311 = importlib.import_module(OPEN311_MODULE)

@@ -41,6 +41,7 @@ class Permission(StrEnum):
     USERS_READ = "users.read"
     USERS_WRITE = "users.write"
     SELF = "self"  # one's own account: who am I, my unmask grants
+    INGEST_PUSH = "ingest.push"  # send records to a push source (system to system)
 
 
 # Permissions whose every use writes an audit row (reads of personal data and all writes).
@@ -56,6 +57,7 @@ AUDITED: frozenset[Permission] = frozenset(
         Permission.PII_UNMASK,
         Permission.AUDIT_READ,
         Permission.USERS_WRITE,
+        Permission.INGEST_PUSH,
     }
 )
 
@@ -77,7 +79,7 @@ _READ_ALL = frozenset(
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission) - {_P.AUDIT_READ},
     Role.DATA_STEWARD: _READ_ALL
-    | {_P.CATALOG_WRITE, _P.QUARANTINE_READ, _P.ENTITIES_READ, _P.PII_UNMASK},
+    | {_P.CATALOG_WRITE, _P.QUARANTINE_READ, _P.ENTITIES_READ, _P.PII_UNMASK, _P.INGEST_PUSH},
     Role.ANALYST: _READ_ALL | {_P.TOPICS_RUN, _P.ENTITIES_READ, _P.CREDIT_READ},
     Role.CLERK: frozenset(
         {

@@ -186,13 +186,19 @@ def create_push_router(
     max_bytes: int = DEFAULT_MAX_BYTES,
     recorder: LoadRecorder | None = None,
     contracts: Callable[[], dict[str, SourceContract]] | None = None,
+    dependencies: Sequence[Any] = (),
+    contract_token: bool = True,
 ) -> APIRouter:
     """``POST /ingest/push/{system}`` for the workspace's push contracts (read per request, so a
-    new contract needs no restart). ``recorder`` (e.g. the catalog) is told about each load."""
+    new contract needs no restart). ``recorder`` (e.g. the catalog) is told about each load.
+
+    Standalone, each request must carry the contract's own bearer token (``token_env``). Mounted
+    in the API, ``dependencies`` guard the route instead (the API's ``X-API-Key`` of a system
+    account) and ``contract_token=False``: the Authorization header then belongs to the API."""
     from fastapi import APIRouter, HTTPException
     from fastapi.concurrency import run_in_threadpool
 
-    router = APIRouter(tags=["ingest"])
+    router = APIRouter(tags=["ingest"], dependencies=list(dependencies))
     find = contracts or (lambda: _push_contracts(workspace))
 
     @router.post("/ingest/push/{system}")
@@ -200,7 +206,8 @@ def create_push_router(
         contract = (await run_in_threadpool(find)).get(system)
         if contract is None:
             raise HTTPException(404, f"no push source {system!r} in this workspace")
-        _authorise(contract, request.headers.get("authorization"))
+        if contract_token:
+            _authorise(contract, request.headers.get("authorization"))
         body = await _read_limited(request, max_bytes)
         try:
             manifest = await run_in_threadpool(
@@ -224,6 +231,33 @@ def create_push_router(
         }
 
     return router
+
+
+def mounted_push_router(workspace: Workspace, guard: Any) -> APIRouter:
+    """The push endpoint as the API mounts it: guarded by ``guard`` (a permission dependency of the
+    API, so callers use a system account's ``X-API-Key``), each load recorded in the catalog."""
+    return create_push_router(
+        workspace,
+        recorder=_CatalogOnFirstUse(workspace),
+        dependencies=[guard],
+        contract_token=False,
+    )
+
+
+class _CatalogOnFirstUse:
+    """The workspace's catalog recorder, opened at the first push: opening it migrates the ops
+    database, which the API's start must not do."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self._recorder: LoadRecorder | None = None
+
+    def record(self, contract: SourceContract, manifest: Manifest, zone: RawZone) -> None:
+        if self._recorder is None:
+            from citybrain.ingest.catalog import CatalogRecorder
+
+            self._recorder = CatalogRecorder.for_workspace(self.workspace)
+        self._recorder.record(contract, manifest, zone)
 
 
 def _authorise(contract: SourceContract, header: str | None) -> None:
