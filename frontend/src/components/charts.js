@@ -8,7 +8,8 @@ echarts.use([BarChart, LineChart, GraphChart, GridComponent, LegendComponent, To
 
 const INK = "#1a1f2b";
 export const PALETTE = ["#0b5cad", "#c2410c", "#15803d", "#7e22ce", "#b45309", "#0e7490", "#be123c"];
-const base = { color: PALETTE, textStyle: { fontFamily: "inherit", fontSize: 14, color: INK } };
+// No animation: charts are read at once (and people who get motion-sick are spared it).
+const base = { animation: false, color: PALETTE, textStyle: { fontFamily: "inherit", fontSize: 14, color: INK } };
 
 /** A line over labels; series: [{ name, values }]. */
 export function lineChart(el, labels, series) {

@@ -16,7 +16,7 @@ export function pagedTable(columns, load, options = {}) {
   const prev = h("button", { type: "button", class: "button", "data-pager": "prev", onclick: () => go(state.page - 1) }, t("table.prev"));
   const next = h("button", { type: "button", class: "button", "data-pager": "next", onclick: () => go(state.page + 1) }, t("table.next"));
   const table = h("table", { class: "data-table", id: options.id },
-    options.caption ? h("caption", {}, options.caption) : null, head, body);
+    options.caption ? h("caption", { class: "visually-hidden" }, options.caption) : null, head, body);
   const el = h("div", { class: "table-box" }, h("div", { class: "table-scroll" }, table), h("div", { class: "pager" }, prev, status, next));
 
   function header() {
@@ -37,6 +37,7 @@ export function pagedTable(columns, load, options = {}) {
 
   async function go(page) {
     state.page = Math.max(1, page);
+    table.dataset.loading = "1";
     header();
     const result = await load({ page: state.page, pageSize: state.pageSize, sort: state.sort });
     state.total = result.total;
@@ -47,7 +48,9 @@ export function pagedTable(columns, load, options = {}) {
     status.textContent = t("table.status", { page: state.page, pages, total: formatNumber(state.total) });
     prev.disabled = state.page <= 1;
     next.disabled = state.page >= pages;
-    table.dataset.total = String(state.total);
+    // What is on show, for assistive tools and tests: set once the rows are in.
+    Object.assign(table.dataset, { total: String(state.total), sort: state.sort, page: String(state.page) });
+    delete table.dataset.loading;
   }
 
   return { el, reload: (reset = true) => go(reset ? 1 : state.page) };

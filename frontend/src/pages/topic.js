@@ -37,10 +37,10 @@ async function topicPage(main, info) {
     ready ? null : h("p", { class: "not-available" }, info.readiness.message),
     figures(summary));
   const [findings, runs, evalEl] = await Promise.all([findingsSection(name, canMap), trend(name, charts), evaluation(name)]);
-  const extra = info.page_panels?.map((p) => ({ panel: p, ...contributed(p, summary, charts) })) ?? [];
+  const extra = info.page_panels?.map((p) => ({ panel: p, ...contributed(p, summary, findings.names, charts) })) ?? [];
   const mapBox = h("div", { class: "mini-map", id: "topic-map", role: "region", "aria-label": t("topic.map") });
   main.append(h("div", { class: "stack" },
-    section("topic-findings", t("topic.findings"), findings),
+    section("topic-findings", t("topic.findings"), findings.el),
     h("div", { class: "grid-2" },
       canMap ? section("topic-map-panel", t("topic.map"), mapBox) : null,
       section("topic-trend", t("topic.trend"), runs.el),

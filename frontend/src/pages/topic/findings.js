@@ -25,6 +25,7 @@ async function loadAreas() {
   return Object.fromEntries(levels.map((l, i) => [l, found[i]]));
 }
 
+/** The section's element, and area names by code for the other panels. */
 export async function findingsSection(topic, canMap) {
   const { names, options } = areaOptions(canMap ? await loadAreas() : {});
   const level = select("filter-level", [["", t("topic.allLevels")], ...LEVELS.map((l) => [l, t(`level.${l}`)])]);
@@ -46,5 +47,5 @@ export async function findingsSection(topic, canMap) {
   level.addEventListener("change", () => table.reload());
   area.addEventListener("change", () => table.reload());
   await table.reload();
-  return h("div", {}, h("div", { class: "toolbar" }, field(t("topic.level"), level), field(t("topic.area.label"), area)), table.el);
+  return { names, el: h("div", {}, h("div", { class: "toolbar" }, field(t("topic.level"), level), field(t("topic.area.label"), area)), table.el) };
 }

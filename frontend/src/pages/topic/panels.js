@@ -48,12 +48,12 @@ export async function evaluation(topic) {
 }
 
 /** A panel the topic declared (see citybrain.topics.PagePanel): a note or a breakdown chart. */
-export function contributed(panel, summary, charts) {
+export function contributed(panel, summary, names, charts) {
   if (panel.kind === "note") return { el: h("p", { class: "note" }, bi(panel, "text")) };
   const counts = panel.by === "level" ? summary.by_level : summary.by_street;
   const keys = Object.keys(counts ?? {});
   if (!keys.length) return { el: h("p", { class: "empty" }, t("topic.noFindings")) };
-  const labels = keys.map((k) => (panel.by === "level" ? t(`level.${k}`) : k));
+  const labels = keys.map((k) => (panel.by === "level" ? t(`level.${k}`) : names[k] ?? k));
   const box = h("div", { class: "chart-sm", role: "img", "aria-label": bi(panel, "title") });
   return { el: box, draw: () => charts.push(barChart(box, labels, keys.map((k) => counts[k]), bi(panel, "title"))) };
 }

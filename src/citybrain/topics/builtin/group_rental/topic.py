@@ -17,6 +17,7 @@ from citybrain.topics import (
     InputSpec,
     MapLayer,
     OverviewTile,
+    PagePanel,
     Signal,
     Topic,
     TopicContext,
@@ -229,4 +230,33 @@ class GroupRental(Topic):
                 unit_zh="套",
                 unit_en="dwellings",
             )
+        ]
+
+    def page_panels(self) -> list[PagePanel]:
+        return [
+            PagePanel(
+                id="group_rental_how_to_read",
+                title_zh="如何看懂这些发现",
+                title_en="How to read these findings",
+                text_zh=(
+                    "每套房屋按月与同楼栋、面积相近的住户比较：水、气用量推算的居住人数"
+                    "减去登记人数即“人口缺口”，再结合快递外卖量和群众投诉。"
+                    "单独一个月异常不会被标记，连续数月异常评分更高。"
+                    "原因一栏列出推高评分的各项信号及同类住户的一般水平。"
+                ),
+                text_en=(
+                    "Each flat is compared month by month with similar flats in its building: the"
+                    " people its water and gas use imply, minus those registered, is the occupancy"
+                    " gap, weighed with deliveries and complaints. One odd month alone is never"
+                    " flagged; several in a row score higher. The reasons list each signal that"
+                    " raised the score next to what similar flats show."
+                ),
+            ),
+            PagePanel(
+                id="group_rental_by_street",
+                title_zh="各街道疑似群租房",
+                title_en="Suspected group rentals by street",
+                kind="breakdown",
+                by="street",
+            ),
         ]
