@@ -121,7 +121,8 @@ def test_all_connector_kinds_validate() -> None:
         "kind: json\n  path: a.json\n  records_path: data.items",
         "kind: parquet\n  path: a.parquet",
         "kind: sql\n  url: sqlite:///a.db\n  table: t\n  password_env: DB_PASSWORD",
-        "kind: http\n  url: http://x/api\n  auth_header_env: WATER_TOKEN",
+        "kind: http\n  url: http://x/api\n  auth_header_env: WATER_TOKEN\n"
+        "  watermark_param: updated_since",
         "kind: mqtt\n  topic: city/air/#",
         "kind: push\n  token_env: PUSH_TOKEN",
         "kind: ngsi_ld\n  url: http://broker\n  entity_type: AirQualityObserved",
@@ -208,3 +209,48 @@ def test_new_mapping_options_load() -> None:
     mapping = result.contract.mapping
     assert mapping.columns[0].sources == ("户号", "户号_新")
     assert mapping.from_filename is not None and mapping.from_filename.columns() == ["round"]
+
+
+API = """\
+id: parking_api
+name: 停车泊位接口
+owner: 区交通运输局
+connector:
+  kind: http
+  url: http://127.0.0.1:8808/api/parking
+  {extra}
+mapping:
+  columns:
+    - {{source: updated, target: updated_at, type: timestamp, formats: ['%Y-%m-%d %H:%M:%S']}}
+refresh: {{mode: {mode}, watermark: updated_at}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("mode", "extra", "key", "message"),
+    [
+        ("incremental", "records_path: items", "connector", "needs connector.watermark_param"),
+        ("full", "watermark_param: updated_since", "connector.watermark_param", "only with"),
+        ("full", "params: {since: '{watermark}'}", "connector.params", "only with"),
+        (
+            "incremental",
+            "watermark_param: since\n  params: {since: x}",
+            "connector.watermark_param",
+            "also set",
+        ),
+    ],
+    ids=["incremental-without-param", "param-on-full", "template-on-full", "param-twice"],
+)
+def test_an_api_watermark_param_goes_with_incremental_refresh(
+    mode: str, extra: str, key: str, message: str
+) -> None:
+    result = check_text(API.format(mode=mode, extra=extra), "parking.yaml")
+    assert not result.passed
+    found = {p.key: p.message for p in result.problems}
+    assert message in found[key], found
+
+
+@pytest.mark.parametrize("extra", ["watermark_param: updated_since", "params: {s: '{watermark}'}"])
+def test_an_incremental_api_with_its_watermark_param_passes(extra: str) -> None:
+    result = check_text(API.format(mode="incremental", extra=extra), "parking.yaml")
+    assert result.passed, str(result)

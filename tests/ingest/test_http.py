@@ -255,6 +255,55 @@ def test_incremental_api_sends_the_last_watermark(
     assert third.status == "skipped" and third.load_id == second.load_id
 
 
+def test_incremental_api_by_the_watermark_param_named_in_the_contract(
+    workspace: Workspace, make_contract: MakeContract
+) -> None:
+    """``watermark_param: updated_since``: the last landed watermark goes in that query
+    parameter, the first run sends none, and a run with nothing newer lands nothing."""
+    changes = [{"id": f"L{i}", "updated": f"2024-05-01 08:{i:02d}:00"} for i in range(25)]
+    asked: list[str | None] = []
+    app = FastAPI()
+
+    @app.get("/api/lots")
+    def page(
+        page: int = 1, page_size: int = 10, updated_since: str | None = None
+    ) -> dict[str, object]:
+        asked.append(updated_since)
+        newer = [c for c in changes if updated_since is None or c["updated"] > updated_since]
+        return {"items": newer[(page - 1) * page_size : page * page_size]}
+
+    with contextlib.contextmanager(serve_in_thread)(app) as url:
+        contract = make_contract(
+            f"kind: http\nurl: '{url}/api/lots'\nrecords_path: items\n"
+            "watermark_param: updated_since\n"
+            "pagination: {kind: page, size_param: page_size, page_size: 10}",
+            system="parking_api",
+            mapping=(
+                "mapping:\n  columns:\n"
+                "    - {source: id, target: lot_id}\n"
+                "    - {source: updated, target: updated_at, type: timestamp,"
+                " formats: ['%Y-%m-%d %H:%M:%S']}\n"
+            ),
+            extra="keys: [lot_id]\nrefresh: {mode: incremental, watermark: updated_at}\n",
+        )
+        first = load_http(workspace.lake, contract)
+        changes.append({"id": "L0", "updated": "2024-05-01 09:00:00"})
+        changes.append({"updated": "2024-05-01 09:01:00"})  # no id: quarantined
+        second = load_http(workspace.lake, contract)
+        third = load_http(workspace.lake, contract)
+    assert (first.status, first.rows_read, first.rows_landed) == ("completed", 25, 25)
+    assert first.watermark == "2024-05-01 08:24:00"
+    assert asked[:3] == [None, None, None]  # three pages, no watermark yet
+    assert asked[3] == "2024-05-01 08:24:00"
+    assert (second.rows_read, second.rows_landed, second.rows_quarantined) == (2, 1, 1)
+    assert second.reconciled and second.quarantined_by_reason == {"missing_key:id": 1}
+    assert landed_ids(second) == ["L0"]
+    # the source's own newest value, quarantined rows too, so a bad row is not asked for again
+    assert second.watermark == "2024-05-01 09:01:00"
+    assert third.status == "skipped" and third.load_id == second.load_id
+    assert asked[-1] == "2024-05-01 09:01:00"
+
+
 def test_a_failure_on_a_later_page_leaves_nothing_and_the_rerun_lands_once(
     workspace: Workspace, make_contract: MakeContract
 ) -> None:

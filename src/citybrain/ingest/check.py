@@ -186,10 +186,35 @@ def _semantic_problems(raw: dict[str, Any]) -> Iterator[tuple[Loc, str]]:
             yield ("refresh", "watermark"), f"{wm!r} is not a mapped target column"
         if refresh.mode == "incremental" and wm is None:
             yield ("refresh", "watermark"), "incremental refresh needs a watermark column"
+    yield from _http_watermark_problems(raw, refresh)
     vol = _valid(Volume, raw.get("volume", {}))
     low, high = (vol.min_rows, vol.max_rows) if vol is not None else (None, None)
     if low is not None and high is not None and low > high:
         yield ("volume",), "min_rows is larger than max_rows"
+
+
+def _http_watermark_problems(
+    raw: dict[str, Any], refresh: Refresh | None
+) -> Iterator[tuple[Loc, str]]:
+    """An incremental API must be told where to send the watermark, and only an incremental one:
+    otherwise every run would silently land the whole snapshot, or never send it."""
+    connector = _dict(raw.get("connector"))
+    if connector.get("kind") != "http" or refresh is None:
+        return
+    param = connector.get("watermark_param")
+    params = _dict(connector.get("params"))
+    templated = any(isinstance(v, str) and "{watermark}" in v for v in params.values())
+    if refresh.mode == "incremental" and param is None and not templated:
+        yield (
+            ("connector",),
+            "incremental refresh of an API needs connector.watermark_param (e.g. updated_since)"
+            " or a params value with {watermark}",
+        )
+    if refresh.mode != "incremental" and (param is not None or templated):
+        where = ("connector", "watermark_param") if param is not None else ("connector", "params")
+        yield where, "the watermark is sent only with refresh.mode incremental"
+    if param is not None and param in params:
+        yield ("connector", "watermark_param"), f"{param!r} is also set in connector.params"
 
 
 def _dict(value: Any) -> dict[str, Any]:

@@ -105,7 +105,17 @@ class HttpConnector(_Model):
     kind: Literal["http"] = "http"
     url: str
     method: Literal["GET", "POST"] = "GET"
-    params: dict[str, str] = Field(default_factory=dict)
+    params: dict[str, str] = Field(
+        default_factory=dict,
+        description="query parameters; a value may say {watermark} (the last landed watermark)",
+    )
+    watermark_param: str | None = Field(
+        None,
+        min_length=1,
+        description="incremental refresh: the query parameter the API filters by, e.g. "
+        "updated_since; it carries the last landed watermark (left out on the first run) and the "
+        "API must answer only records newer than it",
+    )
     records_path: str | None = None
     pagination: Pagination = Field(default_factory=Pagination)
     auth_header: str = "Authorization"

@@ -58,9 +58,10 @@ def load_http(
 ) -> Manifest:
     """Land every page of an HTTP source as one load.
 
-    An incremental source sends the last landed watermark wherever a ``params`` value says
-    ``{watermark}`` (e.g. ``params: {updated_since: "{watermark}"}``; left out on the first run),
-    and a run that gets no rows lands nothing.
+    An incremental source sends the last landed watermark in the query parameter
+    ``watermark_param`` names (e.g. ``watermark_param: updated_since``), or wherever a ``params``
+    value says ``{watermark}``; it is left out on the first run, and a run that gets no rows lands
+    nothing — like the SQL connector's ``WHERE watermark > last``, but filtered by the API.
     """
     incremental = contract.refresh.mode == "incremental"
 
@@ -161,6 +162,8 @@ class HttpReader:
     def _params(self) -> dict[str, str]:
         """The contract's params, with ``{watermark}`` filled in (or the param left out)."""
         params: dict[str, str] = {}
+        if self.options.watermark_param is not None and self.since is not None:
+            params[self.options.watermark_param] = self.since
         for name, value in self.options.params.items():
             if "{watermark}" in value:
                 if self.since is None:
