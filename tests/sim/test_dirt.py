@@ -121,7 +121,7 @@ def test_chinese_digits_and_address_numerals() -> None:
     assert d.to_chinese_digits("201") == "二〇一"
     assert d.to_chinese_digits("1203") == "一二〇三"
     text = "天府大道1700号锦城花园3栋2单元12楼1203室"
-    forms = {d._numerals(text, v) for v in range(3)}
+    forms = {d.numerals._numerals(text, v) for v in range(3)}
     assert forms == {
         "天府大道1700号锦城花园三栋二单元十二楼一二〇三室",
         "天府大道1700号锦城花园三栋二单元十二楼1203室",
@@ -173,7 +173,7 @@ def test_full_width_and_noise() -> None:
 def test_name_typos_use_confusable_characters() -> None:
     values = pa.array(NAMES * 100)
     out = d.name_typos(values, np.random.default_rng(2), 1.0)
-    table = d._confusables("name")
+    table = d.typos._confusables("name")
     for before, after in zip(values.to_pylist(), out.values.to_pylist(), strict=True):
         diff = [(a, b) for a, b in zip(before, after, strict=True) if a != b]
         assert len(diff) == 1 and diff[0][1] in table[diff[0][0]]
@@ -187,7 +187,7 @@ def test_name_typos_use_confusable_characters() -> None:
 def test_address_typos_blur_names_not_structure() -> None:
     values = pa.array(ADDRESSES * 100)
     out = d.address_typos(values, np.random.default_rng(2), 1.0)
-    table = d._confusables("address")
+    table = d.typos._confusables("address")
     assert out.touched.all()
     for before, after in zip(values.to_pylist(), out.values.to_pylist(), strict=True):
         diff = [(a, b) for a, b in zip(before, after, strict=True) if a != b]
