@@ -39,6 +39,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
+PUSH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "the body is not a JSON array or NDJSON; nothing landed"},
+    401: {"description": "no or a wrong credential"},
+    404: {"description": "no push source of that id in this workspace"},
+    413: {"description": "the body is over the size limit"},
+    422: {"description": "the load failed (e.g. schema drift under policy fail); nothing landed"},
+}
 
 
 # -------------------------------------------------------------------------------------------------
@@ -201,7 +208,7 @@ def create_push_router(
     router = APIRouter(tags=["ingest"], dependencies=list(dependencies))
     find = contracts or (lambda: _push_contracts(workspace))
 
-    @router.post("/ingest/push/{system}")
+    @router.post("/ingest/push/{system}", responses=PUSH_RESPONSES)
     async def push(system: str, request: Request) -> dict[str, Any]:
         contract = (await run_in_threadpool(find)).get(system)
         if contract is None:
