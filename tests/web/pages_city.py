@@ -61,6 +61,8 @@ def _catalog_runs(catalog: Catalog) -> None:
         catalog.record_stats(("topic", FINDINGS), rows=rows, run_id=f"run-{n}",
                              recorded_at=start + timedelta(days=30 * n))  # fmt: skip
     catalog.add_lineage(("std", std.name), ("topic", FINDINGS), kind="topic", run_id="run-1")
+    if catalog.list_datasets(zone="raw", system_id="power_grid"):  # the tiny city was ingested
+        catalog.add_lineage(("raw", "power_grid"), ("std", std.name), kind="standardise")
 
 
 def _open_cases(workspace: Workspace) -> list[int]:

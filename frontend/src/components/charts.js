@@ -51,11 +51,11 @@ export function flowGraph(el, nodes, edges, categories) {
   chart.setOption({
     ...base,
     tooltip: {},
-    legend: { bottom: 0, data: categories.map((c) => c.name), textStyle: { color: INK } },
+    legend: { bottom: 0, itemGap: 24, data: categories.map((c) => c.name), textStyle: { color: INK } },
     series: [{
       type: "graph", layout: "none", roam: true, data, categories,
       links: edges.map((e) => ({ source: e.source, target: e.target })),
-      edgeSymbol: ["none", "arrow"], edgeSymbolSize: 9, lineStyle: { color: "#5b6475", width: 1.5, curveness: 0.1 },
+      edgeSymbol: ["none", "arrow"], edgeSymbolSize: 9, lineStyle: { color: "#5b6475", width: 1.5 },
     }],
   });
   return chart;

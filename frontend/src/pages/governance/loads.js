@@ -23,15 +23,15 @@ async function quarantine(box, load) {
     { key: "line", label: t("governance.line") },
     { key: "file", label: t("governance.file") },
     { key: "reason", label: t("governance.reason") },
-    { key: "values", label: t("governance.values"), cell: (r) => Object.entries(r.values).map(([k, v]) => `${k}=${v ?? ""}`).join("; ") },
+    { key: "values", label: t("governance.values"), cell: (r) => Object.entries(r.values).map(([k, v]) => `${k}=${v ?? ""}`).join("; ") || (r.raw ?? "—") },
   ];
   const table = pagedTable(columns, (paging) => api(`/api/v1/loads/${encodeURIComponent(load.load_id)}/quarantine?${listQuery(paging, { reason: reason.value })}`),
     { id: "quarantine-table", sort: "row", caption: t("governance.quarantineOf", { id: load.load_id }) });
   reason.addEventListener("change", () => table.reload());
   await table.reload();
-  box.replaceChildren(h("div", { class: "toolbar" }, field(t("governance.reason"), reason)), table.el);
-  box.querySelector("caption").setAttribute("tabindex", "-1");
-  box.querySelector("caption").focus();
+  const title = h("h3", { id: "quarantine-title", tabindex: "-1" }, t("governance.quarantineOf", { id: load.load_id }));
+  box.replaceChildren(title, h("div", { class: "toolbar" }, field(t("governance.reason"), reason)), table.el);
+  title.focus();
 }
 
 export async function loadsTab() {
