@@ -83,3 +83,14 @@ def test_distressed_firms_decline(small_world: World) -> None:
 def test_tiny_has_distress_too() -> None:
     w = build_world(SCALES["tiny"], 11)
     assert (w.ent.table["distress_start"].to_numpy() >= 0).any()
+
+
+def test_residents_phones_are_unique_mobiles(small_world: World) -> None:
+    phones = small_world.pop.persons["phone"].drop_null().to_pylist()
+    assert len(phones) == len(set(phones)) > 10_000
+    assert all(len(p) == 11 and p.isdigit() and p[0] == "1" for p in phones)
+
+
+def test_bulk_exports_are_parquet_only_at_city_size() -> None:
+    assert SCALES["city"].bulk_parquet and resolve_scale("city", 1_000_000).bulk_parquet
+    assert not any(SCALES[s].bulk_parquet for s in ("tiny", "small", "district"))
