@@ -127,3 +127,38 @@ def act_elsewhere(page: Any, base_url: str, case_id: int) -> None:
     other.click("#action-submit")
     other.wait_for_selector("#case-status[data-status='accepted']")
     other.close()
+
+
+def test_keyboard_only_request_an_extension(open_page: Any, desk_url: str) -> None:
+    """Tab to a case, open it with Enter, and ask for more time without touching the mouse."""
+    watched = open_page()
+    page = sign_in(watched, desk_url, *CLERK, then="/desk")
+    page.wait_for_selector("#case-queue tbody a.case-link")
+    page.select_option("#desk-status", "accepted")  # the case accepted in the test before
+    page.wait_for_selector("#case-queue[data-total='1']:not([data-loading])")
+    tab_to(page, "#case-queue a.case-link")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#case-status[data-status='accepted']")
+    tab_to(page, "#case-actions button[data-action='request_extension']")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#action-dialog[open]")
+    assert page.evaluate("document.activeElement.id") == "action-hours"
+    page.keyboard.press("Control+a")
+    page.keyboard.type("16")
+    page.keyboard.press("Tab")
+    page.keyboard.type("需要等房主出差回来")
+    page.keyboard.press("Enter")  # in the textarea: a new line, not a submit
+    tab_to(page, "#action-submit")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#case-history td:has-text('需要等房主出差回来')")
+    assert "16 小时" in page.locator("#case-facts").inner_text()
+    assert page.locator("#case-history tbody tr").last.inner_text().split("\t")[2] == "申请延期"
+    watched.assert_clean()
+
+
+def tab_to(page: Any, selector: str, limit: int = 60) -> None:
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => document.activeElement.matches(s)", selector):
+            return
+    pytest.fail(f"{selector} is not reachable with the Tab key")

@@ -77,7 +77,7 @@ async function profile(main, kind, id, available) {
       parts.push(section("entity-profile", t(`entity.kind.${kind}`), h("p", { class: "empty" }, t("entity.notFound", { id }))));
     }
   } else {
-    parts.push(section("entity-profile", t(`entity.kind.${kind}`), notAvailable(t(`entity.kind.${kind}`))));
+    parts.push(section("entity-profile", t(`entity.kind.${kind}`), notAvailable(t("entity.profileOf", { kind: t(`entity.kind.${kind}`) }))));
   }
   if (kind === "enterprise") parts.push(await creditReport(id));
   return parts;
