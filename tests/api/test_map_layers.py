@@ -117,3 +117,19 @@ def test_many_findings_are_counted_into_h3_cells(api: Harness) -> None:
     assert ring[0] == ring[-1] and len(ring) >= 7
     forced = api.client.get(url, params={"aggregate": "points"}, headers=headers).json()
     assert forced["kind"] == "points" and forced["truncated"] is True
+
+
+def test_h3_cells_are_computed_once_per_run_and_resolution() -> None:
+    from citybrain.api.routers.map_layers import cells_of
+
+    table = findings_table(
+        [{"subject_id": "A", "lon": 104.01}, {"subject_id": "B", "lon": None},
+         {"subject_id": "C", "lon": 104.02}]
+    )  # fmt: skip
+    cells = cells_of("cache_probe", table, 8)
+    assert cells.null_count == 1 and cells[1].as_py() is None  # no point, no cell
+    assert cells_of("cache_probe", table, 8) is cells  # the same run again: from the cache
+    assert cells_of("cache_probe", table, 7) is not cells
+    rerun = table.set_column(table.schema.get_field_index("score"), "score",
+                             pa.array([0.5, 0.5, 0.5]))  # fmt: skip
+    assert cells_of("cache_probe", rerun, 8) is not cells  # a new run: computed afresh

@@ -98,6 +98,39 @@ def h3_cells(lon: Floats, lat: Floats, res: int) -> np.ndarray[Any, Any]:
     return cells[inverse.reshape(-1)]
 
 
+# (topic, resolution) → (fingerprint of the findings, their H3 cells): a map moving over the same
+# run asks for the same cells again and again; they are computed once per run and resolution.
+_CELLS: dict[tuple[str, int], tuple[tuple[Any, ...], pa.Array]] = {}
+_CELLS_KEPT = 32
+
+
+def _fingerprint(table: pa.Table) -> tuple[Any, ...]:
+    """What tells one run's findings from the next without reading them row by row."""
+    return (
+        table.num_rows,
+        pc.sum(table["score"]).as_py(),
+        pc.min(table["lon"]).as_py(),
+        pc.max(table["lat"]).as_py(),
+    )
+
+
+def cells_of(topic: str, table: pa.Table, res: int) -> pa.Array:
+    """The H3 cell of every finding of ``table`` (null where it has no point), cached."""
+    key, print_ = (topic, res), _fingerprint(table)
+    cached = _CELLS.get(key)
+    if cached is not None and cached[0] == print_:
+        return cached[1]
+    located = pc.and_(pc.is_valid(table["lon"]), pc.is_valid(table["lat"]))
+    lon = pc.fill_null(table["lon"], 0.0).to_numpy()
+    lat = pc.fill_null(table["lat"], 0.0).to_numpy()
+    cells = pa.array(h3_cells(lon, lat, res), pa.string())
+    cells = pc.if_else(located, cells, pa.scalar(None, pa.string()))
+    if len(_CELLS) >= _CELLS_KEPT:
+        _CELLS.clear()
+    _CELLS[key] = (print_, cells)
+    return cells
+
+
 def _geojson(wkt: pa.ChunkedArray) -> list[dict[str, Any] | None]:
     geoms = shapely.from_wkt(wkt.to_numpy(zero_copy_only=False), on_invalid="ignore")
     texts = shapely.to_geojson(geoms)
@@ -210,15 +243,11 @@ def cases_layer(
     )
 
 
-def _hexagons(table: pa.Table, res: int) -> list[Feature]:
-    cells = h3_cells(
-        table["lon"].to_numpy(zero_copy_only=False), table["lat"].to_numpy(zero_copy_only=False),
-        res,
-    )  # fmt: skip
+def _hexagons(table: pa.Table) -> list[Feature]:
     grouped = (
         pa.table(
             {
-                "cell": pa.array(cells, pa.string()),
+                "cell": table["h3"],
                 "score": table["score"],
                 "high": pc.cast(pc.equal(table["level"], "high"), pa.int64()),
             }
@@ -263,7 +292,11 @@ def findings_layer(
     if not known_topic(topic, lake):
         raise HTTPException(404, detail=f"no topic {topic!r}: not installed and never run")
     box = parse_bbox(bbox)
-    table = scoped_findings(lake.findings(topic), scope, level=level, period=period)
+    res = resolution_for_zoom(zoom)
+    table = lake.findings(topic)
+    if aggregate != "points":  # cells for the whole run, before filtering: the cache's unit
+        table = table.append_column("h3", cells_of(topic, table, res))
+    table = scoped_findings(table, scope, level=level, period=period)
     table = table.filter(pc.and_(pc.is_valid(table["lon"]), pc.is_valid(table["lat"])))
     table = in_bbox(table, box)
     total = table.num_rows
@@ -277,8 +310,7 @@ def findings_layer(
             total=total,
             truncated=total > MAX_POINTS,
         )
-    res = resolution_for_zoom(zoom)
     return FeatureCollection(
-        features=_hexagons(table, res) if total else [], kind="h3", total=total,
+        features=_hexagons(table) if total else [], kind="h3", total=total,
         h3_resolution=res,
     )  # fmt: skip
