@@ -47,6 +47,7 @@ from citybrain.ingest.rawzone import LoadStaging, RawZone
 log = logging.getLogger(__name__)
 SCHEMA_DRIFT = "schema_drift"
 MAP_WORKERS = 2  # the machines we aim at have a few cores; more workers only hold more chunks
+_HASHER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cb-checksum")
 
 
 class LoadFailed(UserError):
@@ -116,15 +117,23 @@ def load_file(
             log.warning("removed leftover of an interrupted load: %s", leftover)
         started = datetime.now(UTC)
         t0 = time.perf_counter()
-        checksum = file_checksum(path)
         size = path.stat().st_size
-        if not options.force and (done := zone.completed_with_checksum(checksum)) is not None:
-            notify(
-                ProgressEvent(contract.id, str(path), "skipped", done.rows_read, bytes_total=size)
-            )
-            return done.model_copy(
-                update={"status": "skipped", "message": f"already landed by {done.load_id}"}
-            )
+        hashing: Future[str] | None = None
+        checksum = ""
+        if options.force or not zone.completed_with_size(size):
+            # no landed file has this size, so none has this checksum: hash beside the load
+            hashing = _HASHER.submit(file_checksum, path)
+        else:
+            checksum = file_checksum(path)
+            if (done := zone.completed_with_checksum(checksum)) is not None:
+                notify(
+                    ProgressEvent(
+                        contract.id, str(path), "skipped", done.rows_read, bytes_total=size
+                    )
+                )
+                return done.model_copy(
+                    update={"status": "skipped", "message": f"already landed by {done.load_id}"}
+                )
         manifest = Manifest(
             load_id=new_load_id(),
             system=contract.id,
@@ -142,6 +151,8 @@ def load_file(
         notify(ProgressEvent(contract.id, str(path), "start", bytes_total=size))
         try:
             _run(contract, path, manifest, staging, options, notify)
+            if hashing is not None:
+                manifest.input_checksum = hashing.result()
         except UserError as exc:
             staging.abort()
             return record_failed(zone, manifest, str(exc), t0, notify)

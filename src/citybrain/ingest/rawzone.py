@@ -77,6 +77,11 @@ class RawZone:
         folder = self.raw / FAILED
         return [Manifest.read(p) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
 
+    def completed_with_size(self, size: int) -> bool:
+        """Whether a completed load read a file of ``size`` bytes (only then can one have the same
+        checksum)."""
+        return any(m.input_bytes == size and m.status == "completed" for m in self.manifests())
+
     def completed_with_checksum(self, checksum: str) -> Manifest | None:
         for manifest in self.manifests():
             if manifest.input_checksum == checksum and manifest.status == "completed":

@@ -198,7 +198,11 @@ class CsvReader:
     def _read_arrow(self, data: bytes, on_invalid: Callable[[pacsv.InvalidRow], str]) -> pa.Table:
         return pacsv.read_csv(
             pa.BufferReader(data),
-            read_options=pacsv.ReadOptions(column_names=self.columns, block_size=8 << 20),
+            # one thread per chunk: the load runs chunks in parallel itself, and Arrow's own
+            # threads on top cost more CPU than they save (measured: 0.5-1.0 s vs 0.3 s per 170 MB)
+            read_options=pacsv.ReadOptions(
+                column_names=self.columns, block_size=8 << 20, use_threads=False
+            ),
             parse_options=pacsv.ParseOptions(
                 delimiter=self.delimiter,
                 quote_char=self.options.quote,
