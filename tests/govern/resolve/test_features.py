@@ -2,7 +2,12 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from citybrain.govern.resolve.deterministic import identifier_edges, name_edges
+from citybrain.govern.resolve.deterministic import (
+    guarded_edges,
+    identifier_edges,
+    name_edges,
+    phone_name_edges,
+)
 from citybrain.govern.resolve.features import (
     address_features,
     id_features,
@@ -30,6 +35,8 @@ def test_only_valid_resident_ids_count_and_give_the_birth_date() -> None:
 def test_phones_are_normalised_and_bad_ones_dropped() -> None:
     out = phone_features(pa.array(["+86 138-0013-8000", "181972222205", "028-8512 3456"]))
     assert out["phone_norm"].to_pylist() == ["13800138000", None, None]
+    # A digit too many is no identifier, but its digits stay for the one-typo comparison.
+    assert out["phone_raw"].to_pylist() == ["13800138000", "181972222205", None]
 
 
 def test_a_road_number_learns_its_estate_from_addresses_that_give_both() -> None:
@@ -47,6 +54,10 @@ def test_enterprise_names_lose_region_and_legal_form() -> None:
                         pa.array(["成都天辉科技有限公司", "天辉科技有限公司"]))  # fmt: skip
     assert out["name_core"].to_pylist() == ["天辉科技", "天辉科技"]
     assert out["id_valid"].to_pylist() == ["91510100MA6TYCB61G", None]
+    spellings = ["天辉科技（成都）有限公司", "四川天辉科技有限责任公司", "天辉科技(成都)有限公司",
+                 "成都天辉科技有限公司高新分公司", "天辉科技股份有限公司"]  # fmt: skip
+    out = uscc_features(pa.array([None] * len(spellings), pa.string()), pa.array(spellings))
+    assert out["name_core"].to_pylist() == ["天辉科技"] * len(spellings)
 
 
 def test_deterministic_edges_star_from_the_least_record() -> None:
@@ -60,3 +71,30 @@ def test_deterministic_edges_star_from_the_least_record() -> None:
                       strict=True)) == [("a", "b"), ("a", "c")]  # fmt: skip
     # 甲公司 carries two valid codes (X and Y): its name alone links nothing.
     assert name_edges(records).num_rows == 0
+
+
+def _edge_pairs(edges: pa.Table) -> list[tuple[str, str]]:
+    return sorted(zip(edges["record_id_l"].to_pylist(), edges["record_id_r"].to_pylist(),
+                      strict=True))  # fmt: skip
+
+
+def test_a_local_account_links_its_rows_unless_it_carries_two_codes() -> None:
+    records = pa.table({
+        "record_id": ["a", "b", "c", "d", "e"],
+        "local_id": ["ss|1", "ss|1", "ss|2", "ss|2", None],
+        "id_valid": ["X", None, "Y", "Z", None],
+    })  # fmt: skip
+    assert _edge_pairs(guarded_edges(records, "local_id")) == [("a", "b")]
+
+
+def test_a_mobile_and_a_surname_link_unless_a_family_shares_the_phone() -> None:
+    records = pa.table({
+        "record_id": ["a", "b", "c", "d", "e", "f"],
+        "phone_norm": ["13800000001"] * 2 + ["13900000002"] * 3 + [None],
+        "surname_py": ["wang", "wang", "li", "li", "li", "wang"],
+        "name_py": ["wangling", None, "liqiang", "liwei", None, "wangling"],
+        "gender": ["F", "F", "M", "M", "M", "F"],
+        "id_valid": [None] * 6,
+    })  # fmt: skip
+    # 王女士 (b) is 王玲 (a); 李先生 (e) could be 李强 or 李伟; f has no phone.
+    assert _edge_pairs(phone_name_edges(records)) == [("a", "b")]

@@ -13,7 +13,7 @@ from citybrain.govern.resolve import link_table, resolve, resolve_new, stability
 
 
 @pytest.mark.duckdb
-@pytest.mark.parametrize(("kind", "min_recall"), [("person", 0.78), ("enterprise", 0.98)])
+@pytest.mark.parametrize(("kind", "min_recall"), [("person", 0.98), ("enterprise", 0.98)])
 def test_accuracy_on_the_tiny_city(
     engine: Engine, std: dict[str, ir.Table], resolve_city: Path, kind: str, min_recall: float
 ) -> None:

@@ -57,7 +57,9 @@ def gender() -> Any:
 
 def phone() -> Any:
     return _levels("phone", [
-        cll.NullLevel("phone_norm"), cll.ExactMatchLevel("phone_norm"),
+        cll.NullLevel("phone_raw"), cll.ExactMatchLevel("phone_norm"),
+        # One digit wrong or two swapped: a courier's typo, or a clerk's.
+        cll.DamerauLevenshteinLevel("phone_raw", 1).configure(label_for_charts="one typo"),
         cll.ElseLevel().configure(m_probability=0.05)])  # fmt: skip
 
 

@@ -1,5 +1,9 @@
 """Deterministic links: records that share a valid identifier are the same entity.
 
+Besides the national identifiers: an account number local to one system, an enterprise's
+registered name, and a person's mobile together with the surname — each guarded against the
+value that two entities share.
+
 Only identifiers that pass their check (a resident ID with a valid GB 11643 check digit, a USCC
 valid under GB 32100) link deterministically; a typo'd one is left to the probabilistic model.
 Edges form a star from the smallest record id of each identifier, computed in Arrow.
@@ -29,20 +33,52 @@ def identifier_edges(records: pa.Table, column: str = "id_valid") -> pa.Table:
     )
 
 
-def name_edges(records: pa.Table) -> pa.Table:
-    """Enterprises: equal registered names link unless their valid USCCs differ.
+def guarded_edges(records: pa.Table, column: str) -> pa.Table:
+    """Records equal on ``column`` link unless their valid identifiers differ.
 
-    A registered name is unique within its registration authority, so two records with the same
-    full name and no conflicting code are one enterprise.
+    For enterprises' registered names (unique within a registration authority) and for account
+    numbers local to one system (a social-security employer number): two records with the same
+    value and no conflicting code are one entity; a value seen with two valid codes links nothing.
     """
-    named = records.select(["record_id", "name_norm", "id_valid"]).filter(
-        pc.is_valid(records["name_norm"])
-    )
+    named = records.select(["record_id", column, "id_valid"]).filter(pc.is_valid(records[column]))
     codes = (
         named.filter(pc.is_valid(named["id_valid"]))
-        .group_by("name_norm")
+        .group_by(column)
         .aggregate([("id_valid", "count_distinct")])
     )
-    ambiguous = codes.filter(pc.greater(codes["id_valid_count_distinct"], 1))["name_norm"]
-    named = named.filter(pc.invert(pc.is_in(named["name_norm"], value_set=ambiguous)))
-    return identifier_edges(named, "name_norm")
+    ambiguous = codes.filter(pc.greater(codes["id_valid_count_distinct"], 1))[column]
+    named = named.filter(pc.invert(pc.is_in(named[column], value_set=ambiguous)))
+    return identifier_edges(named, column)
+
+
+def name_edges(records: pa.Table) -> pa.Table:
+    """Enterprises: equal registered names link unless their valid USCCs differ."""
+    return guarded_edges(records, "name_norm")
+
+
+def phone_name_edges(records: pa.Table) -> pa.Table:
+    """Persons: one valid mobile and one surname are one person, unless the mobile's records
+    with that surname disagree (two full names, two genders or two valid ID numbers — a family
+    sharing a phone). ``王女士`` on a parcel joins 王玲 who gave the same mobile on arrival.
+    """
+    table = records.select(
+        ["record_id", "phone_norm", "surname_py", "name_py", "gender", "id_valid"]
+    )
+    table = table.filter(
+        pc.and_(pc.is_valid(table["phone_norm"]), pc.is_valid(table["surname_py"]))
+    )
+    key = pc.binary_join_element_wise(table["phone_norm"], table["surname_py"], "|")
+    table = table.append_column("phone_surname", key)
+    counts = table.group_by("phone_surname").aggregate(
+        [(c, "count_distinct") for c in ("name_py", "gender", "id_valid")]
+    )
+    clear = pc.and_(
+        pc.and_(
+            pc.less_equal(counts["name_py_count_distinct"], 1),
+            pc.less_equal(counts["gender_count_distinct"], 1),
+        ),
+        pc.less_equal(counts["id_valid_count_distinct"], 1),
+    )
+    keys = counts.filter(clear)["phone_surname"]
+    table = table.filter(pc.is_in(table["phone_surname"], value_set=keys))
+    return identifier_edges(table, "phone_surname")

@@ -3,7 +3,8 @@
 Persons: the name in pinyin (homophone typos 张伟/张纬 agree in pinyin), its surname and given
 name, whether the name is only a surname with 先生/女士; a resident ID number only when its check
 digit is valid, its birth date, and the raw digits for typo comparisons; a normalised mobile
-number; address components (estate, building-unit-room) from `citybrain.address`.
+number (and its raw digits, for a mobile typed one digit long or short); address components
+(estate, building-unit-room) from `citybrain.address`.
 Enterprises: a USCC only when valid, and the name's core (no region prefix, no legal form).
 """
 
@@ -26,7 +27,12 @@ from citybrain.govern.validators import (
 _NULL = pa.scalar(None, pa.string())
 MASKED_NAME = r"^.{1,2}(先生|女士|小姐|师傅|老师)$"
 REGION_PREFIX = r"^(四川省|四川|成都市|成都|示例高新区|高新区)+"
-LEGAL_FORM = r"(股份有限公司|有限责任公司|有限公司|分公司|公司)$"
+REGION = r"(四川省|四川|成都市|成都|示例高新区|高新区)"
+REGION_IN_BRACKETS = (
+    rf"\({REGION}\)"  # 天辉科技（成都）有限公司, after NFKC made the brackets ASCII
+)
+# A legal form at the end, with a branch after it: 有限公司 / 有限公司高新分公司 / 分公司.
+LEGAL_FORM = r"(股份有限公司|有限责任公司|有限公司|公司)?(.{0,6}分公司)?$"
 
 
 def _clean(values: Any) -> Any:
@@ -101,7 +107,13 @@ def phone_features(phones: Any) -> dict[str, Any]:
     normal = pc.replace_substring_regex(normal, r"^\+?86(1\d{10})$", r"\1")
     ok = pc.is_null(validate_phone(normal))
     mobile = pc.fill_null(pc.match_substring_regex(normal, r"^1[3-9]\d{9}$"), False)
-    return {"phone_norm": pc.if_else(pc.and_(ok, mobile), normal, _NULL)}
+    # A mobile with a digit too many or too few is no identifier, but still a typo to compare.
+    digits = pc.replace_substring_regex(normal, r"\D", "")
+    near = pc.fill_null(pc.match_substring_regex(digits, r"^1\d{9,11}$"), False)
+    return {
+        "phone_norm": pc.if_else(pc.and_(ok, mobile), normal, _NULL),
+        "phone_raw": pc.if_else(near, digits, _NULL),
+    }
 
 
 def address_features(addresses: Any) -> dict[str, Any]:
@@ -133,7 +145,9 @@ def uscc_features(codes: Any, names: Any) -> dict[str, Any]:
     raw = pc.utf8_upper(_clean(codes))
     valid = pc.is_null(validate_uscc(raw))
     clean = _clean(names)
-    core = pc.replace_substring_regex(clean, REGION_PREFIX, "")
+    bracketed = pc.utf8_normalize(pc.cast(names, pa.string()), "NFKC")
+    core = _clean(pc.replace_substring_regex(bracketed, REGION_IN_BRACKETS, ""))
+    core = pc.replace_substring_regex(core, REGION_PREFIX, "")
     core = pc.replace_substring_regex(core, LEGAL_FORM, "")
     return {
         "id_valid": pc.if_else(valid, raw, _NULL),

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from splink import Linker
 
 from citybrain.core.engine import Engine
-from citybrain.govern.resolve import clusters, golden_ids, probabilistic, profiles
+from citybrain.govern.resolve import attach, clusters, golden_ids, probabilistic, profiles
 from citybrain.govern.resolve.backend import splink_api
 from citybrain.govern.resolve.pipeline import (
     GOLDEN_COLUMN,
@@ -49,11 +49,13 @@ def resolve_new(
         return resolve(engine, std, kind, store=store)
     golden = GOLDEN_COLUMN[kind]
     existing = engine.to_arrow(engine.table("base", link_table(kind)))
+    features = feature_columns(kind)
+    if not set(features) <= set(existing.column_names):  # stored by an older resolver
+        return resolve(engine, std, kind, store=store)
     records = collect_records(engine, std, kind)
     new = records.filter(pc.invert(pc.is_in(records["record_id"], existing["record_id"])))
     if new.num_rows == 0:
         return Resolution(kind, existing, model, {"records": existing.num_rows, "new": 0})
-    features = feature_columns(kind)
     old_profiles, old_map = profiles.profiles(existing, features)
     new_profiles, new_map = profiles.profiles(new, features)
     edges = _edges(engine, kind, model, old_profiles, new_profiles)
@@ -75,6 +77,8 @@ def resolve_new(
     ).combine_chunks()
     components = clusters.connected_components(splink_api(engine), nodes, graph)
     links = _assign(kind, existing, new, new_map, components)
+    if kind == "person":
+        links = attach.attach_new(links, golden, pc.unique(existing[golden]))
     stats = {
         "records": links.num_rows,
         "new": new.num_rows,
@@ -96,13 +100,10 @@ def _edges(engine: Engine, kind: Kind, model: str, old: pa.Table, new: pa.Table)
     linker = Linker(new_frame, settings, log_level=logging.ERROR)
     scored = probabilistic.predict_new_edges(linker, old_frame, new_frame, spec.threshold)
     # Deterministic links among the new records and to stored ones sharing a valid identifier.
-    ids = pc.unique(new["id_valid"].combine_chunks().drop_null())
-    related = old.filter(pc.is_in(old["id_valid"], value_set=ids))
-    if kind == "enterprise":
-        names = pc.unique(new["name_norm"].combine_chunks().drop_null())
-        related = pa.concat_tables(
-            [related, old.filter(pc.is_in(old["name_norm"], value_set=names))]
-        )
+    keys = ["id_valid", "local_id", "name_norm" if kind == "enterprise" else "phone_norm"]
+    related = pa.concat_tables(
+        [old.filter(pc.is_in(old[key], value_set=pc.unique(new[key].drop_null()))) for key in keys]
+    )
     fixed = deterministic_edges(kind, pa.concat_tables([related, new]))
     return pa.concat_tables([fixed, scored])
 

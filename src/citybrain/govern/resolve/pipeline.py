@@ -18,7 +18,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from citybrain.core.engine import Engine
-from citybrain.govern.resolve import clusters, deterministic, golden_ids, probabilistic, profiles
+from citybrain.govern.resolve import (
+    attach,
+    clusters,
+    deterministic,
+    golden_ids,
+    probabilistic,
+    profiles,
+)
 from citybrain.govern.resolve.backend import splink_api
 from citybrain.govern.resolve.features import enterprise_features, person_features
 from citybrain.govern.resolve.records import Kind, build_records
@@ -67,9 +74,14 @@ def collect_records(engine: Engine, std: Mapping[str, ir.Table], kind: Kind) -> 
 
 
 def deterministic_edges(kind: Kind, table: pa.Table) -> pa.Table:
-    edges = [deterministic.identifier_edges(table, "id_valid")]
+    edges = [
+        deterministic.identifier_edges(table, "id_valid"),
+        deterministic.guarded_edges(table, "local_id"),
+    ]
     if kind == "enterprise":
-        edges.append(deterministic.name_edges(table))
+        edges.append(deterministic.guarded_edges(table, "name_norm"))
+    else:
+        edges.append(deterministic.phone_name_edges(table))
     return pa.concat_tables(edges)
 
 
@@ -113,6 +125,8 @@ def resolve(
     """
     records = collect_records(engine, std, kind)
     clustered, model, stats = cluster_records(engine, kind, records, model_json, seed)
+    if kind == "person":
+        clustered = attach.attach(records, clustered)
     previous = previous_id_map(engine, kind)
     ids = golden_ids.assign(clustered, previous, PREFIX[kind])
     links = _links(kind, records, ids)

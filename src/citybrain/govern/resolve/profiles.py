@@ -12,10 +12,12 @@ import pyarrow.compute as pc
 
 PERSON_FEATURES: tuple[str, ...] = (
     "name", "name_norm", "name_py", "surname", "surname_py", "given_py",
-    "id_valid", "id_raw", "dob", "phone_norm", "addr_place", "addr_room", "gender",
+    "id_valid", "id_raw", "dob", "phone_norm", "phone_raw", "addr_place", "addr_room", "gender",
+    "local_id",
 )  # fmt: skip
 ENTERPRISE_FEATURES: tuple[str, ...] = (
     "id_valid", "id_raw", "name_norm", "name_core", "name_py", "addr_place", "addr_room",
+    "local_id",
 )  # fmt: skip
 
 

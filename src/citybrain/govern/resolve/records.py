@@ -3,8 +3,10 @@
 Each std table that mentions a person or an enterprise contributes records through a
 `RecordSpec`: which of its columns is the record key, the name, the identifier, the phone … The
 records keep their lineage (``source_system``, ``source_table``, ``source_key``, ``source_row``,
-``load_id``). Rows that repeat one record (monthly meter readings of one account) collapse to one
-record per key, the most recent load winning. All of it is one Ibis expression on the engine.
+``load_id``). A ``local_id`` is an account number that names one entity inside its own system (a
+social-security employer number): rows that share it are one entity, whatever else they lack.
+Rows that repeat one record (monthly meter readings of one account) collapse to one record per
+key, the most recent load winning. All of it is one Ibis expression on the engine.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ RECORD_COLUMNS: tuple[str, ...] = (
     "phone",
     "birth_date",
     "address",
+    "local_id",
 )
 
 
@@ -77,7 +80,8 @@ ENTERPRISE_SPECS: tuple[RecordSpec, ...] = (
     RecordSpec("enterprise_registration", "registration_id", {
         "name": "name", "id_number": "uscc", "address": "address"}),
     RecordSpec("tax_declaration", "declaration_id", {"name": "name", "id_number": "uscc"}),
-    RecordSpec("social_security", "record_id", {"name": "name", "id_number": "uscc"}),
+    RecordSpec("social_security", "record_id", {
+        "name": "name", "id_number": "uscc", "local_id": "employer_id"}),
     RecordSpec("penalty", "decision_no", {"name": "name", "id_number": "uscc"}),
     RecordSpec("commitment", "commitment_id", {"name": "name", "id_number": "uscc"}),
     RecordSpec("transport_permit", "permit_no", {"name": "company", "id_number": "uscc"}),
@@ -115,7 +119,8 @@ def records_of(table: ir.Table, spec: RecordSpec) -> ir.Table:
         source_key=key,
         source_row=_text(table, "source_row"),
         load_id=_text(table, "load_id"),
-        **{col: _text(table, spec.columns.get(col)) for col in RECORD_COLUMNS[6:]},
+        **{col: _text(table, spec.columns.get(col)) for col in RECORD_COLUMNS[6:-1]},
+        local_id=system.concat("|", spec.table, "|", _text(table, spec.columns.get("local_id"))),
     ).filter(lambda t: t.source_key.notnull() & t.name.notnull())
     # Repeated rows of one record: the latest load wins, ties by source row.
     window = ibis.window(group_by=out.record_id, order_by=[ibis.desc(out.load_id), out.source_row])
