@@ -109,11 +109,13 @@ def test_a_return_needs_a_reason_and_a_stale_version_is_refused(
 
     # Someone else accepts the case meanwhile: acting on the old version is refused, not lost.
     case_id = page.evaluate("new URLSearchParams(location.hash.split('?')[1]).get('id')")
-    act_elsewhere(page, desk_url, int(case_id))
-    page.click("#case-actions button[data-action='accept']")
+    page.click("#case-actions button[data-action='accept']")  # the form is open while …
+    act_elsewhere(page, desk_url, int(case_id))  # … the case is accepted in another tab
     page.click("#action-submit")
     page.wait_for_function("document.getElementById('action-error').textContent !== ''")
     assert "已被他人更新" in page.locator("#action-error").inner_text()
+    page.click("#action-cancel")  # closing the refused form shows the case as it is now
+    page.wait_for_selector("#case-status[data-status='accepted']")
     assert len(watched.failed) == 1 and watched.failed[0].startswith("409 ")  # the refusal only
     assert watched.errors == [e for e in watched.errors if "409" in e]
 

@@ -3,10 +3,12 @@ import { api } from "../api.js";
 import { allowed, bi, errorNote, formatTime, section } from "../components/ui.js";
 import { h } from "../dom.js";
 import { formatNumber, t } from "../i18n.js";
+import { onLive } from "../live.js";
 import { actionBar } from "./desk/actions.js";
 import { slaBadge, startTicking, stopTicking } from "./desk/sla.js";
 
 const dash = (v) => (v == null || v === "" ? "—" : v);
+let unsubscribe = null;
 
 function facts(c) {
   const rows = [
@@ -44,7 +46,7 @@ function show(main, detail) {
     h("p", {}, h("a", { href: "#/desk" }, t("desk.back"))),
     h("div", { class: "page-head" },
       h("h2", { class: "page-title", id: "case-title" }, `#${c.id} ${c.title}`),
-      h("span", { class: "badge neutral", id: "case-status", "data-status": c.status }, t(`status.${c.status}`)),
+      h("span", { class: "badge neutral", id: "case-status", "data-status": c.status, "data-version": c.version }, t(`status.${c.status}`)),
       h("span", { class: `badge ${c.level}` }, t(`level.${c.level}`)), slaBadge(c)),
     h("div", { class: "grid-2" },
       section("case-detail", t("desk.details"), facts(c)),
@@ -61,10 +63,21 @@ export default {
     try {
       show(main, await api(`/api/v1/cases/${encodeURIComponent(id)}`));
       startTicking(main);
+      // Someone else acted on this case: show its new state, unless a form of ours is open.
+      unsubscribe = onLive("case.", async (event) => {
+        if (String(event.data.case_id) !== id) return;
+        const fresh = await api(`/api/v1/cases/${encodeURIComponent(id)}`);
+        const shown = Number(main.querySelector("#case-status")?.dataset.version);
+        if (fresh.case.version > shown && !main.querySelector("dialog[open]")) show(main, fresh);
+      });
     } catch (error) {
       main.append(error.status === 404 ? h("p", { class: "card" }, t("desk.notFound", { id })) : errorNote(error));
       main.dataset.ready = "1";
     }
   },
-  leave: stopTicking,
+  leave() {
+    stopTicking();
+    unsubscribe?.();
+    unsubscribe = null;
+  },
 };

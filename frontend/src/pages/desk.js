@@ -4,10 +4,13 @@ import { listQuery, pagedTable } from "../components/table.js";
 import { allowed, field, formatTime, select } from "../components/ui.js";
 import { h } from "../dom.js";
 import { t } from "../i18n.js";
+import { onLive } from "../live.js";
 import { slaBadge, startTicking, stopTicking } from "./desk/sla.js";
 
 const STATUSES = ["dispatched", "accepted", "in_progress", "returned", "closed", "new", "archived"];
 const remembered = { mine: true, status: "", overdue: false };
+let unsubscribe = null;
+let pending = null;
 
 export default {
   async render(main) {
@@ -40,7 +43,18 @@ export default {
         table.el));
     await table.reload();
     startTicking(main);
+    // A case opened or moved anywhere in the caller's area: redraw the queue (same page), once
+    // per burst of events.
+    unsubscribe = onLive("case.", () => {
+      clearTimeout(pending);
+      pending = setTimeout(() => table.reload(false), 300);
+    });
     main.dataset.ready = "1";
   },
-  leave: stopTicking,
+  leave() {
+    stopTicking();
+    clearTimeout(pending);
+    unsubscribe?.();
+    unsubscribe = null;
+  },
 };

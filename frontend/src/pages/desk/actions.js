@@ -47,7 +47,11 @@ function form(name, spec, onSubmit, onCancel) {
 export function actionBar(detail, done) {
   const dialog = h("dialog", { class: "modal", id: "action-dialog", "aria-labelledby": "action-title" });
   const open = (name, spec) => {
-    const close = () => dialog.close();
+    let stale = false; // refused because the case moved on: closing the form shows its new state
+    const close = async () => {
+      dialog.close();
+      if (stale) done(await api(`/api/v1/cases/${detail.case.id}`));
+    };
     dialog.replaceChildren(form(name, spec, async (body, error) => {
       try {
         const next = await api(`/api/v1/cases/${detail.case.id}/${spec.path}`, {
@@ -55,10 +59,11 @@ export function actionBar(detail, done) {
           headers: { "Content-Type": "application/json" },
           body: JSON.stringify({ ...body, version: detail.case.version }),
         });
-        close();
+        dialog.close();
         done(next);
       } catch (err) {
-        error.textContent = err.status === 409 ? t("desk.conflict", { message: err.message }) : t("error.load", { message: err.message });
+        stale = err.status === 409;
+        error.textContent = stale ? t("desk.conflict", { message: err.message }) : t("error.load", { message: err.message });
       }
     }, close));
     dialog.showModal();
