@@ -322,3 +322,13 @@ def test_gcj02_coordinates_land_as_wgs84() -> None:
     assert abs(landed[0]["lon"] - 104.063902) < 1e-5 and abs(landed[0]["lat"] - 30.610371) < 1e-5
     assert abs(landed[1]["lon"] - 116.391275) < 1e-5 and abs(landed[1]["lat"] - 39.906217) < 1e-5
     assert landed[2]["lon"] is None and landed[2]["lat"] is None
+
+
+@pytest.mark.parametrize("bad_every", [997, 2], ids=["few-bad-sliced", "many-bad-filtered"])
+def test_landed_rows_are_the_good_ones_in_order_however_many_are_bad(bad_every: int) -> None:
+    n = 5_000
+    values = [str(i) if i % bad_every else f"x{i}" for i in range(n)]
+    landed, bad = run([{"source": "n", "target": "n", "type": "int64"}], {"n": values})
+    assert [r["n"] for r in landed] == [i for i in range(n) if i % bad_every]
+    assert [r["_row"] for r in landed] == [i + 1 for i in range(n) if i % bad_every]
+    assert [row for row, _ in bad] == [i + 1 for i in range(n) if not i % bad_every]
