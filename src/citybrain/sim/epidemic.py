@@ -39,6 +39,19 @@ ORIGINS = [
 STATIONS = ["成都东站", "成都南站", "成都西站", "天府国际机场", "双流国际机场"]
 
 
+def _trip_names() -> pa.Array:
+    """Train numbers (G/D) then flight numbers, indexed by trip code."""
+    no = np.arange(10 * len(ORIGINS))
+    trains = [f"{'G' if k % 2 == 0 else 'D'}{8000 + k * 7 % 1000}" for k in no]
+    flights = [f"{('3U', 'CA', 'MU', 'CZ')[k % 4]}{8400 + k * 13 % 500}" for k in no]
+    return pa.array(trains + flights)
+
+
+# every car 01–16, row 1–19 and seat letter, indexed by ((car - 1) * 19 + row - 1) * 5 + letter
+_SEATS = pa.array([f"{c:02d}车{r}{x}" for c in range(1, 17) for r in range(1, 20) for x in "ABCDF"])
+_TRIPS = _trip_names()
+
+
 @dataclass(frozen=True)
 class Epidemic:
     arrivals: pa.Table  # arrival_id, person_id, day, time, mode, station, trip, origin, car_seat
@@ -74,23 +87,15 @@ def build_epidemic(world: World) -> Epidemic:
     origin = rng.integers(0, len(ORIGINS), n)
     # a few trips per origin and day, so passengers from the zone share trains and flights
     trip_no = origin * 10 + rng.integers(0, 3, n)
-    trip = np.where(
-        rail,
-        np.char.add(np.where(trip_no % 2 == 0, "G", "D"), (8000 + trip_no * 7 % 1000).astype(str)),
-        np.char.add(
-            np.array(["3U", "CA", "MU", "CZ"])[trip_no % 4], (8400 + trip_no * 13 % 500).astype(str)
-        ),
-    )
+    # trips and seats are a few thousand distinct texts: rows hold integer codes into them
+    # (NumPy unicode arrays of millions of rows cost gigabytes at city size)
+    trip = np.where(rail, trip_no, trip_no + 10 * len(ORIGINS))
     minute = rng.integers(6 * 60, 24 * 60, n)
     order = np.lexsort((minute, day))
     day, person, rail, station = day[order], person[order], rail[order], station[order]
     origin, trip, minute = origin[order], trip[order], minute[order]
-    seat = np.char.add(
-        np.char.add(np.char.zfill(rng.integers(1, 17, n).astype(str), 2), "车"),
-        np.char.add(
-            rng.integers(1, 20, n).astype(str), np.array(list("ABCDF"))[rng.integers(0, 5, n)]
-        ),
-    )
+    car, row, letter = rng.integers(1, 17, n), rng.integers(1, 20, n), rng.integers(0, 5, n)
+    seat = ((car - 1) * 19 + row - 1) * 5 + letter
     arrivals = pa.table(
         {
             "arrival_id": np.arange(n, dtype=np.int64),
@@ -98,10 +103,10 @@ def build_epidemic(world: World) -> Epidemic:
             "day": day,
             "minute": minute,
             "rail": rail,
-            "station": np.array(STATIONS)[station],
-            "trip": trip,
-            "origin": np.array(ORIGINS)[origin],
-            "seat": seat,
+            "station": pa.array(STATIONS).take(pa.array(station)),
+            "trip": _TRIPS.take(pa.array(trip)),
+            "origin": pa.array(ORIGINS).take(pa.array(origin)),
+            "seat": _SEATS.take(pa.array(seat)),
         }
     )
     # episodes: one every ~10 months, three weeks long, with a risk city
