@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from web.conftest import sign_in, watch
+from web.conftest import assert_contrast, sign_in, watch
 from web.pages_city import serve_pages_city
 
 pytestmark = pytest.mark.browser
@@ -29,6 +29,7 @@ def act(page: Any, action: str, *, comment: str = "", outcome: str | None = None
         page.select_option("#action-outcome", outcome)
     if comment:
         page.fill("#action-comment", comment)
+    assert_contrast(page)
     page.click("#action-submit")
     page.wait_for_selector("#action-dialog", state="hidden")
 
@@ -48,6 +49,7 @@ def test_clerk_works_a_case_from_the_queue_to_closed(
         page.locator("#case-queue th[aria-sort='ascending'] button").get_attribute("data-sort")
         == "sla_due_at"
     )
+    assert_contrast(page)
     page.screenshot(path=str(artifacts_dir / "web-desk-queue-zh.png"), full_page=True)
 
     page.select_option("#desk-status", "accepted")  # the filter narrows the queue
@@ -80,6 +82,7 @@ def test_clerk_works_a_case_from_the_queue_to_closed(
     ]  # fmt: skip
     assert "处置中 → 办结" in history[-1]
     assert page.locator("#case-actions button[data-action='close']").count() == 0
+    assert_contrast(page)
     page.screenshot(path=str(artifacts_dir / "web-case-closed-zh.png"), full_page=True)
 
     page.click("#lang-switch")

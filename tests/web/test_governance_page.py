@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from web.conftest import sign_in
+from web.conftest import assert_contrast, sign_in
 from web.pages_city import FINDINGS, serve_pages_city
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -61,12 +61,14 @@ def test_admin_walks_catalog_lineage_loads_and_quarantine(
     assert "raw/power_grid\tstd/utility_reading" in chain
     assert "std/utility_reading\ttopic/" in chain
     assert page.get_attribute("#lineage-chart", "data-nodes") == "4"
+    assert_contrast(page)
     page.screenshot(path=str(artifacts_dir / "web-governance-lineage-zh.png"), full_page=True)
 
     page.click("nav.tabs a[data-tab='quality']")
     page.wait_for_selector("#governance-quality")
     quality = page.locator("#governance-quality").inner_text()
     assert "暂不可用" in quality or page.locator("#quality-table").count() == 1
+    assert_contrast(page)
 
     # Load runs; the parcel deliveries quarantined rows with a wrong field count.
     page.click("nav.tabs a[data-tab='loads']")
@@ -83,6 +85,7 @@ def test_admin_walks_catalog_lineage_loads_and_quarantine(
     loaded(page, "quarantine-table")
     reasons = page.locator("#quarantine-table td[data-col='reason']").all_inner_texts()
     assert reasons and all(reasons)
+    assert_contrast(page)
     page.screenshot(path=str(artifacts_dir / "web-governance-quarantine-zh.png"), full_page=True)
 
     page.click("#lang-switch")

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from citybrain.topics import get_topic
-from web.conftest import sign_in
+from web.conftest import assert_contrast, sign_in
 from web.pages_city import serve_pages_city
 
 pytestmark = pytest.mark.browser
@@ -83,6 +83,7 @@ def test_leader_reads_a_topic_page(open_page: Any, topic_url: str, artifacts_dir
         else:
             assert page.locator(f"#panel-{panel.id} .note").inner_text() == panel.text_zh
     page.wait_for_timeout(300)  # let the map draw
+    assert_contrast(page)
     page.screenshot(path=str(artifacts_dir / "web-topic-leader-zh.png"), full_page=True)
 
     page.click("#lang-switch")
