@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from rich.table import Table
 
@@ -15,11 +16,19 @@ from citybrain.core import Workspace, get_logger, run_context
 log = get_logger("citybrain.run")
 
 
+Report = Callable[[str], None]
+
+
 @dataclass(frozen=True)
 class Stage:
     name: str
     description: str
-    action: Callable[[Workspace], str]
+    action: Callable[..., str]
+    #: the action takes a second argument, a callback that hears each step it starts
+    reports: bool = False
+
+    def run(self, workspace: Workspace, report: Report) -> str:
+        return self.action(workspace, report) if self.reports else self.action(workspace)
 
 
 def _migrate(workspace: Workspace) -> str:
@@ -128,15 +137,36 @@ def _quality(workspace: Workspace) -> str:
     )
 
 
+def _resolve(workspace: Workspace, report: Report) -> str:
+    from citybrain.core.logging import current_run_id
+    from citybrain.govern.base import build_workspace_base
+
+    build = build_workspace_base(workspace, run_id=current_run_id(), report=report)
+    return build.summary() if build.rows else "no std tables with persons or enterprises yet"
+
+
 # Stages in pipeline order; each later capability (ingest, govern, resolve, cases) adds its own.
 STAGES: list[Stage] = [
     Stage("migrate", "bring the ops database schema up to date", _migrate),
     Stage("ingest", "load every source of the workspace into the raw zone", _ingest),
     Stage("standardize", "raw loads to std tables, validated and flagged", _standardize),
     Stage("quality", "score every source's data quality and raise alerts", _quality),
+    Stage(
+        "resolve",
+        "link persons and enterprises across systems; build the base databases",
+        _resolve,
+        reports=True,
+    ),
     Stage("topics", "run every installed topic whose inputs are ready", _topics),
     Stage("cases", "open and route cases for the latest findings of every topic", _cases),
 ]
+
+
+def _progress(bar: Any, task: Any, stage: str) -> Report:
+    def report(step: str) -> None:
+        bar.update(task, description=f"{stage}: {step}")
+
+    return report
 
 
 def run_command() -> None:
@@ -155,7 +185,7 @@ def run_command() -> None:
         for stage in STAGES:
             bar.update(task, description=stage.name)
             started = time.perf_counter()
-            result = stage.action(workspace)
+            result = stage.run(workspace, _progress(bar, task, stage.name))
             elapsed = time.perf_counter() - started
             log.info("stage done", extra={"stage": stage.name, "seconds": round(elapsed, 3)})
             summary.add_row(stage.name, result, f"{elapsed:.1f}")
