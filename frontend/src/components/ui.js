@@ -1,5 +1,5 @@
 // Small building blocks the pages share: sections, states, a guard, dates, API feature detection.
-import { api, can, currentUser } from "../api.js";
+import { can, currentUser } from "../api.js";
 import { h } from "../dom.js";
 import { getLang, t } from "../i18n.js";
 import { navigate } from "../router.js";
@@ -30,12 +30,17 @@ export function formatTime(value) {
 
 let paths = null;
 
+/** The server's routes, from its OpenAPI document (read once): path template → methods. */
+export function apiPaths() {
+  paths ??= fetch("/openapi.json").then((r) => (r.ok ? r.json() : { paths: {} })).then((spec) => spec.paths ?? {});
+  return paths;
+}
+
 /** Whether the server offers ``method path`` (an OpenAPI path template such as /api/v1/x/{id}).
  * Pages ask before calling routes that are still being added, so a missing one shows a state,
  * not a failed request. */
 export async function offers(path, method = "get") {
-  paths ??= fetch("/openapi.json").then((r) => (r.ok ? r.json() : { paths: {} })).then((spec) => spec.paths ?? {});
-  return Boolean((await paths)[path]?.[method]);
+  return Boolean((await apiPaths())[path]?.[method]);
 }
 
 /** A label wrapping a control, so the text names it; ``hint`` becomes its description. */
@@ -59,8 +64,6 @@ export function bi(obj, field) {
   const mine = getLang() === "en" ? obj[`${field}_en`] : obj[`${field}_zh`];
   return mine || obj[`${field}_zh`] || obj[`${field}_en`] || "";
 }
-
-export { api };
 
 /** ``t(prefix.value)`` when there is such a text, else the value itself (codes from the data). */
 export function known(prefix, value) {

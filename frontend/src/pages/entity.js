@@ -1,7 +1,7 @@
 // Entity 360 (一企一档 / 一房一档 / 一人一档): search, then a firm, a dwelling or a person as the
 // API answers it for the caller's role (masked), with a firm's credit report and an unmask action.
 import { api, can } from "../api.js";
-import { allowed, bi, errorNote, field, notAvailable, offers, section, select } from "../components/ui.js";
+import { allowed, apiPaths, bi, errorNote, field, notAvailable, offers, section, select } from "../components/ui.js";
 import { h } from "../dom.js";
 import { navigate } from "../router.js";
 import { t } from "../i18n.js";
@@ -10,12 +10,9 @@ import { value } from "./entity/view.js";
 
 const KINDS = ["enterprise", "dwelling", "person"];
 const USCC = /^[0-9A-HJ-NPQRTUWXY]{18}$/;
-let spec = null;
-
 /** The entity routes this server offers (they arrive with the entity-360 API). */
 async function routes() {
-  spec ??= fetch("/openapi.json").then((r) => (r.ok ? r.json() : { paths: {} })).then((s) => Object.keys(s.paths ?? {}));
-  const paths = await spec;
+  const paths = Object.keys(await apiPaths());
   const of = (kind) => paths.find((p) => p.startsWith(`/api/v1/entities/${kind}/{`));
   return { search: await offers("/api/v1/entities/search"), ...Object.fromEntries(KINDS.map((k) => [k, of(k)])) };
 }
