@@ -34,6 +34,9 @@ _DIRECTIONS = frozenset("东西南北中")
 _ADMIN_LIKE = re.compile(r"[\u4e00-\u9fff]{1,6}?(?:街道|区|县|市|镇|乡|州|省|旗)")
 Chain = tuple[tuple[Division, int], ...]
 _TWO = (2,)
+_FIRST_ASCII = re.compile(r"[0-9A-Za-z]")
+_MAX_READS = 100_000  # admin prefixes remembered before starting afresh (bounded memory)
+_WINDOW = 20_000  # the memo stays if, by this many new prefixes, at least half the reads repeated
 
 
 def _is_zone(division: Division) -> bool:
@@ -83,6 +86,8 @@ class AdminReader:
         self._lengths = index.lengths3
         self._divisions = index.divisions
         self._default = index.divisions[default_region] if default_region else None
+        self._reads: dict[str, AdminResult] | None = {}
+        self._lookups = self._misses = 0
         self._children: dict[str | None, NameIndex] = {}
         self._child_codes: dict[str | None, dict[str, str]] = {}
 
@@ -117,6 +122,30 @@ class AdminReader:
         return self.is_within(division, last)
 
     def read(self, text: str) -> AdminResult:
+        """The admin prefix of ``text``.
+
+        Memoised on the text up to its first digit or Latin letter and two characters more (no
+        name holds either, and no rule looks further), so the many addresses of one road number
+        or estate read their prefix once. Where prefixes do not repeat (addresses from all over
+        the country) the memo would only cost, so it stops after a window with few repeats.
+        """
+        reads = self._reads
+        if reads is None:
+            return self._read(text)
+        m = _FIRST_ASCII.search(text)
+        key = text if m is None else text[: m.start() + 3]
+        found = reads.get(key)
+        if found is None:
+            if len(reads) >= _MAX_READS:
+                reads.clear()
+            found = reads[key] = self._read(key)
+            self._misses += 1
+            if self._misses == _WINDOW:
+                self._reads = reads if self._lookups > 2 * _WINDOW else None
+        self._lookups += 1
+        return found
+
+    def _read(self, text: str) -> AdminResult:
         n = len(text)
         pos = 0
         chains: list[Chain] = [()]
