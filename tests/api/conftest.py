@@ -89,9 +89,13 @@ def make_harness(
         )
         workspace = Workspace.open(workspace.root)
     upgrade(workspace.ops_db_url)
-    # No rate limit and no sign-in cache: tests change users between requests and expect the
-    # next request to see it; test_auth and test_limits switch each on where they test it.
-    defaults: dict[str, object] = {"rate_limit_enabled": False, "auth_cache_seconds": 0}
+    # No rate limit, no sign-in cache, indexes checked on every request, reads waiting for their
+    # audit row: tests change users and data between requests and read the audit log right after
+    # a request; test_auth, test_limits and test_audit_writer switch each back where they test it.
+    defaults: dict[str, object] = {
+        "rate_limit_enabled": False, "auth_cache_seconds": 0, "index_check_seconds": 0,
+        "audit_wait_reads": True,
+    }  # fmt: skip
     app = create_app(workspace, ApiSettings(**(defaults | settings)))  # type: ignore[arg-type]
     clock = FrozenClock()
     app.state.security.clock = clock

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from api.conftest import Harness
+from api.conftest import Harness, make_harness
 from citybrain.api.opsdb_models import AuditLog
 from citybrain.api.security import audit
 from citybrain.api.security.audit import AuditEntry, AuditUnavailable, AuditWriter
@@ -83,3 +85,24 @@ def test_an_audited_request_is_refused_when_the_audit_log_cannot_be_written(
     assert response.status_code == 503
     assert "audit" in response.json()["detail"]
     assert api.client.get("/api/v1/catalog/datasets", headers=headers).status_code == 200
+
+
+def test_a_read_answers_before_its_audit_row_commits_and_the_row_follows(
+    tmp_path: Path,
+) -> None:
+    for harness in make_harness(tmp_path, audit_wait_reads=False, audit_flush_ms=50):
+        headers = harness.as_role("analyst")
+        url = "/api/v1/enterprises/91510100MA61234567/credit-report"
+        assert harness.client.get(url, headers=headers).status_code == 404  # no data: still read
+        engine = harness.security.engine
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with session(engine) as db:
+                rows = db.scalars(select(AuditLog).where(AuditLog.action == "credit.read")).all()
+            if rows:
+                break
+            time.sleep(0.01)
+        assert [r.endpoint for r in rows] == [f"GET {url}"]
+        # A failing audit log refuses reads too, though they do not wait for their row.
+        harness.security.audit.close()
+        assert harness.client.get(url, headers=headers).status_code == 503

@@ -88,7 +88,7 @@ def create_app(workspace: Workspace, settings: ApiSettings | None = None) -> Fas
     app.include_router(users.router, prefix=API)
     app.include_router(unmask_grants.router, prefix=API)
     app.include_router(audit.router, prefix=API)
-    for data in (catalog, loads, topics, findings, cases, map_layers, entities, metrics):
+    for data in (entities, catalog, loads, topics, findings, cases, map_layers, metrics):
         app.include_router(data.router, prefix=API)
     app.include_router(events.router, prefix=API)
     push = mounted_push_router(workspace, Depends(require(Permission.INGEST_PUSH)))

@@ -22,13 +22,18 @@ request on the lake reader). Instead one engine query per input table counts eve
 signals at once into ``CreditIndex``, an Arrow table sorted by USCC with a NumPy key array for
 binary search. ``CreditIndexCache`` rebuilds it when any input table changes — a lake write
 replaces a table's folder or adds a partition folder to it, so the folders' inode and mtime are
-its version, checked on each lookup for the price of five ``stat`` calls.
+its version. Five ``stat`` calls cost up to a millisecond on a busy file system, so the version is
+read at most every ``check_seconds`` (``ApiSettings.index_check_seconds``): a report reflects a
+load within that time.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -254,17 +259,32 @@ def build_index(engine: Engine, version: Version) -> CreditIndex:
 class CreditIndexCache:
     """The current index for a lake; rebuilt (once, whoever asks first) when the inputs change."""
 
-    def __init__(self, lake_root: os.PathLike[str] | str) -> None:
+    def __init__(
+        self,
+        lake_root: os.PathLike[str] | str,
+        check_seconds: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.lake_root = lake_root
+        self.check_seconds = check_seconds
+        self._clock = clock
+        self._checked_at = -math.inf
         self._index: CreditIndex | None = None
         self._lock = threading.Lock()
 
     def fresh(self) -> CreditIndex | None:
-        """The index if it matches the lake now, else None (call ``rebuild`` off the loop)."""
+        """The index if it matches the lake (as of the last check), else None: then call
+        ``rebuild`` off the event loop."""
         index = self._index
-        if index is not None and index.version == lake_version(self.lake_root):
+        if index is None:
+            return None
+        now = self._clock()
+        if now - self._checked_at < self.check_seconds:
             return index
-        return None
+        if index.version != lake_version(self.lake_root):
+            return None
+        self._checked_at = now
+        return index
 
     def rebuild(self, engine_for: Any) -> CreditIndex:
         """Build from the lake; ``engine_for`` is a context manager giving the lake engine."""
@@ -275,4 +295,5 @@ class CreditIndexCache:
                 with engine_for() as engine:
                     index = build_index(engine, version)
                 self._index = index
+            self._checked_at = self._clock()
             return index

@@ -265,20 +265,25 @@ class Require:
                 403, detail=f"role {principal.role.value} lacks permission {self.permission.value}"
             )
         if self.permission in AUDITED:
-            # Committed before the handler runs: no personal data leaves and no write happens
-            # without its audit row (group commit keeps this cheap; see AuditWriter).
-            await security.audit_async(
-                AuditEntry(
-                    actor=principal.actor,
-                    role=principal.role.value,
-                    action=self.permission.value,
-                    endpoint=f"{request.method} {request.url.path}"[:512],
-                    subjects=[str(v) for v in request.path_params.values()],
-                    purpose=_purpose(request),
-                    detail={"via": principal.via},
-                    at=security.clock(),
-                )
+            # A write waits until its audit row is committed, before the handler acts. A masked
+            # read is queued and answered at once unless ``audit_wait_reads``; its row commits
+            # within ``audit_flush_ms`` (see ApiSettings). No audit log, no answer either way.
+            if not security.audit.healthy:
+                raise HTTPException(503, detail="the audit log cannot be written; try again later")
+            entry = AuditEntry(
+                actor=principal.actor,
+                role=principal.role.value,
+                action=self.permission.value,
+                endpoint=f"{request.method} {request.url.path}"[:512],
+                subjects=[str(v) for v in request.path_params.values()],
+                purpose=_purpose(request),
+                detail={"via": principal.via},
+                at=security.clock(),
             )
+            if request.method in _READS and not security.settings.audit_wait_reads:
+                security.audit.submit(entry)
+            else:
+                await security.audit_async(entry)
         return principal
 
 
@@ -288,6 +293,7 @@ def _purpose(request: Request) -> str | None:
     return unquote(raw)[:1000] if raw else None
 
 
+_READS = frozenset({"GET", "HEAD"})
 _REQUIRES: dict[Permission, Require] = {}
 
 

@@ -36,9 +36,17 @@ class ApiSettings(BaseSettings):
     rate_limit_enabled: bool = True
     # Browsers of these origins may call the API cross-site; empty: no CORS headers at all.
     cors_origins: tuple[str, ...] = ()
-    # Audit rows are committed in groups: a request waits for the commit of its group, which the
-    # writer starts at most this many milliseconds after the group's first row (see AuditWriter).
-    audit_flush_ms: float = Field(2.0, ge=0, le=100)
+    # Audit rows are committed in groups (see AuditWriter), at most this many milliseconds after
+    # a group's first row.
+    audit_flush_ms: float = Field(5.0, ge=0, le=100)
+    # A write always waits for its audit row's commit before it acts, and so does showing personal
+    # data in clear under an unmask grant. A masked read of personal data answers without waiting
+    # unless this is true: its row is committed within audit_flush_ms, and a crash in that window
+    # can lose it (a read changes nothing, and the answer was masked). If the audit log cannot be
+    # written, reads are refused as well.
+    audit_wait_reads: bool = False
+    # How often an index prebuilt from the lake (credit reports) looks for a newer load.
+    index_check_seconds: float = Field(1.0, ge=0, le=3600)
     # Processes ``citybrain serve`` starts.
     workers: int = Field(1, ge=1, le=64)
 

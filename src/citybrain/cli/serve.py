@@ -19,14 +19,11 @@ def serve_command(
 
     Example: citybrain -w ./gaoxin serve --port 8000
     """
-    import uvicorn
-
-    from citybrain.api import create_app
+    from citybrain.api.server import run
 
     workspace = Workspace.open(state.workspace)
-    app = create_app(workspace)
     console.print(f"citybrain is serving {workspace.config.name} at [bold]http://{host}:{port}[/]")
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        run(workspace, host=host, port=port)
     except OSError as exc:  # port in use, permission denied
         raise UserError(f"cannot listen on {host}:{port}: {exc.strerror}") from None

@@ -16,8 +16,8 @@ from pydantic import BaseModel, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from citybrain.api.credit import CreditIndex, CreditIndexCache, CreditReport
-from citybrain.api.deps import Principal, require
-from citybrain.api.routers.topics import LakeDep
+from citybrain.api.deps import Principal, Security, get_security, require
+from citybrain.api.routers.topics import LakeDep, get_lake
 from citybrain.api.security.roles import Permission
 
 router = APIRouter(tags=["entities"])
@@ -41,11 +41,15 @@ class ParkingAnswer(BaseModel):
     message: str | None = None
 
 
-async def credit_index(request: Request, lake: LakeDep) -> CreditIndex:
+async def credit_index(
+    request: Request, security: Annotated[Security, Depends(get_security)]
+) -> CreditIndex:
     """The credit index of this app's lake, rebuilt in a worker thread when the lake changed."""
+    lake = get_lake(request)  # called, not a dependency: a sync dependency costs a thread hop
     cache: CreditIndexCache | None = getattr(request.app.state, "credit_index", None)
     if cache is None:
-        cache = request.app.state.credit_index = CreditIndexCache(lake.workspace.lake)
+        check = security.settings.index_check_seconds
+        cache = request.app.state.credit_index = CreditIndexCache(lake.workspace.lake, check)
     index = cache.fresh()
     if index is None:
         index = await run_in_threadpool(cache.rebuild, lake.engine)

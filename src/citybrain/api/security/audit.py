@@ -104,6 +104,14 @@ class AuditEntry:
     at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class Appended:
+    """Where a row landed in the chain."""
+
+    seq: int
+    row_hash: str
+
+
 def append(
     db: Session,
     *,
@@ -115,48 +123,45 @@ def append(
     purpose: str | None = None,
     detail: dict[str, Any] | None = None,
     at: datetime | None = None,
-) -> AuditLog:
+) -> Appended:
     """Append one row in the caller's transaction; it becomes visible when that commits."""
     entry = AuditEntry(actor, role, action, endpoint, subjects, purpose, detail or {}, at)
     return append_many(db, [entry])[0]
 
 
-def append_many(db: Session, entries: Sequence[AuditEntry]) -> list[AuditLog]:
-    """Append rows in order in the caller's transaction, each chained to the one before."""
+def append_many(db: Session, entries: Sequence[AuditEntry]) -> list[Appended]:
+    """Append rows in order in the caller's transaction, each chained to the one before.
+
+    Plain values and one Core ``executemany``, no ORM objects: the audit writer calls this for
+    every group of requests, so its cost per row is the cost of an audited request.
+    """
     _lock_tail(db)
     last = db.execute(
         select(AuditLog.seq, AuditLog.row_hash).order_by(AuditLog.seq.desc()).limit(1)
     ).first()
     seq, prev_hash = (last[0], last[1]) if last else (0, GENESIS_HASH)
-    rows: list[AuditLog] = []
+    values: list[dict[str, Any]] = []
+    placed: list[Appended] = []
     for entry in entries:
         seq += 1
-        # A JSON round trip now makes the stored detail exactly what verification will read back.
-        detail_clean: dict[str, Any] = json.loads(json.dumps(entry.detail, default=str))
-        row = AuditLog(
-            seq=seq,
-            at=(entry.at or utcnow()).astimezone(UTC),
-            actor=entry.actor[:64],
-            role=entry.role[:32],
-            action=entry.action[:64],
-            endpoint=entry.endpoint[:512],
-            subjects=[str(s) for s in list(entry.subjects)[:MAX_SUBJECTS]],
-            purpose=entry.purpose,
-            detail=detail_clean,
-            prev_hash=prev_hash,
-            row_hash="",
-        )
-        row.row_hash = prev_hash = row_hash_of(row)
-        rows.append(row)
-    # One Core INSERT for the batch: no identity-map bookkeeping for rows nobody will change.
-    db.execute(insert(AuditLog), [{c: getattr(r, c) for c in _COLUMNS} for r in rows])
-    return rows
-
-
-_COLUMNS = (
-    "seq", "at", "actor", "role", "action", "endpoint", "subjects", "purpose", "detail",
-    "prev_hash", "row_hash",
-)  # fmt: skip
+        row: dict[str, Any] = {
+            "seq": seq,
+            "at": (entry.at or utcnow()).astimezone(UTC),
+            "actor": entry.actor[:64],
+            "role": entry.role[:32],
+            "action": entry.action[:64],
+            "endpoint": entry.endpoint[:512],
+            "subjects": [str(s) for s in list(entry.subjects)[:MAX_SUBJECTS]],
+            "purpose": entry.purpose,
+            # A JSON round trip makes the stored detail exactly what verification reads back.
+            "detail": json.loads(json.dumps(entry.detail, default=str)) if entry.detail else {},
+            "prev_hash": prev_hash,
+        }
+        row["row_hash"] = prev_hash = hashlib.sha256(canonical(**row)).hexdigest()
+        values.append(row)
+        placed.append(Appended(seq, prev_hash))
+    db.connection().execute(insert(AuditLog), values)  # Core executemany, no ORM bulk path
+    return placed
 
 
 class AuditUnavailable(RuntimeError):
@@ -172,7 +177,9 @@ class AuditWriter:
     whatever is queued — waiting at most ``flush_ms`` after the first row for more to arrive —
     and appends it with ``append_many`` in one transaction: the chain is the same as with one
     row per transaction, while a commit is paid once per group instead of once per request.
-    If the commit fails every waiting request gets ``AuditUnavailable`` (fail closed).
+    If the commit fails every waiting request gets ``AuditUnavailable`` (fail closed), and
+    ``healthy`` stays False until a commit succeeds again, so callers that do not wait (reads, see
+    ``citybrain.api.deps.Require``) can refuse as well.
     """
 
     def __init__(self, engine: Engine, flush_ms: float = 2.0, max_batch: int = 1000) -> None:
@@ -183,6 +190,7 @@ class AuditWriter:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._closed = False
+        self.healthy = True
 
     def submit(self, entry: AuditEntry) -> Future[int]:
         """Queue ``entry``; the future's result is the row's ``seq`` once committed."""
@@ -205,6 +213,7 @@ class AuditWriter:
     def close(self) -> None:
         """Commit what is queued and stop the writer thread."""
         self._closed = True
+        self.healthy = False
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join(timeout=30)
@@ -246,9 +255,11 @@ class AuditWriter:
                 rows = append_many(db, [entry for entry, _ in batch])
         except Exception as exc:  # any database failure: nobody's row is in the log
             log.error("audit log write failed for %d row(s): %s", len(batch), exc)
+            self.healthy = False
             for _, future in batch:
                 future.set_exception(AuditUnavailable(f"the audit log cannot be written: {exc}"))
             return
+        self.healthy = True
         for (_, future), row in zip(batch, rows, strict=True):
             future.set_result(row.seq)
 
