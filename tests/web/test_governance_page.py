@@ -73,6 +73,13 @@ def test_admin_walks_catalog_lineage_loads_and_quarantine(
     # Load runs; the parcel deliveries quarantined rows with a wrong field count.
     page.click("nav.tabs a[data-tab='loads']")
     loaded(page, "loads-table")
+    total = int(page.get_attribute("#loads-table", "data-total") or 0)
+    assert total > 20 and page.locator("#loads-table tbody tr").count() == 20  # paged by 20
+    first_page = page.locator("#loads-table td[data-col='load_id']").all_inner_texts()
+    page.click("#governance-loads button[data-pager='next']")
+    page.wait_for_selector("#loads-table[data-page='2']:not([data-loading])")
+    second_page = page.locator("#loads-table td[data-col='load_id']").all_inner_texts()
+    assert second_page and not set(first_page) & set(second_page)
     page.select_option("#loads-status", "succeeded")
     loaded(page, "loads-table")
     button = page.locator("#loads-table button[data-quarantine]").first
