@@ -2,13 +2,19 @@
 
 Both sides get the same person records of a synthetic city (read by the test adapter into
 std-shaped tables) and are scored against the city's truth by pairwise precision and recall.
-Each side runs in its own child process limited to ``--cores`` CPUs, so its wall time and peak
-memory (max RSS) are its own. The plain side is Splink as its docs set it up: Jaro-Winkler on the
-name, Levenshtein on the ID number, exact date of birth, phone and address, blocking on equal
-name, phone or ID number, u by random sampling, m by EM, clusters at the same threshold.
+The std-shaped tables are read once by the parent and handed to each side as Parquet, so
+reading the delivered files costs neither side. Each side runs in its own child process limited to
+``--cores`` CPUs and DuckDB's ``--memory-limit``, so its wall time and peak memory (max RSS) are
+its own. The plain side is Splink as its docs set it up: Jaro-Winkler on the name, Levenshtein on
+the ID number, exact date of birth, phone and address, blocking on equal name, phone or ID
+number, u by random sampling, m by EM, clusters at the same threshold. A side that runs past
+``--cap-seconds`` is stopped and reported as capped, with the last step it reached and its peak
+memory so far. ``--stability`` adds citybrain's nightly case: a full run on the data without its
+newest 1 %, then the incremental run with it, and the share of golden ids kept.
 
     uv run python benchmarks/resolve.py --sim /tmp/cb-small --cores 2 --out resolve.json
     uv run python benchmarks/resolve.py --scale small --seed 7 --cores 2   # generates the city
+    nice uv run python benchmarks/resolve.py --sim /tmp/city1m --cap-seconds 1800 --out 1m.json
 
 Writes JSON with the machine, the versions, the inputs and each side's figures.
 """
@@ -24,6 +30,7 @@ import resource
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -44,25 +51,54 @@ def _limit(cores: int) -> None:
         os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:cores]))
 
 
-def _engine(workdir: Path, cores: int) -> Any:
+@dataclass(frozen=True)
+class Job:
+    """What a side's child process is given."""
+
+    sim: Path
+    std_dir: Path
+    cores: int
+    memory_limit: str
+
+
+def _engine(workdir: Path, job: Job) -> Any:
     from citybrain.core.config import DuckDBConfig, EngineConfig
     from citybrain.core.engine import open_engine
 
-    config = EngineConfig(duckdb=DuckDBConfig(threads=cores))
+    config = EngineConfig(duckdb=DuckDBConfig(threads=job.cores, memory_limit=job.memory_limit))
     return open_engine("duckdb", workdir / "lake", config, database=workdir / "bench.duckdb")
 
 
-def _std(engine: Any, sim: Path) -> dict[str, Any]:
+def prepare_std(sim: Path) -> Path:
+    """The sim's person systems as std-shaped Parquet tables, written once beside the sim."""
+    import pyarrow.parquet as pq
     from simstd import load_std
 
-    return {k: engine.register(f"std_{k}", v) for k, v in load_std(sim, PERSON_SYSTEMS).items()}
+    folder = sim / "_bench_std"
+    if not (folder / "done").is_file():
+        folder.mkdir(exist_ok=True)
+        for name, table in load_std(sim, PERSON_SYSTEMS).items():
+            pq.write_table(table, folder / f"{name}.parquet")
+        (folder / "done").touch()
+    return folder
 
 
-def side_citybrain(sim: Path, cores: int, workdir: Path) -> dict[str, Any]:
+def _std(engine: Any, job: Job, share_held_back: float = 0.0) -> dict[str, Any]:
+    import pyarrow.parquet as pq
+    from simcity import held_back
+
+    tables = {p.stem: pq.read_table(p) for p in sorted(job.std_dir.glob("*.parquet"))}
+    if share_held_back:
+        tables = held_back(tables, share_held_back)
+    return {k: engine.register(f"std_{k}_{len(v)}", v) for k, v in tables.items()}
+
+
+def side_citybrain(job: Job, workdir: Path, step: Any) -> dict[str, Any]:
     from citybrain.govern.resolve import resolve
 
-    engine = _engine(workdir, cores)
-    std = _std(engine, sim)
+    engine = _engine(workdir, job)
+    std = _std(engine, job)
+    step("resolve")
     start = time.perf_counter()
     result = resolve(engine, std, "person", store=False)
     seconds = time.perf_counter() - start
@@ -71,7 +107,28 @@ def side_citybrain(sim: Path, cores: int, workdir: Path) -> dict[str, Any]:
     return {"seconds": seconds, "links": links, "stats": result.stats}
 
 
-def side_plain_splink(sim: Path, cores: int, workdir: Path) -> dict[str, Any]:
+def side_citybrain_nightly(job: Job, workdir: Path, step: Any) -> dict[str, Any]:
+    """A full run without the newest 1 %, then the incremental run that adds it."""
+    from citybrain.govern.resolve import resolve, resolve_new, stability
+
+    engine = _engine(workdir, job)
+    step("full run on 99 %")
+    first = resolve(engine, _std(engine, job, 0.01), "person")
+    step("incremental run with the last 1 %")
+    start = time.perf_counter()
+    nightly = resolve_new(engine, _std(engine, job), "person")
+    seconds = time.perf_counter() - start
+    links = nightly.links.select(["record_id", "source_system", "source_key", "load_id"])
+    links = links.append_column("cluster", nightly.links["golden_person_id"])
+    stats = {
+        **nightly.stats,
+        "golden_id_stability": round(stability(first.id_map(), nightly.id_map()), 6),
+        "new_share": round(nightly.stats["new"] / max(1, nightly.stats["records"]), 4),
+    }
+    return {"seconds": seconds, "links": links, "stats": stats}
+
+
+def side_plain_splink(job: Job, workdir: Path, step: Any) -> dict[str, Any]:
     import logging
 
     import pyarrow as pa
@@ -81,8 +138,9 @@ def side_plain_splink(sim: Path, cores: int, workdir: Path) -> dict[str, Any]:
 
     from citybrain.govern.resolve.records import build_records
 
-    engine = _engine(workdir, cores)
-    std = _std(engine, sim)
+    engine = _engine(workdir, job)
+    std = _std(engine, job)
+    step("records")
     start = time.perf_counter()
     records = engine.to_arrow(build_records(std, "person"))
     # Splink's usual light cleaning: trimmed strings, empty as null.
@@ -108,13 +166,16 @@ def side_plain_splink(sim: Path, cores: int, workdir: Path) -> dict[str, Any]:
     )
     db_api = engine.splink_api()
     linker = Linker(db_api.register(records), settings, log_level=logging.ERROR)
+    step("training")
     linker.training.estimate_probability_two_random_records_match(
         [block_on("id_number")], recall=0.7
     )
     linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=42)
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("name"))
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("phone"))
+    step("predict")
     predictions = linker.inference.predict(threshold_match_probability=THRESHOLD)
+    step("cluster")
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
         predictions, THRESHOLD
     ).as_pyarrow_table()
@@ -126,40 +187,81 @@ def side_plain_splink(sim: Path, cores: int, workdir: Path) -> dict[str, Any]:
     return {"seconds": seconds, "links": links, "stats": {"records": records.num_rows}}
 
 
-def _child(side: str, sim: str, cores: int, queue: Any) -> None:
-    _limit(cores)
+SIDES = {
+    "citybrain": side_citybrain,
+    "plain_splink": side_plain_splink,
+    "citybrain_nightly": side_citybrain_nightly,
+}
+
+
+def _child(side: str, job: Job, queue: Any) -> None:
+    _limit(job.cores)
+
+    def step(name: str) -> None:
+        queue.put({"step": name})
+
     with tempfile.TemporaryDirectory() as tmp:
-        fn = side_citybrain if side == "citybrain" else side_plain_splink
-        out = fn(Path(sim), cores, Path(tmp))
+        out = SIDES[side](job, Path(tmp), step)
+    step("scoring")
     from evaluate import pairwise
 
-    scores = pairwise(Path(sim), "person", out["links"], "cluster")
+    scores = pairwise(job.sim, "person", out["links"], "cluster")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    queue.put({"seconds": round(out["seconds"], 2), "peak_rss_mb": round(peak_mb, 1),
-               "stats": out["stats"], **scores})  # fmt: skip
+    queue.put({"result": {"seconds": round(out["seconds"], 2), "peak_rss_mb": round(peak_mb, 1),
+               "stats": out["stats"], **scores}})  # fmt: skip
 
 
-def run_side(side: str, sim: Path, cores: int) -> dict[str, Any]:
-    """One side in a child process; a child that dies (e.g. killed for memory) is reported."""
+def _peak_mb(pid: int | None) -> float | None:
+    """The process's peak resident memory so far (Linux ``VmHWM``), None where unknown."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
+def run_side(side: str, job: Job, cap_seconds: float | None) -> dict[str, Any]:
+    """One side in a child process; one that dies, or runs past the cap, is reported as such."""
     import queue as queue_module
 
     ctx = mp.get_context("spawn")
-    results = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(side, str(sim), cores, results))
+    messages = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(side, job, messages))
     start = time.perf_counter()
     proc.start()
+    reached = "start"
+    peak: float | None = None
     while True:
         try:
-            result: dict[str, Any] = results.get(timeout=5)
-            break
+            message: dict[str, Any] = messages.get(timeout=5)
         except queue_module.Empty:
+            elapsed = time.perf_counter() - start
+            peak = _peak_mb(proc.pid) or peak
             if not proc.is_alive():
                 return {
                     "error": f"the {side} process ended with exit code {proc.exitcode}",
-                    "seconds": round(time.perf_counter() - start, 2),
+                    "reached": reached,
+                    "seconds": round(elapsed, 2),
                 }
-    proc.join()
-    return result
+            if cap_seconds is not None and elapsed > cap_seconds:
+                proc.terminate()
+                proc.join()
+                return {
+                    "capped": True,
+                    "cap_seconds": cap_seconds,
+                    "reached": reached,
+                    "seconds": round(elapsed, 2),
+                    "peak_rss_mb_so_far": peak,
+                }
+            continue
+        if "step" in message:
+            reached = message["step"]
+            print(f"  {side}: {reached} ({time.perf_counter() - start:.0f} s)", flush=True)
+            continue
+        proc.join()
+        return dict(message["result"])
 
 
 def main() -> None:
@@ -169,6 +271,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--records", type=int, default=None, help="sim --records override")
     parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--memory-limit", default="8GB", help="DuckDB memory limit of each side")
+    parser.add_argument(
+        "--cap-seconds", type=float, default=None, help="stop a side that runs longer"
+    )
+    parser.add_argument("--stability", action="store_true", help="add the nightly-run side")
     parser.add_argument("--out", type=Path, default=Path("resolve.json"))
     args = parser.parse_args()
     sim = args.sim
@@ -180,7 +287,11 @@ def main() -> None:
         start = time.perf_counter()
         generate(args.scale, args.seed, sim, records=args.records, systems=PERSON_SYSTEMS)
         generated = round(time.perf_counter() - start, 1)
-    sides = {side: run_side(side, sim, args.cores) for side in ("citybrain", "plain_splink")}
+    start = time.perf_counter()
+    job = Job(sim, prepare_std(sim), args.cores, args.memory_limit)
+    prepared = round(time.perf_counter() - start, 1)
+    names = ["citybrain", "plain_splink"] + (["citybrain_nightly"] if args.stability else [])
+    sides = {side: run_side(side, job, args.cap_seconds) for side in names}
     report = {
         "benchmark": "resolve persons",
         "machine": {
@@ -188,6 +299,8 @@ def main() -> None:
             "python": platform.python_version(),
             "cpus_available": os.cpu_count(),
             "cores_used": args.cores,
+            "duckdb_memory_limit": args.memory_limit,
+            "load_average_at_start": os.getloadavg(),
         },
         "versions": {
             p: version(p) for p in ("splink", "duckdb", "pyarrow", "pypinyin", "ibis-framework")
@@ -198,21 +311,30 @@ def main() -> None:
             "seed": args.seed,
             "records_override": args.records,
             "generate_seconds": generated,
+            "std_prepare_seconds": prepared,
             "person_records": sides["citybrain"].get("stats", {}).get("records"),
             "threshold": THRESHOLD,
+            "cap_seconds": args.cap_seconds,
         },
         "sides": sides,
     }
     args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     print(
-        f"{'side':<14}{'records':>10}{'seconds':>10}{'peak MB':>10}{'precision':>11}{'recall':>9}"
+        f"{'side':<18}{'records':>10}{'seconds':>10}{'peak MB':>10}{'precision':>11}{'recall':>9}"
     )
     for side, r in sides.items():
-        if "error" in r:
-            print(f"{side:<14}{r['error']}")
+        if "capped" in r:
+            print(f"{side:<18}capped at {r['cap_seconds']:.0f} s in step {r['reached']!r}, "
+                  f"peak {r['peak_rss_mb_so_far']} MB so far")  # fmt: skip
             continue
-        print(f"{side:<14}{r['stats']['records']:>10}{r['seconds']:>10}{r['peak_rss_mb']:>10}"
+        if "error" in r:
+            print(f"{side:<18}{r['error']} (in step {r['reached']!r})")
+            continue
+        print(f"{side:<18}{r['stats']['records']:>10}{r['seconds']:>10}{r['peak_rss_mb']:>10}"
               f"{r['precision']:>11.4f}{r['recall']:>9.4f}")  # fmt: skip
+    if "golden_id_stability" in sides.get("citybrain_nightly", {}).get("stats", {}):
+        print(f"golden-id stability after a 1 % load: "
+              f"{sides['citybrain_nightly']['stats']['golden_id_stability']:.4%}")  # fmt: skip
     print(f"wrote {args.out}")
 
 
