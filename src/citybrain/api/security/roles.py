@@ -66,7 +66,6 @@ _READ_ALL = frozenset(
     {
         _P.OVERVIEW_READ,
         _P.CATALOG_READ,
-        _P.QUALITY_READ,
         _P.TOPICS_READ,
         _P.FINDINGS_READ,
         _P.CASES_READ,
@@ -78,12 +77,21 @@ _READ_ALL = frozenset(
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission) - {_P.AUDIT_READ},
+    # Quality results go to the data steward (every source) and the owning department's clerks.
     Role.DATA_STEWARD: _READ_ALL
-    | {_P.CATALOG_WRITE, _P.QUARANTINE_READ, _P.ENTITIES_READ, _P.PII_UNMASK, _P.INGEST_PUSH},
+    | {
+        _P.QUALITY_READ,
+        _P.CATALOG_WRITE,
+        _P.QUARANTINE_READ,
+        _P.ENTITIES_READ,
+        _P.PII_UNMASK,
+        _P.INGEST_PUSH,
+    },
     Role.ANALYST: _READ_ALL | {_P.TOPICS_RUN, _P.ENTITIES_READ, _P.CREDIT_READ},
     Role.CLERK: frozenset(
         {
             _P.OVERVIEW_READ,
+            _P.QUALITY_READ,
             _P.FINDINGS_READ,
             _P.CASES_READ,
             _P.CASES_WRITE,
