@@ -19,8 +19,8 @@ export default {
     const mine = h("input", { type: "checkbox", id: "desk-mine", checked: remembered.mine });
     const overdue = h("input", { type: "checkbox", id: "desk-overdue", checked: remembered.overdue });
     const columns = [
-      { key: "id", label: t("desk.id"), sort: "id", cell: (c) => h("a", { href: `#/case?id=${c.id}`, class: "case-link" }, `#${c.id}`) },
-      { key: "title", label: t("desk.caseTitle") },
+      { key: "id", label: t("desk.id"), sort: "id", cell: (c) => `#${c.id}` },
+      { key: "title", label: t("desk.caseTitle"), cell: (c) => h("a", { href: `#/case?id=${c.id}`, class: "case-link" }, c.title) },
       { key: "level", label: t("topic.level"), cell: (c) => h("span", { class: `badge ${c.level}` }, t(`level.${c.level}`)) },
       { key: "status", label: t("desk.status"), sort: "status", cell: (c) => t(`status.${c.status}`) },
       { key: "department", label: t("desk.department") },
