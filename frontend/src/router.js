@@ -21,6 +21,7 @@ export async function render(main) {
   if (current?.leave) current.leave();
   current = routes.get(path) || routes.get("*");
   main.replaceChildren();
+  delete main.dataset.ready; // each page marks itself ready when its data is drawn
   onRoute(path, current);
   await current.render(main, params);
 }

@@ -132,6 +132,7 @@ export const mapPage = {
     map = new maplibregl.Map({ container, style: BLANK_STYLE, center: [104, 35], zoom: 3, attributionControl: false,
       locale: { "NavigationControl.ZoomIn": t("map.zoomIn"), "NavigationControl.ZoomOut": t("map.zoomOut") } });
     map.addControl(new maplibregl.NavigationControl({ showCompass: false }));
+    container.maplibre = map; // for benchmarks/web.py, which measures frame times on it
     const bounds = new maplibregl.LngLatBounds();
     await new Promise((resolve) => map.on("load", resolve));
     layers.forEach((layer, i) => {
