@@ -73,13 +73,15 @@ _LEAD = re.compile(
 )
 _TRAIL = re.compile(
     r"(?:(?:[东南西北]{1,2}(?:侧|面|边)?)?(?:约?\d+米)(?:处|左右)?|附近|周边|一带|对面|斜对面|对门|旁边|旁|隔壁|"
-    r"门口|门前|楼下|后面|背后|里面|内|处|交叉口|路口|十字路口|[东南西北]{1,2}(?:侧|面|边)|"
-    r"往?[东南西北](?:走)?\d*米?)+$"
+    r"门口|门前|楼下|后面|背后|里面|内|处|交叉口|(?<=号)(?:十字)?路口|[东南西北]{1,2}(?:侧|面|边)|"
+    r"往?[东南西北](?:走)?\d*米?|商铺|门面|门市|铺面|店铺|底商)+$"
 )
 # Cheap guards: the noise patterns can only match text that starts / ends with one of these.
 _LEAD_FIRST = frozenset("中现家户联通详居送收住地0123456789")
-_TRAIL_LAST = frozenset("近边带面门旁壁口前下后内处米侧右东南西北")
+_TRAIL_LAST = frozenset("近边带面门旁壁口前下后内处米侧右东南西北铺市商")
 _ALLEY_NOISE = re.compile(r"号大院|号院子|号院落")
+# 蜀都大道少城路口: at the mouth of a crossing road — the first road is the place.
+_ROAD_MOUTH = re.compile(r"(?<=[路街道段])[\u4e00-\u9fff]{1,8}?(?:路|街|大道|巷)(?:十字)?路?口$")
 _BUILDING_WORDS = re.compile(
     r"(?<=[0-9A-Z一二三四五六七八九十])号?(?:办公|写字|住宅|宿舍|商务|综合|教学|科研)楼"
 )
@@ -98,9 +100,19 @@ _PHONE = re.compile(
     r"(?:电话|手机|联系电话|tel|TEL)?(?<!\d)(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8})(?!\d)"
 )
 # 单元 mistyped by sound or shape after a number: 2单园, 3单院 (never a name there).
-_UNIT_TYPO = re.compile(r"(?<=[0-9一二三四五六七八九十两])单[园院苑源员圆远]")
+_UNIT_TYPO = re.compile(r"(?<=[0-9一二三四五六七八九十两])单[园院苑源员圆远无]")
+# The other marker words mistyped by pinyin right after a number: 2动 (栋), 3撞 (幢), 5搂 (楼),
+# 12好 (号), 902是 (室). Only between a number and the next number, unit word or the end.
+_MARKER_TYPO = re.compile(
+    r"(?<=[0-9])(?:([动洞冻])|(撞)|([搂喽])|([好毫]))(?=[0-9]|单元|$)|(?<=[0-9])([是市适])$"
+)
+_MARKER_FIX = ("栋", "幢", "楼", "号", "室")
 _ORDINAL = re.compile(r"第(?=\d)")
-_NEG_FLOOR = re.compile(r"负(\d+)(?=楼|层)|(?<![A-Z0-9])B(\d)(?=楼|层|F)")
+# Basement floors become B1, B2 … (a minus would read as a separator in 3-2-1203).
+_NEG_FLOOR = re.compile(
+    r"负(\d+)(?=楼|层)|(?<![A-Z0-9])-(\d+)(?=楼|层)|(?<![A-Z0-9])B(\d)(?=楼|层|F)"
+)
+_BASEMENT_SHOP = re.compile(r"(?<![A-Z0-9])B(\d)-(\d+)(?=号|室|$)")  # B1-12: floor B1, No. 12
 
 
 @lru_cache(maxsize=4096)
@@ -115,7 +127,11 @@ def _cn_to_arabic(match: re.Match[str]) -> str:
     value = _arabic(match.group(2))
     if value is None:
         return match.group(0)
-    return "-" + value if match.group(1) else value
+    return "负" + value if match.group(1) else value
+
+
+def _marker(match: re.Match[str]) -> str:
+    return next(fix for fix, got in zip(_MARKER_FIX, match.groups(), strict=True) if got)
 
 
 def _road_to_chinese(match: re.Match[str]) -> str:
@@ -140,6 +156,8 @@ def clean(text: str) -> str:
         s = _LEAD.sub("", s)
     if s and s[-1] in _TRAIL_LAST:
         s = _TRAIL.sub("", s)
+    if s.endswith("口"):
+        s = _ROAD_MOUTH.sub("", s)
     if "#" in s:
         s = s.replace("#楼", "号楼").replace("#", "号")
     if "院" in s:
@@ -155,8 +173,11 @@ def clean(text: str) -> str:
     s = _ROAD_DIGITS.sub(_road_to_chinese, s)
     if "第" in s:
         s = _ORDINAL.sub("", s)
-    if "负" in s or "B" in s:
-        s = _NEG_FLOOR.sub(lambda m: "-" + (m.group(1) or m.group(2)), s)
+    if "负" in s or "B" in s or "-" in s:
+        s = _NEG_FLOOR.sub(lambda m: "B" + (m.group(1) or m.group(2) or m.group(3)), s)
+        if "B" in s:
+            s = _BASEMENT_SHOP.sub(r"B\1楼\2号", s)
+    s = _MARKER_TYPO.sub(_marker, s)
     return s.strip("-")
 
 

@@ -48,7 +48,7 @@ _HEAD = re.compile(
     rf"""
     (?:(?P<district>[{_CJK}]{{2,8}}?(?:新区|区|县))(?=[{_CJK}]{{2,8}}?(?:街道|镇|乡)))?
     (?:(?P<street>[{_CJK}]{{2,8}}?(?:街道办事处|街道办|街道|街办)(?![路街])
-       |[{_CJK}]{{2,6}}?(?:镇|乡)(?=$|[{_CJK}]{{1,10}}?(?:社区|村|路|街|大道|巷))))?
+       |[{_CJK}]{{1,6}}?(?:镇|乡)(?=$|[{_CJK}]{{1,10}}?(?:社区|村|路|街|大道|巷))))?
     (?:(?P<community>[{_CJK}0-9]{{2,10}}?(?:社区居民委员会|社区居委会|社区|居委会|村民委员会|村委会|
         村(?=\d+组|\d+社|\d+号|$)))(?:(?P<group>\d+)(?:组|社))?)?
     (?:(?P<road>[{_CJK}A-Z0-9]{{1,14}}?{_ROAD_SUFFIX}{_SEGMENT}){_NUMBER_AFTER_ROAD}
@@ -65,6 +65,7 @@ _DETAIL_REVERSED = re.compile(rf"[{_DETAIL_CHARS}]*")
 _DETAIL_STARTS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
 _DETAIL_NOT_FIRST = "栋幢座号楼单元层室户房门"
 _HAS_ALNUM = re.compile(r"[0-9A-Z]")
+_LATIN_NAME_END = re.compile(r"[A-Z]{2,}(?=\d)")
 _ZONE = re.compile(r"(?:(?:[A-Z]\d*|\d+[A-Z]?)(?:区|期)|[东西南北中]区)$")
 # The detail, in one pattern: shorthand 3-2-1203 / 3栋2-1203 / 5-302 first, then the long form
 # 3栋2单元12楼3号. Group names end in the alternative's number.
@@ -74,7 +75,7 @@ _DETAIL = re.compile(
     r"|(?P<b3>\d+)-(?P<r3>\d{3,4})(?:室|号|户)?"
     r"|(?:(?P<b4>[A-Z]?\d+[A-Z]?|[A-Z])(?:号楼|栋楼?|幢|座|楼(?=\d+单元)|号(?=\d+单元|\d+-\d)))?-?"
     r"(?:(?P<u4>\d+|[A-Z])(?:单元|门))?-?"
-    r"(?:(?P<f4>-?\d+)(?:楼|层|F))?"
+    r"(?:(?P<f4>B?\d+)(?:楼|层|F))?"
     r"(?:(?P<r4>[A-Z]?\d+[A-Z]?)(?:室|号|户|房)?)?"
 )
 
@@ -164,7 +165,9 @@ class AddressParser:
         if community and community.endswith(("居民委员会", "居委会", "村民委员会", "村委会")):
             community = _strip_committee(community)
         tail = rest[m.end() :]
-        if group:
+        if group and road is None:
+            road = f"{group}组"  # 天府村3组15号: a village's group is where its numbers run
+        elif group:
             tail = f"{group}组{tail}"
         estate, zone, building, unit, floor, room = _split_detail(tail, notes)
         if road is None and estate and self._roads is not None:
@@ -276,7 +279,8 @@ def _strip_committee(name: str) -> str:
     for suffix in ("社区居民委员会", "社区居委会", "居民委员会", "居委会", "村民委员会", "村委会"):
         if name.endswith(suffix):
             stem = name[: -len(suffix)]
-            return stem + ("村" if suffix.startswith("村") else "社区")
+            kind = "村" if suffix.startswith("村") else "社区"
+            return stem if stem.endswith(kind) else stem + kind  # 西来村村委会 → 西来村
     return name
 
 
@@ -293,6 +297,10 @@ def _split_detail(
     if detail.startswith("楼") and head and head[-1] in "东西南北中主副裙":
         # 力宝大厦北楼12F: a building named by its side.
         side, head, detail = head[-1] + "楼", head[:-1], detail[1:]
+    latin = _LATIN_NAME_END.match(detail)
+    if latin is not None:
+        # 德必天府五街WE2号楼: letters before the building number end the estate's name.
+        head, detail = head + latin.group(0), detail[latin.end() :]
     if detail and detail[0] not in _DETAIL_STARTS:
         # 中海锦元1栋…: 元 (of 单元) or 号 at the end of a name belongs to the name.
         lead = len(detail) - len(detail.lstrip(_DETAIL_NOT_FIRST))
@@ -319,6 +327,8 @@ def _split_detail(
             notes.append(f"unparsed detail: {detail}")
             estate = (estate or "") + (zone or "") + detail
             zone = None
+    if f is not None and f[0] == "B":
+        f = "-" + f[1:]  # B1 (负一楼) is floor -1
     if r is not None:
         r, f = _room_floor(r, f)
     return estate, zone, b or side, u, f, r
