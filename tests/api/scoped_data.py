@@ -57,7 +57,117 @@ def write_findings(workspace: Workspace, table: pa.Table, topic: str = TOPIC) ->
         )
 
 
+def entity_tables() -> dict[tuple[str, str], pa.Table]:
+    """A tiny base zone: person P1, enterprise E1 and dwelling D1 inside S-IN, P3 and D3 outside.
+
+    The person and enterprise records carry the std tables' matched areas; the dwellings' grid
+    codes begin with their street's code.
+    """
+    people = pa.table(
+        {
+            "source_system": ["police_household"] * 3,
+            "source_row": [0, 1, 2],
+            "name": ["张三", "李四", "张三"],
+            "id_number": ["510104199001011234", "510104197001015678", "510104199001011234"],
+            "phone": ["13812345678"] * 3,
+            "address": [
+                "锦城小区3栋2单元501室",
+                "益州大道8号2幢1单元302室",
+                "锦城小区3栋2单元501室",
+            ],
+            "household_id": ["H1", "H3", "H1"],
+            "street_id": ["S-IN", "S-OUT", "S-IN"],
+            "community_id": ["C-IN", "C-OUT", "C-IN"],
+            "grid_id": ["G-IN", "G-OUT", "G-IN"],
+        }
+    )
+    person = pa.table(
+        {
+            "golden_person_id": ["P1", "P3"],
+            "name": ["张三", "李四"],
+            "id_number": ["510104199001011234", "510104197001015678"],
+            "phone": ["13812345678", "13812345678"],
+            "address": ["锦城小区3栋2单元501室", "益州大道8号2幢1单元302室"],
+            "name__source_system": ["police_household"] * 2,
+            "systems": [1, 1],
+            "records": [2, 1],
+        }
+    )
+    person_link = pa.table(
+        {
+            "record_id": [1, 2, 3],
+            "source_system": ["police_household"] * 3,
+            "source_table": ["person_registration"] * 3,
+            "source_key": ["k0", "k1", "k2"],
+            "source_row": [0, 1, 2],
+            "load_id": ["L1"] * 3,
+            "golden_person_id": ["P1", "P3", "P1"],
+        }
+    )
+    firms = pa.table(
+        {
+            "source_system": ["market_registry"],
+            "source_row": [0],
+            "uscc": ["91510100MA61234567"],
+            "name": ["锦城科技有限公司"],
+            "legal_rep_name": ["张三丰"],
+            "street_id": ["S-IN"],
+            "address": ["天府大道1号"],
+        }
+    )
+    enterprise = pa.table(
+        {
+            "golden_enterprise_id": ["E1"],
+            "name": ["锦城科技有限公司"],
+            "uscc": ["91510100MA61234567"],
+            "address": ["天府大道1号"],
+            "records": [1],
+        }
+    )
+    enterprise_link = pa.table(
+        {
+            "record_id": [1],
+            "source_system": ["market_registry"],
+            "source_table": ["enterprise_registration"],
+            "source_key": ["k"],
+            "source_row": [0],
+            "load_id": ["L1"],
+            "golden_enterprise_id": ["E1"],
+        }
+    )
+    dwelling = pa.table(
+        {
+            "golden_dwelling_id": ["D1", "D3"],
+            "address_id": ["A1", "A3"],
+            "full_address": ["锦城小区3栋2单元501室", "益州大道8号2幢1单元302室"],
+            "estate_name": ["锦城小区", None],
+            "grid_code": ["S-IN-G01", "S-OUT-G01"],
+            "linked_records": [2, 1],
+            "linked_persons": [1, 1],
+        }
+    )
+    dwelling_link = pa.table({
+        "golden_dwelling_id": ["D1", "D1", "D3"], "kind": ["person"] * 3,
+        "record_id": [1, 3, 2], "source_system": ["police_household"] * 3,
+        "source_key": ["k0", "k2", "k1"], "source_row": [0, 2, 1],
+        "golden_entity_id": ["P1", "P1", "P3"],
+    })  # fmt: skip
+    return {
+        ("std", "person_registration"): people, ("std", "enterprise_registration"): firms,
+        ("base", "person"): person, ("base", "person_link"): person_link,
+        ("base", "enterprise"): enterprise, ("base", "enterprise_link"): enterprise_link,
+        ("base", "dwelling"): dwelling, ("base", "dwelling_link"): dwelling_link,
+    }  # fmt: skip
+
+
+def seed_entities(workspace: Workspace) -> None:
+    with workspace.engine() as engine:
+        for (zone, name), table in entity_tables().items():
+            engine.write(table, zone, name)
+
+
 def seed(workspace: Workspace, ops_engine: object) -> None:
+    seed_entities(workspace)
     write_findings(
         workspace,
         findings_table(
@@ -141,6 +251,11 @@ def _reached(response: httpx.Response) -> bool:
     return response.status_code == 422
 
 
+def _hits_p1(response: httpx.Response) -> bool:
+    assert response.status_code == 200, response.text
+    return "P1" in {item["id"] for item in response.json()["items"]}
+
+
 ACTIONS = (
     "accept", "start", "note", "return", "archive", "dispatch", "close", "extension/request",
     "extension/approve", "extension/refuse",
@@ -161,6 +276,10 @@ SCOPED_DATA_ROUTES: dict[str, tuple[str, Callable[[httpx.Response], bool]]] = {
     "GET /api/v1/events": ("/api/v1/events?since=case:0", _event_in_street),
     "GET /api/v1/overview/topics": ("/api/v1/overview/topics", _probe_counted),
     "GET /api/v1/cases/{case_id}": ("/api/v1/cases/1", _found),
+    "GET /api/v1/entities/person/{id}": ("/api/v1/entities/person/P1", _found),
+    "GET /api/v1/entities/enterprise/{id}": ("/api/v1/entities/enterprise/E1", _found),
+    "GET /api/v1/entities/dwelling/{id}": ("/api/v1/entities/dwelling/D1", _found),
+    "GET /api/v1/entities/search": ("/api/v1/entities/search?kind=person&q=张三", _hits_p1),
     **{
         f"POST /api/v1/cases/{{case_id}}/{action}": (f"/api/v1/cases/1/{action}", _reached)
         for action in ACTIONS

@@ -20,6 +20,7 @@ from citybrain.api.routers import (
     cases,
     catalog,
     entities,
+    entity360,
     events,
     findings,
     health,
@@ -89,7 +90,18 @@ def create_app(workspace: Workspace, settings: ApiSettings | None = None) -> Fas
     app.include_router(users.router, prefix=API)
     app.include_router(unmask_grants.router, prefix=API)
     app.include_router(audit.router, prefix=API)
-    for data in (entities, catalog, quality, loads, topics, findings, cases, map_layers, metrics):
+    for data in (
+        entities,
+        entity360,
+        catalog,
+        quality,
+        loads,
+        topics,
+        findings,
+        cases,
+        map_layers,
+        metrics,
+    ):
         app.include_router(data.router, prefix=API)
     app.include_router(events.router, prefix=API)
     push = mounted_push_router(workspace, Depends(require(Permission.INGEST_PUSH)))

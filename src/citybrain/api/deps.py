@@ -120,6 +120,16 @@ class Security:
         except AuditUnavailable as exc:
             raise HTTPException(503, detail=str(exc)) from None
 
+    def audit_read(self, entry: AuditEntry) -> None:
+        """Audit a masked read as ``Require`` does: queued, or committed first when
+        ``audit_wait_reads``; refused when the audit log cannot be written."""
+        if not self.audit.healthy:
+            raise HTTPException(503, detail="the audit log cannot be written; try again later")
+        if self.settings.audit_wait_reads:
+            self.audit_now(entry)
+        else:
+            self.audit.submit(entry)
+
     async def audit_async(self, entry: AuditEntry) -> int:
         """The same from the event loop: the loop serves others while the group commits."""
         try:

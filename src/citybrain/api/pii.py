@@ -133,6 +133,13 @@ class Masker:
                 out[name] = mask_value(str(out[name]), kind)
         return out
 
+    def unmasked(self, subject: str) -> bool:
+        """Whether a grant shows ``subject`` in clear; if so the showing is audited now."""
+        if self._grant_for(subject) is None:
+            return False
+        self._audit_unmasked([subject])
+        return True
+
     def value(self, value: str | None, kind: PiiKind | str, *, subject: str) -> str | None:
         if self._grant_for(subject) is None:
             return mask_value(value, kind)
