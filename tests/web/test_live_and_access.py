@@ -72,9 +72,9 @@ def test_a_case_opened_elsewhere_shows_up_live(
     page.wait_for_selector("#toasts .toast", timeout=10_000)
     assert "group_rental" in page.locator("#toasts .toast").first.inner_text()
     # the overview redraws by itself with the new case counted
-    page.wait_for_function(
-        f"document.querySelector('#fig-cases .value')?.textContent !== {before!r}", timeout=10_000
-    )
+    changed = "(b) => (document.querySelector('#fig-cases .value')?.textContent ?? b) !== b"
+    page.wait_for_function(changed, arg=before, timeout=10_000)
+    assert page.locator("#panel-findings").count() == 1  # swapped in whole, never blank
     page.screenshot(path=str(artifacts_dir / "web-live-toast.png"))
 
     page.click("#nav a[data-path='/map']")

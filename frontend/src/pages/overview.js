@@ -5,7 +5,6 @@ import { barChart, lineChart, pieChart } from "../charts.js";
 import { h } from "../dom.js";
 import { formatNumber, getLang, pick, t } from "../i18n.js";
 import { onLive } from "../live.js";
-import { render } from "../router.js";
 
 const STATUSES = ["new", "dispatched", "accepted", "in_progress", "returned", "closed", "archived"];
 let charts = [];
@@ -101,30 +100,39 @@ function rotate(panels, seconds) {
   }, seconds * 1000);
 }
 
+/** Fetch everything, then swap it in at once: a live refresh never blanks the screen. */
+async function draw(main, shell) {
+  const wall = new URLSearchParams(location.search).get("wall") === "1";
+  document.documentElement.classList.toggle("wall", wall);
+  const { city, cards } = await headline();
+  shell.setCity(city);
+  const parts = [];
+  if (can("catalog.read")) parts.push(await catalogPanel(cards));
+  if (can("metrics.read")) parts.push(await casePanel(cards));
+  if (can("findings.read")) parts.push(...(await topicPanels(cards)));
+  if (!main.isConnected) return; // left the page meanwhile
+  const panels = parts.map((p) => p.el ?? p);
+  const grid = h("div", { class: "figures", id: "figures" }, cards);
+  clearInterval(timer);
+  charts.forEach((c) => c.dispose());
+  charts = [];
+  main.replaceChildren(h("h2", { class: "page-title" }, t("overview.title")), grid,
+    h("div", { class: "panels", id: "panels" }, panels.length || currentUser() ? panels : h("p", { class: "card" }, t("overview.signInForMore"))));
+  parts.forEach((p) => p.draw && p.draw());
+  if (wall && panels.length > 1) rotate(panels, Number(new URLSearchParams(location.search).get("rotate")) || 10);
+  main.dataset.ready = "1";
+}
+
 export default function overviewPage(shell) {
   return {
     titleKey: "overview.title",
     async render(main) {
       const redraw = () => {
         clearTimeout(pending);
-        pending = setTimeout(() => render(shell.main), REFRESH_DELAY);
+        pending = setTimeout(() => draw(main, shell), REFRESH_DELAY);
       };
       unsubscribe = [onLive("case.", redraw), onLive("finding.", redraw)];
-      const wall = new URLSearchParams(location.search).get("wall") === "1";
-      document.documentElement.classList.toggle("wall", wall);
-      const { city, cards } = await headline();
-      shell.setCity(city);
-      const parts = [];
-      if (can("catalog.read")) parts.push(await catalogPanel(cards));
-      if (can("metrics.read")) parts.push(await casePanel(cards));
-      if (can("findings.read")) parts.push(...(await topicPanels(cards)));
-      const panels = parts.map((p) => p.el ?? p);
-      const grid = h("div", { class: "figures", id: "figures" }, cards);
-      main.append(h("h2", { class: "page-title" }, t("overview.title")), grid,
-        h("div", { class: "panels", id: "panels" }, panels.length || currentUser() ? panels : h("p", { class: "card" }, t("overview.signInForMore"))));
-      parts.forEach((p) => p.draw && p.draw());
-      if (wall && panels.length > 1) rotate(panels, Number(new URLSearchParams(location.search).get("rotate")) || 10);
-      main.dataset.ready = "1";
+      await draw(main, shell);
     },
     leave() {
       unsubscribe.forEach((off) => off());
