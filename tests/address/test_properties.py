@@ -52,3 +52,10 @@ def test_full_width_and_chinese_house_numbers(number: int, road: str) -> None:
     for text in (f"成都市武侯区{road}{full}号", f"成都市 武侯区 {road}{to_chinese(number)}号"):
         assert parse(text).canonical == ascii_form.canonical
     assert ascii_form.road_number == str(number)
+
+
+def test_rules_version_is_a_stable_fingerprint() -> None:
+    from citybrain.address import rules_version
+
+    assert rules_version() == rules_version()
+    assert len(rules_version()) == 16 and int(rules_version(), 16) >= 0

@@ -3,7 +3,8 @@
 Public surface: `parse` / `parse_many` read addresses into components with GB/T 2260 codes,
 `AddressParser` + `ParserConfig` set a city's default region, zones and gazetteer,
 `AddressBase.match` links parsed addresses to a standard address base, and `explain` gives the CLI
-one address's components and match as (component, value) rows.
+one address's components and match as (component, value) rows; `rules_version` fingerprints the
+rules so that cached matches are redone when they change.
 """
 
 from citybrain.address.batch import parse_many
@@ -18,6 +19,7 @@ from citybrain.address.explain import AddressExplanation, explain
 from citybrain.address.match import AddressBase, MatchLevel, MatchResult
 from citybrain.address.model import COMPONENTS, ParsedAddress
 from citybrain.address.parser import AddressParser, Gazetteer, ParserConfig, parse
+from citybrain.address.rules import rules_version
 
 __all__ = [
     "COMPONENTS",
@@ -37,4 +39,5 @@ __all__ = [
     "load_index",
     "parse",
     "parse_many",
+    "rules_version",
 ]

@@ -17,7 +17,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
-from citybrain.address import AddressBase, AddressParser, Gazetteer, ParserConfig, ZoneAlias
+from citybrain.address import (
+    AddressBase,
+    AddressParser,
+    Gazetteer,
+    ParserConfig,
+    ZoneAlias,
+    rules_version,
+)
 from citybrain.address.divisions import DEFAULT_ZONES
 from citybrain.core.engine import Engine
 from citybrain.govern.standardize.flags import BBox
@@ -75,6 +82,7 @@ def build_address_index(engine: Engine, *, city_name: str | None = None) -> Addr
     for table in (register.select(["address_id", "full_address"]), areas):
         digest.update(repr(table.to_pydict()).encode())
     digest.update(repr(sorted(aliases.items())).encode())
+    digest.update(rules_version().encode())  # new parsing or matching rules: match again
     return AddressIndex(
         base, parser, areas, digest.hexdigest()[:16], city_bbox(engine), _estate_roads(rows)
     )
