@@ -62,6 +62,16 @@ CASES: list[tuple[str, str]] = [
     ("成都市武侯区（桐梓林北路6号）2栋3单元902", "road=桐梓林北路 building=2 unit=3 room=902"),
     ("成都市武侯区、桐梓林北路6号。2栋-3单元-902室", "building=2 unit=3 room=902"),
     ("地址：成都市锦江区春熙路18号3楼302", "district=锦江区 road=春熙路 floor=3 room=302"),
+    # names, phones and labels around the address; spoken numbers; four-part shorthand
+    ("锦江雅居2栋1单元101室（张三）", "estate=锦江雅居 building=2 unit=1 room=101"),
+    ("锦江雅居2栋1单元101 李四收 13812345678", "estate=锦江雅居 building=2 unit=1 room=101"),
+    ("锦江雅居2栋1单元101室王先生", "estate=锦江雅居 room=101"),
+    ("收货人张三 锦江雅居2栋1单元101", "estate=锦江雅居 building=2 unit=1 room=101"),
+    ("人民南路8号万达广场", "road=人民南路 road_number=8 estate=万达广场"),  # a name stays
+    ("锦江雅居二号楼一单元一零一", "estate=锦江雅居 building=2 unit=1 room=101"),
+    ("锦江雅居2-1-3-2", "estate=锦江雅居 building=2 unit=1 floor=3 room=302"),
+    ("锦江雅居2栋1单元101号房", "estate=锦江雅居 building=2 unit=1 room=101"),
+    ("锦江雅居3栋2单元顶楼", "estate=锦江雅居 building=3 unit=2 room=-"),
     # pinyin slips in the marker words, and full-width digits
     ("武侯区桐梓林北路6号2栋3单园902", "building=2 unit=3 room=902"),
     ("武侯区桐梓林北路6号2动3单元902", "building=2 unit=3 room=902"),

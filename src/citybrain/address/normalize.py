@@ -74,11 +74,13 @@ _LEAD = re.compile(
 _TRAIL = re.compile(
     r"(?:(?:[东南西北]{1,2}(?:侧|面|边)?)?(?:约?\d+米)(?:处|左右)?|附近|周边|一带|对面|斜对面|对门|旁边|旁|隔壁|"
     r"门口|门前|楼下|后面|背后|里面|内|处|交叉口|(?<=号)(?:十字)?路口|[东南西北]{1,2}(?:侧|面|边)|"
-    r"往?[东南西北](?:走)?\d*米?|商铺|门面|门市|铺面|店铺|底商)+$"
+    r"往?[东南西北](?:走)?\d*米?|商铺|门面|门市|铺面|店铺|底商|顶楼|顶层)+$"
 )
 # Cheap guards: the noise patterns can only match text that starts / ends with one of these.
 _LEAD_FIRST = frozenset("中现家户联通详居送收住地0123456789")
-_TRAIL_LAST = frozenset("近边带面门旁壁口前下后内处米侧右东南西北铺市商")
+# Words an address may end with (a trailing name is anything else after a room).
+_MARKER_LAST = frozenset("室号房户楼层栋幢座元区期院门组村")
+_TRAIL_LAST = frozenset("近边带面门旁壁口前下后内处米侧右东南西北铺市商楼层")
 _ALLEY_NOISE = re.compile(r"号大院|号院子|号院落")
 # 蜀都大道少城路口: at the mouth of a crossing road — the first road is the place.
 _ROAD_MOUTH = re.compile(r"(?<=[路街道段])[\u4e00-\u9fff]{1,8}?(?:路|街|大道|巷)(?:十字)?路?口$")
@@ -108,6 +110,15 @@ _MARKER_TYPO = re.compile(
 )
 _MARKER_FIX = ("栋", "幢", "楼", "号", "室")
 _ORDINAL = re.compile(r"第(?=\d)")
+# 一单元一零一: a number spoken after the last marker word, with no marker after it.
+_CN_TAIL = re.compile(rf"(?:(?<=单元)|(?<=[栋幢座楼层]))([{NUMERAL_CHARS}]+)$")
+# A name written after the flat (…101室张三, …2单元101 李四收): the address ends at the room.
+_TRAILING_NAME = re.compile(
+    r"((?:单元|楼|层|-)\d{1,4}(?:室|号|房|户)?|\d(?:室|房|户))"
+    r"(?:收件人|收货人|联系人)?[\u4e00-\u9fff]{2,4}?(?:收|先生|女士)?$"
+)
+# 收货人张三 锦江雅居…: the label and the name up to the first space or comma.
+_LEADING_NAME = re.compile(r"^\s*(?:收货人|收件人|联系人|姓名)[:：]?\s*[^\s,，:：]{1,5}[\s,，]+")
 # Basement floors become B1, B2 … (a minus would read as a separator in 3-2-1203).
 _NEG_FLOOR = re.compile(
     r"负(\d+)(?=楼|层)|(?<![A-Z0-9])-(\d+)(?=楼|层)|(?<![A-Z0-9])B(\d)(?=楼|层|F)"
@@ -145,6 +156,8 @@ def _bracket(match: re.Match[str]) -> str:
 
 def clean(text: str) -> str:
     """One spelling of an address for the parser (see the module docstring)."""
+    if text[:1] in "收联姓 ":
+        text = _LEADING_NAME.sub("", text)
     s = text.translate(_TABLE) if _NEEDS_TABLE.search(text) else text
     if "(" in s or "（" in s:
         s = s.replace("（", "(").replace("）", ")")
@@ -156,6 +169,8 @@ def clean(text: str) -> str:
         s = _LEAD.sub("", s)
     if s and s[-1] in _TRAIL_LAST:
         s = _TRAIL.sub("", s)
+    if s and "\u4e00" <= s[-1] <= "\u9fff" and s[-1] not in _MARKER_LAST:
+        s = _TRAILING_NAME.sub(r"\1", s)
     if s.endswith("口"):
         s = _ROAD_MOUTH.sub("", s)
     if "#" in s:
@@ -170,6 +185,7 @@ def clean(text: str) -> str:
         s = _UNIT_TYPO.sub("单元", s)
     if _has_cn_numeral(s):
         s = _CN_NUMBER.sub(_cn_to_arabic, s)
+        s = _CN_TAIL.sub(lambda m: _arabic(m.group(1)) or m.group(1), s)
     s = _ROAD_DIGITS.sub(_road_to_chinese, s)
     if "第" in s:
         s = _ORDINAL.sub("", s)

@@ -66,17 +66,20 @@ _DETAIL_STARTS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
 _DETAIL_NOT_FIRST = "栋幢座号楼单元层室户房门"
 _HAS_ALNUM = re.compile(r"[0-9A-Z]")
 _LATIN_NAME_END = re.compile(r"[A-Z]{2,}(?=\d)")
+_FOUR_PART = re.compile(
+    r"([A-Z]?\d+[A-Z]?)(?:栋|幢|号楼|座|号)?-(\d+)(?:单元)?-(\d{1,2})(?:楼|层)?-(\d{1,2})(?:室|号|户)?"
+)
 _ZONE = re.compile(r"(?:(?:[A-Z]\d*|\d+[A-Z]?)(?:区|期)|[东西南北中]区)$")
 # The detail, in one pattern: shorthand 3-2-1203 / 3栋2-1203 / 5-302 first, then the long form
 # 3栋2单元12楼3号. Group names end in the alternative's number.
 _DETAIL = re.compile(
-    r"(?P<b1>[A-Z]?\d+[A-Z]?)(?:栋|幢|号楼|座|号)?-(?P<u1>\d+)(?:单元)?-(?P<r1>\d+)(?:室|号|户)?"
-    r"|(?P<b2>[A-Z]?\d+[A-Z]?|[A-Z])(?:栋|幢|号楼|座|号)(?P<u2>\d+)-(?P<r2>\d+)(?:室|号|户)?"
-    r"|(?P<b3>\d+)-(?P<r3>\d{3,4})(?:室|号|户)?"
+    r"(?P<b1>[A-Z]?\d+[A-Z]?)(?:栋|幢|号楼|座|号)?-(?P<u1>\d+)(?:单元)?-(?P<r1>\d+)(?:室|号房?|户)?"
+    r"|(?P<b2>[A-Z]?\d+[A-Z]?|[A-Z])(?:栋|幢|号楼|座|号)(?P<u2>\d+)-(?P<r2>\d+)(?:室|号房?|户)?"
+    r"|(?P<b3>\d+)-(?P<r3>\d{3,4})(?:室|号房?|户)?"
     r"|(?:(?P<b4>[A-Z]?\d+[A-Z]?|[A-Z])(?:号楼|栋楼?|幢|座|楼(?=\d+单元)|号(?=\d+单元|\d+-\d)))?-?"
     r"(?:(?P<u4>\d+|[A-Z])(?:单元|门))?-?"
     r"(?:(?P<f4>B?\d+)(?:楼|层|F))?"
-    r"(?:(?P<r4>[A-Z]?\d+[A-Z]?)(?:室|号|户|房)?)?"
+    r"(?:(?P<r4>[A-Z]?\d+[A-Z]?)(?:室|号房?|户|房)?)?"
 )
 
 
@@ -313,6 +316,11 @@ def _split_detail(
     if detail and not _HAS_ALNUM.search(detail):
         head, detail = head + detail, ""  # 东门, 南楼 …: words of the estate's name
     estate = head or None
+    four = _FOUR_PART.fullmatch(detail) if detail.count("-") == 3 else None
+    if four is not None:
+        # 2-1-3-2: building, unit, floor, number on the floor.
+        b, u, f, n = four.groups()
+        detail, r = "", f"{f}{int(n):02d}"
     if detail:
         dm = _DETAIL.fullmatch(detail)
         if dm is not None:
