@@ -13,6 +13,7 @@ from openpyxl import Workbook
 from citybrain.core.workspace import Workspace
 from citybrain.ingest import load_file
 from citybrain.ingest.connectors import open_file
+from citybrain.ingest.load import file_checksum
 from ingest._helpers import WATER_HEADER, MakeContract, water_rows
 
 
@@ -53,6 +54,8 @@ def test_xlsx_damaged_fails_with_one_message(
         and str(path) in manifest.message
         and "xlsx" in manifest.message
     )
+    # hashed beside the load, the input is still named by its checksum in the failed manifest
+    assert manifest.input_checksum == file_checksum(path)
 
 
 def _jsonl(rows: list[list[str]]) -> list[str]:

@@ -12,6 +12,7 @@ the caller writes them in order (Arrow releases the GIL in all three). Memory st
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import secrets
@@ -155,6 +156,9 @@ def load_file(
                 manifest.input_checksum = hashing.result()
         except UserError as exc:
             staging.abort()
+            if hashing is not None and not manifest.input_checksum:
+                with contextlib.suppress(OSError):  # a failed load names its input too
+                    manifest.input_checksum = hashing.result()
             return record_failed(zone, manifest, str(exc), t0, notify)
         except BaseException as exc:
             staging.abort()
