@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
 from stdnum.cn import ric, uscc
 
-from citybrain.sim.ids import mobiles, resident_ids, usccs
+from citybrain.sim.ids import mobiles, resident_ids, suffixed, usccs
 from citybrain.sim.regions import CHENGDU, ELSEWHERE, FALLBACK, SICHUAN, birth_regions
 
 
@@ -41,3 +44,22 @@ def test_usccs_pass_stdnum() -> None:
 def test_mobiles_look_like_mainland_numbers() -> None:
     phones = mobiles(np.random.default_rng(2), 500).to_pylist()
     assert all(len(p) == 11 and p.isdigit() and p[0] == "1" for p in phones)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pa.array(["SW001000001", "SW001000002", "SW001000003"]),
+        pa.array(["SW001000001", "SW001000002", "SW001000003", "X"]).slice(1, 2),  # offset
+        pa.chunked_array([["水表01", "水表02"], ["水表03"]]),  # one byte width, not ASCII
+        pa.array(["a", "bb", "ccc"]),  # mixed widths
+        pa.array(["ab", None, "cd"]),  # nulls stay null
+        pa.array([], pa.string()),
+    ],
+)
+def test_suffixed_matches_an_element_wise_join(values: pa.Array) -> None:
+    got = suffixed(values, "-202301")
+    want = pc.binary_join_element_wise(values, "-202301", "")
+    if isinstance(want, pa.ChunkedArray):
+        want = want.combine_chunks()
+    assert got.to_pylist() == want.to_pylist()

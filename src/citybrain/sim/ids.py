@@ -141,6 +141,24 @@ def concat(*parts: pa.Array | pa.ChunkedArray | str) -> pa.StringArray:
     return pc.binary_join_element_wise(*cols, "")
 
 
+def suffixed(values: pa.Array | pa.ChunkedArray, suffix: str) -> pa.StringArray:
+    """``values`` each followed by ``suffix``. Codes of one byte width (account numbers, keys) are
+    joined as one byte matrix, many times cheaper than Arrow's element-wise join; anything else
+    (nulls, mixed widths) goes through ``concat``."""
+    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if arr.type == pa.string() and arr.null_count == 0 and len(arr):
+        offsets = np.frombuffer(arr.buffers()[1], np.int32)[arr.offset : arr.offset + len(arr) + 1]
+        width = int(offsets[1] - offsets[0])
+        if (np.diff(offsets) == width).all():
+            data = np.frombuffer(arr.buffers()[2], np.uint8)[offsets[0] : offsets[-1]]
+            tail = np.frombuffer(suffix.encode("utf-8"), np.uint8)
+            mat = np.empty((len(arr), width + tail.size), np.uint8)
+            mat[:, :width] = data.reshape(len(arr), width)
+            mat[:, width:] = tail
+            return ascii_to_strings(mat)
+    return concat(arr, suffix)
+
+
 def pick(options: list[str] | tuple[str, ...], idx: np.ndarray) -> pa.StringArray:
     """Strings chosen from a small list by index array."""
     return pa.array(options, type=pa.string()).take(pa.array(np.asarray(idx, dtype=np.int64)))

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from citybrain.sim import dirt
 from citybrain.sim.addresses import Style, mixed
-from citybrain.sim.ids import concat, padded
+from citybrain.sim.ids import concat, padded, suffixed
 from citybrain.sim.systems.base import SystemContext, dirty, resend_rows
 from citybrain.sim.usage import account_holders, metered, monthly_usage
 
@@ -138,7 +138,7 @@ def readings(ctx: SystemContext, spec: UtilitySpec) -> Iterator[tuple[int, pa.Ta
         label = w.month_label(m).replace("-", "")
         t = pa.table(
             {
-                c["row_key"]: concat(acct[c["account"]], "-", label),
+                c["row_key"]: suffixed(acct[c["account"]], f"-{label}"),
                 c["account"]: acct[c["account"]],
                 c["holder"]: acct[c["holder"]],
                 c["address"]: acct[c["address"]],
