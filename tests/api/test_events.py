@@ -186,3 +186,25 @@ def test_the_stream_delivers_a_case_opened_by_another_connection(
     assert event["data"]["street_id"] == "S-IN"  # type: ignore[index]
     assert str(event["id"]).startswith("case:")
     assert time.monotonic() - started < 5
+
+
+def test_an_in_process_channel_shares_the_bus(api: Harness) -> None:
+    """Vehicle positions (later) go on the same bus; listeners see those in their area."""
+    from citybrain.api.live import Event, Place
+    from citybrain.api.security.roles import Permission, Role
+    from citybrain.api.security.scope import Scope
+
+    bus = Bus([CaseChanges(api.security.engine)])
+    start = bus.now()
+    for vehicle, street in (("川A001", "S-IN"), ("川A002", "S-OUT")):
+        bus.publish("vehicle", lambda seq, v=vehicle, s=street: Event(
+            type="vehicle.position", source="vehicle", seq=seq,
+            data={"vehicle": v, "lon": 104.06, "lat": 30.55},
+            permission=Permission.MAP_READ, place=Place(s, None, None),
+        ))  # fmt: skip
+    events, after = bus.since(start)
+    assert [e.seq for e in events] == [1, 2] and after["vehicle"] == 2
+    street = Scope.for_user(Role.CLERK, ["street:S-IN"])
+    seen = [e.seen_by(Role.CLERK, street) for e in events]
+    assert [s["data"]["vehicle"] for s in seen if s] == ["川A001"]
+    assert all(e.seen_by(Role.AUDITOR, Scope(citywide=True)) is None for e in events)

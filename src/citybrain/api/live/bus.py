@@ -105,6 +105,12 @@ class _Channel:
     floor: int  # the buffer holds every event of this channel after this sequence
     source: Source | None = None  # None: fed by publish() in this process only
 
+    @property
+    def start(self) -> int:
+        """Where a listener whose cursor does not name this channel begins: a database source at
+        the present (no replay of its history); a channel opened since, at its first event."""
+        return self.polled if self.source is not None else self.floor
+
 
 @dataclass
 class Bus:
@@ -183,7 +189,7 @@ class Bus:
             channels = dict(self._channels)
             buffered = list(self._buffer)
         for name, state in channels.items():
-            seen = after.setdefault(name, state.polled)
+            seen = after.setdefault(name, state.start)
             if seen >= state.polled:
                 continue
             if seen >= state.floor or state.source is None:
@@ -202,7 +208,7 @@ class Bus:
         with self._lock:
             self._waiters.add(waiter)
             self._last_listened = time.monotonic()
-            if any(s.polled > cursor.get(n, s.polled) for n, s in self._channels.items()):
+            if any(s.polled > cursor.get(n, s.start) for n, s in self._channels.items()):
                 woken.set()  # arrived between the listener's last read and now
         self._ensure_polling()
         try:
