@@ -332,3 +332,17 @@ def test_landed_rows_are_the_good_ones_in_order_however_many_are_bad(bad_every: 
     assert [r["n"] for r in landed] == [i for i in range(n) if i % bad_every]
     assert [r["_row"] for r in landed] == [i + 1 for i in range(n) if i % bad_every]
     assert [row for row, _ in bad] == [i + 1 for i in range(n) if not i % bad_every]
+
+
+def test_numbers_that_cast_as_delivered_and_null_markers_that_look_like_numbers() -> None:
+    columns = [{"source": "量", "target": "volume", "type": "float64", "min": 0}]
+    clean, bad = run(columns, {"量": ["1.5", "2", "1e3"]})
+    assert [r["volume"] for r in clean] == [1.5, 2.0, 1000.0] and bad == []
+    mapping = Mapping.model_validate({"columns": columns, "null_values": ["", "-1"]})
+    table = pa.table({"量": pa.array(["1.5", "-1", "2"], pa.string())})  # all would cast
+    chunk = with_positions(table, pa.array([1, 2, 3], pa.int64()), None)
+    plan = plan_mapping(mapping, {"量": pa.string()}, load_id="L")
+    out = apply_plan(plan, chunk)
+    # "-1" is a null marker here, not a number out of range
+    assert out.landed.column("volume").to_pylist() == [1.5, None, 2.0]
+    assert out.quarantined.num_rows == 0

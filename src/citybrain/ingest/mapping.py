@@ -9,6 +9,7 @@ the plan is data: ``MappingPlan.describe()``.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping as TypingMapping
 from collections.abc import Sequence
@@ -250,7 +251,8 @@ def _map_column(
         return pa.nulls(n, target), None, [missing] if col.target in plan.keys else []
     kind, delivered = _delivered(plan, names, chunk)
     text = _is_text(kind)
-    norm = _normalise(delivered, plan.mapping) if text else delivered
+    clean = _clean_number(delivered, col, plan.mapping) if text else None
+    norm = _normalise(delivered, plan.mapping) if text and clean is None else delivered
     checks: list[Column | None] = []
     if col.part is not None:
         norm, split_failed = _part(norm if text else pc.cast(norm, pa.string()), col, plan.mapping)
@@ -269,7 +271,7 @@ def _map_column(
         elif col.on_unknown_code == "quarantine":
             checks.append(_reason(unknown, f"unknown_code:{col.source}"))
         text = True
-    value = _cast(value, col, text, _year(plan, col, chunk))
+    value = clean if clean is not None else _cast(value, col, text, _year(plan, col, chunk))
     if col.type in BAD:
         failed = pc.and_(present, pc.is_null(value))
         checks.append(_reason(failed, f"{BAD[col.type]}:{col.source}"))
@@ -292,6 +294,32 @@ def _map_column(
     )
     original = (norm if _is_text(kind) else pc.cast(norm, pa.string())) if keep else None
     return value, original, checks
+
+
+def _clean_number(values: Column, col: ColumnMapping, mapping: Mapping) -> Column | None:
+    """A text column of numbers cast as delivered, when every value casts: then no value has
+    whitespace to trim or is a null marker (neither casts), so normalising would change nothing
+    and is skipped. None when the column needs the general path."""
+    if col.type not in ("int64", "float64") or col.part or col.codes or col.thousands:
+        return None
+    if col.epoch is not None or not _markers_never_cast(tuple(mapping.null_values), col.type):
+        return None
+    try:
+        return _convert_unit(pc.cast(values, ARROW_TYPES[col.type]), col)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
+@functools.cache
+def _markers_never_cast(markers: tuple[str, ...], kind: str) -> bool:
+    """Whether no null marker of the contract reads as a number (a marker such as ``0`` would)."""
+    for marker in markers:
+        try:
+            pc.cast(pa.array([marker.strip()], pa.string()), ARROW_TYPES[kind])
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        return False
+    return True
 
 
 def _normalise(values: Column, mapping: Mapping) -> Column:
