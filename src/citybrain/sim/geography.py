@@ -168,6 +168,16 @@ def _roads(scale: Scale, seed: int) -> tuple[pa.Table, pa.Table]:
                         "renamed_year": int(1995 + 5 * a + rng.integers(0, 5)),
                     }
                 )
+    if olds and n_ew >= 2:
+        # One old road was split when the grid was laid out: its name now belongs to two streets
+        # (the register lists the old name under both), so an old address needs its number,
+        # estate or building to say which.
+        old = olds.pop()
+        for r in rows[n_ns : n_ns + 2]:
+            aliases.append(
+                {"road_id": r["road_id"], "road_name": r["road_name"], "old_name": old,
+                 "renamed_year": 2001}
+            )  # fmt: skip
     return pa.Table.from_pylist(rows), pa.Table.from_pylist(
         aliases,
         schema=pa.schema(
