@@ -1,15 +1,18 @@
 """A served city for the topic, case desk, entity and governance pages: the address register and
 group-rental findings of ``web.conftest``, plus two runs in the catalog, open cases for the clerk's
-street office, an enterprise's records, and (optionally) a tiny generated city's file deliveries
-ingested by the real pipeline (catalog, lineage, load runs, quarantined rows)."""
+street office, an enterprise's records — or, with ``pipeline``, a tiny generated city taken through
+the real pipeline (ingest, standardise, quality, base): catalog, lineage, load runs, quarantined
+rows, quality scores and alerts, golden entities."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 
 from citybrain.api import create_app
 from citybrain.api.security.accounts import create_demo_users
@@ -50,10 +53,11 @@ def _earlier_run(workspace: Workspace) -> None:
 
 def _catalog_runs(catalog: Catalog) -> None:
     start = datetime(2026, 2, 1, 9, tzinfo=UTC)
-    # Standardisation does not run here: the std input is registered so the lineage reaches it.
+    # Without the pipeline the std input is registered here, so the lineage reaches it.
     std = DatasetSpec(zone="std", name="utility_reading", system_id="power_grid",
                       owner_department="供电公司", sensitivity="internal")  # fmt: skip
-    catalog.register_dataset(std)
+    if not any(d.name == std.name for d in catalog.list_datasets(zone="std")):
+        catalog.register_dataset(std)
     catalog.register_dataset(
         DatasetSpec(zone="topic", name=FINDINGS, owner_department="数据局", sensitivity="personal")
     )
@@ -61,8 +65,6 @@ def _catalog_runs(catalog: Catalog) -> None:
         catalog.record_stats(("topic", FINDINGS), rows=rows, run_id=f"run-{n}",
                              recorded_at=start + timedelta(days=30 * n))  # fmt: skip
     catalog.add_lineage(("std", std.name), ("topic", FINDINGS), kind="topic", run_id="run-1")
-    if catalog.list_datasets(zone="raw", system_id="power_grid"):  # the tiny city was ingested
-        catalog.add_lineage(("raw", "power_grid"), ("std", std.name), kind="standardise")
 
 
 def _open_cases(workspace: Workspace) -> list[int]:
@@ -90,7 +92,12 @@ def _enterprise(workspace: Workspace) -> None:
         engine.write(taxes, "std", "tax_declaration")
 
 
-def _ingest_tiny_city(workspace: Workspace, sim: Path) -> None:
+def _run_pipeline(workspace: Workspace, sim: Path) -> None:
+    """The pipeline's own stages on a tiny generated city: its file deliveries ingested,
+    standardised, scored for quality (stored with alerts) and resolved into the base zone."""
+    from citybrain.govern.base import build_workspace_base
+    from citybrain.govern.quality import quality_report
+    from citybrain.govern.standardize import standardize_workspace
     from citybrain.ingest import discover_sources, ingest_sources, load_contract, recorder_for
     from citybrain.ingest.simsources import write_sim_sources
     from citybrain.sim import generate
@@ -103,19 +110,54 @@ def _ingest_tiny_city(workspace: Workspace, sim: Path) -> None:
         if load_contract(path).connector.kind in ("csv", "jsonl", "parquet", "xlsx")
     ]
     ingest_sources(workspace, files, recorder=recorder_for(workspace))
+    standardize_workspace(workspace)
+    quality_report(workspace, record=True)
+    build_workspace_base(workspace)
 
 
-def serve_pages_city(root: Path, *, ingest: bool = False) -> Iterator[str]:
+@dataclass(frozen=True)
+class FullCity:
+    """A served city that went through the pipeline, and a few facts to look for in it."""
+
+    url: str
+    uscc: str  # an enterprise of the base zone
+    estate: str  # an estate with dwellings in the base zone
+    full_address: str  # a dwelling of that estate, as the base holds it (in clear)
+
+
+def serve_pages_city(root: Path, *, pipeline: bool = False) -> Iterator[str]:
     workspace = Workspace.init(root / "ws", name=CITY)
     upgrade(workspace.ops_db_url)
     with session(connect(workspace.ops_db_url)) as db:
         create_demo_users(db, street="S01")
-    if ingest:
-        _ingest_tiny_city(workspace, root / "sim")
+    if pipeline:
+        _run_pipeline(workspace, root / "sim")
     seed_register(workspace)
     _earlier_run(workspace)
     seed_findings(workspace)
     _catalog_runs(Catalog(connect(workspace.ops_db_url)))
     _open_cases(workspace)
-    _enterprise(workspace)
+    if not pipeline:  # the pipeline's city has enterprises of its own
+        _enterprise(workspace)
     yield from serve_in_thread(create_app(workspace))
+
+
+@pytest.fixture(scope="session")
+def full_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FullCity]:
+    """One pipeline-built city per test worker, shared by the entity and governance tests."""
+    root = tmp_path_factory.mktemp("full-city")
+    served = serve_pages_city(root, pipeline=True)
+    url = next(served)
+    workspace = Workspace.open(root / "ws")
+    with workspace.engine() as engine:
+        firm = engine.to_arrow(engine.table("base", "enterprise").select("uscc").limit(1))
+        dwellings = engine.table("base", "dwelling")
+        flat = engine.to_arrow(
+            dwellings.filter(dwellings.estate_name.notnull())
+            .select("estate_name", "full_address")
+            .order_by("full_address")
+            .limit(1)
+        )
+    row = flat.to_pylist()[0]
+    yield FullCity(url, firm["uscc"][0].as_py(), row["estate_name"], row["full_address"])
+    served.close()

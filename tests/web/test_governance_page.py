@@ -1,16 +1,15 @@
-"""Data governance in a real browser, over a tiny generated city's file deliveries ingested by the
-real pipeline: the catalog, a lineage graph, quality, load runs with manifests, quarantined rows."""
+"""Data governance in a real browser, over a tiny generated city taken through the real pipeline:
+the catalog, a lineage graph, quality scores and alerts, load runs with manifests, quarantine."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from web.conftest import assert_contrast, sign_in
-from web.pages_city import FINDINGS, serve_pages_city
+from web.pages_city import FINDINGS, FullCity, full_city  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -18,9 +17,9 @@ ADMIN = ("admin", "admin-demo-2024")
 LEADER = ("leader", "leader-demo-2024")
 
 
-@pytest.fixture(scope="module")
-def governance_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from serve_pages_city(tmp_path_factory.mktemp("governance"), ingest=True)
+@pytest.fixture
+def governance_url(full_city: FullCity) -> str:  # noqa: F811 (the imported fixture)
+    return full_city.url
 
 
 def loaded(page: Any, table: str) -> None:
@@ -56,19 +55,34 @@ def test_admin_walks_catalog_lineage_loads_and_quarantine(
     # The topic's findings: their std input upstream.
     page.select_option("#lineage-dataset", f"topic/{FINDINGS}")
     page.wait_for_selector(f"#lineage-edges td:has-text('topic/{FINDINGS}')")
-    chain = page.locator("#lineage-edges").inner_text()
-    assert "source/power_grid\traw/power_grid" in chain  # source → raw → std → topic
-    assert "raw/power_grid\tstd/utility_reading" in chain
-    assert "std/utility_reading\ttopic/" in chain
-    assert page.get_attribute("#lineage-chart", "data-nodes") == "4"
+    chain = page.locator("#lineage-edges tbody tr").all_inner_texts()
+    edges = {tuple(row.split("\t")[:2]) for row in chain}  # source → raw → std → topic
+    into_std = {up for up, down in edges if down == "std/utility_reading"}
+    assert ("std/utility_reading", f"topic/{FINDINGS}") in edges and into_std
+    raw = next(up for up in into_std if up.startswith("raw/"))
+    assert (raw.replace("raw/", "source/"), raw) in edges
+    assert int(page.get_attribute("#lineage-chart", "data-nodes") or 0) == len(
+        {node for edge in edges for node in edge}
+    )
     assert_contrast(page)
     page.screenshot(path=str(artifacts_dir / "web-governance-lineage-zh.png"), full_page=True)
 
+    # Quality: every standardised source scored, lowest first; the alerts the scores raised.
     page.click("nav.tabs a[data-tab='quality']")
-    page.wait_for_selector("#governance-quality")
-    quality = page.locator("#governance-quality").inner_text()
-    assert "暂不可用" in quality or page.locator("#quality-table").count() == 1
+    loaded(page, "quality-table")
+    loaded(page, "quality-alerts")
+    assert int(page.get_attribute("#quality-table", "data-total") or 0) > 10
+    scores = [
+        float(v) for v in page.locator("#quality-table td[data-col='score']").all_inner_texts()
+    ]
+    assert scores == sorted(scores) and 0 < scores[0] <= 100
+    alerts = int(page.get_attribute("#quality-alerts", "data-total") or 0)  # none in the tiny city
+    if alerts:
+        assert page.locator("#quality-alerts td[data-col='message']").first.inner_text()
+    else:
+        assert page.locator("#quality-alerts td.empty").inner_text() == "暂无质量告警。"
     assert_contrast(page)
+    page.screenshot(path=str(artifacts_dir / "web-governance-quality-zh.png"), full_page=True)
 
     # Load runs; the parcel deliveries quarantined rows with a wrong field count.
     page.click("nav.tabs a[data-tab='loads']")
@@ -112,6 +126,8 @@ def test_leader_reads_the_catalog_but_no_quarantined_rows(
     loaded(page, "loads-table")
     assert page.locator("#loads-table button[data-manifest]").count() > 0
     assert page.locator("#loads-table button[data-quarantine]").count() == 0
+    page.click("nav.tabs a[data-tab='quality']")  # quality goes to stewards and owners
+    page.wait_for_selector("#quality-not-yours")
     watched.assert_clean()
 
 
