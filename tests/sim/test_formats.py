@@ -294,3 +294,23 @@ def test_xlsx_writes_aware_timestamps_as_local_time(tmp_path: Path) -> None:
     assert openpyxl.load_workbook(tmp_path / "t.xlsx")["s"]["A2"].value == dt.datetime(
         2024, 1, 1, 8, 30
     )
+
+
+def test_sqlite_inserts_a_slice_at_a_time_with_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    n = 1_000
+    table = pa.table({"i": np.arange(n), "s": pa.array([f"行{i}" for i in range(n)])})
+    whole = f.write_sqlite(tmp_path / "whole.db", "t", table)
+    from citybrain.sim.formats import sqlite as sqlite_format
+
+    monkeypatch.setattr(sqlite_format, "_SLICE_ROWS", 7)
+    sliced = f.write_sqlite(tmp_path / "sliced.db", "t", table)
+    assert whole == sliced == n
+    assert (tmp_path / "whole.db").read_bytes() == (tmp_path / "sliced.db").read_bytes()
+    con = sqlite3.connect(tmp_path / "sliced.db")
+    try:
+        got = con.execute("select i, s from t order by rowid").fetchall()
+    finally:
+        con.close()
+    assert got == [(i, f"行{i}") for i in range(n)]

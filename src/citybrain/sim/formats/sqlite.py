@@ -41,6 +41,9 @@ def write_sqlite(
         return _fill_sqlite(tmp, table, data, date_formats or {})
 
 
+_SLICE_ROWS = 50_000
+
+
 def _sqlite_column(col: pa.Array) -> pa.Array:
     if pa.types.is_timestamp(col.type):
         return strftime(col, "%Y-%m-%d %H:%M:%S")
@@ -61,10 +64,13 @@ def _fill_sqlite(path: Path, table: str, data: Batches, date_formats: Mapping[st
                 con.execute(f'CREATE TABLE "{table}" ({decl})')
                 created = True
             marks = ", ".join("?" * batch.num_columns)
-            # sqlite3 binds Python values row by row (in C); only this and XLSX walk rows.
-            columns = [_sqlite_column(c).to_pylist() for c in batch.columns]
-            values = zip(*columns, strict=True)
-            con.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', values)
+            # sqlite3 binds Python values row by row (in C); only this and XLSX walk rows. A slice
+            # at a time: a whole table as Python lists took gigabytes at city size.
+            for start in range(0, batch.num_rows, _SLICE_ROWS):
+                part = batch.slice(start, _SLICE_ROWS)
+                columns = [_sqlite_column(c).to_pylist() for c in part.columns]
+                values = zip(*columns, strict=True)
+                con.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', values)
             rows += batch.num_rows
         con.commit()
     finally:
