@@ -31,10 +31,9 @@ function searchForm(kind, query, onSearch) {
 }
 
 async function results(kind, q, available) {
-  if (!available.search) {
-    if (kind === "enterprise" && USCC.test(q)) return navigate(`/entity?kind=enterprise&id=${q}`);
-    return notAvailable(t("entity.searchFeature"));
-  }
+  // A firm's credit code opens the firm itself (its credit report works without the entity API).
+  if (kind === "enterprise" && USCC.test(q)) return navigate(`/entity?kind=enterprise&id=${q}`);
+  if (!available.search) return notAvailable(t("entity.searchFeature"));
   const found = await api(`/api/v1/entities/search?kind=${kind}&q=${encodeURIComponent(q)}`);
   const items = found.items ?? found;
   if (!items.length) return h("p", { class: "empty", id: "entity-results" }, t("entity.noResults"));
@@ -62,13 +61,27 @@ async function creditReport(id) {
   }
 }
 
-async function profile(main, kind, id, available) {
+/** The golden record and its linked records by system; masked unless a grant covers it. */
+function entityView(main, kind, id, record, purpose) {
+  const reopen = (stated) => render(main, new URLSearchParams({ kind, id }), stated);
+  const unmask = record.masked && can("pii.unmask") ? unmaskButton(record.id, reopen) : null;
+  return section("entity-profile", t(`entity.kind.${kind}`),
+    h("p", {}, h("span", { class: `badge ${record.masked ? "neutral" : "warn"}`, id: "entity-masked" }, t(record.masked ? "entity.masked" : "entity.clear")),
+      purpose ? h("span", { class: "hint" }, ` ${t("entity.purpose")}：${purpose}`) : null),
+    unmask,
+    h("div", { id: "entity-record", class: "stack" },
+      h("h3", {}, t("entity.golden")), value(record.golden),
+      h("h3", {}, t("entity.records", { count: record.record_count })), value(record.records)));
+}
+
+async function profile(main, kind, id, available, purpose) {
   const parts = [];
   if (available[kind]) {
     try {
-      const record = await api(available[kind].replace(/\{[^}]+\}/, encodeURIComponent(id)));
-      const unmask = can("pii.unmask") ? unmaskButton(id, () => render(main, new URLSearchParams({ kind, id }))) : null;
-      parts.push(section("entity-profile", t(`entity.kind.${kind}`), unmask, h("div", { id: "entity-record" }, value(record))));
+      // The purpose of an unmasked look goes to the audit log with it (X-Purpose, percent-encoded).
+      const headers = purpose ? { "X-Purpose": encodeURIComponent(purpose) } : {};
+      const record = await api(available[kind].replace(/\{[^}]+\}/, encodeURIComponent(id)), { headers });
+      parts.push(entityView(main, kind, id, record, purpose));
     } catch (error) {
       if (error.status !== 404) throw error;
       parts.push(section("entity-profile", t(`entity.kind.${kind}`), h("p", { class: "empty" }, t("entity.notFound", { id }))));
@@ -80,7 +93,7 @@ async function profile(main, kind, id, available) {
   return parts;
 }
 
-async function render(main, params) {
+async function render(main, params, purpose = null) {
   const kind = KINDS.includes(params.get("kind")) ? params.get("kind") : "enterprise";
   const id = params.get("id");
   const available = await routes();
@@ -88,7 +101,7 @@ async function render(main, params) {
   const onSearch = async (k, q) => out.replaceChildren(await results(k, q, available) ?? "");
   main.replaceChildren(h("h2", { class: "page-title" }, t("entity.title")), h("div", { class: "card" }, searchForm(kind, params.get("q") ?? id, onSearch)), out);
   try {
-    if (id) out.append(...(await profile(main, kind, id, available)).filter(Boolean));
+    if (id) out.append(...(await profile(main, kind, id, available, purpose)).filter(Boolean));
   } catch (error) {
     out.append(errorNote(error));
   }

@@ -6,7 +6,7 @@ import { t } from "../../i18n.js";
 
 const MIN_PURPOSE = 10;
 
-/** A button that asks for a purpose, opens the grant, then calls ``done``. */
+/** A button that asks for a purpose, opens the grant, then calls ``done(purpose)``. */
 export function unmaskButton(subject, done) {
   const dialog = h("dialog", { class: "modal", id: "unmask-dialog", "aria-labelledby": "unmask-title" });
   const purpose = h("textarea", { id: "unmask-purpose", rows: 3, minlength: MIN_PURPOSE, maxlength: 1000, required: true });
@@ -35,12 +35,12 @@ export function unmaskButton(subject, done) {
         body: JSON.stringify({ purpose: purpose.value.trim(), minutes: Number(minutes.value), subjects: [subject] }),
       });
       dialog.close();
-      done();
+      done(purpose.value.trim());
     } catch (err) {
       error.textContent = t("error.load", { message: err.message });
     }
   });
   dialog.append(form);
-  const button = h("button", { type: "button", class: "button", id: "unmask" , onclick: () => { error.textContent = ""; dialog.showModal(); purpose.focus(); } }, t("entity.unmask"));
+  const button = h("button", { type: "button", class: "button", id: "unmask", onclick: () => { error.textContent = ""; dialog.showModal(); purpose.focus(); } }, t("entity.unmask"));
   return h("div", {}, button, dialog);
 }
