@@ -76,7 +76,14 @@ def _point(connector: dict[str, Any], sim_dir: Path, api: str, broker: tuple[str
     """Rewrite one connector mapping in place to the city's folder and servers."""
     kind = connector.get("kind")
     if kind in FILE_KINDS:
-        connector["path"] = str(sim_dir / str(connector["path"]))
+        relative = str(connector["path"])
+        if kind != "parquet" and _handed_over_as_parquet(sim_dir, relative):
+            # At city scale the bulk monthly exports come as Parquet with the same columns.
+            for option in [k for k in connector if k not in ("kind", "path")]:
+                del connector[option]
+            connector["kind"] = "parquet"
+            relative = str(Path(relative).with_suffix(".parquet"))
+        connector["path"] = str(sim_dir / relative)
     elif kind == "sql" and str(connector.get("url", "")).startswith(SQLITE_PREFIX):
         relative = str(connector["url"])[len(SQLITE_PREFIX) :]
         connector["url"] = SQLITE_PREFIX + str(sim_dir / relative)
@@ -85,6 +92,13 @@ def _point(connector: dict[str, Any], sim_dir: Path, api: str, broker: tuple[str
         connector["url"] = api + parts.path + (f"?{parts.query}" if parts.query else "")
     elif kind == "mqtt":
         connector["host"], connector["port"] = broker
+
+
+def _handed_over_as_parquet(sim_dir: Path, pattern: str) -> bool:
+    """The contract's files are absent but the same names in ``.parquet`` are delivered."""
+    if any(sim_dir.glob(pattern)):
+        return False
+    return any(sim_dir.glob(str(Path(pattern).with_suffix(".parquet"))))
 
 
 def _api_key_hints(sim_dir: Path) -> list[str]:
