@@ -78,12 +78,19 @@ def test_a_case_opened_elsewhere_shows_up_live(
     page.screenshot(path=str(artifacts_dir / "web-live-toast.png"))
 
     page.click("#nav a[data-path='/map']")
-    page.wait_for_selector("main[data-ready='1'] #map canvas")
-    view = page.get_attribute("#map", "data-view")
+    page.wait_for_selector("main[data-ready='1'] #map[data-view] canvas")
+    cases = (
+        "async () => (await document.getElementById('map').maplibre.getSource('cases')"
+        ".getData()).features.length"
+    )
+    shown = page.evaluate(cases)
     _open_case(workspace, "D-LIVE-2")
     page.wait_for_selector("#toasts .toast >> text=#2", timeout=10_000)
-    assert page.get_attribute("#map", "data-visible")
-    assert view is not None
+    for _ in range(50):  # the new case is drawn on the map
+        if page.evaluate(cases) > shown:
+            break
+        page.wait_for_timeout(200)
+    assert page.evaluate(cases) == shown + 1
     watched.assert_clean()
 
 
@@ -113,10 +120,11 @@ def test_keyboard_only_use_and_persisted_choices(
 
     _tab_to(page, "#nav a[data-path='/map']")
     page.keyboard.press("Enter")
-    page.wait_for_selector("main[data-ready='1'] #map canvas")
+    page.wait_for_selector("main[data-ready='1'] #map[data-view] canvas")
     _tab_to(page, "#layer-streets")
     page.keyboard.press("Space")  # a layer toggled from the keyboard
-    assert "streets" not in (page.get_attribute("#map", "data-visible") or "").split()
+    page.wait_for_function("!document.getElementById('map').dataset.visible.includes('streets')")
+    assert not page.is_checked("#layer-streets")
 
     _tab_to(page, "#large-text")
     page.keyboard.press("Enter")

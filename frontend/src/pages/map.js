@@ -75,6 +75,7 @@ async function refreshCases(layers) {
 
 let unsubscribe = [];
 const pending = new Set();
+let visit = 0; // bumped on leave, so a render still loading when the page is left stops
 
 /** Redraw on live events, once per burst (a pipeline run opens many cases at once). */
 function onEvents(layers, refresh) {
@@ -122,9 +123,11 @@ export const mapPage = {
   titleKey: "map.title",
   needs: "map.read",
   async render(main) {
+    const mine = visit;
     const topics = can("topics.read") ? await api("/api/v1/topics") : [];
     const layers = [...BASE_LAYERS, ...topicLayers(topics)].map((l) => ({ ...l, on: chosen.get(l.id) ?? l.on }));
     const data = await Promise.all(layers.map((l) => api(l.url)));
+    if (mine !== visit) return; // left while the layers were loading
     const container = h("div", { class: "map", id: "map", role: "region", "aria-label": t("map.region") });
     const list = h("ul", { class: "layer-list" });
     main.append(h("div", { class: "map-page" },
@@ -135,6 +138,7 @@ export const mapPage = {
     container.maplibre = map; // for benchmarks/web.py, which measures frame times on it
     const bounds = new maplibregl.LngLatBounds();
     await new Promise((resolve) => map.on("load", resolve));
+    if (mine !== visit) return;
     layers.forEach((layer, i) => {
       map.addSource(layer.id, { type: "geojson", data: { type: "FeatureCollection", features: data[i].features } });
       for (const style of styleLayers(layer)) {
@@ -150,6 +154,7 @@ export const mapPage = {
     main.dataset.ready = "1";
   },
   leave() {
+    visit += 1;
     unsubscribe.forEach((off) => off());
     unsubscribe = [];
     pending.forEach(clearTimeout);

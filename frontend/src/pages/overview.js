@@ -101,7 +101,10 @@ function rotate(panels, seconds) {
 }
 
 /** Fetch everything, then swap it in at once: a live refresh never blanks the screen. */
+let visit = 0; // bumped on leave: a draw still fetching when the page is left is dropped
+
 async function draw(main, shell) {
+  const mine = visit;
   const wall = new URLSearchParams(location.search).get("wall") === "1";
   document.documentElement.classList.toggle("wall", wall);
   const { city, cards } = await headline();
@@ -110,7 +113,7 @@ async function draw(main, shell) {
   if (can("catalog.read")) parts.push(await catalogPanel(cards));
   if (can("metrics.read")) parts.push(await casePanel(cards));
   if (can("findings.read")) parts.push(...(await topicPanels(cards)));
-  if (!main.isConnected) return; // left the page meanwhile
+  if (mine !== visit) return; // left the page meanwhile
   const panels = parts.map((p) => p.el ?? p);
   const grid = h("div", { class: "figures", id: "figures" }, cards);
   clearInterval(timer);
@@ -135,6 +138,7 @@ export default function overviewPage(shell) {
       await draw(main, shell);
     },
     leave() {
+      visit += 1;
       unsubscribe.forEach((off) => off());
       unsubscribe = [];
       clearTimeout(pending);
