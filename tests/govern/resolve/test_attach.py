@@ -47,6 +47,16 @@ def test_a_masked_name_joins_the_one_person_of_that_surname_and_gender_at_the_dw
     assert _as_dict(dwelling_targets(RECORDS, SINGLETONS)) == {"g": "f"}
 
 
+def test_a_masked_name_seen_at_two_dwellings_is_one_candidate_not_two() -> None:
+    elsewhere = _records([("k", None, None, "叶", "M", None, "15771019833", "无人苑", "9-9-999")])
+    records = pa.concat_tables([RECORDS, elsewhere])
+    clusters = _clusters({**{r: r for r in "abcdefghij"}, "k": "g"})
+    targets = dwelling_targets(records, clusters)
+    assert _as_dict(targets) == {"g": "f"} and targets.num_rows == 1
+    merged = attach(records, clusters)
+    assert merged.num_rows == records.num_rows  # every record once
+
+
 def test_a_masked_name_with_another_phone_than_the_registered_one_stays_apart() -> None:
     phoned = RECORDS.set_column(6, "phone_norm", pa.array(
         [None, None, None, "19108199094", None, "13800000000", "15771019833", None, None,

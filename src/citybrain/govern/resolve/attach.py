@@ -67,7 +67,7 @@ def _targets_on(
     weak = names.filter(pc.invert(names["identified_any"]))
     if movable is not None:
         weak = weak.filter(pc.is_in(weak["cluster_id"], value_set=movable))
-    joined = weak.join(owners.select([key, "cluster_id_min"]), key)
+    joined = weak.join(owners.select([key, "cluster_id_min"]), key, join_type="inner")
     # A cluster whose names point at two different people joins neither.
     per = joined.group_by("cluster_id").aggregate(
         [("cluster_id_min", "count_distinct"), ("cluster_id_min", "min")]
@@ -123,7 +123,10 @@ def dwelling_targets(records: pa.Table, clusters: pa.Table) -> pa.Table:
     )
     left = masked.group_by(["cluster_id", *place]).aggregate([("gender", "max")])
     right = named.group_by(["cluster_id", *place]).aggregate([("gender", "max")])
-    pairs = left.join(right.rename_columns(["target_id", *place, "gender_t"]), place)
+    # Arrow joins are left outer by default; an unmatched parcel has no candidate at all.
+    pairs = left.join(
+        right.rename_columns(["target_id", *place, "gender_t"]), place, join_type="inner"
+    )
     gender_ok = pc.fill_null(pc.equal(pairs["gender_max"], pairs["gender_t"]), True)
     pairs = pairs.filter(gender_ok).select(["cluster_id", "target_id"])
     pairs = pairs.group_by(["cluster_id", "target_id"]).aggregate([])
@@ -138,7 +141,7 @@ def dwelling_targets(records: pa.Table, clusters: pa.Table) -> pa.Table:
         .aggregate([])
     )
     phoned = pc.unique(phones["cluster_id"])
-    shared = pairs.join(phones, "cluster_id").join(
+    shared = pairs.join(phones, "cluster_id", join_type="inner").join(
         phones.rename_columns(["target_id", "phone_norm"]),
         ["target_id", "phone_norm"],
         join_type="inner",
