@@ -287,6 +287,7 @@ def main() -> None:
         start = time.perf_counter()
         generate(args.scale, args.seed, sim, records=args.records, systems=PERSON_SYSTEMS)
         generated = round(time.perf_counter() - start, 1)
+    load_at_start = os.getloadavg()
     start = time.perf_counter()
     job = Job(sim, prepare_std(sim), args.cores, args.memory_limit)
     prepared = round(time.perf_counter() - start, 1)
@@ -300,7 +301,8 @@ def main() -> None:
             "cpus_available": os.cpu_count(),
             "cores_used": args.cores,
             "duckdb_memory_limit": args.memory_limit,
-            "load_average_at_start": os.getloadavg(),
+            "load_average_at_start": load_at_start,
+            "load_average_at_end": os.getloadavg(),
         },
         "versions": {
             p: version(p) for p in ("splink", "duckdb", "pyarrow", "pypinyin", "ibis-framework")
