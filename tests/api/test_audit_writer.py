@@ -106,3 +106,14 @@ def test_a_read_answers_before_its_audit_row_commits_and_the_row_follows(
         # A failing audit log refuses reads too, though they do not wait for their row.
         harness.security.audit.close()
         assert harness.client.get(url, headers=headers).status_code == 503
+
+
+def test_the_writer_outlives_a_restart_of_the_app(api: Harness) -> None:
+    from fastapi.testclient import TestClient
+
+    headers = api.as_role("analyst")
+    url = "/api/v1/enterprises/91510100MA61234567/credit-report"
+    for _ in range(2):  # each block runs the app's start-up and shut-down once more
+        with TestClient(api.app) as client:
+            assert client.get(url, headers=headers).status_code == 404
+    assert audit.verify_audit(api.security.engine).rows_checked >= 2

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from api import scoped_data
 from api.conftest import Harness, make_harness
 
 schemathesis = pytest.importorskip("schemathesis")  # a dev dependency (pyproject.toml)
@@ -20,9 +21,16 @@ checks = pytest.importorskip("schemathesis.checks")
 pytestmark = pytest.mark.slow
 
 
+# Held for the module's life: a collected generator would leave the TestClient block, and the app's
+# shutdown stops its audit writer.
+_RUNNING = make_harness(Path(tempfile.mkdtemp(prefix="citybrain-fuzz-")))
+
+
 def _start() -> tuple[Harness, dict[str, dict[str, str]]]:
     # schemathesis reads the schema when the module is collected, so the app exists by then.
-    harness = next(make_harness(Path(tempfile.mkdtemp(prefix="citybrain-fuzz-"))))
+    harness = next(_RUNNING)
+    # A small base and std zone, so entity, search and credit routes answer from data.
+    scoped_data.seed_entities(harness.workspace)
     return harness, {"admin": harness.as_role("admin"), "auditor": harness.as_role("auditor")}
 
 

@@ -52,7 +52,7 @@ OPEN311_MODULE = "citybrain.api.routers.open311"
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
-    app.state.security.audit.close()  # commit the audit rows still queued
+    app.state.security.audit.stop()  # commit the audit rows still queued
 
 
 def create_app(workspace: Workspace, settings: ApiSettings | None = None) -> FastAPI:

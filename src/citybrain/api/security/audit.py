@@ -210,14 +210,22 @@ class AuditWriter:
         except TimeoutError:
             raise AuditUnavailable("the audit log did not commit in time") from None
 
+    def stop(self) -> None:
+        """Commit what is queued and stop the writer thread; the next ``submit`` starts it again
+        (an app's lifespan may end and begin again, as test clients do)."""
+        with self._start_lock:
+            if self._thread is not None:
+                self._queue.put(None)
+                self._thread.join(timeout=30)
+                self._thread = None
+        if not self._queue.empty():  # a row queued while the thread was stopping
+            self._start()
+
     def close(self) -> None:
-        """Commit what is queued and stop the writer thread."""
+        """Commit what is queued and refuse every later row."""
         self._closed = True
         self.healthy = False
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(timeout=30)
-            self._thread = None
+        self.stop()
 
     def _start(self) -> None:
         with self._start_lock:
