@@ -35,11 +35,15 @@ export function pagedTable(columns, load, options = {}) {
     })));
   }
 
+  let latest = 0; // a slower answer to an earlier request never overwrites a later one
+
   async function go(page) {
+    const mine = ++latest;
     state.page = Math.max(1, page);
     table.dataset.loading = "1";
     header();
     const result = await load({ page: state.page, pageSize: state.pageSize, sort: state.sort });
+    if (mine !== latest) return;
     state.total = result.total;
     const pages = Math.max(1, Math.ceil(state.total / state.pageSize));
     body.replaceChildren(...(result.items.length

@@ -46,7 +46,7 @@ function show(main, detail) {
     h("p", {}, h("a", { href: "#/desk" }, t("desk.back"))),
     h("div", { class: "page-head" },
       h("h2", { class: "page-title", id: "case-title" }, `#${c.id} ${c.title}`),
-      h("span", { class: "badge neutral", id: "case-status", "data-status": c.status, "data-version": c.version }, t(`status.${c.status}`)),
+      h("span", { class: "badge neutral", id: "case-status", "data-case": c.id, "data-status": c.status, "data-version": c.version }, t(`status.${c.status}`)),
       h("span", { class: `badge ${c.level}` }, t(`level.${c.level}`)), slaBadge(c)),
     h("div", { class: "grid-2" },
       section("case-detail", t("desk.details"), facts(c)),
@@ -67,8 +67,8 @@ export default {
       unsubscribe = onLive("case.", async (event) => {
         if (String(event.data.case_id) !== id) return;
         const fresh = await api(`/api/v1/cases/${encodeURIComponent(id)}`);
-        const shown = Number(main.querySelector("#case-status")?.dataset.version);
-        if (fresh.case.version > shown && !main.querySelector("dialog[open]")) show(main, fresh);
+        const status = main.querySelector(`#case-status[data-case="${fresh.case.id}"]`); // gone once left
+        if (status && fresh.case.version > Number(status.dataset.version) && !main.querySelector("dialog[open]")) show(main, fresh);
       });
     } catch (error) {
       main.append(error.status === 404 ? h("p", { class: "card" }, t("desk.notFound", { id })) : errorNote(error));
