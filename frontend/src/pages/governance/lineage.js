@@ -1,7 +1,7 @@
 // Lineage: a dataset's sources and products as a left-to-right graph (source → raw → std → base →
 // topic), with the same edges as a table for screen readers and keyboard users.
 import { api } from "../../api.js";
-import { flowGraph, PALETTE } from "../../components/charts.js";
+import { flowGraph, PALETTE } from "../../components/graph.js";
 import { field, select } from "../../components/ui.js";
 import { h } from "../../dom.js";
 import { t } from "../../i18n.js";

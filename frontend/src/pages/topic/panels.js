@@ -1,6 +1,6 @@
 // What a topic page shows besides its findings: trend over runs, evaluation, contributed panels.
 import { api, can } from "../../api.js";
-import { barChart, lineChart } from "../../components/charts.js";
+import { barChart, lineChart } from "../../charts.js";
 import { bi, formatTime, notAvailable, offers } from "../../components/ui.js";
 import { h } from "../../dom.js";
 import { formatNumber, t } from "../../i18n.js";
@@ -55,5 +55,5 @@ export function contributed(panel, summary, names, charts) {
   if (!keys.length) return { el: h("p", { class: "empty" }, t("topic.noFindings")) };
   const labels = keys.map((k) => (panel.by === "level" ? t(`level.${k}`) : names[k] ?? k));
   const box = h("div", { class: "chart-sm", role: "img", "aria-label": bi(panel, "title") });
-  return { el: box, draw: () => charts.push(barChart(box, labels, keys.map((k) => counts[k]), bi(panel, "title"))) };
+  return { el: box, draw: () => charts.push(barChart(box, labels, keys.map((k) => counts[k]))) };
 }
