@@ -2,6 +2,7 @@
 const routes = new Map();
 let current = null;
 let onRoute = () => {};
+let visits = 0; // one per route render: a page still loading can tell it has been left
 
 export const addRoute = (path, page) => routes.set(path, page);
 export const hasRoute = (path) => routes.has(path);
@@ -20,6 +21,7 @@ export async function render(main) {
   const { path, params } = parse();
   if (current?.leave) current.leave();
   current = routes.get(path) || routes.get("*");
+  visits += 1;
   main.replaceChildren();
   delete main.dataset.ready; // each page marks itself ready when its data is drawn
   onRoute(path, current);
@@ -32,6 +34,7 @@ export function start(main) {
 }
 
 export const currentPage = () => current;
+export const visit = () => visits;
 
 /** A page whose module (default export { render, leave? }) loads on first visit, as its own chunk. */
 export function lazyPage(titleKey, load) {

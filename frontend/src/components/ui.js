@@ -2,7 +2,7 @@
 import { can, currentUser } from "../api.js";
 import { h } from "../dom.js";
 import { getLang, t } from "../i18n.js";
-import { navigate } from "../router.js";
+import { navigate, visit } from "../router.js";
 import "./components.css";
 
 /** A titled section; the heading labels it for screen readers. */
@@ -70,4 +70,11 @@ export function known(prefix, value) {
   if (value == null || value === "") return "—";
   const key = `${prefix}.${value}`;
   return t(key) === key ? String(value) : t(key);
+}
+
+/** A test that stays true while the visitor is still on the page that called it: a page checks it
+ * after each wait, so a slow answer never draws over the page the visitor went to since. */
+export function stillHere() {
+  const mine = visit();
+  return () => visit() === mine;
 }

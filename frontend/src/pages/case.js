@@ -1,6 +1,6 @@
 // One case on the desk: what it is, its evidence with reasons, the actions open now, its history.
 import { api } from "../api.js";
-import { allowed, bi, errorNote, formatTime, section } from "../components/ui.js";
+import { allowed, bi, errorNote, formatTime, section, stillHere } from "../components/ui.js";
 import { h } from "../dom.js";
 import { formatNumber, t } from "../i18n.js";
 import { onLive } from "../live.js";
@@ -60,8 +60,11 @@ export default {
   async render(main, params) {
     const id = params.get("id");
     if (!allowed(main, "cases.read", `/case?id=${id}`)) return;
+    const here = stillHere();
     try {
-      show(main, await api(`/api/v1/cases/${encodeURIComponent(id)}`));
+      const detail = await api(`/api/v1/cases/${encodeURIComponent(id)}`);
+      if (!here()) return;
+      show(main, detail);
       startTicking(main);
       // Someone else acted on this case: show its new state, unless a form of ours is open.
       unsubscribe = onLive("case.", async (event) => {
@@ -71,6 +74,7 @@ export default {
         if (status && fresh.case.version > Number(status.dataset.version) && !main.querySelector("dialog[open]")) show(main, fresh);
       });
     } catch (error) {
+      if (!here()) return;
       main.append(error.status === 404 ? h("p", { class: "card" }, t("desk.notFound", { id })) : errorNote(error));
       main.dataset.ready = "1";
     }

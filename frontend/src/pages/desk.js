@@ -1,7 +1,7 @@
 // The case desk (案件工作台) for clerks: my queue, filtered by status, the nearest deadline first.
 import { api } from "../api.js";
 import { listQuery, pagedTable } from "../components/table.js";
-import { allowed, field, formatTime, select } from "../components/ui.js";
+import { allowed, field, formatTime, select, stillHere } from "../components/ui.js";
 import { h } from "../dom.js";
 import { t } from "../i18n.js";
 import { onLive } from "../live.js";
@@ -41,7 +41,9 @@ export default {
       h("section", { class: "card", "aria-label": t("desk.queue") },
         h("div", { class: "toolbar" }, field(t("desk.status"), status), check(mine, "desk.mine"), check(overdue, "desk.overdueOnly")),
         table.el));
+    const here = stillHere();
     await table.reload();
+    if (!here()) return;
     startTicking(main);
     // A case opened or moved anywhere in the caller's area: redraw the queue (same page), once
     // per burst of events.

@@ -1,7 +1,7 @@
 // Entity 360 (一企一档 / 一房一档 / 一人一档): search, then a firm, a dwelling or a person as the
 // API answers it for the caller's role (masked), with a firm's credit report and an unmask action.
 import { api, can } from "../api.js";
-import { allowed, apiPaths, bi, errorNote, field, notAvailable, offers, section, select } from "../components/ui.js";
+import { allowed, apiPaths, bi, errorNote, field, notAvailable, offers, section, select, stillHere } from "../components/ui.js";
 import { h } from "../dom.js";
 import { navigate } from "../router.js";
 import { t } from "../i18n.js";
@@ -96,7 +96,9 @@ async function profile(main, kind, id, available, purpose) {
 async function render(main, params, purpose = null) {
   const kind = KINDS.includes(params.get("kind")) ? params.get("kind") : "enterprise";
   const id = params.get("id");
+  const here = stillHere();
   const available = await routes();
+  if (!here()) return;
   const out = h("div", { class: "stack", id: "entity-body" });
   const onSearch = async (k, q) => out.replaceChildren(await results(k, q, available) ?? "");
   main.replaceChildren(h("h2", { class: "page-title" }, t("entity.title")), h("div", { class: "card" }, searchForm(kind, params.get("q") ?? id, onSearch)), out);
@@ -105,7 +107,7 @@ async function render(main, params, purpose = null) {
   } catch (error) {
     out.append(errorNote(error));
   }
-  main.dataset.ready = "1";
+  if (here()) main.dataset.ready = "1";
 }
 
 export default {

@@ -1,6 +1,6 @@
 // Data governance (数据治理): catalog, lineage, quality, load runs and quarantine, one tab each.
 // Tabs are links (#/governance?tab=…), so each view has an address and the keyboard just works.
-import { allowed, errorNote, section } from "../components/ui.js";
+import { allowed, errorNote, section, stillHere } from "../components/ui.js";
 import { h } from "../dom.js";
 import { t } from "../i18n.js";
 import { navigate } from "../router.js";
@@ -29,14 +29,16 @@ export default {
     const tabs = h("nav", { class: "tabs", "aria-label": t("governance.sections") }, TABS.map((name) =>
       h("a", { href: `#/governance?tab=${name}`, class: "tab", "data-tab": name, "aria-current": name === tab ? "page" : null }, t(`governance.tab.${name}`))));
     main.append(h("h2", { class: "page-title" }, t("governance.title")), tabs);
+    const here = stillHere();
     try {
       const view = await body(tab, params);
+      if (!here()) return;
       main.append(section(`governance-${tab}`, t(`governance.tab.${tab}`), view.el));
       await view.draw?.();
     } catch (error) {
-      main.append(errorNote(error));
+      if (here()) main.append(errorNote(error));
     }
-    main.dataset.ready = "1";
+    if (here()) main.dataset.ready = "1";
   },
   leave() {
     charts.forEach((c) => c.dispose());

@@ -1,7 +1,7 @@
 // A page per topic (专题页), driven by /api/v1/topics alone: findings with reasons, a small map,
 // the trend over runs, the evaluation against truth, and the panels the topic contributes.
 import { api, can } from "../api.js";
-import { allowed, bi, errorNote, section } from "../components/ui.js";
+import { allowed, bi, errorNote, section, stillHere } from "../components/ui.js";
 import { h } from "../dom.js";
 import { formatNumber, t } from "../i18n.js";
 import { findingsSection } from "./topic/findings.js";
@@ -25,9 +25,10 @@ function figures(summary) {
     ["high", "medium", "low"].map((l) => card(`fig-${l}`, t(`level.${l}`), formatNumber(summary.by_level[l] ?? 0))));
 }
 
-async function topicPage(main, info) {
+async function topicPage(main, info, here) {
   const name = info.name;
   const summary = await api(`/api/v1/topics/${encodeURIComponent(name)}/findings/summary`);
+  if (!here()) return;
   const canMap = can("map.read");
   const ready = info.readiness.ready;
   main.append(
@@ -37,6 +38,7 @@ async function topicPage(main, info) {
     ready ? null : h("p", { class: "not-available" }, info.readiness.message),
     figures(summary));
   const [findings, runs, evalEl] = await Promise.all([findingsSection(name, canMap), trend(name, charts), evaluation(name)]);
+  if (!here()) return;
   const extra = info.page_panels?.map((p) => ({ panel: p, ...contributed(p, summary, findings.names, charts) })) ?? [];
   const mapBox = h("div", { class: "mini-map", id: "topic-map", role: "region", "aria-label": t("topic.map") });
   main.append(h("div", { class: "stack" },
@@ -48,20 +50,30 @@ async function topicPage(main, info) {
       extra.map((x) => section(`panel-${x.panel.id}`, bi(x.panel, "title"), x.el)))));
   runs.draw?.();
   extra.forEach((x) => x.draw?.());
-  if (canMap) map = await miniMap(mapBox, name, info.map_layers[0]);
+  if (canMap) {
+    const drawn = await miniMap(mapBox, name, info.map_layers[0]);
+    if (here()) map = drawn;
+    else drawn.remove();
+  }
 }
 
 export default {
   async render(main, params) {
     if (!allowed(main, "topics.read", `/topic${params.size ? `?${params}` : ""}`)) return;
     const name = params.get("name");
+    const here = stillHere();
     try {
-      if (!name) topicList(main, await api("/api/v1/topics"));
-      else await topicPage(main, await api(`/api/v1/topics/${encodeURIComponent(name)}`));
+      if (!name) {
+        const topics = await api("/api/v1/topics");
+        if (here()) topicList(main, topics);
+      } else {
+        const info = await api(`/api/v1/topics/${encodeURIComponent(name)}`);
+        if (here()) await topicPage(main, info, here);
+      }
     } catch (error) {
-      main.append(errorNote(error));
+      if (here()) main.append(errorNote(error));
     }
-    main.dataset.ready = "1";
+    if (here()) main.dataset.ready = "1";
   },
   leave() {
     charts.forEach((c) => c.dispose());
