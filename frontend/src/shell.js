@@ -12,6 +12,7 @@ export const NAV = [
   { path: "/map", key: "nav.map" },
   { path: "/topic", key: "nav.topics", needs: "topics.read" },
   { path: "/desk", key: "nav.desk", needs: "cases.read" },
+  { path: "/entity", key: "nav.entity", needs: "entities.read" },
   { path: "/governance", key: "nav.governance", needs: "catalog.read" },
 ];
 const TOAST_SECONDS = 6;
