@@ -14,6 +14,7 @@ from citybrain.cli.ui import console, progress
 from citybrain.core import UserError, Workspace, run_context
 from citybrain.core.catalog import Catalog
 from citybrain.topics import Topic, TopicContext, discover_topics, get_topic
+from citybrain.topics.evaluation_store import save_evaluation
 from citybrain.topics.runner import TopicRun, check_inputs, latest_findings, run_topic
 
 topic_app = typer.Typer(help="List, run and evaluate topics (专题).", no_args_is_help=True)
@@ -79,6 +80,8 @@ def evaluate(
 ) -> None:
     """Score a topic's latest findings against ground truth, with its baselines side by side.
 
+    The result is kept as the topic's latest evaluation, which its web page shows.
+
     Example: citybrain -w ./gaoxin topic evaluate group_rental --truth ./city/truth --json
     """
     if not truth.is_dir():
@@ -98,6 +101,7 @@ def evaluate(
             result = topic.evaluate(findings, truth, ctx)
         except NotImplementedError as exc:
             raise UserError(str(exc)) from None
+        save_evaluation(workspace, result, model_version=topic.model_version, run_id=run_id)
     if as_json:
         typer.echo(json.dumps(result.model_dump(), ensure_ascii=False))
         return

@@ -131,6 +131,12 @@ def test_evaluate_prints_the_keys(
     assert set(figures["baselines"]) == {"electricity_threshold", "isolation_forest"}
     assert Path(figures["extra"]["pr_curve_png"]).is_file()
     assert json.loads(Path(figures["extra"]["json"]).read_text("utf-8"))["topic"] == "group_rental"
+    # Kept as the topic's latest evaluation, for its web page.
+    from citybrain.topics.evaluation_store import load_evaluation
+
+    stored = load_evaluation(tiny_std_workspace, "group_rental")
+    assert stored is not None and stored.f1 == figures["f1"]
+    assert stored.extra["model_version"] and stored.extra["evaluated_at"]
 
 
 @pytest.mark.duckdb
