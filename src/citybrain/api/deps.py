@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 from urllib.parse import unquote
 
 from fastapi import Depends, HTTPException, Request
@@ -41,18 +41,25 @@ from citybrain.core import Workspace
 from citybrain.core.opsdb import session, utcnow
 
 PURPOSE_HEADER = "X-Purpose"
+_T = TypeVar("_T", str, int)
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
 class PrincipalCache:
-    """Callers verified in the last few seconds, so a burst of requests costs one DB lookup."""
+    """Callers verified in the last few seconds, so a burst of requests costs one DB lookup.
+
+    When an entry expires, the first request to notice refreshes it from the database while the
+    others go on with the entry they have (for the few milliseconds that takes): otherwise every
+    request in flight would query the ops database at the same moment.
+    """
 
     def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl
         self._clock = clock
         self._entries: dict[str, tuple[float, Principal]] = {}
+        self._refreshing: set[str] = set()
         self._lock = threading.Lock()
 
     def get(self, key: str) -> Principal | None:
@@ -63,6 +70,18 @@ class PrincipalCache:
             return None
         return entry[1]
 
+    def stale(self, key: str) -> Principal | None:
+        """An expired entry whose refresh this caller is to start (None: nothing to serve, or
+        someone else is refreshing it — then ask the database as usual)."""
+        entry = self._entries.get(key)
+        if entry is None or self.ttl <= 0:
+            return None
+        with self._lock:
+            if key in self._refreshing:
+                return entry[1]
+            self._refreshing.add(key)
+        return None
+
     def put(self, key: str, principal: Principal) -> None:
         if self.ttl <= 0:
             return
@@ -70,10 +89,17 @@ class PrincipalCache:
             if len(self._entries) > 10_000:
                 self._entries.clear()
             self._entries[key] = (self._clock() + self.ttl, principal)
+            self._refreshing.discard(key)
+
+    def drop(self, key: str) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+            self._refreshing.discard(key)
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._refreshing.clear()
 
 
 class VerifiedTokens:
@@ -201,8 +227,7 @@ async def authenticate(
         cache_key = "key:" + hash_key(api_key)
         cached = security.principals.get(cache_key)
         if cached is None:
-            cached = await run_in_threadpool(_principal_for_key, security, api_key)
-            security.principals.put(cache_key, cached)
+            cached = await _lookup(security, cache_key, _principal_for_key, api_key)
         _rate_limit(security, f"key:{cached.key_prefix}")
         return cached
     if not bearer:
@@ -214,9 +239,25 @@ async def authenticate(
     cache_key = f"user:{claims.user_id}"
     principal = security.principals.get(cache_key)
     if principal is None:
-        principal = await run_in_threadpool(_principal_for_user, security, claims.user_id)
-        security.principals.put(cache_key, principal)
+        principal = await _lookup(security, cache_key, _principal_for_user, claims.user_id)
     _rate_limit(security, f"user:{principal.user_id}")
+    return principal
+
+
+async def _lookup(
+    security: Security, cache_key: str, load: Callable[[Security, _T], Principal], arg: _T
+) -> Principal:
+    """Ask the ops database (in a worker thread), unless another request is already refreshing
+    this caller's expired entry: then that entry serves until the refresh lands."""
+    stale = security.principals.stale(cache_key)
+    if stale is not None:
+        return stale
+    try:
+        principal = await run_in_threadpool(load, security, arg)
+    except BaseException:
+        security.principals.drop(cache_key)  # a revoked key or disabled user is forgotten
+        raise
+    security.principals.put(cache_key, principal)
     return principal
 
 

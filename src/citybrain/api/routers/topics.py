@@ -8,6 +8,7 @@ the workspace's lake (never the pipeline's database file, which a running pipeli
 from __future__ import annotations
 
 import functools
+import gc
 import re
 import threading
 from collections.abc import Iterator
@@ -127,7 +128,15 @@ def installed_topics() -> dict[str, type[Topic]]:
 def warm_up() -> None:
     """Scan the installed packages' entry points in the background now: on a cold file system the
     scan takes seconds, which the first request for topics should not pay."""
-    threading.Thread(target=installed_topics, name="topics-warm-up", daemon=True).start()
+    threading.Thread(target=_warm_up, name="topics-warm-up", daemon=True).start()
+
+
+def _warm_up() -> None:
+    installed_topics()
+    # The topics' imports (scikit-learn, LightGBM …) leave a large heap that lives as long as the
+    # process; frozen, the collector stops re-scanning it, whose full passes stalled requests for
+    # hundreds of milliseconds.
+    gc.freeze()
 
 
 def known_topic(name: str, lake: Lake) -> bool:
