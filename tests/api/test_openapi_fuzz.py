@@ -7,6 +7,7 @@ auditor's for the audit routes, so they reach the handlers instead of stopping a
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,15 @@ def _start() -> tuple[Harness, dict[str, dict[str, str]]]:
 
 
 FUZZ_API, TOKENS = _start()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_the_app() -> Iterator[None]:
+    """Leave the TestClient block at the end: its portal thread would keep pytest from exiting."""
+    yield
+    _RUNNING.close()
+
+
 schema = schemathesis.openapi.from_asgi("/openapi.json", FUZZ_API.app)
 
 
