@@ -3,7 +3,7 @@
 # As root they are installed by name; otherwise we only say what is missing.
 set -euo pipefail
 
-PACKAGES=(openjdk-17-jre-headless postgresql mosquitto chromium chromium-driver fonts-noto-cjk)
+PACKAGES=(openjdk-17-jre-headless postgresql mosquitto chromium chromium-driver fonts-noto-cjk wrk)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
