@@ -71,6 +71,11 @@ def test_case_changes_reach_each_listener_in_its_area(api_any_db: Harness) -> No
     assert _events(api, elsewhere, since="case:0")["events"] == []
     # polling on from the cursor returned: nothing new
     assert _events(api, leader, since=str(everything["cursor"]))["events"] == []
+    # A Last-Event-ID resumes like ?since=; a garbled one is dropped, not refused.
+    resumed = api.client.get("/api/v1/events", headers={**leader, "Last-Event-ID": "case:0"})
+    assert [e["type"] for e in resumed.json()["events"]].count("case.create") == 2
+    garbled = api.client.get("/api/v1/events", headers={**leader, "Last-Event-ID": "null"})
+    assert garbled.status_code == 200 and garbled.json()["events"] == []
 
 
 def test_a_topic_run_is_counted_in_the_listener_area(api: Harness) -> None:

@@ -10,6 +10,7 @@ browser reconnects with ``Last-Event-ID``, which re-checks its sign-in.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -123,15 +124,23 @@ async def events(
         str | None,
         Query(pattern=CURSOR_PATTERN, max_length=600, description="a cursor: case:12,finding:3"),
     ] = None,
-    last_event_id: Annotated[str | None, Header(pattern=CURSOR_PATTERN, max_length=600)] = None,
-    accept: Annotated[str, Header(max_length=1000)] = "",
+    last_event_id: Annotated[
+        str,
+        Header(
+            max_length=600,
+            description="the id of the last event seen; one that is not a cursor is ignored",
+        ),
+    ] = "",
 ) -> Any:
     """New cases, case changes (``case.<action>``) and topic runs (``finding.published``) in the
     caller's area. ``Accept: text/event-stream`` streams them; otherwise the events after
     ``since`` come back at once as JSON with the cursor to poll from next."""
-    given = last_event_id or since
+    # A browser echoes whatever id it last saw; a garbled one is a hint to drop, not an error.
+    resumed = last_event_id if re.fullmatch(CURSOR_PATTERN, last_event_id) else None
+    given = resumed or since
     start = Cursor.parse(given) if given else bus.now()
-    if "text/event-stream" not in accept:
+    # Content negotiation, not an API parameter: Accept stays out of the OpenAPI document.
+    if "text/event-stream" not in request.headers.get("accept", ""):
         await anyio.to_thread.run_sync(bus.poll)  # a poller asks "what is new": look now
         found, after = await anyio.to_thread.run_sync(bus.since, start)
         return EventPage(events=_visible(found, start, principal, scope), cursor=str(after))
