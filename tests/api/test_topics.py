@@ -61,3 +61,26 @@ def test_one_topic_and_an_unknown_one(topics_api: Harness) -> None:
     assert topics_api.client.get("/api/v1/topics/Bad-Name", headers=headers).status_code == 422
     clerk = topics_api.as_role("clerk", ["street:S1"])
     assert topics_api.client.get("/api/v1/topics", headers=clerk).status_code == 403
+
+
+def test_the_latest_evaluation_is_served_once_stored(topics_api: Harness) -> None:
+    from citybrain.topics import Evaluation
+    from citybrain.topics.evaluation_store import save_evaluation
+
+    headers = topics_api.as_role("leader")
+    url = "/api/v1/topics/crowding/evaluation"
+    missing = topics_api.client.get(url, headers=headers)
+    assert missing.status_code == 404 and "not been evaluated" in missing.json()["detail"]
+    baseline = {"threshold": {"precision": 0.5, "recall": 0.6, "f1": 0.55}}
+    stored = Evaluation(
+        topic="crowding", precision=0.91, recall=0.8, f1=0.85, support=40, baselines=baseline
+    )
+    save_evaluation(topics_api.workspace, stored, model_version="m1", run_id="r1")
+    got = topics_api.client.get(url, headers=headers).json()
+    assert (got["precision"], got["baselines"]["threshold"]["f1"]) == (0.91, 0.55)
+    assert got["extra"]["model_version"] == "m1"
+    assert (
+        topics_api.client.get("/api/v1/topics/nothing/evaluation", headers=headers).status_code
+        == 404
+    )
+    assert topics_api.client.get(url, headers=topics_api.as_role("public")).status_code == 403

@@ -19,12 +19,20 @@ import pyarrow as pa
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from pydantic import AfterValidator, BaseModel, StringConstraints
 
-from citybrain.api.deps import Principal, Security, get_security, require
+from citybrain.api.deps import Principal, Security, get_security, get_workspace, require
 from citybrain.api.security.roles import Permission
 from citybrain.core import UserError, Workspace
 from citybrain.core.catalog import Catalog
 from citybrain.core.engine import Engine, open_engine
-from citybrain.topics import MapLayer, OverviewTile, PagePanel, Topic, discover_topics
+from citybrain.topics import (
+    Evaluation,
+    MapLayer,
+    OverviewTile,
+    PagePanel,
+    Topic,
+    discover_topics,
+)
+from citybrain.topics.evaluation_store import load_evaluation
 from citybrain.topics.runner import check_inputs, findings_table_name, latest_findings
 
 router = APIRouter(prefix="/topics", tags=["topics"])
@@ -213,3 +221,25 @@ def topic_detail(
     if found is None:
         raise HTTPException(404, detail=f"no topic {topic!r} is installed")
     return _info(found(), Catalog(security.engine), lake)
+
+
+@router.get(
+    "/{topic}/evaluation",
+    responses={404: {"description": "no such topic, or it has not been evaluated"}},
+)
+def topic_evaluation(
+    topic: TopicName,
+    _: Annotated[Principal, Depends(require(Permission.TOPICS_READ))],
+    workspace: Annotated[Workspace, Depends(get_workspace)],
+) -> Evaluation:
+    """The topic's latest evaluation against ground truth (``citybrain topic evaluate``), with its
+    baselines side by side; aggregate figures only, no subjects."""
+    if topic not in installed_topics():
+        raise HTTPException(404, detail=f"no topic {topic!r} is installed")
+    try:
+        found = load_evaluation(workspace, topic)
+    except UserError as exc:
+        raise HTTPException(404, detail=f"the evaluation of {topic!r} is unreadable") from exc
+    if found is None:
+        raise HTTPException(404, detail=f"{topic!r} has not been evaluated yet")
+    return found
