@@ -70,6 +70,25 @@ class ProgressEvent:
 Progress = Callable[[ProgressEvent], None]
 
 
+def _complete(
+    staging: LoadStaging,
+    manifest: Manifest,
+    t0: float,
+    notify: Progress,
+    system: str,
+    file: str,
+    size: int,
+) -> Manifest:
+    """Mark a load completed, make it visible (the staging commit) and say so."""
+    manifest.status = "completed"
+    manifest.finished_at = datetime.now(UTC)
+    manifest.timings["total"] = time.perf_counter() - t0
+    staging.commit(manifest)
+    rows = (manifest.rows_read, manifest.rows_landed, manifest.rows_quarantined)
+    notify(ProgressEvent(system, file, "done", *rows, size, size))
+    return manifest
+
+
 @dataclass
 class LoadOptions:
     chunk_bytes: int = DEFAULT_CHUNK_BYTES
@@ -165,23 +184,7 @@ def load_file(
             message = f"internal error: {type(exc).__name__}: {exc}"
             record_failed(zone, manifest, message, t0, notify)
             raise
-        manifest.status = "completed"
-        manifest.finished_at = datetime.now(UTC)
-        manifest.timings["total"] = time.perf_counter() - t0
-        staging.commit(manifest)
-        notify(
-            ProgressEvent(
-                contract.id,
-                str(path),
-                "done",
-                manifest.rows_read,
-                manifest.rows_landed,
-                manifest.rows_quarantined,
-                size,
-                size,
-            )
-        )
-        return manifest
+        return _complete(staging, manifest, t0, notify, contract.id, str(path), size)
 
 
 def record_failed(
@@ -484,23 +487,9 @@ def land_stream(
             notify(ProgressEvent(contract.id, manifest.source_file, "skipped"))
             why = "no new rows" if nothing_new else "the same snapshot as"
             return last.model_copy(update={"status": "skipped", "message": f"{why} {last.load_id}"})
-        manifest.status = "completed"
-        manifest.finished_at = datetime.now(UTC)
-        manifest.timings["total"] = time.perf_counter() - t0
-        staging.commit(manifest)
-        notify(
-            ProgressEvent(
-                contract.id,
-                manifest.source_file,
-                "done",
-                manifest.rows_read,
-                manifest.rows_landed,
-                manifest.rows_quarantined,
-                manifest.input_bytes,
-                manifest.input_bytes,
-            )
+        return _complete(
+            staging, manifest, t0, notify, contract.id, manifest.source_file, manifest.input_bytes
         )
-        return manifest
 
 
 def latest_watermark(zone: RawZone) -> str | None:
