@@ -99,9 +99,7 @@ def test_credit_index_follows_the_lake(credit_api: Harness) -> None:
     url = f"/api/v1/enterprises/{GOOD}/credit-report"
     assert credit_api.client.get(url, headers=headers).json()["score"] == 100
     with credit_api.workspace.engine() as engine:  # a load appends a penalty for GOOD
-        engine.write(
-            pa.table({"uscc": [GOOD], "amount": [300.0]}), "std", "penalty", mode="append"
-        )
+        engine.write(pa.table({"uscc": [GOOD], "amount": [300.0]}), "std", "penalty", mode="append")
     again = credit_api.client.get(url, headers=headers).json()
     assert again["score"] == 95  # 100 + 5 kept − 10 penalty
     assert {r["signal"] for r in again["reasons"]} == {"commitment_kept", "penalty"}

@@ -42,7 +42,7 @@ def test_the_workspace_file_is_applied_and_the_environment_wins(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = parse_config(
-        '[api]\naccess_token_minutes = 5\nmax_body_bytes = 4096\nworkers = 2\n'
+        "[api]\naccess_token_minutes = 5\nmax_body_bytes = 4096\nworkers = 2\n"
         'cors_origins = ["https://screen.example.gov.cn"]\n'
     )
     settings = ApiSettings.for_config(config.api)
