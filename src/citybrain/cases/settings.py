@@ -20,6 +20,9 @@ routing:
       topics: [muck_truck]
       levels: [high]
       departments: [城管执法局]
+    - name: bikes-by-community          # {street} / {community} / {grid}: the finding's area, by name
+      topics: [shared_bikes]
+      departments: ["{community}居委会", "{street}办事处"]
 sla:
   default_hours: {high: 8, medium: 16, low: 40}
   topics:
