@@ -1,6 +1,7 @@
 """The push endpoint mounted in the API: a department system's account pushes by X-API-Key.
 
-The account is a data steward's (the roles with ``ingest.push`` are admin and data_steward)."""
+The account has the ``system`` role: it may push and read nothing (admins and data stewards may
+push too)."""
 
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ def test_a_system_key_pushes_rows_that_land_reconciled_with_bad_rows_quarantined
     response = push_api.client.post(
         URL,
         content=("\n".join(lines) + "\n").encode(),
-        headers={**_key(push_api, "data_steward"), "Content-Type": "application/x-ndjson"},
+        headers={**_key(push_api, "system"), "Content-Type": "application/x-ndjson"},
     )
     assert response.status_code == 200, response.text
     body = response.json()
@@ -97,6 +98,10 @@ def test_without_a_key_or_with_a_role_that_may_not_push_nothing_lands(push_api: 
     refused = push_api.client.post(URL, json=rows, headers=_key(push_api, "analyst"))
     assert refused.status_code == 403 and "ingest.push" in refused.json()["detail"]
     assert RawZone(push_api.workspace.lake, "hotline_push").manifests() == []
+    # A system account sends; it reads nothing personal or operational.
+    system = _key(push_api, "system")
+    for url in ("/api/v1/cases", "/api/v1/catalog/datasets", "/api/v1/entities/search?q=张"):
+        assert push_api.client.get(url, headers=system).status_code == 403, url
 
 
 def test_an_unknown_system_is_404(push_api: Harness) -> None:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from citybrain.core.opsdb.base import Base, UTCDateTime, utcnow
 
-ROLES = ("admin", "data_steward", "analyst", "clerk", "leader", "auditor", "public")
+ROLES = ("admin", "data_steward", "analyst", "clerk", "leader", "auditor", "public", "system")
 _ROLE_CHECK = f"role IN ({', '.join(repr(r) for r in ROLES)})"
 
 

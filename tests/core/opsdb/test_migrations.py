@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -72,3 +74,24 @@ def test_history_is_one_line() -> None:
     assert len(script.get_heads()) == 1
     revisions = [r.revision for r in script.walk_revisions()]
     assert len(revisions) == len(set(revisions))
+
+
+def test_the_role_check_admits_system_accounts_and_nothing_unknown(ops_db_url: str) -> None:
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    now = datetime.now(UTC)
+    engine = connect(ops_db_url)
+    insert = text(
+        "INSERT INTO api_user (username, display_name, role, scope, disabled, failed_logins,"
+        " created_at, updated_at) VALUES (:name, '', :role, '[]', false, 0, :now, :now)"
+    )
+    try:
+        upgrade(engine)
+        with engine.begin() as connection:
+            connection.execute(insert, {"name": "water-system", "role": "system", "now": now})
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(insert, {"name": "root", "role": "superuser", "now": now})
+    finally:
+        engine.dispose()

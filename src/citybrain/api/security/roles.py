@@ -18,6 +18,7 @@ class Role(StrEnum):
     LEADER = "leader"
     AUDITOR = "auditor"
     PUBLIC = "public"  # a signed-in citizen or enterprise
+    SYSTEM = "system"  # a department's system sending records by API key; it reads nothing
 
 
 class Permission(StrEnum):
@@ -106,6 +107,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # Auditors read the audit log and nothing personal; separation of duties keeps admins out of it.
     Role.AUDITOR: frozenset({_P.AUDIT_READ, _P.USERS_READ, _P.OVERVIEW_READ, _P.SELF}),
     Role.PUBLIC: frozenset({_P.OVERVIEW_READ, _P.CREDIT_READ, _P.SELF}),
+    Role.SYSTEM: frozenset({_P.INGEST_PUSH, _P.SELF}),
 }
 
 # Roles whose area scope must be stated: with none they see no area at all, never the whole city.
