@@ -72,8 +72,10 @@ def test_leader_reads_a_topic_page(open_page: Any, topic_url: str, artifacts_dir
     assert "2" in (page.locator("#trend-chart").get_attribute("aria-label") or "")
     page.wait_for_selector("#topic-map canvas")
     assert page.locator("#topic-map").get_attribute("data-features") == "3"
-    evaluation = page.locator("#topic-evaluation").inner_text()
-    assert "暂不可用" in evaluation or "评估" in evaluation
+    # The stored evaluation against truth, with its baseline side by side.
+    page.wait_for_selector("#evaluation-table")
+    evaluation = page.locator("#evaluation-table").inner_text()
+    assert "electricity_threshold" in evaluation and "真值 40" in evaluation
     panels = get_topic("group_rental").page_panels()
     assert panels  # the topic contributes panels through the plugin API; each is drawn
     for panel in panels:

@@ -33,13 +33,9 @@ export async function trend(topic, charts) {
 export async function evaluation(topic) {
   const path = "/api/v1/topics/{topic}/evaluation";
   if (!(await offers(path))) return notAvailable(t("topic.evaluation"));
-  let ev;
-  try {
-    ev = await api(`/api/v1/topics/${encodeURIComponent(topic)}/evaluation`);
-  } catch (error) {
-    if (error.status === 404) return h("p", { class: "empty" }, t("topic.noEvaluation"));
-    throw error;
-  }
+  // null until `citybrain topic evaluate` has scored the topic against ground truth.
+  const ev = await api(`/api/v1/topics/${encodeURIComponent(topic)}/evaluation`);
+  if (!ev) return h("p", { class: "empty" }, t("topic.noEvaluation"));
   const rows = [[t("topic.model"), ev], ...Object.entries(ev.baselines ?? {}).map(([name, b]) => [name, b])];
   return h("table", { class: "data-table", id: "evaluation-table" },
     h("caption", {}, t("topic.evaluationCaption", { support: formatNumber(ev.support), flagged: formatNumber(ev.flagged) })),

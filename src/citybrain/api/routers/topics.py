@@ -223,23 +223,19 @@ def topic_detail(
     return _info(found(), Catalog(security.engine), lake)
 
 
-@router.get(
-    "/{topic}/evaluation",
-    responses={404: {"description": "no such topic, or it has not been evaluated"}},
-)
+@router.get("/{topic}/evaluation", responses={404: {"description": "no such topic installed"}})
 def topic_evaluation(
     topic: TopicName,
     _: Annotated[Principal, Depends(require(Permission.TOPICS_READ))],
     workspace: Annotated[Workspace, Depends(get_workspace)],
-) -> Evaluation:
+) -> Evaluation | None:
     """The topic's latest evaluation against ground truth (``citybrain topic evaluate``), with its
-    baselines side by side; aggregate figures only, no subjects."""
+    baselines side by side; aggregate figures only, no subjects. ``null`` until it is evaluated."""
     if topic not in installed_topics():
         raise HTTPException(404, detail=f"no topic {topic!r} is installed")
     try:
-        found = load_evaluation(workspace, topic)
+        return load_evaluation(workspace, topic)
     except UserError as exc:
-        raise HTTPException(404, detail=f"the evaluation of {topic!r} is unreadable") from exc
-    if found is None:
-        raise HTTPException(404, detail=f"{topic!r} has not been evaluated yet")
-    return found
+        raise HTTPException(
+            409, detail=f"the stored evaluation of {topic!r} is unreadable"
+        ) from exc
