@@ -20,7 +20,7 @@ routing:
       topics: [muck_truck]
       levels: [high]
       departments: [城管执法局]
-    - name: bikes-by-community          # {street} / {community} / {grid}: the finding's area, by name
+    - name: bikes-by-community   # {street} {community} {grid}: the area of the finding, by name
       topics: [shared_bikes]
       departments: ["{community}居委会", "{street}办事处"]
 sla:
