@@ -26,17 +26,23 @@ _SCHEDULES = {
     "monthly": timedelta(days=31),
     "quarterly": timedelta(days=92),
     "yearly": timedelta(days=366),
+    "annual": timedelta(days=366),
 }
 _EVERY = re.compile(r"^(\d+)\s*(min|h|d)$")
 
 
 def expected_refresh(schedule: str | None) -> timedelta | None:
-    """``daily`` → 1 day, ``15min`` → 15 minutes, ``6h``, ``2d``; None when not given."""
-    if schedule is None:
+    """``daily`` → 1 day, ``15min`` → 15 minutes, ``6h``, ``2d``; None when not given or unknown.
+
+    The one reading of a contract's ``refresh.schedule``: the catalog's freshness and the quality
+    score's timeliness both use it, so they never disagree about a source's cadence.
+    """
+    if not schedule:
         return None
-    if schedule in _SCHEDULES:
-        return _SCHEDULES[schedule]
-    match = _EVERY.match(schedule.strip())
+    text = schedule.strip().lower()
+    if text in _SCHEDULES:
+        return _SCHEDULES[text]
+    match = _EVERY.match(text)
     if match is None:
         return None
     n, unit = int(match.group(1)), match.group(2)

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal
 
 from citybrain.govern.quality.model import DIMENSION_ZH, WEIGHTS, Alert, SourceQuality
+from citybrain.ingest.catalog import expected_refresh
 
-_SCHEDULES = {
-    "hourly": timedelta(hours=1),
-    "daily": timedelta(days=1),
-    "weekly": timedelta(weeks=1),
-    "monthly": timedelta(days=31),
-    "quarterly": timedelta(days=92),
-    "yearly": timedelta(days=366),
-    "annual": timedelta(days=366),
-}
-_EVERY = re.compile(r"^(\d+)\s*(min|h|d)$")
 # A source is on time within one and a half periods, worthless after three.
 GRACE, LIMIT = 1.5, 3.0
 # Source score below WARNING (CRITICAL) raises an alert for the owning department; so does a field
@@ -25,21 +15,8 @@ GRACE, LIMIT = 1.5, 3.0
 WARNING, CRITICAL, FIELD_VALIDITY = 85.0, 70.0, 0.95
 
 
-def schedule_period(schedule: str | None) -> timedelta | None:
-    if not schedule:
-        return None
-    text = schedule.strip().lower()
-    if text in _SCHEDULES:
-        return _SCHEDULES[text]
-    match = _EVERY.match(text)
-    if match is None:
-        return None
-    unit = {"min": "minutes", "h": "hours", "d": "days"}[match[2]]
-    return timedelta(**{unit: int(match[1])})
-
-
 def timeliness(last_loaded: datetime | None, schedule: str | None, now: datetime) -> float | None:
-    period = schedule_period(schedule)
+    period = expected_refresh(schedule)
     if period is None:
         return None
     if last_loaded is None:
