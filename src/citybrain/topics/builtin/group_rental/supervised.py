@@ -9,17 +9,11 @@ import pandas as pd
 import pyarrow as pa
 from numpy.typing import NDArray
 
+from citybrain.topics.builtin.group_rental.features import FEATURE_COLUMNS
+
+# The dwelling's own features, then the peer-relative signals and the unsupervised score.
 MODEL_COLUMNS = (
-    "water",
-    "electricity",
-    "gas",
-    "registered",
-    "permit_churn",
-    "items",
-    "phones",
-    "complaints_dwelling",
-    "complaints_unit",
-    "area_m2",
+    *FEATURE_COLUMNS,
     "gap",
     "inferred",
     "z_water",
