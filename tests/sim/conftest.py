@@ -13,8 +13,9 @@ TINY_SEED = 11
 
 @pytest.fixture(scope="session")
 def tiny_city(tmp_path_factory: pytest.TempPathFactory) -> GenerateResult:
-    """The tiny city for seed 11 (generated once; tests must not write into it)."""
-    return generate("tiny", TINY_SEED, tmp_path_factory.mktemp("tiny") / "city")
+    """The tiny city for seed 11 (generated once, by two worker processes; tests must not write
+    into it)."""
+    return generate("tiny", TINY_SEED, tmp_path_factory.mktemp("tiny") / "city", workers=2)
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,28 @@ def test_http_and_mqtt_systems_keep_their_rows_in_data(tiny_root: Path) -> None:
 def test_same_seed_same_bytes(tiny_city: GenerateResult, tmp_path: Path) -> None:
     again = generate("tiny", tiny_city.seed, tmp_path / "again")
     assert _hashes(again.out) == _hashes(tiny_city.out)
+
+
+def test_one_worker_writes_the_bytes_two_workers_write(
+    tiny_city: GenerateResult, tmp_path: Path
+) -> None:
+    assert tiny_city.workers == 2
+    alone = generate("tiny", tiny_city.seed, tmp_path / "alone", workers=1)
+    assert alone.workers == 1
+    assert _hashes(alone.out) == _hashes(tiny_city.out)
+    assert not (alone.out / "truth" / ".shares").exists()
+
+
+def test_workers_run_the_modules_side_by_side(tiny_city: GenerateResult) -> None:
+    pids = {r.pid for r in tiny_city.runs}
+    assert 1 <= len(pids) <= 2 and os.getpid() not in pids  # worker processes, at most two
+    assert {r.name for r in tiny_city.runs} == {*SYSTEMS, "truth"}
+    assert tiny_city.wall_seconds(list(SYSTEMS)) > 0
+
+
+def test_workers_must_be_positive(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="workers"):
+        generate("tiny", 1, tmp_path / "x", workers=0)
 
 
 def test_another_seed_another_city(tmp_path: Path) -> None:

@@ -38,6 +38,9 @@ def sim(
     systems: Annotated[
         str | None, typer.Option("--systems", help="Comma-separated subset of systems.")
     ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Processes (default: the CPUs available).")
+    ] = None,
 ) -> None:
     """Generate the city into OUT: one folder per department system and truth/ beside them.
 
@@ -57,7 +60,7 @@ def sim(
             bar.update(task, advance=rows, description=f"sim {sc.name}: {system}")
 
         try:
-            result = generate(sc, seed, out, systems=chosen, on_progress=advance)
+            result = generate(sc, seed, out, systems=chosen, on_progress=advance, workers=workers)
         except ValueError as exc:
             raise UserError(str(exc)) from None
         bar.update(

@@ -109,18 +109,38 @@ class _Stream:
 
 
 class TruthSink:
-    """Collects every truth table of one generation run."""
+    """Collects every truth table of one generation run.
 
-    def __init__(self, root: Path) -> None:
+    With ``streams`` given, streamed tables go to that folder instead of ``truth/`` (one system
+    module's share, written in a worker process); `merge` appends such shares in module order, so
+    the truth files do not depend on how many processes generated them.
+    """
+
+    def __init__(self, root: Path, streams: Path | None = None) -> None:
         self.root = root / "truth"
         self.root.mkdir(parents=True, exist_ok=True)
+        self.streams = streams or self.root
+        self.streams.mkdir(parents=True, exist_ok=True)
         self._streams: dict[str, _Stream] = {}
         self.meta: dict[str, Any] = {}
 
     def _stream(self, name: str, schema: pa.Schema) -> _Stream:
         if name not in self._streams:
-            self._streams[name] = _Stream(self.root / f"{name}.parquet", schema)
+            self._streams[name] = _Stream(self.streams / f"{name}.parquet", schema)
         return self._streams[name]
+
+    def merge(self, share: Path) -> None:
+        """Append the streamed tables one module wrote to ``share`` (see `close_streams`)."""
+        for path in sorted(share.glob("*.parquet")):
+            f = pq.ParquetFile(path)
+            stream = self._stream(path.stem, f.schema_arrow)
+            for i in range(f.num_row_groups):
+                stream.append(f.read_row_group(i))
+
+    def close_streams(self) -> None:
+        """Finish the streamed tables only (a module's share; the run's `close` does the rest)."""
+        for s in self._streams.values():
+            s.close()
 
     def link(
         self,
@@ -226,8 +246,7 @@ class TruthSink:
         pq.write_table(table, self.root / f"{name}.parquet", compression="zstd")
 
     def close(self) -> None:
-        for s in self._streams.values():
-            s.close()
+        self.close_streams()
         for name in ("links_person", "links_enterprise", "links_dwelling", "dirt"):
             if name not in self._streams:
                 schema = DIRT_SCHEMA if name == "dirt" else LINK_SCHEMA

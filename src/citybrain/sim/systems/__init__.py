@@ -66,3 +66,15 @@ _MODULES: tuple[ModuleType, ...] = (
 )
 
 SYSTEMS: dict[str, Callable[[SystemContext], None]] = {m.SYSTEM: m.build for m in _MODULES}
+
+BULK: tuple[str, ...] = (
+    bikes.SYSTEM,
+    muck_gps.SYSTEM,
+    parking.SYSTEM,
+    air_quality.SYSTEM,
+    power.SYSTEM,
+    water.SYSTEM,
+    gas.SYSTEM,
+)
+"""The modules of the bulk readings tables (monthly meter readings, bike positions, truck GPS
+pings, sensor and parking readings) where the volume is, biggest first at city size."""

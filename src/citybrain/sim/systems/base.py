@@ -7,7 +7,7 @@ import queue
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import cached_property, partial
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +42,10 @@ class SystemContext:
             self._shared[name] = make()
         return self._shared[name]
 
-    @cached_property
+    @property
     def parts(self) -> AddressParts:
-        return address_parts(self.world.geo)
+        parts: AddressParts = self.shared("address_parts", lambda: address_parts(self.world.geo))
+        return parts
 
     def dir(self, system: str) -> Path:
         path = self.out / system
