@@ -1,10 +1,14 @@
-"""Benchmark the synthetic-city generator: records/s and peak RSS per scale.
+"""Benchmark the synthetic-city generator: records/s, CPU and peak memory per scale.
 
-Each scale runs in its own child process, so its peak resident memory is measured alone
-(``os.wait4``). Beside it, in the same run, a reference: writing the same number of random rows
-as the bulk tables straight to Parquet with NumPy + PyArrow, the ceiling for those tables (capped
-at 100 million rows; its rate is what compares). The child reports progress on stderr (every
-few seconds: rows so far, rows/s, RSS), so a long city run can be followed in a log.
+Each scale runs in its own child process, which generates with ``--workers`` worker processes
+(default: the CPUs available). Peak memory is the sum of resident memory over the child's whole
+process tree, sampled every 0.2 s with psutil (one process's ru_maxrss would miss the workers);
+CPU seconds come from ``os.wait4`` (the child and the workers it waited for). The bulk tables'
+rate is wall clock: their rows over the time from the first bulk module starting to the last one
+ending, with all workers busy. Beside it, in the same run, the reference: writing the same number
+of random rows as the bulk tables straight to Parquet with NumPy + PyArrow (capped at 100 million
+rows; its rate is what compares), in one process and in ``--workers`` processes at once. The
+child reports progress on stderr every few seconds, so a long city run can be followed in a log.
 
 Usage: uv run python benchmarks/sim.py [--scales tiny,small,district] [--out bench-sim.json]
        nice -n 19 uv run python benchmarks/sim.py --scales city --work /tmp/citycity --clean \
@@ -22,25 +26,18 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
-# the bulk tables: monthly meter readings, bike positions, truck GPS pings, sensor readings
-# (module names; the bikes module writes all three operators)
-BULK = (
-    "water_utility",
-    "power_grid",
-    "gas_utility",
-    "bike_meituan",
-    "muck_truck_gps",
-    "air_quality_sensors",
-    "parking_occupancy",
-)
+import psutil  # type: ignore[import-untyped]
+
 REFERENCE_CAP = 100_000_000
 
 _CHILD = """
-import json, resource, sys, time
+import json, sys, time
 from citybrain.sim import generate
+from citybrain.sim.systems import BULK
 t = time.perf_counter()
 seen = {"rows": 0, "at": t}
 def progress(system, rows):
@@ -48,11 +45,13 @@ def progress(system, rows):
     now = time.perf_counter()
     if now - seen["at"] >= 10:
         seen["at"] = now
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
         print(f"{time.strftime('%H:%M:%S')} {system}: {seen['rows']:,} rows, "
-              f"{seen['rows'] / (now - t):,.0f}/s, peak RSS {rss} MB", file=sys.stderr, flush=True)
-r = generate(sys.argv[1], 7, sys.argv[2], on_progress=progress)
-print(json.dumps({"seconds": time.perf_counter() - t, "rows": r.rows,
+              f"{seen['rows'] / (now - t):,.0f}/s", file=sys.stderr, flush=True)
+records = int(sys.argv[4]) if sys.argv[4] != "-" else None
+r = generate(sys.argv[1], 7, sys.argv[2], records=records, on_progress=progress,
+             workers=int(sys.argv[3]))
+print(json.dumps({"seconds": time.perf_counter() - t, "rows": r.rows, "bulk": list(BULK),
+                  "bulk_wall_seconds": r.wall_seconds(BULK), "workers": r.workers,
                   "module_seconds": r.seconds, "module_rows": r.module_rows,
                   "module_cpu_seconds": r.cpu_seconds}))
 """
@@ -75,16 +74,59 @@ print(json.dumps({"seconds": time.perf_counter() - t}))
 """
 
 
+def _tree_rss(proc: psutil.Process) -> int:
+    """Resident bytes of a process and all its descendants (gone ones count as 0)."""
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            total += p.memory_info().rss
+    return total
+
+
 def _run(code: str, *args: str) -> tuple[dict[str, object], float, float]:
-    """Run a child Python; its JSON output, peak RSS in MB and CPU seconds (all threads)."""
+    """Run a child Python; its JSON output, peak RSS of its process tree in MB, and CPU seconds
+    of the child and the workers it waited for."""
     proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE)
     assert proc.stdout is not None
-    out = proc.stdout.read()
+    chunks: list[bytes] = []
+    reader = threading.Thread(target=lambda: chunks.append(proc.stdout.read()))  # type: ignore[union-attr]
+    reader.start()
+    tree, peak = psutil.Process(proc.pid), 0
+    while reader.is_alive():
+        peak = max(peak, _tree_rss(tree))
+        time.sleep(0.2)
+    reader.join()
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         raise SystemExit(f"child failed with {proc.returncode}")
-    return json.loads(out), usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+    return json.loads(b"".join(chunks)), peak / 2**20, usage.ru_utime + usage.ru_stime
+
+
+def _reference(rows: int, work: Path, processes: int) -> dict[str, object]:
+    """The bare Arrow→Parquet write of ``rows`` rows, split over ``processes`` at once."""
+    share = -(-rows // processes)
+    paths = [work / f"ref-{i}.parquet" for i in range(processes)]
+    t = time.perf_counter()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _REFERENCE, str(share), str(p)], stdout=subprocess.PIPE
+        )
+        for p in paths
+    ]
+    for proc in procs:
+        proc.communicate()
+        if proc.returncode:
+            raise SystemExit(f"reference failed with {proc.returncode}")
+    seconds = time.perf_counter() - t
+    for path in paths:
+        path.unlink()
+    return {
+        "processes": processes,
+        "records": share * processes,
+        "seconds": round(seconds, 2),
+        "records_per_s": round(share * processes / max(seconds, 1e-9)),
+    }
 
 
 def _versions() -> dict[str, str]:
@@ -117,54 +159,58 @@ def _size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def bench_scale(scale: str, work: Path, clean: bool) -> dict[str, object]:
-    result, rss, cpu = _run(_CHILD, scale, str(work / scale))
+def bench_scale(
+    scale: str, work: Path, clean: bool, workers: int, records: int | None
+) -> dict[str, object]:
+    load_start = os.getloadavg()
+    result, rss, cpu = _run(
+        _CHILD, scale, str(work / scale), str(workers), str(records) if records else "-"
+    )
+    load_end = os.getloadavg()
     rows = result["rows"]
-    assert isinstance(rows, dict)
+    bulk = result["bulk"]
+    assert isinstance(rows, dict) and isinstance(bulk, list)
     seconds = float(result["seconds"])  # type: ignore[arg-type]
     mod_rows, mod_sec = result["module_rows"], result["module_seconds"]
-    assert isinstance(mod_rows, dict) and isinstance(mod_sec, dict)
-    bulk_rows = sum(int(mod_rows[s]) for s in BULK)
-    bulk_sec = sum(float(mod_sec[s]) for s in BULK)
     mod_cpu = result["module_cpu_seconds"]
-    assert isinstance(mod_cpu, dict)
-    bulk_cpu = sum(float(mod_cpu[s]) for s in BULK)
+    assert isinstance(mod_rows, dict) and isinstance(mod_sec, dict) and isinstance(mod_cpu, dict)
+    bulk_rows = sum(int(mod_rows[s]) for s in bulk)
+    bulk_wall = float(result["bulk_wall_seconds"])  # type: ignore[arg-type]
+    bulk_cpu = sum(float(mod_cpu[s]) for s in bulk)
     total = sum(int(v) for v in rows.values())
     size = _size(work / scale)
     if clean:  # the city takes tens of GB of a shared disk
         shutil.rmtree(work / scale)
     ref_rows = min(bulk_rows, REFERENCE_CAP)
-    ref, ref_rss, _ = _run(_REFERENCE, str(ref_rows), str(work / f"{scale}-ref.parquet"))
-    (work / f"{scale}-ref.parquet").unlink()
-    ref_sec = float(ref["seconds"])  # type: ignore[arg-type]
     return {
         "scale": scale,
+        "records_option": records,
+        "workers": result["workers"],
         "records": total,
         "seconds": round(seconds, 2),
         "records_per_s": round(total / seconds),
         "cpu_seconds": round(cpu, 1),
         "records_per_cpu_s": round(total / max(cpu, 1e-9)),
         "peak_rss_mb": round(rss),
+        "peak_rss_measure": "sum of RSS over the process tree, sampled every 0.2 s",
         "bytes_on_disk": size,
+        "load_average_start": load_start,
+        "load_average_end": load_end,
         "bulk_tables": {
-            "modules": list(BULK),
+            "modules": bulk,
             "records": bulk_rows,
-            "seconds": round(bulk_sec, 2),
-            "records_per_s": round(bulk_rows / max(bulk_sec, 1e-9)),
+            "wall_seconds": round(bulk_wall, 2),
+            "records_per_s": round(bulk_rows / max(bulk_wall, 1e-9)),
             "cpu_seconds": round(bulk_cpu, 2),
             "records_per_cpu_s": round(bulk_rows / max(bulk_cpu, 1e-9)),
-            "load_average_1m": os.getloadavg()[0],
         },
-        "reference_parquet_write": {
-            "records": ref_rows,
-            "seconds": round(ref_sec, 2),
-            "records_per_s": round(ref_rows / max(ref_sec, 1e-9)),
-            "peak_rss_mb": round(ref_rss),
-        },
+        "reference_parquet_write": _reference(ref_rows, work, 1),
+        "reference_parquet_write_parallel": _reference(ref_rows, work, int(result["workers"])),  # type: ignore[call-overload]
         "modules": {
             k: {
                 "rows": int(mod_rows.get(k, 0)),
                 "seconds": round(float(v), 3),
+                "cpu_seconds": round(float(mod_cpu.get(k, 0.0)), 3),
                 "records_per_s": round(int(mod_rows.get(k, 0)) / max(float(v), 1e-9)),
             }
             for k, v in mod_sec.items()
@@ -178,29 +224,42 @@ def main() -> None:
     ap.add_argument("--out", default="bench-sim.json")
     ap.add_argument("--work", default=None, help="Folder for the generated cities (temp dir).")
     ap.add_argument("--clean", action="store_true", help="Delete each city once measured.")
+    ap.add_argument(
+        "--workers", type=int, default=len(os.sched_getaffinity(0)), help="Worker processes."
+    )
+    ap.add_argument("--records", type=int, default=None, help="Resize each scale to N records.")
     args = ap.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="citybrain-bench-sim-"))
+    work.mkdir(parents=True, exist_ok=True)
     started = time.time()
     runs = []
     for scale in args.scales.split(","):
-        r = bench_scale(scale.strip(), work, args.clean)
+        r = bench_scale(scale.strip(), work, args.clean, args.workers, args.records)
         runs.append(r)
         bulk = r["bulk_tables"]
         ref = r["reference_parquet_write"]
-        assert isinstance(bulk, dict) and isinstance(ref, dict)
+        par = r["reference_parquet_write_parallel"]
+        assert isinstance(bulk, dict) and isinstance(ref, dict) and isinstance(par, dict)
         print(
             f"{scale:>9}: {r['records']:>13,} records {r['seconds']:>8}s "
-            f"{r['records_per_s']:>11,}/s  peak RSS {r['peak_rss_mb']:>6} MB  "
-            f"bulk tables {bulk['records_per_s']:>11,}/s "
+            f"{r['records_per_s']:>11,}/s ({r['records_per_cpu_s']:>10,}/CPU-s)  "
+            f"peak RSS (tree) {r['peak_rss_mb']:>6} MB  "
+            f"bulk tables {bulk['records_per_s']:>11,}/s wall "
             f"({bulk['records_per_cpu_s']:>11,}/CPU-s)  "
-            f"reference Parquet write {ref['records_per_s']:>11,}/s  "
-            f"load {bulk['load_average_1m']:.1f}"
+            f"reference Parquet write {ref['records_per_s']:>11,}/s, "
+            f"{par['processes']} processes {par['records_per_s']:>11,}/s  "
+            f"load {r['load_average_start'][0]:.1f} → {r['load_average_end'][0]:.1f}"  # type: ignore[index]
         )
     report = {
         "benchmark": "sim",
         "machine": _machine(),
         "versions": _versions(),
-        "inputs": {"scales": args.scales, "seed": 7},
+        "inputs": {
+            "scales": args.scales,
+            "seed": 7,
+            "workers": args.workers,
+            "records": args.records,
+        },
         "started": started,
         "runs": runs,
         "load_average_after": os.getloadavg(),
