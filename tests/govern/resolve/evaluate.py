@@ -47,3 +47,41 @@ def pairwise(sim: Path, kind: str, links: pa.Table, golden: str) -> dict[str, fl
         "true_pairs": len(actual),
         "records_in_truth": len(found),
     }
+
+
+def _pairs_within(sizes: pd.Series) -> int:
+    return int((sizes * (sizes - 1) // 2).sum())
+
+
+def missed_by_cause(sim: Path, links: pa.Table, golden: str) -> dict[str, int]:
+    """Missed person pairs, and how many of them touch a part that carries nothing to decide by.
+
+    A part of a person (records in one cluster) that has no ID number and no mobile — a landlord's
+    meter accounts, a screening contact — and whose every name is carried by the identified records
+    of two or more true persons cannot be attached without guessing: its pairs with the rest of its
+    person are ``missed_name_only_ambiguous``. ``links`` needs ``name_norm``, ``id_valid`` and
+    ``phone_norm``.
+    """
+    truth = truth_entities(sim, "person", links)
+    columns = ["record_id", golden, "name_norm", "id_valid", "phone_norm"]
+    f = truth.merge(links.select(columns).to_pandas(), on="record_id")
+    f["identified"] = f["id_valid"].notna() | f["phone_norm"].notna()
+    carriers = (
+        f[f["identified"]].dropna(subset=["name_norm"]).groupby("name_norm")["entity_id"].nunique()
+    )
+    f["ambiguous_name"] = f["name_norm"].map(carriers).fillna(0) >= 2
+    parts = f.groupby(["entity_id", golden]).agg(
+        n=("record_id", "size"), identified=("identified", "any"), names=("name_norm", "count"),
+        ambiguous=("ambiguous_name", "all"),
+    )  # fmt: skip
+    parts["stuck"] = ~parts["identified"] & (parts["names"] > 0) & parts["ambiguous"]
+    sizes = parts["n"].groupby(level="entity_id").sum()
+    missed = _pairs_within(sizes) - _pairs_within(parts["n"])
+    free = parts[~parts["stuck"]]["n"]
+    free_sizes = free.groupby(level="entity_id").sum()
+    missed_free = _pairs_within(free_sizes) - _pairs_within(free)
+    return {
+        "missed_pairs": missed,
+        "missed_name_only_ambiguous": missed - missed_free,
+        "true_pairs": _pairs_within(sizes),
+    }
