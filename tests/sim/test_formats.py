@@ -155,6 +155,21 @@ def test_parquet_streams_row_groups(tmp_path: Path) -> None:
         f.write_parquet(tmp_path / "empty.parquet", iter(()))
 
 
+def test_parquet_floats_are_byte_stream_split_without_statistics(tmp_path: Path) -> None:
+    path = tmp_path / "f.parquet"
+    table = pa.table(
+        {"key": np.arange(10), "lng": np.linspace(104.0, 104.1, 10), "name": ["a", "b"] * 5}
+    )
+    f.write_parquet(path, table)
+    assert pq.read_table(path).equals(table)
+    group = pq.ParquetFile(path).metadata.row_group(0)
+    columns = {group.column(i).path_in_schema: group.column(i) for i in range(3)}
+    assert "BYTE_STREAM_SPLIT" in columns["lng"].encodings
+    assert not columns["lng"].is_stats_set
+    assert columns["key"].is_stats_set and columns["key"].statistics.max == 9
+    assert "RLE_DICTIONARY" in columns["name"].encodings  # dictionaries stay where asked
+
+
 def test_xlsx_readable_by_openpyxl_and_pandas(tmp_path: Path) -> None:
     path = tmp_path / "r.xlsx"
     table = readings(6, 20)

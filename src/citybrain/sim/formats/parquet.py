@@ -28,6 +28,10 @@ def write_parquet(
     the low-cardinality columns in `use_dictionary`: trying a dictionary on unique keys and
     coordinates costs about as much as generating them. `column_encoding` sets an encoding per
     column (e.g. ``DELTA_BINARY_PACKED`` for keys that count up).
+
+    Floating-point columns (coordinates, readings) are written ``BYTE_STREAM_SPLIT`` without
+    min/max statistics: their bytes then compress faster and smaller, and nobody prunes row
+    groups on a random coordinate.
     """
     rows = 0
     writer: pq.ParquetWriter | None = None
@@ -49,13 +53,13 @@ def write_parquet(
         try:
             for batch in iter_batches(data):
                 if writer is None:
-                    writer = pq.ParquetWriter(
+                    writer = _writer(
                         tmp,
                         batch.schema,
-                        compression=compression,
-                        compression_level=compression_level,
-                        use_dictionary=use_dictionary,
-                        column_encoding=dict(column_encoding) if column_encoding else None,
+                        compression,
+                        compression_level,
+                        use_dictionary,
+                        column_encoding or {},
                     )
                 pending.append(batch)
                 pending_rows += batch.num_rows
@@ -69,3 +73,33 @@ def write_parquet(
             if writer is not None:
                 writer.close()
     return rows
+
+
+def _writer(
+    path: Path,
+    schema: pa.Schema,
+    compression: str,
+    compression_level: int | None,
+    use_dictionary: bool | Sequence[str],
+    column_encoding: Mapping[str, str],
+) -> pq.ParquetWriter:
+    """A writer with byte-stream-split floats (no dictionary, no statistics) unless told else."""
+    floats = [
+        f.name for f in schema if pa.types.is_floating(f.type) and f.name not in column_encoding
+    ]
+    names = [f.name for f in schema]
+    if use_dictionary is True:
+        use_dictionary = [n for n in names if n not in floats and n not in column_encoding]
+    elif use_dictionary is False:
+        use_dictionary = []
+    floats = [n for n in floats if n not in use_dictionary]
+    encoding = {**column_encoding, **dict.fromkeys(floats, "BYTE_STREAM_SPLIT")}
+    return pq.ParquetWriter(
+        path,
+        schema,
+        compression=compression,
+        compression_level=compression_level,
+        use_dictionary=list(use_dictionary),
+        column_encoding=encoding or None,
+        write_statistics=[n for n in names if n not in floats],
+    )
