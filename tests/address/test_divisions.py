@@ -109,3 +109,14 @@ def test_cities_without_districts_hold_their_streets() -> None:
         assert division.parent != division.code
     streets = [d for d in index.divisions.values() if d.parent == "441900"]
     assert streets and all(d.level == STREET for d in streets)
+
+
+def test_a_cache_from_another_build_is_rebuilt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CITYBRAIN_CACHE_DIR", str(tmp_path))
+    first = load_index()
+    cached = next(tmp_path.glob("divisions-*.pickle"))
+    cached.write_bytes(b"cno_such_module_of_citybrain\nIndex\n.")  # a class that is gone
+    again = load_index()
+    assert again.divisions.keys() == first.divisions.keys()

@@ -9,7 +9,7 @@ none does, the prefix is reported ambiguous rather than guessed.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
 from citybrain.address.divisions import (
     CITY,
@@ -37,6 +37,7 @@ _TWO = (2,)
 _FIRST_ASCII = re.compile(r"[0-9A-Za-z]")
 _MAX_READS = 100_000  # admin prefixes remembered before starting afresh (bounded memory)
 _WINDOW = 20_000  # the memo stays if, by this many new prefixes, at least half the reads repeated
+_CUT_WITHIN = 40  # admin prefixes are looked for in the first characters only
 
 
 def _is_zone(division: Division) -> bool:
@@ -87,6 +88,23 @@ class AdminReader:
         self._divisions = index.divisions
         self._default = index.divisions[default_region] if default_region else None
         self._reads: dict[str, AdminResult] | None = {}
+        # Prefix read so far → [its readings, the result when nothing more is read] (see _read).
+        self._states: dict[str, list[Any]] = {}
+        self._with_short = frozenset(
+            alias for alias, entries in self._names.items() if any(k == SHORT for _, k in entries)
+        )
+        # Every proper start (of two characters or more) of an alias.
+        self._prefixes = frozenset(alias[:k] for alias in self._names for k in range(2, len(alias)))
+        # A remembered prefix ends where a full name can end (省, 市, 区, 县, 镇, 街道 …).
+        self._cut_chars = frozenset(
+            alias[-1]
+            for alias, entries in self._names.items()
+            if any(k == FULL for _, k in entries)
+        )
+        # Greedy: the last such character in the leading run of Chinese characters.
+        self._cut = re.compile(
+            "[\u4e00-\u9fff]*[" + re.escape("".join(sorted(self._cut_chars))) + "]"
+        )
         self._lookups = self._misses = 0
         self._children: dict[str | None, NameIndex] = {}
         self._child_codes: dict[str | None, dict[str, str]] = {}
@@ -146,24 +164,46 @@ class AdminReader:
         return found
 
     def _read(self, text: str) -> AdminResult:
+        """Longest match, token after token, resumed from the longest prefix read before.
+
+        A prefix is remembered where the reading up to it looked at no character after it (no
+        longer alias tried past it, no short form's following words, no typo fixed), so that any
+        text starting with it reads the same up to there: the national mix shares a few
+        thousand admin prefixes among all its distinct addresses.
+        """
         n = len(text)
         pos = 0
         chains: list[Chain] = [()]
+        entry: list[Any] | None = None
+        states = self._states
+        cut = self._cut.match(text, 0, _CUT_WITHIN)
+        while cut is not None:  # the longest remembered prefix, tried from the longest down
+            entry = states.get(text[: cut.end()])
+            if entry is not None:
+                pos, chains = cut.end(), entry[0]
+                break
+            cut = self._cut.match(text, 0, cut.end() - 1)
+        start = pos
+        horizon = pos  # the furthest character the reading so far depended on
+        safe, safe_chains = pos, chains  # the deepest prefix read without looking past it
         corrections: list[str] = []
         names, lengths3, accept = self._names, self._lengths, self._accept
-        by_province = self._by_province
+        by_province, with_short, prefixes = self._by_province, self._with_short, self._prefixes
         while pos < n:
             lengths = lengths3.get(text[pos : pos + 3], ()) + _TWO
             extended: list[Chain] = []
             step = 0
             for length in lengths:
-                if pos + length > n:
+                end = pos + length
+                if end > n:
                     continue
-                alias = text[pos : pos + length]
+                alias = text[pos:end]
                 entries = names.get(alias)
                 if entries is None:
                     continue
-                after = text[pos + length : pos + length + 3]
+                if alias in with_short and end + 3 > horizon:
+                    horizon = end + 3
+                after = text[end : end + 3]
                 for chain in chains:
                     last = chain[-1][0] if chain else None
                     candidates = entries
@@ -189,6 +229,13 @@ class AdminReader:
                 if extended:
                     step = length
                     break
+            # This step read up to where the text stops being the start of any name.
+            # (n + 1 when the text ends inside a longer name: that depends on what follows.)
+            end = pos + (step or 2)
+            while end <= n and text[pos:end] in prefixes:
+                end += 1
+            if end > horizon:
+                horizon = end
             if not extended:
                 fixed = self._fuzzy(text, pos, chains)
                 if fixed is None:
@@ -196,15 +243,27 @@ class AdminReader:
                 division, step, note = fixed
                 extended = [(*chain, (division, FULL)) for chain in chains]
                 corrections.append(note)
+                horizon = n + 1  # a fix looked at what follows: nothing after here is kept
             chains = extended
             pos += step
+            if horizon <= pos:
+                safe, safe_chains = pos, chains
         if pos == 0:
             return EMPTY
+        if entry is not None and pos == start and entry[1] is not None:
+            return cast(AdminResult, entry[1])
         result = self._choose(chains, pos, text)
         if corrections:
             result = AdminResult(
                 result.end, result.lineage, result.ambiguous, result.inferred, tuple(corrections)
             )
+        elif safe > start or entry is None:
+            if safe and text[safe - 1] in self._cut_chars:
+                if len(states) >= _MAX_READS:
+                    states.clear()
+                states[text[:safe]] = [safe_chains, result if safe == pos else None]
+        elif pos == start:
+            entry[1] = result
         return result
 
     def _next_is_within(self, text: str, pos: int, division: Division) -> bool:

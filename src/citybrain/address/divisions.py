@@ -388,7 +388,7 @@ def load_index(root: Path | None = None, *, use_cache: bool = True) -> DivisionI
                 index = pickle.load(handle)
             if isinstance(index, DivisionIndex) and index.version == version:
                 return index
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
             pass  # a stale or broken cache is rebuilt below
     index = build_index(root)
     if use_cache and version != "unknown":

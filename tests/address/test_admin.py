@@ -1,0 +1,55 @@
+"""The admin prefix reader resumes from prefixes it has read before; that must never change what
+it reads. Texts that share a start but read differently after it are read in both orders."""
+
+from __future__ import annotations
+
+import pytest
+
+from citybrain.address.admin import AdminReader
+from citybrain.address.divisions import default_index
+
+# Pairs and groups that share a start: a longer name, a road named after a place, a short form,
+# a repeat, a typo, a text that ends inside a longer name.
+TEXTS = [
+    "四川省成都市武侯区人民南路四段12号",
+    "四川省成都市武侯区",
+    "四川省成都市武侯区武侯祠大街1号",
+    "四川省成都市武侯区成都市武侯区玉林路1号",
+    "四川省成都市大邑县晋原街道1号",
+    "四川省成都市",
+    "四川省成都",
+    "四川成都武侯区玉林路1号",
+    "四川成都大道1号",
+    "成都市",
+    "成都大道1号",
+    "成都武侯祠大街1号",
+    "四川省城都市武侯区人民南路1号",
+    "四川省城都市",
+    "云南省昆明市晋宁区益州大道1号",
+    "云南省嵩明职业教育基地1号",
+    "云南省嵩明",
+    "湖南省益阳市大通湖管理区1号",
+    "湖南省益阳市安化县新华大道1号",
+    "湖南省益阳市大通湖",
+    "北京市朝阳区建国路1号",
+    "朝阳区建国路1号",
+    "北京朝阳区",
+    "浙江杭州文三路1号",
+    "浙江杭州路1号",
+    "天府新区华阳街道正东街1号",
+    "成都高新区天府大道北段1700号",
+    "高新区天府大道北段1700号",
+]
+
+
+@pytest.mark.usefixtures("divisions_installed")
+@pytest.mark.parametrize("region", [None, "510100"])
+def test_remembered_prefixes_read_like_fresh_ones(region: str | None) -> None:
+    index = default_index()
+    fresh = [AdminReader(index, region).read(text) for text in TEXTS]
+    for order in (TEXTS, TEXTS[::-1], TEXTS + TEXTS):
+        reader = AdminReader(index, region)
+        reader._reads = None  # only the prefix memo: every text read token by token
+        got = {text: reader.read(text) for text in order}
+        assert [got[text] for text in TEXTS] == fresh
+        assert reader._states  # the memo was used
