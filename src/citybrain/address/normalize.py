@@ -109,6 +109,13 @@ _MARKER_TYPO = re.compile(
     r"(?<=[0-9])(?:([动洞冻])|(撞)|([搂喽])|([好毫]))(?=[0-9]|单元|$)|(?<=[0-9])([是市适])$"
 )
 _MARKER_FIX = ("栋", "幢", "楼", "号", "室")
+# Guards: each matches wherever the pattern it guards could (a superset), and, starting with a
+# character class or a literal, scans much faster than the guarded pattern's lookbehind does.
+_UNIT_TYPO_HINT = re.compile(r"单[园院苑源员圆远无]")
+_MARKER_TYPO_HINT = re.compile(r"[0-9][动洞冻撞搂喽好毫是市适]")
+_CN_NUMBER_HINT = re.compile(rf"[{NUMERAL_CHARS}](?:号|栋|幢|座|单元|楼|层|室|户|组|期)")
+_ROAD_DIGITS_HINT = re.compile(r"\d(?:段|街|路|巷|环|横街|支路|纵线)")
+_NEG_FLOOR_HINT = re.compile(r"[负B\-]\d+[楼层F]")
 _ORDINAL = re.compile(r"第(?=\d)")
 # 一单元一零一: a number spoken after the last marker word, with no marker after it.
 _CN_TAIL = re.compile(rf"(?:(?<=单元)|(?<=[栋幢座楼层]))([{NUMERAL_CHARS}]+)$")
@@ -181,25 +188,20 @@ def clean(text: str) -> str:
         s = _BUILDING_WORDS.sub("号楼", s)
     if "交" in s or "路口" in s:
         s = _CROSSING.sub("", s)
-    if "单" in s:  # before numerals: 三单苑 → 三单元 → 3单元
+    if "单" in s and _UNIT_TYPO_HINT.search(s):  # before numerals: 三单苑 → 三单元 → 3单元
         s = _UNIT_TYPO.sub("单元", s)
-    if _has_cn_numeral(s):
+    if _CN_NUMBER_HINT.search(s):
         s = _CN_NUMBER.sub(_cn_to_arabic, s)
+    if s and s[-1] in NUMERAL_CHARS:
         s = _CN_TAIL.sub(lambda m: _arabic(m.group(1)) or m.group(1), s)
-    s = _ROAD_DIGITS.sub(_road_to_chinese, s)
+    if _ROAD_DIGITS_HINT.search(s):
+        s = _ROAD_DIGITS.sub(_road_to_chinese, s)
     if "第" in s:
         s = _ORDINAL.sub("", s)
-    if "负" in s or "B" in s or "-" in s:
+    if _NEG_FLOOR_HINT.search(s):
         s = _NEG_FLOOR.sub(lambda m: "B" + (m.group(1) or m.group(2) or m.group(3)), s)
-        if "B" in s:
-            s = _BASEMENT_SHOP.sub(r"B\1楼\2号", s)
-    s = _MARKER_TYPO.sub(_marker, s)
+    if "B" in s:
+        s = _BASEMENT_SHOP.sub(r"B\1楼\2号", s)
+    if _MARKER_TYPO_HINT.search(s):
+        s = _MARKER_TYPO.sub(_marker, s)
     return s.strip("-")
-
-
-# A character-class search scans in C without making a string per character.
-_CN_ANY = re.compile(f"[{NUMERAL_CHARS}]")
-
-
-def _has_cn_numeral(s: str) -> bool:
-    return _CN_ANY.search(s) is not None
