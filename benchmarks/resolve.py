@@ -26,6 +26,12 @@ ours — no pinyin, no ID validation, no address parsing, no profiles, no attach
   recall 0.7, u by random sampling, m by EM in two passes (blocked on name + birth date, then on
   the phone), a match threshold and clusters at the same probability as ours.
 
+The citybrain side also reports ``missed_name_only_ambiguous``: missed pairs that touch a part of
+a person with no ID number and no mobile whose every name two or more identified people carry (a
+landlord's meters in the name 张伟 when the city has several identified 张伟). Nothing in those
+records tells the candidates apart, so ``recall_if_all_else_found`` is the most a resolver reaches
+without guessing.
+
     uv run python benchmarks/resolve.py --sim /tmp/cb-small --cores 2 --out resolve.json
     uv run python benchmarks/resolve.py --scale small --seed 7 --cores 2   # generates the city
     nice uv run python benchmarks/resolve.py --sim /tmp/city1m --cap-seconds 1800 --out 1m.json
