@@ -8,8 +8,9 @@ reading the delivered files costs neither side. Each side runs in its own child 
 its own. A side that runs past ``--cap-seconds`` is stopped and reported as capped, with the
 last step it reached and its peak memory so far. ``--stability`` adds citybrain's nightly case: a
 full run on the data without its newest 1 %, then the incremental run with it, and the share of
-golden ids kept. ``--sample 0.25`` keeps a hashed quarter of every table's rows (development on a
-busy machine; its figures are not the benchmark's).
+golden ids kept. ``--sample 0.25`` keeps a hashed quarter of every table's rows, for timing on a
+busy machine; its accuracy is not the benchmark's (thinning the registries leaves one identified
+张伟 where the city has several, so name attachment goes wrong in ways a whole city does not).
 
 The plain side is Splink as its own tutorials set up a person deduplication ("default-style"),
 on the same records with Splink's usual light cleaning (trimmed, empty as null) and nothing of
