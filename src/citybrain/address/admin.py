@@ -181,14 +181,22 @@ class AdminReader:
             entry = states.get(text[: cut.end()])
             if entry is not None:
                 pos, chains = cut.end(), entry[0]
+                if (
+                    entry[1] is not None
+                    and text[pos : pos + 3] not in self._lengths
+                    and text[pos : pos + 2] not in self._names
+                    and _ADMIN_LIKE.match(text, pos) is None
+                ):
+                    return cast(AdminResult, entry[1])  # no name, nor one to correct, follows
                 break
             cut = self._cut.match(text, 0, cut.end() - 1)
         start = pos
         horizon = pos  # the furthest character the reading so far depended on
-        safe, safe_chains = pos, chains  # the deepest prefix read without looking past it
+        safes: list[tuple[int, list[Chain]]] = []  # prefixes read without looking past them
         corrections: list[str] = []
         names, lengths3, accept = self._names, self._lengths, self._accept
         by_province, with_short, prefixes = self._by_province, self._with_short, self._prefixes
+        cut_chars = self._cut_chars
         while pos < n:
             lengths = lengths3.get(text[pos : pos + 3], ()) + _TWO
             extended: list[Chain] = []
@@ -246,8 +254,8 @@ class AdminReader:
                 horizon = n + 1  # a fix looked at what follows: nothing after here is kept
             chains = extended
             pos += step
-            if horizon <= pos:
-                safe, safe_chains = pos, chains
+            if horizon <= pos and text[pos - 1] in cut_chars:
+                safes.append((pos, chains))
         if pos == 0:
             return EMPTY
         if entry is not None and pos == start and entry[1] is not None:
@@ -257,13 +265,15 @@ class AdminReader:
             result = AdminResult(
                 result.end, result.lineage, result.ambiguous, result.inferred, tuple(corrections)
             )
-        elif safe > start or entry is None:
-            if safe and text[safe - 1] in self._cut_chars:
-                if len(states) >= _MAX_READS:
-                    states.clear()
-                states[text[:safe]] = [safe_chains, result if safe == pos else None]
-        elif pos == start:
+        elif entry is not None and pos == start:
             entry[1] = result
+        if safes:
+            if len(states) >= _MAX_READS:
+                states.clear()
+            for boundary, read in safes:  # every level: 山东省, 山东省菏泽市, …
+                states.setdefault(text[:boundary], [read, None])
+            if safes[-1][0] == pos and not corrections:
+                states[text[:pos]][1] = result
         return result
 
     def _next_is_within(self, text: str, pos: int, division: Division) -> bool:
