@@ -293,3 +293,11 @@ def test_unit_typos_and_names_ending_in_marker_words() -> None:
         "2",
         "103",
     )
+
+
+def test_head_groups_are_unpacked_in_the_patterns_order() -> None:
+    from citybrain.address.parser import _HEAD, _HEAD_GROUPS
+
+    # parse() unpacks match.groups() positionally: no unnamed group, names in this order.
+    assert _HEAD.groups == len(_HEAD_GROUPS)
+    assert sorted(_HEAD.groupindex, key=_HEAD.groupindex.__getitem__) == list(_HEAD_GROUPS)

@@ -57,6 +57,18 @@ _HEAD = re.compile(
     """,
     re.VERBOSE,
 )
+_HEAD_GROUPS = (
+    "district",
+    "street",
+    "community",
+    "group",
+    "road",
+    "number",
+    "annex",
+    "road2",
+    "number2",
+    "annex2",
+)
 _DETAIL_CHARS = r"A-Z0-9\-栋幢座号楼单元层室户房门F"
 _LOOSE_ROAD = re.compile(r"(\D{3,16}?)(\d+)号(.*)")
 # The detail (building … room) is the longest tail made of these characters; it is found on the
@@ -145,18 +157,8 @@ class AddressParser:
             notes.append(f"ambiguous admin: {unplaced}")
         m = _HEAD.match(rest)
         assert m is not None  # every part of _HEAD is optional
-        district, street, community, group, road, road2, number, number2, annex, annex2 = m.group(
-            "district",
-            "street",
-            "community",
-            "group",
-            "road",
-            "road2",
-            "number",
-            "number2",
-            "annex",
-            "annex2",
-        )
+        # In the pattern's order (groups() is cheaper than naming them; see _HEAD_GROUPS).
+        district, street, community, group, road, number, annex, road2, number2, annex2 = m.groups()
         if district is not None:
             unplaced = unplaced or district
             notes.append(f"unknown district: {district}")
@@ -369,11 +371,17 @@ def _assemble(
     room: str | None,
     notes: list[str],
 ) -> ParsedAddress:
-    by_level = {division.level: division for division in admin.lineage}
-    province = by_level.get(PROVINCE)
-    city = by_level.get(CITY)
-    district = by_level.get(DISTRICT)
-    street_div = by_level.get(STREET)
+    province = city = district = street_div = None
+    for division in admin.lineage:
+        level = division.level
+        if level == PROVINCE:
+            province = division
+        elif level == CITY:
+            city = division
+        elif level == DISTRICT:
+            district = division
+        elif level == STREET:
+            street_div = division
     return ParsedAddress(
         raw,
         province.name if province else None,
