@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -13,6 +14,8 @@ from typer.testing import CliRunner
 from citybrain.cli.sim import sim_app
 from citybrain.sim import SYSTEMS, GenerateResult, generate
 from citybrain.sim.formats import read_connection_file
+from citybrain.sim.scales import SCALES
+from citybrain.sim.systems import MAP_ONLY
 
 EXPECTED_SYSTEMS = {
     "place_address_register",
@@ -103,6 +106,32 @@ def test_workers_run_the_modules_side_by_side(tiny_city: GenerateResult) -> None
     assert 1 <= len(pids) <= 2 and os.getpid() not in pids  # worker processes, at most two
     assert {r.name for r in tiny_city.runs} == {*SYSTEMS, "truth"}
     assert tiny_city.wall_seconds(list(SYSTEMS)) > 0
+    # the second worker holds only the map: it never builds the people
+    lean = [r for r in tiny_city.runs if not r.people]
+    assert lean and {r.name for r in lean} <= MAP_ONLY
+    assert len({r.pid for r in lean}) == 1
+
+
+def test_bike_positions_are_split_into_month_ranges(tiny_city: GenerateResult) -> None:
+    labels = [r.label for r in tiny_city.runs if r.name == "bike_meituan"]
+    assert labels == ["bike_meituan[0:3]"]  # the tiny city has three months
+    assert tiny_city.module_rows["bike_meituan"] == sum(
+        sum(r.rows.values()) for r in tiny_city.runs if r.name == "bike_meituan"
+    )
+
+
+def test_month_ranges_give_the_same_bytes_on_any_worker(tmp_path: Path) -> None:
+    longer = dataclasses.replace(SCALES["tiny"], months=7)  # three month ranges of bikes
+    systems = ["bike_meituan", "gas_utility"]
+    one = generate(longer, 5, tmp_path / "one", systems=systems, workers=1)
+    two = generate(longer, 5, tmp_path / "two", systems=systems, workers=2)
+    assert [r.label for r in one.runs if r.name == "bike_meituan"] == [
+        "bike_meituan[0:3]",
+        "bike_meituan[3:6]",
+        "bike_meituan[6:7]",
+    ]
+    assert _hashes(one.out) == _hashes(two.out)
+    assert len(list((two.out / "bike_qingju").iterdir())) == 7
 
 
 def test_workers_must_be_positive(tmp_path: Path) -> None:

@@ -1,9 +1,12 @@
 """Orchestration: build the true world, run every department system, write the truth.
 
 System modules are independent (each draws from its own random streams and writes its own
-folders), so they run as tasks in worker processes; each worker builds the world once. Truth
-streams a module appends to are written as that module's share and merged afterwards in module
-order, so the output is byte-identical whatever the number of workers.
+folders), so they run as tasks in worker processes; the biggest stream (bike positions) is split
+into tasks of a few months. One worker holds the whole world (people, enterprises) and can run
+any task; the others hold only the map and run the map-only bulk streams, then exit, so memory
+stays near one world's worth. Bulk tasks go first, on every worker. Truth streams a task appends
+to are written as that task's share and merged afterwards in task order, so the output is
+byte-identical whatever the number of workers.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Any
 import pyarrow as pa
 
 from citybrain.sim.scales import Scale, estimate_records, resolve_scale
-from citybrain.sim.systems import BULK, SYSTEMS
+from citybrain.sim.systems import BULK, BY_MONTHS, MAP_ONLY, SYSTEMS
 from citybrain.sim.systems.base import SystemContext
 from citybrain.sim.truth import TruthSink
 from citybrain.sim.truth_tables import write_truth_tables
@@ -32,21 +35,53 @@ from citybrain.sim.world import World, build_world
 
 Advance = Callable[[str, int], None]
 TRUTH_TABLES = "truth"  # the task that writes the entity and outcome truth tables
-_SHARES = ".shares"  # truth/.shares/<nn>-<module>/: a module's truth streams until merged
+_SHARES = ".shares"  # truth/.shares/<nn>-<task>/: a task's truth streams until merged
+MONTHS_PER_TASK = 3  # months of a split module per task
+
+
+@dataclass(frozen=True)
+class Task:
+    """One module, or a range of months of a module that builds months on their own."""
+
+    index: int  # position in the canonical order: truth shares merge in this order
+    module: str
+    months: tuple[int, int] | None = None  # [start, stop) for a BY_MONTHS module
+
+    @property
+    def label(self) -> str:
+        return (
+            self.module
+            if self.months is None
+            else f"{self.module}[{self.months[0]}:{self.months[1]}]"
+        )
+
+    @property
+    def share(self) -> str:
+        return f"{self.index:03d}-{self.label}"
+
+    @property
+    def map_only(self) -> bool:
+        return self.module in MAP_ONLY
+
+    @property
+    def bulk(self) -> bool:
+        return self.module in BULK
 
 
 @dataclass(frozen=True)
 class ModuleRun:
-    """What one module's task did, measured in the process that ran it."""
+    """What one task did, measured in the process that ran it."""
 
-    name: str
+    name: str  # the module
+    label: str  # the module, with its months for a split module
     rows: dict[str, int]  # rows per system folder
     seconds: float
     cpu_seconds: float  # this process's CPU time, all threads (one task runs at a time)
     started: float  # time.monotonic(), comparable across processes of one machine
     ended: float
     pid: int
-    world_seconds: float  # time this process took to build the world
+    world_seconds: float  # time this process took to build its world
+    people: bool  # whether this process had built the people when the task ended
 
 
 @dataclass(frozen=True)
@@ -113,22 +148,22 @@ def generate(
             )
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    tasks = [name for name in SYSTEMS if name in chosen] + [TRUTH_TABLES]
+    tasks = _tasks(chosen, sc.months)
     t0 = time.perf_counter()
     if n_workers == 1:
         runs = _run_here(sc, seed, out, tasks, on_progress)
     else:
         runs = _run_pool(sc, seed, out, tasks, on_progress, n_workers)
-    by_name = {r.name: r for r in runs}
+    runs.sort(key=lambda r: [t.label for t in tasks].index(r.label))
     rows: dict[str, int] = {}
-    for name in tasks:
-        for system, n in by_name[name].rows.items():
+    for run in runs:
+        for system, n in run.rows.items():
             rows[system] = rows.get(system, 0) + n
     t_merge = time.perf_counter()
     truth = TruthSink(out)
     shares = out / "truth" / _SHARES
-    for i, name in enumerate(tasks):
-        truth.merge(shares / _share_name(i, name))
+    for task in tasks:
+        truth.merge(shares / task.share)
     shutil.rmtree(shares)
     truth.meta.update(
         {
@@ -151,54 +186,72 @@ def generate(
         + "\n",
         encoding="utf-8",
     )
-    seconds = {"world": max(r.world_seconds for r in runs)}
-    seconds.update({r.name: r.seconds for r in runs if r.name != TRUTH_TABLES})
-    seconds["truth"] = by_name[TRUTH_TABLES].seconds + time.perf_counter() - t_merge
+    seconds: dict[str, float] = {"world": max(r.world_seconds for r in runs)}
+    module_rows: dict[str, int] = {}
+    cpu: dict[str, float] = {}
+    for r in runs:  # a split module's tasks add up
+        key = "truth" if r.name == TRUTH_TABLES else r.name
+        seconds[key] = seconds.get(key, 0.0) + r.seconds
+        cpu[key] = cpu.get(key, 0.0) + r.cpu_seconds
+        if r.name != TRUTH_TABLES:
+            module_rows[key] = module_rows.get(key, 0) + sum(r.rows.values())
+    seconds["truth"] += time.perf_counter() - t_merge
     seconds["total"] = time.perf_counter() - t0
-    return GenerateResult(
-        out,
-        sc,
-        seed,
-        rows,
-        seconds,
-        {r.name: sum(r.rows.values()) for r in runs if r.name != TRUTH_TABLES},
-        {r.name: r.cpu_seconds for r in runs},
-        n_workers,
-        tuple(sorted(runs, key=lambda r: tasks.index(r.name))),
-    )
+    return GenerateResult(out, sc, seed, rows, seconds, module_rows, cpu, n_workers, tuple(runs))
 
 
-def _share_name(index: int, name: str) -> str:
-    return f"{index:03d}-{name}"
+def _tasks(chosen: list[str], months: int) -> list[Task]:
+    """The tasks in canonical order: modules in build order, a split module month by month,
+    then the truth tables."""
+    tasks: list[Task] = []
+    for name in SYSTEMS:
+        if name not in chosen:
+            continue
+        if name in BY_MONTHS:
+            for a in range(0, months, MONTHS_PER_TASK):
+                tasks.append(Task(len(tasks), name, (a, min(a + MONTHS_PER_TASK, months))))
+        else:
+            tasks.append(Task(len(tasks), name))
+    tasks.append(Task(len(tasks), TRUTH_TABLES))
+    return tasks
 
 
 class _Process:
     """What one process keeps between tasks: the world and the values systems share."""
 
-    def __init__(self, scale: Scale, seed: int, out: Path, report: Advance | None) -> None:
+    def __init__(
+        self, scale: Scale, seed: int, out: Path, report: Advance | None, people: bool = True
+    ) -> None:
         t0 = time.perf_counter()
-        self.world: World = build_world(scale, seed)
+        self.world: World = build_world(scale, seed, people=people)
         self.world_seconds = time.perf_counter() - t0
         self.out, self.report = out, report
         self.shared: dict[str, Any] = {}
 
-    def run(self, index: int, name: str) -> ModuleRun:
-        truth = TruthSink(self.out, self.out / "truth" / _SHARES / _share_name(index, name))
+    def run(self, task: Task) -> ModuleRun:
+        if not task.map_only and not self.world.has_people:  # built outside the task's time
+            t0 = time.perf_counter()
+            self.world.ent  # noqa: B018
+            self.world_seconds += time.perf_counter() - t0
+        truth = TruthSink(self.out, self.out / "truth" / _SHARES / task.share)
         report = self.report
 
         def advance(n: int) -> None:
             if report is not None:
-                report(name, n)
+                report(task.module, n)
 
         ctx = SystemContext(self.world, self.out, truth, advance=advance, _shared=self.shared)
         t0, c0, started = time.perf_counter(), time.process_time(), time.monotonic()
-        if name == TRUTH_TABLES:
+        if task.module == TRUTH_TABLES:
             write_truth_tables(ctx)
+        elif task.months is not None:
+            BY_MONTHS[task.module](ctx, range(*task.months))
         else:
-            SYSTEMS[name](ctx)
+            SYSTEMS[task.module](ctx)
         truth.close_streams()
         run = ModuleRun(
-            name,
+            task.module,
+            task.label,
             dict(ctx.counts),
             time.perf_counter() - t0,
             time.process_time() - c0,
@@ -206,6 +259,7 @@ class _Process:
             time.monotonic(),
             os.getpid(),
             self.world_seconds,
+            self.world.has_people,
         )
         # hand freed buffers back to the OS so a long-lived worker does not sit on a peak
         gc.collect()
@@ -214,47 +268,65 @@ class _Process:
 
 
 def _run_here(
-    scale: Scale, seed: int, out: Path, tasks: list[str], on_progress: Advance | None
+    scale: Scale, seed: int, out: Path, tasks: list[Task], on_progress: Advance | None
 ) -> list[ModuleRun]:
     proc = _Process(scale, seed, out, on_progress)
-    return [proc.run(i, name) for i, name in enumerate(tasks)]
+    return [proc.run(task) for task in tasks]
 
 
-# the worker side of the pool: one _Process per worker, built by the initializer
+# the worker side: one _Process per worker process, built by the initializer
 _WORKER: _Process | None = None
 
 
-def _init_worker(scale: Scale, seed: int, out: Path, progress: Any) -> None:
+def _init_worker(scale: Scale, seed: int, out: Path, progress: Any, people: bool) -> None:
     global _WORKER
 
     def report(system: str, n: int) -> None:
         progress.put((system, n))
 
-    _WORKER = _Process(scale, seed, out, report)
+    _WORKER = _Process(scale, seed, out, report, people)
 
 
-def _work(index: int, name: str) -> ModuleRun:
+def _work(task: Task) -> ModuleRun:
     assert _WORKER is not None, "worker not initialised"
-    return _WORKER.run(index, name)
+    return _WORKER.run(task)
 
 
-def _schedule(tasks: list[str]) -> list[str]:
-    """Bulk modules first, biggest first, then the rest: the order tasks are handed out (which
-    worker runs what does not change any byte)."""
-    bulk = [name for name in BULK if name in tasks]
-    return bulk + [name for name in tasks if name not in bulk]
+def _order(tasks: list[Task]) -> list[Task]:
+    """The order tasks are handed out (which worker runs what does not change any byte): bulk
+    tasks first — those needing people first, as only one worker can run them — whole modules
+    before the month ranges that fill in at the end; then the rest."""
+
+    def rank(t: Task) -> tuple[int, int, int, int]:
+        group = (0 if not t.map_only else 1) if t.bulk else 2
+        return (group, t.months is not None, BULK.index(t.module) if t.bulk else 0, t.index)
+
+    return sorted(tasks, key=rank)
 
 
 def _run_pool(
     scale: Scale,
     seed: int,
     out: Path,
-    tasks: list[str],
+    tasks: list[Task],
     on_progress: Advance | None,
     n_workers: int,
 ) -> list[ModuleRun]:
+    """Run the tasks on ``n_workers`` processes: worker 0 holds the whole world and runs any
+    task; the others hold only the map, run map-only tasks and exit when none are left."""
     spawn = mp.get_context("spawn")  # no fork: Arrow's and BLAS's threads do not survive it
     progress: Any = spawn.Queue()
+    slots = [
+        ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=spawn,
+            initializer=_init_worker,
+            initargs=(scale, seed, out, progress, i == 0),
+        )
+        for i in range(n_workers)
+    ]
+    todo = _order(tasks)
+    running: dict[Future[ModuleRun], int] = {}
     runs: list[ModuleRun] = []
 
     def drain() -> None:
@@ -266,24 +338,25 @@ def _run_pool(
             if on_progress is not None:
                 on_progress(system, n)
 
-    with ProcessPoolExecutor(
-        max_workers=min(n_workers, len(tasks)),
-        mp_context=spawn,
-        initializer=_init_worker,
-        initargs=(scale, seed, out, progress),
-    ) as pool:
-        pending: set[Future[ModuleRun]] = {
-            pool.submit(_work, tasks.index(name), name) for name in _schedule(tasks)
-        }
-        try:
-            while pending:
-                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                drain()
-                for f in done:
-                    runs.append(f.result())
-        except BaseException:
-            for f in pending:
-                f.cancel()
-            raise
+    def feed(slot: int) -> None:
+        for i, task in enumerate(todo):
+            if slot == 0 or task.map_only:
+                running[slots[slot].submit(_work, todo.pop(i))] = slot
+                return
+        slots[slot].shutdown(wait=False)  # nothing left it can run: let its memory go
+
+    try:
+        for slot in range(n_workers):
+            feed(slot)
+        while running:
+            done, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
+            drain()
+            for f in done:
+                slot = running.pop(f)
+                runs.append(f.result())
+                feed(slot)
+    finally:
+        for pool in slots:
+            pool.shutdown(wait=True, cancel_futures=True)
     drain()
     return runs

@@ -15,13 +15,27 @@ from citybrain.sim.scales import Scale
 
 @dataclass(frozen=True)
 class World:
-    """Everything that is true; department systems are views of it, with their own dirt."""
+    """Everything that is true; department systems are views of it, with their own dirt.
+
+    People and enterprises are built on first use: a worker process that only generates sensor
+    and bike streams needs the map alone, and stays small."""
 
     scale: Scale
     seed: int
     geo: Geography
-    pop: Population
-    ent: Enterprises
+
+    @cached_property
+    def pop(self) -> Population:
+        return build_population(self.geo, self.scale, self.seed)
+
+    @cached_property
+    def ent(self) -> Enterprises:
+        return build_enterprises(self.geo, self.pop, self.scale, self.seed)
+
+    @property
+    def has_people(self) -> bool:
+        """Whether the people (and so most of the world's memory) have been built."""
+        return "pop" in self.__dict__
 
     @property
     def months(self) -> int:
@@ -52,9 +66,10 @@ class World:
         return int((self.month_starts[m + 1] - self.month_starts[m]).astype(np.int64))
 
 
-def build_world(scale: Scale, seed: int) -> World:
-    """Build the true city (dimension tables only; bulk streams are generated per system)."""
-    geo = build_geography(scale, seed)
-    pop = build_population(geo, scale, seed)
-    ent = build_enterprises(geo, pop, scale, seed)
-    return World(scale, seed, geo, pop, ent)
+def build_world(scale: Scale, seed: int, *, people: bool = True) -> World:
+    """Build the true city (dimension tables only; bulk streams are generated per system);
+    with ``people=False`` only the map, the rest on first use."""
+    world = World(scale, seed, build_geography(scale, seed))
+    if people:
+        world.ent  # noqa: B018 (builds the population and the enterprises now)
+    return world

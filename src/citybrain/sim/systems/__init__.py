@@ -78,3 +78,9 @@ BULK: tuple[str, ...] = (
 )
 """The modules of the bulk readings tables (monthly meter readings, bike positions, truck GPS
 pings, sensor and parking readings) where the volume is, biggest first at city size."""
+
+BY_MONTHS: dict[str, Callable[[SystemContext, range], None]] = {bikes.SYSTEM: bikes.build_months}
+"""Modules that can build a range of months on its own (the biggest stream: bike positions)."""
+
+MAP_ONLY: frozenset[str] = frozenset({bikes.SYSTEM, parking.SYSTEM, air_quality.SYSTEM})
+"""Modules that read only the map, never the people or the enterprises."""

@@ -34,9 +34,16 @@ BEIJING = np.datetime64("1970-01-01T08:00:00")
 
 
 def build(ctx: SystemContext) -> None:
+    build_months(ctx, range(ctx.world.months))
+
+
+def build_months(ctx: SystemContext, months: range) -> None:
+    """The three operators' files of ``months`` (each month stands alone, so months can be
+    built in separate processes); the zones with the first month."""
     w = ctx.world
     plan: BikePlan = ctx.shared("bikes", lambda: build_bike_plan(w))
-    _zones(ctx, plan)
+    if 0 in months:
+        _zones(ctx, plan)
     b = plan.n_bikes
     ids = {
         "bike_meituan": concat("MT", padded(np.arange(b) + 8_600_000, 9)),
@@ -46,7 +53,7 @@ def build(ctx: SystemContext) -> None:
     hours = snapshot_hours(w.scale.bike_snapshots_per_day)
     quota = plan.zones["quota"].to_numpy()
     writers, patterns = _writers(w.scale.bulk_parquet)
-    for m in range(w.months):
+    for m in months:
         label = w.month_label(m)
         # bikes of all three operators per zone and snapshot, for the over-parking truth
         parked = np.zeros((w.days_in_month(m), len(hours), quota.size), np.int64)
