@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from citybrain.address import parse
@@ -59,3 +59,26 @@ def test_rules_version_is_a_stable_fingerprint() -> None:
 
     assert rules_version() == rules_version()
     assert len(rules_version()) == 16 and int(rules_version(), 16) >= 0
+
+
+# Pieces an address ends with: names, numbers, and the noise words clean() drops from the end.
+TAIL_PIECES = st.sampled_from(
+    ["附近", "对面", "旁边", "门口", "东侧", "往北走", "约", "米", "处", "左右", "号", "路口",
+     "十字", "楼下", "内", "单元", "室", "张三", "收", "先生", "人民路", "少城路口", "与",
+     "3", "120", "99999999999999999999", "-", "楼", "大道", "街", "商铺", "东"]
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(TAIL_PIECES, max_size=30))
+@example(["号", *(["附近", "对面", "旁边", "门口"] * 6)])  # noise longer than the window
+@example(["号", "约", "99999999999999999999", "99999999999999999999", "米", "处"])
+def test_tail_rules_read_in_a_window_as_on_the_whole_text(pieces: list[str]) -> None:
+    from citybrain.address import normalize as n
+
+    text = "成都市武侯区" + "".join(pieces)
+    assert n._drop_trail(text) == n._TRAIL.sub("", text)
+    m = n._TRAILING_NAME.search(text, max(0, len(text) - 16))
+    assert (text[: m.start()] + m.group(1) if m else text) == n._TRAILING_NAME.sub(r"\1", text)
+    m = n._ROAD_MOUTH.search(text, max(0, len(text) - 14))
+    assert (text[: m.start()] if m else text) == n._ROAD_MOUTH.sub("", text)

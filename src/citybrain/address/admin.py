@@ -101,9 +101,11 @@ class AdminReader:
             for alias, entries in self._names.items()
             if any(k == FULL for _, k in entries)
         )
-        # Greedy: the last such character in the leading run of Chinese characters.
+        # Of names ending in 道 only streets (街道) are full names: roads (大道) are never cut.
+        self._cut_chars -= {"道"}
+        # Greedy: the last such ending in the leading run of Chinese characters.
         self._cut = re.compile(
-            "[\u4e00-\u9fff]*[" + re.escape("".join(sorted(self._cut_chars))) + "]"
+            "[\u4e00-\u9fff]*(?:[" + re.escape("".join(sorted(self._cut_chars))) + "]|街道)"
         )
         self._lookups = self._misses = 0
         self._children: dict[str | None, NameIndex] = {}
@@ -254,7 +256,7 @@ class AdminReader:
                 horizon = n + 1  # a fix looked at what follows: nothing after here is kept
             chains = extended
             pos += step
-            if horizon <= pos and text[pos - 1] in cut_chars:
+            if horizon <= pos and (text[pos - 1] in cut_chars or text[pos - 2 : pos] == "街道"):
                 safes.append((pos, chains))
         if pos == 0:
             return EMPTY

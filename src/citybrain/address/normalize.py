@@ -113,8 +113,8 @@ _MARKER_FIX = ("栋", "幢", "楼", "号", "室")
 # character class or a literal, scans much faster than the guarded pattern's lookbehind does.
 _UNIT_TYPO_HINT = re.compile(r"单[园院苑源员圆远无]")
 _MARKER_TYPO_HINT = re.compile(r"[0-9][动洞冻撞搂喽好毫是市适]")
-_CN_NUMBER_HINT = re.compile(rf"[{NUMERAL_CHARS}](?:号|栋|幢|座|单元|楼|层|室|户|组|期)")
-_ROAD_DIGITS_HINT = re.compile(r"\d(?:段|街|路|巷|环|横街|支路|纵线)")
+_CN_NUMBER_HINT = re.compile(rf"[{NUMERAL_CHARS}][号栋幢座单楼层室户组期]")
+_ROAD_DIGITS_HINT = re.compile(r"\d[段街路巷环横支纵]")
 _NEG_FLOOR_HINT = re.compile(r"[负B\-]\d+[楼层F]")
 _ORDINAL = re.compile(r"第(?=\d)")
 # 一单元一零一: a number spoken after the last marker word, with no marker after it.
@@ -161,6 +161,24 @@ def _bracket(match: re.Match[str]) -> str:
     return "" if not inner or _NOISE_INSIDE.search(inner) else inner
 
 
+def _drop_trail(s: str) -> str:
+    """`_TRAIL` removed, looked for in the last characters only (it tries every position).
+
+    Noise is a run of words, each at most a few characters or any tail of 约300米: if the run began
+    before the window, a match begins within a word's length of the window's start, and the
+    whole text is searched instead.
+    """
+    start = len(s) - 32
+    if start <= 0:
+        return _TRAIL.sub("", s)
+    m = _TRAIL.search(s, start)
+    if m is None:
+        return s
+    if m.start() < start + 16:
+        return _TRAIL.sub("", s)
+    return s[: m.start()]
+
+
 def clean(text: str) -> str:
     """One spelling of an address for the parser (see the module docstring)."""
     if text[:1] in "收联姓 ":
@@ -175,11 +193,15 @@ def clean(text: str) -> str:
     if s and s[0] in _LEAD_FIRST:
         s = _LEAD.sub("", s)
     if s and s[-1] in _TRAIL_LAST:
-        s = _TRAIL.sub("", s)
+        s = _drop_trail(s)
     if s and "\u4e00" <= s[-1] <= "\u9fff" and s[-1] not in _MARKER_LAST:
-        s = _TRAILING_NAME.sub(r"\1", s)
+        m = _TRAILING_NAME.search(s, max(0, len(s) - 16))  # it matches 16 characters at most
+        if m is not None:
+            s = s[: m.start()] + m.group(1)
     if s.endswith("口"):
-        s = _ROAD_MOUTH.sub("", s)
+        m = _ROAD_MOUTH.search(s, max(0, len(s) - 14))  # 14 at most
+        if m is not None:
+            s = s[: m.start()]
     if "#" in s:
         s = s.replace("#楼", "号楼").replace("#", "号")
     if "院" in s:
