@@ -36,7 +36,7 @@ Chain = tuple[tuple[Division, int], ...]
 _TWO = (2,)
 _FIRST_ASCII = re.compile(r"[0-9A-Za-z]")
 _MAX_READS = 100_000  # admin prefixes remembered before starting afresh (bounded memory)
-_WINDOW = 20_000  # the memo stays if, by this many new prefixes, at least half the reads repeated
+_WINDOW = 5_000  # the memo stays if, by this many new prefixes, at least half the reads repeated
 _CUT_WITHIN = 40  # admin prefixes are looked for in the first characters only
 
 

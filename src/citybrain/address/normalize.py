@@ -110,11 +110,12 @@ _MARKER_TYPO = re.compile(
 )
 _MARKER_FIX = ("栋", "幢", "楼", "号", "室")
 # Guards: each matches wherever the pattern it guards could (a superset), and, starting with a
-# character class or a literal, scans much faster than the guarded pattern's lookbehind does.
+# character class or a literal, scans much faster than the guarded pattern's lookbehind does
+# (the rarer character first: 路 and 市 appear once an address, digits ten times).
 _UNIT_TYPO_HINT = re.compile(r"单[园院苑源员圆远无]")
-_MARKER_TYPO_HINT = re.compile(r"[0-9][动洞冻撞搂喽好毫是市适]")
+_MARKER_TYPO_HINT = re.compile(r"[动洞冻撞搂喽好毫是市适](?<=[0-9].)")
 _CN_NUMBER_HINT = re.compile(rf"[{NUMERAL_CHARS}][号栋幢座单楼层室户组期]")
-_ROAD_DIGITS_HINT = re.compile(r"\d[段街路巷环横支纵]")
+_ROAD_DIGITS_HINT = re.compile(r"[段街路巷环横支纵](?<=\d.)")
 _NEG_FLOOR_HINT = re.compile(r"[负B\-]\d+[楼层F]")
 _ORDINAL = re.compile(r"第(?=\d)")
 # 一单元一零一: a number spoken after the last marker word, with no marker after it.
