@@ -104,6 +104,10 @@ STD_TABLES: dict[str, StdTable] = {
             _c("utility", role="code", zh="类别"),  # water | electricity | gas
             _c("account_id", zh="户号"),
             _c("holder_name", role="person_name", zh="户名"),
+            # the holder's own contact details from the real-name customer file (often blank
+            # for accounts opened before real-name rules)
+            _c("holder_phone", role="phone", zh="联系电话"),
+            _c("holder_id_number", role="id_number", zh="证件号码"),
             _c("address", role="address", zh="用户地址"),
             _c("period", role="period", zh="账期"),
             _c("read_date", "date", zh="抄表日期"),

@@ -1,11 +1,12 @@
 """Attach unidentified clusters to the one identified person who carries their name.
 
-A utility account or a screening contact gives a name and an address, nothing else; a landlord's
-second flat has its own meters, so its records share no address with the owner's registration and
-no pairwise model can link them (a name agreeing is never 99 % evidence between two records). At
-the level of the whole city it is: when exactly one cluster with an identifier (a valid ID number
-or a mobile) carries a full name, the clusters without any identifier that carry the same name are
-that person's. Names carried by two identified clusters stay apart — there is nothing to choose by.
+A screening contact, or a utility account opened before real-name registration (no phone, no ID
+number on file), gives a name and an address, nothing else; a landlord's second flat has its own
+meters, so its records share no address with the owner's registration and no pairwise model can
+link them (a name agreeing is never 99 % evidence between two records). At the level of the
+whole city it is: when exactly one cluster with an identifier (a valid ID number or a mobile)
+carries a full name, the clusters without any identifier that carry the same name are that
+person's. Names carried by two identified clusters stay apart — there is nothing to choose by.
 All of it is Arrow group-bys over clusters, never per-row Python.
 """
 

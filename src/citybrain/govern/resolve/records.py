@@ -63,8 +63,9 @@ PERSON_SPECS: tuple[RecordSpec, ...] = (
         "name": "name", "id_number": "id_number", "phone": "phone"}),
     RecordSpec("test_record", "test_id", {
         "name": "name", "id_number": "id_number", "phone": "phone"}),
-    RecordSpec("utility_reading", "account_id", {"name": "holder_name", "address": "address"},
-               holder="person"),
+    RecordSpec("utility_reading", "account_id", {
+        "name": "holder_name", "id_number": "holder_id_number", "phone": "holder_phone",
+        "address": "address"}, holder="person"),
     RecordSpec("delivery", "stat_id", {
         "name": "recipient_name", "phone": "recipient_phone", "address": "address"}),
     RecordSpec("complaint", "ticket_id", {
