@@ -11,8 +11,11 @@ rows; its rate is what compares), in one process and in ``--workers`` processes 
 child reports progress on stderr every few seconds, so a long city run can be followed in a log.
 
 Usage: uv run python benchmarks/sim.py [--scales tiny,small,district] [--out bench-sim.json]
+           [--workers N] [--records N] [--months N]
        nice -n 19 uv run python benchmarks/sim.py --scales city --work /tmp/citycity --clean \
            --out bench-sim-city.json 2> city.log
+``--months 3 --scales city`` is the city's shape (full-size batches, Parquet hand-over) for a
+quarter: a quick look at the bulk tables' city rate without the 20-minute run.
 """
 
 from __future__ import annotations
@@ -47,9 +50,13 @@ def progress(system, rows):
         seen["at"] = now
         print(f"{time.strftime('%H:%M:%S')} {system}: {seen['rows']:,} rows, "
               f"{seen['rows'] / (now - t):,.0f}/s", file=sys.stderr, flush=True)
+import dataclasses
+from citybrain.sim import resolve_scale
 records = int(sys.argv[4]) if sys.argv[4] != "-" else None
-r = generate(sys.argv[1], 7, sys.argv[2], records=records, on_progress=progress,
-             workers=int(sys.argv[3]))
+scale = resolve_scale(sys.argv[1], records)
+if sys.argv[5] != "-":  # the same city, fewer months: bulk tables in their full-size batches
+    scale = dataclasses.replace(scale, months=int(sys.argv[5]), name=f"{scale.name}/{sys.argv[5]}m")
+r = generate(scale, 7, sys.argv[2], on_progress=progress, workers=int(sys.argv[3]))
 print(json.dumps({"seconds": time.perf_counter() - t, "rows": r.rows, "bulk": list(BULK),
                   "bulk_wall_seconds": r.wall_seconds(BULK), "workers": r.workers,
                   "module_seconds": r.seconds, "module_rows": r.module_rows,
@@ -160,11 +167,16 @@ def _size(folder: Path) -> int:
 
 
 def bench_scale(
-    scale: str, work: Path, clean: bool, workers: int, records: int | None
+    scale: str, work: Path, clean: bool, workers: int, records: int | None, months: int | None
 ) -> dict[str, object]:
     load_start = os.getloadavg()
     result, rss, cpu = _run(
-        _CHILD, scale, str(work / scale), str(workers), str(records) if records else "-"
+        _CHILD,
+        scale,
+        str(work / scale),
+        str(workers),
+        str(records) if records else "-",
+        str(months) if months else "-",
     )
     load_end = os.getloadavg()
     rows = result["rows"]
@@ -185,6 +197,7 @@ def bench_scale(
     return {
         "scale": scale,
         "records_option": records,
+        "months_option": months,
         "workers": result["workers"],
         "records": total,
         "seconds": round(seconds, 2),
@@ -228,13 +241,16 @@ def main() -> None:
         "--workers", type=int, default=len(os.sched_getaffinity(0)), help="Worker processes."
     )
     ap.add_argument("--records", type=int, default=None, help="Resize each scale to N records.")
+    ap.add_argument(
+        "--months", type=int, default=None, help="Cover N months only (same city, same batches)."
+    )
     args = ap.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="citybrain-bench-sim-"))
     work.mkdir(parents=True, exist_ok=True)
     started = time.time()
     runs = []
     for scale in args.scales.split(","):
-        r = bench_scale(scale.strip(), work, args.clean, args.workers, args.records)
+        r = bench_scale(scale.strip(), work, args.clean, args.workers, args.records, args.months)
         runs.append(r)
         bulk = r["bulk_tables"]
         ref = r["reference_parquet_write"]
@@ -259,6 +275,7 @@ def main() -> None:
             "seed": 7,
             "workers": args.workers,
             "records": args.records,
+            "months": args.months,
         },
         "started": started,
         "runs": runs,
