@@ -1,0 +1,50 @@
+"""Utility accounts' person records carry the holder's phone and ID number where delivered."""
+
+from __future__ import annotations
+
+import ibis
+import pyarrow as pa
+
+from citybrain.govern.resolve.features import person_features
+from citybrain.govern.resolve.records import build_records
+
+ID = "510121196703313711"
+
+
+def _readings(**contact: list[str | None]) -> pa.Table:
+    return pa.table(
+        {
+            "account_id": ["30001", "30002", "30003", "30004"],
+            "holder_name": ["张伟", "李娜", "王芳", "天辉科技有限公司"],
+            **contact,
+            "address": ["锦城花园3栋2单元1203"] * 4,
+            "source_system": ["power_grid"] * 4,
+            "load_id": ["2023-01"] * 4,
+            "source_row": ["0", "1", "2", "3"],
+        }
+    )
+
+
+def _person_records(table: pa.Table) -> pa.Table:
+    records = build_records({"utility_reading": ibis.memtable(table)}, "person")
+    assert records is not None
+    return person_features(records.to_pyarrow().sort_by("source_key"))
+
+
+def test_the_holders_phone_and_id_number_become_identifiers() -> None:
+    table = _readings(
+        holder_phone=["138 0013 8000", None, None, "13900000000"],
+        holder_id_number=[None, ID, "510121********3711", None],
+    )
+    out = _person_records(table)
+    assert out["source_key"].to_pylist() == ["30001", "30002", "30003"]  # the firm is no person
+    assert out["phone_norm"].to_pylist() == ["13800138000", None, None]
+    assert out["id_valid"].to_pylist() == [None, ID, None]
+    # A masked ID number is no key, not even for the typo comparison.
+    assert out["id_raw"].to_pylist() == [None, ID, None]
+
+
+def test_accounts_delivered_without_contact_columns_still_make_records() -> None:
+    out = _person_records(_readings())
+    assert out.num_rows == 3
+    assert out["phone_norm"].null_count == 3 and out["id_valid"].null_count == 3
