@@ -40,6 +40,20 @@ _WINDOW = 5_000  # the memo stays if, by this many new prefixes, at least half t
 _CUT_WITHIN = 40  # admin prefixes are looked for in the first characters only
 
 
+def _starts_a_lower_name(after: str) -> bool:
+    """Whether a short form followed by ``after`` is part of a road's or a lower unit's name.
+
+    南京路, 北京东路, 成都大道 are roads; 金华社区, 南湖村 are lower units.
+    """
+    head = after[:1]
+    return (
+        after.startswith(_LOWER_NAME_WORDS)
+        or head in _ROAD_HEADS
+        or (head == "大" and after[1:2] in ("道", "街"))
+        or (head in _DIRECTIONS and after[1:2] in ("路", "街", "大"))
+    )
+
+
 def _is_zone(division: Division) -> bool:
     """A zone alias (成都高新区, a configured 示例高新区) carries its city's prefix, not its own."""
     return division.level == DISTRICT and division.prefix != division.code
@@ -90,6 +104,9 @@ class AdminReader:
         self._reads: dict[str, AdminResult] | None = {}
         # Prefix read so far → [its readings, the result when nothing more is read] (see _read).
         self._states: dict[str, list[Any]] = {}
+        self._short_only = frozenset(
+            alias for alias, entries in self._names.items() if all(k == SHORT for _, k in entries)
+        )
         self._with_short = frozenset(
             alias for alias, entries in self._names.items() if any(k == SHORT for _, k in entries)
         )
@@ -121,13 +138,7 @@ class AdminReader:
 
     def _accept(self, division: Division, kind: int, last: Division | None, after: str) -> bool:
         if kind == SHORT and after:
-            # 南京路, 北京东路, 成都大道: a short form followed by a road word is a road name.
-            head = after[0]
-            if after.startswith(_LOWER_NAME_WORDS):
-                return False
-            if head in _ROAD_HEADS or (head == "大" and after[1:2] in ("道", "街")):
-                return False
-            if head in _DIRECTIONS and after[1:2] in ("路", "街", "大"):
+            if _starts_a_lower_name(after):
                 return False
             if division.level >= DISTRICT and (
                 after[1:2] in _ROAD_HEADS or after[1:3] in ("大街", "大道")
@@ -183,13 +194,8 @@ class AdminReader:
             entry = states.get(text[: cut.end()])
             if entry is not None:
                 pos, chains = cut.end(), entry[0]
-                if (
-                    entry[1] is not None
-                    and text[pos : pos + 3] not in self._lengths
-                    and text[pos : pos + 2] not in self._names
-                    and _ADMIN_LIKE.match(text, pos) is None
-                ):
-                    return cast(AdminResult, entry[1])  # no name, nor one to correct, follows
+                if entry[1] is not None and self._ends_here(text, pos):
+                    return cast(AdminResult, entry[1])
                 break
             cut = self._cut.match(text, 0, cut.end() - 1)
         start = pos
@@ -277,6 +283,20 @@ class AdminReader:
             if safes[-1][0] == pos and not corrections:
                 states[text[:pos]][1] = result
         return result
+
+    def _ends_here(self, text: str, pos: int) -> bool:
+        """Whether reading stops at ``pos`` whatever was read before: no name starts there but
+        short forms of a road's name (东风路: 东风 of 东风街道), nor one to correct."""
+        names, short_only = self._names, self._short_only
+        n = len(text)
+        for length in self._lengths.get(text[pos : pos + 3], ()) + _TWO:
+            end = pos + length
+            if end > n or text[pos:end] not in names:
+                continue
+            if text[pos:end] not in short_only or not _starts_a_lower_name(text[end : end + 3]):
+                return False
+        m = _ADMIN_LIKE.match(text, pos)
+        return m is None or m.end() - pos < 3
 
     def _next_is_within(self, text: str, pos: int, division: Division) -> bool:
         for length in (*self._lengths.get(text[pos : pos + 3], ()), 2):
