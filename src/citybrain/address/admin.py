@@ -194,8 +194,9 @@ class AdminReader:
             entry = states.get(text[: cut.end()])
             if entry is not None:
                 pos, chains = cut.end(), entry[0]
-                if entry[1] is not None and self._ends_here(text, pos):
-                    return cast(AdminResult, entry[1])
+                found: AdminResult | None = entry[1]
+                if found is not None and self._ends_here(text, pos):
+                    return found
                 break
             cut = self._cut.match(text, 0, cut.end() - 1)
         start = pos

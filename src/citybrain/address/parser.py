@@ -302,7 +302,7 @@ def _split_detail(
     if detail.startswith("楼") and head and head[-1] in "东西南北中主副裙":
         # 力宝大厦北楼12F: a building named by its side.
         side, head, detail = head[-1] + "楼", head[:-1], detail[1:]
-    latin = _LATIN_NAME_END.match(detail)
+    latin = _LATIN_NAME_END.match(detail) if "A" <= detail[:1] <= "Z" else None
     if latin is not None:
         # 德必天府五街WE2号楼: letters before the building number end the estate's name.
         head, detail = head + latin.group(0), detail[latin.end() :]
@@ -315,7 +315,8 @@ def _split_detail(
         if zm is not None:
             zone = zm.group(0)
             head = head[: zm.start()]
-    if detail and not _HAS_ALNUM.search(detail):
+    # By now a detail starts with a letter, a digit or "-": only the last can lack both.
+    if detail and detail[0] == "-" and not _HAS_ALNUM.search(detail):
         head, detail = head + detail, ""  # 东门, 南楼 …: words of the estate's name
     estate = head or None
     four = _FOUR_PART.fullmatch(detail) if detail.count("-") == 3 else None
