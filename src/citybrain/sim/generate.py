@@ -162,8 +162,7 @@ def generate(
     t_merge = time.perf_counter()
     truth = TruthSink(out)
     shares = out / "truth" / _SHARES
-    for task in tasks:
-        truth.merge(shares / task.share)
+    truth.merge([shares / task.share for task in tasks], threads=n_workers)
     shutil.rmtree(shares)
     truth.meta.update(
         {

@@ -9,6 +9,7 @@ carries. Other truth tables are written whole (they are small) or streamed (grou
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
@@ -108,6 +109,13 @@ class _Stream:
             self.writer.close()
 
 
+def _append_files(stream: _Stream, paths: list[Path]) -> None:
+    for path in paths:
+        f = pq.ParquetFile(path)
+        for i in range(f.num_row_groups):
+            stream.append(f.read_row_group(i))
+
+
 class TruthSink:
     """Collects every truth table of one generation run.
 
@@ -122,6 +130,7 @@ class TruthSink:
         self.streams = streams or self.root
         self.streams.mkdir(parents=True, exist_ok=True)
         self._streams: dict[str, _Stream] = {}
+        self._adopted: set[str] = set()  # streams moved in whole from a task's share
         self.meta: dict[str, Any] = {}
 
     def _stream(self, name: str, schema: pa.Schema) -> _Stream:
@@ -129,13 +138,23 @@ class TruthSink:
             self._streams[name] = _Stream(self.streams / f"{name}.parquet", schema)
         return self._streams[name]
 
-    def merge(self, share: Path) -> None:
-        """Append the streamed tables one module wrote to ``share`` (see `close_streams`)."""
-        for path in sorted(share.glob("*.parquet")):
-            f = pq.ParquetFile(path)
-            stream = self._stream(path.stem, f.schema_arrow)
-            for i in range(f.num_row_groups):
-                stream.append(f.read_row_group(i))
+    def merge(self, shares: list[Path], threads: int = 1) -> None:
+        """Append the streamed tables tasks wrote to ``shares`` (see `close_streams`), in the order
+        given. A table only one share holds is moved as it is; the others are appended row group
+        by row group, one table per thread (each file is still written in order)."""
+        parts: dict[str, list[Path]] = {}
+        for share in shares:
+            for path in sorted(share.glob("*.parquet")):
+                parts.setdefault(path.stem, []).append(path)
+        appended = []
+        for name, paths in sorted(parts.items()):
+            if len(paths) == 1:
+                paths[0].replace(self.streams / f"{name}.parquet")
+                self._adopted.add(name)
+            else:
+                appended.append((self._stream(name, pq.read_schema(paths[0])), paths))
+        with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+            list(pool.map(lambda job: _append_files(*job), appended))
 
     def close_streams(self) -> None:
         """Finish the streamed tables only (a module's share; the run's `close` does the rest)."""
@@ -247,11 +266,12 @@ class TruthSink:
 
     def close(self) -> None:
         self.close_streams()
+        done = self._streams.keys() | self._adopted
         for name in ("links_person", "links_enterprise", "links_dwelling", "dirt"):
-            if name not in self._streams:
+            if name not in done:
                 schema = DIRT_SCHEMA if name == "dirt" else LINK_SCHEMA
                 pq.write_table(schema.empty_table(), self.root / f"{name}.parquet")
-        if "broken_files" not in self._streams:
+        if "broken_files" not in done:
             pq.write_table(BROKEN_SCHEMA.empty_table(), self.root / "broken_files.parquet")
         (self.root / "README.md").write_text(README, encoding="utf-8")
         (self.root / "manifest.json").write_text(
