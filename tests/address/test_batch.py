@@ -50,3 +50,10 @@ def test_distinct_rows_and_a_city_parser() -> None:
     assert table.num_rows == 3  # nulls are not parsed
     by_address = {row["address"]: row for row in table.to_pylist()}
     assert by_address["高新区锦城大道666号奥克斯广场B座21楼"]["city"] == "成都市"
+
+
+def test_all_distinct_inputs_keep_their_order() -> None:
+    texts = ["天府三街288号", "成都市武侯区人民南路四段12号", "锦城大道666号"]
+    table = parse_many(pa.chunked_array([texts[:1], texts[1:]]))
+    assert table.column("address").to_pylist() == texts
+    assert table.column("road").to_pylist() == ["天府三街", "人民南路四段", "锦城大道"]

@@ -33,8 +33,8 @@ def parse_many(
         encoded = encoded.combine_chunks()
     uniques: list[str | None] = encoded.dictionary.to_pylist()
     table = _parse_distinct(uniques, parser)
-    if distinct:
-        return table
+    if distinct or len(uniques) == len(column):
+        return table  # all distinct: the indices are 0, 1, 2 … already
     return table.take(encoded.indices)
 
 
