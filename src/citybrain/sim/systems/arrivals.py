@@ -38,11 +38,13 @@ def build(ctx: SystemContext) -> None:
             "travellerName": p["name"].combine_chunks().take(idx),
             "idNo": p["id_number"].combine_chunks().take(idx),
             "mobile": p["phone"].combine_chunks().take(idx),
-            "mode": pc.if_else(pa.array(rail), "RAIL", "FLIGHT"),
-            "tripNo": a["trip"],
-            "seat": a["seat"],
-            "fromCity": a["origin"],
-            "arrivalStation": a["station"],
+            # the repeating texts stay dictionary-coded until each month is written: the whole
+            # period's table is held (and shuffled) at once, millions of rows at city size
+            "mode": pc.if_else(pa.array(rail), "RAIL", "FLIGHT").dictionary_encode(),
+            "tripNo": pc.dictionary_encode(a["trip"]),
+            "seat": pc.dictionary_encode(a["seat"]),
+            "fromCity": pc.dictionary_encode(a["origin"]),
+            "arrivalStation": pc.dictionary_encode(a["station"]),
             "arrivalTime": pc.strftime(pa.array(when), format="%Y-%m-%dT%H:%M:%S+08:00"),
         }
     )
@@ -62,7 +64,7 @@ def build(ctx: SystemContext) -> None:
         np.int64
     )
     for m in range(w.months):
-        sub = t.filter(pa.array(month == m))
+        sub = _decoded(t.filter(pa.array(month == m)))
         ctx.count(
             SYSTEM, write_parquet(folder / "data" / f"arrivals_{w.month_label(m)}.parquet", sub)
         )
@@ -74,3 +76,11 @@ def build(ctx: SystemContext) -> None:
         auth="X-API-Key",
         api_key="sim-transport-key",
     )
+
+
+def _decoded(table: pa.Table) -> pa.Table:
+    """Dictionary-coded columns back to plain text (the platform's files carry plain text)."""
+    for i, f in enumerate(table.schema):
+        if pa.types.is_dictionary(f.type):
+            table = table.set_column(i, f.name, table.column(i).cast(f.type.value_type))
+    return table
