@@ -99,6 +99,7 @@ class AdminReader:
                     buckets.setdefault(entry[0].prefix[:2], []).append(entry)
                 self._by_province[alias] = {k: tuple(v) for k, v in buckets.items()}
         self._lengths = index.lengths3
+        self._lengths2 = {k: (*v, 2) for k, v in index.lengths3.items()}  # and two, tried last
         self._divisions = index.divisions
         self._default = index.divisions[default_region] if default_region else None
         self._reads: dict[str, AdminResult] | None = {}
@@ -203,11 +204,11 @@ class AdminReader:
         horizon = pos  # the furthest character the reading so far depended on
         safes: list[tuple[int, list[Chain]]] = []  # prefixes read without looking past them
         corrections: list[str] = []
-        names, lengths3, accept = self._names, self._lengths, self._accept
+        names, lengths3, accept = self._names, self._lengths2, self._accept
         by_province, with_short, prefixes = self._by_province, self._with_short, self._prefixes
         cut_chars = self._cut_chars
         while pos < n:
-            lengths = lengths3.get(text[pos : pos + 3], ()) + _TWO
+            lengths = lengths3.get(text[pos : pos + 3], _TWO)
             extended: list[Chain] = []
             step = 0
             for length in lengths:
@@ -290,7 +291,7 @@ class AdminReader:
         short forms of a road's name (东风路: 东风 of 东风街道), nor one to correct."""
         names, short_only = self._names, self._short_only
         n = len(text)
-        for length in self._lengths.get(text[pos : pos + 3], ()) + _TWO:
+        for length in self._lengths2.get(text[pos : pos + 3], _TWO):
             end = pos + length
             if end > n or text[pos:end] not in names:
                 continue
