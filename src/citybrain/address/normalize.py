@@ -117,6 +117,7 @@ _MARKER_TYPO_HINT = re.compile(r"[动洞冻撞搂喽好毫是市适](?<=[0-9].)"
 _CN_NUMBER_HINT = re.compile(rf"[{NUMERAL_CHARS}][号栋幢座单楼层室户组期]")
 _ROAD_DIGITS_HINT = re.compile(r"[段街路巷环横支纵](?<=\d.)")
 _NEG_FLOOR_HINT = re.compile(r"[负B\-]\d+[楼层F]")
+_BUILDING_WORDS_HINT = re.compile(r"(?:办公|写字|住宅|宿舍|商务|综合|教学|科研)楼")
 _ORDINAL = re.compile(r"第(?=\d)")
 # 一单元一零一: a number spoken after the last marker word, with no marker after it.
 _CN_TAIL = re.compile(rf"(?:(?<=单元)|(?<=[栋幢座楼层]))([{NUMERAL_CHARS}]+)$")
@@ -207,7 +208,7 @@ def clean(text: str) -> str:
         s = s.replace("#楼", "号楼").replace("#", "号")
     if "院" in s:
         s = _ALLEY_NOISE.sub("号院", s)
-    if "楼" in s:
+    if "楼" in s and _BUILDING_WORDS_HINT.search(s):
         s = _BUILDING_WORDS.sub("号楼", s)
     if "交" in s or "路口" in s:
         s = _CROSSING.sub("", s)
@@ -221,7 +222,7 @@ def clean(text: str) -> str:
         s = _ROAD_DIGITS.sub(_road_to_chinese, s)
     if "第" in s:
         s = _ORDINAL.sub("", s)
-    if _NEG_FLOOR_HINT.search(s):
+    if ("负" in s or "B" in s or "-" in s) and _NEG_FLOOR_HINT.search(s):
         s = _NEG_FLOOR.sub(lambda m: "B" + (m.group(1) or m.group(2) or m.group(3)), s)
     if "B" in s:
         s = _BASEMENT_SHOP.sub(r"B\1楼\2号", s)
