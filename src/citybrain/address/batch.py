@@ -72,10 +72,11 @@ def _parse_columns(uniques: list[str | None], parser: AddressParser) -> pa.Table
     arrays["canonical"] = _canonical(arrays)
     arrays["admin_inferred"] = pa.array(columns.get("admin_inferred", ()), pa.bool_())
     arrays["notes"] = pa.array(columns.get("notes", ()), pa.list_(pa.string()))
-    # Null in, null out: a null address has no components.
-    valid = pc.is_valid(arrays["address"])
-    for name in ("canonical", "admin_inferred", "notes"):
-        arrays[name] = pc.if_else(valid, arrays[name], pa.scalar(None, arrays[name].type))
+    if arrays["address"].null_count:
+        # Null in, null out: a null address has no components.
+        valid = pc.is_valid(arrays["address"])
+        for name in ("canonical", "admin_inferred", "notes"):
+            arrays[name] = pc.if_else(valid, arrays[name], pa.scalar(None, arrays[name].type))
     return pa.table(arrays)
 
 
