@@ -40,8 +40,9 @@ def test_the_holders_phone_and_id_number_become_identifiers() -> None:
     assert out["source_key"].to_pylist() == ["30001", "30002", "30003"]  # the firm is no person
     assert out["phone_norm"].to_pylist() == ["13800138000", None, None]
     assert out["id_valid"].to_pylist() == [None, ID, None]
-    # A masked ID number is no key, not even for the typo comparison.
+    # A masked ID number is no key, not even for the typo comparison; it still tells the gender.
     assert out["id_raw"].to_pylist() == [None, ID, None]
+    assert out["gender"].to_pylist() == [None, "M", "M"]
 
 
 def test_accounts_delivered_without_contact_columns_still_make_records() -> None:

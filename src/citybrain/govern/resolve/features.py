@@ -2,7 +2,8 @@
 
 Persons: the name in pinyin (homophone typos 张伟/张纬 agree in pinyin), its surname and given
 name, whether the name is only a surname with 先生/女士; a resident ID number only when its check
-digit is valid, its birth date, and the raw digits for typo comparisons; a normalised mobile
+digit is valid, its birth date, and the raw digits for typo comparisons (a masked number gives only
+the gender); a normalised mobile
 number (and its raw digits, for a mobile typed one digit long or short); address components
 (estate, building-unit-room) from `citybrain.address`.
 Enterprises: a USCC only when valid, and the name's core (no region prefix, no legal form).
@@ -26,6 +27,7 @@ from citybrain.govern.validators import (
 
 _NULL = pa.scalar(None, pa.string())
 MASKED_NAME = r"^.{1,2}(先生|女士|小姐|师傅|老师)$"
+MASKED_ID = r"^\d{6}\*{8}\d{3}[\dX]$"
 REGION_PREFIX = r"^(四川省|四川|成都市|成都|示例高新区|高新区)+"
 REGION = r"(四川省|四川|成都市|成都|示例高新区|高新区)"
 REGION_IN_BRACKETS = (
@@ -158,8 +160,14 @@ def uscc_features(codes: Any, names: Any) -> dict[str, Any]:
     }
 
 
-def gender_feature(names: Any, id_valid: Any) -> Any:
-    """M / F from a valid ID's 17th digit, else from a 先生 / 女士 title; null when unknown."""
+def gender_feature(names: Any, id_valid: Any, ids: Any = None) -> Any:
+    """M / F from a valid ID's 17th digit (or a masked one's, ``510107********1234``: a masked
+    number is no key, but its last digits still tell the gender), else from a 先生 / 女士 title;
+    null when unknown."""
+    if ids is not None:
+        raw = pc.utf8_upper(_clean(ids))
+        masked = pc.fill_null(pc.match_substring_regex(raw, MASKED_ID), False)
+        id_valid = pc.coalesce(id_valid, pc.if_else(masked, raw, _NULL))
     digit = pc.utf8_slice_codeunits(id_valid, 16, 17)
     odd = pc.is_in(digit, pa.array(["1", "3", "5", "7", "9"]))
     from_id = pc.if_else(pc.is_valid(digit), pc.if_else(odd, "M", "F"), _NULL)
@@ -177,7 +185,7 @@ def person_features(records: pa.Table) -> pa.Table:
     columns.update(id_features(records["id_number"], records["birth_date"]))
     columns.update(phone_features(records["phone"]))
     columns.update(address_features(records["address"]))
-    columns["gender"] = gender_feature(records["name"], columns["id_valid"])
+    columns["gender"] = gender_feature(records["name"], columns["id_valid"], records["id_number"])
     return _append(records, columns)
 
 
