@@ -10,6 +10,7 @@ import pytest
 from stdnum.cn import ric, uscc
 
 from citybrain.sim import dirt as d
+from citybrain.sim.ids import mobiles
 
 ADDRESSES = [
     "四川省成都市高新区中和街道天府大道1700号锦城花园3栋2单元1203室",
@@ -51,6 +52,11 @@ COLUMN_DIRT: dict[
     "swap_given_name": (d.swap_given_name, NAMES),
     "phone_typos": (d.phone_typos, ["13812345678", "15900001111", "028-85123456"]),
     "phone_formats": (d.phone_formats, ["13812345678", "15900001111"]),
+    "stale_phones": (
+        lambda v, r, x: d.stale_phones(v, r, x, taken=pa.array(["13812345678", "15900001111"])),
+        ["13812345678", "15900001111"],
+    ),
+    "masked_ids": (d.masked_ids, ["510121196703313711", "11010519491231002X", "A1234"]),
     "nulls": (d.nulls, NAMES),
 }
 
@@ -235,6 +241,26 @@ def test_phone_typos_keep_the_carrier_prefix() -> None:
     for phone in got[:-1]:
         assert phone.startswith("138") and phone.isdigit() and 10 <= len(phone) <= 12
     assert {len(p) for p in got[:-1]} == {10, 11, 12}
+
+
+def test_masked_ids_keep_the_region_and_the_last_four() -> None:
+    values = pa.array(["510121196703313711", "11010519491231002X", "A1234", None])
+    out = d.masked_ids(values, np.random.default_rng(4), 1.0)
+    assert out.values.to_pylist() == ["510121********3711", "110105********002X", "A1234", None]
+    assert not any(ric.is_valid(v) for v in out.values.to_pylist()[:2])
+
+
+def test_stale_phones_are_mobiles_nobody_uses() -> None:
+    values = pa.array(["13800000001"] * 2000)
+    # the numbers a first draw would give are all taken: every one must be drawn again
+    rng = np.random.default_rng(4)
+    chosen = int((rng.random(len(values)) < 0.5).sum())
+    taken = pa.concat_arrays([mobiles(rng, chosen), pa.array(["13800000001", None])])
+    out = d.stale_phones(values, np.random.default_rng(4), 0.5, taken=taken)
+    new = [v for v, t in zip(out.values.to_pylist(), out.touched, strict=True) if t]
+    assert len(new) == chosen
+    assert all(len(v) == 11 and v.isdigit() and v[0] == "1" for v in new)
+    assert not set(new) & set(taken.to_pylist())
 
 
 def test_duplicates_shuffles_and_late_rows() -> None:

@@ -24,7 +24,13 @@ from citybrain.sim.dirt.address_forms import (
     noise_words,
     old_road_names,
 )
-from citybrain.sim.dirt.codes import phone_formats, phone_typos, wrong_check_digit
+from citybrain.sim.dirt.codes import (
+    masked_ids,
+    phone_formats,
+    phone_typos,
+    stale_phones,
+    wrong_check_digit,
+)
 from citybrain.sim.dirt.core import (
     Dirtied,
     DirtiedTable,
@@ -84,6 +90,7 @@ __all__ = [
     "duplicate_rows",
     "full_width",
     "map_distinct",
+    "masked_ids",
     "name_typos",
     "noise_words",
     "nulls",
@@ -94,6 +101,7 @@ __all__ = [
     "shuffle_rows",
     "split_late",
     "stable_hash",
+    "stale_phones",
     "swap_given_name",
     "to_chinese_digits",
     "to_chinese_number",

@@ -1,5 +1,5 @@
-"""Dirt on codes as NumPy byte matrices: wrong check digits of ID numbers and USCCs, phone
-typos and phone formats."""
+"""Dirt on codes as NumPy byte matrices: wrong check digits of ID numbers and USCCs, masked ID
+numbers, phone typos, phone formats and phones no longer in use."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from citybrain.sim.dirt.core import (
     pick_rows,
     put_rows,
 )
+from citybrain.sim.ids import mobiles
 
 
 def _fixed_width(arr: pa.Array, rows: Rows, width: int) -> tuple[Rows, npt.NDArray[np.uint8]]:
@@ -145,3 +146,40 @@ def phone_formats(
         return forms[v](s) if len(s) == 11 and s.isdigit() else s
 
     return map_rows(values, rng, rate, len(forms), fmt)
+
+
+def masked_ids(
+    values: pa.Array | pa.ChunkedArray, rng: np.random.Generator, rate: float
+) -> Dirtied:
+    """Mask the middle of 18-character ID numbers as exports for outsiders do
+    (``510107********1234``); other values are left."""
+    arr = as_array(values)
+    chosen = pick_rows(rng, arr, rate)
+    whole = pc.fill_null(pc.equal(pc.utf8_length(arr), 18), False)
+    chosen &= whole.to_numpy(zero_copy_only=False)
+    masked = pc.binary_join_element_wise(
+        pc.utf8_slice_codeunits(arr, 0, 6), "********", pc.utf8_slice_codeunits(arr, 14, 18), ""
+    )
+    return Dirtied(pc.if_else(pa.array(chosen), masked, arr), chosen)
+
+
+def stale_phones(
+    values: pa.Array | pa.ChunkedArray,
+    rng: np.random.Generator,
+    rate: float,
+    *,
+    taken: pa.Array | pa.ChunkedArray,
+) -> Dirtied:
+    """Replace mobiles by a mobile that none of ``taken`` is: a number the holder gave once and
+    has since given up, never updated in the file."""
+    arr = as_array(values)
+    chosen = pick_rows(rng, arr, rate)
+    used = pc.cast(as_array(taken).drop_null(), pa.int64()).to_numpy()
+    new = pc.cast(mobiles(rng, int(chosen.sum())), pa.int64()).to_numpy().copy()
+    for _ in range(20):
+        clash = np.isin(new, used)
+        if not clash.any():
+            break
+        new[clash] = pc.cast(mobiles(rng, int(clash.sum())), pa.int64()).to_numpy()
+    fresh = pc.cast(pa.array(new), pa.string())
+    return Dirtied(put_rows(arr, np.flatnonzero(chosen), fresh), chosen)

@@ -13,6 +13,7 @@ COLUMNS = {
     "row_key": "流水号",
     "account": "用户编号",
     "holder": "用户名称",
+    "id_number": "证件号码",
     "address": "用气地址",
     "period": "账期",
     "read_date": "抄表日期",

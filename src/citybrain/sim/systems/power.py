@@ -11,6 +11,7 @@ COLUMNS = {
     "row_key": "record_id",
     "account": "cons_no",
     "holder": "cons_name",
+    "phone": "mobile",
     "address": "elec_addr",
     "period": "ym",
     "read_date": "read_date",

@@ -3,12 +3,17 @@
 Account attributes (number, holder name, address as the utility writes it) are drawn and dirtied
 once, as they sit in the utility's customer database; each month's readings take from them, so
 the same account reads the same way every month. Readings are cumulative meter values.
+
+Accounts are registered under real name: the customer file keeps the holder's own mobile (power,
+water) or resident ID number (gas, from the safety contract) — blank for accounts opened before
+real-name rules, sometimes a number the holder no longer uses, sometimes mistyped or masked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pyarrow as pa
@@ -28,7 +33,7 @@ class UtilitySpec:
     system: str
     utility: str  # water | power | gas
     account_prefix: str
-    columns: dict[str, str]  # role → column name
+    columns: dict[str, str]  # role → column name ("phone", "id_number": the holder's contact)
     styles: list[Style]
     date_format: str = "%Y-%m-%d"
     drift_month: int | None = None  # month from which the schema changes
@@ -100,9 +105,52 @@ def accounts(ctx: SystemContext, spec: UtilitySpec) -> tuple[np.ndarray, pa.Tabl
         0.03,
         "full_width",
     )
+    table = _contacts(ctx, spec, table, holder)
     ctx.truth.link("dwelling", spec.system, "*", c["account"], acct, dw)
     ctx.truth.link("person", spec.system, "*", c["account"], acct, holder)
     return dw, table
+
+
+#: Share of accounts whose customer file has no contact (opened before real-name rules).
+CONTACT_BLANK: dict[str, float] = {"power": 0.22, "water": 0.35, "gas": 0.3}
+#: The customer file's dirt on each contact: (function, rate, label) after the blanks.
+CONTACT_DIRT: dict[str, tuple[tuple[Callable[..., dirt.Dirtied], float, str], ...]] = {
+    "phone": (
+        (dirt.stale_phones, 0.05, "stale_phone"),  # the holder has changed numbers since
+        (dirt.phone_typos, 0.01, "phone_typo"),
+        (dirt.phone_formats, 0.03, "phone_format"),
+    ),
+    "id_number": (
+        (dirt.masked_ids, 0.04, "masked_id"),  # the export masks the middle digits
+        (partial(dirt.wrong_check_digit, kind="id_number"), 0.01, "wrong_check_digit"),
+    ),
+}
+
+
+def _contacts(
+    ctx: SystemContext, spec: UtilitySpec, table: pa.Table, holder: np.ndarray
+) -> pa.Table:
+    """The holder's own phone or ID number beside the holder's name, with the customer file's
+    dirt; firms' offices and the management office carry none. Each contact draws from its own
+    stream, so the other columns keep their bytes."""
+    c = spec.columns
+    persons = ctx.world.pop.persons
+    at = table.schema.get_field_index(c["holder"]) + 1
+    for role in (r for r in CONTACT_DIRT if r in c):
+        column = c[role]
+        rng = ctx.rng(spec.system, "contact", role)
+        own = persons[role].combine_chunks().take(pa.array(np.clip(holder, 0, None)))
+        own = pc.if_else(pa.array(holder >= 0), own, pa.scalar(None, own.type))
+        table = table.add_column(at, column, own)
+        at += 1
+        steps = ((dirt.nulls, CONTACT_BLANK[spec.utility], "missing_value"), *CONTACT_DIRT[role])
+        for fn, rate, label in steps:
+            extra = {"taken": persons["phone"]} if label == "stale_phone" else {}
+            table = dirty(
+                ctx, spec.system, "accounts", table, c["account"], column, fn, rng, rate, label,
+                **extra,
+            )  # fmt: skip
+    return table
 
 
 def _aliases(ctx: SystemContext) -> dict[str, list[str]]:
@@ -141,6 +189,7 @@ def readings(ctx: SystemContext, spec: UtilitySpec) -> Iterator[tuple[int, pa.Ta
                 c["row_key"]: suffixed(acct[c["account"]], f"-{label}"),
                 c["account"]: acct[c["account"]],
                 c["holder"]: acct[c["holder"]],
+                **{c[r]: acct[c[r]] for r in CONTACT_DIRT if r in c},
                 c["address"]: acct[c["address"]],
                 c["period"]: pa.repeat(pa.scalar(w.month_label(m)), dw.size),
                 c["read_date"]: read_text.take(pa.array(day_idx)),

@@ -12,6 +12,7 @@ COLUMNS = {
     "row_key": "LSH",
     "account": "HH",
     "holder": "HM",
+    "phone": "LXDH",
     "address": "YSDZ",
     "period": "ZQ",
     "read_date": "CBRQ",
