@@ -33,6 +33,9 @@ _DIRECTIONS = frozenset("东西南北中")
 # Text that looks like one more admin name (it ends in an admin suffix): tried for one typo.
 _ADMIN_LIKE = re.compile(r"[\u4e00-\u9fff]{1,6}?(?:街道|区|县|市|镇|乡|州|省|旗)")
 Chain = tuple[tuple[Division, int], ...]
+_Name = str | None
+# (province, code, city, code, district, code, street, code)
+Levels = tuple[_Name, _Name, _Name, _Name, _Name, _Name, _Name, _Name]
 _TWO = (2,)
 _FIRST_ASCII = re.compile(r"[0-9A-Za-z]")
 _MAX_READS = 100_000  # admin prefixes remembered before starting afresh (bounded memory)
@@ -67,6 +70,9 @@ class AdminResult(NamedTuple):
     ambiguous: tuple[str, ...] = ()  # tokens read but not placed (朝阳区 with no city known)
     inferred: bool = False  # upper levels filled in from a lower one or the default city
     corrections: tuple[str, ...] = ()  # typos fixed, "武候区 → 武侯区"
+    # The lineage as the parser's eight admin fields (see `levels_of`), worked out once per
+    # reading: a remembered reading hands them to every address that shares it. None: not yet.
+    levels: Levels | None = None
 
     def at(self, level: int) -> Division | None:
         for division in self.lineage:
@@ -75,7 +81,35 @@ class AdminResult(NamedTuple):
         return None
 
 
-EMPTY = AdminResult(0, ())
+def levels_of(lineage: tuple[Division, ...]) -> Levels:
+    """Province, city, district and street of a lineage, each as (name, code); a zone's district
+    code is None (its ``zone:`` key is no GB/T 2260 code)."""
+    province = province_code = city = city_code = district = district_code = None
+    street = street_code = None
+    for division in lineage:
+        level = division.level
+        if level == PROVINCE:
+            province, province_code = division.name, division.code
+        elif level == CITY:
+            city, city_code = division.name, division.code
+        elif level == DISTRICT:
+            district = division.name
+            district_code = None if division.code.startswith("zone:") else division.code
+        elif level == STREET:
+            street, street_code = division.name, division.code
+    return (
+        province,
+        province_code,
+        city,
+        city_code,
+        district,
+        district_code,
+        street,
+        street_code,
+    )
+
+
+EMPTY = AdminResult(0, (), levels=levels_of(()))
 
 
 class AdminReader:
@@ -272,9 +306,7 @@ class AdminReader:
             return cast(AdminResult, entry[1])
         result = self._choose(chains, pos, text)
         if corrections:
-            result = AdminResult(
-                result.end, result.lineage, result.ambiguous, result.inferred, tuple(corrections)
-            )
+            result = result._replace(corrections=tuple(corrections))
         elif entry is not None and pos == start:
             entry[1] = result
         if safes:
@@ -417,7 +449,8 @@ class AdminReader:
             if city is not None and city.name == lineage[-1].name:
                 lineage.append(city)
         inferred = chain[0][0].level > PROVINCE and lineage[0].level == PROVINCE
-        return AdminResult(end, tuple(lineage), inferred=inferred)
+        found = tuple(lineage)
+        return AdminResult(end, found, inferred=inferred, levels=levels_of(found))
 
     def _ambiguous(
         self, chains: list[tuple[tuple[Division, int], ...]], end: int, text: str
@@ -440,7 +473,8 @@ class AdminReader:
             at = rest.find(division.name)
             if at >= 0:
                 rest = rest[at + len(division.name) :]
-        return AdminResult(end, tuple(common), ambiguous=(rest or text[:end],))
+        placed = tuple(common)
+        return AdminResult(end, placed, ambiguous=(rest or text[:end],), levels=levels_of(placed))
 
     def _lineage(self, division: Division) -> list[Division]:
         cached = self._lineages.get(division.code)
@@ -458,4 +492,4 @@ class AdminReader:
         return tuple(self._lineage(self._default)) if self._default else ()
 
 
-__all__ = ["CONTEXT", "DISTRICT", "FULL", "SHORT", "AdminReader", "AdminResult"]
+__all__ = ["CONTEXT", "DISTRICT", "FULL", "SHORT", "AdminReader", "AdminResult", "levels_of"]

@@ -9,16 +9,14 @@ admin longest match, which does a handful of dictionary look-ups per token.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
-from citybrain.address.admin import AdminReader, AdminResult
+from citybrain.address.admin import AdminReader, AdminResult, levels_of
 from citybrain.address.divisions import (
-    CITY,
     DEFAULT_ZONES,
     DISTRICT,
-    PROVINCE,
-    STREET,
     DivisionIndex,
     ZoneAlias,
     default_index,
@@ -186,25 +184,40 @@ class AddressParser:
                 estate = self._estate_name(self._estates, estate, notes)
         if not admin.lineage:
             admin = self._infer_admin(road, estate, admin, notes)
-        parsed = _assemble(
-            raw,
-            admin,
-            street,
-            community,
-            road,
-            number,
-            estate,
-            zone,
-            building,
-            unit,
-            floor,
-            room,
-            notes,
+        levels = admin.levels
+        if levels is None:
+            levels = levels_of(admin.lineage)
+        province, province_code, city, city_code, district, district_code, street_div, street_id = (
+            levels
         )
-        if unplaced and parsed.district is None:
+        if unplaced and district is None:
             # 朝阳区 alone: keep what was written, without a code, rather than guess the city.
-            parsed = parsed._replace(district=unplaced)
-        return parsed
+            district = unplaced
+        return _new_parsed(
+            ParsedAddress,
+            (
+                raw,
+                province,
+                province_code,
+                city,
+                city_code,
+                district,
+                district_code,
+                street if street_div is None else street_div,
+                street_id,
+                community,
+                road,
+                number,
+                estate,
+                zone,
+                building,
+                unit,
+                floor,
+                room,
+                admin.inferred,
+                tuple(notes),
+            ),
+        )
 
     def _loose_road(
         self, estate: str, number: str | None, notes: list[str]
@@ -263,11 +276,12 @@ class AddressParser:
         )
         if code and code in self.index.divisions:
             notes.append("admin inferred from gazetteer")
-            return AdminResult(admin.end, tuple(self.index.lineage(code)), inferred=True)
+            lineage = tuple(self.index.lineage(code))
+            return AdminResult(admin.end, lineage, inferred=True, levels=levels_of(lineage))
         default = self._admin.default_lineage()
         if default and not admin.ambiguous:
             notes.append("admin from default region")
-            return AdminResult(admin.end, default, inferred=True)
+            return AdminResult(admin.end, default, inferred=True, levels=levels_of(default))
         return admin
 
 
@@ -357,58 +371,10 @@ def _room_floor(room: str, floor: str | None) -> tuple[str, str | None]:
     return room, floor
 
 
-def _assemble(
-    raw: str,
-    admin: AdminResult,
-    street: str | None,
-    community: str | None,
-    road: str | None,
-    number: str | None,
-    estate: str | None,
-    zone: str | None,
-    building: str | None,
-    unit: str | None,
-    floor: str | None,
-    room: str | None,
-    notes: list[str],
-) -> ParsedAddress:
-    province = city = district = street_div = None
-    for division in admin.lineage:
-        level = division.level
-        if level == PROVINCE:
-            province = division
-        elif level == CITY:
-            city = division
-        elif level == DISTRICT:
-            district = division
-        elif level == STREET:
-            street_div = division
-    return ParsedAddress(
-        raw,
-        province.name if province else None,
-        province.code if province else None,
-        city.name if city else None,
-        city.code if city else None,
-        district.name if district else None,
-        _real_code(district.code) if district else None,
-        street_div.name if street_div else street,
-        street_div.code if street_div else None,
-        community,
-        road,
-        number,
-        estate,
-        zone,
-        building,
-        unit,
-        floor,
-        room,
-        admin.inferred,
-        tuple(notes),
-    )
-
-
-def _real_code(code: str) -> str | None:
-    return None if code.startswith("zone:") else code
+# A named tuple built straight from a tuple: its generated __new__ is a Python call per address.
+_new_parsed = cast(
+    Callable[[type[ParsedAddress], tuple[object, ...]], ParsedAddress], tuple.__new__
+)
 
 
 _default_parser: AddressParser | None = None
