@@ -27,7 +27,14 @@ def parse_many(
     input instead (for a pipeline that joins back itself on ``address``).
     """
     parser = parser or default_parser()
-    column = _as_string_array(addresses)
+    texts = None if isinstance(addresses, pa.Array | pa.ChunkedArray) else list(addresses)
+    column = _as_string_array(addresses if texts is None else texts)
+    if texts is not None and not column.null_count:
+        # Python strings: their distinct ones (in first-seen order, as Arrow's dictionary has
+        # them) without a round trip through Arrow; the indices only to join back repeats.
+        distinct_texts = list(dict.fromkeys(texts))
+        if distinct or len(distinct_texts) == len(texts):
+            return _parse_distinct(distinct_texts, parser)
     encoded = pc.dictionary_encode(column)
     if isinstance(encoded, pa.ChunkedArray):
         encoded = encoded.combine_chunks()
@@ -47,7 +54,7 @@ def _as_string_array(addresses: Any) -> pa.Array:
         if not pa.types.is_string(addresses.type):
             addresses = addresses.cast(pa.string())
         return addresses
-    return pa.array(list(addresses), type=pa.string())
+    return pa.array(addresses, type=pa.string())
 
 
 def _parse_distinct(uniques: list[str | None], parser: AddressParser) -> pa.Table:
