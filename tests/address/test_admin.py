@@ -38,6 +38,15 @@ TEXTS = [
     "浙江杭州路1号",
     "天府新区华阳街道正东街1号",
     "成都高新区天府大道北段1700号",
+    # What follows a prefix is remembered up to its first digit or letter: the same run, then
+    # different text after it (武侯1路: a short district, one character, a road word).
+    "四川省成都市东风路1号",
+    "四川省成都市武侯大道1号",
+    "四川省成都市东风路A座",
+    "四川省成都市东风",
+    "四川省成都市武侯1路",
+    "四川省成都市武侯1号",
+    "四川省成都市武侯",
     "高新区天府大道北段1700号",
 ]
 

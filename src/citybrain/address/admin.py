@@ -160,6 +160,13 @@ class AdminReader:
             "[\u4e00-\u9fff]*(?:[" + re.escape("".join(sorted(self._cut_chars))) + "]|街道)"
         )
         self._lookups = self._misses = 0
+        # What follows a remembered prefix → whether reading stops there (see _ends_here); only
+        # while no alias holds a digit or Latin letter, which the key cuts at.
+        longest = max(map(len, self._names), default=0)
+        self._run = re.compile(f"[^0-9A-Za-z]{{0,{longest + 3}}}")
+        self._after: dict[str, bool] | None = (
+            None if any(_FIRST_ASCII.search(alias) for alias in self._names) else {}
+        )
         self._children: dict[str | None, NameIndex] = {}
         self._child_codes: dict[str | None, dict[str, str]] = {}
 
@@ -320,7 +327,26 @@ class AdminReader:
 
     def _ends_here(self, text: str, pos: int) -> bool:
         """Whether reading stops at ``pos`` whatever was read before: no name starts there but
-        short forms of a road's name (东风路: 东风 of 东风街道), nor one to correct."""
+        short forms of a road's name (东风路: 东风 of 东风街道), nor one to correct.
+
+        Remembered by what follows ``pos`` up to a digit or Latin letter (no name holds one, and
+        the rules here match none: the answer is the same with the text cut there), at most a
+        name's length and the three characters looked at after it.
+        """
+        after = self._after
+        if after is None:
+            return self._stops_at(text, pos)
+        match = self._run.match(text, pos)
+        assert match is not None  # the pattern also matches nothing
+        key = match.group()
+        found = after.get(key)
+        if found is None:
+            if len(after) >= _MAX_READS:
+                after.clear()
+            found = after[key] = self._stops_at(text, pos)
+        return found
+
+    def _stops_at(self, text: str, pos: int) -> bool:
         names, short_only = self._names, self._short_only
         n = len(text)
         for length in self._lengths2.get(text[pos : pos + 3], _TWO):
