@@ -29,7 +29,8 @@ ours — no pinyin, no ID validation, no address parsing, no profiles, no attach
 
 The citybrain side also reports ``missed_name_only_ambiguous``: missed pairs that touch a part of
 a person with no ID number and no mobile whose every name two or more identified people carry (a
-landlord's meters in the name 张伟 when the city has several identified 张伟). Nothing in those
+landlord's old meter accounts, opened before real-name registration so with no phone or ID number on
+file, in the name 张伟 when the city has several identified 张伟). Nothing in those
 records tells the candidates apart, so ``recall_if_all_else_found`` is the most a resolver reaches
 without guessing.
 

@@ -57,10 +57,10 @@ def missed_by_cause(sim: Path, links: pa.Table, golden: str) -> dict[str, int]:
     """Missed person pairs, and how many of them touch a part that carries nothing to decide by.
 
     A part of a person (records in one cluster) that has no ID number and no mobile — a landlord's
-    meter accounts, a screening contact — and whose every name is carried by the identified records
-    of two or more true persons cannot be attached without guessing: its pairs with the rest of its
-    person are ``missed_name_only_ambiguous``. ``links`` needs ``name_norm``, ``id_valid`` and
-    ``phone_norm``.
+    old meter accounts with no contact on file, a screening contact — and whose every name is
+    carried by the identified records of two or more true persons cannot be attached without
+    guessing: its pairs with the rest of its person are ``missed_name_only_ambiguous``. ``links``
+    needs ``name_norm``, ``id_valid`` and ``phone_norm``.
     """
     truth = truth_entities(sim, "person", links)
     columns = ["record_id", golden, "name_norm", "id_valid", "phone_norm"]
