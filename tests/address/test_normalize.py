@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from citybrain.address.normalize import clean, to_halfwidth
+from citybrain.address.normalize import _TABLE, _TABLE_LIST, clean, to_halfwidth
 from citybrain.address.numerals import to_chinese, to_digits
 
 ascii_text = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E))
@@ -65,3 +65,8 @@ def test_road_names_keep_chinese_numerals() -> None:
     assert clean("天府三街") == "天府三街"
     assert clean("二环路北一段") == "二环路北一段"
     assert clean("郑州市二七区") == "郑州市二七区"
+
+
+def test_the_translation_list_maps_every_character_as_the_table_does() -> None:
+    every = "".join(map(chr, range(0x20000)))  # the BMP and a plane past the list's end
+    assert every.translate(_TABLE_LIST) == every.translate(_TABLE)
