@@ -355,7 +355,11 @@ def _split_detail(
     if f is not None and f[0] == "B":
         f = "-" + f[1:]  # B1 (负一楼) is floor -1
     if r is not None:
-        r, f = _room_floor(r, f)
+        if f is None and r.isdigit():
+            if len(r) >= 3:
+                f = str(int(r[:-2]))  # the common case of `_room_floor`, inlined: 1203 → 12
+        else:
+            r, f = _room_floor(r, f)
     return estate, zone, b or side, u, f, r
 
 
