@@ -82,10 +82,13 @@ PLAIN_CONFIGURATION = {
         "estimate_probability_two_random_records_match([id_number, name AND birth_date], 0.7)",
         "estimate_u_using_random_sampling(max_pairs=5e6)",
         "EM blocked on name AND birth_date", "EM blocked on phone",
+        "(an EM rule that finds no pairs is replaced by EM blocked on id_number)",
     ],
     "predict_and_cluster_threshold": THRESHOLD,
 }  # fmt: skip
 #: The plain side's blocking rules, as names of the columns each rule requires equal.
+PLAIN_EM_COLUMNS: list[tuple[str, ...]] = [("name", "birth_date"), ("phone",)]
+PLAIN_EM_FALLBACK: tuple[str, ...] = ("id_number",)  # for a rule that finds no pairs
 PLAIN_BLOCKING_COLUMNS: list[tuple[str, ...]] = [
     ("id_number",),
     ("name", "birth_date"),
@@ -231,10 +234,14 @@ def side_plain_splink(job: Job, workdir: Path, step: Any) -> dict[str, Any]:
         [block_on("id_number"), block_on("name", "birth_date")], recall=0.7
     )
     linker.training.estimate_u_using_random_sampling(max_pairs=5e6, seed=42)
-    linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("name", "birth_date")
-    )
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("phone"))
+    trained_on: list[str] = []
+    for columns in PLAIN_EM_COLUMNS:
+        if _em_pairs(records, columns) == 0:
+            # a city whose sources never repeat a name with a birth date gives EM nothing there;
+            # a Splink user trains those comparisons on exact ID numbers instead
+            columns = PLAIN_EM_FALLBACK
+        linker.training.estimate_parameters_using_expectation_maximisation(block_on(*columns))
+        trained_on.append(" AND ".join(columns))
     step("predict")
     predictions = linker.inference.predict(threshold_match_probability=THRESHOLD)
     step("cluster")
@@ -246,7 +253,17 @@ def side_plain_splink(job: Job, workdir: Path, step: Any) -> dict[str, Any]:
         clusters.select(["record_id", "cluster_id"]), "record_id"
     )
     links = links.rename_columns(["record_id", "source_system", "source_key", "load_id", "cluster"])
-    return {"seconds": seconds, "links": links, "stats": {"records": records.num_rows}}
+    stats = {"records": records.num_rows, "em_trained_on": trained_on}
+    return {"seconds": seconds, "links": links, "stats": stats}
+
+
+def _em_pairs(records: Any, columns: tuple[str, ...]) -> int:
+    """Record pairs an EM session blocked on equal, non-null ``columns`` would train on."""
+    import pyarrow.compute as pc
+
+    keys = records.select(list(columns)).drop_null()
+    sizes = keys.group_by(list(columns)).aggregate([([], "count_all")])["count_all"]
+    return int(pc.sum(pc.divide(pc.multiply(sizes, pc.subtract(sizes, 1)), 2)).as_py() or 0)
 
 
 SIDES = {
