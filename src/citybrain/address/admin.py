@@ -359,7 +359,7 @@ class AdminReader:
         return m is None or m.end() - pos < 3
 
     def _next_is_within(self, text: str, pos: int, division: Division) -> bool:
-        for length in (*self._lengths.get(text[pos : pos + 3], ()), 2):
+        for length in self._lengths2.get(text[pos : pos + 3], _TWO):
             for candidate, kind in self._names.get(text[pos : pos + length], ()):
                 if kind == FULL and self.is_within(candidate, division):
                     return True
