@@ -228,10 +228,7 @@ class _Process:
         self.shared: dict[str, Any] = {}
 
     def run(self, task: Task) -> ModuleRun:
-        if not task.map_only and not self.world.has_people:  # built outside the task's time
-            t0 = time.perf_counter()
-            self.world.ent  # noqa: B018
-            self.world_seconds += time.perf_counter() - t0
+        # a map-only process is handed map-only tasks alone (see `_run_pool`)
         truth = TruthSink(self.out, self.out / "truth" / _SHARES / task.share)
         report = self.report
 
