@@ -69,32 +69,37 @@ THRESHOLD = 0.99
 LINK_COLUMNS = ["record_id", "source_system", "source_key", "load_id"]
 #: our features that say whether a missed pair had anything to decide by (see `missed_by_cause`)
 EVIDENCE_COLUMNS = ["name_norm", "id_valid", "phone_norm"]
-PLAIN_CONFIGURATION = {
-    "style": "Splink's tutorials for person deduplication, on the raw fields (light cleaning only)",
-    "comparisons": [
-        "NameComparison(name)", "LevenshteinAtThresholds(id_number, [1, 2])",
-        "DateOfBirthComparison(birth_date)", "ExactMatch(phone)", "ExactMatch(address)",
-    ],
-    "blocking_rules_to_generate_predictions": [
-        "id_number", "name AND birth_date", "phone", "name AND address"
-    ],
-    "training": [
-        "estimate_probability_two_random_records_match([id_number, name AND birth_date], 0.7)",
-        "estimate_u_using_random_sampling(max_pairs=5e6)",
-        "EM blocked on name AND birth_date", "EM blocked on phone",
-        "(an EM rule that finds no pairs is replaced by EM blocked on id_number)",
-    ],
-    "predict_and_cluster_threshold": THRESHOLD,
-}  # fmt: skip
 #: The plain side's blocking rules, as names of the columns each rule requires equal.
-PLAIN_EM_COLUMNS: list[tuple[str, ...]] = [("name", "birth_date"), ("phone",)]
-PLAIN_EM_FALLBACK: tuple[str, ...] = ("id_number",)  # for a rule that finds no pairs
 PLAIN_BLOCKING_COLUMNS: list[tuple[str, ...]] = [
     ("id_number",),
     ("name", "birth_date"),
     ("phone",),
     ("name", "address"),
 ]
+#: Its EM passes, in order, and the rule that stands in for a pass whose rule finds no pairs.
+PLAIN_EM_COLUMNS: list[tuple[str, ...]] = [("name", "birth_date"), ("phone",)]
+PLAIN_EM_FALLBACK: tuple[str, ...] = ("id_number",)
+
+
+def _rule(columns: tuple[str, ...]) -> str:
+    return " AND ".join(columns)
+
+
+PLAIN_CONFIGURATION = {
+    "style": "Splink's tutorials for person deduplication, on the raw fields (light cleaning only)",
+    "comparisons": [
+        "NameComparison(name)", "LevenshteinAtThresholds(id_number, [1, 2])",
+        "DateOfBirthComparison(birth_date)", "ExactMatch(phone)", "ExactMatch(address)",
+    ],
+    "blocking_rules_to_generate_predictions": [_rule(c) for c in PLAIN_BLOCKING_COLUMNS],
+    "training": [
+        "estimate_probability_two_random_records_match([id_number, name AND birth_date], 0.7)",
+        "estimate_u_using_random_sampling(max_pairs=5e6)",
+        *(f"EM blocked on {_rule(c)}" for c in PLAIN_EM_COLUMNS),
+        f"(an EM rule that finds no pairs is replaced by EM blocked on {_rule(PLAIN_EM_FALLBACK)})",
+    ],
+    "predict_and_cluster_threshold": THRESHOLD,
+}  # fmt: skip
 
 
 def _limit(cores: int) -> None:
@@ -241,7 +246,7 @@ def side_plain_splink(job: Job, workdir: Path, step: Any) -> dict[str, Any]:
             # a Splink user trains those comparisons on exact ID numbers instead
             columns = PLAIN_EM_FALLBACK
         linker.training.estimate_parameters_using_expectation_maximisation(block_on(*columns))
-        trained_on.append(" AND ".join(columns))
+        trained_on.append(_rule(columns))
     step("predict")
     predictions = linker.inference.predict(threshold_match_probability=THRESHOLD)
     step("cluster")
