@@ -160,3 +160,55 @@ def test_demo_clerk_works_in_the_street_office_cases_are_routed_to(
     routed_to = fill_department(hint, {"street": "510109001"}, names)
     assert clerk["department"] == routed_to == "桂溪街道办事处"
     assert clerk["scope"] == ["street:510109001"]
+
+
+def test_help_and_version_import_no_stage() -> None:
+    """--help and --version answer without importing a stage (lazy subcommands: quick start)."""
+    probe = (
+        "import sys\n"
+        "from citybrain.cli.main import main\n"
+        "for args in (['--help'], ['--version']):\n"
+        "    try:\n"
+        "        main(args)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "heavy = [m for m in ('pandas', 'duckdb', 'sqlalchemy', 'pyarrow', 'citybrain.ingest',"
+        " 'citybrain.core.config') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "HEAVY []" in result.stdout
+    assert "source" in result.stdout  # the command list is still there
+
+
+def test_every_lazy_command_loads(capsys: pytest.CaptureFixture[str]) -> None:
+    from citybrain.cli.main import COMMANDS
+
+    for name in COMMANDS:
+        code, out, err = run_cli([name, "--help"], capsys)
+        assert code == 0, (name, err)
+        assert "Usage" in out
+
+
+def test_workspace_option_after_the_subcommand(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = tmp_path / "ws"
+    assert run_cli(["workspace", "init", str(ws)], capsys)[0] == 0
+    for args in (
+        ["source", "list", "-w", str(ws)],
+        ["source", "list", f"--workspace={ws}"],
+        ["source", "-w", str(ws), "list"],
+    ):
+        code, out, err = run_cli(args, capsys)
+        assert code == 0, (args, err)
+        assert str(ws / "sources") in out.replace("\n", "")
+
+
+def test_mistyped_command_suggests(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(["sourc", "list"], capsys)
+    assert code == 2
+    assert "Did you mean 'source'?" in err

@@ -187,7 +187,12 @@ def run_command() -> None:
             started = time.perf_counter()
             result = stage.run(workspace, _progress(bar, task, stage.name))
             elapsed = time.perf_counter() - started
-            log.info("stage done", extra={"stage": stage.name, "seconds": round(elapsed, 3)})
+            log.info(
+                "stage %s done in %.1f s",
+                stage.name,
+                elapsed,
+                extra={"stage": stage.name, "seconds": round(elapsed, 3)},
+            )
             summary.add_row(stage.name, result, f"{elapsed:.1f}")
             bar.advance(task)
     console.print(summary)
