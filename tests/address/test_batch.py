@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from citybrain.address import AddressParser, ParserConfig, parse, parse_many
 from citybrain.address.batch import COLUMNS
@@ -57,3 +59,51 @@ def test_all_distinct_inputs_keep_their_order() -> None:
     table = parse_many(pa.chunked_array([texts[:1], texts[1:]]))
     assert table.column("address").to_pylist() == texts
     assert table.column("road").to_pylist() == ["天府三街", "人民南路四段", "锦城大道"]
+
+
+# Inputs real batches hold besides addresses: nothing, noise, phone numbers, repeats.
+_AWKWARD = st.sampled_from(
+    [
+        "",
+        " ",
+        "null",
+        "NULL",
+        "-",
+        "_",
+        "13800138000",
+        "028-85551234",
+        "无",
+        "???",
+        "四川省成都市武侯区人民南路四段12号",
+        "浙江省-杭州市-下城区-武林街道",
+        "成都市武侯区成都市武侯区天府大道北段1700号",
+        "高新区锦城大道666号",
+    ]
+)
+_ITEMS = st.one_of(st.none(), _AWKWARD, st.text(max_size=30))
+
+
+def _expected(text: str | None) -> dict[str, object]:
+    parsed = parse(text)
+    row: dict[str, object] = {"address": text, **parsed._asdict(), "canonical": parsed.canonical}
+    del row["raw"]
+    row["notes"] = list(parsed.notes)
+    if text is None:  # null in, null out: the components are empty anyway
+        row.update(canonical=None, admin_inferred=None, notes=None)
+    return row
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_ITEMS, max_size=12))
+def test_batch_equals_single_for_any_list(texts: list[str | None]) -> None:
+    """`parse_many(xs)` is `[parse(x) for x in xs]`: one row per input, nothing dropped."""
+    for table in (parse_many(texts), parse_many(pa.array(texts, pa.string()))):
+        assert table.num_rows == len(texts)
+        assert table.to_pylist() == [_expected(t) for t in texts]
+
+
+def test_a_batch_of_only_unparseable_inputs_keeps_every_row() -> None:
+    texts = ["", "13800138000", None, "null", ""]
+    table = parse_many(texts)
+    assert table.num_rows == 5
+    assert table.column("canonical").to_pylist() == ["", "", None, "", ""]

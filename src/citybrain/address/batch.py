@@ -115,4 +115,6 @@ def _canonical(a: dict[str, pa.Array]) -> pa.Array:
         suffix(a["room"], "室"),
         floor,
     ]
-    return pc.binary_join_element_wise(*parts, "", null_handling="skip")
+    # Nulls as empty text, then a plain join: with ``null_handling="skip"`` Arrow 26 drops the
+    # rows whose every part is null (an empty string, a phone number) and the table cannot be built.
+    return pc.binary_join_element_wise(*(pc.fill_null(p, "") for p in parts), "")

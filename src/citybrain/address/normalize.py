@@ -139,6 +139,12 @@ _LEADING_NAME = re.compile(r"^\s*(?:收货人|收件人|联系人|姓名)[:：]?
 _NEG_FLOOR = re.compile(
     r"负(\d+)(?=楼|层)|(?<![A-Z0-9])-(\d+)(?=楼|层)|(?<![A-Z0-9])B(\d)(?=楼|层|F)"
 )
+# Separators people put between admin names (浙江省-杭州市-西湖区, 杭州市_余杭区): a dash
+# between two Chinese characters is never a building or room separator (those stand between
+# numbers).
+_CJK_DASH = re.compile(r"(?<=[\u4e00-\u9fff])-+(?=[\u4e00-\u9fff])")
+# What an export writes for an empty field (null, None, NaN, undefined), as a word of its own.
+_EMPTY_WORDS = re.compile(r"(?<![A-Z])(?:NULL|NONE|NAN|UNDEFINED)(?![A-Z])")
 _BASEMENT_SHOP = re.compile(r"(?<![A-Z0-9])B(\d)-(\d+)(?=号|室|$)")  # B1-12: floor B1, No. 12
 
 
@@ -193,6 +199,10 @@ def clean(text: str) -> str:
     if text[:1] in "收联姓 ":
         text = _LEADING_NAME.sub("", text)
     s = text.translate(_TABLE_LIST) if _NEEDS_TABLE.search(text) else text
+    if "N" in s:
+        s = _EMPTY_WORDS.sub("", s)
+    if "-" in s:
+        s = _CJK_DASH.sub("", s)
     if "(" in s or "（" in s:
         s = s.replace("（", "(").replace("）", ")")
         s = _BRACKET.sub(_bracket, s)
