@@ -36,7 +36,7 @@ from citybrain.api.security.roles import Permission
 from citybrain.api.security.scope import Scope
 from citybrain.core.engine import Engine
 from citybrain.core.errors import UserError
-from citybrain.govern.entity360 import EntityKind, entity_360
+from citybrain.govern import EntityKind, entity_360
 
 router = APIRouter(prefix="/entities", tags=["entities"])
 

@@ -25,9 +25,13 @@ from citybrain.api.paging import Page, PageParams, pagination
 from citybrain.api.routers.topics import LakeDep
 from citybrain.api.security.roles import Permission, Role
 from citybrain.core import Workspace
-from citybrain.govern.opsdb_models import QualityAlert, QualityScore
-from citybrain.govern.quality import quality_report, score_history
-from citybrain.govern.standardize.sources import contracts_in
+from citybrain.govern import (
+    QualityAlert,
+    QualityScore,
+    contracts_in,
+    quality_report,
+    score_history,
+)
 
 router = APIRouter(prefix="/quality", tags=["quality"])
 
@@ -100,7 +104,7 @@ class AlertOut(BaseModel):
 
 def source_owners(workspace: Workspace) -> dict[str, str]:
     """Source system → owner department, from the workspace's source contracts."""
-    from citybrain.ingest.runner import discover_sources
+    from citybrain.ingest import discover_sources
 
     return {c.id: c.owner for c in contracts_in(discover_sources(workspace))}
 
