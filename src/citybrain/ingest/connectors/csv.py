@@ -1,5 +1,6 @@
 """Delimited text files of any size, read in chunks cut at line ends.
 
+A gzip, bz2 or single-file zip export is decompressed on the fly (``sniff.Delivered``).
 Each chunk of bytes is transcoded when needed (GBK/GB18030 bytes never contain a newline or a quote,
 so cutting at ``\\n`` is safe) and parsed by ``pyarrow.csv`` with every column as text. A record
 with the wrong number of fields is rejected with its line; a chunk with undecodable bytes is decoded
@@ -29,11 +30,14 @@ from citybrain.ingest.connectors.base import (
     with_positions,
 )
 from citybrain.ingest.connectors.sniff import (
+    DECOMPRESS_ERRORS,
     SAMPLE_BYTES,
+    Delivered,
     detect_delimiter,
     detect_encoding,
     find_header,
     normalise_encoding,
+    read_sample,
     split_line,
 )
 from citybrain.ingest.contract import CsvConnector
@@ -56,11 +60,15 @@ class CsvReader:
         self.options = options
         self.chunk_bytes = max(chunk_bytes, 1024)
         try:
-            with path.open("rb") as handle:
-                sample = handle.read(SAMPLE_BYTES)
+            sample = read_sample(path)
         except OSError as exc:
             raise SourceUnreadable(
-                f"{path}: cannot open: {exc.strerror}", hint="check the path and its permissions"
+                f"{path}: cannot open: {exc.strerror or exc}",
+                hint="check the path and its permissions",
+            ) from None
+        except DECOMPRESS_ERRORS as exc:
+            raise SourceUnreadable(
+                f"{path}: cannot decompress: {exc}", hint="ask the department to re-deliver it"
             ) from None
         if b"\x00" in sample[:4096]:
             raise SourceUnreadable(
@@ -146,18 +154,32 @@ class CsvReader:
             yield block
 
     def chunks(self) -> Iterator[Chunk]:
+        """Chunks of records; ``bytes_read`` counts bytes of the file on disk (compressed or not),
+        so progress is measured against the file's size."""
         row, line = 1, self._first_line
         try:
-            with self.path.open("rb") as handle:
-                for block in self._blocks(handle):
+            with Delivered(self.path) as delivered:
+                on_disk = 0
+                for block in self._blocks(delivered.stream):
                     newlines = block.count(b"\n")
                     chunk = self._parse(block, row, line, newlines)
+                    if delivered.compression is not None:
+                        chunk.bytes_read, on_disk = (
+                            delivered.consumed() - on_disk,
+                            delivered.consumed(),
+                        )
                     row += chunk.records
                     line += newlines
                     yield chunk
         except OSError as exc:
             raise SourceUnreadable(
-                f"{self.path}: read failed: {exc.strerror}", hint="check the disk and re-run"
+                f"{self.path}: read failed: {exc.strerror or exc}",
+                hint="check the disk and re-run; a compressed file may be cut short",
+            ) from None
+        except DECOMPRESS_ERRORS as exc:
+            raise SourceUnreadable(
+                f"{self.path}: cannot decompress: {exc}",
+                hint="the compressed file is damaged or cut short; ask for it again",
             ) from None
 
     def _parse(self, block: bytes, first_row: int, first_line: int, newlines: int) -> Chunk:

@@ -1,5 +1,7 @@
 """JSON Lines (streamed in chunks) and JSON documents holding a list of records.
 
+gzip, bz2 and single-file zip exports are decompressed on the fly (``sniff.Delivered``).
+
 A chunk of lines is parsed by ``pyarrow.json`` at once; only a chunk that fails is re-read line by
 line to find the malformed lines, which are rejected with their line numbers.
 """
@@ -26,6 +28,7 @@ from citybrain.ingest.connectors.base import (
     text_table,
     with_positions,
 )
+from citybrain.ingest.connectors.sniff import DECOMPRESS_ERRORS, Delivered
 from citybrain.ingest.contract import JsonConnector
 
 
@@ -44,13 +47,19 @@ class JsonLinesReader:
 
     def _blocks(self) -> Iterator[bytes]:
         carry = b""
-        with self.path.open("rb") as handle:
-            while data := handle.read(self.chunk_bytes):
-                carry += data
-                cut = carry.rfind(b"\n") + 1
-                if cut:
-                    yield carry[:cut]
-                    carry = carry[cut:]
+        try:
+            with Delivered(self.path) as delivered:
+                while data := delivered.stream.read(self.chunk_bytes):
+                    carry += data
+                    cut = carry.rfind(b"\n") + 1
+                    if cut:
+                        yield carry[:cut]
+                        carry = carry[cut:]
+        except DECOMPRESS_ERRORS as exc:
+            raise SourceUnreadable(
+                f"{self.path}: cannot decompress: {exc}",
+                hint="the compressed file is damaged or cut short; ask for it again",
+            ) from None
         if carry.strip():
             yield carry + b"\n"
 
@@ -119,7 +128,12 @@ class JsonDocumentReader:
         self.path = path
         self.chunk_rows = max(chunk_rows, 1)
         try:
-            document = json.loads(path.read_bytes().decode("utf-8-sig"))
+            with Delivered(path) as delivered:
+                document = json.loads(delivered.stream.read().decode("utf-8-sig"))
+        except DECOMPRESS_ERRORS as exc:
+            raise SourceUnreadable(
+                f"{path}: cannot decompress: {exc}", hint="ask the department to re-deliver it"
+            ) from None
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise SourceUnreadable(
                 f"{path}: not a readable JSON document ({exc})",

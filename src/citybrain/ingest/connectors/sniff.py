@@ -1,17 +1,106 @@
-"""Guess a delimited file's encoding, delimiter and header from a sample of its first bytes."""
+"""Guess a delimited file's compression, encoding, delimiter and header from its first bytes."""
 
 from __future__ import annotations
 
+import bz2
 import codecs
 import csv
+import gzip
 import io
+import zipfile
+import zlib
 from collections.abc import Sequence
+from pathlib import Path
+from typing import BinaryIO, Literal
 
 from charset_normalizer import from_bytes
 
 SAMPLE_BYTES = 256 * 1024
 DELIMITERS = (",", "\t", ";", "|")
 _CHINESE = {"gbk", "gb2312", "gb18030", "hz", "cp936"}
+Compression = Literal["gzip", "bz2", "zip"]
+_MAGIC: tuple[tuple[bytes, Compression], ...] = (
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bz2"),
+    (b"PK\x03\x04", "zip"),
+)
+
+
+class NotOneFile(Exception):
+    """A zip holding several files (or none) where one export was expected."""
+
+
+#: what a damaged or truncated compressed file raises besides OSError
+DECOMPRESS_ERRORS: tuple[type[Exception], ...] = (
+    EOFError,
+    zlib.error,
+    zipfile.BadZipFile,
+    NotOneFile,
+)
+
+
+def detect_compression(path: Path) -> Compression | None:
+    """gzip, bz2 or zip by the file's first bytes (not its name: exports are often misnamed)."""
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    return next((kind for magic, kind in _MAGIC if head.startswith(magic)), None)
+
+
+class Delivered:
+    """A delivered text file opened for reading, decompressed on the fly when it is compressed.
+
+    ``stream`` reads the text's bytes; ``consumed()`` is how far the file on disk has been read,
+    for progress measured against the file's size. A zip must hold exactly one file (folders and
+    macOS ``__MACOSX`` entries aside): a department zips one export, and which of several to land
+    is not ours to guess.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.compression = detect_compression(path)
+        self._raw: BinaryIO = path.open("rb")
+        try:
+            self.stream = self._open(path)
+        except BaseException:
+            self._raw.close()
+            raise
+
+    def _open(self, path: Path) -> BinaryIO:
+        if self.compression == "gzip":
+            return gzip.GzipFile(fileobj=self._raw, mode="rb")  # type: ignore[return-value]
+        if self.compression == "bz2":
+            return bz2.BZ2File(self._raw, mode="rb")  # type: ignore[return-value]
+        if self.compression == "zip":
+            archive = zipfile.ZipFile(self._raw)
+            members = [
+                m
+                for m in archive.infolist()
+                if not m.is_dir() and not m.filename.startswith("__MACOSX/")
+            ]
+            if len(members) != 1:
+                names = ", ".join(m.filename for m in members[:5]) or "nothing"
+                raise NotOneFile(f"the zip holds {len(members)} files ({names}), not one")
+            return archive.open(members[0])  # type: ignore[return-value]
+        return self._raw
+
+    def consumed(self) -> int:
+        return self._raw.tell()
+
+    def close(self) -> None:
+        if self.stream is not self._raw:
+            self.stream.close()
+        self._raw.close()
+
+    def __enter__(self) -> Delivered:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def read_sample(path: Path, size: int = SAMPLE_BYTES) -> bytes:
+    """The first ``size`` bytes of the delivered text (decompressed)."""
+    with Delivered(path) as delivered:
+        return delivered.stream.read(size)
 
 
 def detect_encoding(sample: bytes) -> str:
