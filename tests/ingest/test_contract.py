@@ -183,7 +183,7 @@ def test_new_mapping_options_report_line_and_key() -> None:
     assert "1900" in messages[(8, "mapping.columns[1].formats")]
     assert "part.index" in messages[(9, "mapping.columns[2].part")]
     assert "either epoch or formats" in messages[(10, "mapping.columns[3].formats")]
-    assert "only with epoch" in messages[(11, "mapping.columns[4].utc_offset")]
+    assert "needs source_offset" in messages[(11, "mapping.columns[4].utc_offset")]
     assert "name each value's group" in messages[(12, "mapping.from_filename.pattern")]
     coords = GOOD.replace(
         "keys: [account_no]",

@@ -346,3 +346,106 @@ def test_numbers_that_cast_as_delivered_and_null_markers_that_look_like_numbers(
     # "-1" is a null marker here, not a number out of range
     assert out.landed.column("volume").to_pylist() == [1.5, None, 2.0]
     assert out.quarantined.num_rows == 0
+
+
+def test_text_times_in_gmt_land_in_beijing_time() -> None:
+    landed, bad = run(
+        [
+            {
+                "source": "gps_time",
+                "target": "ts",
+                "type": "timestamp",
+                "formats": ["%Y-%m-%d %H:%M:%S"],
+                "source_offset": "GMT",
+            },
+            {
+                "source": "t2",
+                "target": "t2",
+                "type": "timestamp",
+                "source_offset": "+05:30",
+                "utc_offset": "+00:00",
+            },
+        ],
+        {
+            "gps_time": ["2024-03-01 16:30:00", "2024-12-31 20:00:00", "nope"],
+            "t2": ["2024-03-01 05:30:00", "2024-03-01T00:00:00", None],
+        },
+    )
+    assert [r["ts"] for r in landed] == [datetime(2024, 3, 2, 0, 30), datetime(2025, 1, 1, 4, 0)]
+    assert [r["t2"] for r in landed] == [datetime(2024, 3, 1, 0, 0), datetime(2024, 2, 29, 18, 30)]
+    assert [r["ts__src"] for r in landed] == ["2024-03-01 16:30:00", "2024-12-31 20:00:00"]
+    assert bad == [(3, "bad_timestamp:gps_time")]
+
+
+def test_times_with_their_own_offset_land_in_beijing_time() -> None:
+    landed, bad = run(
+        [
+            {
+                "source": "t",
+                "target": "t",
+                "type": "timestamp",
+                "formats": ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S"],
+            }
+        ],
+        {"t": ["2024-03-01T00:00:00Z", "2024-03-01T08:00:00+0800", "2024-03-01 09:00:00"]},
+    )
+    # an offset written in the value is honoured; a time written without one lands as written
+    assert [r["t"] for r in landed] == [datetime(2024, 3, 1, 8, 0)] * 2 + [
+        datetime(2024, 3, 1, 9, 0)
+    ]
+    assert bad == []
+
+
+def test_a_time_written_over_year_month_day_hour_columns() -> None:
+    landed, bad = run(
+        [
+            {
+                "target": "observed_at",
+                "type": "timestamp",
+                "combine": {"year": "year", "month": "month", "day": "day", "hour": "hour"},
+            },
+            {"source": "pm2.5", "target": "pm25", "type": "float64"},
+        ],
+        {
+            "year": ["2014", "2014", "2014", "2014", "2014"],
+            "month": ["1", "12", "2", "1", "1"],
+            "day": ["1", "31", "30", "1", "NULL"],
+            "hour": ["0", "23", "1", "7.0", "1"],
+            "pm2.5": ["1", "2", "3", "4", "5"],
+        },
+    )
+    assert [r["observed_at"] for r in landed] == [
+        datetime(2014, 1, 1, 0),
+        datetime(2014, 12, 31, 23),
+        datetime(2014, 1, 1, 7),
+    ]
+    assert next(r["observed_at__src"] for r in landed) == "2014-01-01 00:00:00"
+    assert bad == [(3, "bad_timestamp:year"), (5, "bad_timestamp:year")]
+
+
+def test_combine_in_gmt_and_as_a_date() -> None:
+    landed, _ = run(
+        [
+            {
+                "target": "ts",
+                "type": "timestamp",
+                "source_offset": "UTC",
+                "combine": {"year": "y", "month": "m", "day": "d", "hour": "h"},
+            },
+            {"target": "day", "type": "date", "combine": {"year": "y", "month": "m", "day": "d"}},
+        ],
+        {"y": ["2024"], "m": ["02"], "d": ["29"], "h": ["18"]},
+    )
+    assert landed[0]["ts"] == datetime(2024, 3, 1, 2, 0)
+    assert landed[0]["day"] == date(2024, 2, 29)
+
+
+def test_keep_unmapped_lands_the_other_columns_as_delivered() -> None:
+    mapping = Mapping.model_validate(
+        {"columns": [{"source": "a", "target": "a"}], "keep_unmapped": True, "ignore": ["c"]}
+    )
+    assert not detect_drift(mapping, ["a", "b", "c"], fixed=True).found
+    plan = plan_mapping(mapping, {"a": pa.string(), "b": pa.string(), "c": pa.string()})
+    assert plan.passthrough == ["b"]
+    strict = Mapping.model_validate({"columns": [{"source": "a", "target": "a"}]})
+    assert detect_drift(strict, ["a", "b"], fixed=True).unknown == ("b",)

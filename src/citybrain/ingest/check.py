@@ -226,6 +226,13 @@ def _list(value: Any) -> list[Any]:
 
 
 def _column_problems(col: ColumnMapping, loc: Loc) -> Iterator[tuple[Loc, str]]:
+    if col.utc_offset is not None and col.epoch is None and not col.zoned:
+        yield (*loc, "utc_offset"), (
+            "utc_offset on text times needs source_offset (the zone they are written in, "
+            "e.g. +00:00 for GMT) or a %z format"
+        )
+    if col.source_offset is not None and col.epoch is not None:
+        yield (*loc, "source_offset"), "Unix times are UTC; with epoch say only utc_offset"
     if col.formats and col.type not in ("date", "timestamp"):
         yield (*loc, "formats"), "formats apply only to date/timestamp"
     for j, fmt in enumerate(col.formats):

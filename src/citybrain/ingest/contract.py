@@ -31,6 +31,12 @@ ENV_NAME_PATTERN = r"^[A-Z_][A-Z0-9_]*$"
 
 ColumnType = Literal["string", "int64", "float64", "bool", "date", "timestamp", "period"]
 EpochUnit = Literal["s", "ms", "us"]
+OFFSET_PATTERN = r"^[+-]\d{2}:\d{2}$"
+#: the city's local time: timestamps land as Beijing time unless a contract says otherwise
+CITY_UTC_OFFSET = "+08:00"
+TIME_PARTS = ("year", "month", "day", "hour", "minute", "second")
+_ZONE_NAMES = {"utc": "+00:00", "gmt": "+00:00", "z": "+00:00", "cst": "+08:00",
+               "beijing": "+08:00", "asia/shanghai": "+08:00"}  # fmt: skip
 TARGET_PATTERN = r"^[a-z_][a-z0-9_]*$"
 _YEAR_TOKENS = ("%Y", "%y", "%G")
 DriftPolicy = Literal["fail", "quarantine", "evolve"]
@@ -198,7 +204,9 @@ _SOURCE_SCHEMA = WithJsonSchema(
 
 
 class ColumnMapping(_Model):
-    source: Annotated[str, _SOURCE_SCHEMA] = Field(min_length=1)
+    source: Annotated[str, _SOURCE_SCHEMA] = Field(
+        "", description="delivered column name (required unless combine names the columns)"
+    )
     alternates: list[str] = Field(
         default_factory=list, description="other delivered names of the same column (renames)"
     )
@@ -209,8 +217,20 @@ class ColumnMapping(_Model):
     )
     utc_offset: str | None = Field(
         None,
-        pattern=r"^[+-]\d{2}:\d{2}$",
-        description="with epoch: land local time at this offset from UTC, e.g. +08:00",
+        pattern=OFFSET_PATTERN,
+        description="the local time a timestamp lands in, as an offset from UTC (+08:00 is "
+        "Beijing time). With epoch: Unix times land as local time at this offset (without it: "
+        "UTC). With source_offset or a %z format: text times are moved to it (default +08:00)",
+    )
+    source_offset: str | None = Field(
+        None,
+        description="the zone delivered text times are written in: an offset such as +00:00, "
+        "or UTC / GMT / Z; they land moved to utc_offset (default +08:00, Beijing time)",
+    )
+    combine: dict[str, str] | None = Field(
+        None,
+        description="a date or timestamp written over several delivered columns: part → column, "
+        "parts year, month, day (required), hour, minute, second; source may be left out",
     )
     default_year: int | None = Field(
         None, ge=1900, le=2200, description="year for dates whose formats write none (03月03日)"
@@ -237,13 +257,46 @@ class ColumnMapping(_Model):
     @model_validator(mode="before")
     @classmethod
     def _source_list(cls, data: Any) -> Any:
-        """``source: [YSL, YSL_M3]`` is ``source: YSL`` with ``alternates: [YSL_M3]``."""
+        """``source: [YSL, YSL_M3]`` is ``source: YSL`` with ``alternates: [YSL_M3]``; with
+        ``combine`` and no source, the source is the year's column."""
         if isinstance(data, dict) and isinstance(data.get("source"), list):
             names = data["source"]
             if names and all(isinstance(n, str) for n in names):
                 rest = [*names[1:], *data.get("alternates", [])]
                 data = {**data, "source": names[0], "alternates": rest}
+        if isinstance(data, dict) and not data.get("source"):
+            combine = data.get("combine")
+            if isinstance(combine, dict) and isinstance(combine.get("year"), str):
+                data = {**data, "source": combine["year"]}
         return data
+
+    @model_validator(mode="after")
+    def _source_given(self) -> ColumnMapping:
+        if not self.source:
+            raise ValueError("source is required (the delivered column name)")
+        return self
+
+    @field_validator("source_offset")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return None if value is None else zone_offset(value)
+
+    @field_validator("combine")
+    @classmethod
+    def _combine_parts(
+        cls, value: dict[str, str] | None, info: ValidationInfo
+    ) -> dict[str, str] | None:
+        if value is None:
+            return None
+        unknown = [k for k in value if k not in TIME_PARTS]
+        if unknown:
+            raise ValueError(f"unknown part {unknown[0]!r}; parts are {', '.join(TIME_PARTS)}")
+        missing = [k for k in TIME_PARTS[:3] if k not in value]
+        if missing:
+            raise ValueError(f"combine needs year, month and day; {missing[0]!r} is missing")
+        if info.data.get("type") not in ("date", "timestamp"):
+            raise ValueError("combine applies only to type date or timestamp")
+        return value
 
     @field_validator("epoch")
     @classmethod
@@ -254,9 +307,9 @@ class ColumnMapping(_Model):
 
     @field_validator("utc_offset")
     @classmethod
-    def _offset_needs_epoch(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is not None and info.data.get("epoch") is None:
-            raise ValueError("utc_offset applies only with epoch")
+    def _offset_needs_time(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("type") not in ("timestamp", "date"):
+            raise ValueError("utc_offset applies only to type timestamp or date")
         return value
 
     @field_validator("formats")
@@ -282,8 +335,37 @@ class ColumnMapping(_Model):
 
     @property
     def sources(self) -> tuple[str, ...]:
-        """Every delivered name of this column, the preferred first."""
+        """Every delivered name of this column, the preferred first (with ``combine``: every
+        column it is built from)."""
+        if self.combine:
+            return tuple(dict.fromkeys([self.source, *self.combine.values()]))
         return (self.source, *self.alternates)
+
+    @property
+    def zoned(self) -> bool:
+        """Whether text times are moved between zones (a source zone or a %z format)."""
+        return self.source_offset is not None or any("%z" in f for f in self.formats)
+
+
+def zone_offset(text: str) -> str:
+    """``+08:00`` for ``+08:00``, ``+0800``, ``+8``, ``UTC+8``; ``+00:00`` for GMT, UTC, Z."""
+    key = text.strip().lower()
+    if key in _ZONE_NAMES:
+        return _ZONE_NAMES[key]
+    found = re.fullmatch(r"(?:utc|gmt)?\s*([+-])(\d{1,2}):?(\d{2})?", key)
+    if found is None:
+        raise ValueError(f"{text!r} is not a zone; write an offset such as +00:00, or UTC / GMT")
+    sign, hours, minutes = found.group(1), int(found.group(2)), int(found.group(3) or 0)
+    if hours > 14 or minutes >= 60:
+        raise ValueError(f"{text!r} is not a UTC offset")
+    return f"{sign}{hours:02d}:{minutes:02d}"
+
+
+def offset_seconds(offset: str) -> int:
+    """Seconds east of UTC of an offset written ``+08:00``."""
+    sign = -1 if offset[0] == "-" else 1
+    hours, minutes = offset[1:].split(":")
+    return sign * (int(hours) * 3600 + int(minutes) * 60)
 
 
 class FromFilename(_Model):
@@ -325,10 +407,24 @@ class Coords(_Model):
 
 
 class Mapping(_Model):
-    columns: list[ColumnMapping] = Field(default_factory=list)
-    ignore: list[str] = Field(default_factory=list, description="delivered columns not landed")
-    null_values: list[str] = Field(default_factory=lambda: ["", "NULL", "null", "\\N"])
-    trim: bool = True
+    columns: list[ColumnMapping] = Field(
+        default_factory=list, description="delivered column → standard column, one per target"
+    )
+    ignore: list[str] = Field(
+        default_factory=list,
+        description="delivered columns deliberately not landed (source check lists the others)",
+    )
+    keep_unmapped: bool = Field(
+        False,
+        description="land delivered columns the mapping does not name, as delivered text "
+        "(otherwise each must be mapped or listed in ignore)",
+    )
+    null_values: list[str] = Field(
+        default_factory=lambda: ["", "NULL", "null", "\\N"],
+        description="delivered texts that mean 'no value' (after trimming); they land as null. "
+        "Add the export's own markers: NA, N/A, -, 无, /, 暂无 …",
+    )
+    trim: bool = Field(True, description="strip spaces around delivered text values")
     from_filename: FromFilename | None = None
     coords: list[Coords] = Field(
         default_factory=list, description="coordinate pairs to convert to WGS-84"

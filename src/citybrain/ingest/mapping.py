@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping as TypingMapping
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import PurePath
 from typing import Any, TypeAlias
 
@@ -23,7 +24,13 @@ import pyarrow.compute as pc
 
 from citybrain.core.errors import UserError
 from citybrain.ingest.connectors.base import INTERNAL, LINE, REASON, ROW, text_table
-from citybrain.ingest.contract import ColumnMapping, Mapping
+from citybrain.ingest.contract import (
+    CITY_UTC_OFFSET,
+    TIME_PARTS,
+    ColumnMapping,
+    Mapping,
+    offset_seconds,
+)
 from citybrain.ingest.coords import gcj02_to_wgs84
 from citybrain.ingest.units import unit_factor
 
@@ -78,12 +85,21 @@ class Drift:
         return "; ".join(parts)
 
 
+def unmapped_columns(mapping: Mapping, delivered: Sequence[str]) -> tuple[str, ...]:
+    """Delivered columns the mapping neither maps nor ignores."""
+    known = {name for c in mapping.columns for name in c.sources} | set(mapping.ignore)
+    known |= {c.year_from for c in mapping.columns if c.year_from}
+    return tuple(c for c in delivered if c not in known and c not in INTERNAL)
+
+
 def detect_drift(mapping: Mapping, delivered: Sequence[str], *, fixed: bool) -> Drift:
-    """Compare delivered columns with the contract (missing only counts for fixed layouts)."""
+    """Compare delivered columns with the contract (missing only counts for fixed layouts).
+
+    With ``keep_unmapped`` a column the mapping does not name is expected: it lands as delivered.
+    """
     if not mapping.columns:
         return Drift()
-    known = {name for c in mapping.columns for name in c.sources} | set(mapping.ignore)
-    unknown = tuple(c for c in delivered if c not in known and c not in INTERNAL)
+    unknown = () if mapping.keep_unmapped else unmapped_columns(mapping, delivered)
     present = set(delivered)
     missing = (
         tuple(c.source for c in mapping.columns if present.isdisjoint(c.sources)) if fixed else ()
@@ -111,6 +127,11 @@ class MappingPlan:
                 steps.append(f"part {col.part.index} of {col.part.count} by {col.part.sep!r}")
             if col.epoch:
                 steps.append(f"epoch {col.epoch}{' ' + col.utc_offset if col.utc_offset else ''}")
+            if col.combine:
+                steps.append("combine " + ", ".join(f"{k}={v}" for k, v in col.combine.items()))
+            if col.zoned:
+                target = col.utc_offset or CITY_UTC_OFFSET
+                steps.append(f"zone {col.source_offset or '%z'} → {target}")
             if col.codes:
                 steps.append(f"codes({len(col.codes)}, unknown={col.on_unknown_code})")
             if col.formats:
@@ -158,6 +179,8 @@ def plan_mapping(
                 hint=f"say epoch: s, ms or us at mapping.columns[{i}].epoch",
             )
     passthrough = list(extra) if mapping.columns else [c for c in columns if c not in INTERNAL]
+    if mapping.columns and mapping.keep_unmapped:
+        passthrough += [c for c in unmapped_columns(mapping, list(columns)) if c not in passthrough]
     return MappingPlan(
         mapping, columns, frozenset(keys), passthrough, load_id, force_reason, source_file
     )
@@ -249,7 +272,14 @@ def _map_column(
     if not names:  # missing under drift policy evolve
         missing = _reason(pa.array(np.ones(n, bool)), f"missing_key:{col.source}")
         return pa.nulls(n, target), None, [missing] if col.target in plan.keys else []
-    kind, delivered = _delivered(plan, names, chunk)
+    if col.combine:
+        combined = _combined(plan, col, chunk)
+        if combined is None:  # a part's column is not delivered (drift policy evolve)
+            missing = _reason(pa.array(np.ones(n, bool)), f"missing_key:{col.source}")
+            return pa.nulls(n, target), None, [missing] if col.target in plan.keys else []
+        kind, (delivered, any_part) = pa.string(), combined
+    else:
+        kind, delivered = _delivered(plan, names, chunk)
     text = _is_text(kind)
     clean = _clean_number(delivered, col, plan.mapping) if text else None
     norm = _normalise(delivered, plan.mapping) if text and clean is None else delivered
@@ -258,7 +288,7 @@ def _map_column(
         norm, split_failed = _part(norm if text else pc.cast(norm, pa.string()), col, plan.mapping)
         checks.append(_reason(split_failed, f"bad_split:{col.source}"))
         kind, text = pa.string(), True
-    present = pc.is_valid(norm)
+    present = pc.is_valid(norm) if not col.combine else any_part  # a part alone is a bad time
     value = norm
     if col.codes:
         keys = pa.array(list(col.codes), pa.string())
@@ -347,6 +377,43 @@ def _delivered(plan: MappingPlan, names: list[str], chunk: pa.Table) -> tuple[pa
     return kinds[0], pc.coalesce(*columns)
 
 
+_PART_FORMAT = {"year": "%Y", "month": "-%m", "day": "-%d", "hour": " %H", "minute": ":%M",
+                "second": ":%S"}  # fmt: skip
+
+
+def _combined(
+    plan: MappingPlan, col: ColumnMapping, chunk: pa.Table
+) -> tuple[Column, Column] | None:
+    """The parts of a time written over several columns, joined as ISO text (2024-03-05 07:00:00)
+    — numbers as integers (7.0 → 07), null markers null, null if a part is — and where any part
+    has a value. Hour, minute and second not named are 00. None when a part's column is not
+    delivered."""
+    assert col.combine is not None
+    texts = []
+    any_part: Column = pa.array(np.zeros(chunk.num_rows, bool))
+    for part in TIME_PARTS:
+        name = col.combine.get(part)
+        if name is None:
+            if part in ("hour", "minute", "second") and col.type == "timestamp":
+                texts.append(pa.scalar(_PART_FORMAT[part][0] + "00"))
+            continue
+        if name not in plan.delivered:
+            return None
+        value = chunk.column(name)
+        if not _is_text(plan.delivered[name]):
+            value = pc.cast(value, pa.string())
+        value = pc.replace_substring_regex(_normalise(value, plan.mapping), r"\.0*$", "")
+        any_part = pc.or_(any_part, pc.is_valid(value))
+        if part != "year":
+            value = pc.utf8_lpad(value, width=2, padding="0")
+            value = pc.binary_join_element_wise(pa.scalar(_PART_FORMAT[part][0]), value, "")
+        texts.append(value)
+    joined = pc.binary_join_element_wise(*texts, "")
+    if isinstance(joined, pa.ChunkedArray):
+        joined = joined.combine_chunks()
+    return joined, any_part
+
+
 def _part(values: Column, col: ColumnMapping, mapping: Mapping) -> tuple[Column, Column]:
     """Field ``part.index`` of each value, and where a value has not ``part.count`` fields."""
     assert col.part is not None
@@ -419,13 +486,33 @@ def _cast(values: Column, col: ColumnMapping, text: bool, year: Column | None = 
         dated = year is not None and not any(t in fmt for t in ("%Y", "%y", "%G"))
         source, pattern = (with_year, "%Y|" + fmt) if dated else (values, fmt)
         if parsed is None:
-            parsed = _strptime(source, pattern)
+            parsed = _zoned(_strptime(source, pattern), col, fmt)
             continue
         failed = pc.and_(pc.is_valid(values), pc.is_null(parsed))
         if not pc.any(failed).as_py():
             break
-        parsed = pc.replace_with_mask(parsed, failed, _strptime(source.filter(failed), pattern))
+        again = _zoned(_strptime(source.filter(failed), pattern), col, fmt)
+        parsed = pc.replace_with_mask(parsed, failed, again)
     return pc.cast(parsed, target)
+
+
+def _zoned(parsed: Column, col: ColumnMapping, fmt: str) -> Column:
+    """Times parsed with ``fmt`` as local time at the column's landing offset.
+
+    A ``%z`` format reads the offset written in each value (Arrow answers UTC); other formats
+    read times written at ``source_offset``. Either is moved to ``utc_offset`` (default Beijing
+    time, +08:00). Without a zone in the contract or the format, times land as written."""
+    if "%z" in fmt:
+        parsed = pc.cast(parsed, pa.timestamp("us"))  # UTC, without the zone
+        shift = offset_seconds(col.utc_offset or CITY_UTC_OFFSET)
+    elif col.source_offset is not None:
+        target = offset_seconds(col.utc_offset or CITY_UTC_OFFSET)
+        shift = target - offset_seconds(col.source_offset)
+    else:
+        return parsed
+    if shift == 0:
+        return parsed
+    return pc.add(parsed, pa.scalar(timedelta(seconds=shift), pa.duration("us")))
 
 
 def _epoch(values: Column, col: ColumnMapping, text: bool) -> Column:
@@ -436,9 +523,7 @@ def _epoch(values: Column, col: ColumnMapping, text: bool) -> Column:
         values = pc.cast(pc.if_else(valid, values, _NULL_TEXT), pa.float64())
     micros = pc.multiply(pc.cast(values, pa.float64()), float(EPOCH_US[col.epoch]))
     if col.utc_offset:
-        sign = -1 if col.utc_offset[0] == "-" else 1
-        hours, minutes = col.utc_offset[1:].split(":")
-        micros = pc.add(micros, sign * (int(hours) * 3600 + int(minutes) * 60) * 1e6)
+        micros = pc.add(micros, offset_seconds(col.utc_offset) * 1e6)
     limit = 1e17  # beyond year 5000: not a time, whatever the unit
     micros = pc.if_else(pc.less(pc.abs(micros), limit), micros, pa.scalar(None, pa.float64()))
     stamps = pc.cast(pc.cast(pc.round(micros), pa.int64()), pa.timestamp("us"))
