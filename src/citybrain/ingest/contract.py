@@ -131,6 +131,15 @@ class HttpConnector(_Model):
     backoff_seconds: float = Field(0.5, ge=0)
 
 
+class StreamCadence(_Model):
+    """How often each sensor of a stream reports: one reading per ``every_seconds``, so readings
+    expected per sensor and hour can be compared with those received."""
+
+    sensor: str = Field(description="payload field naming the sensor")
+    time: str = Field(description="payload field with the reading's time")
+    every_seconds: int = Field(gt=0, description="one reading per sensor this often")
+
+
 class MqttConnector(_Model):
     kind: Literal["mqtt"] = "mqtt"
     host: str = "127.0.0.1"
@@ -141,6 +150,13 @@ class MqttConnector(_Model):
     password_env: str | None = Field(None, pattern=ENV_NAME_PATTERN)
     batch_rows: int = Field(10_000, gt=0)
     batch_seconds: float = Field(5.0, gt=0)
+    # Loss detection (issue 16): a counter each publisher raises by one per message, and the
+    # sensors' reporting cadence; either lets a gap be counted as expected but not received.
+    sequence: str | None = Field(None, description="payload field: per-publisher message counter")
+    publisher: str | None = Field(
+        None, description="payload field naming whose counter `sequence` is (default: one)"
+    )
+    cadence: StreamCadence | None = None
 
 
 class PushConnector(_Model):

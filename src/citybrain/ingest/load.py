@@ -432,6 +432,7 @@ def land_stream(
     unchanged_is_skip: bool = False,
     options: LoadOptions | None = None,
     progress: Progress | None = None,
+    before_commit: Callable[[Manifest], None] | None = None,
 ) -> Manifest:
     """Land what a stream reader yields as one load; return its manifest.
 
@@ -442,7 +443,8 @@ def land_stream(
     ``nothing_new_is_skip`` a run that reads no rows, and with ``unchanged_is_skip`` a snapshot
     whose checksum equals the last load's, commits nothing and returns the last load's manifest
     as ``skipped``. A data or source problem gives a failed manifest (kept under
-    ``raw/<system>/_failed/``); only a bug raises.
+    ``raw/<system>/_failed/``); only a bug raises. ``before_commit`` may add to the manifest
+    (e.g. a stream's rows expected but not received) just before the load commits.
     """
     zone = RawZone(lake, contract.id)
     notify = progress or (lambda event: None)
@@ -487,6 +489,8 @@ def land_stream(
             notify(ProgressEvent(contract.id, manifest.source_file, "skipped"))
             why = "no new rows" if nothing_new else "the same snapshot as"
             return last.model_copy(update={"status": "skipped", "message": f"{why} {last.load_id}"})
+        if before_commit is not None:
+            before_commit(manifest)
         return _complete(
             staging, manifest, t0, notify, contract.id, manifest.source_file, manifest.input_bytes
         )

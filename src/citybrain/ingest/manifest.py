@@ -21,6 +21,20 @@ class DriftReport(BaseModel):
     missing: list[str] = Field(default_factory=list)
 
 
+class StreamCheck(BaseModel):
+    """What a stream load saw of loss at the source: its sequence numbers and the broker's own
+    counters. ``sequence_last`` carries each publisher's highest number to the next load."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sequence_last: dict[str, int] = Field(default_factory=dict)
+    sequence_gaps: int = 0  # numbers skipped: messages published but never received
+    sequence_repeats: int = 0  # numbers at or below the last one: redeliveries (at-least-once)
+    broker_dropped_counter: int | None = None  # $SYS/broker/publish/messages/dropped when closed
+    broker_dropped: int = 0  # its rise since the previous load (the whole broker, every client)
+    session_lost: bool = False  # the broker had forgotten our durable session and its queue
+
+
 class Manifest(BaseModel):
     """One load of one file. ``rows_read == rows_landed + rows_quarantined`` always holds."""
 
@@ -40,6 +54,11 @@ class Manifest(BaseModel):
     rows_landed: int = 0
     rows_quarantined: int = 0
     quarantined_by_reason: dict[str, int] = Field(default_factory=dict)
+    # Expected but not received (a stream's sequence gaps, or its broker's drops): not in
+    # rows_read, so rows_read + rows_missing is what the source sent.
+    rows_missing: int = 0
+    missing_by_reason: dict[str, int] = Field(default_factory=dict)
+    stream: StreamCheck | None = None
     bytes_written: int = 0
     raw_path: str | None = None
     quarantine_path: str | None = None

@@ -164,8 +164,10 @@ def air_quality_stream(
     steps: int = 12,
     start: datetime = datetime(2024, 1, 1),
     interval: timedelta = timedelta(minutes=5),
+    first_message: int = 0,
 ) -> Iterator[pa.RecordBatch]:
-    """A deterministic air-quality stream: one batch per time step, one row per sensor.
+    """A deterministic air-quality stream: one batch per time step, one row per sensor, each
+    with ``msg_id``, the publisher's sequence number (from ``first_message``, one per row).
 
     Pollutant levels follow a daily cycle with log-normal noise; the generator's own air-quality
     system (with pollution episodes and their sources) is the realistic one — this is for tests and
@@ -179,8 +181,10 @@ def air_quality_stream(
         hour = when.hour + when.minute / 60
         cycle = 1 + 0.3 * np.sin((hour - 8) / 24 * 2 * np.pi)
         pm25 = np.round(base * cycle * rng.lognormal(0, 0.15, sensors), 1)
+        first = first_message + step * sensors
         yield pa.RecordBatch.from_pydict(
             {
+                "msg_id": pa.array(range(first, first + sensors), pa.int64()),
                 "sensor_id": ids,
                 "observed_at": pa.array([when] * sensors, type=pa.timestamp("s")),
                 "pm25": pm25,

@@ -11,6 +11,13 @@ acknowledged, so the broker delivers it again. The remaining window is at-least-
 killed between a batch's commit and its acknowledgements gets those messages again on the next run,
 and they land a second time — the contract's ``keys`` identify them for deduplication downstream.
 
+Loss is counted, never assumed away (see :mod:`~citybrain.ingest.connectors.stream_loss`): the
+client also follows the broker's ``$SYS/broker/publish/messages/dropped`` counter and notices a
+durable session the broker forgot; with the contract's ``sequence`` field every number skipped is
+a message expected but not received. Each load's manifest carries them (``rows_missing``,
+``missing_by_reason``, ``stream``); a run that received nothing but saw the broker drop messages
+still commits an empty load that says so.
+
 A payload that is not a JSON object goes to quarantine with its reason (``bad_json:…``,
 ``not_an_object``) and, in ``_raw``, ``{"topic": …, "payload": …}``, so every message is counted:
 in each manifest rows read = messages in the batch = landed + quarantined.
@@ -39,6 +46,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from citybrain.ingest.connectors.base import Chunk, Reject, SourceUnreadable, with_positions
 from citybrain.ingest.connectors.jsonl import records_table
 from citybrain.ingest.connectors.push import MemoryReader
+from citybrain.ingest.connectors.stream_loss import ONE_PUBLISHER, LossTracker
 from citybrain.ingest.contract import MqttConnector, SourceContract
 from citybrain.ingest.load import Progress, StreamReader, land_stream
 from citybrain.ingest.manifest import Manifest
@@ -49,6 +57,8 @@ RECEIVE_MAXIMUM = 65_535  # unacknowledged messages in flight to us: the batch w
 CONNECT_TIMEOUT = 15.0
 DRAIN_MAX_SECONDS = 60.0  # one ingest run of a stream; what arrives later waits for the next
 DRAIN_IDLE_SECONDS = 1.0
+SYS_DROPPED = "$SYS/broker/publish/messages/dropped"  # Mosquitto; retained, so sent on subscribe
+SYS_WAIT_SECONDS = 1.0  # how long a new connection waits for the broker's counter
 
 
 @dataclass(frozen=True)
@@ -118,7 +128,9 @@ def load_mqtt(
     connector = contract.connector
     if not isinstance(connector, MqttConnector):
         raise TypeError(f"{contract.id} is not an MQTT source")
-    subscriber = _Subscriber(contract, connector)
+    zone = RawZone(lake, contract.id)
+    tracker = LossTracker.resume(connector.sequence is not None, zone.manifests())
+    subscriber = _Subscriber(contract, connector, had_session=bool(zone.partitions()))
     run = MqttRun()
     began = time.monotonic()
     stop = stop or threading.Event()
@@ -133,7 +145,7 @@ def load_mqtt(
             if not batch and idle_seconds is not None:
                 break
             if batch:
-                manifest = _land(lake, contract, connector, batch, progress)
+                manifest = _land(lake, contract, connector, batch, progress, tracker, subscriber)
                 run.manifests.append(manifest)
                 if on_load is not None:
                     on_load(manifest)
@@ -148,6 +160,14 @@ def load_mqtt(
                     break
             if deadline is not None and time.monotonic() >= deadline:
                 break
+        tracker.pending_session_lost |= subscriber.take_session_lost()
+        if run.error is None and tracker.pending(subscriber.counter()):
+            # Nothing (more) arrived, but the broker says it dropped messages: an empty load
+            # records the loss, so no run ends silent about it.
+            manifest = _land(lake, contract, connector, [], progress, tracker, subscriber)
+            run.manifests.append(manifest)
+            if on_load is not None:
+                on_load(manifest)
     finally:
         subscriber.close()
     return run
@@ -159,20 +179,37 @@ def _land(
     connector: MqttConnector,
     batch: list[Message],
     progress: Progress | None,
+    tracker: LossTracker,
+    subscriber: _Subscriber,
 ) -> Manifest:
     source = f"mqtt://{connector.host}:{connector.port}/{connector.topic}"
     digest = hashlib.sha256()
     for message in batch:
         digest.update(message.payload)
+    chunk, publishers, numbers = _chunk(batch, connector)
+    tracker.pending_session_lost |= subscriber.take_session_lost()
+    check = tracker.check(publishers, numbers, subscriber.counter())
 
     def open_reader(zone: RawZone) -> StreamReader:
-        return MemoryReader(source, [_chunk(batch)], "sha256:" + digest.hexdigest())
+        return MemoryReader(source, [chunk], "sha256:" + digest.hexdigest() if batch else "")
 
-    return land_stream(lake, contract, open_reader, progress=progress)
+    manifest = land_stream(
+        lake,
+        contract,
+        open_reader,
+        progress=progress,
+        before_commit=lambda m: tracker.record(m, check, f"{contract.id} ({source})"),
+    )
+    if manifest.status == "completed":
+        tracker.committed(check)
+    return manifest
 
 
-def _chunk(batch: list[Message]) -> Chunk:
-    """Parsed payloads (one ``json.loads`` per message: MQTT has no framing to parse in bulk)."""
+def _chunk(batch: list[Message], connector: MqttConnector) -> tuple[Chunk, list[str], list[int]]:
+    """Parsed payloads (one ``json.loads`` per message: MQTT has no framing to parse in bulk),
+    and the publishers and sequence numbers of those that carry the contract's ``sequence``."""
+    publishers: list[str] = []
+    numbers: list[int] = []
     objects: list[dict[str, Any]] = []
     rows: list[int] = []
     rejects: list[Reject] = []
@@ -186,10 +223,25 @@ def _chunk(batch: list[Message]) -> Chunk:
         if isinstance(value, dict):
             objects.append(value)
             rows.append(row)
+            if connector.sequence is not None:
+                _sequence(value, connector, publishers, numbers)
         else:
             rejects.append(Reject(row, None, "not_an_object", _raw(message.topic, text)))
     table = with_positions(records_table(objects), pa.array(rows, pa.int64()), None)
-    return Chunk(table, rejects, sum(len(m.payload) for m in batch))
+    return Chunk(table, rejects, sum(len(m.payload) for m in batch)), publishers, numbers
+
+
+def _sequence(
+    value: dict[str, Any], connector: MqttConnector, publishers: list[str], numbers: list[int]
+) -> None:
+    """A message's sequence number, if it has a whole one (else mapping judges the row)."""
+    number = value.get(connector.sequence or "")
+    if isinstance(number, str) and number.strip().lstrip("-").isdigit():
+        number = int(number)
+    if isinstance(number, int) and not isinstance(number, bool):
+        who = value.get(connector.publisher) if connector.publisher else ONE_PUBLISHER
+        publishers.append(str(who))
+        numbers.append(number)
 
 
 def _raw(topic: str, payload: str) -> str:
@@ -200,9 +252,16 @@ def _raw(topic: str, payload: str) -> str:
 class _Subscriber:
     """The paho client: messages arrive on its network thread into a queue; acks go back."""
 
-    def __init__(self, contract: SourceContract, connector: MqttConnector) -> None:
+    def __init__(
+        self, contract: SourceContract, connector: MqttConnector, *, had_session: bool = False
+    ) -> None:
         self.contract = contract
         self.connector = connector
+        self.had_session = had_session  # an earlier run landed: the broker should know us
+        self.session_lost = False
+        self.dropped: int | None = None
+        self.dropped_seen = threading.Event()
+        self.disconnects = 0  # connections lost so far: an ack sent on an earlier one is void
         self.messages: queue.Queue[Message] = queue.Queue()
         self.connected = threading.Event()
         self.disconnected = threading.Event()
@@ -220,22 +279,47 @@ class _Subscriber:
             client.username_pw_set(user or "", password)
         client.on_connect = self._on_connect
         client.on_message = self._on_message
-        client.on_disconnect = lambda *_: self.disconnected.set()
+        client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
         self.client = client
 
-    def _on_connect(self, client: Any, _u: Any, _flags: Any, reason: Any, _p: Any) -> None:
+    def _on_connect(self, client: Any, _u: Any, flags: Any, reason: Any, _p: Any) -> None:
         if getattr(reason, "is_failure", False):
             self.failure = str(reason)
         else:
+            if self.had_session and not getattr(flags, "session_present", True):
+                self.session_lost = True
+            self.had_session = True
+            self.disconnected.clear()  # a reconnect: close() waits for this connection's end
             # Subscribing on every (re)connect is harmless with a kept session and needed without.
             client.subscribe(self.connector.topic, qos=self.connector.qos)
+            client.subscribe(SYS_DROPPED, qos=0)  # not matched by a data filter: a $SYS topic
         self.connected.set()
+
+    def _on_disconnect(self, *_: Any) -> None:
+        self.disconnects += 1
+        self.disconnected.set()
+
+    def take_session_lost(self) -> bool:
+        """Whether the broker forgot our session since last asked."""
+        lost, self.session_lost = self.session_lost, False
+        return lost
+
+    def counter(self) -> int | None:
+        """The broker's dropped-messages counter as last published (None: it publishes none)."""
+        return self.dropped
 
     def _on_subscribe(self, _client: Any, _u: Any, mid: int, _codes: Any, _p: Any) -> None:
         self.subacks.setdefault(mid, threading.Event()).set()
 
     def _on_message(self, _client: Any, _u: Any, message: Any) -> None:
+        if message.topic == SYS_DROPPED:
+            try:
+                self.dropped = int(message.payload)
+            except ValueError:
+                return
+            self.dropped_seen.set()
+            return
         self.messages.put(Message(message.mid, message.qos, message.topic, bytes(message.payload)))
 
     def start(self) -> None:
@@ -259,6 +343,7 @@ class _Subscriber:
                 f"refused the connection: {self.failure or 'no answer'}",
                 hint="check connector.username_env / password_env",
             )
+        self.dropped_seen.wait(SYS_WAIT_SECONDS)  # retained: comes at once where $SYS is on
 
     def collect(
         self,
@@ -300,6 +385,7 @@ class _Subscriber:
         the answer to a subscription renewal sent after the acks proves they arrived. Renewing is
         harmless: same filter and QoS, and retainHandling 2 so no retained message is sent again.
         """
+        connection = self.disconnects
         for message in batch:
             if message.qos > 0:
                 self.client.ack(message.mid, message.qos)
@@ -312,7 +398,11 @@ class _Subscriber:
                 hint="rows are landed; the contract's keys identify repeats",
             )
         confirmed = self.subacks.setdefault(mid, threading.Event())
-        if not confirmed.wait(CONNECT_TIMEOUT):
+        deadline = time.monotonic() + CONNECT_TIMEOUT
+        while not confirmed.wait(0.05):
+            if self.disconnects != connection or time.monotonic() > deadline:
+                break  # the connection went: those acks are lost with it
+        if not confirmed.is_set() or self.disconnects != connection:
             raise SourceUnreadable(
                 f"source {self.contract.id}: the MQTT broker did not confirm the acknowledgement "
                 f"of {len(batch)} landed messages; they may be delivered again",
