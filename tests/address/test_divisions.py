@@ -35,7 +35,7 @@ pytestmark = pytest.mark.usefixtures("divisions_installed")
         ("武侯区", DISTRICT, ["武侯", "武侯县"]),
         ("简阳市", DISTRICT, ["简阳", "简阳县"]),
         ("峨边彝族自治县", DISTRICT, ["峨边县", "峨边"]),
-        ("桂溪街道", STREET, ["桂溪街道办事处", "桂溪街办"]),
+        ("桂溪街道", STREET, ["桂溪街道办事处", "桂溪街办", "桂溪"]),
         ("城区", DISTRICT, []),  # a one-character stem is never an alias
     ],
 )

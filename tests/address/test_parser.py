@@ -76,7 +76,10 @@ CASES: list[tuple[str, str]] = [
         "四川省成都市锦江区红星路三段1号IFS国际金融中心二号办公楼30楼",
         "district=锦江区 road=红星路三段 road_number=1 estate=IFS国际金融中心 building=2 floor=30",
     ),
-    ("成都市郫都区犀浦镇百草路886号", "district=郫都区 street=犀浦镇 road=百草路 road_number=886"),
+    (
+        "成都市郫都区犀浦镇百草路886号",
+        "district=郫都区 street=犀浦街道 road=百草路 road_number=886",
+    ),
     (
         "成都市天府新区华阳街道正西街",
         "city=成都市 district=四川天府新区成都直管区 street=华阳街道 road=正西街",
@@ -129,7 +132,7 @@ CASES: list[tuple[str, str]] = [
         "成都市武侯区科华北路62号力宝大厦北楼12F",
         "road=科华北路 estate=力宝大厦 building=北楼 floor=12",
     ),
-    ("成都市双流县华阳镇", "district=双流区 street=华阳镇"),
+    ("成都市双流县华阳镇", "district=双流区 street=华阳街道"),
     ("湖北省仙桃市干河街道", "province=湖北省 city=- district=仙桃市 street=干河街道"),
     ("海南省儋州市那大镇", "city=儋州市 district=- street=那大镇"),
     ("成都市金牛区茶店子路12号院2栋", "road=茶店子路 road_number=12 building=2"),
@@ -259,10 +262,11 @@ def test_parsing_is_deterministic() -> None:
 def test_a_configured_zone_keeps_its_code_and_its_streets_are_not_corrected() -> None:
     zone = ZoneAlias("示例高新区", "510100", ("高新区",), code="510109")
     parser = AddressParser(ParserConfig(default_region="510100", zones=(*DEFAULT_ZONES, zone)))
-    parsed = parser.parse("四川省成都市示例高新区芳草街道锦城大道7号仁恒名城1栋1单元202室")
-    # 芳草街道 is one edit from 武侯区's 芳草街街道, but a zone's streets are not in the data.
+    parsed = parser.parse("四川省成都市示例高新区芳章街道锦城大道7号仁恒名城1栋1单元202室")
+    # 芳章街道 is one edit from 芳草街道 (武侯区's 芳草街街道 until 2019), but a zone's streets
+    # are not in the data.
     assert (parsed.district, parsed.district_code) == ("示例高新区", "510109")
-    assert (parsed.street, parsed.street_code) == ("芳草街道", None)
+    assert (parsed.street, parsed.street_code) == ("芳章街道", None)
     # With the default zones too, 高新区 in 成都 could be either zone: left undecided …
     assert parser.parse("高新区锦城大道7号").district_code is None
     # … so a city whose 高新区 is the fictional one lists only its own zones.
@@ -270,11 +274,12 @@ def test_a_configured_zone_keeps_its_code_and_its_streets_are_not_corrected() ->
     assert own.parse("高新区锦城大道7号").district_code == "510109"
 
 
-def test_an_unknown_district_before_a_street_is_kept_without_a_code() -> None:
+def test_an_unknown_functional_area_is_kept_without_a_code() -> None:
     parsed = parse("四川省成都市示例高新区芳草街道锦城大道7号")
     assert (parsed.city, parsed.district, parsed.district_code) == ("成都市", "示例高新区", None)
-    assert parsed.street == "芳草街道"
-    assert "unknown district: 示例高新区" in parsed.notes
+    # 芳草街道: 武侯区's 芳草街街道 as the 2015 codes wrote it
+    assert (parsed.street, parsed.admin_status) == ("芳草街街道", "historical")
+    assert not any(note.startswith("admin typo") for note in parsed.notes)
 
 
 def test_a_city_typo_is_fixed_by_the_next_name_or_the_default_region() -> None:

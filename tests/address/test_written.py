@@ -44,16 +44,16 @@ CASES: list[tuple[str, str]] = [
     ("成华区建设路56号门面", "road=建设路 road_number=56 estate=-"),
     ("高新区天府五街168号德必天府五街WE2号楼B1层", "estate=德必天府五街WE building=2 floor=-1"),
     # villages and groups: the group is where a village's numbers run
-    ("郫都区犀浦镇天府村3组15号", "street=犀浦镇 community=天府村 road=3组 road_number=15"),
+    ("郫都区犀浦镇天府村3组15号", "street=犀浦街道 community=天府村 road=3组 road_number=15"),
     ("新津区花源镇白云村二组28号", "community=白云村 road=2组 road_number=28"),
     ("大邑县安仁镇民乐村11组22号附1号", "community=民乐村 road=11组 road_number=22附1"),
     ("武侯区簇桥街道七里村6组", "street=簇桥街道 community=七里村 road=6组 road_number=-"),
-    ("金堂县赵镇十里社区5组", "district=金堂县 street=赵镇 community=十里社区 road=5组"),
+    ("金堂县赵镇十里社区5组", "district=金堂县 street=赵镇街道 community=十里社区 road=5组"),
     ("蒲江县大塘镇西来村村委会", "street=大塘镇 community=西来村"),
     # 街道, 镇 and 乡
     ("崇州市崇阳街道蜀州中路289号", "district=崇州市 street=崇阳街道 road=蜀州中路"),
-    ("四川省成都市双流县东升镇", "district=双流区 street=东升镇"),
-    ("金堂县栖贤乡", "district=金堂县 street=栖贤乡"),
+    ("四川省成都市双流县东升镇", "district=双流区 street=东升街道"),
+    ("金堂县栖贤乡", "district=金堂县 street=栖贤街道"),
     # communities named like a city or district are communities
     ("金华社区金地和鸣1栋2单元601室", "district=- community=金华社区 estate=金地和鸣"),
     # spaces and punctuation
@@ -97,7 +97,9 @@ def test_hand_written_addresses(text: str, spec: str) -> None:
 def test_a_city_parser_reads_a_bare_village_address() -> None:
     chengdu = AddressParser(ParserConfig(default_region="510100"))
     parsed = chengdu.parse("犀浦镇天府村3组15号")
-    assert (parsed.city, parsed.street, parsed.community) == ("成都市", "犀浦镇", "天府村")
+    # 犀浦镇 has been 犀浦街道 since 2019: read as the street it became
+    assert (parsed.city, parsed.street, parsed.community) == ("成都市", "犀浦街道", "天府村")
+    assert parsed.admin_status == "historical"
     assert (parsed.road, parsed.road_number) == ("3组", "15")
     assert parsed.canonical.endswith("天府村3组15号")
 

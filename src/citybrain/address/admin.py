@@ -12,11 +12,14 @@ import re
 from typing import Any, NamedTuple, cast
 
 from citybrain.address.divisions import (
+    BASE_KIND,
     CITY,
     CONTEXT,
     DISTRICT,
     FULL,
+    HISTORICAL,
     PROVINCE,
+    SECONDARY,
     SHORT,
     STREET,
     Division,
@@ -32,11 +35,19 @@ _NOT_DISTRICT = tuple(c + "区" for c in "社小园景校厂片街营矿院")
 _DIRECTIONS = frozenset("东西南北中")
 # Text that looks like one more admin name (it ends in an admin suffix): tried for one typo.
 _ADMIN_LIKE = re.compile(r"[\u4e00-\u9fff]{1,6}?(?:街道|区|县|市|镇|乡|州|省|旗)")
+# Functional areas people write in place of a county (郑东新区, 两江新区, 西安高新区, 经开区 …): not
+# divisions, never typos of one; read as an area of the city written before them.
+_FUNCTIONAL_AREA = re.compile(
+    r"[\u4e00-\u9fff]{0,8}?(?:高新技术产业开发区|高新技术开发区|经济技术开发区|经济开发区|开发区"
+    r"|高新区|经开区|新区|工业园区|产业园区|保税区|综合试验区|试验区|实验区|示范区|度假区)"
+)
 Chain = tuple[tuple[Division, int], ...]
 _Name = str | None
 # (province, code, city, code, district, code, street, code)
 Levels = tuple[_Name, _Name, _Name, _Name, _Name, _Name, _Name, _Name]
 _TWO = (2,)
+_ROAD_AFTER = re.compile(r"[\u4e00-\u9fff]{1,8}?(?:路|街|大道|巷)(?:[东西南北中]段)?\d")
+LONE = 16  # a flag on a kind handed to `AdminReader._accept` (see `_lone_counties`)
 _FIRST_ASCII = re.compile(r"[0-9A-Za-z]")
 _MAX_READS = 100_000  # admin prefixes remembered before starting afresh (bounded memory)
 _WINDOW = 5_000  # the memo stays if, by this many new prefixes, at least half the reads repeated
@@ -70,6 +81,8 @@ class AdminResult(NamedTuple):
     ambiguous: tuple[str, ...] = ()  # tokens read but not placed (朝阳区 with no city known)
     inferred: bool = False  # upper levels filled in from a lower one or the default city
     corrections: tuple[str, ...] = ()  # typos fixed, "武候区 → 武侯区"
+    historical: tuple[str, ...] = ()  # old names read, "historical: 下城区 → 拱墅区 (changed …)"
+    candidates: tuple[str, ...] = ()  # when ambiguous: the units the unplaced name may be
     # The lineage as the parser's eight admin fields (see `levels_of`), worked out once per
     # reading: a remembered reading hands them to every address that shares it. None: not yet.
     levels: Levels | None = None
@@ -140,10 +153,21 @@ class AdminReader:
         # Prefix read so far → [its readings, the result when nothing more is read] (see _read).
         self._states: dict[str, list[Any]] = {}
         self._short_only = frozenset(
-            alias for alias, entries in self._names.items() if all(k == SHORT for _, k in entries)
+            alias
+            for alias, entries in self._names.items()
+            if all(k & BASE_KIND == SHORT for _, k in entries)
+        )
+        # Short names of exactly one county, and of no other province, city or county.
+        self._lone_counties = frozenset(
+            alias
+            for alias, entries in self._names.items()
+            if sum(d.level <= DISTRICT for d, _ in entries) == 1
+            and any(d.level == DISTRICT and k == SHORT for d, k in entries)
         )
         self._with_short = frozenset(
-            alias for alias, entries in self._names.items() if any(k == SHORT for _, k in entries)
+            alias
+            for alias, entries in self._names.items()
+            if any(k & BASE_KIND == SHORT for _, k in entries)
         )
         # Every proper start (of two characters or more) of an alias.
         self._prefixes = frozenset(alias[:k] for alias in self._names for k in range(2, len(alias)))
@@ -151,7 +175,7 @@ class AdminReader:
         self._cut_chars = frozenset(
             alias[-1]
             for alias, entries in self._names.items()
-            if any(k == FULL for _, k in entries)
+            if any(k & BASE_KIND == FULL for _, k in entries)
         )
         # Of names ending in 道 only streets (街道) are full names: roads (大道) are never cut.
         self._cut_chars -= {"道"}
@@ -169,6 +193,8 @@ class AdminReader:
         )
         self._children: dict[str | None, NameIndex] = {}
         self._child_codes: dict[str | None, dict[str, str]] = {}
+        self._below: dict[str | None, list[Division]] | None = None  # built on the first typo
+        self._areas: dict[tuple[str, str], Division] = {}  # functional areas read, by parent
 
     @staticmethod
     def is_within(division: Division, ancestor: Division) -> bool:
@@ -179,6 +205,8 @@ class AdminReader:
         return division.level > ancestor.level and division.prefix.startswith(ancestor.prefix)
 
     def _accept(self, division: Division, kind: int, last: Division | None, after: str) -> bool:
+        lone = kind & LONE > 0  # the alias names one county and no other unit above a town
+        kind &= BASE_KIND
         if kind == SHORT and after:
             if _starts_a_lower_name(after):
                 return False
@@ -190,7 +218,8 @@ class AdminReader:
             if kind == FULL:
                 return True
             if kind == SHORT:
-                return division.level <= CITY
+                # 义乌, 柯桥, 鄞州 written first: a county's short name, when no other unit has it.
+                return division.level <= CITY or (division.level == DISTRICT and lone)
             return self._default is not None and self.is_within(division, self._default)
         return self.is_within(division, last)
 
@@ -247,6 +276,7 @@ class AdminReader:
         corrections: list[str] = []
         names, lengths3, accept = self._names, self._lengths2, self._accept
         by_province, with_short, prefixes = self._by_province, self._with_short, self._prefixes
+        lone = self._lone_counties
         cut_chars = self._cut_chars
         while pos < n:
             lengths = lengths3.get(text[pos : pos + 3], _TWO)
@@ -261,7 +291,7 @@ class AdminReader:
                 if entries is None:
                     continue
                 if alias in with_short and end + 3 > horizon:
-                    horizon = end + 3
+                    horizon = end + 3 if alias not in lone else n + 1  # see _lone_fits
                 after = text[end : end + 3]
                 for chain in chains:
                     last = chain[-1][0] if chain else None
@@ -271,7 +301,10 @@ class AdminReader:
                     grown = len(extended)
                     repeated = False
                     for division, kind in candidates:
-                        if kind == FULL and last is not None:
+                        if kind & HISTORICAL and last is division:
+                            # an old town of this county, merged: the county, marked historical
+                            extended.append((*chain[:-1], (division, kind)))
+                        elif kind == FULL and last is not None:
                             # the common case, inlined: a full name inside the previous token
                             if (
                                 division.level > last.level
@@ -281,7 +314,17 @@ class AdminReader:
                                 extended.append((*chain, (division, kind)))
                             elif any(d is division for d, _ in chain):
                                 repeated = True  # 成都市武侯区成都市武侯区…: said twice
-                        elif accept(division, kind, last, after):
+                        elif accept(
+                            division,
+                            kind
+                            | (
+                                LONE
+                                if not chain and alias in lone and self._lone_fits(text, end)
+                                else 0
+                            ),
+                            last,
+                            after,
+                        ):
                             extended.append((*chain, (division, kind)))
                     if repeated and len(extended) == grown:
                         extended.append(chain)  # a repeat only when nothing new was read
@@ -296,12 +339,14 @@ class AdminReader:
             if end > horizon:
                 horizon = end
             if not extended:
-                fixed = self._fuzzy(text, pos, chains)
+                area = self._functional_area(text, pos, chains)
+                fixed = self._fuzzy(text, pos, chains) if area is None else area
                 if fixed is None:
                     break
                 division, step, note = fixed
                 extended = [(*chain, (division, FULL)) for chain in chains]
-                corrections.append(note)
+                if note:
+                    corrections.append(note)
                 horizon = n + 1  # a fix looked at what follows: nothing after here is kept
             chains = extended
             pos += step
@@ -358,10 +403,19 @@ class AdminReader:
         m = _ADMIN_LIKE.match(text, pos)
         return m is None or m.end() - pos < 3
 
+    def _lone_fits(self, text: str, end: int) -> bool:
+        """Whether a county's short name written first (义乌, 柯桥) is that county: the text ends
+        there, or a unit inside it, a road or a number follows (not 锦江雅居, an estate)."""
+        if end >= len(text) or text[end].isdigit() or _ROAD_AFTER.match(text, end):
+            return True
+        entries = self._names[text[:end]]
+        county = next(d for d, _ in entries if d.level == DISTRICT)
+        return self._next_is_within(text, end, county)
+
     def _next_is_within(self, text: str, pos: int, division: Division) -> bool:
         for length in self._lengths2.get(text[pos : pos + 3], _TWO):
             for candidate, kind in self._names.get(text[pos : pos + length], ()):
-                if kind == FULL and self.is_within(candidate, division):
+                if kind & BASE_KIND == FULL and self.is_within(candidate, division):
                     return True
         return False
 
@@ -373,27 +427,69 @@ class AdminReader:
                 continue
             for length in lengths:
                 entries = self._names.get(text[start : start + length])
-                if entries and any(k == FULL and d.level <= CITY for d, k in entries):
+                if entries and any(k & BASE_KIND == FULL and d.level <= CITY for d, k in entries):
                     return start
         return 0
 
+    def _functional_area(
+        self, text: str, pos: int, chains: list[Chain]
+    ) -> tuple[Division, int, str] | None:
+        """郑东新区, 两江新区, 西安高新区 after their city: an area of that city (no county known).
+
+        Only after a city (or a municipality) written or read before it; the area is a
+        district-level unit without a code, as configured zones are.
+        """
+        m = _FUNCTIONAL_AREA.match(text, pos)
+        if m is None:
+            return None
+        lasts: set[Division] = set()
+        for chain in chains:
+            if not chain:
+                return None
+            last = chain[-1][0]
+            if last.level == PROVINCE:  # 重庆两江新区: a municipality is its own city
+                city = self._divisions.get(last.prefix + "0100")
+                last = city if city is not None and city.name == last.name else last
+            lasts.add(last)
+        if len(lasts) > 1:  # 重庆 read as the municipality and its 县 part: its city
+            lasts = {d for d in lasts if d.code.endswith("0100")}
+        if len(lasts) != 1:
+            return None
+        last = lasts.pop()
+        if last.level > CITY:
+            return None  # inside a county already: the rest is read as detail
+        name = m.group(0)
+        area = self._areas.get((name, last.code))
+        if area is None:
+            area = Division(f"zone:{name}@{last.code}", name, DISTRICT, last.code, last.prefix)
+            self._areas[(name, last.code)] = area
+        return area, len(name), ""
+
     def _fuzzy(self, text: str, pos: int, chains: list[Chain]) -> tuple[Division, int, str] | None:
-        """One typo in the next admin name (武候区 → 武侯区) when one known name is that close."""
+        """One typo in the next admin name (武候区 → 武侯区) when one known name is that close.
+
+        Only a name that matches nothing (a real name elsewhere, live or historical, is kept as
+        written), and only among the units of the parent written before it (with none written:
+        the default city's, else provinces and cities).
+        """
         m = _ADMIN_LIKE.match(text, pos)
         if m is None or m.end() - pos < 3 or m.group(0).endswith(_NOT_DISTRICT):
             return None
-        parents = {chain[-1][0].code if chain else None for chain in chains}
-        if len(parents) != 1:
+        if m.group(0) in self._names or _FUNCTIONAL_AREA.fullmatch(m.group(0)):
             return None
-        parent = parents.pop()
-        if parent is not None and (
-            self._divisions[parent].level >= STREET or _is_zone(self._divisions[parent])
-        ):
+        lasts = {chain[-1][0] if chain else None for chain in chains}
+        if len(lasts) != 1:
+            return None
+        last = lasts.pop()
+        if last is None and self._default is not None:
+            last = self._default
+        if last is not None and (last.level >= STREET or _is_zone(last)):
             return None  # a zone's own streets are not known: no name to correct towards
+        parent = last.code if last is not None else None
         names = self._names_under(parent)
         query = m.group(0)
         fixed = names.correct(query)
-        if fixed is None and self._default is not None:
+        if fixed is None and self._default is not None and parent is None:
             # 城都市 is one edit from 成都市, 宜都市 and 昌都市; in 成都, it is 成都市.
             codes = self._child_codes[parent]
             default = self._default
@@ -418,24 +514,28 @@ class AdminReader:
         return division, len(query), f"{query} → {fixed}"
 
     def _names_under(self, parent: str | None) -> NameIndex:
-        """Full names of the units directly below ``parent`` (provinces to districts for None)."""
+        """Full names of the units directly below ``parent`` (a province's: its cities and
+        counties; with no parent: provinces and cities). Small, so cheap to build on first use."""
         found = self._children.get(parent)
         if found is not None:
             return found
+        below = self._below
+        if below is None:
+            below = self._below = {}
+            for division in self._divisions.values():
+                below.setdefault(division.parent, []).append(division)
         codes: dict[str, str] = {}
         ambiguous: set[str] = set()
-        top = self._divisions[parent] if parent else None
-        for division in self._divisions.values():
-            if top is None:
-                inside = division.level <= DISTRICT
-            else:
-                inside = self.is_within(division, top) and division.level <= top.level + 1 + (
-                    top.level == PROVINCE
-                )
-            if inside:
-                if division.name in codes and codes[division.name] != division.code:
-                    ambiguous.add(division.name)
-                codes[division.name] = division.code
+        if parent is None:
+            units = [d for d in self._divisions.values() if d.level <= CITY]
+        else:
+            units = list(below.get(parent, ()))
+            if self._divisions[parent].level == PROVINCE:
+                units += [d for city in units for d in below.get(city.code, ())]
+        for division in units:
+            if division.name in codes and codes[division.name] != division.code:
+                ambiguous.add(division.name)
+            codes[division.name] = division.code
         for name in ambiguous:
             del codes[name]
         self._child_codes[parent] = codes
@@ -451,8 +551,13 @@ class AdminReader:
             chains = near or chains
         if len(chains) > 1:
             # Prefer readings made of full names, then those that start higher (海南 the province).
-            def score(chain: tuple[tuple[Division, int], ...]) -> tuple[int, int]:
-                return (sum(kind != FULL for _, kind in chain), chain[0][0].level)
+            # An old name reads as its main successor, and a live name before an old one.
+            def score(chain: tuple[tuple[Division, int], ...]) -> tuple[int, int, int]:
+                return (
+                    sum(kind & BASE_KIND != FULL or kind & SECONDARY > 0 for _, kind in chain),
+                    sum(kind & HISTORICAL > 0 for _, kind in chain),
+                    chain[0][0].level,
+                )
 
             best = min(score(c) for c in chains)
             chains = [c for c in chains if score(c) == best]
@@ -476,7 +581,21 @@ class AdminReader:
                 lineage.append(city)
         inferred = chain[0][0].level > PROVINCE and lineage[0].level == PROVINCE
         found = tuple(lineage)
-        return AdminResult(end, found, inferred=inferred, levels=levels_of(found))
+        historical = tuple(
+            self._history_note(division, text[:end])
+            for division, kind in chain
+            if kind & HISTORICAL
+        )
+        return AdminResult(
+            end, found, inferred=inferred, historical=historical, levels=levels_of(found)
+        )
+
+    def _history_note(self, division: Division, written: str) -> str:
+        """Which old name of ``division`` was written, and when it changed."""
+        olds = self._index.history.get(division.code, ())
+        old = next((h for h in olds if h.name in written), None)
+        old = old or next((h for h in olds if h.name[:2] in written), olds[0])
+        return old.note(division.name)
 
     def _ambiguous(
         self, chains: list[tuple[tuple[Division, int], ...]], end: int, text: str
@@ -500,7 +619,16 @@ class AdminReader:
             if at >= 0:
                 rest = rest[at + len(division.name) :]
         placed = tuple(common)
-        return AdminResult(end, placed, ambiguous=(rest or text[:end],), levels=levels_of(placed))
+        candidates = tuple(
+            dict.fromkeys("".join(d.name for d in self._lineage(c[-1][0])) for c in chains)
+        )
+        return AdminResult(
+            end,
+            placed,
+            ambiguous=(rest or text[:end],),
+            candidates=candidates,
+            levels=levels_of(placed),
+        )
 
     def _lineage(self, division: Division) -> list[Division]:
         cached = self._lineages.get(division.code)

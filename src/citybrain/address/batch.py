@@ -12,7 +12,14 @@ import pyarrow.compute as pc
 from citybrain.address.model import COMPONENTS, ParsedAddress
 from citybrain.address.parser import AddressParser, default_parser
 
-COLUMNS: tuple[str, ...] = ("address", *COMPONENTS, "canonical", "admin_inferred", "notes")
+COLUMNS: tuple[str, ...] = (
+    "address",
+    *COMPONENTS,
+    "canonical",
+    "admin_status",
+    "admin_inferred",
+    "notes",
+)
 
 
 def parse_many(
@@ -77,6 +84,7 @@ def _parse_columns(uniques: list[str | None], parser: AddressParser) -> pa.Table
     for name in COMPONENTS:
         arrays[name] = pa.array(columns.get(name, ()), pa.string())
     arrays["canonical"] = _canonical(arrays)
+    arrays["admin_status"] = pa.array(columns.get("admin_status", ()), pa.string())
     arrays["admin_inferred"] = pa.array(columns.get("admin_inferred", ()), pa.bool_())
     arrays["notes"] = pa.array(columns.get("notes", ()), pa.list_(pa.string()))
     if arrays["address"].null_count:

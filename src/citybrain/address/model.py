@@ -53,6 +53,9 @@ class ParsedAddress(NamedTuple):
     unit: str | None = None
     floor: str | None = None
     room: str | None = None
+    # "current", or "historical" when an old division name was read (its successor is given
+    # above, the old name in ``notes``); None when no division was read.
+    admin_status: str | None = None
     admin_inferred: bool = False
     notes: tuple[str, ...] = ()
 

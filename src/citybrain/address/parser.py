@@ -150,9 +150,13 @@ class AddressParser:
         unplaced = None
         if admin.corrections:
             notes.extend(f"admin typo: {c}" for c in admin.corrections)
+        if admin.historical:
+            notes.extend(admin.historical)
         if admin.ambiguous:
             unplaced = admin.ambiguous[0]
             notes.append(f"ambiguous admin: {unplaced}")
+            if admin.candidates:
+                notes.append(f"candidates: {' / '.join(admin.candidates[:8])}")
         m = _HEAD.match(rest)
         assert m is not None  # every part of _HEAD is optional
         # In the pattern's order (groups() is cheaper than naming them; see _HEAD_GROUPS).
@@ -214,6 +218,7 @@ class AddressParser:
                 unit,
                 floor,
                 room,
+                _status(admin),
                 admin.inferred,
                 tuple(notes),
             ),
@@ -283,6 +288,12 @@ class AddressParser:
             notes.append("admin from default region")
             return AdminResult(admin.end, default, inferred=True, levels=levels_of(default))
         return admin
+
+
+def _status(admin: AdminResult) -> str | None:
+    if admin.historical:
+        return "historical"
+    return "current" if admin.lineage else None
 
 
 def alias_map(aliases: Mapping[str, str | Sequence[str]]) -> dict[str, tuple[str, ...]]:

