@@ -10,7 +10,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -99,6 +99,9 @@ class WorkspaceConfig(_Strict):
     ops_db: OpsDBConfig = Field(default_factory=OpsDBConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
+    # ``[resolve]``: which std columns identify persons and enterprises, and the linkage model;
+    # validated by ``citybrain.govern.resolve.settings`` (errors name the key), empty: defaults.
+    resolve: dict[str, Any] = Field(default_factory=dict)
 
     def ops_db_url(self, root: Path) -> str:
         """The ops-database URL with the workspace path and the password from the environment."""

@@ -66,6 +66,12 @@ def dwelling_links(engine: Engine, base: ir.Table) -> ir.Table:
                     joined[GOLDEN_COLUMN[kind]].name("golden_entity_id"),
                 )
             )
+    if not parts:  # no person or enterprise was resolved: a dwelling base with no records
+        none = ibis.null(str)
+        return base.select(
+            base[GOLDEN], kind=none, record_id=none, source_system=none, source_key=none,
+            source_row=none, golden_entity_id=none,
+        ).filter(ibis.literal(False))  # fmt: skip
     return ibis.union(*parts, distinct=True)
 
 

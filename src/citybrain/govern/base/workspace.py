@@ -1,7 +1,9 @@
 """Build the base zone of a workspace from its std tables: the `citybrain run` resolve stage.
 
 A nightly run is incremental: records already linked keep their golden ids and only new ones
-are scored (`resolve_new`); the first run of a workspace resolves everything.
+are scored (`resolve_new`); the first run of a workspace resolves everything. Which std tables and
+columns identify whom is the workspace's resolver configuration (``[resolve]`` in
+``citybrain.toml`` or ``resolve.yaml``; see `citybrain.govern.resolve.settings`).
 """
 
 from __future__ import annotations
@@ -14,20 +16,25 @@ from citybrain.core.catalog import Catalog
 from citybrain.core.engine import Engine
 from citybrain.core.workspace import Workspace
 from citybrain.govern.base.build import BaseBuild, build_base
-from citybrain.govern.resolve.records import ENTERPRISE_SPECS, PERSON_SPECS
-
-#: Every std table a base table is built from.
-BASE_INPUTS: tuple[str, ...] = tuple(
-    sorted(
-        {s.table for s in (*PERSON_SPECS, *ENTERPRISE_SPECS)}
-        | {"standard_address", "transport_permit", "vehicle_ping"}
-    )
-)
+from citybrain.govern.resolve import ResolveConfig, load_resolve_config
 
 
-def std_inputs(engine: Engine) -> dict[str, ir.Table]:
-    """The std tables of `BASE_INPUTS` the workspace has written."""
-    return {name: engine.table("std", name) for name in BASE_INPUTS if engine.exists("std", name)}
+def base_inputs(config: ResolveConfig | None = None) -> tuple[str, ...]:
+    """Every std table a base table is built from under ``config`` (default: the defaults)."""
+    config = config or ResolveConfig()
+    tables = {s.table for kind in ("person", "enterprise") for s in config.kind(kind).sources}
+    tables |= {config.dwelling.addresses, config.vehicle.permits, config.vehicle.pings}
+    return tuple(sorted(tables))
+
+
+#: Every std table a base table is built from by default.
+BASE_INPUTS: tuple[str, ...] = base_inputs()
+
+
+def std_inputs(engine: Engine, config: ResolveConfig | None = None) -> dict[str, ir.Table]:
+    """The std tables of `base_inputs` the workspace has written."""
+    names = base_inputs(config)
+    return {name: engine.table("std", name) for name in names if engine.exists("std", name)}
 
 
 def build_workspace_base(
@@ -38,12 +45,19 @@ def build_workspace_base(
     report: Callable[[str], None] | None = None,
 ) -> BaseBuild:
     """Resolve and write the workspace's base tables and record them in its catalog."""
+    config = load_resolve_config(workspace.root, workspace.config.resolve)
     catalog = Catalog.open(workspace.ops_db_url)
     try:
         with workspace.engine() as engine:
-            std = std_inputs(engine)
+            std = std_inputs(engine, config)
             return build_base(
-                engine, std, incremental=not full, catalog=catalog, run_id=run_id, report=report
+                engine,
+                std,
+                config=config,
+                incremental=not full,
+                catalog=catalog,
+                run_id=run_id,
+                report=report,
             )
     finally:
         catalog.close()

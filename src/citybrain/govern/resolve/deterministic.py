@@ -33,6 +33,26 @@ def identifier_edges(records: pa.Table, column: str = "id_valid") -> pa.Table:
     )
 
 
+def cross_dataset_edges(records: pa.Table, column: str, dataset: str) -> pa.Table:
+    """Link-only: per identifier, each dataset's first record linked to the identifier's first
+    record in another dataset — never two records of one dataset to each other."""
+    keyed = records.select(["record_id", column, dataset]).filter(pc.is_valid(records[column]))
+    keyed = keyed.filter(pc.is_valid(keyed[dataset]))
+    firsts = keyed.group_by([column, dataset]).aggregate([("record_id", "min")])
+    firsts = firsts.rename_columns([column, dataset, "record_id"])
+    hub = firsts.group_by(column).aggregate([("record_id", "min")])
+    joined = firsts.join(hub, column)
+    joined = joined.filter(pc.not_equal(joined["record_id"], joined["record_id_min"]))
+    return pa.table(
+        {
+            "record_id_l": joined["record_id_min"],
+            "record_id_r": joined["record_id"],
+            "match_probability": pa.array([1.0] * joined.num_rows, pa.float64()),
+        },
+        schema=EDGE_SCHEMA,
+    )
+
+
 def guarded_edges(records: pa.Table, column: str) -> pa.Table:
     """Records equal on ``column`` link unless their valid identifiers differ.
 

@@ -7,12 +7,23 @@ the gender); a normalised mobile
 number (and its raw digits, for a mobile typed one digit long or short); address components
 (estate, building-unit-room) from `citybrain.address`.
 Enterprises: a USCC only when valid, and the name's core (no region prefix, no legal form).
+
+Fields of the world: names in Latin letters (accents folded, words in either order: ``name_key``
+holds the name's words sorted), names given as family and given name, identifiers that are not
+Chinese (``other_id_norm``: letters and digits), phones with a country code or of another region
+(E.164 through ``phonenumbers``), birth dates in the common written forms, a gender column, and
+addresses the Chinese parser cannot read (``addr_text``, compared as text). Every column a record
+lacks is null, so the resolver can see which fields a city's data actually carries.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from functools import partial
 from typing import Any
 
+import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
 from pypinyin import Style, lazy_pinyin
@@ -58,7 +69,100 @@ def _pinyin(name: str) -> str:
     return "".join(lazy_pinyin(name, style=Style.NORMAL, errors="default"))
 
 
-def name_features(names: Any) -> dict[str, Any]:
+def name_features(names: Any, family: Any = None, given: Any = None) -> dict[str, Any]:
+    """Name features; ``family`` and ``given`` (optional columns) complete or replace ``names``.
+
+    Chinese names keep their characters and pinyin; a name with Latin letters is folded to
+    lower-case words (``name_norm`` with spaces, ``name_py`` without, the last word or the family
+    name as the surname). ``name_key`` is the name's words in sorted order, so ``Smith John`` and
+    ``John Smith`` (or 伟 张 given as family 伟, given 张) agree on it.
+    """
+    if family is not None or given is not None:
+        names = _joined_names(_plain(names), _plain(family), _plain(given))
+    out = _chinese_name_features(names)
+    names = _plain(names)
+    parts = pc.binary_join_element_wise(
+        pc.cast(names, pa.string()),
+        *(pc.cast(c, pa.string()) if c is not None else pa.nulls(len(names), pa.string())
+          for c in (family, given)),
+        out["surname_py"], out["given_py"], "\u001f", null_handling="replace", null_replacement="",
+    )  # fmt: skip
+    split = _distinct_map_many(parts, _name_parts, 6)
+    latin = pc.is_valid(split[0])
+    keys = ("name_norm", "name_py", "surname", "surname_py", "given_py")
+    for i, key in enumerate(keys):
+        out[key] = pc.if_else(latin, split[i], out[key])
+    out["name_key"] = split[5]
+    return out
+
+
+def _plain(values: Any) -> Any:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
+def _joined_names(names: Any, family: Any, given: Any) -> Any:
+    """The full name where only family and given name are written (Chinese: family first)."""
+    f = _clean_words(family) if family is not None else pa.nulls(len(names), pa.string())
+    g = _clean_words(given) if given is not None else pa.nulls(len(names), pa.string())
+    latin = pc.fill_null(pc.match_substring_regex(pc.coalesce(f, g), LATIN), False)
+    western = pc.binary_join_element_wise(g, f, " ", null_handling="skip")
+    eastern = pc.binary_join_element_wise(f, g, "", null_handling="skip")
+    joined = pc.if_else(latin, western, eastern)
+    joined = pc.if_else(pc.equal(joined, ""), _NULL, joined)
+    if names is None:
+        return joined
+    return pc.coalesce(pc.if_else(pc.equal(_clean(names), ""), _NULL, names), joined)
+
+
+def _clean_words(values: Any) -> Any:
+    text = pc.utf8_trim_whitespace(pc.utf8_normalize(pc.cast(values, pa.string()), "NFKC"))
+    return pc.if_else(pc.equal(text, ""), _NULL, text)
+
+
+LATIN = r"[A-Za-z\x{00C0}-\x{024F}]"
+_LATIN_RE = re.compile(r"[A-Za-z\u00C0-\u024F]")
+
+
+def _words(text: str) -> list[str]:
+    folded = unicodedata.normalize("NFKD", text)
+    folded = "".join(c for c in folded if not unicodedata.combining(c)).lower()
+    folded = re.sub(r"['’`.\-]", "", folded)
+    return [w for w in re.split(r"[^0-9a-z\u3400-\u9fff]+", folded) if w]
+
+
+def _name_parts(joined: str) -> tuple[str | None, ...]:
+    """(norm, py, surname, surname_py, given_py, key) of one name; the first five only for a
+    name in Latin letters (Chinese names keep the vectorised features)."""
+    name, family, given, surname_py, given_py = joined.split("\u001f")
+    if not _LATIN_RE.search(name + family + given):
+        key = " ".join(sorted(w for w in (surname_py, given_py) if w))
+        return None, None, None, None, None, key or None
+    words = _words(name)
+    if not words:
+        return (None,) * 6
+    family_words = _words(family) if family else []
+    given_words = _words(given) if given else []
+    surname = "".join(family_words) if family_words else words[-1]
+    rest = "".join(given_words) if family_words or given_words else "".join(words[:-1])
+    key_words = family_words + given_words if family_words or given_words else words
+    return (
+        " ".join(words), "".join(words), surname, surname, rest or None,
+        " ".join(sorted(key_words)),
+    )  # fmt: skip
+
+
+def _distinct_map_many(values: Any, fn: Any, width: int) -> list[Any]:
+    """``fn`` (str -> tuple of ``width``) applied once per distinct value, taken back to rows."""
+    encoded = pc.dictionary_encode(values)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    results = [fn(v) if v is not None else (None,) * width for v in encoded.dictionary.to_pylist()]
+    return [
+        pa.array([r[i] for r in results], pa.string()).take(encoded.indices) for i in range(width)
+    ]
+
+
+def _chinese_name_features(names: Any) -> dict[str, Any]:
     clean = _clean(names)
     masked = pc.fill_null(pc.match_substring_regex(clean, MASKED_NAME), False)
     anonymous = pc.fill_null(pc.is_in(clean, pa.array(["匿名", "无", "不详", "未知"])), False)
@@ -85,7 +189,26 @@ def id_features(ids: Any, birth_dates: Any) -> dict[str, Any]:
         pc.utf8_slice_codeunits(id_valid, 12, 14),
         "-",
     )
-    digits = pc.replace_substring_regex(pc.cast(birth_dates, pa.string()), r"\D", "")
+    given = birth_date_feature(birth_dates)
+    plausible = pc.fill_null(pc.match_substring_regex(raw, r"^\d{17}[\dX]$"), False)
+    return {
+        "id_valid": id_valid,
+        "id_raw": pc.if_else(plausible, raw, _NULL),
+        "dob": pc.coalesce(from_id, given),
+    }
+
+
+def birth_date_feature(birth_dates: Any) -> Any:
+    """YYYY-MM-DD from ``19900102``, ``1990-1-2``, ``1990/01/02``, ``1990年1月2日``, a timestamp."""
+    text = pc.utf8_normalize(pc.cast(birth_dates, pa.string()), "NFKC")
+    spaced = pc.extract_regex(text, r"^\s*(?P<y>\d{4})\D{1,2}(?P<m>\d{1,2})\D{1,2}(?P<d>\d{1,2})")
+    padded = pc.binary_join_element_wise(
+        pc.struct_field(spaced, "y"),
+        pc.utf8_lpad(pc.struct_field(spaced, "m"), 2, "0"),
+        pc.utf8_lpad(pc.struct_field(spaced, "d"), 2, "0"),
+        "-",
+    )
+    digits = pc.replace_substring_regex(text, r"\D", "")
     given = pc.if_else(
         pc.equal(pc.utf8_length(digits), 8),
         pc.binary_join_element_wise(
@@ -96,15 +219,41 @@ def id_features(ids: Any, birth_dates: Any) -> dict[str, Any]:
         ),
         _NULL,
     )
-    plausible = pc.fill_null(pc.match_substring_regex(raw, r"^\d{17}[\dX]$"), False)
-    return {
-        "id_valid": id_valid,
-        "id_raw": pc.if_else(plausible, raw, _NULL),
-        "dob": pc.coalesce(from_id, given),
-    }
+    return pc.coalesce(given, padded)
 
 
-def phone_features(phones: Any) -> dict[str, Any]:
+def phone_features(phones: Any, region: str = "CN") -> dict[str, Any]:
+    """Chinese mobiles as 11 digits (the synthetic city's and most Chinese systems' form); a
+    number with another country code, or any number where the city's region is not CN, in E.164
+    through ``phonenumbers`` (``+442079460958``), its digits kept for the typo comparison."""
+    out = _chinese_phone_features(phones)
+    text = pc.cast(phones, pa.string())
+    coded = pc.fill_null(pc.match_substring_regex(text, r"^\s*(\+|00)"), False)
+    china = pc.fill_null(pc.match_substring_regex(text, r"^\s*(\+|00)\s*86"), False)
+    foreign = pc.and_(coded, pc.invert(china))
+    if region != "CN":
+        foreign = pc.is_valid(text)
+    if not pc.any(foreign).as_py():
+        return out
+    e164, digits = _distinct_map_many(
+        pc.if_else(foreign, text, _NULL), partial(_e164, region=region), 2
+    )
+    out["phone_norm"] = pc.if_else(foreign, e164, out["phone_norm"])
+    out["phone_raw"] = pc.if_else(foreign, digits, out["phone_raw"])
+    return out
+
+
+def _e164(text: str, region: str) -> tuple[str | None, str | None]:
+    try:
+        number = phonenumbers.parse(re.sub(r"^\s*00", "+", text), region)
+    except phonenumbers.NumberParseException:
+        return None, None
+    formatted = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    digits = formatted.lstrip("+") if len(formatted) > 6 else None
+    return (formatted if phonenumbers.is_valid_number(number) else None), digits
+
+
+def _chinese_phone_features(phones: Any) -> dict[str, Any]:
     normal = normalise_phone(pc.cast(phones, pa.string()))
     normal = pc.replace_substring_regex(normal, r"^\+?86(1\d{10})$", r"\1")
     ok = pc.is_null(validate_phone(normal))
@@ -140,7 +289,11 @@ def address_features(addresses: Any) -> dict[str, Any]:
     lookup = best.to_pandas().drop_duplicates("road_key").set_index("road_key")["estate"]
     learned = pa.array(road_key.to_pandas().map(lookup), pa.string(), from_pandas=True)
     place = pc.coalesce(parsed["estate"], learned, road_key, parsed["road"])
-    return {"addr_place": place, "addr_room": room}
+    # What the parser cannot place is compared as text: lower case, no spaces or punctuation.
+    text = pc.utf8_lower(_clean(addresses))
+    text = pc.replace_substring_regex(text, r"[,;:#'\"/]", "")
+    text = pc.if_else(pc.is_valid(place), _NULL, pc.if_else(pc.equal(text, ""), _NULL, text))
+    return {"addr_place": place, "addr_room": room, "addr_text": text}
 
 
 def uscc_features(codes: Any, names: Any) -> dict[str, Any]:
@@ -160,7 +313,7 @@ def uscc_features(codes: Any, names: Any) -> dict[str, Any]:
     }
 
 
-def gender_feature(names: Any, id_valid: Any, ids: Any = None) -> Any:
+def gender_feature(names: Any, id_valid: Any, ids: Any = None, written: Any = None) -> Any:
     """M / F from a valid ID's 17th digit (or a masked one's, ``510107********1234``: a masked
     number is no key, but its last digits still tell the gender), else from a 先生 / 女士 title;
     null when unknown."""
@@ -175,25 +328,65 @@ def gender_feature(names: Any, id_valid: Any, ids: Any = None) -> Any:
     male = pc.fill_null(pc.match_substring_regex(clean, r"(先生|师傅)$"), False)
     female = pc.fill_null(pc.match_substring_regex(clean, r"(女士|小姐)$"), False)
     from_title = pc.if_else(male, "M", pc.if_else(female, "F", _NULL))
+    if written is not None:  # a gender column: after the ID number, before a title
+        return pc.coalesce(from_id, gender_column(written), from_title)
     return pc.coalesce(from_id, from_title)
 
 
-def person_features(records: pa.Table) -> pa.Table:
+GENDER_WORDS: dict[str, str] = {
+    "男": "M", "M": "M", "MALE": "M", "1": "M", "男性": "M",
+    "女": "F", "F": "F", "FEMALE": "F", "2": "F", "女性": "F",
+}  # fmt: skip
+
+
+def gender_column(values: Any) -> Any:
+    """M / F from a written gender (男 / 女, M / F, male / female, GB 2261 codes 1 / 2)."""
+    text = pc.utf8_upper(pc.utf8_trim_whitespace(pc.cast(values, pa.string())))
+    keys = pa.array(list(GENDER_WORDS))
+    return pc.take(pa.array(list(GENDER_WORDS.values())), pc.index_in(text, value_set=keys))
+
+
+def other_id_features(ids: Any) -> dict[str, Any]:
+    """Any identifier that is not a resident ID (passport, a foreign national number): letters
+    and digits in upper case; shorter than four is no identifier."""
+    text = pc.utf8_upper(pc.utf8_normalize(pc.cast(ids, pa.string()), "NFKC"))
+    text = pc.replace_substring_regex(text, r"[^0-9A-Z]", "")
+    return {"other_id_norm": pc.if_else(pc.greater_equal(pc.utf8_length(text), 4), text, _NULL)}
+
+
+def employer_feature(names: Any) -> Any:
+    return pc.utf8_lower(_clean(names))
+
+
+def person_features(records: pa.Table, phone_region: str = "CN") -> pa.Table:
     """``records`` (RECORD_COLUMNS) with the person linkage features appended."""
     columns: dict[str, Any] = {}
-    columns.update(name_features(records["name"]))
+    family, given = _given(records, "family_name"), _given(records, "given_name")
+    columns.update(name_features(records["name"], family, given))
     columns.update(id_features(records["id_number"], records["birth_date"]))
-    columns.update(phone_features(records["phone"]))
+    columns.update(other_id_features(records["other_id"]))
+    columns.update(phone_features(records["phone"], phone_region))
     columns.update(address_features(records["address"]))
-    columns["gender"] = gender_feature(records["name"], columns["id_valid"], records["id_number"])
+    columns["employer_norm"] = employer_feature(records["employer"])
+    columns["gender"] = gender_feature(
+        records["name"], columns["id_valid"], records["id_number"], records["written_gender"]
+    )
     return _append(records, columns)
 
 
-def enterprise_features(records: pa.Table) -> pa.Table:
+def enterprise_features(records: pa.Table, phone_region: str = "CN") -> pa.Table:
     columns: dict[str, Any] = {}
     columns.update(uscc_features(records["id_number"], records["name"]))
+    columns.update(other_id_features(records["other_id"]))
+    columns.update(phone_features(records["phone"], phone_region))
     columns.update(address_features(records["address"]))
     return _append(records, columns)
+
+
+def _given(table: pa.Table, column: str) -> Any:
+    """The column, or None when no record has a value in it."""
+    values = table[column]
+    return None if values.null_count == len(values) else values.combine_chunks()
 
 
 def _append(table: pa.Table, columns: dict[str, Any]) -> pa.Table:

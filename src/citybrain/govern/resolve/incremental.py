@@ -11,7 +11,6 @@ new data.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 
 import ibis.expr.types as ir
@@ -21,13 +20,15 @@ import pyarrow.compute as pc
 from splink import Linker
 
 from citybrain.core.engine import Engine
-from citybrain.govern.resolve import attach, clusters, golden_ids, probabilistic, profiles
+from citybrain.core.logging import get_logger
+from citybrain.govern.resolve import attach, clusters, golden_ids, model, probabilistic, profiles
 from citybrain.govern.resolve.backend import splink_api
 from citybrain.govern.resolve.pipeline import (
     GOLDEN_COLUMN,
     PREFIX,
     Resolution,
     collect_records,
+    default_config,
     deterministic_edges,
     feature_columns,
     link_table,
@@ -36,29 +37,42 @@ from citybrain.govern.resolve.pipeline import (
     stored_model,
 )
 from citybrain.govern.resolve.records import Kind
+from citybrain.govern.resolve.settings import KindConfig
 
 _GOLDEN_NODE = "\u0001golden:"
+log = get_logger("citybrain.govern.resolve")
 
 
 def resolve_new(
-    engine: Engine, std: Mapping[str, ir.Table], kind: Kind, *, store: bool = True
+    engine: Engine,
+    std: Mapping[str, ir.Table],
+    kind: Kind,
+    *,
+    config: KindConfig | None = None,
+    store: bool = True,
 ) -> Resolution:
-    """Add the records of ``std`` not yet linked; a first run falls back to a full `resolve`."""
-    model = stored_model(engine, kind)
-    if model is None or not engine.exists("base", link_table(kind)):
-        return resolve(engine, std, kind, store=store)
+    """Add the records of ``std`` not yet linked; a first run (or a stored model the
+    configuration no longer builds) falls back to a full `resolve`."""
+    config = config or default_config(kind)
+    saved = stored_model(engine, kind)
+    if saved is None or not engine.exists("base", link_table(kind)):
+        return resolve(engine, std, kind, config=config, store=store)
     golden = GOLDEN_COLUMN[kind]
     existing = engine.to_arrow(engine.table("base", link_table(kind)))
-    features = feature_columns(kind)
+    features = feature_columns(kind, config)
     if not set(features) <= set(existing.column_names):  # stored by an older resolver
-        return resolve(engine, std, kind, store=store)
-    records = collect_records(engine, std, kind)
+        return resolve(engine, std, kind, config=config, store=store)
+    records = collect_records(engine, std, kind, config)
     new = records.filter(pc.invert(pc.is_in(records["record_id"], existing["record_id"])))
     if new.num_rows == 0:
-        return Resolution(kind, existing, model, {"records": existing.num_rows, "new": 0})
+        return Resolution(kind, existing, saved, {"records": existing.num_rows, "new": 0})
     old_profiles, old_map = profiles.profiles(existing, features)
     new_profiles, new_map = profiles.profiles(new, features)
-    edges = _edges(engine, kind, model, old_profiles, new_profiles)
+    try:
+        edges = _edges(engine, kind, config, saved, old_profiles, new_profiles)
+    except probabilistic.ModelMismatch as exc:
+        log.warning(f"{kind}: {exc}; resolving every record again")
+        return resolve(engine, std, kind, config=config, store=store)
     # Stored profiles collapse into their golden entity's node.
     old_golden = old_map.join(existing.select(["record_id", golden]), "record_id")
     node_of = (
@@ -77,7 +91,7 @@ def resolve_new(
     ).combine_chunks()
     components = clusters.connected_components(splink_api(engine), nodes, graph)
     links = _assign(kind, existing, new, new_map, components)
-    if kind == "person":
+    if kind == "person" and config.attach_by_name and config.link_type == "dedupe_only":
         links = attach.attach_new(links, golden, pc.unique(existing[golden]))
     stats = {
         "records": links.num_rows,
@@ -85,26 +99,30 @@ def resolve_new(
         "edges": edges.num_rows,
         "golden_entities": pc.count_distinct(links[golden]).as_py(),
     }
-    result = Resolution(kind, links, model, stats)
+    result = Resolution(kind, links, saved, stats)
     if store:
         store_resolution(engine, result)
     return result
 
 
-def _edges(engine: Engine, kind: Kind, model: str, old: pa.Table, new: pa.Table) -> pa.Table:
-    spec = probabilistic.MODELS[kind]
+def _edges(
+    engine: Engine, kind: Kind, config: KindConfig, saved: str, old: pa.Table, new: pa.Table
+) -> pa.Table:
     db_api = splink_api(engine)
+    plan = model.plan(kind, config, pa.concat_tables([old, new]))
     old_frame = db_api.register(old)
     new_frame = db_api.register(new)
-    settings = probabilistic.settings_for(db_api, spec, model)
-    linker = Linker(new_frame, settings, log_level=logging.ERROR)
-    scored = probabilistic.predict_new_edges(linker, old_frame, new_frame, spec.threshold)
+    settings = probabilistic.settings_for(db_api, plan, saved)
+    probabilistic.route_splink_logs()
+    linker = Linker(new_frame, settings, log_level=None)
+    scored = probabilistic.predict_new_edges(linker, old_frame, new_frame, config.threshold)
     # Deterministic links among the new records and to stored ones sharing a valid identifier.
-    keys = ["id_valid", "local_id", "name_norm" if kind == "enterprise" else "phone_norm"]
+    keys = ["id_valid", "local_id", "other_id_norm"]
+    keys.append("name_norm" if kind == "enterprise" else "phone_norm")
     related = pa.concat_tables(
         [old.filter(pc.is_in(old[key], value_set=pc.unique(new[key].drop_null()))) for key in keys]
     )
-    fixed = deterministic_edges(kind, pa.concat_tables([related, new]))
+    fixed = deterministic_edges(kind, pa.concat_tables([related, new]), config)
     return pa.concat_tables([fixed, scored])
 
 

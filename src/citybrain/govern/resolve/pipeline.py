@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import ibis.expr.types as ir
@@ -18,20 +18,26 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from citybrain.core.engine import Engine
+from citybrain.core.logging import get_logger
 from citybrain.govern.resolve import (
     attach,
     clusters,
     deterministic,
     golden_ids,
+    model,
     probabilistic,
     profiles,
 )
 from citybrain.govern.resolve.backend import splink_api
 from citybrain.govern.resolve.features import enterprise_features, person_features
 from citybrain.govern.resolve.records import Kind, build_records
+from citybrain.govern.resolve.settings import DEFAULT_ENTERPRISE, DEFAULT_PERSON, KindConfig
+
+log = get_logger("citybrain.govern.resolve")
 
 PREFIX: dict[str, str] = {"person": "P", "enterprise": "E"}
 GOLDEN_COLUMN: dict[str, str] = {"person": "golden_person_id", "enterprise": "golden_enterprise_id"}
+DATASET = "source_dataset"
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,10 @@ class Resolution:
     links: pa.Table  # one row per source record: lineage, features, golden id
     model_json: str
     stats: dict[str, int]
+    #: why the kind was linked by exact identifiers only, without a model (None: it had one)
+    reason: str | None = None
+    #: warnings about the fields the records lack (comparisons and rules left out)
+    notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def golden_column(self) -> str:
@@ -53,61 +63,128 @@ class Resolution:
         )
 
 
+def default_config(kind: Kind) -> KindConfig:
+    return DEFAULT_PERSON if kind == "person" else DEFAULT_ENTERPRISE
+
+
 def link_table(kind: Kind) -> str:
     return f"{kind}_link"
 
 
-def features_for(kind: Kind, records: pa.Table) -> pa.Table:
-    return person_features(records) if kind == "person" else enterprise_features(records)
+def features_for(kind: Kind, records: pa.Table, config: KindConfig | None = None) -> pa.Table:
+    region = (config or default_config(kind)).phone_region
+    if kind == "person":
+        return person_features(records, region)
+    return enterprise_features(records, region)
 
 
-def feature_columns(kind: Kind) -> tuple[str, ...]:
-    return profiles.PERSON_FEATURES if kind == "person" else profiles.ENTERPRISE_FEATURES
+def feature_columns(kind: Kind, config: KindConfig | None = None) -> tuple[str, ...]:
+    columns = profiles.PERSON_FEATURES if kind == "person" else profiles.ENTERPRISE_FEATURES
+    if config is not None and config.link_type == "link_only":
+        return (*columns, DATASET)
+    return columns
 
 
-def collect_records(engine: Engine, std: Mapping[str, ir.Table], kind: Kind) -> pa.Table:
+def collect_records(
+    engine: Engine, std: Mapping[str, ir.Table], kind: Kind, config: KindConfig | None = None
+) -> pa.Table:
     """The kind's records from the std tables, with features, as Arrow."""
-    expr = build_records(std, kind)
+    config = config or default_config(kind)
+    _warn_missing_columns(std, kind, config)
+    expr = build_records(std, kind, config.sources)
     if expr is None:
         raise ValueError(f"none of the std tables given ({', '.join(std)}) has {kind} records")
-    return features_for(kind, engine.to_arrow(expr))
+    records = features_for(kind, engine.to_arrow(expr), config)
+    if config.link_type == "link_only":
+        records = records.append_column(DATASET, records["source_system"])
+    return records
 
 
-def deterministic_edges(kind: Kind, table: pa.Table) -> pa.Table:
-    edges = [
-        deterministic.identifier_edges(table, "id_valid"),
-        deterministic.guarded_edges(table, "local_id"),
-    ]
-    if kind == "enterprise":
-        edges.append(deterministic.guarded_edges(table, "name_norm"))
-    else:
-        edges.append(deterministic.phone_name_edges(table))
+def _warn_missing_columns(std: Mapping[str, ir.Table], kind: Kind, config: KindConfig) -> None:
+    for source in config.sources:
+        if source.table not in std:
+            continue
+        columns = set(std[source.table].columns)
+        if source.key not in columns:
+            log.warning(f"{kind}: std.{source.table} has no key column {source.key!r}: no records")
+        missing = sorted(c for c in source.fields.values() if c not in columns)
+        if missing:
+            log.warning(f"{kind}: std.{source.table} has no column {', '.join(missing)}")
+
+
+def deterministic_edges(kind: Kind, table: pa.Table, config: KindConfig | None = None) -> pa.Table:
+    """Links made without a model: the configured ``exact_links`` (link-only: across datasets,
+    on identifiers only)."""
+    config = config or default_config(kind)
+    columns = {"valid_id": "id_valid", "local_id": "local_id", "other_id": "other_id_norm"}
+    edges = [probabilistic.EDGE_SCHEMA.empty_table()]
+    for link in config.exact_links:
+        if config.link_type == "link_only":
+            if link in columns:
+                edges.append(deterministic.cross_dataset_edges(table, columns[link], DATASET))
+        elif link in ("valid_id", "other_id"):
+            edges.append(deterministic.identifier_edges(table, columns[link]))
+        elif link == "local_id":
+            edges.append(deterministic.guarded_edges(table, "local_id"))
+        elif link == "registered_name":
+            edges.append(deterministic.guarded_edges(table, "name_norm"))
+        elif link == "phone_and_surname":
+            edges.append(deterministic.phone_name_edges(table))
     return pa.concat_tables(edges)
 
 
+@dataclass(frozen=True)
+class Clustering:
+    """(record_id, cluster_id) for the records, the model used ("" when none) and counts."""
+
+    clusters: pa.Table
+    model_json: str
+    stats: dict[str, int]
+    reason: str | None
+    notes: tuple[str, ...]
+
+
 def cluster_records(
-    engine: Engine, kind: Kind, records: pa.Table, model_json: str | None = None, seed: int = 42
-) -> tuple[pa.Table, str, dict[str, int]]:
-    """(record_id, cluster_id) for ``records``, the model used, and counts."""
-    spec = probabilistic.MODELS[kind]
-    table, mapping = profiles.profiles(records, feature_columns(kind))
+    engine: Engine,
+    kind: Kind,
+    records: pa.Table,
+    model_json: str | None = None,
+    seed: int = 42,
+    config: KindConfig | None = None,
+) -> Clustering:
+    """Link ``records``: exact links, then the model the records allow (if any)."""
+    config = config or default_config(kind)
+    table, mapping = profiles.profiles(records, feature_columns(kind, config))
     db_api = splink_api(engine)
-    if model_json is None:
-        linker = probabilistic.train(db_api, table, spec, seed=seed)
-        model_json = probabilistic.model_json(linker)
-    else:
-        linker = probabilistic.load(db_api, table, spec, model_json)
-    scored = probabilistic.predict_edges(linker, spec.threshold)
-    fixed = deterministic_edges(kind, table)
+    fixed = deterministic_edges(kind, table, config)
+    plan = model.plan(kind, config, table)
+    reason = plan.reason
+    scored = probabilistic.EDGE_SCHEMA.empty_table()
+    if reason is None:
+        try:
+            if model_json is None:
+                linker = probabilistic.train(db_api, table, plan, seed=seed)
+                model_json = probabilistic.model_json(linker)
+            else:
+                linker = probabilistic.load(db_api, table, plan, model_json)
+            scored = probabilistic.predict_edges(linker, config.threshold)
+        except probabilistic.Untrainable as exc:
+            reason = str(exc)
+    if reason is not None:
+        model_json = ""
+        log.warning(f"{kind}: linked by exact identifiers only: {reason}")
     edges = pa.concat_tables([fixed, scored])
     profile_clusters = clusters.connected_components(db_api, table["record_id"], edges)
     stats = {
         "records": records.num_rows,
+        "records_without_name": records["name"].null_count,
         "profiles": table.num_rows,
         "deterministic_edges": fixed.num_rows,
         "probabilistic_edges": scored.num_rows,
     }
-    return profiles.expand(profile_clusters, mapping), model_json, stats
+    return Clustering(
+        profiles.expand(profile_clusters, mapping), model_json or "", stats, reason, plan.notes
+    )
 
 
 def resolve(
@@ -115,6 +192,7 @@ def resolve(
     std: Mapping[str, ir.Table],
     kind: Kind,
     *,
+    config: KindConfig | None = None,
     model_json: str | None = None,
     seed: int = 42,
     store: bool = True,
@@ -123,15 +201,18 @@ def resolve(
 
     With ``model_json`` the saved model is reused instead of trained again.
     """
-    records = collect_records(engine, std, kind)
-    clustered, model, stats = cluster_records(engine, kind, records, model_json, seed)
-    if kind == "person":
+    config = config or default_config(kind)
+    records = collect_records(engine, std, kind, config)
+    found = cluster_records(engine, kind, records, model_json, seed, config)
+    clustered = found.clusters
+    if kind == "person" and config.attach_by_name and config.link_type == "dedupe_only":
         clustered = attach.attach(records, clustered)
     previous = previous_id_map(engine, kind)
     ids = golden_ids.assign(clustered, previous, PREFIX[kind])
     links = _links(kind, records, ids)
-    stats["golden_entities"] = pc.count_distinct(links[GOLDEN_COLUMN[kind]]).as_py()
-    result = Resolution(kind, links, model, stats)
+    entities = pc.count_distinct(links[GOLDEN_COLUMN[kind]]).as_py()
+    stats = {**found.stats, "golden_entities": entities}
+    result = Resolution(kind, links, found.model_json, stats, found.reason, found.notes)
     if store:
         store_resolution(engine, result)
     return result
@@ -166,6 +247,9 @@ def store_resolution(engine: Engine, result: Resolution) -> None:
     """Write ``base.<kind>_link`` and the model (each atomically)."""
     engine.write(result.links, "base", link_table(result.kind))
     path = model_path(engine, result.kind)
+    if not result.model_json:  # exact links only: no model to keep, and none of an older run
+        path.unlink(missing_ok=True)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(result.model_json, encoding="utf-8")

@@ -1,22 +1,27 @@
 """Probabilistic linkage with Splink: a model per entity kind, trained on the data itself.
 
-No labels: the prior comes from deterministic rules (valid identifiers agree), u probabilities
-from random sampling (seeded, so reruns agree), m probabilities from expectation maximisation
-over a few blocking rules. Predictions above the threshold become edges.
+No labels: the prior comes from deterministic rules (valid identifiers agree) — or, when none of
+them finds a pair, from the configured default, never zero; u probabilities from random sampling
+(seeded, so reruns agree); m probabilities from expectation maximisation over the training rules
+that find pairs (a rule that finds none is skipped with a warning). Predictions above the
+threshold become edges. Splink's own warnings reach citybrain's log at warning level.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
 from splink import Linker, SettingsCreator
+from splink.internals.exceptions import SplinkException
 
+from citybrain.core.logging import get_logger
 from citybrain.govern.resolve import blocking, comparisons
+from citybrain.govern.resolve.model import Plan
+
+log = get_logger("citybrain.govern.resolve")
 
 EDGE_SCHEMA = pa.schema(
     [
@@ -27,97 +32,135 @@ EDGE_SCHEMA = pa.schema(
 )
 
 
-@dataclass(frozen=True)
-class ModelSpec:
-    """What one entity kind's Splink model is made of; plain data, no engine."""
-
-    kind: str
-    comparisons: Callable[[], list[Any]]
-    prediction_rules: Callable[[], list[Any]]
-    training_rules: Callable[[], list[Any]]
-    deterministic_rules: Callable[[], list[Any]]
-    #: share of true matches the deterministic rules are believed to find
-    deterministic_recall: float
-    #: pairs at or above this match probability are the same entity
-    threshold: float
-
-    def settings(self) -> SettingsCreator:
-        return SettingsCreator(
-            link_type="dedupe_only",
-            unique_id_column_name="record_id",
-            comparisons=self.comparisons(),
-            blocking_rules_to_generate_predictions=self.prediction_rules(),
-            retain_matching_columns=False,
-            retain_intermediate_calculation_columns=False,
-        )
+class Untrainable(Exception):
+    """The records gave the model nothing to learn from; the message says why (one line)."""
 
 
-PERSON_MODEL = ModelSpec(
-    kind="person",
-    comparisons=comparisons.person_comparisons,
-    prediction_rules=blocking.person_prediction_rules,
-    training_rules=blocking.person_training_rules,
-    deterministic_rules=blocking.person_deterministic_rules,
-    deterministic_recall=0.1,
-    threshold=0.99,
-)
+class _ToCitybrain(logging.Handler):
+    """Splink's records, re-logged under ``citybrain.splink`` (so they reach our handlers)."""
 
-ENTERPRISE_MODEL = ModelSpec(
-    kind="enterprise",
-    comparisons=comparisons.enterprise_comparisons,
-    prediction_rules=blocking.enterprise_prediction_rules,
-    training_rules=blocking.enterprise_training_rules,
-    deterministic_rules=blocking.enterprise_deterministic_rules,
-    deterministic_recall=0.8,
-    threshold=0.99,
-)
+    target = get_logger("citybrain.splink")
 
-MODELS = {"person": PERSON_MODEL, "enterprise": ENTERPRISE_MODEL}
+    def emit(self, record: logging.LogRecord) -> None:
+        message = " ".join(record.getMessage().split())
+        message = message.removeprefix("-- WARNING -- ").removeprefix("WARNING: ")
+        self.target.log(record.levelno, message)
 
 
-def _quiet() -> None:
-    logging.getLogger("splink").setLevel(logging.ERROR)
+def route_splink_logs() -> None:
+    """Splink's warnings (and worse) go to citybrain's log; its chatter below that does not."""
+    splink = logging.getLogger("splink")
+    splink.setLevel(logging.WARNING)
+    splink.propagate = False
+    if not any(isinstance(h, _ToCitybrain) for h in splink.handlers):
+        for handler in list(splink.handlers):
+            splink.removeHandler(handler)
+        splink.addHandler(_ToCitybrain())
 
 
-def train(db_api: Any, records: pa.Table, spec: ModelSpec, *, seed: int = 42) -> Linker:
-    """A Splink linker over ``records`` with m and u trained from the records themselves."""
-    _quiet()
-    frame = db_api.register(records)
-    linker = Linker(frame, spec.settings(), log_level=logging.ERROR)
-    linker.training.estimate_probability_two_random_records_match(
-        spec.deterministic_rules(), recall=spec.deterministic_recall
+def settings(plan: Plan) -> SettingsCreator:
+    extra: dict[str, Any] = {}
+    if plan.dataset is not None:
+        extra["source_dataset_column_name"] = plan.dataset
+    return SettingsCreator(
+        link_type=plan.config.link_type,
+        unique_id_column_name="record_id",
+        comparisons=[comparisons.build(plan.kind, c, plan.present) for c in plan.comparisons],
+        blocking_rules_to_generate_predictions=[blocking.rule(r) for r in plan.blocking],
+        probability_two_random_records_match=plan.config.default_prior,
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
+        **extra,
     )
+
+
+def train(db_api: Any, records: pa.Table, plan: Plan, *, seed: int = 42) -> Linker:
+    """A Splink linker over ``records`` with m and u trained from the records themselves.
+
+    Raises `Untrainable` when no training rule finds pairs to learn from.
+    """
+    route_splink_logs()
+    frame = db_api.register(records)
+    linker = Linker(frame, settings(plan), log_level=None)
+    _estimate_prior(linker, records, plan)
     linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
-    for rule in spec.training_rules():
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            rule, record_sample_proportion=1.0
-        )
+    trained = []
+    for rule in plan.training:
+        if blocking.pair_count(records, rule, plan.dataset) == 0:
+            log.warning(f"{plan.kind}: training rule {blocking.describe(rule)} skipped: no pairs")
+            continue
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                blocking.rule(rule), record_sample_proportion=1.0
+            )
+        except (SplinkException, ArithmeticError, ValueError) as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            log.warning(f"{plan.kind}: training rule {blocking.describe(rule)} skipped: {first}")
+            continue
+        trained.append(blocking.describe(rule))
+    if not trained:
+        tried = ", ".join(blocking.describe(r) for r in plan.training)
+        raise Untrainable(f"no training rule found record pairs to learn from ({tried})")
     return linker
 
 
-def load(db_api: Any, records: pa.Table, spec: ModelSpec, model_json: str) -> Linker:
+def _estimate_prior(linker: Linker, records: pa.Table, plan: Plan) -> None:
+    """The prior from the prior rules that find pairs; the configured default otherwise."""
+    firing = [r for r in plan.prior_rules if blocking.pair_count(records, r, plan.dataset) > 0]
+    default = plan.config.default_prior
+    if not firing:
+        tried = ", ".join(blocking.describe(r) for r in plan.prior_rules) or "none configured"
+        log.warning(f"{plan.kind}: no prior rule finds a pair ({tried}); prior set to {default:g}")
+        return
+    try:
+        linker.training.estimate_probability_two_random_records_match(
+            [blocking.rule(r) for r in firing], recall=plan.config.prior_recall
+        )
+    except (SplinkException, ArithmeticError, ValueError) as exc:
+        first = str(exc).splitlines()[0]
+        log.warning(f"{plan.kind}: prior not estimated ({first}); prior set to {default:g}")
+
+
+def load(db_api: Any, records: pa.Table, plan: Plan, model_json: str) -> Linker:
     """A linker over ``records`` with the trained parameters of a saved model.
 
-    Saved SQL is in the training engine's dialect, so the comparisons are rebuilt from ``spec``
+    Saved SQL is in the training engine's dialect, so the comparisons are rebuilt from ``plan``
     for this engine and only the trained numbers are taken over: a model trained on DuckDB
     scores on Spark and the other way round.
     """
-    _quiet()
+    route_splink_logs()
     frame = db_api.register(records)
-    return Linker(frame, settings_for(db_api, spec, model_json), log_level=logging.ERROR)
+    return Linker(frame, settings_for(db_api, plan, model_json), log_level=None)
 
 
-def settings_for(db_api: Any, spec: ModelSpec, model_json: str) -> dict[str, Any]:
+class ModelMismatch(Exception):
+    """A saved model whose comparisons are not the ones the configuration now builds."""
+
+
+def settings_for(db_api: Any, plan: Plan, model_json: str) -> dict[str, Any]:
     saved = json.loads(model_json)
-    settings = spec.settings().create_settings_dict(db_api.sql_dialect.sql_dialect_str)
-    settings["probability_two_random_records_match"] = saved["probability_two_random_records_match"]
-    for comparison, trained in zip(settings["comparisons"], saved["comparisons"], strict=True):
+    names = [c.get("output_column_name") for c in saved["comparisons"]]
+    wanted = [c for c in plan.config.comparisons if c.field in _names_to_fields(names)]
+    plan = Plan(**{**plan.__dict__, "comparisons": tuple(wanted)})
+    built = settings(plan).create_settings_dict(db_api.sql_dialect.sql_dialect_str)
+    if [c.get("output_column_name") for c in built["comparisons"]] != names:
+        raise ModelMismatch(f"the saved {plan.kind} model compares {', '.join(map(str, names))}")
+    built["probability_two_random_records_match"] = saved["probability_two_random_records_match"]
+    for comparison, trained in zip(built["comparisons"], saved["comparisons"], strict=True):
         levels = comparison["comparison_levels"]
+        if len(levels) != len(trained["comparison_levels"]):
+            name = trained["output_column_name"]
+            raise ModelMismatch(f"the saved {plan.kind} model's {name} has other levels")
         for level, trained_level in zip(levels, trained["comparison_levels"], strict=True):
             for key in ("m_probability", "u_probability"):
                 if key in trained_level:
                     level[key] = trained_level[key]
-    return settings
+    return built
+
+
+def _names_to_fields(names: list[Any]) -> set[str]:
+    """Comparison output names -> the fields they compare (birth dates are output as ``dob``)."""
+    return {"birth_date" if n == "dob" else str(n) for n in names}
 
 
 def model_json(linker: Linker) -> str:

@@ -13,11 +13,11 @@ import pyarrow.compute as pc
 PERSON_FEATURES: tuple[str, ...] = (
     "name", "name_norm", "name_py", "surname", "surname_py", "given_py",
     "id_valid", "id_raw", "dob", "phone_norm", "phone_raw", "addr_place", "addr_room", "gender",
-    "local_id",
+    "local_id", "name_key", "other_id_norm", "addr_text", "employer_norm",
 )  # fmt: skip
 ENTERPRISE_FEATURES: tuple[str, ...] = (
     "id_valid", "id_raw", "name_norm", "name_core", "name_py", "addr_place", "addr_room",
-    "local_id",
+    "local_id", "other_id_norm", "phone_norm", "phone_raw", "addr_text",
 )  # fmt: skip
 
 
