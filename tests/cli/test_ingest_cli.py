@@ -188,7 +188,7 @@ def test_source_check_reports_file_line_and_key(
     assert f"{bad}:7: mapping.columns[0].formats[0]" in out
     assert f"{bad}:8: drift" in out
     shipped = [str(p) for p in shipped_sim_contracts()]
-    code, out, _ = run_cli(["source", "check", *shipped], capsys)
+    code, out, _ = run_cli(["source", "check", "--no-data", *shipped], capsys)
     assert code == 0 and out.count("ok ") == len(shipped)
 
 
