@@ -228,6 +228,15 @@ def ingest_command(
         f"{len(summary.results) - len(summary.failed)} of {len(summary.results)} source(s) ok · "
         f"{landed:,} rows landed · {quarantined:,} quarantined"
     )
+    for result in summary.results:  # a stream's loss at its broker is never silent
+        missing = sum(m.rows_missing for m in result.manifests if m.status == "completed")
+        if missing:
+            err_console.print(
+                f"[bold yellow]warning:[/] {result.system}: {missing:,} readings expected but "
+                "not received (the broker lost them; see the load manifests and quality alerts)",
+                highlight=False,
+                soft_wrap=True,
+            )
     for failed in summary.failed:
         message = (failed.error or "failed").removeprefix(f"source {failed.system}: ")
         err_console.print(

@@ -94,6 +94,10 @@ def publish(
     port: Annotated[int, typer.Option("--port")] = 1883,
     rate: Annotated[float | None, typer.Option("--rate", help="Messages per second.")] = None,
     limit: Annotated[int | None, typer.Option("--limit", help="Stop after N messages.")] = None,
+    last_hours: Annotated[
+        float | None,
+        typer.Option("--last-hours", min=0, help="Only the readings of the newest N hours."),
+    ] = None,
 ) -> None:
     """Publish a generated sensor stream to an MQTT broker.
 
@@ -101,5 +105,5 @@ def publish(
     """
     from citybrain.sim.mqtt import replay
 
-    sent = replay(system_dir, host, port, rate=rate, limit=limit)
+    sent = replay(system_dir, host, port, rate=rate, limit=limit, last_hours=last_hours)
     console.print(f"published {sent:,} messages")

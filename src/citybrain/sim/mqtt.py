@@ -32,6 +32,7 @@ from citybrain.sim.formats import Batches, iter_batches, json_objects, read_conn
 
 DEFAULT_TOPIC_PREFIX = "citybrain/sim/air"
 SENSOR_COLUMN = "sensor_id"
+TIME_COLUMN = "observed_at"
 
 
 def message_topics(batch: pa.RecordBatch, topic_prefix: str, sensor_column: str) -> pa.Array:
@@ -123,22 +124,30 @@ def replay(
     *,
     rate: float | None = None,
     limit: int | None = None,
+    last_hours: float | None = None,
     client_id: str = "citybrain-sim-replay",
 ) -> int:
     """Publish a generated MQTT system's rows (`data/*.parquet`, in file-name order).
 
     Topic prefix and sensor column come from its connection.json (``topic_prefix``,
-    ``sensor_column``), defaulting to DEFAULT_TOPIC_PREFIX and SENSOR_COLUMN; `limit` stops early.
+    ``sensor_column``), defaulting to DEFAULT_TOPIC_PREFIX and SENSOR_COLUMN; `limit` stops early;
+    `last_hours` publishes only the readings of the newest hours (``observed_at``): a stream is
+    for what is recent, history goes over as files.
     """
     conn = read_connection_file(system_dir)
     if not conn or conn.get("kind") != "mqtt":
         raise UserError(f'{system_dir}: no connection.json with kind "mqtt"; not an MQTT system')
     files = sorted((system_dir / "data").glob("*.parquet"))
+    cutoff = _cutoff(files, last_hours) if last_hours is not None and files else None
 
     def rows() -> Iterator[pa.RecordBatch]:
         left = limit
         for path in files:
             for batch in pq.ParquetFile(path).iter_batches(batch_size=10_000):
+                if cutoff is not None:
+                    batch = batch.filter(pc.greater(batch.column(TIME_COLUMN), cutoff))
+                    if batch.num_rows == 0:
+                        continue
                 if left is not None:
                     if left <= 0:
                         return
@@ -155,6 +164,15 @@ def replay(
         rate=rate,
         client_id=client_id,
     )
+
+
+def _cutoff(files: list[Path], hours: float) -> pa.Scalar:
+    """The time before which readings are history: ``hours`` before the newest reading."""
+    times = pq.read_table(files[-1], columns=[TIME_COLUMN]).column(TIME_COLUMN)
+    newest = pc.max(times).as_py()
+    if newest is None:
+        raise UserError(f"{files[-1]}: no {TIME_COLUMN} values to count the last hours from")
+    return pa.scalar(newest - timedelta(hours=hours), times.type)
 
 
 def air_quality_stream(

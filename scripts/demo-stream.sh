@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# The demo's air-quality stream, end to end over MQTT, losing nothing:
+#   - a Mosquitto that keeps what it is sent: persistence in DIR/mosquitto/, an offline queue
+#     sized for the whole stream (max_queued_messages / max_queued_bytes), $SYS counters on;
+#   - the consumer (`citybrain ingest air_quality_sensors`, a durable MQTT 5 session with manual
+#     acks) registered first and draining while the city publishes;
+#   - the counts checked at the end: published = landed + quarantined, or the run says what the
+#     broker lost ("expected but not received") and exits non-zero.
+# The broker keeps running for the rest of the demo; its pid is in DIR/mosquitto.pid.
+#
+# usage: scripts/demo-stream.sh CITY_DIR WORKSPACE_DIR DEMO_DIR
+#   env: MQTT_PORT (18830), MQTT_MAX_QUEUED (1000000 messages), MQTT_MAX_QUEUED_BYTES (1 GiB),
+#        LIVE_HOURS (stream only the newest hours; empty: everything), CB (citybrain command)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CITY=$1; WS=$2; DIR=$3
+MQTT_PORT=${MQTT_PORT:-18830}
+MAX_QUEUED=${MQTT_MAX_QUEUED:-1000000}
+MAX_QUEUED_BYTES=${MQTT_MAX_QUEUED_BYTES:-1073741824}
+LIVE_HOURS=${LIVE_HOURS:-}
+UV=$(command -v uv || echo "python3 -m uv")
+CB=${CB:-"$UV run --frozen citybrain"}
+MOSQUITTO=$(command -v mosquitto || command -v /usr/sbin/mosquitto || true)
+SYSTEM=air_quality_sensors
+mkdir -p "$DIR/mosquitto"
+DIR=$(cd "$DIR" && pwd)
+
+if [ -z "$MOSQUITTO" ]; then
+    echo "note: mosquitto is not installed, so the air-quality stream is skipped (make test installs it)"
+    exit 0
+fi
+
+echo "==> starting an MQTT broker on 127.0.0.1:$MQTT_PORT for the air-quality stream (persistent, queue $MAX_QUEUED)"
+cat >"$DIR/mosquitto.conf" <<CONF
+listener $MQTT_PORT 127.0.0.1
+allow_anonymous true
+# Started as root, Mosquitto switches to this user; it must be able to write its store.
+user $(id -un)
+persistence true
+persistence_location $DIR/mosquitto/
+autosave_interval 30
+# What waits for a subscriber that is away or behind: room for the whole stream, not 1,000.
+max_queued_messages $MAX_QUEUED
+max_queued_bytes $MAX_QUEUED_BYTES
+# The connector reads \$SYS/broker/publish/messages/dropped to notice loss.
+sys_interval 2
+set_tcp_nodelay true
+CONF
+"$MOSQUITTO" -c "$DIR/mosquitto.conf" >"$DIR/mosquitto.log" 2>&1 &
+echo $! >"$DIR/mosquitto.pid"
+for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$MQTT_PORT") 2>/dev/null && break
+    sleep 0.1
+done
+
+ingest() { $CB -w "$WS" ingest "$SYSTEM" >>"$DIR/stream-ingest.log" 2>&1; }
+# The first run registers the durable session, so from now on the broker keeps the stream for it.
+ingest || { cat "$DIR/stream-ingest.log" >&2; exit 1; }
+
+# The consumer drains while the city publishes (each run lands what is waiting, then stops).
+rm -f "$DIR/.published"
+( while [ ! -e "$DIR/.published" ]; do ingest || sleep 1; done ) &
+consumer=$!
+
+since=()
+[ -n "$LIVE_HOURS" ] && since=(--last-hours "$LIVE_HOURS")
+$CB sim publish "$CITY/$SYSTEM" --host 127.0.0.1 --port "$MQTT_PORT" "${since[@]}" | tee "$DIR/published.txt"
+touch "$DIR/.published"
+wait "$consumer"
+ingest  # what was still waiting at the broker
+sleep 2 && ingest  # once more after the broker's next \$SYS tick, so a drop it counted is recorded
+
+published=$(grep -o '[0-9,]*' "$DIR/published.txt" | head -1 | tr -d ,)
+$UV run --frozen python - "$WS" "$SYSTEM" "$published" <<'PY'
+import sys
+from pathlib import Path
+from citybrain.core.workspace import Workspace
+from citybrain.ingest.rawzone import RawZone
+
+workspace, system, published = Workspace.open(Path(sys.argv[1])), sys.argv[2], int(sys.argv[3])
+loads = [m for m in RawZone(workspace.lake, system).manifests() if m.status == "completed"]
+landed = sum(m.rows_landed for m in loads)
+quarantined = sum(m.rows_quarantined for m in loads)
+missing = sum(m.rows_missing for m in loads)
+print(f"stream {system}: published {published:,} · landed {landed:,} · quarantined "
+      f"{quarantined:,} · expected but not received {missing:,} · loads {len(loads)}")
+if landed + quarantined != published:
+    print(f"error: {published - landed - quarantined:,} published readings did not land "
+          "(see the quality alerts and mosquitto.log)", file=sys.stderr)
+    sys.exit(1)
+PY
