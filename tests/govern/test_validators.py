@@ -145,3 +145,16 @@ def test_large_batch_is_vectorised() -> None:
     good = body + ric.calc_check_digit(body + "0")
     reasons = validate_resident_id(pa.array([good] * 200_000 + ["x"]), today=TODAY)
     assert reasons.null_count == 200_000
+
+
+def test_plates() -> None:
+    from citybrain.govern.validators import validate_plate
+
+    values = pa.array(
+        ["川A12345", "川a·d12345", "粤B 1234学", "京AF12345", "001", "川A1234", "川I12345",
+         "", None, "A12345川", "川A123456", "沪C0001挂"]
+    )  # fmt: skip
+    assert validate_plate(values).to_pylist() == [
+        None, None, None, None, "bad_plate", "bad_plate", "bad_plate", "missing", "missing",
+        "bad_plate", None, None,
+    ]  # fmt: skip

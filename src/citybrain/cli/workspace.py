@@ -40,6 +40,7 @@ def init(
         check_sim_options(sim, sim_api, mqtt)
     ws = Workspace.init(directory, name=name, exist_ok=force)
     upgrade(ws.ops_db_url)
+    (ws.root / "sources").mkdir(exist_ok=True)  # contracts go here, with or without --sim
     console.print(f"[green]workspace ready[/] {ws.root}")
     console.print(f"  zones: {', '.join(ZONES)}  ·  ops db: {ws.config.ops_db.url}")
     if sim is not None:
@@ -49,6 +50,11 @@ def init(
         console.print(f"  sources: {len(written.files)} contracts → {ws.root / 'sources'}")
         for hint in written.hints:
             console.print(f"  before ingest: {hint}", highlight=False)
+    else:
+        console.print(
+            f"  sources: none yet; draft one: citybrain -w {ws.root} source new NAME --from FILE",
+            highlight=False,
+        )
 
 
 @workspace_app.command("show")

@@ -174,3 +174,29 @@ def validate_coordinates(
     with np.errstate(invalid="ignore"):
         outside = ~missing & ((x < bbox[0]) | (y < bbox[1]) | (x > bbox[2]) | (y > bbox[3]))
     return _reasons(len(x), [(missing, "missing"), (outside, "outside_city")])
+
+
+# Motor-vehicle plates (GA 36): a province's character, the issuing office's letter, then five
+# letters or digits (the last may be 挂 trailer, 学 learner, 警 police, 港/澳 cross-border, 领/使
+# consular), or six for new-energy plates. I and O are never used. Values are compared after
+# folding width and case and dropping the separators people write (川A·12345, 川A 12345).
+_PLATE_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+_PLATE = (
+    rf"^[{_PLATE_PROVINCES}][A-HJ-NP-Z]"
+    r"(?:[A-HJ-NP-Z0-9]{4}[A-HJ-NP-Z0-9挂学警港澳领使]|[A-HJ-NP-Z0-9]{6})$"
+)
+
+
+def normalise_plate(values: pa.Array) -> pa.Array:
+    """Upper case, ASCII width, no spaces, dots or dashes: ``川a·12345`` → ``川A12345``."""
+    return pc.replace_substring_regex(_normalise(values), r"[\s·•.\-－—]", "")
+
+
+def validate_plate(values: pa.Array) -> pa.Array:
+    """Reason codes for Chinese vehicle plates: ``bad_plate`` when not a plate's form (``001``)."""
+    text = normalise_plate(values)
+    missing = pc.fill_null(pc.equal(pc.binary_length(text), 0), True).to_numpy(zero_copy_only=False)
+    plate = pc.fill_null(pc.match_substring_regex(text, _PLATE), False).to_numpy(
+        zero_copy_only=False
+    )
+    return _reasons(len(text), [(missing, "missing"), (~missing & ~plate, "bad_plate")])

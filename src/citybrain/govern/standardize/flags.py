@@ -24,6 +24,7 @@ from citybrain.govern.standardize.conform import DUPLICATE, SRC_SUFFIX
 from citybrain.govern.validators import (
     normalise_phone,
     validate_phone,
+    validate_plate,
     validate_resident_id,
     validate_uscc,
 )
@@ -73,7 +74,16 @@ def _phone(values: pa.Array) -> tuple[pa.Array, pa.Array | None]:
     return validate_phone(values), pc.if_else(pc.equal(normalised, ""), None, normalised)
 
 
-_BY_ROLE: dict[str, _Validator] = {"id_number": _resident_id, "uscc": _uscc, "phone": _phone}
+def _plate(values: pa.Array) -> tuple[pa.Array, pa.Array | None]:
+    return validate_plate(values), None
+
+
+_BY_ROLE: dict[str, _Validator] = {
+    "id_number": _resident_id,
+    "uscc": _uscc,
+    "phone": _phone,
+    "plate": _plate,
+}
 
 
 def _distinct_lookup(
