@@ -9,6 +9,7 @@ from citybrain.core.workspace import Workspace
 from citybrain.govern.quality import store
 from citybrain.govern.quality.assess import assess
 from citybrain.govern.quality.model import QualityReport
+from citybrain.govern.quality.stream_gaps import stream_alerts
 from citybrain.govern.standardize import workspace_sources
 
 
@@ -28,6 +29,8 @@ def quality_report(
     else:
         with workspace.engine() as own:
             report = assess(own, sources, only=source, now=now)
+    lost = stream_alerts(workspace)  # readings a stream's broker never delivered
+    report.alerts.extend(a for a in lost if source is None or a.system == source)
     if record:
         store.record(workspace.ops_db_url, report)
     return report
