@@ -206,6 +206,7 @@ class AdminReader:
 
     def _accept(self, division: Division, kind: int, last: Division | None, after: str) -> bool:
         lone = kind & LONE > 0  # the alias names one county and no other unit above a town
+        historical = kind & HISTORICAL > 0
         kind &= BASE_KIND
         if kind == SHORT and after:
             if _starts_a_lower_name(after):
@@ -217,6 +218,8 @@ class AdminReader:
         if last is None:
             if kind == FULL:
                 return True
+            if kind == SHORT and historical:  # an old town: only inside the default city
+                return self._default is not None and self.is_within(division, self._default)
             if kind == SHORT:
                 # 义乌, 柯桥, 鄞州 written first: a county's short name, when no other unit has it.
                 return division.level <= CITY or (division.level == DISTRICT and lone)

@@ -423,8 +423,14 @@ def _add_history(
             kind = HISTORICAL | (SECONDARY if rank else 0)
             for i, form in enumerate(forms):
                 entries = names.setdefault(form, [])
-                if len(form) >= 2 and not any(c == code for c, _ in entries):
-                    entries.append((code, kind | (SHORT if i else FULL)))
+                own = [j for j, (c, _) in enumerate(entries) if c == code]
+                if len(form) < 2 or any(entries[j][1] & BASE_KIND == FULL for j in own):
+                    continue  # the successor's own name today (钢城区, recoded into 济南)
+                for j in own:  # 郫县: a rule's guess at a renamed county was its real old name
+                    del entries[j]
+                # an old town is read only after its county, as a short name is
+                base = SHORT if i or old.level == STREET else FULL
+                entries.append((code, kind | base))
     return {code: tuple(olds) for code, olds in by_successor.items()}
 
 

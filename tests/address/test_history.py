@@ -1,0 +1,115 @@
+"""Division history: old county names (abolished, merged, renamed since the 2015 codes) read as
+their successor with ``admin_status == "historical"``, the old name kept in the notes, and never
+"corrected" into another live name.
+
+The table is written by hand from the State Council's approvals as people still write the old
+names (with their city, as an old system's record has them); the expected successor is the
+county that took the old one over.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from citybrain.address import parse
+
+pytestmark = pytest.mark.usefixtures("divisions_installed")
+
+# (written, successor district) — the city of each is written before the old name.
+OLD_COUNTIES: list[tuple[str, str]] = [
+    ("浙江省杭州市江干区", "上城区"),
+    ("杭州市下城区", "拱墅区"),
+    ("杭州市临安市", "临安区"),
+    ("宁波市江东区", "鄞州区"),
+    ("宁波市奉化市", "奉化区"),
+    ("台州市玉环县", "玉环市"),
+    ("北京市密云县", "密云区"),
+    ("北京市延庆县", "延庆区"),
+    ("上海市闸北区", "静安区"),
+    ("上海市崇明县", "崇明区"),
+    ("天津市蓟县", "蓟州区"),
+    ("重庆市开县", "开州区"),
+    ("重庆市梁平县", "梁平区"),
+    ("重庆市武隆县", "武隆区"),
+    ("四川省成都市郫县", "郫都区"),
+    ("成都市新津县", "新津区"),
+    ("宜宾市宜宾县", "叙州区"),
+    ("绵阳市安县", "安州区"),
+    ("内江市隆昌县", "隆昌市"),
+    ("遂宁市射洪县", "射洪市"),
+    ("凉山州会理县", "会理市"),
+    ("六盘水市盘县", "盘州市"),
+    ("曲靖市马龙县", "马龙区"),
+    ("昆明市晋宁县", "晋宁区"),
+    ("西安市户县", "鄠邑区"),
+    ("榆林市神木县", "神木市"),
+    ("湖北省荆门市京山县", "京山市"),
+    ("长沙市宁乡县", "宁乡市"),
+    ("株洲市株洲县", "渌口区"),
+    ("鹰潭市余江县", "余江区"),
+    ("赣州市赣县", "赣县区"),
+    ("福州市长乐市", "长乐区"),
+    ("青岛市即墨市", "即墨区"),
+    ("济南市章丘市", "章丘区"),
+    ("济南市济阳县", "济阳区"),
+    ("烟台市蓬莱市", "蓬莱区"),
+    ("烟台市长岛县", "蓬莱区"),
+    ("南通市海门市", "海门区"),
+    ("承德市平泉县", "平泉市"),
+    ("唐山市滦县", "滦州市"),
+    ("邯郸市肥乡县", "肥乡区"),
+    ("邯郸市永年县", "永年区"),
+    ("张家口市崇礼县", "崇礼区"),
+    ("张家口市万全县", "万全区"),
+    ("衡水市冀州市", "冀州区"),
+    ("邢台市任县", "任泽区"),
+    ("邢台市南和县", "南和区"),
+    ("晋中市太谷县", "太谷区"),
+    ("朔州市怀仁县", "怀仁市"),
+    ("长治市长治县", "上党区"),
+    ("长治市屯留县", "屯留区"),
+    ("长治市潞城市", "潞城区"),
+    ("大同市大同县", "云州区"),
+    ("沈阳市辽中县", "辽中区"),
+    ("大连市普兰店市", "普兰店区"),
+    ("洛阳市偃师市", "偃师区"),
+    ("洛阳市孟津县", "孟津区"),
+]
+
+
+@pytest.mark.parametrize(("written", "successor"), OLD_COUNTIES)
+def test_an_old_county_reads_as_its_successor(written: str, successor: str) -> None:
+    parsed = parse(written + "人民路1号")
+    assert parsed.district == successor, parsed
+    assert parsed.district_code is not None
+    assert parsed.admin_status == "historical"
+    old = written.split("市", 1)[1] if "市" in written else written.split("州", 1)[1]
+    assert any(n.startswith("historical: ") and old in n for n in parsed.notes), parsed.notes
+    assert not any(n.startswith("admin typo") for n in parsed.notes)
+    assert parsed.road == "人民路"
+
+
+def test_the_table_is_large_enough() -> None:
+    assert len(OLD_COUNTIES) >= 50
+
+
+def test_an_old_district_split_in_two_reads_by_the_street_written() -> None:
+    # 江干区 went mostly to 上城区 (2021), its 下沙 and 白杨 streets to 钱塘区.
+    assert parse("杭州市江干区凯旋街道").district == "上城区"
+    parsed = parse("杭州市江干区下沙街道")
+    assert (parsed.district, parsed.street) == ("钱塘区", "下沙街道")
+
+
+@pytest.mark.parametrize(
+    ("written", "street"),
+    [("成都市郫都区犀浦镇", "犀浦街道"), ("成都市金堂县栖贤乡", "栖贤街道")],
+)
+def test_a_town_renamed_to_a_street_reads_as_the_street(written: str, street: str) -> None:
+    parsed = parse(written)
+    assert (parsed.street, parsed.admin_status) == (street, "historical")
+
+
+def test_a_live_name_is_current() -> None:
+    parsed = parse("杭州市上城区")
+    assert (parsed.district, parsed.admin_status) == ("上城区", "current")
+    assert parse("").admin_status is None
