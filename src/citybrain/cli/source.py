@@ -147,6 +147,20 @@ def new(
     _say(f"next: edit it, then citybrain source check {target}")
 
 
+@source_app.command("guide")
+def guide(
+    out: Annotated[Path, typer.Option(help="Folder to write into.")] = Path("docs"),
+) -> None:
+    """Write the contract guide (contracts.md) and its JSON Schema from the code.
+
+    Example: citybrain source guide --out docs
+    """
+    from citybrain.cli.guide import write_guide
+
+    for path in write_guide(out):
+        _say(f"wrote {path}")
+
+
 @source_app.command("list")
 def list_sources() -> None:
     """List the workspace's sources: system, owner, connector, standard table, refresh.

@@ -31,3 +31,8 @@ def unit_factor(from_unit: str, to_unit: str) -> float | None:
         if from_unit in family and to_unit in family:
             return family[from_unit] / family[to_unit]
     return None
+
+
+def unit_families() -> tuple[dict[str, float], ...]:
+    """The built-in units, by family: unit → its factor to the family's first unit."""
+    return tuple(dict(family) for family in _FAMILIES)

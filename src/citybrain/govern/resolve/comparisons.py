@@ -27,20 +27,17 @@ def _levels(name: str, levels: list[Any]) -> Any:
 
 
 def person_name(jaro_winkler: float = 0.9, order_swaps: bool = False) -> Any:
-    swapped = (
-        [
-            cll.ExactMatchLevel("name_key").configure(label_for_charts="same names, other order"),
-        ]
-        if order_swaps
-        else []
-    )
-    swapped_typo = (
-        [
+    swapped: list[Any] = []
+    swapped_typo: list[Any] = []
+    if order_swaps:
+        same = cll.ExactMatchLevel("name_key").configure(label_for_charts="same names, other order")
+        swapped = [same]
+        # Either order and a typo (Esward Hall / Hall Edward): the sorted words close, then less
+        # close (a typo near the start costs Jaro-Winkler its prefix bonus).
+        swapped_typo = [
             cll.JaroWinklerLevel("name_key", jaro_winkler).configure(m_probability=0.01),
+            cll.JaroWinklerLevel("name_key", 0.8).configure(m_probability=0.005),
         ]
-        if order_swaps
-        else []
-    )
     return _levels("name", [
         cll.NullLevel("surname_py"),
         cll.ExactMatchLevel("name_norm").configure(label_for_charts="same characters"),

@@ -289,10 +289,13 @@ def address_features(addresses: Any) -> dict[str, Any]:
     lookup = best.to_pandas().drop_duplicates("road_key").set_index("road_key")["estate"]
     learned = pa.array(road_key.to_pandas().map(lookup), pa.string(), from_pandas=True)
     place = pc.coalesce(parsed["estate"], learned, road_key, parsed["road"])
-    # What the parser cannot place is compared as text: lower case, no spaces or punctuation.
+    # What the Chinese parser cannot read (no place found, or no Chinese in it at all) is
+    # compared as text: lower case, no spaces or punctuation.
     text = pc.utf8_lower(_clean(addresses))
     text = pc.replace_substring_regex(text, r"[,;:#'\"/]", "")
-    text = pc.if_else(pc.is_valid(place), _NULL, pc.if_else(pc.equal(text, ""), _NULL, text))
+    chinese = pc.fill_null(pc.match_substring_regex(text, r"[\x{3400}-\x{9fff}]"), False)
+    unread = pc.or_(pc.is_null(place), pc.invert(chinese))
+    text = pc.if_else(unread, pc.if_else(pc.equal(text, ""), _NULL, text), _NULL)
     return {"addr_place": place, "addr_room": room, "addr_text": text}
 
 

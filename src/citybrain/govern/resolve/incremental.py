@@ -66,8 +66,9 @@ def resolve_new(
     new = records.filter(pc.invert(pc.is_in(records["record_id"], existing["record_id"])))
     if new.num_rows == 0:
         return Resolution(kind, existing, saved, {"records": existing.num_rows, "new": 0})
-    old_profiles, old_map = profiles.profiles(existing, features)
-    new_profiles, new_map = profiles.profiles(new, features)
+    collapse = config.link_type == "dedupe_only"
+    old_profiles, old_map = profiles.profiles(existing, features, collapse=collapse)
+    new_profiles, new_map = profiles.profiles(new, features, collapse=collapse)
     try:
         edges = _edges(engine, kind, config, saved, old_profiles, new_profiles)
     except probabilistic.ModelMismatch as exc:

@@ -154,7 +154,8 @@ def cluster_records(
 ) -> Clustering:
     """Link ``records``: exact links, then the model the records allow (if any)."""
     config = config or default_config(kind)
-    table, mapping = profiles.profiles(records, feature_columns(kind, config))
+    collapse = config.link_type == "dedupe_only"
+    table, mapping = profiles.profiles(records, feature_columns(kind, config), collapse=collapse)
     db_api = splink_api(engine)
     fixed = deterministic_edges(kind, table, config)
     plan = model.plan(kind, config, table)

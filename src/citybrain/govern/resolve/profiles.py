@@ -21,8 +21,18 @@ ENTERPRISE_FEATURES: tuple[str, ...] = (
 )  # fmt: skip
 
 
-def profiles(records: pa.Table, features: tuple[str, ...]) -> tuple[pa.Table, pa.Table]:
-    """(profiles with ``record_id`` = the least member, record_id -> profile_id map)."""
+def profiles(
+    records: pa.Table, features: tuple[str, ...], *, collapse: bool = True
+) -> tuple[pa.Table, pa.Table]:
+    """(profiles with ``record_id`` = the least member, record_id -> profile_id map).
+
+    Without ``collapse`` (link-only: two equal records of one file must stay apart) every record
+    is its own profile.
+    """
+    if not collapse:
+        table = records.select(["record_id", *features]).sort_by("record_id")
+        ids = table["record_id"]
+        return table, pa.table({"record_id": ids, "profile_id": ids})
     filled = [pc.fill_null(pc.cast(records[f], pa.string()), "\u0000") for f in features]
     key = pc.binary_join_element_wise(*filled, "\u001f")
     keyed = pa.table({"record_id": records["record_id"], "profile_key": key})
