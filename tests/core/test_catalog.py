@@ -356,3 +356,29 @@ def test_values_are_detached_from_the_database(catalog: Catalog) -> None:
     assert dataset.columns[0].name == "id_number"
     with pytest.raises(ValueError, match="frozen"):
         dataset.description = "x"  # type: ignore[misc]
+
+
+def test_pipeline_steps_are_attempts_in_order(catalog: Catalog, clock: Clock) -> None:
+    from citybrain.core.catalog import PipelineStepOutcome
+
+    catalog.start_pipeline_run("run", run_id="r1", plan=["ingest", "resolve"])
+    first = catalog.start_pipeline_step("r1", "ingest", position=0)
+    catalog.finish_pipeline_step(
+        first.id,
+        PipelineStepOutcome(status="succeeded", seconds=1.5, rows_in=10, rows_out=9,
+                            peak_rss_bytes=2**20, summary="9 rows landed"),
+    )  # fmt: skip
+    killed = catalog.start_pipeline_step("r1", "resolve", position=1)
+    again = catalog.start_pipeline_step("r1", "resolve", position=1)
+    assert (killed.attempt, again.attempt) == (1, 2)
+    catalog.finish_pipeline_run("r1", status="failed", error_message="resolve: boom")
+    (run,) = catalog.list_pipeline_runs()
+    assert run.plan == ["ingest", "resolve"]  # finishing without stages keeps the plan
+    assert [(s.name, s.attempt, s.status) for s in run.steps] == [
+        ("ingest", 1, "succeeded"),
+        ("resolve", 1, "running"),
+        ("resolve", 2, "running"),
+    ]
+    assert (run.steps[0].rows_out, run.steps[0].peak_rss_bytes) == (9, 2**20)
+    with pytest.raises(LookupError):
+        catalog.start_pipeline_step("nope", "ingest", position=0)

@@ -14,10 +14,12 @@ from citybrain.core.catalog.types import (
     LoadOutcome,
     LoadRunInfo,
     PipelineRunInfo,
+    PipelineStepInfo,
+    PipelineStepOutcome,
     RunStatus,
     SystemSummary,
 )
-from citybrain.core.opsdb.models import CatalogDataset, LoadRun, PipelineRun
+from citybrain.core.opsdb.models import CatalogDataset, LoadRun, PipelineRun, PipelineStep
 
 
 def start_load(
@@ -90,10 +92,21 @@ def list_loads(
     return [to_load(row) for row in db.scalars(query)]
 
 
-def start_pipeline(db: Session, *, run_id: str, command: str, now: datetime) -> PipelineRun:
-    row = PipelineRun(run_id=run_id, command=command, status="running", started_at=now, stages=[])
+def start_pipeline(
+    db: Session, *, run_id: str, command: str, stages: list[dict[str, Any]], now: datetime
+) -> PipelineRun:
+    row = PipelineRun(
+        run_id=run_id, command=command, status="running", started_at=now, stages=stages
+    )
     db.add(row)
     db.flush()
+    return row
+
+
+def require_pipeline(db: Session, run_id: str) -> PipelineRun:
+    row = db.get(PipelineRun, run_id)
+    if row is None:
+        raise LookupError(f"no pipeline run {run_id}")
     return row
 
 
@@ -102,23 +115,85 @@ def finish_pipeline(
     run_id: str,
     *,
     status: RunStatus,
-    stages: list[dict[str, Any]],
+    stages: list[dict[str, Any]] | None,
     error_message: str | None,
     now: datetime,
 ) -> PipelineRun:
-    row = db.get(PipelineRun, run_id)
-    if row is None:
-        raise LookupError(f"no pipeline run {run_id}")
+    row = require_pipeline(db, run_id)
     row.status = status
-    row.stages = stages
+    if stages is not None:
+        row.stages = stages
     row.error_message = error_message
     row.finished_at = None if status == "running" else now
     db.flush()
     return row
 
 
-def to_pipeline(row: PipelineRun) -> PipelineRunInfo:
-    return PipelineRunInfo.model_validate(row, from_attributes=True)
+def start_step(
+    db: Session, *, run_id: str, name: str, position: int, now: datetime
+) -> PipelineStep:
+    """A new attempt at ``name`` in run ``run_id`` (attempt 1, or one more than the last)."""
+    require_pipeline(db, run_id)
+    last = db.scalar(
+        select(func.max(PipelineStep.attempt)).where(
+            PipelineStep.run_id == run_id, PipelineStep.name == name
+        )
+    )
+    row = PipelineStep(
+        run_id=run_id,
+        name=name,
+        position=position,
+        attempt=(last or 0) + 1,
+        status="running",
+        started_at=now,
+    )
+    db.add(row)
+    db.flush()
+    return row
+
+
+def finish_step(
+    db: Session, step_id: int, outcome: PipelineStepOutcome, now: datetime
+) -> PipelineStep:
+    row = db.get(PipelineStep, step_id)
+    if row is None:
+        raise LookupError(f"no pipeline step {step_id}")
+    for name, value in outcome.model_dump().items():
+        setattr(row, name, value)
+    row.finished_at = now
+    db.flush()
+    return row
+
+
+def to_step(row: PipelineStep) -> PipelineStepInfo:
+    return PipelineStepInfo.model_validate(row, from_attributes=True)
+
+
+def to_pipeline(row: PipelineRun, steps: list[PipelineStep] | None = None) -> PipelineRunInfo:
+    info = PipelineRunInfo.model_validate(row, from_attributes=True)
+    if steps is None:
+        return info
+    return info.model_copy(update={"steps": tuple(to_step(step) for step in steps)})
+
+
+def list_pipelines(db: Session, *, limit: int) -> list[PipelineRunInfo]:
+    """Newest first, each with its step attempts in the order they started."""
+    runs = list(
+        db.scalars(
+            select(PipelineRun)
+            .order_by(PipelineRun.started_at.desc(), PipelineRun.run_id.desc())
+            .limit(limit)
+        )
+    )
+    if not runs:
+        return []
+    by_run: dict[str, list[PipelineStep]] = {run.run_id: [] for run in runs}
+    steps = db.scalars(
+        select(PipelineStep).where(PipelineStep.run_id.in_(list(by_run))).order_by(PipelineStep.id)
+    )
+    for step in steps:
+        by_run[step.run_id].append(step)
+    return [to_pipeline(run, by_run[run.run_id]) for run in runs]
 
 
 def headline(db: Session) -> HeadlineFigures:

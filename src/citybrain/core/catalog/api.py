@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -24,6 +24,8 @@ from citybrain.core.catalog.types import (
     LoadOutcome,
     LoadRunInfo,
     PipelineRunInfo,
+    PipelineStepInfo,
+    PipelineStepOutcome,
     RunStatus,
     StatPoint,
     SystemSummary,
@@ -187,10 +189,16 @@ class Catalog:
         with self._session() as db:
             return _runs.list_loads(db, source_system=source_system, status=status, limit=limit)
 
-    def start_pipeline_run(self, command: str, *, run_id: str | None = None) -> PipelineRunInfo:
+    def start_pipeline_run(
+        self, command: str, *, run_id: str | None = None, plan: Sequence[str] = ()
+    ) -> PipelineRunInfo:
+        """Record a run that starts now; ``plan`` names its steps in order."""
         run_id = run_id or new_id("run")
+        stages = [{"name": name} for name in plan]
         with self._session() as db:
-            row = _runs.start_pipeline(db, run_id=run_id, command=command, now=self._clock())
+            row = _runs.start_pipeline(
+                db, run_id=run_id, command=command, stages=stages, now=self._clock()
+            )
             return _runs.to_pipeline(row)
 
     def finish_pipeline_run(
@@ -201,12 +209,31 @@ class Catalog:
         stages: list[dict[str, Any]] | None = None,
         error_message: str | None = None,
     ) -> PipelineRunInfo:
+        """Set how the run ended (``running`` again when it is resumed); ``stages`` replaces the
+        recorded plan when given."""
         with self._session() as db:
             row = _runs.finish_pipeline(
-                db, run_id, status=status, stages=stages or [], error_message=error_message,
+                db, run_id, status=status, stages=stages, error_message=error_message,
                 now=self._clock(),
             )  # fmt: skip
             return _runs.to_pipeline(row)
+
+    def start_pipeline_step(self, run_id: str, name: str, *, position: int) -> PipelineStepInfo:
+        """Record a new attempt at step ``name`` of run ``run_id``, starting now."""
+        with self._session() as db:
+            row = _runs.start_step(
+                db, run_id=run_id, name=name, position=position, now=self._clock()
+            )
+            return _runs.to_step(row)
+
+    def finish_pipeline_step(self, step_id: int, outcome: PipelineStepOutcome) -> PipelineStepInfo:
+        with self._session() as db:
+            return _runs.to_step(_runs.finish_step(db, step_id, outcome, self._clock()))
+
+    def list_pipeline_runs(self, *, limit: int = 20) -> list[PipelineRunInfo]:
+        """Newest first, each with every step attempt (``steps``)."""
+        with self._session() as db:
+            return _runs.list_pipelines(db, limit=limit)
 
     def list_systems(self) -> list[SystemSummary]:
         """Every source system that has been loaded at least once, by id."""

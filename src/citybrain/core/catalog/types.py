@@ -162,14 +162,52 @@ class LoadOutcome(_Value):
     error_message: str | None = None
 
 
+class PipelineStepInfo(_Value):
+    """One attempt at one step of a pipeline run."""
+
+    id: int
+    run_id: str
+    position: int
+    name: str
+    attempt: int = 1
+    status: RunStatus
+    started_at: datetime
+    finished_at: datetime | None = None
+    seconds: float | None = None
+    rows_in: int | None = None
+    rows_out: int | None = None
+    peak_rss_bytes: int | None = None
+    summary: str | None = None
+    error_message: str | None = None
+
+
+class PipelineStepOutcome(_Value):
+    """How a step attempt ended."""
+
+    status: Literal["succeeded", "failed"]
+    seconds: float
+    rows_in: int | None = None
+    rows_out: int | None = None
+    peak_rss_bytes: int | None = None
+    summary: str | None = None
+    error_message: str | None = None
+
+
 class PipelineRunInfo(_Value):
     run_id: str
     command: str
     status: RunStatus
     started_at: datetime
     finished_at: datetime | None = None
+    #: the run's plan: ``{"name": step}`` per step, in order
     stages: tuple[dict[str, object], ...] = ()
     error_message: str | None = None
+    #: every step attempt, in the order they started (filled by the calls that say so)
+    steps: tuple[PipelineStepInfo, ...] = ()
+
+    @property
+    def plan(self) -> list[str]:
+        return [str(stage["name"]) for stage in self.stages if "name" in stage]
 
 
 class SystemSummary(_Value):

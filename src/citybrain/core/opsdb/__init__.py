@@ -21,6 +21,7 @@ from citybrain.core.opsdb.models import (
     CatalogLineage,
     LoadRun,
     PipelineRun,
+    PipelineStep,
 )
 from citybrain.core.opsdb.registry import load_models
 
@@ -32,6 +33,7 @@ __all__ = [
     "CatalogLineage",
     "LoadRun",
     "PipelineRun",
+    "PipelineStep",
     "UTCDateTime",
     "connect",
     "current_revision",

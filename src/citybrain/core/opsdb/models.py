@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     CheckConstraint,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -136,4 +137,37 @@ class PipelineRun(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # [{"name", "status", "started_at", "finished_at", ...}, ...] — stages add their own keys.
     stages: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    error_message: Mapped[str | None] = mapped_column(Text)
+
+
+class PipelineStep(Base):
+    """One attempt at one step of a pipeline run: how it went, rows in and out, time, memory.
+
+    A resumed run adds a new attempt for each step it runs again; the figures of the attempts
+    that were killed or failed stay, so ``citybrain runs`` shows what happened.
+    """
+
+    __tablename__ = "pipeline_step"
+    __table_args__ = (
+        CheckConstraint(_STATUS_CHECK, name="status"),
+        UniqueConstraint("run_id", "name", "attempt"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("pipeline_run.run_id", ondelete="CASCADE")
+    )
+    #: the step's place in the run's plan (0 first)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(255))
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    seconds: Mapped[float | None] = mapped_column(Float)
+    rows_in: Mapped[int | None] = mapped_column(BigInteger)
+    rows_out: Mapped[int | None] = mapped_column(BigInteger)
+    #: the highest resident memory of the process while the step ran, in bytes
+    peak_rss_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    summary: Mapped[str | None] = mapped_column(Text)
     error_message: Mapped[str | None] = mapped_column(Text)
