@@ -34,6 +34,7 @@ class Plan:
     comparisons: tuple[ComparisonConfig, ...]
     blocking: tuple[tuple[str, ...], ...]
     training: tuple[tuple[str, ...], ...]
+    fallback_training: tuple[tuple[str, ...], ...]
     prior_rules: tuple[tuple[str, ...], ...]
     #: why no model can be trained (None: it can)
     reason: str | None = None
@@ -93,6 +94,7 @@ def plan(kind: str, config: KindConfig, table: pa.Table) -> Plan:
         comparisons=tuple(comparisons),
         blocking=keep(config.blocking, "blocking rule"),
         training=keep(config.training, "training rule"),
+        fallback_training=keep(config.fallback_training, "fallback training rule"),
         prior_rules=keep(config.prior_rules, "prior rule"),
         notes=tuple(notes),
     )
@@ -113,7 +115,7 @@ def _with_reason(plan: Plan, rows: int) -> Plan:
         )
     elif not plan.blocking:
         reason = "no blocking rule has its columns in the records"
-    elif not plan.training:
+    elif not plan.training and not plan.fallback_training:
         reason = "no training rule has its columns in the records"
     if reason is None:
         return plan

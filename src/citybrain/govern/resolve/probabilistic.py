@@ -84,8 +84,22 @@ def train(db_api: Any, records: pa.Table, plan: Plan, *, seed: int = 42) -> Link
     linker = Linker(frame, settings(plan), log_level=None)
     _estimate_prior(linker, records, plan)
     linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
+    trained = _expectation_maximisation(linker, records, plan, plan.training)
+    if not trained and plan.fallback_training:
+        log.warning(f"{plan.kind}: no training rule found pairs; trying the fallback rules")
+        trained = _expectation_maximisation(linker, records, plan, plan.fallback_training)
+    if not trained:
+        tried = ", ".join(blocking.describe(r) for r in (*plan.training, *plan.fallback_training))
+        raise Untrainable(f"no training rule found record pairs to learn from ({tried})")
+    return linker
+
+
+def _expectation_maximisation(
+    linker: Linker, records: pa.Table, plan: Plan, rules: tuple[tuple[str, ...], ...]
+) -> list[str]:
+    """An EM session per rule that finds pairs; the rules trained on."""
     trained = []
-    for rule in plan.training:
+    for rule in rules:
         if blocking.pair_count(records, rule, plan.dataset) == 0:
             log.warning(f"{plan.kind}: training rule {blocking.describe(rule)} skipped: no pairs")
             continue
@@ -98,10 +112,7 @@ def train(db_api: Any, records: pa.Table, plan: Plan, *, seed: int = 42) -> Link
             log.warning(f"{plan.kind}: training rule {blocking.describe(rule)} skipped: {first}")
             continue
         trained.append(blocking.describe(rule))
-    if not trained:
-        tried = ", ".join(blocking.describe(r) for r in plan.training)
-        raise Untrainable(f"no training rule found record pairs to learn from ({tried})")
-    return linker
+    return trained
 
 
 def _estimate_prior(linker: Linker, records: pa.Table, plan: Plan) -> None:

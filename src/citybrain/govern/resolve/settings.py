@@ -115,6 +115,8 @@ class KindConfig(_Strict):
     blocking: tuple[tuple[str, ...], ...]
     #: EM sessions, in order, each blocked on equal feature columns
     training: tuple[tuple[str, ...], ...]
+    #: EM sessions tried only when no ``training`` rule found pairs (a city with fewer fields)
+    fallback_training: tuple[tuple[str, ...], ...] = ()
     #: rules whose pairs are (nearly) certain matches: they estimate the prior
     prior_rules: tuple[tuple[str, ...], ...] = (("id_valid",),)
     #: share of all true matches `prior_rules` are believed to find
@@ -138,7 +140,7 @@ class KindConfig(_Strict):
             return [{"field": v} if isinstance(v, str) else v for v in value]
         return value
 
-    @field_validator("blocking", "training", "prior_rules")
+    @field_validator("blocking", "training", "fallback_training", "prior_rules")
     @classmethod
     def _non_empty_rules(cls, rules: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
         for rule in rules:
@@ -149,7 +151,7 @@ class KindConfig(_Strict):
 
 def _check_columns(config: KindConfig, kind: str) -> KindConfig:
     known = {c for columns in FEATURES[kind].values() for c in columns}
-    for key in ("blocking", "training", "prior_rules"):
+    for key in ("blocking", "training", "fallback_training", "prior_rules"):
         for i, rule in enumerate(getattr(config, key)):
             for column in rule:
                 if column not in known:
@@ -239,6 +241,7 @@ DEFAULT_PERSON = KindConfig(
         ("surname_py", "addr_place", "addr_room"), ("other_id_norm",),
     ),
     training=(("phone_norm",), ("name_py", "dob"), ("id_raw",)),
+    fallback_training=(("name_py", "addr_room"), ("name_py",)),
     prior_rules=(("id_valid",),),
     prior_recall=0.1,
     exact_links=("valid_id", "local_id", "phone_and_surname"),
@@ -251,6 +254,7 @@ DEFAULT_ENTERPRISE = KindConfig(
     comparisons=(_cmp("name", jaro_winkler=0.92), _cmp("id_number"), _cmp("address")),
     blocking=(("id_raw",), ("name_core",), ("name_py",)),
     training=(("name_core",), ("id_raw",)),
+    fallback_training=(("name_py",), ("addr_place", "addr_room")),
     prior_rules=(("id_valid",),),
     prior_recall=0.8,
     exact_links=("valid_id", "local_id", "registered_name"),
