@@ -46,7 +46,7 @@ _Name = str | None
 # (province, code, city, code, district, code, street, code)
 Levels = tuple[_Name, _Name, _Name, _Name, _Name, _Name, _Name, _Name]
 _TWO = (2,)
-_ROAD_AFTER = re.compile(r"[\u4e00-\u9fff]{1,8}?(?:路|街|大道|巷)(?:[东西南北中]段)?\d")
+_ROAD_AFTER = re.compile(r"[\u4e00-\u9fff]{1,8}?(?:路|街|大道|巷)(?:[东西南北中]段)?(?:\d|$)")
 LONE = 16  # a flag on a kind handed to `AdminReader._accept` (see `_lone_counties`)
 _FIRST_ASCII = re.compile(r"[0-9A-Za-z]")
 _MAX_READS = 100_000  # admin prefixes remembered before starting afresh (bounded memory)
@@ -413,7 +413,11 @@ class AdminReader:
             return True
         entries = self._names[text[:end]]
         county = next(d for d, _ in entries if d.level == DISTRICT)
-        return self._next_is_within(text, end, county)
+        for length in self._lengths2.get(text[end : end + 3], _TWO):  # 昆山花桥: a town of it
+            for candidate, _ in self._names.get(text[end : end + length], ()):
+                if self.is_within(candidate, county):
+                    return True
+        return False
 
     def _next_is_within(self, text: str, pos: int, division: Division) -> bool:
         for length in self._lengths2.get(text[pos : pos + 3], _TWO):

@@ -116,8 +116,8 @@ def build_history(
                 successors = _successors(
                     code, name, level, new_parent, snapshot, divisions, by_stem, towns_by_city
                 )
-                if level == DISTRICT and successors:
-                    county_successor[code] = successors
+                if level in (CITY, DISTRICT) and successors:
+                    county_successor[code] = successors  # its towns / counties follow it
                 if not successors and level == STREET and parent in county_successor:
                     successors = county_successor[parent][:1]  # merged: its county is known
                 if not successors and level == STREET and parent in divisions:
@@ -129,6 +129,10 @@ def build_history(
                         name, code, level, found[key].successors, f"{read[i][1]}/{until}"
                     )
     return sorted(found.values(), key=lambda h: h.old_code)
+
+
+def _cities_of(province: str, divisions: dict[str, Division]) -> list[str]:
+    return [d.code[:4] for d in divisions.values() if d.level == CITY and d.code[:2] == province]
 
 
 def _successor_parent(
@@ -153,6 +157,16 @@ def _successors(
     current = divisions.get(code)
     if current is not None and current.level == level:
         return (code,)
+    if level == CITY:  # 莱芜市 (2019): the city that holds most of its towns today
+        province = code[:2]
+        counts = Counter(
+            towns_by_city[key][0][:4] + "00"
+            for n, lvl, p in snapshot.values()
+            if lvl == STREET and p[:4] == code[:4]
+            for key in [(c, _stem(n)) for c in _cities_of(province, divisions)]
+            if len(towns_by_city.get(key, ())) == 1
+        )
+        return (counts.most_common(1)[0][0],) if counts else ()
     if level == DISTRICT:
         city = code[:4] if parent is None else parent[:4]
         stems = [_stem(n) for n, lvl, p in snapshot.values() if lvl == STREET and p == code]

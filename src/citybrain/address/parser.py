@@ -17,6 +17,7 @@ from citybrain.address.admin import AdminReader, AdminResult, levels_of
 from citybrain.address.divisions import (
     DEFAULT_ZONES,
     DISTRICT,
+    STREET,
     DivisionIndex,
     ZoneAlias,
     default_index,
@@ -55,6 +56,13 @@ _HEAD = re.compile(
     """,
     re.VERBOSE,
 )
+# A place glued before a road (a park, a new town, a square): read off when at least three
+# characters of road name follow it.
+_PLACE_BEFORE_ROAD = re.compile(
+    rf"([{_CJK}]{{0,8}}?(?:科技园|工业园|产业园|园区|新城|广场|商圈|中心|市场|片区|开发区|新区))"
+    rf"(?=[{_CJK}]{{3,}})"
+)
+_TOWN_WORD_FIRST = frozenset("镇乡街")
 _HEAD_GROUPS = (
     "district",
     "street",
@@ -147,6 +155,9 @@ class AddressParser:
                 s = s[start:]
                 admin = self._admin.read(s)
         rest = s[admin.end :]
+        if rest[:1] in _TOWN_WORD_FIRST and admin.lineage and admin.lineage[-1].level == STREET:
+            # 松陵镇 read as 松陵街道 (its name today) by its short form: the 镇 written is read
+            rest = rest[1:] if rest[0] in "镇乡" else rest.removeprefix("街道")
         unplaced = None
         if admin.corrections:
             notes.extend(f"admin typo: {c}" for c in admin.corrections)
@@ -165,6 +176,13 @@ class AddressParser:
             unplaced = unplaced or district
             notes.append(f"unknown district: {district}")
         road = road or road2
+        if road is not None and len(road) > 5:
+            place = _PLACE_BEFORE_ROAD.match(road)
+            if (
+                place is not None
+            ):  # 科技园科苑路, 珠江新城花城大道: the place is no part of the road
+                notes.append(f"place before road: {place.group(1)}")
+                road = road[place.end(1) :]
         number = number or number2
         annex = annex or annex2
         if number and annex:
