@@ -23,6 +23,8 @@ def catalog_report(workspace: Workspace) -> dict[str, Any]:
     finally:
         catalog.close()
     zones: dict[str, list[dict[str, Any]]] = {}
+    # a dataset registered but never given a row (a source with no data yet) is not counted
+    empty = sum(1 for d in datasets if d.latest is None or not d.latest.rows)
     for d in datasets:
         zones.setdefault(d.zone, []).append(
             {
@@ -39,7 +41,8 @@ def catalog_report(workspace: Workspace) -> dict[str, Any]:
     return {
         "systems_connected": headline.systems_connected,
         "records_aggregated": headline.records_aggregated,
-        "datasets": headline.datasets,
+        "datasets": len(datasets) - empty,
+        "empty_datasets": empty,
         "last_load_at": headline.last_load_at,
         "zones": zones,
     }
@@ -61,6 +64,7 @@ def catalog_command(
         f"[bold]{report['systems_connected']}[/] systems connected (接入系统) · "
         f"[bold]{report['records_aggregated']:,}[/] records aggregated (归集数据) · "
         f"{report['datasets']} datasets"
+        + (f" (+{report['empty_datasets']} empty)" if report["empty_datasets"] else "")
     )
     for zone, datasets in report["zones"].items():
         table = Table(title=f"zone {zone}")

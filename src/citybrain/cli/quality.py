@@ -37,6 +37,14 @@ def quality_command(
     if as_json:
         console.print_json(json.dumps(report.to_dict(), ensure_ascii=False, default=str))
         return
+    if not report.sources:
+        console.print(
+            "no quality results yet: nothing has been standardised in this workspace. "
+            f"Run `citybrain -w {workspace.root} run` first (it ingests, standardises and scores).",
+            highlight=False,
+            markup=False,
+        )
+        return
     table = Table(title="数据质量 / data quality")
     for name in report.columns:
         table.add_column(name, justify="left" if name in ("source", "table", "owner") else "right")

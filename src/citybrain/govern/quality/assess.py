@@ -8,11 +8,16 @@ from citybrain.core.engine import Engine
 from citybrain.core.stdmodel import STD_TABLES
 from citybrain.govern.quality.consistency import consistency
 from citybrain.govern.quality.measures import (
+    EventTimes,
     add,
     delivered_columns,
+    event_column,
+    event_timeliness,
+    event_times,
     field_quality,
     filled_counts,
     flag_counts,
+    missing_event_time_alert,
 )
 from citybrain.govern.quality.model import (
     Consistency,
@@ -23,6 +28,7 @@ from citybrain.govern.quality.model import (
 )
 from citybrain.govern.quality.score import alerts_for, timeliness, weighted
 from citybrain.govern.standardize import RawSource
+from citybrain.ingest.catalog import expected_refresh
 
 
 def _dimensions(fields: list[FieldQuality], rows: int, duplicates: int | None) -> dict[str, float]:
@@ -53,13 +59,31 @@ def assess(
         std = STD_TABLES[name]
         table = engine.table("std", name)
         filled, flags = filled_counts(engine, table, std), flag_counts(engine, table)
+        timed = event_times(engine, table, std)
         for source in wanted:
-            report.sources.append(
-                _source(source, std.name, filled, flags, checks.get(source.system, []), now)
-            )
+            assessed = _source(source, std.name, filled, flags, checks.get(source.system, []), now)
+            times = timed.get(source.system)
+            column = event_column(std)
+            if times is not None and column in delivered_columns(source, std):
+                _on_event_time(assessed, source, times, now)
+                alert = missing_event_time_alert(source.system, assessed.owner, column, times)
+                if alert is not None:
+                    report.alerts.append(alert)
+            report.sources.append(assessed)
     for assessed in report.sources:
         report.alerts.extend(alerts_for(assessed))
     return report
+
+
+def _on_event_time(
+    assessed: SourceQuality, source: RawSource, times: EventTimes, now: datetime
+) -> None:
+    """Timeliness measured on the data's own event time (it replaces the load-time measure)."""
+    period = expected_refresh(source.contract.refresh.schedule)
+    on_time, _ = event_timeliness(times, period, now)
+    assessed.timeliness = on_time
+    assessed.dimensions["timeliness"] = on_time
+    assessed.score = weighted(assessed.dimensions)
 
 
 def _source(
