@@ -193,6 +193,7 @@ def test_source_check_fails_one_line_per_problem(
     assert code == 1
     [line] = [line for line in out.splitlines() if line.startswith("✗")]
     assert "no file matches" in line and "water.csv" in line
+    assert f"{path}:4: connector.path:" in line  # file, line and key
 
     (tmp_path / "water.csv").write_text("户号,用水量,备注\nA1,12.5,x\nA2,3,\n", encoding="utf-8")
     body = (
@@ -204,6 +205,7 @@ def test_source_check_fails_one_line_per_problem(
     problems = [line for line in out.splitlines() if line.startswith("✗")]
     assert len(problems) == 3, out
     assert any("'用水量(吨)' is not in water.csv" in line for line in problems)
+    assert any(":8: mapping.columns[1].source:" in line for line in problems)
     assert any("'用水量' of water.csv will not be kept" in line for line in problems)
     assert any("'备注' of water.csv will not be kept" in line for line in problems)
 

@@ -93,7 +93,7 @@ class ContractError(UserError):
         self.result = result
 
 
-def _line_of(node: Any, loc: Loc) -> tuple[int | None, Loc]:
+def line_of(node: Any, loc: Loc) -> tuple[int | None, Loc]:
     """Walk the round-trip YAML tree along ``loc``; return the 1-based line and the loc walked."""
     line: int | None = None
     walked: list[str | int] = []
@@ -227,9 +227,12 @@ def _list(value: Any) -> list[Any]:
 
 def _column_problems(col: ColumnMapping, loc: Loc) -> Iterator[tuple[Loc, str]]:
     if col.utc_offset is not None and col.epoch is None and not col.zoned:
-        yield (*loc, "utc_offset"), (
-            "utc_offset on text times needs source_offset (the zone they are written in, "
-            "e.g. +00:00 for GMT) or a %z format"
+        yield (
+            (*loc, "utc_offset"),
+            (
+                "utc_offset on text times needs source_offset (the zone they are written in, "
+                "e.g. +00:00 for GMT) or a %z format"
+            ),
         )
     if col.source_offset is not None and col.epoch is not None:
         yield (*loc, "source_offset"), "Unix times are UTC; with epoch say only utc_offset"
@@ -288,7 +291,7 @@ def check_text(text: str, file: str = "<contract>", origin: Path | None = None) 
         found.extend(_pydantic_problems(exc))
     found.extend(_semantic_problems(raw))
     for loc, message in found:
-        line, walked = _line_of(tree, loc)
+        line, walked = line_of(tree, loc)
         result.problems.append(Problem(file, line, _key_text(walked), message))
     result.problems.sort(key=lambda p: (p.line or 0, p.key))
     if contract is not None and not result.problems:

@@ -10,17 +10,20 @@ code as a load.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import islice
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
 from citybrain.core.errors import UserError
 from citybrain.core.stdmodel import LINEAGE_COLUMNS, STD_TABLES
-from citybrain.ingest.check import Problem
+from citybrain.ingest.check import Problem, line_of
 from citybrain.ingest.connectors import open_file, source_files
 from citybrain.ingest.connectors.base import INTERNAL, REASON, ROW
 from citybrain.ingest.contract import FILE_KINDS, SourceContract
@@ -47,7 +50,28 @@ class DataCheck:
 
 def check_data(contract: SourceContract, where: str) -> DataCheck:
     """Check ``contract`` (already valid) against its first data file. ``where`` names the
-    contract file in messages."""
+    contract file in messages; each problem carries the line of its key in that file."""
+    found = _check_data(contract, where)
+    if contract.origin is None or not found.problems:
+        return found
+    problems = [_with_line(p, contract.origin) for p in found.problems]
+    return DataCheck(problems, found.notes, found.sample_rows, found.file)
+
+
+def _with_line(problem: Problem, origin: Path) -> Problem:
+    """The problem with the 1-based line of its key in the contract file (as far as it exists)."""
+    try:
+        tree = YAML(typ="rt").load(origin.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, YAMLError):
+        return problem
+    loc: list[str | int] = []
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", problem.key):
+        loc.append(int(part[1:-1]) if part.startswith("[") else part)
+    line, _ = line_of(tree, tuple(loc))
+    return replace(problem, line=line)
+
+
+def _check_data(contract: SourceContract, where: str) -> DataCheck:
     if contract.connector.kind not in FILE_KINDS:
         note = f"{where}: connector {contract.connector.kind}: data not checked (not a file)"
         return DataCheck([], [note])
