@@ -60,3 +60,106 @@ def test_a_second_run_is_incremental_and_keeps_every_golden_id(
     for kind in ("person", "enterprise"):
         assert again.resolutions[kind].stats.get("new") == 0  # nothing new: nothing scored
         assert stability(first.resolutions[kind].id_map(), again.resolutions[kind].id_map()) == 1
+
+
+REGISTRY = """\
+id: town_registry
+name: 企业名录
+owner: 区市场监督管理局
+connector: {kind: csv, path: %(dir)s/registry.csv, encoding: utf-8, delimiter: ",", header: true}
+standard: enterprise_registration
+mapping:
+  columns:
+    - {source: no, target: registration_id, type: string}
+    - {source: firm, target: name, type: string}
+    - {source: addr, target: address, type: string}
+keys: [registration_id]
+refresh: {mode: full, schedule: daily}
+drift: fail
+"""
+GPS = """\
+id: truck_gps
+name: 车辆定位
+owner: 区城管局
+connector: {kind: csv, path: %(dir)s/gps.csv, encoding: utf-8, delimiter: ",", header: true}
+standard: vehicle_ping
+mapping:
+  columns:
+    - {source: pid, target: ping_id, type: string}
+    - {source: plate, target: plate, type: string}
+    - {source: t, target: ts, type: timestamp, formats: ['%%Y-%%m-%%d %%H:%%M:%%S']}
+    - {source: x, target: lon, type: float64}
+    - {source: y, target: lat, type: float64}
+keys: [ping_id]
+refresh: {mode: full, schedule: daily}
+drift: fail
+"""
+SENSORS = """\
+id: air_sensors
+name: 空气质量
+owner: 区生态环境局
+connector: {kind: csv, path: %(dir)s/air.csv, encoding: utf-8, delimiter: ",", header: true}
+standard: sensor_reading
+mapping:
+  columns:
+    - {source: mid, target: message_id, type: string}
+    - {source: sid, target: sensor_id, type: string}
+    - {source: at, target: observed_at, type: timestamp, formats: ['%%Y-%%m-%%d %%H:%%M:%%S']}
+    - {source: pm25, target: pm25, type: float64}
+keys: [message_id]
+refresh: {mode: full, schedule: daily}
+drift: fail
+"""
+
+
+def _city_without_persons(root: Path) -> Workspace:
+    """A workspace fed by an enterprise registry of names and addresses, a GPS feed of two
+    trucks (plates written three ways) and an air-quality feed: no person anywhere."""
+    data = root / "data"
+    data.mkdir(parents=True)
+    firms = ["天辉科技有限公司", "锦城餐饮店", "蓉新物流有限公司", "天辉科技有限公司"]
+    lines = ["no,firm,addr"] + [
+        f"R{i},{firm},成都市示例高新区天府大道{100 + i}号" for i, firm in enumerate(firms)
+    ]
+    (data / "registry.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    plates = ["川A·12345", "川a 12345", "川A12345", "川B-67890"]
+    pings = ["pid,plate,t,x,y"] + [
+        f"g{i},{plates[i % 4]},2024-03-01 08:{i // 60 % 60:02d}:{i % 60:02d},104.06,30.55"
+        for i in range(2000)
+    ]
+    (data / "gps.csv").write_text("\n".join(pings) + "\n", encoding="utf-8")
+    air = ["mid,sid,at,pm25"] + [
+        f"m{i},S{i % 3},2024-03-01 {i % 24:02d}:00:00,35" for i in range(72)
+    ]
+    (data / "air.csv").write_text("\n".join(air) + "\n", encoding="utf-8")
+    workspace = Workspace.init(root / "ws")
+    sources = workspace.root / "sources"
+    sources.mkdir(exist_ok=True)
+    for name, text in (("registry", REGISTRY), ("gps", GPS), ("air", SENSORS)):
+        (sources / f"{name}.yaml").write_text(text % {"dir": data}, encoding="utf-8")
+    return workspace
+
+
+@pytest.mark.duckdb
+@pytest.mark.slow
+def test_a_run_with_no_persons_finishes_says_what_it_skipped_and_counts_vehicles_by_plate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from citybrain.cli import ui
+    from citybrain.cli.main import main
+    from citybrain.core.engine import create_engine_for
+
+    monkeypatch.setattr(ui.console, "width", 2000)  # the summary's lines unwrapped
+    workspace = _city_without_persons(tmp_path)
+    main(["-w", str(workspace.root), "run"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "person: skipped (no person records: no row of enterprise_registration" in out, out
+    assert "enterprise: exact identifiers only" in out, out
+    assert "2,004 source records" in out, out  # 4 registrations, 2,000 pings
+    assert "topic" in out and "cases" in out and "finished" in out, out  # the run went on
+    with create_engine_for(workspace) as engine:
+        vehicles = engine.to_arrow(engine.table("base", "vehicle"))
+        enterprises = engine.to_arrow(engine.table("base", "enterprise"))
+    assert sorted(vehicles["golden_vehicle_id"].to_pylist()) == ["V川A12345", "V川B67890"]
+    assert sorted(vehicles["pings"].to_pylist()) == [500, 1500]
+    assert enterprises.num_rows == 3  # the registered name repeated is one enterprise

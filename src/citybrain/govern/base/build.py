@@ -85,9 +85,16 @@ def build_base(
         run = resolve_new if incremental else resolve
         result = run(engine, std, kind, config=kind_config)
         build.resolutions[kind] = result
+        info = build_entity_base(engine, kind)
+        if result.links.num_rows == 0:
+            build.skipped[kind] = (
+                f"skipped (no {kind} records: no row of {', '.join(sources)} has a name or an "
+                "identifier in the configured columns)"
+            )
+            log.warning(f"{kind}: {build.skipped[kind]}")
+            continue
         if result.reason:
             build.skipped[kind] = f"exact identifiers only ({result.reason})"
-        info = build_entity_base(engine, kind)
         build.rows[kind] = info.rows
         build.rows[f"{kind}_link"] = result.links.num_rows
         build.source_records[kind] = result.links.num_rows

@@ -37,6 +37,15 @@ FIELDS: tuple[str, ...] = tuple(f for f in FIELD_KINDS if f != "local_id")
 #: ``gender`` also reads the ID number and a title).
 RECORD_COLUMN: dict[str, str] = {f: "written_gender" if f == "gender" else f for f in FIELDS}
 RECORD_COLUMNS: tuple[str, ...] = (*LINEAGE, *RECORD_COLUMN.values(), "local_id")
+#: A record carries at least one of these: a name, or an identifier when the name is missing.
+IDENTIFIED_BY: tuple[str, ...] = (
+    "name",
+    "family_name",
+    "given_name",
+    "id_number",
+    "other_id",
+    "phone",
+)
 
 
 @dataclass(frozen=True)
@@ -101,7 +110,12 @@ def records_of(table: ir.Table, spec: RecordSpec) -> ir.Table:
         load_id=_text(table, "load_id"),
         **{RECORD_COLUMN[f]: _text(table, spec.columns.get(f)) for f in FIELDS},
         local_id=system.concat("|", spec.table, "|", _text(table, spec.columns.get("local_id"))),
-    ).filter(lambda t: t.source_key.notnull())
+    )
+    # A record needs its key and a name or an identifier; one with neither (a firm's legal
+    # representative left blank, an address alone) identifies no one and is not a record.
+    out = out.filter(
+        out.source_key.notnull() & ibis.or_(*(out[c].notnull() for c in IDENTIFIED_BY))
+    )
     # Repeated rows of one record: the latest load wins, ties by source row.
     window = ibis.window(group_by=out.record_id, order_by=[ibis.desc(out.load_id), out.source_row])
     ranked = out.mutate(_rank=ibis.row_number().over(window))
@@ -112,7 +126,8 @@ def build_records(
     std: Mapping[str, ir.Table], kind: Kind, sources: Sequence[SourceConfig] | None = None
 ) -> ir.Table | None:
     """Every record of ``kind`` in the given std tables (absent tables are skipped). A record
-    needs its key, not a name: one without a name is kept (and counted by the resolver)."""
+    needs its key and a name or an identifier: one without a name but with an ID number or a
+    phone is kept (and counted by the resolver)."""
     specs = specs_for(kind, sources)
     parts = [records_of(std[spec.table], spec) for spec in specs if spec.table in std]
     if not parts:
