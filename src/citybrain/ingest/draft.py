@@ -152,7 +152,9 @@ def _profile(name: str, column: pa.ChunkedArray) -> Profile:
     if not len(present):
         return profile
     profile.example = present[0].as_py()
-    if _all(present, INT_RE) and not _has_leading_zero(present):
+    if _has_leading_zero(present):  # 007123: an account or code number, kept as written
+        profile.type = "string"
+    elif _all(present, INT_RE):
         numbers = pc.cast(present, pa.float64())
         low, high = pc.min(numbers).as_py(), pc.max(numbers).as_py()
         widths = pc.utf8_length(present)

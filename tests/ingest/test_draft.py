@@ -1,0 +1,100 @@
+"""source new's draft: file kind, column profiles, names in Chinese / English / pinyin, shapes."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from citybrain.core.errors import UserError
+from citybrain.core.stdmodel import STD_TABLES
+from citybrain.ingest.check import check_text
+from citybrain.ingest.draft import Draft, draft_contract, file_kind, name_score
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [("a.csv", "csv"), ("gps.txt.gz", "csv"), ("x.jsonl.bz2", "jsonl"), ("d.json", "json"),
+     ("t.xlsx", "xlsx"), ("p.parquet", "parquet"), ("export", "csv")],
+)  # fmt: skip
+def test_file_kind_under_compression(tmp_path: Path, name: str, kind: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(b"a\n1\n")
+    assert file_kind(path) == kind
+
+
+def test_names_match_in_chinese_english_and_pinyin() -> None:
+    ping = STD_TABLES["vehicle_ping"]
+    plate = ping.column("plate")
+    for name in ("车牌号码", "HPHM", "plate_no", "车牌号"):
+        assert name_score(name, plate) >= 0.8, name
+    assert name_score("GPS_Lng", ping.column("lon")) >= 0.6
+    enterprise = STD_TABLES["enterprise_registration"]
+    assert name_score("TYSHXYDM", enterprise.column("uscc")) == 1.0
+    assert name_score("备注", enterprise.column("uscc")) < 0.6
+
+
+def _draft(tmp_path: Path, text: str, name: str = "sample.csv", **kw: str) -> tuple[str, Draft]:
+    path = tmp_path / name
+    data = text.encode("utf-8")
+    path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    draft = draft_contract("sample", path, tmp_path, **kw)  # type: ignore[arg-type]
+    result = check_text(draft.text, "sample.yaml")
+    assert result.passed, draft.text + str(result)
+    return draft.text, draft
+
+
+def test_types_null_markers_and_shapes(tmp_path: Path) -> None:
+    text, draft = _draft(
+        tmp_path,
+        "编号,户号,金额,代码,备注\n"
+        "1,007123,12.5,91510100MA61234567,x\n"
+        "2,007124,NA,91510100MA61234568,\n"
+        "3,007125,-,91510100MA61234569,y\n",
+        standard="enterprise_registration",
+    )
+    columns = {c["source"]: c for c in YAML(typ="safe").load(text)["mapping"]["columns"]}
+    assert '"NA"' in text and '"-"' in text
+    assert columns["代码"]["target"] == "uscc"  # by value shape, whatever the column is called
+    assert "户号: string" in text  # leading zeros: a code, not a number
+    assert "备注" in draft.unmapped
+
+
+def test_unix_times_and_a_gzip_trace(tmp_path: Path) -> None:
+    text, draft = _draft(
+        tmp_path,
+        "车牌,定位时间,经度,纬度\n川A12345,1709251200000,104.06,30.57\n"
+        "川A12346,1709251260000,104.07,30.58\n",
+        name="trace.csv.gz",
+    )
+    columns = {c["source"]: c for c in YAML(typ="safe").load(text)["mapping"]["columns"]}
+    assert draft.standard == "vehicle_ping"
+    assert draft.compression == "gzip"
+    assert (
+        columns["定位时间"] | {"target": "ts", "type": "timestamp", "epoch": "ms"}
+        == (columns["定位时间"])
+    )
+    assert columns["定位时间"]["utc_offset"] == "+08:00"
+    assert (columns["经度"]["target"], columns["纬度"]["target"]) == ("lon", "lat")
+    assert columns["车牌"]["target"] == "plate"
+
+
+def test_split_time_columns_become_combine(tmp_path: Path) -> None:
+    text, draft = _draft(
+        tmp_path,
+        "年,月,日,时,站点,PM2.5\n2024,1,2,3,东四,NA\n2024,1,2,4,东四,12\n",
+        standard="sensor_reading",
+    )
+    assert "combine: {year: 年, month: 月, day: 日, hour: 时}" in text
+    assert draft.standard == "sensor_reading"
+
+
+def test_bad_name_and_unknown_table(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(UserError, match="not a system id"):
+        draft_contract("A-b", path, tmp_path)
+    with pytest.raises(UserError, match="unknown standard table"):
+        draft_contract("ab", path, tmp_path, standard="nope")
