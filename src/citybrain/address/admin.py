@@ -125,75 +125,109 @@ def levels_of(lineage: tuple[Division, ...]) -> Levels:
 EMPTY = AdminResult(0, (), levels=levels_of(()))
 
 
+class _Tables:
+    """What readers derive from one index, whatever their default region: built once per index
+    in a process (a new region's reader costs nothing more), typo indexes filled on first use."""
+
+    def __init__(self, index: DivisionIndex) -> None:
+        divisions = index.divisions
+        # Aliases resolved to Division objects once, so the hot loop does no code look-ups.
+        self.names = {
+            alias: tuple((divisions[code], kind) for code, kind in entries)
+            for alias, entries in index.names.items()
+        }
+        # Aliases many units share (高新区, 城关镇), split by province.
+        self.by_province: dict[str, dict[str, tuple[tuple[Division, int], ...]]] = {}
+        for alias, entries in self.names.items():
+            if len(entries) > 4:
+                buckets: dict[str, list[tuple[Division, int]]] = {}
+                for entry in entries:
+                    buckets.setdefault(entry[0].prefix[:2], []).append(entry)
+                self.by_province[alias] = {k: tuple(v) for k, v in buckets.items()}
+        self.lengths2 = {k: (*v, 2) for k, v in index.lengths3.items()}  # and two, tried last
+        self.short_only = frozenset(
+            alias
+            for alias, entries in self.names.items()
+            if all(k & BASE_KIND == SHORT for _, k in entries)
+        )
+        # Short names of exactly one county, and of no other province, city or county.
+        self.lone_counties = frozenset(
+            alias
+            for alias, entries in self.names.items()
+            if sum(d.level <= DISTRICT for d, _ in entries) == 1
+            and any(d.level == DISTRICT and k == SHORT for d, k in entries)
+        )
+        self.with_short = frozenset(
+            alias
+            for alias, entries in self.names.items()
+            if any(k & BASE_KIND == SHORT for _, k in entries)
+        )
+        # Every proper start (of two characters or more) of an alias.
+        self.prefixes = frozenset(alias[:k] for alias in self.names for k in range(2, len(alias)))
+        # A remembered prefix ends where a full name can end (省, 市, 区, 县, 镇, 街道 …).
+        cut_chars = frozenset(
+            alias[-1]
+            for alias, entries in self.names.items()
+            if any(k & BASE_KIND == FULL for _, k in entries)
+        )
+        # Of names ending in 道 only streets (街道) are full names: roads (大道) are never cut.
+        self.cut_chars = cut_chars - {"道"}
+        # Greedy: the last such ending in the leading run of Chinese characters.
+        self.cut = re.compile(
+            "[\u4e00-\u9fff]*(?:[" + re.escape("".join(sorted(self.cut_chars))) + "]|街道)"
+        )
+        longest = max(map(len, self.names), default=0)
+        self.run = re.compile(f"[^0-9A-Za-z]{{0,{longest + 3}}}")
+        self.has_ascii = any(_FIRST_ASCII.search(alias) for alias in self.names)
+        self.below: dict[str | None, list[Division]] = {}
+        for division in divisions.values():
+            self.below.setdefault(division.parent, []).append(division)
+        # Typo indexes: names under a parent (see AdminReader._names_under), built on first use.
+        self.children: dict[str | None, NameIndex] = {}
+        self.child_codes: dict[str | None, dict[str, str]] = {}
+
+
+_TABLES: dict[int, tuple[DivisionIndex, _Tables]] = {}
+
+
+def _tables_for(index: DivisionIndex) -> _Tables:
+    found = _TABLES.get(id(index))
+    if found is None or found[0] is not index:
+        if len(_TABLES) >= 4:
+            _TABLES.clear()  # a handful of indexes per process at most (zones of a few cities)
+        found = _TABLES[id(index)] = (index, _Tables(index))
+    return found[1]
+
+
 class AdminReader:
     """Reads admin prefixes against one `DivisionIndex`, with an optional default region."""
 
     def __init__(self, index: DivisionIndex, default_region: str | None = None) -> None:
         self._index = index
-        divisions = index.divisions
-        # Aliases resolved to Division objects once, so the hot loop does no code look-ups.
-        self._names = {
-            alias: tuple((divisions[code], kind) for code, kind in entries)
-            for alias, entries in index.names.items()
-        }
-        self._lineages: dict[str, tuple[Division, ...]] = {}
-        # Aliases many units share (高新区, 城关镇), split by province.
-        self._by_province: dict[str, dict[str, tuple[tuple[Division, int], ...]]] = {}
-        for alias, entries in self._names.items():
-            if len(entries) > 4:
-                buckets: dict[str, list[tuple[Division, int]]] = {}
-                for entry in entries:
-                    buckets.setdefault(entry[0].prefix[:2], []).append(entry)
-                self._by_province[alias] = {k: tuple(v) for k, v in buckets.items()}
+        tables = _tables_for(index)  # the same for every reader of this index: built once
+        self._names = tables.names
+        self._by_province = tables.by_province
+        self._short_only = tables.short_only
+        self._lone_counties = tables.lone_counties
+        self._with_short = tables.with_short
+        self._prefixes = tables.prefixes
+        self._cut_chars = tables.cut_chars
+        self._cut = tables.cut
+        self._run = tables.run
+        self._children = tables.children
+        self._child_codes = tables.child_codes
         self._lengths = index.lengths3
-        self._lengths2 = {k: (*v, 2) for k, v in index.lengths3.items()}  # and two, tried last
+        self._lengths2 = tables.lengths2
         self._divisions = index.divisions
         self._default = index.divisions[default_region] if default_region else None
+        self._lineages: dict[str, tuple[Division, ...]] = {}
         self._reads: dict[str, AdminResult] | None = {}
         # Prefix read so far → [its readings, the result when nothing more is read] (see _read).
         self._states: dict[str, list[Any]] = {}
-        self._short_only = frozenset(
-            alias
-            for alias, entries in self._names.items()
-            if all(k & BASE_KIND == SHORT for _, k in entries)
-        )
-        # Short names of exactly one county, and of no other province, city or county.
-        self._lone_counties = frozenset(
-            alias
-            for alias, entries in self._names.items()
-            if sum(d.level <= DISTRICT for d, _ in entries) == 1
-            and any(d.level == DISTRICT and k == SHORT for d, k in entries)
-        )
-        self._with_short = frozenset(
-            alias
-            for alias, entries in self._names.items()
-            if any(k & BASE_KIND == SHORT for _, k in entries)
-        )
-        # Every proper start (of two characters or more) of an alias.
-        self._prefixes = frozenset(alias[:k] for alias in self._names for k in range(2, len(alias)))
-        # A remembered prefix ends where a full name can end (省, 市, 区, 县, 镇, 街道 …).
-        self._cut_chars = frozenset(
-            alias[-1]
-            for alias, entries in self._names.items()
-            if any(k & BASE_KIND == FULL for _, k in entries)
-        )
-        # Of names ending in 道 only streets (街道) are full names: roads (大道) are never cut.
-        self._cut_chars -= {"道"}
-        # Greedy: the last such ending in the leading run of Chinese characters.
-        self._cut = re.compile(
-            "[\u4e00-\u9fff]*(?:[" + re.escape("".join(sorted(self._cut_chars))) + "]|街道)"
-        )
         self._lookups = self._misses = 0
         # What follows a remembered prefix → whether reading stops there (see _ends_here); only
         # while no alias holds a digit or Latin letter, which the key cuts at.
-        longest = max(map(len, self._names), default=0)
-        self._run = re.compile(f"[^0-9A-Za-z]{{0,{longest + 3}}}")
-        self._after: dict[str, bool] | None = (
-            None if any(_FIRST_ASCII.search(alias) for alias in self._names) else {}
-        )
-        self._children: dict[str | None, NameIndex] = {}
-        self._child_codes: dict[str | None, dict[str, str]] = {}
-        self._below: dict[str | None, list[Division]] | None = None  # built on the first typo
+        self._after: dict[str, bool] | None = None if tables.has_ascii else {}
         self._areas: dict[tuple[str, str], Division] = {}  # functional areas read, by parent
 
     @staticmethod
@@ -526,11 +560,7 @@ class AdminReader:
         found = self._children.get(parent)
         if found is not None:
             return found
-        below = self._below
-        if below is None:
-            below = self._below = {}
-            for division in self._divisions.values():
-                below.setdefault(division.parent, []).append(division)
+        below = _tables_for(self._index).below
         codes: dict[str, str] = {}
         ambiguous: set[str] = set()
         if parent is None:

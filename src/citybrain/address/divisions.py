@@ -182,18 +182,37 @@ class DivisionIndex:
     def with_zones(self, zones: Iterable[ZoneAlias]) -> DivisionIndex:
         """A copy with zone aliases added as district-level units."""
         divisions = dict(self.divisions)
-        names = {k: list(v) for k, v in self.names.items()}
+        added: dict[str, list[tuple[str, int]]] = {}  # only the aliases the zones touch
         for zone in zones:
             parent = divisions.get(zone.parent)
             if parent is None:
                 raise ValueError(f"zone {zone.name}: unknown parent code {zone.parent}")
             code = zone.code or f"zone:{zone.name}"
             divisions[code] = Division(code, zone.name, DISTRICT, zone.parent, parent.prefix)
-            _add(names, zone.name, code, FULL)
-            for alias in zone.aliases:
-                kind = FULL if alias.startswith(_city_stem(parent.name)) else CONTEXT
-                _add(names, alias, code, kind)
-        return _finish(self.version, divisions, names, self.history)
+            forms = [(zone.name, FULL)] + [
+                (alias, FULL if alias.startswith(_city_stem(parent.name)) else CONTEXT)
+                for alias in zone.aliases
+            ]
+            for alias, kind in forms:
+                if alias not in added:
+                    added[alias] = list(self.names.get(alias, ()))
+                _add(added, alias, code, kind)
+        names = {**self.names, **{k: tuple(v) for k, v in added.items() if v}}
+        lengths = {k: set(v) for k, v in self.lengths.items() if k[:1] in {a[:1] for a in added}}
+        lengths3 = {k: set(v) for k, v in self.lengths3.items() if k in {a[:3] for a in added}}
+        for alias in added:
+            if len(alias) >= 2:
+                lengths.setdefault(alias[0], set()).add(len(alias))
+            if len(alias) >= 3:
+                lengths3.setdefault(alias[:3], set()).add(len(alias))
+        return DivisionIndex(
+            self.version,
+            divisions,
+            names,
+            {**self.lengths, **{k: tuple(sorted(v, reverse=True)) for k, v in lengths.items()}},
+            {**self.lengths3, **{k: tuple(sorted(v, reverse=True)) for k, v in lengths3.items()}},
+            self.history,
+        )
 
 
 def _add(names: dict[str, list[tuple[str, int]]], alias: str, code: str, kind: int) -> None:
