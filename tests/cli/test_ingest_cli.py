@@ -198,15 +198,21 @@ def test_source_list(sim_workspace: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "water_utility" in out and "transport_arrivals" in out
 
 
-def test_run_has_an_ingest_stage_before_topics(
-    sim_workspace: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_run_has_an_ingest_step_per_source_before_standardize(
+    sim_workspace: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from citybrain.cli import run
+    from citybrain.core import Workspace
+    from citybrain.pipeline import build_graph
 
-    names = [stage.name for stage in run.STAGES]
-    assert names.index("ingest") < names.index("topics")
-    # later stages belong to other tests; this one runs the pipeline up to ingest
-    monkeypatch.setattr(run, "STAGES", run.STAGES[: names.index("ingest") + 1])
-    code, out, err = run_cli(["-w", str(sim_workspace), "run"], capsys)
+    names = build_graph(Workspace.open(sim_workspace)).names
+    assert names.index("ingest:water_utility") < names.index("standardize")
+    # later steps belong to other tests; this one runs the ingest step of one source
+    code, out, err = run_cli(
+        ["-w", str(sim_workspace), "run", "--only", "ingest:water_utility"], capsys
+    )
     assert code == 0, err
-    assert "ingest" in out and "rows landed" in out
+    assert "landed" in out and "finished: succeeded" in out
+    code, out, err = run_cli(["-w", str(sim_workspace), "runs", "--json"], capsys)
+    (run,) = json.loads(out)
+    assert [step["name"] for step in run["steps"]] == ["ingest:water_utility"]
+    assert run["steps"][0]["rows_out"] > 0

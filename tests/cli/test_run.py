@@ -1,4 +1,4 @@
-"""`citybrain run`: the resolve stage between quality and topics, on a standardised tiny city."""
+"""`citybrain run` presents the pipeline (`citybrain.pipeline`): progress, summary, exit code."""
 
 from __future__ import annotations
 
@@ -6,29 +6,48 @@ from pathlib import Path
 
 import pytest
 
-from citybrain.cli import run
 from citybrain.cli.main import main
 from citybrain.core.engine import create_engine_for
+from citybrain.core.workspace import Workspace
 from citybrain.govern.standardize import standardize_workspace
 from govern.standardize.city import ingested_city
 
 
-def test_resolve_runs_after_quality_and_before_topics() -> None:
-    names = [stage.name for stage in run.STAGES]
-    assert names.index("quality") < names.index("resolve") < names.index("topics")
+def run_cli(args: list[str]) -> int:
+    try:
+        main(args)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    return 0
+
+
+def test_only_migrate_on_a_new_workspace(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workspace = Workspace.init(tmp_path / "ws")
+    assert run_cli(["-w", str(workspace.root), "run", "--only", "migrate"]) == 0
+    out = capsys.readouterr().out
+    assert "migrate" in out and "revision" in out and "finished: succeeded" in out
+
+
+def test_a_wrong_step_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workspace = Workspace.init(tmp_path / "ws")
+    assert run_cli(["-w", str(workspace.root), "run", "--from", "resolv"]) == 2
+    err = capsys.readouterr().err
+    assert "no pipeline step 'resolv'" in err and "Traceback" not in err
 
 
 @pytest.mark.duckdb
 @pytest.mark.slow
-def test_the_resolve_stage_builds_the_base_zone_and_says_so(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_the_resolve_step_builds_the_base_zone_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     workspace, _ = ingested_city(tmp_path)
     standardize_workspace(workspace)
-    # Earlier stages have their own tests; here the pipeline is only the resolve stage.
-    monkeypatch.setattr(run, "STAGES", [s for s in run.STAGES if s.name == "resolve"])
     capsys.readouterr()
-    main(["-w", str(workspace.root), "run"])
+    assert run_cli(["-w", str(workspace.root), "run", "--only", "resolve"]) == 0
     out = capsys.readouterr().out
     assert "resolve" in out and "persons" in out and "source records" in out
     with create_engine_for(workspace) as engine:

@@ -41,7 +41,9 @@ COMMANDS = {
     "quality": LazyCommand("citybrain.cli.quality", "quality_command",
                            "Score each source's data quality and list the alerts."),
     "run": LazyCommand("citybrain.cli.run", "run_command",
-                       "Run every pipeline stage that exists, in order."),
+                       "Run the pipeline, or continue the run that was stopped."),
+    "runs": LazyCommand("citybrain.cli.runs", "runs_command",
+                        "Pipeline runs: status and each step's rows, time and memory."),
     "serve": LazyCommand("citybrain.cli.serve", "serve_command",
                          "Serve the API and the web app."),
 }  # fmt: skip

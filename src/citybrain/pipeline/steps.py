@@ -1,0 +1,198 @@
+"""The steps of a city's pipeline and the graph they make on one workspace.
+
+migrate → ingest (one step per source contract) → standardize → quality → resolve (persons and
+enterprises linked, the base zone built) → one step per installed topic → cases.
+
+Every step is safe to run again after it was killed: ingest skips deliveries already landed (per
+load manifest, under the source's lock), the std and base tables are replaced whole, a topic's
+findings carry the run id and a topic that already stored findings in this run is not run twice,
+and cases attach evidence they already hold only once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from citybrain.pipeline.graph import Graph, Report, Step, StepResult
+
+if TYPE_CHECKING:
+    from citybrain.core.workspace import Workspace
+    from citybrain.pipeline.context import RunContext
+    from citybrain.topics.base import Topic
+
+INGEST = "ingest"
+TOPIC = "topic"
+
+
+def migrate(ctx: RunContext, report: Report) -> StepResult:
+    from citybrain.core.opsdb import current_revision, upgrade
+
+    upgrade(ctx.ops)
+    return StepResult(f"ops database at revision {current_revision(ctx.ops)}")
+
+
+def ingest_step(contract: Path) -> Step:
+    """Land every delivery of one source that is not landed yet."""
+
+    def ingest(ctx: RunContext, report: Report) -> StepResult:
+        from citybrain.ingest import load_source
+        from citybrain.ingest.catalog import CatalogRecorder
+
+        result = load_source(ctx.workspace, contract, recorder=CatalogRecorder(ctx.catalog))
+        summary = (
+            f"{result.system}: {result.loads} loads, {result.rows_landed:,} rows landed, "
+            f"{result.rows_quarantined:,} quarantined"
+        )
+        if result.skipped:
+            summary += f", {result.skipped} already landed"
+        failed = (result.error or "failed") if result.status == "failed" else None
+        return StepResult(summary, result.rows_read, result.rows_landed, failed=failed)
+
+    return Step(
+        f"{INGEST}:{contract.stem}",
+        f"land the new deliveries of {contract.stem} in the raw zone",
+        ingest,
+        after=("migrate",),
+        reads=(f"source/{contract.stem}",),
+        writes=(f"raw/{contract.stem}", f"quarantine/{contract.stem}"),
+        group=INGEST,
+    )
+
+
+def standardize(ctx: RunContext, report: Report) -> StepResult:
+    from citybrain.govern.standardize import standardize_workspace
+
+    result = standardize_workspace(ctx.workspace, engine=ctx.engine, catalog=ctx.catalog)
+    rows = sum(t.rows for t in result.tables)
+    raw = sum(s.raw_rows for t in result.tables for s in t.sources)
+    note = "" if result.reconciled else "; counts do NOT reconcile (see `citybrain quality`)"
+    return StepResult(f"{len(result.tables)} std tables, {rows:,} rows{note}", raw, rows)
+
+
+def quality(ctx: RunContext, report: Report) -> StepResult:
+    from citybrain.govern.quality import quality_report
+
+    result = quality_report(ctx.workspace, engine=ctx.engine, record=True)
+    if not result.sources:
+        return StepResult("no std tables yet", 0)
+    low = min(result.sources, key=lambda s: s.score)
+    return StepResult(
+        f"{len(result.sources)} sources scored, lowest {low.system} {low.score:.1f}; "
+        f"{len(result.alerts)} alerts (see `citybrain quality`)",
+        sum(s.rows for s in result.sources),
+    )
+
+
+def resolve(ctx: RunContext, report: Report) -> StepResult:
+    from citybrain.govern.base import build_workspace_base
+
+    build = build_workspace_base(ctx.workspace, run_id=ctx.run_id, report=report)
+    if not build.rows:
+        return StepResult("no std tables with persons or enterprises yet", 0, 0)
+    golden = sum(n for k, n in build.rows.items() if not k.endswith("_link"))
+    return StepResult(build.summary(), sum(build.source_records.values()), golden)
+
+
+def topic_step(topic: Topic) -> Step:
+    """Run one topic on its declared inputs and store its findings under the run's id."""
+    name = topic.name
+
+    def run(ctx: RunContext, report: Report) -> StepResult:
+        from citybrain.cases import outcome_labels
+        from citybrain.topics.runner import check_inputs, findings_table_name, run_topic
+
+        check = check_inputs(topic, ctx.catalog)
+        if not check.passed:
+            return StepResult(f"inputs not ready: {check.message()}", 0, 0)
+        stored = _findings_of_run(ctx, findings_table_name(name))
+        if stored:
+            # An earlier attempt of this run stored them and was stopped before it said so.
+            return StepResult(f"{stored} findings (stored earlier in this run)", None, stored)
+        # The closed loop: case outcomes are the topic's labels.
+        labels = outcome_labels(ctx.ops, name).select(["subject_id", "period", "label"])
+        result = run_topic(topic, ctx.workspace, ctx.engine, ctx.catalog, labels=labels,
+                           run_id=ctx.run_id)  # fmt: skip
+        return StepResult(f"{result.findings} findings", None, result.findings)
+
+    after = {"standardize"}
+    if any(spec.zone == "base" for spec in topic.inputs):
+        after.add("resolve")
+    return Step(
+        f"{TOPIC}:{name}",
+        f"{topic.title_en} ({topic.title_zh})",
+        run,
+        after=tuple(sorted(after)),
+        reads=tuple(f"{spec.zone}/{spec.table}" for spec in topic.inputs),
+        writes=(f"topic/{name}_findings",),
+        group=TOPIC,
+    )
+
+
+def _findings_of_run(ctx: RunContext, table: str) -> int:
+    """How many findings the topic table holds for this run (0 when it has none)."""
+    engine = ctx.engine
+    if not engine.exists("topic", table):
+        return 0
+    findings = engine.table("topic", table)
+    mine = findings.filter(findings.run_id == ctx.run_id).count()
+    return int(engine.to_arrow(mine.as_table()).column(0)[0].as_py())
+
+
+def cases(ctx: RunContext, report: Report) -> StepResult:
+    """Open cases from each topic's findings of its latest period, routed to departments."""
+    import pyarrow.compute as pc
+
+    from citybrain.cases import area_names, department_hints, open_cases, settings_for_workspace
+    from citybrain.topics import discover_topics
+    from citybrain.topics.runner import latest_findings
+
+    topics = [cls() for cls in discover_topics().values()]
+    hints = department_hints(topics)
+    settings = settings_for_workspace(ctx.workspace.root)
+    names = area_names(ctx.workspace)
+    parts: list[str] = []
+    rows_in = rows_out = 0
+    for topic in topics:
+        findings = latest_findings(ctx.engine, topic.name)
+        if findings.num_rows == 0:
+            continue
+        latest = pc.max(findings.column("period")).as_py()
+        current = findings.filter(pc.equal(findings.column("period"), latest))
+        report(topic.name)
+        result = open_cases(ctx.ops, current, settings=settings, hints=hints, area_names=names)
+        rows_in += current.num_rows
+        rows_out += len(result.opened) + len(result.attached_to)
+        parts.append(
+            f"{topic.name} {latest}: {len(result.opened)} opened, "
+            f"{len(result.attached_to)} updated, {result.dispatched} dispatched"
+        )
+    return StepResult("; ".join(parts) or "no findings to act on", rows_in, rows_out)
+
+
+def build_graph(workspace: Workspace) -> Graph:
+    """The pipeline of ``workspace``: its source contracts and the installed topics decide the
+    ingest and topic steps."""
+    from citybrain.ingest import discover_sources
+    from citybrain.topics import discover_topics
+
+    ingests = [ingest_step(path) for path in discover_sources(workspace)]
+    topics = [topic_step(cls()) for cls in discover_topics().values()]
+    landed = tuple(step.name for step in ingests) or ("migrate",)
+    return Graph(
+        [
+            Step("migrate", "bring the ops database schema up to date", migrate,
+                 writes=("ops/schema",)),
+            *ingests,
+            Step("standardize", "raw loads to std tables, validated and flagged", standardize,
+                 after=landed, reads=("raw/*",), writes=("std/*",)),
+            Step("quality", "score every source's data quality and raise alerts", quality,
+                 after=("standardize",), reads=("std/*",), writes=("ops/quality",)),
+            Step("resolve", "link persons and enterprises across systems; build the base zone",
+                 resolve, after=("standardize",), reads=("std/*",), writes=("base/*",)),
+            *topics,
+            Step("cases", "open and route cases for the latest findings of every topic", cases,
+                 after=tuple(step.name for step in topics) or ("standardize",),
+                 reads=("topic/*",), writes=("ops/cases",)),
+        ]
+    )  # fmt: skip

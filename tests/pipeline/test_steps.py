@@ -1,0 +1,34 @@
+"""The city's graph on a workspace: a step per source contract and per installed topic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from citybrain.core.workspace import Workspace
+from citybrain.pipeline import build_graph
+from citybrain.topics import discover_topics
+
+
+def test_the_graph_has_a_step_per_source_and_per_topic_in_pipeline_order(tmp_path: Path) -> None:
+    workspace = Workspace.init(tmp_path / "ws")
+    sources = workspace.root / "sources"
+    sources.mkdir(exist_ok=True)
+    for name in ("water", "hukou"):
+        (sources / f"{name}.yaml").write_text("id: x\n", encoding="utf-8")
+    graph = build_graph(workspace)
+    topics = [f"topic:{name}" for name in discover_topics()]
+    assert topics, "the built-in topics are installed"
+    assert graph.names == [
+        "migrate", "ingest:hukou", "ingest:water", "standardize", "quality", "resolve",
+        *topics, "cases",
+    ]  # fmt: skip
+    assert graph["standardize"].after == ("ingest:hukou", "ingest:water")
+    assert graph["ingest:water"].writes == ("raw/water", "quarantine/water")
+    assert set(graph["cases"].after) == set(topics)
+    for name, topic in discover_topics().items():
+        step = graph[f"topic:{name}"]
+        reads = {f"{spec.zone}/{spec.table}" for spec in topic().inputs}
+        assert set(step.reads) == reads
+        # a topic reading the base zone runs after resolve, one reading std only need not
+        assert ("resolve" in step.after) == any(r.startswith("base/") for r in reads)
+    assert graph.select(only="ingest") == ["ingest:hukou", "ingest:water"]
