@@ -10,8 +10,11 @@ from citybrain.govern.resolve.deterministic import (
 )
 from citybrain.govern.resolve.features import (
     address_features,
+    birth_date_feature,
+    gender_column,
     id_features,
     name_features,
+    other_id_features,
     phone_features,
     uscc_features,
 )
@@ -98,3 +101,41 @@ def test_a_mobile_and_a_surname_link_unless_a_family_shares_the_phone() -> None:
     })  # fmt: skip
     # 王女士 (b) is 王玲 (a); 李先生 (e) could be 李强 or 李伟; f has no phone.
     assert _edge_pairs(phone_name_edges(records)) == [("a", "b")]
+
+
+def test_names_in_latin_letters_agree_in_either_order_and_without_accents() -> None:
+    out = name_features(pa.array(["John  Smith", "SMITH John", "Chloé O'Brien", "张伟"]))
+    assert out["name_norm"].to_pylist()[:3] == ["john smith", "smith john", "chloe obrien"]
+    assert out["name_key"].to_pylist() == ["john smith", "john smith", "chloe obrien", "wei zhang"]
+    assert out["surname_py"].to_pylist() == ["smith", "john", "obrien", "zhang"]
+    assert out["name_py"][3].as_py() == "zhangwei"  # Chinese names keep their pinyin
+
+
+def test_family_and_given_names_make_the_name_and_its_surname() -> None:
+    family = pa.array(["Smith", "John", "张", None])
+    given = pa.array(["John", "Smith", "伟", "Ann"])
+    out = name_features(pa.nulls(4, pa.string()), family, given)
+    assert out["name_norm"].to_pylist() == ["john smith", "smith john", "张伟", "ann"]
+    assert out["surname_py"].to_pylist()[:3] == ["smith", "john", "zhang"]
+    assert out["name_key"][0] == out["name_key"][1]  # swapped columns still agree
+
+
+def test_phones_of_other_countries_are_e164() -> None:
+    out = phone_features(pa.array(["+44 20 7946 0958", "0044 20 7946 0958", "138 0013 8000"]))
+    assert out["phone_norm"].to_pylist() == ["+442079460958", "+442079460958", "13800138000"]
+    assert out["phone_raw"][0].as_py() == "442079460958"
+    german = phone_features(pa.array(["030 1234567", "not a phone"]), region="DE")
+    assert german["phone_norm"].to_pylist() == ["+49301234567", None]
+
+
+def test_birth_dates_written_several_ways_agree() -> None:
+    out = birth_date_feature(pa.array(["1990-1-2", "1990/01/02", "19900102", "1990年1月2日", "x"]))
+    assert out.to_pylist() == ["1990-01-02"] * 4 + [None]
+
+
+def test_other_identifiers_genders_and_unreadable_addresses() -> None:
+    ids = other_id_features(pa.array(["ab 12 34 56 c", "E-1", None]))
+    assert ids["other_id_norm"].to_pylist() == ["AB123456C", None, None]
+    assert gender_column(pa.array(["男", "female", "2", "?"])).to_pylist() == ["M", "F", "F", None]
+    addresses = address_features(pa.array(["12 High Street, Leeds", "滨江锦苑1-1-102"]))
+    assert addresses["addr_text"].to_pylist() == ["12highstreetleeds", None]

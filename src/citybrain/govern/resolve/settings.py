@@ -8,8 +8,8 @@ name *feature columns* (`FEATURES`), which the resolver derives from the fields.
 
 The same format is the ``[resolve]`` section of ``citybrain.toml``, a workspace's
 ``resolve.yaml``, or the ``config`` of `citybrain.govern.resolve.resolve_records`. The built-in
-defaults (`DEFAULT_PERSON`, `DEFAULT_ENTERPRISE`) are the synthetic city's model; a kind given in
-the configuration replaces its default as a whole, except ``sources`` left out, which keep them.
+defaults (`DEFAULT_PERSON`, `DEFAULT_ENTERPRISE`) are the synthetic city's model; the keys a
+kind's configuration gives replace the default's, the keys it leaves out keep it.
 """
 
 from __future__ import annotations
@@ -272,21 +272,24 @@ class ResolveConfig(_Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _fill_sources(cls, data: Any) -> Any:
-        """A kind configured without ``sources`` keeps the default sources."""
+    def _over_defaults(cls, data: Any) -> Any:
+        """A kind's keys replace the default's keys; the keys left out keep the default's."""
         if not isinstance(data, Mapping):
             return data
         out = dict(data)
         for kind, default in (("person", DEFAULT_PERSON), ("enterprise", DEFAULT_ENTERPRISE)):
             given = out.get(kind)
-            if isinstance(given, Mapping) and "sources" not in given:
-                out[kind] = {**given, "sources": [s.model_dump() for s in default.sources]}
+            if isinstance(given, Mapping):
+                out[kind] = {**default.model_dump(), **given}
         return out
 
     @model_validator(mode="after")
     def _columns(self) -> ResolveConfig:
-        _check_columns(self.person, "person")
-        _check_columns(self.enterprise, "enterprise")
+        for kind in ("person", "enterprise"):
+            try:
+                _check_columns(self.kind(kind), kind)
+            except ValueError as exc:
+                raise ValueError(f"{kind}.{exc}") from None
         return self
 
     def kind(self, kind: str) -> KindConfig:
@@ -349,6 +352,5 @@ def _describe(error: ValidationError, source: str) -> str:
     elif first["type"] == "missing":
         problem = "required key is missing"
     more = len(error.errors()) - 1
-    return f"{source}: {key or '(top level)'}: {problem}" + (
-        f" (and {more} more problem(s))" if more else ""
-    )
+    where = f"{key}: " if key else ""
+    return f"{source}: {where}{problem}" + (f" (and {more} more problem(s))" if more else "")
