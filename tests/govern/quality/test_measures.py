@@ -33,6 +33,9 @@ def test_missing_event_times_lower_timeliness_and_raise_an_alert() -> None:
     assert event_timeliness(EventTimes(10, 6, latest), HOUR, NOW) == (0.6, 0.6)
     assert event_timeliness(EventTimes(10, 0, None), HOUR, NOW) == (0.0, 0.0)
     assert event_timeliness(EventTimes(10, 0, None), None, NOW) == (0.0, 0.0)
+    # no expected cadence: recency is not judged, only the rows without a time count
+    assert event_timeliness(EventTimes(10, 5, latest), None, NOW) == (0.5, 0.5)
+    assert event_timeliness(EventTimes(10, 10, latest), None, NOW) == (None, 1.0)
     alert = missing_event_time_alert("air", "生态环境局", "observed_at", EventTimes(10, 0, None))
     assert alert is not None and alert.level == "critical"
     assert "10 of 10 rows have no event time (observed_at)" in alert.en

@@ -82,7 +82,10 @@ def _on_event_time(
     period = expected_refresh(source.contract.refresh.schedule)
     on_time, _ = event_timeliness(times, period, now)
     assessed.timeliness = on_time
-    assessed.dimensions["timeliness"] = on_time
+    if on_time is None:
+        assessed.dimensions.pop("timeliness", None)
+    else:
+        assessed.dimensions["timeliness"] = on_time
     assessed.score = weighted(assessed.dimensions)
 
 

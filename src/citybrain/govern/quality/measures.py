@@ -110,17 +110,18 @@ def event_times(engine: Engine, table: ir.Table, std: StdTable) -> dict[str, Eve
 
 def event_timeliness(
     times: EventTimes, period: timedelta | None, now: datetime
-) -> tuple[float, float]:
+) -> tuple[float | None, float]:
     """Timeliness on the data's own time: how recent the newest event is against the expected
     cadence (1 within GRACE periods, 0 after LIMIT), times the share of rows that have an event
-    time at all — a row without one cannot be on time. Also returns that share.
+    time at all — a row without one cannot be on time. Also returns that share. Without an
+    expected cadence recency cannot be judged: the share alone, or None when every row has a time.
 
     Event times are Beijing local time (how timestamps land); ``now`` is aware UTC."""
     share = times.timed / times.rows if times.rows else 1.0
     if times.latest is None:
         return 0.0, share
     if period is None:
-        return share, share
+        return (share if share < 1.0 else None), share
     local_now = (now.astimezone(UTC) + BEIJING).replace(tzinfo=None)
     age = (local_now - times.latest.replace(tzinfo=None)) / period
     recent = 1.0 if age <= GRACE else max(0.0, (LIMIT - age) / (LIMIT - GRACE))
