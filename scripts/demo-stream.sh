@@ -62,15 +62,34 @@ rm -f "$DIR/.published"
 ( while [ ! -e "$DIR/.published" ]; do ingest || sleep 1; done ) &
 consumer=$!
 
-since=()
-[ -n "$LIVE_HOURS" ] && since=(--last-hours "$LIVE_HOURS")
+since=()  # with LIVE_HOURS the older readings go over as Parquet files, not one message each
+[ -n "$LIVE_HOURS" ] && since=(--last-hours "$LIVE_HOURS" --history-out "$DIR/air_history")
 $CB sim publish "$CITY/$SYSTEM" --host 127.0.0.1 --port "$MQTT_PORT" "${since[@]}" | tee "$DIR/published.txt"
 touch "$DIR/.published"
 wait "$consumer"
 ingest  # what was still waiting at the broker
 sleep 2 && ingest  # once more after the broker's next \$SYS tick, so a drop it counted is recorded
 
-published=$(grep -o '[0-9,]*' "$DIR/published.txt" | head -1 | tr -d ,)
+if [ -n "$LIVE_HOURS" ]; then
+    echo "==> landing the air-quality history as files (source air_quality_history)"
+    $UV run --frozen python - "$WS/sources/$SYSTEM.yaml" "$DIR/air_history" <<'PY'
+import re
+import sys
+from pathlib import Path
+
+# The stream's contract, delivered as the Parquet files of its history instead of over MQTT.
+stream, folder = Path(sys.argv[1]), Path(sys.argv[2])
+text = stream.read_text(encoding="utf-8")
+text = re.sub(r"(?m)^id: .*$", "id: air_quality_history", text)
+text = re.sub(r"(?m)^name: (.*)$", r"name: \1（历史数据）", text)
+text = re.sub(r"(?m)^connector:\n(?:  .*\n)+",
+              f"connector:\n  kind: parquet\n  path: {folder}/*.parquet\n", text)
+(stream.parent / "air_quality_history.yaml").write_text(text, encoding="utf-8")
+PY
+    $CB -w "$WS" ingest air_quality_history
+fi
+
+published=$(sed -n 's/^published \([0-9,]*\) messages.*/\1/p' "$DIR/published.txt" | tr -d ,)
 $UV run --frozen python - "$WS" "$SYSTEM" "$published" <<'PY'
 import sys
 from pathlib import Path

@@ -33,15 +33,23 @@ def citybrain(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "citybrain", *args], check=True, cwd=ROOT)
 
 
-def test_demo_stream_lands_every_published_reading(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny synthetic city (read only by the tests: each gets its own workspace and broker)."""
+    folder = tmp_path_factory.mktemp("stream-city") / "city"
+    citybrain("sim", "--scale", "tiny", "--seed", "5", "--out", str(folder))
+    return folder
+
+
+def run_demo_stream(city: Path, tmp_path: Path, **extra_env: str) -> tuple[Path, str]:
+    """A workspace on the city, then the demo's stream script; returns (workspace, stdout)."""
     if find_mosquitto() is None:
         pytest.fail("mosquitto not found: run `make test`", pytrace=False)
-    city, ws, demo, port = tmp_path / "city", tmp_path / "ws", tmp_path / "demo", free_port()
-    citybrain("sim", "--scale", "tiny", "--seed", "5", "--out", str(city))
+    ws, demo, port = tmp_path / "ws", tmp_path / "demo", free_port()
     citybrain("workspace", "init", str(ws), "--name", "示例高新区", "--sim", str(city),
               "--mqtt", f"127.0.0.1:{port}")  # fmt: skip
     env = {**os.environ, "MQTT_PORT": str(port), "CB": f"{sys.executable} -m citybrain",
-           "PATH": f"{os.environ['PATH']}:/usr/sbin"}  # fmt: skip
+           "PATH": f"{os.environ['PATH']}:/usr/sbin", **extra_env}  # fmt: skip
     try:
         done = subprocess.run(
             ["bash", str(ROOT / "scripts" / "demo-stream.sh"), str(city), str(ws), str(demo)],
@@ -52,16 +60,40 @@ def test_demo_stream_lands_every_published_reading(tmp_path: Path) -> None:
         if pid.is_file():
             os.kill(int(pid.read_text()), signal.SIGTERM)
     assert done.returncode == 0, done.stdout + done.stderr
-    published = sum(
+    assert "persistence true" in (demo / "mosquitto.conf").read_text()
+    return ws, done.stdout
+
+
+def counts(ws: Path, system: str) -> tuple[int, int, int]:
+    """(landed, quarantined, expected but not received) over a source's completed loads."""
+    loads = [m for m in RawZone(Workspace.open(ws).lake, system).manifests()
+             if m.status == "completed"]  # fmt: skip
+    return (sum(m.rows_landed for m in loads), sum(m.rows_quarantined for m in loads),
+            sum(m.rows_missing for m in loads))  # fmt: skip
+
+
+def city_rows(city: Path) -> int:
+    return sum(
         pq.ParquetFile(p).metadata.num_rows for p in (city / SYSTEM / "data").glob("*.parquet")
     )
-    loads = [
-        m for m in RawZone(Workspace.open(ws).lake, SYSTEM).manifests() if m.status == "completed"
-    ]
-    landed = sum(m.rows_landed for m in loads)
-    quarantined = sum(m.rows_quarantined for m in loads)
+
+
+def test_demo_stream_lands_every_published_reading(city: Path, tmp_path: Path) -> None:
+    ws, stdout = run_demo_stream(city, tmp_path)
+    published = city_rows(city)
+    landed, quarantined, missing = counts(ws, SYSTEM)
     assert published > 1000
-    assert landed + quarantined == published
-    assert sum(m.rows_missing for m in loads) == 0
-    assert f"published {published:,}" in done.stdout
-    assert "persistence true" in (demo / "mosquitto.conf").read_text()
+    assert (landed + quarantined, missing) == (published, 0)
+    assert f"published {published:,}" in stdout
+
+
+def test_beyond_small_history_goes_as_files_and_only_recent_hours_stream(
+    city: Path, tmp_path: Path
+) -> None:
+    ws, stdout = run_demo_stream(city, tmp_path, LIVE_HOURS="24")
+    landed, quarantined, missing = counts(ws, SYSTEM)
+    history = counts(ws, "air_quality_history")
+    streamed = landed + quarantined
+    assert missing == 0 and 0 < streamed <= 4 * 4 + 4  # tiny: 4 sensors, 4 readings a day
+    assert f"published {streamed:,}" in stdout
+    assert streamed + history[0] + history[1] == city_rows(city)  # nothing lost between them

@@ -98,12 +98,21 @@ def publish(
         float | None,
         typer.Option("--last-hours", min=0, help="Only the readings of the newest N hours."),
     ] = None,
+    history_out: Annotated[
+        Path | None,
+        typer.Option(help="With --last-hours: write the older readings here as Parquet files."),
+    ] = None,
 ) -> None:
     """Publish a generated sensor stream to an MQTT broker.
 
     Example: citybrain sim publish ./city/air_quality_sensors --host localhost --limit 1000
     """
-    from citybrain.sim.mqtt import replay
+    from citybrain.sim.mqtt import replay, write_history
 
+    if history_out is not None:
+        if last_hours is None:
+            raise UserError("--history-out needs --last-hours: the hours to stream")
+        kept = write_history(system_dir, last_hours, history_out)
+        console.print(f"handed over {kept:,} earlier readings as files in {history_out}")
     sent = replay(system_dir, host, port, rate=rate, limit=limit, last_hours=last_hours)
     console.print(f"published {sent:,} messages")

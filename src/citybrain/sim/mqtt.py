@@ -166,6 +166,26 @@ def replay(
     )
 
 
+def write_history(system_dir: Path, last_hours: float, out: Path) -> int:
+    """Write the readings older than the newest ``last_hours`` (those `replay` with the same
+    ``last_hours`` does not publish) to ``out/<file>.parquet``: history goes over as files.
+    Returns the number of readings written."""
+    files = sorted((system_dir / "data").glob("*.parquet"))
+    if not files:
+        return 0
+    cutoff = _cutoff(files, last_hours)
+    out.mkdir(parents=True, exist_ok=True)
+    written = 0
+    for path in files:
+        source = pq.ParquetFile(path)
+        with pq.ParquetWriter(out / path.name, source.schema_arrow) as writer:
+            for batch in source.iter_batches(batch_size=100_000):
+                old = batch.filter(pc.less_equal(batch.column(TIME_COLUMN), cutoff))
+                writer.write_batch(old)
+                written += old.num_rows
+    return written
+
+
 def _cutoff(files: list[Path], hours: float) -> pa.Scalar:
     """The time before which readings are history: ``hours`` before the newest reading."""
     times = pq.read_table(files[-1], columns=[TIME_COLUMN]).column(TIME_COLUMN)
