@@ -18,6 +18,7 @@ from citybrain.govern.quality.measures import (
     filled_counts,
     flag_counts,
     missing_event_time_alert,
+    unchecked_columns,
 )
 from citybrain.govern.quality.model import (
     Consistency,
@@ -35,7 +36,9 @@ def _dimensions(fields: list[FieldQuality], rows: int, duplicates: int | None) -
     dims: dict[str, float] = {}
     if fields:
         dims["completeness"] = sum(f.completeness for f in fields) / len(fields)
-        dims["validity"] = sum(f.validity for f in fields) / len(fields)
+        checked = [f for f in fields if f.checked]  # an unchecked field is no 100 %
+        if checked:
+            dims["validity"] = sum(f.validity for f in checked) / len(checked)
     if duplicates is not None and rows:
         dims["uniqueness"] = 1.0 - duplicates / rows
     return dims
@@ -59,12 +62,17 @@ def assess(
         std = STD_TABLES[name]
         table = engine.table("std", name)
         filled, flags = filled_counts(engine, table, std), flag_counts(engine, table)
+        unchecked = unchecked_columns(engine, std)
         timed = event_times(engine, table, std)
         for source in wanted:
             assessed = _source(source, std.name, filled, flags, checks.get(source.system, []), now)
+            if unchecked:
+                _not_checked(assessed, unchecked)
+            # a table with an event time: measured on it, mapped or not (a source that does not
+            # deliver it has no row that can be placed in time, and is told so)
             times = timed.get(source.system)
             column = event_column(std)
-            if times is not None and column in delivered_columns(source, std):
+            if times is not None and column is not None:
                 _on_event_time(assessed, source, times, now)
                 alert = missing_event_time_alert(source.system, assessed.owner, column, times)
                 if alert is not None:
@@ -73,6 +81,20 @@ def assess(
     for assessed in report.sources:
         report.alerts.extend(alerts_for(assessed))
     return report
+
+
+def _not_checked(assessed: SourceQuality, columns: frozenset[str]) -> None:
+    """Fields nothing could check: marked so, and out of the validity dimension."""
+    assessed.fields = [
+        FieldQuality(f.column, f.rows, f.filled, f.invalid, False) if f.column in columns else f
+        for f in assessed.fields
+    ]
+    validity = _dimensions(assessed.fields, assessed.rows, None).get("validity")
+    if validity is None:
+        assessed.dimensions.pop("validity", None)
+    else:
+        assessed.dimensions["validity"] = validity
+    assessed.score = weighted(assessed.dimensions)
 
 
 def _on_event_time(
