@@ -56,14 +56,14 @@ class Harness:
     ) -> str:
         self._count += 1
         name = username or f"{role}-{self._count}"
-        with session(self.security.engine) as db:
+        with session(self.security.ops_engine) as db:
             accounts.create_user(
                 db, name, role=role, password=password, department=department, scope=scope
             )
         return name
 
     def token(self, username: str) -> str:
-        with session(self.security.engine) as db:
+        with session(self.security.ops_engine) as db:
             user_id = accounts.get_user(db, username).id
         return tokens.issue_access_token(
             self.security.signing_key, user_id, self.clock(), timedelta(minutes=15)
@@ -101,7 +101,7 @@ def make_harness(
     app.state.security.clock = clock
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Harness(app=app, client=client, clock=clock, workspace=workspace)
-    app.state.security.engine.dispose()
+    app.state.security.ops_engine.dispose()
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ def _append(engine: Engine, n: int, actor: str = "wang") -> None:
 
 
 def test_an_untouched_chain_verifies(api_any_db: Harness) -> None:
-    engine = api_any_db.security.engine
+    engine = api_any_db.security.ops_engine
     assert audit.verify_audit(engine).passed  # empty
     _append(engine, 5)
     result = audit.verify_audit(engine)
@@ -44,7 +44,7 @@ def test_an_untouched_chain_verifies(api_any_db: Harness) -> None:
 
 
 def test_changing_one_row_is_detected_and_named(api_any_db: Harness) -> None:
-    engine = api_any_db.security.engine
+    engine = api_any_db.security.ops_engine
     _append(engine, 5)
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
@@ -58,7 +58,7 @@ def test_changing_one_row_is_detected_and_named(api_any_db: Harness) -> None:
 
 
 def test_deleting_a_row_is_detected(api_any_db: Harness) -> None:
-    engine = api_any_db.security.engine
+    engine = api_any_db.security.ops_engine
     _append(engine, 4)
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
@@ -69,7 +69,7 @@ def test_deleting_a_row_is_detected(api_any_db: Harness) -> None:
 
 
 def test_rewriting_a_row_with_a_fresh_hash_breaks_the_next_link(api: Harness) -> None:
-    engine = api.security.engine
+    engine = api.security.ops_engine
     _append(engine, 3)
     with session(engine) as db:
         row = db.get(audit.AuditLog, 2)
@@ -82,7 +82,7 @@ def test_rewriting_a_row_with_a_fresh_hash_breaks_the_next_link(api: Harness) ->
 
 @pytest.mark.postgres
 def test_postgres_trigger_refuses_update_delete_truncate(api_any_db: Harness) -> None:
-    engine = api_any_db.security.engine
+    engine = api_any_db.security.ops_engine
     if engine.dialect.name != "postgresql":
         pytest.skip("the trigger exists on PostgreSQL only")
     _append(engine, 2)
@@ -97,7 +97,7 @@ def test_postgres_trigger_refuses_update_delete_truncate(api_any_db: Harness) ->
 
 
 def test_concurrent_appends_keep_one_chain(api_any_db: Harness) -> None:
-    engine = api_any_db.security.engine
+    engine = api_any_db.security.ops_engine
     threads = [threading.Thread(target=_append, args=(engine, 10, f"user{t}")) for t in range(4)]
     for thread in threads:
         thread.start()
@@ -125,8 +125,8 @@ def test_writes_and_personal_reads_are_audited_with_purpose(api: Harness) -> Non
 
 
 def test_auditor_reads_filters_and_verifies(api: Harness) -> None:
-    _append(api.security.engine, 3, actor="wang")
-    _append(api.security.engine, 2, actor="li")
+    _append(api.security.ops_engine, 3, actor="wang")
+    _append(api.security.ops_engine, 2, actor="li")
     auditor = api.as_role("auditor")
     page = api.client.get(
         "/api/v1/audit", params={"actor": "li", "sort": "seq", "page_size": 1}, headers=auditor
@@ -142,7 +142,7 @@ def test_auditor_reads_filters_and_verifies(api: Harness) -> None:
 
 def test_cli_verify_and_tail(api: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(state, "workspace", Path(api.workspace.root))
-    _append(api.security.engine, 3)
+    _append(api.security.ops_engine, 3)
     runner = CliRunner()
     ok = runner.invoke(audit_app, ["verify"])
     assert ok.exit_code == 0, ok.output
@@ -151,7 +151,7 @@ def test_cli_verify_and_tail(api: Harness, monkeypatch: pytest.MonkeyPatch) -> N
     assert tail.exit_code == 0
     assert [line.count('"seq"') for line in tail.output.strip().splitlines()] == [1, 1]
 
-    with api.security.engine.begin() as connection:
+    with api.security.ops_engine.begin() as connection:
         connection.execute(text("UPDATE audit_log SET subjects = '[\"P9\"]' WHERE seq = 2"))
     broken = runner.invoke(audit_app, ["verify"])
     assert broken.exit_code == 1

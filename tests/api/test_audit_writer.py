@@ -25,7 +25,7 @@ def _entry(i: int) -> AuditEntry:
 
 
 def test_rows_from_many_threads_form_one_verified_chain(api_any_db: Harness) -> None:
-    engine = api_any_db.security.engine
+    engine = api_any_db.security.ops_engine
     writer = AuditWriter(engine, flush_ms=5)
     seqs: list[int] = []
     lock = threading.Lock()
@@ -50,7 +50,7 @@ def test_rows_from_many_threads_form_one_verified_chain(api_any_db: Harness) -> 
 
 
 def test_group_commit_interleaves_with_direct_appends(api: Harness) -> None:
-    engine = api.security.engine
+    engine = api.security.ops_engine
     writer = AuditWriter(engine, flush_ms=1)
     futures = [writer.submit(_entry(i)) for i in range(50)]
     with session(engine) as db:
@@ -94,7 +94,7 @@ def test_a_read_answers_before_its_audit_row_commits_and_the_row_follows(
         headers = harness.as_role("analyst")
         url = "/api/v1/enterprises/91510100MA61234567/credit-report"
         assert harness.client.get(url, headers=headers).status_code == 404  # no data: still read
-        engine = harness.security.engine
+        engine = harness.security.ops_engine
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with session(engine) as db:
@@ -116,4 +116,4 @@ def test_the_writer_outlives_a_restart_of_the_app(api: Harness) -> None:
     for _ in range(2):  # each block runs the app's start-up and shut-down once more
         with TestClient(api.app) as client:
             assert client.get(url, headers=headers).status_code == 404
-    assert audit.verify_audit(api.security.engine).rows_checked >= 2
+    assert audit.verify_audit(api.security.ops_engine).rows_checked >= 2

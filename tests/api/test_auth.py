@@ -155,7 +155,7 @@ def test_forged_or_malformed_tokens_get_401(api: Harness, header: str) -> None:
 
 def test_a_token_signed_with_another_key_is_refused(api: Harness) -> None:
     name = api.user("admin")
-    with session(api.security.engine) as db:
+    with session(api.security.ops_engine) as db:
         user_id = accounts.get_user(db, name).id
     from datetime import timedelta
 
@@ -177,7 +177,7 @@ def test_api_key_authenticates_and_shows_only_its_prefix(api: Harness) -> None:
     assert me["via"] == "key"
     from citybrain.api.opsdb_models import ApiKey
 
-    with session(api.security.engine) as db:
+    with session(api.security.ops_engine) as db:
         stored = db.query(ApiKey).one()
         assert key not in (stored.key_hash, stored.prefix)  # only the hash and prefix are kept
 
@@ -223,7 +223,7 @@ def test_sign_ins_are_cached_briefly_and_disabling_clears_them(tmp_path: Path) -
         # Disabled behind the API's back (another process): the cache still answers…
         from citybrain.api.opsdb_models import ApiUser
 
-        with session(api.security.engine) as db:
+        with session(api.security.ops_engine) as db:
             db.query(ApiUser).filter_by(username=name).update({"disabled": True})
         assert api.client.get("/api/v1/auth/me", headers={"X-API-Key": key}).status_code == 200
         # …until it expires or the API disables someone, which clears it.

@@ -62,7 +62,7 @@ def _build_routes() -> list[tuple[str, str]]:
     root = Path(tempfile.mkdtemp(prefix="citybrain-matrix-"))
     app = create_app(Workspace.init(root / "ws"))
     add_router(app, probe_router)
-    app.state.security.engine.dispose()
+    app.state.security.ops_engine.dispose()
     return [(m, r.path) for r in api_routes(app.routes) for m in sorted(r.methods)]
 
 
@@ -78,7 +78,7 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Harness, 
     for harness in make_harness(tmp_path_factory.mktemp("matrix")):
         add_router(harness.app, probe_router)
         harness.user("clerk", username="matrix-target")
-        scoped_data.seed(harness.workspace, harness.security.engine)
+        scoped_data.seed(harness.workspace, harness.security.ops_engine)
         headers = {
             f"{role.value}/{side}": harness.token(harness.user(role.value, scope=SCOPES[side]))
             for role in Role

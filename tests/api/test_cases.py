@@ -25,7 +25,7 @@ def cases_api(api: Harness) -> Harness:
             },
         ]
     ).drop_columns(["run_id"])
-    result = open_cases(api.security.engine, findings, settings=CaseSettings(), clock=api.clock)
+    result = open_cases(api.security.ops_engine, findings, settings=CaseSettings(), clock=api.clock)
     assert len(result.opened) == 2
     return api
 

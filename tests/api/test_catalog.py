@@ -12,7 +12,7 @@ from citybrain.core.catalog import Catalog, DatasetSpec, LoadOutcome, PiiField
 
 @pytest.fixture
 def catalog_api(api: Harness) -> Harness:
-    catalog = Catalog(api.security.engine, clock=api.clock)
+    catalog = Catalog(api.security.ops_engine, clock=api.clock)
     for zone, name, system in (
         ("source", "hukou", "hukou"),
         ("raw", "hukou", "hukou"),

@@ -60,7 +60,7 @@ def test_prompted_password(api: Harness, cli: CliRunner) -> None:
         user_app, ["create", "li", "--role", "leader"], input="long-password\nlong-password\n"
     )
     assert result.exit_code == 0, result.output
-    with session(api.security.engine) as db:
+    with session(api.security.ops_engine) as db:
         assert accounts.get_user(db, "li").password_hash is not None
 
 
@@ -80,9 +80,9 @@ def test_user_errors_are_one_line(cli: CliRunner, args: list[str], message: str)
 
 
 def test_demo_users_can_sign_in_and_are_idempotent(api: Harness) -> None:
-    with session(api.security.engine) as db:
+    with session(api.security.ops_engine) as db:
         logins = accounts.create_demo_users(db, street="S01")
-    with session(api.security.engine) as db:
+    with session(api.security.ops_engine) as db:
         assert accounts.create_demo_users(db, street="S01") == logins
     assert {login.role for login in logins} == {"admin", "clerk", "leader", "auditor"}
     for login in logins:

@@ -24,7 +24,7 @@ def city(api: Harness) -> Harness:
 
 
 def _audit(api: Harness) -> list[AuditLog]:
-    with session(api.security.engine) as db:
+    with session(api.security.ops_engine) as db:
         return list(db.scalars(select(AuditLog).order_by(AuditLog.seq)))
 
 
@@ -102,7 +102,7 @@ def test_an_unmask_grant_shows_the_subject_in_clear_and_is_audited(city: Harness
     assert ("pii.unmasked", ["P1"], PURPOSE) in [
         (r.action, r.subjects, r.purpose) for r in _audit(city)
     ]
-    assert verify_audit(city.security.engine).passed
+    assert verify_audit(city.security.ops_engine).passed
 
 
 def test_search_by_name_id_uscc_and_address(city: Harness) -> None:

@@ -117,8 +117,8 @@ def test_a_listener_behind_the_buffer_is_served_from_the_database(
     api: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(bus_module, "BUFFER", 2)
-    bus = Bus([CaseChanges(api.security.engine)])
-    _open(api.security.engine, IN, IN | {"subject_id": "P9"}, OUT)  # created and dispatched
+    bus = Bus([CaseChanges(api.security.ops_engine)])
+    _open(api.security.ops_engine, IN, IN | {"subject_id": "P9"}, OUT)  # created and dispatched
     assert bus.poll() == 6
     events, after = bus.since(Cursor(case=0))
     assert [e.seq for e in events] == [1, 2, 3, 4, 5, 6]  # 4 of them read back from the table
@@ -137,7 +137,7 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[st
     workspace = Workspace.init(tmp_path / "ws", name="示例高新区")
     upgrade(workspace.ops_db_url)
     app = create_app(workspace)
-    with session(app.state.security.engine) as db:
+    with session(app.state.security.ops_engine) as db:
         user = accounts.create_user(
             db, "street-clerk", role="clerk", password=None, scope=["street:S-IN"]
         )
@@ -199,7 +199,7 @@ def test_an_in_process_channel_shares_the_bus(api: Harness) -> None:
     from citybrain.api.security.roles import Permission, Role
     from citybrain.api.security.scope import Scope
 
-    bus = Bus([CaseChanges(api.security.engine)])
+    bus = Bus([CaseChanges(api.security.ops_engine)])
     start = bus.now()
     for vehicle, street in (("川A001", "S-IN"), ("川A002", "S-OUT")):
         bus.publish("vehicle", lambda seq, v=vehicle, s=street: Event(

@@ -15,7 +15,7 @@ from citybrain.core.catalog import Catalog, DatasetSpec, LoadOutcome, PiiField
 
 @pytest.fixture
 def loads_api(api: Harness) -> Harness:
-    catalog = Catalog(api.security.engine, clock=api.clock)
+    catalog = Catalog(api.security.ops_engine, clock=api.clock)
     for n, (system, status) in enumerate(
         [("hukou", "succeeded"), ("hukou", "failed"), ("tax", "succeeded")]
     ):

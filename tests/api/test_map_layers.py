@@ -88,7 +88,7 @@ def test_empty_lake_gives_empty_layers(api: Harness) -> None:
 
 
 def test_cases_and_findings_points_are_area_scoped(map_api: Harness) -> None:
-    seed(map_api.workspace, map_api.security.engine)
+    seed(map_api.workspace, map_api.security.ops_engine)
     clerk = map_api.as_role("clerk", ["street:S-IN"])
     cases = map_api.client.get("/api/v1/map/cases", headers=clerk).json()
     assert [f["properties"]["id"] for f in cases["features"]] == [1]

@@ -8,8 +8,8 @@ from citybrain.core.catalog import Catalog, LoadOutcome
 
 
 def test_metrics_json_and_prometheus(api: Harness) -> None:
-    seed(api.workspace, api.security.engine)
-    catalog = Catalog(api.security.engine)
+    seed(api.workspace, api.security.ops_engine)
+    catalog = Catalog(api.security.ops_engine)
     catalog.start_load("hukou", load_id="load-1")
     catalog.finish_load("load-1", LoadOutcome(status="succeeded", rows_read=3, rows_landed=3))
     headers = api.as_role("admin")

@@ -9,6 +9,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from citybrain.api.deps import get_ops_engine, get_workspace
 from citybrain.api.routers import open311
 from citybrain.cases import act
 from citybrain.core import Workspace
@@ -34,13 +35,15 @@ def workspace(tmp_path: Path) -> Workspace:
 
 @pytest.fixture
 def client(workspace: Workspace) -> Iterator[TestClient]:
+    """The router alone, handed its workspace and ops database as dependency overrides."""
     app = FastAPI()
-    app.state.workspace = workspace
     app.include_router(open311.router, prefix="/open311/v2")
+    ops_engine = connect(workspace.ops_db_url)
+    app.dependency_overrides[get_workspace] = lambda: workspace
+    app.dependency_overrides[get_ops_engine] = lambda: ops_engine
     with TestClient(app) as test_client:
         yield test_client
-    for engine in getattr(app.state, "open311_engines", {}).values():
-        engine.dispose()
+    ops_engine.dispose()
 
 
 def _post(client: TestClient, **form: str) -> dict[str, object]:

@@ -23,12 +23,12 @@ def _seed(api: Harness) -> None:
     ]
     table = findings_table([r | {"topic": TOPIC, "subject_type": "dwelling"} for r in rows])
     write_findings(api.workspace, table, topic=TOPIC)
-    catalog = Catalog(api.security.engine)
+    catalog = Catalog(api.security.ops_engine)
     catalog.register_dataset(DatasetSpec(zone="topic", name=f"{TOPIC}_findings"))
     catalog.record_stats(("topic", f"{TOPIC}_findings"), rows=4, run_id="run-1",
                          recorded_at=api.clock())  # fmt: skip
     due = api.clock() - timedelta(hours=1)
-    with session(api.security.engine) as db:
+    with session(api.security.ops_engine) as db:
         for subject, street, status, sla in (("D1", "S1", "dispatched", due),
                                              ("D2", "S1", "accepted", None),
                                              ("D4", "S2", "dispatched", due),

@@ -33,7 +33,7 @@ keys: [ticket_no]
 
 def _key(api: Harness, role: str) -> dict[str, str]:
     name = api.user(role, username=f"push-{role}-{secrets.token_hex(3)}")
-    with session(api.security.engine) as db:
+    with session(api.security.ops_engine) as db:
         created = accounts.create_key(db, name, label="push")
     return {"X-API-Key": created.key}
 

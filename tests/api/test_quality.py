@@ -42,7 +42,7 @@ def quality_api(api: Harness) -> Harness:
     sources.mkdir(exist_ok=True)
     for name in ("water_utility", "market_registry"):
         shutil.copy(CONTRACTS / f"{name}.yaml", sources / f"{name}.yaml")
-    engine = api.security.engine
+    engine = api.security.ops_engine
     record(engine, _report(70.0, alert=True), at=datetime(2026, 2, 1, tzinfo=UTC))
     record(engine, _report(82.5, alert=True), at=datetime(2026, 3, 1, tzinfo=UTC))
     return api

@@ -76,4 +76,4 @@ def test_cors_is_off_by_default_and_on_for_listed_origins(tmp_path: Path) -> Non
         assert other.headers.get("access-control-allow-origin") != "https://evil.example"
         too_big = client.post("/api/v1/auth/token", content=b"x" * 4096)
         assert too_big.status_code == 413
-    app.state.security.engine.dispose()
+    app.state.security.ops_engine.dispose()

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 from api.conftest import Harness
-from citybrain.api.routers import topics as topics_router
+from citybrain.api.deps import get_installed_topics
 from citybrain.core.catalog import Catalog, ColumnInfo, DatasetSpec
 from citybrain.topics import FINDINGS_SCHEMA, InputSpec, MapLayer, OverviewTile, Topic, TopicContext
 
@@ -34,9 +34,9 @@ class Crowding(Topic):
 
 
 @pytest.fixture
-def topics_api(api: Harness, monkeypatch: pytest.MonkeyPatch) -> Harness:
-    monkeypatch.setattr(topics_router, "installed_topics", lambda: {"crowding": Crowding})
-    Catalog(api.security.engine).register_dataset(
+def topics_api(api: Harness) -> Harness:
+    api.app.dependency_overrides[get_installed_topics] = lambda: {"crowding": Crowding}
+    Catalog(api.security.ops_engine).register_dataset(
         DatasetSpec(zone="std", name="utility_reading", columns=(ColumnInfo(name="kwh", type="d"),))
     )
     return api

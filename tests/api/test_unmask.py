@@ -14,7 +14,7 @@ PURPOSE = "核实群租房线索 case 2026-0001: call the registered resident"
 
 
 def _audit(api: Harness) -> list[AuditLog]:
-    with session(api.security.engine) as db:
+    with session(api.security.ops_engine) as db:
         return list(db.scalars(select(AuditLog).order_by(AuditLog.seq)))
 
 
@@ -43,7 +43,7 @@ def test_grant_with_purpose_unmasks_its_subjects_until_it_expires(api: Harness) 
     rows = api.client.get("/api/v1/_probe/people", headers=clerk).json()
     assert rows[0]["id_number"] == "5101**********1234"  # expired: masked again
     assert api.client.get("/api/v1/unmask-grants", headers=clerk).json() == []
-    assert verify_audit(api.security.engine).passed
+    assert verify_audit(api.security.ops_engine).passed
 
 
 def test_a_grant_needs_a_real_purpose(api: Harness) -> None:

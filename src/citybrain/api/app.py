@@ -11,7 +11,15 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from citybrain import __version__
-from citybrain.api.deps import PrincipalCache, Security, check_every_route_guarded, public, require
+from citybrain.api.deps import (
+    Lake,
+    PrincipalCache,
+    Security,
+    check_every_route_guarded,
+    public,
+    require,
+    warm_up,
+)
 from citybrain.api.errors import install_error_handlers
 from citybrain.api.openapi import WebMount, document_security
 from citybrain.api.routers import (
@@ -63,14 +71,16 @@ def create_app(workspace: Workspace, settings: ApiSettings | None = None) -> Fas
         description="City digital brain (城市数字大脑) service API.",
         lifespan=_lifespan,
     )
+    # What the dependencies in ``citybrain.api.deps`` hand to the routes:
     app.state.workspace = workspace
-    engine = connect(workspace.ops_db_url)
+    app.state.lake = Lake(workspace)
+    ops_engine = connect(workspace.ops_db_url)
     app.state.security = Security(
         settings=settings,
-        engine=engine,
+        ops_engine=ops_engine,
         signing_key=load_signing_key(workspace.root, settings.signing_key_env),
         limiter=TokenBucketLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
-        audit=AuditWriter(engine, settings.audit_flush_ms),
+        audit=AuditWriter(ops_engine, settings.audit_flush_ms),
         principals=PrincipalCache(settings.auth_cache_seconds),
     )
     install_error_handlers(app)
@@ -106,7 +116,7 @@ def create_app(workspace: Workspace, settings: ApiSettings | None = None) -> Fas
     app.include_router(events.router, prefix=API)
     push = mounted_push_router(workspace, Depends(require(Permission.INGEST_PUSH)))
     app.include_router(push, prefix=API)  # department systems send records: POST /ingest/push/…
-    topics.warm_up()
+    warm_up()
     if importlib.util.find_spec(OPEN311_MODULE) is not None:
         open311 = importlib.import_module(OPEN311_MODULE)
         # GeoReport v2 is open to citizens by design; a route of it that states its own

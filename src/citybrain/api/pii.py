@@ -26,6 +26,13 @@ from citybrain.api.security.masking import PiiKind, mask_array, mask_value
 from citybrain.api.security.roles import Permission, allows
 from citybrain.core.opsdb import session
 
+# Subject types whose ids are personal data (findings, cases), and how each is masked.
+PERSONAL_SUBJECTS: dict[str, PiiKind] = {
+    "dwelling": PiiKind.ADDRESS,
+    "address": PiiKind.ADDRESS,
+    "person": PiiKind.ID_NUMBER,
+}
+
 MIN_PURPOSE_LENGTH = 10
 
 
@@ -188,6 +195,6 @@ def get_masker(
 ) -> Masker:
     grants: list[ActiveGrant] = []
     if allows(principal.role, Permission.PII_UNMASK):
-        with session(security.engine) as db:
+        with session(security.ops_engine) as db:
             grants = active_grants(db, principal.user_id, security.clock())
     return Masker(principal, security, f"{request.method} {request.url.path}", grants)

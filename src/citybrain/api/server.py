@@ -7,7 +7,9 @@ buckets and appends to the one audit chain through the ops database (its lock or
 
 from __future__ import annotations
 
+import gc
 import os
+import threading
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -18,11 +20,29 @@ from citybrain.core import Workspace
 WORKSPACE_ENV = "CITYBRAIN_SERVE_WORKSPACE"
 
 
+def tune_process() -> None:
+    """Process-wide tuning, done by the server's entry points and never by library code.
+
+    The topics' imports (scikit-learn, LightGBM …) leave a large heap that lives as long as the
+    process; once ``create_app``'s warm-up has loaded them, that heap is frozen, so the collector
+    stops re-scanning it (its full passes stalled requests for hundreds of milliseconds).
+    """
+    from citybrain.api.deps import installed_topics
+
+    def freeze_after_warm_up() -> None:
+        installed_topics()  # waits for the warm-up's scan, or does it
+        gc.freeze()
+
+    threading.Thread(target=freeze_after_warm_up, name="gc-freeze", daemon=True).start()
+
+
 def app_factory() -> FastAPI:
     """The app of the workspace named by ``CITYBRAIN_SERVE_WORKSPACE`` (for uvicorn workers)."""
     from citybrain.api import create_app
 
-    return create_app(Workspace.open(Path(os.environ[WORKSPACE_ENV])))
+    app = create_app(Workspace.open(Path(os.environ[WORKSPACE_ENV])))
+    tune_process()
+    return app
 
 
 def run(
@@ -48,7 +68,9 @@ def run(
     }  # fmt: skip
     if count == 1:
         # Built here, so a bad workspace fails now with one clear line.
-        uvicorn.run(create_app(workspace, settings), **options)  # type: ignore[arg-type]
+        app = create_app(workspace, settings)
+        tune_process()
+        uvicorn.run(app, **options)  # type: ignore[arg-type]
         return
     # Several workers each build their own app; check here what would fail in every one of them.
     connect(workspace.ops_db_url).dispose()

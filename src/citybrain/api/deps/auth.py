@@ -1,4 +1,4 @@
-"""Dependencies shared by routers: authentication, the permission check, scope, masking, audit.
+"""Who is calling and may they: authentication, rate limits, the permission check, audit.
 
 Every route declares exactly one of
 
@@ -131,7 +131,7 @@ class Security:
     """App-wide security state, kept in ``app.state.security``; tests may swap the clock."""
 
     settings: ApiSettings
-    engine: Engine
+    ops_engine: Engine  # the ops database (SQLAlchemy): users, keys, audit, cases, catalog
     signing_key: bytes
     limiter: TokenBucketLimiter
     audit: AuditWriter
@@ -262,7 +262,7 @@ async def _lookup(
 
 
 def _principal_for_key(security: Security, api_key: str) -> Principal:
-    with session(security.engine) as db:
+    with session(security.ops_engine) as db:
         found = accounts.user_for_key(db, api_key)
         if found is None:
             raise _unauthorised("invalid or revoked API key")
@@ -273,7 +273,7 @@ def _principal_for_key(security: Security, api_key: str) -> Principal:
 def _principal_for_user(security: Security, user_id: int) -> Principal:
     from citybrain.api.opsdb_models import ApiUser
 
-    with session(security.engine) as db:
+    with session(security.ops_engine) as db:
         row = db.get(ApiUser, user_id)
         if row is None or row.disabled:
             raise _unauthorised("user disabled or removed")
@@ -366,10 +366,6 @@ class Public:
 
 
 public = Public()
-
-
-async def get_scope(principal: Annotated[Principal, Depends(authenticate)]) -> Scope:
-    return principal.scope
 
 
 # --- checking that no route forgot its guard ------------------------------------------------------

@@ -22,11 +22,11 @@ class CaseChanges:
     """Every row of ``case_event`` (created, dispatched, accepted, closed, evidence attached …)
     as ``case.<action>``, placed in the case's street, community and grid."""
 
-    engine: Engine
+    ops_engine: Engine
     name: str = "case"
 
     def head(self) -> int:
-        with session(self.engine) as db:
+        with session(self.ops_engine) as db:
             return int(db.scalar(select(func.coalesce(func.max(CaseEvent.id), 0))) or 0)
 
     def fetch(self, after: int, limit: int) -> Sequence[Event]:
@@ -50,7 +50,7 @@ class CaseChanges:
             .order_by(CaseEvent.id)
             .limit(limit)
         )
-        with session(self.engine) as db:
+        with session(self.ops_engine) as db:
             rows = db.execute(query).all()
         return [
             Event(
@@ -86,12 +86,12 @@ class FindingRuns:
     """A topic run storing its findings (a ``catalog_dataset_stats`` row of a ``topic`` zone
     ``<topic>_findings`` dataset) as ``finding.published``, its count spread over areas."""
 
-    engine: Engine
+    ops_engine: Engine
     area_counts: AreaCounts
     name: str = "finding"
 
     def head(self) -> int:
-        with session(self.engine) as db:
+        with session(self.ops_engine) as db:
             return int(db.scalar(select(func.coalesce(func.max(CatalogDatasetStats.id), 0))) or 0)
 
     def fetch(self, after: int, limit: int) -> Sequence[Event]:
@@ -112,7 +112,7 @@ class FindingRuns:
             .order_by(CatalogDatasetStats.id)
             .limit(limit)
         )
-        with session(self.engine) as db:
+        with session(self.ops_engine) as db:
             rows = db.execute(query).all()
         events = []
         for r in rows:  # one row per topic run: a handful a day

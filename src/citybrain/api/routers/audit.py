@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import Text, cast, func, select
 
-from citybrain.api.deps import Principal, Security, get_security, require
+from citybrain.api.deps import OpsEngine, Principal, require
 from citybrain.api.opsdb_models import AuditLog
 from citybrain.api.paging import FilterValue, Page, PageParams, Timestamp, pagination
 from citybrain.api.security.audit import verify_audit
@@ -46,7 +46,7 @@ _SORTABLE = {"seq": AuditLog.seq, "at": AuditLog.at, "actor": AuditLog.actor}
 @router.get("")
 def read_audit(
     _: Annotated[Principal, Depends(require(Permission.AUDIT_READ))],
-    security: Annotated[Security, Depends(get_security)],
+    ops_engine: OpsEngine,
     paging: Annotated[PageParams, Depends(pagination(tuple(_SORTABLE), "-seq"))],
     actor: Annotated[FilterValue | None, Query(description="exact user name")] = None,
     action: Annotated[FilterValue | None, Query(description="e.g. entities.read")] = None,
@@ -64,7 +64,7 @@ def read_audit(
         conditions.append(AuditLog.at >= since)
     if until is not None:
         conditions.append(AuditLog.at < until)
-    with session(security.engine) as db:
+    with session(ops_engine) as db:
         query = select(AuditLog).where(*conditions)
         if subject is not None:
             # JSON containment differs by database; match the quoted id inside the stored array.
@@ -94,10 +94,10 @@ def read_audit(
 @router.get("/verify")
 def verify(
     _: Annotated[Principal, Depends(require(Permission.AUDIT_READ))],
-    security: Annotated[Security, Depends(get_security)],
+    ops_engine: OpsEngine,
 ) -> Verification:
     """Recompute the hash chain; ``first_broken_seq`` names the first row that was tampered with."""
-    result = verify_audit(security.engine)
+    result = verify_audit(ops_engine)
     return Verification(
         passed=result.passed,
         rows_checked=result.rows_checked,

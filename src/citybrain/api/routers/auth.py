@@ -61,7 +61,7 @@ def token(
     settings = security.settings
     now = security.clock()
     refused: accounts.LoginRefused | None = None
-    with session(security.engine) as db:
+    with session(security.ops_engine) as db:
         try:
             user = accounts.sign_in(
                 db,
@@ -108,7 +108,7 @@ def refresh(
     """Trade a refresh token for a new pair; the old refresh token stops working (rotation)."""
     now = security.clock()
     error: tokens.TokenError | None = None
-    with session(security.engine) as db:
+    with session(security.ops_engine) as db:
         try:
             user_id, new_refresh = tokens.rotate_refresh_token(
                 db, body.refresh_token, now, timedelta(days=security.settings.refresh_token_days)
@@ -132,7 +132,7 @@ def refresh(
 def logout(body: RefreshRequest, security: Annotated[Security, Depends(get_security)]) -> None:
     """Revoke a refresh token and every token rotated from the same sign-in."""
     now = security.clock()
-    with session(security.engine) as db:
+    with session(security.ops_engine) as db:
         try:
             user_id = tokens.revoke_refresh_token(db, body.refresh_token, now)
         except tokens.TokenError as exc:

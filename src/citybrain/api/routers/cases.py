@@ -7,30 +7,31 @@ exist for them (404). Actions use optimistic locking: send the version you saw, 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any, Literal, cast
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import func, or_, select
 
 from citybrain.api.deps import (
+    OpsEngine,
     Principal,
+    ScopeDep,
     Security,
+    Text,
+    TopicFilter,
     authenticate,
-    get_scope,
+    cases_in_scope,
     get_security,
     get_workspace,
     require,
 )
 from citybrain.api.paging import Page, PageParams, pagination
-from citybrain.api.pii import Masker, get_masker
-from citybrain.api.routers.findings import PERSONAL_SUBJECTS
-from citybrain.api.routers.topics import Text, TopicFilter
+from citybrain.api.pii import PERSONAL_SUBJECTS, Masker, get_masker
 from citybrain.api.security.masking import PiiKind
 from citybrain.api.security.roles import Permission
-from citybrain.api.security.scope import Scope
 from citybrain.cases import (
     Action,
     Case,
@@ -206,23 +207,10 @@ def case_out(case: Case, masker: Masker) -> CaseOut:
     return CaseOut.model_validate(data)
 
 
-def in_scope(scope: Scope) -> ColumnElement[bool]:
-    """The SQL condition keeping cases inside the caller's area."""
-    return scope.where(
-        street=cast(ColumnElement[str], Case.street_id),
-        community=cast(ColumnElement[str], Case.community_id),
-        grid=cast(ColumnElement[str], Case.grid_id),
-    )
-
-
-def visible_case(
-    case_id: CaseId,
-    security: Annotated[Security, Depends(get_security)],
-    scope: Annotated[Scope, Depends(get_scope)],
-) -> Case:
+def visible_case(case_id: CaseId, ops_engine: OpsEngine, scope: ScopeDep) -> Case:
     """The case, if it lies inside the caller's area; otherwise 404 (it does not exist for them)."""
     try:
-        case = get_case(security.engine, case_id, detail=True)
+        case = get_case(ops_engine, case_id, detail=True)
     except CaseNotFound:
         raise HTTPException(404, detail=f"case {case_id} does not exist") from None
     if not scope.allows(street=case.street_id, community=case.community_id, grid=case.grid_id):
@@ -234,7 +222,8 @@ def visible_case(
 def list_cases(
     principal: Annotated[Principal, Depends(require(Permission.CASES_READ))],
     security: Annotated[Security, Depends(get_security)],
-    scope: Annotated[Scope, Depends(get_scope)],
+    ops_engine: OpsEngine,
+    scope: ScopeDep,
     masker: Annotated[Masker, Depends(get_masker)],
     paging: Annotated[PageParams, Depends(pagination(tuple(_SORTABLE), "-id"))],
     mine: Annotated[
@@ -248,7 +237,7 @@ def list_cases(
     overdue: Annotated[bool | None, Query(description="only cases past their deadline")] = None,
 ) -> Page[CaseOut]:
     """Cases in the caller's area, newest first by default; filters combine with AND."""
-    conditions: list[Any] = [in_scope(scope)]
+    conditions: list[Any] = [cases_in_scope(scope)]
     if mine:
         queue = Case.assignee == principal.username
         if principal.department:
@@ -266,7 +255,7 @@ def list_cases(
     if overdue:
         conditions += [Case.status.in_(QUEUE_STATUSES), Case.sla_due_at < security.clock()]
     query = select(Case).where(*conditions)
-    with session(security.engine) as db:
+    with session(ops_engine) as db:
         total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = db.scalars(paging.apply(query, _SORTABLE).order_by(Case.id.desc())).all()
         items = [case_out(row, masker) for row in rows]
@@ -277,6 +266,7 @@ def list_cases(
 def metrics(
     principal: Annotated[Principal, Depends(require(Permission.METRICS_READ))],
     security: Annotated[Security, Depends(get_security)],
+    ops_engine: OpsEngine,
     settings: Annotated[CaseSettings, Depends(get_case_settings)],
     topic: TopicFilter | None = None,
 ) -> CaseMetricsOut:
@@ -288,7 +278,7 @@ def metrics(
             scope_limited=True,
             message="case metrics are city-wide; your account is limited to some areas",
         )
-    figures = case_metrics(security.engine, topic=topic, settings=settings, clock=security.clock)
+    figures = case_metrics(ops_engine, topic=topic, settings=settings, clock=security.clock)
     return CaseMetricsOut(scope_limited=False, **figures.as_dict())
 
 
@@ -374,138 +364,121 @@ def _expected_version(body: ActionIn, if_match: str | None) -> int:
     )
 
 
-def _act(
-    request: Request,
-    principal: Principal,
-    security: Security,
-    settings: CaseSettings,
-    case: Case,
-    action: Action,
-    body: ActionIn,
-    if_match: str | None,
-    **values: Any,
-) -> CaseDetail:
-    version = _expected_version(body, if_match)
-    try:
-        act(
-            security.engine,
-            case.id,
-            action,
-            actor=principal.username,
-            comment=body.comment,
-            attachments=[a.model_dump(exclude_none=True) for a in body.attachments],
-            expected_version=version,
-            settings=settings,
-            clock=security.clock,
-            **values,
-        )
-    except CaseConflict as exc:
-        raise HTTPException(409, detail=f"{exc}; {exc.hint}") from None
-    except IllegalTransition as exc:
-        raise HTTPException(409, detail=f"{exc}; {exc.hint}") from None
-    except MissingValue as exc:
-        raise _invalid("body", "comment" if "reason" in str(exc) else "body", str(exc)) from None
-    except CaseNotFound:
-        raise HTTPException(404, detail=f"case {case.id} does not exist") from None
-    masker = get_masker(request, principal, security)
-    return _detail(get_case(security.engine, case.id, detail=True), masker)
-
-
 IfMatch = Annotated[str | None, Header(max_length=64, description='the version seen, e.g. "3"')]
 
 
-def _action_route(
-    path: str, action: Action, permission: Permission, summary: str
-) -> Callable[..., CaseDetail]:
-    def handler(
-        request: Request,
-        principal: Annotated[Principal, Depends(authenticate)],
-        security: Annotated[Security, Depends(get_security)],
-        settings: Annotated[CaseSettings, Depends(get_case_settings)],
-        case: Annotated[Case, Depends(visible_case)],
-        body: ActionIn,
-        if_match: IfMatch = None,
-    ) -> CaseDetail:
-        return _act(request, principal, security, settings, case, action, body, if_match)
+@dataclass(frozen=True)
+class CaseDesk:
+    """One action on one visible case by the caller: what every action route is handed."""
 
-    handler.__doc__ = summary
-    handler.__name__ = f"case_{path.replace('-', '_').replace('/', '_')}"
-    # The permission goes on the route: a closure's variable cannot sit in a string annotation.
-    router.post(
-        f"/{{case_id}}/{path}", responses=_ERRORS, dependencies=[Depends(require(permission))]
-    )(handler)
-    return handler
+    request: Request
+    principal: Principal
+    security: Security
+    ops_engine: OpsEngine
+    settings: CaseSettings
+    case: Case
+    if_match: str | None
+
+    def act(self, action: Action, body: ActionIn, **values: Any) -> CaseDetail:
+        """Apply ``action`` if the case is still at the version the caller saw; the case after."""
+        case_id = self.case.id
+        try:
+            act(
+                self.ops_engine,
+                case_id,
+                action,
+                actor=self.principal.username,
+                comment=body.comment,
+                attachments=[a.model_dump(exclude_none=True) for a in body.attachments],
+                expected_version=_expected_version(body, self.if_match),
+                settings=self.settings,
+                clock=self.security.clock,
+                **values,
+            )
+        except (CaseConflict, IllegalTransition) as exc:
+            raise HTTPException(409, detail=f"{exc}; {exc.hint}") from None
+        except MissingValue as exc:
+            field = "comment" if "reason" in str(exc) else "body"
+            raise _invalid("body", field, str(exc)) from None
+        except CaseNotFound:
+            raise HTTPException(404, detail=f"case {case_id} does not exist") from None
+        masker = get_masker(self.request, self.principal, self.security)
+        return _detail(get_case(self.ops_engine, case_id, detail=True), masker)
 
 
-_action_route("accept", Action.accept, Permission.CASES_WRITE, "签收: take the case on.")
-_action_route("start", Action.start, Permission.CASES_WRITE, "开始处置: start handling it.")
-_action_route(
-    "note", Action.attach, Permission.CASES_WRITE,
-    "A note, photos or forms from the site; the status stays.",
-)  # fmt: skip
-_action_route(
-    "return", Action.return_, Permission.CASES_WRITE,
-    "退回: hand it back to the dispatcher; the comment says why.",
-)  # fmt: skip
-_action_route("archive", Action.archive, Permission.CASES_DISPATCH, "归档: file a closed case.")
-
-
-@router.post("/{case_id}/dispatch", responses=_ERRORS)
-def dispatch(
+# ``async``: it only gathers what its own dependencies found (a plain ``def`` costs a thread hop).
+async def case_desk(
     request: Request,
-    principal: Annotated[Principal, Depends(require(Permission.CASES_DISPATCH))],
+    principal: Annotated[Principal, Depends(authenticate)],
     security: Annotated[Security, Depends(get_security)],
+    ops_engine: OpsEngine,
     settings: Annotated[CaseSettings, Depends(get_case_settings)],
     case: Annotated[Case, Depends(visible_case)],
-    body: DispatchIn,
     if_match: IfMatch = None,
-) -> CaseDetail:
+) -> CaseDesk:
+    return CaseDesk(request, principal, security, ops_engine, settings, case, if_match)
+
+
+Desk = Annotated[CaseDesk, Depends(case_desk)]
+WRITE = [Depends(require(Permission.CASES_WRITE))]
+DISPATCH = [Depends(require(Permission.CASES_DISPATCH))]
+
+
+@router.post("/{case_id}/accept", responses=_ERRORS, dependencies=WRITE)
+def accept(desk: Desk, body: ActionIn) -> CaseDetail:
+    """签收: take the case on."""
+    return desk.act(Action.accept, body)
+
+
+@router.post("/{case_id}/start", responses=_ERRORS, dependencies=WRITE)
+def start(desk: Desk, body: ActionIn) -> CaseDetail:
+    """开始处置: start handling it."""
+    return desk.act(Action.start, body)
+
+
+@router.post("/{case_id}/note", responses=_ERRORS, dependencies=WRITE)
+def note(desk: Desk, body: ActionIn) -> CaseDetail:
+    """A note, photos or forms from the site; the status stays."""
+    return desk.act(Action.attach, body)
+
+
+@router.post("/{case_id}/return", responses=_ERRORS, dependencies=WRITE)
+def return_to_dispatcher(desk: Desk, body: ActionIn) -> CaseDetail:
+    """退回: hand it back to the dispatcher; the comment says why."""
+    return desk.act(Action.return_, body)
+
+
+@router.post("/{case_id}/archive", responses=_ERRORS, dependencies=DISPATCH)
+def archive(desk: Desk, body: ActionIn) -> CaseDetail:
+    """归档: file a closed case."""
+    return desk.act(Action.archive, body)
+
+
+@router.post("/{case_id}/dispatch", responses=_ERRORS, dependencies=DISPATCH)
+def dispatch(desk: Desk, body: DispatchIn) -> CaseDetail:
     """派发: send the case to a department (its routed one unless named)."""
-    return _act(
-        request, principal, security, settings, case, Action.dispatch, body, if_match,
-        department=body.department,
-    )  # fmt: skip
+    return desk.act(Action.dispatch, body, department=body.department)
 
 
-@router.post("/{case_id}/close", responses=_ERRORS)
-def close(
-    request: Request,
-    principal: Annotated[Principal, Depends(require(Permission.CASES_WRITE))],
-    security: Annotated[Security, Depends(get_security)],
-    settings: Annotated[CaseSettings, Depends(get_case_settings)],
-    case: Annotated[Case, Depends(visible_case)],
-    body: CloseIn,
-    if_match: IfMatch = None,
-) -> CaseDetail:
+@router.post("/{case_id}/close", responses=_ERRORS, dependencies=WRITE)
+def close(desk: Desk, body: CloseIn) -> CaseDetail:
     """办结: close with an outcome — confirmed 属实, rejected 不属实, unverifiable 无法核实."""
-    return _act(
-        request, principal, security, settings, case, Action.close, body, if_match,
-        outcome=body.outcome,
-    )  # fmt: skip
+    return desk.act(Action.close, body, outcome=body.outcome)
 
 
-@router.post("/{case_id}/extension/request", responses=_ERRORS)
-def request_extension(
-    request: Request,
-    principal: Annotated[Principal, Depends(require(Permission.CASES_WRITE))],
-    security: Annotated[Security, Depends(get_security)],
-    settings: Annotated[CaseSettings, Depends(get_case_settings)],
-    case: Annotated[Case, Depends(visible_case)],
-    body: ExtensionIn,
-    if_match: IfMatch = None,
-) -> CaseDetail:
+@router.post("/{case_id}/extension/request", responses=_ERRORS, dependencies=WRITE)
+def request_extension(desk: Desk, body: ExtensionIn) -> CaseDetail:
     """申请延期: ask for more working hours; the comment says why."""
-    return _act(
-        request, principal, security, settings, case, Action.request_extension, body, if_match,
-        hours=body.hours,
-    )  # fmt: skip
+    return desk.act(Action.request_extension, body, hours=body.hours)
 
 
-_action_route(
-    "extension/approve", Action.approve_extension, Permission.CASES_DISPATCH,
-    "批准延期: grant the pending extension; the deadline moves.",
-)  # fmt: skip
-_action_route(
-    "extension/refuse", Action.refuse_extension, Permission.CASES_DISPATCH,
-    "驳回延期: refuse the pending extension; the deadline stays.",
-)  # fmt: skip
+@router.post("/{case_id}/extension/approve", responses=_ERRORS, dependencies=DISPATCH)
+def approve_extension(desk: Desk, body: ActionIn) -> CaseDetail:
+    """批准延期: grant the pending extension; the deadline moves."""
+    return desk.act(Action.approve_extension, body)
+
+
+@router.post("/{case_id}/extension/refuse", responses=_ERRORS, dependencies=DISPATCH)
+def refuse_extension(desk: Desk, body: ActionIn) -> CaseDetail:
+    """驳回延期: refuse the pending extension; the deadline stays."""
+    return desk.act(Action.refuse_extension, body)

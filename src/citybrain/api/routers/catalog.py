@@ -9,12 +9,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from pydantic import BaseModel
 
-from citybrain.api.deps import Principal, Security, get_security, require
+from citybrain.api.deps import CatalogDep, Principal, Text, require
 from citybrain.api.paging import Page, PageParams, Timestamp, pagination
-from citybrain.api.routers.topics import Text
 from citybrain.api.security.roles import Permission
 from citybrain.core.catalog import (
-    Catalog,
     Dataset,
     DatasetDetail,
     DatasetNotFound,
@@ -78,13 +76,13 @@ def sort_in_memory(items: list[Dataset], paging: PageParams) -> list[Dataset]:
 @router.get("/datasets")
 def list_datasets(
     _: Annotated[Principal, Depends(require(Permission.CATALOG_READ))],
-    security: Annotated[Security, Depends(get_security)],
+    catalog: CatalogDep,
     paging: Annotated[PageParams, Depends(pagination(_SORTABLE, "zone,name"))],
     zone: Zone | None = None,
     system_id: Text | None = None,
 ) -> Page[Dataset]:
     """Datasets with their latest size and freshness; filter by zone and source system."""
-    found = Catalog(security.engine).list_datasets(zone=zone, system_id=system_id)
+    found = catalog.list_datasets(zone=zone, system_id=system_id)
     ordered = sort_in_memory(found, paging)
     return Page(
         items=ordered[paging.offset : paging.offset + paging.page_size],
@@ -99,12 +97,12 @@ def dataset_detail(
     zone: Zone,
     name: DatasetName,
     _: Annotated[Principal, Depends(require(Permission.CATALOG_READ))],
-    security: Annotated[Security, Depends(get_security)],
+    catalog: CatalogDep,
     since: Annotated[Timestamp | None, Query(description="history from this time on")] = None,
 ) -> DatasetDetail:
     """One dataset: schema, owner, sensitivity, freshness, and its record counts over time."""
     try:
-        return Catalog(security.engine).dataset_detail((zone, name), since=since)
+        return catalog.dataset_detail((zone, name), since=since)
     except DatasetNotFound as exc:
         raise HTTPException(404, detail=str(exc)) from None
 
@@ -114,12 +112,12 @@ def lineage(
     zone: Zone,
     name: DatasetName,
     _: Annotated[Principal, Depends(require(Permission.CATALOG_READ))],
-    security: Annotated[Security, Depends(get_security)],
+    catalog: CatalogDep,
     depth: Annotated[int | None, Query(ge=1, le=20, description="steps each way")] = None,
 ) -> LineageOut:
     """Everything upstream and downstream of a dataset, as nodes and edges for a graph view."""
     try:
-        graph = Catalog(security.engine).lineage((zone, name), depth=depth)
+        graph = catalog.lineage((zone, name), depth=depth)
     except DatasetNotFound as exc:
         raise HTTPException(404, detail=str(exc)) from None
     return LineageOut(
@@ -150,16 +148,16 @@ def lineage(
 @router.get("/systems")
 def systems(
     _: Annotated[Principal, Depends(require(Permission.CATALOG_READ))],
-    security: Annotated[Security, Depends(get_security)],
+    catalog: CatalogDep,
 ) -> list[SystemSummary]:
     """Every department system loaded at least once: loads, rows landed, its latest load."""
-    return Catalog(security.engine).list_systems()
+    return catalog.list_systems()
 
 
 @router.get("/headline")
 def headline(
     _: Annotated[Principal, Depends(require(Permission.CATALOG_READ))],
-    security: Annotated[Security, Depends(get_security)],
+    catalog: CatalogDep,
 ) -> HeadlineFigures:
     """Systems connected, records aggregated, datasets by zone, the last load's time."""
-    return Catalog(security.engine).headline()
+    return catalog.headline()

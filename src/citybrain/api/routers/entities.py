@@ -16,8 +16,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from citybrain.api.credit import CreditIndex, CreditIndexCache, CreditReport
-from citybrain.api.deps import Principal, Security, get_security, require
-from citybrain.api.routers.topics import LakeDep, get_lake
+from citybrain.api.deps import LakeDep, Principal, Security, get_security, require
 from citybrain.api.security.roles import Permission
 
 router = APIRouter(tags=["entities"])
@@ -42,10 +41,9 @@ class ParkingAnswer(BaseModel):
 
 
 async def credit_index(
-    request: Request, security: Annotated[Security, Depends(get_security)]
+    request: Request, security: Annotated[Security, Depends(get_security)], lake: LakeDep
 ) -> CreditIndex:
     """The credit index of this app's lake, rebuilt in a worker thread when the lake changed."""
-    lake = get_lake(request)  # called, not a dependency: a sync dependency costs a thread hop
     cache: CreditIndexCache | None = getattr(request.app.state, "credit_index", None)
     if cache is None:
         check = security.settings.index_check_seconds

@@ -26,10 +26,18 @@ import pyarrow.compute as pc
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from citybrain.api.deps import PURPOSE_HEADER, Principal, Security, get_scope, get_security, require
+from citybrain.api.deps import (
+    PURPOSE_HEADER,
+    LakeDep,
+    Principal,
+    ScopeDep,
+    Security,
+    Text,
+    get_security,
+    require,
+)
 from citybrain.api.paging import MAX_PAGE, MAX_PAGE_SIZE, Page
 from citybrain.api.pii import Masker, get_masker
-from citybrain.api.routers.topics import LakeDep, Text
 from citybrain.api.security.audit import AuditEntry
 from citybrain.api.security.masking import PiiKind, mask_array
 from citybrain.api.security.roles import Permission
@@ -218,7 +226,7 @@ def _route(kind: Kind) -> Any:
         id: GoldenId,
         _: Annotated[Principal, Depends(require(Permission.ENTITIES_READ))],
         lake: LakeDep,
-        scope: Annotated[Scope, Depends(get_scope)],
+        scope: ScopeDep,
         masker: Annotated[Masker, Depends(get_masker)],
     ) -> EntityOut:
         return entity_detail(kind, id, lake, scope, masker)
@@ -270,7 +278,7 @@ def search_entities(
     principal: Annotated[Principal, Depends(require(Permission.ENTITIES_READ))],
     security: Annotated[Security, Depends(get_security)],
     lake: LakeDep,
-    scope: Annotated[Scope, Depends(get_scope)],
+    scope: ScopeDep,
     kind: Annotated[Kind, Query(description="person, enterprise or dwelling")],
     q: Annotated[Text, Query(description="a name, ID number, USCC, phone or address fragment")],
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,

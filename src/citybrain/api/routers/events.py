@@ -23,10 +23,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from citybrain.api.deps import Principal, Security, get_scope, require
+from citybrain.api.deps import Lake, LakeDep, OpsEngine, Principal, ScopeDep, require
 from citybrain.api.live import Bus, CaseChanges, Cursor, Event, FindingRuns, Source
 from citybrain.api.live.sources import AreaCounts
-from citybrain.api.routers.topics import Lake, get_lake
 from citybrain.api.security.roles import Permission
 from citybrain.api.security.scope import Scope
 from citybrain.topics.runner import findings_table_name
@@ -75,16 +74,15 @@ def _area_counts(lake: Lake) -> AreaCounts:
 _BUS_LOCK = threading.Lock()
 
 
-def get_bus(request: Request) -> Bus:
+def get_bus(request: Request, ops_engine: OpsEngine, lake: LakeDep) -> Bus:
     state = request.app.state
     with _BUS_LOCK:
         bus: Bus | None = getattr(state, "live_bus", None)
         if bus is None:
-            security: Security = state.security
             settings = LiveSettings()
             sources: list[Source] = [
-                CaseChanges(security.engine),
-                FindingRuns(security.engine, _area_counts(get_lake(request))),
+                CaseChanges(ops_engine),
+                FindingRuns(ops_engine, _area_counts(lake)),
             ]
             bus = Bus(sources, poll_seconds=settings.poll_seconds)
             state.live_bus = bus
@@ -118,7 +116,7 @@ def _sse(event: LiveEvent) -> str:
 async def events(
     request: Request,
     principal: Annotated[Principal, Depends(require(Permission.CASES_READ))],
-    scope: Annotated[Scope, Depends(get_scope)],
+    scope: ScopeDep,
     bus: Annotated[Bus, Depends(get_bus)],
     since: Annotated[
         str | None,

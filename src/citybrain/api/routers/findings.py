@@ -11,26 +11,25 @@ from typing import Annotated, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from citybrain.api.deps import Principal, get_scope, require
+from citybrain.api.deps import (
+    KnownTopic,
+    LakeDep,
+    Period,
+    Principal,
+    ScopeDep,
+    Text,
+    require,
+    scoped_findings,
+)
 from citybrain.api.paging import Page, PageParams, pagination
-from citybrain.api.pii import Masker, get_masker
-from citybrain.api.routers.topics import LakeDep, Period, Text, TopicName, known_topic
-from citybrain.api.security.masking import PiiKind
+from citybrain.api.pii import PERSONAL_SUBJECTS, Masker, get_masker
 from citybrain.api.security.roles import Permission
-from citybrain.api.security.scope import Scope
 
 router = APIRouter(prefix="/topics", tags=["findings"])
 
-# Subject types whose ids are personal data, and how each is masked.
-PERSONAL_SUBJECTS: dict[str, PiiKind] = {
-    "dwelling": PiiKind.ADDRESS,
-    "address": PiiKind.ADDRESS,
-    "person": PiiKind.ID_NUMBER,
-}
-AREA_COLUMNS = {"street": "street_id", "community": "community_id", "grid": "grid_id"}
 _SORTABLE = ("score", "period", "subject_id", "level")
 
 
@@ -84,36 +83,6 @@ def mask_subjects(table: pa.Table, masker: Masker) -> pa.Table:
     return table
 
 
-def scoped_findings(
-    table: pa.Table,
-    scope: Scope,
-    *,
-    level: str | None = None,
-    period: str | None = None,
-    street: str | None = None,
-    community: str | None = None,
-    grid: str | None = None,
-    min_score: float | None = None,
-) -> pa.Table:
-    """Findings inside the caller's area, narrowed by the filters given (all vectorised)."""
-    table = scope.filter(table, street="street_id", community="community_id", grid="grid_id")
-    conditions = []
-    for column, value in (
-        ("level", level),
-        ("period", period),
-        ("street_id", street),
-        ("community_id", community),
-        ("grid_id", grid),
-    ):
-        if value is not None:
-            conditions.append(pc.equal(table[column], value))
-    if min_score is not None:
-        conditions.append(pc.greater_equal(table["score"], min_score))
-    for condition in conditions:
-        table = table.filter(pc.fill_null(condition, False))
-    return table
-
-
 def _order(table: pa.Table, paging: PageParams) -> pa.Table:
     keys = [(name, "descending" if desc else "ascending") for name, desc in paging.sort]
     keys.append(("subject_id", "ascending"))
@@ -125,9 +94,9 @@ def _order(table: pa.Table, paging: PageParams) -> pa.Table:
     responses={404: {"description": "no such topic"}},
 )
 def list_findings(
-    topic: TopicName,
     _: Annotated[Principal, Depends(require(Permission.FINDINGS_READ))],
-    scope: Annotated[Scope, Depends(get_scope)],
+    topic: KnownTopic,  # after the permission: a caller without it gets 403, not 404
+    scope: ScopeDep,
     masker: Annotated[Masker, Depends(get_masker)],
     lake: LakeDep,
     paging: Annotated[PageParams, Depends(pagination(_SORTABLE, "-score"))],
@@ -139,8 +108,6 @@ def list_findings(
     min_score: Annotated[float | None, Query(ge=0.0, le=1.0)] = None,
 ) -> Page[Finding]:
     """The latest run's findings, highest score first by default, each with its reasons."""
-    if not known_topic(topic, lake):
-        raise HTTPException(404, detail=f"no topic {topic!r}: not installed and never run")
     table = scoped_findings(
         lake.findings(topic), scope, level=level, period=period, street=street_id,
         community=community_id, grid=grid_id, min_score=min_score,
@@ -157,14 +124,12 @@ def list_findings(
 
 @router.get("/{topic}/findings/summary", responses={404: {"description": "no such topic"}})
 def findings_summary(
-    topic: TopicName,
     _: Annotated[Principal, Depends(require(Permission.FINDINGS_READ))],
-    scope: Annotated[Scope, Depends(get_scope)],
+    topic: KnownTopic,  # after the permission: a caller without it gets 403, not 404
+    scope: ScopeDep,
     lake: LakeDep,
 ) -> FindingsSummary:
     """Counts of the latest findings in the caller's area, by level and by street."""
-    if not known_topic(topic, lake):
-        raise HTTPException(404, detail=f"no topic {topic!r}: not installed and never run")
     table = scoped_findings(lake.findings(topic), scope)
 
     def counts(column: str) -> dict[str, int]:

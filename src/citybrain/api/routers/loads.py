@@ -18,9 +18,8 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
-from citybrain.api.deps import Principal, Security, get_security, get_workspace, require
+from citybrain.api.deps import CatalogDep, OpsEngine, Principal, Text, get_workspace, require
 from citybrain.api.paging import Page, PageParams, pagination
-from citybrain.api.routers.topics import Text
 from citybrain.api.security.masking import PiiKind, mask_table
 from citybrain.api.security.roles import Permission
 from citybrain.core import Workspace
@@ -67,7 +66,7 @@ class QuarantinePage(Page[QuarantinedRow]):
 @router.get("")
 def list_loads(
     _: Annotated[Principal, Depends(require(Permission.CATALOG_READ))],
-    security: Annotated[Security, Depends(get_security)],
+    ops_engine: OpsEngine,
     paging: Annotated[PageParams, Depends(pagination(tuple(_SORTABLE), "-started_at"))],
     source_system: Text | None = None,
     status: Literal["running", "succeeded", "failed"] | None = None,
@@ -78,7 +77,7 @@ def list_loads(
         query = query.where(LoadRun.source_system == source_system)
     if status is not None:
         query = query.where(LoadRun.status == status)
-    with session(security.engine) as db:
+    with session(ops_engine) as db:
         total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
         ordered = paging.apply(query.order_by(None), _SORTABLE).order_by(LoadRun.load_id)
         rows = db.scalars(ordered).all()
@@ -102,9 +101,9 @@ def _partition(workspace: Workspace, zone: str, load: LoadRunInfo) -> FsPath:
     return workspace.lake / zone / load.source_system / f"load_id={load.load_id}"
 
 
-def _get_load(security: Security, load_id: str) -> LoadRunInfo:
+def _get_load(catalog: Catalog, load_id: str) -> LoadRunInfo:
     try:
-        return Catalog(security.engine).get_load(load_id)
+        return catalog.get_load(load_id)
     except LoadNotFound as exc:
         raise HTTPException(404, detail=str(exc)) from None
 
@@ -113,11 +112,11 @@ def _get_load(security: Security, load_id: str) -> LoadRunInfo:
 def load_detail(
     load_id: LoadId,
     _: Annotated[Principal, Depends(require(Permission.CATALOG_READ))],
-    security: Annotated[Security, Depends(get_security)],
+    catalog: CatalogDep,
     workspace: Annotated[Workspace, Depends(get_workspace)],
 ) -> LoadDetail:
     """One load's manifest: rows read, landed and quarantined (by reason), checksums, timings."""
-    load = _get_load(security, load_id)
+    load = _get_load(catalog, load_id)
     return LoadDetail(
         load=load,
         reconciled=load.rows_read == load.rows_landed + load.rows_quarantined,
@@ -136,10 +135,10 @@ def _pii_kind(column: str) -> PiiKind:
     return PiiKind.ID_NUMBER  # keep only the first and last four characters
 
 
-def _masked_columns(security: Security, system: str, delivered: list[str]) -> dict[str, PiiKind]:
+def _masked_columns(catalog: Catalog, system: str, delivered: list[str]) -> dict[str, PiiKind]:
     """The PII columns the catalog knows for the system; every column when it knows nothing."""
     try:
-        dataset = Catalog(security.engine).get_dataset(("quarantine", system))
+        dataset = catalog.get_dataset(("quarantine", system))
         named = {field.name for field in dataset.pii_fields}
     except DatasetNotFound:
         named = set(delivered)
@@ -165,13 +164,13 @@ def _read_quarantine(folder: FsPath) -> pa.Table:
 def quarantined_rows(
     load_id: LoadId,
     principal: Annotated[Principal, Depends(require(Permission.QUARANTINE_READ))],
-    security: Annotated[Security, Depends(get_security)],
+    catalog: CatalogDep,
     workspace: Annotated[Workspace, Depends(get_workspace)],
     paging: Annotated[PageParams, Depends(pagination(("row",), "row"))],
     reason: Annotated[Text | None, Query(description="one quarantine reason")] = None,
 ) -> QuarantinePage:
     """The rows of one load that could not land, with where and why; personal values masked."""
-    load = _get_load(security, load_id)
+    load = _get_load(catalog, load_id)
     table = _read_quarantine(_partition(workspace, "quarantine", load))
     counted = pc.value_counts(table["_reason"]).to_pylist() if table.num_rows else []
     by_reason = {str(item["values"]): int(item["counts"]) for item in counted}
@@ -182,7 +181,7 @@ def quarantined_rows(
     table = table.sort_by([("_row", "descending" if descending else "ascending")])
     page = table.slice(paging.offset, paging.page_size)
     delivered = [c for c in page.column_names if c not in INTERNAL]
-    masks = _masked_columns(security, load.source_system, delivered)
+    masks = _masked_columns(catalog, load.source_system, delivered)
     text = page.select([*delivered, "_raw"]).cast(
         pa.schema([pa.field(c, pa.string()) for c in [*delivered, "_raw"]])
     )

@@ -17,16 +17,23 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from citybrain.api.deps import Principal, Security, get_scope, get_security, require
-from citybrain.api.routers.cases import in_scope
-from citybrain.api.routers.findings import scoped_findings
-from citybrain.api.routers.topics import LakeDep, Period, TopicFilter, TopicName, known_topic
+from citybrain.api.deps import (
+    KnownTopic,
+    LakeDep,
+    OpsEngine,
+    Period,
+    Principal,
+    ScopeDep,
+    TopicFilter,
+    cases_in_scope,
+    require,
+    scoped_findings,
+)
 from citybrain.api.security.roles import Permission
-from citybrain.api.security.scope import Scope
 from citybrain.cases import Case, Status
 from citybrain.core.opsdb import session
 
@@ -198,8 +205,8 @@ def buildings(
 @router.get("/cases")
 def cases_layer(
     _: Annotated[Principal, Depends(require(Permission.MAP_READ))],
-    security: Annotated[Security, Depends(get_security)],
-    scope: Annotated[Scope, Depends(get_scope)],
+    ops_engine: OpsEngine,
+    scope: ScopeDep,
     status: Status | None = None,
     topic: TopicFilter | None = None,
     open_only: bool = True,
@@ -210,7 +217,7 @@ def cases_layer(
     box = parse_bbox(bbox)
     columns = (Case.id, Case.topic, Case.status, Case.level, Case.department, Case.lon, Case.lat)
     query = select(*columns).where(
-        in_scope(scope),
+        cases_in_scope(scope),
         Case.lon.is_not(None),
         Case.lat.is_not(None),
     )
@@ -222,7 +229,7 @@ def cases_layer(
         query = query.where(Case.topic == topic)
     if box is not None:
         query = query.where(Case.lon.between(box[0], box[2]), Case.lat.between(box[1], box[3]))
-    with session(security.engine) as db:
+    with session(ops_engine) as db:
         rows = db.execute(query.order_by(Case.id.desc()).limit(limit + 1)).all()
     truncated = len(rows) > limit
     features = [
@@ -276,9 +283,9 @@ def _hexagons(table: pa.Table) -> list[Feature]:
 
 @router.get("/topics/{topic}/findings", responses={404: {"description": "no such topic"}})
 def findings_layer(
-    topic: TopicName,
     _: Annotated[Principal, Depends(require(Permission.MAP_READ))],
-    scope: Annotated[Scope, Depends(get_scope)],
+    topic: KnownTopic,  # after the permission: a caller without it gets 403, not 404
+    scope: ScopeDep,
     lake: LakeDep,
     zoom: Annotated[int, Query(ge=0, le=22, description="the map's zoom level")] = 12,
     bbox: BBox = None,
@@ -289,8 +296,6 @@ def findings_layer(
     ] = "auto",
 ) -> FeatureCollection:
     """A topic's latest findings in the caller's area: points when few, H3 cells when many."""
-    if not known_topic(topic, lake):
-        raise HTTPException(404, detail=f"no topic {topic!r}: not installed and never run")
     box = parse_bbox(bbox)
     res = resolution_for_zoom(zoom)
     table = lake.findings(topic)

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from typing import Annotated, Any, Literal
+from collections.abc import Iterable
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from citybrain.api.deps import Principal, Security, get_security, require
-from citybrain.api.routers.topics import LakeDep, installed_topics
+from citybrain.api.deps import InstalledTopics, Lake, LakeDep, OpsEngine, Principal, require
 from citybrain.api.security.roles import Permission
 from citybrain.cases import Case
 from citybrain.core.opsdb import LoadRun, session
@@ -61,10 +61,12 @@ class OpsMetrics(BaseModel):
     cases: dict[str, int]  # status → count
 
 
-def collect(request: Request, security: Security, lake: Any) -> OpsMetrics:
+def collect(
+    request: Request, ops_engine: Engine, lake: Lake, installed_topics: Iterable[str]
+) -> OpsMetrics:
     counter: RequestCounter | None = getattr(request.app.state, "request_counts", None)
     requests = {f"{m} {s}": n for (m, s), n in sorted(counter.counts.items())} if counter else {}
-    with session(security.engine) as db:
+    with session(ops_engine) as db:
         loads = {str(s): int(n) for s, n in db.execute(
             select(LoadRun.status, func.count()).group_by(LoadRun.status)).all()}  # fmt: skip
         landed, quarantined = db.execute(
@@ -75,7 +77,7 @@ def collect(request: Request, security: Security, lake: Any) -> OpsMetrics:
         ).one()
         cases = {str(s): int(n) for s, n in db.execute(
             select(Case.status, func.count()).group_by(Case.status)).all()}  # fmt: skip
-    topics = set(installed_topics())
+    topics = set(installed_topics)
     topic_dir = lake.workspace.lake / "topic"
     if topic_dir.is_dir():
         topics |= {p.name.removesuffix("_findings") for p in topic_dir.glob("*_findings")}
@@ -130,14 +132,15 @@ def prometheus_text(metrics: OpsMetrics) -> str:
 def ops_metrics(
     request: Request,
     _: Annotated[Principal, Depends(require(Permission.METRICS_READ))],
-    security: Annotated[Security, Depends(get_security)],
+    ops_engine: OpsEngine,
     lake: LakeDep,
+    installed: InstalledTopics,
     format: Annotated[
         Literal["json", "prometheus"], Query(description="json, or Prometheus text format")
     ] = "json",
 ) -> OpsMetrics | PlainTextResponse:
     """Requests, loads, findings and cases, for monitoring."""
-    metrics = collect(request, security, lake)
+    metrics = collect(request, ops_engine, lake, installed)
     if format == "prometheus":
         return PlainTextResponse(prometheus_text(metrics), media_type="text/plain; version=0.0.4")
     return metrics

@@ -12,11 +12,11 @@ from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Engine
 
+from citybrain.api.deps import OpsEngine, get_workspace
 from citybrain.cases import (
     STATUS_ZH,
     Case,
@@ -30,8 +30,7 @@ from citybrain.cases import (
     settings_for_workspace,
     submit_report,
 )
-from citybrain.core import UserError
-from citybrain.core.opsdb import connect
+from citybrain.core import UserError, Workspace
 
 router = APIRouter(tags=["open311"])
 
@@ -39,24 +38,10 @@ _CLOSED = (Status.closed.value, Status.archived.value)
 _MAX_ID_DIGITS = 18  # ids are 64-bit integers in the ops database
 
 
-def get_ops_engine(request: Request) -> Engine:
-    """The workspace's ops database, one pooled engine per app and URL."""
-    state = request.app.state
-    url: str = state.workspace.ops_db_url
-    engines: dict[str, Engine] | None = getattr(state, "open311_engines", None)
-    if engines is None:
-        engines = {}
-        state.open311_engines = engines
-    if url not in engines:
-        engines[url] = connect(url)
-    return engines[url]
+def get_case_settings(workspace: Annotated[Workspace, Depends(get_workspace)]) -> CaseSettings:
+    return settings_for_workspace(workspace.root)
 
 
-def get_case_settings(request: Request) -> CaseSettings:
-    return settings_for_workspace(request.app.state.workspace.root)
-
-
-EngineDep = Annotated[Engine, Depends(get_ops_engine)]
 SettingsDep = Annotated[CaseSettings, Depends(get_case_settings)]
 
 
@@ -174,7 +159,7 @@ def service_definition(
 
 @router.post("/requests.json", status_code=201, response_model=list[Created], responses=_ERRORS)
 def create_request(
-    engine: EngineDep,
+    ops_engine: OpsEngine,
     settings: SettingsDep,
     service_code: Annotated[str, Form()] = "",
     lat: Annotated[float | None, Form()] = None,
@@ -206,7 +191,7 @@ def create_request(
         field = {"lon": "long"}.get(str(first["loc"][0]), str(first["loc"][0]))
         return _error(400, f"{field}: {first['msg']}")
     try:
-        result = submit_report(engine, report, settings=settings)
+        result = submit_report(ops_engine, report, settings=settings)
     except UnknownService as exc:
         return _error(404, str(exc))
     except UserError as exc:
@@ -226,11 +211,11 @@ def create_request(
     responses=_ERRORS,
 )
 def get_request(
-    service_request_id: str, engine: EngineDep, settings: SettingsDep
+    service_request_id: str, ops_engine: OpsEngine, settings: SettingsDep
 ) -> list[ServiceRequest] | JSONResponse:
     if not (service_request_id.isdigit() and len(service_request_id) <= _MAX_ID_DIGITS):
         return _error(404, f"no service request {service_request_id!r}")
-    found = get_report(engine, int(service_request_id))
+    found = get_report(ops_engine, int(service_request_id))
     if found is None:
         return _error(404, f"no service request {service_request_id!r}")
     return [_request_view(*found, settings)]
@@ -258,7 +243,7 @@ def _parse_time(value: str | None, name: str) -> datetime | None:
 
 @router.get("/requests.json", response_model=list[ServiceRequest], responses=_ERRORS)
 def list_requests(
-    engine: EngineDep,
+    ops_engine: OpsEngine,
     settings: SettingsDep,
     service_request_id: Annotated[
         str | None, Query(pattern=r"^(\d{1,18}(,\d{1,18})*)?$", description="ids, comma-separated")
@@ -286,5 +271,7 @@ def list_requests(
     except ValueError as exc:
         return _error(400, str(exc))
     codes = [c.strip() for c in (service_code or "").split(",") if c.strip()]
-    found = list_reports(engine, ids=ids, service_codes=codes, open_=open_, start=start, end=end)
+    found = list_reports(
+        ops_engine, ids=ids, service_codes=codes, open_=open_, start=start, end=end
+    )
     return [_request_view(reporter, case, settings) for reporter, case in found]

@@ -13,25 +13,27 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
-from sqlalchemy import case, func, select
+from sqlalchemy import Engine, case, func, select
 
 from citybrain.api.deps import (
+    CatalogDep,
+    InstalledTopics,
+    LakeDep,
+    OpsEngine,
     Principal,
+    ScopeDep,
     Security,
-    get_scope,
+    cases_in_scope,
     get_security,
     get_workspace,
     public,
     require,
+    scoped_findings,
 )
-from citybrain.api.routers.cases import in_scope
-from citybrain.api.routers.findings import scoped_findings
-from citybrain.api.routers.topics import LakeDep, installed_topics
 from citybrain.api.security.roles import Permission
 from citybrain.api.security.scope import Scope
 from citybrain.cases import Case, Status
 from citybrain.core import Workspace
-from citybrain.core.catalog import Catalog
 from citybrain.core.opsdb import session
 from citybrain.core.opsdb.models import CatalogDataset, CatalogDatasetStats
 from citybrain.topics.runner import findings_table_name
@@ -49,9 +51,9 @@ class Overview(BaseModel):
 @router.get("/overview", dependencies=[Depends(public)])
 def overview(
     workspace: Annotated[Workspace, Depends(get_workspace)],
-    security: Annotated[Security, Depends(get_security)],
+    catalog: CatalogDep,
 ) -> Overview:
-    headline = Catalog(security.engine).headline()
+    headline = catalog.headline()
     return Overview(
         city=workspace.config.name,
         systems_connected=headline.systems_connected,
@@ -92,27 +94,27 @@ def _counts(table: pa.Table, column: str) -> dict[str, int]:
     return {str(c["values"]): int(c["counts"]) for c in counted if c["values"] is not None}
 
 
-def _last_runs(security: Security) -> dict[str, datetime]:
+def _last_runs(ops_engine: Engine) -> dict[str, datetime]:
     query = (
         select(CatalogDataset.name, func.max(CatalogDatasetStats.recorded_at))
         .join(CatalogDatasetStats, CatalogDatasetStats.dataset_id == CatalogDataset.id)
         .where(CatalogDataset.zone == "topic")
         .group_by(CatalogDataset.name)
     )
-    with session(security.engine) as db:
+    with session(ops_engine) as db:
         return {str(name): at for name, at in db.execute(query)}
 
 
-def _case_counts(security: Security, scope: Scope) -> dict[str, tuple[int, int]]:
+def _case_counts(ops_engine: Engine, scope: Scope, now: datetime) -> dict[str, tuple[int, int]]:
     """Open and overdue cases per topic in the caller's area (counted in SQL)."""
-    now = security.clock()
     late = case((Case.sla_due_at < now, 1), else_=0)
+    is_open = Case.status.not_in([Status.closed.value, Status.archived.value])
     query = (
         select(Case.topic, func.count(), func.sum(late))
-        .where(in_scope(scope), Case.status.not_in([Status.closed.value, Status.archived.value]))
+        .where(cases_in_scope(scope), is_open)
         .group_by(Case.topic)
     )
-    with session(security.engine) as db:
+    with session(ops_engine) as db:
         return {str(t): (int(n), int(overdue or 0)) for t, n, overdue in db.execute(query)}
 
 
@@ -120,15 +122,17 @@ def _case_counts(security: Security, scope: Scope) -> dict[str, tuple[int, int]]
 def topic_figures(
     _: Annotated[Principal, Depends(require(Permission.FINDINGS_READ))],
     security: Annotated[Security, Depends(get_security)],
-    scope: Annotated[Scope, Depends(get_scope)],
+    ops_engine: OpsEngine,
+    scope: ScopeDep,
     lake: LakeDep,
+    installed_topics: InstalledTopics,
 ) -> list[TopicFigures]:
     """Per topic (installed or with findings): findings, trend, freshness, open and overdue cases,
     and the values of the tiles it contributes, all inside the caller's area."""
-    installed = {name: cls() for name, cls in installed_topics().items()}
-    last_runs = _last_runs(security)
+    installed = {name: cls() for name, cls in installed_topics.items()}
+    last_runs = _last_runs(ops_engine)
     ran = {n.removesuffix("_findings") for n in last_runs if n.endswith("_findings")}
-    cases_by_topic = _case_counts(security, scope)
+    cases_by_topic = _case_counts(ops_engine, scope, security.clock())
     out = []
     for name in sorted(set(installed) | ran | set(cases_by_topic)):
         topic = installed.get(name)

@@ -20,9 +20,8 @@ from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from citybrain.api.deps import Principal, Security, get_security, get_workspace, require
+from citybrain.api.deps import LakeDep, OpsEngine, Principal, get_workspace, require
 from citybrain.api.paging import Page, PageParams, pagination
-from citybrain.api.routers.topics import LakeDep
 from citybrain.api.security.roles import Permission, Role
 from citybrain.core import Workspace
 from citybrain.govern import (
@@ -146,7 +145,7 @@ def _page(items: list[Any], params: PageParams) -> Page[Any]:
 @router.get("/sources")
 def quality_sources(
     principal: Annotated[Principal, Depends(require(Permission.QUALITY_READ))],
-    security: Annotated[Security, Depends(get_security)],
+    ops_engine: OpsEngine,
     workspace: Annotated[Workspace, Depends(get_workspace)],
     params: Annotated[PageParams, Depends(pagination(_SOURCES_SORT, "source"))],
 ) -> Page[SourceScore]:
@@ -154,7 +153,7 @@ def quality_sources(
     owners = source_owners(workspace)
     items = [
         SourceScore(**_out(row, owners.get(row.system)))
-        for row in _latest_scores(security.engine)
+        for row in _latest_scores(ops_engine)
         if _visible(principal, owners.get(row.system))
     ]
     return _page(items, params)
@@ -164,21 +163,21 @@ def quality_sources(
 def quality_source(
     source: SourceName,
     principal: Annotated[Principal, Depends(require(Permission.QUALITY_READ))],
-    security: Annotated[Security, Depends(get_security)],
+    ops_engine: OpsEngine,
     workspace: Annotated[Workspace, Depends(get_workspace)],
     lake: LakeDep,
 ) -> SourceDetail:
     """One source: its latest score, each field's completeness and validity, cross-source
     consistency, the score per load and the stored scores over time."""
     owner = source_owners(workspace).get(source)
-    stored = next((r for r in _latest_scores(security.engine) if r.system == source), None)
+    stored = next((r for r in _latest_scores(ops_engine) if r.system == source), None)
     if not _visible(principal, owner) or stored is None:
         raise HTTPException(404, detail=f"no quality result for source {source!r}")
     with lake.engine() as engine:
         report = quality_report(workspace, source=source, engine=engine)
     live = next((s for s in report.sources if s.system == source), None)
     history = [HistoryPoint(recorded_at=p.recorded_at, score=p.score)
-               for p in score_history(security.engine, source)]  # fmt: skip
+               for p in score_history(ops_engine, source)]  # fmt: skip
     return SourceDetail(
         **_out(stored, owner),
         fields=[
@@ -200,11 +199,11 @@ def quality_source(
 @router.get("/alerts")
 def quality_alerts(
     principal: Annotated[Principal, Depends(require(Permission.QUALITY_READ))],
-    security: Annotated[Security, Depends(get_security)],
+    ops_engine: OpsEngine,
     params: Annotated[PageParams, Depends(pagination(_ALERTS_SORT, "-raised_at"))],
 ) -> Page[AlertOut]:
     """Open alerts: those the latest stored assessment of each source raised."""
-    with Session(security.engine) as db:
+    with Session(ops_engine) as db:
         latest = (
             select(QualityScore.system, func.max(QualityScore.recorded_at).label("at"))
             .group_by(QualityScore.system)

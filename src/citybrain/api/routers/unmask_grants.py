@@ -50,7 +50,7 @@ def create_grant(
     security: Annotated[Security, Depends(get_security)],
 ) -> GrantOut:
     """Open a time-limited grant; the purpose and the subjects go into the audit log."""
-    with session(security.engine) as db:
+    with session(security.ops_engine) as db:
         grant = grant_unmask(
             db,
             principal,
@@ -69,7 +69,7 @@ def my_grants(
     security: Annotated[Security, Depends(get_security)],
 ) -> list[GrantOut]:
     """The caller's grants that have not expired."""
-    with session(security.engine) as db:
+    with session(security.ops_engine) as db:
         rows = db.scalars(
             select(UnmaskGrant)
             .where(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
-from citybrain.api.deps import Principal, Security, get_security, require
+from citybrain.api.deps import OpsEngine, Principal, Security, get_security, require
 from citybrain.api.opsdb_models import ApiUser
 from citybrain.api.paging import Page, PageParams, pagination
 from citybrain.api.security import accounts
@@ -69,10 +69,10 @@ _SORTABLE = {"username": ApiUser.username, "role": ApiUser.role, "created_at": A
 @router.get("")
 def list_users(
     _: Annotated[Principal, Depends(require(Permission.USERS_READ))],
-    security: Annotated[Security, Depends(get_security)],
+    ops_engine: OpsEngine,
     paging: Annotated[PageParams, Depends(pagination(tuple(_SORTABLE), "username"))],
 ) -> Page[UserOut]:
-    with session(security.engine) as db:
+    with session(ops_engine) as db:
         total = db.scalar(select(func.count()).select_from(ApiUser)) or 0
         rows = db.scalars(paging.apply(select(ApiUser), _SORTABLE)).all()
         items = [UserOut.of(accounts.UserInfo.of(u)) for u in rows]
@@ -83,10 +83,10 @@ def list_users(
 def create_user(
     body: UserIn,
     _: Annotated[Principal, Depends(require(Permission.USERS_WRITE))],
-    security: Annotated[Security, Depends(get_security)],
+    ops_engine: OpsEngine,
 ) -> UserOut:
     try:
-        with session(security.engine) as db:
+        with session(ops_engine) as db:
             info = accounts.create_user(
                 db,
                 body.username,
@@ -108,7 +108,7 @@ def disable_user(
     security: Annotated[Security, Depends(get_security)],
 ) -> UserOut:
     try:
-        with session(security.engine) as db:
+        with session(security.ops_engine) as db:
             info = accounts.disable_user(db, username, security.clock())
         security.principals.clear()  # a cached sign-in must not outlive the account
     except UserError as exc:
@@ -121,10 +121,10 @@ def create_key(
     username: Username,
     body: KeyIn,
     _: Annotated[Principal, Depends(require(Permission.USERS_WRITE))],
-    security: Annotated[Security, Depends(get_security)],
+    ops_engine: OpsEngine,
 ) -> KeyOut:
     try:
-        with session(security.engine) as db:
+        with session(ops_engine) as db:
             created = accounts.create_key(db, username, body.label)
     except UserError as exc:
         raise HTTPException(404, detail=str(exc)) from None

@@ -182,8 +182,8 @@ class AuditWriter:
     ``citybrain.api.deps.Require``) can refuse as well.
     """
 
-    def __init__(self, engine: Engine, flush_ms: float = 2.0, max_batch: int = 1000) -> None:
-        self.engine = engine
+    def __init__(self, ops_engine: Engine, flush_ms: float = 2.0, max_batch: int = 1000) -> None:
+        self.ops_engine = ops_engine
         self.flush_seconds = flush_ms / 1000
         self.max_batch = max_batch
         self._queue: queue.SimpleQueue[tuple[AuditEntry, Future[int]] | None] = queue.SimpleQueue()
@@ -259,7 +259,7 @@ class AuditWriter:
 
     def _commit(self, batch: list[tuple[AuditEntry, Future[int]]]) -> None:
         try:
-            with session(self.engine) as db:
+            with session(self.ops_engine) as db:
                 rows = append_many(db, [entry for entry, _ in batch])
         except Exception as exc:  # any database failure: nobody's row is in the log
             log.error("audit log write failed for %d row(s): %s", len(batch), exc)
@@ -288,12 +288,12 @@ class VerifyResult:
         return f"audit log BROKEN at row {self.first_broken_seq}: {self.reason}"
 
 
-def verify_audit(engine: Engine) -> VerifyResult:
+def verify_audit(ops_engine: Engine) -> VerifyResult:
     """Recompute every row's hash and link, in order; stop at the first that does not add up."""
     expected_prev = GENESIS_HASH
     expected_seq = 1
     checked = 0
-    with session(engine) as db:
+    with session(ops_engine) as db:
         after = 0
         while True:
             rows = db.scalars(
