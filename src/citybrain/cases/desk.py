@@ -60,9 +60,9 @@ class MissingValue(UserError):
     """An action that needs a value (a reason, an outcome, a department) was given none."""
 
 
-def get_case(engine: Engine, case_id: int, *, detail: bool = False) -> Case:
+def get_case(ops_engine: Engine, case_id: int, *, detail: bool = False) -> Case:
     """One case; ``detail`` also loads its evidence, events and reporters."""
-    with session(engine) as db:
+    with session(ops_engine) as db:
         query = select(Case).where(Case.id == case_id)
         if detail:
             query = query.options(
@@ -75,7 +75,7 @@ def get_case(engine: Engine, case_id: int, *, detail: bool = False) -> Case:
 
 
 def list_cases(
-    engine: Engine,
+    ops_engine: Engine,
     *,
     status: str | None = None,
     topic: str | None = None,
@@ -92,12 +92,12 @@ def list_cases(
         query = query.where(Case.department == department)
     if limit is not None:
         query = query.limit(limit)
-    with session(engine) as db:
+    with session(ops_engine) as db:
         return list(db.scalars(query))
 
 
 def act(
-    engine: Engine,
+    ops_engine: Engine,
     case_id: int,
     action: Action | str,
     *,
@@ -118,7 +118,7 @@ def act(
     """
     act_on = Action(action)
     try:
-        with session(engine) as db:
+        with session(ops_engine) as db:
             case = db.get(Case, case_id)
             if case is None:
                 raise CaseNotFound(case_id)
@@ -317,12 +317,12 @@ _NOTIFY: dict[Action, Callable[[Case], list[tuple[str, str | None]]]] = {
 
 
 def escalate_overdue(
-    engine: Engine, *, settings: CaseSettings | None = None, clock: Clock = utcnow
+    ops_engine: Engine, *, settings: CaseSettings | None = None, clock: Clock = utcnow
 ) -> list[int]:
     """Escalate (督办) every active case whose deadline has passed; returns their ids."""
     now = clock()
     config = settings or CaseSettings()
-    with session(engine) as db:
+    with session(ops_engine) as db:
         overdue = db.scalars(
             select(Case)
             .where(Case.status.in_([s.value for s in ACTIVE_STATUSES]))

@@ -236,7 +236,7 @@ def _submit(
 
 
 def submit_report(
-    engine: Engine,
+    ops_engine: Engine,
     report: Report,
     *,
     settings: CaseSettings | None = None,
@@ -245,7 +245,7 @@ def submit_report(
     clock: Callable[[], datetime] = utcnow,
 ) -> IntakeResult:
     """Turn one report into a case, or merge it into the open case of the same problem."""
-    with session(engine) as db:
+    with session(ops_engine) as db:
         return _submit(db, report, settings or CaseSettings(), areas, hints, clock())
 
 
@@ -253,7 +253,7 @@ INSPECTION_COLUMNS = ("event_id", "channel", "category", "lon", "lat", "observed
 
 
 def intake_inspections(
-    engine: Engine,
+    ops_engine: Engine,
     events: pa.Table,
     *,
     settings: CaseSettings | None = None,
@@ -272,7 +272,7 @@ def intake_inspections(
         raise UserError(f"inspection events lack column(s) {', '.join(missing)}")
     config = settings or CaseSettings()
     now = clock()
-    with session(engine) as db:
+    with session(ops_engine) as db:
         return [
             _submit(db, _inspection_report(row), config, areas, hints, now)
             for row in events.to_pylist()
@@ -294,12 +294,12 @@ def _inspection_report(row: dict[str, Any]) -> Report:
 
 
 def rate_case(
-    engine: Engine, reporter_id: int, rating: int, *, clock: Callable[[], datetime] = utcnow
+    ops_engine: Engine, reporter_id: int, rating: int, *, clock: Callable[[], datetime] = utcnow
 ) -> CaseReporter:
     """A reporter's rating (1–5) of how their closed case was handled; 4 and 5 are satisfied."""
     if not 1 <= rating <= 5:
         raise UserError(f"rating {rating} is out of range", hint="rate from 1 to 5")
-    with session(engine) as db:
+    with session(ops_engine) as db:
         reporter = db.get(CaseReporter, reporter_id)
         if reporter is None:
             raise UserError(f"report {reporter_id} does not exist")
@@ -314,8 +314,8 @@ def rate_case(
         return reporter
 
 
-def get_report(engine: Engine, reporter_id: int) -> tuple[CaseReporter, Case] | None:
-    with session(engine) as db:
+def get_report(ops_engine: Engine, reporter_id: int) -> tuple[CaseReporter, Case] | None:
+    with session(ops_engine) as db:
         reporter = db.get(CaseReporter, reporter_id)
         if reporter is None:
             return None
@@ -325,7 +325,7 @@ def get_report(engine: Engine, reporter_id: int) -> tuple[CaseReporter, Case] | 
 
 
 def list_reports(
-    engine: Engine,
+    ops_engine: Engine,
     *,
     ids: Sequence[int] | None = None,
     service_codes: Sequence[str] | None = None,
@@ -349,5 +349,5 @@ def list_reports(
     if end is not None:
         query = query.where(CaseReporter.reported_at <= end)
     query = query.order_by(CaseReporter.reported_at.desc(), CaseReporter.id.desc()).limit(limit)
-    with session(engine) as db:
+    with session(ops_engine) as db:
         return [(reporter, case) for reporter, case in db.execute(query).all()]

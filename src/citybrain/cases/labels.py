@@ -36,7 +36,7 @@ _CLOSED = (Status.closed.value, Status.archived.value)
 _DECISIVE = (Outcome.confirmed.value, Outcome.rejected.value)
 
 
-def outcome_labels(engine: Engine, topic: str | None = None) -> pa.Table:
+def outcome_labels(ops_engine: Engine, topic: str | None = None) -> pa.Table:
     """Per topic, ``(subject_id, period, label)`` for every finding a closed case judged.
 
     Each piece of evidence on a closed case is labelled by the case's outcome, so a case opened
@@ -50,7 +50,7 @@ def outcome_labels(engine: Engine, topic: str | None = None) -> pa.Table:
     )
     if topic is not None:
         query = query.where(CaseEvidence.topic == topic)
-    with session(engine) as db:
+    with session(ops_engine) as db:
         rows = db.execute(query).all()
     if not rows:
         return LABELS_SCHEMA.empty_table()
@@ -73,7 +73,7 @@ def outcome_labels(engine: Engine, topic: str | None = None) -> pa.Table:
 
 
 def precision_by_month(
-    engine: Engine, topic: str | None = None, timezone: str = "Asia/Shanghai"
+    ops_engine: Engine, topic: str | None = None, timezone: str = "Asia/Shanghai"
 ) -> pa.Table:
     """Each topic's precision of dispatched finding cases, by month of dispatch.
 
@@ -85,7 +85,7 @@ def precision_by_month(
     )
     if topic is not None:
         query = query.where(Case.topic == topic)
-    with session(engine) as db:
+    with session(ops_engine) as db:
         rows = db.execute(query).all()
     zone = ZoneInfo(timezone)
     counts: dict[tuple[str, str], dict[str, int]] = {}

@@ -61,7 +61,7 @@ def _counts(db: Any, column: InstrumentedAttribute[Any], topic: str | None) -> d
 
 
 def case_metrics(
-    engine: Engine,
+    ops_engine: Engine,
     *,
     topic: str | None = None,
     settings: CaseSettings | None = None,
@@ -80,7 +80,7 @@ def case_metrics(
     if topic is not None:
         timing = timing.where(Case.topic == topic)
         ratings = ratings.where(Case.topic == topic)
-    with session(engine) as db:
+    with session(ops_engine) as db:
         by_status = _counts(db, Case.status, topic)
         by_department = _counts(db, Case.department, topic)
         by_topic = _counts(db, Case.topic, topic)

@@ -273,7 +273,7 @@ def dry_run(
 
 
 def open_cases(
-    engine: Engine,
+    ops_engine: Engine,
     findings: pa.Table,
     *,
     settings: CaseSettings | None = None,
@@ -301,7 +301,7 @@ def open_cases(
     heads = _heads(kept)
     for attempt in range(2):
         try:
-            return _write(engine, kept, heads, config, clock(), actor, below)
+            return _write(ops_engine, kept, heads, config, clock(), actor, below)
         except IntegrityError as exc:  # another opener took a key between our read and write
             if attempt == 1:
                 raise UserError(f"opening cases collided with another writer twice: {exc}") from exc
@@ -309,7 +309,7 @@ def open_cases(
 
 
 def _write(
-    engine: Engine,
+    ops_engine: Engine,
     kept: pa.Table,
     heads: pa.Table,
     config: CaseSettings,
@@ -317,7 +317,7 @@ def _write(
     actor: str,
     below: int,
 ) -> OpenResult:
-    with session(engine) as db:
+    with session(ops_engine) as db:
         keys = heads.column("open_key").to_pylist()
         open_now = _open_cases_by_key(db, keys)
         existing = {key: case_id for key, (case_id, _) in open_now.items()}

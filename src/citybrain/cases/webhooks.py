@@ -44,9 +44,9 @@ def encode_payload(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, ensure_ascii=False, sort_keys=True).encode("utf-8")
 
 
-def register_webhook(engine: Engine, department: str, url: str, secret: str) -> None:
+def register_webhook(ops_engine: Engine, department: str, url: str, secret: str) -> None:
     """Set (or replace) the webhook of a department."""
-    with session(engine) as db:
+    with session(ops_engine) as db:
         hook = db.scalars(
             select(DepartmentWebhook).where(DepartmentWebhook.department == department)
         ).one_or_none()
@@ -102,8 +102,8 @@ class _Pending:
     secret: str
 
 
-def _due(engine: Engine, now: datetime) -> list[_Pending]:
-    with session(engine) as db:
+def _due(ops_engine: Engine, now: datetime) -> list[_Pending]:
+    with session(ops_engine) as db:
         rows = db.execute(
             select(WebhookDelivery, DepartmentWebhook.secret)
             .join(DepartmentWebhook, DepartmentWebhook.department == WebhookDelivery.department)
@@ -140,7 +140,7 @@ def _post(client: httpx.Client, item: _Pending) -> tuple[int | None, str | None,
 
 
 def _record(
-    engine: Engine,
+    ops_engine: Engine,
     delivery_id: int,
     *,
     now: datetime,
@@ -150,7 +150,7 @@ def _record(
     status: str,
     next_attempt_at: datetime | None,
 ) -> int:
-    with session(engine) as db:
+    with session(ops_engine) as db:
         delivery = db.get(WebhookDelivery, delivery_id)
         assert delivery is not None
         delivery.attempts += 1
@@ -164,7 +164,7 @@ def _record(
 
 
 def deliver_pending(
-    engine: Engine,
+    ops_engine: Engine,
     *,
     client: httpx.Client | None = None,
     max_attempts: int = 5,
@@ -183,7 +183,7 @@ def deliver_pending(
     http = client or httpx.Client(timeout=timeout)
     reports: list[DeliveryReport] = []
     try:
-        for item in _due(engine, clock()):
+        for item in _due(ops_engine, clock()):
             attempts = item.attempts
             while True:
                 status_code, error, ms = _post(http, item)
@@ -197,7 +197,7 @@ def deliver_pending(
                 else:
                     status, next_at = "pending", now + timedelta(seconds=delay)
                 attempts = _record(
-                    engine, item.id, now=now, status_code=status_code, error=error, ms=ms,
+                    ops_engine, item.id, now=now, status_code=status_code, error=error, ms=ms,
                     status=status, next_attempt_at=next_at,
                 )  # fmt: skip
                 if status != "pending" or not wait:
@@ -210,9 +210,9 @@ def deliver_pending(
     return reports
 
 
-def list_deliveries(engine: Engine, *, case_id: int | None = None) -> list[WebhookDelivery]:
+def list_deliveries(ops_engine: Engine, *, case_id: int | None = None) -> list[WebhookDelivery]:
     query = select(WebhookDelivery).order_by(WebhookDelivery.id)
     if case_id is not None:
         query = query.where(WebhookDelivery.case_id == case_id)
-    with session(engine) as db:
+    with session(ops_engine) as db:
         return list(db.scalars(query))
