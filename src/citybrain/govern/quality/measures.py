@@ -68,10 +68,25 @@ def flag_counts(engine: Engine, table: ir.Table) -> Counts:
 
 
 def field_quality(
-    columns: list[str], filled: dict[str, int], flags: dict[str, int]
+    columns: list[str],
+    filled: dict[str, int],
+    flags: dict[str, int],
+    unchecked: frozenset[str] = frozenset(),
 ) -> list[FieldQuality]:
     rows = filled.get("_rows", 0)
-    return [FieldQuality(c, rows, filled.get(c, 0), flags.get(c, 0)) for c in columns]
+    return [
+        FieldQuality(c, rows, filled.get(c, 0), flags.get(c, 0), c not in unchecked)
+        for c in columns
+    ]
+
+
+def unchecked_columns(engine: Engine, std: StdTable) -> frozenset[str]:
+    """Columns whose validity nothing checked: the address column while no address base
+    (std.standard_address) is loaded — not 100 % valid, "not checked"."""
+    address = next((c.name for c in std.columns if c.role == "address"), None)
+    if address is None or engine.exists("std", "standard_address"):
+        return frozenset()
+    return frozenset({address})
 
 
 def add(into: dict[str, int], more: dict[str, int]) -> None:

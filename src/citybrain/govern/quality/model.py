@@ -31,6 +31,9 @@ class FieldQuality:
     rows: int
     filled: int
     invalid: int
+    # False when nothing could check the values (addresses with no address base loaded): their
+    # validity is "not checked" (None in `to_dict`), left out of the validity dimension.
+    checked: bool = True
 
     @property
     def completeness(self) -> float:
@@ -90,7 +93,11 @@ class SourceQuality:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["fields"] = [
-            {**asdict(f), "completeness": f.completeness, "validity": f.validity}
+            {
+                **asdict(f),
+                "completeness": f.completeness,
+                "validity": f.validity if f.checked else None,
+            }
             for f in self.fields
         ]
         return data
