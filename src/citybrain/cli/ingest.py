@@ -16,6 +16,7 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 import typer
+from rich.markup import escape
 from rich.progress import Progress, TaskID
 from rich.table import Table
 
@@ -239,8 +240,10 @@ def ingest_command(
             )
     for failed in summary.failed:
         message = (failed.error or "failed").removeprefix(f"source {failed.system}: ")
-        err_console.print(
-            f"[bold red]error:[/] {failed.system}: {message}", highlight=False, soft_wrap=True
+        err_console.print(  # the message verbatim: a pattern such as [a-z] is not markup
+            f"[bold red]error:[/] {failed.system}: {escape(message)}",
+            highlight=False,
+            soft_wrap=True,
         )
     if not summary.ok:
         raise typer.Exit(summary.exit_code)
