@@ -320,3 +320,38 @@ def test_what_evidence_cannot_settle_stays_unmatched(
     result = split.match(split.parser().parse(text))
     assert result.level == MatchLevel.NONE, result
     assert result.reason is not None and reason in result.reason
+
+
+@pytest.mark.parametrize(
+    ("text", "outside"),
+    [
+        ("北京市海淀区府城大道西段399号天府新谷10号楼1单元1203室", "北京市"),
+        ("重庆市渝北区锦城大道666号锦城公寓B座21楼1号", "重庆市"),
+        ("福建省福州市鼓楼区锦城大道668号", "福州市"),
+        ("河南省郑州市郑东新区府城大道西段399号", "郑州市"),
+        ("浙江省杭州市下城区天府新谷10栋1单元1203", "杭州市"),
+        ("浙江省府城大道西段399号", "浙江省"),
+    ],
+)
+def test_an_address_in_another_city_never_matches(
+    base: AddressBase, text: str, outside: str
+) -> None:
+    result = base.match(parse(text))
+    assert (result.level, result.address_id) == (MatchLevel.NONE, None)
+    assert result.reason == f"outside the city: {outside}"
+    assert base.outside(parse(text)) == outside
+
+
+def test_the_city_itself_and_no_city_written_are_inside(base: AddressBase) -> None:
+    for text in ("四川省成都市武侯区府城大道西段399号", "府城大道西段399号"):
+        assert base.outside(parse(text)) is None
+        assert base.match(parse(text)).address_id == "RN1"
+
+
+def test_a_base_covering_a_named_region() -> None:
+    table = pa.table({"road": ["锦城大道"], "road_number": ["668"], "road_number_id": ["RN3"]})
+    region = AddressBase(table, region="510100")
+    assert region.outside(parse("上海市锦城大道668号")) == "上海市"
+    assert region.match(parse("成都市锦城大道668号")).address_id == "RN3"
+    # a base with no district codes and no region checks nothing
+    assert AddressBase(table).match(parse("上海市锦城大道668号")).address_id == "RN3"

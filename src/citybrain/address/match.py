@@ -111,7 +111,10 @@ class AddressBase:
         table: pa.Table,
         threshold: float = 0.9,
         road_aliases: Mapping[str, str | Sequence[str]] | None = None,
+        region: str | None = None,
     ) -> None:
+        """``region``: the city (GB/T 2260 code) the base covers; by default the cities of its
+        ``district_code`` values. An address that names another province or city is outside."""
         self.threshold = threshold
         self.road_aliases = alias_map(road_aliases or {})
         rows = table.to_pylist()
@@ -132,6 +135,8 @@ class AddressBase:
         self.gazetteer = Gazetteer(roads=roads, estates=estates, road_aliases=self.road_aliases)
         self._road_names = NameIndex(roads)
         self._estate_names = NameIndex(estates)
+        covered = {region} if region else {c for c in self._district.values() if c}
+        self._cities = frozenset(code[:4] for code in covered)
 
     def _add(
         self, row: dict[str, Any], roads: dict[str, str | None], estates: dict[str, str | None]
@@ -180,10 +185,25 @@ class AddressBase:
 
     def match(self, parsed: ParsedAddress) -> MatchResult:
         """The deepest standard address ``parsed`` surely is (see the module docstring)."""
+        outside = self.outside(parsed)
+        if outside is not None:
+            return MatchResult(MatchLevel.NONE, None, 0.0, f"outside the city: {outside}")
         result = self._match(parsed)
         if result.matched or not result.reason or not result.reason.startswith(_UNKNOWN_NAME):
             return result
         return self._respelled(parsed) or result
+
+    def outside(self, p: ParsedAddress) -> str | None:
+        """The province or city written, when the base does not cover it (None: inside, or
+        nothing written, or the base covers no known city)."""
+        cities = self._cities
+        if not cities:
+            return None
+        if p.city_code and p.city_code[:4] not in cities:
+            return p.city
+        if p.province_code and not any(c[:2] == p.province_code[:2] for c in cities):
+            return p.province
+        return None
 
     def _respelled(self, p: ParsedAddress) -> MatchResult | None:
         """An unknown road or estate one edit from several known ones: the one that holds the

@@ -49,3 +49,14 @@ def test_a_repeated_estate_is_settled_by_what_lies_below() -> None:
 def test_a_road_in_the_address_is_matched_directly() -> None:
     (row,) = match_distinct(_index(), ["府城大道6号智汇港E区1栋1单元101"]).to_pylist()
     assert row["address_id"] == "D211" and row["address_confidence"] == 1.0
+
+
+def test_an_address_in_another_city_is_outside_city_never_a_match() -> None:
+    table = pa.table({n: list(v) for n, v in zip(NAMES, zip(*ROWS, strict=True), strict=True)})
+    base = AddressBase(table, region="510100")
+    index = AddressIndex(base, base.parser(), pa.table({"address_id": pa.array([], pa.string())}),
+                         "v1", None, {})  # fmt: skip
+    texts = ["北京市朝阳区天府八街4号智汇港E区2栋1单元101", "成都市天府八街4号智汇港E区2栋1单元101"]
+    outside, inside = match_distinct(index, texts).to_pylist()
+    assert outside["address_id"] is None and outside["unmatched_code"] == "outside_city"
+    assert inside["address_id"] == "D121"

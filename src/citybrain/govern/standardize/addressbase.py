@@ -71,7 +71,8 @@ def build_address_index(engine: Engine, *, city_name: str | None = None) -> Addr
     areas = _areas(register, admin)
     rows = _with_area_names(_base_rows(register), areas, admin)
     aliases = _road_aliases(_read(engine, "road_alias"))
-    base = AddressBase(rows, road_aliases=aliases)
+    # The city the register covers: an address naming another never matches in it (outside_city).
+    base = AddressBase(rows, road_aliases=aliases, region=_default_region(admin))
     zones = _city_zones(admin, city_name)
     config = ParserConfig(
         default_region=_default_region(admin), zones=zones,

@@ -25,6 +25,7 @@ AREAS = "address_area"
 MATCH_COLUMNS = ("address_id", "address_level", "address_confidence", *AREA_COLUMNS)
 # Why an address stayed unmatched, as a short code for the flag (the text stays in the cache).
 _REASONS = (
+    ("outside the city", "outside_city"),
     ("no road number or estate", "no_place"),
     ("no road number", "unknown_road_number"),
     ("no estate", "unknown_estate"),
