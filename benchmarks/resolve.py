@@ -352,6 +352,15 @@ def run_side(side: str, job: Job, cap_seconds: float | None) -> dict[str, Any]:
         return dict(message["result"])
 
 
+def _citybrain_configuration() -> dict[str, Any]:
+    """The person model our side runs: the resolver's built-in configuration, as JSON."""
+    from citybrain.govern.resolve import DEFAULT_PERSON
+
+    config: dict[str, Any] = DEFAULT_PERSON.model_dump(mode="json", exclude={"sources"})
+    config["sources"] = [f"{s.table}.{s.key}" for s in DEFAULT_PERSON.sources]
+    return config
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sim", type=Path, help="an existing synthetic city")
@@ -416,6 +425,7 @@ def main() -> None:
             "threshold": THRESHOLD,
             "cap_seconds": args.cap_seconds,
         },
+        "citybrain_configuration": _citybrain_configuration(),
         "plain_splink_configuration": PLAIN_CONFIGURATION,
         "sides": sides,
     }
