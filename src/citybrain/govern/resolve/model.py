@@ -9,6 +9,7 @@ only.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -17,7 +18,7 @@ import pyarrow.compute as pc
 from citybrain.core.logging import get_logger
 from citybrain.govern.resolve import blocking
 from citybrain.govern.resolve.comparisons import REQUIRES
-from citybrain.govern.resolve.settings import ComparisonConfig, KindConfig
+from citybrain.govern.resolve.settings import FEATURES, ComparisonConfig, KindConfig
 
 log = get_logger("citybrain.govern.resolve")
 #: A model needs at least this many comparisons: one alone cannot weigh evidence against another.
@@ -62,16 +63,24 @@ def present_columns(table: pa.Table) -> frozenset[str]:
 def plan(kind: str, config: KindConfig, table: pa.Table) -> Plan:
     """The plan for ``table`` (profiles with their feature columns)."""
     present = present_columns(table)
+    expected = _expected_columns(kind, config)
     notes: list[str] = []
+    quiet: list[str] = []
+
+    def note(text: str, columns: Iterable[str]) -> None:
+        # A warning when a source maps the field but no record has it; an unmapped field (the
+        # defaults' passport column in a city without one) is only worth a debug line.
+        (notes if any(c in expected for c in columns) else quiet).append(text)
 
     def keep(rules: tuple[tuple[str, ...], ...], what: str) -> tuple[tuple[str, ...], ...]:
         kept = []
         for rule in rules:
             missing = [c for c in rule if c not in present]
             if missing:
-                notes.append(
+                note(
                     f"{kind}: {what} {blocking.describe(rule)} left out: "
-                    f"no record has {', '.join(missing)}"
+                    f"no record has {', '.join(missing)}",
+                    missing,
                 )
             else:
                 kept.append(rule)
@@ -83,9 +92,10 @@ def plan(kind: str, config: KindConfig, table: pa.Table) -> Plan:
         if any(c in present for c in needs):
             comparisons.append(comparison)
         elif needs:
-            notes.append(
+            note(
                 f"{kind}: comparison {comparison.field} left out: no record has "
-                f"{' or '.join(needs)}"
+                f"{' or '.join(needs)}",
+                needs,
             )
     result = Plan(
         kind=kind,
@@ -98,9 +108,32 @@ def plan(kind: str, config: KindConfig, table: pa.Table) -> Plan:
         prior_rules=keep(config.prior_rules, "prior rule"),
         notes=tuple(notes),
     )
-    for note in notes:
-        log.warning(note)
+    for text in notes:
+        log.warning(text)
+    for text in quiet:
+        log.debug(text)
     return _with_reason(result, table.num_rows)
+
+
+#: Fields a feature column can come from besides its own (a birth date from an ID number …).
+DERIVED_FROM: dict[str, tuple[str, ...]] = {
+    "dob": ("id_number",),
+    "gender": ("id_number", "name"),
+    "local_id": (),
+}
+
+
+def _expected_columns(kind: str, config: KindConfig) -> frozenset[str]:
+    """Feature columns some configured source can fill (by the fields it maps)."""
+    mapped = {str(f) for source in config.sources for f in source.fields}
+    if mapped & {"family_name", "given_name"}:
+        mapped.add("name")
+    out = set()
+    for source_field, columns in FEATURES[kind].items():
+        for column in columns:
+            if source_field in mapped or mapped & set(DERIVED_FROM.get(column, ())):
+                out.add(column)
+    return frozenset(out)
 
 
 def _with_reason(plan: Plan, rows: int) -> Plan:
