@@ -306,3 +306,30 @@ def test_head_groups_are_unpacked_in_the_patterns_order() -> None:
     # parse() unpacks match.groups() positionally: no unnamed group, names in this order.
     assert _HEAD.groups == len(_HEAD_GROUPS)
     assert sorted(_HEAD.groupindex, key=_HEAD.groupindex.__getitem__) == list(_HEAD_GROUPS)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # lane number, then the building in the lane, then the room (Shanghai 弄)
+        ("上海市静安区愚园路1088弄12号302室", "road=愚园路 road_number=1088 building=12 room=302"),
+        # a lane off a street: the number is the lane's
+        ("苏州市姑苏区观前街大井巷12号", "road=大井巷 road_number=12"),
+        # a place before the road is no part of it
+        ("深圳市南山区科技园科苑路15号", "road=科苑路 road_number=15"),
+        ("广州市天河区珠江新城花城大道85号", "road=花城大道 road_number=85"),
+        # a firm's or shop's name after the room
+        ("南京市鼓楼区中山北路30号3楼301室南京某某科技有限公司", "road_number=30 floor=3 room=301"),
+        ("北京市朝阳区建国路88号SOHO现代城A座1501室王记面馆", "estate=SOHO现代城 room=1501"),
+        # a town without its 镇/街道 after its county; a place named after a town is not the town
+        ("苏州市吴中区木渎金山路", "street=木渎镇 road=金山路"),
+        ("成都市金牛区荷花池市场2楼B区108号", "street=None"),
+        # the 镇 written for a town that is a 街道 today
+        ("苏州市吴江区松陵镇中山北路288号", "street=松陵街道 road=中山北路 road_number=288"),
+    ],
+)
+def test_detail_forms_people_write(text: str, expected: str) -> None:
+    parsed = parse(text)
+    want = dict(pair.split("=") for pair in expected.split())
+    got = {key: str(getattr(parsed, key)) for key in want}
+    assert got == want, parsed

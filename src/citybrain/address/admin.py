@@ -47,6 +47,11 @@ _Name = str | None
 Levels = tuple[_Name, _Name, _Name, _Name, _Name, _Name, _Name, _Name]
 _TWO = (2,)
 _ROAD_AFTER = re.compile(r"[\u4e00-\u9fff]{1,8}?(?:路|街|大道|巷)(?:[东西南北中]段)?(?:\d|$)")
+# After a town's short name (犀浦 of 犀浦街道): the text ends, a number, a road, a village or the
+# 镇/乡/街道 written follows — else the name is a place's (荷花池市场, 桂溪生态公园).
+_TOWN_AFTER = re.compile(r"$|\d|镇|乡|街道|[\u4e00-\u9fff]{0,8}?(?:路|街|大道|巷|社区|村|组)")
+_TOWN_LOOK = 12  # characters `_TOWN_AFTER` may read
+TOWN_FITS = 32  # a flag on a kind handed to `AdminReader._accept`
 LONE = 16  # a flag on a kind handed to `AdminReader._accept` (see `_lone_counties`)
 _FIRST_ASCII = re.compile(r"[0-9A-Za-z]")
 _MAX_READS = 100_000  # admin prefixes remembered before starting afresh (bounded memory)
@@ -157,6 +162,11 @@ class _Tables:
             if sum(d.level <= DISTRICT for d, _ in entries) == 1
             and any(d.level == DISTRICT and k == SHORT for d, k in entries)
         )
+        self.town_shorts = frozenset(
+            alias
+            for alias, entries in self.names.items()
+            if any(d.level == STREET and k & BASE_KIND == SHORT for d, k in entries)
+        )
         self.with_short = frozenset(
             alias
             for alias, entries in self.names.items()
@@ -209,6 +219,7 @@ class AdminReader:
         self._by_province = tables.by_province
         self._short_only = tables.short_only
         self._lone_counties = tables.lone_counties
+        self._town_shorts = tables.town_shorts
         self._with_short = tables.with_short
         self._prefixes = tables.prefixes
         self._cut_chars = tables.cut_chars
@@ -240,6 +251,8 @@ class AdminReader:
 
     def _accept(self, division: Division, kind: int, last: Division | None, after: str) -> bool:
         lone = kind & LONE > 0  # the alias names one county and no other unit above a town
+        if kind & BASE_KIND == SHORT and division.level == STREET and not kind & TOWN_FITS:
+            return False  # 荷花池市场: a town's short name before a place's name is that name
         historical = kind & HISTORICAL > 0
         kind &= BASE_KIND
         if kind == SHORT and after:
@@ -313,7 +326,7 @@ class AdminReader:
         corrections: list[str] = []
         names, lengths3, accept = self._names, self._lengths2, self._accept
         by_province, with_short, prefixes = self._by_province, self._with_short, self._prefixes
-        lone = self._lone_counties
+        lone, towns = self._lone_counties, self._town_shorts
         cut_chars = self._cut_chars
         while pos < n:
             lengths = lengths3.get(text[pos : pos + 3], _TWO)
@@ -329,6 +342,8 @@ class AdminReader:
                     continue
                 if alias in with_short and end + 3 > horizon:
                     horizon = end + 3 if alias not in lone else n + 1  # see _lone_fits
+                if alias in towns and end + _TOWN_LOOK > horizon:
+                    horizon = end + _TOWN_LOOK  # see _fits
                 after = text[end : end + 3]
                 for chain in chains:
                     last = chain[-1][0] if chain else None
@@ -352,15 +367,7 @@ class AdminReader:
                             elif any(d is division for d, _ in chain):
                                 repeated = True  # 成都市武侯区成都市武侯区…: said twice
                         elif accept(
-                            division,
-                            kind
-                            | (
-                                LONE
-                                if not chain and alias in lone and self._lone_fits(text, end)
-                                else 0
-                            ),
-                            last,
-                            after,
+                            division, kind | self._fits(alias, chain, text, end), last, after
                         ):
                             extended.append((*chain, (division, kind)))
                     if repeated and len(extended) == grown:
@@ -439,6 +446,16 @@ class AdminReader:
                 return False
         m = _ADMIN_LIKE.match(text, pos)
         return m is None or m.end() - pos < 3
+
+    def _fits(self, alias: str, chain: Chain, text: str, end: int) -> int:
+        """Flags for `_accept` that need the text after a short name (see `_lone_fits` and
+        `_TOWN_AFTER`)."""
+        flags = 0
+        if not chain and alias in self._lone_counties and self._lone_fits(text, end):
+            flags |= LONE
+        if alias in self._town_shorts and _TOWN_AFTER.match(text, end, end + _TOWN_LOOK):
+            flags |= TOWN_FITS
+        return flags
 
     def _lone_fits(self, text: str, end: int) -> bool:
         """Whether a county's short name written first (义乌, 柯桥) is that county: the text ends

@@ -63,6 +63,8 @@ _PLACE_BEFORE_ROAD = re.compile(
     rf"(?=[{_CJK}]{{3,}})"
 )
 _TOWN_WORD_FIRST = frozenset("镇乡街")
+_LANE_LAST = frozenset("巷弄同")
+_LANE_OF = re.compile(rf"([{_CJK}]{{2,10}}?(?:路|街|大道))([{_CJK}]{{1,6}}(?:巷|弄|胡同))")
 _HEAD_GROUPS = (
     "district",
     "street",
@@ -94,7 +96,8 @@ _DETAIL = re.compile(
     r"(?P<b1>[A-Z]?\d+[A-Z]?)(?:栋|幢|号楼|座|号)?-(?P<u1>\d+)(?:单元)?-(?P<r1>\d+)(?:室|号房?|户)?"
     r"|(?P<b2>[A-Z]?\d+[A-Z]?|[A-Z])(?:栋|幢|号楼|座|号)(?P<u2>\d+)-(?P<r2>\d+)(?:室|号房?|户)?"
     r"|(?P<b3>\d+)-(?P<r3>\d{3,4})(?:室|号房?|户)?"
-    r"|(?:(?P<b4>[A-Z]?\d+[A-Z]?|[A-Z])(?:号楼|栋楼?|幢|座|楼(?=\d+单元)|号(?=\d+单元|\d+-\d)))?-?"
+    r"|(?:(?P<b4>[A-Z]?\d+[A-Z]?|[A-Z])(?:号楼|栋楼?|幢|座|楼(?=\d+单元)"
+    r"|号(?=\d+单元|\d+-\d|\d{3,4}(?:室|房|户)?$)))?-?"  # 1088弄12号302室: building 12
     r"(?:(?P<u4>\d+|[A-Z])(?:单元|门))?-?"
     r"(?:(?P<f4>B?\d+)(?:楼|层|F))?"
     r"(?:(?P<r4>[A-Z]?\d+[A-Z]?)(?:室|号房?|户|房)?)?"
@@ -176,6 +179,11 @@ class AddressParser:
             unplaced = unplaced or district
             notes.append(f"unknown district: {district}")
         road = road or road2
+        if road is not None and road[-1] in _LANE_LAST:
+            lane = _LANE_OF.match(road)
+            if lane is not None:  # 观前街大井巷12号: the number is the lane's, off the street
+                notes.append(f"lane off {lane.group(1)}")
+                road = lane.group(2)
         if road is not None and len(road) > 5:
             place = _PLACE_BEFORE_ROAD.match(road)
             if (
