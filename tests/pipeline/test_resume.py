@@ -1,0 +1,179 @@
+"""Killed at a step, `citybrain run` continues and ends with what an uninterrupted run makes.
+
+A real ``citybrain run`` process on the tiny city is killed with SIGKILL (the runner's fault hook,
+``CITYBRAIN_PIPELINE_KILL=STEP@start|end``: when the step starts, or after its work is done but
+before it is recorded as done — the moment where a careless resume lands things twice). The next
+invocation is killed at the next step, and so on; the last one runs to the end. Its outputs are
+compared with an uninterrupted run's on a second workspace of the same city: row counts and
+checksums of every std and base table, the raw zone and load records per source, the topics'
+findings and the cases.
+
+By default the kill points are every step family (the first, a middle and the last source's
+ingest, every topic); ``CITYBRAIN_KILL_EVERY_STEP=1`` kills at every single step in turn.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pytest
+import yaml
+from sqlalchemy import text
+
+from citybrain.core.catalog import Catalog, PipelineRunInfo
+from citybrain.core.engine import create_engine_for
+from citybrain.core.workspace import Workspace
+from citybrain.ingest.rawzone import RawZone
+from citybrain.ingest.simsources import write_sim_sources
+from citybrain.pipeline import KILL_ENV, build_graph
+from citybrain.topics.runner import latest_findings
+
+pytestmark = [pytest.mark.slow, pytest.mark.duckdb]
+
+#: connectors that read files; the others need a server this test does not start
+FILE_KINDS = {"csv", "xlsx", "jsonl", "json", "parquet", "sql"}
+#: columns that name a load or a run: the same data carries other ids in another workspace
+VOLATILE = {"load_id", "run_id", "_load_id", "_run_id"}
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    generate = pytest.importorskip("citybrain.sim.generate").generate
+    sim = tmp_path_factory.mktemp("city") / "sim"
+    generate("tiny", 7, sim)
+    return sim
+
+
+def city_workspace(root: Path, sim: Path) -> Workspace:
+    workspace = Workspace.init(root)
+    write_sim_sources(workspace.root / "sources", sim)
+    for contract in (workspace.root / "sources").glob("*.yaml"):
+        if yaml.safe_load(contract.read_text("utf-8"))["connector"]["kind"] not in FILE_KINDS:
+            contract.unlink()
+    return workspace
+
+
+def citybrain_run(
+    workspace: Workspace, kill: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != KILL_ENV}
+    if kill is not None:
+        env[KILL_ENV] = kill
+    env["COLUMNS"] = "200"
+    return subprocess.run(
+        [sys.executable, "-m", "citybrain", "-w", str(workspace.root), "run"],
+        env=env, capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+
+
+def kill_points(names: list[str]) -> list[str]:
+    """Where to kill, in pipeline order, alternating the two moments."""
+    if os.environ.get("CITYBRAIN_KILL_EVERY_STEP") == "1":
+        chosen = names
+    else:
+        ingests = [n for n in names if n.startswith("ingest:")]
+        picked = {ingests[0], ingests[len(ingests) // 2], ingests[-1]}
+        chosen = [n for n in names if not n.startswith("ingest:") or n in picked]
+    return [f"{n}@{'start' if i % 2 == 0 else 'end'}" for i, n in enumerate(chosen)]
+
+
+def pipeline_runs(workspace: Workspace) -> list[PipelineRunInfo]:
+    catalog = Catalog.open(workspace.ops_db_url)
+    try:
+        return catalog.list_pipeline_runs(limit=100)
+    finally:
+        catalog.close()
+
+
+def checksum(table: pa.Table) -> tuple[int, str]:
+    """Row count and an order-independent digest of the rows, load and run ids left out."""
+    keep = [c for c in table.column_names if c not in VOLATILE]
+    rows = sorted(
+        json.dumps(row, sort_keys=True, default=str, ensure_ascii=False)
+        for row in table.select(keep).to_pylist()
+    )
+    return len(rows), hashlib.sha256("\n".join(rows).encode()).hexdigest()
+
+
+def outputs(workspace: Workspace) -> dict[str, Any]:
+    """Everything a run leaves behind, in a form two workspaces can be compared by."""
+    found: dict[str, Any] = {}
+    lake = workspace.lake
+    for system in sorted(p.name for p in (lake / "raw").iterdir() if p.is_dir()):
+        manifests = RawZone(lake, system).manifests()
+        rows = ds.dataset(lake / "raw" / system, format="parquet").count_rows()
+        found[f"raw/{system}"] = (len(manifests), sum(m.rows_landed for m in manifests), rows)
+    with create_engine_for(workspace) as engine:
+        for zone in ("std", "base"):
+            for name in engine.list_tables(zone):
+                found[f"{zone}/{name}"] = checksum(engine.to_arrow(engine.table(zone, name)))
+        for name in engine.list_tables("topic"):
+            topic = name.removesuffix("_findings")
+            everything = engine.to_arrow(engine.table("topic", name))
+            found[f"topic/{name} (all runs)"] = everything.num_rows
+            found[f"topic/{name} (latest)"] = checksum(latest_findings(engine, topic))
+    catalog = Catalog.open(workspace.ops_db_url)
+    try:
+        with catalog.engine.connect() as db:
+            loads = db.execute(
+                text("SELECT source_system, status, rows_landed FROM load_run")
+            ).all()
+            found["load_run"] = sorted(Counter((s, st, r) for s, st, r in loads).items())
+            cases = db.execute(
+                text(
+                    "SELECT topic, subject_id, period, status, level, department "
+                    "FROM case_record ORDER BY topic, subject_id, period"
+                )
+            ).all()
+            found["cases"] = [tuple(row) for row in cases]
+            found["case_evidence"] = db.execute(text("SELECT count(*) FROM case_evidence")).one()[0]
+    finally:
+        catalog.close()
+    return found
+
+
+def test_a_run_killed_at_each_step_in_turn_ends_like_an_uninterrupted_run(
+    tmp_path: Path, city: Path
+) -> None:
+    straight = city_workspace(tmp_path / "straight", city)
+    done = citybrain_run(straight)
+    assert done.returncode == 0, done.stdout + done.stderr
+    expected = outputs(straight)
+    assert any(key.startswith("base/") for key in expected), "the run built the base zone"
+
+    killed = city_workspace(tmp_path / "killed", city)
+    names = build_graph(killed).names
+    for point in kill_points(names):
+        step = point.split("@")[0]
+        result = citybrain_run(killed, kill=point)
+        assert result.returncode == -signal.SIGKILL, (point, result.stdout + result.stderr)
+        runs = pipeline_runs(killed)
+        if not runs:
+            assert point == "migrate@start"  # killed before the run could be recorded
+            continue
+        (run,) = runs  # every invocation continued the one run
+        assert run.status == "running"
+        attempts = [s for s in run.steps if s.name == step]
+        assert attempts and attempts[-1].status == "running", point
+
+    final = citybrain_run(killed)
+    assert final.returncode == 0, final.stdout + final.stderr
+    assert "continued and finished: succeeded" in final.stdout
+    (run,) = pipeline_runs(killed)
+    assert run.status == "succeeded" and run.plan == names
+    succeeded = Counter(s.name for s in run.steps if s.status == "succeeded")
+    assert succeeded == Counter(names), "every step succeeded exactly once"
+    got = outputs(killed)
+    assert sorted(got) == sorted(expected)
+    for key in expected:
+        assert got[key] == expected[key], key
