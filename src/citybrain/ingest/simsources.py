@@ -92,6 +92,24 @@ def _point(connector: dict[str, Any], sim_dir: Path, api: str, broker: tuple[str
         connector["url"] = api + parts.path + (f"?{parts.query}" if parts.query else "")
     elif kind == "mqtt":
         connector["host"], connector["port"] = broker
+        cadence = connector.get("cadence")
+        every = _reading_interval(sim_dir, str(connector.get("topic", "")))
+        if isinstance(cadence, dict) and every:
+            cadence["every_seconds"] = every  # this city's sensors report this often
+
+
+def _reading_interval(sim_dir: Path, topic: str) -> int | None:
+    """How often the sensors of the city's MQTT system on ``topic`` report (its connection.json)."""
+    for path in sorted(sim_dir.glob("*/connection.json")):
+        try:
+            conn = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        prefix = str(conn.get("topic_prefix", ""))
+        if conn.get("kind") == "mqtt" and prefix and topic.startswith(prefix):
+            every = conn.get("reading_every_seconds")
+            return int(every) if isinstance(every, int) and every > 0 else None
+    return None
 
 
 def _handed_over_as_parquet(sim_dir: Path, pattern: str) -> bool:

@@ -39,6 +39,7 @@ def build(ctx: SystemContext) -> None:
         sensor_column="sensor_id",
         qos=1,
         port=1883,
+        reading_every_seconds=86_400 // w.scale.sensor_readings_per_day,
     )
     s = plan.sensors
     ctx.count(
