@@ -1,12 +1,14 @@
-// Entry: shell, routes, session resume, the live feed; a page re-renders when the language changes.
-// Pages load on first visit (their own chunks), so maplibre and echarts load only where needed.
+// Entry: shell, the page table, session resume, the live feed; a page re-renders when the language
+// changes. Pages load on first visit (their own chunks), so maplibre and echarts load only where
+// needed. The page table lives here, above the router and the pages: neither imports the other.
 import "./style.css";
 import { can, currentUser, resume } from "./api.js";
 import { h } from "./dom.js";
 import { getLang, onLangChange, t, translate } from "./i18n.js";
 import { startLive } from "./live.js";
 import { loginPage } from "./pages/login.js";
-import { addRoute, lazyPage, navigate, render, setRouteListener, start } from "./router.js";
+import { navigate } from "./nav.js";
+import { addRoute, lazyPage, render, setRouteListener, start } from "./router.js";
 import { buildShell } from "./shell.js";
 
 /** A page that needs a permission sends a signed-out visitor to the login page first. */
@@ -31,6 +33,12 @@ async function main() {
   addRoute("/overview", lazyPage("overview.title", async () => ({ default: (await import("./pages/overview.js")).default(shell) })));
   addRoute("/map", guarded(lazyPage("map.title", () => import("./pages/map.js")), "/map", "map.read"));
   addRoute("/login", loginPage);
+  // Topic pages, the case desk, entity 360 and data governance (their modules check permissions).
+  addRoute("/topic", lazyPage("topic.title", () => import("./pages/topic.js")));
+  addRoute("/desk", lazyPage("desk.title", () => import("./pages/desk.js")));
+  addRoute("/case", lazyPage("desk.caseTitle", () => import("./pages/case.js")));
+  addRoute("/entity", lazyPage("entity.title", () => import("./pages/entity.js")));
+  addRoute("/governance", lazyPage("governance.title", () => import("./pages/governance.js")));
   addRoute("*", { titleKey: "error.notFound", render: (el) => el.append(h("p", { class: "card" }, t("error.notFound"))) });
   setRouteListener((_, page) => {
     document.title = `${t(page.titleKey)} · ${t("app.title")}`;

@@ -3,7 +3,7 @@ import { can, currentUser, logout, onUserChange } from "./api.js";
 import { h } from "./dom.js";
 import { getLang, onLangChange, setLang, t } from "./i18n.js";
 import { liveState, onLive, onLiveState } from "./live.js";
-import { navigate, parse } from "./router.js";
+import { navigate, parse } from "./nav.js";
 
 const LARGE_KEY = "citybrain.largeText";
 // Links shown to those whose role has `needs` (or to everyone when it has none).

@@ -2,7 +2,7 @@
 import { can, currentUser } from "../api.js";
 import { h } from "../dom.js";
 import { getLang, t } from "../i18n.js";
-import { navigate, visit } from "../router.js";
+import { navigate, visit } from "../nav.js";
 import "./components.css";
 
 /** A titled section; the heading labels it for screen readers. */

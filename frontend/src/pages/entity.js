@@ -3,7 +3,7 @@
 import { api, can } from "../api.js";
 import { allowed, apiPaths, bi, errorNote, field, notAvailable, offers, section, select, stillHere } from "../components/ui.js";
 import { h } from "../dom.js";
-import { navigate } from "../router.js";
+import { navigate } from "../nav.js";
 import { t } from "../i18n.js";
 import { unmaskButton } from "./entity/unmask.js";
 import { value } from "./entity/view.js";

@@ -3,7 +3,7 @@
 import { allowed, errorNote, section, stillHere } from "../components/ui.js";
 import { h } from "../dom.js";
 import { t } from "../i18n.js";
-import { navigate } from "../router.js";
+import { navigate } from "../nav.js";
 import { catalogTab } from "./governance/catalog.js";
 import { lineageTab } from "./governance/lineage.js";
 import { loadsTab } from "./governance/loads.js";

@@ -2,7 +2,7 @@
 import { login } from "../api.js";
 import { h } from "../dom.js";
 import { t } from "../i18n.js";
-import { navigate } from "../router.js";
+import { navigate } from "../nav.js";
 
 export const loginPage = {
   titleKey: "login.title",
