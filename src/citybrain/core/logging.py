@@ -27,10 +27,6 @@ def new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
-def current_run_id() -> str | None:
-    return _run_id.get()
-
-
 @contextlib.contextmanager
 def run_context(run_id: str | None = None) -> Iterator[str]:
     """Tag every log record emitted inside the block with ``run_id``."""

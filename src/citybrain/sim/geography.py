@@ -370,17 +370,4 @@ def address_ids(level: str, ids: np.ndarray) -> pa.StringArray:
     return concat(f"{DISTRICT_CODE}{level}", padded(ids, 9))
 
 
-def dwelling_address_id(geo: Geography) -> pa.StringArray:
-    """Standard address id of every dwelling."""
-    return address_ids("D", geo.dwellings["dwelling_id"].to_numpy())
-
-
-def unit_key(geo: Geography) -> np.ndarray:
-    """A dense id for (building, unit) of each dwelling, used for unit-level address ids."""
-    b = geo.dwellings["building_id"].to_numpy().astype(np.int64)
-    u = geo.dwellings["unit"].to_numpy().astype(np.int64)
-    key: np.ndarray = b * 8 + (u - 1)
-    return key
-
-
 _ = pick  # re-exported helper used by address formatting

@@ -175,10 +175,6 @@ def has_parquet(table_dir: Path) -> bool:
     return next(table_dir.rglob("*.parquet"), None) is not None
 
 
-def is_partitioned(table_dir: Path) -> bool:
-    return any(p.is_dir() and "=" in p.name for p in table_dir.iterdir())
-
-
 def write_sidecar(table_dir: Path, columns: dict[str, str], partition_by: list[str]) -> None:
     text = json.dumps({"columns": columns, "partition_by": partition_by}, ensure_ascii=False)
     (table_dir / SIDECAR).write_text(text, encoding="utf-8")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from citybrain.core.stdmodel import LINEAGE_COLUMNS, StdTable
+from citybrain.core.stdmodel import StdTable
 from citybrain.govern.standardize.sources import RawSource
 
 IBIS_TYPES = {
@@ -115,7 +115,3 @@ def latest_state(table: ir.Table, keys: list[str]) -> ir.Table:
     kept = marked.filter(~marked["_complete"] | (marked[LOAD_SEQ] == marked["_latest"]))
     kept = kept.mutate(**{DUPLICATE: kept["_complete"] & (kept["_position"] > 0)})
     return kept.drop("_latest", "_position", "_complete")
-
-
-def output_columns(table: StdTable, extra: list[str]) -> list[str]:
-    return [*table.column_names, *extra, *LINEAGE_COLUMNS]
