@@ -98,3 +98,18 @@ def test_bad_name_and_unknown_table(tmp_path: Path) -> None:
         draft_contract("A-b", path, tmp_path)
     with pytest.raises(UserError, match="unknown standard table"):
         draft_contract("ab", path, tmp_path, standard="nope")
+
+
+def test_json_lines_of_an_air_sensor(tmp_path: Path) -> None:
+    lines = [
+        f'{{"deviceId": "AQ{i % 3}", "ts": {1709251200000 + i * 60000}, "pm2_5": {i}}}'
+        for i in range(20)
+    ]
+    _, draft = _draft(tmp_path, "\n".join(lines) + "\n", name="air.jsonl.gz")
+    assert draft.kind == "jsonl" and draft.compression == "gzip"
+    assert draft.standard == "sensor_reading"
+    assert draft.mapped == {"deviceId": "sensor_id", "ts": "observed_at", "pm2_5": "pm25"}
+    # "id" inside "deviceid" is no match for a record key: only names of three or more letters
+    # (or two Chinese characters) count when one name holds the other
+    assert name_score("deviceId", STD_TABLES["vehicle_ping"].column("ping_id")) < 0.6
+    assert name_score("注册住所", STD_TABLES["enterprise_registration"].column("address")) >= 0.8

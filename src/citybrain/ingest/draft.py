@@ -48,6 +48,7 @@ KIND_BY_SUFFIX = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".dat": "csv", ".
                   ".ndjson": "jsonl", ".json": "json", ".xlsx": "xlsx", ".xlsm": "xlsx",
                   ".parquet": "parquet"}  # fmt: skip
 MATCH_AT = 0.6
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 @dataclass
@@ -124,7 +125,8 @@ def draft_contract(
         _profile(name_, table.column(name_)) for name_ in columns if name_ in table.column_names
     ]
     combine = _time_parts(columns)
-    chosen, mapping = _choose(profiles, combine, standard)
+    chosen, proposed = _choose(profiles, combine, standard)
+    mapping = {p.name: proposed[p.name] for p in profiles if p.name in proposed}  # file order
     unmapped = [
         p.name for p in profiles if p.name not in mapping and p.name not in combine.values()
     ]
@@ -134,8 +136,9 @@ def draft_contract(
         name, title or name, owner, kind, rel, encoding, delimiter, chosen, profiles, mapping,
         combine, unmapped,
     )  # fmt: skip
+    compression = detect_compression(sample) if kind in ("csv", "jsonl", "json") else None
     return Draft(
-        text, kind, detect_compression(sample), chosen.name if chosen else None,
+        text, kind, compression, chosen.name if chosen else None,
         dict(mapping), unmapped, encoding, delimiter,
     )  # fmt: skip
 
@@ -221,7 +224,10 @@ def name_score(delivered: str, column: StdColumn) -> float:
         return 1.0
     best = 0.0
     for name in names:
-        if len(name) >= 2 and len(key) >= 2 and (name in key or key in name):
+        shorter = min(name, key, key=len)
+        # one name inside the other: 住所 in 注册住所, plate in plate_no — not id in deviceid
+        meaningful = len(shorter) >= 3 or (len(shorter) == 2 and _CJK.search(shorter) is not None)
+        if meaningful and (name in key or key in name):
             best = max(best, 0.8)
         best = max(best, SequenceMatcher(None, key, name).ratio() * 0.75)
     return best
@@ -271,10 +277,12 @@ def _choose(
     usable = [p for p in profiles if p.name not in parts]
     candidates = [STD_TABLES[standard]] if standard else list(STD_TABLES.values())
     best: tuple[float, StdTable | None, dict[str, str]] = (0.0, None, {})
+    by_name = {p.name: p for p in usable}
     for table in candidates:
         event = _event_column(table) if combine else None
         mapping = _assign(usable, table, {event} if event else set())
-        score = len(mapping) + (1 if event else 0)
+        score = sum(_score(by_name[d], table.column(t)) for d, t in mapping.items())
+        score += 1.0 if event else 0.0
         if score > best[0] or (standard and best[1] is None):
             best = (score, table, mapping)
     return best[1], best[2]
