@@ -34,6 +34,8 @@ class DuckDBConfig(_Strict):
     database: str = "citybrain.duckdb"
     threads: int | None = None
     memory_limit: str | None = None
+    #: where DuckDB spills what outgrows ``memory_limit`` (default: beside the database file)
+    temp_directory: str | None = None
 
 
 class EngineConfig(_Strict):

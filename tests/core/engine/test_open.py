@@ -103,3 +103,29 @@ def test_splink_runs_on_the_engine_connection(engine: Engine) -> None:
     if engine.name == "spark":  # Splink's similarity jar is on the shared session's class path
         row = engine.ibis._session.sql("SELECT jaro_winkler('张三丰', '张三峰') AS s").first()
         assert 0.8 < row.s < 1.0
+
+
+@pytest.mark.duckdb
+def test_duckdb_spills_where_the_workspace_says(tmp_path: Path) -> None:
+    from citybrain.core.engine import create_engine_for
+    from citybrain.core.workspace import Workspace
+
+    workspace = Workspace.init(tmp_path / "ws")
+    config = workspace.root / "citybrain.toml"
+    config.write_text(
+        config.read_text("utf-8").replace(
+            'database = "citybrain.duckdb"',
+            'database = "citybrain.duckdb"\nmemory_limit = "300MB"\nthreads = 1\n'
+            'temp_directory = "spill"',
+        ),
+        encoding="utf-8",
+    )
+    with create_engine_for(Workspace.open(workspace.root)) as engine:
+        settings = dict(
+            engine.ibis.con.execute(
+                "SELECT name, value FROM duckdb_settings() "
+                "WHERE name IN ('threads', 'memory_limit', 'temp_directory')"
+            ).fetchall()
+        )
+    assert settings["temp_directory"] == str(workspace.root / "spill")
+    assert (settings["threads"], settings["memory_limit"]) == ("1", "286.1 MiB")

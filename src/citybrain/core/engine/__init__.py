@@ -67,4 +67,8 @@ def create_engine_for(workspace: Workspace) -> Engine:
     database = Path(config.duckdb.database)
     if not database.is_absolute():
         database = workspace.root / database
+    spill = config.duckdb.temp_directory
+    if spill is not None and not Path(spill).is_absolute():
+        duckdb = config.duckdb.model_copy(update={"temp_directory": str(workspace.root / spill)})
+        config = config.model_copy(update={"duckdb": duckdb})
     return open_engine(config.kind, workspace.lake, config, database=database)

@@ -66,6 +66,8 @@ class DuckDBEngine(Engine):
             settings["threads"] = config.threads
         if config.memory_limit is not None:
             settings["memory_limit"] = config.memory_limit
+        if config.temp_directory is not None:
+            settings["temp_directory"] = config.temp_directory
         if str(database) != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         try:
