@@ -449,3 +449,12 @@ def test_keep_unmapped_lands_the_other_columns_as_delivered() -> None:
     assert plan.passthrough == ["b"]
     strict = Mapping.model_validate({"columns": [{"source": "a", "target": "a"}]})
     assert detect_drift(strict, ["a", "b"], fixed=True).unknown == ("b",)
+
+
+def test_a_combined_time_missing_one_column_is_drift() -> None:
+    mapping = Mapping.model_validate(
+        {"columns": [{"target": "t", "type": "timestamp",
+                      "combine": {"year": "y", "month": "m", "day": "d", "hour": "h"}}]}
+    )  # fmt: skip
+    assert detect_drift(mapping, ["y", "m", "d", "h"], fixed=True).missing == ()
+    assert detect_drift(mapping, ["y", "m", "d"], fixed=True).missing == ("h",)

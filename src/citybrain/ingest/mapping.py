@@ -101,10 +101,13 @@ def detect_drift(mapping: Mapping, delivered: Sequence[str], *, fixed: bool) -> 
         return Drift()
     unknown = () if mapping.keep_unmapped else unmapped_columns(mapping, delivered)
     present = set(delivered)
-    missing = (
-        tuple(c.source for c in mapping.columns if present.isdisjoint(c.sources)) if fixed else ()
-    )
-    return Drift(unknown, missing)
+    missing: list[str] = []
+    for c in mapping.columns if fixed else ():
+        if c.combine:  # a time over several columns needs every one of them
+            missing += [name for name in c.combine.values() if name not in present]
+        elif present.isdisjoint(c.sources):
+            missing.append(c.source)
+    return Drift(unknown, tuple(dict.fromkeys(missing)))
 
 
 @dataclass
