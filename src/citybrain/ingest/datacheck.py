@@ -11,7 +11,6 @@ code as a load.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass, replace
 from itertools import islice
 from pathlib import Path
@@ -182,7 +181,8 @@ def _sample_problems(
         return [Problem(where, None, "mapping", str(exc))], []
     result = apply_plan(plan, table.select([*delivered, *INTERNAL]))
     bad = result.quarantined
-    reasons = Counter(r for r in bad.column(REASON).to_pylist() if r is not None)
+    counted = pc.value_counts(bad.column(REASON).drop_null()).to_pylist()  # distinct reasons only
+    reasons = {item["values"]: item["counts"] for item in counted}
     problems: list[Problem] = []
     notes: list[str] = []
     n = table.num_rows
