@@ -20,7 +20,7 @@ from citybrain.core import Workspace
 WORKSPACE_ENV = "CITYBRAIN_SERVE_WORKSPACE"
 
 
-def tune_process() -> None:
+def tune_process() -> threading.Thread:
     """Process-wide tuning, done by the server's entry points and never by library code.
 
     The topics' imports (scikit-learn, LightGBM …) leave a large heap that lives as long as the
@@ -33,7 +33,9 @@ def tune_process() -> None:
         installed_topics()  # waits for the warm-up's scan, or does it
         gc.freeze()
 
-    threading.Thread(target=freeze_after_warm_up, name="gc-freeze", daemon=True).start()
+    thread = threading.Thread(target=freeze_after_warm_up, name="gc-freeze", daemon=True)
+    thread.start()
+    return thread
 
 
 def app_factory() -> FastAPI:
