@@ -250,3 +250,12 @@ def test_source_new_refuses_a_bad_name_and_an_existing_contract(
         ["-w", str(ws), "source", "new", "air2", "--from", str(tmp_path / "nope.csv")], capsys
     )
     assert code == 2 and "no such file" in err
+
+
+@pytest.mark.parametrize("command", [["source", "new"], ["source", "guide"], ["source", "check"]])
+def test_source_commands_have_an_example_in_their_help(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run_cli([*command, "--help"], capsys)
+    assert code == 0
+    assert "Example: citybrain" in out
