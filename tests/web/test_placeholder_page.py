@@ -6,8 +6,6 @@ from typing import Any
 
 import pytest
 
-import citybrain.api.app
-import citybrain.web
 from citybrain.api import create_app
 from citybrain.core import Workspace
 from citybrain.core.opsdb import upgrade
@@ -16,21 +14,18 @@ from fixtures.browser import serve_in_thread
 
 
 @pytest.fixture
-def base_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setattr(citybrain.api.app, "static_dir", lambda: PLACEHOLDER)
+def base_url(tmp_path: Path) -> Iterator[str]:
     workspace = Workspace.init(tmp_path / "ws", name="示例高新区")
     upgrade(workspace.ops_db_url)
-    yield from serve_in_thread(create_app(workspace))
+    yield from serve_in_thread(create_app(workspace, web_dir=PLACEHOLDER))
 
 
-def test_static_dir_is_the_build_when_there_is_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(citybrain.web, "DIST", tmp_path / "dist")
-    assert static_dir() == PLACEHOLDER
-    (tmp_path / "dist").mkdir()
-    (tmp_path / "dist" / "index.html").write_text("<!doctype html>")
-    assert static_dir() == tmp_path / "dist"
+def test_static_dir_is_the_build_when_there_is_one(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    assert static_dir(dist) == PLACEHOLDER
+    dist.mkdir()
+    (dist / "index.html").write_text("<!doctype html>")
+    assert static_dir(dist) == dist
 
 
 @pytest.mark.browser

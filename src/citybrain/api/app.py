@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -63,7 +64,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.security.audit.stop()  # commit the audit rows still queued
 
 
-def create_app(workspace: Workspace, settings: ApiSettings | None = None) -> FastAPI:
+def create_app(
+    workspace: Workspace, settings: ApiSettings | None = None, *, web_dir: Path | None = None
+) -> FastAPI:
+    """The service over ``workspace``; ``web_dir`` is the web app it serves at "/" (by default
+    the build, else the placeholder page)."""
     settings = settings or ApiSettings.for_config(workspace.config.api)
     app = FastAPI(
         title="citybrain",
@@ -126,6 +131,6 @@ def create_app(workspace: Workspace, settings: ApiSettings | None = None) -> Fas
     app.state.permissions = check_every_route_guarded(app.routes)
     document_security(app)
     # Last, so API routes win; html=True serves index.html at "/".
-    web = StaticFiles(directory=static_dir(), html=True)
+    web = StaticFiles(directory=web_dir or static_dir(), html=True)
     app.router.routes.append(WebMount(web, api_prefixes=API_PREFIXES))
     return app

@@ -13,8 +13,9 @@ DIST = HERE / "dist"
 PLACEHOLDER = HERE / "static"
 
 
-def static_dir() -> Path:
-    """Folder holding the web app (index.html at its root): the built app, else the placeholder."""
-    if (DIST / "index.html").is_file():
-        return DIST
+def static_dir(dist: Path = DIST) -> Path:
+    """Folder holding the web app (index.html at its root): the build in ``dist``, else the
+    placeholder."""
+    if (dist / "index.html").is_file():
+        return dist
     return PLACEHOLDER
