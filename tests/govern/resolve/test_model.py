@@ -114,3 +114,34 @@ def test_dropping_any_configured_field_never_crashes(
         result = resolve(engine, std, kind, config=config, store=False)  # type: ignore[arg-type]
     assert result.links.num_rows == result.stats["records"] > 0
     assert result.links[result.golden_column].null_count == 0
+
+
+@pytest.mark.duckdb
+def test_no_valid_resident_id_and_no_phone_neither_crashes_nor_zeroes_the_prior(
+    engine: Engine,
+) -> None:
+    """The first-run crash of issue 18: the prior from valid resident IDs found no pair (0), the
+    EM rule on phones found none (EMTrainingException). Now: the default prior, the rules that
+    find nothing skipped with a warning, and a model trained on what there is."""
+    if engine.name != "duckdb":
+        pytest.skip("the model's planning is engine-neutral; measured on DuckDB")
+    names = ["陈佑贵", "李娜", "王芳", "张伟", "刘洋", "杨静", "赵磊", "黄敏", "周杰", "吴婷"] * 3
+    n = len(names) * 2
+    table = pa.table({
+        "record_id": [f"r{i}" for i in range(n)],
+        "name": names + [f"{x[0]} {x[1:]}" for x in names],  # written apart: other profiles
+        "id_number": [f"E{1000 + i % len(names):07d}" for i in range(n)],  # passports
+        "birth_date": [f"19{60 + i % len(names)}-0{1 + i % 9}-1{i % 9}" for i in range(n)],
+        "address": [f"滨江锦苑{1 + i % 5}栋1单元{101 + i % len(names)}" for i in range(n)],
+        "source_system": ["police_household"] * n,
+        "load_id": ["1"] * n,
+        "source_row": [str(i) for i in range(n)],
+    })  # fmt: skip
+    std = {"person_registration": engine.register("std_person_registration", table)}
+    with warnings_logged() as heard:
+        result = resolve(engine, std, "person", store=False)
+    assert result.links.num_rows == n and result.reason is None, result.reason
+    assert any("no prior rule finds a pair" in m for m in heard), heard
+    assert any("training rule phone_norm" in m for m in heard), heard
+    assert result.model_json  # a model was trained, on the fallback rule (name)
+    assert any("trying the fallback rules" in m for m in heard), heard

@@ -83,7 +83,11 @@ def train(db_api: Any, records: pa.Table, plan: Plan, *, seed: int = 42) -> Link
     frame = db_api.register(records)
     linker = Linker(frame, settings(plan), log_level=None)
     _estimate_prior(linker, records, plan)
-    linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
+    try:
+        linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
+    except (SplinkException, ArithmeticError, ValueError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise Untrainable(f"u probabilities could not be estimated ({first})") from exc
     trained = _expectation_maximisation(linker, records, plan, plan.training)
     if not trained and plan.fallback_training:
         log.warning(f"{plan.kind}: no training rule found pairs; trying the fallback rules")
