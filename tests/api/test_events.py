@@ -18,7 +18,6 @@ from api.conftest import Harness
 from api.scoped_data import findings_table, write_findings
 from citybrain.api import create_app
 from citybrain.api.live import Bus, CaseChanges, Cursor
-from citybrain.api.live import bus as bus_module
 from citybrain.api.security import accounts, tokens
 from citybrain.cases import CaseSettings, open_cases
 from citybrain.core import Workspace
@@ -113,11 +112,8 @@ def test_cursor_text_round_trips_and_ignores_junk() -> None:
     assert Cursor.parse(None) == {}
 
 
-def test_a_listener_behind_the_buffer_is_served_from_the_database(
-    api: Harness, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(bus_module, "BUFFER", 2)
-    bus = Bus([CaseChanges(api.security.ops_engine)])
+def test_a_listener_behind_the_buffer_is_served_from_the_database(api: Harness) -> None:
+    bus = Bus([CaseChanges(api.security.ops_engine)], buffer=2)
     _open(api.security.ops_engine, IN, IN | {"subject_id": "P9"}, OUT)  # created and dispatched
     assert bus.poll() == 6
     events, after = bus.since(Cursor(case=0))

@@ -118,8 +118,9 @@ class Bus:
 
     sources: Sequence[Source]
     poll_seconds: float = 1.0
+    buffer: int = BUFFER  # events kept in memory
     _channels: dict[str, _Channel] = field(default_factory=dict)
-    _buffer: deque[Event] = field(default_factory=lambda: deque(maxlen=BUFFER))
+    _buffer: deque[Event] = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = field(default_factory=set)
     _thread: threading.Thread | None = None
@@ -128,6 +129,7 @@ class Bus:
     _poll_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
+        self._buffer = deque(maxlen=self.buffer)
         for source in self.sources:
             head = source.head()
             self._channels[source.name] = _Channel(polled=head, floor=head, source=source)
