@@ -59,6 +59,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # the command list in plain text: Rich's help renderer alone costs more than the 0.5 s a
+    # `citybrain --help` may take on a busy 2-core machine; subcommands keep Rich's help
+    rich_markup_mode=None,
 )
 
 
