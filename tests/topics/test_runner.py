@@ -31,7 +31,7 @@ class HighUsage(Topic):
     inputs = (InputSpec(table="reading", columns=("meter_id", "kwh")),)
 
     def run(self, ctx: TopicContext) -> pa.Table:
-        reading = ctx.engine.table("std", "reading")
+        reading = ctx.input("std.reading")
         median = reading.kwh.median()
         scored = reading.mutate(
             expected=median, score=ibis.greatest(0.0, ibis.least(1.0, reading.kwh / median / 4))
@@ -132,3 +132,29 @@ def test_run_stores_findings_per_run_with_lineage(setup: tuple[Workspace, Engine
 def test_a_topic_that_never_ran_has_no_findings(setup: tuple[Workspace, Engine, Catalog]) -> None:
     _, engine, _ = setup
     assert latest_findings(engine, "high_usage").num_rows == 0
+
+
+class ReadsUndeclared(HighUsage):
+    name = "reads_undeclared"
+
+    def run(self, ctx: TopicContext) -> pa.Table:
+        ctx.input("std.complaint")  # not in its inputs
+        return super().run(ctx)
+
+
+def test_a_topic_reads_only_the_inputs_it_is_handed(
+    setup: tuple[Workspace, Engine, Catalog],
+) -> None:
+    from citybrain.core.errors import UserError
+    from citybrain.topics.runner import read_inputs
+
+    workspace, engine, catalog = setup
+    register_reading(catalog, ("meter_id", "kwh"))
+    engine.write(pa.table({"text": ["noisy"]}), "std", "complaint")
+    assert list(read_inputs(HighUsage(), engine)) == ["std.reading"]
+    with pytest.raises(UserError, match=r"reads std\.complaint, which it does not declare"):
+        run_topic(ReadsUndeclared(), workspace, engine, catalog)
+    # handed a smaller table, the topic sees that one, not the lake's
+    handed = {"std.reading": engine.table("std", "reading").filter(lambda t: t.meter_id != "M4")}
+    result = run_topic(HighUsage(), workspace, engine, catalog, inputs=handed)
+    assert result.findings == 0

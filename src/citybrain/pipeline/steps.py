@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 from citybrain.pipeline.graph import Graph, Report, Step, StepResult
 
 if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
     from citybrain.core.workspace import Workspace
     from citybrain.pipeline.context import RunContext
     from citybrain.topics.base import Topic
@@ -100,7 +102,12 @@ def topic_step(topic: Topic) -> Step:
 
     def run(ctx: RunContext, report: Report) -> StepResult:
         from citybrain.cases import outcome_labels
-        from citybrain.topics.runner import check_inputs, findings_table_name, run_topic
+        from citybrain.topics.runner import (
+            check_inputs,
+            findings_table_name,
+            read_inputs,
+            run_topic,
+        )
 
         check = check_inputs(topic, ctx.catalog)
         if not check.passed:
@@ -111,9 +118,12 @@ def topic_step(topic: Topic) -> Step:
             return StepResult(f"{stored} findings (stored earlier in this run)", None, stored)
         # The closed loop: case outcomes are the topic's labels.
         labels = outcome_labels(ctx.ops, name).select(["subject_id", "period", "label"])
+        # The runner hands the topic its declared inputs (the step's ``reads``), nothing else.
+        inputs = read_inputs(topic, ctx.engine)
+        rows_in = sum(_count(ctx, table) for table in inputs.values())
         result = run_topic(topic, ctx.workspace, ctx.engine, ctx.catalog, labels=labels,
-                           run_id=ctx.run_id)  # fmt: skip
-        return StepResult(f"{result.findings} findings", None, result.findings)
+                           run_id=ctx.run_id, inputs=inputs)  # fmt: skip
+        return StepResult(f"{result.findings} findings", rows_in, result.findings)
 
     after = {"standardize"}
     if any(spec.zone == "base" for spec in topic.inputs):
@@ -131,12 +141,14 @@ def topic_step(topic: Topic) -> Step:
 
 def _findings_of_run(ctx: RunContext, table: str) -> int:
     """How many findings the topic table holds for this run (0 when it has none)."""
-    engine = ctx.engine
-    if not engine.exists("topic", table):
+    if not ctx.engine.exists("topic", table):
         return 0
-    findings = engine.table("topic", table)
-    mine = findings.filter(findings.run_id == ctx.run_id).count()
-    return int(engine.to_arrow(mine.as_table()).column(0)[0].as_py())
+    findings = ctx.engine.table("topic", table)
+    return _count(ctx, findings.filter(findings.run_id == ctx.run_id))
+
+
+def _count(ctx: RunContext, table: ir.Table) -> int:
+    return int(ctx.engine.to_arrow(table.count().as_table()).column(0)[0].as_py())
 
 
 def cases(ctx: RunContext, report: Report) -> StepResult:

@@ -17,6 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from citybrain.topics.findings import Level
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import ibis.expr.types as ir
+
     from citybrain.core.engine import Engine
     from citybrain.core.workspace import Workspace
 
@@ -121,6 +125,25 @@ class TopicContext:
     labels: pa.Table | None = None
     artifacts_dir: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the declared inputs, ``"std.complaint"`` → table, as the runner hands them (None: a
+    #: context built by hand, for a test or an evaluation, reads the lake)
+    inputs: Mapping[str, ir.Table] | None = None
+
+    def input(self, dataset: str) -> ir.Table:
+        """A declared input (``"std.complaint"``): what the runner handed the topic."""
+        if self.inputs is None:
+            zone, _, table = dataset.partition(".")
+            return self.engine.table(zone, table)
+        try:
+            return self.inputs[dataset]
+        except KeyError:
+            from citybrain.core.errors import UserError
+
+            raise UserError(
+                f"the topic reads {dataset}, which it does not declare in its inputs "
+                "or which is not in the lake",
+                hint=f"declared and present: {', '.join(sorted(self.inputs)) or 'none'}",
+            ) from None
 
 
 class Topic(ABC):

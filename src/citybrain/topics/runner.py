@@ -20,6 +20,10 @@ from citybrain.topics.base import Topic, TopicContext, TopicParams
 from citybrain.topics.findings import FINDINGS_SCHEMA, validate_findings
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import ibis.expr.types as ir
+
     from citybrain.core.catalog import Catalog
     from citybrain.core.engine import Engine
     from citybrain.core.workspace import Workspace
@@ -78,6 +82,15 @@ class TopicRun:
     path: Path | None = None
 
 
+def read_inputs(topic: Topic, engine: Engine) -> dict[str, ir.Table]:
+    """The topic's declared inputs that are in the lake, ``"std.complaint"`` → table."""
+    return {
+        spec.dataset: engine.table(spec.zone, spec.table)
+        for spec in topic.inputs
+        if engine.exists(spec.zone, spec.table)
+    }
+
+
 def run_topic(
     topic: Topic,
     workspace: Workspace,
@@ -87,8 +100,12 @@ def run_topic(
     params: TopicParams | None = None,
     labels: pa.Table | None = None,
     run_id: str | None = None,
+    inputs: Mapping[str, ir.Table] | None = None,
 ) -> TopicRun:
-    """Run one topic end to end and store its findings as a new run."""
+    """Run one topic end to end and store its findings as a new run.
+
+    The topic reads only ``inputs`` (default: its declared inputs, `read_inputs`).
+    """
     check = check_inputs(topic, catalog)
     if not check.passed:
         raise MissingInputs(check.message(), hint="ingest and standardise those sources first")
@@ -100,6 +117,7 @@ def run_topic(
         params=params or topic.default_params(),
         model_version=topic.model_version,
         labels=labels,
+        inputs=read_inputs(topic, engine) if inputs is None else inputs,
     )
     findings = validate_findings(topic.run(ctx))
     stored = findings.append_column("run_id", pa.array([run_id] * findings.num_rows, pa.string()))

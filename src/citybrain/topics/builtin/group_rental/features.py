@@ -7,6 +7,7 @@ dwelling and month) is pulled to Arrow for scoring. Months are handled as an int
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import ibis
@@ -159,6 +160,7 @@ def _attach(left: ir.Table, right: ir.Table, keys: list[str], columns: tuple[str
 
 def feature_table(
     engine: Engine,
+    read: Callable[[str], ir.Table],
     crowding_texts: pa.Table,
     *,
     complaint_months: int = 6,
@@ -166,10 +168,11 @@ def feature_table(
 ) -> ir.Table:
     """One row per residential dwelling and month with every raw signal (nulls where unmetered).
 
+    ``read`` hands over a declared input (``"std.complaint"``; the topic context's ``input``);
     ``crowding_texts`` holds (text, crowding bool) for the distinct complaint texts.
     """
-    readings = engine.table("std", "utility_reading")
-    address = engine.table("std", "standard_address")
+    readings = read("std.utility_reading")
+    address = read("std.standard_address")
     dwelling = dwellings(address, readings)
     month = months(readings)
     first = month.m.min()
@@ -177,22 +180,22 @@ def feature_table(
 
     first_month = int(engine.to_arrow(month.aggregate(first=first)).column("first")[0].as_py())
     steps = _registry_steps(
-        engine.table("std", "person_registration"),
-        engine.table("std", "residence_permit"),
+        read("std.person_registration"),
+        read("std.residence_permit"),
         first_month,
     )
     crowding = engine.register("group_rental_crowding_texts", crowding_texts)
-    by_dwelling, by_unit = _complaints(engine.table("std", "complaint"), crowding, dwelling)
+    by_dwelling, by_unit = _complaints(read("std.complaint"), crowding, dwelling)
 
     g = _attach(grid, _usage(readings), ["address_id", "m"], ("water", "electricity", "gas"))
     g = _attach(
         g,
-        _deliveries(engine.table("std", "delivery")),
+        _deliveries(read("std.delivery")),
         ["address_id", "m"],
         ("items", "parcel_phones", "food_phones"),
     )
     g = _attach(g, steps, ["address_id", "m"], ("step",))
-    events = _permit_events(engine.table("std", "residence_permit"))
+    events = _permit_events(read("std.residence_permit"))
     g = _attach(g, events, ["address_id", "m"], ("churn_events",))
     g = _attach(g, by_dwelling, ["address_id", "m"], ("cd",))
     g = _attach(g, by_unit, ["unit_id", "m"], ("cu",))

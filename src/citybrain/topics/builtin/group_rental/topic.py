@@ -52,11 +52,12 @@ class Scored:
 def score_dwellings(ctx: TopicContext) -> Scored:
     params = ctx.params
     assert isinstance(params, GroupRentalParams)
-    complaint = ctx.engine.table("std", "complaint")
+    complaint = ctx.input("std.complaint")
     texts = ctx.engine.to_arrow(complaint.select("text", "category").distinct())
     crowding = text.classify_texts(texts, params.crowding_text_threshold)
     table = features.feature_table(
         ctx.engine,
+        ctx.input,
         crowding.select(["text", "crowding"]),
         complaint_months=params.complaint_months,
         churn_months=params.churn_months,
