@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import paho.mqtt as paho_mqtt
 import paho.mqtt.client as paho
 import psutil
 import pyarrow as pa
@@ -207,7 +208,7 @@ def main() -> None:
         },
         "versions": {
             "mosquitto": mosquitto_version(),
-            "paho_mqtt": paho.__version__ if hasattr(paho, "__version__") else "2",
+            "paho_mqtt": paho_mqtt.__version__,
             "pyarrow": pa.__version__,
         },
         "inputs": {
