@@ -109,11 +109,11 @@ def stream_loss(workspace: Workspace, contract: SourceContract) -> StreamLoss:
     return loss
 
 
-def stream_alerts(workspace: Workspace) -> list[Alert]:
-    """An alert per stream source that lost readings, for its owning department."""
+def stream_alerts(workspace: Workspace, *, only: str | None = None) -> list[Alert]:
+    """An alert per stream source (or for ``only``) that lost readings, for its owner."""
     alerts: list[Alert] = []
     for contract in contracts_in(discover_sources(workspace)):
-        if not isinstance(contract.connector, MqttConnector):
+        if not isinstance(contract.connector, MqttConnector) or only not in (None, contract.id):
             continue
         loss = stream_loss(workspace, contract)
         if loss.lost:

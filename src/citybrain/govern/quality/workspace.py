@@ -29,8 +29,7 @@ def quality_report(
     else:
         with workspace.engine() as own:
             report = assess(own, sources, only=source, now=now)
-    lost = stream_alerts(workspace)  # readings a stream's broker never delivered
-    report.alerts.extend(a for a in lost if source is None or a.system == source)
+    report.alerts.extend(stream_alerts(workspace, only=source))  # readings never delivered
     if record:
         store.record(workspace.ops_db_url, report)
     return report
