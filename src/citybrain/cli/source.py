@@ -181,7 +181,7 @@ def list_sources() -> None:
         return
     table = Table(title=f"sources of {workspace.root.name}")
     table.add_column("system", no_wrap=True)
-    for name in ("name", "owner", "connector", "standard", "refresh"):
+    for name in ("name", "owner", "connector", "standard", "refresh", "drift"):
         table.add_column(name)
     invalid = 0
     for path in paths:
@@ -190,7 +190,7 @@ def list_sources() -> None:
         if c is None:
             invalid += 1
             problem = escape(str(result.problems[0]))
-            table.add_row(path.stem, f"[red]invalid: {problem}[/]", "", "", "", "")
+            table.add_row(path.stem, f"[red]invalid: {problem}[/]", "", "", "", "", "")
             continue
         refresh = c.refresh.mode + (f" ({c.refresh.schedule})" if c.refresh.schedule else "")
         table.add_row(c.id, c.name, c.owner, c.connector.kind, c.standard or "", refresh, c.drift)
