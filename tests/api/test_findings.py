@@ -56,6 +56,14 @@ def test_filters_and_paging(findings_api: Harness) -> None:
     assert get("/api/v1/topics/..%2Fetc/findings", headers=headers).status_code in (404, 422)
 
 
+def test_filters_combine(findings_api: Harness) -> None:
+    headers = findings_api.as_role("leader")
+    params = {"street_id": "S1", "min_score": 0.65}
+    page = findings_api.client.get("/api/v1/topics/probe/findings", params=params, headers=headers)
+    assert page.status_code == 200, page.text  # two filters once failed on a length mismatch
+    assert page.json()["total"] == 2  # E1 (0.95) and the dwelling (0.7); not E2 (0.6), not E3 (S2)
+
+
 def test_a_street_clerk_sees_only_its_area_and_dwellings_cut_to_building(
     findings_api: Harness,
 ) -> None:

@@ -55,6 +55,9 @@ def scoped_findings(
             conditions.append(pc.equal(table[column], value))
     if min_score is not None:
         conditions.append(pc.greater_equal(table["score"], min_score))
-    for condition in conditions:
-        table = table.filter(pc.fill_null(condition, False))
-    return table
+    if not conditions:
+        return table
+    keep = pc.fill_null(conditions[0], False)
+    for condition in conditions[1:]:  # all computed on the scoped table: combined, filtered once
+        keep = pc.and_(keep, pc.fill_null(condition, False))
+    return table.filter(keep)
