@@ -73,6 +73,14 @@ def _starts_a_lower_name(after: str) -> bool:
     )
 
 
+def _lower_or_road(after: str) -> bool:
+    """What `AdminReader._accept` refuses after the short name of a county or town: a lower
+    unit's or a road's name (武侯祠大街: one character, then a road word)."""
+    return (
+        _starts_a_lower_name(after) or after[1:2] in _ROAD_HEADS or after[1:3] in ("大街", "大道")
+    )
+
+
 def _is_zone(division: Division) -> bool:
     """A zone alias (成都高新区, a configured 示例高新区) carries its city's prefix, not its own."""
     return division.level == DISTRICT and division.prefix != division.code
@@ -167,6 +175,12 @@ class _Tables:
             for alias, entries in self.names.items()
             if any(d.level == STREET and k & BASE_KIND == SHORT for d, k in entries)
         )
+        # Short names of counties and towns only: never read before a road word (see _accept).
+        self.short_below_city = frozenset(
+            alias
+            for alias, entries in self.names.items()
+            if all(k & BASE_KIND == SHORT and d.level >= DISTRICT for d, k in entries)
+        )
         self.with_short = frozenset(
             alias
             for alias, entries in self.names.items()
@@ -220,6 +234,7 @@ class AdminReader:
         self._short_only = tables.short_only
         self._lone_counties = tables.lone_counties
         self._town_shorts = tables.town_shorts
+        self._short_below_city = tables.short_below_city
         self._with_short = tables.with_short
         self._prefixes = tables.prefixes
         self._cut_chars = tables.cut_chars
@@ -328,6 +343,7 @@ class AdminReader:
         names, lengths3, accept = self._names, self._lengths2, self._accept
         by_province, with_short, prefixes = self._by_province, self._with_short, self._prefixes
         lone, towns = self._lone_counties, self._town_shorts
+        short_below_city = self._short_below_city
         cut_chars = self._cut_chars
         while pos < n:
             lengths = lengths3.get(text[pos : pos + 3], _TWO)
@@ -346,6 +362,9 @@ class AdminReader:
                 if alias in towns and end + _TOWN_LOOK > horizon:
                     horizon = end + _TOWN_LOOK  # see _fits
                 after = text[end : end + 3]
+                if alias in short_below_city and after and _lower_or_road(after):
+                    continue  # 人民路, 玉林北路: the short name of a town or county starts a road's
+                flags = -1  # see _fits, worked out once per alias when needed
                 for chain in chains:
                     last = chain[-1][0] if chain else None
                     candidates = entries
@@ -367,10 +386,11 @@ class AdminReader:
                                 extended.append((*chain, (division, kind)))
                             elif any(d is division for d, _ in chain):
                                 repeated = True  # 成都市武侯区成都市武侯区…: said twice
-                        elif accept(
-                            division, kind | self._fits(alias, chain, text, end), last, after
-                        ):
-                            extended.append((*chain, (division, kind)))
+                        else:
+                            if flags < 0:
+                                flags = self._fits(alias, text, end)
+                            if accept(division, kind | flags, last, after):
+                                extended.append((*chain, (division, kind)))
                     if repeated and len(extended) == grown:
                         extended.append(chain)  # a repeat only when nothing new was read
                 if extended:
@@ -455,11 +475,11 @@ class AdminReader:
         m = _ADMIN_LIKE.match(text, pos)
         return m is None or m.end() - pos < 3
 
-    def _fits(self, alias: str, chain: Chain, text: str, end: int) -> int:
+    def _fits(self, alias: str, text: str, end: int) -> int:
         """Flags for `_accept` that need the text after a short name (see `_lone_fits` and
         `_TOWN_AFTER`)."""
         flags = 0
-        if not chain and alias in self._lone_counties and self._lone_fits(text, end):
+        if alias in self._lone_counties and self._lone_fits(text, end):
             flags |= LONE
         if alias in self._town_shorts and _TOWN_AFTER.match(text, end, end + _TOWN_LOOK):
             flags |= TOWN_FITS
