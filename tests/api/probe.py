@@ -11,8 +11,7 @@ from typing import Annotated, Any
 import pyarrow as pa
 from fastapi import APIRouter, Depends, HTTPException
 
-from citybrain.api.deps import Principal, get_scope, require
-from citybrain.api.paging import FilterValue
+from citybrain.api.deps import Principal, Text, get_scope, require
 from citybrain.api.pii import Masker, get_masker
 from citybrain.api.security.roles import Permission
 from citybrain.api.security.scope import Scope
@@ -50,7 +49,7 @@ def people(
 
 @router.get("/people/{person_id}")
 def person(
-    person_id: FilterValue,
+    person_id: Text,
     _: Annotated[Principal, Depends(require(Permission.ENTITIES_READ))],
     scope: Annotated[Scope, Depends(get_scope)],
     masker: Annotated[Masker, Depends(get_masker)],

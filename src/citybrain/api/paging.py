@@ -17,30 +17,11 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from fastapi.exceptions import RequestValidationError
-from pydantic import AfterValidator, BaseModel, StringConstraints
+from pydantic import AfterValidator, BaseModel
 from sqlalchemy import Select
 
 MAX_PAGE_SIZE = 500
 MAX_PAGE = 1_000_000
-
-
-def _no_dots(value: str) -> str:
-    if ".." in value:
-        raise ValueError("must not contain '..'")
-    return value
-
-
-FilterValue = Annotated[
-    str,
-    # Character ranges written out: ``\w`` means any script to Python but ASCII only to JSON
-    # Schema, and the published schema must say exactly what the service accepts.
-    StringConstraints(
-        min_length=1,
-        max_length=128,
-        pattern=r"^[0-9A-Za-z_\u00c0-\u024f\u3400-\u4dbf\u4e00-\u9fff\-.:@ ]+$",
-    ),
-    AfterValidator(_no_dots),
-]
 
 
 def _to_utc(value: datetime) -> datetime:

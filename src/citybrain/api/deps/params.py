@@ -13,9 +13,10 @@ def _no_dots(value: str) -> str:
     return value
 
 
-# A filter value: paging.FilterValue with its character ranges spelt out. ``\w`` means Unicode word
-# characters to Python but ASCII ones to JSON Schema (ECMA) regex, so clients, fuzzers and this
-# service would disagree about a value such as "ý"; explicit ranges mean the same everywhere.
+# A filter value (a name, an id, a street …) with its character ranges spelt out. ``\w`` means
+# Unicode word characters to Python but ASCII ones to JSON Schema (ECMA) regex, so clients, fuzzers
+# and this service would disagree about a value such as "ý"; explicit ranges mean the same
+# everywhere, and the published schema says exactly what the service accepts.
 Text = Annotated[
     str,
     StringConstraints(

@@ -7,11 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import Text as SqlText
+from sqlalchemy import cast, func, select
 
-from citybrain.api.deps import OpsEngine, Principal, require
+from citybrain.api.deps import OpsEngine, Principal, Text, require
 from citybrain.api.opsdb_models import AuditLog
-from citybrain.api.paging import FilterValue, Page, PageParams, Timestamp, pagination
+from citybrain.api.paging import Page, PageParams, Timestamp, pagination
 from citybrain.api.security.audit import verify_audit
 from citybrain.api.security.roles import Permission
 from citybrain.core.opsdb import session
@@ -48,9 +49,9 @@ def read_audit(
     _: Annotated[Principal, Depends(require(Permission.AUDIT_READ))],
     ops_engine: OpsEngine,
     paging: Annotated[PageParams, Depends(pagination(tuple(_SORTABLE), "-seq"))],
-    actor: Annotated[FilterValue | None, Query(description="exact user name")] = None,
-    action: Annotated[FilterValue | None, Query(description="e.g. entities.read")] = None,
-    subject: Annotated[FilterValue | None, Query(description="a subject id")] = None,
+    actor: Annotated[Text | None, Query(description="exact user name")] = None,
+    action: Annotated[Text | None, Query(description="e.g. entities.read")] = None,
+    subject: Annotated[Text | None, Query(description="a subject id")] = None,
     since: Timestamp | None = None,
     until: Timestamp | None = None,
 ) -> Page[AuditEntry]:
@@ -69,7 +70,7 @@ def read_audit(
         if subject is not None:
             # JSON containment differs by database; match the quoted id inside the stored array.
             query = query.where(
-                cast(AuditLog.subjects, Text).contains(f'"{subject}"', autoescape=True)
+                cast(AuditLog.subjects, SqlText).contains(f'"{subject}"', autoescape=True)
             )
         total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = db.scalars(paging.apply(query, _SORTABLE)).all()

@@ -9,9 +9,8 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from citybrain.api.deps import Principal, Security, get_security, require
+from citybrain.api.deps import Principal, Security, Text, get_security, require
 from citybrain.api.opsdb_models import UnmaskGrant
-from citybrain.api.paging import FilterValue
 from citybrain.api.pii import MIN_PURPOSE_LENGTH, grant_unmask
 from citybrain.api.security.roles import Permission
 from citybrain.core.opsdb import session
@@ -22,7 +21,7 @@ router = APIRouter(prefix="/unmask-grants", tags=["unmask"])
 class GrantIn(BaseModel):
     purpose: str = Field(min_length=MIN_PURPOSE_LENGTH, max_length=1000)
     minutes: int = Field(15, ge=1, le=24 * 60)
-    subjects: list[FilterValue] = Field(default_factory=list, max_length=1000)
+    subjects: list[Text] = Field(default_factory=list, max_length=1000)
 
 
 class GrantOut(BaseModel):
