@@ -113,3 +113,20 @@ def test_json_lines_of_an_air_sensor(tmp_path: Path) -> None:
     # (or two Chinese characters) count when one name holds the other
     assert name_score("deviceId", STD_TABLES["vehicle_ping"].column("ping_id")) < 0.6
     assert name_score("注册住所", STD_TABLES["enterprise_registration"].column("address")) >= 0.8
+
+
+def test_title_rows_are_skipped_and_a_headerless_file_says_so(tmp_path: Path) -> None:
+    text, draft = _draft(
+        tmp_path,
+        "高新区企业名录（2024年3月）\n企业名称,统一社会信用代码,住所\n"
+        "公司1,91510100MA6C000001,高新区天府大道\n公司2,91510100MA6C000002,高新区益州大道\n",
+        name="titled.csv",
+    )
+    assert "skip_rows: 1" in text
+    assert draft.mapped == {"企业名称": "name", "统一社会信用代码": "uscc", "住所": "address"}
+    text, draft = _draft(
+        tmp_path, "A1,2024-01-01 08:00:00,12.5\nA2,2024-01-01 09:00:00,13\n", name="bare.csv"
+    )
+    assert "header: false" in text and "column_names: [column_1, column_2, column_3]" in text
+    assert draft.mapped == {}  # 12.5 alone is no latitude: lon/lat shapes count only as a pair
+    assert "columns: []" in text

@@ -24,7 +24,12 @@ import pyarrow.compute as pc
 from citybrain.core.errors import UserError
 from citybrain.core.stdmodel import STD_TABLES, StdColumn, StdTable
 from citybrain.ingest.connectors import open_file
-from citybrain.ingest.connectors.sniff import detect_compression
+from citybrain.ingest.connectors.sniff import (
+    detect_compression,
+    detect_delimiter,
+    read_sample,
+    split_line,
+)
 from citybrain.ingest.contract import SYSTEM_ID_PATTERN, TIME_PARTS, SourceContract
 from citybrain.ingest.draft_names import ALIASES, NULL_MARKERS, TIME_PART_NAMES, normalise_name
 
@@ -114,6 +119,8 @@ def draft_contract(
     kind = file_kind(sample)
     rel = Path(os.path.relpath(sample.resolve(), contract_dir.resolve())).as_posix()
     connector: dict[str, object] = {"kind": kind, "path": rel}
+    if kind == "csv" and (titles := _title_rows(sample)):
+        connector["skip_rows"] = titles
     probe = SourceContract.model_validate(
         {"id": name, "name": name, "owner": "-", "connector": connector}
     ).with_origin(contract_dir / f"{name}.yaml")
@@ -124,6 +131,10 @@ def draft_contract(
     profiles = [
         _profile(name_, table.column(name_)) for name_ in columns if name_ in table.column_names
     ]
+    if not any(p.shape == "lon" for p in profiles) or not any(p.shape == "lat" for p in profiles):
+        for p in profiles:  # a number between 3 and 54 alone is no latitude: only a pair counts
+            p.shape = None if p.shape in ("lon", "lat") else p.shape
+    headerless = kind == "csv" and all(re.fullmatch(r"column_\d+", c) for c in columns)
     combine = _time_parts(columns)
     chosen, proposed = _choose(profiles, combine, standard)
     mapping = {p.name: proposed[p.name] for p in profiles if p.name in proposed}  # file order
@@ -132,15 +143,34 @@ def draft_contract(
     ]
     encoding = getattr(reader, "encoding", None)
     delimiter = getattr(reader, "delimiter", None)
+    layout = []
+    if "skip_rows" in connector:
+        layout.append(f"  skip_rows: {connector['skip_rows']}  # title lines above the header")
+    if headerless:
+        layout += ["  header: false  # the file has no header row: name its columns here",
+                   f"  column_names: [{', '.join(columns)}]"]  # fmt: skip
     text = _yaml(
         name, title or name, owner, kind, rel, encoding, delimiter, chosen, profiles, mapping,
-        combine, unmapped,
+        combine, unmapped, layout,
     )  # fmt: skip
     compression = detect_compression(sample) if kind in ("csv", "jsonl", "json") else None
     return Draft(
         text, kind, compression, chosen.name if chosen else None,
         dict(mapping), unmapped, encoding, delimiter,
     )  # fmt: skip
+
+
+def _title_rows(sample: Path) -> int:
+    """Title lines above a delimited file's header (高新区企业名录（2024年3月）): the lines before
+    the first one as wide as most lines of the sample."""
+    lines = read_sample(sample, 64 * 1024).decode("utf-8", "replace").splitlines()[:50]
+    lines = [line for line in lines if line.strip()]
+    if len(lines) < 3:
+        return 0
+    delimiter = detect_delimiter(lines[1:])
+    widths = [len(split_line(line, delimiter)) for line in lines]
+    common = max(set(widths), key=widths.count)
+    return next((i for i, width in enumerate(widths) if width == common), 0)
 
 
 def _profile(name: str, column: pa.ChunkedArray) -> Profile:
@@ -291,7 +321,7 @@ def _choose(
 def _yaml(
     name: str, title: str, owner: str, kind: str, rel: str, encoding: str | None,
     delimiter: str | None, table: StdTable | None, profiles: list[Profile],
-    mapping: dict[str, str], combine: dict[str, str], unmapped: list[str],
+    mapping: dict[str, str], combine: dict[str, str], unmapped: list[str], layout: list[str],
 ) -> str:  # fmt: skip
     q = _quote
     lines = [
@@ -309,12 +339,14 @@ def _yaml(
         lines.append(f"  encoding: {encoding}  # detected")
     if kind == "csv" and delimiter:
         lines.append(f"  delimiter: {q(delimiter)}  # detected")
+    lines += layout
     if table is not None:
         lines.append(f"standard: {table.name}  # {table.zh} / {table.en}")
     else:
         lines.append("# standard: (no standard table matched; name one, see docs/contracts.md)")
     markers = sorted({m for p in profiles for m in p.markers} | {"", "NULL", "null", "\\N"})
-    lines += ["mapping:", f"  null_values: {json.dumps(markers, ensure_ascii=False)}", "  columns:"]
+    lines += ["mapping:", f"  null_values: {json.dumps(markers, ensure_ascii=False)}"]
+    lines.append("  columns:" if mapping or combine else "  columns: []  # none proposed: map them")
     by_name = {p.name: p for p in profiles}
     if combine and table is not None and (event := _event_column(table)):
         parts = ", ".join(f"{k}: {q(v)}" for k, v in combine.items())
