@@ -130,3 +130,8 @@ def test_title_rows_are_skipped_and_a_headerless_file_says_so(tmp_path: Path) ->
     assert "header: false" in text and "column_names: [column_1, column_2, column_3]" in text
     assert draft.mapped == {}  # 12.5 alone is no latitude: lon/lat shapes count only as a pair
     assert "columns: []" in text
+
+
+def test_a_header_one_field_short_is_not_a_title(tmp_path: Path) -> None:
+    text, _ = _draft(tmp_path, "a,b,c\n1,2,3,\n4,5,6,\n7,8,9,\n", name="trailing.csv")
+    assert "skip_rows" not in text

@@ -161,8 +161,8 @@ def draft_contract(
 
 
 def _title_rows(sample: Path) -> int:
-    """Title lines above a delimited file's header (高新区企业名录（2024年3月）): the lines before
-    the first one as wide as most lines of the sample."""
+    """Title lines above a delimited file's header (高新区企业名录（2024年3月）): the first lines
+    at most half as wide as most lines of the sample."""
     lines = read_sample(sample, 64 * 1024).decode("utf-8", "replace").splitlines()[:50]
     lines = [line for line in lines if line.strip()]
     if len(lines) < 3:
@@ -170,7 +170,10 @@ def _title_rows(sample: Path) -> int:
     delimiter = detect_delimiter(lines[1:])
     widths = [len(split_line(line, delimiter)) for line in lines]
     common = max(set(widths), key=widths.count)
-    return next((i for i, width in enumerate(widths) if width == common), 0)
+    titles = 0  # a title is at most half as wide (a header one short of trailing-comma rows is not)
+    while titles < len(widths) and widths[titles] * 2 <= common:
+        titles += 1
+    return titles
 
 
 def _profile(name: str, column: pa.ChunkedArray) -> Profile:
