@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from citybrain.api.deps import OpsEngine, Principal, Security, get_security, require
@@ -23,6 +23,10 @@ Username = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")]
 
 
 class UserOut(BaseModel):
+    """An account as the API shows it: ``accounts.UserInfo`` without the internal id."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     username: str
     display_name: str
     role: Role
@@ -30,18 +34,6 @@ class UserOut(BaseModel):
     scope: list[str]
     disabled: bool
     locked_until: datetime | None
-
-    @classmethod
-    def of(cls, info: accounts.UserInfo) -> UserOut:
-        return cls(
-            username=info.username,
-            display_name=info.display_name,
-            role=info.role,
-            department=info.department,
-            scope=info.scope,
-            disabled=info.disabled,
-            locked_until=info.locked_until,
-        )
 
 
 class UserIn(BaseModel):
@@ -75,7 +67,7 @@ def list_users(
     with session(ops_engine) as db:
         total = db.scalar(select(func.count()).select_from(ApiUser)) or 0
         rows = db.scalars(paging.apply(select(ApiUser), _SORTABLE)).all()
-        items = [UserOut.of(accounts.UserInfo.of(u)) for u in rows]
+        items = [UserOut.model_validate(accounts.UserInfo.of(u)) for u in rows]
     return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
 
 
@@ -98,7 +90,7 @@ def create_user(
             )
     except UserError as exc:
         raise HTTPException(409, detail=str(exc)) from None
-    return UserOut.of(info)
+    return UserOut.model_validate(info)
 
 
 @router.post("/{username}/disable", responses={404: {"description": "no such user"}})
@@ -113,7 +105,7 @@ def disable_user(
         security.principals.clear()  # a cached sign-in must not outlive the account
     except UserError as exc:
         raise HTTPException(404, detail=str(exc)) from None
-    return UserOut.of(info)
+    return UserOut.model_validate(info)
 
 
 @router.post("/{username}/keys", status_code=201, responses={404: {"description": "no such user"}})
