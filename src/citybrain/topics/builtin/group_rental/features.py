@@ -115,25 +115,25 @@ def _registry_steps(registration: ir.Table, permit: ir.Table, first: int) -> ir.
         m=ibis.greatest(date_month(reg.moved_in_date).fill_null(first), ibis.literal(first)),
         step=ibis.literal(1),
     )
-    p = permit.filter(permit.address_id.notnull() & permit.issued_date.notnull())
+    permits = permit.filter(permit.address_id.notnull() & permit.issued_date.notnull())
     end = ibis.least(
-        date_month(p.valid_until).fill_null(999_999),
-        date_month(p.cancelled_date).fill_null(999_999),
+        date_month(permits.valid_until).fill_null(999_999),
+        date_month(permits.cancelled_date).fill_null(999_999),
     )
-    starts = p.select(
-        address_id=p.address_id,
-        m=ibis.greatest(date_month(p.issued_date), ibis.literal(first)),
+    starts = permits.select(
+        address_id=permits.address_id,
+        m=ibis.greatest(date_month(permits.issued_date), ibis.literal(first)),
         step=ibis.literal(1),
     )
-    ends = p.select(address_id=p.address_id, m=end + 1, step=ibis.literal(-1))
+    ends = permits.select(address_id=permits.address_id, m=end + 1, step=ibis.literal(-1))
     steps = arrivals.union(starts).union(ends)
     return steps.aggregate(by=["address_id", "m"], step=steps.step.sum())
 
 
 def _permit_events(permit: ir.Table) -> ir.Table:
-    p = permit.filter(permit.address_id.notnull())
-    issued = p.select(address_id=p.address_id, m=date_month(p.issued_date))
-    cancelled = p.filter(p.cancelled_date.notnull())
+    permits = permit.filter(permit.address_id.notnull())
+    issued = permits.select(address_id=permits.address_id, m=date_month(permits.issued_date))
+    cancelled = permits.filter(permits.cancelled_date.notnull())
     gone = cancelled.select(address_id=cancelled.address_id, m=date_month(cancelled.cancelled_date))
     events = issued.union(gone)
     return events.aggregate(by=["address_id", "m"], churn_events=events.count())
@@ -143,13 +143,17 @@ def _complaints(
     complaint: ir.Table, crowding: ir.Table, dwelling: ir.Table
 ) -> tuple[ir.Table, ir.Table]:
     """Crowding complaints per (dwelling, month) and per (unit, month), by the text classifier."""
-    c = complaint.filter(complaint.address_id.notnull() & complaint.text.notnull())
-    c = c.inner_join(crowding, "text")
-    c = c.filter(c.crowding).mutate(m=date_month(c.received_at))
-    at_dwelling = c.filter(c.address_level == "dwelling")
-    by_dwelling = at_dwelling.aggregate(by=["address_id", "m"], cd=at_dwelling.count())
-    at_unit = c.filter(c.address_level == "unit")
-    by_unit = at_unit.aggregate(by=[at_unit.address_id.name("unit_id"), "m"], cu=at_unit.count())
+    complaints = complaint.filter(complaint.address_id.notnull() & complaint.text.notnull())
+    complaints = complaints.inner_join(crowding, "text")
+    complaints = complaints.filter(complaints.crowding).mutate(m=date_month(complaints.received_at))
+    at_dwelling = complaints.filter(complaints.address_level == "dwelling")
+    by_dwelling = at_dwelling.aggregate(
+        by=["address_id", "m"], dwelling_complaints=at_dwelling.count()
+    )
+    at_unit = complaints.filter(complaints.address_level == "unit")
+    by_unit = at_unit.aggregate(
+        by=[at_unit.address_id.name("unit_id"), "m"], unit_complaints=at_unit.count()
+    )
     return by_dwelling, by_unit
 
 
@@ -187,24 +191,24 @@ def feature_table(
     crowding = engine.register("group_rental_crowding_texts", crowding_texts)
     by_dwelling, by_unit = _complaints(read("std.complaint"), crowding, dwelling)
 
-    g = _attach(grid, _usage(readings), ["address_id", "m"], ("water", "electricity", "gas"))
-    g = _attach(
-        g,
+    monthly = _attach(grid, _usage(readings), ["address_id", "m"], ("water", "electricity", "gas"))
+    monthly = _attach(
+        monthly,
         _deliveries(read("std.delivery")),
         ["address_id", "m"],
         ("items", "parcel_phones", "food_phones"),
     )
-    g = _attach(g, steps, ["address_id", "m"], ("step",))
+    monthly = _attach(monthly, steps, ["address_id", "m"], ("step",))
     events = _permit_events(read("std.residence_permit"))
-    g = _attach(g, events, ["address_id", "m"], ("churn_events",))
-    g = _attach(g, by_dwelling, ["address_id", "m"], ("cd",))
-    g = _attach(g, by_unit, ["unit_id", "m"], ("cu",))
+    monthly = _attach(monthly, events, ["address_id", "m"], ("churn_events",))
+    monthly = _attach(monthly, by_dwelling, ["address_id", "m"], ("dwelling_complaints",))
+    monthly = _attach(monthly, by_unit, ["unit_id", "m"], ("unit_complaints",))
 
     def trailing(column: ir.NumericColumn, rows: int | None) -> ir.NumericColumn:
         window = ibis.window(group_by="address_id", order_by="m", preceding=rows, following=0)
         return column.fill_null(0).sum().over(window)
 
-    return g.select(
+    return monthly.select(
         "address_id",
         "period",
         "m",
@@ -220,14 +224,16 @@ def feature_table(
         "water",
         "electricity",
         "gas",
-        items=g["items"].fill_null(0.0),
-        phones=ibis.greatest(g.parcel_phones.fill_null(0), g.food_phones.fill_null(0.0)).cast(
+        items=monthly["items"].fill_null(0.0),
+        phones=ibis.greatest(
+            monthly.parcel_phones.fill_null(0), monthly.food_phones.fill_null(0.0)
+        ).cast("float64"),
+        registered=ibis.greatest(trailing(monthly.step, None), 0).cast("float64"),
+        permit_churn=trailing(monthly.churn_events, churn_months - 1).cast("float64"),
+        complaints_dwelling=trailing(monthly.dwelling_complaints, complaint_months - 1).cast(
             "float64"
         ),
-        registered=ibis.greatest(trailing(g.step, None), 0).cast("float64"),
-        permit_churn=trailing(g.churn_events, churn_months - 1).cast("float64"),
-        complaints_dwelling=trailing(g.cd, complaint_months - 1).cast("float64"),
-        complaints_unit=trailing(g.cu, complaint_months - 1).cast("float64"),
+        complaints_unit=trailing(monthly.unit_complaints, complaint_months - 1).cast("float64"),
     )
 
 

@@ -118,18 +118,18 @@ def signals(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def contributions(sig: pd.DataFrame, weights: Weights) -> pd.DataFrame:
+def contributions(signal_frame: pd.DataFrame, weights: Weights) -> pd.DataFrame:
     """Each signal's term in the logit (only evidence for a group rental counts, never against)."""
     return pd.DataFrame(
         {
-            "gap": weights.gap * np.clip(sig["gap"].to_numpy(), -2, 12),
-            "phones": weights.phones * np.clip(sig["z_phones"].to_numpy(), 0, 8),
-            "items": weights.items * np.clip(sig["z_items"].to_numpy(), 0, 8),
-            "usage": weights.usage * np.clip(sig["z_usage"].to_numpy(), 0, 8),
-            "churn": weights.churn * np.clip(sig["churn"].to_numpy(), 0, 5),
-            "complaints": weights.complaints * np.clip(sig["complaints"].to_numpy(), 0, 3),
+            "gap": weights.gap * np.clip(signal_frame["gap"].to_numpy(), -2, 12),
+            "phones": weights.phones * np.clip(signal_frame["z_phones"].to_numpy(), 0, 8),
+            "items": weights.items * np.clip(signal_frame["z_items"].to_numpy(), 0, 8),
+            "usage": weights.usage * np.clip(signal_frame["z_usage"].to_numpy(), 0, 8),
+            "churn": weights.churn * np.clip(signal_frame["churn"].to_numpy(), 0, 5),
+            "complaints": weights.complaints * np.clip(signal_frame["complaints"].to_numpy(), 0, 3),
         },
-        index=sig.index,
+        index=signal_frame.index,
     )
 
 
@@ -163,11 +163,11 @@ def score(frame: pd.DataFrame, threshold: float, weights: Weights | None = None)
     ``frame`` must be sorted by dwelling and month.
     """
     weights = weights or Weights()
-    sig = signals(frame)
-    terms = contributions(sig, weights)
+    signal_frame = signals(frame)
+    terms = contributions(signal_frame, weights)
     raw = sigmoid(weights.bias + terms.sum(axis=1).to_numpy(dtype=np.float64))
-    sig["raw_score"] = raw
-    sig["score"] = persistent(raw, int(frame["m"].nunique()), threshold, weights)
+    signal_frame["raw_score"] = raw
+    signal_frame["score"] = persistent(raw, int(frame["m"].nunique()), threshold, weights)
     for name in terms.columns:
-        sig[f"c_{name}"] = terms[name].to_numpy()
-    return sig
+        signal_frame[f"c_{name}"] = terms[name].to_numpy()
+    return signal_frame
