@@ -4,6 +4,7 @@ import { allowed, bi, errorNote, formatTime, section, stillHere } from "../compo
 import { h } from "../dom.js";
 import { formatNumber, t } from "../i18n.js";
 import { onLive } from "../live.js";
+import { areaCell, subjectCell, topicCell } from "./case-words.js";
 import { actionBar } from "./desk/actions.js";
 import { slaBadge, startTicking, stopTicking } from "./desk/sla.js";
 
@@ -12,9 +13,10 @@ let unsubscribe = null;
 
 function facts(c) {
   const rows = [
-    ["desk.topic", c.topic], ["desk.subject", c.subject_id], ["desk.address", c.address], ["desk.period", c.period],
+    ["desk.topic", topicCell(c)], ["desk.address", c.address ? h("span", { id: "case-address" }, c.address) : null],
+    ["desk.subject", c.address ? subjectCell(c) : c.subject_id], ["desk.period", c.period],
     ["topic.score", c.score.toFixed(2)], ["desk.department", c.department], ["desk.assignee", c.assignee],
-    ["topic.area.label", [c.street_id, c.community_id, c.grid_id].filter(Boolean).join(" / ")],
+    ["topic.area.label", h("span", { id: "case-areas" }, areaCell(c))],
     ["desk.deadlineAt", formatTime(c.sla_due_at)], ["desk.created", formatTime(c.created_at)],
     ["desk.outcomeLabel", c.outcome ? t(`desk.outcome.${c.outcome}`) : null],
     ["desk.extension", c.extension_requested_hours ? t("desk.extensionHours", { hours: formatNumber(c.extension_requested_hours) }) : null],

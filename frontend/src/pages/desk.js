@@ -5,6 +5,7 @@ import { allowed, field, formatTime, select, stillHere } from "../components/ui.
 import { h } from "../dom.js";
 import { t } from "../i18n.js";
 import { onLive } from "../live.js";
+import { areaCell, subjectCell, topicCell } from "./case-words.js";
 import { slaBadge, startTicking, stopTicking } from "./desk/sla.js";
 
 const STATUSES = ["dispatched", "accepted", "in_progress", "returned", "closed", "new", "archived"];
@@ -21,6 +22,9 @@ export default {
     const columns = [
       { key: "id", label: t("desk.id"), sort: "id", cell: (c) => `#${c.id}` },
       { key: "title", label: t("desk.caseTitle"), cell: (c) => h("a", { href: `#/case?id=${c.id}`, class: "case-link" }, c.title) },
+      { key: "topic", label: t("desk.topic"), cell: topicCell },
+      { key: "address", label: t("desk.address"), cell: subjectCell },
+      { key: "area", label: t("topic.area.label"), cell: areaCell },
       { key: "level", label: t("topic.level"), cell: (c) => h("span", { class: `badge ${c.level}` }, t(`level.${c.level}`)) },
       { key: "status", label: t("desk.status"), sort: "status", cell: (c) => t(`status.${c.status}`) },
       { key: "department", label: t("desk.department") },

@@ -35,11 +35,11 @@ async function topicPage(main, info, here) {
     h("div", { class: "page-head" }, h("h2", { class: "page-title", id: "topic-title" }, bi(info, "title")),
       h("span", { class: `badge ${ready ? "ok" : "warn"}` }, t(ready ? "overview.ready" : "overview.notReady")),
       h("span", { class: "hint" }, t("topic.version", { version: info.version }))),
-    ready ? null : h("p", { class: "not-available" }, info.readiness.message),
+    ...(ready ? [] : [h("p", { class: "not-available" }, info.readiness.message)]), // append(null) prints "null"
     figures(summary));
   const [findings, runs, evalEl] = await Promise.all([findingsSection(name, canMap), trend(name, charts), evaluation(name)]);
   if (!here()) return;
-  const extra = info.page_panels?.map((p) => ({ panel: p, ...contributed(p, summary, findings.names, charts) })) ?? [];
+  const extra = info.page_panels?.map((p) => ({ panel: p, ...contributed(p, summary, { ...summary.street_names, ...findings.names }, charts) })) ?? [];
   const mapBox = h("div", { class: "mini-map", id: "topic-map", role: "region", "aria-label": t("topic.map") });
   main.append(h("div", { class: "stack" },
     section("topic-findings", t("topic.findings"), findings.el),

@@ -4,6 +4,7 @@ import { listQuery, pagedTable } from "../../components/table.js";
 import { bi, field, select } from "../../components/ui.js";
 import { h } from "../../dom.js";
 import { t } from "../../i18n.js";
+import { areaCell, subjectCell } from "../case-words.js";
 
 const LEVELS = ["high", "medium", "low"];
 
@@ -30,13 +31,12 @@ export async function findingsSection(topic, canMap) {
   const { names, options } = areaOptions(canMap ? await loadAreas() : {});
   const level = select("filter-level", [["", t("topic.allLevels")], ...LEVELS.map((l) => [l, t(`level.${l}`)])]);
   const area = select("filter-area", options);
-  const place = (row) => [row.street_id, row.community_id, row.grid_id].filter(Boolean).map((c) => names[c] ?? c).join(" / ") || "—";
   const columns = [
-    { key: "subject_id", label: t("topic.subject"), sort: "subject_id" },
+    { key: "subject_id", label: t("topic.subject"), sort: "subject_id", cell: subjectCell },
     { key: "period", label: t("topic.period"), sort: "period" },
     { key: "score", label: t("topic.score"), sort: "score", cell: (r) => r.score.toFixed(2) },
     { key: "level", label: t("topic.level"), sort: "level", cell: (r) => h("span", { class: `badge ${r.level}` }, t(`level.${r.level}`)) },
-    { key: "area", label: t("topic.area.label"), cell: place },
+    { key: "area", label: t("topic.area.label"), cell: areaCell },
     { key: "reasons", label: t("topic.reasons"), cell: (r) => h("ul", { class: "reasons" }, r.reasons.map((x) => h("li", {}, bi(x, "text")))) },
   ];
   const table = pagedTable(columns, (paging) => {

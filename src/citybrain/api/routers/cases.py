@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, or_, select
 
 from citybrain.api.deps import (
+    InstalledTopics,
     OpsEngine,
     Principal,
     ScopeDep,
@@ -30,8 +31,10 @@ from citybrain.api.deps import (
 )
 from citybrain.api.paging import Page, PageParams, pagination
 from citybrain.api.pii import PERSONAL_SUBJECTS, Masker, get_masker
+from citybrain.api.places import AreaNames, Places, PlacesDep
 from citybrain.api.security.masking import PiiKind
 from citybrain.api.security.roles import Permission
+from citybrain.api.security.scope import Scope
 from citybrain.cases import (
     Action,
     Case,
@@ -96,7 +99,12 @@ class CaseOut(BaseModel):
     grid_id: str | None
     community_id: str | None
     street_id: str | None
-    address: str | None
+    address: str | None = Field(
+        description="the standard address in words, masked as the caller's role may see it"
+    )
+    area_names: AreaNames = Field(description="names of the street, community and grid")
+    topic_title_zh: str | None = Field(None, description="the topic's display name, e.g. 群租房")
+    topic_title_en: str | None = None
     sla_due_at: str | None
     escalated_at: str | None
     supervisor: str | None
@@ -146,6 +154,9 @@ class CaseDetail(BaseModel):
     evidence: list[EvidenceOut]
     history: list[EventOut]
     reporters: list[ReporterOut]
+    earlier: list[CaseOut] = Field(
+        default_factory=list, description="other cases at the same place, newest first"
+    )
 
 
 class Attachment(BaseModel):
@@ -197,14 +208,37 @@ def get_case_settings(workspace: Annotated[Workspace, Depends(get_workspace)]) -
         raise HTTPException(503, detail=f"cases.yaml cannot be read: {exc}") from None
 
 
-def case_out(case: Case, masker: Masker) -> CaseOut:
-    data = case_summary(case)
-    kind = PERSONAL_SUBJECTS.get(case.subject_type)
-    if kind is not None:
-        data["subject_id"] = masker.value(case.subject_id, kind, subject=case.subject_id)
-    if case.address:
-        data["address"] = masker.value(case.address, PiiKind.ADDRESS, subject=case.subject_id)
-    return CaseOut.model_validate(data)
+@dataclass(frozen=True)
+class CaseWords:
+    """What puts a case in words: area names, addresses from the register, topic titles."""
+
+    places: Places
+    titles: dict[str, tuple[str, str]]
+
+    def cases(self, cases: list[Case], masker: Masker) -> list[CaseOut]:
+        """The cases as the caller may see them, each with its address and area names."""
+        lookup = [c.subject_id for c in cases if not c.address]
+        found = self.places.addresses(lookup) if lookup else {}
+        return [self._out(c, masker, c.address or found.get(c.subject_id)) for c in cases]
+
+    def _out(self, case: Case, masker: Masker, address: str | None) -> CaseOut:
+        data = case_summary(case)
+        kind = PERSONAL_SUBJECTS.get(case.subject_type)
+        if kind is not None:
+            data["subject_id"] = masker.value(case.subject_id, kind, subject=case.subject_id)
+        data["address"] = masker.value(address, PiiKind.ADDRESS, subject=case.subject_id)
+        data["area_names"] = self.places.areas(case.street_id, case.community_id, case.grid_id)
+        title = self.titles.get(case.topic)
+        data["topic_title_zh"], data["topic_title_en"] = title or (None, None)
+        return CaseOut.model_validate(data)
+
+
+async def case_words(places: PlacesDep, installed: InstalledTopics) -> CaseWords:
+    titles = {name: (cls.title_zh, cls.title_en) for name, cls in installed.items()}
+    return CaseWords(places, titles)
+
+
+Words = Annotated[CaseWords, Depends(case_words)]
 
 
 def visible_case(case_id: CaseId, ops_engine: OpsEngine, scope: ScopeDep) -> Case:
@@ -225,6 +259,7 @@ def list_cases(
     ops_engine: OpsEngine,
     scope: ScopeDep,
     masker: Annotated[Masker, Depends(get_masker)],
+    words: Words,
     paging: Annotated[PageParams, Depends(pagination(tuple(_SORTABLE), "-id"))],
     mine: Annotated[
         bool, Query(description="my queue: my department's cases waiting on it, or mine")
@@ -258,7 +293,7 @@ def list_cases(
     with session(ops_engine) as db:
         total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = db.scalars(paging.apply(query, _SORTABLE).order_by(Case.id.desc())).all()
-        items = [case_out(row, masker) for row in rows]
+        items = words.cases(list(rows), masker)
     return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
 
 
@@ -282,7 +317,22 @@ def metrics(
     return CaseMetricsOut(scope_limited=False, **figures.as_dict())
 
 
-def _detail(case: Case, masker: Masker) -> CaseDetail:
+def _earlier(case: Case, ops_engine: OpsEngine, scope: ScopeDep) -> list[Case]:
+    """Other cases of the same subject or at the same address, in the caller's area."""
+    same = Case.subject_id == case.subject_id
+    if case.address:
+        same = or_(same, Case.address == case.address)
+    query = (
+        select(Case)
+        .where(same, Case.id != case.id, cases_in_scope(scope))
+        .order_by(Case.created_at.desc(), Case.id.desc())
+        .limit(20)
+    )
+    with session(ops_engine) as db:
+        return list(db.scalars(query))
+
+
+def _detail(case: Case, masker: Masker, words: CaseWords, earlier: list[Case]) -> CaseDetail:
     reporters = []
     for reporter in case.reporters:
         subject = f"reporter:{reporter.id}"
@@ -306,7 +356,8 @@ def _detail(case: Case, masker: Masker) -> CaseDetail:
             )
         )
     return CaseDetail(
-        case=case_out(case, masker),
+        case=words.cases([case], masker)[0],
+        earlier=words.cases(earlier, masker),
         allowed_actions=[a.value for a in allowed_actions(Status(case.status))],
         evidence=[
             EvidenceOut(
@@ -337,11 +388,15 @@ def case_detail(
     _: Annotated[Principal, Depends(require(Permission.CASES_READ))],
     case: Annotated[Case, Depends(visible_case)],
     masker: Annotated[Masker, Depends(get_masker)],
+    words: Words,
+    ops_engine: OpsEngine,
+    scope: ScopeDep,
     response: Response,
 ) -> CaseDetail:
-    """One case with its evidence (findings and reasons), its history and its reporters."""
+    """One case with its address and area names in words, its evidence (findings and reasons),
+    its history, its reporters and the earlier cases at the same place."""
     response.headers["ETag"] = f'"{case.version}"'
-    return _detail(case, masker)
+    return _detail(case, masker, words, _earlier(case, ops_engine, scope))
 
 
 def _invalid(where: str, name: str, message: str) -> RequestValidationError:
@@ -378,6 +433,8 @@ class CaseDesk:
     settings: CaseSettings
     case: Case
     if_match: str | None
+    words: CaseWords
+    scope: Scope
 
     def act(self, action: Action, body: ActionIn, **values: Any) -> CaseDetail:
         """Apply ``action`` if the case is still at the version the caller saw; the case after."""
@@ -403,7 +460,8 @@ class CaseDesk:
         except CaseNotFound:
             raise HTTPException(404, detail=f"case {case_id} does not exist") from None
         masker = get_masker(self.request, self.principal, self.security)
-        return _detail(get_case(self.ops_engine, case_id, detail=True), masker)
+        after = get_case(self.ops_engine, case_id, detail=True)
+        return _detail(after, masker, self.words, _earlier(after, self.ops_engine, self.scope))
 
 
 # ``async``: it only gathers what its own dependencies found (a plain ``def`` costs a thread hop).
@@ -414,9 +472,13 @@ async def case_desk(
     ops_engine: OpsEngine,
     settings: Annotated[CaseSettings, Depends(get_case_settings)],
     case: Annotated[Case, Depends(visible_case)],
+    words: Words,
+    scope: ScopeDep,
     if_match: IfMatch = None,
 ) -> CaseDesk:
-    return CaseDesk(request, principal, security, ops_engine, settings, case, if_match)
+    return CaseDesk(
+        request, principal, security, ops_engine, settings, case, if_match, words, scope
+    )
 
 
 Desk = Annotated[CaseDesk, Depends(case_desk)]

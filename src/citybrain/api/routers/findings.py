@@ -12,9 +12,10 @@ from typing import Annotated, Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from citybrain.api.deps import (
+    InstalledTopics,
     KnownTopic,
     LakeDep,
     Period,
@@ -26,6 +27,8 @@ from citybrain.api.deps import (
 )
 from citybrain.api.paging import Page, PageParams, pagination
 from citybrain.api.pii import PERSONAL_SUBJECTS, Masker, get_masker
+from citybrain.api.places import ADDRESS_SUBJECTS, AreaNames, PlacesDep
+from citybrain.api.security.masking import PiiKind
 from citybrain.api.security.roles import Permission
 
 router = APIRouter(prefix="/topics", tags=["findings"])
@@ -56,6 +59,12 @@ class Finding(BaseModel):
     street_id: str | None
     model_version: str
     reasons: list[Reason]
+    address: str | None = Field(
+        None, description="the subject's standard address, masked as the caller's role may see it"
+    )
+    area_names: AreaNames = Field(default_factory=AreaNames)
+    topic_title_zh: str | None = None
+    topic_title_en: str | None = None
 
 
 class FindingsSummary(BaseModel):
@@ -63,6 +72,11 @@ class FindingsSummary(BaseModel):
     total: int
     by_level: dict[str, int]
     by_street: dict[str, int]
+    street_names: dict[str, str] = Field(
+        default_factory=dict, description="names of the streets in by_street, by code"
+    )
+    topic_title_zh: str | None = None
+    topic_title_en: str | None = None
     periods: list[str]
 
 
@@ -99,6 +113,8 @@ def list_findings(
     scope: ScopeDep,
     masker: Annotated[Masker, Depends(get_masker)],
     lake: LakeDep,
+    places: PlacesDep,
+    installed: InstalledTopics,
     paging: Annotated[PageParams, Depends(pagination(_SORTABLE, "-score"))],
     level: Literal["high", "medium", "low"] | None = None,
     period: Annotated[Period | None, Query(description="2026-03 or 2026-03-14")] = None,
@@ -113,9 +129,21 @@ def list_findings(
         community=community_id, grid=grid_id, min_score=min_score,
     )  # fmt: skip
     page = _order(table, paging).slice(paging.offset, paging.page_size)
-    rows = mask_subjects(page, masker).to_pylist()
+    raw = page.to_pylist()
+    addresses = places.addresses(
+        r["subject_id"] for r in raw if r["subject_type"] in ADDRESS_SUBJECTS
+    )
+    found = installed.get(topic)
+    titles = {"topic_title_zh": found.title_zh, "topic_title_en": found.title_en} if found else {}
+    items = []
+    for original, row in zip(raw, mask_subjects(page, masker).to_pylist(), strict=True):
+        subject = original["subject_id"]
+        address = addresses.get(subject)
+        row["address"] = masker.value(address, PiiKind.ADDRESS, subject=subject)
+        row["area_names"] = places.areas(row["street_id"], row["community_id"], row["grid_id"])
+        items.append(Finding.model_validate(row | titles))
     return Page(
-        items=[Finding.model_validate(row) for row in rows],
+        items=items,
         total=table.num_rows,
         page=paging.page,
         page_size=paging.page_size,
@@ -128,6 +156,8 @@ def findings_summary(
     topic: KnownTopic,  # after the permission: a caller without it gets 403, not 404
     scope: ScopeDep,
     lake: LakeDep,
+    places: PlacesDep,
+    installed: InstalledTopics,
 ) -> FindingsSummary:
     """Counts of the latest findings in the caller's area, by level and by street."""
     table = scoped_findings(lake.findings(topic), scope)
@@ -139,10 +169,16 @@ def findings_summary(
         return {str(item["values"]): int(item["counts"]) for item in counted}
 
     periods = sorted(pc.unique(table["period"]).to_pylist()) if table.num_rows else []
+    by_street = counts("street_id")
+    names = places.names()
+    found = installed.get(topic)
     return FindingsSummary(
         topic=topic,
+        topic_title_zh=found.title_zh if found else None,
+        topic_title_en=found.title_en if found else None,
         total=table.num_rows,
         by_level=counts("level"),
-        by_street=counts("street_id"),
+        by_street=by_street,
+        street_names={code: names[code] for code in by_street if code in names},
         periods=[str(p) for p in periods],
     )
