@@ -102,7 +102,10 @@ def test_an_old_district_split_in_two_reads_by_the_street_written() -> None:
 
 @pytest.mark.parametrize(
     ("written", "street"),
-    [("成都市郫都区犀浦镇", "犀浦街道"), ("成都市金堂县栖贤乡", "栖贤街道")],
+    [
+        ("成都市郫都区犀浦镇", "犀浦街道"),
+        ("成都市金堂县栖贤乡", "栖贤街道"),
+    ],
 )
 def test_a_town_renamed_to_a_street_reads_as_the_street(written: str, street: str) -> None:
     parsed = parse(written)
@@ -134,3 +137,9 @@ def test_a_town_under_the_county_it_left_reads_under_its_county_today(
         "historical",
     )
     assert parse("杭州市余杭区仓前街道").admin_status == "current"  # still 余杭区's
+
+
+def test_a_town_written_with_another_suffix_reads_as_the_town() -> None:
+    # 柳城街道 was 柳城镇 before the 2015 codes; 柳城 is also 柳城县's short name (in 广西)
+    parsed = parse("成都市温江区柳城镇")
+    assert (parsed.district, parsed.street) == ("温江区", "柳城街道")

@@ -479,18 +479,18 @@ class AdminReader:
         """Flags for `_accept` that need the text after a short name (see `_lone_fits` and
         `_TOWN_AFTER`)."""
         flags = 0
-        if alias in self._lone_counties and self._lone_fits(text, end):
+        if alias in self._lone_counties and self._lone_fits(alias, text, end):
             flags |= LONE
         if alias in self._town_shorts and _TOWN_AFTER.match(text, end, end + _TOWN_LOOK):
             flags |= TOWN_FITS
         return flags
 
-    def _lone_fits(self, text: str, end: int) -> bool:
+    def _lone_fits(self, alias: str, text: str, end: int) -> bool:
         """Whether a county's short name written first (义乌, 柯桥) is that county: the text ends
         there, or a unit inside it, a road or a number follows (not 锦江雅居, an estate)."""
         if end >= len(text) or text[end].isdigit() or _ROAD_AFTER.match(text, end):
             return True
-        entries = self._names[text[:end]]
+        entries = self._names[alias]
         county = next(d for d, _ in entries if d.level == DISTRICT)
         for length in self._lengths2.get(text[end : end + 3], _TWO):  # 昆山花桥: a town of it
             for candidate, _ in self._names.get(text[end : end + length], ()):

