@@ -49,7 +49,7 @@ def test_case_changes_reach_each_listener_in_its_area(api_any_db: Harness) -> No
     elsewhere = api.as_role("clerk", ["street:S-ELSEWHERE"])
     leader = api.as_role("leader")
     start = _events(api, leader)
-    assert start["events"] == [] and start["cursor"] == "case:0,finding:0"
+    assert start["events"] == [] and start["cursor"] == "case:0,finding:0,stream:0"
 
     other = connect(api.workspace.ops_db_url)  # another process's connection
     _open(other, IN, OUT)

@@ -46,6 +46,8 @@ COMMANDS = {
                         "Pipeline runs: status and each step's rows, time and memory."),
     "serve": LazyCommand("citybrain.cli.serve", "serve_command",
                          "Serve the API and the web app."),
+    "stream": LazyCommand("citybrain.cli.stream", "stream_command",
+                          "Consume the live sources (MQTT, push) into the lake and detectors."),
 }  # fmt: skip
 WORKSPACE_OPTIONS = ("-w", "--workspace")
 

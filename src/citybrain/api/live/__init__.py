@@ -7,6 +7,15 @@ the API process (live vehicle positions, later) publish straight onto the same b
 """
 
 from citybrain.api.live.bus import Bus, Cursor, Event, Place, Source
-from citybrain.api.live.sources import CaseChanges, FindingRuns
+from citybrain.api.live.sources import CaseChanges, FindingRuns, StreamEvents
 
-__all__ = ["Bus", "CaseChanges", "Cursor", "Event", "FindingRuns", "Place", "Source"]
+__all__ = [
+    "Bus",
+    "CaseChanges",
+    "Cursor",
+    "Event",
+    "FindingRuns",
+    "Place",
+    "Source",
+    "StreamEvents",
+]

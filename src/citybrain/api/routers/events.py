@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from citybrain.api.deps import Lake, LakeDep, OpsEngine, Principal, ScopeDep, require
-from citybrain.api.live import Bus, CaseChanges, Cursor, Event, FindingRuns, Source
+from citybrain.api.live import Bus, CaseChanges, Cursor, Event, FindingRuns, Source, StreamEvents
 from citybrain.api.live.sources import AreaCounts
 from citybrain.api.security.roles import Permission
 from citybrain.api.security.scope import Scope
@@ -83,6 +83,7 @@ def get_bus(request: Request, ops_engine: OpsEngine, lake: LakeDep) -> Bus:
             sources: list[Source] = [
                 CaseChanges(ops_engine),
                 FindingRuns(ops_engine, _area_counts(lake)),
+                StreamEvents(ops_engine),  # written by `citybrain stream`, maybe elsewhere
             ]
             bus = Bus(sources, poll_seconds=settings.poll_seconds)
             state.live_bus = bus

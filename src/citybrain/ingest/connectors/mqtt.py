@@ -121,10 +121,12 @@ def load_mqtt(
     progress: Progress | None = None,
     on_load: Callable[[Manifest], None] | None = None,
     stop: threading.Event | None = None,
+    on_subscribed: Callable[[], None] | None = None,
 ) -> MqttRun:
     """Subscribe and land micro-batches until ``max_messages`` were landed, ``max_seconds`` passed,
     no message came for ``idle_seconds`` or ``stop`` is set (without any of them: until
-    interrupted). ``on_load`` is told about each load, e.g. to record it in the catalog."""
+    interrupted). ``on_load`` is told about each load, e.g. to record it in the catalog;
+    ``on_subscribed`` once the durable session is connected and subscribed."""
     connector = contract.connector
     if not isinstance(connector, MqttConnector):
         raise TypeError(f"{contract.id} is not an MQTT source")
@@ -135,6 +137,8 @@ def load_mqtt(
     began = time.monotonic()
     stop = stop or threading.Event()
     subscriber.start()
+    if on_subscribed is not None:
+        on_subscribed()
     try:
         while not stop.is_set():
             left = None if max_messages is None else max_messages - run.messages

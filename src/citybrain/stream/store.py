@@ -1,0 +1,85 @@
+"""The streaming path's ops-database side: detector state and live events, saved together.
+
+:meth:`StreamStore.save` writes one detector's new state and cursor and the events it emitted for
+one batch in a single transaction. The API reads the events back by id (``citybrain.api.live``,
+source ``stream``), so an event written here reaches every browser whichever process wrote it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from citybrain.core.opsdb import session
+from citybrain.stream.detector import StreamEvent
+from citybrain.stream.opsdb_models import DetectorStateRecord, LiveEventRecord
+
+
+@dataclass
+class Saved:
+    """A detector's state as last committed."""
+
+    state: dict[str, Any]
+    cursor: dict[str, Any]  # system → {"finished_at": iso, "load_id": …} of the last load taken in
+    batches: int
+
+
+@dataclass
+class StreamStore:
+    engine: Engine
+
+    def load(self, name: str) -> Saved | None:
+        with session(self.engine) as db:
+            row = db.get(DetectorStateRecord, name)
+            if row is None:
+                return None
+            return Saved(dict(row.state), dict(row.cursor), row.batches)
+
+    def save(
+        self,
+        name: str,
+        saved: Saved,
+        events: Sequence[StreamEvent],
+        *,
+        system: str | None = None,
+        load_id: str | None = None,
+    ) -> None:
+        """The state, cursor and events of one batch: all committed, or none."""
+        now = datetime.now(UTC)
+        with session(self.engine) as db:
+            row = db.get(DetectorStateRecord, name)
+            if row is None:
+                row = DetectorStateRecord(name=name)
+                db.add(row)
+            row.state = saved.state
+            row.cursor = saved.cursor
+            row.batches = saved.batches
+            row.updated_at = now
+            db.add_all(
+                LiveEventRecord(
+                    at=now,
+                    type=e.type,
+                    permission=e.permission,
+                    system=system,
+                    load_id=load_id,
+                    street_id=e.street_id,
+                    community_id=e.community_id,
+                    grid_id=e.grid_id,
+                    data=dict(e.data),
+                )
+                for e in events
+            )
+
+    def events(self, after: int = 0, limit: int = 1000) -> list[LiveEventRecord]:
+        with session(self.engine) as db:
+            query = (
+                select(LiveEventRecord)
+                .where(LiveEventRecord.id > after)
+                .order_by(LiveEventRecord.id)
+                .limit(limit)
+            )
+            return list(db.scalars(query))
