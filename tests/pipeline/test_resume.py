@@ -38,7 +38,13 @@ from citybrain.ingest.simsources import write_sim_sources
 from citybrain.pipeline import KILL_ENV, build_graph
 from citybrain.topics.runner import latest_findings
 
-pytestmark = [pytest.mark.slow, pytest.mark.duckdb]
+EVERY_STEP = os.environ.get("CITYBRAIN_KILL_EVERY_STEP") == "1"
+# two whole runs and a process start per kill; the default 600 s is too short on a busy machine
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.duckdb,
+    pytest.mark.timeout(3600 if EVERY_STEP else 1500),
+]
 
 #: connectors that read files; the others need a server this test does not start
 FILE_KINDS = {"csv", "xlsx", "jsonl", "json", "parquet", "sql"}
@@ -78,7 +84,7 @@ def citybrain_run(
 
 def kill_points(names: list[str]) -> list[str]:
     """Where to kill, in pipeline order, alternating the two moments."""
-    if os.environ.get("CITYBRAIN_KILL_EVERY_STEP") == "1":
+    if EVERY_STEP:
         chosen = names
     else:
         ingests = [n for n in names if n.startswith("ingest:")]
