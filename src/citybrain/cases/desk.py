@@ -108,6 +108,7 @@ def act(
     outcome: Outcome | str | None = None,
     department: str | None = None,
     hours: float | None = None,
+    on_site: str | None = None,
     settings: CaseSettings | None = None,
     clock: Clock = utcnow,
 ) -> Case:
@@ -134,6 +135,7 @@ def act(
                 outcome=outcome,
                 department=department,
                 hours=hours,
+                on_site=on_site,
                 settings=settings or CaseSettings(),
                 now=clock(),
             )
@@ -156,6 +158,7 @@ def apply_action(
     outcome: Outcome | str | None = None,
     department: str | None = None,
     hours: float | None = None,
+    on_site: str | None = None,
 ) -> CaseEvent:
     """Check and apply one action to a case inside an open session; returns its event."""
     step = next_status(case.id, case.status, action)
@@ -167,7 +170,7 @@ def apply_action(
         if handler is not None:
             details = handler(
                 db, case, now, settings, actor=actor, comment=comment, outcome=outcome,
-                department=department, hours=hours,
+                department=department, hours=hours, on_site=on_site,
             )  # fmt: skip
         case.status = step.to_status.value
         case.updated_at = now
@@ -248,7 +251,10 @@ def _close(
     for reporter in case.reporters:
         reporter.answer = answer
         reporter.answered_at = now
-    return {"outcome": result.value, "reporters_answered": len(case.reporters)}
+    details: dict[str, Any] = {"outcome": result.value, "reporters_answered": len(case.reporters)}
+    if values.get("on_site"):
+        details["on_site"] = values["on_site"]  # what the clerk found at the door
+    return details
 
 
 def _request_extension(

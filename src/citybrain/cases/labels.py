@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Engine, select
+from sqlalchemy import ColumnElement, Engine, select
 
 from citybrain.cases.opsdb_models import Case, CaseEvidence
 from citybrain.cases.states import Outcome, Status
@@ -36,12 +36,14 @@ _CLOSED = (Status.closed.value, Status.archived.value)
 _DECISIVE = (Outcome.confirmed.value, Outcome.rejected.value)
 
 
-def outcome_labels(ops_engine: Engine, topic: str | None = None) -> pa.Table:
+def outcome_labels(
+    ops_engine: Engine, topic: str | None = None, where: ColumnElement[bool] | None = None
+) -> pa.Table:
     """Per topic, ``(subject_id, period, label)`` for every finding a closed case judged.
 
     Each piece of evidence on a closed case is labelled by the case's outcome, so a case opened
     in March with evidence for March and April labels both periods. A subject-period judged by
-    two cases is positive if either confirmed it.
+    two cases is positive if either confirmed it. ``where`` narrows the cases (an area scope).
     """
     query = (
         select(CaseEvidence.topic, CaseEvidence.subject_id, CaseEvidence.period, Case.outcome)
@@ -50,6 +52,8 @@ def outcome_labels(ops_engine: Engine, topic: str | None = None) -> pa.Table:
     )
     if topic is not None:
         query = query.where(CaseEvidence.topic == topic)
+    if where is not None:
+        query = query.where(where)
     with session(ops_engine) as db:
         rows = db.execute(query).all()
     if not rows:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
+import pyarrow.compute as pc
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
@@ -17,6 +18,7 @@ from sqlalchemy import func, or_, select
 
 from citybrain.api.deps import (
     InstalledTopics,
+    LakeDep,
     OpsEngine,
     Principal,
     ScopeDep,
@@ -173,6 +175,36 @@ class ActionIn(BaseModel):
 
 class CloseIn(ActionIn):
     outcome: Outcome
+
+
+# What the clerk found on site (现场核查) → the case's outcome, which becomes the topic's label.
+ON_SITE: dict[str, tuple[Outcome, str]] = {
+    "confirmed": (Outcome.confirmed, "属实"),
+    "rejected": (Outcome.rejected, "不属实"),
+    "no_entry": (Outcome.unverifiable, "无法入户"),
+}
+
+
+class OnSiteIn(ActionIn):
+    result: Literal["confirmed", "rejected", "no_entry"] = Field(
+        description="属实 confirmed, 不属实 rejected, 无法入户 no_entry (could not get in)"
+    )
+
+
+class SeriesOut(BaseModel):
+    signal: str
+    text_zh: str | None = Field(None, description="the latest reason's words for this signal")
+    text_en: str | None = None
+    observed: list[float | None]
+    expected: list[float | None] = Field(description="what comparable subjects show")
+
+
+class EvidenceSeries(BaseModel):
+    topic: str
+    periods: list[str]
+    score: list[float | None]
+    level: list[str | None]
+    signals: list[SeriesOut]
 
 
 class DispatchIn(ActionIn):
@@ -526,6 +558,49 @@ def dispatch(desk: Desk, body: DispatchIn) -> CaseDetail:
 def close(desk: Desk, body: CloseIn) -> CaseDetail:
     """办结: close with an outcome — confirmed 属实, rejected 不属实, unverifiable 无法核实."""
     return desk.act(Action.close, body, outcome=body.outcome)
+
+
+@router.post("/{case_id}/on-site", responses=_ERRORS, dependencies=WRITE)
+def on_site(desk: Desk, body: OnSiteIn) -> CaseDetail:
+    """现场核查结果: close with what the clerk found — 属实, 不属实 or 无法入户 (closed as
+    unverifiable) — and a note; a confirmed or rejected case becomes a label for the topic."""
+    outcome, words = ON_SITE[body.result]
+    note = body.comment.strip()
+    body = body.model_copy(update={"comment": f"现场核查：{words}" + (f"。{note}" if note else "")})
+    return desk.act(Action.close, body, outcome=outcome, on_site=body.result)
+
+
+@router.get("/{case_id}/evidence/series", responses={404: _ERRORS[404]})
+def evidence_series(
+    _: Annotated[Principal, Depends(require(Permission.FINDINGS_READ))],
+    case: Annotated[Case, Depends(visible_case)],
+    lake: LakeDep,
+) -> EvidenceSeries:
+    """The case subject's signals month by month from its topic's latest findings: what was
+    observed against what comparable subjects show (for group rental: water per person against
+    flats of the same building and size, deliveries, recipient phones, residence-permit churn)."""
+    table = lake.findings(case.topic)
+    mine = table.filter(pc.equal(table["subject_id"], case.subject_id)).sort_by("period")
+    rows = mine.select(["period", "score", "level", "reasons"]).to_pylist()
+    periods = [str(r["period"]) for r in rows]
+    by_signal: dict[str, SeriesOut] = {}
+    for i, row in enumerate(rows):
+        for reason in row["reasons"] or []:
+            name = reason.get("signal") or "?"
+            series = by_signal.setdefault(
+                name,
+                SeriesOut(signal=name, observed=[None] * len(rows), expected=[None] * len(rows)),
+            )
+            series.observed[i] = reason.get("observed")
+            series.expected[i] = reason.get("expected")
+            series.text_zh, series.text_en = reason.get("text_zh"), reason.get("text_en")
+    return EvidenceSeries(
+        topic=case.topic,
+        periods=periods,
+        score=[r["score"] for r in rows],
+        level=[r["level"] for r in rows],
+        signals=list(by_signal.values()),
+    )
 
 
 @router.post("/{case_id}/extension/request", responses=_ERRORS, dependencies=WRITE)

@@ -7,20 +7,27 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel, Field
 
 from citybrain.api.deps import (
     CatalogDep,
     InstalledTopics,
     Lake,
     LakeDep,
+    OpsEngine,
     Principal,
+    ScopeDep,
     TopicName,
+    cases_in_scope,
     get_workspace,
     require,
 )
+from citybrain.api.pii import PERSONAL_SUBJECTS, Masker, get_masker
+from citybrain.api.places import PlacesDep
+from citybrain.api.security.masking import PiiKind
 from citybrain.api.security.roles import Permission
+from citybrain.cases import outcome_labels
 from citybrain.core import UserError, Workspace
 from citybrain.core.catalog import Catalog
 from citybrain.topics import Evaluation, MapLayer, OverviewTile, PagePanel, Topic
@@ -117,3 +124,60 @@ def topic_evaluation(
         raise HTTPException(
             409, detail=f"the stored evaluation of {topic!r} is unreadable"
         ) from exc
+
+
+class LabelOut(BaseModel):
+    subject_id: str
+    address: str | None = Field(description="the subject's address, masked as your role may see")
+    period: str
+    label: int = Field(description="1: 属实 (confirmed on site), 0: 不属实 (rejected)")
+    label_zh: str
+
+
+class TopicLabels(BaseModel):
+    topic: str
+    title_zh: str
+    title_en: str
+    total: int
+    positives: int
+    items: list[LabelOut]
+
+
+@router.get("/{topic}/labels", responses={404: {"description": "no such topic installed"}})
+def topic_labels(
+    topic: TopicName,
+    _: Annotated[Principal, Depends(require(Permission.CASES_READ))],
+    installed: InstalledTopics,
+    ops_engine: OpsEngine,
+    scope: ScopeDep,
+    masker: Annotated[Masker, Depends(get_masker)],
+    places: PlacesDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> TopicLabels:
+    """The labels the topic learns from: each subject-month a closed case in your area judged
+    属实 (1) or 不属实 (0) on site; 无法核实 / 无法入户 teaches nothing and is left out."""
+    found = installed.get(topic)
+    if found is None:
+        raise HTTPException(404, detail=f"no topic {topic!r} is installed")
+    table = outcome_labels(ops_engine, topic, where=cases_in_scope(scope))
+    kind = PERSONAL_SUBJECTS.get(found.subject_type)
+    rows = table.slice(0, limit).to_pylist()
+    addresses = places.addresses(r["subject_id"] for r in rows)
+    items = []
+    for row in rows:
+        subject = row["subject_id"]
+        shown = masker.value(subject, kind, subject=subject) if kind is not None else subject
+        items.append(
+            LabelOut(
+                subject_id=shown or subject,
+                address=masker.value(addresses.get(subject), PiiKind.ADDRESS, subject=subject),
+                period=row["period"],
+                label=row["label"],
+                label_zh="属实" if row["label"] else "不属实",
+            )
+        )
+    positives = int(sum(table["label"].to_pylist())) if table.num_rows else 0
+    return TopicLabels(
+        topic=topic, title_zh=found.title_zh, title_en=found.title_en, total=table.num_rows,
+        positives=positives, items=items,
+    )  # fmt: skip
