@@ -2,15 +2,17 @@
 # The demo's air-quality stream, end to end over MQTT, losing nothing:
 #   - a Mosquitto that keeps what it is sent: persistence in DIR/mosquitto/, an offline queue
 #     sized for the whole stream (max_queued_messages / max_queued_bytes), $SYS counters on;
-#   - the consumer (`citybrain ingest air_quality_sensors`, a durable MQTT 5 session with manual
-#     acks) registered first and draining while the city publishes;
+#   - one long-running consumer (`citybrain stream air_quality_sensors`: a durable MQTT 5 session
+#     with manual acks, micro-batches landed as they come) subscribed before the city publishes
+#     and stopped (SIGTERM: it lands its open batch) once the broker's queue is drained;
 #   - the counts checked at the end: published = landed + quarantined, or the run says what the
 #     broker lost ("expected but not received") and exits non-zero.
 # The broker keeps running for the rest of the demo; its pid is in DIR/mosquitto.pid.
 #
 # usage: scripts/demo-stream.sh CITY_DIR WORKSPACE_DIR DEMO_DIR
 #   env: MQTT_PORT (18830), MQTT_MAX_QUEUED (1000000 messages), MQTT_MAX_QUEUED_BYTES (1 GiB),
-#        LIVE_HOURS (stream only the newest hours; empty: everything), CB (citybrain command)
+#        LIVE_HOURS (stream only the newest hours; empty: everything), CB (citybrain command),
+#        STREAM_IDLE_SECONDS (15: stop waiting for readings after this long without any)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CITY=$1; WS=$2; DIR=$3
@@ -53,22 +55,34 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 
-ingest() { $CB -w "$WS" ingest "$SYSTEM" >>"$DIR/stream-ingest.log" 2>&1; }
-# The first run registers the durable session, so from now on the broker keeps the stream for it.
-ingest || { cat "$DIR/stream-ingest.log" >&2; exit 1; }
-
-# The consumer drains while the city publishes (each run lands what is waiting, then stops).
-rm -f "$DIR/.published"
-( while [ ! -e "$DIR/.published" ]; do ingest || sleep 1; done ) &
+# The consumer subscribes first: from then on the broker keeps the stream for it.
+rm -f "$WS/stream/status.txt"
+$CB -w "$WS" stream "$SYSTEM" >"$DIR/stream.log" 2>&1 &
 consumer=$!
+status() { sed -n "s/^$1=//p" "$WS/stream/status.txt" 2>/dev/null; }
+alive() { kill -0 "$consumer" 2>/dev/null || { cat "$DIR/stream.log" >&2; echo "error: the stream consumer stopped" >&2; exit 1; }; }
+until [ "$(status ready)" = 1 ]; do alive; sleep 0.2; done
 
 since=()  # with LIVE_HOURS the older readings go over as Parquet files, not one message each
 [ -n "$LIVE_HOURS" ] && since=(--last-hours "$LIVE_HOURS" --history-out "$DIR/air_history")
 $CB sim publish "$CITY/$SYSTEM" --host 127.0.0.1 --port "$MQTT_PORT" "${since[@]}" | tee "$DIR/published.txt"
-touch "$DIR/.published"
-wait "$consumer"
-ingest  # what was still waiting at the broker
-sleep 2 && ingest  # once more after the broker's next \$SYS tick, so a drop it counted is recorded
+published=$(sed -n 's/^published \([0-9,]*\) messages.*/\1/p' "$DIR/published.txt" | tr -d ,)
+
+# Drained: everything published received (landed or quarantined) and no batch for 2 s — one
+# $SYS tick, so a drop the broker counted is recorded — or nothing more for STREAM_IDLE_SECONDS.
+idle_limit=${STREAM_IDLE_SECONDS:-15}
+done_at=$(date +%s)
+while :; do
+    alive
+    received=$(status received); last=$(status last_batch); now=$(date +%s.%N)
+    idle=$(awk -v n="$now" -v l="${last:-0}" -v d="$done_at" 'BEGIN { print int(n - (l > d ? l : d)) }')
+    if [ "${received:-0}" -ge "$published" ] && [ "$idle" -ge 2 ]; then break; fi
+    if [ "$idle" -ge "$idle_limit" ]; then break; fi
+    sleep 0.5
+done
+kill -TERM "$(status pid)"  # the consumer itself (uv may wrap it): it lands its open batch
+wait "$consumer" || { cat "$DIR/stream.log" >&2; echo "error: the stream consumer failed" >&2; exit 1; }
+tail -n 1 "$DIR/stream.log"
 
 if [ -n "$LIVE_HOURS" ]; then
     echo "==> landing the air-quality history as files (source air_quality_history)"
