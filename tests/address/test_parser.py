@@ -333,3 +333,11 @@ def test_detail_forms_people_write(text: str, expected: str) -> None:
     want = dict(pair.split("=") for pair in expected.split())
     got = {key: str(getattr(parsed, key)) for key in want}
     assert got == want, parsed
+
+
+def test_a_county_the_data_does_not_know_is_kept_apart_from_the_road() -> None:
+    # 崇文区 was merged into 东城区 in 2010, before the oldest codes the history reads
+    parsed = parse("北京市崇文区前门大街")
+    assert (parsed.city, parsed.district, parsed.district_code) == ("北京市", "崇文区", None)
+    assert parsed.road == "前门大街"
+    assert "unknown district: 崇文区" in parsed.notes
