@@ -319,6 +319,10 @@ class StreamRunner:
     ) -> StreamStatus:
         """Consume until ``stop`` is set; ``on_status`` is called about once a second."""
         self.followers = [Follower(d, self.store, self.workspace.lake) for d in self.detectors]
+        pushed = [c for c in self.contracts if isinstance(c.connector, PushConnector)]
+        for contract in pushed:  # from here on followed; what came before, caught up below
+            zone = RawZone(self.workspace.lake, contract.id)
+            self._seen[contract.id] = {p.name for p in zone.partitions()}
         self.status.detectors = self.followers
         for contract in self.contracts:
             if isinstance(contract.connector, MqttConnector):
@@ -333,11 +337,6 @@ class StreamRunner:
         ]
         for thread in threads:
             thread.start()
-        pushed = [c for c in self.contracts if isinstance(c.connector, PushConnector)]
-        for contract in pushed:
-            self._seen[contract.id] = {
-                p.name for p in RawZone(self.workspace.lake, contract.id).partitions()
-            }
         while True:
             for contract in pushed:
                 self._follow_push(contract)

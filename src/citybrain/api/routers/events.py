@@ -131,7 +131,8 @@ async def events(
         ),
     ] = "",
 ) -> Any:
-    """New cases, case changes (``case.<action>``) and topic runs (``finding.published``) in the
+    """New cases, case changes (``case.<action>``), topic runs (``finding.published``) and what
+    ``citybrain stream`` emits (``stream.batch`` per landed load, its detectors' alerts) in the
     caller's area. ``Accept: text/event-stream`` streams them; otherwise the events after
     ``since`` come back at once as JSON with the cursor to poll from next."""
     # A browser echoes whatever id it last saw; a garbled one is a hint to drop, not an error.
