@@ -209,3 +209,34 @@ def test_an_in_process_channel_shares_the_bus(api: Harness) -> None:
     seen = [e.seen_by(Role.CLERK, street) for e in events]
     assert [s["data"]["vehicle"] for s in seen if s] == ["川A001"]
     assert all(e.seen_by(Role.AUDITOR, Scope(citywide=True)) is None for e in events)
+
+
+def test_stream_events_from_another_process_reach_listeners_in_their_area(api: Harness) -> None:
+    from citybrain.stream import StreamEvent
+    from citybrain.stream.store import Saved, StreamStore
+
+    leader = api.as_role("leader")
+    elsewhere = api.as_role("clerk", ["street:S-ELSEWHERE"])
+    start = str(_events(api, leader)["cursor"])
+    other = connect(api.workspace.ops_db_url)  # `citybrain stream`'s own connection
+    batch = StreamEvent("stream.batch", {"system": "truck_gps"}, permission="catalog.read")
+    StreamStore(other).save(
+        "trucks",
+        Saved({"open_trips": 1}, {}, 1),
+        [
+            batch,
+            StreamEvent("truck.violation", {"plate": "浙A12345"}, street_id="S-IN"),
+        ],
+        system="truck_gps",
+        load_id="load-1",
+    )
+    other.dispose()
+    seen = _events(api, leader, since=start)["events"]
+    assert isinstance(seen, list)
+    assert [e["type"] for e in seen] == ["stream.batch", "truck.violation"]
+    assert seen[1]["data"]["plate"] == "浙A12345" and str(seen[1]["id"]).startswith("case:")
+    assert "stream:" in str(seen[1]["id"])
+    theirs = _events(api, elsewhere, since=start)["events"]
+    assert isinstance(theirs, list) and "truck.violation" not in [e["type"] for e in theirs]
+    inside = _events(api, api.as_role("clerk", ["street:S-IN"]), since=start)["events"]
+    assert isinstance(inside, list) and [e["type"] for e in inside] == ["truck.violation"]
