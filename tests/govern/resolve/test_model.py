@@ -8,7 +8,6 @@ source never crashes (a Hypothesis property).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 
 import pyarrow as pa
@@ -18,43 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from logs import warnings_logged
 from simcity import register_std
+from variants import CASES
 
 from citybrain.core.engine import Engine, open_engine
 from citybrain.govern.resolve import DEFAULT_ENTERPRISE, DEFAULT_PERSON, KindConfig, resolve
 from citybrain.govern.resolve.settings import FIELD_KINDS
 
-PHONES = ("phone", "holder_phone", "recipient_phone", "caller_phone")
-#: what "only names, birth dates and addresses" keeps of each std table (plus keys and lineage)
-NAMES_DATES_ADDRESSES = (
-    "name", "holder_name", "recipient_name", "caller_name", "contact_name", "legal_rep_name",
-    "birth_date", "address",
-)  # fmt: skip
-LINEAGE = ("source_system", "load_id", "source_row", "subject_kind")
-
-
-def _without(tables: Mapping[str, pa.Table], columns: tuple[str, ...], only: str = "") -> dict:
-    """The std tables without ``columns`` (in table ``only``, when given)."""
-    out = {}
-    for name, table in tables.items():
-        drop = [c for c in columns if c in table.column_names and (not only or name == only)]
-        out[name] = table.drop_columns(drop)
-    return out
-
-
-def _keeping(tables: Mapping[str, pa.Table], columns: tuple[str, ...]) -> dict:
-    keys = {s.key for s in DEFAULT_PERSON.sources}
-    keep = set(columns) | set(LINEAGE) | keys
-    return {n: t.select([c for c in t.column_names if c in keep]) for n, t in tables.items()}
-
-
-CASES = {
-    "full data": lambda t: dict(t),
-    "no phone columns": lambda t: _without(t, PHONES),
-    "no resident IDs in utility records": lambda t: _without(
-        t, ("holder_id_number",), "utility_reading"
-    ),
-    "only names, birth dates and addresses": lambda t: _keeping(t, NAMES_DATES_ADDRESSES),
-}
 #: Precision floors; the figures themselves go to the closing note of issue 18.
 FLOORS = {
     "full data": 0.995,
