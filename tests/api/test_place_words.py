@@ -121,6 +121,7 @@ def test_case_finding_and_desk_answers_name_every_place(seeded: Harness) -> None
     assert case["address"] == BUILDING  # a clerk without an unmask grant: cut to the building
     assert case["area_names"] == {"street": "科技园街道", "community": "锦城社区", "grid": "一网格"}
     assert case["topic_title_zh"] == TITLE
+    assert case["title"].startswith(BUILDING + "：")  # the title names the place, not the id
     [finding] = findings.json()["items"]
     assert finding["address"] == BUILDING
     assert finding["area_names"]["grid"] == "一网格"

@@ -1,15 +1,43 @@
 // One case on the desk: what it is, its evidence with reasons, the actions open now, its history.
-import { api } from "../api.js";
+import { api, can } from "../api.js";
 import { allowed, bi, errorNote, formatTime, section, stillHere } from "../components/ui.js";
 import { h } from "../dom.js";
 import { formatNumber, t } from "../i18n.js";
 import { onLive } from "../live.js";
-import { areaCell, subjectCell, topicCell } from "./case-words.js";
+import { evidenceCharts } from "./case-evidence.js";
+import { onSiteForm } from "./case-onsite.js";
+import { areaCell, areaWords, subjectCell, topicCell } from "./case-words.js";
 import { actionBar } from "./desk/actions.js";
 import { slaBadge, startTicking, stopTicking } from "./desk/sla.js";
 
 const dash = (v) => (v == null || v === "" ? "—" : v);
 let unsubscribe = null;
+let charts = [];
+
+function disposeCharts() {
+  charts.forEach((c) => c.dispose());
+  charts = [];
+}
+
+// The place in words first: where the clerk must go, the areas, and the dwelling's 360.
+function place(c) {
+  const dwelling = ["dwelling", "address"].includes(c.subject_type);
+  const search = c.address ?? c.subject_id;
+  return h("div", { class: "case-place", id: "case-place" },
+    h("p", { class: "case-address" }, h("strong", {}, c.address ?? t("case.noAddress"))),
+    h("p", { class: "case-areas" }, areaWords(c) || "—"),
+    dwelling && can("entities.read")
+      ? h("p", {}, h("a", { href: `#/entity?kind=dwelling&q=${encodeURIComponent(search)}`, id: "case-360" }, t("case.open360")),
+        h("span", { class: "hint" }, ` ${t("case.masked360")}`))
+      : null);
+}
+
+function earlierCases(items) {
+  if (!items.length) return h("p", { class: "empty", id: "case-earlier" }, t("case.noEarlier"));
+  return h("ul", { class: "earlier", id: "case-earlier" }, items.map((e) => h("li", {},
+    h("a", { href: `#/case?id=${e.id}` }, `#${e.id} ${e.title}`), " · ", topicCell(e), " · ",
+    t(`status.${e.status}`), e.outcome_zh ? ` · ${e.outcome_zh}` : "", ` · ${formatTime(e.created_at)}`)));
+}
 
 function facts(c) {
   const rows = [
@@ -42,18 +70,23 @@ function history(events) {
       h("td", {}, dash(e.comment))))));
 }
 
-function show(main, detail) {
+function show(main, detail, evidenceEl) {
   const c = detail.case;
+  const redraw = (next) => show(main, next, evidenceEl);
   main.replaceChildren(
     h("p", {}, h("a", { href: "#/desk" }, t("desk.back"))),
     h("div", { class: "page-head" },
       h("h2", { class: "page-title", id: "case-title" }, `#${c.id} ${c.title}`),
       h("span", { class: "badge neutral", id: "case-status", "data-case": c.id, "data-status": c.status, "data-version": c.version }, t(`status.${c.status}`)),
       h("span", { class: `badge ${c.level}` }, t(`level.${c.level}`)), slaBadge(c)),
+    section("case-place-panel", t("case.place"), place(c)),
     h("div", { class: "grid-2" },
       section("case-detail", t("desk.details"), facts(c)),
-      section("case-act", t("desk.act"), actionBar(detail, (next) => show(main, next)), h("p", { class: "visually-hidden", role: "status" }, t(`status.${c.status}`))),
+      section("case-act", t("desk.act"), actionBar(detail, redraw), h("p", { class: "visually-hidden", role: "status" }, t(`status.${c.status}`))),
+      section("case-onsite", t("case.onsite.title"), onSiteForm(detail, redraw)),
       section("case-evidence", t("desk.evidence"), evidence(detail.evidence))),
+    section("case-charts", t("case.charts"), evidenceEl),
+    section("case-earlier-panel", t("case.earlier"), earlierCases(detail.earlier ?? [])),
     section("case-history-panel", t("desk.history"), history(detail.history)));
   main.dataset.ready = "1";
 }
@@ -65,15 +98,17 @@ export default {
     const here = stillHere();
     try {
       const detail = await api(`/api/v1/cases/${encodeURIComponent(id)}`);
+      const drawn = await evidenceCharts(id, charts).catch((error) => ({ el: errorNote(error) }));
       if (!here()) return;
-      show(main, detail);
+      show(main, detail, drawn.el);
+      drawn.draw?.();
       startTicking(main);
       // Someone else acted on this case: show its new state, unless a form of ours is open.
       unsubscribe = onLive("case.", async (event) => {
         if (String(event.data.case_id) !== id) return;
         const fresh = await api(`/api/v1/cases/${encodeURIComponent(id)}`);
         const status = main.querySelector(`#case-status[data-case="${fresh.case.id}"]`); // gone once left
-        if (status && fresh.case.version > Number(status.dataset.version) && !main.querySelector("dialog[open]")) show(main, fresh);
+        if (status && fresh.case.version > Number(status.dataset.version) && !main.querySelector("dialog[open]")) show(main, fresh, drawn.el);
       });
     } catch (error) {
       if (!here()) return;
@@ -82,6 +117,7 @@ export default {
     }
   },
   leave() {
+    disposeCharts();
     stopTicking();
     unsubscribe?.();
     unsubscribe = null;

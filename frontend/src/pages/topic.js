@@ -6,6 +6,7 @@ import { h } from "../dom.js";
 import { formatNumber, t } from "../i18n.js";
 import { findingsSection } from "./topic/findings.js";
 import { miniMap } from "./topic/minimap.js";
+import { labelsPanel } from "./topic/labels.js";
 import { contributed, evaluation, trend } from "./topic/panels.js";
 
 let charts = [];
@@ -37,7 +38,8 @@ async function topicPage(main, info, here) {
       h("span", { class: "hint" }, t("topic.version", { version: info.version }))),
     ...(ready ? [] : [h("p", { class: "not-available" }, info.readiness.message)]), // append(null) prints "null"
     figures(summary));
-  const [findings, runs, evalEl] = await Promise.all([findingsSection(name, canMap), trend(name, charts), evaluation(name)]);
+  const labelsEl = can("cases.read") ? labelsPanel(name).catch((error) => errorNote(error)) : null;
+  const [findings, runs, evalEl, labels] = await Promise.all([findingsSection(name, canMap), trend(name, charts), evaluation(name), labelsEl]);
   if (!here()) return;
   const extra = info.page_panels?.map((p) => ({ panel: p, ...contributed(p, summary, { ...summary.street_names, ...findings.names }, charts) })) ?? [];
   const mapBox = h("div", { class: "mini-map", id: "topic-map", role: "region", "aria-label": t("topic.map") });
@@ -47,6 +49,7 @@ async function topicPage(main, info, here) {
       canMap ? section("topic-map-panel", t("topic.map"), mapBox) : null,
       section("topic-trend", t("topic.trend"), runs.el),
       section("topic-evaluation", t("topic.evaluation"), evalEl),
+      labels ? section("topic-labels", t("topic.labels"), labels) : null,
       extra.map((x) => section(`panel-${x.panel.id}`, bi(x.panel, "title"), x.el)))));
   runs.draw?.();
   extra.forEach((x) => x.draw?.());

@@ -259,6 +259,9 @@ class CaseWords:
         if kind is not None:
             data["subject_id"] = masker.value(case.subject_id, kind, subject=case.subject_id)
         data["address"] = masker.value(address, PiiKind.ADDRESS, subject=case.subject_id)
+        if data["address"] and case.title.startswith(case.subject_id):
+            # "510109D000006098：近12个月…" reads as "天府大道1号…3栋：近12个月…".
+            data["title"] = data["address"] + case.title[len(case.subject_id) :]
         data["area_names"] = self.places.areas(case.street_id, case.community_id, case.grid_id)
         title = self.titles.get(case.topic)
         data["topic_title_zh"], data["topic_title_en"] = title or (None, None)
