@@ -136,23 +136,24 @@ def run_with_status(
     beside a server's log) printed every few seconds."""
     import time
 
+    from rich.console import Console
     from rich.live import Live
     from rich.text import Text
 
     said_ready = False
     last_line = 0.0
 
-    def ready(status: StreamStatus) -> None:
+    def ready(status: StreamStatus, out: Console = console) -> None:
         nonlocal said_ready
         if not said_ready and status.ready:
             said_ready = True
-            console.print("stream: subscribed; the brokers keep what is published from now on")
+            out.print("stream: subscribed; the brokers keep what is published from now on")
 
     if err_console.is_terminal and not quiet:
         with Live(Text("stream: starting"), console=err_console, refresh_per_second=2) as live:
 
             def show(status: StreamStatus) -> None:
-                ready(status)
+                ready(status, live.console)  # above the status line, not through it
                 live.update(Text(status.line()))
 
             return runner.run(stop, show)
