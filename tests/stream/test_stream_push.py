@@ -115,3 +115,48 @@ def test_pushed_loads_reach_the_detectors_once_even_across_a_restart(
     )
     feed = [e.data["rows_landed"] for e in events if e.type == "stream.batch"]
     assert feed == [2, 1, 2]  # one event per load, B0's (before any consumer) not among them
+
+
+class FailsOnce(PerBike):
+    """Raises on its first batch, after changing its state: the change must not be kept."""
+
+    name = "fails_once"
+
+    def __init__(self) -> None:
+        self.failed = False
+
+    def process(self, batch: StreamBatch, state: dict[str, Any]) -> Sequence[StreamEvent]:
+        events = super().process(batch, state)
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("a bug in the detector")
+        return events
+
+
+def test_a_failing_detector_keeps_its_last_good_state_and_takes_the_batch_again_later(
+    workspace: Workspace, contract: SourceContract
+) -> None:
+    store = StreamStore(connect(workspace.ops_db_url))
+    detector = FailsOnce()
+    runner = StreamRunner(workspace, [contract], [detector], store=store)
+
+    def seen() -> dict[str, int]:
+        saved = store.load("fails_once")
+        return saved.state["seen"] if saved else {}
+
+    pushed: list[int] = []
+
+    def push_twice() -> bool:
+        if runner.followers and not pushed:
+            pushed.append(1)
+            push_load(workspace.lake, contract, body("B1"))  # the detector fails on this one
+        elif pushed == [1] and runner.status.errors:
+            assert seen() == {}  # the half-applied batch was not saved
+            pushed.append(2)
+            push_load(workspace.lake, contract, body("B2"))  # it takes B1's load again first
+        return sum(seen().values()) == 2
+
+    run_until(runner, push_twice)
+    assert seen() == {"B1": 1, "B2": 1} and not runner.status.errors
+    events = StreamEvents(store.engine).fetch(0, 100)
+    assert [e.data["bike_id"] for e in events if e.type == "bike.appeared"] == ["B1", "B2"]
