@@ -65,3 +65,20 @@ def test_build_base_writes_every_base_table_with_lineage(
     assert (
         vehicles.num_rows > 0 and pc.all(pc.starts_with(vehicles["golden_vehicle_id"], "V")).as_py()
     )
+
+
+def test_the_summary_counts_source_records_nameless_ones_and_says_what_was_skipped() -> None:
+    from citybrain.govern.base import BaseBuild
+    from citybrain.govern.resolve import Resolution
+
+    person = Resolution("person", pa.table({"record_id": ["a"]}), "", {"records_without_name": 3})
+    build = BaseBuild(
+        resolutions={"person": person},
+        rows={"person": 10, "vehicle": 2},
+        skipped={"enterprise": "skipped (no std table carries enterprise records)"},
+        source_records={"person": 40, "vehicle": 2_000},
+    )
+    assert build.summary() == (
+        "10 persons, 2 vehicles from 2,040 source records (3 of them without a name, linked by "
+        "their identifiers); enterprise: skipped (no std table carries enterprise records)"
+    )

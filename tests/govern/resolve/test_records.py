@@ -49,3 +49,12 @@ def test_accounts_delivered_without_contact_columns_still_make_records() -> None
     out = _person_records(_readings())
     assert out.num_rows == 3
     assert out["phone_norm"].null_count == 3 and out["id_valid"].null_count == 3
+
+
+def test_a_record_without_a_name_is_kept_when_it_carries_an_identifier() -> None:
+    table = _readings(holder_phone=["13800138000", None, None, None])
+    table = table.set_column(1, "holder_name", pa.array([None, None, "王芳", None], pa.string()))
+    out = _person_records(table)
+    # the phone without a name stays a record; the row with neither is no one's record
+    assert out["source_key"].to_pylist() == ["30001", "30003"]
+    assert out["name"].to_pylist() == [None, "王芳"]

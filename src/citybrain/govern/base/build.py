@@ -41,6 +41,9 @@ class BaseBuild:
         parts = [f"{self.rows[k]:,} {k}s" for k in BASE_ORDER if k in self.rows]
         used = sum(self.source_records.values())
         text = (", ".join(parts) or "no base tables") + f" from {used:,} source records"
+        nameless = sum(r.stats.get("records_without_name", 0) for r in self.resolutions.values())
+        if nameless:
+            text += f" ({nameless:,} of them without a name, linked by their identifiers)"
         if self.skipped:
             text += "; " + "; ".join(f"{k}: {why}" for k, why in self.skipped.items())
         return text
