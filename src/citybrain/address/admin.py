@@ -547,6 +547,8 @@ class AdminReader:
         Only after a city (or a municipality) written or read before it; the area is a
         district-level unit without a code, as configured zones are.
         """
+        if "区" not in text[pos : pos + 18]:
+            return None  # every functional-area word ends in 区 (the pattern reads 18 at most)
         m = _FUNCTIONAL_AREA.match(text, pos)
         if m is None:
             return None

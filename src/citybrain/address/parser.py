@@ -63,6 +63,7 @@ _PLACE_BEFORE_ROAD = re.compile(
     rf"([{_CJK}]{{0,8}}?(?:科技园|工业园|产业园|园区|新城|广场|商圈|中心|市场|片区|开发区|新区))"
     rf"(?=[{_CJK}]{{3,}})"
 )
+_PLACE_HINT = re.compile("[园城场圈心区]")  # the last characters of `_PLACE_BEFORE_ROAD`'s words
 _TOWN_WORD_FIRST = frozenset("镇乡街")
 _UNKNOWN_COUNTY = re.compile(rf"([{_CJK}]{{2,3}}(?:区|县))(?=[{_CJK}]{{2,10}}?(?:路|街|大道|巷))")
 _LANE_LAST = frozenset("巷弄同")
@@ -194,7 +195,7 @@ class AddressParser:
             if lane is not None:  # 观前街大井巷12号: the number is the lane's, off the street
                 notes.append(f"lane off {lane.group(1)}")
                 road = lane.group(2)
-        if road is not None and len(road) > 5:
+        if road is not None and len(road) > 5 and _PLACE_HINT.search(road, 1, len(road) - 3):
             place = _PLACE_BEFORE_ROAD.match(road)
             if (
                 place is not None
