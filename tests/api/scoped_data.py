@@ -11,7 +11,7 @@ from collections.abc import Callable
 import httpx
 import pyarrow as pa
 
-from citybrain.cases import Case, CaseEvent
+from citybrain.cases import Case, CaseEvent, CaseEvidence
 from citybrain.core import Workspace
 from citybrain.core.opsdb import session
 from citybrain.topics import FINDINGS_SCHEMA, REASON_TYPE
@@ -211,6 +211,29 @@ def seed(workspace: Workspace, ops_engine: object) -> None:
             )
 
 
+def seed_label(ops_engine: object) -> None:
+    """For the matrix only (other tests count the seeded cases): a closed case that became a
+    label of the group-rental topic, in P1's street."""
+    from sqlalchemy import Engine
+
+    assert isinstance(ops_engine, Engine)
+    with session(ops_engine) as db:
+        # A group-rental case of P1's street judged 属实 on site: a label of that topic.
+        db.add(
+            Case(
+                topic="group_rental", subject_type="dwelling", subject_id="P1",
+                period="2026-02", title="probe label", level="high", score=0.9,
+                grid_id="G-IN", street_id="S-IN", status="closed", outcome="confirmed",
+                evidence=[
+                    CaseEvidence(
+                        topic="group_rental", subject_id="P1", period="2026-02", score=0.9,
+                        level="high", model_version="group_rental-1", reasons=[],
+                    )
+                ],
+            )
+        )  # fmt: skip
+
+
 def _items_have_p1(response: httpx.Response) -> bool:
     assert response.status_code == 200, response.text
     return "P1" in {item["subject_id"] for item in response.json()["items"]}
@@ -251,6 +274,17 @@ def _reached(response: httpx.Response) -> bool:
     return response.status_code == 422
 
 
+def _labels_p1(response: httpx.Response) -> bool:
+    assert response.status_code == 200, response.text
+    return "P1" in {item["subject_id"] for item in response.json()["items"]}
+
+
+def _photo_reached(response: httpx.Response) -> bool:
+    """No photo is stored: 404 either way, but naming the photo only once the case is found."""
+    assert response.status_code == 404, response.text
+    return "no such photo" in response.json()["detail"]
+
+
 def _hits_p1(response: httpx.Response) -> bool:
     assert response.status_code == 200, response.text
     return "P1" in {item["id"] for item in response.json()["items"]}
@@ -258,9 +292,10 @@ def _hits_p1(response: httpx.Response) -> bool:
 
 ACTIONS = (
     "accept", "start", "note", "return", "archive", "dispatch", "close", "extension/request",
-    "extension/approve", "extension/refuse",
+    "extension/approve", "extension/refuse", "on-site", "photos",
 )  # fmt: skip
 
+PHOTOS = "/api/v1/cases/1/photos"
 SCOPED_DATA_ROUTES: dict[str, tuple[str, Callable[[httpx.Response], bool]]] = {
     "GET /api/v1/topics/{topic}/findings": (f"/api/v1/topics/{TOPIC}/findings", _items_have_p1),
     "GET /api/v1/topics/{topic}/findings/summary": (
@@ -276,6 +311,12 @@ SCOPED_DATA_ROUTES: dict[str, tuple[str, Callable[[httpx.Response], bool]]] = {
     "GET /api/v1/events": ("/api/v1/events?since=case:0", _event_in_street),
     "GET /api/v1/overview/topics": ("/api/v1/overview/topics", _probe_counted),
     "GET /api/v1/cases/{case_id}": ("/api/v1/cases/1", _found),
+    "GET /api/v1/cases/{case_id}/evidence/series": ("/api/v1/cases/1/evidence/series", _found),
+    "GET /api/v1/cases/{case_id}/photos/{sha}": (
+        f"/api/v1/cases/1/photos/{'0' * 64}",
+        _photo_reached,
+    ),
+    "GET /api/v1/topics/{topic}/labels": ("/api/v1/topics/group_rental/labels", _labels_p1),
     "GET /api/v1/entities/person/{id}": ("/api/v1/entities/person/P1", _found),
     "GET /api/v1/entities/enterprise/{id}": ("/api/v1/entities/enterprise/E1", _found),
     "GET /api/v1/entities/dwelling/{id}": ("/api/v1/entities/dwelling/D1", _found),

@@ -79,6 +79,7 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Harness, 
         add_router(harness.app, probe_router)
         harness.user("clerk", username="matrix-target")
         scoped_data.seed(harness.workspace, harness.security.ops_engine)
+        scoped_data.seed_label(harness.security.ops_engine)
         headers = {
             f"{role.value}/{side}": harness.token(harness.user(role.value, scope=SCOPES[side]))
             for role in Role

@@ -123,3 +123,43 @@ def test_no_entry_closes_unverifiable_and_teaches_nothing(case_api: Harness) -> 
     assert closed.json()["case"]["outcome"] == "unverifiable"
     assert closed.json()["history"][-1]["details"]["on_site"] == "no_entry"
     assert outcome_labels(case_api.security.ops_engine, TOPIC).num_rows == 0
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_a_photo_from_the_site_is_stored_once_and_served_only_for_its_case(
+    case_api: Harness,
+) -> None:
+    clerk = _clerk(case_api)
+    case = _case(case_api, clerk, "天府大道1号锦城小区3栋")
+    url = f"/api/v1/cases/{case['id']}/photos"
+    post = case_api.client.post
+    first = post(url, files={"file": ("门口.png", PNG, "image/png")}, headers=clerk)
+    assert first.status_code == 201, first.text
+    photo = first.json()
+    assert photo["media_type"] == "image/png" and photo["name"] == "门口.png"
+    again = post(url, files={"file": ("again.png", PNG, "image/png")}, headers=clerk).json()
+    assert again["sha256"] == photo["sha256"]  # stored by content, once
+    stored = list((case_api.workspace.root / "files" / "case-photos").rglob("*.png"))
+    assert len(stored) == 1
+    # The type is read from the bytes, not from the declared type or the name.
+    text = post(url, files={"file": ("x.png", b"not an image", "image/png")}, headers=clerk)
+    assert text.status_code == 415 and "not a JPEG, PNG or WebP" in text.json()["detail"]
+    big = PNG + b"\x00" * (10 * 1024 * 1024)
+    assert (
+        post(url, files={"file": ("big.png", big, "image/png")}, headers=clerk).status_code == 413
+    )
+    # Served only once the case's history names it, and only to callers who see the case.
+    assert case_api.client.get(photo["url"], headers=clerk).status_code == 404
+    version = _work_to_site(case_api, clerk, case["id"])
+    attachment = {"name": photo["name"], "url": photo["url"], "kind": "photo"}
+    body = {"version": version, "result": "confirmed", "attachments": [attachment]}
+    closed = post(f"/api/v1/cases/{case['id']}/on-site", json=body, headers=clerk)
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["history"][-1]["attachments"] == [attachment]
+    served = case_api.client.get(photo["url"], headers=clerk)
+    assert served.status_code == 200 and served.content == PNG
+    assert served.headers["content-type"] == "image/png"
+    outsider = case_api.as_role("clerk", scope=["street:S99"])
+    assert case_api.client.get(photo["url"], headers=outsider).status_code == 404

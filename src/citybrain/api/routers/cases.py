@@ -8,11 +8,23 @@ exist for them (404). Actions use optimistic locking: send the version you saw, 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
 import pyarrow.compute as pc
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
+from fastapi import (
+    APIRouter,
+    Depends,
+    Header,
+    HTTPException,
+    Path,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+)
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import func, or_, select
 
@@ -55,6 +67,8 @@ from citybrain.cases import (
     get_case,
     settings_for_workspace,
 )
+from citybrain.cases.photos import MAX_BYTES as MAX_PHOTO_BYTES
+from citybrain.cases.photos import PhotoRefused, find_photo, store_photo
 from citybrain.core import UserError, Workspace
 from citybrain.core.opsdb import session
 
@@ -571,6 +585,70 @@ def on_site(desk: Desk, body: OnSiteIn) -> CaseDetail:
     note = body.comment.strip()
     body = body.model_copy(update={"comment": f"现场核查：{words}" + (f"。{note}" if note else "")})
     return desk.act(Action.close, body, outcome=outcome, on_site=body.result)
+
+
+class PhotoOut(BaseModel):
+    """A stored photo, ready to be sent as an attachment of an action."""
+
+    name: str
+    url: str
+    kind: str = "photo"
+    sha256: str
+    size: int
+    media_type: str
+
+
+def _photo_url(case_id: int, sha: str) -> str:
+    return f"/api/v1/cases/{case_id}/photos/{sha}"
+
+
+@router.post(
+    "/{case_id}/photos",
+    status_code=201,
+    dependencies=WRITE,
+    responses={
+        404: _ERRORS[404],
+        413: {"description": "over 10 MB"},
+        415: {"description": "not a JPEG, PNG or WebP image"},
+    },
+)
+def upload_photo(
+    case: Annotated[Case, Depends(visible_case)],
+    workspace: Annotated[Workspace, Depends(get_workspace)],
+    file: UploadFile,
+) -> PhotoOut:
+    """现场照片: store a photo by its content (SHA-256; the same photo is stored once); send the
+    answer as one of ``attachments`` with the on-site result or a note."""
+    name = PurePosixPath((file.filename or "photo").replace("\\", "/")).name[:255] or "photo"
+    data = file.file.read(MAX_PHOTO_BYTES + 1)
+    try:
+        stored = store_photo(workspace.root, data, name)
+    except PhotoRefused as exc:
+        raise HTTPException(exc.status, detail=str(exc)) from None
+    return PhotoOut(
+        name=name, url=_photo_url(case.id, stored.sha256), sha256=stored.sha256,
+        size=stored.size, media_type=stored.media_type,
+    )  # fmt: skip
+
+
+@router.get("/{case_id}/photos/{sha}", responses={404: _ERRORS[404]})
+def case_photo(
+    _: Annotated[Principal, Depends(require(Permission.CASES_READ))],
+    case: Annotated[Case, Depends(visible_case)],
+    workspace: Annotated[Workspace, Depends(get_workspace)],
+    sha: Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")],
+) -> FileResponse:
+    """A photo attached to this case (only photos its history names are served)."""
+    url = _photo_url(case.id, sha)
+    named = any(a.get("url") == url for e in case.events for a in e.attachments or [])
+    stored = find_photo(workspace.root, sha) if named else None
+    if stored is None:
+        raise HTTPException(404, detail=f"case {case.id} has no such photo")
+    return FileResponse(
+        stored.path,
+        media_type=stored.media_type,
+        headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 @router.get("/{case_id}/evidence/series", responses={404: _ERRORS[404]})
