@@ -41,6 +41,23 @@ class CaseCity:
     earlier_id: int  # a closed case of the same dwelling
 
 
+def _png() -> bytes:
+    """A real 4 × 4 PNG (the browser must decode it)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\xc0\x41\x0c" * 4 for _ in range(4))
+    header = struct.pack(">IIBBBBB", 4, 4, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )  # fmt: skip
+
+
 def _reason(signal: str, observed: float, expected: float, zh: str) -> dict[str, object]:
     return {"signal": signal, "observed": observed, "expected": expected, "contribution": 0.3,
             "text_zh": zh, "text_en": signal}  # fmt: skip
@@ -160,9 +177,19 @@ def test_clerk_reads_the_case_in_words_and_records_confirmed(
     _act(page, "start")
     page.check("#onsite-confirmed")
     page.fill("#onsite-note", "屋内隔成6间，上下铺12张")
+    page.set_input_files(
+        "#onsite-photos-input",
+        files=[{"name": "门口.png", "mimeType": "image/png", "buffer": _png()}],
+    )
     page.click("#onsite-submit")
     page.wait_for_selector("#onsite-recorded")
     assert "属实" in page.locator("#onsite-recorded").inner_text()
+    # The photo went to the server by content and shows back from it.
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#onsite-photos img');"
+        " return i && i.complete && i.naturalWidth === 4; }"
+    )
+    assert page.locator("#onsite-photos img").get_attribute("alt") == "门口.png"
     assert page.locator("#case-status").get_attribute("data-status") == "closed"
     history = page.locator("#case-history").inner_text()
     assert "现场核查：属实。屋内隔成6间，上下铺12张" in history
