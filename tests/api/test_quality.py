@@ -73,6 +73,24 @@ def test_the_steward_sees_every_source_with_its_latest_score(quality_api: Harnes
     assert alert["raised_at"].startswith("2026-03-01")
 
 
+def test_a_stream_never_scored_still_shows_its_loss_alert_until_reassessed(
+    quality_api: Harness,
+) -> None:
+    """A stream with no standard table has no score; its loss alert is open all the same."""
+    loss = Alert("air_stream", "区生态环境局", "critical", "stream_loss", 450.0, 0.0,
+                 "数据流缺失：应收未收 450 条", "450 readings expected, not received")  # fmt: skip
+    engine = quality_api.security.ops_engine
+    record(engine, QualityReport(sources=[], alerts=[loss]), at=datetime(2026, 3, 2, tzinfo=UTC))
+    headers = quality_api.as_role("data_steward")
+    alerts = quality_api.client.get("/api/v1/quality/alerts", headers=headers).json()
+    assert sorted(a["source"] for a in alerts["items"]) == ["air_stream", "water_utility"]
+
+    # A later assessment of the water source without its alert closes only the water alert.
+    record(engine, _report(90.0, alert=False), at=datetime(2026, 3, 3, tzinfo=UTC))
+    alerts = quality_api.client.get("/api/v1/quality/alerts", headers=headers).json()
+    assert [a["source"] for a in alerts["items"]] == ["air_stream"]
+
+
 def test_a_department_clerk_sees_only_its_own_sources(quality_api: Harness) -> None:
     name = quality_api.user("clerk", department=WATER, scope=["street:S1"])
     headers = quality_api.headers(name)

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path
 from pydantic import BaseModel
 from sqlalchemy import Engine as SqlEngine
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
 from citybrain.api.deps import LakeDep, OpsEngine, Principal, get_workspace, require
@@ -202,11 +202,19 @@ def quality_alerts(
     ops_engine: OpsEngine,
     params: Annotated[PageParams, Depends(pagination(_ALERTS_SORT, "-raised_at"))],
 ) -> Page[AlertOut]:
-    """Open alerts: those the latest stored assessment of each source raised."""
+    """Open alerts: those the latest stored assessment of each source raised.
+
+    A source's latest assessment is the newest time it was scored *or* alerted on: a stream that
+    has no standard table is never scored, yet its loss alerts must show.
+    """
     with Session(ops_engine) as db:
+        assessed = union_all(
+            select(QualityScore.system.label("system"), QualityScore.recorded_at.label("at")),
+            select(QualityAlert.system.label("system"), QualityAlert.raised_at.label("at")),
+        ).subquery()
         latest = (
-            select(QualityScore.system, func.max(QualityScore.recorded_at).label("at"))
-            .group_by(QualityScore.system)
+            select(assessed.c.system, func.max(assessed.c.at).label("at"))
+            .group_by(assessed.c.system)
             .subquery()
         )
         rows = db.scalars(
