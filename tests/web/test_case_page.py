@@ -145,6 +145,7 @@ def test_clerk_reads_the_case_in_words_and_records_confirmed(
     text = row.inner_text()
     assert BUILDING in text and "科技园街道" in text and "群租房" in text
     assert FLAT not in page.content()  # the room stays masked for a clerk
+    page.screenshot(path=str(artifacts_dir / "case-desk-1440.png"), full_page=True)
 
     page.goto(f"{case_city.url}/#/case?id={case_city.case_id}")
     page.wait_for_selector("main[data-ready='1'] #case-place")
