@@ -39,9 +39,11 @@ def _seed(api: Harness) -> None:
             "full_address": [FULL, BUILDING],
         }
     )
+    golden = pa.table({"golden_dwelling_id": ["DD1"], "address_id": ["D1"]})
     with api.workspace.engine() as engine:
         engine.write(admin, "std", "admin_area")
         engine.write(register, "std", "standard_address")
+        engine.write(golden, "base", "dwelling")
     findings = findings_table(
         [
             {
@@ -121,6 +123,7 @@ def test_case_finding_and_desk_answers_name_every_place(seeded: Harness) -> None
     assert case["address"] == BUILDING  # a clerk without an unmask grant: cut to the building
     assert case["area_names"] == {"street": "科技园街道", "community": "锦城社区", "grid": "一网格"}
     assert case["topic_title_zh"] == TITLE
+    assert case["entity_id"] == "DD1"  # the dwelling's 360 page
     assert case["title"].startswith(BUILDING + "：")  # the title names the place, not the id
     [finding] = findings.json()["items"]
     assert finding["address"] == BUILDING

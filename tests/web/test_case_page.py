@@ -94,6 +94,8 @@ def _seed(workspace: Workspace) -> CaseCity:
     first, latest = _findings("run-1", MONTHS[:1]), _findings("run-2", MONTHS)
     with workspace.engine() as engine:
         engine.write(flat, "std", "standard_address", mode="append")
+        golden = pa.table({"golden_dwelling_id": ["DF1"], "address_id": ["F1"]})
+        engine.write(golden, "base", "dwelling")
         for run in (first, latest):
             engine.write(run, "topic", FINDINGS, partition_by=["run_id"], mode="append")
     ops = connect(workspace.ops_db_url)
@@ -152,7 +154,7 @@ def test_clerk_reads_the_case_in_words_and_records_confirmed(
     assert page.locator("#case-place .case-address").inner_text() == BUILDING
     assert page.locator("#case-place .case-areas").inner_text() == AREAS
     assert "群租房" in page.locator("#case-facts").inner_text()
-    assert page.locator("#case-360").get_attribute("href").startswith("#/entity?kind=dwelling")
+    assert page.locator("#case-360").get_attribute("href") == "#/entity?kind=dwelling&id=DF1"
     # The evidence as charts: one per signal, four months each, drawn (SVG paths present).
     charts = page.locator("#evidence-charts .evidence-chart")
     assert sorted(charts.evaluate_all("els => els.map(e => e.dataset.signal)")) == [

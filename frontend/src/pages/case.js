@@ -22,12 +22,13 @@ function disposeCharts() {
 // The place in words first: where the clerk must go, the areas, and the dwelling's 360.
 function place(c) {
   const dwelling = ["dwelling", "address"].includes(c.subject_type);
-  const search = c.address ?? c.subject_id;
+  // Straight to the dwelling's 360 once the base has it; else a search for its address.
+  const target = c.entity_id ? `id=${encodeURIComponent(c.entity_id)}` : `q=${encodeURIComponent(c.address ?? c.subject_id)}`;
   return h("div", { class: "case-place", id: "case-place" },
     h("p", { class: "case-address" }, h("strong", {}, c.address ?? t("case.noAddress"))),
     h("p", { class: "case-areas" }, areaWords(c) || "—"),
     dwelling && can("entities.read")
-      ? h("p", {}, h("a", { href: `#/entity?kind=dwelling&q=${encodeURIComponent(search)}`, id: "case-360" }, t("case.open360")),
+      ? h("p", {}, h("a", { href: `#/entity?kind=dwelling&${target}`, id: "case-360" }, t("case.open360")),
         h("span", { class: "hint" }, ` ${t("case.masked360")}`))
       : null);
 }

@@ -21,6 +21,7 @@ from citybrain.cases.areas import area_names
 # Subject types whose id is an address id in the register.
 ADDRESS_SUBJECTS = frozenset({"dwelling", "address", "building", "unit"})
 REGISTER = ("std", "standard_address")
+DWELLINGS = ("base", "dwelling")  # golden dwellings (entity 360), keyed by their address id
 
 
 class AreaNames(BaseModel):
@@ -75,6 +76,23 @@ class Places:
         ids_found = found["address_id"].to_pylist()
         texts = found["full_address"].to_pylist()
         return {str(i): str(a) for i, a in zip(ids_found, texts, strict=True)}
+
+    def dwelling_ids(self, ids: Iterable[str]) -> dict[str, str]:
+        """``{address id: golden dwelling id}`` for the entity 360 page, where the base has it."""
+        wanted = sorted({i for i in ids if i})
+        if not wanted or not self.lake.exists(*DWELLINGS):
+            return {}
+        with self.lake.engine() as engine:
+            base = engine.table(*DWELLINGS)
+            if not {"address_id", "golden_dwelling_id"} <= set(base.columns):
+                return {}
+            found = engine.to_arrow(
+                base.filter(base.address_id.isin(wanted)).select("address_id", "golden_dwelling_id")
+            )
+        pairs = zip(
+            found["address_id"].to_pylist(), found["golden_dwelling_id"].to_pylist(), strict=True
+        )
+        return {str(a): str(g) for a, g in pairs if g is not None}
 
     def address_of(self, subject_type: str, subject_id: str) -> str | None:
         if subject_type not in ADDRESS_SUBJECTS:

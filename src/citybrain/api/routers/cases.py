@@ -74,6 +74,8 @@ from citybrain.core.opsdb import session
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
+DWELLING_SUBJECTS = ("dwelling", "address")  # subjects whose 360 is a golden dwelling
+
 CaseId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a case's id")]
 _SORTABLE = {
     "id": Case.id,
@@ -121,6 +123,9 @@ class CaseOut(BaseModel):
     area_names: AreaNames = Field(description="names of the street, community and grid")
     topic_title_zh: str | None = Field(None, description="the topic's display name, e.g. 群租房")
     topic_title_en: str | None = None
+    entity_id: str | None = Field(
+        None, description="the dwelling's golden id for its 360 page, once the base is built"
+    )
     sla_due_at: str | None
     escalated_at: str | None
     supervisor: str | None
@@ -265,9 +270,16 @@ class CaseWords:
         """The cases as the caller may see them, each with its address and area names."""
         lookup = [c.subject_id for c in cases if not c.address]
         found = self.places.addresses(lookup) if lookup else {}
-        return [self._out(c, masker, c.address or found.get(c.subject_id)) for c in cases]
+        dwellings = [c.subject_id for c in cases if c.subject_type in DWELLING_SUBJECTS]
+        golden = self.places.dwelling_ids(dwellings) if dwellings else {}
+        return [
+            self._out(c, masker, c.address or found.get(c.subject_id), golden.get(c.subject_id))
+            for c in cases
+        ]
 
-    def _out(self, case: Case, masker: Masker, address: str | None) -> CaseOut:
+    def _out(
+        self, case: Case, masker: Masker, address: str | None, entity_id: str | None
+    ) -> CaseOut:
         data = case_summary(case)
         kind = PERSONAL_SUBJECTS.get(case.subject_type)
         if kind is not None:
@@ -277,6 +289,7 @@ class CaseWords:
             # "510109D000006098：近12个月…" reads as "天府大道1号…3栋：近12个月…".
             data["title"] = data["address"] + case.title[len(case.subject_id) :]
         data["area_names"] = self.places.areas(case.street_id, case.community_id, case.grid_id)
+        data["entity_id"] = entity_id
         title = self.titles.get(case.topic)
         data["topic_title_zh"], data["topic_title_en"] = title or (None, None)
         return CaseOut.model_validate(data)
