@@ -59,7 +59,8 @@ class FieldScore(BaseModel):
     filled: int
     invalid: int
     completeness: float
-    validity: float
+    #: None: nothing could check the values (an address column while no address base is loaded)
+    validity: float | None
 
 
 class ConsistencyCheck(BaseModel):
@@ -182,7 +183,8 @@ def quality_source(
         **_out(stored, owner),
         fields=[
             FieldScore(column=f.column, rows=f.rows, filled=f.filled, invalid=f.invalid,
-                       completeness=f.completeness, validity=f.validity)
+                       completeness=f.completeness,
+                       validity=f.validity if f.checked else None)
             for f in (live.fields if live else [])
         ],
         consistency=[
