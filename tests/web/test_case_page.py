@@ -195,6 +195,7 @@ def test_clerk_reads_the_case_in_words_and_records_confirmed(
     assert page.locator("#onsite-photos img").get_attribute("alt") == "门口.png"
     assert page.locator("#case-status").get_attribute("data-status") == "closed"
     history = page.locator("#case-history").inner_text()
+    assert "专题发现：群租房（group_rental）" in history  # the topic by its name, key beside
     assert "现场核查：属实。屋内隔成6间，上下铺12张" in history
     page.screenshot(path=str(artifacts_dir / "case-page-recorded-1440.png"), full_page=True)
 

@@ -8,6 +8,7 @@ whole columns — threshold, location, routing, dedup by key — and the databas
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,6 +29,7 @@ from citybrain.cases.webhooks import enqueue_notification
 from citybrain.core.errors import UserError
 from citybrain.core.opsdb import session, utcnow
 from citybrain.topics import LEVEL_ZH, Level, validate_findings
+from citybrain.topics.registry import discover_topics
 
 CHUNK = 500
 SYSTEM_ACTOR = "system"
@@ -164,6 +166,22 @@ def _case_rows(
     return rows, dispatched
 
 
+@functools.cache
+def _topic_titles() -> dict[str, str]:
+    """Installed topics' display names (群租房), read once per process; {} if a plugin is broken."""
+    try:
+        return {name: cls.title_zh for name, cls in discover_topics().items()}
+    except UserError:
+        return {}
+
+
+def _topic_words(topic: str) -> str:
+    """``群租房（group_rental）``: the topic's name in words with its key beside (the key alone only
+    for a topic that is not installed)."""
+    title = _topic_titles().get(topic)
+    return f"{title}（{topic}）" if title else topic
+
+
 def _insert_cases(
     db: Session, heads: pa.Table, settings: CaseSettings, now: datetime, actor: str
 ) -> tuple[dict[str, int], int]:
@@ -178,7 +196,7 @@ def _insert_cases(
     events: list[dict[str, Any]] = []
     for row, send in zip(rows, dispatched, strict=True):
         case_id = ids[row["open_key"]]
-        reason = f"专题发现 ({row['topic']}) score {row['score']:.2f}"
+        reason = f"专题发现：{_topic_words(row['topic'])} score {row['score']:.2f}"
         events.append(_event(case_id, Action.create, actor, now, None, Status.new, reason))
         if send:
             details = {"department": row["department"], "rule": row["routing_rule"]}
