@@ -210,9 +210,10 @@ def measure(size: str, records: int | None, base: str, work: Path, seed: int) ->
 
 def judge(results: list[dict[str, Any]]) -> dict[str, Any]:
     """The issue's targets, from the largest size run (linear extrapolation to the city)."""
-    done = [r for r in results if r.get("records_read")]
+    failed = [r["size"] for r in results if r["pipeline"]["exit_code"] != 0]
+    done = [r for r in results if r.get("records_read") and r["size"] not in failed]
     if not done:
-        return {"note": "no size produced records"}
+        return {"note": "no size ran the whole pipeline", "failed_sizes": failed}
     largest = max(done, key=lambda r: r["records_read"])
     factor = CITY_RECORDS / largest["records_read"]
     city_seconds = largest["pipeline"]["wall_seconds"] * factor
@@ -230,6 +231,7 @@ def judge(results: list[dict[str, Any]]) -> dict[str, Any]:
         ),
         "note": "memory cannot be extrapolated linearly; only a run at the city size answers the "
         "16 GiB target",
+        "failed_sizes": failed,
     }
     if len(done) >= 2:
         small, big = sorted(done, key=lambda r: r["records_read"])[:: len(done) - 1]
@@ -276,7 +278,7 @@ def main() -> None:
         result = measure(size, records, args.base, work, args.seed)
         results.append(result)
         print(
-            f"{size}: {result['records_read']:,} records, "
+            f"{size}: {result['pipeline']['status']}, {result['records_read']:,} records, "
             f"{result['pipeline']['wall_seconds']} s ({result.get('records_per_second', 0):,}/s), "
             f"tree peak {result['pipeline']['peak_rss_tree_bytes'] / 2**30:.2f} GiB, "
             f"floor {result['floor']['seconds']} s; "
