@@ -143,3 +143,16 @@ def test_a_town_written_with_another_suffix_reads_as_the_town() -> None:
     # 柳城街道 was 柳城镇 before the 2015 codes; 柳城 is also 柳城县's short name (in 广西)
     parsed = parse("成都市温江区柳城镇")
     assert (parsed.district, parsed.street) == ("温江区", "柳城街道")
+
+
+def test_no_name_garbled_in_a_snapshot_is_read() -> None:
+    # The 2015 snapshot spells 桴焉镇 as 桴\ufffd1\ufffd1乡: no one writes that, and a digit in a
+    # name would turn off the reader's memo of where reading stops.
+    from citybrain.address.admin import AdminReader
+    from citybrain.address.divisions import default_index
+
+    reader = AdminReader(default_index())
+    garbled = [
+        a for a in reader._names if "\ufffd" in a or any(c.isascii() and c.isalnum() for c in a)
+    ]
+    assert garbled == []

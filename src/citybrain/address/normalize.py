@@ -86,7 +86,6 @@ _TRAIL = re.compile(
 # Cheap guards: the noise patterns can only match text that starts / ends with one of these.
 _LEAD_FIRST = frozenset("中现家户联通详居送收住地0123456789")
 # Words an address may end with (a trailing name is anything else after a room).
-_FIRM_LAST = frozenset("司行店市馆厂室所部")
 _MARKER_LAST = frozenset("室号房户楼层栋幢座元区期院门组村")
 _TRAIL_LAST = frozenset("近边带面门旁壁口前下后内处米侧右东南西北铺市商楼层")
 _ALLEY_NOISE = re.compile(r"号大院|号院子|号院落")
@@ -135,9 +134,9 @@ _TRAILING_NAME = re.compile(
     r"(?:收件人|收货人|联系人)?[\u4e00-\u9fff]{2,4}?(?:收|先生|女士)?$"
 )
 # A shop's or a firm's name after the room (…3楼301室南京某某科技有限公司, …1501室王记面馆).
+_FIRM_WORDS = ("公司", "商行", "商店", "超市", "店", "馆", "厂", "工作室", "诊所", "营业部")
 _NAME_AFTER_ROOM = re.compile(
-    r"(?<=\d[室号房户])[\u4e00-\u9fffA-Z]{2,30}?"
-    r"(?:有限公司|有限责任公司|公司|分公司|商行|商店|超市|店|馆|厂|工作室|诊所|营业部)$"
+    r"(?<=\d[室号房户])[\u4e00-\u9fffA-Z]{2,30}?(?:" + "|".join(_FIRM_WORDS) + ")$"
 )
 # 收货人张三 锦江雅居…: the label and the name up to the first space or comma.
 _LEADING_NAME = re.compile(r"^\s*(?:收货人|收件人|联系人|姓名)[:：]?\s*[^\s,，:：]{1,5}[\s,，]+")
@@ -223,7 +222,7 @@ def clean(text: str) -> str:
         m = _TRAILING_NAME.search(s, max(0, len(s) - 16))  # it matches 16 characters at most
         if m is not None:
             s = s[: m.start()] + m.group(1)
-    if s and s[-1] in _FIRM_LAST:
+    if s.endswith(_FIRM_WORDS):  # not on the many addresses ending in 室 (only 工作室 here)
         m = _NAME_AFTER_ROOM.search(s)
         if m is not None:
             s = s[: m.start()]
