@@ -11,6 +11,7 @@ from citybrain.address import (
     ParserConfig,
     ZoneAlias,
     parse,
+    parse_many,
 )
 
 pytestmark = pytest.mark.usefixtures("divisions_installed")
@@ -341,3 +342,35 @@ def test_a_county_the_data_does_not_know_is_kept_apart_from_the_road() -> None:
     assert (parsed.city, parsed.district, parsed.district_code) == ("北京市", "崇文区", None)
     assert parsed.road == "前门大街"
     assert "unknown district: 崇文区" in parsed.notes
+
+
+@pytest.mark.parametrize(
+    ("text", "road", "number"),
+    [
+        ("宁波市慈溪周巷", None, None),
+        ("宁波慈溪周巷镇兴业路18号", "兴业路", "18"),
+        ("慈溪周巷兴业路18号", "兴业路", "18"),  # the county's short name written first
+    ],
+)
+def test_a_county_short_name_then_a_town_short_name(
+    text: str, road: str | None, number: str | None
+) -> None:
+    # 周巷 (周巷镇 of 慈溪市) looks like a lane (…巷) and two towns in China share it: after its
+    # county it is that county's town, and the county's short name is no road's start.
+    p = parse(text)
+    assert (p.city, p.district, p.street) == ("宁波市", "慈溪市", "周巷镇")
+    assert (p.road, p.road_number) == (road, number)
+    assert parse_many([text]).to_pylist()[0]["street"] == "周巷镇"
+
+
+@pytest.mark.parametrize(
+    ("text", "road"),
+    [
+        ("宁波市慈溪周巷路5号", "周巷路"),  # the town's short name starts a road
+        ("新疆乌鲁木齐市天山区解放北路", "解放北路"),  # a town named after its road (解放北路街道)
+    ],
+)
+def test_a_town_short_name_that_starts_a_road_is_the_road(text: str, road: str) -> None:
+    p = parse(text)
+    assert p.street is None
+    assert p.road == road

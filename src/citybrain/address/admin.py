@@ -52,6 +52,7 @@ _ROAD_AFTER = re.compile(r"[\u4e00-\u9fff]{1,8}?(?:路|街|大道|巷)(?:[东西
 _TOWN_AFTER = re.compile(r"$|\d|镇|乡|街道|[\u4e00-\u9fff]{0,8}?(?:路|街|大道|巷|社区|村|组)")
 _TOWN_LOOK = 12  # characters `_TOWN_AFTER` may read
 TOWN_FITS = 32  # a flag on a kind handed to `AdminReader._accept`
+TOWN_FOLLOWS = 64  # a flag handed to `AdminReader._accept` (see `_town_of_follows`)
 LONE = 16  # a flag on a kind handed to `AdminReader._accept` (see `_lone_counties`)
 _FIRST_ASCII = re.compile(r"[0-9A-Za-z]")
 _MAX_READS = 100_000  # admin prefixes remembered before starting afresh (bounded memory)
@@ -71,6 +72,14 @@ def _starts_a_lower_name(after: str) -> bool:
         or (head == "大" and after[1:2] in ("道", "街"))
         or (head in _DIRECTIONS and after[1:2] in ("路", "街", "大"))
     )
+
+
+def _town_stem(name: str) -> str:
+    """周巷镇 → 周巷, 良渚街道 → 良渚."""
+    for suffix in ("街道", "镇", "乡"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
 
 
 def _lower_or_road(after: str) -> bool:
@@ -206,6 +215,12 @@ class _Tables:
         self.below: dict[str | None, list[Division]] = {}
         for division in divisions.values():
             self.below.setdefault(division.parent, []).append(division)
+        # County code → its towns by name without 镇 / 乡 / 街道 (None: two share it), built on
+        # use (see AdminReader._town_stem_at); the first two characters of every such name.
+        self.town_stems: dict[str, dict[str, Division | None]] = {}
+        self.town_stem_heads = frozenset(
+            _town_stem(d.name)[:2] for d in divisions.values() if d.level == STREET
+        )
         # Typo indexes: names under a parent (see AdminReader._names_under), built on first use.
         self.children: dict[str | None, NameIndex] = {}
         self.child_codes: dict[str | None, dict[str, str]] = {}
@@ -255,6 +270,9 @@ class AdminReader:
         # while no alias holds a digit or Latin letter, which the key cuts at.
         self._after: dict[str, bool] | None = None if tables.has_ascii else {}
         self._areas: dict[tuple[str, str], Division] = {}  # functional areas read, by parent
+        self._below = tables.below
+        self._town_stems = tables.town_stems
+        self._town_stem_heads = tables.town_stem_heads
 
     @staticmethod
     def is_within(division: Division, ancestor: Division) -> bool:
@@ -269,8 +287,9 @@ class AdminReader:
         if kind & BASE_KIND == SHORT and division.level == STREET and not kind & TOWN_FITS:
             return False  # 荷花池市场: a town's short name before a place's name is that name
         historical = kind & HISTORICAL > 0
+        town_follows = kind & TOWN_FOLLOWS > 0
         kind &= BASE_KIND
-        if kind == SHORT and after:
+        if kind == SHORT and after and not town_follows:
             if _starts_a_lower_name(after):
                 return False
             if division.level >= DISTRICT and (
@@ -362,8 +381,12 @@ class AdminReader:
                 if alias in towns and end + _TOWN_LOOK > horizon:
                     horizon = end + _TOWN_LOOK  # see _fits
                 after = text[end : end + 3]
+                town_follows = 0
                 if alias in short_below_city and after and _lower_or_road(after):
-                    continue  # 人民路, 玉林北路: the short name of a town or county starts a road's
+                    horizon = max(horizon, end + 4)  # a town's stem, 4 at most (_town_stem_at)
+                    if not self._town_of_follows(entries, text, end):
+                        continue  # 人民路, 玉林北路: a town's or county's short name starts a road
+                    town_follows = TOWN_FOLLOWS
                 flags = -1  # see _fits, worked out once per alias when needed
                 for chain in chains:
                     last = chain[-1][0] if chain else None
@@ -389,7 +412,7 @@ class AdminReader:
                         else:
                             if flags < 0:
                                 flags = self._fits(alias, text, end)
-                            if accept(division, kind | flags, last, after):
+                            if accept(division, kind | flags | town_follows, last, after):
                                 extended.append((*chain, (division, kind)))
                     if repeated and len(extended) == grown:
                         extended.append(chain)  # a repeat only when nothing new was read
@@ -406,6 +429,7 @@ class AdminReader:
             if not extended:
                 fixed = (
                     self._moved_town(text, pos, chains)
+                    or self._town_short_within(text, pos, chains)
                     or self._functional_area(text, pos, chains)
                     or self._fuzzy(text, pos, chains)
                 )
@@ -497,6 +521,53 @@ class AdminReader:
                 if self.is_within(candidate, county):
                     return True
         return False
+
+    def _town_of_follows(
+        self, entries: tuple[tuple[Division, int], ...], text: str, end: int
+    ) -> bool:
+        """慈溪周巷: a county's short name, then a town of that county (周巷, 周巷镇) written
+        straight after it, is the county, though the town's name looks like a lane (…巷)."""
+        return any(
+            d.level == DISTRICT and self._town_stem_at(d, text, end) is not None for d, _ in entries
+        )
+
+    def _town_stem_at(self, county: Division, text: str, pos: int) -> tuple[Division, int] | None:
+        """The town of ``county`` whose name without 镇 / 乡 / 街道 starts at ``pos`` (the longest),
+        and that stem's length."""
+        if text[pos : pos + 2] not in self._town_stem_heads:
+            return None  # no town anywhere starts so: the common case, one look-up
+        stems = self._town_stems.get(county.code)
+        if stems is None:  # once per county read, not per address
+            stems = self._town_stems[county.code] = {}
+            for town in self._below.get(county.code, ()):
+                stem = _town_stem(town.name)
+                # 解放北路 of 解放北路街道 alone is the road (but 周巷 of 周巷镇 is the town)
+                if town.level == STREET and 2 <= len(stem) <= 4 and stem[-1] not in "路街道":
+                    stems[stem] = town if stem not in stems else None  # two towns: neither
+        for length in (4, 3, 2):
+            found = stems.get(text[pos : pos + length]) if pos + length <= len(text) else None
+            if found is not None:
+                return found, length
+        return None
+
+    def _town_short_within(
+        self, text: str, pos: int, chains: list[Chain]
+    ) -> tuple[Division, int, str] | None:
+        """慈溪周巷: a town's short name shared with towns elsewhere (so no alias of its own) read
+        under the county just read, when the text ends there or a number, road or village
+        follows (as for the towns' short names, see `_TOWN_AFTER`)."""
+        if len(chains) != 1 or not chains[0] or chains[0][-1][0].level != DISTRICT:
+            return None
+        found = self._town_stem_at(chains[0][-1][0], text, pos)
+        if found is None:
+            return None
+        town, length = found
+        after = pos + length
+        if _lower_or_road(text[after : after + 3]):
+            return None  # 周巷路, 周巷村: a road's or a village's name
+        if _TOWN_AFTER.match(text, after, after + _TOWN_LOOK) is None:
+            return None
+        return town, length, ""
 
     def _next_is_within(self, text: str, pos: int, division: Division) -> bool:
         for length in self._lengths2.get(text[pos : pos + 3], _TWO):
