@@ -74,12 +74,18 @@ def _starts_a_lower_name(after: str) -> bool:
     )
 
 
-def _town_stem(name: str) -> str:
-    """周巷镇 → 周巷, 良渚街道 → 良渚."""
+def _town_short_stem(town: Division) -> str | None:
+    """周巷镇 → 周巷, 良渚街道 → 良渚: a town's name without 镇 / 乡 / 街道, of two to four
+    characters; None for other units, and for 解放北路 of 解放北路街道 (written alone it is the
+    road; but 周巷 of 周巷镇 is the town)."""
+    if town.level != STREET:
+        return None
+    stem = town.name
     for suffix in ("街道", "镇", "乡"):
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return name
+        if stem.endswith(suffix):
+            stem = stem[: -len(suffix)]
+            break
+    return stem if 2 <= len(stem) <= 4 and stem[-1] not in "路街道" else None
 
 
 def _lower_or_road(after: str) -> bool:
@@ -219,7 +225,7 @@ class _Tables:
         # use (see AdminReader._town_stem_at); the first two characters of every such name.
         self.town_stems: dict[str, dict[str, Division | None]] = {}
         self.town_stem_heads = frozenset(
-            _town_stem(d.name)[:2] for d in divisions.values() if d.level == STREET
+            stem[:2] for d in divisions.values() if (stem := _town_short_stem(d))
         )
         # Typo indexes: names under a parent (see AdminReader._names_under), built on first use.
         self.children: dict[str | None, NameIndex] = {}
@@ -527,6 +533,8 @@ class AdminReader:
     ) -> bool:
         """慈溪周巷: a county's short name, then a town of that county (周巷, 周巷镇) written
         straight after it, is the county, though the town's name looks like a lane (…巷)."""
+        if text[end : end + 2] not in self._town_stem_heads:
+            return False  # before looking at each unit the short name may be (many for 城关)
         return any(
             d.level == DISTRICT and self._town_stem_at(d, text, end) is not None for d, _ in entries
         )
@@ -540,9 +548,8 @@ class AdminReader:
         if stems is None:  # once per county read, not per address
             stems = self._town_stems[county.code] = {}
             for town in self._below.get(county.code, ()):
-                stem = _town_stem(town.name)
-                # 解放北路 of 解放北路街道 alone is the road (but 周巷 of 周巷镇 is the town)
-                if town.level == STREET and 2 <= len(stem) <= 4 and stem[-1] not in "路街道":
+                stem = _town_short_stem(town)
+                if stem:
                     stems[stem] = town if stem not in stems else None  # two towns: neither
         for length in (4, 3, 2):
             found = stems.get(text[pos : pos + length]) if pos + length <= len(text) else None
