@@ -18,7 +18,6 @@ from citybrain.api.deps import (
     Security,
     check_every_route_guarded,
     public,
-    require,
     warm_up,
 )
 from citybrain.api.errors import install_error_handlers
@@ -37,6 +36,7 @@ from citybrain.api.routers import (
     map_layers,
     metrics,
     overview,
+    push,
     quality,
     topics,
     unmask_grants,
@@ -44,12 +44,10 @@ from citybrain.api.routers import (
 )
 from citybrain.api.security.audit import AuditWriter
 from citybrain.api.security.limits import BodySizeLimitMiddleware, TokenBucketLimiter
-from citybrain.api.security.roles import Permission
 from citybrain.api.security.tokens import load_signing_key
 from citybrain.api.settings import ApiSettings
 from citybrain.core import Workspace
 from citybrain.core.opsdb import connect
-from citybrain.ingest.connectors.push import mounted_push_router
 from citybrain.web import static_dir
 
 API = "/api/v1"
@@ -119,8 +117,7 @@ def create_app(
     ):
         app.include_router(data.router, prefix=API)
     app.include_router(events.router, prefix=API)
-    push = mounted_push_router(workspace, Depends(require(Permission.INGEST_PUSH)))
-    app.include_router(push, prefix=API)  # department systems send records: POST /ingest/push/…
+    app.include_router(push.router, prefix=API)  # department systems send records
     warm_up()
     if importlib.util.find_spec(OPEN311_MODULE) is not None:
         open311 = importlib.import_module(OPEN311_MODULE)
