@@ -187,5 +187,5 @@ def test_a_run_killed_at_each_step_in_turn_ends_like_an_uninterrupted_run(
     got = outputs(killed)
     edited = "" if rules_version() == rules else " (the address code changed during the test)"
     assert sorted(got) == sorted(expected)
-    for key in expected:
-        assert got[key] == expected[key], key + edited
+    differ = [key for key in expected if got[key] != expected[key]]
+    assert not differ, f"outputs differ from the uninterrupted run's: {differ}{edited}"
