@@ -87,8 +87,11 @@ class TreeSampler:
             self._stop.wait(self.every)
 
 
-def disk(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.exists() else 0
+def disk(path: Path) -> int:
+    """Bytes of a file, or of every file under a folder (0 when absent)."""
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
 
 
 def prepare(size: str, records: int | None, base: str, work: Path, seed: int) -> dict[str, Any]:
