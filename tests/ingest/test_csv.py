@@ -1,7 +1,11 @@
 from __future__ import annotations
 
 import codecs
+import sys
+import types
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -9,6 +13,7 @@ import pytest
 from citybrain.core.workspace import Workspace
 from citybrain.ingest import LoadOptions, load_file
 from citybrain.ingest.connectors import open_file
+from citybrain.ingest.connectors.csv import _undecodable_rows
 from citybrain.ingest.connectors.sniff import detect_encoding
 from ingest._helpers import WATER_HEADER, MakeContract, water_rows, write_csv
 
@@ -240,3 +245,48 @@ def test_python_fallback_parses_what_arrow_cannot(
         (2, 3, "bad_field_count:2/5"),
         (4, 6, "unterminated_quote"),
     ]
+
+
+def _report(exc: BaseException, obj: object) -> Any:
+    return types.SimpleNamespace(exc_type=type(exc), exc_value=exc, object=obj, err_msg=None)
+
+
+def test_overlapping_quiet_reads_restore_the_hook_and_pass_other_reports(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: seen.append(u.object))
+    original = sys.unraisablehook
+    first, second, stranger = object(), object(), object()
+    undecodable = UnicodeDecodeError("utf-8", b"\xe4", 0, 1, "unexpected end of data")
+    a, b = _undecodable_rows.quiet(first), _undecodable_rows.quiet(second)
+    a.__enter__()
+    b.__enter__()
+    a.__exit__(None, None, None)  # out of order, as two worker threads may end
+    sys.unraisablehook(_report(undecodable, second))  # the active read's noise: dropped
+    sys.unraisablehook(_report(undecodable, first))  # a read that ended: reported
+    sys.unraisablehook(_report(ValueError("x"), stranger))  # anything else: reported
+    b.__exit__(None, None, None)
+    assert sys.unraisablehook is original
+    assert seen == [first, stranger]
+
+
+def test_threaded_loads_of_undecodable_rows_leave_no_hook_behind(
+    workspace: Workspace,
+    source_dir: Path,
+    make_contract: MakeContract,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: seen.append(u.exc_value))
+    original = sys.unraisablehook
+    sources = []
+    for i in range(8):  # a row cut mid-character that is also one field too long
+        path = write_csv(source_dir / f"water{i}.csv", water_rows(50))
+        path.write_bytes(path.read_bytes() + b"A000999,\xe4\xb8bad,2024/01/01,1,1,x\n")
+        contract = make_contract(f"kind: csv\npath: water{i}.csv\nencoding: utf-8", system=f"w{i}")
+        sources.append((contract, path))
+    with ThreadPoolExecutor(4) as pool:
+        manifests = list(pool.map(lambda s: load_file(workspace.lake, *s), sources))
+    assert all(m.rows_quarantined == 1 and m.rows_landed == 50 for m in manifests)
+    assert sys.unraisablehook is original and seen == []

@@ -13,6 +13,7 @@ import contextlib
 import csv
 import io
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -214,7 +215,7 @@ class CsvReader:
             invalid.append(row)
             return "skip"
 
-        with _quiet_undecodable_rows():
+        with _undecodable_rows.quiet(on_invalid):
             return self._read_arrow(data, on_invalid)
 
     def _read_arrow(self, data: bytes, on_invalid: Callable[[pacsv.InvalidRow], str]) -> pa.Table:
@@ -352,23 +353,50 @@ def _offset_after_lines(data: bytes, n: int) -> int:
     return offset
 
 
-@contextlib.contextmanager
-def _quiet_undecodable_rows() -> Iterator[None]:
+class _UndecodableRowFilter:
     """Silence Arrow's report of a row it cannot even decode for the invalid-row handler.
 
     Arrow decodes a bad row's bytes before calling the handler; a row cut mid-character fails
     there and Arrow prints "Exception ignored … UnicodeDecodeError" to stderr, then fails the
     read. The chunk then takes the Python path, which quarantines the row with its reason, so
     the message is noise to the user, not a lost row.
+
+    ``sys.unraisablehook`` is process-wide, and ``ingest --workers`` reads sources in threads: a
+    plain swap-and-restore per read let two overlapping reads restore each other's hook out of
+    order and leave one installed for good. So one filter is installed while any read is active
+    (under a lock, first in installs, last out restores), and it drops only a
+    ``UnicodeDecodeError`` raised for one of the active reads' own handlers; every other report
+    goes to the hook that was there before.
     """
-    previous = sys.unraisablehook
 
-    def hook(unraisable: Any) -> None:
-        if not isinstance(unraisable.exc_value, UnicodeDecodeError):
-            previous(unraisable)
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._handlers: set[object] = set()
+        self._below: Callable[[Any], object] = sys.__unraisablehook__
 
-    sys.unraisablehook = hook
-    try:
-        yield
-    finally:
-        sys.unraisablehook = previous
+    def __call__(self, unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, UnicodeDecodeError) and (
+            unraisable.object in self._handlers
+        ):
+            return
+        self._below(unraisable)
+
+    @contextlib.contextmanager
+    def quiet(self, handler: object) -> Iterator[None]:
+        """While the block runs, undecodable rows reported for ``handler`` are not printed."""
+        with self._lock:
+            if not self._handlers:
+                self._below = sys.unraisablehook
+                sys.unraisablehook = self
+            self._handlers.add(handler)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._handlers.discard(handler)
+                # Someone who replaced the hook meanwhile owns it now: leave theirs in place.
+                if not self._handlers and sys.unraisablehook is self:
+                    sys.unraisablehook = self._below
+
+
+_undecodable_rows = _UndecodableRowFilter()
