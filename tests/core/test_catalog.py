@@ -66,6 +66,20 @@ def register(catalog: Catalog, zone: str, name: str, system_id: str | None = Non
     catalog.register_dataset(DatasetSpec(zone=zone, name=name, system_id=system_id))
 
 
+def test_the_headline_does_not_count_a_dataset_whose_latest_count_is_empty(
+    catalog: Catalog,
+) -> None:
+    register(catalog, "raw", "hukou.persons")
+    register(catalog, "std", "person")
+    register(catalog, "std", "vehicle_ping")
+    catalog.record_stats("std/person", rows=0, recorded_at=T0)
+    catalog.record_stats("std/person", rows=12, recorded_at=T0 + timedelta(days=1))
+    catalog.record_stats("std/vehicle_ping", rows=40, recorded_at=T0)
+    catalog.record_stats("std/vehicle_ping", rows=0, recorded_at=T0 + timedelta(days=1))
+    # raw/hukou.persons was never measured: counted; std/vehicle_ping is empty now: not counted
+    assert catalog.headline().datasets_by_zone == {"raw": 1, "std": 1}
+
+
 def test_open_migrates_an_empty_database(ops_db_url: str) -> None:
     catalog = Catalog.open(ops_db_url)
     try:

@@ -19,7 +19,13 @@ from citybrain.core.catalog.types import (
     RunStatus,
     SystemSummary,
 )
-from citybrain.core.opsdb.models import CatalogDataset, LoadRun, PipelineRun, PipelineStep
+from citybrain.core.opsdb.models import (
+    CatalogDataset,
+    CatalogDatasetStats,
+    LoadRun,
+    PipelineRun,
+    PipelineStep,
+)
 
 
 def start_load(
@@ -205,7 +211,24 @@ def headline(db: Session) -> HeadlineFigures:
             func.max(LoadRun.finished_at),
         ).where(succeeded)
     ).one()
-    counted = select(CatalogDataset.zone, func.count()).group_by(CatalogDataset.zone)
+    # A dataset whose latest recorded row count is 0 is no dataset a leader should count;
+    # one never measured (a source system's entry) still is.
+    ranked = select(
+        CatalogDatasetStats.dataset_id,
+        CatalogDatasetStats.rows,
+        func.row_number()
+        .over(
+            partition_by=CatalogDatasetStats.dataset_id,
+            order_by=(CatalogDatasetStats.recorded_at.desc(), CatalogDatasetStats.id.desc()),
+        )
+        .label("rank"),
+    ).subquery()
+    empty = select(ranked.c.dataset_id).where(ranked.c.rank == 1, ranked.c.rows == 0)
+    counted = (
+        select(CatalogDataset.zone, func.count())
+        .where(CatalogDataset.id.not_in(empty))
+        .group_by(CatalogDataset.zone)
+    )
     # .all(): dict() would take a Result for a mapping (it has keys()) and fail.
     by_zone: dict[str, int] = dict(db.execute(counted).all())
     return HeadlineFigures(
