@@ -91,7 +91,10 @@ MEANING = {
     "MqttConnector.batch_rows": "a micro-batch lands after this many messages",
     "MqttConnector.batch_seconds": "… or after this long",
     "MqttConnector.cadence": "how often each sensor reports (gap detection)",
-    "PushConnector.token_env": "environment variable holding the push endpoint's token",
+    "PushConnector.token_env": (
+        "not used any more, accepted so that older contracts still validate: a department pushes"
+        " with an API key of the `system` role (POST /api/v1/ingest/push/{system})"
+    ),
     "PushConnector.batch_rows": "rows per landed batch",
     "NgsiLdConnector.entity_type": "NGSI-LD entity type to read",
     "NgsiLdConnector.context": "JSON-LD @context URL",
