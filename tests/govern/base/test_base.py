@@ -39,6 +39,30 @@ def test_survivorship_prefers_the_trusted_source_then_the_latest_load(engine: En
     assert p2["name"] == "李四" and p2["phone"] is None
 
 
+@pytest.mark.parametrize("loads", [("L-b", "L-a"), ("L-a", "L-b")])
+def test_survivorship_between_untrusted_systems_does_not_hang_on_load_order(
+    engine: Engine, loads: tuple[str, str]
+) -> None:
+    """Two systems nobody ranked: the winner is the same whichever was loaded later (two loads of
+    one second order by chance), and recency still decides within one system."""
+    links = engine.register(
+        f"links_{loads[0][-1]}",
+        pa.table(
+            {
+                "record_id": ["a", "b", "c"],
+                "golden_enterprise_id": ["E1", "E1", "E1"],
+                "source_system": ["water_utility", "power_grid", "power_grid"],
+                "source_row": ["w:1", "p:1", "p:2"],
+                "load_id": [loads[0], loads[1], "L-0"],
+                "address_norm": ["天府五街15号2栋", "天府五街15号1幢", "天府五街15号"],
+            }
+        ),
+    )
+    rules = SurvivorshipRules(fields={"address": "address_norm"}, source_rank=("market_registry",))
+    (only,) = engine.to_arrow(survive(links, "golden_enterprise_id", rules)).to_pylist()
+    assert (only["address__source_system"], only["address__source_row"]) == ("power_grid", "p:1")
+
+
 @pytest.mark.duckdb
 def test_build_base_writes_every_base_table_with_lineage(
     engine: Engine, std: dict[str, ir.Table], tmp_path: object

@@ -1,10 +1,12 @@
 """Field-level survivorship: each golden field takes the value of the most trusted source.
 
 For every field the candidates are the entity's linked records with a value; the winner is the
-record of the best-ranked source system (a configurable ranking, lower is more trusted), then the
-most recent load, then the least record id. The winner's ``source_system`` and ``source_row`` are
-kept beside the value, so every golden field has its lineage. One Ibis expression per field, run
-on the engine.
+record of the best-ranked source system (a configurable ranking, lower is more trusted); among
+systems of equal rank, the first by name; within that system, the most recent load, then the least
+record id. Recency is compared within a system only: load ids of two systems loaded in the same
+second order by chance, and a golden field must not change between two runs over the same data.
+The winner's ``source_system`` and ``source_row`` are kept beside the value, so every golden field
+has its lineage. One Ibis expression per field, run on the engine.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ def survive(links: ir.Table, golden_column: str, rules: SurvivorshipRules) -> ir
             group_by=candidates[golden_column],
             order_by=[
                 candidates._rank,
+                candidates.source_system,
                 ibis.desc(candidates[rules.recency_column]),
                 candidates.record_id,
             ],
