@@ -98,8 +98,11 @@ class LoadOptions:
 
 
 def new_load_id() -> str:
-    """Sortable and unique: ``load-20261125T111620-1a2b3c4d``."""
-    return f"load-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
+    """Sortable and unique: ``load-20261125T111620123456-1a2b3c4d``.
+
+    Microseconds, so that two loads of one second still sort in the order they were made (the
+    newest load of a system wins survivorship; a random tie would change golden fields)."""
+    return f"load-{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{secrets.token_hex(4)}"
 
 
 def file_checksum(path: Path) -> str:

@@ -25,13 +25,13 @@ def reset_peak() -> bool:
     return True
 
 
-def peak_rss_bytes() -> int:
+def peak_rss_bytes(*, children: bool = True) -> int:
     """The highest resident memory since the last `reset_peak` (or since start), in bytes,
-    with the largest peak of the children that have ended."""
+    with (unless ``children=False``) the largest peak of the children that have ended."""
     own = _vm_hwm()
     if own is None:
         own = _rusage_bytes(resource.RUSAGE_SELF)
-    return max(own, _rusage_bytes(resource.RUSAGE_CHILDREN))
+    return max(own, _rusage_bytes(resource.RUSAGE_CHILDREN)) if children else own
 
 
 def _vm_hwm() -> int | None:

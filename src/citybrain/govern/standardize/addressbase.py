@@ -81,7 +81,9 @@ def build_address_index(engine: Engine, *, city_name: str | None = None) -> Addr
     parser = base.parser(config)
     digest = hashlib.sha256()
     for table in (register.select(["address_id", "full_address"]), areas):
-        digest.update(repr(table.to_pydict()).encode())
+        # Sorted: the engine reads rows in no fixed order, and the same register is one version.
+        ordered = table.sort_by([(name, "ascending") for name in table.column_names])
+        digest.update(repr(ordered.to_pydict()).encode())
     digest.update(repr(sorted(aliases.items())).encode())
     digest.update(rules_version().encode())  # new parsing or matching rules: match again
     return AddressIndex(
@@ -146,7 +148,8 @@ def _road_aliases(table: pa.Table | None) -> dict[str, tuple[str, ...]]:
     for new, old in zip(data["name"], data["old_name"], strict=True):
         if old and new and new not in out.setdefault(old, []):
             out[old].append(new)
-    return {old: tuple(names) for old, names in out.items()}
+    # Sorted: the rows come in no fixed order, and one register must read the same every run.
+    return {old: tuple(sorted(names)) for old, names in out.items()}
 
 
 def _with_area_names(rows: pa.Table, areas: pa.Table, admin: pa.Table | None) -> pa.Table:
