@@ -17,11 +17,8 @@ import pyarrow.compute as pc
 from citybrain.govern.resolve.probabilistic import EDGE_SCHEMA
 
 
-def identifier_edges(records: pa.Table, column: str = "id_valid") -> pa.Table:
-    """One edge per record to the first record with the same valid identifier."""
-    keyed = records.select(["record_id", column]).filter(pc.is_valid(records[column]))
-    first = keyed.group_by(column).aggregate([("record_id", "min")])
-    joined = keyed.join(first, column)
+def _to_first(joined: pa.Table) -> pa.Table:
+    """Certain edges from each record (``record_id``) to its group's first (``record_id_min``)."""
     joined = joined.filter(pc.not_equal(joined["record_id"], joined["record_id_min"]))
     return pa.table(
         {
@@ -31,6 +28,14 @@ def identifier_edges(records: pa.Table, column: str = "id_valid") -> pa.Table:
         },
         schema=EDGE_SCHEMA,
     )
+
+
+def identifier_edges(records: pa.Table, column: str = "id_valid") -> pa.Table:
+    """One edge per record to the first record with the same valid identifier."""
+    keyed = records.select(["record_id", column]).filter(pc.is_valid(records[column]))
+    first = keyed.group_by(column).aggregate([("record_id", "min")])
+    joined = keyed.join(first, column)
+    return _to_first(joined)
 
 
 def cross_dataset_edges(records: pa.Table, column: str, dataset: str) -> pa.Table:
@@ -42,15 +47,7 @@ def cross_dataset_edges(records: pa.Table, column: str, dataset: str) -> pa.Tabl
     firsts = firsts.rename_columns([column, dataset, "record_id"])
     hub = firsts.group_by(column).aggregate([("record_id", "min")])
     joined = firsts.join(hub, column)
-    joined = joined.filter(pc.not_equal(joined["record_id"], joined["record_id_min"]))
-    return pa.table(
-        {
-            "record_id_l": joined["record_id_min"],
-            "record_id_r": joined["record_id"],
-            "match_probability": pa.array([1.0] * joined.num_rows, pa.float64()),
-        },
-        schema=EDGE_SCHEMA,
-    )
+    return _to_first(joined)
 
 
 def guarded_edges(records: pa.Table, column: str) -> pa.Table:
