@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -23,6 +22,7 @@ import time
 from pathlib import Path
 
 import typer
+from machine import machine
 
 import citybrain
 
@@ -76,13 +76,7 @@ def main() -> None:
     print(f"target: under {TARGET_SECONDS} s (median) — {'met' if under else 'NOT met'}")
     result = {
         "benchmark": "cli_startup",
-        "machine": {
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "load_average_before": [round(x, 2) for x in load_before],
-            "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        },
+        "machine": machine(load_before),
         "versions": {"citybrain": citybrain.__version__, "typer": typer.__version__},
         "inputs": {"repeat": args.repeat, "bytecode_cache": not args.no_bytecode},
         "target_seconds": TARGET_SECONDS,

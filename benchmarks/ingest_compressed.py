@@ -14,7 +14,6 @@ import argparse
 import gzip
 import json
 import os
-import platform
 import resource
 import tempfile
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+from machine import machine
 
 import citybrain
 from citybrain.core.workspace import Workspace
@@ -108,13 +108,7 @@ def main() -> None:
               f"{s['seconds']:>7.2f} {s['rows_per_second']:>10,}")  # fmt: skip
     result = {
         "benchmark": "ingest_compressed",
-        "machine": {
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "load_average_before": [round(x, 2) for x in load_before],
-            "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        },
+        "machine": machine(load_before),
         "versions": {"citybrain": citybrain.__version__, "pyarrow": pa.__version__},
         "inputs": {"rows": args.rows, "gzip_level": 6, "repeat": args.repeat, "figure": "best"},
         "reference": "gps.txt (the same bytes, not compressed)",

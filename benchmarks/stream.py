@@ -18,7 +18,6 @@ import argparse
 import getpass
 import json
 import os
-import platform
 import shutil
 import socket
 import subprocess
@@ -33,6 +32,7 @@ import paho.mqtt as paho_mqtt
 import paho.mqtt.client as paho
 import psutil
 import pyarrow as pa
+from machine import machine
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -198,14 +198,7 @@ def main() -> None:
     result = {
         "benchmark": "stream",
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-            "load_average_before": [round(x, 2) for x in load_before],
-            "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        },
+        "machine": machine(load_before),
         "versions": {
             "mosquitto": mosquitto_version(),
             "paho_mqtt": paho_mqtt.__version__,
