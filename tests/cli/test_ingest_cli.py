@@ -10,21 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from citybrain.cli.main import main
 from citybrain.ingest.simsources import shipped_sim_contracts
+from cli.runner import run_cli
 from ingest.test_sim_contracts import tiny_city_dir
 
 NETWORK = ("health_tests", "police_residence_permit", "parking_occupancy", "transport_arrivals")
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _closed_port() -> int:

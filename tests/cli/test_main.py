@@ -7,17 +7,7 @@ from pathlib import Path
 import pytest
 
 from citybrain import __version__
-from citybrain.cli.main import main
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+from cli.runner import run_cli
 
 
 def test_help_lists_commands(capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,22 +12,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from citybrain.cli.main import main
+from cli.runner import run_cli
 
 GPS_ROWS = 3000
 AIR_DAYS = 5
 STATIONS = ("Dongsi", "Tiantan", "Guanyuan")
 COMPANIES = 400
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def gps_export(folder: Path) -> tuple[Path, list[datetime]]:
