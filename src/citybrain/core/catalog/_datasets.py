@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Subquery, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -127,13 +127,13 @@ def to_dataset(row: CatalogDataset, latest: CatalogDatasetStats | None, now: dat
     )
 
 
-def _latest_stats(db: Session, dataset_ids: Sequence[int]) -> dict[int, CatalogDatasetStats]:
-    """The newest stats row of each dataset, in one query."""
-    if not dataset_ids:
-        return {}
+def newest_stats(*where: ColumnElement[bool]) -> Subquery:
+    """Each dataset's newest stats row (``id``, ``dataset_id``, ``rows``), as a subquery."""
     ranked = (
         select(
             CatalogDatasetStats.id,
+            CatalogDatasetStats.dataset_id,
+            CatalogDatasetStats.rows,
             func.row_number()
             .over(
                 partition_by=CatalogDatasetStats.dataset_id,
@@ -141,13 +141,21 @@ def _latest_stats(db: Session, dataset_ids: Sequence[int]) -> dict[int, CatalogD
             )
             .label("rank"),
         )
-        .where(CatalogDatasetStats.dataset_id.in_(dataset_ids))
+        .where(*where)
         .subquery()
     )
+    return (
+        select(ranked.c.id, ranked.c.dataset_id, ranked.c.rows).where(ranked.c.rank == 1).subquery()
+    )
+
+
+def _latest_stats(db: Session, dataset_ids: Sequence[int]) -> dict[int, CatalogDatasetStats]:
+    """The newest stats row of each dataset, in one query."""
+    if not dataset_ids:
+        return {}
+    newest = newest_stats(CatalogDatasetStats.dataset_id.in_(dataset_ids))
     rows = db.scalars(
-        select(CatalogDatasetStats)
-        .join(ranked, ranked.c.id == CatalogDatasetStats.id)
-        .where(ranked.c.rank == 1)
+        select(CatalogDatasetStats).join(newest, newest.c.id == CatalogDatasetStats.id)
     )
     return {row.dataset_id: row for row in rows}
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from citybrain.core.catalog._datasets import newest_stats
 from citybrain.core.catalog.types import (
     HeadlineFigures,
     LoadNotFound,
@@ -21,7 +22,6 @@ from citybrain.core.catalog.types import (
 )
 from citybrain.core.opsdb.models import (
     CatalogDataset,
-    CatalogDatasetStats,
     LoadRun,
     PipelineRun,
     PipelineStep,
@@ -213,17 +213,8 @@ def headline(db: Session) -> HeadlineFigures:
     ).one()
     # A dataset whose latest recorded row count is 0 is no dataset a leader should count;
     # one never measured (a source system's entry) still is.
-    ranked = select(
-        CatalogDatasetStats.dataset_id,
-        CatalogDatasetStats.rows,
-        func.row_number()
-        .over(
-            partition_by=CatalogDatasetStats.dataset_id,
-            order_by=(CatalogDatasetStats.recorded_at.desc(), CatalogDatasetStats.id.desc()),
-        )
-        .label("rank"),
-    ).subquery()
-    empty = select(ranked.c.dataset_id).where(ranked.c.rank == 1, ranked.c.rows == 0)
+    newest = newest_stats()
+    empty = select(newest.c.dataset_id).where(newest.c.rows == 0)
     counted = (
         select(CatalogDataset.zone, func.count())
         .where(CatalogDataset.id.not_in(empty))
