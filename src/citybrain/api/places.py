@@ -94,11 +94,6 @@ class Places:
         )
         return {str(a): str(g) for a, g in pairs if g is not None}
 
-    def address_of(self, subject_type: str, subject_id: str) -> str | None:
-        if subject_type not in ADDRESS_SUBJECTS:
-            return None
-        return self.addresses([subject_id]).get(subject_id)
-
 
 _CREATE = threading.Lock()
 
