@@ -48,10 +48,6 @@ class RunContext:
             self._engine = self.workspace.engine()
         return self._engine
 
-    @property
-    def engine_started(self) -> bool:
-        return self._engine is not None
-
     def close(self) -> None:
         if self._engine is not None:
             self._engine.close()
