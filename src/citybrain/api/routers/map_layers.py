@@ -3,6 +3,8 @@
 - areas: street, community and grid polygons from the address register (``std.admin_area``);
 - buildings: building-level points of the standard address register (``std.standard_address``);
 - cases: open and closed cases as points, area-scoped;
+- the offline base map (``api/basemap.py``): a MapLibre style and its vector tiles, built from the
+  register into the workspace on first use; a place search over the register's names;
 - a topic's findings: points when few, otherwise counted into H3 cells server-side (resolution from
   the map's zoom), so the map stays interactive with 100k flagged points.
 """
@@ -10,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Annotated, Any, Literal
 
 import h3
@@ -17,12 +20,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from citybrain.api import basemap
 from citybrain.api.deps import (
     KnownTopic,
+    Lake,
     LakeDep,
     OpsEngine,
     Period,
@@ -30,6 +35,7 @@ from citybrain.api.deps import (
     ScopeDep,
     TopicFilter,
     cases_in_scope,
+    public,
     require,
     scoped_findings,
 )
@@ -319,3 +325,79 @@ def findings_layer(
         features=_hexagons(table) if total else [], kind="h3", total=total,
         h3_resolution=res,
     )  # fmt: skip
+
+
+_BASEMAP_LOCK = threading.Lock()
+
+
+def _basemap(request: Request, lake: Lake) -> basemap.BaseMap:
+    """The app's base map (one per app and lake, so one archive build at a time)."""
+    with _BASEMAP_LOCK:
+        found: basemap.BaseMap | None = getattr(request.app.state, "basemap", None)
+        if found is None or found.workspace is not lake.workspace:
+            found = basemap.BaseMap(lake.workspace, lake.read)
+            request.app.state.basemap = found
+        return found
+
+
+@router.get("/style.json", dependencies=[Depends(public)])
+def style(request: Request, lake: LakeDep) -> dict[str, Any]:
+    """The base map's MapLibre style: the city's own vector tiles, labels from local fonts.
+
+    Open like any base map (the geography names no person); the tiles are built from the address
+    register on the first call after it changed."""
+    meta = _basemap(request, lake).ensure()
+    tiles = str(request.url_for("base_tile", z=0, x=0, y=0)).replace(
+        "/0/0/0.mvt", "/{z}/{x}/{y}.mvt"
+    )
+    return basemap.style(tiles, meta["bounds"])
+
+
+@router.get(
+    "/tiles/{z}/{x}/{y}.mvt",
+    name="base_tile",
+    dependencies=[Depends(public)],
+    response_class=Response,
+    responses={200: {"content": {"application/vnd.mapbox-vector-tile": {}}},
+               404: {"description": "no such tile"}},
+)  # fmt: skip
+def tile(
+    request: Request,
+    lake: LakeDep,
+    z: Annotated[int, Path(ge=0, le=22)],
+    x: Annotated[int, Path(ge=0)],
+    y: Annotated[int, Path(ge=0)],
+) -> Response:
+    """One vector tile of the base map (gzip-compressed MVT); empty where the city has nothing."""
+    if x >= 1 << z or y >= 1 << z:
+        raise HTTPException(404, f"no tile {z}/{x}/{y}")
+    data = _basemap(request, lake).tile(z, x, y)
+    return Response(
+        data,
+        media_type="application/vnd.mapbox-vector-tile",
+        headers={"Content-Encoding": "gzip", "Cache-Control": "no-cache"},
+    )
+
+
+class Place(BaseModel):
+    kind: str  # street, community, grid, road, building, address
+    name: str
+    alias: str | None  # an area's code, a road's old name, an address id
+    west: float
+    south: float
+    east: float
+    north: float
+
+
+@router.get("/search")
+def search_places(
+    _: Annotated[Principal, Depends(require(Permission.MAP_READ))],
+    request: Request,
+    lake: LakeDep,
+    q: Annotated[str, Query(min_length=1, max_length=200, description="a name or an address")],
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> list[Place]:
+    """Streets, communities, grids, roads (also by old name), buildings and gates by name or
+    address; each with its box, so the map can fly there."""
+    places = _basemap(request, lake).places()
+    return [Place(**row) for row in basemap.search(places, q, limit)]
