@@ -166,3 +166,21 @@ def test_archive_file_is_gzip_mvt(city: Harness) -> None:
         assert (header["min_zoom"], header["max_zoom"]) == (10, 16)
         data = reader.get(*_tile_of(104.01, 30.51, 16))  # type: ignore[no-untyped-call]
         assert data is not None and "buildings" in mapbox_vector_tile.decode(gzip.decompress(data))
+
+
+def test_a_finding_point_says_its_place_in_words(city: Harness) -> None:
+    from api.scoped_data import TOPIC, findings_table, write_findings
+
+    rows = [{"subject_type": "dwelling", "subject_id": "B1", "street_id": "S1",
+             "community_id": "C1", "grid_id": "G1", "lon": 104.01, "lat": 30.51}]  # fmt: skip
+    write_findings(city.workspace, findings_table(rows))
+    url = f"/api/v1/map/topics/{TOPIC}/findings"
+    leader = city.client.get(url, headers=city.as_role("leader")).json()
+    (point,) = leader["features"]
+    props = point["properties"]
+    assert (props["street_name"], props["community_name"], props["grid_name"]) == (
+        "科技园街道", "锦城社区", "锦城社区第1网格",
+    )  # fmt: skip
+    assert props["reasons_zh"].startswith("月用电900度")
+    assert "subject_id" not in props and "grid_id" not in props  # no bare codes, nothing personal
+    assert props["address"] == "天府大道1号锦城小区3栋"  # a leader sees it cut to its building

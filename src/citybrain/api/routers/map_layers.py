@@ -26,6 +26,7 @@ from sqlalchemy import select
 
 from citybrain.api import basemap
 from citybrain.api.deps import (
+    InstalledTopics,
     KnownTopic,
     Lake,
     LakeDep,
@@ -39,6 +40,9 @@ from citybrain.api.deps import (
     require,
     scoped_findings,
 )
+from citybrain.api.pii import Masker, get_masker
+from citybrain.api.places import ADDRESS_SUBJECTS, Places, PlacesDep
+from citybrain.api.security.masking import PiiKind
 from citybrain.api.security.roles import Permission
 from citybrain.cases import Case, Status
 from citybrain.core.opsdb import session
@@ -213,15 +217,32 @@ def cases_layer(
     _: Annotated[Principal, Depends(require(Permission.MAP_READ))],
     ops_engine: OpsEngine,
     scope: ScopeDep,
+    places: PlacesDep,
+    masker: Annotated[Masker, Depends(get_masker)],
+    installed: InstalledTopics,
     status: Status | None = None,
     topic: TopicFilter | None = None,
     open_only: bool = True,
     bbox: BBox = None,
     limit: Annotated[int, Query(ge=1, le=MAX_FEATURES)] = 5000,
 ) -> FeatureCollection:
-    """Cases in the caller's area as points (id, topic, status, level; nothing personal)."""
+    """Cases in the caller's area as points: id, topic (and its title), status, level, the
+    address as the caller may see it and the names of its areas."""
     box = parse_bbox(bbox)
-    columns = (Case.id, Case.topic, Case.status, Case.level, Case.department, Case.lon, Case.lat)
+    columns = (
+        Case.id,
+        Case.topic,
+        Case.status,
+        Case.level,
+        Case.department,
+        Case.lon,
+        Case.lat,
+        Case.subject_id,
+        Case.address,
+        Case.street_id,
+        Case.community_id,
+        Case.grid_id,
+    )
     query = select(*columns).where(
         cases_in_scope(scope),
         Case.lon.is_not(None),
@@ -238,22 +259,105 @@ def cases_layer(
     with session(ops_engine) as db:
         rows = db.execute(query.order_by(Case.id.desc()).limit(limit + 1)).all()
     truncated = len(rows) > limit
+    rows = rows[:limit]
+    found = places.addresses(r.subject_id for r in rows if not r.address)
+    names = places.names()
     features = [
         Feature(
             geometry={"type": "Point", "coordinates": [r.lon, r.lat]},
             properties={
                 "id": r.id,
                 "topic": r.topic,
+                **_titles(installed, r.topic),
                 "status": r.status,
                 "level": r.level,
                 "department": r.department,
+                "address": masker.value(
+                    r.address or found.get(r.subject_id), PiiKind.ADDRESS, subject=r.subject_id
+                ),
+                **_area_words(names, r.street_id, r.community_id, r.grid_id),
             },
         )
-        for r in rows[:limit]
+        for r in rows
     ]
     return FeatureCollection(
         features=features, kind="points", total=len(features), truncated=truncated
     )
+
+
+def _titles(installed: InstalledTopics, topic: str) -> dict[str, str | None]:
+    found = installed.get(topic)
+    return {
+        "topic_title_zh": found.title_zh if found else None,
+        "topic_title_en": found.title_en if found else None,
+    }
+
+
+def _area_words(
+    names: dict[str, str], street: str | None, community: str | None, grid: str | None
+) -> dict[str, str | None]:
+    """The names of a point's street, community and grid (null where the register has none)."""
+    return {
+        "street_name": names.get(street) if street else None,
+        "community_name": names.get(community) if community else None,
+        "grid_name": names.get(grid) if grid else None,
+    }
+
+
+def _finding_points(
+    shown: pa.Table,
+    topic: str,
+    places: Places,
+    masker: Masker,
+    ops_engine: Any,
+    scope: Any,
+    installed: InstalledTopics,
+) -> list[Feature]:
+    """The shown findings (at most MAX_POINTS) as points a popup can put in words: the address
+    as the caller may see it, the area names, the first reasons, and the case and dwelling 360 to
+    open. The subject's id itself stays out: for a dwelling it is personal."""
+    rows = shown.to_pylist()
+    subjects = [r["subject_id"] for r in rows if r["subject_type"] in ADDRESS_SUBJECTS]
+    addresses = places.addresses(subjects)
+    dwellings = places.dwelling_ids(subjects)
+    names = places.names()
+    with session(ops_engine) as db:
+        opened = db.execute(
+            select(Case.subject_id, Case.id)
+            .where(
+                Case.topic == topic,
+                Case.subject_id.in_([r["subject_id"] for r in rows]),
+                cases_in_scope(scope),
+            )
+            .order_by(Case.id)
+        ).all()
+    case_of = {str(subject): int(id_) for subject, id_ in opened}  # the newest case of each subject
+    titles = _titles(installed, topic)
+    features = []
+    for r in rows:  # one per shown point: at most MAX_POINTS
+        subject = r["subject_id"]
+        reasons = r.get("reasons") or []
+        address = addresses.get(subject) if r["subject_type"] in ADDRESS_SUBJECTS else None
+        features.append(
+            Feature(
+                geometry={"type": "Point", "coordinates": [r["lon"], r["lat"]]},
+                properties={
+                    "topic": topic,
+                    **titles,
+                    "subject_type": r["subject_type"],
+                    "period": r["period"],
+                    "score": r["score"],
+                    "level": r["level"],
+                    "address": masker.value(address, PiiKind.ADDRESS, subject=subject),
+                    **_area_words(names, r["street_id"], r["community_id"], r["grid_id"]),
+                    "reasons_zh": "；".join(x["text_zh"] for x in reasons[:3] if x.get("text_zh")),
+                    "reasons_en": "; ".join(x["text_en"] for x in reasons[:3] if x.get("text_en")),
+                    "case_id": case_of.get(subject),
+                    "dwelling_id": dwellings.get(subject),
+                },
+            )
+        )
+    return features
 
 
 def _hexagons(table: pa.Table) -> list[Feature]:
@@ -293,6 +397,10 @@ def findings_layer(
     topic: KnownTopic,  # after the permission: a caller without it gets 403, not 404
     scope: ScopeDep,
     lake: LakeDep,
+    places: PlacesDep,
+    masker: Annotated[Masker, Depends(get_masker)],
+    ops_engine: OpsEngine,
+    installed: InstalledTopics,
     zoom: Annotated[int, Query(ge=0, le=22, description="the map's zoom level")] = 12,
     bbox: BBox = None,
     level: Literal["high", "medium", "low"] | None = None,
@@ -314,9 +422,8 @@ def findings_layer(
     as_points = aggregate == "points" or (aggregate == "auto" and total <= MAX_POINTS)
     if as_points:
         shown = table.sort_by([("score", "descending")]).slice(0, MAX_POINTS)
-        properties = ["subject_type", "period", "score", "level", "grid_id"]
         return FeatureCollection(
-            features=_points(shown, properties),
+            features=_finding_points(shown, topic, places, masker, ops_engine, scope, installed),
             kind="points",
             total=total,
             truncated=total > MAX_POINTS,
