@@ -1,0 +1,168 @@
+"""The rules a muck truck can break, found on clean tracks (Ibis in the engine; only one row per
+truck-day, per stop and per truck-month comes back to Python).
+
+- ``outside_hours``: driving (not standing) outside the hours its valid permit allows, for at
+  least ``min_outside_pings`` pings over ``min_outside_minutes`` (one stray timestamp is no trip);
+- ``no_permit``: driving on days with no valid permit for the plate (one finding per truck-month);
+- ``speeding``: at least ``min_speeding_pings`` plausible reported speeds above the limit in a day;
+- ``illegal_dumping``: a loaded truck standing ``min_stop_minutes`` or more (``min_stop_pings``
+  pings at least) farther than ``site_radius_m`` from every construction and disposal site.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+import shapely
+
+from citybrain.topics.builtin.muck_trucks.track import M_PER_DEG_LAT, M_PER_DEG_LON_EQUATOR
+
+HOURS = r"^\s*(\d{1,2})[:：](\d{2})\s*[-~—至到]\s*(\d{1,2})[:：](\d{2})\s*$"
+FAR_PAST, FAR_FUTURE = "1900-01-01", "2999-12-31"
+
+
+@dataclass(frozen=True)
+class RuleLimits:
+    speed_limit_kmh: float = 60.0
+    min_speeding_pings: int = 2
+    min_outside_pings: int = 3
+    min_outside_minutes: float = 15.0
+    min_stop_pings: int = 2
+    min_stop_minutes: float = 8.0
+    max_stop_gap_minutes: float = 30.0
+    single_ping_stops: bool = True  # a lone standing ping counts when the pings around are far
+    site_radius_m: float = 300.0
+
+
+def permit_windows(permits: ir.Table) -> ir.Table:
+    """Per permit: plate, validity (open ends when missing) and allowed minutes of the day
+    (``start``/``end``; null when the text cannot be read, which allows every hour)."""
+    hours = permits.allowed_hours.cast("string")
+    start = hours.re_extract(HOURS, 1).nullif("").cast("int64") * 60 + hours.re_extract(
+        HOURS, 2
+    ).nullif("").cast("int64")
+    end = hours.re_extract(HOURS, 3).nullif("").cast("int64") * 60 + hours.re_extract(
+        HOURS, 4
+    ).nullif("").cast("int64")
+    return permits.filter(permits.plate.notnull()).select(
+        p_plate=permits.plate.strip(),
+        permit_no=permits.permit_no,
+        valid_from=permits.valid_from.cast("date").fill_null(ibis.date(FAR_PAST)),
+        valid_to=permits.valid_to.cast("date").fill_null(ibis.date(FAR_FUTURE)),
+        start=start,
+        end=end,
+    )
+
+
+def with_permits(track: ir.Table, windows: ir.Table) -> ir.Table:
+    """Each clean ping with ``permitted`` (a permit valid that day) and ``allowed`` (its hours)."""
+    j = track.left_join(
+        windows,
+        [
+            track.plate.strip() == windows.p_plate,
+            track.shift_date >= windows.valid_from,
+            track.shift_date <= windows.valid_to,
+        ],
+    )
+    m, s, e = j.minute, j.start, j.end
+    in_hours = ibis.cases(
+        (j.permit_no.isnull(), False),
+        (s.isnull() | e.isnull() | (s == e), True),
+        (s < e, (m >= s) & (m < e)),
+        else_=(m >= s) | (m < e),
+    )
+    keys = ["plate", "ts", "lon", "lat", "speed_ok", "moving_kmh", "standing", "loaded",
+            "shift_date", "dt_prev", "dt_next"]  # fmt: skip
+    return j.group_by(keys).aggregate(
+        permitted=j.permit_no.notnull().cast("int8").max() == 1,
+        allowed=in_hours.cast("int8").max() == 1,
+    )
+
+
+def daily(pinged: ir.Table, limits: RuleLimits) -> ir.Table:
+    """One row per truck and shift day: what it did outside its hours, without a permit, fast."""
+    outside = pinged.permitted & ~pinged.allowed & ~pinged.standing
+    fast = pinged.speed_ok > limits.speed_limit_kmh
+    return pinged.group_by(["plate", "shift_date"]).aggregate(
+        pings=pinged.count(),
+        outside_pings=outside.cast("int64").sum(),
+        outside_first=pinged.ts.min(where=outside),
+        outside_last=pinged.ts.max(where=outside),
+        outside_lon=pinged.lon.mean(where=outside),
+        outside_lat=pinged.lat.mean(where=outside),
+        unpermitted_pings=(~pinged.permitted).cast("int64").sum(),
+        fast_pings=fast.cast("int64").sum(),
+        max_speed=pinged.speed_ok.max(),
+        fast_lon=pinged.lon.mean(where=fast),
+        fast_lat=pinged.lat.mean(where=fast),
+        lon=pinged.lon.mean(),
+        lat=pinged.lat.mean(),
+        first=pinged.ts.min(),
+        last=pinged.ts.max(),
+    )
+
+
+def stops(pinged: ir.Table, limits: RuleLimits) -> ir.Table:
+    """Runs of standing pings of one truck (a gap longer than the limit ends a run)."""
+    w = ibis.window(group_by="plate", order_by="ts")
+    before = pinged.standing.lag().over(w).fill_null(False)
+    gap = pinged.dt_prev.fill_null(0) > limits.max_stop_gap_minutes * 60
+    new_run = pinged.standing & (~before | gap)
+    marked = pinged.mutate(new_run=new_run.cast("int64")).select(
+        "plate", "ts", "lon", "lat", "loaded", "shift_date", "permitted", "standing", "new_run",
+        "speed_ok", "dt_prev", "dt_next",
+    )  # fmt: skip
+    marked = marked.filter(marked.standing)  # a filter: the windows below see a finished column
+    runs = marked.mutate(run=marked.new_run.cumsum(group_by="plate", order_by="ts"))
+    agg = runs.group_by(["plate", "run"]).aggregate(
+        start=runs.ts.min(),
+        end=runs.ts.max(),
+        pings=runs.count(),
+        lon=runs.lon.mean(),
+        lat=runs.lat.mean(),
+        loaded=runs.loaded.max(),
+        shift_date=runs.shift_date.min(),
+        permitted=runs.permitted.cast("int8").max() == 1,
+        reported=runs.speed_ok.notnull().all(),
+        gap_before=runs.dt_prev.max(),
+        gap_after=runs.dt_next.max(),
+    )
+    minutes = (
+        agg.end.epoch_seconds().cast("float64") - agg.start.epoch_seconds().cast("float64")
+    ) / 60.0
+    least = limits.min_stop_minutes * 60
+    measured = (agg.pings >= limits.min_stop_pings) & (minutes >= limits.min_stop_minutes)
+    # sparse terminals: one ping reporting standing, with time around it to have stood that long
+    single = (
+        (agg.pings == 1)
+        & agg.reported
+        & (agg.gap_before.fill_null(0) >= least)
+        & (agg.gap_after.fill_null(0) >= least)
+    )
+    if not limits.single_ping_stops:
+        single = ibis.literal(False)
+    return agg.mutate(minutes=ibis.ifelse(measured, minutes, limits.min_stop_minutes)).filter(
+        measured | single
+    )
+
+
+def distance_to_sites(lon: np.ndarray, lat: np.ndarray, sites: pd.DataFrame) -> np.ndarray:
+    """Metres from each point to the nearest site (inf when no site is known)."""
+    known = sites.dropna(subset=["lon", "lat"])
+    if len(lon) == 0 or known.empty:
+        return np.full(len(lon), np.inf)
+    lat0 = float(np.nanmedian(known["lat"]))
+    kx = M_PER_DEG_LON_EQUATOR * np.cos(np.radians(lat0))
+
+    def points(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        out: np.ndarray = shapely.points(x * kx, (y - lat0) * M_PER_DEG_LAT)
+        return out
+
+    here = points(np.asarray(lon, float), np.asarray(lat, float))
+    places = shapely.multipoints(points(known["lon"].to_numpy(float), known["lat"].to_numpy(float)))
+    distance: np.ndarray = shapely.distance(here, places)
+    return distance

@@ -1,0 +1,197 @@
+"""Muck-truck rules on hand-made tracks: each rule fires on its own case, and noise alone never
+raises a violation (tests ``topics/builtin/muck_trucks/{track,rules,violations}.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from citybrain.core.engine import Engine, open_engine
+from citybrain.topics.builtin.muck_trucks.rules import RuleLimits
+from citybrain.topics.builtin.muck_trucks.track import TrackRules, clean_track, ping_counts
+from citybrain.topics.builtin.muck_trucks.violations import find_violations
+from topics.builtin.gps_noise import add_noise
+
+pytestmark = pytest.mark.duckdb
+
+SITE = (104.00, 30.50)  # construction site
+DUMP = (104.05, 30.50)  # disposal site, about 4.8 km east
+FIELD = (104.025, 30.53)  # a field far from both
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    with open_engine("duckdb", tmp_path / "lake") as e:
+        yield e
+
+
+Point = tuple[float, float]
+
+
+def leg(
+    plate: str, start: datetime, a: Point, b: Point, *, n: int = 12, minutes: float = 5.0,
+    speed: float = 35.0, loaded: bool = True,
+) -> pa.Table:  # fmt: skip
+    frac = np.linspace(0, 1, n)
+    return pa.table(
+        {
+            "plate": [plate] * n,
+            "ts": pa.array(
+                [start + timedelta(minutes=minutes * i) for i in range(n)], pa.timestamp("us")
+            ),
+            "lon": a[0] + (b[0] - a[0]) * frac,
+            "lat": a[1] + (b[1] - a[1]) * frac,
+            "speed": np.full(n, speed),
+            "loaded": np.full(n, loaded),
+        }
+    )
+
+
+def night(plate: str, day: datetime) -> pa.Table:
+    """A lawful shift: 22:00 loaded to the disposal site, back empty, twice."""
+    t0 = day.replace(hour=22)
+    return pa.concat_tables(
+        [
+            leg(plate, t0, SITE, DUMP),
+            leg(plate, t0 + timedelta(hours=1), DUMP, SITE, loaded=False),
+            leg(plate, t0 + timedelta(hours=2), SITE, DUMP),
+            leg(plate, t0 + timedelta(hours=3), DUMP, SITE, loaded=False),
+        ]
+    )
+
+
+def permits(*plates: str) -> pa.Table:
+    n = len(plates)
+    return pa.table(
+        {
+            "permit_no": [f"P{i}" for i in range(n)],
+            "plate": list(plates),
+            "allowed_hours": ["22:00-06:00"] * n,
+            "valid_from": pa.array([datetime(2023, 1, 1).date()] * n),
+            "valid_to": pa.array([datetime(2023, 12, 31).date()] * n),
+        }
+    )
+
+
+SITES = pa.table({"lon": [SITE[0], DUMP[0]], "lat": [SITE[1], DUMP[1]]})
+
+
+def found(engine: Engine, pings: pa.Table, plates: pa.Table | None = None) -> set[tuple[str, ...]]:
+    v = find_violations(
+        engine,
+        engine.register("pings", pings),
+        engine.register("permits", plates if plates is not None else permits("川A00001")),
+        engine.register("sites", SITES),
+        TrackRules(),
+        RuleLimits(),
+    )
+    return set(v[["plate", "kind", "period"]].itertuples(index=False, name=None))
+
+
+DAY = datetime(2023, 3, 14)
+
+
+def test_a_lawful_night_is_clean(engine: Engine) -> None:
+    assert found(engine, night("川A00001", DAY)) == set()
+
+
+def test_driving_by_day_is_outside_hours(engine: Engine) -> None:
+    day = leg("川A00001", DAY.replace(hour=10), SITE, DUMP, n=12, minutes=5)
+    assert found(engine, pa.concat_tables([night("川A00001", DAY), day])) == {
+        ("川A00001", "outside_hours", "2023-03-14")
+    }
+
+
+def test_a_night_shift_past_midnight_counts_on_its_evening(engine: Engine) -> None:
+    late = leg("川A00001", DAY.replace(hour=23, minute=50), SITE, DUMP, n=30, minutes=10)
+    assert found(engine, late) == set()  # 23:50 to 04:40: all within 22:00-06:00
+
+
+def test_standing_loaded_in_a_field_is_suspected_dumping(engine: Engine) -> None:
+    t0 = DAY.replace(hour=23)
+    stop = leg("川A00001", t0 + timedelta(minutes=30), FIELD, FIELD, n=4, minutes=5, speed=0.0)
+    track = pa.concat_tables([leg("川A00001", t0, SITE, FIELD, n=6), stop])
+    assert found(engine, track) == {("川A00001", "illegal_dumping", "2023-03-14")}
+
+
+def test_standing_empty_or_at_a_site_is_not_dumping(engine: Engine) -> None:
+    t0 = DAY.replace(hour=23)
+    empty = leg("川A00001", t0, FIELD, FIELD, n=6, minutes=5, speed=0.0, loaded=False)
+    at_site = leg("川A00001", t0 + timedelta(hours=1), DUMP, DUMP, n=6, minutes=5, speed=0.0)
+    assert found(engine, pa.concat_tables([empty, at_site])) == set()
+
+
+def test_a_truck_without_permit_is_flagged_once_a_month(engine: Engine) -> None:
+    track = pa.concat_tables([night("川A00002", DAY), night("川A00002", DAY + timedelta(days=1))])
+    assert found(engine, track) == {("川A00002", "no_permit", "2023-03")}
+
+
+def test_speeding_needs_more_than_one_fast_fix(engine: Engine) -> None:
+    t0 = DAY.replace(hour=23)
+    one = leg("川A00001", t0, SITE, DUMP, n=12, minutes=5)
+    speeds = one["speed"].to_numpy().copy()
+    speeds[5] = 80.0
+    single = one.set_column(4, "speed", pa.array(speeds))
+    assert found(engine, single) == set()
+    speeds[6] = 90.0
+    double = one.set_column(4, "speed", pa.array(speeds))
+    assert found(engine, double) == {("川A00001", "speeding", "2023-03-14")}
+
+
+def test_noise_alone_raises_no_violation(engine: Engine) -> None:
+    days = [DAY + timedelta(days=d) for d in range(5)]
+    clean = pa.concat_tables([night(p, d) for p in ("川A00001", "川A00003") for d in days])
+    lawful = permits("川A00001", "川A00003")
+    assert found(engine, clean, lawful) == set()
+    # a parked truck drifting at its site all day, engine off, reporting 0 km/h
+    parked = leg("川A00003", DAY.replace(hour=8), DUMP, DUMP, n=100, minutes=6, speed=0.0)
+    drift = np.random.default_rng(3).normal(0, 0.0002, (2, parked.num_rows))
+    parked = parked.set_column(2, "lon", pa.array(parked["lon"].to_numpy() + drift[0]))
+    parked = parked.set_column(3, "lat", pa.array(parked["lat"].to_numpy() + drift[1]))
+    noisy = add_noise(pa.concat_tables([clean, parked]), seed=5, share=0.05)
+    assert noisy.num_rows > clean.num_rows
+    assert found(engine, noisy, lawful) == set()
+
+
+def test_noise_hides_no_real_violation(engine: Engine) -> None:
+    day = leg("川A00001", DAY.replace(hour=10), SITE, DUMP, n=24, minutes=5)
+    track = pa.concat_tables([night("川A00001", DAY), day])
+    noisy = add_noise(track, seed=2, share=0.05)
+    assert found(engine, noisy) == {("川A00001", "outside_hours", "2023-03-14")}
+
+
+def test_broken_fixes_are_counted_not_fatal(engine: Engine) -> None:
+    track = night("川A00001", DAY)
+    bad = pa.table(
+        {
+            "plate": [None, "川A00001", "川A00001", "  "],
+            "ts": pa.array([DAY, None, DAY, DAY], pa.timestamp("us")),
+            "lon": [104.0, 104.0, 0.0, 104.0],
+            "lat": [30.5, 30.5, 0.0, 30.5],
+            "speed": [10.0, 10.0, 10.0, 10.0],
+            "loaded": [True, True, True, True],
+        }
+    )
+    both = pa.concat_tables([track, bad])
+    assert found(engine, both) == set()
+    counts = ping_counts(engine.register("both", both), TrackRules())
+    figures = {
+        k: int(engine.to_arrow(v.as_table()).column(0)[0].as_py()) for k, v in counts.items()
+    }
+    assert figures["received"] == both.num_rows
+    assert figures["usable"] == track.num_rows
+
+
+def test_clean_track_orders_and_merges(engine: Engine) -> None:
+    track = night("川A00001", DAY)
+    shuffled = pa.concat_tables([track, track.slice(0, 5)]).take(
+        pa.array(np.random.default_rng(0).permutation(track.num_rows + 5))
+    )
+    clean = engine.to_pandas(clean_track(engine.register("s", shuffled), TrackRules()))
+    assert len(clean) == track.num_rows
+    assert int(clean["copies"].max()) == 2
