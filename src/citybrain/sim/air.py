@@ -26,6 +26,7 @@ class AirPlan:
     episodes: (
         pa.Table
     )  # episode_id, kind, pollutant, source_lon, source_lat, start_hour, hours, amplitude
+    faults: pa.Table | None = None  # fault_id, sensor, sensor_id, kind, start_hour, hours
 
 
 def build_air_plan(world: World) -> AirPlan:
@@ -55,7 +56,71 @@ def build_air_plan(world: World) -> AirPlan:
             "amplitude": amp,
         }
     )
-    return AirPlan(sensors, episodes)
+    return AirPlan(sensors, episodes, plan_faults(world, sensors, episodes))
+
+
+FAULT_KINDS = ("stuck", "zero", "impossible", "drift")
+
+
+def plan_faults(world: World, sensors: pa.Table, episodes: pa.Table) -> pa.Table:
+    """Broken sensors (stuck, flat at zero, impossible values, drifting), at times when no
+    episode raises them, so that a fault is never also a pollution episode in the truth."""
+    rng = rng_for(world.seed, "air-faults")
+    n, hours = len(sensors), world.days * 24
+    k = max(2, world.months)
+    hit = affected(AirPlan(sensors, episodes))
+    busy_sensor = hit["sensor_id"].to_numpy(zero_copy_only=False)
+    ep = hit["episode_id"].to_numpy()
+    starts = episodes["start_hour"].to_numpy()[ep]
+    ends = starts + episodes["hours"].to_numpy()[ep]
+    ids = sensors["sensor_id"].to_numpy(zero_copy_only=False)
+    rows: list[tuple[int, str, str, int, int]] = []
+    taken = np.zeros(hours + 1, dtype=bool)
+    for i in range(k * 20):  # a few tries per fault; faults are few
+        if len(rows) == k:
+            break
+        s = int(rng.integers(0, n))
+        length = int(rng.integers(24, 120))
+        start = int(rng.integers(0, max(1, hours - length)))
+        mine = busy_sensor == ids[s]
+        clash = np.any((starts[mine] < start + length + 24) & (ends[mine] > start - 24))
+        if clash or taken[start : start + length].any():
+            continue
+        taken[max(0, start - 24) : start + length + 24] = True
+        rows.append((s, str(ids[s]), FAULT_KINDS[i % len(FAULT_KINDS)], start, length))
+    return pa.table(
+        {
+            "fault_id": np.arange(len(rows)),
+            "sensor": np.array([r[0] for r in rows], dtype=np.int64),
+            "sensor_id": pa.array([r[1] for r in rows], pa.string()),
+            "kind": pa.array([r[2] for r in rows], pa.string()),
+            "start_hour": np.array([r[3] for r in rows], dtype=np.int64),
+            "hours": np.array([r[4] for r in rows], dtype=np.int64),
+        }
+    )
+
+
+def _apply_faults(
+    faults: pa.Table, hour: np.ndarray, values: dict[str, np.ndarray], rng: np.random.Generator
+) -> None:
+    """Break the planted sensors' readings in place (few faults, each vectorised over time)."""
+    for f in faults.to_pylist():
+        active = (hour >= f["start_hour"]) & (hour < f["start_hour"] + f["hours"])
+        if not active.any():
+            continue
+        s, rows = f["sensor"], np.nonzero(active)[0]
+        for p in POLLUTANTS:
+            column = values[p]
+            if f["kind"] == "stuck":
+                column[rows, s] = column[rows[0], s]
+            elif f["kind"] == "zero":
+                column[rows, s] = 0.0
+            elif f["kind"] == "impossible" and p in ("pm25", "pm10"):
+                bad = rows[rng.random(len(rows)) < 0.5]
+                column[bad, s] = 9999.0
+            elif f["kind"] == "drift":
+                done = (hour[rows] - f["start_hour"]) / f["hours"]
+                column[rows, s] *= 1.0 + 3.0 * done
 
 
 def readings(world: World, plan: AirPlan, m: int, rng: np.random.Generator) -> pa.Table:
@@ -85,6 +150,8 @@ def readings(world: World, plan: AirPlan, m: int, rng: np.random.Generator) -> p
         values[p][active] *= 1 + effect[None, :]
         if p == "pm10":
             values["pm25"][active] *= 1 + 0.4 * effect[None, :]
+    if plan.faults is not None:
+        _apply_faults(plan.faults, hour, values, rng)
     ts = world.month_starts[0].astype("datetime64[s]") + (hour * 3600).astype("timedelta64[s]")
     return pa.table(
         {

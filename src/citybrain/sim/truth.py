@@ -66,7 +66,8 @@ Evaluation reads this folder; the pipeline never does. One row per …
 - truck_violations: truck and day: outside_hours, illegal_dumping (with place), no_permit.
 - bike_overparking, bike_zones: zone and snapshot over its quota; the zones.
 - pollution_episodes, pollution_affected_sensors: episode with source kind, place, pollutant
-  and time; sensors it raised.
+  and time; sensors it raised. faulty_sensors: sensor broken (stuck, zero, impossible, drift)
+  from start to end, never while an episode raises it.
 - project_delays: major project, delayed or not, from which month, cause.
 - infections, contacts, epidemic_episodes: infected person (imported or household, source);
   close contacts (travel, household, neighbour).

@@ -66,3 +66,15 @@ def build(ctx: SystemContext) -> None:
         ),
     )
     ctx.truth.write("pollution_affected_sensors", affected(plan))
+    if plan.faults is not None:
+        f = plan.faults
+        start = w.month_starts[0].astype("datetime64[s]") + (
+            f["start_hour"].to_numpy() * 3600
+        ).astype("timedelta64[s]")
+        end = start + (f["hours"].to_numpy() * 3600).astype("timedelta64[s]")
+        ctx.truth.write(
+            "faulty_sensors",
+            f.drop_columns(["sensor"])
+            .append_column("start", pa.array(start))
+            .append_column("end", pa.array(end)),
+        )
