@@ -1,57 +1,6 @@
-"""GCJ-02 (the datum Chinese map platforms publish, 火星坐标) to WGS-84, vectorised in NumPy.
+"""GCJ-02 ↔ WGS-84 for contract mappings: the transforms live in :mod:`citybrain.core.coords`
+(the synthetic city shifts its GCJ-02 exports with the same formula)."""
 
-The forward transform WGS-84 → GCJ-02 is the published formula (Krasovsky ellipsoid, offsets as
-polynomials and sines of the distance from 105°E 35°N); there is no closed inverse, so GCJ-02 →
-WGS-84 iterates the forward transform, which converges to well under a millimetre in a few steps.
-Points outside China are not shifted, as the platforms do not shift them.
-"""
+from citybrain.core.coords import Floats, gcj02_to_wgs84, wgs84_to_gcj02
 
-from __future__ import annotations
-
-import numpy as np
-from numpy.typing import NDArray
-
-Floats = NDArray[np.float64]
-_A = 6378245.0
-_EE = 0.00669342162296594323
-_ROUNDS = 8
-
-
-def _in_china(lon: Floats, lat: Floats) -> NDArray[np.bool_]:
-    return (lon > 72.004) & (lon < 137.8347) & (lat > 0.8293) & (lat < 55.8271)
-
-
-def _shift(lon: Floats, lat: Floats) -> tuple[Floats, Floats]:
-    """The GCJ-02 offset (degrees) at WGS-84 points."""
-    x, y = lon - 105.0, lat - 35.0
-    pi = np.pi
-    ripple = (20.0 * np.sin(6.0 * x * pi) + 20.0 * np.sin(2.0 * x * pi)) * 2.0 / 3.0
-    root = np.sqrt(np.abs(x))
-    d_lat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * root + ripple
-    d_lat += (20.0 * np.sin(y * pi) + 40.0 * np.sin(y / 3.0 * pi)) * 2.0 / 3.0
-    d_lat += (160.0 * np.sin(y / 12.0 * pi) + 320.0 * np.sin(y * pi / 30.0)) * 2.0 / 3.0
-    d_lon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * root + ripple
-    d_lon += (20.0 * np.sin(x * pi) + 40.0 * np.sin(x / 3.0 * pi)) * 2.0 / 3.0
-    d_lon += (150.0 * np.sin(x / 12.0 * pi) + 300.0 * np.sin(x / 30.0 * pi)) * 2.0 / 3.0
-    rad = lat / 180.0 * pi
-    magic = 1.0 - _EE * np.sin(rad) ** 2
-    sqrt_magic = np.sqrt(magic)
-    d_lat = (d_lat * 180.0) / ((_A * (1.0 - _EE)) / (magic * sqrt_magic) * pi)
-    d_lon = (d_lon * 180.0) / (_A / sqrt_magic * np.cos(rad) * pi)
-    inside = _in_china(lon, lat)
-    return np.where(inside, d_lon, 0.0), np.where(inside, d_lat, 0.0)
-
-
-def wgs84_to_gcj02(lon: Floats, lat: Floats) -> tuple[Floats, Floats]:
-    d_lon, d_lat = _shift(lon, lat)
-    return lon + d_lon, lat + d_lat
-
-
-def gcj02_to_wgs84(lon: Floats, lat: Floats) -> tuple[Floats, Floats]:
-    """The WGS-84 points whose GCJ-02 form is (lon, lat); NaN stays NaN."""
-    w_lon, w_lat = lon.copy(), lat.copy()
-    for _ in range(_ROUNDS):
-        g_lon, g_lat = wgs84_to_gcj02(w_lon, w_lat)
-        w_lon = w_lon + (lon - g_lon)
-        w_lat = w_lat + (lat - g_lat)
-    return w_lon, w_lat
+__all__ = ["Floats", "gcj02_to_wgs84", "wgs84_to_gcj02"]

@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
+from citybrain.core.coords import gcj02_to_wgs84
 from citybrain.sim.bikes import ZONE_H, ZONE_W
-from citybrain.sim.systems.bikes import GCJ_OFFSET, _lng_lat_text
+from citybrain.sim.systems.bikes import _lng_lat_text
 from sim.readers import read_any, system_files
 
 
@@ -26,9 +27,10 @@ def _positions(root: Path) -> list[tuple[datetime, float, float]]:
     out: list[tuple[datetime, float, float]] = []
     for path in system_files(root, "bike_meituan"):
         t = read_any(path).to_pydict()
-        for ts, lon, lat in zip(t["ts"], t["lng"], t["lat"], strict=True):
+        w_lon, w_lat = gcj02_to_wgs84(np.asarray(t["lng"], float), np.asarray(t["lat"], float))
+        for ts, lon, lat in zip(t["ts"], w_lon.tolist(), w_lat.tolist(), strict=True):
             when = datetime(1970, 1, 1, 8) + timedelta(seconds=ts)
-            out.append((when, lon - GCJ_OFFSET[0], lat - GCJ_OFFSET[1]))
+            out.append((when, lon, lat))
     for path in system_files(root, "bike_hellobike"):
         t = read_any(path).to_pydict()
         for when, loc in zip(t["reportTime"], t["location"], strict=True):

@@ -10,6 +10,7 @@ from functools import partial
 import numpy as np
 import pyarrow as pa
 
+from citybrain.core.coords import wgs84_to_gcj02
 from citybrain.sim.bikes import (
     OPERATORS,
     ZONE_H,
@@ -29,7 +30,6 @@ ZONES = "bike_parking_zones"
 _KEY = {"bike_meituan": "record_id", "bike_hellobike": "msgId", "bike_qingju": "记录号"}
 _BIKE = {"bike_meituan": "bike_id", "bike_hellobike": "bikeNo", "bike_qingju": "车辆编号"}
 _TIME_TEXT = {"bike_hellobike": "reportTime", "bike_qingju": "上报时间"}
-GCJ_OFFSET = (0.00253, -0.00243)  # the GCJ-02 shift around Chengdu, roughly
 BEIJING = np.datetime64("1970-01-01T08:00:00")
 
 
@@ -140,11 +140,12 @@ def _columns(
     n = lon.size
     if op == 0:  # 美团: epoch seconds, GCJ-02
         secs = (stamps - BEIJING).astype(np.int64)
+        g_lon, g_lat = wgs84_to_gcj02(lon, lat)  # the published shift, as the platform applies
         return {
             "bike_id": bike_ids,
             "ts": secs[snapshot],
-            "lng": np.round(lon + GCJ_OFFSET[0], 6),
-            "lat": np.round(lat + GCJ_OFFSET[1], 6),
+            "lng": np.round(g_lon, 6),
+            "lat": np.round(g_lat, 6),
             "lock_status": np.ones(n, np.int8),
         }
     if op == 1:  # 哈啰: "lng,lat" text
