@@ -1,6 +1,6 @@
 // A hash router over a page table it is given: pages are { titleKey, render(main, params), leave? }.
 // It imports no page; main.js registers them (addRoute), so no page or component imports it.
-import { countVisit, parse } from "./nav.js";
+import { countVisit, parse, visit } from "./nav.js";
 
 const routes = new Map();
 let current = null;
@@ -31,7 +31,11 @@ export function lazyPage(titleKey, load) {
   return {
     titleKey,
     async render(main, params) {
+      const mine = visit();
       page ??= (await load()).default;
+      // Another render began while the chunk loaded (the page was left, or entered twice): only the
+      // latest may draw, or two copies of the page end up in main.
+      if (visit() !== mine) return undefined;
       return page.render(main, params);
     },
     leave: () => page?.leave?.(),

@@ -122,9 +122,12 @@ def test_keyboard_only_use_and_persisted_choices(
     page.keyboard.press("Enter")
     page.wait_for_selector("main[data-ready='1'] #map[data-view] canvas")
     _tab_to(page, "#layer-streets")
+    assert page.locator("#map").count() == 1  # one map drawn, not two racing renders
     page.keyboard.press("Space")  # a layer toggled from the keyboard
-    page.wait_for_function("!document.getElementById('map').dataset.visible.includes('streets')")
-    assert not page.is_checked("#layer-streets")
+    page.wait_for_function("!document.getElementById('layer-streets').checked", timeout=10_000)
+    page.wait_for_function(
+        "!document.getElementById('map').dataset.visible.includes('streets')", timeout=10_000
+    )
 
     _tab_to(page, "#large-text")
     page.keyboard.press("Enter")
@@ -138,6 +141,34 @@ def test_keyboard_only_use_and_persisted_choices(
     assert page.evaluate("document.documentElement.classList.contains('large-text')")
     assert page.get_attribute("#large-text", "aria-pressed") == "true"
     page.screenshot(path=str(artifacts_dir / "web-map-large-en.png"))
+    watched.assert_clean()
+
+
+def test_a_page_entered_twice_while_its_chunk_loads_is_drawn_once(
+    open_page: Any, live_city: tuple[str, Workspace]
+) -> None:
+    """Two renders racing over a slow first load (a hash change, then a language switch) leave one
+    map, not two: the stale render stops once the chunk has come."""
+    url, _ = live_city
+    watched = open_page()
+    page = sign_in(watched, url, *LEADER)
+    held: list[Any] = []
+    page.route("**/assets/maplibre-*.js", lambda route: held.append(route))
+    page.evaluate("location.hash = '#/map'")
+    page.wait_for_function("document.title.length > 0 && !document.querySelector('main').dataset.ready")
+    page.click("#lang-switch")  # the second render of the same page, the chunk still on its way
+    page.wait_for_function("document.documentElement.lang === 'en'")
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the map chunk was never requested"
+    for route in held:
+        route.continue_()
+    page.wait_for_selector("main[data-ready='1'] #map[data-view] canvas")
+    page.wait_for_timeout(500)  # a stale render would append its copy now
+    assert page.locator("#map").count() == 1
+    assert page.locator("#layer-streets").count() == 1
     watched.assert_clean()
 
 

@@ -5,6 +5,7 @@ import { barChart, lineChart, pieChart } from "../charts.js";
 import { h } from "../dom.js";
 import { formatNumber, getLang, pick, t } from "../i18n.js";
 import { onLive } from "../live.js";
+import { stillHere } from "../components/ui.js";
 
 const STATUSES = ["new", "dispatched", "accepted", "in_progress", "returned", "closed", "archived"];
 let charts = [];
@@ -101,10 +102,9 @@ function rotate(panels, seconds) {
 }
 
 /** Fetch everything, then swap it in at once: a live refresh never blanks the screen. */
-let visit = 0; // bumped on leave: a draw still fetching when the page is left is dropped
 
 async function draw(main, shell) {
-  const mine = visit;
+  const here = stillHere(); // a draw still fetching when the page is left is dropped
   const wall = new URLSearchParams(location.search).get("wall") === "1";
   document.documentElement.classList.toggle("wall", wall);
   const { city, cards } = await headline();
@@ -113,7 +113,7 @@ async function draw(main, shell) {
   if (can("catalog.read")) parts.push(await catalogPanel(cards));
   if (can("metrics.read")) parts.push(await casePanel(cards));
   if (can("findings.read")) parts.push(...(await topicPanels(cards)));
-  if (mine !== visit) return; // left the page meanwhile
+  if (!here()) return; // left the page meanwhile
   const panels = parts.map((p) => p.el ?? p);
   const grid = h("div", { class: "figures", id: "figures" }, cards);
   clearInterval(timer);
@@ -138,7 +138,6 @@ export default function overviewPage(shell) {
       await draw(main, shell);
     },
     leave() {
-      visit += 1;
       unsubscribe.forEach((off) => off());
       unsubscribe = [];
       clearTimeout(pending);
