@@ -61,7 +61,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
     app.state.security.audit.stop()  # commit the audit rows still queued
     bus = getattr(app.state, "live_bus", None)
-    if bus is not None:  # its poller must not outlive the app: a thread inside a query at exit aborts
+    if bus is not None:  # its poller must not outlive the app (a thread in a query at exit aborts)
         bus.close()
 
 
