@@ -1,0 +1,91 @@
+"""守信通 credit topic on a hand-made lake: grades, hard rule, reasons, history, findings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from citybrain.core.catalog import Catalog
+from citybrain.topics import get_topic, validate_findings
+from citybrain.topics.builtin.credit import scorecard
+from citybrain.topics.builtin.credit.topic import SCORES_TABLE
+from citybrain.topics.runner import run_topic
+from topics.builtin.credit_city import CreditCity, build_credit_city, write_std
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> CreditCity:
+    return build_credit_city(tmp_path_factory.mktemp("credit"))
+
+
+@pytest.fixture(scope="module")
+def scores(city: CreditCity) -> pa.Table:
+    topic = get_topic("credit")
+    catalog = Catalog.open(city.workspace.ops_db_url)
+    with city.workspace.engine() as engine:
+        run = run_topic(topic, city.workspace, engine, catalog)
+        assert run.findings > 0
+        table = engine.to_arrow(engine.table("topic", SCORES_TABLE))
+    catalog.close()
+    return table.sort_by("uscc")
+
+
+def test_every_enterprise_graded_with_reasons(city: CreditCity, scores: pa.Table) -> None:
+    assert scores.num_rows == len(city.uscc)
+    assert set(scores["grade"].to_pylist()) <= {"A", "B", "C", "D"}
+    reasons = scores["reasons"].to_pylist()
+    low = [r for r, g in zip(reasons, scores["grade"].to_pylist(), strict=True) if g in "CD"]
+    assert low and all(r and all(x["text_zh"] and x["text_en"] for x in r) for r in low)
+
+
+def test_dishonesty_list_means_grade_d(city: CreditCity, scores: pa.Table) -> None:
+    order = np.argsort(city.uscc)
+    listed = city.dishonest[order]
+    grades = np.array(scores["grade"].to_pylist())
+    assert listed.any() and (grades[listed] == "D").all()
+    assert (scores["score"].to_numpy()[listed] <= scorecard.DISHONEST_CAP).all()
+
+
+def test_scorecard_ranks_distress(city: CreditCity, scores: pa.Table) -> None:
+    """Distress (falling revenue and staff) costs points even where no record shows it yet."""
+    order = np.argsort(city.uscc)
+    distressed = city.distressed[order]
+    clean = (scores["dishonest"].to_numpy() == 0) & (scores["penalties"].to_numpy() == 0)
+    risk = 100 - scores["model_points"].to_numpy()
+    assert roc_auc_score(distressed[clean], risk[clean]) > 0.8
+
+
+def test_findings_are_grades_c_and_d(city: CreditCity, scores: pa.Table) -> None:
+    from citybrain.topics.runner import latest_findings
+
+    with city.workspace.engine() as engine:
+        findings = validate_findings(latest_findings(engine, "credit"))
+    low = {u for u, g in zip(scores["uscc"].to_pylist(), scores["grade"].to_pylist(), strict=True)
+           if g in "CD"}  # fmt: skip
+    assert set(findings["subject_id"].to_pylist()) == low
+    levels = dict(
+        zip(findings["subject_id"].to_pylist(), findings["level"].to_pylist(), strict=True)
+    )
+    grades = dict(zip(scores["uscc"].to_pylist(), scores["grade"].to_pylist(), strict=True))
+    assert all((levels[u] == "high") == (grades[u] == "D") for u in levels)
+
+
+def test_too_few_labels_is_one_clear_error(tmp_path: Path) -> None:
+    city = build_credit_city(tmp_path, n=60)
+    write_std(city.workspace, {
+        "dishonest_judgment": pa.table({"case_code": ["x"], "identifier": ["nobody"]}),
+        "penalty": pa.table({"decision_no": ["x"], "uscc": ["nobody"], "amount": [1.0],
+                             "violation": ["x"]}),
+        "commitment": pa.table({"commitment_id": ["x"], "uscc": [city.uscc[0]],
+                                "check_result": ["已履约"]}),
+    })  # fmt: skip
+    topic = get_topic("credit")
+    catalog = Catalog.open(city.workspace.ops_db_url)
+    with city.workspace.engine() as engine, pytest.raises(scorecard.NotEnoughLabels) as caught:
+        run_topic(topic, city.workspace, engine, catalog)
+    catalog.close()
+    assert "adverse record" in str(caught.value) and "\n" not in str(caught.value)
