@@ -1,7 +1,10 @@
-"""Enterprise credit reports served from a prebuilt index over the std zone.
+"""Enterprise credit reports served from a prebuilt index over the std zone and the credit topic.
 
-The score (until the credit topic replaces it) — a documented score from what the std zone holds,
-starting at 100:
+Once the 守信通 credit topic has run, a report shows the topic's grade: the newest run of
+``topic/credit_scores`` (scorecard points, rule points, the dishonesty hard rule, reasons in zh-CN
+and en — see ``citybrain.topics.builtin.credit``), with any later credit repair applied. An
+enterprise the topic has not graded (or a lake where it never ran) gets the simple score below —
+a documented score from what the std zone holds, starting at 100:
 
 =========================================  ===========================  =========
 signal                                     rule                         points
@@ -62,6 +65,11 @@ INPUTS = {
 }
 # An enterprise has a report when one of these holds a row of it.
 DEFINING = ("enterprise_registration", "penalty", "tax_declaration")
+# The credit topic's grades (newest run) and the credit repairs since (see the topic's repair).
+TOPIC_SCORES = ("topic", "credit_scores")
+TOPIC_METHOD = (
+    "守信通 credit topic {version} (scorecard + rules; see the credit topic's documentation)"
+)
 REGISTRATION_FIELDS = ("name", "status", "legal_rep_name", "industry_code")
 COUNTS = ("registered", "dishonest", "penalties", "broken", "kept", "recent_tax")
 
@@ -83,6 +91,7 @@ class CreditReport(BaseModel):
     grade: str
     reasons: list[CreditReason]
     method: str = "citybrain simple credit score v1 (see the API documentation)"
+    period: str | None = Field(None, description="month the grade is as of (credit topic)")
 
 
 Version = tuple[tuple[str, int, int] | None, ...]
@@ -91,9 +100,9 @@ Version = tuple[tuple[str, int, int] | None, ...]
 def lake_version(engine_root: os.PathLike[str] | str) -> Version:
     """Inode and mtime of each input table's folder (None: absent)."""
     out: list[tuple[str, int, int] | None] = []
-    for name in INPUTS:
+    for zone, name in [*(("std", n) for n in INPUTS), TOPIC_SCORES]:
         try:
-            st = (Path(engine_root) / "std" / name).stat()
+            st = (Path(engine_root) / zone / name).stat()
         except FileNotFoundError:
             out.append(None)
             continue
@@ -118,13 +127,44 @@ class CreditIndex:
         i = int(np.searchsorted(self.keys, key))
         if i >= len(self.keys) or self.keys[i] != key:
             return None
-        return score({name: array[i].as_py() for name, array in self.columns})
+        row = {name: array[i].as_py() for name, array in self.columns}
+        if row.get("topic_grade") is not None:
+            return topic_report(row)
+        return score(row)
 
     @functools.cached_property
     def columns(self) -> list[tuple[str, pa.Array]]:
         """The table's columns as single arrays: indexing one is a quarter of a column's cost."""
         table = self.table.combine_chunks()
         return [(name, table.column(name).combine_chunks()) for name in table.column_names]
+
+
+def topic_report(row: dict[str, Any]) -> CreditReport:
+    """The report of one enterprise the credit topic graded."""
+    reasons = [
+        _reason(r["signal"], int(r["points"]), r["text_zh"], r["text_en"])
+        for r in row["topic_reasons"] or []
+    ]
+    return CreditReport(
+        uscc=row["uscc"], name=row["name"], status=row["status"],
+        legal_rep_name=row["legal_rep_name"], industry_code=row["industry_code"],
+        score=int(row["topic_score"]), grade=row["topic_grade"], reasons=reasons,
+        method=TOPIC_METHOD.format(version=row["topic_version"]), period=row["topic_period"],
+    )  # fmt: skip
+
+
+def topic_scores(engine: Engine) -> ir.Table | None:
+    """The newest credit-topic run's grades, one row per USCC (None: the topic never ran)."""
+    if not engine.exists(*TOPIC_SCORES):
+        return None
+    table = engine.table(*TOPIC_SCORES)
+    newest = table.filter(table.run_id == table.run_id.max())
+    return (
+        newest.select(
+            "uscc", topic_score="score", topic_grade="grade", topic_reasons="reasons",
+            topic_version="model_version", topic_period="period",
+        )
+    )  # fmt: skip
 
 
 def _reason(signal: str, points: int, zh: str, en: str) -> CreditReason:
@@ -251,6 +291,9 @@ def build_index(engine: Engine, version: Version) -> CreditIndex:
         part = part.mutate(uscc=part.uscc.cast("string"))
         joined = joined.left_join(part, "uscc").drop("uscc_right")
     joined = joined.mutate(**{c: joined[c].fill_null(0).cast("int64") for c in COUNTS})
+    graded = topic_scores(engine)
+    if graded is not None:
+        joined = joined.left_join(graded, "uscc").drop("uscc_right")
     table = engine.to_arrow(joined.order_by("uscc")).combine_chunks()
     masked = mask_array(table["legal_rep_name"], PiiKind.NAME)
     table = table.set_column(

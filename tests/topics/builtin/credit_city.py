@@ -42,8 +42,12 @@ def write_std(workspace: Workspace, tables: dict[str, pa.Table]) -> None:
 
 
 def build_credit_city(root: Path, *, n: int = 400, seed: int = 5) -> CreditCity:
+    return fill_credit_city(Workspace.init(root / "ws"), n=n, seed=seed)
+
+
+def fill_credit_city(workspace: Workspace, *, n: int = 400, seed: int = 5) -> CreditCity:
+    """Write the hand-made enterprises' std tables into ``workspace`` (lake and catalog)."""
     rng = np.random.default_rng(seed)
-    workspace = Workspace.init(root / "ws")
     uscc = [_uscc(i) for i in range(n)]
     distressed = rng.random(n) < 0.15
     start = rng.integers(3, MONTHS - 2, n)
