@@ -1,0 +1,13 @@
+"""Reports for leaders (大数据专报): the daily report as HTML and PDF, figures from the database."""
+
+from citybrain.report.daily import DailyReport, list_reports, reports_dir, write_daily_report
+from citybrain.report.figures import DailyFigures, daily_figures
+
+__all__ = [
+    "DailyFigures",
+    "DailyReport",
+    "daily_figures",
+    "list_reports",
+    "reports_dir",
+    "write_daily_report",
+]

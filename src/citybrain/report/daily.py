@@ -1,0 +1,89 @@
+"""Write the daily report: ``reports/daily-YYYY-MM-DD.html`` and ``.pdf`` in the workspace.
+
+The PDF is headless Chromium's print-to-PDF (Playwright) of the same HTML, so the Chinese text is
+set in the installed Noto CJK fonts and embedded by Chromium.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from citybrain.core.errors import UserError
+from citybrain.report.figures import DailyFigures, daily_figures
+from citybrain.report.render import render_html
+
+if TYPE_CHECKING:
+    from citybrain.core import Workspace
+
+CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
+@dataclass(frozen=True)
+class DailyReport:
+    html: Path
+    pdf: Path
+    figures: DailyFigures
+
+
+def reports_dir(workspace: Workspace) -> Path:
+    return workspace.root / "reports"
+
+
+def list_reports(workspace: Workspace) -> list[Path]:
+    """The daily reports in the workspace, newest first (their HTML files)."""
+    folder = reports_dir(workspace)
+    return sorted(folder.glob("daily-*.html"), reverse=True) if folder.is_dir() else []
+
+
+def chromium_executable() -> str | None:
+    """Debian's Chromium when installed; None lets Playwright use its own."""
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def print_pdf(html: Path, pdf: Path) -> None:
+    """Print ``html`` to ``pdf`` (A4, backgrounds) with headless Chromium."""
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=chromium_executable(), args=list(CHROMIUM_ARGS)
+            )
+            try:
+                page = browser.new_page()
+                page.goto(html.resolve().as_uri(), wait_until="load")
+                page.pdf(
+                    path=str(pdf), format="A4", print_background=True, prefer_css_page_size=True
+                )
+            finally:
+                browser.close()
+    except PlaywrightError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(
+            f"could not print the report to PDF with Chromium: {first}",
+            hint="install Chromium (Debian package chromium) or run `playwright install chromium`",
+        ) from None
+
+
+def write_daily_report(workspace: Workspace, day: date) -> DailyReport:
+    figures = daily_figures(workspace, day)
+    folder = reports_dir(workspace)
+    folder.mkdir(parents=True, exist_ok=True)
+    html = folder / f"daily-{day.isoformat()}.html"
+    pdf = html.with_suffix(".pdf")
+    html.write_text(render_html(figures, workspace.config.name), encoding="utf-8")
+    print_pdf(html, pdf)
+    return DailyReport(html, pdf, figures)

@@ -1,0 +1,214 @@
+"""The figures of the daily report (大数据专报), each read from the catalog, the lake or the ops
+database — never typed in.
+
+- data health: systems connected, records aggregated, per system the rows landed and
+  quarantined and the last load;
+- each topic: findings of its latest run for the day (or the day's month, for monthly topics), by
+  level, and the trend over the periods up to the day;
+- cases: opened and closed that day, and overdue at its end, by department.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import func, select
+
+from citybrain.cases import Case
+from citybrain.cases.states import ACTIVE_STATUSES
+from citybrain.core.catalog import Catalog
+from citybrain.core.opsdb import connect, session
+from citybrain.topics import discover_topics
+from citybrain.topics.runner import latest_findings
+
+if TYPE_CHECKING:
+    from citybrain.core import Workspace
+
+TREND_PERIODS = 14
+LOCAL = ZoneInfo("Asia/Shanghai")  # a report's day is the city's day
+
+
+@dataclass(frozen=True)
+class SystemHealth:
+    system_id: str
+    rows_landed: int
+    rows_quarantined: int
+    last_status: str
+    last_load_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TopicFigures:
+    name: str
+    title_zh: str
+    title_en: str
+    new: int  # findings for the day (or its month)
+    by_level: dict[str, int]
+    trend: list[tuple[str, int]]  # (period, findings), oldest first
+    points: list[tuple[float, float, str]]  # lon, lat, level of the day's findings
+    places: list[tuple[float, float]]  # every distinct place of the run's findings (~100 m)
+    top_reasons: list[tuple[str, str, str]]  # subject, zh, en of the highest-scored
+
+
+@dataclass(frozen=True)
+class DepartmentCases:
+    department: str
+    opened: int
+    closed: int
+    overdue: int
+
+
+@dataclass
+class DailyFigures:
+    day: date
+    generated_at: datetime
+    systems_connected: int = 0
+    records_aggregated: int = 0
+    datasets: int = 0
+    systems: list[SystemHealth] = field(default_factory=list)
+    topics: list[TopicFigures] = field(default_factory=list)
+    cases: list[DepartmentCases] = field(default_factory=list)
+
+    @property
+    def cases_opened(self) -> int:
+        return sum(c.opened for c in self.cases)
+
+    @property
+    def cases_closed(self) -> int:
+        return sum(c.closed for c in self.cases)
+
+    @property
+    def cases_overdue(self) -> int:
+        return sum(c.overdue for c in self.cases)
+
+    @property
+    def findings_new(self) -> int:
+        return sum(t.new for t in self.topics)
+
+
+def _data_health(figures: DailyFigures, workspace: Workspace) -> None:
+    catalog = Catalog.open(workspace.ops_db_url)
+    try:
+        headline = catalog.headline()
+        systems = catalog.list_systems()
+    finally:
+        catalog.close()
+    figures.systems_connected = headline.systems_connected
+    figures.records_aggregated = headline.records_aggregated
+    figures.datasets = headline.datasets
+    figures.systems = [
+        SystemHealth(
+            s.system_id,
+            s.rows_landed,
+            s.rows_quarantined,
+            str(s.last_load.status),
+            s.last_success_at,
+        )
+        for s in systems
+    ]
+
+
+def _period_of(day: date, periods: pa.Array) -> str:
+    """The day's period in the topic's own granularity: ``2025-03-14`` or ``2025-03``."""
+    sample = periods[0].as_py() if len(periods) else ""
+    return day.isoformat() if len(str(sample)) >= 10 else day.isoformat()[:7]
+
+
+def _topic(name: str, topic_class: type, findings: pa.Table, day: date) -> TopicFigures:
+    topic = topic_class()
+    if findings.num_rows == 0:
+        return TopicFigures(name, topic.title_zh, topic.title_en, 0, {}, [], [], [], [])
+    periods = findings.column("period").combine_chunks()
+    today = _period_of(day, periods)
+    counts = pc.value_counts(periods).to_pylist()
+    trend = sorted((str(c["values"]), int(c["counts"])) for c in counts if c["values"] <= today)
+    mine = findings.filter(pc.equal(findings.column("period"), today))
+    levels = pc.value_counts(mine.column("level")).to_pylist() if mine.num_rows else []
+    by_level = {str(c["values"]): int(c["counts"]) for c in levels}
+    located = mine.filter(pc.and_(pc.is_valid(mine["lon"]), pc.is_valid(mine["lat"])))
+    points = list(
+        zip(
+            located["lon"].to_pylist(),
+            located["lat"].to_pylist(),
+            located["level"].to_pylist(),
+            strict=True,
+        )
+    )
+    rounded = pa.table(
+        {
+            "lon": pc.round(findings.column("lon"), 3),
+            "lat": pc.round(findings.column("lat"), 3),
+        }
+    ).drop_null()
+    distinct = rounded.group_by(["lon", "lat"]).aggregate([])
+    places = list(zip(distinct["lon"].to_pylist(), distinct["lat"].to_pylist(), strict=True))
+    top = mine.take(pc.sort_indices(mine, [("score", "descending")])[:5]) if mine.num_rows else mine
+    reasons = []
+    for subject, first in zip(
+        top["subject_id"].to_pylist(), top["reasons"].to_pylist(), strict=True
+    ):
+        if first:
+            reasons.append((str(subject), first[0]["text_zh"], first[0]["text_en"]))
+    return TopicFigures(
+        name,
+        topic.title_zh,
+        topic.title_en,
+        mine.num_rows,
+        by_level,
+        trend[-TREND_PERIODS:],
+        points,
+        places[:5000],
+        reasons,
+    )
+
+
+def _topics(figures: DailyFigures, workspace: Workspace) -> None:
+    installed = discover_topics()
+    with workspace.engine() as engine:
+        for name, topic_class in sorted(installed.items()):
+            findings = latest_findings(engine, name)
+            figures.topics.append(_topic(name, topic_class, findings, figures.day))
+
+
+def _cases(figures: DailyFigures, workspace: Workspace) -> None:
+    start = datetime.combine(figures.day, time(0), tzinfo=LOCAL)
+    end = start + timedelta(days=1)
+    department = func.coalesce(Case.department, "未分派")
+    active = [s.value for s in ACTIVE_STATUSES]
+    queries = {
+        "opened": select(department, func.count())
+        .where(Case.created_at >= start, Case.created_at < end)
+        .group_by(department),
+        "closed": select(department, func.count())
+        .where(Case.closed_at >= start, Case.closed_at < end)
+        .group_by(department),
+        "overdue": select(department, func.count())
+        .where(Case.sla_due_at < end, Case.status.in_(active))
+        .group_by(department),
+    }
+    engine = connect(workspace.ops_db_url)
+    counts: dict[str, dict[str, int]] = {}
+    try:
+        with session(engine) as db:
+            for kind, query in queries.items():
+                for name, n in db.execute(query).all():
+                    counts.setdefault(str(name), {})[kind] = int(n)
+    finally:
+        engine.dispose()
+    figures.cases = [
+        DepartmentCases(name, c.get("opened", 0), c.get("closed", 0), c.get("overdue", 0))
+        for name, c in sorted(counts.items())
+    ]
+
+
+def daily_figures(workspace: Workspace, day: date) -> DailyFigures:
+    figures = DailyFigures(day=day, generated_at=datetime.now(UTC))
+    _data_health(figures, workspace)
+    _topics(figures, workspace)
+    _cases(figures, workspace)
+    return figures

@@ -1,0 +1,176 @@
+"""The daily report as one self-contained HTML page: tables, and charts and a map figure drawn as
+inline SVG (images that need no script and print as they show)."""
+
+from __future__ import annotations
+
+from html import escape
+
+from citybrain.report.figures import DailyFigures, TopicFigures
+
+LEVEL_COLOURS = {"high": "#c92a2a", "medium": "#f08c00", "low": "#868e96"}
+LEVEL_ZH = {"high": "高", "medium": "中", "low": "低"}
+
+STYLE = """
+@page { size: A4; margin: 16mm 14mm; }
+body { font-family: "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", sans-serif;
+       color: #212529; font-size: 11pt; }
+h1 { font-size: 20pt; color: #7e0023; margin: 0 0 4pt; }
+h2 { font-size: 14pt; border-bottom: 2px solid #7e0023; padding-bottom: 2pt; margin-top: 16pt; }
+h3 { font-size: 12pt; margin: 10pt 0 4pt; }
+.sub { color: #495057; font-size: 9.5pt; }
+table { border-collapse: collapse; width: 100%; margin: 4pt 0; }
+th, td { border: 1px solid #ced4da; padding: 3pt 5pt; text-align: left; font-size: 9.5pt; }
+th { background: #f1f3f5; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+.kpis { display: flex; gap: 8pt; margin: 8pt 0; }
+.kpi { flex: 1; border: 1px solid #ced4da; border-radius: 4pt; padding: 6pt; }
+.kpi b { display: block; font-size: 18pt; color: #7e0023; }
+.figs { display: flex; gap: 10pt; align-items: flex-start; }
+section.topic { page-break-inside: avoid; }
+"""
+
+
+def _n(value: int) -> str:
+    return f"{value:,}"
+
+
+def bar_chart(series: list[tuple[str, int]], *, width: int = 360, height: int = 140) -> str:
+    """Findings per period as an SVG bar chart (empty chart with a note when there is none)."""
+    if not series:
+        return (
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">'
+            f'<text x="10" y="{height // 2}" font-size="12">暂无数据 / no data</text></svg>'
+        )
+    top = max(v for _, v in series) or 1
+    left, bottom = 34, height - 28
+    step = (width - left - 8) / len(series)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img">',
+        f'<line x1="{left}" y1="{bottom}" x2="{width - 4}" y2="{bottom}" stroke="#868e96"/>',
+        f'<text x="{left - 4}" y="12" font-size="9" text-anchor="end">{top}</text>',
+    ]
+    for i, (period, value) in enumerate(series):
+        h = (bottom - 16) * value / top
+        x = left + i * step + step * 0.15
+        parts.append(
+            f'<rect x="{x:.1f}" y="{bottom - h:.1f}" width="{step * 0.7:.1f}" height="{h:.1f}" '
+            f'fill="#7e0023"><title>{escape(period)}: {value}</title></rect>'
+        )
+        if i in (0, len(series) - 1) or len(series) <= 7:
+            parts.append(
+                f'<text x="{x + step * 0.35:.1f}" y="{bottom + 12}" font-size="8" '
+                f'text-anchor="middle">{escape(period[5:] or period)}</text>'
+            )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def map_figure(
+    points: list[tuple[float, float, str]],
+    places: list[tuple[float, float]] | None = None,
+    *,
+    size: int = 220,
+) -> str:
+    """The day's findings coloured by level over every place the topic has findings (grey), on
+    a plain lon/lat frame (a map figure)."""
+    places = places or []
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
+        f'viewBox="0 0 {size} {size}" role="img">',
+        f'<rect x="0.5" y="0.5" width="{size - 1}" height="{size - 1}" fill="#f8f9fa" '
+        'stroke="#adb5bd"/>',
+    ]
+    if points or places:
+        lons = [p[0] for p in points] + [p[0] for p in places]
+        lats = [p[1] for p in points] + [p[1] for p in places]
+        lon0, lon1 = min(lons), max(lons)
+        lat0, lat1 = min(lats), max(lats)
+        span = max(lon1 - lon0, lat1 - lat0, 1e-3)
+        pad = 14
+        for lon, lat in places:
+            x = pad + (lon - lon0) / span * (size - 2 * pad)
+            y = size - pad - (lat - lat0) / span * (size - 2 * pad)
+            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2" fill="#adb5bd"/>')
+        for lon, lat, level in points:
+            x = pad + (lon - lon0) / span * (size - 2 * pad)
+            y = size - pad - (lat - lat0) / span * (size - 2 * pad)
+            colour = LEVEL_COLOURS.get(level, "#495057")
+            parts.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{colour}" fill-opacity="0.8"/>'
+            )
+        parts.append(f'<text x="4" y="{size - 4}" font-size="8">{lon0:.3f}E {lat0:.3f}N</text>')
+    else:
+        parts.append(f'<text x="10" y="{size // 2}" font-size="11">无定位 / no places</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _topic(t: TopicFigures) -> str:
+    levels = " · ".join(f"{LEVEL_ZH.get(k, k)} {_n(v)}" for k, v in sorted(t.by_level.items()) if v)
+    reasons = "".join(
+        f"<tr><td>{escape(s)}</td>"
+        f"<td>{escape(zh)}<br><span class='sub'>{escape(en)}</span></td></tr>"
+        for s, zh, en in t.top_reasons
+    )
+    table = (
+        f"<table><tr><th>对象 Subject</th><th>主要原因 Main reason</th></tr>{reasons}</table>"
+        if reasons
+        else ""
+    )
+    return (
+        f'<section class="topic" id="topic-{escape(t.name)}">'
+        f"<h3>{escape(t.title_zh)} <span class='sub'>{escape(t.title_en)}</span></h3>"
+        f'<p>当日新发现 <b class="topic-new">{_n(t.new)}</b> 条 / new findings'
+        f"{'（' + escape(levels) + '）' if levels else ''}</p>"
+        f'<div class="figs"><div>{bar_chart(t.trend)}<div class="sub">趋势 Trend</div></div>'
+        f'<div>{map_figure(t.points, t.places)}<div class="sub">分布 Map</div></div></div>'
+        f"{table}</section>"
+    )
+
+
+def render_html(figures: DailyFigures, city: str) -> str:
+    day = figures.day.isoformat()
+    systems = "".join(
+        f"<tr><td>{escape(s.system_id)}</td><td class='n'>{_n(s.rows_landed)}</td>"
+        f"<td class='n'>{_n(s.rows_quarantined)}</td><td>{escape(s.last_status)}</td>"
+        f"<td>{f'{s.last_load_at:%Y-%m-%d %H:%M}' if s.last_load_at else '—'}</td></tr>"
+        for s in figures.systems
+    )
+    generated = f"{figures.generated_at:%Y-%m-%d %H:%M}"
+    cases = (
+        "".join(
+            f"<tr><td>{escape(c.department)}</td><td class='n'>{_n(c.opened)}</td>"
+            f"<td class='n'>{_n(c.closed)}</td><td class='n'>{_n(c.overdue)}</td></tr>"
+            for c in figures.cases
+        )
+        or "<tr><td colspan='4'>当日无案件 / no cases</td></tr>"
+    )
+    topics = "".join(_topic(t) for t in figures.topics) or "<p>未安装专题 / no topics</p>"
+    return f"""<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<title>{escape(city)} 大数据专报 {day}</title><style>{STYLE}</style></head>
+<body>
+<h1>{escape(city)} 大数据专报</h1>
+<div class="sub">Daily big-data report · {day} · 生成于 generated {generated} UTC</div>
+<div class="kpis">
+ <div class="kpi">接入系统 Systems<b id="kpi-systems">{_n(figures.systems_connected)}</b></div>
+ <div class="kpi">汇聚记录 Records<b id="kpi-records">{_n(figures.records_aggregated)}</b></div>
+ <div class="kpi">当日新发现 New findings<b id="kpi-findings">{_n(figures.findings_new)}</b></div>
+ <div class="kpi">当日立案 Cases opened<b id="kpi-opened">{_n(figures.cases_opened)}</b></div>
+ <div class="kpi">超期 Overdue<b id="kpi-overdue">{_n(figures.cases_overdue)}</b></div>
+</div>
+<h2>一、数据健康 Data health</h2>
+<p>数据集 {_n(figures.datasets)} 个 / datasets。</p>
+<table><tr><th>系统 System</th><th>已入库 Landed</th><th>隔离 Quarantined</th>
+<th>最近一次 Last load</th><th>最近成功 Last success</th></tr>{systems}</table>
+<h2>二、专题发现 Topic findings</h2>
+{topics}
+<h2>三、案件办理 Cases by department</h2>
+<table><tr><th>部门 Department</th><th>当日立案 Opened</th><th>当日办结 Closed</th>
+<th>超期未办 Overdue</th></tr>{cases}
+<tr><th>合计 Total</th><th class="n" id="cases-opened">{_n(figures.cases_opened)}</th>
+<th class="n">{_n(figures.cases_closed)}</th>
+<th class="n">{_n(figures.cases_overdue)}</th></tr></table>
+</body></html>
+"""

@@ -1,0 +1,162 @@
+"""The daily report: HTML and PDF in the workspace, Chinese text visible on the PDF page (ink where
+the title is), and its figures equal to the database's."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from sqlalchemy import func, select
+
+from citybrain.cases import Case
+from citybrain.cli.main import main
+from citybrain.core import Workspace
+from citybrain.core.opsdb import connect, session, upgrade
+from citybrain.topics import FINDINGS_SCHEMA, REASON_TYPE
+
+DAY = date(2025, 3, 14)
+LOCAL = ZoneInfo("Asia/Shanghai")
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("chromium") is None, reason="Chromium (Debian package chromium) not installed"
+)
+
+
+def _findings(periods: list[str]) -> pa.Table:
+    n = len(periods)
+    reason = {
+        "signal": "excess_so2",
+        "observed": 74.8,
+        "expected": 15.7,
+        "contribution": 1.0,
+        "text_zh": "二氧化硫时段均值74.8µg/m³，周边站点同期约15.7µg/m³",
+        "text_en": "SO2 averaged 74.8 µg/m³; nearby stations about 15.7 µg/m³",
+    }
+    return pa.table(
+        {
+            "topic": ["air_quality"] * n,
+            "subject_type": ["air_station"] * n,
+            "subject_id": [f"AQ{i:04d}" for i in range(n)],
+            "period": periods,
+            "score": np.linspace(0.5, 1.0, n),
+            "level": ["high" if i % 2 else "medium" for i in range(n)],
+            "lon": 104.0 + np.arange(n) * 0.01,
+            "lat": [30.6] * n,
+            "grid_id": [None] * n,
+            "community_id": [None] * n,
+            "street_id": [None] * n,
+            "model_version": ["air_quality-1"] * n,
+            "reasons": pa.array([[reason]] * n, pa.list_(REASON_TYPE)),
+            "run_id": ["r1"] * n,
+        },
+        schema=FINDINGS_SCHEMA.append(pa.field("run_id", pa.string())),
+    )
+
+
+def _case(i: int, department: str, created: datetime, **more: object) -> Case:
+    return Case(
+        topic="air_quality",
+        subject_type="air_station",
+        subject_id=f"AQ{i:04d}",
+        period=DAY.isoformat(),
+        level="high",
+        department=department,
+        created_at=created,
+        **more,
+    )
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    workspace = Workspace.init(tmp_path / "ws")
+    periods = ["2025-03-12"] * 2 + ["2025-03-13"] * 4 + [DAY.isoformat()] * 7 + ["2025-03-15"]
+    with workspace.engine() as engine:
+        engine.write(_findings(periods), "topic", "air_quality_findings", partition_by=["run_id"])
+    noon = datetime(2025, 3, 14, 12, tzinfo=LOCAL)
+    ops = connect(workspace.ops_db_url)
+    upgrade(ops)
+    with session(ops) as db:
+        db.add_all(
+            [
+                _case(1, "区生态环境局", noon),
+                _case(2, "区生态环境局", noon + timedelta(hours=3)),
+                _case(
+                    3, "区生态环境局", noon, status="closed", closed_at=noon + timedelta(hours=5)
+                ),
+                _case(
+                    4,
+                    "区城管局",
+                    noon - timedelta(days=3),
+                    status="dispatched",
+                    sla_due_at=noon - timedelta(days=1),
+                ),
+                _case(5, "区城管局", noon + timedelta(days=2)),  # another day
+            ]
+        )
+        db.commit()
+    ops.dispose()
+    return workspace
+
+
+def _opened_in_db(workspace: Workspace) -> int:
+    start = datetime(2025, 3, 14, tzinfo=LOCAL)
+    ops = connect(workspace.ops_db_url)
+    with session(ops) as db:
+        query = select(func.count()).where(
+            Case.created_at >= start, Case.created_at < start + timedelta(days=1)
+        )
+        count = int(db.scalar(query) or 0)
+    ops.dispose()
+    return count
+
+
+def test_daily_report_html_and_pdf(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pypdfium2 as pdfium  # type: ignore[import-untyped]
+
+    main(["-w", str(workspace.root), "report", "daily", "--date", DAY.isoformat()])
+    printed = capsys.readouterr().out.split()
+    html = workspace.root / "reports" / "daily-2025-03-14.html"
+    pdf = workspace.root / "reports" / "daily-2025-03-14.pdf"
+    assert printed == [str(html), str(pdf)]
+    assert "大数据专报" in html.read_text("utf-8")
+
+    document = pdfium.PdfDocument(str(pdf))
+    page = document[0]
+    text = " ".join(
+        " ".join(document[i].get_textpage().get_text_range().split()) for i in range(len(document))
+    )
+    assert "大数据专报" in text and "空气质量" in text
+    # the figures in the PDF's text are the database's
+    opened = _opened_in_db(workspace)
+    assert opened == 3  # the three of 区生态环境局, none other that day
+    total = re.search(r"合计 Total (\d+) (\d+) (\d+)", text)
+    assert total is not None, text
+    assert [int(g) for g in total.groups()] == [opened, 1, 1]
+    new = re.search(r"当日新发现 (\d+) 条", text)
+    assert new is not None and new.group(1) == "7", text
+
+    # the Chinese font is embedded (a subset), so the text shows wherever the PDF is opened
+    assert re.search(rb"[A-Z]{6}\+NotoSansCJK", pdf.read_bytes())
+    # ink where the title is: the top band of the first page has dark pixels, a blank band not
+    image = np.asarray(page.render(scale=1.0).to_pil().convert("L"))
+    height = image.shape[0]
+    title_band = image[int(height * 0.05) : int(height * 0.10)]
+    margin_band = image[int(height * 0.985) :]
+    assert (title_band < 128).mean() > 0.01
+    assert (margin_band < 128).mean() < 0.001
+
+
+def test_bad_date_is_one_line(workspace: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["-w", str(workspace.root), "report", "daily", "--date", "14/03/2025"])
+    assert exit_info.value.code != 0
+    err = capsys.readouterr().err
+    assert "expected YYYY-MM-DD" in err and "Traceback" not in err
