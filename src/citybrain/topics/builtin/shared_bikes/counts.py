@@ -1,0 +1,155 @@
+"""Parked bikes per zone and snapshot, counted in the engine (Ibis: DuckDB and Spark alike).
+
+Each bike counts once per snapshot (its last report in the snapshot's bucket: operators report at
+their own moments, some twice). Zones come as WKT polygons: each is read once with Shapely; a bike
+is matched to a zone by its bounding box in the engine, which is exact for the rectangles most
+fences are, and checked point-in-polygon (Shapely, vectorised) only for zones of another shape.
+A zone whose geometry cannot be read is left out and counted, never a crash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import shapely
+
+if TYPE_CHECKING:
+    from citybrain.core.engine import Engine
+
+OPERATORS = ("meituan", "hellobike", "qingju")
+EDGE_DEG = 1e-6  # about 0.1 m: a bike on the fence line is inside (coordinates come rounded)
+
+
+@dataclass(frozen=True)
+class Zones:
+    table: pd.DataFrame  # zone_id, name, quota, quota_<op>, minx … maxy, lon, lat, rectangle
+    shapes: dict[str, shapely.Geometry]  # zone_id → polygon, for zones that are no rectangle
+    unreadable: list[str]  # zone ids whose geometry could not be read
+
+
+def read_zones(engine: Engine, zones: ir.Table) -> Zones:
+    columns = [c for c in ("zone_id", "name", "geometry", "quota") if c in zones.columns]
+    quotas = [f"quota_{op}" for op in OPERATORS if f"quota_{op}" in zones.columns]
+    frame = engine.to_pandas(zones.select(*columns, *quotas)).drop_duplicates("zone_id")
+    frame = frame.loc[frame["zone_id"].notna()].reset_index(drop=True)
+    with np.errstate(all="ignore"):
+        geoms = shapely.from_wkt(frame["geometry"].astype(str).to_numpy(), on_invalid="ignore")
+    good = ~shapely.is_missing(geoms) & shapely.is_valid(geoms) & ~shapely.is_empty(geoms)
+    unreadable = frame.loc[~good, "zone_id"].astype(str).tolist()
+    frame, geoms = frame.loc[good].reset_index(drop=True), geoms[good]
+    bounds = shapely.bounds(geoms)
+    centre = shapely.centroid(geoms)
+    box_area = (bounds[:, 2] - bounds[:, 0]) * (bounds[:, 3] - bounds[:, 1])
+    rectangle = np.isclose(shapely.area(geoms), box_area, rtol=1e-6)
+    table = frame.drop(columns=["geometry"]).assign(
+        minx=bounds[:, 0] - EDGE_DEG,
+        miny=bounds[:, 1] - EDGE_DEG,
+        maxx=bounds[:, 2] + EDGE_DEG,
+        maxy=bounds[:, 3] + EDGE_DEG,
+        lon=shapely.get_x(centre),
+        lat=shapely.get_y(centre),
+        rectangle=rectangle,
+    )
+    table["quota"] = pd.to_numeric(table["quota"], errors="coerce")
+    for q in quotas:
+        table[q] = pd.to_numeric(table[q], errors="coerce")
+    shapes = {
+        str(z): g for z, g, r in zip(table["zone_id"], geoms, rectangle, strict=True) if not r
+    }
+    return Zones(table, shapes, unreadable)
+
+
+def last_reports(positions: ir.Table, snapshot_minutes: int) -> ir.Table:
+    """One row per operator, bike and snapshot bucket: where the bike last reported in it."""
+    p = positions.filter(
+        positions.bike_id.notnull(),
+        positions.ts.notnull(),
+        positions.lon.notnull(),
+        positions.lat.notnull(),
+        (positions.lon.abs() > 1e-6) | (positions.lat.abs() > 1e-6),
+    )
+    seconds = snapshot_minutes * 60
+    bucket = (p.ts.epoch_seconds().cast("int64") // seconds) * seconds
+    p = p.mutate(bucket=bucket, operator=p.operator.fill_null("unknown"))
+    return p.group_by(["operator", "bike_id", "bucket"]).aggregate(
+        lon=p.lon.argmax(p.ts), lat=p.lat.argmax(p.ts)
+    )
+
+
+def zone_counts(engine: Engine, reports: ir.Table, zones: Zones) -> pd.DataFrame:
+    """Bikes per zone, snapshot bucket and operator (long form)."""
+    boxes = engine.register(
+        "shared_bikes_zone_boxes",
+        pa.Table.from_pandas(
+            zones.table[["zone_id", "minx", "miny", "maxx", "maxy", "rectangle"]],
+            preserve_index=False,
+        ),
+    )
+    j = reports.join(
+        boxes,
+        [
+            reports.lon >= boxes.minx,
+            reports.lon <= boxes.maxx,
+            reports.lat >= boxes.miny,
+            reports.lat <= boxes.maxy,
+        ],
+    )
+    exact = j.filter(j.rectangle)
+    counted = engine.to_pandas(
+        exact.group_by(["zone_id", "bucket", "operator"]).aggregate(bikes=exact.count())
+    )
+    if not zones.shapes:
+        return counted
+    odd = engine.to_pandas(
+        j.filter(~j.rectangle).select("zone_id", "bucket", "operator", "lon", "lat")
+    )
+    shapes = odd["zone_id"].astype(str).map(zones.shapes).to_numpy(dtype=object)
+    inside = shapely.contains_xy(shapes, odd["lon"].to_numpy(float), odd["lat"].to_numpy(float))
+    extra = odd.loc[inside].groupby(["zone_id", "bucket", "operator"], as_index=False).size()
+    both: pd.DataFrame = pd.concat(
+        [counted, extra.rename(columns={"size": "bikes"})], ignore_index=True
+    )
+    return both
+
+
+def per_zone(counts: pd.DataFrame, zones: Zones) -> pd.DataFrame:
+    """One row per zone and snapshot: total bikes and each operator's, with the quotas."""
+    wide = counts.pivot_table(
+        index=["zone_id", "bucket"], columns="operator", values="bikes", aggfunc="sum", fill_value=0
+    )
+    for op in OPERATORS:
+        if op not in wide.columns:
+            wide[op] = 0
+    wide["bikes"] = wide.sum(axis=1)
+    out = wide.reset_index().merge(zones.table, on="zone_id", how="inner")
+    out["snapshot"] = pd.to_datetime(out["bucket"], unit="s")
+    return out
+
+
+def nearby_free(frame: pd.DataFrame, zones: Zones, radius_m: float) -> np.ndarray:
+    """Per row: free places (quota minus bikes) in the other zones within ``radius_m`` at the same
+    snapshot — where an operator could move the surplus."""
+    z = zones.table
+    if frame.empty:
+        return np.zeros(0)
+    lat0 = float(np.nanmedian(z["lat"]))
+    x = z["lon"].to_numpy(float) * 111_320.0 * np.cos(np.radians(lat0))
+    y = z["lat"].to_numpy(float) * 110_574.0
+    points = shapely.points(x, y)
+    near = shapely.dwithin(points[:, None], points[None, :], radius_m)
+    np.fill_diagonal(near, False)
+    index = {zone: i for i, zone in enumerate(z["zone_id"])}
+    buckets, b_at = np.unique(frame["bucket"].to_numpy(), return_inverse=True)
+    z_at = frame["zone_id"].map(index).to_numpy(int)
+    free = np.zeros((buckets.size, len(z)))
+    quota = z["quota"].fillna(0).to_numpy(float)
+    free[:] = quota  # a zone with no bike counted at a snapshot is wholly free
+    spare = np.maximum(quota[z_at] - frame["bikes"].to_numpy(float), 0.0)
+    free[b_at, z_at] = spare
+    around: np.ndarray = (free @ near.astype(float))[b_at, z_at]
+    return around
