@@ -39,8 +39,8 @@ from paho.mqtt.properties import Properties
 
 from citybrain.core.workspace import Workspace
 from citybrain.ingest import load_contract
-from citybrain.ingest.connectors.mqtt import load_mqtt
 from citybrain.ingest.simsources import shipped_sim_contracts
+from citybrain.ingest.streams import load_mqtt
 from citybrain.sim.mqtt import air_quality_stream, publish
 
 PREFIX = "citybrain/sim/air"

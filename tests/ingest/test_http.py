@@ -15,7 +15,7 @@ from fastapi import FastAPI, Response
 
 from citybrain.core.workspace import Workspace
 from citybrain.ingest import Manifest, RawZone, SourceContract
-from citybrain.ingest.connectors.http import load_http
+from citybrain.ingest.streams import load_http
 from citybrain.sim.formats import write_connection_file, write_parquet
 from citybrain.sim.serve import Faults, create_app
 from fixtures.browser import serve_in_thread

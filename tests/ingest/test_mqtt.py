@@ -15,7 +15,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from citybrain.core.workspace import Workspace
 from citybrain.ingest import SourceContract
-from citybrain.ingest.connectors.mqtt import MqttRun, load_mqtt
+from citybrain.ingest.streams import MqttRun, load_mqtt
 from citybrain.sim.mqtt import air_quality_stream, publish
 from ingest._helpers import MakeContract
 

@@ -23,9 +23,9 @@ import pytest
 
 from citybrain.core.workspace import Workspace
 from citybrain.ingest import SourceContract
-from citybrain.ingest.connectors.mqtt import MqttRun, load_mqtt
 from citybrain.ingest.manifest import Manifest
 from citybrain.ingest.rawzone import RawZone
+from citybrain.ingest.streams import MqttRun, load_mqtt
 from citybrain.sim.mqtt import air_quality_stream, publish
 from ingest._helpers import MakeContract
 
@@ -168,7 +168,7 @@ CONSUMER = textwrap.dedent(
     import sys
     from pathlib import Path
     from citybrain.ingest import load_contract
-    from citybrain.ingest.connectors.mqtt import load_mqtt
+    from citybrain.ingest.streams import load_mqtt
     load_mqtt(Path(sys.argv[1]), load_contract(Path(sys.argv[2])))
     """
 )

@@ -13,7 +13,8 @@ from fastapi import FastAPI, Response
 
 from citybrain.core.workspace import Workspace
 from citybrain.ingest import Manifest
-from citybrain.ingest.connectors.ngsi_ld import flatten, load_ngsi_ld
+from citybrain.ingest.connectors.ngsi_ld import flatten
+from citybrain.ingest.streams import load_ngsi_ld
 from fixtures.browser import serve_in_thread
 from ingest._helpers import MakeContract
 

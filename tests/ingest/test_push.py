@@ -12,8 +12,8 @@ from citybrain.core.errors import UserError
 from citybrain.core.workspace import Workspace
 from citybrain.ingest import RawZone
 from citybrain.ingest.check import check_contract
-from citybrain.ingest.connectors.push import push_load
 from citybrain.ingest.contract import SourceContract
+from citybrain.ingest.streams import push_load
 
 CONTRACT = """\
 id: hotline_push

@@ -206,9 +206,9 @@ def test_database_and_api_contracts_land_through_their_connectors(
     write_sim_sources(tmp_path / "sources", tiny_city, sim_api=sim_api)
     contract = load_contract(tmp_path / "sources" / f"{system}.yaml")
     if system in SQL_SOURCES:
-        from citybrain.ingest.connectors.sql import load_sql as load
+        from citybrain.ingest.streams import load_sql as load
     else:
-        from citybrain.ingest.connectors.http import load_http as load
+        from citybrain.ingest.streams import load_http as load
     manifest = load(tmp_path / "lake", contract)
     truth = json.loads((tiny_city / "truth" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest.status == "completed", manifest.message

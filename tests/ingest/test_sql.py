@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from citybrain.core.workspace import Workspace
 from citybrain.ingest import Manifest, RawZone, SourceContract
-from citybrain.ingest.connectors.sql import load_sql
+from citybrain.ingest.streams import load_sql
 from ingest._helpers import MakeContract
 
 START = datetime(2024, 3, 1, 8, 0, 0)

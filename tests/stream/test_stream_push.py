@@ -17,7 +17,7 @@ from citybrain.api.live import StreamEvents
 from citybrain.core.opsdb import connect, upgrade
 from citybrain.core.workspace import Workspace
 from citybrain.ingest import SourceContract, load_contract
-from citybrain.ingest.connectors.push import push_load
+from citybrain.ingest.streams import push_load
 from citybrain.stream import StreamBatch, StreamEvent
 from citybrain.stream.runner import StreamRunner
 from citybrain.stream.store import StreamStore

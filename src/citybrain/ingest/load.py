@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 
 from citybrain.core.errors import UserError
 from citybrain.ingest.connectors import DEFAULT_CHUNK_BYTES, Chunk, open_file
-from citybrain.ingest.connectors.base import DEFAULT_CHUNK_ROWS, INTERNAL
+from citybrain.ingest.connectors.base import DEFAULT_CHUNK_ROWS, INTERNAL, StreamReader
 from citybrain.ingest.contract import SourceContract
 from citybrain.ingest.manifest import DriftReport, Manifest
 from citybrain.ingest.mapping import (
@@ -404,24 +404,6 @@ def check_volume(contract: SourceContract, manifest: Manifest) -> None:
 # streams: data that is read or received rather than delivered as a file
 
 
-class StreamReader(Protocol):
-    """What a stream connector gives :func:`land_stream`."""
-
-    @property
-    def source(self) -> str: ...  # what the manifest names as read: a URL, a table, a topic
-
-    @property
-    def fixed_columns(self) -> bool: ...
-
-    def chunks(self) -> Iterator[Chunk]: ...
-
-    def digest(self) -> str: ...  # checksum of the bytes received, "" when there were none
-
-    def watermark(self) -> str | None: ...  # the newest source watermark read, if tracked
-
-    def notes(self) -> list[str]: ...  # warnings for the manifest, e.g. pages retried
-
-
 class ReaderFactory(Protocol):
     def __call__(self, zone: RawZone) -> StreamReader: ...
 
@@ -503,22 +485,6 @@ def latest_watermark(zone: RawZone) -> str | None:
     """The watermark recorded by the newest committed load that has one."""
     marked = [m for m in zone.manifests() if m.watermark is not None and m.status == "completed"]
     return max(marked, key=lambda m: m.started_at).watermark if marked else None
-
-
-def source_watermark_column(contract: SourceContract) -> str | None:
-    """The delivered column behind an incremental contract's watermark (a target column name)."""
-    if contract.refresh.mode != "incremental":
-        return None
-    target = contract.refresh.watermark
-    if target is None:
-        raise UserError(
-            f"source {contract.id}: refresh.mode incremental needs refresh.watermark",
-            hint="name the column that only grows, e.g. updated_at",
-        )
-    for column in contract.mapping.columns:
-        if column.target == target:
-            return column.source
-    return target
 
 
 def _latest(zone: RawZone) -> Manifest | None:

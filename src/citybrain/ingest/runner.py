@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +15,7 @@ from typing import Literal, Protocol
 from citybrain.core.errors import UserError
 from citybrain.core.workspace import Workspace
 from citybrain.ingest.check import ContractError, check_contract
-from citybrain.ingest.connectors import STREAM_KINDS, source_files, stream_loads
+from citybrain.ingest.connectors import STREAM_KINDS, source_files
 from citybrain.ingest.contract import SourceContract
 from citybrain.ingest.load import LoadOptions, Progress, load_file
 from citybrain.ingest.manifest import Manifest
@@ -147,14 +147,18 @@ def load_source(
         result.system, result.name = contract.id, contract.name
         zone = RawZone(workspace.lake, contract.id)
         lake = workspace.lake
-        loads = (
-            stream_loads(lake, contract, options=options, progress=progress)
-            if contract.connector.kind in STREAM_KINDS
-            else (
+        loads: Iterator[Manifest]
+        if contract.connector.kind in STREAM_KINDS:
+            # imported here: stream connectors pull in httpx, SQLAlchemy and paho, which a run of
+            # file sources (and every CLI start) does without
+            from citybrain.ingest.streams import stream_loads
+
+            loads = stream_loads(lake, contract, options=options, progress=progress)
+        else:
+            loads = (
                 load_file(lake, contract, path, options=options, progress=progress)
                 for path in source_files(contract)
             )
-        )
         for manifest in loads:
             result.manifests.append(manifest)
             if recorder is not None:

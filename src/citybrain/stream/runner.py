@@ -1,7 +1,7 @@
 """``citybrain stream``: one long-running consumer of every live source, feeding detectors.
 
 Each MQTT source is consumed by its own thread through the MQTT connector's durable session
-(:func:`citybrain.ingest.connectors.mqtt.load_mqtt`): micro-batches land in the raw zone through
+(:func:`citybrain.ingest.streams.load_mqtt`): micro-batches land in the raw zone through
 ``land_stream`` (reconciled, loss counted), and each message is acknowledged only after its batch
 has committed *and* every detector of the source has taken the batch in. HTTP push sources are
 landed by the API's push endpoint in the API process; the runner follows their raw zone and hands
@@ -37,11 +37,11 @@ import pyarrow.parquet as pq
 
 from citybrain.core.errors import UserError
 from citybrain.core.workspace import Workspace
-from citybrain.ingest.connectors.mqtt import load_mqtt
 from citybrain.ingest.contract import MqttConnector, PushConnector, SourceContract
 from citybrain.ingest.manifest import MANIFEST_FILE, Manifest
 from citybrain.ingest.rawzone import RawZone
 from citybrain.ingest.runner import LoadRecorder
+from citybrain.ingest.streams import load_mqtt
 from citybrain.stream.detector import StreamBatch, StreamDetector, StreamEvent
 from citybrain.stream.store import Saved, StreamStore
 

@@ -13,7 +13,7 @@ from citybrain.govern.quality import quality_report, recent_alerts
 from citybrain.govern.quality.stream_gaps import DIMENSION, cadence_gaps, stream_alerts
 from citybrain.ingest import load_contract
 from citybrain.ingest.connectors.base import Chunk
-from citybrain.ingest.connectors.push import MemoryReader, records_chunk
+from citybrain.ingest.connectors.memory import MemoryReader, records_chunk
 from citybrain.ingest.contract import StreamCadence
 from citybrain.ingest.load import land_stream
 from citybrain.ingest.manifest import Manifest

@@ -19,8 +19,8 @@ from citybrain.api.security.roles import Permission
 from citybrain.core import UserError, Workspace
 from citybrain.ingest import RawZone, check_contract, discover_sources
 from citybrain.ingest.catalog import CatalogRecorder
-from citybrain.ingest.connectors.push import push_load
 from citybrain.ingest.contract import PushConnector, SourceContract
+from citybrain.ingest.streams import push_load
 
 router = APIRouter(tags=["ingest"])
 

@@ -1,10 +1,11 @@
-"""Connectors: from a department's delivery to chunks of Arrow data with positions."""
+"""Connectors: from a department's delivery to chunks of Arrow data with positions.
+
+Connectors only read: they import nothing that lands (``load``, ``streams``, ``runner``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from citybrain.ingest.connectors.base import (
     DEFAULT_CHUNK_BYTES,
@@ -13,6 +14,7 @@ from citybrain.ingest.connectors.base import (
     FileReader,
     Reject,
     SourceUnreadable,
+    StreamReader,
 )
 from citybrain.ingest.contract import (
     CsvConnector,
@@ -22,10 +24,6 @@ from citybrain.ingest.contract import (
     XlsxConnector,
 )
 
-if TYPE_CHECKING:
-    from citybrain.ingest.load import LoadOptions, Progress
-    from citybrain.ingest.manifest import Manifest
-
 __all__ = [
     "DEFAULT_CHUNK_BYTES",
     "STREAM_KINDS",
@@ -34,9 +32,9 @@ __all__ = [
     "FileReader",
     "Reject",
     "SourceUnreadable",
+    "StreamReader",
     "open_file",
     "source_files",
-    "stream_loads",
 ]
 
 
@@ -108,33 +106,7 @@ def open_file(
     )
 
 
-# Sources that are read rather than delivered as files; push sources are landed by the push
-# endpoint (connectors/push.py), so ingest has nothing to read for them.
+# Sources that are read or received rather than delivered as files (landed by
+# citybrain.ingest.streams); push sources are landed by the push endpoint as bodies arrive, so
+# ingest has nothing to read for them.
 STREAM_KINDS = ("sql", "http", "ngsi_ld", "mqtt", "push")
-
-
-def stream_loads(
-    lake: Path,
-    contract: SourceContract,
-    *,
-    options: LoadOptions | None = None,
-    progress: Progress | None = None,
-) -> Iterator[Manifest]:
-    """The loads of one ingest run of a stream source (MQTT: what is waiting, in micro-batches)."""
-    kind = contract.connector.kind
-    if kind == "sql":
-        from citybrain.ingest.connectors.sql import load_sql
-
-        yield load_sql(lake, contract, options=options, progress=progress)
-    elif kind == "http":
-        from citybrain.ingest.connectors.http import load_http
-
-        yield load_http(lake, contract, options=options, progress=progress)
-    elif kind == "ngsi_ld":
-        from citybrain.ingest.connectors.ngsi_ld import load_ngsi_ld
-
-        yield load_ngsi_ld(lake, contract, options=options, progress=progress)
-    elif kind == "mqtt":
-        from citybrain.ingest.connectors.mqtt import drain_mqtt
-
-        yield from drain_mqtt(lake, contract, progress=progress)

@@ -1,4 +1,9 @@
-"""What every file connector yields: chunks of Arrow data with row positions, plus rejects.
+"""What every connector yields: chunks of Arrow data with row positions, plus rejects.
+
+A file connector is a :class:`FileReader`; a source that is read or received rather than
+delivered as a file (SQL, HTTP, NGSI-LD, MQTT, push) is a :class:`StreamReader`. Connectors only
+read: landing what they yield is :mod:`citybrain.ingest.load`'s, and :mod:`citybrain.ingest.streams`
+joins the two for stream sources.
 
 A chunk's table holds the delivered columns and three internal columns: ``__cb_row`` (1-based
 record number in the file), ``__cb_line`` (physical line or sheet row, null when unknown) and
@@ -19,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from citybrain.core.errors import UserError
+from citybrain.ingest.contract import SourceContract
 
 ROW = "__cb_row"
 LINE = "__cb_line"
@@ -69,6 +75,41 @@ class FileReader(Protocol):
     def encoding(self) -> str | None: ...
 
     def chunks(self) -> Iterator[Chunk]: ...
+
+
+class StreamReader(Protocol):
+    """A connector reading a stream source once: what :func:`~citybrain.ingest.load.land_stream`
+    lands as one load."""
+
+    @property
+    def source(self) -> str: ...  # what the manifest names as read: a URL, a table, a topic
+
+    @property
+    def fixed_columns(self) -> bool: ...
+
+    def chunks(self) -> Iterator[Chunk]: ...
+
+    def digest(self) -> str: ...  # checksum of the bytes received, "" when there were none
+
+    def watermark(self) -> str | None: ...  # the newest source watermark read, if tracked
+
+    def notes(self) -> list[str]: ...  # warnings for the manifest, e.g. pages retried
+
+
+def source_watermark_column(contract: SourceContract) -> str | None:
+    """The delivered column behind an incremental contract's watermark (a target column name)."""
+    if contract.refresh.mode != "incremental":
+        return None
+    target = contract.refresh.watermark
+    if target is None:
+        raise UserError(
+            f"source {contract.id}: refresh.mode incremental needs refresh.watermark",
+            hint="name the column that only grows, e.g. updated_at",
+        )
+    for column in contract.mapping.columns:
+        if column.target == target:
+            return column.source
+    return target
 
 
 def with_positions(

@@ -25,59 +25,16 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from citybrain.ingest.connectors.base import Chunk, SourceUnreadable
-from citybrain.ingest.connectors.push import records_chunk
+from citybrain.ingest.connectors.base import Chunk, SourceUnreadable, source_watermark_column
+from citybrain.ingest.connectors.memory import records_chunk
 from citybrain.ingest.contract import HttpConnector, SourceContract
-from citybrain.ingest.load import (
-    LoadOptions,
-    Progress,
-    StreamReader,
-    land_stream,
-    latest_watermark,
-    source_watermark_column,
-)
-from citybrain.ingest.manifest import Manifest
-from citybrain.ingest.rawzone import RawZone
 
 MAX_PAGES = 1_000_000  # a server that never stops paging is a bug there, not endless data
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
-
-
-def load_http(
-    lake: Path,
-    contract: SourceContract,
-    *,
-    options: LoadOptions | None = None,
-    progress: Progress | None = None,
-    transport: httpx.BaseTransport | None = None,
-) -> Manifest:
-    """Land every page of an HTTP source as one load.
-
-    An incremental source sends the last landed watermark in the query parameter
-    ``watermark_param`` names (e.g. ``watermark_param: updated_since``), or wherever a ``params``
-    value says ``{watermark}``; it is left out on the first run, and a run that gets no rows lands
-    nothing — like the SQL connector's ``WHERE watermark > last``, but filtered by the API.
-    """
-    incremental = contract.refresh.mode == "incremental"
-
-    def open_reader(zone: RawZone) -> StreamReader:
-        since = latest_watermark(zone) if incremental else None
-        return HttpReader(contract, since=since, transport=transport)
-
-    return land_stream(
-        lake,
-        contract,
-        open_reader,
-        nothing_new_is_skip=incremental,
-        unchanged_is_skip=not incremental,
-        options=options,
-        progress=progress,
-    )
 
 
 def lookup(document: Any, path: str | None) -> Any:

@@ -1,6 +1,7 @@
-"""MQTT streams (paho-mqtt 2) landed in micro-batches, each one load with its own manifest.
+"""MQTT streams (paho-mqtt 2): the durable subscriber, and micro-batches of messages as chunks.
 
-The loader is a durable subscriber: MQTT 5 with a fixed client id (``citybrain-ingest-<system>``),
+:func:`citybrain.ingest.streams.load_mqtt` lands the micro-batches, each one load with its own
+manifest. The subscriber is durable: MQTT 5 with a fixed client id (``citybrain-ingest-<system>``),
 ``clean_start`` off and a long session expiry, subscribing at the contract's QoS, so the broker
 keeps what is published while the loader is down and delivers it at the next run.
 
@@ -31,9 +32,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as paho
@@ -45,12 +44,9 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from citybrain.ingest.connectors.base import Chunk, Reject, SourceUnreadable, with_positions
 from citybrain.ingest.connectors.jsonl import records_table
-from citybrain.ingest.connectors.push import MemoryReader
-from citybrain.ingest.connectors.stream_loss import ONE_PUBLISHER, LossTracker
+from citybrain.ingest.connectors.memory import MemoryReader
+from citybrain.ingest.connectors.stream_loss import ONE_PUBLISHER
 from citybrain.ingest.contract import MqttConnector, SourceContract
-from citybrain.ingest.load import Progress, StreamReader, land_stream
-from citybrain.ingest.manifest import Manifest
-from citybrain.ingest.rawzone import RawZone
 
 SESSION_EXPIRY_SECONDS = 7 * 24 * 3600  # the broker keeps our queue across a week of downtime
 RECEIVE_MAXIMUM = 65_535  # unacknowledged messages in flight to us: the batch waits for landing
@@ -69,144 +65,22 @@ class Message:
     payload: bytes
 
 
-@dataclass
-class MqttRun:
-    """What one bounded or interrupted run did: its loads, and the messages landed and acked."""
-
-    manifests: list[Manifest] = field(default_factory=list)
-    messages: int = 0
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    @property
-    def rows_landed(self) -> int:
-        return sum(m.rows_landed for m in self.manifests)
-
-    @property
-    def rows_quarantined(self) -> int:
-        return sum(m.rows_quarantined for m in self.manifests)
-
-
-def drain_mqtt(
-    lake: Path,
-    contract: SourceContract,
-    *,
-    max_seconds: float = DRAIN_MAX_SECONDS,
-    idle_seconds: float = DRAIN_IDLE_SECONDS,
-    progress: Progress | None = None,
-) -> Iterator[Manifest]:
-    """``citybrain ingest`` of an MQTT source: land what is waiting at the broker, then stop."""
-    run = load_mqtt(
-        lake, contract, max_seconds=max_seconds, idle_seconds=idle_seconds, progress=progress
-    )
-    yield from run.manifests
-    if run.error is not None and all(m.status == "completed" for m in run.manifests):
-        raise SourceUnreadable(run.error)  # landed, but the acknowledgement went wrong
-
-
 def client_id(contract: SourceContract) -> str:
     return f"citybrain-ingest-{contract.id}"
 
 
-def load_mqtt(
-    lake: Path,
-    contract: SourceContract,
-    *,
-    max_messages: int | None = None,
-    max_seconds: float | None = None,
-    idle_seconds: float | None = None,
-    progress: Progress | None = None,
-    on_load: Callable[[Manifest], None] | None = None,
-    stop: threading.Event | None = None,
-    on_subscribed: Callable[[], None] | None = None,
-) -> MqttRun:
-    """Subscribe and land micro-batches until ``max_messages`` were landed, ``max_seconds`` passed,
-    no message came for ``idle_seconds`` or ``stop`` is set (without any of them: until
-    interrupted). ``on_load`` is told about each load, e.g. to record it in the catalog;
-    ``on_subscribed`` once the durable session is connected and subscribed."""
-    connector = contract.connector
-    if not isinstance(connector, MqttConnector):
-        raise TypeError(f"{contract.id} is not an MQTT source")
-    zone = RawZone(lake, contract.id)
-    tracker = LossTracker.resume(connector.sequence is not None, zone.manifests())
-    subscriber = _Subscriber(contract, connector, had_session=bool(zone.partitions()))
-    run = MqttRun()
-    began = time.monotonic()
-    stop = stop or threading.Event()
-    subscriber.start()
-    if on_subscribed is not None:
-        on_subscribed()
-    try:
-        while not stop.is_set():
-            left = None if max_messages is None else max_messages - run.messages
-            if left is not None and left <= 0:
-                break
-            deadline = None if max_seconds is None else began + max_seconds
-            batch = subscriber.collect(connector, left, deadline, stop, idle_seconds)
-            if not batch and idle_seconds is not None:
-                break
-            if batch:
-                manifest = _land(lake, contract, connector, batch, progress, tracker, subscriber)
-                run.manifests.append(manifest)
-                if on_load is not None:
-                    on_load(manifest)
-                if manifest.status != "completed":
-                    run.error = manifest.message
-                    break  # not acknowledged: the broker delivers the batch again next run
-                run.messages += len(batch)
-                try:
-                    subscriber.acknowledge(batch)
-                except SourceUnreadable as exc:
-                    run.error = str(exc)
-                    break
-            if deadline is not None and time.monotonic() >= deadline:
-                break
-        tracker.pending_session_lost |= subscriber.take_session_lost()
-        if run.error is None and tracker.pending(subscriber.counter()):
-            # Nothing (more) arrived, but the broker says it dropped messages: an empty load
-            # records the loss, so no run ends silent about it.
-            manifest = _land(lake, contract, connector, [], progress, tracker, subscriber)
-            run.manifests.append(manifest)
-            if on_load is not None:
-                on_load(manifest)
-    finally:
-        subscriber.close()
-    return run
-
-
-def _land(
-    lake: Path,
-    contract: SourceContract,
-    connector: MqttConnector,
-    batch: list[Message],
-    progress: Progress | None,
-    tracker: LossTracker,
-    subscriber: _Subscriber,
-) -> Manifest:
+def batch_reader(
+    batch: list[Message], connector: MqttConnector
+) -> tuple[MemoryReader, list[str], list[int]]:
+    """One micro-batch as a stream reader (an empty batch reads nothing), with the publishers and
+    sequence numbers of its messages that carry the contract's ``sequence``."""
     source = f"mqtt://{connector.host}:{connector.port}/{connector.topic}"
     digest = hashlib.sha256()
     for message in batch:
         digest.update(message.payload)
     chunk, publishers, numbers = _chunk(batch, connector)
-    tracker.pending_session_lost |= subscriber.take_session_lost()
-    check = tracker.check(publishers, numbers, subscriber.counter())
-
-    def open_reader(zone: RawZone) -> StreamReader:
-        return MemoryReader(source, [chunk], "sha256:" + digest.hexdigest() if batch else "")
-
-    manifest = land_stream(
-        lake,
-        contract,
-        open_reader,
-        progress=progress,
-        before_commit=lambda m: tracker.record(m, check, f"{contract.id} ({source})"),
-    )
-    if manifest.status == "completed":
-        tracker.committed(check)
-    return manifest
+    reader = MemoryReader(source, [chunk], "sha256:" + digest.hexdigest() if batch else "")
+    return reader, publishers, numbers
 
 
 def _chunk(batch: list[Message], connector: MqttConnector) -> tuple[Chunk, list[str], list[int]]:
@@ -253,7 +127,7 @@ def _raw(topic: str, payload: str) -> str:
     return json.dumps({"topic": topic, "payload": payload}, ensure_ascii=False)
 
 
-class _Subscriber:
+class Subscriber:
     """The paho client: messages arrive on its network thread into a queue; acks go back."""
 
     def __init__(

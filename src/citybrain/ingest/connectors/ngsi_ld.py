@@ -27,11 +27,8 @@ import httpx
 
 from citybrain.ingest.connectors.base import Chunk, SourceUnreadable
 from citybrain.ingest.connectors.http import auth_headers
-from citybrain.ingest.connectors.push import records_chunk
+from citybrain.ingest.connectors.memory import records_chunk
 from citybrain.ingest.contract import NgsiLdConnector, SourceContract
-from citybrain.ingest.load import LoadOptions, Progress, StreamReader, land_stream
-from citybrain.ingest.manifest import Manifest
-from citybrain.ingest.rawzone import RawZone
 
 ENTITIES_PATH = "/ngsi-ld/v1/entities"
 PAGE_LIMIT = 100  # brokers cap limit (Orion-LD at 1,000, Scorpio lower); 100 is accepted by all
@@ -41,24 +38,6 @@ GEOJSON_TYPES = frozenset(
     {"Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon"}
 )
 SKIP = frozenset({"id", "type", "@context"})
-
-
-def load_ngsi_ld(
-    lake: Path,
-    contract: SourceContract,
-    *,
-    options: LoadOptions | None = None,
-    progress: Progress | None = None,
-    transport: httpx.BaseTransport | None = None,
-) -> Manifest:
-    """Land the entities of the contract's type as one load."""
-
-    def open_reader(zone: RawZone) -> StreamReader:
-        return NgsiLdReader(contract, transport=transport)
-
-    return land_stream(
-        lake, contract, open_reader, unchanged_is_skip=True, options=options, progress=progress
-    )
 
 
 def flatten(entity: dict[str, Any]) -> dict[str, Any]:

@@ -26,43 +26,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
-from citybrain.ingest.connectors.base import Chunk, SourceUnreadable, python_text, with_positions
-from citybrain.ingest.contract import SourceContract, SqlConnector
-from citybrain.ingest.load import (
-    LoadOptions,
-    Progress,
-    StreamReader,
-    land_stream,
-    latest_watermark,
+from citybrain.ingest.connectors.base import (
+    Chunk,
+    SourceUnreadable,
+    python_text,
     source_watermark_column,
+    with_positions,
 )
-from citybrain.ingest.manifest import Manifest
-from citybrain.ingest.rawzone import RawZone
-
-
-def load_sql(
-    lake: Path,
-    contract: SourceContract,
-    *,
-    options: LoadOptions | None = None,
-    progress: Progress | None = None,
-) -> Manifest:
-    """Land one load of a SQL source; an incremental run with no new rows lands nothing."""
-    incremental = contract.refresh.mode == "incremental"
-
-    def open_reader(zone: RawZone) -> StreamReader:
-        since = latest_watermark(zone) if incremental else None
-        return SqlReader(contract, since=since)
-
-    return land_stream(
-        lake,
-        contract,
-        open_reader,
-        nothing_new_is_skip=incremental,
-        unchanged_is_skip=not incremental,
-        options=options,
-        progress=progress,
-    )
+from citybrain.ingest.contract import SourceContract, SqlConnector
 
 
 def source_url(contract: SourceContract) -> URL:

@@ -1,0 +1,296 @@
+"""Streamed loads: sources that are read or received rather than delivered as files.
+
+Each function joins a connector's reader (SQL, HTTP, NGSI-LD, MQTT, a pushed body) to
+:func:`~citybrain.ingest.load.land_stream`, which lands it as one load with the same staging,
+quarantine and reconciliation as a file load. :func:`stream_loads` is what ``citybrain ingest``
+runs for a stream source.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from citybrain.ingest.connectors.base import SourceUnreadable, StreamReader
+from citybrain.ingest.connectors.http import HttpReader
+from citybrain.ingest.connectors.memory import MemoryReader
+from citybrain.ingest.connectors.mqtt import (
+    DRAIN_IDLE_SECONDS,
+    DRAIN_MAX_SECONDS,
+    Message,
+    Subscriber,
+    batch_reader,
+)
+from citybrain.ingest.connectors.ngsi_ld import NgsiLdReader
+from citybrain.ingest.connectors.push import parse_body
+from citybrain.ingest.connectors.sql import SqlReader
+from citybrain.ingest.connectors.stream_loss import LossTracker
+from citybrain.ingest.contract import MqttConnector, PushConnector, SourceContract
+from citybrain.ingest.load import LoadOptions, Progress, land_stream, latest_watermark
+from citybrain.ingest.manifest import Manifest
+from citybrain.ingest.rawzone import RawZone
+
+
+def stream_loads(
+    lake: Path,
+    contract: SourceContract,
+    *,
+    options: LoadOptions | None = None,
+    progress: Progress | None = None,
+) -> Iterator[Manifest]:
+    """The loads of one ingest run of a stream source (MQTT: what is waiting, in micro-batches).
+
+    Push sources are landed by the push endpoint as bodies arrive: a run has nothing to read."""
+    kind = contract.connector.kind
+    if kind == "sql":
+        yield load_sql(lake, contract, options=options, progress=progress)
+    elif kind == "http":
+        yield load_http(lake, contract, options=options, progress=progress)
+    elif kind == "ngsi_ld":
+        yield load_ngsi_ld(lake, contract, options=options, progress=progress)
+    elif kind == "mqtt":
+        yield from drain_mqtt(lake, contract, progress=progress)
+
+
+# -------------------------------------------------------------------------------------------------
+# read on each run: SQL, HTTP, NGSI-LD
+
+
+def load_sql(
+    lake: Path,
+    contract: SourceContract,
+    *,
+    options: LoadOptions | None = None,
+    progress: Progress | None = None,
+) -> Manifest:
+    """Land one load of a SQL source; an incremental run with no new rows lands nothing."""
+    incremental = contract.refresh.mode == "incremental"
+
+    def open_reader(zone: RawZone) -> StreamReader:
+        since = latest_watermark(zone) if incremental else None
+        return SqlReader(contract, since=since)
+
+    return land_stream(
+        lake,
+        contract,
+        open_reader,
+        nothing_new_is_skip=incremental,
+        unchanged_is_skip=not incremental,
+        options=options,
+        progress=progress,
+    )
+
+
+def load_http(
+    lake: Path,
+    contract: SourceContract,
+    *,
+    options: LoadOptions | None = None,
+    progress: Progress | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> Manifest:
+    """Land every page of an HTTP source as one load.
+
+    An incremental source sends the last landed watermark in the query parameter
+    ``watermark_param`` names (e.g. ``watermark_param: updated_since``), or wherever a ``params``
+    value says ``{watermark}``; it is left out on the first run, and a run that gets no rows lands
+    nothing — like the SQL connector's ``WHERE watermark > last``, but filtered by the API.
+    """
+    incremental = contract.refresh.mode == "incremental"
+
+    def open_reader(zone: RawZone) -> StreamReader:
+        since = latest_watermark(zone) if incremental else None
+        return HttpReader(contract, since=since, transport=transport)
+
+    return land_stream(
+        lake,
+        contract,
+        open_reader,
+        nothing_new_is_skip=incremental,
+        unchanged_is_skip=not incremental,
+        options=options,
+        progress=progress,
+    )
+
+
+def load_ngsi_ld(
+    lake: Path,
+    contract: SourceContract,
+    *,
+    options: LoadOptions | None = None,
+    progress: Progress | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> Manifest:
+    """Land the entities of the contract's type as one load."""
+
+    def open_reader(zone: RawZone) -> StreamReader:
+        return NgsiLdReader(contract, transport=transport)
+
+    return land_stream(
+        lake, contract, open_reader, unchanged_is_skip=True, options=options, progress=progress
+    )
+
+
+# -------------------------------------------------------------------------------------------------
+# received: pushed bodies
+
+
+def push_load(
+    lake: Path, contract: SourceContract, body: bytes, *, source: str = "push"
+) -> Manifest:
+    """Land one pushed body (JSON array or NDJSON) as one load; a JSON array that does not parse
+    raises :class:`UserError` and lands nothing."""
+    connector = contract.connector
+    batch_rows = connector.batch_rows if isinstance(connector, PushConnector) else 10_000
+    digest = "sha256:" + hashlib.sha256(body).hexdigest()
+
+    # Parsed before the load starts: a body that is not JSON at all is the sender's error (HTTP 400,
+    # send again), not a load of this source that failed.
+    parts = parse_body(body, batch_rows)
+    if parts:
+        parts[0].bytes_read = len(body)
+
+    def open_reader(zone: RawZone) -> StreamReader:
+        return MemoryReader(source, parts, digest)
+
+    return land_stream(lake, contract, open_reader)
+
+
+# -------------------------------------------------------------------------------------------------
+# received: MQTT micro-batches, each acknowledged only once it has landed
+
+
+@dataclass
+class MqttRun:
+    """What one bounded or interrupted run did: its loads, and the messages landed and acked."""
+
+    manifests: list[Manifest] = field(default_factory=list)
+    messages: int = 0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def rows_landed(self) -> int:
+        return sum(m.rows_landed for m in self.manifests)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(m.rows_quarantined for m in self.manifests)
+
+
+def drain_mqtt(
+    lake: Path,
+    contract: SourceContract,
+    *,
+    max_seconds: float = DRAIN_MAX_SECONDS,
+    idle_seconds: float = DRAIN_IDLE_SECONDS,
+    progress: Progress | None = None,
+) -> Iterator[Manifest]:
+    """``citybrain ingest`` of an MQTT source: land what is waiting at the broker, then stop."""
+    run = load_mqtt(
+        lake, contract, max_seconds=max_seconds, idle_seconds=idle_seconds, progress=progress
+    )
+    yield from run.manifests
+    if run.error is not None and all(m.status == "completed" for m in run.manifests):
+        raise SourceUnreadable(run.error)  # landed, but the acknowledgement went wrong
+
+
+def load_mqtt(
+    lake: Path,
+    contract: SourceContract,
+    *,
+    max_messages: int | None = None,
+    max_seconds: float | None = None,
+    idle_seconds: float | None = None,
+    progress: Progress | None = None,
+    on_load: Callable[[Manifest], None] | None = None,
+    stop: threading.Event | None = None,
+    on_subscribed: Callable[[], None] | None = None,
+) -> MqttRun:
+    """Subscribe and land micro-batches until ``max_messages`` were landed, ``max_seconds`` passed,
+    no message came for ``idle_seconds`` or ``stop`` is set (without any of them: until
+    interrupted). ``on_load`` is told about each load, e.g. to record it in the catalog;
+    ``on_subscribed`` once the durable session is connected and subscribed."""
+    connector = contract.connector
+    if not isinstance(connector, MqttConnector):
+        raise TypeError(f"{contract.id} is not an MQTT source")
+    zone = RawZone(lake, contract.id)
+    tracker = LossTracker.resume(connector.sequence is not None, zone.manifests())
+    subscriber = Subscriber(contract, connector, had_session=bool(zone.partitions()))
+    run = MqttRun()
+    began = time.monotonic()
+    stop = stop or threading.Event()
+    subscriber.start()
+    if on_subscribed is not None:
+        on_subscribed()
+    try:
+        while not stop.is_set():
+            left = None if max_messages is None else max_messages - run.messages
+            if left is not None and left <= 0:
+                break
+            deadline = None if max_seconds is None else began + max_seconds
+            batch = subscriber.collect(connector, left, deadline, stop, idle_seconds)
+            if not batch and idle_seconds is not None:
+                break
+            if batch:
+                manifest = _land_batch(
+                    lake, contract, connector, batch, progress, tracker, subscriber
+                )
+                run.manifests.append(manifest)
+                if on_load is not None:
+                    on_load(manifest)
+                if manifest.status != "completed":
+                    run.error = manifest.message
+                    break  # not acknowledged: the broker delivers the batch again next run
+                run.messages += len(batch)
+                try:
+                    subscriber.acknowledge(batch)
+                except SourceUnreadable as exc:
+                    run.error = str(exc)
+                    break
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+        tracker.pending_session_lost |= subscriber.take_session_lost()
+        if run.error is None and tracker.pending(subscriber.counter()):
+            # Nothing (more) arrived, but the broker says it dropped messages: an empty load
+            # records the loss, so no run ends silent about it.
+            manifest = _land_batch(lake, contract, connector, [], progress, tracker, subscriber)
+            run.manifests.append(manifest)
+            if on_load is not None:
+                on_load(manifest)
+    finally:
+        subscriber.close()
+    return run
+
+
+def _land_batch(
+    lake: Path,
+    contract: SourceContract,
+    connector: MqttConnector,
+    batch: list[Message],
+    progress: Progress | None,
+    tracker: LossTracker,
+    subscriber: Subscriber,
+) -> Manifest:
+    reader, publishers, numbers = batch_reader(batch, connector)
+    tracker.pending_session_lost |= subscriber.take_session_lost()
+    check = tracker.check(publishers, numbers, subscriber.counter())
+    manifest = land_stream(
+        lake,
+        contract,
+        lambda zone: reader,
+        progress=progress,
+        before_commit=lambda m: tracker.record(m, check, f"{contract.id} ({reader.source})"),
+    )
+    if manifest.status == "completed":
+        tracker.committed(check)
+    return manifest
