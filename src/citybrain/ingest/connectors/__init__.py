@@ -1,6 +1,7 @@
 """Connectors: from a department's delivery to chunks of Arrow data with positions.
 
-Connectors only read: they import nothing that lands (``load``, ``streams``, ``runner``)."""
+Connectors only read: they import nothing that lands (``load``, ``streams``, ``runner``); the
+import-linter contract "Ingest reads top-down" in ``pyproject.toml`` keeps it so."""
 
 from __future__ import annotations
 
