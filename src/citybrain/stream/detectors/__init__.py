@@ -1,0 +1,1 @@
+"""Built-in stream detectors: the live side of the built-in topics."""

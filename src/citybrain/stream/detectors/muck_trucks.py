@@ -1,0 +1,452 @@
+"""The muck-truck rules as an incremental detector on live GPS (渣土车 实时): the same cleaning and
+rules as the batch topic (``citybrain.topics.builtin.muck_trucks``), one micro-batch at a time.
+
+Each batch is worked on whole (NumPy and pandas over the batch, never a loop over pings); what a
+truck needs from the batches before lives in the state, a JSON value the runner saves with the
+batch's events:
+
+- ``pending``: each truck's newest point, not judged yet — a point is only known to be a jump
+  once the next one arrives (reached and left at an impossible speed);
+- ``last``: each truck's newest accepted point; a point older than it arrives late and is
+  counted, not used (``counts.late``);
+- ``stop``: each truck's stop still going on (start, last, points, position sums, loaded);
+- ``days``: per truck and shift day, the pings driven outside the allowed hours and above the
+  speed limit (kept ``keep_days`` days);
+- ``flagged``: violations already raised (a violation is raised once per truck, day and kind).
+
+Pings at 0,0, without plate or time, off the globe: counted (``counts.unusable``), never a crash.
+Repeated pings (same truck, same instant) are one. Reported speeds no truck reaches are unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from citybrain.stream.detector import StreamBatch, StreamEvent
+from citybrain.topics.builtin.muck_trucks.rules import RuleLimits, distance_to_sites
+from citybrain.topics.builtin.muck_trucks.track import (
+    M_PER_DEG_LAT,
+    M_PER_DEG_LON_EQUATOR,
+    TrackRules,
+)
+
+# the muck_truck_gps contract's delivered columns (a live source delivering others names its own)
+GPS_COLUMNS = {
+    "plate": "vehicle_no",
+    "time": "gps_time",
+    "lon": "lng",
+    "lat": "lat",
+    "speed": "speed",
+    "loaded": "load_status",
+}
+DAY = 86_400.0
+
+
+@dataclass
+class MuckTruckDetector:
+    """Outside allowed hours, speeding and loaded stops away from sites, as pings arrive.
+
+    ``allowed_hours`` is the city's rule ("22:00-06:00"), or per plate from the permits; ``sites``
+    (lon, lat) enables the dumping rule — without sites a stop cannot be told from work.
+    """
+
+    name: str = "muck_trucks"
+    sources: Sequence[str] = ("muck_truck_gps_live",)
+    columns: Mapping[str, str] = field(default_factory=lambda: dict(GPS_COLUMNS))
+    allowed_hours: tuple[int, int] = (22 * 60, 6 * 60)  # minutes of the day, start and end
+    plate_hours: Mapping[str, tuple[int, int]] | None = None  # per plate, from the permits
+    sites: pd.DataFrame | None = None
+    utc_offset_hours: float = 8.0  # epoch times are UTC; hours are judged in local time
+    track: TrackRules = field(default_factory=TrackRules)
+    limits: RuleLimits = field(default_factory=RuleLimits)
+    keep_days: int = 3
+
+    def initial_state(self) -> dict[str, Any]:
+        counts = dict.fromkeys(("received", "unusable", "repeated", "late", "jumps"), 0)
+        return {"pending": {}, "last": {}, "stop": {}, "days": {}, "flagged": [], "counts": counts}
+
+    # --- reading a batch -------------------------------------------------------------------------
+
+    def _frame(self, table: pa.Table, state: dict[str, Any]) -> pd.DataFrame:
+        c = self.columns
+        n = table.num_rows
+        counts = state["counts"]
+        counts["received"] += n
+
+        def column(key: str, kind: pa.DataType) -> np.ndarray:
+            name = c.get(key)
+            if name is None or name not in table.column_names:
+                return np.full(n, np.nan)
+            try:
+                values = pc.cast(table.column(name), kind, safe=False)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                return np.full(n, np.nan)
+            out: np.ndarray = values.to_numpy(zero_copy_only=False).astype(float)
+            return out
+
+        plate_name = c["plate"]
+        plates = (
+            pc.utf8_trim_whitespace(pc.cast(table.column(plate_name), pa.string()))
+            if plate_name in table.column_names
+            else pa.nulls(n, pa.string())
+        )
+        frame = pd.DataFrame(
+            {
+                "plate": plates.to_numpy(zero_copy_only=False),
+                "t": _epoch_seconds(table.column(c["time"])) if c["time"] in table.column_names
+                else np.full(n, np.nan),
+                "lon": column("lon", pa.float64()),
+                "lat": column("lat", pa.float64()),
+                "speed": column("speed", pa.float64()),
+                "loaded": column("loaded", pa.float64()),
+            }
+        )  # fmt: skip
+        usable = (
+            frame["plate"].notna()
+            & (frame["plate"] != "")
+            & np.isfinite(frame["t"])
+            & frame["lon"].between(-180, 180)
+            & frame["lat"].between(-90, 90)
+            & ((frame["lon"].abs() > 1e-6) | (frame["lat"].abs() > 1e-6))
+        )
+        counts["unusable"] += int((~usable).sum())
+        kept: pd.DataFrame = frame.loc[usable]
+        return kept
+
+    # --- the detector ----------------------------------------------------------------------------
+
+    def process(self, batch: StreamBatch, state: dict[str, Any]) -> list[StreamEvent]:
+        if batch.table.num_rows == 0:
+            return []
+        fresh = self._frame(batch.table, state)
+        pending = pd.DataFrame(
+            [[p, *v] for p, v in state["pending"].items()],
+            columns=["plate", "t", "lon", "lat", "speed", "loaded"],
+        )
+        rows = pd.concat([pending.astype(fresh.dtypes.to_dict()), fresh], ignore_index=True)
+        before = len(rows)
+        rows = rows.groupby(["plate", "t"], as_index=False).agg(
+            lon=("lon", "mean"), lat=("lat", "mean"), speed=("speed", "max"),
+            loaded=("loaded", "max"),
+        )  # fmt: skip
+        state["counts"]["repeated"] += before - len(rows)
+        if rows.empty:
+            return []
+        last_t = pd.to_numeric(
+            rows["plate"].map({p: v[0] for p, v in state["last"].items()}), errors="coerce"
+        ).to_numpy(float)
+        late = rows["t"].to_numpy(float) <= np.nan_to_num(last_t, nan=-np.inf)
+        state["counts"]["late"] += int(late.sum())
+        rows = rows.loc[~late].sort_values(["plate", "t"], ignore_index=True)
+        if rows.empty:
+            return []
+        judged, newest = self._judge(rows, state)
+        state["pending"] = {
+            p: [t, lo, la, _json(s), _json(ld)]
+            for p, t, lo, la, s, ld in newest.itertuples(index=False, name=None)
+        }
+        events = self._positions(newest)
+        if not judged.empty:
+            events += self._rules(judged, newest, state)
+        self._prune(state)
+        return events
+
+    def _judge(
+        self, rows: pd.DataFrame, state: dict[str, Any]
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Accepted points (jumps left out) with speed and standing; each truck's newest point."""
+        is_newest = ~rows["plate"].duplicated(keep="last")
+        newest = rows.loc[is_newest, ["plate", "t", "lon", "lat", "speed", "loaded"]]
+        prev = _previous(rows, state["last"])
+        v_in = _kmh(prev, rows)
+        v_out = _kmh(rows, rows.shift(-1).where(~is_newest))
+        fast_in, fast_out = v_in > self.track.max_kmh, v_out > self.track.max_kmh
+        jump = (fast_in | np.isnan(v_in)) & (fast_out | np.isnan(v_out))
+        jump &= ~(np.isnan(v_in) & np.isnan(v_out))
+        keep = ~jump & ~is_newest.to_numpy()
+        state["counts"]["jumps"] += int(jump[~is_newest.to_numpy()].sum())
+        judged = rows.loc[keep].reset_index(drop=True)
+        if judged.empty:
+            return judged, newest
+        prev = _previous(judged, state["last"])
+        implied = _kmh(prev, judged)
+        reported = judged["speed"].where(judged["speed"].between(0, self.track.max_kmh))
+        moving = reported.fillna(pd.Series(implied)).to_numpy(float)
+        local = judged["t"].to_numpy(float) + self.utc_offset_hours * 3600
+        judged = judged.assign(
+            dt_prev=judged["t"].to_numpy(float) - prev["t"].to_numpy(float),
+            reported=reported,
+            standing=np.nan_to_num(moving, nan=self.track.stop_kmh + 1) <= self.track.stop_kmh,
+            day=np.floor((local - self.track.day_start_hour * 3600) / DAY).astype(np.int64),
+            minute=((local % DAY) // 60).astype(np.int64),
+        )
+        for p, t, lo, la in judged.drop_duplicates("plate", keep="last")[
+            ["plate", "t", "lon", "lat"]
+        ].itertuples(index=False, name=None):
+            state["last"][p] = [t, lo, la]
+        return judged, newest
+
+    def _positions(self, newest: pd.DataFrame) -> list[StreamEvent]:
+        """Each truck's newest position, once per batch, for the map."""
+        return [
+            StreamEvent(
+                "vehicle.position",
+                {"kind": "muck_truck", "plate": p, "t": t, "lon": lo, "lat": la, "speed": _json(s)},
+            )
+            for p, t, lo, la, s in newest[["plate", "t", "lon", "lat", "speed"]].itertuples(
+                index=False, name=None
+            )
+        ]
+
+    def _rules(
+        self, judged: pd.DataFrame, newest: pd.DataFrame, state: dict[str, Any]
+    ) -> list[StreamEvent]:
+        lim = self.limits
+        start, end = self._hours(judged["plate"])
+        m = judged["minute"].to_numpy()
+        inside = np.where(start < end, (m >= start) & (m < end), (m >= start) | (m < end))
+        inside |= start == end
+        outside = ~judged["standing"].to_numpy() & ~inside
+        fast = (judged["reported"] > lim.speed_limit_kmh).to_numpy()
+        per_day = (
+            judged.assign(outside=outside, fast=fast, t_out=judged["t"].where(outside))
+            .groupby(["plate", "day"], as_index=False)
+            .agg(
+                outside=("outside", "sum"), first=("t_out", "min"), last=("t_out", "max"),
+                fast=("fast", "sum"), top=("reported", "max"), lon=("lon", "mean"),
+                lat=("lat", "mean"),
+            )
+        )  # fmt: skip
+        events: list[StreamEvent] = []
+        flagged = set(state["flagged"])
+        for row in per_day.itertuples(index=False):  # one per truck and day in the batch
+            key = f"{row.plate}|{row.day}"
+            o, first, last, f, top = state["days"].get(key, [0, None, None, 0, None])
+            o += int(row.outside)  # type: ignore[arg-type]
+            f += int(row.fast)  # type: ignore[arg-type]
+            first = _min(first, row.first)
+            last = _max(last, row.last)
+            top = _max(top, row.top)
+            state["days"][key] = [o, first, last, f, top]
+            minutes = (last - first) / 60 if first is not None and last is not None else 0.0
+            if o >= lim.min_outside_pings and minutes >= lim.min_outside_minutes:
+                events += self._raise(flagged, row, "outside_hours", {"minutes": round(minutes)})
+            if f >= lim.min_speeding_pings:
+                events += self._raise(flagged, row, "speeding", {"top_kmh": top})
+        if self.sites is not None:
+            events += self._stops(judged, newest, state, flagged)
+        state["flagged"] = sorted(flagged)
+        return events
+
+    def _hours(self, plates: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        start = np.full(len(plates), self.allowed_hours[0])
+        end = np.full(len(plates), self.allowed_hours[1])
+        if self.plate_hours:
+            own = plates.map(self.plate_hours)
+            known = own.notna().to_numpy()
+            start[known] = [h[0] for h in own[known]]
+            end[known] = [h[1] for h in own[known]]
+        return start, end
+
+    def _stops(
+        self, judged: pd.DataFrame, newest: pd.DataFrame, state: dict[str, Any], flagged: set[str]
+    ) -> list[StreamEvent]:
+        """Runs of standing points; a run still going on at the batch's end waits in ``stop``."""
+        lim = self.limits
+        gap = judged["dt_prev"].fillna(np.inf).to_numpy() > lim.max_stop_gap_minutes * 60
+        standing = judged["standing"].to_numpy()
+        first = ~judged["plate"].duplicated().to_numpy()
+        open_stop = judged["plate"].map(lambda p: p in state["stop"]).to_numpy(bool)
+        prev_standing = np.r_[False, standing[:-1]]
+        prev_standing[first] = open_stop[first]
+        new_run = standing & (~prev_standing | gap)
+        run = np.cumsum(new_run | ~standing | first)
+        marked = judged.assign(run=run, new_run=new_run)
+        runs = (
+            marked.loc[standing]
+            .groupby(["plate", "run"], as_index=False, sort=False)
+            .agg(start=("t", "min"), end=("t", "max"), n=("t", "size"), lon=("lon", "sum"),
+                 lat=("lat", "sum"), loaded=("loaded", "max"), day=("day", "min"),
+                 reported=("reported", lambda v: bool(v.notna().all())),
+                 before=("dt_prev", "first"), fresh=("new_run", "first"))
+        )  # fmt: skip
+        continues = (~runs["fresh"]).to_numpy(bool)  # its first point carries on the open stop
+        runs = _merge_open(runs, continues, state["stop"])
+        last_run = marked.loc[standing].groupby("plate")["run"].max()
+        last_row_standing = judged.groupby("plate")["standing"].last()
+        still = runs["plate"].map(last_row_standing).fillna(False).astype(bool) & (
+            runs["run"] == runs["plate"].map(last_run)
+        )
+        seen = set(judged["plate"])
+        kept = {p: v for p, v in state["stop"].items() if p not in seen}
+        kept.update(
+            {
+                r.plate: [r.start, r.end, r.n, r.lon, r.lat, _json(r.loaded), r.day,
+                          bool(r.reported), _json(r.before)]
+                for r in runs.loc[still].itertuples(index=False)
+            }
+        )  # fmt: skip
+        state["stop"] = kept
+        closed = runs.loc[~still]
+        if closed.empty:
+            return []
+        after = _next_time(closed, judged) - closed["end"].to_numpy(float)
+        minutes = (closed["end"] - closed["start"]).to_numpy(float) / 60
+        least = lim.min_stop_minutes
+        measured = (closed["n"] >= lim.min_stop_pings).to_numpy() & (minutes >= least)
+        single = (
+            (closed["n"] == 1).to_numpy()
+            & closed["reported"].to_numpy(bool)
+            & (closed["before"].fillna(0).to_numpy(float) >= least * 60)
+            & (np.nan_to_num(after) >= least * 60)
+        )
+        if not lim.single_ping_stops:
+            single[:] = False
+        lon = (closed["lon"] / closed["n"]).to_numpy(float)
+        lat = (closed["lat"] / closed["n"]).to_numpy(float)
+        assert self.sites is not None
+        far = distance_to_sites(lon, lat, self.sites) > lim.site_radius_m
+        loaded = closed["loaded"].isna().to_numpy() | (closed["loaded"] == 1).to_numpy()
+        hit = (measured | single) & far & loaded
+        events: list[StreamEvent] = []
+        for r, x, y, mins in zip(
+            closed.loc[hit].itertuples(index=False), lon[hit], lat[hit], minutes[hit], strict=True
+        ):
+            place = _Row(r.plate, r.day, x, y)
+            events += self._raise(flagged, place, "illegal_dumping", {"minutes": round(mins)})
+        return events
+
+    def _raise(
+        self, flagged: set[str], row: Any, kind: str, extra: dict[str, Any]
+    ) -> list[StreamEvent]:
+        key = f"{row.plate}|{row.day}|{kind}"
+        if key in flagged:
+            return []
+        flagged.add(key)
+        day = (np.datetime64("1970-01-01") + np.timedelta64(int(row.day), "D")).astype(str)
+        data = {"plate": row.plate, "kind": kind, "day": day, "lon": _json(row.lon),
+                "lat": _json(row.lat), "topic": "muck_trucks", **extra}  # fmt: skip
+        return [StreamEvent("truck.violation", data)]
+
+    def _prune(self, state: dict[str, Any]) -> None:
+        days = [int(k.rsplit("|", 1)[1]) for k in state["days"]]
+        if not days:
+            return
+        oldest = max(days) - self.keep_days
+        state["days"] = {
+            k: v for k, v in state["days"].items() if int(k.rsplit("|", 1)[1]) > oldest
+        }
+        state["flagged"] = [k for k in state["flagged"] if int(k.split("|")[1]) > oldest]
+
+
+@dataclass(frozen=True)
+class _Row:
+    plate: str
+    day: int
+    lon: float
+    lat: float
+
+
+def _merge_open(
+    runs: pd.DataFrame, continues: np.ndarray, open_stops: dict[str, Any]
+) -> pd.DataFrame:
+    """Runs that continue a stop of the batch before take its start, points and sums."""
+    if not continues.any():
+        return runs
+    runs = runs.copy()
+    for i in np.flatnonzero(continues):  # at most one per truck
+        s = open_stops[str(runs.at[i, "plate"])]
+        runs.at[i, "start"] = s[0]
+        runs.at[i, "n"] += s[2]
+        runs.at[i, "lon"] += s[3]
+        runs.at[i, "lat"] += s[4]
+        runs.at[i, "loaded"] = _max(s[5], runs.at[i, "loaded"])
+        runs.at[i, "day"] = s[6]
+        runs.at[i, "reported"] = bool(s[7] and runs.at[i, "reported"])
+        runs.at[i, "before"] = s[8]
+    return runs
+
+
+def _next_time(closed: pd.DataFrame, judged: pd.DataFrame) -> np.ndarray:
+    """The time of the first point after each closed run (the point that ended it)."""
+    t = judged["t"].to_numpy(float)
+    plates = judged["plate"].to_numpy()
+    out = np.full(len(closed), np.nan)
+    key = np.lexsort((t, plates))
+    t_sorted, p_sorted = t[key], plates[key]
+    for i, (p, end) in enumerate(zip(closed["plate"], closed["end"], strict=True)):
+        lo, hi = np.searchsorted(p_sorted, p, "left"), np.searchsorted(p_sorted, p, "right")
+        j = lo + np.searchsorted(t_sorted[lo:hi], end, "right")
+        if j < hi:
+            out[i] = t_sorted[j]
+    return out
+
+
+def _previous(rows: pd.DataFrame, last: dict[str, list[float]]) -> pd.DataFrame:
+    """Each row's previous point: the row before of the same truck, or its last accepted one."""
+    prev = rows[["t", "lon", "lat"]].shift(1)
+    first = ~rows["plate"].duplicated().to_numpy()
+    known = rows.loc[first, "plate"].map(last)
+    for i, col in enumerate(("t", "lon", "lat")):
+        values = known.map(lambda v, i=i: v[i] if isinstance(v, list) else np.nan)
+        prev.loc[first, col] = values.to_numpy(float)
+    return prev
+
+
+def _kmh(a: pd.DataFrame, b: pd.DataFrame) -> np.ndarray:
+    mid = np.radians((a["lat"].to_numpy(float) + b["lat"].to_numpy(float)) / 2)
+    dx = (b["lon"].to_numpy(float) - a["lon"].to_numpy(float)) * M_PER_DEG_LON_EQUATOR * np.cos(mid)
+    dy = (b["lat"].to_numpy(float) - a["lat"].to_numpy(float)) * M_PER_DEG_LAT
+    dt = b["t"].to_numpy(float) - a["t"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out: np.ndarray = np.where(dt > 0, np.hypot(dx, dy) / dt * 3.6, np.nan)
+    return out
+
+
+def _epoch_seconds(values: pa.ChunkedArray) -> np.ndarray:
+    """Epoch milliseconds (integers, as terminals send), timestamps or ISO text → epoch seconds."""
+    kind = values.type
+    try:
+        if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+            raw = pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False)
+            out: np.ndarray = np.where(raw > 1e11, raw / 1000.0, raw)  # ms: beyond 5138 AD in s
+            return out
+        if pa.types.is_timestamp(kind):
+            micro = pc.cast(pc.cast(values, pa.timestamp("us")), pa.int64())
+            stamp: np.ndarray = micro.to_numpy(zero_copy_only=False).astype(float) / 1e6
+            return stamp
+        text = pc.cast(values, pa.string())
+        stamps = pc.strptime(text, format="%Y-%m-%dT%H:%M:%S", unit="s", error_is_null=True)
+        seconds = pc.cast(pc.cast(stamps, pa.timestamp("s")), pa.int64())
+        parsed: np.ndarray = seconds.to_numpy(zero_copy_only=False).astype(float)
+        return parsed
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return np.full(len(values), np.nan)
+
+
+def _json(value: Any) -> Any:
+    if value is None:
+        return None
+    try:
+        if np.isnan(value):
+            return None
+    except TypeError:
+        return value
+    return float(value)
+
+
+def _min(a: Any, b: Any) -> Any:
+    vals = [v for v in (a, b) if v is not None and not (isinstance(v, float) and np.isnan(v))]
+    return float(min(vals)) if vals else None
+
+
+def _max(a: Any, b: Any) -> Any:
+    vals = [v for v in (a, b) if v is not None and not (isinstance(v, float) and np.isnan(v))]
+    return float(max(vals)) if vals else None
