@@ -170,6 +170,19 @@ def build_economy(root: Path, *, seed: int = 3, months: int = 18) -> EconomyCity
             ),
         }
     )  # fmt: skip
+    projects, project_truth = _projects(rng, months)
+    district = pa.table(
+        {
+            "period": label(m),
+            "tax_revenue": np.round(revenue.sum(axis=0) * 0.045 / 10_000, 4),
+            "business_revenue": np.round(revenue.sum(axis=0) / 10_000, 3),
+            "electricity": np.round(power.sum(axis=0) / 10_000, 2),
+            "new_entities": (founded[:, None] == m[None, :]).sum(axis=0),
+            "insured_employees": insured.sum(axis=0).astype(np.int64),
+            "fixed_investment": np.round(rng.uniform(4, 9, months), 3),
+            "retail_sales": np.round(revenue[seasonal].sum(axis=0) / 10_000, 3),
+        }
+    )
     addresses = pa.table(
         {"address_id": address, "lon": 104.0 + np.arange(n) * 1e-4, "lat": np.full(n, 30.55)}
     )
@@ -182,6 +195,8 @@ def build_economy(root: Path, *, seed: int = 3, months: int = 18) -> EconomyCity
         ("std", "dishonest_judgment", court),
         ("std", "penalty", penalty),
         ("std", "standard_address", addresses),
+        ("std", "project_progress", projects),
+        ("std", "economic_indicator", district),
     ):
         _write(workspace, catalog, zone, name, table)
     truth_dir = root / "truth"
@@ -202,5 +217,60 @@ def build_economy(root: Path, *, seed: int = 3, months: int = 18) -> EconomyCity
         ),
         truth_dir / "enterprise_distress.parquet",
     )
+    pq.write_table(project_truth, truth_dir / "project_delays.parquet")
     firms = pa.table({"golden_enterprise_id": golden, "uscc": uscc, "role": roles})
     return EconomyCity(workspace, truth_dir, firms, months)
+
+
+def _projects(rng: np.random.Generator, months: int) -> tuple[pa.Table, pa.Table]:
+    """Monthly progress reports of 16 projects (6 slip: 5 inside the period, 1 after it)."""
+    n = 16
+    start = rng.integers(-10, months - 6, n)
+    duration = rng.integers(14, 34, n)
+    delayed = np.zeros(n, bool)
+    delayed[:6] = True
+    delay_from = np.where(delayed, start + (duration * rng.uniform(0.15, 0.4, n)).astype(int), -1)
+    delay_from[5] = months + 2  # planted, but after the period: not a delay yet
+    # the ones inside the period begin early enough to be seen (at least 3 months before the end)
+    delay_from[:5] = np.minimum(delay_from[:5], months - 4)
+    slip = np.where(delayed, rng.uniform(0.3, 0.6, n), 1.0)
+    m = np.arange(months)
+    elapsed = m[None, :] - start[:, None]
+    planned = np.clip(elapsed / duration[:, None], 0, 1)
+    late = delayed[:, None] & (m[None, :] >= delay_from[:, None])
+    before = np.clip((delay_from - start) / duration, 0, 1)[:, None]
+    actual = np.where(late, before + (planned - before) * slip[:, None], planned)
+    actual = np.clip(actual + rng.normal(0, 0.01, actual.shape) * (planned > 0), 0, 1)
+    p_i, m_i = np.nonzero(elapsed >= -2)
+    code = np.char.add("ZDXM", np.char.zfill((np.arange(n) + 1).astype(str), 4))
+    stage = np.array(["前期", "开工", "主体施工", "主体完工", "竣工验收"])[
+        np.minimum((actual[p_i, m_i] * 4 + (elapsed[p_i, m_i] >= 0)).astype(int), 4)
+    ]
+    reports = pa.table(
+        {
+            "report_id": np.char.add("JD", np.arange(p_i.size).astype(str)),
+            "project_id": code[p_i],
+            "name": np.char.add(code[p_i], "项目"),
+            "builder": np.full(p_i.size, "成都示例0有限公司"),
+            "total_investment": np.full(p_i.size, 10.0),
+            "planned_start": label(start[p_i] + 0),
+            "period": label(m_i),
+            "planned_progress": np.round(planned[p_i, m_i] * 100, 1),
+            "actual_progress": np.round(actual[p_i, m_i] * 100, 1),
+            "invested": np.round(10.0 * actual[p_i, m_i], 2),
+            "milestone": stage,
+            "reported_delayed": np.zeros(p_i.size, bool),
+        }
+    )
+    truth = pa.table(
+        {
+            "project_id": np.arange(n),
+            "code": code,
+            "start_month": start,
+            "duration": duration,
+            "delayed": delayed,
+            "delay_from_month": delay_from,
+            "slip": slip,
+        }
+    )
+    return reports, truth

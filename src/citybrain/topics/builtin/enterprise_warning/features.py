@@ -39,7 +39,10 @@ def date_month(value: ir.Value) -> ir.IntegerValue:
 
 
 def month_label(index: NDArray[np.int64]) -> NDArray[np.str_]:
-    year, month = np.divmod(index, 12)
+    """Month index → ``'2023-07'`` (an empty array stays empty)."""
+    if index.size == 0:
+        return np.zeros(0, dtype="<U7")
+    year, month = np.divmod(np.asarray(index, dtype=np.int64), 12)
     return np.char.add(
         np.char.add(year.astype(str), "-"), np.char.zfill((month + 1).astype(str), 2)
     )

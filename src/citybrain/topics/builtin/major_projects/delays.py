@@ -1,0 +1,113 @@
+"""Delays of major projects from their monthly progress reports, in NumPy over projects × months.
+
+The plan is linear from the planned start over the project's duration; the duration is not
+reported, so it is read back from the planned progress (elapsed months ÷ planned share). A delay
+is a break: up to month d the project keeps to plan, from d on it progresses at a fraction ``slip``
+of the planned rate. For every candidate d the slip is fitted by least squares (closed form) and
+the break that explains the reported progress best wins; it counts as a delay when it explains
+the reports clearly better than the plan does (a likelihood-ratio test against the reports'
+noise) and leaves the project at least ``min_days`` behind. Days late at the latest report are the
+days the plan took to reach the fitted progress, subtracted from the days elapsed.
+
+Loops run over candidate break months only, never over projects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+DAYS_PER_MONTH = 30.44
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Delays:
+    duration: FloatArray  # months, read back from the plan (NaN: cannot tell)
+    delayed: NDArray[np.bool_]
+    days_late: FloatArray  # at the latest report (0 when on plan)
+    break_month: NDArray[np.int64]  # month index the delay began (-1: none)
+    slip: FloatArray  # fitted share of the planned rate since the break
+    gap: FloatArray  # planned minus fitted progress at the latest report (share)
+    evidence: FloatArray  # likelihood-ratio statistic of the break against the plan
+
+
+def read_duration(planned: FloatArray, elapsed: FloatArray) -> FloatArray:
+    """Per project, the median of elapsed ÷ planned share over months inside the plan."""
+    inside = (planned > 0.02) & (planned < 0.98) & (elapsed > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(inside, elapsed / planned, np.nan)
+    out = np.full(planned.shape[0], np.nan)
+    has = inside.any(axis=1)
+    if has.any():
+        out[has] = np.nanmedian(ratio[has], axis=1)
+    return out
+
+
+def find_delays(
+    start: NDArray[np.int64],
+    months: NDArray[np.int64],
+    planned: FloatArray,
+    actual: FloatArray,
+    *,
+    noise: float = 0.01,
+    min_evidence: float = 16.0,
+    min_days: float = 7.0,
+) -> Delays:
+    """``planned`` and ``actual`` are projects × months shares (NaN where not reported)."""
+    n, t = actual.shape
+    elapsed = months[None, :].astype(np.float64) - start[:, None]
+    duration = read_duration(planned, elapsed)
+    dur = np.where(np.isfinite(duration), duration, np.inf)
+    plan = np.clip(elapsed / dur[:, None], 0.0, 1.0)
+    seen = np.isfinite(actual) & np.isfinite(planned)
+    a = np.where(seen, actual, 0.0)
+    sse_plan = np.sum(np.where(seen, (a - plan) ** 2, 0.0), axis=1)
+    best_sse = sse_plan.copy()
+    best_d = np.full(n, -1, np.int64)
+    best_slip = np.ones(n)
+    first = int(min(months.min(), start.min())) if n and t else 0
+    for d in range(first, int(months.max()) + 1 if t else 0):
+        at_break = np.clip((d - start) / dur, 0.0, 1.0)[:, None]
+        after = seen & (months[None, :] >= d)
+        rise = np.where(after, plan - at_break, 0.0)
+        got = np.where(after, a - at_break, 0.0)
+        denom = np.sum(rise**2, axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slip = np.clip(np.sum(rise * got, axis=1) / denom, 0.0, 1.0)
+        slip = np.where(denom > 0, slip, 1.0)
+        fitted = np.where(after, at_break + rise * slip[:, None], plan)
+        sse = np.sum(np.where(seen, (a - fitted) ** 2, 0.0), axis=1)
+        better = sse < best_sse
+        best_sse = np.where(better, sse, best_sse)
+        best_d = np.where(better, d, best_d)
+        best_slip = np.where(better, slip, best_slip)
+    evidence = (sse_plan - best_sse) / noise**2
+    last = _last_seen(seen)
+    rows = np.arange(n)
+    col = np.maximum(last, 0)
+    at_break = np.clip((best_d - start) / dur, 0.0, 1.0)
+    plan_last = plan[rows, col]
+    fitted_last = np.where(best_d >= 0, at_break + (plan_last - at_break) * best_slip, plan_last)
+    elapsed_last = elapsed[rows, col]
+    days = np.clip((elapsed_last - fitted_last * dur) * DAYS_PER_MONTH, 0.0, None)
+    days = np.where(np.isfinite(days) & (last >= 0), days, 0.0)
+    delayed = (best_d >= 0) & (evidence >= min_evidence) & (days >= min_days)
+    return Delays(
+        duration=duration,
+        delayed=delayed,
+        days_late=np.where(delayed, days, 0.0),
+        break_month=np.where(delayed, best_d, -1),
+        slip=np.where(delayed, best_slip, 1.0),
+        gap=np.where(delayed, plan_last - fitted_last, 0.0),
+        evidence=evidence,
+    )
+
+
+def _last_seen(seen: NDArray[np.bool_]) -> NDArray[np.int64]:
+    t = seen.shape[1]
+    idx = np.where(seen, np.arange(t)[None, :], -1)
+    out: NDArray[np.int64] = idx.max(axis=1) if t else np.full(seen.shape[0], -1, np.int64)
+    return out

@@ -1,0 +1,102 @@
+"""Major projects and economic operation on the hand-made economy (DuckDB): delays found with
+their days late and a likely cause; indicators by industry and street with MoM, YoY and the
+enterprise warnings beside them."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from citybrain.core.catalog import Catalog
+from citybrain.topics import validate_findings
+from citybrain.topics.builtin.economic_operation import EconomicOperation
+from citybrain.topics.builtin.economic_operation.topic import INDICATORS_TABLE
+from citybrain.topics.builtin.enterprise_warning import EnterpriseWarning
+from citybrain.topics.builtin.major_projects import MajorProjects
+from citybrain.topics.builtin.major_projects.delays import find_delays
+from citybrain.topics.runner import latest_findings, run_topic
+from topics.builtin.economy_city import (  # type: ignore[import-not-found]
+    EconomyCity,
+    build_economy,
+)
+
+
+@pytest.fixture(scope="module")
+def economy(tmp_path_factory: pytest.TempPathFactory) -> EconomyCity:
+    return build_economy(tmp_path_factory.mktemp("economy-projects"), seed=11)
+
+
+def test_a_project_on_plan_is_not_delayed_and_a_slip_is_measured() -> None:
+    months = np.arange(24)
+    start = np.array([0, 0])
+    planned = np.clip(months[None, :] / 20.0, 0, 1).repeat(2, axis=0)
+    actual = planned.copy()
+    # the second slows to half the planned pace from month 10
+    actual[1, 10:] = 0.5 + (planned[1, 10:] - 0.5) * 0.5
+    found = find_delays(start, months, planned, actual, noise=0.01)
+    assert found.delayed.tolist() == [False, True]
+    assert found.break_month[1] == 10
+    # at month 23 the plan is done (elapsed 23), the project is at 0.5 + 0.5 * 0.5 = 0.75, which
+    # the plan reached at month 15: 8 months late
+    assert found.days_late[1] == pytest.approx(8 * 30.44, abs=1.0)
+
+
+@pytest.mark.duckdb
+def test_delays_are_found_with_days_late_and_a_cause(economy: EconomyCity) -> None:
+    from citybrain.cli.main import app
+
+    catalog = Catalog.open(economy.workspace.ops_db_url)
+    with economy.workspace.engine() as engine:
+        run_topic(MajorProjects(), economy.workspace, engine, catalog, run_id="p1")
+        findings = latest_findings(engine, "major_projects")
+    validate_findings(findings)
+    truth = pq.read_table(economy.truth_dir / "project_delays.parquet")
+    inside = truth.filter(pc.less(truth["delay_from_month"], economy.months - 1))
+    inside = inside.filter(inside["delayed"])
+    assert set(findings["subject_id"].to_pylist()) == set(inside["code"].to_pylist())
+    for reasons in findings["reasons"].to_pylist():
+        signals = {r["signal"] for r in reasons}
+        assert "days_late" in signals
+        assert any(s.startswith("cause_") for s in signals)
+        assert all(r["text_zh"] and r["text_en"] for r in reasons)
+    args = ["-w", str(economy.workspace.root), "topic", "evaluate", "major_projects",
+            "--truth", str(economy.truth_dir), "--json"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output.strip().splitlines()[-1])
+    assert figures["f1"] == 1.0
+    assert figures["extra"]["days_late_abs_error_max"] <= 10.0
+    assert figures["extra"]["planted_delays_after_period"] == 1
+
+
+@pytest.mark.duckdb
+def test_indicators_by_industry_and_street_with_warnings_beside(economy: EconomyCity) -> None:
+    catalog = Catalog.open(economy.workspace.ops_db_url)
+    with economy.workspace.engine() as engine:
+        run_topic(EnterpriseWarning(), economy.workspace, engine, catalog, run_id="e1")
+        run_topic(EconomicOperation(), economy.workspace, engine, catalog, run_id="e2")
+        findings = latest_findings(engine, "economic_operation")
+        table = engine.to_arrow(engine.table("topic", INDICATORS_TABLE))
+    validate_findings(findings)
+    dimensions = set(table["dimension"].to_pylist())
+    assert dimensions == {"industry", "street", "district"}
+    revenue = table.filter(
+        pc.and_(pc.equal(table["dimension"], "industry"), pc.equal(table["indicator"], "revenue"))
+    )
+    # month on month is this month over the last, per series
+    h = revenue.filter(pc.equal(revenue["key"], "H")).sort_by("period")
+    values = h["value"].to_numpy(zero_copy_only=False)
+    assert h["mom"].to_numpy(zero_copy_only=False)[1:] == pytest.approx(
+        values[1:] / values[:-1] - 1
+    )
+    # 12 months back exist from month 13 on: year on year is filled there and only there
+    assert h["yoy"].null_count == 12
+    # the enterprise warnings appear beside the industries they fall in
+    assert pc.sum(revenue["enterprise_warnings"]).as_py() > 0
+    assert isinstance(findings, pa.Table)
