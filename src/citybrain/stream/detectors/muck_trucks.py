@@ -99,7 +99,7 @@ class MuckTruckDetector:
         )
         frame = pd.DataFrame(
             {
-                "plate": plates.to_numpy(zero_copy_only=False),
+                "plate": pd.Series(plates.to_numpy(zero_copy_only=False), dtype=object),
                 "t": _epoch_seconds(table.column(c["time"])) if c["time"] in table.column_names
                 else np.full(n, np.nan),
                 "lon": column("lon", pa.float64()),
@@ -246,14 +246,16 @@ class MuckTruckDetector:
         return events
 
     def _hours(self, plates: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-        start = np.full(len(plates), self.allowed_hours[0])
-        end = np.full(len(plates), self.allowed_hours[1])
-        if self.plate_hours:
-            own = plates.map(self.plate_hours)
-            known = own.notna().to_numpy()
-            start[known] = [h[0] for h in own[known]]
-            end[known] = [h[1] for h in own[known]]
-        return start, end
+        """Allowed minutes of the day (start, end) per row: the plate's permit, else the city's."""
+        start, end = self.allowed_hours
+        if not self.plate_hours:
+            return np.full(len(plates), start), np.full(len(plates), end)
+        starts = {p: h[0] for p, h in self.plate_hours.items()}
+        ends = {p: h[1] for p, h in self.plate_hours.items()}
+        return (
+            plates.map(starts).fillna(start).to_numpy(np.int64),
+            plates.map(ends).fillna(end).to_numpy(np.int64),
+        )
 
     def _stops(
         self, judged: pd.DataFrame, newest: pd.DataFrame, state: dict[str, Any], flagged: set[str]
@@ -263,18 +265,18 @@ class MuckTruckDetector:
         gap = judged["dt_prev"].fillna(np.inf).to_numpy() > lim.max_stop_gap_minutes * 60
         standing = judged["standing"].to_numpy()
         first = ~judged["plate"].duplicated().to_numpy()
-        open_stop = judged["plate"].map(lambda p: p in state["stop"]).to_numpy(bool)
+        open_stop = judged["plate"].isin(list(state["stop"])).to_numpy(bool)
         prev_standing = np.r_[False, standing[:-1]]
         prev_standing[first] = open_stop[first]
         new_run = standing & (~prev_standing | gap)
         run = np.cumsum(new_run | ~standing | first)
-        marked = judged.assign(run=run, new_run=new_run)
+        marked = judged.assign(run=run, new_run=new_run, known=judged["reported"].notna())
         runs = (
             marked.loc[standing]
             .groupby(["plate", "run"], as_index=False, sort=False)
             .agg(start=("t", "min"), end=("t", "max"), n=("t", "size"), lon=("lon", "sum"),
                  lat=("lat", "sum"), loaded=("loaded", "max"), day=("day", "min"),
-                 reported=("reported", lambda v: bool(v.notna().all())),
+                 reported=("known", "min"),
                  before=("dt_prev", "first"), fresh=("new_run", "first"))
         )  # fmt: skip
         continues = (~runs["fresh"]).to_numpy(bool)  # its first point carries on the open stop
@@ -284,7 +286,7 @@ class MuckTruckDetector:
         still = runs["plate"].map(last_row_standing).fillna(False).astype(bool) & (
             runs["run"] == runs["plate"].map(last_run)
         )
-        seen = set(judged["plate"])
+        seen = set(judged["plate"].unique().tolist())
         kept = {p: v for p, v in state["stop"].items() if p not in seen}
         kept.update(
             {
