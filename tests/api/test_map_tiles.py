@@ -135,6 +135,7 @@ def test_an_empty_workspace_still_has_a_style_and_empty_tiles(api: Harness) -> N
     [
         ("锦城社区", "community", "锦城社区"),
         ("人民南路", "road", "天府大道"),  # the old name finds the road
+        ("天府大道", "road", "天府大道"),  # a road's own entry has no alias
         ("天府大道1号锦城小区3栋2单元501室", "building", "天府大道1号锦城小区3栋"),
         ("锦城小区 4栋", "building", "天府大道1号锦城小区4栋"),
     ],

@@ -5,6 +5,8 @@ import { h } from "../dom.js";
 import { formatNumber, t } from "../i18n.js";
 import { onLive } from "../live.js";
 import { evidenceCharts } from "./case-evidence.js";
+import "./case.css";
+import { caseMap, removeCaseMap } from "./case-map.js";
 import { onSiteForm } from "./case-onsite.js";
 import { areaCell, areaWords, subjectCell, topicCell } from "./case-words.js";
 import { actionBar } from "./desk/actions.js";
@@ -71,16 +73,17 @@ function history(events) {
       h("td", {}, dash(e.comment))))));
 }
 
-function show(main, detail, evidenceEl) {
+function show(main, detail, evidenceEl, mapEl) {
   const c = detail.case;
-  const redraw = (next) => show(main, next, evidenceEl);
+  const redraw = (next) => show(main, next, evidenceEl, mapEl);
   main.replaceChildren(
     h("p", {}, h("a", { href: "#/desk" }, t("desk.back"))),
     h("div", { class: "page-head" },
       h("h2", { class: "page-title", id: "case-title" }, `#${c.id} ${c.title}`),
       h("span", { class: "badge neutral", id: "case-status", "data-case": c.id, "data-status": c.status, "data-version": c.version }, t(`status.${c.status}`)),
       h("span", { class: `badge ${c.level}` }, t(`level.${c.level}`)), slaBadge(c)),
-    section("case-place-panel", t("case.place"), place(c)),
+    h("div", { class: "case-place-row" }, section("case-place-panel", t("case.place"), place(c)),
+      section("case-map-panel", t("case.map"), mapEl)),
     h("div", { class: "grid-2" },
       section("case-detail", t("desk.details"), facts(c)),
       section("case-act", t("desk.act"), actionBar(detail, redraw), h("p", { class: "visually-hidden", role: "status" }, t(`status.${c.status}`))),
@@ -101,15 +104,21 @@ export default {
       const detail = await api(`/api/v1/cases/${encodeURIComponent(id)}`);
       const drawn = await evidenceCharts(id, charts).catch((error) => ({ el: errorNote(error) }));
       if (!here()) return;
-      show(main, detail, drawn.el);
+      const small = caseMap(detail.case);
+      show(main, detail, drawn.el, small.el);
       drawn.draw?.();
+      // ready once the small map has drawn its tiles (or could not): nothing left loading
+      delete main.dataset.ready;
+      await small.draw().catch((error) => small.el.replaceChildren(errorNote(error)));
+      if (!here()) return;
+      main.dataset.ready = "1";
       startTicking(main);
       // Someone else acted on this case: show its new state, unless a form of ours is open.
       unsubscribe = onLive("case.", async (event) => {
         if (String(event.data.case_id) !== id) return;
         const fresh = await api(`/api/v1/cases/${encodeURIComponent(id)}`);
         const status = main.querySelector(`#case-status[data-case="${fresh.case.id}"]`); // gone once left
-        if (status && fresh.case.version > Number(status.dataset.version) && !main.querySelector("dialog[open]")) show(main, fresh, drawn.el);
+        if (status && fresh.case.version > Number(status.dataset.version) && !main.querySelector("dialog[open]")) show(main, fresh, drawn.el, small.el);
       });
     } catch (error) {
       if (!here()) return;
@@ -118,6 +127,7 @@ export default {
     }
   },
   leave() {
+    removeCaseMap();
     disposeCharts();
     stopTicking();
     unsubscribe?.();

@@ -618,7 +618,7 @@ def search(places: pa.Table, text: str, limit: int = 10) -> list[dict[str, Any]]
     then the shortest."""
     text = "".join(text.split())
     while text:
-        hit = pc.or_(
+        hit = pc.or_kleene(
             pc.match_substring(places["name"], text), pc.match_substring(places["alias"], text)
         )
         found = places.filter(pc.fill_null(hit, False))
