@@ -76,8 +76,21 @@ def _case(i: int, department: str, created: datetime, **more: object) -> Case:
 def workspace(tmp_path: Path) -> Workspace:
     workspace = Workspace.init(tmp_path / "ws")
     periods = ["2025-03-12"] * 2 + ["2025-03-13"] * 4 + [DAY.isoformat()] * 7 + ["2025-03-15"]
+    daily = pa.table(
+        {
+            "sensor_id": ["AQ0001", "AQ0002", "AQ0003", "AQ0004", "AQ0001"],
+            "date": [DAY.isoformat()] * 4 + ["2025-03-13"],
+            "aqi": [42.0, 87.0, 163.0, None, 55.0],
+            "category_zh": ["优", "良", "中度污染", None, "良"],
+            "primary": ["", "pm25", "pm10", "", "pm25"],
+            "lon": [104.0, 104.01, 104.02, 104.03, 104.0],
+            "lat": [30.6, 30.61, 30.62, 30.63, 30.6],
+            "run_id": ["r1"] * 5,
+        }
+    )
     with workspace.engine() as engine:
         engine.write(_findings(periods), "topic", "air_quality_findings", partition_by=["run_id"])
+        engine.write(daily, "topic", "air_quality_station_daily", partition_by=["run_id"])
     noon = datetime(2025, 3, 14, 12, tzinfo=LOCAL)
     ops = connect(workspace.ops_db_url)
     upgrade(ops)
@@ -140,6 +153,9 @@ def test_daily_report_html_and_pdf(
     total = re.search(r"合计 Total (\d+) (\d+) (\d+)", text)
     assert total is not None, text
     assert [int(g) for g in total.groups()] == [opened, 1, 1]
+    valid = re.search(r"有效日AQI (\d+) 个", text)
+    assert valid is not None and valid.group(1) == "3", text  # the station without an AQI left out
+    assert re.search(r"最高 Highest: AQ0003 AQI 163", text), text
     new = re.search(r"当日新发现 (\d+) 条", text)
     assert new is not None and new.group(1) == "7", text
 

@@ -63,6 +63,17 @@ class DepartmentCases:
     overdue: int
 
 
+@dataclass(frozen=True)
+class AirFigures:
+    """The day's air quality: every station's daily AQI (HJ 633-2012) from the topic's table."""
+
+    stations: int  # stations with a row that day
+    with_aqi: int  # of which with a valid daily AQI
+    by_category: list[tuple[str, str, int]]  # zh, en, stations, best category first
+    worst: tuple[str, float, str, str] | None  # station, AQI, category zh, primary pollutant
+    points: list[tuple[float, float, str]]  # lon, lat, category zh
+
+
 @dataclass
 class DailyFigures:
     day: date
@@ -73,6 +84,7 @@ class DailyFigures:
     systems: list[SystemHealth] = field(default_factory=list)
     topics: list[TopicFigures] = field(default_factory=list)
     cases: list[DepartmentCases] = field(default_factory=list)
+    air: AirFigures | None = None
 
     @property
     def cases_opened(self) -> int:
@@ -175,6 +187,46 @@ def _topics(figures: DailyFigures, workspace: Workspace) -> None:
             figures.topics.append(_topic(name, topic_class, findings, figures.day))
 
 
+def _air(figures: DailyFigures, workspace: Workspace) -> None:
+    from citybrain.topics.builtin.air_quality.aqi import CATEGORIES
+    from citybrain.topics.builtin.air_quality.topic import DAILY_TABLE
+
+    with workspace.engine() as engine:
+        if not engine.exists("topic", DAILY_TABLE):
+            return
+        table = engine.table("topic", DAILY_TABLE)
+        latest = table.aggregate(run_id=table.run_id.max())
+        day = table.semi_join(latest, "run_id").filter(table.date == figures.day.isoformat())
+        rows = engine.to_arrow(
+            day.select("sensor_id", "aqi", "category_zh", "primary", "lon", "lat")
+        )
+    if rows.num_rows == 0:
+        return
+    valid = rows.filter(pc.is_valid(rows["aqi"]))
+    counts = pc.value_counts(valid["category_zh"]).to_pylist() if valid.num_rows else []
+    found = {str(c["values"]): int(c["counts"]) for c in counts}
+    by_category = [(zh, en, found[zh]) for _, _, zh, en in CATEGORIES if found.get(zh)]
+    worst = None
+    if valid.num_rows:
+        at = int(pc.index(valid["aqi"], pc.max(valid["aqi"])).as_py())
+        worst = (
+            str(valid["sensor_id"][at]),
+            float(valid["aqi"][at].as_py()),
+            str(valid["category_zh"][at]),
+            str(valid["primary"][at]),
+        )
+    located = valid.filter(pc.and_(pc.is_valid(valid["lon"]), pc.is_valid(valid["lat"])))
+    points = list(
+        zip(
+            located["lon"].to_pylist(),
+            located["lat"].to_pylist(),
+            located["category_zh"].to_pylist(),
+            strict=True,
+        )
+    )
+    figures.air = AirFigures(rows.num_rows, valid.num_rows, by_category, worst, points)
+
+
 def _cases(figures: DailyFigures, workspace: Workspace) -> None:
     start = datetime.combine(figures.day, time(0), tzinfo=LOCAL)
     end = start + timedelta(days=1)
@@ -210,5 +262,6 @@ def daily_figures(workspace: Workspace, day: date) -> DailyFigures:
     figures = DailyFigures(day=day, generated_at=datetime.now(UTC))
     _data_health(figures, workspace)
     _topics(figures, workspace)
+    _air(figures, workspace)
     _cases(figures, workspace)
     return figures

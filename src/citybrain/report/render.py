@@ -5,10 +5,19 @@ from __future__ import annotations
 
 from html import escape
 
-from citybrain.report.figures import DailyFigures, TopicFigures
+from citybrain.report.figures import AirFigures, DailyFigures, TopicFigures
 
 LEVEL_COLOURS = {"high": "#c92a2a", "medium": "#f08c00", "low": "#868e96"}
 LEVEL_ZH = {"high": "高", "medium": "中", "low": "低"}
+#: the AQI category colours of HJ 633-2012 (Table 2)
+CATEGORY_COLOURS = {
+    "优": "#00e400",
+    "良": "#ffff00",
+    "轻度污染": "#ff7e00",
+    "中度污染": "#ff0000",
+    "重度污染": "#99004c",
+    "严重污染": "#7e0023",
+}
 
 STYLE = """
 @page { size: A4; margin: 16mm 14mm; }
@@ -95,7 +104,7 @@ def map_figure(
         for lon, lat, level in points:
             x = pad + (lon - lon0) / span * (size - 2 * pad)
             y = size - pad - (lat - lat0) / span * (size - 2 * pad)
-            colour = LEVEL_COLOURS.get(level, "#495057")
+            colour = LEVEL_COLOURS.get(level) or CATEGORY_COLOURS.get(level, "#495057")
             parts.append(
                 f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{colour}" fill-opacity="0.8"/>'
             )
@@ -126,6 +135,31 @@ def _topic(t: TopicFigures) -> str:
         f'<div class="figs"><div>{bar_chart(t.trend)}<div class="sub">趋势 Trend</div></div>'
         f'<div>{map_figure(t.points, t.places)}<div class="sub">分布 Map</div></div></div>'
         f"{table}</section>"
+    )
+
+
+def _air(air: AirFigures | None) -> str:
+    if air is None:
+        return ""
+    rows = "".join(
+        f"<tr><td><span style='color:{CATEGORY_COLOURS.get(zh, '#495057')}'>●</span> "
+        f"{escape(zh)} {escape(en)}</td><td class='n'>{_n(n)}</td></tr>"
+        for zh, en, n in air.by_category
+    )
+    worst = ""
+    if air.worst is not None:
+        station, value, zh, primary = air.worst
+        worst = (
+            f"<p>最高 Highest: {escape(station)} AQI <b id='air-worst'>{value:.0f}</b>"
+            f"（{escape(zh)}{'，首要污染物 ' + escape(primary) if primary else ''}）</p>"
+        )
+    return (
+        "<h2>三、空气质量 Air quality (HJ 633-2012)</h2>"
+        f"<p>站点 {_n(air.stations)} 个，有效日AQI <b id='air-valid'>{_n(air.with_aqi)}</b> 个"
+        " / stations, with a valid daily AQI.</p>"
+        f"<div class='figs'><div><table><tr><th>类别 Category</th><th>站点 Stations</th></tr>"
+        f"{rows}</table>{worst}</div><div>{map_figure(air.points)}"
+        "<div class='sub'>站点日AQI类别 Stations by category</div></div></div>"
     )
 
 
@@ -166,7 +200,8 @@ def render_html(figures: DailyFigures, city: str) -> str:
 <th>最近一次 Last load</th><th>最近成功 Last success</th></tr>{systems}</table>
 <h2>二、专题发现 Topic findings</h2>
 {topics}
-<h2>三、案件办理 Cases by department</h2>
+{_air(figures.air)}
+<h2>{"四" if figures.air else "三"}、案件办理 Cases by department</h2>
 <table><tr><th>部门 Department</th><th>当日立案 Opened</th><th>当日办结 Closed</th>
 <th>超期未办 Overdue</th></tr>{cases}
 <tr><th>合计 Total</th><th class="n" id="cases-opened">{_n(figures.cases_opened)}</th>

@@ -76,6 +76,8 @@ def test_faults_found_and_never_pollution(found: tuple[pd.DataFrame, pd.DataFram
         hit = _overlap(faults, station, t0, t1)
         assert len(hit) == 1 and hit.iloc[0]["kind"] == kind, (station, faults)
         assert _overlap(episodes, station, t0, t1).empty
+    # nor is the start of the drift, before every pollutant is far enough off to call it drift
+    assert _overlap(episodes, 2, 150, 239).empty
     assert _overlap(faults, 3, 30, 39).iloc[0]["kind"] == "impossible"
     # nothing else: clean stations and hours raise nothing
     assert set(faults["station"]) == {1, 2, 3}

@@ -66,7 +66,13 @@ def workspace(city: Path, tmp_path_factory: pytest.TempPathFactory) -> Workspace
 def test_findings_explain_pollution_faults_and_alerts(workspace: Workspace) -> None:
     with workspace.engine() as engine:
         findings = latest_findings(engine, "air_quality")
+        daily = engine.to_arrow(engine.table("topic", "air_quality_station_daily"))
     assert findings.num_rows > 0
+    # every station's daily AQI is stored for the map and the report: 12 stations, 365 days
+    assert daily.num_rows == 12 * 365
+    assert set(daily["category_zh"].drop_null().to_pylist()) <= {
+        "优", "良", "轻度污染", "中度污染", "重度污染", "严重污染",
+    }  # fmt: skip
     signals = {r["signal"] for reasons in findings["reasons"].to_pylist() for r in reasons}
     assert {"excess_so2", "excess_pm10", "fault_stuck", "fault_drift"} <= signals
     # a fault is shown below the threshold (level low), so it never opens a pollution case

@@ -186,7 +186,11 @@ def find_episodes(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             median = np.nanmedian(stack, axis=0)
-    raised = (clean.max(axis=0) > params.excess) & (np.nan_to_num(median) <= params.drift)
+    top = clean.max(axis=0)
+    level = np.nan_to_num(median)
+    # the raised pollutant must stand out from the station's own other pollutants too: when all
+    # of them rise together (a drifting sensor starting), it is the instrument, not the air
+    raised = (top > params.excess) & (top - level > params.excess) & (level <= params.drift)
     # a faulty station is kept out for the whole fault and a few hours around it
     guard = fault.copy()
     guard[3:] |= fault[:-3]

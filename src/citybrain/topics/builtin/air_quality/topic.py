@@ -35,6 +35,8 @@ from citybrain.topics.builtin.air_quality.aqi import POLLUTANT_NAMES
 from citybrain.topics.builtin.air_quality.series import POLLUTANTS
 
 FAULT_SCORE = 0.3  # below any threshold: a broken instrument is not pollution
+#: every station's daily AQI, one ``run_id`` partition per run (read by the map and the report)
+DAILY_TABLE = "air_quality_station_daily"
 
 
 class AirQualityParams(TopicParams):
@@ -264,6 +266,14 @@ def _signals(rows: pd.DataFrame, params: AirQualityParams) -> list[Signal]:
     return out
 
 
+def _store_daily(ctx: TopicContext, found: Detected) -> None:
+    daily = found.daily.merge(found.stations, on="sensor_id", how="left")
+    daily["date"] = pd.to_datetime(daily["date"]).dt.strftime("%Y-%m-%d")
+    table = pa.Table.from_pandas(daily, preserve_index=False)
+    table = table.append_column("run_id", pa.array([ctx.run_id] * table.num_rows, pa.string()))
+    ctx.engine.write(table, "topic", DAILY_TABLE, mode="append", partition_by=["run_id"])
+
+
 class AirQuality(Topic):
     """Pollution episodes, daily AQI alerts and faulty sensors at the air stations (空气质量)."""
 
@@ -286,7 +296,9 @@ class AirQuality(Topic):
     def run(self, ctx: TopicContext) -> pa.Table:
         params = ctx.params
         assert isinstance(params, AirQualityParams)
-        rows = _rows(detect_all(ctx), params)
+        found = detect_all(ctx)
+        _store_daily(ctx, found)
+        rows = _rows(found, params)
         n = len(rows)
         scores = _col(rows["score"])
         return pa.table(
