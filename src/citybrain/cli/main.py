@@ -48,6 +48,8 @@ COMMANDS = {
                          "Serve the API and the web app."),
     "stream": LazyCommand("citybrain.cli.stream", "stream_command",
                           "Consume the live sources (MQTT, push) into the lake and detectors."),
+    "credit": LazyCommand("citybrain.cli.credit", "credit_app",
+                          "守信通 credit: 双随机 inspection draws and credit repair."),
     "report": LazyCommand("citybrain.cli.report", "report_app",
                           "Reports for leaders (大数据专报): the daily report as HTML and PDF."),
 }  # fmt: skip

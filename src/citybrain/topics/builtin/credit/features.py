@@ -96,14 +96,27 @@ def _monthly(table: ir.Table, value: str, now: ir.IntegerScalar, prefix: str) ->
     )
 
 
-def feature_table(engine: Engine, read: Reader) -> tuple[pa.Table, str]:
-    """Every enterprise's indicators (sorted by USCC) and the reference period ``YYYY-MM``."""
+def _without(table: ir.Table, key: str, withdrawn: list[str] | None) -> ir.Table:
+    if not withdrawn:
+        return table
+    return table.filter(~table[key].isin(withdrawn))
+
+
+def feature_table(
+    engine: Engine, read: Reader, withdrawn: dict[str, list[str]] | None = None
+) -> tuple[pa.Table, str]:
+    """Every enterprise's indicators (sorted by USCC) and the reference period ``YYYY-MM``.
+
+    ``withdrawn``: record ids that credit repair took back, by kind (penalty, dishonest,
+    commitment); they count for nothing.
+    """
+    withdrawn = withdrawn or {}
     reg = read("std.enterprise_registration")
     tax = read("std.tax_declaration")
     ss = read("std.social_security")
-    court = read("std.dishonest_judgment")
-    pen = read("std.penalty")
-    com = read("std.commitment")
+    court = _without(read("std.dishonest_judgment"), "case_code", withdrawn.get("dishonest"))
+    pen = _without(read("std.penalty"), "decision_no", withdrawn.get("penalty"))
+    com = _without(read("std.commitment"), "commitment_id", withdrawn.get("commitment"))
 
     now_value = engine.to_arrow(tax.aggregate(now=_month(tax.period).max()))["now"][0].as_py()
     if now_value is None:

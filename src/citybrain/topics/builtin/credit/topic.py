@@ -39,9 +39,21 @@ class CreditParams(TopicParams):
     high: float = Field(0.51, ge=0.0, le=1.0, description="risk of grade D")
 
 
+def _withdrawn(ctx: TopicContext) -> dict[str, list[str]]:
+    """Records that upheld credit disputes took back (ops database; none if it has no table)."""
+    from citybrain.core.opsdb import connect
+    from citybrain.topics.builtin.credit.repair import upheld_records
+
+    ops = connect(ctx.workspace.ops_db_url)
+    try:
+        return upheld_records(ops)
+    finally:
+        ops.dispose()
+
+
 def score_table(ctx: TopicContext) -> pa.Table:
     """Every enterprise's score, grade, reasons and the counts its rules used."""
-    table, period = features.feature_table(ctx.engine, ctx.input)
+    table, period = features.feature_table(ctx.engine, ctx.input, _withdrawn(ctx))
     frame = table.to_pandas()
     model = scorecard.fit(frame)
     base, per_feature = scorecard.feature_points(model, frame)
@@ -108,9 +120,9 @@ class Credit(Topic):
         ),
         InputSpec(table="tax_declaration", columns=("uscc", "period", "revenue")),
         InputSpec(table="social_security", columns=("uscc", "period", "insured")),
-        InputSpec(table="dishonest_judgment", columns=("identifier",)),
-        InputSpec(table="penalty", columns=("uscc", "amount", "violation")),
-        InputSpec(table="commitment", columns=("uscc", "check_result")),
+        InputSpec(table="dishonest_judgment", columns=("case_code", "identifier")),
+        InputSpec(table="penalty", columns=("decision_no", "uscc", "amount", "violation")),
+        InputSpec(table="commitment", columns=("commitment_id", "uscc", "check_result")),
     )  # fmt: skip
 
     def run(self, ctx: TopicContext) -> pa.Table:
