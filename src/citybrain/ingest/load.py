@@ -70,25 +70,6 @@ class ProgressEvent:
 Progress = Callable[[ProgressEvent], None]
 
 
-def _complete(
-    staging: LoadStaging,
-    manifest: Manifest,
-    t0: float,
-    notify: Progress,
-    system: str,
-    file: str,
-    size: int,
-) -> Manifest:
-    """Mark a load completed, make it visible (the staging commit) and say so."""
-    manifest.status = "completed"
-    manifest.finished_at = datetime.now(UTC)
-    manifest.timings["total"] = time.perf_counter() - t0
-    staging.commit(manifest)
-    rows = (manifest.rows_read, manifest.rows_landed, manifest.rows_quarantined)
-    notify(ProgressEvent(system, file, "done", *rows, size, size))
-    return manifest
-
-
 @dataclass
 class LoadOptions:
     chunk_bytes: int = DEFAULT_CHUNK_BYTES
@@ -133,11 +114,8 @@ def load_file(
     exception; only a bug raises, and even then nothing partial is visible.
     """
     options = options or LoadOptions()
-    zone = RawZone(lake, contract.id)
     notify = progress or (lambda event: None)
-    with zone.lock():
-        for leftover in zone.recover():
-            log.warning("removed leftover of an interrupted load: %s", leftover)
+    with _locked(lake, contract) as zone:
         started = datetime.now(UTC)
         t0 = time.perf_counter()
         size = path.stat().st_size
@@ -157,37 +135,91 @@ def load_file(
                 return done.model_copy(
                     update={"status": "skipped", "message": f"already landed by {done.load_id}"}
                 )
-        manifest = Manifest(
-            load_id=new_load_id(),
-            system=contract.id,
-            source_name=contract.name,
-            owner=contract.owner,
-            connector=contract.connector.kind,
+        manifest = _new_manifest(
+            contract,
             source_file=str(path),
+            started_at=started,
             input_bytes=size,
             input_checksum=checksum,
-            contract_hash=contract_hash(contract),
-            started_at=started,
             timings={"checksum": time.perf_counter() - t0},
         )
-        staging = zone.begin(manifest.load_id)
-        notify(ProgressEvent(contract.id, str(path), "start", bytes_total=size))
-        try:
-            _run(contract, path, manifest, staging, options, notify)
+
+        def run(staging: LoadStaging) -> None:
+            notify(ProgressEvent(contract.id, str(path), "start", bytes_total=size))
+            try:
+                _run(contract, path, manifest, staging, options, notify)
+            except UserError:
+                if hashing is not None:
+                    with contextlib.suppress(OSError):  # a failed load names its input too
+                        manifest.input_checksum = hashing.result()
+                raise
             if hashing is not None:
                 manifest.input_checksum = hashing.result()
-        except UserError as exc:
-            staging.abort()
-            if hashing is not None and not manifest.input_checksum:
-                with contextlib.suppress(OSError):  # a failed load names its input too
-                    manifest.input_checksum = hashing.result()
-            return record_failed(zone, manifest, str(exc), t0, notify)
-        except BaseException as exc:
-            staging.abort()
-            message = f"internal error: {type(exc).__name__}: {exc}"
-            record_failed(zone, manifest, message, t0, notify)
-            raise
-        return _complete(staging, manifest, t0, notify, contract.id, str(path), size)
+
+        return _stage(zone, manifest, t0, notify, run)
+
+
+@contextlib.contextmanager
+def _locked(lake: Path, contract: SourceContract) -> Iterator[RawZone]:
+    """The system's raw zone under its lock, the leftovers of killed loads removed."""
+    zone = RawZone(lake, contract.id)
+    with zone.lock():
+        for leftover in zone.recover():
+            log.warning("removed leftover of an interrupted load: %s", leftover)
+        yield zone
+
+
+def _new_manifest(
+    contract: SourceContract, *, source_file: str, started_at: datetime | None = None, **fields: Any
+) -> Manifest:
+    return Manifest(
+        load_id=new_load_id(),
+        system=contract.id,
+        source_name=contract.name,
+        owner=contract.owner,
+        connector=contract.connector.kind,
+        source_file=source_file,
+        contract_hash=contract_hash(contract),
+        started_at=started_at or datetime.now(UTC),
+        **fields,
+    )
+
+
+def _stage(
+    zone: RawZone,
+    manifest: Manifest,
+    t0: float,
+    notify: Progress,
+    run: Callable[[LoadStaging], None],
+    settle: Callable[[Manifest], Manifest | None] = lambda manifest: None,
+) -> Manifest:
+    """The landing skeleton of file and stream loads: stage, ``run`` (fill staging and manifest),
+    commit. A :class:`UserError` fails the load, anything else is a bug, recorded and raised;
+    neither leaves anything visible. ``settle`` may add to the manifest, or return another one
+    to give instead of committing (a skip)."""
+    staging = zone.begin(manifest.load_id)
+    try:
+        run(staging)
+    except UserError as exc:
+        staging.abort()
+        return record_failed(zone, manifest, str(exc), t0, notify)
+    except BaseException as exc:
+        staging.abort()
+        message = f"internal error: {type(exc).__name__}: {exc}"
+        record_failed(zone, manifest, message, t0, notify)
+        raise
+    instead = settle(manifest)
+    if instead is not None:
+        staging.abort()
+        return instead
+    manifest.status = "completed"
+    manifest.finished_at = datetime.now(UTC)
+    manifest.timings["total"] = time.perf_counter() - t0
+    staging.commit(manifest)
+    rows = (manifest.rows_read, manifest.rows_landed, manifest.rows_quarantined)
+    size = manifest.input_bytes
+    notify(ProgressEvent(manifest.system, manifest.source_file, "done", *rows, size, size))
+    return manifest
 
 
 def record_failed(
@@ -206,8 +238,8 @@ def record_failed(
 class Loader:
     """The per-chunk work of one load: drift, mapping, writing, counting.
 
-    :meth:`map` is pure given the plan and may run in worker threads; :meth:`land` writes and counts
-    and runs in one thread, in chunk order. :meth:`feed` does both for a caller with one thread.
+    :meth:`map` is pure given the plan and may run in worker threads (:meth:`map_ahead`) or in turn
+    (:meth:`map_in_turn`); :meth:`land` writes and counts and runs in one thread, in chunk order.
     """
 
     def __init__(
@@ -289,8 +321,10 @@ class Loader:
         if m.rows_read != m.rows_landed + m.rows_quarantined:
             raise AssertionError(f"rows do not reconcile in {m.source_file} chunk {m.chunks}")
 
-    def feed(self, chunk: Chunk) -> None:
-        self.land(chunk, *self.map(chunk))
+    def map_in_turn(self, chunks: Iterator[Chunk]) -> Iterator[tuple[Chunk, MappedChunk, float]]:
+        """Map ``chunks`` one after the other in this thread (a stream reader is read in turn)."""
+        for chunk in chunks:
+            yield chunk, *self.map(chunk)
 
     def map_ahead(
         self, chunks: Iterator[Chunk], workers: int = MAP_WORKERS
@@ -352,24 +386,8 @@ def _run(
     )
     manifest.encoding = reader.encoding
     loader = Loader(contract, manifest, staging, reader.fixed_columns)
-    bytes_read = 0
     t0 = time.perf_counter()
-    for chunk, mapped, seconds in loader.map_ahead(prefetch(reader.chunks())):
-        loader.land(chunk, mapped, seconds)
-        bytes_read += chunk.bytes_read
-        notify(
-            ProgressEvent(
-                contract.id,
-                str(path),
-                "chunk",
-                manifest.rows_read,
-                manifest.rows_landed,
-                manifest.rows_quarantined,
-                bytes_read,
-                manifest.input_bytes,
-            )
-        )
-    loader.finish()
+    _land_chunks(loader, loader.map_ahead(prefetch(reader.chunks())), notify, manifest.input_bytes)
     # map runs beside reading and writing; "read" is the time not spent writing
     manifest.timings["read"] = max(time.perf_counter() - t0 - loader.seconds["write"], 0.0)
     if loader.watermark is not None:
@@ -377,6 +395,26 @@ def _run(
     _check_watermark(contract, manifest, staging.zone)
     check_volume(contract, manifest)
     loader.check()
+
+
+def _land_chunks(
+    loader: Loader,
+    mapped: Iterator[tuple[Chunk, MappedChunk, float]],
+    notify: Progress,
+    size: int | None,
+) -> None:
+    """Land mapped chunks in order, telling progress after each. A stream's size (``None``) is
+    not known up front: the manifest counts what it sent as chunks land."""
+    m = loader.manifest
+    bytes_read = 0
+    for chunk, mapped_chunk, seconds in mapped:
+        loader.land(chunk, mapped_chunk, seconds)
+        bytes_read += chunk.bytes_read
+        if size is None:
+            m.input_bytes = bytes_read
+        rows = (m.rows_read, m.rows_landed, m.rows_quarantined)
+        notify(ProgressEvent(m.system, m.source_file, "chunk", *rows, bytes_read, size or 0))
+    loader.finish()
 
 
 def _check_watermark(contract: SourceContract, manifest: Manifest, zone: RawZone) -> None:
@@ -431,54 +469,36 @@ def land_stream(
     ``raw/<system>/_failed/``); only a bug raises. ``before_commit`` may add to the manifest
     (e.g. a stream's rows expected but not received) just before the load commits.
     """
-    zone = RawZone(lake, contract.id)
     notify = progress or (lambda event: None)
-    with zone.lock():
-        for leftover in zone.recover():
-            log.warning("removed leftover of an interrupted load: %s", leftover)
+    with _locked(lake, contract) as zone:
         t0 = time.perf_counter()
-        manifest = Manifest(
-            load_id=new_load_id(),
-            system=contract.id,
-            source_name=contract.name,
-            owner=contract.owner,
-            connector=contract.connector.kind,
-            source_file=contract.id,
-            contract_hash=contract_hash(contract),
-            started_at=datetime.now(UTC),
-        )
-        staging = zone.begin(manifest.load_id)
-        try:
+        manifest = _new_manifest(contract, source_file=contract.id)
+
+        def run(staging: LoadStaging) -> None:
             reader = open_reader(zone)
             manifest.source_file = reader.source
             notify(ProgressEvent(contract.id, reader.source, "start"))
             _run_stream(contract, reader, manifest, staging, notify)
-        except UserError as exc:
-            staging.abort()
-            return record_failed(zone, manifest, str(exc), t0, notify)
-        except BaseException as exc:
-            staging.abort()
-            message = f"internal error: {type(exc).__name__}: {exc}"
-            record_failed(zone, manifest, message, t0, notify)
-            raise
-        last = _latest(zone)
-        nothing_new = nothing_new_is_skip and manifest.rows_read == 0
-        unchanged = (
-            unchanged_is_skip
-            and last is not None
-            and manifest.input_checksum != ""
-            and manifest.input_checksum == last.input_checksum
-        )
-        if last is not None and (nothing_new or unchanged):
-            staging.abort()
-            notify(ProgressEvent(contract.id, manifest.source_file, "skipped"))
-            why = "no new rows" if nothing_new else "the same snapshot as"
-            return last.model_copy(update={"status": "skipped", "message": f"{why} {last.load_id}"})
-        if before_commit is not None:
-            before_commit(manifest)
-        return _complete(
-            staging, manifest, t0, notify, contract.id, manifest.source_file, manifest.input_bytes
-        )
+
+        def settle(manifest: Manifest) -> Manifest | None:
+            last = _latest(zone)
+            nothing_new = nothing_new_is_skip and manifest.rows_read == 0
+            unchanged = (
+                unchanged_is_skip
+                and last is not None
+                and manifest.input_checksum != ""
+                and manifest.input_checksum == last.input_checksum
+            )
+            if last is not None and (nothing_new or unchanged):
+                notify(ProgressEvent(contract.id, manifest.source_file, "skipped"))
+                why = "no new rows" if nothing_new else "the same snapshot as"
+                update = {"status": "skipped", "message": f"{why} {last.load_id}"}
+                return last.model_copy(update=update)
+            if before_commit is not None:
+                before_commit(manifest)
+            return None
+
+        return _stage(zone, manifest, t0, notify, run, settle)
 
 
 def latest_watermark(zone: RawZone) -> str | None:
@@ -501,21 +521,8 @@ def _run_stream(
 ) -> None:
     loader = Loader(contract, manifest, staging, reader.fixed_columns)
     t0 = time.perf_counter()
-    for chunk in reader.chunks():
-        loader.feed(chunk)
-        manifest.input_bytes += chunk.bytes_read
-        notify(
-            ProgressEvent(
-                contract.id,
-                reader.source,
-                "chunk",
-                manifest.rows_read,
-                manifest.rows_landed,
-                manifest.rows_quarantined,
-                manifest.input_bytes,
-            )
-        )
-    loader.finish()
+    _land_chunks(loader, loader.map_in_turn(reader.chunks()), notify, None)
+    # chunks are mapped in turn: "read" is the time neither mapping nor writing
     manifest.timings["read"] = max(time.perf_counter() - t0 - sum(loader.seconds.values()), 0.0)
     manifest.input_checksum = reader.digest()
     manifest.warnings.extend(reader.notes())
