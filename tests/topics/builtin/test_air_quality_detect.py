@@ -82,3 +82,24 @@ def test_faults_found_and_never_pollution(found: tuple[pd.DataFrame, pd.DataFram
     # nothing else: clean stations and hours raise nothing
     assert set(faults["station"]) == {1, 2, 3}
     assert set(episodes["station"]) == {0, 5}
+
+
+def test_a_lone_station_or_empty_values_never_crash() -> None:
+    """One station has no neighbours, and a station reporting only nulls has no AQI: no episode,
+    no fault invented, no error."""
+    from citybrain.topics.builtin.air_quality import station_aqi
+
+    frame = _frame()
+    lone = frame.loc[frame["sensor_id"] == "S0"].copy()
+    for p in BASE:
+        lone[f"{p}_mean"] = np.nan
+    grid = series.build_grid(lone)
+    params = detect.DetectParams()
+    nb = detect.neighbour_index(np.array([np.nan]), np.array([np.nan]), params.neighbours)
+    z = detect.log_ratios(grid, nb, params.smooth_hours)
+    kinds = detect.fault_hours(grid, z, params)
+    faulty = kinds["impossible"] | kinds["stuck"] | kinds["drift"]
+    assert detect.find_episodes(grid, z, faulty, params).empty
+    assert detect.find_faults(kinds, params).empty
+    assert station_aqi.daily(grid)["aqi"].isna().all()
+    assert station_aqi.hourly(grid)["aqi"].isna().all()
