@@ -48,6 +48,16 @@ TEXTS = [
     "四川省成都市武侯1号",
     "四川省成都市武侯",
     "高新区天府大道北段1700号",
+    # A prefix cut short of a longer name's start (萝北县 of 萝北县林业局, 六安市 and 六安市裕安区
+    # of 六安市裕安区经济开发区): remembered, and not used where the longer name is written.
+    "萝北县人民路1号",
+    "萝北县林业局1号",
+    "萝北县林业",
+    "萝北县",
+    "六安市裕安区人民路1号",
+    "六安市裕安区经济开发区1号",
+    "六安市裕安区经济",
+    "六安市裕安区",
 ]
 
 
@@ -66,3 +76,13 @@ def test_remembered_prefixes_read_like_fresh_ones(region: str | None) -> None:
         got = {text: reader.read(text) for text in order}
         assert [got[text] for text in TEXTS] == fresh
         assert reader._states  # the memo was used
+
+
+@pytest.mark.usefixtures("divisions_installed")
+def test_a_prefix_cut_short_of_a_longer_name_is_remembered() -> None:
+    reader = AdminReader(default_index())
+    reader._reads = None
+    reader.read("萝北县人民路1号")
+    reader.read("六安市裕安区人民路1号")
+    assert {"萝北县", "六安市", "六安市裕安区"} <= set(reader._states)
+    assert reader.read("萝北县林业局1号") == AdminReader(default_index())._read("萝北县林业局1号")

@@ -227,6 +227,8 @@ class _Tables:
         self.town_stem_heads = frozenset(
             stem[:2] for d in divisions.values() if (stem := _town_short_stem(d))
         )
+        # Counties that towns left for a new county (see AdminReader._moved_town).
+        self.moved_from = frozenset(county for county, _ in index.moved)
         # Typo indexes: names under a parent (see AdminReader._names_under), built on first use.
         self.children: dict[str | None, NameIndex] = {}
         self.child_codes: dict[str | None, dict[str, str]] = {}
@@ -279,6 +281,7 @@ class AdminReader:
         self._below = tables.below
         self._town_stems = tables.town_stems
         self._town_stem_heads = tables.town_stem_heads
+        self._moved_from = tables.moved_from
 
     @staticmethod
     def is_within(division: Division, ancestor: Division) -> bool:
@@ -353,16 +356,20 @@ class AdminReader:
         cut = self._cut.match(text, 0, _CUT_WITHIN)
         while cut is not None:  # the longest remembered prefix, tried from the longest down
             entry = states.get(text[: cut.end()])
-            if entry is not None:
+            if entry is not None and self._no_name_runs_on(text, cut.end(), entry[2]):
                 pos, chains = cut.end(), entry[0]
                 found: AdminResult | None = entry[1]
                 if found is not None and self._ends_here(text, pos):
                     return found
                 break
+            entry = None
             cut = self._cut.match(text, 0, cut.end() - 1)
         start = pos
         horizon = pos  # the furthest character the reading so far depended on
-        safes: list[tuple[int, list[Chain]]] = []  # prefixes read without looking past them
+        # Prefixes read without looking past them but for a longer name (see _no_name_runs_on).
+        safes: list[tuple[int, list[Chain], tuple[int, ...]]] = []
+        # (where a name read starts, where the text stops being the start of a longer name)
+        runs: list[tuple[int, int]] = []
         corrections: list[str] = []
         moved: list[str] = []  # towns read under their old county (see _moved_town)
         names, lengths3, accept = self._names, self._lengths2, self._accept
@@ -425,20 +432,16 @@ class AdminReader:
                 if extended:
                     step = length
                     break
-            # This step read up to where the text stops being the start of any name.
-            # (n + 1 when the text ends inside a longer name: that depends on what follows.)
-            end = pos + (step or 2)
-            while end <= n and text[pos:end] in prefixes:
-                end += 1
-            if end > horizon:
-                horizon = end
-            if not extended:
-                fixed = (
-                    self._moved_town(text, pos, chains)
-                    or self._town_short_within(text, pos, chains)
-                    or self._functional_area(text, pos, chains)
-                    or self._fuzzy(text, pos, chains)
-                )
+            if step:
+                # Where the text stops being the start of a longer name (n + 1 when it ends
+                # inside one): a prefix cut before there is remembered with this start to check.
+                end = pos + step
+                while end <= n and text[pos:end] in prefixes:
+                    end += 1
+                if end > pos + step:
+                    runs.append((pos, end))
+            else:
+                fixed = self._past_stop(text, pos, chains)
                 if fixed is None:
                     break
                 division, step, note = fixed
@@ -451,7 +454,7 @@ class AdminReader:
             chains = extended
             pos += step
             if horizon <= pos and (text[pos - 1] in cut_chars or text[pos - 2 : pos] == "街道"):
-                safes.append((pos, chains))
+                safes.append((pos, chains, tuple(first for first, stop in runs if stop > pos)))
         if pos == 0:
             return EMPTY
         if entry is not None and pos == start and entry[1] is not None:
@@ -466,11 +469,24 @@ class AdminReader:
         if safes:
             if len(states) >= _MAX_READS:
                 states.clear()
-            for boundary, read in safes:  # every level: 山东省, 山东省菏泽市, …
-                states.setdefault(text[:boundary], [read, None])
+            for boundary, read, checks in safes:  # every level: 山东省, 山东省菏泽市, …
+                states.setdefault(text[:boundary], [read, None, checks])
             if safes[-1][0] == pos and not corrections:
                 states[text[:pos]][1] = result
         return result
+
+    def _no_name_runs_on(self, text: str, pos: int, starts: tuple[int, ...]) -> bool:
+        """Whether no name starting at one of ``starts`` runs on past ``pos``: a remembered
+        prefix whose reading cut a longer name's start short (萝北县 of 萝北县林业局, 六安市 of
+        六安市裕安区经济开发区) reads the same for a text where that longer name is not there."""
+        if pos >= len(text):
+            return True
+        names, prefixes = self._names, self._prefixes
+        for start in starts:
+            longer = text[start : pos + 1]
+            if longer in prefixes or longer in names:
+                return False
+        return True
 
     def _ends_here(self, text: str, pos: int) -> bool:
         """Whether reading stops at ``pos`` whatever was read before: no name starts there but
@@ -557,15 +573,38 @@ class AdminReader:
                 return found, length
         return None
 
-    def _town_short_within(
+    def _past_stop(
         self, text: str, pos: int, chains: list[Chain]
+    ) -> tuple[Division, int, str] | None:
+        """Where no name read goes on, the readings longest match does not make, in this order:
+        a town under the county it left (宝安区龙华街道), a town's short name shared elsewhere
+        under the county just read (慈溪周巷), a functional area (郑东新区), one typo in the next
+        admin name (武候区). Each is tried only where its sign is there: most stops are at a road
+        or a number, where none applies."""
+        last = chains[0][-1][0] if len(chains) == 1 and chains[0] else None
+        if last is not None and last.level == DISTRICT:
+            if last.code in self._moved_from:
+                found = self._moved_town(text, pos, last)
+                if found is not None:
+                    return found
+            if text[pos : pos + 2] in self._town_stem_heads:
+                found = self._town_short_within(text, pos, last)
+                if found is not None:
+                    return found
+        # Every functional-area word ends in 区 (the pattern reads 18 characters at most).
+        if "区" in text[pos : pos + 18]:
+            found = self._functional_area(text, pos, chains)
+            if found is not None:
+                return found
+        return self._fuzzy(text, pos, chains)
+
+    def _town_short_within(
+        self, text: str, pos: int, county: Division
     ) -> tuple[Division, int, str] | None:
         """慈溪周巷: a town's short name shared with towns elsewhere (so no alias of its own) read
         under the county just read, when the text ends there or a number, road or village
         follows (as for the towns' short names, see `_TOWN_AFTER`)."""
-        if len(chains) != 1 or not chains[0] or chains[0][-1][0].level != DISTRICT:
-            return None
-        found = self._town_stem_at(chains[0][-1][0], text, pos)
+        found = self._town_stem_at(county, text, pos)
         if found is None:
             return None
         town, length = found
@@ -595,17 +634,10 @@ class AdminReader:
                     return start
         return 0
 
-    def _moved_town(
-        self, text: str, pos: int, chains: list[Chain]
-    ) -> tuple[Division, int, str] | None:
-        """宝安区龙华街道: a town written under the county it left (for a new county of the same
-        city), read as the town it is today, whose county is then the district."""
+    def _moved_town(self, text: str, pos: int, last: Division) -> tuple[Division, int, str] | None:
+        """宝安区龙华街道: a town written under the county ``last`` it left (for a new county of
+        the same city), read as the town it is today, whose county is then the district."""
         moved = self._index.moved
-        if not moved or len(chains) != 1 or not chains[0]:
-            return None
-        last = chains[0][-1][0]
-        if last.level != DISTRICT:
-            return None
         for length in self._lengths2.get(text[pos : pos + 3], _TWO):
             if pos + length > len(text):
                 continue
@@ -625,8 +657,6 @@ class AdminReader:
         Only after a city (or a municipality) written or read before it; the area is a
         district-level unit without a code, as configured zones are.
         """
-        if "区" not in text[pos : pos + 18]:
-            return None  # every functional-area word ends in 区 (the pattern reads 18 at most)
         m = _FUNCTIONAL_AREA.match(text, pos)
         if m is None:
             return None

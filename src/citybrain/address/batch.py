@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable
 from typing import Any
 
@@ -65,17 +64,6 @@ def _as_string_array(addresses: Any) -> pa.Array:
 
 
 def _parse_distinct(uniques: list[str | None], parser: AddressParser) -> pa.Table:
-    # Millions of small tuples and no cycles: the cyclic collector would only rescan them.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _parse_columns(uniques, parser)
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _parse_columns(uniques: list[str | None], parser: AddressParser) -> pa.Table:
     parse = parser.parse
     rows = [parse(text) for text in uniques]
     fields = ParsedAddress._fields

@@ -95,16 +95,21 @@ _FOUR_PART = re.compile(
 _ZONE = re.compile(r"(?:(?:[A-Z]\d*|\d+[A-Z]?)(?:区|期)|[东西南北中]区)$")
 # The detail, in one pattern: shorthand 3-2-1203 / 3栋2-1203 / 5-302 first, then the long form
 # 3栋2单元12楼3号. Group names end in the alternative's number.
-_DETAIL = re.compile(
+_DETAIL_SHORTHAND = (
     r"(?P<b1>[A-Z]?\d+[A-Z]?)(?:栋|幢|号楼|座|号)?-(?P<u1>\d+)(?:单元)?-(?P<r1>\d+)(?:室|号房?|户)?"
     r"|(?P<b2>[A-Z]?\d+[A-Z]?|[A-Z])(?:栋|幢|号楼|座|号)(?P<u2>\d+)-(?P<r2>\d+)(?:室|号房?|户)?"
     r"|(?P<b3>\d+)-(?P<r3>\d{3,4})(?:室|号房?|户)?"
-    r"|(?:(?P<b4>[A-Z]?\d+[A-Z]?|[A-Z])(?:号楼|栋楼?|幢|座|楼(?=\d+单元)"
+)
+_DETAIL_LONG = (
+    r"(?:(?P<b4>[A-Z]?\d+[A-Z]?|[A-Z])(?:号楼|栋楼?|幢|座|楼(?=\d+单元)"
     r"|号(?=\d+单元|\d+-\d|\d{3,4}(?:室|房|户)?$)))?-?"  # 1088弄12号302室: building 12
     r"(?:(?P<u4>\d+|[A-Z])(?:单元|门))?-?"
     r"(?:(?P<f4>B?\d+)(?:楼|层|F))?"
     r"(?:(?P<r4>[A-Z]?\d+[A-Z]?)(?:室|号房?|户|房)?)?"
 )
+_DETAIL = re.compile(f"{_DETAIL_SHORTHAND}|{_DETAIL_LONG}")
+# Every shorthand has a dash: a detail without one is read by the long form alone.
+_DETAIL_NO_DASH = re.compile(_DETAIL_LONG)
 
 
 @dataclass(frozen=True)
@@ -387,8 +392,11 @@ def _split_detail(
         b, u, f, n = four.groups()
         detail, r = "", f"{f}{int(n):02d}"
     if detail:
-        dm = _DETAIL.fullmatch(detail)
-        if dm is not None:
+        dash = "-" in detail
+        dm = (_DETAIL if dash else _DETAIL_NO_DASH).fullmatch(detail)
+        if dm is not None and not dash:
+            b, u, f, r = dm.groups()
+        elif dm is not None:
             b1, u1, r1, b2, u2, r2, b3, r3, b, u, f, r = dm.groups()
             if b1 is not None:
                 b, u, r = b1, u1, r1
