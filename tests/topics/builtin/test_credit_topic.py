@@ -89,3 +89,33 @@ def test_too_few_labels_is_one_clear_error(tmp_path: Path) -> None:
         run_topic(topic, city.workspace, engine, catalog)
     catalog.close()
     assert "adverse record" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_evaluate_prints_auc(city: CreditCity, scores: pa.Table, tmp_path: Path) -> None:
+    import json
+
+    import pyarrow.parquet as pq
+    from typer.testing import CliRunner
+
+    from citybrain.cli.main import app
+
+    with city.workspace.engine() as engine:
+        commitments = engine.to_arrow(engine.table("std", "commitment"))
+    n = commitments.num_rows
+    truth = tmp_path / "truth"
+    truth.mkdir()
+    pq.write_table(
+        pa.table({
+            "commitment_no": commitments["commitment_id"],
+            "kept": pa.compute.not_equal(commitments["check_result"], "未履约"),
+            "result_visible": pa.array(np.arange(n) % 2 == 0),
+        }),
+        truth / "credit_outcomes.parquet",
+    )  # fmt: skip
+    args = ["-w", str(city.workspace.root), "topic", "evaluate", "credit", "--truth", str(truth),
+            "--json"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output.strip().splitlines()[-1])
+    assert figures["auc"] > 0.8 and figures["auc_unseen"] > 0.8
+    assert figures["extra"]["commitments"] == n

@@ -21,6 +21,13 @@ from sklearn.metrics import roc_auc_score
 from citybrain.topics import Evaluation, TopicContext, binary_scores
 
 
+class CreditEvaluation(Evaluation):
+    """The shared figures plus how well the grades order the planted commitment outcomes."""
+
+    auc: float | None
+    auc_unseen: float | None
+
+
 def _auc(actual: np.ndarray, risk: np.ndarray) -> float | None:
     if actual.all() or not actual.any():
         return None
@@ -53,8 +60,10 @@ def evaluate_credit(
         .groupby("grade")["broken"]
         .agg(["size", "mean"])
     )
-    result = Evaluation(
+    result = CreditEvaluation(
         topic=topic,
+        auc=_auc(broken, risk),
+        auc_unseen=_auc(broken[unseen], risk[unseen]),
         precision=ours.precision,
         recall=ours.recall,
         f1=ours.f1,
@@ -62,8 +71,6 @@ def evaluate_credit(
         support=ours.support,
         flagged=ours.flagged,
         extra={
-            "auc": _auc(broken, risk),
-            "auc_unseen": _auc(broken[unseen], risk[unseen]),
             "auc_grade": _auc(broken, grade_rank),
             "commitments": len(merged),
             "commitments_unseen": int(unseen.sum()),
