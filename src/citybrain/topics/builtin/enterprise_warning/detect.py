@@ -6,7 +6,7 @@ whole trade — and is taken out, so that a seasonal firm moving with its trade 
 is left is tested for a downward level shift: at each month, the best split of the firm's history
 so far into "before" and "after" (a single change point with an L2 cost, as ``ruptures`` finds it
 with ``Binseg(model="l2")``) and the robust z-score of the drop (its scale the peers' median
-absolute deviation, ``statsmodels.robust.scale.mad``). Each month uses only that month and the
+absolute deviation, normal-consistent). Each month uses only that month and the
 ones before it, so a warning's month is when it could have been raised.
 
 Python loops run over months and industries only, never over firms.
@@ -81,13 +81,13 @@ def peer_scale(
 
 
 def _mad_of(values: NDArray[np.float64]) -> float:
-    # imported on first use: statsmodels is slow to import
-    from statsmodels.robust.scale import mad  # type: ignore[import-untyped]
-
     values = values[np.isfinite(values)]
     if values.size < 2:
         return 1.0
-    return float(mad(values, center=np.median(values)))
+    # the normal-consistent MAD (as scipy.stats.median_abs_deviation(scale="normal") gives; that
+    # module costs seconds to import on every CLI start, the two medians do not)
+    centre = np.median(values)
+    return float(np.median(np.abs(values - centre)) / 0.6744897501960817)
 
 
 def level_shift(
