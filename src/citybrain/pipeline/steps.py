@@ -102,6 +102,7 @@ def topic_step(topic: Topic) -> Step:
 
     def run(ctx: RunContext, report: Report) -> StepResult:
         from citybrain.cases import outcome_labels
+        from citybrain.topics.errors import NotEnoughData
         from citybrain.topics.runner import (
             check_inputs,
             findings_table_name,
@@ -121,8 +122,11 @@ def topic_step(topic: Topic) -> Step:
         # The runner hands the topic its declared inputs (the step's ``reads``), nothing else.
         inputs = read_inputs(topic, ctx.engine)
         rows_in = sum(_count(ctx, table) for table in inputs.values())
-        result = run_topic(topic, ctx.workspace, ctx.engine, ctx.catalog, labels=labels,
-                           run_id=ctx.run_id, inputs=inputs)  # fmt: skip
+        try:
+            result = run_topic(topic, ctx.workspace, ctx.engine, ctx.catalog, labels=labels,
+                               run_id=ctx.run_id, inputs=inputs)  # fmt: skip
+        except NotEnoughData as exc:  # e.g. a scorecard with too few labels: say so, go on
+            return StepResult(f"not enough data: {exc}", rows_in, 0)
         return StepResult(f"{result.findings} findings", rows_in, result.findings)
 
     after = {"standardize"}

@@ -13,6 +13,7 @@ from citybrain.topics.base import (
     TopicContext,
     TopicParams,
 )
+from citybrain.topics.errors import NotEnoughData
 from citybrain.topics.evaluation import binary_scores, pr_curve, precision_at_k
 from citybrain.topics.findings import (
     FINDINGS_SCHEMA,
@@ -37,6 +38,7 @@ __all__ = [
     "InputSpec",
     "Level",
     "MapLayer",
+    "NotEnoughData",
     "OverviewTile",
     "PagePanel",
     "Signal",
