@@ -31,8 +31,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
-from citybrain.core.errors import UserError
 from citybrain.topics.builtin.credit.features import MODEL_FEATURES
+from citybrain.topics.errors import NotEnoughData
 
 BASE, PDO = 70.0, 20.0
 FACTOR = PDO / math.log(2)
@@ -51,8 +51,9 @@ REASON_POINTS = pa.struct(
 )
 
 
-class NotEnoughLabels(UserError):
-    """Too few enterprises with (or without) an adverse record to fit the scorecard."""
+class NotEnoughLabels(NotEnoughData):
+    """Too few enterprises with (or without) an adverse record to fit the scorecard: the run goes
+    on without credit grades (a small district may not hold enough records yet)."""
 
 
 @dataclass(frozen=True)
