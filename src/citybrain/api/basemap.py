@@ -52,6 +52,8 @@ EARTH = 6378137.0
 HALF = math.pi * EARTH  # half the width of the Web Mercator square, in metres
 FOOTPRINT = (18.0, 8.0)  # half width and half depth of a building's drawn footprint, in metres
 ESTATE_MARGIN = 25.0  # metres around an estate's buildings that its block covers
+EMPTY_TILE = gzip.compress(b"", mtime=0)
+TILES_KEPT = 50_000  # tiles kept in memory once read (a district's archive is well under 1 MB)
 AREA_MINZOOM = {"street": MIN_ZOOM, "community": 12, "grid": 14}
 LABEL_MINZOOM = {"street": MIN_ZOOM, "community": 12, "grid": 15, "estate": 14}
 
@@ -362,6 +364,7 @@ class BaseMap:
         self._lock = threading.Lock()
         self._reader: tuple[int, Reader, Any] | None = None
         self._places: tuple[str, pa.Table] | None = None
+        self._cached: tuple[Reader | None, dict[tuple[int, int, int], bytes]] = (None, {})
 
     def places(self) -> pa.Table:
         """The gazetteer of the current inputs (rebuilt when they change)."""
@@ -406,8 +409,16 @@ class BaseMap:
             self.ensure()
         with self._lock:
             reader = self._open()
-            data = None if reader is None else reader.get(z, x, y)  # type: ignore[no-untyped-call]
-        return bytes(data) if data else gzip.compress(b"", mtime=0)
+            if reader is not self._cached[0]:  # a new archive: forget the old one's tiles
+                self._cached = (reader, {})
+            tiles = self._cached[1]
+            data = tiles.get((z, x, y))
+            if data is None:
+                found = None if reader is None else reader.get(z, x, y)  # type: ignore[no-untyped-call]
+                data = bytes(found) if found else EMPTY_TILE
+                if len(tiles) < TILES_KEPT:
+                    tiles[(z, x, y)] = data
+        return data
 
 
 FONT = ["Noto Sans CJK SC"]  # drawn by the browser from its own fonts: the style names no glyphs
