@@ -136,3 +136,13 @@ def test_credit_repair_changes_grade_with_history_and_audit(
         rerun, _ = drawing.newest_scores(engine)
         assert rerun.filter(pa.compute.equal(rerun["uscc"], uscc))["grade"][0].as_py() != "D"
     catalog.close()
+
+
+def test_documents_follow_the_grade(city: CreditCity, capsys: pytest.CaptureFixture[str]) -> None:
+    with city.workspace.engine() as engine:
+        scores, _ = drawing.newest_scores(engine)
+    by_grade = {g: u for u, g in zip(scores["uscc"].to_pylist(), scores["grade"].to_pylist(),
+                                     strict=True)}  # fmt: skip
+    assert "经营场所使用证明" in _cli(city, capsys, "documents", by_grade["A"])
+    out = _cli(city, capsys, "documents", by_grade["D"])
+    assert "no document may be replaced" in out and "经营场所使用证明" not in out

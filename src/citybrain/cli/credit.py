@@ -241,3 +241,40 @@ def history_command(
                 f"{r.grade_before} {r.score_before}", f"{r.grade_after} {r.score_after}", r.run_id,
             )  # fmt: skip
     console.print(table)
+
+
+@credit_app.command("documents")
+def documents_command(
+    uscc: Annotated[str, typer.Argument(help="The enterprise's unified social credit code.")],
+) -> None:
+    """Documents the enterprise's grade lets it replace with a signed credit commitment (信用承诺).
+
+    The matrix is credit_commitments.yaml in the workspace, or the default.
+
+    Example: citybrain credit documents 91510100MA61234567
+    """
+    import pyarrow.compute as pc
+
+    from citybrain.topics.builtin.credit import draw as drawing
+    from citybrain.topics.builtin.credit.matrix import load_matrix, replaceable
+
+    workspace = Workspace.open(state.workspace)
+    matrix = load_matrix(workspace.root)
+    with workspace.engine() as engine:
+        scores, _ = drawing.newest_scores(engine)
+    row = scores.filter(pc.equal(scores["uscc"], uscc))
+    if row.num_rows == 0:
+        raise UserError(f"no credit grade for {uscc}")
+    grade = str(row["grade"][0].as_py())
+    docs = replaceable(matrix, grade)
+    table = Table(
+        title=f"{uscc}: grade {grade} — 可承诺替代的材料 / documents a commitment replaces"
+    )
+    table.add_column("key")
+    table.add_column("材料")
+    table.add_column("document")
+    for doc in docs:
+        table.add_row(doc.key, doc.zh, doc.en)
+    console.print(table)
+    if not docs:
+        console.print(f"等级{grade}不适用告知承诺 / grade {grade}: no document may be replaced")
