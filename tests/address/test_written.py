@@ -79,6 +79,30 @@ CASES: list[tuple[str, str]] = [
     ("桐梓林北路6号5撞2单元3搂1好", "building=5 unit=2 floor=3 room=301"),
     ("锦绣花园3栋2单元902是", "estate=锦绣花园 building=3 unit=2 room=902"),
     ("武侯区桐梓林北路６号２栋３单元９０２", "road_number=6 building=2 unit=3 room=902"),
+    # market stalls: the market's floor, then its zone, then the stall (档)
+    ("金牛区荷花池市场2楼B区108号", "estate=荷花池市场 zone=B区 floor=2 room=108"),
+    ("白云区三元里大道白马服装市场3楼A区312档", "estate=白马服装市场 zone=A区 floor=3 room=312"),
+    # Guangdong's 之: a part of a number, of a room, of a floor
+    ("越秀区中山五路33号302之一", "road_number=33 floor=3 room=302之1"),
+    ("天河区天河路208号1201之3", "road_number=208 floor=12 room=1201之3"),
+    ("武侯区人民南路四段12号3楼之二", "road_number=12 floor=3 room=3之2"),
+    ("荔湾区康王中路12号之1", "road=康王中路 road_number=12-1 estate=-"),
+    # basements written as places or levels
+    ("武侯区桐梓林北路6号地下室", "road_number=6 estate=- floor=-1"),
+    ("武侯区桐梓林北路6号2栋地下室", "estate=- building=2 floor=-1"),
+    ("海淀区中关村大街27号1号楼地下一层B12号", "estate=- building=1 floor=-1 room=B12"),
+    # two addresses in one field: the first is read (the second is noted, see below); the
+    # address now (现址), not the old one (原址, 原…)
+    ("锦江区红星路三段1号 红星路三段3号", "road=红星路三段 road_number=1 estate=- room=-"),
+    ("锦江区红星路三段1号，锦江区总府路2号", "road=红星路三段 road_number=1 estate=- room=-"),
+    ("天河区体育西路103号/天河路208号", "road=体育西路 road_number=103 estate=- room=-"),
+    (
+        "原址成都市武侯区人民南路四段12号现址成都市武侯区科华北路62号",
+        "district=武侯区 road=科华北路 road_number=62 estate=-",
+    ),
+    ("武侯区科华北路62号（原人民南路四段12号）", "road=科华北路 road_number=62 estate=- room=-"),
+    # a landmark next to the number is the place; the word saying where is dropped
+    ("西湖区文三路90号东部软件园对面", "road=文三路 road_number=90 estate=东部软件园"),
 ]
 
 
@@ -138,3 +162,18 @@ def test_every_way_of_writing_a_basement_is_a_negative_floor(n: int, form: str) 
         floor += "F"
     parsed = parse(f"成都市锦江区春熙路18号{floor}")
     assert parsed.floor == f"-{n}", (floor, parsed)
+
+
+@pytest.mark.parametrize(
+    ("text", "note"),
+    [
+        ("锦江区红星路三段1号 红星路三段3号", "second address: 红星路三段3号"),
+        ("锦江区红星路三段1号，锦江区总府路2号", "second address: 锦江区总府路2号"),
+        (
+            "原址成都市武侯区人民南路四段12号现址成都市武侯区科华北路62号",
+            "old address dropped: 成都市武侯区人民南路四段12号",
+        ),
+    ],
+)
+def test_a_second_address_in_the_field_is_noted_not_read(text: str, note: str) -> None:
+    assert note in parse(text).notes

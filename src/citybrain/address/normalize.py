@@ -71,6 +71,7 @@ def to_halfwidth(text: str) -> str:
 
 _NOISE_INSIDE = re.compile(
     r"附近|旁边?|对面|门口|交叉口|路口|地铁|公交|站|往|米|靠近|^近|^在|位于|斜对"
+    r"|^原"  # （原人民南路12号）: the old address, not this one
 )
 _BRACKET = re.compile(r"\(([^()]*)\)")
 _LEAD = re.compile(
@@ -123,9 +124,11 @@ _UNIT_TYPO_HINT = re.compile(r"单[园院苑源员圆远无]")
 _MARKER_TYPO_HINT = re.compile(r"[动洞冻撞搂喽好毫是市适](?<=[0-9].)")
 _CN_NUMBER_HINT = re.compile(rf"[{NUMERAL_CHARS}][号栋幢座单楼层室户组期]")
 _ROAD_DIGITS_HINT = re.compile(r"[段街路巷环横支纵](?<=\d.)")
-_NEG_FLOOR_HINT = re.compile(r"[负B\-]\d+[楼层F]")
+_NEG_FLOOR_HINT = re.compile(r"(?:[负B\-]|地下)\d+[楼层F]")
 _BUILDING_WORDS_HINT = re.compile(r"(?:办公|写字|住宅|宿舍|商务|综合|教学|科研)楼")
 _ORDINAL = re.compile(r"第(?=\d)")
+# Guangdong's 之 after a number: 12号之1 (number 12-1), 302之一 (part one of room 302), 3楼之二.
+_SUB_NUMBER = re.compile(rf"(?<=[0-9楼])(号)?之([0-9]+|[{NUMERAL_CHARS}]+)")
 # 一单元一零一: a number spoken after the last marker word, with no marker after it.
 _CN_TAIL = re.compile(rf"(?:(?<=单元)|(?<=[栋幢座楼层]))([{NUMERAL_CHARS}]+)$")
 # A name written after the flat (…101室张三, …2单元101 李四收): the address ends at the room.
@@ -142,7 +145,7 @@ _NAME_AFTER_ROOM = re.compile(
 _LEADING_NAME = re.compile(r"^\s*(?:收货人|收件人|联系人|姓名)[:：]?\s*[^\s,，:：]{1,5}[\s,，]+")
 # Basement floors become B1, B2 … (a minus would read as a separator in 3-2-1203).
 _NEG_FLOOR = re.compile(
-    r"负(\d+)(?=楼|层)|(?<![A-Z0-9])-(\d+)(?=楼|层)|(?<![A-Z0-9])B(\d)(?=楼|层|F)"
+    r"(?:负|地下)(\d+)(?=楼|层)|(?<![A-Z0-9])-(\d+)(?=楼|层)|(?<![A-Z0-9])B(\d)(?=楼|层|F)"
 )
 # Separators people put between admin names (浙江省-杭州市-西湖区, 杭州市_余杭区): a dash
 # between two Chinese characters is never a building or room separator (those stand between
@@ -170,6 +173,13 @@ def _cn_to_arabic(match: re.Match[str]) -> str:
 
 def _marker(match: re.Match[str]) -> str:
     return next(fix for fix, got in zip(_MARKER_FIX, match.groups(), strict=True) if got)
+
+
+def _sub_number(match: re.Match[str]) -> str:
+    part = _arabic(match.group(2)) if not match.group(2).isdigit() else match.group(2)
+    if part is None:
+        return match.group(0)
+    return f"-{part}号" if match.group(1) else f"之{part}"
 
 
 def _road_to_chinese(match: re.Match[str]) -> str:
@@ -246,9 +256,13 @@ def clean(text: str) -> str:
         s = _CN_TAIL.sub(lambda m: _arabic(m.group(1)) or m.group(1), s)
     if _ROAD_DIGITS_HINT.search(s):
         s = _ROAD_DIGITS.sub(_road_to_chinese, s)
+    if "之" in s:
+        s = _SUB_NUMBER.sub(_sub_number, s)
     if "第" in s:
         s = _ORDINAL.sub("", s)
-    if ("负" in s or "B" in s or "-" in s) and _NEG_FLOOR_HINT.search(s):
+    if "地下室" in s:
+        s = s.replace("地下室", "B1楼")  # a basement written as a place: floor -1
+    if ("负" in s or "B" in s or "-" in s or "地下" in s) and _NEG_FLOOR_HINT.search(s):
         s = _NEG_FLOOR.sub(lambda m: "B" + (m.group(1) or m.group(2) or m.group(3)), s)
     if "B" in s:
         s = _BASEMENT_SHOP.sub(r"B\1楼\2号", s)

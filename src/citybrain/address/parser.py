@@ -80,7 +80,11 @@ _HEAD_GROUPS = (
     "number2",
     "annex2",
 )
-_DETAIL_CHARS = r"A-Z0-9\-栋幢座号楼单元层室户房门F"
+_DETAIL_CHARS = r"A-Z0-9\-栋幢座号楼单元层室户房门F之档"
+# A road and its number (a county before it at most) where an estate would start: a second address.
+_SECOND_ADDRESS = re.compile(
+    rf"(?:[{_CJK}]{{2,8}}?(?:区|县|市))?[{_CJK}]{{1,14}}?{_ROAD_SUFFIX}{_SEGMENT}\d+(?:号(?!楼|院|座)|弄)"
+)
 _LOOSE_ROAD = re.compile(r"(\D{3,16}?)(\d+)号(.*)")
 # The detail (building … room) is the longest tail made of these characters; it is found on the
 # reversed text so that the match is a plain anchored one.
@@ -92,6 +96,7 @@ _LATIN_NAME_END = re.compile(r"[A-Z]{2,}(?=\d)")
 _FOUR_PART = re.compile(
     r"([A-Z]?\d+[A-Z]?)(?:栋|幢|号楼|座|号)?-(\d+)(?:单元)?-(\d{1,2})(?:楼|层)?-(\d{1,2})(?:室|号|户)?"
 )
+_FLOOR_END = re.compile(r"(B?\d+)(?:楼|层|F)$")
 _ZONE = re.compile(r"(?:(?:[A-Z]\d*|\d+[A-Z]?)(?:区|期)|[东西南北中]区)$")
 # The detail, in one pattern: shorthand 3-2-1203 / 3栋2-1203 / 5-302 first, then the long form
 # 3栋2单元12楼3号. Group names end in the alternative's number.
@@ -105,7 +110,8 @@ _DETAIL_LONG = (
     r"|号(?=\d+单元|\d+-\d|\d{3,4}(?:室|房|户)?$)))?-?"  # 1088弄12号302室: building 12
     r"(?:(?P<u4>\d+|[A-Z])(?:单元|门))?-?"
     r"(?:(?P<f4>B?\d+)(?:楼|层|F))?"
-    r"(?:(?P<r4>[A-Z]?\d+[A-Z]?)(?:室|号房?|户|房)?)?"
+    # 302之1 (part 1 of room 302), 之2 after a floor (3楼之2); 档: a market stall (312档)
+    r"(?:(?P<r4>[A-Z]?\d+[A-Z]?(?:之\d+)?|之\d+)(?:室|号房?|户|房|档)?)?"
 )
 _DETAIL = re.compile(f"{_DETAIL_SHORTHAND}|{_DETAIL_LONG}")
 # Every shorthand has a dash: a detail without one is read by the long form alone.
@@ -157,6 +163,10 @@ class AddressParser:
         raw = text or ""
         s = clean(raw)
         notes: list[str] = []
+        if "现址" in s:
+            # 原址…现址…: the address now is the one that counts; the old one is noted
+            former, _, s = s.partition("现址")
+            notes.append(f"old address dropped: {former.removeprefix('原址')}")
         admin = self._admin.read(s)
         if admin.end == 0:
             start = self._admin.find_start(s)
@@ -214,6 +224,12 @@ class AddressParser:
         if community and community.endswith(("居民委员会", "居委会", "村民委员会", "村委会")):
             community = _strip_committee(community)
         tail = rest[m.end() :]
+        second = _SECOND_ADDRESS.match(tail) if number and tail else None
+        if second is not None:
+            # 红星路三段1号 红星路三段3号: two addresses in one field — the first is read, the
+            # second noted, never glued into an estate's name
+            notes.append(f"second address: {tail}")
+            tail = ""
         if group and road is None:
             road = f"{group}组"  # 天府村3组15号: a village's group is where its numbers run
         elif group:
@@ -377,11 +393,15 @@ def _split_detail(
         # 中海锦元1栋…: 元 (of 单元) or 号 at the end of a name belongs to the name.
         lead = len(detail) - len(detail.lstrip(_DETAIL_NOT_FIRST))
         head, detail = head + detail[:lead], detail[lead:]
+    floor_first = None
     if head and head[-1] in "区期":
         zm = _ZONE.search(head)
         if zm is not None:
             zone = zm.group(0)
             head = head[: zm.start()]
+            fm = _FLOOR_END.search(head) if head[-1:] in "楼层F" else None
+            if fm is not None:  # 荷花池市场2楼B区108号: a market's floor, then its zone
+                floor_first, head = fm.group(1), head[: fm.start()]
     # By now a detail starts with a letter, a digit or "-": only the last can lack both.
     if detail and detail[0] == "-" and not _HAS_ALNUM.search(detail):
         head, detail = head + detail, ""  # 东门, 南楼 …: words of the estate's name
@@ -408,6 +428,10 @@ def _split_detail(
             notes.append(f"unparsed detail: {detail}")
             estate = (estate or "") + (zone or "") + detail
             zone = None
+    if f is None:
+        f = floor_first
+    if r is not None and r[0] == "之" and f is not None:
+        r = f + r  # 3楼之2: the second flat of floor 3
     if f is not None and f[0] == "B":
         f = "-" + f[1:]  # B1 (负一楼) is floor -1
     if r is not None:
@@ -421,9 +445,12 @@ def _split_detail(
 
 def _room_floor(room: str, floor: str | None) -> tuple[str, str | None]:
     """12楼3号 → room 1203; room 1203 alone → floor 12."""
-    digits = room.strip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    digits, sub, _ = room.partition("之")
+    digits = digits.strip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
     if not digits.isdigit():
         return room, floor
+    if sub:  # 302之1, 3之2: a part of a room or of a floor, kept as written
+        return room, floor if floor is not None or len(digits) < 3 else str(int(digits[:-2]))
     if floor is not None and len(digits) <= 2 and not floor.startswith("-"):
         return f"{floor}{int(digits):02d}", floor
     if floor is None and len(digits) >= 3:
