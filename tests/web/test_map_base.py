@@ -241,8 +241,9 @@ def test_the_wall_shows_the_map_and_the_overview(
     # a 4K wall runs at 200 %: 1920×1080 CSS pixels drawn as 3840×2160 (a software-rendered
     # 3840-pixel-wide WebGL canvas stalls the test browser)
     watched = open_page(viewport={"width": 1920, "height": 1080}, device_scale_factor=2)
-    page = sign_in(watched, url, *LEADER, then="/map")
-    page.wait_for_selector("main[data-ready='1'] #map canvas")
+    page = sign_in(watched, url, *LEADER)
+    page.goto(f"{url}/#/map")  # a canvas four times the pixels: slow to draw on a busy machine
+    page.wait_for_selector("main[data-ready='1'] #map canvas", state="attached", timeout=90000)
     _wait_rendered(page, ("base-areas", "base-roads", "base-labels"))
     page.screenshot(path=str(artifacts_dir / "web-map-wall-3840.png"))
     page.goto(f"{url}/?wall=1#/overview")

@@ -247,7 +247,10 @@ export const mapPage = {
     onEvents(layers, followView(layers));
     if (!bounds.isEmpty()) map.fitBounds(bounds, { padding: 40, duration: 0 });
     else map.fitBounds(made.bounds, { padding: 20, duration: 0 });
-    map.once("idle", () => { container.dataset.idle = "1"; });
+    // ready once the first view's tiles are drawn: nothing left loading when the visitor goes on
+    await new Promise((resolve) => { map.once("idle", resolve); setTimeout(resolve, 10000); });
+    if (!here()) return;
+    container.dataset.idle = "1";
     main.dataset.ready = "1";
   },
   leave() {
