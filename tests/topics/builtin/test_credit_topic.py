@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pytest
 from sklearn.metrics import roc_auc_score
@@ -74,21 +75,29 @@ def test_findings_are_grades_c_and_d(city: CreditCity, scores: pa.Table) -> None
     assert all((levels[u] == "high") == (grades[u] == "D") for u in levels)
 
 
-def test_too_few_labels_is_one_clear_error(tmp_path: Path) -> None:
+def test_too_few_labels_grades_by_rules_only(tmp_path: Path) -> None:
     city = build_credit_city(tmp_path, n=60)
+    listed = city.uscc[1]
     write_std(city.workspace, {
-        "dishonest_judgment": pa.table({"case_code": ["x"], "identifier": ["nobody"]}),
+        "dishonest_judgment": pa.table({"case_code": ["x"], "identifier": [listed]}),
         "penalty": pa.table({"decision_no": ["x"], "uscc": ["nobody"], "amount": [1.0],
                              "violation": ["x"]}),
         "commitment": pa.table({"commitment_id": ["x"], "uscc": [city.uscc[0]],
                                 "check_result": ["已履约"]}),
     })  # fmt: skip
-    topic = get_topic("credit")
+    with pytest.raises(scorecard.NotEnoughLabels, match="adverse record"):
+        scorecard.fit(pd.DataFrame({"dishonest": [1, 0], "penalties": [0, 0], "broken": [0, 0]}))
     catalog = Catalog.open(city.workspace.ops_db_url)
-    with city.workspace.engine() as engine, pytest.raises(scorecard.NotEnoughLabels) as caught:
-        run_topic(topic, city.workspace, engine, catalog)
+    with city.workspace.engine() as engine:
+        run_topic(get_topic("credit"), city.workspace, engine, catalog)
+        scores = engine.to_arrow(engine.table("topic", SCORES_TABLE))
     catalog.close()
-    assert "adverse record" in str(caught.value) and "\n" not in str(caught.value)
+    assert set(scores["model_version"].to_pylist()) == {"credit-1-rules-only"}
+    grades = dict(zip(scores["uscc"].to_pylist(), scores["grade"].to_pylist(), strict=True))
+    points = dict(zip(scores["uscc"].to_pylist(), scores["score"].to_pylist(), strict=True))
+    assert grades[listed] == "D" and points[listed] == scorecard.DISHONEST_CAP
+    assert points[city.uscc[0]] == scorecard.BASE + 3  # one kept commitment
+    assert points[city.uscc[2]] == scorecard.BASE
 
 
 def test_evaluate_prints_auc(city: CreditCity, scores: pa.Table, tmp_path: Path) -> None:

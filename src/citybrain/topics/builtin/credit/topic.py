@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
 
+from citybrain.core.logging import get_logger
 from citybrain.topics import (
     REASON_TYPE,
     Evaluation,
@@ -29,6 +30,7 @@ from citybrain.topics import (
 )
 from citybrain.topics.builtin.credit import features, scorecard
 
+log = get_logger("citybrain.topics.credit")
 SCORES_TABLE = "credit_scores"
 SCORE_COUNTS = ("dishonest", "penalties", "tax_penalties", "broken", "kept", "inactive")
 
@@ -55,8 +57,17 @@ def score_table(ctx: TopicContext) -> pa.Table:
     """Every enterprise's score, grade, reasons and the counts its rules used."""
     table, period = features.feature_table(ctx.engine, ctx.input, _withdrawn(ctx))
     frame = table.to_pandas()
-    model = scorecard.fit(frame)
-    base, per_feature = scorecard.feature_points(model, frame)
+    version = ctx.model_version
+    try:
+        model = scorecard.fit(frame)
+        base, per_feature = scorecard.feature_points(model, frame)
+    except scorecard.NotEnoughLabels as exc:
+        # too few adverse records to learn from (a young city): the rules and the hard rule
+        # still grade, every firm starts at BASE, and the model version says so
+        log.warning("credit scorecard not fitted, rules only: %s", exc)
+        base = np.full(len(frame), scorecard.BASE)
+        per_feature = np.zeros((len(frame), len(features.MODEL_FEATURES)))
+        version += "-rules-only"
     model_points = base + per_feature.sum(axis=1)
     rules = scorecard.rule_points(frame)
     dishonest = frame["dishonest"].to_numpy() > 0
@@ -75,7 +86,7 @@ def score_table(ctx: TopicContext) -> pa.Table:
             "community_id": table["community_id"],
             "grid_id": table["grid_id"],
             "reasons": scorecard.reasons(frame, per_feature, rules),
-            "model_version": pa.array([ctx.model_version] * n, pa.string()),
+            "model_version": pa.array([version] * n, pa.string()),
         }
     )
     return out
