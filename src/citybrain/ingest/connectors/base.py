@@ -165,3 +165,13 @@ def python_text(value: Any) -> str | None:
         text: str = iso()
         return text.replace("T", " ").removesuffix(" 00:00:00")
     return str(value)
+
+
+def records_table(records: list[dict[str, Any]]) -> pa.Table:
+    """JSON objects as a table of text columns, in the order their keys first appear."""
+    names: dict[str, None] = {}
+    for record in records:
+        names.update(dict.fromkeys(record))
+    return pa.table(
+        {name: pa.array([python_text(r.get(name)) for r in records], pa.string()) for name in names}
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +24,11 @@ from citybrain.ingest.connectors.base import (
     Chunk,
     Reject,
     SourceUnreadable,
-    python_text,
+    records_table,
     text_table,
     with_positions,
 )
+from citybrain.ingest.connectors.memory import records_chunk
 from citybrain.ingest.connectors.sniff import DECOMPRESS_ERRORS, Delivered
 from citybrain.ingest.contract import JsonConnector
 
@@ -91,29 +92,12 @@ class JsonLinesReader:
         return Chunk(with_positions(text_table(table), ordinals, lines), [], len(block))
 
     def _slow(self, block: bytes, row: int, line: int) -> Chunk:
-        records: list[dict[str, Any]] = []
-        rows: list[int] = []
-        lines: list[int] = []
-        rejects: list[Reject] = []
-        for number, raw in enumerate(block.split(b"\n")[:-1], line):
-            if not raw.strip():
-                continue
-            text = raw.decode("utf-8", "replace").rstrip("\r")
-            try:
-                value = json.loads(text)
-            except json.JSONDecodeError as exc:
-                rejects.append(Reject(row, number, f"bad_json:{exc.msg}", text))
-            else:
-                if isinstance(value, dict):
-                    records.append(value)
-                    rows.append(row)
-                    lines.append(number)
-                else:
-                    rejects.append(Reject(row, number, "not_an_object", text))
-            row += 1
-        table = records_table(records)
-        table = with_positions(table, pa.array(rows, pa.int64()), pa.array(lines, pa.int64()))
-        return Chunk(table, rejects, len(block))
+        numbered = (
+            (number, raw.decode("utf-8", "replace").rstrip("\r"))
+            for number, raw in enumerate(block.split(b"\n")[:-1], line)
+            if raw.strip()
+        )
+        return lines_chunk(numbered, row, len(block))
 
 
 class JsonDocumentReader:
@@ -153,25 +137,37 @@ class JsonDocumentReader:
 
     def chunks(self) -> Iterator[Chunk]:
         for start in range(0, len(self._records), self.chunk_rows):
-            part = self._records[start : start + self.chunk_rows]
-            good = [r for r in part if isinstance(r, dict)]
-            rows = [start + i + 1 for i, r in enumerate(part) if isinstance(r, dict)]
-            rejects = [
-                Reject(start + i + 1, None, "not_an_object", json.dumps(r, ensure_ascii=False))
-                for i, r in enumerate(part)
-                if not isinstance(r, dict)
-            ]
-            table = with_positions(records_table(good), pa.array(rows, pa.int64()), None)
-            self.columns.extend(
-                c for c in table.column_names if c not in self.columns and not c.startswith("__cb_")
+            chunk = records_chunk(
+                self._records[start : start + self.chunk_rows], first_row=start + 1
             )
-            yield Chunk(table, rejects)
+            self.columns.extend(
+                c
+                for c in chunk.table.column_names
+                if c not in self.columns and not c.startswith("__cb_")
+            )
+            yield chunk
 
 
-def records_table(records: list[dict[str, Any]]) -> pa.Table:
-    names: dict[str, None] = {}
-    for record in records:
-        names.update(dict.fromkeys(record))
-    return pa.table(
-        {name: pa.array([python_text(r.get(name)) for r in records], pa.string()) for name in names}
-    )
+def lines_chunk(numbered: Iterable[tuple[int, str]], first_row: int, size: int = 0) -> Chunk:
+    """JSON Lines as one chunk: ``numbered`` holds (line number, text) of the lines that are not
+    blank, one record each from ``first_row``; a line that is not a JSON object is rejected with
+    its line (``bad_json:…``, ``not_an_object``)."""
+    records: list[dict[str, Any]] = []
+    rows: list[int] = []
+    lines: list[int] = []
+    rejects: list[Reject] = []
+    for row, (number, text) in enumerate(numbered, first_row):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            rejects.append(Reject(row, number, f"bad_json:{exc.msg}", text))
+            continue
+        if isinstance(value, dict):
+            records.append(value)
+            rows.append(row)
+            lines.append(number)
+        else:
+            rejects.append(Reject(row, number, "not_an_object", text))
+    table = records_table(records)
+    table = with_positions(table, pa.array(rows, pa.int64()), pa.array(lines, pa.int64()))
+    return Chunk(table, rejects, size)

@@ -9,8 +9,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from citybrain.ingest.connectors.base import Chunk, Reject, with_positions
-from citybrain.ingest.connectors.jsonl import records_table
+from citybrain.ingest.connectors.base import Chunk, Reject, records_table, with_positions
 
 
 def records_chunk(

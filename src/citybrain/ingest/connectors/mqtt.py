@@ -42,8 +42,13 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from citybrain.ingest.connectors.base import Chunk, Reject, SourceUnreadable, with_positions
-from citybrain.ingest.connectors.jsonl import records_table
+from citybrain.ingest.connectors.base import (
+    Chunk,
+    Reject,
+    SourceUnreadable,
+    records_table,
+    with_positions,
+)
 from citybrain.ingest.connectors.memory import MemoryReader
 from citybrain.ingest.connectors.stream_loss import ONE_PUBLISHER
 from citybrain.ingest.contract import MqttConnector, SourceContract

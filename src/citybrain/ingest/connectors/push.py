@@ -7,14 +7,12 @@ receives pushed bodies is the API's (``citybrain.api.routers.push``).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterator
 from typing import Any
 
-import pyarrow as pa
-
 from citybrain.core.errors import UserError
-from citybrain.ingest.connectors.base import Chunk, Reject, with_positions
-from citybrain.ingest.connectors.jsonl import records_table
+from citybrain.ingest.connectors.base import Chunk
+from citybrain.ingest.connectors.jsonl import lines_chunk
 from citybrain.ingest.connectors.memory import records_chunk
 
 
@@ -40,38 +38,9 @@ def parse_body(body: bytes, batch_rows: int) -> list[Chunk]:
     return list(_ndjson_chunks(text.splitlines(), batch_rows))
 
 
-def _ndjson_chunks(lines: list[str], batch_rows: int) -> Iterable[Chunk]:
-    objects: list[dict[str, Any]] = []
-    rows: list[int] = []
-    numbers: list[int] = []
-    rejects: list[Reject] = []
-    row = 0
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        row += 1
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as exc:
-            rejects.append(Reject(row, number, f"bad_json:{exc.msg}", line))
-        else:
-            if isinstance(value, dict):
-                objects.append(value)
-                rows.append(row)
-                numbers.append(number)
-            else:
-                rejects.append(Reject(row, number, "not_an_object", line))
-        if len(objects) + len(rejects) >= batch_rows:
-            yield _lines_chunk(objects, rows, numbers, rejects)
-            objects, rows, numbers, rejects = [], [], [], []
-    if objects or rejects or row == 0:
-        yield _lines_chunk(objects, rows, numbers, rejects)
-
-
-def _lines_chunk(
-    objects: list[dict[str, Any]], rows: list[int], numbers: list[int], rejects: list[Reject]
-) -> Chunk:
-    table = with_positions(
-        records_table(objects), pa.array(rows, pa.int64()), pa.array(numbers, pa.int64())
-    )
-    return Chunk(table, rejects)
+def _ndjson_chunks(lines: list[str], batch_rows: int) -> Iterator[Chunk]:
+    numbered = [(number, line) for number, line in enumerate(lines, 1) if line.strip()]
+    for start in range(0, len(numbered), batch_rows):
+        yield lines_chunk(numbered[start : start + batch_rows], first_row=start + 1)
+    if not numbered:
+        yield lines_chunk([], first_row=1)
