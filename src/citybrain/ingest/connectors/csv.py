@@ -248,31 +248,10 @@ class CsvReader:
         self, data: bytes, first_row: int, first_line: int, replaced: bool, nbytes: int
     ) -> Chunk:
         """Slowest path, for a chunk Arrow cannot parse at all: the csv module, record by record."""
-        text = data.decode("utf-8", "replace")
-        raw_lines = text.split("\n")
-        reader = csv.reader(
-            io.StringIO(text), delimiter=self.delimiter, quotechar=self.options.quote
+        values: list[list[str]] = [[] for _ in self.columns]
+        rows, lines, rejects = self._walk(
+            data.decode("utf-8", "replace"), first_row, first_line, values
         )
-        width = len(self.columns)
-        values: list[list[str]] = [[] for _ in range(width)]
-        rows: list[int] = []
-        lines: list[int] = []
-        rejects: list[Reject] = []
-        ordinal, start = first_row, first_line
-        for fields in reader:
-            end = reader.line_num
-            if fields:
-                if len(fields) == width:
-                    for column, value in zip(values, fields, strict=True):
-                        column.append(value)
-                    rows.append(ordinal)
-                    lines.append(start)
-                else:
-                    raw = "\n".join(raw_lines[start - first_line : end]).rstrip("\r")
-                    reason = self._width_reason(raw, len(fields), width)
-                    rejects.append(Reject(ordinal, start, reason, raw))
-                ordinal += 1
-            start = first_line + end
         table = pa.table(
             {n: pa.array(v, pa.string()) for n, v in zip(self.columns, values, strict=True)}
         )
@@ -293,42 +272,52 @@ class CsvReader:
         nbytes: int,
     ) -> Chunk:
         """Slow path for a chunk with bad or multi-line records: number them with the csv module."""
-        text = data.decode("utf-8")
+        rows, lines, rejects = self._walk(data.decode("utf-8"), first_row, first_line)
+        if len(rows) != table.num_rows:  # the csv module disagrees: keep Arrow's rows
+            n = table.num_rows
+            width = len(self.columns)
+            rejects = [
+                Reject(None, None, self._width_reason(r.text, r.actual_columns, width), r.text)
+                for r in invalid
+            ]
+            arrow_rows = pa.array(np.arange(first_row, first_row + n))
+            return Chunk(with_positions(table, arrow_rows, None, reasons), rejects, nbytes)
+        positions = with_positions(
+            table, pa.array(rows, pa.int64()), pa.array(lines, pa.int64()), reasons
+        )
+        return Chunk(positions, rejects, nbytes)
+
+    def _walk(
+        self, text: str, first_row: int, first_line: int, values: list[list[str]] | None = None
+    ) -> tuple[list[int], list[int], list[Reject]]:
+        """The csv module over ``text``, record by record: the record number and first line of
+        each record of the right width (its fields appended to ``values`` when given), and the
+        others rejected with their raw lines and why."""
         reader = csv.reader(
             io.StringIO(text), delimiter=self.delimiter, quotechar=self.options.quote
         )
+        raw_lines = text.split("\n")
         width = len(self.columns)
-        good_rows: list[int] = []
-        good_lines: list[int] = []
+        rows: list[int] = []
+        lines: list[int] = []
         rejects: list[Reject] = []
         ordinal, start = first_row, first_line
-        raw_lines = text.split("\n")
         for fields in reader:
             end = reader.line_num
             if fields:
                 if len(fields) == width:
-                    good_rows.append(ordinal)
-                    good_lines.append(start)
+                    if values is not None:
+                        for column, value in zip(values, fields, strict=True):
+                            column.append(value)
+                    rows.append(ordinal)
+                    lines.append(start)
                 else:
                     raw = "\n".join(raw_lines[start - first_line : end]).rstrip("\r")
                     reason = self._width_reason(raw, len(fields), width)
                     rejects.append(Reject(ordinal, start, reason, raw))
                 ordinal += 1
             start = first_line + end
-        if len(good_rows) != table.num_rows:  # the csv module disagrees: keep Arrow's rows
-            n = table.num_rows
-            rows = pa.array(np.arange(first_row, first_row + n))
-            rejects = [
-                Reject(None, None, self._width_reason(r.text, r.actual_columns, width), r.text)
-                for r in invalid
-            ]
-            return Chunk(with_positions(table, rows, None, reasons), rejects, nbytes)
-        rows_array = pa.array(good_rows, pa.int64())
-        return Chunk(
-            with_positions(table, rows_array, pa.array(good_lines, pa.int64()), reasons),
-            rejects,
-            nbytes,
-        )
+        return rows, lines, rejects
 
 
 def _undecodable(table: pa.Table) -> pa.Array:
