@@ -314,18 +314,11 @@ class ColumnMapping(_Model):
             raise ValueError("combine applies only to type date or timestamp")
         return value
 
-    @field_validator("epoch")
+    @field_validator("epoch", "utc_offset")
     @classmethod
-    def _epoch_needs_time(cls, value: str | None, info: ValidationInfo) -> str | None:
+    def _needs_time(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is not None and info.data.get("type") not in ("timestamp", "date"):
-            raise ValueError("epoch applies only to type timestamp or date")
-        return value
-
-    @field_validator("utc_offset")
-    @classmethod
-    def _offset_needs_time(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is not None and info.data.get("type") not in ("timestamp", "date"):
-            raise ValueError("utc_offset applies only to type timestamp or date")
+            raise ValueError(f"{info.field_name} applies only to type timestamp or date")
         return value
 
     @field_validator("formats")

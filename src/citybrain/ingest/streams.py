@@ -70,18 +70,10 @@ def load_sql(
     progress: Progress | None = None,
 ) -> Manifest:
     """Land one load of a SQL source; an incremental run with no new rows lands nothing."""
-    incremental = contract.refresh.mode == "incremental"
-
-    def open_reader(zone: RawZone) -> StreamReader:
-        since = latest_watermark(zone) if incremental else None
-        return SqlReader(contract, since=since)
-
-    return land_stream(
+    return _land_read(
         lake,
         contract,
-        open_reader,
-        nothing_new_is_skip=incremental,
-        unchanged_is_skip=not incremental,
+        lambda since: SqlReader(contract, since=since),
         options=options,
         progress=progress,
     )
@@ -102,11 +94,30 @@ def load_http(
     value says ``{watermark}``; it is left out on the first run, and a run that gets no rows lands
     nothing — like the SQL connector's ``WHERE watermark > last``, but filtered by the API.
     """
+    return _land_read(
+        lake,
+        contract,
+        lambda since: HttpReader(contract, since=since, transport=transport),
+        options=options,
+        progress=progress,
+    )
+
+
+def _land_read(
+    lake: Path,
+    contract: SourceContract,
+    read: Callable[[str | None], StreamReader],
+    *,
+    options: LoadOptions | None,
+    progress: Progress | None,
+) -> Manifest:
+    """One load of a source that is read on each run, from the last load's watermark on when it
+    is incremental (``read(since)``). An incremental run that reads no rows, and a full snapshot
+    equal to the last load's, land nothing."""
     incremental = contract.refresh.mode == "incremental"
 
     def open_reader(zone: RawZone) -> StreamReader:
-        since = latest_watermark(zone) if incremental else None
-        return HttpReader(contract, since=since, transport=transport)
+        return read(latest_watermark(zone) if incremental else None)
 
     return land_stream(
         lake,
