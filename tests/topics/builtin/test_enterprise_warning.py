@@ -61,7 +61,7 @@ def test_the_level_shift_splits_where_ruptures_does() -> None:
     n, t = 40, 16
     breaks = rng.integers(4, 12, n)
     series = rng.normal(0, 0.1, (n, t)) - 0.8 * (np.arange(t)[None, :] >= breaks[:, None])
-    shift = detect.level_shift(series, np.full(n, 0.1), min_before=2, min_after=2)
+    shift = detect.level_shift(series, np.full(n, 0.1), min_before=2, min_after=2, window=None)
     for i in range(n):
         expected = ruptures.Binseg(model="l2", min_size=2, jump=1).fit(series[i]).predict(1)[0]
         assert shift.since[i, -1] == expected

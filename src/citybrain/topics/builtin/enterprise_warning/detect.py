@@ -91,13 +91,19 @@ def _mad_of(values: NDArray[np.float64]) -> float:
 
 
 def level_shift(
-    series: FloatMatrix, scale: NDArray[np.float64], *, min_before: int = 2, min_after: int = 1
+    series: FloatMatrix,
+    scale: NDArray[np.float64],
+    *,
+    min_before: int = 2,
+    min_after: int = 1,
+    window: int | None = 12,
 ) -> Shift:
     """Per firm and month t, the most significant downward shift in months [0, t].
 
     A split at k compares the mean of the present months before k (at least ``min_before``) with
-    those from k to t (at least ``min_after``); the split with the lowest z wins. Months where
-    the firm reports nothing keep NaN.
+    those from k to t (at least ``min_after``); the split with the lowest z wins. Splits are
+    looked for in the last ``window`` months (None: the whole history) — an older fall was
+    warned when it happened. Months where the firm reports nothing keep NaN.
     """
     n_firms, n_months = series.shape
     present = np.isfinite(series)
@@ -109,19 +115,26 @@ def level_shift(
     drop = np.full((n_firms, n_months), np.nan)
     since = np.full((n_firms, n_months), -1, np.int64)
     rows = np.arange(n_firms)
+    inverse_scale = (1.0 / scale)[:, None]
     for t in range(1, n_months):
-        k = np.arange(1, t + 1)
+        k = np.arange(1 if window is None else max(1, t + 1 - window), t + 1)
         sum_before, n_before = totals[:, k], counts[:, k]
         sum_after = totals[:, t + 1, None] - sum_before
         n_after = counts[:, t + 1, None] - n_before
         valid = (n_before >= min_before) & (n_after >= min_after) & present[:, t, None]
         with np.errstate(divide="ignore", invalid="ignore"):
-            diff = sum_after / n_after - sum_before / n_before
-            stat = diff / (scale[:, None] * np.sqrt(1.0 / n_after + 1.0 / n_before))
-        stat = np.where(valid, stat, np.inf)
+            diff = sum_after / n_after
+            diff -= sum_before / n_before
+            weight = 1.0 / n_after
+            weight += 1.0 / n_before
+            np.sqrt(weight, out=weight)
+            stat = diff / weight
+            stat *= inverse_scale
+        stat[~valid] = np.inf
         best = np.argmin(stat, axis=1)
-        found = np.isfinite(stat[rows, best])
-        z[found, t] = stat[rows, best][found]
+        value = stat[rows, best]
+        found = np.isfinite(value)
+        z[found, t] = value[found]
         drop[found, t] = diff[rows, best][found]
         since[found, t] = k[best][found]
     return Shift(z, drop, since)

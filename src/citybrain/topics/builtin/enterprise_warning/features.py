@@ -50,10 +50,10 @@ def month_label(index: NDArray[np.int64]) -> NDArray[np.str_]:
 
 def _linked(links: ir.Table, table: ir.Table, name: str, key: str) -> ir.Table:
     """``table`` with the golden id of each row (rows whose key no link names are dropped)."""
+    # a std table's key names one record (the contract's ``keys``): one link per key
     mine = links.filter(links.source_table == name).select(
         _key=links.source_key, **{GOLDEN: links[GOLDEN]}
     )
-    mine = mine.distinct(on="_key", keep="first") if hasattr(mine, "distinct") else mine
     keyed = table.mutate(_key=table[key].cast("string").strip())
     return keyed.inner_join(mine, "_key").drop("_key")
 
@@ -115,13 +115,20 @@ def monthly(read: Reader, has: Callable[[str], bool]) -> ir.Table:
         pen = _linked(links, read("std.penalty"), "penalty", "decision_no")
         pen = pen.mutate(m=date_month(pen.decided_date))
         parts.append(pen.aggregate(by=[GOLDEN, "m"], penalties=pen.count().cast("float64")))
-    keys = ibis.union(*(p.select(GOLDEN, "m") for p in parts), distinct=True)
-    out = keys
-    for part in parts:
-        out = out.left_join(part, [GOLDEN, "m"]).select(
-            *out.columns, *(c for c in part.columns if c not in (GOLDEN, "m"))
+    # one long union (each part padded with nulls), then one aggregation per firm and month
+    padded = [
+        p.select(
+            GOLDEN,
+            m=p.m.cast("int64"),
+            **{
+                c: (p[c].cast("float64") if c in p.columns else ibis.null().cast("float64"))
+                for c in MEASURES
+            },
         )
-    return out.select(GOLDEN, "m", *(c for c in MEASURES if c in out.columns))
+        for p in parts
+    ]
+    long = ibis.union(*padded, distinct=False)
+    return long.aggregate(by=[GOLDEN, "m"], **{c: long[c].max() for c in MEASURES})
 
 
 @dataclass(frozen=True)

@@ -351,11 +351,11 @@ def _coordinates(ctx: TopicContext, firms: pa.Table) -> tuple[pa.Array, pa.Array
     if not n or not _has(ctx, "std.standard_address"):
         return empty, empty
     address = ctx.input("std.standard_address")
-    wanted = pc.unique(pc.drop_null(firms.column("address_id").combine_chunks()))
+    # the firms' premises, joined in the engine (no long IN list)
+    premises = features.firms(ctx.input).select("address_id")
+    mine = address.semi_join(premises, "address_id")
     points = ctx.engine.to_arrow(
-        address.filter(address.address_id.isin(wanted.to_pylist())).select(
-            "address_id", lon=address.lon.cast("float64"), lat=address.lat.cast("float64")
-        )
+        mine.select("address_id", lon=mine.lon.cast("float64"), lat=mine.lat.cast("float64"))
     )
     at = pc.index_in(firms.column("address_id"), value_set=points.column("address_id"))
     return points.column("lon").take(at).combine_chunks(), points.column("lat").take(
