@@ -75,6 +75,11 @@ def fill_credit_city(workspace: Workspace, *, n: int = 400, seed: int = 5) -> Cr
             "status": ["存续"] * n, "legal_rep_name": ["张三丰"] * n,
             "street_id": ["510109001"] * n, "community_id": ["510109001002"] * n,
             "grid_id": ["51010900100201"] * n,
+            "address_id": [f"510109D{i:09d}" for i in range(n)],
+        }),
+        "standard_address": pa.table({  # every firm's address but the last ten is placed
+            "address_id": [f"510109D{i:09d}" for i in range(n - 10)],
+            "lon": 104.06 + rng.random(n - 10) * 0.05, "lat": 30.55 + rng.random(n - 10) * 0.05,
         }),
         "tax_declaration": pa.table({
             "uscc": [uscc[i] for i in firm], "period": [periods[k] for k in month],

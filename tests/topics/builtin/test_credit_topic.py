@@ -128,3 +128,12 @@ def test_evaluate_prints_auc(city: CreditCity, scores: pa.Table, tmp_path: Path)
     figures = json.loads(result.output.strip().splitlines()[-1])
     assert figures["auc"] > 0.8 and figures["auc_unseen"] > 0.8
     assert figures["extra"]["commitments"] == n
+
+
+def test_enterprises_are_placed_at_their_registered_address(
+    city: CreditCity, scores: pa.Table
+) -> None:
+    lon = dict(zip(scores["uscc"].to_pylist(), scores["lon"].to_pylist(), strict=True))
+    placed = [lon[u] for u in city.uscc[:-10]]
+    assert all(v is not None and 104.0 < v < 104.2 for v in placed)
+    assert all(lon[u] is None for u in city.uscc[-10:])

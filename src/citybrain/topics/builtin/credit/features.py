@@ -96,6 +96,19 @@ def _monthly(table: ir.Table, value: str, now: ir.IntegerScalar, prefix: str) ->
     )
 
 
+def _located(table: ir.Table, places: ir.Table | None) -> ir.Table:
+    """Adds lon and lat of the registered address (null where it is not matched)."""
+    if places is None:
+        return table.mutate(lon=ibis.null("float64"), lat=ibis.null("float64"))
+    points = places.select(
+        place_id=places.address_id.cast("string"),
+        lon=places.lon.cast("float64"),
+        lat=places.lat.cast("float64"),
+    ).distinct(on="place_id")
+    joined = table.left_join(points, table.address_id == points.place_id)
+    return joined.drop("place_id")
+
+
 def _without(table: ir.Table, key: str, withdrawn: list[str] | None) -> ir.Table:
     if not withdrawn:
         return table
@@ -103,12 +116,16 @@ def _without(table: ir.Table, key: str, withdrawn: list[str] | None) -> ir.Table
 
 
 def feature_table(
-    engine: Engine, read: Reader, withdrawn: dict[str, list[str]] | None = None
+    engine: Engine,
+    read: Reader,
+    withdrawn: dict[str, list[str]] | None = None,
+    places: ir.Table | None = None,
 ) -> tuple[pa.Table, str]:
     """Every enterprise's indicators (sorted by USCC) and the reference period ``YYYY-MM``.
 
     ``withdrawn``: record ids that credit repair took back, by kind (penalty, dishonest,
-    commitment); they count for nothing.
+    commitment); they count for nothing. ``places``: std.standard_address (address_id, lon, lat)
+    to locate each enterprise's registered address, if the lake has it.
     """
     withdrawn = withdrawn or {}
     reg = read("std.enterprise_registration")
@@ -153,6 +170,11 @@ def feature_table(
             else ibis.null("string")
         ),
         grid_id=first.grid_id.cast("string") if "grid_id" in first.columns else ibis.null("string"),
+        address_id=(
+            first.address_id.cast("string")
+            if "address_id" in first.columns
+            else ibis.null("string")
+        ),
         age_months=((ref_date - first.established_date.cast("date")).cast("int64") / 30.44),
         log_capital=(first.registered_capital.cast("float64").fill_null(0.0) + 1.0).ln(),
         inactive=ibis.ifelse(first.status.isin(ACTIVE_STATUSES), 0, 1),
@@ -185,6 +207,7 @@ def feature_table(
     joined = ids
     for part in (basic, taxes, social, listed, pens, coms):
         joined = joined.left_join(part, "uscc").drop("uscc_right")
+    joined = _located(joined, places)
     counts = {c: joined[c].fill_null(0).cast("int64") for c in RECORD_COUNTS}
     joined = joined.mutate(
         **counts,

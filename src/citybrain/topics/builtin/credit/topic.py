@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
 
+from citybrain.core.errors import UserError
 from citybrain.core.logging import get_logger
 from citybrain.topics import (
     REASON_TYPE,
@@ -55,7 +56,11 @@ def _withdrawn(ctx: TopicContext) -> dict[str, list[str]]:
 
 def score_table(ctx: TopicContext) -> pa.Table:
     """Every enterprise's score, grade, reasons and the counts its rules used."""
-    table, period = features.feature_table(ctx.engine, ctx.input, _withdrawn(ctx))
+    try:
+        places = ctx.input("std.standard_address")
+    except UserError:  # an optional input the lake does not hold: enterprises are not placed
+        places = None
+    table, period = features.feature_table(ctx.engine, ctx.input, _withdrawn(ctx), places)
     frame = table.to_pandas()
     version = ctx.model_version
     try:
@@ -85,6 +90,8 @@ def score_table(ctx: TopicContext) -> pa.Table:
             "street_id": table["street_id"],
             "community_id": table["community_id"],
             "grid_id": table["grid_id"],
+            "lon": table["lon"],
+            "lat": table["lat"],
             "reasons": scorecard.reasons(frame, per_feature, rules),
             "model_version": pa.array([version] * n, pa.string()),
         }
@@ -134,6 +141,7 @@ class Credit(Topic):
         InputSpec(table="dishonest_judgment", columns=("case_code", "identifier")),
         InputSpec(table="penalty", columns=("decision_no", "uscc", "amount", "violation")),
         InputSpec(table="commitment", columns=("commitment_id", "uscc", "check_result")),
+        InputSpec(table="standard_address", columns=("address_id", "lon", "lat"), optional=True),
     )  # fmt: skip
 
     def run(self, ctx: TopicContext) -> pa.Table:
@@ -155,8 +163,8 @@ class Credit(Topic):
                 "period": rows["period"],
                 "score": values,
                 "level": levels_from_scores(values, self.level_thresholds(ctx.params)),
-                "lon": pa.nulls(n, pa.float64()),
-                "lat": pa.nulls(n, pa.float64()),
+                "lon": rows["lon"],
+                "lat": rows["lat"],
                 "grid_id": rows["grid_id"],
                 "community_id": rows["community_id"],
                 "street_id": rows["street_id"],
