@@ -291,6 +291,17 @@ def test_a_city_typo_is_fixed_by_the_next_name_or_the_default_region() -> None:
     assert chengdu.parse("城都市锦城大道7号").city == "成都市"
 
 
+def test_a_city_typo_before_a_functional_area_is_fixed_not_read_as_the_area() -> None:
+    # The synthetic city's 成督市示例高新区 had been read as one area of the province.
+    for text, city, area in [
+        ("四川省成督市示例高新区芳草街道锦城大道7号", "成都市", "示例高新区"),
+        ("河南省郑洲市郑东新区商务外环路1号", "郑州市", "郑东新区"),
+    ]:
+        parsed = parse(text)
+        assert (parsed.city, parsed.district) == (city, area), parsed
+        assert any(note.startswith("admin typo") for note in parsed.notes)
+
+
 def test_unit_typos_and_names_ending_in_marker_words() -> None:
     parsed = parse("中海锦元1栋2单园103")
     assert (parsed.estate, parsed.building, parsed.unit, parsed.room) == (

@@ -674,8 +674,10 @@ class AdminReader:
         if len(lasts) != 1:
             return None
         last = lasts.pop()
-        if last.level > CITY:
-            return None  # inside a county already: the rest is read as detail
+        if last.level != CITY:
+            # inside a county already: the rest is read as detail; after a province only, the
+            # text is no city's area (四川省成督市示例高新区: a city's typo, fixed by `_fuzzy`)
+            return None
         name = m.group(0)
         area = self._areas.get((name, last.code))
         if area is None:
