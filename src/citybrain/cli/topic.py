@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from citybrain.cli.state import state
@@ -14,6 +15,7 @@ from citybrain.cli.ui import console, progress
 from citybrain.core import UserError, Workspace, run_context
 from citybrain.core.catalog import Catalog
 from citybrain.topics import Topic, TopicContext, discover_topics, get_topic
+from citybrain.topics.check import ContractCheck, check_contract
 from citybrain.topics.evaluation_store import save_evaluation
 from citybrain.topics.runner import TopicRun, check_inputs, latest_findings, run_topic
 
@@ -37,6 +39,126 @@ def list_topics() -> None:
         ready = "[green]ready[/]" if check.passed else f"[yellow]{check.message()}[/]"
         table.add_row(name, topic.title_zh, topic.title_en, topic.subject_type, ready)
     console.print(table)
+
+
+def contract_table(check: ContractCheck) -> Table:
+    """The one table `topic check` prints: every declared input and what the city lacks."""
+    table = Table(title=f"{check.topic}: data contract / 数据契约")
+    for column in (
+        "input",
+        "present",
+        "missing columns",
+        "wrong types",
+        "freshness",
+        "completeness",
+        "what to map",
+    ):
+        table.add_column(column)
+    for status in check.inputs:
+        name = status.spec.dataset + (" (optional)" if status.spec.optional else "")
+        if status.present:
+            present = "[green]yes[/]"
+        else:
+            present = "[yellow]no[/]" if status.spec.optional else "[red]no[/]"
+        wrong = ", ".join(f"{c}: {have} ≠ {want}" for c, want, have in status.wrong_types)
+        completeness = "" if status.completeness is None else f"{status.completeness:.0%}"
+        table.add_row(
+            name,
+            present,
+            ", ".join(status.missing_columns),
+            wrong,
+            status.freshness if status.present else "",
+            completeness,
+            status.to_map(),
+        )
+    return table
+
+
+@topic_app.command("check")
+def check(name: Annotated[str, typer.Argument(help="Topic whose data contract to check.")]) -> None:
+    """Check whether this city's catalog meets a topic's data contract, before anything runs.
+
+    Exits non-zero when a required input, column or type is missing.
+
+    Example: citybrain -w ./gaoxin topic check group_rental
+    """
+    workspace = Workspace.open(state.workspace)
+    topic = get_topic(name)
+    catalog = Catalog.open(workspace.ops_db_url)
+    try:
+        with workspace.engine() as engine:
+            result = check_contract(topic, catalog, engine)
+    finally:
+        catalog.close()
+    # piped into a file or a log, the table keeps its full width rather than wrapping names
+    (console if console.is_terminal else Console(width=200)).print(contract_table(result))
+    if not result.passed:
+        raise UserError(result.summary(), hint="map the columns above in the source contracts")
+    console.print(result.summary())
+
+
+@topic_app.command("new")
+def new(
+    name: Annotated[str, typer.Argument(help="Name of the new topic (e.g. noise_hotspots).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to create the package in.")],
+    title_zh: Annotated[str | None, typer.Option("--title-zh", help="Chinese title.")] = None,
+    title_en: Annotated[str | None, typer.Option("--title-en", help="English title.")] = None,
+) -> None:
+    """Scaffold an installable topic package that passes its own tests as generated.
+
+    Example: citybrain topic new noise_hotspots --out ./noise_hotspots
+    """
+    from citybrain.topics.scaffold import scaffold_topic
+
+    made = scaffold_topic(name, out, title_zh=title_zh, title_en=title_en)
+    console.print(f"topic package {made.dist_name} written to {made.root}")
+    console.print(f"next: uv pip install -e {made.root} && citybrain topic list")
+
+
+@topic_app.command("export")
+def export(
+    name: Annotated[str, typer.Argument(help="Topic to export.")],
+    out: Annotated[Path, typer.Option("--out", help="Bundle file to write (.cbtopic).")],
+) -> None:
+    """Export a topic bundle: version, parameters, thresholds, model and evaluation card, with a
+    checksum and a signature (key: the CITYBRAIN_BUNDLE_KEY environment variable).
+
+    Example: citybrain -w ./gaoxin topic export group_rental --out group_rental.cbtopic
+    """
+    from citybrain.topics.bundle import export_bundle
+
+    workspace = Workspace.open(state.workspace)
+    topic = get_topic(name)
+    catalog = Catalog.open(workspace.ops_db_url)
+    try:
+        manifest = export_bundle(topic, workspace, catalog, out)
+    finally:
+        catalog.close()
+    console.print(
+        f"bundle {out} written: {len(manifest['files'])} files, "
+        f"sha256 {manifest['checksum'][:12]}…, signed"
+    )
+
+
+@topic_app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="Bundle file (.cbtopic) to import.")],
+) -> None:
+    """Import a topic bundle: refused when tampered with, signed with another key, for another
+    version of the topic, or when this city's data does not meet the topic's contract.
+
+    Example: citybrain -w ./othercity topic import group_rental.cbtopic
+    """
+    from citybrain.topics.bundle import bundle_summary, import_bundle
+
+    workspace = Workspace.open(state.workspace)
+    catalog = Catalog.open(workspace.ops_db_url)
+    try:
+        with workspace.engine() as engine:
+            bundle, check = import_bundle(file, get_topic, workspace, catalog, engine)
+    finally:
+        catalog.close()
+    console.print(f"imported {bundle_summary(bundle)}; {check.summary()}")
 
 
 def _run_one(topic: Topic, workspace: Workspace, catalog: Catalog, run_id: str) -> TopicRun:

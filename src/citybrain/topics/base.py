@@ -25,6 +25,27 @@ if TYPE_CHECKING:
     from citybrain.core.workspace import Workspace
 
 
+#: Columns standardisation adds to std rows, which every topic may read without declaring them:
+#: where a row came from, its quality flags, and (on place-bearing tables) the matched address and
+#: its admin areas. Kept equal to ``govern.standardize`` by tests/topics/test_enforcement.py.
+IMPLICIT_COLUMNS = (
+    "source_system",
+    "load_id",
+    "source_row",
+    "quality_flags",
+    "address_id",
+    "address_level",
+    "address_confidence",
+    "grid_id",
+    "community_id",
+    "street_id",
+)
+
+
+class UndeclaredColumn(Exception):
+    """A topic read a column of an input it did not declare (a bug in the topic, not user data)."""
+
+
 class InputSpec(BaseModel):
     """A standard table a topic reads, and the columns it needs from it."""
 
@@ -38,6 +59,13 @@ class InputSpec(BaseModel):
     @property
     def dataset(self) -> str:
         return f"{self.zone}.{self.table}"
+
+    def allowed(self, available: tuple[str, ...]) -> tuple[str, ...]:
+        """The columns of ``available`` a topic declaring this input may read: the declared
+        ones and the implicit ones; every column when none are declared."""
+        if not self.columns:
+            return available
+        return tuple(c for c in available if c in self.columns or c in IMPLICIT_COLUMNS)
 
 
 class TopicParams(BaseModel):

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 from citybrain.core.catalog import ColumnInfo, DatasetNotFound, DatasetSpec
 from citybrain.core.errors import UserError
 from citybrain.core.logging import get_logger, new_run_id
-from citybrain.topics.base import Topic, TopicContext, TopicParams
+from citybrain.topics.base import Topic, TopicContext, TopicParams, UndeclaredColumn
 from citybrain.topics.findings import FINDINGS_SCHEMA, validate_findings
 
 if TYPE_CHECKING:
@@ -83,12 +83,46 @@ class TopicRun:
 
 
 def read_inputs(topic: Topic, engine: Engine) -> dict[str, ir.Table]:
-    """The topic's declared inputs that are in the lake, ``"std.complaint"`` → table."""
-    return {
-        spec.dataset: engine.table(spec.zone, spec.table)
-        for spec in topic.inputs
-        if engine.exists(spec.zone, spec.table)
-    }
+    """The topic's declared inputs that are in the lake, ``"std.complaint"`` → table, each cut
+    down to its declared columns (and the implicit ones, `IMPLICIT_COLUMNS`): a topic reading a
+    column it did not declare fails instead of silently depending on it."""
+    inputs = {}
+    for spec in topic.inputs:
+        if not engine.exists(spec.zone, spec.table):
+            continue
+        table = engine.table(spec.zone, spec.table)
+        allowed = spec.allowed(tuple(table.columns))
+        inputs[spec.dataset] = (
+            table if len(allowed) == len(table.columns) else table.select(*allowed)
+        )
+    return inputs
+
+
+def _undeclared(topic: Topic, engine: Engine, error: Exception) -> str | None:
+    """``input.column`` when ``error`` is the topic reaching for a column it did not declare."""
+    text = str(error)
+    for spec in topic.inputs:
+        if not engine.exists(spec.zone, spec.table):
+            continue
+        available = tuple(engine.table(spec.zone, spec.table).columns)
+        hidden = set(available) - set(spec.allowed(available))
+        for column in sorted(hidden):
+            if f"'{column}'" in text or f'"{column}"' in text:
+                return f"{spec.dataset}.{column}"
+    return None
+
+
+def run_declared(topic: Topic, ctx: TopicContext, engine: Engine) -> pa.Table:
+    """``topic.run(ctx)``; reading an undeclared column fails with one line naming it."""
+    try:
+        return topic.run(ctx)
+    except (AttributeError, KeyError, LookupError, ValueError, TypeError) as exc:
+        column = _undeclared(topic, engine, exc)
+        if column is None:
+            raise
+        raise UndeclaredColumn(
+            f"topic {topic.name} reads {column}, which it does not declare in its inputs"
+        ) from exc
 
 
 def run_topic(
@@ -110,6 +144,10 @@ def run_topic(
     if not check.passed:
         raise MissingInputs(check.message(), hint="ingest and standardise those sources first")
     run_id = run_id or new_run_id()
+    if params is None:
+        from citybrain.topics.bundle import imported_params
+
+        params = imported_params(workspace, topic)  # a bundle taken over from another city
     ctx = TopicContext(
         workspace=workspace,
         engine=engine,
@@ -119,7 +157,7 @@ def run_topic(
         labels=labels,
         inputs=read_inputs(topic, engine) if inputs is None else inputs,
     )
-    findings = validate_findings(topic.run(ctx))
+    findings = validate_findings(run_declared(topic, ctx, engine))
     stored = findings.append_column("run_id", pa.array([run_id] * findings.num_rows, pa.string()))
     name = findings_table_name(topic.name)
     info = engine.write(stored, "topic", name, mode="append", partition_by=["run_id"])
