@@ -107,28 +107,31 @@ def level_shift(
     """
     n_firms, n_months = series.shape
     present = np.isfinite(series)
-    totals = np.zeros((n_firms, n_months + 1))
-    counts = np.zeros((n_firms, n_months + 1))
+    # float32 halves the memory traffic of the split scan; z and drop need no more precision
+    totals = np.zeros((n_firms, n_months + 1), np.float32)
+    counts = np.zeros((n_firms, n_months + 1), np.float32)
     totals[:, 1:] = np.cumsum(np.where(present, series, 0.0), axis=1)
     counts[:, 1:] = np.cumsum(present, axis=1)
     z = np.full((n_firms, n_months), np.nan)
     drop = np.full((n_firms, n_months), np.nan)
     since = np.full((n_firms, n_months), -1, np.int64)
     rows = np.arange(n_firms)
-    inverse_scale = (1.0 / scale)[:, None]
+    inverse_scale = (1.0 / scale).astype(np.float32)[:, None]
     for t in range(1, n_months):
         k = np.arange(1 if window is None else max(1, t + 1 - window), t + 1)
-        sum_before, n_before = totals[:, k], counts[:, k]
-        sum_after = totals[:, t + 1, None] - sum_before
+        n_before = counts[:, k]
         n_after = counts[:, t + 1, None] - n_before
         valid = (n_before >= min_before) & (n_after >= min_after) & present[:, t, None]
         with np.errstate(divide="ignore", invalid="ignore"):
-            diff = sum_after / n_after
-            diff -= sum_before / n_before
-            weight = 1.0 / n_after
-            weight += 1.0 / n_before
-            np.sqrt(weight, out=weight)
-            stat = diff / weight
+            mean_before = totals[:, k] / n_before
+            diff = totals[:, t + 1, None] - totals[:, k]
+            diff /= n_after
+            diff -= mean_before
+            np.reciprocal(n_after, out=n_after)
+            np.reciprocal(n_before, out=n_before)
+            n_after += n_before
+            np.sqrt(n_after, out=n_after)
+            stat = diff / n_after
             stat *= inverse_scale
         stat[~valid] = np.inf
         best = np.argmin(stat, axis=1)
