@@ -146,7 +146,8 @@ class Credit(Topic):
 
     def run(self, ctx: TopicContext) -> pa.Table:
         scores = score_table(ctx)
-        stored = scores.append_column(
+        # the score history keeps one shape across runs; the location is only for the findings
+        stored = scores.drop(["lon", "lat"]).append_column(
             "run_id", pa.array([ctx.run_id] * scores.num_rows, pa.string())
         )
         ctx.engine.write(stored, "topic", SCORES_TABLE, mode="append", partition_by=["run_id"])
