@@ -66,6 +66,20 @@ def transform(name: str, values: FloatMatrix) -> FloatMatrix:
         return np.log(np.where(values > 0, values, np.nan))
 
 
+def _shift_of(
+    adjusted: FloatMatrix, scale: NDArray[np.float64], rows: NDArray[np.bool_]
+) -> detect.Shift:
+    """`detect.level_shift` for the firms in ``rows``; the others get no shift."""
+    n_firms, n_months = adjusted.shape
+    z = np.full((n_firms, n_months), np.nan)
+    drop = np.full((n_firms, n_months), np.nan)
+    since = np.full((n_firms, n_months), -1, np.int64)
+    if rows.any():
+        part = detect.level_shift(adjusted[rows], scale[rows])
+        z[rows], drop[rows], since[rows] = part.z, part.drop, part.since
+    return detect.Shift(z, drop, since)
+
+
 def assess(
     panel: Panel,
     industry: NDArray[np.int64],
@@ -88,7 +102,11 @@ def assess(
         adjusted, _ = detect.peer_adjusted(series, industry)
         # headcounts move in whole people: a step of one is noise, whatever the peers show
         scale = detect.peer_scale(adjusted, industry, floor=0.05 if name == "insured" else 1e-3)
-        shift = detect.level_shift(adjusted, scale)
+        if name == LEAD:
+            shift = detect.level_shift(adjusted, scale)
+        else:
+            # a corroborating series only counts where revenue is down: test only those firms
+            shift = _shift_of(adjusted, scale, np.asarray(lead_down.any(axis=1), dtype=bool))
         z = np.nan_to_num(shift.z, nan=0.0)
         if name == LEAD:
             lead_down = z < weights.corroborate_below
