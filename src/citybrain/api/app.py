@@ -38,6 +38,7 @@ from citybrain.api.routers import (
     overview,
     push,
     quality,
+    reports,
     topics,
     unmask_grants,
     users,
@@ -117,6 +118,7 @@ def create_app(
         cases,
         map_layers,
         metrics,
+        reports,
     ):
         app.include_router(data.router, prefix=API)
     app.include_router(events.router, prefix=API)
