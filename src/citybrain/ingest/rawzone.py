@@ -155,11 +155,7 @@ class _PartWriter:
     def sync(self) -> int:
         total = 0
         for path in self.parts:
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            _fsync(path)
             total += path.stat().st_size
         return total
 
@@ -216,13 +212,13 @@ class LoadStaging:
         manifest.raw_path = str(self.raw_final)
         manifest.quarantine_path = str(self.quarantine_final) if self.rejected.parts else None
         manifest.write(self.raw_stage / MANIFEST_FILE)
-        _fsync_dir(self.raw_stage)
+        _fsync(self.raw_stage)
         if self.rejected.parts:
             self.quarantine_final.parent.mkdir(parents=True, exist_ok=True)
             self.quarantine_stage.rename(self.quarantine_final)
-            _fsync_dir(self.quarantine_final.parent)
+            _fsync(self.quarantine_final.parent)
         self.raw_stage.rename(self.raw_final)
-        _fsync_dir(self.raw_final.parent)
+        _fsync(self.raw_final.parent)
         return manifest
 
     def abort(self) -> None:
@@ -233,7 +229,8 @@ class LoadStaging:
         shutil.rmtree(self.quarantine_stage, ignore_errors=True)
 
 
-def _fsync_dir(path: Path) -> None:
+def _fsync(path: Path) -> None:
+    """Flush a file, or a directory's entries, to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
