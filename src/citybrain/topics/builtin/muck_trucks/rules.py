@@ -1,7 +1,8 @@
 """The rules a muck truck can break, found on clean tracks (Ibis in the engine; only one row per
 truck-day, per stop and per truck-month comes back to Python).
 
-- ``outside_hours``: driving (not standing) outside the hours its valid permit allows, for at
+- ``outside_hours``: driving (not standing) outside the hours its valid permit allows (without a
+  permit, the city's hours for muck trucks, ``default_hours``), for at
   least ``min_outside_pings`` pings over ``min_outside_minutes`` (one stray timestamp is no trip);
 - ``no_permit``: driving on days with no valid permit for the plate (one finding per truck-month);
 - ``speeding``: at least ``min_speeding_pings`` plausible reported speeds above the limit in a day;
@@ -58,7 +59,9 @@ def permit_windows(permits: ir.Table) -> ir.Table:
     )
 
 
-def with_permits(track: ir.Table, windows: ir.Table) -> ir.Table:
+def with_permits(
+    track: ir.Table, windows: ir.Table, default_hours: tuple[int, int] = (22 * 60, 6 * 60)
+) -> ir.Table:
     """Each clean ping with ``permitted`` (a permit valid that day) and ``allowed`` (its hours)."""
     j = track.left_join(
         windows,
@@ -68,9 +71,11 @@ def with_permits(track: ir.Table, windows: ir.Table) -> ir.Table:
             track.shift_date <= windows.valid_to,
         ],
     )
-    m, s, e = j.minute, j.start, j.end
+    # no valid permit: the city's hours for muck trucks apply (its driving is flagged as no_permit)
+    m = j.minute
+    s = ibis.ifelse(j.permit_no.isnull(), default_hours[0], j.start)
+    e = ibis.ifelse(j.permit_no.isnull(), default_hours[1], j.end)
     in_hours = ibis.cases(
-        (j.permit_no.isnull(), False),
         (s.isnull() | e.isnull() | (s == e), True),
         (s < e, (m >= s) & (m < e)),
         else_=(m >= s) | (m < e),
@@ -85,7 +90,7 @@ def with_permits(track: ir.Table, windows: ir.Table) -> ir.Table:
 
 def daily(pinged: ir.Table, limits: RuleLimits) -> ir.Table:
     """One row per truck and shift day: what it did outside its hours, without a permit, fast."""
-    outside = pinged.permitted & ~pinged.allowed & ~pinged.standing
+    outside = ~pinged.allowed & ~pinged.standing
     fast = pinged.speed_ok > limits.speed_limit_kmh
     return pinged.group_by(["plate", "shift_date"]).aggregate(
         pings=pinged.count(),
