@@ -11,6 +11,7 @@ and cases attach evidence they already hold only once.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -186,6 +187,17 @@ def cases(ctx: RunContext, report: Report) -> StepResult:
     return StepResult("; ".join(parts) or "no findings to act on", rows_in, rows_out)
 
 
+def _after_the_topics_they_read(topics: list[Step]) -> list[Step]:
+    """A topic that reads another's findings (economic operation overlays enterprise warnings)
+    runs after it, so it sees this run's findings and not the last run's."""
+    writers = {dataset: step.name for step in topics for dataset in step.writes}
+    ordered = []
+    for step in topics:
+        read = {writers[r] for r in step.reads if r in writers} - {step.name}
+        ordered.append(replace(step, after=tuple(sorted({*step.after, *read}))))
+    return ordered
+
+
 def build_graph(workspace: Workspace) -> Graph:
     """The pipeline of ``workspace``: its source contracts and the installed topics decide the
     ingest and topic steps."""
@@ -193,7 +205,7 @@ def build_graph(workspace: Workspace) -> Graph:
     from citybrain.topics import discover_topics
 
     ingests = [ingest_step(path) for path in discover_sources(workspace)]
-    topics = [topic_step(cls()) for cls in discover_topics().values()]
+    topics = _after_the_topics_they_read([topic_step(cls()) for cls in discover_topics().values()])
     landed = tuple(step.name for step in ingests) or ("migrate",)
     return Graph(
         [
