@@ -63,20 +63,31 @@ def test_the_scaffold_has_an_entry_point_inputs_params_run_evaluate_tests_and_re
     assert "topic check noise_hotspots" in (made.root / "README.md").read_text()
 
 
-def test_the_generated_package_passes_its_own_tests(tmp_path: Path) -> None:
+def _generated_tests(tmp_path: Path, marks: str) -> subprocess.CompletedProcess[str]:
     made = scaffold_topic(NAME, tmp_path / "pkg")
     site = _simulated_install(made.root, tmp_path)
     env = {**os.environ, "PYTHONPATH": str(site)}
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow"],
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", marks],
         cwd=made.root,
         env=env,
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=1200,
     )
+
+
+def test_the_generated_package_passes_its_own_tests(tmp_path: Path) -> None:
+    done = _generated_tests(tmp_path, "not slow")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert "3 passed" in done.stdout
+
+
+@pytest.mark.slow
+def test_the_generated_package_passes_its_tiny_city_test(tmp_path: Path) -> None:
+    done = _generated_tests(tmp_path, "slow")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "1 passed" in done.stdout
 
 
 def test_bad_names_and_a_used_folder_are_one_line_errors(
