@@ -36,7 +36,7 @@ class RuleLimits:
     min_stop_minutes: float = 8.0
     max_stop_gap_minutes: float = 30.0
     single_ping_stops: bool = True  # a lone standing ping counts when the pings around are far
-    site_radius_m: float = 300.0
+    site_radius_m: float = 150.0
 
 
 def permit_windows(permits: ir.Table) -> ir.Table:

@@ -38,7 +38,7 @@ class MuckTruckParams(TopicParams):
     max_kmh: float = Field(150.0, gt=0, description="faster than this between points: a jump")
     stop_kmh: float = Field(5.0, ge=0, description="at or below this speed a truck stands")
     day_start_hour: int = Field(6, ge=0, le=23, description="a night shift belongs to its evening")
-    site_radius_m: float = Field(300.0, gt=0, description="standing within this of a site is fine")
+    site_radius_m: float = Field(150.0, gt=0, description="standing within this of a site is fine")
     min_stop_minutes: float = Field(8.0, gt=0, description="shortest stop that can be a dump")
     min_outside_pings: int = Field(3, ge=1, description="pings outside the hours for a finding")
     min_outside_minutes: float = Field(15.0, ge=0, description="minutes outside the hours")
