@@ -140,6 +140,18 @@ def test_auditor_reads_filters_and_verifies(api: Harness) -> None:
     assert api.client.get("/api/v1/audit", headers=api.as_role("admin")).status_code == 403
 
 
+@pytest.mark.parametrize("value", ["0.0", "1700000000", "-1", "2e9"])
+def test_a_time_filter_is_iso_8601_not_a_bare_number(api: Harness, value: str) -> None:
+    """Pydantic alone would read a number as Unix seconds, which the schema does not promise."""
+    auditor = api.as_role("auditor")
+    answer = api.client.get("/api/v1/audit", params={"until": value}, headers=auditor)
+    assert answer.status_code == 422 and "ISO 8601" in answer.text
+    ok = api.client.get(
+        "/api/v1/audit", params={"until": "2026-03-01T08:00:00+08:00"}, headers=auditor
+    )
+    assert ok.status_code == 200
+
+
 def test_cli_verify_and_tail(api: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(state, "workspace", Path(api.workspace.root))
     _append(api.security.ops_engine, 3)

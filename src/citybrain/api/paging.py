@@ -17,7 +17,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from fastapi.exceptions import RequestValidationError
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, BaseModel, BeforeValidator
 from sqlalchemy import Select
 
 MAX_PAGE_SIZE = 500
@@ -33,8 +33,17 @@ def _to_utc(value: datetime) -> datetime:
         raise ValueError("date out of range") from None
 
 
+def _iso_only(value: object) -> object:
+    """Pydantic would read a bare number as Unix seconds; the API documents ISO 8601 only."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError("expected an ISO 8601 date or date-time, e.g. 2026-03-01T08:00:00+08:00")
+    return value
+
+
+_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+
 # A timestamp filter: naive values are taken as UTC; the value is normalised to UTC.
-Timestamp = Annotated[datetime, AfterValidator(_to_utc)]
+Timestamp = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(_to_utc)]
 
 
 @dataclass(frozen=True)
