@@ -176,8 +176,10 @@ class MuckTrucks(Topic):
                 "period": pa.array(v["period"].astype(str), pa.string()),
                 "score": values,
                 "level": levels_from_scores(values, self.level_thresholds(ctx.params)),
-                "lon": pa.array(v["lon"].to_numpy(float), pa.float64()),
-                "lat": pa.array(v["lat"].to_numpy(float), pa.float64()),
+                # means of pings, summed in whatever order the engine's threads took: rounded to
+                # about 1 cm so two runs over the same pings give the same findings
+                "lon": pa.array(np.round(v["lon"].to_numpy(float), 7), pa.float64()),
+                "lat": pa.array(np.round(v["lat"].to_numpy(float), 7), pa.float64()),
                 "grid_id": nulls,
                 "community_id": nulls,
                 "street_id": nulls,
