@@ -17,7 +17,7 @@ routing:
       streets: [S01]
       departments: [科技园街道办, 派出所]
     - name: muck-trucks-high
-      topics: [muck_truck]
+      topics: [muck_trucks]
       levels: [high]
       departments: [城管执法局]
     - name: bikes-by-community   # {street} {community} {grid}: the area of the finding, by name
@@ -26,7 +26,7 @@ routing:
 sla:
   default_hours: {high: 8, medium: 16, low: 40}
   topics:
-    muck_truck: {high: 2}
+    muck_trucks: {high: 2}
   response_hours: 2
   calendar:
     timezone: Asia/Shanghai

@@ -177,6 +177,7 @@ class GroupRental(Topic):
                 "lon",
                 "lat",
                 "grid_code",
+                "use",  # offices and shops are not dwellings anyone rents out to groups
             ),
         ),
     )
