@@ -196,8 +196,18 @@ def find_episodes(
     guard[3:] |= fault[:-3]
     guard[:-3] |= fault[3:]
     frame = segments(raised & ~guard, params.episode_gap_hours, params.episode_min_hours)
-    if frame.empty:
-        return frame.assign(pollutant=pd.Series(dtype=object), source_kind=pd.Series(dtype=object))
+    if frame.empty:  # no episode: the same columns, so the findings code needs no special case
+        numbers = [
+            "excess",
+            "concentration",
+            "neighbour_level",
+            *(f"excess_{p}" for p in POLLUTANTS),
+        ]
+        return frame.assign(
+            pollutant=pd.Series(dtype=object),
+            source_kind=pd.Series(dtype=object),
+            **{name: pd.Series(dtype="float64") for name in numbers},
+        )
     excess = np.stack([_segment_means(frame, np.nan_to_num(z[p], nan=0.0)) for p in POLLUTANTS])
     conc = np.stack([_segment_means(frame, grid.values[p]) for p in POLLUTANTS])
     top = np.argmax(excess, axis=0)
