@@ -4,8 +4,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 UV=$(command -v uv || echo "python3 -m uv")
 mkdir -p test-artifacts
-# Two workers: the machine has two cores, and every service fixture is per worker.
-$UV run pytest -n "${PYTEST_WORKERS:-2}" "$@"
+# Two workers: the machine has two cores, and every service fixture is per worker. Work stealing:
+# a few tests take minutes (whole pipelines), so an idle worker takes queued tests from the busy one.
+$UV run pytest -n "${PYTEST_WORKERS:-2}" --dist worksteal "$@"
 rc=$?
 if [ "$rc" -eq 5 ]; then
     echo "error: pytest collected no tests — the suite must never pass empty" >&2

@@ -9,7 +9,7 @@ checksums of every std and base table, the raw zone and load records per source,
 findings and the cases.
 
 By default the kill points are every step family (the first, a middle and the last source's
-ingest, every topic); ``CITYBRAIN_KILL_EVERY_STEP=1`` kills at every single step in turn.
+ingest and topic); ``CITYBRAIN_KILL_EVERY_STEP=1`` kills at every single step in turn.
 """
 
 from __future__ import annotations
@@ -87,9 +87,13 @@ def kill_points(names: list[str]) -> list[str]:
     if EVERY_STEP:
         chosen = names
     else:
-        ingests = [n for n in names if n.startswith("ingest:")]
-        picked = {ingests[0], ingests[len(ingests) // 2], ingests[-1]}
-        chosen = [n for n in names if not n.startswith("ingest:") or n in picked]
+        # of a family of many like steps (one per source, one per topic), the first, a middle and
+        # the last stand for the rest; the other families are killed at every step
+        picked = set()
+        for family in ("ingest:", "topic:"):
+            like = [n for n in names if n.startswith(family)]
+            picked |= {like[0], like[len(like) // 2], like[-1]} if like else set()
+        chosen = [n for n in names if not n.startswith(("ingest:", "topic:")) or n in picked]
     return [f"{n}@{'start' if i % 2 == 0 else 'end'}" for i, n in enumerate(chosen)]
 
 
