@@ -102,7 +102,6 @@ function rotate(panels, seconds) {
 }
 
 /** Fetch everything, then swap it in at once: a live refresh never blanks the screen. */
-
 async function draw(main, shell) {
   const here = stillHere(); // a draw still fetching when the page is left is dropped
   const wall = new URLSearchParams(location.search).get("wall") === "1";
