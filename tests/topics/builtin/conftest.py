@@ -43,20 +43,26 @@ def tiny_truth(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _tiny_city(tmp_path_factory) / "truth"
 
 
-@pytest.fixture(scope="session")
-def tiny_std_workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    """A workspace whose std zone holds the tiny city's tables the built-in topics need."""
+def std_workspace(city: Path, systems: tuple[str, ...], root: Path) -> Workspace:
+    """A workspace in ``root``: ``systems`` of ``city`` landed (each must load), standardised."""
     from citybrain.govern.standardize import standardize_workspace
     from citybrain.ingest import ingest_sources, recorder_for
     from citybrain.ingest.simsources import write_sim_sources
 
-    city = _tiny_city(tmp_path_factory)
-    workspace = Workspace.init(tmp_path_factory.mktemp("topics-ws") / "ws")
+    workspace = Workspace.init(root / "ws")
     sources = workspace.root / "sources"
     write_sim_sources(sources, city)
-    paths = [sources / f"{name}.yaml" for name in SYSTEMS]
+    paths = [sources / f"{name}.yaml" for name in systems]
     summary = ingest_sources(workspace, paths, recorder=recorder_for(workspace))
     failed = [r.system for r in summary.results if r.status != "ok"]
     assert not failed, failed
     standardize_workspace(workspace)
     return workspace
+
+
+@pytest.fixture(scope="session")
+def tiny_std_workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """A workspace whose std zone holds the tiny city's tables the built-in topics need."""
+    return std_workspace(
+        _tiny_city(tmp_path_factory), SYSTEMS, tmp_path_factory.mktemp("topics-ws")
+    )

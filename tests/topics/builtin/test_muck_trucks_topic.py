@@ -14,11 +14,11 @@ import pytest
 from citybrain.core import Workspace
 from citybrain.core.catalog import Catalog
 from citybrain.core.engine import Engine
-from citybrain.ingest import recorder_for
 from citybrain.topics import TopicContext, discover_topics, validate_findings
 from citybrain.topics.builtin.muck_trucks import MuckTrucks
 from citybrain.topics.builtin.muck_trucks.evaluate import finding_kinds
 from citybrain.topics.runner import latest_findings, run_topic
+from topics.builtin.conftest import std_workspace
 from topics.builtin.gps_noise import add_noise
 
 pytestmark = pytest.mark.duckdb
@@ -28,18 +28,7 @@ SYSTEMS = ("muck_truck_gps", "muck_transport_permits", "construction_sites")
 
 @pytest.fixture(scope="module")
 def muck_workspace(tiny_truth: Path, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    from citybrain.govern.standardize import standardize_workspace
-    from citybrain.ingest import ingest_sources
-    from citybrain.ingest.simsources import write_sim_sources
-
-    workspace = Workspace.init(tmp_path_factory.mktemp("muck-ws") / "ws")
-    sources = workspace.root / "sources"
-    write_sim_sources(sources, tiny_truth.parent)
-    paths = [sources / f"{name}.yaml" for name in SYSTEMS]
-    summary = ingest_sources(workspace, paths, recorder=recorder_for(workspace))
-    assert [r.status for r in summary.results] == ["ok"] * len(SYSTEMS)
-    standardize_workspace(workspace)
-    return workspace
+    return std_workspace(tiny_truth.parent, SYSTEMS, tmp_path_factory.mktemp("muck-ws"))
 
 
 def _context(

@@ -18,6 +18,7 @@ from citybrain.core.engine import Engine, open_engine
 from citybrain.topics import TopicContext, discover_topics, validate_findings
 from citybrain.topics.builtin.shared_bikes import SharedBikes
 from citybrain.topics.runner import latest_findings, run_topic
+from topics.builtin.conftest import std_workspace
 
 pytestmark = pytest.mark.duckdb
 
@@ -119,18 +120,7 @@ def test_counts_and_findings_on_hand_made_positions(engine: Engine, tmp_path: Pa
 
 @pytest.fixture(scope="module")
 def bikes_workspace(tiny_truth: Path, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    from citybrain.govern.standardize import standardize_workspace
-    from citybrain.ingest import ingest_sources, recorder_for
-    from citybrain.ingest.simsources import write_sim_sources
-
-    workspace = Workspace.init(tmp_path_factory.mktemp("bikes-ws") / "ws")
-    sources = workspace.root / "sources"
-    write_sim_sources(sources, tiny_truth.parent)
-    paths = [sources / f"{name}.yaml" for name in SYSTEMS]
-    summary = ingest_sources(workspace, paths, recorder=recorder_for(workspace))
-    assert [r.status for r in summary.results] == ["ok"] * len(SYSTEMS)
-    standardize_workspace(workspace)
-    return workspace
+    return std_workspace(tiny_truth.parent, SYSTEMS, tmp_path_factory.mktemp("bikes-ws"))
 
 
 def test_registered() -> None:
