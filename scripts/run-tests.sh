@@ -6,7 +6,8 @@ UV=$(command -v uv || echo "python3 -m uv")
 mkdir -p test-artifacts
 # Two workers: the machine has two cores, and every service fixture is per worker. Work stealing:
 # a few tests take minutes (whole pipelines), so an idle worker takes queued tests from the busy one.
-$UV run pytest -n "${PYTEST_WORKERS:-2}" --dist worksteal "$@"
+# The slowest tests are listed so the suite's 20-minute budget stays visible in every run.
+$UV run pytest -n "${PYTEST_WORKERS:-2}" --dist worksteal --durations=25 "$@"
 rc=$?
 if [ "$rc" -eq 5 ]; then
     echo "error: pytest collected no tests — the suite must never pass empty" >&2
