@@ -28,6 +28,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import func, or_, select
 
+from citybrain.api.check_sheet import SheetFacts, SheetPrinter, get_sheet_printer, render_sheet
 from citybrain.api.deps import (
     InstalledTopics,
     LakeDep,
@@ -43,9 +44,11 @@ from citybrain.api.deps import (
     get_workspace,
     require,
 )
+from citybrain.api.dwelling_usage import dwelling_months
 from citybrain.api.paging import Page, PageParams, pagination
 from citybrain.api.pii import PERSONAL_SUBJECTS, Masker, get_masker
 from citybrain.api.places import AreaNames, Places, PlacesDep
+from citybrain.api.security.audit import AuditEntry
 from citybrain.api.security.masking import PiiKind
 from citybrain.api.security.roles import Permission
 from citybrain.api.security.scope import Scope
@@ -694,6 +697,112 @@ def evidence_series(
         score=[r["score"] for r in rows],
         level=[r["level"] for r in rows],
         signals=list(by_signal.values()),
+    )
+
+
+class MonthlyOut(BaseModel):
+    key: str = Field(description="water (t), electricity (kWh), gas (m³) or deliveries (items)")
+    observed: list[float | None] = Field(description="the dwelling's own, month by month")
+    peers: list[float | None] = Field(description="the median of similar dwellings")
+
+
+class DwellingMonthsOut(BaseModel):
+    periods: list[str]
+    building: str | None = Field(description="the building in words, e.g. 锦城小区3栋")
+    peers: int = Field(description="how many similar dwellings the median is taken over")
+    peers_by_area: bool = Field(
+        description="true: of similar floor area in the building; false: the whole building"
+    )
+    series: list[MonthlyOut]
+    permits_issued: list[int] = Field(description="residence permits issued there, per month")
+    permits_cancelled: list[int]
+
+
+@router.get("/{case_id}/evidence/dwelling", responses={404: _ERRORS[404]})
+def evidence_dwelling(
+    _: Annotated[Principal, Depends(require(Permission.FINDINGS_READ))],
+    case: Annotated[Case, Depends(visible_case)],
+    lake: LakeDep,
+) -> DwellingMonthsOut:
+    """The case's dwelling month by month in raw figures: metered water, electricity and gas and
+    deliveries against the median of similar dwellings in the same building (same estate and
+    building, similar floor area), and residence permits issued and cancelled there. Empty for a
+    case whose subject is not a dwelling."""
+    if case.subject_type not in DWELLING_SUBJECTS:
+        return DwellingMonthsOut(
+            periods=[], building=None, peers=0, peers_by_area=False, series=[],
+            permits_issued=[], permits_cancelled=[],
+        )  # fmt: skip
+    with lake.engine() as engine:
+        months = dwelling_months(engine, case.subject_id)
+    return DwellingMonthsOut.model_validate(months, from_attributes=True)
+
+
+LEVEL_ZH = {"high": "高", "medium": "中", "low": "低"}
+
+
+def _sheet_facts(detail: CaseDetail) -> SheetFacts:
+    c = detail.case
+    names = c.area_names
+    areas = [
+        names.street or c.street_id,
+        names.community or c.community_id,
+        names.grid or c.grid_id,
+    ]
+    latest = max(detail.evidence, key=lambda e: e.period, default=None)
+    return SheetFacts(
+        case_id=c.id, title=c.title, topic=c.topic, topic_title=c.topic_title_zh or c.topic,
+        address=c.address, areas=" / ".join(a for a in areas if a) or "—",
+        subject_id=c.subject_id, period=c.period, level_zh=LEVEL_ZH.get(c.level, c.level),
+        score=c.score, department=c.department, deadline=(c.sla_due_at or "")[:16] or None,
+        reasons=latest.reasons if latest else [],
+        earlier=[f"#{e.id} {(e.created_at or '')[:10]} {e.title} · {e.outcome_zh or e.status_zh}"
+                 for e in detail.earlier],
+    )  # fmt: skip
+
+
+@router.get(
+    "/{case_id}/check-sheet.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}, 404: _ERRORS[404],
+               503: {"description": "Chromium, which prints the sheet, is not installed"}},
+)  # fmt: skip
+def check_sheet(
+    request: Request,
+    principal: Annotated[Principal, Depends(require(Permission.CASES_READ))],
+    security: Annotated[Security, Depends(get_security)],
+    case: Annotated[Case, Depends(visible_case)],
+    masker: Annotated[Masker, Depends(get_masker)],
+    words: Words,
+    workspace: Annotated[Workspace, Depends(get_workspace)],
+    ops_engine: OpsEngine,
+    scope: ScopeDep,
+    printer: Annotated[SheetPrinter, Depends(get_sheet_printer)],
+) -> Response:
+    """现场核查单: the case's on-site check sheet as a PDF (A4, Chinese fonts) — the address as
+    your role may see it, the areas, what to check, the evidence in brief, earlier cases here, and
+    room for the findings, the result and signatures. Printing it is audited."""
+    detail = _detail(case, masker, words, _earlier(case, ops_engine, scope))
+    now = security.clock()
+    html = render_sheet(_sheet_facts(detail), workspace.config.name, now, principal.username)
+    security.audit_read(
+        AuditEntry(
+            actor=principal.actor, role=principal.role.value, action="cases.check_sheet",
+            endpoint=f"GET {request.url.path}", subjects=[case.subject_id],
+            detail={"case_id": case.id}, at=now,
+        )
+    )  # fmt: skip
+    try:
+        pdf = printer(html)
+    except UserError as exc:
+        raise HTTPException(503, detail=str(exc)) from None
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="check-sheet-{case.id}.pdf"',
+            "Cache-Control": "no-store",
+        },
     )
 
 
