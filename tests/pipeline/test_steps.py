@@ -27,13 +27,14 @@ def test_the_graph_has_a_step_per_source_and_per_topic_in_pipeline_order(tmp_pat
     assert names[:6] == [
         "migrate", "ingest:hukou", "ingest:water", "standardize", "quality", "resolve",
     ]  # fmt: skip
-    assert sorted(names[6:-1]) == sorted(topics) and names[-1] == "cases"
+    assert sorted(names[6:-2]) == sorted(topics) and names[-2:] == ["cases", "report"]
     # a topic reading another's findings runs after it (economic operation overlays warnings)
     assert "topic:enterprise_warning" in graph["topic:economic_operation"].after
     assert names.index("topic:enterprise_warning") < names.index("topic:economic_operation")
     assert graph["standardize"].after == ("ingest:hukou", "ingest:water")
     assert graph["ingest:water"].writes == ("raw/water", "quarantine/water")
     assert set(graph["cases"].after) == set(topics)
+    assert graph["report"].after == ("cases",)  # the day's report of what the run made
     for name, topic in discover_topics().items():
         step = graph[f"topic:{name}"]
         reads = {f"{spec.zone}/{spec.table}" for spec in topic().inputs}

@@ -94,6 +94,13 @@ class ApiConfig(_Strict):
         return origins
 
 
+class ReportConfig(_Strict):
+    """``[report]``: the daily report (大数据专报) ``citybrain run`` writes at its end."""
+
+    daily: bool = True  # false: the run's report step writes nothing
+    pdf: bool = True  # false: HTML only (a host without Chromium, or a test)
+
+
 class WorkspaceConfig(_Strict):
     name: str = "示例高新区"
     lake: str = "."
@@ -101,6 +108,7 @@ class WorkspaceConfig(_Strict):
     ops_db: OpsDBConfig = Field(default_factory=OpsDBConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
     # ``[resolve]``: which std columns identify persons and enterprises, and the linkage model;
     # validated by ``citybrain.govern.resolve.settings`` (errors name the key), empty: defaults.
     resolve: dict[str, Any] = Field(default_factory=dict)

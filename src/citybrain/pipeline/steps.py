@@ -1,12 +1,14 @@
 """The steps of a city's pipeline and the graph they make on one workspace.
 
 migrate → ingest (one step per source contract) → standardize → quality → resolve (persons and
-enterprises linked, the base zone built) → one step per installed topic → cases.
+enterprises linked, the base zone built) → one step per installed topic → cases → report (the
+daily report of the data's latest day, HTML and PDF, in ``reports/``; ``[report]`` in
+citybrain.toml switches it or its PDF off).
 
 Every step is safe to run again after it was killed: ingest skips deliveries already landed (per
 load manifest, under the source's lock), the std and base tables are replaced whole, a topic's
 findings carry the run id and a topic that already stored findings in this run is not run twice,
-and cases attach evidence they already hold only once.
+and cases attach evidence they already hold only once; the report's files are replaced whole.
 """
 
 from __future__ import annotations
@@ -187,6 +189,42 @@ def cases(ctx: RunContext, report: Report) -> StepResult:
     return StepResult("; ".join(parts) or "no findings to act on", rows_in, rows_out)
 
 
+def daily_report(ctx: RunContext, report: Report) -> StepResult:
+    """Write the daily report of the run's data day (``report.data_day`` says which and why).
+
+    A city with no topic results and no cases yet gets none. ``[report] daily = false`` switches
+    the step off, ``pdf = false`` keeps it to the HTML. A PDF Chromium cannot print fails the
+    step in part — the HTML is written and the run's findings and cases are kept; the next run
+    tries again.
+    """
+    from citybrain.core.errors import UserError
+    from citybrain.report import daily_figures, data_day, print_pdf, write_daily_html
+
+    settings = ctx.workspace.config.report
+    if not settings.daily:
+        return StepResult("switched off ([report] daily = false in citybrain.toml)", 0, 0)
+    day, why = data_day(ctx.workspace, engine=ctx.engine)
+    report(day.isoformat())
+    figures = daily_figures(ctx.workspace, day, engine=ctx.engine)
+    if figures.empty:
+        return StepResult("nothing to report yet: no topic results and no cases", 0, 0)
+    written = write_daily_html(ctx.workspace, day, figures=figures)
+    rows_in = figures.findings_new + figures.cases_opened
+    shown = f"reports/{written.html.name}"
+    if not settings.pdf:
+        return StepResult(
+            f"daily report {day} ({why}): {shown}; no PDF ([report] pdf = false)", rows_in, 1
+        )
+    try:
+        print_pdf(written.html, written.pdf)
+    except UserError as exc:
+        return StepResult(
+            f"daily report {day} ({why}): {shown} written, no PDF", rows_in, 1,
+            failed=f"PDF not printed: {exc}",
+        )  # fmt: skip
+    return StepResult(f"daily report {day} ({why}): {shown} and .pdf", rows_in, 2)
+
+
 def _after_the_topics_they_read(topics: list[Step]) -> list[Step]:
     """A topic that reads another's findings (economic operation overlays enterprise warnings)
     runs after it, so it sees this run's findings and not the last run's."""
@@ -222,5 +260,8 @@ def build_graph(workspace: Workspace) -> Graph:
             Step("cases", "open and route cases for the latest findings of every topic", cases,
                  after=tuple(step.name for step in topics) or ("standardize",),
                  reads=("topic/*",), writes=("ops/cases",)),
+            Step("report", "write the daily report (大数据专报) of the data's latest day",
+                 daily_report, after=("cases",), reads=("topic/*", "ops/cases", "ops/catalog"),
+                 writes=("reports/daily",)),
         ]
     )  # fmt: skip

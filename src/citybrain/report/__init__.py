@@ -1,13 +1,23 @@
 """Reports for leaders (大数据专报): the daily report as HTML and PDF, figures from the database."""
 
-from citybrain.report.daily import DailyReport, list_reports, reports_dir, write_daily_report
-from citybrain.report.figures import DailyFigures, daily_figures
+from citybrain.report.daily import (
+    DailyReport,
+    list_reports,
+    print_pdf,
+    reports_dir,
+    write_daily_html,
+    write_daily_report,
+)
+from citybrain.report.figures import DailyFigures, daily_figures, data_day
 
 __all__ = [
     "DailyFigures",
     "DailyReport",
     "daily_figures",
+    "data_day",
     "list_reports",
+    "print_pdf",
     "reports_dir",
+    "write_daily_html",
     "write_daily_report",
 ]

@@ -18,6 +18,7 @@ from citybrain.report.render import render_html
 
 if TYPE_CHECKING:
     from citybrain.core import Workspace
+    from citybrain.core.engine import Engine
 
 CHROMIUM_ARGS = (
     "--headless",
@@ -53,10 +54,12 @@ def chromium_executable() -> str | None:
 
 
 def print_pdf(html: Path, pdf: Path) -> None:
-    """Print ``html`` to ``pdf`` (A4, backgrounds) with headless Chromium."""
+    """Print ``html`` to ``pdf`` (A4, backgrounds) with headless Chromium; the file appears
+    whole or not at all (printed beside it, then renamed)."""
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
+    part = pdf.with_name(f".{pdf.name}.part")
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
@@ -66,11 +69,13 @@ def print_pdf(html: Path, pdf: Path) -> None:
                 page = browser.new_page()
                 page.goto(html.resolve().as_uri(), wait_until="load")
                 page.pdf(
-                    path=str(pdf), format="A4", print_background=True, prefer_css_page_size=True
+                    path=str(part), format="A4", print_background=True, prefer_css_page_size=True
                 )
             finally:
                 browser.close()
+        part.replace(pdf)
     except PlaywrightError as exc:
+        part.unlink(missing_ok=True)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(
             f"could not print the report to PDF with Chromium: {first}",
@@ -78,12 +83,32 @@ def print_pdf(html: Path, pdf: Path) -> None:
         ) from None
 
 
-def write_daily_report(workspace: Workspace, day: date) -> DailyReport:
-    figures = daily_figures(workspace, day)
+def write_daily_html(
+    workspace: Workspace,
+    day: date,
+    *,
+    engine: Engine | None = None,
+    figures: DailyFigures | None = None,
+) -> DailyReport:
+    """Write ``reports/daily-DAY.html`` (whole or not at all) from ``figures`` (read now when
+    not given); the PDF is not printed here. A PDF left from an earlier report of the same day is
+    removed: it would no longer match."""
+    figures = figures or daily_figures(workspace, day, engine=engine)
     folder = reports_dir(workspace)
     folder.mkdir(parents=True, exist_ok=True)
     html = folder / f"daily-{day.isoformat()}.html"
+    part = html.with_name(f".{html.name}.part")
+    part.write_text(render_html(figures, workspace.config.name), encoding="utf-8")
+    part.replace(html)
     pdf = html.with_suffix(".pdf")
-    html.write_text(render_html(figures, workspace.config.name), encoding="utf-8")
-    print_pdf(html, pdf)
+    pdf.unlink(missing_ok=True)
     return DailyReport(html, pdf, figures)
+
+
+def write_daily_report(
+    workspace: Workspace, day: date, *, engine: Engine | None = None
+) -> DailyReport:
+    """Write the day's report as HTML and print it to PDF (a UserError when Chromium cannot)."""
+    written = write_daily_html(workspace, day, engine=engine)
+    print_pdf(written.html, written.pdf)
+    return written

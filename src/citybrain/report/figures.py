@@ -10,6 +10,8 @@ database — never typed in.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
@@ -28,6 +30,7 @@ from citybrain.topics.runner import latest_findings
 
 if TYPE_CHECKING:
     from citybrain.core import Workspace
+    from citybrain.core.engine import Engine
 
 TREND_PERIODS = 14
 LOCAL = ZoneInfo("Asia/Shanghai")  # a report's day is the city's day
@@ -101,6 +104,11 @@ class DailyFigures:
     @property
     def findings_new(self) -> int:
         return sum(t.new for t in self.topics)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to report: no topic has findings in any period, no station AQI, no case."""
+        return not any(t.trend for t in self.topics) and self.air is None and not self.cases
 
 
 def _data_health(figures: DailyFigures, workspace: Workspace) -> None:
@@ -179,27 +187,35 @@ def _topic(name: str, topic_class: type, findings: pa.Table, day: date) -> Topic
     )
 
 
-def _topics(figures: DailyFigures, workspace: Workspace) -> None:
+@contextmanager
+def _lake(workspace: Workspace, engine: Engine | None) -> Iterator[Engine]:
+    """The engine given (a pipeline run's, left open) or one opened for the report and closed."""
+    if engine is not None:
+        yield engine
+    else:
+        with workspace.engine() as opened:
+            yield opened
+
+
+def _topics(figures: DailyFigures, workspace: Workspace, engine: Engine | None) -> None:
     installed = discover_topics()
-    with workspace.engine() as engine:
+    with _lake(workspace, engine) as lake:
         for name, topic_class in sorted(installed.items()):
-            findings = latest_findings(engine, name)
+            findings = latest_findings(lake, name)
             figures.topics.append(_topic(name, topic_class, findings, figures.day))
 
 
-def _air(figures: DailyFigures, workspace: Workspace) -> None:
+def _air(figures: DailyFigures, workspace: Workspace, engine: Engine | None) -> None:
     from citybrain.topics.builtin.air_quality.aqi import CATEGORIES
     from citybrain.topics.builtin.air_quality.topic import DAILY_TABLE
 
-    with workspace.engine() as engine:
-        if not engine.exists("topic", DAILY_TABLE):
+    with _lake(workspace, engine) as lake:
+        if not lake.exists("topic", DAILY_TABLE):
             return
-        table = engine.table("topic", DAILY_TABLE)
+        table = lake.table("topic", DAILY_TABLE)
         latest = table.aggregate(run_id=table.run_id.max())
         day = table.semi_join(latest, "run_id").filter(table.date == figures.day.isoformat())
-        rows = engine.to_arrow(
-            day.select("sensor_id", "aqi", "category_zh", "primary", "lon", "lat")
-        )
+        rows = lake.to_arrow(day.select("sensor_id", "aqi", "category_zh", "primary", "lon", "lat"))
     if rows.num_rows == 0:
         return
     valid = rows.filter(pc.is_valid(rows["aqi"]))
@@ -258,10 +274,47 @@ def _cases(figures: DailyFigures, workspace: Workspace) -> None:
     ]
 
 
-def daily_figures(workspace: Workspace, day: date) -> DailyFigures:
+def _latest_day(lake: Engine, table_name: str, column: str) -> date | None:
+    """The latest day (``YYYY-MM-DD``) in ``column`` of a topic table's latest run."""
+    if not lake.exists("topic", table_name):
+        return None
+    table = lake.table("topic", table_name)
+    latest = table.semi_join(table.aggregate(run_id=table.run_id.max()), "run_id")
+    days = latest.filter(latest[column].cast("string").length() == 10)
+    found = lake.to_arrow(days.aggregate(day=days[column].cast("string").max())).column(0)
+    text = found[0].as_py() if len(found) else None
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:  # a period like 2025-W11 is not a day
+        return None
+
+
+def data_day(workspace: Workspace, *, engine: Engine | None = None) -> tuple[date, str]:
+    """The day a pipeline run's report is about, and why: the latest day of the topics' latest
+    findings and of the stations' daily AQI (the data's own date, which for a replayed or late
+    city is not today), never after today in the city; today when no topic has daily results."""
+    from citybrain.topics.builtin.air_quality.topic import DAILY_TABLE
+    from citybrain.topics.runner import findings_table_name
+
+    today = datetime.now(LOCAL).date()
+    with _lake(workspace, engine) as lake:
+        found = [_latest_day(lake, findings_table_name(n), "period") for n in discover_topics()]
+        found.append(_latest_day(lake, DAILY_TABLE, "date"))
+    days = [d for d in found if d is not None]
+    if not days:
+        return today, "today (no topic has daily findings yet)"
+    latest = max(days)
+    if latest > today:
+        return today, f"today (the findings run to {latest.isoformat()}, after today)"
+    return latest, "the latest day of the topics' results"
+
+
+def daily_figures(workspace: Workspace, day: date, *, engine: Engine | None = None) -> DailyFigures:
+    """The report's figures for ``day``; ``engine``: a lake engine already open (a pipeline
+    run's), else one is opened and closed here."""
     figures = DailyFigures(day=day, generated_at=datetime.now(UTC))
     _data_health(figures, workspace)
-    _topics(figures, workspace)
-    _air(figures, workspace)
+    _topics(figures, workspace, engine)
+    _air(figures, workspace, engine)
     _cases(figures, workspace)
     return figures
