@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from citybrain.cli.main import main
-from citybrain.core.engine import create_engine_for
 from citybrain.core.workspace import Workspace
 from citybrain.govern.standardize import standardize_workspace
 from govern.standardize.city import ingested_city
@@ -50,6 +49,6 @@ def test_the_resolve_step_builds_the_base_zone_and_says_so(
     assert run_cli(["-w", str(workspace.root), "run", "--only", "resolve"]) == 0
     out = capsys.readouterr().out
     assert "resolve" in out and "persons" in out and "source records" in out
-    with create_engine_for(workspace) as engine:
+    with workspace.engine() as engine:
         for table in ("person", "person_link", "enterprise", "dwelling", "vehicle"):
             assert engine.exists("base", table), table

@@ -31,7 +31,6 @@ import yaml
 from sqlalchemy import text
 
 from citybrain.core.catalog import Catalog, PipelineRunInfo
-from citybrain.core.engine import create_engine_for
 from citybrain.core.workspace import Workspace
 from citybrain.ingest.rawzone import RawZone
 from citybrain.ingest.simsources import write_sim_sources
@@ -123,7 +122,7 @@ def outputs(workspace: Workspace) -> dict[str, Any]:
         manifests = RawZone(lake, system).manifests()
         rows = ds.dataset(lake / "raw" / system, format="parquet").count_rows()
         found[f"raw/{system}"] = (len(manifests), sum(m.rows_landed for m in manifests), rows)
-    with create_engine_for(workspace) as engine:
+    with workspace.engine() as engine:
         for zone in ("std", "base"):
             for name in engine.list_tables(zone):
                 found[f"{zone}/{name}"] = checksum(engine.to_arrow(engine.table(zone, name)))
@@ -134,7 +133,7 @@ def outputs(workspace: Workspace) -> dict[str, Any]:
             found[f"topic/{name} (latest)"] = checksum(latest_findings(engine, topic))
     catalog = Catalog.open(workspace.ops_db_url)
     try:
-        with catalog.engine.connect() as db:
+        with catalog.ops_engine.connect() as db:
             loads = db.execute(
                 text("SELECT source_system, status, rows_landed FROM load_run")
             ).all()

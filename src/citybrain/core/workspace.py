@@ -8,11 +8,10 @@ from typing import TYPE_CHECKING
 
 from citybrain.core.config import CONFIG_FILE, WorkspaceConfig, load_config
 from citybrain.core.errors import UserError
+from citybrain.core.lake import ZONES
 
 if TYPE_CHECKING:
     from citybrain.core.engine import Engine
-
-ZONES = ("raw", "quarantine", "std", "base", "topic")
 
 DEFAULT_CONFIG = """\
 # citybrain workspace configuration. Secrets never go here: name an environment variable instead.
@@ -82,6 +81,19 @@ class Workspace:
         return self.config.ops_db_url(self.root)
 
     def engine(self) -> Engine:
-        from citybrain.core.engine import create_engine_for
+        """The lake engine ``citybrain.toml`` asks for (DuckDB or Spark); its DuckDB file is here.
 
-        return create_engine_for(self)
+        Not the ops database's SQLAlchemy engine: that one comes from
+        ``citybrain.core.opsdb.connect(workspace.ops_db_url)`` and is called ``ops_engine``.
+        """
+        from citybrain.core.engine import open_engine  # lazy: opening a workspace needs no ibis
+
+        config = self.config.engine
+        database = Path(config.duckdb.database)
+        if not database.is_absolute():
+            database = self.root / database
+        spill = config.duckdb.temp_directory
+        if spill is not None and not Path(spill).is_absolute():
+            duckdb = config.duckdb.model_copy(update={"temp_directory": str(self.root / spill)})
+            config = config.model_copy(update={"duckdb": duckdb})
+        return open_engine(config.kind, self.lake, config, database=database)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from citybrain.core import lake as lake_mod
 from citybrain.core.engine import Engine, open_engine
-from citybrain.core.engine import lake as lake_mod
 
 DEAD_PID = 999_999_999  # above any pid_max, so never a live process
 
@@ -105,7 +105,8 @@ KILLED_WRITER = """
 import os, sys
 from pathlib import Path
 import pyarrow as pa
-from citybrain.core.engine import open_engine, lake
+from citybrain.core import lake
+from citybrain.core.engine import open_engine
 
 engine = open_engine("duckdb", Path(sys.argv[1]), database=":memory:")
 engine.write(pa.table({"v": [1]}), "std", "t")

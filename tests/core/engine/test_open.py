@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from citybrain.core.config import DuckDBConfig, EngineConfig
-from citybrain.core.engine import Engine, create_engine_for, get_spark_session, open_engine
+from citybrain.core.engine import Engine, get_spark_session, open_engine
 from citybrain.core.engine import spark_session as session_module
 from citybrain.core.errors import EnvironmentProblem, UserError
 from citybrain.core.workspace import Workspace
@@ -28,7 +28,7 @@ def test_workspace_engine_uses_its_database_file_and_lake(tmp_path: Path) -> Non
 
     assert (workspace.root / "citybrain.duckdb").is_file()
     assert (workspace.zone("raw") / "t").is_dir()
-    with create_engine_for(workspace) as again:
+    with workspace.engine() as again:
         assert again.list_tables("raw") == ["t"]
 
 
@@ -107,7 +107,6 @@ def test_splink_runs_on_the_engine_connection(engine: Engine) -> None:
 
 @pytest.mark.duckdb
 def test_duckdb_spills_where_the_workspace_says(tmp_path: Path) -> None:
-    from citybrain.core.engine import create_engine_for
     from citybrain.core.workspace import Workspace
 
     workspace = Workspace.init(tmp_path / "ws")
@@ -120,7 +119,7 @@ def test_duckdb_spills_where_the_workspace_says(tmp_path: Path) -> None:
         ),
         encoding="utf-8",
     )
-    with create_engine_for(Workspace.open(workspace.root)) as engine:
+    with Workspace.open(workspace.root).engine() as engine:
         settings = dict(
             engine.ibis.con.execute(
                 "SELECT name, value FROM duckdb_settings() "

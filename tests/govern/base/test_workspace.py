@@ -147,7 +147,6 @@ def test_a_run_with_no_persons_finishes_says_what_it_skipped_and_counts_vehicles
 ) -> None:
     from citybrain.cli import ui
     from citybrain.cli.main import main
-    from citybrain.core.engine import create_engine_for
 
     monkeypatch.setattr(ui.console, "width", 2000)  # the summary's lines unwrapped
     workspace = _city_without_persons(tmp_path)
@@ -157,7 +156,7 @@ def test_a_run_with_no_persons_finishes_says_what_it_skipped_and_counts_vehicles
     assert "enterprise: exact identifiers only" in out, out
     assert "2,004 source records" in out, out  # 4 registrations, 2,000 pings
     assert "topic" in out and "cases" in out and "finished" in out, out  # the run went on
-    with create_engine_for(workspace) as engine:
+    with workspace.engine() as engine:
         vehicles = engine.to_arrow(engine.table("base", "vehicle"))
         enterprises = engine.to_arrow(engine.table("base", "enterprise"))
     assert sorted(vehicles["golden_vehicle_id"].to_pylist()) == ["V川A12345", "V川B67890"]

@@ -8,7 +8,7 @@ from typing import Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field
 
 from citybrain.core.errors import UserError
-from citybrain.core.workspace import ZONES
+from citybrain.core.lake import ZONES
 
 # ``source`` is the department system's own table, outside the lake: where lineage starts.
 CATALOG_ZONES = ("source", *ZONES)

@@ -1,4 +1,7 @@
-"""The engine layer: one `Engine` interface over the lake, on DuckDB or Spark.
+"""The lake engine: one `Engine` interface over the lake, on DuckDB or Spark.
+
+"Engine" in citybrain means this one. The ops database's SQLAlchemy engine is another thing,
+always called ``ops_engine`` (typed ``SqlEngine``, i.e. ``sqlalchemy.Engine``).
 
 Pipeline code asks a workspace for its engine and writes Ibis expressions (or DuckDB-dialect SQL)
 once::
@@ -7,7 +10,8 @@ once::
     people = engine.table("std", "person")
     engine.write(people.group_by("street").agg(n=people.count()), "topic", "people_by_street")
 
-- Tables live at ``<lake>/<zone>/<name>/`` as Parquet parts; writes are atomic (see `lake`).
+- Tables live at ``<lake>/<zone>/<name>/`` as Parquet parts; writes are atomic (see
+  `citybrain.core.lake`).
 - Results follow one type policy on both engines (see `arrow`): e.g. timestamps are UTC
   ``timestamp[us]`` without a zone, strings are ``string``.
 - One writer per table at a time. An expression read before this engine replaced the table sees
@@ -17,19 +21,15 @@ once::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from citybrain.core.config import EngineConfig
 from citybrain.core.engine.base import Engine, TableInfo
 from citybrain.core.engine.spark_session import get_spark_session, stop_spark_session
 
-if TYPE_CHECKING:
-    from citybrain.core.workspace import Workspace
-
 __all__ = [
     "Engine",
     "TableInfo",
-    "create_engine_for",
     "get_spark_session",
     "open_engine",
     "stop_spark_session",
@@ -59,16 +59,3 @@ def open_engine(
 
         return SparkEngine(lake_root, config.spark)
     raise ValueError(f"unknown engine kind {kind!r}")
-
-
-def create_engine_for(workspace: Workspace) -> Engine:
-    """The engine a workspace's ``citybrain.toml`` asks for; its DuckDB file is in the workspace."""
-    config = workspace.config.engine
-    database = Path(config.duckdb.database)
-    if not database.is_absolute():
-        database = workspace.root / database
-    spill = config.duckdb.temp_directory
-    if spill is not None and not Path(spill).is_absolute():
-        duckdb = config.duckdb.model_copy(update={"temp_directory": str(workspace.root / spill)})
-        config = config.model_copy(update={"duckdb": duckdb})
-    return open_engine(config.kind, workspace.lake, config, database=database)

@@ -23,9 +23,10 @@ import pyarrow.parquet as pq
 import sqlglot
 from sqlglot import exp
 
-from citybrain.core.engine import arrow, lake
+from citybrain.core import lake
+from citybrain.core.engine import arrow
 from citybrain.core.errors import UserError
-from citybrain.core.workspace import ZONES
+from citybrain.core.lake import ZONES
 
 Writable: TypeAlias = ir.Table | pa.Table | pd.DataFrame
 

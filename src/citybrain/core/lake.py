@@ -1,4 +1,4 @@
-"""Lake layout and atomic writes, independent of any engine.
+"""Lake layout, zones and atomic writes, independent of any engine.
 
 A table is a folder ``<lake>/<zone>/<name>/`` of Parquet parts, possibly hive-partitioned, plus a
 ``_citybrain.json`` sidecar with the column types (engines skip files starting with ``_``).
@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Literal
 
 from citybrain.core.errors import UserError
-from citybrain.core.workspace import ZONES
 
+ZONES = ("raw", "quarantine", "std", "base", "topic")
+"""The lake's zones, in the order data flows through them."""
 SIDECAR = "_citybrain.json"
 WriteMode = Literal["replace", "append"]
 
