@@ -95,12 +95,12 @@ def prepare_workspace(root: Path, enterprises: int) -> str:
     with workspace.engine() as engine:
         for name, table in std_tables(enterprises).items():
             engine.write(table, "std", name)
-    engine_ops = connect(workspace.ops_db_url)
-    upgrade(engine_ops)
-    with session(engine_ops) as db:
+    ops_engine = connect(workspace.ops_db_url)
+    upgrade(ops_engine)
+    with session(ops_engine) as db:
         accounts.create_user(db, "credit-robot", role="analyst", password=None)
         key = accounts.create_key(db, "credit-robot", "benchmark").key
-    engine_ops.dispose()
+    ops_engine.dispose()
     return key
 
 
@@ -336,11 +336,11 @@ def main() -> None:
         from citybrain.api.security.audit import verify_audit
         from citybrain.core.opsdb import connect, session
 
-        engine = connect(Workspace.open(root).ops_db_url)
-        with session(engine) as db:
+        ops_engine = connect(Workspace.open(root).ops_db_url)
+        with session(ops_engine) as db:
             audit_rows = db.scalar(select(func.count()).select_from(AuditLog)) or 0
-        chain_ok = verify_audit(engine).passed
-        engine.dispose()
+        chain_ok = verify_audit(ops_engine).passed
+        ops_engine.dispose()
 
     versions = {
         name: importlib.metadata.version(name)

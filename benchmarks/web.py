@@ -136,7 +136,7 @@ def build_workspace(root: Path, source: Path, findings: int, cases: int) -> dict
         shutil.copytree(source / "std" / table, root / "std" / table)
     shutil.copy(source / "ops.sqlite", root / "ops.sqlite")
     upgrade(workspace.ops_db_url)
-    engine = connect(workspace.ops_db_url)
+    ops_engine = connect(workspace.ops_db_url)
     with workspace.engine() as lake:
         admin = lake.to_arrow(lake.table("std", "admin_area"))
         register = lake.to_arrow(lake.table("std", "standard_address"))
@@ -144,17 +144,17 @@ def build_workspace(root: Path, source: Path, findings: int, cases: int) -> dict
         table = synthetic_findings(register, admin, findings)
         stored = table.append_column("run_id", pa.array(["run-bench"] * table.num_rows))
         info = lake.write(stored, "topic", findings_table_name(TOPIC), partition_by=["run_id"])
-    catalog = Catalog(engine)
+    catalog = Catalog(ops_engine)
     catalog.register_dataset(
         DatasetSpec(zone="topic", name=findings_table_name(TOPIC), path=str(info.path))
     )
     catalog.record_stats(("topic", findings_table_name(TOPIC)), rows=findings, run_id="run-bench")
     best = table.sort_by([("score", "descending")]).slice(0, cases)
-    opened = open_cases(engine, best, settings=CaseSettings())
+    opened = open_cases(ops_engine, best, settings=CaseSettings())
     streets = pc.unique(table["street_id"]).drop_null().to_pylist()
-    with session(engine) as db:
+    with session(ops_engine) as db:
         create_demo_users(db, street=sorted(streets)[0])
-    engine.dispose()
+    ops_engine.dispose()
     return {
         "findings": findings,
         "cases_opened": len(opened.opened),

@@ -93,13 +93,13 @@ def test_nearby_reports_merge_and_all_are_answered(
     assert "合并" in str(second["service_notice"]) and "已受理" in str(other["service_notice"])
     case_id = int(str(first["service_notice"]).split()[-1].rstrip(")"))
 
-    engine = connect(workspace.ops_db_url)
+    ops_engine = connect(workspace.ops_db_url)
     try:
         for action in ("accept", "start"):
-            act(engine, case_id, action, actor="城管队员")
-        act(engine, case_id, "close", actor="城管队员", outcome="confirmed", comment="已劝离")
+            act(ops_engine, case_id, action, actor="城管队员")
+        act(ops_engine, case_id, "close", actor="城管队员", outcome="confirmed", comment="已劝离")
     finally:
-        engine.dispose()
+        ops_engine.dispose()
     ids = f"{first['service_request_id']},{second['service_request_id']}"
     both = client.get("/open311/v2/requests.json", params={"service_request_id": ids}).json()
     assert {r["status"] for r in both} == {"closed"}

@@ -10,7 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine as SqlEngine
 
 from citybrain.core.opsdb import connect, upgrade
 from citybrain.topics import FINDINGS_SCHEMA
@@ -37,7 +37,7 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
+def ops_engine(tmp_path: Path) -> Iterator[SqlEngine]:
     """A migrated SQLite ops database."""
     ops = connect(f"sqlite:///{tmp_path / 'ops.sqlite'}")
     upgrade(ops)

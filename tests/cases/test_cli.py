@@ -51,13 +51,13 @@ def _run(*args: str) -> str:
 
 
 def test_list_and_show(workspace: Workspace) -> None:
-    engine = connect(workspace.ops_db_url)
+    ops_engine = connect(workspace.ops_db_url)
     try:
         table = findings([{"subject_id": "D1"}, {"subject_id": "D2", "street_id": "S2"}])
-        first, _second = open_cases(engine, table).opened
-        act(engine, first, "accept", actor="clerk-wang", comment="收到")
+        first, _second = open_cases(ops_engine, table).opened
+        act(ops_engine, first, "accept", actor="clerk-wang", comment="收到")
     finally:
-        engine.dispose()
+        ops_engine.dispose()
     listing = _run("list")
     assert "签收 (accepted)" in listing and "派发 (dispatched)" in listing
     rows = json.loads(_run("list", "--status", "accepted", "--json"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine as SqlEngine
 
 from citybrain.cases.desk import act
 from citybrain.cases.intake import Report, rate_case, submit_report
@@ -20,13 +20,13 @@ from .conftest import FrozenClock, findings
 SETTINGS = CaseSettings(routing=RoutingRules(default_department="街道办"))
 
 
-def _finish(engine: Engine, case_id: int, outcome: str, clock: FrozenClock) -> None:
+def _finish(ops_engine: SqlEngine, case_id: int, outcome: str, clock: FrozenClock) -> None:
     for action in ("accept", "start"):
-        act(engine, case_id, action, actor="clerk", settings=SETTINGS, clock=clock)
-    act(engine, case_id, "close", actor="clerk", outcome=outcome, clock=clock)
+        act(ops_engine, case_id, action, actor="clerk", settings=SETTINGS, clock=clock)
+    act(ops_engine, case_id, "close", actor="clerk", outcome=outcome, clock=clock)
 
 
-def test_outcomes_become_labels_and_precision(engine: Engine, clock: FrozenClock) -> None:
+def test_outcomes_become_labels_and_precision(ops_engine: SqlEngine, clock: FrozenClock) -> None:
     table = findings(
         [
             {"subject_id": "D1"},
@@ -36,23 +36,23 @@ def test_outcomes_become_labels_and_precision(engine: Engine, clock: FrozenClock
             {"subject_id": "D4"},
         ]
     )
-    opened = open_cases(engine, table, settings=SETTINGS, clock=clock).opened
+    opened = open_cases(ops_engine, table, settings=SETTINGS, clock=clock).opened
     ids = dict(zip(["D1", "D2", "D3", "D4"], opened, strict=True))
-    _finish(engine, ids["D1"], "confirmed", clock)
-    _finish(engine, ids["D2"], "rejected", clock)
-    _finish(engine, ids["D3"], "unverifiable", clock)
-    labels = outcome_labels(engine, "group_rental").to_pylist()
+    _finish(ops_engine, ids["D1"], "confirmed", clock)
+    _finish(ops_engine, ids["D2"], "rejected", clock)
+    _finish(ops_engine, ids["D3"], "unverifiable", clock)
+    labels = outcome_labels(ops_engine, "group_rental").to_pylist()
     assert labels == [
         {"topic": "group_rental", "subject_id": "D1", "period": "2026-09", "label": 1},
         {"topic": "group_rental", "subject_id": "D1", "period": "2026-10", "label": 1},
         {"topic": "group_rental", "subject_id": "D2", "period": "2026-10", "label": 0},
     ]
-    assert outcome_labels(engine, "credit").num_rows == 0
+    assert outcome_labels(ops_engine, "credit").num_rows == 0
 
     clock.now = datetime(2026, 12, 15, 2, tzinfo=clock.now.tzinfo)
-    later = open_cases(engine, findings([{"subject_id": "D9"}]), settings=SETTINGS, clock=clock)
-    _finish(engine, later.opened[0], "confirmed", clock)
-    precision = precision_by_month(engine).to_pylist()
+    later = open_cases(ops_engine, findings([{"subject_id": "D9"}]), settings=SETTINGS, clock=clock)
+    _finish(ops_engine, later.opened[0], "confirmed", clock)
+    precision = precision_by_month(ops_engine).to_pylist()
     assert precision == [
         {"topic": "group_rental", "month": "2026-11", "dispatched": 4, "confirmed": 1,
          "rejected": 1, "unverifiable": 1, "precision": 0.5},
@@ -61,7 +61,7 @@ def test_outcomes_become_labels_and_precision(engine: Engine, clock: FrozenClock
     ]  # fmt: skip
 
 
-def test_metrics(engine: Engine, clock: FrozenClock) -> None:
+def test_metrics(ops_engine: SqlEngine, clock: FrozenClock) -> None:
     table = findings(
         [
             {"subject_id": "D1", "street_id": "S1"},
@@ -69,19 +69,22 @@ def test_metrics(engine: Engine, clock: FrozenClock) -> None:
             {"subject_id": "D3", "street_id": "S2", "level": "low", "score": 0.6},
         ]
     )
-    d1, d2, _d3 = open_cases(engine, table, settings=SETTINGS, clock=clock).opened
+    d1, d2, _d3 = open_cases(ops_engine, table, settings=SETTINGS, clock=clock).opened
     clock.advance(hours=1)  # D1 is signed for within the 2 response hours
-    _finish(engine, d1, "confirmed", clock)
+    _finish(ops_engine, d1, "confirmed", clock)
     clock.advance(hours=6)  # D2 waits past its response time and its 8-hour deadline
-    act(engine, d2, "accept", actor="clerk", clock=clock)
+    act(ops_engine, d2, "accept", actor="clerk", clock=clock)
     report = submit_report(
-        engine, Report(service_code="noise", lon=113.9, lat=22.5), settings=SETTINGS, clock=clock
+        ops_engine,
+        Report(service_code="noise", lon=113.9, lat=22.5),
+        settings=SETTINGS,
+        clock=clock,
     )
-    _finish(engine, report.case_id, "confirmed", clock)
-    rate_case(engine, report.reporter_id, 5)
+    _finish(ops_engine, report.case_id, "confirmed", clock)
+    rate_case(ops_engine, report.reporter_id, 5)
     clock.advance(days=1)
 
-    m = case_metrics(engine, settings=SETTINGS, clock=clock)
+    m = case_metrics(ops_engine, settings=SETTINGS, clock=clock)
     assert m.total == 4
     assert m.by_status == {"closed": 2, "accepted": 1, "dispatched": 1}
     assert m.by_department == {"街道办": 4}
@@ -92,5 +95,5 @@ def test_metrics(engine: Engine, clock: FrozenClock) -> None:
     assert m.resolution_rate == pytest.approx(2 / 4)
     assert m.satisfaction_rate == 1.0 and m.ratings == 1
     assert m.mean_hours_to_close == pytest.approx((1 + 0) / 2)
-    only = case_metrics(engine, topic="noise", settings=SETTINGS, clock=clock)
+    only = case_metrics(ops_engine, topic="noise", settings=SETTINGS, clock=clock)
     assert only.total == 1 and only.by_topic == {"noise": 1}

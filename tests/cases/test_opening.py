@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine as SqlEngine
+from sqlalchemy import func, select
 
 from citybrain.cases.desk import act, get_case, list_cases
 from citybrain.cases.opening import open_cases
@@ -14,12 +15,12 @@ from citybrain.core.opsdb import session
 from .conftest import FrozenClock, findings
 
 
-def _count(engine: Engine, model: type) -> int:
-    with session(engine) as db:
+def _count(ops_engine: SqlEngine, model: type) -> int:
+    with session(ops_engine) as db:
         return int(db.scalar(select(func.count()).select_from(model)) or 0)
 
 
-def test_above_threshold_open_and_below_do_not(engine: Engine, clock: FrozenClock) -> None:
+def test_above_threshold_open_and_below_do_not(ops_engine: SqlEngine, clock: FrozenClock) -> None:
     table = findings(
         [
             {"subject_id": "D1", "score": 0.9},
@@ -27,68 +28,76 @@ def test_above_threshold_open_and_below_do_not(engine: Engine, clock: FrozenCloc
             {"subject_id": "D3", "score": 0.2, "level": "low"},
         ]
     )
-    result = open_cases(engine, table, clock=clock)
+    result = open_cases(ops_engine, table, clock=clock)
     assert len(result.opened) == 2
     assert result.below_threshold == 1
-    subjects = {c.subject_id for c in list_cases(engine)}
+    subjects = {c.subject_id for c in list_cases(ops_engine)}
     assert subjects == {"D1", "D2"}
 
 
-def test_topic_threshold_overrides_the_default(engine: Engine, clock: FrozenClock) -> None:
+def test_topic_threshold_overrides_the_default(ops_engine: SqlEngine, clock: FrozenClock) -> None:
     settings = CaseSettings(thresholds={"group_rental": 0.95})
-    result = open_cases(engine, findings([{"subject_id": "D1", "score": 0.9}]), settings=settings)
+    result = open_cases(
+        ops_engine, findings([{"subject_id": "D1", "score": 0.9}]), settings=settings
+    )
     assert result.opened == [] and result.below_threshold == 1
 
 
-def test_same_subject_in_one_batch_opens_one_case(engine: Engine, clock: FrozenClock) -> None:
+def test_same_subject_in_one_batch_opens_one_case(
+    ops_engine: SqlEngine, clock: FrozenClock
+) -> None:
     table = findings(
         [
             {"subject_id": "D1", "period": "2026-09", "score": 0.7, "level": "medium"},
             {"subject_id": "D1", "period": "2026-10", "score": 0.95},
         ]
     )
-    result = open_cases(engine, table, clock=clock)
+    result = open_cases(ops_engine, table, clock=clock)
     assert len(result.opened) == 1
-    case = get_case(engine, result.opened[0], detail=True)
+    case = get_case(ops_engine, result.opened[0], detail=True)
     assert case.score == 0.95 and case.period == "2026-10"  # the strongest finding heads it
     assert sorted(e.period for e in case.evidence) == ["2026-09", "2026-10"]
     assert case.evidence[0].reasons[0]["signal"] == "electricity"
 
 
-def test_open_case_attaches_new_evidence(engine: Engine, clock: FrozenClock) -> None:
-    first = open_cases(engine, findings([{"subject_id": "D1"}]), clock=clock)
+def test_open_case_attaches_new_evidence(ops_engine: SqlEngine, clock: FrozenClock) -> None:
+    first = open_cases(ops_engine, findings([{"subject_id": "D1"}]), clock=clock)
     clock.advance(days=30)
     second = open_cases(
-        engine, findings([{"subject_id": "D1", "period": "2026-11"}, {"subject_id": "D9"}]),
+        ops_engine, findings([{"subject_id": "D1", "period": "2026-11"}, {"subject_id": "D9"}]),
         clock=clock,
     )  # fmt: skip
     assert len(second.opened) == 1  # only D9 is new
     assert second.attached_to == first.opened
-    case = get_case(engine, first.opened[0], detail=True)
+    case = get_case(ops_engine, first.opened[0], detail=True)
     assert [e.period for e in case.evidence] == ["2026-10", "2026-11"]
     assert [e.action for e in case.events][-1] == "attach"
     assert case.version == 1  # attaching evidence does not race the clerks' optimistic lock
 
 
-def test_rerunning_the_same_findings_changes_nothing(engine: Engine, clock: FrozenClock) -> None:
+def test_rerunning_the_same_findings_changes_nothing(
+    ops_engine: SqlEngine, clock: FrozenClock
+) -> None:
     table = findings([{"subject_id": "D1"}, {"subject_id": "D2"}])
-    open_cases(engine, table, clock=clock)
-    again = open_cases(engine, table, clock=clock)
+    open_cases(ops_engine, table, clock=clock)
+    again = open_cases(ops_engine, table, clock=clock)
     assert again.opened == [] and again.evidence == 0 and again.attached_to == []
-    assert _count(engine, Case) == 2 and _count(engine, CaseEvidence) == 2
+    assert _count(ops_engine, Case) == 2 and _count(ops_engine, CaseEvidence) == 2
 
 
-def test_a_closed_case_lets_a_new_one_open(engine: Engine, clock: FrozenClock) -> None:
+def test_a_closed_case_lets_a_new_one_open(ops_engine: SqlEngine, clock: FrozenClock) -> None:
     settings = CaseSettings(routing=RoutingRules(default_department="街道办"))
-    case_id = open_cases(engine, findings([{"subject_id": "D1"}]), settings=settings).opened[0]
+    case_id = open_cases(ops_engine, findings([{"subject_id": "D1"}]), settings=settings).opened[0]
     for action in ("accept", "start"):
-        act(engine, case_id, action, actor="clerk", settings=settings, clock=clock)
-    act(engine, case_id, "close", actor="clerk", outcome="confirmed", clock=clock)
-    reopened = open_cases(engine, findings([{"subject_id": "D1", "period": "2026-11"}]))
+        act(ops_engine, case_id, action, actor="clerk", settings=settings, clock=clock)
+    act(ops_engine, case_id, "close", actor="clerk", outcome="confirmed", clock=clock)
+    reopened = open_cases(ops_engine, findings([{"subject_id": "D1", "period": "2026-11"}]))
     assert len(reopened.opened) == 1 and reopened.opened[0] != case_id
 
 
-def test_routed_cases_are_dispatched_with_a_deadline(engine: Engine, clock: FrozenClock) -> None:
+def test_routed_cases_are_dispatched_with_a_deadline(
+    ops_engine: SqlEngine, clock: FrozenClock
+) -> None:
     rules = RoutingRules(
         default_department=None,
         rules=[RoutingRule(name="gr", topics=["group_rental"], departments=["街道办", "公安"])],
@@ -96,9 +105,9 @@ def test_routed_cases_are_dispatched_with_a_deadline(engine: Engine, clock: Froz
     table = findings(
         [{"subject_id": "D1"}, {"subject_id": "E1", "topic": "enterprise", "subject_type": "x"}]
     )
-    result = open_cases(engine, table, settings=CaseSettings(routing=rules), clock=clock)
+    result = open_cases(ops_engine, table, settings=CaseSettings(routing=rules), clock=clock)
     assert result.dispatched == 1 and result.unrouted == 1
-    by_subject = {c.subject_id: c for c in list_cases(engine)}
+    by_subject = {c.subject_id: c for c in list_cases(ops_engine)}
     routed = by_subject["D1"]
     assert routed.status == "dispatched" and routed.department == "街道办"
     assert routed.co_departments == ["公安"] and routed.routing_rule == "gr"
@@ -109,43 +118,43 @@ def test_routed_cases_are_dispatched_with_a_deadline(engine: Engine, clock: Froz
 def test_bulk_opening_and_attaching_on_both_databases(ops_db_url: str) -> None:
     from citybrain.core.opsdb import connect, upgrade
 
-    engine = connect(ops_db_url)
+    ops_engine = connect(ops_db_url)
     try:
-        upgrade(engine)
+        upgrade(ops_engine)
         clock = FrozenClock()
         rows = [{"subject_id": f"D{i}", "street_id": f"S{i % 3}"} for i in range(1200)]
-        first = open_cases(engine, findings(rows), clock=clock)
+        first = open_cases(ops_engine, findings(rows), clock=clock)
         assert len(first.opened) == 1200 and first.dispatched == 1200 and first.evidence == 1200
         clock.advance(days=31)
         later = [{**row, "period": "2026-11"} for row in rows[:700]]
-        second = open_cases(engine, findings([*later, {"subject_id": "NEW"}]), clock=clock)
+        second = open_cases(ops_engine, findings([*later, {"subject_id": "NEW"}]), clock=clock)
         assert len(second.opened) == 1 and len(second.attached_to) == 700
         assert second.evidence == 701
-        assert _count(engine, Case) == 1201 and _count(engine, CaseEvidence) == 1901
-        case = get_case(engine, first.opened[0], detail=True)
+        assert _count(ops_engine, Case) == 1201 and _count(ops_engine, CaseEvidence) == 1901
+        case = get_case(ops_engine, first.opened[0], detail=True)
         assert [e.action for e in case.events] == ["create", "dispatch", "attach"]
         assert case.events[-1].from_status == case.events[-1].to_status == "dispatched"
     finally:
-        engine.dispose()
+        ops_engine.dispose()
 
 
 def test_graver_evidence_raises_the_level_and_brings_the_deadline_forward(
-    engine: Engine, clock: FrozenClock
+    ops_engine: SqlEngine, clock: FrozenClock
 ) -> None:
     settings = CaseSettings(routing=RoutingRules(default_department="街道办"))
     low = findings([{"subject_id": "D1", "score": 0.55, "level": "low"}])
-    case_id = open_cases(engine, low, settings=settings, clock=clock).opened[0]
-    before = get_case(engine, case_id)
+    case_id = open_cases(ops_engine, low, settings=settings, clock=clock).opened[0]
+    before = get_case(ops_engine, case_id)
     assert before.level == "low" and before.sla_due_at is not None
     clock.advance(days=1)
     graver = findings([{"subject_id": "D1", "period": "2026-11", "score": 0.95}])
-    open_cases(engine, graver, settings=settings, clock=clock)
-    after = get_case(engine, case_id, detail=True)
+    open_cases(ops_engine, graver, settings=settings, clock=clock)
+    after = get_case(ops_engine, case_id, detail=True)
     assert after.level == "high"
     assert after.sla_due_at is not None and after.sla_due_at < before.sla_due_at
     assert after.events[-1].details["level"] == {"from": "low", "to": "high"}
     assert "升为" in after.events[-1].comment
     # Milder evidence never lowers it.
-    open_cases(engine, findings([{"subject_id": "D1", "period": "2026-12", "level": "low"}]),
+    open_cases(ops_engine, findings([{"subject_id": "D1", "period": "2026-12", "level": "low"}]),
                settings=settings, clock=clock)  # fmt: skip
-    assert get_case(engine, case_id).level == "high"
+    assert get_case(ops_engine, case_id).level == "high"

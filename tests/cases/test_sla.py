@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine as SqlEngine
 
 from citybrain.cases.desk import act, escalate_overdue, get_case
 from citybrain.cases.opening import open_cases
@@ -62,24 +62,24 @@ def test_sla_hours_per_topic_and_level() -> None:
     assert policy.hours_for("group_rental", "medium") == 16
 
 
-def test_escalation_across_a_weekend(engine: Engine) -> None:
+def test_escalation_across_a_weekend(ops_engine: SqlEngine) -> None:
     friday = FrozenClock(shanghai(27, 16, 30))
     settings = CaseSettings(
         routing=RoutingRules(default_department="街道办", supervisors={"街道办": "区督查室"})
     )
     case_id = open_cases(
-        engine, findings([{"subject_id": "D1"}]), settings=settings, clock=friday
+        ops_engine, findings([{"subject_id": "D1"}]), settings=settings, clock=friday
     ).opened[0]
-    act(engine, case_id, "accept", actor="clerk", settings=settings, clock=friday)
-    assert get_case(engine, case_id).sla_due_at == shanghai(30, 17, 30)
+    act(ops_engine, case_id, "accept", actor="clerk", settings=settings, clock=friday)
+    assert get_case(ops_engine, case_id).sla_due_at == shanghai(30, 17, 30)
 
     friday.now = shanghai(29, 12)  # Sunday noon: two days later, no working time used
-    assert escalate_overdue(engine, settings=settings, clock=friday) == []
+    assert escalate_overdue(ops_engine, settings=settings, clock=friday) == []
     friday.now = shanghai(30, 17, 29)
-    assert escalate_overdue(engine, settings=settings, clock=friday) == []
+    assert escalate_overdue(ops_engine, settings=settings, clock=friday) == []
     friday.now = shanghai(30, 17, 31)
-    assert escalate_overdue(engine, settings=settings, clock=friday) == [case_id]
-    case = get_case(engine, case_id, detail=True)
+    assert escalate_overdue(ops_engine, settings=settings, clock=friday) == [case_id]
+    case = get_case(ops_engine, case_id, detail=True)
     assert case.status == "accepted"  # escalation keeps the case where it is
     assert case.supervisor == "区督查室" and case.escalated_at == shanghai(30, 17, 31)
     last = case.events[-1]
@@ -89,14 +89,14 @@ def test_escalation_across_a_weekend(engine: Engine) -> None:
         {"supervisor": "区督查室"},
     )
     friday.advance(hours=5)
-    assert escalate_overdue(engine, settings=settings, clock=friday) == []  # once only
+    assert escalate_overdue(ops_engine, settings=settings, clock=friday) == []  # once only
 
 
-def test_closed_cases_are_never_escalated(engine: Engine, clock: FrozenClock) -> None:
+def test_closed_cases_are_never_escalated(ops_engine: SqlEngine, clock: FrozenClock) -> None:
     settings = CaseSettings(routing=RoutingRules(default_department="街道办"))
-    case_id = open_cases(engine, findings([{"subject_id": "D1"}]), settings=settings).opened[0]
+    case_id = open_cases(ops_engine, findings([{"subject_id": "D1"}]), settings=settings).opened[0]
     for action in ("accept", "start"):
-        act(engine, case_id, action, actor="c", clock=clock)
-    act(engine, case_id, "close", actor="c", outcome="rejected", clock=clock)
+        act(ops_engine, case_id, action, actor="c", clock=clock)
+    act(ops_engine, case_id, "close", actor="c", outcome="rejected", clock=clock)
     clock.advance(days=30)
-    assert escalate_overdue(engine, settings=settings, clock=clock) == []
+    assert escalate_overdue(ops_engine, settings=settings, clock=clock) == []

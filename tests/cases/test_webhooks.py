@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine as SqlEngine
 
 from citybrain.cases.desk import act, escalate_overdue
 from citybrain.cases.opening import open_cases
@@ -72,14 +72,14 @@ def test_signature_round_trip() -> None:
 
 
 def test_dispatch_is_delivered_after_retries(
-    engine: Engine, receiver: Receiver, clock: FrozenClock
+    ops_engine: SqlEngine, receiver: Receiver, clock: FrozenClock
 ) -> None:
-    register_webhook(engine, "街道办", receiver.url, SECRET)
+    register_webhook(ops_engine, "街道办", receiver.url, SECRET)
     receiver.failures = 2
     table = findings([{"subject_id": "D1"}])
-    case_id = open_cases(engine, table, settings=SETTINGS, clock=clock).opened[0]
+    case_id = open_cases(ops_engine, table, settings=SETTINGS, clock=clock).opened[0]
     waits: list[float] = []
-    reports = deliver_pending(engine, backoff_seconds=0.5, sleep=waits.append, clock=clock)
+    reports = deliver_pending(ops_engine, backoff_seconds=0.5, sleep=waits.append, clock=clock)
     assert [(r.status, r.attempts) for r in reports] == [("delivered", 3)]
     assert waits == [0.5, 1.0]  # exponential backoff between the attempts
     assert len(receiver.calls) == 3
@@ -88,19 +88,19 @@ def test_dispatch_is_delivered_after_retries(
     payload = json.loads(body)
     assert payload["event"] == "case.dispatched" and payload["case"]["id"] == case_id
     assert payload["case"]["status"] == "dispatched" and payload["case"]["status_zh"] == "派发"
-    (delivery,) = list_deliveries(engine, case_id=case_id)
+    (delivery,) = list_deliveries(ops_engine, case_id=case_id)
     assert delivery.status == "delivered" and delivery.attempts == 3
     assert [a["status_code"] for a in delivery.attempt_log] == [503, 503, 200]
-    assert deliver_pending(engine, sleep=waits.append) == []  # nothing left to send
+    assert deliver_pending(ops_engine, sleep=waits.append) == []  # nothing left to send
 
 
-def test_giving_up_after_max_attempts_is_logged(engine: Engine, receiver: Receiver) -> None:
-    register_webhook(engine, "街道办", receiver.url, SECRET)
+def test_giving_up_after_max_attempts_is_logged(ops_engine: SqlEngine, receiver: Receiver) -> None:
+    register_webhook(ops_engine, "街道办", receiver.url, SECRET)
     receiver.failures = 99
-    open_cases(engine, findings([{"subject_id": "D1"}]), settings=SETTINGS)
-    reports = deliver_pending(engine, max_attempts=3, backoff_seconds=0, sleep=lambda s: None)
+    open_cases(ops_engine, findings([{"subject_id": "D1"}]), settings=SETTINGS)
+    reports = deliver_pending(ops_engine, max_attempts=3, backoff_seconds=0, sleep=lambda s: None)
     assert [(r.status, r.attempts) for r in reports] == [("failed", 3)]
-    (delivery,) = list_deliveries(engine)
+    (delivery,) = list_deliveries(ops_engine)
     assert (
         delivery.status == "failed"
         and [a["error"] for a in delivery.attempt_log] == ["HTTP 503"] * 3
@@ -108,35 +108,35 @@ def test_giving_up_after_max_attempts_is_logged(engine: Engine, receiver: Receiv
 
 
 def test_without_waiting_the_retry_is_scheduled(
-    engine: Engine, receiver: Receiver, clock: FrozenClock
+    ops_engine: SqlEngine, receiver: Receiver, clock: FrozenClock
 ) -> None:
-    register_webhook(engine, "街道办", receiver.url, SECRET)
+    register_webhook(ops_engine, "街道办", receiver.url, SECRET)
     receiver.failures = 1
-    open_cases(engine, findings([{"subject_id": "D1"}]), settings=SETTINGS, clock=clock)
-    first = deliver_pending(engine, wait=False, backoff_seconds=60, clock=clock)
+    open_cases(ops_engine, findings([{"subject_id": "D1"}]), settings=SETTINGS, clock=clock)
+    first = deliver_pending(ops_engine, wait=False, backoff_seconds=60, clock=clock)
     assert [(r.status, r.attempts) for r in first] == [("pending", 1)]
-    assert deliver_pending(engine, wait=False, clock=clock) == []  # not due yet
+    assert deliver_pending(ops_engine, wait=False, clock=clock) == []  # not due yet
     clock.advance(seconds=61)
-    assert [r.status for r in deliver_pending(engine, wait=False, clock=clock)] == ["delivered"]
+    assert [r.status for r in deliver_pending(ops_engine, wait=False, clock=clock)] == ["delivered"]
 
 
-def test_an_unreachable_receiver_is_an_attempt_not_a_crash(engine: Engine) -> None:
-    register_webhook(engine, "街道办", "http://127.0.0.1:9/nothing-listens", SECRET)
-    open_cases(engine, findings([{"subject_id": "D1"}]), settings=SETTINGS)
-    reports = deliver_pending(engine, max_attempts=2, backoff_seconds=0, sleep=lambda s: None)
+def test_an_unreachable_receiver_is_an_attempt_not_a_crash(ops_engine: SqlEngine) -> None:
+    register_webhook(ops_engine, "街道办", "http://127.0.0.1:9/nothing-listens", SECRET)
+    open_cases(ops_engine, findings([{"subject_id": "D1"}]), settings=SETTINGS)
+    reports = deliver_pending(ops_engine, max_attempts=2, backoff_seconds=0, sleep=lambda s: None)
     assert [(r.status, r.attempts) for r in reports] == [("failed", 2)]
-    assert "ConnectError" in (list_deliveries(engine)[0].attempt_log[0]["error"] or "")
+    assert "ConnectError" in (list_deliveries(ops_engine)[0].attempt_log[0]["error"] or "")
 
 
 def test_escalation_notifies_the_supervisor(
-    engine: Engine, receiver: Receiver, clock: FrozenClock
+    ops_engine: SqlEngine, receiver: Receiver, clock: FrozenClock
 ) -> None:
-    register_webhook(engine, "督办中心", receiver.url, SECRET)
+    register_webhook(ops_engine, "督办中心", receiver.url, SECRET)
     case_id = open_cases(
-        engine, findings([{"subject_id": "D1"}]), settings=SETTINGS, clock=clock
+        ops_engine, findings([{"subject_id": "D1"}]), settings=SETTINGS, clock=clock
     ).opened[0]
-    act(engine, case_id, "accept", actor="clerk", clock=clock)
+    act(ops_engine, case_id, "accept", actor="clerk", clock=clock)
     clock.advance(days=7)
-    assert escalate_overdue(engine, settings=SETTINGS, clock=clock) == [case_id]
-    assert [r.status for r in deliver_pending(engine, clock=clock)] == ["delivered"]
+    assert escalate_overdue(ops_engine, settings=SETTINGS, clock=clock) == [case_id]
+    assert [r.status for r in deliver_pending(ops_engine, clock=clock)] == ["delivered"]
     assert json.loads(receiver.calls[0][1])["event"] == "case.escalated"

@@ -35,8 +35,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def add_rows(url: str, start: int, n: int) -> None:
-    engine = sa.create_engine(url)
-    with engine.begin() as connection:
+    source_engine = sa.create_engine(url)
+    with source_engine.begin() as connection:
         READINGS.create(connection, checkfirst=True)
         connection.execute(
             READINGS.insert(),
@@ -50,7 +50,7 @@ def add_rows(url: str, start: int, n: int) -> None:
                 for i in range(start, start + n)
             ],
         )
-    engine.dispose()
+    source_engine.dispose()
 
 
 def landed(manifest: Manifest) -> list[int]:

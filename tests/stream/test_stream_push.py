@@ -107,7 +107,7 @@ def test_pushed_loads_reach_the_detectors_once_even_across_a_restart(
     run_until(second, lambda: sum(counted().values()) == 5)
     time.sleep(1.5)  # another look at the raw zone would count something twice now
     assert counted() == {"B1": 2, "B2": 2, "B3": 1}
-    events = StreamEvents(store.engine).fetch(0, 100)
+    events = StreamEvents(store.ops_engine).fetch(0, 100)
     appeared = [e.data["bike_id"] for e in events if e.type == "bike.appeared"]
     assert appeared == ["B1", "B2", "B3"]
     assert all(
@@ -158,5 +158,5 @@ def test_a_failing_detector_keeps_its_last_good_state_and_takes_the_batch_again_
 
     run_until(runner, push_twice)
     assert seen() == {"B1": 1, "B2": 1} and not runner.status.errors
-    events = StreamEvents(store.engine).fetch(0, 100)
+    events = StreamEvents(store.ops_engine).fetch(0, 100)
     assert [e.data["bike_id"] for e in events if e.type == "bike.appeared"] == ["B1", "B2"]

@@ -157,7 +157,7 @@ def test_published_readings_land_reach_the_detector_and_the_live_feed(
     assert saved is not None
     assert saved.state["per_sensor"] == {f"AQ{i:04d}": 30 for i in range(SENSORS)}
     # The live feed as every API process reads it (the bus source "stream"), from the ops DB.
-    events = StreamEvents(store.engine).fetch(0, 1000)
+    events = StreamEvents(store.ops_engine).fetch(0, 1000)
     batches = [e for e in events if e.type == "stream.batch"]
     assert sum(e.data["rows_landed"] for e in batches) == sent
     assert {e.data["system"] for e in batches} == {system}
@@ -250,6 +250,6 @@ def test_consumer_killed_mid_batch_and_in_its_detector_restarts_without_loss_or_
     assert len(ids) == sent + 100  # the 100 landed twice (at least once), repeats flagged below
     repeated = Counter(i for i in ids if ids.count(i) > 1)
     assert set(repeated) == set(range(400, 500))
-    feed = [e for e in StreamEvents(store.engine).fetch(0, 1000) if e.type == "stream.batch"]
+    feed = [e for e in StreamEvents(store.ops_engine).fetch(0, 1000) if e.type == "stream.batch"]
     assert sum(e.data["rows_repeated"] for e in feed) == 100
     assert sum(e.data["rows_landed"] for e in feed) == len(ids)

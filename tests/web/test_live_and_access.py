@@ -55,9 +55,11 @@ def _open_case(workspace: Workspace, subject: str) -> None:
         "reasons": [{"signal": "electricity", "observed": 900.0, "expected": 200.0,
                      "contribution": 0.6, "text_zh": "用电高", "text_en": "high power use"}],
     }  # fmt: skip
-    engine = connect(workspace.ops_db_url)
-    open_cases(engine, pa.Table.from_pylist([row], schema=FINDINGS_SCHEMA), settings=CaseSettings())
-    engine.dispose()
+    ops_engine = connect(workspace.ops_db_url)
+    open_cases(
+        ops_engine, pa.Table.from_pylist([row], schema=FINDINGS_SCHEMA), settings=CaseSettings()
+    )
+    ops_engine.dispose()
 
 
 def test_a_case_opened_elsewhere_shows_up_live(

@@ -12,7 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine as SqlEngine
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -60,7 +61,7 @@ class MissingValue(UserError):
     """An action that needs a value (a reason, an outcome, a department) was given none."""
 
 
-def get_case(ops_engine: Engine, case_id: int, *, detail: bool = False) -> Case:
+def get_case(ops_engine: SqlEngine, case_id: int, *, detail: bool = False) -> Case:
     """One case; ``detail`` also loads its evidence, events and reporters."""
     with session(ops_engine) as db:
         query = select(Case).where(Case.id == case_id)
@@ -75,7 +76,7 @@ def get_case(ops_engine: Engine, case_id: int, *, detail: bool = False) -> Case:
 
 
 def list_cases(
-    ops_engine: Engine,
+    ops_engine: SqlEngine,
     *,
     status: str | None = None,
     topic: str | None = None,
@@ -97,7 +98,7 @@ def list_cases(
 
 
 def act(
-    ops_engine: Engine,
+    ops_engine: SqlEngine,
     case_id: int,
     action: Action | str,
     *,
@@ -323,7 +324,7 @@ _NOTIFY: dict[Action, Callable[[Case], list[tuple[str, str | None]]]] = {
 
 
 def escalate_overdue(
-    ops_engine: Engine, *, settings: CaseSettings | None = None, clock: Clock = utcnow
+    ops_engine: SqlEngine, *, settings: CaseSettings | None = None, clock: Clock = utcnow
 ) -> list[int]:
     """Escalate (督办) every active case whose deadline has passed; returns their ids."""
     now = clock()

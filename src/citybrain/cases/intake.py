@@ -16,7 +16,8 @@ from typing import Any
 
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine as SqlEngine
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from citybrain.cases.areas import AreaIndex
@@ -236,7 +237,7 @@ def _submit(
 
 
 def submit_report(
-    ops_engine: Engine,
+    ops_engine: SqlEngine,
     report: Report,
     *,
     settings: CaseSettings | None = None,
@@ -253,7 +254,7 @@ INSPECTION_COLUMNS = ("event_id", "channel", "category", "lon", "lat", "observed
 
 
 def intake_inspections(
-    ops_engine: Engine,
+    ops_engine: SqlEngine,
     events: pa.Table,
     *,
     settings: CaseSettings | None = None,
@@ -294,7 +295,7 @@ def _inspection_report(row: dict[str, Any]) -> Report:
 
 
 def rate_case(
-    ops_engine: Engine, reporter_id: int, rating: int, *, clock: Callable[[], datetime] = utcnow
+    ops_engine: SqlEngine, reporter_id: int, rating: int, *, clock: Callable[[], datetime] = utcnow
 ) -> CaseReporter:
     """A reporter's rating (1–5) of how their closed case was handled; 4 and 5 are satisfied."""
     if not 1 <= rating <= 5:
@@ -314,7 +315,7 @@ def rate_case(
         return reporter
 
 
-def get_report(ops_engine: Engine, reporter_id: int) -> tuple[CaseReporter, Case] | None:
+def get_report(ops_engine: SqlEngine, reporter_id: int) -> tuple[CaseReporter, Case] | None:
     with session(ops_engine) as db:
         reporter = db.get(CaseReporter, reporter_id)
         if reporter is None:
@@ -325,7 +326,7 @@ def get_report(ops_engine: Engine, reporter_id: int) -> tuple[CaseReporter, Case
 
 
 def list_reports(
-    ops_engine: Engine,
+    ops_engine: SqlEngine,
     *,
     ids: Sequence[int] | None = None,
     service_codes: Sequence[str] | None = None,

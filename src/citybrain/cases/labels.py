@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import ColumnElement, Engine, select
+from sqlalchemy import ColumnElement, select
+from sqlalchemy import Engine as SqlEngine
 
 from citybrain.cases.opsdb_models import Case, CaseEvidence
 from citybrain.cases.states import Outcome, Status
@@ -37,7 +38,7 @@ _DECISIVE = (Outcome.confirmed.value, Outcome.rejected.value)
 
 
 def outcome_labels(
-    ops_engine: Engine, topic: str | None = None, where: ColumnElement[bool] | None = None
+    ops_engine: SqlEngine, topic: str | None = None, where: ColumnElement[bool] | None = None
 ) -> pa.Table:
     """Per topic, ``(subject_id, period, label)`` for every finding a closed case judged.
 
@@ -77,7 +78,7 @@ def outcome_labels(
 
 
 def precision_by_month(
-    ops_engine: Engine, topic: str | None = None, timezone: str = "Asia/Shanghai"
+    ops_engine: SqlEngine, topic: str | None = None, timezone: str = "Asia/Shanghai"
 ) -> pa.Table:
     """Each topic's precision of dispatched finding cases, by month of dispatch.
 

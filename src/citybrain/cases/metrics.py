@@ -16,7 +16,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine as SqlEngine
+from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from citybrain.cases.opsdb_models import Case, CaseReporter
@@ -61,7 +62,7 @@ def _counts(db: Any, column: InstrumentedAttribute[Any], topic: str | None) -> d
 
 
 def case_metrics(
-    ops_engine: Engine,
+    ops_engine: SqlEngine,
     *,
     topic: str | None = None,
     settings: CaseSettings | None = None,

@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Engine, Table, select
+from sqlalchemy import Engine as SqlEngine
+from sqlalchemy import Table, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -291,7 +292,7 @@ def dry_run(
 
 
 def open_cases(
-    ops_engine: Engine,
+    ops_engine: SqlEngine,
     findings: pa.Table,
     *,
     settings: CaseSettings | None = None,
@@ -327,7 +328,7 @@ def open_cases(
 
 
 def _write(
-    ops_engine: Engine,
+    ops_engine: SqlEngine,
     kept: pa.Table,
     heads: pa.Table,
     config: CaseSettings,

@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine as SqlEngine
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from citybrain.cases.opsdb_models import Case, DepartmentWebhook, WebhookDelivery
@@ -44,7 +45,7 @@ def encode_payload(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, ensure_ascii=False, sort_keys=True).encode("utf-8")
 
 
-def register_webhook(ops_engine: Engine, department: str, url: str, secret: str) -> None:
+def register_webhook(ops_engine: SqlEngine, department: str, url: str, secret: str) -> None:
     """Set (or replace) the webhook of a department."""
     with session(ops_engine) as db:
         hook = db.scalars(
@@ -102,7 +103,7 @@ class _Pending:
     secret: str
 
 
-def _due(ops_engine: Engine, now: datetime) -> list[_Pending]:
+def _due(ops_engine: SqlEngine, now: datetime) -> list[_Pending]:
     with session(ops_engine) as db:
         rows = db.execute(
             select(WebhookDelivery, DepartmentWebhook.secret)
@@ -140,7 +141,7 @@ def _post(client: httpx.Client, item: _Pending) -> tuple[int | None, str | None,
 
 
 def _record(
-    ops_engine: Engine,
+    ops_engine: SqlEngine,
     delivery_id: int,
     *,
     now: datetime,
@@ -164,7 +165,7 @@ def _record(
 
 
 def deliver_pending(
-    ops_engine: Engine,
+    ops_engine: SqlEngine,
     *,
     client: httpx.Client | None = None,
     max_attempts: int = 5,
@@ -210,7 +211,7 @@ def deliver_pending(
     return reports
 
 
-def list_deliveries(ops_engine: Engine, *, case_id: int | None = None) -> list[WebhookDelivery]:
+def list_deliveries(ops_engine: SqlEngine, *, case_id: int | None = None) -> list[WebhookDelivery]:
     query = select(WebhookDelivery).order_by(WebhookDelivery.id)
     if case_id is not None:
         query = query.where(WebhookDelivery.case_id == case_id)

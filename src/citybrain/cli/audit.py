@@ -23,11 +23,11 @@ def verify() -> None:
     from citybrain.api.security.audit import verify_audit
     from citybrain.core.opsdb import connect
 
-    engine = connect(Workspace.open(state.workspace).ops_db_url)
+    ops_engine = connect(Workspace.open(state.workspace).ops_db_url)
     try:
-        result = verify_audit(engine)
+        result = verify_audit(ops_engine)
     finally:
-        engine.dispose()
+        ops_engine.dispose()
     if result.passed:
         console.print(f"[green]ok[/] {result.message}")
         return
@@ -51,14 +51,14 @@ def tail(
     from citybrain.api.opsdb_models import AuditLog
     from citybrain.core.opsdb import connect, session
 
-    engine = connect(Workspace.open(state.workspace).ops_db_url)
+    ops_engine = connect(Workspace.open(state.workspace).ops_db_url)
     try:
-        with session(engine) as db:
+        with session(ops_engine) as db:
             rows = list(db.scalars(select(AuditLog).order_by(AuditLog.seq.desc()).limit(lines)))[
                 ::-1
             ]
     finally:
-        engine.dispose()
+        ops_engine.dispose()
     if json_out:
         for r in rows:
             typer.echo(

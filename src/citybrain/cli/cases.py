@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy import Engine
+from sqlalchemy import Engine as SqlEngine
 
 from citybrain.cli.state import state
 from citybrain.cli.ui import console
@@ -24,16 +24,16 @@ cases_app = typer.Typer(
 
 
 @contextmanager
-def _ops_engine() -> Iterator[tuple[Workspace, Engine]]:
+def _ops_engine() -> Iterator[tuple[Workspace, SqlEngine]]:
     from citybrain.core.opsdb import connect, upgrade
 
     workspace = Workspace.open(state.workspace)
-    engine = connect(workspace.ops_db_url)
+    ops_engine = connect(workspace.ops_db_url)
     try:
-        upgrade(engine)  # a no-op at head; brings an older workspace's ops database up to date
-        yield workspace, engine
+        upgrade(ops_engine)  # a no-op at head; brings an older workspace's ops database up to date
+        yield workspace, ops_engine
     finally:
-        engine.dispose()
+        ops_engine.dispose()
 
 
 def _local(moment: datetime | None, workspace: Workspace) -> str:
@@ -69,8 +69,10 @@ def list_command(
     if status is not None and status not in {s.value for s in Status}:
         known = ", ".join(s.value for s in Status)
         raise UserError(f"unknown status {status!r}", hint=f"statuses are {known}")
-    with _ops_engine() as (workspace, engine):
-        cases = list_cases(engine, status=status, topic=topic, department=department, limit=limit)
+    with _ops_engine() as (workspace, ops_engine):
+        cases = list_cases(
+            ops_engine, status=status, topic=topic, department=department, limit=limit
+        )
     if as_json:
         _print_json([case_summary(c) for c in cases])
         return
@@ -103,8 +105,8 @@ def show_command(
     from citybrain.cases import event_summary, get_case, status_label
     from citybrain.cases.views import case_summary
 
-    with _ops_engine() as (workspace, engine):
-        case = get_case(engine, case_id, detail=True)
+    with _ops_engine() as (workspace, ops_engine):
+        case = get_case(ops_engine, case_id, detail=True)
     if as_json:
         _print_json(
             {
@@ -205,9 +207,14 @@ def route_command(
     area_index = _areas(areas)
     names = area_names(workspace)
     if not dry_run:
-        with _ops_engine() as (_, engine):
+        with _ops_engine() as (_, ops_engine):
             result = open_cases(
-                engine, table, settings=settings, areas=area_index, hints=hints, area_names=names
+                ops_engine,
+                table,
+                settings=settings,
+                areas=area_index,
+                hints=hints,
+                area_names=names,
             )
         console.print(
             f"[green]{len(result.opened)} case(s) opened[/], {result.dispatched} dispatched, "
@@ -246,8 +253,8 @@ def escalate_command() -> None:
     """
     from citybrain.cases import escalate_overdue, settings_for_workspace
 
-    with _ops_engine() as (workspace, engine):
-        ids = escalate_overdue(engine, settings=settings_for_workspace(workspace.root))
+    with _ops_engine() as (workspace, ops_engine):
+        ids = escalate_overdue(ops_engine, settings=settings_for_workspace(workspace.root))
     console.print(
         f"{len(ids)} case(s) escalated" + (f": {', '.join(map(str, ids))}" if ids else "")
     )
@@ -263,6 +270,8 @@ def metrics_command(
     """
     from citybrain.cases import case_metrics, settings_for_workspace
 
-    with _ops_engine() as (workspace, engine):
-        metrics = case_metrics(engine, topic=topic, settings=settings_for_workspace(workspace.root))
+    with _ops_engine() as (workspace, ops_engine):
+        metrics = case_metrics(
+            ops_engine, topic=topic, settings=settings_for_workspace(workspace.root)
+        )
     _print_json(metrics.as_dict())

@@ -37,12 +37,12 @@ def _ops() -> Iterator[tuple[Workspace, SqlEngine]]:
     from citybrain.core.opsdb import connect, upgrade
 
     workspace = Workspace.open(state.workspace)
-    engine = connect(workspace.ops_db_url)
+    ops_engine = connect(workspace.ops_db_url)
     try:
-        upgrade(engine)
-        yield workspace, engine
+        upgrade(ops_engine)
+        yield workspace, ops_engine
     finally:
-        engine.dispose()
+        ops_engine.dispose()
 
 
 def _rates(values: list[str]) -> dict[str, float] | None:

@@ -118,13 +118,13 @@ def maybe_runner(
     for found in discover_detectors().values():
         if all(s in ids for s in found.sources) and found.name not in {d.name for d in detectors}:
             detectors.append(found)
-    engine = connect(workspace.ops_db_url)
-    upgrade(engine)  # a no-op at head; brings an older workspace's ops database up to date
+    ops_engine = connect(workspace.ops_db_url)
+    upgrade(ops_engine)  # a no-op at head; brings an older workspace's ops database up to date
     return StreamRunner(
         workspace,
         contracts,
         detectors,
-        store=StreamStore(engine),
+        store=StreamStore(ops_engine),
         recorder=recorder_for(workspace),
     )
 

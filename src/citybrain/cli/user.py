@@ -25,13 +25,13 @@ def _db() -> Iterator[Session]:
     from citybrain.core.opsdb import connect, session, upgrade
 
     workspace = Workspace.open(state.workspace)
-    engine = connect(workspace.ops_db_url)
+    ops_engine = connect(workspace.ops_db_url)
     try:
-        upgrade(engine)
-        with session(engine) as db:
+        upgrade(ops_engine)
+        with session(ops_engine) as db:
             yield db
     finally:
-        engine.dispose()
+        ops_engine.dispose()
 
 
 @user_app.command("create")

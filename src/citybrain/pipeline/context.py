@@ -17,7 +17,7 @@ from typing import IO, TYPE_CHECKING
 from citybrain.core.errors import UserError
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine as OpsEngine
+    from sqlalchemy import Engine as SqlEngine
 
     from citybrain.core.catalog import Catalog
     from citybrain.core.engine import Engine
@@ -29,7 +29,8 @@ LOCK_FILE = ".citybrain-run.lock"
 
 @dataclass
 class RunContext:
-    """One run's shared handles. Steps read ``engine``, ``catalog`` and ``ops`` from here."""
+    """One run's shared handles. Steps read ``engine`` (the lake's), ``catalog`` and ``ops_engine``
+    (the ops database's) from here."""
 
     workspace: Workspace
     catalog: Catalog
@@ -37,9 +38,9 @@ class RunContext:
     _engine: Engine | None = field(default=None, repr=False)
 
     @property
-    def ops(self) -> OpsEngine:
-        """The ops database (SQLAlchemy), the same pool the catalog uses."""
-        return self.catalog.engine
+    def ops_engine(self) -> SqlEngine:
+        """The ops database's SQLAlchemy engine, the same pool the catalog uses."""
+        return self.catalog.ops_engine
 
     @property
     def engine(self) -> Engine:

@@ -155,7 +155,7 @@ def _migrate_first(ctx: RunContext, graph: Graph, selected: Sequence[str]) -> _D
         return _Done(result, time.perf_counter() - started, memory.peak_rss_bytes())
     from citybrain.core.opsdb import upgrade
 
-    upgrade(ctx.ops)
+    upgrade(ctx.ops_engine)
     return None
 
 

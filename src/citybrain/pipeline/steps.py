@@ -33,8 +33,8 @@ TOPIC = "topic"
 def migrate(ctx: RunContext, report: Report) -> StepResult:
     from citybrain.core.opsdb import current_revision, upgrade
 
-    upgrade(ctx.ops)
-    return StepResult(f"ops database at revision {current_revision(ctx.ops)}")
+    upgrade(ctx.ops_engine)
+    return StepResult(f"ops database at revision {current_revision(ctx.ops_engine)}")
 
 
 def ingest_step(contract: Path) -> Step:
@@ -121,7 +121,7 @@ def topic_step(topic: Topic) -> Step:
             # An earlier attempt of this run stored them and was stopped before it said so.
             return StepResult(f"{stored} findings (stored earlier in this run)", None, stored)
         # The closed loop: case outcomes are the topic's labels.
-        labels = outcome_labels(ctx.ops, name).select(["subject_id", "period", "label"])
+        labels = outcome_labels(ctx.ops_engine, name).select(["subject_id", "period", "label"])
         # The runner hands the topic its declared inputs (the step's ``reads``), nothing else.
         inputs = read_inputs(topic, ctx.engine)
         rows_in = sum(_count(ctx, table) for table in inputs.values())
@@ -179,7 +179,9 @@ def cases(ctx: RunContext, report: Report) -> StepResult:
         latest = pc.max(findings.column("period")).as_py()
         current = findings.filter(pc.equal(findings.column("period"), latest))
         report(topic.name)
-        result = open_cases(ctx.ops, current, settings=settings, hints=hints, area_names=names)
+        result = open_cases(
+            ctx.ops_engine, current, settings=settings, hints=hints, area_names=names
+        )
         rows_in += current.num_rows
         rows_out += len(result.opened) + len(result.attached_to)
         parts.append(

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine as SqlEngine
+from sqlalchemy import select
 
 from citybrain.core.opsdb import session
 from citybrain.stream.detector import StreamEvent
@@ -30,10 +31,10 @@ class Saved:
 
 @dataclass
 class StreamStore:
-    engine: Engine
+    ops_engine: SqlEngine
 
     def load(self, name: str) -> Saved | None:
-        with session(self.engine) as db:
+        with session(self.ops_engine) as db:
             row = db.get(DetectorStateRecord, name)
             if row is None:
                 return None
@@ -50,7 +51,7 @@ class StreamStore:
     ) -> None:
         """The state, cursor and events of one batch: all committed, or none."""
         now = datetime.now(UTC)
-        with session(self.engine) as db:
+        with session(self.ops_engine) as db:
             row = db.get(DetectorStateRecord, name)
             if row is None:
                 row = DetectorStateRecord(name=name)
@@ -75,7 +76,7 @@ class StreamStore:
             )
 
     def events(self, after: int = 0, limit: int = 1000) -> list[LiveEventRecord]:
-        with session(self.engine) as db:
+        with session(self.ops_engine) as db:
             query = (
                 select(LiveEventRecord)
                 .where(LiveEventRecord.id > after)

@@ -31,7 +31,7 @@ def test_parallel_writers_lose_nothing(ops_db_url: str) -> None:
 
         with ThreadPoolExecutor(WORKERS) as pool:
             list(pool.map(work, range(WORKERS)))
-        with session(catalog.engine) as db:
+        with session(catalog.ops_engine) as db:
             assert db.scalar(select(func.count()).select_from(CatalogDatasetStats)) == WORKERS * 10
         assert len(catalog.list_datasets()) == 1
     finally:

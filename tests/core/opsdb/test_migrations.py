@@ -26,45 +26,45 @@ def test_upgrade_from_empty_creates_the_tables(ops_db_url: str) -> None:
     assert current_revision(ops_db_url) is None
     upgrade(ops_db_url)
     assert current_revision(ops_db_url) == head_revision()
-    engine = connect(ops_db_url)
+    ops_engine = connect(ops_db_url)
     try:
-        assert set(inspect(engine).get_table_names()) >= CORE_TABLES
+        assert set(inspect(ops_engine).get_table_names()) >= CORE_TABLES
     finally:
-        engine.dispose()
+        ops_engine.dispose()
 
 
 def test_upgrade_twice_is_a_no_op(ops_db_url: str) -> None:
-    engine = connect(ops_db_url)
+    ops_engine = connect(ops_db_url)
     try:
-        upgrade(engine)
-        upgrade(engine)
-        assert current_revision(engine) == head_revision()
+        upgrade(ops_engine)
+        upgrade(ops_engine)
+        assert current_revision(ops_engine) == head_revision()
     finally:
-        engine.dispose()
+        ops_engine.dispose()
 
 
 def test_models_and_migrations_agree(ops_db_url: str) -> None:
-    engine = connect(ops_db_url)
+    ops_engine = connect(ops_db_url)
     try:
-        upgrade(engine)
-        with engine.connect() as connection:
+        upgrade(ops_engine)
+        with ops_engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             diff = compare_metadata(context, load_models())
         assert diff == [], f"models and migrations differ; add a migration: {diff}"
     finally:
-        engine.dispose()
+        ops_engine.dispose()
 
 
 def test_downgrade_to_base_and_up_again(ops_db_url: str) -> None:
-    engine = connect(ops_db_url)
+    ops_engine = connect(ops_db_url)
     try:
-        upgrade(engine)
-        downgrade(engine, "base")
-        assert not CORE_TABLES & set(inspect(engine).get_table_names())
-        upgrade(engine)
-        assert current_revision(engine) == head_revision()
+        upgrade(ops_engine)
+        downgrade(ops_engine, "base")
+        assert not CORE_TABLES & set(inspect(ops_engine).get_table_names())
+        upgrade(ops_engine)
+        assert current_revision(ops_engine) == head_revision()
     finally:
-        engine.dispose()
+        ops_engine.dispose()
 
 
 def test_history_is_one_line() -> None:
@@ -82,16 +82,16 @@ def test_the_role_check_admits_system_accounts_and_nothing_unknown(ops_db_url: s
     from sqlalchemy.exc import IntegrityError
 
     now = datetime.now(UTC)
-    engine = connect(ops_db_url)
+    ops_engine = connect(ops_db_url)
     insert = text(
         "INSERT INTO api_user (username, display_name, role, scope, disabled, failed_logins,"
         " created_at, updated_at) VALUES (:name, '', :role, '[]', false, 0, :now, :now)"
     )
     try:
-        upgrade(engine)
-        with engine.begin() as connection:
+        upgrade(ops_engine)
+        with ops_engine.begin() as connection:
             connection.execute(insert, {"name": "water-system", "role": "system", "now": now})
-        with pytest.raises(IntegrityError), engine.begin() as connection:
+        with pytest.raises(IntegrityError), ops_engine.begin() as connection:
             connection.execute(insert, {"name": "root", "role": "superuser", "now": now})
     finally:
-        engine.dispose()
+        ops_engine.dispose()

@@ -14,13 +14,13 @@ from fixtures import postgres
 def test_server_is_real_and_on_loopback_only(postgres_url: URL) -> None:
     bin_dir = postgres.find_pg_bin()
     assert bin_dir is not None
-    engine = create_engine(postgres_url)
+    ops_engine = create_engine(postgres_url)
     try:
-        with engine.connect() as connection:
+        with ops_engine.connect() as connection:
             version = connection.execute(text("SHOW server_version_num")).scalar_one()
             listen = connection.execute(text("SHOW listen_addresses")).scalar_one()
     finally:
-        engine.dispose()
+        ops_engine.dispose()
     assert int(version) // 10000 == int(bin_dir.parent.name)
     assert listen == "127.0.0.1"
 

@@ -52,11 +52,11 @@ def test_a_new_model_becomes_a_migration(
 
     url = f"sqlite:///{tmp_path / 'ops.sqlite'}"
     upgrade(url)
-    engine = connect(url)
+    ops_engine = connect(url)
     try:
-        assert "case_item" in inspect(engine).get_table_names()
+        assert "case_item" in inspect(ops_engine).get_table_names()
     finally:
-        engine.dispose()
+        ops_engine.dispose()
 
 
 def test_command_line_upgrade_and_current(

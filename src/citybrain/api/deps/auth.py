@@ -26,7 +26,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
-from sqlalchemy import Engine
+from sqlalchemy import Engine as SqlEngine
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute
 
@@ -131,7 +131,7 @@ class Security:
     """App-wide security state, kept in ``app.state.security``; tests may swap the clock."""
 
     settings: ApiSettings
-    ops_engine: Engine  # the ops database (SQLAlchemy): users, keys, audit, cases, catalog
+    ops_engine: SqlEngine  # the ops database (SQLAlchemy): users, keys, audit, cases, catalog
     signing_key: bytes
     limiter: TokenBucketLimiter
     audit: AuditWriter

@@ -10,18 +10,18 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends
-from sqlalchemy import Engine
+from sqlalchemy import Engine as SqlEngine
 
 from citybrain.api.deps.auth import Security, get_security
 from citybrain.core.catalog import Catalog
 
 
-async def get_ops_engine(security: Annotated[Security, Depends(get_security)]) -> Engine:
+async def get_ops_engine(security: Annotated[Security, Depends(get_security)]) -> SqlEngine:
     """The app's pooled engine on the ops database (one per app, made by ``create_app``)."""
     return security.ops_engine
 
 
-OpsEngine = Annotated[Engine, Depends(get_ops_engine)]
+OpsEngine = Annotated[SqlEngine, Depends(get_ops_engine)]
 
 
 async def get_catalog(ops_engine: OpsEngine) -> Catalog:

@@ -7,7 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine as SqlEngine
+from sqlalchemy import func, select
 
 from citybrain.api.live.bus import Event, Place
 from citybrain.api.security.roles import Permission
@@ -24,7 +25,7 @@ class CaseChanges:
     """Every row of ``case_event`` (created, dispatched, accepted, closed, evidence attached …)
     as ``case.<action>``, placed in the case's street, community and grid."""
 
-    ops_engine: Engine
+    ops_engine: SqlEngine
     name: str = "case"
 
     def head(self) -> int:
@@ -88,7 +89,7 @@ class FindingRuns:
     """A topic run storing its findings (a ``catalog_dataset_stats`` row of a ``topic`` zone
     ``<topic>_findings`` dataset) as ``finding.published``, its count spread over areas."""
 
-    ops_engine: Engine
+    ops_engine: SqlEngine
     area_counts: AreaCounts
     name: str = "finding"
 
@@ -148,7 +149,7 @@ class StreamEvents:
     table (``citybrain stream``: ``stream.batch`` per landed load, and its detectors' alerts), each
     with the permission it needs and, when it has one, its area."""
 
-    ops_engine: Engine
+    ops_engine: SqlEngine
     name: str = "stream"
 
     def head(self) -> int:

@@ -14,7 +14,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine as SqlEngine
+from sqlalchemy import func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from citybrain.api.deps import InstalledTopics, Lake, LakeDep, OpsEngine, Principal, require
@@ -62,7 +63,7 @@ class OpsMetrics(BaseModel):
 
 
 def collect(
-    request: Request, ops_engine: Engine, lake: Lake, installed_topics: Iterable[str]
+    request: Request, ops_engine: SqlEngine, lake: Lake, installed_topics: Iterable[str]
 ) -> OpsMetrics:
     counter: RequestCounter | None = getattr(request.app.state, "request_counts", None)
     requests = {f"{m} {s}": n for (m, s), n in sorted(counter.counts.items())} if counter else {}

@@ -13,7 +13,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
-from sqlalchemy import Engine, case, func, select
+from sqlalchemy import Engine as SqlEngine
+from sqlalchemy import case, func, select
 
 from citybrain.api.deps import (
     CatalogDep,
@@ -94,7 +95,7 @@ def _counts(table: pa.Table, column: str) -> dict[str, int]:
     return {str(c["values"]): int(c["counts"]) for c in counted if c["values"] is not None}
 
 
-def _last_runs(ops_engine: Engine) -> dict[str, datetime]:
+def _last_runs(ops_engine: SqlEngine) -> dict[str, datetime]:
     query = (
         select(CatalogDataset.name, func.max(CatalogDatasetStats.recorded_at))
         .join(CatalogDatasetStats, CatalogDatasetStats.dataset_id == CatalogDataset.id)
@@ -105,7 +106,7 @@ def _last_runs(ops_engine: Engine) -> dict[str, datetime]:
         return {str(name): at for name, at in db.execute(query)}
 
 
-def _case_counts(ops_engine: Engine, scope: Scope, now: datetime) -> dict[str, tuple[int, int]]:
+def _case_counts(ops_engine: SqlEngine, scope: Scope, now: datetime) -> dict[str, tuple[int, int]]:
     """Open and overdue cases per topic in the caller's area (counted in SQL)."""
     late = case((Case.sla_due_at < now, 1), else_=0)
     is_open = Case.status.not_in([Status.closed.value, Status.archived.value])

@@ -115,9 +115,9 @@ def _visible(principal: Principal, owner: str | None) -> bool:
     return owner is not None and principal.department is not None and owner == principal.department
 
 
-def _latest_scores(engine: SqlEngine) -> list[QualityScore]:
+def _latest_scores(ops_engine: SqlEngine) -> list[QualityScore]:
     """Each source's most recent stored score."""
-    with Session(engine) as db:
+    with Session(ops_engine) as db:
         latest = (
             select(QualityScore.system, func.max(QualityScore.id).label("id"))
             .group_by(QualityScore.system)

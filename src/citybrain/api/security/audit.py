@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, text
+from sqlalchemy import Engine as SqlEngine
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from citybrain.api.opsdb_models import AuditLog
@@ -182,7 +183,7 @@ class AuditWriter:
     ``citybrain.api.deps.Require``) can refuse as well.
     """
 
-    def __init__(self, ops_engine: Engine, flush_ms: float = 2.0, max_batch: int = 1000) -> None:
+    def __init__(self, ops_engine: SqlEngine, flush_ms: float = 2.0, max_batch: int = 1000) -> None:
         self.ops_engine = ops_engine
         self.flush_seconds = flush_ms / 1000
         self.max_batch = max_batch
@@ -288,7 +289,7 @@ class VerifyResult:
         return f"audit log BROKEN at row {self.first_broken_seq}: {self.reason}"
 
 
-def verify_audit(ops_engine: Engine) -> VerifyResult:
+def verify_audit(ops_engine: SqlEngine) -> VerifyResult:
     """Recompute every row's hash and link, in order; stop at the first that does not add up."""
     expected_prev = GENESIS_HASH
     expected_seq = 1

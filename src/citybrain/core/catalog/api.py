@@ -8,7 +8,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import URL, Engine
+from sqlalchemy import URL
+from sqlalchemy import Engine as SqlEngine
 from sqlalchemy.orm import Session
 
 from citybrain.core.catalog import _datasets, _lineage, _runs
@@ -49,24 +50,24 @@ class Catalog:
     need to move time (freshness); it must return aware datetimes.
     """
 
-    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = utcnow) -> None:
-        self.engine = engine
+    def __init__(self, ops_engine: SqlEngine, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.ops_engine = ops_engine
         self._clock = clock
 
     @classmethod
     def open(cls, url: str | URL, *, migrate: bool = True) -> Catalog:
         """Connect to the ops database at ``url``, upgrading it to the current schema first."""
-        engine = connect(url)
+        ops_engine = connect(url)
         if migrate:
-            upgrade(engine)
-        return cls(engine)
+            upgrade(ops_engine)
+        return cls(ops_engine)
 
     def close(self) -> None:
-        self.engine.dispose()
+        self.ops_engine.dispose()
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
-        with session(self.engine) as db:
+        with session(self.ops_engine) as db:
             yield db
 
     # datasets -----------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
+from sqlalchemy import URL, Connection, create_engine, event, make_url
+from sqlalchemy import Engine as SqlEngine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -26,17 +27,17 @@ def normalise_url(url: str | URL) -> URL:
     return parsed
 
 
-def connect(url: str | URL, *, echo: bool = False) -> Engine:
-    """An engine for the ops database at ``url``.
+def connect(url: str | URL, *, echo: bool = False) -> SqlEngine:
+    """The SQLAlchemy engine of the ops database at ``url`` (called ``ops_engine`` by callers).
 
     SQLite gets WAL, foreign keys and a busy timeout; a bare ``postgresql://`` gets psycopg 3.
     """
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
         _check_sqlite_folder(parsed)
-        engine = create_engine(parsed, echo=echo)
-        _configure_sqlite(engine)
-        return engine
+        ops_engine = create_engine(parsed, echo=echo)
+        _configure_sqlite(ops_engine)
+        return ops_engine
     # pre_ping: a long-lived web process outlives server restarts and idle-connection reaping.
     return create_engine(parsed, echo=echo, pool_pre_ping=True)
 
@@ -54,12 +55,12 @@ def _check_sqlite_folder(url: URL) -> None:
 
 
 @contextmanager
-def reach(engine: Engine) -> Iterator[Connection]:
+def reach(ops_engine: SqlEngine) -> Iterator[Connection]:
     """A connection, or one clear line saying the database cannot be reached and where it is."""
     try:
-        connection = engine.connect()
+        connection = ops_engine.connect()
     except OperationalError as exc:
-        where = engine.url.render_as_string(hide_password=True)
+        where = ops_engine.url.render_as_string(hide_password=True)
         reason = str(exc.orig or exc).strip().splitlines()[0]
         raise EnvironmentProblem(
             f"cannot reach the ops database {where}: {reason}",
@@ -69,8 +70,8 @@ def reach(engine: Engine) -> Iterator[Connection]:
         yield connection
 
 
-def _configure_sqlite(engine: Engine) -> None:
-    @event.listens_for(engine, "connect")
+def _configure_sqlite(ops_engine: SqlEngine) -> None:
+    @event.listens_for(ops_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the sqlite3 module: its implicit BEGIN skips DDL, which
         # would make migrations non-transactional.
@@ -84,7 +85,7 @@ def _configure_sqlite(engine: Engine) -> None:
         finally:
             cursor.close()
 
-    @event.listens_for(engine, "begin")
+    @event.listens_for(ops_engine, "begin")
     def _on_begin(connection: Any) -> None:
         # IMMEDIATE takes the write lock up front. A deferred transaction that reads and then writes
         # fails at once with "database is locked" when another writer got in between, and the busy
@@ -93,11 +94,11 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 @contextmanager
-def session(engine: Engine) -> Iterator[Session]:
+def session(ops_engine: SqlEngine) -> Iterator[Session]:
     """A unit of work: commits when the block ends, rolls back if it raises.
 
     Objects stay readable after the commit (``expire_on_commit=False``) so a caller can copy them
     out into plain values without another round trip.
     """
-    with Session(engine, expire_on_commit=False) as db, db.begin():
+    with Session(ops_engine, expire_on_commit=False) as db, db.begin():
         yield db

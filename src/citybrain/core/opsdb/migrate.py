@@ -11,7 +11,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import URL, Connection, Engine, text
+from sqlalchemy import URL, Connection, text
+from sqlalchemy import Engine as SqlEngine
 
 from citybrain.core.opsdb.connection import connect, reach
 
@@ -36,20 +37,24 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 @contextmanager
-def _engine_for(url_or_engine: str | URL | Engine) -> Iterator[Engine]:
-    if isinstance(url_or_engine, Engine):
-        yield url_or_engine
+def _ops_engine_for(url_or_ops_engine: str | URL | SqlEngine) -> Iterator[SqlEngine]:
+    if isinstance(url_or_ops_engine, SqlEngine):
+        yield url_or_ops_engine
         return
-    engine = connect(url_or_engine)
+    ops_engine = connect(url_or_ops_engine)
     try:
-        yield engine
+        yield ops_engine
     finally:
-        engine.dispose()
+        ops_engine.dispose()
 
 
-def upgrade(url_or_engine: str | URL | Engine, revision: str = HEAD) -> None:
+def upgrade(url_or_ops_engine: str | URL | SqlEngine, revision: str = HEAD) -> None:
     """Bring the ops database up to ``revision`` (the newest by default); a no-op if it is."""
-    with _engine_for(url_or_engine) as engine, reach(engine) as connection, connection.begin():
+    with (
+        _ops_engine_for(url_or_ops_engine) as ops_engine,
+        reach(ops_engine) as connection,
+        connection.begin(),
+    ):
         _serialise(connection)
         command.upgrade(alembic_config(connection), revision)
 
@@ -62,15 +67,19 @@ def _serialise(connection: Connection) -> None:
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
 
 
-def downgrade(url_or_engine: str | URL | Engine, revision: str) -> None:
+def downgrade(url_or_ops_engine: str | URL | SqlEngine, revision: str) -> None:
     """Step the ops database back to ``revision`` (``base`` empties it); for development."""
-    with _engine_for(url_or_engine) as engine, reach(engine) as connection, connection.begin():
+    with (
+        _ops_engine_for(url_or_ops_engine) as ops_engine,
+        reach(ops_engine) as connection,
+        connection.begin(),
+    ):
         command.downgrade(alembic_config(connection), revision)
 
 
-def current_revision(url_or_engine: str | URL | Engine) -> str | None:
+def current_revision(url_or_ops_engine: str | URL | SqlEngine) -> str | None:
     """The revision the database is at, or None when it has never been migrated."""
-    with _engine_for(url_or_engine) as engine, reach(engine) as connection:
+    with _ops_engine_for(url_or_ops_engine) as ops_engine, reach(ops_engine) as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
@@ -82,8 +91,8 @@ def head_revision() -> str:
     return head
 
 
-def is_up_to_date(url_or_engine: str | URL | Engine) -> bool:
-    return current_revision(url_or_engine) == head_revision()
+def is_up_to_date(url_or_ops_engine: str | URL | SqlEngine) -> bool:
+    return current_revision(url_or_ops_engine) == head_revision()
 
 
 def next_revision_id() -> str:
@@ -102,10 +111,10 @@ def make_revision(message: str, *, autogenerate: bool = True) -> Path:
     import tempfile
 
     with tempfile.TemporaryDirectory() as scratch:
-        engine = connect(f"sqlite:///{scratch}/scratch.sqlite")
+        ops_engine = connect(f"sqlite:///{scratch}/scratch.sqlite")
         try:
-            upgrade(engine)
-            with engine.begin() as connection:
+            upgrade(ops_engine)
+            with ops_engine.begin() as connection:
                 script = command.revision(
                     alembic_config(connection),
                     message=message,
@@ -113,7 +122,7 @@ def make_revision(message: str, *, autogenerate: bool = True) -> Path:
                     rev_id=next_revision_id(),
                 )
         finally:
-            engine.dispose()
+            ops_engine.dispose()
     if script is None or isinstance(script, list):
         raise RuntimeError("alembic wrote no single revision file")
     return Path(script.path)

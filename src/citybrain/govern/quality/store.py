@@ -17,15 +17,15 @@ from citybrain.govern.quality.model import Alert, QualityReport
 
 
 @contextmanager
-def _engine(url: str | SqlEngine) -> Iterator[SqlEngine]:
+def _ops_engine(url: str | SqlEngine) -> Iterator[SqlEngine]:
     if not isinstance(url, str):
         yield url
         return
-    engine = connect(url)
+    ops_engine = connect(url)
     try:
-        yield engine
+        yield ops_engine
     finally:
-        engine.dispose()
+        ops_engine.dispose()
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class ScorePoint:
 def record(url: str | SqlEngine, report: QualityReport, *, at: datetime | None = None) -> None:
     """Store the report's scores and alerts (one assessment)."""
     at = at or utcnow()
-    with _engine(url) as engine, Session(engine) as db, db.begin():
+    with _ops_engine(url) as ops_engine, Session(ops_engine) as db, db.begin():
         for s in report.sources:
             db.add(QualityScore(recorded_at=at, system=s.system, std_table=s.table, rows=s.rows,
                                 score=s.score, dimensions=dict(s.dimensions)))  # fmt: skip
@@ -49,7 +49,7 @@ def record(url: str | SqlEngine, report: QualityReport, *, at: datetime | None =
 
 def score_history(url: str | SqlEngine, system: str) -> list[ScorePoint]:
     """A source's scores, oldest first: its trend across runs."""
-    with _engine(url) as engine, Session(engine) as db:
+    with _ops_engine(url) as ops_engine, Session(ops_engine) as db:
         rows = db.execute(
             select(QualityScore.recorded_at, QualityScore.score)
             .where(QualityScore.system == system)
@@ -65,7 +65,7 @@ def recent_alerts(
     query = select(QualityAlert).order_by(QualityAlert.raised_at.desc(), QualityAlert.id.desc())
     if system is not None:
         query = query.where(QualityAlert.system == system)
-    with _engine(url) as engine, Session(engine) as db:
+    with _ops_engine(url) as ops_engine, Session(ops_engine) as db:
         rows = db.scalars(query.limit(limit)).all()
         return [
             Alert(

@@ -23,7 +23,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import Engine as SqlEngine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from citybrain.ingest.connectors.base import (
@@ -107,15 +108,15 @@ class SqlReader:
 
     def chunks(self) -> Iterator[Chunk]:
         try:
-            engine = sa.create_engine(self.url)
+            source_engine = sa.create_engine(self.url)
         except (ArgumentError, NoSuchModuleError) as exc:
             raise self._unreadable(exc) from None
         try:
-            yield from self._stream(engine)
+            yield from self._stream(source_engine)
         except SQLAlchemyError as exc:
             raise self._unreadable(exc) from None
         finally:
-            engine.dispose()
+            source_engine.dispose()
 
     def _unreadable(self, exc: BaseException) -> SourceUnreadable:
         detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
@@ -124,12 +125,14 @@ class SqlReader:
             hint="check connector.url, table/query and password_env in the contract",
         )
 
-    def _statement(self, engine: Engine) -> tuple[sa.Select[Any], dict[str, pa.DataType]]:
+    def _statement(self, source_engine: SqlEngine) -> tuple[sa.Select[Any], dict[str, pa.DataType]]:
         types: dict[str, pa.DataType] = {}
         mark: Any = None
         if self.options.table is not None:
             schema, _, name = self.options.table.rpartition(".")
-            table = sa.Table(name, sa.MetaData(), schema=schema or None, autoload_with=engine)
+            table = sa.Table(
+                name, sa.MetaData(), schema=schema or None, autoload_with=source_engine
+            )
             types = {c.name: _arrow_type(c.type) for c in table.columns}
             stmt = sa.select(table)
             if self.mark_column is not None:
@@ -151,10 +154,10 @@ class SqlReader:
             stmt = stmt.order_by(mark)
         return stmt, types
 
-    def _stream(self, engine: Engine) -> Iterator[Chunk]:
+    def _stream(self, source_engine: SqlEngine) -> Iterator[Chunk]:
         row = 1
-        with engine.connect() as connection:
-            stmt, types = self._statement(engine)
+        with source_engine.connect() as connection:
+            stmt, types = self._statement(source_engine)
             result = connection.execution_options(
                 stream_results=True, yield_per=self.options.batch_rows
             ).execute(stmt)
