@@ -259,15 +259,15 @@ def _cases(figures: DailyFigures, workspace: Workspace) -> None:
         .where(Case.sla_due_at < end, Case.status.in_(active))
         .group_by(department),
     }
-    engine = connect(workspace.ops_db_url)
+    ops_engine = connect(workspace.ops_db_url)
     counts: dict[str, dict[str, int]] = {}
     try:
-        with session(engine) as db:
+        with session(ops_engine) as db:
             for kind, query in queries.items():
                 for name, n in db.execute(query).all():
                     counts.setdefault(str(name), {})[kind] = int(n)
     finally:
-        engine.dispose()
+        ops_engine.dispose()
     figures.cases = [
         DepartmentCases(name, c.get("opened", 0), c.get("closed", 0), c.get("overdue", 0))
         for name, c in sorted(counts.items())
