@@ -97,6 +97,7 @@ def maybe_runner(
     from citybrain.ingest import discover_sources, recorder_for
     from citybrain.ingest.check import ContractError, check_contract
     from citybrain.stream.detector import discover_detectors, load_detector
+    from citybrain.stream.findings import LiveFindings
     from citybrain.stream.runner import StreamRunner, is_live, with_batching
     from citybrain.stream.store import StreamStore
 
@@ -126,6 +127,7 @@ def maybe_runner(
         detectors,
         store=StreamStore(ops_engine),
         recorder=recorder_for(workspace),
+        findings=LiveFindings.for_workspace(workspace, ops_engine),
     )
 
 

@@ -19,7 +19,7 @@ import secrets
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -456,6 +456,7 @@ def land_stream(
     options: LoadOptions | None = None,
     progress: Progress | None = None,
     before_commit: Callable[[Manifest], None] | None = None,
+    attachments: Mapping[str, bytes] | None = None,
 ) -> Manifest:
     """Land what a stream reader yields as one load; return its manifest.
 
@@ -467,7 +468,8 @@ def land_stream(
     whose checksum equals the last load's, commits nothing and returns the last load's manifest
     as ``skipped``. A data or source problem gives a failed manifest (kept under
     ``raw/<system>/_failed/``); only a bug raises. ``before_commit`` may add to the manifest
-    (e.g. a stream's rows expected but not received) just before the load commits.
+    (e.g. a stream's rows expected but not received) just before the load commits;
+    ``attachments`` are files committed with the load (e.g. its messages' identities).
     """
     notify = progress or (lambda event: None)
     with _locked(lake, contract) as zone:
@@ -479,6 +481,8 @@ def land_stream(
             manifest.source_file = reader.source
             notify(ProgressEvent(contract.id, reader.source, "start"))
             _run_stream(contract, reader, manifest, staging, notify)
+            for name, data in (attachments or {}).items():
+                staging.attach(name, data)
 
         def settle(manifest: Manifest) -> Manifest | None:
             last = _latest(zone)

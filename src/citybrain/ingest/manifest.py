@@ -33,6 +33,9 @@ class StreamCheck(BaseModel):
     broker_dropped_counter: int | None = None  # $SYS/broker/publish/messages/dropped when closed
     broker_dropped: int = 0  # its rise since the previous load (the whole broker, every client)
     session_lost: bool = False  # the broker had forgotten our durable session and its queue
+    # Messages of the load before, delivered again after a restart (it committed but its
+    # acknowledgement did not reach the broker): acknowledged now, not landed a second time.
+    redelivered: int = 0
 
 
 class Manifest(BaseModel):

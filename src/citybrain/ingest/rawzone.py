@@ -3,6 +3,7 @@
 Layout per system::
 
     raw/<system>/load_id=<id>/part-00000.parquet  + _manifest.json   (visible only when complete)
+    raw/<system>/load_id=<id>/_messages.u64        (a stream load's message identities, if any)
     raw/<system>/_failed/<id>.json                                    (manifests of failed loads)
     quarantine/<system>/load_id=<id>/part-00000.parquet
     raw/<system>/_staging/<id>/, quarantine/<system>/_staging/<id>/   (work in progress)
@@ -29,6 +30,7 @@ import pyarrow.parquet as pq
 from citybrain.ingest.manifest import MANIFEST_FILE, Manifest
 
 PARTITION = "load_id="
+MESSAGES_FILE = "_messages.u64"  # a stream load's message identities (readers skip "_" files)
 STAGING = "_staging"
 FAILED = "_failed"
 
@@ -72,6 +74,11 @@ class RawZone:
 
     def manifests(self) -> list[Manifest]:
         return [Manifest.read(p / MANIFEST_FILE) for p in self.partitions()]
+
+    def attachment(self, manifest: Manifest, name: str) -> bytes | None:
+        """A file a load committed beside its parts (:meth:`LoadStaging.attach`), or None."""
+        path = self.raw / f"{PARTITION}{manifest.load_id}" / name
+        return path.read_bytes() if path.is_file() else None
 
     def failed_manifests(self) -> list[Manifest]:
         folder = self.raw / FAILED
@@ -198,6 +205,15 @@ class LoadStaging:
     @property
     def landed_schema(self) -> pa.Schema | None:
         return self.landed.schema
+
+    def attach(self, name: str, data: bytes) -> None:
+        """A file committed with the load, beside its parts (a name starting with ``_``, so
+        Parquet readers of the partition skip it)."""
+        if not name.startswith("_") or "/" in name:
+            raise ValueError(f"attachment {name!r}: a plain name starting with '_'")
+        path = self.raw_stage / name
+        path.write_bytes(data)
+        _fsync(path)
 
     def finish(self) -> None:
         """Wait for the writers and close the parts (the schema is known after this)."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import numpy as np
 
 from citybrain.ingest.connectors.base import SourceUnreadable, StreamReader
 from citybrain.ingest.connectors.http import HttpReader
@@ -26,6 +27,7 @@ from citybrain.ingest.connectors.mqtt import (
     Message,
     Subscriber,
     batch_reader,
+    message_ids,
 )
 from citybrain.ingest.connectors.ngsi_ld import NgsiLdReader
 from citybrain.ingest.connectors.push import parse_body
@@ -33,8 +35,8 @@ from citybrain.ingest.connectors.sql import SqlReader
 from citybrain.ingest.connectors.stream_loss import LossTracker
 from citybrain.ingest.contract import MqttConnector, PushConnector, SourceContract
 from citybrain.ingest.load import LoadOptions, Progress, land_stream, latest_watermark
-from citybrain.ingest.manifest import Manifest
-from citybrain.ingest.rawzone import RawZone
+from citybrain.ingest.manifest import Manifest, StreamCheck
+from citybrain.ingest.rawzone import MESSAGES_FILE, RawZone
 
 
 def stream_loads(
@@ -183,6 +185,7 @@ class MqttRun:
 
     manifests: list[Manifest] = field(default_factory=list)
     messages: int = 0
+    redelivered: int = 0  # messages of the last load before the run, sent again: not relanded
     error: str | None = None
 
     @property
@@ -235,7 +238,9 @@ def load_mqtt(
     if not isinstance(connector, MqttConnector):
         raise TypeError(f"{contract.id} is not an MQTT source")
     zone = RawZone(lake, contract.id)
-    tracker = LossTracker.resume(connector.sequence is not None, zone.manifests())
+    manifests = zone.manifests()
+    tracker = LossTracker.resume(connector.sequence is not None, manifests)
+    guard = _last_load_ids(zone, manifests)
     subscriber = Subscriber(contract, connector, had_session=bool(zone.partitions()))
     run = MqttRun()
     began = time.monotonic()
@@ -253,16 +258,20 @@ def load_mqtt(
             if not batch and idle_seconds is not None:
                 break
             if batch:
+                ids = message_ids(batch)
+                fresh, guard = _not_landed(batch, ids, guard)
                 manifest = _land_batch(
-                    lake, contract, connector, batch, progress, tracker, subscriber
-                )
+                    lake, contract, connector, fresh, progress, tracker, subscriber,
+                    ids=ids, redelivered=len(batch) - len(fresh),
+                )  # fmt: skip
                 run.manifests.append(manifest)
                 if on_load is not None:
                     on_load(manifest)
                 if manifest.status != "completed":
                     run.error = manifest.message
                     break  # not acknowledged: the broker delivers the batch again next run
-                run.messages += len(batch)
+                run.messages += len(fresh)
+                run.redelivered += len(batch) - len(fresh)
                 try:
                     subscriber.acknowledge(batch)
                 except SourceUnreadable as exc:
@@ -283,6 +292,31 @@ def load_mqtt(
     return run
 
 
+def _last_load_ids(zone: RawZone, manifests: list[Manifest]) -> np.ndarray | None:
+    """The message identities of the newest committed load: the only one whose messages can come
+    again (a batch is acknowledged before the next is collected)."""
+    done = [m for m in manifests if m.status == "completed"]
+    if not done:
+        return None
+    newest = max(done, key=lambda m: (m.finished_at or m.started_at, m.load_id))
+    data = zone.attachment(newest, MESSAGES_FILE)
+    return np.frombuffer(data, np.uint64) if data else None
+
+
+def _not_landed(
+    batch: list[Message], ids: np.ndarray, guard: np.ndarray | None
+) -> tuple[list[Message], np.ndarray | None]:
+    """The batch without the messages the last load landed, and the guard for the next batch:
+    kept while batches repeat some of them (the broker sends them first, perhaps over several
+    batches), dropped at the first batch that repeats none."""
+    if guard is None:
+        return batch, None
+    repeated = np.isin(ids, guard)
+    if not repeated.any():
+        return batch, None
+    return [m for m, r in zip(batch, repeated.tolist(), strict=True) if not r], guard
+
+
 def _land_batch(
     lake: Path,
     contract: SourceContract,
@@ -291,16 +325,31 @@ def _land_batch(
     progress: Progress | None,
     tracker: LossTracker,
     subscriber: Subscriber,
+    *,
+    ids: np.ndarray | None = None,
+    redelivered: int = 0,
 ) -> Manifest:
+    """Land ``batch``; ``ids`` are the identities of every message the load acknowledges (its
+    batch and the ``redelivered`` ones left out of it), committed with it."""
     reader, publishers, numbers = batch_reader(batch, connector)
     tracker.pending_session_lost |= subscriber.take_session_lost()
     check = tracker.check(publishers, numbers, subscriber.counter())
+
+    def before_commit(manifest: Manifest) -> None:
+        tracker.record(manifest, check, f"{contract.id} ({reader.source})")
+        if redelivered:
+            if manifest.stream is None:
+                manifest.stream = StreamCheck()
+            manifest.stream.redelivered = redelivered
+
+    attachments = {MESSAGES_FILE: ids.astype("<u8").tobytes()} if ids is not None else None
     manifest = land_stream(
         lake,
         contract,
         lambda zone: reader,
         progress=progress,
-        before_commit=lambda m: tracker.record(m, check, f"{contract.id} ({reader.source})"),
+        before_commit=before_commit,
+        attachments=attachments,
     )
     if manifest.status == "completed":
         tracker.committed(check)

@@ -1,10 +1,16 @@
-"""The synthetic city's sensor stream (air quality) published to an MQTT broker.
+"""The synthetic city's live streams published to an MQTT broker: the air-quality sensors, the
+muck trucks' GPS and the shared bikes' positions.
 
 Each row becomes one QoS 1 message on the topic ``<topic_prefix>/<sensor id>`` with the row as a
 compact JSON object (columns in schema order, timestamps ISO 8601), so the same rows always give the
 same messages in the same order. `publish` sends any rows; `replay` sends a generated system folder
 (`DIR/<system>/connection.json` with ``"kind": "mqtt"`` and rows in `data/*.parquet`);
 `air_quality_stream` makes a small deterministic stream when no generated city is at hand.
+
+The truck GPS and bike positions are delivered as monthly Parquet files (their history); `replay`
+also sends them live, one message per ping on ``<prefix>/<vehicle or bike id>`` (`LIVE_SYSTEMS`),
+so ``citybrain stream`` can land them through the live contracts (``<system>_live``). With
+`last_hours`, only the newest hours go, in time order across vehicles, as a live feed would.
 
 Publishing is paced: with `rate` the stream keeps to that many messages per second; without it,
 messages go as fast as the broker acknowledges them. `publish` returns only when every message has
@@ -16,6 +22,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,6 +40,25 @@ from citybrain.sim.formats import Batches, iter_batches, json_objects, read_conn
 DEFAULT_TOPIC_PREFIX = "citybrain/sim/air"
 SENSOR_COLUMN = "sensor_id"
 TIME_COLUMN = "observed_at"
+
+
+@dataclass(frozen=True)
+class LiveSystem:
+    """A file-delivered system the sim also streams: its topic, the column naming each
+    message's device (the topic's last level), and its time column (epoch ``unit``)."""
+
+    topic_prefix: str
+    device_column: str
+    time_column: str
+    unit: str  # "ms" or "s": the time column's epoch unit
+
+
+# system folder → how it is streamed; the live contracts (citybrain.stream.livesources) subscribe
+# to these prefixes, so the two must agree (tests/stream/test_live_sources.py checks it).
+LIVE_SYSTEMS = {
+    "muck_truck_gps": LiveSystem("citybrain/sim/muck", "vehicle_no", "gps_time", "ms"),
+    "bike_meituan": LiveSystem("citybrain/sim/bike/meituan", "bike_id", "ts", "s"),
+}
 
 
 def message_topics(batch: pa.RecordBatch, topic_prefix: str, sensor_column: str) -> pa.Array:
@@ -127,16 +153,24 @@ def replay(
     last_hours: float | None = None,
     client_id: str = "citybrain-sim-replay",
 ) -> int:
-    """Publish a generated MQTT system's rows (`data/*.parquet`, in file-name order).
+    """Publish a generated MQTT system's rows (`data/*.parquet`, in file-name order), or a live
+    system's (`LIVE_SYSTEMS`: its `*.parquet` files).
 
     Topic prefix and sensor column come from its connection.json (``topic_prefix``,
     ``sensor_column``), defaulting to DEFAULT_TOPIC_PREFIX and SENSOR_COLUMN; `limit` stops early;
     `last_hours` publishes only the readings of the newest hours (``observed_at``): a stream is
     for what is recent, history goes over as files.
     """
+    live = LIVE_SYSTEMS.get(system_dir.name)
     conn = read_connection_file(system_dir)
+    if live is not None and not (conn and conn.get("kind") == "mqtt"):
+        return _replay_live(system_dir, live, host, port, rate, limit, last_hours, client_id)
     if not conn or conn.get("kind") != "mqtt":
-        raise UserError(f'{system_dir}: no connection.json with kind "mqtt"; not an MQTT system')
+        known = ", ".join(sorted(LIVE_SYSTEMS))
+        raise UserError(
+            f'{system_dir}: no connection.json with kind "mqtt"; not an MQTT system',
+            hint=f"the city's streams are air_quality_sensors and {known}",
+        )
     files = sorted((system_dir / "data").glob("*.parquet"))
     cutoff = _cutoff(files, last_hours) if last_hours is not None and files else None
 
@@ -163,6 +197,59 @@ def replay(
         sensor_column=str(conn.get("sensor_column", SENSOR_COLUMN)),
         rate=rate,
         client_id=client_id,
+    )
+
+
+def live_rows(
+    system_dir: Path, live: LiveSystem, last_hours: float | None, limit: int | None
+) -> Iterator[pa.RecordBatch]:
+    """A live system's rows to publish: every file in name order, or with ``last_hours`` only the
+    newest hours of the newest file that has them, ordered by time across devices."""
+    files = sorted(system_dir.glob("*.parquet"))
+    if not files:
+        raise UserError(f"{system_dir}: no Parquet files to stream")
+    if last_hours is None:
+        batches: Iterator[pa.RecordBatch] = (
+            b for f in files for b in pq.ParquetFile(f).iter_batches(batch_size=10_000)
+        )
+    else:
+        table = pq.read_table(files[-1])
+        times = table.column(live.time_column)
+        newest = pc.max(times).as_py()
+        if newest is None:
+            return
+        span = last_hours * 3600 * (1000 if live.unit == "ms" else 1)
+        recent = table.filter(pc.greater(times, newest - span))
+        order = pc.sort_indices(recent, [(live.time_column, "ascending")])
+        batches = iter(recent.take(order).to_batches(max_chunksize=10_000))
+    left = limit
+    for batch in batches:
+        if left is not None:
+            if left <= 0:
+                return
+            batch = batch.slice(0, left)
+            left -= batch.num_rows
+        yield batch
+
+
+def _replay_live(
+    system_dir: Path,
+    live: LiveSystem,
+    host: str,
+    port: int,
+    rate: float | None,
+    limit: int | None,
+    last_hours: float | None,
+    client_id: str,
+) -> int:
+    return publish(
+        live_rows(system_dir, live, last_hours, limit),
+        host,
+        port,
+        topic_prefix=live.topic_prefix,
+        sensor_column=live.device_column,
+        rate=rate,
+        client_id=f"{client_id}-{system_dir.name}",
     )
 
 

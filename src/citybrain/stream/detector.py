@@ -19,6 +19,15 @@ the detector resumes from the last batch it finished, never from a half-applied 
 the landed rows of one load (an Arrow table, contract column names), never the raw messages: a
 detector sees what the raw zone holds.
 
+A detector that needs what the workspace knows (a truck's permitted hours, the construction
+sites) may define ``bind(context)``: the runner calls it once before the first batch with a
+:class:`DetectorContext` (the workspace; ``context.engine()`` opens its lake). A ``bind`` that
+fails is reported in the status line; the detector then runs without that knowledge.
+
+An event whose ``finding`` is set (one row of the findings schema, as a topic returns them) is an
+alert: the runner stores it as a live finding of its topic and opens or updates a case through the
+routing (see :mod:`citybrain.stream.findings`), in the same step as the event goes on the feed.
+
 Detectors are found through the entry-point group ``citybrain.stream_detectors`` (a topic's
 package registers its detector there beside its ``citybrain.topics`` entry) or given as
 ``module:Class`` to ``citybrain stream --detector``.
@@ -30,11 +39,15 @@ import importlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import pyarrow as pa
 
 from citybrain.core.errors import UserError
+
+if TYPE_CHECKING:
+    from citybrain.core.engine import Engine
+    from citybrain.core.workspace import Workspace
 
 ENTRY_POINT_GROUP = "citybrain.stream_detectors"
 
@@ -48,7 +61,7 @@ class StreamBatch:
     table: pa.Table
     rows_quarantined: int = 0
     rows_missing: int = 0
-    rows_repeated: int = 0  # landed again after a crash (at least once) and left out of ``table``
+    rows_repeated: int = 0  # sent again after a crash; acknowledged, not landed twice
 
 
 @dataclass(frozen=True)
@@ -64,6 +77,31 @@ class StreamEvent:
     street_id: str | None = None
     community_id: str | None = None
     grid_id: str | None = None
+    finding: Mapping[str, Any] | None = None  # an alert: one findings-schema row (see above)
+
+
+@dataclass(frozen=True)
+class DetectorContext:
+    """What a detector may read before its first batch: the workspace and its lake."""
+
+    workspace: Workspace
+
+    def engine(self) -> Engine:
+        """An engine over the workspace's lake (close it: ``with context.engine() as engine``).
+
+        DuckDB runs in memory: lake tables are Parquet folders, and the workspace's DuckDB file
+        may be held by the API or a pipeline run in another process."""
+        return lake_engine(self.workspace)
+
+
+def lake_engine(workspace: Workspace) -> Engine:
+    """An engine over ``workspace``'s lake that does not open its DuckDB file."""
+    from citybrain.core.engine import open_engine
+
+    config = workspace.config.engine
+    if config.kind == "duckdb":
+        return open_engine("duckdb", workspace.lake, config, database=":memory:")
+    return workspace.engine()
 
 
 @runtime_checkable

@@ -11,7 +11,10 @@ Every detector keeps a cursor per source (the last load it took in) and its stat
 database, written in one transaction with the events it emitted (:mod:`citybrain.stream.store`).
 A consumer killed at any point resumes each detector after the last load it finished: a load
 committed but not yet taken in (killed between the two) is taken in at start-up, from the raw
-zone. The built-in :class:`BatchFeed` is a detector like any other; it puts one ``stream.batch``
+zone. A batch the broker sends again (committed, not yet acknowledged when the consumer died) is
+recognised by its messages' identities at landing and not landed twice (see
+:func:`citybrain.ingest.streams.load_mqtt`), so the raw zone and the detectors see each message
+once. The built-in :class:`BatchFeed` is a detector like any other; it puts one ``stream.batch``
 event per load on the live feed.
 
 Stopping (``stop`` set, e.g. on SIGTERM): the open batch of each source is landed and
@@ -27,12 +30,11 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from citybrain.core.errors import UserError
@@ -42,7 +44,8 @@ from citybrain.ingest.manifest import MANIFEST_FILE, Manifest
 from citybrain.ingest.rawzone import RawZone
 from citybrain.ingest.runner import LoadRecorder
 from citybrain.ingest.streams import load_mqtt
-from citybrain.stream.detector import StreamBatch, StreamDetector, StreamEvent
+from citybrain.stream.detector import DetectorContext, StreamBatch, StreamDetector, StreamEvent
+from citybrain.stream.findings import LiveFindings
 from citybrain.stream.store import Saved, StreamStore
 
 log = logging.getLogger(__name__)
@@ -96,6 +99,7 @@ def _batch(manifest: Manifest) -> StreamBatch:
         table,
         rows_quarantined=manifest.rows_quarantined,
         rows_missing=manifest.rows_missing,
+        rows_repeated=manifest.stream.redelivered if manifest.stream else 0,
     )
 
 
@@ -113,7 +117,7 @@ class BatchFeed:
         data = {
             "system": batch.system,
             "load_id": batch.load_id,
-            "rows_landed": batch.table.num_rows + batch.rows_repeated,
+            "rows_landed": batch.table.num_rows,
             "rows_repeated": batch.rows_repeated,
             "rows_quarantined": batch.rows_quarantined,
             "rows_missing": batch.rows_missing,
@@ -124,9 +128,16 @@ class BatchFeed:
 class Follower:
     """One detector with its state and cursor, taking in loads in commit order."""
 
-    def __init__(self, detector: StreamDetector, store: StreamStore, lake: Path) -> None:
+    def __init__(
+        self,
+        detector: StreamDetector,
+        store: StreamStore,
+        lake: Path,
+        findings: LiveFindings | None = None,
+    ) -> None:
         self.detector = detector
         self.store = store
+        self.findings = findings
         self.behind = False  # a batch failed: look in the raw zones before the next one
         self.error: str | None = None
         self.events = 0
@@ -134,7 +145,8 @@ class Follower:
         fresh = saved is None
         self.saved = saved or Saved(detector.initial_state(), {}, 0)
         for system in detector.sources:  # a new detector (or source) starts now: no replay
-            if _cursor_key(self.saved.cursor.get(system)) is None:
+            # (``{}``: it started before the source had any load, so it takes them all)
+            if system not in self.saved.cursor:
                 done = _completed(RawZone(lake, system).manifests())
                 self.saved.cursor[system] = _entry(max(map(_key, done))) if done else {}
                 fresh = True
@@ -151,6 +163,8 @@ class Follower:
             return True
         try:
             events = list(self.detector.process(batch, self.saved.state))
+            if self.findings is not None:  # idempotent, so before the commit below
+                self.findings.take(events, manifest.load_id)
             self.saved.cursor[manifest.system] = _entry(_key(manifest))
             self.saved.batches += 1
             self.store.save(
@@ -189,7 +203,7 @@ class SourceStatus:
     landed: int = 0
     quarantined: int = 0
     missing: int = 0
-    repeated: int = 0  # redelivered after a crash: landed again, kept from the detectors
+    repeated: int = 0  # redelivered after a crash: acknowledged, not landed again
     subscribed: bool = False  # MQTT: the durable session is connected and subscribed
     last_batch: float | None = None  # epoch seconds
     error: str | None = None
@@ -201,6 +215,7 @@ class StreamStatus:
 
     sources: dict[str, SourceStatus]
     detectors: list[Follower] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # problems at start that do not stop it
     started: float = field(default_factory=time.time)
 
     def total(self, attribute: str) -> int:
@@ -237,7 +252,7 @@ class StreamStatus:
         ]
         last = self.last_batch
         parts.append("waiting" if last is None else f"last batch {time.time() - last:.1f} s ago")
-        return " · ".join(parts + self.errors)
+        return " · ".join(parts + self.notes + self.errors)
 
     def write(self, path: Path) -> None:
         """``key=value`` lines for scripts (the demo waits on ``received``), replaced atomically."""
@@ -273,6 +288,7 @@ class StreamRunner:
         store: StreamStore,
         recorder: LoadRecorder | None = None,
         feed: bool = True,
+        findings: LiveFindings | None = None,
     ) -> None:
         not_live = [c.id for c in contracts if not is_live(c)]
         if not_live:
@@ -296,6 +312,7 @@ class StreamRunner:
         self.contracts = list(contracts)
         self.store = store
         self.recorder = recorder
+        self.findings = findings  # alerts → live findings and cases (None: events only)
         chosen: list[StreamDetector] = [BatchFeed([c.id for c in contracts])] if feed else []
         self.detectors = [*chosen, *detectors]
         self.followers: list[Follower] = []
@@ -303,9 +320,6 @@ class StreamRunner:
             {c.id: SourceStatus(c.id, c.connector.kind) for c in self.contracts}
         )
         self._lock = threading.Lock()
-        self._by_id = {c.id: c for c in self.contracts}
-        self._replay: dict[str, pa.Array] = {}  # system → row keys of its last load before start
-        self._ours: set[str] = set()  # loads this process landed from MQTT since the guard was set
         self._seen: dict[str, set[str]] = {}  # push sources: partitions already looked at
 
     @property
@@ -318,15 +332,15 @@ class StreamRunner:
         on_status: Callable[[StreamStatus], None] | None = None,
     ) -> StreamStatus:
         """Consume until ``stop`` is set; ``on_status`` is called about once a second."""
-        self.followers = [Follower(d, self.store, self.workspace.lake) for d in self.detectors]
+        self._bind()
+        self.followers = [
+            Follower(d, self.store, self.workspace.lake, self.findings) for d in self.detectors
+        ]
         pushed = [c for c in self.contracts if isinstance(c.connector, PushConnector)]
         for contract in pushed:  # from here on followed; what came before, caught up below
             zone = RawZone(self.workspace.lake, contract.id)
             self._seen[contract.id] = {p.name for p in zone.partitions()}
         self.status.detectors = self.followers
-        for contract in self.contracts:
-            if isinstance(contract.connector, MqttConnector):
-                self._arm_replay_guard(contract)
         with self._lock:  # loads committed but not taken in by a consumer killed before
             for system in {s for d in self.detectors for s in d.sources}:
                 self._catch_up(system)
@@ -349,6 +363,21 @@ class StreamRunner:
             self._follow_push(contract)
         self._report(on_status)
         return self.status
+
+    def _bind(self) -> None:
+        """Hand each detector that asks for it the workspace (its sites, permits …)."""
+        context = DetectorContext(self.workspace)
+        for detector in self.detectors:
+            bind = getattr(detector, "bind", None)
+            if not callable(bind):
+                continue
+            try:
+                bind(context)
+            except Exception as exc:  # runs without that knowledge; said in the status line
+                log.exception("detector %s could not read the workspace", detector.name)
+                self.status.notes.append(
+                    f"{detector.name}: could not read the workspace ({type(exc).__name__}: {exc})"
+                )
 
     def _report(self, on_status: Callable[[StreamStatus], None] | None) -> None:
         try:
@@ -402,8 +431,6 @@ class StreamRunner:
             self.status.sources[contract.id].error = manifest.message
             return
         with self._lock:
-            if contract.id in self._replay:
-                self._ours.add(manifest.load_id)
             self._take(manifest)
 
     # --- push ------------------------------------------------------------------------------------
@@ -431,6 +458,7 @@ class StreamRunner:
             status.landed += manifest.rows_landed
             status.quarantined += manifest.rows_quarantined
             status.missing += manifest.rows_missing
+            status.repeated += manifest.stream.redelivered if manifest.stream else 0
             status.last_batch = time.time()
         batch: StreamBatch | None = None
         for follower in self.followers:
@@ -439,7 +467,7 @@ class StreamRunner:
             if follower.behind:
                 self._catch_up(manifest.system, only=follower)
                 continue
-            batch = batch or self._guarded(_batch(manifest))
+            batch = batch or _batch(manifest)
             follower.take(manifest, batch)
 
     def _catch_up(self, system: str, only: Follower | None = None) -> None:
@@ -463,56 +491,7 @@ class StreamRunner:
                     after is not None and after >= _key(manifest)
                 ):
                     continue
-                batch = batch or self._guarded(_batch(manifest))
+                batch = batch or _batch(manifest)
                 follower.behind = not follower.take(manifest, batch)
                 if follower.behind:
                     failed.add(follower.detector.name)  # in order or not at all: wait
-
-    # --- redelivery after a crash ----------------------------------------------------------------
-
-    def _arm_replay_guard(self, contract: SourceContract) -> None:
-        """A consumer killed after a batch committed but before it was acknowledged gets that
-        batch again from the broker, first thing: it lands a second time (at least once), but its
-        rows must not reach the detectors twice. Only the last load before start can be such a
-        batch (a batch is acknowledged before the next is collected), so its rows' keys are kept
-        until a load arrives that repeats none of them."""
-        done = _completed(RawZone(self.workspace.lake, contract.id).manifests())
-        if not done:
-            return
-        last = max(done, key=_key)
-        if not last.rows_landed or not last.raw_path:
-            return
-        keys = _row_keys(pq.read_table(last.raw_path), contract.keys)
-        if keys is not None:
-            self._replay[contract.id] = keys
-
-    def _guarded(self, batch: StreamBatch) -> StreamBatch:
-        guard = self._replay.get(batch.system)
-        if guard is None or batch.load_id not in self._ours or batch.table.num_rows == 0:
-            return batch
-        keys = _row_keys(batch.table, self._by_id[batch.system].keys)
-        repeated = pc.is_in(keys, value_set=guard) if keys is not None else None
-        count = int(pc.sum(repeated).as_py() or 0) if repeated is not None else 0
-        if repeated is None or count == 0:
-            del self._replay[batch.system]
-            self._ours.clear()
-            return batch
-        self.status.sources[batch.system].repeated += count
-        log.warning("%s: %d rows of load %s were delivered again after a restart; "
-                    "the detectors skip them", batch.system, count, batch.load_id)  # fmt: skip
-        return replace(batch, table=batch.table.filter(pc.invert(repeated)), rows_repeated=count)
-
-
-def _row_keys(table: pa.Table, keys: Sequence[str]) -> pa.Array | None:
-    """One string per row: the contract's keys or, without them, every delivered column."""
-    columns = [k for k in keys if k in table.column_names] if keys else []
-    if not columns or len(columns) != len(keys):
-        columns = [c for c in table.column_names if not c.startswith("_")]
-    if not columns:
-        return None
-    try:
-        parts = [pc.fill_null(pc.cast(table.column(c), pa.string()), "\x00") for c in columns]
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None
-    joined = pc.binary_join_element_wise(*parts, "\x1f")
-    return joined.combine_chunks() if isinstance(joined, pa.ChunkedArray) else joined

@@ -8,9 +8,10 @@ keeps what is published while the loader is down and delivers it at the next run
 Nothing is acknowledged before it is landed: the client runs with paho's ``manual_ack`` and sends
 each message's PUBACK only after the micro-batch holding it has committed to the raw zone. A
 message received but not landed (the run stopped, a load failed, the process died) is never
-acknowledged, so the broker delivers it again. The remaining window is at-least-once: a process
-killed between a batch's commit and its acknowledgements gets those messages again on the next run,
-and they land a second time — the contract's ``keys`` identify them for deduplication downstream.
+acknowledged, so the broker delivers it again. A process killed between a batch's commit and its
+acknowledgements gets those messages again on the next run: each load commits its messages'
+identities beside its parts (:func:`message_ids`, a hash of topic and payload), and the next run
+acknowledges the messages of the last load it is sent again without landing them twice.
 
 Loss is counted, never assumed away (see :mod:`~citybrain.ingest.connectors.stream_loss`): the
 client also follows the broker's ``$SYS/broker/publish/messages/dropped`` counter and notices a
@@ -35,6 +36,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import paho.mqtt.client as paho
 import pyarrow as pa
 from paho.mqtt.enums import CallbackAPIVersion
@@ -68,6 +70,18 @@ class Message:
     qos: int
     topic: str
     payload: bytes
+
+
+def message_ids(batch: list[Message]) -> np.ndarray:
+    """Each message's identity: 64 bits of BLAKE2b over its topic and payload (what a redelivery
+    repeats exactly; the broker's packet id does not survive a new session)."""
+    out = np.empty(len(batch), np.uint64)
+    for i, message in enumerate(batch):
+        digest = hashlib.blake2b(message.topic.encode(), digest_size=8)
+        digest.update(b"\x00")
+        digest.update(message.payload)
+        out[i] = int.from_bytes(digest.digest(), "little")
+    return out
 
 
 def client_id(contract: SourceContract) -> str:

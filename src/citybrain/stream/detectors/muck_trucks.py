@@ -14,6 +14,15 @@ batch's events:
   speed limit (kept ``keep_days`` days);
 - ``flagged``: violations already raised (a violation is raised once per truck, day and kind).
 
+Each violation is an alert: a ``truck.violation`` event carrying its finding (topic
+``muck_trucks``, the truck's plate, the shift day, a score as the batch topic's, one reason in
+zh/en), which the runner stores and routes to the department as a case.
+
+Before the first batch the runner binds the detector to the workspace (:meth:`bind`): the
+construction and disposal sites (``std.site``) switch the dumping rule on, and each plate's
+permitted hours come from its newest transport permit (``std.transport_permit``); a plate
+without one is held to the city's hours.
+
 Pings at 0,0, without plate or time, off the globe: counted (``counts.unusable``), never a crash.
 Repeated pings (same truck, same instant) are one. Reported speeds no truck reaches are unknown.
 """
@@ -29,8 +38,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from citybrain.stream.detector import StreamBatch, StreamEvent
-from citybrain.topics.builtin.muck_trucks.rules import RuleLimits, distance_to_sites
+from citybrain.stream.detector import DetectorContext, StreamBatch, StreamEvent
+from citybrain.stream.livesources import MUCK_TRUCK_SOURCE
+from citybrain.topics import Level
+from citybrain.topics.builtin.muck_trucks.rules import RuleLimits, distance_to_sites, permit_windows
 from citybrain.topics.builtin.muck_trucks.track import (
     M_PER_DEG_LAT,
     M_PER_DEG_LON_EQUATOR,
@@ -47,6 +58,20 @@ GPS_COLUMNS = {
     "loaded": "load_status",
 }
 DAY = 86_400.0
+TOPIC = "muck_trucks"
+MODEL_VERSION = "live-1"
+# (evidence at which the score is full, zh, en): the batch topic's scores and texts, one reason
+_FINDING = {
+    "outside_hours": (
+        120.0, "在准运时段外行驶约{n}分钟（实时）",
+        "drove about {n} minutes outside its hours (live)",
+    ),
+    "speeding": (30.0, "最高车速{n}公里/小时（实时）", "top speed {n} km/h (live)"),
+    "illegal_dumping": (
+        30.0, "重车在工地和消纳场以外停留约{n}分钟，疑似偷倒（实时）",
+        "stood loaded about {n} minutes away from any site: suspected dumping (live)",
+    ),
+}  # fmt: skip
 
 
 @dataclass
@@ -58,7 +83,7 @@ class MuckTruckDetector:
     """
 
     name: str = "muck_trucks"
-    sources: Sequence[str] = ("muck_truck_gps_live",)
+    sources: Sequence[str] = (MUCK_TRUCK_SOURCE,)
     columns: Mapping[str, str] = field(default_factory=lambda: dict(GPS_COLUMNS))
     allowed_hours: tuple[int, int] = (22 * 60, 6 * 60)  # minutes of the day, start and end
     plate_hours: Mapping[str, tuple[int, int]] | None = None  # per plate, from the permits
@@ -67,6 +92,17 @@ class MuckTruckDetector:
     track: TrackRules = field(default_factory=TrackRules)
     limits: RuleLimits = field(default_factory=RuleLimits)
     keep_days: int = 3
+
+    def bind(self, context: DetectorContext) -> None:
+        """The workspace's sites and each plate's hours from its newest permit (small tables)."""
+        with context.engine() as engine:
+            if engine.exists("std", "site"):
+                table = engine.table("std", "site")
+                self.sites = engine.to_arrow(table.select("lon", "lat")).to_pandas()
+            if engine.exists("std", "transport_permit"):
+                windows = permit_windows(engine.table("std", "transport_permit"))
+                frame = engine.to_arrow(windows).to_pandas()
+                self.plate_hours = plate_hours(frame)
 
     def initial_state(self) -> dict[str, Any]:
         counts = dict.fromkeys(("received", "unusable", "repeated", "late", "jumps"), 0)
@@ -334,8 +370,20 @@ class MuckTruckDetector:
         flagged.add(key)
         day = (np.datetime64("1970-01-01") + np.timedelta64(int(row.day), "D")).astype(str)
         data = {"plate": row.plate, "kind": kind, "day": day, "lon": _json(row.lon),
-                "lat": _json(row.lat), "topic": "muck_trucks", **extra}  # fmt: skip
-        return [StreamEvent("truck.violation", data)]
+                "lat": _json(row.lat), "topic": TOPIC, **extra}  # fmt: skip
+        evidence = float(extra.get("minutes", extra.get("top_kmh")) or 0.0)
+        full, zh, en = _FINDING[kind]
+        over = evidence - self.limits.speed_limit_kmh if kind == "speeding" else evidence
+        score = round(0.6 + 0.4 * min(max(over / full, 0.0), 1.0), 4)
+        finding = {
+            "topic": TOPIC, "subject_type": "vehicle", "subject_id": row.plate, "period": day,
+            "score": score, "level": (Level.high if score >= 0.8 else Level.medium).value,
+            "lon": _json(row.lon), "lat": _json(row.lat), "model_version": MODEL_VERSION,
+            "reasons": [{"signal": kind, "observed": evidence, "expected": None,
+                         "contribution": score, "text_zh": zh.format(n=round(evidence)),
+                         "text_en": en.format(n=round(evidence))}],
+        }  # fmt: skip
+        return [StreamEvent("truck.violation", data, finding=finding)]
 
     def _prune(self, state: dict[str, Any]) -> None:
         days = [int(k.rsplit("|", 1)[1]) for k in state["days"]]
@@ -346,6 +394,17 @@ class MuckTruckDetector:
             k: v for k, v in state["days"].items() if int(k.rsplit("|", 1)[1]) > oldest
         }
         state["flagged"] = [k for k in state["flagged"] if int(k.split("|")[1]) > oldest]
+
+
+def plate_hours(windows: pd.DataFrame) -> dict[str, tuple[int, int]]:
+    """Each plate's allowed minutes (start, end) from its permit valid longest (``permit_windows``
+    rows); permits whose hours cannot be read are left out (the city's hours apply)."""
+    readable = windows.dropna(subset=["start", "end"]).sort_values(["p_plate", "valid_to"])
+    newest = readable.drop_duplicates("p_plate", keep="last")
+    return {
+        str(p): (int(s), int(e))
+        for p, s, e in newest[["p_plate", "start", "end"]].itertuples(index=False, name=None)
+    }
 
 
 @dataclass(frozen=True)
@@ -424,11 +483,16 @@ def _epoch_seconds(values: pa.ChunkedArray) -> np.ndarray:
             micro = pc.cast(pc.cast(values, pa.timestamp("us")), pa.int64())
             stamp: np.ndarray = micro.to_numpy(zero_copy_only=False).astype(float) / 1e6
             return stamp
-        text = pc.cast(values, pa.string())
+        text = pc.utf8_trim_whitespace(pc.cast(values, pa.string()))
         stamps = pc.strptime(text, format="%Y-%m-%dT%H:%M:%S", unit="s", error_is_null=True)
         seconds = pc.cast(pc.cast(stamps, pa.timestamp("s")), pa.int64())
         parsed: np.ndarray = seconds.to_numpy(zero_copy_only=False).astype(float)
-        return parsed
+        # delivered as text (a live source lands what it is sent): epoch numbers as digits
+        digits = pc.match_substring_regex(text, r"^-?\d+(\.\d+)?$")
+        numbers = pc.cast(pc.if_else(digits, text, pa.scalar(None, pa.string())), pa.float64())
+        raw = numbers.to_numpy(zero_copy_only=False).astype(float)
+        epoch = np.where(raw > 1e11, raw / 1000.0, raw)
+        return np.where(np.isfinite(epoch), epoch, parsed)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return np.full(len(values), np.nan)
 

@@ -1,0 +1,116 @@
+"""Alerts of the live detectors become findings and cases, in the same step as their events.
+
+A detector's event that carries a ``finding`` (one row of the findings schema) is an alert. For
+each batch, :class:`LiveFindings`:
+
+1. stores the batch's findings in the lake table ``topic/<topic>_live_findings``, one partition
+   per load (``run_id`` = ``live-<load id>``), beside the topic's batch findings
+   (``topic/<topic>_findings``) which a live finding never mixes into;
+2. opens cases through the same routing as the pipeline's batch findings (``cases.yaml``, each
+   topic's ``department_hint``): a subject with an open case gets the finding as evidence.
+
+Both are done before the runner commits the detector's state and events, and both are idempotent
+(a load's partition is written once; evidence already on a case is not added again), so a consumer
+killed between them and the commit does the batch again without a second finding or case.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import Engine as OpsEngine
+
+from citybrain.core.workspace import Workspace
+from citybrain.stream.detector import StreamEvent, lake_engine
+
+log = logging.getLogger(__name__)
+LIVE_SUFFIX = "_live_findings"
+
+
+def live_findings_table(topic: str) -> str:
+    return f"{topic}{LIVE_SUFFIX}"
+
+
+def findings_of(events: Sequence[StreamEvent]) -> pa.Table | None:
+    """The findings the events carry, validated against the findings schema (None: none)."""
+    from citybrain.topics import FINDINGS_SCHEMA, validate_findings
+
+    rows = [dict(e.finding) for e in events if e.finding is not None]
+    if not rows:
+        return None
+    for row in rows:
+        for column in FINDINGS_SCHEMA.names:
+            row.setdefault(column, None)
+    return validate_findings(pa.Table.from_pylist(rows, schema=FINDINGS_SCHEMA))
+
+
+@dataclass
+class LiveFindings:
+    """Stores alerts as live findings and opens their cases (see the module's docstring)."""
+
+    workspace: Workspace
+    ops: OpsEngine
+    hints: Mapping[str, str | None] | None = None  # topic → department_hint; None: the installed
+    stored: int = 0
+    opened: int = 0
+    attached: int = 0
+
+    @classmethod
+    def for_workspace(cls, workspace: Workspace, ops: OpsEngine) -> LiveFindings:
+        return cls(workspace, ops)
+
+    def _hints(self) -> Mapping[str, str | None]:
+        """The installed topics' department hints, read at the first alert (importing every
+        topic takes seconds; a stream without alerts need not)."""
+        if self.hints is None:
+            from citybrain.cases import department_hints
+            from citybrain.topics import discover_topics
+
+            self.hints = department_hints([topic() for topic in discover_topics().values()])
+        return self.hints
+
+    def take(self, events: Sequence[StreamEvent], load_id: str) -> None:
+        """Store and route the alerts of one load's events (nothing to do without alerts)."""
+        findings = findings_of(events)
+        if findings is None or findings.num_rows == 0:
+            return
+        self._store(findings, load_id)
+        self._open_cases(findings)
+
+    def _store(self, findings: pa.Table, load_id: str) -> None:
+        import pyarrow.compute as pc
+
+        run_id = f"live-{load_id}"
+        with lake_engine(self.workspace) as engine:
+            for topic in pc.unique(findings.column("topic")).to_pylist():
+                mine = findings.filter(pc.equal(findings.column("topic"), topic))
+                name = live_findings_table(str(topic))
+                if engine.exists("topic", name) and _has_run(engine, name, run_id):
+                    continue  # this load's findings were stored before a restart
+                stored = mine.append_column("run_id", pa.array([run_id] * mine.num_rows))
+                engine.write(stored, "topic", name, mode="append", partition_by=["run_id"])
+                self.stored += mine.num_rows
+
+    def _open_cases(self, findings: pa.Table) -> None:
+        from citybrain.cases import area_names, open_cases, settings_for_workspace
+
+        settings = settings_for_workspace(self.workspace.root)  # read each time: clerks edit it
+        result = open_cases(
+            self.ops,
+            findings,
+            settings=settings,
+            hints=self._hints(),
+            area_names=area_names(self.workspace),
+        )
+        self.opened += len(result.opened)
+        self.attached += len(result.attached_to)
+
+
+def _has_run(engine: Any, name: str, run_id: str) -> bool:
+    table = engine.table("topic", name)
+    counted = engine.to_arrow(table.filter(table.run_id == run_id).count().as_table())
+    return bool(counted.column(0)[0].as_py())
