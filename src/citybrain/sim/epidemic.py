@@ -2,9 +2,11 @@
 
 Epidemic episodes last three weeks; arrivals from the episode's risk city are sometimes infected
 (imported cases). Fellow passengers on the same trip that day become travel contacts; a resident
-case infects some household members and makes the rest, and neighbours in the same unit,
-contacts. All arrays are built at once (rows are arrivals, a few hundred thousand at district
-scale); the systems (交通, 卫健, 社区排查) are views of this."""
+case infects some household members and makes the rest, and the neighbours on its landing (same
+unit, the case's floor and the floors above and below), contacts. An episode whose draw brings no
+case still gets one (its first resident arrival from the risk city), so a tiny city has one. All
+arrays are built at once (rows are arrivals, a few hundred thousand at district scale); the
+systems (交通, 卫健, 社区排查) are views of this."""
 
 from __future__ import annotations
 
@@ -115,9 +117,12 @@ def build_epidemic(world: World) -> Epidemic:
     ep_origin = rng.integers(0, len(ORIGINS), n_ep)
     inf_rows: list[tuple[int, int, str, int, int]] = []
     con_rows: list[tuple[int, int, str, int, int]] = []
+    has_home = p["dwelling_id"].to_numpy()[person] >= 0
     for ep in range(n_ep):  # per episode (a handful), not per row
         window = (day >= ep_start[ep]) & (day < ep_start[ep] + 21) & (origin == ep_origin[ep])
         cases = np.flatnonzero(window & (rng.random(n) < 0.08))
+        if cases.size == 0:  # a small city too gets its imported case: the first resident arrival
+            cases = np.flatnonzero(window & has_home)[:1]
         for c in cases[:200]:
             src = int(person[c])
             inf_rows.append((src, int(day[c]), "imported", -1, ep))
@@ -182,7 +187,7 @@ def _household(
     inf_rows: list[tuple[int, int, str, int, int]],
     con_rows: list[tuple[int, int, str, int, int]],
 ) -> None:
-    """A resident case infects some flatmates; the rest and the unit's neighbours are contacts."""
+    """A resident case infects some flatmates; the rest and the landing's neighbours are contacts."""
     p = world.pop.persons
     home = int(p["dwelling_id"][src].as_py())
     if home < 0:
@@ -196,9 +201,11 @@ def _household(
             inf_rows.append((int(x), day + int(rng.integers(2, 7)), "household", src, ep))
         else:
             con_rows.append((int(x), src, "household", day, ep))
+    # neighbours: who lives in the same stairwell on the case's floor or the floor above or below
+    # (they share the landing and the lift); the rest of the building is not a contact
     d = world.geo.dwellings
-    b, u = d["building_id"].to_numpy(), d["unit"].to_numpy()
-    same_unit = np.flatnonzero((b == b[home]) & (u == u[home]))
-    near = np.flatnonzero(np.isin(dw, same_unit[same_unit != home]))
-    for x in near[rng.random(near.size) < 0.3]:
+    b, u, f = d["building_id"].to_numpy(), d["unit"].to_numpy(), d["floor"].to_numpy()
+    landing = np.flatnonzero((b == b[home]) & (u == u[home]) & (np.abs(f - f[home]) <= 1))
+    near = np.flatnonzero(np.isin(dw, landing[landing != home]))
+    for x in near:
         con_rows.append((int(x), src, "neighbour", day, ep))
