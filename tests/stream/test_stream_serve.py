@@ -62,7 +62,11 @@ def test_serve_with_stream_consumes_until_the_server_stops(
         stream = air_quality_stream(1, sensors=10, steps=12)
         sent = publish(stream, mqtt_broker.host, mqtt_broker.port, topic_prefix=f"cbserve/{system}",
                        client_id=f"pub-{uuid.uuid4().hex[:6]}")  # fmt: skip
-        time.sleep(1.5)  # 100 land in two batches; 20 wait in the open batch
+        # 100 land in two batches (the status file says so); 20 wait in the open batch
+        while "received=100\n" not in status.read_text():
+            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+            assert time.monotonic() < deadline + 60, "the two full batches did not land"
+            time.sleep(0.1)
     finally:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(60)
