@@ -7,6 +7,7 @@ import { formatNumber, pick, t } from "../i18n.js";
 import { onLive } from "../live.js";
 import { bi, known, stillHere } from "../components/ui.js";
 import { baseMap, maplibregl } from "./map-base.js";
+import { legendList, legendWords, pointColour } from "./map-legend.js";
 
 const BASE_LAYERS = [
   { id: "streets", key: "map.streets", url: "/api/v1/map/areas?level=street&simplify=0.0001", kind: "polygons", color: "#0b5cad", on: true },
@@ -24,7 +25,7 @@ const POLYGON = ["==", ["geometry-type"], "Polygon"];
 function styleLayers(layer) {
   const source = layer.id;
   const circle = { id: `${source}-circle`, type: "circle", source, filter: POINT,
-    paint: { "circle-radius": 5, "circle-color": layer.color, "circle-stroke-color": "#fff", "circle-stroke-width": 1 } };
+    paint: { "circle-radius": layer.source ? 7 : 5, "circle-color": pointColour(layer), "circle-stroke-color": "#fff", "circle-stroke-width": 1 } };
   const fill = { id: `${source}-fill`, type: "fill", source, filter: POLYGON,
     paint: { "fill-color": layer.color, "fill-opacity": layer.byView ? 0.45 : 0.05 } };
   const line = { id: `${source}-line`, type: "line", source, filter: POLYGON, paint: { "line-color": layer.color, "line-width": 1.5 } };
@@ -33,7 +34,11 @@ function styleLayers(layer) {
 }
 
 function topicLayers(topics) {
-  return topics.flatMap((tp) => tp.map_layers.map((layer) => ({
+  return topics.flatMap((tp) => tp.map_layers.map((layer) => (layer.source ? { // a table of the topic's own: all its points
+    id: `topic-${layer.id}`, title: pick(layer, "title"), color: layer.color, kind: "points", on: true, source: layer.source,
+    url: `/api/v1/map/topics/${encodeURIComponent(tp.name)}/layers/${encodeURIComponent(layer.id)}`,
+    colorBy: layer.color_by, legend: layer.legend, properties: layer.properties, titles: layer,
+  } : {
     id: `topic-${layer.id}`, title: pick(layer, "title"), color: layer.color, kind: layer.kind, on: true,
     url: `/api/v1/map/topics/${encodeURIComponent(tp.name)}/findings`, byView: true,
   })));
@@ -96,16 +101,16 @@ const row = (key, value) => (value == null || value === "" ? null : h("div", {},
 
 /** One popup per click, for the topmost thing under it: a finding, a case, a building, an area. */
 function clickable(on, layers) {
-  const order = [...layers.filter((l) => l.byView), ...layers.filter((l) => l.id === "cases"),
+  const order = [...layers.filter((l) => l.byView || l.source), ...layers.filter((l) => l.id === "cases"),
     ...layers.filter((l) => l.id === "buildings"), { id: "base-buildings", base: true },
-    ...layers.filter((l) => !l.byView && !["cases", "buildings"].includes(l.id))];
+    ...layers.filter((l) => !l.byView && !l.source && !["cases", "buildings"].includes(l.id))];
   const ids = (l) => (l.base ? [l.id] : styleLayers(l).map((s) => s.id));
   on.on("click", (e) => {
     for (const layer of order) {
       const shown = ids(layer).filter((id) => on.getLayer(id) && on.getLayoutProperty(id, "visibility") !== "none");
       const found = shown.length ? on.queryRenderedFeatures(e.point, { layers: shown }) : [];
       if (found.length) {
-        new maplibregl.Popup({ maxWidth: "22rem" }).setLngLat(e.lngLat).setDOMContent(details(layer.id, found[0].properties)).addTo(on);
+        new maplibregl.Popup({ maxWidth: "22rem" }).setLngLat(e.lngLat).setDOMContent(details(layer.id, found[0].properties, layer)).addTo(on);
         return;
       }
     }
@@ -118,13 +123,18 @@ function clickable(on, layers) {
 }
 
 /** What a click on the map says, in words: the place, the reasons and where to go next. */
-function details(layerId, props) {
+function details(layerId, props, layer = {}) {
   const p = props;
   const title = (text) => h("strong", { class: "popup-title" }, text);
   let head;
   let rows = [];
   let links = [];
-  if (layerId.startsWith("topic-")) { // a finding, or a cell of many
+  if (layer.source) { // a point of a topic's own table (an air station): its declared properties
+    const [first, ...rest] = layer.properties;
+    head = title(`${p[first] ?? ""} · ${layer.title}`);
+    rows = [h("div", {}, h("dt", {}, t("map.legend")), h("dd", {}, String(legendWords(layer, p[layer.colorBy]) ?? "—"))),
+      ...rest.map((k) => h("div", {}, h("dt", {}, k), h("dd", {}, p[k] == null || p[k] === "" ? "—" : String(p[k]))))];
+  } else if (layerId.startsWith("topic-")) { // a finding, or a cell of many
     if (p.h3) {
       head = title(t("map.cell", { count: formatNumber(p.count) }));
       rows = [row("map.high", formatNumber(p.high)), row("map.maxScore", Number(p.max_score).toFixed(2))];
@@ -207,7 +217,7 @@ function toggle(layer, count, layers) {
   });
   const swatch = h("span", { class: "swatch", style: `background:${layer.color}`, "aria-hidden": "true" });
   return h("li", {}, box, h("label", { for: `layer-${layer.id}` }, swatch, layer.title ?? t(layer.key),
-    h("span", { class: "count" }, t("map.features", { count: formatNumber(count) }))));
+    h("span", { class: "count" }, t("map.features", { count: formatNumber(count) }))), legendList(layer, `legend-${layer.id}`));
 }
 
 export const mapPage = {

@@ -54,7 +54,7 @@ async function topicPage(main, info, here) {
   runs.draw?.();
   extra.forEach((x) => x.draw?.());
   if (canMap) {
-    const drawn = await miniMap(mapBox, name, info.map_layers[0]);
+    const drawn = await miniMap(mapBox, name, info.map_layers.find((l) => !l.source), info.map_layers.filter((l) => l.source));
     if (here()) map = drawn;
     else drawn.remove();
   }

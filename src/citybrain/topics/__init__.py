@@ -6,6 +6,7 @@ This module is the public API a topic plugin uses — built-in topics use nothin
 from citybrain.topics.base import (
     Evaluation,
     InputSpec,
+    LegendEntry,
     MapLayer,
     OverviewTile,
     PagePanel,
@@ -36,6 +37,7 @@ __all__ = [
     "Evaluation",
     "FindingsError",
     "InputSpec",
+    "LegendEntry",
     "Level",
     "MapLayer",
     "NotEnoughData",

@@ -81,14 +81,42 @@ class TopicParams(BaseModel):
     )
 
 
+class LegendEntry(BaseModel):
+    """One value of the property a layer is coloured by, its colour and its words."""
+
+    value: str  # "" stands for a missing value
+    color: str
+    label_zh: str
+    label_en: str
+
+
 class MapLayer(BaseModel):
-    """A map layer a topic contributes to the one map (一张图)."""
+    """A map layer a topic contributes to the one map (一张图).
+
+    By default it shows the topic's latest findings. With ``source`` it shows a table the topic
+    writes in the topic zone (``lon``, ``lat`` and ``run_id`` columns): the latest run's rows, and
+    of those only the latest value of ``latest`` when given (e.g. the day), with ``properties`` for
+    the popup, each point coloured by ``color_by`` as the ``legend`` says (the legend in words).
+    """
 
     id: str
     title_zh: str
     title_en: str
     kind: Literal["points", "h3", "lines", "polygons"] = "points"
     color: str = "#d9480f"
+    source: str | None = None
+    latest: str | None = None
+    properties: list[str] = Field(default_factory=list)
+    color_by: str | None = None
+    legend: list[LegendEntry] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _coloured(self) -> MapLayer:
+        if self.color_by is not None and not self.legend:
+            raise ValueError(f"map layer {self.id!r}: color_by needs a legend")
+        if self.source is None and (self.latest or self.properties or self.color_by):
+            raise ValueError(f"map layer {self.id!r}: latest, properties, color_by need a source")
+        return self
 
 
 class OverviewTile(BaseModel):

@@ -434,6 +434,47 @@ def findings_layer(
     )  # fmt: skip
 
 
+LayerId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_]{0,63}$", description="a layer's id")]
+
+
+@router.get(
+    "/topics/{topic}/layers/{layer}",
+    responses={404: {"description": "no such topic, or it declares no such layer of its own"}},
+)
+def topic_source_layer(
+    _: Annotated[Principal, Depends(require(Permission.MAP_READ))],
+    topic: KnownTopic,
+    layer: LayerId,
+    lake: LakeDep,
+    installed: InstalledTopics,
+    bbox: BBox = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_FEATURES)] = 5000,
+) -> FeatureCollection:
+    """A layer a topic draws from a table of its own (``MapLayer.source``, e.g. every air
+    station by its daily AQI): the latest run's rows — of the latest day when the layer says so —
+    as points with the layer's properties, coloured in the browser as its legend says."""
+    declared = installed[topic]().map_layers() if topic in installed else []
+    found = next((x for x in declared if x.id == layer and x.source), None)
+    if found is None or found.source is None:
+        raise HTTPException(404, detail=f"topic {topic!r} declares no layer {layer!r} of its own")
+    if not lake.exists("topic", found.source):  # the topic has not run yet: nothing to draw
+        return FeatureCollection(features=[], kind="points", total=0)
+    with lake.engine() as engine:
+        table = engine.table("topic", found.source)
+        table = table.semi_join(table.aggregate(run_id=table.run_id.max()), "run_id")
+        if found.latest:
+            last = table.aggregate(**{found.latest: table[found.latest].max()})
+            table = table.semi_join(last, found.latest)
+        rows = engine.to_arrow(table.select("lon", "lat", *found.properties))
+    rows = in_bbox(rows.filter(pc.and_(pc.is_valid(rows["lon"]), pc.is_valid(rows["lat"]))),
+                   parse_bbox(bbox))  # fmt: skip
+    shown = rows.slice(0, limit)
+    return FeatureCollection(
+        features=_points(shown, found.properties), kind="points", total=rows.num_rows,
+        truncated=rows.num_rows > limit,
+    )  # fmt: skip
+
+
 _BASEMAP_LOCK = threading.Lock()
 
 

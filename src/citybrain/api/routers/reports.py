@@ -68,9 +68,9 @@ def reports(workspace: Annotated[Workspace, Depends(get_workspace)]) -> list[Rep
 def report_file(
     name: ReportFile, workspace: Annotated[Workspace, Depends(get_workspace)]
 ) -> FileResponse:
-    """One report file (HTML or PDF)."""
+    """One report file (HTML or PDF), inline: the web app shows it, saving keeps its name."""
     path = reports_dir(workspace) / name
     if not path.is_file():
         raise HTTPException(status_code=404, detail=f"no report {name}")
     media = "application/pdf" if name.endswith(".pdf") else "text/html; charset=utf-8"
-    return FileResponse(path, media_type=media, filename=name)
+    return FileResponse(path, media_type=media, filename=name, content_disposition_type="inline")

@@ -20,6 +20,7 @@ from pydantic import Field
 from citybrain.topics import (
     Evaluation,
     InputSpec,
+    LegendEntry,
     MapLayer,
     OverviewTile,
     PagePanel,
@@ -31,12 +32,16 @@ from citybrain.topics import (
     levels_from_scores,
 )
 from citybrain.topics.builtin.air_quality import detect, evidence, series, station_aqi
-from citybrain.topics.builtin.air_quality.aqi import POLLUTANT_NAMES
+from citybrain.topics.builtin.air_quality.aqi import CATEGORIES, POLLUTANT_NAMES
 from citybrain.topics.builtin.air_quality.series import POLLUTANTS
 
 FAULT_SCORE = 0.3  # below any threshold: a broken instrument is not pollution
 #: every station's daily AQI, one ``run_id`` partition per run (read by the map and the report)
 DAILY_TABLE = "air_quality_station_daily"
+#: the colours of the AQI categories I–VI (HJ 633-2012, Table 2: green, yellow, orange, red,
+#: purple, maroon), in the order of ``aqi.CATEGORIES``
+CATEGORY_COLOURS = ("#00e400", "#ffff00", "#ff7e00", "#ff0000", "#99004c", "#7e0023")
+NO_AQI_COLOUR = "#adb5bd"  # a station without a valid daily AQI (too few valid hours)
 
 
 class AirQualityParams(TopicParams):
@@ -274,6 +279,18 @@ def _store_daily(ctx: TopicContext, found: Detected) -> None:
     ctx.engine.write(table, "topic", DAILY_TABLE, mode="append", partition_by=["run_id"])
 
 
+def _aqi_legend() -> list[LegendEntry]:
+    """The six categories of HJ 633-2012 in their colours, and stations without a valid AQI."""
+    legend = [
+        LegendEntry(value=zh, color=colour, label_zh=f"{zh}（{n}级）", label_en=f"{en} ({n})")
+        for (_, n, zh, en), colour in zip(CATEGORIES, CATEGORY_COLOURS, strict=True)
+    ]
+    legend.append(
+        LegendEntry(value="", color=NO_AQI_COLOUR, label_zh="无有效日AQI", label_en="no valid AQI")
+    )
+    return legend
+
+
 class AirQuality(Topic):
     """Pollution episodes, daily AQI alerts and faulty sensors at the air stations (空气质量)."""
 
@@ -337,7 +354,18 @@ class AirQuality(Topic):
                 title_zh="空气污染告警站点",
                 title_en="Stations with pollution alerts",
                 color="#7e0023",
-            )
+            ),
+            MapLayer(
+                id="air_quality_station_aqi",
+                title_zh="站点日空气质量指数",
+                title_en="Stations by daily AQI",
+                color=NO_AQI_COLOUR,
+                source=DAILY_TABLE,
+                latest="date",
+                properties=["sensor_id", "date", "aqi", "category_zh", "category_en", "primary"],
+                color_by="category_zh",
+                legend=_aqi_legend(),
+            ),
         ]
 
     def overview_tiles(self) -> list[OverviewTile]:
