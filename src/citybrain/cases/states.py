@@ -59,20 +59,6 @@ OUTCOME_ZH = {
     Outcome.rejected: "不属实",
     Outcome.unverifiable: "无法核实",
 }
-ACTION_ZH = {
-    Action.create: "新建",
-    Action.dispatch: "派发",
-    Action.accept: "签收",
-    Action.start: "开始处置",
-    Action.return_: "退回",
-    Action.close: "办结",
-    Action.archive: "归档",
-    Action.request_extension: "申请延期",
-    Action.approve_extension: "批准延期",
-    Action.refuse_extension: "驳回延期",
-    Action.escalate: "督办",
-    Action.attach: "追加证据",
-}
 
 # Statuses in which a case is open: a new finding for its subject attaches instead of opening.
 OPEN_STATUSES = frozenset(

@@ -25,7 +25,6 @@ _GOLDEN = {
     "dwelling": "golden_dwelling_id",
 }
 _LINKS = {"person": "person_link", "enterprise": "enterprise_link", "dwelling": "dwelling_link"}
-LINK_VIEW = ("record_id", "source_system", "source_table", "source_key", "source_row", "load_id")
 
 
 @dataclass

@@ -8,7 +8,7 @@ valid contract.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -310,10 +310,6 @@ def check_contract(path: Path) -> CheckResult:
         problem = Problem(str(path), None, "(file)", f"cannot read: {exc}; save it as UTF-8")
         return CheckResult(str(path), [problem])
     return check_text(text, str(path), origin=path.resolve())
-
-
-def check_contracts(paths: Iterable[Path]) -> list[CheckResult]:
-    return [check_contract(p) for p in paths]
 
 
 def load_contract(path: Path) -> SourceContract:

@@ -15,8 +15,6 @@ import pyarrow.compute as pc
 
 from citybrain.ingest.connectors.base import LINE, REASON, ROW, Reject
 
-QUARANTINE_COLUMNS = ("_file", "_load_id", "_row", "_line", "_reason", "_raw")
-
 
 def quarantine_table(
     rows: pa.Table | None, rejects: Sequence[Reject], *, file: str, load_id: str

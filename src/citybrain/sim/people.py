@@ -45,10 +45,6 @@ class Population:
     registered: np.ndarray  # (dwellings, months) int16: hukou + valid residence permits
     group_rental: np.ndarray  # (dwellings, months) bool
 
-    @property
-    def n_residents(self) -> int:
-        return int((self.persons["role"].to_numpy(zero_copy_only=False) != "visitor").sum())
-
 
 @dataclass
 class _Households:

@@ -18,9 +18,6 @@ if TYPE_CHECKING:
     from citybrain.core.catalog import Catalog, Dataset
     from citybrain.core.engine import Engine
 
-#: completeness below this share of filled values in a declared column is reported, not refused
-LOW_COMPLETENESS = 0.5
-
 
 @dataclass(frozen=True)
 class InputStatus:

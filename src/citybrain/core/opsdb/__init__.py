@@ -10,7 +10,6 @@ from citybrain.core.opsdb.migrate import (
     current_revision,
     downgrade,
     head_revision,
-    is_up_to_date,
     make_revision,
     upgrade,
 )
@@ -39,7 +38,6 @@ __all__ = [
     "current_revision",
     "downgrade",
     "head_revision",
-    "is_up_to_date",
     "load_models",
     "make_revision",
     "normalise_url",

@@ -91,10 +91,6 @@ def head_revision() -> str:
     return head
 
 
-def is_up_to_date(url_or_ops_engine: str | URL | SqlEngine) -> bool:
-    return current_revision(url_or_ops_engine) == head_revision()
-
-
 def next_revision_id() -> str:
     """The id the next migration gets: one more than the highest numbered revision."""
     script = ScriptDirectory.from_config(alembic_config())

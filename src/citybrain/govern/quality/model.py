@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Dimension = Literal["completeness", "validity", "uniqueness", "consistency", "timeliness"]
 # Documented weights of the source score (0–100); a dimension that does not apply to a source
 # (no natural key, no other source to compare with, no schedule) is left out and the others
 # re-weighted.

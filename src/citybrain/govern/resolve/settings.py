@@ -29,8 +29,6 @@ FieldKind = Literal[
     "gender", "address", "employer", "local_id",
 ]  # fmt: skip
 FIELD_KINDS: tuple[str, ...] = FieldKind.__args__  # type: ignore[attr-defined]
-#: Fields that identify someone; a record with none of them still counts, but links to nothing.
-IDENTIFYING: tuple[str, ...] = tuple(f for f in FIELD_KINDS if f != "local_id")
 
 #: Feature columns the resolver derives, by the field they come from.
 PERSON_FEATURES: dict[str, tuple[str, ...]] = {

@@ -25,7 +25,6 @@ from citybrain.ingest.manifest import Manifest, StreamCheck
 
 SEQUENCE_GAP = "sequence_gap"
 BROKER_DROPPED = "broker_dropped"
-SESSION_LOST = "session_lost"
 ONE_PUBLISHER = "*"  # the key of the counter when the contract names no publisher field
 
 

@@ -40,7 +40,6 @@ STUCK_HOURS: Final[dict[str, int]] = {
     "so2": 12,
     "co": 12,
 }
-FLAGS: Final = ("negative", "absurd", "stuck", "missing")
 
 Floats = NDArray[np.float64]
 

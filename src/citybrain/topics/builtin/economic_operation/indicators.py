@@ -24,7 +24,6 @@ from citybrain.topics.builtin.enterprise_warning.features import GOLDEN, _linked
 
 Reader = Callable[[str], ir.Table]
 
-FIRM_INDICATORS = ("revenue", "tax", "insured", "firms")
 DISTRICT_INDICATORS = (
     "tax_revenue",
     "business_revenue",
@@ -34,19 +33,6 @@ DISTRICT_INDICATORS = (
     "fixed_investment",
     "retail_sales",
 )
-INDICATOR_ZH = {
-    "revenue": "申报营业收入",
-    "tax": "申报税额",
-    "insured": "参保人数",
-    "firms": "申报企业数",
-    "tax_revenue": "税收收入",
-    "business_revenue": "营业收入",
-    "new_entities": "新登记市场主体",
-    "insured_employees": "参保职工人数",
-    "electricity": "全社会用电量",
-    "fixed_investment": "固定资产投资",
-    "retail_sales": "社会消费品零售总额",
-}
 
 
 def places(read: Reader) -> ir.Table:

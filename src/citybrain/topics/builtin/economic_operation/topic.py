@@ -34,7 +34,6 @@ from citybrain.topics.builtin.economic_operation import indicators
 from citybrain.topics.builtin.enterprise_warning.features import GOLDEN, month_label
 
 INDICATORS_TABLE = "economic_operation_indicators"
-_DIMENSION_ZH = {"industry": "行业", "street": "街道", "district": "全区"}
 
 
 class EconomicOperationParams(TopicParams):
