@@ -7,6 +7,9 @@ valid is NaN, so an index is never computed from too little data; the flags say 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -16,6 +19,31 @@ from citybrain.topics.builtin.air_quality.series import POLLUTANTS, Grid, rollin
 DAY_MIN_HOURS = 20
 O3_8H_MIN_HOURS = 6
 O3_8H_MIN_WINDOWS = 14
+
+
+def with_stations(grid: Grid, stations: Iterable[str]) -> Grid:
+    """``grid`` with a column for every registered station that sent no reading at all: every
+    hour of it is missing (flagged ``station:no_data``), so it gets flags and never an AQI."""
+    silent = np.setdiff1d(np.array(sorted({str(s) for s in stations}), dtype=object),
+                          grid.sensors.astype(str))  # fmt: skip
+    if not len(silent) or not len(grid.hours):
+        return grid
+    sensors = np.concatenate([grid.sensors, silent])
+    order = np.argsort(sensors.astype(str), kind="stable")
+
+    def pad(cells: np.ndarray, fill: object) -> np.ndarray:
+        empty = np.full((cells.shape[0], len(silent)), fill, dtype=cells.dtype)
+        return np.concatenate([cells, empty], axis=1)[:, order]
+
+    return replace(
+        grid,
+        sensors=sensors[order],
+        values={p: pad(v, np.nan) for p, v in grid.values.items()},
+        negative={p: pad(v, 0) for p, v in grid.negative.items()},
+        absurd={p: pad(v, 0) for p, v in grid.absurd.items()},
+        stuck={p: pad(v, False) for p, v in grid.stuck.items()},
+        reported=pad(grid.reported, False),
+    )
 
 
 def _flags(grid: Grid) -> np.ndarray:

@@ -107,6 +107,9 @@ def detect_all(ctx: TopicContext) -> Detected:
         if _present(ctx, "std.site")
         else pd.DataFrame(columns=["site_id", "kind", "lon", "lat"])
     )
+    # a registered station that never reported is an outage: flagged, in the daily table, no AQI
+    registered = sites.loc[sites["kind"] == "air_station", "site_id"].dropna().astype(str)
+    grid = station_aqi.with_stations(grid, registered)
     stations = (
         sites.set_index("site_id")
         .reindex(grid.sensors)[["lon", "lat"]]
