@@ -62,6 +62,7 @@ Evaluation reads this folder; the pipeline never does. One row per …
 - group_rental: residential dwelling and month: group_rental flag, confounder (large_family,
   home_business, shared_meter, vacant, students), true occupants, registered count.
 - enterprise_distress: enterprise, distress flag and start month, seasonal and new firms.
+- policy_eligibility, enterprise_precursors: firm and policy it qualifies for; precursor months.
 - credit_outcomes: credit commitment, kept or broken, whether the result shows in the data.
 - truck_violations: truck and day: outside_hours, illegal_dumping (with place), no_permit.
 - bike_overparking, bike_zones: zone and snapshot over its quota; the zones.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from citybrain.sim.economy import write_economy_truth
 from citybrain.sim.people import CONFOUNDERS, SITUATIONS
 from citybrain.sim.systems.base import SystemContext
 
@@ -58,6 +59,7 @@ def write_truth_tables(ctx: SystemContext) -> None:
             }
         ),
     )
+    write_economy_truth(ctx)
 
 
 def _confounder_names(codes: np.ndarray) -> pa.Array:

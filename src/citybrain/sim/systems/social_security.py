@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from citybrain.sim import dirt
-from citybrain.sim.economy import firm_month
+from citybrain.sim.economy import firm_month, in_arrears
 from citybrain.sim.formats import inject_invalid_bytes, write_csv
 from citybrain.sim.ids import concat, padded
 from citybrain.sim.systems.base import SystemContext, dirty, row_keys
@@ -42,7 +42,8 @@ def build(ctx: SystemContext) -> None:
                 "统一社会信用代码": e["uscc"].take(idx),
                 "费款所属期": pa.repeat(pa.scalar(label.replace("-", "")), n),
                 "参保人数": f.headcount[rows],
-                "缴费基数合计": np.round(f.headcount[rows] * rng.uniform(4000, 12000, n), 0),
+                "缴费基数合计": np.round(f.headcount[rows] * rng.uniform(4000, 12000, n), 0)
+                * ~in_arrears(w, m)[rows],
             }
         )
         start += n

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from citybrain.sim import dirt
-from citybrain.sim.economy import firm_month
+from citybrain.sim.economy import filing_days, firm_month
 from citybrain.sim.formats import write_parquet
 from citybrain.sim.systems.base import SystemContext, dirty, row_keys
 
@@ -27,7 +27,7 @@ def build(ctx: SystemContext) -> None:
         rows = np.flatnonzero(f.alive)
         n = rows.size
         label = w.month_label(m).replace("-", "")
-        decl = w.month_starts[m + 1] + rng.integers(0, 15, n).astype("timedelta64[D]")
+        decl = w.month_starts[m + 1] + filing_days(w, m, rows, rng)
         t = pa.table(
             {
                 "SBXH": row_keys(f"SB{label}", start, n, 8),
