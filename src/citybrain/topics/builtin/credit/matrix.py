@@ -17,14 +17,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
-from ruamel.yaml.error import MarkedYAMLError
+from pydantic import BaseModel, ConfigDict
 
-from citybrain.core.errors import UserError
+from citybrain.core.yamlmodel import load_model
 
 FILE_NAME = "credit_commitments.yaml"
 
@@ -58,48 +55,16 @@ class _File(BaseModel):
     documents: dict[str, _Doc]
 
 
-def _line(tree: Any, loc: tuple[Any, ...]) -> int:
-    line, node = 1, tree
-    for part in loc:
-        if isinstance(node, CommentedMap) and part in node:
-            line, node = node.lc.key(part)[0] + 1, node[part]
-        else:
-            break
-    return line
-
-
 def load_matrix(root: Path) -> tuple[Document, ...]:
     """The workspace's matrix (``root/credit_commitments.yaml``), or the default. A bad file is
     one line naming the file, the line and the key."""
     path = root / FILE_NAME
     if not path.is_file():
         return DEFAULT
-    try:
-        tree = YAML(typ="rt").load(path.read_text("utf-8"))
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        raise UserError(f"{path}:{line}: (yaml): {exc.problem or exc}") from None
-    try:
-        parsed = _File.model_validate(_plain(tree) if tree is not None else {})
-    except ValidationError as exc:
-        # an unknown key (a misspelt one) explains a missing one, so it is named first
-        first = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
-        loc = tuple(first["loc"])
-        key = ".".join(str(p) for p in loc) or "(top level)"
-        problem = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-        raise UserError(f"{path}:{_line(tree, loc)}: {key}: {problem}") from None
+    parsed = load_model(path, _File)
     return tuple(
         Document(key, doc.zh, doc.en, tuple(doc.grades)) for key, doc in parsed.documents.items()
     )
-
-
-def _plain(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    return node
 
 
 def replaceable(matrix: tuple[Document, ...], grade: str) -> list[Document]:
