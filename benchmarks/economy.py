@@ -99,8 +99,16 @@ def generate(
     power = 300 * staff[:, None] * decline**0.7 * ramp * rng.lognormal(0, 0.08, (n, months))
     address = np.char.add("A", np.char.zfill(idx.astype(str), 7))
     street = np.char.add("5101090", np.char.zfill((idx % 12).astype(str), 2))
+    # precursors (own stream): late tax filings and social-security arrears from three months
+    # before the onset; healthy firms now and then
+    pre = np.random.default_rng(seed + 1000)
+    before = (onset[:, None] >= 0) & (m[None, :] >= onset[:, None] - 3)
+    late = pre.random((n, months)) < np.where(before, 0.55, 0.02)
+    arrears = pre.random((n, months)) < np.where(before, 0.85, 0.005)
+    filed_day = np.where(late, pre.integers(15, 45, (n, months)), pre.integers(0, 15, (n, months)))
     f_idx, m_idx = np.nonzero(m[None, :] >= founded[:, None])
     k = f_idx.size
+    next_month = np.datetime64(f"{FIRST_YEAR}-01", "M") + (m_idx + 1).astype("timedelta64[M]")
     periods = _labels(m_idx)
     decl = np.char.add("SB", np.char.zfill(np.arange(k).astype(str), 9))
     ss = np.char.add("SS", np.char.zfill(np.arange(k).astype(str), 9))
@@ -130,10 +138,20 @@ def generate(
                 "period": periods,
                 "revenue": np.round(revenue[f_idx, m_idx] * 10_000, 2),
                 "tax_payable": np.round(revenue[f_idx, m_idx] * 450, 2),
+                "declared_date": pa.array(
+                    next_month.astype("datetime64[D]") + filed_day[f_idx, m_idx]
+                ),
             }
         ),
         ("std", "social_security"): pa.table(
-            {"record_id": ss, "period": periods, "insured": insured[f_idx, m_idx].astype(np.int64)}
+            {
+                "record_id": ss,
+                "period": periods,
+                "insured": insured[f_idx, m_idx].astype(np.int64),
+                "contribution_base": np.where(
+                    arrears[f_idx, m_idx], 0.0, insured[f_idx, m_idx] * 8000.0
+                ),
+            }
         ),
         ("std", "utility_reading"): pa.table(
             {

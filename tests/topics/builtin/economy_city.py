@@ -83,6 +83,17 @@ def build_economy(root: Path, *, seed: int = 3, months: int = 18) -> EconomyCity
     address = np.char.add("A", np.char.zfill(np.arange(n).astype(str), 5))
     street = np.where(np.arange(n) % 3 == 0, "510109003", "510109004")
 
+    # precursors (own stream, so everything above is as before): from three months before the
+    # onset a distressed firm files tax late and falls into social-security arrears; a healthy
+    # firm files late or misses a contribution now and then
+    pre = np.random.default_rng(seed + 1000)
+    before = (onset[:, None] >= 0) & (m[None, :] >= onset[:, None] - 3)
+    late = pre.random((n, months)) < np.where(before, 0.6, 0.02)
+    arrears = pre.random((n, months)) < np.where(before & (m[None, :] >= onset[:, None] - 2),
+                                                 0.9, 0.005)  # fmt: skip
+    next_month = np.datetime64(f"{FIRST_YEAR}-01", "M") + (m + 1).astype("timedelta64[M]")
+    filed_day = np.where(late, pre.integers(15, 40, (n, months)), pre.integers(0, 15, (n, months)))
+
     f_idx, m_idx = np.nonzero(alive)
     k = f_idx.size
     decl_id = np.char.add("SB", np.char.zfill(np.arange(k).astype(str), 7))
@@ -112,6 +123,9 @@ def build_economy(root: Path, *, seed: int = 3, months: int = 18) -> EconomyCity
             "period": periods,
             "revenue": np.round(revenue[f_idx, m_idx] * 10_000, 2),
             "tax_payable": np.round(revenue[f_idx, m_idx] * 450, 2),
+            "declared_date": pa.array(
+                next_month[m_idx].astype("datetime64[D]") + filed_day[f_idx, m_idx]
+            ),
         }
     )
     social = pa.table(
@@ -120,6 +134,9 @@ def build_economy(root: Path, *, seed: int = 3, months: int = 18) -> EconomyCity
             "uscc": uscc[f_idx],
             "period": periods,
             "insured": insured[f_idx, m_idx].astype(np.int64),
+            "contribution_base": np.where(
+                arrears[f_idx, m_idx], 0.0, insured[f_idx, m_idx] * 8000.0
+            ),
         }
     )
     readings = pa.table(

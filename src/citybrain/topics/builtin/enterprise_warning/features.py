@@ -22,8 +22,14 @@ from numpy.typing import NDArray
 from citybrain.core.engine import Engine
 
 GOLDEN = "golden_enterprise_id"
-#: panel columns, each a firms × months matrix after `pivot`
-MEASURES = ("revenue", "tax", "insured", "power", "water", "court", "penalties")
+#: panel columns, each a firms × months matrix after `pivot`; ``late`` is 1 where the month's
+#: tax declaration was filed after the deadline (the 15th of the next month), ``arrears`` 1 where
+#: social security shows staff on the rolls but no contribution base (欠缴)
+MEASURES = (
+    "revenue", "tax", "insured", "power", "water", "court", "penalties", "late", "arrears"
+)  # fmt: skip
+#: day of the next month by which a month's tax is declared
+FILING_DEADLINE_DAY = 15
 
 Reader = Callable[[str], ir.Table]
 
@@ -83,17 +89,28 @@ def monthly(read: Reader, has: Callable[[str], bool]) -> ir.Table:
     parts: list[ir.Table] = []
     tax = _linked(links, read("std.tax_declaration"), "tax_declaration", "declaration_id")
     tax = tax.mutate(m=month_index(tax.period))
+    filed = tax.declared_date.cast("timestamp")
+    after = date_month(tax.declared_date) - tax.m
+    late = (after > 1) | ((after == 1) & (filed.day() > FILING_DEADLINE_DAY))
     parts.append(
         tax.aggregate(
             by=[GOLDEN, "m"],
             revenue=tax.revenue.cast("float64").sum(),
             tax=tax.tax_payable.cast("float64").sum(),
+            late=late.cast("float64").max(),
         )
     )
     if has("std.social_security"):
         ss = _linked(links, read("std.social_security"), "social_security", "record_id")
         ss = ss.mutate(m=month_index(ss.period))
-        parts.append(ss.aggregate(by=[GOLDEN, "m"], insured=ss.insured.cast("float64").sum()))
+        owing = (ss.insured.cast("float64") > 0) & (ss.contribution_base.cast("float64") == 0)
+        parts.append(
+            ss.aggregate(
+                by=[GOLDEN, "m"],
+                insured=ss.insured.cast("float64").sum(),
+                arrears=owing.cast("float64").max(),
+            )
+        )
     if has("std.utility_reading"):
         premises = firms(read).select(GOLDEN, "address_id").filter(ibis._.address_id.notnull())
         r = read("std.utility_reading")

@@ -4,8 +4,17 @@ Signals (each a robust z of a downward level shift against the firm's own histor
 industry's common movement is taken out, see `detect`): declared revenue, insured headcount, and
 the premises' power and water use; plus court enforcement listings and administrative penalties
 in the last six months. The evidence is a weighted sum of how far each z lies beyond its own
-threshold; the score maps it to [0, 1]. A firm with fewer than ``min_history`` months of
-declarations up to a month is "insufficient history" for that month and gets no score.
+threshold; the score maps it to [0, 1].
+
+Precursors count on their own, before revenue falls: months in the last three with a late tax
+filing (after the 15th of the next month) and with social-security arrears (staff on the rolls, no
+contribution base). One late filing or one month in arrears is what healthy firms do now and then;
+arrears that persist, or arrears and repeated late filings together, are what precedes distress.
+
+A firm with fewer than ``min_history`` months of declarations up to a month gets no revenue test
+that month; a firm founded fewer than ``min_history`` months before (or with no declaration that
+month) is "insufficient history" and gets no score at all. A firm long in business whose
+declarations only start with the lake is judged on its precursors until its revenue has history.
 """
 
 from __future__ import annotations
@@ -31,12 +40,17 @@ SERIES: dict[str, tuple[float, float, float]] = {
 }
 EVENT_WEIGHTS: dict[str, float] = {"court": 1.0, "penalties": 0.5}
 EVENT_WINDOW = 6
+#: precursors of distress (months in the trailing window with a late tax filing, with
+#: social-security arrears): weight each — they count on their own, before revenue falls
+PRECURSOR_WEIGHTS: dict[str, float] = {"late": 0.5, "arrears": 0.8}
+PRECURSOR_WINDOW = 3
 
 
 @dataclass(frozen=True)
 class Weights:
     series: dict[str, tuple[float, float, float]] = field(default_factory=lambda: dict(SERIES))
     events: dict[str, float] = field(default_factory=lambda: dict(EVENT_WEIGHTS))
+    precursors: dict[str, float] = field(default_factory=lambda: dict(PRECURSOR_WEIGHTS))
     #: revenue z below which the other signals corroborate
     corroborate_below: float = -2.0
     #: the most the corroborating signals may add together (revenue must carry the rest)
@@ -53,7 +67,7 @@ class Assessment:
     score: FloatMatrix
     contributions: dict[str, FloatMatrix]
     shifts: dict[str, detect.Shift]
-    events: dict[str, FloatMatrix]  # events in the trailing window
+    events: dict[str, FloatMatrix]  # events in the trailing window (precursors: theirs)
     history: NDArray[np.int64]  # months of declarations up to each month (firms × months)
     sufficient: NDArray[np.bool_]
 
@@ -92,6 +106,8 @@ def assess(
     declared = np.isfinite(panel.values["revenue"])
     history = np.cumsum(declared, axis=1)
     sufficient = (history >= min_history) & declared
+    age = _age_months(panel)
+    established = (age >= min_history) & declared
     contributions: dict[str, FloatMatrix] = {}
     shifts: dict[str, detect.Shift] = {}
     lead_down = np.zeros((n_firms, n_months), bool)
@@ -135,8 +151,38 @@ def assess(
     for name in others:
         contributions[name] = contributions[name] * shrink
     evidence = contributions.get(LEAD, np.zeros((n_firms, n_months))) + support * shrink
-    score = 1.0 - np.power(0.5, evidence / weights.half)
-    score = np.where(sufficient, score, np.nan)
     for name in contributions:
         contributions[name] = np.where(sufficient, contributions[name], 0.0)
-    return Assessment(score, contributions, shifts, events, history, sufficient)
+    evidence = np.where(sufficient, evidence, 0.0)
+    for name, weight in weights.precursors.items():
+        window = _trailing(np.nan_to_num(panel.values[name]) > 0, PRECURSOR_WINDOW)
+        events[name] = window
+        contributions[name] = np.where(established, weight * window, 0.0)
+        evidence = evidence + contributions[name]
+    score = 1.0 - np.power(0.5, evidence / weights.half)
+    scored = sufficient | established
+    score = np.where(scored, score, np.nan)
+    return Assessment(score, contributions, shifts, events, history, scored)
+
+
+def _trailing(flags: NDArray[np.bool_], window: int) -> FloatMatrix:
+    """Per firm and month: how many of the last ``window`` months (this one included) flag."""
+    total = np.cumsum(flags, axis=1, dtype=np.float64)
+    lagged = np.zeros_like(total)
+    if total.shape[1] > window:
+        lagged[:, window:] = total[:, :-window]
+    out: FloatMatrix = total - lagged
+    return out
+
+
+def _age_months(panel: Panel) -> NDArray[np.float64]:
+    """Months since the firm's founding at each panel month (−inf where the registry has no
+    founding date: such a firm is judged on its declarations alone)."""
+    if "founded" not in panel.firms.column_names:
+        return np.full(panel.shape, -np.inf)
+    founded = np.asarray(
+        panel.firms.column("founded").to_numpy(zero_copy_only=False), dtype=np.float64
+    )
+    age = panel.months[None, :].astype(np.float64) - founded[:, None]
+    out: NDArray[np.float64] = np.where(np.isfinite(age), age, -np.inf)
+    return out

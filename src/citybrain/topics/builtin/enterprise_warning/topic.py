@@ -199,6 +199,30 @@ def _signals(scored: Scored, rows: np.ndarray, cols: np.ndarray) -> list[Signal]
     )
     out.append(
         Signal(
+            "late_filings",
+            col(a.events["late"][rows, cols]),
+            col(np.full(rows.size, scoring.PRECURSOR_WINDOW)),
+            col(a.contributions["late"][rows, cols]),
+            "近{expected}个月中有{observed}个月逾期申报纳税（次月15日后）",
+            "tax filed late (after the 15th of the next month) in {observed} of the last"
+            " {expected} months",
+            decimals=0,
+        )
+    )
+    out.append(
+        Signal(
+            "ss_arrears",
+            col(a.events["arrears"][rows, cols]),
+            col(np.full(rows.size, scoring.PRECURSOR_WINDOW)),
+            col(a.contributions["arrears"][rows, cols]),
+            "近{expected}个月中有{observed}个月社保欠缴（有参保职工但未申报缴费基数）",
+            "social-security contributions in arrears in {observed} of the last {expected}"
+            " months (staff insured, no contribution base declared)",
+            decimals=0,
+        )
+    )
+    out.append(
+        Signal(
             "key_enterprise",
             col(scored.typical_revenue[rows] / 10_000.0),
             col(np.zeros(rows.size)),
@@ -230,8 +254,10 @@ class EnterpriseWarning(Topic):
                   columns=("registration_id", "uscc", "name", "industry_code",
                            "established_date", "registered_capital")),
         InputSpec(table="tax_declaration",
-                  columns=("declaration_id", "period", "revenue", "tax_payable")),
-        InputSpec(table="social_security", columns=("record_id", "period", "insured"),
+                  columns=("declaration_id", "period", "revenue", "tax_payable",
+                           "declared_date")),
+        InputSpec(table="social_security",
+                  columns=("record_id", "period", "insured", "contribution_base"),
                   optional=True),
         InputSpec(table="utility_reading", columns=("utility", "period", "usage"),
                   optional=True),
@@ -258,7 +284,7 @@ class EnterpriseWarning(Topic):
         n = rows.size
         firms = scored.panel.firms.take(pa.array(rows, pa.int64()))
         values = pa.array(score[rows, cols], pa.float64())
-        lon, lat = _coordinates(ctx, firms)
+        lon, lat = firm_coordinates(ctx, firms)
         return pa.table(
             {
                 "topic": pa.array([self.name] * n, pa.string()),
@@ -313,7 +339,8 @@ class EnterpriseWarning(Topic):
                     "每家企业按月与自身历史比较：申报营业收入、社保参保人数、经营场所用电用水，"
                     "先扣除同行业同月的共同变动（季节性餐饮随行业淡旺季变化不算异常），"
                     "再检验是否出现持续下降（变点与稳健Z值），并结合失信被执行和行政处罚记录。"
-                    "红、橙、黄三级依次表示证据由强到弱；申报不足4个月的企业显示“历史不足”，"
+                    "营收下滑之前的先兆——社保欠缴、逾期申报纳税——单独计入，可提前数月预警。"
+                    "红、橙、黄三级依次表示证据由强到弱；成立不足4个月的企业显示“历史不足”，"
                     "不会预警。预警转企业服务中心上门了解情况、提供帮扶，不是执法案件。"
                 ),
                 text_en=(
@@ -321,9 +348,11 @@ class EnterpriseWarning(Topic):
                     " insured headcount and its premises' power and water, after the common"
                     " movement of its industry that month is taken out (a seasonal caterer moving"
                     " with its trade is not a swing), then tested for a lasting fall (change point"
-                    " and robust z), with court listings and penalties. Red, orange and yellow"
-                    " mean strong to weaker evidence; a firm with under four months of"
-                    " declarations shows 'insufficient history' and is never warned. A warning"
+                    " and robust z), with court listings and penalties. Precursors that come"
+                    " months before revenue falls — social-security arrears, late tax filings —"
+                    " count on their own. Red, orange and yellow"
+                    " mean strong to weaker evidence; a firm founded under four months ago"
+                    " shows 'insufficient history' and is never warned. A warning"
                     " goes to the enterprise service centre to offer help, not to enforcement."
                 ),
             ),
@@ -344,7 +373,7 @@ class EnterpriseWarning(Topic):
         ]
 
 
-def _coordinates(ctx: TopicContext, firms: pa.Table) -> tuple[pa.Array, pa.Array]:
+def firm_coordinates(ctx: TopicContext, firms: pa.Table) -> tuple[pa.Array, pa.Array]:
     """Longitude and latitude of each firm's registered address (null where unknown)."""
     n = firms.num_rows
     empty = pa.nulls(n, pa.float64())
