@@ -87,6 +87,7 @@ class MuckTruckDetector:
     columns: Mapping[str, str] = field(default_factory=lambda: dict(GPS_COLUMNS))
     allowed_hours: tuple[int, int] = (22 * 60, 6 * 60)  # minutes of the day, start and end
     plate_hours: Mapping[str, tuple[int, int]] | None = None  # per plate, from the permits
+    plate_valid: Mapping[str, tuple[int, int]] | None = None  # its first and last day (epoch days)
     sites: pd.DataFrame | None = None
     utc_offset_hours: float = 8.0  # epoch times are UTC; hours are judged in local time
     track: TrackRules = field(default_factory=TrackRules)
@@ -103,6 +104,7 @@ class MuckTruckDetector:
                 windows = permit_windows(engine.table("std", "transport_permit"))
                 frame = engine.to_arrow(windows).to_pandas()
                 self.plate_hours = plate_hours(frame)
+                self.plate_valid = plate_validity(frame)
 
     def initial_state(self) -> dict[str, Any]:
         counts = dict.fromkeys(("received", "unusable", "repeated", "late", "jumps"), 0)
@@ -245,7 +247,7 @@ class MuckTruckDetector:
         self, judged: pd.DataFrame, newest: pd.DataFrame, state: dict[str, Any]
     ) -> list[StreamEvent]:
         lim = self.limits
-        start, end = self._hours(judged["plate"])
+        start, end = self._hours(judged["plate"], judged["day"])
         m = judged["minute"].to_numpy()
         inside = np.where(start < end, (m >= start) & (m < end), (m >= start) | (m < end))
         inside |= start == end
@@ -281,17 +283,20 @@ class MuckTruckDetector:
         state["flagged"] = sorted(flagged)
         return events
 
-    def _hours(self, plates: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-        """Allowed minutes of the day (start, end) per row: the plate's permit, else the city's."""
+    def _hours(self, plates: pd.Series, days: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """Allowed minutes of the day (start, end) per row: the plate's permit on a day it is
+        valid, else the city's (a truck without a valid permit is held to the city's hours)."""
         start, end = self.allowed_hours
         if not self.plate_hours:
             return np.full(len(plates), start), np.full(len(plates), end)
-        starts = {p: h[0] for p, h in self.plate_hours.items()}
-        ends = {p: h[1] for p, h in self.plate_hours.items()}
-        return (
-            plates.map(starts).fillna(start).to_numpy(np.int64),
-            plates.map(ends).fillna(end).to_numpy(np.int64),
-        )
+        starts = plates.map({p: h[0] for p, h in self.plate_hours.items()})
+        ends = plates.map({p: h[1] for p, h in self.plate_hours.items()})
+        if self.plate_valid is not None:
+            first = plates.map({p: v[0] for p, v in self.plate_valid.items()})
+            last = plates.map({p: v[1] for p, v in self.plate_valid.items()})
+            valid = (days >= first.fillna(-np.inf)) & (days <= last.fillna(np.inf))
+            starts, ends = starts.where(valid), ends.where(valid)
+        return starts.fillna(start).to_numpy(np.int64), ends.fillna(end).to_numpy(np.int64)
 
     def _stops(
         self, judged: pd.DataFrame, newest: pd.DataFrame, state: dict[str, Any], flagged: set[str]
@@ -404,6 +409,18 @@ def plate_hours(windows: pd.DataFrame) -> dict[str, tuple[int, int]]:
     return {
         str(p): (int(s), int(e))
         for p, s, e in newest[["p_plate", "start", "end"]].itertuples(index=False, name=None)
+    }
+
+
+def plate_validity(windows: pd.DataFrame) -> dict[str, tuple[int, int]]:
+    """The first and last day (days since 1970-01-01) of the permit :func:`plate_hours` took."""
+    readable = windows.dropna(subset=["start", "end"]).sort_values(["p_plate", "valid_to"])
+    newest = readable.drop_duplicates("p_plate", keep="last")
+    epoch = pd.Timestamp("1970-01-01")
+    first = (pd.to_datetime(newest["valid_from"]) - epoch).dt.days
+    last = (pd.to_datetime(newest["valid_to"]) - epoch).dt.days
+    return {
+        str(p): (int(a), int(b)) for p, a, b in zip(newest["p_plate"], first, last, strict=True)
     }
 
 
