@@ -13,7 +13,7 @@ import typer
 
 from citybrain.cli.ui import console, progress
 from citybrain.core import UserError
-from citybrain.sim import SCALES, estimate_records, generate, resolve_scale
+from citybrain.sim import PROFILES, SCALES, estimate_records, generate, resolve_scale
 
 sim_app = typer.Typer(
     help=(
@@ -41,6 +41,15 @@ def sim(
     workers: Annotated[
         int | None, typer.Option("--workers", help="Processes (default: the CPUs available).")
     ] = None,
+    profile: Annotated[
+        str,
+        typer.Option(
+            "--profile",
+            help="District: "
+            + "; ".join(f"{p.name} ({p.description})" for p in PROFILES.values())
+            + ".",
+        ),
+    ] = "default",
 ) -> None:
     """Generate the city into OUT: one folder per department system and truth/ beside them.
 
@@ -60,7 +69,15 @@ def sim(
             bar.update(task, advance=rows, description=f"sim {sc.name}: {system}")
 
         try:
-            result = generate(sc, seed, out, systems=chosen, on_progress=advance, workers=workers)
+            result = generate(
+                sc,
+                seed,
+                out,
+                systems=chosen,
+                on_progress=advance,
+                workers=workers,
+                profile=profile,
+            )
         except ValueError as exc:
             raise UserError(str(exc)) from None
         bar.update(
@@ -70,6 +87,8 @@ def sim(
         f"{result.total_rows:,} rows in {len(result.rows)} systems → {out} "
         f"(truth in {out / 'truth'})"
     )
+    if PROFILES[profile].contracts is not None:
+        console.print(f"its source contracts: {out / 'contracts'} (paths relative to {out})")
 
 
 @sim_app.command("serve")

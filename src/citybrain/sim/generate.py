@@ -26,6 +26,9 @@ from typing import Any
 
 import pyarrow as pa
 
+from citybrain.sim.geography import build_geography
+from citybrain.sim.profiles import get_profile
+from citybrain.sim.profiles.handover import hand_over, restate_truth
 from citybrain.sim.scales import Scale, estimate_records, resolve_scale
 from citybrain.sim.systems import BULK, BY_MONTHS, MAP_ONLY, SYSTEMS
 from citybrain.sim.systems.base import SystemContext
@@ -125,15 +128,18 @@ def generate(
     systems: list[str] | None = None,
     on_progress: Advance | None = None,
     workers: int | None = None,
+    profile: str = "default",
 ) -> GenerateResult:
     """Generate the synthetic city into ``out`` (emptied first); same arguments → same bytes,
     for any number of ``workers`` (processes; default: the CPUs available, 1 runs in this one).
 
     ``on_progress(system, rows)`` is called as rows are written (for a progress bar).
+    ``profile`` picks the district (``sim.profiles``; the default zone unless named).
     """
     sc = resolve_scale(scale, records) if isinstance(scale, str) else scale
     out = Path(out)
-    chosen = systems or list(SYSTEMS)
+    prof = get_profile(profile)
+    chosen = systems or list(prof.systems or SYSTEMS)
     unknown = sorted(set(chosen) - set(SYSTEMS))
     if unknown:
         raise ValueError(f"unknown systems {unknown}; known: {', '.join(SYSTEMS)}")
@@ -151,21 +157,25 @@ def generate(
     tasks = _tasks(chosen, sc.months)
     t0 = time.perf_counter()
     if n_workers == 1:
-        runs = _run_here(sc, seed, out, tasks, on_progress)
+        runs = _run_here(sc, seed, out, tasks, on_progress, profile)
     else:
-        runs = _run_pool(sc, seed, out, tasks, on_progress, n_workers)
+        runs = _run_pool(sc, seed, out, tasks, on_progress, n_workers, profile)
     runs.sort(key=lambda r: [t.label for t in tasks].index(r.label))
     rows: dict[str, int] = {}
     for run in runs:
         for system, n in run.rows.items():
             rows[system] = rows.get(system, 0) + n
+    geo = None if prof.is_default else prof.reshape(build_geography(sc, seed))  # the map alone
+    if geo is not None:  # the district's departments hand their systems over their own way
+        rows.update(hand_over(prof, out, sorted(rows), geo))
     t_merge = time.perf_counter()
     truth = TruthSink(out)
     shares = out / "truth" / _SHARES
     truth.merge([shares / task.share for task in tasks], threads=n_workers)
     shutil.rmtree(shares)
     truth.meta.update(
-        {
+        ({} if prof.is_default else {"profile": prof.name})
+        | {
             "scale": sc.name,
             "seed": seed,
             "months": sc.months,
@@ -175,9 +185,12 @@ def generate(
         }
     )
     truth.close()
+    if geo is not None:
+        restate_truth(prof, out, geo)
     (out / "README.json").write_text(
         json.dumps(
-            {"zone": "示例高新区", "scale": sc.name, "seed": seed, "systems": sorted(rows)},
+            ({} if prof.is_default else {"profile": prof.name})
+            | {"zone": prof.zone, "scale": sc.name, "seed": seed, "systems": sorted(rows)},
             ensure_ascii=False,
             sort_keys=True,
             indent=2,
@@ -219,10 +232,16 @@ class _Process:
     """What one process keeps between tasks: the world and the values systems share."""
 
     def __init__(
-        self, scale: Scale, seed: int, out: Path, report: Advance | None, people: bool = True
+        self,
+        scale: Scale,
+        seed: int,
+        out: Path,
+        report: Advance | None,
+        people: bool = True,
+        profile: str = "default",
     ) -> None:
         t0 = time.perf_counter()
-        self.world: World = build_world(scale, seed, people=people)
+        self.world: World = build_world(scale, seed, people=people, profile=profile)
         self.world_seconds = time.perf_counter() - t0
         self.out, self.report = out, report
         self.shared: dict[str, Any] = {}
@@ -264,9 +283,14 @@ class _Process:
 
 
 def _run_here(
-    scale: Scale, seed: int, out: Path, tasks: list[Task], on_progress: Advance | None
+    scale: Scale,
+    seed: int,
+    out: Path,
+    tasks: list[Task],
+    on_progress: Advance | None,
+    profile: str = "default",
 ) -> list[ModuleRun]:
-    proc = _Process(scale, seed, out, on_progress)
+    proc = _Process(scale, seed, out, on_progress, profile=profile)
     return [proc.run(task) for task in tasks]
 
 
@@ -274,13 +298,15 @@ def _run_here(
 _WORKER: _Process | None = None
 
 
-def _init_worker(scale: Scale, seed: int, out: Path, progress: Any, people: bool) -> None:
+def _init_worker(
+    scale: Scale, seed: int, out: Path, progress: Any, people: bool, profile: str = "default"
+) -> None:
     global _WORKER
 
     def report(system: str, n: int) -> None:
         progress.put((system, n))
 
-    _WORKER = _Process(scale, seed, out, report, people)
+    _WORKER = _Process(scale, seed, out, report, people, profile)
 
 
 def _work(task: Task) -> ModuleRun:
@@ -307,6 +333,7 @@ def _run_pool(
     tasks: list[Task],
     on_progress: Advance | None,
     n_workers: int,
+    profile: str = "default",
 ) -> list[ModuleRun]:
     """Run the tasks on ``n_workers`` processes: worker 0 holds the whole world and runs any
     task; the others hold only the map, run map-only tasks and exit when none are left."""
@@ -317,7 +344,7 @@ def _run_pool(
             max_workers=1,
             mp_context=spawn,
             initializer=_init_worker,
-            initargs=(scale, seed, out, progress, i == 0),
+            initargs=(scale, seed, out, progress, i == 0, profile),
         )
         for i in range(n_workers)
     ]

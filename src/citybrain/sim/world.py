@@ -66,10 +66,13 @@ class World:
         return int((self.month_starts[m + 1] - self.month_starts[m]).astype(np.int64))
 
 
-def build_world(scale: Scale, seed: int, *, people: bool = True) -> World:
+def build_world(scale: Scale, seed: int, *, people: bool = True, profile: str = "default") -> World:
     """Build the true city (dimension tables only; bulk streams are generated per system);
-    with ``people=False`` only the map, the rest on first use."""
-    world = World(scale, seed, build_geography(scale, seed))
+    with ``people=False`` only the map, the rest on first use. A ``profile`` other than the
+    default renames the map to its district (``sim.profiles``) before anything reads it."""
+    from citybrain.sim.profiles import get_profile
+
+    world = World(scale, seed, get_profile(profile).reshape(build_geography(scale, seed)))
     if people:
         world.ent  # noqa: B018 (builds the population and the enterprises now)
     return world
