@@ -71,6 +71,12 @@ def test_same_seed_same_plan_logged_and_replayed(
     table = _cli(city, capsys, "draw", "--seed", "11", "--inspectors",
                  str(city.workspace.root / "inspectors.txt"))  # fmt: skip
     assert "双随机抽查计划" in table and str(plan[0]["uscc"]) in table
+    # only --seed: the roster of the last logged draw, or the workspace's credit_inspectors.txt
+    seed_only = json.loads(_cli(city, capsys, "draw", "--seed", "11", "--json"))
+    assert seed_only["plan"] == plan
+    (city.workspace.root / "credit_inspectors.txt").write_text("甲\n乙\n", "utf-8")
+    roster = json.loads(_cli(city, capsys, "draw", "--seed", "11", "--json"))["plan"]
+    assert {name for row in roster for name in row["inspectors"].split("、")} == {"甲", "乙"}
 
 
 def test_grade_weighted_frequencies_chi_square() -> None:

@@ -26,7 +26,7 @@ from citybrain.core import UserError, Workspace
 credit_app = typer.Typer(
     help=(
         "守信通 credit: 双随机 inspection draws and credit repair.\n\n"
-        "Example: citybrain credit draw --seed 7 --inspectors inspectors.txt"
+        "Example: citybrain credit draw --seed 7"
     ),
     no_args_is_help=True,
 )
@@ -84,8 +84,13 @@ def _print_plan(title: str, rows: list[dict[str, Any]]) -> None:
 def draw_command(
     seed: Annotated[int, typer.Option(help="Seed of the draw (logged; same seed, same plan).")],
     inspectors: Annotated[
-        Path, typer.Option(help="Inspectors to draw from, one name a line.", exists=True)
-    ],
+        Path | None,
+        typer.Option(
+            help="Inspectors to draw from, one name a line (default: the workspace's"
+            " credit_inspectors.txt, else the roster of the last logged draw).",
+            exists=True,
+        ),
+    ] = None,
     rate: Annotated[
         list[str], typer.Option(help="Share of a grade inspected, e.g. --rate D=0.5 (repeat).")
     ] = [],  # noqa: B006 (typer reads the default)
@@ -95,15 +100,24 @@ def draw_command(
 ) -> None:
     """Draw a 双随机 inspection plan from the newest credit grades and log it.
 
-    Example: citybrain -w ./gaoxin credit draw --seed 20261206 --inspectors inspectors.txt
+    Example: citybrain -w ./gaoxin credit draw --seed 20261206
     """
     from citybrain.core.opsdb import session
     from citybrain.topics.builtin.credit import draw as drawing
     from citybrain.topics.opsdb_models import CreditInspectionDraw
 
-    names = drawing.read_inspectors(inspectors.read_text("utf-8").splitlines())
     actor = by or getpass.getuser()
     with _ops() as (workspace, ops):
+        if inspectors is not None:
+            names = drawing.read_inspectors(inspectors.read_text("utf-8").splitlines())
+        else:
+            with session(ops) as db:
+                last = db.scalars(
+                    select(CreditInspectionDraw.inspectors)
+                    .order_by(CreditInspectionDraw.id.desc())
+                    .limit(1)
+                ).first()
+            names = drawing.default_inspectors(workspace.root, list(last) if last else None)
         with workspace.engine() as engine:
             scores, run_id = drawing.newest_scores(engine)
         plan = drawing.draw(scores, run_id, seed, names, rates=_rates(rate), per_target=per_target)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,27 @@ class Draw:
 def plan_sha256(plan: pa.Table) -> str:
     text = json.dumps(plan.select(list(PLAN_COLUMNS)).to_pylist(), ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+#: the workspace's inspector roster (执法检查人员名录), one name a line
+ROSTER_FILE = "credit_inspectors.txt"
+
+
+def default_inspectors(root: Path, last_drawn: list[str] | None) -> list[str]:
+    """The roster a draw uses when none is given: the workspace's ``credit_inspectors.txt``,
+    else the roster of the newest logged draw (the list in use), else one clear line."""
+    path = root / ROSTER_FILE
+    if path.is_file():
+        names = read_inspectors(path.read_text("utf-8").splitlines())
+        if not names:
+            raise UserError(f"{path}: the inspector roster names nobody (one name a line)")
+        return names
+    if last_drawn:
+        return list(last_drawn)
+    raise UserError(
+        f"no inspector roster: write one name a line to {path} (or pass --inspectors FILE once;"
+        " later draws reuse the logged roster)"
+    )
 
 
 def read_inspectors(lines: list[str]) -> list[str]:
