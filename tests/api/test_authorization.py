@@ -160,6 +160,7 @@ def test_every_route_in_the_openapi_declares_a_permission(
         "POST /api/v1/auth/logout",
         "GET /api/v1/map/style.json",  # the base map, open like any base map (no person in it)
         "GET /api/v1/map/tiles/{z}/{x}/{y}.mvt",
+        "GET /api/v1/map/city/{z}/{x}/{y}",  # the city's own base-map file, when configured
     } | {k for k in public_routes if k.split(" ")[1].startswith("/open311/")}
 
 

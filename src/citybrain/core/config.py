@@ -12,7 +12,14 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from citybrain.core.errors import ConfigError
 
@@ -101,6 +108,32 @@ class ReportConfig(_Strict):
     pdf: bool = True  # false: HTML only (a host without Chromium, or a test)
 
 
+class MapConfig(_Strict):
+    """``[map]``: the base map under the one map. ``built`` (the default) is cut from the address
+    register; a city's own is ``xyz`` or ``wmts`` (a tile URL on its intranet) or ``pmtiles`` or
+    ``mbtiles`` (a local file, relative to the workspace). Checked by ``citybrain.api.citymap``."""
+
+    base: Literal["built", "xyz", "wmts", "pmtiles", "mbtiles"] = "built"
+    url: str | None = None  # xyz: …/{z}/{x}/{y}.png; wmts: …/{TileMatrix}/{TileRow}/{TileCol}.png
+    path: str | None = None  # pmtiles / mbtiles
+    tile_size: int = Field(256, ge=64, le=1024)
+    min_zoom: int = Field(0, ge=0, le=24)
+    max_zoom: int = Field(18, ge=0, le=24)
+    attribution: str = ""
+
+    @model_validator(mode="after")
+    def _source_named(self) -> MapConfig:
+        marks = {"xyz": ("{z}", "{x}", "{y}"), "wmts": ("{TileMatrix}", "{TileRow}", "{TileCol}")}
+        if self.base in marks:
+            missing = [m for m in marks[self.base] if m not in (self.url or "")]
+            if not re.match(r"https?://", self.url or "") or missing:
+                raise ValueError(f"base = {self.base!r} needs url = an http(s) URL with "
+                                 + "".join(marks[self.base]))  # fmt: skip
+        if self.base in ("pmtiles", "mbtiles") and not self.path:
+            raise ValueError(f"base = {self.base!r} needs path = the {self.base} file")
+        return self
+
+
 class WorkspaceConfig(_Strict):
     name: str = "示例高新区"
     lake: str = "."
@@ -108,6 +141,7 @@ class WorkspaceConfig(_Strict):
     ops_db: OpsDBConfig = Field(default_factory=OpsDBConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
+    map: MapConfig = Field(default_factory=MapConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     # ``[resolve]``: which std columns identify persons and enterprises, and the linkage model;
     # validated by ``citybrain.govern.resolve.settings`` (errors name the key), empty: defaults.

@@ -24,7 +24,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from citybrain.api import basemap
+from citybrain.api import basemap, citymap
 from citybrain.api.deps import (
     InstalledTopics,
     KnownTopic,
@@ -45,6 +45,7 @@ from citybrain.api.places import ADDRESS_SUBJECTS, Places, PlacesDep
 from citybrain.api.security.masking import PiiKind
 from citybrain.api.security.roles import Permission
 from citybrain.cases import Case, Status
+from citybrain.core import UserError
 from citybrain.core.opsdb import session
 
 router = APIRouter(prefix="/map", tags=["map"])
@@ -498,7 +499,60 @@ def style(request: Request, lake: LakeDep) -> dict[str, Any]:
     tiles = str(request.url_for("base_tile", z=0, x=0, y=0)).replace(
         "/0/0/0.mvt", "/{z}/{x}/{y}.mvt"
     )
-    return basemap.style(tiles, meta["bounds"])
+    built = basemap.style(tiles, meta["bounds"])
+    config = lake.workspace.config.map
+    if config.base == "built":
+        return built
+    if config.base in ("xyz", "wmts"):  # on the city's intranet: the browser fetches them there
+        return citymap.with_city_base(built, config, citymap.xyz_url(config), None)
+    city = str(request.url_for("city_tile", z=0, x=0, y=0)).removesuffix("/0/0/0")
+    return citymap.with_city_base(built, config, city + "/{z}/{x}/{y}", _city_file(request).info)
+
+
+def _city_file(request: Request) -> citymap.TileFile:
+    """The city's own tile file named in ``[map]`` (opened once per app and file); 503 if bad."""
+    workspace = request.app.state.lake.workspace
+    with _BASEMAP_LOCK:
+        found: citymap.TileFile | None = getattr(request.app.state, "city_tiles", None)
+        if found is None or found.config != workspace.config.map:
+            try:
+                found = citymap.tile_file(workspace, workspace.config.map)
+            except UserError as exc:
+                raise HTTPException(503, detail=str(exc)) from None
+            request.app.state.city_tiles = found
+        return found
+
+
+@router.get(
+    "/city/{z}/{x}/{y}",
+    name="city_tile",
+    dependencies=[Depends(public)],
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}, "application/vnd.mapbox-vector-tile": {}}},
+               204: {"description": "the city's file has no tile there"},
+               404: {"description": "no such tile, or no local base-map file configured"},
+               503: {"description": "the configured file cannot be read"}},
+)  # fmt: skip
+def city_tile(
+    request: Request,
+    z: Annotated[int, Path(ge=0, le=24)],
+    x: Annotated[int, Path(ge=0)],
+    y: Annotated[int, Path(ge=0)],
+) -> Response:
+    """One tile of the city's own base map, from the PMTiles or MBTiles file named in ``[map]``
+    of citybrain.toml (public, like the built base map)."""
+    if request.app.state.lake.workspace.config.map.base not in ("pmtiles", "mbtiles"):
+        raise HTTPException(404, detail="no local base-map file is configured ([map] base)")
+    if x >= 1 << z or y >= 1 << z:
+        raise HTTPException(404, f"no tile {z}/{x}/{y}")
+    city = _city_file(request)
+    data = city.tile(z, x, y)
+    if data is None:
+        return Response(status_code=204)
+    headers = {"Cache-Control": "no-cache"}
+    if data.startswith(citymap.GZIP_MAGIC):
+        headers["Content-Encoding"] = "gzip"
+    return Response(data, media_type=citymap.MEDIA[city.info.format], headers=headers)
 
 
 @router.get(
