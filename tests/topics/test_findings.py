@@ -7,6 +7,7 @@ from citybrain.topics import (
     Level,
     Signal,
     build_reasons,
+    findings_table,
     levels_from_scores,
     validate_findings,
 )
@@ -110,3 +111,28 @@ def test_invalid_findings_are_refused(overrides: dict[str, object], message: str
 def test_missing_columns_are_named() -> None:
     with pytest.raises(FindingsError, match="lat, grid_id"):
         validate_findings(findings().drop_columns(["lat", "grid_id"]))
+
+
+def test_findings_table_fills_the_shared_columns_and_leaves_places_out_as_null() -> None:
+    import pandas as pd
+
+    table = findings_table(
+        "group_rental",
+        "dwelling",
+        subject_id=pd.Series(["D1", "D2", "D3"]),
+        period=["2025-03"] * 3,
+        score=pa.array([0.95, 0.7, 0.2]),
+        thresholds={Level.high: 0.9, Level.medium: 0.5},
+        reasons=build_reasons(two_signals()),
+        model_version="group_rental-1",
+        street_id=["S1", None, "S3"],
+    )
+    assert table.column_names == FINDINGS_SCHEMA.names
+    assert table.column("topic").to_pylist() == ["group_rental"] * 3
+    assert table.column("subject_type").to_pylist() == ["dwelling"] * 3
+    assert table.column("level").to_pylist() == ["high", "medium", "low"]
+    assert table.column("model_version").to_pylist() == ["group_rental-1"] * 3
+    assert table.column("street_id").to_pylist() == ["S1", None, "S3"]
+    assert table.column("lon").null_count == 3 and table.column("lon").type == pa.float64()
+    assert table.column("grid_id").null_count == 3 and table.column("grid_id").type == pa.string()
+    assert validate_findings(table.take([0, 2])).num_rows == 2  # row 1 has no reason above 0

@@ -24,6 +24,7 @@ from citybrain.topics.findings import (
     Level,
     Signal,
     build_reasons,
+    findings_table,
     levels_from_scores,
     validate_findings,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "binary_scores",
     "build_reasons",
     "discover_topics",
+    "findings_table",
     "get_topic",
     "levels_from_scores",
     "pr_curve",

@@ -11,10 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Level(StrEnum):
@@ -147,6 +151,61 @@ def levels_from_scores(scores: pa.Array, thresholds: Mapping[Level, float]) -> p
     out[values >= thresholds.get(Level.medium, np.inf)] = Level.medium.value
     out[values >= thresholds.get(Level.high, np.inf)] = Level.high.value
     return pa.array(out, pa.string())
+
+
+#: a column handed to `findings_table`: Arrow as it is, or anything ``pa.array`` converts
+Column: TypeAlias = "pa.Array | pa.ChunkedArray | np.ndarray | pd.Series | Sequence[object]"
+
+
+def _column(values: Column | None, n: int, kind: pa.DataType) -> pa.Array | pa.ChunkedArray:
+    if values is None:
+        return pa.nulls(n, kind)
+    if isinstance(values, pa.Array | pa.ChunkedArray):
+        return values
+    return pa.array(values, kind)
+
+
+def findings_table(
+    topic: str,
+    subject_type: str,
+    *,
+    subject_id: Column,
+    period: Column,
+    score: pa.Array,
+    thresholds: Mapping[Level, float],
+    reasons: pa.Array,
+    model_version: str,
+    lon: Column | None = None,
+    lat: Column | None = None,
+    grid_id: Column | None = None,
+    community_id: Column | None = None,
+    street_id: Column | None = None,
+) -> pa.Table:
+    """A topic's findings in ``FINDINGS_SCHEMA``'s columns: one row per subject and period.
+
+    ``topic``, ``subject_type`` and ``model_version`` are the same on every row; the level comes
+    from ``score`` and the topic's ``thresholds`` (see `levels_from_scores`); a place column left
+    out (``None``) is null. Arrow columns are taken as they are, anything else is converted to the
+    schema's type. The runner conforms the table (`validate_findings`).
+    """
+    n = len(score)
+    return pa.table(
+        {
+            "topic": pa.array([topic] * n, pa.string()),
+            "subject_type": pa.array([subject_type] * n, pa.string()),
+            "subject_id": _column(subject_id, n, pa.string()),
+            "period": _column(period, n, pa.string()),
+            "score": score,
+            "level": levels_from_scores(score, thresholds),
+            "lon": _column(lon, n, pa.float64()),
+            "lat": _column(lat, n, pa.float64()),
+            "grid_id": _column(grid_id, n, pa.string()),
+            "community_id": _column(community_id, n, pa.string()),
+            "street_id": _column(street_id, n, pa.string()),
+            "model_version": pa.array([model_version] * n, pa.string()),
+            "reasons": reasons,
+        }
+    )
 
 
 class FindingsError(ValueError):

@@ -28,7 +28,7 @@ from citybrain.topics import (
     TopicContext,
     TopicParams,
     build_reasons,
-    levels_from_scores,
+    findings_table,
 )
 from citybrain.topics.builtin.economic_operation import indicators
 from citybrain.topics.builtin.enterprise_warning.features import GOLDEN, month_label
@@ -167,22 +167,16 @@ class EconomicOperation(Topic):
                    "{observed} enterprise warning(s) here this month",
                    decimals=0),
         ]  # fmt: skip
-        return pa.table(
-            {
-                "topic": pa.array([self.name] * n, pa.string()),
-                "subject_type": pa.array([self.subject_type] * n, pa.string()),
-                "subject_id": pa.array(subject, pa.string()),
-                "period": pa.array(month_label(c.months[cols]), pa.string()),
-                "score": values,
-                "level": levels_from_scores(values, self.level_thresholds(params)),
-                "lon": pa.nulls(n, pa.float64()),
-                "lat": pa.nulls(n, pa.float64()),
-                "grid_id": pa.nulls(n, pa.string()),
-                "community_id": pa.nulls(n, pa.string()),
-                "street_id": pa.array(street, pa.string()),
-                "model_version": pa.array([ctx.model_version] * n, pa.string()),
-                "reasons": build_reasons(signals, min_contribution=0.0),
-            }
+        return findings_table(
+            self.name,
+            self.subject_type,
+            subject_id=subject,
+            period=month_label(c.months[cols]),
+            score=values,
+            thresholds=self.level_thresholds(params),
+            reasons=build_reasons(signals, min_contribution=0.0),
+            model_version=ctx.model_version,
+            street_id=street,
         )
 
     def _store(self, ctx: TopicContext, c: indicators.Changes, warned: np.ndarray) -> None:

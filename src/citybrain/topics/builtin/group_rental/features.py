@@ -85,25 +85,27 @@ def months(readings: ir.Table) -> ir.Table:
 
 
 def _usage(readings: ir.Table) -> ir.Table:
-    r = readings.filter(readings.address_level == "dwelling")
-    r = r.mutate(m=month_index(r.period), usage=r.usage.cast("float64"))
+    dwelling_readings = readings.filter(readings.address_level == "dwelling")
+    dwelling_readings = dwelling_readings.mutate(
+        m=month_index(dwelling_readings.period), usage=dwelling_readings.usage.cast("float64")
+    )
 
     def of(utility: str) -> ir.FloatingScalar:
-        return r.usage.sum(where=r.utility == utility)
+        return dwelling_readings.usage.sum(where=dwelling_readings.utility == utility)
 
-    return r.aggregate(
+    return dwelling_readings.aggregate(
         by=["address_id", "m"], water=of("water"), electricity=of("electricity"), gas=of("gas")
     )
 
 
 def _deliveries(delivery: ir.Table) -> ir.Table:
-    d = delivery.filter(delivery.address_level == "dwelling")
-    d = d.mutate(m=month_index(d.period))
-    return d.aggregate(
+    dwelling_deliveries = delivery.filter(delivery.address_level == "dwelling")
+    dwelling_deliveries = dwelling_deliveries.mutate(m=month_index(dwelling_deliveries.period))
+    return dwelling_deliveries.aggregate(
         by=["address_id", "m"],
-        items=d.items.cast("float64").sum(),
-        parcel_phones=d.recipient_phone.nunique(),
-        food_phones=d.distinct_phones.cast("float64").max(),
+        items=dwelling_deliveries.items.cast("float64").sum(),
+        parcel_phones=dwelling_deliveries.recipient_phone.nunique(),
+        food_phones=dwelling_deliveries.distinct_phones.cast("float64").max(),
     )
 
 

@@ -23,7 +23,7 @@ from citybrain.topics import (
     TopicContext,
     TopicParams,
     build_reasons,
-    levels_from_scores,
+    findings_table,
 )
 from citybrain.topics.builtin.group_rental import features, scoring, supervised, text
 
@@ -65,21 +65,23 @@ def score_dwellings(ctx: TopicContext) -> Scored:
     frame = features.pull_features(ctx.engine, table).to_pandas()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        sig = scoring.score(frame, params.threshold)
-    final = sig["score"].to_numpy(dtype=np.float64)
+        signal_frame = scoring.score(frame, params.threshold)
+    final = signal_frame["score"].to_numpy(dtype=np.float64)
     use_model = False
     if ctx.labels is not None and ctx.labels.num_rows:
         y = supervised.label_vector(frame, ctx.labels)
         if supervised.enough(y, params.min_labels):
-            x = supervised.design_matrix(frame, sig)
-            proba = supervised.fit_predict(x, y, sig["raw_score"].to_numpy(dtype=np.float64))
+            x = supervised.design_matrix(frame, signal_frame)
+            proba = supervised.fit_predict(
+                x, y, signal_frame["raw_score"].to_numpy(dtype=np.float64)
+            )
             months = int(frame["m"].nunique())
             final = scoring.persistent(proba, months, params.threshold, scoring.Weights())
             use_model = True
-    return Scored(frame, sig, final, use_model)
+    return Scored(frame, signal_frame, final, use_model)
 
 
-def _signals(rows: pd.DataFrame, sig: pd.DataFrame) -> list[Signal]:
+def _signals(rows: pd.DataFrame, signal_frame: pd.DataFrame) -> list[Signal]:
     def col(values: pd.Series | np.ndarray) -> pa.Array:
         return pa.array(np.asarray(values, dtype=np.float64), pa.float64())
 
@@ -87,26 +89,26 @@ def _signals(rows: pd.DataFrame, sig: pd.DataFrame) -> list[Signal]:
     return [
         Signal(
             "occupancy_gap",
-            col(sig["inferred"].fillna(0)),
+            col(signal_frame["inferred"].fillna(0)),
             col(rows["registered"]),
-            col(sig["c_gap"]),
+            col(signal_frame["c_gap"]),
             "按用水用气推算约住{observed}人，登记人口{expected}人",
             "water and gas imply about {observed} occupants; {expected} registered",
             decimals=0,
         ),
         Signal(
             "water_per_person",
-            col(sig["water_pp"]),
-            col(sig["water_pp_expected"]),
-            col(sig["c_usage"]),
+            col(signal_frame["water_pp"]),
+            col(signal_frame["water_pp_expected"]),
+            col(signal_frame["c_usage"]),
             "人均月用水{observed}吨，同楼同面积住户约{expected}吨",
             "{observed} t of water a month per registered person; comparable flats {expected} t",
         ),
         Signal(
             "deliveries",
             col(rows["items"]),
-            col(sig["items_expected"]),
-            col(sig["c_items"]),
+            col(signal_frame["items_expected"]),
+            col(signal_frame["c_items"]),
             "本月外卖快递{observed}件，同类住户约{expected}件",
             "{observed} deliveries this month; comparable flats about {expected}",
             decimals=0,
@@ -114,8 +116,8 @@ def _signals(rows: pd.DataFrame, sig: pd.DataFrame) -> list[Signal]:
         Signal(
             "recipient_phones",
             col(rows["phones"]),
-            col(sig["phones_expected"]),
-            col(sig["c_phones"]),
+            col(signal_frame["phones_expected"]),
+            col(signal_frame["c_phones"]),
             "收件电话{observed}个，同类住户约{expected}个",
             "{observed} distinct recipient phones; comparable flats about {expected}",
             decimals=0,
@@ -124,7 +126,7 @@ def _signals(rows: pd.DataFrame, sig: pd.DataFrame) -> list[Signal]:
             "permit_churn",
             col(rows["permit_churn"]),
             col(zeros),
-            col(sig["c_churn"]),
+            col(signal_frame["c_churn"]),
             "近12个月居住证办理或注销{observed}次",
             "{observed} residence permits issued or cancelled in 12 months",
             decimals=0,
@@ -133,7 +135,7 @@ def _signals(rows: pd.DataFrame, sig: pd.DataFrame) -> list[Signal]:
             "crowding_complaints",
             col(rows["complaints_dwelling"] + rows["complaints_unit"]),
             col(zeros),
-            col(sig["c_complaints"]),
+            col(signal_frame["c_complaints"]),
             "近6个月12345投诉“群租/隔断”{observed}次",
             "{observed} hotline complaints about crowding or partitions in 6 months",
             decimals=0,
@@ -186,27 +188,22 @@ class GroupRental(Topic):
         scored = score_dwellings(ctx)
         flagged = scored.score >= ctx.params.threshold
         rows = scored.frame.loc[flagged].reset_index(drop=True)
-        sig = scored.signals.loc[flagged].reset_index(drop=True)
-        values = pa.array(scored.score[flagged], pa.float64())
-        n = len(rows)
-        reasons = build_reasons(_signals(rows, sig), min_contribution=0.05)
-        version = ctx.model_version + ("-lgbm" if scored.supervised else "")
-        return pa.table(
-            {
-                "topic": pa.array([self.name] * n, pa.string()),
-                "subject_type": pa.array([self.subject_type] * n, pa.string()),
-                "subject_id": pa.array(rows["address_id"], pa.string()),
-                "period": pa.array(rows["period"], pa.string()),
-                "score": values,
-                "level": levels_from_scores(values, self.level_thresholds(ctx.params)),
-                "lon": pa.array(rows["lon"], pa.float64()),
-                "lat": pa.array(rows["lat"], pa.float64()),
-                "grid_id": pa.array(rows["grid_id"], pa.string()),
-                "community_id": pa.array(rows["community_id"], pa.string()),
-                "street_id": pa.array(rows["street_id"], pa.string()),
-                "model_version": pa.array([version] * n, pa.string()),
-                "reasons": reasons,
-            }
+        signal_frame = scored.signals.loc[flagged].reset_index(drop=True)
+        reasons = build_reasons(_signals(rows, signal_frame), min_contribution=0.05)
+        return findings_table(
+            self.name,
+            self.subject_type,
+            subject_id=rows["address_id"],
+            period=rows["period"],
+            score=pa.array(scored.score[flagged], pa.float64()),
+            thresholds=self.level_thresholds(ctx.params),
+            reasons=reasons,
+            model_version=ctx.model_version + ("-lgbm" if scored.supervised else ""),
+            lon=rows["lon"],
+            lat=rows["lat"],
+            grid_id=rows["grid_id"],
+            community_id=rows["community_id"],
+            street_id=rows["street_id"],
         )
 
     def evaluate(self, findings: pa.Table, truth_dir: Path, ctx: TopicContext) -> Evaluation:

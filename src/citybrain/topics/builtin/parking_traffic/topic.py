@@ -27,7 +27,7 @@ from citybrain.topics import (
     TopicParams,
     binary_scores,
     build_reasons,
-    levels_from_scores,
+    findings_table,
 )
 from citybrain.topics.builtin.parking_traffic.forecast import forecast, hourly, mae
 
@@ -88,7 +88,6 @@ class ParkingTraffic(Topic):
             f = f.assign(score=scores).loc[scores >= params.threshold].reset_index(drop=True)
         n = len(f)
         values = pa.array(f["score"].to_numpy(float) if n else [], pa.float64())
-        nulls = pa.nulls(n, pa.string())
         if n:
             period = (pd.to_datetime(f["hour"]) + pd.Timedelta(hours=1)).dt.strftime(
                 "%Y-%m-%d %H:00"
@@ -108,22 +107,15 @@ class ParkingTraffic(Topic):
         else:
             period = pd.Series([], dtype=str)
             reasons = pa.array([], pa.list_(pa.struct([])))
-        return pa.table(
-            {
-                "topic": pa.array([self.name] * n, pa.string()),
-                "subject_type": pa.array([self.subject_type] * n, pa.string()),
-                "subject_id": pa.array(f["lot_id"].astype(str) if n else [], pa.string()),
-                "period": pa.array(period, pa.string()),
-                "score": values,
-                "level": levels_from_scores(values, self.level_thresholds(params)),
-                "lon": pa.nulls(n, pa.float64()),
-                "lat": pa.nulls(n, pa.float64()),
-                "grid_id": nulls,
-                "community_id": nulls,
-                "street_id": nulls,
-                "model_version": pa.array([ctx.model_version] * n, pa.string()),
-                "reasons": reasons,
-            }
+        return findings_table(
+            self.name,
+            self.subject_type,
+            subject_id=f["lot_id"].astype(str) if n else [],
+            period=period,
+            score=values,
+            thresholds=self.level_thresholds(params),
+            reasons=reasons,
+            model_version=ctx.model_version,
         )
 
     def evaluate(self, findings: pa.Table, truth_dir: Path, ctx: TopicContext) -> Evaluation:
