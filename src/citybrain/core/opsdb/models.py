@@ -1,7 +1,7 @@
 """Ops-database tables for the catalog and for runs.
 
 These models are the reference; the migrations in ``migrations/versions`` must create exactly them,
-and a test (tests/core/opsdb/test_migrations.py) fails the moment the two drift apart.
+and a test (tests/core/opsdb/test_migrate.py) fails the moment the two drift apart.
 """
 
 from __future__ import annotations
