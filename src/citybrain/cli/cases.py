@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy import Engine as SqlEngine
 
+from citybrain.cli.opsdb import workspace_ops_engine
 from citybrain.cli.state import state
 from citybrain.cli.ui import console
 from citybrain.core import UserError, Workspace
@@ -21,19 +19,6 @@ cases_app = typer.Typer(
     help="Cases (一网统管): list, show and route them.\n\nExample: citybrain cases list --json",
     no_args_is_help=True,
 )
-
-
-@contextmanager
-def _ops_engine() -> Iterator[tuple[Workspace, SqlEngine]]:
-    from citybrain.core.opsdb import connect, upgrade
-
-    workspace = Workspace.open(state.workspace)
-    ops_engine = connect(workspace.ops_db_url)
-    try:
-        upgrade(ops_engine)  # a no-op at head; brings an older workspace's ops database up to date
-        yield workspace, ops_engine
-    finally:
-        ops_engine.dispose()
 
 
 def _local(moment: datetime | None, workspace: Workspace) -> str:
@@ -69,7 +54,7 @@ def list_command(
     if status is not None and status not in {s.value for s in Status}:
         known = ", ".join(s.value for s in Status)
         raise UserError(f"unknown status {status!r}", hint=f"statuses are {known}")
-    with _ops_engine() as (workspace, ops_engine):
+    with workspace_ops_engine() as (workspace, ops_engine):
         cases = list_cases(
             ops_engine, status=status, topic=topic, department=department, limit=limit
         )
@@ -105,7 +90,7 @@ def show_command(
     from citybrain.cases import event_summary, get_case, status_label
     from citybrain.cases.views import case_summary
 
-    with _ops_engine() as (workspace, ops_engine):
+    with workspace_ops_engine() as (workspace, ops_engine):
         case = get_case(ops_engine, case_id, detail=True)
     if as_json:
         _print_json(
@@ -207,7 +192,7 @@ def route_command(
     area_index = _areas(areas)
     names = area_names(workspace)
     if not dry_run:
-        with _ops_engine() as (_, ops_engine):
+        with workspace_ops_engine() as (_, ops_engine):
             result = open_cases(
                 ops_engine,
                 table,
@@ -253,7 +238,7 @@ def escalate_command() -> None:
     """
     from citybrain.cases import escalate_overdue, settings_for_workspace
 
-    with _ops_engine() as (workspace, ops_engine):
+    with workspace_ops_engine() as (workspace, ops_engine):
         ids = escalate_overdue(ops_engine, settings=settings_for_workspace(workspace.root))
     console.print(
         f"{len(ids)} case(s) escalated" + (f": {', '.join(map(str, ids))}" if ids else "")
@@ -270,7 +255,7 @@ def metrics_command(
     """
     from citybrain.cases import case_metrics, settings_for_workspace
 
-    with _ops_engine() as (workspace, ops_engine):
+    with workspace_ops_engine() as (workspace, ops_engine):
         metrics = case_metrics(
             ops_engine, topic=topic, settings=settings_for_workspace(workspace.root)
         )

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import getpass
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import select
 
+from citybrain.cli.opsdb import workspace_ops_engine
 from citybrain.cli.state import state
 from citybrain.cli.ui import console
 from citybrain.core import UserError, Workspace
@@ -30,19 +28,6 @@ credit_app = typer.Typer(
     ),
     no_args_is_help=True,
 )
-
-
-@contextmanager
-def _ops() -> Iterator[tuple[Workspace, SqlEngine]]:
-    from citybrain.core.opsdb import connect, upgrade
-
-    workspace = Workspace.open(state.workspace)
-    ops_engine = connect(workspace.ops_db_url)
-    try:
-        upgrade(ops_engine)
-        yield workspace, ops_engine
-    finally:
-        ops_engine.dispose()
 
 
 def _rates(values: list[str]) -> dict[str, float] | None:
@@ -107,11 +92,11 @@ def draw_command(
     from citybrain.topics.opsdb_models import CreditInspectionDraw
 
     actor = by or getpass.getuser()
-    with _ops() as (workspace, ops):
+    with workspace_ops_engine() as (workspace, ops_engine):
         if inspectors is not None:
             names = drawing.read_inspectors(inspectors.read_text("utf-8").splitlines())
         else:
-            with session(ops) as db:
+            with session(ops_engine) as db:
                 last = db.scalars(
                     select(CreditInspectionDraw.inspectors)
                     .order_by(CreditInspectionDraw.id.desc())
@@ -121,7 +106,7 @@ def draw_command(
         with workspace.engine() as engine:
             scores, run_id = drawing.newest_scores(engine)
         plan = drawing.draw(scores, run_id, seed, names, rates=_rates(rate), per_target=per_target)
-        with session(ops) as db:
+        with session(ops_engine) as db:
             logged = CreditInspectionDraw(
                 actor=actor, seed=seed, scores_run_id=run_id, rates=plan.rates,
                 inspectors=plan.inspectors, per_target=per_target, targets=plan.plan.num_rows,
@@ -157,8 +142,8 @@ def replay_command(draw_id: Annotated[int, typer.Argument(help="A logged draw.")
     from citybrain.topics.builtin.credit import draw as drawing
     from citybrain.topics.opsdb_models import CreditInspectionDraw
 
-    with _ops() as (workspace, ops):
-        with session(ops) as db:
+    with workspace_ops_engine() as (workspace, ops_engine):
+        with session(ops_engine) as db:
             logged = db.get(CreditInspectionDraw, draw_id)
             if logged is None:
                 raise UserError(f"no inspection draw {draw_id}")
@@ -187,7 +172,11 @@ def dispute_command(
     from citybrain.core.opsdb import session
     from citybrain.topics.builtin.credit.repair import file_dispute
 
-    with _ops() as (workspace, ops), workspace.engine() as engine, session(ops) as db:
+    with (
+        workspace_ops_engine() as (workspace, ops_engine),
+        workspace.engine() as engine,
+        session(ops_engine) as db,
+    ):
         dispute = file_dispute(
             db, engine, uscc=uscc, kind=kind, record_id=record, reason=reason, by=by
         )
@@ -211,7 +200,11 @@ def review_command(
     from citybrain.core.opsdb import session
     from citybrain.topics.builtin.credit.repair import review
 
-    with _ops() as (workspace, ops), workspace.engine() as engine, session(ops) as db:
+    with (
+        workspace_ops_engine() as (workspace, ops_engine),
+        workspace.engine() as engine,
+        session(ops_engine) as db,
+    ):
         dispute, repair = review(db, engine, dispute_id, uphold=uphold, by=by, note=note)
         detail: dict[str, Any] = {"dispute_id": dispute_id, "decision": dispute.status}
         if repair is not None:
@@ -243,7 +236,7 @@ def history_command(
     from citybrain.topics.opsdb_models import CreditScoreHistory
 
     table = Table("at (UTC)", "cause", "dispute", "before", "after", "credit run")
-    with _ops() as (_, ops), session(ops) as db:
+    with workspace_ops_engine() as (_, ops_engine), session(ops_engine) as db:
         rows = db.scalars(
             select(CreditScoreHistory)
             .where(CreditScoreHistory.uscc == uscc)

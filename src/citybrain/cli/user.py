@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from citybrain.cli.opsdb import workspace_ops_engine
 from citybrain.cli.state import state
 from citybrain.cli.ui import console
 from citybrain.core import UserError, Workspace
@@ -22,16 +23,10 @@ user_app.add_typer(key_app, name="key")
 
 @contextmanager
 def _db() -> Iterator[Session]:
-    from citybrain.core.opsdb import connect, session, upgrade
+    from citybrain.core.opsdb import session
 
-    workspace = Workspace.open(state.workspace)
-    ops_engine = connect(workspace.ops_db_url)
-    try:
-        upgrade(ops_engine)
-        with session(ops_engine) as db:
-            yield db
-    finally:
-        ops_engine.dispose()
+    with workspace_ops_engine() as (_, ops_engine), session(ops_engine) as db:
+        yield db
 
 
 @user_app.command("create")
