@@ -56,6 +56,15 @@ export async function api(path, options = {}) {
   return response.status === 204 ? null : response.json();
 }
 
+/** GET a file (a PDF) as a Blob, signed like api(); one refresh and retry on 401. */
+export async function apiBlob(path) {
+  const send = () => fetch(path, { headers: accessToken ? { Authorization: `Bearer ${accessToken}` } : {} });
+  let response = await send();
+  if (response.status === 401 && (await refresh())) response = await send();
+  if (!response.ok) throw await errorOf(response);
+  return response.blob();
+}
+
 /** A streaming request (the live feed): signed like api(), one refresh and retry on 401. */
 export async function openStream(path, { signal, headers = {} } = {}) {
   const send = () =>

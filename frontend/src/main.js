@@ -39,6 +39,7 @@ async function main() {
   addRoute("/case", lazyPage("desk.caseTitle", () => import("./pages/case.js")));
   addRoute("/entity", lazyPage("entity.title", () => import("./pages/entity.js")));
   addRoute("/governance", lazyPage("governance.title", () => import("./pages/governance.js")));
+  addRoute("/reports", lazyPage("reports.title", () => import("./pages/reports.js")));
   addRoute("*", { titleKey: "error.notFound", render: (el) => el.append(h("p", { class: "card" }, t("error.notFound"))) });
   setRouteListener((_, page) => {
     document.title = `${t(page.titleKey)} · ${t("app.title")}`;
