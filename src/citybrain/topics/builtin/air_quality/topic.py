@@ -29,7 +29,7 @@ from citybrain.topics import (
     TopicContext,
     TopicParams,
     build_reasons,
-    levels_from_scores,
+    findings_table,
 )
 from citybrain.topics.builtin.air_quality import detect, evidence, series, station_aqi
 from citybrain.topics.builtin.air_quality.aqi import CATEGORIES, POLLUTANT_NAMES
@@ -319,24 +319,17 @@ class AirQuality(Topic):
         found = detect_all(ctx)
         _store_daily(ctx, found)
         rows = _rows(found, params)
-        n = len(rows)
-        scores = _col(rows["score"])
-        return pa.table(
-            {
-                "topic": pa.array([self.name] * n, pa.string()),
-                "subject_type": pa.array([self.subject_type] * n, pa.string()),
-                "subject_id": pa.array(rows["sensor_id"].astype(str), pa.string()),
-                "period": pa.array(rows["period"], pa.string()),
-                "score": scores,
-                "level": levels_from_scores(scores, self.level_thresholds(params)),
-                "lon": _col(rows["lon"]),
-                "lat": _col(rows["lat"]),
-                "grid_id": pa.nulls(n, pa.string()),
-                "community_id": pa.nulls(n, pa.string()),
-                "street_id": pa.nulls(n, pa.string()),
-                "model_version": pa.array([ctx.model_version] * n, pa.string()),
-                "reasons": build_reasons(_signals(rows, params), min_contribution=0.0),
-            }
+        return findings_table(
+            self.name,
+            self.subject_type,
+            subject_id=rows["sensor_id"].astype(str),
+            period=rows["period"],
+            score=_col(rows["score"]),
+            thresholds=self.level_thresholds(params),
+            reasons=build_reasons(_signals(rows, params), min_contribution=0.0),
+            model_version=ctx.model_version,
+            lon=_col(rows["lon"]),
+            lat=_col(rows["lat"]),
         )
 
     def evaluate(self, findings: pa.Table, truth_dir: Path, ctx: TopicContext) -> Evaluation:
