@@ -9,7 +9,8 @@ Figures: pings per second through the detector and through the bare consumer; th
 per batch (p50/p95: what it adds to publish → alert latency); the process's memory and the
 detector's saved state (JSON bytes) every tenth of the run, to show they stay flat; and how far
 the live violations agree with the batch topic's (outside hours, dumping, speeding; truck-days).
-The MQTT landing in front of the detector is measured by benchmarks/stream.py.
+The MQTT landing alone is measured by benchmarks/stream_drain.py; the whole live path (publish →
+land → detector → finding, with latency) by benchmarks/stream.py.
 """
 
 from __future__ import annotations

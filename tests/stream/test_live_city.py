@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from citybrain.api.live import StreamEvents
+from citybrain.cases import department_hints
 from citybrain.cases.opsdb_models import Case
 from citybrain.core.opsdb import connect, session, upgrade
 from citybrain.core.workspace import Workspace
@@ -32,6 +33,7 @@ from citybrain.stream.findings import LiveFindings, live_findings_table
 from citybrain.stream.livesources import MUCK_TRUCK_SOURCE, live_contracts, write_live_sources
 from citybrain.stream.runner import StreamRunner
 from citybrain.stream.store import StreamStore
+from citybrain.topics.builtin.muck_trucks.topic import MuckTrucks
 
 if TYPE_CHECKING:
     from fixtures.mqtt import MqttBroker
@@ -113,7 +115,8 @@ def test_pings_become_an_alert_a_live_finding_and_a_case_once_across_a_kill(
     lake = workspace.lake
     ops = connect(workspace.ops_db_url)
     store = StreamStore(ops)
-    findings = LiveFindings.for_workspace(workspace, ops)
+    # the muck-truck topic's own routing hint (all installed topics' would take seconds to import)
+    findings = LiveFindings(workspace, ops, hints=department_hints([MuckTrucks()]))
 
     def consume(until: Callable[[StreamRunner], bool]) -> StreamRunner:
         runner = StreamRunner(
@@ -123,7 +126,7 @@ def test_pings_become_an_alert_a_live_finding_and_a_case_once_across_a_kill(
         consumer = threading.Thread(target=runner.run, args=(stop,))
         consumer.start()
         try:
-            wait_for(lambda: runner.status.ready and until(runner), 20, "the consumer")
+            wait_for(lambda: runner.status.ready and until(runner), 60, "the consumer")
         finally:
             stop.set()
             consumer.join(30)

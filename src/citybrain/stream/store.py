@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine as SqlEngine
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from citybrain.core.opsdb import session
 from citybrain.stream.detector import StreamEvent
@@ -60,20 +60,24 @@ class StreamStore:
             row.cursor = saved.cursor
             row.batches = saved.batches
             row.updated_at = now
-            db.add_all(
-                LiveEventRecord(
-                    at=now,
-                    type=e.type,
-                    permission=e.permission,
-                    system=system,
-                    load_id=load_id,
-                    street_id=e.street_id,
-                    community_id=e.community_id,
-                    grid_id=e.grid_id,
-                    data=dict(e.data),
+            if events:  # one multi-row INSERT: a batch can move thousands of vehicles
+                db.execute(
+                    insert(LiveEventRecord),
+                    [
+                        {
+                            "at": now,
+                            "type": e.type,
+                            "permission": e.permission,
+                            "system": system,
+                            "load_id": load_id,
+                            "street_id": e.street_id,
+                            "community_id": e.community_id,
+                            "grid_id": e.grid_id,
+                            "data": dict(e.data),
+                        }
+                        for e in events
+                    ],
                 )
-                for e in events
-            )
 
     def events(self, after: int = 0, limit: int = 1000) -> list[LiveEventRecord]:
         with session(self.ops_engine) as db:
