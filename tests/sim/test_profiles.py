@@ -146,6 +146,7 @@ def _contract(path: Path) -> dict:
 
 def test_every_export_has_a_valid_contract_mapping_its_columns() -> None:
     from citybrain.ingest.check import check_contract
+    from citybrain.ingest.simsources import SIM_CONTRACTS
 
     contracts = {p: _contract(p) for p in sorted(PROFILE.contracts.glob("*.yaml"))}
     assert len(contracts) == len(EXPORTS)
@@ -160,11 +161,16 @@ def test_every_export_has_a_valid_contract_mapping_its_columns() -> None:
         assert check_contract(path).passed, check_contract(path)
         assert contract["connector"]["kind"] == export.target_kind
         mapped: set[str] = set(contract["mapping"].get("ignore", []))
+        shipped = _contract(SIM_CONTRACTS / path.name)  # the first city's, for the same system
+        default = {c["target"]: c.get("codes") or {} for c in shipped["mapping"]["columns"]}
         for column in contract["mapping"]["columns"]:
             sources = column["source"] if isinstance(column["source"], list) else [column["source"]]
             mapped |= set(sources)
-            if sources[0] in export.codes:  # every code the department writes is mapped
-                assert set(export.codes[sources[0]].values()) <= set(map(str, column["codes"]))
+            if sources[0] in export.codes:  # every code the department writes maps back
+                given = {str(k): v for k, v in column["codes"].items()}
+                before = default[column["target"]]
+                for old, new in export.codes[sources[0]].items():
+                    assert given[new] == before.get(old, old), (path.name, old, new)
         assert mapped == set(export.columns.values()), path.name
 
 
