@@ -25,7 +25,7 @@ from citybrain.topics.findings import FINDINGS_SCHEMA
 from citybrain.topics.runner import findings_table_name
 from citybrain.web import DIST
 from fixtures.browser import serve_in_thread
-from web.conftest import CITY, seed_register, sign_in
+from web.conftest import CITY, assert_contrast, seed_register, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -165,6 +165,7 @@ def test_a_report_opens_from_the_web_app(open_page: Any, air_city: AirCity) -> N
         "rows => rows.map((r) => r.dataset.date)"
     ) == [DAY, "2025-03-13"]  # newest first
     assert page.locator("#reports-table tr[data-date='2025-03-13']").inner_text().count("无 PDF")
+    assert_contrast(page)
 
     page.click(f".report-html[data-date='{DAY}']")
     page.wait_for_selector("#report-frame[data-loaded='1']")
