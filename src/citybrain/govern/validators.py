@@ -8,6 +8,7 @@ Check digits follow GB 11643 (resident ID) and GB 32100 (USCC), the same rules a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -66,15 +67,31 @@ def _reasons(n: int, parts: list[tuple[NDArray[np.bool_], str]]) -> pa.Array:
     return pa.array(out, pa.string())
 
 
+@dataclass(frozen=True)
+class _CodeGrid:
+    """A column of fixed-width codes: which are missing, which match the format, and the bytes of
+    those that do (``grid`` rows are the ``ok`` rows)."""
+
+    n: int
+    missing: NDArray[np.bool_]
+    matches: NDArray[np.bool_]
+    grid: NDArray[np.uint8]
+    ok: NDArray[np.bool_]
+
+
+def _code_grid(values: pa.Array, pattern: str, width: int) -> _CodeGrid:
+    text = _normalise(values)
+    missing = pc.fill_null(pc.equal(pc.binary_length(text), 0), True).to_numpy(zero_copy_only=False)
+    matches = pc.fill_null(pc.match_substring_regex(text, pattern), False)
+    grid, ok = _fixed_width_bytes(pc.if_else(matches, text, pa.scalar(None, pa.string())), width)
+    return _CodeGrid(len(text), missing, matches.to_numpy(zero_copy_only=False), grid, ok)
+
+
 def validate_resident_id(values: pa.Array, *, today: date | None = None) -> pa.Array:
     """Reason codes for resident ID numbers (GB 11643): format, region, birth date, check."""
     today = today or date.today()
-    text = _normalise(values)
-    n = len(text)
-    missing = pc.fill_null(pc.equal(pc.binary_length(text), 0), True).to_numpy(zero_copy_only=False)
-    pattern = pc.fill_null(pc.match_substring_regex(text, r"^\d{17}[\dX]$"), False)
-    pattern_np = pattern.to_numpy(zero_copy_only=False)
-    grid, ok = _fixed_width_bytes(pc.if_else(pattern, text, pa.scalar(None, pa.string())), 18)
+    code = _code_grid(values, r"^\d{17}[\dX]$", 18)
+    n, missing, pattern_np, grid, ok = code.n, code.missing, code.matches, code.grid, code.ok
     digits = grid[:, :17].astype(np.int64) - ord("0")
 
     bad_region = np.zeros(n, dtype=bool)
@@ -118,12 +135,8 @@ def _valid_dates(
 
 def validate_uscc(values: pa.Array) -> pa.Array:
     """Reason codes for unified social credit codes (GB 32100): format and check character."""
-    text = _normalise(values)
-    n = len(text)
-    missing = pc.fill_null(pc.equal(pc.binary_length(text), 0), True).to_numpy(zero_copy_only=False)
-    pattern = pc.fill_null(pc.match_substring_regex(text, r"^[0-9A-HJ-NP-RTUW-Y]{18}$"), False)
-    pattern_np = pattern.to_numpy(zero_copy_only=False)
-    grid, ok = _fixed_width_bytes(pc.if_else(pattern, text, pa.scalar(None, pa.string())), 18)
+    code = _code_grid(values, r"^[0-9A-HJ-NP-RTUW-Y]{18}$", 18)
+    n, missing, pattern_np, grid, ok = code.n, code.missing, code.matches, code.grid, code.ok
     bad_check = np.zeros(n, dtype=bool)
     if len(grid):
         values_ = _USCC_VALUE[grid]

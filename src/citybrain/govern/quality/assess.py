@@ -90,11 +90,7 @@ def _not_checked(assessed: SourceQuality, columns: frozenset[str]) -> None:
         for f in assessed.fields
     ]
     validity = _dimensions(assessed.fields, assessed.rows, None).get("validity")
-    if validity is None:
-        assessed.dimensions.pop("validity", None)
-    else:
-        assessed.dimensions["validity"] = validity
-    assessed.score = weighted(assessed.dimensions)
+    _rescore(assessed, "validity", validity)
 
 
 def _on_event_time(
@@ -104,10 +100,15 @@ def _on_event_time(
     period = expected_refresh(source.contract.refresh.schedule)
     on_time, _ = event_timeliness(times, period, now)
     assessed.timeliness = on_time
-    if on_time is None:
-        assessed.dimensions.pop("timeliness", None)
+    _rescore(assessed, "timeliness", on_time)
+
+
+def _rescore(assessed: SourceQuality, dimension: str, value: float | None) -> None:
+    """Set (or, with None, drop) one dimension of a source and weigh its score again."""
+    if value is None:
+        assessed.dimensions.pop(dimension, None)
     else:
-        assessed.dimensions["timeliness"] = on_time
+        assessed.dimensions[dimension] = value
     assessed.score = weighted(assessed.dimensions)
 
 
