@@ -187,12 +187,16 @@ def _household(
     inf_rows: list[tuple[int, int, str, int, int]],
     con_rows: list[tuple[int, int, str, int, int]],
 ) -> None:
-    """A resident case infects some flatmates; the rest and the landing's neighbours are contacts."""
+    """A resident case infects some flatmates; the rest and the landing neighbours are contacts."""
     p = world.pop.persons
     home = int(p["dwelling_id"][src].as_py())
     if home < 0:
         return
-    dw = p["dwelling_id"].to_numpy()
+    # only who lives there that month: a flatmate who moves in later was never exposed
+    when = world.month_starts[0] + np.timedelta64(day, "D")
+    m = int(np.searchsorted(world.month_starts, when, side="right") - 1)
+    there = (p["in_month"].to_numpy() <= m) & (m < p["out_month"].to_numpy())
+    dw = np.where(there, p["dwelling_id"].to_numpy(), -1)
     mates = np.flatnonzero(dw == home)
     for x in mates:
         if x == src:
