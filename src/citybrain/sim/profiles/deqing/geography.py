@@ -174,5 +174,10 @@ def rural_texts(geo: Geography) -> tuple[tuple[str, str], ...]:
     for name, comm in zip(e["estate_name"].to_pylist(), e["community_id"].to_pylist(), strict=True):
         village = c_names[comm]
         if name.startswith(village) and name.endswith("号") and "组" in name:
+            wide = name.translate(_FULL_WIDTH)  # a clerk's full-width digits: 句城村１组６７号
             pairs += [(name + name, name), (village + name, name)]
+            pairs += [(wide + wide, wide), (village + wide, wide)]
     return tuple(pairs)
+
+
+_FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
