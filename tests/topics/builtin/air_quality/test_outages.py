@@ -16,7 +16,7 @@ from citybrain.core.engine import open_engine
 from citybrain.topics import TopicContext
 from citybrain.topics.builtin.air_quality import detect, series, station_aqi
 from citybrain.topics.builtin.air_quality.topic import AirQuality, detect_all
-from topics.builtin.test_air_quality_detect import BASE, STATIONS, _frame
+from topics.builtin.air_quality.test_detect import BASE, STATIONS, _frame
 
 START = np.datetime64("2025-03-01T00", "h")
 
