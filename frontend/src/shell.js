@@ -33,7 +33,13 @@ export function buildShell(root, cityName) {
     onclick: () => { applyLargeText(large.getAttribute("aria-pressed") !== "true"); sync(); } });
   const user = h("div", { class: "user", id: "user-menu" });
   const badge = h("span", { class: "live-badge", id: "live-badge", hidden: true });
-  const header = h("header", { class: "shell" }, h("h1", {}, title, city), nav, h("div", { class: "tools" }, badge, lang, large, user));
+  // On a phone the navigation and tools fold into a menu behind one button (CSS shows it ≤700 px).
+  const menu = h("button", { type: "button", id: "menu-toggle", class: "tool menu-toggle", "aria-expanded": "false", "aria-controls": "shell-menu" });
+  const panel = h("div", { class: "shell-menu", id: "shell-menu" }, nav, h("div", { class: "tools" }, badge, lang, large, user));
+  const header = h("header", { class: "shell" }, h("h1", {}, title, city), menu, panel);
+  const fold = (open) => { header.classList.toggle("menu-open", open); menu.setAttribute("aria-expanded", String(open)); };
+  menu.addEventListener("click", () => fold(!header.classList.contains("menu-open")));
+  window.addEventListener("hashchange", () => fold(false));
   const main = h("main", { id: "main", tabindex: "-1" });
   const toasts = h("div", { class: "toasts", id: "toasts", role: "status", "aria-live": "polite" });
   root.replaceChildren(header, main, toasts);
@@ -44,6 +50,7 @@ export function buildShell(root, cityName) {
   function sync() {
     const pressed = document.documentElement.classList.contains("large-text");
     large.setAttribute("aria-pressed", String(pressed));
+    menu.textContent = t("shell.menu");
     lang.textContent = t("shell.langSwitch");
     lang.setAttribute("aria-label", t("shell.langLabel"));
     lang.setAttribute("lang", getLang() === "zh-CN" ? "en" : "zh-CN");

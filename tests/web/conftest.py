@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import pyarrow as pa
 import pytest
@@ -138,11 +139,13 @@ def sign_in(
     watched: Watched, base_url: str, user: str, password: str, then: str = "/overview"
 ) -> Any:
     page = watched.page
-    page.goto(f"{base_url}/#/login?next={then}")
+    # ``next`` is one query value: its own "?" and "=" are encoded ("/case?id=1" would lose id=1);
+    # a "%" is kept, so a path already encoded is not encoded twice.
+    page.goto(f"{base_url}/#/login?next={quote(then, safe='/%')}")
     page.fill("#username", user)
     page.fill("#password", password)
     page.click("#login-submit")
-    page.wait_for_selector("#user-name")
+    page.wait_for_selector("#user-name", state="attached")  # on a phone it is inside the menu
     page.wait_for_selector("main[data-ready='1']")
     return page
 

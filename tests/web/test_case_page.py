@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pypdfium2 as pdfium
 import pytest
 
 from citybrain.api import create_app
@@ -84,16 +86,33 @@ def _findings(run_id: str, months: list[str]) -> pa.Table:
 
 def _seed(workspace: Workspace) -> CaseCity:
     seed_register(workspace)
+    # F1 the case's flat; F2-F4 the other flats of its building, whose median it is shown beside.
+    flats = ["F1", "F2", "F3", "F4"]
     flat = pa.table(
         {
-            "address_id": ["F1"], "level": ["dwelling"], "full_address": [FLAT],
-            "estate_name": ["锦城小区"], "building_no": ["3"], "grid_code": ["G01"],
-            "lon": [104.01], "lat": [30.51],
+            "address_id": flats, "level": ["dwelling"] * 4,
+            "full_address": [FLAT, *(f"{BUILDING}1单元10{i}室" for i in (1, 2, 3))],
+            "estate_name": ["锦城小区"] * 4, "building_no": ["3"] * 4, "grid_code": ["G01"] * 4,
+            "lon": [104.01] * 4, "lat": [30.51] * 4,
         }
     )  # fmt: skip
+    water = {"F1": 31.0, "F2": 6.0, "F3": 7.0, "F4": 9.0}  # tonnes a month
+    readings = pa.Table.from_pylist([
+        {"address_id": f, "address_level": "dwelling", "utility": u, "period": m, "usage": v}
+        for f, w in water.items() for m in MONTHS
+        for u, v in (("water", w), ("electricity", w * 20), ("gas", w / 2))
+    ])  # fmt: skip
+    deliveries = pa.table({"address_id": flats, "address_level": ["dwelling"] * 4,
+                           "period": ["2026-02"] * 4, "items": [90, 10, 12, 14]})  # fmt: skip
+    permits = pa.table({"id_number": ["P1", "P2"], "address_id": ["F1", "F1"],
+                        "issued_date": [date(2025, 12, 3), date(2026, 1, 7)],
+                        "cancelled_date": [date(2026, 2, 2), None]})  # fmt: skip
     first, latest = _findings("run-1", MONTHS[:1]), _findings("run-2", MONTHS)
     with workspace.engine() as engine:
         engine.write(flat, "std", "standard_address", mode="append")
+        engine.write(readings, "std", "utility_reading")
+        engine.write(deliveries, "std", "delivery")
+        engine.write(permits, "std", "residence_permit")
         golden = pa.table({"golden_dwelling_id": ["DF1"], "address_id": ["F1"]})
         engine.write(golden, "base", "dwelling")
         for run in (first, latest):
@@ -166,6 +185,27 @@ def test_clerk_reads_the_case_in_words_and_records_confirmed(
     )
     water = page.locator("#evidence-chart-water_per_person").inner_html()
     assert all(month in water for month in MONTHS)
+    # The flat's raw months beside the other flats of its building, and its permits, as charts.
+    dwelling = page.locator("#dwelling-charts .dwelling-chart")
+    assert dwelling.evaluate_all("els => els.map(e => e.dataset.key)") == [
+        "water", "electricity", "gas", "deliveries", "permits",
+    ]  # fmt: skip
+    assert "锦城小区3栋其他3户" in page.locator("#dwelling-peers").inner_text()
+    raw = page.locator("#dwelling-charts figure:has(#dwelling-chart-water) table").inner_text()
+    assert "31" in raw and "7" in raw  # F1's tonnes and the median of F2-F4
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#dwelling-charts .dwelling-chart')]"
+        ".every(e => e.querySelectorAll('svg path').length > 2)"
+    )
+    # The on-site check sheet: a PDF whose text carries the address as the clerk may see it.
+    with page.expect_download() as download:
+        page.click("#check-sheet")
+    sheet = pdfium.PdfDocument(download.value.path())
+    text = "".join(
+        "".join(sheet[i].get_textpage().get_text_range().split()) for i in range(len(sheet))
+    )
+    assert BUILDING in text and FLAT not in text and "现场核查单" in text
+    assert "人均月用水11吨" in text  # the evidence in brief (the latest month's reasons)
     earlier = page.locator("#case-earlier li")
     assert earlier.count() == 1 and "不属实" in earlier.inner_text()
     assert earlier.locator("a").get_attribute("href") == f"#/case?id={case_city.earlier_id}"
@@ -215,3 +255,71 @@ def test_clerk_reads_the_case_in_words_and_records_confirmed(
     page.locator("#topic-labels").scroll_into_view_if_needed()
     page.screenshot(path=str(artifacts_dir / "topic-labels-1440.png"), full_page=True)
     watched.assert_clean()
+
+
+# Elements whose text runs over more than one line (a word broken across lines in the menu).
+BROKEN = """
+(selector) => [...document.querySelectorAll(selector)].filter((el) => {
+  const range = document.createRange();
+  range.selectNodeContents(el);
+  const boxes = [...range.getClientRects()].filter((r) => r.width > 0);
+  const lines = new Set(boxes.map((r) => Math.round(r.bottom)));
+  return lines.size > 1;
+}).map((el) => el.textContent)
+"""
+MENU = "#nav li:not([hidden]) a, header.shell .tool, #user-name"
+
+
+def test_on_a_phone_and_at_1920_every_page_with_the_menu_whole(
+    open_page: Any, case_city: CaseCity, artifacts_dir: Path
+) -> None:
+    """At 390×844 the signed-in user lands on the case named in next= (its query kept), the header
+    folds into a menu whose words are whole; then every page the admin's menu offers, and the case,
+    at 390×844 and at 1920×1080: each gets ready, the case and map fit the phone's width, and a
+    screenshot of each goes to test-artifacts."""
+    watched = open_page(viewport={"width": 390, "height": 844})
+    page = sign_in(watched, case_city.url, "admin", "admin-demo-2024",
+                   then=f"/case?id={case_city.case_id}")  # fmt: skip
+    page.wait_for_selector("main[data-ready='1'] #case-place")
+    assert page.locator("#case-title").inner_text().startswith(f"#{case_city.case_id} {BUILDING}")
+    no_scroll = "() => document.documentElement.scrollWidth <= window.innerWidth"
+    assert page.evaluate(no_scroll)
+    # The header is one row: the title and a menu button; the navigation is folded away.
+    assert page.locator("header.shell").bounding_box()["height"] < 70
+    assert not page.locator("#nav").is_visible()
+    assert page.locator("#check-sheet").is_visible()
+    page.click("#menu-toggle")
+    assert page.locator("#menu-toggle").get_attribute("aria-expanded") == "true"
+    assert page.locator("#nav a[data-path='/desk']").is_visible()
+    assert page.locator("#user-name").is_visible()
+    assert page.evaluate(BROKEN, MENU) == []  # 一屏会商, 一张图: no word broken across lines
+    assert page.evaluate(no_scroll)
+    page.screenshot(path=str(artifacts_dir / "web-case-phone-menu.png"))
+    page.click("#nav a[data-path='/desk']")  # a link taken folds the menu again
+    page.wait_for_selector("main[data-ready='1'] #case-queue")
+    assert not page.locator("#nav").is_visible()
+
+    paths = page.locator("#nav li:not([hidden]) a").evaluate_all(
+        "els => els.map(e => e.dataset.path)"
+    )
+    assert {"/overview", "/map", "/desk", "/entity", "/governance"} <= set(paths)
+    wide: dict[str, int] = {}
+    for width, height in ((390, 844), (1920, 1080)):
+        page.set_viewport_size({"width": width, "height": height})
+        for path in [*paths, f"/case?id={case_city.case_id}"]:
+            page.evaluate(
+                "p => { if (location.hash === p) return;"
+                " delete document.querySelector('main').dataset.ready; location.hash = p; }",
+                f"#{path}",
+            )
+            page.wait_for_selector("main[data-ready='1']")
+            name = path.strip("/").split("?")[0]
+            page.screenshot(path=str(artifacts_dir / f"web-page-{name}-{width}.png"))
+            if width < 700:
+                wide[name] = page.evaluate("() => document.documentElement.scrollWidth")
+    watched.assert_clean()
+    # Every page's width on the phone (wider than 390: it scrolls sideways), for the record.
+    (artifacts_dir / "web-page-widths-390.txt").write_text(
+        "".join(f"{name}\t{px}\n" for name, px in wide.items()), encoding="utf-8"
+    )
+    assert wide["case"] <= 390 and wide["map"] <= 390

@@ -7,12 +7,23 @@ import { lineChart } from "../charts.js";
 import { bi } from "../components/ui.js";
 import { h } from "../dom.js";
 import { formatNumber, t } from "../i18n.js";
+import { dwellingCharts } from "./case-dwelling.js";
 
 const label = (signal) => (t(`case.signal.${signal}`) === `case.signal.${signal}` ? signal : t(`case.signal.${signal}`));
 const num = (v) => (v == null ? "—" : formatNumber(Math.round(v * 100) / 100));
 
-/** The charts' element, and draw() to call once it is in the page (charts are pushed to ``charts``). */
+/** The charts' element, and draw() to call once it is in the page (charts are pushed to ``charts``):
+ * the dwelling's raw months beside similar flats (when its subject is a dwelling), then the signals. */
 export async function evidenceCharts(caseId, charts) {
+  const [dwelling, signals] = await Promise.all([dwellingCharts(caseId, charts), signalCharts(caseId, charts)]);
+  if (!dwelling) return signals;
+  return {
+    el: h("div", {}, dwelling.el, h("h3", { class: "evidence-sub" }, t("case.dwelling.signals")), signals.el),
+    draw: () => { dwelling.draw(); signals.draw?.(); },
+  };
+}
+
+async function signalCharts(caseId, charts) {
   const series = await api(`/api/v1/cases/${encodeURIComponent(caseId)}/evidence/series`);
   if (!series.periods.length || !series.signals.length) return { el: h("p", { class: "empty", id: "evidence-charts" }, t("case.noSeries")) };
   const boxes = series.signals.map((s) => ({

@@ -8,6 +8,7 @@ import { evidenceCharts } from "./case-evidence.js";
 import "./case.css";
 import { caseMap, removeCaseMap } from "./case-map.js";
 import { onSiteForm } from "./case-onsite.js";
+import { checkSheetButton } from "./case-sheet.js";
 import { areaCell, areaWords, subjectCell, topicCell } from "./case-words.js";
 import { actionBar } from "./desk/actions.js";
 import { slaBadge, startTicking, stopTicking } from "./desk/sla.js";
@@ -32,7 +33,8 @@ function place(c) {
     dwelling && can("entities.read")
       ? h("p", {}, h("a", { href: `#/entity?kind=dwelling&${target}`, id: "case-360" }, t("case.open360")),
         h("span", { class: "hint" }, ` ${t("case.masked360")}`))
-      : null);
+      : null,
+    checkSheetButton(c));
 }
 
 function earlierCases(items) {
