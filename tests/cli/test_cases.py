@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from cases.conftest import findings
 from citybrain.cases import act, open_cases
 from citybrain.cases.routing import fill_department
 from citybrain.cli.cases import cases_app
@@ -18,8 +19,6 @@ from citybrain.cli.ui import console
 from citybrain.core import Workspace
 from citybrain.core.opsdb import connect, upgrade
 from citybrain.topics import get_topic
-
-from .conftest import findings
 
 RULES = """\
 routing:
