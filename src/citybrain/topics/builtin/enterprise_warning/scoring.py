@@ -8,8 +8,9 @@ threshold; the score maps it to [0, 1].
 
 Precursors count on their own, before revenue falls: months in the last three with a late tax
 filing (after the 15th of the next month) and with social-security arrears (staff on the rolls, no
-contribution base). One late filing or one month in arrears is what healthy firms do now and then;
-arrears that persist, or arrears and repeated late filings together, are what precedes distress.
+contribution base). One late filing or one month in arrears is what healthy firms do now and then
+and counts for nothing; arrears that persist, or arrears and late filings together, are what
+precedes distress.
 
 A firm with fewer than ``min_history`` months of declarations up to a month gets no revenue test
 that month; a firm founded fewer than ``min_history`` months before (or with no declaration that
@@ -44,6 +45,8 @@ EVENT_WINDOW = 6
 #: social-security arrears): weight each — they count on their own, before revenue falls
 PRECURSOR_WEIGHTS: dict[str, float] = {"late": 0.5, "arrears": 0.8}
 PRECURSOR_WINDOW = 3
+#: precursor months (late filings and arrears together) in the window before they count at all
+PRECURSOR_MIN_MONTHS = 2
 
 
 @dataclass(frozen=True)
@@ -154,10 +157,15 @@ def assess(
     for name in contributions:
         contributions[name] = np.where(sufficient, contributions[name], 0.0)
     evidence = np.where(sufficient, evidence, 0.0)
+    windows = {
+        name: _trailing(np.nan_to_num(panel.values[name]) > 0, PRECURSOR_WINDOW)
+        for name in weights.precursors
+    }
+    # one late filing or one month in arrears alone is what healthy firms do now and then
+    repeated = sum(windows.values(), np.zeros((n_firms, n_months))) >= PRECURSOR_MIN_MONTHS
     for name, weight in weights.precursors.items():
-        window = _trailing(np.nan_to_num(panel.values[name]) > 0, PRECURSOR_WINDOW)
-        events[name] = window
-        contributions[name] = np.where(established, weight * window, 0.0)
+        events[name] = windows[name]
+        contributions[name] = np.where(established & repeated, weight * windows[name], 0.0)
         evidence = evidence + contributions[name]
     score = 1.0 - np.power(0.5, evidence / weights.half)
     scored = sufficient | established
