@@ -172,7 +172,9 @@ class _Tables:
                 for entry in entries:
                     buckets.setdefault(entry[0].prefix[:2], []).append(entry)
                 self.by_province[alias] = {k: tuple(v) for k, v in buckets.items()}
-        self.lengths2 = {k: (*v, 2) for k, v in index.lengths3.items()}  # and two, tried last
+        # By first three characters: the alias lengths to try there, longest first, then two
+        # (every two-character alias; `DivisionIndex.lengths3` has those of three or more).
+        self.lengths_to_try = {k: (*v, 2) for k, v in index.lengths3.items()}
         self.short_only = frozenset(
             alias
             for alias, entries in self.names.items()
@@ -265,8 +267,8 @@ class AdminReader:
         self._run = tables.run
         self._children = tables.children
         self._child_codes = tables.child_codes
-        self._lengths = index.lengths3
-        self._lengths2 = tables.lengths2
+        self._long_lengths = index.lengths3  # lengths of aliases of three characters or more
+        self._lengths_to_try = tables.lengths_to_try
         self._divisions = index.divisions
         self._default = index.divisions[default_region] if default_region else None
         self._lineages: dict[str, tuple[Division, ...]] = {}
@@ -372,13 +374,14 @@ class AdminReader:
         runs: list[tuple[int, int]] = []
         corrections: list[str] = []
         moved: list[str] = []  # towns read under their old county (see _moved_town)
-        names, lengths3, accept = self._names, self._lengths2, self._accept
+        # Attributes read in the loop, as locals.
+        names, lengths_to_try, accept = self._names, self._lengths_to_try, self._accept
         by_province, with_short, prefixes = self._by_province, self._with_short, self._prefixes
         lone, towns = self._lone_counties, self._town_shorts
         short_below_city = self._short_below_city
         cut_chars = self._cut_chars
         while pos < n:
-            lengths = lengths3.get(text[pos : pos + 3], _TWO)
+            lengths = lengths_to_try.get(text[pos : pos + 3], _TWO)
             extended: list[Chain] = []
             step = 0
             for length in lengths:
@@ -413,11 +416,10 @@ class AdminReader:
                             # an old town of this county, merged: the county, marked historical
                             extended.append((*chain[:-1], (division, kind)))
                         elif kind == FULL and last is not None:
-                            # the common case, inlined: a full name inside the previous token
-                            if (
-                                division.level > last.level
-                                and division.prefix.startswith(last.prefix)
-                                and not (division.level == STREET and last.level == PROVINCE)
+                            # a full name inside the previous token (a town never straight
+                            # after its province)
+                            if self.is_within(division, last) and not (
+                                division.level == STREET and last.level == PROVINCE
                             ):
                                 extended.append((*chain, (division, kind)))
                             elif any(d is division for d, _ in chain):
@@ -512,7 +514,7 @@ class AdminReader:
     def _stops_at(self, text: str, pos: int) -> bool:
         names, short_only = self._names, self._short_only
         n = len(text)
-        for length in self._lengths2.get(text[pos : pos + 3], _TWO):
+        for length in self._lengths_to_try.get(text[pos : pos + 3], _TWO):
             end = pos + length
             if end > n or text[pos:end] not in names:
                 continue
@@ -538,7 +540,7 @@ class AdminReader:
             return True
         entries = self._names[alias]
         county = next(d for d, _ in entries if d.level == DISTRICT)
-        for length in self._lengths2.get(text[end : end + 3], _TWO):  # 昆山花桥: a town of it
+        for length in self._lengths_to_try.get(text[end : end + 3], _TWO):  # 昆山花桥: a town of it
             for candidate, _ in self._names.get(text[end : end + length], ()):
                 if self.is_within(candidate, county):
                     return True
@@ -616,7 +618,7 @@ class AdminReader:
         return town, length, ""
 
     def _next_is_within(self, text: str, pos: int, division: Division) -> bool:
-        for length in self._lengths2.get(text[pos : pos + 3], _TWO):
+        for length in self._lengths_to_try.get(text[pos : pos + 3], _TWO):
             for candidate, kind in self._names.get(text[pos : pos + length], ()):
                 if kind & BASE_KIND == FULL and self.is_within(candidate, division):
                     return True
@@ -625,7 +627,7 @@ class AdminReader:
     def find_start(self, text: str, within: int = 8) -> int:
         """Where a full province or city name starts near the front (张三四川省… → 2), or 0."""
         for start in range(1, min(within, len(text) - 2) + 1):
-            lengths = self._lengths.get(text[start : start + 3])
+            lengths = self._long_lengths.get(text[start : start + 3])
             if not lengths:
                 continue
             for length in lengths:
@@ -638,7 +640,7 @@ class AdminReader:
         """宝安区龙华街道: a town written under the county ``last`` it left (for a new county of
         the same city), read as the town it is today, whose county is then the district."""
         moved = self._index.moved
-        for length in self._lengths2.get(text[pos : pos + 3], _TWO):
+        for length in self._lengths_to_try.get(text[pos : pos + 3], _TWO):
             if pos + length > len(text):
                 continue
             old = moved.get((last.code, text[pos : pos + length]))

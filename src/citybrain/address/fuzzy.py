@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import lru_cache
 
-from pypinyin import lazy_pinyin
-
 
 def _deletes(name: str) -> set[str]:
     return {name[:i] + name[i + 1 :] for i in range(len(name))}
@@ -83,4 +81,8 @@ def sounds_alike(name: str, query: str) -> bool:
 
 @lru_cache(maxsize=8192)
 def _sound(char: str) -> str:
-    return lazy_pinyin(char)[0]
+    # Imported on first use: pypinyin's phrase tables are ~190k lists the garbage collector
+    # would otherwise walk on every full pass of a process that never compares sounds.
+    from pypinyin import lazy_pinyin
+
+    return str(lazy_pinyin(char)[0])

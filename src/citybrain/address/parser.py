@@ -9,9 +9,8 @@ admin longest match, which does a handful of dictionary look-ups per token.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import cast
 
 from citybrain.address.admin import AdminReader, AdminResult, levels_of
 from citybrain.address.divisions import (
@@ -68,18 +67,6 @@ _TOWN_WORD_FIRST = frozenset("镇乡街")
 _UNKNOWN_COUNTY = re.compile(rf"([{_CJK}]{{2,3}}(?:区|县))(?=[{_CJK}]{{2,10}}?(?:路|街|大道|巷))")
 _LANE_LAST = frozenset("巷弄同")
 _LANE_OF = re.compile(rf"([{_CJK}]{{2,10}}?(?:路|街|大道))([{_CJK}]{{1,6}}(?:巷|弄|胡同))")
-_HEAD_GROUPS = (
-    "district",
-    "street",
-    "community",
-    "group",
-    "road",
-    "number",
-    "annex",
-    "road2",
-    "number2",
-    "annex2",
-)
 _DETAIL_CHARS = r"A-Z0-9\-栋幢座号楼单元层室户房门F之档"
 # A road and its number (a county before it at most) where an estate would start: a second address.
 _SECOND_ADDRESS = re.compile(
@@ -99,7 +86,7 @@ _FOUR_PART = re.compile(
 _FLOOR_END = re.compile(r"(B?\d+)(?:楼|层|F)$")
 _ZONE = re.compile(r"(?:(?:[A-Z]\d*|\d+[A-Z]?)(?:区|期)|[东西南北中]区)$")
 # The detail, in one pattern: shorthand 3-2-1203 / 3栋2-1203 / 5-302 first, then the long form
-# 3栋2单元12楼3号. Group names end in the alternative's number.
+# 3栋2单元12楼3号. Group names end in the alternative's number (see `_detail_parts`).
 _DETAIL_SHORTHAND = (
     r"(?P<b1>[A-Z]?\d+[A-Z]?)(?:栋|幢|号楼|座|号)?-(?P<u1>\d+)(?:单元)?-(?P<r1>\d+)(?:室|号房?|户)?"
     r"|(?P<b2>[A-Z]?\d+[A-Z]?|[A-Z])(?:栋|幢|号楼|座|号)(?P<u2>\d+)-(?P<r2>\d+)(?:室|号房?|户)?"
@@ -199,8 +186,10 @@ class AddressParser:
                 notes.append(f"candidates: {' / '.join(admin.candidates[:8])}")
         m = _HEAD.match(rest)
         assert m is not None  # every part of _HEAD is optional
-        # In the pattern's order (groups() is cheaper than naming them; see _HEAD_GROUPS).
-        district, street, community, group, road, number, annex, road2, number2, annex2 = m.groups()
+        district, street, community, group, road, road2, number, number2, annex, annex2 = m.group(
+            "district", "street", "community", "group", "road", "road2", "number", "number2",
+            "annex", "annex2"
+        )  # fmt: skip
         if district is not None:
             unplaced = unplaced or district
             notes.append(f"unknown district: {district}")
@@ -255,8 +244,7 @@ class AddressParser:
         if unplaced and district is None:
             # 朝阳区 alone: keep what was written, without a code, rather than guess the city.
             district = unplaced
-        return _new_parsed(
-            ParsedAddress,
+        return ParsedAddress._make(
             (
                 raw,
                 province,
@@ -279,7 +267,7 @@ class AddressParser:
                 _status(admin),
                 admin.inferred,
                 tuple(notes),
-            ),
+            )
         )
 
     def _loose_road(
@@ -372,9 +360,10 @@ def _strip_committee(name: str) -> str:
     return name
 
 
-def _split_detail(
-    tail: str, notes: list[str]
-) -> tuple[str | None, str | None, str | None, str | None, str | None, str | None]:
+_Part = str | None
+
+
+def _split_detail(tail: str, notes: list[str]) -> tuple[_Part, _Part, _Part, _Part, _Part, _Part]:
     if not tail:
         return None, None, None, None, None, None
     rm = _DETAIL_REVERSED.match(tail[::-1])
@@ -414,16 +403,8 @@ def _split_detail(
     if detail:
         dash = "-" in detail
         dm = (_DETAIL if dash else _DETAIL_NO_DASH).fullmatch(detail)
-        if dm is not None and not dash:
-            b, u, f, r = dm.groups()
-        elif dm is not None:
-            b1, u1, r1, b2, u2, r2, b3, r3, b, u, f, r = dm.groups()
-            if b1 is not None:
-                b, u, r = b1, u1, r1
-            elif b2 is not None:
-                b, u, r = b2, u2, r2
-            elif b3 is not None:
-                b, r = b3, r3
+        if dm is not None:
+            b, u, f, r = _detail_parts(dm)
         else:
             notes.append(f"unparsed detail: {detail}")
             estate = (estate or "") + (zone or "") + detail
@@ -435,16 +416,29 @@ def _split_detail(
     if f is not None and f[0] == "B":
         f = "-" + f[1:]  # B1 (负一楼) is floor -1
     if r is not None:
-        if f is None and r.isdigit():
-            if len(r) >= 3:
-                f = str(int(r[:-2]))  # the common case of `_room_floor`, inlined: 1203 → 12
-        else:
-            r, f = _room_floor(r, f)
+        r, f = _room_floor(r, f)
     return estate, zone, b or side, u, f, r
+
+
+def _detail_parts(match: re.Match[str]) -> tuple[_Part, _Part, _Part, _Part]:
+    """Building, unit, floor and room of a detail: from the shorthand alternative that matched
+    (only `_DETAIL` has them: groups b1…, b2…, b3…), else from the long form (b4, u4, f4, r4)."""
+    if match.re is _DETAIL:
+        for building, unit, room in (
+            match.group("b1", "u1", "r1"),
+            match.group("b2", "u2", "r2"),
+            (match["b3"], None, match["r3"]),
+        ):
+            if building is not None:
+                return building, unit, None, room
+    building, unit, floor, room = match.group("b4", "u4", "f4", "r4")
+    return building, unit, floor, room
 
 
 def _room_floor(room: str, floor: str | None) -> tuple[str, str | None]:
     """12楼3号 → room 1203; room 1203 alone → floor 12."""
+    if floor is None and room.isdigit():  # the common case: 1203 → floor 12
+        return room, str(int(room[:-2])) if len(room) >= 3 else None
     digits, sub, _ = room.partition("之")
     digits = digits.strip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
     if not digits.isdigit():
@@ -456,12 +450,6 @@ def _room_floor(room: str, floor: str | None) -> tuple[str, str | None]:
     if floor is None and len(digits) >= 3:
         return room, str(int(digits[:-2]))
     return room, floor
-
-
-# A named tuple built straight from a tuple: its generated __new__ is a Python call per address.
-_new_parsed = cast(
-    Callable[[type[ParsedAddress], tuple[object, ...]], ParsedAddress], tuple.__new__
-)
 
 
 _default_parser: AddressParser | None = None
