@@ -60,18 +60,24 @@ def violator(n: int) -> str:
     return f"川V{n:05d}"
 
 
-def publisher(port: int, rate: float, seconds: float, trucks: int, who: int, out: str) -> None:
+def publisher(
+    port: int, rate: float, seconds: float, trucks: int, who: int, out: str, ready: Any, go: Any
+) -> None:
     """One publishing process: ``rate`` pings/s of ``trucks`` trucks (this process's share), and
-    its share of violators; writes {plate: publish time of its 4th ping} to ``out``."""
+    its share of violators, from ``go`` on; writes {plate: publish time of its 4th ping} to
+    ``out``."""
     client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{who}")
     client.max_inflight_messages_set(1000)
     client.connect("127.0.0.1", port)
     client.loop_start()
+    ready.release()
+    go.wait()
     began = time.time()
     sent, n_violator = 0, 0
     sent_at: dict[str, float] = {}
     position = np.zeros(trucks)
     last_violator = began
+    last_info: Any = None
     while (now := time.time()) - began < seconds:
         due = int((now - began) * rate) - sent
         if due <= 0:
@@ -86,8 +92,9 @@ def publisher(port: int, rate: float, seconds: float, trucks: int, who: int, out
                 f'"lng":{104.0 + position[i]:.6f},"lat":30.55,"speed":30.0,"load_status":1,'
                 f'"sent_at":{now:.6f}}}'
             )
-            client.publish(f"{PREFIX}/{plate}", payload, qos=1)
+            last_info = client.publish(f"{PREFIX}/{plate}", payload, qos=1)
             sent += 1
+        last_info.wait_for_publish(60)  # paced by the broker: what is "sent" has gone out
         if now - last_violator >= 1.0:  # violators: four moving pings, 1 minute apart in GPS time
             last_violator = now
             for _ in range(VIOLATORS_PER_SECOND):
@@ -101,32 +108,44 @@ def publisher(port: int, rate: float, seconds: float, trucks: int, who: int, out
                         f'"lng":{104.1 + 0.005 * k:.6f},"lat":30.6,"speed":30.0,'
                         f'"load_status":1,"sent_at":{t:.6f}}}'
                     )
-                    client.publish(f"{PREFIX}/{plate}", payload, qos=1)
+                    last_info = client.publish(f"{PREFIX}/{plate}", payload, qos=1)
                     sent += 1
                 sent_at[plate] = t
+    if last_info is not None:
+        last_info.wait_for_publish(60)
     client.disconnect()
     client.loop_stop()
     Path(out).write_text(json.dumps({"sent": sent, "violators": sent_at}), encoding="utf-8")
 
 
-def bare(port: int, seconds: float, out: str, ready: Any) -> None:
-    """The ceiling: a QoS 1 subscriber that receives and discards, counting per second."""
+def bare(out: str, port: int, ready: Any, done: Any) -> None:
+    """The ceiling: a QoS 1 subscriber that receives and discards, until ``done``; records how
+    many it received and when the first and the last came."""
     count = [0]
+    times: list[float] = []
+
+    def on_message(*_: Any) -> None:
+        count[0] += 1
+        if count[0] == 1:
+            times.append(time.time())
+
     client = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-bare")
-    client.on_message = lambda *_: count.__setitem__(0, count[0] + 1)
+    client.on_message = on_message
     client.on_subscribe = lambda *_: ready.set()
     client.on_connect = lambda c, *_: c.subscribe(f"{PREFIX}/#", qos=1)
     client.connect("127.0.0.1", port)
     client.loop_start()
     if not ready.wait(30):
         raise SystemExit("error: the bare consumer could not subscribe")
-    began = time.time()
-    while time.time() - began < seconds:
-        time.sleep(0.2)
-    received = count[0]
+    last, seen = time.time(), 0
+    while not done.is_set() or count[0] != seen:  # after done: until nothing more comes
+        if count[0] != seen:
+            seen, last = count[0], time.time()
+        time.sleep(0.05 if not done.is_set() else 1.0)
     client.disconnect()
     client.loop_stop()
-    Path(out).write_text(json.dumps({"received": received, "seconds": seconds}), "utf-8")
+    first = times[0] if times else last
+    Path(out).write_text(json.dumps({"received": seen, "seconds": last - first}), "utf-8")
 
 
 def main() -> None:
@@ -176,36 +195,42 @@ def main() -> None:
         while not runner.status.ready:
             time.sleep(0.1)
         ctx = mp.get_context("spawn")
-        ready = ctx.Event()
-        bare_proc = ctx.Process(
-            target=bare, args=(port, seconds + 5, str(work / "bare.json"), ready)
-        )
+        ready, done = ctx.Event(), ctx.Event()
+        bare_proc = ctx.Process(target=bare, args=(str(work / "bare.json"), port, ready, done))
         bare_proc.start()
         if not ready.wait(60):
             raise SystemExit("error: the bare consumer did not subscribe")
         share = args.rate / args.publishers
         each = args.trucks // args.publishers
+        started, go = ctx.Semaphore(0), ctx.Event()
         pubs = [
             ctx.Process(
                 target=publisher,
-                args=(port, share, seconds, each, w, str(work / f"pub{w}.json")),
+                args=(port, share, seconds, each, w, str(work / f"pub{w}.json"), started, go),
             )
             for w in range(args.publishers)
         ]
         me = psutil.Process()
-        began = time.time()
         for p in pubs:
             p.start()
+        for _ in pubs:  # every publisher imported and connected: start the clock
+            started.acquire()
+        landed_at_start = runner.status.total("landed")
+        batches_at_start = runner.status.total("batches")
+        began = time.time()
+        go.set()
         while any(p.is_alive() for p in pubs):
             memory.append((time.time() - began, me.memory_info().rss))
             time.sleep(1.0)
         published_at = time.time()
         for p in pubs:
             p.join()
+        done.set()
         sent = sum(
             json.loads((work / f"pub{w}.json").read_text())["sent"] for w in range(args.publishers)
         )
         landed_at_end = runner.status.total("landed")
+        batches_at_end = runner.status.total("batches")
         deadline = time.time() + 120  # the backlog, drained
         while runner.status.total("landed") < sent and time.time() < deadline:
             memory.append((time.time() - began, me.memory_info().rss))
@@ -241,7 +266,10 @@ def main() -> None:
         "citybrain_stream": {
             "pings_landed": runner.status.total("landed"),
             "pings_taken_in_by_detector": taken,
-            "pings_per_second_while_publishing": round(landed_at_end / run_seconds),
+            "pings_per_second_while_publishing": round(
+                (landed_at_end - landed_at_start) / run_seconds
+            ),
+            "batches_while_publishing": batches_at_end - batches_at_start,
             "pings_per_second_incl_drain": round(
                 runner.status.total("landed") / (drained_at - began)
             ),
@@ -265,7 +293,7 @@ def main() -> None:
         },
         "bare_consumer": {
             "pings_received": bare_out["received"],
-            "pings_per_second": round(bare_out["received"] / run_seconds),
+            "pings_per_second": round(bare_out["received"] / max(bare_out["seconds"], 1e-9)),
         },
     }
     result = {
