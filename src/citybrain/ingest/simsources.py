@@ -43,6 +43,13 @@ def shipped_sim_contracts() -> list[Path]:
     return sorted(SIM_CONTRACTS.glob("*.yaml"))
 
 
+def city_contracts(sim_dir: Path) -> list[Path]:
+    """The contracts for one generated city: its own ``contracts/`` folder when it has one (a
+    district other than the default, ``citybrain sim --profile …``), else the shipped ones."""
+    own = sorted((Path(sim_dir) / "contracts").glob("*.yaml"))
+    return own or shipped_sim_contracts()
+
+
 def parse_broker(text: str) -> tuple[str, int]:
     """``host:port`` (or just ``host``) → (host, port); a bad port is a user error."""
     host, _, port = text.strip().rpartition(":") if ":" in text else (text.strip(), "", "1883")
@@ -147,7 +154,8 @@ def write_sim_sources(
     mqtt: str = DEFAULT_MQTT,
     overwrite: bool = False,
 ) -> SimSources:
-    """Write the shipped contracts into ``sources_dir``, pointed at the city in ``sim_dir``.
+    """Write the city's contracts (`city_contracts`) into ``sources_dir``, pointed at the city in
+    ``sim_dir``.
 
     File paths and SQLite URLs become absolute paths under ``sim_dir``; HTTP URLs keep their path
     on ``sim_api``; MQTT sources use the ``mqtt`` broker (``host:port``). An existing contract is
@@ -162,7 +170,7 @@ def write_sim_sources(
     yaml.width = 4096  # keep long flow mappings on one line, as written
     yaml.preserve_quotes = True
     result = SimSources(hints=_api_key_hints(city))
-    for shipped in shipped_sim_contracts():
+    for shipped in city_contracts(city):
         target = sources_dir / shipped.name
         if target.exists() and not overwrite:
             continue
