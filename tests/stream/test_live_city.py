@@ -184,3 +184,21 @@ def test_pings_become_an_alert_a_live_finding_and_a_case_once_across_a_kill(
     with session(ops) as db:
         cases = list(db.scalars(select(Case).where(Case.topic == "muck_trucks")))
     assert [(c.subject_id, c.department) for c in cases] == [(PLATE, DEPARTMENT)]
+
+
+def test_sim_replays_a_live_systems_newest_hours_in_time_order(tmp_path: Path) -> None:
+    from citybrain.sim.mqtt import live_rows
+
+    folder = tmp_path / "muck_truck_gps"
+    folder.mkdir()
+    hour = 3_600_000
+    old = pa.table({"vehicle_no": ["A"], "gps_time": [0]})
+    new = pa.table({"vehicle_no": ["B", "A", "C", "B"], "gps_time": [5 * hour, 9 * hour, 8 * hour,
+                                                                    2 * hour]})  # fmt: skip
+    pq.write_table(old, folder / "gps_2024-01.parquet")
+    pq.write_table(new, folder / "gps_2024-02.parquet")
+    live = LIVE_SYSTEMS["muck_truck_gps"]
+    recent = pa.Table.from_batches(list(live_rows(folder, live, 4.5, None)))
+    assert recent.column("gps_time").to_pylist() == [5 * hour, 8 * hour, 9 * hour]
+    everything = pa.Table.from_batches(list(live_rows(folder, live, None, 3)))
+    assert everything.column("vehicle_no").to_pylist() == ["A", "B", "A"]  # files in order, limit
