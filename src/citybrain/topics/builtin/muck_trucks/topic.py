@@ -21,7 +21,7 @@ from citybrain.topics import (
     TopicContext,
     TopicParams,
     build_reasons,
-    levels_from_scores,
+    findings_table,
 )
 from citybrain.topics.builtin.muck_trucks.evaluate import MuckEvaluation, evaluate_muck_trucks
 from citybrain.topics.builtin.muck_trucks.rules import RuleLimits
@@ -165,27 +165,19 @@ class MuckTrucks(Topic):
     def run(self, ctx: TopicContext) -> pa.Table:
         v = violations_of(ctx)
         v = v.loc[v["score"] >= ctx.params.threshold].reset_index(drop=True)
-        n = len(v)
-        values = pa.array(v["score"].to_numpy(float), pa.float64())
-        nulls = pa.nulls(n, pa.string())
-        return pa.table(
-            {
-                "topic": pa.array([self.name] * n, pa.string()),
-                "subject_type": pa.array([self.subject_type] * n, pa.string()),
-                "subject_id": pa.array(v["plate"].astype(str), pa.string()),
-                "period": pa.array(v["period"].astype(str), pa.string()),
-                "score": values,
-                "level": levels_from_scores(values, self.level_thresholds(ctx.params)),
-                # means of pings, summed in whatever order the engine's threads took: rounded to
-                # about 1 cm so two runs over the same pings give the same findings
-                "lon": pa.array(np.round(v["lon"].to_numpy(float), 7), pa.float64()),
-                "lat": pa.array(np.round(v["lat"].to_numpy(float), 7), pa.float64()),
-                "grid_id": nulls,
-                "community_id": nulls,
-                "street_id": nulls,
-                "model_version": pa.array([ctx.model_version] * n, pa.string()),
-                "reasons": build_reasons(_signals(v), min_contribution=0.0),
-            }
+        return findings_table(
+            self.name,
+            self.subject_type,
+            subject_id=pa.array(v["plate"].astype(str), pa.string()),
+            period=pa.array(v["period"].astype(str), pa.string()),
+            score=pa.array(v["score"].to_numpy(float), pa.float64()),
+            thresholds=self.level_thresholds(ctx.params),
+            reasons=build_reasons(_signals(v), min_contribution=0.0),
+            model_version=ctx.model_version,
+            # means of pings, summed in whatever order the engine's threads took: rounded to
+            # about 1 cm so two runs over the same pings give the same findings
+            lon=pa.array(np.round(v["lon"].to_numpy(float), 7), pa.float64()),
+            lat=pa.array(np.round(v["lat"].to_numpy(float), 7), pa.float64()),
         )
 
     def evaluate(self, findings: pa.Table, truth_dir: Path, ctx: TopicContext) -> MuckEvaluation:

@@ -22,7 +22,7 @@ from citybrain.topics import (
     TopicContext,
     TopicParams,
     build_reasons,
-    levels_from_scores,
+    findings_table,
 )
 from citybrain.topics.builtin.shared_bikes import counts
 from citybrain.topics.builtin.shared_bikes.evaluate import BikeEvaluation, evaluate_shared_bikes
@@ -145,8 +145,6 @@ class SharedBikes(Topic):
             rows = frame.loc[keep].reset_index(drop=True).assign(score=scores[keep])
             scores = scores[keep]
         n = len(rows)
-        values = pa.array(scores, pa.float64())
-        nulls = pa.nulls(n, pa.string())
         if n:
             near = counts.nearby_free(frame, counted.zones, params.nearby_m)
             near = near[score(frame, params.full_over) >= params.threshold]
@@ -155,22 +153,17 @@ class SharedBikes(Topic):
         else:
             reasons = pa.array([], pa.list_(pa.struct([])))
             period = pd.Series([], dtype=str)
-        return pa.table(
-            {
-                "topic": pa.array([self.name] * n, pa.string()),
-                "subject_type": pa.array([self.subject_type] * n, pa.string()),
-                "subject_id": pa.array(rows["zone_id"].astype(str) if n else [], pa.string()),
-                "period": pa.array(period, pa.string()),
-                "score": values,
-                "level": levels_from_scores(values, self.level_thresholds(params)),
-                "lon": pa.array(rows["lon"] if n else [], pa.float64()),
-                "lat": pa.array(rows["lat"] if n else [], pa.float64()),
-                "grid_id": nulls,
-                "community_id": nulls,
-                "street_id": nulls,
-                "model_version": pa.array([ctx.model_version] * n, pa.string()),
-                "reasons": reasons,
-            }
+        return findings_table(
+            self.name,
+            self.subject_type,
+            subject_id=pa.array(rows["zone_id"].astype(str) if n else [], pa.string()),
+            period=pa.array(period, pa.string()),
+            score=pa.array(scores, pa.float64()),
+            thresholds=self.level_thresholds(params),
+            reasons=reasons,
+            model_version=ctx.model_version,
+            lon=pa.array(rows["lon"] if n else [], pa.float64()),
+            lat=pa.array(rows["lat"] if n else [], pa.float64()),
         )
 
     def evaluate(self, findings: pa.Table, truth_dir: Path, ctx: TopicContext) -> BikeEvaluation:
