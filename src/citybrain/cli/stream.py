@@ -46,7 +46,10 @@ def stream_command(
 ) -> None:
     """Consume the live sources until stopped: land each micro-batch in the raw zone (reconciled,
     acknowledged to the broker only after it is landed and the detectors have it), run the
-    incremental detectors on it and put its events on the live feed (/api/v1/events).
+    incremental detectors on it and put its events on the live feed (/api/v1/events). A detector's
+    alerts (e.g. a muck truck driving outside its hours) are stored as live findings and open or
+    update cases through the routing, as batch findings do. A batch the broker sends again after a
+    crash is recognised and not landed twice.
 
     SIGTERM or Ctrl-C lands the open batches and stops; a second one stops at once, leaving what
     was not landed unacknowledged, so the broker delivers it again.
