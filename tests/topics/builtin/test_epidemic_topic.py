@@ -81,6 +81,14 @@ def test_findings_and_their_reasons(ran: Ran) -> None:
     assert rows[ID["A"]]["street_id"] == "S1" and rows["C3"]["street_id"] == "S2"
 
 
+def test_findings_route_to_the_health_commission(ran: Ran) -> None:
+    from citybrain.cases import department_hints, dry_run
+
+    routed = dry_run(ran.findings, hints=department_hints([Epidemic()]))
+    assert routed.num_rows == 12  # every finding here is at or above the threshold
+    assert set(routed["department"].to_pylist()) == {"区卫生健康局"}
+
+
 def test_street_summary(ran: Ran) -> None:
     s1 = next(r for r in ran.summary if r["street_id"] == "S1")
     assert (s1["cases"], s1["contacts_high"], s1["contacts_medium"]) == (1, 2, 2)

@@ -19,8 +19,9 @@ import ibis.expr.types as ir
 
 HIGH = 3
 MEDIUM = 2
-#: a parcel delivered this many days either side of a case's test still places its recipient
-DELIVERY_SLACK_DAYS = 15
+#: a registration or permit begun this many days after a case still places its holder there
+LATE_REGISTRATION_DAYS = 31
+MONTH = ibis.interval(days=31)
 
 
 def arrival_events(arrivals: ir.Table) -> ir.Table:
@@ -79,15 +80,19 @@ def co_location(
 
 
 def _at_home(residents: ir.Table, when: ir.TimestampValue) -> ir.BooleanValue:
-    """Placed there at ``when``: not moved out (a cancelled permit) before; a registration or
-    permit that starts later still counts (people register long after they move in), a delivery
-    only in the month around ``when`` (``DELIVERY_SLACK_DAYS`` either side)."""
+    """Placed there at ``when``: a registration or permit not cancelled before and not begun more
+    than ``LATE_REGISTRATION_DAYS`` after (people register after moving in, rarely long after);
+    a parcel delivery in the month of ``when`` or the month before."""
     day = when.date()
-    slack = ibis.interval(days=DELIVERY_SLACK_DAYS)
+    parcel = residents.evidence == "delivery"
     ended = residents.until.notnull() & (residents.until < day)
-    seen_late = (residents.evidence == "delivery") & (residents.since > (when + slack).date())
-    seen_early = (residents.evidence == "delivery") & (residents.until < (when - slack).date())
-    return ~(ended & (residents.evidence != "delivery")) & ~seen_late & ~seen_early
+    late = residents.since.notnull() & (
+        residents.since > (when + ibis.interval(days=LATE_REGISTRATION_DAYS)).date()
+    )
+    registered = ~parcel & ~ended & ~late
+    # a delivery month [since, until): the one holding the day, or the one just before it
+    delivered = parcel & (residents.since <= day) & (residents.until >= (when - MONTH).date())
+    return registered | delivered
 
 
 def co_residence(residents: ir.Table, cases: ir.Table) -> ir.Table:
