@@ -4,12 +4,15 @@
   overlaps the case's, within ``lookback`` days before the case was sampled. An event is
   (person_key, place, t0, t1, zone, row): for an arrival the place is the train or flight on its
   day and the zone the carriage. Same carriage within ``near_rows`` rows → high, else medium.
-- **Co-residence** (同住): anyone placed by the population base in a case's dwelling and not
-  moved out before the case (high), or in the same stairwell on the case's floor or the floor
-  above or below (medium). The case's own dwelling is any the base places them in.
+- **Co-residence** (同住): anyone placed in a case's dwelling at the time (high), or in the same
+  stairwell on the case's floor or the floor above or below (medium) — by a registration or
+  permit (`_at_home`: not cancelled before, not begun over a month after) or a parcel delivered
+  there in the case's month or the month before. The case's own dwelling is any its registration
+  or permit names, or a parcel of that time.
 
 A case is never its own contact, and a person who is a case is a case, not a contact. Each row
-of ``contacts`` is one (contact, case, kind) with its level; `per_person` keeps one row a person.
+of ``contacts`` is one (contact, case, kind) with its best level (the topic keeps one finding a
+person).
 """
 
 from __future__ import annotations
