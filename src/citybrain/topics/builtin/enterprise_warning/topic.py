@@ -28,7 +28,7 @@ from citybrain.topics import (
     TopicContext,
     TopicParams,
     build_reasons,
-    levels_from_scores,
+    findings_table,
 )
 from citybrain.topics.builtin.enterprise_warning import features, scoring
 
@@ -281,26 +281,23 @@ class EnterpriseWarning(Topic):
         # key enterprises first, then the strongest warnings
         order = np.lexsort((-score[rows, cols], ~scored.key[rows]))
         rows, cols = rows[order], cols[order]
-        n = rows.size
         firms = scored.panel.firms.take(pa.array(rows, pa.int64()))
         values = pa.array(score[rows, cols], pa.float64())
         lon, lat = firm_coordinates(ctx, firms)
-        return pa.table(
-            {
-                "topic": pa.array([self.name] * n, pa.string()),
-                "subject_type": pa.array([self.subject_type] * n, pa.string()),
-                "subject_id": firms.column(features.GOLDEN).cast(pa.string()),
-                "period": pa.array(features.month_label(scored.panel.months[cols]), pa.string()),
-                "score": values,
-                "level": levels_from_scores(values, self.level_thresholds(ctx.params)),
-                "lon": lon,
-                "lat": lat,
-                "grid_id": firms.column("grid_id").cast(pa.string()),
-                "community_id": firms.column("community_id").cast(pa.string()),
-                "street_id": firms.column("street_id").cast(pa.string()),
-                "model_version": pa.array([ctx.model_version] * n, pa.string()),
-                "reasons": build_reasons(_signals(scored, rows, cols), min_contribution=0.0),
-            }
+        return findings_table(
+            self.name,
+            self.subject_type,
+            subject_id=firms.column(features.GOLDEN).cast(pa.string()),
+            period=features.month_label(scored.panel.months[cols]),
+            score=values,
+            thresholds=self.level_thresholds(ctx.params),
+            reasons=build_reasons(_signals(scored, rows, cols), min_contribution=0.0),
+            model_version=ctx.model_version,
+            lon=lon,
+            lat=lat,
+            grid_id=firms.column("grid_id").cast(pa.string()),
+            community_id=firms.column("community_id").cast(pa.string()),
+            street_id=firms.column("street_id").cast(pa.string()),
         )
 
     def evaluate(self, findings: pa.Table, truth_dir: Path, ctx: TopicContext) -> Evaluation:

@@ -34,7 +34,7 @@ from citybrain.topics import (
     Topic,
     TopicContext,
     TopicParams,
-    levels_from_scores,
+    findings_table,
 )
 from citybrain.topics.builtin.enterprise_warning import features
 from citybrain.topics.builtin.enterprise_warning.topic import firm_coordinates
@@ -296,22 +296,20 @@ class PolicyPush(Topic):
         score = pa.array(np.full(n, _PRIORITY_SCORE[policy.priority]), pa.float64())
         lon, lat = firm_coordinates(ctx, firms)
         month = features.month_label(np.array([attrs.month] * n, np.int64))
-        return pa.table(
-            {
-                "topic": _const(n, self.name),
-                "subject_type": _const(n, self.subject_type),
-                "subject_id": subject.take(take),
-                "period": pa.array(month, pa.string()),
-                "score": score,
-                "level": levels_from_scores(score, self.level_thresholds(ctx.params)),
-                "lon": lon,
-                "lat": lat,
-                "grid_id": firms.column("grid_id").cast(pa.string()),
-                "community_id": firms.column("community_id").cast(pa.string()),
-                "street_id": firms.column("street_id").cast(pa.string()),
-                "model_version": _const(n, ctx.model_version),
-                "reasons": _as_list(parts, n),
-            }
+        return findings_table(
+            self.name,
+            self.subject_type,
+            subject_id=subject.take(take),
+            period=month,
+            score=score,
+            thresholds=self.level_thresholds(ctx.params),
+            reasons=_as_list(parts, n),
+            model_version=ctx.model_version,
+            lon=lon,
+            lat=lat,
+            grid_id=firms.column("grid_id").cast(pa.string()),
+            community_id=firms.column("community_id").cast(pa.string()),
+            street_id=firms.column("street_id").cast(pa.string()),
         )
 
     def evaluate(self, findings: pa.Table, truth_dir: Path, ctx: TopicContext) -> Evaluation:
