@@ -4,8 +4,9 @@ The first city (the default zone, 四川省成都市示例高新区) lands its s
 contracts, runs both topics, evaluates them against its truth and exports signed bundles. The
 second city (``--profile deqing``, 浙江省湖州市德清县: other divisions, 村/组 addresses, other
 schemas, code lists, formats and encodings) lands its systems through nothing but its own source
-contracts (``<city>/contracts/``), imports the two bundles (`topic import`: checksum, signature and
-data contract checked) and runs the same installed code. Both are evaluated against their own truth
+contracts (``<city>/contracts/``, deployed as ``workspace init --sim`` does), imports the two
+bundles (`topic import`: checksum, signature and data contract checked) and runs the same installed
+code. Both are evaluated against their own truth
 and printed side by side; the run fails when a figure differs by more than ``--tolerance``.
 
     CITYBRAIN_BUNDLE_KEY=… uv run python benchmarks/adoption.py --scale small
@@ -23,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from machine import machine
-from ruamel.yaml import YAML
 
 from citybrain.core import Workspace
 from citybrain.core.catalog import Catalog
@@ -39,24 +39,6 @@ FIRST_SYSTEMS = (
     "market_registry", "tax_declarations", "social_security", "court_dishonest",
     "admin_penalties", "credit_commitments",
 )  # fmt: skip
-
-
-def point_contracts(city: Path, sources: Path) -> list[Path]:
-    """The city's own contracts (``<city>/contracts/*.yaml``, paths relative to the city) written
-    into a workspace's ``sources/`` with absolute paths — what its data office would deploy."""
-    yaml = YAML(typ="rt")
-    yaml.width = 4096
-    yaml.preserve_quotes = True
-    sources.mkdir(parents=True, exist_ok=True)
-    written = []
-    for contract in sorted((city / "contracts").glob("*.yaml")):
-        tree = yaml.load(contract.read_text(encoding="utf-8"))
-        tree["connector"]["path"] = str(city.resolve() / str(tree["connector"]["path"]))
-        target = sources / contract.name
-        with target.open("w", encoding="utf-8") as handle:
-            yaml.dump(tree, handle)
-        written.append(target)
-    return written
 
 
 def land(workspace: Workspace, contracts: list[Path]) -> dict[str, int]:
@@ -159,10 +141,13 @@ def main() -> int:
         finally:
             catalog.close()
 
-    # the second city: its own contracts and the bundles, nothing else
+    # the second city: its own contracts (<city>/contracts/, deployed as `workspace init --sim`
+    # does) and the bundles, nothing else
     second = Workspace.init(work / "ws-second", name="德清县")
     started = time.perf_counter()
-    land(second, point_contracts(second_city, second.root / "sources"))
+    deployed = write_sim_sources(second.root / "sources", second_city).files
+    assert {p.name for p in deployed} == {p.name for p in (second_city / "contracts").glob("*")}
+    land(second, deployed)
     seconds["land_second"] = time.perf_counter() - started
     for name, topic in topics.items():
         catalog = Catalog.open(second.ops_db_url)
