@@ -32,7 +32,7 @@ from citybrain.topics import (
     TopicParams,
     binary_scores,
     build_reasons,
-    levels_from_scores,
+    findings_table,
 )
 from citybrain.topics.builtin.enterprise_warning.features import month_index, month_label
 from citybrain.topics.builtin.major_projects.delays import DAYS_PER_MONTH, Delays, find_delays
@@ -248,22 +248,15 @@ class MajorProjects(Topic):
             )
         )
         last_label = month_label(board.months[-1:])[0] if board.months.size else ""
-        return pa.table(
-            {
-                "topic": pa.array([self.name] * n, pa.string()),
-                "subject_type": pa.array([self.subject_type] * n, pa.string()),
-                "subject_id": board.projects.take(pa.array(rows, pa.int64())).cast(pa.string()),
-                "period": pa.array([last_label] * n, pa.string()),
-                "score": values,
-                "level": levels_from_scores(values, self.level_thresholds(params)),
-                "lon": pa.nulls(n, pa.float64()),
-                "lat": pa.nulls(n, pa.float64()),
-                "grid_id": pa.nulls(n, pa.string()),
-                "community_id": pa.nulls(n, pa.string()),
-                "street_id": pa.nulls(n, pa.string()),
-                "model_version": pa.array([ctx.model_version] * n, pa.string()),
-                "reasons": build_reasons(signals, min_contribution=0.0),
-            }
+        return findings_table(
+            self.name,
+            self.subject_type,
+            subject_id=board.projects.take(pa.array(rows, pa.int64())).cast(pa.string()),
+            period=pa.array([last_label] * n, pa.string()),
+            score=values,
+            thresholds=self.level_thresholds(params),
+            reasons=build_reasons(signals, min_contribution=0.0),
+            model_version=ctx.model_version,
         )
 
     def level_thresholds(self, params: TopicParams) -> dict[Level, float]:
