@@ -24,6 +24,7 @@ from citybrain.topics.runner import findings_table_name
 from topics.builtin.epidemic_city import (  # type: ignore[import-not-found]
     ID,
     PHONE,
+    std_tables,
     write_std,
     write_truth,
 )
@@ -147,3 +148,18 @@ def test_api_masks_people_and_audits_a_purposeful_look(api: Harness) -> None:
         rows = list(db.scalars(select(AuditLog).where(AuditLog.action == "pii.unmasked")))
     # every showing of B (the finding, its address) is audited with the purpose; nobody else
     assert rows and all(r.subjects == [ID["B"]] and "流调" in (r.purpose or "") for r in rows)
+
+
+def test_no_case_no_arrival_no_sheet_gives_no_findings(tmp_path: Path) -> None:
+    workspace = Workspace.init(tmp_path / "ws")
+    with workspace.engine() as engine:
+        for name, table in std_tables().items():
+            if name in ("arrival", "screening", "delivery"):
+                continue  # optional inputs this city does not have
+            if name == "test_record":
+                negative = pa.array(["negative"] * table.num_rows)
+                table = table.set_column(table.schema.get_field_index("result"), "result", negative)
+            engine.write(table, "std", name)
+        ctx = TopicContext(workspace, engine, "run-1", EpidemicParams(), "epidemic-1")
+        assert validate_findings(Epidemic().run(ctx)).num_rows == 0
+        assert engine.to_arrow(engine.table("topic", SUMMARY_TABLE)).num_rows == 0

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import ibis.expr.types as ir
 import pandas as pd
+import pyarrow as pa
 
 from citybrain.core.engine import Engine
 from citybrain.topics.builtin.epidemic import contacts as contact_query
@@ -96,7 +97,8 @@ def analyse(
         found.left_join(home, found.person_key == home.person_key).drop("person_key_right")
     )
     pairs = engine.to_pandas(find_contacts(keyed, found, knobs))
-    wanted = engine.register("epidemic_contact_keys", pd.DataFrame({"k": _keys(pairs)}))
+    keys = pa.table({"k": pa.array(_keys(pairs), pa.string())})
+    wanted = engine.register("epidemic_contact_keys", keys)
     homes = engine.to_pandas(home.semi_join(wanted, home.person_key == wanted.k))
     if keyed.arrivals is not None:
         risk = engine.to_pandas(

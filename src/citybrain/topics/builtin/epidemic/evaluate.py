@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from citybrain.topics import Evaluation, TopicContext
@@ -147,7 +148,7 @@ def records_of(ctx: TopicContext, keys: list[str]) -> pd.DataFrame:
     if keyed.arrivals is not None:
         a = keyed.arrivals
         parts.append(a.select("person_key", "source_system", record_key=a.record_id.cast("string")))
-    wanted = ctx.engine.register("epidemic_eval_keys", pd.DataFrame({"k": keys}))
+    wanted = ctx.engine.register("epidemic_eval_keys", pa.table({"k": pa.array(keys, pa.string())}))
     frames = []
     for part in parts:
         frames.append(ctx.engine.to_pandas(part.semi_join(wanted, part.person_key == wanted.k)))

@@ -121,6 +121,10 @@ def contact_rows(a: Analysis) -> pd.DataFrame:
     return out.merge(a.homes, on="person_key", how="left")
 
 
+EMPTY_COLUMNS = ("kind", "subject_type", "person_key", "period", "score", "lon", "lat", "grid_id",
+                 "community_id", "street_id")  # fmt: skip
+
+
 def finding_rows(a: Analysis, params: EpidemicParams) -> pd.DataFrame:
     """Every finding as one row: kind, subject, period, score, place and the signal columns."""
     parts = []
@@ -172,7 +176,7 @@ def finding_rows(a: Analysis, params: EpidemicParams) -> pd.DataFrame:
                         score=0.5 + 0.3 * (1.0 - gaps["coverage"].astype(float)))
         )  # fmt: skip
     if not parts:
-        return pd.DataFrame(columns=["kind", "subject_type", "person_key", "period", "score"])
+        return pd.DataFrame(columns=[*EMPTY_COLUMNS])
     rows = pd.concat(parts, ignore_index=True)
     # a person is one finding: a case over a contact over an arrival over a support need
     order = {"case": 0, "contact": 1, "arrival": 2, "support": 3, "gap": 4}
