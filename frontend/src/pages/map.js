@@ -8,6 +8,7 @@ import { onLive } from "../live.js";
 import { bi, known, stillHere } from "../components/ui.js";
 import { baseMap, maplibregl } from "./map-base.js";
 import { legendList, legendWords, pointColour } from "./map-legend.js";
+import { liveVehicles } from "./map-live.js";
 
 const BASE_LAYERS = [
   { id: "streets", key: "map.streets", url: "/api/v1/map/areas?level=street&simplify=0.0001", kind: "polygons", color: "#0b5cad", on: true },
@@ -255,6 +256,7 @@ export const mapPage = {
     markVisible(map, layers);
     clickable(map, layers);
     onEvents(layers, followView(layers));
+    unsubscribe.push(liveVehicles(map, list)); // trucks and bikes moving, from the live feed
     if (!bounds.isEmpty()) map.fitBounds(bounds, { padding: 40, duration: 0 });
     else map.fitBounds(made.bounds, { padding: 20, duration: 0 });
     // ready once the first view's tiles are drawn: nothing left loading when the visitor goes on

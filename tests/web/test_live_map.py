@@ -1,0 +1,154 @@
+"""The live city in the browser: a truck's position from the live feed drawn on the one map, and a
+muck-truck alert's case appearing on the case desk, both without a reload.
+
+The events are written as ``citybrain stream`` writes them (StreamStore.save for the feed,
+LiveFindings for the alert's finding and case), from connections of their own."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from citybrain.api import create_app
+from citybrain.api.security.accounts import create_demo_users
+from citybrain.core import Workspace
+from citybrain.core.opsdb import connect, session, upgrade
+from citybrain.stream.detector import StreamEvent
+from citybrain.stream.findings import LiveFindings
+from citybrain.stream.store import Saved, StreamStore
+from fixtures.browser import serve_in_thread
+from web.conftest import CITY, seed_register, sign_in
+
+pytestmark = pytest.mark.browser
+
+LEADER = ("leader", "leader-demo-2024")
+ENFORCEMENT = "区综合行政执法局（城管）"
+PLATE = "川A·D0042"
+
+
+@pytest.fixture(scope="module")
+def live_map_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Workspace]]:
+    saved = os.environ.get("CITYBRAIN_LIVE_POLL_SECONDS")
+    os.environ["CITYBRAIN_LIVE_POLL_SECONDS"] = "0.2"
+    workspace = Workspace.init(tmp_path_factory.mktemp("livemap") / "ws", name=CITY)
+    upgrade(workspace.ops_db_url)
+    with session(connect(workspace.ops_db_url)) as db:
+        create_demo_users(db, street="S01")
+    seed_register(workspace)
+    try:
+        for url in serve_in_thread(create_app(workspace)):
+            yield url, workspace
+    finally:
+        if saved is None:
+            os.environ.pop("CITYBRAIN_LIVE_POLL_SECONDS", None)
+        else:
+            os.environ["CITYBRAIN_LIVE_POLL_SECONDS"] = saved
+
+
+def _emit(workspace: Workspace, detector: str, events: list[StreamEvent], load_id: str) -> None:
+    """As the stream runner does after a batch: alerts → findings and cases, then the events."""
+    ops = connect(workspace.ops_db_url)
+    LiveFindings(workspace, ops, hints={"muck_trucks": ENFORCEMENT}).take(events, load_id)
+    StreamStore(ops).save(detector, Saved({}, {}, 1), events, system="test", load_id=load_id)
+    ops.dispose()
+
+
+def _truck_at(lon: float, lat: float, t: float) -> StreamEvent:
+    data = {"kind": "muck_truck", "plate": PLATE, "t": t, "lon": lon, "lat": lat, "speed": 31.0}
+    return StreamEvent("vehicle.position", data)
+
+
+def _dumping_alert(lon: float, lat: float) -> StreamEvent:
+    """A muck-truck alert in the shape the muck_trucks detector raises it."""
+    reason = {
+        "signal": "illegal_dumping",
+        "observed": 25.0,
+        "expected": None,
+        "contribution": 0.9,
+        "text_zh": "在未许可地点停留25分钟",
+        "text_en": "stopped 25 min",
+    }
+    finding = {
+        "topic": "muck_trucks",
+        "subject_type": "vehicle",
+        "subject_id": PLATE,
+        "period": "2026-02-03",
+        "score": 0.9,
+        "level": "high",
+        "lon": lon,
+        "lat": lat,
+        "model_version": "muck_trucks-live-1",
+        "reasons": [reason],
+    }
+    data = {"plate": PLATE, "kind": "illegal_dumping", "day": "2026-02-03", "lon": lon,
+            "lat": lat, "topic": "muck_trucks", "minutes": 25}  # fmt: skip
+    return StreamEvent("truck.violation", data, finding=finding)
+
+
+SOURCE = "document.getElementById('map').maplibre.getSource('live-vehicles')"
+
+
+def test_live_trucks_on_the_map_and_a_new_case_on_the_desk_without_reload(
+    open_page: Any, live_map_city: tuple[str, Workspace]
+) -> None:
+    url, workspace = live_map_city
+    watched = open_page(viewport={"width": 1440, "height": 900})
+    page = sign_in(watched, url, *LEADER, then="/desk")
+    page.evaluate("window.__notReloaded = true")
+    page.uncheck("#desk-mine")  # the leader's own queue (区委办) would not hold the case; kept
+    page.wait_for_selector("#live-badge[data-state='live']")
+    page.click("#nav a[data-path='/map']")
+    page.wait_for_selector(
+        "#map[data-live] canvas"
+    )  # the live layers are on: no need to wait for tiles
+    # the toggles say in words what moves: 渣土车 and 共享单车, both on at first
+    assert "渣土车" in page.locator("label[for='layer-live-trucks']").inner_text()
+    assert "共享单车" in page.locator("label[for='layer-live-bikes']").inner_text()
+    assert page.locator("#map").get_attribute("data-live") == "live-trucks live-bikes"
+
+    # the truck moves: two positions in two batches, the map keeps only its newest
+    _emit(workspace, "muck_trucks", [_truck_at(104.01, 30.51, 1000.0)], "L1")
+    bike = {"kind": "bike", "operator": "meituan", "bike_id": "MT1", "t": 1001.0,
+            "lon": 104.02, "lat": 30.52}  # fmt: skip
+    moves = [_truck_at(104.012, 30.513, 1060.0), StreamEvent("vehicle.position", bike)]
+    _emit(workspace, "muck_trucks", moves, "L2")
+    page.wait_for_selector("#map[data-live-trucks='1'][data-live-bikes='1']", timeout=10_000)
+    moved = (
+        f"(async () => (await {SOURCE}.getData()).features"
+        ".find((f) => f.properties.kind === 'muck_truck'))()"
+    )
+    for _ in range(50):  # the second batch may land a frame after the first
+        truck = page.evaluate(moved)
+        if truck["geometry"]["coordinates"] == [104.012, 30.513]:
+            break
+        page.wait_for_timeout(100)
+    assert truck["properties"]["plate"] == PLATE
+    assert truck["geometry"]["coordinates"] == [104.012, 30.513]
+    drawn = (
+        "() => { const m = document.getElementById('map').maplibre;"
+        " const p = m.project([104.012, 30.513]);"
+        " return m.queryRenderedFeatures([p.x, p.y], { layers: ['live-trucks'] }).length === 1; }"
+    )
+    page.wait_for_function(drawn, timeout=10_000)  # drawn, not only held in the source
+    page.uncheck("#layer-live-bikes")
+    assert page.locator("#map").get_attribute("data-live") == "live-trucks"
+    visibility = (
+        "document.getElementById('map').maplibre.getLayoutProperty('live-bikes', 'visibility')"
+    )
+    assert page.evaluate(visibility) == "none"
+
+    # the case desk, reached in the app (no reload): the alert's case shows up by itself
+    page.wait_for_selector("main[data-ready='1'] #map[data-idle]")  # no tile cut off by leaving
+    page.click("#nav a[data-path='/desk']")
+    page.wait_for_selector("main[data-ready='1'] #case-queue")
+    assert not page.is_checked("#desk-mine")
+    assert page.locator("#case-queue tbody tr .case-link").count() == 0
+    _emit(workspace, "muck_trucks", [_dumping_alert(104.012, 30.513)], "L3")
+    page.wait_for_selector("#case-queue tbody tr .case-link", timeout=10_000)
+    row = page.locator("#case-queue tbody tr").first.inner_text()
+    assert ENFORCEMENT in row
+    assert page.evaluate("window.__notReloaded === true")
+    watched.assert_clean()
