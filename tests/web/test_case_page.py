@@ -298,6 +298,19 @@ def test_on_a_phone_and_at_1920_every_page_with_the_menu_whole(
     page.click("#nav a[data-path='/desk']")  # a link taken folds the menu again
     page.wait_for_selector("main[data-ready='1'] #case-queue")
     assert not page.locator("#nav").is_visible()
+    # The desk on a phone is a list of cards: the case's title, address and deadline come first,
+    # each cell with its label, and nothing runs off the screen.
+    page.uncheck("#desk-mine")  # the admin is assigned nothing: every case of the city
+    page.wait_for_selector("#case-queue tbody td[data-col='title'] a")
+    card = page.locator("#case-queue tbody tr").first
+    assert card.evaluate("tr => getComputedStyle(tr).display") == "flex"
+    first = card.evaluate(
+        "tr => [...tr.children].filter(td => td.offsetHeight)"
+        ".map(td => [td.getBoundingClientRect().top, td.dataset.col])"
+        ".sort((a, b) => a[0] - b[0]).map(([, col]) => col).slice(0, 3)"
+    )
+    assert first == ["title", "address", "sla_due_at"]
+    assert page.evaluate(no_scroll)
 
     paths = page.locator("#nav li:not([hidden]) a").evaluate_all(
         "els => els.map(e => e.dataset.path)"

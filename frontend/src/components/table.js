@@ -5,7 +5,8 @@ import { formatNumber, t } from "../i18n.js";
 import "./components.css";
 
 /**
- * columns: [{ key, label, sort?, cell?(row) }]; options: { id, caption, pageSize, sort, empty }.
+ * columns: [{ key, label, sort?, cell?(row) }]; options: { id, caption, pageSize, sort, empty, cards }.
+ * With `cards`, a phone shows each row as a card whose cells carry their column's label.
  * Returns { el, reload(resetPage) }.
  */
 export function pagedTable(columns, load, options = {}) {
@@ -15,7 +16,7 @@ export function pagedTable(columns, load, options = {}) {
   const status = h("p", { class: "pager-status", "aria-live": "polite" });
   const prev = h("button", { type: "button", class: "button", "data-pager": "prev", onclick: () => go(state.page - 1) }, t("table.prev"));
   const next = h("button", { type: "button", class: "button", "data-pager": "next", onclick: () => go(state.page + 1) }, t("table.next"));
-  const table = h("table", { class: "data-table", id: options.id },
+  const table = h("table", { class: options.cards ? "data-table cards-on-phone" : "data-table", id: options.id },
     options.caption ? h("caption", { class: "visually-hidden" }, options.caption) : null, head, body);
   const el = h("div", { class: "table-box" }, h("div", { class: "table-scroll" }, table), h("div", { class: "pager" }, prev, status, next));
 
@@ -47,7 +48,7 @@ export function pagedTable(columns, load, options = {}) {
     state.total = result.total;
     const pages = Math.max(1, Math.ceil(state.total / state.pageSize));
     body.replaceChildren(...(result.items.length
-      ? result.items.map((row) => h("tr", {}, columns.map((col) => h("td", { "data-col": col.key }, col.cell ? col.cell(row) : (row[col.key] ?? "—")))))
+      ? result.items.map((row) => h("tr", {}, columns.map((col) => h("td", { "data-col": col.key, "data-label": col.label }, col.cell ? col.cell(row) : (row[col.key] ?? "—")))))
       : [h("tr", {}, h("td", { colspan: columns.length, class: "empty" }, options.empty ?? t("table.empty")))]));
     status.textContent = t("table.status", { page: state.page, pages, total: formatNumber(state.total) });
     prev.disabled = state.page <= 1;

@@ -33,7 +33,7 @@ export default {
     ];
     const table = pagedTable(columns, (paging) => api(`/api/v1/cases?${listQuery(paging, {
       mine: mine.checked ? "true" : "", status: status.value, overdue: overdue.checked ? "true" : "" })}`),
-    { id: "case-queue", sort: "sla_due_at", caption: t("desk.queue"), empty: t("desk.empty") });
+    { id: "case-queue", sort: "sla_due_at", caption: t("desk.queue"), empty: t("desk.empty"), cards: true });
     for (const control of [status, mine, overdue]) {
       control.addEventListener("change", () => {
         Object.assign(remembered, { status: status.value, mine: mine.checked, overdue: overdue.checked });
