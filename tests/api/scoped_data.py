@@ -312,6 +312,10 @@ SCOPED_DATA_ROUTES: dict[str, tuple[str, Callable[[httpx.Response], bool]]] = {
     "GET /api/v1/overview/topics": ("/api/v1/overview/topics", _probe_counted),
     "GET /api/v1/cases/{case_id}": ("/api/v1/cases/1", _found),
     "GET /api/v1/cases/{case_id}/evidence/series": ("/api/v1/cases/1/evidence/series", _found),
+    "GET /api/v1/cases/{case_id}/evidence/dwelling": ("/api/v1/cases/1/evidence/dwelling", _found),
+    # the matrix swaps Chromium's print for a stand-in (tests/api/test_case_sheet_and_dwelling.py
+    # prints for real): what is checked here is who reaches the sheet, not the PDF
+    "GET /api/v1/cases/{case_id}/check-sheet.pdf": ("/api/v1/cases/1/check-sheet.pdf", _found),
     "GET /api/v1/cases/{case_id}/photos/{sha}": (
         f"/api/v1/cases/1/photos/{'0' * 64}",
         _photo_reached,

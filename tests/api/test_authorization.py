@@ -20,6 +20,7 @@ from api import scoped_data
 from api.conftest import Harness, add_router, make_harness
 from api.probe import router as probe_router
 from citybrain.api import create_app
+from citybrain.api.check_sheet import get_sheet_printer
 from citybrain.api.deps import (
     ApiRouteInfo,
     UnguardedRoute,
@@ -73,10 +74,18 @@ def _uses(dependant: Dependant, calls: set[object]) -> bool:
     return any(d.call in calls or _uses(d, calls) for d in dependant.dependencies)
 
 
+def stand_in_printer(html: str) -> bytes:
+    """Who may print a check sheet is checked here; the print itself has its own test."""
+    return b"%PDF-1.7 stand-in"
+
+
 @pytest.fixture(scope="module")
 def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Harness, dict[str, str]]]:
     for harness in make_harness(tmp_path_factory.mktemp("matrix")):
         add_router(harness.app, probe_router)
+        harness.app.dependency_overrides[get_sheet_printer] = lambda: (
+            lambda html: b"%PDF-1.7 stand-in"
+        )
         harness.user("clerk", username="matrix-target")
         scoped_data.seed(harness.workspace, harness.security.ops_engine)
         scoped_data.seed_label(harness.security.ops_engine)
