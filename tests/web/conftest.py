@@ -104,9 +104,14 @@ class Watched:
         assert self.failed == []
 
 
+#: requests a page may abandon on purpose: the live feed when the page navigates away (it never
+#: ends by itself), and base-map tiles MapLibre cancels once the view moved or the map closed
+ABANDONABLE = ("/api/v1/events", "/api/v1/map/tiles/", "/api/v1/map/city/")
+
+
 def _left_stream(request: Any) -> bool:
-    """The live feed cut because the page navigated away: the stream never ends by itself."""
-    return "/api/v1/events" in request.url and request.failure == "net::ERR_ABORTED"
+    """Abandoned, not failed: cancelled by the page (ERR_ABORTED), and one it may cancel."""
+    return request.failure == "net::ERR_ABORTED" and any(p in request.url for p in ABANDONABLE)
 
 
 def watch(page: Any) -> Watched:
