@@ -20,8 +20,25 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from citybrain.core.engine import Engine
+from citybrain.topics import InputSpec
 
 GOLDEN = "golden_enterprise_id"
+
+#: what the monthly panel of a firm reads: its golden id, registration, tax and (optionally) its
+#: social security — declared once for every topic built on the panel
+PANEL_INPUTS = (
+    InputSpec(zone="base", table="enterprise_link",
+              columns=("source_table", "source_key", GOLDEN)),
+    InputSpec(table="enterprise_registration",
+              columns=("registration_id", "uscc", "name", "industry_code",
+                       "established_date", "registered_capital")),
+    InputSpec(table="tax_declaration",
+              columns=("declaration_id", "period", "revenue", "tax_payable",
+                       "declared_date")),
+    InputSpec(table="social_security",
+              columns=("record_id", "period", "insured", "contribution_base"),
+              optional=True),
+)  # fmt: skip
 #: panel columns, each a firms × months matrix after `pivot`; ``late`` is 1 where the month's
 #: tax declaration was filed after the deadline (the 15th of the next month), ``arrears`` 1 where
 #: social security shows staff on the rolls but no contribution base (欠缴)

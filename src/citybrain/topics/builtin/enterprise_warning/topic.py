@@ -248,17 +248,7 @@ class EnterpriseWarning(Topic):
     department_hint = SERVICE_DEPARTMENT
     params_model: ClassVar[type[TopicParams]] = EnterpriseWarningParams
     inputs = (
-        InputSpec(zone="base", table="enterprise_link",
-                  columns=("source_table", "source_key", features.GOLDEN)),
-        InputSpec(table="enterprise_registration",
-                  columns=("registration_id", "uscc", "name", "industry_code",
-                           "established_date", "registered_capital")),
-        InputSpec(table="tax_declaration",
-                  columns=("declaration_id", "period", "revenue", "tax_payable",
-                           "declared_date")),
-        InputSpec(table="social_security",
-                  columns=("record_id", "period", "insured", "contribution_base"),
-                  optional=True),
+        *features.PANEL_INPUTS,
         InputSpec(table="utility_reading", columns=("utility", "period", "usage"),
                   optional=True),
         InputSpec(table="dishonest_judgment", columns=("case_code", "registered_date"),
