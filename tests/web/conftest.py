@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -82,13 +83,27 @@ def seed_findings(workspace: Workspace) -> None:
 def city_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not (DIST / "index.html").is_file():
         pytest.fail("the web app is not built: run `bash scripts/install-npm-deps.sh`")
-    workspace = Workspace.init(tmp_path_factory.mktemp("web") / "ws", name=CITY)
+    workspace = seeded_workspace(tmp_path_factory.mktemp("web"), findings=True)
+    yield from serve_in_thread(create_app(workspace))
+
+
+def seeded_workspace(root: Path, findings: bool) -> Workspace:
+    """The web tests' city in ``root/ws``: demo accounts, the register and, if asked, findings."""
+    workspace = Workspace.init(root / "ws", name=CITY)
     upgrade(workspace.ops_db_url)
     with session(connect(workspace.ops_db_url)) as db:
         create_demo_users(db, street="S01")
     seed_register(workspace)
-    seed_findings(workspace)
-    yield from serve_in_thread(create_app(workspace))
+    if findings:
+        seed_findings(workspace)
+    return workspace
+
+
+def serve_live(workspace: Workspace) -> Iterator[str]:
+    """Serve ``workspace`` with the live feed polled every 0.2 s (the default is for people)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CITYBRAIN_LIVE_POLL_SECONDS", "0.2")
+        yield from serve_in_thread(create_app(workspace))
 
 
 @dataclass

@@ -3,7 +3,6 @@ WCAG AA contrast on each page in both text sizes."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,14 +10,11 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from citybrain.api import create_app
-from citybrain.api.security.accounts import create_demo_users
 from citybrain.cases import CaseSettings, open_cases
 from citybrain.core import Workspace
-from citybrain.core.opsdb import connect, session, upgrade
+from citybrain.core.opsdb import connect
 from citybrain.topics.findings import FINDINGS_SCHEMA
-from fixtures.browser import serve_in_thread
-from web.conftest import CITY, assert_contrast, seed_findings, seed_register, sign_in
+from web.conftest import assert_contrast, seeded_workspace, serve_live, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -27,22 +23,9 @@ LEADER = ("leader", "leader-demo-2024")
 
 @pytest.fixture(scope="module")
 def live_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Workspace]]:
-    saved = os.environ.get("CITYBRAIN_LIVE_POLL_SECONDS")
-    os.environ["CITYBRAIN_LIVE_POLL_SECONDS"] = "0.2"
-    workspace = Workspace.init(tmp_path_factory.mktemp("live") / "ws", name=CITY)
-    upgrade(workspace.ops_db_url)
-    with session(connect(workspace.ops_db_url)) as db:
-        create_demo_users(db, street="S01")
-    seed_register(workspace)
-    seed_findings(workspace)
-    try:
-        for url in serve_in_thread(create_app(workspace)):
-            yield url, workspace
-    finally:
-        if saved is None:
-            os.environ.pop("CITYBRAIN_LIVE_POLL_SECONDS", None)
-        else:
-            os.environ["CITYBRAIN_LIVE_POLL_SECONDS"] = saved
+    workspace = seeded_workspace(tmp_path_factory.mktemp("live"), findings=True)
+    for url in serve_live(workspace):
+        yield url, workspace
 
 
 def _open_case(workspace: Workspace, subject: str) -> None:

@@ -6,21 +6,17 @@ LiveFindings for the alert's finding and case), from connections of their own.""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from citybrain.api import create_app
-from citybrain.api.security.accounts import create_demo_users
 from citybrain.core import Workspace
-from citybrain.core.opsdb import connect, session, upgrade
+from citybrain.core.opsdb import connect
 from citybrain.stream.detector import StreamEvent
 from citybrain.stream.findings import LiveFindings
 from citybrain.stream.store import Saved, StreamStore
-from fixtures.browser import serve_in_thread
-from web.conftest import CITY, seed_register, sign_in
+from web.conftest import seeded_workspace, serve_live, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -31,21 +27,9 @@ PLATE = "川A·D0042"
 
 @pytest.fixture(scope="module")
 def live_map_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Workspace]]:
-    saved = os.environ.get("CITYBRAIN_LIVE_POLL_SECONDS")
-    os.environ["CITYBRAIN_LIVE_POLL_SECONDS"] = "0.2"
-    workspace = Workspace.init(tmp_path_factory.mktemp("livemap") / "ws", name=CITY)
-    upgrade(workspace.ops_db_url)
-    with session(connect(workspace.ops_db_url)) as db:
-        create_demo_users(db, street="S01")
-    seed_register(workspace)
-    try:
-        for url in serve_in_thread(create_app(workspace)):
-            yield url, workspace
-    finally:
-        if saved is None:
-            os.environ.pop("CITYBRAIN_LIVE_POLL_SECONDS", None)
-        else:
-            os.environ["CITYBRAIN_LIVE_POLL_SECONDS"] = saved
+    workspace = seeded_workspace(tmp_path_factory.mktemp("livemap"), findings=False)
+    for url in serve_live(workspace):
+        yield url, workspace
 
 
 def _emit(workspace: Workspace, detector: str, events: list[StreamEvent], load_id: str) -> None:
