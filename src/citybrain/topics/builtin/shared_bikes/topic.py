@@ -45,11 +45,14 @@ class Counted:
     zones: counts.Zones
 
 
-def count_zones(ctx: TopicContext) -> Counted:
-    params = ctx.params
-    assert isinstance(params, SharedBikeParams)
+def count_zones(ctx: TopicContext, snapshot_minutes: int | None = None) -> Counted:
+    """Bikes per zone and snapshot (``snapshot_minutes``: the topic's own parameter if None)."""
+    if snapshot_minutes is None:
+        params = ctx.params
+        assert isinstance(params, SharedBikeParams)
+        snapshot_minutes = params.snapshot_minutes
     zones = counts.read_zones(ctx.engine, ctx.input("std.bike_zone"))
-    reports = counts.last_reports(ctx.input("std.bike_position"), params.snapshot_minutes)
+    reports = counts.last_reports(ctx.input("std.bike_position"), snapshot_minutes)
     long = counts.zone_counts(ctx.engine, reports, zones)
     frame = counts.per_zone(long, zones) if len(long) else pd.DataFrame()
     return Counted(frame, zones)
