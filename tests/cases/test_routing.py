@@ -10,7 +10,7 @@ import pytest
 from citybrain.cases.areas import AreaIndex, fill_locations
 from citybrain.cases.routing import parse_routing, route, route_table
 from citybrain.cases.settings import parse_case_settings
-from citybrain.cases.yamlfile import SettingsFileError
+from citybrain.core.yamlmodel import SettingsFileError
 
 from .conftest import findings
 

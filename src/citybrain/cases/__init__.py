@@ -74,7 +74,7 @@ from citybrain.cases.webhooks import (
     sign,
     verify,
 )
-from citybrain.cases.yamlfile import SettingsFileError
+from citybrain.core.yamlmodel import SettingsFileError
 
 __all__ = [
     "OUTCOME_ZH",

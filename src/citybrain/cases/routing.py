@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from citybrain.cases.yamlfile import load_yaml_model, parse_yaml_model
+from citybrain.core.yamlmodel import load_model, parse_model
 from citybrain.topics import Level
 
 TIERS = ("grid", "community", "street", "topic", "hint", "default")
@@ -162,11 +162,11 @@ class RouteDecision:
 
 
 def parse_routing(text: str, file: str = "<routing>") -> RoutingRules:
-    return parse_yaml_model(text, RoutingRules, file)
+    return parse_model(text, RoutingRules, file)
 
 
 def load_routing(path: Path) -> RoutingRules:
-    return load_yaml_model(path, RoutingRules)
+    return load_model(path, RoutingRules)
 
 
 def route(

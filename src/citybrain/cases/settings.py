@@ -47,7 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from citybrain.cases.routing import RoutingRules
 from citybrain.cases.sla import SlaPolicy
-from citybrain.cases.yamlfile import load_yaml_model, parse_yaml_model
+from citybrain.core.yamlmodel import load_model, parse_model
 from citybrain.topics import Level
 
 SETTINGS_FILE = "cases.yaml"
@@ -107,11 +107,11 @@ class CaseSettings(BaseModel):
 
 
 def parse_case_settings(text: str, file: str = SETTINGS_FILE) -> CaseSettings:
-    return parse_yaml_model(text, CaseSettings, file)
+    return parse_model(text, CaseSettings, file)
 
 
 def load_case_settings(path: Path) -> CaseSettings:
-    return load_yaml_model(path, CaseSettings)
+    return load_model(path, CaseSettings)
 
 
 def settings_for_workspace(root: Path) -> CaseSettings:

@@ -8,7 +8,7 @@ valid contract.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,6 +19,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from citybrain.core.errors import UserError
+from citybrain.core.yamlmodel import key_text
 from citybrain.ingest.contract import (
     ColumnMapping,
     PiiField,
@@ -116,13 +117,6 @@ def line_of(node: Any, loc: Loc) -> tuple[int | None, Loc]:
     if line is None and isinstance(node, (CommentedMap, CommentedSeq)) and node.lc.line is not None:
         line = node.lc.line + 1
     return line, tuple(walked)
-
-
-def _key_text(loc: Sequence[str | int]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(top level)"
 
 
 def _pydantic_problems(error: ValidationError) -> Iterator[tuple[Loc, str]]:
@@ -292,7 +286,7 @@ def check_text(text: str, file: str = "<contract>", origin: Path | None = None) 
     found.extend(_semantic_problems(raw))
     for loc, message in found:
         line, walked = line_of(tree, loc)
-        result.problems.append(Problem(file, line, _key_text(walked), message))
+        result.problems.append(Problem(file, line, key_text(walked), message))
     result.problems.sort(key=lambda p: (p.line or 0, p.key))
     if contract is not None and not result.problems:
         result.contract = contract.with_origin(origin) if origin is not None else contract

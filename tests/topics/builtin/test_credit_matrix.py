@@ -32,7 +32,7 @@ def test_workspace_file_overrides(tmp_path: Path) -> None:
         ("documents:\n  lease:\n    zh: 租赁合同\n    en: lease\n    grade: [A]\n",
          ":5: documents.lease.grade: unknown key"),
         ("documents:\n  lease:\n    zh: x\n    en: y\n    grades: [E]\n",
-         ":5: documents.lease.grades.0"),
+         ":5: documents.lease.grades[0]"),
         ("documents:\n  lease: [zh: x\n", ":3: (yaml)"),
     ],
 )  # fmt: skip
