@@ -170,6 +170,14 @@ def test_every_route_in_the_openapi_declares_a_permission(
         "GET /api/v1/map/style.json",  # the base map, open like any base map (no person in it)
         "GET /api/v1/map/tiles/{z}/{x}/{y}.mvt",
         "GET /api/v1/map/city/{z}/{x}/{y}",  # the city's own base-map file, when configured
+        # The portal's residents need no account: a report is opened by its signed receipt only.
+        "POST /api/v1/portal/address",
+        "POST /api/v1/portal/photos",
+        "POST /api/v1/portal/reports",
+        "GET /api/v1/portal/receipts/{receipt}",
+        "POST /api/v1/portal/receipts/{receipt}/rating",
+        "GET /portal",  # the portal's page (a redirect to /portal/)
+        "GET /portal/",
     } | {k for k in public_routes if k.split(" ")[1].startswith("/open311/")}
 
 

@@ -36,6 +36,8 @@ from citybrain.api.routers import (
     map_layers,
     metrics,
     overview,
+    portal,
+    portal_firm,
     push,
     quality,
     reports,
@@ -123,6 +125,10 @@ def create_app(
         app.include_router(data.router, prefix=API)
     app.include_router(events.router, prefix=API)
     app.include_router(push.router, prefix=API)  # department systems send records
+    # The public portal (residents and firms): its page at /portal/, its routes under the API.
+    app.include_router(portal.router, prefix=API)
+    app.include_router(portal_firm.router, prefix=API)
+    app.include_router(portal.page_router)
     warm_up()
     if importlib.util.find_spec(OPEN311_MODULE) is not None:
         open311 = importlib.import_module(OPEN311_MODULE)

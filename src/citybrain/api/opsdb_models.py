@@ -25,7 +25,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from citybrain.core.opsdb.base import Base, UTCDateTime, utcnow
 
-ROLES = ("admin", "data_steward", "analyst", "clerk", "leader", "auditor", "public", "system")
+ROLES = (
+    "admin",
+    "data_steward",
+    "analyst",
+    "clerk",
+    "leader",
+    "auditor",
+    "public",
+    "system",
+    "firm",
+)
 _ROLE_CHECK = f"role IN ({', '.join(repr(r) for r in ROLES)})"
 
 

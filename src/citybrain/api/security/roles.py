@@ -19,6 +19,7 @@ class Role(StrEnum):
     AUDITOR = "auditor"
     PUBLIC = "public"  # a signed-in citizen or enterprise
     SYSTEM = "system"  # a department's system sending records by API key; it reads nothing
+    FIRM = "firm"  # an enterprise's portal account, issued by the city; its department is its USCC
 
 
 class Permission(StrEnum):
@@ -43,6 +44,7 @@ class Permission(StrEnum):
     USERS_WRITE = "users.write"
     SELF = "self"  # one's own account: who am I, my unmask grants
     INGEST_PUSH = "ingest.push"  # send records to a push source (system to system)
+    PORTAL_FIRM = "portal.firm"  # the portal's enterprise pages: one's own firm's credit only
 
 
 # Permissions whose every use writes an audit row (reads of personal data and all writes).
@@ -59,6 +61,7 @@ AUDITED: frozenset[Permission] = frozenset(
         Permission.AUDIT_READ,
         Permission.USERS_WRITE,
         Permission.INGEST_PUSH,
+        Permission.PORTAL_FIRM,
     }
 )
 
@@ -77,7 +80,8 @@ _READ_ALL = frozenset(
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.ADMIN: frozenset(Permission) - {_P.AUDIT_READ},
+    # An admin acts as no firm: the portal's enterprise pages are the firm's own account's.
+    Role.ADMIN: frozenset(Permission) - {_P.AUDIT_READ, _P.PORTAL_FIRM},
     # Quality results go to the data steward (every source) and the owning department's clerks.
     Role.DATA_STEWARD: _READ_ALL
     | {
@@ -108,6 +112,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.AUDITOR: frozenset({_P.AUDIT_READ, _P.USERS_READ, _P.OVERVIEW_READ, _P.SELF}),
     Role.PUBLIC: frozenset({_P.OVERVIEW_READ, _P.CREDIT_READ, _P.SELF}),
     Role.SYSTEM: frozenset({_P.INGEST_PUSH, _P.SELF}),
+    Role.FIRM: frozenset({_P.PORTAL_FIRM, _P.SELF}),
 }
 
 # Roles whose area scope must be stated: with none they see no area at all, never the whole city.

@@ -1,0 +1,474 @@
+"""The public portal (市民 and 企业): its page at ``/portal/`` and the residents' routes.
+
+Residents need no account. A report goes through the Open311 intake (``cases.submit_report``,
+channel ``open311``) and is answered with a *receipt number*: the report id and a signature of it
+under the service's signing key (``123-K7Q2M9XW4T``). Only the receipt opens the report (status,
+department, deadline, answer) and rates it (满意率), so nobody follows another person's report by
+counting ids. A typed address is read by the address parser and placed on the address register,
+and shown back for confirmation before the report is sent. Photos are checked (first bytes, size,
+Pillow must decode them), stripped of their EXIF location unless the reporter allows it, and stored
+once by content (``cases.photos``).
+
+The enterprises' routes are in ``portal_firm``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import io
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, RedirectResponse
+from PIL import Image, UnidentifiedImageError
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine as SqlEngine
+
+from citybrain.address import parse
+from citybrain.api.deps import (
+    Lake,
+    OpsEngine,
+    Principal,
+    Security,
+    get_lake,
+    get_security,
+    get_workspace,
+    public,
+    require,
+)
+from citybrain.api.security.roles import Permission
+from citybrain.cases import STATUS_ZH, Report, Status, get_report, settings_for_workspace
+from citybrain.cases.areas import AreaIndex
+from citybrain.cases.intake import CLOSED, UnknownService, rate_case, submit_report
+from citybrain.cases.photos import MAX_BYTES, PhotoRefused, find_photo, sniff, store_photo
+from citybrain.core import UserError, Workspace
+from citybrain.web import static_dir
+
+router = APIRouter(tags=["portal"])
+page_router = APIRouter(tags=["portal"], include_in_schema=False)
+
+PUBLIC = [Depends(public)]
+MAX_PIXELS = 40_000_000  # a decompression bomb is refused before it is decoded
+GPS_IFD = 0x8825  # EXIF tag of the GPS block
+_SIG_BYTES = 6  # 48 bits: 10 base32 characters
+
+
+# --- the page ---------------------------------------------------------------------------------
+
+
+@page_router.get("/portal", dependencies=PUBLIC)
+def portal_no_slash() -> RedirectResponse:
+    return RedirectResponse("/portal/", status_code=308)
+
+
+@page_router.get("/portal/", dependencies=PUBLIC)
+def portal_page() -> FileResponse:
+    """The portal's page (a second entry of the web build), zh-CN by default."""
+    page = static_dir() / "portal.html"
+    if not page.is_file():
+        raise HTTPException(
+            404, detail="the portal is not built: run `cd frontend && npm run build`"
+        )
+    return FileResponse(page, media_type="text/html", headers={"Cache-Control": "no-cache"})
+
+
+# --- receipts ---------------------------------------------------------------------------------
+
+
+def receipt_for(key: bytes, reporter_id: int) -> str:
+    """The receipt number of report ``reporter_id``: its id and a signature of it."""
+    mac = hmac.new(key, f"portal-receipt:{reporter_id}".encode(), hashlib.sha256).digest()
+    return f"{reporter_id}-{base64.b32encode(mac[:_SIG_BYTES]).decode()[:10]}"
+
+
+def reporter_of(key: bytes, receipt: str) -> int | None:
+    """The report id a receipt number names, or None when it is not a valid receipt."""
+    head, _, _ = receipt.strip().upper().partition("-")
+    if not head.isdigit() or len(head) > 18:
+        return None
+    return (
+        int(head)
+        if hmac.compare_digest(receipt_for(key, int(head)), receipt.strip().upper())
+        else None
+    )
+
+
+# --- the address register -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Register:
+    """The register's addresses with a point, and the admin areas to locate them in."""
+
+    stamp: tuple[float | None, float | None]
+    addresses: pa.Table  # address_id, full_address, lon, lat
+    areas: AreaIndex | None
+    names: dict[str, str]
+
+
+def _stamp(workspace: Workspace) -> tuple[float | None, float | None]:
+    folders = (workspace.zone("std") / "standard_address", workspace.zone("std") / "admin_area")
+    return tuple(f.stat().st_mtime if f.is_dir() else None for f in folders)  # type: ignore[return-value]
+
+
+def _area_index(admin: pa.Table | None) -> tuple[AreaIndex | None, dict[str, str]]:
+    """Every street, community and grid polygon with the ids of its chain (the smallest wins)."""
+    if admin is None or admin.num_rows == 0:
+        return None, {}
+    rows = admin.select(["level", "code", "name", "parent_code", "geometry"]).to_pylist()
+    parent = {r["code"]: r["parent_code"] for r in rows}
+    level = {r["code"]: r["level"] for r in rows}
+    names = {r["code"]: r["name"] for r in rows if r["name"]}
+    ids: dict[str, list[str | None]] = {"grid_id": [], "community_id": [], "street_id": []}
+    kept = []
+    for row in rows:  # a few hundred polygons, once per register version
+        chain: dict[str, str | None] = {}
+        code: str | None = row["code"]
+        while code is not None and code not in chain.values():
+            chain[f"{level.get(code)}_id"] = code
+            code = parent.get(code)
+        if row["geometry"] is None:
+            continue
+        kept.append({**{k: chain.get(k) for k in ids}, "geometry": row["geometry"]})
+    if not kept:
+        return None, names
+    return AreaIndex.from_table(pa.Table.from_pylist(kept)), names
+
+
+_REGISTER_LOCK = threading.Lock()
+
+
+def register(request: Request, lake: Lake) -> Register:
+    """The app's register snapshot, re-read when the std tables were rewritten."""
+    stamp = _stamp(lake.workspace)
+    current: Register | None = getattr(request.app.state, "portal_register", None)
+    if current is not None and current.stamp == stamp:
+        return current
+    with _REGISTER_LOCK:
+        table = lake.read("std", "standard_address")
+        wanted = ("address_id", "full_address", "lon", "lat")
+        if table is None or not set(wanted) <= set(table.column_names):
+            addresses = pa.table({c: pa.array([], pa.string()) for c in wanted[:2]})
+            addresses = addresses.append_column("lon", pa.array([], pa.float64()))
+            addresses = addresses.append_column("lat", pa.array([], pa.float64()))
+        else:
+            table = table.select(list(wanted))
+            addresses = table.filter(pc.and_(pc.is_valid(table["full_address"]),
+                                             pc.is_valid(table["lon"])))  # fmt: skip
+        areas, names = _area_index(lake.read("std", "admin_area"))
+        current = Register(stamp, addresses, areas, names)
+        request.app.state.portal_register = current
+    return current
+
+
+def _substrings(text: str, shortest: int = 4) -> list[str]:
+    n = len(text)
+    return [text[i:j] for i in range(n) for j in range(i + shortest, n + 1)]
+
+
+class Resolved(BaseModel):
+    """What the parser read and where the register puts it."""
+
+    text: str
+    components: dict[str, str] = Field(description="province … room as read by the parser")
+    canonical: str
+    matched: bool
+    address_id: str | None = None
+    full_address: str | None = None
+    lon: float | None = None
+    lat: float | None = None
+    street: str | None = None
+    community: str | None = None
+    grid: str | None = None
+    notes: list[str] = []
+
+
+_SHOWN = ("province", "city", "district", "street", "community", "road", "road_number", "estate",
+          "zone", "building", "unit", "floor", "room")  # fmt: skip
+
+
+def resolve(reg: Register, text: str) -> Resolved:
+    """Parse ``text`` and find the longest register address written in it (in the text or in the
+    parser's spelling of it, past the city and district), vectorised over the register."""
+    parsed = parse(text)
+    components = {k: str(v) for k in _SHOWN if (v := getattr(parsed, k))}
+    local = "".join(
+        s for s in (parsed.road, parsed.road_number and parsed.road_number + "号", parsed.estate,
+                    parsed.zone, parsed.building and parsed.building + "栋",
+                    parsed.unit and parsed.unit + "单元") if s
+    )  # fmt: skip
+    candidates = sorted({*_substrings(text.replace(" ", "")), *_substrings(local)})
+    out = Resolved(text=text, components=components, canonical=parsed.canonical, matched=False,
+                   notes=list(parsed.notes))  # fmt: skip
+    if not candidates or reg.addresses.num_rows == 0:
+        return out
+    hits = reg.addresses.filter(pc.is_in(reg.addresses["full_address"], pa.array(candidates)))
+    if hits.num_rows == 0:
+        return out
+    lengths = pc.utf8_length(hits["full_address"]).to_numpy()
+    best = hits.slice(int(np.argmax(lengths)), 1).to_pylist()[0]
+    out.matched = True
+    out.address_id, out.full_address = str(best["address_id"]), str(best["full_address"])
+    out.lon, out.lat = float(best["lon"]), float(best["lat"])
+    if reg.areas is not None:
+        where = reg.areas.locate(pa.array([out.lon]), pa.array([out.lat])).to_pylist()[0]
+        out.street = reg.names.get(where["street_id"] or "")
+        out.community = reg.names.get(where["community_id"] or "")
+        out.grid = reg.names.get(where["grid_id"] or "")
+    return out
+
+
+class AddressQuery(BaseModel):
+    text: str = Field(min_length=2, max_length=200)
+
+
+@router.post("/portal/address", dependencies=PUBLIC)
+def resolve_address(
+    body: AddressQuery, request: Request, lake: Annotated[Lake, Depends(get_lake)]
+) -> Resolved:
+    """Read a typed address and place it on the register, for the reporter to confirm."""
+    return resolve(register(request, lake), body.text.strip())
+
+
+# --- photos -----------------------------------------------------------------------------------
+
+
+class PhotoStored(BaseModel):
+    sha256: str
+    size: int
+    media_type: str
+    location_removed: bool = Field(description="an EXIF GPS block was taken out")
+
+
+def clean_photo(data: bytes, keep_location: bool) -> tuple[bytes, bool]:
+    """The photo's bytes after checking Pillow can read them, without their EXIF GPS block
+    unless ``keep_location``; and whether one was taken out."""
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            if probe.width * probe.height > MAX_PIXELS:
+                raise PhotoRefused(f"{probe.width}×{probe.height} pixels is too large", 413)
+            probe.verify()
+        with Image.open(io.BytesIO(data)) as image:
+            exif = image.getexif()
+            if keep_location or GPS_IFD not in exif:
+                return data, False
+            del exif[GPS_IFD]
+            out = io.BytesIO()
+            fmt = image.format or "JPEG"
+            options: dict[str, Any] = {"exif": exif.tobytes()}
+            if fmt == "JPEG":
+                options["quality"] = "keep"  # the same quantisation: no visible re-encoding
+            image.save(out, format=fmt, **options)
+            return out.getvalue(), True
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise PhotoRefused(f"the image cannot be read ({type(exc).__name__})", 415) from None
+
+
+@router.post(
+    "/portal/photos",
+    status_code=201,
+    dependencies=PUBLIC,
+    responses={413: {"description": "over 10 MB"}, 415: {"description": "not an image"},
+               422: {"description": "empty"}},
+)  # fmt: skip
+def upload_photo(
+    workspace: Annotated[Workspace, Depends(get_workspace)],
+    file: UploadFile,
+    keep_location: Annotated[bool, Form()] = False,
+) -> PhotoStored:
+    """A photo for a report: a real JPEG, PNG or WebP of at most 10 MB, stored once by content."""
+    data = file.file.read(MAX_BYTES + 1)
+    try:
+        if len(data) > MAX_BYTES:
+            raise PhotoRefused(f"photo: over the {MAX_BYTES} byte limit", 413)
+        if not data:
+            raise PhotoRefused("photo: the file is empty", 422)
+        if sniff(data) is None:
+            raise PhotoRefused("photo: not a JPEG, PNG or WebP image", 415)
+        cleaned, removed = clean_photo(data, keep_location)
+        stored = store_photo(workspace.root, cleaned, "photo")
+    except PhotoRefused as exc:
+        raise HTTPException(exc.status, detail=str(exc)) from None
+    return PhotoStored(sha256=stored.sha256, size=stored.size, media_type=stored.media_type,
+                       location_removed=removed)  # fmt: skip
+
+
+def photo_url(sha: str) -> str:
+    return f"/api/v1/portal/photos/{sha}"
+
+
+@router.get("/portal/photos/{sha}", responses={404: {"description": "no such photo"}})
+def portal_photo(
+    _: Annotated[Principal, Depends(require(Permission.CASES_READ))],
+    workspace: Annotated[Workspace, Depends(get_workspace)],
+    sha: Annotated[str, PathParam(pattern=r"^[0-9a-f]{64}$")],
+) -> FileResponse:
+    """A reporter's photo, for the clerks handling cases (its SHA-256 is its name)."""
+    stored = find_photo(workspace.root, sha)
+    if stored is None:
+        raise HTTPException(404, detail="no such photo")
+    return FileResponse(stored.path, media_type=stored.media_type,
+                        headers={"Cache-Control": "private, max-age=86400",
+                                 "X-Content-Type-Options": "nosniff"})  # fmt: skip
+
+
+# --- reports and receipts ---------------------------------------------------------------------
+
+
+class PortalReport(BaseModel):
+    service_code: str = Field(min_length=1, max_length=64)
+    description: str = Field(min_length=1, max_length=2000)
+    address: str = Field(min_length=2, max_length=200, description="as typed and confirmed")
+    photo: str | None = Field(None, pattern=r"^[0-9a-f]{64}$", description="an uploaded photo")
+    name: str | None = Field(None, max_length=64)
+    phone: str | None = Field(None, max_length=32, pattern=r"^[0-9+\- ]*$")
+
+
+class Receipt(BaseModel):
+    receipt: str
+    case_id: int
+    merged: bool
+    notice_zh: str
+    notice_en: str
+
+
+def _security(request: Request) -> Security:
+    security: Security = request.app.state.security
+    return security
+
+
+@router.post(
+    "/portal/reports",
+    status_code=201,
+    dependencies=PUBLIC,
+    responses={400: {"description": "unknown category or bad photo"}},
+)
+def report_problem(
+    body: PortalReport,
+    request: Request,
+    ops_engine: OpsEngine,
+    workspace: Annotated[Workspace, Depends(get_workspace)],
+    lake: Annotated[Lake, Depends(get_lake)],
+) -> Receipt:
+    """Report a problem through the Open311 intake; answered with a receipt number."""
+    settings = settings_for_workspace(workspace.root)
+    reg = register(request, lake)
+    place = resolve(reg, body.address.strip())
+    if body.photo is not None and find_photo(workspace.root, body.photo) is None:
+        raise HTTPException(400, detail="photo: upload it first (POST /api/v1/portal/photos)")
+    try:
+        report = Report(
+            service_code=body.service_code, channel="open311", description=body.description,
+            lon=place.lon, lat=place.lat, address=place.full_address or body.address.strip(),
+            name=body.name or None, phone=body.phone or None,
+            media_url=photo_url(body.photo) if body.photo else None,
+        )  # fmt: skip
+        result = submit_report(ops_engine, report, settings=settings, areas=reg.areas)
+    except UnknownService as exc:
+        raise HTTPException(400, detail=str(exc)) from None
+    except UserError as exc:
+        raise HTTPException(400, detail=str(exc)) from None
+    receipt = receipt_for(_security(request).signing_key, result.reporter_id)
+    return Receipt(
+        receipt=receipt, case_id=result.case_id, merged=result.merged,
+        notice_zh=f"已受理，回执号 {receipt}，请保存以便查询进度",
+        notice_en=f"Received. Your receipt number is {receipt}; keep it to follow your report.",
+    )  # fmt: skip
+
+
+class Followed(BaseModel):
+    receipt: str
+    service_code: str
+    service_name: str | None
+    description: str
+    address: str | None
+    status: str
+    status_zh: str
+    closed: bool
+    department: str | None
+    deadline: str | None = Field(description="when the department must answer (local time)")
+    answer: str | None
+    reported_at: str
+    rating: int | None
+    can_rate: bool
+    photo: bool
+
+
+def _iso(moment: datetime | None, zone: Any) -> str | None:
+    return moment.astimezone(zone).isoformat(timespec="minutes") if moment else None
+
+
+def _follow(ops_engine: SqlEngine, workspace: Workspace, key: bytes, receipt: str) -> Followed:
+    reporter_id = reporter_of(key, receipt)
+    found = get_report(ops_engine, reporter_id) if reporter_id is not None else None
+    if found is None:
+        raise HTTPException(404, detail="no report with this receipt number (查无此回执号)")
+    reporter, case = found
+    settings = settings_for_workspace(workspace.root)
+    zone = settings.sla.calendar.zone
+    service = settings.service(reporter.service_code)
+    closed = case.status in CLOSED
+    return Followed(
+        receipt=receipt.strip().upper(), service_code=reporter.service_code,
+        service_name=service.service_name if service else None,
+        description=reporter.description or "", address=reporter.address, status=case.status,
+        status_zh=STATUS_ZH[Status(case.status)], closed=closed, department=case.department,
+        deadline=_iso(case.sla_due_at, zone), answer=reporter.answer if closed else None,
+        reported_at=_iso(reporter.reported_at, zone) or "", rating=reporter.rating,
+        can_rate=closed and reporter.rating is None, photo=bool(reporter.media_url),
+    )  # fmt: skip
+
+
+ReceiptNo = Annotated[str, PathParam(min_length=3, max_length=40, pattern=r"^[0-9]+-[A-Za-z2-7]+$")]
+
+
+@router.get("/portal/receipts/{receipt}", dependencies=PUBLIC,
+            responses={404: {"description": "no such receipt"}})  # fmt: skip
+def follow_report(
+    receipt: ReceiptNo,
+    ops_engine: OpsEngine,
+    workspace: Annotated[Workspace, Depends(get_workspace)],
+    security: Annotated[Security, Depends(get_security)],
+) -> Followed:
+    """A report by its receipt number: status, department, deadline and the answer."""
+    return _follow(ops_engine, workspace, security.signing_key, receipt)
+
+
+class Rating(BaseModel):
+    rating: int = Field(ge=1, le=5, description="5 very satisfied … 1 very dissatisfied")
+
+
+@router.post("/portal/receipts/{receipt}/rating", dependencies=PUBLIC,
+             responses={404: {"description": "no such receipt"},
+                        409: {"description": "not answered yet, or rated already"}})  # fmt: skip
+def rate_answer(
+    receipt: ReceiptNo,
+    body: Rating,
+    ops_engine: OpsEngine,
+    workspace: Annotated[Workspace, Depends(get_workspace)],
+    security: Annotated[Security, Depends(get_security)],
+) -> Followed:
+    """Rate the answer once the case is closed (满意率: 4 and 5 are satisfied); once only."""
+    followed = _follow(ops_engine, workspace, security.signing_key, receipt)
+    if not followed.can_rate:
+        why = "already rated (已评价)" if followed.rating else "not answered yet (尚未办结)"
+        raise HTTPException(409, detail=why)
+    reporter_id = reporter_of(security.signing_key, receipt)
+    assert reporter_id is not None
+    try:
+        rate_case(ops_engine, reporter_id, body.rating, clock=security.clock)
+    except UserError as exc:
+        raise HTTPException(409, detail=str(exc)) from None
+    return _follow(ops_engine, workspace, security.signing_key, receipt)
+
+
+__all__ = ["page_router", "receipt_for", "reporter_of", "resolve", "router"]

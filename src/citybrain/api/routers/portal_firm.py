@@ -1,0 +1,233 @@
+"""The portal's enterprise pages (企业): my credit grade, its reasons and history, and 信用修复.
+
+A firm signs in with an account the city issued to it (role ``firm``; the account's department is
+the firm's USCC — ``citybrain user create NAME --role firm --department USCC``). Every route here
+answers about that firm only: the USCC comes from the account, never from the request. A dispute
+of one record is filed with the credit topic's own ``repair.file_dispute`` and waits in the
+steward's queue (``citybrain credit review``); an upheld one gives a new grade, shown here with the
+history.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any
+
+import pyarrow as pa
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from citybrain.api.credit import CreditIndex, CreditIndexCache, CreditReason
+from citybrain.api.deps import Lake, OpsEngine, Principal, Security, get_lake, get_security, require
+from citybrain.api.security import audit
+from citybrain.api.security.roles import Permission
+from citybrain.core import UserError
+from citybrain.core.opsdb import session
+from citybrain.topics.builtin.credit.repair import RECORDS, file_dispute
+from citybrain.topics.opsdb_models import CreditDispute, CreditScoreHistory
+
+router = APIRouter(prefix="/portal/firm", tags=["portal"])
+
+USCC = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
+# What a firm sees of each of its records (the legal representative's name is not among them).
+RECORD_FIELDS = {
+    "penalty": ("violation", "penalty_kind", "amount", "decided_date", "authority"),
+    "dishonest": ("court", "duty", "performance", "registered_date", "published_date"),
+    "commitment": ("kind", "content", "committed_date", "check_result"),
+}
+
+
+def firm_of(principal: Principal) -> str:
+    """The USCC of the signed-in firm account (only firm accounts hold ``portal.firm``); 404
+    when the account names no enterprise (its department must be the firm's USCC)."""
+    uscc = (principal.department or "").strip().upper()
+    if not USCC.match(uscc):
+        raise HTTPException(404, detail="this account names no enterprise (no USCC)")
+    return uscc
+
+
+def _firm(principal: Annotated[Principal, Depends(require(Permission.PORTAL_FIRM))]) -> str:
+    return firm_of(principal)
+
+
+FirmDep = Annotated[str, Depends(_firm)]
+
+
+async def _credit_index(
+    request: Request, security: Annotated[Security, Depends(get_security)],
+    lake: Annotated[Lake, Depends(get_lake)],
+) -> CreditIndex:  # fmt: skip
+    """The app's credit index (the same one the credit-report route keeps on ``app.state``)."""
+    cache: CreditIndexCache | None = getattr(request.app.state, "credit_index", None)
+    if cache is None:
+        check = security.settings.index_check_seconds
+        cache = request.app.state.credit_index = CreditIndexCache(lake.workspace.lake, check)
+    index = cache.fresh()
+    if index is None:
+        index = await run_in_threadpool(cache.rebuild, lake.engine)
+    return index
+
+
+class GradePoint(BaseModel):
+    at: str = Field(description="the month graded, or the moment of a repair")
+    score: int
+    grade: str
+    cause: str = Field(description="run (a credit topic run) or repair (信用修复)")
+
+
+class Record(BaseModel):
+    kind: str = Field(description="penalty | dishonest | commitment")
+    record_id: str
+    fields: dict[str, str]
+    dispute: str | None = Field(None, description="pending | upheld | rejected")
+
+
+class MyCredit(BaseModel):
+    uscc: str
+    name: str | None
+    score: int | None
+    grade: str | None
+    period: str | None
+    reasons: list[CreditReason]
+    history: list[GradePoint]
+    records: list[Record]
+
+
+class DisputeOut(BaseModel):
+    id: int
+    kind: str
+    record_id: str
+    reason: str
+    status: str
+    filed_at: datetime
+    review_note: str | None
+
+
+def _history(lake: Lake, ops: Any, uscc: str) -> list[GradePoint]:
+    """Each credit run's grade of the firm, oldest first; a run a repair wrote is the repair."""
+    with session(ops) as db:
+        repairs = {
+            r.run_id: r.at
+            for r in db.scalars(select(CreditScoreHistory).where(CreditScoreHistory.uscc == uscc))
+        }
+    if not lake.exists("topic", "credit_scores"):
+        return []
+    with lake.engine() as engine:
+        table = engine.table("topic", "credit_scores")
+        rows = engine.to_arrow(
+            table.filter(table.uscc == uscc).select("run_id", "period", "score", "grade")
+        ).sort_by("run_id")
+    points: list[GradePoint] = []
+    for row in rows.to_pylist():
+        repaired = repairs.get(row["run_id"])
+        points.append(
+            GradePoint(
+                at=repaired.isoformat(timespec="minutes") if repaired else str(row["period"]),
+                score=int(row["score"]), grade=str(row["grade"]),
+                cause="repair" if repaired else "run",
+            )
+        )  # fmt: skip
+    return points
+
+
+def _records(lake: Lake, uscc: str, disputes: dict[tuple[str, str], str]) -> list[Record]:
+    out: list[Record] = []
+    for kind, (table_name, key, owner) in RECORDS.items():
+        if not lake.exists("std", table_name):
+            continue
+        with lake.engine() as engine:
+            table = engine.table("std", table_name)
+            shown = [c for c in RECORD_FIELDS[kind] if c in table.columns]
+            rows: pa.Table = engine.to_arrow(
+                table.filter(table[owner] == uscc).select(key, *shown).limit(200)
+            )
+        for row in rows.to_pylist():
+            record_id = str(row[key])
+            fields = {c: str(row[c]) for c in shown if row[c] is not None}
+            out.append(Record(kind=kind, record_id=record_id, fields=fields,
+                              dispute=disputes.get((kind, record_id))))  # fmt: skip
+    return out
+
+
+def _disputes(ops: Any, uscc: str) -> list[CreditDispute]:
+    with session(ops) as db:
+        rows = db.scalars(
+            select(CreditDispute).where(CreditDispute.uscc == uscc).order_by(CreditDispute.id)
+        ).all()
+        db.expunge_all()
+        return list(rows)
+
+
+@router.get("/credit")
+def my_credit(
+    uscc: FirmDep,
+    index: Annotated[CreditIndex, Depends(_credit_index)],
+    lake: Annotated[Lake, Depends(get_lake)],
+    ops_engine: OpsEngine,
+) -> MyCredit:
+    """My firm's credit grade with its reasons, its grades over time and the records behind it."""
+    report = index.report(uscc)
+    disputes = {(d.record_kind, d.record_id): d.status for d in _disputes(ops_engine, uscc)}
+    return MyCredit(
+        uscc=uscc, name=report.name if report else None, score=report.score if report else None,
+        grade=report.grade if report else None, period=report.period if report else None,
+        reasons=report.reasons if report else [], history=_history(lake, ops_engine, uscc),
+        records=_records(lake, uscc, disputes),
+    )  # fmt: skip
+
+
+class DisputeIn(BaseModel):
+    kind: str = Field(pattern=r"^(penalty|dishonest|commitment)$")
+    record_id: str = Field(min_length=1, max_length=128)
+    reason: str = Field(min_length=2, max_length=2000)
+
+
+@router.get("/disputes")
+def my_disputes(uscc: FirmDep, ops_engine: OpsEngine) -> list[DisputeOut]:
+    """My firm's credit repair requests and how the steward decided them."""
+    return [
+        DisputeOut(id=d.id, kind=d.record_kind, record_id=d.record_id, reason=d.reason,
+                   status=d.status, filed_at=d.filed_at, review_note=d.review_note)
+        for d in _disputes(ops_engine, uscc)
+    ]  # fmt: skip
+
+
+@router.post(
+    "/disputes",
+    status_code=201,
+    responses={400: {"description": "no such record"}, 409: {"description": "already disputed"}},
+)
+def dispute_record(
+    body: DisputeIn,
+    principal: Annotated[Principal, Depends(require(Permission.PORTAL_FIRM))],
+    lake: Annotated[Lake, Depends(get_lake)],
+    ops_engine: OpsEngine,
+    security: Annotated[Security, Depends(get_security)],
+) -> DisputeOut:
+    """信用修复: object to one of my firm's records; it goes to the credit steward's queue."""
+    uscc = firm_of(principal)
+    if any(d.record_kind == body.kind and d.record_id == body.record_id and d.status == "pending"
+           for d in _disputes(ops_engine, uscc)):  # fmt: skip
+        raise HTTPException(409, detail="this record already has a pending dispute")
+    try:
+        with lake.engine() as engine, session(ops_engine) as db:
+            dispute = file_dispute(db, engine, uscc=uscc, kind=body.kind,
+                                   record_id=body.record_id, reason=body.reason,
+                                   by=principal.username)  # fmt: skip
+            audit.append(
+                db, actor=principal.actor, role=principal.role.value, action="credit.dispute",
+                endpoint="POST /api/v1/portal/firm/disputes", subjects=[uscc],
+                detail={"dispute_id": dispute.id, "kind": body.kind, "record": body.record_id},
+                at=security.clock(),
+            )  # fmt: skip
+            out = DisputeOut(
+                id=dispute.id, kind=dispute.record_kind, record_id=dispute.record_id,
+                reason=dispute.reason, status=dispute.status, filed_at=dispute.filed_at,
+                review_note=None,
+            )  # fmt: skip
+    except UserError as exc:
+        raise HTTPException(400, detail=str(exc)) from None
+    return out

@@ -1,0 +1,231 @@
+"""The public portal's routes: a resident's report to its rated answer, photos, typed addresses,
+and a firm's own credit and its dispute (信用修复) up to the new grade."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from PIL import Image
+
+from api.conftest import Harness, make_harness
+from citybrain.api.routers.portal import receipt_for
+from citybrain.cases import desk
+from citybrain.core.opsdb import session
+from citybrain.topics.builtin.credit.repair import review
+
+FIRM, OTHER = "91510100MA61234567", "91510100MA6XXXXX0Y"
+PENALTY = "示高监罚〔2023〕00031号"
+
+
+def _square(x: float, y: float, size: float) -> str:
+    return f"POLYGON(({x} {y},{x + size} {y},{x + size} {y + size},{x} {y + size},{x} {y}))"
+
+
+def _reason(signal: str, points: int, zh: str) -> dict[str, object]:
+    return {"signal": signal, "points": points, "observed": 1.0, "text_zh": zh, "text_en": zh}
+
+
+def seed(harness: Harness) -> None:
+    admin = pa.table({
+        "level": ["street", "community", "grid"], "code": ["S01", "C01", "G01"],
+        "name": ["科技园街道", "锦城社区", "一网格"], "parent_code": [None, "S01", "C01"],
+        "geometry": [_square(104.0, 30.5, 0.1), _square(104.0, 30.5, 0.05),
+                     _square(104.0, 30.5, 0.025)],
+    })  # fmt: skip
+    register = pa.table({
+        "address_id": ["B1", "B2"], "level": ["building", "building"],
+        "full_address": ["天府大道1号锦城小区3栋", "天府大道9号1栋"],
+        "lon": [104.01, 104.09], "lat": [30.51, 30.59],
+    })  # fmt: skip
+    penalty = pa.table({
+        "decision_no": [PENALTY, "其他〔2023〕1号"], "uscc": [FIRM, OTHER],
+        "legal_rep_name": ["张三", "李四"], "violation": ["虚假宣传", "无照经营"],
+        "decided_date": ["2023-05-01", "2023-06-01"],
+    })  # fmt: skip
+    registration = pa.table(
+        {"uscc": [FIRM, OTHER], "name": ["示例科技有限公司", "别家公司"], "status": ["存续"] * 2}
+    )
+    scores = pa.table({
+        "uscc": [FIRM, OTHER], "period": ["2026-01", "2026-01"], "score": [77, 90],
+        "grade": ["B", "A"],
+        "reasons": [[_reason("penalty", -5, "受到行政处罚1次")], []],
+        "model_version": ["credit-1"] * 2, "model_points": [82.0, 95.0],
+        "dishonest": [0, 0], "penalties": [1, 1], "tax_penalties": [0, 0], "broken": [0, 0],
+        "kept": [0, 0], "inactive": [0, 0], "run_id": ["20260201T000000Z-00000001"] * 2,
+    })  # fmt: skip
+    with harness.workspace.engine() as engine:
+        engine.write(admin, "std", "admin_area")
+        engine.write(register, "std", "standard_address")
+        engine.write(penalty, "std", "penalty")
+        engine.write(registration, "std", "enterprise_registration")
+        engine.write(scores, "topic", "credit_scores", partition_by=["run_id"])
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
+    for harness in make_harness(tmp_path_factory.mktemp("portal")):
+        seed(harness)
+        yield harness
+
+
+def jpeg(with_gps: bool, colour: str = "red") -> bytes:
+    image = Image.new("RGB", (32, 24), colour)
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"
+    if with_gps:
+        exif[0x8825] = {1: "N", 2: (30.0, 30.0, 36.0), 3: "E", 4: (104.0, 0.0, 36.0)}
+    out = io.BytesIO()
+    image.save(out, format="JPEG", exif=exif.tobytes())
+    return out.getvalue()
+
+
+def _upload(portal: Harness, data: bytes, keep: bool = False) -> dict[str, object]:
+    response = portal.client.post(
+        "/api/v1/portal/photos", files={"file": ("p.jpg", data, "image/jpeg")},
+        data={"keep_location": "true" if keep else "false"},
+    )  # fmt: skip
+    assert response.status_code == 201, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+def _stored(portal: Harness, sha: object) -> Path:
+    return next((portal.workspace.root / "files" / "case-photos").rglob(f"{sha}.*"))
+
+
+def test_a_photo_loses_its_location_unless_allowed_and_is_stored_once(portal: Harness) -> None:
+    stripped = _upload(portal, jpeg(with_gps=True))
+    assert stripped["location_removed"] is True
+    with Image.open(_stored(portal, stripped["sha256"])) as image:
+        exif = image.getexif()
+        assert 0x8825 not in exif and exif[0x010F] == "PhoneMaker"
+    kept = _upload(portal, jpeg(with_gps=True), keep=True)
+    assert kept["location_removed"] is False
+    with Image.open(_stored(portal, kept["sha256"])) as image:
+        assert 0x8825 in image.getexif()
+    again = _upload(portal, jpeg(with_gps=True))
+    assert again["sha256"] == stripped["sha256"]
+    assert len(list(_stored(portal, stripped["sha256"]).parent.glob(f"{stripped['sha256']}*"))) == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        (b"GIF89a not taken", 415),
+        (b"\xff\xd8\xff\xe0 a JPEG head and nothing else", 415),  # the magic bytes lie
+        (b"", 422),
+    ],
+)
+def test_a_file_that_is_not_a_real_photo_is_refused(
+    portal: Harness, data: bytes, status: int
+) -> None:
+    response = portal.client.post("/api/v1/portal/photos", files={"file": ("x.jpg", data)})
+    assert response.status_code == status, response.text
+
+
+def test_a_typed_address_is_read_and_placed_on_the_register(portal: Harness) -> None:
+    found = portal.client.post(
+        "/api/v1/portal/address", json={"text": "高新区天府大道1号锦城小区3栋2单元"}
+    ).json()
+    assert found["matched"] is True
+    assert found["full_address"] == "天府大道1号锦城小区3栋"
+    assert (found["street"], found["community"], found["grid"]) == (
+        "科技园街道",
+        "锦城社区",
+        "一网格",
+    )
+    assert found["components"]["road"] == "天府大道" and found["components"]["unit"] == "2"
+    unknown = portal.client.post("/api/v1/portal/address", json={"text": "火星路100号"}).json()
+    assert unknown["matched"] is False and unknown["components"]["road"] == "火星路"
+
+
+def test_a_resident_reports_follows_and_rates_by_receipt_only(portal: Harness) -> None:
+    photo = _upload(portal, jpeg(with_gps=False, colour="blue"))
+    sent = portal.client.post(
+        "/api/v1/portal/reports",
+        json={"service_code": "road_damage", "description": "路面塌陷一个大坑",
+              "address": "天府大道1号锦城小区3栋", "photo": photo["sha256"]},
+    )  # fmt: skip
+    assert sent.status_code == 201, sent.text
+    receipt, case_id = sent.json()["receipt"], sent.json()["case_id"]
+    followed = portal.client.get(f"/api/v1/portal/receipts/{receipt}").json()
+    assert followed["status"] == "dispatched" and followed["department"]
+    assert followed["deadline"] and followed["answer"] is None and followed["can_rate"] is False
+    case = desk.get_case(portal.security.ops_engine, case_id)
+    assert (case.street_id, case.grid_id) == ("S01", "G01")  # placed, so the street's clerk sees it
+    # Another id with this receipt's signature, or a made-up signature, opens nothing.
+    head, sig = receipt.split("-")
+    for forged in (f"{int(head) + 1}-{sig}", f"{head}-AAAAAAAAAA"):
+        assert portal.client.get(f"/api/v1/portal/receipts/{forged}").status_code == 404
+    early = portal.client.post(f"/api/v1/portal/receipts/{receipt}/rating", json={"rating": 5})
+    assert early.status_code == 409
+
+    for action in ("accept", "start"):
+        desk.act(portal.security.ops_engine, case_id, action, actor="clerk")
+    desk.act(portal.security.ops_engine, case_id, "close", actor="clerk",
+             outcome="confirmed", comment="已修补路面")  # fmt: skip
+    answered = portal.client.get(f"/api/v1/portal/receipts/{receipt.lower()}").json()
+    assert answered["closed"] is True and "已修补路面" in answered["answer"]
+    rated = portal.client.post(f"/api/v1/portal/receipts/{receipt}/rating", json={"rating": 4})
+    assert rated.status_code == 200 and rated.json()["rating"] == 4
+    assert (
+        portal.client.post(
+            f"/api/v1/portal/receipts/{receipt}/rating", json={"rating": 1}
+        ).status_code
+        == 409
+    )  # once only
+    metrics = portal.client.get("/api/v1/cases/metrics", headers=portal.as_role("leader")).json()
+    assert metrics["satisfaction_rate"] == 1.0
+
+
+def test_receipts_are_signed_with_the_service_key() -> None:
+    assert receipt_for(b"k1", 7) != receipt_for(b"k2", 7)
+    assert receipt_for(b"k1", 7).startswith("7-")
+
+
+def test_a_firm_sees_its_own_credit_disputes_a_record_and_sees_the_new_grade(
+    portal: Harness,
+) -> None:
+    portal.user("firm", username="firm-a", department=FIRM)
+    portal.user("firm", username="firm-b", department=OTHER)
+    mine = portal.headers("firm-a")
+    credit = portal.client.get("/api/v1/portal/firm/credit", headers=mine).json()
+    assert (credit["uscc"], credit["grade"], credit["name"]) == (FIRM, "B", "示例科技有限公司")
+    assert [r["record_id"] for r in credit["records"]] == [PENALTY]  # not the other firm's
+    assert "legal_rep_name" not in credit["records"][0]["fields"]
+    assert [p["grade"] for p in credit["history"]] == ["B"]
+
+    # A firm can only dispute its own records.
+    other = {"kind": "penalty", "record_id": "其他〔2023〕1号", "reason": "不是我们的记录"}
+    assert (
+        portal.client.post("/api/v1/portal/firm/disputes", json=other, headers=mine).status_code
+        == 400
+    )
+    body = {"kind": "penalty", "record_id": PENALTY, "reason": "处罚决定已被复议撤销"}
+    filed = portal.client.post("/api/v1/portal/firm/disputes", json=body, headers=mine)
+    assert filed.status_code == 201, filed.text
+    assert (
+        portal.client.post("/api/v1/portal/firm/disputes", json=body, headers=mine).status_code
+        == 409
+    )
+    assert (
+        portal.client.get("/api/v1/portal/firm/disputes", headers=portal.headers("firm-b")).json()
+        == []
+    )
+
+    with portal.workspace.engine() as engine, session(portal.security.ops_engine) as db:
+        review(db, engine, filed.json()["id"], uphold=True, by="steward2", note="已撤销")
+    after = portal.client.get("/api/v1/portal/firm/credit", headers=mine).json()
+    assert (after["grade"], after["score"]) == ("A", 82)
+    assert [p["cause"] for p in after["history"]] == ["run", "repair"]
+    assert after["records"][0]["dispute"] == "upheld"
+
+
+@pytest.mark.parametrize("role", ["public", "clerk", "admin", "leader"])
+def test_an_account_that_is_no_firm_gets_no_firm_page(portal: Harness, role: str) -> None:
+    response = portal.client.get("/api/v1/portal/firm/credit", headers=portal.as_role(role))
+    assert response.status_code == 403
