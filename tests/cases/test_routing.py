@@ -220,3 +220,29 @@ def test_department_placeholders_name_the_findings_street_office() -> None:
 def test_unknown_placeholder_is_a_clear_error() -> None:
     with pytest.raises(SettingsFileError, match=r"unknown placeholder \{district\}"):
         parse_routing("rules:\n  - name: r\n    departments: ['{district}办']\n", "cases.yaml")
+
+
+def test_subject_prefixes_send_each_operators_moves_to_it() -> None:
+    rules = parse_routing(
+        "rules:\n"
+        "  - {name: to-meituan, topics: [bike_rebalancing], subject_prefixes: [meituan],"
+        " departments: [美团单车（运营企业）]}\n"
+        "  - {name: to-hellobike, topics: [bike_rebalancing], subject_prefixes: [hellobike],"
+        " departments: [哈啰出行（运营企业）]}\n"
+    )
+    move = {"topic": "bike_rebalancing", "subject_type": "bike_move"}
+    table = findings(
+        [
+            {**move, "subject_id": "meituan:A>B"},
+            {**move, "subject_id": "hellobike:A>C"},
+            {**move, "subject_id": "qingju:A>B"},
+            {"topic": "group_rental", "subject_id": "meituan:D1"},  # another topic: not by subject
+        ]
+    )
+    hints = {"bike_rebalancing": "共享单车运营企业"}
+    routed = route_table(rules, table, hints).to_pylist()
+    assert [r["department"] for r in routed] == [
+        "美团单车（运营企业）", "哈啰出行（运营企业）", "共享单车运营企业", "城市运行管理中心",
+    ]  # fmt: skip
+    assert routed[0]["routing_rule"] == "to-meituan"
+    assert route(rules, topic="bike_rebalancing", level="high").department == "城市运行管理中心"

@@ -5,6 +5,11 @@ naming its grid, then one naming its community, then its street, then a rule for
 anywhere; after those the topic's own department hint, then the default department. Within one
 tier a rule naming the topic beats a rule for any topic, and an earlier rule beats a later one.
 
+A rule may also name the subjects it is for by the start of their id (``subject_prefixes``: the
+part before the first ``:``), so one topic's cases reach several receivers — a bike operator's
+rebalancing moves (``meituan:TCQ00012>TCQ00031``) go to that operator. Only topics a rule names
+this way have their subjects read, so the distinct keys routing decides on stay few.
+
 A department may name the finding's area with ``{street}``, ``{community}`` or ``{grid}``
 (``"{street}办事处"`` → ``"石羊街道办事处"``), filled from the address register's area names, so
 one rule or one topic hint reaches every street office by name without a rule per street. A
@@ -77,6 +82,10 @@ class RoutingRule(BaseModel):
     communities: list[str] = Field(default_factory=list)
     streets: list[str] = Field(default_factory=list)
     departments: list[str] = Field(min_length=1, description="first one leads, others assist")
+    subject_prefixes: list[str] = Field(
+        default_factory=list,
+        description="only subjects whose id starts with one of these and ':' (empty: every one)",
+    )
 
     @model_validator(mode="after")
     def _known_placeholders(self) -> RoutingRule:
@@ -96,9 +105,10 @@ class RoutingRule(BaseModel):
             return "topic"
         return None
 
-    def accepts(self, topic: str, level: str) -> bool:
+    def accepts(self, topic: str, level: str, prefix: str | None = None) -> bool:
         topic_ok = not self.topics or topic in self.topics
-        return topic_ok and (not self.levels or level in self.levels)
+        subject_ok = not self.subject_prefixes or prefix in self.subject_prefixes
+        return topic_ok and subject_ok and (not self.levels or level in self.levels)
 
 
 class RoutingRules(BaseModel):
@@ -129,6 +139,13 @@ class RoutingRules(BaseModel):
 
     def supervisor_of(self, department: str | None) -> str:
         return self.supervisors.get(department or "", self.supervisor)
+
+    def subject_topics(self) -> set[str] | None:
+        """Topics whose subjects some rule picks by prefix (None: a rule does so for any topic)."""
+        picked = [rule for rule in self.rules if rule.subject_prefixes]
+        if any(not rule.topics for rule in picked):
+            return None
+        return {topic for rule in picked for topic in rule.topics}
 
 
 @dataclass(frozen=True)
@@ -179,8 +196,10 @@ def route(
     street_id: str | None = None,
     hints: Mapping[str, str | None] | None = None,
     area_names: Mapping[str, str] | None = None,
+    subject_prefix: str | None = None,
 ) -> RouteDecision:
-    """Decide where one finding goes (the dry run shows this decision for each finding)."""
+    """Decide where one finding goes (the dry run shows this decision for each finding).
+    ``subject_prefix`` is its subject id's part before the first ``:``, if it has one."""
     ids = {"grid": grid_id, "community": community_id, "street": street_id}
     names = area_names or {}
 
@@ -190,7 +209,7 @@ def route(
 
     candidates: list[tuple[tuple[int, int, int], tuple[str, ...]]] = []
     for index, rule in enumerate(rules.rules):
-        if not rule.accepts(topic, level):
+        if not rule.accepts(topic, level, subject_prefix):
             continue
         tier = rule.tier(grid_id, community_id, street_id)
         if tier is None:
@@ -224,6 +243,22 @@ ROUTE_COLUMNS = pa.schema(
 _KEYS = ("topic", "level", "grid_id", "community_id", "street_id")
 
 
+def _subject_prefixes(rules: RoutingRules, findings: pa.Table) -> pa.Array:
+    """Per finding, its subject id's part before ``:`` where a rule picks subjects of its topic
+    that way, else null (so the subject does not multiply the keys routing decides on)."""
+    n = findings.num_rows
+    picked = rules.subject_topics()
+    nothing = pa.nulls(n, pa.string())
+    if picked is not None and not picked:
+        return nothing
+    subject = pc.cast(findings.column("subject_id"), pa.string())
+    head = pc.struct_field(pc.extract_regex(subject, r"^(?P<head>[^:]*):"), "head")
+    if picked is None:
+        return head
+    mine = pc.is_in(findings.column("topic"), value_set=pa.array(sorted(picked), pa.string()))
+    return pc.if_else(pc.fill_null(mine, False), head, nothing)
+
+
 def route_table(
     rules: RoutingRules,
     findings: pa.Table,
@@ -232,11 +267,12 @@ def route_table(
 ) -> pa.Table:
     """``findings`` with the routing columns added; decided once per distinct key, joined back."""
     columns = [pc.fill_null(pc.cast(findings.column(name), pa.string()), "\x00") for name in _KEYS]
+    columns.append(pc.fill_null(_subject_prefixes(rules, findings), "\x00"))
     joined = pc.binary_join_element_wise(*columns, "\x1f")
     distinct = pc.unique(joined)
     decisions: list[RouteDecision] = []
     for key in distinct.to_pylist():
-        topic, level, grid, community, street = (
+        topic, level, grid, community, street, prefix = (
             None if part == "\x00" else part for part in key.split("\x1f")
         )
         decisions.append(
@@ -249,6 +285,7 @@ def route_table(
                 street_id=street,
                 hints=hints,
                 area_names=area_names,
+                subject_prefix=prefix,
             )
         )
     per_key = pa.table(

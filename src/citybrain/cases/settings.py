@@ -23,6 +23,10 @@ routing:
     - name: bikes-by-community   # {street} {community} {grid}: the area of the finding, by name
       topics: [shared_bikes]
       departments: ["{community}居委会", "{street}办事处"]
+    - name: bike-moves-to-meituan  # subject ids "meituan:…": that operator's rebalancing moves
+      topics: [bike_rebalancing]
+      subject_prefixes: [meituan]
+      departments: [美团单车（运营企业）]
 sla:
   default_hours: {high: 8, medium: 16, low: 40}
   topics:

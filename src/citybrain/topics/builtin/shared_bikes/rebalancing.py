@@ -1,7 +1,9 @@
 """Bike rebalancing (单车调度建议): one finding per suggested move, "move N bikes of operator X from
-zone A to zone B", for the operator to act on. Its cases go to the operators, not to 城管 (the
-topic's department hint); the subject id starts with the operator (``meituan:TCQ00012>TCQ00031``)
-and each move is its own subject, so each opens its own case."""
+zone A to zone B", for the operator to act on; each move is its own subject, so each opens its own
+case. The cases go to the operators, not to 城管: the subject id starts with the operator
+(``meituan:TCQ00012>TCQ00031``) and a routing rule of ``cases.yaml`` with ``subject_prefixes:
+[meituan]`` sends that operator's moves to its company; without one, the topic's hint names the
+operators' desk (共享单车运营企业)."""
 
 from __future__ import annotations
 
