@@ -229,6 +229,11 @@ def time_to_ready(page: Any, url: str, selector: str = "main[data-ready='1']") -
     return float(page.evaluate(NOW))
 
 
+def progress(what: str) -> None:
+    """One line on stderr per phase: a run on a slow machine takes many minutes."""
+    print(f"[{time.strftime('%H:%M:%S')}] {what}", file=sys.stderr, flush=True)
+
+
 def summary(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
     return {
@@ -311,12 +316,15 @@ def measure(url: str, runs: int, coords: list[list[float]], chromium: str) -> di
         out["errors"] = errors
         page.goto(f"{url}/#/login")
         page.wait_for_selector("#login-submit")
+        progress("login_page_static")
         out["login_page_static"] = summary(
             [time_to_ready(page, f"{url}/#/login", "#login-submit") for _ in range(runs)]
         )
+        progress("overview_signed_out")
         out["overview_signed_out"] = summary(
             [time_to_ready(page, f"{url}/#/overview") for _ in range(runs)]
         )
+        progress("sign_in")
         sign_in(page, url)
         # a reload resumes the session from this tab's refresh token, as a returning user's does
         out["overview_leader_first"] = time_to_ready(page, f"{url}/#/overview")  # cold caches
@@ -324,6 +332,7 @@ def measure(url: str, runs: int, coords: list[list[float]], chromium: str) -> di
             [time_to_ready(page, f"{url}/#/overview") for _ in range(runs)]
         )
         out["overview_leader"]["figures"] = page.locator(".figure").count()
+        progress("map_leader_ready")
         out["map_leader_ready"] = summary(
             [
                 time_to_ready(page, f"{url}/#/map", "main[data-ready='1'] #map[data-view]")
@@ -331,6 +340,7 @@ def measure(url: str, runs: int, coords: list[list[float]], chromium: str) -> di
             ]
         )
         frames, latencies = interact(page)
+        progress("map_aggregated (interaction, base on)")
         out["map_aggregated"] = {
             "frame": summary(frames),
             "redraw_after_move": summary(latencies),
@@ -339,6 +349,7 @@ def measure(url: str, runs: int, coords: list[list[float]], chromium: str) -> di
         # The same with the base map off: every base tile answered empty (204), so MapLibre
         # neither decodes nor draws roads, buildings or labels — the figures without it.
         page.route("**/api/v1/map/tiles/**", lambda route: route.fulfill(status=204))
+        progress("map_leader_ready_base_off")
         out["map_leader_ready_base_off"] = summary(
             [
                 time_to_ready(page, f"{url}/#/map", "main[data-ready='1'] #map[data-view]")
@@ -346,6 +357,7 @@ def measure(url: str, runs: int, coords: list[list[float]], chromium: str) -> di
             ]
         )
         frames, latencies = interact(page)
+        progress("map_aggregated_base_off (interaction)")
         out["map_aggregated_base_off"] = {
             "frame": summary(frames),
             "redraw_after_move": summary(latencies),
@@ -355,6 +367,7 @@ def measure(url: str, runs: int, coords: list[list[float]], chromium: str) -> di
         page.goto(f"{url}/#/map")
         page.wait_for_selector("main[data-ready='1'] #map[data-view]", timeout=WAIT_MS)
         started = time.monotonic()
+        progress("client-side points layer (100k GeoJSON)")
         page.evaluate(POINTS_LAYER, coords)
         load = (time.monotonic() - started) * 1000
         page.evaluate(
@@ -362,6 +375,7 @@ def measure(url: str, runs: int, coords: list[list[float]], chromium: str) -> di
             "document.getElementById('map').maplibre.getCenter())"
         )
         frames, latencies = interact(page)
+        progress("map_points_client_side")
         out["map_points_client_side"] = {
             "frame": summary(frames),
             "redraw_after_move": summary(latencies),
