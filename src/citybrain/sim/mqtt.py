@@ -175,22 +175,16 @@ def replay(
     cutoff = _cutoff(files, last_hours) if last_hours is not None and files else None
 
     def rows() -> Iterator[pa.RecordBatch]:
-        left = limit
         for path in files:
             for batch in pq.ParquetFile(path).iter_batches(batch_size=10_000):
                 if cutoff is not None:
                     batch = batch.filter(pc.greater(batch.column(TIME_COLUMN), cutoff))
                     if batch.num_rows == 0:
                         continue
-                if left is not None:
-                    if left <= 0:
-                        return
-                    batch = batch.slice(0, left)
-                    left -= batch.num_rows
                 yield batch
 
     return publish(
-        rows(),
+        _first_rows(rows(), limit),
         host,
         port,
         topic_prefix=str(conn.get("topic_prefix", DEFAULT_TOPIC_PREFIX)),
@@ -222,6 +216,11 @@ def live_rows(
         recent = table.filter(pc.greater(times, newest - span))
         order = pc.sort_indices(recent, [(live.time_column, "ascending")])
         batches = iter(recent.take(order).to_batches(max_chunksize=10_000))
+    yield from _first_rows(batches, limit)
+
+
+def _first_rows(batches: Iterator[pa.RecordBatch], limit: int | None) -> Iterator[pa.RecordBatch]:
+    """The first ``limit`` rows of ``batches`` (all of them if None); reads no batch past them."""
     left = limit
     for batch in batches:
         if left is not None:
