@@ -19,12 +19,17 @@ from citybrain.core.engine import Engine
 from citybrain.core.errors import UserError
 
 EntityKind = Literal["person", "enterprise", "dwelling"]
-_GOLDEN = {
+#: the base zone's column holding each kind's golden id, and each kind's link table
+GOLDEN_ID_COLUMN: dict[str, str] = {
     "person": "golden_person_id",
     "enterprise": "golden_enterprise_id",
     "dwelling": "golden_dwelling_id",
 }
-_LINKS = {"person": "person_link", "enterprise": "enterprise_link", "dwelling": "dwelling_link"}
+LINK_TABLE: dict[str, str] = {
+    "person": "person_link",
+    "enterprise": "enterprise_link",
+    "dwelling": "dwelling_link",
+}
 
 
 @dataclass
@@ -55,14 +60,14 @@ def entity_360(
     std: Mapping[str, ir.Table] | None = None,
 ) -> Entity360:
     """The golden record of ``golden_id`` and its linked source records by system."""
-    if kind not in _GOLDEN:
+    if kind not in GOLDEN_ID_COLUMN:
         raise ValueError(f"kind must be person, enterprise or dwelling, not {kind!r}")
-    column = _GOLDEN[kind]
+    column = GOLDEN_ID_COLUMN[kind]
     golden_table = engine.table("base", kind)
     rows = engine.to_arrow(golden_table.filter(golden_table[column] == golden_id)).to_pylist()
     if not rows:
         raise UserError(f"no {kind} with golden id {golden_id!r} in base.{kind}")
-    links = engine.table("base", _LINKS[kind])
+    links = engine.table("base", LINK_TABLE[kind])
     linked = engine.to_arrow(links.filter(links[column] == golden_id).order_by("record_id"))
     result = Entity360(kind, golden_id, rows[0])
     for system in sorted(set(linked["source_system"].to_pylist())):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import unquote
 
 import ibis
@@ -44,17 +44,10 @@ from citybrain.api.security.roles import Permission
 from citybrain.api.security.scope import Scope
 from citybrain.core.engine import Engine
 from citybrain.core.errors import UserError
-from citybrain.govern import EntityKind, entity_360
+from citybrain.govern import GOLDEN_ID_COLUMN, LINK_TABLE, EntityKind, entity_360
 
 router = APIRouter(prefix="/entities", tags=["entities"])
 
-Kind = Literal["person", "enterprise", "dwelling"]
-GOLDEN = {
-    "person": "golden_person_id",
-    "enterprise": "golden_enterprise_id",
-    "dwelling": "golden_dwelling_id",
-}
-LINKS = {"person": "person_link", "enterprise": "enterprise_link", "dwelling": "dwelling_link"}
 GoldenId = Annotated[
     str,
     Path(pattern=r"^[0-9A-Za-z][0-9A-Za-z_\-:]{0,63}$", description="a golden id (or a USCC)"),
@@ -69,7 +62,7 @@ _NOT_PII = {"estate_name", "road_name", "source_table", "source_system", "indust
 _FIRM_NAMES = {"name", "name_norm", "name_core", "name_py"}
 
 
-def pii_kind(column: str, kind: Kind) -> PiiKind | None:
+def pii_kind(column: str, kind: EntityKind) -> PiiKind | None:
     """How a golden or std column is masked, or None for a column that is not personal."""
     lowered = column.lower()
     if lowered in _NOT_PII or lowered.endswith(("_source_system", "_source_row", "__source_row")):
@@ -91,7 +84,7 @@ def pii_kind(column: str, kind: Kind) -> PiiKind | None:
     return None
 
 
-def mask_table(table: pa.Table, kind: Kind) -> pa.Table:
+def mask_table(table: pa.Table, kind: EntityKind) -> pa.Table:
     for index, name in enumerate(table.column_names):
         pii = pii_kind(name, kind)
         if pii is not None:
@@ -103,7 +96,7 @@ def mask_table(table: pa.Table, kind: Kind) -> pa.Table:
 
 
 class EntityOut(BaseModel):
-    kind: Kind
+    kind: EntityKind
     id: str
     golden: dict[str, Any] = Field(description="the golden record, masked unless unmasked")
     records: dict[str, list[dict[str, Any]]] = Field(description="linked records by system")
@@ -113,13 +106,13 @@ class EntityOut(BaseModel):
 
 class EntityHit(BaseModel):
     id: str
-    kind: Kind
+    kind: EntityKind
     name: str | None
     summary: str | None = Field(description="masked ID / USCC and address")
 
 
-def _base_ready(lake: Any, kind: Kind) -> bool:
-    return bool(lake.exists("base", kind) and lake.exists("base", LINKS[kind]))
+def _base_ready(lake: Any, kind: EntityKind) -> bool:
+    return bool(lake.exists("base", kind) and lake.exists("base", LINK_TABLE[kind]))
 
 
 def _area_columns(table: ir.Table) -> list[str]:
@@ -149,16 +142,16 @@ def _dwelling_in_scope(table: ir.Table, scope: Scope) -> ir.BooleanValue:
     return condition
 
 
-def visible_ids(engine: Engine, kind: Kind, ids: ir.Table, scope: Scope) -> ir.Table:
+def visible_ids(engine: Engine, kind: EntityKind, ids: ir.Table, scope: Scope) -> ir.Table:
     """Of ``ids`` (one column, the golden id), those inside ``scope``."""
-    column = GOLDEN[kind]
+    column = GOLDEN_ID_COLUMN[kind]
     if scope.citywide:
         return ids
     if kind == "dwelling":
         base = engine.table("base", "dwelling")
         inside = base.filter(_dwelling_in_scope(base, scope)).select(column)
         return ids.semi_join(inside, column)
-    links = engine.table("base", LINKS[kind]).semi_join(ids, column)
+    links = engine.table("base", LINK_TABLE[kind]).semi_join(ids, column)
     tables = engine.to_arrow(links.select("source_table").distinct())["source_table"].to_pylist()
     parts = []
     for name in tables:
@@ -180,28 +173,32 @@ def _std_tables(engine: Engine) -> dict[str, ir.Table]:
     return {name: engine.table("std", name) for name in engine.list_tables("std")}
 
 
-def _resolve_id(engine: Engine, kind: Kind, golden_id: str) -> str:
+def _resolve_id(engine: Engine, kind: EntityKind, golden_id: str) -> str:
     """An enterprise may also be asked for by its USCC."""
     if kind != "enterprise" or not USCC.match(golden_id):
         return golden_id
     base = engine.table("base", "enterprise")
     if "uscc" not in base.columns:
         return golden_id
-    found = engine.to_arrow(base.filter(base.uscc == golden_id).select(GOLDEN[kind]).limit(1))
+    found = engine.to_arrow(
+        base.filter(base.uscc == golden_id).select(GOLDEN_ID_COLUMN[kind]).limit(1)
+    )
     return str(found.column(0)[0].as_py()) if found.num_rows else golden_id
 
 
-def entity_detail(kind: Kind, golden_id: str, lake: Any, scope: Scope, masker: Masker) -> EntityOut:
+def entity_detail(
+    kind: EntityKind, golden_id: str, lake: Any, scope: Scope, masker: Masker
+) -> EntityOut:
     not_found = HTTPException(404, detail=f"no {kind} {golden_id} in your area")
     if not _base_ready(lake, kind):
         raise not_found
     with lake.engine() as engine:
         golden_id = _resolve_id(engine, kind, golden_id)
-        one = ibis.memtable(pa.table({GOLDEN[kind]: [golden_id]}))
+        one = ibis.memtable(pa.table({GOLDEN_ID_COLUMN[kind]: [golden_id]}))
         if engine.to_arrow(visible_ids(engine, kind, one, scope)).num_rows == 0:
             raise not_found
         try:
-            view = entity_360(engine, _as_kind(kind), golden_id, std=_std_tables(engine))
+            view = entity_360(engine, kind, golden_id, std=_std_tables(engine))
         except UserError:
             raise not_found from None
     clear = masker.unmasked(golden_id)
@@ -217,11 +214,7 @@ def entity_detail(kind: Kind, golden_id: str, lake: Any, scope: Scope, masker: M
     )  # fmt: skip
 
 
-def _as_kind(kind: Kind) -> EntityKind:
-    return kind
-
-
-def _route(kind: Kind) -> Any:
+def _route(kind: EntityKind) -> Any:
     def read(
         id: GoldenId,
         _: Annotated[Principal, Depends(require(Permission.ENTITIES_READ))],
@@ -249,7 +242,7 @@ for _kind in ("person", "enterprise", "dwelling"):
     )
 
 
-_SEARCH_COLUMNS: dict[Kind, tuple[tuple[str, ...], tuple[str, ...]]] = {
+_SEARCH_COLUMNS: dict[EntityKind, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # (exact-match columns, fragment columns)
     "person": (("id_number", "phone"), ("name", "address")),
     "enterprise": (("uscc",), ("name", "address")),
@@ -257,7 +250,7 @@ _SEARCH_COLUMNS: dict[Kind, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
-def _hits(table: pa.Table, kind: Kind) -> list[EntityHit]:
+def _hits(table: pa.Table, kind: EntityKind) -> list[EntityHit]:
     masked = mask_table(table, kind)
     out = []
     for row in masked.to_pylist():
@@ -268,7 +261,9 @@ def _hits(table: pa.Table, kind: Kind) -> list[EntityHit]:
             address = row.get("address")
             name = row.get("name")
             summary = " · ".join(str(v) for v in (key, address) if v) or None
-        out.append(EntityHit(id=str(row[GOLDEN[kind]]), kind=kind, name=name, summary=summary))
+        out.append(
+            EntityHit(id=str(row[GOLDEN_ID_COLUMN[kind]]), kind=kind, name=name, summary=summary)
+        )
     return out
 
 
@@ -279,7 +274,7 @@ def search_entities(
     security: Annotated[Security, Depends(get_security)],
     lake: LakeDep,
     scope: ScopeDep,
-    kind: Annotated[Kind, Query(description="person, enterprise or dwelling")],
+    kind: Annotated[EntityKind, Query(description="person, enterprise or dwelling")],
     q: Annotated[Text, Query(description="a name, ID number, USCC, phone or address fragment")],
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
@@ -288,7 +283,7 @@ def search_entities(
     your area, masked; the golden ids returned are audited."""
     if not _base_ready(lake, kind):
         return Page(items=[], total=0, page=page, page_size=page_size)
-    column = GOLDEN[kind]
+    column = GOLDEN_ID_COLUMN[kind]
     exact, fragment = _SEARCH_COLUMNS[kind]
     with lake.engine() as engine:
         base = engine.table("base", kind)
