@@ -35,6 +35,7 @@ EXPECTED_SYSTEMS = {
     "credit_commitments",
     "transport_arrivals",
     "health_tests",
+    "health_chronic_care",
     "household_screening",
     "muck_transport_permits",
     "construction_sites",

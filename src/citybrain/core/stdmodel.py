@@ -221,6 +221,15 @@ STD_TABLES: dict[str, StdTable] = {
             _c("result", role="code", zh="检测结果"),
             _c("lab", zh="检测机构"),
         )),
+        StdTable("chronic_care", "慢病管理与家庭医生签约", "chronic care, family doctors",
+                 "person", (
+            _c("record_id", role="record_key", zh="档案编号"),
+            *_PERSON,
+            _c("condition", role="code", zh="管理类别"),
+            _c("clinic", zh="管理机构"),
+            _c("signed_date", "date", zh="签约日期"),
+            _c("last_followup_date", "date", zh="末次随访日期"),
+        )),
         StdTable("screening", "入户排查", "household screening", "dwelling", (
             _c("record_id", role="record_key", zh="序号"),
             _c("contact_name", role="person_name", zh="户主/联系人"),
