@@ -1,12 +1,15 @@
 """A topic's layer drawn from a table of its own: every air station by its daily AQI category —
-the latest run, its latest day, the properties the layer declares, the legend in words."""
+the latest run, its latest day, the properties the layer declares, the legend in words; and bike
+density as H3 cells whose size follows the zoom."""
 
 from __future__ import annotations
 
+import h3
 import pyarrow as pa
 
 from api.conftest import Harness
 from citybrain.topics.builtin.air_quality.topic import DAILY_TABLE
+from citybrain.topics.builtin.shared_bikes.density import DENSITY_TABLE, RESOLUTION
 
 LAYER = "/api/v1/map/topics/air_quality/layers/air_quality_station_aqi"
 
@@ -56,3 +59,28 @@ def test_a_layer_without_a_source_or_permission_is_refused(api: Harness) -> None
     assert api.client.get(alerts, headers=headers).status_code == 404
     unknown = LAYER.replace("air_quality/", "nope/")
     assert api.client.get(unknown, headers=headers).status_code == 404
+
+
+def test_bike_density_cells_follow_the_zoom(api: Harness) -> None:
+    near = [(30.55, 104.06), (30.5504, 104.0604), (30.58, 104.09)]  # two close, one 4 km away
+    cells = [h3.latlng_to_cell(a, b, RESOLUTION) for a, b in near]
+    centres = [h3.cell_to_latlng(c) for c in cells]
+    rows = {
+        "h3": cells, "lon": [c[1] for c in centres], "lat": [c[0] for c in centres],
+        "bikes": [5, 3, 2], "meituan": [4, 0, 2], "hellobike": [1, 3, 0], "qingju": [0, 0, 0],
+        "snapshot": ["2023-03-14 08:00"] * 3, "run_id": ["r1"] * 3,
+    }  # fmt: skip
+    with api.workspace.engine() as engine:
+        engine.write(pa.table(rows), "topic", DENSITY_TABLE, partition_by=["run_id"])
+    headers = api.as_role("leader")
+    url = "/api/v1/map/topics/shared_bikes/layers/shared_bikes_density"
+    fine = api.client.get(url, params={"zoom": 17}, headers=headers).json()
+    assert (fine["kind"], fine["h3_resolution"], fine["total"]) == ("h3", 10, 3)
+    coarse = api.client.get(url, params={"zoom": 8}, headers=headers).json()
+    assert coarse["h3_resolution"] == 6 and coarse["total"] <= 2
+    top = coarse["features"][0]["properties"]
+    assert top["count"] >= 8 and top["density"] == 1.0 and top["meituan"] >= 4
+    assert coarse["features"][0]["geometry"]["type"] == "Polygon"
+    mine = api.client.get(url + "_hellobike", params={"zoom": 17}, headers=headers).json()
+    assert sorted(f["properties"]["count"] for f in mine["features"]) == [1.0, 3.0]
+    assert max(f["properties"]["density"] for f in mine["features"]) == 1.0

@@ -450,10 +450,14 @@ def topic_source_layer(
     installed: InstalledTopics,
     bbox: BBox = None,
     limit: Annotated[int, Query(ge=1, le=MAX_FEATURES)] = 5000,
+    zoom: Annotated[int, Query(ge=0, le=22, description="the map's zoom (H3 layers)")] = 12,
 ) -> FeatureCollection:
     """A layer a topic draws from a table of its own (``MapLayer.source``, e.g. every air
     station by its daily AQI): the latest run's rows — of the latest day when the layer says so —
-    as points with the layer's properties, coloured in the browser as its legend says."""
+    as points with the layer's properties, coloured in the browser as its legend says. An H3
+    layer (``kind="h3"``, e.g. bike density) counts the rows into cells whose size follows the
+    zoom: each cell sums the layer's properties, the first one is what it counts (``count``)
+    and its ``density`` is that count against the fullest cell in view (0–1)."""
     declared = installed[topic]().map_layers() if topic in installed else []
     found = next((x for x in declared if x.id == layer and x.source), None)
     if found is None or found.source is None:
@@ -469,11 +473,47 @@ def topic_source_layer(
         rows = engine.to_arrow(table.select("lon", "lat", *found.properties))
     rows = in_bbox(rows.filter(pc.and_(pc.is_valid(rows["lon"]), pc.is_valid(rows["lat"]))),
                    parse_bbox(bbox))  # fmt: skip
+    if found.kind == "h3":
+        res = resolution_for_zoom(zoom)
+        cells = _counted_cells(rows, found.properties, res)
+        return FeatureCollection(
+            features=cells[:limit], kind="h3", total=len(cells), truncated=len(cells) > limit,
+            h3_resolution=res,
+        )  # fmt: skip
     shown = rows.slice(0, limit)
     return FeatureCollection(
         features=_points(shown, found.properties), kind="points", total=rows.num_rows,
         truncated=rows.num_rows > limit,
     )  # fmt: skip
+
+
+def _counted_cells(rows: pa.Table, properties: list[str], res: int) -> list[Feature]:
+    """Rows summed into H3 cells at ``res``: each property's sum, the first one as ``count``
+    (a row counts 1 without properties) and ``density`` against the fullest cell."""
+    if rows.num_rows == 0:
+        return []
+    lon = rows["lon"].to_numpy(zero_copy_only=False).astype(float)
+    lat = rows["lat"].to_numpy(zero_copy_only=False).astype(float)
+    sums = {p: pc.fill_null(pc.cast(rows[p], pa.float64()), 0.0) for p in properties}
+    weight = sums[properties[0]] if properties else pa.array(np.ones(rows.num_rows))
+    table = pa.table({"cell": pa.array(h3_cells(lon, lat, res), pa.string()), "count": weight,
+                      **{f"p_{p}": v for p, v in sums.items()}})  # fmt: skip
+    grouped = table.group_by("cell").aggregate([(c, "sum") for c in table.column_names[1:]])
+    grouped = grouped.filter(pc.greater(grouped["count_sum"], 0))
+    top = pc.max(grouped["count_sum"]).as_py() or 1.0
+    features = []
+    for row in grouped.sort_by([("count_sum", "descending")]).to_pylist():  # one per cell
+        ring = [[lng, lt] for lt, lng in h3.cell_to_boundary(row["cell"])]
+        ring.append(ring[0])
+        values = {p: row[f"p_{p}_sum"] for p in properties}
+        shares = {"count": row["count_sum"], "density": round(row["count_sum"] / top, 4)}
+        features.append(
+            Feature(
+                geometry={"type": "Polygon", "coordinates": [ring]},
+                properties={"h3": row["cell"], **shares, **values},
+            )
+        )
+    return features
 
 
 _BASEMAP_LOCK = threading.Lock()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -24,11 +25,12 @@ from citybrain.topics import (
     build_reasons,
     findings_table,
 )
-from citybrain.topics.builtin.shared_bikes import counts
+from citybrain.topics.builtin.shared_bikes import counts, density
 from citybrain.topics.builtin.shared_bikes.evaluate import BikeEvaluation, evaluate_shared_bikes
 
 DEPARTMENT = "区综合行政执法局（城管）"
 OPERATOR_ZH = {"meituan": "美团", "hellobike": "哈啰", "qingju": "青桔"}
+OPERATOR_COLOURS = ("#e8590c", "#1971c2", "#2f9e44")  # 美团 orange, 哈啰 blue, 青桔 green
 
 
 class SharedBikeParams(TopicParams):
@@ -43,6 +45,7 @@ class SharedBikeParams(TopicParams):
 class Counted:
     frame: pd.DataFrame  # one row per zone and snapshot
     zones: counts.Zones
+    reports: ir.Table  # one row per operator, bike and snapshot: where it last reported
 
 
 def count_zones(ctx: TopicContext, snapshot_minutes: int | None = None) -> Counted:
@@ -55,7 +58,7 @@ def count_zones(ctx: TopicContext, snapshot_minutes: int | None = None) -> Count
     reports = counts.last_reports(ctx.input("std.bike_position"), snapshot_minutes)
     long = counts.zone_counts(ctx.engine, reports, zones)
     frame = counts.per_zone(long, zones) if len(long) else pd.DataFrame()
-    return Counted(frame, zones)
+    return Counted(frame, zones, reports)
 
 
 def score(frame: pd.DataFrame, full_over: float) -> np.ndarray:
@@ -139,6 +142,8 @@ class SharedBikes(Topic):
         assert isinstance(params, SharedBikeParams)
         counted = count_zones(ctx)
         frame = counted.frame
+        points = density.newest_points(ctx.engine, counted.reports)
+        density.store_density(ctx.engine, density.density_cells(points), ctx.run_id)
         if frame.empty:
             rows = frame
             scores = np.zeros(0)
@@ -175,13 +180,39 @@ class SharedBikes(Topic):
         return evaluate_shared_bikes(self.name, findings, truth_dir, ctx)
 
     def map_layers(self) -> list[MapLayer]:
+        """The zones over capacity; and where the bikes stand now, as H3 cells coarser as the
+        map zooms out: all operators, then each (the first property is what a cell counts)."""
+        every = ["bikes", *counts.OPERATORS]
         return [
             MapLayer(
                 id="shared_bikes_over_capacity",
                 title_zh="单车停放超容",
                 title_en="Bike zones over capacity",
                 color="#1c7ed6",
-            )
+            ),
+            MapLayer(
+                id="shared_bikes_density",
+                title_zh="单车密度（全部）",
+                title_en="Bike density (all operators)",
+                kind="h3",
+                color="#5f3dc4",
+                source=density.DENSITY_TABLE,
+                latest="snapshot",
+                properties=every,
+            ),
+            *(
+                MapLayer(
+                    id=f"shared_bikes_density_{op}",
+                    title_zh=f"单车密度（{OPERATOR_ZH[op]}）",
+                    title_en=f"Bike density ({op})",
+                    kind="h3",
+                    color=colour,
+                    source=density.DENSITY_TABLE,
+                    latest="snapshot",
+                    properties=[op, "bikes"],
+                )
+                for op, colour in zip(counts.OPERATORS, OPERATOR_COLOURS, strict=True)
+            ),
         ]
 
     def overview_tiles(self) -> list[OverviewTile]:
