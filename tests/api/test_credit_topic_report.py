@@ -17,7 +17,7 @@ def test_report_shows_the_topic_grade_and_reasons(api: Harness) -> None:
     listed = city.uscc[int(np.flatnonzero(city.dishonest)[0])]
     before = api.client.get(f"/api/v1/enterprises/{listed}/credit-report", headers=headers)
     assert before.status_code == 200, before.text
-    assert before.json()["method"].startswith("citybrain simple credit score")
+    assert (before.json()["grade"], before.json()["not_graded"]["code"]) == (None, "topic_not_run")
 
     catalog = Catalog.open(api.workspace.ops_db_url)
     with api.workspace.engine() as engine:
@@ -26,6 +26,7 @@ def test_report_shows_the_topic_grade_and_reasons(api: Harness) -> None:
 
     report = api.client.get(f"/api/v1/enterprises/{listed}/credit-report", headers=headers).json()
     assert report["method"].startswith("守信通 credit topic credit-1")
+    assert report["graded"] is True and report["not_graded"] is None
     assert report["grade"] == "D" and report["score"] <= 40
     assert report["period"] == "2025-12"
     signals = [r["signal"] for r in report["reasons"]]

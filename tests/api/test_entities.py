@@ -1,4 +1,5 @@
-"""Enterprise credit report (documented simple score with reasons) and the parking query."""
+"""Enterprise credit report (the credit topic's grade, or 未评级 / not graded and why) and the
+parking query."""
 
 from __future__ import annotations
 
@@ -41,20 +42,34 @@ def credit_api(api: Harness) -> Harness:
     return api
 
 
-def test_credit_report_scores_with_reasons(credit_api: Harness) -> None:
+def _scores(run_id: str, uscc: str, score: int, grade: str) -> pa.Table:
+    """One run's row of topic/credit_scores as the credit topic writes it (the columns the API
+    reads)."""
+    reason = {"signal": "penalty", "points": -5, "observed": 1.0,
+              "text_zh": "受到行政处罚1次", "text_en": "1 administrative penalties"}  # fmt: skip
+    return pa.table({
+        "uscc": [uscc], "score": [score], "grade": [grade], "reasons": [[reason]],
+        "model_version": ["credit-1"], "period": ["2026-06"], "run_id": [run_id],
+    })  # fmt: skip
+
+
+def test_credit_report_is_not_graded_until_the_topic_ran(credit_api: Harness) -> None:
     headers = credit_api.as_role("public")
     good = credit_api.client.get(f"/api/v1/enterprises/{GOOD}/credit-report", headers=headers)
     assert good.status_code == 200, good.text
-    assert (good.json()["score"], good.json()["grade"]) == (100, "A")  # 100 + 5 kept
-    assert good.json()["legal_rep_name"] == "张**"
+    body = good.json()
+    assert (body["graded"], body["score"], body["grade"], body["reasons"]) == (
+        False,
+        None,
+        None,
+        [],
+    )
+    assert body["not_graded"]["code"] == "topic_not_run"
+    assert "未评级" in body["not_graded"]["text_zh"]
+    assert "not graded" in body["not_graded"]["text_en"]
+    assert body["legal_rep_name"] == "张**" and body["name"] == "锦城科技有限公司"
     bad = credit_api.client.get(f"/api/v1/enterprises/{BAD}/credit-report", headers=headers).json()
-    signals = {r["signal"]: r["points"] for r in bad["reasons"]}
-    assert signals == {
-        "registration_status": -30, "dishonest_judgment": -40, "penalty": -20,
-        "commitment_broken": -15, "tax_declaration": -10,
-    }  # fmt: skip
-    assert (bad["score"], bad["grade"]) == (0, "D")
-    assert all(r["text_zh"] and r["text_en"] for r in bad["reasons"])
+    assert bad["grade"] is None and bad["status"] == "吊销"  # no placeholder score for anyone
 
 
 def test_credit_report_refusals(credit_api: Harness) -> None:
@@ -97,12 +112,25 @@ def test_parking_without_data(api: Harness) -> None:
 def test_credit_index_follows_the_lake(credit_api: Harness) -> None:
     headers = credit_api.as_role("analyst")
     url = f"/api/v1/enterprises/{GOOD}/credit-report"
-    assert credit_api.client.get(url, headers=headers).json()["score"] == 100
-    with credit_api.workspace.engine() as engine:  # a load appends a penalty for GOOD
-        engine.write(pa.table({"uscc": [GOOD], "amount": [300.0]}), "std", "penalty", mode="append")
-    again = credit_api.client.get(url, headers=headers).json()
-    assert again["score"] == 95  # 100 + 5 kept − 10 penalty
-    assert {r["signal"] for r in again["reasons"]} == {"commitment_kept", "penalty"}
+    assert credit_api.client.get(url, headers=headers).json()["graded"] is False
+    with credit_api.workspace.engine() as engine:  # the credit topic ran and graded GOOD only
+        engine.write(
+            _scores("run-1", GOOD, 72, "B"), "topic", "credit_scores",
+            mode="append", partition_by=["run_id"],
+        )  # fmt: skip
+    graded = credit_api.client.get(url, headers=headers).json()
+    assert (graded["graded"], graded["score"], graded["grade"]) == (True, 72, "B")
+    assert graded["not_graded"] is None and graded["period"] == "2026-06"
+    assert [r["signal"] for r in graded["reasons"]] == ["penalty"]
+    bad = credit_api.client.get(f"/api/v1/enterprises/{BAD}/credit-report", headers=headers)
+    assert bad.json()["grade"] is None
+    assert bad.json()["not_graded"]["code"] == "insufficient_data"
+    with credit_api.workspace.engine() as engine:  # a newer run: the newest grade shows
+        engine.write(
+            _scores("run-2", GOOD, 48, "D"), "topic", "credit_scores",
+            mode="append", partition_by=["run_id"],
+        )  # fmt: skip
+    assert credit_api.client.get(url, headers=headers).json()["grade"] == "D"
 
 
 def test_credit_report_without_std_data(api: Harness) -> None:

@@ -3,12 +3,12 @@ credit report and reasons, a dwelling found by search, masked per role, unmasked
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from citybrain.api.credit import NOT_GRADED as NOT_GRADED_WHY
 from web.conftest import assert_contrast, sign_in
 from web.pages_city import FullCity, full_city  # noqa: F401 (a fixture)
 
@@ -16,6 +16,15 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 LEADER = ("leader", "leader-demo-2024")
 ADMIN = ("admin", "admin-demo-2024")
+WHY_ZH, WHY_EN = NOT_GRADED_WHY["topic_not_run"]
+# a graded firm's report as the API gives it once the credit topic ran (tests/api checks that)
+GRADED = {
+    "name": "锦城科技有限公司", "status": "存续", "legal_rep_name": "张**",
+    "industry_code": "I6510", "graded": True, "score": 72, "grade": "B", "period": "2026-06",
+    "reasons": [{"signal": "penalty", "points": -5, "text_zh": "受到行政处罚1次",
+                 "text_en": "1 administrative penalties"}],
+    "not_graded": None, "method": "守信通 credit topic credit-1",
+}  # fmt: skip
 
 
 def test_leader_opens_a_firm_by_its_credit_code(
@@ -29,9 +38,11 @@ def test_leader_opens_a_firm_by_its_credit_code(
     assert page.locator("label[for='entity-q']").inner_text() == "名称或编号"
     page.fill("#entity-q", full_city.uscc)
     page.keyboard.press("Enter")  # a credit code opens the firm itself
-    page.wait_for_selector("#credit-score")
-    assert re.fullmatch(r"信用分 \d{1,3}（[ABCD] 级）", page.locator("#credit-score").inner_text())
-    assert page.locator("#credit-reasons li, #entity-credit .empty").count() >= 1
+    # the pipeline-built city has not run the credit topic: 未评级 and why, never a score
+    page.wait_for_selector("#credit-not-graded")
+    assert page.locator("#credit-score").inner_text() == "未评级"
+    assert page.locator("#credit-not-graded").inner_text() == WHY_ZH
+    assert page.locator("#credit-reasons").count() == 0
     page.wait_for_selector("#entity-record")
     assert page.locator("#entity-masked").inner_text() == "已脱敏"
     assert page.locator("#unmask").count() == 0  # a leader may read, not unmask
@@ -40,10 +51,21 @@ def test_leader_opens_a_firm_by_its_credit_code(
     page.screenshot(path=str(artifacts_dir / "web-entity-firm-zh.png"), full_page=True)
 
     page.click("#lang-switch")
-    page.wait_for_selector("#credit-score:has-text('Credit score')")
-    assert re.fullmatch(r"Credit score \d{1,3} \(grade [ABCD]\)", page.inner_text("#credit-score"))
+    page.wait_for_selector("#credit-score:has-text('Not graded')")
+    assert page.inner_text("#credit-not-graded") == WHY_EN
     assert page.locator("#entity-masked").inner_text() == "masked"
     page.screenshot(path=str(artifacts_dir / "web-entity-firm-en.png"), full_page=True)
+
+    # once graded, the grade shows with the month it is as of and its reasons
+    page.route(
+        "**/credit-report", lambda route: route.fulfill(json=GRADED | {"uscc": full_city.uscc})
+    )
+    page.reload()
+    page.wait_for_selector("#credit-reasons li")
+    assert page.inner_text("#credit-score") == "Credit score 72 (grade B)"
+    assert page.inner_text("#credit-period").strip() == "(as of 2026-06)"
+    assert page.inner_text("#credit-reasons") == "-5 · 1 administrative penalties"
+    assert page.locator("#credit-not-graded").count() == 0
     watched.assert_clean()
 
 

@@ -48,10 +48,18 @@ async function creditReport(id) {
   if (!can("credit.read") || !USCC.test(id)) return null;
   try {
     const r = await api(`/api/v1/enterprises/${id}/credit-report`);
+    const facts = h("dl", { class: "kv" }, [["entity.field.name", r.name], ["entity.field.status", r.status], ["entity.field.legal_rep_name", r.legal_rep_name], ["entity.field.industry_code", r.industry_code]]
+      .flatMap(([k, v]) => [h("dt", {}, t(k)), h("dd", {}, v ?? "—")]));
+    // No grade (the credit topic has not run, or had too little data): 未评级 and why, no score.
+    if (!r.graded) {
+      return section("entity-credit", t("entity.credit"),
+        h("p", { class: "credit-score" }, h("strong", { id: "credit-score" }, t("entity.notGraded"))),
+        h("p", { class: "hint", id: "credit-not-graded" }, r.not_graded ? bi(r.not_graded, "text") : ""), facts);
+    }
     return section("entity-credit", t("entity.credit"),
-      h("p", { class: "credit-score" }, h("strong", { id: "credit-score" }, t("entity.score", { score: r.score, grade: r.grade }))),
-      h("dl", { class: "kv" }, [["entity.field.name", r.name], ["entity.field.status", r.status], ["entity.field.legal_rep_name", r.legal_rep_name], ["entity.field.industry_code", r.industry_code]]
-        .flatMap(([k, v]) => [h("dt", {}, t(k)), h("dd", {}, v ?? "—")])),
+      h("p", { class: "credit-score" }, h("strong", { id: "credit-score" }, t("entity.score", { score: r.score, grade: r.grade })),
+        r.period ? h("span", { class: "hint", id: "credit-period" }, ` ${t("entity.gradePeriod", { period: r.period })}`) : null),
+      facts,
       h("h3", {}, t("entity.reasons")),
       r.reasons.length ? h("ul", { class: "reasons", id: "credit-reasons" }, r.reasons.map((x) => h("li", {}, `${x.points > 0 ? "+" : ""}${x.points} · ${bi(x, "text")}`)))
         : h("p", { class: "empty" }, t("entity.noReasons")));

@@ -1,33 +1,22 @@
 """Enterprise credit reports served from a prebuilt index over the std zone and the credit topic.
 
-Once the 守信通 credit topic has run, a report shows the topic's grade: the newest run of
-``topic/credit_scores`` (scorecard points, rule points, the dishonesty hard rule, reasons in zh-CN
-and en — see ``citybrain.topics.builtin.credit``), with any later credit repair applied. An
-enterprise the topic has not graded (or a lake where it never ran) gets the simple score below —
-a documented score from what the std zone holds, starting at 100:
+A report shows the 守信通 credit topic's grade: the newest run of ``topic/credit_scores``
+(scorecard points, rule points, the dishonesty hard rule, reasons in zh-CN and en — see
+``citybrain.topics.builtin.credit``). There is no other score: an enterprise the std zone knows
+(registration, penalty or tax record) but the topic has not graded is reported "未评级 / not
+graded" (``grade`` and ``score`` null) with why — the credit topic has not run on this lake
+(``topic_not_run``), or its newest run had no data on the enterprise: the records came after the
+run, or were too few to grade (``insufficient_data``). The legal representative's name is
+personal and always masked here.
 
-=========================================  ===========================  =========
-signal                                     rule                         points
-=========================================  ===========================  =========
-registration status (企业登记)              not 存续 / 在业 / 开业         −30
-court dishonesty list (失信被执行人)         each listing, at most 2       −40 each
-administrative penalties (行政处罚)          each, at most 3               −10 each
-credit commitments (信用承诺)               each broken (未履约)            −15 each
-                                           each kept (已履约), at most 2   +5 each
-tax declarations (纳税申报)                 none in the latest 6 periods  −10
-=========================================  ===========================  =========
-
-Clamped to 0–100; grade A ≥ 90, B ≥ 75, C ≥ 60, D below. Every change of score is a reason in
-zh-CN and en. The legal representative's name is personal and always masked here.
-
-A lookup must not query five lake tables (that cost tens of milliseconds and serialised every
-request on the lake reader). Instead one engine query per input table counts every enterprise's
-signals at once into ``CreditIndex``, an Arrow table sorted by USCC with a NumPy key array for
-binary search. ``CreditIndexCache`` rebuilds it when any input table changes — a lake write
-replaces a table's folder or adds a partition folder to it, so the folders' inode and mtime are
-its version. Five ``stat`` calls cost up to a millisecond on a busy file system, so the version is
-read at most every ``check_seconds`` (``ApiSettings.index_check_seconds``): a report reflects a
-load within that time.
+A lookup must not query the lake (that cost tens of milliseconds and serialised every request on
+the lake reader). Instead one engine query per input table lists every enterprise at once into
+``CreditIndex``, an Arrow table sorted by USCC with a NumPy key array for binary search.
+``CreditIndexCache`` rebuilds it when any input table changes — a lake write replaces a table's
+folder or adds a partition folder to it, so the folders' inode and mtime are its version. The
+``stat`` calls cost up to a millisecond on a busy file system, so the version is read at most
+every ``check_seconds`` (``ApiSettings.index_check_seconds``): a report reflects a load within
+that time.
 """
 
 from __future__ import annotations
@@ -51,32 +40,43 @@ from pydantic import BaseModel, Field
 from citybrain.api.security.masking import PiiKind, mask_array
 from citybrain.core.engine import Engine
 
-ACTIVE_STATUSES = ("存续", "在业", "开业", "active")
-BROKEN, KEPT = "未履约", "已履约"
-GRADES = ((90, "A"), (75, "B"), (60, "C"), (0, "D"))
-RECENT_PERIODS = 6
-# Input table → the column naming the enterprise.
+# Input table → the column naming the enterprise. An enterprise has a report when one of them
+# holds a row of it (the same subjects the credit topic grades).
 INPUTS = {
     "enterprise_registration": "uscc",
     "penalty": "uscc",
-    "dishonest_judgment": "identifier",
-    "commitment": "uscc",
     "tax_declaration": "uscc",
 }
-# An enterprise has a report when one of these holds a row of it.
-DEFINING = ("enterprise_registration", "penalty", "tax_declaration")
-# The credit topic's grades (newest run) and the credit repairs since (see the topic's repair).
+# The credit topic's grades (newest run; credit repairs re-run the topic, see its repair module).
 TOPIC_SCORES = ("topic", "credit_scores")
 TOPIC_METHOD = (
     "守信通 credit topic {version} (scorecard + rules; see the credit topic's documentation)"
 )
+NOT_GRADED_METHOD = "守信通 credit topic: not graded"
 REGISTRATION_FIELDS = ("name", "status", "legal_rep_name", "industry_code")
-COUNTS = ("registered", "dishonest", "penalties", "broken", "kept", "recent_tax")
+#: why an enterprise has no grade: code → (zh, en)
+NOT_GRADED: dict[str, tuple[str, str]] = {
+    "topic_not_run": (
+        "未评级：守信通信用评价尚未在本数据湖运行",
+        "not graded: the 守信通 credit topic has not run on this lake yet",
+    ),
+    "insufficient_data": (
+        "未评级：最近一次信用评价时尚无该企业的足够数据（记录在评价之后入湖或不足以评分）",
+        "not graded: the newest credit run had too little data on this enterprise (its records"
+        " arrived after that run, or were too few to grade)",
+    ),
+}
 
 
 class CreditReason(BaseModel):
     signal: str
     points: int
+    text_zh: str
+    text_en: str
+
+
+class NotGraded(BaseModel):
+    code: str = Field(description="topic_not_run | insufficient_data")
     text_zh: str
     text_en: str
 
@@ -87,10 +87,12 @@ class CreditReport(BaseModel):
     status: str | None
     legal_rep_name: str | None = Field(description="masked")
     industry_code: str | None
-    score: int
-    grade: str
+    graded: bool = Field(description="false: 未评级 / not graded, see not_graded")
+    score: int | None = Field(description="0–100; null when not graded")
+    grade: str | None = Field(description="A/B/C/D; null when not graded (未评级)")
     reasons: list[CreditReason]
-    method: str = "citybrain simple credit score v1 (see the API documentation)"
+    not_graded: NotGraded | None = Field(None, description="why there is no grade")
+    method: str
     period: str | None = Field(None, description="month the grade is as of (credit topic)")
 
 
@@ -112,11 +114,12 @@ def lake_version(engine_root: os.PathLike[str] | str) -> Version:
 
 @dataclass(frozen=True)
 class CreditIndex:
-    """Every enterprise's credit signals, sorted by USCC."""
+    """Every enterprise's registration fields and its topic grade (if any), sorted by USCC."""
 
     version: Version
     keys: np.ndarray[Any, np.dtype[np.bytes_]]
-    table: pa.Table  # uscc, name, status, legal_rep_name (masked), industry_code, COUNTS
+    table: pa.Table  # uscc, REGISTRATION_FIELDS (legal_rep_name masked), topic_* columns
+    topic_ran: bool = False
 
     @property
     def size(self) -> int:
@@ -130,7 +133,7 @@ class CreditIndex:
         row = {name: array[i].as_py() for name, array in self.columns}
         if row.get("topic_grade") is not None:
             return topic_report(row)
-        return score(row)
+        return not_graded(row, "insufficient_data" if self.topic_ran else "topic_not_run")
 
     @functools.cached_property
     def columns(self) -> list[tuple[str, pa.Array]]:
@@ -147,9 +150,20 @@ def topic_report(row: dict[str, Any]) -> CreditReport:
     ]
     return CreditReport(
         uscc=row["uscc"], name=row["name"], status=row["status"],
-        legal_rep_name=row["legal_rep_name"], industry_code=row["industry_code"],
+        legal_rep_name=row["legal_rep_name"], industry_code=row["industry_code"], graded=True,
         score=int(row["topic_score"]), grade=row["topic_grade"], reasons=reasons,
         method=TOPIC_METHOD.format(version=row["topic_version"]), period=row["topic_period"],
+    )  # fmt: skip
+
+
+def not_graded(row: dict[str, Any], code: str) -> CreditReport:
+    """The report of an enterprise without a grade: 未评级 / not graded, and why."""
+    zh, en = NOT_GRADED[code]
+    return CreditReport(
+        uscc=row["uscc"], name=row["name"], status=row["status"],
+        legal_rep_name=row["legal_rep_name"], industry_code=row["industry_code"], graded=False,
+        score=None, grade=None, reasons=[], not_graded=NotGraded(code=code, text_zh=zh, text_en=en),
+        method=NOT_GRADED_METHOD, period=row.get("topic_period"),
     )  # fmt: skip
 
 
@@ -171,48 +185,6 @@ def _reason(signal: str, points: int, zh: str, en: str) -> CreditReason:
     return CreditReason(signal=signal, points=points, text_zh=zh, text_en=en)
 
 
-def score(row: dict[str, Any]) -> CreditReport:
-    """The report of one enterprise from its index row."""
-    reasons: list[CreditReason] = []
-    status = row["status"]
-    if row["registered"] and status not in ACTIVE_STATUSES:
-        reasons.append(
-            _reason("registration_status", -30, f"登记状态为{status}", f"registered as {status}")
-        )
-    if listed := row["dishonest"]:
-        reasons.append(
-            _reason("dishonest_judgment", -40 * min(listed, 2), f"列入失信被执行人名单{listed}次",
-                    f"on the court dishonesty list {listed} time(s)")
-        )  # fmt: skip
-    if fined := row["penalties"]:
-        noun = "penalty" if fined == 1 else "penalties"
-        reasons.append(
-            _reason("penalty", -10 * min(fined, 3), f"受到行政处罚{fined}次",
-                    f"{fined} administrative {noun}")
-        )  # fmt: skip
-    if broken := row["broken"]:
-        reasons.append(
-            _reason("commitment_broken", -15 * broken, f"{broken}项信用承诺未履约",
-                    f"{broken} credit commitment(s) broken")
-        )  # fmt: skip
-    if kept := min(row["kept"], 2):
-        reasons.append(
-            _reason("commitment_kept", 5 * kept, f"{kept}项信用承诺经核查已履约",
-                    f"{kept} credit commitment(s) checked and kept")
-        )  # fmt: skip
-    if not row["recent_tax"]:
-        reasons.append(
-            _reason("tax_declaration", -10, "最近6个申报期无纳税申报",
-                    "no tax declared in the latest 6 periods")
-        )  # fmt: skip
-    total = max(0, min(100, 100 + sum(r.points for r in reasons)))
-    grade = next(letter for floor, letter in GRADES if total >= floor)
-    return CreditReport(
-        uscc=row["uscc"], name=row["name"], status=status, legal_rep_name=row["legal_rep_name"],
-        industry_code=row["industry_code"], score=total, grade=grade, reasons=reasons,
-    )  # fmt: skip
-
-
 def _input(engine: Engine, name: str) -> ir.Table | None:
     """``std.<name>`` with its key column renamed ``uscc``, or None when unusable."""
     if not engine.exists("std", name):
@@ -225,20 +197,10 @@ def _input(engine: Engine, name: str) -> ir.Table | None:
     return table if key == "uscc" else table.rename(uscc=key)
 
 
-def _count(table: ir.Table | None, name: str, where: ir.BooleanValue | None = None) -> ir.Table:
-    if table is None:
-        return ibis.memtable(
-            pa.table({"uscc": pa.array([], pa.string()), name: pa.array([], pa.int64())})
-        )
-    return table.group_by("uscc").aggregate(**{name: table.count(where=where)})
-
-
 def build_index(engine: Engine, version: Version) -> CreditIndex:
-    """Count every enterprise's signals in the engine and sort them by USCC."""
+    """List every enterprise with its registration fields and topic grade, sorted by USCC."""
     tables = {name: _input(engine, name) for name in INPUTS}
-    defining = [
-        t.select(uscc=t.uscc.cast("string")) for n in DEFINING if (t := tables[n]) is not None
-    ]
+    defining = [t.select(uscc=t.uscc.cast("string")) for t in tables.values() if t is not None]
     if not defining:
         empty = pa.table({"uscc": pa.array([], pa.string())})
         return CreditIndex(version, np.array([], dtype="S1"), empty)
@@ -252,45 +214,16 @@ def build_index(engine: Engine, version: Version) -> CreditIndex:
         )
         first = registration.filter(registration._n == 0)
         reg = first.select(
-            "uscc", *(first[c].cast("string").name(c) for c in REGISTRATION_FIELDS),
-            registered=ibis.literal(1),
-        )  # fmt: skip
+            uscc=first.uscc.cast("string"),
+            **{c: first[c].cast("string") for c in REGISTRATION_FIELDS},
+        )
     else:
         reg = ibis.memtable(
             pa.table({"uscc": pa.array([], pa.string()),
-                      **{c: pa.array([], pa.string()) for c in REGISTRATION_FIELDS},
-                      "registered": pa.array([], pa.int64())})
+                      **{c: pa.array([], pa.string()) for c in REGISTRATION_FIELDS}})
         )  # fmt: skip
 
-    commitment = tables["commitment"]
-    has_result = commitment is not None and "check_result" in commitment.columns
-    parts = {
-        "dishonest": _count(tables["dishonest_judgment"], "dishonest"),
-        "penalties": _count(tables["penalty"], "penalties"),
-        "broken": _count(
-            commitment if has_result else None, "broken",
-            commitment.check_result == BROKEN if has_result and commitment is not None else None,
-        ),
-        "kept": _count(
-            commitment if has_result else None, "kept",
-            commitment.check_result == KEPT if has_result and commitment is not None else None,
-        ),
-    }  # fmt: skip
-    taxes = tables["tax_declaration"]
-    if taxes is not None and "period" in taxes.columns:
-        periods = (
-            taxes.select("period").distinct().order_by(ibis.desc("period")).limit(RECENT_PERIODS)
-        )
-        recent = taxes.filter(taxes.period.isin(periods.period))
-        parts["recent_tax"] = _count(recent, "recent_tax")
-    else:
-        parts["recent_tax"] = _count(None, "recent_tax")
-
     joined = ids.left_join(reg, "uscc").drop("uscc_right")
-    for part in parts.values():
-        part = part.mutate(uscc=part.uscc.cast("string"))
-        joined = joined.left_join(part, "uscc").drop("uscc_right")
-    joined = joined.mutate(**{c: joined[c].fill_null(0).cast("int64") for c in COUNTS})
     graded = topic_scores(engine)
     if graded is not None:
         joined = joined.left_join(graded, "uscc").drop("uscc_right")
@@ -302,7 +235,7 @@ def build_index(engine: Engine, version: Version) -> CreditIndex:
     usccs = table["uscc"].to_pylist()
     width = max((len(u.encode()) for u in usccs), default=1)
     keys = np.array([u.encode() for u in usccs], dtype=f"S{width}")
-    return CreditIndex(version, keys, table)
+    return CreditIndex(version, keys, table, topic_ran=graded is not None)
 
 
 class CreditIndexCache:
