@@ -190,3 +190,23 @@ def dirty(
     result = fn(table.column(i).combine_chunks(), rng, rate, **kwargs)
     ctx.truth.dirt(system, table_name, key, table[key], result.touched, column, label)
     return table.set_column(i, table.field(i), result.values)
+
+
+#: One ``sim.dirt`` step on a table: the column, the function (with its own keyword arguments
+#: bound, e.g. ``partial(dirt.wrong_check_digit, kind="uscc")``), the share of rows, the label.
+DirtStep = tuple[str, Callable[..., Dirtied], float, str]
+
+
+def dirty_columns(
+    ctx: SystemContext,
+    system: str,
+    table_name: str,
+    table: pa.Table,
+    key: str,
+    rng: np.random.Generator,
+    steps: Iterable[DirtStep],
+) -> pa.Table:
+    """Apply each step with `dirty`, in order, all drawing from ``rng``."""
+    for column, fn, rate, label in steps:
+        table = dirty(ctx, system, table_name, table, key, column, fn, rng, rate, label)
+    return table

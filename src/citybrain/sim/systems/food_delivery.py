@@ -10,7 +10,7 @@ from citybrain.sim import dirt
 from citybrain.sim.addresses import mixed
 from citybrain.sim.formats import write_jsonl
 from citybrain.sim.people import GROUP, OWNER, RENTED, STUDENTS
-from citybrain.sim.systems.base import SystemContext, dirty, handed_over, row_keys
+from citybrain.sim.systems.base import SystemContext, dirty_columns, handed_over, row_keys
 
 SYSTEM = "food_delivery_platform"
 # orders per occupant per month by situation: young renters and students order far more
@@ -67,41 +67,18 @@ def build(ctx: SystemContext) -> None:
             }
         )
         start += n
-        t = dirty(
+        t = dirty_columns(
             ctx,
             SYSTEM,
             label,
             t,
             "stat_id",
-            "recv_address",
-            dirt.chinese_numerals,
             rng,
-            0.04,
-            "chinese_numerals",
-        )
-        t = dirty(
-            ctx,
-            SYSTEM,
-            label,
-            t,
-            "stat_id",
-            "recv_address",
-            dirt.full_width,
-            rng,
-            0.03,
-            "full_width",
-        )
-        t = dirty(
-            ctx,
-            SYSTEM,
-            label,
-            t,
-            "stat_id",
-            "recv_address",
-            dirt.address_typos,
-            rng,
-            0.01,
-            "address_typo",
+            [
+                ("recv_address", dirt.chinese_numerals, 0.04, "chinese_numerals"),
+                ("recv_address", dirt.full_width, 0.03, "full_width"),
+                ("recv_address", dirt.address_typos, 0.01, "address_typo"),
+            ],
         )
         ctx.truth.link("dwelling", SYSTEM, label, "stat_id", t["stat_id"], dw)
         write, path = handed_over(ctx, folder / f"orders_{label}.jsonl", write_jsonl)

@@ -13,7 +13,7 @@ from citybrain.sim.addresses import write_address
 from citybrain.sim.formats import Sheet, write_xlsx
 from citybrain.sim.ids import concat, pick
 from citybrain.sim.people import CONFOUNDERS, STUDENTS
-from citybrain.sim.systems.base import SystemContext, dirty, row_keys
+from citybrain.sim.systems.base import SystemContext, dirty_columns, row_keys
 
 SYSTEM = "hotline_12345"
 # category, [(text before the address, text after)]
@@ -125,23 +125,18 @@ def build(ctx: SystemContext) -> None:
         "联系电话",
         pc.if_else(pa.array(callers[order] >= 0), t["联系电话"], pa.scalar(None, pa.string())),
     )
-    t = dirty(
-        ctx, SYSTEM, "工单", t, "工单编号", "诉求内容", dirt.full_width, rng, 0.05, "full_width"
-    )
-    t = dirty(
-        ctx, SYSTEM, "工单", t, "工单编号", "事发地址", dirt.noise_words, rng, 0.15, "noise_words"
-    )
-    t = dirty(
+    t = dirty_columns(
         ctx,
         SYSTEM,
         "工单",
         t,
         "工单编号",
-        "事发地址",
-        dirt.address_typos,
         rng,
-        0.03,
-        "address_typo",
+        [
+            ("诉求内容", dirt.full_width, 0.05, "full_width"),
+            ("事发地址", dirt.noise_words, 0.15, "noise_words"),
+            ("事发地址", dirt.address_typos, 0.03, "address_typo"),
+        ],
     )
     moved = dirt.shuffle_rows(t, rng, 0.03, window=50)
     ctx.truth.dirt(

@@ -3,6 +3,8 @@ addresses as written on the licence, legal representatives with ID numbers."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -10,7 +12,7 @@ import pyarrow.compute as pc
 from citybrain.sim import dirt
 from citybrain.sim.addresses import mixed
 from citybrain.sim.formats import write_csv
-from citybrain.sim.systems.base import SystemContext, dirty, row_keys
+from citybrain.sim.systems.base import SystemContext, dirty_columns, row_keys
 
 SYSTEM = "market_registry"
 
@@ -41,47 +43,26 @@ def build(ctx: SystemContext) -> None:
         }
     )
     key = "登记序号"
-    t = dirty(
+    t = dirty_columns(
         ctx,
         SYSTEM,
         "企业登记",
         t,
         key,
-        "统一社会信用代码",
-        dirt.wrong_check_digit,
         rng,
-        0.003,
-        "wrong_check_digit",
-        kind="uscc",
+        [
+            (
+                "统一社会信用代码",
+                partial(dirt.wrong_check_digit, kind="uscc"),
+                0.003,
+                "wrong_check_digit",
+            ),
+            ("法定代表人证件号码", dirt.nulls, 0.05, "missing_value"),
+            ("法定代表人", dirt.name_typos, 0.01, "name_typo"),
+            ("住所", dirt.drop_admin_levels, 0.15, "dropped_admin_levels"),
+            ("住所", dirt.full_width, 0.03, "full_width"),
+        ],
     )
-    t = dirty(
-        ctx,
-        SYSTEM,
-        "企业登记",
-        t,
-        key,
-        "法定代表人证件号码",
-        dirt.nulls,
-        rng,
-        0.05,
-        "missing_value",
-    )
-    t = dirty(
-        ctx, SYSTEM, "企业登记", t, key, "法定代表人", dirt.name_typos, rng, 0.01, "name_typo"
-    )
-    t = dirty(
-        ctx,
-        SYSTEM,
-        "企业登记",
-        t,
-        key,
-        "住所",
-        dirt.drop_admin_levels,
-        rng,
-        0.15,
-        "dropped_admin_levels",
-    )
-    t = dirty(ctx, SYSTEM, "企业登记", t, key, "住所", dirt.full_width, rng, 0.03, "full_width")
     ctx.truth.link("enterprise", SYSTEM, "企业登记", key, t[key], e["enterprise_id"].to_numpy())
     ctx.truth.link("person", SYSTEM, "企业登记", key, t[key], rep)
     ctx.truth.link("dwelling", SYSTEM, "企业登记", key, t[key], e["dwelling_id"].to_numpy())

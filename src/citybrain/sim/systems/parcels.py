@@ -11,7 +11,13 @@ from citybrain.sim import dirt
 from citybrain.sim.addresses import mixed
 from citybrain.sim.formats import break_row_width, write_csv
 from citybrain.sim.ids import pick
-from citybrain.sim.systems.base import SystemContext, dirty, handed_over, resend_rows, row_keys
+from citybrain.sim.systems.base import (
+    SystemContext,
+    dirty_columns,
+    handed_over,
+    resend_rows,
+    row_keys,
+)
 
 SYSTEM = "parcel_express"
 _COURIERS = [
@@ -72,32 +78,18 @@ def build(ctx: SystemContext) -> None:
             }
         )
         start += n
-        t = dirty(
-            ctx, SYSTEM, label, t, "统计ID", "收件电话", dirt.phone_typos, rng, 0.01, "phone_typo"
-        )
-        t = dirty(
+        t = dirty_columns(
             ctx,
             SYSTEM,
             label,
             t,
             "统计ID",
-            "收件地址",
-            dirt.address_shorthand,
             rng,
-            0.05,
-            "shorthand",
-        )
-        t = dirty(
-            ctx,
-            SYSTEM,
-            label,
-            t,
-            "统计ID",
-            "收件地址",
-            dirt.address_typos,
-            rng,
-            0.01,
-            "address_typo",
+            [
+                ("收件电话", dirt.phone_typos, 0.01, "phone_typo"),
+                ("收件地址", dirt.address_shorthand, 0.05, "shorthand"),
+                ("收件地址", dirt.address_typos, 0.01, "address_typo"),
+            ],
         )
         ctx.truth.link("person", SYSTEM, label, "统计ID", t["统计ID"], cand[keep])
         ctx.truth.link("dwelling", SYSTEM, label, "统计ID", t["统计ID"], dw_all[cand[keep]])

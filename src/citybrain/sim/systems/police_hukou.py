@@ -3,6 +3,8 @@ with Chinese headers, the register's full addresses (sometimes with old road nam
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -11,7 +13,7 @@ from citybrain.sim import dirt
 from citybrain.sim.addresses import write_address
 from citybrain.sim.formats import write_csv
 from citybrain.sim.ids import pick
-from citybrain.sim.systems.base import SystemContext, dirty, row_keys
+from citybrain.sim.systems.base import SystemContext, dirty_columns, row_keys
 from citybrain.sim.systems.utility import road_aliases
 
 SYSTEM = "police_household"
@@ -53,34 +55,30 @@ def build(ctx: SystemContext) -> None:
         }
     )
     key = "记录号"
-    t = dirty(
+    t = dirty_columns(
         ctx,
         SYSTEM,
         "户籍人口",
         t,
         key,
-        "公民身份号码",
-        dirt.wrong_check_digit,
         rng,
-        0.003,
-        "wrong_check_digit",
-        kind="id_number",
+        [
+            (
+                "公民身份号码",
+                partial(dirt.wrong_check_digit, kind="id_number"),
+                0.003,
+                "wrong_check_digit",
+            ),
+            ("姓名", dirt.name_typos, 0.01, "name_typo"),
+            (
+                "户籍地址",
+                partial(dirt.old_road_names, aliases=road_aliases(ctx)),
+                0.04,
+                "old_road_name",
+            ),
+            ("联系电话", dirt.nulls, 0.1, "missing_value"),
+        ],
     )
-    t = dirty(ctx, SYSTEM, "户籍人口", t, key, "姓名", dirt.name_typos, rng, 0.01, "name_typo")
-    t = dirty(
-        ctx,
-        SYSTEM,
-        "户籍人口",
-        t,
-        key,
-        "户籍地址",
-        dirt.old_road_names,
-        rng,
-        0.04,
-        "old_road_name",
-        aliases=road_aliases(ctx),
-    )
-    t = dirty(ctx, SYSTEM, "户籍人口", t, key, "联系电话", dirt.nulls, rng, 0.1, "missing_value")
     ctx.truth.link("person", SYSTEM, "户籍人口", key, t[key], sub["person_id"].to_numpy())
     ctx.truth.link("dwelling", SYSTEM, "户籍人口", key, t[key], dw)
     ctx.count(SYSTEM, write_csv(ctx.dir(SYSTEM) / "户籍人口.csv", t, encoding="gb18030"))

@@ -4,6 +4,8 @@ rentals show churn: many short permits at one address."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -11,7 +13,7 @@ import pyarrow.compute as pc
 from citybrain.sim import dirt
 from citybrain.sim.addresses import mixed
 from citybrain.sim.formats import write_connection_file, write_sqlite
-from citybrain.sim.systems.base import SystemContext, dirty, row_keys
+from citybrain.sim.systems.base import SystemContext, dirty_columns, row_keys
 
 SYSTEM = "police_residence_permit"
 
@@ -56,58 +58,21 @@ def build(ctx: SystemContext) -> None:
             "LXDH": sub["phone"],
         }
     )
-    t = dirty(
+    t = dirty_columns(
         ctx,
         SYSTEM,
         "JZZ_XX",
         t,
         "JZZBH",
-        "ZJHM",
-        dirt.wrong_check_digit,
         rng,
-        0.004,
-        "wrong_check_digit",
-        kind="id_number",
-    )
-    t = dirty(ctx, SYSTEM, "JZZ_XX", t, "JZZBH", "XM", dirt.name_typos, rng, 0.015, "name_typo")
-    t = dirty(
-        ctx,
-        SYSTEM,
-        "JZZ_XX",
-        t,
-        "JZZBH",
-        "JZDZ",
-        dirt.chinese_numerals,
-        rng,
-        0.05,
-        "chinese_numerals",
-    )
-    t = dirty(
-        ctx, SYSTEM, "JZZ_XX", t, "JZZBH", "LXDH", dirt.phone_formats, rng, 0.05, "phone_format"
-    )
-    t = dirty(
-        ctx,
-        SYSTEM,
-        "JZZ_XX",
-        t,
-        "JZZBH",
-        "JZDZ",
-        dirt.drop_admin_levels,
-        rng,
-        0.1,
-        "dropped_admin_levels",
-    )
-    t = dirty(
-        ctx,
-        SYSTEM,
-        "JZZ_XX",
-        t,
-        "JZZBH",
-        "XM",
-        dirt.swap_given_name,
-        rng,
-        0.005,
-        "swapped_given_name",
+        [
+            ("ZJHM", partial(dirt.wrong_check_digit, kind="id_number"), 0.004, "wrong_check_digit"),
+            ("XM", dirt.name_typos, 0.015, "name_typo"),
+            ("JZDZ", dirt.chinese_numerals, 0.05, "chinese_numerals"),
+            ("LXDH", dirt.phone_formats, 0.05, "phone_format"),
+            ("JZDZ", dirt.drop_admin_levels, 0.1, "dropped_admin_levels"),
+            ("XM", dirt.swap_given_name, 0.005, "swapped_given_name"),
+        ],
     )
     ctx.truth.link("person", SYSTEM, "JZZ_XX", "JZZBH", t["JZZBH"], sub["person_id"].to_numpy())
     ctx.truth.link("dwelling", SYSTEM, "JZZ_XX", "JZZBH", t["JZZBH"], dw)

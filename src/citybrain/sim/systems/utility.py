@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from citybrain.sim import dirt
 from citybrain.sim.addresses import Style, mixed
 from citybrain.sim.ids import concat, padded, suffixed
-from citybrain.sim.systems.base import SystemContext, dirty, resend_rows
+from citybrain.sim.systems.base import SystemContext, dirty, dirty_columns, resend_rows
 from citybrain.sim.usage import account_holders, metered, monthly_usage
 
 
@@ -68,42 +68,23 @@ def accounts(ctx: SystemContext, spec: UtilitySpec) -> tuple[np.ndarray, pa.Tabl
             c["address"]: mixed(ctx.parts.take(dw), spec.styles, rng),
         }
     )
-    table = dirty(
+    table = dirty_columns(
         ctx,
         spec.system,
         "accounts",
         table,
         c["account"],
-        c["holder"],
-        dirt.name_typos,
         rng,
-        0.02,
-        "name_typo",
-    )
-    table = dirty(
-        ctx,
-        spec.system,
-        "accounts",
-        table,
-        c["account"],
-        c["address"],
-        dirt.old_road_names,
-        rng,
-        0.05,
-        "old_road_name",
-        aliases=_aliases(ctx),
-    )
-    table = dirty(
-        ctx,
-        spec.system,
-        "accounts",
-        table,
-        c["account"],
-        c["address"],
-        dirt.full_width,
-        rng,
-        0.03,
-        "full_width",
+        [
+            (c["holder"], dirt.name_typos, 0.02, "name_typo"),
+            (
+                c["address"],
+                partial(dirt.old_road_names, aliases=_aliases(ctx)),
+                0.05,
+                "old_road_name",
+            ),
+            (c["address"], dirt.full_width, 0.03, "full_width"),
+        ],
     )
     table = _contacts(ctx, spec, table, holder)
     ctx.truth.link("dwelling", spec.system, "*", c["account"], acct, dw)
