@@ -47,6 +47,22 @@ def test_a_project_on_plan_is_not_delayed_and_a_slip_is_measured() -> None:
     assert found.days_late[1] == pytest.approx(8 * 30.44, abs=1.0)
 
 
+def test_a_wrong_reading_makes_no_delay_and_does_not_move_a_real_one() -> None:
+    months = np.arange(24)
+    start = np.zeros(4, np.int64)
+    planned = np.clip(months[None, :] / 20.0, 0, 1).repeat(4, axis=0)
+    actual = planned + np.random.default_rng(3).normal(0, 0.01, planned.shape)
+    actual[2:, 10:] = 0.5 + (planned[2:, 10:] - 0.5) * 0.5  # the last two slow from month 10
+    actual[0, 23] /= 10  # on plan; its latest reading typed 10 times too small
+    actual[1, 12] = 0.05  # on plan; one wrong reading mid-way
+    actual[3, 16] += 0.3  # slipping; one reading far too high
+    found = find_delays(start, months, planned, actual, noise=0.01)
+    assert found.delayed.tolist() == [False, False, True, True]
+    assert found.break_month[2:].tolist() == [10, 10]
+    assert found.days_late[3] == pytest.approx(found.days_late[2], abs=3.0)
+    assert found.days_late[3] == pytest.approx(8 * 30.44, abs=6.0)
+
+
 @pytest.mark.duckdb
 def test_delays_are_found_with_days_late_and_a_cause(economy: EconomyCity) -> None:
     from citybrain.cli.main import app

@@ -3,11 +3,17 @@
 The plan is linear from the planned start over the project's duration; the duration is not
 reported, so it is read back from the planned progress (elapsed months ÷ planned share). A delay
 is a break: up to month d the project keeps to plan, from d on it progresses at a fraction ``slip``
-of the planned rate. For every candidate d the slip is fitted by least squares (closed form) and
+of the planned rate. For every candidate d the slip is fitted over the whole report history and
 the break that explains the reported progress best wins; it counts as a delay when it explains
 the reports clearly better than the plan does (a likelihood-ratio test against the reports'
 noise) and leaves the project at least ``min_days`` behind. Days late at the latest report are the
 days the plan took to reach the fitted progress, subtracted from the days elapsed.
+
+Robust to a wrong reading (a typo such as 4.5 for 45.0, a figure carried from another project):
+the fit is a Huber M-estimate (iteratively reweighted least squares; residuals beyond
+``HUBER_K`` × noise count linearly, not squared), and a break needs ``min_after`` reports from
+its month on, so one reading alone — which a break at the latest month would always fit exactly
+— never makes a delay. On reports with Gaussian noise only the fit is the least-squares one.
 
 Loops run over candidate break months only, never over projects.
 """
@@ -20,6 +26,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 DAYS_PER_MONTH = 30.44
+HUBER_K = 3.0  # residuals beyond this many noise widths count linearly
+IRLS_STEPS = 4
 FloatArray = NDArray[np.float64]
 
 
@@ -55,6 +63,7 @@ def find_delays(
     noise: float = 0.01,
     min_evidence: float = 16.0,
     min_days: float = 7.0,
+    min_after: int = 2,
 ) -> Delays:
     """``planned`` and ``actual`` are projects × months shares (NaN where not reported)."""
     n, t = actual.shape
@@ -64,7 +73,8 @@ def find_delays(
     plan = np.clip(elapsed / dur[:, None], 0.0, 1.0)
     seen = np.isfinite(actual) & np.isfinite(planned)
     a = np.where(seen, actual, 0.0)
-    sse_plan = np.sum(np.where(seen, (a - plan) ** 2, 0.0), axis=1)
+    k = HUBER_K * noise
+    sse_plan = np.sum(np.where(seen, _huber(a - plan, k), 0.0), axis=1)
     best_sse = sse_plan.copy()
     best_d = np.full(n, -1, np.int64)
     best_slip = np.ones(n)
@@ -74,13 +84,19 @@ def find_delays(
         after = seen & (months[None, :] >= d)
         rise = np.where(after, plan - at_break, 0.0)
         got = np.where(after, a - at_break, 0.0)
-        denom = np.sum(rise**2, axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            slip = np.clip(np.sum(rise * got, axis=1) / denom, 0.0, 1.0)
-        slip = np.where(denom > 0, slip, 1.0)
+        weight = after.astype(np.float64)
+        slip = np.ones(n)
+        for _ in range(IRLS_STEPS):  # Huber weights: 1 inside k, k / |residual| beyond
+            denom = np.sum(weight * rise**2, axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                fit = np.clip(np.sum(weight * rise * got, axis=1) / denom, 0.0, 1.0)
+            slip = np.where(denom > 0, fit, 1.0)
+            residual = np.abs(got - rise * slip[:, None])
+            with np.errstate(divide="ignore"):
+                weight = np.where(after, np.minimum(1.0, k / residual), 0.0)
         fitted = np.where(after, at_break + rise * slip[:, None], plan)
-        sse = np.sum(np.where(seen, (a - fitted) ** 2, 0.0), axis=1)
-        better = sse < best_sse
+        sse = np.sum(np.where(seen, _huber(a - fitted, k), 0.0), axis=1)
+        better = (sse < best_sse) & (after.sum(axis=1) >= min_after)
         best_sse = np.where(better, sse, best_sse)
         best_d = np.where(better, d, best_d)
         best_slip = np.where(better, slip, best_slip)
@@ -104,6 +120,13 @@ def find_delays(
         gap=np.where(delayed, plan_last - fitted_last, 0.0),
         evidence=evidence,
     )
+
+
+def _huber(residual: FloatArray, k: float) -> FloatArray:
+    """Huber's loss, scaled as the square inside ``k``: r² there, 2k|r| − k² beyond."""
+    r = np.abs(residual)
+    out: FloatArray = np.where(r <= k, r**2, 2.0 * k * r - k**2)
+    return out
 
 
 def _last_seen(seen: NDArray[np.bool_]) -> NDArray[np.int64]:

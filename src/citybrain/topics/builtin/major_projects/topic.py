@@ -291,14 +291,17 @@ class MajorProjects(Topic):
                 title_en="How delays are found",
                 text_zh=(
                     "按每个项目的计划开工时间和计划进度推算工期，将每月形象进度与计划比较，"
-                    "找出进度开始放缓的月份及放缓后的推进速度，测算落后天数。"
+                    "找出进度开始放缓的月份及放缓后的推进速度，测算落后天数；"
+                    "按全部月报的稳健拟合判断，单月明显错误的读数不会单独触发滞后。"
                     "落后7天以上且证据充分的项目列为滞后，并给出可能原因（前期审批用地、"
                     "施工组织或建设单位资金）。月报中的“是否滞后”仅作参考。"
                 ),
                 text_en=(
                     "Each project's duration is read back from its planned start and planned"
                     " progress; monthly progress is compared with the plan to find the month it"
-                    " slowed and its pace since, and so the days it is behind. Projects 7 or more"
+                    " slowed and its pace since, and so the days it is behind — a robust fit over"
+                    " every report, so one clearly wrong reading never makes a delay alone."
+                    " Projects 7 or more"
                     " days behind, on clear evidence, are delays with a likely cause (approvals"
                     " or land, construction, or the builder's funds). The report's own 'behind"
                     " schedule' flag is shown for reference only."
