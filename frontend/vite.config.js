@@ -13,6 +13,8 @@ export default defineConfig({
     // each get a chunk of their own, fetched only by the pages that draw maps or charts.
     chunkSizeWarningLimit: 1100, // maplibre alone is ~1 MB minified
     rolldownOptions: {
+      // Two pages: the government web app and the public portal (served at /portal/).
+      input: { main: "index.html", portal: "portal.html" },
       output: {
         advancedChunks: {
           groups: [

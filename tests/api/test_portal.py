@@ -229,3 +229,12 @@ def test_a_firm_sees_its_own_credit_disputes_a_record_and_sees_the_new_grade(
 def test_an_account_that_is_no_firm_gets_no_firm_page(portal: Harness, role: str) -> None:
     response = portal.client.get("/api/v1/portal/firm/credit", headers=portal.as_role(role))
     assert response.status_code == 403
+
+
+def test_the_portal_page_is_served_under_portal(portal: Harness) -> None:
+    page = portal.client.get("/portal/")
+    assert page.status_code == 200
+    assert '<html lang="zh-CN"' in page.text and "http" not in page.text.split("<body")[0].replace(
+        'name="viewport"', ""
+    )
+    assert portal.client.get("/portal", follow_redirects=False).status_code == 308

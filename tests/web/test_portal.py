@@ -1,0 +1,180 @@
+"""The public portal on a phone (390×844): a resident reports a problem with a photo and a typed
+address, the street's clerk handles it on the case desk, the resident sees the answer and rates it.
+axe-core (from node_modules, never a CDN) checks every screen on the way, in both modes; the
+长辈版 is checked for 18 px text and 44 px targets."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from citybrain.api import create_app
+from citybrain.web import DIST
+from fixtures.browser import serve_in_thread
+from web.conftest import assert_contrast, seeded_workspace, sign_in
+
+pytestmark = pytest.mark.browser
+
+AXE = Path(__file__).resolve().parents[2] / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
+         "has_touch": True}  # fmt: skip
+CLERK = ("clerk", "clerk-demo-2024")
+
+# Every visible text at least 18 px and every control at least 44×44 px (WCAG 2.5.5 size).
+ELDER_JS = """
+() => {
+  const small = [], tight = [];
+  const shown = (el) => {
+    const b = el.getBoundingClientRect();
+    return b.width > 0 && b.height > 0;
+  };
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const el = n.parentElement;
+    if (!n.textContent.trim() || !shown(el) || el.closest('.visually-hidden')) continue;
+    const size = parseFloat(getComputedStyle(el).fontSize);
+    if (size < 18) small.push(n.textContent.trim().slice(0, 20));
+  }
+  for (const el of document.querySelectorAll('a, button, input, select, textarea, .check label')) {
+    if (!shown(el) || el.classList.contains('skip')) continue;
+    const target = el.type === 'checkbox' || el.type === 'radio' ? el.closest('.check') : el;
+    const t = target.getBoundingClientRect();
+    const size = `${Math.round(t.width)}x${Math.round(t.height)}`;
+    if (Math.min(t.height, t.width) < 44) tight.push(`${el.tagName}#${el.id} ${size}`);
+  }
+  return { small, tight };
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def portal_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not (DIST / "portal.html").is_file():
+        pytest.fail("the portal is not built: run `cd frontend && npm run build`")
+    workspace = seeded_workspace(tmp_path_factory.mktemp("portal"), findings=False)
+    yield from serve_in_thread(create_app(workspace))
+
+
+def axe_clean(page: Any, where: str) -> None:
+    """No serious or critical axe-core violation on the page as it is now."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    found = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".filter(v => ['serious', 'critical'].includes(v.impact))"
+        ".map(v => `${v.id}: ${v.nodes.map(n => n.target.join(' ')).join(', ')}`)"
+    )
+    assert found == [], f"{where}: {found}"
+
+
+def photo_with_location() -> bytes:
+    exif = Image.Exif()
+    exif[0x8825] = {1: "N", 2: (30.0, 30.0, 36.0), 3: "E", 4: (104.0, 0.0, 36.0)}
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), "gray").save(out, format="JPEG", exif=exif.tobytes())
+    return out.getvalue()
+
+
+def test_a_resident_reports_the_clerk_answers_and_the_resident_rates(
+    browser: Any, portal_url: str, artifacts_dir: Path
+) -> None:
+    resident = browser.new_context(**PHONE)
+    page = resident.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("requestfailed", lambda r: errors.append(f"failed {r.url}"))
+    hosts: set[str] = set()
+    page.on("request", lambda r: hosts.add(r.url.split("/")[2]))
+
+    page.goto(f"{portal_url}/portal/")
+    page.wait_for_selector("main[data-ready='1'] #go-report")
+    assert page.evaluate("document.documentElement.lang") == "zh-CN"
+    axe_clean(page, "home")
+    page.click("#lang-toggle")
+    page.wait_for_function("document.documentElement.lang === 'en'")
+    assert page.locator("#go-report strong").inner_text() == "Report a problem"
+    page.click("#lang-toggle")
+    page.wait_for_function("document.documentElement.lang === 'zh-CN'")
+
+    # Report: the typed address is read, placed on the register and shown back for confirmation.
+    page.click("#go-report")
+    page.wait_for_selector("#report-category option[value='road_damage']", state="attached")
+    page.select_option("#report-category", "road_damage")
+    page.fill("#report-text", "人行道上有一个大坑")
+    page.fill("#report-address", "高新区天府大道1号锦城小区3栋")
+    page.click("#address-check")
+    found = page.wait_for_selector("#address-found")
+    assert "天府大道1号锦城小区3栋" in found.inner_text() and "锦城社区" in page.inner_text(
+        "#address-result"
+    )
+    page.check("#address-confirm")
+    page.set_input_files(
+        "#report-photo",
+        files=[{"name": "hole.jpg", "mimeType": "image/jpeg", "buffer": photo_with_location()}],
+    )
+    axe_clean(page, "report form")
+    assert_contrast(page)
+    page.screenshot(path=str(artifacts_dir / "web-portal-report-zh.png"), full_page=True)
+    page.click("#report-submit")
+    receipt = page.wait_for_selector("#receipt-number").inner_text().strip()
+    axe_clean(page, "receipt")
+
+    # The clerk of the street handles it on the desk (the case is placed in the clerk's street).
+    clerk = browser.new_context(viewport={"width": 1280, "height": 900})
+    desk = sign_in(_watched(clerk.new_page()), portal_url, *CLERK, then="/desk")
+    desk.wait_for_selector("#case-queue:not([data-loading])")
+    desk.uncheck("#desk-mine")  # routed to the city's operations centre: every case of my street
+    desk.wait_for_selector("#case-queue:not([data-loading]) tbody a.case-link")
+    desk.locator("#case-queue tbody a.case-link", has_text="道路破损").first.click()
+    desk.wait_for_selector("#case-status[data-status='dispatched']")
+    assert "人行道上有一个大坑" in desk.inner_text("main")
+    for action, outcome, comment in (
+        ("accept", None, ""), ("start", None, ""), ("close", "confirmed", "已修补路面"),
+    ):  # fmt: skip
+        desk.click(f"#case-actions button[data-action='{action}']")
+        desk.wait_for_selector("#action-dialog[open]")
+        if outcome:
+            desk.select_option("#action-outcome", outcome)
+        if comment:
+            desk.fill("#action-comment", comment)
+        desk.click("#action-submit")
+        desk.wait_for_selector("#action-dialog", state="hidden")
+    desk.wait_for_selector("#case-status[data-status='closed']")
+    clerk.close()
+
+    # The resident, in the 长辈版, follows by receipt number, reads the answer and rates it.
+    page.click("#elder-toggle")
+    assert page.get_attribute("#elder-toggle", "aria-pressed") == "true"
+    page.click("a.button[href^='#/follow']")
+    page.wait_for_selector("#follow-card[data-status='closed']")
+    assert page.input_value("#follow-receipt") == receipt
+    assert "已修补路面" in page.inner_text("#follow-answer")
+    assert page.inner_text("#follow-department").strip() not in ("", "—")
+    elder = page.evaluate(ELDER_JS)
+    assert elder == {"small": [], "tight": []}, elder
+    axe_clean(page, "answer, 长辈版")
+    assert_contrast(page)
+    page.screenshot(path=str(artifacts_dir / "web-portal-answer-elder-zh.png"), full_page=True)
+    page.keyboard.press("Tab")  # the rating is reachable and chosen by keyboard
+    page.focus("#rate-4")
+    page.keyboard.press("Space")
+    assert page.is_checked("#rate-4")
+    page.click("#rate-submit")
+    page.wait_for_selector("#follow-rated")
+    assert "满意" in page.inner_text("#follow-rated")
+    assert page.locator("#rate-form").count() == 0  # rated once
+    axe_clean(page, "rated, 长辈版")
+    assert hosts == {portal_url.split("/")[2]}  # nothing from another host
+    assert errors == []
+    resident.close()
+
+
+def _watched(page: Any) -> Any:
+    from web.conftest import watch
+
+    return watch(page)
