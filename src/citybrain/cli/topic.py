@@ -194,6 +194,58 @@ def run(
     console.print(summary)
 
 
+@topic_app.command("configure")
+def configure(
+    name: Annotated[str, typer.Argument(help="Topic to configure.")],
+    assignments: Annotated[
+        list[str],
+        typer.Option(
+            "--set",
+            help="KEY=VALUE in [topics.NAME] of citybrain.toml, e.g. scenario=复工复产 or "
+            "enabled=true (repeat).",
+        ),
+    ] = [],  # noqa: B006 (typer reads the default)
+    by: Annotated[str | None, typer.Option(help="Who changes it (audited).")] = None,
+) -> None:
+    """Show or change a topic's settings in this city ([topics.NAME] of citybrain.toml); every
+    change is written to the audit log with the values before and after.
+
+    Example: citybrain -w ./gaoxin topic configure epidemic --set scenario=复工复产
+    """
+    import getpass
+
+    from citybrain.topics.settings import (
+        Configured,
+        configure_topic,
+        topic_enabled,
+        workspace_params,
+    )
+
+    workspace = Workspace.open(state.workspace)
+    topic = get_topic(name)
+    if assignments:
+        from citybrain.api.security.audit import append
+        from citybrain.core.opsdb import connect, session
+
+        ops_engine = connect(workspace.ops_db_url)
+        try:
+            with session(ops_engine) as db:
+
+                def audit(done: Configured) -> None:
+                    append(
+                        db, actor=by or getpass.getuser(), role="admin",
+                        action="topic.configure", endpoint=f"cli:topic configure {name}",
+                        subjects=[name], detail={"before": done.before, "after": done.after},
+                    )  # fmt: skip
+
+                configure_topic(workspace, topic, assignments, audit=audit)
+        finally:
+            ops_engine.dispose()
+    params = workspace_params(workspace, topic).model_dump(mode="json")
+    on = "on" if topic_enabled(workspace, name) else "off"
+    console.print(f"{name}: {on} · " + " · ".join(f"{k}={v}" for k, v in params.items()))
+
+
 @topic_app.command("evaluate")
 def evaluate(
     name: Annotated[str, typer.Argument(help="Topic to evaluate.")],

@@ -146,6 +146,10 @@ class WorkspaceConfig(_Strict):
     # ``[resolve]``: which std columns identify persons and enterprises, and the linkage model;
     # validated by ``citybrain.govern.resolve.settings`` (errors name the key), empty: defaults.
     resolve: dict[str, Any] = Field(default_factory=dict)
+    # ``[topics.NAME]``: a topic's parameters in this city (e.g. ``scenario`` of the epidemic
+    # topic) and ``enabled``; validated by ``citybrain.topics.settings`` against the topic's
+    # own parameter model (errors name the key), empty: the topic's defaults.
+    topics: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     def ops_db_url(self, root: Path) -> str:
         """The ops-database URL with the workspace path and the password from the environment."""

@@ -240,5 +240,11 @@ class Topic(ABC):
         """Panels for its page beyond the findings, map, trend and evaluation every topic has."""
         return []
 
+    def page_panels_for(self, params: TopicParams) -> list[PagePanel]:
+        """The page's panels under a city's parameters (``[topics.NAME]`` of citybrain.toml, as
+        the topics API passes them): a topic whose page depends on them overrides this; by
+        default the panels of ``page_panels()``."""
+        return self.page_panels()
+
     def level_thresholds(self, params: TopicParams) -> dict[Level, float]:
         return {Level.high: params.high, Level.medium: params.threshold}

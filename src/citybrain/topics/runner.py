@@ -146,13 +146,15 @@ def run_topic(
     run_id = run_id or new_run_id()
     if params is None:
         from citybrain.topics.bundle import imported_params
+        from citybrain.topics.settings import workspace_params
 
-        params = imported_params(workspace, topic)  # a bundle taken over from another city
+        # a bundle taken over from another city, else [topics.NAME] of citybrain.toml
+        params = imported_params(workspace, topic) or workspace_params(workspace, topic)
     ctx = TopicContext(
         workspace=workspace,
         engine=engine,
         run_id=run_id,
-        params=params or topic.default_params(),
+        params=params,
         model_version=topic.model_version,
         labels=labels,
         inputs=read_inputs(topic, engine) if inputs is None else inputs,

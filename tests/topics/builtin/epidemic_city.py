@@ -10,7 +10,9 @@ and arrives from the risk city a week later, untested. J and K came on A's train
 A's carriage two rows behind, K in another carriage; K's arrival has no identity number, only the
 phone K gave for a test); L took the same train the next day. M is registered nowhere but
 receives parcels at D101 in March (a hidden tenant: a contact, keyed by phone); O's parcels
-went to D101 a year before (moved out: not a contact).
+went to D101 a year before (moved out: not a contact). On the chronic-care register (慢病管理 /
+家庭医生签约): F on dialysis (listed without an identity number, only F's phone), E with COPD, G
+with diabetes (another grid: no case there) and B with hypertension (a contact first).
 """
 
 from __future__ import annotations
@@ -106,6 +108,15 @@ def std_tables() -> dict[str, pa.Table]:
          "items": 3, **_placed("D101"), **_lineage("parcel_express", i)}
         for i, (k, period) in enumerate((("M", "2023-03"), ("O", "2022-03")))
     ]  # fmt: skip
+    care = [
+        {"record_id": f"MB{k}", "name": f"居民{k}", "id_number": idn, "phone": PHONE[k],
+         "condition": cond, "clinic": "和平社区卫生服务中心", "signed_date": date(2021, 5, 1),
+         "last_followup_date": followed, **_lineage("health_chronic_care", i)}
+        for i, (k, idn, cond, followed) in enumerate((
+            ("F", None, "dialysis", date(2023, 2, 20)), ("E", ID["E"], "copd", date(2023, 3, 10)),
+            ("G", ID["G"], "diabetes", date(2023, 1, 5)),
+            ("B", ID["B"], "hypertension", date(2023, 1, 5))))
+    ]  # fmt: skip
     areas = [
         {"level": "community", "code": c, "name": n, "parent_code": "S1", "geometry": None,
          **_lineage("place_address_register_admin_area", i)}
@@ -123,6 +134,7 @@ def std_tables() -> dict[str, pa.Table]:
         "arrival": pa.Table.from_pylist(arrival_rows),
         "screening": pa.Table.from_pylist(screening),
         "delivery": pa.Table.from_pylist(parcels),
+        "chronic_care": pa.Table.from_pylist(care),
         "admin_area": pa.Table.from_pylist(areas),
     }
 

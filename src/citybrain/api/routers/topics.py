@@ -33,6 +33,7 @@ from citybrain.core.catalog import Catalog
 from citybrain.topics import Evaluation, MapLayer, OverviewTile, PagePanel, Topic
 from citybrain.topics.evaluation_store import load_evaluation
 from citybrain.topics.runner import check_inputs, findings_table_name
+from citybrain.topics.settings import workspace_params
 
 router = APIRouter(prefix="/topics", tags=["topics"])
 
@@ -59,7 +60,16 @@ class TopicInfo(BaseModel):
     has_findings: bool
 
 
-def _info(topic: Topic, catalog: Catalog, lake: Lake) -> TopicInfo:
+def _panels(topic: Topic, workspace: Workspace) -> list[PagePanel]:
+    """The page's panels under this city's parameters (``[topics.NAME]`` of citybrain.toml)."""
+    try:
+        params = workspace_params(workspace, topic)
+    except UserError as exc:
+        raise HTTPException(409, detail=exc.message) from exc
+    return topic.page_panels_for(params)
+
+
+def _info(topic: Topic, catalog: Catalog, lake: Lake, workspace: Workspace) -> TopicInfo:
     check = check_inputs(topic, catalog)
     return TopicInfo(
         name=topic.name,
@@ -77,7 +87,7 @@ def _info(topic: Topic, catalog: Catalog, lake: Lake) -> TopicInfo:
         ),
         map_layers=topic.map_layers(),
         overview_tiles=topic.overview_tiles(),
-        page_panels=topic.page_panels(),
+        page_panels=_panels(topic, workspace),
         has_findings=lake.exists("topic", findings_table_name(topic.name)),
     )
 
@@ -88,9 +98,10 @@ def list_topics(
     catalog: CatalogDep,
     lake: LakeDep,
     installed: InstalledTopics,
+    workspace: Annotated[Workspace, Depends(get_workspace)],
 ) -> list[TopicInfo]:
     """Every installed topic, by name, with whether its inputs are in the catalog."""
-    return [_info(cls(), catalog, lake) for cls in installed.values()]
+    return [_info(cls(), catalog, lake, workspace) for cls in installed.values()]
 
 
 @router.get("/{topic}", responses={404: {"description": "no such topic installed"}})
@@ -100,11 +111,12 @@ def topic_detail(
     catalog: CatalogDep,
     lake: LakeDep,
     installed: InstalledTopics,
+    workspace: Annotated[Workspace, Depends(get_workspace)],
 ) -> TopicInfo:
     found = installed.get(topic)
     if found is None:
         raise HTTPException(404, detail=f"no topic {topic!r} is installed")
-    return _info(found(), catalog, lake)
+    return _info(found(), catalog, lake, workspace)
 
 
 @router.get("/{topic}/evaluation", responses={404: {"description": "no such topic installed"}})

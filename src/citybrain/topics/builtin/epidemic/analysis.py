@@ -35,6 +35,7 @@ class Keyed:
     residents: ir.Table  # people.placed
     arrivals: ir.Table | None
     tests: ir.Table
+    care: ir.Table | None  # the chronic-care register (慢病管理 / 家庭医生签约), when connected
 
 
 @dataclass
@@ -44,8 +45,9 @@ class Analysis:
     entry: pd.DataFrame  # record_id, person_key, trip_no, from_city, arrived_at, tests, status …
     communities: pd.DataFrame  # screening.coverage by community_id
     grids: pd.DataFrame  # screening.coverage by grid_id
-    support: pd.DataFrame  # support.in_affected_areas
+    support: pd.DataFrame  # support.in_affected_areas (+ condition, last_followup)
     homes: pd.DataFrame  # person_key, address_id, grid_id, community_id, street_id, lon, lat
+    care_connected: bool = False  # whether the city delivers the chronic-care register
 
 
 def keyed_inputs(read: Callable[[str], ir.Table], has: Callable[[str], bool]) -> Keyed:
@@ -56,9 +58,11 @@ def keyed_inputs(read: Callable[[str], ir.Table], has: Callable[[str], bool]) ->
         records = records.union(people.delivery_records(read("std.delivery")))
     tests = read("std.test_record")
     arrivals = read("std.arrival") if has("std.arrival") else None
+    care = read("std.chronic_care") if has("std.chronic_care") else None
     sources = [records.select("phone", "id_number"), tests.select("phone", "id_number")]
-    if arrivals is not None:
-        sources.append(arrivals.select("phone", "id_number"))
+    for extra in (arrivals, care):
+        if extra is not None:
+            sources.append(extra.select("phone", "id_number"))
     book = people.directory(sources)
     residents = people.placed(
         people.keyed(records, book, "record_key", "resident"), read("std.standard_address")
@@ -67,6 +71,7 @@ def keyed_inputs(read: Callable[[str], ir.Table], has: Callable[[str], bool]) ->
         residents=residents,
         arrivals=None if arrivals is None else people.keyed(arrivals, book, "record_id", "arrival"),
         tests=people.keyed(tests, book, "test_id", "test"),
+        care=None if care is None else people.keyed(care, book, "record_id", "care"),
     )
 
 
@@ -124,10 +129,17 @@ def analyse(
     if len(with_home):
         year = int(pd.Timestamp(cases["case_time"].max()).year)
         near = engine.register("epidemic_case_grids", with_home[["grid_id"]].drop_duplicates())
-        helped = engine.to_pandas(support.in_affected_areas(keyed.residents, near, year))
+        helped_expr = support.in_affected_areas(keyed.residents, near, year)
+        if keyed.care is not None:
+            helped_expr = support.with_care(helped_expr, keyed.care)
+        helped = engine.to_pandas(helped_expr)
     else:
         helped = pd.DataFrame(columns=["person_key", "age", "household", "grid_id"])
-    return Analysis(cases, pairs, risk, communities, grids, helped, homes)
+    for column in ("condition", "last_followup"):
+        if column not in helped:
+            helped[column] = None
+    care_connected = keyed.care is not None
+    return Analysis(cases, pairs, risk, communities, grids, helped, homes, care_connected)
 
 
 def _keys(pairs: pd.DataFrame) -> list[str]:

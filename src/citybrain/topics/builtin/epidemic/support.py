@@ -1,15 +1,22 @@
 """Precise medical support (精准医疗): residents of the affected areas who need care brought to
-them — the elderly living alone first, then the very old.
+them — those on dialysis, expecting mothers, the disabled and the chronically ill on the community
+health centres' register (慢病管理 / 家庭医生签约, ``std.chronic_care``), the elderly living alone
+and the very old.
 
 An affected area is a grid where a case lives. Age is the year of the latest case less the birth
 year (registration, or the identity number). Living alone: the only person the population base
-places in the dwelling. Chronic conditions and special needs are not in any source this city
-delivers (no std table carries them), so they are not used.
+places in the dwelling. The register is optional: a city that has not connected it gets the
+elderly only, and the topic says so.
 """
 
 from __future__ import annotations
 
+import ibis
 import ibis.expr.types as ir
+
+#: register categories, most care first (a person on the register more than once counts by the
+#: first); the topic's scores and reasons follow this order
+CONDITIONS = ("dialysis", "maternity", "disability", "copd", "diabetes", "hypertension")
 
 
 def in_affected_areas(residents: ir.Table, case_homes: ir.Table, year: int) -> ir.Table:
@@ -32,3 +39,20 @@ def in_affected_areas(residents: ir.Table, case_homes: ir.Table, year: int) -> i
     )
     per = per.inner_join(places, "address_id")
     return per.mutate(age=year - per.birth_year).drop("birth_year")
+
+
+def with_care(helped: ir.Table, care: ir.Table) -> ir.Table:
+    """``helped`` (one row a person) with ``condition`` (the register's most demanding category,
+    null when not on it) and ``last_followup`` (the latest follow-up date) from the keyed
+    register ``care``; categories the topic does not know are left out."""
+    known = care.filter(care.condition.isin(CONDITIONS))
+    rank = known.condition.cases(*[(c, i) for i, c in enumerate(CONDITIONS)], else_=99)
+    per = (
+        known.mutate(_rank=rank)
+        .group_by("person_key")
+        .aggregate(_rank=ibis._["_rank"].min(), last_followup=ibis._["last_followup_date"].max())
+    )
+    names = ibis.cases(*[(per._rank == i, c) for i, c in enumerate(CONDITIONS)], else_=None)
+    per = per.mutate(condition=names).drop("_rank")
+    joined = helped.left_join(per, helped.person_key == per.person_key)
+    return joined.drop("person_key_right")

@@ -8,8 +8,10 @@ gaps (subject ``community``):
 - close contacts (密切接触者): co-residence and co-location with a case, high or medium;
 - arrivals from risk areas (入域管控) with no test since arriving (pending, a case), tested
   negative (low, shown, no case);
-- residents of a case's grid who need care brought to them (精准医疗): elderly living alone
-  (medium), the very old (low);
+- residents of a case's grid who need care brought to them (精准医疗): those on the chronic-care
+  register (慢病管理 / 家庭医生签约: dialysis, expecting mothers, the disabled, the chronically
+  ill), the elderly living alone (medium), the very old (low). A city that has not connected the
+  register gets the elderly only, and the run says so (log and street summary);
 - communities a screening round left out or covered thinly (入户排查缺口).
 
 Reasons carry no personal data: counts, ages and shares only. Every run also writes a situation
@@ -20,16 +22,15 @@ support, screening and the street summary first.
 
 from __future__ import annotations
 
-import os
+import logging
 from pathlib import Path
 from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from pydantic import Field, ValidationError
+from pydantic import Field, field_validator
 
-from citybrain.core import UserError
 from citybrain.topics import (
     Evaluation,
     InputSpec,
@@ -48,10 +49,14 @@ from citybrain.topics.builtin.epidemic.contacts import HIGH
 
 #: the situation per street, one ``run_id`` partition per run (for the page and the report)
 SUMMARY_TABLE = "epidemic_street_summary"
-#: the environment variable a city sets to switch the scenario (严防严控 / 复工复产)
-SCENARIO_ENV = "CITYBRAIN_EPIDEMIC_SCENARIO"
 Scenario = Literal["strict_control", "resume_work"]
 SCENARIO_ZH = {"strict_control": "严防严控", "resume_work": "复工复产"}
+
+log = logging.getLogger(__name__)
+NO_REGISTER = (
+    "精准医疗：慢病管理/家庭医生签约名册（std.chronic_care）未接入，只列独居与高龄老人 — "
+    "medical support: the chronic-care register is not connected; the elderly only"
+)
 
 SCORES = {
     "case": 1.0,
@@ -63,9 +68,21 @@ SCORES = {
     "alone": 0.6,
     "very_old": 0.35,
 }
+#: the chronic-care register's categories: score, zh and en words (most care first)
+CARE = {
+    "dialysis": (0.8, "需定期透析", "on dialysis"),
+    "maternity": (0.7, "孕产妇", "expecting or new mother"),
+    "disability": (0.6, "残疾人", "disabled"),
+    "copd": (0.6, "慢阻肺患者", "COPD patient"),
+    "diabetes": (0.55, "糖尿病患者", "diabetes patient"),
+    "hypertension": (0.5, "高血压患者", "hypertension patient"),
+}
 
 
 class EpidemicParams(TopicParams):
+    """The city sets these in ``[topics.epidemic]`` of citybrain.toml (``citybrain topic
+    configure epidemic --set scenario=复工复产``); ``scenario`` takes the Chinese name too."""
+
     scenario: Scenario = Field(
         "strict_control", description="严防严控 (strict_control) or 复工复产 (resume_work)"
     )
@@ -82,16 +99,11 @@ class EpidemicParams(TopicParams):
         0.5, ge=0.0, le=1.0, description="screening coverage below which an area is a gap"
     )
 
-
-def scenario_from_env() -> Scenario:
-    """The scenario the city switched on (``CITYBRAIN_EPIDEMIC_SCENARIO``), or strict control."""
-    text = os.environ.get(SCENARIO_ENV, "").strip() or "strict_control"
-    try:
-        return EpidemicParams(scenario=text).scenario
-    except ValidationError:
-        raise UserError(
-            f"{SCENARIO_ENV}={text!r}: expected strict_control (严防严控) or resume_work (复工复产)"
-        ) from None
+    @field_validator("scenario", mode="before")
+    @classmethod
+    def _chinese_name(cls, value: object) -> object:
+        names = {zh: code for code, zh in SCENARIO_ZH.items()}
+        return names.get(value.strip(), value.strip()) if isinstance(value, str) else value
 
 
 def _col(values: object) -> pa.Array:
@@ -157,16 +169,7 @@ def finding_rows(a: Analysis, params: EpidemicParams) -> pd.DataFrame:
         )  # fmt: skip
     s = a.support
     if len(s) and len(c):
-        old = s.loc[s["age"] >= params.elderly_age]
-        alone = old["household"] == 1
-        keep = alone | (old["age"] >= params.very_old_age)
-        old = old.loc[keep]
-        latest = _day(pd.Series([c["case_time"].max()])).iloc[0]
-        parts.append(
-            old.assign(kind="support", subject_type="person", period=latest,
-                       score=np.where(old["household"] == 1, SCORES["alone"],
-                                      SCORES["very_old"]))
-        )  # fmt: skip
+        parts.append(support_rows(s, pd.Timestamp(c["case_time"].max()), params))
     g = a.communities
     if len(g):
         gaps = g.loc[g["coverage"] < params.min_coverage]
@@ -183,6 +186,27 @@ def finding_rows(a: Analysis, params: EpidemicParams) -> pd.DataFrame:
     rows = rows.assign(_o=rows["kind"].map(order)).sort_values(["_o", "score"], kind="stable")
     rows = rows.drop_duplicates(["subject_type", "person_key"], keep="first").drop(columns="_o")
     return rows.reset_index(drop=True)
+
+
+def support_rows(s: pd.DataFrame, latest: pd.Timestamp, params: EpidemicParams) -> pd.DataFrame:
+    """Residents of the affected grids who need care brought to them: on the chronic-care
+    register, elderly living alone, or very old; the score is the most demanding need's."""
+    age = pd.to_numeric(s["age"], errors="coerce")
+    alone = ((age >= params.elderly_age) & (s["household"] == 1)).to_numpy()
+    very_old = (age >= params.very_old_age).to_numpy()
+    condition = s["condition"].astype(object).where(s["condition"].notna(), None)
+    care = condition.map(lambda c: CARE[c][0] if c in CARE else 0.0).astype(float).to_numpy()
+    elder = np.where(alone, SCORES["alone"], np.where(very_old, SCORES["very_old"], 0.0))
+    followed = pd.to_datetime(s["last_followup"], errors="coerce")
+    since = (latest.normalize() - followed).dt.days.clip(lower=0)
+    keep = alone | very_old | (care > 0)
+    out = s.assign(
+        kind="support", subject_type="person", period=latest.strftime("%Y-%m-%d"),
+        score=np.maximum(elder, care), alone=alone.astype(float),
+        very_old=(very_old & ~alone).astype(float), condition=condition,
+        followup_days=since,
+    )  # fmt: skip
+    return out.loc[keep]
 
 
 def _signals(rows: pd.DataFrame, params: EpidemicParams) -> list[Signal]:
@@ -239,12 +263,12 @@ def _signals(rows: pd.DataFrame, params: EpidemicParams) -> list[Signal]:
                "{observed} dwelling(s) here in the population base: find where they stay",
                decimals=0),
         Signal("alone_elderly", _col(age), _col(np.full(n, params.elderly_age)),
-               on((kind == "support") & (num("household") == 1).to_numpy(), 0.6),
+               on((kind == "support") & (num("alone") > 0).to_numpy(), 0.6),
                "{observed}岁独居老人（{expected}岁以上），所在网格有病例",
                "{observed}-year-old living alone (over {expected}) in a grid with a case",
                decimals=0),
         Signal("very_old", _col(age), _col(np.full(n, params.very_old_age)),
-               on((kind == "support") & (num("household") > 1).to_numpy(), 0.35),
+               on((kind == "support") & (num("very_old") > 0).to_numpy(), 0.35),
                "{observed}岁高龄老人（{expected}岁以上），所在网格有病例",
                "{observed} years old (over {expected}) in a grid with a case", decimals=0),
         Signal("screening_gap", _col(num("coverage") * 100), _col(num("round")),
@@ -253,6 +277,27 @@ def _signals(rows: pd.DataFrame, params: EpidemicParams) -> list[Signal]:
                "round {expected} of household screening covered {observed}% of the dwellings",
                decimals=0),
     ]  # fmt: skip
+    condition = (
+        rows["condition"].to_numpy(dtype=object) if "condition" in rows else np.full(n, None)
+    )
+    followed = rows["followup_days"] if "followup_days" in rows else pd.Series(np.full(n, np.nan))
+    has_date = followed.notna().to_numpy()
+    days = _col(followed.fillna(0))
+    for code, (weight, zh, en) in CARE.items():
+        mine = (kind == "support") & (condition == code)
+        out.append(
+            Signal(f"care_{code}", days, _col(zeros), on(mine & has_date, weight),
+                   f"慢病管理/家庭医生签约名册：{zh}，末次随访距今{{observed}}天，所在网格有病例",
+                   f"on the chronic-care register: {en}; last follow-up {{observed}} days ago;"
+                   " in a grid with a case", decimals=0)
+        )  # fmt: skip
+        out.append(
+            Signal(f"care_{code}_no_followup", _col(age), _col(zeros),
+                   on(mine & ~has_date, weight),
+                   f"慢病管理/家庭医生签约名册：{zh}（{{observed}}岁），无随访记录，所在网格有病例",
+                   f"on the chronic-care register: {en} ({{observed}} years old); no follow-up"
+                   " recorded; in a grid with a case", decimals=0)
+        )  # fmt: skip
     return out
 
 
@@ -289,6 +334,8 @@ def street_summary(a: Analysis, rows: pd.DataFrame) -> pd.DataFrame:
     for column in out.columns:
         if column not in ("street_id", "screening_coverage"):
             out[column] = out[column].astype("int64")
+    # whether medical support could use the chronic-care register (else: the elderly only)
+    out["chronic_register"] = a.care_connected
     return out
 
 
@@ -372,13 +419,14 @@ PANELS: dict[str, PagePanel] = {
         title_zh="精准医疗保障",
         title_en="Precise medical support",
         text_zh=(
-            "有病例的网格内的独居老人和高龄老人，优先上门送医送药。慢性病和特殊需要人员的名册"
-            "本区尚无数据源接入。"
+            "有病例的网格内需上门送医送药的居民：慢病管理/家庭医生签约名册中的透析、孕产妇、残疾"
+            "和慢病患者，以及独居老人和高龄老人。未接入该名册的城市只列老人，各街道态势注明。"
         ),
         text_en=(
-            "The elderly living alone and the very old in grids with a case, to be visited first"
-            " with care and medicine. No source here lists chronic conditions or special needs"
-            " yet."
+            "Residents of grids with a case who need care and medicine brought to them: those on"
+            " the chronic-care and family-doctor register (dialysis, expecting mothers, the"
+            " disabled, the chronically ill), the elderly living alone and the very old. A city"
+            " without the register gets the elderly only; the street summary says so."
         ),
     ),
     "streets": PagePanel(
@@ -435,15 +483,16 @@ class Epidemic(Topic):
                                               "round"), optional=True),
         InputSpec(table="delivery", columns=("stat_id", "period", "recipient_phone"),
                   optional=True),
+        InputSpec(table="chronic_care", columns=("record_id", "id_number", "phone", "condition",
+                                                 "last_followup_date"), optional=True),
     )  # fmt: skip
-
-    def default_params(self) -> TopicParams:
-        return EpidemicParams(scenario=scenario_from_env())
 
     def run(self, ctx: TopicContext) -> pa.Table:
         params = ctx.params
         assert isinstance(params, EpidemicParams)
         found = analyse_ctx(ctx)
+        if not found.care_connected:
+            log.warning(NO_REGISTER)
         rows = finding_rows(found, params)
         _store_summary(ctx, street_summary(found, rows))
         n = len(rows)
@@ -506,4 +555,9 @@ class Epidemic(Topic):
         ]
 
     def page_panels(self) -> list[PagePanel]:
-        return panels_for(scenario_from_env())
+        return panels_for("strict_control")
+
+    def page_panels_for(self, params: TopicParams) -> list[PagePanel]:
+        """The page leads with what the city's scenario needs (``[topics.epidemic] scenario``)."""
+        assert isinstance(params, EpidemicParams)
+        return panels_for(params.scenario)
