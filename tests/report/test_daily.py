@@ -59,6 +59,31 @@ def _findings(periods: list[str]) -> pa.Table:
     )
 
 
+def _street_summary() -> pa.Table:
+    """Two runs of the epidemic topic's summary per street; the later (r2) is the one shown."""
+    rows = [
+        ("S1", 9, 9, 9, 9, 9, 9, 0.1, "r1"),
+        ("S1", 3, 4, 2, 5, 1, 6, 0.75, "r2"),
+        ("S2", 1, 0, 3, 2, 2, 1, None, "r2"),
+    ]
+    names = ("street_id", "cases", "contacts_high", "contacts_medium", "risk_arrivals",
+             "arrivals_pending", "medical_support", "screening_coverage", "run_id")  # fmt: skip
+    table = pa.Table.from_pylist([dict(zip(names, r, strict=True)) for r in rows])
+    return table.append_column("chronic_register", pa.array([True, False, False]))
+
+
+def _epidemic_in_db(workspace: Workspace) -> dict[str, int]:
+    """Totals of the latest run of topic/epidemic_street_summary, as the lake holds them."""
+    with workspace.engine() as engine:
+        t = engine.table("topic", "epidemic_street_summary")
+        latest = t.filter(
+            t.run_id == engine.to_arrow(t.aggregate(r=t.run_id.max()))["r"][0].as_py()
+        )
+        sums = engine.to_arrow(latest.aggregate(cases=latest.cases.sum(),
+                                                pending=latest.arrivals_pending.sum()))  # fmt: skip
+    return {k: int(v[0].as_py()) for k, v in zip(sums.column_names, sums.columns, strict=True)}
+
+
 def _case(i: int, department: str, created: datetime, **more: object) -> Case:
     return Case(
         topic="air_quality",
@@ -91,6 +116,16 @@ def workspace(tmp_path: Path) -> Workspace:
     with workspace.engine() as engine:
         engine.write(_findings(periods), "topic", "air_quality_findings", partition_by=["run_id"])
         engine.write(daily, "topic", "air_quality_station_daily", partition_by=["run_id"])
+        engine.write(_street_summary(), "topic", "epidemic_street_summary", partition_by=["run_id"])
+        areas = pa.table({"level": ["street", "street"], "code": ["S1", "S2"],
+                          "name": ["和平街道", "锦华街道"], "parent_code": ["D", "D"],
+                          "geometry": [None, None]})  # fmt: skip
+        engine.write(areas, "std", "admin_area")
+    # the city switched the epidemic topic on, in its resume-work phase
+    text = (workspace.root / "citybrain.toml").read_text("utf-8")
+    (workspace.root / "citybrain.toml").write_text(
+        text + '\n[topics.epidemic]\nenabled = true\nscenario = "复工复产"\n', "utf-8"
+    )
     noon = datetime(2025, 3, 14, 12, tzinfo=LOCAL)
     ops = connect(workspace.ops_db_url)
     upgrade(ops)
@@ -150,9 +185,16 @@ def test_daily_report_html_and_pdf(
     # the figures in the PDF's text are the database's
     opened = _opened_in_db(workspace)
     assert opened == 3  # the three of 区生态环境局, none other that day
-    total = re.search(r"合计 Total (\d+) (\d+) (\d+)", text)
-    assert total is not None, text
-    assert [int(g) for g in total.groups()] == [opened, 1, 1]
+    total = re.findall(r"合计 Total (\d+) (\d+) (\d+)", text)
+    assert total, text
+    assert [int(g) for g in total[-1]] == [opened, 1, 1]  # the cases table is the last
+    # the epidemic situation per street, the latest run's, with the street's name
+    epidemic = _epidemic_in_db(workspace)
+    assert epidemic == {"cases": 4, "pending": 3}
+    row = re.search(r"疫情态势.*?合计 Total (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)", text)
+    assert row is not None, text
+    assert int(row.group(1)) == epidemic["cases"] and int(row.group(5)) == epidemic["pending"]
+    assert "和平街道" in text.replace(" ", "") and "复工复产" in text and "75%" in text
     valid = re.search(r"有效日AQI (\d+) 个", text)
     assert valid is not None and valid.group(1) == "3", text  # the station without an AQI left out
     assert re.search(r"最高 Highest: AQ0003 AQI 163", text), text
@@ -168,6 +210,20 @@ def test_daily_report_html_and_pdf(
     margin_band = image[int(height * 0.985) :]
     assert (title_band < 128).mean() > 0.01
     assert (margin_band < 128).mean() < 0.001
+
+
+def test_epidemic_only_when_switched_on(workspace: Workspace) -> None:
+    from citybrain.report import write_daily_html
+    from citybrain.topics.builtin.epidemic import Epidemic
+    from citybrain.topics.settings import configure_topic
+
+    on = write_daily_html(workspace, DAY)
+    assert on.figures.epidemic is not None and on.figures.epidemic.run_id == "r2"
+    assert not on.figures.epidemic.chronic_register  # the S2 row says it was not connected
+    assert "精准医疗只含独居与高龄老人" in on.html.read_text("utf-8")
+    configure_topic(workspace, Epidemic(), ["enabled=false"])
+    off = write_daily_html(workspace, DAY)
+    assert off.figures.epidemic is None and "疫情态势" not in off.html.read_text("utf-8")
 
 
 def test_bad_date_is_one_line(workspace: Workspace, capsys: pytest.CaptureFixture[str]) -> None:

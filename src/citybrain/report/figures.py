@@ -5,6 +5,8 @@ database — never typed in.
   quarantined and the last load;
 - each topic: findings of its latest run for the day (or the day's month, for monthly topics), by
   level, and the trend over the periods up to the day;
+- the epidemic situation per street (疫情态势), from the epidemic topic's latest run, when the
+  city switched the topic on (``[topics.epidemic] enabled = true``);
 - cases: opened and closed that day, and overdue at its end, by department.
 """
 
@@ -77,6 +79,33 @@ class AirFigures:
     points: list[tuple[float, float, str]]  # lon, lat, category zh
 
 
+@dataclass(frozen=True)
+class StreetSituation:
+    street_id: str
+    street: str  # the street's name from the admin areas, else its id
+    cases: int
+    contacts_high: int
+    contacts_medium: int
+    risk_arrivals: int
+    arrivals_pending: int
+    medical_support: int
+    screening_coverage: float | None  # of the latest screening round; None: no sheets
+
+
+@dataclass(frozen=True)
+class EpidemicFigures:
+    """The epidemic topic's situation per street (``topic/epidemic_street_summary``, its latest
+    run), for a city that switched the topic on."""
+
+    run_id: str
+    scenario: str  # strict_control | resume_work
+    chronic_register: bool  # whether medical support had the chronic-care register
+    streets: list[StreetSituation]
+
+    def total(self, name: str) -> int:
+        return sum(int(getattr(s, name)) for s in self.streets)
+
+
 @dataclass
 class DailyFigures:
     day: date
@@ -88,6 +117,7 @@ class DailyFigures:
     topics: list[TopicFigures] = field(default_factory=list)
     cases: list[DepartmentCases] = field(default_factory=list)
     air: AirFigures | None = None
+    epidemic: EpidemicFigures | None = None
 
     @property
     def cases_opened(self) -> int:
@@ -243,6 +273,51 @@ def _air(figures: DailyFigures, workspace: Workspace, engine: Engine | None) -> 
     figures.air = AirFigures(rows.num_rows, valid.num_rows, by_category, worst, points)
 
 
+def _street_names(lake: Engine) -> dict[str, str]:
+    if not lake.exists("std", "admin_area"):
+        return {}
+    areas = lake.table("std", "admin_area")
+    rows = lake.to_arrow(areas.filter(areas.level == "street").select("code", "name"))
+    return {str(c): str(n) for c, n in zip(rows["code"].to_pylist(), rows["name"].to_pylist(),
+                                              strict=True) if c and n}  # fmt: skip
+
+
+def _epidemic(figures: DailyFigures, workspace: Workspace, engine: Engine | None) -> None:
+    from citybrain.topics.builtin.epidemic import Epidemic, EpidemicParams
+    from citybrain.topics.builtin.epidemic.topic import SUMMARY_TABLE
+    from citybrain.topics.settings import topic_enabled, workspace_params
+
+    if not topic_enabled(workspace, Epidemic.name):
+        return
+    params = workspace_params(workspace, Epidemic())
+    assert isinstance(params, EpidemicParams)
+    with _lake(workspace, engine) as lake:
+        if not lake.exists("topic", SUMMARY_TABLE):
+            return
+        table = lake.table("topic", SUMMARY_TABLE)
+        latest = table.semi_join(table.aggregate(run_id=table.run_id.max()), "run_id")
+        rows = lake.to_arrow(latest).to_pylist()
+        names = _street_names(lake)
+    if not rows:
+        return
+    streets = [
+        StreetSituation(
+            str(r["street_id"]), names.get(str(r["street_id"]), str(r["street_id"])),
+            int(r["cases"]), int(r["contacts_high"]), int(r["contacts_medium"]),
+            int(r["risk_arrivals"]), int(r["arrivals_pending"]), int(r["medical_support"]),
+            None if r.get("screening_coverage") is None else float(r["screening_coverage"]),
+        )
+        for r in rows
+    ]  # fmt: skip
+    streets.sort(key=lambda s: (-s.cases, -(s.contacts_high + s.contacts_medium), s.street_id))
+    figures.epidemic = EpidemicFigures(
+        str(rows[0]["run_id"]),
+        params.scenario,
+        all(bool(r.get("chronic_register", False)) for r in rows),
+        streets,
+    )
+
+
 def _cases(figures: DailyFigures, workspace: Workspace) -> None:
     start = datetime.combine(figures.day, time(0), tzinfo=LOCAL)
     end = start + timedelta(days=1)
@@ -316,5 +391,6 @@ def daily_figures(workspace: Workspace, day: date, *, engine: Engine | None = No
     _data_health(figures, workspace)
     _topics(figures, workspace, engine)
     _air(figures, workspace, engine)
+    _epidemic(figures, workspace, engine)
     _cases(figures, workspace)
     return figures

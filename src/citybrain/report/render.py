@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from html import escape
 
-from citybrain.report.figures import AirFigures, DailyFigures, TopicFigures
+from citybrain.report.figures import AirFigures, DailyFigures, EpidemicFigures, TopicFigures
 
 LEVEL_COLOURS = {"high": "#c92a2a", "medium": "#f08c00", "low": "#868e96"}
 LEVEL_ZH = {"high": "高", "medium": "中", "low": "低"}
@@ -138,7 +138,47 @@ def _topic(t: TopicFigures) -> str:
     )
 
 
-def _air(air: AirFigures | None) -> str:
+NUMBERS = "一二三四五六七八九"
+SCENARIO = {"strict_control": "严防严控 strict control", "resume_work": "复工复产 resume work"}
+
+
+def _epidemic(e: EpidemicFigures | None, number: str) -> str:
+    if e is None:
+        return ""
+    columns = ("cases", "contacts_high", "contacts_medium", "risk_arrivals", "arrivals_pending",
+               "medical_support")  # fmt: skip
+
+    def coverage(value: float | None) -> str:
+        return "—" if value is None else f"{value:.0%}"
+
+    rows = "".join(
+        f"<tr><td>{escape(s.street)}</td>"
+        + "".join(f"<td class='n'>{_n(int(getattr(s, c)))}</td>" for c in columns)
+        + f"<td class='n'>{coverage(s.screening_coverage)}</td></tr>"
+        for s in e.streets
+    )
+    totals = "".join(
+        f"<th class='n' id='epidemic-{c.replace('_', '-')}'>{_n(e.total(c))}</th>" for c in columns
+    )
+    register = (
+        "精准医疗含慢病管理/家庭医生签约名册 / medical support includes the chronic-care register"
+        if e.chronic_register
+        else "慢病管理/家庭医生签约名册未接入，精准医疗只含独居与高龄老人 / the chronic-care"
+        " register is not connected: medical support lists the elderly only"
+    )
+    return (
+        f"<h2>{number}、疫情态势 Epidemic situation by street</h2>"
+        f"<p>当前场景 Scenario: <b>{escape(SCENARIO.get(e.scenario, e.scenario))}</b>。"
+        f"{escape(register)}。</p>"
+        "<table><tr><th>街道 Street</th><th>病例 Cases</th><th>密接(高) Contacts high</th>"
+        "<th>密接(中) Contacts medium</th><th>风险地区入域 Risk arrivals</th>"
+        "<th>待跟进 Pending</th><th>精准医疗 Medical support</th>"
+        f"<th>排查覆盖 Screening</th></tr>{rows}"
+        f"<tr><th>合计 Total</th>{totals}<th></th></tr></table>"
+    )
+
+
+def _air(air: AirFigures | None, number: str = "三") -> str:
     if air is None:
         return ""
     rows = "".join(
@@ -154,7 +194,7 @@ def _air(air: AirFigures | None) -> str:
             f"（{escape(zh)}{'，首要污染物 ' + escape(primary) if primary else ''}）</p>"
         )
     return (
-        "<h2>三、空气质量 Air quality (HJ 633-2012)</h2>"
+        f"<h2>{number}、空气质量 Air quality (HJ 633-2012)</h2>"
         f"<p>站点 {_n(air.stations)} 个，有效日AQI <b id='air-valid'>{_n(air.with_aqi)}</b> 个"
         " / stations, with a valid daily AQI.</p>"
         f"<div class='figs'><div><table><tr><th>类别 Category</th><th>站点 Stations</th></tr>"
@@ -181,6 +221,10 @@ def render_html(figures: DailyFigures, city: str) -> str:
         or "<tr><td colspan='4'>当日无案件 / no cases</td></tr>"
     )
     topics = "".join(_topic(t) for t in figures.topics) or "<p>未安装专题 / no topics</p>"
+    extra = [part for part in (figures.air, figures.epidemic) if part is not None]
+    air_no = NUMBERS[2]
+    epidemic_no = NUMBERS[2 + (figures.air is not None)]
+    cases_no = NUMBERS[2 + len(extra)]
     return f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <title>{escape(city)} 大数据专报 {day}</title><style>{STYLE}</style></head>
@@ -200,8 +244,9 @@ def render_html(figures: DailyFigures, city: str) -> str:
 <th>最近一次 Last load</th><th>最近成功 Last success</th></tr>{systems}</table>
 <h2>二、专题发现 Topic findings</h2>
 {topics}
-{_air(figures.air)}
-<h2>{"四" if figures.air else "三"}、案件办理 Cases by department</h2>
+{_air(figures.air, air_no)}
+{_epidemic(figures.epidemic, epidemic_no)}
+<h2>{cases_no}、案件办理 Cases by department</h2>
 <table><tr><th>部门 Department</th><th>当日立案 Opened</th><th>当日办结 Closed</th>
 <th>超期未办 Overdue</th></tr>{cases}
 <tr><th>合计 Total</th><th class="n" id="cases-opened">{_n(figures.cases_opened)}</th>
