@@ -8,8 +8,7 @@ import pytest
 
 from citybrain.cli.main import main
 from citybrain.core.workspace import Workspace
-from citybrain.govern.standardize import standardize_workspace
-from govern.standardize.city import ingested_city
+from fixtures.tinycity import std_city_copy
 
 
 def run_cli(args: list[str]) -> int:
@@ -41,10 +40,9 @@ def test_a_wrong_step_is_one_line_and_exit_2(
 @pytest.mark.duckdb
 @pytest.mark.slow
 def test_the_resolve_step_builds_the_base_zone_and_says_so(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    workspace, _ = ingested_city(tmp_path)
-    standardize_workspace(workspace)
+    workspace, _, _ = std_city_copy(tmp_path_factory, tmp_path)  # ingested and standardised
     capsys.readouterr()
     assert run_cli(["-w", str(workspace.root), "run", "--only", "resolve"]) == 0
     out = capsys.readouterr().out

@@ -11,14 +11,12 @@ from citybrain.core.catalog import Catalog
 from citybrain.core.workspace import Workspace
 from citybrain.govern.base import build_workspace_base
 from citybrain.govern.resolve import stability
-from citybrain.govern.standardize import standardize_workspace
-from govern.standardize.city import ingested_city
+from fixtures.tinycity import std_city_copy
 
 
 @pytest.fixture(scope="module")
 def std_workspace(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Path]:
-    workspace, sim = ingested_city(tmp_path_factory.mktemp("basews"))
-    standardize_workspace(workspace)
+    workspace, sim, _ = std_city_copy(tmp_path_factory, tmp_path_factory.mktemp("basews"))
     return workspace, sim
 
 

@@ -16,8 +16,8 @@ from citybrain.core.engine import Engine
 from citybrain.core.stdmodel import STD_TABLES
 from citybrain.core.workspace import Workspace
 from citybrain.govern.quality import QualityReport, assess, quality_report
-from citybrain.govern.standardize import Rules, standardize_table, standardize_workspace
-from govern.standardize.city import ingested_city
+from citybrain.govern.standardize import Rules, standardize_table
+from fixtures.tinycity import std_city_copy
 from govern.standardize.handmade import person_rows, raw_source, write_load
 
 STD = STD_TABLES["person_registration"]
@@ -60,8 +60,7 @@ def test_same_scores_on_both_engines(engine: Engine) -> None:
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    workspace, _ = ingested_city(tmp_path_factory.mktemp("qcity"))
-    standardize_workspace(workspace)
+    workspace, _, _ = std_city_copy(tmp_path_factory, tmp_path_factory.mktemp("qcity"))
     return workspace
 
 

@@ -1,4 +1,5 @@
-"""A tiny synthetic city, ingested and standardised once per test session (DuckDB)."""
+"""A tiny synthetic city, ingested and standardised once per test run (DuckDB); this module's
+tests get their own copy of it (one of them standardises again)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,10 @@ from pathlib import Path
 import pytest
 
 from citybrain.core.workspace import Workspace
-from citybrain.govern.standardize import StandardizeResult, standardize_workspace
-from govern.standardize.city import ingested_city
+from citybrain.govern.standardize import StandardizeResult
+from fixtures.tinycity import std_city_copy
 
 
 @pytest.fixture(scope="session")
 def std_city(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Path, StandardizeResult]:
-    workspace, sim = ingested_city(tmp_path_factory.mktemp("stdcity"))
-    return workspace, sim, standardize_workspace(workspace)
+    return std_city_copy(tmp_path_factory, tmp_path_factory.mktemp("stdcity"))
