@@ -306,6 +306,8 @@ STD_TABLES: dict[str, StdTable] = {
             _c("record_id", role="record_key", zh="记录号"),  # newer API versions only
             _c("lot_id", zh="停车场编号"),  # the lot, not the row: one per update
             _c("name", zh="停车场名称"),
+            _c("lon", "float64", role="lon"),  # the lot's place (newer API versions only)
+            _c("lat", "float64", role="lat"),
             _c("capacity", "int64", role="measure", zh="总泊位"),
             _c("free", "int64", role="measure", zh="空余泊位"),
             _c("updated_at", "timestamp", role="event_time", zh="更新时间"),

@@ -1,4 +1,5 @@
-"""Entities: an enterprise's credit report with reasons, and a parking query.
+"""Entities: an enterprise's credit report with reasons, and the parking queries (the lots with
+free spaces for staff; the nearest lots with free spaces for anyone, ``api.parking``).
 
 The credit score and its reasons are documented in ``citybrain.api.credit``; reports are served
 from an index over the std zone that is rebuilt when one of its input tables changes.
@@ -15,8 +16,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
+from citybrain.api import parking
 from citybrain.api.credit import CreditIndex, CreditIndexCache, CreditReport
-from citybrain.api.deps import LakeDep, Principal, Security, get_security, require
+from citybrain.api.deps import LakeDep, Principal, Security, get_security, public, require
 from citybrain.api.security.roles import Permission
 
 router = APIRouter(tags=["entities"])
@@ -129,3 +131,72 @@ def parking_lots(
         for r in rows
     ]
     return ParkingAnswer(lots=lots, located=located, message=message)
+
+
+class ParkingPoint(BaseModel):
+    lon: float
+    lat: float
+    matched: str | None = Field(None, description="the register's address that placed the text")
+    level: str | None = Field(None, description="building, estate, road_number or road")
+
+
+class NearestLots(BaseModel):
+    point: ParkingPoint
+    lots: list[ParkingLot]
+    located: bool = Field(description="false: the lots have no coordinates, so none is near")
+    message: str | None = None
+
+
+@router.get(
+    "/parking/nearest",
+    dependencies=[Depends(public)],
+    responses={422: {"description": "no point, or an address the register does not know"}},
+)
+def nearest_lots(
+    request: Request,
+    lake: LakeDep,
+    lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
+    lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
+    address: Annotated[
+        str | None, Query(min_length=2, max_length=200, description="a typed address")
+    ] = None,
+    k: Annotated[int, Query(ge=1, le=20, description="how many lots")] = 5,
+    min_free: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> NearestLots:
+    """The ``k`` lots nearest a point (``lon``/``lat``, or a typed ``address`` the register
+    places) with at least ``min_free`` free spaces in their newest snapshot: distance and free
+    spaces. Open to anyone (residents), rate-limited per client address."""
+    state = request.app.state
+    if lon is not None and lat is not None:
+        point = parking.Point(lon, lat)
+    elif address is not None:
+        addresses = parking.register(state, lake)
+        found = parking.place(addresses, address.strip()) if addresses is not None else None
+        if found is None:
+            raise HTTPException(
+                422, detail=f"address not found in the address register: {address.strip()}"
+            )
+        point = found
+    else:
+        raise HTTPException(422, detail="give lon and lat, or an address")
+    where = ParkingPoint(lon=point.lon, lat=point.lat, matched=point.matched, level=point.level)
+    lots = parking.lots_now(state, lake)
+    if lots is None:
+        return NearestLots(point=where, lots=[], located=False, message="no parking data")
+    located = lots.num_rows > 0 and pc.sum(pc.is_valid(lots["lon"]).cast(pa.int64())).as_py() > 0
+    if not located:
+        message = "the parking lots carry no coordinates" if lots.num_rows else "no parking data"
+        return NearestLots(point=where, lots=[], located=False, message=message)
+    rows = parking.nearest(lots, point, k, min_free).to_pylist()
+    found_lots = [
+        ParkingLot(
+            lot_id=str(r["lot_id"]),
+            name=r["name"],
+            capacity=r["capacity"],
+            free=r["free"],
+            updated_at=None if r["updated_at"] is None else str(r["updated_at"]),
+            distance_m=r["distance_m"],
+        )
+        for r in rows  # at most k (20)
+    ]
+    return NearestLots(point=where, lots=found_lots, located=True)

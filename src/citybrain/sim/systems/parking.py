@@ -1,6 +1,7 @@
 """智慧停车 — parking-lot occupancy snapshots from the city parking platform, served as a paged
 JSON HTTP API; rows in ``data/*.parquet``. Office lots fill on weekdays, residential lots at night;
-some lots report a stale value for hours (a sensor fault to detect)."""
+some lots report a stale value for hours (a sensor fault to detect). Each lot lies at a building
+of its estate (WGS-84 ``lng``/``lat`` on every row, as the platform's lot register gives them)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ def build(ctx: SystemContext) -> None:
         pa.array(np.where(office, "地下停车场", "小区停车场")),
     )
     ids = concat("P5101", padded(np.arange(n) + 1, 5))
+    lot_lon, lot_lat = _at_a_building(w.geo.buildings, e["estate_id"].to_numpy()[at])
     k = w.scale.parking_snapshots_per_day
     folder = ctx.dir(SYSTEM)
     for m in range(w.months):
@@ -68,6 +70,8 @@ def build(ctx: SystemContext) -> None:
                 "recordNo": np.arange(first, first + steps * n, dtype=np.int64),
                 "parkId": ids.take(pa.array(np.tile(np.arange(n), steps))),
                 "parkName": names.take(pa.array(np.tile(np.arange(n), steps))),
+                "lng": np.tile(lot_lon, steps),
+                "lat": np.tile(lot_lat, steps),
                 "totalBerth": np.tile(capacity, steps),
                 "freeBerth": free.ravel(),
                 # one string per snapshot, taken onto its rows
@@ -87,3 +91,13 @@ def build(ctx: SystemContext) -> None:
             ),
         )
     write_connection_file(folder, "http", resource=f"/api/{SYSTEM}", page_size=1000)
+
+
+def _at_a_building(buildings: pa.Table, estates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Longitude and latitude (6 decimals) of the first building of each estate given."""
+    of = buildings["estate_id"].to_numpy()
+    firsts, where = np.unique(of, return_index=True)
+    row = where[np.searchsorted(firsts, estates)]
+    lon = np.round(buildings["lon"].to_numpy()[row], 6)
+    lat = np.round(buildings["lat"].to_numpy()[row], 6)
+    return lon, lat

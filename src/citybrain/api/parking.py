@@ -1,0 +1,154 @@
+"""The nearest parking lots with free spaces now: the public answer the resident portal uses.
+
+A point is given as ``lon``/``lat`` or as a typed address. The address parser reads the address
+(``citybrain.address.parse``) and its most specific part found in the standard address register
+places it: an estate's building, the estate, a road number, the road (the mean of what matched).
+Each lot's newest snapshot comes from ``std.parking_occupancy`` (read once per version of the
+table, kept per app); distances are great-circle metres, vectorised over every lot.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import ibis
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from citybrain.address import parse
+from citybrain.api.deps import Lake
+
+EARTH_M = 6_371_008.8
+LOT_COLUMNS = ("lot_id", "name", "capacity", "free", "updated_at", "lon", "lat")
+
+
+@dataclass(frozen=True)
+class Point:
+    lon: float
+    lat: float
+    matched: str | None = None  # the register's words for what placed the address
+    level: str | None = None  # building, estate, road_number, road
+
+
+def _stamp(lake: Lake, table: str) -> tuple[tuple[str, int, int], ...]:
+    folder = lake.workspace.zone("std") / table
+    if not folder.is_dir():
+        return ()
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    return tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+
+
+_LOCK = threading.Lock()
+
+
+def _cached(state: Any, name: str, lake: Lake, table: str, read: Any) -> Any:
+    """``read()`` once per version of std ``table`` (its files, sizes, times), kept on the app."""
+    stamp = _stamp(lake, table)
+    held = getattr(state, name, None)
+    if held is not None and held[0] == stamp:
+        return held[1]
+    with _LOCK:
+        value = read()
+        setattr(state, name, (stamp, value))
+    return value
+
+
+def lots_now(state: Any, lake: Lake) -> pa.Table | None:
+    """Each lot's newest snapshot with its place; None without parking data."""
+
+    def read() -> pa.Table | None:
+        if not lake.exists("std", "parking_occupancy"):
+            return None
+        with lake.engine() as engine:
+            t = engine.table("std", "parking_occupancy")
+            if not {"lon", "lat"} <= set(t.columns):  # lots delivered without their place
+                t = t.mutate(lon=ibis.null("float64"), lat=ibis.null("float64"))
+            t = t.filter(t.lot_id.notnull() & t.updated_at.notnull())
+            latest = t.group_by("lot_id").aggregate(updated_at=t.updated_at.max())
+            newest = t.semi_join(latest, ["lot_id", "updated_at"]).distinct(on="lot_id")
+            return engine.to_arrow(newest.select(*LOT_COLUMNS))
+
+    table: pa.Table | None = _cached(state, "parking_lots_now", lake, "parking_occupancy", read)
+    return table
+
+
+def nearest(lots: pa.Table, point: Point, k: int, min_free: int) -> pa.Table:
+    """The ``k`` nearest lots with at least ``min_free`` free spaces and a place, nearest first,
+    with ``distance_m``."""
+    usable = pc.and_(
+        pc.and_(pc.is_valid(lots["lon"]), pc.is_valid(lots["lat"])),
+        pc.fill_null(pc.greater_equal(lots["free"], min_free), False),
+    )
+    kept = lots.filter(usable)
+    lon = np.radians(kept["lon"].to_numpy(zero_copy_only=False).astype(float))
+    lat = np.radians(kept["lat"].to_numpy(zero_copy_only=False).astype(float))
+    lon0, lat0 = np.radians(point.lon), np.radians(point.lat)
+    a = np.sin((lat - lat0) / 2) ** 2 + np.cos(lat) * np.cos(lat0) * np.sin((lon - lon0) / 2) ** 2
+    metres = 2 * EARTH_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    order = np.lexsort((kept["lot_id"].to_numpy(zero_copy_only=False), metres))[:k]
+    return kept.take(pa.array(order)).append_column(
+        "distance_m", pa.array(np.round(metres[order], 1), pa.float64())
+    )
+
+
+def register(state: Any, lake: Lake) -> pa.Table | None:
+    """The register's addresses with a point (the columns placing needs), None without one."""
+
+    def read() -> pa.Table | None:
+        if not lake.exists("std", "standard_address"):
+            return None
+        columns = ["full_address", "level", "road_name", "road_no", "estate_name",
+                   "building_no", "lon", "lat"]  # fmt: skip
+        with lake.engine() as engine:
+            t = engine.table("std", "standard_address")
+            if not set(columns) <= set(t.columns):
+                return None
+            t = t.filter(t.lon.notnull() & t.lat.notnull() & t.level.isin(LEVELS))
+            return engine.to_arrow(t.select(*columns))
+
+    table: pa.Table | None = _cached(state, "parking_register", lake, "standard_address", read)
+    return table
+
+
+LEVELS = ("road_number", "building")
+
+
+def _equal(table: pa.Table, column: str, value: str) -> pa.Array:
+    return pc.fill_null(pc.equal(table[column], value), False)
+
+
+def place(addresses: pa.Table, text: str) -> Point | None:
+    """Where the register puts a typed address: its most specific part that matches."""
+    p = parse(text)
+    building = _equal(addresses, "level", "building")
+    tries: list[tuple[str, pa.Array]] = []
+    if p.estate:
+        estate = _equal(addresses, "estate_name", p.estate)
+        if p.building:
+            number = _equal(addresses, "building_no", p.building)
+            tries.append(("building", pc.and_(estate, number)))
+        tries.append(("estate", pc.and_(estate, building)))
+    if p.road:
+        road = _equal(addresses, "road_name", p.road)
+        number = _equal(addresses, "level", "road_number")
+        if p.road_number:
+            tries.append(
+                ("road_number", pc.and_(pc.and_(road, number),
+                                        _equal(addresses, "road_no", p.road_number)))
+            )  # fmt: skip
+        tries.append(("road", pc.and_(road, number)))
+    for level, mask in tries:
+        hit = addresses.filter(mask)
+        if hit.num_rows:
+            words = hit["full_address"][0].as_py() if level in ("building", "road_number") else (
+                p.estate if level == "estate" else p.road)  # fmt: skip
+            return Point(
+                float(pc.mean(hit["lon"]).as_py()),
+                float(pc.mean(hit["lat"]).as_py()),
+                matched=words,
+                level=level,
+            )
+    return None
