@@ -16,12 +16,9 @@ from citybrain.core.catalog import Catalog
 
 def catalog_report(workspace: Workspace) -> dict[str, Any]:
     """Headline figures and datasets by zone, as plain JSON-ready data."""
-    catalog = Catalog.open(workspace.ops_db_url)
-    try:
+    with Catalog.open(workspace.ops_db_url) as catalog:
         headline = catalog.headline()
         datasets = catalog.list_datasets()
-    finally:
-        catalog.close()
     zones: dict[str, list[dict[str, Any]]] = {}
     # a dataset registered but never given a row (a source with no data yet) is not counted
     empty = sum(1 for d in datasets if d.latest is None or not d.latest.rows)

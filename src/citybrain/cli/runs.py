@@ -29,11 +29,8 @@ def runs_command(
     from citybrain.core.catalog import Catalog
 
     workspace = Workspace.open(state.workspace)
-    catalog = Catalog.open(workspace.ops_db_url)
-    try:
+    with Catalog.open(workspace.ops_db_url) as catalog:
         found = catalog.list_pipeline_runs(limit=limit)
-    finally:
-        catalog.close()
     if as_json:
         rows = [run.model_dump(mode="json", exclude={"stages"}) for run in found]
         # print, not console.print_json: one compact array that a script can read

@@ -3,7 +3,7 @@ freshness and lineage, plus the load and pipeline runs that made them.
 
 One Python API for the CLI, the API and the web app::
 
-    catalog = Catalog.open(workspace.ops_db_url)
+    catalog = Catalog.open(workspace.ops_db_url)  # or `with Catalog.open(…) as catalog:`, closed
     catalog.register_dataset(DatasetSpec(zone="raw", name="hukou.persons", system_id="hukou", ...))
     catalog.record_stats("raw/hukou.persons", rows=12034, load_id=load.load_id)
     catalog.add_lineage("source/hukou.persons", "raw/hukou.persons", kind="ingest")

@@ -65,6 +65,12 @@ class Catalog:
     def close(self) -> None:
         self.ops_engine.dispose()
 
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @contextmanager
     def _session(self) -> Iterator[Session]:
         with session(self.ops_engine) as db:

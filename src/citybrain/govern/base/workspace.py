@@ -46,18 +46,14 @@ def build_workspace_base(
 ) -> BaseBuild:
     """Resolve and write the workspace's base tables and record them in its catalog."""
     config = load_resolve_config(workspace.root, workspace.config.resolve)
-    catalog = Catalog.open(workspace.ops_db_url)
-    try:
-        with workspace.engine() as engine:
-            std = std_inputs(engine, config)
-            return build_base(
-                engine,
-                std,
-                config=config,
-                incremental=not full,
-                catalog=catalog,
-                run_id=run_id,
-                report=report,
-            )
-    finally:
-        catalog.close()
+    with Catalog.open(workspace.ops_db_url) as catalog, workspace.engine() as engine:
+        std = std_inputs(engine, config)
+        return build_base(
+            engine,
+            std,
+            config=config,
+            incremental=not full,
+            catalog=catalog,
+            run_id=run_id,
+            report=report,
+        )

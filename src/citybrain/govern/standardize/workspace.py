@@ -39,11 +39,8 @@ def standardize_workspace(
             engine.close()
     result = StandardizeResult(results)
     if catalog is None:
-        catalog = Catalog.open(workspace.ops_db_url)
-        try:
+        with Catalog.open(workspace.ops_db_url) as catalog:
             record_in_catalog(catalog, result, workspace)
-        finally:
-            catalog.close()
     else:
         record_in_catalog(catalog, result, workspace)
     return result
