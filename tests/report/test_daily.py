@@ -212,6 +212,40 @@ def test_daily_report_html_and_pdf(
     assert (margin_band < 128).mean() < 0.001
 
 
+def test_cases_as_they_stood_that_day(workspace: Workspace) -> None:
+    """A past day's cases: counted in the city's day (Beijing time), overdue as it stood at the
+    day's end even if closed since, and the cases opened later for that day's findings."""
+    from citybrain.report import daily_figures
+
+    noon = datetime(2025, 3, 14, 12, tzinfo=LOCAL)
+    day = timedelta(days=1)
+    ops = connect(workspace.ops_db_url)
+    with session(ops) as db:
+        db.add_all(
+            [
+                # overdue on the 14th, closed on the 15th: still overdue in the 14th's report
+                _case(6, "区城管局", noon - 2 * day, status="closed", sla_due_at=noon - day,
+                      closed_at=noon + day),
+                # 00:30 in Beijing is the 13th in UTC: opened on the 14th
+                _case(7, "区城管局", datetime(2025, 3, 14, 0, 30, tzinfo=LOCAL)),
+                # opened three days later for the 14th's finding (a late run)
+                _case(8, "区城管局", noon + 3 * day),
+                # due and closed before the 14th ended: not overdue
+                _case(9, "区城管局", noon - 3 * day, status="closed", sla_due_at=noon - day,
+                      closed_at=noon - day - timedelta(hours=2)),
+            ]
+        )  # fmt: skip
+    ops.dispose()
+    cases = {c.department: c for c in daily_figures(workspace, DAY).cases}
+    city = cases["区城管局"]
+    assert (city.opened, city.closed, city.overdue, city.for_day) == (1, 0, 2, 6)
+    env = cases["区生态环境局"]
+    assert (env.opened, env.closed, env.overdue, env.for_day) == (3, 1, 0, 3)
+    # the day after, case 6 was closed (on time for nothing: it was overdue) and 4 still is
+    after = {c.department: c for c in daily_figures(workspace, DAY + day).cases}
+    assert (after["区城管局"].closed, after["区城管局"].overdue) == (1, 1)
+
+
 def test_epidemic_only_when_switched_on(workspace: Workspace) -> None:
     from citybrain.report import write_daily_html
     from citybrain.topics.builtin.epidemic import Epidemic

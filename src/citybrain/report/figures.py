@@ -7,7 +7,9 @@ database — never typed in.
   level, and the trend over the periods up to the day;
 - the epidemic situation per street (疫情态势), from the epidemic topic's latest run, when the
   city switched the topic on (``[topics.epidemic] enabled = true``);
-- cases: opened and closed that day, and overdue at its end, by department.
+- cases: opened and closed that day, and overdue at its end (as things stood then, whatever
+  happened since), by department; and the cases opened for the day's findings whenever that
+  was (a replayed or late city's run opens them days after the day its data is about).
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from citybrain.cases import Case
-from citybrain.cases.states import ACTIVE_STATUSES
+from citybrain.cases.states import ACTIVE_STATUSES, Status
 from citybrain.core.catalog import Catalog
 from citybrain.core.opsdb import connect, session
 from citybrain.topics import discover_topics
@@ -66,6 +68,7 @@ class DepartmentCases:
     opened: int
     closed: int
     overdue: int
+    for_day: int = 0  # cases for the day's findings (period = the day or its month), any time
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,10 @@ class DailyFigures:
     @property
     def cases_overdue(self) -> int:
         return sum(c.overdue for c in self.cases)
+
+    @property
+    def cases_for_day(self) -> int:
+        return sum(c.for_day for c in self.cases)
 
     @property
     def findings_new(self) -> int:
@@ -319,10 +326,22 @@ def _epidemic(figures: DailyFigures, workspace: Workspace, engine: Engine | None
 
 
 def _cases(figures: DailyFigures, workspace: Workspace) -> None:
+    """Cases by department for the city's day ``figures.day`` (00:00–24:00 Asia/Shanghai).
+
+    Overdue is as of the end of the day: opened by then, due by then, not closed by then — a
+    case closed since still counts (its current status would hide it from every past day's
+    report). Statuses other than closing are not replayed: a case returned since counts by its
+    status now, and the due time is the current one (after any extension)."""
     start = datetime.combine(figures.day, time(0), tzinfo=LOCAL)
     end = start + timedelta(days=1)
     department = func.coalesce(Case.department, "未分派")
-    active = [s.value for s in ACTIVE_STATUSES]
+    still_open = [s.value for s in ACTIVE_STATUSES]
+    done = [Status.closed.value, Status.archived.value]
+    open_then = or_(
+        Case.status.in_(still_open),
+        and_(Case.status.in_(done), Case.closed_at.is_not(None), Case.closed_at >= end),
+    )
+    day = figures.day.isoformat()
     queries = {
         "opened": select(department, func.count())
         .where(Case.created_at >= start, Case.created_at < end)
@@ -331,7 +350,10 @@ def _cases(figures: DailyFigures, workspace: Workspace) -> None:
         .where(Case.closed_at >= start, Case.closed_at < end)
         .group_by(department),
         "overdue": select(department, func.count())
-        .where(Case.sla_due_at < end, Case.status.in_(active))
+        .where(Case.created_at < end, Case.sla_due_at < end, open_then)
+        .group_by(department),
+        "for_day": select(department, func.count())
+        .where(Case.period.in_([day, day[:7]]))
         .group_by(department),
     }
     ops_engine = connect(workspace.ops_db_url)
@@ -344,7 +366,9 @@ def _cases(figures: DailyFigures, workspace: Workspace) -> None:
     finally:
         ops_engine.dispose()
     figures.cases = [
-        DepartmentCases(name, c.get("opened", 0), c.get("closed", 0), c.get("overdue", 0))
+        DepartmentCases(
+            name, c.get("opened", 0), c.get("closed", 0), c.get("overdue", 0), c.get("for_day", 0)
+        )
         for name, c in sorted(counts.items())
     ]
 

@@ -215,10 +215,11 @@ def render_html(figures: DailyFigures, city: str) -> str:
     cases = (
         "".join(
             f"<tr><td>{escape(c.department)}</td><td class='n'>{_n(c.opened)}</td>"
-            f"<td class='n'>{_n(c.closed)}</td><td class='n'>{_n(c.overdue)}</td></tr>"
+            f"<td class='n'>{_n(c.closed)}</td><td class='n'>{_n(c.overdue)}</td>"
+            f"<td class='n'>{_n(c.for_day)}</td></tr>"
             for c in figures.cases
         )
-        or "<tr><td colspan='4'>当日无案件 / no cases</td></tr>"
+        or "<tr><td colspan='5'>当日无案件 / no cases</td></tr>"
     )
     topics = "".join(_topic(t) for t in figures.topics) or "<p>未安装专题 / no topics</p>"
     extra = [part for part in (figures.air, figures.epidemic) if part is not None]
@@ -247,10 +248,15 @@ def render_html(figures: DailyFigures, city: str) -> str:
 {_air(figures.air, air_no)}
 {_epidemic(figures.epidemic, epidemic_no)}
 <h2>{cases_no}、案件办理 Cases by department</h2>
+<p class="sub">当日立案、办结按北京时间当日计；超期未办为当日24时的状态（其后办结的仍计入）；
+“当日发现立案”为就当日（月度专题为当月）发现所立案件，不论何时立案。 Opened and closed: during the
+day (Beijing time); overdue: as it stood at the day's end; for the day's findings: cases on the
+day's (a monthly topic's: the month's) findings, whenever opened.</p>
 <table><tr><th>部门 Department</th><th>当日立案 Opened</th><th>当日办结 Closed</th>
-<th>超期未办 Overdue</th></tr>{cases}
+<th>超期未办 Overdue</th><th>当日发现立案 For the day's findings</th></tr>{cases}
 <tr><th>合计 Total</th><th class="n" id="cases-opened">{_n(figures.cases_opened)}</th>
 <th class="n">{_n(figures.cases_closed)}</th>
-<th class="n">{_n(figures.cases_overdue)}</th></tr></table>
+<th class="n">{_n(figures.cases_overdue)}</th>
+<th class="n" id="cases-for-day">{_n(figures.cases_for_day)}</th></tr></table>
 </body></html>
 """
