@@ -57,10 +57,8 @@ def key_text(loc: Sequence[str | int]) -> str:
 
 
 def parse_model(text: str, model: type[M], file: str = "<settings>") -> M:
-    """``text`` validated as ``model``; the first problem raised as one `SettingsFileError`.
-
-    An unknown key (a misspelt one) explains a missing one, so it is named first.
-    """
+    """``text`` validated as ``model``; the first problem (`first_problem`) raised as one
+    `SettingsFileError`."""
     try:
         tree = YAML(typ="rt").load(text)
     except MarkedYAMLError as exc:
@@ -74,18 +72,25 @@ def parse_model(text: str, model: type[M], file: str = "<settings>") -> M:
     try:
         return model.model_validate(plain(tree))
     except ValidationError as exc:
-        errors = exc.errors()
-        first = sorted(errors, key=lambda e: e["type"] != "extra_forbidden")[0]
-        loc = tuple(p for p in first["loc"] if isinstance(p, (str, int)))
-        if first["type"] == "extra_forbidden":
-            problem = "unknown key"
-        elif first["type"] == "missing":
-            problem = "required key is missing"
-        else:
-            problem = str(first["msg"]).removeprefix("Value error, ")
-        if len(errors) > 1:
-            problem += f" (and {len(errors) - 1} more problem(s))"
+        loc, problem = first_problem(exc)
         raise SettingsFileError(file, line_of(tree, loc), key_text(loc), problem) from None
+
+
+def first_problem(error: ValidationError) -> tuple[tuple[str | int, ...], str]:
+    """Where the problem to name first is and what it is, in a reader's words, with how many more
+    there are. An unknown key (a misspelt one) explains a missing one, so it is named first."""
+    errors = error.errors()
+    first = sorted(errors, key=lambda e: e["type"] != "extra_forbidden")[0]
+    loc = tuple(p for p in first["loc"] if isinstance(p, (str, int)))
+    if first["type"] == "extra_forbidden":
+        problem = "unknown key"
+    elif first["type"] == "missing":
+        problem = "required key is missing"
+    else:
+        problem = str(first["msg"]).removeprefix("Value error, ")
+    if len(errors) > 1:
+        problem += f" (and {len(errors) - 1} more problem(s))"
+    return loc, problem
 
 
 def load_model(path: Path, model: type[M]) -> M:

@@ -340,15 +340,7 @@ def _check(make: Callable[[], T], source: str) -> T:
 
 
 def _describe(error: ValidationError, source: str) -> str:
-    first = error.errors()[0]
-    key = ""
-    for part in first["loc"]:
-        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
-    problem = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        problem = "unknown key"
-    elif first["type"] == "missing":
-        problem = "required key is missing"
-    more = len(error.errors()) - 1
-    where = f"{key}: " if key else ""
-    return f"{source}: {where}{problem}" + (f" (and {more} more problem(s))" if more else "")
+    from citybrain.core.yamlmodel import first_problem, key_text  # ruamel only on an error
+
+    loc, problem = first_problem(error)
+    return f"{source}: {key_text(loc)}: {problem}" if loc else f"{source}: {problem}"
