@@ -184,6 +184,17 @@ BEFORE_2015: list[tuple[str, str, str]] = [
     ("哈尔滨市双城市", "双城市", "双城区"),
     ("青岛市四方区", "四方区", "市北区"),
     ("青岛市胶南市", "胶南市", "黄岛区"),
+    # X县 that became a district (directly or through a county-level city): the rule-made alias
+    # X县 of X区 read them as current; the row makes them historical.
+    ("浙江省杭州市余杭县临平镇", "余杭县", "余杭区"),
+    ("杭州市萧山县城厢镇", "萧山县", "萧山区"),
+    ("浙江省富阳县", "富阳县", "富阳区"),
+    ("杭州临安县锦城镇", "临安县", "临安区"),
+    ("南京市江宁县东山镇", "江宁县", "江宁区"),
+    ("江苏省南京市溧水县永阳镇", "溧水县", "溧水区"),
+    ("南京高淳县", "高淳县", "高淳区"),
+    ("重庆市綦江县古南镇", "綦江县", "綦江区"),
+    ("重庆大足县龙岗镇", "大足县", "大足区"),
 ]
 
 
@@ -199,7 +210,14 @@ def test_a_county_changed_before_2015_reads_as_its_successor(
 
 
 def test_an_old_name_alone_reads_as_its_successor() -> None:
-    for written, successor in (("崇文区", "东城区"), ("宣武区", "西城区"), ("绍兴县", "柯桥区")):
+    for written, successor in (
+        ("崇文区", "东城区"),
+        ("宣武区", "西城区"),
+        ("绍兴县", "柯桥区"),
+        ("鄞县", "鄞州区"),
+        ("余杭县", "余杭区"),
+        ("萧山市", "萧山区"),
+    ):
         parsed = parse(written)
         assert (parsed.district, parsed.admin_status) == (successor, "historical"), parsed
 
