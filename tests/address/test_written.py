@@ -103,6 +103,24 @@ CASES: list[tuple[str, str]] = [
     ("武侯区科华北路62号（原人民南路四段12号）", "road=科华北路 road_number=62 estate=- room=-"),
     # a landmark next to the number is the place; the word saying where is dropped
     ("西湖区文三路90号东部软件园对面", "road=文三路 road_number=90 estate=东部软件园"),
+    # 义乌 markets: zone, gate, floor, the market's lane (N街: no road of the city), stall
+    (
+        "义乌国际商贸城二区东16门3楼2街12345号",
+        "district=义乌市 road=- road_number=- estate=国际商贸城 zone=2区 floor=3 room=12345",
+    ),
+    (
+        "浙江省义乌市国际商贸城五区2楼18街",
+        "district=义乌市 road=- estate=国际商贸城 zone=5区 floor=2 room=-",
+    ),
+    ("义乌市篁园市场B座3楼5街12号", "road=- estate=篁园市场 building=B floor=3 room=12"),
+    ("浙江义乌福田市场", "district=义乌市 road=- estate=福田市场"),
+    ("成都市荷花池市场2楼B区108号", "road=- estate=荷花池市场 zone=B区 floor=2 room=108"),
+    ("义乌稠州北路199号", "district=义乌市 road=稠州北路 road_number=199"),
+    # 南苑区 (北京, abolished 1958): a county the data does not know, not 丰台区's 南苑街道
+    ("北京市南苑区前门大街1号", "district=南苑区 district_code=- street=- road=前门大街"),
+    ("北京南苑区", "district=南苑区 district_code=- street=- estate=-"),
+    ("北京市丰台区南苑路5号", "district=丰台区 road=南苑路 road_number=5"),
+    ("北京市丰台区南苑街道", "district=丰台区 street=南苑街道"),
 ]
 
 
@@ -177,3 +195,11 @@ def test_every_way_of_writing_a_basement_is_a_negative_floor(n: int, form: str) 
 )
 def test_a_second_address_in_the_field_is_noted_not_read(text: str, note: str) -> None:
     assert note in parse(text).notes
+
+
+def test_a_market_lane_is_noted_never_a_road_of_the_city() -> None:
+    parsed = parse("浙江省义乌市国际商贸城二区东16门3楼12街3456号")
+    assert (parsed.road, parsed.road_number, parsed.room) == (None, None, "3456"), parsed
+    assert "market lane: 12街" in parsed.notes and "market gate: 东16门" in parsed.notes
+    # a road before the market is a road: the market form is not read then
+    assert parse("义乌市稠州北路国际商贸城2街").road == "稠州北路"

@@ -51,6 +51,11 @@ _ROAD_AFTER = re.compile(r"[\u4e00-\u9fff]{1,8}?(?:路|街|大道|巷)(?:[东西
 # 镇/乡/街道 written follows — else the name is a place's (荷花池市场, 桂溪生态公园).
 _TOWN_AFTER = re.compile(r"$|\d|镇|乡|街道|[\u4e00-\u9fff]{0,8}?(?:路|街|大道|巷|社区|村|组)")
 _TOWN_LOOK = 12  # characters `_TOWN_AFTER` may read
+# 南苑区, 南苑县: a town's short name followed by 区 / 县 is part of a county's name (one the
+# data does not know: 北京 南苑区, abolished 1958), never the town (丰台区南苑街道).
+_COUNTY_WORDS = frozenset("区县")
+# A market after a county's short name written first (义乌国际商贸城, 义乌篁园市场).
+_MARKET_AFTER = re.compile(r"[\u4e00-\u9fff]{0,8}?(?:商贸城|小商品城|市场|商城|批发城)")
 TOWN_FITS = 32  # a flag on a kind handed to `AdminReader._accept`
 TOWN_FOLLOWS = 64  # a flag handed to `AdminReader._accept` (see `_town_of_follows`)
 LONE = 16  # a flag on a kind handed to `AdminReader._accept` (see `_lone_counties`)
@@ -284,6 +289,7 @@ class AdminReader:
         self._town_stems = tables.town_stems
         self._town_stem_heads = tables.town_stem_heads
         self._moved_from = tables.moved_from
+        self._counties_of: dict[str, tuple[Division, ...]] = {}  # see _town_of_follows
 
     @staticmethod
     def is_within(division: Division, ancestor: Division) -> bool:
@@ -400,7 +406,7 @@ class AdminReader:
                 town_follows = 0
                 if alias in short_below_city and after and _lower_or_road(after):
                     horizon = max(horizon, end + 4)  # a town's stem, 4 at most (_town_stem_at)
-                    if not self._town_of_follows(entries, text, end):
+                    if not self._town_of_follows(alias, entries, text, end):
                         continue  # 人民路, 玉林北路: a town's or county's short name starts a road
                     town_follows = TOWN_FOLLOWS
                 flags = -1  # see _fits, worked out once per alias when needed
@@ -529,7 +535,11 @@ class AdminReader:
         flags = 0
         if alias in self._lone_counties and self._lone_fits(alias, text, end):
             flags |= LONE
-        if alias in self._town_shorts and _TOWN_AFTER.match(text, end, end + _TOWN_LOOK):
+        if (
+            alias in self._town_shorts
+            and text[end : end + 1] not in _COUNTY_WORDS
+            and _TOWN_AFTER.match(text, end, end + _TOWN_LOOK)
+        ):
             flags |= TOWN_FITS
         return flags
 
@@ -538,6 +548,8 @@ class AdminReader:
         there, or a unit inside it, a road or a number follows (not 锦江雅居, an estate)."""
         if end >= len(text) or text[end].isdigit() or _ROAD_AFTER.match(text, end):
             return True
+        if _MARKET_AFTER.match(text, end):
+            return True  # 义乌国际商贸城: a market named after the county is in it
         entries = self._names[alias]
         county = next(d for d, _ in entries if d.level == DISTRICT)
         for length in self._lengths_to_try.get(text[end : end + 3], _TWO):  # 昆山花桥: a town of it
@@ -547,15 +559,18 @@ class AdminReader:
         return False
 
     def _town_of_follows(
-        self, entries: tuple[tuple[Division, int], ...], text: str, end: int
+        self, alias: str, entries: tuple[tuple[Division, int], ...], text: str, end: int
     ) -> bool:
         """慈溪周巷: a county's short name, then a town of that county (周巷, 周巷镇) written
         straight after it, is the county, though the town's name looks like a lane (…巷)."""
         if text[end : end + 2] not in self._town_stem_heads:
             return False  # before looking at each unit the short name may be (many for 城关)
-        return any(
-            d.level == DISTRICT and self._town_stem_at(d, text, end) is not None for d, _ in entries
-        )
+        counties = self._counties_of.get(alias)
+        if counties is None:  # once per short name: of its (up to ~50) units, the few counties
+            counties = self._counties_of[alias] = tuple(
+                d for d, _ in entries if d.level == DISTRICT
+            )
+        return any(self._town_stem_at(d, text, end) is not None for d in counties)
 
     def _town_stem_at(self, county: Division, text: str, pos: int) -> tuple[Division, int] | None:
         """The town of ``county`` whose name without 镇 / 乡 / 街道 starts at ``pos`` (the longest),
