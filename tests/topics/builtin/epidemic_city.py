@@ -151,7 +151,7 @@ def write_truth(folder: Path) -> Path:
     links = []
     for table, key in (("person_registration", "record_id"), ("residence_permit", "permit_id"),
                        ("test_record", "test_id"), ("arrival", "record_id"),
-                       ("delivery", "stat_id")):  # fmt: skip
+                       ("delivery", "stat_id"), ("chronic_care", "record_id")):  # fmt: skip
         for row in std[table].to_pylist():
             letter = str(row.get("name") or row["recipient_name"])[-1]
             links.append({"system": row["source_system"], "table": "*", "key_field": key,
@@ -175,5 +175,12 @@ def write_truth(folder: Path) -> Path:
                  for i, a in enumerate(UNIT)]  # fmt: skip
     pq.write_table(pa.Table.from_pylist(dwellings), folder / "dwellings.parquet")
     persons = [{"person_id": 1, "dwelling_id": i} for i in range(len(UNIT))]
+    home = {"B": "D101", "C": "D102", "F": "D301", "E": "D401", "G": "D501"}
+    persons += [{"person_id": TRUE[k], "dwelling_id": list(UNIT).index(a)} for k, a in home.items()]
     pq.write_table(pa.Table.from_pylist(persons), folder / "persons.parquet")
+    # on the register: F, E, B in A's grid (G1) and G in G2; C has hypertension, not listed
+    chronic = [{"person_id": TRUE[k], "condition": c, "listed": k != "C"}
+               for k, c in (("F", "透析"), ("E", "慢阻肺"), ("G", "糖尿病"), ("B", "高血压"),
+                            ("C", "高血压"))]  # fmt: skip
+    pq.write_table(pa.Table.from_pylist(chronic), folder / "chronic_conditions.parquet")
     return folder

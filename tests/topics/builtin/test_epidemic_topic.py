@@ -113,6 +113,12 @@ def test_evaluation_against_truth(ran: Ran) -> None:
     assert e["contacts_recall"] == pytest.approx(6 / 7)
     assert e["contacts_precision"] == 1.0
     assert e["screening_gaps_match"] is True and e["screening_gap_f1"] == 1.0
+    # on the register in A's grid: F (listed by phone only), E, B (a contact, still counted);
+    # G lives in another grid, C is not listed
+    extra = e["extra"]
+    assert isinstance(extra, dict)
+    assert (extra["care_true"], extra["care_found"]) == (3, 3)
+    assert extra["care_recall"] == 1.0 and extra["care_precision"] == 1.0
 
 
 def test_scenario_orders_the_page(tmp_path: Path) -> None:

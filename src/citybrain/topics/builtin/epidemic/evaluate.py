@@ -8,6 +8,10 @@ entity wins); a found person none of whose records the truth knows counts as a f
 Screening gaps are scored per (round, community): the communities the topic reports below the
 coverage threshold against those no screening sheet of that round came from although people live
 there (the sheets' dwellings are in ``truth/links_dwelling``, one table per community and round).
+
+Medical support from the chronic-care register is scored per person when the city delivers the
+register: the residents the topic finds on it in a case's grid against the truth's listed
+persons (``truth/chronic_conditions``) whose dwelling lies in a grid where a found case lives.
 """
 
 from __future__ import annotations
@@ -137,6 +141,35 @@ def score_gaps(
     }
 
 
+def score_care(found: Analysis, truth_dir: Path, ctx: TopicContext) -> dict[str, Any] | None:
+    """Residents on the chronic-care register in the case grids, found against the truth's
+    (None: the city has no register, or the truth has no chronic conditions)."""
+    path = truth_dir / "chronic_conditions.parquet"
+    if not found.care_connected or not path.is_file():
+        return None
+    listed = pq.read_table(path).to_pandas()
+    listed = listed.loc[listed["listed"].astype(bool)]
+    persons = pq.read_table(truth_dir / "persons.parquet", columns=["person_id", "dwelling_id"])
+    dwellings = pq.read_table(
+        truth_dir / "dwellings.parquet", columns=["dwelling_id", "address_id"]
+    )
+    engine = ctx.engine
+    addr = engine.to_pandas(
+        engine.table("std", "standard_address").select("address_id", "grid_code")
+    )
+    homes = listed.merge(persons.to_pandas(), on="person_id").merge(
+        dwellings.to_pandas(), on="dwelling_id"
+    )
+    homes = homes.merge(addr, on="address_id")
+    grids = set(found.cases["grid_id"].dropna().astype(str))
+    truth = set(homes.loc[homes["grid_code"].astype(str).isin(grids), "person_id"].astype(int))
+    need = found.support
+    keys = sorted(need.loc[need["condition"].notna(), "person_key"].astype(str).unique())
+    mapped = person_of_key(records_of(ctx, keys), truth_dir) if keys else pd.Series()
+    named: set[object] = {int(mapped[k]) if k in mapped.index else f"unmatched:{k}" for k in keys}
+    return {**_scores(named, truth), "true": len(truth), "found": len(named)}
+
+
 def records_of(ctx: TopicContext, keys: list[str]) -> pd.DataFrame:
     """(person_key, source_system, record_key) of every record of ``keys``."""
     keyed = keyed_inputs(
@@ -148,6 +181,9 @@ def records_of(ctx: TopicContext, keys: list[str]) -> pd.DataFrame:
     if keyed.arrivals is not None:
         a = keyed.arrivals
         parts.append(a.select("person_key", "source_system", record_key=a.record_id.cast("string")))
+    if keyed.care is not None:
+        c = keyed.care
+        parts.append(c.select("person_key", "source_system", record_key=c.record_id.cast("string")))
     wanted = ctx.engine.register("epidemic_eval_keys", pa.table({"k": pa.array(keys, pa.string())}))
     frames = []
     for part in parts:
@@ -162,6 +198,7 @@ def evaluate_epidemic(
     con = score_contacts(keys, records_of(ctx, keys), truth_dir)
     min_coverage = float(getattr(ctx.params, "min_coverage", 0.5))
     gaps = score_gaps(found, min_coverage, truth_dir, ctx)
+    care = score_care(found, truth_dir, ctx)
     result = EpidemicEvaluation(
         topic=topic,
         contacts_recall=float(con["recall"]),
@@ -186,6 +223,11 @@ def evaluate_epidemic(
             "screening_gaps_true": gaps["gaps_true"],
             "screening_gaps_found": gaps["gaps_found"],
             "findings": findings,
+            # None: no chronic-care register in this city (or no such truth)
+            "care_recall": None if care is None else care["recall"],
+            "care_precision": None if care is None else care["precision"],
+            "care_true": None if care is None else care["true"],
+            "care_found": None if care is None else care["found"],
         },
     )
     folder = ctx.artifacts_dir or ctx.workspace.zone("topic") / f"{topic}_evaluation"
