@@ -31,6 +31,7 @@ from citybrain.ingest import (
 )
 from citybrain.ingest.simsources import shipped_sim_contracts, write_sim_sources
 from fixtures.mqtt import MqttBroker, find_mosquitto
+from fixtures.tinycity import tiny_city as shared_tiny_city
 
 SEED = 7
 TRANSPORT_KEY_ENV = "CITYBRAIN_SIM_TRANSPORT_KEY"
@@ -45,13 +46,9 @@ PENDING_TRANSFORMS: dict[str, set[str]] = {}
 
 
 def tiny_city_dir(factory: pytest.TempPathFactory) -> Path:
-    """One tiny synthetic city per test session (and per xdist worker), generated on first use."""
-    folder = factory.getbasetemp() / f"sim-tiny-{SEED}"
-    if not (folder / "README.json").is_file():
-        from citybrain.sim.generate import generate
-
-        generate("tiny", SEED, folder)
-    return folder
+    """One tiny synthetic city per test run (shared by the xdist workers), generated on first
+    use; read-only."""
+    return shared_tiny_city(factory, SEED)
 
 
 @pytest.fixture(scope="session")

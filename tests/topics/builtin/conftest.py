@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from citybrain.core import Workspace
+from fixtures.tinycity import tiny_city
 
 SEED = 7
 SYSTEMS = (
@@ -30,12 +31,8 @@ SYSTEMS = (
 
 
 def _tiny_city(factory: pytest.TempPathFactory) -> Path:
-    folder = factory.getbasetemp() / f"sim-tiny-{SEED}"
-    if not (folder / "README.json").is_file():
-        from citybrain.sim.generate import generate
-
-        generate("tiny", SEED, folder)
-    return folder
+    """The tiny city of ``SEED``, generated once per test run (read-only)."""
+    return tiny_city(factory, SEED)
 
 
 @pytest.fixture(scope="session")
