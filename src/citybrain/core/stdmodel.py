@@ -260,6 +260,7 @@ STD_TABLES: dict[str, StdTable] = {
             _c("uscc", role="uscc", zh="统一社会信用代码"),
             _c("origin_site", zh="出土工地"),
             _c("disposal_site", zh="消纳场所"),
+            _c("route", zh="核准线路"),  # WKT line (lon lat): the approved way, site to disposal
             _c("allowed_hours", zh="准运时段"),
             _c("valid_from", "date", zh="有效期起"),
             _c("valid_to", "date", zh="有效期止"),

@@ -1,5 +1,7 @@
 """城管 渣土运输 — transport permits (GBK CSV, one row per truck and permit period) and the
-construction and disposal sites (JSON Lines with coordinates); unpermitted trucks are absent."""
+construction and disposal sites (JSON Lines with coordinates); unpermitted trucks are absent.
+Each permit carries its approved route (核准线路) as a WKT line from the construction site to the
+disposal site, the way the trucks drive it."""
 
 from __future__ import annotations
 
@@ -25,6 +27,12 @@ def build(ctx: SystemContext) -> None:
     n = len(tr)
     rng = ctx.rng(SYSTEM)
     names = sites["name"].combine_chunks()
+    slon, slat = sites["lon"].to_numpy(), sites["lat"].to_numpy()
+    a, b = tr["site_id"].to_numpy(), tr["disposal_id"].to_numpy()
+    route = [
+        f"LINESTRING({x0:.6f} {y0:.6f},{x1:.6f} {y1:.6f})"
+        for x0, y0, x1, y1 in zip(slon[a], slat[a], slon[b], slat[b], strict=True)
+    ]  # one per permitted truck: a few hundred at most
     start = w.month_starts[0] - rng.integers(0, 60, n).astype("timedelta64[D]")
     t = pa.table(
         {
@@ -36,6 +44,7 @@ def build(ctx: SystemContext) -> None:
             .take(tr["enterprise_id"].combine_chunks()),
             "出土工地": names.take(tr["site_id"].combine_chunks()),
             "消纳场所": names.take(tr["disposal_id"].combine_chunks()),
+            "核准线路": pa.array(route, pa.string()),
             "准运时段": pa.repeat(pa.scalar("22:00-06:00"), n),
             "有效期起": pc.strftime(pa.array(start.astype("datetime64[s]")), format="%Y-%m-%d"),
             "有效期止": pc.strftime(

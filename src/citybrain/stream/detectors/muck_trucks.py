@@ -12,7 +12,9 @@ batch's events:
 - ``stop``: each truck's stop still going on (start, last, points, position sums, loaded);
 - ``days``: per truck and shift day, the pings driven outside the allowed hours and above the
   speed limit (kept ``keep_days`` days);
-- ``flagged``: violations already raised (a violation is raised once per truck, day and kind).
+- ``flagged``: violations already raised (a violation is raised once per truck, day and kind);
+- ``off``: each truck's run of moving points off its permit's route still going on (start, points,
+  position sums, shift day, last time) — raised as ``off_route`` once long enough, as in batch.
 
 Each violation is an alert: a ``truck.violation`` event carrying its finding (topic
 ``muck_trucks``, the truck's plate, the shift day, a score as the batch topic's, one reason in
@@ -21,7 +23,8 @@ zh/en), which the runner stores and routes to the department as a case.
 Before the first batch the runner binds the detector to the workspace (:meth:`bind`): the
 construction and disposal sites (``std.site``) switch the dumping rule on, and each plate's
 permitted hours come from its newest transport permit (``std.transport_permit``); a plate
-without one is held to the city's hours.
+without one is held to the city's hours. That permit's approved route (a WKT line), buffered by
+``corridor.corridor_m`` with Shapely, is the corridor the off-route rule holds the truck to.
 
 Pings at 0,0, without plate or time, off the globe: counted (``counts.unusable``), never a crash.
 Repeated pings (same truck, same instant) are one. Reported speeds no truck reaches are unknown.
@@ -37,10 +40,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import shapely
 
 from citybrain.stream.detector import DetectorContext, StreamBatch, StreamEvent
 from citybrain.stream.livesources import MUCK_TRUCK_SOURCE
 from citybrain.topics import Level
+from citybrain.topics.builtin.muck_trucks.corridor import CorridorRules
 from citybrain.topics.builtin.muck_trucks.rules import RuleLimits, distance_to_sites, permit_windows
 from citybrain.topics.builtin.muck_trucks.track import (
     M_PER_DEG_LAT,
@@ -71,6 +76,10 @@ _FINDING = {
         30.0, "重车在工地和消纳场以外停留约{n}分钟，疑似偷倒（实时）",
         "stood loaded about {n} minutes away from any site: suspected dumping (live)",
     ),
+    "off_route": (
+        60.0, "偏离核准运输线路行驶约{n}分钟（实时）",
+        "drove about {n} minutes off its permitted route (live)",
+    ),
 }  # fmt: skip
 
 
@@ -89,6 +98,8 @@ class MuckTruckDetector:
     plate_hours: Mapping[str, tuple[int, int]] | None = None  # per plate, from the permits
     plate_valid: Mapping[str, tuple[int, int]] | None = None  # its first and last day (epoch days)
     sites: pd.DataFrame | None = None
+    routes: Mapping[str, str] | None = None  # per plate: its permit's route, WKT lon/lat
+    corridor: CorridorRules = field(default_factory=CorridorRules)
     utc_offset_hours: float = 8.0  # epoch times are UTC; hours are judged in local time
     track: TrackRules = field(default_factory=TrackRules)
     limits: RuleLimits = field(default_factory=RuleLimits)
@@ -105,10 +116,18 @@ class MuckTruckDetector:
                 frame = engine.to_arrow(windows).to_pandas()
                 self.plate_hours = plate_hours(frame)
                 self.plate_valid = plate_validity(frame)
+                table = engine.table("std", "transport_permit")
+                if "route" in table.columns:
+                    permits = engine.to_arrow(
+                        table.select(p_plate=table.plate.strip(), valid_to=table.valid_to,
+                                     route=table.route)
+                    ).to_pandas()  # fmt: skip
+                    self.routes = plate_routes(permits)
 
     def initial_state(self) -> dict[str, Any]:
         counts = dict.fromkeys(("received", "unusable", "repeated", "late", "jumps"), 0)
-        return {"pending": {}, "last": {}, "stop": {}, "days": {}, "flagged": [], "counts": counts}
+        return {"pending": {}, "last": {}, "stop": {}, "days": {}, "flagged": [], "counts": counts,
+                "off": {}}  # fmt: skip
 
     # --- reading a batch -------------------------------------------------------------------------
 
@@ -280,6 +299,8 @@ class MuckTruckDetector:
                 events += self._raise(flagged, row, "speeding", {"top_kmh": top})
         if self.sites is not None:
             events += self._stops(judged, newest, state, flagged)
+        if self.routes:
+            events += self._off_route(judged, state, flagged)
         state["flagged"] = sorted(flagged)
         return events
 
@@ -366,6 +387,76 @@ class MuckTruckDetector:
             events += self._raise(flagged, place, "illegal_dumping", {"minutes": round(mins)})
         return events
 
+    def _corridors(self) -> tuple[dict[str, Any], float]:
+        """Each plate's corridor on the local metric plane (built once per detector)."""
+        cached: tuple[dict[str, Any], float] | None = getattr(self, "_corridor_cache", None)
+        if cached is None:
+            cached = corridors_of(self.routes or {}, self.corridor.corridor_m)
+            object.__setattr__(self, "_corridor_cache", cached)
+        return cached
+
+    def _off_route(
+        self, judged: pd.DataFrame, state: dict[str, Any], flagged: set[str]
+    ) -> list[StreamEvent]:
+        """Runs of moving points outside the plate's corridor; a run going on at the batch's end
+        waits in ``off``. Raised once it has ``min_pings`` points over ``min_minutes``."""
+        shapes, lat0 = self._corridors()
+        rules = self.corridor
+        state.setdefault("off", {})  # a state saved before the rule existed
+        moving = judged.loc[~judged["standing"]].reset_index(drop=True)
+        corridor = moving["plate"].map(shapes)
+        known = corridor.notna().to_numpy()
+        if not known.any():
+            return []
+        moving = moving.loc[known].reset_index(drop=True)
+        kx = M_PER_DEG_LON_EQUATOR * np.cos(np.radians(lat0))
+        x = moving["lon"].to_numpy(float) * kx
+        y = (moving["lat"].to_numpy(float) - lat0) * M_PER_DEG_LAT
+        off = ~shapely.contains_xy(corridor.loc[known].to_numpy(object), x, y)
+        plates = moving["plate"].to_numpy(object)
+        t = moving["t"].to_numpy(float)
+        first = ~moving["plate"].duplicated().to_numpy()
+        held = moving["plate"].map(state["off"])
+        prev_off = np.r_[False, off[:-1]]
+        prev_off[first] = held[first].notna().to_numpy()
+        prev_t = np.r_[np.nan, t[:-1]]
+        prev_t[first] = held[first].map(lambda v: v[5] if isinstance(v, list) else np.nan)
+        gap = np.nan_to_num(t - prev_t, nan=0.0) > rules.max_gap_minutes * 60
+        new_run = off & (~prev_off | gap)
+        run = np.cumsum(new_run | ~off | first)
+        marked = moving.assign(run=run, fresh=new_run)
+        runs = (
+            marked.loc[off]
+            .groupby(["plate", "run"], as_index=False, sort=False)
+            .agg(start=("t", "min"), end=("t", "max"), n=("t", "size"), lon=("lon", "sum"),
+                 lat=("lat", "sum"), day=("day", "min"), fresh=("fresh", "first"))
+        )  # fmt: skip
+        carried = runs["plate"].map(state["off"]).where(~runs["fresh"].to_numpy(bool))
+        go_on = carried.notna().to_numpy()
+        if go_on.any():  # at most one per truck: the run the batch before left open
+            before = pd.DataFrame(carried[go_on].tolist(), index=runs.index[go_on])
+            runs.loc[go_on, "start"] = before[0]
+            runs.loc[go_on, "n"] += before[1]
+            runs.loc[go_on, "lon"] += before[2]
+            runs.loc[go_on, "lat"] += before[3]
+            runs.loc[go_on, "day"] = before[4]
+        last_off = pd.Series(off, index=plates).groupby(level=0).last()
+        last_run = marked.groupby("plate")["run"].max()
+        still = runs["plate"].map(last_off).astype(bool) & (
+            runs["run"] == runs["plate"].map(last_run)
+        )
+        kept = {p: v for p, v in state["off"].items() if p not in last_off.index}
+        kept.update({r.plate: [r.start, int(r.n), r.lon, r.lat, int(r.day), r.end]
+                     for r in runs.loc[still].itertuples(index=False)})  # fmt: skip
+        state["off"] = kept
+        minutes = (runs["end"] - runs["start"]).to_numpy(float) / 60
+        hit = (runs["n"].to_numpy() >= rules.min_pings) & (minutes >= rules.min_minutes)
+        events: list[StreamEvent] = []
+        for r, mins in zip(runs.loc[hit].itertuples(index=False), minutes[hit], strict=True):
+            place = _Row(r.plate, int(r.day), r.lon / r.n, r.lat / r.n)
+            events += self._raise(flagged, place, "off_route", {"minutes": round(mins)})
+        return events
+
     def _raise(
         self, flagged: set[str], row: Any, kind: str, extra: dict[str, Any]
     ) -> list[StreamEvent]:
@@ -410,6 +501,36 @@ def plate_hours(windows: pd.DataFrame) -> dict[str, tuple[int, int]]:
         str(p): (int(s), int(e))
         for p, s, e in newest[["p_plate", "start", "end"]].itertuples(index=False, name=None)
     }
+
+
+def plate_routes(permits: pd.DataFrame) -> dict[str, str]:
+    """Each plate's route (WKT) from its permit valid longest that has one."""
+    known = permits.dropna(subset=["p_plate", "route"]).sort_values(["p_plate", "valid_to"])
+    newest = known.drop_duplicates("p_plate", keep="last")
+    return {str(p): str(r) for p, r in zip(newest["p_plate"], newest["route"], strict=True)}
+
+
+def corridors_of(routes: Mapping[str, str], corridor_m: float) -> tuple[dict[str, Any], float]:
+    """Plate → its route buffered by ``corridor_m`` on a local metric plane, and the plane's
+    reference latitude; routes that cannot be read are left out (the plate is not judged)."""
+    if not routes:
+        return {}, 0.0
+    plates = list(routes)
+    with np.errstate(all="ignore"):
+        lines = shapely.from_wkt(np.array([routes[p] for p in plates], dtype=object),
+                                 on_invalid="ignore")  # fmt: skip
+    good = ~shapely.is_missing(lines) & ~shapely.is_empty(lines)
+    if not good.any():
+        return {}, 0.0
+    lat0 = float(np.nanmedian(shapely.get_coordinates(lines[good])[:, 1]))
+    kx = M_PER_DEG_LON_EQUATOR * np.cos(np.radians(lat0))
+
+    def to_plane(xy: np.ndarray) -> np.ndarray:
+        return np.column_stack([xy[:, 0] * kx, (xy[:, 1] - lat0) * M_PER_DEG_LAT])
+
+    shapes = shapely.buffer(shapely.transform(lines[good], to_plane), corridor_m)
+    kept = [p for p, ok in zip(plates, good, strict=True) if ok]
+    return dict(zip(kept, shapes, strict=True)), lat0
 
 
 def plate_validity(windows: pd.DataFrame) -> dict[str, tuple[int, int]]:

@@ -23,6 +23,7 @@ from citybrain.topics import (
     build_reasons,
     findings_table,
 )
+from citybrain.topics.builtin.muck_trucks.corridor import CorridorRules
 from citybrain.topics.builtin.muck_trucks.evaluate import MuckEvaluation, evaluate_muck_trucks
 from citybrain.topics.builtin.muck_trucks.rules import RuleLimits
 from citybrain.topics.builtin.muck_trucks.track import TrackRules
@@ -46,6 +47,9 @@ class MuckTruckParams(TopicParams):
     single_ping_stops: bool = Field(
         True, description="one standing ping counts as a stop when its neighbours are far in time"
     )
+    corridor_m: float = Field(200.0, gt=0, description="half-width of the route corridor, metres")
+    min_off_route_pings: int = Field(3, ge=2, description="consecutive pings off the route")
+    min_off_route_minutes: float = Field(5.0, ge=0, description="minutes off the route")
 
 
 def _limits(p: MuckTruckParams) -> tuple[TrackRules, RuleLimits]:
@@ -68,6 +72,11 @@ def violations_of(ctx: TopicContext) -> pd.DataFrame:
     assert isinstance(params, MuckTruckParams)
     track, limits = _limits(params)
     sites = ctx.input("std.site") if _has(ctx, "std.site") else None
+    corridor = CorridorRules(
+        corridor_m=params.corridor_m,
+        min_pings=params.min_off_route_pings,
+        min_minutes=params.min_off_route_minutes,
+    )
     return find_violations(
         ctx.engine,
         ctx.input("std.vehicle_ping"),
@@ -75,6 +84,7 @@ def violations_of(ctx: TopicContext) -> pd.DataFrame:
         sites,
         track,
         limits,
+        corridor,
     )
 
 
@@ -102,12 +112,17 @@ _TEXT = {
         "最高车速{observed}公里/小时，限速{expected}",
         "top speed {observed} km/h against a limit of {expected}",
     ),
+    "off_route": (
+        "偏离核准运输线路行驶约{observed}分钟",
+        "drove about {observed} minutes off its permitted route",
+    ),
 }
 _EXTRA = {
     "outside_hours": ("时段外定位点{observed}个", "{observed} pings outside the hours"),
     "illegal_dumping": ("距最近工地或消纳场{observed}米", "{observed} m from the nearest site"),
     "no_permit": ("无证行驶定位点{observed}个", "{observed} pings without a permit"),
     "speeding": ("超速定位点{observed}个", "{observed} pings above the limit"),
+    "off_route": ("线路走廊外定位点{observed}个", "{observed} pings outside the route corridor"),
 }
 
 
@@ -157,7 +172,7 @@ class MuckTrucks(Topic):
         InputSpec(table="vehicle_ping", columns=("plate", "ts", "lon", "lat", "speed", "loaded")),
         InputSpec(
             table="transport_permit",
-            columns=("permit_no", "plate", "allowed_hours", "valid_from", "valid_to"),
+            columns=("permit_no", "plate", "allowed_hours", "valid_from", "valid_to", "route"),
         ),
         InputSpec(table="site", columns=("site_id", "kind", "lon", "lat"), optional=True),
     )

@@ -9,6 +9,11 @@ import numpy as np
 import pandas as pd
 
 from citybrain.topics.builtin.muck_trucks import rules
+from citybrain.topics.builtin.muck_trucks.corridor import (
+    CorridorRules,
+    off_route_runs,
+    read_corridors,
+)
 from citybrain.topics.builtin.muck_trucks.track import TrackRules, clean_track
 
 if TYPE_CHECKING:
@@ -16,7 +21,7 @@ if TYPE_CHECKING:
 
     from citybrain.core.engine import Engine
 
-KINDS = ("outside_hours", "illegal_dumping", "no_permit", "speeding")
+KINDS = ("outside_hours", "illegal_dumping", "no_permit", "speeding", "off_route")
 COLUMNS = ["plate", "kind", "period", "score", "lon", "lat", "observed", "expected", "extra"]
 
 
@@ -27,6 +32,7 @@ def find_violations(
     sites: ir.Table | None,
     track_rules: TrackRules,
     limits: rules.RuleLimits,
+    corridor: CorridorRules | None = None,
 ) -> pd.DataFrame:
     track = clean_track(pings, track_rules)
     pinged = rules.with_permits(track, rules.permit_windows(permits))
@@ -43,6 +49,10 @@ def find_violations(
         _speeding(days, limits),
         _dumping(stop_rows, site_rows, limits),
     ]
+    corridor = corridor or CorridorRules()
+    routes = read_corridors(engine, permits, corridor.corridor_m)
+    if routes is not None:  # permits with an approved route: driving off it
+        parts.append(_off_route(off_route_runs(engine, track, routes, corridor)))
     parts = [p for p in parts if len(p)]
     if not parts:
         return pd.DataFrame({c: [] for c in COLUMNS})
@@ -151,5 +161,25 @@ def _dumping(stops: pd.DataFrame, sites: pd.DataFrame, limits: rules.RuleLimits)
             "observed": np.round(rows["minutes"].to_numpy(float)),
             "expected": 0.0,
             "extra": np.round(np.minimum(rows["distance"].to_numpy(float), 1e7)),
+        }
+    )
+
+
+def _off_route(runs: pd.DataFrame) -> pd.DataFrame:
+    """One finding per truck and day: its longest run off the route speaks for it."""
+    if runs.empty:
+        return runs
+    rows = runs.sort_values("minutes", ascending=False).drop_duplicates(["plate", "shift_date"])
+    return pd.DataFrame(
+        {
+            "plate": rows["plate"],
+            "kind": "off_route",
+            "period": _day(rows["shift_date"]),
+            "score": _ramp(rows["minutes"].to_numpy(float), 60.0),
+            "lon": rows["lon"],
+            "lat": rows["lat"],
+            "observed": np.round(rows["minutes"].to_numpy(float)),
+            "expected": 0.0,
+            "extra": rows["pings"].astype(float),
         }
     )
