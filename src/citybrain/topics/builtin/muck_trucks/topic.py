@@ -1,5 +1,6 @@
 """The muck-truck topic (渣土车): trucks driving outside their permitted hours, without a permit,
-too fast, or standing loaded away from every site (suspected illegal dumping)."""
+too fast, off their permit's approved route, or standing loaded away from every site (suspected
+illegal dumping)."""
 
 from __future__ import annotations
 
@@ -227,16 +228,18 @@ class MuckTrucks(Topic):
                 title_en="How to read these findings",
                 text_zh=(
                     "每辆渣土车的定位先去噪：重复点合并、乱序点按时间重排、漂移跳点和 0,0 点剔除、"
-                    "不可能的车速视为未知。再对照核准证：准运时段外行驶、无有效核准证上路、超速，"
-                    "以及重车在工地和消纳场以外停留（疑似偷倒）。夜班按开始那天计。"
+                    "不可能的车速视为未知。再对照核准证：准运时段外行驶、无有效核准证上路、超速、"
+                    "连续偏离核准线路走廊行驶，以及重车在工地和消纳场以外停留（疑似偷倒）。"
+                    "夜班按开始那天计。"
                 ),
                 text_en=(
                     "Each truck's pings are cleaned first: repeats merged, late points put in"
                     " order, jumps and 0,0 points left out, impossible speeds treated as unknown."
                     " Then they are checked against the permit: driving outside the permitted"
-                    " hours, driving without a valid permit, speeding, and standing loaded away"
-                    " from any construction or disposal site (suspected dumping). A night shift"
-                    " counts on the day it began."
+                    " hours, driving without a valid permit, speeding, driving on off the"
+                    " corridor around the approved route, and standing loaded away from any"
+                    " construction or disposal site (suspected dumping). A night shift counts on"
+                    " the day it began."
                 ),
             ),
             PagePanel(

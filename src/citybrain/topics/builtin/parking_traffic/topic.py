@@ -1,8 +1,9 @@
 """The parking and traffic topic (智能交通): parking lots forecast to be full within the hour, from
 occupancy history, with the forecast judged against "same as now".
 
-Road-segment speeds from vehicle pings and the public "nearest lots with free places" answer are
-not here yet (the lots carry no coordinates in the data delivered).
+The public "nearest lots with free places" answer is served by the API (``GET
+/api/v1/parking/nearest``, ``citybrain.api.parking``) from the lots' places in
+``std.parking_occupancy``. Road-segment speeds from vehicle pings are not here yet.
 """
 
 from __future__ import annotations
