@@ -236,7 +236,7 @@ class MuckTrucks(Topic):
                     "Each truck's pings are cleaned first: repeats merged, late points put in"
                     " order, jumps and 0,0 points left out, impossible speeds treated as unknown."
                     " Then they are checked against the permit: driving outside the permitted"
-                    " hours, driving without a valid permit, speeding, driving on off the"
+                    " hours, driving without a valid permit, speeding, driving outside the"
                     " corridor around the approved route, and standing loaded away from any"
                     " construction or disposal site (suspected dumping). A night shift counts on"
                     " the day it began."
