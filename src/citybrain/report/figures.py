@@ -14,6 +14,7 @@ database — never typed in.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -289,6 +290,14 @@ def _street_names(lake: Engine) -> dict[str, str]:
                                               strict=True) if c and n}  # fmt: skip
 
 
+def _coverage(value: object) -> float | None:
+    """A street's screening coverage; None for no sheets (null, or NaN as pandas wrote it)."""
+    if value is None:
+        return None
+    number = float(str(value))
+    return None if math.isnan(number) else number
+
+
 def _epidemic(figures: DailyFigures, workspace: Workspace, engine: Engine | None) -> None:
     from citybrain.topics.builtin.epidemic import Epidemic, EpidemicParams
     from citybrain.topics.builtin.epidemic.topic import SUMMARY_TABLE
@@ -307,12 +316,13 @@ def _epidemic(figures: DailyFigures, workspace: Workspace, engine: Engine | None
         names = _street_names(lake)
     if not rows:
         return
+    names["(unplaced)"] = "本区无住址 (no dwelling here)"
     streets = [
         StreetSituation(
             str(r["street_id"]), names.get(str(r["street_id"]), str(r["street_id"])),
             int(r["cases"]), int(r["contacts_high"]), int(r["contacts_medium"]),
             int(r["risk_arrivals"]), int(r["arrivals_pending"]), int(r["medical_support"]),
-            None if r.get("screening_coverage") is None else float(r["screening_coverage"]),
+            _coverage(r.get("screening_coverage")),
         )
         for r in rows
     ]  # fmt: skip
