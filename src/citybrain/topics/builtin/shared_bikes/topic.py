@@ -30,7 +30,6 @@ from citybrain.topics.builtin.shared_bikes.evaluate import BikeEvaluation, evalu
 
 DEPARTMENT = "区综合行政执法局（城管）"
 OPERATOR_ZH = {"meituan": "美团", "hellobike": "哈啰", "qingju": "青桔"}
-OPERATOR_COLOURS = ("#e8590c", "#1971c2", "#2f9e44")  # 美团 orange, 哈啰 blue, 青桔 green
 
 
 class SharedBikeParams(TopicParams):
@@ -181,8 +180,8 @@ class SharedBikes(Topic):
 
     def map_layers(self) -> list[MapLayer]:
         """The zones over capacity; and where the bikes stand now, as H3 cells coarser as the
-        map zooms out: all operators, then each (the first property is what a cell counts)."""
-        every = ["bikes", *counts.OPERATORS]
+        map zooms out (a cell counts all operators' bikes, the first property, and says how many
+        of each). One density layer, not one per operator: the map turns every topic layer on."""
         return [
             MapLayer(
                 id="shared_bikes_over_capacity",
@@ -192,26 +191,13 @@ class SharedBikes(Topic):
             ),
             MapLayer(
                 id="shared_bikes_density",
-                title_zh="单车密度（全部）",
-                title_en="Bike density (all operators)",
+                title_zh="单车密度",
+                title_en="Bike density",
                 kind="h3",
                 color="#5f3dc4",
                 source=density.DENSITY_TABLE,
                 latest="snapshot",
-                properties=every,
-            ),
-            *(
-                MapLayer(
-                    id=f"shared_bikes_density_{op}",
-                    title_zh=f"单车密度（{OPERATOR_ZH[op]}）",
-                    title_en=f"Bike density ({op})",
-                    kind="h3",
-                    color=colour,
-                    source=density.DENSITY_TABLE,
-                    latest="snapshot",
-                    properties=[op, "bikes"],
-                )
-                for op, colour in zip(counts.OPERATORS, OPERATOR_COLOURS, strict=True)
+                properties=["bikes", *counts.OPERATORS],
             ),
         ]
 
