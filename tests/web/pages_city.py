@@ -23,6 +23,7 @@ from citybrain.core.opsdb import connect, session, upgrade
 from citybrain.topics.findings import FINDINGS_SCHEMA
 from citybrain.topics.runner import findings_table_name
 from fixtures.browser import serve_in_thread
+from fixtures.tinycity import tiny_city
 from web.conftest import CITY, seed_findings, seed_register
 
 CLERK_OFFICE = "S01街道办"  # the demo clerk's department (create_demo_users, street S01)
@@ -93,16 +94,15 @@ def _enterprise(workspace: Workspace) -> None:
 
 
 def _run_pipeline(workspace: Workspace, sim: Path) -> None:
-    """The pipeline's own stages on a tiny generated city: its file deliveries ingested,
-    standardised, scored for quality (stored with alerts) and resolved into the base zone."""
+    """The pipeline's own stages on the tiny generated city in ``sim``: its file deliveries
+    ingested, standardised, scored for quality (stored with alerts) and resolved into the base
+    zone."""
     from citybrain.govern.base import build_workspace_base
     from citybrain.govern.quality import quality_report
     from citybrain.govern.standardize import standardize_workspace
     from citybrain.ingest import discover_sources, ingest_sources, load_contract, recorder_for
     from citybrain.ingest.simsources import write_sim_sources
-    from citybrain.sim import generate
 
-    generate("tiny", 7, sim)
     write_sim_sources(workspace.root / "sources", sim)
     files = [
         path
@@ -137,29 +137,39 @@ def _evaluation(workspace: Workspace) -> None:
     save_evaluation(workspace, scored, model_version="test", run_id="test")
 
 
-def serve_pages_city(root: Path, *, pipeline: bool = False) -> Iterator[str]:
+def serve_pages_city(root: Path, *, pipeline: Path | None = None) -> Iterator[str]:
+    """Serve the pages' city from ``root/ws``; with ``pipeline`` (a generated city's folder),
+    that city taken through the pipeline's stages too."""
     workspace = Workspace.init(root / "ws", name=CITY)
     upgrade(workspace.ops_db_url)
     with session(connect(workspace.ops_db_url)) as db:
         create_demo_users(db, street="S01")
-    if pipeline:
-        _run_pipeline(workspace, root / "sim")
+    if pipeline is not None:
+        _run_pipeline(workspace, pipeline)
     seed_register(workspace)
     _earlier_run(workspace)
     seed_findings(workspace)
     _evaluation(workspace)
     _catalog_runs(Catalog(connect(workspace.ops_db_url)))
     _open_cases(workspace)
-    if not pipeline:  # the pipeline's city has enterprises of its own
+    if pipeline is None:  # the pipeline's city has enterprises of its own
         _enterprise(workspace)
     yield from serve_in_thread(create_app(workspace))
+
+
+#: the city ``full_city`` built in this worker: each test module that imports the fixture makes a
+#: fixture definition of its own, and the city is built by the first of them only
+_BUILT: list[FullCity] = []
 
 
 @pytest.fixture(scope="session")
 def full_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FullCity]:
     """One pipeline-built city per test worker, shared by the entity and governance tests."""
+    if _BUILT:
+        yield _BUILT[0]
+        return
     root = tmp_path_factory.mktemp("full-city")
-    served = serve_pages_city(root, pipeline=True)
+    served = serve_pages_city(root, pipeline=tiny_city(tmp_path_factory, 7))
     url = next(served)
     workspace = Workspace.open(root / "ws")
     with workspace.engine() as engine:
@@ -172,5 +182,6 @@ def full_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FullCity]:
             .limit(1)
         )
     row = flat.to_pylist()[0]
-    yield FullCity(url, firm["uscc"][0].as_py(), row["estate_name"], row["full_address"])
+    _BUILT.append(FullCity(url, firm["uscc"][0].as_py(), row["estate_name"], row["full_address"]))
+    yield _BUILT[0]
     served.close()
