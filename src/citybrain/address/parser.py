@@ -68,15 +68,15 @@ _TOWN_WORD_FIRST = frozenset("镇乡街")
 _UNKNOWN_COUNTY = re.compile(rf"([{_CJK}]{{2,3}}(?:区|县))(?=[{_CJK}]{{2,10}}?(?:路|街|大道|巷)|$)")
 # A market's own numbering (义乌国际商贸城二区东16门3楼2街12345号): zone, building, gate, floor,
 # then the market's lane (N街, a corridor of stalls, no road of the city) and the stall. Read
-# only when a lane is written; clean has turned 2街 into 二街 (as for roads).
+# only when a lane or a zone is written; clean has turned 2街 into 二街 (as for roads).
 _MARKET_WORDS = re.compile("商贸城|小商品城|市场|商城|批发城")
 _MARKET = re.compile(
     rf"(?P<market>[{_CJK}]{{1,12}}?(?:商贸城|小商品城|市场|商城|批发城))"
     r"(?:(?P<zone>[一二三四五六七八九十]{1,3}|\d{1,2}|[A-Z]\d?)区)?"
     r"(?:(?P<building>[A-Z]|\d{1,2})(?:座|栋|幢))?"
-    r"(?:(?P<gate>[东西南北]?\d{1,3})号?门)?"
+    r"(?:(?P<gate>[东西南北]?\d{1,3}号?|[东西南北])门)?"
     r"(?:(?P<floor>B?\d{1,2})(?:楼|层|F))?"
-    r"(?P<lane>[一二三四五六七八九十]{1,3}|\d{1,3})街"
+    r"(?:(?P<lane>[一二三四五六七八九十]{1,3}|\d{1,3})街)?"
     r"(?:(?P<stall>\d{1,6})(?:号|档|铺|室)?)?"
 )
 _ROAD_WORDS = re.compile("路|大道|街|巷")
@@ -199,7 +199,7 @@ class AddressParser:
             notes.append(f"ambiguous admin: {unplaced}")
             if admin.candidates:
                 notes.append(f"candidates: {' / '.join(admin.candidates[:8])}")
-        market = _read_market(rest, notes) if "街" in rest and _MARKET_WORDS.search(rest) else None
+        market = _read_market(rest, notes) if "区" in rest or "街" in rest else None
         if market is not None:
             rest = ""  # all of it was the market's: no road, no detail left
         m = _HEAD.match(rest)
@@ -386,17 +386,22 @@ def _read_market(
 ) -> tuple[_Part, _Part, _Part, _Part, _Part, _Part] | None:
     """A market, its zone, building, floor and stall (see `_MARKET`); None if ``rest`` is not
     that form. The lane and the gate are noted: the model has no field for them."""
+    if _MARKET_WORDS.search(rest) is None:
+        return None
     m = _MARKET.fullmatch(rest)
-    if m is None or _ROAD_WORDS.search(m["market"]):
+    if m is None or not (m["lane"] or m["zone"]) or _ROAD_WORDS.search(m["market"]):
         return None  # 稠州北路国际商贸城…: a road first is read as a road
     zone = m["zone"]
     if zone is not None:
         zone = (zone if zone[0] <= "Z" else str(to_int(zone))) + "区"  # 二区 → 2区, as 二期 → 2期
-    lane = m["lane"] if m["lane"].isdigit() else str(to_int(m["lane"]))
-    notes.append(f"market lane: {lane}街")
+    lane = m["lane"]
+    if lane is not None:
+        notes.append(f"market lane: {lane if lane.isdigit() else to_int(lane)}街")
     if m["gate"]:
         notes.append(f"market gate: {m['gate']}门")
     floor, room = m["floor"], m["stall"]
+    if floor is not None and room is not None:
+        room, floor = _room_floor(room, floor)  # 2楼12号 → 212, as everywhere; 12345 stays
     if floor is not None and floor[0] == "B":
         floor = "-" + floor[1:]
     return m["market"], zone, m["building"], None, floor, room
