@@ -70,4 +70,8 @@ def test_no_server_errors_and_responses_match_the_schema(case: schemathesis.Case
             checks.response_schema_conformance,
             checks.positive_data_acceptance,
         ]
+    if case.path == "/api/v1/portal/photos":
+        # Any bytes fit the schema's file; the portal refuses what is not a real photo with its
+        # documented 413 / 415 / 422. It is still held to "no 5xx" and its response schemas.
+        excluded = [checks.positive_data_acceptance]
     case.call_and_validate(headers=headers, excluded_checks=excluded)

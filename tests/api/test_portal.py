@@ -203,7 +203,7 @@ def test_a_firm_sees_its_own_credit_disputes_a_record_and_sees_the_new_grade(
     other = {"kind": "penalty", "record_id": "其他〔2023〕1号", "reason": "不是我们的记录"}
     assert (
         portal.client.post("/api/v1/portal/firm/disputes", json=other, headers=mine).status_code
-        == 400
+        == 404
     )
     body = {"kind": "penalty", "record_id": PENALTY, "reason": "处罚决定已被复议撤销"}
     filed = portal.client.post("/api/v1/portal/firm/disputes", json=body, headers=mine)

@@ -10,10 +10,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 from PIL import Image
 
 from citybrain.api import create_app
+from citybrain.api.security.accounts import create_user
+from citybrain.core import Workspace
+from citybrain.core.opsdb import connect, session
+from citybrain.topics.builtin.credit.repair import review
 from citybrain.web import DIST
 from fixtures.browser import serve_in_thread
 from web.conftest import assert_contrast, seeded_workspace, sign_in
@@ -24,6 +29,8 @@ AXE = Path(__file__).resolve().parents[2] / "frontend" / "node_modules" / "axe-c
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
          "has_touch": True}  # fmt: skip
 CLERK = ("clerk", "clerk-demo-2024")
+FIRM = ("91510100MA61234567", "firm-a", "firm-demo-2024")
+PENALTY = "示高监罚〔2023〕00031号"
 
 # Every visible text at least 18 px and every control at least 44×44 px (WCAG 2.5.5 size).
 ELDER_JS = """
@@ -53,11 +60,40 @@ ELDER_JS = """
 
 
 @pytest.fixture(scope="module")
-def portal_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def portal_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Workspace]]:
     if not (DIST / "portal.html").is_file():
         pytest.fail("the portal is not built: run `cd frontend && npm run build`")
     workspace = seeded_workspace(tmp_path_factory.mktemp("portal"), findings=False)
-    yield from serve_in_thread(create_app(workspace))
+    seed_firm(workspace)
+    for url in serve_in_thread(create_app(workspace)):
+        yield url, workspace
+
+
+@pytest.fixture
+def portal_url(portal_city: tuple[str, Workspace]) -> str:
+    return portal_city[0]
+
+
+def seed_firm(workspace: Workspace) -> None:
+    """One graded firm with one penalty behind its grade, and its portal account."""
+    uscc, account, password = FIRM
+    reason = {"signal": "penalty", "points": -5, "observed": 1.0,
+              "text_zh": "受到行政处罚1次", "text_en": "1 administrative penalty"}  # fmt: skip
+    with workspace.engine() as engine:
+        engine.write(pa.table({"decision_no": [PENALTY], "uscc": [uscc],
+                               "violation": ["虚假宣传"], "decided_date": ["2023-05-01"]}),
+                     "std", "penalty")  # fmt: skip
+        engine.write(pa.table({"uscc": [uscc], "name": ["示例科技有限公司"], "status": ["存续"]}),
+                     "std", "enterprise_registration")  # fmt: skip
+        scores = pa.table({
+            "uscc": [uscc], "period": ["2026-01"], "score": [77], "grade": ["B"],
+            "reasons": [[reason]], "model_version": ["credit-1"], "model_points": [82.0],
+            "dishonest": [0], "penalties": [1], "tax_penalties": [0], "broken": [0], "kept": [0],
+            "inactive": [0], "run_id": ["20260201T000000Z-00000001"],
+        })  # fmt: skip
+        engine.write(scores, "topic", "credit_scores", partition_by=["run_id"])
+    with session(connect(workspace.ops_db_url)) as db:
+        create_user(db, account, role="firm", password=password, department=uscc)
 
 
 def axe_clean(page: Any, where: str) -> None:
@@ -108,7 +144,7 @@ def test_a_resident_reports_the_clerk_answers_and_the_resident_rates(
     page.fill("#report-text", "人行道上有一个大坑")
     page.fill("#report-address", "高新区天府大道1号锦城小区3栋")
     page.click("#address-check")
-    found = page.wait_for_selector("#address-found")
+    found = page.wait_for_selector("#address-found", timeout=60_000)  # a loaded machine
     assert "天府大道1号锦城小区3栋" in found.inner_text() and "锦城社区" in page.inner_text(
         "#address-result"
     )
@@ -172,6 +208,43 @@ def test_a_resident_reports_the_clerk_answers_and_the_resident_rates(
     assert hosts == {portal_url.split("/")[2]}  # nothing from another host
     assert errors == []
     resident.close()
+
+
+def test_a_firm_sees_its_grade_disputes_a_record_and_sees_the_repaired_grade(
+    browser: Any, portal_city: tuple[str, Workspace], artifacts_dir: Path
+) -> None:
+    portal_url, workspace = portal_city
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{portal_url}/portal/#/firm")
+    uscc, account, password = FIRM
+    page.fill("#firm-uscc", uscc)
+    page.fill("#firm-account", account)
+    page.fill("#firm-password", password)
+    page.click("#firm-submit")
+    assert page.wait_for_selector("#firm-grade").inner_text() == "信用等级 B"
+    assert "受到行政处罚1次" in page.inner_text("#firm-reasons")
+    record = page.locator(f"li[data-record='{PENALTY}']")
+    record.locator("button.dispute-open").click()
+    record.locator("textarea").fill("处罚决定已被复议撤销")
+    axe_clean(page, "firm, dispute form")
+    record.locator("form button[type=submit]").click()
+    page.wait_for_selector(".dispute-state")
+    assert page.inner_text(".dispute-state") == "修复申请审核中"
+
+    # The credit steward upholds it (citybrain credit review): the firm sees the new grade.
+    with workspace.engine() as engine, session(connect(workspace.ops_db_url)) as db:
+        review(db, engine, 1, uphold=True, by="steward", note="已撤销")
+    page.wait_for_timeout(1_200)  # the credit index looks at the lake once a second
+    page.reload()
+    assert page.wait_for_selector("#firm-grade").inner_text() == "信用等级 A"
+    assert page.locator("#firm-history tbody tr").count() == 2
+    assert "信用修复" in page.inner_text("#firm-history")
+    page.screenshot(path=str(artifacts_dir / "web-portal-firm-zh.png"), full_page=True)
+    assert errors == []
+    context.close()
 
 
 def _watched(page: Any) -> Any:

@@ -322,7 +322,7 @@ function showFirm(out, credit, token) {
     h("h3", { id: "history-title" }, t("firm.history")),
     h("table", { id: "firm-history" },
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("firm.historyAt")), h("th", { scope: "col" }, t("firm.grade")), h("th", { scope: "col" }, t("firm.historyCause")))),
-      h("tbody", {}, credit.history.map((p) => h("tr", {}, h("td", {}, p.at), h("td", {}, `${p.grade} (${p.score})`), h("td", {}, t(`firm.cause.${p.cause}`)))))));
+      h("tbody", {}, credit.history.map((p) => h("tr", {}, h("td", {}, p.at.slice(0, 16).replace("T", " ")), h("td", {}, `${p.grade} (${p.score})`), h("td", {}, t(`firm.cause.${p.cause}`)))))));
   const records = h("section", { class: "card", "aria-labelledby": "records-title" },
     h("h3", { id: "records-title" }, t("firm.records")),
     credit.records.length ? h("ul", { id: "firm-records", class: "records" }, credit.records.map((r) => record(r, token, out))) : h("p", {}, t("firm.noRecords")));

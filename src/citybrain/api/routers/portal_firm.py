@@ -182,7 +182,7 @@ def my_credit(
 class DisputeIn(BaseModel):
     kind: str = Field(pattern=r"^(penalty|dishonest|commitment)$")
     record_id: str = Field(min_length=1, max_length=128)
-    reason: str = Field(min_length=2, max_length=2000)
+    reason: str = Field(min_length=2, max_length=2000, pattern=r"\S")
 
 
 @router.get("/disputes")
@@ -198,7 +198,10 @@ def my_disputes(uscc: FirmDep, ops_engine: OpsEngine) -> list[DisputeOut]:
 @router.post(
     "/disputes",
     status_code=201,
-    responses={400: {"description": "no such record"}, 409: {"description": "already disputed"}},
+    responses={
+        404: {"description": "no such record of mine"},
+        409: {"description": "already disputed"},
+    },
 )
 def dispute_record(
     body: DisputeIn,
@@ -229,5 +232,5 @@ def dispute_record(
                 review_note=None,
             )  # fmt: skip
     except UserError as exc:
-        raise HTTPException(400, detail=str(exc)) from None
+        raise HTTPException(404, detail=str(exc)) from None
     return out
