@@ -14,7 +14,7 @@ import pyarrow as pa
 import pytest
 from sqlalchemy import func, select
 
-from citybrain.cases import Case
+from citybrain.cases import Case, CaseEvent
 from citybrain.cli.main import main
 from citybrain.core import Workspace
 from citybrain.core.opsdb import connect, session, upgrade
@@ -233,15 +233,28 @@ def test_cases_as_they_stood_that_day(workspace: Workspace) -> None:
                 # due and closed before the 14th ended: not overdue
                 _case(9, "区城管局", noon - 3 * day, status="closed", sla_due_at=noon - day,
                       closed_at=noon - day - timedelta(hours=2)),
+                # dispatched on the 11th, due on the 13th, returned on the 15th: in work (and
+                # overdue) at the end of the 14th, as its events say
+                _case(10, "区城管局", noon - 3 * day, status="returned", sla_due_at=noon - day),
+            ]
+        )  # fmt: skip
+        db.flush()
+        ten = db.scalars(select(Case).where(Case.subject_id == "AQ0010")).one()
+        db.add_all(
+            [
+                CaseEvent(case_id=ten.id, action=a, actor="t", at=at, from_status=f, to_status=t)
+                for a, at, f, t in (("create", noon - 3 * day, None, "new"),
+                                    ("dispatch", noon - 3 * day, "new", "dispatched"),
+                                    ("return", noon + day, "dispatched", "returned"))
             ]
         )  # fmt: skip
     ops.dispose()
     cases = {c.department: c for c in daily_figures(workspace, DAY).cases}
     city = cases["区城管局"]
-    assert (city.opened, city.closed, city.overdue, city.for_day) == (1, 0, 2, 6)
+    assert (city.opened, city.closed, city.overdue, city.for_day) == (1, 0, 3, 7)
     env = cases["区生态环境局"]
     assert (env.opened, env.closed, env.overdue, env.for_day) == (3, 1, 0, 3)
-    # the day after, case 6 was closed (on time for nothing: it was overdue) and 4 still is
+    # the day after, case 6 was closed and 10 returned; 4 is still overdue
     after = {c.department: c for c in daily_figures(workspace, DAY + day).cases}
     assert (after["区城管局"].closed, after["区城管局"].overdue) == (1, 1)
 

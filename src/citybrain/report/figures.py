@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import and_, func, or_, select
 
-from citybrain.cases import Case
+from citybrain.cases import Case, CaseEvent
 from citybrain.cases.states import ACTIVE_STATUSES, Status
 from citybrain.core.catalog import Catalog
 from citybrain.core.opsdb import connect, session
@@ -338,19 +338,32 @@ def _epidemic(figures: DailyFigures, workspace: Workspace, engine: Engine | None
 def _cases(figures: DailyFigures, workspace: Workspace) -> None:
     """Cases by department for the city's day ``figures.day`` (00:00–24:00 Asia/Shanghai).
 
-    Overdue is as of the end of the day: opened by then, due by then, not closed by then — a
-    case closed since still counts (its current status would hide it from every past day's
-    report). Statuses other than closing are not replayed: a case returned since counts by its
-    status now, and the due time is the current one (after any extension)."""
+    Overdue is as of the end of the day: opened by then, due by then, and in work then — its
+    status at that moment is the one its last event before it led to (a case closed or returned
+    since still counts: its current status would hide it from every past day's report); a case
+    with no event history counts as in work then unless it was closed before. The due time is
+    the current one (after any extension)."""
     start = datetime.combine(figures.day, time(0), tzinfo=LOCAL)
     end = start + timedelta(days=1)
     department = func.coalesce(Case.department, "未分派")
     still_open = [s.value for s in ACTIVE_STATUSES]
     done = [Status.closed.value, Status.archived.value]
-    open_then = or_(
+    last = (
+        select(CaseEvent.case_id.label("case_id"), func.max(CaseEvent.id).label("event_id"))
+        .where(CaseEvent.at < end)
+        .group_by(CaseEvent.case_id)
+        .subquery()
+    )
+    then = (
+        select(last.c.case_id, CaseEvent.to_status.label("status"))
+        .join(CaseEvent, CaseEvent.id == last.c.event_id)
+        .subquery()
+    )
+    no_history = or_(
         Case.status.in_(still_open),
         and_(Case.status.in_(done), Case.closed_at.is_not(None), Case.closed_at >= end),
     )
+    open_then = or_(then.c.status.in_(still_open), and_(then.c.status.is_(None), no_history))
     day = figures.day.isoformat()
     queries = {
         "opened": select(department, func.count())
@@ -360,6 +373,8 @@ def _cases(figures: DailyFigures, workspace: Workspace) -> None:
         .where(Case.closed_at >= start, Case.closed_at < end)
         .group_by(department),
         "overdue": select(department, func.count())
+        .select_from(Case)
+        .outerjoin(then, then.c.case_id == Case.id)
         .where(Case.created_at < end, Case.sla_due_at < end, open_then)
         .group_by(department),
         "for_day": select(department, func.count())
