@@ -56,12 +56,16 @@ function followView(layers) {
     const b = map.getBounds();
     const bbox = [clamp(b.getWest(), 180), clamp(b.getSouth(), 90), clamp(b.getEast(), 180), clamp(b.getNorth(), 90)].join(",");
     const query = `zoom=${Math.round(map.getZoom())}&bbox=${bbox}`;
-    for (const layer of layers.filter((l) => l.byView)) {
+    // every topic asked at once: one after another, a slow page (software rendering, a busy
+    // machine) waited a round trip per topic before the view was whole
+    const following = layers.filter((l) => l.byView);
+    await Promise.all(following.map(async (layer) => {
       const data = await api(`${layer.url}?${query}`);
       if (mine !== generation || !map) return;
       map.getSource(layer.id).setData({ type: "FeatureCollection", features: data.features });
       map.getContainer().dataset[`kind_${layer.id.replaceAll("-", "_")}`] = data.kind;
-    }
+    }));
+    if (mine !== generation || !map) return;
     map.getContainer().dataset.view = String(mine);
   };
   map.on("moveend", refresh);
