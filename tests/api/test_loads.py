@@ -116,10 +116,9 @@ def test_loads_of_a_synthetic_city(api: Harness, tmp_path_factory: pytest.TempPa
     """A tiny generated city, its file-delivered systems ingested by the real pipeline."""
     from citybrain.ingest import discover_sources, ingest_sources, load_contract, recorder_for
     from citybrain.ingest.simsources import write_sim_sources
-    from citybrain.sim import generate
+    from fixtures.tinycity import tiny_city
 
-    sim = tmp_path_factory.mktemp("sim")
-    generate("tiny", 7, sim)
+    sim = tiny_city(tmp_path_factory, 7)  # generated once per test run, read-only
     workspace = api.workspace
     write_sim_sources(workspace.root / "sources", sim)
     files = [
