@@ -242,6 +242,9 @@ def test_a_firm_sees_its_grade_disputes_a_record_and_sees_the_repaired_grade(
     assert page.wait_for_selector("#firm-grade").inner_text() == "信用等级 A"
     assert page.locator("#firm-history tbody tr").count() == 2
     assert "信用修复" in page.inner_text("#firm-history")
+    page.click("#elder-toggle")  # the firm's page in the 长辈版 too
+    assert page.evaluate(ELDER_JS) == {"small": [], "tight": []}
+    axe_clean(page, "firm, 长辈版")
     page.screenshot(path=str(artifacts_dir / "web-portal-firm-zh.png"), full_page=True)
     assert errors == []
     context.close()
