@@ -1,5 +1,6 @@
 """The live city in the browser: a truck's position from the live feed drawn on the one map, and a
-muck-truck alert's case appearing on the case desk, both without a reload.
+muck-truck alert's case appearing on the case desk, both without a reload; beside them, where the
+bikes stand as shaded H3 cells (the shared_bikes topic's density layer).
 
 The events are written as ``citybrain stream`` writes them (StreamStore.save for the feed,
 LiveFindings for the alert's finding and case), from connections of their own."""
@@ -9,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import h3
+import pyarrow as pa
 import pytest
 
 from citybrain.core import Workspace
@@ -16,6 +19,7 @@ from citybrain.core.opsdb import connect
 from citybrain.stream.detector import StreamEvent
 from citybrain.stream.findings import LiveFindings
 from citybrain.stream.store import Saved, StreamStore
+from citybrain.topics.builtin.shared_bikes.density import DENSITY_TABLE, RESOLUTION
 from web.conftest import seeded_workspace, serve_live, sign_in
 
 pytestmark = pytest.mark.browser
@@ -73,12 +77,27 @@ def _dumping_alert(lon: float, lat: float) -> StreamEvent:
 
 
 SOURCE = "document.getElementById('map').maplibre.getSource('live-vehicles')"
+BIKES_AT = (30.515, 104.015)  # a cell of 40 bikes
+
+
+def _bike_density(workspace: Workspace) -> None:
+    """What a shared_bikes run stores: bikes per operator and H3 cell of the newest snapshot."""
+    cells = [h3.latlng_to_cell(*BIKES_AT, RESOLUTION), h3.latlng_to_cell(30.52, 104.03, RESOLUTION)]
+    centres = [h3.cell_to_latlng(c) for c in cells]
+    rows = {
+        "h3": cells, "lon": [c[1] for c in centres], "lat": [c[0] for c in centres],
+        "bikes": [40, 4], "meituan": [30, 4], "hellobike": [10, 0], "qingju": [0, 0],
+        "snapshot": ["2026-02-03 08:00"] * 2, "run_id": ["r1"] * 2,
+    }  # fmt: skip
+    with workspace.engine() as engine:
+        engine.write(pa.table(rows), "topic", DENSITY_TABLE, partition_by=["run_id"])
 
 
 def test_live_trucks_on_the_map_and_a_new_case_on_the_desk_without_reload(
     open_page: Any, live_map_city: tuple[str, Workspace]
 ) -> None:
     url, workspace = live_map_city
+    _bike_density(workspace)
     watched = open_page(viewport={"width": 1440, "height": 900})
     page = sign_in(watched, url, *LEADER, then="/desk")
     page.evaluate("window.__notReloaded = true")
@@ -92,6 +111,17 @@ def test_live_trucks_on_the_map_and_a_new_case_on_the_desk_without_reload(
     assert "渣土车" in page.locator("label[for='layer-live-trucks']").inner_text()
     assert "共享单车" in page.locator("label[for='layer-live-bikes']").inner_text()
     assert page.locator("#map").get_attribute("data-live") == "live-trucks live-bikes"
+    # the bikes' density: H3 cells for the view, the fuller cell shaded, its popup in words
+    assert "单车密度" in page.locator("label[for='layer-topic-shared_bikes_density']").inner_text()
+    page.wait_for_selector("#map[data-kind_topic_shared_bikes_density='h3']", timeout=20_000)
+    shaded = (
+        "() => { const m = document.getElementById('map').maplibre;"
+        f" const p = m.project([{BIKES_AT[1]}, {BIKES_AT[0]}]);"
+        " const f = m.queryRenderedFeatures([p.x, p.y],"
+        " { layers: ['topic-shared_bikes_density-fill'] });"
+        " return f.length === 1 && f[0].properties.density === 1; }"
+    )
+    page.wait_for_function(shaded, timeout=10_000)
 
     # the truck moves: two positions in two batches, the map keeps only its newest
     _emit(workspace, "muck_trucks", [_truck_at(104.01, 30.51, 1000.0)], "L1")

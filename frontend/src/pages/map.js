@@ -9,6 +9,7 @@ import { bi, known, stillHere } from "../components/ui.js";
 import { baseMap, maplibregl } from "./map-base.js";
 import { legendList, legendWords, pointColour } from "./map-legend.js";
 import { liveVehicles } from "./map-live.js";
+import { densityLayer, densityOpacity, densityPopup } from "./map-density.js";
 
 const BASE_LAYERS = [
   { id: "streets", key: "map.streets", url: "/api/v1/map/areas?level=street&simplify=0.0001", kind: "polygons", color: "#0b5cad", on: true },
@@ -28,14 +29,14 @@ function styleLayers(layer) {
   const circle = { id: `${source}-circle`, type: "circle", source, filter: POINT,
     paint: { "circle-radius": layer.source ? 7 : 5, "circle-color": pointColour(layer), "circle-stroke-color": "#fff", "circle-stroke-width": 1 } };
   const fill = { id: `${source}-fill`, type: "fill", source, filter: POLYGON,
-    paint: { "fill-color": layer.color, "fill-opacity": layer.byView ? 0.45 : 0.05 } };
+    paint: { "fill-color": layer.color, "fill-opacity": layer.density ? densityOpacity : layer.byView ? 0.45 : 0.05 } };
   const line = { id: `${source}-line`, type: "line", source, filter: POLYGON, paint: { "line-color": layer.color, "line-width": 1.5 } };
   if (layer.byView) return [fill, line, circle]; // points when few, H3 cells when many
   return layer.kind === "points" ? [circle] : [fill, line];
 }
 
 function topicLayers(topics) {
-  return topics.flatMap((tp) => tp.map_layers.map((layer) => (layer.source ? { // a table of the topic's own: all its points
+  return topics.flatMap((tp) => tp.map_layers.map((layer) => (layer.source && layer.kind === "h3" ? densityLayer(tp, layer) : layer.source ? { // a table of the topic's own: all its points
     id: `topic-${layer.id}`, title: pick(layer, "title"), color: layer.color, kind: "points", on: true, source: layer.source,
     url: `/api/v1/map/topics/${encodeURIComponent(tp.name)}/layers/${encodeURIComponent(layer.id)}`,
     colorBy: layer.color_by, legend: layer.legend, properties: layer.properties, titles: layer,
@@ -134,7 +135,9 @@ function details(layerId, props, layer = {}) {
   let head;
   let rows = [];
   let links = [];
-  if (layer.source) { // a point of a topic's own table (an air station): its declared properties
+  if (layer.density) { // a cell of a density layer (bikes): how many, and of whom
+    [head, rows] = densityPopup(layer, p, title);
+  } else if (layer.source) { // a point of a topic's own table (an air station): its declared properties
     const [first, ...rest] = layer.properties;
     head = title(`${p[first] ?? ""} · ${layer.title}`);
     rows = [h("div", {}, h("dt", {}, t("map.legend")), h("dd", {}, String(legendWords(layer, p[layer.colorBy]) ?? "—"))),
