@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from citybrain.core import Workspace
-from fixtures.tinycity import tiny_city
+from fixtures.tinycity import built_once, copy_workspace, shared_root, tiny_city
 
 SEED = 7
 SYSTEMS = (
@@ -59,7 +59,12 @@ def std_workspace(city: Path, systems: tuple[str, ...], root: Path) -> Workspace
 
 @pytest.fixture(scope="session")
 def tiny_std_workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    """A workspace whose std zone holds the tiny city's tables the built-in topics need."""
-    return std_workspace(
-        _tiny_city(tmp_path_factory), SYSTEMS, tmp_path_factory.mktemp("topics-ws")
+    """A workspace whose std zone holds the tiny city's tables the built-in topics need.
+
+    Built once per test run (by the first xdist worker to ask); each worker gets its own copy."""
+    city = _tiny_city(tmp_path_factory)
+    built = built_once(
+        shared_root(tmp_path_factory) / "shared-topics-ws",
+        lambda out: std_workspace(city, SYSTEMS, out),
     )
+    return copy_workspace(built / "ws", tmp_path_factory.mktemp("topics-ws") / "ws")
