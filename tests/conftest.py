@@ -5,4 +5,5 @@ pytest_plugins = [
     "fixtures.postgres",
     "fixtures.browser",
     "fixtures.mqtt",
+    "fixtures.spark_cluster",
 ]

@@ -40,6 +40,13 @@ class SparkEngine(Engine):
         writer.parquet(str(dest))
 
     def _register_arrow(self, view: str, data: pa.Table) -> ir.Table:
+        # PySpark sends the table's record batches as a stream, and the JVM stops reading at the
+        # first empty batch: every row after it would be dropped without a word (a table built
+        # by concatenating per-group results often has empty chunks). Send only batches with rows.
+        batches = data.to_batches()
+        if data.num_rows and any(batch.num_rows == 0 for batch in batches):
+            kept = [batch for batch in batches if batch.num_rows]
+            data = pa.Table.from_batches(kept, schema=data.schema)
         self._session.createDataFrame(data).createOrReplaceTempView(view)
         return self._backend.table(view)
 
