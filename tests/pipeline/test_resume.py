@@ -10,6 +10,11 @@ findings and the cases.
 
 By default the kill points are every step family (the first, a middle and the last source's
 ingest and topic); ``CITYBRAIN_KILL_EVERY_STEP=1`` kills at every single step in turn.
+
+The uninterrupted run and the final resumed run are ``python -m citybrain`` processes of their own.
+The killed ones are forked from a process that imported citybrain and its topics once: each is a
+process of its own running the CLI's ``main`` on ``-w WS run``, SIGKILLed by the runner's hook,
+without paying the imports (most of a killed invocation's cost) again.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +42,7 @@ from citybrain.ingest.rawzone import RawZone
 from citybrain.ingest.simsources import write_sim_sources
 from citybrain.pipeline import KILL_ENV, build_graph
 from citybrain.topics.runner import latest_findings
+from fixtures.tinycity import tiny_city
 
 EVERY_STEP = os.environ.get("CITYBRAIN_KILL_EVERY_STEP") == "1"
 # two whole runs and a process start per kill; the default 600 s is too short on a busy machine
@@ -53,10 +60,8 @@ VOLATILE = {"load_id", "run_id", "_load_id", "_run_id"}
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    generate = pytest.importorskip("citybrain.sim.generate").generate
-    sim = tmp_path_factory.mktemp("city") / "sim"
-    generate("tiny", 7, sim)
-    return sim
+    """The tiny city of seed 7, generated once per test run and only read here."""
+    return tiny_city(tmp_path_factory, 7)
 
 
 def city_workspace(root: Path, sim: Path) -> Workspace:
@@ -79,6 +84,91 @@ def citybrain_run(
         [sys.executable, "-m", "citybrain", "-w", str(workspace.root), "run"],
         env=env, capture_output=True, text=True, timeout=900, check=False,
     )  # fmt: skip
+
+
+#: A process that imports what ``citybrain run`` imports, then forks one child per request line
+#: (``{"workspace", "kill", "out", "err"}``): the child runs ``citybrain -w WS run`` with the kill
+#: hook set, its output to the two files; the parent answers with its exit status, negative for
+#: the signal that ended it, like ``subprocess``'s ``returncode``.
+FORK_SERVER = r"""
+import json, os, sys
+
+import citybrain.address.rules, citybrain.cases, citybrain.cli.main, citybrain.core.opsdb
+import citybrain.govern.base, citybrain.govern.quality, citybrain.govern.standardize
+import citybrain.ingest, citybrain.ingest.catalog, citybrain.pipeline.fingerprint
+import citybrain.pipeline.steps, citybrain.report, citybrain.topics.runner
+from citybrain.topics import discover_topics
+
+discover_topics()
+print("ready", flush=True)
+for line in sys.stdin:
+    request = json.loads(line)
+    pid = os.fork()
+    if pid == 0:
+        code = 70
+        try:
+            for fd, path in ((1, request["out"]), (2, request["err"])):
+                os.dup2(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), fd)
+            os.environ[request["env"]] = request["kill"]
+            try:
+                citybrain.cli.main.main(["-w", request["workspace"], "run"])
+                code = 0
+            except SystemExit as exit_:
+                code = exit_.code if isinstance(exit_.code, int) else 1
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+    print(json.dumps({"returncode": code}), flush=True)
+"""
+
+
+class Forker:
+    """Starts ``citybrain run`` processes, each to be killed at a step, from the fork server."""
+
+    def __init__(self, tmp: Path) -> None:
+        env = {k: v for k, v in os.environ.items() if k != KILL_ENV}
+        env["COLUMNS"] = "200"
+        self.tmp = tmp
+        self.server = subprocess.Popen(
+            [sys.executable, "-c", FORK_SERVER], env=env, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        )  # fmt: skip
+        assert self.server.stdout is not None
+        assert self.server.stdout.readline().strip() == "ready", "the fork server started"
+        self.count = 0
+
+    def run(self, workspace: Workspace, kill: str) -> subprocess.CompletedProcess[str]:
+        assert self.server.stdin is not None and self.server.stdout is not None
+        self.count += 1
+        out, err = self.tmp / f"run-{self.count}.out", self.tmp / f"run-{self.count}.err"
+        request = {"workspace": str(workspace.root), "kill": kill, "env": KILL_ENV,
+                   "out": str(out), "err": str(err)}  # fmt: skip
+        self.server.stdin.write(json.dumps(request) + "\n")
+        self.server.stdin.flush()
+        reply = self.server.stdout.readline()
+        assert reply, "the fork server ended"
+        code = json.loads(reply)["returncode"]
+        args = ["citybrain", "-w", str(workspace.root), "run"]
+        return subprocess.CompletedProcess(args, code, out.read_text(), err.read_text())
+
+    def close(self) -> None:
+        if self.server.stdin is not None:
+            self.server.stdin.close()
+        try:
+            self.server.wait(60)
+        except subprocess.TimeoutExpired:
+            self.server.kill()
+            self.server.wait()
+
+
+@pytest.fixture
+def forker(tmp_path: Path) -> Iterator[Forker]:
+    started = Forker(tmp_path)
+    yield started
+    started.close()
 
 
 def kill_points(names: list[str]) -> list[str]:
@@ -152,7 +242,7 @@ def outputs(workspace: Workspace) -> dict[str, Any]:
 
 
 def test_a_run_killed_at_each_step_in_turn_ends_like_an_uninterrupted_run(
-    tmp_path: Path, city: Path
+    tmp_path: Path, city: Path, forker: Forker
 ) -> None:
     from citybrain.address.rules import rules_version
 
@@ -169,7 +259,7 @@ def test_a_run_killed_at_each_step_in_turn_ends_like_an_uninterrupted_run(
     names = build_graph(killed).names
     for point in kill_points(names):
         step = point.split("@")[0]
-        result = citybrain_run(killed, kill=point)
+        result = forker.run(killed, point)
         assert result.returncode == -signal.SIGKILL, (point, result.stdout + result.stderr)
         runs = pipeline_runs(killed)
         if not runs:
