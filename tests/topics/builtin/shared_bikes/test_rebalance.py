@@ -90,8 +90,7 @@ def test_nothing_to_move_and_snapshots_apart() -> None:
 ZONE_WKT = "POLYGON(({x} 30.5,{x2} 30.5,{x2} 30.5002,{x} 30.5002,{x} 30.5))"
 
 
-def test_topic_finds_moves_of_the_newest_snapshot(tmp_path: Path) -> None:
-    xs = [104.0, 104.0 + DEG_100M]
+def _run_topic(tmp_path: Path, xs: list[float], positions: pa.Table) -> pa.Table:
     zones = pa.table(
         {
             "zone_id": ["A", "B"],
@@ -101,19 +100,6 @@ def test_topic_finds_moves_of_the_newest_snapshot(tmp_path: Path) -> None:
             "quota_meituan": [1, 3],
             "quota_hellobike": [1, 1],
             "quota_qingju": [1, 1],
-        }
-    )
-    t0 = datetime(2023, 3, 14, 8, 0)
-    rows = [("meituan", f"M{i}", t0, xs[0] + 0.0001) for i in range(4)]  # 4 of meituan in A
-    rows += [("meituan", "M9", t0 - timedelta(hours=2), xs[1] + 0.0001)]  # an older snapshot
-    op, bike, ts, lon = zip(*rows, strict=True)
-    positions = pa.table(
-        {
-            "operator": list(op),
-            "bike_id": list(bike),
-            "ts": pa.array(list(ts), pa.timestamp("us")),
-            "lon": list(lon),
-            "lat": [30.5001] * len(rows),
         }
     )
     topic = BikeRebalancing()
@@ -129,7 +115,39 @@ def test_topic_finds_moves_of_the_newest_snapshot(tmp_path: Path) -> None:
                 "std.bike_zone": engine.register("zones", zones),
             },
         )
-        findings = validate_findings(topic.run(ctx))
+        return validate_findings(topic.run(ctx))
+
+
+def test_a_city_with_nothing_to_move_gives_no_findings_and_no_error(tmp_path: Path) -> None:
+    xs = [104.0, 104.0 + DEG_100M]
+    positions = pa.table(
+        {
+            "operator": ["meituan"],
+            "bike_id": ["M1"],
+            "ts": pa.array([datetime(2023, 3, 14, 8, 0)], pa.timestamp("us")),
+            "lon": [xs[0] + 0.0001],
+            "lat": [30.5001],
+        }
+    )
+    assert _run_topic(tmp_path, xs, positions).num_rows == 0
+
+
+def test_topic_finds_moves_of_the_newest_snapshot(tmp_path: Path) -> None:
+    xs = [104.0, 104.0 + DEG_100M]
+    t0 = datetime(2023, 3, 14, 8, 0)
+    rows = [("meituan", f"M{i}", t0, xs[0] + 0.0001) for i in range(4)]  # 4 of meituan in A
+    rows += [("meituan", "M9", t0 - timedelta(hours=2), xs[1] + 0.0001)]  # an older snapshot
+    op, bike, ts, lon = zip(*rows, strict=True)
+    positions = pa.table(
+        {
+            "operator": list(op),
+            "bike_id": list(bike),
+            "ts": pa.array(list(ts), pa.timestamp("us")),
+            "lon": list(lon),
+            "lat": [30.5001] * len(rows),
+        }
+    )
+    findings = _run_topic(tmp_path, xs, positions)
     assert findings.column("subject_id").to_pylist() == ["meituan:A>B"]
     assert findings.column("period").to_pylist() == ["2023-03-14 08:00"]
     reason = findings.column("reasons")[0].as_py()[0]

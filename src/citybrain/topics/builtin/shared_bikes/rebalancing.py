@@ -52,6 +52,8 @@ def _text(*pieces: pa.Array | str) -> pa.Array:
 def move_reasons(moves: pd.DataFrame) -> pa.ListArray:
     """One reason per move, in words: who moves how many bikes from where to where, how far."""
     n = len(moves)
+    if n == 0:  # nothing to move: the empty columns carry no string type to build texts from
+        return pa.array([], pa.list_(REASON_TYPE))
     bikes = pa.array(moves["bikes"].astype(str), pa.string())
     metres = pa.array(np.round(moves["distance_m"].to_numpy(float)).astype(int).astype(str))
     op_zh = pa.array(moves["operator"].map(OPERATOR_ZH).fillna(moves["operator"]), pa.string())
@@ -109,7 +111,16 @@ class BikeRebalancing(Topic):
         ).merge(zones[["zone_id", "lon", "lat"]], left_on="from_zone", right_on="zone_id")
         moves = moves.loc[moves["score"] >= params.threshold].reset_index(drop=True)
         n = len(moves)
-        subject = moves["operator"] + ":" + moves["from_zone"] + ">" + moves["to_zone"]
+        # a snapshot with nothing to move leaves columns without a string type: no subject then
+        subject: pd.Series | list[str] = (
+            moves["operator"].astype(str)
+            + ":"
+            + moves["from_zone"].astype(str)
+            + ">"
+            + moves["to_zone"].astype(str)
+            if n
+            else []
+        )
         period = pd.to_datetime(moves["bucket"], unit="s").dt.strftime("%Y-%m-%d %H:%M")
         return findings_table(
             self.name,
