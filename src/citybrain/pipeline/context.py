@@ -35,6 +35,9 @@ class RunContext:
     workspace: Workspace
     catalog: Catalog
     run_id: str = ""
+    #: what the running step recorded (``StepResult.parts``) the last time it did its work, or
+    #: ``None``; set by the runner before each step
+    previous: dict[str, str] | None = None
     _engine: Engine | None = field(default=None, repr=False)
 
     @property

@@ -36,6 +36,9 @@ class StepResult:
     rows_in: int | None = None
     rows_out: int | None = None
     failed: str | None = None
+    #: what the step wants to find again next run (``RunContext.previous``), e.g. the
+    #: fingerprints of the parts it redid, so that it redoes only the parts that changed
+    parts: dict[str, str] | None = None
 
 
 Action = Callable[["RunContext", Report], StepResult]
@@ -55,6 +58,11 @@ class Step:
     writes: tuple[str, ...] = ()
     #: the family a step belongs to (``ingest`` for ``ingest:gas_utility``): ``--from ingest``
     group: str = ""
+    #: ``False``: run every time (it looks for new deliveries itself); otherwise a plain
+    #: ``citybrain run`` skips the step while what it reads and what it wrote are unchanged
+    incremental: bool = True
+    #: what besides its inputs decides its outputs (code version, parameters), for the skip
+    stamp: Callable[[RunContext], str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def family(self) -> str:

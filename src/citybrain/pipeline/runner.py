@@ -8,6 +8,13 @@ every attempt at a step a ``pipeline_step`` row: status, rows in and out, second
 A step that raises stops the run (status failed); the next ``citybrain run`` takes it up again at
 that step. A step that fails in part (one source's delivery) is recorded failed and the run goes
 on; such a run is finished, and the next ``citybrain run`` is a new one that tries again.
+
+Incremental: a plain ``citybrain run`` skips a step whose inputs are what they were when the step
+last did its work (and whose outputs were not touched since): only new loads and what depends on
+them recompute. Each step that did its work records, in its run's plan (``pipeline_run.stages``),
+the fingerprints of what it read and wrote (see `citybrain.pipeline.fingerprint`) and the run that
+made its outputs; a skipped step is recorded succeeded with "unchanged since run …". ``--from``
+and ``--only`` run what they name whatever changed.
 """
 
 from __future__ import annotations
@@ -23,6 +30,12 @@ from citybrain.core.errors import UserError
 from citybrain.core.logging import get_logger, new_run_id, run_context
 from citybrain.pipeline import memory
 from citybrain.pipeline.context import RunContext, open_context, run_lock
+from citybrain.pipeline.fingerprint import (
+    combine,
+    config_fingerprint,
+    dataset_fingerprint,
+    in_lake,
+)
 from citybrain.pipeline.graph import Graph, Step, StepResult
 
 if TYPE_CHECKING:
@@ -50,6 +63,8 @@ class StepRecord:
     peak_rss_bytes: int | None = None
     #: what failed, for a failed step
     error: str | None = None
+    #: skipped: its inputs and outputs were unchanged since the run named in ``summary``
+    skipped: bool = False
 
 
 @dataclass
@@ -97,9 +112,16 @@ def run_pipeline(
     observer: Observer | None = None,
     graph: Graph | None = None,
     command: str = "run",
+    incremental: bool | None = None,
 ) -> RunSummary:
-    """Run (or continue) the pipeline of ``workspace``; see the module docstring."""
+    """Run (or continue) the pipeline of ``workspace``; see the module docstring.
+
+    ``incremental`` (default: when neither ``start`` nor ``only`` is given) skips the steps whose
+    inputs did not change since they last did their work.
+    """
     watch = observer or _Silent()
+    if incremental is None:
+        incremental = start is None and only is None
     with run_lock(workspace.root), open_context(workspace) as ctx:
         from citybrain.pipeline.steps import build_graph
 
@@ -115,11 +137,14 @@ def run_pipeline(
             summary.done_before = [name for name in plan if name not in todo]
             ctx.catalog.finish_pipeline_run(last.run_id, status="running")
             migrated = None  # the killed run recorded its own migration
+            stages = [dict(stage) for stage in last.stages]
         else:
             summary = RunSummary(new_run_id())
             plan = todo = selected
             ctx.catalog.start_pipeline_run(command, run_id=summary.run_id, plan=plan)
+            stages = [{"name": name} for name in plan]
         ctx.run_id = summary.run_id
+        book = _Book(ctx, graph, stages, incremental=incremental)
         with run_context(summary.run_id):
             log.info(
                 "run %s %s at %s",
@@ -129,7 +154,7 @@ def run_pipeline(
                 extra={"workspace": str(workspace.root), "steps": len(todo)},
             )
             watch.planned(summary.run_id, [graph[name] for name in todo], summary.done_before)
-            _run_steps(ctx, graph, plan, todo, summary, watch, migrated)
+            _run_steps(ctx, graph, plan, todo, summary, watch, migrated, book)
     return summary
 
 
@@ -181,14 +206,25 @@ def _run_steps(
     summary: RunSummary,
     watch: Observer,
     migrated: _Done | None,
+    book: _Book,
 ) -> None:
     catalog = ctx.catalog
     failed: list[str] = []
     for name in todo:
         step = graph[name]
         position = plan.index(name)
+        prints = book.fingerprints(step)
         info = catalog.start_pipeline_step(summary.run_id, name, position=position)
         watch.step_started(step)
+        unchanged = book.unchanged(step, prints)
+        if unchanged is not None:
+            record = StepRecord(name, "succeeded", 0.0, unchanged, skipped=True)
+            _finish(ctx, info.id, record)
+            book.skipped(step)
+            summary.steps.append(record)
+            watch.step_finished(step, record)
+            continue
+        ctx.previous = book.previous_parts(step)
         if name == "migrate" and migrated is not None:
             done = migrated
         else:
@@ -214,6 +250,8 @@ def _run_steps(
             done.peak, result.failed,
         )  # fmt: skip
         _maybe_kill(name, "end")
+        if not result.failed:
+            book.made(step, prints, result.parts)
         _finish(ctx, info.id, record)
         log.info(
             "step %s %s in %.1f s",
@@ -231,6 +269,119 @@ def _run_steps(
         summary.run_id, status="failed" if failed else "succeeded",
         error_message="; ".join(failed) or None,
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Prints:
+    inputs: str
+    outputs: str
+
+
+class _Book:
+    """The fingerprints of the run's steps, kept in its plan (``pipeline_run.stages``), and the
+    question whether a step may be skipped: its inputs and outputs as the last time it did its
+    work, found in this run or the latest earlier run that had the step in its plan."""
+
+    def __init__(
+        self, ctx: RunContext, graph: Graph, stages: list[dict[str, object]], *, incremental: bool
+    ) -> None:
+        self.ctx = ctx
+        self.graph = graph
+        self.stages = stages
+        self.incremental = incremental
+        self.config = config_fingerprint(ctx.workspace)
+        self._history: list[PipelineRunInfo] | None = None
+
+    def _earlier(self) -> list[PipelineRunInfo]:
+        if self._history is None:
+            runs = self.ctx.catalog.list_pipeline_runs(limit=50)
+            self._history = [run for run in runs if run.run_id != self.ctx.run_id]
+        return self._history
+
+    def _entry(self, name: str) -> dict[str, object] | None:
+        for stage in self.stages:
+            if stage.get("name") == name:
+                return stage
+        return None
+
+    def last(self, name: str) -> dict[str, object] | None:
+        """What ``name`` recorded the last time it did its work (or was found unchanged), if its
+        latest attempt ended well; ``None`` when it never did or its latest attempt did not."""
+        own = self._entry(name)
+        if own is not None and "inputs" in own:
+            return own
+        for run in self._earlier():
+            for stage in run.stages:
+                if stage.get("name") == name:
+                    return stage if "inputs" in stage else None
+        return None
+
+    def fingerprints(self, step: Step) -> _Prints | None:
+        """``None`` for a step that must always run: one that says so, or that declares nothing
+        it reads (nothing to judge it unchanged by)."""
+        if not step.incremental or not step.reads:
+            return None
+        root, lake = self.ctx.workspace.root, self.ctx.workspace.lake
+        parts = [("config", self.config)]
+        if step.stamp is not None:
+            parts.append(("stamp", step.stamp(self.ctx)))
+        for read in step.reads:
+            if in_lake(read):
+                parts.append((read, dataset_fingerprint(lake, root, read)))
+            else:  # rows in the ops database: the run in which their writer last did its work
+                for writer in self._writers(read, before=step.name):
+                    made = (self.last(writer) or {}).get("made", "never")
+                    parts.append((f"{read}<{writer}", str(made)))
+        outputs = [(w, dataset_fingerprint(lake, root, w)) for w in step.writes if in_lake(w)]
+        return _Prints(combine(parts), combine(outputs))
+
+    def _writers(self, dataset: str, *, before: str) -> list[str]:
+        return [s.name for s in self.graph if s.name != before and dataset in s.writes]
+
+    def unchanged(self, step: Step, prints: _Prints | None) -> str | None:
+        """Why ``step`` can be skipped (one line), or ``None`` when it must run."""
+        if prints is None or not self.incremental:
+            return None
+        last = self.last(step.name)
+        if last is None or last.get("inputs") != prints.inputs:
+            return None
+        if last.get("outputs") != prints.outputs:
+            return None
+        return f"inputs unchanged since run {last.get('made')}: skipped"
+
+    def previous_parts(self, step: Step) -> dict[str, str] | None:
+        last = self.last(step.name)
+        parts = (last or {}).get("parts")
+        return {str(k): str(v) for k, v in parts.items()} if isinstance(parts, dict) else None
+
+    def skipped(self, step: Step) -> None:
+        last = dict(self.last(step.name) or {})
+        self._record(step.name, {**last, "name": step.name, "skipped": True})
+
+    def made(self, step: Step, prints: _Prints | None, parts: dict[str, str] | None) -> None:
+        if prints is None:
+            self._record(step.name, {"name": step.name, "made": self.ctx.run_id})
+            return
+        root, lake = self.ctx.workspace.root, self.ctx.workspace.lake
+        outputs = combine(
+            [(w, dataset_fingerprint(lake, root, w)) for w in step.writes if in_lake(w)]
+        )
+        entry: dict[str, object] = {
+            "name": step.name, "inputs": prints.inputs, "outputs": outputs,
+            "made": self.ctx.run_id,
+        }  # fmt: skip
+        if parts is not None:
+            entry["parts"] = parts
+        self._record(step.name, entry)
+
+    def _record(self, name: str, entry: dict[str, object]) -> None:
+        for i, stage in enumerate(self.stages):
+            if stage.get("name") == name:
+                self.stages[i] = entry
+                break
+        else:
+            self.stages.append(entry)
+        self.ctx.catalog.finish_pipeline_run(self.ctx.run_id, status="running", stages=self.stages)
 
 
 def _attempt(ctx: RunContext, step: Step, watch: Observer) -> _Done:

@@ -62,17 +62,74 @@ def ingest_step(contract: Path) -> Step:
         reads=(f"source/{contract.stem}",),
         writes=(f"raw/{contract.stem}", f"quarantine/{contract.stem}"),
         group=INGEST,
+        incremental=False,  # it finds the new deliveries itself (and skips those landed)
     )
 
 
 def standardize(ctx: RunContext, report: Report) -> StepResult:
+    """Standardise the std tables whose systems landed new loads since this step last did its
+    work (every table the first time, or when the address register changed)."""
     from citybrain.govern.standardize import standardize_workspace
 
-    result = standardize_workspace(ctx.workspace, engine=ctx.engine, catalog=ctx.catalog)
+    before, redo = _std_to_redo(ctx)
+    if not redo:
+        return StepResult("no std table has new loads", 0, 0, parts=before)
+    tables = None if redo == sorted(before) else redo
+    result = standardize_workspace(ctx.workspace, engine=ctx.engine, catalog=ctx.catalog,
+                                   tables=tables)  # fmt: skip
     rows = sum(t.rows for t in result.tables)
     raw = sum(s.raw_rows for t in result.tables for s in t.sources)
     note = "" if result.reconciled else "; counts do NOT reconcile (see `citybrain quality`)"
-    return StepResult(f"{len(result.tables)} std tables, {rows:,} rows{note}", raw, rows)
+    kept = f" ({len(before) - len(redo)} unchanged kept)" if tables is not None else ""
+    parts = {**before, **_std_parts(ctx, redo)}
+    return StepResult(
+        f"{len(result.tables)} std tables, {rows:,} rows{kept}{note}", raw, rows, parts=parts
+    )
+
+
+def _std_inputs(ctx: RunContext) -> dict[str, str]:
+    """Per std table: a fingerprint of the raw loads of the systems that feed it, the address
+    rules and the configuration."""
+    from citybrain.address.rules import rules_version
+    from citybrain.govern.standardize.workspace import workspace_sources
+    from citybrain.pipeline.fingerprint import combine, config_fingerprint, dataset_fingerprint
+
+    root, lake = ctx.workspace.root, ctx.workspace.lake
+    common = [("rules", rules_version()), ("config", config_fingerprint(ctx.workspace))]
+    prints: dict[str, str] = {}
+    for table, sources in workspace_sources(ctx.workspace).items():
+        raw = [(s.system, dataset_fingerprint(lake, root, f"raw/{s.system}")) for s in sources]
+        prints[table] = combine([*common, *raw])
+    return prints
+
+
+def _std_parts(ctx: RunContext, tables: list[str]) -> dict[str, str]:
+    """What to find again next run: each table's inputs and the std table they made."""
+    from citybrain.pipeline.fingerprint import dataset_fingerprint
+
+    inputs = _std_inputs(ctx)
+    root, lake = ctx.workspace.root, ctx.workspace.lake
+    return {
+        t: f"{inputs[t]}/{dataset_fingerprint(lake, root, f'std/{t}')}"
+        for t in tables
+        if t in inputs
+    }
+
+
+def _std_to_redo(ctx: RunContext) -> tuple[dict[str, str], list[str]]:
+    """The parts as they stand and the std tables to standardise again, sorted: those whose
+    inputs or whose std table changed since; all of them after a change of the address
+    register (every address is matched against it) or with nothing recorded."""
+    from citybrain.govern.standardize.pipeline import REGISTER
+
+    now = _std_parts(ctx, sorted(_std_inputs(ctx)))
+    previous = ctx.previous
+    if previous is None:
+        return now, sorted(now)
+    changed = sorted(t for t in now if previous.get(t) != now[t])
+    if any(t in REGISTER for t in changed):
+        return now, sorted(now)
+    return now, changed
 
 
 def quality(ctx: RunContext, report: Report) -> StepResult:
@@ -143,7 +200,23 @@ def topic_step(topic: Topic) -> Step:
         reads=tuple(f"{spec.zone}/{spec.table}" for spec in topic.inputs),
         writes=(f"topic/{name}_findings",),
         group=TOPIC,
+        stamp=lambda ctx: _topic_stamp(ctx, topic),
     )
+
+
+def _topic_stamp(ctx: RunContext, topic: Topic) -> str:
+    """The topic's version, the parameters this workspace gives it (imported or its own) and
+    its labels (the outcomes of its closed cases)."""
+    from citybrain.cases import outcome_labels
+    from citybrain.pipeline.fingerprint import combine
+    from citybrain.topics.bundle import imported_params
+    from citybrain.topics.settings import workspace_params
+
+    params = imported_params(ctx.workspace, topic) or workspace_params(ctx.workspace, topic)
+    labels = outcome_labels(ctx.ops_engine, topic.name).select(["subject_id", "period", "label"])
+    rows = sorted(repr(sorted(row.items())) for row in labels.to_pylist())
+    return combine([("version", topic.model_version), ("params", repr(params)),
+                    ("labels", combine((str(i), r) for i, r in enumerate(rows)))])  # fmt: skip
 
 
 def _findings_of_run(ctx: RunContext, table: str) -> int:
@@ -238,6 +311,20 @@ def _after_the_topics_they_read(topics: list[Step]) -> list[Step]:
     return ordered
 
 
+def _resolve_reads(workspace: Workspace) -> tuple[str, ...]:
+    """The std tables the base zone is built from under the workspace's ``[resolve]`` settings
+    (every std table when those settings do not load: the step itself will say why)."""
+    from citybrain.core.errors import UserError
+    from citybrain.govern.base.workspace import base_inputs
+    from citybrain.govern.resolve import load_resolve_config
+
+    try:
+        config = load_resolve_config(workspace.root, workspace.config.resolve)
+    except (UserError, ValueError):
+        return ("std/*",)
+    return tuple(f"std/{name}" for name in base_inputs(config))
+
+
 def build_graph(workspace: Workspace) -> Graph:
     """The pipeline of ``workspace``: its source contracts and the installed topics decide the
     ingest and topic steps."""
@@ -250,14 +337,15 @@ def build_graph(workspace: Workspace) -> Graph:
     return Graph(
         [
             Step("migrate", "bring the ops database schema up to date", migrate,
-                 writes=("ops/schema",)),
+                 writes=("ops/schema",), incremental=False),
             *ingests,
             Step("standardize", "raw loads to std tables, validated and flagged", standardize,
                  after=landed, reads=("raw/*",), writes=("std/*",)),
             Step("quality", "score every source's data quality and raise alerts", quality,
                  after=("standardize",), reads=("std/*",), writes=("ops/quality",)),
             Step("resolve", "link persons and enterprises across systems; build the base zone",
-                 resolve, after=("standardize",), reads=("std/*",), writes=("base/*",)),
+                 resolve, after=("standardize",), reads=_resolve_reads(workspace),
+                 writes=("base/*",)),
             *topics,
             Step("cases", "open and route cases for the latest findings of every topic", cases,
                  after=tuple(step.name for step in topics) or ("standardize",),
