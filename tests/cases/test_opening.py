@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pyarrow as pa
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import func, select
 
@@ -158,3 +159,36 @@ def test_graver_evidence_raises_the_level_and_brings_the_deadline_forward(
     open_cases(ops_engine, findings([{"subject_id": "D1", "period": "2026-12", "level": "low"}]),
                settings=settings, clock=clock)  # fmt: skip
     assert get_case(ops_engine, case_id).level == "high"
+
+
+def test_a_reason_without_a_figure_reaches_the_case_as_null_on_both_databases(
+    ops_db_url: str,
+) -> None:
+    """A topic writes NaN where a reason has no figure; JSON has no NaN, and PostgreSQL refuses
+    it, so the case's evidence keeps null there."""
+    from citybrain.core.opsdb import connect, upgrade
+
+    ops_engine = connect(ops_db_url)
+    try:
+        upgrade(ops_engine)
+        reason = {
+            "signal": "policy",
+            "observed": float("nan"),
+            "expected": 1.0,
+            "contribution": float("nan"),
+            "text_zh": "符合稳岗补贴条件",
+            "text_en": "eligible for the employment subsidy",
+        }
+        table = findings([{"subject_id": "F0"}, {"subject_id": "F1", "reasons": [reason]}])
+        # in chunks that are slices, as a topic's concatenated groups are
+        table = pa.Table.from_batches(
+            [table.slice(0, 1).to_batches()[0], table.slice(1).to_batches()[0]]
+        )
+        opened = open_cases(ops_engine, table, clock=FrozenClock())
+        assert len(opened.opened) == 2 and opened.evidence == 2
+        with session(ops_engine) as db:
+            stored = dict(db.execute(select(CaseEvidence.subject_id, CaseEvidence.reasons)).all())
+        assert stored["F1"] == [{**reason, "observed": None, "contribution": None}]
+        assert stored["F0"][0]["observed"] == 900.0
+    finally:
+        ops_engine.dispose()

@@ -232,6 +232,30 @@ def _event(
     }
 
 
+def _json_reasons(reasons: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``reasons`` with NaN numbers as nulls: JSON has no NaN, and PostgreSQL's JSON refuses it
+    (SQLite took it), so a topic's "no figure" must reach the case as null. Findings without
+    reasons get an empty list, as the evidence row stores them anyway."""
+
+    def clean(chunk: pa.ListArray) -> pa.ListArray:
+        items = chunk.values
+        if not pa.types.is_struct(items.type):
+            return chunk
+        fields = []
+        for i in range(items.type.num_fields):
+            field = items.field(i)
+            if pa.types.is_floating(field.type):
+                field = pc.if_else(pc.is_nan(field), pa.scalar(None, field.type), field)
+            fields.append(field)
+        values = pa.StructArray.from_arrays(
+            fields, fields=list(items.type), mask=pc.invert(items.is_valid())
+        )
+        # a finding without reasons becomes an empty list: the case's evidence stores [] for it
+        return pa.ListArray.from_arrays(chunk.offsets, values)
+
+    return pa.chunked_array([clean(c) for c in reasons.chunks], reasons.type)
+
+
 def _insert_evidence(
     db: Session,
     kept: pa.Table,
@@ -241,6 +265,9 @@ def _insert_evidence(
 ) -> tuple[int, dict[int, int]]:
     seen = _existing_evidence(db, existing_cases)
     ordered = kept.sort_by([("score", "descending")])
+    ordered = ordered.set_column(
+        ordered.schema.get_field_index("reasons"), "reasons", _json_reasons(ordered["reasons"])
+    )
     columns = {
         name: ordered.column(name).to_pylist()
         for name in ("open_key", "topic", "subject_id", "period", "score", "level",
