@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyarrow as pa
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import func, select
@@ -187,7 +189,8 @@ def test_a_reason_without_a_figure_reaches_the_case_as_null_on_both_databases(
         opened = open_cases(ops_engine, table, clock=FrozenClock())
         assert len(opened.opened) == 2 and opened.evidence == 2
         with session(ops_engine) as db:
-            stored = dict(db.execute(select(CaseEvidence.subject_id, CaseEvidence.reasons)).all())
+            query = select(CaseEvidence.subject_id, CaseEvidence.reasons)
+            stored: dict[str, Any] = {row.subject_id: row.reasons for row in db.execute(query)}
         assert stored["F1"] == [{**reason, "observed": None, "contribution": None}]
         assert stored["F0"][0]["observed"] == 900.0
     finally:
