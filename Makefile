@@ -10,11 +10,12 @@ DEMO_DIR ?= demo
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: help demo test env uv system-deps npm-deps lint typecheck importcheck pytest clean
+.PHONY: help demo test env uv system-deps npm-deps lint typecheck importcheck pytest test-cluster clean
 
 help:
 	@echo "make demo   build the environment, generate a $(SCALE) synthetic district, run the pipeline, serve the web app"
 	@echo "make test   install everything the tests need (PyPI, npm, Debian) and run the whole suite"
+	@echo "make test-cluster   the same city on a Spark standalone cluster + PostgreSQL as on DuckDB (10+ min)"
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
@@ -43,6 +44,10 @@ pytest: env
 	bash scripts/run-tests.sh $(PYTEST_ARGS)
 
 test: system-deps env npm-deps lint typecheck importcheck pytest
+
+# The same city on a Spark standalone cluster + PostgreSQL as on DuckDB + SQLite (10+ minutes)
+test-cluster: system-deps env npm-deps
+	PYTEST_MARK=cluster PYTEST_WORKERS=1 bash scripts/run-tests.sh $(PYTEST_ARGS)
 
 demo: env npm-deps
 	bash scripts/demo.sh "$(SCALE)" "$(SEED)" "$(DEMO_DIR)" "$(PORT)"

@@ -35,7 +35,15 @@ from pipeline.tinycity import city, city_workspace, outputs
 
 __all__ = ["city"]  # the module's fixture
 
-pytestmark = [pytest.mark.slow, pytest.mark.spark, pytest.mark.postgres, pytest.mark.timeout(2400)]
+# cluster: a JVM master and worker and a whole run on them take 10+ minutes on 2 cores, more than
+# make test's whole budget; `make test-cluster` runs it
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.cluster,
+    pytest.mark.spark,
+    pytest.mark.postgres,
+    pytest.mark.timeout(2400),
+]
 
 
 def on_duckdb(workspace: Workspace) -> Workspace:
@@ -52,13 +60,6 @@ def finished_apps(cluster: SparkCluster) -> list[str]:
     return [app["name"] for app in status.get("completedapps", [])]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the cases step fails on PostgreSQL: policy_push's finding reasons carry "
-    "observed=NaN, which case_evidence.reasons (JSON) refuses on PostgreSQL (SQLite takes it); "
-    "remove this mark with the fix",
-)
 def test_the_city_on_a_spark_cluster_with_postgresql_ends_as_on_duckdb_with_sqlite(
     tmp_path: Path, city: Path, spark_cluster: SparkCluster, fresh_postgres_url: URL
 ) -> None:
