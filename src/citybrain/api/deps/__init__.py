@@ -6,6 +6,7 @@ Routers import from here, never from one another (an import-linter contract hold
   ``Principal``, ``Security`` (settings, signing key, limiter, audit writer);
 * ``opsdb`` — ``OpsEngine`` (the ops database) and ``CatalogDep`` (the data catalog over it);
 * ``lake`` — ``LakeDep``, read-only access to the lake;
+* ``credit`` — ``CreditIndexDep``, the app's one credit index;
 * ``topics`` — ``InstalledTopics``, ``KnownTopic`` (a path's ``{topic}``, or 404);
 * ``scope`` — ``ScopeDep``, the caller's area, and the filters that apply it to cases and findings;
 * ``params`` — parameter types the routers share (``Text``, ``Period``, ``TopicFilter``).
@@ -29,6 +30,7 @@ from citybrain.api.deps.auth import (
     require,
     route_permission,
 )
+from citybrain.api.deps.credit import CreditIndexDep, credit_index
 from citybrain.api.deps.lake import Lake, LakeDep, get_lake
 from citybrain.api.deps.opsdb import CatalogDep, OpsEngine, get_catalog, get_ops_engine
 from citybrain.api.deps.params import Period, Text
@@ -48,6 +50,7 @@ __all__ = [
     "PURPOSE_HEADER",
     "ApiRouteInfo",
     "CatalogDep",
+    "CreditIndexDep",
     "InstalledTopics",
     "KnownTopic",
     "Lake",
@@ -66,6 +69,7 @@ __all__ = [
     "authenticate",
     "cases_in_scope",
     "check_every_route_guarded",
+    "credit_index",
     "get_catalog",
     "get_installed_topics",
     "get_lake",

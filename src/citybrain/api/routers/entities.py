@@ -14,11 +14,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field, StringConstraints
-from starlette.concurrency import run_in_threadpool
 
 from citybrain.api import parking
-from citybrain.api.credit import CreditIndex, CreditIndexCache, CreditReport
-from citybrain.api.deps import LakeDep, Principal, Security, get_security, public, require
+from citybrain.api.credit import CreditReport
+from citybrain.api.deps import CreditIndexDep, LakeDep, Principal, public, require
 from citybrain.api.security.roles import Permission
 
 router = APIRouter(tags=["entities"])
@@ -42,20 +41,6 @@ class ParkingAnswer(BaseModel):
     message: str | None = None
 
 
-async def credit_index(
-    request: Request, security: Annotated[Security, Depends(get_security)], lake: LakeDep
-) -> CreditIndex:
-    """The credit index of this app's lake, rebuilt in a worker thread when the lake changed."""
-    cache: CreditIndexCache | None = getattr(request.app.state, "credit_index", None)
-    if cache is None:
-        check = security.settings.index_check_seconds
-        cache = request.app.state.credit_index = CreditIndexCache(lake.workspace.lake, check)
-    index = cache.fresh()
-    if index is None:
-        index = await run_in_threadpool(cache.rebuild, lake.engine)
-    return index
-
-
 @router.get(
     "/enterprises/{uscc}/credit-report",
     response_model=CreditReport,
@@ -64,7 +49,7 @@ async def credit_index(
 async def enterprise_credit_report(
     uscc: Uscc,
     _: Annotated[Principal, Depends(require(Permission.CREDIT_READ))],
-    index: Annotated[CreditIndex, Depends(credit_index)],
+    index: CreditIndexDep,
 ) -> Response:
     """An enterprise's credit score with the reasons behind it, in zh-CN and en."""
     report = index.report(uscc)

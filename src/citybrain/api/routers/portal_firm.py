@@ -15,13 +15,21 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import pyarrow as pa
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 from sqlalchemy import select
-from starlette.concurrency import run_in_threadpool
 
-from citybrain.api.credit import CreditIndex, CreditIndexCache, CreditReason
-from citybrain.api.deps import Lake, OpsEngine, Principal, Security, get_lake, get_security, require
+from citybrain.api.credit import CreditReason
+from citybrain.api.deps import (
+    CreditIndexDep,
+    Lake,
+    OpsEngine,
+    Principal,
+    Security,
+    get_lake,
+    get_security,
+    require,
+)
 from citybrain.api.security import audit
 from citybrain.api.security.roles import Permission
 from citybrain.core import UserError
@@ -54,21 +62,6 @@ def _firm(principal: Annotated[Principal, Depends(require(Permission.PORTAL_FIRM
 
 
 FirmDep = Annotated[str, Depends(_firm)]
-
-
-async def _credit_index(
-    request: Request, security: Annotated[Security, Depends(get_security)],
-    lake: Annotated[Lake, Depends(get_lake)],
-) -> CreditIndex:  # fmt: skip
-    """The app's credit index (the same one the credit-report route keeps on ``app.state``)."""
-    cache: CreditIndexCache | None = getattr(request.app.state, "credit_index", None)
-    if cache is None:
-        check = security.settings.index_check_seconds
-        cache = request.app.state.credit_index = CreditIndexCache(lake.workspace.lake, check)
-    index = cache.fresh()
-    if index is None:
-        index = await run_in_threadpool(cache.rebuild, lake.engine)
-    return index
 
 
 class GradePoint(BaseModel):
@@ -164,7 +157,7 @@ def _disputes(ops: Any, uscc: str) -> list[CreditDispute]:
 @router.get("/credit")
 def my_credit(
     uscc: FirmDep,
-    index: Annotated[CreditIndex, Depends(_credit_index)],
+    index: CreditIndexDep,
     lake: Annotated[Lake, Depends(get_lake)],
     ops_engine: OpsEngine,
 ) -> MyCredit:
