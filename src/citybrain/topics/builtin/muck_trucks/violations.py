@@ -3,7 +3,7 @@ plate, kind, period, score, place and the figures its reasons quote."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -146,21 +146,30 @@ def _dumping(stops: pd.DataFrame, sites: pd.DataFrame, limits: rules.RuleLimits)
     )
     loaded = stops["loaded"].isna() | (stops["loaded"] == 1)  # unknown load: still suspect
     hit = loaded.to_numpy() & (distance > limits.site_radius_m)
-    rows = stops.loc[hit]
-    # one finding per truck and day: the longest stop of the day speaks for it
-    rows = rows.assign(distance=distance[hit]).sort_values("minutes", ascending=False)
-    rows = rows.drop_duplicates(["plate", "shift_date"])
+    rows = stops.loc[hit].assign(distance=distance[hit])
+    return _longest_of_the_day(
+        rows, "illegal_dumping", 30.0, np.round(np.minimum(rows["distance"].to_numpy(float), 1e7))
+    )
+
+
+def _longest_of_the_day(
+    rows: pd.DataFrame, kind: str, full_minutes: float, extra: np.ndarray[Any, Any] | pd.Series
+) -> pd.DataFrame:
+    """One finding per truck and day: its longest stop or run (``minutes``) speaks for it, scored
+    full at ``full_minutes``; ``extra`` is per row of ``rows``."""
+    rows = rows.assign(extra=np.asarray(extra, float))
+    rows = rows.sort_values("minutes", ascending=False).drop_duplicates(["plate", "shift_date"])
     return pd.DataFrame(
         {
             "plate": rows["plate"],
-            "kind": "illegal_dumping",
+            "kind": kind,
             "period": _day(rows["shift_date"]),
-            "score": _ramp(rows["minutes"].to_numpy(float), 30.0),
+            "score": _ramp(rows["minutes"].to_numpy(float), full_minutes),
             "lon": rows["lon"],
             "lat": rows["lat"],
             "observed": np.round(rows["minutes"].to_numpy(float)),
             "expected": 0.0,
-            "extra": np.round(np.minimum(rows["distance"].to_numpy(float), 1e7)),
+            "extra": rows["extra"],
         }
     )
 
@@ -169,17 +178,4 @@ def _off_route(runs: pd.DataFrame) -> pd.DataFrame:
     """One finding per truck and day: its longest run off the route speaks for it."""
     if runs.empty:
         return runs
-    rows = runs.sort_values("minutes", ascending=False).drop_duplicates(["plate", "shift_date"])
-    return pd.DataFrame(
-        {
-            "plate": rows["plate"],
-            "kind": "off_route",
-            "period": _day(rows["shift_date"]),
-            "score": _ramp(rows["minutes"].to_numpy(float), 60.0),
-            "lon": rows["lon"],
-            "lat": rows["lat"],
-            "observed": np.round(rows["minutes"].to_numpy(float)),
-            "expected": 0.0,
-            "extra": rows["pings"].astype(float),
-        }
-    )
+    return _longest_of_the_day(runs, "off_route", 60.0, runs["pings"].astype(float))
