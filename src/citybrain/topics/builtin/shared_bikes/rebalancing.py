@@ -17,7 +17,6 @@ from pydantic import Field
 
 from citybrain.topics import (
     REASON_TYPE,
-    InputSpec,
     PagePanel,
     Topic,
     TopicContext,
@@ -25,7 +24,7 @@ from citybrain.topics import (
     findings_table,
 )
 from citybrain.topics.builtin.shared_bikes.rebalance import suggest_moves
-from citybrain.topics.builtin.shared_bikes.topic import OPERATOR_ZH, count_zones
+from citybrain.topics.builtin.shared_bikes.topic import BIKE_INPUTS, OPERATOR_ZH, count_zones
 
 OPERATORS_DESK = "共享单车运营企业"
 
@@ -89,10 +88,7 @@ class BikeRebalancing(Topic):
     version = "1"
     department_hint = OPERATORS_DESK
     params_model: ClassVar[type[TopicParams]] = RebalancingParams
-    inputs = (
-        InputSpec(table="bike_position", columns=("operator", "bike_id", "ts", "lon", "lat")),
-        InputSpec(table="bike_zone", columns=("zone_id", "name", "geometry", "quota")),
-    )
+    inputs = BIKE_INPUTS
 
     def run(self, ctx: TopicContext) -> pa.Table:
         params = ctx.params

@@ -121,6 +121,13 @@ def _signals(rows: pd.DataFrame, near: np.ndarray) -> list[Signal]:
     return out
 
 
+#: what the bike topics read: every bike's reported position, and the fenced zones with quotas
+BIKE_INPUTS = (
+    InputSpec(table="bike_position", columns=("operator", "bike_id", "ts", "lon", "lat")),
+    InputSpec(table="bike_zone", columns=("zone_id", "name", "geometry", "quota")),
+)
+
+
 class SharedBikes(Topic):
     """Shared-bike parking zones over capacity (共享单车)."""
 
@@ -131,10 +138,7 @@ class SharedBikes(Topic):
     version = "1"
     department_hint = DEPARTMENT
     params_model: ClassVar[type[TopicParams]] = SharedBikeParams
-    inputs = (
-        InputSpec(table="bike_position", columns=("operator", "bike_id", "ts", "lon", "lat")),
-        InputSpec(table="bike_zone", columns=("zone_id", "name", "geometry", "quota")),
-    )
+    inputs = BIKE_INPUTS
 
     def run(self, ctx: TopicContext) -> pa.Table:
         params = ctx.params
