@@ -130,7 +130,10 @@ def test_evaluate_prints_auc(city: CreditCity, scores: pa.Table, tmp_path: Path)
     assert figures["extra"]["commitments"] == n
 
 
-def test_enterprises_are_placed_at_their_registered_address(city: CreditCity) -> None:
+def test_enterprises_are_placed_at_their_registered_address(
+    city: CreditCity, scores: pa.Table
+) -> None:
+    """(``scores`` runs the topic: with work stealing this test may be the module's first.)"""
     from citybrain.topics.runner import latest_findings
 
     with city.workspace.engine() as engine:
