@@ -123,6 +123,7 @@ class FullCity:
     uscc: str  # an enterprise of the base zone
     estate: str  # an estate with dwellings in the base zone
     full_address: str  # a dwelling of that estate, as the base holds it (in clear)
+    raw_datasets: int  # the raw zone's datasets in its catalog: one per system landed
 
 
 def _evaluation(workspace: Workspace) -> None:
@@ -182,6 +183,10 @@ def full_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FullCity]:
             .limit(1)
         )
     row = flat.to_pylist()[0]
-    _BUILT.append(FullCity(url, firm["uscc"][0].as_py(), row["estate_name"], row["full_address"]))
+    with Catalog(connect(workspace.ops_db_url)) as catalog:
+        raw = len(catalog.list_datasets(zone="raw"))
+    _BUILT.append(
+        FullCity(url, firm["uscc"][0].as_py(), row["estate_name"], row["full_address"], raw)
+    )
     yield _BUILT[0]
     served.close()

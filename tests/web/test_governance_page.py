@@ -27,15 +27,20 @@ def loaded(page: Any, table: str) -> None:
 
 
 def test_admin_walks_catalog_lineage_loads_and_quarantine(
-    open_page: Any, governance_url: str, artifacts_dir: Path
+    open_page: Any,
+    governance_url: str,
+    full_city: FullCity,
+    artifacts_dir: Path,  # noqa: F811
 ) -> None:
     watched = open_page(viewport={"width": 1440, "height": 1000})
     page = sign_in(watched, governance_url, *ADMIN, then="/governance")
     loaded(page, "catalog-table")
-    assert int(page.get_attribute("#catalog-table", "data-total") or 0) > 50  # 28 systems × zones
+    assert int(page.get_attribute("#catalog-table", "data-total") or 0) > 50  # every system × zones
     assert page.locator("nav.tabs a[aria-current='page']").inner_text() == "数据目录"
     page.select_option("#catalog-zone", "raw")
-    page.wait_for_selector("#catalog-table[data-total='28']:not([data-loading])")
+    assert full_city.raw_datasets > 20
+    raw = f"#catalog-table[data-total='{full_city.raw_datasets}']:not([data-loading])"
+    page.wait_for_selector(raw)
     assert set(page.locator("#catalog-table td[data-col='zone']").all_inner_texts()) == {"原始区"}
     page.click("#catalog-table button[data-sort='rows']")  # fewest records first
     page.wait_for_selector("#catalog-table[data-sort='rows']:not([data-loading])")
