@@ -74,4 +74,8 @@ def test_no_server_errors_and_responses_match_the_schema(case: schemathesis.Case
         # Any bytes fit the schema's file; the portal refuses what is not a real photo with its
         # documented 413 / 415 / 422. It is still held to "no 5xx" and its response schemas.
         excluded = [checks.positive_data_acceptance]
+    if case.path == "/api/v1/parking/nearest":
+        # lon + lat, or an address: OpenAPI cannot say "one of the two", so a request with
+        # neither fits the schema and gets the documented 422. Still held to "no 5xx".
+        excluded = [checks.positive_data_acceptance]
     case.call_and_validate(headers=headers, excluded_checks=excluded)

@@ -75,6 +75,6 @@ def test_nearest_by_typed_address(api: Harness) -> None:
     estate = api.client.get("/api/v1/parking/nearest", params={"address": "翡翠名城"}).json()
     assert estate["point"]["level"] == "estate"
     unknown = api.client.get("/api/v1/parking/nearest", params={"address": "无此路99号"})
-    assert unknown.status_code == 422
+    assert unknown.status_code == 404
     assert "not found in the address register" in unknown.json()["detail"]
     assert api.client.get("/api/v1/parking/nearest").status_code == 422

@@ -135,7 +135,10 @@ class NearestLots(BaseModel):
 @router.get(
     "/parking/nearest",
     dependencies=[Depends(public)],
-    responses={422: {"description": "no point, or an address the register does not know"}},
+    responses={
+        404: {"description": "an address the register does not know"},
+        422: {"description": "neither a point (lon and lat) nor an address"},
+    },
 )
 def nearest_lots(
     request: Request,
@@ -159,7 +162,7 @@ def nearest_lots(
         found = parking.place(addresses, address.strip()) if addresses is not None else None
         if found is None:
             raise HTTPException(
-                422, detail=f"address not found in the address register: {address.strip()}"
+                404, detail=f"address not found in the address register: {address.strip()}"
             )
         point = found
     else:
