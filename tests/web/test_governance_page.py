@@ -29,8 +29,8 @@ def loaded(page: Any, table: str) -> None:
 def test_admin_walks_catalog_lineage_loads_and_quarantine(
     open_page: Any,
     governance_url: str,
-    full_city: FullCity,
-    artifacts_dir: Path,  # noqa: F811
+    full_city: FullCity,  # noqa: F811 (the imported fixture)
+    artifacts_dir: Path,
 ) -> None:
     watched = open_page(viewport={"width": 1440, "height": 1000})
     page = sign_in(watched, governance_url, *ADMIN, then="/governance")
