@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make demo   build the environment, generate a $(SCALE) synthetic district, run the pipeline, serve the web app"
 	@echo "make test   install everything the tests need (PyPI, npm, Debian) and run the whole suite"
-	@echo "make test-cluster   the same city on a Spark standalone cluster + PostgreSQL as on DuckDB (10+ min)"
+	@echo "make test-cluster   the same city on a Spark standalone cluster + PostgreSQL as on DuckDB (about 4 min on a quiet machine)"
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
@@ -45,7 +45,7 @@ pytest: env
 
 test: system-deps env npm-deps lint typecheck importcheck pytest
 
-# The same city on a Spark standalone cluster + PostgreSQL as on DuckDB + SQLite (10+ minutes)
+# The same city on a Spark standalone cluster + PostgreSQL as on DuckDB + SQLite (about 4 minutes quiet, 10+ under load)
 test-cluster: system-deps env npm-deps
 	PYTEST_MARK=cluster PYTEST_WORKERS=1 bash scripts/run-tests.sh $(PYTEST_ARGS)
 

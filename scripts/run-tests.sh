@@ -10,8 +10,8 @@ mkdir -p test-artifacts
 # fixture is per worker. Work stealing:
 # a few tests take minutes (whole pipelines), so an idle worker takes queued tests from the busy one.
 # The slowest tests are listed so the suite's 20-minute budget stays visible in every run.
-# The Spark standalone cluster's end-to-end test (marker `cluster`) alone takes longer than the
-# suite's whole budget on two cores: `make test-cluster` runs it (PYTEST_MARK=cluster).
+# The Spark standalone cluster's end-to-end test (marker `cluster`, about 4 minutes quiet) has no
+# room in the suite's budget on two cores: `make test-cluster` runs it (PYTEST_MARK=cluster).
 $UV run pytest -n "${PYTEST_WORKERS:-3}" --dist worksteal --durations=25 -m "${PYTEST_MARK:-not cluster}" "$@"
 rc=$?
 if [ "$rc" -eq 5 ]; then

@@ -35,8 +35,8 @@ from pipeline.tinycity import city, city_workspace, outputs
 
 __all__ = ["city"]  # the module's fixture
 
-# cluster: a JVM master and worker and a whole run on them take 10+ minutes on 2 cores, more than
-# make test's whole budget; `make test-cluster` runs it
+# cluster: a JVM master and worker and a whole run on them take about 4 minutes on a quiet 2-core
+# machine (10+ under load), which make test's budget has no room for; `make test-cluster` runs it
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.cluster,
