@@ -3,7 +3,8 @@ occupancy history, with the forecast judged against "same as now".
 
 The public "nearest lots with free places" answer is served by the API (``GET
 /api/v1/parking/nearest``, ``citybrain.api.parking``) from the lots' places in
-``std.parking_occupancy``. Road-segment speeds from vehicle pings are not here yet.
+``std.parking_occupancy``. Road-segment speed and congestion from vehicle pings are the
+``road_traffic`` topic beside it (``traffic.py``): its findings are road segments, not lots.
 """
 
 from __future__ import annotations

@@ -1,0 +1,215 @@
+"""Road traffic (路况): road-segment speed and congestion from vehicle GPS pings, and the segments
+congested again and again at the same hour of the day — one finding per segment and hour for the
+traffic police to act on (signal timing, a lane, a works site, a school gate).
+
+A topic of its own beside ``parking_traffic``: a topic has one subject type, and these findings
+are about road segments (``road_segment``), not parking lots. The speeds of the newest day's hour
+slots are stored in the topic zone (``road_segment_speed``, per run) and drawn on the map at each
+segment's middle, coloured 畅通 / 缓行 / 拥堵 (source layer ``road_segment_speed``).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import Field
+
+from citybrain.topics import (
+    REASON_TYPE,
+    InputSpec,
+    LegendEntry,
+    MapLayer,
+    PagePanel,
+    Topic,
+    TopicContext,
+    TopicParams,
+    findings_table,
+)
+from citybrain.topics.builtin.parking_traffic.segments import (
+    SpeedRules,
+    recurring,
+    road_segments,
+    slot_speeds,
+)
+
+SPEED_TABLE = "road_segment_speed"
+TRAFFIC_POLICE = "区公安分局交通警察大队"
+
+
+class RoadTrafficParams(TopicParams):
+    threshold: float = Field(0.5, ge=0.0, le=1.0, description="share of days congested: a finding")
+    high: float = Field(0.8, ge=0.0, le=1.0, description="share of days at or above: level high")
+    snap_m: float = Field(30.0, gt=0, description="farthest a ping lies from its road segment, m")
+    min_pings: int = Field(3, ge=1, description="fewest moving pings for a slot's speed")
+    slow_ratio: float = Field(0.7, gt=0, le=1, description="under this share of free flow: slow")
+    congested_ratio: float = Field(0.5, gt=0, le=1, description="under this share: congested")
+    min_days: int = Field(3, ge=1, description="days congested at the same hour for a finding")
+
+
+def _rules(p: RoadTrafficParams) -> SpeedRules:
+    return SpeedRules(
+        snap_m=p.snap_m,
+        min_pings=p.min_pings,
+        slow_ratio=p.slow_ratio,
+        congested_ratio=p.congested_ratio,
+    )
+
+
+def store_speeds(ctx: TopicContext, slots: pd.DataFrame) -> None:
+    """The newest day's slots, appended to the topic zone for the map (nothing without any)."""
+    if slots.empty:
+        return
+    newest = slots.loc[slots["day"] == slots["day"].max()]
+    table = pa.Table.from_pandas(newest, preserve_index=False)
+    table = table.append_column("run_id", pa.array([ctx.run_id] * len(newest), pa.string()))
+    ctx.engine.write(table, "topic", SPEED_TABLE, mode="append", partition_by=["run_id"])
+
+
+def _text(*pieces: pa.Array | str) -> pa.Array:
+    return pc.binary_join_element_wise(*pieces, "")
+
+
+def congestion_reasons(found: pd.DataFrame, period: pd.Series) -> pa.ListArray:
+    """One reason per finding, in words: which segment, which hour, on how many days, how slow."""
+    n = len(found)
+    if n == 0:  # nothing found: the empty columns carry no string type to build texts from
+        return pa.array([], pa.list_(REASON_TYPE))
+
+    def words(values: pd.Series) -> pa.Array:
+        return pa.array(values.astype(str).tolist(), pa.string())
+
+    road = words(found["road_name"].fillna(found["segment_id"]))
+    seg, hour = words(found["segment_id"]), words(period)
+    days = words(found["days_observed"].astype(int))
+    jammed = words(found["days_congested"].astype(int))
+    speed = words(found["speed_kmh"].round().astype(int))
+    free = words(found["free_flow_kmh"].round().astype(int))
+    zh = _text(road, "（路段", seg, "）在", hour, "常发拥堵：", days, "天中有", jammed,
+               "天车速约", speed, "公里/小时，畅通时约", free, "公里/小时")  # fmt: skip
+    en = _text(road, " (segment ", seg, ") is congested at ", hour, " again and again: on ",
+               jammed, " of ", days, " days about ", speed, " km/h against ", free,
+               " km/h in free flow")  # fmt: skip
+    struct = pa.StructArray.from_arrays(
+        [
+            pa.array(["recurring_congestion"] * n, pa.string()),
+            pa.array(found["speed_kmh"].to_numpy(float), pa.float64()),
+            pa.array(found["free_flow_kmh"].to_numpy(float), pa.float64()),
+            pa.array(found["share"].to_numpy(float), pa.float64()),
+            zh,
+            en,
+        ],
+        fields=list(REASON_TYPE),
+    )
+    return pa.ListArray.from_arrays(pa.array(np.arange(n + 1, dtype=np.int32)), struct)
+
+
+def findings_of(found: pd.DataFrame, topic: Topic, ctx: TopicContext) -> pa.Table:
+    """One finding per segment and hour congested on at least ``threshold`` of its days."""
+    params = ctx.params
+    assert isinstance(params, RoadTrafficParams)
+    found = found.loc[found["share"] >= params.threshold].reset_index(drop=True)
+    n = len(found)
+    hour = found["hour"].astype(int)
+    period = pd.Series(
+        [f"{h:02d}:00–{(h + 1) % 24:02d}:00" for h in hour.tolist()], dtype=object
+    )  # one per finding: a handful
+    return findings_table(
+        topic.name,
+        topic.subject_type,
+        subject_id=pa.array(found["segment_id"].astype(str).tolist() if n else [], pa.string()),
+        period=pa.array(period.tolist() if n else [], pa.string()),
+        score=pa.array(found["share"].to_numpy(float), pa.float64()),
+        thresholds=topic.level_thresholds(params),
+        reasons=congestion_reasons(found, period),
+        model_version=ctx.model_version,
+        lon=pa.array(found["lon"].to_numpy(float), pa.float64()),
+        lat=pa.array(found["lat"].to_numpy(float), pa.float64()),
+    )
+
+
+class RoadTraffic(Topic):
+    """Road segments congested again and again at the same hour (路段常发拥堵)."""
+
+    name = "road_traffic"
+    title_zh = "路况与常发拥堵路段"
+    title_en = "Road traffic"
+    subject_type = "road_segment"
+    version = "1"
+    department_hint = TRAFFIC_POLICE
+    params_model: ClassVar[type[TopicParams]] = RoadTrafficParams
+    inputs = (
+        InputSpec(table="vehicle_ping", columns=("plate", "ts", "lon", "lat", "speed")),
+        InputSpec(table="road", columns=("road_id", "name", "geometry")),
+    )
+
+    def run(self, ctx: TopicContext) -> pa.Table:
+        params = ctx.params
+        assert isinstance(params, RoadTrafficParams)
+        roads = ctx.engine.to_pandas(ctx.input("std.road").select("road_id", "name", "geometry"))
+        segments = road_segments(roads)
+        if segments is None:
+            found = recurring(pd.DataFrame(), params.min_days)
+        else:
+            slots, _ = slot_speeds(ctx.engine, ctx.input("std.vehicle_ping"), segments,
+                                   _rules(params))  # fmt: skip
+            store_speeds(ctx, slots)
+            found = recurring(slots, params.min_days)
+        return findings_of(found, self, ctx)
+
+    def map_layers(self) -> list[MapLayer]:
+        return [
+            MapLayer(
+                id=SPEED_TABLE,
+                title_zh="路段车速",
+                title_en="Road segment speed",
+                source=SPEED_TABLE,
+                latest="slot",
+                properties=[
+                    "road_name",
+                    "segment_id",
+                    "slot",
+                    "speed_kmh",
+                    "free_flow_kmh",
+                    "congestion",
+                    "level_zh",
+                    "level",
+                ],
+                color_by="level",
+                legend=[
+                    LegendEntry(value="free", label_zh="畅通", label_en="free", color="#2f9e44"),
+                    LegendEntry(value="slow", label_zh="缓行", label_en="slow", color="#f59f00"),
+                    LegendEntry(
+                        value="congested", label_zh="拥堵", label_en="congested", color="#e03131"
+                    ),
+                ],
+            ),
+            MapLayer(id="road_congestion", title_zh="常发拥堵路段", title_en="Recurring jams"),
+        ]
+
+    def page_panels(self) -> list[PagePanel]:
+        return [
+            PagePanel(
+                id="road_traffic_how_to_read",
+                title_zh="如何看懂这些发现",
+                title_en="How to read these findings",
+                text_zh=(
+                    "道路在交叉口处切分为路段；车辆定位点（约10米取整）匹配到30米内最近的路段。"
+                    "每个路段每小时的车速取行驶中定位点速度的调和平均，畅通车速取该路段各小时车速的"
+                    "第85百分位；车速低于畅通车速50%为拥堵，低于70%为缓行。同一路段在同一小时"
+                    "多日（默认至少3天，且占观测天数一半以上）拥堵即提示，交交警部门处置。"
+                ),
+                text_en=(
+                    "Roads are cut into segments at their crossings; each GPS ping (rounded to"
+                    " about 10 m) goes to its nearest segment within 30 m. A segment's speed in an"
+                    " hour is the harmonic mean of its moving pings' speeds; its free-flow speed is"
+                    " the 85th percentile of its hourly speeds. Under 50% of free flow is"
+                    " congested, under 70% slow. A segment congested at the same hour on several"
+                    " days (3 by default, and at least half the days observed) is flagged for the"
+                    " traffic police."
+                ),
+            )
+        ]
