@@ -33,6 +33,7 @@ EXPECTED_SYSTEMS = {
     "court_dishonest",
     "admin_penalties",
     "credit_commitments",
+    "utility_arrears",
     "transport_arrivals",
     "health_tests",
     "health_chronic_care",

@@ -204,6 +204,16 @@ STD_TABLES: dict[str, StdTable] = {
             _c("committed_date", "date", zh="承诺日期"),
             _c("check_result", role="code", zh="核查结果"),
         )),
+        StdTable("utility_arrears", "公用事业欠费催缴", "utility arrears notices", "person", (
+            _c("notice_id", role="record_key", zh="通知单号"),
+            _c("account_id", zh="户号"),  # the same account number as utility_reading
+            _c("holder_name", role="person_name", zh="户名"),
+            _c("utility", role="code", zh="费用类别"),  # water | electricity | gas
+            _c("months_overdue", "int64", role="measure", zh="欠费月数"),
+            _c("amount", "float64", role="measure", zh="欠费金额(元)"),
+            _c("paid", role="code", zh="缴费状态"),  # 已缴清 / 未缴清
+            _c("notice_date", "date", zh="催缴日期"),
+        )),
         StdTable("arrival", "交通到达", "rail and flight arrivals", "person", (
             _c("record_id", role="record_key", zh="记录号"),
             *_PERSON,

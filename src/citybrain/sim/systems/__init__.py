@@ -34,6 +34,7 @@ from citybrain.sim.systems import (
     screening,
     social_security,
     tax,
+    utility_arrears,
     water,
 )
 from citybrain.sim.systems.base import SystemContext
@@ -54,6 +55,7 @@ _MODULES: tuple[ModuleType, ...] = (
     court,
     penalties,
     credit,
+    utility_arrears,
     arrivals,
     health,
     chronic_care,
