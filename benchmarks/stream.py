@@ -61,11 +61,19 @@ def violator(n: int) -> str:
 
 
 def publisher(
-    port: int, rate: float, seconds: float, trucks: int, who: int, out: str, ready: Any, go: Any
+    port: int,
+    rate: float,
+    seconds: float,
+    trucks: int,
+    who: int,
+    out: str,
+    ready: Any,
+    go: Any,
+    counter: Any,
 ) -> None:
     """One publishing process: ``rate`` pings/s of ``trucks`` trucks (this process's share), and
     its share of violators, from ``go`` on; writes {plate: publish time of its 4th ping} to
-    ``out``."""
+    ``out``; ``counter`` (shared) holds how many it has sent, for the progress lines."""
     client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{who}")
     client.max_inflight_messages_set(1000)
     client.connect("127.0.0.1", port)
@@ -95,6 +103,7 @@ def publisher(
             last_info = client.publish(f"{PREFIX}/{plate}", payload, qos=1)
             sent += 1
         last_info.wait_for_publish(60)  # paced by the broker: what is "sent" has gone out
+        counter.value = sent
         if now - last_violator >= 1.0:  # violators: four moving pings, 1 minute apart in GPS time
             last_violator = now
             for _ in range(VIOLATORS_PER_SECOND):
@@ -113,6 +122,7 @@ def publisher(
                 sent_at[plate] = t
     if last_info is not None:
         last_info.wait_for_publish(60)
+    counter.value = sent
     client.disconnect()
     client.loop_stop()
     Path(out).write_text(json.dumps({"sent": sent, "violators": sent_at}), encoding="utf-8")
@@ -148,6 +158,36 @@ def bare(out: str, port: int, ready: Any, done: Any) -> None:
     Path(out).write_text(json.dumps({"received": seen, "seconds": last - first}), "utf-8")
 
 
+class Progress:
+    """A progress line every ``every`` seconds: time, pings published and landed (in all and per
+    second since the last line, against the target), the backlog between them, our memory."""
+
+    def __init__(self, every: float, rate: float, seconds: float, began: float, landed: int):
+        self.every, self.rate, self.seconds, self.began = every, rate, seconds, began
+        self.last_at, self.last_sent, self.last_landed = began, 0, landed
+        self.landed0 = landed
+
+    def line(
+        self, sent: int, landed: int, memory: list[tuple[float, int]], draining: bool = False
+    ) -> None:
+        now = time.time()
+        if now - self.last_at < self.every:
+            return
+        span = now - self.last_at
+        landed -= self.landed0
+        pub_rate = (sent - self.last_sent) / span
+        land_rate = (landed - self.last_landed) / span
+        rss = memory[-1][1] / 2**20 if memory else float("nan")
+        stage = "draining" if draining else f"of {self.seconds:.0f} s"
+        print(
+            f"[{now - self.began:6.0f} s {stage}] published {sent:,} ({pub_rate:,.0f}/s,"
+            f" target {self.rate:,.0f}/s) · landed {landed:,} ({land_rate:,.0f}/s)"
+            f" · backlog {sent - landed:,} · memory {rss:,.0f} MB",
+            flush=True,
+        )
+        self.last_at, self.last_sent, self.last_landed = now, sent, landed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=1.0)
@@ -157,6 +197,12 @@ def main() -> None:
     parser.add_argument("--batch-rows", type=int, default=10_000)
     parser.add_argument("--batch-seconds", type=float, default=0.5)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/stream.json"))
+    parser.add_argument(
+        "--flat-mb-per-min", type=float, default=2.0, help="memory counts as flat under this slope"
+    )
+    parser.add_argument(
+        "--progress-seconds", type=float, default=10.0, help="a progress line this often"
+    )
     args = parser.parse_args()
     load_before = os.getloadavg()
     seconds = args.minutes * 60
@@ -203,10 +249,21 @@ def main() -> None:
         share = args.rate / args.publishers
         each = args.trucks // args.publishers
         started, go = ctx.Semaphore(0), ctx.Event()
+        counters = [ctx.Value("q", 0, lock=False) for _ in range(args.publishers)]
         pubs = [
             ctx.Process(
                 target=publisher,
-                args=(port, share, seconds, each, w, str(work / f"pub{w}.json"), started, go),
+                args=(
+                    port,
+                    share,
+                    seconds,
+                    each,
+                    w,
+                    str(work / f"pub{w}.json"),
+                    started,
+                    go,
+                    counters[w],
+                ),
             )
             for w in range(args.publishers)
         ]
@@ -219,8 +276,10 @@ def main() -> None:
         batches_at_start = runner.status.total("batches")
         began = time.time()
         go.set()
+        progress = Progress(args.progress_seconds, args.rate, seconds, began, landed_at_start)
         while any(p.is_alive() for p in pubs):
             memory.append((time.time() - began, me.memory_info().rss))
+            progress.line(sum(c.value for c in counters), runner.status.total("landed"), memory)
             time.sleep(1.0)
         published_at = time.time()
         for p in pubs:
@@ -234,6 +293,7 @@ def main() -> None:
         deadline = time.time() + 120  # the backlog, drained
         while runner.status.total("landed") < sent and time.time() < deadline:
             memory.append((time.time() - began, me.memory_info().rss))
+            progress.line(sent, runner.status.total("landed"), memory, draining=True)
             time.sleep(0.5)
         drained_at = time.time()
         stop.set()
@@ -257,11 +317,12 @@ def main() -> None:
         broker.wait()
         shutil.rmtree(work, ignore_errors=True)
 
+    run_seconds = published_at - began
     rss = np.array([m for _, m in memory], float) / 2**20
     times = np.array([t for t, _ in memory], float)
-    half = times >= times[-1] / 2 if len(times) else np.zeros(0, bool)
+    # flat memory is judged while publishing (sustained load), over its second half
+    half = (times >= run_seconds / 2) & (times <= run_seconds)
     slope = float(np.polyfit(times[half], rss[half], 1)[0] * 60) if half.sum() > 2 else None
-    run_seconds = published_at - began
     sides = {
         "citybrain_stream": {
             "pings_landed": runner.status.total("landed"),
@@ -317,11 +378,27 @@ def main() -> None:
             "batch_seconds": args.batch_seconds,
         },
         "sides": sides,
-        "target": {"pings_per_second": 20_000, "p95_seconds": 2.0},
+        "target": {
+            "pings_per_second": 20_000,
+            "p95_seconds": 2.0,
+            "minutes": 10,
+            "flat_mb_per_min": args.flat_mb_per_min,
+        },
     }
+    ours = sides["citybrain_stream"]
+    p95 = ours["latency_publish_to_finding_s"]["p95"]
+    verdict: dict[str, bool] = {
+        # the publishers themselves kept up: otherwise the run says nothing about our rate
+        "publishers_reached_rate": sent / run_seconds >= 0.95 * args.rate,
+        "rate_met": ours["pings_per_second_while_publishing"] >= 20_000,
+        "p95_met": p95 is not None and p95 < 2.0,
+        "memory_flat": slope is not None and abs(slope) < args.flat_mb_per_min,
+        "long_enough_for_memory": args.minutes >= 10,
+    }
+    result["verdict"] = verdict
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
-    ours, ceiling = sides["citybrain_stream"], sides["bare_consumer"]
+    ceiling = sides["bare_consumer"]
     print(f"published {sent:,} pings in {run_seconds:.0f} s (target {args.rate:,.0f}/s)")
     print(f"{'side':<20}{'pings/s':>10}{'p50 s':>8}{'p95 s':>8}{'backlog':>10}")
     lat = ours["latency_publish_to_finding_s"]
@@ -330,6 +407,7 @@ def main() -> None:
           f"{ours['backlog_at_end_of_publishing']:>10,}")  # fmt: skip
     print(f"{'bare_consumer':<20}{ceiling['pings_per_second']:>10,}")
     print(f"memory MB {ours['memory_mb']} · alerts {ours['alerts']}/{ours['violators_published']}")
+    print("verdict " + " · ".join(f"{k}={v}" for k, v in verdict.items()))
 
 
 if __name__ == "__main__":
