@@ -36,10 +36,17 @@ def seed(harness: Harness) -> None:
         "geometry": [_square(104.0, 30.5, 0.1), _square(104.0, 30.5, 0.05),
                      _square(104.0, 30.5, 0.025)],
     })  # fmt: skip
-    register = pa.table({
-        "address_id": ["B1", "B2"], "level": ["building", "building"],
-        "full_address": ["天府大道1号锦城小区3栋", "天府大道9号1栋"],
-        "lon": [104.01, 104.09], "lat": [30.51, 30.59],
+    register = pa.table({  # two gates, a building on each, a unit (without a point) in one
+        "address_id": ["R1", "B1", "U1", "R2", "B2"],
+        "level": ["road_number", "building", "unit", "road_number", "building"],
+        "parent_id": [None, "R1", "B1", None, "R2"],
+        "full_address": ["天府大道1号锦城小区", "天府大道1号锦城小区3栋",
+                         "天府大道1号锦城小区3栋2单元", "天府大道9号", "天府大道9号1栋"],
+        "road_name": ["天府大道"] * 5, "road_no": ["1", "1", "1", "9", "9"],
+        "estate_name": ["锦城小区"] * 3 + [None] * 2, "building_no": [None, "3", "3", None, "1"],
+        "unit_no": [None, None, "2", None, None], "room_no": [None] * 5,
+        "lon": [104.0105, 104.01, None, 104.09, 104.0901],
+        "lat": [30.5105, 30.51, None, 30.59, 30.5901],
     })  # fmt: skip
     penalty = pa.table({
         "decision_no": [PENALTY, "其他〔2023〕1号"], "uscc": [FIRM, OTHER],
@@ -139,6 +146,17 @@ def test_a_typed_address_is_read_and_placed_on_the_register(portal: Harness) -> 
         "一网格",
     )
     assert found["components"]["road"] == "天府大道" and found["components"]["unit"] == "2"
+    assert (found["address_id"], found["level"]) == ("B1", "building")  # the unit has no point
+    # A mistyped road is read as the register's road, as standardize reads the lake's addresses;
+    # the mistyped estate does not stop the match (the road number and building place it).
+    typo = portal.client.post("/api/v1/portal/address", json={"text": "天府大到1号锦成小区3栋"})
+    assert typo.json()["components"]["road"] == "天府大道", typo.json()
+    assert (typo.json()["address_id"], typo.json()["matched"]) == ("B1", True)
+    # Nearest parking reads a typed address with the same resolver: the typo leaves "1栋" unparsed,
+    # below the matcher's threshold, so the corrected road number places it (the gate's point).
+    near = portal.client.get("/api/v1/parking/nearest", params={"address": "天府大到9号1栋"})
+    assert near.json()["point"] == {"lon": 104.09, "lat": 30.59, "matched": "天府大道9号",
+                                    "level": "road_number"}  # fmt: skip
     unknown = portal.client.post("/api/v1/portal/address", json={"text": "火星路100号"}).json()
     assert unknown["matched"] is False and unknown["components"]["road"] == "火星路"
 

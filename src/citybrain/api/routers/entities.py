@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field, StringConstraints
 
-from citybrain.api import parking
+from citybrain.api import addresses, parking
 from citybrain.api.credit import CreditReport
 from citybrain.api.deps import CreditIndexDep, LakeDep, Principal, public, require
 from citybrain.api.security.roles import Permission
@@ -122,7 +122,9 @@ class ParkingPoint(BaseModel):
     lon: float
     lat: float
     matched: str | None = Field(None, description="the register's address that placed the text")
-    level: str | None = Field(None, description="building, estate, road_number or road")
+    level: str | None = Field(
+        None, description="dwelling, unit, building, road_number, estate or road"
+    )
 
 
 class NearestLots(BaseModel):
@@ -158,13 +160,12 @@ def nearest_lots(
     if lon is not None and lat is not None:
         point = parking.Point(lon, lat)
     elif address is not None:
-        addresses = parking.register(state, lake)
-        found = parking.place(addresses, address.strip()) if addresses is not None else None
+        found = addresses.place(addresses.address_book(state, lake), address.strip())
         if found is None:
             raise HTTPException(
                 404, detail=f"address not found in the address register: {address.strip()}"
             )
-        point = found
+        point = parking.Point(found.lon, found.lat, matched=found.matched, level=found.level)
     else:
         raise HTTPException(422, detail="give lon and lat, or an address")
     where = ParkingPoint(lon=point.lon, lat=point.lat, matched=point.matched, level=point.level)

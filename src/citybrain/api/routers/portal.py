@@ -4,8 +4,9 @@ Residents need no account. A report goes through the Open311 intake (``cases.sub
 channel ``open311``) and is answered with a *receipt number*: the report id and a signature of it
 under the service's signing key (``123-K7Q2M9XW4T``). Only the receipt opens the report (status,
 department, deadline, answer) and rates it (满意率), so nobody follows another person's report by
-counting ids. A typed address is read by the address parser and placed on the address register,
-and shown back for confirmation before the report is sent. Photos are checked (first bytes, size,
+counting ids. A typed address is read and placed on the address register by ``api.addresses`` (the
+register's parser and matcher, which correct typos, as nearest parking does), and shown back for
+confirmation before the report is sent. Photos are checked (first bytes, size,
 Pillow must decode them), stripped of their EXIF location unless the reporter allows it, and stored
 once by content (``cases.photos``).
 
@@ -19,13 +20,9 @@ import hashlib
 import hmac
 import io
 import threading
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, RedirectResponse
@@ -34,6 +31,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine as SqlEngine
 
 from citybrain.address import parse
+from citybrain.api import addresses
 from citybrain.api.deps import (
     Lake,
     OpsEngine,
@@ -47,7 +45,6 @@ from citybrain.api.deps import (
 )
 from citybrain.api.security.roles import Permission
 from citybrain.cases import STATUS_ZH, Report, Status, get_report, settings_for_workspace
-from citybrain.cases.areas import AreaIndex
 from citybrain.cases.intake import CLOSED, UnknownService, rate_case, submit_report
 from citybrain.cases.photos import MAX_BYTES, PhotoRefused, find_photo, sniff, store_photo
 from citybrain.core import UserError, Workspace
@@ -116,77 +113,7 @@ def reporter_of(key: bytes, receipt: str) -> int | None:
     )
 
 
-# --- the address register -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Register:
-    """The register's addresses with a point, and the admin areas to locate them in."""
-
-    stamp: tuple[float | None, float | None]
-    addresses: pa.Table  # address_id, full_address, lon, lat
-    areas: AreaIndex | None
-    names: dict[str, str]
-
-
-def _stamp(workspace: Workspace) -> tuple[float | None, float | None]:
-    folders = (workspace.zone("std") / "standard_address", workspace.zone("std") / "admin_area")
-    return tuple(f.stat().st_mtime if f.is_dir() else None for f in folders)  # type: ignore[return-value]
-
-
-def _area_index(admin: pa.Table | None) -> tuple[AreaIndex | None, dict[str, str]]:
-    """Every street, community and grid polygon with the ids of its chain (the smallest wins)."""
-    if admin is None or admin.num_rows == 0:
-        return None, {}
-    rows = admin.select(["level", "code", "name", "parent_code", "geometry"]).to_pylist()
-    parent = {r["code"]: r["parent_code"] for r in rows}
-    level = {r["code"]: r["level"] for r in rows}
-    names = {r["code"]: r["name"] for r in rows if r["name"]}
-    ids: dict[str, list[str | None]] = {"grid_id": [], "community_id": [], "street_id": []}
-    kept = []
-    for row in rows:  # a few hundred polygons, once per register version
-        chain: dict[str, str | None] = {}
-        code: str | None = row["code"]
-        while code is not None and code not in chain.values():
-            chain[f"{level.get(code)}_id"] = code
-            code = parent.get(code)
-        if row["geometry"] is None:
-            continue
-        kept.append({**{k: chain.get(k) for k in ids}, "geometry": row["geometry"]})
-    if not kept:
-        return None, names
-    return AreaIndex.from_table(pa.Table.from_pylist(kept)), names
-
-
-_REGISTER_LOCK = threading.Lock()
-
-
-def register(request: Request, lake: Lake) -> Register:
-    """The app's register snapshot, re-read when the std tables were rewritten."""
-    stamp = _stamp(lake.workspace)
-    current: Register | None = getattr(request.app.state, "portal_register", None)
-    if current is not None and current.stamp == stamp:
-        return current
-    with _REGISTER_LOCK:
-        table = lake.read("std", "standard_address")
-        wanted = ("address_id", "full_address", "lon", "lat")
-        if table is None or not set(wanted) <= set(table.column_names):
-            addresses = pa.table({c: pa.array([], pa.string()) for c in wanted[:2]})
-            addresses = addresses.append_column("lon", pa.array([], pa.float64()))
-            addresses = addresses.append_column("lat", pa.array([], pa.float64()))
-        else:
-            table = table.select(list(wanted))
-            addresses = table.filter(pc.and_(pc.is_valid(table["full_address"]),
-                                             pc.is_valid(table["lon"])))  # fmt: skip
-        areas, names = _area_index(lake.read("std", "admin_area"))
-        current = Register(stamp, addresses, areas, names)
-        request.app.state.portal_register = current
-    return current
-
-
-def _substrings(text: str, shortest: int = 4) -> list[str]:
-    n = len(text)
-    return [text[i:j] for i in range(n) for j in range(i + shortest, n + 1)]
+# --- typed addresses ---------------------------------------------------------------------------
 
 
 class Resolved(BaseModel):
@@ -203,6 +130,10 @@ class Resolved(BaseModel):
     street: str | None = None
     community: str | None = None
     grid: str | None = None
+    level: str | None = Field(
+        None, description="what placed it: dwelling, unit, building, road_number, estate or road"
+    )
+    confidence: float | None = Field(None, description="the matcher's, when it matched surely")
     notes: list[str] = []
 
 
@@ -210,34 +141,22 @@ _SHOWN = ("province", "city", "district", "street", "community", "road", "road_n
           "zone", "building", "unit", "floor", "room")  # fmt: skip
 
 
-def resolve(reg: Register, text: str) -> Resolved:
-    """Parse ``text`` and find the longest register address written in it (in the text or in the
-    parser's spelling of it, past the city and district), vectorised over the register."""
-    parsed = parse(text)
+def resolve(book: addresses.AddressBook, text: str) -> Resolved:
+    """Read ``text`` with the register's parser (typos in its road and estate names corrected)
+    and place it with the register's matcher (``api.addresses``), in its street, community and
+    grid."""
+    found = addresses.place(book, text)
+    parsed = found.parsed if found is not None else addresses.read(book, text)
     components = {k: str(v) for k in _SHOWN if (v := getattr(parsed, k))}
-    local = "".join(
-        s for s in (parsed.road, parsed.road_number and parsed.road_number + "号", parsed.estate,
-                    parsed.zone, parsed.building and parsed.building + "栋",
-                    parsed.unit and parsed.unit + "单元") if s
-    )  # fmt: skip
-    candidates = sorted({*_substrings(text.replace(" ", "")), *_substrings(local)})
     out = Resolved(text=text, components=components, canonical=parsed.canonical, matched=False,
                    notes=list(parsed.notes))  # fmt: skip
-    if not candidates or reg.addresses.num_rows == 0:
+    if found is None:
         return out
-    hits = reg.addresses.filter(pc.is_in(reg.addresses["full_address"], pa.array(candidates)))
-    if hits.num_rows == 0:
-        return out
-    lengths = pc.utf8_length(hits["full_address"]).to_numpy()
-    best = hits.slice(int(np.argmax(lengths)), 1).to_pylist()[0]
-    out.matched = True
-    out.address_id, out.full_address = str(best["address_id"]), str(best["full_address"])
-    out.lon, out.lat = float(best["lon"]), float(best["lat"])
-    if reg.areas is not None:
-        where = reg.areas.locate(pa.array([out.lon]), pa.array([out.lat])).to_pylist()[0]
-        out.street = reg.names.get(where["street_id"] or "")
-        out.community = reg.names.get(where["community_id"] or "")
-        out.grid = reg.names.get(where["grid_id"] or "")
+    out.matched, out.level, out.confidence = True, found.level, found.confidence
+    out.address_id, out.full_address = found.address_id, found.matched
+    out.lon, out.lat = found.lon, found.lat
+    where = addresses.areas_of(book, found.lon, found.lat)
+    out.street, out.community, out.grid = where.street, where.community, where.grid
     return out
 
 
@@ -250,7 +169,7 @@ def resolve_address(
     body: AddressQuery, request: Request, lake: Annotated[Lake, Depends(get_lake)]
 ) -> Resolved:
     """Read a typed address and place it on the register, for the reporter to confirm."""
-    return resolve(register(request, lake), body.text.strip())
+    return resolve(addresses.address_book(request.app.state, lake), body.text.strip())
 
 
 # --- photos -----------------------------------------------------------------------------------
@@ -375,8 +294,8 @@ def report_problem(
 ) -> Receipt:
     """Report a problem through the Open311 intake; answered with a receipt number."""
     settings = settings_for_workspace(workspace.root)
-    reg = register(request, lake)
-    place = resolve(reg, body.address.strip())
+    book = addresses.address_book(request.app.state, lake)
+    place = resolve(book, body.address.strip())
     if body.photo is not None and find_photo(workspace.root, body.photo) is None:
         raise HTTPException(
             404, detail="photo: no such photo; upload it first (POST /api/v1/portal/photos)"
@@ -388,7 +307,7 @@ def report_problem(
             name=body.name or None, phone=body.phone or None,
             media_url=photo_url(body.photo) if body.photo else None,
         )  # fmt: skip
-        result = submit_report(ops_engine, report, settings=settings, areas=reg.areas)
+        result = submit_report(ops_engine, report, settings=settings, areas=book.areas)
     except UnknownService as exc:
         raise HTTPException(404, detail=str(exc)) from None
     except UserError as exc:
