@@ -12,8 +12,10 @@ import pytest
 from PIL import Image
 
 from api.conftest import Harness, make_harness
+from api.scoped_data import findings_table, write_findings
 from citybrain.api.routers.portal import receipt_for
 from citybrain.cases import desk
+from citybrain.cases.opsdb_models import Case
 from citybrain.core.opsdb import session
 from citybrain.topics.builtin.credit.repair import review
 
@@ -53,9 +55,23 @@ def seed(harness: Harness) -> None:
         "legal_rep_name": ["张三", "李四"], "violation": ["虚假宣传", "无照经营"],
         "decided_date": ["2023-05-01", "2023-06-01"],
     })  # fmt: skip
-    registration = pa.table(
-        {"uscc": [FIRM, OTHER], "name": ["示例科技有限公司", "别家公司"], "status": ["存续"] * 2}
-    )
+    registration = pa.table({
+        "registration_id": ["R-A", "R-B"], "uscc": [FIRM, OTHER],
+        "name": ["示例科技有限公司", "别家公司"], "status": ["存续"] * 2,
+    })  # fmt: skip
+    links = pa.table({
+        "source_table": ["enterprise_registration"] * 2, "source_key": ["R-A", "R-B"],
+        "golden_enterprise_id": ["G-A", "G-B"],
+    })  # fmt: skip
+    why = {"signal": "insured", "observed": 12.0, "expected": 10.0, "contribution": 1.0,
+           "text_zh": "参保12人，政策要求至少10人",
+           "text_en": "12 insured, at least 10"}  # fmt: skip
+    pushed = findings_table(
+        [{"topic": "policy_push", "subject_type": "enterprise_policy", "subject_id": sid,
+          "period": "2026-01", "score": score, "level": "high", "reasons": [why]}
+         for sid, score in (("rent_relief:G-A", 0.7), ("rd_credit:G-A", 0.9),
+                            ("rent_relief:G-B", 0.9))]
+    )  # fmt: skip
     scores = pa.table({
         "uscc": [FIRM, OTHER], "period": ["2026-01", "2026-01"], "score": [77, 90],
         "grade": ["B", "A"],
@@ -64,11 +80,13 @@ def seed(harness: Harness) -> None:
         "dishonest": [0, 0], "penalties": [1, 1], "tax_penalties": [0, 0], "broken": [0, 0],
         "kept": [0, 0], "inactive": [0, 0], "run_id": ["20260201T000000Z-00000001"] * 2,
     })  # fmt: skip
+    write_findings(harness.workspace, pushed, topic="policy_push")
     with harness.workspace.engine() as engine:
         engine.write(admin, "std", "admin_area")
         engine.write(register, "std", "standard_address")
         engine.write(penalty, "std", "penalty")
         engine.write(registration, "std", "enterprise_registration")
+        engine.write(links, "base", "enterprise_link")
         engine.write(scores, "topic", "credit_scores", partition_by=["run_id"])
 
 
@@ -241,6 +259,24 @@ def test_a_firm_sees_its_own_credit_disputes_a_record_and_sees_the_new_grade(
     assert (after["grade"], after["score"]) == ("A", 82)
     assert [p["cause"] for p in after["history"]] == ["run", "repair"]
     assert after["records"][0]["dispute"] == "upheld"
+
+
+def test_a_firm_sees_the_policies_pushed_to_it_and_their_case(portal: Harness) -> None:
+    portal.user("firm", username="firm-p", department=FIRM)
+    with session(portal.security.ops_engine) as db:
+        db.add(Case(topic="policy_push", subject_type="enterprise_policy",
+                    subject_id="rd_credit:G-A", period="2026-01", status="dispatched"))  # fmt: skip
+    got = portal.client.get("/api/v1/portal/firm/policies", headers=portal.headers("firm-p"))
+    assert got.status_code == 200, got.text
+    policies = got.json()
+    assert [(p["policy"], p["case_status"]) for p in policies] == [
+        ("rd_credit", "dispatched"),
+        ("rent_relief", None),
+    ]  # mine only (not the other firm's rent relief), highest score first
+    assert policies[0]["title_zh"] and policies[0]["department"]
+    assert policies[0]["reasons"][0]["text_zh"] == "参保12人，政策要求至少10人"
+    clerk = portal.client.get("/api/v1/portal/firm/policies", headers=portal.as_role("clerk"))
+    assert clerk.status_code == 403
 
 
 @pytest.mark.parametrize("role", ["public", "clerk", "admin", "leader"])

@@ -1,4 +1,5 @@
-"""The portal's enterprise pages (企业): my credit grade, its reasons and history, and 信用修复.
+"""The portal's enterprise pages (企业): my credit grade, its reasons and history, 信用修复, and the
+policies the policy_push topic found my firm qualifies for (政策主动推送).
 
 A firm signs in with an account the city issued to it (role ``firm``; the account's department is
 the firm's USCC — ``citybrain user create NAME --role firm --department USCC``). Every route here
@@ -15,6 +16,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -28,13 +30,17 @@ from citybrain.api.deps import (
     Security,
     get_lake,
     get_security,
+    get_workspace,
     require,
 )
 from citybrain.api.security import audit
 from citybrain.api.security.roles import Permission
-from citybrain.core import UserError
+from citybrain.cases.opsdb_models import Case
+from citybrain.core import UserError, Workspace
 from citybrain.core.opsdb import session
 from citybrain.topics.builtin.credit.repair import RECORDS, file_dispute
+from citybrain.topics.builtin.policy_push.catalogue import load_catalogue
+from citybrain.topics.builtin.policy_push.topic import SUBJECT_TYPE, PolicyPush
 from citybrain.topics.opsdb_models import CreditDispute, CreditScoreHistory
 
 router = APIRouter(prefix="/portal/firm", tags=["portal"])
@@ -226,4 +232,85 @@ def dispute_record(
             )  # fmt: skip
     except UserError as exc:
         raise HTTPException(404, detail=str(exc)) from None
+    return out
+
+
+# --- policies pushed to my firm (政策主动推送) ---------------------------------------------------
+
+
+class PolicyReason(BaseModel):
+    signal: str
+    observed: float | None
+    expected: float | None
+    text_zh: str
+    text_en: str
+
+
+class PolicyForMe(BaseModel):
+    policy: str = Field(description="the policy's key in the catalogue")
+    title_zh: str
+    title_en: str
+    department: str = Field(description="who grants it")
+    period: str
+    level: str
+    reasons: list[PolicyReason] = Field(description="why my firm qualifies, one per rule")
+    case_status: str | None = Field(None, description="the service case's status, if one")
+    outcome: str | None = Field(None, description="applied | declined | not eligible, when done")
+
+
+def _golden_ids(lake: Lake, uscc: str) -> list[str]:
+    """The golden enterprise ids the firm's registrations resolved to (usually one)."""
+    if not (lake.exists("std", "enterprise_registration")
+            and lake.exists("base", "enterprise_link")):  # fmt: skip
+        return []
+    with lake.engine() as engine:
+        reg = engine.table("std", "enterprise_registration")
+        links = engine.table("base", "enterprise_link")
+        mine = reg.filter(reg.uscc == uscc).select(_key=reg.registration_id.cast("string"))
+        linked = links.filter(links.source_table == "enterprise_registration")
+        ids = linked.semi_join(mine, linked.source_key == mine._key).golden_enterprise_id
+        found = engine.to_arrow(ids.as_table().distinct())
+    return sorted(str(v) for v in found.column(0).to_pylist() if v is not None)
+
+
+@router.get("/policies")
+def my_policies(
+    uscc: FirmDep,
+    lake: Annotated[Lake, Depends(get_lake)],
+    workspace: Annotated[Workspace, Depends(get_workspace)],
+    ops_engine: OpsEngine,
+) -> list[PolicyForMe]:
+    """The policies the policy_push topic's latest run found my firm qualifies for, with the
+    reasons, and where the enterprise service centre's case for each stands."""
+    catalogue = {p.key: p for p in load_catalogue(workspace.root)}
+    goldens = _golden_ids(lake, uscc)
+    if not goldens:
+        return []
+    wanted = [f"{key}:{g}" for key in catalogue for g in goldens]
+    findings = lake.findings(PolicyPush.name)
+    mine = findings.filter(
+        pc.and_(pc.equal(findings["subject_type"], SUBJECT_TYPE),
+                pc.is_in(findings["subject_id"], pa.array(wanted, pa.string())))
+    ).sort_by([("score", "descending"), ("subject_id", "ascending")])  # fmt: skip
+    with session(ops_engine) as db:
+        cases = db.execute(
+            select(Case.subject_id, Case.status, Case.outcome)
+            .where(Case.topic == PolicyPush.name, Case.subject_type == SUBJECT_TYPE,
+                   Case.subject_id.in_(wanted))
+            .order_by(Case.id)
+        ).all()  # fmt: skip
+    case_of = {c.subject_id: (c.status, c.outcome) for c in cases}  # the newest case wins
+    out = []
+    for row in mine.to_pylist():  # a firm's few policies
+        policy = catalogue[row["subject_id"].partition(":")[0]]
+        status, outcome = case_of.get(row["subject_id"], (None, None))
+        out.append(
+            PolicyForMe(
+                policy=policy.key, title_zh=policy.zh, title_en=policy.en,
+                department=policy.department, period=row["period"], level=row["level"],
+                reasons=[PolicyReason(**{k: r[k] for k in PolicyReason.model_fields})
+                         for r in row["reasons"] or []],
+                case_status=status, outcome=outcome,
+            )
+        )  # fmt: skip
     return out
