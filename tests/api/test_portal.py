@@ -13,7 +13,7 @@ from PIL import Image
 
 from api.conftest import Harness, make_harness
 from api.scoped_data import findings_table, write_findings
-from citybrain.api.routers.portal import receipt_for
+from citybrain.api.receipts import receipt_for
 from citybrain.cases import desk
 from citybrain.cases.opsdb_models import Case
 from citybrain.core.opsdb import session
@@ -277,6 +277,39 @@ def test_a_firm_sees_the_policies_pushed_to_it_and_their_case(portal: Harness) -
     assert policies[0]["reasons"][0]["text_zh"] == "参保12人，政策要求至少10人"
     clerk = portal.client.get("/api/v1/portal/firm/policies", headers=portal.as_role("clerk"))
     assert clerk.status_code == 403
+
+
+def test_a_firm_request_is_a_case_with_its_own_receipt_and_rating(portal: Harness) -> None:
+    portal.user("firm", username="firm-r", department=FIRM)
+    portal.user("firm", username="firm-s", department=OTHER)
+    mine = portal.headers("firm-r")
+    body = {"description": "厂区门口道路积水，货车无法进出", "contact": "王经理",
+            "request_id": "q-1"}  # fmt: skip
+    filed = portal.client.post("/api/v1/portal/firm/requests", json=body, headers=mine)
+    assert filed.status_code == 201, filed.text
+    receipt, case_id = filed.json()["receipt"], filed.json()["case_id"]
+    assert filed.json()["department"] == "企业服务中心"
+    again = portal.client.post("/api/v1/portal/firm/requests", json=body, headers=mine).json()
+    assert (again["receipt"], again["case_id"]) == (receipt, case_id)  # sent twice, filed once
+    case = desk.get_case(portal.security.ops_engine, case_id)
+    assert (case.topic, case.source, case.status) == ("enterprise_request", "enterprise",
+                                                     "dispatched")  # fmt: skip
+    listed = portal.client.get("/api/v1/portal/firm/requests", headers=mine).json()
+    assert [(r["receipt"], r["status"]) for r in listed] == [(receipt, "dispatched")]
+    other = portal.client.get("/api/v1/portal/firm/requests", headers=portal.headers("firm-s"))
+    assert other.json() == []
+    followed = portal.client.get(f"/api/v1/portal/receipts/{receipt}").json()
+    assert followed["service_name"] == "企业诉求" and followed["department"] == "企业服务中心"
+    for action in ("accept", "start"):
+        desk.act(portal.security.ops_engine, case_id, action, actor="clerk")
+    desk.act(portal.security.ops_engine, case_id, "close", actor="clerk",
+             outcome="confirmed", comment="已协调排水")  # fmt: skip
+    rated = portal.client.post(f"/api/v1/portal/receipts/{receipt}/rating", json={"rating": 5})
+    assert rated.status_code == 200 and "已协调排水" in rated.json()["answer"]
+    listed = portal.client.get("/api/v1/portal/firm/requests", headers=mine).json()
+    assert listed[0]["rating"] == 5
+    anonymous = portal.client.post("/api/v1/portal/firm/requests", json=body)
+    assert anonymous.status_code == 401
 
 
 @pytest.mark.parametrize("role", ["public", "clerk", "admin", "leader"])

@@ -15,9 +15,6 @@ The enterprises' routes are in ``portal_firm``.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import io
 import threading
 from datetime import datetime
@@ -43,6 +40,7 @@ from citybrain.api.deps import (
     public,
     require,
 )
+from citybrain.api.receipts import portal_settings, receipt_for, reporter_of
 from citybrain.api.security.roles import Permission
 from citybrain.cases import STATUS_ZH, Report, Status, get_report, settings_for_workspace
 from citybrain.cases.intake import CLOSED, UnknownService, rate_case, submit_report
@@ -56,7 +54,6 @@ page_router = APIRouter(tags=["portal"], include_in_schema=False)
 PUBLIC = [Depends(public)]
 MAX_PIXELS = 40_000_000  # a decompression bomb is refused before it is decoded
 GPS_IFD = 0x8825  # EXIF tag of the GPS block
-_SIG_BYTES = 6  # 48 bits: 10 base32 characters
 
 
 # --- the page ---------------------------------------------------------------------------------
@@ -90,27 +87,6 @@ def portal_page() -> FileResponse:
             404, detail="the portal is not built: run `cd frontend && npm run build`"
         )
     return FileResponse(page, media_type="text/html", headers={"Cache-Control": "no-cache"})
-
-
-# --- receipts ---------------------------------------------------------------------------------
-
-
-def receipt_for(key: bytes, reporter_id: int) -> str:
-    """The receipt number of report ``reporter_id``: its id and a signature of it."""
-    mac = hmac.new(key, f"portal-receipt:{reporter_id}".encode(), hashlib.sha256).digest()
-    return f"{reporter_id}-{base64.b32encode(mac[:_SIG_BYTES]).decode()[:10]}"
-
-
-def reporter_of(key: bytes, receipt: str) -> int | None:
-    """The report id a receipt number names, or None when it is not a valid receipt."""
-    head, _, _ = receipt.strip().upper().partition("-")
-    if not head.isdigit() or len(head) > 18:
-        return None
-    return (
-        int(head)
-        if hmac.compare_digest(receipt_for(key, int(head)), receipt.strip().upper())
-        else None
-    )
 
 
 # --- typed addresses ---------------------------------------------------------------------------
@@ -348,7 +324,7 @@ def _follow(ops_engine: SqlEngine, workspace: Workspace, key: bytes, receipt: st
     if found is None:
         raise HTTPException(404, detail="no report with this receipt number (查无此回执号)")
     reporter, case = found
-    settings = settings_for_workspace(workspace.root)
+    settings = portal_settings(workspace.root)
     zone = settings.sla.calendar.zone
     service = settings.service(reporter.service_code)
     closed = case.status in CLOSED
@@ -406,4 +382,4 @@ def rate_answer(
     return _follow(ops_engine, workspace, security.signing_key, receipt)
 
 
-__all__ = ["page_router", "receipt_for", "reporter_of", "resolve", "router"]
+__all__ = ["page_router", "resolve", "router"]

@@ -7,11 +7,17 @@ answers about that firm only: the USCC comes from the account, never from the re
 of one record is filed with the credit topic's own ``repair.file_dispute`` and waits in the
 steward's queue (``citybrain credit review``); an upheld one gives a new grade, shown here with the
 history.
+
+A firm's request (企业诉求) is a report of its own kind through the same intake as a resident's:
+a case routed to its department, a receipt number to follow it by and rate the answer (the
+public receipt routes in ``portal``); the firm's USCC is in the report's external id, so the
+firm lists its own requests and nobody else's.
 """
 
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -33,9 +39,12 @@ from citybrain.api.deps import (
     get_workspace,
     require,
 )
+from citybrain.api.receipts import ENTERPRISE_REQUEST, HINTS, portal_settings, receipt_for
 from citybrain.api.security import audit
 from citybrain.api.security.roles import Permission
-from citybrain.cases.opsdb_models import Case
+from citybrain.cases import Report
+from citybrain.cases.intake import submit_report
+from citybrain.cases.opsdb_models import Case, CaseReporter
 from citybrain.core import UserError, Workspace
 from citybrain.core.opsdb import session
 from citybrain.topics.builtin.credit.repair import RECORDS, file_dispute
@@ -314,3 +323,94 @@ def my_policies(
             )
         )  # fmt: skip
     return out
+
+
+# --- 企业诉求: an enterprise's request, a service case of its own ---------------------------------
+
+
+class FirmRequestIn(BaseModel):
+    description: str = Field(min_length=2, max_length=2000, pattern=r"\S")
+    contact: str | None = Field(None, max_length=64, description="who to call back")
+    phone: str | None = Field(None, max_length=32, pattern=r"^[0-9+\- ]*$")
+    request_id: str | None = Field(
+        None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+        description="the firm's own id of this request: sending it again files nothing new",
+    )  # fmt: skip
+
+
+class FirmReceipt(BaseModel):
+    receipt: str = Field(description="follow and rate it at /api/v1/portal/receipts/{receipt}")
+    case_id: int
+    department: str | None
+    notice_zh: str
+    notice_en: str
+
+
+class FirmRequestOut(BaseModel):
+    receipt: str
+    description: str
+    status: str
+    department: str | None
+    reported_at: datetime
+    rating: int | None
+
+
+def _external_prefix(uscc: str) -> str:
+    return f"firm:{uscc}:"
+
+
+@router.post("/requests", status_code=201)
+def file_request(
+    body: FirmRequestIn,
+    uscc: FirmDep,
+    index: CreditIndexDep,
+    ops_engine: OpsEngine,
+    workspace: Annotated[Workspace, Depends(get_workspace)],
+    security: Annotated[Security, Depends(get_security)],
+) -> FirmReceipt:
+    """企业诉求: my firm raises a request; it becomes a service case routed to the department like
+    a resident's report (the enterprise service centre unless the city routes it elsewhere),
+    answered with a receipt number to follow and rate it by."""
+    report = index.report(uscc)
+    name = (report.name if report else None) or uscc
+    external = _external_prefix(uscc) + (body.request_id or uuid.uuid4().hex)
+    request = Report(
+        service_code=ENTERPRISE_REQUEST.service_code, channel="enterprise",
+        description=body.description.strip(), name=f"{name}（{body.contact}）" if body.contact
+        else name, phone=body.phone or None, external_id=external,
+    )  # fmt: skip
+    result = submit_report(ops_engine, request, settings=portal_settings(workspace.root),
+                           hints=HINTS, clock=security.clock)  # fmt: skip
+    with session(ops_engine) as db:
+        case = db.get(Case, result.case_id)
+        department = case.department if case else None
+    receipt = receipt_for(security.signing_key, result.reporter_id)
+    return FirmReceipt(
+        receipt=receipt, case_id=result.case_id, department=department,
+        notice_zh=f"企业诉求已受理，回执号 {receipt}，由{department or '相关部门'}办理",
+        notice_en=f"Request received. Receipt number {receipt}; handled by "
+        f"{department or 'the department concerned'}.",
+    )  # fmt: skip
+
+
+@router.get("/requests")
+def my_requests(
+    uscc: FirmDep, ops_engine: OpsEngine, security: Annotated[Security, Depends(get_security)]
+) -> list[FirmRequestOut]:
+    """My firm's requests, newest first, each with its receipt number and where it stands."""
+    with session(ops_engine) as db:
+        rows = db.execute(
+            select(CaseReporter, Case.status, Case.department)
+            .join(Case, Case.id == CaseReporter.case_id)
+            .where(CaseReporter.channel == "enterprise",
+                   CaseReporter.external_id.startswith(_external_prefix(uscc), autoescape=True))
+            .order_by(CaseReporter.id.desc())
+            .limit(200)
+        ).all()  # fmt: skip
+        return [
+            FirmRequestOut(
+                receipt=receipt_for(security.signing_key, r.id), description=r.description or "",
+                status=status, department=department, reported_at=r.reported_at, rating=r.rating,
+            )
+            for r, status, department in rows
+        ]  # fmt: skip
