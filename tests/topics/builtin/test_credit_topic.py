@@ -13,7 +13,7 @@ from sklearn.metrics import roc_auc_score
 from citybrain.core.catalog import Catalog
 from citybrain.topics import get_topic, validate_findings
 from citybrain.topics.builtin.credit import scorecard
-from citybrain.topics.builtin.credit.topic import SCORES_TABLE
+from citybrain.topics.builtin.credit.topic import PERSON_SCORES_TABLE, SCORES_TABLE
 from citybrain.topics.runner import run_topic
 from topics.builtin.credit_city import CreditCity, build_credit_city, write_std
 
@@ -31,6 +31,8 @@ def scores(city: CreditCity) -> pa.Table:
         run = run_topic(topic, city.workspace, engine, catalog)
         assert run.findings > 0
         table = engine.to_arrow(engine.table("topic", SCORES_TABLE))
+        # a lake without person links or utility arrears grades enterprises only
+        assert not engine.exists("topic", PERSON_SCORES_TABLE)
     catalog.close()
     return table.sort_by("uscc")
 

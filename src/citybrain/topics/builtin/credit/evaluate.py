@@ -26,6 +26,7 @@ class CreditEvaluation(Evaluation):
 
     auc: float | None
     auc_unseen: float | None
+    auc_persons: float | None = None
 
 
 def _auc(actual: np.ndarray, risk: np.ndarray) -> float | None:
@@ -34,8 +35,52 @@ def _auc(actual: np.ndarray, risk: np.ndarray) -> float | None:
     return float(roc_auc_score(actual, risk))
 
 
+def _persons(truth_dir: Path, ctx: TopicContext, people: pa.Table) -> dict[str, object]:
+    """How residents' grades order the planted later defaults (truth ``person_credit_outcomes``).
+
+    A planted person is found in the lake by the accounts they hold: the truth's account → person
+    links beside the lake's account → golden person links; a person split over several golden ids
+    takes the highest risk."""
+    outcomes_path = truth_dir / "person_credit_outcomes.parquet"
+    if not outcomes_path.is_file():
+        return {"auc_persons": None, "persons": "no person_credit_outcomes in truth"}
+    outcomes = pq.read_table(outcomes_path, columns=["person_id", "serious_default"]).to_pandas()
+    truth_links = pq.read_table(
+        truth_dir / "links_person.parquet", columns=["system", "key", "entity_id"]
+    ).to_pandas()
+    truth_links = truth_links[
+        truth_links["system"].isin(["water_utility", "power_grid", "gas_utility"])
+    ]
+    links = ctx.engine.to_arrow(ctx.input("base.person_link")).to_pandas()
+    links = links[links["source_table"] == "utility_reading"]
+    acc = truth_links.merge(
+        links[["source_key", "golden_person_id"]].drop_duplicates(),
+        left_on="key",
+        right_on="source_key",
+    )
+    frame = people.select(["golden_person_id", "score", "grade"]).to_pandas()
+    acc = acc.merge(frame, on="golden_person_id")
+    risk = (100.0 - acc["score"]).groupby(acc["entity_id"]).max()
+    merged = outcomes.merge(risk.rename("risk"), left_on="person_id", right_index=True)
+    bad = merged["serious_default"].to_numpy(dtype=bool)
+    grades = frame["grade"].value_counts().reindex(["A", "B", "C", "D"], fill_value=0)
+    return {
+        "auc_persons": _auc(bad, merged["risk"].to_numpy(dtype=np.float64)),
+        "persons_graded": len(frame),
+        "persons_planted": len(outcomes),
+        "persons_matched": len(merged),
+        "persons_defaults": int(bad.sum()),
+        "person_grades": {k: int(v) for k, v in grades.items()},
+    }
+
+
 def evaluate_credit(
-    topic: str, findings: pa.Table, truth_dir: Path, ctx: TopicContext, scores: pa.Table
+    topic: str,
+    findings: pa.Table,
+    truth_dir: Path,
+    ctx: TopicContext,
+    scores: pa.Table,
+    people: pa.Table | None = None,
 ) -> Evaluation:
     truth = pq.read_table(
         truth_dir / "credit_outcomes.parquet", columns=["commitment_no", "kept", "result_visible"]
@@ -60,10 +105,17 @@ def evaluate_credit(
         .groupby("grade")["broken"]
         .agg(["size", "mean"])
     )
+    person_figures = (
+        {"auc_persons": None, "persons": "not graded"}
+        if people is None
+        else _persons(truth_dir, ctx, people)
+    )
+    auc_persons = person_figures.pop("auc_persons")
     result = CreditEvaluation(
         topic=topic,
         auc=_auc(broken, risk),
         auc_unseen=_auc(broken[unseen], risk[unseen]),
+        auc_persons=auc_persons if isinstance(auc_persons, float) else None,
         precision=ours.precision,
         recall=ours.recall,
         f1=ours.f1,
@@ -84,6 +136,7 @@ def evaluate_credit(
                 for g, r in by_grade.iterrows()
             },
             "findings": findings.num_rows,
+            **person_figures,
         },
     )
     folder = ctx.artifacts_dir or ctx.workspace.zone("topic") / f"{topic}_evaluation"

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -134,21 +135,28 @@ def adverse_label(frame: pd.DataFrame) -> NDArray[np.int64]:
     return out
 
 
-def fit(frame: pd.DataFrame) -> Model:
+def fit(
+    frame: pd.DataFrame,
+    features: Sequence[str] = MODEL_FEATURES,
+    label: Callable[[pd.DataFrame], NDArray[np.int64]] = adverse_label,
+    subject: str = "enterprises",
+) -> Model:
+    """Fit the scorecard on ``features`` against ``label`` (enterprises by default; residents
+    pass their own)."""
     from optbinning import BinningProcess  # type: ignore[import-untyped]
     from sklearn.linear_model import LogisticRegression
 
-    y = adverse_label(frame)
+    y = label(frame)
     positives = int(y.sum())
     if positives < MIN_CLASS or len(y) - positives < MIN_CLASS:
         raise NotEnoughLabels(
-            f"credit: {positives} of {len(y)} enterprises have an adverse record; the scorecard "
+            f"credit: {positives} of {len(y)} {subject} have an adverse record; the scorecard "
             f"needs at least {MIN_CLASS} with and {MIN_CLASS} without"
         )
-    x = frame[list(MODEL_FEATURES)].astype("float64")
+    x = frame[list(features)].astype("float64")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        binning = BinningProcess(list(MODEL_FEATURES), max_n_bins=5, min_prebin_size=0.05)
+        binning = BinningProcess(list(features), max_n_bins=5, min_prebin_size=0.05)
         binning.fit(x, y)
         woe = binning.transform(x, metric="woe").to_numpy(dtype=np.float64)
         regression = LogisticRegression(C=1.0, max_iter=1000).fit(woe, y)
@@ -164,10 +172,10 @@ def fit(frame: pd.DataFrame) -> Model:
 
 
 def feature_points(
-    model: Model, frame: pd.DataFrame
+    model: Model, frame: pd.DataFrame, features: Sequence[str] = MODEL_FEATURES
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Base points of each enterprise and the points each feature adds (n × features)."""
-    x = frame[list(MODEL_FEATURES)].astype("float64")
+    """Base points of each subject and the points each feature adds (n × features)."""
+    x = frame[list(features)].astype("float64")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         woe = model.binning.transform(x, metric="woe").to_numpy(dtype=np.float64)  # type: ignore[attr-defined]
@@ -240,18 +248,25 @@ def reasons(
     rules: dict[str, NDArray[np.float64]],
     *,
     min_points: float = 1.0,
+    features: Sequence[str] = MODEL_FEATURES,
+    templates: dict[str, Template] | None = None,
+    rule_texts: dict[str, tuple[str, str]] | None = None,
+    rule_observed: dict[str, str] | None = None,
 ) -> pa.ListArray:
     """Each enterprise's reasons (a feature moving at least ``min_points``, each rule that
     applies), largest effect first — built column-wise, one list per enterprise."""
     n = len(frame)
+    templates = TEMPLATES if templates is None else templates
+    rule_texts = RULES if rule_texts is None else rule_texts
+    rule_observed = RULE_OBSERVED if rule_observed is None else rule_observed
     parts: list[pa.Table] = []
-    for j, name in enumerate(MODEL_FEATURES):
+    for j, name in enumerate(features):
         points = np.round(per_feature[:, j])
         keep = np.abs(points) >= min_points
         if not keep.any():
             continue
         raw = frame[name].to_numpy(dtype=np.float64)[keep]
-        tpl = TEMPLATES[name]
+        tpl = templates[name]
         missing = pa.array(np.isnan(raw))
         shown = _display(np.nan_to_num(raw), tpl.kind)
         parts.append(
@@ -268,14 +283,14 @@ def reasons(
         )
     dishonest = frame["dishonest"].to_numpy(dtype=np.float64)
     rule_values = {**rules, "dishonest_judgment": np.where(dishonest > 0, -1.0, 0.0)}
-    observed_cols = {**RULE_OBSERVED, "dishonest_judgment": "dishonest"}
+    observed_cols = {**rule_observed, "dishonest_judgment": "dishonest"}
     for name, points_all in rule_values.items():
         keep = points_all != 0
         if not keep.any():
             continue
         raw = frame[observed_cols[name]].to_numpy(dtype=np.float64)[keep]
         shown = _display(raw, "count")
-        zh, en = RULES[name]
+        zh, en = rule_texts[name]
         points = np.round(points_all[keep]).astype(np.int64)
         if name == "dishonest_judgment":
             points = np.zeros(int(keep.sum()), np.int64)  # a cap, not points

@@ -29,10 +29,11 @@ from citybrain.topics import (
     TopicParams,
     levels_from_scores,
 )
-from citybrain.topics.builtin.credit import features, scorecard
+from citybrain.topics.builtin.credit import features, persons, scorecard
 
 log = get_logger("citybrain.topics.credit")
 SCORES_TABLE = "credit_scores"
+PERSON_SCORES_TABLE = "credit_person_scores"
 SCORE_COUNTS = ("dishonest", "penalties", "tax_penalties", "broken", "kept", "inactive")
 
 
@@ -99,6 +100,27 @@ def score_table(ctx: TopicContext) -> pa.Table:
     return out
 
 
+def person_score_table(ctx: TopicContext, period: str) -> pa.Table | None:
+    """Every graded resident's score, grade and reasons; None where the lake holds no person
+    links or no utility arrears (a lake without them grades enterprises only)."""
+    try:
+        read = ctx.input
+        read("base.person_link")
+        read("std.utility_arrears")
+    except UserError:
+        return None
+    withdrawn = _withdrawn(ctx).get("dishonest")
+    frame = persons.person_feature_table(ctx.engine, read, withdrawn).to_pandas()
+    if frame.empty:
+        return None
+    table, fitted = persons.person_scores(frame)
+    version = ctx.model_version + ("" if fitted else "-rules-only")
+    n = table.num_rows
+    return table.append_column("period", pa.array([period] * n, pa.string())).append_column(
+        "model_version", pa.array([version] * n, pa.string())
+    )
+
+
 def _finding_reasons(reasons: pa.ChunkedArray | pa.ListArray) -> pa.ListArray:
     lists = reasons.combine_chunks() if isinstance(reasons, pa.ChunkedArray) else reasons
     flat = lists.flatten()
@@ -142,6 +164,11 @@ class Credit(Topic):
         InputSpec(table="penalty", columns=("decision_no", "uscc", "amount", "violation")),
         InputSpec(table="commitment", columns=("commitment_id", "uscc", "check_result")),
         InputSpec(table="standard_address", columns=("address_id", "lon", "lat"), optional=True),
+        InputSpec(zone="base", table="person_link",
+                  columns=("source_table", "source_key", persons.GOLDEN), optional=True),
+        InputSpec(table="utility_arrears",
+                  columns=("notice_id", "account_id", "utility", "months_overdue", "amount",
+                           "paid"), optional=True),
     )  # fmt: skip
 
     def run(self, ctx: TopicContext) -> pa.Table:
@@ -151,6 +178,14 @@ class Credit(Topic):
             "run_id", pa.array([ctx.run_id] * scores.num_rows, pa.string())
         )
         ctx.engine.write(stored, "topic", SCORES_TABLE, mode="append", partition_by=["run_id"])
+        people = person_score_table(ctx, scores["period"][0].as_py() if scores.num_rows else "")
+        if people is not None:
+            people = people.append_column(
+                "run_id", pa.array([ctx.run_id] * people.num_rows, pa.string())
+            )
+            ctx.engine.write(
+                people, "topic", PERSON_SCORES_TABLE, mode="append", partition_by=["run_id"]
+            )
         risk = pc.divide(pc.subtract(100.0, pc.cast(scores["score"], pa.float64())), 100.0)
         flagged = pc.greater_equal(risk, ctx.params.threshold)
         rows = scores.filter(flagged)
@@ -177,7 +212,10 @@ class Credit(Topic):
     def evaluate(self, findings: pa.Table, truth_dir: Path, ctx: TopicContext) -> Evaluation:
         from citybrain.topics.builtin.credit.evaluate import evaluate_credit
 
-        return evaluate_credit(self.name, findings, truth_dir, ctx, score_table(ctx))
+        scores = score_table(ctx)
+        period = scores["period"][0].as_py() if scores.num_rows else ""
+        people = person_score_table(ctx, period)
+        return evaluate_credit(self.name, findings, truth_dir, ctx, scores, people)
 
     def map_layers(self) -> list[MapLayer]:
         return [
