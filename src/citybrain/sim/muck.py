@@ -1,6 +1,8 @@
 """Muck trucks (渣土车): construction and disposal sites, trucks and their permits, and the truth of
-violations — driving outside the permitted night hours, dumping away from any disposal site, and
-running without a permit. GPS pings are generated a month at a time from this plan."""
+violations — driving outside the permitted night hours, dumping away from any disposal site,
+running without a permit, and leaving the permit's approved route (a detour of about
+``DETOUR_M`` metres beside it for ``DETOUR_PINGS`` pings). GPS pings are generated a month at a
+time from this plan."""
 
 from __future__ import annotations
 
@@ -15,15 +17,20 @@ from citybrain.sim.rng import rng_for
 from citybrain.sim.world import World
 
 _PLATE_LETTERS = list("ABCDEFGHJKLMNPQRSTUVWXYZ")
-VIOLATIONS = ("outside_hours", "illegal_dumping", "no_permit")
+VIOLATIONS = ("outside_hours", "illegal_dumping", "no_permit", "off_route")
+DETOUR_M = 800.0  # how far beside its route a detouring truck drives (the corridor is 200 m)
+DETOUR_START_H = 26.0  # 02:00 of the shift (hours from the shift day's midnight)
+DETOUR_PINGS = 4  # pings of the detour, DETOUR_STEP_MIN apart
+DETOUR_STEP_MIN = 5.0
 
 
 @dataclass(frozen=True)
 class MuckPlan:
     sites: pa.Table  # site_id, name, kind (construction/disposal), lon, lat, enterprise_id
     trucks: pa.Table  # truck_id, plate, enterprise_id, site_id, disposal_id, permitted
-    # per truck: day index of violations (one row per violation day)
-    violations: pa.Table  # truck_id, day, kind, lon, lat
+    # per truck: day index of violations (one row per violation day); off_route rows carry the
+    # detour's offset from the route in degrees (d_lon, d_lat; 0 for the other kinds)
+    violations: pa.Table  # truck_id, day, kind, lon, lat, d_lon, d_lat
 
 
 def build_muck(world: World) -> MuckPlan:
@@ -97,14 +104,52 @@ def build_muck(world: World) -> MuckPlan:
     v_kind = np.concatenate([v_kind, np.full(un_days.size, 2)])
     keys = np.unique(t_id * 100_000 + v_day, return_index=True)[1]
     t_id, v_day, v_kind = t_id[keys], v_day[keys], v_kind[keys]
+    # only dumping happens at a place; the other kinds are about time or papers
+    v_lon = np.where(v_kind == 1, rng.uniform(LON0, LON1, t_id.size), np.nan)
+    v_lat = np.where(v_kind == 1, rng.uniform(LAT0, LAT1, t_id.size), np.nan)
+    o_id, o_day, o_lon, o_lat, d_lon, d_lat = _detours(world, trucks, sites, t_id, v_day)
+    zero = np.zeros(t_id.size)
     violations = pa.table(
         {
-            "truck_id": t_id,
-            "day": v_day,
-            "kind": pick(list(VIOLATIONS), v_kind),
-            # only dumping happens at a place; the other kinds are about time or papers
-            "lon": np.where(v_kind == 1, rng.uniform(LON0, LON1, t_id.size), np.nan),
-            "lat": np.where(v_kind == 1, rng.uniform(LAT0, LAT1, t_id.size), np.nan),
+            "truck_id": np.concatenate([t_id, o_id]),
+            "day": np.concatenate([v_day, o_day]),
+            "kind": pick(list(VIOLATIONS), np.concatenate([v_kind, np.full(o_id.size, 3)])),
+            "lon": np.concatenate([v_lon, o_lon]),
+            "lat": np.concatenate([v_lat, o_lat]),
+            "d_lon": np.concatenate([zero, d_lon]),
+            "d_lat": np.concatenate([zero, d_lat]),
         }
     )
     return MuckPlan(sites, trucks, violations)
+
+
+def _detours(
+    world: World, trucks: pa.Table, sites: pa.Table, taken_truck: np.ndarray, taken_day: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """Off-route days of permitted trucks (their own random stream, so the other violations stay
+    as they were; never on a day the truck already breaks a rule): truck, day, the detour's
+    middle (lon, lat) and its offset from the route in degrees — ``DETOUR_M`` across the route,
+    to the side nearer the zone's centre, so the detour stays inside the zone."""
+    rng = rng_for(world.seed, "muck", "off_route")
+    n, days = len(trucks), world.days
+    permitted = trucks["permitted"].to_numpy(zero_copy_only=False)
+    per = np.where(permitted & (rng.random(n) < 0.1), rng.poisson(max(1, days // 60), n), 0)
+    t_id = np.repeat(np.arange(n), per)
+    day = rng.integers(0, days, t_id.size)
+    key = t_id * 100_000 + day
+    fresh = ~np.isin(key, taken_truck * 100_000 + taken_day)
+    keep = np.unique(key, return_index=True)[1]
+    keep = keep[fresh[keep]]
+    t_id, day = t_id[keep], day[keep]
+    slon, slat = sites["lon"].to_numpy(), sites["lat"].to_numpy()
+    a, b = trucks["site_id"].to_numpy()[t_id], trucks["disposal_id"].to_numpy()[t_id]
+    kx = 111_320.0 * np.cos(np.radians((LAT0 + LAT1) / 2))
+    dx, dy = (slon[b] - slon[a]) * kx, (slat[b] - slat[a]) * 110_574.0
+    norm = np.maximum(np.hypot(dx, dy), 1.0)
+    px, py = -dy / norm * DETOUR_M, dx / norm * DETOUR_M  # across the route, metres
+    mid_lon, mid_lat = (slon[a] + slon[b]) / 2, (slat[a] + slat[b]) / 2
+    to_x, to_y = ((LON0 + LON1) / 2 - mid_lon) * kx, ((LAT0 + LAT1) / 2 - mid_lat) * 110_574.0
+    towards = to_x * px + to_y * py
+    sign = np.where(towards >= 0, 1.0, -1.0)
+    d_lon, d_lat = sign * px / kx, sign * py / 110_574.0
+    return t_id, day, mid_lon + d_lon, mid_lat + d_lat, d_lon, d_lat

@@ -64,7 +64,8 @@ Evaluation reads this folder; the pipeline never does. One row per …
 - enterprise_distress: enterprise, distress flag and start month, seasonal and new firms.
 - policy_eligibility, enterprise_precursors: firm and policy it qualifies for; precursor months.
 - credit_outcomes: credit commitment, kept or broken, whether the result shows in the data.
-- truck_violations: truck and day: outside_hours, illegal_dumping (with place), no_permit.
+- truck_violations: truck and day: outside_hours, illegal_dumping (with place), no_permit,
+  off_route (with a point of the detour).
 - bike_overparking, bike_zones: zone and snapshot over its quota; the zones.
 - pollution_episodes, pollution_affected_sensors: episode with source kind, place, pollutant
   and time; sensors it raised. faulty_sensors: sensor broken (stuck, zero, impossible, drift)

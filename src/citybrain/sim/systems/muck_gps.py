@@ -3,7 +3,10 @@ month: epoch-millisecond times, WGS-84 coordinates, speed, heading, loaded flag.
 
 Trucks shuttle between their construction site and disposal site during 22:00–06:00; on a
 violation day a truck runs in daytime, or stops loaded for half an hour at a place that is no
-disposal site; unpermitted trucks simply run. Generated a month at a time, fully vectorised."""
+disposal site, or leaves its approved route (from 02:00, ``DETOUR_PINGS`` pings
+``DETOUR_STEP_MIN`` minutes apart — added to its usual ones, so a coarse city's detour is seen —
+and any usual ping of that window lie ``DETOUR_M`` beside the route); unpermitted trucks simply
+run. Generated a month at a time, fully vectorised."""
 
 from __future__ import annotations
 
@@ -14,7 +17,13 @@ import numpy as np
 import pyarrow as pa
 
 from citybrain.sim.formats import write_parquet
-from citybrain.sim.muck import MuckPlan, build_muck
+from citybrain.sim.muck import (
+    DETOUR_PINGS,
+    DETOUR_START_H,
+    DETOUR_STEP_MIN,
+    MuckPlan,
+    build_muck,
+)
 from citybrain.sim.systems.base import SystemContext, write_streamed
 
 SYSTEM = "muck_truck_gps"
@@ -40,8 +49,11 @@ def build(ctx: SystemContext) -> None:
     order_v = np.argsort(v_key, kind="stable")
     v_sorted = v_key[order_v]
     names = v["kind"].to_numpy(zero_copy_only=False)[order_v]
-    kind_sorted = np.select([names == "outside_hours", names == "illegal_dumping"], [1, 2], 3)
+    kind_sorted = np.select(
+        [names == "outside_hours", names == "illegal_dumping", names == "off_route"], [1, 2, 4], 3
+    )
     v_lon_sorted, v_lat_sorted = v["lon"].to_numpy()[order_v], v["lat"].to_numpy()[order_v]
+    d_lon_sorted, d_lat_sorted = v["d_lon"].to_numpy()[order_v], v["d_lat"].to_numpy()[order_v]
     plates = pa.DictionaryArray.from_arrays(
         pa.array(np.arange(n_trucks, dtype=np.int32)), tr["plate"].combine_chunks()
     )
@@ -83,6 +95,25 @@ def build(ctx: SystemContext) -> None:
         lon = np.where(dump, vlon + rng.normal(0, 0.00005, rows.size), lon)
         lat = np.where(dump, vlat + rng.normal(0, 0.00005, rows.size), lat)
         speed = np.where(dump, 0.0, np.round(rng.uniform(15, 55, rows.size), 1))
+        det = np.flatnonzero(kind == 4)
+        if det.size:  # off route: the detour's own pings, drawn after the usual ones
+            x_rows = np.repeat(det, DETOUR_PINGS)
+            x_step = np.tile(np.arange(DETOUR_PINGS), det.size) + 0.5
+            x_hours = DETOUR_START_H + x_step * DETOUR_STEP_MIN / 60
+            x_phase = ((x_hours - 22.0) / 8.0 * 6.0) % 2.0
+            x_frac = np.where(x_phase < 1, x_phase, 2 - x_phase)
+            xt = truck[x_rows]
+            x_lon = a_lon[xt] + (b_lon[xt] - a_lon[xt]) * x_frac + rng.normal(0, 0.0003, xt.size)
+            x_lat = a_lat[xt] + (b_lat[xt] - a_lat[xt]) * x_frac + rng.normal(0, 0.0003, xt.size)
+            rows, hours = np.concatenate([rows, x_rows]), np.concatenate([hours, x_hours])
+            t = np.concatenate([t, xt])
+            lon, lat = np.concatenate([lon, x_lon]), np.concatenate([lat, x_lat])
+            loaded = np.concatenate([loaded, x_phase < 1])
+            speed = np.concatenate([speed, np.round(rng.uniform(15, 55, xt.size), 1)])
+            end_h = DETOUR_START_H + DETOUR_PINGS * DETOUR_STEP_MIN / 60
+            aside = (kind[rows] == 4) & (hours >= DETOUR_START_H) & (hours < end_h)
+            lon = lon + np.where(aside, d_lon_sorted[v_at[rows]], 0.0)
+            lat = lat + np.where(aside, d_lat_sorted[v_at[rows]], 0.0)
         ms = epoch0 + (day[rows] * 86_400_000 + (hours * 3_600_000).astype(np.int64))
         order = np.lexsort((t, ms))
         n = rows.size

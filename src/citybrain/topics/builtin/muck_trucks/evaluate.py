@@ -1,9 +1,13 @@
 """Muck-truck findings against the synthetic city's planted violations, per violation type.
 
 A truck-day is the unit for violations that happen on a day (``outside_hours``,
-``illegal_dumping``); a truck is the unit for ``no_permit`` (the city plants unpermitted trucks and
-lists some of their days; every day they drive is a violation). Types the city does not plant
-(``speeding``) are reported with their count of findings and no precision.
+``illegal_dumping``, ``off_route``); a truck is the unit for ``no_permit`` (the city plants
+unpermitted trucks and lists some of their days; every day they drive is a violation). Types the
+city does not plant (``speeding``) are reported with their count of findings and no precision.
+
+A planted dumping trip leaves the route too (the truck drives to a field): on those truck-days an
+``off_route`` finding is true of the track but not what was planted, so ``off_route`` is scored
+without them (their count is reported as ``left_out_dumping_days``).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from citybrain.core.errors import UserError
 from citybrain.topics import Evaluation, TopicContext
 from citybrain.topics.builtin.muck_trucks.violations import KINDS
 
-DAY_TYPES = ("outside_hours", "illegal_dumping")
+DAY_TYPES = ("outside_hours", "illegal_dumping", "off_route")
 TRUCK_TYPES = ("no_permit",)
 
 
@@ -89,8 +93,14 @@ def evaluate_muck_trucks(
             continue
         f = {(kind, *k) for k in _keys(mine, columns)}
         a = {(kind, *k) for k in _keys(truth.loc[truth["kind"] == kind], columns)}
+        left_out: dict[str, int] = {}
+        if kind == "off_route":  # a dumping trip leaves the route as well: not scored here
+            dumping = {(kind, *k) for k in _keys(
+                truth.loc[truth["kind"] == "illegal_dumping"], columns)}  # fmt: skip
+            left_out = {"left_out_dumping_days": len(f & dumping)}
+            f -= dumping
         by_type[kind] = {**_scores(f, a), "planted": True, "unit": "+".join(["truck", *(
-            ["day"] if len(columns) == 2 else [])])}  # fmt: skip
+            ["day"] if len(columns) == 2 else [])]), **left_out}  # fmt: skip
         all_found |= f
         all_actual |= a
     overall = _scores(all_found, all_actual)
