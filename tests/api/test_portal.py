@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -310,6 +311,35 @@ def test_a_firm_request_is_a_case_with_its_own_receipt_and_rating(portal: Harnes
     assert listed[0]["rating"] == 5
     anonymous = portal.client.post("/api/v1/portal/firm/requests", json=body)
     assert anonymous.status_code == 401
+
+
+def test_a_firm_signs_the_commitments_its_grade_allows(portal: Harness) -> None:
+    portal.user("firm", username="firm-c", department=FIRM)
+    portal.user("firm", username="firm-new", department="91510100MA6YYYYY1X")  # no grade yet
+    mine, new = portal.headers("firm-c"), portal.headers("firm-new")
+    url = "/api/v1/portal/firm/commitments"
+    offers = portal.client.get(url, headers=mine).json()
+    assert offers["grade"] in ("A", "B") and offers["signed"] == []
+    assert {o["kind"]: o["allowed"] for o in offers["offers"]} == {"compliance": True,
+                                                                  "tolerance": True}  # fmt: skip
+    unread = portal.client.post(url, json={"kind": "tolerance", "accept": False}, headers=mine)
+    assert unread.status_code == 409
+    signed = portal.client.post(url, json={"kind": "tolerance", "accept": True}, headers=mine)
+    assert signed.status_code == 201, signed.text
+    body = signed.json()
+    assert body["grade"] == offers["grade"] and body["signed_by"] == "firm-c"
+    days = datetime.fromisoformat(body["due_at"]) - datetime.fromisoformat(body["signed_at"])
+    assert days.days == 30 and "30日内补齐" in body["text_zh"]
+    again = portal.client.post(url, json={"kind": "tolerance", "accept": True}, headers=mine)
+    assert again.status_code == 409 and "已签署" in again.json()["detail"]
+    after = portal.client.get(url, headers=mine).json()
+    assert [c["kind"] for c in after["signed"]] == ["tolerance"]
+    assert {o["kind"]: o["allowed"] for o in after["offers"]}["tolerance"] is False
+    # A firm without a grade may sign nothing, and sees none of the other firm's commitments.
+    ungraded = portal.client.get(url, headers=new).json()
+    assert ungraded["signed"] == [] and not any(o["allowed"] for o in ungraded["offers"])
+    refused = portal.client.post(url, json={"kind": "compliance", "accept": True}, headers=new)
+    assert refused.status_code == 409 and "no credit grade" in refused.json()["detail"]
 
 
 @pytest.mark.parametrize("role", ["public", "clerk", "admin", "leader"])

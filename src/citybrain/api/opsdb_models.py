@@ -130,3 +130,22 @@ class AuditLog(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     row_hash: Mapped[str] = mapped_column(String(64))
+
+
+class FirmCommitment(Base):
+    """A credit commitment (信用承诺) a firm signed on the portal; migration ``v0010``."""
+
+    __tablename__ = "firm_commitment"
+    __table_args__ = (
+        Index("ix_firm_commitment_uscc", "uscc"),
+        CheckConstraint("kind IN ('compliance', 'tolerance')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))  # compliance 守法经营 | tolerance 容缺受理
+    text_zh: Mapped[str] = mapped_column(Text)  # the words signed, as shown then
+    grade: Mapped[str] = mapped_column(String(1))  # the firm's grade when it signed
+    signed_by: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # tolerance: papers due by

@@ -11,14 +11,16 @@ history.
 A firm's request (企业诉求) is a report of its own kind through the same intake as a resident's:
 a case routed to its department, a receipt number to follow it by and rate the answer (the
 public receipt routes in ``portal``); the firm's USCC is in the report's external id, so the
-firm lists its own requests and nobody else's.
+firm lists its own requests and nobody else's. A credit commitment (信用承诺) the firm's grade
+allows is signed here and kept in the ops database (``firm_commitment``).
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import pyarrow as pa
@@ -39,6 +41,7 @@ from citybrain.api.deps import (
     get_workspace,
     require,
 )
+from citybrain.api.opsdb_models import FirmCommitment
 from citybrain.api.receipts import ENTERPRISE_REQUEST, HINTS, portal_settings, receipt_for
 from citybrain.api.security import audit
 from citybrain.api.security.roles import Permission
@@ -414,3 +417,156 @@ def my_requests(
             )
             for r, status, department in rows
         ]  # fmt: skip
+
+
+# --- 信用承诺: credit commitments a firm signs where its grade allows --------------------------
+
+
+@dataclass(frozen=True)
+class CommitmentKind:
+    title_zh: str
+    title_en: str
+    text_zh: str
+    grades: frozenset[str]  # the grades that may sign it
+    days: int | None  # a tolerance commitment's papers are due this many days after signing
+
+
+COMMITMENTS: dict[str, CommitmentKind] = {
+    "compliance": CommitmentKind(
+        "守法经营承诺", "Commitment to lawful operation",
+        "本企业承诺依法依规经营，所提交材料真实有效；如有违反，愿意接受有关部门依法处理，"
+        "并记入企业信用记录。",
+        frozenset("ABC"), None,
+    ),
+    "tolerance": CommitmentKind(
+        "容缺受理承诺", "Apply now, complete the papers later (容缺受理)",
+        "本企业承诺在30日内补齐容缺受理所缺的申请材料；逾期未补齐的，愿意承担相应责任，"
+        "并记入企业信用记录。",
+        frozenset("AB"), 30,
+    ),
+}  # fmt: skip
+
+
+class CommitmentOffer(BaseModel):
+    kind: str
+    title_zh: str
+    title_en: str
+    text_zh: str
+    allowed: bool
+    why_zh: str | None = Field(None, description="why my firm cannot sign it now")
+    why_en: str | None = None
+
+
+class SignedCommitment(BaseModel):
+    id: int
+    kind: str
+    title_zh: str
+    text_zh: str
+    grade: str
+    signed_by: str
+    signed_at: datetime
+    due_at: datetime | None
+
+
+class MyCommitments(BaseModel):
+    grade: str | None
+    offers: list[CommitmentOffer]
+    signed: list[SignedCommitment]
+
+
+class CommitmentIn(BaseModel):
+    kind: str = Field(pattern=r"^(compliance|tolerance)$")
+    accept: bool = Field(description="the firm has read the text and signs it (must be true)")
+
+
+def _signed(ops: Any, uscc: str) -> list[SignedCommitment]:
+    with session(ops) as db:
+        rows = db.scalars(
+            select(FirmCommitment).where(FirmCommitment.uscc == uscc).order_by(FirmCommitment.id)
+        ).all()
+        return [
+            SignedCommitment(id=r.id, kind=r.kind, title_zh=COMMITMENTS[r.kind].title_zh,
+                             text_zh=r.text_zh, grade=r.grade, signed_by=r.signed_by,
+                             signed_at=r.signed_at, due_at=r.due_at)
+            for r in rows
+        ]  # fmt: skip
+
+
+def _refusal(kind: str, grade: str | None, signed: list[SignedCommitment], now: datetime
+             ) -> tuple[str, str] | None:  # fmt: skip
+    """Why my firm may not sign ``kind`` now (zh, en), or None when it may."""
+    offer = COMMITMENTS[kind]
+    if grade is None:
+        return "贵企业尚无信用等级，暂不能签署", "your firm has no credit grade yet"
+    if grade not in offer.grades:
+        grades = sorted(offer.grades)
+        return (f"信用等级{grade}不能签署（须为{'、'.join(grades)}级）",
+                f"grade {grade} cannot sign it (grades {', '.join(grades)})")  # fmt: skip
+    if any(s.kind == kind and (s.due_at is None or s.due_at > now) for s in signed):
+        return "已签署且仍在有效期内", "already signed and still in force"
+    return None
+
+
+@router.get("/commitments")
+def my_commitments(
+    uscc: FirmDep,
+    index: CreditIndexDep,
+    ops_engine: OpsEngine,
+    security: Annotated[Security, Depends(get_security)],
+) -> MyCommitments:
+    """The commitments my firm may sign at its grade, and those it signed."""
+    report = index.report(uscc)
+    grade = report.grade if report else None
+    signed = _signed(ops_engine, uscc)
+    now = security.clock()
+    offers = []
+    for kind, offer in COMMITMENTS.items():
+        why = _refusal(kind, grade, signed, now)
+        offers.append(
+            CommitmentOffer(kind=kind, title_zh=offer.title_zh, title_en=offer.title_en,
+                            text_zh=offer.text_zh, allowed=why is None,
+                            why_zh=why[0] if why else None, why_en=why[1] if why else None)
+        )  # fmt: skip
+    return MyCommitments(grade=grade, offers=offers, signed=signed)
+
+
+@router.post(
+    "/commitments",
+    status_code=201,
+    responses={409: {"description": "my grade does not allow it, or already signed"}},
+)
+def sign_commitment(
+    body: CommitmentIn,
+    principal: Annotated[Principal, Depends(require(Permission.PORTAL_FIRM))],
+    index: CreditIndexDep,
+    ops_engine: OpsEngine,
+    security: Annotated[Security, Depends(get_security)],
+) -> SignedCommitment:
+    """信用承诺: my firm signs a commitment its grade allows; kept in the ops database, audited."""
+    uscc = firm_of(principal)
+    if not body.accept:
+        raise HTTPException(409, detail="the commitment is signed only with accept: true (须同意)")
+    report = index.report(uscc)
+    grade = report.grade if report else None
+    now = security.clock()
+    why = _refusal(body.kind, grade, _signed(ops_engine, uscc), now)
+    if why is not None:
+        raise HTTPException(409, detail=f"{why[0]} ({why[1]})")
+    assert grade is not None
+    offer = COMMITMENTS[body.kind]
+    with session(ops_engine) as db:
+        row = FirmCommitment(
+            uscc=uscc, kind=body.kind, text_zh=offer.text_zh, grade=grade,
+            signed_by=principal.username, signed_at=now,
+            due_at=now + timedelta(days=offer.days) if offer.days else None,
+        )  # fmt: skip
+        db.add(row)
+        db.flush()
+        audit.append(
+            db, actor=principal.actor, role=principal.role.value, action="credit.commitment",
+            endpoint="POST /api/v1/portal/firm/commitments", subjects=[uscc],
+            detail={"commitment_id": row.id, "kind": body.kind, "grade": grade}, at=now,
+        )  # fmt: skip
+        return SignedCommitment(id=row.id, kind=row.kind, title_zh=offer.title_zh,
+                                text_zh=row.text_zh, grade=grade, signed_by=row.signed_by,
+                                signed_at=now, due_at=row.due_at)  # fmt: skip
