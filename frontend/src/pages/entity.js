@@ -69,6 +69,31 @@ async function creditReport(id) {
   }
 }
 
+/** A resident's credit grade (守信通·个人): personal data, so withheld unless a grant covers the person. */
+async function personCredit(id) {
+  if (!can("credit.read") || !can("entities.read")) return null;
+  try {
+    const r = await api(`/api/v1/entities/person/${encodeURIComponent(id)}/credit-report`);
+    const head = (text) => h("p", { class: "credit-score" }, h("strong", { id: "credit-score" }, text),
+      r.period ? h("span", { class: "hint", id: "credit-period" }, ` ${t("entity.gradePeriod", { period: r.period })}`) : null);
+    if (!r.graded) {
+      return section("entity-credit", t("entity.personCredit"), head(t("entity.notGraded")),
+        h("p", { class: "hint", id: "credit-not-graded" }, r.not_graded ? bi(r.not_graded, "text") : ""));
+    }
+    if (r.masked) {
+      return section("entity-credit", t("entity.personCredit"), head(t("entity.creditMasked")),
+        h("p", { class: "hint", id: "credit-masked" }, r.masked_text ? bi(r.masked_text, "text") : ""));
+    }
+    return section("entity-credit", t("entity.personCredit"), head(t("entity.score", { score: r.score, grade: r.grade })),
+      h("h3", {}, t("entity.reasons")),
+      r.reasons.length ? h("ul", { class: "reasons", id: "credit-reasons" }, r.reasons.map((x) => h("li", {}, `${x.points > 0 ? "+" : ""}${x.points} · ${bi(x, "text")}`)))
+        : h("p", { class: "empty" }, t("entity.noReasons")));
+  } catch (error) {
+    if (error.status === 404 || error.status === 403) return null;
+    throw error;
+  }
+}
+
 /** The golden record and its linked records by system; masked unless a grant covers it. */
 function entityView(main, kind, id, record, purpose) {
   const reopen = (stated) => render(main, new URLSearchParams({ kind, id }), stated);
@@ -98,6 +123,7 @@ async function profile(main, kind, id, available, purpose) {
     parts.push(section("entity-profile", t(`entity.kind.${kind}`), notAvailable(t("entity.profileOf", { kind: t(`entity.kind.${kind}`) }))));
   }
   if (kind === "enterprise") parts.push(await creditReport(id));
+  if (kind === "person") parts.push(await personCredit(id));
   return parts;
 }
 

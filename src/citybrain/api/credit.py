@@ -279,3 +279,70 @@ class CreditIndexCache:
                 self._index = index
             self._checked_at = self._clock()
             return index
+
+
+# Residents' credit (守信通·个人): the newest run of the topic's person grades, one person per look.
+PERSON_SCORES = ("topic", "credit_person_scores")
+PERSON_MASKED = (
+    "个人信用等级属于个人信息，已遮蔽；持有覆盖此人的脱敏授权方可查看（查看将记入审计日志）",
+    "a resident's credit grade is personal data and is masked; an unmask grant covering this"
+    " person shows it (and the look is audited)",
+)
+
+
+class PersonCreditReport(BaseModel):
+    golden_person_id: str
+    graded: bool = Field(description="false: 未评级 / not graded, see not_graded")
+    masked: bool = Field(description="true: grade, score and reasons withheld (personal data)")
+    masked_text: NotGraded | None = Field(None, description="why the grade is withheld")
+    score: int | None = Field(description="0–100; null when not graded or masked")
+    grade: str | None = Field(description="A/B/C/D; null when not graded or masked")
+    reasons: list[CreditReason]
+    not_graded: NotGraded | None = Field(None, description="why there is no grade")
+    method: str
+    period: str | None = Field(None, description="month the grade is as of (credit topic)")
+
+
+def person_grade(engine: Engine, golden_id: str) -> dict[str, Any] | bool | None:
+    """The newest credit run's row of one golden person; None: not graded by that run; False:
+    the topic has never graded residents on this lake."""
+    if not engine.exists(*PERSON_SCORES):
+        return False
+    table = engine.table(*PERSON_SCORES)
+    newest = table.filter(table.run_id == table.run_id.max())
+    row = engine.to_arrow(
+        newest.filter(newest.golden_person_id == golden_id).select(
+            "score", "grade", "reasons", "model_version", "period"
+        )
+    )
+    return row.to_pylist()[0] if row.num_rows else None
+
+
+def person_report(
+    golden_id: str, row: dict[str, Any] | bool | None, clear: bool
+) -> PersonCreditReport:
+    """A resident's report: masked (no grade, score or reasons) unless ``clear``."""
+    if not isinstance(row, dict):
+        code = "topic_not_run" if row is False else "insufficient_data"
+        zh, en = NOT_GRADED[code]
+        return PersonCreditReport(
+            golden_person_id=golden_id, graded=False, masked=False, score=None, grade=None,
+            reasons=[], not_graded=NotGraded(code=code, text_zh=zh, text_en=en),
+            method=NOT_GRADED_METHOD,
+        )  # fmt: skip
+    method = TOPIC_METHOD.format(version=row["model_version"])
+    if not clear:
+        zh, en = PERSON_MASKED
+        return PersonCreditReport(
+            golden_person_id=golden_id, graded=True, masked=True, score=None, grade=None,
+            reasons=[], masked_text=NotGraded(code="masked", text_zh=zh, text_en=en),
+            method=method, period=row["period"],
+        )  # fmt: skip
+    reasons = [
+        _reason(r["signal"], int(r["points"]), r["text_zh"], r["text_en"])
+        for r in row["reasons"] or []
+    ]
+    return PersonCreditReport(
+        golden_person_id=golden_id, graded=True, masked=False, score=int(row["score"]),
+        grade=row["grade"], reasons=reasons, method=method, period=row["period"],
+    )  # fmt: skip

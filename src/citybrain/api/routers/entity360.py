@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 
+from citybrain.api.credit import PersonCreditReport, person_grade, person_report
 from citybrain.api.deps import (
     PURPOSE_HEADER,
     LakeDep,
@@ -314,3 +315,31 @@ def search_entities(
             )
         )  # fmt: skip
     return Page(items=_hits(rows, kind), total=total, page=page, page_size=page_size)
+
+
+@router.get(
+    "/person/{id}/credit-report",
+    response_model=PersonCreditReport,
+    responses={404: {"description": "no such person in your area"}},
+)
+def person_credit_report(
+    id: GoldenId,
+    _: Annotated[Principal, Depends(require(Permission.ENTITIES_READ))],
+    __: Annotated[Principal, Depends(require(Permission.CREDIT_READ))],
+    lake: LakeDep,
+    scope: ScopeDep,
+    masker: Annotated[Masker, Depends(get_masker)],
+) -> PersonCreditReport:
+    """A resident's 守信通 credit grade with its reasons (zh-CN and en; see
+    ``citybrain.api.credit``): personal data, so inside your area only and withheld unless an
+    unmask grant covers the person (the clear look is audited)."""
+    not_found = HTTPException(404, detail=f"no person {id} in your area")
+    if not _base_ready(lake, "person"):
+        raise not_found
+    with lake.engine() as engine:
+        one = ibis.memtable(pa.table({GOLDEN_ID_COLUMN["person"]: [id]}))
+        if engine.to_arrow(visible_ids(engine, "person", one, scope)).num_rows == 0:
+            raise not_found
+        row = person_grade(engine, id)
+    clear = isinstance(row, dict) and masker.unmasked(id)
+    return person_report(id, row, clear)
