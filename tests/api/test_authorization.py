@@ -176,6 +176,7 @@ def test_every_route_in_the_openapi_declares_a_permission(
         "POST /api/v1/portal/reports",
         "GET /api/v1/portal/receipts/{receipt}",
         "POST /api/v1/portal/receipts/{receipt}/rating",
+        "GET /api/v1/portal/air",  # air quality near a typed address (stations, no person)
         "GET /portal",  # the portal's page (a redirect to /portal/)
         "GET /portal/",
         "GET /api/v1/parking/nearest",  # residents find a lot with free spaces without an account

@@ -180,6 +180,44 @@ def test_a_typed_address_is_read_and_placed_on_the_register(portal: Harness) -> 
     assert unknown["matched"] is False and unknown["components"]["road"] == "火星路"
 
 
+def test_air_quality_near_a_typed_address(portal: Harness) -> None:
+    url = "/api/v1/portal/air"
+    empty = portal.client.get(url, params={"address": "天府大道9号1栋"}).json()
+    assert empty["stations"] == [] and "no air-quality data" in empty["message"]
+
+    def day(run: str, sensor: str, date: str, aqi: float | None, lon: float) -> dict[str, object]:
+        return {
+            "run_id": run,
+            "sensor_id": sensor,
+            "date": date,
+            "aqi": aqi,
+            "lon": lon,
+            "lat": 30.59,
+            "category_zh": "良",
+            "category_en": "Good",
+            "primary": "PM2.5",
+        }
+
+    daily = pa.Table.from_pylist([
+        day("r1", "near", "2026-03-02", 300.0, 104.0901),  # an older run: not shown
+        day("r2", "near", "2026-03-01", 80.0, 104.0901),
+        day("r2", "near", "2026-03-02", None, 104.0901),  # no valid AQI that day
+        day("r2", "far", "2026-03-02", 40.0, 104.2),
+    ])  # fmt: skip
+    with portal.workspace.engine() as engine:
+        engine.write(daily, "topic", "air_quality_station_daily", partition_by=["run_id"])
+    got = portal.client.get(url, params={"address": "天府大道9号1栋", "k": 2})
+    assert got.status_code == 200, got.text
+    body = got.json()
+    assert body["place"]["full_address"] == "天府大道9号1栋" and body["place"]["street"]
+    assert [(s["sensor_id"], s["date"], s["aqi"]) for s in body["stations"]] == [
+        ("near", "2026-03-01", 80),
+        ("far", "2026-03-02", 40),
+    ]
+    assert body["stations"][0]["distance_m"] < 20 and body["stations"][0]["category_zh"] == "良"
+    assert portal.client.get(url, params={"address": "火星路100号"}).status_code == 404
+
+
 def test_a_resident_reports_follows_and_rates_by_receipt_only(portal: Harness) -> None:
     photo = _upload(portal, jpeg(with_gps=False, colour="blue"))
     sent = portal.client.post(

@@ -20,7 +20,9 @@ import threading
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile
+import numpy as np
+import pyarrow as pa
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, RedirectResponse
 from PIL import Image, UnidentifiedImageError
@@ -46,6 +48,7 @@ from citybrain.cases import STATUS_ZH, Report, Status, get_report, settings_for_
 from citybrain.cases.intake import CLOSED, UnknownService, rate_case, submit_report
 from citybrain.cases.photos import MAX_BYTES, PhotoRefused, find_photo, sniff, store_photo
 from citybrain.core import UserError, Workspace
+from citybrain.topics.builtin.air_quality.topic import DAILY_TABLE
 from citybrain.web import static_dir
 
 router = APIRouter(tags=["portal"])
@@ -54,6 +57,7 @@ page_router = APIRouter(tags=["portal"], include_in_schema=False)
 PUBLIC = [Depends(public)]
 MAX_PIXELS = 40_000_000  # a decompression bomb is refused before it is decoded
 GPS_IFD = 0x8825  # EXIF tag of the GPS block
+EARTH_M = 6_371_008.8
 
 
 # --- the page ---------------------------------------------------------------------------------
@@ -146,6 +150,76 @@ def resolve_address(
 ) -> Resolved:
     """Read a typed address and place it on the register, for the reporter to confirm."""
     return resolve(addresses.address_book(request.app.state, lake), body.text.strip())
+
+
+# --- air quality near me -----------------------------------------------------------------------
+
+
+class StationAir(BaseModel):
+    sensor_id: str
+    date: str = Field(description="the station's latest day with a valid AQI")
+    aqi: int
+    category_zh: str | None
+    category_en: str | None
+    primary: str | None = Field(None, description="the primary pollutant, when the AQI > 50")
+    distance_m: float
+
+
+class AirNearMe(BaseModel):
+    place: Resolved
+    stations: list[StationAir] = Field(description="the nearest stations, nearest first")
+    message: str | None = None
+
+
+def _station_days(lake: Lake) -> pa.Table | None:
+    """Each station's latest valid daily AQI in the air-quality topic's latest run, with its
+    place; None when the topic never ran."""
+    if not lake.exists("topic", DAILY_TABLE):
+        return None
+    with lake.engine() as engine:
+        t = engine.table("topic", DAILY_TABLE)
+        t = t.filter(t.run_id == t.run_id.max().as_scalar())
+        t = t.filter(t.aqi.notnull() & t.lon.notnull() & t.lat.notnull() & ~t.aqi.isnan())
+        latest = t.group_by("sensor_id").aggregate(date=t.date.max())
+        t = t.semi_join(latest, ["sensor_id", "date"])
+        columns = ["sensor_id", "date", "aqi", "category_zh", "category_en", "primary", "lon",
+                   "lat"]  # fmt: skip
+        return engine.to_arrow(t.select(*[c for c in columns if c in t.columns]))
+
+
+@router.get("/portal/air", dependencies=PUBLIC,
+            responses={404: {"description": "an address the register does not know"}})  # fmt: skip
+def air_near_me(
+    request: Request,
+    lake: Annotated[Lake, Depends(get_lake)],
+    address: Annotated[str, Query(min_length=2, max_length=200, description="a typed address")],
+    k: Annotated[int, Query(ge=1, le=5, description="how many stations")] = 3,
+) -> AirNearMe:
+    """Air quality now near a typed address: the nearest stations' latest daily AQI (HJ 633)."""
+    place = resolve(addresses.address_book(request.app.state, lake), address.strip())
+    if not place.matched or place.lon is None or place.lat is None:
+        raise HTTPException(
+            404, detail=f"address not found in the address register: {address.strip()}"
+        )
+    days = _station_days(lake)
+    if days is None or days.num_rows == 0:
+        return AirNearMe(place=place, stations=[], message="no air-quality data yet (暂无数据)")
+    lon = np.radians(days["lon"].to_numpy(zero_copy_only=False).astype(float))
+    lat = np.radians(days["lat"].to_numpy(zero_copy_only=False).astype(float))
+    lon0, lat0 = np.radians(place.lon), np.radians(place.lat)
+    a = np.sin((lat - lat0) / 2) ** 2 + np.cos(lat) * np.cos(lat0) * np.sin((lon - lon0) / 2) ** 2
+    metres = 2 * EARTH_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    order = np.argsort(metres, kind="stable")[:k]
+    rows = days.take(pa.array(order)).to_pylist()
+    stations = [
+        StationAir(
+            sensor_id=str(r["sensor_id"]), date=str(r["date"])[:10], aqi=round(r["aqi"]),
+            category_zh=r.get("category_zh"), category_en=r.get("category_en"),
+            primary=r.get("primary") or None, distance_m=round(float(metres[i]), 1),
+        )
+        for r, i in zip(rows, order, strict=True)  # at most k (5)
+    ]  # fmt: skip
+    return AirNearMe(place=place, stations=stations)
 
 
 # --- photos -----------------------------------------------------------------------------------
