@@ -9,6 +9,8 @@ county that took the old one over.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from citybrain.address import parse
@@ -186,7 +188,7 @@ BEFORE_2015: list[tuple[str, str, str]] = [
     ("青岛市胶南市", "胶南市", "黄岛区"),
     # X县 that became a district (directly or through a county-level city): the rule-made alias
     # X县 of X区 read them as current; the row makes them historical.
-    ("浙江省杭州市余杭县临平镇", "余杭县", "余杭区"),
+    ("浙江省杭州市余杭县仓前镇", "余杭县", "余杭区"),  # 临平镇: see the moved towns below
     ("杭州市萧山县城厢镇", "萧山县", "萧山区"),
     ("浙江省富阳县", "富阳县", "富阳区"),
     ("杭州临安县锦城镇", "临安县", "临安区"),
@@ -240,3 +242,128 @@ def test_every_hand_written_change_names_a_live_county_as_successor() -> None:
     for old in read:
         assert all(divisions[code].level == DISTRICT for code in old.successors), old
         assert len(old.old_code) == 6 and old.changed[:4] <= "2015", old
+
+
+# Towns renamed from 镇 (or 乡) to 街道 before the 2015 codes, written as people still write
+# them: (written, district, street today, the old name noted).
+RENAMED_BEFORE_2015: list[tuple[str, str, str, str]] = [
+    ("南京市江宁区东山镇竹山路5号", "江宁区", "东山街道", "东山镇 → 东山街道"),
+    ("江苏省南京市溧水县永阳镇中山路1号", "溧水区", "永阳街道", "永阳镇 → 永阳街道"),
+    ("苏州市吴江区松陵镇", "吴江区", "松陵街道", "松陵镇 → 松陵街道"),
+    ("杭州市江干区笕桥镇", "上城区", "笕桥街道", "笕桥镇 → 笕桥街道"),
+    ("萧山市城厢镇人民路3号", "萧山区", "城厢街道", "城厢镇 → 城厢街道"),
+    ("成都市温江区柳城镇", "温江区", "柳城街道", "柳城镇 → 柳城街道"),
+]
+
+
+@pytest.mark.parametrize(("written", "district", "street", "old"), RENAMED_BEFORE_2015)
+def test_a_town_renamed_before_2015_reads_as_the_street_with_its_old_name(
+    written: str, district: str, street: str, old: str
+) -> None:
+    parsed = parse(written)
+    assert (parsed.district, parsed.street, parsed.admin_status) == (
+        district,
+        street,
+        "historical",
+    )
+    assert any(note.startswith(f"historical: {old} (") for note in parsed.notes), parsed.notes
+
+
+def test_a_town_written_by_its_name_today_stays_current() -> None:
+    for written, street in (("宁波市慈溪市周巷镇", "周巷镇"), ("南京市江宁区东山街道", "东山街道")):
+        parsed = parse(written)
+        assert (parsed.street, parsed.admin_status) == (street, "current"), parsed
+
+
+@pytest.mark.parametrize(
+    ("written", "district", "street", "road"),
+    [
+        # 余杭区's 临平镇 became 临平街道, which went to the new 临平区 (2021)
+        ("杭州市余杭区临平镇人民大道1号", "临平区", "临平街道", "人民大道"),
+        ("杭州市余杭区乔司镇", "临平区", "乔司街道", None),
+        ("浙江省杭州市余杭县临平镇", "临平区", "临平街道", None),  # 余杭县 too is gone
+        ("深圳市宝安区龙华镇", "龙华区", "龙华街道", None),
+    ],
+)
+def test_a_town_of_the_county_it_left_written_with_its_old_word(
+    written: str, district: str, street: str, road: str | None
+) -> None:
+    parsed = parse(written)
+    assert (parsed.district, parsed.street, parsed.road, parsed.admin_status) == (
+        district,
+        street,
+        road,
+        "historical",
+    )
+
+
+@pytest.mark.parametrize(
+    ("written", "old", "street", "road"),
+    [
+        # 成都 锦江区, 2019: 合江亭 and 水井坊 merged into 锦官驿街道, 龙舟路 and 东光 into 东湖街道
+        ("成都市锦江区合江亭街道滨江东路9号", "合江亭街道", "锦官驿街道", "滨江东路"),
+        ("成都锦江区水井坊街道", "水井坊街道", "锦官驿街道", None),
+        ("四川省成都市锦江区东光街道", "东光街道", "东湖街道", None),
+    ],
+)
+def test_a_merged_town_reads_as_the_town_that_took_it_over(
+    written: str, old: str, street: str, road: str | None
+) -> None:
+    parsed = parse(written)
+    assert (parsed.district, parsed.street, parsed.road, parsed.admin_status) == (
+        "锦江区",
+        street,
+        road,
+        "historical",
+    )
+    assert any(n.startswith(f"historical: {old} → {street}") for n in parsed.notes), parsed.notes
+
+
+def test_a_merged_town_whose_villages_went_many_ways_reads_as_its_county() -> None:
+    # 盐市口街道's communities are not mostly in one town today: the county, no town guessed
+    parsed = parse("成都市锦江区盐市口街道")
+    assert (parsed.district, parsed.street, parsed.admin_status) == ("锦江区", None, "historical")
+
+
+def test_the_town_that_took_a_merged_one_over_holds_half_its_villages(tmp_path: Path) -> None:
+    from citybrain.address.history import _taken_over
+
+    head = "code,name,streetCode,provinceCode,cityCode,areaCode\n"
+    old, new = tmp_path / "old", tmp_path / "new"
+    for root, rows in (
+        (
+            old,
+            [
+                "A甲村,100000001",
+                "A乙村,100000001",
+                "A丙村,100000001",  # 2 of 3 → T1
+                "B甲村,100000002",
+                "B乙村,100000002",
+                "B丙村,100000002",
+                "B丁村,100000002",
+            ],
+        ),
+        (
+            new,
+            [
+                "A甲村,100000011",
+                "A乙村,100000011",
+                "A丙村,100000012",
+                "B甲村,100000011",
+                "B乙村,100000012",
+                "B丙村,100000013",
+                "A甲村,200000011",
+            ],
+        ),  # elsewhere: not read
+    ):
+        (root / "dist").mkdir(parents=True)
+        lines = [
+            f"{c[:9]}001,{name},{c},10,1000,{c[:6]}" for name, c in (r.split(",") for r in rows)
+        ]
+        (root / "dist" / "villages.csv").write_text(
+            head + "\n".join(lines) + "\n", encoding="utf-8"
+        )
+    merged = {"100000001": "100000", "100000002": "100000"}
+    # B's four villages went three ways (and one is gone): no town took it over
+    assert _taken_over(old, new, merged) == {"100000001": "100000011"}
+    assert _taken_over(old, tmp_path / "none", merged) == {}

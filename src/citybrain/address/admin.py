@@ -664,6 +664,14 @@ class AdminReader:
                 county = self._divisions[town.parent or ""]
                 note = f"{old.name} of {last.name} → {town.name} of {county.name}"
                 return town, length, f"historical: {note} (changed {old.changed})"
+        # 余杭区临平镇: the town's name before it became a street (临平街道, 临平区's since 2021)
+        word = next((i for i in range(pos + 2, min(pos + 5, len(text))) if text[i] in "镇乡"), 0)
+        old = moved.get((last.code, text[pos:word] + "街道")) if word else None
+        if old is not None:
+            town = self._divisions[old.successors[0]]
+            county = self._divisions[town.parent or ""]
+            note = f"{text[pos : word + 1]} of {last.name} → {town.name} of {county.name}"
+            return town, word + 1 - pos, f"historical: {note} (changed {old.changed})"
         return None
 
     def _functional_area(

@@ -12,8 +12,13 @@ current data. A unit of a snapshot whose name no longer stands for it today is *
   larger first);
 - else the current unit of the same level and parent whose name has the same stem (X县 → X市,
   X镇 → X街道, X乡 → X镇);
+- else, for a town merged away since the 2019 snapshot, the town of its county that holds at
+  least half of its villages and communities today, by name (both list them);
 - else, for a town, its county's successor (the town was merged; which town took it over is
   not in the data, its county is).
+
+A town renamed from 镇 to 街道 (or 乡 to 镇) before 2015 is in no snapshot: the parser reads
+it by its short name and keeps the word written as history (永阳镇 → 永阳街道).
 
 The change date is known to the window between two snapshots: "2015-09/2019-10" when the name is
 gone from the 2019 snapshot, "2019-10/2023-06" when only from the current data.

@@ -180,7 +180,11 @@ class AddressParser:
         rest = s[admin.end :]
         if rest[:1] in _TOWN_WORD_FIRST and admin.lineage and admin.lineage[-1].level == STREET:
             # 松陵镇 read as 松陵街道 (its name today) by its short form: the 镇 written is read
-            rest = rest[1:] if rest[0] in "镇乡" else rest.removeprefix("街道")
+            if rest[0] in "镇乡":
+                admin = _renamed_town(admin, s, rest[0])
+                rest = rest[1:]
+            else:
+                rest = rest.removeprefix("街道")
         unplaced = None
         if "区" in rest[2:4] or "县" in rest[2:4]:
             old = _UNKNOWN_COUNTY.match(rest)
@@ -352,6 +356,22 @@ class AddressParser:
             notes.append("admin from default region")
             return AdminResult(admin.end, default, inferred=True, levels=levels_of(default))
         return admin
+
+
+# A town's word written → the words it may have become since (撤镇设街道, 撤乡设镇 / 街道).
+_TOWN_RENAMED = {"镇": ("街道",), "乡": ("镇", "街道")}
+
+
+def _renamed_town(admin: AdminResult, text: str, word: str) -> AdminResult:
+    """永阳镇 written where the town is 永阳街道 today (read by its short name, 永阳): the old
+    name, kept as history. A name of the snapshots (2015, 2019) is an alias of its own (东屏镇 →
+    东屏街道, dated); one read this way is in none of them, so it changed before 2015-09."""
+    town = admin.lineage[-1].name
+    stem = next((town[: -len(new)] for new in _TOWN_RENAMED[word] if town.endswith(new)), None)
+    if stem is None or text[admin.end - len(stem) : admin.end] != stem:
+        return admin  # 周巷镇 is 周巷镇 today; or the town was read by another name
+    note = f"historical: {stem}{word} → {town} (changed before 2015-09)"
+    return admin._replace(historical=(*admin.historical, note))
 
 
 def _status(admin: AdminResult) -> str | None:
