@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
@@ -58,20 +58,33 @@ class LiveFindings:
     stored: int = 0
     opened: int = 0
     attached: int = 0
+    _loaded: dict[str, str | None] = field(default_factory=dict, repr=False)
 
     @classmethod
     def for_workspace(cls, workspace: Workspace, ops: OpsEngine) -> LiveFindings:
         return cls(workspace, ops)
 
-    def _hints(self) -> Mapping[str, str | None]:
-        """The installed topics' department hints, read at the first alert (importing every
-        topic takes seconds; a stream without alerts need not)."""
-        if self.hints is None:
-            from citybrain.cases import department_hints
-            from citybrain.topics import discover_topics
+    def _hints(self, topics: Sequence[str]) -> Mapping[str, str | None]:
+        """The department hints of the alerts' topics, each read at its first alert by loading
+        that topic's own entry point only (importing every installed topic takes seconds — a
+        first alert waited 5-10 s for scikit-learn and SciPy under load); every installed topic
+        when one is not found under its name."""
+        if self.hints is not None:
+            return self.hints
+        from importlib.metadata import entry_points
 
-            self.hints = department_hints([topic() for topic in discover_topics().values()])
-        return self.hints
+        from citybrain.cases import department_hints
+        from citybrain.topics import ENTRY_POINT_GROUP, Topic, discover_topics
+
+        for name in (t for t in topics if t not in self._loaded):
+            found = [e.load() for e in entry_points(group=ENTRY_POINT_GROUP, name=name)]
+            mine = [t for t in found if isinstance(t, type) and issubclass(t, Topic)]
+            if mine and mine[0].name == name:
+                self._loaded.update(department_hints(mine[:1]))
+            else:  # a plugin registered under another name: read them all
+                self._loaded.update(department_hints(list(discover_topics().values())))
+                self._loaded.setdefault(name, None)
+        return self._loaded
 
     def take(self, events: Sequence[StreamEvent], load_id: str) -> None:
         """Store and route the alerts of one load's events (nothing to do without alerts)."""
@@ -96,6 +109,8 @@ class LiveFindings:
                 self.stored += mine.num_rows
 
     def _open_cases(self, findings: pa.Table) -> None:
+        import pyarrow.compute as pc
+
         from citybrain.cases import area_names, open_cases, settings_for_workspace
 
         settings = settings_for_workspace(self.workspace.root)  # read each time: clerks edit it
@@ -103,7 +118,7 @@ class LiveFindings:
             self.ops,
             findings,
             settings=settings,
-            hints=self._hints(),
+            hints=self._hints([str(t) for t in pc.unique(findings.column("topic")).to_pylist()]),
             area_names=area_names(self.workspace),
         )
         self.opened += len(result.opened)
