@@ -10,6 +10,7 @@ segment's middle, coloured 畅通 / 缓行 / 拥堵 (source layer ``road_segment
 
 from __future__ import annotations
 
+import logging
 from typing import ClassVar
 
 import numpy as np
@@ -36,6 +37,7 @@ from citybrain.topics.builtin.parking_traffic.segments import (
     slot_speeds,
 )
 
+log = logging.getLogger(__name__)
 SPEED_TABLE = "road_segment_speed"
 TRAFFIC_POLICE = "区公安分局交通警察大队"
 
@@ -152,10 +154,16 @@ class RoadTraffic(Topic):
         roads = ctx.engine.to_pandas(ctx.input("std.road").select("road_id", "name", "geometry"))
         segments = road_segments(roads)
         if segments is None:
+            log.warning("road_traffic: std.road has no readable road line: no speed judged")
             found = recurring(pd.DataFrame(), params.min_days)
         else:
-            slots, _ = slot_speeds(ctx.engine, ctx.input("std.vehicle_ping"), segments,
+            slots, counts = slot_speeds(ctx.engine, ctx.input("std.vehicle_ping"), segments,
                                    _rules(params))  # fmt: skip
+            log.info(
+                "road_traffic: %(pings)d pings, %(moving)d moving, %(on_segments)d within reach"
+                " of a road segment (the rest: standing, without speed or off every road)",
+                counts,
+            )
             store_speeds(ctx, slots)
             found = recurring(slots, params.min_days)
         return findings_of(found, self, ctx)
