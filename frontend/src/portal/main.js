@@ -85,6 +85,7 @@ function home() {
     h("ul", { class: "tiles" },
       tile("#/report", "home.report", "home.reportHint", "go-report"),
       tile("#/follow", "home.follow", "home.followHint", "go-follow"),
+      tile("#/near", "home.near", "home.nearHint", "go-near"),
       tile("#/firm", "home.firm", "home.firmHint", "go-firm")),
   ];
 }
@@ -255,6 +256,45 @@ function rating(receipt, card) {
   return form;
 }
 
+// --- near me: free parking and the air ----------------------------------------------------------
+
+function near() {
+  const address = keep(h("input", { type: "text", required: true, minlength: "2", maxlength: "200", autocomplete: "street-address" }), "nearAddress");
+  const out = h("div", { id: "near-result", "aria-live": "polite" });
+  const form = h("form", { id: "near-form" },
+    field("near-address", "near.address", address, "report.addressHint"),
+    h("button", { type: "submit", id: "near-submit" }, t("near.submit")), out);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!form.reportValidity()) return;
+    const q = encodeURIComponent(address.value.trim());
+    out.replaceChildren(h("p", {}, t("report.checking")));
+    const [parking, air] = await Promise.allSettled([
+      call(`/api/v1/parking/nearest?k=3&address=${q}`), call(`/api/v1/portal/air?k=2&address=${q}`)]);
+    const cards = [];
+    if (parking.status === "fulfilled") {
+      const p = parking.value;
+      cards.push(h("p", { class: "found", id: "near-place" }, t("report.found", { address: p.point.matched ?? address.value })));
+      cards.push(h("section", { class: "card", "aria-labelledby": "parking-title" },
+        h("h3", { id: "parking-title" }, t("near.parking")),
+        p.lots.length
+          ? h("ul", { id: "near-parking" }, p.lots.map((l) => h("li", {}, t("near.lot", { name: l.name ?? l.lot_id, free: l.free, metres: Math.round(l.distance_m) }))))
+          : h("p", {}, t("near.noParking"))));
+    } else cards.push(errorBox(parking.reason));
+    if (air.status === "fulfilled") {
+      const a = air.value;
+      cards.push(h("section", { class: "card", "aria-labelledby": "air-title" },
+        h("h3", { id: "air-title" }, t("near.air")),
+        a.stations.length
+          ? h("ul", { id: "near-air" }, a.stations.map((s) => h("li", {}, t("near.station", { aqi: s.aqi, category: (lang === "en" ? s.category_en : s.category_zh) ?? "", date: s.date, metres: Math.round(s.distance_m) }))))
+          : h("p", {}, t("near.noAir"))));
+    }
+    out.replaceChildren(...cards);
+    announce(t("near.done"));
+  });
+  return screen("near.title", form);
+}
+
 // --- enterprises ------------------------------------------------------------------------------
 
 function firm() {
@@ -296,7 +336,8 @@ function firmSignIn(out) {
 
 async function loadFirm(out, token) {
   try {
-    showFirm(out, await call("/api/v1/portal/firm/credit", { token }), token);
+    const credit = await call("/api/v1/portal/firm/credit", { token });
+    showFirm(out, credit, token);
   } catch (e) {
     sessionStorage.removeItem(TOKEN_KEY);
     out.replaceChildren(errorBox(e), firmSignIn(out));
@@ -326,7 +367,73 @@ function showFirm(out, credit, token) {
   const records = h("section", { class: "card", "aria-labelledby": "records-title" },
     h("h3", { id: "records-title" }, t("firm.records")),
     credit.records.length ? h("ul", { id: "firm-records", class: "records" }, credit.records.map((r) => record(r, token, out))) : h("p", {}, t("firm.noRecords")));
-  out.replaceChildren(grade, reasons, history, records, signOut);
+  const extra = h("div", { id: "firm-extra" });
+  out.replaceChildren(grade, reasons, history, records, extra, signOut);
+  firmExtras(extra, token);
+}
+
+async function firmExtras(extra, token) {
+  const [policies, requests, commitments] = await Promise.all(
+    ["policies", "requests", "commitments"].map((p) => call(`/api/v1/portal/firm/${p}`, { token }).catch(() => null)));
+  const sections = [];
+  if (policies) {
+    sections.push(h("section", { class: "card", "aria-labelledby": "policies-title" },
+      h("h3", { id: "policies-title" }, t("firm.policies")),
+      policies.length
+        ? h("ul", { id: "firm-policies" }, policies.map((p) => h("li", {},
+            h("strong", {}, lang === "en" ? p.title_en : p.title_zh), ` · ${p.department}`,
+            h("ul", { class: "hint" }, p.reasons.map((r) => h("li", {}, lang === "en" ? r.text_en : r.text_zh))),
+            p.case_status ? h("p", { class: "hint" }, t("firm.policyCase", { status: p.outcome ?? p.case_status })) : null)))
+        : h("p", {}, t("firm.noPolicies"))));
+  }
+  if (commitments) {
+    const offers = commitments.offers.map((o) => {
+      const sign = h("button", { type: "button", class: "secondary", "data-kind": o.kind }, t("firm.sign"));
+      sign.addEventListener("click", async () => {
+        try {
+          await call("/api/v1/portal/firm/commitments", { method: "POST", token, json: { kind: o.kind, accept: true } });
+          announce(t("firm.signed"));
+          firmExtras(extra, token);
+        } catch (e) {
+          sign.after(errorBox(e));
+        }
+      });
+      return h("li", { "data-commitment": o.kind }, h("strong", {}, lang === "en" ? o.title_en : o.title_zh),
+        h("p", { class: "hint" }, o.text_zh),
+        o.allowed ? sign : h("p", { class: "hint" }, lang === "en" ? o.why_en : o.why_zh));
+    });
+    sections.push(h("section", { class: "card", "aria-labelledby": "commitments-title" },
+      h("h3", { id: "commitments-title" }, t("firm.commitments")),
+      h("ul", { id: "firm-commitments" }, offers),
+      commitments.signed.length
+        ? h("ul", { id: "firm-signed" }, commitments.signed.map((c) => h("li", {}, t("firm.signedOne", { title: c.title_zh, at: c.signed_at.slice(0, 10) }))))
+        : null));
+  }
+  if (requests) {
+    const text = keep(h("textarea", { rows: "3", required: true, minlength: "2", maxlength: "2000" }), "firmRequest");
+    const form = h("form", { id: "firm-request-form" },
+      field("firm-request-text", "firm.requestText", text),
+      h("button", { type: "submit", id: "firm-request-submit" }, t("firm.requestSubmit")));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (!form.reportValidity()) return;
+      try {
+        const sent = await call("/api/v1/portal/firm/requests", { method: "POST", token, json: { description: text.value } });
+        draft.firmRequest = "";
+        announce(lang === "en" ? sent.notice_en : sent.notice_zh);
+        firmExtras(extra, token);
+      } catch (e) {
+        form.append(errorBox(e));
+      }
+    });
+    sections.push(h("section", { class: "card", "aria-labelledby": "requests-title" },
+      h("h3", { id: "requests-title" }, t("firm.requests")), form,
+      requests.length
+        ? h("ul", { id: "firm-requests" }, requests.map((r) => h("li", {},
+            h("a", { href: `#/follow?receipt=${encodeURIComponent(r.receipt)}`, class: "target-link" }, r.receipt), ` · ${r.description.slice(0, 40)} · ${r.department ?? ""}`)))
+        : null));
+  }
+  extra.replaceChildren(...sections);
 }
 
 function record(r, token, out) {
@@ -365,7 +472,7 @@ function record(r, token, out) {
 
 // --- shell ------------------------------------------------------------------------------------
 
-const SCREENS = { "": home, report, follow, firm };
+const SCREENS = { "": home, report, follow, near, firm };
 
 function render() {
   const [path, query = ""] = location.hash.replace(/^#\/?/, "").split("?");
