@@ -283,20 +283,18 @@ class MuckTruckDetector:
         )  # fmt: skip
         events: list[StreamEvent] = []
         flagged = set(state["flagged"])
-        for row in per_day.itertuples(index=False):  # one per truck and day in the batch
-            key = f"{row.plate}|{row.day}"
-            o, first, last, f, top = state["days"].get(key, [0, None, None, 0, None])
-            o += int(row.outside)  # type: ignore[arg-type]
-            f += int(row.fast)  # type: ignore[arg-type]
-            first = _min(first, row.first)
-            last = _max(last, row.last)
-            top = _max(top, row.top)
-            state["days"][key] = [o, first, last, f, top]
-            minutes = (last - first) / 60 if first is not None and last is not None else 0.0
-            if o >= lim.min_outside_pings and minutes >= lim.min_outside_minutes:
-                events += self._raise(flagged, row, "outside_hours", {"minutes": round(minutes)})
-            if f >= lim.min_speeding_pings:
-                events += self._raise(flagged, row, "speeding", {"top_kmh": top})
+        o, minutes, f, top = _add_days(per_day, state["days"])
+        out = (o >= lim.min_outside_pings) & (minutes >= lim.min_outside_minutes)
+        speeding = f >= lim.min_speeding_pings
+        rows = list(per_day.itertuples(index=False))
+        extra: dict[str, Any]
+        for i in np.flatnonzero(out | speeding):  # only the truck-days that break a rule
+            if out[i]:
+                extra = {"minutes": round(float(minutes[i]))}
+                events += self._raise(flagged, rows[i], "outside_hours", extra)
+            if speeding[i]:
+                extra = {"top_kmh": None if np.isnan(top[i]) else float(top[i])}
+                events += self._raise(flagged, rows[i], "speeding", extra)
         if self.sites is not None:
             events += self._stops(judged, newest, state, flagged)
         if self.routes:
@@ -646,9 +644,35 @@ def _json(value: Any) -> Any:
     return float(value)
 
 
-def _min(a: Any, b: Any) -> Any:
-    vals = [v for v in (a, b) if v is not None and not (isinstance(v, float) and np.isnan(v))]
-    return float(min(vals)) if vals else None
+def _add_days(
+    per_day: pd.DataFrame, days: dict[str, list[Any]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Add the batch's counts per truck and day (``per_day``) to the running ones kept in the
+    state (``days``: "plate|day" → [outside pings, first and last outside time, fast pings, top
+    speed]), updated in place; returns the running outside pings, minutes between the first and
+    last outside ping (0 without two), fast pings and top speed, per row of ``per_day``."""
+    keys = (per_day["plate"].astype(str) + "|" + per_day["day"].astype(str)).tolist()
+    empty = [0, None, None, 0, None]
+    old = pd.DataFrame([days.get(k, empty) for k in keys], columns=list("oabft"), dtype=float)
+    o = old["o"].to_numpy() + per_day["outside"].to_numpy(float)
+    f = old["f"].to_numpy() + per_day["fast"].to_numpy(float)
+    first = np.fmin(old["a"].to_numpy(), per_day["first"].to_numpy(float))  # NaN: none yet
+    last = np.fmax(old["b"].to_numpy(), per_day["last"].to_numpy(float))
+    top = np.fmax(old["t"].to_numpy(), per_day["top"].to_numpy(float))
+
+    def py(values: np.ndarray) -> list[float | None]:
+        return [None if v != v else v for v in values.tolist()]  # NaN → None, as JSON keeps it
+
+    days.update(
+        zip(
+            keys,
+            (list(r) for r in zip(o.astype(int).tolist(), py(first), py(last),
+                                  f.astype(int).tolist(), py(top), strict=True)),
+            strict=True,
+        )
+    )  # fmt: skip
+    minutes = np.nan_to_num((last - first) / 60, nan=0.0)
+    return o, minutes, f, top
 
 
 def _max(a: Any, b: Any) -> Any:
