@@ -38,6 +38,9 @@ UTILITIES = (
 )
 #: monthly overdue probability: sigmoid(LATE_A + LATE_B · strain)
 LATE_A, LATE_B = -3.2, 1.7
+#: months behind on a notice: 1 + Poisson(BEHIND_A · exp(BEHIND_B · strain)); about one holder in
+#: ten has a notice 3 or more months behind within a year
+BEHIND_A, BEHIND_B = 0.1, 1.0
 #: later serious default: sigmoid(DEFAULT_A + DEFAULT_B · strain)
 DEFAULT_A, DEFAULT_B = -4.2, 2.6
 HORIZON_MONTHS = 6
@@ -85,7 +88,7 @@ def build(ctx: SystemContext) -> None:
         late = rng.random((w.months, person.size)) < _sigmoid(LATE_A + LATE_B * z)
         m_idx, a_idx = np.nonzero(late)
         zz = z[a_idx]
-        behind = 1 + rng.poisson(0.4 * np.exp(0.7 * zz))
+        behind = 1 + rng.poisson(BEHIND_A * np.exp(BEHIND_B * zz))
         monthly = bill * rng.lognormal(0.0, 0.35, a_idx.size)
         paid = rng.random(a_idx.size) < _sigmoid(1.5 - 1.2 * zz)
         day = w.month_starts[m_idx] + rng.integers(5, 25, a_idx.size).astype("timedelta64[D]")
@@ -128,7 +131,8 @@ def build(ctx: SystemContext) -> None:
     ctx.count(SYSTEM, write_csv(ctx.dir(SYSTEM) / FILE, t, encoding="utf-8"))
 
     held = np.unique(np.concatenate(holders))
-    default = rng.random(held.size) < _sigmoid(DEFAULT_A + DEFAULT_B * strain[held])
+    outcome = rng_for(w.seed, "person_credit", "outcome")  # apart from the list's draws
+    default = outcome.random(held.size) < _sigmoid(DEFAULT_A + DEFAULT_B * strain[held])
     ctx.truth.write(
         "person_credit_outcomes",
         pa.table(
