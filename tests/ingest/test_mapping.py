@@ -13,7 +13,7 @@ from citybrain.core.errors import UserError
 from citybrain.ingest.connectors.base import with_positions
 from citybrain.ingest.contract import Mapping
 from citybrain.ingest.coords import wgs84_to_gcj02
-from citybrain.ingest.mapping import apply_plan, detect_drift, plan_mapping
+from citybrain.ingest.mapping import _distinct, apply_plan, detect_drift, plan_mapping
 
 
 def run(
@@ -166,6 +166,40 @@ def test_impossible_dates_are_not_rolled_over() -> None:
     )
     assert [r["day"] for r in landed] == [date(2024, 2, 29), date(2024, 3, 1), date(2024, 3, 3)]
     assert [row for row, _ in bad] == [2, 3, 6]
+
+
+def test_dates_repeated_over_many_rows_land_as_each_row_would_alone() -> None:
+    """A date column repeating a few days is parsed once per distinct text: the same result."""
+    columns: list[dict[str, Any]] = [
+        {"source": "日期", "target": "day", "type": "date",
+         "formats": ["%Y年%m月%d日", "%Y/%m/%d"]},
+        {"source": "时间", "target": "at", "type": "timestamp", "formats": ["%Y/%m/%d %H:%M"]},
+        {"source": "月日", "target": "md", "type": "date", "default_year": 2023,
+         "formats": ["%m月%d日"]},
+        {"source": "月日", "target": "mdy", "type": "date", "year_from": "年度",
+         "formats": ["%m月%d日"], "keep_original": False},
+    ]  # fmt: skip
+    data: dict[str, list[Any]] = {
+        "日期": ["2024年3月5日", "2024/02/30", "2024-03-07", "2024/3/1", None, "x", "2024/02/29"],
+        "时间": ["2024/03/05 08:30", "2024-03-06 09:00:00", None, "NULL", "2024/03/01 07:00",
+               "2024-03-07T10:00:00", "2024/02/31 07:00"],
+        "月日": ["03月03日", "2月29日", "12月31日", "3月1日", "03月03日", "1月1日", "1月2日"],
+        "年度": ["2022年", "2024", "2021", "2020", "2022", "2019", "2018"],
+    }  # fmt: skip
+    once_landed, once_bad = run(columns, data)
+    assert len(once_landed) == 4 and len(once_bad) == 3  # good rows and bad ones of each column
+    times = 40
+    landed, bad = run(columns, {name: values * times for name, values in data.items()})
+    assert [r["_row"] for r in landed] == [
+        r["_row"] + k * 7 for k in range(times) for r in once_landed
+    ]
+    assert [{**r, "_row": None} for r in landed] == [
+        {**r, "_row": None} for r in once_landed
+    ] * times
+    assert bad == [(row + k * 7, reason) for k in range(times) for row, reason in once_bad]
+    assert _distinct(pa.array(data["日期"] * times)) is not None  # the repeated path was taken
+    unique = [f"2024-01-01 {i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}" for i in range(5000)]
+    assert _distinct(pa.array(unique)) is None
 
 
 def run_typed(
