@@ -12,9 +12,36 @@ mkdir -p test-artifacts
 # The slowest tests are listed so the suite's 20-minute budget stays visible in every run.
 # The Spark standalone cluster's end-to-end test (marker `cluster`, about 4 minutes quiet) has no
 # room in the suite's budget on two cores: `make test-cluster` runs it (PYTEST_MARK=cluster).
-$UV run pytest -n "${PYTEST_WORKERS:-3}" --dist worksteal --durations=25 -m "${PYTEST_MARK:-not cluster}" "$@"
+# Our own modules are compiled once here (the environment's were at install; see the Makefile's env
+# target), and the suite may write bytecode: with PYTHONDONTWRITEBYTECODE set, as in CI images, every
+# worker and subprocess would compile the same modules and re-run pytest's assert rewriting again.
+unset PYTHONDONTWRITEBYTECODE
+$UV run python -m compileall -q src >/dev/null
+run_pytest() {
+    $UV run pytest --durations=25 -m "${PYTEST_MARK:-not cluster}" "$@"
+    local rc=$?
+    if [ "$rc" -eq 5 ]; then
+        echo "error: pytest collected no tests — the suite must never pass empty" >&2
+    fi
+    return "$rc"
+}
+if [ "$#" -gt 0 ] || [ -n "${PYTEST_MARK:-}" ]; then
+    run_pytest -n "${PYTEST_WORKERS:-3}" --dist worksteal "$@"
+    exit $?
+fi
+# The whole suite. The OpenAPI fuzz module runs in a process of its own beside the workers:
+# schemathesis builds its coverage-phase examples while the module is collected, about 25 s of CPU,
+# and every xdist worker collects every module — three workers paid it three times.
+FUZZ=tests/api/test_openapi_fuzz.py
+run_pytest -p no:xdist -q "$FUZZ" >test-artifacts/openapi-fuzz.log 2>&1 &
+fuzz=$!
+run_pytest -n "${PYTEST_WORKERS:-3}" --dist worksteal --ignore="$FUZZ"
 rc=$?
-if [ "$rc" -eq 5 ]; then
-    echo "error: pytest collected no tests — the suite must never pass empty" >&2
+wait "$fuzz"
+fuzz_rc=$?
+echo "---- $FUZZ (its own process; log: test-artifacts/openapi-fuzz.log) ----"
+if [ "$fuzz_rc" -eq 0 ]; then tail -n 30 test-artifacts/openapi-fuzz.log; else cat test-artifacts/openapi-fuzz.log; fi
+if [ "$rc" -eq 0 ] && [ "$fuzz_rc" -ne 0 ]; then
+    rc=$fuzz_rc
 fi
 exit "$rc"
