@@ -104,6 +104,18 @@ def make_harness(
     app.state.security.ops_engine.dispose()
 
 
+# Harnesses a test module opens while it is collected (schemathesis reads the schema then). They are
+# closed when the session ends even where none of the module's tests ran — `--collect-only`, or an
+# xdist worker given none of them: left to the garbage collector at interpreter exit, leaving the
+# TestClient block would wait forever on its portal thread, already gone by then.
+OPENED_AT_COLLECTION: list[Iterator[Harness]] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    while OPENED_AT_COLLECTION:
+        OPENED_AT_COLLECTION.pop().close()
+
+
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[Harness]:
     yield from make_harness(tmp_path)

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from api import scoped_data
-from api.conftest import Harness, make_harness
+from api.conftest import OPENED_AT_COLLECTION, Harness, make_harness
 
 schemathesis = pytest.importorskip("schemathesis")  # a dev dependency (pyproject.toml)
 checks = pytest.importorskip("schemathesis.checks")
@@ -25,6 +25,7 @@ pytestmark = pytest.mark.slow
 # Held for the module's life: a collected generator would leave the TestClient block, and the app's
 # shutdown stops its audit writer.
 _RUNNING = make_harness(Path(tempfile.mkdtemp(prefix="citybrain-fuzz-")))
+OPENED_AT_COLLECTION.append(_RUNNING)
 
 
 def _start() -> tuple[Harness, dict[str, dict[str, str]]]:
