@@ -6,4 +6,5 @@ pytest_plugins = [
     "fixtures.browser",
     "fixtures.mqtt",
     "fixtures.spark_cluster",
+    "fixtures.schedule",
 ]
