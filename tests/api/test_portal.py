@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -215,6 +215,28 @@ def test_air_quality_near_a_typed_address(portal: Harness) -> None:
         ("far", "2026-03-02", 40),
     ]
     assert body["stations"][0]["distance_m"] < 20 and body["stations"][0]["category_zh"] == "良"
+    assert portal.client.get(url, params={"address": "火星路100号"}).status_code == 404
+
+
+def test_notices_for_the_community_of_a_typed_address(portal: Harness) -> None:
+    url, home = "/api/v1/portal/notices", {"address": "天府大道1号锦城小区3栋"}
+    assert portal.client.get(url, params=home).json()["notices"] == []
+    screening = pa.table({
+        "record_id": ["1", "2", "3", "4"], "contact_name": ["张三", "李四", "王五", "赵六"],
+        "community": ["锦城社区", "锦城社区", "锦城社区", "别的社区"], "round": [1, 1, 2, 3],
+        "screened_date": [date(2026, 3, 1), date(2026, 3, 3), date(2026, 4, 2), date(2026, 5, 1)],
+    })  # fmt: skip
+    with portal.workspace.engine() as engine:
+        engine.write(screening, "std", "screening")
+    got = portal.client.get(url, params=home)
+    assert got.status_code == 200, got.text
+    assert got.json()["place"]["community"] == "锦城社区"
+    assert [(n["title_zh"], n["first_day"], n["last_day"], n["households"])
+            for n in got.json()["notices"]] == [
+        ("锦城社区第2轮入户排查", "2026-04-02", "2026-04-02", 1),
+        ("锦城社区第1轮入户排查", "2026-03-01", "2026-03-03", 2),
+    ]  # fmt: skip
+    assert "张三" not in got.text  # counts and dates only
     assert portal.client.get(url, params={"address": "火星路100号"}).status_code == 404
 
 

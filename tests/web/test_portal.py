@@ -215,12 +215,14 @@ def test_a_resident_reports_the_clerk_answers_and_the_resident_rates(
     assert "满意" in page.inner_text("#follow-rated")
     assert page.locator("#rate-form").count() == 0  # rated once
     axe_clean(page, "rated, 长辈版")
-    # Near my home: free parking and the air for a typed address (no data in this city yet).
+    # Near my home: free parking, the air and community notices for a typed address (no data in
+    # this city yet).
     page.goto(f"{portal_url}/portal/#/near")
     page.fill("#near-address", "天府大道1号锦城小区3栋")
     page.click("#near-submit")
     assert "天府大道1号锦城小区3栋" in page.wait_for_selector("#near-place").inner_text()
     page.wait_for_selector("#air-title")
+    assert "锦城社区" in page.wait_for_selector("#notices-title").inner_text()
     both_modes(page, "near my home")
     assert hosts == {portal_url.split("/")[2]}  # nothing from another host
     assert errors == []

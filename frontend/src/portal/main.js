@@ -269,8 +269,9 @@ function near() {
     if (!form.reportValidity()) return;
     const q = encodeURIComponent(address.value.trim());
     out.replaceChildren(h("p", {}, t("report.checking")));
-    const [parking, air] = await Promise.allSettled([
-      call(`/api/v1/parking/nearest?k=3&address=${q}`), call(`/api/v1/portal/air?k=2&address=${q}`)]);
+    const [parking, air, notices] = await Promise.allSettled([
+      call(`/api/v1/parking/nearest?k=3&address=${q}`), call(`/api/v1/portal/air?k=2&address=${q}`),
+      call(`/api/v1/portal/notices?address=${q}`)]);
     const cards = [];
     if (parking.status === "fulfilled") {
       const p = parking.value;
@@ -288,6 +289,14 @@ function near() {
         a.stations.length
           ? h("ul", { id: "near-air" }, a.stations.map((s) => h("li", {}, t("near.station", { aqi: s.aqi, category: (lang === "en" ? s.category_en : s.category_zh) ?? "", date: s.date, metres: Math.round(s.distance_m) }))))
           : h("p", {}, t("near.noAir"))));
+    }
+    if (notices.status === "fulfilled") {
+      const n = notices.value;
+      cards.push(h("section", { class: "card", "aria-labelledby": "notices-title" },
+        h("h3", { id: "notices-title" }, t("near.notices", { community: n.place.community ?? "" })),
+        n.notices.length
+          ? h("ul", { id: "near-notices" }, n.notices.map((x) => h("li", {}, t("near.notice", { title: lang === "en" ? x.title_en : x.title_zh, from: x.first_day ?? "", to: x.last_day ?? "", households: x.households }))))
+          : h("p", {}, t("near.noNotices"))));
     }
     out.replaceChildren(...cards);
     announce(t("near.done"));

@@ -20,6 +20,7 @@ import threading
 from datetime import datetime
 from typing import Annotated, Any
 
+import ibis
 import numpy as np
 import pyarrow as pa
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, UploadFile
@@ -220,6 +221,67 @@ def air_near_me(
         for r, i in zip(rows, order, strict=True)  # at most k (5)
     ]  # fmt: skip
     return AirNearMe(place=place, stations=stations)
+
+
+# --- notices for my community ------------------------------------------------------------------
+
+
+class Notice(BaseModel):
+    kind: str = Field(description="screening: a household screening round (入户排查)")
+    title_zh: str
+    title_en: str
+    first_day: str | None
+    last_day: str | None
+    households: int = Field(description="households visited so far in the round")
+
+
+class CommunityNotices(BaseModel):
+    place: Resolved
+    notices: list[Notice] = Field(description="newest first")
+    message: str | None = None
+
+
+@router.get("/portal/notices", dependencies=PUBLIC,
+            responses={404: {"description": "an address the register does not know"}})  # fmt: skip
+def community_notices(
+    request: Request,
+    lake: Annotated[Lake, Depends(get_lake)],
+    address: Annotated[str, Query(min_length=2, max_length=200, description="a typed address")],
+) -> CommunityNotices:
+    """Notices for the community of a typed address: its household screening rounds (入户排查),
+    as counts and dates only (no household is named)."""
+    place = resolve(addresses.address_book(request.app.state, lake), address.strip())
+    if not place.matched:
+        raise HTTPException(
+            404, detail=f"address not found in the address register: {address.strip()}"
+        )
+    if place.community is None:
+        return CommunityNotices(place=place, notices=[], message="the address is in no community")
+    if not lake.exists("std", "screening"):
+        return CommunityNotices(place=place, notices=[], message="no notices (暂无通知)")
+    with lake.engine() as engine:
+        t = engine.table("std", "screening")
+        if not {"community", "round", "screened_date"} <= set(t.columns):
+            return CommunityNotices(place=place, notices=[], message="no notices (暂无通知)")
+        mine = t.filter((t.community == place.community) & t["round"].notnull())
+        rounds = engine.to_arrow(
+            mine.group_by("round").aggregate(
+                first_day=mine.screened_date.min(), last_day=mine.screened_date.max(),
+                households=mine.count(),
+            ).order_by(ibis.desc("round")).limit(10)
+        )  # fmt: skip
+    notices = [
+        Notice(
+            kind="screening", title_zh=f"{place.community}第{r['round']}轮入户排查",
+            title_en=f"Household screening, round {r['round']}, {place.community}",
+            first_day=None if r["first_day"] is None else str(r["first_day"])[:10],
+            last_day=None if r["last_day"] is None else str(r["last_day"])[:10],
+            households=int(r["households"]),
+        )
+        for r in rounds.to_pylist()  # at most 10
+    ]  # fmt: skip
+    return CommunityNotices(place=place, notices=notices,
+                            message=None if notices else "no notices (暂无通知)")  # fmt: skip
 
 
 # --- photos -----------------------------------------------------------------------------------
