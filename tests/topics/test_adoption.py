@@ -2,10 +2,9 @@
 credit and group-rental topics read with other column names, code lists, formats and encodings,
 and its source contracts alone land them as the same standard rows the first city's contracts land.
 
-The side-by-side of the topics' figures in both cities needs the small scale (at tiny neither
-topic has enough to find: group_rental F1 0.0 and credit rules-only AUC 0.5 in both cities), so it
-is `benchmarks/adoption.py` (about 15 minutes); this test checks what that figure rests on, per
-system, on the tiny city the topic tests share.
+The topics adopted end to end, side by side, are test_adoption_topics.py (tiny) and
+`benchmarks/adoption.py` (the sizes where the figures mean something); this test checks what they
+rest on, per system and column, on the tiny city the topic tests share.
 """
 
 # ruff: noqa: F811 (test arguments are the imported fixtures)
