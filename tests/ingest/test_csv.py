@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow.csv as pacsv
 import pytest
 
 from citybrain.core.workspace import Workspace
 from citybrain.ingest import LoadOptions, load_file
 from citybrain.ingest.connectors import open_file
-from citybrain.ingest.connectors.csv import _undecodable_rows
+from citybrain.ingest.connectors.csv import CsvReader, _undecodable_rows
 from citybrain.ingest.connectors.sniff import detect_encoding
 from ingest._helpers import WATER_HEADER, MakeContract, water_rows, write_csv
 
@@ -166,6 +167,25 @@ def test_quoted_fields_and_multiline_values(
     rows = landed(workspace)
     assert rows[0]["holder_name"] == "张, 三" and rows[1]["holder_name"] == "李\n四"
     assert [r["_row"] for r in rows] == [1, 2, 3]
+
+
+def test_a_quoted_line_end_at_the_edge_of_arrows_block_stays_in_its_value(
+    source_dir: Path, make_contract: MakeContract
+) -> None:
+    """Arrow cuts a chunk into 8 MiB blocks; a line end in a quoted value just past an edge is
+    read right only when the parser is told values may hold line ends (the contract's quote)."""
+    path = source_dir / "water.csv"
+    path.write_text("户号,户主姓名,收费日期,用水量,状态\nA0,x,2024/01/02,2,0\n", encoding="utf-8")
+    reader = open_file(make_contract('kind: csv\npath: water.csv\nquote: "\'"'), path)
+    assert isinstance(reader, CsvReader)
+    row = b"A0,name,2024/01/02,2,0\n"
+    n = ((8 << 20) - 100) // len(row)
+    pad = (8 << 20) - n * len(row) - 2
+    data = row * n + b"A1,'" + b"x" * pad + b"\n" + b"y" * 60 + b"',2024/01/02,2,0\n" + row
+    invalid: list[pacsv.InvalidRow] = []
+    table = reader._arrow(data, invalid)
+    assert invalid == [] and table.num_rows == n + 2
+    assert table.column("户主姓名")[n].as_py() == "x" * pad + "\n" + "y" * 60
 
 
 def test_a_file_larger_than_the_chunk_size_stays_chunked(

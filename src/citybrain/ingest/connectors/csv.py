@@ -229,7 +229,9 @@ class CsvReader:
             parse_options=pacsv.ParseOptions(
                 delimiter=self.delimiter,
                 quote_char=self.options.quote,
-                newlines_in_values=True,
+                # a line end inside a value needs quotes around it: a chunk without the quote
+                # character has none, and Arrow's faster parse of it gives the same rows
+                newlines_in_values=self.options.quote.encode() in data,
                 invalid_row_handler=on_invalid,
             ),
             convert_options=pacsv.ConvertOptions(
