@@ -30,7 +30,6 @@ from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine as SqlEngine
 
-from citybrain.address import parse
 from citybrain.api import addresses
 from citybrain.api.deps import (
     Lake,
@@ -69,23 +68,32 @@ def portal_no_slash() -> RedirectResponse:
     return RedirectResponse("/portal/", status_code=308)
 
 
-_WARMED = threading.Event()
+_WARMING = threading.Lock()
 
 
-def _warm_parser() -> None:
-    """Build the address parser off the request path (its division index takes a few CPU
-    seconds once per process), so the first typed address is read without that wait."""
-    if _WARMED.is_set():
+def _warm(state: Any, lake: Lake) -> None:
+    """Build the address book (the register's index and parser; the parser's division index alone
+    takes a few CPU seconds once per process) off the request path, so the first typed address
+    is read without that wait. One warmer at a time; a current book makes it a no-op."""
+    if not _WARMING.acquire(blocking=False):
         return
-    _WARMED.set()
-    threading.Thread(target=parse, args=("天府大道1号",), name="portal-parser", daemon=True).start()
+
+    def run() -> None:
+        try:
+            addresses.place(addresses.address_book(state, lake), "天府大道1号")
+        except Exception:  # best effort: a real request meets the same error and answers it
+            pass
+        finally:
+            _WARMING.release()
+
+    threading.Thread(target=run, name="portal-address-book", daemon=True).start()
 
 
 @page_router.get("/portal/", dependencies=PUBLIC)
-def portal_page() -> FileResponse:
+def portal_page(request: Request, lake: Annotated[Lake, Depends(get_lake)]) -> FileResponse:
     """The portal's page (a second entry of the web build), zh-CN by default; opening it warms
-    the address parser for the report form."""
-    _warm_parser()
+    the address book for the report form and 我家附近."""
+    _warm(request.app.state, lake)
     page = static_dir() / "portal.html"
     if not page.is_file():
         raise HTTPException(
