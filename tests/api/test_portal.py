@@ -11,6 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 from PIL import Image
+from sqlalchemy import select
 
 from api.conftest import Harness, make_harness
 from api.scoped_data import findings_table, write_findings
@@ -326,7 +327,8 @@ def test_a_firm_sees_the_policies_pushed_to_it_and_their_case(portal: Harness) -
     portal.user("firm", username="firm-p", department=FIRM)
     with session(portal.security.ops_engine) as db:
         db.add(Case(topic="policy_push", subject_type="enterprise_policy",
-                    subject_id="rd_credit:G-A", period="2026-01", status="dispatched"))  # fmt: skip
+                    subject_id="rd_credit:G-A", period="2026-01", status="dispatched",
+                    open_key="policy_push|enterprise_policy|rd_credit:G-A"))  # fmt: skip
     got = portal.client.get("/api/v1/portal/firm/policies", headers=portal.headers("firm-p"))
     assert got.status_code == 200, got.text
     policies = got.json()
@@ -338,6 +340,23 @@ def test_a_firm_sees_the_policies_pushed_to_it_and_their_case(portal: Harness) -
     assert policies[0]["reasons"][0]["text_zh"] == "参保12人，政策要求至少10人"
     clerk = portal.client.get("/api/v1/portal/firm/policies", headers=portal.as_role("clerk"))
     assert clerk.status_code == 403
+    # The firm answers on the open service case: a note the service centre sees on its case.
+    mine = portal.headers("firm-p")
+    answer = {"answer": "apply", "note": "下周提交材料"}
+    applied = portal.client.post("/api/v1/portal/firm/policies/rd_credit/answer", json=answer,
+                                 headers=mine)  # fmt: skip
+    assert applied.status_code == 200, applied.text
+    assert [(p["policy"], p["answer"]) for p in applied.json()] == [
+        ("rd_credit", "apply"),
+        ("rent_relief", None),
+    ]
+    with session(portal.security.ops_engine) as db:
+        case = db.scalars(select(Case).where(Case.subject_id == "rd_credit:G-A")).one()
+        assert case.events[-1].comment == "企业答复：拟申报（下周提交材料）"
+        assert case.events[-1].actor == "firm:firm-p" and case.status == "dispatched"
+    no_case = portal.client.post("/api/v1/portal/firm/policies/rent_relief/answer",
+                                 json={"answer": "decline"}, headers=mine)  # fmt: skip
+    assert no_case.status_code == 404
 
 
 def test_a_firm_request_is_a_case_with_its_own_receipt_and_rating(portal: Harness) -> None:

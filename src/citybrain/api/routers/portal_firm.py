@@ -26,6 +26,7 @@ from typing import Annotated, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 from fastapi import APIRouter, Depends, HTTPException
+from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -45,9 +46,9 @@ from citybrain.api.opsdb_models import FirmCommitment
 from citybrain.api.receipts import ENTERPRISE_REQUEST, HINTS, portal_settings, receipt_for
 from citybrain.api.security import audit
 from citybrain.api.security.roles import Permission
-from citybrain.cases import Report
+from citybrain.cases import CaseConflict, IllegalTransition, Report, desk
 from citybrain.cases.intake import submit_report
-from citybrain.cases.opsdb_models import Case, CaseReporter
+from citybrain.cases.opsdb_models import Case, CaseEvent, CaseReporter
 from citybrain.core import UserError, Workspace
 from citybrain.core.opsdb import session
 from citybrain.topics.builtin.credit.repair import RECORDS, file_dispute
@@ -268,6 +269,7 @@ class PolicyForMe(BaseModel):
     reasons: list[PolicyReason] = Field(description="why my firm qualifies, one per rule")
     case_status: str | None = Field(None, description="the service case's status, if one")
     outcome: str | None = Field(None, description="applied | declined | not eligible, when done")
+    answer: str | None = Field(None, description="my firm's answer on the case: apply | decline")
 
 
 def _golden_ids(lake: Lake, uscc: str) -> list[str]:
@@ -312,6 +314,7 @@ def my_policies(
             .order_by(Case.id)
         ).all()  # fmt: skip
     case_of = {c.subject_id: (c.status, c.outcome) for c in cases}  # the newest case wins
+    answers = _answers(ops_engine, wanted)
     out = []
     for row in mine.to_pylist():  # a firm's few policies
         policy = catalogue[row["subject_id"].partition(":")[0]]
@@ -322,10 +325,71 @@ def my_policies(
                 department=policy.department, period=row["period"], level=row["level"],
                 reasons=[PolicyReason(**{k: r[k] for k in PolicyReason.model_fields})
                          for r in row["reasons"] or []],
-                case_status=status, outcome=outcome,
+                case_status=status, outcome=outcome, answer=answers.get(row["subject_id"]),
             )
         )  # fmt: skip
     return out
+
+
+_ANSWER_ZH = {"apply": "企业答复：拟申报", "decline": "企业答复：放弃申报"}
+
+
+def _answers(ops: Any, subjects: list[str]) -> dict[str, str]:
+    """Each subject's latest firm answer (apply | decline), from its case's events."""
+    with session(ops) as db:
+        rows = db.execute(
+            select(Case.subject_id, CaseEvent.comment)
+            .join(CaseEvent, CaseEvent.case_id == Case.id)
+            .where(Case.topic == PolicyPush.name, Case.subject_type == SUBJECT_TYPE,
+                   Case.subject_id.in_(subjects), CaseEvent.actor.startswith("firm:"))
+            .order_by(CaseEvent.id)
+        ).all()  # fmt: skip
+    found: dict[str, str] = {}
+    for subject, comment in rows:  # a firm's few answers
+        for answer, words in _ANSWER_ZH.items():
+            if comment.startswith(words):
+                found[subject] = answer
+    return found
+
+
+class PolicyAnswer(BaseModel):
+    answer: str = Field(pattern=r"^(apply|decline)$", description="apply 申报 | decline 放弃")
+    note: str | None = Field(None, max_length=500)
+
+
+@router.post(
+    "/policies/{policy}/answer",
+    responses={404: {"description": "no open service case of this policy for my firm"},
+               409: {"description": "the case changed meanwhile"}},
+)  # fmt: skip
+def answer_policy(
+    policy: Annotated[str, PathParam(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")],
+    body: PolicyAnswer,
+    principal: Annotated[Principal, Depends(require(Permission.PORTAL_FIRM))],
+    lake: Annotated[Lake, Depends(get_lake)],
+    workspace: Annotated[Workspace, Depends(get_workspace)],
+    ops_engine: OpsEngine,
+    security: Annotated[Security, Depends(get_security)],
+) -> list[PolicyForMe]:
+    """Apply for or decline a policy pushed to my firm: the answer goes on the open service case
+    (an attached note for the enterprise service centre, which records the outcome)."""
+    uscc = firm_of(principal)
+    subjects = [f"{policy}:{g}" for g in _golden_ids(lake, uscc)]
+    with session(ops_engine) as db:
+        case_id = db.scalar(
+            select(Case.id).where(Case.topic == PolicyPush.name, Case.subject_type == SUBJECT_TYPE,
+                                  Case.subject_id.in_(subjects), Case.open_key.is_not(None))
+            .order_by(Case.id.desc()).limit(1)
+        )  # fmt: skip
+    if case_id is None:
+        raise HTTPException(404, detail=f"no open service case of policy {policy} for your firm")
+    comment = _ANSWER_ZH[body.answer] + (f"（{body.note.strip()}）" if body.note else "")
+    try:
+        desk.act(ops_engine, case_id, "attach", actor=f"firm:{principal.username}",
+                 comment=comment, clock=security.clock)  # fmt: skip
+    except (IllegalTransition, CaseConflict) as exc:
+        raise HTTPException(409, detail=str(exc)) from None
+    return my_policies(uscc, lake, workspace, ops_engine)
 
 
 # --- 企业诉求: an enterprise's request, a service case of its own ---------------------------------
