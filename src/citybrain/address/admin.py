@@ -800,8 +800,9 @@ class AdminReader:
                     chain[0][0].level,
                 )
 
-            best = min(score(c) for c in chains)
-            chains = [c for c in chains if score(c) == best]
+            scores = [score(c) for c in chains]
+            best = min(scores)
+            chains = [c for c, s in zip(chains, scores, strict=True) if s == best]
         if len(chains) > 1:
             ends = {c[-1][0].code for c in chains}
             if len(ends) > 1:
@@ -809,12 +810,18 @@ class AdminReader:
         chain = chains[0]
         deepest = chain[-1][0]
         lineage = self._lineage(deepest)
-        zones = [d for d, _ in chain if _is_zone(d)]
-        if zones:
+        zone = None  # and the old names read, in one pass over the chain
+        historical: tuple[str, ...] = ()
+        for division, kind in chain:
+            if zone is None and _is_zone(division):
+                zone = division
+            if kind & HISTORICAL:
+                historical = (*historical, self._history_note(division, text[:end]))
+        if zone is not None:
             # 天府新区华阳街道: keep the zone as written, not the street's statistical district.
-            lineage = [zones[0] if d.level == DISTRICT else d for d in lineage]
-            if zones[0] not in lineage:
-                lineage = [*self._lineage(zones[0]), *(d for d in lineage if d.level > DISTRICT)]
+            lineage = [zone if d.level == DISTRICT else d for d in lineage]
+            if zone not in lineage:
+                lineage = [*self._lineage(zone), *(d for d in lineage if d.level > DISTRICT)]
         if lineage[-1].level == PROVINCE:
             # 天津市 alone: a municipality is its own city too.
             city = self._divisions.get(lineage[-1].prefix + "0100")
@@ -822,11 +829,6 @@ class AdminReader:
                 lineage.append(city)
         inferred = chain[0][0].level > PROVINCE and lineage[0].level == PROVINCE
         found = tuple(lineage)
-        historical = tuple(
-            self._history_note(division, text[:end])
-            for division, kind in chain
-            if kind & HISTORICAL
-        )
         return AdminResult(
             end, found, inferred=inferred, historical=historical, levels=levels_of(found)
         )
