@@ -14,8 +14,10 @@ import pyarrow as pa
 import pytest
 from PIL import Image
 
+from api.scoped_data import findings_table, write_findings
 from citybrain.api import create_app
 from citybrain.api.security.accounts import create_user
+from citybrain.cases.opsdb_models import Case
 from citybrain.core import Workspace
 from citybrain.core.opsdb import connect, session
 from citybrain.topics.builtin.credit.repair import review
@@ -83,8 +85,22 @@ def seed_firm(workspace: Workspace) -> None:
         engine.write(pa.table({"decision_no": [PENALTY], "uscc": [uscc],
                                "violation": ["虚假宣传"], "decided_date": ["2023-05-01"]}),
                      "std", "penalty")  # fmt: skip
-        engine.write(pa.table({"uscc": [uscc], "name": ["示例科技有限公司"], "status": ["存续"]}),
+        engine.write(pa.table({"registration_id": ["R1"], "uscc": [uscc],
+                               "name": ["示例科技有限公司"], "status": ["存续"]}),
                      "std", "enterprise_registration")  # fmt: skip
+        links = pa.table({"source_table": ["enterprise_registration"], "source_key": ["R1"],
+                          "golden_enterprise_id": ["G1"]})  # fmt: skip
+        engine.write(links, "base", "enterprise_link")
+    pushed = findings_table(
+        [{"topic": "policy_push", "subject_type": "enterprise_policy",
+          "subject_id": "rd_credit:G1", "period": "2026-01"}]
+    )  # fmt: skip
+    write_findings(workspace, pushed, topic="policy_push")
+    with session(connect(workspace.ops_db_url)) as db:
+        db.add(Case(topic="policy_push", subject_type="enterprise_policy",
+                    subject_id="rd_credit:G1", period="2026-01", status="dispatched",
+                    open_key="policy_push|enterprise_policy|rd_credit:G1"))  # fmt: skip
+    with workspace.engine() as engine:
         scores = pa.table({
             "uscc": [uscc], "period": ["2026-01"], "score": [77], "grade": ["B"],
             "reasons": [[reason]], "model_version": ["credit-1"], "model_points": [82.0],
@@ -252,6 +268,9 @@ def test_a_firm_sees_its_grade_disputes_a_record_and_sees_the_repaired_grade(
     record.locator("textarea").fill("处罚决定已被复议撤销")
     axe_clean(page, "firm, dispute form")
     record.locator("form button[type=submit]").click()
+    # A pushed policy answered, a commitment its grade allows, and a request to the city.
+    page.locator("p.answers[data-policy='rd_credit'] button[data-answer='apply']").click()
+    page.wait_for_selector("#firm-policies .found")
     # A commitment its grade allows, and a request to the city with its receipt number.
     page.locator("li[data-commitment='compliance'] button").click()
     assert "守法经营承诺" in page.wait_for_selector("#firm-signed").inner_text()

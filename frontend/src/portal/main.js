@@ -381,6 +381,23 @@ function showFirm(out, credit, token) {
   firmExtras(extra, token);
 }
 
+function policyAnswers(p, token, extra) {
+  const buttons = ["apply", "decline"].map((answer) => {
+    const b = h("button", { type: "button", class: answer === "apply" ? "" : "secondary", "data-answer": answer }, t(`firm.answer.${answer}`));
+    b.addEventListener("click", async () => {
+      try {
+        await call(`/api/v1/portal/firm/policies/${encodeURIComponent(p.policy)}/answer`, { method: "POST", token, json: { answer } });
+        announce(t(`firm.answered.${answer}`));
+        firmExtras(extra, token);
+      } catch (e) {
+        b.after(errorBox(e));
+      }
+    });
+    return b;
+  });
+  return h("p", { class: "answers", "data-policy": p.policy }, ...buttons);
+}
+
 async function firmExtras(extra, token) {
   const [policies, requests, commitments] = await Promise.all(
     ["policies", "requests", "commitments"].map((p) => call(`/api/v1/portal/firm/${p}`, { token }).catch(() => null)));
@@ -392,7 +409,9 @@ async function firmExtras(extra, token) {
         ? h("ul", { id: "firm-policies" }, policies.map((p) => h("li", {},
             h("strong", {}, lang === "en" ? p.title_en : p.title_zh), ` · ${p.department}`,
             h("ul", { class: "hint" }, p.reasons.map((r) => h("li", {}, lang === "en" ? r.text_en : r.text_zh))),
-            p.case_status ? h("p", { class: "hint" }, t("firm.policyCase", { status: p.outcome ?? p.case_status })) : null)))
+            p.case_status ? h("p", { class: "hint" }, t("firm.policyCase", { status: p.outcome ?? p.case_status })) : null,
+            p.answer ? h("p", { class: "found" }, t(`firm.answered.${p.answer}`)) : null,
+            p.case_status && !["closed", "archived"].includes(p.case_status) ? policyAnswers(p, token, extra) : null)))
         : h("p", {}, t("firm.noPolicies"))));
   }
   if (commitments) {
