@@ -13,9 +13,11 @@ from sklearn.metrics import roc_auc_score
 from citybrain.core.catalog import Catalog
 from citybrain.topics import get_topic, validate_findings
 from citybrain.topics.builtin.credit import scorecard
+from citybrain.topics.builtin.credit.persons import GOLDEN
 from citybrain.topics.builtin.credit.topic import PERSON_SCORES_TABLE, SCORES_TABLE
 from citybrain.topics.runner import run_topic
 from topics.builtin.credit_city import CreditCity, build_credit_city, write_std
+from topics.builtin.credit_people import N, add_persons
 
 
 @pytest.fixture(scope="module")
@@ -24,17 +26,29 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> CreditCity:
 
 
 @pytest.fixture(scope="module")
-def scores(city: CreditCity) -> pa.Table:
+def people(city: CreditCity) -> tuple[np.ndarray, np.ndarray]:
+    """Residents beside the firms (graded by the same topic run): strain and court listing."""
+    return add_persons(city.workspace)
+
+
+@pytest.fixture(scope="module")
+def scores(city: CreditCity, people: tuple[np.ndarray, np.ndarray]) -> pa.Table:
     topic = get_topic("credit")
     catalog = Catalog.open(city.workspace.ops_db_url)
     with city.workspace.engine() as engine:
         run = run_topic(topic, city.workspace, engine, catalog)
         assert run.findings > 0
         table = engine.to_arrow(engine.table("topic", SCORES_TABLE))
-        # a lake without person links or utility arrears grades enterprises only
-        assert not engine.exists("topic", PERSON_SCORES_TABLE)
     catalog.close()
     return table.sort_by("uscc")
+
+
+@pytest.fixture(scope="module")
+def person_scores(city: CreditCity, scores: pa.Table) -> pa.Table:
+    """The residents' grades of the same run, in golden-id order (P00000 …)."""
+    with city.workspace.engine() as engine:
+        table = engine.to_arrow(engine.table("topic", PERSON_SCORES_TABLE))
+    return table.sort_by(GOLDEN)
 
 
 def test_every_enterprise_graded_with_reasons(city: CreditCity, scores: pa.Table) -> None:
@@ -93,6 +107,8 @@ def test_too_few_labels_grades_by_rules_only(tmp_path: Path) -> None:
     with city.workspace.engine() as engine:
         run_topic(get_topic("credit"), city.workspace, engine, catalog)
         scores = engine.to_arrow(engine.table("topic", SCORES_TABLE))
+        # a lake without person links or utility arrears grades enterprises only
+        assert not engine.exists("topic", PERSON_SCORES_TABLE)
     catalog.close()
     assert set(scores["model_version"].to_pylist()) == {"credit-1-rules-only"}
     grades = dict(zip(scores["uscc"].to_pylist(), scores["grade"].to_pylist(), strict=True))
@@ -144,3 +160,27 @@ def test_enterprises_are_placed_at_their_registered_address(
     placed = [lon[u] for u in city.uscc[:-10] if u in lon]
     assert placed and all(v is not None and 104.0 < v < 104.2 for v in placed)
     assert all(lon[u] is None for u in city.uscc[-10:] if u in lon)
+
+
+def test_every_account_holder_graded_with_reasons(person_scores: pa.Table) -> None:
+    table = person_scores
+    assert table.num_rows == N
+    assert set(table["grade"].to_pylist()) <= {"A", "B", "C", "D"}
+    assert not table["model_version"][0].as_py().endswith("rules-only")
+    low = [
+        r
+        for r, g in zip(table["reasons"].to_pylist(), table["grade"].to_pylist(), strict=True)
+        if g in "CD"
+    ]
+    assert low and all(r and all(x["text_zh"] and x["text_en"] for x in r) for r in low)
+
+
+def test_court_listing_means_d_and_resident_grades_follow_strain(
+    person_scores: pa.Table, people: tuple[np.ndarray, np.ndarray]
+) -> None:
+    strain, listed = people
+    grades = np.array(person_scores["grade"].to_pylist())
+    assert listed.any() and (grades[listed] == "D").all()
+    assert (person_scores["dishonest"].to_numpy()[listed] == 1).all()
+    risk = 100 - person_scores["score"].to_numpy()
+    assert roc_auc_score(strain > 1.0, risk) > 0.8
