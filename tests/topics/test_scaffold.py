@@ -17,6 +17,9 @@ from citybrain.core import UserError, Workspace
 from citybrain.topics.scaffold import scaffold_topic
 from cli.runner import run_cli
 
+# the tiny city's session fixture, shared with the built-in topics' tests
+from topics.builtin.conftest import tiny_std_workspace  # noqa: F401
+
 NAME = "noise_hotspots"
 
 
@@ -154,3 +157,62 @@ def test_it_installs_with_uv_pip_install_e_and_citybrain_lists_it(
             check=True,
         ).stdout
     )
+
+
+@pytest.mark.slow
+def test_the_installed_scaffold_runs_in_citybrain_run(
+    tiny_std_workspace: Workspace,  # noqa: F811 (the imported fixture)
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Installed (its dist-info and sources on the path), the scaffolded topic is a step of
+    `citybrain run` and stores its findings on the tiny city, like a built-in topic."""
+    from citybrain.api.deps.topics import installed_topics
+    from citybrain.pipeline import run_pipeline
+    from citybrain.topics import discover_topics
+    from citybrain.topics.runner import latest_findings
+    from fixtures.tinycity import copy_workspace
+
+    # the API reads installed topics once per process (create_app starts that scan): done before
+    # the package is on the path, so later tests in this process never see it
+    assert NAME not in installed_topics()
+    made = scaffold_topic(NAME, tmp_path / "pkg")
+    monkeypatch.syspath_prepend(str(made.root / "src"))
+    monkeypatch.syspath_prepend(str(_simulated_install(made.root, tmp_path)))
+    assert NAME in discover_topics()
+    workspace = copy_workspace(tiny_std_workspace.root, tmp_path / "ws")
+    summary = run_pipeline(workspace, only=f"topic:{NAME}")
+    step = next(s for s in summary.steps if s.name == f"topic:{NAME}")
+    assert step.status == "succeeded", (step.summary, step.error)
+    with workspace.engine() as engine:
+        findings = latest_findings(engine, NAME)
+    assert findings.num_rows == step.rows_out
+
+    # the API the web app reads serves its page, map layer and tile (installed topics are read
+    # once per server process: here the scan that sees the package, as a restarted server would)
+    from datetime import UTC, datetime, timedelta
+
+    from fastapi.testclient import TestClient
+
+    from citybrain.api import create_app
+    from citybrain.api.deps.topics import get_installed_topics
+    from citybrain.api.security import accounts, tokens
+    from citybrain.api.settings import ApiSettings
+    from citybrain.core.opsdb import session
+
+    app = create_app(workspace, ApiSettings(rate_limit_enabled=False, auth_cache_seconds=0))
+    app.dependency_overrides[get_installed_topics] = discover_topics
+    security = app.state.security
+    with session(security.ops_engine) as db:
+        user = accounts.create_user(db, "leader-1", role="leader", password=None).id
+    token = tokens.issue_access_token(
+        security.signing_key, user, datetime.now(UTC), timedelta(minutes=5)
+    )
+    with TestClient(app) as client:
+        got = client.get(f"/api/v1/topics/{NAME}", headers={"Authorization": f"Bearer {token}"})
+    security.ops_engine.dispose()
+    assert got.status_code == 200, got.text
+    info = got.json()
+    assert info["readiness"]["ready"] and info["has_findings"]
+    assert info["title_zh"] and info["map_layers"] and info["overview_tiles"]
+    assert NAME not in installed_topics()
