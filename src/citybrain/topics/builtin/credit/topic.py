@@ -1,8 +1,12 @@
-"""守信通 credit topic: grades every enterprise A/B/C/D with reason codes and keeps the history.
+"""守信通 credit topic: grades every enterprise and every resident the city holds credit records of
+A/B/C/D with reason codes, and keeps the history.
 
 Each run writes every enterprise's grade to ``topic/credit_scores`` (one ``run_id`` partition per
 run, so the partitions are the score history) and raises findings for grades C and D. The API's
-credit report, entity 360 and the web app read the newest run of ``credit_scores``.
+credit report, entity 360 and the web app read the newest run of ``credit_scores``. Residents
+(``persons``: utility arrears and court listings, when the lake has person links and the arrears
+list) go to ``topic/credit_person_scores`` the same way; they raise no findings (personal data),
+and the API shows a resident's grade only under an unmask grant.
 """
 
 from __future__ import annotations
@@ -250,6 +254,8 @@ class Credit(Topic):
                     "以数据中已有的失信、处罚、承诺未履约记录为训练标签），再按规则扣分："
                     "行政处罚、承诺未履约扣分，承诺已履约加分；列入失信被执行人名单直接评为D级。"
                     "A≥80分，B≥65分，C≥50分，其余为D。这里列出C、D级企业及其原因。"
+                    "居民个人信用按水电气欠费催缴和失信被执行人记录同样评分（欠费3个月以上扣分），"
+                    "属个人信息，不在此列出，仅在一人一档中凭脱敏授权查看。"
                 ),
                 text_en=(
                     "Each enterprise gets scorecard points from its behaviour — tax, social"
@@ -257,7 +263,10 @@ class Credit(Topic):
                     " on the dishonesty, penalty and broken-commitment records the data holds) —"
                     " then rule points: penalties and broken commitments cost points, kept ones"
                     " add some; the court dishonesty list means grade D. A ≥ 80, B ≥ 65, C ≥ 50,"
-                    " else D. Grades C and D are listed here with their reasons."
+                    " else D. Grades C and D are listed here with their reasons. Residents are"
+                    " graded the same way from utility arrears notices and the court list"
+                    " (arrears of 3+ months cost points); their grades are personal data, not"
+                    " listed here, shown on a person's 360 page under an unmask grant only."
                 ),
             ),
             PagePanel(
