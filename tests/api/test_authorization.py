@@ -31,6 +31,7 @@ from citybrain.api.deps import (
     require,
     route_permission,
 )
+from citybrain.api.deps.auth import Require
 from citybrain.api.pii import get_masker
 from citybrain.api.security.roles import ROLE_PERMISSIONS, Permission, Role
 from citybrain.core import Workspace
@@ -72,6 +73,16 @@ ROUTES = _build_routes()
 
 def _uses(dependant: Dependant, calls: set[object]) -> bool:
     return any(d.call in calls or _uses(d, calls) for d in dependant.dependencies)
+
+
+def _required(dependant: Dependant) -> set[Permission]:
+    """Every permission a route's dependencies require: all of them must be held."""
+    found: set[Permission] = set()
+    for dependency in dependant.dependencies:
+        if isinstance(dependency.call, Require):
+            found.add(dependency.call.permission)
+        found |= _required(dependency)
+    return found
 
 
 def stand_in_printer(html: str) -> bytes:
@@ -126,6 +137,8 @@ def test_route_role_scope(
     route = _route(harness.app, method, path)
     permission = route_permission(route)
     assert permission is not None
+    needed = _required(route.dependant)  # a route may require more than one permission
+    allowed = role is not None and needed <= ROLE_PERMISSIONS[role]
     headers = {} if role is None else {"Authorization": f"Bearer {tokens[f'{role.value}/{side}']}"}
     response = harness.client.request(method, _fill(path), headers=headers)
     assert response.status_code < 500, response.text
@@ -133,14 +146,15 @@ def test_route_role_scope(
         assert response.status_code not in (401, 403)
     elif role is None:
         assert response.status_code == 401
-    elif permission in ROLE_PERMISSIONS[role]:
+    elif allowed:
         assert response.status_code not in (401, 403), response.text
     else:
         assert response.status_code == 403
-        assert permission.value in response.json()["detail"]
+        lacking = needed - ROLE_PERMISSIONS[role]
+        assert any(p.value in response.json()["detail"] for p in lacking), response.text
 
     key = f"{method} {path}"
-    if key in SCOPED_ROUTES and role is not None and permission in ROLE_PERMISSIONS[role]:
+    if key in SCOPED_ROUTES and role is not None and allowed:
         url, saw_subject = SCOPED_ROUTES[key]
         scoped = harness.client.request(method, url, headers=headers)
         sees_city = side == "none" and role.value not in ("clerk", "public")
