@@ -11,10 +11,11 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.encoders import jsonable_encoder
 from starlette.routing import Match, Mount
 from starlette.types import Scope
 
-from citybrain.api.deps import check_every_route_guarded
+from citybrain.api.deps import SECURITY_SCHEMES, api_routes, check_every_route_guarded, signs_in
 
 _ERROR = {
     "content": {
@@ -39,14 +40,31 @@ _WITH_BODY = {
 
 
 def document_security(app: FastAPI) -> None:
-    """Wrap ``app.openapi`` so the generated document carries permissions and refusals."""
+    """Wrap ``app.openapi`` so the generated document carries permissions and refusals, and the
+    ways to sign in (``deps.SECURITY_SCHEMES``) on every operation that authenticates: the schemes
+    are called inside ``authenticate``, not declared as dependencies, so FastAPI does not see them.
+    """
     generate: Callable[[], dict[str, Any]] = app.openapi
 
     def openapi() -> dict[str, Any]:
         schema = generate()
         permissions = check_every_route_guarded(app.routes)
+        signed_in = {
+            f"{method} {route.path}"
+            for route in api_routes(app.routes)
+            if signs_in(route)
+            for method in route.methods
+        }
+        if signed_in:
+            schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+            for scheme in SECURITY_SCHEMES:
+                schemes[scheme.scheme_name] = jsonable_encoder(
+                    scheme.model, by_alias=True, exclude_none=True
+                )
         for path, operations in schema.get("paths", {}).items():
             for method, operation in operations.items():
+                if f"{method.upper()} {path}" in signed_in:
+                    operation["security"] = [{s.scheme_name: []} for s in SECURITY_SCHEMES]
                 permission = permissions.get(f"{method.upper()} {path}", "public")
                 operation["x-permission"] = str(permission)
                 responses = operation.setdefault("responses", {})

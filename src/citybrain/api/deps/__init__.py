@@ -16,6 +16,7 @@ A test swaps any of them with ``app.dependency_overrides[get_x] = …``.
 
 from citybrain.api.deps.auth import (
     PURPOSE_HEADER,
+    SECURITY_SCHEMES,
     ApiRouteInfo,
     Principal,
     PrincipalCache,
@@ -29,6 +30,7 @@ from citybrain.api.deps.auth import (
     public,
     require,
     route_permission,
+    signs_in,
 )
 from citybrain.api.deps.credit import CreditIndexDep, credit_index
 from citybrain.api.deps.lake import Lake, LakeDep, get_lake
@@ -48,6 +50,7 @@ from citybrain.api.deps.topics import (
 
 __all__ = [
     "PURPOSE_HEADER",
+    "SECURITY_SCHEMES",
     "ApiRouteInfo",
     "CatalogDep",
     "CreditIndexDep",
@@ -83,5 +86,6 @@ __all__ = [
     "require",
     "route_permission",
     "scoped_findings",
+    "signs_in",
     "warm_up",
 ]

@@ -26,6 +26,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from fastapi.security.base import SecurityBase
 from sqlalchemy import Engine as SqlEngine
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute
@@ -45,6 +46,8 @@ _T = TypeVar("_T", str, int)
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False)
+# The ways to sign in, in the order OpenAPI lists them on an operation that needs it.
+SECURITY_SCHEMES: tuple[SecurityBase, ...] = (oauth2_scheme, api_key_scheme)
 
 
 class PrincipalCache:
@@ -213,19 +216,18 @@ def _unauthorised(message: str) -> HTTPException:
     return HTTPException(401, detail=message, headers={"WWW-Authenticate": "Bearer"})
 
 
-async def authenticate(
-    request: Request,
-    bearer: Annotated[str | None, Depends(oauth2_scheme)],
-    api_key: Annotated[str | None, Depends(api_key_scheme)],
-) -> Principal:
+async def authenticate(request: Request) -> Principal:
     """The caller, from ``X-API-Key`` or a bearer token; 401 when neither is valid.
 
     A caller seen in the last ``auth_cache_seconds`` is answered from memory on the event loop;
     otherwise the ops database is asked from a worker thread.
     """
-    # Read from app.state, as get_security does, rather than through Depends(get_security): every
-    # dependency node costs FastAPI several microseconds per request, even when cached.
+    # Every dependency node costs FastAPI's solve_dependencies several microseconds per request,
+    # even a cached one, so the security state comes from app.state (as get_security gives it)
+    # and the two schemes are called here instead of declared as Depends; ``api.openapi`` puts
+    # them in the OpenAPI document of every operation that signs in (``signs_in``).
     security: Security = request.app.state.security
+    api_key = await api_key_scheme(request)
     if api_key:
         cache_key = "key:" + hash_key(api_key)
         cached = security.principals.get(cache_key)
@@ -233,6 +235,7 @@ async def authenticate(
             cached = await _lookup(security, cache_key, _principal_for_key, api_key)
         _rate_limit(security, f"key:{cached.key_prefix}")
         return cached
+    bearer = await oauth2_scheme(request)
     if not bearer:
         raise _unauthorised("sign in: send a bearer token or an X-API-Key header")
     try:
@@ -416,6 +419,11 @@ def route_permission(route: ApiRouteInfo) -> Permission | Literal["public"] | No
         if isinstance(call, Require):
             return call.permission
     return "public" if any(isinstance(call, Public) for call in calls) else None
+
+
+def signs_in(route: ApiRouteInfo) -> bool:
+    """Whether the route authenticates its caller (``require``, or ``authenticate`` itself)."""
+    return any(call is authenticate for call in _walk(route.dependant))
 
 
 class UnguardedRoute(RuntimeError):
