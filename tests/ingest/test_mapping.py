@@ -13,7 +13,13 @@ from citybrain.core.errors import UserError
 from citybrain.ingest.connectors.base import with_positions
 from citybrain.ingest.contract import Mapping
 from citybrain.ingest.coords import wgs84_to_gcj02
-from citybrain.ingest.mapping import _distinct, apply_plan, detect_drift, plan_mapping
+from citybrain.ingest.mapping import (
+    _distinct,
+    _may_hold,
+    apply_plan,
+    detect_drift,
+    plan_mapping,
+)
 
 
 def run(
@@ -200,6 +206,24 @@ def test_dates_repeated_over_many_rows_land_as_each_row_would_alone() -> None:
     assert _distinct(pa.array(data["日期"] * times)) is not None  # the repeated path was taken
     unique = [f"2024-01-01 {i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}" for i in range(5000)]
     assert _distinct(pa.array(unique)) is None
+
+
+def test_null_markers_among_long_values_and_none_to_look_for() -> None:
+    landed, bad = run_typed(
+        [{"source": "户号", "target": "account_no", "required": True},
+         {"source": "地址", "target": "address"}],
+        pa.table({"户号": ["W000000001", " NULL ", "W000000003"],
+                  "地址": ["天府大道1号", "-", "\\N"]}),
+        mapping={"null_values": ["NULL", "\\N", "-"]},
+    )  # fmt: skip
+    assert [(r["account_no"], r["address"]) for r in landed] == [
+        ("W000000001", "天府大道1号"),
+        ("W000000003", None),
+    ]
+    assert bad == [(2, "missing:户号")]
+    assert not _may_hold(pa.array(["W000000001", "天府大道1号", None]), ["NULL", "\\N", ""])
+    assert _may_hold(pa.array(["W000000001", "NA"]), ["NULL"])
+    assert not _may_hold(pa.array([None, None], pa.string()), ["NULL"])
 
 
 def run_typed(

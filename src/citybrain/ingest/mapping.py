@@ -358,11 +358,18 @@ def _markers_never_cast(markers: tuple[str, ...], kind: str) -> bool:
 def _normalise(values: Column, mapping: Mapping) -> Column:
     if mapping.trim:
         values = pc.utf8_trim_whitespace(values)
-    if mapping.null_values:
+    if mapping.null_values and _may_hold(values, mapping.null_values):
         is_null_marker = pc.is_in(values, value_set=pa.array(mapping.null_values, pa.string()))
         if pc.any(is_null_marker).as_py():
             values = pc.if_else(is_null_marker, _NULL_TEXT, values)
     return values
+
+
+def _may_hold(values: Column, markers: Sequence[str]) -> bool:
+    """Whether any value is short enough to be one of ``markers``: ids, names, addresses and
+    dates are longer than NULL or \\N, and their lengths are read without hashing every value."""
+    shortest = pc.min(pc.binary_length(values)).as_py()
+    return shortest is not None and shortest <= max(len(m.encode()) for m in markers)
 
 
 def _delivered(plan: MappingPlan, names: list[str], chunk: pa.Table) -> tuple[pa.DataType, Column]:
