@@ -6,7 +6,9 @@ is generated (tiny, the systems its profile hands over) and landed here. At tiny
 figures are degenerate (one group rental dwelling, no distressed firm: F1 0.0 and rules-only AUC
 0.5 in both), so the 0.05 comparison alone could hardly fail; the test also asks that each firm
 gets the same credit score and grade in both cities (the same world, other schemas, code lists,
-formats and addresses), which fails as soon as a contract loses or changes a row. The side by
+formats and addresses): it fails when a firm is lost or doubled, or a penalty is not linked to
+its firm. At tiny credit grades by rules only, so its tax and social-security columns are checked
+per column by test_adoption.py, not here. The side by
 side with figures that mean something is ``benchmarks/adoption.py`` (see its docstring for the
 smallest size where they do).
 """
