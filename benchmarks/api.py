@@ -13,7 +13,9 @@ court listings, commitments, tax declarations), each request for a random one: A
 authentication, the rate limiter, the permission check, one hash-chained audit row committed
 before the answer (credit reads are audited), the index lookup, masking and the reasons. The bare
 side is a FastAPI app with one endpoint returning a constant: the ceiling on this machine.
-Afterwards the audit rows are counted against the requests and the chain is verified.
+Afterwards the audit rows are counted against the requests and the chain is verified. Besides
+req/s and latency, each side reports the CPU its server processes spent per answer (Linux
+/proc), which is steadier than req/s when others share the cores.
 """
 
 from __future__ import annotations
@@ -186,9 +188,25 @@ end
 """
 
 
+def server_cpu_seconds(pgid: int) -> float:
+    """User + system CPU seconds of every live process in the server's process group (Linux)."""
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[2]) == pgid:  # fields[2] is pgrp; [11], [12] utime, stime
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def load_wrk(
     base: str, path: str, n: int, key: str, seconds: float, connections: int, scratch: Path,
-    warmup: float,
+    warmup: float, server_pgid: int,
 ) -> dict[str, Any]:  # fmt: skip
     out = scratch / f"wrk-{time.monotonic_ns()}.json"
     script = scratch / "load.lua"
@@ -197,7 +215,9 @@ def load_wrk(
     common = ["wrk", "-t1", f"-c{connections}", "-s", str(script), "--timeout", "10s", base]
     # Warm-up: every worker builds its credit index and finishes its start-up imports.
     subprocess.run([*common[:1], f"-d{warmup:g}s", *common[1:]], check=True, capture_output=True)
+    cpu_before = server_cpu_seconds(server_pgid)
     subprocess.run([*common[:1], f"-d{seconds:g}s", *common[1:]], check=True, capture_output=True)
+    cpu = server_cpu_seconds(server_pgid) - cpu_before
     raw = json.loads(out.read_text(encoding="utf-8"))
     elapsed = raw["duration_us"] / 1e6
     return {
@@ -205,6 +225,8 @@ def load_wrk(
         "requests": raw["requests"],
         "seconds": round(elapsed, 2),
         "requests_per_second": round(raw["requests"] / elapsed, 1),
+        # CPU the server's processes spent per answer: steadier than req/s on a shared machine.
+        "server_cpu_ms_per_request": round(cpu * 1000 / max(raw["requests"], 1), 3),
         "latency_ms": {
             "p50": round(raw["p50_us"] / 1000, 2),
             "p90": round(raw["p90_us"] / 1000, 2),
@@ -291,8 +313,9 @@ def run_side(
         before = os.getloadavg()
         if shutil.which("wrk") and not args.python_client:
             result = load_wrk(
-                base, template, n, auth, args.seconds, args.connections, scratch, args.warmup
-            )
+                base, template, n, auth, args.seconds, args.connections, scratch, args.warmup,
+                process.pid,
+            )  # fmt: skip
         else:
             result = asyncio.run(
                 _load_python(base, paths, auth, args.seconds, args.connections, args.warmup)
@@ -368,11 +391,15 @@ def main() -> None:
         "citybrain_credit_report": citybrain | {"audit_rows": audit_rows, "chain_ok": chain_ok},
         "target": {"requests_per_second": 2000, "p99_ms": 50, "cores": 2},
     }
-    print(f"{'side':<18}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>9}  load avg")
+    print(
+        f"{'side':<18}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>9}{'cpu ms/req':>12}"
+        "  load avg"
+    )
     for name, side in (("bare constant", bare), ("citybrain credit", citybrain)):
         print(
             f"{name:<18}{side['requests_per_second']!s:>10}{side['latency_ms']['p50']!s:>10}"
-            f"{side['latency_ms']['p99']!s:>10}{side['non_2xx']!s:>9}  "
+            f"{side['latency_ms']['p99']!s:>10}{side['non_2xx']!s:>9}"
+            f"{side.get('server_cpu_ms_per_request', '-')!s:>12}  "
             f"{side['load_average_before_after']}"
         )
     print(f"audit rows written: {audit_rows} (warm-up included), chain verified: {chain_ok}")
