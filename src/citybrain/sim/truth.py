@@ -67,6 +67,7 @@ Evaluation reads this folder; the pipeline never does. One row per …
 - truck_violations: truck and day: outside_hours, illegal_dumping (with place), no_permit,
   off_route (with a point of the detour).
 - bike_overparking, bike_zones: zone and snapshot over its quota; the zones.
+- road_congestion: road segment (road, number along it, middle) and hour jammed on most weekdays.
 - pollution_episodes, pollution_affected_sensors: episode with source kind, place, pollutant
   and time; sensors it raised. faulty_sensors: sensor broken (stuck, zero, impossible, drift)
   from start to end, never while an episode raises it.

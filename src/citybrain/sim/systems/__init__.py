@@ -34,6 +34,7 @@ from citybrain.sim.systems import (
     screening,
     social_security,
     tax,
+    taxi_gps,
     utility_arrears,
     water,
 )
@@ -62,6 +63,7 @@ _MODULES: tuple[ModuleType, ...] = (
     screening,
     muck_permits,
     muck_gps,
+    taxi_gps,
     bikes,
     air_quality,
     parking,
@@ -74,6 +76,7 @@ SYSTEMS: dict[str, Callable[[SystemContext], None]] = {m.SYSTEM: m.build for m i
 BULK: tuple[str, ...] = (
     bikes.SYSTEM,
     muck_gps.SYSTEM,
+    taxi_gps.SYSTEM,
     parking.SYSTEM,
     air_quality.SYSTEM,
     power.SYSTEM,
@@ -86,5 +89,7 @@ pings, sensor and parking readings) where the volume is, biggest first at city s
 BY_MONTHS: dict[str, Callable[[SystemContext, range], None]] = {bikes.SYSTEM: bikes.build_months}
 """Modules that can build a range of months on its own (the biggest stream: bike positions)."""
 
-MAP_ONLY: frozenset[str] = frozenset({bikes.SYSTEM, parking.SYSTEM, air_quality.SYSTEM})
+MAP_ONLY: frozenset[str] = frozenset(
+    {bikes.SYSTEM, parking.SYSTEM, air_quality.SYSTEM, taxi_gps.SYSTEM}
+)
 """Modules that read only the map, never the people or the enterprises."""
