@@ -1,8 +1,8 @@
 """Issue 26: a topic scaffolded by `citybrain topic new`, installed with `uv pip install -e` into a
 throwaway environment (which sees this project's packages through a .pth file; the project .venv is
-untouched), runs as its own step in `citybrain run` on a copy of the tiny city's standardised
-workspace, and `citybrain serve` from that environment shows its page, map layer and overview tile
-in Chromium."""
+untouched), is listed by `citybrain topic list`, runs as its own step in `citybrain run` on a copy
+of the tiny city's standardised workspace, and `citybrain serve` from that environment shows its
+page, map layer and overview tile in Chromium."""
 
 # ruff: noqa: F811 (test arguments are the imported fixtures)
 
@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,14 @@ def test_a_scaffolded_topic_runs_in_the_pipeline_and_shows_in_the_web_app(
     with session(connect(workspace.ops_db_url)) as db:
         create_demo_users(db, street="S01")
     env = {**os.environ, "COLUMNS": "200"}
+    listed = subprocess.run(
+        _citybrain(python, root, "topic", "list"), capture_output=True, text=True, timeout=300,
+        env=env,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    assert NAME in listed.stdout and "group_rental" in listed.stdout
+    # installed into the throwaway environment only: this project's own one does not list it
+    assert NAME not in {point.name for point in entry_points(group="citybrain.topics")}
     ran = subprocess.run(
         _citybrain(python, root, "run", "--only", f"topic:{NAME}"),
         capture_output=True, text=True, timeout=300, env=env,
