@@ -10,8 +10,9 @@ second process, or from a small asyncio client in this process when wrk is absen
 The citybrain side is the real route, ``GET /api/v1/enterprises/{uscc}/credit-report``, over a
 workspace whose std zone holds ``--enterprises`` synthetic enterprises (registrations, penalties,
 court listings, commitments, tax declarations), each request for a random one: API-key
-authentication, the rate limiter, the permission check, one hash-chained audit row committed
-before the answer (credit reads are audited), the index lookup, masking and the reasons. The bare
+authentication, the rate limiter, the permission check, one hash-chained audit row (credit reads
+are audited; a masked read's row is queued and group-committed within ``[api] audit_flush_ms``),
+the index lookup, masking and the reasons. The bare
 side is a FastAPI app with one endpoint returning a constant: the ceiling on this machine.
 Afterwards the audit rows are counted against the requests and the chain is verified. Besides
 req/s and latency, each side reports the CPU its server processes spent per answer (Linux
