@@ -322,6 +322,10 @@ SCOPED_DATA_ROUTES: dict[str, tuple[str, Callable[[httpx.Response], bool]]] = {
     ),
     "GET /api/v1/topics/{topic}/labels": ("/api/v1/topics/group_rental/labels", _labels_p1),
     "GET /api/v1/entities/person/{id}": ("/api/v1/entities/person/P1", _found),
+    "GET /api/v1/entities/person/{id}/credit-report": (
+        "/api/v1/entities/person/P1/credit-report",
+        _found,
+    ),
     "GET /api/v1/entities/enterprise/{id}": ("/api/v1/entities/enterprise/E1", _found),
     "GET /api/v1/entities/dwelling/{id}": ("/api/v1/entities/dwelling/D1", _found),
     "GET /api/v1/entities/search": ("/api/v1/entities/search?kind=person&q=张三", _hits_p1),
