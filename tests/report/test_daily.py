@@ -165,8 +165,11 @@ def _opened_in_db(workspace: Workspace) -> int:
 
 
 def test_daily_report_html_and_pdf(
-    workspace: Workspace, capsys: pytest.CaptureFixture[str]
+    workspace: Workspace, capsys: pytest.CaptureFixture[str], browser: object
 ) -> None:
+    """``browser``: the browser tests' Playwright, already started in this thread — as in a test
+    worker that ran a browser test first; the report still prints (it prints in a thread of its
+    own: Playwright's sync API refuses a thread where another one runs)."""
     import pypdfium2 as pdfium  # type: ignore[import-untyped]
 
     main(["-w", str(workspace.root), "report", "daily", "--date", DAY.isoformat()])

@@ -7,6 +7,7 @@ set in the installed Noto CJK fonts and embedded by Chromium.
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -55,7 +56,15 @@ def chromium_executable() -> str | None:
 
 def print_pdf(html: Path, pdf: Path) -> None:
     """Print ``html`` to ``pdf`` (A4, backgrounds) with headless Chromium; the file appears
-    whole or not at all (printed beside it, then renamed)."""
+    whole or not at all (printed beside it, then renamed).
+
+    Printed from a thread of its own: Playwright's sync API refuses a thread in which an asyncio
+    loop runs — a server's, or another sync Playwright's already started in that thread."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="print-pdf") as pool:
+        pool.submit(_print_pdf, html, pdf).result()
+
+
+def _print_pdf(html: Path, pdf: Path) -> None:
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
