@@ -17,7 +17,7 @@ from citybrain.core.catalog import Catalog
 from citybrain.topics import Topic, TopicContext, discover_topics, get_topic
 from citybrain.topics.check import ContractCheck, check_contract
 from citybrain.topics.evaluation_store import save_evaluation
-from citybrain.topics.runner import TopicRun, check_inputs, latest_findings, run_topic
+from citybrain.topics.runner import TopicRun, check_inputs, latest_findings, run_topic, topic_params
 
 topic_app = typer.Typer(help="List, run and evaluate topics (专题).", no_args_is_help=True)
 
@@ -268,7 +268,7 @@ def evaluate(
             workspace=workspace,
             engine=engine,
             run_id=run_id,
-            params=topic.default_params(),
+            params=topic_params(workspace, topic),  # the city's, as its runs use
             model_version=topic.model_version,
         )
         try:

@@ -45,19 +45,16 @@ def run_and_evaluate(
 ) -> dict[str, Any]:
     """Run ``topic`` (with its imported bundle's parameters, if any), evaluate it against
     ``truth`` and keep the evaluation; its figures, findings and the run's id."""
-    from citybrain.topics.bundle import imported_params
     from citybrain.topics.evaluation_store import save_evaluation
-    from citybrain.topics.runner import latest_findings, read_inputs, run_topic
-    from citybrain.topics.settings import workspace_params
+    from citybrain.topics.runner import latest_findings, read_inputs, run_topic, topic_params
 
     with Catalog.open(workspace.ops_db_url) as catalog, workspace.engine() as engine:
         run = run_topic(topic, workspace, engine, catalog, run_id=run_id)
-        params = imported_params(workspace, topic) or workspace_params(workspace, topic)
         ctx = TopicContext(
             workspace=workspace,
             engine=engine,
             run_id=run.run_id,
-            params=params,
+            params=topic_params(workspace, topic),
             model_version=topic.model_version,
             inputs=read_inputs(topic, engine),
         )

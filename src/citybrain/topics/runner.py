@@ -125,6 +125,16 @@ def run_declared(topic: Topic, ctx: TopicContext, engine: Engine) -> pa.Table:
         ) from exc
 
 
+def topic_params(workspace: Workspace, topic: Topic) -> TopicParams:
+    """The parameters ``topic`` runs and is evaluated with in this city: an imported bundle's (a
+    topic taken over from another city), else ``[topics.NAME]`` of citybrain.toml over its
+    defaults."""
+    from citybrain.topics.bundle import imported_params
+    from citybrain.topics.settings import workspace_params
+
+    return imported_params(workspace, topic) or workspace_params(workspace, topic)
+
+
 def run_topic(
     topic: Topic,
     workspace: Workspace,
@@ -144,17 +154,11 @@ def run_topic(
     if not check.passed:
         raise MissingInputs(check.message(), hint="ingest and standardise those sources first")
     run_id = run_id or new_run_id()
-    if params is None:
-        from citybrain.topics.bundle import imported_params
-        from citybrain.topics.settings import workspace_params
-
-        # a bundle taken over from another city, else [topics.NAME] of citybrain.toml
-        params = imported_params(workspace, topic) or workspace_params(workspace, topic)
     ctx = TopicContext(
         workspace=workspace,
         engine=engine,
         run_id=run_id,
-        params=params,
+        params=topic_params(workspace, topic) if params is None else params,
         model_version=topic.model_version,
         labels=labels,
         inputs=read_inputs(topic, engine) if inputs is None else inputs,

@@ -110,12 +110,17 @@ def test_evaluate_prints_the_keys(
     tiny_std_workspace: Workspace, tiny_truth: Path, tmp_path: Path
 ) -> None:
     from citybrain.cli.main import app
+    from fixtures.tinycity import copy_workspace
 
+    # the city's own threshold ([topics.group_rental]) is the one evaluated, as its runs use it
+    city = copy_workspace(tiny_std_workspace.root, tmp_path / "ws")
+    with (city.root / "citybrain.toml").open("a", encoding="utf-8") as toml:
+        toml.write("\n[topics.group_rental]\nthreshold = 0.65\n")
     result = CliRunner().invoke(
         app,
         [
             "-w",
-            str(tiny_std_workspace.root),
+            str(city.root),
             "topic",
             "evaluate",
             "group_rental",
@@ -129,12 +134,13 @@ def test_evaluate_prints_the_keys(
     for key in ("precision", "recall", "f1", "precision_at_100", "baselines"):
         assert key in figures
     assert set(figures["baselines"]) == {"electricity_threshold", "isolation_forest"}
+    assert figures["threshold"] == 0.65
     assert Path(figures["extra"]["pr_curve_png"]).is_file()
     assert json.loads(Path(figures["extra"]["json"]).read_text("utf-8"))["topic"] == "group_rental"
     # Kept as the topic's latest evaluation, for its web page.
     from citybrain.topics.evaluation_store import load_evaluation
 
-    stored = load_evaluation(tiny_std_workspace, "group_rental")
+    stored = load_evaluation(city, "group_rental")
     assert stored is not None and stored.f1 == figures["f1"]
     assert stored.extra["model_version"] and stored.extra["evaluated_at"]
 
