@@ -1,8 +1,7 @@
 """The nearest parking lots with free spaces now: the public answer the resident portal uses.
 
-A point is given as ``lon``/``lat`` or as a typed address. The address parser reads the address
-(``citybrain.address.parse``) and its most specific part found in the standard address register
-places it: an estate's building, the estate, a road number, the road (the mean of what matched).
+A point is given as ``lon``/``lat`` or as a typed address, which ``api.addresses`` reads and places
+on the standard address register as the portal does (typos corrected by the register's index).
 Each lot's newest snapshot comes from ``std.parking_occupancy`` (read once per version of the
 table, kept per app); distances are great-circle metres, vectorised over every lot.
 """
@@ -18,7 +17,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from citybrain.address import parse
 from citybrain.api.deps import Lake
 
 EARTH_M = 6_371_008.8
@@ -92,63 +90,3 @@ def nearest(lots: pa.Table, point: Point, k: int, min_free: int) -> pa.Table:
     return kept.take(pa.array(order)).append_column(
         "distance_m", pa.array(np.round(metres[order], 1), pa.float64())
     )
-
-
-def register(state: Any, lake: Lake) -> pa.Table | None:
-    """The register's addresses with a point (the columns placing needs), None without one."""
-
-    def read() -> pa.Table | None:
-        if not lake.exists("std", "standard_address"):
-            return None
-        columns = ["full_address", "level", "road_name", "road_no", "estate_name",
-                   "building_no", "lon", "lat"]  # fmt: skip
-        with lake.engine() as engine:
-            t = engine.table("std", "standard_address")
-            if not set(columns) <= set(t.columns):
-                return None
-            t = t.filter(t.lon.notnull() & t.lat.notnull() & t.level.isin(LEVELS))
-            return engine.to_arrow(t.select(*columns))
-
-    table: pa.Table | None = _cached(state, "parking_register", lake, "standard_address", read)
-    return table
-
-
-LEVELS = ("road_number", "building")
-
-
-def _equal(table: pa.Table, column: str, value: str) -> pa.Array:
-    return pc.fill_null(pc.equal(table[column], value), False)
-
-
-def place(addresses: pa.Table, text: str) -> Point | None:
-    """Where the register puts a typed address: its most specific part that matches."""
-    p = parse(text)
-    building = _equal(addresses, "level", "building")
-    tries: list[tuple[str, pa.Array]] = []
-    if p.estate:
-        estate = _equal(addresses, "estate_name", p.estate)
-        if p.building:
-            number = _equal(addresses, "building_no", p.building)
-            tries.append(("building", pc.and_(estate, number)))
-        tries.append(("estate", pc.and_(estate, building)))
-    if p.road:
-        road = _equal(addresses, "road_name", p.road)
-        number = _equal(addresses, "level", "road_number")
-        if p.road_number:
-            tries.append(
-                ("road_number", pc.and_(pc.and_(road, number),
-                                        _equal(addresses, "road_no", p.road_number)))
-            )  # fmt: skip
-        tries.append(("road", pc.and_(road, number)))
-    for level, mask in tries:
-        hit = addresses.filter(mask)
-        if hit.num_rows:
-            words = hit["full_address"][0].as_py() if level in ("building", "road_number") else (
-                p.estate if level == "estate" else p.road)  # fmt: skip
-            return Point(
-                float(pc.mean(hit["lon"]).as_py()),
-                float(pc.mean(hit["lat"]).as_py()),
-                matched=words,
-                level=level,
-            )
-    return None
