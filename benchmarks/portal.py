@@ -30,15 +30,13 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 from typing import Any
+
+from webserver import serve
 
 from citybrain.core import Workspace
 from citybrain.core.opsdb import upgrade
@@ -58,33 +56,6 @@ FCP = (
     "() => (performance.getEntriesByName('first-contentful-paint')[0] || {startTime: null})"
     ".startTime"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def serve(root: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    exe = shutil.which("citybrain") or str(Path(sys.executable).parent / "citybrain")
-    process = subprocess.Popen(
-        [exe, "-w", str(root), "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 240  # a shared machine under load starts slowly
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/health", timeout=1).read()
-            return process, url
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("citybrain serve did not answer /health within 240 s")
 
 
 def summary(values: list[float]) -> dict[str, float]:

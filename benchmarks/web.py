@@ -32,19 +32,18 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from webserver import serve
 
 from citybrain.api.security.accounts import create_demo_users
 from citybrain.cases import CaseSettings, open_cases
@@ -168,33 +167,6 @@ def build_workspace(root: Path, source: Path, findings: int, cases: int) -> dict
 
 
 # --- the server -----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def serve(root: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    exe = shutil.which("citybrain") or str(Path(sys.executable).parent / "citybrain")
-    process = subprocess.Popen(
-        [exe, "-w", str(root), "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 240  # a shared machine under load starts slowly
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/health", timeout=1).read()
-            return process, url
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("citybrain serve did not answer /health within 240 s")
 
 
 # --- the browser ----------------------------------------------------------------------------------
