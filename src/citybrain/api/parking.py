@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from citybrain.api.deps import Lake
+from citybrain.core.coords import great_circle_m
 
-EARTH_M = 6_371_008.8
 LOT_COLUMNS = ("lot_id", "name", "capacity", "free", "updated_at", "lon", "lat")
 
 
@@ -81,11 +81,12 @@ def nearest(lots: pa.Table, point: Point, k: int, min_free: int) -> pa.Table:
         pc.fill_null(pc.greater_equal(lots["free"], min_free), False),
     )
     kept = lots.filter(usable)
-    lon = np.radians(kept["lon"].to_numpy(zero_copy_only=False).astype(float))
-    lat = np.radians(kept["lat"].to_numpy(zero_copy_only=False).astype(float))
-    lon0, lat0 = np.radians(point.lon), np.radians(point.lat)
-    a = np.sin((lat - lat0) / 2) ** 2 + np.cos(lat) * np.cos(lat0) * np.sin((lon - lon0) / 2) ** 2
-    metres = 2 * EARTH_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    metres = great_circle_m(
+        kept["lon"].to_numpy(zero_copy_only=False).astype(float),
+        kept["lat"].to_numpy(zero_copy_only=False).astype(float),
+        point.lon,
+        point.lat,
+    )
     order = np.lexsort((kept["lot_id"].to_numpy(zero_copy_only=False), metres))[:k]
     return kept.take(pa.array(order)).append_column(
         "distance_m", pa.array(np.round(metres[order], 1), pa.float64())

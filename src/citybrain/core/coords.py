@@ -1,4 +1,5 @@
-"""GCJ-02 (the datum Chinese map platforms publish, 火星坐标) to WGS-84, vectorised in NumPy.
+"""GCJ-02 (the datum Chinese map platforms publish, 火星坐标) to WGS-84, and great-circle distances,
+vectorised in NumPy.
 
 The forward transform WGS-84 → GCJ-02 is the published formula (Krasovsky ellipsoid, offsets as
 polynomials and sines of the distance from 105°E 35°N); there is no closed inverse, so GCJ-02 →
@@ -55,3 +56,16 @@ def gcj02_to_wgs84(lon: Floats, lat: Floats) -> tuple[Floats, Floats]:
         w_lon = w_lon + (lon - g_lon)
         w_lat = w_lat + (lat - g_lat)
     return w_lon, w_lat
+
+
+#: The mean Earth radius (IUGG), in metres.
+EARTH_RADIUS_M = 6_371_008.8
+
+
+def great_circle_m(lon: Floats, lat: Floats, lon0: float, lat0: float) -> Floats:
+    """Haversine distance in metres from each point (degrees) to ``lon0``/``lat0``."""
+    lon, lat = np.radians(lon), np.radians(lat)
+    lon0, lat0 = np.radians(lon0), np.radians(lat0)
+    a = np.sin((lat - lat0) / 2) ** 2 + np.cos(lat) * np.cos(lat0) * np.sin((lon - lon0) / 2) ** 2
+    metres: Floats = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return metres

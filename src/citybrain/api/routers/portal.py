@@ -48,6 +48,7 @@ from citybrain.cases import STATUS_ZH, Report, Status, get_report, settings_for_
 from citybrain.cases.intake import CLOSED, UnknownService, rate_case, submit_report
 from citybrain.cases.photos import MAX_BYTES, PhotoRefused, find_photo, sniff, store_photo
 from citybrain.core import UserError, Workspace
+from citybrain.core.coords import great_circle_m
 from citybrain.topics.builtin.air_quality.topic import DAILY_TABLE
 from citybrain.web import static_dir
 
@@ -57,7 +58,6 @@ page_router = APIRouter(tags=["portal"], include_in_schema=False)
 PUBLIC = [Depends(public)]
 MAX_PIXELS = 40_000_000  # a decompression bomb is refused before it is decoded
 GPS_IFD = 0x8825  # EXIF tag of the GPS block
-EARTH_M = 6_371_008.8
 
 
 # --- the page ---------------------------------------------------------------------------------
@@ -213,11 +213,12 @@ def air_near_me(
     days = _station_days(lake)
     if days is None or days.num_rows == 0:
         return AirNearMe(place=place, stations=[], message="no air-quality data yet (暂无数据)")
-    lon = np.radians(days["lon"].to_numpy(zero_copy_only=False).astype(float))
-    lat = np.radians(days["lat"].to_numpy(zero_copy_only=False).astype(float))
-    lon0, lat0 = np.radians(place.lon), np.radians(place.lat)
-    a = np.sin((lat - lat0) / 2) ** 2 + np.cos(lat) * np.cos(lat0) * np.sin((lon - lon0) / 2) ** 2
-    metres = 2 * EARTH_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    metres = great_circle_m(
+        days["lon"].to_numpy(zero_copy_only=False).astype(float),
+        days["lat"].to_numpy(zero_copy_only=False).astype(float),
+        place.lon,
+        place.lat,
+    )
     order = np.argsort(metres, kind="stable")[:k]
     rows = days.take(pa.array(order)).to_pylist()
     stations = [
