@@ -30,8 +30,8 @@ from citybrain.api.deps import (
     public,
     require,
     route_permission,
+    route_permissions,
 )
-from citybrain.api.deps.auth import Require
 from citybrain.api.pii import get_masker
 from citybrain.api.security.roles import ROLE_PERMISSIONS, Permission, Role
 from citybrain.core import Workspace
@@ -73,16 +73,6 @@ ROUTES = _build_routes()
 
 def _uses(dependant: Dependant, calls: set[object]) -> bool:
     return any(d.call in calls or _uses(d, calls) for d in dependant.dependencies)
-
-
-def _required(dependant: Dependant) -> set[Permission]:
-    """Every permission a route's dependencies require: all of them must be held."""
-    found: set[Permission] = set()
-    for dependency in dependant.dependencies:
-        if isinstance(dependency.call, Require):
-            found.add(dependency.call.permission)
-        found |= _required(dependency)
-    return found
 
 
 def stand_in_printer(html: str) -> bytes:
@@ -137,7 +127,7 @@ def test_route_role_scope(
     route = _route(harness.app, method, path)
     permission = route_permission(route)
     assert permission is not None
-    needed = _required(route.dependant)  # a route may require more than one permission
+    needed = route_permissions(route)  # a route may require more than one permission
     allowed = role is not None and needed <= ROLE_PERMISSIONS[role]
     headers = {} if role is None else {"Authorization": f"Bearer {tokens[f'{role.value}/{side}']}"}
     response = harness.client.request(method, _fill(path), headers=headers)

@@ -30,6 +30,7 @@ from citybrain.api.deps.auth import (
     public,
     require,
     route_permission,
+    route_permissions,
     signs_in,
 )
 from citybrain.api.deps.credit import CreditIndexDep, credit_index
@@ -85,6 +86,7 @@ __all__ = [
     "public",
     "require",
     "route_permission",
+    "route_permissions",
     "scoped_findings",
     "signs_in",
     "warm_up",

@@ -421,6 +421,13 @@ def route_permission(route: ApiRouteInfo) -> Permission | Literal["public"] | No
     return "public" if any(isinstance(call, Public) for call in calls) else None
 
 
+def route_permissions(route: ApiRouteInfo) -> frozenset[Permission]:
+    """Every permission a route requires: a caller must hold all of them (a person's credit
+    report needs both entities.read and credit.read)."""
+    calls = _walk(route.dependant)
+    return frozenset(call.permission for call in calls if isinstance(call, Require))
+
+
 def signs_in(route: ApiRouteInfo) -> bool:
     """Whether the route authenticates its caller (``require``, or ``authenticate`` itself)."""
     return any(call is authenticate for call in _walk(route.dependant))
