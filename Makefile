@@ -21,7 +21,8 @@ uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
 		python3 -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
-# Bytecode is compiled once at install: environments that set PYTHONDONTWRITEBYTECODE (CI images do)
+# Bytecode is compiled once at install: environments that set PYTHONDONTWRITEBYTECODE (this project's
+# build machine does)
 # would otherwise compile every imported library from source in every process — about 7 s of CPU
 # for each test worker, CLI call and pipeline subprocess that imports the data stack.
 env: uv

@@ -13,8 +13,9 @@ mkdir -p test-artifacts
 # The Spark standalone cluster's end-to-end test (marker `cluster`, about 4 minutes quiet) has no
 # room in the suite's budget on two cores: `make test-cluster` runs it (PYTEST_MARK=cluster).
 # Our own modules are compiled once here (the environment's were at install; see the Makefile's env
-# target), and the suite may write bytecode: with PYTHONDONTWRITEBYTECODE set, as in CI images, every
-# worker and subprocess would compile the same modules and re-run pytest's assert rewriting again.
+# target), and the suite may write bytecode: with PYTHONDONTWRITEBYTECODE set (as on our build
+# machine), every worker and subprocess would compile the same modules and re-run pytest's assert
+# rewriting again.
 unset PYTHONDONTWRITEBYTECODE
 $UV run python -m compileall -q src >/dev/null
 run_pytest() {
@@ -30,8 +31,9 @@ if [ "$#" -gt 0 ] || [ -n "${PYTEST_MARK:-}" ]; then
     exit $?
 fi
 # The whole suite. The OpenAPI fuzz module runs in a process of its own beside the workers:
-# schemathesis builds its coverage-phase examples while the module is collected, about 25 s of CPU,
-# and every xdist worker collects every module — three workers paid it three times.
+# schemathesis builds its coverage-phase examples while the module is collected (40 s of CPU,
+# measured under load), and every xdist worker collects every module — three workers paid it three
+# times.
 FUZZ=tests/api/test_openapi_fuzz.py
 run_pytest -p no:xdist -q "$FUZZ" >test-artifacts/openapi-fuzz.log 2>&1 &
 fuzz=$!
