@@ -7,7 +7,6 @@ from an index over the std zone that is rebuilt when one of its input tables cha
 
 from __future__ import annotations
 
-import math
 from typing import Annotated
 
 import pyarrow as pa
@@ -19,6 +18,7 @@ from citybrain.api import addresses, parking
 from citybrain.api.credit import CreditReport
 from citybrain.api.deps import CreditIndexDep, LakeDep, Principal, public, require
 from citybrain.api.security.roles import Permission
+from citybrain.core.coords import great_circle_m
 
 router = APIRouter(tags=["entities"])
 
@@ -59,20 +59,6 @@ async def enterprise_credit_report(
     return Response(report.model_dump_json(), media_type="application/json")
 
 
-def _haversine_m(lon: pa.Array, lat: pa.Array, lon0: float, lat0: float) -> pa.Array:
-    rad = 3.141592653589793 / 180
-    dlat = pc.multiply(pc.subtract(lat, lat0), rad)
-    dlon = pc.multiply(pc.subtract(lon, lon0), rad)
-    a = pc.add(
-        pc.power(pc.sin(pc.divide(dlat, 2)), 2),
-        pc.multiply(
-            pc.multiply(pc.cos(pc.multiply(lat, rad)), math.cos(lat0 * rad)),
-            pc.power(pc.sin(pc.divide(dlon, 2)), 2),
-        ),
-    )
-    return pc.multiply(pc.asin(pc.sqrt(a)), 2 * 6_371_000.0)
-
-
 @router.get("/parking/lots")
 def parking_lots(
     _: Annotated[Principal, Depends(require(Permission.MAP_READ))],
@@ -95,7 +81,16 @@ def parking_lots(
     located = {"lon", "lat"} <= set(table.column_names)
     message = None
     if located and lon is not None and lat is not None:
-        distance = _haversine_m(table["lon"], table["lat"], lon, lat)
+        distance = pa.array(
+            great_circle_m(
+                table["lon"].to_numpy(zero_copy_only=False).astype(float),
+                table["lat"].to_numpy(zero_copy_only=False).astype(float),
+                lon,
+                lat,
+            ),
+            pa.float64(),
+            from_pandas=True,  # a lot with no place (NaN) has no distance (null)
+        )
         table = table.append_column("distance_m", distance)
         table = table.filter(pc.fill_null(pc.less_equal(distance, radius_m), False))
         table = table.sort_by([("distance_m", "ascending")])
