@@ -12,6 +12,7 @@ import httpx
 import pyarrow as pa
 
 from citybrain.cases import Case, CaseEvent, CaseEvidence
+from citybrain.cases.opsdb_models import CaseReporter
 from citybrain.core import Workspace
 from citybrain.core.opsdb import session
 from citybrain.topics import FINDINGS_SCHEMA, REASON_TYPE
@@ -232,6 +233,38 @@ def seed_label(ops_engine: object) -> None:
                 ],
             )
         )  # fmt: skip
+
+
+#: the phone P1 reported the matrix's case with (a resident signed in with it sees that report)
+P1_PHONE = "13800000001"
+
+
+def seed_reporter(ops_engine: object) -> None:
+    """For the matrix only: P1 reported P1's case by phone (the resident's routes show it to a
+    resident signed in with that phone, and to nobody else)."""
+    from sqlalchemy import Engine, select
+
+    assert isinstance(ops_engine, Engine)
+    with session(ops_engine) as db:
+        case_id = db.scalars(select(Case.id).where(Case.subject_id == "P1", Case.topic == TOPIC))
+        db.add(
+            CaseReporter(
+                case_id=case_id.one(), channel="open311", service_code=TOPIC,
+                description="P1's own report", phone=P1_PHONE,
+            )
+        )  # fmt: skip
+
+
+def _reports_p1(response: httpx.Response) -> bool:
+    assert response.status_code == 200, response.text
+    return "P1's own report" in {r["description"] for r in response.json()["reports"]}
+
+
+#: Routes that show a resident (role ``resident``, signed in by phone) the reports made with
+#: their phone: a request and how to tell whether P1's report was in the answer.
+RESIDENT_ROUTES: dict[str, tuple[str, Callable[[httpx.Response], bool]]] = {
+    "GET /api/v1/portal/my/reports": ("/api/v1/portal/my/reports", _reports_p1),
+}
 
 
 def _items_have_p1(response: httpx.Response) -> bool:

@@ -90,6 +90,7 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Harness, 
         harness.user("clerk", username="matrix-target")
         scoped_data.seed(harness.workspace, harness.security.ops_engine)
         scoped_data.seed_label(harness.security.ops_engine)
+        scoped_data.seed_reporter(harness.security.ops_engine)
         headers = {
             f"{role.value}/{side}": harness.token(harness.user(role.value, scope=SCOPES[side]))
             for role in Role
@@ -109,12 +110,13 @@ def _route(app: FastAPI, method: str, path: str) -> ApiRouteInfo:
     raise AssertionError(f"{method} {path} not found")
 
 
-#: An anonymous caller has no account, and a firm's account has no area (its scope is its own
-#: USCC): only their "none" side is a state that can exist, so the other two are not run.
+#: An anonymous caller has no account, a firm's account has no area (its scope is its own USCC)
+#: and neither has a resident's (its scope is its own phone): only their "none" side is a state
+#: that can exist, so the other two are not run.
 ROLE_SIDES = [
     pytest.param(role, side, id=f"{'anonymous' if role is None else role.value}-{side}")
     for role in [*Role, None]
-    for side in (("none",) if role in (None, Role.FIRM) else SIDES)
+    for side in (("none",) if role in (None, Role.FIRM, Role.RESIDENT) else SIDES)
 ]
 
 
@@ -163,6 +165,32 @@ def test_every_area_scoped_route_has_a_scope_case(matrix: tuple[Harness, dict[st
     assert not missing, f"add these area-scoped routes to SCOPED_ROUTES: {sorted(missing)}"
 
 
+@pytest.mark.parametrize("route", sorted(scoped_data.RESIDENT_ROUTES))
+@pytest.mark.parametrize(
+    ("phone", "sees"), [(scoped_data.P1_PHONE, True), ("13900000009", False), (None, False)]
+)
+def test_a_resident_sees_only_the_reports_made_with_their_phone(
+    matrix: tuple[Harness, dict[str, str]], route: str, phone: str | None, sees: bool
+) -> None:
+    harness, _ = matrix
+    name = harness.user(Role.RESIDENT.value, department=phone)
+    url, saw_p1 = scoped_data.RESIDENT_ROUTES[route]
+    response = harness.client.request(route.split(" ")[0], url, headers=harness.headers(name))
+    assert saw_p1(response) == sees, response.text
+
+
+def test_every_resident_route_has_a_phone_case(matrix: tuple[Harness, dict[str, str]]) -> None:
+    harness, _ = matrix
+    resident = {
+        f"{method} {route.path}"
+        for route in api_routes(harness.app.routes)
+        if Permission.PORTAL_RESIDENT in route_permissions(route)
+        for method in route.methods
+    }
+    missing = resident - set(scoped_data.RESIDENT_ROUTES)
+    assert not missing, f"add these resident routes to RESIDENT_ROUTES: {sorted(missing)}"
+
+
 def test_every_route_in_the_openapi_declares_a_permission(
     matrix: tuple[Harness, dict[str, str]],
 ) -> None:
@@ -190,6 +218,9 @@ def test_every_route_in_the_openapi_declares_a_permission(
         "POST /api/v1/portal/receipts/{receipt}/rating",
         "GET /api/v1/portal/air",  # air quality near a typed address (stations, no person)
         "GET /api/v1/portal/notices",  # a community's screening rounds (counts and dates)
+        "POST /api/v1/portal/phone/code",  # a resident asks for a sign-in code (rate-limited)
+        "POST /api/v1/portal/phone/session",  # … and signs in with it
+        "POST /api/v1/portal/firm/session",  # a firm signs in (USCC checked against the account)
         "GET /portal",  # the portal's page (a redirect to /portal/)
         "GET /portal/",
         "GET /api/v1/parking/nearest",  # residents find a lot with free spaces without an account

@@ -4,6 +4,7 @@ and a firm's own credit and its dispute (信用修复) up to the new grade."""
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -15,7 +16,9 @@ from sqlalchemy import select
 
 from api.conftest import Harness, make_harness
 from api.scoped_data import findings_table, write_findings
+from citybrain.api.opsdb_models import PhoneCode
 from citybrain.api.receipts import receipt_for
+from citybrain.api.security.phone import PhoneRefused, normalise, outbox
 from citybrain.cases import desk
 from citybrain.cases.opsdb_models import Case
 from citybrain.core.opsdb import session
@@ -60,6 +63,7 @@ def seed(harness: Harness) -> None:
     registration = pa.table({
         "registration_id": ["R-A", "R-B"], "uscc": [FIRM, OTHER],
         "name": ["示例科技有限公司", "别家公司"], "status": ["存续"] * 2,
+        "address": ["天府大道9号1栋", None],
     })  # fmt: skip
     links = pa.table({
         "source_table": ["enterprise_registration"] * 2, "source_key": ["R-A", "R-B"],
@@ -374,10 +378,24 @@ def test_a_firm_request_is_a_case_with_its_own_receipt_and_rating(portal: Harnes
     case = desk.get_case(portal.security.ops_engine, case_id)
     assert (case.topic, case.source, case.status) == ("enterprise_request", "enterprise",
                                                      "dispatched")  # fmt: skip
+    # Placed at the firm's registered address (its building on the register), in its street.
+    assert filed.json()["address"] == "天府大道9号1栋"
+    assert (case.lon, case.lat, case.street_id) == (104.0901, 30.5901, "S01")
+    # A second request from the same place is a case of its own (a firm's request never merges).
+    second = portal.client.post("/api/v1/portal/firm/requests", headers=mine,
+                                json={"description": "申请协调用电增容"}).json()  # fmt: skip
+    assert second["case_id"] != case_id
+    # A firm without a registered address files its request unplaced.
+    elsewhere = portal.client.post(
+        "/api/v1/portal/firm/requests", json=body | {"request_id": "s-1"},
+        headers=portal.headers("firm-s"),
+    ).json()  # fmt: skip
+    assert elsewhere["address"] is None
     listed = portal.client.get("/api/v1/portal/firm/requests", headers=mine).json()
-    assert [(r["receipt"], r["status"]) for r in listed] == [(receipt, "dispatched")]
+    assert [(r["receipt"], r["status"]) for r in listed][-1] == (receipt, "dispatched")
+    assert len(listed) == 2
     other = portal.client.get("/api/v1/portal/firm/requests", headers=portal.headers("firm-s"))
-    assert other.json() == []
+    assert [r["receipt"] for r in other.json()] == [elsewhere["receipt"]]
     followed = portal.client.get(f"/api/v1/portal/receipts/{receipt}").json()
     assert followed["service_name"] == "企业诉求" and followed["department"] == "企业服务中心"
     for action in ("accept", "start"):
@@ -387,7 +405,7 @@ def test_a_firm_request_is_a_case_with_its_own_receipt_and_rating(portal: Harnes
     rated = portal.client.post(f"/api/v1/portal/receipts/{receipt}/rating", json={"rating": 5})
     assert rated.status_code == 200 and "已协调排水" in rated.json()["answer"]
     listed = portal.client.get("/api/v1/portal/firm/requests", headers=mine).json()
-    assert listed[0]["rating"] == 5
+    assert [r["rating"] for r in listed if r["receipt"] == receipt] == [5]
     anonymous = portal.client.post("/api/v1/portal/firm/requests", json=body)
     assert anonymous.status_code == 401
 
@@ -434,3 +452,138 @@ def test_the_portal_page_is_served_under_portal(portal: Harness) -> None:
         'name="viewport"', ""
     )
     assert portal.client.get("/portal", follow_redirects=False).status_code == 308
+
+
+# --- residents signed in by phone, and 代办 on the desk ------------------------------------------
+
+
+def _code(portal: Harness, phone: str) -> str:
+    """The code the offline sender wrote to the SMS outbox for ``phone`` (its latest text)."""
+    texts = outbox(portal.security.ops_engine, phone)
+    found = re.search(r"验证码为 (\d{6})", texts[0]) if texts else None
+    assert found, texts
+    return found.group(1)
+
+
+def _sign_in(portal: Harness, phone: str) -> dict[str, str]:
+    portal.clock.advance(minutes=2)  # past the resend interval of an earlier code
+    sent = portal.client.post("/api/v1/portal/phone/code", json={"phone": phone})
+    assert sent.status_code == 202, sent.text
+    code = _code(portal, normalise(phone))
+    got = portal.client.post("/api/v1/portal/phone/session", json={"phone": phone, "code": code})
+    assert got.status_code == 200, got.text
+    return {"Authorization": f"Bearer {got.json()['access_token']}"}
+
+
+def test_a_resident_signs_in_by_phone_and_sees_only_the_reports_made_with_it(
+    portal: Harness,
+) -> None:
+    mine, theirs = "13812345678", "13900001111"
+    url = "/api/v1/portal/reports"
+    typed = {"service_code": "road_damage", "description": "井盖缺失", "address": "天府大道9号1栋"}
+    first = portal.client.post(url, json=typed | {"phone": "+86 138-1234-5678"}).json()
+    other = portal.client.post(url, json=typed | {"phone": theirs, "description": "路灯不亮"})
+    # 代办: the resident phoned; a clerk enters the report and reads the receipt number out.
+    clerk = portal.as_role("clerk", scope=["street:S01"])
+    assisted = {"service_code": "road_damage", "description": "老人来电：小区门口路面破损",
+                "address": "天府大到1号锦城小区3栋", "phone": mine, "name": "王大爷",
+                "request_id": "desk-0001"}  # fmt: skip
+    entered = portal.client.post("/api/v1/portal/assisted-reports", json=assisted, headers=clerk)
+    assert entered.status_code == 201, entered.text
+    desk_receipt = entered.json()
+    assert desk_receipt["address"]["full_address"] == "天府大道1号锦城小区3栋"  # typo read right
+    assert desk_receipt["receipt"] in desk_receipt["notice_zh"] and "138****5678" in desk_receipt[
+        "notice_zh"]  # fmt: skip
+    again = portal.client.post("/api/v1/portal/assisted-reports", json=assisted, headers=clerk)
+    assert again.json()["receipt"] == desk_receipt["receipt"]  # entered twice, filed once
+    case = desk.get_case(portal.security.ops_engine, desk_receipt["case_id"])
+    assert (case.source, case.street_id) == ("hotline", "S01")
+    followed = portal.client.get(f"/api/v1/portal/receipts/{desk_receipt['receipt']}").json()
+    assert followed["department"] and followed["status"] == "dispatched"
+    for who, status in (
+        (None, 401),
+        (portal.as_role("firm"), 403),
+        (portal.as_role("public"), 403),
+    ):
+        refused = portal.client.post("/api/v1/portal/assisted-reports", json=assisted,
+                                     headers=who or {})  # fmt: skip
+        assert refused.status_code == status
+
+    # The code: sent to the outbox only, once a minute, hashed at rest, good once.
+    phone_url, session_url = "/api/v1/portal/phone/code", "/api/v1/portal/phone/session"
+    assert portal.client.post(phone_url, json={"phone": "12345678901"}).status_code == 422
+    headers = _sign_in(portal, mine)
+    code = _code(portal, mine)
+    soon = portal.client.post(phone_url, json={"phone": mine})
+    assert soon.status_code == 429 and int(soon.headers["Retry-After"]) > 0
+    with session(portal.security.ops_engine) as db:
+        stored = db.scalars(select(PhoneCode)).all()
+        assert stored and all(mine not in (r.phone_hash + r.code_hash) for r in stored)
+        assert all(code not in r.code_hash for r in stored)
+    reused = portal.client.post(session_url, json={"phone": mine, "code": code})
+    assert reused.status_code == 400  # used once
+
+    reports = portal.client.get("/api/v1/portal/my/reports", headers=headers)
+    assert reports.status_code == 200, reports.text
+    got = reports.json()
+    assert got["phone"] == "138****5678"
+    assert {r["receipt"] for r in got["reports"]} == {first["receipt"], desk_receipt["receipt"]}
+    assert all(r["department"] and r["deadline"] and r["status"] for r in got["reports"])
+    assert other.json()["receipt"] not in reports.text and "路灯不亮" not in reports.text
+    # The other resident sees their own report only.
+    their = portal.client.get("/api/v1/portal/my/reports", headers=_sign_in(portal, theirs))
+    assert [r["receipt"] for r in their.json()["reports"]] == [other.json()["receipt"]]
+    for who, status in ((None, 401), (portal.as_role("clerk"), 403), (portal.as_role("firm"), 403),
+                        (portal.as_role("admin"), 403)):  # fmt: skip
+        assert (
+            portal.client.get("/api/v1/portal/my/reports", headers=who or {}).status_code == status
+        )
+
+
+def test_a_phone_code_expires_and_dies_after_five_wrong_guesses(portal: Harness) -> None:
+    phone, url = "13700002222", "/api/v1/portal/phone/session"
+    portal.clock.advance(minutes=2)
+    assert portal.client.post("/api/v1/portal/phone/code", json={"phone": phone}).status_code == 202
+    code = _code(portal, phone)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    for _ in range(5):
+        assert portal.client.post(url, json={"phone": phone, "code": wrong}).status_code == 400
+    dead = portal.client.post(url, json={"phone": phone, "code": code})
+    assert dead.status_code == 400 and "重新获取" in dead.json()["detail"]
+    portal.clock.advance(minutes=2)
+    assert portal.client.post("/api/v1/portal/phone/code", json={"phone": phone}).status_code == 202
+    portal.clock.advance(minutes=6)  # past its five minutes
+    late = portal.client.post(url, json={"phone": phone, "code": _code(portal, phone)})
+    assert late.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("typed", "number"),
+    [("13812345678", "13812345678"), ("+86 138-1234-5678", "13812345678"),
+     ("0086 13812345678", "13812345678"), ("12812345678", None), ("1381234567", None)],
+)  # fmt: skip
+def test_a_phone_number_is_read_as_its_eleven_digits(typed: str, number: str | None) -> None:
+    if number is None:
+        with pytest.raises(PhoneRefused):
+            normalise(typed)
+    else:
+        assert normalise(typed) == number
+
+
+def test_a_firm_signs_in_with_its_uscc_checked_on_the_server(portal: Harness) -> None:
+    password = "Firm-password-2026"
+    portal.user("firm", username="firm-login", department=FIRM, password=password)
+    portal.user("clerk", username="clerk-login", department=FIRM, password=password)
+    url = "/api/v1/portal/firm/session"
+    good = {"uscc": FIRM.lower(), "username": "firm-login", "password": password}
+    signed = portal.client.post(url, json=good)
+    assert signed.status_code == 200, signed.text
+    assert signed.json()["uscc"] == FIRM
+    token = {"Authorization": f"Bearer {signed.json()['access_token']}"}
+    assert portal.client.get("/api/v1/portal/firm/credit", headers=token).json()["uscc"] == FIRM
+    # Another firm's USCC, or an account that is no firm's (a clerk whose department reads like
+    # this USCC), is refused like a wrong password (wrong passwords: tests/api/test_auth*.py).
+    for wrong in (good | {"uscc": OTHER}, good | {"username": "clerk-login"}):
+        refused = portal.client.post(url, json=wrong)
+        assert refused.status_code == 401, wrong
+        assert refused.json()["detail"].startswith("wrong USCC, account or password")

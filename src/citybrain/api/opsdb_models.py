@@ -35,6 +35,7 @@ ROLES = (
     "public",
     "system",
     "firm",
+    "resident",
 )
 _ROLE_CHECK = f"role IN ({', '.join(repr(r) for r in ROLES)})"
 
@@ -149,3 +150,31 @@ class FirmCommitment(Base):
     signed_by: Mapped[str] = mapped_column(String(64))
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # tolerance: papers due by
+
+
+class PhoneCode(Base):
+    """A one-time sign-in code sent to a resident's phone; migration ``v0011``. Neither the
+    phone nor the code is stored: both as HMACs under the service's signing key."""
+
+    __tablename__ = "phone_code"
+    __table_args__ = (Index("ix_phone_code_phone_hash_created_at", "phone_hash", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phone_hash: Mapped[str] = mapped_column(String(64))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SmsOutbox(Base):
+    """Text messages the offline sender "sent" (no network): a clerk or a test reads them here;
+    migration ``v0011``."""
+
+    __tablename__ = "sms_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

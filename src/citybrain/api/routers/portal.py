@@ -10,6 +10,10 @@ confirmation before the report is sent. Photos are checked (first bytes, size,
 Pillow must decode them), stripped of their EXIF location unless the reporter allows it, and stored
 once by content (``cases.photos``).
 
+A resident may also sign in with a phone number and a one-time code (``security.phone``) and
+then sees the reports made with that number, and only those. A clerk enters the report of a
+resident who phoned (代办) through the same intake and reads the receipt number out to them.
+
 The enterprises' routes are in ``portal_firm``.
 """
 
@@ -17,7 +21,7 @@ from __future__ import annotations
 
 import io
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import ibis
@@ -29,6 +33,7 @@ from fastapi.responses import FileResponse, RedirectResponse
 from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine as SqlEngine
+from sqlalchemy import func, select
 
 from citybrain.api import addresses
 from citybrain.api.deps import (
@@ -43,12 +48,17 @@ from citybrain.api.deps import (
     require,
 )
 from citybrain.api.receipts import portal_settings, receipt_for, reporter_of
+from citybrain.api.security import phone as phones
 from citybrain.api.security.roles import Permission
+from citybrain.api.security.tokens import issue_access_token
 from citybrain.cases import STATUS_ZH, Report, Status, get_report, settings_for_workspace
 from citybrain.cases.intake import CLOSED, UnknownService, rate_case, submit_report
+from citybrain.cases.opsdb_models import Case, CaseReporter
 from citybrain.cases.photos import MAX_BYTES, PhotoRefused, find_photo, sniff, store_photo
+from citybrain.cases.settings import CaseSettings
 from citybrain.core import UserError, Workspace
 from citybrain.core.coords import great_circle_m
+from citybrain.core.opsdb import session
 from citybrain.topics.builtin.air_quality.topic import DAILY_TABLE
 from citybrain.web import static_dir
 
@@ -425,7 +435,7 @@ def report_problem(
         report = Report(
             service_code=body.service_code, channel="open311", description=body.description,
             lon=place.lon, lat=place.lat, address=place.full_address or body.address.strip(),
-            name=body.name or None, phone=body.phone or None,
+            name=body.name or None, phone=_phone_as_stored(body.phone),
             media_url=photo_url(body.photo) if body.photo else None,
         )  # fmt: skip
         result = submit_report(ops_engine, report, settings=settings, areas=book.areas)
@@ -463,13 +473,7 @@ def _iso(moment: datetime | None, zone: Any) -> str | None:
     return moment.astimezone(zone).isoformat(timespec="minutes") if moment else None
 
 
-def _follow(ops_engine: SqlEngine, workspace: Workspace, key: bytes, receipt: str) -> Followed:
-    reporter_id = reporter_of(key, receipt)
-    found = get_report(ops_engine, reporter_id) if reporter_id is not None else None
-    if found is None:
-        raise HTTPException(404, detail="no report with this receipt number (查无此回执号)")
-    reporter, case = found
-    settings = portal_settings(workspace.root)
+def _followed(reporter: CaseReporter, case: Case, settings: CaseSettings, receipt: str) -> Followed:
     zone = settings.sla.calendar.zone
     service = settings.service(reporter.service_code)
     closed = case.status in CLOSED
@@ -482,6 +486,15 @@ def _follow(ops_engine: SqlEngine, workspace: Workspace, key: bytes, receipt: st
         reported_at=_iso(reporter.reported_at, zone) or "", rating=reporter.rating,
         can_rate=closed and reporter.rating is None, photo=bool(reporter.media_url),
     )  # fmt: skip
+
+
+def _follow(ops_engine: SqlEngine, workspace: Workspace, key: bytes, receipt: str) -> Followed:
+    reporter_id = reporter_of(key, receipt)
+    found = get_report(ops_engine, reporter_id) if reporter_id is not None else None
+    if found is None:
+        raise HTTPException(404, detail="no report with this receipt number (查无此回执号)")
+    reporter, case = found
+    return _followed(reporter, case, portal_settings(workspace.root), receipt)
 
 
 ReceiptNo = Annotated[str, PathParam(min_length=3, max_length=40, pattern=r"^[0-9]+-[A-Za-z2-7]+$")]
@@ -527,4 +540,211 @@ def rate_answer(
     return _follow(ops_engine, workspace, security.signing_key, receipt)
 
 
-__all__ = ["page_router", "resolve", "router"]
+# --- residents signed in by phone --------------------------------------------------------------
+
+
+def _phone_as_stored(phone: str | None) -> str | None:
+    """A mobile number as the 11 digits (so the resident finds the report after signing in);
+    anything else as typed."""
+    if not phone or not phone.strip():
+        return None
+    try:
+        return phones.normalise(phone)
+    except phones.PhoneRefused:
+        return phone.strip()
+
+
+PhoneNo = Annotated[
+    str,
+    Field(min_length=11, max_length=20, pattern=phones.PHONE_PATTERN,
+          description="a mainland mobile number, e.g. 13812345678"),
+]  # fmt: skip
+
+
+class CodeRequest(BaseModel):
+    phone: PhoneNo
+
+
+class CodeSent(BaseModel):
+    phone: str = Field(description="the number, masked (138****5678)")
+    expires_in: int = Field(description="seconds the code is valid")
+    notice_zh: str
+    notice_en: str
+
+
+def get_code_sender(request: Request) -> phones.CodeSender:
+    """The city's SMS gateway when one is plugged in (``app.state.code_sender``); else the
+    offline outbox (``sms_outbox``), which sends nothing over any network."""
+    sender: phones.CodeSender | None = getattr(request.app.state, "code_sender", None)
+    return sender or phones.OutboxSender(_security(request).ops_engine)
+
+
+def _refused(exc: phones.PhoneRefused) -> HTTPException:
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+    return HTTPException(exc.status, detail=str(exc), headers=headers)
+
+
+@router.post(
+    "/portal/phone/code", status_code=202, dependencies=PUBLIC,
+    responses={422: {"description": "not a mainland mobile number"},
+               429: {"description": "asked too recently or too often (Retry-After)"}},
+)  # fmt: skip
+def request_phone_code(
+    body: CodeRequest,
+    security: Annotated[Security, Depends(get_security)],
+    sender: Annotated[phones.CodeSender, Depends(get_code_sender)],
+) -> CodeSent:
+    """Send a one-time sign-in code to a phone (once a minute, five times an hour at most)."""
+    try:
+        number = phones.normalise(body.phone)
+        lifetime = phones.request_code(security.ops_engine, security.signing_key, number,
+                                       sender, security.clock())  # fmt: skip
+    except phones.PhoneRefused as exc:
+        raise _refused(exc) from None
+    return CodeSent(
+        phone=phones.masked(number), expires_in=lifetime,
+        notice_zh=f"验证码已发送至 {phones.masked(number)}，{lifetime // 60} 分钟内有效",
+        notice_en=f"A code was sent to {phones.masked(number)}; valid {lifetime // 60} minutes.",
+    )  # fmt: skip
+
+
+class CodeCheck(BaseModel):
+    phone: PhoneNo
+    code: str = Field(pattern=r"^[0-9]{6}$", description="the six digits received")
+
+
+class ResidentSession(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int = Field(description="seconds until the session ends")
+    phone: str = Field(description="the number, masked")
+
+
+@router.post(
+    "/portal/phone/session", dependencies=PUBLIC,
+    responses={400: {"description": "wrong, used or expired code"},
+               422: {"description": "not a mainland mobile number"}},
+)  # fmt: skip
+def phone_session(
+    body: CodeCheck, security: Annotated[Security, Depends(get_security)]
+) -> ResidentSession:
+    """Sign in with a phone and the code it received: a session that sees the reports made with
+    that phone, and nothing else."""
+    now = security.clock()
+    try:
+        number = phones.normalise(body.phone)
+        user_id = phones.verify_code(security.ops_engine, security.signing_key, number,
+                                     body.code, now)  # fmt: skip
+    except phones.PhoneRefused as exc:
+        raise _refused(exc) from None
+    lifetime = timedelta(minutes=security.settings.access_token_minutes)
+    token = issue_access_token(security.signing_key, user_id, now, lifetime)
+    return ResidentSession(access_token=token, expires_in=int(lifetime.total_seconds()),
+                           phone=phones.masked(number))  # fmt: skip
+
+
+class MyReports(BaseModel):
+    phone: str | None = Field(description="the signed-in number, masked")
+    reports: list[Followed] = Field(description="newest first, at most 100")
+
+
+def _same_phone(number: str) -> Any:
+    """Reports whose phone is ``number``, however it was typed (spaces, dashes, +86)."""
+    typed = func.replace(func.replace(CaseReporter.phone, " ", ""), "-", "")
+    return typed.in_([number, f"86{number}", f"+86{number}", f"0086{number}"])
+
+
+@router.get("/portal/my/reports")
+def my_reports(
+    principal: Annotated[Principal, Depends(require(Permission.PORTAL_RESIDENT))],
+    ops_engine: OpsEngine,
+    workspace: Annotated[Workspace, Depends(get_workspace)],
+    security: Annotated[Security, Depends(get_security)],
+) -> MyReports:
+    """The reports made with the signed-in resident's phone: status, department, deadline,
+    answer and rating (each with its receipt number, to rate it)."""
+    number = principal.department
+    if not number or not phones.PHONE.match(number):
+        return MyReports(phone=None, reports=[])
+    settings = portal_settings(workspace.root)
+    with session(ops_engine) as db:
+        rows = db.execute(
+            select(CaseReporter, Case)
+            .join(Case, Case.id == CaseReporter.case_id)
+            .where(_same_phone(number))
+            .order_by(CaseReporter.reported_at.desc(), CaseReporter.id.desc())
+            .limit(100)
+        ).all()
+        reports = [
+            _followed(reporter, case, settings, receipt_for(security.signing_key, reporter.id))
+            for reporter, case in rows  # at most 100
+        ]
+    return MyReports(phone=phones.masked(number), reports=reports)
+
+
+# --- 代办: a clerk enters the report of a resident who phoned -----------------------------------
+
+
+class AssistedReport(BaseModel):
+    service_code: str = Field(min_length=1, max_length=64)
+    description: str = Field(min_length=1, max_length=2000)
+    address: str = Field(min_length=2, max_length=200, description="as the resident said it")
+    phone: PhoneNo
+    name: str | None = Field(None, max_length=64)
+    request_id: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_-]{8,64}$",
+        description="the desk's id for this entry: sending it again files nothing new",
+    )  # fmt: skip
+
+
+class AssistedReceipt(Receipt):
+    address: Resolved = Field(description="where the typed address was placed")
+
+
+@router.post(
+    "/portal/assisted-reports", status_code=201,
+    responses={404: {"description": "unknown category"},
+               422: {"description": "not a mainland mobile number"}},
+)  # fmt: skip
+def assisted_report(
+    body: AssistedReport,
+    principal: Annotated[Principal, Depends(require(Permission.CASES_WRITE))],
+    request: Request,
+    ops_engine: OpsEngine,
+    workspace: Annotated[Workspace, Depends(get_workspace)],
+    lake: Annotated[Lake, Depends(get_lake)],
+) -> AssistedReceipt:
+    """代办: a clerk enters the report of a resident who phoned (channel ``hotline``), through
+    the same intake; the receipt number is read out to the resident, who follows it on the
+    portal by that number or by signing in with the same phone."""
+    try:
+        number = phones.normalise(body.phone)
+    except phones.PhoneRefused as exc:
+        raise _refused(exc) from None
+    book = addresses.address_book(request.app.state, lake)
+    place = resolve(book, body.address.strip())
+    external = f"desk:{body.request_id}" if body.request_id else None
+    try:
+        report = Report(
+            service_code=body.service_code, channel="hotline", description=body.description,
+            lon=place.lon, lat=place.lat, address=place.full_address or body.address.strip(),
+            name=body.name or None, phone=number, external_id=external,
+        )  # fmt: skip
+        result = submit_report(ops_engine, report, settings=portal_settings(workspace.root),
+                               areas=book.areas)  # fmt: skip
+    except UnknownService as exc:
+        raise HTTPException(404, detail=str(exc)) from None
+    except UserError as exc:
+        raise HTTPException(400, detail=str(exc)) from None
+    receipt = receipt_for(_security(request).signing_key, result.reporter_id)
+    return AssistedReceipt(
+        receipt=receipt, case_id=result.case_id, merged=result.merged, address=place,
+        notice_zh=f"代办已受理（录入人 {principal.username}）。请告知市民回执号 {receipt}，"
+        f"可在门户凭回执号或手机号 {phones.masked(number)} 查询进度",
+        notice_en=f"Entered for the resident by {principal.username}. Read out the receipt "
+        f"number {receipt}; they follow it on the portal by it or by signing in with "
+        f"{phones.masked(number)}.",
+    )  # fmt: skip
+
+
+__all__ = ["get_code_sender", "page_router", "resolve", "router"]

@@ -25,11 +25,12 @@ from typing import Annotated, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from citybrain.api import addresses
 from citybrain.api.credit import CreditReason
 from citybrain.api.deps import (
     CreditIndexDep,
@@ -40,12 +41,13 @@ from citybrain.api.deps import (
     get_lake,
     get_security,
     get_workspace,
+    public,
     require,
 )
 from citybrain.api.opsdb_models import FirmCommitment
 from citybrain.api.receipts import ENTERPRISE_REQUEST, HINTS, portal_settings, receipt_for
-from citybrain.api.security import audit
-from citybrain.api.security.roles import Permission
+from citybrain.api.security import accounts, audit, tokens
+from citybrain.api.security.roles import Permission, Role
 from citybrain.cases import CaseConflict, IllegalTransition, Report, desk
 from citybrain.cases.intake import submit_report
 from citybrain.cases.opsdb_models import Case, CaseEvent, CaseReporter
@@ -81,6 +83,72 @@ def _firm(principal: Annotated[Principal, Depends(require(Permission.PORTAL_FIRM
 
 
 FirmDep = Annotated[str, Depends(_firm)]
+
+
+# --- signing in as the firm --------------------------------------------------------------------
+
+
+class FirmSignIn(BaseModel):
+    uscc: str = Field(min_length=18, max_length=18, pattern=r"^[0-9A-Za-z]{18}$",
+                      description="统一社会信用代码 as typed (case does not matter)")  # fmt: skip
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class FirmSession(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int = Field(description="seconds until the access token expires")
+    uscc: str
+
+
+SIGN_IN_REFUSED = "wrong USCC, account or password (统一社会信用代码、账号或密码不正确)"
+
+
+@router.post(
+    "/session", dependencies=[Depends(public)],
+    responses={401: {"description": "wrong USCC, account or password"},
+               423: {"description": "locked after repeated failures"}},
+)  # fmt: skip
+def firm_session(
+    body: FirmSignIn, request: Request, security: Annotated[Security, Depends(get_security)]
+) -> FirmSession:
+    """Sign in as the firm: its USCC and the account the city issued to it. The server checks
+    that the account is a firm account of exactly this USCC; any mismatch is refused with the
+    same answer as a wrong password (and audited as a failed sign-in)."""
+    settings = security.settings
+    now = security.clock()
+    uscc = body.uscc.strip().upper()
+    refused: str | None = None
+    locked: datetime | None = None
+    user_id = 0
+    with session(security.ops_engine) as db:
+        try:
+            user = accounts.sign_in(
+                db, body.username, body.password, now,
+                max_attempts=settings.lockout_attempts,
+                lockout=timedelta(minutes=settings.lockout_minutes),
+            )  # fmt: skip
+        except accounts.LoginRefused as exc:
+            refused, locked = SIGN_IN_REFUSED, exc.locked_until
+        else:
+            if user.role != Role.FIRM.value or (user.department or "").strip().upper() != uscc:
+                refused = SIGN_IN_REFUSED  # not this firm's account: answered as a wrong password
+            user_id = user.id
+        audit.append(
+            db, actor=body.username[:64], role=Role.FIRM.value if refused is None else "",
+            action="auth.login" if refused is None else "auth.login_failed",
+            endpoint="POST /api/v1/portal/firm/session",
+            detail={"uscc": uscc, "client": request.client.host if request.client else "unknown"},
+            at=now,
+        )  # fmt: skip
+    if locked is not None:
+        raise HTTPException(423, detail=f"account locked; try again after {locked.isoformat()}")
+    if refused is not None:
+        raise HTTPException(401, detail=refused, headers={"WWW-Authenticate": "Bearer"})
+    lifetime = timedelta(minutes=settings.access_token_minutes)
+    token = tokens.issue_access_token(security.signing_key, user_id, now, lifetime)
+    return FirmSession(access_token=token, expires_in=int(lifetime.total_seconds()), uscc=uscc)
 
 
 class GradePoint(BaseModel):
@@ -409,6 +477,9 @@ class FirmReceipt(BaseModel):
     receipt: str = Field(description="follow and rate it at /api/v1/portal/receipts/{receipt}")
     case_id: int
     department: str | None
+    address: str | None = Field(
+        None, description="the firm's registered address the case is placed at, when it has one"
+    )
     notice_zh: str
     notice_en: str
 
@@ -426,34 +497,62 @@ def _external_prefix(uscc: str) -> str:
     return f"firm:{uscc}:"
 
 
+def _registered_address(lake: Lake, uscc: str) -> str | None:
+    """The firm's registered address (住所) from its latest registration record, if any."""
+    if not lake.exists("std", "enterprise_registration"):
+        return None
+    with lake.engine() as engine:
+        reg = engine.table("std", "enterprise_registration")
+        if "address" not in reg.columns:
+            return None
+        mine = reg.filter((reg.uscc == uscc) & reg.address.notnull())
+        order = [mine[c].desc() for c in ("registered_date", "registration_id") if c in reg.columns]
+        found = engine.to_arrow(mine.order_by(order).select("address").limit(1))
+    values = [str(v).strip() for v in found.column(0).to_pylist() if str(v).strip()]
+    return values[0] if values else None
+
+
 @router.post("/requests", status_code=201)
 def file_request(
     body: FirmRequestIn,
     uscc: FirmDep,
     index: CreditIndexDep,
+    request: Request,
     ops_engine: OpsEngine,
+    lake: Annotated[Lake, Depends(get_lake)],
     workspace: Annotated[Workspace, Depends(get_workspace)],
     security: Annotated[Security, Depends(get_security)],
 ) -> FirmReceipt:
     """企业诉求: my firm raises a request; it becomes a service case routed to the department like
     a resident's report (the enterprise service centre unless the city routes it elsewhere),
-    answered with a receipt number to follow and rate it by."""
+    placed at the firm's registered address when the address register knows it (so the case
+    lies in the firm's street and grid), and answered with a receipt number to follow and rate
+    it by. Two firms' requests are never merged, however close the firms are."""
     report = index.report(uscc)
     name = (report.name if report else None) or uscc
     external = _external_prefix(uscc) + (body.request_id or uuid.uuid4().hex)
-    request = Report(
+    book = addresses.address_book(request.app.state, lake)
+    registered = _registered_address(lake, uscc)
+    place = addresses.place(book, registered) if registered else None
+    filed = Report(
         service_code=ENTERPRISE_REQUEST.service_code, channel="enterprise",
         description=body.description.strip(), name=f"{name}（{body.contact}）" if body.contact
         else name, phone=body.phone or None, external_id=external,
+        lon=place.lon if place else None, lat=place.lat if place else None,
+        address=(place.matched if place else None) or registered,
     )  # fmt: skip
-    result = submit_report(ops_engine, request, settings=portal_settings(workspace.root),
+    settings = portal_settings(workspace.root)
+    # No distance is below -1 m: a request is its firm's own and never joins another's case.
+    apart = settings.model_copy(update={"merge": settings.merge.model_copy(
+        update={"distance_m": -1.0})})  # fmt: skip
+    result = submit_report(ops_engine, filed, settings=apart, areas=book.areas,
                            hints=HINTS, clock=security.clock)  # fmt: skip
     with session(ops_engine) as db:
         case = db.get(Case, result.case_id)
         department = case.department if case else None
     receipt = receipt_for(security.signing_key, result.reporter_id)
     return FirmReceipt(
-        receipt=receipt, case_id=result.case_id, department=department,
+        receipt=receipt, case_id=result.case_id, department=department, address=filed.address,
         notice_zh=f"企业诉求已受理，回执号 {receipt}，由{department or '相关部门'}办理",
         notice_en=f"Request received. Receipt number {receipt}; handled by "
         f"{department or 'the department concerned'}.",

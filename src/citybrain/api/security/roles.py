@@ -20,6 +20,7 @@ class Role(StrEnum):
     PUBLIC = "public"  # a signed-in citizen or enterprise
     SYSTEM = "system"  # a department's system sending records by API key; it reads nothing
     FIRM = "firm"  # an enterprise's portal account, issued by the city; its department is its USCC
+    RESIDENT = "resident"  # a resident signed in on the portal by phone; its department: the phone
 
 
 class Permission(StrEnum):
@@ -45,6 +46,7 @@ class Permission(StrEnum):
     SELF = "self"  # one's own account: who am I, my unmask grants
     INGEST_PUSH = "ingest.push"  # send records to a push source (system to system)
     PORTAL_FIRM = "portal.firm"  # the portal's enterprise pages: one's own firm's credit only
+    PORTAL_RESIDENT = "portal.resident"  # the reports made with one's own verified phone only
 
 
 # Permissions whose every use writes an audit row (reads of personal data and all writes).
@@ -62,6 +64,7 @@ AUDITED: frozenset[Permission] = frozenset(
         Permission.USERS_WRITE,
         Permission.INGEST_PUSH,
         Permission.PORTAL_FIRM,
+        Permission.PORTAL_RESIDENT,
     }
 )
 
@@ -80,8 +83,8 @@ _READ_ALL = frozenset(
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    # An admin acts as no firm: the portal's enterprise pages are the firm's own account's.
-    Role.ADMIN: frozenset(Permission) - {_P.AUDIT_READ, _P.PORTAL_FIRM},
+    # An admin acts as no firm and no resident: the portal's pages are the account holder's own.
+    Role.ADMIN: frozenset(Permission) - {_P.AUDIT_READ, _P.PORTAL_FIRM, _P.PORTAL_RESIDENT},
     # Quality results go to the data steward (every source) and the owning department's clerks.
     Role.DATA_STEWARD: _READ_ALL
     | {
@@ -113,6 +116,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.PUBLIC: frozenset({_P.OVERVIEW_READ, _P.CREDIT_READ, _P.SELF}),
     Role.SYSTEM: frozenset({_P.INGEST_PUSH, _P.SELF}),
     Role.FIRM: frozenset({_P.PORTAL_FIRM, _P.SELF}),
+    Role.RESIDENT: frozenset({_P.PORTAL_RESIDENT, _P.SELF}),
 }
 
 # Roles whose area scope must be stated: with none they see no area at all, never the whole city.
