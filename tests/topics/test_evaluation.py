@@ -1,6 +1,25 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
 import numpy as np
 
-from citybrain.topics import binary_scores, pr_curve, precision_at_k
+from citybrain.core import Workspace
+from citybrain.topics import (
+    Evaluation,
+    TopicContext,
+    TopicParams,
+    binary_scores,
+    evaluation_folder,
+    pr_curve,
+    precision_at_k,
+    save_evaluation,
+)
+
+if TYPE_CHECKING:
+    from citybrain.core.engine import Engine
 
 
 def test_binary_scores() -> None:
@@ -32,3 +51,29 @@ def test_pr_curve_handles_ties() -> None:
     assert list(thresholds) == [0.9, 0.5, 0.1]
     assert list(precision) == [0.5, 2 / 3, 0.5]
     assert list(recall) == [0.5, 1.0, 1.0]
+
+
+def _context(tmp_path: Path, artifacts_dir: Path | None) -> TopicContext:
+    workspace = Workspace.init(tmp_path / "ws")
+    engine = cast("Engine", object())  # saving an evaluation never touches the lake engine
+    return TopicContext(
+        workspace, engine, "run-1", TopicParams(), "m1", artifacts_dir=artifacts_dir
+    )
+
+
+def test_save_evaluation_writes_json_in_the_topic_zone_and_names_it(tmp_path: Path) -> None:
+    ctx = _context(tmp_path, None)
+    result = Evaluation(topic="demo", precision=0.5, recall=1.0, f1=2 / 3, extra={"n": 3})
+    assert save_evaluation(result, ctx) is result
+    path = ctx.workspace.zone("topic") / "demo_evaluation" / "evaluation.json"
+    assert result.extra["json"] == str(path)
+    written = json.loads(path.read_text("utf-8"))
+    assert written["topic"] == "demo" and written["extra"] == {"n": 3, "json": str(path)}
+
+
+def test_save_evaluation_writes_into_the_context_artifacts_dir(tmp_path: Path) -> None:
+    ctx = _context(tmp_path, tmp_path / "out" / "here")
+    assert evaluation_folder(ctx, "demo") == tmp_path / "out" / "here"
+    save_evaluation(Evaluation(topic="demo", precision=0.0, recall=0.0, f1=0.0), ctx)
+    assert (tmp_path / "out" / "here" / "evaluation.json").is_file()
+    assert not (ctx.workspace.zone("topic") / "demo_evaluation").exists()

@@ -15,7 +15,13 @@ from citybrain.topics.base import (
     TopicParams,
 )
 from citybrain.topics.errors import NotEnoughData
-from citybrain.topics.evaluation import binary_scores, pr_curve, precision_at_k
+from citybrain.topics.evaluation import (
+    binary_scores,
+    evaluation_folder,
+    pr_curve,
+    precision_at_k,
+    save_evaluation,
+)
 from citybrain.topics.findings import (
     FINDINGS_SCHEMA,
     LEVEL_ZH,
@@ -51,10 +57,12 @@ __all__ = [
     "binary_scores",
     "build_reasons",
     "discover_topics",
+    "evaluation_folder",
     "findings_table",
     "get_topic",
     "levels_from_scores",
     "pr_curve",
     "precision_at_k",
+    "save_evaluation",
     "validate_findings",
 ]

@@ -1,11 +1,20 @@
-"""Detection metrics shared by topics: precision, recall, F1, precision@k and the PR curve."""
+"""What topics share to evaluate themselves: precision, recall, F1, precision@k, the PR curve,
+and where an evaluation is written (``evaluation_folder``, ``save_evaluation``)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from citybrain.topics.base import Evaluation, TopicContext
+
+E = TypeVar("E", bound="Evaluation")
 
 
 @dataclass(frozen=True)
@@ -47,3 +56,20 @@ def pr_curve(
     precision = hits[last_of_each] / flagged
     recall = hits[last_of_each] / max(int(actual.sum()), 1)
     return precision.astype(np.float64), recall.astype(np.float64), sorted_scores[last_of_each]
+
+
+def evaluation_folder(ctx: TopicContext, topic: str) -> Path:
+    """The folder a topic's evaluation writes into (made if missing): the context's
+    ``artifacts_dir``, else ``<topic zone>/<topic>_evaluation``."""
+    folder = ctx.artifacts_dir or ctx.workspace.zone("topic") / f"{topic}_evaluation"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def save_evaluation(result: E, ctx: TopicContext) -> E:
+    """Write ``result`` as ``evaluation.json`` in its topic's evaluation folder, note that file's
+    path in ``result.extra["json"]``, and hand ``result`` back."""
+    path = evaluation_folder(ctx, result.topic) / "evaluation.json"
+    result.extra["json"] = str(path)
+    path.write_text(json.dumps(result.model_dump(), ensure_ascii=False, indent=2), "utf-8")
+    return result

@@ -8,14 +8,13 @@ the detected intervals, recall over the true ones; F1 from those.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from citybrain.topics import Evaluation, TopicContext
+from citybrain.topics import Evaluation, TopicContext, save_evaluation
 
 
 def _overlaps(found: pd.DataFrame, truth: pd.DataFrame, key: str) -> pd.DataFrame:
@@ -130,9 +129,4 @@ def evaluate_air_quality(
         flagged=int(ep["episodes_detected"]),
         extra=extra,
     )
-    folder = ctx.artifacts_dir or ctx.workspace.zone("topic") / f"{topic}_evaluation"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "evaluation.json"
-    result.extra["json"] = str(path)
-    path.write_text(json.dumps(result.model_dump(), ensure_ascii=False, indent=2), "utf-8")
-    return result
+    return save_evaluation(result, ctx)

@@ -16,7 +16,6 @@ persons (``truth/chronic_conditions``) whose dwelling lies in a grid where a fou
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Hashable
 from collections.abc import Set as AbstractSet
@@ -27,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from citybrain.topics import Evaluation, TopicContext
+from citybrain.topics import Evaluation, TopicContext, save_evaluation
 from citybrain.topics.builtin.epidemic.analysis import Analysis, keyed_inputs
 
 
@@ -230,9 +229,4 @@ def evaluate_epidemic(
             "care_found": None if care is None else care["found"],
         },
     )
-    folder = ctx.artifacts_dir or ctx.workspace.zone("topic") / f"{topic}_evaluation"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "evaluation.json"
-    result.extra["json"] = str(path)
-    path.write_text(json.dumps(result.model_dump(), ensure_ascii=False, indent=2), "utf-8")
-    return result
+    return save_evaluation(result, ctx)

@@ -7,7 +7,6 @@ dwelling-month. A PNG of the curves and a JSON of the figures go to the artifact
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,7 +16,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
-from citybrain.topics import Evaluation, TopicContext, binary_scores, pr_curve, precision_at_k
+from citybrain.topics import (
+    Evaluation,
+    TopicContext,
+    binary_scores,
+    evaluation_folder,
+    pr_curve,
+    precision_at_k,
+    save_evaluation,
+)
 from citybrain.topics.builtin.group_rental.baselines import run_baselines
 
 if TYPE_CHECKING:
@@ -48,12 +55,6 @@ def flagged_vector(frame: pd.DataFrame, findings: pa.Table) -> NDArray[np.bool_]
     merged = keys.merge(found.drop_duplicates(), on=["subject_id", "period"], how="left")
     out: NDArray[np.bool_] = merged["hit"].fillna(False).to_numpy(dtype=bool)
     return out
-
-
-def artifacts_folder(ctx: TopicContext, topic: str) -> Path:
-    folder = ctx.artifacts_dir or ctx.workspace.zone("topic") / f"{topic}_evaluation"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def write_pr_png(
@@ -89,7 +90,7 @@ def evaluate_group_rental(
     predicted = flagged_vector(frame, findings) if has_findings else scored.score >= threshold
     ours = binary_scores(predicted, actual)
     baselines, baseline_scores = run_baselines(frame, actual)
-    folder = artifacts_folder(ctx, topic)
+    folder = evaluation_folder(ctx, topic)
     png = folder / "pr_curve.png"
     write_pr_png(png, {topic: scored.score, **baseline_scores}, actual)
     result = Evaluation(
@@ -110,7 +111,4 @@ def evaluate_group_rental(
             "pr_curve_png": str(png),
         },
     )
-    json_path = folder / "evaluation.json"
-    result.extra["json"] = str(json_path)
-    json_path.write_text(json.dumps(result.model_dump(), ensure_ascii=False, indent=2), "utf-8")
-    return result
+    return save_evaluation(result, ctx)

@@ -7,7 +7,6 @@ the zone id the parking-zone system delivers; findings name the zone id and the 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from citybrain.core.errors import UserError
-from citybrain.topics import Evaluation, TopicContext
+from citybrain.topics import Evaluation, TopicContext, save_evaluation
 
 
 class BikeEvaluation(Evaluation):
@@ -62,9 +61,4 @@ def evaluate_shared_bikes(
         flagged=len(found),
         extra={"true_positives": hit},
     )
-    folder = ctx.artifacts_dir or ctx.workspace.zone("topic") / f"{topic}_evaluation"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "evaluation.json"
-    result.extra["json"] = str(path)
-    path.write_text(json.dumps(result.model_dump(), ensure_ascii=False, indent=2), "utf-8")
-    return result
+    return save_evaluation(result, ctx)
