@@ -9,7 +9,6 @@ them warned is their false-warning rate.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +19,7 @@ import pyarrow.parquet as pq
 from sklearn.metrics import roc_auc_score
 
 from citybrain.core.errors import UserError
-from citybrain.topics import Evaluation, TopicContext, binary_scores
+from citybrain.topics import Evaluation, TopicContext, binary_scores, save_evaluation
 
 if TYPE_CHECKING:
     from citybrain.topics.builtin.enterprise_warning.topic import Scored
@@ -115,9 +114,4 @@ def evaluate_warnings(
             "insufficient_history_latest_month": insufficient,
         },
     )
-    folder = ctx.artifacts_dir or ctx.workspace.zone("topic") / f"{topic}_evaluation"
-    folder.mkdir(parents=True, exist_ok=True)
-    json_path = folder / "evaluation.json"
-    result.extra["json"] = str(json_path)
-    json_path.write_text(json.dumps(result.model_dump(), ensure_ascii=False, indent=2), "utf-8")
-    return result
+    return save_evaluation(result, ctx)
