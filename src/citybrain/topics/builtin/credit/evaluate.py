@@ -9,7 +9,6 @@ by the commitment number the lake holds.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sklearn.metrics import roc_auc_score
 
-from citybrain.topics import Evaluation, TopicContext, binary_scores
+from citybrain.topics import Evaluation, TopicContext, binary_scores, save_evaluation
 
 
 class CreditEvaluation(Evaluation):
@@ -139,9 +138,4 @@ def evaluate_credit(
             **person_figures,
         },
     )
-    folder = ctx.artifacts_dir or ctx.workspace.zone("topic") / f"{topic}_evaluation"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "evaluation.json"
-    result.extra["json"] = str(path)
-    path.write_text(json.dumps(result.model_dump(), ensure_ascii=False, indent=2), "utf-8")
-    return result
+    return save_evaluation(result, ctx)
