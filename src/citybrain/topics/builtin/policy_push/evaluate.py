@@ -8,7 +8,6 @@ exactly the eligible ones.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from citybrain.core.errors import UserError
-from citybrain.topics import Evaluation, TopicContext, binary_scores
+from citybrain.topics import Evaluation, TopicContext, binary_scores, save_evaluation
 from citybrain.topics.builtin.enterprise_warning import features
 
 
@@ -100,9 +99,4 @@ def evaluate_push(
         per_policy=per_policy,
         extra={"pairs_definition": "(policy, true enterprise) pushed vs planted eligible"},
     )
-    folder = ctx.artifacts_dir or ctx.workspace.zone("topic") / f"{topic}_evaluation"
-    folder.mkdir(parents=True, exist_ok=True)
-    json_path = folder / "evaluation.json"
-    result.extra["json"] = str(json_path)
-    json_path.write_text(json.dumps(result.model_dump(), ensure_ascii=False, indent=2), "utf-8")
-    return result
+    return save_evaluation(result, ctx)
