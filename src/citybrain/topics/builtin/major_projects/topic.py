@@ -9,7 +9,6 @@ funding. The self-reported "behind schedule" flag is shown beside it, never trus
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import ClassVar
 
@@ -33,6 +32,7 @@ from citybrain.topics import (
     binary_scores,
     build_reasons,
     findings_table,
+    save_evaluation,
 )
 from citybrain.topics.builtin.enterprise_warning.features import month_index, month_label
 from citybrain.topics.builtin.major_projects.delays import DAYS_PER_MONTH, Delays, find_delays
@@ -383,9 +383,4 @@ def evaluate_delays(
             ),
         },
     )
-    folder = ctx.artifacts_dir or ctx.workspace.zone("topic") / f"{topic}_evaluation"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "evaluation.json").write_text(
-        json.dumps(result.model_dump(), ensure_ascii=False, indent=2), "utf-8"
-    )
-    return result
+    return save_evaluation(result, ctx)
