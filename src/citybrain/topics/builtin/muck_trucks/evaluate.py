@@ -12,7 +12,6 @@ without them (their count is reported as ``left_out_dumping_days``).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from citybrain.core.errors import UserError
-from citybrain.topics import Evaluation, TopicContext
+from citybrain.topics import Evaluation, TopicContext, save_evaluation
 from citybrain.topics.builtin.muck_trucks.violations import KINDS
 
 DAY_TYPES = ("outside_hours", "illegal_dumping", "off_route")
@@ -115,9 +114,4 @@ def evaluate_muck_trucks(
         by_type=by_type,
         extra={"findings": findings.num_rows, "truth_rows": len(truth)},
     )
-    folder = ctx.artifacts_dir or ctx.workspace.zone("topic") / f"{topic}_evaluation"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "evaluation.json"
-    result.extra["json"] = str(path)
-    path.write_text(json.dumps(result.model_dump(), ensure_ascii=False, indent=2), "utf-8")
-    return result
+    return save_evaluation(result, ctx)
