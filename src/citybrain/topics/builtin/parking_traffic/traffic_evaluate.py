@@ -9,7 +9,6 @@ start. A finding near no planted segment, or at another hour, is a false alarm.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ import pyarrow.parquet as pq
 import shapely
 
 from citybrain.core.errors import UserError
-from citybrain.topics import Evaluation, TopicContext
+from citybrain.topics import Evaluation, TopicContext, save_evaluation
 
 TRUTH = "road_congestion"
 MATCH_M = 50.0  # a finding's point and a planted segment's middle: the same segment within this
@@ -124,9 +123,4 @@ def evaluate_road_traffic(
             "match_m": MATCH_M,
         },
     )
-    folder = ctx.artifacts_dir or ctx.workspace.zone("topic") / f"{topic}_evaluation"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "evaluation.json"
-    result.extra["json"] = str(path)
-    path.write_text(json.dumps(result.model_dump(), ensure_ascii=False, indent=2), "utf-8")
-    return result
+    return save_evaluation(result, ctx)
