@@ -9,7 +9,6 @@ The public "nearest lots with free places" answer is served by the API (``GET
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import ClassVar
 
@@ -30,6 +29,7 @@ from citybrain.topics import (
     binary_scores,
     build_reasons,
     findings_table,
+    save_evaluation,
 )
 from citybrain.topics.builtin.parking_traffic.forecast import forecast, hourly, mae
 
@@ -154,12 +154,7 @@ class ParkingTraffic(Topic):
             },
             extra={"lot_hours": len(known), "readings_left_out": bad, "full_at": params.full_at},
         )
-        folder = ctx.artifacts_dir or ctx.workspace.zone("topic") / f"{self.name}_evaluation"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / "evaluation.json"
-        result.extra["json"] = str(path)
-        path.write_text(json.dumps(result.model_dump(), ensure_ascii=False, indent=2), "utf-8")
-        return result
+        return save_evaluation(result, ctx)
 
     def map_layers(self) -> list[MapLayer]:
         return [
