@@ -28,6 +28,7 @@ in each manifest rows read = messages in the batch = landed + quarantined.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import queue
@@ -39,6 +40,8 @@ from typing import Any
 import numpy as np
 import paho.mqtt.client as paho
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pajson
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -48,6 +51,7 @@ from citybrain.ingest.connectors.base import (
     Chunk,
     Reject,
     SourceUnreadable,
+    python_text,
     records_table,
     with_positions,
 )
@@ -103,7 +107,106 @@ def batch_reader(
 
 
 def _chunk(batch: list[Message], connector: MqttConnector) -> tuple[Chunk, list[str], list[int]]:
-    """Parsed payloads (one ``json.loads`` per message: MQTT has no framing to parse in bulk),
+    """Parsed payloads, and the publishers and sequence numbers of those that carry the
+    contract's ``sequence``: the whole batch in one Arrow JSON read (:func:`_bulk_table`), or,
+    when it cannot be read in one go (a bad or unusual payload), one ``json.loads`` per message."""
+    typed = _bulk_table(batch)
+    if typed is None:
+        return _chunk_each(batch, connector)
+    publishers: list[str] = []
+    numbers: list[int] = []
+    if connector.sequence is not None:  # the same judgement as per message, on two columns
+        seq = _column_values(typed, connector.sequence)
+        who = _column_values(typed, connector.publisher) if connector.publisher else None
+        for i, number in enumerate(seq):
+            value = {connector.sequence: number}
+            if who is not None and connector.publisher:
+                value[connector.publisher] = who[i]
+            _sequence(value, connector, publishers, numbers)
+    table = pa.table({name: _python_texts(typed.column(name)) for name in typed.column_names})
+    rows = pa.array(np.arange(1, len(batch) + 1, dtype=np.int64))
+    size = sum(len(m.payload) for m in batch)
+    return Chunk(with_positions(table, rows, None), [], size), publishers, numbers
+
+
+def _column_values(table: pa.Table, name: str) -> list[Any]:
+    if name not in table.column_names:
+        return [None] * table.num_rows
+    values: list[Any] = table.column(name).to_pylist()
+    return values
+
+
+BULK_PLAIN = (pa.string(), pa.int64(), pa.float64(), pa.bool_(), pa.null())
+EXACT_INT = 2.0**53  # a JSON number read as a double above this may have lost digits
+
+
+def _bulk_table(batch: list[Message]) -> pa.Table | None:
+    """Every payload of ``batch`` as one row of a typed table, read by Arrow's JSON reader from
+    the payloads joined into one JSON-lines buffer — or None when that would not read exactly
+    what ``json.loads`` of each message reads: a payload that is not one plain JSON object on one
+    line (a line break, a byte before ``{`` or after ``}``, bad UTF-8 or JSON, a repeated key),
+    nested values, or a whole number too big for a double."""
+    if not batch:
+        return None
+    payloads = [m.payload for m in batch]
+    buffer = b"\n".join(payloads)
+    if buffer.count(b"\n") != len(batch) - 1 or b"\r" in buffer:
+        return None
+    try:
+        buffer.decode("utf-8")  # Arrow would replace bad bytes its own way
+    except UnicodeDecodeError:
+        return None
+    ends = np.cumsum(np.fromiter(map(len, payloads), np.int64, len(batch)) + 1) - 2
+    starts = np.r_[0, ends[:-1] + 2]
+    raw = np.frombuffer(buffer, np.uint8)
+    if (ends < starts).any() or (raw[starts] != ord("{")).any() or (raw[ends] != ord("}")).any():
+        return None
+    options = pajson.ReadOptions(use_threads=False, block_size=len(buffer) + 1)
+    try:
+        table = pajson.read_json(io.BytesIO(buffer), read_options=options)
+        dated = [f.name for f in table.schema if pa.types.is_timestamp(f.type)]
+        if dated:  # ISO text Arrow took for times: read it again as the text it is
+            schema = pa.schema([pa.field(n, pa.string()) for n in dated])
+            parse = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
+            again = pajson.read_json(io.BytesIO(buffer), read_options=options, parse_options=parse)
+            table = again.select(table.column_names)  # in the order the keys first appear
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if table.num_rows != len(batch) or any(f.type not in BULK_PLAIN for f in table.schema):
+        return None
+    for field in table.schema:
+        if field.type == pa.float64():
+            values = table.column(field.name).to_numpy(zero_copy_only=False)
+            if (np.abs(values[~np.isnan(values)]) >= EXACT_INT).any():
+                return None
+    return table
+
+
+def _python_texts(column: pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """A typed JSON column as the text :func:`python_text` gives each value: whole doubles
+    without ``.0``, other doubles as Python writes them (Arrow writes exponents elsewhere)."""
+    kind = column.type
+    if kind == pa.null():
+        return pa.nulls(len(column), pa.string())
+    if kind != pa.float64():
+        return pc.cast(column, pa.string())
+    values = column.to_numpy(zero_copy_only=False)
+    whole = values == np.floor(values)  # NaN: a null
+    text = pc.cast(column, pa.string()).to_numpy(zero_copy_only=False)
+    if whole.any():
+        as_int = pc.cast(pa.array(np.where(whole, values, 0)), pa.int64()).cast(pa.string())
+        text = np.where(whole, as_int.to_numpy(zero_copy_only=False), text)
+    magnitude = np.abs(np.nan_to_num(values))
+    odd = ~whole & ~np.isnan(values) & ((magnitude >= 1e10) | ((magnitude < 1e-4) & (values != 0)))
+    for i in np.flatnonzero(odd):  # rare: where Python and Arrow place the exponent differently
+        text[i] = python_text(float(values[i]))
+    return pa.array(text, pa.string())
+
+
+def _chunk_each(
+    batch: list[Message], connector: MqttConnector
+) -> tuple[Chunk, list[str], list[int]]:
+    """Parsed payloads, one ``json.loads`` per message (bad ones rejected with their reason),
     and the publishers and sequence numbers of those that carry the contract's ``sequence``."""
     publishers: list[str] = []
     numbers: list[int] = []
