@@ -45,8 +45,6 @@ NO_AQI_COLOUR = "#adb5bd"  # a station without a valid daily AQI (too few valid 
 
 
 class AirQualityParams(TopicParams):
-    threshold: float = Field(0.5, ge=0.0, le=1.0, description="score that raises a finding")
-    high: float = Field(0.8, ge=0.0, le=1.0, description="score at or above which level is high")
     excess_ratio: float = Field(
         1.3, gt=1.0, description="station / neighbours ratio that marks a pollutant as raised"
     )

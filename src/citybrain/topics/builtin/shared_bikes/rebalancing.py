@@ -30,8 +30,6 @@ OPERATORS_DESK = "共享单车运营企业"
 
 
 class RebalancingParams(TopicParams):
-    threshold: float = Field(0.5, ge=0.0, le=1.0, description="score that raises a finding")
-    high: float = Field(0.8, ge=0.0, le=1.0, description="score at or above which level is high")
     snapshot_minutes: int = Field(15, ge=1, le=1440, description="reports within are one snapshot")
     nearby_m: float = Field(500.0, gt=0, description="farthest a move is suggested, metres")
     full_bikes: int = Field(10, ge=1, description="a move of this many bikes or more scores 1.0")

@@ -33,8 +33,6 @@ OPERATOR_ZH = {"meituan": "美团", "hellobike": "哈啰", "qingju": "青桔"}
 
 
 class SharedBikeParams(TopicParams):
-    threshold: float = Field(0.5, ge=0.0, le=1.0, description="score that raises a finding")
-    high: float = Field(0.8, ge=0.0, le=1.0, description="score at or above which level is high")
     snapshot_minutes: int = Field(15, ge=1, le=1440, description="reports within are one snapshot")
     full_over: float = Field(0.6, gt=0, description="share over capacity that scores 1.0")
     nearby_m: float = Field(500.0, gt=0, description="radius to look for free places, metres")
