@@ -34,8 +34,6 @@ DEPARTMENT = "区综合行政执法局（城管）"
 
 
 class MuckTruckParams(TopicParams):
-    threshold: float = Field(0.5, ge=0.0, le=1.0, description="score that raises a finding")
-    high: float = Field(0.8, ge=0.0, le=1.0, description="score at or above which level is high")
     speed_limit_kmh: float = Field(60.0, gt=0, description="speed limit for muck trucks, km/h")
     max_kmh: float = Field(150.0, gt=0, description="faster than this between points: a jump")
     stop_kmh: float = Field(5.0, ge=0, description="at or below this speed a truck stands")
