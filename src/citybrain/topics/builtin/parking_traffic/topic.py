@@ -37,8 +37,6 @@ DEPARTMENT = "区交通运输局"
 
 
 class ParkingParams(TopicParams):
-    threshold: float = Field(0.5, ge=0.0, le=1.0, description="score that raises a finding")
-    high: float = Field(0.8, ge=0.0, le=1.0, description="score at or above which level is high")
     full_at: float = Field(0.95, gt=0.0, le=1.0, description="occupancy that counts as full")
 
 
