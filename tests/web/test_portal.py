@@ -1,5 +1,7 @@
 """The public portal on a phone (390×844): a resident reports a problem with a photo and a typed
-address, the street's clerk handles it on the case desk, the resident sees the answer and rates it.
+address, the street's clerk handles it on the case desk, the resident sees the answer and rates it;
+the clerk enters (代办) the report of a resident who phoned, and the resident signs in with that
+phone and follows it by its receipt number.
 axe-core (from node_modules, never a CDN) checks every screen on the way, in both modes; the
 长辈版 is checked for 18 px text and 44 px targets."""
 
@@ -17,6 +19,7 @@ from PIL import Image
 from api.scoped_data import findings_table, write_findings
 from citybrain.api import create_app
 from citybrain.api.security.accounts import create_user
+from citybrain.api.security.phone import outbox
 from citybrain.cases.opsdb_models import Case
 from citybrain.core import Workspace
 from citybrain.core.opsdb import connect, session
@@ -31,6 +34,7 @@ AXE = Path(__file__).resolve().parents[2] / "frontend" / "node_modules" / "axe-c
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
          "has_touch": True}  # fmt: skip
 CLERK = ("clerk", "clerk-demo-2024")
+RESIDENT_PHONE = "13800138000"
 FIRM = ("91510100MA61234567", "firm-a", "firm-demo-2024")
 PENALTY = "示高监罚〔2023〕00031号"
 
@@ -145,8 +149,9 @@ def photo_with_location() -> bytes:
 
 
 def test_a_resident_reports_the_clerk_answers_and_the_resident_rates(
-    browser: Any, portal_url: str, artifacts_dir: Path
+    browser: Any, portal_city: tuple[str, Workspace], artifacts_dir: Path
 ) -> None:
+    portal_url, workspace = portal_city
     resident = browser.new_context(**PHONE)
     page = resident.new_page()
     errors: list[str] = []
@@ -177,6 +182,7 @@ def test_a_resident_reports_the_clerk_answers_and_the_resident_rates(
         "#address-result"
     )
     page.check("#address-confirm")
+    page.fill("#report-phone", "138 0013 8000")
     page.set_input_files(
         "#report-photo",
         files=[{"name": "hole.jpg", "mimeType": "image/jpeg", "buffer": photo_with_location()}],
@@ -209,6 +215,20 @@ def test_a_resident_reports_the_clerk_answers_and_the_resident_rates(
         desk.click("#action-submit")
         desk.wait_for_selector("#action-dialog", state="hidden")
     desk.wait_for_selector("#case-status[data-status='closed']")
+    # 代办: a resident phones in a problem; the clerk enters it on the desk and reads out the
+    # receipt number.
+    desk.goto(f"{portal_url}/#/desk")
+    desk.click("#assisted-open")
+    desk.wait_for_selector("#assisted-category option[value='road_damage']", state="attached")
+    desk.select_option("#assisted-category", "road_damage")
+    desk.fill("#assisted-text", "来电：小区门口路灯不亮")
+    desk.fill("#assisted-address", "天府大道1号锦城小区3栋")
+    desk.click("#assisted-check")
+    assert "锦城小区3栋" in desk.wait_for_selector("#assisted-found", timeout=60_000).inner_text()
+    desk.fill("#assisted-phone", RESIDENT_PHONE)
+    desk.click("#assisted-submit")
+    phoned = desk.wait_for_selector("#assisted-receipt-number").inner_text().strip()
+    assert phoned != receipt
     clerk.close()
 
     # The resident, in the 长辈版, follows by receipt number, reads the answer and rates it.
@@ -240,6 +260,27 @@ def test_a_resident_reports_the_clerk_answers_and_the_resident_rates(
     page.wait_for_selector("#air-title")
     assert "锦城社区" in page.wait_for_selector("#notices-title").inner_text()
     both_modes(page, "near my home")
+
+    # Signed in with the phone: both reports made with it — the one the clerk entered among
+    # them — and from there the phoned-in one followed by its receipt number.
+    page.goto(f"{portal_url}/portal/#/mine")
+    page.fill("#phone-number", RESIDENT_PHONE)
+    page.click("#phone-send")
+    page.wait_for_selector("#phone-sent")
+    both_modes(page, "phone sign-in")
+    code = outbox(connect(workspace.ops_db_url), RESIDENT_PHONE)[0].split("验证码为 ")[1][:6]
+    page.fill("#phone-code", code)
+    page.click("#phone-verify")
+    page.wait_for_selector("#mine-reports")
+    assert "138****8000" in page.inner_text("#mine-heading")
+    shown = page.eval_on_selector_all(
+        "#mine-reports li[data-receipt]", "els => els.map(e => e.dataset.receipt)"
+    )
+    assert sorted(shown) == sorted([receipt, phoned])
+    both_modes(page, "my reports")
+    page.locator(f"li[data-receipt='{phoned}'] a.target-link").click()
+    page.wait_for_selector("#follow-card[data-status='dispatched']")
+    assert "路灯不亮" in page.inner_text("#follow-card")
     assert hosts == {portal_url.split("/")[2]}  # nothing from another host
     assert errors == []
     resident.close()
@@ -257,9 +298,13 @@ def test_a_firm_sees_its_grade_disputes_a_record_and_sees_the_repaired_grade(
     page.wait_for_selector("#firm-form")
     both_modes(page, "firm sign-in")
     uscc, account, password = FIRM
-    page.fill("#firm-uscc", uscc)
+    # The server refuses the firm's account under another firm's USCC.
+    page.fill("#firm-uscc", "91510100MA6XXXXX0Y")
     page.fill("#firm-account", account)
     page.fill("#firm-password", password)
+    page.click("#firm-submit")
+    assert "统一社会信用代码" in page.wait_for_selector("#firm-form .error").inner_text()
+    page.fill("#firm-uscc", uscc)
     page.click("#firm-submit")
     assert page.wait_for_selector("#firm-grade").inner_text() == "信用等级 B"
     assert "受到行政处罚1次" in page.inner_text("#firm-reasons")

@@ -6,6 +6,7 @@ import { h } from "../dom.js";
 import { t } from "../i18n.js";
 import { onLive } from "../live.js";
 import { areaCell, subjectCell, topicCell } from "./case-words.js";
+import { assistedSection } from "./desk/assisted.js";
 import { slaBadge, startTicking, stopTicking } from "./desk/sla.js";
 
 const STATUSES = ["dispatched", "accepted", "in_progress", "returned", "closed", "new", "archived"];
@@ -44,7 +45,8 @@ export default {
     main.append(h("h2", { class: "page-title" }, t("desk.title")),
       h("section", { class: "card", "aria-label": t("desk.queue") },
         h("div", { class: "toolbar" }, field(t("desk.status"), status), check(mine, "desk.mine"), check(overdue, "desk.overdueOnly")),
-        table.el));
+        table.el),
+      assistedSection(() => table.reload(false)));
     const here = stillHere();
     await table.reload();
     if (!here()) return;

@@ -10,6 +10,7 @@ const DICTS = { "zh-CN": zh, en };
 const LANG_KEY = "citybrain.portal.lang";
 const ELDER_KEY = "citybrain.portal.elder";
 const TOKEN_KEY = "citybrain.portal.firm";
+const RESIDENT_KEY = "citybrain.portal.resident";
 let lang = DICTS[localStorage.getItem(LANG_KEY)] ? localStorage.getItem(LANG_KEY) : "zh-CN";
 const main = document.getElementById("portal-main");
 const status = document.getElementById("portal-status");
@@ -85,6 +86,7 @@ function home() {
     h("ul", { class: "tiles" },
       tile("#/report", "home.report", "home.reportHint", "go-report"),
       tile("#/follow", "home.follow", "home.followHint", "go-follow"),
+      tile("#/mine", "home.mine", "home.mineHint", "go-mine"),
       tile("#/near", "home.near", "home.nearHint", "go-near"),
       tile("#/firm", "home.firm", "home.firmHint", "go-firm")),
   ];
@@ -256,6 +258,82 @@ function rating(receipt, card) {
   return form;
 }
 
+// --- my reports, signed in by phone ------------------------------------------------------------
+
+function mine() {
+  const out = h("div", { id: "mine-area" });
+  const token = sessionStorage.getItem(RESIDENT_KEY);
+  if (token) loadMine(out, token);
+  else out.append(phoneSignIn(out));
+  return screen("mine.title", out);
+}
+
+function phoneSignIn(out) {
+  const phone = keep(h("input", { type: "tel", required: true, maxlength: "20", autocomplete: "tel", inputmode: "tel", pattern: "[+]?[0-9][0-9 \\-]{9,18}" }), "minePhone");
+  const code = h("input", { type: "text", required: true, inputmode: "numeric", autocomplete: "one-time-code", pattern: "[0-9]{6}", maxlength: "6" });
+  const codeRow = h("div", { hidden: true, id: "phone-code-row" }, field("phone-code", "mine.code", code, "mine.codeHint"),
+    h("button", { type: "submit", id: "phone-verify" }, t("mine.signIn")));
+  const message = h("div", { "aria-live": "polite", id: "phone-message" });
+  const send = h("button", { type: "button", id: "phone-send", class: "secondary" }, t("mine.send"));
+  const number = () => phone.value.replace(/[\s-]/g, "");
+  send.addEventListener("click", async () => {
+    if (!phone.reportValidity()) return;
+    try {
+      const sent = await call("/api/v1/portal/phone/code", { method: "POST", json: { phone: number() } });
+      message.replaceChildren(h("p", { class: "found", id: "phone-sent" }, lang === "en" ? sent.notice_en : sent.notice_zh));
+      announce(lang === "en" ? sent.notice_en : sent.notice_zh);
+      codeRow.hidden = false;
+      code.focus();
+    } catch (e) {
+      message.replaceChildren(errorBox(e));
+    }
+  });
+  const form = h("form", { id: "phone-form", "aria-labelledby": "phone-sign-in" },
+    h("h3", { id: "phone-sign-in" }, t("mine.signInTitle")), h("p", { class: "hint" }, t("mine.lead")),
+    field("phone-number", "mine.phone", phone, "mine.phoneHint"), send, message, codeRow);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (codeRow.hidden || !form.reportValidity()) return;
+    try {
+      const signed = await call("/api/v1/portal/phone/session", { method: "POST", json: { phone: number(), code: code.value.trim() } });
+      sessionStorage.setItem(RESIDENT_KEY, signed.access_token);
+      await loadMine(out, signed.access_token);
+    } catch (e) {
+      message.replaceChildren(errorBox(e));
+    }
+  });
+  return form;
+}
+
+async function loadMine(out, token) {
+  try {
+    const got = await call("/api/v1/portal/my/reports", { token });
+    const signOut = h("button", { type: "button", class: "secondary", id: "mine-sign-out" }, t("mine.signOut"));
+    signOut.addEventListener("click", () => {
+      sessionStorage.removeItem(RESIDENT_KEY);
+      out.replaceChildren(phoneSignIn(out));
+      announce(t("mine.signedOut"));
+    });
+    const item = (r) => h("li", { class: "card", "data-receipt": r.receipt },
+      h("p", {}, h("strong", {}, r.service_name ? `${r.service_name}：${r.description.slice(0, 60)}` : r.description.slice(0, 60))),
+      h("p", {}, `${t("follow.status")}：${lang === "en" ? r.status.replace("_", " ") : r.status_zh} · ${t("follow.department")}：${r.department ?? "—"}`),
+      r.deadline ? h("p", {}, `${t("follow.deadline")}：${r.deadline.slice(0, 16).replace("T", " ")}`) : null,
+      r.answer ? h("p", { class: "found" }, `${t("follow.answer")}：${r.answer}`) : null,
+      r.rating ? h("p", {}, t("follow.rated", { rating: t(`follow.rate${r.rating}`) })) : null,
+      h("p", {}, h("a", { href: `#/follow?receipt=${encodeURIComponent(r.receipt)}`, class: "target-link" },
+        r.can_rate ? t("mine.rate", { receipt: r.receipt }) : t("mine.open", { receipt: r.receipt }))));
+    out.replaceChildren(
+      h("h3", { id: "mine-heading", tabindex: "-1" }, t("mine.heading", { phone: got.phone ?? "" })),
+      got.reports.length ? h("ul", { id: "mine-reports", class: "plain" }, got.reports.map(item)) : h("p", { id: "mine-none" }, t("mine.none")),
+      signOut);
+    out.querySelector("#mine-heading").focus();
+    announce(t("mine.heading", { phone: got.phone ?? "" }));
+  } catch (e) {
+    sessionStorage.removeItem(RESIDENT_KEY);
+    out.replaceChildren(errorBox(e), phoneSignIn(out));
+  }
+}
+
 // --- near me: free parking and the air ----------------------------------------------------------
 
 function near() {
@@ -328,12 +406,10 @@ function firmSignIn(out) {
     event.preventDefault();
     if (!form.reportValidity()) return;
     try {
-      const body = new URLSearchParams({ username: account.value, password: password.value });
-      const response = await fetch("/api/v1/auth/token", { method: "POST", body });
-      const pair = await response.json().catch(() => ({}));
-      if (!response.ok) throw new ApiError(response.status, pair.detail ?? response.statusText);
+      // The server checks that the account is this firm's (its USCC), not the browser.
+      const pair = await call("/api/v1/portal/firm/session", {
+        method: "POST", json: { uscc: uscc.value.trim(), username: account.value, password: password.value } });
       const credit = await call("/api/v1/portal/firm/credit", { token: pair.access_token });
-      if (credit.uscc !== uscc.value.trim().toUpperCase()) throw new ApiError(403, t("firm.wrongFirm"));
       sessionStorage.setItem(TOKEN_KEY, pair.access_token);
       showFirm(out, credit, pair.access_token);
     } catch (e) {
@@ -500,7 +576,7 @@ function record(r, token, out) {
 
 // --- shell ------------------------------------------------------------------------------------
 
-const SCREENS = { "": home, report, follow, near, firm };
+const SCREENS = { "": home, report, follow, mine, near, firm };
 
 function render() {
   const [path, query = ""] = location.hash.replace(/^#\/?/, "").split("?");
