@@ -3,8 +3,9 @@
 Every source row is tied to its golden enterprise through ``base.enterprise_link`` (source table
 and key → golden id), so a declaration filed under a mistyped USCC or a social-security unit
 without one still lands on the right firm. Premises' power and water are the meter readings at the
-firm's registered address. Only the finished long table (one row per firm and month with data) is
-pulled to Arrow; the pivot to a firms × months matrix is NumPy index arithmetic.
+firm's registered address. Each firm's matrix row is numbered in the engine, so every input's
+part is aggregated on two integers (row, month) and only those finished parts are pulled to Arrow;
+the pivot to firms × months matrices is NumPy index arithmetic.
 """
 
 from __future__ import annotations
@@ -100,36 +101,60 @@ def firms(read: Reader) -> ir.Table:
     )
 
 
-def monthly(read: Reader, has: Callable[[str], bool]) -> ir.Table:
-    """One row per golden firm and month index ``m``: every measure (null where none)."""
+#: the firm's row in the panel (0, 1, … in golden-id order), numbered in the engine so that
+#: every part is keyed by two integers, never by the golden id's string
+ROW = "_row"
+
+
+def indexed_firms(read: Reader) -> ir.Table:
+    """`firms` with each firm's matrix row (``_row``, in golden-id order)."""
+    table = firms(read)
+    return table.mutate(**{ROW: ibis.row_number().over(order_by=table[GOLDEN]).cast("int64")})
+
+
+def _rows(links: ir.Table, index: ir.Table, name: str) -> ir.Table:
+    """The source keys of ``name`` with the matrix row of the firm each names."""
+    mine = links.filter(links.source_table == name)
+    rows = index.select(GOLDEN, ROW)
+    keyed = mine.inner_join(rows, mine[GOLDEN] == rows[GOLDEN])
+    return keyed.select(_key=keyed.source_key, **{ROW: keyed[ROW]})
+
+
+def _by_row(links: ir.Table, index: ir.Table, table: ir.Table, name: str, key: str) -> ir.Table:
+    """``table`` with the matrix row of each record's firm (records of no registered firm are
+    left out: the panel has no row for them)."""
+    keyed = table.mutate(_key=table[key].cast("string").strip())
+    return keyed.inner_join(_rows(links, index, name), "_key").drop("_key")
+
+
+def monthly(read: Reader, has: Callable[[str], bool], index: ir.Table) -> dict[str, ir.Table]:
+    """Per input, one row per firm (``_row`` of ``index``) and month index ``m`` with that input's
+    measures: each part is aggregated on two integers and pulled on its own (no union of wide,
+    mostly-null rows, no string keys on the way out)."""
     links = read("base.enterprise_link")
-    parts: list[ir.Table] = []
-    tax = _linked(links, read("std.tax_declaration"), "tax_declaration", "declaration_id")
+    parts: dict[str, ir.Table] = {}
+    tax = _by_row(links, index, read("std.tax_declaration"), "tax_declaration", "declaration_id")
     tax = tax.mutate(m=month_index(tax.period))
     filed = tax.declared_date.cast("timestamp")
     after = date_month(tax.declared_date) - tax.m
     late = (after > 1) | ((after == 1) & (filed.day() > FILING_DEADLINE_DAY))
-    parts.append(
-        tax.aggregate(
-            by=[GOLDEN, "m"],
-            revenue=tax.revenue.cast("float64").sum(),
-            tax=tax.tax_payable.cast("float64").sum(),
-            late=late.cast("float64").max(),
-        )
+    parts["tax"] = tax.aggregate(
+        by=[ROW, "m"],
+        revenue=tax.revenue.cast("float64").sum(),
+        tax=tax.tax_payable.cast("float64").sum(),
+        late=late.cast("float64").max(),
     )
     if has("std.social_security"):
-        ss = _linked(links, read("std.social_security"), "social_security", "record_id")
+        ss = _by_row(links, index, read("std.social_security"), "social_security", "record_id")
         ss = ss.mutate(m=month_index(ss.period))
         owing = (ss.insured.cast("float64") > 0) & (ss.contribution_base.cast("float64") == 0)
-        parts.append(
-            ss.aggregate(
-                by=[GOLDEN, "m"],
-                insured=ss.insured.cast("float64").sum(),
-                arrears=owing.cast("float64").max(),
-            )
+        parts["social_security"] = ss.aggregate(
+            by=[ROW, "m"],
+            insured=ss.insured.cast("float64").sum(),
+            arrears=owing.cast("float64").max(),
         )
     if has("std.utility_reading"):
-        premises = firms(read).select(GOLDEN, "address_id").filter(ibis._.address_id.notnull())
+        premises = index.select(ROW, "address_id").filter(ibis._.address_id.notnull())
         r = read("std.utility_reading")
         r = r.filter(r.address_id.notnull() & r.utility.isin(["electricity", "water"]))
         r = r.mutate(m=month_index(r.period), usage=r.usage.cast("float64"))
@@ -139,30 +164,17 @@ def monthly(read: Reader, has: Callable[[str], bool]) -> ir.Table:
             water=r.usage.sum(where=r.utility == "water"),
         )
         joined = premises.inner_join(use, "address_id")
-        parts.append(joined.select(GOLDEN, "m", "power", "water"))
+        parts["utility"] = joined.select(ROW, "m", "power", "water")
     if has("std.dishonest_judgment"):
         court = read("std.dishonest_judgment")
-        court = _linked(links, court, "dishonest_judgment", "case_code")
+        court = _by_row(links, index, court, "dishonest_judgment", "case_code")
         court = court.mutate(m=date_month(court.registered_date))
-        parts.append(court.aggregate(by=[GOLDEN, "m"], court=court.count().cast("float64")))
+        parts["court"] = court.aggregate(by=[ROW, "m"], court=court.count().cast("float64"))
     if has("std.penalty"):
-        pen = _linked(links, read("std.penalty"), "penalty", "decision_no")
+        pen = _by_row(links, index, read("std.penalty"), "penalty", "decision_no")
         pen = pen.mutate(m=date_month(pen.decided_date))
-        parts.append(pen.aggregate(by=[GOLDEN, "m"], penalties=pen.count().cast("float64")))
-    # one long union (each part padded with nulls), then one aggregation per firm and month
-    padded = [
-        p.select(
-            GOLDEN,
-            m=p.m.cast("int64"),
-            **{
-                c: (p[c].cast("float64") if c in p.columns else ibis.null().cast("float64"))
-                for c in MEASURES
-            },
-        )
-        for p in parts
-    ]
-    long = ibis.union(*padded, distinct=False)
-    return long.aggregate(by=[GOLDEN, "m"], **{c: long[c].max() for c in MEASURES})
+        parts["penalty"] = pen.aggregate(by=[ROW, "m"], penalties=pen.count().cast("float64"))
+    return parts
 
 
 @dataclass(frozen=True)
@@ -179,35 +191,46 @@ class Panel:
 
 
 def build_panel(engine: Engine, read: Reader, has: Callable[[str], bool]) -> Panel:
-    """Pull the long table and the firm table and pivot into matrices (no per-row Python)."""
-    firm_table = engine.to_arrow(firms(read))
-    long = engine.to_arrow(monthly(read, has))
-    return pivot(firm_table, long)
+    """Pull the firm table and each input's long part and scatter them into matrices (no
+    per-row Python)."""
+    index = indexed_firms(read)
+    firm_table = engine.to_arrow(index.order_by(ROW))
+    longs = [engine.to_arrow(part) for part in monthly(read, has, index).values()]
+    return pivot(firm_table.drop_columns([ROW]), longs)
 
 
-def pivot(firm_table: pa.Table, long: pa.Table) -> Panel:
-    """Matrices over the firms of ``firm_table`` and the tax months of ``long``."""
-    ids = firm_table.column(GOLDEN)
-    row = pc.index_in(long.column(GOLDEN), value_set=ids).to_numpy(zero_copy_only=False)
-    m = long.column("m").to_numpy(zero_copy_only=False)
-    known = ~np.isnan(row.astype(np.float64)) if row.dtype == object else row >= 0
-    row = np.where(known, row, -1).astype(np.int64)
+def pivot(firm_table: pa.Table, longs: list[pa.Table]) -> Panel:
+    """Matrices over the firms of ``firm_table`` (``_row`` of each long part is its row) and the
+    tax months (the first part holds the revenue: the panel's backbone)."""
+    n_firms = firm_table.num_rows
     # the panel's months: those with tax declarations (the backbone), a full range between
-    has_tax = known & ~np.isnan(_column(long, "revenue"))
-    if has_tax.any():
-        first, last = int(m[has_tax].min()), int(m[has_tax].max())
-    else:
-        first, last = 0, -1
+    months_seen = [
+        _ints(long, "m")[np.isfinite(_column(long, "revenue"))]
+        for long in longs
+        if "revenue" in long.column_names
+    ]
+    seen = np.concatenate(months_seen) if months_seen else np.zeros(0, np.int64)
+    first, last = (int(seen.min()), int(seen.max())) if seen.size else (0, -1)
     months = np.arange(first, last + 1, dtype=np.int64)
-    keep = known & (m >= first) & (m <= last)
-    values: dict[str, NDArray[np.float64]] = {}
-    for name in MEASURES:
-        matrix = np.full((firm_table.num_rows, months.size), np.nan)
-        if name in long.column_names:
-            column = _column(long, name)
-            matrix[row[keep], m[keep] - first] = column[keep]
-        values[name] = matrix
+    values = {name: np.full((n_firms, months.size), np.nan) for name in MEASURES}
+    for long in longs:
+        row, m = _ints(long, ROW), _ints(long, "m")
+        keep = (row >= 0) & (row < n_firms) & (m >= first) & (m <= last)
+        at = (row[keep], m[keep] - first)
+        for name in MEASURES:
+            if name in long.column_names:
+                column = _column(long, name)[keep]
+                # a null measure (no reading of that kind that month) stays NaN
+                present = np.isfinite(column)
+                values[name][at[0][present], at[1][present]] = column[present]
     return Panel(firm_table, months, values)
+
+
+def _ints(table: pa.Table, name: str) -> NDArray[np.int64]:
+    return np.asarray(
+        pc.fill_null(pc.cast(table.column(name), pa.int64()), -1).to_numpy(zero_copy_only=False),
+        dtype=np.int64,
+    )
 
 
 def _column(table: pa.Table, name: str) -> NDArray[np.float64]:
