@@ -3,6 +3,9 @@
 Reports of one problem — the same category, within ``merge.distance_m`` metres and
 ``merge.window_hours`` of an open case — merge into that case; every reporter is kept and every
 one gets the answer when it closes, and may rate it afterwards (满意率).
+
+A report may bring photos (``Evidence``, stored by content in ``cases.photos``): they are attached
+to the case it opens or joins, in the event that records it, so the case desk shows and serves them.
 """
 
 from __future__ import annotations
@@ -73,6 +76,29 @@ class IntakeResult:
     case_id: int
     reporter_id: int
     merged: bool  # joined an existing case instead of opening one
+    known: bool = False  # the sender's id was seen before: nothing new was filed
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A stored photo a report brings (its SHA-256 names it)."""
+
+    name: str
+    sha256: str
+    media_type: str
+    size: int
+
+
+#: (case id, SHA-256) → the URL the case desk serves a case's photo at
+PhotoUrl = Callable[[int, str], str]
+
+
+def _attachments(case_id: int, evidence: Sequence[Evidence], url: PhotoUrl) -> list[dict[str, Any]]:
+    return [
+        {"name": e.name, "url": url(case_id, e.sha256), "kind": "photo", "sha256": e.sha256,
+         "media_type": e.media_type, "size": e.size}
+        for e in evidence
+    ]  # fmt: skip
 
 
 def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
@@ -137,6 +163,8 @@ def _new_case(
     hints: Mapping[str, str | None] | None,
     at: datetime,
     now: datetime,
+    evidence: Sequence[Evidence] = (),
+    photo_url: PhotoUrl | None = None,
 ) -> Case:
     grid = community = street = None
     if areas is not None and report.lon is not None and report.lat is not None:
@@ -184,7 +212,9 @@ def _new_case(
         CaseEvent(
             case_id=case.id, action=Action.create.value, actor=SYSTEM_ACTOR, at=now,
             from_status=None, to_status=Status.new.value,
-            comment=f"{report.channel} 上报 ({service.service_name})", attachments=[], details={},
+            comment=f"{report.channel} 上报 ({service.service_name})",
+            attachments=_attachments(case.id, evidence, photo_url) if photo_url else [],
+            details={},
         )
     )  # fmt: skip
     if settings.auto_dispatch and decision.department:
@@ -202,7 +232,11 @@ def _submit(
     areas: AreaIndex | None,
     hints: Mapping[str, str | None] | None,
     now: datetime,
+    evidence: Sequence[Evidence] = (),
+    photo_url: PhotoUrl | None = None,
 ) -> IntakeResult:
+    if evidence and photo_url is None:
+        raise ValueError("evidence needs photo_url")
     service = settings.service(report.service_code)
     if service is None:
         raise UnknownService(report.service_code, [s.service_code for s in settings.services])
@@ -214,23 +248,26 @@ def _submit(
             )
         ).one_or_none()
         if known is not None:
-            return IntakeResult(known.case_id, known.id, merged=True)
+            return IntakeResult(known.case_id, known.id, merged=True, known=True)
     at = report.reported_at or now
     case = _nearby_open_case(db, report, settings, at)
     merged = case is not None
     if case is None:
-        case = _new_case(db, report, service, settings, areas, hints, at, now)
+        case = _new_case(db, report, service, settings, areas, hints, at, now, evidence, photo_url)
     reporter = _reporter(report, case.id, at)
+    photos = _attachments(case.id, evidence, photo_url) if photo_url else []
+    if photos and not reporter.media_url:
+        reporter.media_url = photos[0]["url"]
     db.add(reporter)
     db.flush()
     if merged:
+        media = [{"kind": "media", "url": report.media_url}] * bool(report.media_url)
         db.add(
             CaseEvent(
                 case_id=case.id, action=Action.attach.value, actor=SYSTEM_ACTOR, at=now,
                 from_status=case.status, to_status=case.status,
                 comment=f"合并同一问题的 {report.channel} 上报 (merged report {reporter.id})",
-                attachments=[{"kind": "media", "url": report.media_url}] * bool(report.media_url),
-                details={"reporter_id": reporter.id},
+                attachments=media + photos, details={"reporter_id": reporter.id},
             )
         )  # fmt: skip
     return IntakeResult(case.id, reporter.id, merged)
@@ -248,6 +285,28 @@ def submit_report(
     """Turn one report into a case, or merge it into the open case of the same problem."""
     with session(ops_engine) as db:
         return _submit(db, report, settings or CaseSettings(), areas, hints, clock())
+
+
+def submit_with_evidence(
+    ops_engine: SqlEngine,
+    items: Sequence[tuple[Report, Sequence[Evidence]]],
+    *,
+    photo_url: PhotoUrl,
+    settings: CaseSettings | None = None,
+    areas: AreaIndex | None = None,
+    hints: Mapping[str, str | None] | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> list[IntakeResult]:
+    """Reports with their photos (a grid worker's report, a drone flight's marked images), in one
+    transaction and in order, so a later report of the batch joins the case an earlier one opened
+    when it is the same problem; a report whose sender id was seen before files nothing."""
+    config = settings or CaseSettings()
+    now = clock()
+    with session(ops_engine) as db:
+        return [
+            _submit(db, report, config, areas, hints, now, evidence, photo_url)
+            for report, evidence in items
+        ]
 
 
 INSPECTION_COLUMNS = ("event_id", "channel", "category", "lon", "lat", "observed_at")
