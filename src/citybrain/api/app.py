@@ -36,6 +36,7 @@ from citybrain.api.routers import (
     map_layers,
     metrics,
     overview,
+    patrol,
     portal,
     portal_firm,
     push,
@@ -93,7 +94,8 @@ def create_app(
         principals=PrincipalCache(settings.auth_cache_seconds),
     )
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    uploads = {API + path: limit for path, limit in patrol.BODY_LIMITS.items()}
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, larger=uploads)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -125,6 +127,7 @@ def create_app(
         app.include_router(data.router, prefix=API)
     app.include_router(events.router, prefix=API)
     app.include_router(push.router, prefix=API)  # department systems send records
+    app.include_router(patrol.router, prefix=API)  # grid workers' and drone flights' reports
     # The public portal (residents and firms): its page at /portal/, its routes under the API.
     app.include_router(portal.router, prefix=API)
     app.include_router(portal_firm.router, prefix=API)

@@ -31,7 +31,7 @@ from PIL import Image, UnidentifiedImageError
 from citybrain.core.errors import UserError
 
 MAX_BYTES = 10 * 1024 * 1024
-MAX_PIXELS = 50_000_000  # refused before decoding: a small file can claim a huge picture
+MAX_PIXELS = 40_000_000  # refused before decoding: a small file can claim a huge picture
 GPS_IFD = 0x8825  # EXIF tag of the GPS block
 FOLDER = Path("files") / "case-photos"
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -156,6 +156,8 @@ def _decode(
             image = Image.open(io.BytesIO(data), formats=[kind])
             try:
                 width, height = image.size
+                if kind != "JPEG":  # decoded at full size: held to the default, whatever asked
+                    max_pixels = min(max_pixels, MAX_PIXELS)
                 if width * height > max_pixels:
                     raise PhotoRefused(f"{name}: {width}×{height} pixels is over the limit of "
                                        f"{max_pixels}", 413, max_bytes)  # fmt: skip
