@@ -63,17 +63,6 @@ class Placed:
     confidence: float | None = None  # the matcher's, None for the fallback
 
 
-def _stamp(lake: Lake) -> tuple[tuple[str, int, int], ...]:
-    out: list[tuple[str, int, int]] = []
-    for table in TABLES:
-        folder = lake.workspace.zone("std") / table
-        if folder.is_dir():
-            for p in sorted(p for p in folder.rglob("*") if p.is_file()):
-                stat = p.stat()
-                out.append((str(p), stat.st_size, stat.st_mtime_ns))
-    return tuple(out)
-
-
 def area_index(admin: pa.Table | None) -> tuple[AreaIndex | None, dict[str, str]]:
     """Every street, community and grid polygon with the ids of its chain (the smallest wins),
     and each code's name."""
@@ -148,7 +137,7 @@ _LOCK = threading.Lock()
 def address_book(state: Any, lake: Lake) -> AddressBook:
     """The app's register snapshot (``state`` is ``app.state``), rebuilt when the std tables it
     reads were rewritten."""
-    stamp = _stamp(lake)
+    stamp = lake.stamp(*TABLES)
     held: AddressBook | None = getattr(state, "address_book", None)
     if held is not None and held.stamp == stamp:
         return held

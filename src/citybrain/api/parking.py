@@ -31,20 +31,12 @@ class Point:
     level: str | None = None  # building, estate, road_number, road
 
 
-def _stamp(lake: Lake, table: str) -> tuple[tuple[str, int, int], ...]:
-    folder = lake.workspace.zone("std") / table
-    if not folder.is_dir():
-        return ()
-    files = sorted(p for p in folder.rglob("*") if p.is_file())
-    return tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
-
-
 _LOCK = threading.Lock()
 
 
 def _cached(state: Any, name: str, lake: Lake, table: str, read: Any) -> Any:
     """``read()`` once per version of std ``table`` (its files, sizes, times), kept on the app."""
-    stamp = _stamp(lake, table)
+    stamp = lake.stamp(table)
     held = getattr(state, name, None)
     if held is not None and held[0] == stamp:
         return held[1]

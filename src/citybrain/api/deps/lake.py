@@ -40,6 +40,19 @@ class Lake:
     def exists(self, zone: str, name: str) -> bool:
         return (self.workspace.lake / zone / name).is_dir()
 
+    def stamp(self, *tables: str, zone: str = "std") -> tuple[tuple[str, int, int], ...]:
+        """Path, size and modification time of every file of ``tables`` (absent ones give
+        nothing): it changes whenever one of them is rewritten, so a cache built from them can
+        tell it is stale without reading any data."""
+        out: list[tuple[str, int, int]] = []
+        for table in tables:
+            folder = self.workspace.zone(zone) / table
+            if folder.is_dir():
+                for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+                    stat = path.stat()
+                    out.append((str(path), stat.st_size, stat.st_mtime_ns))
+        return tuple(out)
+
     def read(self, zone: str, name: str) -> pa.Table | None:
         """A whole lake table as Arrow, or None when it is not there."""
         if not self.exists(zone, name):
