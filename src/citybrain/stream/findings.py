@@ -59,6 +59,8 @@ class LiveFindings:
     opened: int = 0
     attached: int = 0
     _loaded: dict[str, str | None] = field(default_factory=dict, repr=False)
+    _runs: dict[str, set[str]] = field(default_factory=dict, repr=False)  # table → run ids
+    _engine: Any = field(default=None, repr=False)
 
     @classmethod
     def for_workspace(cls, workspace: Workspace, ops: OpsEngine) -> LiveFindings:
@@ -98,15 +100,42 @@ class LiveFindings:
         import pyarrow.compute as pc
 
         run_id = f"live-{load_id}"
-        with lake_engine(self.workspace) as engine:
-            for topic in pc.unique(findings.column("topic")).to_pylist():
-                mine = findings.filter(pc.equal(findings.column("topic"), topic))
-                name = live_findings_table(str(topic))
-                if engine.exists("topic", name) and _has_run(engine, name, run_id):
-                    continue  # this load's findings were stored before a restart
-                stored = mine.append_column("run_id", pa.array([run_id] * mine.num_rows))
-                engine.write(stored, "topic", name, mode="append", partition_by=["run_id"])
-                self.stored += mine.num_rows
+        engine = self._lake()
+        for topic in pc.unique(findings.column("topic")).to_pylist():
+            mine = findings.filter(pc.equal(findings.column("topic"), topic))
+            name = live_findings_table(str(topic))
+            runs = self._stored_runs(engine, name)
+            if run_id in runs:
+                continue  # this load's findings were stored before a restart
+            stored = mine.append_column("run_id", pa.array([run_id] * mine.num_rows))
+            engine.write(stored, "topic", name, mode="append", partition_by=["run_id"])
+            runs.add(run_id)
+            self.stored += mine.num_rows
+
+    def _lake(self) -> Any:
+        """One engine over the lake for every batch (opening one per batch cost more than the
+        write); :meth:`close` closes it."""
+        if self._engine is None:
+            self._engine = lake_engine(self.workspace)
+        return self._engine
+
+    def _stored_runs(self, engine: Any, name: str) -> set[str]:
+        """The runs (loads) whose findings ``name`` holds: read once, then kept as they are
+        written — reading the growing table for every batch made each batch slower."""
+        runs = self._runs.get(name)
+        if runs is None:
+            runs = self._runs[name] = set()
+            if engine.exists("topic", name):
+                table = engine.table("topic", name)
+                done = engine.to_arrow(table.select("run_id").distinct())
+                runs.update(str(r) for r in done.column(0).to_pylist())
+        return runs
+
+    def close(self) -> None:
+        """Close the lake engine (opened again if more alerts come)."""
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            engine.close()
 
     def _open_cases(self, findings: pa.Table) -> None:
         import pyarrow.compute as pc
@@ -123,9 +152,3 @@ class LiveFindings:
         )
         self.opened += len(result.opened)
         self.attached += len(result.attached_to)
-
-
-def _has_run(engine: Any, name: str, run_id: str) -> bool:
-    table = engine.table("topic", name)
-    counted = engine.to_arrow(table.filter(table.run_id == run_id).count().as_table())
-    return bool(counted.column(0)[0].as_py())

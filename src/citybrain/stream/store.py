@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine as SqlEngine
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select, update
 
 from citybrain.core.opsdb import session
 from citybrain.stream.detector import StreamEvent
@@ -49,20 +49,25 @@ class StreamStore:
         system: str | None = None,
         load_id: str | None = None,
     ) -> None:
-        """The state, cursor and events of one batch: all committed, or none."""
+        """The state, cursor and events of one batch: all committed, or none.
+
+        Written with Core statements: loading the row (the ORM's way) read the whole previous
+        state back from JSON on every batch only to replace it."""
         now = datetime.now(UTC)
+        values = {
+            "state": saved.state,
+            "cursor": saved.cursor,
+            "batches": saved.batches,
+            "updated_at": now,
+        }
+        states = cast(Table, DetectorStateRecord.__table__)
         with session(self.ops_engine) as db:
-            row = db.get(DetectorStateRecord, name)
-            if row is None:
-                row = DetectorStateRecord(name=name)
-                db.add(row)
-            row.state = saved.state
-            row.cursor = saved.cursor
-            row.batches = saved.batches
-            row.updated_at = now
-            if events:  # one multi-row INSERT: a batch can move thousands of vehicles
+            done = db.execute(update(states).where(states.c.name == name).values(values))
+            if not done.rowcount:  # type: ignore[attr-defined]
+                db.execute(insert(states).values(name=name, **values))
+            if events:  # one executemany: a batch can move thousands of vehicles
                 db.execute(
-                    insert(LiveEventRecord),
+                    insert(cast(Table, LiveEventRecord.__table__)),
                     [
                         {
                             "at": now,
