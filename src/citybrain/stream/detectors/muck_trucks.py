@@ -104,6 +104,8 @@ class MuckTruckDetector:
     track: TrackRules = field(default_factory=TrackRules)
     limits: RuleLimits = field(default_factory=RuleLimits)
     keep_days: int = 3
+    position_seconds: float = 5.0  # a truck's position goes on the feed at most this often
+    _shown: dict[str, float] = field(default_factory=dict, repr=False, compare=False)
 
     def bind(self, context: DetectorContext) -> None:
         """The workspace's sites and each plate's hours from its newest permit (small tables)."""
@@ -251,7 +253,12 @@ class MuckTruckDetector:
         return judged, newest
 
     def _positions(self, newest: pd.DataFrame) -> list[StreamEvent]:
-        """Each truck's newest position, once per batch, for the map."""
+        """Each truck's newest position for the map, once per batch and at most once every
+        ``position_seconds`` of its GPS time (a truck pinging every second would otherwise put
+        thousands of events a second on the feed for a map that cannot show them)."""
+        since = newest["t"].to_numpy(float) - newest["plate"].map(self._shown).to_numpy(float)
+        newest = newest.loc[~(since < self.position_seconds)]  # never shown: NaN, shown
+        self._shown.update(zip(newest["plate"].tolist(), newest["t"].tolist(), strict=True))
         return [
             StreamEvent(
                 "vehicle.position",
