@@ -229,11 +229,14 @@ def load_mqtt(
     on_load: Callable[[Manifest], None] | None = None,
     stop: threading.Event | None = None,
     on_subscribed: Callable[[], None] | None = None,
+    max_batch_rows: int | None = None,
 ) -> MqttRun:
     """Subscribe and land micro-batches until ``max_messages`` were landed, ``max_seconds`` passed,
     no message came for ``idle_seconds`` or ``stop`` is set (without any of them: until
     interrupted). ``on_load`` is told about each load, e.g. to record it in the catalog;
-    ``on_subscribed`` once the durable session is connected and subscribed."""
+    ``on_subscribed`` once the durable session is connected and subscribed. With
+    ``max_batch_rows`` a batch grows past the contract's ``batch_rows`` to take what is already
+    waiting, up to that many (see :meth:`Subscriber.collect`)."""
     connector = contract.connector
     if not isinstance(connector, MqttConnector):
         raise TypeError(f"{contract.id} is not an MQTT source")
@@ -254,7 +257,9 @@ def load_mqtt(
             if left is not None and left <= 0:
                 break
             deadline = None if max_seconds is None else began + max_seconds
-            batch = subscriber.collect(connector, left, deadline, stop, idle_seconds)
+            batch = subscriber.collect(
+                connector, left, deadline, stop, idle_seconds, max_rows=max_batch_rows
+            )
             if not batch and idle_seconds is not None:
                 break
             if batch:

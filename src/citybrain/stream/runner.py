@@ -289,6 +289,7 @@ class StreamRunner:
         recorder: LoadRecorder | None = None,
         feed: bool = True,
         findings: LiveFindings | None = None,
+        max_batch_rows: int | None = None,
     ) -> None:
         not_live = [c.id for c in contracts if not is_live(c)]
         if not_live:
@@ -313,6 +314,7 @@ class StreamRunner:
         self.store = store
         self.recorder = recorder
         self.findings = findings  # alerts → live findings and cases (None: events only)
+        self.max_batch_rows = max_batch_rows  # MQTT: batches grow to take a backlog, up to this
         chosen: list[StreamDetector] = [BatchFeed([c.id for c in contracts])] if feed else []
         self.detectors = [*chosen, *detectors]
         self.followers: list[Follower] = []
@@ -362,6 +364,8 @@ class StreamRunner:
         for contract in pushed:
             self._follow_push(contract)
         self._report(on_status)
+        if self.findings is not None:
+            self.findings.close()
         return self.status
 
     def _bind(self) -> None:
@@ -409,6 +413,7 @@ class StreamRunner:
                     stop=stop,
                     on_load=on_load,
                     on_subscribed=lambda: setattr(status, "subscribed", True),
+                    max_batch_rows=self.max_batch_rows,
                 )
                 status.error = run.error
             except UserError as exc:

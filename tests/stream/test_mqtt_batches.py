@@ -1,14 +1,23 @@
-"""A micro-batch's payloads read in one Arrow JSON read land exactly what one ``json.loads`` per
-message lands; a batch that one read cannot take exactly falls back to the per-message reading."""
+"""MQTT micro-batches: payloads read in one Arrow JSON read land exactly what one ``json.loads`` per
+message lands (a batch one read cannot take exactly falls back to the per-message reading); a
+batch grows to take a backlog when asked; a batch's acknowledgements go out as one write."""
 
 from __future__ import annotations
 
 import json
+import struct
+import threading
 
 import pytest
 
-from citybrain.ingest.connectors.mqtt import Message, _bulk_table, _chunk, _chunk_each
-from citybrain.ingest.contract import MqttConnector
+from citybrain.ingest.connectors.mqtt import (
+    Message,
+    Subscriber,
+    _bulk_table,
+    _chunk,
+    _chunk_each,
+)
+from citybrain.ingest.contract import MqttConnector, SourceContract
 
 
 def batch(*payloads: str | bytes) -> list[Message]:
@@ -71,3 +80,34 @@ def test_a_batch_one_read_cannot_take_exactly_falls_back(odd: str | bytes) -> No
     messages = batch(*PLAIN[:3], odd, PLAIN[3])
     assert _bulk_table(messages) is None
     same(messages, MqttConnector(topic="t/#", sequence="seq", publisher="dev"))
+
+
+def subscriber(batch_rows: int) -> Subscriber:
+    connector = MqttConnector(topic="t/#", batch_rows=batch_rows, batch_seconds=0.05)
+    contract = SourceContract.model_validate(
+        {"id": "bench_t", "name": "t", "owner": "t", "connector": connector.model_dump()}
+    )
+    return Subscriber(contract, connector)
+
+
+def test_a_batch_grows_to_take_the_backlog_only_when_asked() -> None:
+    sub = subscriber(10)
+    for message in batch(*["{}"] * 45):
+        sub.messages.put(message)
+    stop = threading.Event()
+    assert len(sub.collect(sub.connector, None, None, stop)) == 10  # fixed size
+    assert len(sub.collect(sub.connector, None, None, stop, max_rows=30)) == 30  # 35 waiting
+    assert len(sub.collect(sub.connector, None, None, stop, max_rows=30)) == 5  # what is left
+
+
+def test_acknowledgements_go_out_as_one_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    sub = subscriber(10)
+    sent: list[bytes] = []
+    acked: list[tuple[int, int]] = []
+    monkeypatch.setattr(sub.client, "_packet_queue", lambda c, packet, m, q: sent.append(packet))
+    monkeypatch.setattr(sub.client, "ack", lambda mid, qos: acked.append((mid, qos)))
+    messages = [Message(1, 1, "t/a", b"{}"), Message(300, 1, "t/b", b"{}"),
+                Message(7, 2, "t/c", b"{}"), Message(65535, 1, "t/d", b"{}")]  # fmt: skip
+    sub._send_acks(messages)
+    assert sent == [b"".join(struct.pack("!BBH", 0x40, 2, m) for m in (1, 300, 65535))]
+    assert acked == [(7, 2)]  # QoS 2: paho's own handshake
