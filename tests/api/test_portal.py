@@ -521,7 +521,7 @@ def test_a_resident_signs_in_by_phone_and_sees_only_the_reports_made_with_it(
         assert stored and all(mine not in (r.phone_hash + r.code_hash) for r in stored)
         assert all(code not in r.code_hash for r in stored)
     reused = portal.client.post(session_url, json={"phone": mine, "code": code})
-    assert reused.status_code == 400  # used once
+    assert reused.status_code == 401  # used once
 
     reports = portal.client.get("/api/v1/portal/my/reports", headers=headers)
     assert reports.status_code == 200, reports.text
@@ -547,14 +547,14 @@ def test_a_phone_code_expires_and_dies_after_five_wrong_guesses(portal: Harness)
     code = _code(portal, phone)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     for _ in range(5):
-        assert portal.client.post(url, json={"phone": phone, "code": wrong}).status_code == 400
+        assert portal.client.post(url, json={"phone": phone, "code": wrong}).status_code == 401
     dead = portal.client.post(url, json={"phone": phone, "code": code})
-    assert dead.status_code == 400 and "重新获取" in dead.json()["detail"]
+    assert dead.status_code == 401 and "重新获取" in dead.json()["detail"]
     portal.clock.advance(minutes=2)
     assert portal.client.post("/api/v1/portal/phone/code", json={"phone": phone}).status_code == 202
     portal.clock.advance(minutes=6)  # past its five minutes
     late = portal.client.post(url, json={"phone": phone, "code": _code(portal, phone)})
-    assert late.status_code == 400
+    assert late.status_code == 401
 
 
 @pytest.mark.parametrize(

@@ -556,8 +556,8 @@ def _phone_as_stored(phone: str | None) -> str | None:
 
 PhoneNo = Annotated[
     str,
-    Field(min_length=11, max_length=20, pattern=phones.PHONE_PATTERN,
-          description="a mainland mobile number, e.g. 13812345678"),
+    Field(min_length=11, max_length=15, pattern=phones.PHONE_PATTERN,
+          description="a mainland mobile number, e.g. 13812345678 (no spaces)"),
 ]  # fmt: skip
 
 
@@ -622,7 +622,7 @@ class ResidentSession(BaseModel):
 
 @router.post(
     "/portal/phone/session", dependencies=PUBLIC,
-    responses={400: {"description": "wrong, used or expired code"},
+    responses={401: {"description": "wrong, used or expired code"},
                422: {"description": "not a mainland mobile number"}},
 )  # fmt: skip
 def phone_session(

@@ -39,9 +39,9 @@ CODE_MINUTES = 5
 MAX_ATTEMPTS = 5
 RESEND_SECONDS = 60
 MAX_PER_HOUR = 5
-#: a mainland mobile number, with or without +86 / 86 / 0086 and spaces or dashes
-PHONE = re.compile(r"^(?:\+?86|0086)?1[3-9][0-9]{9}$")
-PHONE_PATTERN = r"^[+]?[0-9][0-9 \-]{9,18}$"
+#: a mainland mobile number, with or without +86 / 86 / 0086 (spaces and dashes taken off first)
+PHONE_PATTERN = r"^(?:\+?86|0086)?1[3-9][0-9]{9}$"
+PHONE = re.compile(PHONE_PATTERN)
 
 
 class PhoneRefused(Exception):
@@ -147,7 +147,7 @@ def request_code(
 
 def verify_code(ops_engine: SqlEngine, key: bytes, phone: str, code: str, now: datetime) -> int:
     """Check ``code`` against the phone's latest live code; the resident account's user id
-    (created at the first sign-in). PhoneRefused (400) for a wrong, used or expired code; each
+    (created at the first sign-in). PhoneRefused (401) for a wrong, used or expired code; each
     wrong guess counts, and after ``MAX_ATTEMPTS`` the code is dead."""
     digest = phone_hash(key, phone)
     with session(ops_engine) as db:
@@ -169,7 +169,7 @@ def verify_code(ops_engine: SqlEngine, key: bytes, phone: str, code: str, now: d
         else:
             live.used_at = now
             return _resident(db, key, phone).id
-    raise PhoneRefused(refused, 400)
+    raise PhoneRefused(refused, 401)
 
 
 def _resident(db: Session, key: bytes, phone: str) -> ApiUser:
