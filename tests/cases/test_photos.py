@@ -102,3 +102,20 @@ def test_too_many_pixels_is_refused_before_decoding() -> None:
     with pytest.raises(PhotoRefused, match=r"bomb.png: 9000×6000 pixels is over") as refused:
         check_photo(_bomb(), "bomb.png")
     assert refused.value.status == 413
+
+
+def test_an_mpo_keeps_only_its_picture_so_no_further_image_keeps_a_position() -> None:
+    exif = Image.Exif()
+    exif[GPS_IFD] = GPS
+    out = io.BytesIO()
+    second = Image.new("RGB", (20, 15), "blue")
+    Image.new("RGB", (40, 30), "red").save(
+        out, format="MPO", save_all=True, exif=exif.tobytes(), append_images=[second]
+    )
+    data = out.getvalue()
+    assert data.count(b"Exif\x00\x00") == 2  # each image has its own EXIF with the position
+    checked = check_photo(data, "phone.jpg")
+    assert checked.location_removed and not _seconds_rational(checked.data)
+    with Image.open(io.BytesIO(checked.data)) as after, Image.open(io.BytesIO(data)) as before:
+        assert (after.format, getattr(after, "n_frames", 1)) == ("JPEG", 1)
+        assert after.tobytes() == before.tobytes()

@@ -138,7 +138,8 @@ def check_photo(
     cleaned = strip_location(data, media_type)
     if _has_location(cleaned):  # never store a position the sender did not allow
         raise PhotoRefused(f"{name}: its location could not be removed", 422, max_bytes)
-    return CheckedPhoto(cleaned, media_type, width, height, gps, cleaned != data)
+    removed = _has_location(data) or _EXIF_HEAD in _after_jpeg_end(data)
+    return CheckedPhoto(cleaned, media_type, width, height, gps, removed)
 
 
 _UNREADABLE = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, struct.error,
@@ -202,6 +203,7 @@ def _gps_of(image: Image.Image) -> tuple[float, float] | None:
 
 
 def _has_location(data: bytes) -> bool:
+    """EXIF GPS or GPS-bearing XMP in the picture's metadata."""
     with Image.open(io.BytesIO(data)) as image, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if image.getexif().get_ifd(GPS_IFD):
@@ -318,12 +320,25 @@ def _strip_jpeg(data: bytes) -> bytes:
             payload = _EXIF_HEAD + tiff
         elif marker == 0xE1 and payload.startswith(_XMP_HEADS) and _xmp_has_gps(payload):
             continue
+        elif marker == 0xE2 and payload.startswith(b"MPF\x00"):
+            continue  # the index of the images after the picture, which go (below)
         if 0xD0 <= marker <= 0xD7 or marker in (0x01, 0xD8):
             out.append(bytes([0xFF, marker]))
         else:
             out.append(bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload)
-    out.append(scan)
+    # Only the picture: what follows its end (an MPO's further images with their own EXIF, or
+    # anything appended) goes. In coded data 0xFF is stuffed, so the first FFD9 is the end.
+    end = scan.find(b"\xff\xd9")
+    out.append(scan if end < 0 else scan[: end + 2])
     return b"".join(out)
+
+
+def _after_jpeg_end(data: bytes) -> bytes:
+    parsed = _jpeg_segments(data) if sniff(data) == "image/jpeg" else None
+    if parsed is None:
+        return b""
+    end = parsed[1].find(b"\xff\xd9")
+    return b"" if end < 0 else parsed[1][end + 2 :]
 
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
