@@ -3,12 +3,15 @@ import pytest
 
 from citybrain.topics import (
     FINDINGS_SCHEMA,
+    REASON_TYPE,
     FindingsError,
     Level,
     Signal,
     build_reasons,
     findings_table,
+    join_text,
     levels_from_scores,
+    one_reason_per_row,
     validate_findings,
 )
 
@@ -136,3 +139,17 @@ def test_findings_table_fills_the_shared_columns_and_leaves_places_out_as_null()
     assert table.column("lon").null_count == 3 and table.column("lon").type == pa.float64()
     assert table.column("grid_id").null_count == 3 and table.column("grid_id").type == pa.string()
     assert validate_findings(table.take([0, 2])).num_rows == 2  # row 1 has no reason above 0
+
+
+def test_one_reason_per_row_with_texts_written_by_join_text() -> None:
+    place = pa.array(["地铁口", "商场"])
+    zh = join_text("从「", place, "」调出", pa.array(["2", "5"]), "辆")
+    en = join_text("move ", pa.array(["2", "5"]), " bikes from ", place)
+    reasons = one_reason_per_row("rebalance", [2.0, 5.0], [120.0, 80.0], [0.6, 1.0], zh, en)
+    assert reasons.type == pa.list_(REASON_TYPE)
+    assert reasons.to_pylist() == [
+        [{"signal": "rebalance", "observed": 2.0, "expected": 120.0, "contribution": 0.6,
+          "text_zh": "从「地铁口」调出2辆", "text_en": "move 2 bikes from 地铁口"}],
+        [{"signal": "rebalance", "observed": 5.0, "expected": 80.0, "contribution": 1.0,
+          "text_zh": "从「商场」调出5辆", "text_en": "move 5 bikes from 商场"}],
+    ]  # fmt: skip

@@ -31,7 +31,9 @@ from citybrain.topics.findings import (
     Signal,
     build_reasons,
     findings_table,
+    join_text,
     levels_from_scores,
+    one_reason_per_row,
     validate_findings,
 )
 from citybrain.topics.registry import ENTRY_POINT_GROUP, discover_topics, get_topic
@@ -60,7 +62,9 @@ __all__ = [
     "evaluation_folder",
     "findings_table",
     "get_topic",
+    "join_text",
     "levels_from_scores",
+    "one_reason_per_row",
     "pr_curve",
     "precision_at_k",
     "save_evaluation",

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TypeAlias
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from numpy.typing import ArrayLike
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -106,6 +107,37 @@ def _render(template: str, observed: pa.Array, expected: pa.Array) -> pa.Array:
     if not pieces:
         return pa.array([""] * len(observed), pa.string())
     return pc.binary_join_element_wise(*pieces, "")
+
+
+def join_text(*pieces: pa.Array | str) -> pa.Array:
+    """Each row's text: the pieces (a column of words, or the same words for every row) joined."""
+    return pc.binary_join_element_wise(*pieces, "")
+
+
+def one_reason_per_row(
+    signal: str,
+    observed: ArrayLike,
+    expected: ArrayLike,
+    contribution: ArrayLike,
+    text_zh: pa.Array,
+    text_en: pa.Array,
+) -> pa.ListArray:
+    """Each row's only reason, its texts already written (with ``join_text``) where a template
+    over the observed and expected values cannot say it, e.g. a move from one named place to
+    another."""
+    n = len(text_zh)
+    struct = pa.StructArray.from_arrays(
+        [
+            pa.array(np.full(n, signal, dtype=object), pa.string()),
+            pa.array(np.asarray(observed, dtype=np.float64), pa.float64()),
+            pa.array(np.asarray(expected, dtype=np.float64), pa.float64()),
+            pa.array(np.asarray(contribution, dtype=np.float64), pa.float64()),
+            text_zh,
+            text_en,
+        ],
+        fields=list(REASON_TYPE),
+    )
+    return pa.ListArray.from_arrays(pa.array(np.arange(n + 1, dtype=np.int32)), struct)
 
 
 def build_reasons(signals: Sequence[Signal], *, min_contribution: float = 0.0) -> pa.ListArray:

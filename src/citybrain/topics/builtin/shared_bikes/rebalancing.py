@@ -12,7 +12,6 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 from pydantic import Field
 
 from citybrain.topics import (
@@ -22,6 +21,8 @@ from citybrain.topics import (
     TopicContext,
     TopicParams,
     findings_table,
+    join_text,
+    one_reason_per_row,
 )
 from citybrain.topics.builtin.shared_bikes.rebalance import suggest_moves
 from citybrain.topics.builtin.shared_bikes.topic import BIKE_INPUTS, OPERATOR_ZH, count_zones
@@ -42,10 +43,6 @@ def move_scores(bikes: np.ndarray, full_bikes: int) -> np.ndarray:
     return out
 
 
-def _text(*pieces: pa.Array | str) -> pa.Array:
-    return pc.binary_join_element_wise(*pieces, "")
-
-
 def move_reasons(moves: pd.DataFrame) -> pa.ListArray:
     """One reason per move, in words: who moves how many bikes from where to where, how far."""
     n = len(moves)
@@ -58,22 +55,19 @@ def move_reasons(moves: pd.DataFrame) -> pa.ListArray:
     a = pa.array(moves["from_name"].fillna(moves["from_zone"]), pa.string())
     b = pa.array(moves["to_name"].fillna(moves["to_zone"]), pa.string())
     a_id, b_id = pa.array(moves["from_zone"], pa.string()), pa.array(moves["to_zone"], pa.string())
-    zh = _text("建议", op_zh, "将", bikes, "辆单车从超容的「", a, "」(", a_id, ")调往约", metres,
-               "米外尚有空位的「", b, "」(", b_id, ")")  # fmt: skip
-    en = _text("move ", bikes, " ", op_en, " bikes from the over-full zone ", a, " (", a_id,
-               ") to ", b, " (", b_id, "), about ", metres, " m away, which has room")  # fmt: skip
-    struct = pa.StructArray.from_arrays(
-        [
-            pa.array(["rebalance"] * n, pa.string()),
-            pa.array(moves["bikes"].to_numpy(float), pa.float64()),
-            pa.array(moves["distance_m"].to_numpy(float), pa.float64()),
-            pa.array(moves["score"].to_numpy(float), pa.float64()),
-            zh,
-            en,
-        ],
-        fields=list(REASON_TYPE),
+    zh = join_text("建议", op_zh, "将", bikes, "辆单车从超容的「", a, "」(", a_id, ")调往约",
+                   metres, "米外尚有空位的「", b, "」(", b_id, ")")  # fmt: skip
+    en = join_text("move ", bikes, " ", op_en, " bikes from the over-full zone ", a, " (",
+                   a_id, ") to ", b, " (", b_id, "), about ", metres, " m away, which has room",
+                   )  # fmt: skip
+    return one_reason_per_row(
+        "rebalance",
+        moves["bikes"].to_numpy(float),
+        moves["distance_m"].to_numpy(float),
+        moves["score"].to_numpy(float),
+        zh,
+        en,
     )
-    return pa.ListArray.from_arrays(pa.array(np.arange(n + 1, dtype=np.int32)), struct)
 
 
 class BikeRebalancing(Topic):
