@@ -14,10 +14,8 @@ import logging
 from pathlib import Path
 from typing import ClassVar
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 from pydantic import Field
 
 from citybrain.topics import (
@@ -31,6 +29,8 @@ from citybrain.topics import (
     TopicContext,
     TopicParams,
     findings_table,
+    join_text,
+    one_reason_per_row,
 )
 from citybrain.topics.builtin.parking_traffic.segments import (
     SpeedRules,
@@ -74,10 +74,6 @@ def store_speeds(ctx: TopicContext, slots: pd.DataFrame) -> None:
     ctx.engine.write(table, "topic", SPEED_TABLE, mode="append", partition_by=["run_id"])
 
 
-def _text(*pieces: pa.Array | str) -> pa.Array:
-    return pc.binary_join_element_wise(*pieces, "")
-
-
 def congestion_reasons(found: pd.DataFrame, period: pd.Series) -> pa.ListArray:
     """One reason per finding, in words: which segment, which hour, on how many days, how slow."""
     n = len(found)
@@ -93,23 +89,19 @@ def congestion_reasons(found: pd.DataFrame, period: pd.Series) -> pa.ListArray:
     jammed = words(found["days_congested"].astype(int))
     speed = words(found["speed_kmh"].round().astype(int))
     free = words(found["free_flow_kmh"].round().astype(int))
-    zh = _text(road, "（路段", seg, "）在", hour, "常发拥堵：", days, "天中有", jammed,
-               "天车速约", speed, "公里/小时，畅通时约", free, "公里/小时")  # fmt: skip
-    en = _text(road, " (segment ", seg, ") is congested at ", hour, " again and again: on ",
-               jammed, " of ", days, " days about ", speed, " km/h against ", free,
-               " km/h in free flow")  # fmt: skip
-    struct = pa.StructArray.from_arrays(
-        [
-            pa.array(["recurring_congestion"] * n, pa.string()),
-            pa.array(found["speed_kmh"].to_numpy(float), pa.float64()),
-            pa.array(found["free_flow_kmh"].to_numpy(float), pa.float64()),
-            pa.array(found["share"].to_numpy(float), pa.float64()),
-            zh,
-            en,
-        ],
-        fields=list(REASON_TYPE),
+    zh = join_text(road, "（路段", seg, "）在", hour, "常发拥堵：", days, "天中有", jammed,
+                   "天车速约", speed, "公里/小时，畅通时约", free, "公里/小时")  # fmt: skip
+    en = join_text(road, " (segment ", seg, ") is congested at ", hour, " again and again: on ",
+                   jammed, " of ", days, " days about ", speed, " km/h against ", free,
+                   " km/h in free flow")  # fmt: skip
+    return one_reason_per_row(
+        "recurring_congestion",
+        found["speed_kmh"].to_numpy(float),
+        found["free_flow_kmh"].to_numpy(float),
+        found["share"].to_numpy(float),
+        zh,
+        en,
     )
-    return pa.ListArray.from_arrays(pa.array(np.arange(n + 1, dtype=np.int32)), struct)
 
 
 def findings_of(found: pd.DataFrame, topic: Topic, ctx: TopicContext) -> pa.Table:
