@@ -33,6 +33,19 @@ def sim(
     records: Annotated[
         int | None, typer.Option("--records", help="Resize to about this many source rows.")
     ] = None,
+    months: Annotated[
+        int | None,
+        typer.Option("--months", min=1, help="Months of history instead of the scale's."),
+    ] = None,
+    planting: Annotated[
+        float | None,
+        typer.Option(
+            "--planting",
+            min=0.01,
+            help="Plant this many times the group rentals, distressed firms and credit"
+            " commitments (a small city that still holds enough to score those topics on).",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same bytes.")] = 7,
     out: Annotated[Path, typer.Option("--out", help="Output folder (replaced).")] = Path("city"),
     systems: Annotated[
@@ -58,7 +71,7 @@ def sim(
     if ctx.invoked_subcommand is not None:
         return
     try:
-        sc = resolve_scale(scale, records)
+        sc = resolve_scale(scale, records, months=months, planting=planting)
     except ValueError as exc:
         raise UserError(str(exc), hint="e.g. --scale small") from None
     chosen = [s.strip() for s in systems.split(",")] if systems else None

@@ -119,7 +119,7 @@ def build_enterprises(geo: Geography, pop: Population, scale: Scale, seed: int) 
     )
     distress = np.full(n, -1, np.int64)
     # distress starts after a normal month or two, so there is a "before" to compare with
-    cand = (est_month < 0) & (rng.random(n) < 0.06) & (months >= 3)
+    cand = (est_month < 0) & (rng.random(n) < scale.distress_share) & (months >= 3)
     lo = 1 if months < 6 else 2
     distress[cand] = rng.integers(lo, max(lo + 1, months - 1), int(cand.sum()))
     adults = np.flatnonzero(

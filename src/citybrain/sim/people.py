@@ -76,7 +76,9 @@ class _Households:
         self.reg.append(reg.astype(np.int8))
 
 
-def _situations(geo: Geography, rng: np.random.Generator, months: int) -> tuple[np.ndarray, ...]:
+def _situations(
+    geo: Geography, rng: np.random.Generator, months: int, group_share: float = 0.06
+) -> tuple[np.ndarray, ...]:
     use = geo.dwellings["use"].to_numpy(zero_copy_only=False)
     n = use.size
     sit = np.full(n, OFFICE, np.int8)
@@ -84,8 +86,8 @@ def _situations(geo: Geography, rng: np.random.Generator, months: int) -> tuple[
     u = rng.random(res.size)
     s = np.where(u < 0.08, VACANT, np.where(u < 0.64, OWNER, RENTED)).astype(np.int8)
     u2 = rng.random(res.size)
-    s[(s == RENTED) & (u2 < 0.06)] = GROUP  # a few % of rented flats
-    s[(s == RENTED) & (u2 >= 0.06) & (u2 < 0.10)] = STUDENTS
+    s[(s == RENTED) & (u2 < group_share)] = GROUP  # a few % of rented flats (Scale)
+    s[(s == RENTED) & (u2 >= group_share) & (u2 < group_share + 0.04)] = STUDENTS
     sit[res] = s
     conf = np.full(n, -1, np.int8)
     u3 = rng.random(n)
@@ -243,7 +245,7 @@ def build_population(geo: Geography, scale: Scale, seed: int) -> Population:
     """Households and persons for the zone, visitors for arrivals, and the monthly truth."""
     rng = rng_for(seed, "people")
     months = scale.months
-    sit, conf, partner, start, end = _situations(geo, rng, months)
+    sit, conf, partner, start, end = _situations(geo, rng, months, scale.group_rental_share)
     h = _households(sit, conf, start, end, months, rng)
     _group_tenants(sit, start, end, months, rng, h)
     hh_dw = np.concatenate(h.dwelling)

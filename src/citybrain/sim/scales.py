@@ -33,6 +33,32 @@ class Scale:
     # At city size departments hand their bulk monthly exports over as Parquet (same columns);
     # CSV and JSON Lines of a billion rows would not fit a disk, nor would anyone send them so.
     bulk_parquet: bool = False
+    # How densely the outcomes that topics are judged on are planted. The defaults are the city
+    # as it is, at every named scale; `planted` raises them where a small city must still hold
+    # enough of each to score a topic on (the adoption test), never a named scale.
+    group_rental_share: float = 0.06  # of rented flats, let to groups (then 0.04 to students)
+    distress_share: float = 0.06  # of firms older than the period, falling into distress
+    commitment_share: float = 0.3  # of firms, signing a credit commitment in the period
+
+    def planted(self, factor: float) -> Scale:
+        """The same city with ``factor`` times as many group rentals, distressed firms and
+        credit commitments (each share capped: at most half the rented flats are group rentals,
+        half the firms distressed, every firm a signer)."""
+        if factor <= 0:
+            raise ValueError(f"planting must be above 0, got {factor:g}")
+        return dataclasses.replace(
+            self,
+            name=f"{self.name}+planted*{factor:.4g}",
+            group_rental_share=min(0.5, self.group_rental_share * factor),
+            distress_share=min(0.5, self.distress_share * factor),
+            commitment_share=min(1.0, self.commitment_share * factor),
+        )
+
+    def over_months(self, months: int) -> Scale:
+        """The same city over ``months`` months of history instead."""
+        if months < 1:
+            raise ValueError(f"months must be at least 1, got {months}")
+        return dataclasses.replace(self, name=f"{self.name}/{months}m", months=months)
 
     def scaled(self, factor: float) -> Scale:
         """The same city shape with every count multiplied by ``factor`` (months kept)."""
@@ -161,12 +187,23 @@ def estimate_records(scale: Scale) -> int:
     return int(residents * 1.6 + scale.dwellings * 1.3 + monthly + streams)
 
 
-def resolve_scale(name: str, records: int | None = None) -> Scale:
-    """The named scale, resized so that about ``records`` rows are produced when given."""
+def resolve_scale(
+    name: str,
+    records: int | None = None,
+    *,
+    months: int | None = None,
+    planting: float | None = None,
+) -> Scale:
+    """The named scale, resized so that about ``records`` rows are produced when given, over
+    ``months`` months and with ``planting`` times the planted outcomes when given."""
     try:
         base = SCALES[name]
     except KeyError:
         raise ValueError(f"unknown scale {name!r}; choose one of {', '.join(SCALES)}") from None
-    if records is None:
-        return base
-    return base.scaled(records / max(1, estimate_records(base)))
+    if records is not None:
+        base = base.scaled(records / max(1, estimate_records(base)))
+    if months is not None:
+        base = base.over_months(months)
+    if planting is not None:
+        base = base.planted(planting)
+    return base

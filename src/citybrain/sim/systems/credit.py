@@ -28,7 +28,7 @@ def build(ctx: SystemContext) -> None:
     e = w.ent.table
     n_e = len(e)
     est = np.maximum(e["established_month"].to_numpy(), 0)
-    signer = np.flatnonzero((rng.random(n_e) < 0.3) & (est < w.months))
+    signer = np.flatnonzero((rng.random(n_e) < w.scale.commitment_share) & (est < w.months))
     n = signer.size
     month = np.minimum(est[signer] + rng.integers(0, max(1, w.months), n), w.months - 1)
     start = e["distress_start"].to_numpy()[signer]
