@@ -35,6 +35,7 @@ from citybrain.topics import (
     TopicContext,
     TopicParams,
     findings_table,
+    join_text,
 )
 from citybrain.topics.builtin.enterprise_warning import features
 from citybrain.topics.builtin.enterprise_warning.topic import firm_coordinates
@@ -103,10 +104,6 @@ def _num(values: NDArray[np.float64], decimals: int) -> pa.Array:
     return pc.fill_null(text, "?")
 
 
-def _join(*pieces: pa.Array | str) -> pa.Array:
-    return pc.binary_join_element_wise(*pieces, "")
-
-
 def _const(n: int, text: str) -> pa.Array:
     return pa.array([text] * n, pa.string())
 
@@ -130,8 +127,8 @@ def _rule_reason(
             name,
             nan,
             nan,
-            _join(f"{zh}", code, f"，属政策支持行业（{wanted}）"),
-            _join(f"{en} ", code, f", among the industries the policy supports ({wanted})"),
+            join_text(f"{zh}", code, f"，属政策支持行业（{wanted}）"),
+            join_text(f"{en} ", code, f", among the industries the policy supports ({wanted})"),
         )
     assert isinstance(rule, Range)
     observed = attrs.numbers[name][rows]
@@ -148,8 +145,8 @@ def _rule_reason(
         name,
         observed,
         expected,
-        _join(f"{zh}", value, f"{unit_zh}（政策要求{'且'.join(bounds_zh)}）"),
-        _join(f"{en} ", value, f" {unit_en} (the policy asks {' and '.join(bounds_en)})"),
+        join_text(f"{zh}", value, f"{unit_zh}（政策要求{'且'.join(bounds_zh)}）"),
+        join_text(f"{en} ", value, f" {unit_en} (the policy asks {' and '.join(bounds_en)})"),
     )
 
 
@@ -205,10 +202,10 @@ def _partner_reason(
         "partners",
         count,
         np.zeros(n),
-        _join("可对接企业", _num(count, 0), "家（同街道优先）：",
-              pa.array(np.array(listed_zh, dtype=object)[back], pa.string())),
-        _join(_num(count, 0), " firm(s) to match with (same street first): ",
-              pa.array(np.array(listed_en, dtype=object)[back], pa.string())),
+        join_text("可对接企业", _num(count, 0), "家（同街道优先）：",
+                  pa.array(np.array(listed_zh, dtype=object)[back], pa.string())),
+        join_text(_num(count, 0), " firm(s) to match with (same street first): ",
+                  pa.array(np.array(listed_en, dtype=object)[back], pa.string())),
     )  # fmt: skip
 
 
@@ -263,7 +260,7 @@ class PolicyPush(Topic):
     ) -> pa.Table:
         eligible, partner = qualify(attrs, policy)
         ids = attrs.firms.column(features.GOLDEN).cast(pa.string())
-        subject = _join(f"{policy.key}:", ids.combine_chunks())
+        subject = join_text(f"{policy.key}:", ids.combine_chunks())
         eligible &= ~np.asarray(
             pc.is_in(subject, value_set=judged).to_numpy(zero_copy_only=False), dtype=bool
         )
