@@ -126,6 +126,49 @@ def test_standing_empty_or_at_a_site_is_not_dumping(engine: Engine) -> None:
     assert found(engine, pa.concat_tables([empty, at_site])) == set()
 
 
+def _lone_stop(plate: str, before: float, after: float) -> pa.Table:
+    """A sparse terminal: driving pings 20 minutes apart and one loaded ping standing in the
+    field, ``before`` minutes after the last driving ping and ``after`` minutes before the next."""
+    t0 = DAY.replace(hour=23)
+    there = leg(plate, t0, SITE, FIELD, n=3, minutes=20)
+    at = t0 + timedelta(minutes=40 + before)
+    stop = leg(plate, at, FIELD, FIELD, n=1, speed=0.0)
+    back = leg(plate, at + timedelta(minutes=after), FIELD, DUMP, n=3, minutes=20)
+    return pa.concat_tables([there, stop, back])
+
+
+def test_a_lone_standing_ping_stands_for_half_the_time_around_it(engine: Engine) -> None:
+    cases = {
+        "川A00001": (22.0, 4.5),  # about 13 minutes its own (small city seed 5's missed trip)
+        "川A00002": (4.5, 22.0),
+        "川A00003": (2.0, 2.0),  # a dense terminal: a short halt
+        "川A00004": (240.0, 1.0),  # a long silence counts up to 30 min: 15 + 0.5 minutes
+        "川A00005": (12.0, 3.0),  # 7.5 minutes: shorter than 8
+    }
+    track = [_lone_stop(p, *gaps) for p, gaps in cases.items()]
+    # a jump that says "standing" one second after a real fix, 30 km away, silence after it
+    jump = _lone_stop("川A00006", 1 / 60, 120.0)
+    lon = jump["lon"].to_numpy().copy()
+    lon[3] += 0.3
+    track.append(jump.set_column(2, "lon", pa.array(lon)))
+    assert found(engine, pa.concat_tables(track), permits(*cases, "川A00006")) == {
+        (p, "illegal_dumping", "2023-03-14") for p in ("川A00001", "川A00002", "川A00004")
+    }
+
+
+def test_other_fleets_in_the_ping_table_are_not_muck_trucks(engine: Engine) -> None:
+    taxi = leg("川AT0001", DAY.replace(hour=10), SITE, DUMP, n=12, minutes=5, speed=70.0)
+    taxi = taxi.set_column(5, "loaded", pa.nulls(taxi.num_rows, pa.bool_()))  # no load status
+    unpermitted = night("川A00002", DAY)  # a muck terminal (load status) without a permit
+    # a permit holder whose terminal reports no load is still judged (by day, too fast)
+    blind = taxi.set_column(0, "plate", pa.array(["川A00001"] * taxi.num_rows))
+    assert found(engine, pa.concat_tables([taxi, unpermitted, blind])) == {
+        ("川A00002", "no_permit", "2023-03"),
+        ("川A00001", "outside_hours", "2023-03-14"),
+        ("川A00001", "speeding", "2023-03-14"),
+    }
+
+
 def test_a_truck_without_permit_is_flagged_once_a_month(engine: Engine) -> None:
     track = pa.concat_tables([night("川A00002", DAY), night("川A00002", DAY + timedelta(days=1))])
     assert found(engine, track) == {("川A00002", "no_permit", "2023-03")}

@@ -7,7 +7,15 @@ truck-day, per stop and per truck-month comes back to Python).
 - ``no_permit``: driving on days with no valid permit for the plate (one finding per truck-month);
 - ``speeding``: at least ``min_speeding_pings`` plausible reported speeds above the limit in a day;
 - ``illegal_dumping``: a loaded truck standing ``min_stop_minutes`` or more (``min_stop_pings``
-  pings at least) farther than ``site_radius_m`` from every construction and disposal site.
+  pings at least) farther than ``site_radius_m`` from every construction and disposal site. A
+  sparse terminal may show a stop as one ping reporting standing: that ping stands for half the
+  time back to the ping before it and half the time on to the ping after it (a neighbour a few
+  minutes away on one side does not cut short a long silence on the other), provided both
+  neighbours are reachable from it at a truck's speed (a jump beside a real fix is no stop).
+
+Only muck trucks are judged (``muck_pings``): ``std.vehicle_ping`` also holds other fleets (the
+taxis' floating-car pings road_traffic reads). A muck truck is a plate that holds a transport
+permit or whose terminal reports its load (重车/空车); a taxi does neither.
 """
 
 from __future__ import annotations
@@ -37,6 +45,24 @@ class RuleLimits:
     max_stop_gap_minutes: float = 30.0
     single_ping_stops: bool = True  # a lone standing ping counts when the pings around are far
     site_radius_m: float = 150.0
+
+
+def muck_pings(pings: ir.Table, permits: ir.Table) -> ir.Table:
+    """The pings of muck trucks only: plates that hold a transport permit (any time) or whose
+    terminal reports a load status on some ping. Without a load column every ping is kept (the
+    source cannot tell its fleets apart)."""
+    if "loaded" not in pings.columns:
+        return pings
+    reporting = pings.filter(pings.plate.notnull() & pings.loaded.notnull())
+    holders = permits.filter(permits.plate.notnull())
+    trucks = (
+        reporting.select(m_plate=reporting.plate.strip())
+        .union(holders.select(m_plate=holders.plate.strip()))
+        .distinct()
+    )
+    # a ping without a plate stays: the track cleaning leaves it out and counts it
+    kept = pings.left_join(trucks, pings.plate.strip() == trucks.m_plate)
+    return kept.filter(kept.plate.isnull() | kept.m_plate.notnull()).drop("m_plate")
 
 
 def permit_windows(permits: ir.Table) -> ir.Table:
@@ -81,7 +107,7 @@ def with_permits(
         else_=(m >= s) | (m < e),
     )
     keys = ["plate", "ts", "lon", "lat", "speed_ok", "moving_kmh", "standing", "loaded",
-            "shift_date", "dt_prev", "dt_next"]  # fmt: skip
+            "shift_date", "dt_prev", "dt_next", "agrees"]  # fmt: skip
     return j.group_by(keys).aggregate(
         permitted=j.permit_no.notnull().cast("int8").max() == 1,
         allowed=in_hours.cast("int8").max() == 1,
@@ -119,7 +145,7 @@ def stops(pinged: ir.Table, limits: RuleLimits) -> ir.Table:
     new_run = pinged.standing & (~before | gap)
     marked = pinged.mutate(new_run=new_run.cast("int64")).select(
         "plate", "ts", "lon", "lat", "loaded", "shift_date", "permitted", "standing", "new_run",
-        "speed_ok", "dt_prev", "dt_next",
+        "speed_ok", "dt_prev", "dt_next", "agrees",
     )  # fmt: skip
     marked = marked.filter(marked.standing)  # a filter: the windows below see a finished column
     runs = marked.mutate(run=marked.new_run.cumsum(group_by="plate", order_by="ts"))
@@ -133,26 +159,26 @@ def stops(pinged: ir.Table, limits: RuleLimits) -> ir.Table:
         shift_date=runs.shift_date.min(),
         permitted=runs.permitted.cast("int8").max() == 1,
         reported=runs.speed_ok.notnull().all(),
+        agrees=runs.agrees.all(),
         gap_before=runs.dt_prev.max(),
         gap_after=runs.dt_next.max(),
     )
     minutes = (
         agg.end.epoch_seconds().cast("float64") - agg.start.epoch_seconds().cast("float64")
     ) / 60.0
-    least = limits.min_stop_minutes * 60
     measured = (agg.pings >= limits.min_stop_pings) & (minutes >= limits.min_stop_minutes)
-    # sparse terminals: one ping reporting standing, with time around it to have stood that long
-    single = (
-        (agg.pings == 1)
-        & agg.reported
-        & (agg.gap_before.fill_null(0) >= least)
-        & (agg.gap_after.fill_null(0) >= least)
-    )
+    # sparse terminals: one ping reporting standing stands for its share of the time around it,
+    # half-way back to the ping before and half-way on to the ping after (each side counted up
+    # to the longest gap a stop may span: a longer silence says nothing about where it stood)
+    cap = limits.max_stop_gap_minutes * 60
+    around = (
+        ibis.least(agg.gap_before.fill_null(0), cap) + ibis.least(agg.gap_after.fill_null(0), cap)
+    ) / 120.0
+    # and only a fix that agrees with its neighbours: a jump one second after a real fix is no stop
+    single = (agg.pings == 1) & agg.reported & agg.agrees & (around >= limits.min_stop_minutes)
     if not limits.single_ping_stops:
         single = ibis.literal(False)
-    return agg.mutate(minutes=ibis.ifelse(measured, minutes, limits.min_stop_minutes)).filter(
-        measured | single
-    )
+    return agg.mutate(minutes=ibis.ifelse(measured, minutes, around)).filter(measured | single)
 
 
 def distance_to_sites(lon: np.ndarray, lat: np.ndarray, sites: pd.DataFrame) -> np.ndarray:

@@ -81,7 +81,8 @@ def _jump(v_prev: ir.FloatingValue, v_next: ir.FloatingValue, limit: float) -> i
 
 def clean_track(pings: ir.Table, rules: TrackRules) -> ir.Table:
     """One row per truck and instant, in time order per truck, jumps left out, with
-    ``moving_kmh`` (reported speed if plausible, else implied), ``standing`` and ``shift_date``."""
+    ``moving_kmh`` (reported speed if plausible, else implied), ``standing``, ``shift_date`` and
+    ``agrees`` (both neighbours reachable at a truck's speed)."""
     valid = valid_pings(pings)
     has_loaded = "loaded" in valid.columns
     has_speed = "speed" in valid.columns
@@ -102,7 +103,11 @@ def clean_track(pings: ir.Table, rules: TrackRules) -> ir.Table:
     reported = ibis.ifelse(t.speed.between(0.0, rules.max_kmh), t.speed, ibis.null("float64"))
     moving = reported.fill_null(implied)
     shift = (t.ts - ibis.interval(hours=rules.day_start_hour)).date()
+    # a fix reached from, or left for, a neighbour faster than a truck can go disagrees with it
+    # (one of the two is wrong; which one, three points cannot tell)
+    fast = (implied > rules.max_kmh) | (_kmh(t.d_next, t.dt_next) > rules.max_kmh)
     return t.mutate(
+        agrees=~fast.fill_null(False),
         speed_ok=reported,
         moving_kmh=moving,
         standing=moving.fill_null(rules.stop_kmh + 1.0) <= rules.stop_kmh,

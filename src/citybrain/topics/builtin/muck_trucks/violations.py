@@ -34,6 +34,7 @@ def find_violations(
     limits: rules.RuleLimits,
     corridor: CorridorRules | None = None,
 ) -> pd.DataFrame:
+    pings = rules.muck_pings(pings, permits)  # other fleets (taxis) share std.vehicle_ping
     track = clean_track(pings, track_rules)
     pinged = rules.with_permits(track, rules.permit_windows(permits))
     days = engine.to_pandas(rules.daily(pinged, limits))
