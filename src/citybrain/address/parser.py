@@ -143,6 +143,10 @@ class ParserConfig:
     gazetteer: Gazetteer = field(default_factory=Gazetteer)
 
 
+# A cleaned text as `AddressParser._read_admin` leaves it: the text, notes, the admin reading.
+_AdminRead = tuple[str, list[str], AdminResult]
+
+
 class AddressParser:
     """Parses addresses with one division index and one city's configuration. Deterministic."""
 
@@ -163,7 +167,22 @@ class AddressParser:
 
     def parse(self, text: str | None) -> ParsedAddress:
         raw = text or ""
-        s = clean(raw)
+        return self._finish(raw, self._read_admin(clean(raw)))
+
+    def parse_chunk(self, texts: Sequence[str | None]) -> list[ParsedAddress]:
+        """`parse` of each text, stage by stage: every text cleaned, then every admin prefix
+        read, then every rest read. The same steps as `parse`, in another order; over a few
+        hundred texts each stage's code and tables stay warm in the CPU caches while it runs,
+        ~10-15 % less CPU per address than interleaving them (see `batch.parse_many`)."""
+        raws = [text or "" for text in texts]
+        read_admin, finish = self._read_admin, self._finish
+        cleaned = [clean(raw) for raw in raws]
+        admins = [read_admin(s) for s in cleaned]
+        return [finish(raw, admin) for raw, admin in zip(raws, admins, strict=True)]
+
+    def _read_admin(self, s: str) -> _AdminRead:
+        """The admin prefix of a cleaned text: the text read (old address or leading words
+        dropped), the notes so far and the admin reading."""
         notes: list[str] = []
         if "现址" in s:
             # 原址…现址…: the address now is the one that counts; the old one is noted
@@ -177,6 +196,11 @@ class AddressParser:
                 notes.append(f"dropped leading text: {s[:start]}")
                 s = s[start:]
                 admin = self._admin.read(s)
+        return s, notes, admin
+
+    def _finish(self, raw: str, read: _AdminRead) -> ParsedAddress:
+        """Everything after the admin prefix (`_read_admin`'s), and the parsed address."""
+        s, notes, admin = read
         rest = s[admin.end :]
         if rest[:1] in _TOWN_WORD_FIRST and admin.lineage and admin.lineage[-1].level == STREET:
             # 松陵镇 read as 松陵街道 (its name today) by its short form: the 镇 written is read
