@@ -77,3 +77,10 @@ def test_save_evaluation_writes_into_the_context_artifacts_dir(tmp_path: Path) -
     save_evaluation(Evaluation(topic="demo", precision=0.0, recall=0.0, f1=0.0), ctx)
     assert (tmp_path / "out" / "here" / "evaluation.json").is_file()
     assert not (ctx.workspace.zone("topic") / "demo_evaluation").exists()
+
+
+def test_scores_fill_an_evaluations_shared_figures() -> None:
+    ours = binary_scores(np.array([True, True, False]), np.array([True, False, True]))
+    result = Evaluation(topic="demo", **ours.fields(), threshold=0.5)
+    assert (result.precision, result.recall, result.f1) == (0.5, 0.5, 0.5)
+    assert (result.support, result.flagged, result.threshold) == (2, 2, 0.5)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypedDict, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -17,6 +17,16 @@ if TYPE_CHECKING:
 E = TypeVar("E", bound="Evaluation")
 
 
+class ScoreFields(TypedDict):
+    """The shared figures of an ``Evaluation``, as keywords."""
+
+    precision: float
+    recall: float
+    f1: float
+    support: int
+    flagged: int
+
+
 @dataclass(frozen=True)
 class Scores:
     precision: float
@@ -24,6 +34,16 @@ class Scores:
     f1: float
     flagged: int
     support: int
+
+    def fields(self) -> ScoreFields:
+        """These figures as an evaluation's keywords: ``Evaluation(topic=…, **ours.fields())``."""
+        return ScoreFields(
+            precision=self.precision,
+            recall=self.recall,
+            f1=self.f1,
+            support=self.support,
+            flagged=self.flagged,
+        )
 
 
 def binary_scores(predicted: NDArray[np.bool_], actual: NDArray[np.bool_]) -> Scores:

@@ -95,13 +95,9 @@ def evaluate_group_rental(
     write_pr_png(png, {topic: scored.score, **baseline_scores}, actual)
     result = Evaluation(
         topic=topic,
-        precision=ours.precision,
-        recall=ours.recall,
-        f1=ours.f1,
+        **ours.fields(),
         precision_at_100=precision_at_k(scored.score, actual, 100),
         threshold=threshold,
-        support=ours.support,
-        flagged=ours.flagged,
         baselines=baselines,
         extra={
             "dwelling_months": len(frame),
