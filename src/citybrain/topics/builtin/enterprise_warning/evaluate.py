@@ -90,12 +90,8 @@ def evaluate_warnings(
     insufficient = int(np.isnan(scored.assessment.score[:, -1]).sum()) if score.shape[1] else 0
     result = WarningEvaluation(
         topic=topic,
-        precision=ours.precision,
-        recall=ours.recall,
-        f1=ours.f1,
+        **ours.fields(),
         threshold=ctx.params.threshold,
-        support=ours.support,
-        flagged=ours.flagged,
         auc=auc,
         median_lead_months=float(np.median(leads)) if leads.size else None,
         seasonal_false_warning_rate=rate(clean_seasonal),
