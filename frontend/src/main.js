@@ -40,6 +40,7 @@ async function main() {
   addRoute("/entity", lazyPage("entity.title", () => import("./pages/entity.js")));
   addRoute("/governance", lazyPage("governance.title", () => import("./pages/governance.js")));
   addRoute("/reports", lazyPage("reports.title", () => import("./pages/reports.js")));
+  addRoute("/patrol", lazyPage("patrol.title", () => import("./patrol/page.js"))); // 巡查上报 (grid workers)
   addRoute("*", { titleKey: "error.notFound", render: (el) => el.append(h("p", { class: "card" }, t("error.notFound"))) });
   setRouteListener((_, page) => {
     document.title = `${t(page.titleKey)} · ${t("app.title")}`;

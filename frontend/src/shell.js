@@ -15,6 +15,7 @@ export const NAV = [
   { path: "/entity", key: "nav.entity", needs: "entities.read" },
   { path: "/governance", key: "nav.governance", needs: "catalog.read" },
   { path: "/reports", key: "nav.reports", needs: "findings.read" },
+  { path: "/patrol", key: "nav.patrol", needs: "cases.write" },
 ];
 const TOAST_SECONDS = 6;
 
