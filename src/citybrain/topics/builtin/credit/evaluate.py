@@ -112,15 +112,11 @@ def evaluate_credit(
     auc_persons = person_figures.pop("auc_persons")
     result = CreditEvaluation(
         topic=topic,
+        **ours.fields(),
         auc=_auc(broken, risk),
         auc_unseen=_auc(broken[unseen], risk[unseen]),
         auc_persons=auc_persons if isinstance(auc_persons, float) else None,
-        precision=ours.precision,
-        recall=ours.recall,
-        f1=ours.f1,
         threshold=ctx.params.threshold,
-        support=ours.support,
-        flagged=ours.flagged,
         extra={
             "auc_grade": _auc(broken, grade_rank),
             "commitments": len(merged),
