@@ -365,12 +365,8 @@ def evaluate_delays(
     error = np.abs(found_days[both] - days[both])
     result = Evaluation(
         topic=topic,
-        precision=ours.precision,
-        recall=ours.recall,
-        f1=ours.f1,
+        **ours.fields(),
         threshold=ctx.params.threshold,
-        support=ours.support,
-        flagged=ours.flagged,
         extra={
             "projects": int(truth.num_rows),
             "days_late_abs_error_max": float(error.max()) if error.size else None,
