@@ -133,12 +133,8 @@ class ParkingTraffic(Topic):
             float("nan"), float("nan"))  # fmt: skip
         result = ParkingEvaluation(
             topic=self.name,
-            precision=ours.precision,
-            recall=ours.recall,
-            f1=ours.f1,
+            **ours.fields(),
             threshold=params.threshold,
-            support=ours.support,
-            flagged=ours.flagged,
             mae=ours_mae,
             baseline_mae=same_mae,
             beats_baseline=bool(ours_mae < same_mae),
