@@ -90,11 +90,7 @@ def evaluate_push(
         }
     result = PushEvaluation(
         topic=topic,
-        precision=overall.precision,
-        recall=overall.recall,
-        f1=overall.f1,
-        support=overall.support,
-        flagged=overall.flagged,
+        **overall.fields(),
         exact=bool((predicted == eligible).all()),
         per_policy=per_policy,
         extra={"pairs_definition": "(policy, true enterprise) pushed vs planted eligible"},
