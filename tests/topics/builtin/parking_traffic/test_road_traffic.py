@@ -21,6 +21,7 @@ from citybrain.core.engine import Engine, open_engine
 from citybrain.topics import ENTRY_POINT_GROUP, TopicContext, validate_findings
 from citybrain.topics.builtin.parking_traffic.segments import (
     SpeedRules,
+    recurring,
     road_segments,
     slot_speeds,
     snap_points,
@@ -123,14 +124,36 @@ def test_slow_every_morning_is_one_finding_for_that_hour(engine: Engine, tmp_pat
     )
     findings = validate_findings(topic.run(ctx)).to_pylist()
     assert [(f["subject_id"], f["period"], f["level"]) for f in findings] == [
-        ("1-1", "08:00–09:00", "high")
+        ("1-1", "工作日 08:00–09:00", "high")
     ]
     reason = findings[0]["reasons"][0]
     assert reason["text_zh"] == (
-        "天府大道（路段1-1）在08:00–09:00常发拥堵：5天中有4天车速约12公里/小时，畅通时约45公里/小时"
+        "天府大道（路段1-1）工作日08:00–09:00常发拥堵：5个工作日中有4天车速约12公里/小时，"
+        "畅通时约45公里/小时"
     )
-    assert "4 of 5 days" in reason["text_en"]
+    assert "on weekdays at 08:00–09:00" in reason["text_en"]
+    assert "4 of 5 weekdays" in reason["text_en"]
     stored = engine.to_pandas(engine.table("topic", SPEED_TABLE))
     assert set(stored["slot"]) == {"2024-05-10 07:00", "2024-05-10 08:00", "2024-05-10 09:00"}
     assert set(stored["level"]) == {"free"}  # on the fifth day 8:00 flowed again
     assert {layer.source for layer in topic.map_layers()} == {SPEED_TABLE, None}
+
+
+def test_weekdays_and_weekends_are_judged_apart() -> None:
+    """Four weeks: a commute jam on every weekday at 8 and a weekend market's jam at 10. Counted
+    over all days they would be 20 of 28 and 8 of 28 (the market under the 0.5 threshold)."""
+    days = pd.date_range("2024-05-06", periods=28, freq="D")  # Monday 6 May to Sunday 2 June
+    weekend = days.day_of_week >= 5
+    rows = []
+    for segment, hour, jammed in (("1-1", 8, ~weekend), ("2-2", 10, weekend)):
+        for day, slow in zip(days.strftime("%Y-%m-%d"), jammed, strict=True):
+            level = "congested" if slow else "free"
+            rows.append((segment, "路", 104.0, 30.5, day, hour, level, 12.0, 45.0))
+    slots = pd.DataFrame(rows, columns=["segment_id", "road_name", "lon", "lat", "day", "hour",
+                                        "level", "speed_kmh", "free_flow_kmh"])  # fmt: skip
+    found = recurring(slots, 3)
+    got = found[["segment_id", "day_type", "hour", "days_congested", "days_observed", "share"]]
+    assert got.to_records(index=False).tolist() == [
+        ("1-1", "weekday", 8, 20, 20, 1.0),
+        ("2-2", "weekend", 10, 8, 8, 1.0),
+    ]

@@ -1,7 +1,7 @@
 """road_traffic's evaluation (parking_traffic/traffic_evaluate.py): findings scored over
-(segment, hour) against the planted jams, a segment matched by place; and the sim's taxi feed
-(built alone on the tiny map) gives the topic's own speed and recurrence steps every planted jam
-and nothing else."""
+(segment, day type, hour) against the planted weekday jams, a segment matched by place; and the
+sim's taxi feed (built alone on the tiny map) gives the topic's own speed and recurrence steps
+every planted jam and nothing else."""
 
 from __future__ import annotations
 
@@ -39,8 +39,9 @@ JAMS = pd.DataFrame(
 )
 
 
-def found(rows: list[tuple[str, float, float, int]]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=["subject_id", "lon", "lat", "hour"])
+def found(rows: list[tuple[str, float, float, int]], days: list[str] | None = None) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["subject_id", "lon", "lat", "hour"])
+    return frame if days is None else frame.assign(day_type=days)
 
 
 def test_hits_misses_and_false_alarms_by_segment_and_hour() -> None:
@@ -51,15 +52,17 @@ def test_hits_misses_and_false_alarms_by_segment_and_hour() -> None:
                 ("1-2", 104.0125, 30.55, 10),  # right segment, wrong hour
                 ("7-1", 104.05, 30.52, 17),  # near no planted segment
                 ("x-9", 104.0300, 30.6003, 17),  # 33 m off, other id: still that segment
-            ]
+                ("1-2", 104.0125, 30.55, 9),  # the planted hour, but on weekends
+            ],
+            ["weekday", "weekday", "weekday", "weekday", "weekend"],
         ),
         JAMS,
     )
     assert scores["true_positives"] == 2
-    assert scores["precision"] == pytest.approx(2 / 4)
+    assert scores["precision"] == pytest.approx(2 / 5)
     assert scores["recall"] == pytest.approx(2 / 3)
     assert scores["missed"] == ["1-2@09"]
-    assert scores["false_alarms"] == ["1-2@10", "?7-1@17"]
+    assert scores["false_alarms"] == ["1-2@10", "1-2@weekend-09", "?7-1@17"]
 
 
 def test_nothing_found_or_nothing_planted() -> None:
@@ -72,13 +75,15 @@ def test_nothing_found_or_nothing_planted() -> None:
 def test_period_gives_the_hour_and_missing_truth_is_one_clear_error(tmp_path: Path) -> None:
     table = pa.table(
         {
-            "subject_id": ["1-2"],
-            "period": ["08:00–09:00"],
-            "lon": [104.0125],
-            "lat": [30.55],
+            "subject_id": ["1-2", "1-2"],
+            "period": ["工作日 08:00–09:00", "周末 17:00–18:00"],
+            "lon": [104.0125, 104.0125],
+            "lat": [30.55, 30.55],
         }
     )
-    assert finding_hours(table)["hour"].tolist() == [8]
+    hours = finding_hours(table)
+    assert hours["hour"].tolist() == [8, 17]
+    assert hours["day_type"].tolist() == ["weekday", "weekend"]
     with pytest.raises(UserError, match=r"road_congestion\.parquet is missing"):
         read_jams(tmp_path)
 
@@ -116,9 +121,7 @@ def test_the_sims_planted_jams_are_found(engine: Engine, tmp_path: Path) -> None
     slots, _ = slot_speeds(engine, engine.register("pings", pings), segments, SpeedRules())
     flagged = recurring(slots, 3)
     flagged = flagged.loc[flagged["share"] >= 0.5]
-    scores = score_jams(
-        found(list(flagged[["segment_id", "lon", "lat", "hour"]].itertuples(index=False))),
-        read_jams(tmp_path / "truth"),
-    )
+    rows = list(flagged[["segment_id", "lon", "lat", "hour"]].itertuples(index=False))
+    scores = score_jams(found(rows, flagged["day_type"].tolist()), read_jams(tmp_path / "truth"))
     assert scores["support"] >= 2
     assert (scores["precision"], scores["recall"]) == (1.0, 1.0), scores

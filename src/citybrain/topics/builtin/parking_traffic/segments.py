@@ -174,15 +174,29 @@ def speeds_of(slots: pd.DataFrame, segments: Segments, rules: SpeedRules) -> pd.
     return out.drop(columns="seg").sort_values(["slot", "segment_id"]).reset_index(drop=True)
 
 
+DAY_TYPES = ("weekday", "weekend")  # Monday to Friday; Saturday and Sunday
+
+
+def day_types(days: pd.Series) -> pd.Series:
+    """``weekday`` or ``weekend`` of each day (``YYYY-MM-DD``), worked out once per distinct day."""
+    distinct = pd.Series(days.unique())
+    weekend = pd.to_datetime(distinct).dt.day_of_week.to_numpy() >= 5
+    kinds = dict(zip(distinct, np.where(weekend, DAY_TYPES[1], DAY_TYPES[0]), strict=True))
+    return days.map(kinds)
+
+
 def recurring(slots: pd.DataFrame, min_days: int) -> pd.DataFrame:
-    """Segments congested again and again at the same hour: per segment and hour, the days it
-    was observed, the days it was congested (``min_days`` or more kept), their share, the mean
-    speed and free-flow speed of those days, and the last such day."""
-    columns = ["segment_id", "road_name", "lon", "lat", "hour", "days_observed",
+    """Segments congested again and again at the same hour of the same kind of day (weekdays and
+    weekends apart: a jam of the commute is not diluted by the weekends' free roads, nor is a
+    weekend market's jam by the weekdays): per segment, day type and hour, the days it was
+    observed, the days it was congested (``min_days`` or more kept), their share, the mean speed
+    and free-flow speed of those days, and the last such day."""
+    columns = ["segment_id", "road_name", "lon", "lat", "day_type", "hour", "days_observed",
                "days_congested", "share", "speed_kmh", "free_flow_kmh", "last_day"]  # fmt: skip
     if slots.empty:
         return pd.DataFrame({c: [] for c in columns})
-    keys = ["segment_id", "road_name", "lon", "lat", "hour"]
+    slots = slots.assign(day_type=day_types(slots["day"].astype(str)))
+    keys = ["segment_id", "road_name", "lon", "lat", "day_type", "hour"]
     seen = slots.groupby(keys)["day"].nunique().rename("days_observed")
     jammed = slots.loc[slots["level"] == "congested"]
     agg = jammed.groupby(keys).agg(
@@ -194,4 +208,4 @@ def recurring(slots: pd.DataFrame, min_days: int) -> pd.DataFrame:
     out = agg.join(seen).reset_index()
     out = out.loc[out["days_congested"] >= min_days].copy()
     out["share"] = out["days_congested"] / out["days_observed"]
-    return out[columns].sort_values(["segment_id", "hour"]).reset_index(drop=True)
+    return out[columns].sort_values(["segment_id", "day_type", "hour"]).reset_index(drop=True)

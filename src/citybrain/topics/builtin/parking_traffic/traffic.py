@@ -1,6 +1,7 @@
 """Road traffic (路况): road-segment speed and congestion from vehicle GPS pings, and the segments
-congested again and again at the same hour of the day — one finding per segment and hour for the
-traffic police to act on (signal timing, a lane, a works site, a school gate).
+congested again and again at the same hour of the same kind of day (weekdays and weekends judged
+apart) — one finding per segment, day type and hour for the traffic police to act on (signal
+timing, a lane, a works site, a school gate).
 
 A topic of its own beside ``parking_traffic``: a topic has one subject type, and these findings
 are about road segments (``road_segment``), not parking lots. The speeds of the newest day's hour
@@ -74,8 +75,9 @@ def store_speeds(ctx: TopicContext, slots: pd.DataFrame) -> None:
     ctx.engine.write(table, "topic", SPEED_TABLE, mode="append", partition_by=["run_id"])
 
 
-def congestion_reasons(found: pd.DataFrame, period: pd.Series) -> pa.ListArray:
-    """One reason per finding, in words: which segment, which hour, on how many days, how slow."""
+def congestion_reasons(found: pd.DataFrame, hours: pd.Series) -> pa.ListArray:
+    """One reason per finding, in words: which segment, which kind of day and hour (``hours``,
+    e.g. ``08:00–09:00``), on how many of those days, how slow."""
     n = len(found)
     if n == 0:  # nothing found: the empty columns carry no string type to build texts from
         return pa.array([], pa.list_(REASON_TYPE))
@@ -84,16 +86,20 @@ def congestion_reasons(found: pd.DataFrame, period: pd.Series) -> pa.ListArray:
         return pa.array(values.astype(str).tolist(), pa.string())
 
     road = words(found["road_name"].fillna(found["segment_id"]))
-    seg, hour = words(found["segment_id"]), words(period)
+    seg, hour = words(found["segment_id"]), words(hours)
+    weekend = found["day_type"] == "weekend"
+    when_zh = words(weekend.map({True: "周末", False: "工作日"}))
+    when_en = words(weekend.map({True: "weekend days", False: "weekdays"}))
     days = words(found["days_observed"].astype(int))
     jammed = words(found["days_congested"].astype(int))
     speed = words(found["speed_kmh"].round().astype(int))
     free = words(found["free_flow_kmh"].round().astype(int))
-    zh = join_text(road, "（路段", seg, "）在", hour, "常发拥堵：", days, "天中有", jammed,
-                   "天车速约", speed, "公里/小时，畅通时约", free, "公里/小时")  # fmt: skip
-    en = join_text(road, " (segment ", seg, ") is congested at ", hour, " again and again: on ",
-                   jammed, " of ", days, " days about ", speed, " km/h against ", free,
-                   " km/h in free flow")  # fmt: skip
+    zh = join_text(road, "（路段", seg, "）", when_zh, hour, "常发拥堵：", days, "个", when_zh,
+                   "中有", jammed, "天车速约", speed, "公里/小时，畅通时约", free,
+                   "公里/小时")  # fmt: skip
+    en = join_text(road, " (segment ", seg, ") is congested on ", when_en, " at ", hour,
+                   " again and again: on ", jammed, " of ", days, " ", when_en, " about ",
+                   speed, " km/h against ", free, " km/h in free flow")  # fmt: skip
     return one_reason_per_row(
         "recurring_congestion",
         found["speed_kmh"].to_numpy(float),
@@ -104,16 +110,21 @@ def congestion_reasons(found: pd.DataFrame, period: pd.Series) -> pa.ListArray:
     )
 
 
+PERIOD_DAYS = {"weekday": "工作日", "weekend": "周末"}
+
+
 def findings_of(found: pd.DataFrame, topic: Topic, ctx: TopicContext) -> pa.Table:
-    """One finding per segment and hour congested on at least ``threshold`` of its days."""
+    """One finding per segment, day type (weekdays, weekends) and hour congested on at least
+    ``threshold`` of those days; its period names both, e.g. ``工作日 08:00–09:00``."""
     params = ctx.params
     assert isinstance(params, RoadTrafficParams)
     found = found.loc[found["share"] >= params.threshold].reset_index(drop=True)
     n = len(found)
     hour = found["hour"].astype(int)
-    period = pd.Series(
+    hours = pd.Series(
         [f"{h:02d}:00–{(h + 1) % 24:02d}:00" for h in hour.tolist()], dtype=object
     )  # one per finding: a handful
+    period = found["day_type"].map(PERIOD_DAYS).astype(object) + " " + hours
     return findings_table(
         topic.name,
         topic.subject_type,
@@ -121,7 +132,7 @@ def findings_of(found: pd.DataFrame, topic: Topic, ctx: TopicContext) -> pa.Tabl
         period=pa.array(period.tolist() if n else [], pa.string()),
         score=pa.array(found["share"].to_numpy(float), pa.float64()),
         thresholds=topic.level_thresholds(params),
-        reasons=congestion_reasons(found, period),
+        reasons=congestion_reasons(found, hours),
         model_version=ctx.model_version,
         lon=pa.array(found["lon"].to_numpy(float), pa.float64()),
         lat=pa.array(found["lat"].to_numpy(float), pa.float64()),
@@ -208,16 +219,18 @@ class RoadTraffic(Topic):
                 text_zh=(
                     "道路在交叉口处切分为路段；车辆定位点（约10米取整）匹配到30米内最近的路段。"
                     "每个路段每小时的车速取行驶中定位点速度的调和平均，畅通车速取该路段各小时车速的"
-                    "第85百分位；车速低于畅通车速50%为拥堵，低于70%为缓行。同一路段在同一小时"
-                    "多日（默认至少3天，且占观测天数一半以上）拥堵即提示，交交警部门处置。"
+                    "第85百分位；车速低于畅通车速50%为拥堵，低于70%为缓行。工作日与周末分开判断："
+                    "同一路段在工作日（或周末）的同一小时多日（默认至少3天，且占这类日子观测天数"
+                    "一半以上）拥堵即提示，交交警部门处置。"
                 ),
                 text_en=(
                     "Roads are cut into segments at their crossings; each GPS ping (rounded to"
                     " about 10 m) goes to its nearest segment within 30 m. A segment's speed in an"
                     " hour is the harmonic mean of its moving pings' speeds; its free-flow speed is"
                     " the 85th percentile of its hourly speeds. Under 50% of free flow is"
-                    " congested, under 70% slow. A segment congested at the same hour on several"
-                    " days (3 by default, and at least half the days observed) is flagged for the"
+                    " congested, under 70% slow. Weekdays and weekends are judged apart: a"
+                    " segment congested at the same hour on several weekdays (or weekend days; 3"
+                    " by default, and at least half of those days observed) is flagged for the"
                     " traffic police."
                 ),
             )

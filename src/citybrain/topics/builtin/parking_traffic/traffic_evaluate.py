@@ -1,10 +1,12 @@
 """Road-traffic findings against the synthetic city's planted recurring jams (truth
 ``road_congestion``: one row per road segment and hour the city slowed on most weekdays).
 
-The unit is a segment and an hour. A finding's segment is matched to a planted one by place — the
-finding's point (its segment's middle) within ``MATCH_M`` of the planted segment's middle — so the
-score does not depend on how the topic numbers segments; the hour is the finding's period's
-start. A finding near no planted segment, or at another hour, is a false alarm.
+The unit is a segment, a day type and an hour. A finding's segment is matched to a planted one by
+place — the finding's point (its segment's middle) within ``MATCH_M`` of the planted segment's
+middle — so the score does not depend on how the topic numbers segments; the day type and hour
+are read from the finding's period (``工作日 08:00–09:00``, ``周末 …``). The planted jams are
+weekday jams (a truth ``day_type`` column, when there is one, says otherwise). A finding near no
+planted segment, at another hour, or on weekends for a weekday jam, is a false alarm.
 """
 
 from __future__ import annotations
@@ -27,24 +29,33 @@ M_PER_DEG_LAT = 111_320.0
 
 
 def read_jams(truth_dir: Path) -> pd.DataFrame:
-    """segment_no, road_name, lon, lat (the segment's middle) and hour of every planted jam."""
+    """segment_no, road_name, lon, lat (the segment's middle), day_type and hour of every
+    planted jam."""
     path = truth_dir / f"{TRUTH}.parquet"
     if not path.is_file():
         raise UserError(f"no planted road congestion in the truth folder: {path} is missing")
     columns = ["segment_no", "road_name", "lon", "lat", "hour"]
-    jams: pd.DataFrame = pq.read_table(path, columns=columns).to_pandas()
+    names = pq.read_schema(path).names
+    jams: pd.DataFrame = pq.read_table(
+        path, columns=columns + (["day_type"] if "day_type" in names else [])
+    ).to_pandas()
+    if "day_type" not in jams.columns:
+        jams["day_type"] = "weekday"
     return jams
 
 
 def finding_hours(findings: pa.Table) -> pd.DataFrame:
-    """subject_id, lon, lat and hour (from the period ``08:00–09:00``) of every finding."""
-    period = pd.Series(findings.column("period").to_pylist(), dtype=object)
-    hour = pd.to_numeric(period.str.slice(0, 2), errors="coerce")
+    """subject_id, lon, lat, day_type and hour (from the period ``工作日 08:00–09:00``; a period
+    without 周末 is a weekday one) of every finding."""
+    period = pd.Series(findings.column("period").to_pylist(), dtype=object).astype(str)
+    hour = pd.to_numeric(period.str.extract(r"(\d{1,2}):\d{2}", expand=False), errors="coerce")
+    day_type = np.where(period.str.contains("周末|weekend"), "weekend", "weekday")
     out: pd.DataFrame = pd.DataFrame(
         {
             "subject_id": findings.column("subject_id").to_pylist(),
             "lon": findings.column("lon").to_numpy(zero_copy_only=False),
             "lat": findings.column("lat").to_numpy(zero_copy_only=False),
+            "day_type": day_type,
             "hour": hour,
         }
     )
@@ -77,14 +88,31 @@ def match_segments(found: pd.DataFrame, jams: pd.DataFrame, match_m: float = MAT
     return out
 
 
+def _label(segment: str, day_type: str, hour: int) -> str:
+    return f"{segment}@{'' if day_type == 'weekday' else day_type + '-'}{hour:02d}"
+
+
 def score_jams(found: pd.DataFrame, jams: pd.DataFrame) -> dict[str, Any]:
-    """Precision, recall and F1 over (segment, hour) pairs; the missed jams and false alarms."""
+    """Precision, recall and F1 over (segment, day type, hour); the missed jams and false
+    alarms (``1-2@09`` on weekdays, ``1-2@weekend-09`` on weekends). A frame without
+    ``day_type`` is of weekdays."""
     segment = match_segments(found, jams)
+
+    def kinds(frame: pd.DataFrame) -> list[str]:
+        if "day_type" not in frame.columns:
+            return ["weekday"] * len(frame)
+        return frame["day_type"].astype(str).tolist()
+
     flagged = {
-        (str(seg) if seg is not None else f"?{sid}", int(h) if pd.notna(h) else -1)
-        for seg, sid, h in zip(segment, found["subject_id"], found["hour"], strict=True)
+        (str(seg) if seg is not None else f"?{sid}", kind, int(h) if pd.notna(h) else -1)
+        for seg, sid, kind, h in zip(
+            segment, found["subject_id"], kinds(found), found["hour"], strict=True
+        )
     }
-    actual = {(str(s), int(h)) for s, h in zip(jams["segment_no"], jams["hour"], strict=True)}
+    actual = {
+        (str(s), kind, int(h))
+        for s, kind, h in zip(jams["segment_no"], kinds(jams), jams["hour"], strict=True)
+    }
     hit = flagged & actual
     precision = len(hit) / len(flagged) if flagged else (1.0 if not actual else 0.0)
     recall = len(hit) / len(actual) if actual else 1.0
@@ -96,8 +124,8 @@ def score_jams(found: pd.DataFrame, jams: pd.DataFrame) -> dict[str, Any]:
         "flagged": len(flagged),
         "support": len(actual),
         "true_positives": len(hit),
-        "missed": [f"{s}@{h:02d}" for s, h in sorted(actual - flagged)],
-        "false_alarms": [f"{s}@{h:02d}" for s, h in sorted(flagged - actual)],
+        "missed": [_label(*k) for k in sorted(actual - flagged)],
+        "false_alarms": [_label(*k) for k in sorted(flagged - actual)],
     }
 
 
@@ -115,7 +143,7 @@ def evaluate_road_traffic(
         support=scores["support"],
         flagged=scores["flagged"],
         extra={
-            "unit": "segment+hour",
+            "unit": "segment+day_type+hour",
             "findings": findings.num_rows,
             "true_positives": scores["true_positives"],
             "missed": scores["missed"],
