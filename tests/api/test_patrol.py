@@ -147,11 +147,12 @@ def test_a_grid_workers_report_opens_a_case_with_its_photo(patrol: Harness) -> N
 
 def _flight(harness: Harness, manifest: dict[str, Any],
             images: list[tuple[str, bytes]]) -> httpx.Response:  # fmt: skip
-    return harness.client.post(
+    response: httpx.Response = harness.client.post(
         FLIGHTS, headers=harness.as_role("clerk", scope=["grid:G01"]),
         data={"manifest": json.dumps(manifest, ensure_ascii=False)},
         files=[("images", (name, data, "application/octet-stream")) for name, data in images],
     )  # fmt: skip
+    return response
 
 
 def test_a_drone_flight_lands_its_images_as_cases_and_refuses_a_bad_one(patrol: Harness) -> None:
@@ -247,8 +248,10 @@ def test_upload_routes_have_their_own_body_limit() -> None:
 def test_the_app_gives_the_patrol_routes_their_limits_and_an_upload_budget(
     patrol: Harness,
 ) -> None:
-    (limits,) = [m.kwargs for m in patrol.app.user_middleware
-                 if m.cls is BodySizeLimitMiddleware]  # fmt: skip
+    limits: dict[str, Any] = next(
+        dict(m.kwargs) for m in patrol.app.user_middleware
+        if getattr(m, "cls", None) is BodySizeLimitMiddleware
+    )  # fmt: skip
     assert limits["larger"][FLIGHTS] > limits["max_bytes"] and REPORTS in limits["larger"]
     # A stopped clock and a budget of 1 MB: a 0.6 MB request passes, the next one waits.
     patrol.app.state.patrol_uploads = TokenBucketLimiter(1.0, 1, clock=lambda: 0.0)
