@@ -12,7 +12,7 @@ from sklearn.metrics import roc_auc_score
 
 from citybrain.core.catalog import Catalog
 from citybrain.topics import get_topic, validate_findings
-from citybrain.topics.builtin.credit import scorecard
+from citybrain.topics.builtin.credit import persons, scorecard
 from citybrain.topics.builtin.credit.persons import GOLDEN
 from citybrain.topics.builtin.credit.topic import PERSON_SCORES_TABLE, SCORES_TABLE
 from citybrain.topics.runner import run_topic
@@ -184,3 +184,36 @@ def test_court_listing_means_d_and_resident_grades_follow_strain(
     assert (person_scores["dishonest"].to_numpy()[listed] == 1).all()
     risk = 100 - person_scores["score"].to_numpy()
     assert roc_auc_score(strain > 1.0, risk) > 0.8
+
+
+def test_resident_points_are_calibrated_on_the_lakes_label() -> None:
+    """The residents' scale puts the A/B/C cut-offs at a modelled 10 / 25 / 50 % chance of the
+    lake's label (serious arrears or a listing); the firms' scale stays 70 points at the
+    population's odds, PDO 20."""
+
+    class Woe:  # the binning's WoE transform, as optbinning gives it (one feature, WoE = x)
+        def transform(self, x: pd.DataFrame, metric: str) -> pd.DataFrame:
+            return x
+
+    # log-odds of the label = b0 + c·w; c = −1, b0 = 0: the WoE is the log-odds of staying clean
+    model = scorecard.Model(Woe(), np.array([-1.0]), 0.0, np.log(9.0), 10, 100)
+    chance = np.array([0.10, 0.25, 0.50, 0.80])
+    frame = pd.DataFrame({"w": np.log((1 - chance) / chance)})
+    base, points = scorecard.feature_points(model, frame, ["w"], persons.RESIDENT_SCALE)
+    assert np.allclose(base + points[:, 0], [80.0, 65.0, 50.0, 50.0 - 30.0 * np.log(4) / np.log(9)])
+    base, points = scorecard.feature_points(model, frame, ["w"])  # the firms' scale
+    assert np.allclose(
+        base + points[:, 0], scorecard.BASE + scorecard.FACTOR * (frame["w"] - np.log(9.0))
+    )
+
+
+def test_resident_grades_follow_the_lakes_label(person_scores: pa.Table) -> None:
+    """Calibrated on the lake's label: few A residents have serious arrears or a listing, most D
+    residents have one (D is not handed to chronic small late payers by points alone)."""
+    frame = person_scores.select(["grade", "serious", "dishonest"]).to_pandas()
+    frame["label"] = (frame["serious"] > 0) | (frame["dishonest"] > 0)
+    rate = frame.groupby("grade")["label"].mean()
+    assert list(rate.index) == ["A", "B", "C", "D"]
+    # (B and C hold a few dozen of the 600 hand-made residents: only the ends are compared)
+    assert rate.idxmin() == "A" and rate.idxmax() == "D"
+    assert rate["A"] <= 0.10 and rate["D"] >= 0.5

@@ -9,7 +9,7 @@ rule                                   points
 =====================================  ======================================
 administrative penalty                 −5 each, at most 3
 tax-arrears penalty (拖欠税款 …)         −5 more each
-broken commitment (未履约)               −15 each
+broken commitment (未履约)               −30 each
 kept commitment (已履约)                 +3 each, at most 2
 registration not 存续 / 在业 / 开业       −20
 on the dishonesty list (失信被执行人)     grade D, score at most 40 (hard rule)
@@ -39,6 +39,7 @@ BASE, PDO = 70.0, 20.0
 FACTOR = PDO / math.log(2)
 GRADE_FLOORS = ((80, "A"), (65, "B"), (50, "C"), (0, "D"))
 DISHONEST_CAP = 40
+BROKEN_POINTS = 30.0  # per broken commitment
 MIN_CLASS = 5  # adverse and clean enterprises each needed to fit
 
 REASON_POINTS = pa.struct(
@@ -171,17 +172,32 @@ def fit(
     )
 
 
+@dataclass(frozen=True)
+class Scale:
+    """How log-odds of staying clean become points: ``points`` at the reference log-odds
+    (None: the population's, as the model saw it), ``factor`` points per unit of log-odds."""
+
+    points: float = BASE
+    factor: float = FACTOR
+    ref_log_odds: float | None = None
+
+
 def feature_points(
-    model: Model, frame: pd.DataFrame, features: Sequence[str] = MODEL_FEATURES
+    model: Model,
+    frame: pd.DataFrame,
+    features: Sequence[str] = MODEL_FEATURES,
+    scale: Scale | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Base points of each subject and the points each feature adds (n × features)."""
+    scale = scale or Scale()
+    ref = model.log_odds_ref if scale.ref_log_odds is None else scale.ref_log_odds
     x = frame[list(features)].astype("float64")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         woe = model.binning.transform(x, metric="woe").to_numpy(dtype=np.float64)  # type: ignore[attr-defined]
     # log-odds of staying clean = −(b0 + Σ c·w): each feature adds −F·c·w points
-    per_feature = -FACTOR * woe * model.coef
-    base = BASE + FACTOR * (-model.intercept - model.log_odds_ref)
+    per_feature = -scale.factor * woe * model.coef
+    base = scale.points + scale.factor * (-model.intercept - ref)
     return np.full(len(frame), base), per_feature
 
 
@@ -191,7 +207,9 @@ def rule_points(frame: pd.DataFrame) -> dict[str, NDArray[np.float64]]:
     return {
         "penalty": -5.0 * np.minimum(pen, 3),
         "tax_penalty": -5.0 * frame["tax_penalties"].to_numpy(dtype=np.float64),
-        "commitment_broken": -15.0 * frame["broken"].to_numpy(dtype=np.float64),
+        # a commitment signed in place of documents and then broken (承诺不实 / 未履约) is the
+        # firm's own credit broken: it costs two grades (A 85 → C 55), not one
+        "commitment_broken": -BROKEN_POINTS * frame["broken"].to_numpy(dtype=np.float64),
         "commitment_kept": 3.0 * np.minimum(frame["kept"].to_numpy(dtype=np.float64), 2),
         "registration_status": -20.0 * frame["inactive"].to_numpy(dtype=np.float64),
     }
