@@ -23,6 +23,7 @@ const chosen = new Map(); // layer id → on/off, kept while the app runs (e.g. 
 
 const POINT = ["==", ["geometry-type"], "Point"];
 const POLYGON = ["==", ["geometry-type"], "Polygon"];
+const LINE = ["==", ["geometry-type"], "LineString"];
 
 function styleLayers(layer) {
   const source = layer.id;
@@ -32,12 +33,16 @@ function styleLayers(layer) {
     paint: { "fill-color": layer.color, "fill-opacity": layer.density ? densityOpacity : layer.byView ? 0.45 : 0.05 } };
   const line = { id: `${source}-line`, type: "line", source, filter: POLYGON, paint: { "line-color": layer.color, "line-width": 1.5 } };
   if (layer.byView) return [fill, line, circle]; // points when few, H3 cells when many
+  if (layer.kind === "lines") { // a topic's own lines (road segments by speed), coloured by its legend
+    return [{ id: `${source}-line`, type: "line", source, filter: LINE,
+      paint: { "line-color": pointColour(layer), "line-width": 5 } }, circle]; // a row without a line: its point
+  }
   return layer.kind === "points" ? [circle] : [fill, line];
 }
 
 function topicLayers(topics) {
   return topics.flatMap((tp) => tp.map_layers.map((layer) => (layer.source && layer.kind === "h3" ? densityLayer(tp, layer) : layer.source ? { // a table of the topic's own: all its points
-    id: `topic-${layer.id}`, title: pick(layer, "title"), color: layer.color, kind: "points", on: true, source: layer.source,
+    id: `topic-${layer.id}`, title: pick(layer, "title"), color: layer.color, kind: layer.kind === "lines" ? "lines" : "points", on: true, source: layer.source,
     url: `/api/v1/map/topics/${encodeURIComponent(tp.name)}/layers/${encodeURIComponent(layer.id)}`,
     colorBy: layer.color_by, legend: layer.legend, properties: layer.properties, titles: layer,
   } : {

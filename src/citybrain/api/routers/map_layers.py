@@ -70,7 +70,7 @@ class Feature(BaseModel):
 class FeatureCollection(BaseModel):
     type: Literal["FeatureCollection"] = "FeatureCollection"
     features: list[Feature]
-    # What the layer holds: "polygons", "points" or "h3"; h3_resolution when aggregated.
+    # What the layer holds: "polygons", "points", "lines" or "h3"; h3_resolution when aggregated.
     kind: str
     total: int
     truncated: bool = False
@@ -457,7 +457,9 @@ def topic_source_layer(
     as points with the layer's properties, coloured in the browser as its legend says. An H3
     layer (``kind="h3"``, e.g. bike density) counts the rows into cells whose size follows the
     zoom: each cell sums the layer's properties, the first one is what it counts (``count``)
-    and its ``density`` is that count against the fullest cell in view (0–1)."""
+    and its ``density`` is that count against the fullest cell in view (0–1). A lines layer
+    (``kind="lines"``, e.g. road segments by speed) draws each row's WKT ``geometry`` column; its
+    ``lon``/``lat`` (the middle) place it in the box."""
     declared = installed[topic]().map_layers() if topic in installed else []
     found = next((x for x in declared if x.id == layer and x.source), None)
     if found is None or found.source is None:
@@ -470,7 +472,9 @@ def topic_source_layer(
         if found.latest:
             last = table.aggregate(**{found.latest: table[found.latest].max()})
             table = table.semi_join(last, found.latest)
-        rows = engine.to_arrow(table.select("lon", "lat", *found.properties))
+        lines = found.kind == "lines"  # drawn from the table's WKT ``geometry`` column
+        rows = engine.to_arrow(table.select("lon", "lat", *found.properties,
+                                            *(["geometry"] if lines else [])))  # fmt: skip
     rows = in_bbox(rows.filter(pc.and_(pc.is_valid(rows["lon"]), pc.is_valid(rows["lat"]))),
                    parse_bbox(bbox))  # fmt: skip
     if found.kind == "h3":
@@ -481,6 +485,13 @@ def topic_source_layer(
             h3_resolution=res,
         )  # fmt: skip
     shown = rows.slice(0, limit)
+    if lines:  # a row without a readable line is drawn at its point
+        points = _points(shown, found.properties)
+        shapes = _geojson(shown["geometry"])
+        features = [Feature(geometry=g or p.geometry, properties=p.properties)
+                    for g, p in zip(shapes, points, strict=True)]  # fmt: skip
+        return FeatureCollection(features=features, kind="lines", total=rows.num_rows,
+                                 truncated=rows.num_rows > limit)  # fmt: skip
     return FeatureCollection(
         features=_points(shown, found.properties), kind="points", total=rows.num_rows,
         truncated=rows.num_rows > limit,

@@ -43,7 +43,7 @@ class SpeedRules:
 
 @dataclass(frozen=True)
 class Segments:
-    table: pd.DataFrame  # segment_id, road_id, road_name, lon, lat (midpoint), length_m
+    table: pd.DataFrame  # segment_id, road_id, road_name, lon, lat (midpoint), length_m, geometry
     shapes: np.ndarray  # segment lines on the metric plane, in table order
     lat0: float
 
@@ -95,6 +95,13 @@ def road_segments(roads: pd.DataFrame) -> Segments | None:
     table, shapes = table.iloc[order].reset_index(drop=True), pieces[piece_i][order]
     n = table.groupby("road_id").cumcount() + 1
     table.insert(0, "segment_id", table["road_id"] + "-" + n.astype(str))
+
+    def to_degrees(xy: np.ndarray) -> np.ndarray:
+        x, y = plane.degrees(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    # the segment as drawn on the map: a WKT line of lon/lat (about 10 cm)
+    table["geometry"] = shapely.to_wkt(shapely.transform(shapes, to_degrees), rounding_precision=6)
     return Segments(table.drop(columns="_along"), shapes, lat0)
 
 
@@ -116,9 +123,10 @@ def snap_points(segments: Segments, lon: np.ndarray, lat: np.ndarray, snap_m: fl
 def slot_speeds(
     engine: Engine, pings: ir.Table, segments: Segments, rules: SpeedRules
 ) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Speed and congestion per segment and hour slot: segment_id, road_name, lon, lat, slot
-    (``YYYY-MM-DD HH:00``), day, hour, pings, vehicles, speed_kmh, free_flow_kmh, congestion,
-    tti, level; and the counts of pings left out (unreadable, standing, off every road)."""
+    """Speed and congestion per segment and hour slot: segment_id, road_name, lon, lat (its
+    middle), geometry (its WKT line), slot (``YYYY-MM-DD HH:00``), day, hour, pings, vehicles,
+    speed_kmh, free_flow_kmh, congestion, tti, level; and the counts of pings left out
+    (unreadable, standing, off every road)."""
     p = pings.filter(pings.ts.notnull() & pings.lon.notnull() & pings.lat.notnull())
     p = p.mutate(lon_r=p.lon.round(ROUND), lat_r=p.lat.round(ROUND))
     moving = p.filter(p.speed.notnull() & (p.speed > rules.standing_kmh))
@@ -168,7 +176,7 @@ def speeds_of(slots: pd.DataFrame, segments: Segments, rules: SpeedRules) -> pd.
     slots["slot"] = slots["day"].astype(str) + " " + hour
     seg = segments.table.iloc[slots["seg"].to_numpy(np.int64)].reset_index(drop=True)
     slots = slots.reset_index(drop=True).drop(columns=["inverse"])
-    out = pd.concat([seg[["segment_id", "road_name", "lon", "lat"]], slots], axis=1)
+    out = pd.concat([seg[["segment_id", "road_name", "lon", "lat", "geometry"]], slots], axis=1)
     for c in ("speed_kmh", "free_flow_kmh"):
         out[c] = out[c].round(1)
     return out.drop(columns="seg").sort_values(["slot", "segment_id"]).reset_index(drop=True)

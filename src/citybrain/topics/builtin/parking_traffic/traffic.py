@@ -5,8 +5,9 @@ timing, a lane, a works site, a school gate).
 
 A topic of its own beside ``parking_traffic``: a topic has one subject type, and these findings
 are about road segments (``road_segment``), not parking lots. The speeds of the newest day's hour
-slots are stored in the topic zone (``road_segment_speed``, per run) and drawn on the map at each
-segment's middle, coloured 畅通 / 缓行 / 拥堵 (source layer ``road_segment_speed``).
+slots are stored in the topic zone (``road_segment_speed``, per run, with each segment's line as
+WKT) and drawn on the map as the segments' lines, coloured 畅通 / 缓行 / 拥堵 (source layer
+``road_segment_speed``, ``kind="lines"``).
 """
 
 from __future__ import annotations
@@ -186,6 +187,7 @@ class RoadTraffic(Topic):
                 id=SPEED_TABLE,
                 title_zh="路段车速",
                 title_en="Road segment speed",
+                kind="lines",  # each segment drawn as its line (the table's geometry column)
                 source=SPEED_TABLE,
                 latest="slot",
                 properties=[
