@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from citybrain.address import AddressParser, ParserConfig, parse, parse_many
-from citybrain.address.batch import COLUMNS
+from citybrain.address import AddressParser, Gazetteer, ParserConfig, parse, parse_many
+from citybrain.address.batch import _CHUNK, COLUMNS
 
 pytestmark = pytest.mark.usefixtures("divisions_installed")
 
@@ -107,3 +107,33 @@ def test_a_batch_of_only_unparseable_inputs_keeps_every_row() -> None:
     table = parse_many(texts)
     assert table.num_rows == 5
     assert table.column("canonical").to_pylist() == ["", "", None, "", ""]
+
+
+def test_a_batch_of_several_chunks_equals_single_parses() -> None:
+    """parse_many reads each chunk stage by stage (`AddressParser.parse_chunk`): all cleaned,
+    then all admin prefixes, then all rests. Over chunk boundaries, with a city's gazetteer and
+    default region, every row is what `parse` gives one address at a time."""
+    config = ParserConfig(
+        default_region="510100",
+        gazetteer=Gazetteer(roads={"人民南路四段": "510107", "天府三街": "510107"}),
+    )
+    forms = [
+        "成都市武侯区人民南路四段{}号",
+        "天府三街{}号附近",
+        "四川省成都市锦江区红星路三段{}号{}栋2单元1203室",
+        "人民南路4段{}号",  # road only: admin from the gazetteer
+        "浙江省-杭州市-下城区-武林街道{}号",  # an old district, historical
+        "13800138000",
+    ]
+    texts: list[str | None] = [form.format(i, i % 7) for i in range(120) for form in forms]
+    texts[::97] = [None] * len(texts[::97])
+    assert len(texts) > 2 * _CHUNK  # three chunks
+    table = parse_many(texts, AddressParser(config), distinct=True)
+    single = AddressParser(config)
+    by_address = {row["address"]: row for row in table.to_pylist()}
+    for text in filter(None, texts):
+        parsed = single.parse(text)
+        row = by_address[text]
+        assert row["canonical"] == parsed.canonical
+        assert [row[name] for name in parsed._fields[1:-1]] == list(parsed[1:-1])
+        assert tuple(row["notes"]) == parsed.notes
