@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from api.conftest import Harness, make_harness
 from api.scoped_data import findings_table, write_findings
-from citybrain.api.opsdb_models import PhoneCode
+from citybrain.api.opsdb_models import ApiUser, PhoneCode
 from citybrain.api.receipts import receipt_for
 from citybrain.api.security.phone import PhoneRefused, normalise, outbox
 from citybrain.cases import desk
@@ -573,7 +573,10 @@ def test_a_phone_number_is_read_as_its_eleven_digits(typed: str, number: str | N
 def test_a_firm_signs_in_with_its_uscc_checked_on_the_server(portal: Harness) -> None:
     password = "Firm-password-2026"
     portal.user("firm", username="firm-login", department=FIRM, password=password)
-    portal.user("clerk", username="clerk-login", department=FIRM, password=password)
+    portal.user("clerk", username="clerk-login", department=FIRM)
+    with session(portal.security.ops_engine) as db:  # the same password (one argon2 hash less)
+        users = {u.username: u for u in db.scalars(select(ApiUser))}
+        users["clerk-login"].password_hash = users["firm-login"].password_hash
     url = "/api/v1/portal/firm/session"
     good = {"uscc": FIRM.lower(), "username": "firm-login", "password": password}
     signed = portal.client.post(url, json=good)
