@@ -82,6 +82,9 @@ def test_topic_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     code, _, err = run_cli(["-w", str(ws), "topic", "run", "no_such_topic"], capsys)
     assert code == 2
     assert "unknown topic 'no_such_topic'" in err
+    code, _, err = run_cli(["-w", str(ws), "topic", "run", "shared_bikes"], capsys)
+    assert code == 2  # the catalog, read for the topic's inputs, knows none of them yet
+    assert "topic shared_bikes cannot run, missing: table std.bike_position" in err
 
 
 def test_address_parse_prints_components(capsys: pytest.CaptureFixture[str]) -> None:

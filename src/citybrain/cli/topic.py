@@ -29,15 +29,15 @@ def list_topics() -> None:
     Example: citybrain -w ./gaoxin topic list
     """
     workspace = Workspace.open(state.workspace)
-    catalog = Catalog.open(workspace.ops_db_url)
     table = Table(title="topics")
     for column in ("name", "专题", "title", "subject", "inputs"):
         table.add_column(column)
-    for name, topic_class in discover_topics().items():
-        topic = topic_class()
-        check = check_inputs(topic, catalog)
-        ready = "[green]ready[/]" if check.passed else f"[yellow]{check.message()}[/]"
-        table.add_row(name, topic.title_zh, topic.title_en, topic.subject_type, ready)
+    with Catalog.open(workspace.ops_db_url) as catalog:
+        for name, topic_class in discover_topics().items():
+            topic = topic_class()
+            check = check_inputs(topic, catalog)
+            ready = "[green]ready[/]" if check.passed else f"[yellow]{check.message()}[/]"
+            table.add_row(name, topic.title_zh, topic.title_en, topic.subject_type, ready)
     console.print(table)
 
 
@@ -84,12 +84,8 @@ def check(name: Annotated[str, typer.Argument(help="Topic whose data contract to
     """
     workspace = Workspace.open(state.workspace)
     topic = get_topic(name)
-    catalog = Catalog.open(workspace.ops_db_url)
-    try:
-        with workspace.engine() as engine:
-            result = check_contract(topic, catalog, engine)
-    finally:
-        catalog.close()
+    with Catalog.open(workspace.ops_db_url) as catalog, workspace.engine() as engine:
+        result = check_contract(topic, catalog, engine)
     # piped into a file or a log, the table keeps its full width rather than wrapping names
     (console if console.is_terminal else Console(width=200)).print(contract_table(result))
     if not result.passed:
@@ -129,11 +125,8 @@ def export(
 
     workspace = Workspace.open(state.workspace)
     topic = get_topic(name)
-    catalog = Catalog.open(workspace.ops_db_url)
-    try:
+    with Catalog.open(workspace.ops_db_url) as catalog:
         manifest = export_bundle(topic, workspace, catalog, out)
-    finally:
-        catalog.close()
     console.print(
         f"bundle {out} written: {len(manifest['files'])} files, "
         f"sha256 {manifest['checksum'][:12]}…, signed"
@@ -152,12 +145,8 @@ def import_(
     from citybrain.topics.bundle import bundle_summary, import_bundle
 
     workspace = Workspace.open(state.workspace)
-    catalog = Catalog.open(workspace.ops_db_url)
-    try:
-        with workspace.engine() as engine:
-            bundle, check = import_bundle(file, get_topic, workspace, catalog, engine)
-    finally:
-        catalog.close()
+    with Catalog.open(workspace.ops_db_url) as catalog, workspace.engine() as engine:
+        bundle, check = import_bundle(file, get_topic, workspace, catalog, engine)
     console.print(f"imported {bundle_summary(bundle)}; {check.summary()}")
 
 
@@ -178,12 +167,11 @@ def run(
     if (name is None) == (not all_topics):
         raise UserError("name one topic or give --all", hint="see `citybrain topic list`")
     workspace = Workspace.open(state.workspace)
-    catalog = Catalog.open(workspace.ops_db_url)
     topics = [get_topic(name)] if name else [cls() for cls in discover_topics().values()]
     summary = Table(title="topic runs")
     for column in ("topic", "run", "findings", "high", "medium", "low"):
         summary.add_column(column)
-    with run_context() as run_id, progress() as bar:
+    with Catalog.open(workspace.ops_db_url) as catalog, run_context() as run_id, progress() as bar:
         task = bar.add_task("topics", total=len(topics))
         for topic in topics:
             bar.update(task, description=topic.name)

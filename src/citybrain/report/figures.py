@@ -150,12 +150,9 @@ class DailyFigures:
 
 
 def _data_health(figures: DailyFigures, workspace: Workspace) -> None:
-    catalog = Catalog.open(workspace.ops_db_url)
-    try:
+    with Catalog.open(workspace.ops_db_url) as catalog:
         headline = catalog.headline()
         systems = catalog.list_systems()
-    finally:
-        catalog.close()
     figures.systems_connected = headline.systems_connected
     figures.records_aggregated = headline.records_aggregated
     figures.datasets = headline.datasets
