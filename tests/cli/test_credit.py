@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -26,16 +25,24 @@ from topics.builtin.credit_city import CreditCity, build_credit_city
 INSPECTORS = "# 执法人员名录\n" + "\n".join(f"检查员{i:02d}" for i in range(12)) + "\n"
 
 
-@pytest.fixture
-def city(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CreditCity:
-    monkeypatch.setattr(console, "width", 240)
-    city = build_credit_city(tmp_path, n=300)
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> CreditCity:
+    """One graded lake for the module (the city build and topic run are most of its time): no
+    test depends on what another did to it — draws are only logged by the draw test, and the
+    repair test lifts one listed firm while D firms remain for the documents test."""
+    city = build_credit_city(tmp_path_factory.mktemp("credit-cli"), n=300)
     catalog = Catalog.open(city.workspace.ops_db_url)
     with city.workspace.engine() as engine:
         run_topic(get_topic("credit"), city.workspace, engine, catalog)
     catalog.close()
     (city.workspace.root / "inspectors.txt").write_text(INSPECTORS, "utf-8")
     return city
+
+
+@pytest.fixture
+def city(graded: CreditCity, monkeypatch: pytest.MonkeyPatch) -> CreditCity:
+    monkeypatch.setattr(console, "width", 240)
+    return graded
 
 
 def _cli(city: CreditCity, capsys: pytest.CaptureFixture[str], *args: str) -> str:
