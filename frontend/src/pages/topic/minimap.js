@@ -36,8 +36,10 @@ export async function miniMap(container, topic, layer, own = []) {
     paint: { "circle-radius": 5, "circle-color": color, "circle-stroke-color": "#fff", "circle-stroke-width": 1 } });
   own.forEach((l, i) => {
     map.addSource(`own-${l.id}`, { type: "geojson", data: { type: "FeatureCollection", features: tables[i].features } });
-    map.addLayer({ id: `own-${l.id}-circle`, type: "circle", source: `own-${l.id}`, // under the findings
-      paint: { "circle-radius": 7, "circle-color": pointColour(l), "circle-stroke-color": "#fff", "circle-stroke-width": 1 } }, "findings-fill");
+    map.addLayer(l.kind === "lines" // road segments by speed: their lines, under the findings
+      ? { id: `own-${l.id}-line`, type: "line", source: `own-${l.id}`, paint: { "line-color": pointColour(l), "line-width": 4 } }
+      : { id: `own-${l.id}-circle`, type: "circle", source: `own-${l.id}`, // under the findings
+        paint: { "circle-radius": 7, "circle-color": pointColour(l), "circle-stroke-color": "#fff", "circle-stroke-width": 1 } }, "findings-fill");
     container.dataset[`own_${l.id}`] = String(tables[i].total ?? tables[i].features.length);
     const legend = legendList({ ...l, title: pick(l, "title") }, `mini-legend-${l.id}`);
     if (legend) container.after(h("div", { class: "mini-legend" }, h("strong", {}, pick(l, "title")), legend));
