@@ -146,20 +146,9 @@ _BASE_TABLES = ("standard_address", "admin_area")
 _BASE_LOCK = threading.Lock()
 
 
-def _stamp(lake: Lake) -> tuple[tuple[str, int, int], ...]:
-    out: list[tuple[str, int, int]] = []
-    for table in _BASE_TABLES:
-        folder = lake.workspace.zone("std") / table
-        if folder.is_dir():
-            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-                stat = path.stat()
-                out.append((str(path), stat.st_size, stat.st_mtime_ns))
-    return tuple(out)
-
-
 def address_base(request: Request, lake: Lake) -> AddressBase:
     """The app's snapshot of the address base, rebuilt when its std tables were rewritten."""
-    stamp = _stamp(lake)
+    stamp = lake.stamp(*_BASE_TABLES)
     held: AddressBase | None = getattr(request.app.state, "patrol_base", None)
     if held is not None and held.stamp == stamp:
         return held
