@@ -1,6 +1,6 @@
 """巡查上报 on a phone (390×844): a grid worker takes the phone's position, attaches a geotagged
 photo and sends the report; the answer names the case it opened and the register's address, and
-the stored photo has lost its position."""
+the case page shows the photo."""
 
 from __future__ import annotations
 
@@ -49,6 +49,12 @@ def test_a_grid_worker_reports_from_a_phone(open_page: Any, city_url: str) -> No
     assert "科技园街道 / 锦城社区 / 一网格" in page.inner_text("#patrol-answer")
     href = page.get_attribute("#patrol-case-link", "href")
     assert href is not None and href.startswith("#/case?id=")
+    # The case desk shows the photo that came with the report (fetched signed).
+    page.click("#patrol-case-link")
+    page.wait_for_selector("#reported-photos img", timeout=20_000)
+    assert page.get_attribute("#reported-photos img", "alt") == "现场.jpg"
+    page.go_back()
+    page.wait_for_selector("#patrol-form")
     # Targets on the phone are at least 44 px high.
     for selector in ("#patrol-category", "#patrol-locate", "#patrol-submit"):
         box = page.locator(selector).bounding_box()

@@ -8,6 +8,7 @@ import { evidenceCharts } from "./case-evidence.js";
 import "./case.css";
 import { caseMap, removeCaseMap } from "./case-map.js";
 import { onSiteForm } from "./case-onsite.js";
+import { reportedPhotos } from "../patrol/evidence.js";
 import { checkSheetButton } from "./case-sheet.js";
 import { areaCell, areaWords, subjectCell, topicCell } from "./case-words.js";
 import { actionBar } from "./desk/actions.js";
@@ -90,7 +91,7 @@ function show(main, detail, evidenceEl, mapEl) {
       section("case-detail", t("desk.details"), facts(c)),
       section("case-act", t("desk.act"), actionBar(detail, redraw), h("p", { class: "visually-hidden", role: "status" }, t(`status.${c.status}`))),
       section("case-onsite", t("case.onsite.title"), onSiteForm(detail, redraw)),
-      section("case-evidence", t("desk.evidence"), evidence(detail.evidence))),
+      section("case-evidence", t("desk.evidence"), evidence(detail.evidence), reportedPhotos(detail))),
     section("case-charts", t("case.charts"), evidenceEl),
     section("case-earlier-panel", t("case.earlier"), earlierCases(detail.earlier ?? [])),
     section("case-history-panel", t("desk.history"), history(detail.history)));
