@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine as SqlEngine
@@ -29,11 +30,11 @@ from citybrain.cases.opsdb_models import Case, CaseEvent, CaseReporter
 from citybrain.cases.routing import route
 from citybrain.cases.settings import CaseSettings, Service
 from citybrain.cases.states import Action, Status
+from citybrain.core.coords import EARTH_RADIUS_M, great_circle_m
 from citybrain.core.errors import UserError
 from citybrain.core.opsdb import session, utcnow
 from citybrain.topics import Level
 
-EARTH_RADIUS_M = 6_371_008.8
 CLOSED = (Status.closed.value, Status.archived.value)
 
 
@@ -102,11 +103,8 @@ def _attachments(case_id: int, evidence: Sequence[Evidence], url: PhotoUrl) -> l
 
 
 def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    """Great-circle distance in metres (haversine)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+    """Great-circle distance in metres (``core.coords.great_circle_m`` for one pair)."""
+    return float(great_circle_m(np.array([lon1]), np.array([lat1]), lon2, lat2)[0])
 
 
 def _nearby_open_case(
