@@ -7,17 +7,25 @@ from __future__ import annotations
 import json
 import struct
 import threading
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from citybrain.ingest import load_contract
 from citybrain.ingest.connectors.mqtt import (
     Message,
     Subscriber,
     _bulk_table,
     _chunk,
     _chunk_each,
+    message_ids,
 )
+from citybrain.ingest.connectors.stream_loss import LossTracker
 from citybrain.ingest.contract import MqttConnector, SourceContract
+from citybrain.ingest.rawzone import RawZone
+from citybrain.ingest.streams import _land_batch, _last_load_ids, _not_landed
+from citybrain.stream.livesources import MUCK_TRUCK_SOURCE, write_live_sources
 
 
 def batch(*payloads: str | bytes) -> list[Message]:
@@ -111,3 +119,38 @@ def test_acknowledgements_go_out_as_one_write(monkeypatch: pytest.MonkeyPatch) -
     sub._send_acks(messages)
     assert sent == [b"".join(struct.pack("!BBH", 0x40, 2, m) for m in (1, 300, 65535))]
     assert acked == [(7, 2)]  # QoS 2: paho's own handshake
+
+
+class _NoBroker:
+    def take_session_lost(self) -> bool:
+        return False
+
+    def counter(self) -> int | None:
+        return None
+
+
+def test_a_restart_guards_the_two_newest_loads(tmp_path: Path) -> None:
+    # a batch's acks are confirmed only once the next batch has landed: a consumer killed then
+    # gets the messages of both loads again, and must land neither twice
+    write_live_sources(tmp_path / "sources", "127.0.0.1", 1883)
+    contract = load_contract(tmp_path / "sources" / f"{MUCK_TRUCK_SOURCE}.yaml")
+    connector = contract.connector
+    assert isinstance(connector, MqttConnector)
+    lake = tmp_path / "lake"
+    pings = [
+        batch(*[f'{{"gps_id":"{k}-{i}","vehicle_no":"川B1","gps_time":{i}}}' for i in range(3)])
+        for k in range(3)
+    ]
+    for messages in pings:
+        tracker = LossTracker(declares_sequence=False)
+        broker: Any = _NoBroker()
+        ids = message_ids(messages)
+        landed = _land_batch(lake, contract, connector, messages, None, tracker, broker, ids=ids)
+        assert landed.status == "completed"
+    zone = RawZone(lake, contract.id)
+    guard = _last_load_ids(zone, zone.manifests())
+    again = pings[1] + pings[2]  # the broker sends both unconfirmed loads again
+    fresh, _ = _not_landed(again, message_ids(again), guard)
+    assert fresh == []
+    fresh, _ = _not_landed(pings[0], message_ids(pings[0]), guard)
+    assert fresh == pings[0]  # an older load's messages are not in the guard (confirmed)

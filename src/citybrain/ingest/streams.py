@@ -24,6 +24,7 @@ from citybrain.ingest.connectors.memory import MemoryReader
 from citybrain.ingest.connectors.mqtt import (
     DRAIN_IDLE_SECONDS,
     DRAIN_MAX_SECONDS,
+    AckSent,
     Message,
     Subscriber,
     batch_reader,
@@ -185,7 +186,7 @@ class MqttRun:
 
     manifests: list[Manifest] = field(default_factory=list)
     messages: int = 0
-    redelivered: int = 0  # messages of the last load before the run, sent again: not relanded
+    redelivered: int = 0  # messages of the last loads before the run, sent again: not relanded
     error: str | None = None
 
     @property
@@ -251,6 +252,7 @@ def load_mqtt(
     subscriber.start()
     if on_subscribed is not None:
         on_subscribed()
+    unconfirmed: AckSent | None = None  # the batch before's acks, confirmed after the next lands
     try:
         while not stop.is_set():
             left = None if max_messages is None else max_messages - run.messages
@@ -277,13 +279,22 @@ def load_mqtt(
                     break  # not acknowledged: the broker delivers the batch again next run
                 run.messages += len(fresh)
                 run.redelivered += len(batch) - len(fresh)
-                try:
-                    subscriber.acknowledge(batch)
+                try:  # at most two loads unconfirmed, which the guard of a restart covers
+                    if unconfirmed is not None:
+                        subscriber.confirm(unconfirmed)
+                        unconfirmed = None
+                    unconfirmed = subscriber.send_acks(batch)
                 except SourceUnreadable as exc:
                     run.error = str(exc)
+                    unconfirmed = None
                     break
             if deadline is not None and time.monotonic() >= deadline:
                 break
+        if unconfirmed is not None:
+            try:
+                subscriber.confirm(unconfirmed)
+            except SourceUnreadable as exc:
+                run.error = run.error or str(exc)
         tracker.pending_session_lost |= subscriber.take_session_lost()
         if run.error is None and tracker.pending(subscriber.counter()):
             # Nothing (more) arrived, but the broker says it dropped messages: an empty load
@@ -297,21 +308,25 @@ def load_mqtt(
     return run
 
 
+GUARDED_LOADS = 2  # loads whose acknowledgements may not have reached the broker
+
+
 def _last_load_ids(zone: RawZone, manifests: list[Manifest]) -> np.ndarray | None:
-    """The message identities of the newest committed load: the only one whose messages can come
-    again (a batch is acknowledged before the next is collected)."""
+    """The message identities of the two newest committed loads: the only ones whose messages
+    can come again — a batch's acknowledgements are confirmed by the broker once the next batch
+    has landed (the wait for the broker's answer overlaps the next batch's work), and before the
+    batch after that is acknowledged."""
     done = [m for m in manifests if m.status == "completed"]
-    if not done:
-        return None
-    newest = max(done, key=lambda m: (m.finished_at or m.started_at, m.load_id))
-    data = zone.attachment(newest, MESSAGES_FILE)
-    return np.frombuffer(data, np.uint64) if data else None
+    newest = sorted(done, key=lambda m: (m.finished_at or m.started_at, m.load_id))
+    parts = [zone.attachment(m, MESSAGES_FILE) for m in newest[-GUARDED_LOADS:]]
+    ids = [np.frombuffer(data, np.uint64) for data in parts if data]
+    return np.concatenate(ids) if ids else None
 
 
 def _not_landed(
     batch: list[Message], ids: np.ndarray, guard: np.ndarray | None
 ) -> tuple[list[Message], np.ndarray | None]:
-    """The batch without the messages the last load landed, and the guard for the next batch:
+    """The batch without the messages the last two loads landed, and the guard for the next batch:
     kept while batches repeat some of them (the broker sends them first, perhaps over several
     batches), dropped at the first batch that repeats none."""
     if guard is None:

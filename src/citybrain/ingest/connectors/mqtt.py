@@ -11,7 +11,8 @@ message received but not landed (the run stopped, a load failed, the process die
 acknowledged, so the broker delivers it again. A process killed between a batch's commit and its
 acknowledgements gets those messages again on the next run: each load commits its messages'
 identities beside its parts (:func:`message_ids`, a hash of topic and payload), and the next run
-acknowledges the messages of the last load it is sent again without landing them twice.
+acknowledges the messages of the last two loads it is sent again without landing them twice
+(a batch's acknowledgements are confirmed while the next batch lands).
 
 Loss is counted, never assumed away (see :mod:`~citybrain.ingest.connectors.stream_loss`): the
 client also follows the broker's ``$SYS/broker/publish/messages/dropped`` counter and notices a
@@ -75,6 +76,15 @@ class Message:
     qos: int
     topic: str
     payload: bytes
+
+
+@dataclass(frozen=True)
+class AckSent:
+    """A batch's acknowledgements sent: the subscription renewal whose answer confirms them."""
+
+    mid: int
+    connection: int  # the subscriber's disconnect count when they were sent
+    messages: int
 
 
 def message_ids(batch: list[Message]) -> np.ndarray:
@@ -264,6 +274,7 @@ class Subscriber:
         self.dropped_seen = threading.Event()
         self.disconnects = 0  # connections lost so far: an ack sent on an earlier one is void
         self.messages: queue.Queue[Message] = queue.Queue()
+        self.received = 0  # messages received so far (the broker still talks to us)
         self.connected = threading.Event()
         self.disconnected = threading.Event()
         self.subacks: dict[int, threading.Event] = {}
@@ -321,6 +332,7 @@ class Subscriber:
                 return
             self.dropped_seen.set()
             return
+        self.received += 1
         self.messages.put(Message(message.mid, message.qos, message.topic, bytes(message.payload)))
 
     def start(self) -> None:
@@ -386,7 +398,11 @@ class Subscriber:
         return batch
 
     def acknowledge(self, batch: list[Message]) -> None:
-        """Acknowledge a landed batch and wait until the broker has them.
+        """Acknowledge a landed batch and wait until the broker has them."""
+        self.confirm(self.send_acks(batch))
+
+    def send_acks(self, batch: list[Message]) -> AckSent:
+        """Acknowledge a landed batch; :meth:`confirm` waits until the broker has the acks.
 
         paho sends acknowledgements asynchronously and, seen in tests, can drop queued ones when
         the connection closes right after. The broker handles one client's packets in order, so
@@ -403,15 +419,25 @@ class Subscriber:
                 f"{len(batch)} landed messages; they may be delivered again",
                 hint="rows are landed; the contract's keys identify repeats",
             )
-        confirmed = self.subacks.setdefault(mid, threading.Event())
+        return AckSent(mid, connection, len(batch))
+
+    def confirm(self, sent: AckSent) -> None:
+        """Wait until the broker has the acknowledgements :meth:`send_acks` sent."""
+        confirmed = self.subacks.setdefault(sent.mid, threading.Event())
+        # The answer comes behind the messages the broker sends in the room the acks made (up to
+        # a batch of them), so a fast stream delays it: give up only when nothing arrives at all.
+        received = self.received
         deadline = time.monotonic() + CONNECT_TIMEOUT
         while not confirmed.wait(0.05):
-            if self.disconnects != connection or time.monotonic() > deadline:
+            if self.received != received:
+                received, deadline = self.received, time.monotonic() + CONNECT_TIMEOUT
+            if self.disconnects != sent.connection or time.monotonic() > deadline:
                 break  # the connection went: those acks are lost with it
-        if not confirmed.is_set() or self.disconnects != connection:
+        self.subacks.pop(sent.mid, None)
+        if not confirmed.is_set() or self.disconnects != sent.connection:
             raise SourceUnreadable(
                 f"source {self.contract.id}: the MQTT broker did not confirm the acknowledgement "
-                f"of {len(batch)} landed messages; they may be delivered again",
+                f"of {sent.messages} landed messages; they may be delivered again",
                 hint="rows are landed; the contract's keys identify repeats",
             )
 
