@@ -63,6 +63,17 @@ def test_nearest_by_point_without_sign_in(api: Harness) -> None:
     assert [lot["lot_id"] for lot in more["lots"]] == ["L2"]
     one = api.client.get("/api/v1/parking/nearest", params={**near, "k": 1}).json()
     assert [lot["lot_id"] for lot in one["lots"]] == ["L3"]
+    # the clerks' /parking/lots over the same lots: within radius_m, nearest first, with the
+    # distance; a lot with no place is left out, never placed at distance 0
+    url, admin = "/api/v1/parking/lots", api.as_role("admin")
+    got = api.client.get(url, params={**near, "radius_m": 2000}, headers=admin)
+    assert got.status_code == 200, got.text
+    assert got.json()["located"] is True
+    assert [lot["lot_id"] for lot in got.json()["lots"]] == ["L3", "L2"]
+    close, far = (lot["distance_m"] for lot in got.json()["lots"])
+    assert 90 < close < 100 and 950 < far < 965  # 0.001° and 0.01° of longitude at 30.55° N
+    within = api.client.get(url, params={**near, "radius_m": 500}, headers=admin).json()
+    assert [lot["lot_id"] for lot in within["lots"]] == ["L3"]
 
 
 def test_nearest_by_typed_address(api: Harness) -> None:
@@ -78,21 +89,3 @@ def test_nearest_by_typed_address(api: Harness) -> None:
     assert unknown.status_code == 404
     assert "not found in the address register" in unknown.json()["detail"]
     assert api.client.get("/api/v1/parking/nearest").status_code == 422
-
-
-def test_clerks_lots_within_a_radius_nearest_first(api: Harness) -> None:
-    """``/parking/lots`` with a point: lots within ``radius_m``, nearest first, with their
-    distance; a lot with no place is left out, never placed at distance 0."""
-    _seed(api)
-    url, admin = "/api/v1/parking/lots", api.as_role("admin")
-    got = api.client.get(url, params={"lon": 104.06, "lat": 30.55, "radius_m": 2000}, headers=admin)
-    assert got.status_code == 200, got.text
-    body = got.json()
-    assert body["located"] is True
-    assert [lot["lot_id"] for lot in body["lots"]] == ["L3", "L2"]
-    near, far = (lot["distance_m"] for lot in body["lots"])
-    assert 90 < near < 100 and 950 < far < 965  # 0.001° and 0.01° of longitude at 30.55° N
-    close = api.client.get(
-        url, params={"lon": 104.06, "lat": 30.55, "radius_m": 500}, headers=admin
-    )
-    assert [lot["lot_id"] for lot in close.json()["lots"]] == ["L3"]
