@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -236,13 +237,19 @@ def test_upload_routes_have_their_own_body_limit() -> None:
         return PlainTextResponse(str(len(await request.body())))
 
     app = Starlette(routes=[Route("/small", ok, methods=["POST"]),
-                            Route("/big", ok, methods=["POST"])])  # fmt: skip
-    limited = BodySizeLimitMiddleware(app, max_bytes=10, larger={"/big": 100})
+                            Route("/big", ok, methods=["POST"]),
+                            Route("/cases/{case_id}/photos", ok, methods=["POST"])])  # fmt: skip
+    limited = BodySizeLimitMiddleware(
+        app, max_bytes=10, larger={"/big": 100, "/cases/{case_id}/photos": 60}
+    )
     with TestClient(limited) as client:
         assert client.post("/small", content=b"x" * 50).status_code == 413
         assert client.post("/big", content=b"x" * 50).text == "50"
         refused = client.post("/big", content=b"x" * 150)
         assert refused.status_code == 413 and "100 bytes" in refused.text
+        assert client.post("/cases/7/photos", content=b"x" * 50).text == "50"
+        assert client.post("/cases/7/photos", content=b"x" * 70).status_code == 413
+    assert limited.limit_for("/cases/7/8/photos") == limited.limit_for("/cases/7") == 10
 
 
 def test_the_app_gives_the_patrol_routes_their_limits_and_an_upload_budget(
@@ -253,6 +260,14 @@ def test_the_app_gives_the_patrol_routes_their_limits_and_an_upload_budget(
         if getattr(m, "cls", None) is BodySizeLimitMiddleware
     )  # fmt: skip
     assert limits["larger"][FLIGHTS] > limits["max_bytes"] and REPORTS in limits["larger"]
+    # A phone photo over the API's 1 MB default reaches the portal's photo route (its own 10 MB).
+    noise = Image.frombytes("RGB", (700, 600), os.urandom(700 * 600 * 3))
+    out = io.BytesIO()
+    noise.save(out, format="PNG")
+    assert out.tell() > limits["max_bytes"]
+    big = patrol.client.post("/api/v1/portal/photos",
+                             files={"file": ("big.png", out.getvalue(), "image/png")})  # fmt: skip
+    assert big.status_code == 201, big.text
     # A stopped clock and a budget of 1 MB: a 0.6 MB request passes, the next one waits.
     patrol.app.state.patrol_uploads = TokenBucketLimiter(1.0, 1, clock=lambda: 0.0)
     try:

@@ -50,6 +50,7 @@ from citybrain.api.security.audit import AuditWriter
 from citybrain.api.security.limits import BodySizeLimitMiddleware, TokenBucketLimiter
 from citybrain.api.security.tokens import load_signing_key
 from citybrain.api.settings import ApiSettings
+from citybrain.cases.photos import MAX_BYTES as MAX_PHOTO_BYTES
 from citybrain.core import Workspace
 from citybrain.core.opsdb import connect
 from citybrain.web import static_dir
@@ -58,6 +59,7 @@ API = "/api/v1"
 # Paths the static web app never answers: an unknown one is the API's 404, not a missing file.
 API_PREFIXES = ("/api/", "/open311/", "/docs", "/redoc", "/openapi.json", "/health")
 OPEN311_MODULE = "citybrain.api.routers.open311"
+PHOTO_BODY = MAX_PHOTO_BYTES + 64 * 1024  # one photo and its multipart framing
 
 
 @asynccontextmanager
@@ -94,7 +96,9 @@ def create_app(
         principals=PrincipalCache(settings.auth_cache_seconds),
     )
     install_error_handlers(app)
+    # Routes that take photos have a body limit of their own (a phone photo is often over 1 MB).
     uploads = {API + path: limit for path, limit in patrol.BODY_LIMITS.items()}
+    uploads |= {f"{API}/portal/photos": PHOTO_BODY, f"{API}/cases/{{case_id}}/photos": PHOTO_BODY}
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, larger=uploads)
     if settings.cors_origins:
         app.add_middleware(

@@ -8,6 +8,7 @@ route cannot forget it. Several server processes each keep their own buckets.
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -59,22 +60,33 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"request body larger than {max_bytes} bytes")
 
 
+def _path_pattern(template: str) -> re.Pattern[str]:
+    """``/api/v1/cases/{case_id}/photos`` → a pattern where each ``{…}`` is one path segment."""
+    parts = re.split(r"\{[^/{}]+\}", template)
+    return re.compile("^" + "[^/]+".join(re.escape(part) for part in parts) + "$")
+
+
 class BodySizeLimitMiddleware:
     """Refuse request bodies over ``max_bytes`` with 413, by Content-Length or while streaming;
-    ``larger`` gives upload routes (exact paths) a limit of their own."""
+    ``larger`` gives upload routes (path templates, ``{name}`` for a segment) a limit of their
+    own."""
 
     def __init__(
         self, app: ASGIApp, max_bytes: int, larger: Mapping[str, int] | None = None
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.larger = dict(larger or {})
+        self.larger = [(_path_pattern(path), limit) for path, limit in (larger or {}).items()]
+
+    def limit_for(self, path: str) -> int:
+        return next((limit for pattern, limit in self.larger if pattern.match(path)),
+                    self.max_bytes)  # fmt: skip
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.larger.get(scope.get("path", ""), self.max_bytes)
+        limit = self.limit_for(scope.get("path", "")) if self.larger else self.max_bytes
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
