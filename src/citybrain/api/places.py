@@ -61,38 +61,31 @@ class Places:
 
     def addresses(self, ids: Iterable[str]) -> dict[str, str]:
         """``{address id: full address}`` of those ids found in the register (in clear)."""
-        wanted = sorted({i for i in ids if i})
-        if not wanted or not self.lake.exists(*REGISTER):
-            return {}
-        with self.lake.engine() as engine:
-            register = engine.table(*REGISTER)
-            if "full_address" not in register.columns:
-                return {}
-            found = engine.to_arrow(
-                register.filter(
-                    register.address_id.isin(wanted) & register.full_address.notnull()
-                ).select("address_id", "full_address")
-            )
-        ids_found = found["address_id"].to_pylist()
-        texts = found["full_address"].to_pylist()
-        return {str(i): str(a) for i, a in zip(ids_found, texts, strict=True)}
+        return self._by_address_id(REGISTER, "full_address", ids)
 
     def dwelling_ids(self, ids: Iterable[str]) -> dict[str, str]:
         """``{address id: golden dwelling id}`` for the entity 360 page, where the base has it."""
+        return self._by_address_id(DWELLINGS, "golden_dwelling_id", ids)
+
+    def _by_address_id(
+        self, table: tuple[str, str], column: str, ids: Iterable[str]
+    ) -> dict[str, str]:
+        """``{address id: column}`` for the few ``ids`` of one answer that ``table`` (zone,
+        name) holds with a value; empty when the table or the column is not there."""
         wanted = sorted({i for i in ids if i})
-        if not wanted or not self.lake.exists(*DWELLINGS):
+        if not wanted or not self.lake.exists(*table):
             return {}
         with self.lake.engine() as engine:
-            base = engine.table(*DWELLINGS)
-            if not {"address_id", "golden_dwelling_id"} <= set(base.columns):
+            rows = engine.table(*table)
+            if not {"address_id", column} <= set(rows.columns):
                 return {}
             found = engine.to_arrow(
-                base.filter(base.address_id.isin(wanted)).select("address_id", "golden_dwelling_id")
+                rows.filter(rows.address_id.isin(wanted) & rows[column].notnull()).select(
+                    "address_id", column
+                )
             )
-        pairs = zip(
-            found["address_id"].to_pylist(), found["golden_dwelling_id"].to_pylist(), strict=True
-        )
-        return {str(a): str(g) for a, g in pairs if g is not None}
+        pairs = zip(found["address_id"].to_pylist(), found[column].to_pylist(), strict=True)
+        return {str(key): str(value) for key, value in pairs}
 
 
 _CREATE = threading.Lock()
