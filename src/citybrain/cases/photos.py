@@ -21,6 +21,7 @@ import os
 import re
 import struct
 import tempfile
+import threading
 import warnings
 import zlib
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from citybrain.core.errors import UserError
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # refused before decoding: a small file can claim a huge picture
 GPS_IFD = 0x8825  # EXIF tag of the GPS block
+_OPENING = threading.Lock()
 FOLDER = Path("files") / "case-photos"
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 # media type → file suffix
@@ -136,14 +138,30 @@ def check_photo(
     if keep_location:
         return CheckedPhoto(data, media_type, width, height, gps, location_removed=False)
     cleaned = strip_location(data, media_type)
-    if _has_location(cleaned):  # never store a position the sender did not allow
+    if _has_location(cleaned, media_type):  # never store a position the sender did not allow
         raise PhotoRefused(f"{name}: its location could not be removed", 422, max_bytes)
-    removed = _has_location(data) or _EXIF_HEAD in _after_jpeg_end(data)
+    removed = _has_location(data, media_type) or _EXIF_HEAD in _after_jpeg_end(data)
     return CheckedPhoto(cleaned, media_type, width, height, gps, removed)
 
 
 _UNREADABLE = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, struct.error,
                IndexError, KeyError, TypeError, ZeroDivisionError)  # fmt: skip
+
+
+def _quietly_open(data: bytes, kind: str) -> Image.Image:
+    """Open (read the headers and metadata of) a picture; Pillow's warnings about corrupt
+    metadata are no reason to refuse it. ``catch_warnings`` changes process-wide state, so
+    photo checks in several threads take turns here (only the headers; decoding runs in
+    parallel)."""
+    with _OPENING, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        image = Image.open(io.BytesIO(data), formats=[kind])
+        try:
+            image.getexif()  # read now, while the warnings are off
+        except BaseException:
+            image.close()
+            raise
+        return image
 
 
 def _decode(
@@ -152,22 +170,17 @@ def _decode(
     """Decode the whole picture (a JPEG at 1/8 scale: every coded block is still read)."""
     kind = media_type.split("/")[1].upper()
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # corrupt metadata is no reason to refuse a picture
-            image = Image.open(io.BytesIO(data), formats=[kind])
-            try:
-                width, height = image.size
-                if kind != "JPEG":  # decoded at full size: held to the default, whatever asked
-                    max_pixels = min(max_pixels, MAX_PIXELS)
-                if width * height > max_pixels:
-                    raise PhotoRefused(f"{name}: {width}×{height} pixels is over the limit of "
-                                       f"{max_pixels}", 413, max_bytes)  # fmt: skip
-                gps = _gps_of(image)
-                if kind == "JPEG":
-                    image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
-                image.load()
-            finally:
-                image.close()
+        with _quietly_open(data, kind) as image:
+            width, height = image.size
+            if kind != "JPEG":  # decoded at full size: held to the default, whatever asked
+                max_pixels = min(max_pixels, MAX_PIXELS)
+            if width * height > max_pixels:
+                raise PhotoRefused(f"{name}: {width}×{height} pixels is over the limit of "
+                                   f"{max_pixels}", 413, max_bytes)  # fmt: skip
+            gps = _gps_of(image)
+            if kind == "JPEG":
+                image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+            image.load()
     except Image.DecompressionBombError:
         raise PhotoRefused(f"{name}: too many pixels", 413, max_bytes) from None
     except _UNREADABLE as exc:
@@ -202,10 +215,9 @@ def _gps_of(image: Image.Image) -> tuple[float, float] | None:
     return lon, lat
 
 
-def _has_location(data: bytes) -> bool:
+def _has_location(data: bytes, media_type: str) -> bool:
     """EXIF GPS or GPS-bearing XMP in the picture's metadata."""
-    with Image.open(io.BytesIO(data)) as image, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with _quietly_open(data, media_type.split("/")[1].upper()) as image:
         if image.getexif().get_ifd(GPS_IFD):
             return True
     return any(_xmp_has_gps(packet) for packet in _xmp_packets(data))
