@@ -531,9 +531,10 @@ def file_request(
     report = index.report(uscc)
     name = (report.name if report else None) or uscc
     external = _external_prefix(uscc) + (body.request_id or uuid.uuid4().hex)
-    book = addresses.address_book(request.app.state, lake)
     registered = _registered_address(lake, uscc)
-    place = addresses.place(book, registered) if registered else None
+    # the address book only when there is an address to place (its first build takes seconds)
+    book = addresses.address_book(request.app.state, lake) if registered else None
+    place = addresses.place(book, registered) if book is not None and registered else None
     filed = Report(
         service_code=ENTERPRISE_REQUEST.service_code, channel="enterprise",
         description=body.description.strip(), name=f"{name}（{body.contact}）" if body.contact
@@ -545,7 +546,8 @@ def file_request(
     # No distance is below -1 m: a request is its firm's own and never joins another's case.
     apart = settings.model_copy(update={"merge": settings.merge.model_copy(
         update={"distance_m": -1.0})})  # fmt: skip
-    result = submit_report(ops_engine, filed, settings=apart, areas=book.areas,
+    result = submit_report(ops_engine, filed, settings=apart,
+                           areas=book.areas if place is not None and book is not None else None,
                            hints=HINTS, clock=security.clock)  # fmt: skip
     with session(ops_engine) as db:
         case = db.get(Case, result.case_id)
