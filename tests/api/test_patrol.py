@@ -29,6 +29,7 @@ from citybrain.core.opsdb import session
 
 REPORTS, FLIGHTS = "/api/v1/patrol/reports", "/api/v1/patrol/drone-flights"
 B1 = (104.01, 30.51)  # 天府大道1号锦城小区3栋
+LONG = "DJI_0004_" + "航拍" * 120 + ".WEBP"  # 254 characters: with the flight id, over 255
 R2 = (104.09, 30.59)  # 天府大道9号
 
 
@@ -162,7 +163,7 @@ def test_a_drone_flight_lands_its_images_as_cases_and_refuses_a_bad_one(patrol: 
         ("DJI_0001.JPG", photo(at=R2)),
         ("DJI_0002.JPG", photo(at=near, colour="blue")),
         ("DJI_0003.PNG", photo("PNG", colour="green")),  # no GPS: placed by its mark
-        ("DJI_0004.WEBP", photo("WEBP", at=B1, colour="white")),  # the flight's category
+        (LONG, photo("WEBP", at=B1, colour="white")),  # the flight's category; a long name
         ("DJI_0005.JPG", b"\xff\xd8\xff\xe0" + bytes(500)),  # a JPEG head on nothing
         ("DJI_0006.JPG", photo(at=(116.4, 39.9), colour="black")),  # Beijing: not this city
     ]
@@ -186,7 +187,7 @@ def test_a_drone_flight_lands_its_images_as_cases_and_refuses_a_bad_one(patrol: 
     first, second = by_name["DJI_0001.JPG"], by_name["DJI_0002.JPG"]
     assert second["merged"] and second["case_id"] == first["case_id"]  # merged by the rule
     assert by_name["DJI_0003.PNG"]["place"]["position_from"] == "manifest"
-    assert by_name["DJI_0004.WEBP"]["place"]["address_id"] == "B1"
+    assert by_name[LONG]["place"]["address_id"] == "B1"
     assert len(flight["cases"]) == 3
     assert len(_photo_urls(patrol, first["case_id"])) == 2  # both images are its evidence
     for image in flight["images"]:

@@ -23,6 +23,7 @@ per-caller request rate limit.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections.abc import Callable
@@ -69,6 +70,8 @@ UPLOAD_BURST_MB = 2048.0
 UPLOAD_MB_PER_SECOND = 2.0
 #: Farther than this from every address of the register, a position is not in this city.
 MAX_OFF_BASE_M = 2000.0
+SENDER_ID_CHARS = 255  # the reporter's external id column (cases.intake.Report)
+ADDRESS_CHARS = 512  # the reporter's address column
 #: The case desk serves a case's photo here (routers.cases ``case_photo``; a test follows it).
 CASE_PHOTO = "/api/v1/cases/{case_id}/photos/{sha}"
 WORKER = Depends(require(Permission.CASES_WRITE))  # grid workers and drone operators are clerks
@@ -325,7 +328,8 @@ def patrol_report(
     evidence = [_stored(workspace, name, c) for name, c in zip(names, checked, strict=True)]
     report = Report(
         service_code=category, channel="patrol", description=note.strip(), lon=place.lon,
-        lat=place.lat, address=place.address, name=principal.username,
+        lat=place.lat, address=(place.address or "")[:ADDRESS_CHARS] or None,
+        name=principal.username,
         external_id=f"{principal.username}:{report_id}" if report_id else None,
     )  # fmt: skip
     (result,) = submit_with_evidence(
@@ -523,11 +527,15 @@ def _drone_report(
             raise _Refused("no position: no GPS in its EXIF and none in its mark")
     except OffBase as exc:
         raise _Refused(str(exc)) from None
-    evidence = _stored(workspace, name, checked)
     note = (mark.note.strip() if mark else "") or f"无人机巡查 {flight.flight_id}：{name}"
+    sender_id = f"{flight.flight_id}/{name}"
+    if len(sender_id) > SENDER_ID_CHARS:  # a long file name: its digest names it
+        sender_id = f"{flight.flight_id}/sha1:{hashlib.sha1(name.encode()).hexdigest()}"
     report = Report(
         service_code=category, channel="drone", description=note, lon=place.lon, lat=place.lat,
-        address=place.address, name=flight.operator or principal.username,
-        external_id=f"{flight.flight_id}/{name}", reported_at=mark.observed_at if mark else None,
+        address=(place.address or "")[:ADDRESS_CHARS] or None,
+        name=flight.operator or principal.username, external_id=sender_id,
+        reported_at=mark.observed_at if mark else None,
     )  # fmt: skip
+    evidence = _stored(workspace, name, checked)
     return report, evidence, checked, place
