@@ -170,7 +170,8 @@ def test_a_drone_flight_lands_its_images_as_cases_and_refuses_a_bad_one(patrol: 
     manifest = {
         "flight_id": "F20261206-01", "operator": "无人机组王五", "category": "illegal_dumping",
         "marks": [
-            {"image": "DJI_0001.JPG", "category": "muck_spill", "note": "渣土撒漏"},
+            {"image": "DJI_0001.JPG", "category": "muck_spill", "note": "渣土撒漏",
+             "observed_at": "2026-03-01T15:30:00+08:00"},
             {"image": "DJI_0002.JPG", "category": "muck_spill"},
             {"image": "DJI_0003.PNG", "category": "road_damage", "lon": B1[0], "lat": B1[1]},
         ],
@@ -213,6 +214,11 @@ def test_a_drone_flight_lands_its_images_as_cases_and_refuses_a_bad_one(patrol: 
         ),
         ({"flight_id": "F2", "marks": [], "extra": 1}, [("a.jpg", b"x")], "manifest: extra:"),
         (
+            {"flight_id": "F2", "marks": [{"image": "a.jpg", "observed_at": "2026-03-01T15:30"}]},
+            [("a.jpg", b"x")],
+            "manifest: marks.0.observed_at: Input should have timezone info",
+        ),
+        (
             {"flight_id": "F2"},
             [("a.jpg", b"GIF89a")],
             "flight F2: no image landed — a.jpg: no category",
@@ -223,7 +229,7 @@ def test_a_drone_flight_lands_its_images_as_cases_and_refuses_a_bad_one(patrol: 
             "flight F2: no image landed — a.jpg: not a JPEG, PNG or WebP image",
         ),
     ],
-    ids=["unsent-mark", "unknown-key", "no-category", "not-an-image"],
+    ids=["unsent-mark", "unknown-key", "naive-time", "no-category", "not-an-image"],
 )
 def test_a_batch_that_cannot_land_is_refused_in_one_line(
     patrol: Harness, manifest: dict[str, Any], images: list[tuple[str, bytes]], words: str

@@ -28,7 +28,6 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Annotated, Literal
 
@@ -37,7 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from citybrain.api import addresses
 from citybrain.api.deps import Lake, OpsEngine, Principal, get_lake, get_workspace, require
@@ -359,7 +358,9 @@ class DroneMark(BaseModel):
     note: str = Field("", max_length=2000)
     lon: float | None = Field(None, ge=-180, le=180)
     lat: float | None = Field(None, ge=-90, le=90)
-    observed_at: datetime | None = None
+    observed_at: AwareDatetime | None = Field(
+        None, description="when the image was taken, with its UTC offset"
+    )
 
 
 class DroneManifest(BaseModel):
