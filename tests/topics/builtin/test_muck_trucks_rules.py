@@ -137,7 +137,9 @@ def _lone_stop(plate: str, before: float, after: float) -> pa.Table:
     return pa.concat_tables([there, stop, back])
 
 
-def test_a_lone_standing_ping_stands_for_half_the_time_around_it(engine: Engine) -> None:
+def test_stops_of_a_sparse_terminal(engine: Engine) -> None:
+    """A lone standing ping stands for half the time around it; speeds no truck can reach say
+    nothing of standing when the truck moved on (a slow average over 20-minute gaps)."""
     cases = {
         "川A00001": (22.0, 4.5),  # about 13 minutes its own (small city seed 5's missed trip)
         "川A00002": (4.5, 22.0),
@@ -151,7 +153,10 @@ def test_a_lone_standing_ping_stands_for_half_the_time_around_it(engine: Engine)
     lon = jump["lon"].to_numpy().copy()
     lon[3] += 0.3
     track.append(jump.set_column(2, "lon", pa.array(lon)))
-    assert found(engine, pa.concat_tables(track), permits(*cases, "川A00006")) == {
+    # every reported speed impossible, ~0.9 km per 20 min: implied 2.6 km/h, but it drove
+    track.append(leg("川A00007", DAY.replace(hour=23), SITE, FIELD, n=6, minutes=20, speed=999.0))
+    held = permits(*cases, "川A00006", "川A00007")
+    assert found(engine, pa.concat_tables(track), held) == {
         (p, "illegal_dumping", "2023-03-14") for p in ("川A00001", "川A00002", "川A00004")
     }
 

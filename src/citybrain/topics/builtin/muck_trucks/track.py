@@ -9,7 +9,9 @@ None of that may raise a violation on its own, and none of it may crash a run:
 - pings are ordered by time per truck, whatever order they arrived in;
 - a lone jump (a point far from both neighbours, reached at an impossible speed) is left out;
 - a reported speed beyond what a truck can do is treated as unknown, and the speed implied by
-  the neighbouring points is used instead.
+  the neighbouring points is used instead; without a plausible reported speed a truck stands
+  only if it also stayed within ``drift_m`` of its last fix (over a sparse terminal's 20-minute
+  gap, 1 km is a slow average, not a stop).
 
 Distances are metres on a local equirectangular plane (errors far below GPS noise over a city).
 """
@@ -29,6 +31,7 @@ M_PER_DEG_LON_EQUATOR = 111_320.0
 class TrackRules:
     max_kmh: float = 150.0  # a point reached faster than this from both neighbours is a jump
     stop_kmh: float = 5.0  # at or below: standing
+    drift_m: float = 100.0  # without a speed, standing means no farther than this from the last fix
     day_start_hour: int = 6  # a night shift belongs to the day it began on
 
 
@@ -103,6 +106,12 @@ def clean_track(pings: ir.Table, rules: TrackRules) -> ir.Table:
     reported = ibis.ifelse(t.speed.between(0.0, rules.max_kmh), t.speed, ibis.null("float64"))
     moving = reported.fill_null(implied)
     shift = (t.ts - ibis.interval(hours=rules.day_start_hour)).date()
+    # standing: as the terminal says; without a plausible speed, only a truck that stayed put
+    # (a slow average over a long gap — 1 km in 20 minutes — is no stop: it drove and paused)
+    stayed = (implied <= rules.stop_kmh) & (t.d_prev <= rules.drift_m)
+    standing = ibis.ifelse(
+        reported.notnull(), reported <= rules.stop_kmh, stayed.fill_null(False)
+    ).fill_null(False)
     # a fix reached from, or left for, a neighbour faster than a truck can go disagrees with it
     # (one of the two is wrong; which one, three points cannot tell)
     fast = (implied > rules.max_kmh) | (_kmh(t.d_next, t.dt_next) > rules.max_kmh)
@@ -110,7 +119,7 @@ def clean_track(pings: ir.Table, rules: TrackRules) -> ir.Table:
         agrees=~fast.fill_null(False),
         speed_ok=reported,
         moving_kmh=moving,
-        standing=moving.fill_null(rules.stop_kmh + 1.0) <= rules.stop_kmh,
+        standing=standing,
         shift_date=shift,
         minute=t.ts.hour().cast("int64") * 60 + t.ts.minute().cast("int64"),
     )
