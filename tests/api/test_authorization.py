@@ -255,3 +255,6 @@ def test_the_permission_table_covers_every_role() -> None:
     assert set(ROLE_PERMISSIONS) == set(Role)
     assert Permission.AUDIT_READ not in ROLE_PERMISSIONS[Role.ADMIN]  # separation of duties
     assert ROLE_PERMISSIONS[Role.AUDITOR] >= {Permission.AUDIT_READ}
+    # 信用修复审核 is the data steward's: no clerk, analyst or firm decides a firm's dispute.
+    assert {r for r in Role if Permission.CREDIT_REVIEW in ROLE_PERMISSIONS[r]} == {
+        Role.ADMIN, Role.DATA_STEWARD}  # fmt: skip

@@ -590,3 +590,44 @@ def test_a_firm_signs_in_with_its_uscc_checked_on_the_server(portal: Harness) ->
         refused = portal.client.post(url, json=wrong)
         assert refused.status_code == 401, wrong
         assert refused.json()["detail"].startswith("wrong USCC, account or password")
+
+
+def test_the_steward_upholds_or_rejects_a_dispute_from_the_queue(portal: Harness) -> None:
+    """信用修复审核 (``/credit/disputes``): the queue shows the firm, the record and the firm's
+    words; a rejection needs a note the firm reads; an upheld dispute redoes the grade."""
+    from citybrain.api.opsdb_models import AuditLog
+
+    firm = portal.headers(portal.user("firm", department=OTHER))
+    steward = portal.headers(portal.user("data_steward", username="steward-q"))
+    body = {"kind": "penalty", "record_id": "其他〔2023〕1号", "reason": "已补办执照，处罚已撤销"}
+    first = portal.client.post("/api/v1/portal/firm/disputes", json=body, headers=firm).json()
+    assert portal.client.get("/api/v1/credit/disputes", headers=firm).status_code == 403
+    queue = portal.client.get("/api/v1/credit/disputes", headers=steward).json()
+    mine = next(q for q in queue if q["id"] == first["id"])
+    assert {k: mine[k] for k in ("uscc", "firm", "grade", "kind", "record_id", "reason")} == {
+        "uscc": OTHER, "firm": "别家公司", "grade": "A", "kind": "penalty",
+        "record_id": "其他〔2023〕1号", "reason": "已补办执照，处罚已撤销",
+    }  # fmt: skip
+    assert mine["record"] == {"violation": "无照经营", "decided_date": "2023-06-01"}
+    url = f"/api/v1/credit/disputes/{first['id']}/review"
+    assert portal.client.post(url, json={"decision": "reject"}, headers=steward).status_code == 422
+    rejected = portal.client.post(url, json={"decision": "reject", "note": "执照补办不撤销处罚"},
+                                  headers=steward)  # fmt: skip
+    assert (rejected.status_code, rejected.json()["status"]) == (200, "rejected"), rejected.text
+    assert portal.client.post(url, json={"decision": "uphold"}, headers=steward).status_code == 409
+    seen = portal.client.get("/api/v1/portal/firm/disputes", headers=firm).json()
+    assert [(d["status"], d["review_note"]) for d in seen] == [("rejected", "执照补办不撤销处罚")]
+    assert all(q["id"] != first["id"] for q in
+               portal.client.get("/api/v1/credit/disputes", headers=steward).json())  # fmt: skip
+
+    again = portal.client.post("/api/v1/portal/firm/disputes", json=body, headers=firm).json()
+    upheld = portal.client.post(f"/api/v1/credit/disputes/{again['id']}/review",
+                                json={"decision": "uphold"}, headers=steward).json()  # fmt: skip
+    assert (upheld["status"], upheld["grade_before"], upheld["score_before"]) == ("upheld", "A", 90)
+    assert upheld["score_after"] > 90 and upheld["run_id"]
+    assert portal.client.post("/api/v1/credit/disputes/999999/review", json={"decision": "uphold"},
+                              headers=steward).status_code == 404  # fmt: skip
+    with session(portal.security.ops_engine) as db:
+        rows = db.scalars(select(AuditLog).where(AuditLog.actor == "steward-q")).all()
+        decided = [(r.action, r.detail.get("decision")) for r in rows if "dispute_id" in r.detail]
+    assert decided == [("credit.review", "rejected"), ("credit.repair", "upheld")]

@@ -27,6 +27,7 @@ from citybrain.api.routers import (
     auth,
     cases,
     catalog,
+    credit_review,
     entities,
     entity360,
     events,
@@ -135,6 +136,7 @@ def create_app(
     # The public portal (residents and firms): its page at /portal/, its routes under the API.
     app.include_router(portal.router, prefix=API)
     app.include_router(portal_firm.router, prefix=API)
+    app.include_router(credit_review.router, prefix=API)  # the steward's queue of firms' disputes
     app.include_router(portal.page_router)
     warm_up()
     if importlib.util.find_spec(OPEN311_MODULE) is not None:

@@ -47,6 +47,7 @@ class Permission(StrEnum):
     INGEST_PUSH = "ingest.push"  # send records to a push source (system to system)
     PORTAL_FIRM = "portal.firm"  # the portal's enterprise pages: one's own firm's credit only
     PORTAL_RESIDENT = "portal.resident"  # the reports made with one's own verified phone only
+    CREDIT_REVIEW = "credit.review"  # 信用修复审核: decide firms' disputes of credit records
 
 
 # Permissions whose every use writes an audit row (reads of personal data and all writes).
@@ -65,6 +66,7 @@ AUDITED: frozenset[Permission] = frozenset(
         Permission.INGEST_PUSH,
         Permission.PORTAL_FIRM,
         Permission.PORTAL_RESIDENT,
+        Permission.CREDIT_REVIEW,
     }
 )
 
@@ -94,6 +96,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         _P.ENTITIES_READ,
         _P.PII_UNMASK,
         _P.INGEST_PUSH,
+        _P.CREDIT_REVIEW,
     },
     Role.ANALYST: _READ_ALL | {_P.TOPICS_RUN, _P.ENTITIES_READ, _P.CREDIT_READ},
     Role.CLERK: frozenset(
