@@ -110,6 +110,9 @@ def test_slow_every_morning_is_one_finding_for_that_hour(engine: Engine, tmp_pat
     assert jammed["congestion"].round(2).eq(0.73).all()
     assert (slots.loc[slots["segment_id"] == "2-2", "level"] == "free").all()
 
+    # a table from before the segments' lines were stored: replaced, not a failed append
+    old = pa.table({"segment_id": ["1-1"], "slot": ["2024-05-01 08:00"], "run_id": ["r0"]})
+    engine.write(old, "topic", SPEED_TABLE, partition_by=["run_id"])
     topic = RoadTraffic()
     ctx = TopicContext(
         workspace=Workspace.init(tmp_path / "ws"),
@@ -136,6 +139,7 @@ def test_slow_every_morning_is_one_finding_for_that_hour(engine: Engine, tmp_pat
     stored = engine.to_pandas(engine.table("topic", SPEED_TABLE))
     assert set(stored["slot"]) == {"2024-05-10 07:00", "2024-05-10 08:00", "2024-05-10 09:00"}
     assert set(stored["level"]) == {"free"}  # on the fifth day 8:00 flowed again
+    assert set(stored["run_id"]) == {"r1"} and stored["geometry"].str.startswith("LINESTRING").all()
     assert {layer.source for layer in topic.map_layers()} == {SPEED_TABLE, None}
 
 

@@ -67,13 +67,20 @@ def _rules(p: RoadTrafficParams) -> SpeedRules:
 
 
 def store_speeds(ctx: TopicContext, slots: pd.DataFrame) -> None:
-    """The newest day's slots, appended to the topic zone for the map (nothing without any)."""
+    """The newest day's slots, appended to the topic zone for the map (nothing without any). A
+    table of an older shape (written before the segments' lines were kept) is replaced: the map
+    reads only the newest run."""
     if slots.empty:
         return
     newest = slots.loc[slots["day"] == slots["day"].max()]
     table = pa.Table.from_pandas(newest, preserve_index=False)
     table = table.append_column("run_id", pa.array([ctx.run_id] * len(newest), pa.string()))
-    ctx.engine.write(table, "topic", SPEED_TABLE, mode="append", partition_by=["run_id"])
+    engine = ctx.engine
+    same = not engine.exists("topic", SPEED_TABLE) or sorted(
+        engine.table("topic", SPEED_TABLE).columns
+    ) == sorted(table.column_names)
+    engine.write(table, "topic", SPEED_TABLE, mode="append" if same else "replace",
+                 partition_by=["run_id"])  # fmt: skip
 
 
 def congestion_reasons(found: pd.DataFrame, hours: pd.Series) -> pa.ListArray:
