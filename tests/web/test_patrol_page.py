@@ -5,6 +5,7 @@ the case page shows the photo."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from web.conftest import sign_in
 
 pytestmark = pytest.mark.browser
 
+AXE = Path(__file__).resolve().parents[2] / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
          "has_touch": True}  # fmt: skip
 
@@ -25,6 +27,17 @@ def _geotagged_jpeg() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (64, 48), "orange").save(out, format="JPEG", exif=exif.tobytes())
     return out.getvalue()
+
+
+def serious_axe_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical violations in the page's main part (axe from npm)."""
+    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    found: list[str] = page.evaluate(
+        "async () => (await axe.run(document.querySelector('main'), {resultTypes: ['violations']}))"
+        ".violations.filter(v => ['serious', 'critical'].includes(v.impact))"
+        ".map(v => `${v.id}: ${v.nodes.map(n => n.target.join(' ')).join(', ')}`)"
+    )
+    return found
 
 
 def test_a_grid_worker_reports_from_a_phone(open_page: Any, city_url: str) -> None:
@@ -49,6 +62,7 @@ def test_a_grid_worker_reports_from_a_phone(open_page: Any, city_url: str) -> No
     assert "科技园街道 / 锦城社区 / 一网格" in page.inner_text("#patrol-answer")
     href = page.get_attribute("#patrol-case-link", "href")
     assert href is not None and href.startswith("#/case?id=")
+    assert serious_axe_violations(page) == []  # the form with its answer
     # The case desk shows the photo that came with the report (fetched signed).
     page.click("#patrol-case-link")
     page.wait_for_selector("#reported-photos img", timeout=20_000)
