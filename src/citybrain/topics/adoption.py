@@ -25,6 +25,23 @@ if TYPE_CHECKING:
 HEADLINE = {"group_rental": "f1", "credit": "auc"}
 #: figures kept from an evaluation, beside the headline
 KEPT = ("precision", "recall", "f1", "auc", "auc_unseen", "support", "flagged", "threshold")
+#: the sim systems the two adopted topics read (what the second city's data office connected:
+#: ``sim.profiles.deqing``); the first city generates only these
+SYSTEMS = (
+    "place_address_register", "police_household", "police_residence_permit", "water_utility",
+    "power_grid", "gas_utility", "food_delivery_platform", "parcel_express", "hotline_12345",
+    "market_registry", "tax_declarations", "social_security", "court_dishonest",
+    "admin_penalties", "credit_commitments",
+)  # fmt: skip
+#: the first city's shipped contracts (``ingest/contracts/sim``) of those systems
+FIRST_CITY_SOURCES = (
+    "water_utility", "power_grid", "gas_utility", "food_delivery_platform", "parcel_express",
+    "hotline_12345", "police_household", "police_residence_permit",
+    "place_address_register_admin_area", "place_address_register_road",
+    "place_address_register_road_alias", "place_address_register_standard_address",
+    "market_registry", "tax_declarations", "social_security", "court_dishonest",
+    "admin_penalties", "credit_commitments",
+)  # fmt: skip
 
 
 def land(workspace: Workspace, contracts: Iterable[Path]) -> dict[str, int]:
@@ -110,11 +127,13 @@ class Compared:
 def compare(
     first: Mapping[str, Mapping[str, Any]], second: Mapping[str, Mapping[str, Any]]
 ) -> list[Compared]:
-    """The headline figure, then precision, recall and F1, of every topic evaluated in both."""
+    """The headline figure, then precision, recall, F1 and support (positives in the truth),
+    of every topic evaluated in both."""
     rows = []
     for name in first:
         headline = HEADLINE.get(name, "f1")
-        figures = [headline] + [f for f in ("precision", "recall", "f1") if f != headline]
+        others = ("precision", "recall", "f1", "support")
+        figures = [headline] + [f for f in others if f != headline]
         for figure in figures:
             a, b = first[name].get(figure), second.get(name, {}).get(figure)
             rows.append(
@@ -132,15 +151,18 @@ def compare(
 def side_by_side(rows: Iterable[Compared], names: tuple[str, str]) -> str:
     """The figures as a plain table, one line per topic and figure, the cities side by side."""
 
-    def cell(value: float | None, sign: str = "") -> str:
-        return "—" if value is None else f"{value:{sign}.3f}"
+    def cell(value: float | None, sign: str = "", count: bool = False) -> str:
+        if value is None:
+            return "—"
+        return f"{value:{sign}.0f}" if count else f"{value:{sign}.3f}"
 
     lines = [f"{'topic':<14}{'figure':<11}{names[0]:>12}{names[1]:>12}{'diff':>8}"]
     for row in rows:
         mark = " *" if row.headline else ""
+        count = row.figure == "support"
         lines.append(
-            f"{row.topic:<14}{row.figure:<11}{cell(row.first):>12}{cell(row.second):>12}"
-            f"{cell(row.diff, '+'):>8}{mark}"
+            f"{row.topic:<14}{row.figure:<11}{cell(row.first, count=count):>12}"
+            f"{cell(row.second, count=count):>12}{cell(row.diff, '+', count):>8}{mark}"
         )
     return "\n".join(lines)
 
