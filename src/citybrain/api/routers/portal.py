@@ -19,7 +19,6 @@ The enterprises' routes are in ``portal_firm``.
 
 from __future__ import annotations
 
-import io
 import threading
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -30,7 +29,6 @@ import pyarrow as pa
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, RedirectResponse
-from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import func, select
@@ -54,7 +52,7 @@ from citybrain.api.security.tokens import issue_access_token
 from citybrain.cases import STATUS_ZH, Report, Status, get_report, settings_for_workspace
 from citybrain.cases.intake import CLOSED, UnknownService, rate_case, submit_report
 from citybrain.cases.opsdb_models import Case, CaseReporter
-from citybrain.cases.photos import MAX_BYTES, PhotoRefused, find_photo, sniff, store_photo
+from citybrain.cases.photos import MAX_BYTES, PhotoRefused, check_photo, find_photo, store_photo
 from citybrain.cases.settings import CaseSettings
 from citybrain.core import UserError, Workspace
 from citybrain.core.coords import great_circle_m
@@ -66,8 +64,6 @@ router = APIRouter(tags=["portal"])
 page_router = APIRouter(tags=["portal"], include_in_schema=False)
 
 PUBLIC = [Depends(public)]
-MAX_PIXELS = 40_000_000  # a decompression bomb is refused before it is decoded
-GPS_IFD = 0x8825  # EXIF tag of the GPS block
 
 
 # --- the page ---------------------------------------------------------------------------------
@@ -313,30 +309,6 @@ class PhotoStored(BaseModel):
     location_removed: bool = Field(description="an EXIF GPS block was taken out")
 
 
-def clean_photo(data: bytes, keep_location: bool) -> tuple[bytes, bool]:
-    """The photo's bytes after checking Pillow can read them, without their EXIF GPS block
-    unless ``keep_location``; and whether one was taken out."""
-    try:
-        with Image.open(io.BytesIO(data)) as probe:
-            if probe.width * probe.height > MAX_PIXELS:
-                raise PhotoRefused(f"{probe.width}×{probe.height} pixels is too large", 413)
-            probe.verify()
-        with Image.open(io.BytesIO(data)) as image:
-            exif = image.getexif()
-            if keep_location or GPS_IFD not in exif:
-                return data, False
-            del exif[GPS_IFD]
-            out = io.BytesIO()
-            fmt = image.format or "JPEG"
-            options: dict[str, Any] = {"exif": exif.tobytes()}
-            if fmt == "JPEG":
-                options["quality"] = "keep"  # the same quantisation: no visible re-encoding
-            image.save(out, format=fmt, **options)
-            return out.getvalue(), True
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise PhotoRefused(f"the image cannot be read ({type(exc).__name__})", 415) from None
-
-
 @router.post(
     "/portal/photos",
     status_code=201,
@@ -352,18 +324,12 @@ def upload_photo(
     """A photo for a report: a real JPEG, PNG or WebP of at most 10 MB, stored once by content."""
     data = file.file.read(MAX_BYTES + 1)
     try:
-        if len(data) > MAX_BYTES:
-            raise PhotoRefused(f"photo: over the {MAX_BYTES} byte limit", 413)
-        if not data:
-            raise PhotoRefused("photo: the file is empty", 422)
-        if sniff(data) is None:
-            raise PhotoRefused("photo: not a JPEG, PNG or WebP image", 415)
-        cleaned, removed = clean_photo(data, keep_location)
-        stored = store_photo(workspace.root, cleaned, "photo")
+        checked = check_photo(data, "photo", keep_location=keep_location)
+        stored = store_photo(workspace.root, checked.data, "photo")
     except PhotoRefused as exc:
         raise HTTPException(exc.status, detail=str(exc)) from None
     return PhotoStored(sha256=stored.sha256, size=stored.size, media_type=stored.media_type,
-                       location_removed=removed)  # fmt: skip
+                       location_removed=checked.location_removed)  # fmt: skip
 
 
 def photo_url(sha: str) -> str:
