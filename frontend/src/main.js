@@ -39,6 +39,7 @@ async function main() {
   addRoute("/case", lazyPage("desk.caseTitle", () => import("./pages/case.js")));
   addRoute("/entity", lazyPage("entity.title", () => import("./pages/entity.js")));
   addRoute("/governance", lazyPage("governance.title", () => import("./pages/governance.js")));
+  addRoute("/credit-review", lazyPage("creditReview.title", () => import("./pages/credit-review.js"))); // 信用修复审核 (credit steward)
   addRoute("/reports", lazyPage("reports.title", () => import("./pages/reports.js")));
   addRoute("/patrol", lazyPage("patrol.title", () => import("./patrol/page.js"))); // 巡查上报 (grid workers)
   addRoute("*", { titleKey: "error.notFound", render: (el) => el.append(h("p", { class: "card" }, t("error.notFound"))) });

@@ -14,6 +14,7 @@ export const NAV = [
   { path: "/desk", key: "nav.desk", needs: "cases.read" },
   { path: "/entity", key: "nav.entity", needs: "entities.read" },
   { path: "/governance", key: "nav.governance", needs: "catalog.read" },
+  { path: "/credit-review", key: "nav.creditReview", needs: "credit.review" },
   { path: "/reports", key: "nav.reports", needs: "findings.read" },
   { path: "/patrol", key: "nav.patrol", needs: "cases.write" },
 ];

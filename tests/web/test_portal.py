@@ -23,7 +23,6 @@ from citybrain.api.security.phone import outbox
 from citybrain.cases.opsdb_models import Case
 from citybrain.core import Workspace
 from citybrain.core.opsdb import connect, session
-from citybrain.topics.builtin.credit.repair import review
 from citybrain.web import DIST
 from fixtures.browser import serve_in_thread
 from web.conftest import assert_contrast, seeded_workspace, sign_in
@@ -36,6 +35,7 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "i
 CLERK = ("clerk", "clerk-demo-2024")
 RESIDENT_PHONE = "13800138000"
 FIRM = ("91510100MA61234567", "firm-a", "firm-demo-2024")
+STEWARD = ("steward", "steward-demo-2024")  # the credit steward (role data_steward)
 PENALTY = "示高监罚〔2023〕00031号"
 
 # Every visible text at least 18 px and every control at least 44×44 px (WCAG 2.5.5 size).
@@ -81,7 +81,8 @@ def portal_url(portal_city: tuple[str, Workspace]) -> str:
 
 
 def seed_firm(workspace: Workspace) -> None:
-    """One graded firm with one penalty behind its grade, and its portal account."""
+    """One graded firm with one penalty behind its grade, its portal account, and the credit
+    steward who reviews its disputes."""
     uscc, account, password = FIRM
     reason = {"signal": "penalty", "points": -5, "observed": 1.0,
               "text_zh": "受到行政处罚1次", "text_en": "1 administrative penalty"}  # fmt: skip
@@ -114,16 +115,20 @@ def seed_firm(workspace: Workspace) -> None:
         engine.write(scores, "topic", "credit_scores", partition_by=["run_id"])
     with session(connect(workspace.ops_db_url)) as db:
         create_user(db, account, role="firm", password=password, department=uscc)
+        create_user(db, STEWARD[0], role="data_steward", password=STEWARD[1], department="数据局")
 
 
-def axe_clean(page: Any, where: str) -> None:
-    """No serious or critical axe-core violation on the page as it is now."""
+def axe_clean(page: Any, where: str, within: str | None = None) -> None:
+    """No serious or critical axe-core violation on the page as it is now (or in the part of it
+    the CSS selector ``within`` picks)."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
     found = page.evaluate(
-        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        "async (within) => (await axe.run(within ? document.querySelector(within) : document,"
+        " {resultTypes: ['violations']})).violations"
         ".filter(v => ['serious', 'critical'].includes(v.impact))"
-        ".map(v => `${v.id}: ${v.nodes.map(n => n.target.join(' ')).join(', ')}`)"
+        ".map(v => `${v.id}: ${v.nodes.map(n => n.target.join(' ')).join(', ')}`)",
+        within,
     )
     assert found == [], f"{where}: {found}"
 
@@ -289,7 +294,7 @@ def test_a_resident_reports_the_clerk_answers_and_the_resident_rates(
 def test_a_firm_sees_its_grade_disputes_a_record_and_sees_the_repaired_grade(
     browser: Any, portal_city: tuple[str, Workspace], artifacts_dir: Path
 ) -> None:
-    portal_url, workspace = portal_city
+    portal_url, _ = portal_city
     context = browser.new_context(**PHONE)
     page = context.new_page()
     errors: list[str] = []
@@ -321,9 +326,23 @@ def test_a_firm_sees_its_grade_disputes_a_record_and_sees_the_repaired_grade(
     page.wait_for_selector(".dispute-state")
     assert page.inner_text(".dispute-state") == "修复申请审核中"
 
-    # The credit steward upholds it (citybrain credit review): the firm sees the new grade.
-    with workspace.engine() as engine, session(connect(workspace.ops_db_url)) as db:
-        review(db, engine, 1, uphold=True, by="steward", note="已撤销")
+    # The credit steward upholds it on the 信用修复审核 page: the firm sees the new grade.
+    steward_context = browser.new_context()
+    steward = _watched(steward_context.new_page())
+    queue = sign_in(steward, portal_url, *STEWARD, then="/credit-review")
+    item = queue.locator(f"li.dispute:has-text('{PENALTY}')")
+    assert "处罚决定已被复议撤销" in item.inner_text()  # the firm's words
+    assert "示例科技有限公司" in item.inner_text() and "信用等级 B（77 分）" in item.inner_text()
+    # The page itself (the main app's shell has its own: its language switch's label is not
+    # its visible text, label-content-name-mismatch).
+    axe_clean(queue, "credit repair review", within="main")
+    item.locator("textarea").fill("处罚决定已被复议撤销，予以修复")
+    item.locator("button[data-decision='uphold']").click()
+    assert "B (77) → A (82)" in queue.wait_for_selector("#review-told:has-text('→')").inner_text()
+    queue.wait_for_selector("#dispute-queue[data-count='0']")
+    queue.screenshot(path=str(artifacts_dir / "web-credit-review-zh.png"), full_page=True)
+    steward.assert_clean()
+    steward_context.close()
     page.wait_for_timeout(1_200)  # the credit index looks at the lake once a second
     page.reload()
     assert page.wait_for_selector("#firm-grade").inner_text() == "信用等级 A"
