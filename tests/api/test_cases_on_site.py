@@ -3,8 +3,11 @@ the topic's label."""
 
 from __future__ import annotations
 
+import io
+
 import pyarrow as pa
 import pytest
+from PIL import Image
 
 from api.conftest import Harness
 from api.scoped_data import findings_table, write_findings
@@ -125,7 +128,13 @@ def test_no_entry_closes_unverifiable_and_teaches_nothing(case_api: Harness) -> 
     assert outcome_labels(case_api.security.ops_engine, TOPIC).num_rows == 0
 
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), "green").save(out, format="PNG")
+    return out.getvalue()
+
+
+PNG = _png()
 
 
 def test_a_photo_from_the_site_is_stored_once_and_served_only_for_its_case(
@@ -146,6 +155,9 @@ def test_a_photo_from_the_site_is_stored_once_and_served_only_for_its_case(
     # The type is read from the bytes, not from the declared type or the name.
     text = post(url, files={"file": ("x.png", b"not an image", "image/png")}, headers=clerk)
     assert text.status_code == 415 and "not a JPEG, PNG or WebP" in text.json()["detail"]
+    head = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64  # the magic bytes lie: no picture behind them
+    lying = post(url, files={"file": ("head.png", head, "image/png")}, headers=clerk)
+    assert lying.status_code == 415, lying.text
     big = PNG + b"\x00" * (10 * 1024 * 1024)
     assert (
         post(url, files={"file": ("big.png", big, "image/png")}, headers=clerk).status_code == 413

@@ -71,7 +71,7 @@ from citybrain.cases import (
     settings_for_workspace,
 )
 from citybrain.cases.photos import MAX_BYTES as MAX_PHOTO_BYTES
-from citybrain.cases.photos import PhotoRefused, find_photo, store_photo
+from citybrain.cases.photos import PhotoRefused, check_photo, find_photo, store_photo
 from citybrain.core import UserError, Workspace
 from citybrain.core.opsdb import session
 
@@ -634,11 +634,13 @@ def upload_photo(
     file: UploadFile,
 ) -> PhotoOut:
     """现场照片: store a photo by its content (SHA-256; the same photo is stored once); send the
-    answer as one of ``attachments`` with the on-site result or a note."""
+    answer as one of ``attachments`` with the on-site result or a note. Only a picture that decodes
+    is taken; its position is kept, as evidence of where the clerk stood."""
     name = PurePosixPath((file.filename or "photo").replace("\\", "/")).name[:255] or "photo"
     data = file.file.read(MAX_PHOTO_BYTES + 1)
     try:
-        stored = store_photo(workspace.root, data, name)
+        checked = check_photo(data, name, keep_location=True)
+        stored = store_photo(workspace.root, checked.data, name)
     except PhotoRefused as exc:
         raise HTTPException(exc.status, detail=str(exc)) from None
     return PhotoOut(
