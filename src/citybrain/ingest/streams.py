@@ -231,13 +231,16 @@ def load_mqtt(
     stop: threading.Event | None = None,
     on_subscribed: Callable[[], None] | None = None,
     max_batch_rows: int | None = None,
+    keep_manifests: bool = True,
 ) -> MqttRun:
     """Subscribe and land micro-batches until ``max_messages`` were landed, ``max_seconds`` passed,
     no message came for ``idle_seconds`` or ``stop`` is set (without any of them: until
     interrupted). ``on_load`` is told about each load, e.g. to record it in the catalog;
     ``on_subscribed`` once the durable session is connected and subscribed. With
     ``max_batch_rows`` a batch grows past the contract's ``batch_rows`` to take what is already
-    waiting, up to that many (see :meth:`Subscriber.collect`)."""
+    waiting, up to that many (see :meth:`Subscriber.collect`). A consumer that runs for days
+    passes ``keep_manifests=False``: each load goes to ``on_load`` and the run keeps only the
+    newest (the list grew by one manifest per batch, forever)."""
     connector = contract.connector
     if not isinstance(connector, MqttConnector):
         raise TypeError(f"{contract.id} is not an MQTT source")
@@ -271,6 +274,8 @@ def load_mqtt(
                     lake, contract, connector, fresh, progress, tracker, subscriber,
                     ids=ids, redelivered=len(batch) - len(fresh),
                 )  # fmt: skip
+                if not keep_manifests:
+                    run.manifests.clear()
                 run.manifests.append(manifest)
                 if on_load is not None:
                     on_load(manifest)

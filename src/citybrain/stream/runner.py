@@ -414,6 +414,7 @@ class StreamRunner:
                     on_load=on_load,
                     on_subscribed=lambda: setattr(status, "subscribed", True),
                     max_batch_rows=self.max_batch_rows,
+                    keep_manifests=False,
                 )
                 status.error = run.error
             except UserError as exc:

@@ -70,7 +70,7 @@ SYS_DROPPED = "$SYS/broker/publish/messages/dropped"  # Mosquitto; retained, so 
 SYS_WAIT_SECONDS = 1.0  # how long a new connection waits for the broker's counter
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a backlog holds many: no __dict__ each
 class Message:
     mid: int
     qos: int
