@@ -232,6 +232,7 @@ def _submit(
     now: datetime,
     evidence: Sequence[Evidence] = (),
     photo_url: PhotoUrl | None = None,
+    merge_nearby: bool = True,
 ) -> IntakeResult:
     if evidence and photo_url is None:
         raise ValueError("evidence needs photo_url")
@@ -248,7 +249,7 @@ def _submit(
         if known is not None:
             return IntakeResult(known.case_id, known.id, merged=True, known=True)
     at = report.reported_at or now
-    case = _nearby_open_case(db, report, settings, at)
+    case = _nearby_open_case(db, report, settings, at) if merge_nearby else None
     merged = case is not None
     if case is None:
         case = _new_case(db, report, service, settings, areas, hints, at, now, evidence, photo_url)
@@ -279,10 +280,13 @@ def submit_report(
     areas: AreaIndex | None = None,
     hints: Mapping[str, str | None] | None = None,
     clock: Callable[[], datetime] = utcnow,
+    merge_nearby: bool = True,
 ) -> IntakeResult:
-    """Turn one report into a case, or merge it into the open case of the same problem."""
+    """Turn one report into a case, or merge it into the open case of the same problem (unless
+    ``merge_nearby`` is off: a report that is its sender's own, e.g. a firm's request)."""
     with session(ops_engine) as db:
-        return _submit(db, report, settings or CaseSettings(), areas, hints, clock())
+        return _submit(db, report, settings or CaseSettings(), areas, hints, clock(),
+                       merge_nearby=merge_nearby)  # fmt: skip
 
 
 def submit_with_evidence(

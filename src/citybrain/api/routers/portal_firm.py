@@ -542,13 +542,10 @@ def file_request(
         lon=place.lon if place else None, lat=place.lat if place else None,
         address=(place.matched if place else None) or registered,
     )  # fmt: skip
-    settings = portal_settings(workspace.root)
-    # No distance is below -1 m: a request is its firm's own and never joins another's case.
-    apart = settings.model_copy(update={"merge": settings.merge.model_copy(
-        update={"distance_m": -1.0})})  # fmt: skip
-    result = submit_report(ops_engine, filed, settings=apart,
+    # A request is its firm's own: it never joins another firm's case, however close.
+    result = submit_report(ops_engine, filed, settings=portal_settings(workspace.root),
                            areas=book.areas if place is not None and book is not None else None,
-                           hints=HINTS, clock=security.clock)  # fmt: skip
+                           hints=HINTS, clock=security.clock, merge_nearby=False)  # fmt: skip
     with session(ops_engine) as db:
         case = db.get(Case, result.case_id)
         department = case.department if case else None
