@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 import pyarrow as pa
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi import Path as PathParam
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from citybrain.api.deps import (
@@ -65,15 +65,18 @@ class QueuedDispute(BaseModel):
     review_note: str | None
 
 
-class Decision(BaseModel):
-    decision: Literal["uphold", "reject"]
-    note: str = Field("", max_length=2000, description="the steward's note (needed to reject)")
+class Uphold(BaseModel):
+    decision: Literal["uphold"]
+    note: str = Field("", max_length=2000, description="the steward's note")
 
-    @model_validator(mode="after")
-    def _reject_says_why(self) -> Decision:
-        if self.decision == "reject" and not self.note.strip():
-            raise ValueError("a rejection needs a note the firm can read (驳回须填写理由)")
-        return self
+
+class Reject(BaseModel):
+    decision: Literal["reject"]
+    note: str = Field(min_length=1, max_length=2000, pattern=r"\S",
+                      description="why (驳回理由); the firm reads it on its page")  # fmt: skip
+
+
+Decision = Annotated[Uphold | Reject, Field(discriminator="decision")]
 
 
 class Decided(BaseModel):
