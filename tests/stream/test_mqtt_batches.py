@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from citybrain.ingest import load_contract
+from citybrain.ingest.connectors.base import SourceUnreadable
 from citybrain.ingest.connectors.mqtt import (
     Message,
     Subscriber,
@@ -24,7 +25,7 @@ from citybrain.ingest.connectors.mqtt import (
 from citybrain.ingest.connectors.stream_loss import LossTracker
 from citybrain.ingest.contract import MqttConnector, SourceContract
 from citybrain.ingest.rawzone import RawZone
-from citybrain.ingest.streams import _land_batch, _last_load_ids, _not_landed
+from citybrain.ingest.streams import GUARDED_LOADS, _land_batch, _last_load_ids, _not_landed
 from citybrain.stream.livesources import MUCK_TRUCK_SOURCE, write_live_sources
 
 
@@ -129,17 +130,17 @@ class _NoBroker:
         return None
 
 
-def test_a_restart_guards_the_two_newest_loads(tmp_path: Path) -> None:
-    # a batch's acks are confirmed only once the next batch has landed: a consumer killed then
-    # gets the messages of both loads again, and must land neither twice
+def test_a_restart_guards_every_load_whose_acks_may_be_unconfirmed(tmp_path: Path) -> None:
+    # acks are confirmed by the broker's answer, which is not waited for while fewer than
+    # UNCONFIRMED batches wait for it: a consumer killed then gets all their messages again
     write_live_sources(tmp_path / "sources", "127.0.0.1", 1883)
     contract = load_contract(tmp_path / "sources" / f"{MUCK_TRUCK_SOURCE}.yaml")
     connector = contract.connector
     assert isinstance(connector, MqttConnector)
     lake = tmp_path / "lake"
     pings = [
-        batch(*[f'{{"gps_id":"{k}-{i}","vehicle_no":"川B1","gps_time":{i}}}' for i in range(3)])
-        for k in range(3)
+        batch(*[f'{{"gps_id":"{k}-{i}","vehicle_no":"川B1","gps_time":{i}}}' for i in range(2)])
+        for k in range(GUARDED_LOADS + 1)
     ]
     for messages in pings:
         tracker = LossTracker(declares_sequence=False)
@@ -149,8 +150,25 @@ def test_a_restart_guards_the_two_newest_loads(tmp_path: Path) -> None:
         assert landed.status == "completed"
     zone = RawZone(lake, contract.id)
     guard = _last_load_ids(zone, zone.manifests())
-    again = pings[1] + pings[2]  # the broker sends both unconfirmed loads again
+    again = [m for messages in pings[1:] for m in messages]  # every unconfirmed load, again
     fresh, _ = _not_landed(again, message_ids(again), guard)
     assert fresh == []
     fresh, _ = _not_landed(pings[0], message_ids(pings[0]), guard)
     assert fresh == pings[0]  # an older load's messages are not in the guard (confirmed)
+
+
+def test_acks_wait_for_the_broker_only_when_too_many_are_unconfirmed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sub = subscriber(10)
+    mids = iter(range(1, 100))
+    monkeypatch.setattr(sub.client, "_packet_queue", lambda c, packet, m, q: None)
+    monkeypatch.setattr(sub.client, "subscribe", lambda *a, **k: (0, next(mids)))
+    first = sub.send_acks(batch("{}"))
+    assert not sub.confirmed(first)  # no answer yet: not waited for
+    sub._on_subscribe(None, None, first.mid, [], None)
+    assert sub.confirmed(first)
+    second = sub.send_acks(batch("{}"))
+    sub.disconnects += 1  # the connection went before the answer came: those acks are lost
+    with pytest.raises(SourceUnreadable):
+        sub.confirmed(second)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -255,7 +256,7 @@ def load_mqtt(
     subscriber.start()
     if on_subscribed is not None:
         on_subscribed()
-    unconfirmed: AckSent | None = None  # the batch before's acks, confirmed after the next lands
+    unconfirmed: deque[AckSent] = deque()  # acks sent, the broker's answer not seen yet
     try:
         while not stop.is_set():
             left = None if max_messages is None else max_messages - run.messages
@@ -284,22 +285,23 @@ def load_mqtt(
                     break  # not acknowledged: the broker delivers the batch again next run
                 run.messages += len(fresh)
                 run.redelivered += len(batch) - len(fresh)
-                try:  # at most two loads unconfirmed, which the guard of a restart covers
-                    if unconfirmed is not None:
-                        subscriber.confirm(unconfirmed)
-                        unconfirmed = None
-                    unconfirmed = subscriber.send_acks(batch)
+                try:  # at most UNCONFIRMED batches' acks unconfirmed: the restart guard's loads
+                    while unconfirmed and subscriber.confirmed(unconfirmed[0]):
+                        unconfirmed.popleft()
+                    if len(unconfirmed) >= UNCONFIRMED:
+                        subscriber.confirm(unconfirmed.popleft())
+                    unconfirmed.append(subscriber.send_acks(batch))
                 except SourceUnreadable as exc:
                     run.error = str(exc)
-                    unconfirmed = None
+                    unconfirmed.clear()
                     break
             if deadline is not None and time.monotonic() >= deadline:
                 break
-        if unconfirmed is not None:
-            try:
-                subscriber.confirm(unconfirmed)
-            except SourceUnreadable as exc:
-                run.error = run.error or str(exc)
+        try:  # the last batches' acks: waited for, but not forever behind a stream still coming
+            while unconfirmed:
+                subscriber.confirm(unconfirmed.popleft(), patient=False)
+        except SourceUnreadable as exc:
+            run.error = run.error or str(exc)
         tracker.pending_session_lost |= subscriber.take_session_lost()
         if run.error is None and tracker.pending(subscriber.counter()):
             # Nothing (more) arrived, but the broker says it dropped messages: an empty load
@@ -313,14 +315,17 @@ def load_mqtt(
     return run
 
 
-GUARDED_LOADS = 2  # loads whose acknowledgements may not have reached the broker
+UNCONFIRMED = 8  # batches whose acknowledgements may wait for the broker's answer
+GUARDED_LOADS = UNCONFIRMED + 1  # loads whose messages can come again after a crash
 
 
 def _last_load_ids(zone: RawZone, manifests: list[Manifest]) -> np.ndarray | None:
-    """The message identities of the two newest committed loads: the only ones whose messages
-    can come again — a batch's acknowledgements are confirmed by the broker once the next batch
-    has landed (the wait for the broker's answer overlaps the next batch's work), and before the
-    batch after that is acknowledged."""
+    """The message identities of the newest ``GUARDED_LOADS`` committed loads: the only ones
+    whose messages can come again. A batch's acknowledgements are sent once it has landed, and
+    the broker's answer that they arrived is not waited for while fewer than ``UNCONFIRMED``
+    batches wait for it (it comes behind every message the broker sent before it: under a
+    backlog, all of them); so at a crash the newest load (not acknowledged yet) and the
+    ``UNCONFIRMED`` before it may be sent again."""
     done = [m for m in manifests if m.status == "completed"]
     newest = sorted(done, key=lambda m: (m.finished_at or m.started_at, m.load_id))
     parts = [zone.attachment(m, MESSAGES_FILE) for m in newest[-GUARDED_LOADS:]]

@@ -421,15 +421,26 @@ class Subscriber:
             )
         return AckSent(mid, connection, len(batch))
 
-    def confirm(self, sent: AckSent) -> None:
+    def confirmed(self, sent: AckSent) -> bool:
+        """Whether the broker has confirmed :meth:`send_acks`'s acknowledgements yet (without
+        waiting); raises when the connection they went out on is gone unconfirmed."""
+        if sent.mid in self.subacks and self.subacks[sent.mid].is_set():
+            self.confirm(sent)
+            return True
+        if self.disconnects != sent.connection:
+            self.confirm(sent)  # raises: those acks are lost with the connection
+        return False
+
+    def confirm(self, sent: AckSent, *, patient: bool = True) -> None:
         """Wait until the broker has the acknowledgements :meth:`send_acks` sent."""
         confirmed = self.subacks.setdefault(sent.mid, threading.Event())
-        # The answer comes behind the messages the broker sends in the room the acks made (up to
-        # a batch of them), so a fast stream delays it: give up only when nothing arrives at all.
+        # The answer comes behind every message the broker has sent before it — Mosquitto 2.0
+        # stops holding to our receive maximum once acks flow, so behind a whole backlog: when
+        # ``patient``, give up only when nothing arrives at all.
         received = self.received
         deadline = time.monotonic() + CONNECT_TIMEOUT
         while not confirmed.wait(0.05):
-            if self.received != received:
+            if patient and self.received != received:
                 received, deadline = self.received, time.monotonic() + CONNECT_TIMEOUT
             if self.disconnects != sent.connection or time.monotonic() > deadline:
                 break  # the connection went: those acks are lost with it
