@@ -255,6 +255,8 @@ class Credit(Topic):
                     "行政处罚、承诺未履约扣分，承诺已履约加分；列入失信被执行人名单直接评为D级。"
                     "A≥80分，B≥65分，C≥50分，其余为D。这里列出C、D级企业及其原因。"
                     "居民个人信用按水电气欠费催缴和失信被执行人记录同样评分（欠费3个月以上扣分），"
+                    "分数刻度按数据中已有的严重欠费和失信记录校准：A、B、C级分别表示模型估计"
+                    "出现此类记录的可能不超过10%、25%、50%。"
                     "属个人信息，不在此列出，仅在一人一档中凭脱敏授权查看。"
                 ),
                 text_en=(
@@ -265,8 +267,11 @@ class Credit(Topic):
                     " add some; the court dishonesty list means grade D. A ≥ 80, B ≥ 65, C ≥ 50,"
                     " else D. Grades C and D are listed here with their reasons. Residents are"
                     " graded the same way from utility arrears notices and the court list"
-                    " (arrears of 3+ months cost points); their grades are personal data, not"
-                    " listed here, shown on a person's 360 page under an unmask grant only."
+                    " (arrears of 3+ months cost points), on a points scale calibrated on the"
+                    " serious arrears and listings the data holds: A, B and C mean a modelled"
+                    " chance of such a record of at most 10 %, 25 % and 50 %. Their grades are"
+                    " personal data, not listed here, shown on a person's 360 page under an"
+                    " unmask grant only."
                 ),
             ),
             PagePanel(
