@@ -27,12 +27,11 @@ from citybrain.api.deps import (
     Security,
     get_lake,
     get_security,
-    get_workspace,
     require,
 )
 from citybrain.api.security import audit
 from citybrain.api.security.roles import Permission
-from citybrain.core import UserError, Workspace
+from citybrain.core import UserError
 from citybrain.core.opsdb import session
 from citybrain.topics.builtin.credit.repair import RECORDS, review
 from citybrain.topics.opsdb_models import CreditDispute
@@ -159,7 +158,7 @@ def review_dispute(
     body: Decision,
     steward: Steward,
     ops_engine: OpsEngine,
-    workspace: Annotated[Workspace, Depends(get_workspace)],
+    lake: Annotated[Lake, Depends(get_lake)],
     security: Annotated[Security, Depends(get_security)],
 ) -> Decided:
     """Uphold (the record is withdrawn, the grade redone) or reject a firm's dispute."""
@@ -167,8 +166,11 @@ def review_dispute(
     with session(ops_engine) as db:
         if db.get(CreditDispute, dispute_id) is None:
             raise HTTPException(404, detail=f"no credit dispute {dispute_id}")
+    # The service's own lake engine (DuckDB in memory), not the workspace's DuckDB file, which a
+    # pipeline run may hold: the new credit run is Parquet files in the lake either way, and
+    # holding the lake's lock meanwhile keeps readers from seeing half of it.
     try:
-        with workspace.engine() as engine, session(ops_engine) as db:
+        with lake.engine() as engine, session(ops_engine) as db:
             dispute, repair = review(
                 db, engine, dispute_id, uphold=uphold, by=steward.username, note=body.note.strip()
             )
