@@ -337,10 +337,10 @@ def test_a_firm_sees_its_grade_disputes_a_record_and_sees_the_repaired_grade(
     # its visible text, label-content-name-mismatch).
     axe_clean(queue, "credit repair review", within="main")
     item.locator("textarea").fill("处罚决定已被复议撤销，予以修复")
+    queue.screenshot(path=str(artifacts_dir / "web-credit-review-zh.png"), full_page=True)
     item.locator("button[data-decision='uphold']").click()
     assert "B (77) → A (82)" in queue.wait_for_selector("#review-told:has-text('→')").inner_text()
     queue.wait_for_selector("#dispute-queue[data-count='0']")
-    queue.screenshot(path=str(artifacts_dir / "web-credit-review-zh.png"), full_page=True)
     steward.assert_clean()
     steward_context.close()
     page.wait_for_timeout(1_200)  # the credit index looks at the lake once a second
