@@ -54,7 +54,9 @@ export function buildShell(root, cityName) {
     large.setAttribute("aria-pressed", String(pressed));
     menu.textContent = t("shell.menu");
     lang.textContent = t("shell.langSwitch");
-    lang.setAttribute("aria-label", t("shell.langLabel"));
+    // The accessible name is the visible word (WCAG 2.5.3: a voice user says what they see); what
+    // the button does is its description.
+    lang.setAttribute("title", t("shell.langLabel"));
     lang.setAttribute("lang", getLang() === "zh-CN" ? "en" : "zh-CN");
     nav.setAttribute("aria-label", t("shell.nav"));
     const { path } = parse();
