@@ -315,7 +315,7 @@ def load_mqtt(
     return run
 
 
-UNCONFIRMED = 8  # batches whose acknowledgements may wait for the broker's answer
+UNCONFIRMED = 32  # batches whose acknowledgements may wait for the broker's answer
 GUARDED_LOADS = UNCONFIRMED + 1  # loads whose messages can come again after a crash
 
 
