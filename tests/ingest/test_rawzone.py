@@ -7,6 +7,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from citybrain.ingest.manifest import MANIFEST_FILE
 from citybrain.ingest.rawzone import FRAGMENT_ROWS, RawZone, _defragmented, statistics_columns
 
 
@@ -57,3 +58,19 @@ def test_a_chunk_of_many_slices_is_written_whole_with_every_row(tmp_path: Path) 
     assert stats["_row"] is not None and stats["_row"].min == 2 and stats["_row"].max == 3_000
     assert stats["volume_m3"] is not None and stats["volume_m3"].has_min_max
     staging.abort()
+
+
+def test_recover_removes_staging_and_quarantine_parts_of_loads_never_committed(
+    tmp_path: Path,
+) -> None:
+    zone = RawZone(tmp_path, "water")
+    committed, killed = "load_id=a", "load_id=b"
+    (zone.raw / committed).mkdir(parents=True)
+    (zone.raw / committed / MANIFEST_FILE).write_text("{}")
+    for part in (committed, killed):
+        (zone.quarantine / part).mkdir(parents=True)
+    (zone.raw / "_staging" / "load_id=c").mkdir(parents=True)
+    removed = zone.recover()
+    assert sorted(p.name for p in removed) == ["load_id=b", "load_id=c"]
+    assert [p.name for p in zone.quarantine.iterdir()] == [committed]
+    assert not (zone.raw / "_staging").exists()

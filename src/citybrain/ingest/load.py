@@ -485,13 +485,15 @@ def land_stream(
                 staging.attach(name, data)
 
         def settle(manifest: Manifest) -> Manifest | None:
-            last = _latest(zone)
             nothing_new = nothing_new_is_skip and manifest.rows_read == 0
+            maybe_unchanged = unchanged_is_skip and manifest.input_checksum != ""
+            # Every manifest of the source is read to find the last load: only when it can decide
+            # (a live stream lands a load per micro-batch, and that read grew with each one).
+            last = _latest(zone) if nothing_new or maybe_unchanged else None
             unchanged = (
-                unchanged_is_skip
+                maybe_unchanged
                 and last is not None
-                and manifest.input_checksum != ""
-                and manifest.input_checksum == last.input_checksum
+                and (manifest.input_checksum == last.input_checksum)
             )
             if last is not None and (nothing_new or unchanged):
                 notify(ProgressEvent(contract.id, manifest.source_file, "skipped"))

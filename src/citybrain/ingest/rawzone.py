@@ -59,10 +59,11 @@ class RawZone:
             if staging.is_dir():
                 removed.extend(staging.iterdir())
                 shutil.rmtree(staging)
-        committed = {p.name for p in self.partitions()}
         if self.quarantine.is_dir():
             for part in self.quarantine.glob(PARTITION + "*"):
-                if part.name not in committed:
+                # a quarantine part without its committed raw load (not a scan of every load: a
+                # live stream commits a load per micro-batch)
+                if not (self.raw / part.name / MANIFEST_FILE).is_file():
                     shutil.rmtree(part)
                     removed.append(part)
         return removed
