@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from citybrain.stream import StreamBatch
 from citybrain.stream.detectors.muck_trucks import MuckTruckDetector
-from stream.test_muck_truck_detector import SITES, raw
+from stream.detectors.test_muck_trucks import SITES, raw
 from topics.builtin.gps_noise import add_noise
 from topics.builtin.muck_trucks.test_corridor import ROUTE, detour, strays
 from topics.builtin.test_muck_trucks_rules import DAY, night

@@ -1,5 +1,5 @@
 """Residents' credit (守信通·个人): the evaluation finds planted persons by their accounts. (The
-topic's grading of residents is tested in test_credit_topic.py, on the same topic run as firms.)"""
+topic's grading of residents is tested in credit/test_topic.py, on the same topic run as firms.)"""
 
 from __future__ import annotations
 
