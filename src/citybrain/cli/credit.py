@@ -198,7 +198,7 @@ def review_command(
     Example: citybrain credit review 1 --uphold --by steward2 --note "处罚决定已撤销"
     """
     from citybrain.core.opsdb import session
-    from citybrain.topics.builtin.credit.repair import review
+    from citybrain.topics.builtin.credit.repair import decision_detail, review
 
     with (
         workspace_ops_engine() as (workspace, ops_engine),
@@ -206,13 +206,7 @@ def review_command(
         session(ops_engine) as db,
     ):
         dispute, repair = review(db, engine, dispute_id, uphold=uphold, by=by, note=note)
-        detail: dict[str, Any] = {"dispute_id": dispute_id, "decision": dispute.status}
-        if repair is not None:
-            detail |= {
-                "score": [repair.score_before, repair.score_after],
-                "grade": [repair.grade_before, repair.grade_after],
-                "run_id": repair.run_id,
-            }
+        detail = decision_detail(dispute, repair)
         _audit(db, by, "credit.repair" if repair else "credit.review", [dispute.uscc], detail)
         uscc = dispute.uscc
     if repair is None:

@@ -33,7 +33,7 @@ from citybrain.api.security import audit
 from citybrain.api.security.roles import Permission
 from citybrain.core import UserError
 from citybrain.core.opsdb import session
-from citybrain.topics.builtin.credit.repair import RECORDS, review
+from citybrain.topics.builtin.credit.repair import RECORDS, decision_detail, review
 from citybrain.topics.opsdb_models import CreditDispute
 
 router = APIRouter(prefix="/credit/disputes", tags=["credit"])
@@ -174,13 +174,7 @@ def review_dispute(
             dispute, repair = review(
                 db, engine, dispute_id, uphold=uphold, by=steward.username, note=body.note.strip()
             )
-            detail: dict[str, object] = {"dispute_id": dispute_id, "decision": dispute.status}
-            if repair is not None:
-                detail |= {
-                    "score": [repair.score_before, repair.score_after],
-                    "grade": [repair.grade_before, repair.grade_after],
-                    "run_id": repair.run_id,
-                }
+            detail = decision_detail(dispute, repair)
             audit.append(
                 db, actor=steward.actor, role=steward.role.value,
                 action="credit.repair" if repair else "credit.review",

@@ -48,6 +48,19 @@ class Repair:
     run_id: str
 
 
+def decision_detail(dispute: CreditDispute, repair: Repair | None) -> dict[str, object]:
+    """What the audit row records of a reviewed dispute: the decision and, when upheld, the
+    score and grade before and after and the credit run that redid them."""
+    detail: dict[str, object] = {"dispute_id": dispute.id, "decision": dispute.status}
+    if repair is not None:
+        detail |= {
+            "score": [repair.score_before, repair.score_after],
+            "grade": [repair.grade_before, repair.grade_after],
+            "run_id": repair.run_id,
+        }
+    return detail
+
+
 def _record(engine: Engine, kind: str, record_id: str, uscc: str) -> dict[str, object]:
     if kind not in RECORDS:
         raise UserError(f"unknown record kind {kind!r}; one of {', '.join(RECORDS)}")
