@@ -371,11 +371,6 @@ class Receipt(BaseModel):
     notice_en: str
 
 
-def _security(request: Request) -> Security:
-    security: Security = request.app.state.security
-    return security
-
-
 @router.post(
     "/portal/reports",
     status_code=201,
@@ -386,6 +381,7 @@ def report_problem(
     body: PortalReport,
     request: Request,
     ops_engine: OpsEngine,
+    security: Annotated[Security, Depends(get_security)],
     workspace: Annotated[Workspace, Depends(get_workspace)],
     lake: Annotated[Lake, Depends(get_lake)],
 ) -> Receipt:
@@ -409,7 +405,7 @@ def report_problem(
         raise HTTPException(404, detail=str(exc)) from None
     except UserError as exc:
         raise HTTPException(400, detail=str(exc)) from None
-    receipt = receipt_for(_security(request).signing_key, result.reporter_id)
+    receipt = receipt_for(security.signing_key, result.reporter_id)
     return Receipt(
         receipt=receipt, case_id=result.case_id, merged=result.merged,
         notice_zh=f"已受理，回执号 {receipt}，请保存以便查询进度",
@@ -538,11 +534,13 @@ class CodeSent(BaseModel):
     notice_en: str
 
 
-def get_code_sender(request: Request) -> phones.CodeSender:
+def get_code_sender(
+    request: Request, security: Annotated[Security, Depends(get_security)]
+) -> phones.CodeSender:
     """The city's SMS gateway when one is plugged in (``app.state.code_sender``); else the
     offline outbox (``sms_outbox``), which sends nothing over any network."""
     sender: phones.CodeSender | None = getattr(request.app.state, "code_sender", None)
-    return sender or phones.OutboxSender(_security(request).ops_engine)
+    return sender or phones.OutboxSender(security.ops_engine)
 
 
 def _refused(exc: phones.PhoneRefused) -> HTTPException:
@@ -677,6 +675,7 @@ def assisted_report(
     principal: Annotated[Principal, Depends(require(Permission.CASES_WRITE))],
     request: Request,
     ops_engine: OpsEngine,
+    security: Annotated[Security, Depends(get_security)],
     workspace: Annotated[Workspace, Depends(get_workspace)],
     lake: Annotated[Lake, Depends(get_lake)],
 ) -> AssistedReceipt:
@@ -702,7 +701,7 @@ def assisted_report(
         raise HTTPException(404, detail=str(exc)) from None
     except UserError as exc:
         raise HTTPException(400, detail=str(exc)) from None
-    receipt = receipt_for(_security(request).signing_key, result.reporter_id)
+    receipt = receipt_for(security.signing_key, result.reporter_id)
     return AssistedReceipt(
         receipt=receipt, case_id=result.case_id, merged=result.merged, address=place,
         notice_zh=f"代办已受理（录入人 {principal.username}）。请告知市民回执号 {receipt}，"
