@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-import pyarrow as pa
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
@@ -33,7 +32,12 @@ from citybrain.api.security import audit
 from citybrain.api.security.roles import Permission
 from citybrain.core import UserError
 from citybrain.core.opsdb import session
-from citybrain.topics.builtin.credit.repair import RECORDS, decision_detail, review
+from citybrain.topics.builtin.credit.repair import (
+    RECORDS,
+    decision_detail,
+    review,
+    shown_records,
+)
 from citybrain.topics.opsdb_models import CreditDispute
 
 router = APIRouter(prefix="/credit/disputes", tags=["credit"])
@@ -91,19 +95,12 @@ class Decided(BaseModel):
 
 def _records(lake: Lake, disputes: list[CreditDispute]) -> dict[tuple[str, str], dict[str, str]]:
     """The disputed records, one lake query per record kind."""
-    out: dict[tuple[str, str], dict[str, str]] = {}
-    for kind, (table_name, key, _) in RECORDS.items():
-        ids = sorted({d.record_id for d in disputes if d.record_kind == kind})
-        if not ids or not lake.exists("std", table_name):
-            continue
-        with lake.engine() as engine:
-            table = engine.table("std", table_name)
-            shown = [c for c in SHOWN[kind] if c in table.columns]
-            rows: pa.Table = engine.to_arrow(table.filter(table[key].isin(ids)).select(key, *shown))
-        for row in rows.to_pylist():
-            fields = {c: str(row[c]) for c in shown if row[c] is not None}
-            out[(kind, str(row[key]))] = fields
-    return out
+    if not disputes:
+        return {}
+    ids = {kind: {d.record_id for d in disputes if d.record_kind == kind} for kind in RECORDS}
+    with lake.engine() as engine:
+        rows = shown_records(engine, SHOWN, ids=ids)
+    return {(kind, record_id): fields for kind, record_id, fields in rows}
 
 
 @router.get("")

@@ -53,7 +53,7 @@ from citybrain.cases.intake import submit_report
 from citybrain.cases.opsdb_models import Case, CaseEvent, CaseReporter
 from citybrain.core import UserError, Workspace
 from citybrain.core.opsdb import session
-from citybrain.topics.builtin.credit.repair import RECORDS, file_dispute
+from citybrain.topics.builtin.credit.repair import file_dispute, shown_records
 from citybrain.topics.builtin.policy_push.catalogue import load_catalogue
 from citybrain.topics.builtin.policy_push.topic import SUBJECT_TYPE, PolicyPush
 from citybrain.topics.opsdb_models import CreditDispute, CreditScoreHistory
@@ -214,22 +214,13 @@ def _history(lake: Lake, ops: Any, uscc: str) -> list[GradePoint]:
 
 
 def _records(lake: Lake, uscc: str, disputes: dict[tuple[str, str], str]) -> list[Record]:
-    out: list[Record] = []
-    for kind, (table_name, key, owner) in RECORDS.items():
-        if not lake.exists("std", table_name):
-            continue
-        with lake.engine() as engine:
-            table = engine.table("std", table_name)
-            shown = [c for c in RECORD_FIELDS[kind] if c in table.columns]
-            rows: pa.Table = engine.to_arrow(
-                table.filter(table[owner] == uscc).select(key, *shown).limit(200)
-            )
-        for row in rows.to_pylist():
-            record_id = str(row[key])
-            fields = {c: str(row[c]) for c in shown if row[c] is not None}
-            out.append(Record(kind=kind, record_id=record_id, fields=fields,
-                              dispute=disputes.get((kind, record_id))))  # fmt: skip
-    return out
+    with lake.engine() as engine:
+        rows = shown_records(engine, RECORD_FIELDS, uscc=uscc, limit=200)
+    return [
+        Record(kind=kind, record_id=record_id, fields=fields,
+               dispute=disputes.get((kind, record_id)))
+        for kind, record_id, fields in rows
+    ]  # fmt: skip
 
 
 def _disputes(ops: Any, uscc: str) -> list[CreditDispute]:

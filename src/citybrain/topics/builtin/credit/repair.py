@@ -10,6 +10,7 @@ transaction.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +36,35 @@ RECORDS = {
     "dishonest": ("dishonest_judgment", "case_code", "identifier"),
     "commitment": ("commitment", "commitment_id", "uscc"),
 }
+
+
+def shown_records(
+    engine: Engine,
+    fields: Mapping[str, Sequence[str]],
+    *,
+    uscc: str | None = None,
+    ids: Mapping[str, Collection[str]] | None = None,
+    limit: int | None = None,
+) -> list[tuple[str, str, dict[str, str]]]:
+    """Disputable records as ``(kind, record_id, fields)``, the fields as text (empty ones left
+    out): a firm's own (``uscc``) and/or the ones named (``ids``: kind → record ids), with those
+    of each kind's ``fields`` its std table has; one query per kind, at most ``limit`` rows each."""
+    out: list[tuple[str, str, dict[str, str]]] = []
+    for kind, (table_name, key, owner) in RECORDS.items():
+        wanted = None if ids is None else sorted(ids.get(kind, ()))
+        if wanted == [] or not engine.exists("std", table_name):
+            continue
+        table = engine.table("std", table_name)
+        shown = [c for c in fields[kind] if c in table.columns]
+        query = table if uscc is None else table.filter(table[owner] == uscc)
+        if wanted is not None:
+            query = query.filter(query[key].isin(wanted))
+        query = query.select(key, *shown)
+        rows: pa.Table = engine.to_arrow(query if limit is None else query.limit(limit))
+        for row in rows.to_pylist():
+            text = {c: str(row[c]) for c in shown if row[c] is not None}
+            out.append((kind, str(row[key]), text))
+    return out
 
 
 @dataclass(frozen=True)
