@@ -1,8 +1,9 @@
 """Residents sign in on the portal with their phone: a one-time code, then a resident session.
 
 A code is six digits, valid ``CODE_MINUTES``, good for ``MAX_ATTEMPTS`` guesses and used once.
-Neither the phone nor the code is kept in the ops database: both are HMACs under the service's
-signing key (``phone_code``), so a copy of the database gives no one a way to sign in. A phone
+The codes table (``phone_code``) keeps neither the phone nor the code: both are HMACs under the
+service's signing key. The offline outbox below does keep each message's text, code included,
+until someone deletes it, and a resident account keeps its phone as its department. A phone
 gets a new code at most once every ``RESEND_SECONDS`` and ``MAX_PER_HOUR`` times an hour.
 
 The code is "sent" by a ``CodeSender``. The default, ``OutboxSender``, sends nothing over any
@@ -30,6 +31,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from citybrain.api.opsdb_models import ApiUser, PhoneCode, SmsOutbox
+from citybrain.api.security.masking import PiiKind, mask_value
 from citybrain.api.security.roles import Role
 from citybrain.core.opsdb import session
 
@@ -63,8 +65,8 @@ def normalise(phone: str) -> str:
 
 
 def masked(phone: str) -> str:
-    """``138****5678``: what a page shows of a phone number."""
-    return f"{phone[:3]}****{phone[-4:]}"
+    """``138****5678``: what a page shows of a phone number (the API's one phone mask)."""
+    return mask_value(phone, PiiKind.PHONE) or ""
 
 
 def _mac(key: bytes, text: str) -> str:
