@@ -8,7 +8,6 @@ exist for them (404). Actions use optimistic locking: send the version you saw, 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
 import pyarrow.compute as pc
@@ -52,6 +51,7 @@ from citybrain.api.security.audit import AuditEntry
 from citybrain.api.security.masking import PiiKind
 from citybrain.api.security.roles import Permission
 from citybrain.api.security.scope import Scope
+from citybrain.api.uploads import case_photo_url, upload_name
 from citybrain.cases import (
     Action,
     Case,
@@ -614,10 +614,6 @@ class PhotoOut(BaseModel):
     media_type: str
 
 
-def _photo_url(case_id: int, sha: str) -> str:
-    return f"/api/v1/cases/{case_id}/photos/{sha}"
-
-
 @router.post(
     "/{case_id}/photos",
     status_code=201,
@@ -636,7 +632,7 @@ def upload_photo(
     """现场照片: store a photo by its content (SHA-256; the same photo is stored once); send the
     answer as one of ``attachments`` with the on-site result or a note. Only a picture that decodes
     is taken; its position is kept, as evidence of where the clerk stood."""
-    name = PurePosixPath((file.filename or "photo").replace("\\", "/")).name[:255] or "photo"
+    name = upload_name(file, "photo")
     data = file.file.read(MAX_PHOTO_BYTES + 1)
     try:
         checked = check_photo(data, name, keep_location=True)
@@ -644,7 +640,7 @@ def upload_photo(
     except PhotoRefused as exc:
         raise HTTPException(exc.status, detail=str(exc)) from None
     return PhotoOut(
-        name=name, url=_photo_url(case.id, stored.sha256), sha256=stored.sha256,
+        name=name, url=case_photo_url(case.id, stored.sha256), sha256=stored.sha256,
         size=stored.size, media_type=stored.media_type,
     )  # fmt: skip
 
@@ -657,7 +653,7 @@ def case_photo(
     sha: Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")],
 ) -> FileResponse:
     """A photo attached to this case (only photos its history names are served)."""
-    url = _photo_url(case.id, sha)
+    url = case_photo_url(case.id, sha)
     named = any(a.get("url") == url for e in case.events for a in e.attachments or [])
     stored = find_photo(workspace.root, sha) if named else None
     if stored is None:

@@ -28,7 +28,6 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Annotated, Literal
 
 import numpy as np
@@ -43,6 +42,7 @@ from citybrain.api.deps import Lake, OpsEngine, Principal, get_lake, get_workspa
 from citybrain.api.errors import describe
 from citybrain.api.security.limits import TokenBucketLimiter
 from citybrain.api.security.roles import Permission
+from citybrain.api.uploads import case_photo_url, upload_name
 from citybrain.cases import settings_for_workspace
 from citybrain.cases.areas import AreaIndex
 from citybrain.cases.intake import Evidence, Report, submit_with_evidence
@@ -71,13 +71,7 @@ UPLOAD_MB_PER_SECOND = 2.0
 MAX_OFF_BASE_M = 2000.0
 SENDER_ID_CHARS = 255  # the reporter's external id column (cases.intake.Report)
 ADDRESS_CHARS = 512  # the reporter's address column
-#: The case desk serves a case's photo here (routers.cases ``case_photo``; a test follows it).
-CASE_PHOTO = "/api/v1/cases/{case_id}/photos/{sha}"
 WORKER = Depends(require(Permission.CASES_WRITE))  # grid workers and drone operators are clerks
-
-
-def case_photo_url(case_id: int, sha: str) -> str:
-    return CASE_PHOTO.format(case_id=case_id, sha=sha)
 
 
 # --- limits ------------------------------------------------------------------------------------
@@ -216,11 +210,6 @@ class PhotoLanded(BaseModel):
     location_removed: bool
 
 
-def _file_name(upload: UploadFile, fallback: str) -> str:
-    name = PurePosixPath((upload.filename or "").replace("\\", "/")).name.strip()
-    return name[:255] or fallback
-
-
 def _stored(workspace: Workspace, name: str, checked: CheckedPhoto) -> Evidence:
     stored = store_photo(workspace.root, checked.data, name)
     return Evidence(name, stored.sha256, stored.media_type, stored.size)
@@ -299,7 +288,7 @@ def patrol_report(
     checked: list[CheckedPhoto] = []
     names: list[str] = []
     for n, upload in enumerate(files, 1):
-        name = _file_name(upload, f"photo-{n}")
+        name = upload_name(upload, f"photo-{n}")
         try:
             data = upload.file.read(MAX_REPORT_PHOTO_BYTES + 1)
             checked.append(check_photo(data, name, keep_location=keep_location,
@@ -437,7 +426,7 @@ def drone_flight(
     flight = _manifest(manifest)
     if len(images) > MAX_FLIGHT_IMAGES:
         raise _refuse(413, f"images: {len(images)} sent, at most {MAX_FLIGHT_IMAGES} per batch")
-    names = [_file_name(upload, f"image-{n}") for n, upload in enumerate(images, 1)]
+    names = [upload_name(upload, f"image-{n}") for n, upload in enumerate(images, 1)]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise _refuse(422, f"images: the same name sent twice: {', '.join(twice[:5])}")
