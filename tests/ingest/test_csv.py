@@ -310,3 +310,15 @@ def test_threaded_loads_of_undecodable_rows_leave_no_hook_behind(
         manifests = list(pool.map(lambda s: load_file(workspace.lake, *s), sources))
     assert all(m.rows_quarantined == 1 and m.rows_landed == 50 for m in manifests)
     assert sys.unraisablehook is original and seen == []
+
+
+def test_a_repeated_or_blank_header_name_keeps_every_column(
+    source_dir: Path, make_contract: MakeContract
+) -> None:
+    contract = make_contract("kind: csv\npath: r.csv", mapping="")
+    path = source_dir / "r.csv"
+    path.write_text("户号,备注,,备注,备注_2\n001,a,b,c,d\n", encoding="utf-8")
+    reader = open_file(contract, path)
+    assert reader.columns == ["户号", "备注", "column_3", "备注_3", "备注_2"]
+    table = next(iter(reader.chunks())).table
+    assert [table.column(c)[0].as_py() for c in reader.columns] == ["001", "a", "b", "c", "d"]

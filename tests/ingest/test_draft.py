@@ -135,3 +135,26 @@ def test_title_rows_are_skipped_and_a_headerless_file_says_so(tmp_path: Path) ->
 def test_a_header_one_field_short_is_not_a_title(tmp_path: Path) -> None:
     text, _ = _draft(tmp_path, "a,b,c\n1,2,3,\n4,5,6,\n7,8,9,\n", name="trailing.csv")
     assert "skip_rows" not in text
+
+
+def test_gps_logger_and_taxi_traces_as_delivered(tmp_path: Path) -> None:
+    """A GPS logger's .plt (six preamble lines, then lat, lon, date and time apart) and a taxi
+    company's headerless trace (id, time, lon, lat): both become vehicle pings with their time."""
+    preamble = "Geolife trajectory\nWGS 84\nAltitude is in Feet\nReserved 3\n"
+    preamble += "0,2,255,My Track,0,0,2,8421376\n0\n"
+    rows = "".join(
+        f"39.98{i:04d},116.31{i:04d},0,492,39744.12{i:04d},2008-10-23,02:53:{i % 60:02d}\n"
+        for i in range(20)
+    )
+    text, draft = _draft(tmp_path, preamble + rows, name="20081023025304.plt")
+    assert "skip_rows: 6" in text and "header: false" in text
+    assert draft.standard == "vehicle_ping"
+    assert "combine: {date: column_6, time: column_7}" in text
+    assert 'formats: ["%Y-%m-%d %H:%M:%S"]' in text
+    assert draft.mapped == {"column_1": "lat", "column_2": "lon"}
+    trace = "".join(
+        f"{i % 3 + 1},2008-02-02 15:{i:02d}:08,116.5{i:03d},39.9{i:03d}\n" for i in range(30)
+    )
+    _, draft = _draft(tmp_path, trace, name="tdrive.txt")
+    assert draft.standard == "vehicle_ping"
+    assert draft.mapped == {"column_2": "ts", "column_3": "lon", "column_4": "lat"}

@@ -516,3 +516,20 @@ def test_a_combined_time_missing_one_column_is_drift() -> None:
     )  # fmt: skip
     assert detect_drift(mapping, ["y", "m", "d", "h"], fixed=True).missing == ()
     assert detect_drift(mapping, ["y", "m", "d"], fixed=True).missing == ("h",)
+
+
+def test_a_date_column_and_a_time_column_make_one_time() -> None:
+    landed, bad = run(
+        [{"target": "ts", "type": "timestamp", "formats": ["%Y/%m/%d %H:%M:%S"],
+          "combine": {"date": "日期", "time": "时间"}}],
+        {"日期": ["2008/10/23", "2008/10/23", None, "2008/10/24"],
+         "时间": ["02:53:04", "23:59:59", "03:00:00", None]},
+    )  # fmt: skip
+    assert [r["ts"] for r in landed] == [datetime(2008, 10, 23, 2, 53, 4),
+                                         datetime(2008, 10, 23, 23, 59, 59)]  # fmt: skip
+    assert bad == [(3, "bad_timestamp:日期"), (4, "bad_timestamp:日期")]  # a part alone is no time
+    with pytest.raises(ValueError, match="date and time together"):
+        Mapping.model_validate(
+            {"columns": [{"target": "t", "type": "timestamp",
+                          "combine": {"date": "d", "hour": "h"}}]}
+        )  # fmt: skip

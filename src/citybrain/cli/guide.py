@@ -327,6 +327,10 @@ def _times() -> list[str]:
         "(also `minute`, `second`; `source` may be left out). A row with some parts and not "
         "others is quarantined as `bad_timestamp`. `source new` finds such columns by name "
         f"({parts}).",
+        "- **A date column and a time-of-day column** (`日期` 2024/03/05, `时间` 07:00:00; GPS "
+        "loggers write their fixes so): `combine: {date: 日期, time: 时间}` joins them with a "
+        "space, read by `formats` (`['%Y/%m/%d %H:%M:%S']`). `source new` proposes it when a "
+        "date column is followed by a time-of-day column.",
         "- **Periods** (`type: period`): `202301`, `2023年1月`, `2023-1` land as `2023-01`.",
         "- The delivered text of a date or time also lands as `<target>__src` (`keep_original`).",
         "",

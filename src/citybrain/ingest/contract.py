@@ -35,6 +35,8 @@ OFFSET_PATTERN = r"^[+-]\d{2}:\d{2}$"
 #: the city's local time: timestamps land as Beijing time unless a contract says otherwise
 CITY_UTC_OFFSET = "+08:00"
 TIME_PARTS = ("year", "month", "day", "hour", "minute", "second")
+#: or a date column and a time-of-day column (日期 2024-03-05, 时间 07:00:00)
+DATE_TIME_PARTS = ("date", "time")
 _ZONE_NAMES = {"utc": "+00:00", "gmt": "+00:00", "z": "+00:00", "cst": "+08:00",
                "beijing": "+08:00", "asia/shanghai": "+08:00"}  # fmt: skip
 TARGET_PATTERN = r"^[a-z_][a-z0-9_]*$"
@@ -246,7 +248,9 @@ class ColumnMapping(_Model):
     combine: dict[str, str] | None = Field(
         None,
         description="a date or timestamp written over several delivered columns: part → column, "
-        "parts year, month, day (required), hour, minute, second; source may be left out",
+        "parts year, month, day (required), hour, minute, second — or date and time (a date "
+        "column and a time-of-day column, joined with a space and read by formats); source may "
+        "be left out",
     )
     default_year: int | None = Field(
         None, ge=1900, le=2200, description="year for dates whose formats write none (03月03日)"
@@ -274,7 +278,7 @@ class ColumnMapping(_Model):
     @classmethod
     def _source_list(cls, data: Any) -> Any:
         """``source: [YSL, YSL_M3]`` is ``source: YSL`` with ``alternates: [YSL_M3]``; with
-        ``combine`` and no source, the source is the year's column."""
+        ``combine`` and no source, the source is the year's (or the date's) column."""
         if isinstance(data, dict) and isinstance(data.get("source"), list):
             names = data["source"]
             if names and all(isinstance(n, str) for n in names):
@@ -282,8 +286,9 @@ class ColumnMapping(_Model):
                 data = {**data, "source": names[0], "alternates": rest}
         if isinstance(data, dict) and not data.get("source"):
             combine = data.get("combine")
-            if isinstance(combine, dict) and isinstance(combine.get("year"), str):
-                data = {**data, "source": combine["year"]}
+            first = combine.get("year", combine.get("date")) if isinstance(combine, dict) else None
+            if isinstance(first, str):
+                data = {**data, "source": first}
         return data
 
     @model_validator(mode="after")
@@ -304,12 +309,17 @@ class ColumnMapping(_Model):
     ) -> dict[str, str] | None:
         if value is None:
             return None
-        unknown = [k for k in value if k not in TIME_PARTS]
-        if unknown:
-            raise ValueError(f"unknown part {unknown[0]!r}; parts are {', '.join(TIME_PARTS)}")
-        missing = [k for k in TIME_PARTS[:3] if k not in value]
-        if missing:
-            raise ValueError(f"combine needs year, month and day; {missing[0]!r} is missing")
+        if set(value) & set(DATE_TIME_PARTS):
+            if set(value) != set(DATE_TIME_PARTS):
+                raise ValueError("combine takes date and time together, and nothing else")
+        else:
+            unknown = [k for k in value if k not in TIME_PARTS]
+            if unknown:
+                parts = ", ".join((*TIME_PARTS, *DATE_TIME_PARTS))
+                raise ValueError(f"unknown part {unknown[0]!r}; parts are {parts}")
+            missing = [k for k in TIME_PARTS[:3] if k not in value]
+            if missing:
+                raise ValueError(f"combine needs year, month and day; {missing[0]!r} is missing")
         if info.data.get("type") not in ("date", "timestamp"):
             raise ValueError("combine applies only to type date or timestamp")
         return value

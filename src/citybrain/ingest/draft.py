@@ -11,6 +11,7 @@ text with comments; ``source check`` then checks it against the same file.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -53,6 +54,7 @@ KIND_BY_SUFFIX = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".dat": "csv", ".
                   ".ndjson": "jsonl", ".json": "json", ".xlsx": "xlsx", ".xlsm": "xlsx",
                   ".parquet": "parquet"}  # fmt: skip
 MATCH_AT = 0.6
+TIME_OF_DAY_RE = r"^([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?$"
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -135,7 +137,7 @@ def draft_contract(
         for p in profiles:  # a number between 3 and 54 alone is no latitude: only a pair counts
             p.shape = None if p.shape in ("lon", "lat") else p.shape
     headerless = kind == "csv" and all(re.fullmatch(r"column_\d+", c) for c in columns)
-    combine = _time_parts(columns)
+    combine = _time_parts(columns, profiles)
     chosen, proposed = _choose(profiles, combine, standard)
     mapping = {p.name: proposed[p.name] for p in profiles if p.name in proposed}  # file order
     unmapped = [
@@ -162,7 +164,7 @@ def draft_contract(
 
 def _title_rows(sample: Path) -> int:
     """Title lines above a delimited file's header (高新区企业名录（2024年3月）): the first lines
-    at most half as wide as most lines of the sample."""
+    at most half as wide as most lines of the sample, and preamble lines of another width."""
     lines = read_sample(sample, 64 * 1024).decode("utf-8", "replace").splitlines()[:50]
     lines = [line for line in lines if line.strip()]
     if len(lines) < 3:
@@ -170,9 +172,20 @@ def _title_rows(sample: Path) -> int:
     delimiter = detect_delimiter(lines[1:])
     widths = [len(split_line(line, delimiter)) for line in lines]
     common = max(set(widths), key=widths.count)
-    titles = 0  # a title is at most half as wide (a header one short of trailing-comma rows is not)
-    while titles < len(widths) and widths[titles] * 2 <= common:
-        titles += 1
+
+    def fits(width: int) -> bool:  # as wide as the data, or a header one short of trailing commas
+        return common - 1 <= width <= common
+
+    titles = 0
+    while titles < len(widths):
+        width = widths[titles]
+        after = widths[titles + 1] if titles + 1 < len(widths) else common
+        # a title is at most half as wide; a preamble line of another width before another one
+        # (GPS loggers' .plt: "0,2,255,My Track,0,0,2,8421376" then "0") is not the header either
+        if width * 2 <= common or (not fits(width) and not fits(after)):
+            titles += 1
+        else:
+            break
     return titles
 
 
@@ -219,6 +232,8 @@ def _profile(name: str, column: pa.ChunkedArray) -> Profile:
                     break
             if profile.formats:
                 break
+    if profile.type == "string" and _all(present, TIME_OF_DAY_RE):
+        profile.type = "time_of_day"  # 07:00:00 beside a date column: the two make one time
     if profile.type == "string":
         for role, pattern in SHAPES.items():
             if _all(present, pattern):
@@ -235,15 +250,21 @@ def _has_leading_zero(values: pa.Array) -> bool:
     return bool(pc.any(pc.match_substring_regex(values, r"^[+-]?0\d")).as_py())
 
 
-def _time_parts(columns: list[str]) -> dict[str, str]:
-    """year / month / day (/ hour …) columns, if the file writes its time over several."""
+def _time_parts(columns: list[str], profiles: list[Profile]) -> dict[str, str]:
+    """year / month / day (/ hour …) columns by name, or a date column followed by a time-of-day
+    column by value (GPS loggers, 报警日期 + 报警时间), if the file writes its time over several."""
     found: dict[str, str] = {}
     for column in columns:
         key = normalise_name(column)
         for part, names in TIME_PART_NAMES.items():
             if key in names and part not in found:
                 found[part] = column
-    return found if all(p in found for p in TIME_PARTS[:3]) else {}
+    if all(p in found for p in TIME_PARTS[:3]):
+        return found
+    for date, time in itertools.pairwise(profiles):
+        if date.type == "date" and time.type == "time_of_day":
+            return {"date": date.name, "time": time.name}
+    return {}
 
 
 def name_score(delivered: str, column: StdColumn) -> float:
@@ -271,6 +292,8 @@ def _score(profile: Profile, column: StdColumn) -> float:
     if profile.shape is not None and profile.shape in (column.role, column.name):
         score = max(score, 0.65) + 0.2
     timed = profile.type in ("timestamp", "date")
+    if timed and column.role == "event_time":  # an unnamed time column is when the record happened
+        score = max(score, MATCH_AT - 0.15)
     if column.type in ("timestamp", "date"):
         score += 0.15 if timed else -0.3  # a time column is mapped only to values that are times
     elif column.type in ("float64", "int64") and profile.type not in ("int64", "float64"):
@@ -314,6 +337,11 @@ def _choose(
     for table in candidates:
         event = _event_column(table) if combine else None
         mapping = _assign(usable, table, {event} if event else set())
+        if not standard and not any(
+            table.column(t).role != "event_time" or name_score(d, table.column(t)) >= MATCH_AT
+            for d, t in mapping.items()
+        ):
+            mapping = {}  # a time alone, unnamed, says nothing of which table the file is
         score = sum(_score(by_name[d], table.column(t)) for d, t in mapping.items())
         score += 1.0 if event else 0.0
         if score > best[0] or (standard and best[1] is None):
@@ -354,6 +382,9 @@ def _yaml(
     if combine and table is not None and (event := _event_column(table)):
         parts = ", ".join(f"{k}: {q(v)}" for k, v in combine.items())
         lines += [f"    - target: {event}", "      type: timestamp", f"      combine: {{{parts}}}"]
+        if "date" in combine and (date_formats := by_name[combine["date"]].formats):
+            seconds = ":%S" if str(by_name[combine["time"]].example).count(":") == 2 else ""
+            lines.append(f"      formats: [{q(f'{date_formats[0]} %H:%M{seconds}')}]")
     for delivered, target in mapping.items():
         p = by_name[delivered]
         column = table.column(target) if table else None

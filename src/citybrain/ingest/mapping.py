@@ -26,6 +26,7 @@ from citybrain.core.errors import UserError
 from citybrain.ingest.connectors.base import INTERNAL, LINE, REASON, ROW, text_table
 from citybrain.ingest.contract import (
     CITY_UTC_OFFSET,
+    DATE_TIME_PARTS,
     TIME_PARTS,
     ColumnMapping,
     Mapping,
@@ -396,12 +397,14 @@ def _combined(
 ) -> tuple[Column, Column] | None:
     """The parts of a time written over several columns, joined as ISO text (2024-03-05 07:00:00)
     — numbers as integers (7.0 → 07), null markers null, null if a part is — and where any part
-    has a value. Hour, minute and second not named are 00. None when a part's column is not
-    delivered."""
+    has a value. Hour, minute and second not named are 00. A date and a time-of-day column are
+    joined with a space. None when a part's column is not delivered."""
     assert col.combine is not None
     texts = []
     any_part: Column = pa.array(np.zeros(chunk.num_rows, bool))
-    for part in TIME_PARTS:
+    # 日期 + 时间: the two texts with a space between, read by the formats; or year, month …
+    parts = DATE_TIME_PARTS if "date" in col.combine else TIME_PARTS
+    for part in parts:
         name = col.combine.get(part)
         if name is None:
             if part in ("hour", "minute", "second") and col.type == "timestamp":
@@ -412,9 +415,13 @@ def _combined(
         value = chunk.column(name)
         if not _is_text(plan.delivered[name]):
             value = pc.cast(value, pa.string())
-        value = pc.replace_substring_regex(_normalise(value, plan.mapping), r"\.0*$", "")
+        value = _normalise(value, plan.mapping)
+        if part in TIME_PARTS:  # a number part: 7.0 → 07
+            value = pc.replace_substring_regex(value, r"\.0*$", "")
         any_part = pc.or_(any_part, pc.is_valid(value))
-        if part != "year":
+        if part == "time":
+            value = pc.binary_join_element_wise(pa.scalar(" "), value, "")
+        elif part not in ("year", "date"):
             value = pc.utf8_lpad(value, width=2, padding="0")
             value = pc.binary_join_element_wise(pa.scalar(_PART_FORMAT[part][0]), value, "")
         texts.append(value)

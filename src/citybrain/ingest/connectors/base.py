@@ -96,6 +96,24 @@ class StreamReader(Protocol):
     def notes(self) -> list[str]: ...  # warnings for the manifest, e.g. pages retried
 
 
+def header_names(cells: list[str | None]) -> list[str]:
+    """Column names from a header row: a blank cell is named by its position (``column_3``) and a
+    repeated name gets its occurrence (``备注``, ``备注_3`` when ``备注_2`` is delivered too), so
+    every delivered column can be mapped by name and none is lost to its twin."""
+    written = [(cell or "").strip() or f"column_{i + 1}" for i, cell in enumerate(cells)]
+    taken = set(written)  # names delivered later are kept as they are
+    names: list[str] = []
+    used: set[str] = set()
+    for name in written:
+        unique, n = name, 1
+        while unique in used or (unique != name and unique in taken):
+            n += 1
+            unique = f"{name}_{n}"
+        used.add(unique)
+        names.append(unique)
+    return names
+
+
 def source_watermark_column(contract: SourceContract) -> str | None:
     """The delivered column behind an incremental contract's watermark (a target column name)."""
     if contract.refresh.mode != "incremental":

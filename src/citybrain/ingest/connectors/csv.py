@@ -28,6 +28,7 @@ from citybrain.ingest.connectors.base import (
     Chunk,
     Reject,
     SourceUnreadable,
+    header_names,
     with_positions,
 )
 from citybrain.ingest.connectors.sniff import (
@@ -111,7 +112,7 @@ class CsvReader:
             self.columns = names or [f"column_{i + 1}" for i in range(width)]
             skip_lines = options.skip_rows
         else:
-            self.columns = [c or f"column_{i + 1}" for i, c in enumerate(rows[header_at])]
+            self.columns = header_names(list(rows[header_at]))
             skip_lines = options.skip_rows + header_at + 1
         self._first_line = skip_lines + 1
         self._data_offset = self._bom + _offset_after_lines(sample[self._bom :], skip_lines)

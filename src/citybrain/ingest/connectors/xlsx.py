@@ -14,6 +14,7 @@ from citybrain.ingest.connectors.base import (
     Chunk,
     Reject,
     SourceUnreadable,
+    header_names,
     python_text,
     with_positions,
 )
@@ -67,7 +68,7 @@ class XlsxReader:
         cells = [python_text(c) for c in head[self._header_index]]
         while cells and not cells[-1]:
             cells.pop()
-        self.columns = [(c or f"column_{i + 1}").strip() for i, c in enumerate(cells)]
+        self.columns = header_names(cells)
 
     def chunks(self) -> Iterator[Chunk]:
         width = len(self.columns)
