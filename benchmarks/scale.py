@@ -17,6 +17,16 @@ The targets of issue 25 are judged from the figures: cost per record no worse th
 sizes, the city (1.23 B records) in under an hour with peak RSS under 16 GiB — extrapolated
 linearly from the largest size run here, and the JSON names the step that holds it back.
 
+``--engine`` runs the same pipeline on DuckDB (the default), on Spark ``local[2]`` or on a Spark
+standalone cluster (a master and one worker started on loopback from PySpark's own scripts,
+`citybrain.core.engine.spark_standalone`), by the workspace's configuration alone; the ops
+database stays SQLite. ``--compare`` takes an earlier DuckDB JSON of the same sizes and adds the
+time ratio per size and per step family. ``--sim`` reuses a generated city (one size only), and
+``--timeout`` stops a run that would not end in time: the steps it finished are still reported::
+
+    uv run python benchmarks/scale.py --sizes 10M --engine spark-local --sim /tmp/w/10M/sim \
+        --compare /tmp/scale-10M.json --out /tmp/scale-10M-spark-local.json
+
 After the full run, each size gets 1 % new data — a new delivery of the largest multi-file Parquet
 source (copies of its latest rows, so the load is new and its records are real ones) — and a
 second ``citybrain run``, the nightly incremental run, is timed beside the full one: which steps
@@ -30,6 +40,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -43,9 +54,12 @@ from typing import Any
 import psutil
 import yaml
 
+from citybrain.core.engine.spark_standalone import SparkCluster
+
 CITY_RECORDS = 1_230_000_000
 FILE_KINDS = {"csv", "xlsx", "jsonl", "json", "parquet", "sql"}
 SUFFIXES = {"K": 1_000, "M": 1_000_000, "B": 1_000_000_000}
+ENGINES = ("duckdb", "spark-local", "spark-cluster")
 
 
 def parse_size(text: str) -> tuple[str, int | None]:
@@ -61,8 +75,10 @@ def parse_size(text: str) -> tuple[str, int | None]:
 class TreeSampler:
     """Peak resident memory of a process and all its children, sampled every ``every`` s."""
 
-    def __init__(self, pid: int, every: float = 0.25) -> None:
+    def __init__(self, pid: int, every: float = 0.25, extra: tuple[int, ...] = ()) -> None:
         self.root = psutil.Process(pid)
+        #: more process trees counted in (a Spark cluster's daemons and their executors)
+        self.extra = [psutil.Process(p) for p in extra]
         self.every = every
         self.peak = 0
         self._stop = threading.Event()
@@ -82,6 +98,11 @@ class TreeSampler:
                 procs = [self.root, *self.root.children(recursive=True)]
             except psutil.NoSuchProcess:
                 return
+            for other in self.extra:
+                try:
+                    procs += [other, *other.children(recursive=True)]
+                except psutil.NoSuchProcess:
+                    continue
             total = 0
             for proc in procs:
                 try:
@@ -99,19 +120,45 @@ def disk(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
 
 
-def prepare(size: str, records: int | None, base: str, work: Path, seed: int) -> dict[str, Any]:
+def engine_config(text: str, engine: str, master: str, memory: str) -> str:
+    """``citybrain.toml`` as `workspace init` wrote it, pointed at ``engine``."""
+    if engine == "duckdb":
+        return text
+    conf = (
+        {"spark.driver.memory": memory}
+        if engine == "spark-local"
+        else {"spark.driver.memory": "3g", "spark.executor.memory": memory}
+    )
+    table = ", ".join(f'"{k}" = "{v}"' for k, v in conf.items())
+    out = text.replace('kind = "duckdb"', 'kind = "spark"', 1)
+    out = out.replace('master = "local[*]"', f'master = "{master}"\nconf = {{ {table} }}', 1)
+    if out.count('kind = "spark"') != 1 or f'master = "{master}"' not in out:
+        raise SystemExit("citybrain.toml is not as `workspace init` writes it: cannot set engine")
+    return out
+
+
+def prepare(
+    size: str, records: int | None, base: str, work: Path, seed: int, *,
+    sim_from: Path | None = None, engine: str = "duckdb", master: str = "", memory: str = "6g",
+) -> dict[str, Any]:  # fmt: skip
+    from citybrain.core.config import CONFIG_FILE
     from citybrain.core.workspace import Workspace
     from citybrain.ingest.simsources import write_sim_sources
     from citybrain.sim.generate import generate
 
-    sim, ws = work / "sim", work / "ws"
+    sim, ws = sim_from or work / "sim", work / "ws"
     started = time.perf_counter()
-    if records is None:
+    if sim_from is not None:
+        pass  # generated earlier: not timed again
+    elif records is None:
         generate(size, seed, sim)
     else:
         generate(base, seed, sim, records=records)
-    generated = time.perf_counter() - started
+    generated = None if sim_from else time.perf_counter() - started
     workspace = Workspace.init(ws)
+    config = workspace.root / CONFIG_FILE
+    config.write_text(engine_config(config.read_text("utf-8"), engine, master, memory), "utf-8")
+    Workspace.open(workspace.root)  # the edited file still loads
     write_sim_sources(workspace.root / "sources", sim)
     left_out, files = [], []
     for contract in sorted((workspace.root / "sources").glob("*.yaml")):
@@ -125,7 +172,8 @@ def prepare(size: str, records: int | None, base: str, work: Path, seed: int) ->
     return {
         "workspace": workspace.root,
         "sim": sim,
-        "generate_seconds": round(generated, 1),
+        "generate_seconds": None if generated is None else round(generated, 1),
+        "city_reused_from": str(sim_from) if sim_from else None,
         "sim_bytes": disk(sim),
         "left_out_sources": left_out,
         "files": files,
@@ -143,13 +191,26 @@ def floor(files: list[Path]) -> dict[str, Any]:
     return {"seconds": round(time.perf_counter() - started, 2), "bytes": total, "files": len(files)}
 
 
-def run_pipeline(workspace: Path) -> dict[str, Any]:
+def run_pipeline(
+    workspace: Path, timeout: float | None = None, extra_pids: tuple[int, ...] = ()
+) -> dict[str, Any]:
     command = [sys.executable, "-m", "citybrain", "-w", str(workspace), "run"]
-    env = {**os.environ, "COLUMNS": "200"}
+    env = {**os.environ, "COLUMNS": "200", "PYSPARK_PYTHON": sys.executable}
     started = time.perf_counter()
+    timed_out = False
     with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True) as proc, TreeSampler(proc.pid) as tree:  # fmt: skip
-        out, err = proc.communicate()
+                          text=True, start_new_session=True) as proc, \
+            TreeSampler(proc.pid, extra=extra_pids) as tree:  # fmt: skip
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True  # the run and what it started (a local Spark JVM) end together
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                out, err = proc.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                out, err = proc.communicate()
     wall = time.perf_counter() - started
     runs = subprocess.run(
         [sys.executable, "-m", "citybrain", "-w", str(workspace), "runs", "-n", "1", "--json"],
@@ -158,7 +219,8 @@ def run_pipeline(workspace: Path) -> dict[str, Any]:
     (run,) = json.loads(runs)
     return {
         "exit_code": proc.returncode,
-        "status": run["status"],
+        "timed_out_after_seconds": timeout if timed_out else None,
+        "status": f"stopped after {timeout} s ({run['status']})" if timed_out else run["status"],
         "error": run["error_message"] or (err.strip().splitlines() or [""])[-1]
         if proc.returncode
         else run["error_message"],
@@ -212,16 +274,76 @@ def by_family(steps: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return families
 
 
-def measure(size: str, records: int | None, base: str, work: Path, seed: int) -> dict[str, Any]:
-    prepared = prepare(size, records, base, work, seed)
+def set_aside(sim: Path, work: Path) -> list[tuple[Path, Path]]:
+    """Move an earlier run's new delivery (``*zz-incremental*``) out of a reused city, so that
+    this run reads the same files the earlier full run read; `put_back` restores them."""
+    moved = []
+    for path in sorted(sim.rglob("*zz-incremental*")):
+        target = work / "set-aside" / path.relative_to(sim)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(path, target)
+        moved.append((path, target))
+    return moved
+
+
+def put_back(moved: list[tuple[Path, Path]]) -> None:
+    for original, target in moved:
+        shutil.move(target, original)
+
+
+def measure(
+    size: str, records: int | None, base: str, work: Path, seed: int, *,
+    engine: str = "duckdb", sim_from: Path | None = None, memory: str = "6g",
+    timeout: float | None = None, incremental_run: bool = True,
+) -> dict[str, Any]:  # fmt: skip
+    moved = set_aside(sim_from, work) if sim_from else []
+    cluster = None
+    try:
+        master = "local[2]"
+        if engine == "spark-cluster":
+            cluster = SparkCluster(work / "spark-cluster", cores=2, memory=memory)
+            cluster.base.mkdir(parents=True, exist_ok=True)
+            started = time.perf_counter()
+            cluster.start()
+            print(f"{size}: Spark cluster {cluster.master} up in "
+                  f"{time.perf_counter() - started:.0f} s", flush=True)  # fmt: skip
+            master = cluster.master
+        result = _measure(
+            size, records, base, work, seed, engine=engine, sim_from=sim_from, master=master,
+            memory=memory, timeout=timeout, incremental_run=incremental_run, cluster=cluster,
+        )  # fmt: skip
+    finally:
+        if cluster is not None:
+            cluster.stop()
+        put_back(moved)
+    result["set_aside_from_reused_city"] = [str(original) for original, _ in moved]
+    return result
+
+
+def _measure(
+    size: str, records: int | None, base: str, work: Path, seed: int, *, engine: str,
+    sim_from: Path | None, master: str, memory: str, timeout: float | None,
+    incremental_run: bool, cluster: SparkCluster | None,
+) -> dict[str, Any]:  # fmt: skip
+    prepared = prepare(
+        size, records, base, work, seed, sim_from=sim_from, engine=engine, master=master,
+        memory=memory,
+    )  # fmt: skip
     workspace = prepared.pop("workspace")
     prepared.pop("sim")
     bare = floor(prepared.pop("files"))
-    pipeline = run_pipeline(workspace)
+    daemons = tuple(p.pid for p in cluster.processes) if cluster else ()
+    pipeline = run_pipeline(workspace, timeout, daemons)
+    if cluster is not None:
+        pipeline["cluster_finished_apps"] = cluster.finished_apps()
     families = by_family(pipeline["steps"])
     read = families.get("ingest", {}).get("rows_in", 0)
+    if not incremental_run or pipeline["exit_code"] != 0:
+        why = "not asked (--no-incremental)" if not incremental_run else "the full run failed"
+        return _result(size, engine, master, read, prepared, bare, pipeline, families,
+                       {"note": why}, workspace)  # fmt: skip
     delivered = deliver_one_percent(workspace, read)
-    again = run_pipeline(workspace)
+    again = run_pipeline(workspace, timeout, daemons)
     skipped = [s["name"] for s in again["steps"] if "unchanged since run" in (s["summary"] or "")]
     incremental = {
         "new_delivery": delivered,
@@ -233,9 +355,20 @@ def measure(size: str, records: int | None, base: str, work: Path, seed: int) ->
                             if s["name"] not in skipped},
     }  # fmt: skip
     incremental["under_5_percent"] = incremental["share_of_full_run"] < 0.05
+    return _result(size, engine, master, read, prepared, bare, pipeline, families, incremental,
+                   workspace)  # fmt: skip
+
+
+def _result(
+    size: str, engine: str, master: str, read: int, prepared: dict[str, Any],
+    bare: dict[str, Any], pipeline: dict[str, Any], families: dict[str, dict[str, Any]],
+    incremental: dict[str, Any], workspace: Path,
+) -> dict[str, Any]:  # fmt: skip
     lake = workspace  # the default lake is the workspace folder
     result: dict[str, Any] = {
         "size": size,
+        "engine": engine,
+        "master": master if engine != "duckdb" else None,
         "records_read": read,
         **prepared,
         "floor": bare,
@@ -262,6 +395,9 @@ def measure(size: str, records: int | None, base: str, work: Path, seed: int) ->
 def judge(results: list[dict[str, Any]]) -> dict[str, Any]:
     """The issue's targets, from the largest size run (linear extrapolation to the city)."""
     failed = [r["size"] for r in results if r["pipeline"]["exit_code"] != 0]
+    if any(r["engine"] != "duckdb" for r in results):
+        return {"note": "the issue's targets are judged on DuckDB; see ratio_to_duckdb",
+                "failed_sizes": failed}  # fmt: skip
     done = [r for r in results if r.get("records_read") and r["size"] not in failed]
     if not done:
         return {"note": "no size ran the whole pipeline", "failed_sizes": failed}
@@ -283,9 +419,9 @@ def judge(results: list[dict[str, Any]]) -> dict[str, Any]:
         "note": "memory cannot be extrapolated linearly; only a run at the city size answers the "
         "16 GiB target",
         "failed_sizes": failed,
-        "incremental_share_of_full_run": largest["incremental"]["share_of_full_run"],
-        "incremental_under_5_percent": largest["incremental"]["under_5_percent"],
-        "incremental_steps_run": largest["incremental"]["steps_run"],
+        "incremental_share_of_full_run": largest["incremental"].get("share_of_full_run"),
+        "incremental_under_5_percent": largest["incremental"].get("under_5_percent"),
+        "incremental_steps_run": largest["incremental"].get("steps_run"),
     }
     if len(done) >= 2:
         small, big = sorted(done, key=lambda r: r["records_read"])[:: len(done) - 1]
@@ -294,6 +430,30 @@ def judge(results: list[dict[str, Any]]) -> dict[str, Any]:
         verdict["cost_per_record_ratio_largest_to_smallest"] = round(per_big / per_small, 3)
         verdict["no_worse_than_linear"] = per_big <= per_small * 1.1
     return verdict
+
+
+def ratio_to(results: list[dict[str, Any]], earlier: Path) -> dict[str, Any]:
+    """Per size: this run's time over an earlier DuckDB run's, whole and per step family."""
+    reference = {r["size"]: r for r in json.loads(earlier.read_text("utf-8"))["sizes"]}
+    ratios: dict[str, Any] = {"reference": str(earlier)}
+    for result in results:
+        duck = reference.get(result["size"])
+        if duck is None or duck.get("engine", "duckdb") != "duckdb":
+            continue
+        per_step = {
+            name: round(fam["seconds"] / duck["steps"][name]["seconds"], 2)
+            for name, fam in result["steps"].items()
+            if duck["steps"].get(name, {}).get("seconds")
+        }
+        ratios[result["size"]] = {
+            "whole_run": round(
+                result["pipeline"]["wall_seconds"] / duck["pipeline"]["wall_seconds"], 2
+            ),
+            "whole_run_complete": result["pipeline"]["exit_code"] == 0,
+            "per_step_family": per_step,
+            "same_records_read": result["records_read"] == duck["records_read"],
+        }
+    return ratios
 
 
 def machine() -> dict[str, Any]:
@@ -320,16 +480,45 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=None, help="work folder (default: a temp)")
     parser.add_argument("--keep", action="store_true", help="keep each size's city and workspace")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/scale.json"))
+    parser.add_argument("--engine", choices=ENGINES, default="duckdb")
+    parser.add_argument(
+        "--spark-memory",
+        default="6g",
+        help="Spark local: driver memory; cluster: worker and executor memory",
+    )
+    parser.add_argument(
+        "--sim", type=Path, default=None, help="reuse this generated city (one size only)"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=None, help="stop a pipeline run after this many seconds"
+    )
+    parser.add_argument(
+        "--no-incremental", action="store_true", help="skip the second run with 1 %% new data"
+    )
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        default=None,
+        help="an earlier DuckDB JSON of the same sizes: add time ratios",
+    )
     args = parser.parse_args()
+    if args.sim is not None and "," in args.sizes:
+        parser.error("--sim reuses one generated city: give one size")
     root = args.work or Path(tempfile.mkdtemp(prefix="citybrain-scale-"))
     results = []
     for text in args.sizes.split(","):
         size, records = parse_size(text.strip())
         work = root / size
+        if args.sim is not None and args.sim.resolve().is_relative_to(work.resolve()):
+            parser.error(f"--sim {args.sim} lies in the work folder {work}, which is emptied")
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         print(f"{size}: generating and running the pipeline in {work}", flush=True)
-        result = measure(size, records, args.base, work, args.seed)
+        result = measure(
+            size, records, args.base, work, args.seed, engine=args.engine, sim_from=args.sim,
+            memory=args.spark_memory, timeout=args.timeout,
+            incremental_run=not args.no_incremental,
+        )  # fmt: skip
         results.append(result)
         print(
             f"{size}: {result['pipeline']['status']}, {result['records_read']:,} records, "
@@ -340,26 +529,33 @@ def main() -> None:
             flush=True,
         )
         again = result["incremental"]
-        print(
-            f"{size}: incremental run after {again['new_delivery'].get('rows', 0):,} new rows: "
-            f"{again['status']}, {again['wall_seconds']} s = {again['share_of_full_run']:.1%} of "
-            f"the full run; {len(again['steps_skipped'])} steps skipped, ran: "
-            + ", ".join(again["steps_run"]),
-            flush=True,
-        )
+        if "note" in again:
+            print(f"{size}: no incremental run: {again['note']}", flush=True)
+        else:
+            rows, share = again["new_delivery"].get("rows", 0), again["share_of_full_run"]
+            skipped = len(again["steps_skipped"])
+            print(
+                f"{size}: incremental run after {rows:,} new rows: {again['status']}, "
+                f"{again['wall_seconds']} s = {share:.1%} of the full run; "
+                f"{skipped} steps skipped, ran: " + ", ".join(again["steps_run"]),
+                flush=True,
+            )
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     report = {
         "benchmark": "scale",
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
-        "engine": "duckdb",
+        "engine": args.engine,
         "sizes": results,
         "targets": judge(results),
     }
+    if args.compare is not None:
+        report["ratio_to_duckdb"] = ratio_to(results, args.compare)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2, default=str) + "\n")
-    print(json.dumps(report["targets"], indent=2))
+    print(json.dumps({k: report[k] for k in ("targets", "ratio_to_duckdb") if k in report},
+                     indent=2))  # fmt: skip
 
 
 if __name__ == "__main__":
