@@ -336,6 +336,11 @@ STD_TABLES: dict[str, StdTable] = {
             _c("invested", "float64", role="measure", zh="累计完成投资(亿元)"),
             _c("milestone", role="code", zh="当前节点"),
             _c("reported_delayed", "bool", zh="是否滞后"),
+            _c("planned_completion", "date", zh="计划竣工"),
+            _c("milestone_planned", "date", zh="节点计划完成日期"),
+            _c("milestone_expected", "date", zh="节点预计完成日期"),
+            _c("last_milestone_planned", "date", zh="上一节点计划完成日期"),
+            _c("last_milestone_done", "date", zh="上一节点实际完成日期"),
         )),
         StdTable("economic_indicator", "经济指标", "economic indicators", "city", (
             _c("period", role="period", zh="指标期"),

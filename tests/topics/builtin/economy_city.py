@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 from citybrain.core import Workspace
 from citybrain.core.catalog import Catalog, ColumnInfo, DatasetSpec
+from citybrain.topics.builtin.major_projects.topic import SCHEDULE_COLUMNS
 
 FIRST_YEAR = 2024
 SEASON = np.array([1.3, 1.35, 0.85, 0.9, 1.0, 0.8, 0.75, 0.8, 0.95, 1.2, 1.0, 1.25])
@@ -277,6 +278,8 @@ def _projects(rng: np.random.Generator, months: int) -> tuple[pa.Table, pa.Table
             "invested": np.round(10.0 * actual[p_i, m_i], 2),
             "milestone": stage,
             "reported_delayed": np.zeros(p_i.size, bool),
+            # a department's export without the schedule's dates: standardise leaves them null
+            **{c: pa.nulls(p_i.size, pa.date32()) for c in SCHEDULE_COLUMNS},
         }
     )
     truth = pa.table(

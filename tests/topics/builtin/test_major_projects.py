@@ -5,6 +5,7 @@ enterprise warnings beside them."""
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import numpy as np
 import pyarrow as pa
@@ -19,7 +20,8 @@ from citybrain.topics.builtin.economic_operation import EconomicOperation
 from citybrain.topics.builtin.economic_operation.topic import INDICATORS_TABLE
 from citybrain.topics.builtin.enterprise_warning import EnterpriseWarning
 from citybrain.topics.builtin.major_projects import MajorProjects
-from citybrain.topics.builtin.major_projects.delays import find_delays
+from citybrain.topics.builtin.major_projects.delays import Schedule, find_delays, schedule_lag
+from citybrain.topics.builtin.major_projects.topic import date_months
 from citybrain.topics.runner import latest_findings, run_topic
 from topics.builtin.economy_city import (  # type: ignore[import-not-found]
     EconomyCity,
@@ -61,6 +63,54 @@ def test_a_wrong_reading_makes_no_delay_and_does_not_move_a_real_one() -> None:
     assert found.break_month[2:].tolist() == [10, 10]
     assert found.days_late[3] == pytest.approx(found.days_late[2], abs=3.0)
     assert found.days_late[3] == pytest.approx(8 * 30.44, abs=6.0)
+
+
+def test_the_schedule_dates_give_the_days_late_without_reading_noise() -> None:
+    # start 0, 20 months; project 0 halves its pace at month 10 (nodes at 25/50/75/100 %),
+    # project 1 keeps to plan, project 2 was slow before its first report and has one point
+    rows, months, planned, expected, last_p, last_d = [], [], [], [], [], []
+    for p, slowed in ((0, 10), (1, 99)):
+        for m in range(16):
+            node = min(m // 5 + 1, 4) if m < slowed else 3
+            end = node * 5.0
+            rows.append(p)
+            months.append(m)
+            planned.append(end)
+            expected.append(10 + (node / 4 - 0.5) * 20 / 0.5 if m >= slowed else end)
+            last_p.append(end - 5.0)
+            last_d.append(end - 5.0)
+    rows += [2, 2]
+    months += [14, 15]
+    planned += [15.0, 15.0]
+    expected += [18.0, 18.0]
+    last_p += [10.0, 10.0]
+    last_d += [10.0, 10.0]
+    f = np.array
+    found = schedule_lag(
+        Schedule(
+            row=f(rows),
+            month=f(months, float),
+            completion=np.full(len(rows), 20.0),
+            node_planned=f(planned),
+            node_expected=f(expected),
+            last_planned=f(last_p),
+            last_done=f(last_d),
+        ),
+        3,
+    )
+    # at month 15 project 0 is at 0.5 + 5/20 * 0.5 = 0.625, which the plan reached at 12.5
+    assert found.days_late[0] == pytest.approx(2.5 * 30.44)
+    assert found.slip[0] == pytest.approx(0.5)
+    assert found.break_month[0] == 10
+    assert found.days_late[1] == 0.0
+    assert np.isnan(found.days_late[2])  # the progress fit decides
+
+
+def test_dates_are_read_as_fractional_months() -> None:
+    dates = pa.array([date(2023, 7, 1), date(2023, 7, 16), None], pa.date32())
+    got = date_months(dates)
+    assert got[:2] == pytest.approx([2023 * 12 + 6, 2023 * 12 + 6 + 15 / 31])
+    assert np.isnan(got[2])
 
 
 @pytest.mark.duckdb

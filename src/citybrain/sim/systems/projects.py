@@ -1,6 +1,14 @@
 """发改 重大项目 — monthly progress reports of the zone's major projects (XLSX, one sheet per year).
 Some projects slip (funding, land, approvals, construction); their self-reported "behind
-schedule" flag often says 否 anyway. The truth has the real delay and its cause."""
+schedule" flag often says 否 anyway. The truth has the real delay and its cause.
+
+Each report also carries what a 重大项目 schedule (进度计划) carries: the planned completion
+(计划竣工), the current node's planned date and the schedule's own expected date for it
+(预计完成日期: the current pace carried forward; the plan until the project has slowed; empty
+once the node can no longer be reached), and the planned and actual dates of the last node
+reached. Nodes are the quarters of the works: 开工 ends at 25 %, 主体施工 at 50 %, 主体完工 at
+75 %, 竣工验收 at completion; 前期 ends at the planned start. A slowed project stops at its
+planned completion (the truth's model), so its later nodes have no expected date."""
 
 from __future__ import annotations
 
@@ -10,6 +18,7 @@ import pyarrow as pa
 from citybrain.sim.formats import Sheet, write_xlsx
 from citybrain.sim.ids import concat, padded, pick
 from citybrain.sim.systems.base import SystemContext
+from citybrain.sim.world import World
 
 SYSTEM = "major_projects"
 _KINDS = [
@@ -75,13 +84,17 @@ def build(ctx: SystemContext) -> None:
     planned = np.clip(elapsed / dur[:, None], 0, 1)
     late = delayed[:, None] & (m[None, :] >= dfrom[:, None])
     before = np.clip((dfrom - start) / dur, 0, 1)[:, None]
-    actual = np.where(late, before + (planned - before) * slip[:, None], planned)
-    actual = np.clip(actual + rng.normal(0, 0.01, actual.shape) * (planned > 0), 0, 1)
+    true_actual = np.where(late, before + (planned - before) * slip[:, None], planned)
+    actual = np.clip(true_actual + rng.normal(0, 0.01, true_actual.shape) * (planned > 0), 0, 1)
     report = elapsed >= -2  # reports begin two months before the planned start
     p_i, m_i = np.nonzero(report)
     k = p_i.size
     e = w.ent.table
-    stage = np.minimum((actual[p_i, m_i] * 4 + (elapsed[p_i, m_i] >= 0)).astype(np.int64), 4)
+    # the node reached is a fact, not the estimated 形象进度: stages follow the true progress
+    stage = np.minimum(
+        (true_actual[p_i, m_i] * 4 + 1e-9 + (elapsed[p_i, m_i] >= 0)).astype(np.int64), 4
+    )
+    schedule = _schedule(plan, stage, p_i, late[p_i, m_i])
     behind = planned[p_i, m_i] - actual[p_i, m_i] > 0.05
     says = np.where(behind & (rng.random(k) < 0.4), "是", "否")
     inv = plan["investment"].to_numpy()
@@ -108,6 +121,11 @@ def build(ctx: SystemContext) -> None:
             "累计完成投资(亿元)": np.round(inv[p_i] * actual[p_i, m_i], 2),
             "当前节点": pick(_STAGES, stage),
             "是否滞后": pa.array(says),
+            "计划竣工": _dates(w, (start + dur)[p_i].astype(np.float64)),
+            "节点计划完成日期": _dates(w, schedule["node_planned"]),
+            "节点预计完成日期": _dates(w, schedule["node_expected"]),
+            "上一节点计划完成日期": _dates(w, schedule["last_planned"]),
+            "上一节点实际完成日期": _dates(w, schedule["last_done"]),
         }
     )
     ctx.truth.link(
@@ -134,3 +152,57 @@ def build(ctx: SystemContext) -> None:
     ]
     ctx.count(SYSTEM, write_xlsx(ctx.dir(SYSTEM) / "重大项目进度月报.xlsx", sheets))
     _ = n
+
+
+def reached_at(plan: pa.Table, p_i: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """Month (fractional, the sim's month index) each project ``p_i`` truly reaches ``share``
+    of its works; NaN when it never does (a slowed project stops at its planned completion)."""
+    start = plan["start_month"].to_numpy()[p_i].astype(np.float64)
+    dur = plan["duration"].to_numpy()[p_i].astype(np.float64)
+    dfrom = plan["delay_from_month"].to_numpy()[p_i].astype(np.float64)
+    slip = plan["slip"].to_numpy()[p_i]
+    delayed = plan["delayed"].to_numpy()[p_i]
+    before = np.clip((dfrom - start) / dur, 0, 1)
+    on_plan = start + share * dur
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slowed = dfrom + (share - before) * dur / slip
+    out = np.where(delayed & (share > before), slowed, on_plan)
+    out = np.where(out - start > dur + 1e-9, np.nan, out)
+    result: np.ndarray = out
+    return result
+
+
+def _schedule(
+    plan: pa.Table, stage: np.ndarray, p_i: np.ndarray, late: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Per report: the current node's planned and expected dates, the last reached node's
+    planned and actual dates (months; NaN where there is none)."""
+    start = plan["start_month"].to_numpy()[p_i].astype(np.float64)
+    dur = plan["duration"].to_numpy()[p_i].astype(np.float64)
+    node = np.where(stage == 0, 0.0, stage / 4.0)  # share at which the current node ends
+    node_planned = start + node * dur
+    # the schedule forecasts the plan until the project has slowed, then its true pace
+    node_expected = np.where(late, reached_at(plan, p_i, node), node_planned)
+    prev = (stage - 1) / 4.0
+    has_prev = stage >= 1
+    last_planned = np.where(has_prev, start + np.maximum(prev, 0) * dur, np.nan)
+    last_done = np.where(has_prev, reached_at(plan, p_i, np.maximum(prev, 0)), np.nan)
+    return {
+        "node_planned": node_planned,
+        "node_expected": node_expected,
+        "last_planned": last_planned,
+        "last_done": last_done,
+    }
+
+
+def _dates(w: World, months: np.ndarray) -> pa.Array:
+    """Fractional month indexes → ``YYYY-MM-DD`` text: the month's first day plus the fraction
+    of that month's days (null where NaN)."""
+    base = w.month_starts[0].astype("datetime64[M]")
+    ok = np.isfinite(months)
+    whole = np.floor(np.where(ok, months, 0.0))
+    month = base + whole.astype(np.int64)
+    first = month.astype("datetime64[D]")
+    days_in = ((month + 1).astype("datetime64[D]") - first).astype(np.int64)
+    day = first + np.round((np.where(ok, months, 0.0) - whole) * days_in).astype(np.int64)
+    return pa.array(np.datetime_as_string(day, unit="D"), pa.string(), mask=~ok)

@@ -16,6 +16,17 @@ its month on, so one reading alone — which a break at the latest month would a
 — never makes a delay. On reports with Gaussian noise only the fit is the least-squares one.
 
 Loops run over candidate break months only, never over projects.
+
+When the reports carry the schedule (进度计划: the current node's planned date and the schedule's
+own expected date for it, the planned and actual dates of the last node reached, the planned
+completion), :func:`schedule_lag` reads the delay from those dates instead, which carry no
+reading noise: every node reached late and every node expected late is a point (date, days late
+there) on the project's lag line, and the first report whose expected date departs from the
+plan — after one that did not — is the point where the lag was zero. A line through those
+points gives the lag at the latest report; past its planned completion an unfinished project
+falls one more day behind per day. A project whose schedule has only one such point and no
+visible departure (it slowed before its first report), or none at all while off plan (it
+stopped short of its next node before its first report), keeps the progress fit.
 """
 
 from __future__ import annotations
@@ -134,3 +145,97 @@ def _last_seen(seen: NDArray[np.bool_]) -> NDArray[np.int64]:
     idx = np.where(seen, np.arange(t)[None, :], -1)
     out: NDArray[np.int64] = idx.max(axis=1) if t else np.full(seen.shape[0], -1, np.int64)
     return out
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Per report (months as fractional month indexes; NaN where the report leaves it empty)."""
+
+    row: NDArray[np.int64]  # the report's project (row of the board)
+    month: FloatArray  # the report's month
+    completion: FloatArray  # 计划竣工
+    node_planned: FloatArray  # 节点计划完成日期
+    node_expected: FloatArray  # 节点预计完成日期 (NaN: not expected to be reached)
+    last_planned: FloatArray  # 上一节点计划完成日期
+    last_done: FloatArray  # 上一节点实际完成日期
+
+
+def schedule_lag(s: Schedule, n: int, tol: float = 1.0 / DAYS_PER_MONTH) -> Delays:
+    """Per project, the months behind at its latest report read from the schedule's dates (NaN
+    in ``days_late`` where the schedule cannot tell); ``delayed`` is left False for the caller.
+
+    Vectorised over reports: sums per project by ``np.bincount``, no loop over projects.
+    """
+    r = s.row
+    planned_ok = np.isfinite(s.node_planned)
+    has = np.bincount(r, weights=planned_ok, minlength=n) > 0
+    late_node = s.node_expected - s.node_planned
+    reached_late = s.last_done - s.last_planned
+    ahead = np.isfinite(late_node) & (late_node > tol)
+    behind = np.isfinite(reached_late) & (reached_late > tol)
+    # departure: the first report whose schedule is off plan (late, or no longer reachable)
+    off = planned_ok & (ahead | ~np.isfinite(s.node_expected))
+    on = planned_ok & np.isfinite(late_node) & (late_node <= tol)
+    first_off = np.full(n, np.inf)
+    np.minimum.at(first_off, r[off], s.month[off])
+    first_on = np.full(n, np.inf)
+    np.minimum.at(first_on, r[on], s.month[on])
+    seen_start = np.isfinite(first_off) & (first_on < first_off)
+    t = np.concatenate([s.node_expected[ahead], s.last_done[behind], first_off[seen_start]])
+    lag = np.concatenate([late_node[ahead], reached_late[behind], np.zeros(seen_start.sum())])
+    who = np.concatenate([r[ahead], r[behind], np.flatnonzero(seen_start)])
+    k = np.bincount(who, minlength=n).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_mean = np.bincount(who, weights=t, minlength=n) / k
+        lag_mean = np.bincount(who, weights=lag, minlength=n) / k
+        dt = t - t_mean[who]
+        var = np.bincount(who, weights=dt * dt, minlength=n)
+        cov = np.bincount(who, weights=dt * (lag - lag_mean[who]), minlength=n)
+        rate = np.where(var > 1e-6, cov / var, np.nan)
+    now = np.full(n, -np.inf)
+    np.maximum.at(now, r, s.month)
+    completion = np.full(n, np.inf)
+    np.minimum.at(completion, r[np.isfinite(s.completion)], s.completion[np.isfinite(s.completion)])
+    until = np.minimum(now, completion)
+    months = lag_mean + rate * (until - t_mean) + np.maximum(now - completion, 0.0)
+    never_off = ~np.isfinite(first_off)
+    months = np.where((k == 0) & never_off, 0.0, months)  # a schedule never off plan: on plan
+    months = np.where(has, np.maximum(months, 0.0), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        start = t_mean - lag_mean / rate
+    fitted = np.isfinite(months) & (k > 0)
+    return Delays(
+        duration=np.full(n, np.nan),
+        delayed=np.zeros(n, bool),
+        days_late=months * DAYS_PER_MONTH,
+        break_month=np.where(fitted, np.floor(np.nan_to_num(start, nan=-1.0)), -1).astype(np.int64),
+        slip=np.where(fitted, np.clip(1.0 - np.nan_to_num(rate, nan=0.0), 0.0, 1.0), 1.0),
+        gap=np.zeros(n),
+        evidence=np.full(n, np.inf),
+    )
+
+
+def with_schedule(
+    fit: Delays,
+    sched: Delays,
+    duration: FloatArray,
+    elapsed_last: FloatArray,
+    min_days: float,
+) -> Delays:
+    """The progress fit, overridden by the schedule where the schedule can tell."""
+    use = np.isfinite(sched.days_late)
+    days = np.where(use, sched.days_late, fit.days_late)
+    delayed = np.where(use, days >= min_days, fit.delayed)
+    dur = np.where(use & np.isfinite(duration), duration, fit.duration)
+    behind = days / DAYS_PER_MONTH
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap = np.clip(np.minimum(elapsed_last, dur) - elapsed_last + behind, 0.0, None) / dur
+    return Delays(
+        duration=dur,
+        delayed=delayed,
+        days_late=np.where(delayed, days, 0.0),
+        break_month=np.where(delayed, np.where(use, sched.break_month, fit.break_month), -1),
+        slip=np.where(delayed, np.where(use, sched.slip, fit.slip), 1.0),
+        gap=np.where(delayed, np.where(use, np.nan_to_num(gap), fit.gap), 0.0),
+        evidence=np.where(use, sched.evidence, fit.evidence),
+    )

@@ -35,7 +35,14 @@ from citybrain.topics import (
     save_evaluation,
 )
 from citybrain.topics.builtin.enterprise_warning.features import month_index, month_label
-from citybrain.topics.builtin.major_projects.delays import DAYS_PER_MONTH, Delays, find_delays
+from citybrain.topics.builtin.major_projects.delays import (
+    DAYS_PER_MONTH,
+    Delays,
+    Schedule,
+    find_delays,
+    schedule_lag,
+    with_schedule,
+)
 
 CAUSES_ZH = {
     "approval_or_land": "前期审批或用地未落实",
@@ -48,6 +55,14 @@ CAUSES_EN = {
     "funding": "builder short of funds",
 }
 _EARLY_STAGES = ("前期", "开工")
+# the schedule's dates (进度计划), when the reports carry them
+SCHEDULE_COLUMNS = (
+    "planned_completion",
+    "milestone_planned",
+    "milestone_expected",
+    "last_milestone_planned",
+    "last_milestone_done",
+)
 
 
 class MajorProjectsParams(TopicParams):
@@ -87,7 +102,7 @@ class Board:
         self.latest = reports.take(pa.array(last))  # each project's latest report
         self.stage = np.full(shape, "", dtype=object)
         self.stage[row, col] = reports.column("milestone").to_numpy(zero_copy_only=False)
-        self.delays: Delays = find_delays(
+        fit = find_delays(
             self.start,
             self.months,
             self.planned,
@@ -96,11 +111,46 @@ class Board:
             min_evidence=params.min_evidence,
             min_days=params.min_days,
         )
+        self.from_schedule = np.zeros(len(ids), bool)
+        if all(c in reports.column_names for c in SCHEDULE_COLUMNS):
+            dates = {c: date_months(reports.column(c)) for c in SCHEDULE_COLUMNS}
+            schedule = Schedule(
+                row=row.astype(np.int64),
+                month=m.astype(np.float64),
+                completion=dates["planned_completion"],
+                node_planned=dates["milestone_planned"],
+                node_expected=dates["milestone_expected"],
+                last_planned=dates["last_milestone_planned"],
+                last_done=dates["last_milestone_done"],
+            )
+            sched = schedule_lag(schedule, len(ids))
+            completion = np.full(len(ids), np.nan)
+            ok = np.isfinite(schedule.completion)
+            completion[row[ok]] = schedule.completion[ok]
+            elapsed_last = (self.latest.column("m").to_numpy() - start).astype(np.float64)
+            fit = with_schedule(fit, sched, completion - start, elapsed_last, params.min_days)
+            self.from_schedule = np.isfinite(sched.days_late)
+        self.delays: Delays = fit
+
+
+def date_months(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Dates → fractional month indexes (``2023-07-16`` → 2023 * 12 + 6 + 15/31); NaN for null."""
+    days = pc.cast(values, pa.date32()).to_numpy(zero_copy_only=False).astype("datetime64[D]")
+    ok = ~np.isnat(days)
+    month = np.where(ok, days, np.datetime64("1970-01-01")).astype("datetime64[M]")
+    first = month.astype("datetime64[D]")
+    length = ((month + 1).astype("datetime64[D]") - first).astype(np.float64)
+    since = (np.where(ok, days, first) - first).astype(np.float64)
+    index = month.astype(np.int64).astype(np.float64) + 1970 * 12 + since / length
+    out: np.ndarray = np.where(ok, index, np.nan)
+    return out
 
 
 def load_reports(ctx: TopicContext) -> pa.Table:
     p = ctx.input("std.project_progress")
     p = p.filter(p.project_id.notnull() & p.period.notnull() & p.planned_start.notnull())
+    # the schedule's dates: older workspaces and departments' exports may lack them
+    dates = {c: p[c].cast("date") for c in SCHEDULE_COLUMNS if c in p.columns}
     expr = p.select(
         "project_id",
         "name",
@@ -113,6 +163,7 @@ def load_reports(ctx: TopicContext) -> pa.Table:
         actual_progress=p.actual_progress.cast("float64"),
         total_investment=p.total_investment.cast("float64"),
         invested=p.invested.cast("float64"),
+        **dates,
     ).order_by(["m", "project_id"])
     return ctx.engine.to_arrow(expr)
 
@@ -165,7 +216,8 @@ class MajorProjects(Topic):
         InputSpec(table="project_progress",
                   columns=("project_id", "name", "builder", "planned_start", "period",
                            "planned_progress", "actual_progress", "milestone",
-                           "reported_delayed", "total_investment", "invested")),
+                           "reported_delayed", "total_investment", "invested",
+                           *SCHEDULE_COLUMNS)),
         InputSpec(table="tax_declaration", columns=("name", "period", "revenue"), optional=True),
     )  # fmt: skip
 
