@@ -23,7 +23,7 @@ from citybrain.core.opsdb import connect, session, upgrade
 from citybrain.topics.findings import FINDINGS_SCHEMA
 from citybrain.topics.runner import findings_table_name
 from fixtures.browser import serve_in_thread
-from fixtures.tinycity import tiny_city
+from fixtures.tinycity import built_once, copy_workspace, shared_root, tiny_city
 from web.conftest import CITY, seed_findings, seed_register
 
 CLERK_OFFICE = "S01街道办"  # the demo clerk's department (create_demo_users, street S01)
@@ -141,6 +141,11 @@ def _evaluation(workspace: Workspace) -> None:
 def serve_pages_city(root: Path, *, pipeline: Path | None = None) -> Iterator[str]:
     """Serve the pages' city from ``root/ws``; with ``pipeline`` (a generated city's folder),
     that city taken through the pipeline's stages too."""
+    yield from serve_in_thread(create_app(build_pages_city(root, pipeline=pipeline)))
+
+
+def build_pages_city(root: Path, *, pipeline: Path | None = None) -> Workspace:
+    """The pages' city in ``root/ws`` (what ``serve_pages_city`` serves)."""
     workspace = Workspace.init(root / "ws", name=CITY)
     upgrade(workspace.ops_db_url)
     with session(connect(workspace.ops_db_url)) as db:
@@ -155,7 +160,7 @@ def serve_pages_city(root: Path, *, pipeline: Path | None = None) -> Iterator[st
     _open_cases(workspace)
     if pipeline is None:  # the pipeline's city has enterprises of its own
         _enterprise(workspace)
-    yield from serve_in_thread(create_app(workspace))
+    return workspace
 
 
 #: the city ``full_city`` built in this worker: each test module that imports the fixture makes a
@@ -165,14 +170,20 @@ _BUILT: list[FullCity] = []
 
 @pytest.fixture(scope="session")
 def full_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FullCity]:
-    """One pipeline-built city per test worker, shared by the entity and governance tests."""
+    """One pipeline-built city per test run (built by the first worker to ask, under a lock),
+    served from a copy of its own by each test worker, shared by the entity and governance
+    tests (the pages write: audit rows, unmasking, case notes)."""
     if _BUILT:
         yield _BUILT[0]
         return
-    root = tmp_path_factory.mktemp("full-city")
-    served = serve_pages_city(root, pipeline=tiny_city(tmp_path_factory, 7))
+    city = tiny_city(tmp_path_factory, 7)
+    built = built_once(
+        shared_root(tmp_path_factory) / "shared-full-city",
+        lambda out: build_pages_city(out, pipeline=city),
+    )
+    workspace = copy_workspace(built / "ws", tmp_path_factory.mktemp("full-city") / "ws")
+    served = serve_in_thread(create_app(workspace))
     url = next(served)
-    workspace = Workspace.open(root / "ws")
     with workspace.engine() as engine:
         firm = engine.to_arrow(engine.table("base", "enterprise").select("uscc").limit(1))
         dwellings = engine.table("base", "dwelling")
