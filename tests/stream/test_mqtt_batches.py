@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import struct
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 from citybrain.ingest import load_contract
 from citybrain.ingest.connectors.base import SourceUnreadable
 from citybrain.ingest.connectors.mqtt import (
+    AckSent,
     Message,
     Subscriber,
     _bulk_table,
@@ -25,7 +27,13 @@ from citybrain.ingest.connectors.mqtt import (
 from citybrain.ingest.connectors.stream_loss import LossTracker
 from citybrain.ingest.contract import MqttConnector, SourceContract
 from citybrain.ingest.rawzone import RawZone
-from citybrain.ingest.streams import GUARDED_LOADS, _land_batch, _last_load_ids, _not_landed
+from citybrain.ingest.streams import (
+    GUARDED_LOADS,
+    MqttRun,
+    _land_batch,
+    _last_load_ids,
+    _not_landed,
+)
 from citybrain.stream.livesources import MUCK_TRUCK_SOURCE, write_live_sources
 
 
@@ -130,25 +138,39 @@ class _NoBroker:
         return None
 
 
-def test_a_restart_guards_every_load_whose_acks_may_be_unconfirmed(tmp_path: Path) -> None:
-    # acks are confirmed by the broker's answer, which is not waited for while fewer than
-    # UNCONFIRMED batches wait for it: a consumer killed then gets all their messages again
+def land_pings(
+    tmp_path: Path, loads: int, acked_through: list[str | None] | None = None
+) -> tuple[RawZone, list[list[Message]], list[str]]:
+    """``loads`` loads of two pings each; the k-th records ``acked_through[k]`` (a load id, or
+    an index into the loads landed so far as text)."""
     write_live_sources(tmp_path / "sources", "127.0.0.1", 1883)
     contract = load_contract(tmp_path / "sources" / f"{MUCK_TRUCK_SOURCE}.yaml")
     connector = contract.connector
     assert isinstance(connector, MqttConnector)
-    lake = tmp_path / "lake"
     pings = [
         batch(*[f'{{"gps_id":"{k}-{i}","vehicle_no":"川B1","gps_time":{i}}}' for i in range(2)])
-        for k in range(GUARDED_LOADS + 1)
+        for k in range(loads)
     ]
-    for messages in pings:
+    load_ids: list[str] = []
+    for k, messages in enumerate(pings):
         tracker = LossTracker(declares_sequence=False)
         broker: Any = _NoBroker()
-        ids = message_ids(messages)
-        landed = _land_batch(lake, contract, connector, messages, None, tracker, broker, ids=ids)
+        through = None if acked_through is None else acked_through[k]
+        if through is not None and through.isdigit():
+            through = load_ids[int(through)]
+        landed = _land_batch(
+            tmp_path / "lake", contract, connector, messages, None, tracker, broker,
+            ids=message_ids(messages), acked_through=through,
+        )  # fmt: skip
         assert landed.status == "completed"
-    zone = RawZone(lake, contract.id)
+        load_ids.append(landed.load_id)
+    return RawZone(tmp_path / "lake", contract.id), pings, load_ids
+
+
+def test_a_restart_without_the_acked_marker_guards_the_newest_loads(tmp_path: Path) -> None:
+    # loads landed before each load recorded the newest load whose acks the broker confirmed:
+    # the GUARDED_LOADS newest are guarded, as then
+    zone, pings, _ = land_pings(tmp_path, GUARDED_LOADS + 1)
     guard = _last_load_ids(zone, zone.manifests())
     again = [m for messages in pings[1:] for m in messages]  # every unconfirmed load, again
     fresh, _ = _not_landed(again, message_ids(again), guard)
@@ -157,7 +179,21 @@ def test_a_restart_guards_every_load_whose_acks_may_be_unconfirmed(tmp_path: Pat
     assert fresh == pings[0]  # an older load's messages are not in the guard (confirmed)
 
 
-def test_acks_wait_for_the_broker_only_when_too_many_are_unconfirmed(
+def test_a_restart_guards_every_load_after_the_newest_confirmed_one(tmp_path: Path) -> None:
+    # load 3 recorded that the broker had confirmed load 0's acks: 1, 2 and 3 may come again
+    zone, pings, _ = land_pings(tmp_path, 4, ["", "", "0", "0"])
+    guard = _last_load_ids(zone, zone.manifests())
+    again = [m for messages in pings[1:] for m in messages]
+    assert _not_landed(again, message_ids(again), guard)[0] == []
+    assert _not_landed(pings[0], message_ids(pings[0]), guard)[0] == pings[0]
+    # none confirmed yet: every load is guarded
+    zone, pings, _ = land_pings(tmp_path / "none", 3, ["", "", ""])
+    guard = _last_load_ids(zone, zone.manifests())
+    every = [m for messages in pings for m in messages]
+    assert _not_landed(every, message_ids(every), guard)[0] == []
+
+
+def test_an_ack_answer_is_checked_without_waiting_and_lost_with_its_connection(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     sub = subscriber(10)
@@ -172,3 +208,44 @@ def test_acks_wait_for_the_broker_only_when_too_many_are_unconfirmed(
     sub.disconnects += 1  # the connection went before the answer came: those acks are lost
     with pytest.raises(SourceUnreadable):
         sub.confirmed(second)
+
+
+def test_waiting_for_an_answer_has_a_real_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    # messages keep arriving (a backlog pushed ahead of the answer): the wait still ends on time
+    sub = subscriber(10)
+    monkeypatch.setattr(sub.client, "_packet_queue", lambda c, packet, m, q: None)
+    monkeypatch.setattr(sub.client, "subscribe", lambda *a, **k: (0, 1))
+    sent = sub.send_acks(batch("{}"))
+    stop = threading.Event()
+
+    def arrive() -> None:
+        while not stop.wait(0.01):
+            sub.received += 1
+
+    arriving = threading.Thread(target=arrive)
+    arriving.start()
+    began = time.monotonic()
+    try:
+        with pytest.raises(SourceUnreadable):
+            sub.confirm(sent, 0.3)
+    finally:
+        stop.set()
+        arriving.join()
+    assert time.monotonic() - began < 2.0
+
+
+def test_a_run_says_what_stands_still() -> None:
+    run = MqttRun()
+    assert run.stuck(60, 600) is None
+    sub = subscriber(10)
+    run.subscriber = sub
+    sub.messages.put(batch("{}")[0])
+    run.progressed = time.monotonic() - 61  # the consumer has not come back for a minute
+    stall = run.stuck(60, 600)
+    assert stall is not None and stall.kind == "no_batch" and "1 received messages wait" in stall.en
+    run.progressed = time.monotonic()
+    assert run.stuck(60, 600) is None  # it is taking messages: not stuck
+    run.unconfirmed.append(AckSent(7, 0, 500, "L1", time.monotonic() - 601))
+    stall = run.stuck(60, 600)
+    assert stall is not None and stall.kind == "ack_unconfirmed" and "500 landed" in stall.en
+    assert "500 条已入湖消息" in stall.zh

@@ -23,8 +23,10 @@ from citybrain.ingest.connectors.base import SourceUnreadable, StreamReader
 from citybrain.ingest.connectors.http import HttpReader
 from citybrain.ingest.connectors.memory import MemoryReader
 from citybrain.ingest.connectors.mqtt import (
+    CLOSE_CONFIRM_SECONDS,
     DRAIN_IDLE_SECONDS,
     DRAIN_MAX_SECONDS,
+    QUEUE_MESSAGES,
     AckSent,
     Message,
     Subscriber,
@@ -183,12 +185,47 @@ def push_load(
 
 @dataclass
 class MqttRun:
-    """What one bounded or interrupted run did: its loads, and the messages landed and acked."""
+    """What one bounded or interrupted run did: its loads, and the messages landed and acked;
+    while it runs, what a watchdog needs to tell a consumer that stands still (see
+    :meth:`stuck`)."""
 
     manifests: list[Manifest] = field(default_factory=list)
     messages: int = 0
     redelivered: int = 0  # messages of the last loads before the run, sent again: not relanded
     error: str | None = None
+    subscriber: Subscriber | None = None  # while connected
+    progressed: float = field(default_factory=time.monotonic)  # last ready to take a batch
+    unconfirmed: deque[AckSent] = field(default_factory=deque)  # acks the broker has not answered
+
+    def stuck(self, seconds: float, ack_seconds: float) -> Stall | None:
+        """What stands still, or None: the consumer has not come back for the next batch for
+        ``seconds`` (landing, detectors, acknowledging) while received messages wait in our
+        queue — it is stuck, or starved of time — or the broker has not answered an
+        acknowledgement for ``ack_seconds``."""
+        now = time.monotonic()
+        sub = self.subscriber
+        if sub is not None and sub.waiting and now - self.progressed >= seconds:
+            idle, waiting = now - self.progressed, sub.waiting
+            paused = sub.paused_since is not None
+            return Stall(
+                "no_batch",
+                idle,
+                f"no batch taken in for {idle:.0f} s while {waiting:,} received messages wait"
+                + (" (reading paused: the queue is full)" if paused else ""),
+                f"已 {idle:.0f} 秒未取下一批次，{waiting:,} 条已收到的消息在等待入湖"
+                + ("（队列已满，暂停读取）" if paused else ""),
+            )
+        unconfirmed = list(self.unconfirmed)
+        if unconfirmed and now - unconfirmed[0].sent_at >= ack_seconds:
+            age, count = now - unconfirmed[0].sent_at, sum(a.messages for a in unconfirmed)
+            return Stall(
+                "ack_unconfirmed",
+                age,
+                f"the broker has not confirmed the acknowledgement of {count:,} landed messages "
+                f"for {age:.0f} s (guarded against landing twice at a restart)",
+                f"消息代理 {age:.0f} 秒未确认 {count:,} 条已入湖消息的回执（重启时不会重复入湖）",
+            )
+        return None
 
     @property
     def ok(self) -> bool:
@@ -201,6 +238,16 @@ class MqttRun:
     @property
     def rows_quarantined(self) -> int:
         return sum(m.rows_quarantined for m in self.manifests)
+
+
+@dataclass(frozen=True)
+class Stall:
+    """Something in a live source's consumption that stands still, said in both languages."""
+
+    kind: str  # no_batch | ack_unconfirmed | not_connected
+    seconds: float
+    en: str
+    zh: str
 
 
 def drain_mqtt(
@@ -233,15 +280,27 @@ def load_mqtt(
     on_subscribed: Callable[[], None] | None = None,
     max_batch_rows: int | None = None,
     keep_manifests: bool = True,
+    run: MqttRun | None = None,
+    queue_max: int | None = None,
 ) -> MqttRun:
     """Subscribe and land micro-batches until ``max_messages`` were landed, ``max_seconds`` passed,
-    no message came for ``idle_seconds`` or ``stop`` is set (without any of them: until
-    interrupted). ``on_load`` is told about each load, e.g. to record it in the catalog;
-    ``on_subscribed`` once the durable session is connected and subscribed. With
+    no message came for ``idle_seconds``, ``stop`` is set or the connection is lost (without any
+    of them: until interrupted). ``on_load`` is told about each load, e.g. to record it in the
+    catalog; ``on_subscribed`` once the durable session is connected and subscribed. With
     ``max_batch_rows`` a batch grows past the contract's ``batch_rows`` to take what is already
     waiting, up to that many (see :meth:`Subscriber.collect`). A consumer that runs for days
     passes ``keep_manifests=False``: each load goes to ``on_load`` and the run keeps only the
-    newest (the list grew by one manifest per batch, forever)."""
+    newest (the list grew by one manifest per batch, forever). ``run`` is filled in as it goes
+    (a watchdog reads :meth:`MqttRun.stuck` from another thread); ``queue_max`` bounds the
+    messages received and not yet in a batch (default: enough for the largest batch).
+
+    A batch's acknowledgements go out once it has landed and the broker's answer is never waited
+    for while the stream runs (it comes behind everything the broker has pushed to us; see
+    :mod:`~citybrain.ingest.connectors.mqtt`). Each load commits, beside its messages'
+    identities, the newest load whose acknowledgements the broker had confirmed
+    (``ACKED_FILE``): a restarted consumer guards every load after it (:func:`_last_load_ids`).
+    A lost connection ends the run (the runner starts a fresh one, guarded the same way): a
+    reconnect inside paho would deliver again messages still in our queue."""
     connector = contract.connector
     if not isinstance(connector, MqttConnector):
         raise TypeError(f"{contract.id} is not an MQTT source")
@@ -249,23 +308,42 @@ def load_mqtt(
     manifests = zone.manifests()
     tracker = LossTracker.resume(connector.sequence is not None, manifests)
     guard = _last_load_ids(zone, manifests)
-    subscriber = Subscriber(contract, connector, had_session=bool(zone.partitions()))
-    run = MqttRun()
+    acked_through = _acked_through(zone, manifests)
+    bound = queue_max or max(QUEUE_MESSAGES, max_batch_rows or 0, 2 * connector.batch_rows)
+    subscriber = Subscriber(
+        contract, connector, had_session=bool(zone.partitions()), queue_max=bound
+    )
+    run = run if run is not None else MqttRun()
     began = time.monotonic()
     stop = stop or threading.Event()
     subscriber.start()
+    run.subscriber, run.progressed = subscriber, time.monotonic()
     if on_subscribed is not None:
         on_subscribed()
-    unconfirmed: deque[AckSent] = deque()  # acks sent, the broker's answer not seen yet
+    unconfirmed = run.unconfirmed  # acks sent, the broker's answer not seen yet
+    connection = subscriber.disconnects
+
+    def lost() -> bool:
+        if subscriber.disconnects == connection:
+            return False
+        run.error = (
+            f"source {contract.id}: lost the connection to the MQTT broker; what was received "
+            "and not acknowledged is delivered again on the next connection"
+        )
+        return True
+
     try:
         while not stop.is_set():
             left = None if max_messages is None else max_messages - run.messages
             if left is not None and left <= 0:
                 break
             deadline = None if max_seconds is None else began + max_seconds
+            run.progressed = time.monotonic()  # ready for the next batch (the watchdog's mark)
             batch = subscriber.collect(
                 connector, left, deadline, stop, idle_seconds, max_rows=max_batch_rows
             )
+            if lost():
+                break  # not landed, not acknowledged: the broker sends it again
             if not batch and idle_seconds is not None:
                 break
             if batch:
@@ -273,7 +351,7 @@ def load_mqtt(
                 fresh, guard = _not_landed(batch, ids, guard)
                 manifest = _land_batch(
                     lake, contract, connector, fresh, progress, tracker, subscriber,
-                    ids=ids, redelivered=len(batch) - len(fresh),
+                    ids=ids, redelivered=len(batch) - len(fresh), acked_through=acked_through,
                 )  # fmt: skip
                 if not keep_manifests:
                     run.manifests.clear()
@@ -285,58 +363,97 @@ def load_mqtt(
                     break  # not acknowledged: the broker delivers the batch again next run
                 run.messages += len(fresh)
                 run.redelivered += len(batch) - len(fresh)
-                try:  # at most UNCONFIRMED batches' acks unconfirmed: the restart guard's loads
-                    while unconfirmed and subscriber.confirmed(unconfirmed[0]):
-                        unconfirmed.popleft()
-                    if len(unconfirmed) >= UNCONFIRMED:
-                        subscriber.confirm(unconfirmed.popleft())
-                    unconfirmed.append(subscriber.send_acks(batch))
+                if lost():
+                    break  # landed, not acknowledged: the next run's guard knows its messages
+                try:
+                    acked_through = _answered(subscriber, unconfirmed, acked_through)
+                    unconfirmed.append(subscriber.send_acks(batch, manifest.load_id))
                 except SourceUnreadable as exc:
                     run.error = str(exc)
                     unconfirmed.clear()
                     break
             if deadline is not None and time.monotonic() >= deadline:
                 break
-        try:  # the last batches' acks: waited for, but not forever behind a stream still coming
-            while unconfirmed:
-                subscriber.confirm(unconfirmed.popleft(), patient=False)
+        # The last batches' answers: waited for briefly, reading on (and dropping what comes, not
+        # acknowledged) so they can arrive; unanswered ones are guarded at the next start.
+        subscriber.closing = True
+        try:
+            ends = time.monotonic() + CLOSE_CONFIRM_SECONDS
+            while unconfirmed and not lost():
+                subscriber.confirm(unconfirmed[0], max(0.0, ends - time.monotonic()))
+                unconfirmed.popleft()
         except SourceUnreadable as exc:
-            run.error = run.error or str(exc)
+            if lost():
+                run.error = run.error or str(exc)
+        unconfirmed.clear()
         tracker.pending_session_lost |= subscriber.take_session_lost()
         if run.error is None and tracker.pending(subscriber.counter()):
             # Nothing (more) arrived, but the broker says it dropped messages: an empty load
             # records the loss, so no run ends silent about it.
-            manifest = _land_batch(lake, contract, connector, [], progress, tracker, subscriber)
+            manifest = _land_batch(
+                lake, contract, connector, [], progress, tracker, subscriber,
+                acked_through=acked_through,
+            )  # fmt: skip
             run.manifests.append(manifest)
             if on_load is not None:
                 on_load(manifest)
     finally:
+        run.subscriber = None
         subscriber.close()
     return run
 
 
-UNCONFIRMED = 32  # batches whose acknowledgements may wait for the broker's answer
-GUARDED_LOADS = UNCONFIRMED + 1  # loads whose messages can come again after a crash
+def _answered(subscriber: Subscriber, unconfirmed: deque[AckSent], through: str) -> str:
+    """Drop the acks the broker has answered (without waiting) from the front of
+    ``unconfirmed``; the newest load they acknowledge, or ``through`` when none."""
+    while unconfirmed and subscriber.confirmed(unconfirmed[0]):
+        through = unconfirmed.popleft().load_id
+    return through
+
+
+UNCONFIRMED = 32  # before the acked-through marker: batches whose acks could be unconfirmed
+GUARDED_LOADS = UNCONFIRMED + 1  # loads guarded at a restart when the newest load has no marker
+GUARD_MAX_LOADS = 2_000  # at most: older loads' acks were read by the broker long since
+ACKED_FILE = "_acked_through.txt"  # per load: the newest load whose acks the broker confirmed
+
+
+def _acked_through(zone: RawZone, manifests: list[Manifest]) -> str:
+    """The newest load whose acknowledgements the broker confirmed, as the newest load recorded
+    it ("" when none is known)."""
+    done = _newest_first(manifests)
+    marker = zone.attachment(done[0], ACKED_FILE) if done else None
+    return marker.decode() if marker else ""
+
+
+def _newest_first(manifests: list[Manifest]) -> list[Manifest]:
+    done = [m for m in manifests if m.status == "completed"]
+    return sorted(done, key=lambda m: (m.finished_at or m.started_at, m.load_id), reverse=True)
 
 
 def _last_load_ids(zone: RawZone, manifests: list[Manifest]) -> np.ndarray | None:
-    """The message identities of the newest ``GUARDED_LOADS`` committed loads: the only ones
-    whose messages can come again. A batch's acknowledgements are sent once it has landed, and
-    the broker's answer that they arrived is not waited for while fewer than ``UNCONFIRMED``
-    batches wait for it (it comes behind every message the broker sent before it: under a
-    backlog, all of them); so at a crash the newest load (not acknowledged yet) and the
-    ``UNCONFIRMED`` before it may be sent again."""
-    done = [m for m in manifests if m.status == "completed"]
-    newest = sorted(done, key=lambda m: (m.finished_at or m.started_at, m.load_id))
-    parts = [zone.attachment(m, MESSAGES_FILE) for m in newest[-GUARDED_LOADS:]]
-    ids = [np.frombuffer(data, np.uint64) for data in parts if data]
-    return np.concatenate(ids) if ids else None
+    """The message identities of the loads whose messages can come again: every committed load
+    after the newest one whose acknowledgements the broker confirmed (the newest load records
+    it, ``ACKED_FILE``), at most ``GUARD_MAX_LOADS``; the ``GUARDED_LOADS`` newest when the
+    newest load has no record (landed before it was kept)."""
+    done = _newest_first(manifests)
+    if not done:
+        return None
+    marker = zone.attachment(done[0], ACKED_FILE)
+    if marker is None:
+        guarded = done[:GUARDED_LOADS]
+    else:
+        through = marker.decode()
+        ids = [m.load_id for m in done]
+        guarded = done[: ids.index(through)] if through in ids else done
+    parts = [zone.attachment(m, MESSAGES_FILE) for m in guarded[:GUARD_MAX_LOADS]]
+    found = [np.frombuffer(data, np.uint64) for data in parts if data]
+    return np.concatenate(found) if found else None
 
 
 def _not_landed(
     batch: list[Message], ids: np.ndarray, guard: np.ndarray | None
 ) -> tuple[list[Message], np.ndarray | None]:
-    """The batch without the messages the last two loads landed, and the guard for the next batch:
+    """The batch without the messages the guarded loads landed, and the guard for the next batch:
     kept while batches repeat some of them (the broker sends them first, perhaps over several
     batches), dropped at the first batch that repeats none."""
     if guard is None:
@@ -358,9 +475,11 @@ def _land_batch(
     *,
     ids: np.ndarray | None = None,
     redelivered: int = 0,
+    acked_through: str | None = None,
 ) -> Manifest:
     """Land ``batch``; ``ids`` are the identities of every message the load acknowledges (its
-    batch and the ``redelivered`` ones left out of it), committed with it."""
+    batch and the ``redelivered`` ones left out of it), committed with it, and
+    ``acked_through`` the newest load whose acknowledgements the broker has confirmed."""
     reader, publishers, numbers = batch_reader(batch, connector)
     tracker.pending_session_lost |= subscriber.take_session_lost()
     check = tracker.check(publishers, numbers, subscriber.counter())
@@ -372,14 +491,18 @@ def _land_batch(
                 manifest.stream = StreamCheck()
             manifest.stream.redelivered = redelivered
 
-    attachments = {MESSAGES_FILE: ids.astype("<u8").tobytes()} if ids is not None else None
+    attachments: dict[str, bytes] = {}
+    if ids is not None:
+        attachments[MESSAGES_FILE] = ids.astype("<u8").tobytes()
+    if acked_through is not None:
+        attachments[ACKED_FILE] = acked_through.encode()
     manifest = land_stream(
         lake,
         contract,
         lambda zone: reader,
         progress=progress,
         before_commit=before_commit,
-        attachments=attachments,
+        attachments=attachments or None,
     )
     if manifest.status == "completed":
         tracker.committed(check)

@@ -11,8 +11,17 @@ message received but not landed (the run stopped, a load failed, the process die
 acknowledged, so the broker delivers it again. A process killed between a batch's commit and its
 acknowledgements gets those messages again on the next run: each load commits its messages'
 identities beside its parts (:func:`message_ids`, a hash of topic and payload), and the next run
-acknowledges the messages of the last two loads it is sent again without landing them twice
-(a batch's acknowledgements are confirmed while the next batch lands).
+acknowledges the messages of the loads whose acknowledgements the broker had not confirmed yet
+without landing them twice (see :func:`citybrain.ingest.streams.load_mqtt`).
+
+Flow control is ours: Mosquitto 2.0.11 does not hold to the client's receive maximum once
+acknowledgements flow (on each PUBACK it moves up to receive-maximum more queued messages in
+flight, counting only the in-flight messages *before* the acknowledged one — the oldest, so
+nearly none), so a backlog at the broker is all pushed at us. The subscriber's queue is bounded:
+while it is full, paho's network thread waits in the message callback, so the socket is not read
+and TCP holds the broker back. The consumer never waits for the broker's answer while messages
+wait for it (the answer comes behind everything the broker has pushed), so it cannot deadlock on
+the stopped reading.
 
 Loss is counted, never assumed away (see :mod:`~citybrain.ingest.connectors.stream_loss`): the
 client also follows the broker's ``$SYS/broker/publish/messages/dropped`` counter and notices a
@@ -68,6 +77,8 @@ DRAIN_MAX_SECONDS = 60.0  # one ingest run of a stream; what arrives later waits
 DRAIN_IDLE_SECONDS = 1.0
 SYS_DROPPED = "$SYS/broker/publish/messages/dropped"  # Mosquitto; retained, so sent on subscribe
 SYS_WAIT_SECONDS = 1.0  # how long a new connection waits for the broker's counter
+QUEUE_MESSAGES = 20_000  # messages received and not yet taken into a batch, at most
+CLOSE_CONFIRM_SECONDS = 5.0  # at a stop, how long the last acknowledgements' answer is waited for
 
 
 @dataclass(frozen=True, slots=True)  # a backlog holds many: no __dict__ each
@@ -85,6 +96,8 @@ class AckSent:
     mid: int
     connection: int  # the subscriber's disconnect count when they were sent
     messages: int
+    load_id: str = ""  # the load whose messages they acknowledge
+    sent_at: float = 0.0  # time.monotonic() when sent
 
 
 def message_ids(batch: list[Message]) -> np.ndarray:
@@ -264,7 +277,12 @@ class Subscriber:
     """The paho client: messages arrive on its network thread into a queue; acks go back."""
 
     def __init__(
-        self, contract: SourceContract, connector: MqttConnector, *, had_session: bool = False
+        self,
+        contract: SourceContract,
+        connector: MqttConnector,
+        *,
+        had_session: bool = False,
+        queue_max: int = QUEUE_MESSAGES,
     ) -> None:
         self.contract = contract
         self.connector = connector
@@ -273,8 +291,12 @@ class Subscriber:
         self.dropped: int | None = None
         self.dropped_seen = threading.Event()
         self.disconnects = 0  # connections lost so far: an ack sent on an earlier one is void
-        self.messages: queue.Queue[Message] = queue.Queue()
+        # Bounded: while full, the network thread waits and the socket is not read (see above).
+        self.messages: queue.Queue[Message] = queue.Queue(maxsize=max(1, queue_max))
         self.received = 0  # messages received so far (the broker still talks to us)
+        self.paused_since: float | None = None  # time.monotonic(): reading stopped, queue full
+        self.pauses = 0  # times reading stopped for a full queue
+        self.closing = False  # close() began: what arrives now is dropped (not acknowledged)
         self.connected = threading.Event()
         self.disconnected = threading.Event()
         self.subacks: dict[int, threading.Event] = {}
@@ -333,7 +355,25 @@ class Subscriber:
             self.dropped_seen.set()
             return
         self.received += 1
-        self.messages.put(Message(message.mid, message.qos, message.topic, bytes(message.payload)))
+        item = Message(message.mid, message.qos, message.topic, bytes(message.payload))
+        try:
+            self.messages.put_nowait(item)
+            return
+        except queue.Full:
+            pass
+        # Flow control: paho reads no more from the socket until a batch takes messages out.
+        self.paused_since = time.monotonic()
+        self.pauses += 1
+        try:
+            while not self.closing:
+                try:
+                    self.messages.put(item, timeout=0.1)
+                    return
+                except queue.Full:
+                    continue
+            # closing: dropped unacknowledged, so the broker delivers it again next run
+        finally:
+            self.paused_since = None
 
     def start(self) -> None:
         c = self.connector
@@ -401,7 +441,12 @@ class Subscriber:
         """Acknowledge a landed batch and wait until the broker has them."""
         self.confirm(self.send_acks(batch))
 
-    def send_acks(self, batch: list[Message]) -> AckSent:
+    @property
+    def waiting(self) -> int:
+        """Messages received and not yet taken into a batch."""
+        return self.messages.qsize()
+
+    def send_acks(self, batch: list[Message], load_id: str = "") -> AckSent:
         """Acknowledge a landed batch; :meth:`confirm` waits until the broker has the acks.
 
         paho sends acknowledgements asynchronously and, seen in tests, can drop queued ones when
@@ -419,7 +464,7 @@ class Subscriber:
                 f"{len(batch)} landed messages; they may be delivered again",
                 hint="rows are landed; the contract's keys identify repeats",
             )
-        return AckSent(mid, connection, len(batch))
+        return AckSent(mid, connection, len(batch), load_id, time.monotonic())
 
     def confirmed(self, sent: AckSent) -> bool:
         """Whether the broker has confirmed :meth:`send_acks`'s acknowledgements yet (without
@@ -431,19 +476,16 @@ class Subscriber:
             self.confirm(sent)  # raises: those acks are lost with the connection
         return False
 
-    def confirm(self, sent: AckSent, *, patient: bool = True) -> None:
-        """Wait until the broker has the acknowledgements :meth:`send_acks` sent."""
+    def confirm(self, sent: AckSent, timeout: float = CONNECT_TIMEOUT) -> None:
+        """Wait until the broker has the acknowledgements :meth:`send_acks` sent, ``timeout``
+        seconds at most (a real deadline: the answer comes behind every message the broker has
+        pushed before it, which under a backlog is all of it). Not called while the consumer
+        runs: with the queue full the socket is not read, and the answer could not come."""
         confirmed = self.subacks.setdefault(sent.mid, threading.Event())
-        # The answer comes behind every message the broker has sent before it — Mosquitto 2.0
-        # stops holding to our receive maximum once acks flow, so behind a whole backlog: when
-        # ``patient``, give up only when nothing arrives at all.
-        received = self.received
-        deadline = time.monotonic() + CONNECT_TIMEOUT
+        deadline = time.monotonic() + timeout
         while not confirmed.wait(0.05):
-            if patient and self.received != received:
-                received, deadline = self.received, time.monotonic() + CONNECT_TIMEOUT
-            if self.disconnects != sent.connection or time.monotonic() > deadline:
-                break  # the connection went: those acks are lost with it
+            if self.disconnects != sent.connection or time.monotonic() >= deadline:
+                break  # the connection went (those acks are lost with it), or time is up
         self.subacks.pop(sent.mid, None)
         if not confirmed.is_set() or self.disconnects != sent.connection:
             raise SourceUnreadable(
@@ -474,7 +516,9 @@ class Subscriber:
     def close(self) -> None:
         # Acknowledgements are queued packets: wait until the DISCONNECT queued behind them has
         # gone out, or stopping the network thread would drop them and the broker would send the
-        # landed messages again.
+        # landed messages again. From here on what arrives is dropped unacknowledged, so the
+        # network thread is not held by a full queue and the answers behind it can come.
+        self.closing = True
         try:
             if self.client.disconnect() == paho.MQTT_ERR_SUCCESS:
                 self.disconnected.wait(CONNECT_TIMEOUT)
