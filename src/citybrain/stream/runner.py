@@ -17,6 +17,13 @@ recognised by its messages' identities at landing and not landed twice (see
 once. The built-in :class:`BatchFeed` is a detector like any other; it puts one ``stream.batch``
 event per load on the live feed.
 
+A watchdog looks at each MQTT source about once a second: when no batch has landed for
+``stall_seconds`` while received messages wait (the consumer, or a part it calls, stands still),
+when the broker has not answered an acknowledgement for ``ack_alert_seconds``, or when the source
+has not been connected for ``stall_seconds``, it logs a warning, shows it on the status line and
+writes a quality alert naming the source and what is stuck (the governance page lists it beside
+the stream-loss alerts) — once per episode; a line is logged when it moves again.
+
 Stopping (``stop`` set, e.g. on SIGTERM): the open batch of each source is landed and
 acknowledged, the broker's loss counters are recorded, and the threads end. A second signal ends
 the process at once (see the CLI): what was received but not landed is not acknowledged, and the
@@ -38,12 +45,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from citybrain.core.errors import UserError
+from citybrain.core.opsdb import session, utcnow
 from citybrain.core.workspace import Workspace
+from citybrain.govern.opsdb_models import QualityAlert
 from citybrain.ingest.contract import MqttConnector, PushConnector, SourceContract
 from citybrain.ingest.manifest import MANIFEST_FILE, Manifest
 from citybrain.ingest.rawzone import RawZone
 from citybrain.ingest.runner import LoadRecorder
-from citybrain.ingest.streams import load_mqtt
+from citybrain.ingest.streams import MqttRun, Stall, load_mqtt
 from citybrain.stream.detector import DetectorContext, StreamBatch, StreamDetector, StreamEvent
 from citybrain.stream.findings import LiveFindings
 from citybrain.stream.store import Saved, StreamStore
@@ -54,6 +63,9 @@ LIVE_KINDS = ("mqtt", "push")
 RETRY_SECONDS = 2.0  # a broker away or a run that ended on an error: try again after this
 POLL_SECONDS = 1.0  # push sources' raw zones, and the status line
 FEED_NAME = "_live_feed"
+STALL_SECONDS = 60.0  # no batch landed this long while messages wait: an alert
+ACK_ALERT_SECONDS = 600.0  # an acknowledgement the broker has not answered this long: an alert
+STALL_DIMENSION = "stream_loss"  # the governance page's stream alerts: data not reaching the lake
 Key = tuple[str, str]  # (finished_at ISO, load_id): the order loads committed in
 
 
@@ -207,6 +219,7 @@ class SourceStatus:
     subscribed: bool = False  # MQTT: the durable session is connected and subscribed
     last_batch: float | None = None  # epoch seconds
     error: str | None = None
+    stalled: str | None = None  # what stands still, while it does (the watchdog)
 
 
 @dataclass
@@ -252,7 +265,8 @@ class StreamStatus:
         ]
         last = self.last_batch
         parts.append("waiting" if last is None else f"last batch {time.time() - last:.1f} s ago")
-        return " · ".join(parts + self.notes + self.errors)
+        stalled = [f"{s.system} STALLED: {s.stalled}" for s in self.sources.values() if s.stalled]
+        return " · ".join(parts + stalled + self.notes + self.errors)
 
     def write(self, path: Path) -> None:
         """``key=value`` lines for scripts (the demo waits on ``received``), replaced atomically."""
@@ -269,6 +283,7 @@ class StreamStatus:
             "events": self.events,
             "last_batch": "" if last is None else f"{last:.3f}",
             "errors": len(self.errors),
+            "stalled": sum(1 for s in self.sources.values() if s.stalled),
         }
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".tmp")
@@ -290,6 +305,8 @@ class StreamRunner:
         feed: bool = True,
         findings: LiveFindings | None = None,
         max_batch_rows: int | None = None,
+        stall_seconds: float = STALL_SECONDS,
+        ack_alert_seconds: float = ACK_ALERT_SECONDS,
     ) -> None:
         not_live = [c.id for c in contracts if not is_live(c)]
         if not_live:
@@ -323,6 +340,11 @@ class StreamRunner:
         )
         self._lock = threading.Lock()
         self._seen: dict[str, set[str]] = {}  # push sources: partitions already looked at
+        self.stall_seconds = stall_seconds
+        self.ack_alert_seconds = ack_alert_seconds
+        self._runs: dict[str, MqttRun] = {}  # each MQTT source's current run (the watchdog's)
+        self._down_since: dict[str, float] = {}  # MQTT sources not connected, since (monotonic)
+        self.alerts_raised = 0
 
     @property
     def status_path(self) -> Path:
@@ -356,6 +378,7 @@ class StreamRunner:
         while True:
             for contract in pushed:
                 self._follow_push(contract)
+            self._watch()
             self._report(on_status)
             if stop.wait(POLL_SECONDS):
                 break
@@ -406,8 +429,9 @@ class StreamRunner:
                 status.error = f"{type(exc).__name__}: {exc}"
 
         while not stop.is_set():
+            run = self._runs[contract.id] = MqttRun()
             try:
-                run = load_mqtt(
+                load_mqtt(
                     self.workspace.lake,
                     contract,
                     stop=stop,
@@ -415,6 +439,7 @@ class StreamRunner:
                     on_subscribed=lambda: setattr(status, "subscribed", True),
                     max_batch_rows=self.max_batch_rows,
                     keep_manifests=False,
+                    run=run,
                 )
                 status.error = run.error
             except UserError as exc:
@@ -423,6 +448,53 @@ class StreamRunner:
                 log.exception("stream of %s failed", contract.id)
                 status.error = f"internal error: {type(exc).__name__}: {exc}"
             stop.wait(RETRY_SECONDS)
+
+    def _watch(self) -> None:
+        """The watchdog: each MQTT source's stall raised once (log, status line, alert row) and
+        its end logged."""
+        now = time.monotonic()
+        for contract in self.contracts:
+            run = self._runs.get(contract.id)
+            if not isinstance(contract.connector, MqttConnector) or run is None:
+                continue
+            status = self.status.sources[contract.id]
+            stall = run.stuck(self.stall_seconds, self.ack_alert_seconds)
+            if run.subscriber is None and status.error:  # not connected: since when
+                down = now - self._down_since.setdefault(contract.id, now)
+                if down >= self.stall_seconds and stall is None:
+                    stall = Stall(
+                        "not_connected",
+                        down,
+                        f"not connected to the broker for {down:.0f} s: {status.error}",
+                        f"已 {down:.0f} 秒未连接到消息代理：{status.error}",
+                    )
+            elif run.subscriber is not None:
+                self._down_since.pop(contract.id, None)
+            if stall is None:
+                if status.stalled is not None:
+                    log.warning("stream %s moves again (was: %s)", contract.id, status.stalled)
+                status.stalled = None
+                continue
+            if status.stalled is None:  # a new episode
+                log.warning("stream %s STALLED: %s", contract.id, stall.en)
+                self._alert(contract, stall)
+            status.stalled = stall.en
+
+    def _alert(self, contract: SourceContract, stall: Stall) -> None:
+        """One quality alert row for the source's owner (the governance page lists it)."""
+        limit = self.ack_alert_seconds if stall.kind == "ack_unconfirmed" else self.stall_seconds
+        try:
+            with session(self.store.ops_engine) as db:
+                db.add(QualityAlert(
+                    raised_at=utcnow(), system=contract.id, owner=contract.owner,
+                    level="warning" if stall.kind == "ack_unconfirmed" else "critical",
+                    dimension=STALL_DIMENSION, value=round(stall.seconds, 1), threshold=limit,
+                    message_zh=f"{contract.id} 数据流停滞：{stall.zh}",
+                    message_en=f"{contract.id} stream stalled: {stall.en}",
+                ))  # fmt: skip
+            self.alerts_raised += 1
+        except Exception:  # the log line and the status line still say it
+            log.exception("could not write the stall alert of %s", contract.id)
 
     def _landed(self, contract: SourceContract, zone: RawZone, manifest: Manifest) -> None:
         if self.recorder is not None:
