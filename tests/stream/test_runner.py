@@ -210,7 +210,8 @@ def test_consumer_killed_mid_batch_and_in_its_detector_restarts_without_loss_or_
         return sum(saved.state["per_sensor"].values()) if saved else 0
 
     # 1. Killed with a batch open: 200 + 200 land and are counted; 100 are in its hands.
-    proc = start_cli(workspace, detector_module, env, "--batch-rows", "200", "--max-wait", "60")
+    proc = start_cli(workspace, detector_module, env, "--batch-rows", "200", "--max-wait", "60",
+                     "--max-batch-rows", "0")  # fmt: skip  # exactly 200 a batch
     try:
         wait_for(lambda: subscribed(workspace, proc), 90, "the consumer to subscribe")
         sent = send(mqtt_broker, system, 0, 50)

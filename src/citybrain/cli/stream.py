@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from citybrain.stream.runner import StreamRunner, StreamStatus
 
 QUIET_STATUS_SECONDS = 10.0  # without a terminal, one status line this often
+MAX_BATCH_ROWS = 50_000  # a batch grows to take what waits, up to this (see --max-batch-rows)
 
 
 def stream_command(
@@ -43,6 +44,15 @@ def stream_command(
         list[str] | None,
         typer.Option(help="A detector as module:Class, besides the registered ones (repeatable)."),
     ] = None,
+    max_batch_rows: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="A micro-batch grows past its batch rows to take every message already waiting "
+            "(they came while the last batch landed), up to this many: fewer, larger batches "
+            "while the stream is fast. 0: batches of exactly the batch rows.",
+        ),
+    ] = MAX_BATCH_ROWS,
 ) -> None:
     """Consume the live sources until stopped: land each micro-batch in the raw zone (reconciled,
     acknowledged to the broker only after it is landed and the detectors have it), run the
@@ -54,10 +64,16 @@ def stream_command(
     SIGTERM or Ctrl-C lands the open batches and stops; a second one stops at once, leaving what
     was not landed unacknowledged, so the broker delivers it again.
 
+    A consumer that stands still (no batch taken in for a minute while received messages wait,
+    or not connected to its broker) is logged, marked on the status line and raised as a quality
+    alert for the source's owner.
+
     Example: citybrain -w ./gaoxin stream --batch-rows 5000 --max-wait 1
     """
     workspace = Workspace.open(state.workspace)
-    runner = build_runner(workspace, sources or [], batch_rows, max_wait, detector or [])
+    runner = build_runner(
+        workspace, sources or [], batch_rows, max_wait, detector or [], max_batch_rows or None
+    )
     stop = threading.Event()
     _on_signals(stop)
     names = ", ".join(c.id for c in runner.contracts)
@@ -75,9 +91,11 @@ def build_runner(
     batch_rows: int | None,
     max_wait: float | None,
     specs: list[str],
+    max_batch_rows: int | None = None,
 ) -> StreamRunner:
-    """The consumer of the named live sources (all of them without names) and their detectors."""
-    runner = maybe_runner(workspace, names, batch_rows, max_wait, specs)
+    """The consumer of the named live sources (all of them without names) and their detectors;
+    with ``max_batch_rows`` its batches grow to take a backlog, up to that many."""
+    runner = maybe_runner(workspace, names, batch_rows, max_wait, specs, max_batch_rows)
     if runner is None:
         raise UserError(
             f"{workspace.root / 'sources'}: no live sources (MQTT or push)",
@@ -92,6 +110,7 @@ def maybe_runner(
     batch_rows: int | None,
     max_wait: float | None,
     specs: list[str],
+    max_batch_rows: int | None = None,
 ) -> StreamRunner | None:
     """As :func:`build_runner`; None when no names are given and the workspace has no live
     source."""
@@ -131,6 +150,7 @@ def maybe_runner(
         store=StreamStore(ops_engine),
         recorder=recorder_for(workspace),
         findings=LiveFindings.for_workspace(workspace, ops_engine),
+        max_batch_rows=max_batch_rows,
     )
 
 
