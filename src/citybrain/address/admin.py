@@ -101,6 +101,16 @@ def _lower_or_road(after: str) -> bool:
     )
 
 
+def _said_again(candidates: tuple[tuple[Division, int], ...], chain: Chain) -> bool:
+    """Whether a full name of ``candidates`` is one ``chain`` read already (成都市武侯区成都市…).
+
+    `AdminReader._read` asks only when no candidate went on from the chain: then no full name
+    among them lay inside the chain's last unit, so every full name is checked here."""
+    return any(
+        kind == FULL and any(d is division for d, _ in chain) for division, kind in candidates
+    )
+
+
 def _is_zone(division: Division) -> bool:
     """A zone alias (成都高新区, a configured 示例高新区) carries its city's prefix, not its own."""
     return division.level == DISTRICT and division.prefix != division.code
@@ -282,6 +292,7 @@ class AdminReader:
         self._divisions = index.divisions
         self._default = index.divisions[default_region] if default_region else None
         self._lineages: dict[str, tuple[Division, ...]] = {}
+        self._read_lineages: dict[str, tuple[tuple[Division, ...], Levels]] = {}  # _read_lineage
         self._reads: dict[str, AdminResult] | None = {}
         # Prefix read so far → [its readings, the result when nothing more is read] (see _read).
         self._states: dict[str, list[Any]] = {}
@@ -421,7 +432,6 @@ class AdminReader:
                     if last is not None and len(entries) > 4:
                         candidates = by_province[alias].get(last.prefix[:2], ())
                     grown = len(extended)
-                    repeated = False
                     for division, kind in candidates:
                         if kind & HISTORICAL and last is division:
                             # an old town of this county, merged: the county, marked historical
@@ -433,15 +443,17 @@ class AdminReader:
                                 division.level == STREET and last.level == PROVINCE
                             ):
                                 extended.append((*chain, (division, kind)))
-                            elif any(d is division for d, _ in chain):
-                                repeated = True  # 成都市武侯区成都市武侯区…: said twice
                         else:
                             if flags < 0:
                                 flags = self._fits(alias, text, end)
                             if accept(division, kind | flags | town_follows, last, after):
                                 extended.append((*chain, (division, kind)))
-                    if repeated and len(extended) == grown:
-                        extended.append(chain)  # a repeat only when nothing new was read
+                    if (
+                        len(extended) == grown
+                        and last is not None
+                        and _said_again(candidates, chain)
+                    ):
+                        extended.append(chain)  # 成都市武侯区成都市武侯区…: a repeat, nothing new
                 if extended:
                     step = length
                     break
@@ -814,7 +826,6 @@ class AdminReader:
                 return self._ambiguous(chains, end, text)
         chain = chains[0]
         deepest = chain[-1][0]
-        lineage = self._lineage(deepest)
         zone = None  # and the old names read, in one pass over the chain
         historical: tuple[str, ...] = ()
         for division, kind in chain:
@@ -822,21 +833,32 @@ class AdminReader:
                 zone = division
             if kind & HISTORICAL:
                 historical = (*historical, self._history_note(division, text[:end]))
-        if zone is not None:
+        if zone is None:
+            found, levels = self._read_lineage(deepest)  # the common case, once per unit
+        else:
             # 天府新区华阳街道: keep the zone as written, not the street's statistical district.
-            lineage = [zone if d.level == DISTRICT else d for d in lineage]
+            lineage = [zone if d.level == DISTRICT else d for d in self._lineage(deepest)]
             if zone not in lineage:
                 lineage = [*self._lineage(zone), *(d for d in lineage if d.level > DISTRICT)]
-        if lineage[-1].level == PROVINCE:
-            # 天津市 alone: a municipality is its own city too.
-            city = self._divisions.get(lineage[-1].prefix + "0100")
-            if city is not None and city.name == lineage[-1].name:
-                lineage.append(city)
-        inferred = chain[0][0].level > PROVINCE and lineage[0].level == PROVINCE
-        found = tuple(lineage)
-        return AdminResult(
-            end, found, inferred=inferred, historical=historical, levels=levels_of(found)
-        )
+            found = tuple(lineage)  # it ends at the zone or below: no municipality to add
+            levels = levels_of(found)
+        inferred = chain[0][0].level > PROVINCE and found[0].level == PROVINCE
+        return AdminResult(end, found, inferred=inferred, historical=historical, levels=levels)
+
+    def _read_lineage(self, deepest: Division) -> tuple[tuple[Division, ...], Levels]:
+        """The lineage a reading that ends at ``deepest`` (and holds no zone) reports, and its
+        levels: worked out once per unit, as every address of a new county reads one."""
+        found = self._read_lineages.get(deepest.code)
+        if found is None:
+            lineage = self._lineage(deepest)
+            if lineage[-1].level == PROVINCE:
+                # 天津市 alone: a municipality is its own city too.
+                city = self._divisions.get(lineage[-1].prefix + "0100")
+                if city is not None and city.name == lineage[-1].name:
+                    lineage.append(city)
+            full = tuple(lineage)
+            found = self._read_lineages[deepest.code] = (full, levels_of(full))
+        return found
 
     def _history_note(self, division: Division, written: str) -> str:
         """Which old name of ``division`` was written, and when it changed."""
