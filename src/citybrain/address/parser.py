@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from citybrain.address.admin import AdminReader, AdminResult, levels_of
 from citybrain.address.divisions import (
@@ -44,19 +45,47 @@ _NUMBER_AFTER_ROAD = _NUMBER.replace(
     "(?:号院|号(?!楼|座)|弄)",
     "(?:号院|号(?!楼|座)|弄|$|(?=[\u4e00-\u9fff])(?![栋幢座楼层单元室户号组期区门]))",
 )
-_HEAD = re.compile(
-    rf"""
-    (?:(?P<district>[{_CJK}]{{2,8}}?(?:新区|区|县))(?=[{_CJK}]{{2,8}}?(?:街道|镇|乡)))?
-    (?:(?P<street>[{_CJK}]{{2,8}}?(?:街道办事处|街道办|街道|街办)(?![路街])
-       |[{_CJK}]{{1,6}}?(?:镇|乡)(?=$|[{_CJK}]{{1,10}}?(?:社区|村|路|街|大道|巷))))?
-    (?:(?P<community>[{_CJK}0-9]{{2,10}}?(?:社区居民委员会|社区居委会|社区|居委会|村民委员会|村委会|
-        村(?=\d+组|\d+社|\d+号|$)))(?:(?P<group>\d+)(?:组|社))?)?
-    (?:(?P<road>[{_CJK}A-Z0-9]{{1,14}}?{_ROAD_SUFFIX}{_SEGMENT}){_NUMBER_AFTER_ROAD}
-      |(?P<road2>[{_CJK}A-Z0-9]{{1,14}}?{_ROAD_SUFFIX}{_SEGMENT})(?!大道|大街|路|街|道|巷)
-      |{_NUMBER.replace("number", "number2").replace("annex", "annex2")})?
-    """,
-    re.VERBOSE,
+_DISTRICT_HEAD = rf"[{_CJK}]{{2,8}}?(?:新区|区|县)"
+_STREET_HEAD = (
+    rf"[{_CJK}]{{2,8}}?(?:街道办事处|街道办|街道|街办)(?![路街])"
+    rf"|[{_CJK}]{{1,6}}?(?:镇|乡)(?=$|[{_CJK}]{{1,10}}?(?:社区|村|路|街|大道|巷))"
 )
+_COMMUNITY_HEAD = (
+    rf"[{_CJK}0-9]{{2,10}}?(?:社区居民委员会|社区居委会|社区|居委会|村民委员会|村委会"
+    r"|村(?=\d+组|\d+社|\d+号|$))"
+)
+_NEVER = "(?!)"  # a pattern that matches nothing, at once
+
+
+@lru_cache(maxsize=8)
+def _head(district: bool, street: bool, community: bool) -> re.Pattern[str]:
+    """Street, community, road and number after the admin prefix, in one pattern. A part whose
+    words are not in the text (see `_head_for`) is left out: it could not match, and trying it
+    at every length is a good part of the pattern's time."""
+    return re.compile(
+        rf"""
+        (?:(?P<district>{_DISTRICT_HEAD if district else _NEVER})
+           (?=[{_CJK}]{{2,8}}?(?:街道|镇|乡)))?
+        (?:(?P<street>{_STREET_HEAD if street else _NEVER}))?
+        (?:(?P<community>{_COMMUNITY_HEAD if community else _NEVER})
+           (?:(?P<group>\d+)(?:组|社))?)?
+        (?:(?P<road>[{_CJK}A-Z0-9]{{1,14}}?{_ROAD_SUFFIX}{_SEGMENT}){_NUMBER_AFTER_ROAD}
+          |(?P<road2>[{_CJK}A-Z0-9]{{1,14}}?{_ROAD_SUFFIX}{_SEGMENT})(?!大道|大街|路|街|道|巷)
+          |{_NUMBER.replace("number", "number2").replace("annex", "annex2")})?
+        """,
+        re.VERBOSE,
+    )
+
+
+def _head_for(rest: str) -> re.Pattern[str]:
+    """`_head` with the parts ``rest`` may hold: a district needs 区 or 县 and a street's word
+    after it; a street needs 街 (街道, 街办), 镇 or 乡; a community needs 社区, 居委会 or 村."""
+    street = "街" in rest or "镇" in rest or "乡" in rest
+    district = street and ("区" in rest or "县" in rest)
+    community = "村" in rest or "社区" in rest or "居委会" in rest
+    return _head(district, street, community)
+
+
 # A place glued before a road (a park, a new town, a square): read off when at least three
 # characters of road name follow it.
 _PLACE_BEFORE_ROAD = re.compile(
@@ -82,15 +111,15 @@ _MARKET = re.compile(
 _ROAD_WORDS = re.compile("路|大道|街|巷")
 _LANE_LAST = frozenset("巷弄同")
 _LANE_OF = re.compile(rf"([{_CJK}]{{2,10}}?(?:路|街|大道))([{_CJK}]{{1,6}}(?:巷|弄|胡同))")
-_DETAIL_CHARS = r"A-Z0-9\-栋幢座号楼单元层室户房门F之档"
 # A road and its number (a county before it at most) where an estate would start: a second address.
 _SECOND_ADDRESS = re.compile(
     rf"(?:[{_CJK}]{{2,8}}?(?:区|县|市))?[{_CJK}]{{1,14}}?{_ROAD_SUFFIX}{_SEGMENT}\d+(?:号(?!楼|院|座)|弄)"
 )
+# Every word of `_ROAD_SUFFIX` holds one of these: a text without any holds no second address.
+_ROAD_SUFFIX_HINT = re.compile("[路街巷同弄道里线]")
 _LOOSE_ROAD = re.compile(r"(\D{3,16}?)(\d+)号(.*)")
-# The detail (building … room) is the longest tail made of these characters; it is found on the
-# reversed text so that the match is a plain anchored one.
-_DETAIL_REVERSED = re.compile(rf"[{_DETAIL_CHARS}]*")
+# The detail (building … room) is the longest tail made of these characters (`str.rstrip`).
+_DETAIL_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-栋幢座号楼单元层室户房门之档"
 _DETAIL_STARTS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
 _DETAIL_NOT_FIRST = "栋幢座号楼单元层室户房门"
 _HAS_ALNUM = re.compile(r"[0-9A-Z]")
@@ -230,8 +259,8 @@ class AddressParser:
         market = _read_market(rest, notes) if "区" in rest or "街" in rest else None
         if market is not None:
             rest = ""  # all of it was the market's: no road, no detail left
-        m = _HEAD.match(rest)
-        assert m is not None  # every part of _HEAD is optional
+        m = _head_for(rest).match(rest)
+        assert m is not None  # every part of the pattern is optional
         district, street, community, group, road, road2, number, number2, annex, annex2 = m.group(
             "district", "street", "community", "group", "road", "road2", "number", "number2",
             "annex", "annex2"
@@ -259,7 +288,9 @@ class AddressParser:
         if community and community.endswith(("居民委员会", "居委会", "村民委员会", "村委会")):
             community = _strip_committee(community)
         tail = rest[m.end() :]
-        second = _SECOND_ADDRESS.match(tail) if number and tail else None
+        second = None
+        if number and tail and _ROAD_SUFFIX_HINT.search(tail):
+            second = _SECOND_ADDRESS.match(tail)
         if second is not None:
             # 红星路三段1号 红星路三段3号: two addresses in one field — the first is read, the
             # second noted, never glued into an estate's name
@@ -454,8 +485,7 @@ def _read_market(
 def _split_detail(tail: str, notes: list[str]) -> tuple[_Part, _Part, _Part, _Part, _Part, _Part]:
     if not tail:
         return None, None, None, None, None, None
-    rm = _DETAIL_REVERSED.match(tail[::-1])
-    cut = len(tail) - (rm.end() if rm else 0)
+    cut = len(tail.rstrip(_DETAIL_CHARS))
     head, detail = tail[:cut], tail[cut:]
     zone = side = None
     b = u = f = r = None
@@ -511,14 +541,13 @@ def _split_detail(tail: str, notes: list[str]) -> tuple[_Part, _Part, _Part, _Pa
 def _detail_parts(match: re.Match[str]) -> tuple[_Part, _Part, _Part, _Part]:
     """Building, unit, floor and room of a detail: from the shorthand alternative that matched
     (only `_DETAIL` has them: groups b1…, b2…, b3…), else from the long form (b4, u4, f4, r4)."""
-    if match.re is _DETAIL:
-        for building, unit, room in (
-            match.group("b1", "u1", "r1"),
-            match.group("b2", "u2", "r2"),
-            (match["b3"], None, match["r3"]),
-        ):
-            if building is not None:
-                return building, unit, None, room
+    if match.re is _DETAIL:  # each group looked up only when the one before did not match
+        if (building := match["b1"]) is not None:
+            return building, match["u1"], None, match["r1"]
+        if (building := match["b2"]) is not None:
+            return building, match["u2"], None, match["r2"]
+        if (building := match["b3"]) is not None:
+            return building, None, None, match["r3"]
     building, unit, floor, room = match.group("b4", "u4", "f4", "r4")
     return building, unit, floor, room
 
