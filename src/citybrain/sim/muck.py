@@ -22,6 +22,14 @@ DETOUR_M = 800.0  # how far beside its route a detouring truck drives (the corri
 DETOUR_START_H = 26.0  # 02:00 of the shift (hours from the shift day's midnight)
 DETOUR_PINGS = 4  # pings of the detour, DETOUR_STEP_MIN apart
 DETOUR_STEP_MIN = 5.0
+# a dumping trip: from its construction site (loaded, at the start of the shift's second round
+# trip) the truck drives to the field at DUMP_KMH, stands DUMP_STAY_MIN, drives back empty and
+# takes up its route again; its terminal pings every DUMP_STEP_MIN on the trip (besides the
+# usual pings), so even a coarse city shows the stop as a stop
+DUMP_START_H = 22.0 + 8.0 / 3.0
+DUMP_KMH = 30.0
+DUMP_STAY_MIN = 30.0
+DUMP_STEP_MIN = 10.0
 
 
 @dataclass(frozen=True)
