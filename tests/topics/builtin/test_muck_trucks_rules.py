@@ -137,28 +137,46 @@ def _lone_stop(plate: str, before: float, after: float) -> pa.Table:
     return pa.concat_tables([there, stop, back])
 
 
-def test_stops_of_a_sparse_terminal(engine: Engine) -> None:
-    """A lone standing ping stands for half the time around it; speeds no truck can reach say
-    nothing of standing when the truck moved on (a slow average over 20-minute gaps)."""
+def _moved(track: pa.Table, row: int, d_lon: float) -> pa.Table:
+    lon = track["lon"].to_numpy().copy()
+    lon[row] += d_lon  # 0.1 degree of longitude: about 9.6 km here
+    return track.set_column(2, "lon", pa.array(lon))
+
+
+def sparse_terminals() -> tuple[pa.Table, set[str]]:
+    """Tracks of sparse terminals (one truck per case) and the trucks that stopped to dump."""
     cases = {
         "川A00001": (22.0, 4.5),  # about 13 minutes its own (small city seed 5's missed trip)
         "川A00002": (4.5, 22.0),
         "川A00003": (2.0, 2.0),  # a dense terminal: a short halt
-        "川A00004": (240.0, 1.0),  # a long silence counts up to 30 min: 15 + 0.5 minutes
+        "川A00004": (240.0, 10.0),  # after a long silence a lone fix says nothing
         "川A00005": (12.0, 3.0),  # 7.5 minutes: shorter than 8
     }
     track = [_lone_stop(p, *gaps) for p, gaps in cases.items()]
     # a jump that says "standing" one second after a real fix, 30 km away, silence after it
-    jump = _lone_stop("川A00006", 1 / 60, 120.0)
-    lon = jump["lon"].to_numpy().copy()
-    lon[3] += 0.3
-    track.append(jump.set_column(2, "lon", pa.array(lon)))
+    track.append(_moved(_lone_stop("川A00006", 1 / 60, 120.0), 3, 0.3))
     # every reported speed impossible, ~0.9 km per 20 min: implied 2.6 km/h, but it drove
     track.append(leg("川A00007", DAY.replace(hour=23), SITE, FIELD, n=6, minutes=20, speed=999.0))
-    held = permits(*cases, "川A00006", "川A00007")
-    assert found(engine, pa.concat_tables(track), held) == {
-        (p, "illegal_dumping", "2023-03-14") for p in ("川A00001", "川A00002", "川A00004")
-    }
+    # a jump whose real fix was lost: 19 km from fixes 20 minutes away on both sides (57 km/h,
+    # no jump by the track's rule) left no time to stand there at a truck's speed
+    track.append(_moved(_lone_stop("川A00008", 20.0, 20.0), 3, 0.2))
+    # but a field 5.8 km off, 25 minutes each way, leaves 16 minutes to stand: a stop
+    track.append(_moved(_lone_stop("川A00009", 25.0, 25.0), 3, 0.06))
+    # two "standing" jumps in a row, 25 km apart 12 minutes apart: two places, no stop
+    two = _moved(_lone_stop("川A00010", 15.0, 24.0), 3, 0.13)
+    at = DAY.replace(hour=23) + timedelta(minutes=67)
+    other = (FIELD[0] - 0.13, FIELD[1])
+    track += [two, leg("川A00010", at, other, other, n=1, speed=0.0)]
+    return pa.concat_tables(track), {"川A00001", "川A00002", "川A00009"}
+
+
+def test_stops_of_a_sparse_terminal(engine: Engine) -> None:
+    """A lone standing ping stands for half the time its neighbours leave spare (at a truck's
+    road speed), each leaving half the shortest stop; speeds no truck can reach say nothing of
+    standing when the truck moved on (a slow average over 20-minute gaps)."""
+    track, dumped = sparse_terminals()
+    held = permits(*sorted(set(track["plate"].to_pylist())))
+    assert found(engine, track, held) == {(p, "illegal_dumping", "2023-03-14") for p in dumped}
 
 
 def test_other_fleets_in_the_ping_table_are_not_muck_trucks(engine: Engine) -> None:

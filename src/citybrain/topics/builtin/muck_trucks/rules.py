@@ -8,10 +8,14 @@ truck-day, per stop and per truck-month comes back to Python).
 - ``speeding``: at least ``min_speeding_pings`` plausible reported speeds above the limit in a day;
 - ``illegal_dumping``: a loaded truck standing ``min_stop_minutes`` or more (``min_stop_pings``
   pings at least) farther than ``site_radius_m`` from every construction and disposal site. A
-  sparse terminal may show a stop as one ping reporting standing: that ping stands for half the
-  time back to the ping before it and half the time on to the ping after it (a neighbour a few
-  minutes away on one side does not cut short a long silence on the other), provided both
-  neighbours are reachable from it at a truck's speed (a jump beside a real fix is no stop).
+  sparse terminal may show a stop as one ping (or a few) reporting standing: it then stands for
+  its own span plus half the time the neighbours leave spare (``dwell_minutes``: the gap to the
+  ping before and after, less the time to drive there at ``reach_kmh``), and only when each
+  neighbour, at most ``max_stop_gap_minutes`` away, leaves half the shortest stop — a fix 20 km
+  from fixes 20 minutes away (a jump whose real fix was lost) left no time to stand there, and
+  after a long silence a lone fix says nothing. Standing fixes farther apart than
+  ``stop_radius_m`` are two stops, never one (two "standing" jumps in a row are no stop). The
+  live detector uses the same functions (``new_stop``, ``dwell_minutes``).
 
 Only muck trucks are judged (``muck_pings``): ``std.vehicle_ping`` also holds other fleets (the
 taxis' floating-car pings road_traffic reads). A muck truck is a plate that holds a transport
@@ -21,6 +25,7 @@ permit or whose terminal reports its load (重车/空车); a taxi does neither.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -43,23 +48,25 @@ class RuleLimits:
     min_stop_pings: int = 2
     min_stop_minutes: float = 8.0
     max_stop_gap_minutes: float = 30.0
-    single_ping_stops: bool = True  # a lone standing ping counts when the pings around are far
+    single_ping_stops: bool = True  # a short standing run counts by dwell_minutes (sparse)
+    reach_kmh: float = 40.0  # a loaded muck truck's average road speed in town (to reach a stop)
+    stop_radius_m: float = 200.0  # a standing fix farther than this from the one before: a new stop
     site_radius_m: float = 150.0
 
 
-def muck_pings(pings: ir.Table, permits: ir.Table) -> ir.Table:
+def muck_pings(pings: ir.Table, permits: ir.Table | None) -> ir.Table:
     """The pings of muck trucks only: plates that hold a transport permit (any time) or whose
     terminal reports a load status on some ping. Without a load column every ping is kept (the
-    source cannot tell its fleets apart)."""
+    source cannot tell its fleets apart); without permits (``None``), the load status alone
+    decides. air_quality's evidence uses the same rule."""
     if "loaded" not in pings.columns:
         return pings
     reporting = pings.filter(pings.plate.notnull() & pings.loaded.notnull())
-    holders = permits.filter(permits.plate.notnull())
-    trucks = (
-        reporting.select(m_plate=reporting.plate.strip())
-        .union(holders.select(m_plate=holders.plate.strip()))
-        .distinct()
-    )
+    trucks = reporting.select(m_plate=reporting.plate.strip())
+    if permits is not None:
+        holders = permits.filter(permits.plate.notnull())
+        trucks = trucks.union(holders.select(m_plate=holders.plate.strip()))
+    trucks = trucks.distinct()
     # a ping without a plate stays: the track cleaning leaves it out and counts it
     kept = pings.left_join(trucks, pings.plate.strip() == trucks.m_plate)
     return kept.filter(kept.plate.isnull() | kept.m_plate.notnull()).drop("m_plate")
@@ -107,7 +114,7 @@ def with_permits(
         else_=(m >= s) | (m < e),
     )
     keys = ["plate", "ts", "lon", "lat", "speed_ok", "moving_kmh", "standing", "loaded",
-            "shift_date", "dt_prev", "dt_next", "agrees"]  # fmt: skip
+            "shift_date", "dt_prev", "dt_next", "d_prev", "d_next", "agrees"]  # fmt: skip
     return j.group_by(keys).aggregate(
         permitted=j.permit_no.notnull().cast("int8").max() == 1,
         allowed=in_hours.cast("int8").max() == 1,
@@ -137,15 +144,51 @@ def daily(pinged: ir.Table, limits: RuleLimits) -> ir.Table:
     )
 
 
+def dwell_minutes(
+    span_s: Any, before_s: Any, before_m: Any, after_s: Any, after_m: Any, limits: RuleLimits
+) -> tuple[Any, Any]:
+    """How long a run of standing pings stood (minutes), and whether both neighbours support it.
+
+    The run's own span (``span_s`` seconds, 0 for a lone ping) plus half the time each neighbour
+    leaves spare: the gap to it (``before_s``/``after_s``) less the time to drive the distance
+    to it (``before_m``/``after_m``) at ``reach_kmh``, each side counted up to the longest gap a
+    stop may span (a longer silence says nothing about where the truck stood). Supported: both
+    sides, each at most ``max_stop_gap_minutes`` away, leave half the shortest stop to spare (a
+    missing neighbour — null or NaN — supports nothing, a longer silence neither).
+
+    One rule for the nightly run and the live detector: arithmetic and comparisons only, so the
+    arguments may be Ibis columns or NumPy arrays alike."""
+    speed = limits.reach_kmh / 3.6
+    cap = limits.max_stop_gap_minutes * 60.0
+    spare_before = before_s - before_m / speed
+    spare_after = after_s - after_m / speed
+    minutes = (span_s + (spare_before.clip(None, cap) + spare_after.clip(None, cap)) / 2) / 60.0
+    least = limits.min_stop_minutes * 30.0  # half the shortest stop, in seconds
+    supported = (spare_before >= least) & (spare_after >= least)
+    return minutes, supported & (before_s <= cap) & (after_s <= cap)
+
+
+def new_stop(
+    standing: Any, standing_before: Any, gap_s: Any, moved_m: Any, limits: RuleLimits
+) -> Any:
+    """Where a run of standing fixes begins: a standing fix after a moving one, after a silence
+    longer than a stop may span, or farther than ``stop_radius_m`` from the standing fix before
+    (Ibis columns or NumPy arrays; nulls/NaN already filled by the caller)."""
+    far = (gap_s > limits.max_stop_gap_minutes * 60) | (moved_m > limits.stop_radius_m)
+    return standing & (~standing_before | far)
+
+
 def stops(pinged: ir.Table, limits: RuleLimits) -> ir.Table:
-    """Runs of standing pings of one truck (a gap longer than the limit ends a run)."""
+    """Runs of standing pings of one truck (``new_stop``) that are stops: measured (pings over
+    ``min_stop_minutes``) or, for a sparse terminal, long enough by ``dwell_minutes``."""
     w = ibis.window(group_by="plate", order_by="ts")
     before = pinged.standing.lag().over(w).fill_null(False)
-    gap = pinged.dt_prev.fill_null(0) > limits.max_stop_gap_minutes * 60
-    new_run = pinged.standing & (~before | gap)
+    new_run = new_stop(
+        pinged.standing, before, pinged.dt_prev.fill_null(0), pinged.d_prev.fill_null(0), limits
+    )
     marked = pinged.mutate(new_run=new_run.cast("int64")).select(
         "plate", "ts", "lon", "lat", "loaded", "shift_date", "permitted", "standing", "new_run",
-        "speed_ok", "dt_prev", "dt_next", "agrees",
+        "speed_ok", "dt_prev", "dt_next", "d_prev", "d_next",
     )  # fmt: skip
     marked = marked.filter(marked.standing)  # a filter: the windows below see a finished column
     runs = marked.mutate(run=marked.new_run.cumsum(group_by="plate", order_by="ts"))
@@ -159,26 +202,23 @@ def stops(pinged: ir.Table, limits: RuleLimits) -> ir.Table:
         shift_date=runs.shift_date.min(),
         permitted=runs.permitted.cast("int8").max() == 1,
         reported=runs.speed_ok.notnull().all(),
-        agrees=runs.agrees.all(),
-        gap_before=runs.dt_prev.max(),
-        gap_after=runs.dt_next.max(),
+        gap_before=runs.dt_prev.argmin(runs.ts),
+        metres_before=runs.d_prev.argmin(runs.ts),
+        gap_after=runs.dt_next.argmax(runs.ts),
+        metres_after=runs.d_next.argmax(runs.ts),
     )
-    minutes = (
-        agg.end.epoch_seconds().cast("float64") - agg.start.epoch_seconds().cast("float64")
-    ) / 60.0
-    measured = (agg.pings >= limits.min_stop_pings) & (minutes >= limits.min_stop_minutes)
-    # sparse terminals: one ping reporting standing stands for its share of the time around it,
-    # half-way back to the ping before and half-way on to the ping after (each side counted up
-    # to the longest gap a stop may span: a longer silence says nothing about where it stood)
-    cap = limits.max_stop_gap_minutes * 60
-    around = (
-        ibis.least(agg.gap_before.fill_null(0), cap) + ibis.least(agg.gap_after.fill_null(0), cap)
-    ) / 120.0
-    # and only a fix that agrees with its neighbours: a jump one second after a real fix is no stop
-    single = (agg.pings == 1) & agg.reported & agg.agrees & (around >= limits.min_stop_minutes)
+    span = agg.end.epoch_seconds().cast("float64") - agg.start.epoch_seconds().cast("float64")
+    measured = (agg.pings >= limits.min_stop_pings) & (span / 60.0 >= limits.min_stop_minutes)
+    # sparse terminals: the run's span plus the time its neighbours leave spare (one rule with
+    # the live detector; neighbours that leave time at a truck's speed agree with it)
+    dwell, supported = dwell_minutes(
+        span, agg.gap_before, agg.metres_before, agg.gap_after, agg.metres_after, limits
+    )
+    sparse = agg.reported & supported.fill_null(False)
+    sparse &= dwell >= limits.min_stop_minutes
     if not limits.single_ping_stops:
-        single = ibis.literal(False)
-    return agg.mutate(minutes=ibis.ifelse(measured, minutes, around)).filter(measured | single)
+        sparse = ibis.literal(False)
+    return agg.mutate(minutes=ibis.ifelse(measured, span / 60.0, dwell)).filter(measured | sparse)
 
 
 def distance_to_sites(lon: np.ndarray, lat: np.ndarray, sites: pd.DataFrame) -> np.ndarray:

@@ -40,11 +40,14 @@ class MuckTruckParams(TopicParams):
     day_start_hour: int = Field(6, ge=0, le=23, description="a night shift belongs to its evening")
     site_radius_m: float = Field(150.0, gt=0, description="standing within this of a site is fine")
     min_stop_minutes: float = Field(8.0, gt=0, description="shortest stop that can be a dump")
+    reach_kmh: float = Field(
+        40.0, gt=0, description="a loaded truck's average road speed: time to reach a stop"
+    )
     min_outside_pings: int = Field(3, ge=1, description="pings outside the hours for a finding")
     min_outside_minutes: float = Field(15.0, ge=0, description="minutes outside the hours")
     min_speeding_pings: int = Field(2, ge=1, description="pings above the limit in a day")
     single_ping_stops: bool = Field(
-        True, description="one standing ping counts as a stop when its neighbours are far in time"
+        True, description="a sparse terminal's short standing run counts by the time around it"
     )
     corridor_m: float = Field(200.0, gt=0, description="half-width of the route corridor, metres")
     min_off_route_pings: int = Field(3, ge=2, description="consecutive pings off the route")
@@ -62,6 +65,7 @@ def _limits(p: MuckTruckParams) -> tuple[TrackRules, RuleLimits]:
             min_stop_minutes=p.min_stop_minutes,
             site_radius_m=p.site_radius_m,
             single_ping_stops=p.single_ping_stops,
+            reach_kmh=p.reach_kmh,
         ),
     )
 
