@@ -17,7 +17,15 @@ import pytest
 from citybrain.stream import StreamBatch, StreamDetector
 from citybrain.stream.detectors.muck_trucks import MuckTruckDetector
 from topics.builtin.gps_noise import add_noise
-from topics.builtin.test_muck_trucks_rules import DAY, DUMP, FIELD, SITE, leg, night
+from topics.builtin.test_muck_trucks_rules import (
+    DAY,
+    DUMP,
+    FIELD,
+    SITE,
+    leg,
+    night,
+    sparse_terminals,
+)
 
 SITES = pd.DataFrame({"lon": [SITE[0], DUMP[0]], "lat": [SITE[1], DUMP[1]]})
 
@@ -82,6 +90,17 @@ def test_a_loaded_stop_in_a_field_across_batches() -> None:
     track = pa.concat_tables([leg("川A00001", t0, SITE, FIELD, n=6), stop, back])
     for rows in (2, 5, 100):
         assert feed(track, batch_rows=rows) == {("川A00001", "illegal_dumping", "2023-03-14")}
+
+
+def test_stops_of_sparse_terminals_as_the_nightly_run() -> None:
+    """One rule (``rules.new_stop``, ``rules.dwell_minutes``): the tracks the batch test judges
+    (test_muck_trucks_rules.py::test_stops_of_a_sparse_terminal) give the same dumping stops
+    live, whether a stop's closing point comes in its batch or the next."""
+    track, dumped = sparse_terminals()
+    track = track.take(pc.sort_indices(track, [("ts", "ascending"), ("plate", "ascending")]))
+    want = {(p, "illegal_dumping", "2023-03-14") for p in dumped}
+    for rows in (3, 1000):
+        assert feed(track, batch_rows=rows) == want
 
 
 def test_speeding() -> None:

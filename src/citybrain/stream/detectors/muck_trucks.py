@@ -9,7 +9,10 @@ batch's events:
   once the next one arrives (reached and left at an impossible speed);
 - ``last``: each truck's newest accepted point; a point older than it arrives late and is
   counted, not used (``counts.late``);
-- ``stop``: each truck's stop still going on (start, last, points, position sums, loaded);
+- ``stop``: each truck's stop still going on (start, last, points, position sums, loaded, shift
+  day, speeds reported, the gap and distance to the point before it, its last position) — judged
+  by the batch topic's own rule (``rules.new_stop``, ``rules.dwell_minutes``) once the point
+  after it arrives, in this batch or a later one;
 - ``days``: per truck and shift day, the pings driven outside the allowed hours and above the
   speed limit (kept ``keep_days`` days);
 - ``flagged``: violations already raised (a violation is raised once per truck, day and kind);
@@ -46,7 +49,13 @@ from citybrain.stream.detector import DetectorContext, StreamBatch, StreamEvent
 from citybrain.stream.livesources import MUCK_TRUCK_SOURCE
 from citybrain.topics import Level
 from citybrain.topics.builtin.muck_trucks.corridor import CorridorRules
-from citybrain.topics.builtin.muck_trucks.rules import RuleLimits, distance_to_sites, permit_windows
+from citybrain.topics.builtin.muck_trucks.rules import (
+    RuleLimits,
+    distance_to_sites,
+    dwell_minutes,
+    new_stop,
+    permit_windows,
+)
 from citybrain.topics.builtin.muck_trucks.track import (
     M_PER_DEG_LAT,
     M_PER_DEG_LON_EQUATOR,
@@ -236,13 +245,20 @@ class MuckTruckDetector:
             return judged, newest
         prev = _previous(judged, state["last"])
         implied = _kmh(prev, judged)
+        d_prev = _metres(prev, judged)
         reported = judged["speed"].where(judged["speed"].between(0, self.track.max_kmh))
-        moving = reported.fillna(pd.Series(implied)).to_numpy(float)
+        # standing as the terminal says; without a plausible speed, only a truck that stayed put
+        # (as the batch track: a slow average over a long gap is no stop)
+        stayed = (implied <= self.track.stop_kmh) & (d_prev <= self.track.drift_m)
+        standing = np.where(
+            reported.notna().to_numpy(), (reported <= self.track.stop_kmh).to_numpy(), stayed
+        )
         local = judged["t"].to_numpy(float) + self.utc_offset_hours * 3600
         judged = judged.assign(
             dt_prev=judged["t"].to_numpy(float) - prev["t"].to_numpy(float),
+            d_prev=d_prev,
             reported=reported,
-            standing=np.nan_to_num(moving, nan=self.track.stop_kmh + 1) <= self.track.stop_kmh,
+            standing=standing,
             day=np.floor((local - self.track.day_start_hour * 3600) / DAY).astype(np.int64),
             minute=((local % DAY) // 60).astype(np.int64),
         )
@@ -327,15 +343,18 @@ class MuckTruckDetector:
     def _stops(
         self, judged: pd.DataFrame, newest: pd.DataFrame, state: dict[str, Any], flagged: set[str]
     ) -> list[StreamEvent]:
-        """Runs of standing points; a run still going on at the batch's end waits in ``stop``."""
+        """Runs of standing points (``new_stop``, the batch rule); a run still going on at the
+        batch's end waits in ``stop``; a run is judged with the batch's ``dwell_minutes`` once the
+        point after it is known."""
         lim = self.limits
-        gap = judged["dt_prev"].fillna(np.inf).to_numpy() > lim.max_stop_gap_minutes * 60
-        standing = judged["standing"].to_numpy()
+        standing = judged["standing"].to_numpy(bool)
         first = ~judged["plate"].duplicated().to_numpy()
         open_stop = judged["plate"].isin(list(state["stop"])).to_numpy(bool)
         prev_standing = np.r_[False, standing[:-1]]
         prev_standing[first] = open_stop[first]
-        new_run = standing & (~prev_standing | gap)
+        gap = judged["dt_prev"].fillna(np.inf).to_numpy(float)
+        moved = judged["d_prev"].fillna(0).to_numpy(float)
+        new_run = new_stop(standing, prev_standing, gap, moved, lim)
         run = np.cumsum(new_run | ~standing | first)
         marked = judged.assign(run=run, new_run=new_run, known=judged["reported"].notna())
         runs = (
@@ -343,11 +362,15 @@ class MuckTruckDetector:
             .groupby(["plate", "run"], as_index=False, sort=False)
             .agg(start=("t", "min"), end=("t", "max"), n=("t", "size"), lon=("lon", "sum"),
                  lat=("lat", "sum"), loaded=("loaded", "max"), day=("day", "min"),
-                 reported=("known", "min"),
-                 before=("dt_prev", "first"), fresh=("new_run", "first"))
+                 reported=("known", "min"), before=("dt_prev", "first"),
+                 before_m=("d_prev", "first"), last_lon=("lon", "last"),
+                 last_lat=("lat", "last"), fresh=("new_run", "first"))
         )  # fmt: skip
         continues = (~runs["fresh"]).to_numpy(bool)  # its first point carries on the open stop
         runs = _merge_open(runs, continues, state["stop"])
+        # an open stop whose truck's first point here does not carry it on ended before it
+        carried = set(runs.loc[continues, "plate"].tolist())
+        ended = _ended_open(state["stop"], judged.loc[first], carried)
         last_run = marked.loc[standing].groupby("plate")["run"].max()
         last_row_standing = judged.groupby("plate")["standing"].last()
         still = runs["plate"].map(last_row_standing).fillna(False).astype(bool) & (
@@ -358,32 +381,45 @@ class MuckTruckDetector:
         kept.update(
             {
                 r.plate: [r.start, r.end, r.n, r.lon, r.lat, _json(r.loaded), r.day,
-                          bool(r.reported), _json(r.before)]
+                          bool(r.reported), _json(r.before), _json(r.before_m), r.last_lon,
+                          r.last_lat]
                 for r in runs.loc[still].itertuples(index=False)
             }
         )  # fmt: skip
         state["stop"] = kept
-        closed = runs.loc[~still]
-        if closed.empty:
+        closed = runs.loc[~still].drop(columns=["run", "fresh"])
+        if len(closed):
+            closed = closed.join(_next_point(closed, judged))
+        parts = [c for c in (closed, ended) if len(c)]
+        if not parts:
             return []
-        after = _next_time(closed, judged) - closed["end"].to_numpy(float)
-        minutes = (closed["end"] - closed["start"]).to_numpy(float) / 60
-        least = lim.min_stop_minutes
-        measured = (closed["n"] >= lim.min_stop_pings).to_numpy() & (minutes >= least)
-        single = (
-            (closed["n"] == 1).to_numpy()
-            & closed["reported"].to_numpy(bool)
-            & (closed["before"].fillna(0).to_numpy(float) >= least * 60)
-            & (np.nan_to_num(after) >= least * 60)
+        closed = pd.concat(parts, ignore_index=True)
+        span = (closed["end"] - closed["start"]).to_numpy(float)
+        after = _metres(
+            closed[["last_lon", "last_lat"]].set_axis(["lon", "lat"], axis=1),
+            closed[["next_lon", "next_lat"]].set_axis(["lon", "lat"], axis=1),
         )
+        dwell, supported = dwell_minutes(
+            span,
+            closed["before"].to_numpy(float),
+            closed["before_m"].to_numpy(float),
+            closed["next_t"].to_numpy(float) - closed["end"].to_numpy(float),
+            after,
+            lim,
+        )
+        measured = (closed["n"] >= lim.min_stop_pings).to_numpy() & (
+            span / 60 >= lim.min_stop_minutes
+        )
+        sparse = closed["reported"].to_numpy(bool) & supported & (dwell >= lim.min_stop_minutes)
         if not lim.single_ping_stops:
-            single[:] = False
+            sparse[:] = False
+        minutes = np.where(measured, span / 60, dwell)
         lon = (closed["lon"] / closed["n"]).to_numpy(float)
         lat = (closed["lat"] / closed["n"]).to_numpy(float)
         assert self.sites is not None
         far = distance_to_sites(lon, lat, self.sites) > lim.site_radius_m
         loaded = closed["loaded"].isna().to_numpy() | (closed["loaded"] == 1).to_numpy()
-        hit = (measured | single) & far & loaded
+        hit = (measured | sparse) & far & loaded
         events: list[StreamEvent] = []
         for r, x, y, mins in zip(
             closed.loc[hit].itertuples(index=False), lon[hit], lat[hit], minutes[hit], strict=True
@@ -575,21 +611,45 @@ def _merge_open(
         runs.at[i, "day"] = s[6]
         runs.at[i, "reported"] = bool(s[7] and runs.at[i, "reported"])
         runs.at[i, "before"] = s[8]
+        runs.at[i, "before_m"] = s[9] if len(s) > 9 else np.nan  # a state saved before it
     return runs
 
 
-def _next_time(closed: pd.DataFrame, judged: pd.DataFrame) -> np.ndarray:
-    """The time of the first point after each closed run (the point that ended it)."""
+def _ended_open(
+    open_stops: dict[str, Any], firsts: pd.DataFrame, carried: set[str]
+) -> pd.DataFrame:
+    """Open stops of the batch before that this batch's first point of the truck ended (it
+    moved, or stood elsewhere): closed runs, with that point as the one after them."""
+    rows = [
+        [p, *s[:9], s[9], s[10], s[11], t, lo, la]
+        for p, t, lo, la in firsts[["plate", "t", "lon", "lat"]].itertuples(index=False)
+        if p in open_stops and p not in carried and len(s := open_stops[p]) >= 12
+    ]
+    return pd.DataFrame(
+        rows,
+        columns=["plate", "start", "end", "n", "lon", "lat", "loaded", "day", "reported",
+                 "before", "before_m", "last_lon", "last_lat", "next_t", "next_lon", "next_lat"],
+    )  # fmt: skip
+
+
+def _next_point(closed: pd.DataFrame, judged: pd.DataFrame) -> pd.DataFrame:
+    """The first point after each closed run (the point that ended it): next_t, next_lon,
+    next_lat (NaN when none came yet)."""
     t = judged["t"].to_numpy(float)
     plates = judged["plate"].to_numpy()
-    out = np.full(len(closed), np.nan)
     key = np.lexsort((t, plates))
     t_sorted, p_sorted = t[key], plates[key]
+    at = np.full(len(closed), -1)
     for i, (p, end) in enumerate(zip(closed["plate"], closed["end"], strict=True)):
         lo, hi = np.searchsorted(p_sorted, p, "left"), np.searchsorted(p_sorted, p, "right")
         j = lo + np.searchsorted(t_sorted[lo:hi], end, "right")
         if j < hi:
-            out[i] = t_sorted[j]
+            at[i] = key[j]
+    found = at >= 0
+    out = pd.DataFrame(np.nan, index=closed.index, columns=["next_t", "next_lon", "next_lat"])
+    for name, col in (("next_t", "t"), ("next_lon", "lon"), ("next_lat", "lat")):
+        values = judged[col].to_numpy(float)
+        out.loc[found, name] = values[at[found]]
     return out
 
 
@@ -602,6 +662,14 @@ def _previous(rows: pd.DataFrame, last: dict[str, list[float]]) -> pd.DataFrame:
         values = known.map(lambda v, i=i: v[i] if isinstance(v, list) else np.nan)
         prev.loc[first, col] = values.to_numpy(float)
     return prev
+
+
+def _metres(a: pd.DataFrame, b: pd.DataFrame) -> np.ndarray:
+    mid = np.radians((a["lat"].to_numpy(float) + b["lat"].to_numpy(float)) / 2)
+    dx = (b["lon"].to_numpy(float) - a["lon"].to_numpy(float)) * M_PER_DEG_LON_EQUATOR * np.cos(mid)
+    dy = (b["lat"].to_numpy(float) - a["lat"].to_numpy(float)) * M_PER_DEG_LAT
+    out: np.ndarray = np.hypot(dx, dy)
+    return out
 
 
 def _kmh(a: pd.DataFrame, b: pd.DataFrame) -> np.ndarray:
