@@ -10,10 +10,12 @@ import pytest
 from scipy.stats import chisquare
 from sqlalchemy import select
 
-from citybrain.api.opsdb_models import AuditLog
+from citybrain.api.opsdb_models import AuditLog, FirmCommitment
 from citybrain.cli.ui import console
 from citybrain.core.catalog import Catalog
+from citybrain.core.engine import Engine
 from citybrain.core.opsdb import connect, session
+from citybrain.core.opsdb.base import utcnow
 from citybrain.topics import get_topic
 from citybrain.topics.builtin.credit import draw as drawing
 from citybrain.topics.builtin.credit.topic import SCORES_TABLE
@@ -133,7 +135,9 @@ def test_credit_repair_changes_grade_with_history_and_audit(
     assert f"{uscc} D" in out
     ops = connect(city.workspace.ops_db_url)
     with session(ops) as db:
-        history = db.scalars(select(CreditScoreHistory)).all()
+        history = db.scalars(
+            select(CreditScoreHistory).where(CreditScoreHistory.cause == "repair")
+        ).all()
         audit = db.scalars(select(AuditLog).where(AuditLog.action == "credit.repair")).all()
     ops.dispose()
     assert len(history) == 1 and history[0].grade_before == "D" and history[0].grade_after != "D"
@@ -159,3 +163,57 @@ def test_documents_follow_the_grade(city: CreditCity, capsys: pytest.CaptureFixt
     assert "经营场所使用证明" in _cli(city, capsys, "documents", by_grade["A"])
     out = _cli(city, capsys, "documents", by_grade["D"])
     assert "no document may be replaced" in out and "经营场所使用证明" not in out
+
+
+def test_a_broken_portal_commitment_lowers_the_grade_with_history(
+    city: CreditCity, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with city.workspace.engine() as engine:
+        scores = _newest_run(engine)
+    firms = scores.filter(
+        pa.compute.and_(
+            pa.compute.equal(scores["grade"], "A"), pa.compute.equal(scores["broken"], 0)
+        )
+    )
+    lowest = pa.compute.index(firms["score"], pa.compute.min(firms["score"])).as_py()
+    uscc, score = firms["uscc"][lowest].as_py(), firms["score"][lowest].as_py()  # A, not capped
+    ops = connect(city.workspace.ops_db_url)
+    with session(ops) as db:  # the row the portal's sign route writes (portal_firm)
+        row = FirmCommitment(
+            uscc=uscc, kind="compliance", text_zh="本企业承诺守法经营", grade="A",
+            signed_by="firm", signed_at=utcnow(), due_at=None,
+        )  # fmt: skip
+        db.add(row)
+        db.flush()
+        signed = row.id
+    out = _cli(city, capsys, "commitment", str(signed), "--broken", "--by", "steward-zhao")
+    assert f"{uscc} A ({score})" in out
+    code, _, err = run_cli(["-w", str(city.workspace.root), "credit", "commitment", str(signed),
+                            "--kept", "--by", "steward-zhao"], capsys)  # fmt: skip
+    assert code != 0 and "already checked" in err
+    with session(ops) as db:
+        history = db.scalars(
+            select(CreditScoreHistory).where(CreditScoreHistory.cause == "commitment")
+        ).all()
+        audit = db.scalars(
+            select(AuditLog).where(AuditLog.action == "credit.commitment_check")
+        ).all()
+    ops.dispose()
+    assert len(history) == 1 and history[0].uscc == uscc and history[0].grade_before == "A"
+    assert history[0].score_after == score - 30 and history[0].grade_after in ("B", "C")
+    assert len(audit) == 1 and audit[0].subjects == [uscc]
+    # the next topic run reads the portal's checked commitment beside the lake's
+    catalog = Catalog.open(city.workspace.ops_db_url)
+    with city.workspace.engine() as engine:
+        run_topic(get_topic("credit"), city.workspace, engine, catalog)
+        rerun = _newest_run(engine)
+    catalog.close()
+    mine = rerun.filter(pa.compute.equal(rerun["uscc"], uscc))
+    # (the scorecard is refitted on the lake's labels, so the points may move a little)
+    assert mine["broken"][0].as_py() == 1 and mine["grade"][0].as_py() != "A"
+    assert mine["score"][0].as_py() <= score - 20
+
+
+def _newest_run(engine: Engine) -> pa.Table:
+    table = engine.table("topic", SCORES_TABLE)
+    return engine.to_arrow(table.filter(table.run_id == table.run_id.max()))

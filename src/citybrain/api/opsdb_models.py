@@ -150,6 +150,10 @@ class FirmCommitment(Base):
     signed_by: Mapped[str] = mapped_column(String(64))
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # tolerance: papers due by
+    # its check (migration ``v0012``): 已履约 | 未履约, null while 待核查
+    check_result: Mapped[str | None] = mapped_column(String(8))
+    checked_by: Mapped[str | None] = mapped_column(String(64))
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class PhoneCode(Base):

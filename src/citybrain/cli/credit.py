@@ -218,6 +218,45 @@ def review_command(
     )
 
 
+@credit_app.command("commitment")
+def commitment_command(
+    commitment_id: Annotated[int, typer.Argument(help="A commitment signed on the portal.")],
+    by: Annotated[str, typer.Option(help="The checking steward.")],
+    kept: Annotated[bool, typer.Option("--kept/--broken", help="The check's result.")],
+) -> None:
+    """Record the check of a portal commitment (信用承诺); the firm's grade is redone at once.
+
+    Example: citybrain credit commitment 3 --broken --by steward2
+    """
+    from citybrain.api.opsdb_models import FirmCommitment
+    from citybrain.core.opsdb import session
+    from citybrain.core.opsdb.base import utcnow
+    from citybrain.topics.builtin.credit.commitments import regrade
+    from citybrain.topics.builtin.credit.features import BROKEN, KEPT
+
+    result = KEPT if kept else BROKEN
+    with (
+        workspace_ops_engine() as (workspace, ops_engine),
+        workspace.engine() as engine,
+        session(ops_engine) as db,
+    ):
+        row = db.get(FirmCommitment, commitment_id)
+        if row is None:
+            raise UserError(f"no commitment {commitment_id} signed on the portal")
+        if row.check_result is not None:
+            raise UserError(f"commitment {commitment_id} was already checked: {row.check_result}")
+        row.check_result, row.checked_by, row.checked_at = result, by, utcnow()
+        done = regrade(db, engine, row.uscc, result)
+        _audit(db, by, "credit.commitment_check", [row.uscc],
+               {"commitment_id": commitment_id, "check_result": result,
+                "grade_before": done.grade_before, "grade_after": done.grade_after,
+                "run_id": done.run_id})  # fmt: skip
+    console.print(
+        f"commitment {commitment_id} {result}: {done.uscc} {done.grade_before} "
+        f"({done.score_before}) → {done.grade_after} ({done.score_after})"
+    )
+
+
 @credit_app.command("history")
 def history_command(
     uscc: Annotated[str, typer.Argument(help="The enterprise's unified social credit code.")],

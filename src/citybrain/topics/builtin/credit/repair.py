@@ -217,7 +217,10 @@ def _replace_row(
     """``scores`` with row ``index`` redone (the other rows are sliced, not copied row by row)."""
     row = scores.slice(index, 1)
     values: dict[str, object] = {
-        **{n: int(after[n].iloc[0]) for n in ("dishonest", "penalties", "tax_penalties", "broken")},
+        **{
+            n: int(after[n].iloc[0])
+            for n in ("dishonest", "penalties", "tax_penalties", "broken", "kept")
+        },
         "score": score,
         "grade": grade,
         "reasons": reasons,

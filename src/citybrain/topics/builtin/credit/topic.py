@@ -59,13 +59,33 @@ def _withdrawn(ctx: TopicContext) -> dict[str, list[str]]:
         ops.dispose()
 
 
+def _portal_commitments(ctx: TopicContext, withdrawn: list[str]) -> pa.Table:
+    """Commitments signed on the portal (ops database), as the lake's std.commitment rows."""
+    from citybrain.core.opsdb import connect
+    from citybrain.topics.builtin.credit.commitments import portal_commitments
+
+    ops = connect(ctx.workspace.ops_db_url)
+    try:
+        signed = portal_commitments(ops)
+    finally:
+        ops.dispose()
+    if not withdrawn:
+        return signed
+    return signed.filter(pc.invert(pc.is_in(signed["commitment_id"], pa.array(withdrawn))))
+
+
 def score_table(ctx: TopicContext) -> pa.Table:
-    """Every enterprise's score, grade, reasons and the counts its rules used."""
+    """Every enterprise's score, grade, reasons and the counts its rules used; commitments signed
+    on the portal and checked count beside the lake's (``commitments``)."""
+    from citybrain.topics.builtin.credit.commitments import add_counts
+
     try:
         places = ctx.input("std.standard_address")
     except UserError:  # an optional input the lake does not hold: enterprises are not placed
         places = None
-    table, period = features.feature_table(ctx.engine, ctx.input, _withdrawn(ctx), places)
+    withdrawn = _withdrawn(ctx)
+    table, period = features.feature_table(ctx.engine, ctx.input, withdrawn, places)
+    table = add_counts(table, _portal_commitments(ctx, withdrawn.get("commitment", [])))
     frame = table.to_pandas()
     version = ctx.model_version
     try:
