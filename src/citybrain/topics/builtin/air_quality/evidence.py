@@ -1,6 +1,10 @@
 """Evidence for an episode's source: construction sites near the station, muck trucks near it
 while the episode lasted.
 
+The vehicle ping table holds other fleets too (taxis' floating-car pings): only muck trucks are
+counted (``truck_pings``: muck_trucks' own rule — a plate holding a transport permit, or whose
+terminal reports its load).
+
 Truck pings are first counted per hour and ~500 m cell on the engine (one grouped query), so the
 join with the episodes works on a small table whatever the number of pings.
 """
@@ -12,6 +16,8 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 import pandas as pd
 
+from citybrain.topics.builtin.muck_trucks.rules import muck_pings
+
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
@@ -20,6 +26,11 @@ if TYPE_CHECKING:
 NEAR_M: Final = 1000.0
 CELL_DEG: Final = 0.005
 M_PER_DEG_LAT: Final = 111_320.0
+
+
+def truck_pings(pings: ir.Table, permits: ir.Table | None) -> ir.Table:
+    """The muck trucks' pings among ``pings`` (a ping without a plate is no known truck's)."""
+    return muck_pings(pings.filter(pings.plate.notnull()), permits)
 
 
 def ping_cells(engine: Engine, pings: ir.Table) -> pd.DataFrame:

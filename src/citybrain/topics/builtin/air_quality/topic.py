@@ -126,8 +126,12 @@ def detect_all(ctx: TopicContext) -> Detected:
         faulty |= mask
     episodes = _intervals(detect.find_episodes(grid, z, faulty, knobs), grid)
     faults = _intervals(detect.find_faults(kinds, knobs), grid)
+    # only muck trucks count: the ping table also holds taxis (floating-car data for road_traffic)
+    permits = ctx.input("std.transport_permit") if _present(ctx, "std.transport_permit") else None
     pings = (
-        evidence.ping_cells(ctx.engine, ctx.input("std.vehicle_ping"))
+        evidence.ping_cells(
+            ctx.engine, evidence.truck_pings(ctx.input("std.vehicle_ping"), permits)
+        )
         if _present(ctx, "std.vehicle_ping")
         else None
     )
@@ -308,7 +312,10 @@ class AirQuality(Topic):
             columns=("sensor_id", "observed_at", "pm25", "pm10", "no2", "so2", "o3", "co"),
         ),
         InputSpec(table="site", columns=("site_id", "kind", "lon", "lat"), optional=True),
-        InputSpec(table="vehicle_ping", columns=("ts", "lon", "lat"), optional=True),
+        InputSpec(
+            table="vehicle_ping", columns=("plate", "ts", "lon", "lat", "loaded"), optional=True
+        ),
+        InputSpec(table="transport_permit", columns=("plate",), optional=True),
     )
 
     def run(self, ctx: TopicContext) -> pa.Table:
