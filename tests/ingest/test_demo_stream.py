@@ -16,6 +16,7 @@ import pytest
 from citybrain.core.workspace import Workspace
 from citybrain.ingest.rawzone import RawZone
 from fixtures.mqtt import find_mosquitto
+from fixtures.tinycity import SEED, tiny_city
 
 pytestmark = [pytest.mark.mqtt, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,10 +36,9 @@ def citybrain(*args: str) -> None:
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny synthetic city (read only by the tests: each gets its own workspace and broker)."""
-    folder = tmp_path_factory.mktemp("stream-city") / "city"
-    citybrain("sim", "--scale", "tiny", "--seed", "5", "--out", str(folder))
-    return folder
+    """The test run's one tiny synthetic city (seed 7, generated once for every worker; read
+    only by the tests: each gets its own workspace and broker)."""
+    return tiny_city(tmp_path_factory, SEED)
 
 
 def run_demo_stream(city: Path, tmp_path: Path, **extra_env: str) -> tuple[Path, str]:
