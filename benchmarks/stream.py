@@ -58,6 +58,7 @@ from citybrain.topics.builtin.muck_trucks.rules import RuleLimits
 
 PREFIX = "bench/muck"
 VIOLATORS_PER_SECOND = 2
+BARE_TAIL_SECONDS = 30.0
 AHEAD = 20_000  # pings a publisher may have sent that the broker has not acknowledged yet
 
 
@@ -216,10 +217,16 @@ def bare(out: str, port: int, ready: Any, done: Any) -> None:
     if not ready.wait(30):
         raise SystemExit("error: the bare consumer could not subscribe")
     last, seen = time.time(), 0
-    while not done.is_set() or count[0] != seen:  # after done: until nothing more comes
+    # after done: until nothing more comes, or BARE_TAIL_SECONDS (a bare consumer far behind on a
+    # loaded machine would hold the run forever; what it received by then is its figure)
+    while not done.is_set():
         if count[0] != seen:
             seen, last = count[0], time.time()
-        time.sleep(0.05 if not done.is_set() else 1.0)
+        time.sleep(0.05)
+    tail_ends = time.time() + BARE_TAIL_SECONDS
+    while count[0] != seen and time.time() < tail_ends:
+        seen, last = count[0], time.time()
+        time.sleep(1.0)
     client.disconnect()
     client.loop_stop()
     first = times[0] if times else last
@@ -346,7 +353,18 @@ def main() -> None:
             )
             for w in range(args.publishers)
         ]
-        me = psutil.Process()
+        me, mosquitto = psutil.Process(), psutil.Process(broker.pid)
+        broker_mb = [0.0]
+        still = {"since": 0.0, "landed": -1, "longest": 0.0}  # the longest time nothing landed
+
+        def sample(now: float) -> None:
+            memory.append((now, me.memory_info().rss))
+            broker_mb[0] = max(broker_mb[0], mosquitto.memory_info().rss / 2**20)
+            landed = runner.status.total("landed")
+            if landed != still["landed"]:
+                still["since"], still["landed"] = now, landed
+            still["longest"] = max(still["longest"], now - still["since"])
+
         for p in pubs:
             p.start()
         for _ in pubs:  # every publisher imported and connected: start the clock
@@ -357,7 +375,7 @@ def main() -> None:
         go.set()
         progress = Progress(args.progress_seconds, args.rate, seconds, began, landed_at_start)
         while any(p.is_alive() for p in pubs):
-            memory.append((time.time() - began, me.memory_info().rss))
+            sample(time.time() - began)
             progress.line(sum(c.value for c in counters), runner.status.total("landed"), memory)
             time.sleep(1.0)
         published_at = time.time()
@@ -371,13 +389,13 @@ def main() -> None:
         batches_at_end = runner.status.total("batches")
         deadline = time.time() + 120  # the backlog, drained
         while runner.status.total("landed") < sent and time.time() < deadline:
-            memory.append((time.time() - began, me.memory_info().rss))
+            sample(time.time() - began)
             progress.line(sent, runner.status.total("landed"), memory, draining=True)
             time.sleep(0.5)
         drained_at = time.time()
         stop.set()
         consumer.join(60)
-        bare_proc.join(60)
+        bare_proc.join(BARE_TAIL_SECONDS + 30)
         violators: dict[str, float] = {}
         for w in range(args.publishers):
             violators.update(json.loads((work / f"pub{w}.json").read_text())["violators"])
@@ -431,6 +449,9 @@ def main() -> None:
                 "samples": len(rss),
             },
             "errors": runner.status.errors,
+            "longest_seconds_nothing_landed": round(still["longest"], 1),
+            "stall_alerts": runner.alerts_raised,
+            "mosquitto_memory_mb_max": round(broker_mb[0], 1),
         },
         "bare_consumer": {
             "pings_received": bare_out["received"],
@@ -491,6 +512,10 @@ def main() -> None:
           f"{ours['backlog_at_end_of_publishing']:>10,}")  # fmt: skip
     print(f"{'bare_consumer':<20}{ceiling['pings_per_second']:>10,}")
     print(f"memory MB {ours['memory_mb']} · alerts {ours['alerts']}/{ours['violators_published']}")
+    print(
+        f"longest with nothing landed {ours['longest_seconds_nothing_landed']} s · stall alerts "
+        f"{ours['stall_alerts']} · Mosquitto max {ours['mosquitto_memory_mb_max']} MB"
+    )
     print("verdict " + " · ".join(f"{k}={v}" for k, v in verdict.items()))
 
 
