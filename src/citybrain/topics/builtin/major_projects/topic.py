@@ -342,6 +342,9 @@ class MajorProjects(Topic):
                 title_zh="项目调度说明",
                 title_en="How delays are found",
                 text_zh=(
+                    "月报附有进度计划（计划竣工、当前节点的计划与预计完成日期、上一节点的计划与"
+                    "实际完成日期）时，按这些日期测算落后天数：节点实际或预计晚于计划的天数连成"
+                    "一条线，推到最新报告期；日期没有读数误差。没有这些日期的项目，"
                     "按每个项目的计划开工时间和计划进度推算工期，将每月形象进度与计划比较，"
                     "找出进度开始放缓的月份及放缓后的推进速度，测算落后天数；"
                     "按全部月报的稳健拟合判断，单月明显错误的读数不会单独触发滞后。"
@@ -349,7 +352,12 @@ class MajorProjects(Topic):
                     "施工组织或建设单位资金）。月报中的“是否滞后”仅作参考。"
                 ),
                 text_en=(
-                    "Each project's duration is read back from its planned start and planned"
+                    "When the reports carry the schedule (planned completion, the current"
+                    " node's planned and expected dates, the last node's planned and actual"
+                    " dates), the days late come from those dates: how late each node was or is"
+                    " expected to be, joined into a line and carried to the latest report —"
+                    " dates have no reading error. Without them, each"
+                    " project's duration is read back from its planned start and planned"
                     " progress; monthly progress is compared with the plan to find the month it"
                     " slowed and its pace since, and so the days it is behind — a robust fit over"
                     " every report, so one clearly wrong reading never makes a delay alone."
