@@ -16,6 +16,7 @@ import pytest
 from citybrain.core.opsdb import connect
 from citybrain.core.workspace import Workspace
 from citybrain.govern.quality import recent_alerts
+from citybrain.ingest.streams import MqttRun
 from citybrain.stream.detector import StreamBatch, StreamEvent
 from citybrain.stream.runner import StreamRunner
 from citybrain.stream.store import StreamStore
@@ -87,6 +88,27 @@ def test_a_consumer_held_while_readings_wait_raises_one_alert(
     messages = [r.getMessage() for r in caplog.records]
     assert any("STALLED" in m and system in m for m in messages)
     assert any("moves again" in m for m in messages)
+
+
+def test_a_source_not_connected_for_long_raises_an_alert(workspace: Workspace, system: str) -> None:
+    from fixtures.mqtt import MqttBroker
+
+    contract = write_contract(workspace, MqttBroker("127.0.0.1", 9), system)
+    runner = StreamRunner(
+        workspace, [contract], store=StreamStore(connect(workspace.ops_db_url)),
+        stall_seconds=0.2,
+    )  # fmt: skip
+    runner._runs[system] = MqttRun()  # as _consume's run that could not connect
+    runner.status.sources[system].error = "cannot reach the MQTT broker"
+    runner._watch()
+    assert runner.alerts_raised == 0  # not for long yet
+    time.sleep(0.25)
+    runner._watch()
+    runner._watch()
+    assert runner.alerts_raised == 1
+    assert "not connected to the broker" in (runner.status.sources[system].stalled or "")
+    [alert] = recent_alerts(workspace.ops_db_url, system=system)
+    assert "未连接到消息代理" in alert.zh and "cannot reach the MQTT broker" in alert.zh
 
 
 @pytest.fixture
