@@ -249,3 +249,23 @@ def test_a_run_says_what_stands_still() -> None:
     stall = run.stuck(60, 600)
     assert stall is not None and stall.kind == "ack_unconfirmed" and "500 landed" in stall.en
     assert "500 条已入湖消息" in stall.zh
+
+
+def test_a_publish_packet_is_read_straight_into_a_message() -> None:
+    # MQTT 5 QoS 1 PUBLISH: topic, packet id, properties (a 206-byte user property: a two-byte
+    # length), payload; QoS 0 (the broker's $SYS counter) still goes through paho
+    sub = subscriber(10)
+    assert sub.lean
+    prop = b"\x26" + struct.pack("!H", 1) + b"k" + struct.pack("!H", 200) + b"v" * 200
+    topic = "t/川B/é".encode()
+    payload = b'{"a": 1}\n\xff'
+    body = struct.pack("!H", len(topic)) + topic + struct.pack("!H", 300)
+    body += bytes([len(prop) & 0x7F | 0x80, len(prop) >> 7]) + prop + payload
+    sub.client._in_packet = {**sub.client._in_packet, "command": 0x32, "packet": bytearray(body)}
+    sub.client._handle_publish()
+    assert sub.messages.get_nowait() == Message(300, 1, "t/川B/é", payload)
+    sys_topic = b"$SYS/broker/publish/messages/dropped"
+    body = struct.pack("!H", len(sys_topic)) + sys_topic + b"\x00" + b"17"
+    sub.client._in_packet = {**sub.client._in_packet, "command": 0x30, "packet": bytearray(body)}
+    sub.client._handle_publish()
+    assert sub.counter() == 17 and sub.messages.empty() and sub.received == 1
