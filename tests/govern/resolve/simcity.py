@@ -12,7 +12,7 @@ import pytest
 from simstd import load_std
 
 from citybrain.core.engine import Engine
-from citybrain.sim import generate
+from fixtures.tinycity import SEED, tiny_city
 
 PERSON_AND_ENTERPRISE_SYSTEMS = [
     "police_household", "police_residence_permit", "power_grid", "water_utility", "gas_utility",
@@ -24,14 +24,22 @@ PERSON_AND_ENTERPRISE_SYSTEMS = [
 
 @pytest.fixture(scope="session")
 def resolve_city(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("resolve_city") / "city"
-    generate("tiny", 7, out, systems=PERSON_AND_ENTERPRISE_SYSTEMS)
-    return out
+    """The test run's one tiny city (seed 7, generated once for every worker): of its systems,
+    ``PERSON_AND_ENTERPRISE_SYSTEMS`` are read — their files, and their rows of ``truth/``, are
+    the same bytes and rows as a city generated with only those systems."""
+    return tiny_city(tmp_path_factory, SEED)
+
+
+#: the std-shaped tables per city folder: the resolve and base conftests and the entity-360
+#: module each define these fixtures, and the one city is read once per worker
+_LOADED: dict[Path, dict[str, pa.Table]] = {}
 
 
 @pytest.fixture(scope="session")
 def std_arrow(resolve_city: Path) -> dict[str, pa.Table]:
-    return load_std(resolve_city)
+    if resolve_city not in _LOADED:
+        _LOADED[resolve_city] = load_std(resolve_city)
+    return dict(_LOADED[resolve_city])  # Arrow tables are immutable; the mapping is the caller's
 
 
 def register_std(engine: Engine, tables: Mapping[str, pa.Table]) -> dict[str, ir.Table]:
