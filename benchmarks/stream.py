@@ -197,6 +197,40 @@ def publisher(
     )
 
 
+def bare_lean(out: str, port: int, ready: Any, done: Any) -> None:
+    """The ceiling of our own receive path: the connector's ``Subscriber`` (chunked reads, QoS 1
+    PUBLISH packets read straight into messages, batches acknowledged as one write) taking
+    batches and discarding them — no landing, no detector. Faster than a plain paho consumer."""
+    from citybrain.ingest.connectors.mqtt import Subscriber
+    from citybrain.ingest.contract import MqttConnector, SourceContract
+
+    connector = MqttConnector(topic=f"{PREFIX}/#", port=port, batch_rows=10_000, batch_seconds=0.2)
+    contract = SourceContract.model_validate(
+        {"id": "bench_bare", "name": "bare", "owner": "bench", "connector": connector.model_dump()}
+    )
+    sub = Subscriber(contract, connector, queue_max=50_000)
+    sub.start()  # subscribed on connect
+    time.sleep(0.5)
+    ready.set()
+    count, first, last = 0, None, time.time()
+    never = threading.Event()
+    tail_ends: float | None = None
+    while tail_ends is None or time.time() < tail_ends:
+        batch = sub.collect(connector, None, None, never, 1.0, max_rows=50_000)
+        if batch:
+            first = first or time.time()
+            count, last = count + len(batch), time.time()
+            sub.send_acks(batch)
+        elif done.is_set():
+            break  # nothing for a second after the publishers stopped
+        if done.is_set() and tail_ends is None:
+            tail_ends = time.time() + BARE_TAIL_SECONDS
+    sub.closing = True
+    sub.close()
+    seconds = last - (first or last)
+    Path(out).write_text(json.dumps({"received": count, "seconds": seconds}), "utf-8")
+
+
 def bare(out: str, port: int, ready: Any, done: Any) -> None:
     """The ceiling: a QoS 1 subscriber that receives and discards, until ``done``; records how
     many it received and when the first and the last came."""
@@ -277,6 +311,13 @@ def main() -> None:
         default=50_000,
         help="a batch grows to take a backlog up to this many pings (0: fixed --batch-rows)",
     )
+    parser.add_argument(
+        "--bare",
+        choices=("lean", "paho"),
+        default="lean",
+        help="the bare consumer: our connector's receive path (lean, the ceiling since it "
+        "reads packets itself) or a plain paho subscriber (the earlier reference)",
+    )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/stream.json"))
     parser.add_argument(
         "--flat-mb-per-min", type=float, default=2.0, help="memory counts as flat under this slope"
@@ -328,7 +369,10 @@ def main() -> None:
             time.sleep(0.1)
         ctx = mp.get_context("spawn")
         ready, done = ctx.Event(), ctx.Event()
-        bare_proc = ctx.Process(target=bare, args=(str(work / "bare.json"), port, ready, done))
+        bare_target = bare_lean if args.bare == "lean" else bare
+        bare_proc = ctx.Process(
+            target=bare_target, args=(str(work / "bare.json"), port, ready, done)
+        )
         bare_proc.start()
         if not ready.wait(60):
             raise SystemExit("error: the bare consumer did not subscribe")
@@ -454,6 +498,7 @@ def main() -> None:
             "mosquitto_memory_mb_max": round(broker_mb[0], 1),
         },
         "bare_consumer": {
+            "kind": args.bare,
             "pings_received": bare_out["received"],
             "pings_per_second": round(bare_out["received"] / max(bare_out["seconds"], 1e-9)),
         },
