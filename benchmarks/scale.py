@@ -27,6 +27,11 @@ time ratio per size and per step family. ``--sim`` reuses a generated city (one 
     uv run python benchmarks/scale.py --sizes 10M --engine spark-local --sim /tmp/w/10M/sim \
         --compare /tmp/scale-10M.json --out /tmp/scale-10M-spark-local.json
 
+In a checkout where others commit while it runs, ``--frozen-code`` runs everything (generation,
+pipeline, incremental run) from a snapshot of the committed code (``git archive HEAD``): otherwise
+a commit to ``citybrain/address`` between the full and the incremental run rightly makes the
+incremental run standardise every table again (the address rules are part of its inputs).
+
 After the full run, each size gets 1 % new data — a new delivery of the largest multi-file Parquet
 source (copies of its latest rows, so the load is new and its records are real ones) — and a
 second ``citybrain run``, the nightly incremental run, is timed beside the full one: which steps
@@ -472,6 +477,27 @@ def machine() -> dict[str, Any]:
     }
 
 
+def rerun_frozen(root: Path) -> None:
+    """Run this benchmark again, without ``--frozen-code``, from a snapshot of the committed
+    ``src`` and ``benchmarks`` taken now (its ``PYTHONPATH`` comes before the editable install)."""
+    repo = Path(__file__).resolve().parents[1]
+    code = root / "code"
+    shutil.rmtree(code, ignore_errors=True)
+    code.mkdir(parents=True)
+    commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True,
+                            text=True, check=True).stdout.strip()  # fmt: skip
+    archive = subprocess.run(["git", "-C", str(repo), "archive", commit, "src", "benchmarks"],
+                             capture_output=True, check=True).stdout  # fmt: skip
+    subprocess.run(["tar", "-x", "-C", str(code)], input=archive, check=True)
+    args = [a for a in sys.argv[1:] if a != "--frozen-code"]
+    if "--work" not in args:
+        args += ["--work", str(root)]
+    print(f"running from a snapshot of {commit[:10]} in {code}", flush=True)
+    env = {**os.environ, "PYTHONPATH": str(code / "src"), "CITYBRAIN_SCALE_FROZEN": commit}
+    script = code / "benchmarks" / "scale.py"
+    os.execve(sys.executable, [sys.executable, str(script), *args], env)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sizes", default="small", help="comma-separated: small,10M,100M,city")
@@ -501,10 +527,17 @@ def main() -> None:
         default=None,
         help="an earlier DuckDB JSON of the same sizes: add time ratios",
     )
+    parser.add_argument(
+        "--frozen-code",
+        action="store_true",
+        help="run from a snapshot of the committed code (git archive HEAD)",
+    )
     args = parser.parse_args()
     if args.sim is not None and "," in args.sizes:
         parser.error("--sim reuses one generated city: give one size")
     root = args.work or Path(tempfile.mkdtemp(prefix="citybrain-scale-"))
+    if args.frozen_code:
+        rerun_frozen(root)
     results = []
     for text in args.sizes.split(","):
         size, records = parse_size(text.strip())
@@ -547,6 +580,7 @@ def main() -> None:
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "engine": args.engine,
+        "code": os.environ.get("CITYBRAIN_SCALE_FROZEN", "the live checkout"),
         "sizes": results,
         "targets": judge(results),
     }
