@@ -197,7 +197,13 @@ BEFORE_2015: list[tuple[str, str, str]] = [
     ("南京高淳县", "高淳县", "高淳区"),
     ("重庆市綦江县古南镇", "綦江县", "綦江区"),
     ("重庆大足县龙岗镇", "大足县", "大足区"),
-    # renamed, or prefectures (地区) made cities whose seat county took a new name
+    # renamed, or prefectures (地区) made cities whose seat county took a new name, written
+    # with the prefecture's old name too
+    ("青海省海东地区乐都县", "乐都县", "乐都区"),
+    ("西藏日喀则地区日喀则市", "日喀则市", "桑珠孜区"),
+    ("新疆吐鲁番地区吐鲁番市", "吐鲁番市", "高昌区"),
+    ("贵州省铜仁地区铜仁市", "铜仁市", "碧江区"),
+    ("贵州省毕节地区毕节市", "毕节市", "七星关区"),
     ("湖北省襄阳市襄阳区", "襄阳区", "襄州区"),
     ("淮安市楚州区", "楚州区", "淮安区"),
     ("青海省海东市乐都县", "乐都县", "乐都区"),

@@ -13,6 +13,11 @@ from citybrain.address import AddressParser, ParserConfig, parse
 pytestmark = pytest.mark.usefixtures("divisions_installed")
 
 CASES: list[tuple[str, str]] = [
+    # a city and a district's short name: the district, not a street of another district
+    ("广州白云", "city=广州市 district=白云区 street=-"),
+    # 新区 that became districts (深圳 2016/2018), and the X地区 of prefectures made cities
+    ("深圳市龙华新区观澜街道", "district=龙华区 street=观澜街道"),
+    ("青海省海东地区乐都县", "city=海东市 district=乐都区"),
     # noise: near, beside, opposite, at the gate — the place is still the road number
     ("成都市武侯区人民南路四段12号附近", "district=武侯区 road=人民南路四段 road_number=12"),
     ("武侯区科华北路62号力宝大厦旁边", "road=科华北路 road_number=62 estate=力宝大厦"),

@@ -8,6 +8,7 @@ none does, the prefix is reported ambiguous rather than guessed.
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any, NamedTuple, cast
 
@@ -809,12 +810,14 @@ class AdminReader:
             chains = near or chains
         if len(chains) > 1:
             # Prefer readings made of full names, then those that start higher (海南 the province).
-            # An old name reads as its main successor, and a live name before an old one.
-            def score(chain: tuple[tuple[Division, int], ...]) -> tuple[int, int, int]:
+            # An old name reads as its main successor, and a live name before an old one. Last,
+            # a reading that skips no level: 广州白云 is 白云区, not 越秀区's 白云街道.
+            def score(chain: tuple[tuple[Division, int], ...]) -> tuple[int, int, int, int]:
                 return (
                     sum(kind & BASE_KIND != FULL or kind & SECONDARY > 0 for _, kind in chain),
                     sum(kind & HISTORICAL > 0 for _, kind in chain),
                     chain[0][0].level,
+                    sum(b.level - a.level - 1 for (a, _), (b, _) in itertools.pairwise(chain)),
                 )
 
             scores = [score(c) for c in chains]
