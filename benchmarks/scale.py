@@ -448,13 +448,13 @@ def ratio_to(results: list[dict[str, Any]], earlier: Path) -> dict[str, Any]:
         per_step = {
             name: round(fam["seconds"] / duck["steps"][name]["seconds"], 2)
             for name, fam in result["steps"].items()
-            if duck["steps"].get(name, {}).get("seconds")
-        }
+            if fam["seconds"] and duck["steps"].get(name, {}).get("seconds")
+        }  # a step still running when a run was stopped has no time: left out
+        whole = round(result["pipeline"]["wall_seconds"] / duck["pipeline"]["wall_seconds"], 2)
+        complete = result["pipeline"]["exit_code"] == 0
         ratios[result["size"]] = {
-            "whole_run": round(
-                result["pipeline"]["wall_seconds"] / duck["pipeline"]["wall_seconds"], 2
-            ),
-            "whole_run_complete": result["pipeline"]["exit_code"] == 0,
+            "whole_run": whole if complete else None,
+            "whole_run_until_stopped": None if complete else whole,
             "per_step_family": per_step,
             "same_records_read": result["records_read"] == duck["records_read"],
         }
