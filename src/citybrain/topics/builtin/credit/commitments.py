@@ -14,9 +14,8 @@ Portal commitments are numbered ``PORTAL-<id>`` so they never collide with the l
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Engine as SqlEngine
@@ -25,13 +24,8 @@ from sqlalchemy.orm import Session
 
 from citybrain.core.engine import Engine
 from citybrain.core.errors import UserError
-from citybrain.core.logging import new_run_id
-from citybrain.core.opsdb.base import utcnow
-from citybrain.topics.builtin.credit import scorecard
-from citybrain.topics.builtin.credit.features import BROKEN, KEPT, MODEL_FEATURES, PENDING
-from citybrain.topics.builtin.credit.repair import _newest, _replace_row
-from citybrain.topics.builtin.credit.topic import SCORES_TABLE
-from citybrain.topics.opsdb_models import CreditScoreHistory
+from citybrain.topics.builtin.credit.features import BROKEN, KEPT, PENDING
+from citybrain.topics.builtin.credit.repair import Regrade, regrade_firm
 
 TABLE = "firm_commitment"
 PREFIX = "PORTAL-"
@@ -80,52 +74,16 @@ def add_counts(features: pa.Table, commitments: pa.Table) -> pa.Table:
     return features
 
 
-@dataclass(frozen=True)
-class Regrade:
-    uscc: str
-    score_before: int
-    grade_before: str
-    score_after: int
-    grade_after: str
-    run_id: str
-
-
 def regrade(db: Session, engine: Engine, uscc: str, result: str) -> Regrade:
     """Redo ``uscc``'s newest grade with one more commitment checked as ``result`` (已履约 or
     未履约): a new ``credit_scores`` run and a history row (see the module)."""
     if result not in (BROKEN, KEPT):
         raise UserError(f"a commitment's check is {KEPT} or {BROKEN}, not {result!r}")
-    scores, _ = _newest(engine)
-    rows = scores.filter(pc.equal(scores["uscc"], uscc)).to_pandas()
-    if rows.empty:
-        raise UserError(f"the newest credit run has no grade for {uscc}")
-    row = rows.iloc[[0]].reset_index(drop=True)
-    before_score, before_grade = int(row.at[0, "score"]), str(row.at[0, "grade"])
-    after = row.copy()
     column = "broken" if result == BROKEN else "kept"
-    after[column] = after[column].to_numpy() + 1
-    rules = scorecard.rule_points(after)
-    dishonest = after["dishonest"].to_numpy() > 0
-    new_score = scorecard.final_score(after["model_points"].to_numpy(), rules, dishonest)
-    new_grade = scorecard.grade_of(new_score, dishonest)
-    feature_reasons = [r for r in row.at[0, "reasons"] if r["signal"] in scorecard.TEMPLATES]
-    rule_reasons = scorecard.reasons(
-        after, np.zeros((1, len(MODEL_FEATURES)), dtype=np.float64), rules
-    ).to_pylist()[0]
-    reasons = sorted(feature_reasons + rule_reasons, key=lambda r: -abs(r["points"]))
-    run_id = new_run_id()
-    index = int(pc.index(scores["uscc"], uscc).as_py())
-    updated = _replace_row(scores, index, after, int(new_score[0]), str(new_grade[0]), reasons)
-    engine.write(
-        updated.append_column("run_id", pa.array([run_id] * updated.num_rows, pa.string())),
-        "topic", SCORES_TABLE, mode="append", partition_by=["run_id"],
-    )  # fmt: skip
-    db.add(
-        CreditScoreHistory(
-            uscc=uscc, at=utcnow(), cause="commitment", dispute_id=None,
-            score_before=before_score, grade_before=before_grade,
-            score_after=int(new_score[0]), grade_after=str(new_grade[0]), run_id=run_id,
-        )
-    )  # fmt: skip
-    db.flush()
-    return Regrade(uscc, before_score, before_grade, int(new_score[0]), str(new_grade[0]), run_id)
+
+    def one_more(row: pd.DataFrame) -> pd.DataFrame:
+        after = row.copy()
+        after[column] = after[column].to_numpy() + 1
+        return after
+
+    return regrade_firm(db, engine, uscc, one_more, cause="commitment")

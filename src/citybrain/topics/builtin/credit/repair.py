@@ -10,7 +10,7 @@ transaction.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -144,14 +144,53 @@ def review(
     if not uphold:
         return dispute, None
     record = _record(engine, dispute.record_kind, dispute.record_id, dispute.uscc)
+    repaired = {
+        "signal": "repaired", "points": 0, "observed": 1.0,
+        "text_zh": scorecard.RULES["repaired"][0].replace("{v}", "1"),
+        "text_en": scorecard.RULES["repaired"][1].replace("{v}", "1"),
+    }  # fmt: skip
+    done = regrade_firm(
+        db, engine, dispute.uscc, lambda row: _withdraw(row, dispute.record_kind, record),
+        cause="repair", dispute_id=dispute.id, extra_reasons=[repaired],
+    )  # fmt: skip
+    return dispute, Repair(
+        dispute.id, done.uscc, done.score_before, done.grade_before, done.score_after,
+        done.grade_after, done.run_id,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Regrade:
+    """A firm's grade redone between two topic runs: before, after, and the credit run written."""
+
+    uscc: str
+    score_before: int
+    grade_before: str
+    score_after: int
+    grade_after: str
+    run_id: str
+
+
+def regrade_firm(
+    db: Session,
+    engine: Engine,
+    uscc: str,
+    change: Callable[[pd.DataFrame], pd.DataFrame],
+    *,
+    cause: str,
+    dispute_id: int | None = None,
+    extra_reasons: Sequence[dict[str, object]] = (),
+) -> Regrade:
+    """Redo ``uscc``'s newest grade with its features row ``change``d (a record withdrawn, a
+    commitment checked): the rule points are recomputed, the scorecard points stay (they come
+    from behaviour); written as a new credit run with a history row of ``cause``."""
     scores, _ = _newest(engine)
-    at = pc.equal(scores["uscc"], dispute.uscc)
-    rows = scores.filter(at).to_pandas()
+    rows = scores.filter(pc.equal(scores["uscc"], uscc)).to_pandas()
     if rows.empty:
-        raise UserError(f"the newest credit run has no grade for {dispute.uscc}")
+        raise UserError(f"the newest credit run has no grade for {uscc}")
     row = rows.iloc[[0]].reset_index(drop=True)
     before_score, before_grade = int(row.at[0, "score"]), str(row.at[0, "grade"])
-    after = _withdraw(row, dispute.record_kind, record)
+    after = change(row)
     rules = scorecard.rule_points(after)
     dishonest = after["dishonest"].to_numpy() > 0
     new_score = scorecard.final_score(after["model_points"].to_numpy(), rules, dishonest)
@@ -160,16 +199,12 @@ def review(
     rule_reasons = scorecard.reasons(
         after, np.zeros((1, len(MODEL_FEATURES)), dtype=np.float64), rules
     ).to_pylist()[0]
-    repaired = {
-        "signal": "repaired", "points": 0, "observed": 1.0,
-        "text_zh": scorecard.RULES["repaired"][0].replace("{v}", "1"),
-        "text_en": scorecard.RULES["repaired"][1].replace("{v}", "1"),
-    }  # fmt: skip
     reasons = sorted(feature_reasons + rule_reasons, key=lambda r: -abs(r["points"]))
     run_id = new_run_id()
-    index = int(pc.index(scores["uscc"], dispute.uscc).as_py())
+    score_after, grade_after = int(new_score[0]), str(new_grade[0])
+    index = int(pc.index(scores["uscc"], uscc).as_py())
     updated = _replace_row(
-        scores, index, after, int(new_score[0]), str(new_grade[0]), [*reasons, repaired]
+        scores, index, after, score_after, grade_after, [*reasons, *extra_reasons]
     )
     engine.write(
         updated.append_column("run_id", pa.array([run_id] * updated.num_rows, pa.string())),
@@ -177,16 +212,13 @@ def review(
     )  # fmt: skip
     db.add(
         CreditScoreHistory(
-            uscc=dispute.uscc, at=utcnow(), cause="repair", dispute_id=dispute.id,
+            uscc=uscc, at=utcnow(), cause=cause, dispute_id=dispute_id,
             score_before=before_score, grade_before=before_grade,
-            score_after=int(new_score[0]), grade_after=str(new_grade[0]), run_id=run_id,
+            score_after=score_after, grade_after=grade_after, run_id=run_id,
         )
     )  # fmt: skip
     db.flush()
-    return dispute, Repair(
-        dispute.id, dispute.uscc, before_score, before_grade, int(new_score[0]),
-        str(new_grade[0]), run_id,
-    )  # fmt: skip
+    return Regrade(uscc, before_score, before_grade, score_after, grade_after, run_id)
 
 
 def _withdraw(row: pd.DataFrame, kind: str, record: dict[str, object]) -> pd.DataFrame:
