@@ -34,7 +34,7 @@ pytestmark = pytest.mark.usefixtures("divisions_installed")
         ("凉山彝族自治州", CITY, ["凉山州", "凉山"]),
         ("阿坝藏族羌族自治州", CITY, ["阿坝州", "阿坝"]),
         ("成都市", CITY, ["成都", "成都地区"]),  # 海东地区 → 海东市: prefectures made cities
-        ("武侯区", DISTRICT, ["武侯", "武侯县", "武侯新区"]),  # 龙华新区 → 龙华区
+        ("武侯区", DISTRICT, ["武侯", "武侯县"]),
         ("浦东新区", DISTRICT, ["浦东"]),
         ("简阳市", DISTRICT, ["简阳", "简阳县"]),
         ("峨边彝族自治县", DISTRICT, ["峨边县", "峨边"]),

