@@ -68,8 +68,9 @@ def shown_records(
 
 
 @dataclass(frozen=True)
-class Repair:
-    dispute_id: int
+class Regrade:
+    """A firm's grade redone between two topic runs: before, after, and the credit run written."""
+
     uscc: str
     score_before: int
     grade_before: str
@@ -78,7 +79,7 @@ class Repair:
     run_id: str
 
 
-def decision_detail(dispute: CreditDispute, repair: Repair | None) -> dict[str, object]:
+def decision_detail(dispute: CreditDispute, repair: Regrade | None) -> dict[str, object]:
     """What the audit row records of a reviewed dispute: the decision and, when upheld, the
     score and grade before and after and the credit run that redid them."""
     detail: dict[str, object] = {"dispute_id": dispute.id, "decision": dispute.status}
@@ -130,7 +131,7 @@ def _newest(engine: Engine) -> tuple[pa.Table, str]:
 
 def review(
     db: Session, engine: Engine, dispute_id: int, *, uphold: bool, by: str, note: str = ""
-) -> tuple[CreditDispute, Repair | None]:
+) -> tuple[CreditDispute, Regrade | None]:
     """Decide a pending dispute; an upheld one redoes the grade (see the module)."""
     dispute = db.get(CreditDispute, dispute_id)
     if dispute is None:
@@ -153,22 +154,7 @@ def review(
         db, engine, dispute.uscc, lambda row: _withdraw(row, dispute.record_kind, record),
         cause="repair", dispute_id=dispute.id, extra_reasons=[repaired],
     )  # fmt: skip
-    return dispute, Repair(
-        dispute.id, done.uscc, done.score_before, done.grade_before, done.score_after,
-        done.grade_after, done.run_id,
-    )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Regrade:
-    """A firm's grade redone between two topic runs: before, after, and the credit run written."""
-
-    uscc: str
-    score_before: int
-    grade_before: str
-    score_after: int
-    grade_after: str
-    run_id: str
+    return dispute, done
 
 
 def regrade_firm(
