@@ -125,3 +125,10 @@ def workspace(tmp_path: Path) -> Workspace:
     ws = Workspace.init(tmp_path / "ws")
     upgrade(ws.ops_db_url)
     return ws
+
+
+def test_a_stall_alert_is_one_of_the_governance_pages_stream_alerts() -> None:
+    from citybrain.govern.quality.stream_gaps import DIMENSION
+    from citybrain.stream.runner import STALL_DIMENSION
+
+    assert STALL_DIMENSION == DIMENSION

@@ -65,7 +65,9 @@ POLL_SECONDS = 1.0  # push sources' raw zones, and the status line
 FEED_NAME = "_live_feed"
 STALL_SECONDS = 60.0  # no batch landed this long while messages wait: an alert
 ACK_ALERT_SECONDS = 600.0  # an acknowledgement the broker has not answered this long: an alert
-STALL_DIMENSION = "stream_loss"  # the governance page's stream alerts: data not reaching the lake
+# the governance page's stream alerts (govern.quality.stream_gaps.DIMENSION; importing it would
+# load the quality package and the lake engine into the consumer's start for one word)
+STALL_DIMENSION = "stream_loss"
 Key = tuple[str, str]  # (finished_at ISO, load_id): the order loads committed in
 
 
