@@ -119,8 +119,10 @@ def assess(
         if not np.isfinite(series).any():
             continue
         adjusted, _ = detect.peer_adjusted(series, industry)
-        # headcounts move in whole people: a step of one is noise, whatever the peers show
         scale = detect.peer_scale(adjusted, industry, floor=0.05 if name == "insured" else 1e-3)
+        if name == "insured":
+            # headcounts move in whole people: a step of one is noise, whatever the peers show
+            scale = np.maximum(scale, one_person_step(panel.values[name]))
         if name == LEAD:
             shift = detect.level_shift(adjusted, scale)
         else:
@@ -171,6 +173,20 @@ def assess(
     scored = sufficient | established
     score = np.where(scored, score, np.nan)
     return Assessment(score, contributions, shifts, events, history, scored)
+
+
+def one_person_step(headcount: FloatMatrix) -> NDArray[np.float64]:
+    """Per firm, one person's step in the insured series' log scale (``log1p``) at the firm's
+    median headcount — the least a headcount can move. An industry's scale comes mostly from its
+    larger firms, where one person is a small share; a two-person firm going to one for a month
+    is the same noise, not a fall to corroborate a dip in revenue with."""
+    typical = np.zeros(headcount.shape[0])
+    counted = np.where(headcount >= 0, headcount, np.nan)
+    has = np.isfinite(counted).any(axis=1)
+    if has.any():
+        typical[has] = np.nanmedian(counted[has], axis=1)
+    step: NDArray[np.float64] = np.log1p(typical + 1.0) - np.log1p(typical)
+    return step
 
 
 def _trailing(flags: NDArray[np.bool_], window: int) -> FloatMatrix:
