@@ -67,6 +67,16 @@ def test_road_names_keep_chinese_numerals() -> None:
     assert clean("郑州市二七区") == "郑州市二七区"
 
 
+@pytest.mark.parametrize(
+    "name", ["山东", "广东", "河南", "江西", "上海浦东", "石家庄市桥西", "成都市城南"]
+)
+def test_a_name_ending_in_a_direction_is_kept(name: str) -> None:
+    # 东 alone at the end is part of a name (山东, 浦东); only 往东 / 东走 / 东50米 say a way to go.
+    assert clean(name) == name
+    assert clean(f"人民路12号{name[-1]}50米") == "人民路12号"
+    assert clean(f"人民路12号向{name[-1]}走") == "人民路12号"
+
+
 def test_the_translation_list_maps_every_character_as_the_table_does() -> None:
     every = "".join(map(chr, range(0x20000)))  # the BMP and a plane past the list's end
     assert every.translate(_TABLE_LIST) == every.translate(_TABLE)

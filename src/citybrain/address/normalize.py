@@ -82,13 +82,13 @@ _LEAD = re.compile(
 _TRAIL = re.compile(
     r"(?:(?:[东南西北]{1,2}(?:侧|面|边)?)?(?:约?\d+米)(?:处|左右)?|附近|周边|一带|对面|斜对面|对门|旁边|旁|隔壁|"
     r"门口|门前|楼下|后面|背后|里面|内|处|交叉口|(?<=号)(?:十字)?路口|[东南西北]{1,2}(?:侧|面|边)|"
-    r"往?[东南西北](?:走)?\d*米?|商铺|门面|门市|铺面|店铺|底商|顶楼|顶层)+$"
+    r"[往向朝][东南西北]走?\d*米?|[东南西北]走\d*米?|商铺|门面|门市|铺面|店铺|底商|顶楼|顶层)+$"
 )
 # Cheap guards: the noise patterns can only match text that starts / ends with one of these.
 _LEAD_FIRST = frozenset("中现家户联通详居送收住地0123456789")
 # Words an address may end with (a trailing name is anything else after a room).
 _MARKER_LAST = frozenset("室号房户楼层栋幢座元区期院门组村")
-_TRAIL_LAST = frozenset("近边带面门旁壁口前下后内处米侧右东南西北铺市商楼层")
+_TRAIL_LAST = frozenset("近边带面门旁壁口前下后内处米侧右东南西北铺市商楼层走")
 _ALLEY_NOISE = re.compile(r"号大院|号院子|号院落")
 # 蜀都大道少城路口: at the mouth of a crossing road — the first road is the place.
 _ROAD_MOUTH = re.compile(r"(?<=[路街道段])[\u4e00-\u9fff]{1,8}?(?:路|街|大道|巷)(?:十字)?路?口$")
@@ -153,6 +153,11 @@ _NEG_FLOOR = re.compile(
 _CJK_DASH = re.compile(r"(?<=[\u4e00-\u9fff])-+(?=[\u4e00-\u9fff])")
 # What an export writes for an empty field (null, None, NaN, undefined), as a word of its own.
 _EMPTY_WORDS = re.compile(r"(?<![A-Z])(?:NULL|NONE|NAN|UNDEFINED)(?![A-Z])")
+# The statistical table's placeholders, written by exports that join its three names: 广州市市辖区
+# 天河区, 湖北省省直辖县级行政区划仙桃市, 重庆市县巫山县. None is a place: dropped.
+_PLACEHOLDER = re.compile(
+    r"市辖区|(?:省|自治区)直辖县级行政区划|(?<=重庆市)县(?=[\u4e00-\u9fff]{2})"
+)
 _BASEMENT_SHOP = re.compile(r"(?<![A-Z0-9])B(\d)-(\d+)(?=号|室|$)")  # B1-12: floor B1, No. 12
 
 
@@ -216,6 +221,8 @@ def clean(text: str) -> str:
     s = text.translate(_TABLE_LIST) if _NEEDS_TABLE.search(text) else text
     if "N" in s:
         s = _EMPTY_WORDS.sub("", s)
+    if "辖" in s or "重庆市县" in s:
+        s = _PLACEHOLDER.sub("", s)
     if "-" in s:
         s = _CJK_DASH.sub("", s)
     if "(" in s or "（" in s:
