@@ -248,8 +248,8 @@ def test_a_live_county_of_an_old_name_stays_current() -> None:
         assert (parsed.district, parsed.admin_status) == (district, "current"), parsed
 
 
-def test_every_hand_written_change_names_a_live_county_as_successor() -> None:
-    from citybrain.address.divisions import DISTRICT, default_index
+def test_every_hand_written_change_names_a_live_county_or_city_as_successor() -> None:
+    from citybrain.address.divisions import CITY, DISTRICT, default_index
     from citybrain.address.history import HAND_WRITTEN, hand_written_history
 
     divisions = default_index().divisions
@@ -257,7 +257,8 @@ def test_every_hand_written_change_names_a_live_county_as_successor() -> None:
     read = hand_written_history(divisions)
     assert len(read) == len(rows)  # no row dropped for a successor the data lacks
     for old in read:
-        assert all(divisions[code].level == DISTRICT for code in old.successors), old
+        levels = {divisions[code].level for code in old.successors}
+        assert levels == {old.level} and old.level in (CITY, DISTRICT), old  # 襄樊市 → 襄阳市
         # before the oldest snapshot, or a functional area made a district (no code, no snapshot)
         before = old.changed[:4] <= "2015" or old.name.endswith("新区")
         assert len(old.old_code) == 6 and before, old

@@ -18,6 +18,26 @@ CASES: list[tuple[str, str]] = [
     # 新区 that became districts (深圳 2016/2018), and the X地区 of prefectures made cities
     ("深圳市龙华新区观澜街道", "district=龙华区 street=观澜街道"),
     ("青海省海东地区乐都县", "city=海东市 district=乐都区"),
+    # national new areas written first; a county after one is the district
+    ("雄安新区容城县", "province=河北省 city=保定市 district=容城县"),
+    ("贵安新区", "province=贵州省 city=- district=贵安新区"),
+    ("西咸新区沣东新城", "province=陕西省 district=西咸新区"),
+    ("两江新区礼嘉街道", "city=重庆市 district=两江新区 street=礼嘉街道"),
+    ("广州南沙新区", "city=广州市 district=南沙区"),
+    ("深圳大鹏新区葵涌街道", "city=深圳市 district=大鹏新区 street=葵涌街道"),
+    # names ending in a direction (浦东, 山东) are names, not "go east" noise
+    ("上海浦东", "city=上海市 district=浦东新区"),
+    ("山东", "province=山东省"),
+    # a town alone whose name is another town's short name (佳县 乌镇, 桐乡 乌镇镇): not placed
+    ("乌镇", "province=- district=-"),
+    ("香港九龙", "province=香港特别行政区 city=-"),
+    # the statistical table's placeholders, as exports joining its names write them
+    ("广东省广州市市辖区天河区", "city=广州市 district=天河区"),
+    ("湖北省省直辖县级行政区划仙桃市", "province=湖北省 district=仙桃市"),
+    ("新疆维吾尔自治区自治区直辖县级行政区划石河子市", "city=- district=石河子市"),
+    ("重庆市县巫山县", "city=重庆市 district=巫山县"),
+    # a city renamed before the 2015 codes (襄樊 → 襄阳, 2010): its successor, not a typo fix
+    ("湖北省襄樊市樊城区", "city=襄阳市 district=樊城区"),
     # noise: near, beside, opposite, at the gate — the place is still the road number
     ("成都市武侯区人民南路四段12号附近", "district=武侯区 road=人民南路四段 road_number=12"),
     ("武侯区科华北路62号力宝大厦旁边", "road=科华北路 road_number=62 estate=力宝大厦"),

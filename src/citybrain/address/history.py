@@ -27,7 +27,8 @@ Changes before the oldest snapshot (2015-09) are in no package: the county-level
 still write (北京 崇文区 / 宣武区, 绍兴县, 卢湾区 …) are hand-written in
 ``history_before_2015.csv`` beside this module (with the functional areas made districts later,
 深圳's 龙华新区 / 坪山新区 / 光明新区, which had no code and so are in no snapshot either; their
-"old code" is the district's), one row per old county: its name and code, its
+"old code" is the district's, and the few cities renamed then, 襄樊 → 襄阳, 思茅 → 普洱), one row
+per old unit: its name and code, its
 successor code(s) (the main one first, ``;`` between), the month the change took effect and what
 the official change notice said. Facts from public administrative-division change notices, not
 copied from any data set.
@@ -41,6 +42,9 @@ from collections import Counter
 from pathlib import Path
 
 from citybrain.address.divisions import CITY, DISTRICT, STREET, Division, HistoricalName
+
+# The statistical table's placeholder rows: no place, so never an old name of one.
+_PLACEHOLDERS = frozenset({"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"})
 
 HAND_WRITTEN = Path(__file__).with_name("history_before_2015.csv")
 
@@ -121,7 +125,7 @@ def build_history(
         merged: dict[str, str] = {}  # a town merged away (its code) → its county today
         for level in (CITY, DISTRICT, STREET):
             for code, (name, lvl, parent) in snapshot.items():
-                if lvl != level or name in ("市辖区", "县", "省直辖县级行政区划"):
+                if lvl != level or name in _PLACEHOLDERS:
                     continue
                 current = divisions.get(code)
                 if current is not None and current.name == name:
@@ -231,16 +235,17 @@ def build_moves(
 def hand_written_history(
     divisions: dict[str, Division], path: Path = HAND_WRITTEN
 ) -> list[HistoricalName]:
-    """The county-level changes before 2015 of ``history_before_2015.csv`` (see the module
-    docs) whose successors are in ``divisions``."""
+    """The changes before 2015 of ``history_before_2015.csv`` (see the module docs), county-level
+    and the few cities renamed, whose successors are in ``divisions``."""
     with path.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     found = []
     for row in rows:
         successors = tuple(row["successors"].split(";"))
         if all(code in divisions for code in successors):
+            level = divisions[successors[0]].level  # 襄樊市 → 襄阳市: a city's change too
             found.append(
-                HistoricalName(row["name"], row["old_code"], DISTRICT, successors, row["changed"])
+                HistoricalName(row["name"], row["old_code"], level, successors, row["changed"])
             )
     return found
 
