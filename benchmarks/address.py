@@ -9,7 +9,8 @@ Two inputs, the same for every side in the same run:
   people write them, from the kinds of error real labelled addresses show — divisions that no
   longer exist (labelled with their successor), county names without their city, separators
   and noise, towns without 镇/乡/街道, functional areas (labelled with no county: 郑东新区 is
-  none), POI and detail forms. Neither the parser nor the generator wrote them. Scored per level
+  none), POI and detail forms, and everyday addresses from every province as people type them
+  (kind ``everyday``). Neither the parser nor the generator wrote them. Scored per level
   (province, city, district, town, all three admin levels, road, road + number): correct, wrong (a
   different unit named) and missing; a level is scored on the rows that label it, the district
   also on functional-area rows (right: no county named).
