@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -69,9 +70,17 @@ def test_the_shares_are_cut_after_markers_deselected_tests(tmp_path: Path) -> No
         (tmp_path / path).write_text(text)
     worker = _Worker()
     args = ["-q", "--collect-only", "-p", "no:xdist", "-p", "no:cacheprovider", "-p",
-            "fixtures.schedule", "-m", "not cluster", "--rootdir", str(tmp_path), "-c",
-            str(tmp_path / "pytest.ini"), str(tmp_path / "tests")]  # fmt: skip
-    assert pytest.main(args, plugins=[worker]) == 0
+            "no:faulthandler", "-p", "fixtures.schedule", "-m", "not cluster", "--rootdir",
+            str(tmp_path), "-c", str(tmp_path / "pytest.ini"), str(tmp_path / "tests")]  # fmt: skip
+    # as pytester does: the inner run's test modules (imported by their base names) and the
+    # folders it put on sys.path leave with it
+    saved_path, modules = list(sys.path), dict(sys.modules)
+    try:
+        assert pytest.main(args, plugins=[worker]) == 0
+    finally:
+        sys.path[:] = saved_path
+        for name in set(sys.modules) - set(modules):
+            del sys.modules[name]
     assert len(worker.order) == 10 and not any("cluster" in n for n in worker.order)
     sizes = share_sizes(len(worker.order), 3)
     starts = {worker.order[0], worker.order[sizes[0]], worker.order[sizes[0] + sizes[1]]}
