@@ -7,7 +7,6 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pytest
 
@@ -47,8 +46,8 @@ def test_bind_reads_sites_and_each_plates_newest_permit_hours(workspace: Workspa
         (date(2024, 12, 31) - date(1970, 1, 1)).days,
     )
     assert detector.plate_valid is not None and detector.plate_valid["川A00001"] == (first, last)
-    plates = pd.Series(["川A00001", "川A00001", "川A00009"])
-    start, end = detector._hours(plates, pd.Series([first, last + 1, first]))
+    plates = np.array(["川A00001", "川A00009"], dtype=object)  # per point: plates[code]
+    start, end = detector._hours(plates, np.array([0, 0, 1]), np.array([first, last + 1, first]))
     assert end.tolist() == [4 * 60, 360, 360]
     assert start.tolist() == [21 * 60 + 30, 1320, 1320]  # expired, or no permit: the city's
     assert detector.sites is not None

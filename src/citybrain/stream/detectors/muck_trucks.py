@@ -142,7 +142,8 @@ class MuckTruckDetector:
 
     # --- reading a batch -------------------------------------------------------------------------
 
-    def _frame(self, table: pa.Table, state: dict[str, Any]) -> pd.DataFrame:
+    def _frame(self, table: pa.Table, state: dict[str, Any]) -> _Fresh:
+        """The batch's usable points as NumPy columns (plate, t, lon, lat, speed, loaded)."""
         c = self.columns
         n = table.num_rows
         counts = state["counts"]
@@ -163,185 +164,231 @@ class MuckTruckDetector:
         plates = (
             pc.utf8_trim_whitespace(pc.cast(table.column(plate_name), pa.string()))
             if plate_name in table.column_names
-            else pa.nulls(n, pa.string())
+            else pa.chunked_array([pa.nulls(n, pa.string())])
         )
-        frame = pd.DataFrame(
-            {
-                "plate": pd.Series(plates.to_numpy(zero_copy_only=False), dtype=object),
-                "t": _epoch_seconds(table.column(c["time"])) if c["time"] in table.column_names
-                else np.full(n, np.nan),
-                "lon": column("lon", pa.float64()),
-                "lat": column("lat", pa.float64()),
-                "speed": column("speed", pa.float64()),
-                "loaded": column("loaded", pa.float64()),
-            }
-        )  # fmt: skip
-        usable = (
-            frame["plate"].notna()
-            & (frame["plate"] != "")
-            & np.isfinite(frame["t"])
-            & frame["lon"].between(-180, 180)
-            & frame["lat"].between(-90, 90)
-            & ((frame["lon"].abs() > 1e-6) | (frame["lat"].abs() > 1e-6))
+        t = (
+            _epoch_seconds(table.column(c["time"]))
+            if c["time"] in table.column_names
+            else np.full(n, np.nan)
         )
-        counts["unusable"] += int((~usable).sum())
-        kept: pd.DataFrame = frame.loc[usable]
-        return kept
+        lon, lat = column("lon", pa.float64()), column("lat", pa.float64())
+        named = pc.fill_null(pc.not_equal(plates, ""), False).to_numpy(zero_copy_only=False)
+        with np.errstate(invalid="ignore"):
+            usable = (
+                named
+                & np.isfinite(t)
+                & (lon >= -180) & (lon <= 180) & (lat >= -90) & (lat <= 90)
+                & ((np.abs(lon) > 1e-6) | (np.abs(lat) > 1e-6))
+            )  # fmt: skip
+        counts["unusable"] += int(n - usable.sum())
+        plate = plates.to_numpy(zero_copy_only=False).astype(object)
+        speed, loaded = column("speed", pa.float64()), column("loaded", pa.float64())
+        return plate[usable], np.column_stack([t, lon, lat, speed, loaded])[usable]
 
     # --- the detector ----------------------------------------------------------------------------
 
     def process(self, batch: StreamBatch, state: dict[str, Any]) -> list[StreamEvent]:
         if batch.table.num_rows == 0:
             return []
-        fresh = self._frame(batch.table, state)
-        pending = pd.DataFrame(
-            [[p, *v] for p, v in state["pending"].items()],
-            columns=["plate", "t", "lon", "lat", "speed", "loaded"],
-        )
-        rows = pd.concat([pending.astype(fresh.dtypes.to_dict()), fresh], ignore_index=True)
-        before = len(rows)
-        rows = rows.groupby(["plate", "t"], as_index=False).agg(
-            lon=("lon", "mean"), lat=("lat", "mean"), speed=("speed", "max"),
-            loaded=("loaded", "max"),
-        )  # fmt: skip
-        state["counts"]["repeated"] += before - len(rows)
-        if rows.empty:
+        fresh_plates, fresh = self._frame(batch.table, state)
+        pending = state["pending"]
+        held = np.array(list(pending.values()), dtype=float).reshape(-1, 5)  # None → NaN
+        plate = np.concatenate([np.array(list(pending), dtype=object), fresh_plates])
+        rows = _Points.of(plate, np.concatenate([held, fresh]))
+        state["counts"]["repeated"] += len(plate) - len(rows.t)
+        if not len(rows.t):
             return []
-        last_t = pd.to_numeric(
-            rows["plate"].map({p: v[0] for p, v in state["last"].items()}), errors="coerce"
-        ).to_numpy(float)
-        late = rows["t"].to_numpy(float) <= np.nan_to_num(last_t, nan=-np.inf)
+        last = _held(state["last"], rows.plates, 3)
+        late = rows.t <= np.nan_to_num(last[rows.code, 0], nan=-np.inf)
         state["counts"]["late"] += int(late.sum())
-        rows = rows.loc[~late].sort_values(["plate", "t"], ignore_index=True)
-        if rows.empty:
+        rows = rows.take(~late)
+        if not len(rows.t):
             return []
-        judged, newest = self._judge(rows, state)
+        judged, newest = self._judge(rows, last, state)
+        plates = newest.plate().tolist()
+        values = np.column_stack([newest.t, newest.lon, newest.lat]).tolist()
         state["pending"] = {
-            p: [t, lo, la, _json(s), _json(ld)]
-            for p, t, lo, la, s, ld in newest.itertuples(index=False, name=None)
+            p: [*v, s, ld]
+            for p, v, s, ld in zip(
+                plates, values, _nullable(newest.speed), _nullable(newest.loaded), strict=True
+            )
         }
         events = self._positions(newest)
-        if not judged.empty:
-            events += self._rules(judged, newest, state)
+        if judged is not None:
+            events += self._rules(judged, state)
         self._prune(state)
         return events
 
     def _judge(
-        self, rows: pd.DataFrame, state: dict[str, Any]
-    ) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Accepted points (jumps left out) with speed and standing; each truck's newest point."""
-        is_newest = ~rows["plate"].duplicated(keep="last")
-        newest = rows.loc[is_newest, ["plate", "t", "lon", "lat", "speed", "loaded"]]
-        prev = _previous(rows, state["last"])
-        v_in = _kmh(prev, rows)
-        v_out = _kmh(rows, rows.shift(-1).where(~is_newest))
+        self, rows: _Points, last: np.ndarray, state: dict[str, Any]
+    ) -> tuple[_Judged | None, _Points]:
+        """Accepted points (jumps left out) with speed and standing; each truck's newest point.
+        ``last``: each plate's (``rows.plates``) newest accepted point (t, lon, lat) or NaN."""
+        first, is_newest = rows.edges()
+        prev = _previous(rows, first, last)
+        v_in = _kmh(*prev, rows.t, rows.lon, rows.lat)
+        nxt = [np.where(is_newest, np.nan, np.r_[v[1:], np.nan]) for v in (rows.t, rows.lon,
+                                                                            rows.lat)]  # fmt: skip
+        v_out = _kmh(rows.t, rows.lon, rows.lat, *nxt)
         fast_in, fast_out = v_in > self.track.max_kmh, v_out > self.track.max_kmh
         jump = (fast_in | np.isnan(v_in)) & (fast_out | np.isnan(v_out))
         jump &= ~(np.isnan(v_in) & np.isnan(v_out))
-        keep = ~jump & ~is_newest.to_numpy()
-        state["counts"]["jumps"] += int(jump[~is_newest.to_numpy()].sum())
-        judged = rows.loc[keep].reset_index(drop=True)
-        if judged.empty:
-            return judged, newest
-        prev = _previous(judged, state["last"])
-        implied = _kmh(prev, judged)
-        d_prev = _metres(prev, judged)
-        reported = judged["speed"].where(judged["speed"].between(0, self.track.max_kmh))
-        # standing as the terminal says; without a plausible speed, only a truck that stayed put
-        # (as the batch track: a slow average over a long gap is no stop)
-        stayed = (implied <= self.track.stop_kmh) & (d_prev <= self.track.drift_m)
-        standing = np.where(
-            reported.notna().to_numpy(), (reported <= self.track.stop_kmh).to_numpy(), stayed
-        )
-        local = judged["t"].to_numpy(float) + self.utc_offset_hours * 3600
-        judged = judged.assign(
-            dt_prev=judged["t"].to_numpy(float) - prev["t"].to_numpy(float),
+        keep = ~jump & ~is_newest
+        state["counts"]["jumps"] += int(jump[~is_newest].sum())
+        newest = rows.take(is_newest)
+        if not keep.any():
+            return None, newest
+        pts = rows.take(keep)
+        first, newest_judged = pts.edges()
+        p_t, p_lon, p_lat = _previous(pts, first, last)
+        implied = _kmh(p_t, p_lon, p_lat, pts.t, pts.lon, pts.lat)
+        d_prev = _metres(p_lon, p_lat, pts.lon, pts.lat)
+        speed = pts.speed
+        with np.errstate(invalid="ignore"):
+            plausible = (speed >= 0) & (speed <= self.track.max_kmh)
+            reported = np.where(plausible, speed, np.nan)
+            # standing as the terminal says; without a plausible speed, only a truck that stayed
+            # put (as the batch track: a slow average over a long gap is no stop)
+            stayed = (implied <= self.track.stop_kmh) & (d_prev <= self.track.drift_m)
+            standing = np.where(plausible, reported <= self.track.stop_kmh, stayed)
+        local = pts.t + self.utc_offset_hours * 3600
+        judged = _Judged(
+            pts,
+            first=first,
+            dt_prev=pts.t - p_t,
             d_prev=d_prev,
             reported=reported,
             standing=standing,
             day=np.floor((local - self.track.day_start_hour * 3600) / DAY).astype(np.int64),
             minute=((local % DAY) // 60).astype(np.int64),
         )
-        for p, t, lo, la in judged.drop_duplicates("plate", keep="last")[
-            ["plate", "t", "lon", "lat"]
-        ].itertuples(index=False, name=None):
-            state["last"][p] = [t, lo, la]
+        state["last"].update(
+            zip(
+                pts.plates[pts.code[newest_judged]].tolist(),
+                np.column_stack([pts.t, pts.lon, pts.lat])[newest_judged].tolist(),
+                strict=True,
+            )
+        )
         return judged, newest
 
-    def _positions(self, newest: pd.DataFrame) -> list[StreamEvent]:
+    def _positions(self, newest: _Points) -> list[StreamEvent]:
         """Each truck's newest position for the map, once per batch and at most once every
         ``position_seconds`` of its GPS time (a truck pinging every second would otherwise put
         thousands of events a second on the feed for a map that cannot show them)."""
-        since = newest["t"].to_numpy(float) - newest["plate"].map(self._shown).to_numpy(float)
-        newest = newest.loc[~(since < self.position_seconds)]  # never shown: NaN, shown
-        self._shown.update(zip(newest["plate"].tolist(), newest["t"].tolist(), strict=True))
+        plates = newest.plate()
+        shown = self._shown
+        before = np.array([shown.get(p, np.nan) for p in plates.tolist()], dtype=float)
+        show = ~(newest.t - before < self.position_seconds)  # never shown: NaN, shown
+        plate, t = plates[show].tolist(), newest.t[show].tolist()
+        self._shown.update(zip(plate, t, strict=True))
+        lon, lat = newest.lon[show].tolist(), newest.lat[show].tolist()
+        speed = _nullable(newest.speed[show])
         return [
             StreamEvent(
                 "vehicle.position",
-                {"kind": "muck_truck", "plate": p, "t": t, "lon": lo, "lat": la, "speed": _json(s)},
+                {"kind": "muck_truck", "plate": p, "t": at, "lon": lo, "lat": la, "speed": s},
             )
-            for p, t, lo, la, s in newest[["plate", "t", "lon", "lat", "speed"]].itertuples(
-                index=False, name=None
-            )
+            for p, at, lo, la, s in zip(plate, t, lon, lat, speed, strict=True)
         ]
 
-    def _rules(
-        self, judged: pd.DataFrame, newest: pd.DataFrame, state: dict[str, Any]
-    ) -> list[StreamEvent]:
+    def _rules(self, judged: _Judged, state: dict[str, Any]) -> list[StreamEvent]:
         lim = self.limits
-        start, end = self._hours(judged["plate"], judged["day"])
-        m = judged["minute"].to_numpy()
+        pts = judged.points
+        start, end = self._hours(pts.plates, pts.code, judged.day)
+        m = judged.minute
         inside = np.where(start < end, (m >= start) & (m < end), (m >= start) | (m < end))
         inside |= start == end
-        outside = ~judged["standing"].to_numpy() & ~inside
-        fast = (judged["reported"] > lim.speed_limit_kmh).to_numpy()
-        per_day = (
-            judged.assign(outside=outside, fast=fast, t_out=judged["t"].where(outside))
-            .groupby(["plate", "day"], as_index=False)
-            .agg(
-                outside=("outside", "sum"), first=("t_out", "min"), last=("t_out", "max"),
-                fast=("fast", "sum"), top=("reported", "max"), lon=("lon", "mean"),
-                lat=("lat", "mean"),
+        outside = ~judged.standing & ~inside
+        with np.errstate(invalid="ignore"):
+            fast = judged.reported > lim.speed_limit_kmh
+        # per truck and day: the points are sorted by truck and time, so each is one run
+        begins = np.flatnonzero(judged.first | np.r_[True, judged.day[1:] != judged.day[:-1]])
+        keys = [
+            f"{p}|{d}"
+            for p, d in zip(
+                pts.plates[pts.code[begins]].tolist(), judged.day[begins].tolist(), strict=True
             )
-        )  # fmt: skip
+        ]
+        t_out = np.where(outside, pts.t, np.nan)
+        o, minutes, f, top = _add_days(
+            keys,
+            np.add.reduceat(outside.astype(np.int64), begins),
+            np.fmin.reduceat(t_out, begins),
+            np.fmax.reduceat(t_out, begins),
+            np.add.reduceat(fast.astype(np.int64), begins),
+            np.fmax.reduceat(judged.reported, begins),
+            state["days"],
+        )
         events: list[StreamEvent] = []
         flagged = set(state["flagged"])
-        o, minutes, f, top = _add_days(per_day, state["days"])
         out = (o >= lim.min_outside_pings) & (minutes >= lim.min_outside_minutes)
         speeding = f >= lim.min_speeding_pings
-        rows = list(per_day.itertuples(index=False))
+        hits = np.flatnonzero(out | speeding)  # only the truck-days that break a rule
         extra: dict[str, Any]
-        for i in np.flatnonzero(out | speeding):  # only the truck-days that break a rule
+        for i, row in zip(hits, self._places(judged, begins, hits), strict=True):
             if out[i]:
                 extra = {"minutes": round(float(minutes[i]))}
-                events += self._raise(flagged, rows[i], "outside_hours", extra)
+                events += self._raise(flagged, row, "outside_hours", extra)
             if speeding[i]:
                 extra = {"top_kmh": None if np.isnan(top[i]) else float(top[i])}
-                events += self._raise(flagged, rows[i], "speeding", extra)
-        if self.sites is not None:
-            events += self._stops(judged, newest, state, flagged)
-        if self.routes:
-            events += self._off_route(judged, state, flagged)
+                events += self._raise(flagged, row, "speeding", extra)
+        if self.sites is not None or self.routes:
+            frame = judged.frame()
+            if self.sites is not None:
+                events += self._stops(frame, state, flagged)
+            if self.routes:
+                events += self._off_route(frame, state, flagged)
         state["flagged"] = sorted(flagged)
         return events
 
-    def _hours(self, plates: pd.Series, days: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-        """Allowed minutes of the day (start, end) per row: the plate's permit on a day it is
-        valid, else the city's (a truck without a valid permit is held to the city's hours)."""
+    @staticmethod
+    def _places(judged: _Judged, begins: np.ndarray, hits: np.ndarray) -> list[_Row]:
+        """The truck-days ``hits`` (indexes of ``begins``) with their mean position — pandas'
+        grouped mean over the same points, so the figures are the batch's to the last digit."""
+        if not len(hits):
+            return []
+        pts = judged.points
+        marks = np.zeros(len(pts.t), dtype=bool)
+        marks[begins] = True
+        group = np.cumsum(marks) - 1
+        mine = np.isin(group, hits)
+        means = (
+            pd.DataFrame({"g": group[mine], "lon": pts.lon[mine], "lat": pts.lat[mine]})
+            .groupby("g")
+            .mean()
+        )
+        at = begins[hits]
+        plates, days = pts.plates[pts.code[at]].tolist(), judged.day[at].tolist()
+        return [
+            _Row(p, d, lo, la)
+            for p, d, lo, la in zip(
+                plates, days, means["lon"].tolist(), means["lat"].tolist(), strict=True
+            )
+        ]
+
+    def _hours(
+        self, plates: np.ndarray, code: np.ndarray, days: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Allowed minutes of the day (start, end) per point (its plate ``plates[code]``, its
+        shift day): the plate's permit on a day it is valid, else the city's (a truck without a
+        valid permit is held to the city's hours)."""
         start, end = self.allowed_hours
+        n = len(code)
         if not self.plate_hours:
-            return np.full(len(plates), start), np.full(len(plates), end)
-        starts = plates.map({p: h[0] for p, h in self.plate_hours.items()})
-        ends = plates.map({p: h[1] for p, h in self.plate_hours.items()})
+            return np.full(n, start), np.full(n, end)
+        hours = _held(self.plate_hours, plates, 2)[code]
         if self.plate_valid is not None:
-            first = plates.map({p: v[0] for p, v in self.plate_valid.items()})
-            last = plates.map({p: v[1] for p, v in self.plate_valid.items()})
-            valid = (days >= first.fillna(-np.inf)) & (days <= last.fillna(np.inf))
-            starts, ends = starts.where(valid), ends.where(valid)
-        return starts.fillna(start).to_numpy(np.int64), ends.fillna(end).to_numpy(np.int64)
+            valid = _held(self.plate_valid, plates, 2)[code]
+            ok = (days >= np.nan_to_num(valid[:, 0], nan=-np.inf)) & (
+                days <= np.nan_to_num(valid[:, 1], nan=np.inf)
+            )
+            hours[~ok] = np.nan
+        starts = np.where(np.isnan(hours[:, 0]), start, hours[:, 0]).astype(np.int64)
+        ends = np.where(np.isnan(hours[:, 1]), end, hours[:, 1]).astype(np.int64)
+        return starts, ends
 
     def _stops(
-        self, judged: pd.DataFrame, newest: pd.DataFrame, state: dict[str, Any], flagged: set[str]
+        self, judged: pd.DataFrame, state: dict[str, Any], flagged: set[str]
     ) -> list[StreamEvent]:
         """Runs of standing points (``new_stop``, the batch rule); a run still going on at the
         batch's end waits in ``stop``; a run is judged with the batch's ``dwell_minutes`` once the
@@ -396,8 +443,7 @@ class MuckTruckDetector:
         closed = pd.concat(parts, ignore_index=True)
         span = (closed["end"] - closed["start"]).to_numpy(float)
         after = _metres(
-            closed[["last_lon", "last_lat"]].set_axis(["lon", "lat"], axis=1),
-            closed[["next_lon", "next_lat"]].set_axis(["lon", "lat"], axis=1),
+            *(closed[c].to_numpy(float) for c in ("last_lon", "last_lat", "next_lon", "next_lat"))
         )
         dwell, supported = dwell_minutes(
             span,
@@ -653,32 +699,138 @@ def _next_point(closed: pd.DataFrame, judged: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _previous(rows: pd.DataFrame, last: dict[str, list[float]]) -> pd.DataFrame:
-    """Each row's previous point: the row before of the same truck, or its last accepted one."""
-    prev = rows[["t", "lon", "lat"]].shift(1)
-    first = ~rows["plate"].duplicated().to_numpy()
-    known = rows.loc[first, "plate"].map(last)
-    for i, col in enumerate(("t", "lon", "lat")):
-        values = known.map(lambda v, i=i: v[i] if isinstance(v, list) else np.nan)
-        prev.loc[first, col] = values.to_numpy(float)
-    return prev
+_Fresh = tuple[np.ndarray, np.ndarray]  # plates; t, lon, lat, speed, loaded (one row a point)
 
 
-def _metres(a: pd.DataFrame, b: pd.DataFrame) -> np.ndarray:
-    mid = np.radians((a["lat"].to_numpy(float) + b["lat"].to_numpy(float)) / 2)
-    dx = (b["lon"].to_numpy(float) - a["lon"].to_numpy(float)) * M_PER_DEG_LON_EQUATOR * np.cos(mid)
-    dy = (b["lat"].to_numpy(float) - a["lat"].to_numpy(float)) * M_PER_DEG_LAT
+@dataclass(frozen=True)
+class _Points:
+    """Points as NumPy columns, sorted by plate and time, one per plate and instant; ``code``
+    indexes ``plates`` (distinct and sorted; a plate may have no point left)."""
+
+    plates: np.ndarray
+    code: np.ndarray
+    t: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    speed: np.ndarray
+    loaded: np.ndarray
+
+    @classmethod
+    def of(cls, plate: np.ndarray, values: np.ndarray) -> _Points:
+        """Points (``values``: t, lon, lat, speed, loaded) sorted; points repeated (same plate,
+        same instant) are one: mean position, top speed, top load — as a pandas groupby."""
+        code, plates = pd.factorize(plate, sort=True)
+        order = np.lexsort((values[:, 0], code))
+        code, v = code[order], values[order]
+        n = len(code)
+        new = np.ones(n, dtype=bool)
+        new[1:] = (code[1:] != code[:-1]) | (v[1:, 0] != v[:-1, 0])
+        if not new.all():
+            begins = np.flatnonzero(new)
+            merged = v[begins]
+            merged[:, 3] = np.fmax.reduceat(v[:, 3], begins)
+            merged[:, 4] = np.fmax.reduceat(v[:, 4], begins)
+            group = np.cumsum(new) - 1
+            many = np.diff(np.r_[begins, n]) > 1
+            mine = many[group]
+            means = (
+                pd.DataFrame({"g": group[mine], "lon": v[mine, 1], "lat": v[mine, 2]})
+                .groupby("g")
+                .mean()
+            )  # pandas' compensated mean, as the groupby this replaces
+            merged[many, 1] = means["lon"].to_numpy(float)
+            merged[many, 2] = means["lat"].to_numpy(float)
+            code, v = code[begins], merged
+        columns = [np.ascontiguousarray(v[:, i]) for i in range(5)]
+        return cls(np.asarray(plates, dtype=object), code, *columns)
+
+    def take(self, keep: np.ndarray) -> _Points:
+        return _Points(
+            self.plates, self.code[keep], self.t[keep], self.lon[keep], self.lat[keep],
+            self.speed[keep], self.loaded[keep],
+        )  # fmt: skip
+
+    def plate(self) -> np.ndarray:
+        out: np.ndarray = self.plates[self.code]
+        return out
+
+    def edges(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each truck's first point, and its last."""
+        code = self.code
+        first = np.ones(len(code), dtype=bool)
+        first[1:] = code[1:] != code[:-1]
+        last = np.ones(len(code), dtype=bool)
+        last[:-1] = code[:-1] != code[1:]
+        return first, last
+
+
+@dataclass(frozen=True)
+class _Judged:
+    """Accepted points with what the rules read: the gap and distance to the point before,
+    the plausible reported speed (NaN), standing, the shift day and the minute of the day."""
+
+    points: _Points
+    first: np.ndarray
+    dt_prev: np.ndarray
+    d_prev: np.ndarray
+    reported: np.ndarray
+    standing: np.ndarray
+    day: np.ndarray
+    minute: np.ndarray
+
+    def frame(self) -> pd.DataFrame:
+        p = self.points
+        return pd.DataFrame(
+            {
+                "plate": pd.Series(p.plate(), dtype=object), "t": p.t, "lon": p.lon,
+                "lat": p.lat, "speed": p.speed, "loaded": p.loaded, "dt_prev": self.dt_prev,
+                "d_prev": self.d_prev, "reported": self.reported, "standing": self.standing,
+                "day": self.day, "minute": self.minute,
+            }
+        )  # fmt: skip
+
+
+def _held(values: Mapping[str, Sequence[Any]], plates: np.ndarray, k: int) -> np.ndarray:
+    """The first ``k`` numbers ``values`` holds for each plate (a row of NaN: none)."""
+    none = [np.nan] * k
+    rows = [values.get(p, none)[:k] for p in plates.tolist()]
+    return np.array(rows, dtype=float).reshape(-1, k)
+
+
+def _nullable(values: np.ndarray) -> list[float | None]:
+    """NaN → None (as JSON keeps it)."""
+    return [None if v != v else v for v in values.tolist()]
+
+
+def _previous(
+    rows: _Points, first: np.ndarray, last: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each point's previous one (t, lon, lat): the point before of the same truck, or its last
+    accepted one (``last``, per plate of ``rows.plates``)."""
+    out = []
+    for i, values in enumerate((rows.t, rows.lon, rows.lat)):
+        prev = np.empty_like(values)
+        prev[1:] = values[:-1]
+        prev[first] = last[rows.code[first], i]
+        out.append(prev)
+    return out[0], out[1], out[2]
+
+
+def _metres(lon0: np.ndarray, lat0: np.ndarray, lon1: np.ndarray, lat1: np.ndarray) -> np.ndarray:
+    mid = np.radians((lat0 + lat1) / 2)
+    dx = (lon1 - lon0) * M_PER_DEG_LON_EQUATOR * np.cos(mid)
+    dy = (lat1 - lat0) * M_PER_DEG_LAT
     out: np.ndarray = np.hypot(dx, dy)
     return out
 
 
-def _kmh(a: pd.DataFrame, b: pd.DataFrame) -> np.ndarray:
-    mid = np.radians((a["lat"].to_numpy(float) + b["lat"].to_numpy(float)) / 2)
-    dx = (b["lon"].to_numpy(float) - a["lon"].to_numpy(float)) * M_PER_DEG_LON_EQUATOR * np.cos(mid)
-    dy = (b["lat"].to_numpy(float) - a["lat"].to_numpy(float)) * M_PER_DEG_LAT
-    dt = b["t"].to_numpy(float) - a["t"].to_numpy(float)
+def _kmh(
+    t0: np.ndarray, lon0: np.ndarray, lat0: np.ndarray,
+    t1: np.ndarray, lon1: np.ndarray, lat1: np.ndarray,
+) -> np.ndarray:  # fmt: skip
+    dt = t1 - t0
     with np.errstate(divide="ignore", invalid="ignore"):
-        out: np.ndarray = np.where(dt > 0, np.hypot(dx, dy) / dt * 3.6, np.nan)
+        out: np.ndarray = np.where(dt > 0, _metres(lon0, lat0, lon1, lat1) / dt * 3.6, np.nan)
     return out
 
 
@@ -720,29 +872,30 @@ def _json(value: Any) -> Any:
 
 
 def _add_days(
-    per_day: pd.DataFrame, days: dict[str, list[Any]]
+    keys: list[str],
+    outside: np.ndarray,
+    first: np.ndarray,
+    last: np.ndarray,
+    fast: np.ndarray,
+    top: np.ndarray,
+    days: dict[str, list[Any]],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Add the batch's counts per truck and day (``per_day``) to the running ones kept in the
-    state (``days``: "plate|day" → [outside pings, first and last outside time, fast pings, top
-    speed]), updated in place; returns the running outside pings, minutes between the first and
-    last outside ping (0 without two), fast pings and top speed, per row of ``per_day``."""
-    keys = (per_day["plate"].astype(str) + "|" + per_day["day"].astype(str)).tolist()
+    """Add the batch's counts per truck and day (``keys``: "plate|day"; outside pings, first and
+    last outside time, fast pings, top speed) to the running ones kept in the state (``days``,
+    the same five per key), updated in place; returns the running outside pings, minutes between
+    the first and last outside ping (0 without two), fast pings and top speed, per key."""
     empty = [0, None, None, 0, None]
-    old = pd.DataFrame([days.get(k, empty) for k in keys], columns=list("oabft"), dtype=float)
-    o = old["o"].to_numpy() + per_day["outside"].to_numpy(float)
-    f = old["f"].to_numpy() + per_day["fast"].to_numpy(float)
-    first = np.fmin(old["a"].to_numpy(), per_day["first"].to_numpy(float))  # NaN: none yet
-    last = np.fmax(old["b"].to_numpy(), per_day["last"].to_numpy(float))
-    top = np.fmax(old["t"].to_numpy(), per_day["top"].to_numpy(float))
-
-    def py(values: np.ndarray) -> list[float | None]:
-        return [None if v != v else v for v in values.tolist()]  # NaN → None, as JSON keeps it
-
+    old = np.array([days.get(k, empty) for k in keys], dtype=float).reshape(-1, 5)  # None: NaN
+    o = old[:, 0] + outside.astype(float)
+    f = old[:, 3] + fast.astype(float)
+    first = np.fmin(old[:, 1], first)  # NaN: none yet
+    last = np.fmax(old[:, 2], last)
+    top = np.fmax(old[:, 4], top)
     days.update(
         zip(
             keys,
-            (list(r) for r in zip(o.astype(int).tolist(), py(first), py(last),
-                                  f.astype(int).tolist(), py(top), strict=True)),
+            (list(r) for r in zip(o.astype(int).tolist(), _nullable(first), _nullable(last),
+                                  f.astype(int).tolist(), _nullable(top), strict=True)),
             strict=True,
         )
     )  # fmt: skip
