@@ -38,7 +38,7 @@ from citybrain.ingest.streams import _land_batch
 from citybrain.stream.detectors.muck_trucks import MuckTruckDetector
 from citybrain.stream.findings import LiveFindings
 from citybrain.stream.livesources import MUCK_TRUCK_SOURCE, write_live_sources
-from citybrain.stream.runner import Follower, StreamRunner
+from citybrain.stream.runner import Follower, StreamRunner, settle
 from citybrain.stream.store import StreamStore
 from citybrain.topics.builtin.muck_trucks.rules import RuleLimits
 
@@ -88,6 +88,9 @@ def main() -> None:
     parser.add_argument("--trucks", type=int, default=5_000)
     parser.add_argument("--violators", type=int, default=4, help="new violating trucks a batch")
     parser.add_argument("--warmup", type=int, default=3, help="batches left out of the medians")
+    parser.add_argument(
+        "--no-settle", action="store_true", help="leave the start-up heap in the collector's passes"
+    )
     parser.add_argument("--profile", type=Path, default=None, help="write cProfile stats here")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/stream_batch.json"))
     args = parser.parse_args()
@@ -120,6 +123,8 @@ def main() -> None:
     wall: list[float] = []
     rss: list[float] = []
     profiler: Any = None
+    if not args.no_settle:
+        settle()  # as StreamRunner.run does once it has caught up
     if args.profile is not None:
         import cProfile
 

@@ -32,6 +32,7 @@ broker delivers it again.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
@@ -199,6 +200,34 @@ class Follower:
         self.events += len(events)
         self.error = None
         return True
+
+
+GC_FIRST_THRESHOLD = 50_000  # tracked objects allocated (net) before a young collection
+
+
+def settle() -> tuple[int, ...]:
+    """Tune the cyclic garbage collector for the consumer; returns the thresholds before.
+
+    What the process holds at the consumer's start (modules, the detectors' tables, the
+    caught-up state) stays alive anyway, yet the collector's full passes went through it again
+    and again — a sixth of a second each, several a minute at 20,000 pings/s: it is left out of
+    them (``gc.freeze``, garbage already there collected first). And a batch allocates thousands
+    of short-lived objects (messages, events, the detectors' per-truck lists, freed by reference
+    counting as the batch ends), which triggered a young collection every 700 and a full one
+    every few batches: the first threshold is ``GC_FIRST_THRESHOLD``. Measured with
+    ``benchmarks/stream_batch.py`` (``--no-settle`` for before): CPU per 10,000 pings of the
+    detectors' step 0.27 → 0.17 s. :meth:`StreamRunner.run` undoes both at its end."""
+    before = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_FIRST_THRESHOLD, *before[1:])
+    return before
+
+
+def unsettle(before: tuple[int, ...]) -> None:
+    """Undo :func:`settle`."""
+    gc.unfreeze()
+    gc.set_threshold(*before)
 
 
 def _entry(key: Key) -> dict[str, str]:
@@ -370,27 +399,31 @@ class StreamRunner:
         with self._lock:  # loads committed but not taken in by a consumer killed before
             for system in {s for d in self.detectors for s in d.sources}:
                 self._catch_up(system)
-        threads = [
-            threading.Thread(target=self._consume, args=(c, stop), name=f"stream-{c.id}")
-            for c in self.contracts
-            if isinstance(c.connector, MqttConnector)
-        ]
-        for thread in threads:
-            thread.start()
-        while True:
+        thresholds = settle()
+        try:
+            threads = [
+                threading.Thread(target=self._consume, args=(c, stop), name=f"stream-{c.id}")
+                for c in self.contracts
+                if isinstance(c.connector, MqttConnector)
+            ]
+            for thread in threads:
+                thread.start()
+            while True:
+                for contract in pushed:
+                    self._follow_push(contract)
+                self._watch()
+                self._report(on_status)
+                if stop.wait(POLL_SECONDS):
+                    break
+            for thread in threads:
+                thread.join()
             for contract in pushed:
                 self._follow_push(contract)
-            self._watch()
             self._report(on_status)
-            if stop.wait(POLL_SECONDS):
-                break
-        for thread in threads:
-            thread.join()
-        for contract in pushed:
-            self._follow_push(contract)
-        self._report(on_status)
-        if self.findings is not None:
-            self.findings.close()
+            if self.findings is not None:
+                self.findings.close()
+        finally:
+            unsettle(thresholds)
         return self.status
 
     def _bind(self) -> None:
