@@ -48,7 +48,7 @@ def test_serve_with_stream_consumes_until_the_server_stops(
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "citybrain", "-w", str(ws.root), "serve", "--port",
-         str(free_port()), "--with-stream"],
+         str(free_port()), "--with-stream", "--max-batch-rows", "0"],  # batches of exactly 50
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}, stdout=log,
         stderr=subprocess.STDOUT,
     )  # fmt: skip

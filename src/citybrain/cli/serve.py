@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from citybrain.cli.state import state
+from citybrain.cli.stream import MAX_BATCH_ROWS
 from citybrain.cli.ui import console
 from citybrain.core import UserError, Workspace
 
@@ -22,6 +23,14 @@ def serve_command(
             help="Also consume the live sources (as `citybrain stream`) until the server stops.",
         ),
     ] = False,
+    max_batch_rows: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="With --with-stream: a micro-batch grows to take the messages already waiting, "
+            "up to this many (as `citybrain stream --max-batch-rows`); 0: exactly the batch rows.",
+        ),
+    ] = MAX_BATCH_ROWS,
 ) -> None:
     """Serve the API and the web app for a workspace.
 
@@ -30,7 +39,7 @@ def serve_command(
     from citybrain.api.server import run
 
     workspace = Workspace.open(state.workspace)
-    consumer = _start_stream(workspace) if with_stream else None
+    consumer = _start_stream(workspace, max_batch_rows or None) if with_stream else None
     console.print(f"citybrain is serving {workspace.config.name} at [bold]http://{host}:{port}[/]")
     try:
         run(workspace, host=host, port=port)
@@ -43,12 +52,14 @@ def serve_command(
             thread.join()
 
 
-def _start_stream(workspace: Workspace) -> tuple[threading.Event, threading.Thread] | None:
+def _start_stream(
+    workspace: Workspace, max_batch_rows: int | None = MAX_BATCH_ROWS
+) -> tuple[threading.Event, threading.Thread] | None:
     """``citybrain stream`` in a thread of the server's process (its events reach the API through
-    the ops database, as from a separate process)."""
+    the ops database, as from a separate process), its batches growing to ``max_batch_rows``."""
     from citybrain.cli.stream import maybe_runner, run_with_status
 
-    runner = maybe_runner(workspace, [], None, None, [])
+    runner = maybe_runner(workspace, [], None, None, [], max_batch_rows)
     if runner is None:
         console.print("note: no live sources (MQTT or push) in this workspace: nothing to stream")
         return None
