@@ -47,15 +47,22 @@ class Rules:
 
 
 def flag(condition: ir.BooleanValue, code: str | ir.StringValue) -> ir.ArrayValue:
+    """``[code]`` where ``condition`` holds, else ``[]`` (`combine` joins them)."""
     code_value = ibis.literal(code) if isinstance(code, str) else code
     return ibis.ifelse(condition.fill_null(False), ibis.array([code_value]), EMPTY)
 
 
 def combine(flags: list[ir.ArrayValue]) -> ir.ArrayValue:
-    combined: ir.ArrayValue = EMPTY
-    for part in flags:
-        combined = combined.concat(part)
-    return combined
+    """The codes raised, in order, as one array: the flags' arrays in one array, flattened.
+
+    Not a chain of concatenations: DuckDB's compiled ``ARRAY_CONCAT`` is ``CASE WHEN a IS NULL OR
+    b IS NULL … LIST_CONCAT(a, b)``, each level writing its operands twice — 17 date checks made
+    14 MB of SQL and 25 s of compiling for one table. (Nor a filter over nulls: its lambda has the
+    arrow syntax DuckDB 2 refuses.)
+    """
+    if not flags:
+        return EMPTY
+    return ibis.array(flags).flatten()
 
 
 _Validator = Callable[[pa.Array], tuple[pa.Array, pa.Array | None]]
