@@ -83,7 +83,7 @@ def build_table(
     if column is not None and index is not None:
         table = table.mutate(**{FLAGS_COLUMN: combine(flags)})
         table, address_flags = addresses.join_matches(engine, index, table, column)
-        table = table.mutate(**{FLAGS_COLUMN: table[FLAGS_COLUMN].concat(combine(address_flags))})
+        table = table.mutate(**{FLAGS_COLUMN: combine([table[FLAGS_COLUMN], *address_flags])})
     elif column is not None:
         table = table.mutate(
             **{FLAGS_COLUMN: combine(flags)},
