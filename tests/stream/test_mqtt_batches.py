@@ -22,6 +22,7 @@ from citybrain.ingest.connectors.mqtt import (
     _bulk_table,
     _chunk,
     _chunk_each,
+    _framed,
     message_ids,
 )
 from citybrain.ingest.connectors.stream_loss import LossTracker
@@ -269,3 +270,26 @@ def test_a_publish_packet_is_read_straight_into_a_message() -> None:
     sub.client._in_packet = {**sub.client._in_packet, "command": 0x30, "packet": bytearray(body)}
     sub.client._handle_publish()
     assert sub.counter() == 17 and sub.messages.empty() and sub.received == 1
+
+
+def test_whole_publish_packets_are_cut_from_a_chunk_and_the_rest_left_to_paho() -> None:
+    def packet(command: int, mid: int, topic: bytes, props: bytes, payload: bytes) -> bytes:
+        body = struct.pack("!H", len(topic)) + topic + struct.pack("!H", mid)
+        body += bytes([len(props) & 0x7F | (0x80 if len(props) > 127 else 0)])
+        body += bytes([len(props) >> 7]) if len(props) > 127 else b""
+        body += props + payload
+        n = len(body)
+        size = bytes([n & 0x7F | 0x80, n >> 7]) if n > 127 else bytes([n])
+        return bytes([command]) + size + body
+
+    prop = b"\x26" + struct.pack("!H", 1) + b"k" + struct.pack("!H", 200) + b"v" * 200
+    first = packet(0x3A, 300, "t/川B/é".encode(), prop, b'{"a": 1}\n\xff')  # DUP, QoS 1
+    second = packet(0x32, 301, b"t/b", b"", b"{}")
+    qos0 = b"\x30\x05\x00\x01t\x00x"
+    taken: list[Message] = []
+    chunk: list[Any] = [first + second + qos0 + second, 0, None]
+    assert _framed(chunk, taken.append) == 2
+    assert taken == [Message(300, 1, "t/川B/é", b'{"a": 1}\n\xff'), Message(301, 1, "t/b", b"{}")]
+    assert chunk[1] == len(first + second)  # the QoS 0 packet is paho's
+    cut = [second + second[:-1], 0, None]  # the chunk ends inside a packet: paho reads on
+    assert _framed(cut, taken.append) == 1 and cut[1] == len(second)
