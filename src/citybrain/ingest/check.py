@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -264,6 +265,15 @@ def _secret_problems(node: Any, loc: Loc = ()) -> Iterator[tuple[Loc, str]]:
 
 def check_text(text: str, file: str = "<contract>", origin: Path | None = None) -> CheckResult:
     """Check contract YAML text; every problem is reported, none raised."""
+    checked = _checked(text, file, origin)
+    return CheckResult(checked.file, list(checked.problems), checked.contract)
+
+
+@lru_cache(maxsize=1024)
+def _checked(text: str, file: str, origin: Path | None) -> CheckResult:
+    """`check_text`, once per text: a run reads every contract several times (ingest, the
+    standardisation, the catalog), and the round-trip YAML parser costs ~30 ms a contract.
+    The contract is frozen, so the one parsed is shared."""
     result = CheckResult(file=file)
     try:
         tree = YAML(typ="rt").load(text)
