@@ -5,6 +5,7 @@ enterprise warnings beside them."""
 from __future__ import annotations
 
 import json
+import warnings
 from datetime import date
 
 import numpy as np
@@ -47,6 +48,17 @@ def test_a_project_on_plan_is_not_delayed_and_a_slip_is_measured() -> None:
     # at month 23 the plan is done (elapsed 23), the project is at 0.5 + 0.5 * 0.5 = 0.75, which
     # the plan reached at month 15: 8 months late
     assert found.days_late[1] == pytest.approx(8 * 30.44, abs=1.0)
+
+
+def test_a_project_not_yet_started_is_on_plan_without_a_warning() -> None:
+    """Reports before the planned start (plan 0 every month): the duration cannot be read, the
+    project is not late — and no RuntimeWarning reaches the clerk's terminal (district seed 7)."""
+    months = np.arange(6)
+    planned = np.zeros((1, 6))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        found = find_delays(np.array([9]), months, planned, planned.copy(), noise=0.01)
+    assert not found.delayed[0] and found.days_late[0] == 0.0
 
 
 def test_a_wrong_reading_makes_no_delay_and_does_not_move_a_real_one() -> None:

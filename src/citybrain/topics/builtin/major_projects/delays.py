@@ -119,7 +119,8 @@ def find_delays(
     plan_last = plan[rows, col]
     fitted_last = np.where(best_d >= 0, at_break + (plan_last - at_break) * best_slip, plan_last)
     elapsed_last = elapsed[rows, col]
-    days = np.clip((elapsed_last - fitted_last * dur) * DAYS_PER_MONTH, 0.0, None)
+    with np.errstate(invalid="ignore"):  # 0 × inf: a plan whose duration cannot be read
+        days = np.clip((elapsed_last - fitted_last * dur) * DAYS_PER_MONTH, 0.0, None)
     days = np.where(np.isfinite(days) & (last >= 0), days, 0.0)
     delayed = (best_d >= 0) & (evidence >= min_evidence) & (days >= min_days)
     return Delays(
