@@ -412,7 +412,13 @@ def main() -> None:
         for p in pubs:
             p.start()
         for _ in pubs:  # every publisher imported and connected: start the clock
-            started.acquire()
+            while not started.acquire(timeout=1.0):
+                failed = [p.exitcode for p in pubs if p.exitcode not in (None, 0)]
+                if failed:  # it died before connecting (its traceback is above): do not wait
+                    stop.set()
+                    for proc in [*pubs, bare_proc]:
+                        proc.terminate()
+                    raise SystemExit(f"error: a publisher process failed (exit {failed[0]})")
         landed_at_start = runner.status.total("landed")
         batches_at_start = runner.status.total("batches")
         began = time.time()
