@@ -176,6 +176,7 @@ def cluster_records(
         log.warning(f"{kind}: linked by exact identifiers only: {reason}")
     edges = pa.concat_tables([fixed, scored])
     profile_clusters = clusters.connected_components(db_api, table["record_id"], edges)
+    profile_clusters = clusters.split_conflicts(profile_clusters, table, edges)
     stats = {
         "records": records.num_rows,
         "records_without_name": records["name"].null_count,
