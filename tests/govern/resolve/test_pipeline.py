@@ -4,6 +4,7 @@ from pathlib import Path
 
 import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from evaluate import pairwise
 from simcity import held_back, register_std
@@ -38,6 +39,10 @@ def test_golden_ids_survive_a_new_load(engine: Engine, std_arrow: dict[str, pa.T
     # A full re-run (model retrained) inherits the ids too.
     rerun = resolve(engine, register_std(engine, std_arrow), "person")
     assert stability(nightly.id_map(), rerun.id_map()) >= 0.999
+    for result in (first, nightly, rerun):  # never two valid ID numbers in one person
+        coded = result.links.filter(pc.is_valid(result.links["id_valid"]))
+        codes = coded.group_by(result.golden_column).aggregate([("id_valid", "count_distinct")])
+        assert pc.max(codes["id_valid_count_distinct"]).as_py() == 1
 
 
 @pytest.mark.spark

@@ -91,6 +91,9 @@ def resolve_new(
         [new_profiles["record_id"].combine_chunks(), pc.unique(node_of["node"])], pa.string()
     ).combine_chunks()
     components = clusters.connected_components(splink_api(engine), nodes, graph)
+    components = clusters.split_conflicts(
+        components, _node_codes(existing, golden, new_profiles), graph
+    )
     links = _assign(kind, existing, new, new_map, components)
     if kind == "person" and config.attach_by_name and config.link_type == "dedupe_only":
         links = attach.attach_new(links, golden, pc.unique(existing[golden]))
@@ -128,14 +131,29 @@ def _edges(
 
 
 def _to_nodes(edges: pa.Table, node_of: pa.Table) -> pa.Table:
-    """Edges with every stored profile replaced by its golden entity's node."""
+    """Edges with every stored profile replaced by its golden entity's node (the strongest
+    edge of each pair of nodes kept)."""
     lookup = node_of.to_pandas().drop_duplicates("profile_id").set_index("profile_id")["node"]
-    frame = edges.select(["record_id_l", "record_id_r"]).to_pandas()
+    frame = edges.select(["record_id_l", "record_id_r", "match_probability"]).to_pandas()
     for side in ("record_id_l", "record_id_r"):
         frame[side] = frame[side].map(lookup).fillna(frame[side])
-    frame = frame[frame["record_id_l"] != frame["record_id_r"]].drop_duplicates()
-    return pa.Table.from_pandas(frame, preserve_index=False).cast(
-        pa.schema([("record_id_l", pa.string()), ("record_id_r", pa.string())])
+    frame = frame[frame["record_id_l"] != frame["record_id_r"]]
+    frame = frame.groupby(["record_id_l", "record_id_r"], as_index=False)["match_probability"].max()
+    return pa.Table.from_pandas(frame, preserve_index=False).cast(probabilistic.EDGE_SCHEMA)
+
+
+def _node_codes(existing: pa.Table, golden: str, new_profiles: pa.Table) -> pa.Table:
+    """(node, its valid identifier) for `clusters.split_conflicts`: a stored entity's (the least,
+    should an entity stored before the rule hold two) and each new profile's own."""
+    coded = existing.filter(pc.is_valid(existing["id_valid"]))
+    stored = coded.group_by(golden).aggregate([("id_valid", "min")])
+    nodes = pc.binary_join_element_wise(_GOLDEN_NODE, pc.cast(stored[golden], pa.string()), "")
+    schema = pa.schema([("record_id", pa.string()), ("id_valid", pa.string())])
+    return pa.concat_tables(
+        [
+            pa.table([nodes, stored["id_valid_min"]], names=schema.names).cast(schema),
+            new_profiles.select(["record_id", "id_valid"]).cast(schema),
+        ]
     )
 
 
