@@ -34,6 +34,7 @@ from citybrain.govern.resolve.pipeline import (
     link_table,
     resolve,
     store_resolution,
+    stored_by_this_resolver,
     stored_model,
 )
 from citybrain.govern.resolve.records import Kind
@@ -56,6 +57,9 @@ def resolve_new(
     config = config or default_config(kind)
     saved = stored_model(engine, kind)
     if saved is None or not engine.exists("base", link_table(kind)):
+        return resolve(engine, std, kind, config=config, store=store)
+    if not stored_by_this_resolver(engine, kind):
+        log.warning(f"{kind}: stored by an older resolver; resolving every record again")
         return resolve(engine, std, kind, config=config, store=store)
     golden = GOLDEN_COLUMN[kind]
     existing = engine.to_arrow(engine.table("base", link_table(kind)))

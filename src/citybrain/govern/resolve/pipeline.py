@@ -236,13 +236,29 @@ def previous_id_map(engine: Engine, kind: Kind) -> pa.Table | None:
     )
 
 
+#: Raised when the clustering itself changes (not the model): a resolution stored by an older
+#: resolver is done again in full once, its golden ids inherited. 2: no cluster holds two valid
+#: identifiers (`clusters.split_conflicts`).
+RESOLVER_VERSION = "2"
+
+
 def model_path(engine: Engine, kind: Kind) -> Path:
     return engine.lake_root / "base" / "_models" / f"{kind}_splink.json"
+
+
+def _resolver_path(engine: Engine, kind: Kind) -> Path:
+    return model_path(engine, kind).with_suffix(".resolver")
 
 
 def stored_model(engine: Engine, kind: Kind) -> str | None:
     path = model_path(engine, kind)
     return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def stored_by_this_resolver(engine: Engine, kind: Kind) -> bool:
+    """Whether the stored resolution was made by this version of the clustering."""
+    path = _resolver_path(engine, kind)
+    return path.is_file() and path.read_text(encoding="utf-8").strip() == RESOLVER_VERSION
 
 
 def store_resolution(engine: Engine, result: Resolution) -> None:
@@ -256,3 +272,4 @@ def store_resolution(engine: Engine, result: Resolution) -> None:
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(result.model_json, encoding="utf-8")
     tmp.replace(path)
+    _resolver_path(engine, result.kind).write_text(RESOLVER_VERSION, encoding="utf-8")
