@@ -128,6 +128,11 @@ class ZoneAlias:
     aliases: tuple[str, ...] = ()
     code: str | None = None
 
+    def division(self, parent: Division) -> Division:
+        """The zone as a district-level unit with its parent's prefix (it holds their units)."""
+        code = self.code or f"zone:{self.name}"
+        return Division(code, self.name, DISTRICT, parent.code, parent.prefix)
+
 
 # Zones the package lacks. 成都高新区's streets are listed under 武侯区/双流区 in the statistical
 # codes, so the zone is kept as an alias mapping to its real parent, 成都市 (510100).
@@ -137,6 +142,12 @@ DEFAULT_ZONES: tuple[ZoneAlias, ...] = (
     ZoneAlias("成都东部新区", "510100", ("东部新区",)),
 )
 
+
+# The statistical table's placeholder rows, no place of their own: a municipality's city-level
+# "市辖区" / "县", and a province's "直辖县级行政区划" (counties directly under it).
+MUNICIPAL_PARTS: frozenset[str] = frozenset({"市辖区", "县"})
+DIRECT_COUNTIES: frozenset[str] = frozenset({"省直辖县级行政区划", "自治区直辖县级行政区划"})
+PLACEHOLDERS: frozenset[str] = MUNICIPAL_PARTS | DIRECT_COUNTIES
 
 # Province-level units GB/T 2260 lists but the statistical codes leave out: read as provinces
 # with nothing known below (香港九龙 is placed in 香港, not left unread).
@@ -222,8 +233,9 @@ class DivisionIndex:
             parent = divisions.get(zone.parent)
             if parent is None:
                 raise ValueError(f"zone {zone.name}: unknown parent code {zone.parent}")
-            code = zone.code or f"zone:{zone.name}"
-            divisions[code] = Division(code, zone.name, DISTRICT, zone.parent, parent.prefix)
+            zoned = zone.division(parent)
+            code = zoned.code
+            divisions[code] = zoned
             forms = [(zone.name, FULL)] + [
                 (alias, FULL if alias.startswith(_city_stem(parent.name)) else CONTEXT)
                 for alias in zone.aliases
@@ -436,9 +448,9 @@ def build_index(root: Path) -> DivisionIndex:
         divisions[code + "0000"] = Division(code + "0000", row["name"], PROVINCE, None, code)
     for row in _read_csv(data / "cities.csv"):
         code, name = row["code"], row["name"]
-        if name == "省直辖县级行政区划" or name == "自治区直辖县级行政区划":
+        if name in DIRECT_COUNTIES:
             continue  # their counties hang directly under the province
-        if name in ("市辖区", "县"):
+        if name in MUNICIPAL_PARTS:
             name = provinces[row["provinceCode"]]  # 北京市 / 重庆市 at city level too
         divisions[code + "00"] = Division(
             code + "00", name, CITY, row["provinceCode"] + "0000", code
@@ -488,12 +500,12 @@ def _add_national_areas(
     """The national new areas, each a zone of its city or province (or its own district's name);
     a name the package already reads (a statistical zone code of that name) is left as it is."""
     for area in NATIONAL_NEW_AREAS:
-        parent = divisions[area.parent]
-        code = area.code or f"zone:{area.name}"
+        zoned = area.division(divisions[area.parent])
+        code = zoned.code
         if area.code is None:
             if any(kind & BASE_KIND == FULL for _, kind in names.get(area.name, ())):
                 continue  # 兰州新区: coded in the package, read as that unit
-            divisions[code] = Division(code, area.name, DISTRICT, parent.code, parent.prefix)
+            divisions[code] = zoned
         for alias in (area.name, *area.aliases):
             _add(names, alias, code, FULL)
 

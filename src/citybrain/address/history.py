@@ -41,10 +41,14 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from citybrain.address.divisions import CITY, DISTRICT, STREET, Division, HistoricalName
-
-# The statistical table's placeholder rows: no place, so never an old name of one.
-_PLACEHOLDERS = frozenset({"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"})
+from citybrain.address.divisions import (
+    CITY,
+    DISTRICT,
+    PLACEHOLDERS,
+    STREET,
+    Division,
+    HistoricalName,
+)
 
 HAND_WRITTEN = Path(__file__).with_name("history_before_2015.csv")
 
@@ -125,7 +129,7 @@ def build_history(
         merged: dict[str, str] = {}  # a town merged away (its code) → its county today
         for level in (CITY, DISTRICT, STREET):
             for code, (name, lvl, parent) in snapshot.items():
-                if lvl != level or name in _PLACEHOLDERS:
+                if lvl != level or name in PLACEHOLDERS:  # no place: never an old name of one
                     continue
                 current = divisions.get(code)
                 if current is not None and current.name == name:
