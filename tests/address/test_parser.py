@@ -377,3 +377,36 @@ def test_a_town_short_name_that_starts_a_road_is_the_road(text: str, road: str) 
     p = parse(text)
     assert p.street is None
     assert p.road == road
+
+
+def test_patterns_read_by_position_hold_their_groups_in_that_order() -> None:
+    """`AddressParser._finish` and `_detail_parts` unpack `match.groups()` by position: a group
+    added or moved in a pattern must show here, not as components read into the wrong field."""
+    from citybrain.address.parser import _DETAIL, _DETAIL_NO_DASH, _head
+
+    head = [
+        "district",
+        "street",
+        "community",
+        "group",
+        "road",
+        "number",
+        "annex",
+        "road2",
+        "number2",
+        "annex2",
+    ]
+    for flags in [(a, b, c) for a in (False, True) for b in (False, True) for c in (False, True)]:
+        pattern = _head(*flags)
+        assert pattern.groups == len(head)
+        assert sorted(pattern.groupindex, key=pattern.groupindex.__getitem__) == head
+    detail = ["b1", "u1", "r1", "b2", "u2", "r2", "b3", "r3", "b4", "u4", "f4", "r4"]
+    assert _DETAIL.groups == len(detail)
+    assert sorted(_DETAIL.groupindex, key=_DETAIL.groupindex.__getitem__) == detail
+    assert _DETAIL_NO_DASH.groups == 4
+    assert sorted(_DETAIL_NO_DASH.groupindex, key=_DETAIL_NO_DASH.groupindex.__getitem__) == [
+        "b4",
+        "u4",
+        "f4",
+        "r4",
+    ]

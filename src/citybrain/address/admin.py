@@ -401,15 +401,19 @@ class AdminReader:
         states = self._states
         cut = self._cut.match(text, 0, _CUT_WITHIN)
         while cut is not None:  # the longest remembered prefix, tried from the longest down
-            entry = states.get(text[: cut.end()])
-            if entry is not None and self._no_name_runs_on(text, cut.end(), entry[2]):
-                pos, chains = cut.end(), entry[0]
+            boundary = cut.end()
+            entry = states.get(text[:boundary])
+            # (no start to check, the common case: no call)
+            if entry is not None and (
+                not entry[2] or self._no_name_runs_on(text, boundary, entry[2])
+            ):
+                pos, chains = boundary, entry[0]
                 found: AdminResult | None = entry[1]
                 if found is not None and self._ends_here(text, pos):
                     return found
                 break
             entry = None
-            cut = self._cut.match(text, 0, cut.end() - 1)
+            cut = self._cut.match(text, 0, boundary - 1)
         start = pos
         horizon = pos  # the furthest character the reading so far depended on
         # Prefixes read without looking past them but for a longer name (see _no_name_runs_on).
@@ -459,10 +463,14 @@ class AdminReader:
                         # one — a guess either way, so no town is placed from it alone
                         candidates = tuple(e for e in entries if e[0].level != STREET)
                     grown = len(extended)
-                    for division, kind in candidates:
+                    # Each reading holds the index's own (unit, kind) pairs, not copies: the
+                    # readings remembered (see `states`) then add fewer objects for the
+                    # collector to walk.
+                    for pair in candidates:
+                        division, kind = pair
                         if kind & HISTORICAL and last is division:
                             # an old town of this county, merged: the county, marked historical
-                            extended.append((*chain[:-1], (division, kind)))
+                            extended.append((*chain[:-1], pair))
                         elif kind == FULL and last is not None:
                             # a full name inside the previous token (a town never straight
                             # after its province)
@@ -470,12 +478,12 @@ class AdminReader:
                                 self.is_within(division, last)
                                 and not (division.level == STREET and last.level == PROVINCE)
                             ) or _county_after_zone(division, last):
-                                extended.append((*chain, (division, kind)))
+                                extended.append((*chain, pair))
                         else:
                             if flags < 0:
                                 flags = self._fits(alias, text, end)
                             if accept(division, kind | flags | town_follows, last, after):
-                                extended.append((*chain, (division, kind)))
+                                extended.append((*chain, pair))
                     if (
                         len(extended) == grown
                         and last is not None
@@ -507,7 +515,8 @@ class AdminReader:
             chains = extended
             pos += step
             if horizon <= pos and (text[pos - 1] in cut_chars or text[pos - 2 : pos] == "街道"):
-                safes.append((pos, chains, tuple(first for first, stop in runs if stop > pos)))
+                checks = tuple(first for first, stop in runs if stop > pos) if runs else ()
+                safes.append((pos, chains, checks))
         if pos == 0:
             return EMPTY
         if entry is not None and pos == start and entry[1] is not None:
@@ -859,14 +868,16 @@ class AdminReader:
         zone = None  # and the old names read, in one pass over the chain
         historical: tuple[str, ...] = ()
         for division, kind in chain:
-            if zone is None and _is_zone(division):
-                zone = division
-            elif division.level == DISTRICT and zone is not None:
-                zone = None  # 雄安新区容城县: the county written after the area is the district
+            if division.level == DISTRICT:  # (`_is_zone`, inline: every reading asks)
+                if zone is None:
+                    zone = division if division.prefix != division.code else None
+                else:
+                    zone = None  # 雄安新区容城县: the county written after the area is the district
             if kind & HISTORICAL:
                 historical = (*historical, self._history_note(division, text[:end]))
         if zone is None:
-            found, levels = self._read_lineage(deepest)  # the common case, once per unit
+            # the common case, once per unit
+            found, levels = self._read_lineages.get(deepest.code) or self._read_lineage(deepest)
         else:
             # 天府新区华阳街道: keep the zone as written, not the street's statistical district.
             lineage = [zone if d.level == DISTRICT else d for d in self._lineage(deepest)]
