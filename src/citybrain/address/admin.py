@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from typing import Any, NamedTuple, cast
+from typing import NamedTuple
 
 from citybrain.address.divisions import (
     BASE_KIND,
@@ -316,8 +316,14 @@ class AdminReader:
         self._lineages: dict[str, tuple[Division, ...]] = {}
         self._read_lineages: dict[str, tuple[tuple[Division, ...], Levels]] = {}  # _read_lineage
         self._reads: dict[str, AdminResult] | None = {}
-        # Prefix read so far → [its readings, the result when nothing more is read] (see _read).
-        self._states: dict[str, list[Any]] = {}
+        # Prefix read so far → its readings (see _read); the result when nothing more is read;
+        # the starts of names its reading cut short (see _no_name_runs_on; most have none).
+        # Three dicts, not one of [readings, result, starts] lists: a list per prefix is one
+        # more object the collector walks, ~11k for 50k addresses from all over the country.
+        # A prefix read one way holds that reading itself (no list around it).
+        self._states: dict[str, Chain | list[Chain]] = {}
+        self._state_results: dict[str, AdminResult] = {}
+        self._state_checks: dict[str, tuple[int, ...]] = {}
         self._lookups = self._misses = 0
         # What follows a remembered prefix → whether reading stops there (see _ends_here); only
         # while no alias holds a digit or Latin letter, which the key cuts at.
@@ -397,22 +403,23 @@ class AdminReader:
         n = len(text)
         pos = 0
         chains: list[Chain] = [()]
-        entry: list[Any] | None = None
-        states = self._states
+        resumed: str | None = None  # the remembered prefix read from, if any
+        found: AdminResult | None = None  # and its result
+        states, results, state_checks = self._states, self._state_results, self._state_checks
         cut = self._cut.match(text, 0, _CUT_WITHIN)
         while cut is not None:  # the longest remembered prefix, tried from the longest down
             boundary = cut.end()
-            entry = states.get(text[:boundary])
-            # (no start to check, the common case: no call)
-            if entry is not None and (
-                not entry[2] or self._no_name_runs_on(text, boundary, entry[2])
-            ):
-                pos, chains = boundary, entry[0]
-                found: AdminResult | None = entry[1]
-                if found is not None and self._ends_here(text, pos):
-                    return found
-                break
-            entry = None
+            key = text[:boundary]
+            read = states.get(key)
+            if read is not None:
+                starts = state_checks.get(key)  # (none, the common case: no call)
+                if starts is None or self._no_name_runs_on(text, boundary, starts):
+                    pos, resumed = boundary, key
+                    found = results.get(key)
+                    if found is not None and self._ends_here(text, pos):
+                        return found
+                    chains = read if isinstance(read, list) else [read]
+                    break
             cut = self._cut.match(text, 0, boundary - 1)
         start = pos
         horizon = pos  # the furthest character the reading so far depended on
@@ -519,22 +526,31 @@ class AdminReader:
                 safes.append((pos, chains, checks))
         if pos == 0:
             return EMPTY
-        if entry is not None and pos == start and entry[1] is not None:
-            return cast(AdminResult, entry[1])
+        if resumed is not None and pos == start and found is not None:
+            return found
         result = self._choose(chains, pos, text)
         if moved:
             result = result._replace(historical=(*result.historical, *moved))
         if corrections:
             result = result._replace(corrections=tuple(corrections))
-        elif entry is not None and pos == start:
-            entry[1] = result
+        elif resumed is not None and pos == start:
+            results[resumed] = result
         if safes:
             if len(states) >= _MAX_READS:
                 states.clear()
-            for boundary, read, checks in safes:  # every level: 山东省, 山东省菏泽市, …
-                states.setdefault(text[:boundary], [read, None, checks])
+                results.clear()
+                state_checks.clear()
+            for boundary, chains_there, checks in safes:  # every level: 山东省, 山东省菏泽市, …
+                key = text[:boundary]
+                if key not in states:  # the first reading of a prefix is kept
+                    states[key] = chains_there[0] if len(chains_there) == 1 else chains_there
+                    results.pop(key, None)
+                    if checks:
+                        state_checks[key] = checks
+                    else:
+                        state_checks.pop(key, None)
             if safes[-1][0] == pos and not corrections:
-                states[text[:pos]][1] = result
+                results[text[:pos]] = result
         return result
 
     def _no_name_runs_on(self, text: str, pos: int, starts: tuple[int, ...]) -> bool:
@@ -894,12 +910,12 @@ class AdminReader:
         found = self._read_lineages.get(deepest.code)
         if found is None:
             lineage = self._lineage(deepest)
+            full = self._lineages[deepest.code]  # the same units: no copy kept
             if lineage[-1].level == PROVINCE:
                 # 天津市 alone: a municipality is its own city too.
                 city = self._divisions.get(lineage[-1].prefix + "0100")
                 if city is not None and city.name == lineage[-1].name:
-                    lineage.append(city)
-            full = tuple(lineage)
+                    full = (*full, city)
             found = self._read_lineages[deepest.code] = (full, levels_of(full))
         return found
 
