@@ -3,7 +3,7 @@ from __future__ import annotations
 import string
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from citybrain.address.normalize import _TABLE, _TABLE_LIST, clean, to_halfwidth
@@ -80,3 +80,45 @@ def test_a_name_ending_in_a_direction_is_kept(name: str) -> None:
 def test_the_translation_list_maps_every_character_as_the_table_does() -> None:
     every = "".join(map(chr, range(0x20000)))  # the BMP and a plane past the list's end
     assert every.translate(_TABLE_LIST) == every.translate(_TABLE)
+
+
+# Characters the guards of `clean`'s steps look at, and some they do not.
+_GUARD_ALPHABET = (
+    "一二三十两零号栋幢座单元楼层室户组期段街路巷环横支纵之第地下负B-F动是市适好搂撞"
+    "园院苑交口#办公写字综合0123456789人民花园A"
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet=_GUARD_ALPHABET, max_size=14))
+@example("3单园")
+@example("科研楼")
+@example("人民路12#")
+@example("地下室")
+@example("地下2层")
+@example("-1楼")
+@example("12号之1")
+@example("第3栋")
+@example("3-2-1203是")
+@example("天府3街")
+@example("三号")
+@example("人民路交叉口")
+def test_the_combined_guards_hold_each_guard_they_stand_for(text: str) -> None:
+    """`clean` skips a run of steps when one combined pattern finds nothing: it must find
+    something wherever one of the steps' own guards does."""
+    from citybrain.address import normalize as n
+
+    late = (
+        n._CN_NUMBER_HINT.search(text)
+        or n._ROAD_DIGITS_HINT.search(text)
+        or any(word in text for word in ("之", "第", "地下室", "B"))
+        or n._NEG_FLOOR_HINT.search(text)
+        or n._MARKER_TYPO_HINT.search(text)
+    )
+    assert bool(late) <= bool(n._LATE_HINT.search(text))
+    middle = (
+        any(word in text for word in ("#", "院", "交", "路口"))
+        or n._BUILDING_WORDS_HINT.search(text)
+        or n._UNIT_TYPO_HINT.search(text)
+    )
+    assert bool(middle) <= bool(n._MIDDLE_HINT.search(text))

@@ -67,6 +67,7 @@ _FIRST_ASCII = re.compile(r"[0-9A-Za-z]")
 _MAX_READS = 100_000  # admin prefixes remembered before starting afresh (bounded memory)
 _WINDOW = 5_000  # the memo stays if, by this many new prefixes, at least half the reads repeated
 _CUT_WITHIN = 40  # admin prefixes are looked for in the first characters only
+_START: list[Chain] = [()]  # the readings before any name is read (never changed in place)
 
 
 def _starts_a_lower_name(after: str) -> bool:
@@ -400,9 +401,8 @@ class AdminReader:
         text starting with it reads the same up to there: the national mix shares a few
         thousand admin prefixes among all its distinct addresses.
         """
-        n = len(text)
         pos = 0
-        chains: list[Chain] = [()]
+        chains: list[Chain] = _START
         resumed: str | None = None  # the remembered prefix read from, if any
         found: AdminResult | None = None  # and its result
         states, results, state_checks = self._states, self._state_results, self._state_checks
@@ -421,6 +421,7 @@ class AdminReader:
                     chains = read if isinstance(read, list) else [read]
                     break
             cut = self._cut.match(text, 0, boundary - 1)
+        n = len(text)
         start = pos
         horizon = pos  # the furthest character the reading so far depended on
         # Prefixes read without looking past them but for a longer name (see _no_name_runs_on).

@@ -127,6 +127,28 @@ _ROAD_DIGITS_HINT = re.compile(r"[段街路巷环横支纵](?<=\d.)")
 _NEG_FLOOR_HINT = re.compile(r"(?:[负B\-]|地下)\d+[楼层F]")
 _BUILDING_WORDS_HINT = re.compile(r"(?:办公|写字|住宅|宿舍|商务|综合|教学|科研)楼")
 _ORDINAL = re.compile(r"第(?=\d)")
+# Anything the last steps of `clean` (numerals to digits and back, 之, 第, basements, marker
+# typos) act on: each step's own guard, in one pattern. The numerals at the end (`_CN_TAIL`)
+# are looked for apart: turned into digits at the very end, they give none of these a match
+# (each needs a word after the digits, or 之, 第, 地下室, B, a typo's character: none made).
+# Any of the guards of #, 院, the building words, a crossing and 单元's typos, in one pattern of
+# words (each starting with a character: the engine skips every other character at once).
+_MIDDLE_HINT = re.compile(
+    "#|院|交|路口|办公楼|写字楼|住宅楼|宿舍楼|商务楼|综合楼|教学楼|科研楼"
+    "|单园|单院|单苑|单源|单员|单圆|单远|单无"
+)
+_TYPO_CHARS = "动洞冻撞搂喽好毫是市适"  # `_MARKER_TYPO`'s
+_LATE_HINT = re.compile(
+    # one character class first (the engine then skips every other character at once), then
+    # which guard it starts, by looking back at it
+    f"[{NUMERAL_CHARS}段街路巷环横支纵之第B地负\\-{_TYPO_CHARS}]"
+    f"(?:(?<=[{NUMERAL_CHARS}])[号栋幢座单楼层室户组期]"  # _CN_NUMBER_HINT
+    r"|(?<=\d[段街路巷环横支纵])"  # _ROAD_DIGITS_HINT
+    r"|(?<=[之第B])"
+    r"|(?<=地)下(?:室|\d+[楼层F])"  # 地下室; _NEG_FLOOR_HINT's 地下
+    r"|(?<=[负\-])\d+[楼层F]"  # _NEG_FLOOR_HINT's others (its B: above)
+    f"|(?<=[0-9][{_TYPO_CHARS}]))"  # _MARKER_TYPO_HINT
+)
 # Guangdong's 之 after a number: 12号之1 (number 12-1), 302之一 (part one of room 302), 3楼之二.
 _SUB_NUMBER = re.compile(rf"(?<=[0-9楼])(号)?之([0-9]+|[{NUMERAL_CHARS}]+)")
 # 一单元一零一: a number spoken after the last marker word, with no marker after it.
@@ -138,6 +160,7 @@ _TRAILING_NAME = re.compile(
 )
 # A shop's or a firm's name after the room (…3楼301室南京某某科技有限公司, …1501室王记面馆).
 _FIRM_WORDS = ("公司", "商行", "商店", "超市", "店", "馆", "厂", "工作室", "诊所", "营业部")
+_FIRM_LAST = frozenset(word[-1] for word in _FIRM_WORDS)
 _NAME_AFTER_ROOM = re.compile(
     r"(?<=\d[室号房户])[\u4e00-\u9fffA-Z]{2,30}?(?:" + "|".join(_FIRM_WORDS) + ")$"
 )
@@ -239,7 +262,8 @@ def clean(text: str) -> str:
         m = _TRAILING_NAME.search(s, max(0, len(s) - 16))  # it matches 16 characters at most
         if m is not None:
             s = s[: m.start()] + m.group(1)
-    if s.endswith(_FIRM_WORDS):  # not on the many addresses ending in 室 (only 工作室 here)
+    # (the last character first: one look-up where most addresses end in none of these)
+    if s[-1:] in _FIRM_LAST and s.endswith(_FIRM_WORDS):  # not on …室 (only 工作室 here)
         m = _NAME_AFTER_ROOM.search(s)
         if m is not None:
             s = s[: m.start()]
@@ -247,16 +271,23 @@ def clean(text: str) -> str:
         m = _ROAD_MOUTH.search(s, max(0, len(s) - 14))  # 14 at most
         if m is not None:
             s = s[: m.start()]
-    if "#" in s:
-        s = s.replace("#楼", "号楼").replace("#", "号")
-    if "院" in s:
-        s = _ALLEY_NOISE.sub("号院", s)
-    if "楼" in s and _BUILDING_WORDS_HINT.search(s):
-        s = _BUILDING_WORDS.sub("号楼", s)
-    if "交" in s or "路口" in s:
-        s = _CROSSING.sub("", s)
-    if "单" in s and _UNIT_TYPO_HINT.search(s):  # before numerals: 三单苑 → 三单元 → 3单元
-        s = _UNIT_TYPO.sub("单元", s)
+    if _MIDDLE_HINT.search(s) is not None:  # (one pass for the five guards below)
+        if "#" in s:
+            s = s.replace("#楼", "号楼").replace("#", "号")
+        if "院" in s:
+            s = _ALLEY_NOISE.sub("号院", s)
+        if "楼" in s and _BUILDING_WORDS_HINT.search(s):
+            s = _BUILDING_WORDS.sub("号楼", s)
+        if "交" in s or "路口" in s:
+            s = _CROSSING.sub("", s)
+        if "单" in s and _UNIT_TYPO_HINT.search(s):  # before numerals: 三单苑 → 三单元 → 3单元
+            s = _UNIT_TYPO.sub("单元", s)
+    if _LATE_HINT.search(s) is None:
+        # None of the steps below has anything to do (see `_LATE_HINT`) but the numerals at
+        # the end, which make no text that any of them reads: one pass over the text, not eight.
+        if s and s[-1] in NUMERAL_CHARS:
+            s = _CN_TAIL.sub(lambda m: _arabic(m.group(1)) or m.group(1), s)
+        return s.strip("-")
     if _CN_NUMBER_HINT.search(s):
         s = _CN_NUMBER.sub(_cn_to_arabic, s)
     if s and s[-1] in NUMERAL_CHARS:

@@ -344,7 +344,7 @@ class AddressParser:
             unit,
             floor,
             room,
-            _status(admin),
+            "historical" if admin.historical else "current" if admin.lineage else None,  # status
             admin.inferred,
             tuple(notes),
         )
@@ -431,12 +431,6 @@ def _renamed_town(admin: AdminResult, text: str, word: str) -> AdminResult:
     return admin._replace(historical=(*admin.historical, note))
 
 
-def _status(admin: AdminResult) -> str | None:
-    if admin.historical:
-        return "historical"
-    return "current" if admin.lineage else None
-
-
 def alias_map(aliases: Mapping[str, str | Sequence[str]]) -> dict[str, tuple[str, ...]]:
     """Old road name → the current roads it became (one, or several when the road was split)."""
     out: dict[str, tuple[str, ...]] = {}
@@ -521,10 +515,9 @@ def _split_detail(tail: str, notes: list[str]) -> tuple[_Part, _Part, _Part, _Pa
         b, u, f, n = four.groups()
         detail, r = "", f"{f}{int(n):02d}"
     if detail:
-        dash = "-" in detail
-        dm = (_DETAIL if dash else _DETAIL_NO_DASH).fullmatch(detail)
+        dm = (_DETAIL if "-" in detail else _DETAIL_NO_DASH).fullmatch(detail)
         if dm is not None:
-            b, u, f, r = _detail_parts(dm)
+            b, u, f, r = _detail_parts(dm.groups())
         else:
             notes.append(f"unparsed detail: {detail}")
             estate = (estate or "") + (zone or "") + detail
@@ -536,16 +529,18 @@ def _split_detail(tail: str, notes: list[str]) -> tuple[_Part, _Part, _Part, _Pa
     if f is not None and f[0] == "B":
         f = "-" + f[1:]  # B1 (负一楼) is floor -1
     if r is not None:
-        r, f = _room_floor(r, f)
+        if f is None and r.isdigit():  # the common case (`_room_floor`'s first), inline
+            f = str(int(r[:-2])) if len(r) >= 3 else None
+        else:
+            r, f = _room_floor(r, f)
     return estate, zone, b or side, u, f, r
 
 
-def _detail_parts(match: re.Match[str]) -> tuple[_Part, _Part, _Part, _Part]:
-    """Building, unit, floor and room of a detail: from the shorthand alternative that matched
-    (only `_DETAIL` has them: groups b1…, b2…, b3…), else from the long form (b4, u4, f4, r4).
-    Read by position (one `groups` call): `_DETAIL`'s groups are b1 u1 r1 b2 u2 r2 b3 r3 b4 u4
-    f4 r4, `_DETAIL_NO_DASH`'s b4 u4 f4 r4."""
-    g = match.groups()
+def _detail_parts(g: tuple[_Part, ...]) -> tuple[_Part, ...]:
+    """Building, unit, floor and room of a detail, from its match's groups: from the shorthand
+    alternative that matched (only `_DETAIL` has them: groups b1…, b2…, b3…), else from the
+    long form (b4, u4, f4, r4). By position: `_DETAIL`'s groups are b1 u1 r1 b2 u2 r2 b3 r3 b4
+    u4 f4 r4, `_DETAIL_NO_DASH`'s b4 u4 f4 r4."""
     if len(g) == 4:
         return g
     if g[0] is not None:
