@@ -86,3 +86,20 @@ def test_a_prefix_cut_short_of_a_longer_name_is_remembered() -> None:
     reader.read("六安市裕安区人民路1号")
     assert {"萝北县", "六安市", "六安市裕安区"} <= set(reader._states)
     assert reader.read("萝北县林业局1号") == AdminReader(default_index())._read("萝北县林业局1号")
+
+
+def test_admin_result_fields_in_the_order_choose_writes_them() -> None:
+    """`AdminReader._choose` builds its result field by field (no keywords): a field added or
+    moved must show here, not as a reading's parts in the wrong fields."""
+    from citybrain.address.admin import AdminResult
+
+    assert AdminResult._fields == (
+        "end",
+        "lineage",
+        "ambiguous",
+        "inferred",
+        "corrections",
+        "historical",
+        "candidates",
+        "levels",
+    )

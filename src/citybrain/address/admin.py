@@ -181,6 +181,7 @@ def levels_of(lineage: tuple[Division, ...]) -> Levels:
 
 
 EMPTY = AdminResult(0, (), levels=levels_of(()))
+_tuple_new = tuple.__new__
 
 
 class _Tables:
@@ -903,7 +904,9 @@ class AdminReader:
             found = tuple(lineage)  # it ends at the zone or below: no municipality to add
             levels = levels_of(found)
         inferred = chain[0][0].level > PROVINCE and found[0].level == PROVINCE
-        return AdminResult(end, found, inferred=inferred, historical=historical, levels=levels)
+        # AdminResult(end, found, inferred=…, historical=…, levels=…), field by field without
+        # the named tuple's Python-level constructor (once per new prefix)
+        return _tuple_new(AdminResult, (end, found, (), inferred, (), historical, (), levels))
 
     def _read_lineage(self, deepest: Division) -> tuple[tuple[Division, ...], Levels]:
         """The lineage a reading that ends at ``deepest`` (and holds no zone) reports, and its

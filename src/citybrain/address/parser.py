@@ -83,8 +83,9 @@ def _head(district: bool, street: bool, community: bool) -> re.Pattern[str]:
 
 def _head_for(rest: str) -> re.Pattern[str]:
     """`_head` with the parts ``rest`` may hold: a district needs 区 or 县 and a street's word
-    after it; a street needs 街 (街道, 街办), 镇 or 乡; a community needs 社区, 居委会 or 村."""
-    street = "街" in rest or "镇" in rest or "乡" in rest
+    after it; a street needs 街道 (街道办, 街道办事处), 街办, 镇 or 乡; a community needs 社区,
+    居委会 or 村."""
+    street = "镇" in rest or "乡" in rest or "街道" in rest or "街办" in rest  # (not 东风街)
     district = street and ("区" in rest or "县" in rest)
     community = "村" in rest or "社区" in rest or "居委会" in rest
     return _head(district, street, community)
