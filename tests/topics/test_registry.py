@@ -60,3 +60,25 @@ def test_broken_plugin_is_named(site: Path) -> None:
 def test_unknown_topic_lists_installed_ones() -> None:
     with pytest.raises(UserError, match="unknown topic 'nope'"):
         get_topic("nope")
+
+
+def test_one_topic_is_found_without_importing_the_others(site: Path) -> None:
+    """A live detector's first case names its topic; loading every installed topic for that
+    (scikit-learn, SciPy) held the first alert for seconds."""
+    import subprocess
+
+    probe = (
+        "import sys; from citybrain.topics.registry import installed_topic; "
+        "t = installed_topic('muck_trucks'); print(t.title_zh, 'sklearn' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == ["渣土车监管", "False"]
+    # registered under another name: found by loading them all
+    install_plugin(site, "cb_plugin_alias", "cb_plugin_alias:NoisyBars")
+    from citybrain.topics.registry import installed_topic
+
+    found = installed_topic("noisy_bars")
+    assert found is not None and found.title_zh == "噪声扰民"
+    assert installed_topic("nope") is None

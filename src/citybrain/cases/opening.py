@@ -30,7 +30,7 @@ from citybrain.cases.webhooks import enqueue_notification
 from citybrain.core.errors import UserError
 from citybrain.core.opsdb import session, utcnow
 from citybrain.topics import LEVEL_ZH, Level, validate_findings
-from citybrain.topics.registry import discover_topics
+from citybrain.topics.registry import installed_topic
 
 CHUNK = 500
 SYSTEM_ACTOR = "system"
@@ -168,18 +168,20 @@ def _case_rows(
 
 
 @functools.cache
-def _topic_titles() -> dict[str, str]:
-    """Installed topics' display names (群租房), read once per process; {} if a plugin is broken."""
+def _topic_title(topic: str) -> str | None:
+    """An installed topic's display name (群租房), read once per process from its own entry point;
+    None if it is not installed or a plugin is broken."""
     try:
-        return {name: cls.title_zh for name, cls in discover_topics().items()}
+        found = installed_topic(topic)
     except UserError:
-        return {}
+        return None
+    return found.title_zh if found is not None else None
 
 
 def _topic_words(topic: str) -> str:
     """``群租房（group_rental）``: the topic's name in words with its key beside (the key alone only
     for a topic that is not installed)."""
-    title = _topic_titles().get(topic)
+    title = _topic_title(topic)
     return f"{title}（{topic}）" if title else topic
 
 

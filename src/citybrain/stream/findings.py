@@ -67,25 +67,17 @@ class LiveFindings:
         return cls(workspace, ops)
 
     def _hints(self, topics: Sequence[str]) -> Mapping[str, str | None]:
-        """The department hints of the alerts' topics, each read at its first alert by loading
-        that topic's own entry point only (importing every installed topic takes seconds — a
-        first alert waited 5-10 s for scikit-learn and SciPy under load); every installed topic
-        when one is not found under its name."""
+        """The department hints of the alerts' topics, each read at its first alert from that
+        topic's own entry point (:func:`~citybrain.topics.registry.installed_topic`: importing
+        every installed topic takes seconds — a first alert waited 5-10 s for scikit-learn and
+        SciPy under load)."""
         if self.hints is not None:
             return self.hints
-        from importlib.metadata import entry_points
-
-        from citybrain.cases import department_hints
-        from citybrain.topics import ENTRY_POINT_GROUP, Topic, discover_topics
+        from citybrain.topics.registry import installed_topic
 
         for name in (t for t in topics if t not in self._loaded):
-            found = [e.load() for e in entry_points(group=ENTRY_POINT_GROUP, name=name)]
-            mine = [t for t in found if isinstance(t, type) and issubclass(t, Topic)]
-            if mine and mine[0].name == name:
-                self._loaded.update(department_hints(mine[:1]))
-            else:  # a plugin registered under another name: read them all
-                self._loaded.update(department_hints(list(discover_topics().values())))
-                self._loaded.setdefault(name, None)
+            found = installed_topic(name)
+            self._loaded[name] = found.department_hint if found is not None else None
         return self._loaded
 
     def take(self, events: Sequence[StreamEvent], load_id: str) -> None:

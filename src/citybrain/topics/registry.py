@@ -32,6 +32,21 @@ def discover_topics() -> dict[str, type[Topic]]:
     return dict(sorted(found.items()))
 
 
+def installed_topic(name: str) -> type[Topic] | None:
+    """The installed topic ``name`` (None: not installed), found by loading only the entry point
+    registered under that name — importing every installed topic takes seconds (scikit-learn,
+    SciPy), which a live detector's first alert used to wait for; every topic is loaded only when
+    none is registered under the name (a plugin may register under another)."""
+    for entry in entry_points(group=ENTRY_POINT_GROUP, name=name):
+        try:
+            loaded = entry.load()
+        except Exception:
+            break  # discover_topics names the broken plugin
+        if isinstance(loaded, type) and issubclass(loaded, Topic) and loaded.name == name:
+            return loaded
+    return discover_topics().get(name)
+
+
 def get_topic(name: str) -> Topic:
     topics = discover_topics()
     if name not in topics:
