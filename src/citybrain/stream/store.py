@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import JSON, Connection, CursorResult, Table, bindparam, insert, select, update
+from sqlalchemy import JSON, Connection, String, Table, insert, select, type_coerce, update
 from sqlalchemy import Engine as SqlEngine
 
 from citybrain.core.opsdb import session
@@ -55,7 +55,7 @@ class StreamStore:
         Written with Core statements: loading the row (the ORM's way) read the whole previous
         state back from JSON on every batch only to replace it."""
         now = datetime.now(UTC)
-        values = {
+        values: dict[str, Any] = {
             "state": saved.state,
             "cursor": saved.cursor,
             "batches": saved.batches,
@@ -64,11 +64,11 @@ class StreamStore:
         states = cast(Table, DetectorStateRecord.__table__)
         with session(self.ops_engine) as db:
             connection = db.connection()
-            done: Any
-            if connection.dialect.name == "sqlite":
-                done = _update_state(connection, name, values)
-            else:
-                done = db.execute(update(states).where(states.c.name == name).values(values))
+            sqlite = connection.dialect.name == "sqlite"
+            if sqlite:  # the JSON as text written by json_text (SQLite stores JSON as text)
+                for key in ("state", "cursor"):
+                    values[key] = type_coerce(json_text(values[key]), String)
+            done: Any = db.execute(update(states).where(states.c.name == name).values(values))
             if not done.rowcount:
                 db.execute(insert(states).values(name=name, **values))
             if events:  # one executemany: a batch can move thousands of vehicles
@@ -86,7 +86,7 @@ class StreamStore:
                     }
                     for e in events
                 ]
-                if connection.dialect.name == "sqlite":
+                if sqlite:
                     _insert_events(connection, rows)
                 else:
                     db.execute(insert(cast(Table, LiveEventRecord.__table__)), rows)
@@ -121,28 +121,6 @@ def _bind(connection: Connection, table: Table, keys: Sequence[str]) -> list[Any
         else:
             out.append(kind.dialect_impl(dialect).bind_processor(dialect))
     return out
-
-
-def _update_state(connection: Connection, name: str, values: dict[str, Any]) -> CursorResult[Any]:
-    """The detector's row updated with its JSON written by :func:`json_text` (SQLite)."""
-    table = cast(Table, DetectorStateRecord.__table__)
-    statement = (
-        update(table)
-        .where(table.c.name == bindparam("key"))
-        .values({k: bindparam(k) for k in values})
-    )
-    compiled = statement.compile(dialect=connection.dialect)
-    order = compiled.positiontup or []
-    keys = [k for k in order if k != "key"]
-    processors = dict(zip(keys, _bind(connection, table, keys), strict=True))
-    params = []
-    for key in order:
-        if key == "key":
-            params.append(name)
-            continue
-        proc = processors[key]
-        params.append(values[key] if proc is None else proc(values[key]))
-    return connection.exec_driver_sql(str(compiled), tuple(params))
 
 
 _EVENT_KEYS = ("at", "type", "permission", "system", "load_id", "street_id", "community_id",
