@@ -469,13 +469,13 @@ def main() -> None:
         with session(ops) as db:
             alerts = list(db.scalars(select(LiveEventRecord).where(
                 LiveEventRecord.type == "truck.violation")))  # fmt: skip
-        sent_times = np.array(
-            [violators[a.data["plate"]] for a in alerts if a.data["plate"] in violators]
-        )
-        latency = np.array(
-            [a.at.timestamp() - violators[a.data["plate"]] for a in alerts
-             if a.data["plate"] in violators]
-        )  # fmt: skip
+        # (publish time, event commit time) of each violator's alert
+        times = np.array(
+            [(violators[a.data["plate"]], a.at.timestamp()) for a in alerts
+             if a.data["plate"] in violators],
+            float,
+        ).reshape(-1, 2)  # fmt: skip
+        sent_times, latency = times[:, 0], times[:, 1] - times[:, 0]
         bare_out = json.loads((work / "bare.json").read_text())
         saved = store.load(detector.name)
         taken = saved.state["counts"]["received"] if saved else 0
