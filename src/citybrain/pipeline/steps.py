@@ -147,13 +147,57 @@ def quality(ctx: RunContext, report: Report) -> StepResult:
 
 
 def resolve(ctx: RunContext, report: Report) -> StepResult:
-    from citybrain.govern.base import build_workspace_base
+    """Build the base kinds whose std tables, settings or base tables changed since this step
+    last did its work (every kind the first time); the others' tables are kept as they are."""
+    from citybrain.govern.base import BASE_ORDER, build_workspace_base
 
-    build = build_workspace_base(ctx.workspace, run_id=ctx.run_id, report=report)
-    if not build.rows:
-        return StepResult("no std tables with persons or enterprises yet", 0, 0)
+    before, redo = _base_to_redo(ctx)
+    if not redo:
+        return StepResult("no base kind has new inputs: every base table kept", 0, 0, parts=before)
+    build = build_workspace_base(ctx.workspace, run_id=ctx.run_id, report=report, kinds=redo)
+    parts = {**before, **_base_parts(ctx, redo)}
+    if not build.rows and len(redo) == len(BASE_ORDER):
+        return StepResult("no std tables with persons or enterprises yet", 0, 0, parts=parts)
     golden = sum(n for k, n in build.rows.items() if not k.endswith("_link"))
-    return StepResult(build.summary(), sum(build.source_records.values()), golden)
+    return StepResult(build.summary(), sum(build.source_records.values()), golden, parts=parts)
+
+
+def _base_parts(ctx: RunContext, kinds: list[str]) -> dict[str, str]:
+    """Per base kind: a fingerprint of the std tables it reads, its settings and the resolver's
+    version, then (after a ``/``) one of the base tables it wrote — so that a kind whose inputs
+    changed, or whose tables were changed or removed since, is built again."""
+    from citybrain.govern.base import BASE_TABLES, kind_inputs, kind_settings
+    from citybrain.govern.resolve import load_resolve_config
+    from citybrain.govern.resolve.pipeline import RESOLVER_VERSION
+    from citybrain.pipeline.fingerprint import combine, config_fingerprint, dataset_fingerprint
+
+    root, lake = ctx.workspace.root, ctx.workspace.lake
+    config = load_resolve_config(root, ctx.workspace.config.resolve)
+    inputs = kind_inputs(config)
+    common = [("resolver", RESOLVER_VERSION), ("config", config_fingerprint(ctx.workspace))]
+    parts: dict[str, str] = {}
+    for kind in kinds:
+        read = [(t, dataset_fingerprint(lake, root, f"std/{t}")) for t in inputs[kind]]
+        settings = ("settings", kind_settings(config, kind))
+        written = [(t, dataset_fingerprint(lake, root, f"base/{t}")) for t in BASE_TABLES[kind]]
+        parts[kind] = f"{combine([*common, settings, *read])}/{combine(written)}"
+    return parts
+
+
+def _base_to_redo(ctx: RunContext) -> tuple[dict[str, str], list[str]]:
+    """The parts as they stand and the base kinds to build again, in build order: those whose
+    part changed, and dwellings whenever persons or enterprises are built again (dwelling links
+    are read from their links); every kind with nothing recorded."""
+    from citybrain.govern.base import BASE_ORDER
+
+    now = _base_parts(ctx, list(BASE_ORDER))
+    previous = ctx.previous
+    if previous is None:
+        return now, list(BASE_ORDER)
+    changed = {kind for kind in now if previous.get(kind) != now[kind]}
+    if changed & {"person", "enterprise"}:
+        changed.add("dwelling")
+    return now, [kind for kind in BASE_ORDER if kind in changed]
 
 
 def topic_step(topic: Topic) -> Step:

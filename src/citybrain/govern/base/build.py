@@ -2,6 +2,10 @@
 run), apply field-level survivorship, link records to dwellings, collect vehicles, and — given a
 catalog — register every base table with its lineage from the std tables.
 
+``kinds`` names the base kinds to build (all by default): a nightly run builds only the kinds whose
+std tables changed and keeps the others' tables (and their catalog entries) as they are. Dwelling
+links read the person and enterprise links, so a caller that rebuilds either rebuilds dwellings.
+
 A kind the data cannot resolve is skipped, not fatal: no std table carries it, or it is disabled
 in the configuration. A kind whose records carry too little for a model is linked by exact
 identifiers only. Either way `BaseBuild.skipped` says so in one line per kind, and the run goes on.
@@ -9,7 +13,7 @@ identifiers only. Either way `BaseBuild.skipped` says so in one line per kind, a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
 import ibis.expr.types as ir
@@ -34,6 +38,8 @@ class BaseBuild:
     skipped: dict[str, str] = field(default_factory=dict)
     #: source records read per base table (persons, enterprises, vehicles)
     source_records: dict[str, int] = field(default_factory=dict)
+    #: kinds not built this time: their tables were kept as they were
+    kept: tuple[str, ...] = ()
 
     def summary(self) -> str:
         """One line: golden entities per base table, the records they come from, and the kinds
@@ -46,10 +52,19 @@ class BaseBuild:
             text += f" ({nameless:,} of them without a name, linked by their identifiers)"
         if self.skipped:
             text += "; " + "; ".join(f"{k}: {why}" for k, why in self.skipped.items())
+        if self.kept:
+            text += f"; {', '.join(self.kept)} unchanged (kept)"
         return text
 
 
 BASE_ORDER = ("person", "enterprise", "dwelling", "vehicle")
+#: the base tables each kind writes
+BASE_TABLES: dict[str, tuple[str, ...]] = {
+    "person": ("person", "person_link"),
+    "enterprise": ("enterprise", "enterprise_link"),
+    "dwelling": ("dwelling", "dwelling_link"),
+    "vehicle": ("vehicle",),
+}
 
 
 def build_base(
@@ -61,16 +76,23 @@ def build_base(
     catalog: Catalog | None = None,
     run_id: str | None = None,
     report: Callable[[str], None] | None = None,
+    kinds: Collection[str] | None = None,
 ) -> BaseBuild:
-    """Resolve and write every base table that the given std tables allow.
+    """Resolve and write every base table of ``kinds`` (default: `BASE_ORDER`, all) that the
+    given std tables allow; the other kinds' tables are left as they are.
 
     ``report`` hears the name of each step as it starts (for a progress display).
     """
+    todo = set(BASE_ORDER if kinds is None else kinds)
+    if unknown := todo - set(BASE_ORDER):
+        raise ValueError(f"unknown base kinds {sorted(unknown)}; kinds are {', '.join(BASE_ORDER)}")
     config = config or ResolveConfig()
     step = report or (lambda _: None)
-    build = BaseBuild()
+    build = BaseBuild(kept=tuple(k for k in BASE_ORDER if k not in todo))
     upstream: dict[str, list[str]] = {}
     for kind in ("person", "enterprise"):
+        if kind not in todo:
+            continue
         kind_config = config.kind(kind)
         sources = sorted({s.table for s in kind_config.sources if s.table in std})
         if not kind_config.enabled:
@@ -103,18 +125,11 @@ def build_base(
         build.source_records[kind] = result.links.num_rows
         upstream[kind] = [f"base/{kind}_link"]
         upstream[f"{kind}_link"] = sources
-    addresses = config.dwelling.addresses
-    if config.dwelling.enabled and addresses in std:
-        step("dwellings")
-        dwelling, links = build_dwelling_base(engine, std[addresses])
-        build.rows.update(dwelling=dwelling.rows, dwelling_link=links.rows)
-        upstream["dwelling"] = [addresses, "base/dwelling_link"]
-        upstream["dwelling_link"] = [f"base/{k}_link" for k in build.resolutions]
-    elif config.dwelling.enabled:
-        build.skipped["dwelling"] = f"skipped (no std.{addresses}, the standard address base)"
+    if "dwelling" in todo:
+        _dwellings(engine, std, config, build, upstream, step)
     vehicles = config.vehicle
     permits, pings = std.get(vehicles.permits), std.get(vehicles.pings)
-    if vehicles.enabled and (permits is not None or pings is not None):
+    if "vehicle" in todo and vehicles.enabled and (permits is not None or pings is not None):
         step("vehicles")
         built = build_vehicle_base(engine, permits, pings)
         build.rows["vehicle"] = built.info.rows
@@ -124,3 +139,30 @@ def build_base(
         step("catalog")
         register_base(catalog, engine, upstream, std=std, run_id=run_id)
     return build
+
+
+def _dwellings(
+    engine: Engine,
+    std: Mapping[str, ir.Table],
+    config: ResolveConfig,
+    build: BaseBuild,
+    upstream: dict[str, list[str]],
+    step: Callable[[str], None],
+) -> None:
+    """Write the dwelling base when the address base is there; say why not otherwise."""
+    addresses = config.dwelling.addresses
+    if not config.dwelling.enabled:
+        return
+    if addresses not in std:
+        build.skipped["dwelling"] = f"skipped (no std.{addresses}, the standard address base)"
+        return
+    step("dwellings")
+    dwelling, links = build_dwelling_base(engine, std[addresses])
+    build.rows.update(dwelling=dwelling.rows, dwelling_link=links.rows)
+    upstream["dwelling"] = [addresses, "base/dwelling_link"]
+    # the link tables the dwelling links were read from: this run's, or ones kept from before
+    upstream["dwelling_link"] = [
+        f"base/{kind}_link"
+        for kind in ("person", "enterprise")
+        if engine.exists("base", f"{kind}_link")
+    ]
