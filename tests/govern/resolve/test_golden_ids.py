@@ -38,3 +38,14 @@ def test_merge_keeps_the_larger_entity_and_split_keeps_the_larger_part() -> None
     split = _ids(assign(_clusters({"a": "a", "b": "a", "c": "c", "x": "x"}), before, "P"))
     assert split["a"] == split["b"] == old["a"] and split["x"] == old["x"]
     assert split["c"] not in old.values()  # the smaller part of the split gets a fresh id
+
+
+def test_a_fresh_id_that_an_old_entity_holds_is_salted() -> None:
+    # The old run's entity "x" holds the id that the new cluster "c" would hash to.
+    unsalted = assign(_clusters({"c": "c"}), None, "P")["golden_id"][0].as_py()
+    before = pa.table({"record_id": ["x"], "golden_id": [unsalted]})
+    after = _ids(assign(_clusters({"c": "c", "y": "y"}), before, "P"))
+    assert after["c"] != unsalted and after["c"].startswith("P") and len(after["c"]) == 13
+    assert after["y"] != after["c"]
+    # The same inputs give the same ids: the salt follows the cluster, not the run.
+    assert _ids(assign(_clusters({"c": "c", "y": "y"}), before, "P")) == after

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -272,31 +273,83 @@ def address_features(addresses: Any) -> dict[str, Any]:
 
     Systems write one dwelling as ``天府六街32号1栋1单元101`` or ``滨江锦苑1栋1单元101``; addresses
     that carry both the road number and the estate teach which estate a road number is, so both
-    spellings get the same place.
+    spellings get the same place (`learned_estates`: learned from all the addresses given).
     """
+    parts = address_parts(addresses)
+    learned = pc.take(*_learned_lookup(parts["road_key"], parts["estate"]))
+    return {
+        "addr_place": place_of(parts, learned),
+        "addr_room": parts["room"],
+        "addr_text": text_of(parts, place_of(parts, learned)),
+    }
+
+
+#: What `address_parts` gives for each address, besides the room.
+ADDRESS_PARTS: tuple[str, ...] = ("estate", "road_key", "road", "room", "text", "chinese")
+
+
+def address_parts(addresses: Any) -> dict[str, Any]:
+    """What each address says on its own: estate, road key (road#number), road, room, and its
+    text (lower case, no punctuation; null when empty) with whether it has Chinese in it.
+    Only the estate learned from other addresses (`address_features`) needs all of them."""
     parsed = parse_many(pc.cast(addresses, pa.string()))
     room = pc.binary_join_element_wise(
         parsed["building"], parsed["unit"], pc.coalesce(parsed["room"], parsed["floor"]), "-"
     )
     road = pc.replace_substring_regex(parsed["road"], r"^.*?(区|街道|镇|乡)", "")
     road_key = pc.binary_join_element_wise(road, parsed["road_number"], "#")
-    both = pc.and_(pc.is_valid(road_key), pc.is_valid(parsed["estate"]))
-    pairs = pa.table({"road_key": road_key, "estate": parsed["estate"]}).filter(both)
-    counted = pairs.group_by(["road_key", "estate"]).aggregate([("estate", "count")])
-    best = counted.sort_by(
-        [("road_key", "ascending"), ("estate_count", "descending"), ("estate", "ascending")]
-    )
-    lookup = best.to_pandas().drop_duplicates("road_key").set_index("road_key")["estate"]
-    learned = pa.array(road_key.to_pandas().map(lookup), pa.string(), from_pandas=True)
-    place = pc.coalesce(parsed["estate"], learned, road_key, parsed["road"])
     # What the Chinese parser cannot read (no place found, or no Chinese in it at all) is
     # compared as text: lower case, no spaces or punctuation.
     text = pc.utf8_lower(_clean(addresses))
     text = pc.replace_substring_regex(text, r"[,;:#'\"/]", "")
     chinese = pc.fill_null(pc.match_substring_regex(text, r"[\x{3400}-\x{9fff}]"), False)
-    unread = pc.or_(pc.is_null(place), pc.invert(chinese))
-    text = pc.if_else(unread, pc.if_else(pc.equal(text, ""), _NULL, text), _NULL)
-    return {"addr_place": place, "addr_room": room, "addr_text": text}
+    return {
+        "estate": parsed["estate"],
+        "road_key": road_key,
+        "road": parsed["road"],
+        "room": room,
+        "text": pc.if_else(pc.equal(text, ""), _NULL, text),
+        "chinese": chinese,
+    }
+
+
+def _learned_lookup(road_key: Any, estate: Any) -> tuple[Any, Any]:
+    """(estates, index per address) of the estate most addresses with the same road key name
+    (ties: the first in order); the index is null where none does."""
+    both = pc.and_(pc.is_valid(road_key), pc.is_valid(estate))
+    pairs = pa.table({"road_key": road_key, "estate": estate}).filter(both)
+    counted = pairs.group_by(["road_key", "estate"]).aggregate([("estate", "count")])
+    best = counted.sort_by(
+        [("road_key", "ascending"), ("estate_count", "descending"), ("estate", "ascending")]
+    )
+    keys = best["road_key"].combine_chunks()
+    first = pc.not_equal(keys[1:], keys[:-1]) if len(keys) > 1 else pa.array([], pa.bool_())
+    keep = pa.concat_arrays([pa.array([True] * min(len(keys), 1), pa.bool_()), first])
+    chosen = best.filter(keep)
+    return chosen["estate"], pc.index_in(road_key, value_set=chosen["road_key"])
+
+
+def staged_address_features(addresses: Any) -> dict[str, Any]:
+    """`address_features` as far as each address alone tells (no learned estate), with the
+    parts the estate is learned from as ``work_addr_*`` columns, for `staging` to finish over
+    all the records."""
+    parts = address_parts(addresses)
+    place = place_of(parts, pa.nulls(len(addresses), pa.string()))
+    out = {"addr_place": place, "addr_room": parts["room"], "addr_text": text_of(parts, place)}
+    out.update({f"work_addr_{k}": parts[k] for k in ADDRESS_PARTS if k != "room"})
+    return out
+
+
+def place_of(parts: dict[str, Any], learned: Any) -> Any:
+    """The address's place: its estate, else the estate learned for its road number, else the
+    road number, else the road."""
+    return pc.coalesce(parts["estate"], learned, parts["road_key"], parts["road"])
+
+
+def text_of(parts: dict[str, Any], place: Any) -> Any:
+    """The address as text where the parser found no place or it has no Chinese; else null."""
+    unread = pc.or_(pc.is_null(place), pc.invert(parts["chinese"]))
+    return pc.if_else(unread, parts["text"], _NULL)
 
 
 def uscc_features(codes: Any, names: Any) -> dict[str, Any]:
@@ -361,15 +414,30 @@ def employer_feature(names: Any) -> Any:
     return pc.utf8_lower(_clean(names))
 
 
-def person_features(records: pa.Table, phone_region: str = "CN") -> pa.Table:
-    """``records`` (RECORD_COLUMNS) with the person linkage features appended."""
+AddressFeatures = Callable[[Any], dict[str, Any]]
+
+
+def features_for_kind(
+    kind: str, records: pa.Table, phone_region: str = "CN", address: AddressFeatures | None = None
+) -> pa.Table:
+    """``records`` with the linkage features of ``kind`` (person or enterprise) appended."""
+    if kind == "person":
+        return person_features(records, phone_region, address)
+    return enterprise_features(records, phone_region, address)
+
+
+def person_features(
+    records: pa.Table, phone_region: str = "CN", address: AddressFeatures | None = None
+) -> pa.Table:
+    """``records`` (RECORD_COLUMNS) with the person linkage features appended; ``address``
+    replaces `address_features`."""
     columns: dict[str, Any] = {}
     family, given = _given(records, "family_name"), _given(records, "given_name")
     columns.update(name_features(records["name"], family, given))
     columns.update(id_features(records["id_number"], records["birth_date"]))
     columns.update(other_id_features(records["other_id"]))
     columns.update(phone_features(records["phone"], phone_region))
-    columns.update(address_features(records["address"]))
+    columns.update((address or address_features)(records["address"]))
     columns["employer_norm"] = employer_feature(records["employer"])
     columns["gender"] = gender_feature(
         records["name"], columns["id_valid"], records["id_number"], records["written_gender"]
@@ -377,12 +445,14 @@ def person_features(records: pa.Table, phone_region: str = "CN") -> pa.Table:
     return _append(records, columns)
 
 
-def enterprise_features(records: pa.Table, phone_region: str = "CN") -> pa.Table:
+def enterprise_features(
+    records: pa.Table, phone_region: str = "CN", address: AddressFeatures | None = None
+) -> pa.Table:
     columns: dict[str, Any] = {}
     columns.update(uscc_features(records["id_number"], records["name"]))
     columns.update(other_id_features(records["other_id"]))
     columns.update(phone_features(records["phone"], phone_region))
-    columns.update(address_features(records["address"]))
+    columns.update((address or address_features)(records["address"]))
     return _append(records, columns)
 
 

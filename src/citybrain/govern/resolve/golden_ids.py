@@ -28,27 +28,44 @@ def _fresh_id(prefix: str, record_id: str, taken: set[str]) -> str:
         salt += 1
 
 
-def assign(clusters: pa.Table, previous: pa.Table | None, prefix: str) -> pa.Table:
-    """(record_id, golden_id) for every clustered record.
+def _fresh_ids(prefix: str, cluster_ids: list[str], taken: pa.Array) -> list[str]:
+    """A fresh id per new cluster, in order, none equal to a ``taken`` one or to another's.
 
-    ``clusters`` has (record_id, cluster_id); ``previous`` is the last id map (record_id,
-    golden_id) or None on a first run.
+    The unsalted hash almost never collides: it is checked against ``taken`` at once, and only
+    when some collide are the ids handed out one by one, each salted until it is free."""
+    names = [prefix + hashlib.sha1(c.encode("utf-8")).hexdigest()[:12].upper() for c in cluster_ids]
+    candidates = pa.array(names, pa.string())
+    clash = pc.any(pc.is_in(candidates, value_set=taken)).as_py() if len(taken) else False
+    if not clash and pc.count_distinct(candidates).as_py() == len(names):
+        return names
+    used = set(taken.to_pylist())
+    out = []
+    for cluster_id in cluster_ids:
+        out.append(_fresh_id(prefix, cluster_id, used))
+        used.add(out[-1])
+    return out
+
+
+OVERLAP_SCHEMA = pa.schema(
+    [("cluster_id", pa.string()), ("golden_id", pa.string()), ("n", pa.int64())]
+)
+CLUSTER_IDS_SCHEMA = pa.schema([("cluster_id", pa.string()), ("golden_id", pa.string())])
+
+
+def assign_clusters(
+    cluster_ids: pa.Array, overlap: pa.Table, taken: pa.Array, prefix: str
+) -> pa.Table:
+    """(cluster_id, golden_id) for each of the distinct ``cluster_ids``.
+
+    ``overlap`` has (cluster_id, golden_id, n): how many of the cluster's records carried each
+    old id; ``taken`` is every old id (a fresh one must not repeat any).
     """
-    frame = clusters.select(["record_id", "cluster_id"]).to_pandas()
+    frame = pd.DataFrame({"cluster_id": pd.Series(cluster_ids.to_pylist(), dtype=object)})
     chosen = pd.Series(dtype=object)
-    taken: set[str] = set()
-    if previous is not None and previous.num_rows:
-        old = previous.select(["record_id", "golden_id"]).to_pandas()
-        taken = set(old["golden_id"])
-        overlap = (
-            frame.merge(old, on="record_id")
-            .groupby(["cluster_id", "golden_id"], sort=False)
-            .size()
-            .rename("n")
-            .reset_index()
-        )
+    if overlap.num_rows:
+        counts = overlap.select(["cluster_id", "golden_id", "n"]).to_pandas()
         # The best cluster for each old id …
-        best_cluster = overlap.sort_values(
+        best_cluster = counts.sort_values(
             ["golden_id", "n", "cluster_id"], ascending=[True, False, True]
         ).drop_duplicates("golden_id")
         # … and among the ids it is best for, a cluster keeps the one it shares most records with.
@@ -57,15 +74,36 @@ def assign(clusters: pa.Table, previous: pa.Table | None, prefix: str) -> pa.Tab
         ).drop_duplicates("cluster_id")
         chosen = kept.set_index("cluster_id")["golden_id"]
     frame["golden_id"] = frame["cluster_id"].map(chosen).astype(object)
-    fresh = frame.loc[frame["golden_id"].isna(), "cluster_id"].drop_duplicates().sort_values()
-    names: dict[str, str] = {}
-    for cluster_id in fresh:  # one per new entity, not per row; usually a small share
-        names[cluster_id] = _fresh_id(prefix, cluster_id, taken)
-        taken.add(names[cluster_id])
     missing = frame["golden_id"].isna()
+    fresh = sorted(frame.loc[missing, "cluster_id"].drop_duplicates())
+    names = dict(zip(fresh, _fresh_ids(prefix, fresh, taken), strict=True))
     frame.loc[missing, "golden_id"] = frame.loc[missing, "cluster_id"].map(names)
-    table = pa.Table.from_pandas(frame[["record_id", "golden_id"]], preserve_index=False)
-    return table.cast(ID_MAP_SCHEMA).sort_by("record_id")
+    return pa.Table.from_pandas(frame, preserve_index=False).cast(CLUSTER_IDS_SCHEMA)
+
+
+def assign(clusters: pa.Table, previous: pa.Table | None, prefix: str) -> pa.Table:
+    """(record_id, golden_id) for every clustered record.
+
+    ``clusters`` has (record_id, cluster_id); ``previous`` is the last id map (record_id,
+    golden_id) or None on a first run.
+    """
+    string = pa.schema([("record_id", pa.string()), ("cluster_id", pa.string())])
+    clusters = clusters.select(["record_id", "cluster_id"]).cast(string)
+    overlap = OVERLAP_SCHEMA.empty_table()
+    taken = pa.array([], pa.string())
+    if previous is not None and previous.num_rows:
+        old = previous.select(["record_id", "golden_id"]).cast(ID_MAP_SCHEMA)
+        taken = pc.unique(old["golden_id"].combine_chunks())
+        overlap = (
+            clusters.join(old, "record_id", join_type="inner")
+            .group_by(["cluster_id", "golden_id"])
+            .aggregate([("record_id", "count")])
+            .rename_columns(["cluster_id", "golden_id", "n"])
+        )
+    distinct = pc.unique(clusters["cluster_id"].combine_chunks())
+    ids = assign_clusters(distinct, overlap, taken, prefix)
+    out = clusters.join(ids, "cluster_id").select(["record_id", "golden_id"])
+    return out.cast(ID_MAP_SCHEMA).sort_by("record_id")
 
 
 def stability(before: pa.Table, after: pa.Table) -> float:

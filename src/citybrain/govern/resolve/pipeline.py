@@ -9,8 +9,9 @@ its linkage features and its golden id) and the Splink model beside it.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import ibis.expr.types as ir
@@ -27,9 +28,10 @@ from citybrain.govern.resolve import (
     model,
     probabilistic,
     profiles,
+    staging,
 )
 from citybrain.govern.resolve.backend import splink_api
-from citybrain.govern.resolve.features import enterprise_features, person_features
+from citybrain.govern.resolve.features import features_for_kind
 from citybrain.govern.resolve.records import Kind, build_records
 from citybrain.govern.resolve.settings import DEFAULT_ENTERPRISE, DEFAULT_PERSON, KindConfig
 
@@ -45,13 +47,27 @@ class Resolution:
     """One run's result for one entity kind."""
 
     kind: Kind
-    links: pa.Table  # one row per source record: lineage, features, golden id
+    #: one row per source record: lineage, features, golden id — or how to read them from the
+    #: lake where they were stored (a city's links are not held in memory)
+    link_source: pa.Table | Callable[[], pa.Table]
     model_json: str
     stats: dict[str, int]
     #: why the kind was linked by exact identifiers only, without a model (None: it had one)
     reason: str | None = None
     #: warnings about the fields the records lack (comparisons and rules left out)
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def links(self) -> pa.Table:
+        source = self.link_source
+        return source if isinstance(source, pa.Table) else source()
+
+    @property
+    def rows(self) -> int:
+        """How many records were linked."""
+        if isinstance(self.link_source, pa.Table):
+            return self.link_source.num_rows
+        return int(self.stats["records"])
 
     @property
     def golden_column(self) -> str:
@@ -72,10 +88,7 @@ def link_table(kind: Kind) -> str:
 
 
 def features_for(kind: Kind, records: pa.Table, config: KindConfig | None = None) -> pa.Table:
-    region = (config or default_config(kind)).phone_region
-    if kind == "person":
-        return person_features(records, region)
-    return enterprise_features(records, region)
+    return features_for_kind(kind, records, (config or default_config(kind)).phone_region)
 
 
 def feature_columns(kind: Kind, config: KindConfig | None = None) -> tuple[str, ...]:
@@ -152,10 +165,32 @@ def cluster_records(
     seed: int = 42,
     config: KindConfig | None = None,
 ) -> Clustering:
-    """Link ``records``: exact links, then the model the records allow (if any)."""
+    """Link ``records`` (in memory): exact links, then the model the records allow (if any)."""
     config = config or default_config(kind)
     collapse = config.link_type == "dedupe_only"
     table, mapping = profiles.profiles(records, feature_columns(kind, config), collapse=collapse)
+    found = cluster_profiles(engine, kind, table, model_json, seed, config)
+    stats = {"records": records.num_rows, "records_without_name": records["name"].null_count}
+    return Clustering(
+        profiles.expand(found.clusters, mapping),
+        found.model_json,
+        {**stats, **found.stats},
+        found.reason,
+        found.notes,
+    )
+
+
+def cluster_profiles(
+    engine: Engine,
+    kind: Kind,
+    table: pa.Table,
+    model_json: str | None = None,
+    seed: int = 42,
+    config: KindConfig | None = None,
+) -> Clustering:
+    """(profile's record_id, cluster_id) for distinct profiles: exact links, then the model the
+    profiles allow (if any). The cluster id is the cluster's least profile id."""
+    config = config or default_config(kind)
     db_api = splink_api(engine)
     fixed = deterministic_edges(kind, table, config)
     plan = model.plan(kind, config, table)
@@ -178,15 +213,11 @@ def cluster_records(
     profile_clusters = clusters.connected_components(db_api, table["record_id"], edges)
     profile_clusters = clusters.split_conflicts(profile_clusters, table, edges)
     stats = {
-        "records": records.num_rows,
-        "records_without_name": records["name"].null_count,
         "profiles": table.num_rows,
         "deterministic_edges": fixed.num_rows,
         "probabilistic_edges": scored.num_rows,
     }
-    return Clustering(
-        profiles.expand(profile_clusters, mapping), model_json or "", stats, reason, plan.notes
-    )
+    return Clustering(profile_clusters, model_json or "", stats, reason, plan.notes)
 
 
 def resolve(
@@ -201,39 +232,100 @@ def resolve(
 ) -> Resolution:
     """A full run: link every record of ``kind``, keep golden ids of the stored run stable.
 
-    With ``model_json`` the saved model is reused instead of trained again.
+    With ``model_json`` the saved model is reused instead of trained again. The records are
+    staged in the lake (`staging`): memory holds their distinct profiles, not the records, and
+    the links are written by the engine. Stored, the result's links are read back on demand.
     """
     config = config or default_config(kind)
-    records = collect_records(engine, std, kind, config)
-    found = cluster_records(engine, kind, records, model_json, seed, config)
-    clustered = found.clusters
-    if kind == "person" and config.attach_by_name and config.link_type == "dedupe_only":
-        clustered = attach.attach(records, clustered)
-    previous = previous_id_map(engine, kind)
-    ids = golden_ids.assign(clustered, previous, PREFIX[kind])
-    links = _links(kind, records, ids)
-    entities = pc.count_distinct(links[GOLDEN_COLUMN[kind]]).as_py()
-    stats = {**found.stats, "golden_entities": entities}
-    result = Resolution(kind, links, found.model_json, stats, found.reason, found.notes)
+    _warn_missing_columns(std, kind, config)
+    collapse = config.link_type == "dedupe_only"
+    dataset = DATASET if config.link_type == "link_only" else None
+    golden = GOLDEN_COLUMN[kind]
+    try:
+        staged = staging.stage(engine, std, kind, config, feature_columns(kind, config),
+                               collapse=collapse, dataset=dataset)  # fmt: skip
+        table = staged.profiles(engine)
+        found = cluster_profiles(engine, kind, table, model_json, seed, config)
+        clustered = found.clusters
+        if kind == "person" and config.attach_by_name and collapse:
+            clustered = attach.attach(table, clustered)
+        ids = golden_ids.assign_clusters(
+            pc.unique(clustered["cluster_id"].combine_chunks()),
+            _overlap(engine, staged, clustered, kind),
+            _taken_ids(engine, kind),
+            PREFIX[kind],
+        )
+        of_profile = clustered.join(ids, "cluster_id").select(["record_id", "golden_id"])
+        records = staged.table(engine)
+        by_profile = engine.register(f"resolve_{kind}_golden", of_profile.rename_columns(
+            [staging.PROFILE, "work_golden"]))  # fmt: skip
+        joined = records.inner_join(by_profile, staging.PROFILE)
+        links = joined.select(
+            *[c for c in records.columns if c != staging.PROFILE], **{golden: joined.work_golden}
+        ).order_by("record_id")
+        stats = {
+            "records": staged.rows,
+            "records_without_name": _count(engine, records.filter(records["name"].isnull())),
+            **found.stats,
+            "golden_entities": ids.num_rows,
+        }
+        result_links: pa.Table | Callable[[], pa.Table]
+        if store:
+            engine.write(links, "base", link_table(kind))
+            result_links = partial(_stored_links, engine, kind, _parts(engine, kind))
+        else:
+            result_links = engine.to_arrow(links)
+    finally:
+        staging.drop_work(engine, kind)
+    result = Resolution(kind, result_links, found.model_json, stats, found.reason, found.notes)
     if store:
-        store_resolution(engine, result)
+        _store_model(engine, result)
     return result
 
 
-def _links(kind: Kind, records: pa.Table, ids: pa.Table) -> pa.Table:
-    joined = records.join(ids, "record_id", join_type="inner")
-    return joined.rename_columns(
-        [GOLDEN_COLUMN[kind] if c == "golden_id" else c for c in joined.column_names]
-    ).sort_by("record_id")
+def _count(engine: Engine, table: ir.Table) -> int:
+    return int(engine.to_arrow(table.count().as_table()).column(0)[0].as_py())
 
 
-def previous_id_map(engine: Engine, kind: Kind) -> pa.Table | None:
+def _overlap(engine: Engine, staged: staging.Staged, clustered: pa.Table, kind: Kind) -> pa.Table:
+    """(cluster_id, golden_id, n): how many records of each new cluster carried each id of the
+    stored run (none on a first run)."""
     if not engine.exists("base", link_table(kind)):
-        return None
-    table = engine.to_arrow(engine.table("base", link_table(kind)))
-    return table.select(["record_id", GOLDEN_COLUMN[kind]]).rename_columns(
-        ["record_id", "golden_id"]
-    )
+        return golden_ids.OVERLAP_SCHEMA.empty_table()
+    stored = engine.table("base", link_table(kind))
+    previous = stored.select(work_record=stored.record_id, golden_id=stored[GOLDEN_COLUMN[kind]])
+    records = staged.table(engine)
+    cluster_of = engine.register(f"resolve_{kind}_clusters", clustered.select(
+        ["record_id", "cluster_id"]).rename_columns([staging.PROFILE, "cluster_id"]))  # fmt: skip
+    joined = records.select("record_id", staging.PROFILE).inner_join(cluster_of, staging.PROFILE)
+    joined = joined.inner_join(previous, joined.record_id == previous.work_record)
+    counted = joined.group_by(["cluster_id", "golden_id"]).agg(n=joined.count())
+    return engine.to_arrow(counted).cast(golden_ids.OVERLAP_SCHEMA)
+
+
+def _taken_ids(engine: Engine, kind: Kind) -> pa.Array:
+    """Every golden id of the stored run."""
+    if not engine.exists("base", link_table(kind)):
+        return pa.array([], pa.string())
+    stored = engine.table("base", link_table(kind))
+    ids = engine.to_arrow(stored.select(golden=stored[GOLDEN_COLUMN[kind]]).distinct())
+    return ids["golden"].combine_chunks().cast(pa.string())
+
+
+def _parts(engine: Engine, kind: Kind) -> frozenset[str]:
+    """The Parquet parts of the stored links (each write names its parts anew)."""
+    folder = engine.table_dir("base", link_table(kind))
+    return frozenset(str(p.relative_to(folder)) for p in folder.rglob("*.parquet"))
+
+
+def _stored_links(engine: Engine, kind: Kind, parts: frozenset[str]) -> pa.Table:
+    """The links this resolution stored, read back; an error once a later run replaced them."""
+    if _parts(engine, kind) != parts:
+        raise RuntimeError(
+            f"the {kind} links of this resolution were replaced by a later one in "
+            f"{engine.table_dir('base', link_table(kind))}; read them before resolving again"
+        )
+    return engine.to_arrow(engine.table("base", link_table(kind)))
 
 
 #: Raised when the clustering itself changes (not the model): a resolution stored by an older
@@ -264,6 +356,10 @@ def stored_by_this_resolver(engine: Engine, kind: Kind) -> bool:
 def store_resolution(engine: Engine, result: Resolution) -> None:
     """Write ``base.<kind>_link`` and the model (each atomically)."""
     engine.write(result.links, "base", link_table(result.kind))
+    _store_model(engine, result)
+
+
+def _store_model(engine: Engine, result: Resolution) -> None:
     path = model_path(engine, result.kind)
     if not result.model_json:  # exact links only: no model to keep, and none of an older run
         path.unlink(missing_ok=True)

@@ -1,0 +1,184 @@
+"""A kind's records staged in the lake, so that memory holds only their distinct profiles.
+
+A city's person records run to tens of millions: every monthly reading, parcel and filing that
+names a person is a record. The linkage needs their distinct profiles (`profiles`: records equal
+in every linkage feature are scored once), a few per person. So the records never sit in memory
+together:
+
+1. the engine writes the records (`records.build_records`) to a work table in the base zone,
+   split into chunks by a hash of the record id;
+2. each chunk's features are computed in Arrow and appended to a second work table — a record's
+   features are functions of its own fields, except the estate learned from the other addresses
+   with the same road number (`features.address_features`), which the engine adds over all of
+   them at the end (`_with_learned_places`);
+3. the engine gives each record its profile (the least record id among records with the same
+   features) and hands over the profiles alone;
+4. the record-level links are written by the engine from the profile-level golden ids
+   (`pipeline.resolve`).
+
+Every step is a query over Parquet that DuckDB spills to disk (and Spark distributes); Python
+holds one chunk at a time.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from citybrain.core.engine import Engine
+from citybrain.core.logging import get_logger
+from citybrain.govern.resolve import features as feats
+from citybrain.govern.resolve.records import Kind, build_records, specs_for
+from citybrain.govern.resolve.settings import KindConfig
+
+log = get_logger("citybrain.govern.resolve")
+
+#: Records per chunk whose features are computed at once (about 0.5 GB of Arrow for persons).
+CHUNK_ROWS = 500_000
+ZONE = "base"
+PROFILE = "profile_id"
+_CHUNK = "work_chunk"
+#: The parts of an address the learned estate is computed from (`features.address_parts`).
+_PARTS = tuple(f"work_addr_{name}" for name in feats.ADDRESS_PARTS if name != "room")
+
+
+def work_table(kind: Kind, part: str) -> str:
+    return f"{kind}_work_{part}"
+
+
+def drop_work(engine: Engine, kind: Kind) -> None:
+    """Remove the kind's work tables (left by this run, or by one that was killed)."""
+    for part in ("records", "features", "staged"):
+        shutil.rmtree(engine.table_dir(ZONE, work_table(kind, part)), ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class Staged:
+    """The kind's records in the lake: lineage, fields, features and each one's profile id."""
+
+    kind: Kind
+    name: str
+    rows: int
+    features: tuple[str, ...]
+
+    def table(self, engine: Engine) -> ir.Table:
+        return engine.table(ZONE, self.name)
+
+    def profiles(self, engine: Engine) -> pa.Table:
+        """The distinct profiles: ``record_id`` (the least member) and the features, sorted."""
+        table = self.table(engine)
+        chosen = table.filter(table.record_id == table[PROFILE])
+        return engine.to_arrow(chosen.select("record_id", *self.features)).sort_by("record_id")
+
+
+def stage(
+    engine: Engine,
+    std: Mapping[str, ir.Table],
+    kind: Kind,
+    config: KindConfig,
+    features: tuple[str, ...],
+    *,
+    collapse: bool = True,
+    dataset: str | None = None,
+) -> Staged:
+    """Write the kind's records with their features and profile ids to a work table.
+
+    ``features`` are the columns a profile is made of; without ``collapse`` every record is its
+    own profile (link-only). ``dataset`` names a column to add as a copy of ``source_system``.
+    """
+    expr = build_records(std, kind, config.sources)
+    if expr is None:
+        raise ValueError(f"none of the std tables given ({', '.join(std)}) has {kind} records")
+    drop_work(engine, kind)
+    chunks = _chunk_count(engine, std, kind, config)
+    records = work_table(kind, "records")
+    if chunks > 1:
+        bucket = (expr.record_id.hash() % chunks).abs()
+        engine.write(expr.mutate(**{_CHUNK: bucket}), ZONE, records, partition_by=[_CHUNK])
+    else:
+        engine.write(expr.mutate(**{_CHUNK: ibis.literal(0)}), ZONE, records)
+    raw = engine.table(ZONE, records)
+    computed = work_table(kind, "features")
+    rows = 0
+    for chunk in range(chunks):
+        part = engine.to_arrow(raw.filter(raw[_CHUNK] == chunk).drop(_CHUNK))
+        if part.num_rows == 0:
+            continue
+        rows += part.num_rows
+        engine.write(_chunk_features(kind, part, config, dataset), ZONE, computed,
+                     mode="append" if rows > part.num_rows else "replace")  # fmt: skip
+        log.debug(f"{kind}: features of chunk {chunk + 1}/{chunks} ({part.num_rows:,} records)")
+    if rows == 0:
+        empty = raw.drop(_CHUNK).schema().to_pyarrow().empty_table()
+        engine.write(_chunk_features(kind, empty, config, dataset), ZONE, computed)
+    placed = _with_learned_places(engine.table(ZONE, computed))
+    if collapse:
+        profile = placed.record_id.min().over(ibis.window(group_by=[placed[f] for f in features]))
+    else:
+        profile = placed.record_id
+    staged = work_table(kind, "staged")
+    engine.write(placed.mutate(**{PROFILE: profile}), ZONE, staged)
+    for part_name in ("records", "features"):
+        shutil.rmtree(engine.table_dir(ZONE, work_table(kind, part_name)), ignore_errors=True)
+    return Staged(kind, staged, rows, features)
+
+
+def _chunk_count(
+    engine: Engine, std: Mapping[str, ir.Table], kind: Kind, config: KindConfig
+) -> int:
+    """Chunks of about `CHUNK_ROWS` records, counted from the rows of the tables they come
+    from (an upper bound: repeated rows of one record collapse)."""
+    tables = {spec.table for spec in specs_for(kind, config.sources) if spec.table in std}
+    total = 0
+    for name in tables:
+        count = std[name].count().as_table()
+        total += int(engine.to_arrow(count).column(0)[0].as_py())
+    return max(1, math.ceil(total / CHUNK_ROWS))
+
+
+def _chunk_features(
+    kind: Kind, records: pa.Table, config: KindConfig, dataset: str | None
+) -> pa.Table:
+    """The chunk's records with their features; the address's place and text as far as the
+    address alone tells, its parts kept (``work_addr_*``) for the learned estate."""
+    out = feats.features_for_kind(
+        kind, records, config.phone_region, address=feats.staged_address_features
+    )
+    if dataset is not None:
+        out = out.append_column(dataset, out["source_system"])
+    return out
+
+
+def _with_learned_places(table: ir.Table) -> ir.Table:
+    """``addr_place`` and ``addr_text`` as `features.address_features` gives them over all the
+    records: the estate most addresses with the same road number name (ties: the least name)."""
+    estate, road_key = table.work_addr_estate, table.work_addr_road_key
+    pairs = table.filter(estate.notnull() & road_key.notnull())
+    counted = pairs.group_by(road_key=pairs.work_addr_road_key, estate=pairs.work_addr_estate).agg(
+        n=pairs.count()
+    )
+    rank = ibis.row_number().over(
+        ibis.window(group_by=counted.road_key, order_by=[ibis.desc(counted.n), counted.estate])
+    )
+    best = counted.mutate(rank=rank)
+    best = best.filter(best["rank"] == 0).select(
+        learned_key=best.road_key, learned_estate=best.estate
+    )
+    joined = table.left_join(best, table.work_addr_road_key == best.learned_key)
+    place = ibis.coalesce(
+        joined.work_addr_estate,
+        joined.learned_estate,
+        joined.work_addr_road_key,
+        joined.work_addr_road,
+    )
+    # Features are strings; the flag was written as "true" / "false".
+    unread = place.isnull() | (joined.work_addr_chinese != "true")
+    text = ibis.ifelse(unread, joined.work_addr_text, ibis.null(str))
+    out = joined.mutate(addr_place=place, addr_text=text)
+    return out.select(*[c for c in table.columns if c not in _PARTS])

@@ -1,0 +1,75 @@
+"""Records staged in the lake: a kind resolved a chunk at a time gives what one pass gives."""
+
+from __future__ import annotations
+
+import ibis.expr.types as ir
+import pyarrow.compute as pc
+import pytest
+
+from citybrain.core.engine import Engine
+from citybrain.govern.resolve import features, resolve, staging
+from citybrain.govern.resolve.pipeline import collect_records, default_config, feature_columns
+
+
+@pytest.mark.duckdb
+@pytest.mark.spark
+def test_chunks_stage_what_one_pass_stages(
+    engine: Engine, std: dict[str, ir.Table], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Enterprises: the smaller kind, so that Spark (where the chunks' hash is its own) is quick.
+    kind = "enterprise"
+    config = default_config(kind)
+    columns = feature_columns(kind, config)
+    assert staging._chunk_count(engine, std, kind, config) == 1
+    whole = staging.stage(engine, std, kind, config, columns)
+    one = engine.to_arrow(whole.table(engine)).sort_by("record_id")
+    monkeypatch.setattr(staging, "CHUNK_ROWS", 300)
+    assert staging._chunk_count(engine, std, kind, config) > 3
+    chunked = staging.stage(engine, std, kind, config, columns)
+    assert chunked.rows == whole.rows == one.num_rows
+    assert engine.to_arrow(chunked.table(engine)).sort_by("record_id").equals(one)
+    staging.drop_work(engine, kind)
+    assert not [t for t in engine.list_tables("base") if "_work_" in t]
+
+
+@pytest.mark.duckdb
+def test_chunks_give_the_links_one_pass_gives(
+    engine: Engine, std: dict[str, ir.Table], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if engine.name != "duckdb":
+        pytest.skip("Spark stages the same records (above); its clusters are compared elsewhere")
+    whole = resolve(engine, std, "person", store=False)
+    monkeypatch.setattr(staging, "CHUNK_ROWS", 700)
+    assert staging._chunk_count(engine, std, "person", default_config("person")) > 3
+    chunked = resolve(engine, std, "person", store=False, model_json=whole.model_json)
+    assert chunked.links.equals(whole.links)
+    assert chunked.stats == whole.stats
+    assert not [t for t in engine.list_tables("base") if "_work_" in t], "work tables removed"
+
+
+@pytest.mark.duckdb
+def test_staged_features_equal_those_computed_in_memory(
+    engine: Engine, std: dict[str, ir.Table], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Chunks of a few hundred records: the estate learned from other addresses on the same road
+    # number must still come from all of them, as it does in memory.
+    if engine.name != "duckdb":
+        pytest.skip("the features are Arrow on every engine; the chunks' test runs on Spark")
+    monkeypatch.setattr(staging, "CHUNK_ROWS", 500)
+    for kind in ("person", "enterprise"):
+        config = default_config(kind)
+        in_memory = collect_records(engine, std, kind, config).sort_by("record_id")
+        staged = staging.stage(engine, std, kind, config, feature_columns(kind, config))
+        table = engine.to_arrow(staged.table(engine)).sort_by("record_id")
+        assert table.column_names == [*in_memory.column_names, staging.PROFILE]
+        assert table.drop_columns([staging.PROFILE]).equals(in_memory)
+        # The check means something only if some places were learned from other addresses.
+        parts = features.address_parts(in_memory["address"])
+        learned = pc.and_(pc.is_null(parts["estate"]), pc.is_valid(parts["road_key"]))
+        learned = pc.and_(learned, pc.not_equal(in_memory["addr_place"], parts["road_key"]))
+        assert pc.sum(learned).as_py() > 0
+        # Profiles: the least record of each set of records with equal features.
+        profiles = staged.profiles(engine)
+        rows = zip(*[in_memory[f].to_pylist() for f in feature_columns(kind, config)], strict=True)
+        assert profiles.num_rows == len(set(rows))
+        staging.drop_work(engine, kind)
