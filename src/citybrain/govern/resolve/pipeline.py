@@ -66,7 +66,7 @@ class Resolution:
     def rows(self) -> int:
         """How many records were linked."""
         if isinstance(self.link_source, pa.Table):
-            return self.link_source.num_rows
+            return int(self.link_source.num_rows)
         return int(self.stats["records"])
 
     @property
