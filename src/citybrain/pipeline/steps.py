@@ -13,6 +13,7 @@ and cases attach evidence they already hold only once; the report's files are re
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     import ibis.expr.types as ir
 
     from citybrain.core.workspace import Workspace
+    from citybrain.govern.standardize import RawSource
     from citybrain.pipeline.context import RunContext
     from citybrain.topics.base import Topic
 
@@ -68,68 +70,166 @@ def ingest_step(contract: Path) -> Step:
 
 def standardize(ctx: RunContext, report: Report) -> StepResult:
     """Standardise the std tables whose systems landed new loads since this step last did its
-    work (every table the first time, or when the address register changed)."""
+    work (every table the first time, or when the address register changed). A table whose only
+    change is new loads of its systems gets their rows appended when that gives what a rebuild
+    would (`citybrain.govern.standardize.append`); otherwise it is rebuilt whole."""
     from citybrain.govern.standardize import standardize_workspace
+    from citybrain.govern.standardize.workspace import workspace_sources
 
-    before, redo = _std_to_redo(ctx)
+    sources = workspace_sources(ctx.workspace)
+    before, redo = _std_to_redo(ctx, sources)
     if not redo:
         return StepResult("no std table has new loads", 0, 0, parts=before)
-    tables = None if redo == sorted(before) else redo
+    every = sorted(t for t in before if not t.endswith(LOADS))
+    tables = None if redo == every else redo
+    append = _std_appendable(ctx, sources, before, redo)
     result = standardize_workspace(ctx.workspace, engine=ctx.engine, catalog=ctx.catalog,
-                                   tables=tables)  # fmt: skip
+                                   tables=tables, append=append)  # fmt: skip
     rows = sum(t.rows for t in result.tables)
     raw = sum(s.raw_rows for t in result.tables for s in t.sources)
     note = "" if result.reconciled else "; counts do NOT reconcile (see `citybrain quality`)"
-    kept = f" ({len(before) - len(redo)} unchanged kept)" if tables is not None else ""
-    parts = {**before, **_std_parts(ctx, redo)}
+    kept = f" ({len(every) - len(redo)} unchanged kept)" if tables is not None else ""
+    appended = [f"{t.table} +{t.appended:,}" for t in result.tables if t.appended is not None]
+    if appended:
+        note = f"; new loads' rows appended to {', '.join(appended)}{note}"
+    parts = {**before, **_std_parts(ctx, sources, redo)}
     return StepResult(
         f"{len(result.tables)} std tables, {rows:,} rows{kept}{note}", raw, rows, parts=parts
     )
 
 
-def _std_inputs(ctx: RunContext) -> dict[str, str]:
+#: suffix of the part that records which loads of which systems a std table was made from
+LOADS = ":loads"
+
+
+def _std_inputs(
+    ctx: RunContext, sources: dict[str, list[RawSource]]
+) -> tuple[dict[str, str], dict[str, str]]:
     """Per std table: a fingerprint of the raw loads of the systems that feed it, the address
-    rules and the configuration."""
+    rules and the configuration; and the same per system, as JSON: the loads (how many, and a
+    fingerprint of their files) and the contract's mapping, beside the rules and configuration
+    (what `_std_appendable` compares)."""
     from citybrain.address.rules import rules_version
-    from citybrain.govern.standardize.workspace import workspace_sources
     from citybrain.pipeline.fingerprint import combine, config_fingerprint, dataset_fingerprint
 
     root, lake = ctx.workspace.root, ctx.workspace.lake
     common = [("rules", rules_version()), ("config", config_fingerprint(ctx.workspace))]
     prints: dict[str, str] = {}
-    for table, sources in workspace_sources(ctx.workspace).items():
-        raw = [(s.system, dataset_fingerprint(lake, root, f"raw/{s.system}")) for s in sources]
+    loads: dict[str, str] = {}
+    for table, feeding in sources.items():
+        raw = [(s.system, dataset_fingerprint(lake, root, f"raw/{s.system}")) for s in feeding]
         prints[table] = combine([*common, *raw])
-    return prints
+        systems = {
+            s.system: [len(s.load_ids), _loads_print(ctx, s), _mapping_print(s)] for s in feeding
+        }
+        loads[table] = json.dumps({"common": combine(common), "systems": systems}, sort_keys=True)
+    return prints, loads
 
 
-def _std_parts(ctx: RunContext, tables: list[str]) -> dict[str, str]:
-    """What to find again next run: each table's inputs and the std table they made."""
+def _loads_print(ctx: RunContext, source: RawSource, count: int | None = None) -> str:
+    """A fingerprint of the files of ``source``'s first ``count`` loads (all by default)."""
+    from citybrain.ingest.rawzone import PARTITION
+    from citybrain.pipeline.fingerprint import combine, dataset_fingerprint
+
+    root, lake = ctx.workspace.root, ctx.workspace.lake
+    return combine(
+        (f"{i:09d}", dataset_fingerprint(lake, root, f"raw/{source.system}/{PARTITION}{load}"))
+        for i, load in enumerate(source.load_ids[:count])
+    )
+
+
+def _mapping_print(source: RawSource) -> str:
+    """What of a system's contract and landed columns decides its std rows."""
+    from citybrain.pipeline.fingerprint import combine
+
+    mapping = source.contract.model_dump_json(include={"standard", "constants", "mapping", "keys"})
+    return combine([("contract", mapping), ("columns", ",".join(source.columns))])
+
+
+def _std_parts(
+    ctx: RunContext, sources: dict[str, list[RawSource]], tables: list[str]
+) -> dict[str, str]:
+    """What to find again next run: each table's inputs and the std table they made, and which
+    loads it was made from (``<table>:loads``)."""
     from citybrain.pipeline.fingerprint import dataset_fingerprint
 
-    inputs = _std_inputs(ctx)
+    inputs, loads = _std_inputs(ctx, sources)
     root, lake = ctx.workspace.root, ctx.workspace.lake
-    return {
-        t: f"{inputs[t]}/{dataset_fingerprint(lake, root, f'std/{t}')}"
-        for t in tables
-        if t in inputs
-    }
+    parts: dict[str, str] = {}
+    for t in (t for t in tables if t in inputs):
+        parts[t] = f"{inputs[t]}/{dataset_fingerprint(lake, root, f'std/{t}')}"
+        parts[t + LOADS] = loads[t]
+    return parts
 
 
-def _std_to_redo(ctx: RunContext) -> tuple[dict[str, str], list[str]]:
+def _std_to_redo(
+    ctx: RunContext, sources: dict[str, list[RawSource]]
+) -> tuple[dict[str, str], list[str]]:
     """The parts as they stand and the std tables to standardise again, sorted: those whose
     inputs or whose std table changed since; all of them after a change of the address
     register (every address is matched against it) or with nothing recorded."""
     from citybrain.govern.standardize.pipeline import REGISTER
 
-    now = _std_parts(ctx, sorted(_std_inputs(ctx)))
+    now = _std_parts(ctx, sources, sorted(sources))
+    tables = sorted(t for t in now if not t.endswith(LOADS))
     previous = ctx.previous
     if previous is None:
-        return now, sorted(now)
-    changed = sorted(t for t in now if previous.get(t) != now[t])
+        return now, tables
+    changed = [t for t in tables if previous.get(t) != now[t]]
     if any(t in REGISTER for t in changed):
-        return now, sorted(now)
+        return now, tables
     return now, changed
+
+
+def _std_appendable(
+    ctx: RunContext, sources: dict[str, list[RawSource]], now: dict[str, str], redo: list[str]
+) -> dict[str, dict[str, int]]:
+    """Of the tables to standardise again, those whose only change since they were made is new
+    loads after the loads they were made from — same rules, configuration and contracts, the
+    same files in those loads, the std table untouched, the register unchanged — each with how
+    many loads of each system it was made from. Standardisation appends their new loads' rows
+    when no row already there can change (and rebuilds the table otherwise)."""
+    from citybrain.govern.standardize.pipeline import REGISTER
+
+    previous = ctx.previous
+    if previous is None or any(t in REGISTER for t in redo):
+        return {}
+    out: dict[str, dict[str, int]] = {}
+    for table in redo:
+        made, recorded = previous.get(table), previous.get(table + LOADS)
+        if made is None or recorded is None:
+            continue
+        if made.rpartition("/")[2] != now[table].rpartition("/")[2]:
+            continue  # the std table was changed since it was made
+        before, current = json.loads(recorded), json.loads(now[table + LOADS])
+        same_systems = before["systems"].keys() == current["systems"].keys()
+        if before["common"] != current["common"] or not same_systems:
+            continue
+        counts = _loads_before(ctx, sources[table], before["systems"], current["systems"])
+        if counts is not None:
+            out[table] = counts
+    return out
+
+
+def _loads_before(
+    ctx: RunContext,
+    sources: list[RawSource],
+    before: dict[str, list[object]],
+    current: dict[str, list[object]],
+) -> dict[str, int] | None:
+    """System -> how many of its loads the table was made from, when every system's loads then
+    are the first of its loads now, with the same files and the same contract mapping, and at
+    least one system has loads since; else ``None``."""
+    counts: dict[str, int] = {}
+    for source in sources:
+        count, files, mapping = before[source.system]
+        if not isinstance(count, int) or count > len(source.load_ids):
+            return None
+        if mapping != current[source.system][2] or files != _loads_print(ctx, source, count):
+            return None
+        counts[source.system] = count
+    grown = any(counts[s.system] < len(s.load_ids) for s in sources)
+    return counts if grown else None
 
 
 def quality(ctx: RunContext, report: Report) -> StepResult:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import ibis
 import ibis.expr.types as ir
 
@@ -67,8 +69,13 @@ def build_table(
     *,
     index: AddressIndex | None,
     rules: Rules,
+    code_sources: list[RawSource] | None = None,
 ) -> ir.Table:
-    """The std table's expression: sources conformed, latest state, validated, flagged."""
+    """The std table's expression: sources conformed, latest state, validated, flagged.
+
+    ``code_sources`` (default ``sources``) are the systems whose contracts' code lists decide the
+    table's allowed codes: every system of the table, when ``sources`` are only new loads of some.
+    """
     parts = []
     for source in sources:
         conformed = conform(engine.table("raw", source.system), source, std)
@@ -77,7 +84,8 @@ def build_table(
     parts = [_with_columns(p, union_columns) for p in parts]
     table = parts[0] if len(parts) == 1 else ibis.union(*parts)
     table, flags = validate_identifiers(engine, table, std)
-    flags += range_flags(table, std, Rules(rules.bbox, _code_lists(sources), rules.today))
+    codes = _code_lists(sources if code_sources is None else code_sources)
+    flags += range_flags(table, std, Rules(rules.bbox, codes, rules.today))
     flags.append(duplicate_flag(table))
     column = address_column(std)
     if column is not None and index is not None:
@@ -155,8 +163,17 @@ def standardize_all(
     *,
     city_name: str | None = None,
     tables: list[str] | None = None,
+    append: Mapping[str, Mapping[str, int]] | None = None,
 ) -> tuple[list[TableResult], AddressIndex | None]:
-    """Every std table fed by a landed system: the register first, then the address index."""
+    """Every std table fed by a landed system: the register first, then the address index.
+
+    ``append`` names tables whose systems' first loads (system -> how many) were standardised
+    before and are unchanged: their new loads are appended when that gives what a rebuild would
+    (`citybrain.govern.standardize.append`), else the table is rebuilt.
+    """
+    # append builds on build_table: imported here so the two modules import one way at load
+    from citybrain.govern.standardize.append import append_table
+
     wanted = [t for t in sources_by_table if tables is None or t in tables]
     results: list[TableResult] = []
     for name in [t for t in REGISTER if t in wanted]:
@@ -166,9 +183,12 @@ def standardize_all(
         addresses.write_areas(engine, index)
     rules = Rules(bbox=index.bbox if index is not None else city_bbox(engine))
     for name in [t for t in wanted if t not in REGISTER]:
-        std = STD_TABLES[name]
+        std, sources = STD_TABLES[name], sources_by_table[name]
+        appended = None
+        if append is not None and name in append:
+            appended = append_table(engine, std, sources, append[name], index=index, rules=rules)
         results.append(
-            standardize_table(engine, std, sources_by_table[name], index=index, rules=rules)
+            appended or standardize_table(engine, std, sources, index=index, rules=rules)
         )
     return results, index
 

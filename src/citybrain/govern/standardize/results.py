@@ -25,6 +25,8 @@ class TableResult:
     table: str
     rows: int
     sources: tuple[SourceCount, ...]
+    #: rows appended for new loads (see `citybrain.govern.standardize.append`); None: rebuilt
+    appended: int | None = None
 
     @property
     def reconciled(self) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from citybrain.core.catalog import Catalog, ColumnInfo, DatasetSpec
 from citybrain.core.engine import Engine
 from citybrain.core.stdmodel import STD_TABLES
@@ -25,14 +27,18 @@ def standardize_workspace(
     engine: Engine | None = None,
     tables: list[str] | None = None,
     catalog: Catalog | None = None,
+    append: Mapping[str, Mapping[str, int]] | None = None,
 ) -> StandardizeResult:
-    """Write ``std/`` for every system that landed and record the tables in the catalog."""
+    """Write ``std/`` for every system that landed and record the tables in the catalog.
+
+    ``append``: see `standardize_all` (the tables whose new loads may be appended).
+    """
     sources = workspace_sources(workspace)
     own = engine is None
     engine = engine or workspace.engine()
     try:
         results, _ = standardize_all(
-            engine, sources, city_name=workspace.config.name, tables=tables
+            engine, sources, city_name=workspace.config.name, tables=tables, append=append
         )
     finally:
         if own:
