@@ -65,11 +65,8 @@ TEXTS = [
 @pytest.mark.parametrize("region", [None, "510100"])
 def test_remembered_prefixes_read_like_fresh_ones(region: str | None) -> None:
     index = default_index()
-    alone = AdminReader(index, region)
-    fresh = []
-    for text in TEXTS:
-        alone._states.clear()  # nothing remembered: each text read from its first character
-        fresh.append(alone._read(text))
+    # a reader of its own for each text: nothing remembered, each read from its first character
+    fresh = [AdminReader(index, region)._read(text) for text in TEXTS]
     for order in (TEXTS, TEXTS[::-1], TEXTS + TEXTS):
         reader = AdminReader(index, region)
         reader._reads = None  # only the prefix memo: every text read token by token

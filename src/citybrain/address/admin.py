@@ -411,14 +411,16 @@ class AdminReader:
         while cut is not None:  # the longest remembered prefix, tried from the longest down
             boundary = cut.end()
             key = text[:boundary]
-            read = states.get(key)
-            if read is not None:
+            # Only a remembered prefix has a result (see the end): where one is, the common
+            # case, one look-up in the large dicts, not two.
+            found = results.get(key)
+            if found is not None or key in states:
                 starts = state_checks.get(key)  # (none, the common case: no call)
                 if starts is None or self._no_name_runs_on(text, boundary, starts):
                     pos, resumed = boundary, key
-                    found = results.get(key)
                     if found is not None and self._ends_here(text, pos):
                         return found
+                    read = states[key]
                     chains = read if isinstance(read, list) else [read]
                     break
             cut = self._cut.match(text, 0, boundary - 1)
@@ -545,12 +547,10 @@ class AdminReader:
             for boundary, chains_there, checks in safes:  # every level: 山东省, 山东省菏泽市, …
                 key = text[:boundary]
                 if key not in states:  # the first reading of a prefix is kept
+                    # (a prefix not remembered has no result nor checks: nothing to drop)
                     states[key] = chains_there[0] if len(chains_there) == 1 else chains_there
-                    results.pop(key, None)
                     if checks:
                         state_checks[key] = checks
-                    else:
-                        state_checks.pop(key, None)
             if safes[-1][0] == pos and not corrections:
                 results[text[:pos]] = result
         return result
@@ -642,6 +642,8 @@ class AdminReader:
             counties = self._counties_of[alias] = tuple(
                 d for d, _ in entries if d.level == DISTRICT
             )
+        if not counties:
+            return False  # most town short names are no county's: no generator made for none
         return any(self._town_stem_at(d, text, end) is not None for d in counties)
 
     def _town_stem_at(self, county: Division, text: str, pos: int) -> tuple[Division, int] | None:

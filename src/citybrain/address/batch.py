@@ -39,13 +39,15 @@ def parse_many(
         # Python strings: their distinct ones (in first-seen order, as Arrow's dictionary has
         # them) without a round trip through Arrow; the indices only to join back repeats.
         distinct_texts = list(dict.fromkeys(texts))
-        if distinct or len(distinct_texts) == len(texts):
+        if len(distinct_texts) == len(texts):
+            return _parse_distinct(distinct_texts, parser, column)  # (the input's own column)
+        if distinct:
             return _parse_distinct(distinct_texts, parser)
     encoded = pc.dictionary_encode(column)
     if isinstance(encoded, pa.ChunkedArray):
         encoded = encoded.combine_chunks()
     uniques: list[str | None] = encoded.dictionary.to_pylist()
-    table = _parse_distinct(uniques, parser)
+    table = _parse_distinct(uniques, parser, encoded.dictionary)
     if distinct or len(uniques) == len(column):
         return table  # all distinct: the indices are 0, 1, 2 … already
     return table.take(encoded.indices)
@@ -67,7 +69,11 @@ def _as_string_array(addresses: Any) -> pa.Array:
 _CHUNK = 256
 
 
-def _parse_distinct(uniques: list[str | None], parser: AddressParser) -> pa.Table:
+def _parse_distinct(
+    uniques: list[str | None], parser: AddressParser, address: pa.Array | None = None
+) -> pa.Table:
+    """One row per string of ``uniques``; ``address``: those strings as an Arrow column already
+    (not built again)."""
     parse_chunk = parser.parse_chunk
     fields = ParsedAddress._fields
     values: list[list[Any]] = [[] for _ in fields]
@@ -80,7 +86,9 @@ def _parse_distinct(uniques: list[str | None], parser: AddressParser) -> pa.Tabl
         for column, parsed in zip(values, zip(*rows, strict=True), strict=True):
             column.extend(parsed)
     columns = dict(zip(fields, values, strict=True))
-    arrays: dict[str, pa.Array] = {"address": pa.array(uniques, pa.string())}
+    if address is None:
+        address = pa.array(uniques, pa.string())
+    arrays: dict[str, pa.Array] = {"address": address}
     for name in COMPONENTS:
         arrays[name] = pa.array(columns.get(name, ()), pa.string())
     arrays["canonical"] = _canonical(arrays)
@@ -123,6 +131,6 @@ def _canonical(a: dict[str, pa.Array]) -> pa.Array:
         suffix(a["room"], "室"),
         floor,
     ]
-    # Nulls as empty text, then a plain join: with ``null_handling="skip"`` Arrow 26 drops the
-    # rows whose every part is null (an empty string, a phone number) and the table cannot be built.
-    return pc.binary_join_element_wise(*(pc.fill_null(p, "") for p in parts), "")
+    # Nulls as empty text: with ``null_handling="skip"`` Arrow 26 drops the rows whose every
+    # part is null (an empty string, a phone number) and the table cannot be built.
+    return pc.binary_join_element_wise(*parts, "", null_handling="replace", null_replacement="")

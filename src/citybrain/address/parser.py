@@ -246,7 +246,8 @@ class AddressParser:
             else:
                 rest = rest.removeprefix("街道")
         unplaced = None
-        if "区" in rest[2:4] or "县" in rest[2:4]:
+        third_fourth = rest[2:4]
+        if "区" in third_fourth or "县" in third_fourth:
             old = _UNKNOWN_COUNTY.match(rest)
             if old is not None and admin.lineage and admin.lineage[-1].level == CITY:
                 # 北京市崇文区前门大街: a county the data does not know (abolished before 2015, or
