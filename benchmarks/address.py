@@ -32,6 +32,7 @@ matched afresh with the current code: correct / wrong / partial / unmatched per 
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib.metadata
 import importlib.resources
 import json
@@ -414,11 +415,17 @@ def _timed(
 ) -> tuple[float, Any]:
     """Best CPU time (``time.process_time``) of ``repeat`` runs of ``fn(setup())``; the core's
     speed is sampled just before each run. ``setup`` (untimed) gives each run a fresh parser:
-    nothing a run memoised helps the next, so every run sees every string for the first time."""
+    nothing a run memoised helps the next, so every run sees every string for the first time.
+
+    Each run starts from the same collector state (a full collection, untimed): else whether
+    a run pays for a full pass over what earlier runs and phases left is chance (~0.1 s, some
+    8 % of the national mix's parse_many: the pass walks the ~370k objects of the division
+    index and the libraries), and so is the best of a few runs."""
     best, value = float("inf"), None
     for _ in range(repeat):
         CALIBRATIONS.append(_calibrate(2_000_000) * 5)
         arg = setup()
+        gc.collect()
         start, wall = time.process_time(), time.perf_counter()
         value = fn(arg)
         seconds = time.process_time() - start
