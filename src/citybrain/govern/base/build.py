@@ -111,7 +111,7 @@ def build_base(
         result = run(engine, std, kind, config=kind_config)
         build.resolutions[kind] = result
         info = build_entity_base(engine, kind)
-        if result.links.num_rows == 0:
+        if result.rows == 0:
             build.skipped[kind] = (
                 f"skipped (no {kind} records: no row of {', '.join(sources)} has a name or an "
                 "identifier in the configured columns)"
@@ -121,8 +121,8 @@ def build_base(
         if result.reason:
             build.skipped[kind] = f"exact identifiers only ({result.reason})"
         build.rows[kind] = info.rows
-        build.rows[f"{kind}_link"] = result.links.num_rows
-        build.source_records[kind] = result.links.num_rows
+        build.rows[f"{kind}_link"] = result.rows
+        build.source_records[kind] = result.rows
         upstream[kind] = [f"base/{kind}_link"]
         upstream[f"{kind}_link"] = sources
     if "dwelling" in todo:
