@@ -32,12 +32,13 @@ from citybrain.govern.resolve.pipeline import (
     deterministic_edges,
     feature_columns,
     link_table,
+    links_reader,
     resolve,
     store_resolution,
     stored_by_this_resolver,
     stored_model,
 )
-from citybrain.govern.resolve.records import Kind
+from citybrain.govern.resolve.records import Kind, build_records
 from citybrain.govern.resolve.settings import KindConfig
 
 _GOLDEN_NODE = "\u0001golden:"
@@ -62,14 +63,18 @@ def resolve_new(
         log.warning(f"{kind}: stored by an older resolver; resolving every record again")
         return resolve(engine, std, kind, config=config, store=store)
     golden = GOLDEN_COLUMN[kind]
-    existing = engine.to_arrow(engine.table("base", link_table(kind)))
+    stored = engine.table("base", link_table(kind))
     features = feature_columns(kind, config)
-    if not set(features) <= set(existing.column_names):  # stored by an older resolver
+    if not set(features) <= set(stored.columns):  # stored by an older resolver
         return resolve(engine, std, kind, config=config, store=store)
+    unseen = _unseen(engine, std, kind, config, stored)
+    if unseen == 0:  # the nightly run of a kind with no new load: nothing read into memory
+        count = int(engine.to_arrow(stored.count().as_table()).column(0)[0].as_py())
+        links = links_reader(engine, kind)
+        return Resolution(kind, links, saved, {"records": count, "new": 0})
+    existing = engine.to_arrow(stored)
     records = collect_records(engine, std, kind, config)
     new = records.filter(pc.invert(pc.is_in(records["record_id"], existing["record_id"])))
-    if new.num_rows == 0:
-        return Resolution(kind, existing, saved, {"records": existing.num_rows, "new": 0})
     collapse = config.link_type == "dedupe_only"
     old_profiles, old_map = profiles.profiles(existing, features, collapse=collapse)
     new_profiles, new_map = profiles.profiles(new, features, collapse=collapse)
@@ -111,6 +116,17 @@ def resolve_new(
     if store:
         store_resolution(engine, result)
     return result
+
+
+def _unseen(
+    engine: Engine, std: Mapping[str, ir.Table], kind: Kind, config: KindConfig, stored: ir.Table
+) -> int:
+    """How many records of ``std`` the stored links do not hold (counted by the engine)."""
+    records = build_records(std, kind, config.sources)
+    if records is None:
+        return 0
+    new = records.select("record_id").anti_join(stored.select("record_id"), "record_id")
+    return int(engine.to_arrow(new.count().as_table()).column(0)[0].as_py())
 
 
 def _edges(

@@ -17,6 +17,7 @@ from pathlib import Path
 import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from citybrain.core.engine import Engine
 from citybrain.core.logging import get_logger
@@ -272,7 +273,7 @@ def resolve(
         result_links: pa.Table | Callable[[], pa.Table]
         if store:
             engine.write(links, "base", link_table(kind))
-            result_links = partial(_stored_links, engine, kind, _parts(engine, kind))
+            result_links = links_reader(engine, kind)
         else:
             result_links = engine.to_arrow(links)
     finally:
@@ -312,20 +313,34 @@ def _taken_ids(engine: Engine, kind: Kind) -> pa.Array:
     return ids["golden"].combine_chunks().cast(pa.string())
 
 
-def _parts(engine: Engine, kind: Kind) -> frozenset[str]:
+def link_parts(engine: Engine, kind: Kind) -> frozenset[str]:
     """The Parquet parts of the stored links (each write names its parts anew)."""
-    folder = engine.table_dir("base", link_table(kind))
+    return _parts(engine.table_dir("base", link_table(kind)))
+
+
+def _parts(folder: Path) -> frozenset[str]:
     return frozenset(str(p.relative_to(folder)) for p in folder.rglob("*.parquet"))
 
 
-def _stored_links(engine: Engine, kind: Kind, parts: frozenset[str]) -> pa.Table:
-    """The links this resolution stored, read back; an error once a later run replaced them."""
-    if _parts(engine, kind) != parts:
+def _read_links(folder: Path, parts: frozenset[str]) -> pa.Table:
+    """The links stored as ``parts``, sorted by record id, read from their Parquet files (so
+    also once the engine is closed); an error once a later run replaced them."""
+    if _parts(folder) != parts:
         raise RuntimeError(
-            f"the {kind} links of this resolution were replaced by a later one in "
-            f"{engine.table_dir('base', link_table(kind))}; read them before resolving again"
+            f"the links of this resolution were replaced by a later one in {folder}; "
+            "read them before resolving again"
         )
-    return engine.to_arrow(engine.table("base", link_table(kind)))
+    table = pq.read_table(folder)
+    # Spark writes the key as not null, DuckDB does not: the same links either way.
+    nullable = pa.schema([f.with_nullable(True) for f in table.schema])
+    return table.cast(nullable).sort_by("record_id")
+
+
+def links_reader(engine: Engine, kind: Kind) -> Callable[[], pa.Table]:
+    """Reads the kind's links as stored now, whenever it is called (`Resolution.links`)."""
+    return partial(
+        _read_links, engine.table_dir("base", link_table(kind)), link_parts(engine, kind)
+    )
 
 
 #: Raised when the clustering itself changes (not the model): a resolution stored by an older
