@@ -6,9 +6,15 @@ daily report of the data's latest day, HTML and PDF, in ``reports/``; ``[report]
 citybrain.toml switches it or its PDF off).
 
 Every step is safe to run again after it was killed: ingest skips deliveries already landed (per
-load manifest, under the source's lock), the std and base tables are replaced whole, a topic's
-findings carry the run id and a topic that already stored findings in this run is not run twice,
-and cases attach evidence they already hold only once; the report's files are replaced whole.
+load manifest, under the source's lock), the std and base tables are replaced whole — or, for a
+std table, the rows of new loads appended, which a run killed before recording it does not repeat
+(the table no longer is the one recorded, so the next run rebuilds it) —, a topic's findings carry
+the run id and a topic that already stored findings in this run is not run twice, and cases attach
+evidence they already hold only once; the report's files are replaced whole.
+
+Standardize and resolve redo only their parts whose inputs changed (``StepResult.parts``): the
+std tables with new loads (appending those loads' rows where a rebuild would give the same) and
+the base kinds whose std tables changed.
 """
 
 from __future__ import annotations

@@ -167,6 +167,11 @@ def standardize_all(
 ) -> tuple[list[TableResult], AddressIndex | None]:
     """Every std table fed by a landed system: the register first, then the address index.
 
+    The index is built (and ``std.address_area`` written from it) only when it can be used: a
+    register table or a table with an address column is standardised, or the areas were never
+    written — a nightly run that adds GPS pings does not parse the register again (the small
+    city's index takes 1.5 s of CPU; the pings none of it). It is returned when built.
+
     ``append`` names tables whose systems' first loads (system -> how many) were standardised
     before and are unchanged: their new loads are appended when that gives what a rebuild would
     (`citybrain.govern.standardize.append`), else the table is rebuilt.
@@ -178,11 +183,19 @@ def standardize_all(
     results: list[TableResult] = []
     for name in [t for t in REGISTER if t in wanted]:
         results.append(standardize_table(engine, STD_TABLES[name], sources_by_table[name]))
-    index = build_address_index(engine, city_name=city_name)
-    if index is not None:
-        addresses.write_areas(engine, index)
+    others = [t for t in wanted if t not in REGISTER]
+    register = len(others) < len(wanted)
+    index = None
+    if (
+        register
+        or not engine.exists("std", addresses.AREAS)
+        or any(address_column(STD_TABLES[t]) for t in others)
+    ):
+        index = build_address_index(engine, city_name=city_name)
+    if index is not None and (register or not engine.exists("std", addresses.AREAS)):
+        addresses.write_areas(engine, index)  # the areas change only with the register
     rules = Rules(bbox=index.bbox if index is not None else city_bbox(engine))
-    for name in [t for t in wanted if t not in REGISTER]:
+    for name in others:
         std, sources = STD_TABLES[name], sources_by_table[name]
         appended = None
         if append is not None and name in append:
