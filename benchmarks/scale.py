@@ -33,7 +33,8 @@ a commit to ``citybrain/address`` between the full and the incremental run right
 incremental run standardise every table again (the address rules are part of its inputs).
 
 After the full run, each size gets 1 % new data — a new delivery of the largest multi-file Parquet
-source (copies of its latest rows, so the load is new and its records are real ones) — and a
+source (its latest rows copied as the next ones: new natural keys, the watermark moved past the
+last delivered row, so the load is new and supersedes nothing, as a nightly export) — and a
 second ``citybrain run``, the nightly incremental run, is timed beside the full one: which steps
 ran again and which were skipped as unchanged (target: under 5 % of the full run's time).
 """
@@ -237,30 +238,75 @@ def run_pipeline(
 
 
 def deliver_one_percent(workspace: Path, records: int) -> dict[str, Any]:
-    """A new delivery of about 1 % of ``records``: the latest rows of the largest source that
-    delivers Parquet files by a pattern, copied into a new file its pattern matches."""
+    """A new delivery of about 1 % of ``records`` from the largest source that delivers Parquet
+    files by a pattern, in a new file its pattern matches: what comes next, as a department's
+    nightly export would — its latest rows copied, with new natural keys (`_as_next_rows`) and
+    their watermark moved past the last delivered one, so the load supersedes nothing."""
     import pyarrow.parquet as pq
 
-    best: tuple[int, str, Path, str] | None = None
+    best: tuple[int, str, Path, str, dict[str, Any]] | None = None
     for contract in sorted((workspace / "sources").glob("*.yaml")):
-        connector = yaml.safe_load(contract.read_text("utf-8"))["connector"]
+        text = yaml.safe_load(contract.read_text("utf-8"))
+        connector = text["connector"]
         pattern = str(connector.get("path", ""))
         if connector["kind"] != "parquet" or "*" not in Path(pattern).name:
             continue
         files = sorted(glob(pattern))  # noqa: PTH207
         rows = sum(pq.read_metadata(f).num_rows for f in files)
         if files and (best is None or rows > best[0]):
-            best = (rows, contract.stem, Path(files[-1]), pattern)
+            best = (rows, contract.stem, Path(files[-1]), pattern, text)
     if best is None:
         return {"note": "no Parquet source delivered by a file pattern: no new delivery"}
-    _, system, latest, pattern = best
+    _, system, latest, pattern, contract = best
     table = pq.read_table(latest)
     wanted = max(1, min(table.num_rows, records // 100))
-    new = table.slice(table.num_rows - wanted)
+    new, changed = _as_next_rows(table.slice(table.num_rows - wanted), contract)
     target = latest.parent / Path(pattern).name.replace("*", "zz-incremental")
     pq.write_table(new, target)
     return {"system": system, "rows": new.num_rows, "file": str(target),
-            "share_of_records": round(new.num_rows / max(records, 1), 4)}  # fmt: skip
+            "share_of_records": round(new.num_rows / max(records, 1), 4),
+            "changed_columns": changed}  # fmt: skip
+
+
+def _as_next_rows(table: Any, contract: dict[str, Any]) -> tuple[Any, list[str]]:
+    """``table``'s rows as the next ones: each natural-key column new (text prefixed ``N``,
+    integers moved up by 10^12) and the watermark (epoch numbers or timestamps) moved forward by
+    the rows' own span, so they follow the last delivered row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    source_of = {m["target"]: m["source"] for m in contract["mapping"]["columns"]}
+    changed = []
+    for key in contract.get("keys", []):
+        column = source_of.get(key, key)
+        if column not in table.column_names:
+            continue
+        values = table[column]
+        if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+            values = pc.binary_join_element_wise(pa.scalar("N"), values, "")
+        elif pa.types.is_integer(values.type):
+            values = pc.add(values, pa.scalar(10**12, values.type))
+        else:
+            continue
+        table = table.set_column(table.schema.get_field_index(column), column, values)
+        changed.append(column)
+    watermark = source_of.get(str((contract.get("refresh") or {}).get("watermark")))
+    if watermark in table.column_names:
+        values = table[watermark]
+        low, high = pc.min_max(values).values()
+        if high.is_valid and (
+            pa.types.is_integer(values.type) or pa.types.is_timestamp(values.type)
+        ):
+            span = pc.subtract(high, low)  # a duration for timestamps
+            one = (
+                pa.scalar(1, span.type)
+                if pa.types.is_integer(span.type)
+                else pa.scalar(1, pa.duration(values.type.unit))
+            )
+            moved = pc.add(values, pc.add(span, one))
+            table = table.set_column(table.schema.get_field_index(watermark), watermark, moved)
+            changed.append(watermark)
+    return table, changed
 
 
 def by_family(steps: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
