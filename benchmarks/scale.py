@@ -245,8 +245,8 @@ def deliver_one_percent(workspace: Path, records: int) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
     best: tuple[int, str, Path, str, dict[str, Any]] | None = None
-    for contract in sorted((workspace / "sources").glob("*.yaml")):
-        text = yaml.safe_load(contract.read_text("utf-8"))
+    for path in sorted((workspace / "sources").glob("*.yaml")):
+        text = yaml.safe_load(path.read_text("utf-8"))
         connector = text["connector"]
         pattern = str(connector.get("path", ""))
         if connector["kind"] != "parquet" or "*" not in Path(pattern).name:
@@ -254,7 +254,7 @@ def deliver_one_percent(workspace: Path, records: int) -> dict[str, Any]:
         files = sorted(glob(pattern))  # noqa: PTH207
         rows = sum(pq.read_metadata(f).num_rows for f in files)
         if files and (best is None or rows > best[0]):
-            best = (rows, contract.stem, Path(files[-1]), pattern, text)
+            best = (rows, path.stem, Path(files[-1]), pattern, text)
     if best is None:
         return {"note": "no Parquet source delivered by a file pattern: no new delivery"}
     _, system, latest, pattern, contract = best
