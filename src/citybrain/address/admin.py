@@ -8,6 +8,7 @@ none does, the prefix is reported ambiguous rather than guessed.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from typing import NamedTuple
@@ -70,6 +71,8 @@ _CUT_WITHIN = 40  # admin prefixes are looked for in the first characters only
 _START: list[Chain] = [()]  # the readings before any name is read (never changed in place)
 
 
+# The next three characters decide (the same few thousand again and again): answers kept.
+@functools.lru_cache(maxsize=1 << 16)
 def _starts_a_lower_name(after: str) -> bool:
     """Whether a short form followed by ``after`` is part of a road's or a lower unit's name.
 
@@ -98,6 +101,7 @@ def _town_short_stem(town: Division) -> str | None:
     return stem if 2 <= len(stem) <= 4 and stem[-1] not in "路街道" else None
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _lower_or_road(after: str) -> bool:
     """What `AdminReader._accept` refuses after the short name of a county or town: a lower
     unit's or a road's name (武侯祠大街: one character, then a road word)."""
@@ -204,7 +208,8 @@ class _Tables:
         towns_also_short: list[str] = []
         # Short names of counties and towns only: never read before a road word (see _accept).
         short_below_city: list[str] = []
-        with_short: list[str] = []  # a short form among others
+        # A short form among others (every alias of town_shorts and short_below_city is one).
+        with_short: list[str] = []
         cut_chars: set[str] = set()  # last characters of full names (省, 市, 区, 县, 镇, 街道 …)
         for alias, codes in index.names.items():
             entries = tuple((divisions[code], kind) for code, kind in codes)
@@ -266,9 +271,11 @@ class _Tables:
         self.below: dict[str | None, list[Division]] = {}
         for division in divisions.values():
             self.below.setdefault(division.parent, []).append(division)
-        # County code → its towns by name without 镇 / 乡 / 街道 (None: two share it), built on
-        # use (see AdminReader._town_stem_at); the first two characters of every such name.
-        self.town_stems: dict[str, dict[str, Division | None]] = {}
+        # County code → its towns by name without 镇 / 乡 / 街道 (None: two share it), grouped by
+        # the name's first two characters (most texts start none of them: one look-up says so),
+        # built on use (see AdminReader._town_stem_at); the first two characters of every such
+        # name.
+        self.town_stems: dict[str, dict[str, dict[str, Division | None]]] = {}
         self.town_stem_heads = frozenset(
             stem[:2] for d in divisions.values() if (stem := _town_short_stem(d))
         )
@@ -452,17 +459,18 @@ class AdminReader:
                 entries = names.get(alias)
                 if entries is None:
                     continue
-                if alias in with_short and end + 3 > horizon:
-                    horizon = end + 3 if alias not in lone else n + 1  # see _lone_fits
-                if alias in towns and end + _TOWN_LOOK > horizon:
-                    horizon = end + _TOWN_LOOK  # see _fits
                 after = text[end : end + 3]
                 town_follows = 0
-                if alias in short_below_city and after and _lower_or_road(after):
-                    horizon = max(horizon, end + 4)  # a town's stem, 4 at most (_town_stem_at)
-                    if not self._town_of_follows(alias, entries, text, end):
-                        continue  # 人民路, 玉林北路: a town's or county's short name starts a road
-                    town_follows = TOWN_FOLLOWS
+                if alias in with_short:  # (a full name alone looks at nothing after it)
+                    if end + 3 > horizon:
+                        horizon = end + 3 if alias not in lone else n + 1  # see _lone_fits
+                    if alias in towns and end + _TOWN_LOOK > horizon:
+                        horizon = end + _TOWN_LOOK  # see _fits
+                    if alias in short_below_city and after and _lower_or_road(after):
+                        horizon = max(horizon, end + 4)  # a town's stem, 4 at most
+                        if not self._town_of_follows(alias, entries, text, end):
+                            continue  # 人民路, 玉林北路: a short name starts a road's name
+                        town_follows = TOWN_FOLLOWS
                 flags = -1  # see _fits, worked out once per alias when needed
                 for chain in chains:
                     last = chain[-1][0] if chain else None
@@ -651,13 +659,17 @@ class AdminReader:
         and that stem's length."""
         if text[pos : pos + 2] not in self._town_stem_heads:
             return None  # no town anywhere starts so: the common case, one look-up
-        stems = self._town_stems.get(county.code)
-        if stems is None:  # once per county read, not per address
-            stems = self._town_stems[county.code] = {}
+        by_head = self._town_stems.get(county.code)
+        if by_head is None:  # once per county read, not per address
+            by_head = self._town_stems[county.code] = {}
             for town in self._below.get(county.code, ()):
                 stem = _town_short_stem(town)
                 if stem:
-                    stems[stem] = town if stem not in stems else None  # two towns: neither
+                    group = by_head.setdefault(stem[:2], {})
+                    group[stem] = town if stem not in group else None  # two towns: neither
+        stems = by_head.get(text[pos : pos + 2])
+        if stems is None:
+            return None  # no town of this county starts so: the common case
         for length in (4, 3, 2):
             found = stems.get(text[pos : pos + length]) if pos + length <= len(text) else None
             if found is not None:
