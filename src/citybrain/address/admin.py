@@ -445,7 +445,7 @@ class AdminReader:
         by_province, with_short, prefixes = self._by_province, self._with_short, self._prefixes
         lone, towns = self._lone_counties, self._town_shorts
         towns_also_short = self._towns_also_short
-        short_below_city = self._short_below_city
+        short_below_city, town_stem_heads = self._short_below_city, self._town_stem_heads
         cut_chars = self._cut_chars
         while pos < n:
             lengths = lengths_to_try.get(text[pos : pos + 3], _TWO)
@@ -468,7 +468,10 @@ class AdminReader:
                         horizon = end + _TOWN_LOOK  # see _fits
                     if alias in short_below_city and after and _lower_or_road(after):
                         horizon = max(horizon, end + 4)  # a town's stem, 4 at most
-                        if not self._town_of_follows(alias, entries, text, end):
+                        if (
+                            text[end : end + 2] not in town_stem_heads  # (the common case)
+                            or not self._town_of_follows(alias, entries, text, end)
+                        ):
                             continue  # 人民路, 玉林北路: a short name starts a road's name
                         town_follows = TOWN_FOLLOWS
                 flags = -1  # see _fits, worked out once per alias when needed
@@ -642,9 +645,10 @@ class AdminReader:
         self, alias: str, entries: tuple[tuple[Division, int], ...], text: str, end: int
     ) -> bool:
         """慈溪周巷: a county's short name, then a town of that county (周巷, 周巷镇) written
-        straight after it, is the county, though the town's name looks like a lane (…巷)."""
-        if text[end : end + 2] not in self._town_stem_heads:
-            return False  # before looking at each unit the short name may be (many for 城关)
+        straight after it, is the county, though the town's name looks like a lane (…巷).
+
+        The caller has checked that some town's name starts at ``end`` (`_town_stem_heads`)
+        before asking: the short name may be many units' (~50 for 城关)."""
         counties = self._counties_of.get(alias)
         if counties is None:  # once per short name: of its (up to ~50) units, the few counties
             counties = self._counties_of[alias] = tuple(
@@ -656,9 +660,8 @@ class AdminReader:
 
     def _town_stem_at(self, county: Division, text: str, pos: int) -> tuple[Division, int] | None:
         """The town of ``county`` whose name without 镇 / 乡 / 街道 starts at ``pos`` (the longest),
-        and that stem's length."""
-        if text[pos : pos + 2] not in self._town_stem_heads:
-            return None  # no town anywhere starts so: the common case, one look-up
+        and that stem's length. Callers first check that some town anywhere starts so
+        (`_town_stem_heads`, one look-up: the common case is none)."""
         by_head = self._town_stems.get(county.code)
         if by_head is None:  # once per county read, not per address
             by_head = self._town_stems[county.code] = {}
