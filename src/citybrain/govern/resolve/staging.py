@@ -99,7 +99,8 @@ def stage(
     chunks = _chunk_count(engine, std, kind, config)
     records = work_table(kind, "records")
     if chunks > 1:
-        bucket = (expr.record_id.hash() % chunks).abs()
+        # Records of one address share a chunk: its parse, the costliest feature, is done once.
+        bucket = (expr.address.fill_null(expr.record_id).hash() % chunks).abs()
         engine.write(expr.mutate(**{_CHUNK: bucket}), ZONE, records, partition_by=[_CHUNK])
     else:
         engine.write(expr.mutate(**{_CHUNK: ibis.literal(0)}), ZONE, records)
