@@ -497,7 +497,9 @@ class AdminReader:
                             # a full name inside the previous token (a town never straight
                             # after its province)
                             if (
-                                self.is_within(division, last)
+                                # (`is_within`, inline: the most frequent test here)
+                                division.level > last.level
+                                and division.prefix.startswith(last.prefix)
                                 and not (division.level == STREET and last.level == PROVINCE)
                             ) or _county_after_zone(division, last):
                                 extended.append((*chain, pair))
@@ -694,26 +696,30 @@ class AdminReader:
                 if found is not None:
                     return found
             if text[pos : pos + 2] in self._town_stem_heads:
-                found = self._town_short_within(text, pos, last)
-                if found is not None:
-                    return found
+                stem = self._town_stem_at(last, text, pos)  # (None at most roads: no more calls)
+                if stem is not None:
+                    found = self._town_short_within(text, pos, *stem)
+                    if found is not None:
+                        return found
         # Every functional-area word ends in 区 (the pattern reads 18 characters at most).
         if "区" in text[pos : pos + 18]:
             found = self._functional_area(text, pos, chains)
             if found is not None:
                 return found
-        return self._fuzzy(text, pos, chains)
+        # One typo in the next admin name: only where a name of three characters or more with
+        # an admin suffix follows (most stops are at a road: no call).
+        m = _ADMIN_LIKE.match(text, pos)
+        if m is None or m.end() - pos < 3:
+            return None
+        return self._fuzzy(text, pos, chains, m)
 
     def _town_short_within(
-        self, text: str, pos: int, county: Division
+        self, text: str, pos: int, town: Division, length: int
     ) -> tuple[Division, int, str] | None:
         """慈溪周巷: a town's short name shared with towns elsewhere (so no alias of its own) read
-        under the county just read, when the text ends there or a number, road or village
-        follows (as for the towns' short names, see `_TOWN_AFTER`)."""
-        found = self._town_stem_at(county, text, pos)
-        if found is None:
-            return None
-        town, length = found
+        under the county just read (``town`` and its stem's ``length``, see `_town_stem_at`),
+        when the text ends there or a number, road or village follows (as for the towns' short
+        names, see `_TOWN_AFTER`)."""
         after = pos + length
         if _lower_or_road(text[after : after + 3]):
             return None  # 周巷路, 周巷村: a road's or a village's name
@@ -799,15 +805,17 @@ class AdminReader:
             self._areas[(name, last.code)] = area
         return area, len(name), ""
 
-    def _fuzzy(self, text: str, pos: int, chains: list[Chain]) -> tuple[Division, int, str] | None:
+    def _fuzzy(
+        self, text: str, pos: int, chains: list[Chain], m: re.Match[str]
+    ) -> tuple[Division, int, str] | None:
         """One typo in the next admin name (武候区 → 武侯区) when one known name is that close.
 
-        Only a name that matches nothing (a real name elsewhere, live or historical, is kept as
-        written), and only among the units of the parent written before it (with none written:
-        the default city's, else provinces and cities).
+        ``m`` is `_ADMIN_LIKE`'s match at ``pos``, of three characters or more. Only a name that
+        matches nothing (a real name elsewhere, live or historical, is kept as written), and
+        only among the units of the parent written before it (with none written: the default
+        city's, else provinces and cities).
         """
-        m = _ADMIN_LIKE.match(text, pos)
-        if m is None or m.end() - pos < 3 or m.group(0).endswith(_NOT_DISTRICT):
+        if m.group(0).endswith(_NOT_DISTRICT):
             return None
         if m.group(0) in self._names or _FUNCTIONAL_AREA.fullmatch(m.group(0)):
             return None
