@@ -414,6 +414,7 @@ class AdminReader:
         resumed: str | None = None  # the remembered prefix read from, if any
         found: AdminResult | None = None  # and its result
         states, results, state_checks = self._states, self._state_results, self._state_checks
+        stops = self._after  # what follows a prefix → whether reading stops (see _ends_here)
         cut = self._cut.match(text, 0, _CUT_WITHIN)
         while cut is not None:  # the longest remembered prefix, tried from the longest down
             boundary = cut.end()
@@ -425,8 +426,13 @@ class AdminReader:
                 starts = state_checks.get(key)  # (none, the common case: no call)
                 if starts is None or self._no_name_runs_on(text, boundary, starts):
                     pos, resumed = boundary, key
-                    if found is not None and self._ends_here(text, pos):
-                        return found
+                    if found is not None:
+                        # Whether reading stops here (`_ends_here`; its common case inline: the
+                        # answer known for what follows, up to a digit or Latin letter).
+                        m = self._run.match(text, pos)
+                        known = stops.get(m[0]) if stops is not None and m is not None else None
+                        if known or (known is None and self._ends_here(text, pos)):
+                            return found
                     read = states[key]
                     chains = read if isinstance(read, list) else [read]
                     break
@@ -695,8 +701,10 @@ class AdminReader:
                 found = self._moved_town(text, pos, last)
                 if found is not None:
                     return found
-            if text[pos : pos + 2] in self._town_stem_heads:
-                stem = self._town_stem_at(last, text, pos)  # (None at most roads: no more calls)
+            head = text[pos : pos + 2]
+            by_head = self._town_stems.get(last.code)  # (None: not built yet)
+            if head in self._town_stem_heads and (by_head is None or head in by_head):
+                stem = self._town_stem_at(last, text, pos)
                 if stem is not None:
                     found = self._town_short_within(text, pos, *stem)
                     if found is not None:
