@@ -17,6 +17,9 @@ The targets of issue 25 are judged from the figures: cost per record no worse th
 sizes, the city (1.23 B records) in under an hour with peak RSS under 16 GiB — extrapolated
 linearly from the largest size run here, and the JSON names the step that holds it back.
 
+On DuckDB the workspace's memory limit is ``--duckdb-memory`` (default 8 GB; DuckDB spills beyond
+it), so the peak RSS says what the pipeline needs, not what DuckDB's default (80 % of RAM) allows.
+
 ``--engine`` runs the same pipeline on DuckDB (the default), on Spark ``local[2]`` or on a Spark
 standalone cluster (a master and one worker started on loopback from PySpark's own scripts,
 `citybrain.core.engine.spark_standalone`), by the workspace's configuration alone; the ops
@@ -126,10 +129,22 @@ def disk(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
 
 
-def engine_config(text: str, engine: str, master: str, memory: str) -> str:
-    """``citybrain.toml`` as `workspace init` wrote it, pointed at ``engine``."""
+def engine_config(
+    text: str, engine: str, master: str, memory: str, duckdb_memory: str | None = None
+) -> str:
+    """``citybrain.toml`` as `workspace init` wrote it, pointed at ``engine``; on DuckDB with
+    ``duckdb_memory`` as its memory limit (it spills beyond it; unset, DuckDB takes 80 % of RAM)."""
     if engine == "duckdb":
-        return text
+        if duckdb_memory is None:
+            return text
+        out = text.replace(
+            "[engine.duckdb]\n", f'[engine.duckdb]\nmemory_limit = "{duckdb_memory}"\n', 1
+        )
+        if f'memory_limit = "{duckdb_memory}"' not in out:
+            raise SystemExit(
+                "citybrain.toml is not as `workspace init` writes it: no [engine.duckdb]"
+            )
+        return out
     conf = (
         {"spark.driver.memory": memory}
         if engine == "spark-local"
@@ -146,6 +161,7 @@ def engine_config(text: str, engine: str, master: str, memory: str) -> str:
 def prepare(
     size: str, records: int | None, base: str, work: Path, seed: int, *,
     sim_from: Path | None = None, engine: str = "duckdb", master: str = "", memory: str = "6g",
+    duckdb_memory: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     from citybrain.core.config import CONFIG_FILE
     from citybrain.core.workspace import Workspace
@@ -163,7 +179,8 @@ def prepare(
     generated = None if sim_from else time.perf_counter() - started
     workspace = Workspace.init(ws)
     config = workspace.root / CONFIG_FILE
-    config.write_text(engine_config(config.read_text("utf-8"), engine, master, memory), "utf-8")
+    text = engine_config(config.read_text("utf-8"), engine, master, memory, duckdb_memory)
+    config.write_text(text, "utf-8")
     Workspace.open(workspace.root)  # the edited file still loads
     write_sim_sources(workspace.root / "sources", sim)
     left_out, files = [], []
@@ -345,7 +362,7 @@ def put_back(moved: list[tuple[Path, Path]]) -> None:
 def measure(
     size: str, records: int | None, base: str, work: Path, seed: int, *,
     engine: str = "duckdb", sim_from: Path | None = None, memory: str = "6g",
-    timeout: float | None = None, incremental_run: bool = True,
+    timeout: float | None = None, incremental_run: bool = True, duckdb_memory: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     moved = set_aside(sim_from, work) if sim_from else []
     cluster = None
@@ -362,6 +379,7 @@ def measure(
         result = _measure(
             size, records, base, work, seed, engine=engine, sim_from=sim_from, master=master,
             memory=memory, timeout=timeout, incremental_run=incremental_run, cluster=cluster,
+            duckdb_memory=duckdb_memory,
         )  # fmt: skip
     finally:
         if cluster is not None:
@@ -374,15 +392,16 @@ def measure(
 def _measure(
     size: str, records: int | None, base: str, work: Path, seed: int, *, engine: str,
     sim_from: Path | None, master: str, memory: str, timeout: float | None,
-    incremental_run: bool, cluster: SparkCluster | None,
+    incremental_run: bool, cluster: SparkCluster | None, duckdb_memory: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     prepared = prepare(
         size, records, base, work, seed, sim_from=sim_from, engine=engine, master=master,
-        memory=memory,
+        memory=memory, duckdb_memory=duckdb_memory,
     )  # fmt: skip
     workspace = prepared.pop("workspace")
     prepared.pop("sim")
     bare = floor(prepared.pop("files"))
+    prepared["duckdb_memory_limit"] = duckdb_memory if engine == "duckdb" else None
     daemons = tuple(p.pid for p in cluster.processes) if cluster else ()
     pipeline = run_pipeline(workspace, timeout, daemons)
     if cluster is not None:
@@ -559,6 +578,12 @@ def main() -> None:
         help="Spark local: driver memory; cluster: worker and executor memory",
     )
     parser.add_argument(
+        "--duckdb-memory",
+        default="8GB",
+        help="DuckDB's memory limit in the workspace (it spills beyond it); 'none': DuckDB's "
+        "default, 80 %% of RAM",
+    )
+    parser.add_argument(
         "--sim", type=Path, default=None, help="reuse this generated city (one size only)"
     )
     parser.add_argument(
@@ -597,6 +622,7 @@ def main() -> None:
             size, records, args.base, work, args.seed, engine=args.engine, sim_from=args.sim,
             memory=args.spark_memory, timeout=args.timeout,
             incremental_run=not args.no_incremental,
+            duckdb_memory=None if args.duckdb_memory == "none" else args.duckdb_memory,
         )  # fmt: skip
         results.append(result)
         print(
