@@ -69,7 +69,7 @@ def test_remembered_prefixes_read_like_fresh_ones(region: str | None) -> None:
     fresh = [AdminReader(index, region)._read(text) for text in TEXTS]
     for order in (TEXTS, TEXTS[::-1], TEXTS + TEXTS):
         reader = AdminReader(index, region)
-        reader._reads = None  # only the prefix memo: every text read token by token
+        reader.read = reader._read  # only the prefix memo: every text read token by token
         got = {text: reader.read(text) for text in order}
         assert [got[text] for text in TEXTS] == fresh
         assert reader._states  # the memo was used
@@ -78,7 +78,7 @@ def test_remembered_prefixes_read_like_fresh_ones(region: str | None) -> None:
 @pytest.mark.usefixtures("divisions_installed")
 def test_a_prefix_cut_short_of_a_longer_name_is_remembered() -> None:
     reader = AdminReader(default_index())
-    reader._reads = None
+    reader.read = reader._read  # only the prefix memo
     reader.read("萝北县人民路1号")
     reader.read("六安市裕安区人民路1号")
     assert {"萝北县", "六安市", "六安市裕安区"} <= set(reader._states)
@@ -100,3 +100,22 @@ def test_admin_result_fields_in_the_order_choose_writes_them() -> None:
         "candidates",
         "levels",
     )
+
+
+@pytest.mark.usefixtures("divisions_installed")
+def test_the_whole_text_memo_is_dropped_where_texts_do_not_repeat() -> None:
+    from citybrain.address.admin import _WINDOW
+
+    # a new road each time: no text repeats, so after a window the memo only costs
+    texts = [f"成都市武侯区{chr(0x4E00 + i)}江路1号" for i in range(_WINDOW + 10)]
+    reader = AdminReader(default_index())
+    got = [reader.read(text) for text in texts]
+    assert reader.read == reader._read and not reader._reads
+    other = AdminReader(default_index())
+    assert got == [other._read(text) for text in texts]
+    # each text three times: by the window's end the memo has paid, and stays
+    repeating = AdminReader(default_index())
+    for text in texts:
+        for _ in range(3):
+            repeating.read(text)
+    assert repeating.read == repeating._read_memoised and repeating._reads

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
+from collections.abc import Callable
 from typing import NamedTuple
 
 from citybrain.address.divisions import (
@@ -324,7 +325,10 @@ class AdminReader:
         self._default = index.divisions[default_region] if default_region else None
         self._lineages: dict[str, tuple[Division, ...]] = {}
         self._read_lineages: dict[str, tuple[tuple[Division, ...], Levels]] = {}  # _read_lineage
-        self._reads: dict[str, AdminResult] | None = {}
+        self._reads: dict[str, AdminResult] = {}
+        # `read` is `_read_memoised` while the memo pays, then `_read` itself (the memo dropped:
+        # one call less per address, see `_read_memoised`).
+        self.read: Callable[[str], AdminResult] = self._read_memoised
         # Prefix read so far → its readings (see _read); the result when nothing more is read;
         # the starts of names its reading cut short (see _no_name_runs_on; most have none).
         # Three dicts, not one of [readings, result, starts] lists: a list per prefix is one
@@ -377,17 +381,16 @@ class AdminReader:
             return self._default is not None and self.is_within(division, self._default)
         return self.is_within(division, last) or _county_after_zone(division, last)
 
-    def read(self, text: str) -> AdminResult:
-        """The admin prefix of ``text``.
+    def _read_memoised(self, text: str) -> AdminResult:
+        """The admin prefix of ``text`` (what `read` answers).
 
         Memoised on the text up to its first digit or Latin letter and two characters more (no
         name holds either, and no rule looks further), so the many addresses of one road number
         or estate read their prefix once. Where prefixes do not repeat (addresses from all over
-        the country) the memo would only cost, so it stops after a window with few repeats.
+        the country) the memo would only cost, so it stops after a window with few repeats:
+        `read` is then `_read`.
         """
         reads = self._reads
-        if reads is None:
-            return self._read(text)
         m = _FIRST_ASCII.search(text)
         key = text if m is None else text[: m.start() + 3]
         found = reads.get(key)
@@ -396,8 +399,9 @@ class AdminReader:
                 reads.clear()
             found = reads[key] = self._read(key)
             self._misses += 1
-            if self._misses == _WINDOW:
-                self._reads = reads if self._lookups > 2 * _WINDOW else None
+            if self._misses == _WINDOW and self._lookups <= 2 * _WINDOW:
+                reads.clear()
+                self.read = self._read
         self._lookups += 1
         return found
 
