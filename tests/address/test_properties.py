@@ -73,6 +73,7 @@ TAIL_PIECES = st.sampled_from(
 @given(st.lists(TAIL_PIECES, max_size=30))
 @example(["号", *(["附近", "对面", "旁边", "门口"] * 6)])  # noise longer than the window
 @example(["号", "约", "99999999999999999999", "99999999999999999999", "米", "处"])
+@example(["往北走", "9" * 40])  # a number longer than the window: the window starts before it
 def test_tail_rules_read_in_a_window_as_on_the_whole_text(pieces: list[str]) -> None:
     from citybrain.address import normalize as n
 

@@ -224,9 +224,14 @@ def _drop_trail(s: str) -> str:
 
     Noise is a run of words, each at most a few characters or any tail of 约300米: if the run began
     before the window, a match begins within a word's length of the window's start, and the
-    whole text is searched instead.
+    whole text is searched instead. A number is one word however long (往北走999…): a window
+    that starts inside one starts a few characters before it instead.
     """
     start = len(s) - 32
+    if start > 0 and s[start].isdigit() and s[start - 1].isdigit():
+        while start > 0 and s[start - 1].isdigit():
+            start -= 1
+        start -= 4  # the word before the number: 约, 往北走, 东南侧
     if start <= 0:
         return _TRAIL.sub("", s)
     m = _TRAIL.search(s, start)
