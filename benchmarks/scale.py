@@ -286,28 +286,29 @@ def deliver_one_percent(workspace: Path, records: int) -> dict[str, Any]:
 
 
 def _as_next_rows(table: Any, contract: dict[str, Any]) -> tuple[Any, list[str]]:
-    """``table``'s rows as the next ones: each natural-key column new (text prefixed ``N``,
-    integers moved up by 10^12) and the watermark (epoch numbers or timestamps) moved forward by
-    the rows' own span, so they follow the last delivered row."""
+    """``table``'s rows as the next ones. The watermark (epoch numbers or timestamps) moves forward
+    by the rows' own span, so they follow the last delivered row; when it is not part of the
+    natural key, the key's first column is made new too (text prefixed ``N``, integers moved up by
+    10^12). The same bikes or taxis, later — not new vehicles."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     source_of = {m["target"]: m["source"] for m in contract["mapping"]["columns"]}
-    changed = []
-    for key in contract.get("keys", []):
-        column = source_of.get(key, key)
-        if column not in table.column_names:
-            continue
-        values = table[column]
-        if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
-            values = pc.binary_join_element_wise(pa.scalar("N"), values, "")
-        elif pa.types.is_integer(values.type):
-            values = pc.add(values, pa.scalar(10**12, values.type))
-        else:
-            continue
-        table = table.set_column(table.schema.get_field_index(column), column, values)
-        changed.append(column)
     watermark = source_of.get(str((contract.get("refresh") or {}).get("watermark")))
+    keys = [source_of.get(k, k) for k in contract.get("keys", [])]
+    keys = [k for k in keys if k in table.column_names]
+    changed = []
+    if watermark not in keys:
+        for column in keys[:1]:
+            values = table[column]
+            if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+                values = pc.binary_join_element_wise(pa.scalar("N"), values, "")
+            elif pa.types.is_integer(values.type):
+                values = pc.add(values, pa.scalar(10**12, values.type))
+            else:
+                continue
+            table = table.set_column(table.schema.get_field_index(column), column, values)
+            changed.append(column)
     if watermark in table.column_names:
         values = table[watermark]
         low, high = pc.min_max(values).values()
