@@ -27,8 +27,6 @@ from typing import TYPE_CHECKING
 from citybrain.pipeline.graph import Graph, Report, Step, StepResult
 
 if TYPE_CHECKING:
-    import ibis.expr.types as ir
-
     from citybrain.core.workspace import Workspace
     from citybrain.govern.standardize import RawSource
     from citybrain.pipeline.context import RunContext
@@ -331,7 +329,7 @@ def topic_step(topic: Topic) -> Step:
         labels = outcome_labels(ctx.ops_engine, name).select(["subject_id", "period", "label"])
         # The runner hands the topic its declared inputs (the step's ``reads``), nothing else.
         inputs = read_inputs(topic, ctx.engine)
-        rows_in = sum(_count(ctx, table) for table in inputs.values())
+        rows_in = sum(ctx.engine.count(table) for table in inputs.values())
         try:
             result = run_topic(topic, ctx.workspace, ctx.engine, ctx.catalog, labels=labels,
                                run_id=ctx.run_id, inputs=inputs)  # fmt: skip
@@ -374,11 +372,7 @@ def _findings_of_run(ctx: RunContext, table: str) -> int:
     if not ctx.engine.exists("topic", table):
         return 0
     findings = ctx.engine.table("topic", table)
-    return _count(ctx, findings.filter(findings.run_id == ctx.run_id))
-
-
-def _count(ctx: RunContext, table: ir.Table) -> int:
-    return int(ctx.engine.to_arrow(table.count().as_table()).column(0)[0].as_py())
+    return ctx.engine.count(findings.filter(findings.run_id == ctx.run_id))
 
 
 def cases(ctx: RunContext, report: Report) -> StepResult:

@@ -235,6 +235,10 @@ class Engine(ABC):
         table = table.as_table()
         return arrow.normalise_result(self._collect_arrow(table), table.schema())
 
+    def count(self, table: ir.Table) -> int:
+        """How many rows ``table`` has."""
+        return int(self.to_arrow(table.count().as_table()).column(0)[0].as_py())
+
     def to_pandas(self, table: ir.Table) -> pd.DataFrame:
         frame: pd.DataFrame = self.to_arrow(table).to_pandas()
         return frame

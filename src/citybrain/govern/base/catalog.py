@@ -73,7 +73,7 @@ def register_base(
                 pii_fields=pii,
             )
         )
-        rows = int(engine.to_arrow(table.count().as_table()).column(0)[0].as_py())
+        rows = engine.count(table)
         catalog.record_stats(f"base/{name}", rows=rows, run_id=run_id)
     for name, sources in upstream.items():
         for source in sources:

@@ -107,5 +107,5 @@ def build_vehicle_base(
 def _rows(engine: Engine, tables: list[ir.Table]) -> int:
     total = 0
     for table in tables:
-        total += int(engine.to_arrow(table.count().as_table()).column(0)[0].as_py())
+        total += engine.count(table)
     return total

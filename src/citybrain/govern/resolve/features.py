@@ -273,15 +273,11 @@ def address_features(addresses: Any) -> dict[str, Any]:
 
     Systems write one dwelling as ``天府六街32号1栋1单元101`` or ``滨江锦苑1栋1单元101``; addresses
     that carry both the road number and the estate teach which estate a road number is, so both
-    spellings get the same place (`learned_estates`: learned from all the addresses given).
+    spellings get the same place (`_learned_lookup`: learned from all the addresses given).
     """
     parts = address_parts(addresses)
-    learned = pc.take(*_learned_lookup(parts["road_key"], parts["estate"]))
-    return {
-        "addr_place": place_of(parts, learned),
-        "addr_room": parts["room"],
-        "addr_text": text_of(parts, place_of(parts, learned)),
-    }
+    place = place_of(parts, pc.take(*_learned_lookup(parts["road_key"], parts["estate"])))
+    return {"addr_place": place, "addr_room": parts["room"], "addr_text": text_of(parts, place)}
 
 
 #: What `address_parts` gives for each address, besides the room.

@@ -69,9 +69,8 @@ def resolve_new(
         return resolve(engine, std, kind, config=config, store=store)
     unseen = _unseen(engine, std, kind, config, stored)
     if unseen == 0:  # the nightly run of a kind with no new load: nothing read into memory
-        count = int(engine.to_arrow(stored.count().as_table()).column(0)[0].as_py())
         links = links_reader(engine, kind)
-        return Resolution(kind, links, saved, {"records": count, "new": 0})
+        return Resolution(kind, links, saved, {"records": engine.count(stored), "new": 0})
     existing = engine.to_arrow(stored)
     records = collect_records(engine, std, kind, config)
     new = records.filter(pc.invert(pc.is_in(records["record_id"], existing["record_id"])))
@@ -126,7 +125,7 @@ def _unseen(
     if records is None:
         return 0
     new = records.select("record_id").anti_join(stored.select("record_id"), "record_id")
-    return int(engine.to_arrow(new.count().as_table()).column(0)[0].as_py())
+    return engine.count(new)
 
 
 def _edges(

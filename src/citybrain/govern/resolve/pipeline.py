@@ -266,7 +266,7 @@ def resolve(
         ).order_by("record_id")
         stats = {
             "records": staged.rows,
-            "records_without_name": _count(engine, records.filter(records["name"].isnull())),
+            "records_without_name": engine.count(records.filter(records["name"].isnull())),
             **found.stats,
             "golden_entities": ids.num_rows,
         }
@@ -282,10 +282,6 @@ def resolve(
     if store:
         _store_model(engine, result)
     return result
-
-
-def _count(engine: Engine, table: ir.Table) -> int:
-    return int(engine.to_arrow(table.count().as_table()).column(0)[0].as_py())
 
 
 def _overlap(engine: Engine, staged: staging.Staged, clustered: pa.Table, kind: Kind) -> pa.Table:

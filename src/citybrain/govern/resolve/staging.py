@@ -6,7 +6,7 @@ in every linkage feature are scored once), a few per person. So the records neve
 together:
 
 1. the engine writes the records (`records.build_records`) to a work table in the base zone,
-   split into chunks by a hash of the record id;
+   split into chunks by a hash of the address (each distinct address is parsed once);
 2. each chunk's features are computed in Arrow and appended to a second work table — a record's
    features are functions of its own fields, except the estate learned from the other addresses
    with the same road number (`features.address_features`), which the engine adds over all of
@@ -136,10 +136,7 @@ def _chunk_count(
     """Chunks of about `CHUNK_ROWS` records, counted from the rows of the tables they come
     from (an upper bound: repeated rows of one record collapse)."""
     tables = {spec.table for spec in specs_for(kind, config.sources) if spec.table in std}
-    total = 0
-    for name in tables:
-        count = std[name].count().as_table()
-        total += int(engine.to_arrow(count).column(0)[0].as_py())
+    total = sum(engine.count(std[name]) for name in tables)
     return max(1, math.ceil(total / CHUNK_ROWS))
 
 

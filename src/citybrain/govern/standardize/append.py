@@ -46,10 +46,6 @@ def appendable(std: StdTable) -> bool:
     return std.name not in REGISTER and not set(TODAY_COLUMNS) & set(std.column_names)
 
 
-def _count(engine: Engine, table: ir.Table) -> int:
-    return int(engine.to_arrow(table.aggregate(n=table.count())).column("n")[0].as_py())
-
-
 def keys_collide(engine: Engine, std: StdTable, source: RawSource, standardised: int) -> bool:
     """Whether a new load (after the first ``standardised``) delivers a complete natural key an
     earlier load of ``source`` delivered (its std row would be superseded)."""
@@ -88,7 +84,7 @@ def append_table(
     new = [replace(s, load_ids=s.load_ids[standardised[s.system] :]) for s in grown]
     expr = build_table(engine, std, new, index=index, rules=rules, code_sources=sources)
     info = engine.write(expr, "std", std.name, mode="append")
-    kept_new = {s.system: _count(engine, _latest(engine, std, s)) for s in new}
+    kept_new = {s.system: engine.count(_latest(engine, std, s)) for s in new}
     new_ids = [load for s in new for load in s.load_ids]
     written = engine.table("std", std.name)
     counts = engine.to_arrow(
