@@ -81,7 +81,9 @@ def standardize(ctx: RunContext, report: Report) -> StepResult:
     from citybrain.govern.standardize.workspace import workspace_sources
 
     sources = workspace_sources(ctx.workspace)
-    before, redo = _std_to_redo(ctx, sources)
+    # Standardising writes std tables only: its inputs are read once, before and after alike.
+    inputs = _std_inputs(ctx, sources)
+    before, redo = _std_to_redo(ctx, inputs)
     if not redo:
         return StepResult("no std table has new loads", 0, 0, parts=before)
     every = sorted(t for t in before if not t.endswith(LOADS))
@@ -96,7 +98,7 @@ def standardize(ctx: RunContext, report: Report) -> StepResult:
     appended = [f"{t.table} +{t.appended:,}" for t in result.tables if t.appended is not None]
     if appended:
         note = f"; new loads' rows appended to {', '.join(appended)}{note}"
-    parts = {**before, **_std_parts(ctx, sources, redo)}
+    parts = {**before, **_std_parts(ctx, inputs, redo)}
     return StepResult(
         f"{len(result.tables)} std tables, {rows:,} rows{kept}{note}", raw, rows, parts=parts
     )
@@ -151,13 +153,13 @@ def _mapping_print(source: RawSource) -> str:
 
 
 def _std_parts(
-    ctx: RunContext, sources: dict[str, list[RawSource]], tables: list[str]
+    ctx: RunContext, std_inputs: tuple[dict[str, str], dict[str, str]], tables: list[str]
 ) -> dict[str, str]:
-    """What to find again next run: each table's inputs and the std table they made, and which
-    loads it was made from (``<table>:loads``)."""
+    """What to find again next run: each table's inputs (`_std_inputs`) and the std table they
+    made, and which loads it was made from (``<table>:loads``)."""
     from citybrain.pipeline.fingerprint import dataset_fingerprint
 
-    inputs, loads = _std_inputs(ctx, sources)
+    inputs, loads = std_inputs
     root, lake = ctx.workspace.root, ctx.workspace.lake
     parts: dict[str, str] = {}
     for t in (t for t in tables if t in inputs):
@@ -167,14 +169,14 @@ def _std_parts(
 
 
 def _std_to_redo(
-    ctx: RunContext, sources: dict[str, list[RawSource]]
+    ctx: RunContext, std_inputs: tuple[dict[str, str], dict[str, str]]
 ) -> tuple[dict[str, str], list[str]]:
     """The parts as they stand and the std tables to standardise again, sorted: those whose
     inputs or whose std table changed since; all of them after a change of the address
     register (every address is matched against it) or with nothing recorded."""
     from citybrain.govern.standardize.pipeline import REGISTER
 
-    now = _std_parts(ctx, sources, sorted(sources))
+    now = _std_parts(ctx, std_inputs, sorted(std_inputs[0]))
     tables = sorted(t for t in now if not t.endswith(LOADS))
     previous = ctx.previous
     if previous is None:
