@@ -13,10 +13,7 @@ from citybrain.govern.quality.measures import (
     delivered_columns,
     event_column,
     event_timeliness,
-    event_times,
     field_quality,
-    filled_counts,
-    flag_counts,
     missing_event_time_alert,
     unchecked_columns,
 )
@@ -28,6 +25,7 @@ from citybrain.govern.quality.model import (
     SourceQuality,
 )
 from citybrain.govern.quality.score import alerts_for, timeliness, weighted
+from citybrain.govern.quality.stored import MeasureStore
 from citybrain.govern.standardize import RawSource
 from citybrain.ingest.catalog import expected_refresh
 
@@ -50,20 +48,24 @@ def assess(
     *,
     only: str | None = None,
     now: datetime | None = None,
+    stored: MeasureStore | None = None,
 ) -> QualityReport:
-    """The quality of every source whose std table exists (or of ``only``)."""
+    """The quality of every source whose std table exists (or of ``only``). ``stored``: figures
+    kept from earlier assessments, reused where their tables did not change (and updated with
+    what this one measured); the report is the same as without them."""
     now = now or datetime.now(UTC)
-    checks = consistency(engine)
+    stored = stored if stored is not None else MeasureStore()
+    stored.start()
+    checks = consistency(engine, stored)
     report = QualityReport()
     for name, sources in sorted(sources_by_table.items()):
         wanted = [s for s in sources if only is None or s.system == only]
         if not wanted or not engine.exists("std", name):
             continue
         std = STD_TABLES[name]
-        table = engine.table("std", name)
-        filled, flags = filled_counts(engine, table, std), flag_counts(engine, table)
+        measured = stored.table(engine, std)
+        filled, flags, timed = measured.filled, measured.flags, measured.times
         unchecked = unchecked_columns(engine, std)
-        timed = event_times(engine, table, std)
         for source in wanted:
             assessed = _source(source, std.name, filled, flags, checks.get(source.system, []), now)
             if unchecked:
@@ -80,6 +82,7 @@ def assess(
             report.sources.append(assessed)
     for assessed in report.sources:
         report.alerts.extend(alerts_for(assessed))
+    report.measured = dict(stored.how)
     return report
 
 

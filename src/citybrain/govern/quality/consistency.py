@@ -4,12 +4,15 @@ should carry the same name (and birth date) in every system. The reference is th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import ibis.expr.types as ir
 
+from citybrain import __version__
 from citybrain.core.engine import Engine
 from citybrain.core.stdmodel import FLAGS_COLUMN
 from citybrain.govern.quality.model import Consistency
+from citybrain.govern.quality.stored import MEASURES_VERSION, MeasureStore, digest
 
 
 @dataclass(frozen=True)
@@ -37,28 +40,48 @@ def _valid(table: ir.Table, key: str) -> ir.Table:
     return table.filter(table[key].notnull() & ~bad)
 
 
-def consistency(engine: Engine) -> dict[str, list[Consistency]]:
-    """System → its consistency checks against the references that exist."""
+def consistency(engine: Engine, stored: MeasureStore | None = None) -> dict[str, list[Consistency]]:
+    """System → its consistency checks against the references that exist. With ``stored``, a
+    check whose two tables are unchanged since it was kept is not run again."""
+    stored = stored if stored is not None else MeasureStore()
     out: dict[str, list[Consistency]] = {}
     for rule in RULES:
         if not engine.exists("std", rule.reference):
             continue
-        ref = _valid(engine.table("std", rule.reference), rule.key)
-        ref = ref.group_by(_k=ref[rule.key]).agg(_ref=ref[rule.field].min())
         for other in rule.others:
             name, _, field = other.partition(".")
             field = field or rule.field
             if not engine.exists("std", name):
                 continue
-            rows = _valid(engine.table("std", name), rule.key)
-            joined = rows.inner_join(ref, rows[rule.key] == ref["_k"])
-            joined = joined.filter(joined[field].notnull() & joined["_ref"].notnull())
-            stats = joined.group_by("source_system").agg(
-                compared=joined.count(), agreeing=(joined[field] == joined["_ref"]).sum()
-            )
             label = f"{rule.field} by {rule.key} vs {rule.reference}"
-            for row in engine.to_arrow(stats).to_pylist():
-                out.setdefault(row["source_system"], []).append(
-                    Consistency(label, int(row["compared"]), int(row["agreeing"] or 0))
-                )
+            inputs = stored_inputs(stored, engine, rule, name, field)
+            rows = stored.remember(
+                f"consistency:{rule.reference}.{rule.field}:{name}.{field}",
+                inputs,
+                partial(_compare, engine, rule, name, field),
+            )
+            for system, compared, agreeing in rows:
+                out.setdefault(system, []).append(Consistency(label, compared, agreeing))
     return out
+
+
+def stored_inputs(stored: MeasureStore, engine: Engine, rule: Rule, name: str, field: str) -> str:
+    """What a check's figures depend on: its rule and the parts of its two tables."""
+    prints = [stored.listing(engine, t).print for t in (rule.reference, name)]
+    return digest(MEASURES_VERSION, __version__, repr(rule), field, FLAGS_COLUMN, prints)
+
+
+def _compare(engine: Engine, rule: Rule, name: str, field: str) -> list[tuple[str, int, int]]:
+    """Per system of table ``name``: rows compared with the reference, and those agreeing."""
+    ref = _valid(engine.table("std", rule.reference), rule.key)
+    ref = ref.group_by(_k=ref[rule.key]).agg(_ref=ref[rule.field].min())
+    rows = _valid(engine.table("std", name), rule.key)
+    joined = rows.inner_join(ref, rows[rule.key] == ref["_k"])
+    joined = joined.filter(joined[field].notnull() & joined["_ref"].notnull())
+    stats = joined.group_by("source_system").agg(
+        compared=joined.count(), agreeing=(joined[field] == joined["_ref"]).sum()
+    )
+    return [
+        (row["source_system"], int(row["compared"]), int(row["agreeing"] or 0))
+        for row in engine.to_arrow(stats).to_pylist()
+    ]

@@ -108,6 +108,9 @@ class QualityReport:
 
     sources: list[SourceQuality] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
+    # How each table's (check's, stream's) figures were come by — "reused" from an earlier
+    # assessment, read in a table's "new parts" only, or "scanned": how, not what; not rendered.
+    measured: dict[str, str] = field(default_factory=dict)
     columns = ("source", "table", "owner", "rows", "score", *WEIGHTS, "trend")
 
     def source(self, system: str) -> SourceQuality:

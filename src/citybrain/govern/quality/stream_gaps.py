@@ -19,8 +19,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
+from citybrain import __version__
 from citybrain.core.workspace import Workspace
 from citybrain.govern.quality.model import Alert
+from citybrain.govern.quality.stored import MEASURES_VERSION, MeasureStore, digest
 from citybrain.govern.standardize.sources import contracts_in
 from citybrain.ingest import SourceContract, discover_sources
 from citybrain.ingest.contract import MqttConnector, StreamCadence
@@ -83,13 +85,16 @@ def cadence_gaps(readings: pa.Table, cadence: StreamCadence) -> tuple[int, int]:
     return int(expected), int(expected - received)
 
 
-def _landed(zone: RawZone, cadence: StreamCadence) -> pa.Table | None:
-    paths = [
+def _landed_parts(zone: RawZone) -> list[str]:
+    return [
         str(part)
         for m in zone.manifests()
         if m.status == "completed" and m.raw_path and m.rows_landed
         for part in (sorted(Path(m.raw_path).glob("*.parquet")) or [Path(m.raw_path)])
     ]
+
+
+def _landed(paths: list[str], cadence: StreamCadence) -> pa.Table | None:
     if not paths:
         return None
     dataset = ds.dataset(paths, format="parquet")
@@ -98,24 +103,45 @@ def _landed(zone: RawZone, cadence: StreamCadence) -> pa.Table | None:
     return dataset.to_table(columns=[cadence.sensor, cadence.time])
 
 
-def stream_loss(workspace: Workspace, contract: SourceContract) -> StreamLoss:
+def _size_and_time(path: str) -> tuple[int, int]:
+    stat = Path(path).stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _cadence_figures(paths: list[str], cadence: StreamCadence) -> tuple[int, int] | None:
+    readings = _landed(paths, cadence)
+    return None if readings is None else cadence_gaps(readings, cadence)
+
+
+def stream_loss(
+    workspace: Workspace, contract: SourceContract, stored: MeasureStore | None = None
+) -> StreamLoss:
+    """What a stream source lost; with ``stored``, the cadence gaps of landed readings that did
+    not change since they were kept are not counted again."""
     zone = RawZone(workspace.lake, contract.id)
     loss = manifest_loss(contract.id, contract.owner, zone.manifests())
     connector = contract.connector
     if isinstance(connector, MqttConnector) and connector.cadence is not None:
-        readings = _landed(zone, connector.cadence)
-        if readings is not None:
-            loss.cadence_expected, loss.cadence_missing = cadence_gaps(readings, connector.cadence)
+        cadence, paths = connector.cadence, _landed_parts(zone)
+        files = [(path, *_size_and_time(path)) for path in paths]
+        inputs = digest(MEASURES_VERSION, __version__, cadence.model_dump(mode="json"), files)
+        figures = (stored or MeasureStore()).remember(
+            f"stream:{contract.id}", inputs, lambda: _cadence_figures(paths, cadence)
+        )
+        if figures is not None:
+            loss.cadence_expected, loss.cadence_missing = figures
     return loss
 
 
-def stream_alerts(workspace: Workspace, *, only: str | None = None) -> list[Alert]:
+def stream_alerts(
+    workspace: Workspace, *, only: str | None = None, stored: MeasureStore | None = None
+) -> list[Alert]:
     """An alert per stream source (or for ``only``) that lost readings, for its owner."""
     alerts: list[Alert] = []
     for contract in contracts_in(discover_sources(workspace)):
         if not isinstance(contract.connector, MqttConnector) or only not in (None, contract.id):
             continue
-        loss = stream_loss(workspace, contract)
+        loss = stream_loss(workspace, contract, stored)
         if loss.lost:
             alerts.append(alert_for(loss))
     return alerts
