@@ -161,9 +161,12 @@ def test_a_contract_change_shows_without_a_scan_and_new_measures_rescan_everythi
     _same(redefined, _full(workspace, NOW))
 
 
-def test_appended_parts_are_measured_alone_on_both_engines(engine: Engine) -> None:
-    """The new parts of a table, written by the engine, read apart and added: the same figures
-    as a scan of the whole table."""
+def test_appended_parts_are_measured_alone_on_both_engines(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The new parts of a table, written by the engine, read apart (in chunks) and added: the
+    same figures as a scan of the whole table."""
+    monkeypatch.setattr(stored_module, "CHUNK_ROWS", 30)  # the 80 new rows in three chunks
     lake, std = engine.lake_root, STD_TABLES["person_registration"]
     write_load(lake, "load-1", person_rows(200, dirt=0.1, seed=3), minute=1)
     standardize_table(engine, std, [raw_source(lake)], rules=Rules())

@@ -24,8 +24,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -54,8 +54,9 @@ from citybrain.govern.quality.measures import (
 #: kept figure is then measured again.
 MEASURES_VERSION = 1
 FILE = Path("cache") / "quality_measures.json"
-#: the view the new parts of an appended table are read through (one at a time, replaced)
+#: the view the new parts of an appended table are read through (one chunk at a time, replaced)
 _NEW_PARTS = "_cb_quality_new_parts"
+CHUNK_ROWS = 1_000_000  # rows of new parts in memory at once
 
 How = Literal["reused", "new parts", "scanned"]
 
@@ -172,9 +173,9 @@ class MeasureStore:
             measured, how = kept, "reused"
         elif kept is not None and kept.basis == table_basis(std) and _grew(kept.listing, now):
             new = sorted(set(now.parts) - set(kept.listing.parts))
-            rows, data = _parts(engine, engine.table_dir("std", std.name), new, now.schema)
-            measured, how = kept.plus(measure_table(engine, rows, std, now)), "new parts"
-            engine.register(_NEW_PARTS, data.slice(0, 0))  # the engine lets go of the rows
+            measured, how = replace(kept, listing=now), "new parts"
+            for rows in _parts(engine, engine.table_dir("std", std.name), new, now.schema):
+                measured = measured.plus(measure_table(engine, rows, std, now))
         else:
             measured = measure_table(engine, engine.table("std", std.name), std, now)
         self.tables[std.name] = measured
@@ -231,25 +232,36 @@ def _partitioned(at: Listing) -> bool:
     return bool(at.schema) and bool(json.loads(at.schema).get("partition_by"))
 
 
-def _parts(
-    engine: Engine, table_dir: Path, names: list[str], schema: str
-) -> tuple[ir.Table, pa.Table]:
-    """Some parts of a table, read as the engine reads the table (the sidecar's column types);
-    also the Arrow data behind the view."""
-    data = ds.dataset([str(table_dir / name) for name in names], format="parquet").to_table()
+def _parts(engine: Engine, table_dir: Path, names: list[str], schema: str) -> Iterator[ir.Table]:
+    """Some parts of a table, read as the engine reads the table (the sidecar's column types),
+    in chunks of about `CHUNK_ROWS` rows (the figures add up), each measured before the next."""
+    dataset = ds.dataset([str(table_dir / name) for name in names], format="parquet")
+    batches: list[pa.RecordBatch] = []
+    for batch in dataset.to_batches(batch_size=CHUNK_ROWS):
+        batches.append(batch)
+        if sum(b.num_rows for b in batches) >= CHUNK_ROWS:
+            yield _view(engine, pa.Table.from_batches(batches), schema)
+            batches = []
+    if batches:
+        yield _view(engine, pa.Table.from_batches(batches, dataset.schema), schema)
+    empty = dataset.schema.empty_table()
+    engine.register(_NEW_PARTS, empty)  # the engine lets go of the last chunk
+
+
+def _view(engine: Engine, data: pa.Table, schema: str) -> ir.Table:
     view = engine.register(_NEW_PARTS, data)
     if not schema:
-        return view, data
+        return view
     have = view.schema()
     columns = []
     for name, dtype in ibis.schema(json.loads(schema)["columns"]).items():
-        if name not in have:  # a part written before the column existed (read by name)
+        if name not in have:  # a part without the column (the engines read parts by name)
             columns.append(ibis.null().cast(dtype).name(name))
         elif policy.canonical(have[name]) == dtype:
             columns.append(view[name])
         else:
             columns.append(view[name].cast(dtype).name(name))
-    return view.select(columns), data
+    return view.select(columns)
 
 
 def _table_to(t: TableMeasures) -> dict[str, Any]:
