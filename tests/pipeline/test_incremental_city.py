@@ -3,7 +3,8 @@ ends with what a full recomputation of the same data makes.
 
 The tiny city's enterprise systems and address register, plus one bike company's positions: new
 positions (1 % of its rows) must not resolve enterprises again nor rerun the enterprise topics,
-only standardise the bike table, score quality, rerun the two bike topics, cases and the report.
+only standardise the bike table (appending the new rows), score quality, rerun the two bike
+topics on the new day alone (`citybrain.pipeline.topic_increment`), cases and the report.
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ def test_a_run_after_one_percent_new_positions_recomputes_only_what_depends_on_t
     assert {"resolve", "topic:policy_push", "topic:enterprise_warning"} <= set(skipped)
     (standardize,) = [r for r in second.steps if r.name == "standardize"]
     assert "1 std tables" in standardize.summary and "unchanged kept" in standardize.summary
+    for name in ("topic:shared_bikes", "topic:bike_rebalancing"):  # only the new day's findings
+        (topic,) = [r for r in second.steps if r.name == name]
+        assert "days recomputed" in topic.summary, topic.summary
     incremental = outputs(workspace)
 
     full = run_pipeline(workspace, start="standardize")  # everything again, nothing skipped

@@ -38,6 +38,8 @@ class RunContext:
     #: what the running step recorded (``StepResult.parts``) the last time it did its work, or
     #: ``None``; set by the runner before each step
     previous: dict[str, str] | None = None
+    #: a plain run (no ``--from`` / ``--only``): a step may redo only what changed
+    incremental: bool = True
     _engine: Engine | None = field(default=None, repr=False)
 
     @property

@@ -54,6 +54,11 @@ def _files(folder: Path) -> Iterable[tuple[str, int, int]]:
                 yield os.path.relpath(entry.path, folder), stat.st_size, stat.st_mtime_ns
 
 
+def dataset_files(folder: Path) -> list[tuple[str, int, int]]:
+    """The visible files under ``folder`` (relative path, size, mtime in ns), sorted."""
+    return sorted(_files(folder))
+
+
 def dataset_fingerprint(lake: Path, root: Path, dataset: str) -> str:
     """Sixteen hex digits that change whenever a file of ``dataset`` is added, removed or
     rewritten; ``absent`` when it has no file (never written, or removed)."""

@@ -144,6 +144,7 @@ def run_pipeline(
             ctx.catalog.start_pipeline_run(command, run_id=summary.run_id, plan=plan)
             stages = [{"name": name} for name in plan]
         ctx.run_id = summary.run_id
+        ctx.incremental = incremental
         book = _Book(ctx, graph, stages, incremental=incremental)
         with run_context(summary.run_id):
             log.info(

@@ -14,7 +14,9 @@ evidence they already hold only once; the report's files are replaced whole.
 
 Standardize and resolve redo only their parts whose inputs changed (``StepResult.parts``): the
 std tables with new loads (appending those loads' rows where a rebuild would give the same) and
-the base kinds whose std tables changed.
+the base kinds whose std tables changed. A topic that declares its findings per day of one
+time-series input (`citybrain.topics.base.PeriodSpec`) recomputes only the days whose rows were
+appended since its last run (`citybrain.pipeline.topic_increment`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ from typing import TYPE_CHECKING
 from citybrain.pipeline.graph import Graph, Report, Step, StepResult
 
 if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    import pyarrow as pa
+
     from citybrain.core.workspace import Workspace
     from citybrain.govern.standardize import RawSource
     from citybrain.pipeline.context import RunContext
@@ -313,12 +318,7 @@ def topic_step(topic: Topic) -> Step:
     def run(ctx: RunContext, report: Report) -> StepResult:
         from citybrain.cases import outcome_labels
         from citybrain.topics.errors import NotEnoughData
-        from citybrain.topics.runner import (
-            check_inputs,
-            findings_table_name,
-            read_inputs,
-            run_topic,
-        )
+        from citybrain.topics.runner import check_inputs, findings_table_name, read_inputs
 
         check = check_inputs(topic, ctx.catalog)
         if not check.passed:
@@ -331,13 +331,11 @@ def topic_step(topic: Topic) -> Step:
         labels = outcome_labels(ctx.ops_engine, name).select(["subject_id", "period", "label"])
         # The runner hands the topic its declared inputs (the step's ``reads``), nothing else.
         inputs = read_inputs(topic, ctx.engine)
-        rows_in = sum(ctx.engine.count(table) for table in inputs.values())
         try:
-            result = run_topic(topic, ctx.workspace, ctx.engine, ctx.catalog, labels=labels,
-                               run_id=ctx.run_id, inputs=inputs)  # fmt: skip
+            return _run_topic(ctx, topic, labels, inputs)
         except NotEnoughData as exc:  # e.g. a scorecard with too few labels: say so, go on
+            rows_in = sum(ctx.engine.count(table) for table in inputs.values())
             return StepResult(f"not enough data: {exc}", rows_in, 0)
-        return StepResult(f"{result.findings} findings", rows_in, result.findings)
 
     after = {"standardize"}
     if any(spec.zone == "base" for spec in topic.inputs):
@@ -352,6 +350,54 @@ def topic_step(topic: Topic) -> Step:
         group=TOPIC,
         stamp=lambda ctx: _topic_stamp(ctx, topic),
     )
+
+
+def _run_topic(
+    ctx: RunContext, topic: Topic, labels: pa.Table, inputs: dict[str, ir.Table]
+) -> StepResult:
+    """Run the topic and store its findings: of a periodic topic whose time-series input only
+    grew, only the days the new rows touch (`citybrain.pipeline.topic_increment`)."""
+    from citybrain.pipeline import topic_increment as inc
+    from citybrain.topics.runner import (
+        compute_findings,
+        findings_table_name,
+        store_findings,
+        topic_params,
+    )
+
+    engine, table = ctx.engine, findings_table_name(topic.name)
+    spec = topic.period_spec(topic_params(ctx.workspace, topic))
+    parts: dict[str, str] | None = None
+    plan: inc.Increment | str = ""
+    if spec is not None:
+        parts = inc.increment_parts(ctx, topic, spec, _topic_stamp(ctx, topic), None)
+        plan = inc.plan_increment(ctx, topic, spec, table, parts, inputs)
+    if spec is not None and isinstance(plan, inc.Increment):
+        handed = inc.handed_inputs(inputs, spec, plan.read)
+        new = compute_findings(topic, ctx.workspace, engine, ctx.catalog, labels=labels,
+                               run_id=ctx.run_id, inputs=handed)  # fmt: skip
+        findings = inc.merged_findings(new, plan)
+        if findings is not None:
+            result = store_findings(topic, engine, ctx.catalog, findings, ctx.run_id)
+            parts = {**(parts or {}), inc.LATEST: plan.latest.isoformat() if plan.latest else ""}
+            rows_in = sum(engine.count(t) for t in handed.values())
+            return StepResult(
+                f"{result.findings} findings ({plan.summary()})", rows_in, result.findings,
+                parts=inc.finished_parts(ctx, table, parts),
+            )  # fmt: skip
+        plan = "a new finding's period names no day"
+    findings = compute_findings(topic, ctx.workspace, engine, ctx.catalog, labels=labels,
+                                run_id=ctx.run_id, inputs=inputs)  # fmt: skip
+    result = store_findings(topic, engine, ctx.catalog, findings, ctx.run_id)
+    rows_in = sum(engine.count(t) for t in inputs.values())
+    if spec is not None and parts is not None and spec.input in inputs:
+        latest = inc.latest_day(engine, inputs[spec.input], spec)
+        parts = {**parts, inc.LATEST: latest.isoformat() if latest else ""}
+        parts = inc.finished_parts(ctx, table, parts)
+    else:
+        parts = None
+    whole = f" (whole: {plan})" if plan else ""
+    return StepResult(f"{result.findings} findings{whole}", rows_in, result.findings, parts=parts)
 
 
 def _topic_stamp(ctx: RunContext, topic: Topic) -> str:

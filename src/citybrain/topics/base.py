@@ -7,6 +7,7 @@ Built-in topics use exactly this API; a third-party topic registers a ``Topic`` 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -66,6 +67,35 @@ class InputSpec(BaseModel):
         if not self.columns:
             return available
         return tuple(c for c in available if c in self.columns or c in IMPLICIT_COLUMNS)
+
+
+@dataclass(frozen=True)
+class PeriodSpec:
+    """A topic whose findings are per period (a day) of one time-series input declares it, so that
+    a nightly run recomputes only the periods new rows touch (`citybrain.pipeline.topic_increment`).
+
+    The promise: the findings of a day depend only on the rows of ``input`` whose ``ts`` falls on
+    that day or within ``neighbours`` days of it (and on the topic's other inputs, whole); rows
+    without a timestamp bear on none; every finding's ``period`` begins with the day it belongs to
+    (``YYYY-MM-DD``, e.g. ``2023-03-14 08:15``). ``latest_only``: the findings are those of the
+    newest period only (a "now" topic): none of the previous findings are kept. Side tables the
+    topic writes must come from its newest period only (the map's latest snapshot): the newest
+    day (of a row ``usable`` says the topic uses, every row by default) is always handed over.
+    """
+
+    input: str  # the time-series input, e.g. "std.bike_position"
+    ts: str = "ts"  # its timestamp (or date) column
+    grain: Literal["day"] = "day"
+    neighbours: int = 0
+    latest_only: bool = False
+    usable: Callable[[ir.Table], ir.BooleanValue] | None = field(default=None, compare=False)
+
+    def describe(self) -> str:
+        """What decides the periods, as text (a changed declaration recomputes everything)."""
+        return (
+            f"{self.input}.{self.ts} per {self.grain}, neighbours {self.neighbours}, "
+            f"latest only {self.latest_only}, usable {getattr(self.usable, '__qualname__', None)}"
+        )
 
 
 class TopicParams(BaseModel):
@@ -213,9 +243,16 @@ class Topic(ABC):
     inputs: ClassVar[tuple[InputSpec, ...]] = ()
     params_model: ClassVar[type[TopicParams]] = TopicParams
     department_hint: ClassVar[str | None] = None  # default receiving department for case routing
+    #: findings per day of one time-series input (`PeriodSpec`); None: recomputed whole
+    periodic: ClassVar[PeriodSpec | None] = None
 
     def default_params(self) -> TopicParams:
         return self.params_model()
+
+    def period_spec(self, params: TopicParams) -> PeriodSpec | None:
+        """The topic's `PeriodSpec` under ``params`` (a topic whose periods depend on them
+        overrides this); by default ``periodic``."""
+        return self.periodic
 
     @property
     def model_version(self) -> str:

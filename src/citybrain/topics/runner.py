@@ -150,10 +150,28 @@ def run_topic(
 
     The topic reads only ``inputs`` (default: its declared inputs, `read_inputs`).
     """
+    run_id = run_id or new_run_id()
+    findings = compute_findings(topic, workspace, engine, catalog, params=params, labels=labels,
+                                run_id=run_id, inputs=inputs)  # fmt: skip
+    return store_findings(topic, engine, catalog, findings, run_id)
+
+
+def compute_findings(
+    topic: Topic,
+    workspace: Workspace,
+    engine: Engine,
+    catalog: Catalog,
+    *,
+    run_id: str,
+    params: TopicParams | None = None,
+    labels: pa.Table | None = None,
+    inputs: Mapping[str, ir.Table] | None = None,
+) -> pa.Table:
+    """The topic's findings on ``inputs`` (validated), not stored: `run_topic` without the
+    store, for a caller that adds findings of its own (the pipeline's kept periods)."""
     check = check_inputs(topic, catalog)
     if not check.passed:
         raise MissingInputs(check.message(), hint="ingest and standardise those sources first")
-    run_id = run_id or new_run_id()
     ctx = TopicContext(
         workspace=workspace,
         engine=engine,
@@ -163,7 +181,13 @@ def run_topic(
         labels=labels,
         inputs=read_inputs(topic, engine) if inputs is None else inputs,
     )
-    findings = validate_findings(run_declared(topic, ctx, engine))
+    return validate_findings(run_declared(topic, ctx, engine))
+
+
+def store_findings(
+    topic: Topic, engine: Engine, catalog: Catalog, findings: pa.Table, run_id: str
+) -> TopicRun:
+    """Store ``findings`` (validated) as the topic's run ``run_id`` and register them."""
     stored = findings.append_column("run_id", pa.array([run_id] * findings.num_rows, pa.string()))
     name = findings_table_name(topic.name)
     info = engine.write(stored, "topic", name, mode="append", partition_by=["run_id"])

@@ -64,15 +64,20 @@ def read_zones(engine: Engine, zones: ir.Table) -> Zones:
     return Zones(table, shapes, unreadable)
 
 
+def usable(positions: ir.Table) -> ir.BooleanValue:
+    """The reports a snapshot counts: a bike, a time and a fix that is not 0,0."""
+    return (
+        positions.bike_id.notnull()
+        & positions.ts.notnull()
+        & positions.lon.notnull()
+        & positions.lat.notnull()
+        & ((positions.lon.abs() > 1e-6) | (positions.lat.abs() > 1e-6))
+    )
+
+
 def last_reports(positions: ir.Table, snapshot_minutes: int) -> ir.Table:
     """One row per operator, bike and snapshot bucket: where the bike last reported in it."""
-    p = positions.filter(
-        positions.bike_id.notnull(),
-        positions.ts.notnull(),
-        positions.lon.notnull(),
-        positions.lat.notnull(),
-        (positions.lon.abs() > 1e-6) | (positions.lat.abs() > 1e-6),
-    )
+    p = positions.filter(usable(positions))
     seconds = snapshot_minutes * 60
     bucket = (p.ts.epoch_seconds().cast("int64") // seconds) * seconds
     p = p.mutate(bucket=bucket, operator=p.operator.fill_null("unknown"))

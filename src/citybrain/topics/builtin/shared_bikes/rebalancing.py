@@ -24,8 +24,14 @@ from citybrain.topics import (
     join_text,
     one_reason_per_row,
 )
+from citybrain.topics.base import PeriodSpec
 from citybrain.topics.builtin.shared_bikes.rebalance import suggest_moves
-from citybrain.topics.builtin.shared_bikes.topic import BIKE_INPUTS, OPERATOR_ZH, count_zones
+from citybrain.topics.builtin.shared_bikes.topic import (
+    BIKE_INPUTS,
+    OPERATOR_ZH,
+    bike_periods,
+    count_zones,
+)
 
 OPERATORS_DESK = "共享单车运营企业"
 
@@ -81,6 +87,12 @@ class BikeRebalancing(Topic):
     department_hint = OPERATORS_DESK
     params_model: ClassVar[type[TopicParams]] = RebalancingParams
     inputs = BIKE_INPUTS
+
+    def period_spec(self, params: TopicParams) -> PeriodSpec:
+        """Per snapshot as the zones' counts (`bike_periods`); with ``latest_only`` the newest
+        snapshot's moves only."""
+        assert isinstance(params, RebalancingParams)
+        return bike_periods(params.snapshot_minutes, latest_only=params.latest_only)
 
     def run(self, ctx: TopicContext) -> pa.Table:
         params = ctx.params

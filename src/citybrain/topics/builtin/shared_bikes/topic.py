@@ -25,6 +25,7 @@ from citybrain.topics import (
     build_reasons,
     findings_table,
 )
+from citybrain.topics.base import PeriodSpec
 from citybrain.topics.builtin.shared_bikes import counts, density
 from citybrain.topics.builtin.shared_bikes.evaluate import BikeEvaluation, evaluate_shared_bikes
 
@@ -126,6 +127,18 @@ BIKE_INPUTS = (
 )
 
 
+def bike_periods(snapshot_minutes: int, *, latest_only: bool = False) -> PeriodSpec:
+    """The bike topics' findings are per snapshot, named by its start (``2023-03-14 08:15``) and
+    made from the reports within it alone (the zones whole): a day's findings come from that
+    day's reports, and from the next day's when a snapshot can reach past midnight (one that does
+    not divide the day). The density layer is the newest snapshot's."""
+    straddles = 1440 % snapshot_minutes != 0
+    return PeriodSpec(
+        "std.bike_position", "ts", neighbours=1 if straddles else 0, latest_only=latest_only,
+        usable=counts.usable,
+    )  # fmt: skip
+
+
 class SharedBikes(Topic):
     """Shared-bike parking zones over capacity (共享单车)."""
 
@@ -137,6 +150,10 @@ class SharedBikes(Topic):
     department_hint = DEPARTMENT
     params_model: ClassVar[type[TopicParams]] = SharedBikeParams
     inputs = BIKE_INPUTS
+
+    def period_spec(self, params: TopicParams) -> PeriodSpec:
+        assert isinstance(params, SharedBikeParams)
+        return bike_periods(params.snapshot_minutes)
 
     def run(self, ctx: TopicContext) -> pa.Table:
         params = ctx.params

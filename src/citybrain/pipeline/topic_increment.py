@@ -1,0 +1,269 @@
+"""A periodic topic's step recomputes only the days that new rows touch (issue 25: the nightly run).
+
+A topic whose findings are per day of one time-series input declares it (`PeriodSpec`). Its step
+records, beside its findings, what they were made from (`increment_parts`): the declaration, the
+topic's stamp (version, parameters, labels), a fingerprint of its other inputs, the Parquet parts
+of the time-series input (path, size, modification time), the newest day of a usable row and the
+findings table as written. The next plain run finds (`plan_increment`) whether the only change
+since is new parts beside the same parts — rows appended, exactly: lake files are written once
+under a new name and never changed, a rebuilt table has none of its old parts — and then reads
+the new parts' timestamps (their days are the touched days), hands the topic its inputs cut down
+to the days whose findings can change (the touched days and their neighbours, and the newest day,
+which side tables such as the map's latest snapshot come from) and stores, as the run's findings,
+the new findings of those days and the previous run's findings of every other day.
+
+Anything else — no record, ``--from`` / ``--only``, another stamp or declaration, another input
+changed, a part removed or rewritten, findings touched since, a timestamp the day of which the
+engines might read apart (one with a time zone) — is the full recompute, as for any other topic.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import ibis
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from citybrain.pipeline.fingerprint import (
+    combine,
+    dataset_files,
+    dataset_fingerprint,
+)
+from citybrain.topics.findings import FINDINGS_SCHEMA
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    import ibis.expr.types as ir
+
+    from citybrain.core.engine import Engine
+    from citybrain.pipeline.context import RunContext
+    from citybrain.topics.base import PeriodSpec, Topic
+
+SPEC, STAMP, OTHERS, SERIES, LATEST, FINDINGS, RUN = (
+    "spec", "stamp", "others", "series", "latest", "findings", "run",
+)  # fmt: skip
+DAY = r"^\d{4}-\d{2}-\d{2}"
+#: time zones of a Parquet timestamp whose day is the day both engines read (Spark writes its
+#: timestamps adjusted to UTC and reads them in a UTC session; DuckDB writes them plain)
+UTC = ("UTC", "Etc/UTC", "+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Increment:
+    """What an incremental run of a periodic topic does."""
+
+    touched: tuple[date, ...]  # days of the new rows
+    days: tuple[date, ...]  # days whose findings are recomputed (all new findings: latest only)
+    read: tuple[date, ...]  # days of the time-series input handed to the topic
+    latest: date | None  # the newest day of a usable row, new rows included
+    kept: pa.Table  # the previous run's findings of the other days
+    latest_only: bool = False
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.days)} days recomputed from the rows of {len(self.read)}, "
+            f"{self.kept.num_rows:,} findings of other days kept"
+        )
+
+
+def increment_parts(
+    ctx: RunContext, topic: Topic, spec: PeriodSpec, stamp: str, latest: date | None
+) -> dict[str, str]:
+    """What the step records before it runs (the findings' fingerprint and run are added once
+    they are stored, `finished_parts`)."""
+    root, lake = ctx.workspace.root, ctx.workspace.lake
+    others = [
+        (s.dataset, dataset_fingerprint(lake, root, f"{s.zone}/{s.table}"))
+        for s in topic.inputs
+        if s.dataset != spec.input
+    ]
+    return {
+        SPEC: spec.describe(),
+        STAMP: combine([("stamp", stamp), ("config", _config(ctx))]),
+        OTHERS: combine(others),
+        SERIES: json.dumps(_series_files(ctx, spec)),
+        LATEST: latest.isoformat() if latest else "",
+    }
+
+
+def _config(ctx: RunContext) -> str:
+    """citybrain's version and the configuration but the topics' settings (the stamp holds the
+    topic's own parameters; another topic's do not bear on it)."""
+    from citybrain import __version__
+
+    config = ctx.workspace.config.model_dump(
+        mode="json", exclude={"logging", "api", "map", "topics"}
+    )
+    return combine([("citybrain", __version__), ("config", repr(sorted(config.items())))])
+
+
+def finished_parts(ctx: RunContext, table: str, parts: dict[str, str]) -> dict[str, str]:
+    """``parts`` with the findings table as this run left it and the run that wrote it."""
+    root, lake = ctx.workspace.root, ctx.workspace.lake
+    return {**parts, FINDINGS: dataset_fingerprint(lake, root, f"topic/{table}"), RUN: ctx.run_id}
+
+
+def _series_files(ctx: RunContext, spec: PeriodSpec) -> list[list[str | int]]:
+    zone, _, table = spec.input.partition(".")
+    folder = ctx.workspace.lake / zone / table
+    return [[p, size, mtime] for p, size, mtime in dataset_files(folder) if p.endswith(".parquet")]
+
+
+def plan_increment(
+    ctx: RunContext,
+    topic: Topic,
+    spec: PeriodSpec,
+    table: str,
+    parts: dict[str, str],
+    inputs: Mapping[str, ir.Table],
+) -> Increment | str:
+    """The incremental run, when the only change since the step's last run is rows appended to
+    the time-series input; else why the topic is recomputed whole. ``parts``: `increment_parts`
+    now."""
+    previous = ctx.previous
+    if not ctx.incremental:
+        return "--from / --only"
+    if previous is None or RUN not in previous or spec.input not in inputs:
+        return "no record of a last run"
+    if previous.get(SPEC) != parts[SPEC] or previous.get(STAMP) != parts[STAMP]:
+        return "version, parameters, labels or configuration changed"
+    if previous.get(OTHERS) != parts[OTHERS]:
+        return "another input changed"
+    root, lake = ctx.workspace.root, ctx.workspace.lake
+    if previous.get(FINDINGS) != dataset_fingerprint(lake, root, f"topic/{table}"):
+        return "its findings were changed since"
+    before = {tuple(f) for f in json.loads(previous.get(SERIES, "[]"))}
+    now = {tuple(f) for f in json.loads(parts[SERIES])}
+    if not before < now:
+        return f"{spec.input} was rewritten, not appended to"
+    folder = lake / spec.input.replace(".", "/", 1)
+    touched = _days_of(folder, sorted(str(f[0]) for f in now - before), spec.ts)
+    if touched is None:
+        return f"the days of the new rows of {spec.input} cannot be read from their parts"
+    kept = _previous_findings(ctx.engine, table, previous[RUN])
+    if kept is None:
+        return "a finding of its last run names no day"
+    series = inputs[spec.input]
+    newer = latest_day(ctx.engine, series, spec, within=touched)
+    old = date.fromisoformat(previous[LATEST]) if previous.get(LATEST) else None
+    latest = max((d for d in (old, newer) if d is not None), default=None)
+    days: tuple[date, ...]
+    if spec.latest_only:
+        days = (latest,) if latest else ()
+        kept = kept.slice(0, 0)
+    else:
+        days = tuple(sorted(_around(touched, spec.neighbours)))
+        kept = kept.filter(pc.invert(_on(kept, days)))
+    read = _around([*days, *([latest] if latest else [])], spec.neighbours)
+    return Increment(tuple(touched), days, tuple(sorted(read)), latest, kept, spec.latest_only)
+
+
+def _around(days: Iterable[date], n: int) -> set[date]:
+    return {d + timedelta(days=k) for d in days for k in range(-n, n + 1)}
+
+
+def _days_of(folder: Path, files: list[str], column: str) -> list[date] | None:
+    """The days of the rows of ``files`` (their timestamps read from the Parquet parts alone);
+    ``None`` when their day may not be the engines' reading (a time zone other than UTC) or the
+    column is not in the parts."""
+    days: set[date] = set()
+    for name in files:
+        try:
+            values = pq.read_table(folder / name, columns=[column]).column(column)
+        except (KeyError, ValueError, OSError, pa.ArrowInvalid):
+            return None  # e.g. a partition column, not in the part
+        kind = values.type
+        if pa.types.is_timestamp(kind) and kind.tz in (None, *UTC):
+            values = pc.cast(values, pa.date32())
+        elif not pa.types.is_date(kind):
+            return None
+        days.update(d for d in pc.unique(values).to_pylist() if d is not None)
+    return sorted(days)
+
+
+def _on(findings: pa.Table, days: Iterable[date]) -> pa.ChunkedArray:
+    """Whether each finding's period begins with one of ``days``."""
+    day = pc.utf8_slice_codeunits(findings.column("period"), 0, 10)
+    return pc.is_in(day, value_set=pa.array([d.isoformat() for d in days], pa.string()))
+
+
+def periods_are_days(findings: pa.Table) -> bool:
+    """Whether every finding's period begins with its day (``YYYY-MM-DD``), as `PeriodSpec`
+    promises; findings that do not cannot be kept per day."""
+    if findings.num_rows == 0:
+        return True
+    matched = pc.match_substring_regex(findings.column("period"), DAY)
+    return bool(pc.all(pc.fill_null(matched, False)).as_py())
+
+
+def _previous_findings(engine: Engine, table: str, run_id: str) -> pa.Table | None:
+    if not engine.exists("topic", table):
+        return None
+    stored = engine.table("topic", table)
+    rows = engine.to_arrow(stored.filter(stored.run_id == run_id).drop("run_id"))
+    rows = rows.select(FINDINGS_SCHEMA.names).cast(FINDINGS_SCHEMA)
+    return rows if periods_are_days(rows) else None
+
+
+def latest_day(
+    engine: Engine, series: ir.Table, spec: PeriodSpec, within: Iterable[date] | None = None
+) -> date | None:
+    """The newest day of a row ``spec.usable`` says the topic uses (of the rows on ``within``
+    days only, when given: the new rows' days, the rest being as the last run found them)."""
+    rows = series if within is None else series.filter(on_days(series, spec.ts, within))
+    if spec.usable is not None:
+        rows = rows.filter(spec.usable(rows))
+    newest = engine.to_arrow(rows.aggregate(newest=rows[spec.ts].max())).column(0)[0].as_py()
+    if newest is None:
+        return None
+    return newest.date() if isinstance(newest, datetime) else newest
+
+
+def on_days(table: ir.Table, column: str, days: Iterable[date]) -> ir.BooleanValue:
+    """Rows whose ``column`` (a timestamp or a date) falls on one of ``days``: one range per run
+    of consecutive days, so that the engine can skip the parts outside them."""
+    ts = table[column]
+    is_date = ts.type().is_date()
+    ranges: list[list[date]] = []
+    for d in sorted(set(days)):
+        if ranges and d == ranges[-1][1] + timedelta(days=1):
+            ranges[-1][1] = d
+        else:
+            ranges.append([d, d])
+    if not ranges:
+        return ibis.literal(False)
+    conditions = []
+    for first, last in ranges:
+        if is_date:
+            conditions.append((ts >= ibis.literal(first)) & (ts <= ibis.literal(last)))
+        else:
+            start = datetime.combine(first, datetime.min.time())
+            end = datetime.combine(last + timedelta(days=1), datetime.min.time())
+            conditions.append((ts >= ibis.literal(start)) & (ts < ibis.literal(end)))
+    return ibis.or_(*conditions)
+
+
+def handed_inputs(
+    inputs: Mapping[str, ir.Table], spec: PeriodSpec, days: Iterable[date]
+) -> dict[str, ir.Table]:
+    """``inputs`` with the time-series input cut down to ``days``."""
+    series = inputs[spec.input]
+    return {**inputs, spec.input: series.filter(on_days(series, spec.ts, days))}
+
+
+def merged_findings(new: pa.Table, plan: Increment) -> pa.Table | None:
+    """The run's findings: the new ones of the recomputed days (all of them, for a latest-only
+    topic) and the kept ones; ``None`` when a new finding's period names no day."""
+    if not periods_are_days(new):
+        return None
+    mine = new.select(FINDINGS_SCHEMA.names).cast(FINDINGS_SCHEMA)
+    if not plan.latest_only:  # a neighbour's findings were made from part of its rows
+        mine = mine.filter(_on(mine, plan.days))
+    return pa.concat_tables([plan.kept, mine])

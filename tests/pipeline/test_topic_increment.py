@@ -1,0 +1,243 @@
+"""A periodic topic's step recomputes only the days new rows touch, and stores what a full
+recompute would: the bike topics (`citybrain.pipeline.topic_increment`).
+
+Hand-made bike reports in four fenced zones, standardised by the test itself (std tables written
+and appended in the lake, as standardize's append path does); the step runs through
+`run_pipeline` on a graph of the topic steps, on DuckDB and on Spark. After each new delivery the
+incremental run's findings and density layer equal a full recompute's (``--only topic``, which
+never increments); a changed parameter, a table rewritten rather than appended and a topic that
+declares no periods recompute whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from citybrain.core.catalog import Catalog, ColumnInfo, DatasetSpec
+from citybrain.core.workspace import Workspace
+from citybrain.pipeline import run_pipeline
+from citybrain.pipeline.graph import Graph, Step, StepResult
+from citybrain.pipeline.steps import topic_step
+from citybrain.topics import TopicParams
+from citybrain.topics.base import PeriodSpec
+from citybrain.topics.builtin.shared_bikes import SharedBikes
+from citybrain.topics.builtin.shared_bikes.density import DENSITY_TABLE
+from citybrain.topics.builtin.shared_bikes.rebalancing import BikeRebalancing
+from citybrain.topics.runner import latest_findings
+from pipeline.tinycity import checksum
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
+
+DAY0 = datetime(2023, 3, 13)
+ZONES = pa.table(
+    {
+        "zone_id": ["Z1", "Z2", "Z3", "Z4"],
+        "name": ["地铁口", "商场", "学校", "公园"],
+        "geometry": [
+            f"POLYGON(({x} 30.5,{x + 0.0004} 30.5,{x + 0.0004} 30.5004,{x} 30.5004,{x} 30.5))"
+            for x in (104.0, 104.001, 104.002, 104.003)
+        ],
+        "quota": [4, 6, 5, 8],
+    }
+)
+OPERATORS = np.array(["meituan", "hellobike", "qingju"])
+
+
+class WholeRebalancing(BikeRebalancing):
+    """The same topic declaring no periods: recomputed whole, as any topic that does not."""
+
+    name = "bike_rebalancing_whole"
+
+    def period_spec(self, params: TopicParams) -> PeriodSpec | None:
+        return None
+
+
+TOPICS = (SharedBikes(), BikeRebalancing(), WholeRebalancing())
+
+
+def reports(days: list[int], seed: int, *, broken: bool = False, bikes: str = "B") -> pa.Table:
+    """Bike reports on ``days`` (counted from DAY0): 30 bikes (numbered after ``bikes``) at ten
+    moments a day, some near midnight, crowding the first zones; ``broken``: every report at 0,0
+    (none usable). (Two reports of a bike at one instant would leave its place to chance.)"""
+    rng = np.random.default_rng(seed)
+    minutes = np.array([5, 360, 480, 485, 500, 720, 1080, 1200, 1433, 1439])
+    rows = []
+    for day in days:
+        for minute in minutes:
+            n = 30
+            zone = rng.choice(4, n, p=[0.45, 0.3, 0.15, 0.1])
+            ts = DAY0 + timedelta(days=day, minutes=int(minute), seconds=int(rng.integers(50)))
+            lon = 104.0 + zone * 0.001 + rng.uniform(0, 0.0004, n)
+            lat = 30.5 + rng.uniform(0, 0.0004, n)
+            rows.append(
+                pa.table(
+                    {
+                        "operator": OPERATORS[rng.integers(3, size=n)],
+                        "bike_id": [f"{bikes}{i:03d}" for i in range(n)],
+                        "ts": pa.array([ts] * n, pa.timestamp("us")),
+                        "lon": np.zeros(n) if broken else lon,
+                        "lat": np.zeros(n) if broken else lat,
+                    }
+                )
+            )
+    table = pa.concat_tables(rows)
+    return table.append_column("load_id", pa.array([f"load-{seed}"] * table.num_rows))
+
+
+def _register(workspace: Workspace, table: str, data: pa.Table) -> None:
+    catalog = Catalog.open(workspace.ops_db_url)
+    try:
+        columns = tuple(ColumnInfo(name=f.name, type=str(f.type)) for f in data.schema)
+        path = str(workspace.lake / "std" / table)
+        catalog.register_dataset(DatasetSpec(zone="std", name=table, path=path, columns=columns))
+    finally:
+        catalog.close()
+
+
+def deliver(workspace: Workspace, table: str, data: pa.Table, mode: str = "append") -> None:
+    """Write (or append to) a std table as standardisation does, and list it in the catalog."""
+    with workspace.engine() as engine:
+        engine.write(data, "std", table, mode="replace" if mode == "replace" else "append")
+    _register(workspace, table, data)
+
+
+def _noop(ctx: Any, report: Any) -> StepResult:
+    return StepResult("std tables written by the test")
+
+
+def graph() -> Graph:
+    standardize = Step("standardize", "the test's std tables", _noop, writes=("std/*",))
+    return Graph([standardize, *(topic_step(topic) for topic in TOPICS)])
+
+
+def run(workspace: Workspace, **how: Any) -> dict[str, str]:
+    """Run the graph; each topic step's summary."""
+    summary = run_pipeline(workspace, graph=graph(), **how)
+    assert summary.status == "succeeded", summary.steps
+    return {r.name.removeprefix("topic:"): r.summary for r in summary.steps}
+
+
+def results(workspace: Workspace) -> dict[str, Any]:
+    """Each topic's latest findings and the latest density layer, comparable across runs."""
+    found: dict[str, Any] = {}
+    with workspace.engine() as engine:
+        for topic in TOPICS:
+            found[topic.name] = checksum(latest_findings(engine, topic.name))
+        cells = engine.table("topic", DENSITY_TABLE)
+        newest = cells.filter(cells.run_id == cells.run_id.max())
+        found[DENSITY_TABLE] = checksum(engine.to_arrow(newest))
+    return found
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("duckdb", marks=pytest.mark.duckdb),
+        pytest.param("spark", marks=pytest.mark.spark),
+    ]
+)
+def workspace(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Workspace]:
+    """A workspace on the engine of the test's parameter, its topics' settings as ``settings``
+    (``[topics.NAME]`` lines) say."""
+    if request.param == "spark":
+        request.getfixturevalue("spark_session")
+    ws = Workspace.init(tmp_path / "ws")
+    toml = ws.root / "citybrain.toml"
+    text = toml.read_text("utf-8")
+    assert 'kind = "duckdb"' in text
+    toml.write_text(text.replace('kind = "duckdb"', f'kind = "{request.param}"', 1), "utf-8")
+    yield Workspace.open(ws.root)
+
+
+def _settings(workspace: Workspace, text: str) -> Workspace:
+    toml = workspace.root / "citybrain.toml"
+    toml.write_text(toml.read_text("utf-8") + text, "utf-8")
+    return Workspace.open(workspace.root)
+
+
+def _full(workspace: Workspace) -> dict[str, Any]:
+    """A full recompute of every topic on the same data (``--only`` never increments)."""
+    summaries = run(workspace, only="topic")
+    assert not any("recomputed" in s for s in summaries.values()), summaries
+    return results(workspace)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        "",  # 15-minute snapshots, rebalancing of the newest only
+        # snapshots that reach past midnight (neighbours), every snapshot's moves
+        "\n[topics.shared_bikes]\nsnapshot_minutes = 7\n"
+        "[topics.bike_rebalancing]\nsnapshot_minutes = 7\nlatest_only = false\n",
+    ],
+    ids=["defaults", "straddling"],
+)
+def test_new_days_recompute_only_their_findings_and_end_as_a_full_recompute(
+    workspace: Workspace, settings: str
+) -> None:
+    workspace = _settings(workspace, settings)
+    deliver(workspace, "bike_zone", ZONES, "replace")
+    deliver(workspace, "bike_position", reports([0, 1, 2, 3, 4], seed=1), "replace")
+    first = run(workspace)
+    assert not any("recomputed" in s for s in first.values()), first
+
+    # the next day, and late reports of an earlier one
+    deliver(workspace, "bike_position", reports([5], seed=2))
+    deliver(workspace, "bike_position", reports([2], seed=3, bikes="L"))
+    second = run(workspace)
+    straddles = "snapshot_minutes = 7" in settings
+    days = "6 days recomputed from the rows of 8" if straddles else "2 days recomputed from"
+    assert days in second["shared_bikes"], second
+    latest_only = "latest_only = false" not in settings
+    if latest_only:  # the newest day's moves: from its rows (and the day before's, 7-minute)
+        assert "1 days recomputed" in second["bike_rebalancing"], second
+        assert "0 findings of other days kept" in second["bike_rebalancing"], second
+    else:
+        assert days in second["bike_rebalancing"], second
+    assert "recomputed" not in second["bike_rebalancing_whole"], second
+    incremental = results(workspace)
+    assert incremental == _full(workspace)
+
+    # a day whose every report is at 0,0: the density layer stays the newest usable snapshot's
+    deliver(workspace, "bike_position", reports([6], seed=4, broken=True))
+    third = run(workspace)
+    assert "recomputed" in third["shared_bikes"], third
+    incremental = results(workspace)
+    assert incremental == _full(workspace)
+
+
+def test_a_changed_parameter_or_a_rewritten_table_recomputes_whole(workspace: Workspace) -> None:
+    deliver(workspace, "bike_zone", ZONES, "replace")
+    deliver(workspace, "bike_position", reports([0, 1, 2], seed=1), "replace")
+    run(workspace)
+    deliver(workspace, "bike_position", reports([3], seed=2))
+    assert "1 days recomputed" in run(workspace)["shared_bikes"]
+
+    workspace = _settings(workspace, "\n[topics.shared_bikes]\nthreshold = 0.6\n")
+    deliver(workspace, "bike_position", reports([4], seed=3))
+    changed = run(workspace)
+    assert "recomputed" not in changed["shared_bikes"], changed  # another stamp
+    assert "recomputed" in changed["bike_rebalancing"], changed  # its own settings unchanged
+    assert results(workspace) == _full(workspace)
+
+    # the same rows and one more day written as a new table: not an append
+    again = pa.concat_tables(
+        [reports([0, 1, 2], seed=1), reports([3], seed=2), reports([4], seed=3)]
+    )
+    deliver(workspace, "bike_position", pa.concat_tables([again, reports([5], seed=5)]), "replace")
+    rewritten = run(workspace)
+    assert not any("recomputed" in s for s in rewritten.values()), rewritten
+    assert results(workspace) == _full(workspace)
+
+    # the zones changed (another input): whole again, though the positions only grew
+    deliver(workspace, "bike_position", reports([6], seed=6))
+    deliver(workspace, "bike_zone", ZONES.slice(0, 3), "replace")
+    zones = run(workspace)
+    assert not any("recomputed" in s for s in zones.values()), zones
+    assert results(workspace) == _full(workspace)
