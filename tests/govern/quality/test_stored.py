@@ -27,7 +27,7 @@ from citybrain.core.stdmodel import STD_TABLES
 from citybrain.core.workspace import Workspace
 from citybrain.govern.quality import QualityReport, assess, quality_report
 from citybrain.govern.quality import stored as stored_module
-from citybrain.govern.quality.stored import FILE, MeasureStore
+from citybrain.govern.quality.stored import FILE, MeasureStore, measure_table
 from citybrain.govern.standardize import Rules, standardize_table, standardize_workspace
 from citybrain.govern.standardize import workspace_sources as sources_of
 from citybrain.govern.standardize.pipeline import build_table
@@ -186,3 +186,46 @@ def test_appended_parts_are_measured_alone_on_both_engines(
     full = assess(engine, {std.name: [source]}, now=NOW)
     _same(kept, full)
     assert [t.rows for t in kept.source("hukou_test").trend] == [200, 80]
+
+
+def _pings(first: int, n: int, load_id: str, day: int) -> pa.Table:
+    """``n`` hand-made std.vehicle_ping rows of one load: every fifth without a time, every
+    third flagged (a bad plate; every sixth also a duplicate)."""
+    rows = range(first, first + n)
+    return pa.table({
+        "ping_id": [f"P{i}" for i in rows],
+        "plate": [None if i % 7 == 0 else f"川A{i:05d}" for i in rows],
+        "ts": [None if i % 5 == 0 else datetime(2026, 3, day, i % 24) for i in rows],
+        "lon": [104.0 + i / 1e4 for i in rows],
+        "lat": [30.5 for _ in rows],
+        "speed": [None if i % 4 == 0 else float(i % 60) for i in rows],
+        "heading": [0.0 for _ in rows],
+        "ignition": [i % 2 == 0 for i in rows],
+        "loaded": [None for _ in rows],
+        "source_system": ["taxi_gps" if i % 3 else "muck_truck_gps" for i in rows],
+        "load_id": [load_id for _ in rows],
+        "source_row": list(rows),
+        "quality_flags": [
+            (["plate:bad_format"] if i % 3 == 0 else [])
+            + (["record_key:duplicate"] if i % 6 == 0 else [])
+            for i in rows
+        ],
+    })  # fmt: skip
+
+
+def test_event_times_of_new_parts_add_up_on_both_engines(engine: Engine) -> None:
+    """A table with an event time: the latest time, the rows with one and the flags of the new
+    parts, added to the kept ones, are those of the whole table."""
+    std = STD_TABLES["vehicle_ping"]
+    engine.write(_pings(0, 120, "load-1", 1), "std", std.name)
+    stored = MeasureStore()
+    stored.start()
+    stored.table(engine, std)
+    engine.write(_pings(120, 90, "load-2", 9), "std", std.name, mode="append")
+    stored.start()
+    added = stored.table(engine, std)
+    assert stored.how == {f"std.{std.name}": "new parts"}
+    whole = measure_table(engine, engine.table("std", std.name), std, added.listing)
+    assert (added.filled, added.flags, added.times) == (whole.filled, whole.flags, whole.times)
+    taxi = added.times["taxi_gps"]
+    assert taxi.latest is not None and taxi.latest.day == 9 and taxi.timed < taxi.rows
