@@ -178,8 +178,12 @@ class MeasureStore:
                 measured = measured.plus(measure_table(engine, rows, std, now))
         else:
             measured = measure_table(engine, engine.table("std", std.name), std, now)
-        self.tables[std.name] = measured
         self.how[f"std.{std.name}"] = how
+        if how == "scanned" and listing(engine.table_dir("std", std.name)) != now:
+            # written to while scanned: what was read is not known, so nothing is kept
+            self.tables.pop(std.name, None)
+            return measured
+        self.tables[std.name] = measured
         return measured
 
     def remember(self, key: str, inputs: str, compute: Callable[[], Any]) -> Any:
