@@ -229,3 +229,8 @@ def test_event_times_of_new_parts_add_up_on_both_engines(engine: Engine) -> None
     assert (added.filled, added.flags, added.times) == (whole.filled, whole.flags, whole.times)
     taxi = added.times["taxi_gps"]
     assert taxi.latest is not None and taxi.latest.day == 9 and taxi.timed < taxi.rows
+
+    stored.start()  # the std model of the table changed: measured whole, by the new model
+    narrower = replace(std, columns=std.columns[:-1])
+    assert "loaded" not in next(iter(stored.table(engine, narrower).filled.values()))
+    assert stored.how == {f"std.{std.name}": "scanned"}
