@@ -8,11 +8,10 @@ from functools import partial
 
 import ibis.expr.types as ir
 
-from citybrain import __version__
 from citybrain.core.engine import Engine
 from citybrain.core.stdmodel import FLAGS_COLUMN
 from citybrain.govern.quality.model import Consistency
-from citybrain.govern.quality.stored import MEASURES_VERSION, MeasureStore, digest
+from citybrain.govern.quality.stored import MeasureStore, basis
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,7 @@ def consistency(engine: Engine, stored: MeasureStore | None = None) -> dict[str,
             if not engine.exists("std", name):
                 continue
             label = f"{rule.field} by {rule.key} vs {rule.reference}"
-            inputs = stored_inputs(stored, engine, rule, name, field)
+            inputs = _inputs(stored, engine, rule, name, field)
             rows = stored.remember(
                 f"consistency:{rule.reference}.{rule.field}:{name}.{field}",
                 inputs,
@@ -65,10 +64,10 @@ def consistency(engine: Engine, stored: MeasureStore | None = None) -> dict[str,
     return out
 
 
-def stored_inputs(stored: MeasureStore, engine: Engine, rule: Rule, name: str, field: str) -> str:
+def _inputs(stored: MeasureStore, engine: Engine, rule: Rule, name: str, field: str) -> str:
     """What a check's figures depend on: its rule and the parts of its two tables."""
     prints = [stored.listing(engine, t).print for t in (rule.reference, name)]
-    return digest(MEASURES_VERSION, __version__, repr(rule), field, FLAGS_COLUMN, prints)
+    return basis(repr(rule), field, prints)
 
 
 def _compare(engine: Engine, rule: Rule, name: str, field: str) -> list[tuple[str, int, int]]:

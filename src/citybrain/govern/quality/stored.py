@@ -99,10 +99,14 @@ def listing(table_dir: Path) -> Listing:
     return Listing(parts, sidecar.read_text("utf-8") if sidecar.is_file() else "")
 
 
+def basis(*definition: object) -> str:
+    """What figures depend on besides the data: the measures' version and ``definition``."""
+    return digest(MEASURES_VERSION, __version__, FLAGS_COLUMN, DUPLICATE_FLAG, *definition)
+
+
 def table_basis(std: StdTable) -> str:
-    """What a table's figures depend on besides its data: the measures' definitions."""
-    columns = [(c.name, c.type, c.role) for c in std.columns]
-    return digest(MEASURES_VERSION, __version__, columns, FLAGS_COLUMN, DUPLICATE_FLAG)
+    """What a table's figures depend on besides its data: the std model of the table."""
+    return basis([(c.name, c.type, c.role) for c in std.columns])
 
 
 @dataclass

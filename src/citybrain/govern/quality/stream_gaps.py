@@ -19,10 +19,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from citybrain import __version__
 from citybrain.core.workspace import Workspace
 from citybrain.govern.quality.model import Alert
-from citybrain.govern.quality.stored import MEASURES_VERSION, MeasureStore, digest
+from citybrain.govern.quality.stored import MeasureStore, basis
 from citybrain.govern.standardize.sources import contracts_in
 from citybrain.ingest import SourceContract, discover_sources
 from citybrain.ingest.contract import MqttConnector, StreamCadence
@@ -124,7 +123,7 @@ def stream_loss(
     if isinstance(connector, MqttConnector) and connector.cadence is not None:
         cadence, paths = connector.cadence, _landed_parts(zone)
         files = [(path, *_size_and_time(path)) for path in paths]
-        inputs = digest(MEASURES_VERSION, __version__, cadence.model_dump(mode="json"), files)
+        inputs = basis(cadence.model_dump(mode="json"), files)
         figures = (stored or MeasureStore()).remember(
             f"stream:{contract.id}", inputs, lambda: _cadence_figures(paths, cadence)
         )
