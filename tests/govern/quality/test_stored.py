@@ -160,6 +160,12 @@ def test_a_contract_change_shows_without_a_scan_and_new_measures_rescan_everythi
     assert any(k.startswith("consistency:") for k in redefined.measured)
     _same(redefined, _full(workspace, NOW))
 
+    (workspace.root / FILE).write_text('{"version": 2, "tables": {', "utf-8")  # cut short
+    damaged = quality_report(workspace, now=NOW, record=True)
+    assert set(damaged.measured.values()) == {"scanned"}
+    _same(damaged, redefined)
+    assert set(quality_report(workspace, now=NOW).measured.values()) == {"reused"}  # replaced
+
 
 def test_appended_parts_are_measured_alone_on_both_engines(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
