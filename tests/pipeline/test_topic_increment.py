@@ -30,7 +30,6 @@ from citybrain.topics.base import PeriodSpec
 from citybrain.topics.builtin.shared_bikes import SharedBikes
 from citybrain.topics.builtin.shared_bikes.density import DENSITY_TABLE
 from citybrain.topics.builtin.shared_bikes.rebalancing import BikeRebalancing
-from citybrain.topics.runner import latest_findings
 from pipeline.tinycity import checksum
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
@@ -118,21 +117,21 @@ def graph() -> Graph:
 
 
 def run(workspace: Workspace, **how: Any) -> dict[str, str]:
-    """Run the graph; each topic step's summary."""
+    """Run the graph; each topic step's summary, and the run's id under ``run_id``."""
     summary = run_pipeline(workspace, graph=graph(), **how)
     assert summary.status == "succeeded", summary.steps
-    return {r.name.removeprefix("topic:"): r.summary for r in summary.steps}
+    steps = {r.name.removeprefix("topic:"): r.summary for r in summary.steps}
+    return {**steps, "run_id": summary.run_id}
 
 
-def results(workspace: Workspace) -> dict[str, Any]:
-    """Each topic's latest findings and the latest density layer, comparable across runs."""
+def results(workspace: Workspace, run_id: str) -> dict[str, Any]:
+    """Each topic's findings and the density layer of run ``run_id``, comparable across runs
+    (by id: two runs in one second need not sort in the order they ran)."""
     found: dict[str, Any] = {}
     with workspace.engine() as engine:
-        for topic in TOPICS:
-            found[topic.name] = checksum(latest_findings(engine, topic.name))
-        cells = engine.table("topic", DENSITY_TABLE)
-        newest = cells.filter(cells.run_id == cells.run_id.max())
-        found[DENSITY_TABLE] = checksum(engine.to_arrow(newest))
+        for name in [topic.name for topic in TOPICS] + [DENSITY_TABLE]:
+            table = engine.table("topic", name if name == DENSITY_TABLE else f"{name}_findings")
+            found[name] = checksum(engine.to_arrow(table.filter(table.run_id == run_id)))
     return found
 
 
@@ -165,7 +164,7 @@ def _full(workspace: Workspace) -> dict[str, Any]:
     """A full recompute of every topic on the same data (``--only`` never increments)."""
     summaries = run(workspace, only="topic")
     assert not any("recomputed" in s for s in summaries.values()), summaries
-    return results(workspace)
+    return results(workspace, summaries["run_id"])
 
 
 @pytest.mark.parametrize(
@@ -201,15 +200,13 @@ def test_new_days_recompute_only_their_findings_and_end_as_a_full_recompute(
     else:
         assert days in second["bike_rebalancing"], second
     assert "recomputed" not in second["bike_rebalancing_whole"], second
-    incremental = results(workspace)
-    assert incremental == _full(workspace)
+    assert results(workspace, second["run_id"]) == _full(workspace)
 
     # a day whose every report is at 0,0: the density layer stays the newest usable snapshot's
     deliver(workspace, "bike_position", reports([6], seed=4, broken=True))
     third = run(workspace)
     assert "recomputed" in third["shared_bikes"], third
-    incremental = results(workspace)
-    assert incremental == _full(workspace)
+    assert results(workspace, third["run_id"]) == _full(workspace)
 
 
 def test_a_changed_parameter_or_a_rewritten_table_recomputes_whole(workspace: Workspace) -> None:
@@ -224,7 +221,7 @@ def test_a_changed_parameter_or_a_rewritten_table_recomputes_whole(workspace: Wo
     changed = run(workspace)
     assert "recomputed" not in changed["shared_bikes"], changed  # another stamp
     assert "recomputed" in changed["bike_rebalancing"], changed  # its own settings unchanged
-    assert results(workspace) == _full(workspace)
+    assert results(workspace, changed["run_id"]) == _full(workspace)
 
     # the same rows and one more day written as a new table: not an append
     again = pa.concat_tables(
@@ -233,11 +230,11 @@ def test_a_changed_parameter_or_a_rewritten_table_recomputes_whole(workspace: Wo
     deliver(workspace, "bike_position", pa.concat_tables([again, reports([5], seed=5)]), "replace")
     rewritten = run(workspace)
     assert not any("recomputed" in s for s in rewritten.values()), rewritten
-    assert results(workspace) == _full(workspace)
+    assert results(workspace, rewritten["run_id"]) == _full(workspace)
 
     # the zones changed (another input): whole again, though the positions only grew
     deliver(workspace, "bike_position", reports([6], seed=6))
     deliver(workspace, "bike_zone", ZONES.slice(0, 3), "replace")
     zones = run(workspace)
     assert not any("recomputed" in s for s in zones.values()), zones
-    assert results(workspace) == _full(workspace)
+    assert results(workspace, zones["run_id"]) == _full(workspace)

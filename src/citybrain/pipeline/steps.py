@@ -355,49 +355,19 @@ def topic_step(topic: Topic) -> Step:
 def _run_topic(
     ctx: RunContext, topic: Topic, labels: pa.Table, inputs: dict[str, ir.Table]
 ) -> StepResult:
-    """Run the topic and store its findings: of a periodic topic whose time-series input only
-    grew, only the days the new rows touch (`citybrain.pipeline.topic_increment`)."""
-    from citybrain.pipeline import topic_increment as inc
-    from citybrain.topics.runner import (
-        compute_findings,
-        findings_table_name,
-        store_findings,
-        topic_params,
-    )
+    """Run the topic and store its findings; a periodic topic only for the days new rows touch,
+    when nothing else changed (`citybrain.pipeline.topic_increment`)."""
+    from citybrain.pipeline.topic_increment import run_periodic
+    from citybrain.topics.runner import compute_findings, store_findings, topic_params
 
-    engine, table = ctx.engine, findings_table_name(topic.name)
     spec = topic.period_spec(topic_params(ctx.workspace, topic))
-    parts: dict[str, str] | None = None
-    plan: inc.Increment | str = ""
-    if spec is not None:
-        parts = inc.increment_parts(ctx, topic, spec, _topic_stamp(ctx, topic), None)
-        plan = inc.plan_increment(ctx, topic, spec, table, parts, inputs)
-    if spec is not None and isinstance(plan, inc.Increment):
-        handed = inc.handed_inputs(inputs, spec, plan.read)
-        new = compute_findings(topic, ctx.workspace, engine, ctx.catalog, labels=labels,
-                               run_id=ctx.run_id, inputs=handed)  # fmt: skip
-        findings = inc.merged_findings(new, plan)
-        if findings is not None:
-            result = store_findings(topic, engine, ctx.catalog, findings, ctx.run_id)
-            parts = {**(parts or {}), inc.LATEST: plan.latest.isoformat() if plan.latest else ""}
-            rows_in = sum(engine.count(t) for t in handed.values())
-            return StepResult(
-                f"{result.findings} findings ({plan.summary()})", rows_in, result.findings,
-                parts=inc.finished_parts(ctx, table, parts),
-            )  # fmt: skip
-        plan = "a new finding's period names no day"
-    findings = compute_findings(topic, ctx.workspace, engine, ctx.catalog, labels=labels,
+    if spec is not None and spec.input in inputs:
+        return run_periodic(ctx, topic, spec, _topic_stamp(ctx, topic), labels, inputs)
+    findings = compute_findings(topic, ctx.workspace, ctx.engine, ctx.catalog, labels=labels,
                                 run_id=ctx.run_id, inputs=inputs)  # fmt: skip
-    result = store_findings(topic, engine, ctx.catalog, findings, ctx.run_id)
-    rows_in = sum(engine.count(t) for t in inputs.values())
-    if spec is not None and parts is not None and spec.input in inputs:
-        latest = inc.latest_day(engine, inputs[spec.input], spec)
-        parts = {**parts, inc.LATEST: latest.isoformat() if latest else ""}
-        parts = inc.finished_parts(ctx, table, parts)
-    else:
-        parts = None
-    whole = f" (whole: {plan})" if plan else ""
-    return StepResult(f"{result.findings} findings{whole}", rows_in, result.findings, parts=parts)
+    result = store_findings(topic, ctx.engine, ctx.catalog, findings, ctx.run_id)
+    rows_in = sum(ctx.engine.count(table) for table in inputs.values())
+    return StepResult(f"{result.findings} findings", rows_in, result.findings)
 
 
 def _topic_stamp(ctx: RunContext, topic: Topic) -> str:

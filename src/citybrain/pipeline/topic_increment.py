@@ -35,6 +35,7 @@ from citybrain.pipeline.fingerprint import (
     dataset_files,
     dataset_fingerprint,
 )
+from citybrain.pipeline.graph import StepResult
 from citybrain.topics.findings import FINDINGS_SCHEMA
 
 if TYPE_CHECKING:
@@ -73,11 +74,60 @@ class Increment:
         )
 
 
-def increment_parts(
-    ctx: RunContext, topic: Topic, spec: PeriodSpec, stamp: str, latest: date | None
-) -> dict[str, str]:
-    """What the step records before it runs (the findings' fingerprint and run are added once
-    they are stored, `finished_parts`)."""
+def run_periodic(
+    ctx: RunContext,
+    topic: Topic,
+    spec: PeriodSpec,
+    stamp: str,
+    labels: pa.Table,
+    inputs: Mapping[str, ir.Table],
+) -> StepResult:
+    """The topic step of a periodic topic: the days new rows touch when only they changed
+    (`plan_increment`), else the whole; the summary says which, and why."""
+    from citybrain.topics.runner import compute_findings, findings_table_name
+
+    parts = increment_parts(ctx, topic, spec, stamp)
+    plan = plan_increment(ctx, topic, spec, findings_table_name(topic.name), parts, inputs)
+    if isinstance(plan, Increment):
+        handed = handed_inputs(inputs, spec, plan.read)
+        new = compute_findings(topic, ctx.workspace, ctx.engine, ctx.catalog, labels=labels,
+                               run_id=ctx.run_id, inputs=handed)  # fmt: skip
+        findings = merged_findings(new, plan)
+        if findings is not None:
+            return _stored(ctx, topic, findings, handed, parts, plan.latest, plan.summary())
+        plan = "a new finding's period names no day"
+    findings = compute_findings(topic, ctx.workspace, ctx.engine, ctx.catalog, labels=labels,
+                                run_id=ctx.run_id, inputs=inputs)  # fmt: skip
+    latest = latest_day(ctx.engine, inputs[spec.input], spec)
+    return _stored(ctx, topic, findings, inputs, parts, latest, f"whole: {plan}")
+
+
+def _stored(
+    ctx: RunContext,
+    topic: Topic,
+    findings: pa.Table,
+    inputs: Mapping[str, ir.Table],
+    parts: dict[str, str],
+    latest: date | None,
+    how: str,
+) -> StepResult:
+    """Store the run's findings; what the next run compares: ``parts``, the newest usable day,
+    the findings table as this run left it and the run that wrote it."""
+    from citybrain.topics.runner import findings_table_name, store_findings
+
+    engine, workspace = ctx.engine, ctx.workspace
+    result = store_findings(topic, engine, ctx.catalog, findings, ctx.run_id)
+    written = dataset_fingerprint(
+        workspace.lake, workspace.root, f"topic/{findings_table_name(topic.name)}"
+    )
+    parts = {**parts, LATEST: latest.isoformat() if latest else "", FINDINGS: written,
+             RUN: ctx.run_id}  # fmt: skip
+    rows_in = sum(engine.count(table) for table in inputs.values())
+    return StepResult(f"{result.findings} findings ({how})", rows_in, result.findings, parts=parts)
+
+
+def increment_parts(ctx: RunContext, topic: Topic, spec: PeriodSpec, stamp: str) -> dict[str, str]:
+    """What the step records of its inputs before it runs (`_stored` adds the rest)."""
     root, lake = ctx.workspace.root, ctx.workspace.lake
     others = [
         (s.dataset, dataset_fingerprint(lake, root, f"{s.zone}/{s.table}"))
@@ -89,7 +139,6 @@ def increment_parts(
         STAMP: combine([("stamp", stamp), ("config", _config(ctx))]),
         OTHERS: combine(others),
         SERIES: json.dumps(_series_files(ctx, spec)),
-        LATEST: latest.isoformat() if latest else "",
     }
 
 
@@ -102,12 +151,6 @@ def _config(ctx: RunContext) -> str:
         mode="json", exclude={"logging", "api", "map", "topics"}
     )
     return combine([("citybrain", __version__), ("config", repr(sorted(config.items())))])
-
-
-def finished_parts(ctx: RunContext, table: str, parts: dict[str, str]) -> dict[str, str]:
-    """``parts`` with the findings table as this run left it and the run that wrote it."""
-    root, lake = ctx.workspace.root, ctx.workspace.lake
-    return {**parts, FINDINGS: dataset_fingerprint(lake, root, f"topic/{table}"), RUN: ctx.run_id}
 
 
 def _series_files(ctx: RunContext, spec: PeriodSpec) -> list[list[str | int]]:
@@ -130,7 +173,7 @@ def plan_increment(
     previous = ctx.previous
     if not ctx.incremental:
         return "--from / --only"
-    if previous is None or RUN not in previous or spec.input not in inputs:
+    if previous is None or RUN not in previous:
         return "no record of a last run"
     if previous.get(SPEC) != parts[SPEC] or previous.get(STAMP) != parts[STAMP]:
         return "version, parameters, labels or configuration changed"
