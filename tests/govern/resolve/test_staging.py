@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import ibis.expr.types as ir
 import pyarrow.compute as pc
 import pytest
@@ -73,3 +75,37 @@ def test_staged_features_equal_those_computed_in_memory(
         rows = zip(*[in_memory[f].to_pylist() for f in feature_columns(kind, config)], strict=True)
         assert profiles.num_rows == len(set(rows))
         staging.drop_work(engine, kind)
+
+
+@pytest.mark.duckdb
+def test_a_chunk_is_read_from_its_own_folder(
+    engine: Engine, std: dict[str, ir.Table], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A filter the engine cannot prune on the partition reads every chunk's files to keep one's
+    # rows, and staging grows with the square of the records. (Spark stages the same rows chunk
+    # by chunk in the first test of this file.)
+    if engine.name != "duckdb":
+        pytest.skip("the files a query reads are counted from DuckDB's profile")
+    kind = "enterprise"
+    config = default_config(kind)
+    monkeypatch.setattr(staging, "CHUNK_ROWS", 300)
+    read: list[tuple[int, int]] = []
+    chunk_of = staging.chunk_of
+
+    def counted(records: ir.Table, chunk: int) -> ir.Table:
+        rows = chunk_of(records, chunk)
+        sql = str(engine.ibis.compile(rows))
+        plan = "\n".join(
+            str(row[-1]) for row in engine.ibis.raw_sql(f"EXPLAIN ANALYZE {sql}").fetchall()
+        )
+        found = re.search(r"Total Files Read: (\d+)", plan)
+        assert found, plan
+        folder = engine.table_dir("base", staging.work_table(kind, "records"))
+        read.append((int(found.group(1)), len(list(folder.glob(f"*={chunk}/*.parquet")))))
+        return rows
+
+    monkeypatch.setattr(staging, "chunk_of", counted)
+    staged = staging.stage(engine, std, kind, config, feature_columns(kind, config))
+    assert staged.rows > 0 and len(read) > 3
+    assert all(files == own >= 1 for files, own in read), read
+    staging.drop_work(engine, kind)

@@ -100,15 +100,15 @@ def stage(
     records = work_table(kind, "records")
     if chunks > 1:
         # Records of one address share a chunk: its parse, the costliest feature, is done once.
-        bucket = (expr.address.fill_null(expr.record_id).hash() % chunks).abs()
+        bucket = (expr.address.fill_null(expr.record_id).hash() % chunks).abs().cast("string")
         engine.write(expr.mutate(**{_CHUNK: bucket}), ZONE, records, partition_by=[_CHUNK])
     else:
-        engine.write(expr.mutate(**{_CHUNK: ibis.literal(0)}), ZONE, records)
+        engine.write(expr.mutate(**{_CHUNK: ibis.literal("0")}), ZONE, records)
     raw = engine.table(ZONE, records)
     computed = work_table(kind, "features")
     rows = 0
     for chunk in range(chunks):
-        part = engine.to_arrow(raw.filter(raw[_CHUNK] == chunk).drop(_CHUNK))
+        part = engine.to_arrow(chunk_of(raw, chunk))
         if part.num_rows == 0:
             continue
         rows += part.num_rows
@@ -128,6 +128,17 @@ def stage(
     for part_name in ("records", "features"):
         shutil.rmtree(engine.table_dir(ZONE, work_table(kind, part_name)), ignore_errors=True)
     return Staged(kind, staged, rows, features)
+
+
+def chunk_of(records: ir.Table, chunk: int) -> ir.Table:
+    """The records of one chunk of the work table, which is partitioned by the chunk's number.
+
+    The number is written as text and compared as text, so that the engine reads only the
+    chunk's folder. An integer partition is read back through a cast, and a filter on the cast
+    made DuckDB read every chunk's files to keep one's rows: staging grew with the square of
+    the records (at 100 M records, 58 chunks, 148 of persons' 456 CPU seconds of staging).
+    """
+    return records.filter(records[_CHUNK] == str(chunk)).drop(_CHUNK)
 
 
 def _chunk_count(
