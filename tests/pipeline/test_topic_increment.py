@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from citybrain.core.catalog import Catalog, ColumnInfo, DatasetSpec
@@ -25,12 +26,19 @@ from citybrain.core.workspace import Workspace
 from citybrain.pipeline import run_pipeline
 from citybrain.pipeline.graph import Graph, Step, StepResult
 from citybrain.pipeline.steps import topic_step
-from citybrain.topics import TopicParams
+from citybrain.topics import Topic, TopicParams
 from citybrain.topics.base import PeriodSpec
+from citybrain.topics.builtin.parking_traffic.traffic import (
+    SPEED_TABLE,
+    SUMS_TABLE,
+    RoadTraffic,
+)
 from citybrain.topics.builtin.shared_bikes import SharedBikes
 from citybrain.topics.builtin.shared_bikes.density import DENSITY_TABLE
 from citybrain.topics.builtin.shared_bikes.rebalancing import BikeRebalancing
 from pipeline.tinycity import checksum
+from topics.builtin.parking_traffic.test_traffic import ROADS
+from topics.builtin.parking_traffic.test_traffic import pings as road_pings
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
@@ -111,26 +119,29 @@ def _noop(ctx: Any, report: Any) -> StepResult:
     return StepResult("std tables written by the test")
 
 
-def graph() -> Graph:
+def graph(topics: tuple[Topic, ...] = TOPICS) -> Graph:
     standardize = Step("standardize", "the test's std tables", _noop, writes=("std/*",))
-    return Graph([standardize, *(topic_step(topic) for topic in TOPICS)])
+    return Graph([standardize, *(topic_step(topic) for topic in topics)])
 
 
-def run(workspace: Workspace, **how: Any) -> dict[str, str]:
+def run(workspace: Workspace, topics: tuple[Topic, ...] = TOPICS, **how: Any) -> dict[str, str]:
     """Run the graph; each topic step's summary, and the run's id under ``run_id``."""
-    summary = run_pipeline(workspace, graph=graph(), **how)
+    summary = run_pipeline(workspace, graph=graph(topics), **how)
     assert summary.status == "succeeded", summary.steps
     steps = {r.name.removeprefix("topic:"): r.summary for r in summary.steps}
     return {**steps, "run_id": summary.run_id}
 
 
-def results(workspace: Workspace, run_id: str) -> dict[str, Any]:
-    """Each topic's findings and the density layer of run ``run_id``, comparable across runs
-    (by id: two runs in one second need not sort in the order they ran)."""
+def results(
+    workspace: Workspace, run_id: str, tables: tuple[str, ...] = (DENSITY_TABLE,)
+) -> dict[str, Any]:
+    """Each bike topic's findings and ``tables`` (topic zone) of run ``run_id``, comparable across
+    runs (by id: two runs in one second need not sort in the order they ran)."""
+    names = [f"{topic.name}_findings" for topic in TOPICS] if tables == (DENSITY_TABLE,) else []
     found: dict[str, Any] = {}
     with workspace.engine() as engine:
-        for name in [topic.name for topic in TOPICS] + [DENSITY_TABLE]:
-            table = engine.table("topic", name if name == DENSITY_TABLE else f"{name}_findings")
+        for name in [*names, *tables]:
+            table = engine.table("topic", name)
             found[name] = checksum(engine.to_arrow(table.filter(table.run_id == run_id)))
     return found
 
@@ -238,3 +249,36 @@ def test_a_changed_parameter_or_a_rewritten_table_recomputes_whole(workspace: Wo
     zones = run(workspace)
     assert not any("recomputed" in s for s in zones.values()), zones
     assert results(workspace, zones["run_id"]) == _full(workspace)
+
+
+def _moved(table: pa.Table, days: int, plates: str = "") -> pa.Table:
+    """``table``'s pings ``days`` later (their plates prefixed with ``plates``)."""
+    ts = pc.add(table["ts"], pa.scalar(timedelta(days=days), pa.duration("us")))
+    plate = pc.binary_join_element_wise(pa.scalar(plates), table["plate"], "")
+    table = table.set_column(table.schema.get_field_index("ts"), "ts", ts)
+    return table.set_column(table.schema.get_field_index("plate"), "plate", plate)
+
+
+def test_road_traffic_keeps_its_per_day_sums_and_ends_as_a_full_recompute(
+    workspace: Workspace,
+) -> None:
+    """Road traffic's findings are over all days (free flow, days congested), made from per-day
+    slot sums it keeps as its state: the new days' sums are made, the others' kept."""
+    traffic = (RoadTraffic(),)
+    tables = (f"{RoadTraffic.name}_findings", SPEED_TABLE, SUMS_TABLE)
+    deliver(workspace, "road", pa.Table.from_pandas(ROADS.astype({"road_id": str})), "replace")
+    deliver(workspace, "vehicle_ping", road_pings(), "replace")
+    assert "whole" in run(workspace, traffic)["road_traffic"]
+
+    # two days more (a weekend) and, late, more pings of the second day
+    deliver(workspace, "vehicle_ping", _moved(road_pings(), 5).slice(0, 78))
+    deliver(workspace, "vehicle_ping", _moved(road_pings().slice(0, 39), 1, plates="L"))
+    second = run(workspace, traffic)
+    assert "3 days recomputed" in second["road_traffic"], second
+    assert results(workspace, second["run_id"], tables) == _full_traffic(workspace, tables)
+
+
+def _full_traffic(workspace: Workspace, tables: tuple[str, ...]) -> dict[str, Any]:
+    summaries = run(workspace, (RoadTraffic(),), only="topic")
+    assert "whole" in summaries["road_traffic"], summaries
+    return results(workspace, summaries["run_id"], tables)

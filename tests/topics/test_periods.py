@@ -14,6 +14,7 @@ from citybrain.core.engine import Engine
 from citybrain.pipeline.topic_increment import _days_of, on_days, periods_are_days
 from citybrain.topics import discover_topics
 from citybrain.topics.base import PeriodSpec
+from citybrain.topics.builtin.parking_traffic.traffic import SUMS_TABLE, RoadTraffic
 from citybrain.topics.builtin.shared_bikes import SharedBikes
 from citybrain.topics.builtin.shared_bikes.rebalancing import BikeRebalancing, RebalancingParams
 from citybrain.topics.builtin.shared_bikes.topic import SharedBikeParams
@@ -27,13 +28,16 @@ def test_the_bike_topics_declare_days_and_the_others_none() -> None:
     moves = BikeRebalancing().period_spec(RebalancingParams())
     assert moves is not None and moves.latest_only
     assert not BikeRebalancing().period_spec(RebalancingParams(latest_only=False)).latest_only
-    # no declaration: recomputed whole (muck_trucks and road_traffic look at all history)
+    # findings over all days, made from per-day sums it keeps
+    roads = RoadTraffic().period_spec(RoadTraffic().default_params())
+    assert roads is not None and roads.input == "std.vehicle_ping" and roads.state == SUMS_TABLE
+    # no declaration: recomputed whole (muck_trucks looks back over all history)
     others = {
         name: cls().period_spec(cls().default_params())
         for name, cls in discover_topics().items()
-        if name not in ("shared_bikes", "bike_rebalancing")
+        if name not in ("shared_bikes", "bike_rebalancing", "road_traffic")
     }
-    assert {"muck_trucks", "road_traffic"} <= set(others)
+    assert "muck_trucks" in others
     assert all(spec is None for spec in others.values()), others
 
 
@@ -42,6 +46,7 @@ def test_a_changed_declaration_reads_apart() -> None:
     assert one.describe() == PeriodSpec("std.bike_position", "ts").describe()
     assert one.describe() != PeriodSpec("std.bike_position", "ts", neighbours=1).describe()
     assert one.describe() != PeriodSpec("std.bike_position", "ts", latest_only=True).describe()
+    assert one.describe() != PeriodSpec("std.bike_position", "ts", state="sums").describe()
 
 
 def test_periods_that_name_a_day() -> None:

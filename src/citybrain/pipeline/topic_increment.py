@@ -12,9 +12,14 @@ to the days whose findings can change (the touched days and their neighbours, an
 which side tables such as the map's latest snapshot come from) and stores, as the run's findings,
 the new findings of those days and the previous run's findings of every other day.
 
+A topic whose findings span all days but come from per-day partial results it keeps in a state
+table (`PeriodSpec.state`, road traffic's slot sums) is handed the previous run's state rows of the
+other days (`KeptState`) and makes its findings whole itself; no findings are kept for it.
+
 Anything else — no record, ``--from`` / ``--only``, another stamp or declaration, another input
-changed, a part removed or rewritten, findings touched since, a timestamp the day of which the
-engines might read apart (one with a time zone) — is the full recompute, as for any other topic.
+changed, a part removed or rewritten, findings or state touched since, a timestamp the day of
+which the engines might read apart (a time zone but UTC) — is the full recompute, as for any
+other topic.
 """
 
 from __future__ import annotations
@@ -45,10 +50,10 @@ if TYPE_CHECKING:
 
     from citybrain.core.engine import Engine
     from citybrain.pipeline.context import RunContext
-    from citybrain.topics.base import PeriodSpec, Topic
+    from citybrain.topics.base import KeptState, PeriodSpec, Topic
 
-SPEC, STAMP, OTHERS, SERIES, LATEST, FINDINGS, RUN = (
-    "spec", "stamp", "others", "series", "latest", "findings", "run",
+SPEC, STAMP, OTHERS, SERIES, LATEST, FINDINGS, RUN, STATE = (
+    "spec", "stamp", "others", "series", "latest", "findings", "run", "state",
 )  # fmt: skip
 DAY = r"^\d{4}-\d{2}-\d{2}"
 #: time zones of a Parquet timestamp whose day is the day both engines read (Spark writes its
@@ -66,12 +71,15 @@ class Increment:
     latest: date | None  # the newest day of a usable row, new rows included
     kept: pa.Table  # the previous run's findings of the other days
     latest_only: bool = False
+    state: KeptState | None = None  # a topic with a state table: what it keeps of it
 
     def summary(self) -> str:
-        return (
-            f"{len(self.days)} days recomputed from the rows of {len(self.read)}, "
-            f"{self.kept.num_rows:,} findings of other days kept"
+        kept = (
+            "the other days' state kept"
+            if self.state is not None
+            else f"{self.kept.num_rows:,} findings of other days kept"
         )
+        return f"{len(self.days)} days recomputed from the rows of {len(self.read)}, {kept}"
 
 
 def run_periodic(
@@ -91,20 +99,21 @@ def run_periodic(
     if isinstance(plan, Increment):
         handed = handed_inputs(inputs, spec, plan.read)
         new = compute_findings(topic, ctx.workspace, ctx.engine, ctx.catalog, labels=labels,
-                               run_id=ctx.run_id, inputs=handed)  # fmt: skip
+                               run_id=ctx.run_id, inputs=handed, kept=plan.state)  # fmt: skip
         findings = merged_findings(new, plan)
         if findings is not None:
-            return _stored(ctx, topic, findings, handed, parts, plan.latest, plan.summary())
+            return _stored(ctx, topic, spec, findings, handed, parts, plan.latest, plan.summary())
         plan = "a new finding's period names no day"
     findings = compute_findings(topic, ctx.workspace, ctx.engine, ctx.catalog, labels=labels,
                                 run_id=ctx.run_id, inputs=inputs)  # fmt: skip
     latest = latest_day(ctx.engine, inputs[spec.input], spec)
-    return _stored(ctx, topic, findings, inputs, parts, latest, f"whole: {plan}")
+    return _stored(ctx, topic, spec, findings, inputs, parts, latest, f"whole: {plan}")
 
 
 def _stored(
     ctx: RunContext,
     topic: Topic,
+    spec: PeriodSpec,
     findings: pa.Table,
     inputs: Mapping[str, ir.Table],
     parts: dict[str, str],
@@ -122,6 +131,8 @@ def _stored(
     )
     parts = {**parts, LATEST: latest.isoformat() if latest else "", FINDINGS: written,
              RUN: ctx.run_id}  # fmt: skip
+    if spec.state is not None:  # as the topic left it
+        parts[STATE] = dataset_fingerprint(workspace.lake, workspace.root, f"topic/{spec.state}")
     rows_in = sum(engine.count(table) for table in inputs.values())
     return StepResult(f"{result.findings} findings ({how})", rows_in, result.findings, parts=parts)
 
@@ -190,13 +201,15 @@ def plan_increment(
     touched = _days_of(folder, sorted(str(f[0]) for f in now - before), spec.ts)
     if touched is None:
         return f"the days of the new rows of {spec.input} cannot be read from their parts"
-    kept = _previous_findings(ctx.engine, table, previous[RUN])
-    if kept is None:
-        return "a finding of its last run names no day"
     series = inputs[spec.input]
     newer = latest_day(ctx.engine, series, spec, within=touched)
     old = date.fromisoformat(previous[LATEST]) if previous.get(LATEST) else None
     latest = max((d for d in (old, newer) if d is not None), default=None)
+    if spec.state is not None:  # findings made whole from the state: none kept
+        return _with_state(ctx, spec, previous, touched, latest)
+    kept = _previous_findings(ctx.engine, table, previous[RUN])
+    if kept is None:
+        return "a finding of its last run names no day"
     days: tuple[date, ...]
     if spec.latest_only:
         days = (latest,) if latest else ()
@@ -206,6 +219,36 @@ def plan_increment(
         kept = kept.filter(pc.invert(_on(kept, days)))
     read = _around([*days, *([latest] if latest else [])], spec.neighbours)
     return Increment(tuple(touched), days, tuple(sorted(read)), latest, kept, spec.latest_only)
+
+
+def _with_state(
+    ctx: RunContext,
+    spec: PeriodSpec,
+    previous: dict[str, str],
+    touched: list[date],
+    latest: date | None,
+) -> Increment | str:
+    """The increment of a topic with a state table: the touched days (and neighbours) made
+    again, the previous run's state rows of the other days kept (`KeptState`)."""
+    from citybrain.topics.base import KeptState
+
+    assert spec.state is not None
+    root, lake, engine = ctx.workspace.root, ctx.workspace.lake, ctx.engine
+    state = spec.state
+    if not engine.exists("topic", state) or previous.get(STATE) != dataset_fingerprint(
+        lake, root, f"topic/{state}"
+    ):
+        return f"its state table {state} was changed since"
+    days = frozenset(_around(touched, spec.neighbours))
+    table = engine.table("topic", state)
+    rows = table.filter(table.run_id == previous[RUN])
+    if days:
+        rows = rows.filter(~rows.day.isin(sorted(d.isoformat() for d in days)))
+    kept = KeptState(days, rows.drop("run_id"))
+    read = _around(days, spec.neighbours)
+    empty = FINDINGS_SCHEMA.empty_table()
+    return Increment(tuple(touched), tuple(sorted(days)), tuple(sorted(read)), latest, empty,
+                     state=kept)  # fmt: skip
 
 
 def _around(days: Iterable[date], n: int) -> set[date]:
@@ -304,9 +347,11 @@ def handed_inputs(
 def merged_findings(new: pa.Table, plan: Increment) -> pa.Table | None:
     """The run's findings: the new ones of the recomputed days (all of them, for a latest-only
     topic) and the kept ones; ``None`` when a new finding's period names no day."""
+    mine = new.select(FINDINGS_SCHEMA.names).cast(FINDINGS_SCHEMA)
+    if plan.state is not None:
+        return mine  # made whole from the state
     if not periods_are_days(new):
         return None
-    mine = new.select(FINDINGS_SCHEMA.names).cast(FINDINGS_SCHEMA)
     if not plan.latest_only:  # a neighbour's findings were made from part of its rows
         mine = mine.filter(_on(mine, plan.days))
     return pa.concat_tables([plan.kept, mine])

@@ -9,6 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -81,6 +82,12 @@ class PeriodSpec:
     newest period only (a "now" topic): none of the previous findings are kept. Side tables the
     topic writes must come from its newest period only (the map's latest snapshot): the newest
     day (of a row ``usable`` says the topic uses, every row by default) is always handed over.
+
+    ``state``: a topic whose findings are not per day but made from per-day partial results (a
+    day's sums) keeps those in this topic-zone table (a ``day`` column, ``YYYY-MM-DD``; one
+    ``run_id`` partition per run, every day in it) and makes its findings whole from them each
+    run. On an incremental run it is handed `KeptState` (``TopicContext.kept``): the days it
+    recomputes and the previous run's rows of every other day; the pipeline keeps no findings.
     """
 
     input: str  # the time-series input, e.g. "std.bike_position"
@@ -89,13 +96,30 @@ class PeriodSpec:
     neighbours: int = 0
     latest_only: bool = False
     usable: Callable[[ir.Table], ir.BooleanValue] | None = field(default=None, compare=False)
+    state: str | None = None
 
     def describe(self) -> str:
         """What decides the periods, as text (a changed declaration recomputes everything)."""
         return (
             f"{self.input}.{self.ts} per {self.grain}, neighbours {self.neighbours}, "
             f"latest only {self.latest_only}, usable {getattr(self.usable, '__qualname__', None)}"
+            f", state {self.state}"
         )
+
+
+@dataclass(frozen=True)
+class KeptState:
+    """What a periodic topic with a state table (`PeriodSpec.state`) is handed on an incremental
+    run: the days it recomputes (its new state rows of other days do not count: they were made
+    from part of their rows) and the previous run's state rows of every other day."""
+
+    days: frozenset[date]
+    rows: ir.Table
+
+    @property
+    def day_texts(self) -> list[str]:
+        """The recomputed days as the state's ``day`` column writes them."""
+        return sorted(d.isoformat() for d in self.days)
 
 
 class TopicParams(BaseModel):
@@ -214,6 +238,8 @@ class TopicContext:
     #: the declared inputs, ``"std.complaint"`` → table, as the runner hands them (None: a
     #: context built by hand, for a test or an evaluation, reads the lake)
     inputs: Mapping[str, ir.Table] | None = None
+    #: on an incremental run of a topic with a state table (`PeriodSpec.state`): what it keeps
+    kept: KeptState | None = None
 
     def input(self, dataset: str) -> ir.Table:
         """A declared input (``"std.complaint"``): what the runner handed the topic."""

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 from citybrain.core.catalog import ColumnInfo, DatasetNotFound, DatasetSpec
 from citybrain.core.errors import UserError
 from citybrain.core.logging import get_logger, new_run_id
-from citybrain.topics.base import Topic, TopicContext, TopicParams, UndeclaredColumn
+from citybrain.topics.base import KeptState, Topic, TopicContext, TopicParams, UndeclaredColumn
 from citybrain.topics.findings import FINDINGS_SCHEMA, validate_findings
 
 if TYPE_CHECKING:
@@ -166,9 +166,11 @@ def compute_findings(
     params: TopicParams | None = None,
     labels: pa.Table | None = None,
     inputs: Mapping[str, ir.Table] | None = None,
+    kept: KeptState | None = None,
 ) -> pa.Table:
     """The topic's findings on ``inputs`` (validated), not stored: `run_topic` without the
-    store, for a caller that adds findings of its own (the pipeline's kept periods)."""
+    store, for a caller that adds findings of its own (the pipeline's kept periods) or hands
+    the topic its kept state (``kept``)."""
     check = check_inputs(topic, catalog)
     if not check.passed:
         raise MissingInputs(check.message(), hint="ingest and standardise those sources first")
@@ -180,6 +182,7 @@ def compute_findings(
         model_version=topic.model_version,
         labels=labels,
         inputs=read_inputs(topic, engine) if inputs is None else inputs,
+        kept=kept,
     )
     return validate_findings(run_declared(topic, ctx, engine))
 

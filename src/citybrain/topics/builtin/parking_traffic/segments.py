@@ -127,6 +127,20 @@ def slot_speeds(
     middle), geometry (its WKT line), slot (``YYYY-MM-DD HH:00``), day, hour, pings, vehicles,
     speed_kmh, free_flow_kmh, congestion, tti, level; and the counts of pings left out
     (unreadable, standing, off every road)."""
+    sums, counts = slot_sums(engine, pings, segments, rules)
+    return speeds_of(sums, segments, rules), counts
+
+
+#: the columns of `slot_sums`: a day's sums come from that day's pings alone
+SUM_COLUMNS = ("seg", "day", "hour", "pings", "vehicles", "inverse")
+
+
+def slot_sums(
+    engine: Engine, pings: ir.Table, segments: Segments, rules: SpeedRules
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Per segment (its row in ``segments.table``), day (``YYYY-MM-DD``) and hour: the moving
+    pings on it, their vehicles and the sum of their inverse speeds (`speeds_of` makes the
+    slots from them); and the counts of pings left out."""
     p = pings.filter(pings.ts.notnull() & pings.lon.notnull() & pings.lat.notnull())
     p = p.mutate(lon_r=p.lon.round(ROUND), lat_r=p.lat.round(ROUND))
     moving = p.filter(p.speed.notnull() & (p.speed > rules.standing_kmh))
@@ -155,7 +169,7 @@ def slot_speeds(
         "moving": int(engine.to_pandas(moving.count().as_table()).to_numpy()[0, 0]),
         "on_segments": int(slots["pings"].sum()) if len(slots) else 0,
     }
-    return speeds_of(slots, segments, rules), counts
+    return slots[list(SUM_COLUMNS)], counts
 
 
 def speeds_of(slots: pd.DataFrame, segments: Segments, rules: SpeedRules) -> pd.DataFrame:

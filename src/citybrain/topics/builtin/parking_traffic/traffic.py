@@ -8,6 +8,10 @@ are about road segments (``road_segment``), not parking lots. The speeds of the 
 slots are stored in the topic zone (``road_segment_speed``, per run, with each segment's line as
 WKT) and drawn on the map as the segments' lines, coloured 畅通 / 缓行 / 拥堵 (source layer
 ``road_segment_speed``, ``kind="lines"``).
+
+The slots come from per-day sums (`slot_sums`), kept per run in the topic zone
+(``road_segment_slot_sums``): a nightly run makes only the sums of the days new pings fall on and
+keeps the others' (`PeriodSpec.state`), then judges all days as a full run would.
 """
 
 from __future__ import annotations
@@ -34,11 +38,14 @@ from citybrain.topics import (
     join_text,
     one_reason_per_row,
 )
+from citybrain.topics.base import PeriodSpec
 from citybrain.topics.builtin.parking_traffic.segments import (
+    SUM_COLUMNS,
     SpeedRules,
     recurring,
     road_segments,
-    slot_speeds,
+    slot_sums,
+    speeds_of,
 )
 from citybrain.topics.builtin.parking_traffic.traffic_evaluate import evaluate_road_traffic
 
@@ -64,6 +71,33 @@ def _rules(p: RoadTrafficParams) -> SpeedRules:
         slow_ratio=p.slow_ratio,
         congested_ratio=p.congested_ratio,
     )
+
+
+#: the per-day sums of every day so far, one partition per run: a nightly run recomputes only
+#: the days new pings fall on and keeps the others' (`PeriodSpec.state`)
+SUMS_TABLE = "road_segment_slot_sums"
+SUMS_SCHEMA = pa.schema(
+    [("seg", pa.int64()), ("day", pa.string()), ("hour", pa.int64()), ("pings", pa.int64()),
+     ("vehicles", pa.int64()), ("inverse", pa.float64())]
+)  # fmt: skip
+
+
+def kept_sums(ctx: TopicContext, sums: pd.DataFrame) -> pd.DataFrame:
+    """Every day's slot sums: ``sums`` — on an incremental run only those of the days it
+    recomputes, with the previous run's of the others —, stored as this run's state."""
+    sums = sums[list(SUM_COLUMNS)]
+    if ctx.kept is not None:
+        mine = sums.loc[sums["day"].astype(str).isin(ctx.kept.day_texts)]
+        sums = pd.concat([ctx.engine.to_pandas(ctx.kept.rows), mine], ignore_index=True)
+    engine = ctx.engine
+    if engine.exists("topic", SUMS_TABLE):
+        stored = engine.table("topic", SUMS_TABLE)
+        if engine.count(stored.filter(stored.run_id == ctx.run_id)):
+            return sums  # an attempt of this run stored them before it was stopped: not twice
+    table = pa.Table.from_pandas(sums, schema=SUMS_SCHEMA, preserve_index=False)
+    table = table.append_column("run_id", pa.array([ctx.run_id] * table.num_rows, pa.string()))
+    engine.write(table, "topic", SUMS_TABLE, mode="append", partition_by=["run_id"])
+    return sums
 
 
 def store_speeds(ctx: TopicContext, slots: pd.DataFrame) -> None:
@@ -161,6 +195,8 @@ class RoadTraffic(Topic):
         InputSpec(table="vehicle_ping", columns=("plate", "ts", "lon", "lat", "speed")),
         InputSpec(table="road", columns=("road_id", "name", "geometry")),
     )
+    # findings over all days, made from per-day slot sums: those are kept, a day's from its pings
+    periodic = PeriodSpec("std.vehicle_ping", "ts", state=SUMS_TABLE)
 
     def run(self, ctx: TopicContext) -> pa.Table:
         params = ctx.params
@@ -171,13 +207,14 @@ class RoadTraffic(Topic):
             log.warning("road_traffic: std.road has no readable road line: no speed judged")
             found = recurring(pd.DataFrame(), params.min_days)
         else:
-            slots, counts = slot_speeds(ctx.engine, ctx.input("std.vehicle_ping"), segments,
-                                   _rules(params))  # fmt: skip
+            sums, counts = slot_sums(ctx.engine, ctx.input("std.vehicle_ping"), segments,
+                                     _rules(params))  # fmt: skip
             log.info(
                 "road_traffic: %(pings)d pings, %(moving)d moving, %(on_segments)d within reach"
                 " of a road segment (the rest: standing, without speed or off every road)",
                 counts,
             )
+            slots = speeds_of(kept_sums(ctx, sums), segments, _rules(params))
             store_speeds(ctx, slots)
             found = recurring(slots, params.min_days)
         return findings_of(found, self, ctx)
