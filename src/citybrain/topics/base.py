@@ -84,10 +84,11 @@ class PeriodSpec:
     day (of a row ``usable`` says the topic uses, every row by default) is always handed over.
 
     ``state``: a topic whose findings are not per day but made from per-day partial results (a
-    day's sums) keeps those in this topic-zone table (a ``day`` column, ``YYYY-MM-DD``; one
-    ``run_id`` partition per run, every day in it) and makes its findings whole from them each
-    run. On an incremental run it is handed `KeptState` (``TopicContext.kept``): the days it
-    recomputes and the previous run's rows of every other day; the pipeline keeps no findings.
+    day's sums) keeps those in this topic-zone table (a ``day`` column, ``YYYY-MM-DD``; a
+    ``run_id`` column: the run that made it, every day in it) and makes its findings whole from
+    them each run. On an incremental run it is handed `KeptState` (``TopicContext.kept``): the
+    days it recomputes and the previous run's rows of every other day; the pipeline keeps no
+    findings.
     """
 
     input: str  # the time-series input, e.g. "std.bike_position"

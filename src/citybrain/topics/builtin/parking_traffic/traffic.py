@@ -9,7 +9,7 @@ slots are stored in the topic zone (``road_segment_speed``, per run, with each s
 WKT) and drawn on the map as the segments' lines, coloured 畅通 / 缓行 / 拥堵 (source layer
 ``road_segment_speed``, ``kind="lines"``).
 
-The slots come from per-day sums (`slot_sums`), kept per run in the topic zone
+The slots come from per-day sums (`slot_sums`), kept in the topic zone as the latest run made them
 (``road_segment_slot_sums``): a nightly run makes only the sums of the days new pings fall on and
 keeps the others' (`PeriodSpec.state`), then judges all days as a full run would.
 """
@@ -73,8 +73,8 @@ def _rules(p: RoadTrafficParams) -> SpeedRules:
     )
 
 
-#: the per-day sums of every day so far, one partition per run: a nightly run recomputes only
-#: the days new pings fall on and keeps the others' (`PeriodSpec.state`)
+#: the per-day sums of every day so far, as the latest run made them: a nightly run recomputes
+#: only the days new pings fall on and keeps the others' (`PeriodSpec.state`)
 SUMS_TABLE = "road_segment_slot_sums"
 SUMS_SCHEMA = pa.schema(
     [("seg", pa.int64()), ("day", pa.string()), ("hour", pa.int64()), ("pings", pa.int64()),
@@ -89,14 +89,11 @@ def kept_sums(ctx: TopicContext, sums: pd.DataFrame) -> pd.DataFrame:
     if ctx.kept is not None:
         mine = sums.loc[sums["day"].astype(str).isin(ctx.kept.day_texts)]
         sums = pd.concat([ctx.engine.to_pandas(ctx.kept.rows), mine], ignore_index=True)
-    engine = ctx.engine
-    if engine.exists("topic", SUMS_TABLE):
-        stored = engine.table("topic", SUMS_TABLE)
-        if engine.count(stored.filter(stored.run_id == ctx.run_id)):
-            return sums  # an attempt of this run stored them before it was stopped: not twice
     table = pa.Table.from_pandas(sums, schema=SUMS_SCHEMA, preserve_index=False)
     table = table.append_column("run_id", pa.array([ctx.run_id] * table.num_rows, pa.string()))
-    engine.write(table, "topic", SUMS_TABLE, mode="append", partition_by=["run_id"])
+    # the latest run's sums only (the next run keeps from them): replaced, so the table does not
+    # grow by every day's sums each night, and a run stopped and run again writes them once
+    ctx.engine.write(table, "topic", SUMS_TABLE, mode="replace", partition_by=["run_id"])
     return sums
 
 
