@@ -31,6 +31,7 @@ from citybrain.topics import (
     LegendEntry,
     MapLayer,
     PagePanel,
+    PeriodSpec,
     Topic,
     TopicContext,
     TopicParams,
@@ -38,7 +39,6 @@ from citybrain.topics import (
     join_text,
     one_reason_per_row,
 )
-from citybrain.topics.base import PeriodSpec
 from citybrain.topics.builtin.parking_traffic.segments import (
     SUM_COLUMNS,
     SpeedRules,

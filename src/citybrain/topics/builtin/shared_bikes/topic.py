@@ -18,6 +18,7 @@ from citybrain.topics import (
     MapLayer,
     OverviewTile,
     PagePanel,
+    PeriodSpec,
     Signal,
     Topic,
     TopicContext,
@@ -25,7 +26,6 @@ from citybrain.topics import (
     build_reasons,
     findings_table,
 )
-from citybrain.topics.base import PeriodSpec
 from citybrain.topics.builtin.shared_bikes import counts, density
 from citybrain.topics.builtin.shared_bikes.evaluate import BikeEvaluation, evaluate_shared_bikes
 
