@@ -17,6 +17,7 @@ import re
 import shutil
 import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -170,6 +171,27 @@ def list_tables(zone_dir: Path) -> list[str]:
     if not zone_dir.is_dir():
         return []
     return sorted(p.name for p in zone_dir.iterdir() if p.is_dir() and _NAME.match(p.name))
+
+
+def visible_files(folder: Path) -> Iterator[tuple[str, int, int]]:
+    """Every visible file under ``folder``: path relative to it, size, mtime (ns), from the file
+    system alone. Hidden ones (a write in progress, ``.name.pid-hex.tmp``) are not part of any
+    table yet; a folder that does not exist has none."""
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        try:
+            entries = list(os.scandir(current))
+        except FileNotFoundError:
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(Path(entry.path))
+            elif entry.is_file(follow_symlinks=False):
+                stat = entry.stat(follow_symlinks=False)
+                yield os.path.relpath(entry.path, folder), stat.st_size, stat.st_mtime_ns
 
 
 def has_parquet(table_dir: Path) -> bool:

@@ -14,12 +14,11 @@ writes it last did its work, and a step that reads a department's deliveries (in
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from citybrain.core.lake import ZONES
+from citybrain.core.lake import ZONES, visible_files
 
 if TYPE_CHECKING:
     from citybrain.core.workspace import Workspace
@@ -34,29 +33,9 @@ def in_lake(dataset: str) -> bool:
     return zone in ZONES or zone in FOLDERS
 
 
-def _files(folder: Path) -> Iterable[tuple[str, int, int]]:
-    """Every visible file under ``folder``: relative path, size, mtime (ns); hidden ones (a write
-    in progress, ``.name.pid-hex.tmp``) are not part of any table yet."""
-    stack = [folder]
-    while stack:
-        current = stack.pop()
-        try:
-            entries = list(os.scandir(current))
-        except FileNotFoundError:
-            continue
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                stack.append(Path(entry.path))
-            elif entry.is_file(follow_symlinks=False):
-                stat = entry.stat(follow_symlinks=False)
-                yield os.path.relpath(entry.path, folder), stat.st_size, stat.st_mtime_ns
-
-
 def dataset_files(folder: Path) -> list[tuple[str, int, int]]:
     """The visible files under ``folder`` (relative path, size, mtime in ns), sorted."""
-    return sorted(_files(folder))
+    return sorted(visible_files(folder))
 
 
 def dataset_fingerprint(lake: Path, root: Path, dataset: str) -> str:
@@ -67,7 +46,7 @@ def dataset_fingerprint(lake: Path, root: Path, dataset: str) -> str:
         folder = root / FOLDERS[zone]
     else:
         folder = lake / zone if name in ("", "*") else lake / zone / name
-    files = sorted(_files(folder))
+    files = sorted(visible_files(folder))
     if not files:
         return "absent"
     digest = hashlib.sha256()

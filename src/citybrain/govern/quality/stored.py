@@ -79,22 +79,11 @@ class Listing:
 
 def listing(table_dir: Path) -> Listing:
     """The parts of the table in ``table_dir``, from the file system alone (no data read)."""
-    parts: dict[str, tuple[int, int]] = {}
-    stack = [table_dir]
-    while stack:
-        current = stack.pop()
-        try:
-            entries = list(os.scandir(current))
-        except FileNotFoundError:
-            continue
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                stack.append(Path(entry.path))
-            elif entry.name.endswith(".parquet"):
-                stat = entry.stat(follow_symlinks=False)
-                parts[os.path.relpath(entry.path, table_dir)] = (stat.st_size, stat.st_mtime_ns)
+    parts = {
+        path: (size, mtime)
+        for path, size, mtime in lake.visible_files(table_dir)
+        if path.endswith(".parquet")
+    }
     sidecar = table_dir / lake.SIDECAR
     return Listing(parts, sidecar.read_text("utf-8") if sidecar.is_file() else "")
 
