@@ -257,8 +257,13 @@ def run_pipeline(
 def deliver_one_percent(workspace: Path, records: int) -> dict[str, Any]:
     """A new delivery of about 1 % of ``records`` from the largest source that delivers Parquet
     files by a pattern, in a new file its pattern matches: what comes next, as a department's
-    nightly export would — its latest rows copied, with new natural keys (`_as_next_rows`) and
-    their watermark moved past the last delivered one, so the load supersedes nothing."""
+    nightly export would — the latest rows by the watermark copied, with new natural keys
+    (`_as_next_rows`) and their watermark moved past the last delivered one, so the load
+    supersedes nothing. Latest by the watermark, not by their place in the file: a department's
+    file need not be in time order, and the periodic topics recompute the days a delivery
+    touches. (1 % of a city's records can exceed the source's latest file, a month: the whole
+    month is delivered again, later.)"""
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     best: tuple[int, str, Path, str, dict[str, Any]] | None = None
@@ -277,6 +282,9 @@ def deliver_one_percent(workspace: Path, records: int) -> dict[str, Any]:
     _, system, latest, pattern, contract = best
     table = pq.read_table(latest)
     wanted = max(1, min(table.num_rows, records // 100))
+    watermark = _watermark(contract)
+    if watermark in table.column_names:
+        table = table.take(pc.sort_indices(table[watermark]))
     new, changed = _as_next_rows(table.slice(table.num_rows - wanted), contract)
     target = latest.parent / Path(pattern).name.replace("*", "zz-incremental")
     pq.write_table(new, target)
@@ -294,7 +302,7 @@ def _as_next_rows(table: Any, contract: dict[str, Any]) -> tuple[Any, list[str]]
     import pyarrow.compute as pc
 
     source_of = {m["target"]: m["source"] for m in contract["mapping"]["columns"]}
-    watermark = source_of.get(str((contract.get("refresh") or {}).get("watermark")))
+    watermark = _watermark(contract)
     keys = [source_of.get(k, k) for k in contract.get("keys", [])]
     keys = [k for k in keys if k in table.column_names]
     changed = []
@@ -325,6 +333,12 @@ def _as_next_rows(table: Any, contract: dict[str, Any]) -> tuple[Any, list[str]]
             table = table.set_column(table.schema.get_field_index(watermark), watermark, moved)
             changed.append(watermark)
     return table, changed
+
+
+def _watermark(contract: dict[str, Any]) -> str | None:
+    """The delivered file's column the contract's watermark (a std column) is mapped from."""
+    source_of = {m["target"]: m["source"] for m in contract["mapping"]["columns"]}
+    return source_of.get(str((contract.get("refresh") or {}).get("watermark")))
 
 
 def by_family(steps: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
