@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from citybrain.core.lake import visible_files
+from citybrain.core.lake import appended_parts, visible_files
 
 
 def test_visible_files_walks_partitions_and_skips_writes_in_progress(tmp_path: Path) -> None:
@@ -31,3 +31,15 @@ def test_visible_files_walks_partitions_and_skips_writes_in_progress(tmp_path: P
 
 def test_a_table_not_written_yet_has_no_files(tmp_path: Path) -> None:
     assert list(visible_files(tmp_path / "missing")) == []
+
+
+def test_appended_parts_are_the_added_ones_when_none_changed_or_went() -> None:
+    before = {"part-a.parquet": (10, 1), "part-b.parquet": (20, 2)}
+    grown = {**before, "part-d.parquet": (5, 4), "part-c.parquet": (5, 3)}
+    assert appended_parts(before, grown) == ["part-c.parquet", "part-d.parquet"]
+    assert appended_parts({}, grown) == sorted(grown)
+    assert appended_parts(before, dict(before)) is None  # nothing added
+    rewritten = {**grown, "part-a.parquet": (10, 9)}  # same size, written again
+    assert appended_parts(before, rewritten) is None
+    gone = {"part-b.parquet": (20, 2), "part-c.parquet": (5, 3), "part-d.parquet": (5, 4)}
+    assert appended_parts(before, gone) is None

@@ -17,7 +17,7 @@ import re
 import shutil
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -192,6 +192,26 @@ def visible_files(folder: Path) -> Iterator[tuple[str, int, int]]:
             elif entry.is_file(follow_symlinks=False):
                 stat = entry.stat(follow_symlinks=False)
                 yield os.path.relpath(entry.path, folder), stat.st_size, stat.st_mtime_ns
+
+
+def parquet_parts(table_dir: Path) -> dict[str, tuple[int, int]]:
+    """A table's Parquet parts: path relative to ``table_dir`` → (size, mtime in ns)."""
+    return {
+        path: (size, mtime)
+        for path, size, mtime in visible_files(table_dir)
+        if path.endswith(".parquet")
+    }
+
+
+def appended_parts(
+    before: Mapping[str, tuple[int, int]], now: Mapping[str, tuple[int, int]]
+) -> list[str] | None:
+    """The parts ``now`` has beyond ``before`` (sorted), when every part of ``before`` is still
+    there unchanged and parts were added: rows were appended, since a part is written once under
+    a new name and a rewrite replaces every part. ``None`` otherwise."""
+    if len(now) <= len(before) or any(now.get(path) != part for path, part in before.items()):
+        return None
+    return sorted(set(now) - set(before))
 
 
 def has_parquet(table_dir: Path) -> bool:

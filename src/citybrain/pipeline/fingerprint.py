@@ -33,11 +33,6 @@ def in_lake(dataset: str) -> bool:
     return zone in ZONES or zone in FOLDERS
 
 
-def dataset_files(folder: Path) -> list[tuple[str, int, int]]:
-    """The visible files under ``folder`` (relative path, size, mtime in ns), sorted."""
-    return sorted(visible_files(folder))
-
-
 def dataset_fingerprint(lake: Path, root: Path, dataset: str) -> str:
     """Sixteen hex digits that change whenever a file of ``dataset`` is added, removed or
     rewritten; ``absent`` when it has no file (never written, or removed)."""

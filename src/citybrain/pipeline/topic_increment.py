@@ -35,11 +35,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from citybrain.pipeline.fingerprint import (
-    combine,
-    dataset_files,
-    dataset_fingerprint,
-)
+from citybrain.core.lake import appended_parts, parquet_parts
+from citybrain.pipeline.fingerprint import combine, dataset_fingerprint
 from citybrain.pipeline.graph import StepResult
 from citybrain.topics.findings import FINDINGS_SCHEMA
 
@@ -166,8 +163,13 @@ def _config(ctx: RunContext) -> str:
 
 def _series_files(ctx: RunContext, spec: PeriodSpec) -> list[list[str | int]]:
     zone, _, table = spec.input.partition(".")
-    folder = ctx.workspace.lake / zone / table
-    return [[p, size, mtime] for p, size, mtime in dataset_files(folder) if p.endswith(".parquet")]
+    parts = parquet_parts(ctx.workspace.lake / zone / table)
+    return [[path, size, mtime] for path, (size, mtime) in sorted(parts.items())]
+
+
+def _recorded_files(text: str) -> dict[str, tuple[int, int]]:
+    """`_series_files` as recorded (JSON), as `parquet_parts` gives them."""
+    return {str(path): (int(size), int(mtime)) for path, size, mtime in json.loads(text)}
 
 
 def plan_increment(
@@ -193,12 +195,13 @@ def plan_increment(
     root, lake = ctx.workspace.root, ctx.workspace.lake
     if previous.get(FINDINGS) != dataset_fingerprint(lake, root, f"topic/{table}"):
         return "its findings were changed since"
-    before = {tuple(f) for f in json.loads(previous.get(SERIES, "[]"))}
-    now = {tuple(f) for f in json.loads(parts[SERIES])}
-    if not before < now:
+    new = appended_parts(
+        _recorded_files(previous.get(SERIES, "[]")), _recorded_files(parts[SERIES])
+    )
+    if new is None:
         return f"{spec.input} was rewritten, not appended to"
     folder = lake / spec.input.replace(".", "/", 1)
-    touched = _days_of(folder, sorted(str(f[0]) for f in now - before), spec.ts)
+    touched = _days_of(folder, new, spec.ts)
     if touched is None:
         return f"the days of the new rows of {spec.input} cannot be read from their parts"
     series = inputs[spec.input]

@@ -132,7 +132,7 @@ class Engine(ABC):
         self._read_views.add((zone, name))
         if sidecar is None:
             return raw
-        return _conform(raw, ibis.schema(sidecar[0]))
+        return conform(raw, ibis.schema(sidecar[0]))
 
     def _view_name(self, zone: str, name: str) -> str:
         return f"lake_{zone}_{name}_{self._id}"
@@ -196,7 +196,7 @@ class Engine(ABC):
             raise UserError(f"cannot partition {table_dir} by missing column(s) {missing}")
         sidecar = lake.read_sidecar(table_dir) if mode == "append" else None
         if sidecar is None:
-            return _conform(data, arrow.canonical_schema(data.schema()))
+            return conform(data, arrow.canonical_schema(data.schema()))
         columns, existing_parts = sidecar
         if set(columns) != set(data.columns) or existing_parts != parts:
             raise UserError(
@@ -204,7 +204,7 @@ class Engine(ABC):
                 f"{existing_parts}, the new data has {list(data.columns)} partitioned by {parts}",
                 hint="write with mode='replace' to change a table's shape",
             )
-        return _conform(data, ibis.schema(columns))
+        return conform(data, ibis.schema(columns))
 
     def sql(self, query: str, *, dialect: str = "duckdb") -> ir.Table:
         """Run hand-written SQL on this engine, transpiled from ``dialect`` with SQLGlot.
@@ -258,7 +258,7 @@ def arrow_schema(schema: sch.Schema) -> pa.Schema:
     return arrow.normalise_input(empty).schema
 
 
-def _conform(table: ir.Table, schema: sch.Schema) -> ir.Table:
+def conform(table: ir.Table, schema: sch.Schema) -> ir.Table:
     """Cast and order ``table``'s columns as ``schema`` says, touching only those that differ."""
     current = table.schema()
     if [arrow.canonical(t) for t in current.types] == list(schema.types) and list(

@@ -38,7 +38,7 @@ import pyarrow.dataset as ds
 from citybrain import __version__
 from citybrain.core import lake
 from citybrain.core.engine import Engine
-from citybrain.core.engine import arrow as policy
+from citybrain.core.engine.base import conform
 from citybrain.core.stdmodel import FLAGS_COLUMN, StdTable
 from citybrain.govern.quality.measures import (
     DUPLICATE_FLAG,
@@ -79,13 +79,9 @@ class Listing:
 
 def listing(table_dir: Path) -> Listing:
     """The parts of the table in ``table_dir``, from the file system alone (no data read)."""
-    parts = {
-        path: (size, mtime)
-        for path, size, mtime in lake.visible_files(table_dir)
-        if path.endswith(".parquet")
-    }
     sidecar = table_dir / lake.SIDECAR
-    return Listing(parts, sidecar.read_text("utf-8") if sidecar.is_file() else "")
+    text = sidecar.read_text("utf-8") if sidecar.is_file() else ""
+    return Listing(lake.parquet_parts(table_dir), text)
 
 
 def basis(*definition: object) -> str:
@@ -164,8 +160,11 @@ class MeasureStore:
         how: How = "scanned"
         if kept is not None and kept.basis == table_basis(std) and kept.listing == now:
             measured, how = kept, "reused"
-        elif kept is not None and kept.basis == table_basis(std) and _grew(kept.listing, now):
-            new = sorted(set(now.parts) - set(kept.listing.parts))
+        elif (
+            kept is not None
+            and kept.basis == table_basis(std)
+            and (new := _new_parts(kept.listing, now)) is not None
+        ):
             measured, how = replace(kept, listing=now), "new parts"
             for rows in _parts(engine, engine.table_dir("std", std.name), new, now.schema):
                 measured = measured.plus(measure_table(engine, rows, std, now))
@@ -216,12 +215,12 @@ class MeasureStore:
         aside.replace(path)
 
 
-def _grew(before: Listing, now: Listing) -> bool:
-    """Whether ``now`` is ``before`` with parts added, none changed or removed."""
+def _new_parts(before: Listing, now: Listing) -> list[str] | None:
+    """The parts ``now`` adds to ``before``, when it is ``before`` with parts added, none changed
+    or removed, under the same schema; ``None`` otherwise."""
     if now.schema != before.schema or not before.parts or _partitioned(now):
-        return False
-    old = {path: now.parts.get(path) for path in before.parts}
-    return old == before.parts and len(now.parts) > len(before.parts)
+        return None
+    return lake.appended_parts(before.parts, now.parts)
 
 
 def _partitioned(at: Listing) -> bool:
@@ -249,16 +248,11 @@ def _view(engine: Engine, data: pa.Table, schema: str) -> ir.Table:
     view = engine.register(_NEW_PARTS, data)
     if not schema:
         return view
-    have = view.schema()
-    columns = []
-    for name, dtype in ibis.schema(json.loads(schema)["columns"]).items():
-        if name not in have:  # a part without the column (the engines read parts by name)
-            columns.append(ibis.null().cast(dtype).name(name))
-        elif policy.canonical(have[name]) == dtype:
-            columns.append(view[name])
-        else:
-            columns.append(view[name].cast(dtype).name(name))
-    return view.select(columns)
+    columns = ibis.schema(json.loads(schema)["columns"])
+    # a part without a column reads it as null (the engines read a table's parts by name)
+    missing = {name: ibis.null().cast(dtype) for name, dtype in columns.items()
+               if name not in view.columns}  # fmt: skip
+    return conform(view.mutate(**missing) if missing else view, columns)
 
 
 def _table_to(t: TableMeasures) -> dict[str, Any]:
