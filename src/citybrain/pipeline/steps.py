@@ -358,14 +358,13 @@ def _run_topic(
     """Run the topic and store its findings; a periodic topic only for the days new rows touch,
     when nothing else changed (`citybrain.pipeline.topic_increment`)."""
     from citybrain.pipeline.topic_increment import run_periodic
-    from citybrain.topics.runner import compute_findings, store_findings, topic_params
+    from citybrain.topics.runner import run_topic, topic_params
 
     spec = topic.period_spec(topic_params(ctx.workspace, topic))
     if spec is not None and spec.input in inputs:
         return run_periodic(ctx, topic, spec, _topic_stamp(ctx, topic), labels, inputs)
-    findings = compute_findings(topic, ctx.workspace, ctx.engine, ctx.catalog, labels=labels,
-                                run_id=ctx.run_id, inputs=inputs)  # fmt: skip
-    result = store_findings(topic, ctx.engine, ctx.catalog, findings, ctx.run_id)
+    result = run_topic(topic, ctx.workspace, ctx.engine, ctx.catalog, labels=labels,
+                       run_id=ctx.run_id, inputs=inputs)  # fmt: skip
     rows_in = sum(ctx.engine.count(table) for table in inputs.values())
     return StepResult(f"{result.findings} findings", rows_in, result.findings)
 
