@@ -17,6 +17,7 @@ from pydantic import Field
 from citybrain.topics import (
     REASON_TYPE,
     PagePanel,
+    PeriodSpec,
     Topic,
     TopicContext,
     TopicParams,
@@ -24,7 +25,6 @@ from citybrain.topics import (
     join_text,
     one_reason_per_row,
 )
-from citybrain.topics.base import PeriodSpec
 from citybrain.topics.builtin.shared_bikes.rebalance import suggest_moves
 from citybrain.topics.builtin.shared_bikes.topic import (
     BIKE_INPUTS,
