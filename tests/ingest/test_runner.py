@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from citybrain.core.catalog import Catalog
 from citybrain.core.workspace import Workspace
 from citybrain.ingest import RawZone, ingest_sources, load_file, recorder_for
+from citybrain.ingest.load import LoadOptions
 from ingest._helpers import WATER_HEADER, MakeContract, water_rows, write_csv
 
 
@@ -56,6 +59,45 @@ def test_rerun_of_the_same_file_lands_nothing_twice(
     write_csv(source_dir / "water.csv", water_rows(10, start=11))
     assert load_file(workspace.lake, contract, path).status == "completed"
     assert len(RawZone(workspace.lake, contract.id).partitions()) == 2
+
+
+def test_an_unchanged_file_is_known_by_its_stat_and_a_rewritten_one_is_read_again(
+    workspace: Workspace, source_dir: Path, make_contract: MakeContract
+) -> None:
+    """A nightly run does not hash every file ever delivered: the very file, unchanged since its
+    load (size, times, inode), is skipped unread. Rewritten — even to the same size and with its
+    modification time set back — it is read again; with the same bytes it is still skipped."""
+    path = write_csv(source_dir / "water.csv", water_rows(10))
+    contract = make_contract("kind: csv\npath: water.csv")
+    fresh = load_file(workspace.lake, contract, path)  # written just now: not trusted by stat
+    assert fresh.status == "completed" and fresh.input_stat == ""
+    assert "the same bytes" in (load_file(workspace.lake, contract, path).message or "")
+
+    time.sleep(0.2)
+    settled = LoadOptions(settled_seconds=0.1)
+    first = load_file(
+        workspace.lake, contract, path, options=LoadOptions(force=True, settled_seconds=0.1)
+    )
+    assert first.status == "completed" and first.input_stat.startswith(f"{path.stat().st_size}:")
+    again = load_file(workspace.lake, contract, path, options=settled)
+    assert again.status == "skipped" and again.load_id == first.load_id
+    assert again.message == f"already landed by {first.load_id} (unchanged since)"
+
+    before = path.stat()
+    data = path.read_bytes()
+    at = data.rindex(b"1")
+    path.write_bytes(data[:at] + b"2" + data[at + 1 :])  # one figure changed: the same size
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size
+    assert path.stat().st_mtime_ns == before.st_mtime_ns
+    rewritten = load_file(workspace.lake, contract, path, options=settled)
+    assert rewritten.status == "completed" and rewritten.load_id != first.load_id
+
+    path.write_bytes(path.read_bytes())  # the same bytes written again: the checksum decides
+    same = load_file(workspace.lake, contract, path, options=settled)
+    assert same.status == "skipped" and same.load_id == rewritten.load_id
+    assert "the same bytes" in (same.message or "")
+    assert len(RawZone(workspace.lake, contract.id).partitions()) == 3
 
 
 def test_one_broken_source_fails_alone_and_the_catalog_knows(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
 import secrets
 import threading
 import time
@@ -76,6 +77,9 @@ class LoadOptions:
     chunk_rows: int = DEFAULT_CHUNK_ROWS
     force: bool = False  # land a file again even if a completed load has the same checksum
     compression: str = "snappy"
+    # A file changed less than this before its load is not trusted by its stat next time (the
+    # file system's clock ticks coarsely: a write in the same tick would keep the same times)
+    settled_seconds: float = 2.0
 
 
 def new_load_id() -> str:
@@ -84,6 +88,13 @@ def new_load_id() -> str:
     Microseconds, so that two loads of one second still sort in the order they were made (the
     newest load of a system wins survivorship; a random tie would change golden fields)."""
     return f"load-{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{secrets.token_hex(4)}"
+
+
+def stat_key(stat: os.stat_result) -> str:
+    """A file as the file system knows it: size, modification and change times (ns), inode and
+    device. The change time cannot be set back by anyone: a file rewritten, even to the same
+    size and modification time, or replaced by another, has another key."""
+    return f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}:{stat.st_ino}:{stat.st_dev}"
 
 
 def file_checksum(path: Path) -> str:
@@ -118,7 +129,13 @@ def load_file(
     with _locked(lake, contract) as zone:
         started = datetime.now(UTC)
         t0 = time.perf_counter()
-        size = path.stat().st_size
+        read_from = time.time_ns()
+        before = path.stat()
+        size = before.st_size
+        if not options.force and (same := zone.completed_with_stat(str(path), stat_key(before))):
+            # the very file landed before and unchanged since: not read again (a nightly run
+            # would otherwise hash every file ever delivered)
+            return _skipped(same, contract, path, notify, "unchanged since")
         hashing: Future[str] | None = None
         checksum = ""
         if options.force or not zone.completed_with_size(size):
@@ -127,14 +144,7 @@ def load_file(
         else:
             checksum = file_checksum(path)
             if (done := zone.completed_with_checksum(checksum)) is not None:
-                notify(
-                    ProgressEvent(
-                        contract.id, str(path), "skipped", done.rows_read, bytes_total=size
-                    )
-                )
-                return done.model_copy(
-                    update={"status": "skipped", "message": f"already landed by {done.load_id}"}
-                )
+                return _skipped(done, contract, path, notify, "the same bytes")
         manifest = _new_manifest(
             contract,
             source_file=str(path),
@@ -155,8 +165,36 @@ def load_file(
                 raise
             if hashing is not None:
                 manifest.input_checksum = hashing.result()
+            manifest.input_stat = _settled_stat(path, before, read_from, options.settled_seconds)
 
         return _stage(zone, manifest, t0, notify, run)
+
+
+def _skipped(
+    done: Manifest, contract: SourceContract, path: Path, notify: Progress, how: str
+) -> Manifest:
+    notify(
+        ProgressEvent(
+            contract.id, str(path), "skipped", done.rows_read, bytes_total=done.input_bytes
+        )
+    )
+    message = f"already landed by {done.load_id} ({how})"
+    return done.model_copy(update={"status": "skipped", "message": message})
+
+
+def _settled_stat(
+    path: Path, before: os.stat_result, read_from: int, settled_seconds: float
+) -> str:
+    """``before``'s key when the file was the same after its read as before it, and had not
+    changed within ``settled_seconds`` before the read began (``read_from``, ns); else "" (the
+    file is hashed next time)."""
+    try:
+        after = path.stat()
+    except OSError:
+        return ""
+    key = stat_key(before)
+    settled = read_from - before.st_ctime_ns > settled_seconds * 1e9
+    return key if settled and stat_key(after) == key else ""
 
 
 @contextlib.contextmanager

@@ -51,6 +51,10 @@ class Manifest(BaseModel):
     source_file: str
     input_bytes: int = 0
     input_checksum: str = ""
+    # The file as the file system knew it when it was read (`citybrain.ingest.load.stat_key`),
+    # recorded only when it did not change around the load: a later load of the same path with
+    # the same key is skipped without reading the file again. Empty: it must be hashed.
+    input_stat: str = ""
     encoding: str | None = None
     contract_hash: str = ""
     rows_read: int = 0

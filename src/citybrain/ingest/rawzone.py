@@ -90,6 +90,18 @@ class RawZone:
         checksum)."""
         return any(m.input_bytes == size and m.status == "completed" for m in self.manifests())
 
+    def completed_with_stat(self, source_file: str, stat: str) -> Manifest | None:
+        """The completed load of ``source_file`` that recorded the same ``stat``
+        (`Manifest.input_stat`): the very file, unchanged since it was landed."""
+        for manifest in self.manifests():
+            if (
+                manifest.input_stat == stat
+                and manifest.source_file == source_file
+                and manifest.status == "completed"
+            ):
+                return manifest
+        return None
+
     def completed_with_checksum(self, checksum: str) -> Manifest | None:
         for manifest in self.manifests():
             if manifest.input_checksum == checksum and manifest.status == "completed":
