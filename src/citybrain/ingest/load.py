@@ -76,7 +76,6 @@ class LoadOptions:
     chunk_bytes: int = DEFAULT_CHUNK_BYTES
     chunk_rows: int = DEFAULT_CHUNK_ROWS
     force: bool = False  # land a file again even if a completed load has the same checksum
-    compression: str = "snappy"
     # A file changed less than this before its load is not trusted by its stat next time (the
     # file system's clock ticks coarsely: a write in the same tick would keep the same times)
     settled_seconds: float = 2.0
