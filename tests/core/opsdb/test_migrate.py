@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 from alembic.autogenerate import compare_metadata
@@ -41,6 +43,22 @@ def test_upgrade_twice_is_a_no_op(ops_db_url: str) -> None:
         assert current_revision(ops_engine) == head_revision()
     finally:
         ops_engine.dispose()
+
+
+def test_an_ops_database_at_the_newest_revision_is_left_without_loading_the_models(
+    ops_db_url: str,
+) -> None:
+    """Every `citybrain run` begins with the migrate step: at head it must cost next to nothing
+    (Alembic's env imports every model, the web app's among them: seconds of a nightly run)."""
+    upgrade(ops_db_url)
+    probe = (
+        "import sys\n"
+        "from citybrain.core.opsdb import upgrade\n"
+        f"upgrade({ops_db_url!r})\n"
+        "print('citybrain.api.app' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False"], done.stderr
 
 
 def test_models_and_migrations_agree(ops_db_url: str) -> None:

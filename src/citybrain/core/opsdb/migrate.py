@@ -56,6 +56,9 @@ def upgrade(url_or_ops_engine: str | URL | SqlEngine, revision: str = HEAD) -> N
         connection.begin(),
     ):
         _serialise(connection)
+        at = MigrationContext.configure(connection).get_current_revision()
+        if revision == HEAD and at is not None and at == head_revision():
+            return  # at the newest already: Alembic's env (which imports every model) need not run
         command.upgrade(alembic_config(connection), revision)
 
 
