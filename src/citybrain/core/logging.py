@@ -23,8 +23,9 @@ _STANDARD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime
 
 
 def new_run_id() -> str:
-    """A sortable, unique run id: UTC time then a random suffix."""
-    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+    """A sortable, unique run id: UTC time to the microsecond, then a random suffix. (To the
+    second, two runs of one second sorted by chance, and "the latest run's findings" with them.)"""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:8]}"
 
 
 @contextlib.contextmanager
