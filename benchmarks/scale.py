@@ -25,7 +25,8 @@ standalone cluster (a master and one worker started on loopback from PySpark's o
 `citybrain.core.engine.spark_standalone`), by the workspace's configuration alone; the ops
 database stays SQLite. ``--compare`` takes an earlier DuckDB JSON of the same sizes and adds the
 time ratio per size and per step family. ``--sim`` reuses a generated city (one size only), and
-``--timeout`` stops a run that would not end in time: the steps it finished are still reported::
+``--timeout`` stops a run that would not end in time: the steps it finished are still reported,
+and ``--resume`` (with the same ``--work``) continues that run later, as ``citybrain run`` does::
 
     uv run python benchmarks/scale.py --sizes 10M --engine spark-local --sim /tmp/w/10M/sim \
         --compare /tmp/scale-10M.json --out /tmp/scale-10M-spark-local.json
@@ -183,15 +184,13 @@ def prepare(
     config.write_text(text, "utf-8")
     Workspace.open(workspace.root)  # the edited file still loads
     write_sim_sources(workspace.root / "sources", sim)
-    left_out, files = [], []
+    left_out = []
     for contract in sorted((workspace.root / "sources").glob("*.yaml")):
         connector = yaml.safe_load(contract.read_text("utf-8"))["connector"]
         if connector["kind"] not in FILE_KINDS:
             left_out.append(f"{contract.stem} ({connector['kind']})")
             contract.unlink()
-            continue
-        pattern = str(connector.get("path", ""))  # an absolute pattern: Path.glob takes none
-        files += [Path(p) for p in sorted(glob(pattern))]  # noqa: PTH207
+    files = delivered_files(workspace.root)
     return {
         "workspace": workspace.root,
         "sim": sim,
@@ -201,6 +200,15 @@ def prepare(
         "left_out_sources": left_out,
         "files": files,
     }
+
+
+def delivered_files(workspace: Path) -> list[Path]:
+    """The files the workspace's contracts deliver (their patterns are absolute)."""
+    files = []
+    for contract in sorted((workspace / "sources").glob("*.yaml")):
+        pattern = str(yaml.safe_load(contract.read_text("utf-8"))["connector"].get("path", ""))
+        files += [Path(p) for p in sorted(glob(pattern)) if "zz-incremental" not in p]  # noqa: PTH207
+    return files
 
 
 def floor(files: list[Path]) -> dict[str, Any]:
@@ -235,11 +243,8 @@ def run_pipeline(
                 os.killpg(proc.pid, signal.SIGKILL)
                 out, err = proc.communicate()
     wall = time.perf_counter() - started
-    runs = subprocess.run(
-        [sys.executable, "-m", "citybrain", "-w", str(workspace), "runs", "-n", "1", "--json"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    (run,) = json.loads(runs)
+    run = _last_run(workspace) or {"status": "stopped before its first step", "steps": [],
+                                   "error_message": None}  # fmt: skip
     return {
         "exit_code": proc.returncode,
         "timed_out_after_seconds": timeout if timed_out else None,
@@ -427,6 +432,16 @@ def _measure(
         why = "not asked (--no-incremental)" if not incremental_run else "the full run failed"
         return _result(size, engine, master, read, prepared, bare, pipeline, families,
                        {"note": why}, workspace)  # fmt: skip
+    incremental = _nightly(workspace, read, pipeline, timeout, daemons)
+    return _result(size, engine, master, read, prepared, bare, pipeline, families, incremental,
+                   workspace)  # fmt: skip
+
+
+def _nightly(
+    workspace: Path, read: int, pipeline: dict[str, Any], timeout: float | None,
+    daemons: tuple[int, ...],
+) -> dict[str, Any]:  # fmt: skip
+    """1 % new data and the run after it, beside the full run."""
     delivered = deliver_one_percent(workspace, read)
     again = run_pipeline(workspace, timeout, daemons)
     skipped = [s["name"] for s in again["steps"] if "unchanged since run" in (s["summary"] or "")]
@@ -440,8 +455,60 @@ def _measure(
                             if s["name"] not in skipped},
     }  # fmt: skip
     incremental["under_5_percent"] = incremental["share_of_full_run"] < 0.05
-    return _result(size, engine, master, read, prepared, bare, pipeline, families, incremental,
-                   workspace)  # fmt: skip
+    return incremental
+
+
+def resume_measure(
+    size: str, work: Path, sim: Path, *, timeout: float | None, incremental_run: bool
+) -> dict[str, Any]:
+    """Continue the full run of a kept workspace that was stopped (killed, out of time, the
+    machine shut down): ``citybrain run`` takes it up at its first unfinished step. A run longer
+    than one sitting is measured so. Its figures are the succeeded attempts of its steps; the wall
+    time of the earlier sittings is read from the run's record (its start to the last step that
+    moved: a lower bound, the killed part of a step is not in it), not sampled, and the tree's peak memory is this sitting's only (each step's own peak
+    is in ``step_detail``)."""
+    workspace = work / "ws"
+    earlier = _last_run(workspace)
+    if earlier is None or earlier["status"] == "succeeded":
+        raise SystemExit(f"{workspace}: no stopped run to resume")
+    moved = [
+        datetime.fromisoformat(t.replace("Z", "+00:00"))
+        for step in earlier["steps"]
+        for t in (step["started_at"], step["finished_at"])
+        if t
+    ]
+    began = datetime.fromisoformat(earlier["started_at"].replace("Z", "+00:00"))
+    before = (max(moved) - began).total_seconds() if moved else 0.0
+    bare = floor(delivered_files(workspace))
+    pipeline = run_pipeline(workspace, timeout)
+    pipeline["resumed"] = {
+        "run_id": earlier["run_id"],
+        "earlier_sittings_wall_seconds": round(before, 1),
+        "this_sitting_wall_seconds": pipeline["wall_seconds"],
+        "lost_seconds": round(
+            sum(s["seconds"] or 0.0 for s in pipeline["steps"] if s["status"] != "succeeded"), 1
+        ),
+    }
+    pipeline["wall_seconds"] = round(before + pipeline["wall_seconds"], 1)
+    pipeline["steps"] = [s for s in pipeline["steps"] if s["status"] == "succeeded"]
+    families = by_family(pipeline["steps"])
+    read = families.get("ingest", {}).get("rows_in", 0)
+    prepared = {"sim_bytes": disk(sim), "city_reused_from": str(sim), "generate_seconds": None}
+    if not incremental_run or pipeline["exit_code"] != 0:
+        why = "not asked (--no-incremental)" if not incremental_run else "the full run failed"
+        return _result(size, "duckdb", "local[2]", read, prepared, bare, pipeline, families,
+                       {"note": why}, workspace)  # fmt: skip
+    return _result(size, "duckdb", "local[2]", read, prepared, bare, pipeline, families,
+                   _nightly(workspace, read, pipeline, timeout, ()), workspace)  # fmt: skip
+
+
+def _last_run(workspace: Path) -> dict[str, Any] | None:
+    runs = subprocess.run(
+        [sys.executable, "-m", "citybrain", "-w", str(workspace), "runs", "-n", "1", "--json"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    found = json.loads(runs)
+    return found[0] if found else None
 
 
 def _result(
@@ -614,6 +681,11 @@ def main() -> None:
         help="an earlier DuckDB JSON of the same sizes: add time ratios",
     )
     parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the stopped full run of the workspace kept in --work (one size, DuckDB)",
+    )
+    parser.add_argument(
         "--frozen-code",
         action="store_true",
         help="run from a snapshot of the committed code (git archive HEAD)",
@@ -621,6 +693,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.sim is not None and "," in args.sizes:
         parser.error("--sim reuses one generated city: give one size")
+    if args.resume and ("," in args.sizes or args.work is None or args.engine != "duckdb"):
+        parser.error("--resume continues one size's kept workspace: give one size and --work")
     root = args.work or Path(tempfile.mkdtemp(prefix="citybrain-scale-"))
     if args.frozen_code:
         rerun_frozen(root)
@@ -628,17 +702,22 @@ def main() -> None:
     for text in args.sizes.split(","):
         size, records = parse_size(text.strip())
         work = root / size
-        if args.sim is not None and args.sim.resolve().is_relative_to(work.resolve()):
-            parser.error(f"--sim {args.sim} lies in the work folder {work}, which is emptied")
-        shutil.rmtree(work, ignore_errors=True)
-        work.mkdir(parents=True)
-        print(f"{size}: generating and running the pipeline in {work}", flush=True)
-        result = measure(
-            size, records, args.base, work, args.seed, engine=args.engine, sim_from=args.sim,
-            memory=args.spark_memory, timeout=args.timeout,
-            incremental_run=not args.no_incremental,
-            duckdb_memory=None if args.duckdb_memory == "none" else args.duckdb_memory,
-        )  # fmt: skip
+        if args.resume:
+            print(f"{size}: continuing the stopped run in {work}", flush=True)
+            result = resume_measure(size, work, args.sim or work / "sim", timeout=args.timeout,
+                                    incremental_run=not args.no_incremental)  # fmt: skip
+        else:
+            if args.sim is not None and args.sim.resolve().is_relative_to(work.resolve()):
+                parser.error(f"--sim {args.sim} lies in the work folder {work}, which is emptied")
+            shutil.rmtree(work, ignore_errors=True)
+            work.mkdir(parents=True)
+            print(f"{size}: generating and running the pipeline in {work}", flush=True)
+            result = measure(
+                size, records, args.base, work, args.seed, engine=args.engine, sim_from=args.sim,
+                memory=args.spark_memory, timeout=args.timeout,
+                incremental_run=not args.no_incremental,
+                duckdb_memory=None if args.duckdb_memory == "none" else args.duckdb_memory,
+            )  # fmt: skip
         results.append(result)
         print(
             f"{size}: {result['pipeline']['status']}, {result['records_read']:,} records, "
