@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from citybrain.core.errors import UserError
@@ -78,3 +82,23 @@ def test_a_resume_runs_what_did_not_succeed_and_everything_downstream_of_it() ->
     ]  # fmt: skip
     assert graph.still_to_do(["quality"], []) == ["quality"]
     assert graph.still_to_do(plan, plan) == []
+
+
+def test_building_the_graph_imports_no_model_library(tmp_path: Path) -> None:
+    """Every `citybrain run`, the nightly one too, builds the graph from all topics: scikit-learn
+    or SciPy imported there would cost every run a second or more, even one that skips them."""
+    from citybrain.core.workspace import Workspace
+
+    root = Workspace.init(tmp_path / "ws").root
+    probe = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from citybrain.core.workspace import Workspace\n"
+        "from citybrain.pipeline.steps import build_graph\n"
+        f"graph = build_graph(Workspace.open(Path({str(root)!r})))\n"
+        "assert any(name.startswith('topic:') for name in graph.names), graph.names\n"
+        "print(sorted({'sklearn', 'scipy', 'lightgbm', 'optbinning'} & set(sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -9,13 +9,14 @@ the call-taker filed under 物业服务 still counts. It works on DISTINCT texts
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 # Hotline categories whose tickets are (mostly) about crowded sublets; the weak positive labels.
 CROWDING_CATEGORIES = ("群租", "违规隔断", "群租房", "隔断", "出租屋", "消防隐患")
@@ -48,6 +49,12 @@ def weak_labels(categories: Sequence[str | None]) -> NDArray[np.int8]:
 
 def train_classifier(texts: Sequence[str], categories: Sequence[str | None]) -> Pipeline:
     """Fit char n-gram TF-IDF + logistic regression on texts labelled by their category."""
+    # imported here: scikit-learn takes about a second to import, and every `citybrain run`
+    # imports the topics to build its graph, whether group rental runs or is skipped as unchanged
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
     labels = weak_labels(categories)
     known = labels >= 0
     train_texts = [t for t, k in zip(texts, known, strict=True) if k]
