@@ -28,6 +28,8 @@ from citybrain.pipeline.graph import Graph, Step, StepResult
 from citybrain.pipeline.steps import topic_step
 from citybrain.topics import Topic, TopicParams
 from citybrain.topics.base import PeriodSpec
+from citybrain.topics.builtin.muck_trucks import MuckTrucks
+from citybrain.topics.builtin.muck_trucks.state import STATE_TABLE as MUCK_STATE
 from citybrain.topics.builtin.parking_traffic.traffic import (
     SPEED_TABLE,
     SUMS_TABLE,
@@ -39,6 +41,7 @@ from citybrain.topics.builtin.shared_bikes.rebalancing import BikeRebalancing
 from pipeline.tinycity import checksum
 from topics.builtin.parking_traffic.test_traffic import ROADS
 from topics.builtin.parking_traffic.test_traffic import pings as road_pings
+from topics.builtin.test_muck_trucks_rules import DUMP, FIELD, SITE, leg, night
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
@@ -281,4 +284,136 @@ def test_road_traffic_keeps_its_per_day_sums_and_ends_as_a_full_recompute(
 def _full_traffic(workspace: Workspace, tables: tuple[str, ...]) -> dict[str, Any]:
     summaries = run(workspace, (RoadTraffic(),), only="topic")
     assert "whole" in summaries["road_traffic"], summaries
+    return results(workspace, summaries["run_id"], tables)
+
+
+MUCK_DAY0 = datetime(2023, 3, 27)  # a Monday: the days run across the end of March
+TRUCKS = {"A": "川A00001", "B": "川A00002", "C": "川A00003", "D": "川A00004", "E": "川A00005"}
+ROUTE = "LINESTRING(104.0 30.5, 104.05 30.5)"  # the permits' route: the site to the dump
+
+
+def _muck_day(day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return MUCK_DAY0 + timedelta(days=day, hours=hour, minutes=minute)
+
+
+def _unloaded(table: pa.Table) -> pa.Table:
+    """``table`` with no load status (a taxi's terminal, or a truck's that stopped sending it)."""
+    index = table.schema.get_field_index("loaded")
+    return table.set_column(index, "loaded", pa.nulls(table.num_rows, pa.bool_()))
+
+
+def muck_pings(days: list[int]) -> pa.Table:
+    """The first delivery's pings, shift days ``days``: A lawful nights (permit, route); B also
+    by day on day 1 (outside its hours); C without a permit on days 1 to 6 (March and April);
+    D standing loaded in a field across 06:00 on day 2 and across midnight on day 4 (off its
+    route to get there); E without a permit, reporting its load only on day 0; a taxi by day at
+    70 km/h without load status (no muck truck)."""
+    a, b, c, d, e = TRUCKS.values()
+    parts = [night(a, _muck_day(day)) for day in days]
+    parts += [night(b, _muck_day(day)) for day in days]
+    parts += [night(c, _muck_day(day)) for day in days if 1 <= day <= 6]
+    parts += [
+        _unloaded(leg("川AT0001", _muck_day(day, 10), SITE, DUMP, speed=70.0)) for day in days
+    ]
+    if 1 in days:
+        parts.append(leg(b, _muck_day(1, 10), SITE, DUMP))
+    if 0 in days:
+        parts.append(leg(e, _muck_day(0, 22), SITE, DUMP))
+    for day, at in ((2, _muck_day(3, 5)), (4, _muck_day(4, 23))):
+        if day in days:  # to the field, then 40 minutes standing loaded there
+            parts.append(leg(d, at, SITE, FIELD, n=6))
+            parts.append(leg(d, at + timedelta(minutes=40), FIELD, FIELD, n=5, minutes=10,
+                             speed=0.0))  # fmt: skip
+    return pa.concat_tables(parts).append_column(
+        "load_id", pa.array([f"load-{min(days)}"] * sum(p.num_rows for p in parts))
+    )
+
+
+def muck_permits() -> pa.Table:
+    plates = [TRUCKS["A"], TRUCKS["B"], TRUCKS["D"]]
+    n = len(plates)
+    return pa.table(
+        {
+            "permit_no": [f"P{i}" for i in range(n)],
+            "plate": plates,
+            "allowed_hours": ["22:00-06:00"] * n,
+            "valid_from": pa.array([datetime(2023, 1, 1).date()] * n),
+            "valid_to": pa.array([datetime(2023, 12, 31).date()] * n),
+            "route": [ROUTE] * n,
+        }
+    )
+
+
+def _muck_kinds(workspace: Workspace, run_id: str) -> dict[tuple[str, str, str], float]:
+    """(plate, kind, period) → observed value of each muck-truck finding of run ``run_id``."""
+    with workspace.engine() as engine:
+        table = engine.table("topic", f"{MuckTrucks.name}_findings")
+        findings = engine.to_arrow(table.filter(table.run_id == run_id))
+    first = [reasons[0] for reasons in findings.column("reasons").to_pylist()]
+    plates = findings.column("subject_id").to_pylist()
+    periods = findings.column("period").to_pylist()
+    return {
+        (plate, reason["signal"], period): reason["observed"]
+        for plate, reason, period in zip(plates, first, periods, strict=True)
+    }
+
+
+def test_muck_trucks_keep_their_shift_days_and_end_as_a_full_recompute(
+    workspace: Workspace,
+) -> None:
+    """Muck trucks are judged per shift day (a night counts on its evening) and no_permit per
+    month: the state keeps each truck-day's rows and the fleet; a nightly run judges the shift
+    days around the new pings' days (a late ping before 06:00 belongs to the shift before, and
+    one after 06:00 can lengthen a stop begun before it) and makes the month whole again."""
+    muck = (MuckTrucks(),)
+    tables = (f"{MuckTrucks.name}_findings", MUCK_STATE)
+    sites = pa.table(
+        {"site_id": ["S1", "S2"], "kind": ["construction", "disposal"],
+         "lon": [SITE[0], DUMP[0]], "lat": [SITE[1], DUMP[1]]}
+    )  # fmt: skip
+    deliver(workspace, "site", sites, "replace")
+    deliver(workspace, "transport_permit", muck_permits(), "replace")
+    deliver(workspace, "vehicle_ping", muck_pings(list(range(8))), "replace")
+    first = run(workspace, muck)
+    assert "whole" in first["muck_trucks"], first
+    before = _muck_kinds(workspace, first["run_id"])
+
+    # the next night (E's terminal sends no load status now), then late pings of an old night:
+    # C driving on at 03:00 (shift day 2), D still standing in the field after 06:00
+    a, _, c, d, e = TRUCKS.values()
+    night_8 = [night(a, _muck_day(8)), night(c, _muck_day(8)),
+               _unloaded(leg(e, _muck_day(8, 22), SITE, DUMP))]  # fmt: skip
+    late = [leg(c, _muck_day(3, 3), DUMP, SITE, loaded=False),
+            leg(d, _muck_day(3, 6, 30), FIELD, FIELD, n=2, minutes=10, speed=0.0)]  # fmt: skip
+    for parts, load in ((night_8, "load-8"), (late, "load-late")):
+        table = pa.concat_tables(parts)
+        deliver(workspace, "vehicle_ping", table.append_column(
+            "load_id", pa.array([load] * table.num_rows)))  # fmt: skip
+    second = run(workspace, muck)
+    # touched calendar days 3, 8 and 9 (the night's small hours): shift days 2-4 and 7-10
+    # judged, from the pings of calendar days 1-11; days 0, 1, 5 and 6 kept
+    assert "7 days recomputed from the rows of 11" in second["muck_trucks"], second
+    after = _muck_kinds(workspace, second["run_id"])
+    assert results(workspace, second["run_id"], tables) == _full_muck(workspace, tables)
+
+    assert {
+        (TRUCKS["B"], "outside_hours", "2023-03-28"),
+        (c, "no_permit", "2023-03"),
+        (c, "no_permit", "2023-04"),
+        (d, "illegal_dumping", "2023-03-29"),
+        (d, "illegal_dumping", "2023-03-31"),
+        (e, "no_permit", "2023-03"),
+        (e, "no_permit", "2023-04"),  # a kept fleet member's pings without load status
+    } <= set(after), sorted(after)
+    assert not any(plate == "川AT0001" for plate, _, _ in after)  # the taxi is no muck truck
+    assert (e, "no_permit", "2023-04") not in before
+    # the stop across 06:00 grew by the late pings after it; C's March kept its days' count
+    dumping = (d, "illegal_dumping", "2023-03-29")
+    assert after[dumping] > before[dumping], (before[dumping], after[dumping])
+    assert after[(c, "no_permit", "2023-03")] == before[(c, "no_permit", "2023-03")] == 4
+
+
+def _full_muck(workspace: Workspace, tables: tuple[str, ...]) -> dict[str, Any]:
+    summaries = run(workspace, (MuckTrucks(),), only="topic")
+    assert "whole" in summaries["muck_trucks"], summaries
     return results(workspace, summaries["run_id"], tables)

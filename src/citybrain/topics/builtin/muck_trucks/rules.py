@@ -54,15 +54,25 @@ class RuleLimits:
     site_radius_m: float = 150.0
 
 
-def muck_pings(pings: ir.Table, permits: ir.Table | None) -> ir.Table:
+def load_reporters(pings: ir.Table) -> ir.Table:
+    """The plates (``m_plate``, stripped) whose terminal reports a load status on some ping of
+    ``pings``, which must have a ``loaded`` column."""
+    reporting = pings.filter(pings.plate.notnull() & pings.loaded.notnull())
+    return reporting.select(m_plate=reporting.plate.strip()).distinct()
+
+
+def muck_pings(
+    pings: ir.Table, permits: ir.Table | None, fleet: ir.Table | None = None
+) -> ir.Table:
     """The pings of muck trucks only: plates that hold a transport permit (any time) or whose
     terminal reports a load status on some ping. Without a load column every ping is kept (the
     source cannot tell its fleets apart); without permits (``None``), the load status alone
-    decides. air_quality's evidence uses the same rule."""
+    decides. air_quality's evidence uses the same rule. ``fleet``: the plates known to report a
+    load status (``m_plate``, as `load_reporters` gives them), when ``pings`` are not all there
+    are (a nightly run's days); by default those of ``pings``."""
     if "loaded" not in pings.columns:
         return pings
-    reporting = pings.filter(pings.plate.notnull() & pings.loaded.notnull())
-    trucks = reporting.select(m_plate=reporting.plate.strip())
+    trucks = load_reporters(pings) if fleet is None else fleet.select("m_plate")
     if permits is not None:
         holders = permits.filter(permits.plate.notnull())
         trucks = trucks.union(holders.select(m_plate=holders.plate.strip()))

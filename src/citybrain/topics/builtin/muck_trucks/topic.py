@@ -1,6 +1,11 @@
 """The muck-truck topic (渣土车): trucks driving outside their permitted hours, without a permit,
 too fast, off their permit's approved route, or standing loaded away from every site (suspected
-illegal dumping)."""
+illegal dumping).
+
+Its findings are made from rows per truck and shift day, kept in the topic zone as the latest run
+made them (``muck_truck_days``, `state`): a nightly run judges only the shift days new pings can
+change, keeps the others' rows, and makes the findings of all days as a full run would (what may
+still differ is said in `state`)."""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from citybrain.topics import (
     MapLayer,
     OverviewTile,
     PagePanel,
+    PeriodSpec,
     Signal,
     Topic,
     TopicContext,
@@ -27,8 +33,9 @@ from citybrain.topics import (
 from citybrain.topics.builtin.muck_trucks.corridor import CorridorRules
 from citybrain.topics.builtin.muck_trucks.evaluate import MuckEvaluation, evaluate_muck_trucks
 from citybrain.topics.builtin.muck_trucks.rules import RuleLimits
+from citybrain.topics.builtin.muck_trucks.state import STATE_TABLE, kept_days, known_fleet
 from citybrain.topics.builtin.muck_trucks.track import TrackRules
-from citybrain.topics.builtin.muck_trucks.violations import KINDS, find_violations
+from citybrain.topics.builtin.muck_trucks.violations import KINDS, day_rows, violations_from
 
 DEPARTMENT = "区综合行政执法局（城管）"
 
@@ -71,6 +78,8 @@ def _limits(p: MuckTruckParams) -> tuple[TrackRules, RuleLimits]:
 
 
 def violations_of(ctx: TopicContext) -> pd.DataFrame:
+    """The violations of all days: the rows of the days handed (all, on a full run) and, on a
+    nightly run, the kept rows of the others (`state`)."""
     params = ctx.params
     assert isinstance(params, MuckTruckParams)
     track, limits = _limits(params)
@@ -80,15 +89,19 @@ def violations_of(ctx: TopicContext) -> pd.DataFrame:
         min_pings=params.min_off_route_pings,
         min_minutes=params.min_off_route_minutes,
     )
-    return find_violations(
-        ctx.engine,
-        ctx.input("std.vehicle_ping"),
-        ctx.input("std.transport_permit"),
-        sites,
-        track,
-        limits,
-        corridor,
+    pings = ctx.input("std.vehicle_ping")
+    fleet = known_fleet(ctx, pings)
+    known = (
+        None
+        if fleet is None
+        else ctx.engine.register(
+            "muck_truck_fleet", pa.table({"m_plate": pa.array(fleet, pa.string())})
+        )
     )
+    rows = day_rows(
+        ctx.engine, pings, ctx.input("std.transport_permit"), sites, track, limits, corridor, known
+    )
+    return violations_from(kept_days(ctx, rows, fleet))
 
 
 def _has(ctx: TopicContext, dataset: str) -> bool:
@@ -179,6 +192,15 @@ class MuckTrucks(Topic):
         ),
         InputSpec(table="site", columns=("site_id", "kind", "lon", "lat"), optional=True),
     )
+    # Judged per shift day (a night shift belongs to the day it began, ``day_start_hour``), kept
+    # per shift day in the state. A ping on calendar day T belongs to shift T-1 or T, and changes
+    # its neighbours' speeds, stands and jumps (lag/lead), which may fall on the shift before or
+    # after it; a stop or off-route run crossing the shift's start counts on the day it began.
+    # So one neighbour, whatever ``day_start_hour``: shifts T-1..T+1 are recomputed, from the
+    # pings of calendar days T-2..T+2 — with shifts from 06:00, 30 hours before them and 18
+    # after, the neighbours of their first and last fixes and runs that cross 06:00 (what a
+    # longer silence or run leaves apart from a full run is said in `state`).
+    periodic = PeriodSpec("std.vehicle_ping", "ts", neighbours=1, state=STATE_TABLE)
 
     def run(self, ctx: TopicContext) -> pa.Table:
         v = violations_of(ctx)

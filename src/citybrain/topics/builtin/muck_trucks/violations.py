@@ -1,5 +1,11 @@
 """From the engine's per-day and per-stop rows to one table of violations, one row each:
-plate, kind, period, score, place and the figures its reasons quote."""
+plate, kind, period, score, place and the figures its reasons quote.
+
+In two steps, so that a nightly run can keep the days it does not recompute (`day_rows`, the
+topic's state): one row per truck and shift day (``day``) of each kind found on a day
+(outside_hours, speeding, illegal_dumping, off_route) and, for ``no_permit``, which is per truck
+and month, the day's part of it (``no_permit_day``: its pings without a permit, its mean place);
+then the violations of all days from those rows (`violations_from`)."""
 
 from __future__ import annotations
 
@@ -23,6 +29,9 @@ if TYPE_CHECKING:
 
 KINDS = ("outside_hours", "illegal_dumping", "no_permit", "speeding", "off_route")
 COLUMNS = ["plate", "kind", "period", "score", "lon", "lat", "observed", "expected", "extra"]
+#: a day's part of a truck's month without a permit: a row of `day_rows`, no violation itself
+NO_PERMIT_DAY = "no_permit_day"
+DAY_COLUMNS = ["plate", "kind", "day", *COLUMNS[2:]]
 
 
 def find_violations(
@@ -34,7 +43,25 @@ def find_violations(
     limits: rules.RuleLimits,
     corridor: CorridorRules | None = None,
 ) -> pd.DataFrame:
-    pings = rules.muck_pings(pings, permits)  # other fleets (taxis) share std.vehicle_ping
+    """The violations of ``pings`` (all days)."""
+    return violations_from(day_rows(engine, pings, permits, sites, track_rules, limits, corridor))
+
+
+def day_rows(
+    engine: Engine,
+    pings: ir.Table,
+    permits: ir.Table,
+    sites: ir.Table | None,
+    track_rules: TrackRules,
+    limits: rules.RuleLimits,
+    corridor: CorridorRules | None = None,
+    fleet: ir.Table | None = None,
+) -> pd.DataFrame:
+    """One row per truck, shift day (``day``, ``YYYY-MM-DD``) and kind (``DAY_COLUMNS``): the
+    day's violation of each kind found on a day, and its part of the month without a permit
+    (``NO_PERMIT_DAY``). ``fleet``: the plates known to report a load status (`rules.muck_pings`),
+    by default those of ``pings``."""
+    pings = rules.muck_pings(pings, permits, fleet)  # other fleets (taxis) share the table
     track = clean_track(pings, track_rules)
     pinged = rules.with_permits(track, rules.permit_windows(permits))
     days = engine.to_pandas(rules.daily(pinged, limits))
@@ -46,7 +73,7 @@ def find_violations(
     )
     parts = [
         _outside_hours(days, limits),
-        _no_permit(days),
+        _no_permit_days(days),
         _speeding(days, limits),
         _dumping(stop_rows, site_rows, limits),
     ]
@@ -54,6 +81,20 @@ def find_violations(
     routes = read_corridors(engine, permits, corridor.corridor_m)
     if routes is not None:  # permits with an approved route: driving off it
         parts.append(_off_route(off_route_runs(engine, track, routes, corridor)))
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame({c: [] for c in DAY_COLUMNS})
+    found = pd.concat(parts, ignore_index=True)
+    return found[DAY_COLUMNS].sort_values(["kind", "plate", "day"], ignore_index=True)
+
+
+def violations_from(rows: pd.DataFrame) -> pd.DataFrame:
+    """The violations of the days of ``rows`` (`day_rows`, of one run or kept from several):
+    the day kinds as they are, ``no_permit`` made per truck and month from its days."""
+    # one order whatever order the days came in: the month's means then sum alike
+    rows = rows.sort_values(["kind", "plate", "day"], ignore_index=True)
+    on_days = rows.loc[rows["kind"] != NO_PERMIT_DAY]
+    parts = [on_days[COLUMNS], _no_permit(rows.loc[rows["kind"] == NO_PERMIT_DAY])]
     parts = [p for p in parts if len(p)]
     if not parts:
         return pd.DataFrame({c: [] for c in COLUMNS})
@@ -84,6 +125,7 @@ def _outside_hours(days: pd.DataFrame, limits: rules.RuleLimits) -> pd.DataFrame
         {
             "plate": rows["plate"],
             "kind": "outside_hours",
+            "day": _day(rows["shift_date"]),
             "period": _day(rows["shift_date"]),
             "score": _ramp(m, 120.0),
             "lon": rows["outside_lon"],
@@ -95,14 +137,36 @@ def _outside_hours(days: pd.DataFrame, limits: rules.RuleLimits) -> pd.DataFrame
     )
 
 
+def _no_permit_days(days: pd.DataFrame) -> pd.DataFrame:
+    """Each truck-day with pings without a valid permit: their count (``extra``) and the day's
+    mean place, what its month's finding is made of (`_no_permit`)."""
+    d = days.loc[days["unpermitted_pings"] > 0]
+    if d.empty:
+        return pd.DataFrame({c: [] for c in DAY_COLUMNS})
+    day = _day(d["shift_date"])
+    return pd.DataFrame(
+        {
+            "plate": d["plate"],
+            "kind": NO_PERMIT_DAY,
+            "day": day,
+            "period": day.str.slice(0, 7),
+            "score": 0.0,
+            "lon": d["lon"],
+            "lat": d["lat"],
+            "observed": 1.0,
+            "expected": 0.0,
+            "extra": d["unpermitted_pings"].astype(float),
+        }
+    )
+
+
 def _no_permit(days: pd.DataFrame) -> pd.DataFrame:
+    """One finding per truck and month from its days without a permit (`_no_permit_days`)."""
     if days.empty:
         return days
-    d = days.loc[days["unpermitted_pings"] > 0].copy()
-    d["month"] = pd.to_datetime(d["shift_date"]).dt.strftime("%Y-%m")
-    g = d.groupby(["plate", "month"], as_index=False).agg(
-        days=("shift_date", "nunique"),
-        pings=("unpermitted_pings", "sum"),
+    g = days.groupby(["plate", "period"], as_index=False).agg(
+        days=("day", "nunique"),
+        pings=("extra", "sum"),
         lon=("lon", "mean"),
         lat=("lat", "mean"),
     )
@@ -110,7 +174,7 @@ def _no_permit(days: pd.DataFrame) -> pd.DataFrame:
         {
             "plate": g["plate"],
             "kind": "no_permit",
-            "period": g["month"],
+            "period": g["period"],
             "score": _ramp(g["days"].to_numpy(float), 5.0),
             "lon": g["lon"],
             "lat": g["lat"],
@@ -128,6 +192,7 @@ def _speeding(days: pd.DataFrame, limits: rules.RuleLimits) -> pd.DataFrame:
         {
             "plate": rows["plate"],
             "kind": "speeding",
+            "day": _day(rows["shift_date"]),
             "period": _day(rows["shift_date"]),
             "score": _ramp(over, 30.0),
             "lon": rows["fast_lon"],
@@ -164,6 +229,7 @@ def _longest_of_the_day(
         {
             "plate": rows["plate"],
             "kind": kind,
+            "day": _day(rows["shift_date"]),
             "period": _day(rows["shift_date"]),
             "score": _ramp(rows["minutes"].to_numpy(float), full_minutes),
             "lon": rows["lon"],
