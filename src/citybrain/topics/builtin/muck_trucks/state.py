@@ -49,26 +49,31 @@ STATE_SCHEMA = pa.schema(
 )  # fmt: skip
 
 
-def known_fleet(ctx: TopicContext, pings: ir.Table) -> list[str] | None:
+def kept_rows(ctx: TopicContext) -> pd.DataFrame | None:
+    """The last run's state rows of the days not recomputed, and its fleet (read once: the
+    fleet and the findings need both); ``None`` on a full run."""
+    return None if ctx.kept is None else ctx.engine.to_pandas(ctx.kept.rows)
+
+
+def known_fleet(ctx: TopicContext, pings: ir.Table, kept: pd.DataFrame | None) -> list[str] | None:
     """The plates known to report a load status: those of ``pings`` and, on a nightly run,
-    those the last run kept; ``None`` when the pings carry no load status (every plate counts)."""
+    those the last run kept (`kept_rows`); ``None`` when the pings carry no load status (every
+    plate counts)."""
     if "loaded" not in pings.columns:
         return None
-    engine = ctx.engine
-    plates = engine.to_pandas(load_reporters(pings))["m_plate"]
-    if ctx.kept is not None:
-        rows = ctx.kept.rows
-        kept = engine.to_pandas(rows.filter(rows.kind == FLEET).select(m_plate=rows.plate))
-        plates = pd.concat([kept["m_plate"], plates], ignore_index=True)
+    plates = ctx.engine.to_pandas(load_reporters(pings))["m_plate"]
+    if kept is not None:
+        plates = pd.concat([kept.loc[kept["kind"] == FLEET, "plate"], plates], ignore_index=True)
     return sorted(set(plates.dropna().astype(str)))
 
 
-def kept_days(ctx: TopicContext, rows: pd.DataFrame, fleet: list[str] | None) -> pd.DataFrame:
+def kept_days(
+    ctx: TopicContext, rows: pd.DataFrame, kept: pd.DataFrame | None, fleet: list[str] | None
+) -> pd.DataFrame:
     """Every day's rows: ``rows`` — on a nightly run only those of the days it recomputes, with
-    the last run's of the others —, stored with ``fleet`` as this run's state."""
-    if ctx.kept is not None:
+    the last run's of the others (``kept``) —, stored with ``fleet`` as this run's state."""
+    if ctx.kept is not None and kept is not None:
         mine = rows.loc[rows["day"].astype(str).isin(ctx.kept.day_texts)]
-        kept = ctx.engine.to_pandas(ctx.kept.rows)
         kept = kept.loc[kept["kind"] != FLEET, DAY_COLUMNS]
         rows = pd.concat([f for f in (kept, mine) if len(f)] or [mine], ignore_index=True)
     plates = fleet or []

@@ -33,7 +33,12 @@ from citybrain.topics import (
 from citybrain.topics.builtin.muck_trucks.corridor import CorridorRules
 from citybrain.topics.builtin.muck_trucks.evaluate import MuckEvaluation, evaluate_muck_trucks
 from citybrain.topics.builtin.muck_trucks.rules import RuleLimits
-from citybrain.topics.builtin.muck_trucks.state import STATE_TABLE, kept_days, known_fleet
+from citybrain.topics.builtin.muck_trucks.state import (
+    STATE_TABLE,
+    kept_days,
+    kept_rows,
+    known_fleet,
+)
 from citybrain.topics.builtin.muck_trucks.track import TrackRules
 from citybrain.topics.builtin.muck_trucks.violations import KINDS, day_rows, violations_from
 
@@ -90,7 +95,8 @@ def violations_of(ctx: TopicContext) -> pd.DataFrame:
         min_minutes=params.min_off_route_minutes,
     )
     pings = ctx.input("std.vehicle_ping")
-    fleet = known_fleet(ctx, pings)
+    kept = kept_rows(ctx)
+    fleet = known_fleet(ctx, pings, kept)
     known = (
         None
         if fleet is None
@@ -101,7 +107,7 @@ def violations_of(ctx: TopicContext) -> pd.DataFrame:
     rows = day_rows(
         ctx.engine, pings, ctx.input("std.transport_permit"), sites, track, limits, corridor, known
     )
-    return violations_from(kept_days(ctx, rows, fleet))
+    return violations_from(kept_days(ctx, rows, kept, fleet))
 
 
 def _has(ctx: TopicContext, dataset: str) -> bool:
