@@ -159,6 +159,32 @@ def test_topic_finds_moves_of_the_newest_snapshot(tmp_path: Path) -> None:
     assert BikeRebalancing.department_hint != "区综合行政执法局（城管）"
 
 
+def test_the_newest_snapshot_with_bikes_in_a_zone_is_found_when_the_newest_has_none(
+    tmp_path: Path,
+) -> None:
+    """The topic counts the newest snapshot alone; when none of its bikes stands in a zone (nor
+    at a usable fix: 0,0), the newest snapshot that has one is found further back, as counting
+    every snapshot would."""
+    xs = [104.0, 104.0 + DEG_100M]
+    t0 = datetime(2023, 3, 14, 8, 0)
+    rows = [("meituan", f"M{i}", t0, xs[0] + 0.0001, 30.5001) for i in range(4)]  # A over
+    rows += [("meituan", "M9", t0 + timedelta(hours=3), 105.0, 31.0)]  # later, in no zone
+    rows += [("meituan", "M8", t0 + timedelta(hours=4), 0.0, 0.0)]  # latest: an unusable fix
+    op, bike, ts, lon, lat = zip(*rows, strict=True)
+    positions = pa.table(
+        {
+            "operator": list(op),
+            "bike_id": list(bike),
+            "ts": pa.array(list(ts), pa.timestamp("us")),
+            "lon": list(lon),
+            "lat": list(lat),
+        }
+    )
+    findings = _run_topic(tmp_path, xs, positions)
+    assert findings.column("subject_id").to_pylist() == ["meituan:A>B"]
+    assert findings.column("period").to_pylist() == ["2023-03-14 08:00"]
+
+
 def test_out_of_reach_gives_no_move() -> None:
     zones = _zones([104.0, 104.0 + DEG_100M])
     frame = _frame(zones, {"meituan": [6, 1], "hellobike": [3, 1], "qingju": [3, 1]})

@@ -10,6 +10,7 @@ A zone whose geometry cannot be read is left out and counted, never a crash.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import ibis.expr.types as ir
@@ -73,6 +74,19 @@ def usable(positions: ir.Table) -> ir.BooleanValue:
         & positions.lat.notnull()
         & ((positions.lon.abs() > 1e-6) | (positions.lat.abs() > 1e-6))
     )
+
+
+def newest_snapshot(engine: Engine, positions: ir.Table, snapshot_minutes: int) -> datetime | None:
+    """The start of the snapshot bucket of the newest usable report (None without any)."""
+    p = positions.filter(usable(positions))
+    newest = engine.to_arrow(p.aggregate(newest=p.ts.max())).column(0)[0].as_py()
+    if newest is None:
+        return None
+    if newest.tzinfo is None:  # the lake's timestamps are UTC, as epoch_seconds reads them
+        newest = newest.replace(tzinfo=UTC)
+    seconds = snapshot_minutes * 60
+    start = int(newest.timestamp()) // seconds * seconds
+    return datetime.fromtimestamp(start, UTC).replace(tzinfo=None)
 
 
 def last_reports(positions: ir.Table, snapshot_minutes: int) -> ir.Table:

@@ -25,10 +25,12 @@ from citybrain.topics import (
     join_text,
     one_reason_per_row,
 )
+from citybrain.topics.builtin.shared_bikes import counts
 from citybrain.topics.builtin.shared_bikes.rebalance import suggest_moves
 from citybrain.topics.builtin.shared_bikes.topic import (
     BIKE_INPUTS,
     OPERATOR_ZH,
+    Counted,
     bike_periods,
     count_zones,
 )
@@ -76,6 +78,19 @@ def move_reasons(moves: pd.DataFrame) -> pa.ListArray:
     )
 
 
+def newest_counted(ctx: TopicContext, params: RebalancingParams) -> Counted | None:
+    """The zones' counts of the newest snapshot alone, without counting every snapshot of the
+    reports handed (at a city's size, hundreds of millions of reports for one snapshot's moves);
+    ``None`` when no bike of that snapshot stands in a zone: the newest snapshot with one lies
+    further back, and only counting them all finds it."""
+    minutes = params.snapshot_minutes
+    newest = counts.newest_snapshot(ctx.engine, ctx.input("std.bike_position"), minutes)
+    if newest is None:
+        return None
+    counted = count_zones(ctx, minutes, since=newest)
+    return counted if len(counted.frame) else None
+
+
 class BikeRebalancing(Topic):
     """Moves that would bring over-full bike zones under capacity (单车调度建议)."""
 
@@ -97,7 +112,8 @@ class BikeRebalancing(Topic):
     def run(self, ctx: TopicContext) -> pa.Table:
         params = ctx.params
         assert isinstance(params, RebalancingParams)
-        counted = count_zones(ctx, params.snapshot_minutes)
+        counted = newest_counted(ctx, params) if params.latest_only else None
+        counted = counted or count_zones(ctx, params.snapshot_minutes)
         frame = counted.frame
         if params.latest_only and len(frame):
             frame = frame.loc[frame["bucket"] == frame["bucket"].max()]

@@ -4,6 +4,7 @@ operator's share against its quota and the free places nearby to move the surplu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
@@ -46,14 +47,20 @@ class Counted:
     reports: ir.Table  # one row per operator, bike and snapshot: where it last reported
 
 
-def count_zones(ctx: TopicContext, snapshot_minutes: int | None = None) -> Counted:
-    """Bikes per zone and snapshot (``snapshot_minutes``: the topic's own parameter if None)."""
+def count_zones(
+    ctx: TopicContext, snapshot_minutes: int | None = None, since: datetime | None = None
+) -> Counted:
+    """Bikes per zone and snapshot (``snapshot_minutes``: the topic's own parameter if None);
+    ``since``: of the snapshots from that moment on only (a snapshot's start)."""
     if snapshot_minutes is None:
         params = ctx.params
         assert isinstance(params, SharedBikeParams)
         snapshot_minutes = params.snapshot_minutes
     zones = counts.read_zones(ctx.engine, ctx.input("std.bike_zone"))
-    reports = counts.last_reports(ctx.input("std.bike_position"), snapshot_minutes)
+    positions = ctx.input("std.bike_position")
+    if since is not None:
+        positions = positions.filter(positions.ts >= since)
+    reports = counts.last_reports(positions, snapshot_minutes)
     long = counts.zone_counts(ctx.engine, reports, zones)
     frame = counts.per_zone(long, zones) if len(long) else pd.DataFrame()
     return Counted(frame, zones, reports)
