@@ -6,7 +6,7 @@ import pytest
 
 from citybrain.core.engine import Engine
 from citybrain.core.stdmodel import STD_TABLES
-from citybrain.govern.standardize import Rules, standardize_table
+from citybrain.govern.standardize import Rules, conform, standardize_table
 from govern.standardize.handmade import person_rows, raw_source, write_load
 
 STD = STD_TABLES["person_registration"]
@@ -47,3 +47,17 @@ def test_latest_state_and_flags(engine: Engine) -> None:
 def test_duckdb_and_spark_agree(both_engines: tuple[Engine, Engine]) -> None:
     duck, spark = both_engines
     assert _standardise(duck) == _standardise(spark)
+
+
+def test_many_repeated_keys_are_ranked_whole_with_the_same_result(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only rows whose key repeats are ranked, apart and joined back; past the limit of rows
+    ranked apart, every row is ranked in the engine: the same std rows and counts."""
+    apart = _standardise(engine)
+    monkeypatch.setattr(conform, "RANKED_APART_ROWS", 1)
+    result = standardize_table(engine, STD, [raw_source(engine.lake_root)], rules=Rules(bbox=None))
+    (count,) = result.sources
+    assert (count.raw_rows, count.superseded, count.std_rows) == (56, 10, 46)
+    rows = engine.to_arrow(engine.table("std", STD.name)).to_pylist()
+    assert sorted(rows, key=lambda r: (r["record_id"], r["source_row"])) == apart

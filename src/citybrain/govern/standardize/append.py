@@ -119,4 +119,4 @@ def append_table(
 
 def _latest(engine: Engine, std: StdTable, source: RawSource) -> ir.Table:
     conformed = conform(engine.table("raw", source.system), source, std)
-    return latest_state(conformed, key_columns(conformed, source))
+    return latest_state(engine, conformed, key_columns(conformed, source))

@@ -20,6 +20,7 @@ from citybrain.govern.standardize.conform import (
     DUPLICATE,
     LOAD_SEQ,
     conform,
+    find_repeats,
     key_columns,
     latest_state,
 )
@@ -79,7 +80,7 @@ def build_table(
     parts = []
     for source in sources:
         conformed = conform(engine.table("raw", source.system), source, std)
-        parts.append(latest_state(conformed, key_columns(conformed, source)))
+        parts.append(latest_state(engine, conformed, key_columns(conformed, source)))
     union_columns = list(dict.fromkeys(c for p in parts for c in p.columns))
     parts = [_with_columns(p, union_columns) for p in parts]
     table = parts[0] if len(parts) == 1 else ibis.union(*parts)
@@ -151,10 +152,7 @@ def _superseded(engine: Engine, source: RawSource, std: StdTable) -> int:
     keys = key_columns(conformed, source)
     if not keys:
         return 0
-    kept = latest_state(conformed, keys)
-    total = engine.to_arrow(conformed.aggregate(n=conformed.count())).column("n")[0].as_py()
-    left = engine.to_arrow(kept.aggregate(n=kept.count())).column("n")[0].as_py()
-    return int(total) - int(left)
+    return find_repeats(engine, conformed, keys).superseded
 
 
 def standardize_all(
