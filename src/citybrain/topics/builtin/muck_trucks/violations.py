@@ -56,14 +56,18 @@ def day_rows(
     limits: rules.RuleLimits,
     corridor: CorridorRules | None = None,
     fleet: ir.Table | None = None,
+    in_memory: bool = False,
 ) -> pd.DataFrame:
     """One row per truck, shift day (``day``, ``YYYY-MM-DD``) and kind (``DAY_COLUMNS``): the
     day's violation of each kind found on a day, and its part of the month without a permit
     (``NO_PERMIT_DAY``). ``fleet``: the plates known to report a load status (`rules.muck_pings`),
-    by default those of ``pings``."""
+    by default those of ``pings``. ``in_memory``: the cleaned track is read once and the rules
+    run on it, rather than each cleaning the pings again (for a few days' pings only)."""
     pings = rules.muck_pings(pings, permits, fleet)  # other fleets (taxis) share the table
     track = clean_track(pings, track_rules)
     pinged = rules.with_permits(track, rules.permit_windows(permits))
+    if in_memory:  # the same rows (one per truck and instant), with the columns every rule reads
+        pinged = track = engine.register("muck_truck_track", engine.to_arrow(pinged))
     days = engine.to_pandas(rules.daily(pinged, limits))
     stop_rows = engine.to_pandas(rules.stops(pinged, limits))
     site_rows = (
