@@ -13,7 +13,8 @@ catches up):
 
 - a plate that reports a load status for the first time in a new delivery, having pinged without
   one before, joins the fleet then: its earlier days that are not recomputed stay unjudged (its
-  pings of those days are not read, and were not kept: it was no muck truck then);
+  pings of those days are not read, and were not kept: it was no muck truck then); a ping with
+  a load status but no time counts in a full run only (no day hands it over);
 - a fix whose neighbour in time lies outside the pings read: after a silence of more than a day
   before the recomputed shift days (or after them), the first fix is judged by one side only —
   a jump if left at an impossible speed (`track._jump`), and without a plausible reported speed it
