@@ -23,7 +23,7 @@ import pytest
 
 from citybrain.core.catalog import Catalog, ColumnInfo, DatasetSpec
 from citybrain.core.workspace import Workspace
-from citybrain.pipeline import run_pipeline
+from citybrain.pipeline import run_pipeline, topic_increment
 from citybrain.pipeline.graph import Graph, Step, StepResult
 from citybrain.pipeline.steps import topic_step
 from citybrain.topics import Topic, TopicParams
@@ -417,3 +417,49 @@ def _full_muck(workspace: Workspace, tables: tuple[str, ...]) -> dict[str, Any]:
     summaries = run(workspace, (MuckTrucks(),), only="topic")
     assert "whole" in summaries["muck_trucks"], summaries
     return results(workspace, summaries["run_id"], tables)
+
+
+def test_a_whole_recompute_over_a_large_input_is_made_in_chunks_of_days_alike(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over more rows than `CHUNK_ROWS`, a whole recompute of a periodic topic is made in chunks
+    of consecutive days, each as a nightly run makes its days (a city's history is never sorted
+    or grouped at once): the same findings, map layers and state as made at once."""
+    sites = pa.table(
+        {"site_id": ["S1", "S2"], "kind": ["construction", "disposal"],
+         "lon": [SITE[0], DUMP[0]], "lat": [SITE[1], DUMP[1]]}
+    )  # fmt: skip
+    deliver(workspace, "bike_zone", ZONES, "replace")
+    deliver(workspace, "bike_position", reports([0, 1, 2, 3, 4, 5], seed=1), "replace")
+    deliver(workspace, "road", pa.Table.from_pandas(ROADS.astype({"road_id": str})), "replace")
+    deliver(workspace, "site", sites, "replace")
+    deliver(workspace, "transport_permit", muck_permits(), "replace")
+    # F: no permit, its terminal sends a load status only on the last night: a muck truck on its
+    # first nights too, though the chunk that judges them has none of its load reports
+    late = "川A00009"
+    first = pa.concat_tables([_unloaded(night(late, _muck_day(day))) for day in (0, 1)])
+    last = night(late, _muck_day(7))
+    truck_f = pa.concat_tables([first, last]).append_column(
+        "load_id", pa.array(["load-f"] * (first.num_rows + last.num_rows))
+    )
+    pings = pa.concat_tables(
+        [muck_pings(list(range(8))), truck_f, road_pings(), _moved(road_pings(), 2, plates="L")],
+        promote_options="default",  # the taxis' pings have no load status
+    )
+    deliver(workspace, "vehicle_ping", pings, "replace")
+    topics = (*TOPICS, RoadTraffic(), MuckTrucks())
+    tables = (
+        *(f"{t.name}_findings" for t in topics), DENSITY_TABLE, SPEED_TABLE, SUMS_TABLE,
+        MUCK_STATE,
+    )  # fmt: skip
+    at_once = run(workspace, topics, only="topic")
+    assert not any("chunks" in s for s in at_once.values()), at_once
+    expected = results(workspace, at_once["run_id"], tables)  # the state is the latest run's
+    assert (late, "no_permit", "2023-03") in _muck_kinds(workspace, at_once["run_id"])
+
+    monkeypatch.setattr(topic_increment, "CHUNK_ROWS", pings.num_rows // 3)
+    chunked = run(workspace, topics, only="topic")
+    for name in ("shared_bikes", "road_traffic", "muck_trucks"):
+        assert "chunks of days" in chunked[name], chunked
+    assert "chunks" not in chunked["bike_rebalancing"], chunked  # the newest snapshot only
+    assert results(workspace, chunked["run_id"], tables) == expected

@@ -96,15 +96,108 @@ def run_periodic(
     if isinstance(plan, Increment):
         handed = handed_inputs(inputs, spec, plan.read)
         new = compute_findings(topic, ctx.workspace, ctx.engine, ctx.catalog, labels=labels,
-                               run_id=ctx.run_id, inputs=handed, kept=plan.state)  # fmt: skip
+                               run_id=ctx.run_id, inputs=handed, kept=plan.state,
+                               whole_series=inputs[spec.input])  # fmt: skip
         findings = merged_findings(new, plan)
         if findings is not None:
             return _stored(ctx, topic, spec, findings, handed, parts, plan.latest, plan.summary())
         plan = "a new finding's period names no day"
-    findings = compute_findings(topic, ctx.workspace, ctx.engine, ctx.catalog, labels=labels,
-                                run_id=ctx.run_id, inputs=inputs)  # fmt: skip
     latest = latest_day(ctx.engine, inputs[spec.input], spec)
-    return _stored(ctx, topic, spec, findings, inputs, parts, latest, f"whole: {plan}")
+    findings, how = whole_findings(ctx, topic, spec, labels, inputs, latest)
+    return _stored(ctx, topic, spec, findings, inputs, parts, latest, f"whole{how}: {plan}")
+
+
+def whole_findings(
+    ctx: RunContext,
+    topic: Topic,
+    spec: PeriodSpec,
+    labels: pa.Table,
+    inputs: Mapping[str, ir.Table],
+    latest: date | None,
+) -> tuple[pa.Table, str]:
+    """A periodic topic's findings over all days: at once, or — when its time-series input has
+    more than `CHUNK_ROWS` rows — in chunks of consecutive days, each computed as a nightly run
+    computes its days (handed those days, their neighbours and the newest day; a topic with a
+    state keeps the chunks before). No step then sorts or groups the whole history at once: at a
+    city's size that is hundreds of millions of reports, tens of GB spilled to disk. What a
+    topic says a nightly run may judge apart from a full one (muck trucks: a track silent for
+    more than a day, a stop longer than a day) may then differ at a chunk's edge too; what must
+    be known of every row, the topic reads from `TopicContext.whole_series`. Also says how
+    (" in N chunks of days", or "")."""
+    from citybrain.topics.runner import compute_findings
+
+    def compute(
+        handed: Mapping[str, ir.Table], kept: KeptState | None = None, side_tables: bool = True
+    ) -> pa.Table:
+        whole = inputs[spec.input] if handed is not inputs else None
+        return compute_findings(topic, ctx.workspace, ctx.engine, ctx.catalog, labels=labels,
+                                run_id=ctx.run_id, inputs=handed, kept=kept,
+                                side_tables=side_tables, whole_series=whole)  # fmt: skip
+
+    chunks = [] if spec.latest_only else day_chunks(ctx.engine, inputs[spec.input], spec)
+    if len(chunks) < 2:
+        return compute(inputs), ""
+    found: list[pa.Table] = []
+    for number, days in enumerate(chunks):
+        last = number == len(chunks) - 1  # it holds the newest day: the side tables come from it
+        read = _around([*days, *([latest] if latest and last else [])], spec.neighbours)
+        handed = handed_inputs(inputs, spec, read)
+        if spec.state is not None:  # the first chunk keeps nothing; each next one the rows so far
+            kept = _state_so_far(ctx, spec, days) if number else None
+            found = [compute(handed, kept, last)]  # made whole from the state: the last is all
+            continue
+        new = compute(handed, side_tables=last).select(FINDINGS_SCHEMA.names)
+        new = new.cast(FINDINGS_SCHEMA)
+        if not periods_are_days(new):
+            return compute(inputs), " (a finding's period names no day: at once)"
+        found.append(new.filter(_on(new, days)))
+    return pa.concat_tables(found), f" in {len(chunks)} chunks of days"
+
+
+#: a whole recompute of a periodic topic over more rows of its time-series input than this is made
+#: in chunks of days (`whole_findings`)
+CHUNK_ROWS = 20_000_000
+
+
+def day_chunks(
+    engine: Engine, series: ir.Table, spec: PeriodSpec, rows: int | None = None
+) -> list[list[date]]:
+    """Every day from the first to the last of ``series`` (and ``spec.neighbours`` days beyond,
+    where a finding or state row of a day without rows can fall), in runs of consecutive days of
+    at most ``rows`` rows each (`CHUNK_ROWS`; a day alone may have more); one run when all fit."""
+    limit = CHUNK_ROWS if rows is None else rows
+    dated = series.filter(series[spec.ts].notnull())
+    ts = dated[spec.ts]
+    counted = dated.group_by(day=ts if ts.type().is_date() else ts.date()).aggregate(
+        n=dated.count()
+    )
+    per_day = {r["day"]: r["n"] for r in engine.to_arrow(counted).to_pylist()}
+    if not per_day or sum(per_day.values()) <= limit:
+        return []
+    first = min(per_day) - timedelta(days=spec.neighbours)
+    last = max(per_day) + timedelta(days=spec.neighbours)
+    chunks: list[list[date]] = [[]]
+    size = 0
+    for offset in range((last - first).days + 1):
+        d = first + timedelta(days=offset)
+        n = per_day.get(d, 0)
+        if chunks[-1] and size + n > limit:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(d)
+        size += n
+    return chunks
+
+
+def _state_so_far(ctx: RunContext, spec: PeriodSpec, days: list[date]) -> KeptState:
+    """The state rows this run's earlier chunks made, but of ``days``."""
+    from citybrain.topics.base import KeptState
+
+    assert spec.state is not None
+    table = ctx.engine.table("topic", spec.state)
+    rows = table.filter(table.run_id == ctx.run_id)
+    rows = rows.filter(~rows.day.isin([d.isoformat() for d in days]))
+    return KeptState(frozenset(days), rows.drop("run_id"))
 
 
 def _stored(

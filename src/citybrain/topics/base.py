@@ -82,6 +82,9 @@ class PeriodSpec:
     newest period only (a "now" topic): none of the previous findings are kept. Side tables the
     topic writes must come from its newest period only (the map's latest snapshot): the newest
     day (of a row ``usable`` says the topic uses, every row by default) is always handed over.
+    A whole recompute over a large input is made in chunks of days the same way
+    (`citybrain.pipeline.topic_increment.whole_findings`): a topic writes its side tables only when
+    ``TopicContext.side_tables`` (the chunk with the newest day).
 
     ``state``: a topic whose findings are not per day but made from per-day partial results (a
     day's sums) keeps those in this topic-zone table (a ``day`` column, ``YYYY-MM-DD``; a
@@ -241,6 +244,13 @@ class TopicContext:
     inputs: Mapping[str, ir.Table] | None = None
     #: on an incremental run of a topic with a state table (`PeriodSpec.state`): what it keeps
     kept: KeptState | None = None
+    #: False while a whole recompute is made in chunks of days and this chunk is not the last
+    #: one: side tables from the newest period (the map's latest snapshot) are left to the last
+    side_tables: bool = True
+    #: the whole time-series input (`PeriodSpec.input`) when the topic is handed some of its days
+    #: (a nightly run, a chunk of a whole recompute): for what must be known of every row, read
+    #: as a small aggregate (the plates that ever report a load status), never row by row
+    whole_series: ir.Table | None = None
 
     def input(self, dataset: str) -> ir.Table:
         """A declared input (``"std.complaint"``): what the runner handed the topic."""

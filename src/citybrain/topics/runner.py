@@ -167,10 +167,13 @@ def compute_findings(
     labels: pa.Table | None = None,
     inputs: Mapping[str, ir.Table] | None = None,
     kept: KeptState | None = None,
+    side_tables: bool = True,
+    whole_series: ir.Table | None = None,
 ) -> pa.Table:
     """The topic's findings on ``inputs`` (validated), not stored: `run_topic` without the
     store, for a caller that adds findings of its own (the pipeline's kept periods) or hands
-    the topic its kept state (``kept``)."""
+    the topic its kept state (``kept``); ``side_tables`` and ``whole_series``: as
+    `TopicContext` says."""
     check = check_inputs(topic, catalog)
     if not check.passed:
         raise MissingInputs(check.message(), hint="ingest and standardise those sources first")
@@ -183,6 +186,8 @@ def compute_findings(
         labels=labels,
         inputs=read_inputs(topic, engine) if inputs is None else inputs,
         kept=kept,
+        side_tables=side_tables,
+        whole_series=whole_series,
     )
     return validate_findings(run_declared(topic, ctx, engine))
 

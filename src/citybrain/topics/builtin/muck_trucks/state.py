@@ -57,12 +57,14 @@ def kept_rows(ctx: TopicContext) -> pd.DataFrame | None:
 
 
 def known_fleet(ctx: TopicContext, pings: ir.Table, kept: pd.DataFrame | None) -> list[str] | None:
-    """The plates known to report a load status: those of ``pings`` and, on a nightly run,
-    those the last run kept (`kept_rows`); ``None`` when the pings carry no load status (every
-    plate counts)."""
+    """The plates known to report a load status: those of ``pings`` — of all pings, when the
+    topic is handed some days only (`TopicContext.whole_series`: a nightly run, a chunk of a
+    whole recompute) — and, on a nightly run, those the last run kept (`kept_rows`); ``None``
+    when the pings carry no load status (every plate counts)."""
     if "loaded" not in pings.columns:
         return None
-    plates = ctx.engine.to_pandas(load_reporters(pings))["m_plate"]
+    every = ctx.whole_series if ctx.whole_series is not None else pings
+    plates = ctx.engine.to_pandas(load_reporters(every))["m_plate"]
     if kept is not None:
         plates = pd.concat([kept.loc[kept["kind"] == FLEET, "plate"], plates], ignore_index=True)
     return sorted(set(plates.dropna().astype(str)))

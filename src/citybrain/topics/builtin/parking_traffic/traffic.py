@@ -212,7 +212,8 @@ class RoadTraffic(Topic):
                 counts,
             )
             slots = speeds_of(kept_sums(ctx, sums), segments, _rules(params))
-            store_speeds(ctx, slots)
+            if ctx.side_tables:
+                store_speeds(ctx, slots)
             found = recurring(slots, params.min_days)
         return findings_of(found, self, ctx)
 

@@ -167,8 +167,9 @@ class SharedBikes(Topic):
         assert isinstance(params, SharedBikeParams)
         counted = count_zones(ctx)
         frame = counted.frame
-        points = density.newest_points(ctx.engine, counted.reports)
-        density.store_density(ctx.engine, density.density_cells(points), ctx.run_id)
+        if ctx.side_tables:
+            points = density.newest_points(ctx.engine, counted.reports)
+            density.store_density(ctx.engine, density.density_cells(points), ctx.run_id)
         if frame.empty:
             rows = frame
             scores = np.zeros(0)
