@@ -464,9 +464,10 @@ def resume_measure(
     """Continue the full run of a kept workspace that was stopped (killed, out of time, the
     machine shut down): ``citybrain run`` takes it up at its first unfinished step. A run longer
     than one sitting is measured so. Its figures are the succeeded attempts of its steps; the wall
-    time of the earlier sittings is read from the run's record (its start to the last step that
-    moved: a lower bound, the killed part of a step is not in it), not sampled, and the tree's peak memory is this sitting's only (each step's own peak
-    is in ``step_detail``)."""
+    time of the earlier sittings is read from the run's record, not sampled: its start to the last
+    step that moved (the killed part of a step is not in it; a pause between two earlier sittings
+    is). The tree's peak memory is this sitting's only (each step's own peak is in
+    ``step_detail``)."""
     workspace = work / "ws"
     earlier = _last_run(workspace)
     if earlier is None or earlier["status"] == "succeeded":
