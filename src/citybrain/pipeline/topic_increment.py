@@ -118,8 +118,8 @@ def whole_findings(
     """A periodic topic's findings over all days: at once, or — when its time-series input has
     more than `CHUNK_ROWS` rows — in chunks of consecutive days, each computed as a nightly run
     computes its days (handed those days and their neighbours, the last chunk the newest day too;
-    a topic with a state keeps the chunks before). No step then sorts or groups the whole history at once: at a
-    city's size that is hundreds of millions of reports, tens of GB spilled to disk. What a
+    a topic with a state keeps the chunks before). No step then sorts or groups the whole history
+    at once: at a city's size that is hundreds of millions of reports, tens of GB spilled. What a
     topic says a nightly run may judge apart from a full one (muck trucks: a track silent for
     more than a day, a stop longer than a day) may then differ at a chunk's edge too; what must
     be known of every row, the topic reads from `TopicContext.whole_series`. Also says how
