@@ -43,6 +43,9 @@ class DuckDBConfig(_Strict):
     memory_limit: str | None = None
     #: where DuckDB spills what outgrows ``memory_limit`` (default: beside the database file)
     temp_directory: str | None = None
+    #: the most it may spill there, e.g. "40GB" (DuckDB's default: 90 % of the disk space free
+    #: when it starts); past it a step fails with an error, rather than filling the disk
+    max_temp_directory_size: str | None = None
 
 
 class EngineConfig(_Strict):

@@ -115,7 +115,7 @@ def test_duckdb_spills_where_the_workspace_says(tmp_path: Path) -> None:
         config.read_text("utf-8").replace(
             'database = "citybrain.duckdb"',
             'database = "citybrain.duckdb"\nmemory_limit = "300MB"\nthreads = 1\n'
-            'temp_directory = "spill"',
+            'temp_directory = "spill"\nmax_temp_directory_size = "2GB"',
         ),
         encoding="utf-8",
     )
@@ -123,8 +123,10 @@ def test_duckdb_spills_where_the_workspace_says(tmp_path: Path) -> None:
         settings = dict(
             engine.ibis.con.execute(
                 "SELECT name, value FROM duckdb_settings() "
-                "WHERE name IN ('threads', 'memory_limit', 'temp_directory')"
+                "WHERE name IN ('threads', 'memory_limit', 'temp_directory', "
+                "'max_temp_directory_size')"
             ).fetchall()
         )
     assert settings["temp_directory"] == str(workspace.root / "spill")
     assert (settings["threads"], settings["memory_limit"]) == ("1", "286.1 MiB")
+    assert settings["max_temp_directory_size"] == "1.8 GiB"

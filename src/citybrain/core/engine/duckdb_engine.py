@@ -68,6 +68,8 @@ class DuckDBEngine(Engine):
             settings["memory_limit"] = config.memory_limit
         if config.temp_directory is not None:
             settings["temp_directory"] = config.temp_directory
+        if config.max_temp_directory_size is not None:
+            settings["max_temp_directory_size"] = config.max_temp_directory_size
         if str(database) != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         try:
