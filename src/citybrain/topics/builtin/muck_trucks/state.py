@@ -3,18 +3,18 @@ its rows per truck and shift day (`violations.day_rows`) and the fleet, so that 
 judges only the shift days new pings can change and makes the findings of all days from the
 kept rows and its own (the full run goes through the same rows: both give the same findings).
 
-The fleet is the plates whose terminal reports a load status (`rules.muck_pings`); a nightly run
-sees only its days' pings, so the plates known so far are kept too (rows of kind ``fleet``, their
-``day`` ``fleet``: never a recomputed day, so always kept) and the run's fleet is those and the
-plates of its own pings. Permit holders need no keeping: the permits are read whole each run.
+The fleet is the plates whose terminal reports a load status (`rules.muck_pings`), read from
+every ping (`TopicContext.whole_series`) when the topic is handed some days only (a nightly run,
+a chunk of a whole recompute); the plates known so far are kept too (rows of kind ``fleet``,
+their ``day`` ``fleet``: never a recomputed day, so always kept). Permit holders need no
+keeping: the permits are read whole each run.
 
-What a nightly run still judges apart from a full one (the next full run, ``--only topic``,
-catches up):
+What a nightly run (and a chunk's edge) still judges apart from a full run at once (the next full
+run, ``--only topic``, catches up):
 
 - a plate that reports a load status for the first time in a new delivery, having pinged without
-  one before, joins the fleet then: its earlier days that are not recomputed stay unjudged (its
-  pings of those days are not read, and were not kept: it was no muck truck then); a ping with
-  a load status but no time counts in a full run only (no day hands it over);
+  one before, joins the fleet then: its earlier days that are not recomputed stay unjudged (they
+  were judged when it was no muck truck);
 - a fix whose neighbour in time lies outside the pings read: after a silence of more than a day
   before the recomputed shift days (or after them), the first fix is judged by one side only —
   a jump if left at an impossible speed (`track._jump`), and without a plausible reported speed it
