@@ -111,7 +111,7 @@ def whole_findings(
     ctx: RunContext,
     topic: Topic,
     spec: PeriodSpec,
-    labels: pa.Table,
+    labels: pa.Table | None,
     inputs: Mapping[str, ir.Table],
     latest: date | None,
 ) -> tuple[pa.Table, str]:

@@ -137,3 +137,35 @@ def test_tiny_city_over_capacity_f1(bikes_workspace: Workspace, tiny_truth: Path
     assert run.findings == findings.num_rows
     assert result.support > 0, "the tiny city over-parks some zone"
     assert result.f1 >= 0.95, result
+
+
+def test_topic_run_by_hand_goes_in_chunks_of_days_over_a_large_input(
+    bikes_workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`citybrain topic run` makes a topic over time series as the pipeline's whole recompute
+    does: over more than `CHUNK_ROWS` reports in chunks of days (a city's history is never
+    sorted at once), with the same findings as at once."""
+    from typer.testing import CliRunner
+
+    from citybrain.cli.main import app
+    from citybrain.pipeline import topic_increment
+    from pipeline.tinycity import checksum
+
+    def run_by_hand() -> tuple[int, str]:
+        args = ["-w", str(bikes_workspace.root), "topic", "run", "shared_bikes"]
+        result = CliRunner().invoke(app, args, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        with bikes_workspace.engine() as engine:
+            return checksum(latest_findings(engine, SharedBikes.name))
+
+    at_once = run_by_hand()
+    with bikes_workspace.engine() as engine:
+        reports = engine.count(engine.table("std", "bike_position"))
+    monkeypatch.setattr(topic_increment, "CHUNK_ROWS", reports // 4)
+    seen: list[int] = []
+    chunks = topic_increment.day_chunks
+    monkeypatch.setattr(
+        topic_increment, "day_chunks", lambda *a, **k: seen.append(len(c := chunks(*a, **k))) or c
+    )
+    assert run_by_hand() == at_once
+    assert seen and seen[0] >= 4, seen
