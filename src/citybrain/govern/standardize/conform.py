@@ -116,8 +116,8 @@ class Repeats:
     """The rows of one system whose natural key occurs more than once, ranked: by load (the latest
     wins) and within a load by row (a later one is a duplicate). ``ranked`` is registered in the
     engine (``_r_seq``, ``_r_row``: the row's load and place in it; ``_latest``, ``_position``,
-    ``_complete``); ``None`` when
-    no key repeats. ``whole``: too many to rank apart, every row is ranked in the engine."""
+    ``_complete``); ``None`` when no key repeats. ``whole``: too many to rank apart, every row
+    is ranked in the engine."""
 
     ranked: ir.Table | None
     superseded: int
