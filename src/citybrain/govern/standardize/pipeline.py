@@ -19,6 +19,7 @@ from citybrain.govern.standardize.addressbase import (
 from citybrain.govern.standardize.conform import (
     DUPLICATE,
     LOAD_SEQ,
+    Repeats,
     conform,
     find_repeats,
     key_columns,
@@ -71,16 +72,19 @@ def build_table(
     index: AddressIndex | None,
     rules: Rules,
     code_sources: list[RawSource] | None = None,
+    repeats: Mapping[str, Repeats] | None = None,
 ) -> ir.Table:
     """The std table's expression: sources conformed, latest state, validated, flagged.
 
     ``code_sources`` (default ``sources``) are the systems whose contracts' code lists decide the
     table's allowed codes: every system of the table, when ``sources`` are only new loads of some.
+    ``repeats``: each system's repeated keys when already found (`find_repeats`).
     """
     parts = []
     for source in sources:
         conformed = conform(engine.table("raw", source.system), source, std)
-        parts.append(latest_state(engine, conformed, key_columns(conformed, source)))
+        found = (repeats or {}).get(source.system)
+        parts.append(latest_state(engine, conformed, key_columns(conformed, source), found))
     union_columns = list(dict.fromkeys(c for p in parts for c in p.columns))
     parts = [_with_columns(p, union_columns) for p in parts]
     table = parts[0] if len(parts) == 1 else ibis.union(*parts)
@@ -122,7 +126,8 @@ def standardize_table(
 ) -> TableResult:
     """Build and write ``std.<table>``; the result reconciles its rows with the raw loads."""
     rules = rules or Rules(bbox=city_bbox(engine))
-    expr = build_table(engine, std, sources, index=index, rules=rules)
+    repeats = _repeats(engine, std, sources)  # once: for the rows and for the superseded count
+    expr = build_table(engine, std, sources, index=index, rules=rules, repeats=repeats)
     info = engine.write(expr, "std", std.name)
     written = engine.table("std", std.name)
     counts = engine.to_arrow(
@@ -135,7 +140,7 @@ def standardize_table(
         SourceCount(
             system=s.system,
             raw_rows=s.rows_landed,
-            superseded=_superseded(engine, s, std),
+            superseded=repeats[s.system].superseded if s.system in repeats else 0,
             std_rows=int(by_system.get(s.system, {}).get("rows", 0)),
             flagged=int(by_system.get(s.system, {}).get("flagged") or 0),
         )
@@ -144,15 +149,16 @@ def standardize_table(
     return TableResult(std.name, info.rows, tuple(per_source))
 
 
-def _superseded(engine: Engine, source: RawSource, std: StdTable) -> int:
-    """Rows of earlier loads whose natural key a later load delivered again."""
-    if len(source.load_ids) < 2:
-        return 0
-    conformed = conform(engine.table("raw", source.system), source, std)
-    keys = key_columns(conformed, source)
-    if not keys:
-        return 0
-    return find_repeats(engine, conformed, keys).superseded
+def _repeats(engine: Engine, std: StdTable, sources: list[RawSource]) -> dict[str, Repeats]:
+    """Per system with a natural key, its repeated keys (`find_repeats`): which rows a later
+    load superseded and which are duplicates."""
+    found = {}
+    for source in sources:
+        conformed = conform(engine.table("raw", source.system), source, std)
+        keys = key_columns(conformed, source)
+        if keys:
+            found[source.system] = find_repeats(engine, conformed, keys)
+    return found
 
 
 def standardize_all(
