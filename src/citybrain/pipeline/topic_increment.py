@@ -166,6 +166,8 @@ def day_chunks(
     where a finding or state row of a day without rows can fall), in runs of consecutive days of
     at most ``rows`` rows each (`CHUNK_ROWS`; a day alone may have more); one run when all fit."""
     limit = CHUNK_ROWS if rows is None else rows
+    if engine.count(series) <= limit:  # most inputs: a count, not a pass grouping by day
+        return []
     dated = series.filter(series[spec.ts].notnull())
     ts = dated[spec.ts]
     counted = dated.group_by(day=ts if ts.type().is_date() else ts.date()).aggregate(
