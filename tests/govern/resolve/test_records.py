@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ibis
 import pyarrow as pa
+import pytest
 
+from citybrain.core.engine import Engine
 from citybrain.govern.resolve.features import person_features
 from citybrain.govern.resolve.records import build_records
 
@@ -58,3 +60,32 @@ def test_a_record_without_a_name_is_kept_when_it_carries_an_identifier() -> None
     # the phone without a name stays a record; the row with neither is no one's record
     assert out["source_key"].to_pylist() == ["30001", "30003"]
     assert out["name"].to_pylist() == [None, "王芳"]
+
+
+def _repeated_readings() -> pa.Table:
+    return pa.table(
+        {
+            "account_id": ["1", "1", "1", "2", "3", "3", "3", None],
+            "holder_name": ["张伟", "张伟新", "张伟旧", "李娜", "王芳", "王芳二", "王芳二", "赵六"],
+            "address": ["锦城花园3栋2单元1203"] * 8,
+            "source_system": ["power_grid"] * 8,
+            "load_id": ["2023-01", "2023-02", "2023-02", "2023-01"] + ["2023-01"] * 4,
+            "source_row": ["0", "5", "3", "1", "7", "2", "2", "9"],
+        }
+    )
+
+
+@pytest.mark.duckdb
+@pytest.mark.spark
+def test_a_repeated_record_keeps_its_latest_loads_first_row(engine: Engine) -> None:
+    # Account 1: the later load wins, and in it the least source row; account 3: one load, its
+    # row 2 delivered twice whole is one record; account 2 is alone; a row without key is none.
+    std = {"utility_reading": engine.register("records_repeated", _repeated_readings())}
+    records = build_records(std, "person")
+    assert records is not None
+    out = engine.to_arrow(records.select("source_key", "name", "load_id", "source_row"))
+    assert sorted(out.to_pylist(), key=lambda r: r["source_key"]) == [
+        {"source_key": "1", "name": "张伟旧", "load_id": "2023-02", "source_row": "3"},
+        {"source_key": "2", "name": "李娜", "load_id": "2023-01", "source_row": "1"},
+        {"source_key": "3", "name": "王芳二", "load_id": "2023-01", "source_row": "2"},
+    ]

@@ -261,9 +261,11 @@ def resolve(
         by_profile = engine.register(f"resolve_{kind}_golden", of_profile.rename_columns(
             [staging.PROFILE, "work_golden"]))  # fmt: skip
         joined = records.inner_join(by_profile, staging.PROFILE)
+        # Not sorted: a sort of every record with its columns is the costliest write of a
+        # city; readers sort (`_read_links`).
         links = joined.select(
             *[c for c in records.columns if c != staging.PROFILE], **{golden: joined.work_golden}
-        ).order_by("record_id")
+        )
         stats = {
             "records": staged.rows,
             "records_without_name": engine.count(records.filter(records["name"].isnull())),
@@ -275,7 +277,7 @@ def resolve(
             engine.write(links, "base", link_table(kind))
             result_links = links_reader(engine, kind)
         else:
-            result_links = engine.to_arrow(links)
+            result_links = engine.to_arrow(links).sort_by("record_id")
     finally:
         staging.drop_work(engine, kind)
     result = Resolution(kind, result_links, found.model_json, stats, found.reason, found.notes)

@@ -116,10 +116,36 @@ def records_of(table: ir.Table, spec: RecordSpec) -> ir.Table:
     out = out.filter(
         out.source_key.notnull() & ibis.or_(*(out[c].notnull() for c in IDENTIFIED_BY))
     )
-    # Repeated rows of one record: the latest load wins, ties by source row.
-    window = ibis.window(group_by=out.record_id, order_by=[ibis.desc(out.load_id), out.source_row])
-    ranked = out.mutate(_rank=ibis.row_number().over(window))
-    return ranked.filter(ranked._rank == 0).drop("_rank")
+    return one_per_record(out)
+
+
+def one_per_record(records: ir.Table) -> ir.Table:
+    """One row per ``record_id``: of repeated rows (monthly readings of one account) the latest
+    load's, ties by the least source row.
+
+    Why not a window ranking every row: partitioned by the record, it sorts all rows with all
+    their columns; a city's 130 M person rows spilled 13 GB in three minutes. Here one pass
+    over the record ids' hashes finds those that repeat; rows of the others pass as they are,
+    and only the repeated ones are chosen, by hash aggregates (few groups: the accounts) and
+    joins against them. A hash shared by two records only sends both through the choice.
+    """
+    hashed = records.mutate(_record_hash=records.record_id.hash())
+    counts = hashed.group_by("_record_hash").aggregate(_n=hashed.count())
+    repeated = counts.filter(counts._n > 1).select("_record_hash")
+    single = hashed.anti_join(repeated, "_record_hash").drop("_record_hash")
+    rows = hashed.semi_join(repeated, "_record_hash").drop("_record_hash")
+    # Null load ids and rows order as the empty text: before any other on both engines.
+    rows = rows.mutate(_load=rows.load_id.fill_null(""), _row=rows.source_row.fill_null(""))
+    latest = rows.group_by(_id=rows.record_id).aggregate(_best_load=rows._load.max())
+    of_latest = rows.inner_join(
+        latest, [rows.record_id == latest._id, rows._load == latest._best_load]
+    ).select(*rows.columns)
+    first = of_latest.group_by(_id=of_latest.record_id).aggregate(_best_row=of_latest._row.min())
+    chosen = of_latest.inner_join(
+        first, [of_latest.record_id == first._id, of_latest._row == first._best_row]
+    ).select(*records.columns)
+    # A row delivered twice whole in one load (same source row) is one record, not two.
+    return ibis.union(single, chosen.distinct(), distinct=False)
 
 
 def build_records(
