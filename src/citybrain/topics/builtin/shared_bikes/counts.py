@@ -2,8 +2,9 @@
 
 Each bike counts once per snapshot (its last report in the snapshot's bucket: operators report at
 their own moments, some twice). Zones come as WKT polygons: each is read once with Shapely; a bike
-is matched to a zone by its bounding box in the engine, which is exact for the rectangles most
-fences are, and checked point-in-polygon (Shapely, vectorised) only for zones of another shape.
+is matched to a zone by its bounding box in the engine (an equi-join on grid cells, then the box
+test), which is exact for the rectangles most fences are, and checked point-in-polygon (Shapely,
+vectorised) only for zones of another shape.
 A zone whose geometry cannot be read is left out and counted, never a crash.
 """
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
 
 OPERATORS = ("meituan", "hellobike", "qingju")
 EDGE_DEG = 1e-6  # about 0.1 m: a bike on the fence line is inside (coordinates come rounded)
+GRID_CAP = 64  # most grid cells a zone is given; a larger zone takes wider cells
+GRID_STEP = 8  # how many times wider a level's cells are than the level below's
 
 
 @dataclass(frozen=True)
@@ -100,24 +104,82 @@ def last_reports(positions: ir.Table, snapshot_minutes: int) -> ir.Table:
     )
 
 
+def grid_cells(boxes: pd.DataFrame) -> pd.DataFrame:
+    """Every grid cell each zone's box touches: ``scale``, ``cx``, ``cy``, then the zone's
+    ``zone_id``, ``minx`` … ``maxy`` and ``rectangle``; a report at lon, lat lies in the cell
+    ``floor(lon * scale), floor(lat * scale)``.
+
+    The cells are a power of two of a degree wide, about the median zone's longest side, so a
+    cell's number is the same exact number in NumPy and in every engine; a zone that would touch
+    more than ``GRID_CAP`` of them takes cells ``GRID_STEP`` times wider (a level up), so a
+    district-wide fence gives a few cells, not millions. The cells of a box cover it: a report
+    in the box shares a cell with it, and only the box test after the join decides."""
+    minx, miny = boxes["minx"].to_numpy(float), boxes["miny"].to_numpy(float)
+    maxx, maxy = boxes["maxx"].to_numpy(float), boxes["maxy"].to_numpy(float)
+    side = np.maximum(maxx - minx, maxy - miny)
+    scale = np.full(len(boxes), np.nan)  # cells per degree at each zone's level
+    level = 2.0 ** -np.ceil(np.log2(np.median(side))) if len(boxes) else 1.0
+    while np.isnan(scale).any():
+        cells = (np.floor(maxx * level) - np.floor(minx * level) + 1) * (
+            np.floor(maxy * level) - np.floor(miny * level) + 1
+        )
+        scale[np.isnan(scale) & (cells <= GRID_CAP)] = level
+        level /= GRID_STEP
+    x0, y0 = np.floor(minx * scale).astype(np.int64), np.floor(miny * scale).astype(np.int64)
+    nx = np.floor(maxx * scale).astype(np.int64) - x0 + 1
+    ny = np.floor(maxy * scale).astype(np.int64) - y0 + 1
+    per_zone = nx * ny
+    zone = np.repeat(np.arange(len(boxes)), per_zone)
+    k = np.arange(per_zone.sum()) - np.repeat(np.cumsum(per_zone) - per_zone, per_zone)
+    columns = ["zone_id", "minx", "miny", "maxx", "maxy", "rectangle"]
+    out = boxes[columns].iloc[zone].reset_index(drop=True)
+    out.insert(0, "cy", y0[zone] + k // nx[zone])
+    out.insert(0, "cx", x0[zone] + k % nx[zone])
+    out.insert(0, "scale", scale[zone])
+    return out
+
+
+def box_matches(engine: Engine, reports: ir.Table, zones: Zones) -> ir.Table:
+    """Every report (``last_reports`` rows) with every zone whose box holds it: ``zone_id``,
+    ``bucket``, ``operator``, ``lon``, ``lat``, ``rectangle``.
+
+    An equi-join on grid cells (`grid_cells`), then the box test: a join on four inequalities
+    runs as an IE-join or a nested loop, minutes per 20 M reports on a city's 1,200 zones. The
+    reports outside every box's extent go first; that bound also keeps a NaN or infinite fix
+    out of the cell numbers (DuckDB refuses to make an integer of one)."""
+    cells = grid_cells(zones.table)
+    registered = engine.register(
+        "shared_bikes_zone_cells", pa.Table.from_pandas(cells, preserve_index=False)
+    )
+    z = zones.table
+    near = reports.filter(
+        reports.lon.between(float(z["minx"].min()), float(z["maxx"].max()))
+        & reports.lat.between(float(z["miny"].min()), float(z["maxy"].max()))
+    )
+    parts = []
+    for scale in np.unique(cells["scale"]):  # one join per level: most cities have one
+        keyed = near.select(
+            "bucket",
+            "operator",
+            "lon",
+            "lat",
+            cx=(near.lon * float(scale)).floor(),
+            cy=(near.lat * float(scale)).floor(),
+        )
+        level = registered.filter(registered.scale == float(scale)).drop("scale")
+        j = keyed.join(level, ["cx", "cy"])
+        inside = j.filter(
+            (j.lon >= j.minx) & (j.lon <= j.maxx) & (j.lat >= j.miny) & (j.lat <= j.maxy)
+        )
+        parts.append(inside.select("zone_id", "bucket", "operator", "lon", "lat", "rectangle"))
+    return parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+
+
 def zone_counts(engine: Engine, reports: ir.Table, zones: Zones) -> pd.DataFrame:
     """Bikes per zone, snapshot bucket and operator (long form)."""
-    boxes = engine.register(
-        "shared_bikes_zone_boxes",
-        pa.Table.from_pandas(
-            zones.table[["zone_id", "minx", "miny", "maxx", "maxy", "rectangle"]],
-            preserve_index=False,
-        ),
-    )
-    j = reports.join(
-        boxes,
-        [
-            reports.lon >= boxes.minx,
-            reports.lon <= boxes.maxx,
-            reports.lat >= boxes.miny,
-            reports.lat <= boxes.maxy,
-        ],
-    )
+    if zones.table.empty:
+        return pd.DataFrame({c: [] for c in ("zone_id", "bucket", "operator", "bikes")})
+    j = box_matches(engine, reports, zones)
     exact = j.filter(j.rectangle)
     counted = engine.to_pandas(
         exact.group_by(["zone_id", "bucket", "operator"]).aggregate(bikes=exact.count())
