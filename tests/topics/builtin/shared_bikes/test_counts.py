@@ -102,6 +102,9 @@ def _hand_made(zones: counts.Zones) -> tuple[pa.Table, str]:
         ("hellobike", "GONE", T0 + timedelta(minutes=5), *away),
         ("hellobike", "BACK", T0, *away),  # away, then parks in the zone
         ("hellobike", "BACK", T0 + timedelta(minutes=5), minx + W / 2, mid),
+        ("qingju", "TRI1", T0, 104.0201, 30.5001),  # two at one place in the triangle
+        ("qingju", "TRI2", T0, 104.0201, 30.5001),
+        ("qingju", "TRI3", T0, 104.0211, 30.5011),  # in its box, not in the triangle
         ("qingju", "NAN", T0, float("nan"), mid),  # broken fixes: nowhere, and no error
         ("qingju", "INF", T0, float("inf"), mid),
         ("qingju", "ZERO", T0, 0.0, 0.0),
@@ -217,10 +220,10 @@ def test_the_last_report_on_an_edge_decides(engine: Engine) -> None:
     zones = counts.read_zones(engine, engine.register("zones", _zones(np.random.default_rng(11))))
     hand, zone_id = _hand_made(zones)
     bucket = int((T0 - datetime(1970, 1, 1)).total_seconds()) // 900 * 900
-    got = {k[:3]: k[3] for k in _counted(engine, hand, zones) if k[0] == zone_id}
+    got = {k[:3]: k[3] for k in _counted(engine, hand, zones) if k[0] in (zone_id, "Z13")}
     # two corners, the cell edge and the bike that came back; not the one beyond, nor the one gone
     assert got == {(zone_id, bucket, "meituan"): 2, (zone_id, bucket, "qingju"): 1,
-                   (zone_id, bucket, "hellobike"): 1}  # fmt: skip
+                   (zone_id, bucket, "hellobike"): 1, ("Z13", bucket, "qingju"): 2}  # fmt: skip
 
 
 def test_no_readable_zone_counts_nothing(engine: Engine) -> None:

@@ -176,24 +176,28 @@ def box_matches(engine: Engine, reports: ir.Table, zones: Zones) -> ir.Table:
 
 
 def zone_counts(engine: Engine, reports: ir.Table, zones: Zones) -> pd.DataFrame:
-    """Bikes per zone, snapshot bucket and operator (long form)."""
+    """Bikes per zone, snapshot bucket and operator (long form).
+
+    One query: a rectangle's bikes are counted in the engine; a bike in the box of a zone of
+    another shape comes with its place (bikes at one place counted together) for Shapely to
+    decide. Two queries would make every bike's last report twice."""
+    keys = ["zone_id", "bucket", "operator"]
     if zones.table.empty:
-        return pd.DataFrame({c: [] for c in ("zone_id", "bucket", "operator", "bikes")})
+        return pd.DataFrame({c: [] for c in (*keys, "bikes")})
     j = box_matches(engine, reports, zones)
-    exact = j.filter(j.rectangle)
-    counted = engine.to_pandas(
-        exact.group_by(["zone_id", "bucket", "operator"]).aggregate(bikes=exact.count())
-    )
     if not zones.shapes:
-        return counted
-    odd = engine.to_pandas(
-        j.filter(~j.rectangle).select("zone_id", "bucket", "operator", "lon", "lat")
+        return engine.to_pandas(j.group_by(keys).aggregate(bikes=j.count()))
+    nowhere = ibis.null("float64")  # a rectangle's bikes: one group, whatever their place
+    j = j.mutate(
+        x=ibis.ifelse(j.rectangle, nowhere, j.lon), y=ibis.ifelse(j.rectangle, nowhere, j.lat)
     )
+    counted = engine.to_pandas(j.group_by([*keys, "x", "y"]).aggregate(bikes=j.count()))
+    odd = counted.loc[counted["x"].notna()]
     shapes = odd["zone_id"].astype(str).map(zones.shapes).to_numpy(dtype=object)
-    inside = shapely.contains_xy(shapes, odd["lon"].to_numpy(float), odd["lat"].to_numpy(float))
-    extra = odd.loc[inside].groupby(["zone_id", "bucket", "operator"], as_index=False).size()
+    inside = shapely.contains_xy(shapes, odd["x"].to_numpy(float), odd["y"].to_numpy(float))
+    extra = odd.loc[inside].groupby(keys, as_index=False)["bikes"].sum()
     both: pd.DataFrame = pd.concat(
-        [counted, extra.rename(columns={"size": "bikes"})], ignore_index=True
+        [counted.loc[counted["x"].isna(), [*keys, "bikes"]], extra], ignore_index=True
     )
     return both
 
