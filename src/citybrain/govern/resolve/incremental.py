@@ -121,7 +121,7 @@ def _unseen(
     engine: Engine, std: Mapping[str, ir.Table], kind: Kind, config: KindConfig, stored: ir.Table
 ) -> int:
     """How many records of ``std`` the stored links do not hold (counted by the engine)."""
-    records = build_records(std, kind, config.sources)
+    records = build_records(std, kind, config.sources, latest=False)  # ids alone: no choice
     if records is None:
         return 0
     new = records.select("record_id").anti_join(stored.select("record_id"), "record_id")

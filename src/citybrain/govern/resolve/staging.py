@@ -5,19 +5,22 @@ names a person is a record. The linkage needs their distinct profiles (`profiles
 in every linkage feature are scored once), a few per person. So the records never sit in memory
 together:
 
-1. the engine writes the records (`records.build_records`) to a work table in the base zone,
-   split into chunks by a hash of the address (each distinct address is parsed once);
+1. the engine writes the records' rows (`records.build_records`) to a work table, then one row
+   per record (`_latest_records`) to another in the base zone, split into chunks by a hash of
+   the address (each distinct address is parsed once);
 2. each chunk's features are computed in Arrow and appended to a second work table — a record's
    features are functions of its own fields, except the estate learned from the other addresses
    with the same road number (`features.address_features`), which the engine adds over all of
    them at the end (`_with_learned_places`);
-3. the engine gives each record its profile (the least record id among records with the same
-   features) and hands over the profiles alone;
+3. the engine gives each record its profile (`with_profiles`: the least record id among
+   records with the same features) and hands over the profiles alone;
 4. the record-level links are written by the engine from the profile-level golden ids
    (`pipeline.resolve`).
 
 Every step is a query over Parquet that DuckDB spills to disk (and Spark distributes); Python
-holds one chunk at a time.
+holds one chunk at a time. No step ranks the records by a window (a sort of every row with every
+column), and a query that reads a table twice reads it from Parquet (DuckDB materialises an
+expression referenced twice whole).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ import pyarrow as pa
 from citybrain.core.engine import Engine
 from citybrain.core.logging import get_logger
 from citybrain.govern.resolve import features as feats
-from citybrain.govern.resolve.records import Kind, build_records, specs_for
+from citybrain.govern.resolve.records import Kind, build_records, latest_rows, specs_for
 from citybrain.govern.resolve.settings import KindConfig
 
 log = get_logger("citybrain.govern.resolve")
@@ -54,7 +57,7 @@ def work_table(kind: Kind, part: str) -> str:
 
 def drop_work(engine: Engine, kind: Kind) -> None:
     """Remove the kind's work tables (left by this run, or by one that was killed)."""
-    for part in ("records", "features", "staged"):
+    for part in ("rows", "records", "features", "placed", "staged"):
         shutil.rmtree(engine.table_dir(ZONE, work_table(kind, part)), ignore_errors=True)
 
 
@@ -92,10 +95,8 @@ def stage(
     ``features`` are the columns a profile is made of; without ``collapse`` every record is its
     own profile (link-only). ``dataset`` names a column to add as a copy of ``source_system``.
     """
-    expr = build_records(std, kind, config.sources)
-    if expr is None:
-        raise ValueError(f"none of the std tables given ({', '.join(std)}) has {kind} records")
     drop_work(engine, kind)
+    expr = _latest_records(engine, std, kind, config)
     chunks = _chunk_count(engine, std, kind, config)
     records = work_table(kind, "records")
     if chunks > 1:
@@ -104,6 +105,7 @@ def stage(
         engine.write(expr.mutate(**{_CHUNK: bucket}), ZONE, records, partition_by=[_CHUNK])
     else:
         engine.write(expr.mutate(**{_CHUNK: ibis.literal("0")}), ZONE, records)
+    shutil.rmtree(engine.table_dir(ZONE, work_table(kind, "rows")), ignore_errors=True)
     raw = engine.table(ZONE, records)
     computed = work_table(kind, "features")
     rows = 0
@@ -118,28 +120,63 @@ def stage(
     if rows == 0:
         empty = raw.drop(_CHUNK).schema().to_pyarrow().empty_table()
         engine.write(_chunk_features(kind, empty, config, dataset), ZONE, computed)
-    placed = _with_learned_places(engine.table(ZONE, computed))
     staged = work_table(kind, "staged")
-    engine.write(with_profiles(placed, features) if collapse else placed.mutate(
-        **{PROFILE: placed.record_id}), ZONE, staged)  # fmt: skip
-    for part_name in ("records", "features"):
+    if collapse:  # the profiles' query reads the placed records twice: from Parquet
+        engine.write(_with_learned_places(engine.table(ZONE, computed)), ZONE,
+                     work_table(kind, "placed"))  # fmt: skip
+        engine.write(with_profiles(engine.table(ZONE, work_table(kind, "placed")), features),
+                     ZONE, staged)  # fmt: skip
+    else:
+        placed = _with_learned_places(engine.table(ZONE, computed))
+        engine.write(placed.mutate(**{PROFILE: placed.record_id}), ZONE, staged)
+    for part_name in ("records", "features", "placed"):
         shutil.rmtree(engine.table_dir(ZONE, work_table(kind, part_name)), ignore_errors=True)
     return Staged(kind, staged, rows, features)
+
+
+def _latest_records(
+    engine: Engine, std: Mapping[str, ir.Table], kind: Kind, config: KindConfig
+) -> ir.Table:
+    """The kind's records, one row each, over their rows written to a work table.
+
+    Only records whose id's hash repeats go through the choice of a row (`latest_rows`): at a
+    city, 60 M parcels are one row a record, and an aggregate over them all would hold every
+    one. The rows are written first so that the query reads them twice from Parquet: an
+    expression referenced twice is a common table expression that DuckDB materialises whole.
+    A hash shared by two records only sends both through the choice.
+    """
+    rows = build_records(std, kind, config.sources, latest=False)
+    if rows is None:
+        raise ValueError(f"none of the std tables given ({', '.join(std)}) has {kind} records")
+    name = work_table(kind, "rows")
+    engine.write(rows.mutate(_record_hash=rows.record_id.hash()), ZONE, name)
+    written = engine.table(ZONE, name)
+    counts = written.group_by("_record_hash").aggregate(_n=written.count())
+    repeated = engine.register(f"resolve_{kind}_repeated", engine.to_arrow(
+        counts.filter(counts._n > 1).select("_record_hash")))  # fmt: skip
+    single = written.anti_join(repeated, "_record_hash").drop("_record_hash")
+    chosen = latest_rows(written.semi_join(repeated, "_record_hash").drop("_record_hash"))
+    return ibis.union(single, chosen, distinct=False)
 
 
 def with_profiles(records: ir.Table, features: tuple[str, ...]) -> ir.Table:
     """Each record with its profile id: the least record id among records with equal features.
 
     Why an aggregate and a join, not a window grouped by the features: the window sorts every
-    record with every column, which at a city's 130 M person records spills tens of GB. The
+    record with every column, which at a city's 60 M person records spills tens of GB. The
     features are made one text key (a null as U+0001, which normalised text never holds, parts
-    split by the unit separator) so that the join back is on one column and matches nulls too.
+    split by the unit separator), so that the join back is on one column and matches nulls too.
+    ``records`` should be a stored table: it is read twice.
     """
-    parts = [records[f].cast("string").fill_null("\u0001") for f in features]
-    keyed = records.mutate(_profile_key=ibis.literal("\u001f").join(parts))
-    first = keyed.group_by(_key=keyed._profile_key).aggregate(**{PROFILE: keyed.record_id.min()})
-    joined = keyed.inner_join(first, keyed._profile_key == first._key)
-    return joined.select(*records.columns, PROFILE)
+
+    def key(table: ir.Table) -> ir.StringValue:
+        parts = [table[f].cast("string").fill_null("\u0001") for f in features]
+        return ibis.literal("\u001f").join(parts)
+
+    first = records.group_by(_key=key(records)).aggregate(**{PROFILE: records.record_id.min()})
+    each = records.view()  # the key below is of each record, not of the aggregate's input
+    joined = each.inner_join(first, key(each) == first._key)
+    return joined.select(*[joined[c] for c in records.columns], joined[PROFILE])
 
 
 def chunk_of(records: ir.Table, chunk: int) -> ir.Table:
