@@ -9,6 +9,9 @@ community and street of the address (``std.address_area``); unmatched ones a fla
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from functools import partial
+from itertools import chain
 from typing import Literal
 
 import ibis
@@ -17,6 +20,7 @@ import pyarrow as pa
 
 from citybrain.address import MatchLevel, MatchResult, ParsedAddress
 from citybrain.core.engine import Engine
+from citybrain.core.parallel import SERIAL_BELOW, map_chunks
 from citybrain.govern.standardize.addressbase import AREA_COLUMNS, AddressIndex
 from citybrain.govern.standardize.flags import flag
 
@@ -70,20 +74,54 @@ def _match(index: AddressIndex, parsed: ParsedAddress) -> MatchResult:
     return found[0]._replace(confidence=confidence)
 
 
-def match_distinct(index: AddressIndex, addresses: list[str]) -> pa.Table:
-    """The cache rows for ``addresses`` (distinct, non-null strings)."""
+# address_id, address_level, address_confidence, match_reason, unmatched_code, review
+_Columns = tuple[
+    list[str | None], list[str | None], list[float], list[str | None], list[str | None], list[bool]
+]
+
+
+def _match_columns(index: AddressIndex, addresses: Sequence[str]) -> _Columns:
+    """The match columns of ``addresses``, as plain lists (cheap to send back from a worker)."""
     parse = index.parser.parse
-    results: list[MatchResult] = [_match(index, parse(text)) for text in addresses]
+    results = [_match(index, parse(text)) for text in addresses]
+    return (
+        [r.address_id for r in results],
+        [r.level.name.lower() if r.matched else None for r in results],
+        [r.confidence for r in results],
+        [r.reason for r in results],
+        [None if r.matched else reason_code(r.reason) for r in results],
+        [r.review for r in results],
+    )
+
+
+def match_distinct(
+    index: AddressIndex,
+    addresses: list[str],
+    *,
+    workers: int = 0,
+    serial_below: int = SERIAL_BELOW,
+) -> pa.Table:
+    """The cache rows for ``addresses`` (distinct, non-null strings), in their order.
+
+    ``workers``: processes that parse and match, forked with the index (0: the CPUs this process
+    may use; 1: this process only). Fewer than ``serial_below`` strings are matched here whatever
+    ``workers`` says: starting workers would cost more than it saves (`citybrain.core.parallel`).
+    """
+    match = partial(_match_columns, index)
+    parts = map_chunks(match, addresses, workers=workers, serial_below=serial_below)
+    ids, levels, confidence, reasons, codes, review = (
+        list(chain.from_iterable(part[i] for part in parts)) for i in range(6)
+    )
     return pa.table(
         {
             "address": pa.array(addresses, pa.string()),
             "base_version": pa.array([index.version] * len(addresses), pa.string()),
-            "address_id": [r.address_id for r in results],
-            "address_level": [r.level.name.lower() if r.matched else None for r in results],
-            "address_confidence": pa.array([r.confidence for r in results], pa.float64()),
-            "match_reason": [r.reason for r in results],
-            "unmatched_code": [None if r.matched else reason_code(r.reason) for r in results],
-            "review": pa.array([r.review for r in results], pa.bool_()),
+            "address_id": pa.array(ids, pa.string()),
+            "address_level": pa.array(levels, pa.string()),
+            "address_confidence": pa.array(confidence, pa.float64()),
+            "match_reason": pa.array(reasons, pa.string()),
+            "unmatched_code": pa.array(codes, pa.string()),
+            "review": pa.array(review, pa.bool_()),
         }
     )
 
@@ -92,8 +130,12 @@ def write_areas(engine: Engine, index: AddressIndex) -> None:
     engine.write(index.areas, "std", AREAS)
 
 
-def update_cache(engine: Engine, index: AddressIndex, table: ir.Table, column: str) -> int:
-    """Match the strings of ``table[column]`` the cache lacks; returns how many were new."""
+def update_cache(
+    engine: Engine, index: AddressIndex, table: ir.Table, column: str, *, workers: int = 0
+) -> int:
+    """Match the strings of ``table[column]`` the cache lacks; returns how many were new.
+
+    ``workers``: see `match_distinct`."""
     distinct = table.select(address=table[column]).filter(ibis._["address"].notnull()).distinct()
     mode: Literal["replace", "append"] = "append"
     if engine.exists("std", CACHE):
@@ -108,15 +150,15 @@ def update_cache(engine: Engine, index: AddressIndex, table: ir.Table, column: s
     new = engine.to_arrow(distinct).column("address").to_pylist()
     if not new and mode == "append":
         return 0
-    engine.write(match_distinct(index, new), "std", CACHE, mode=mode)
+    engine.write(match_distinct(index, new, workers=workers), "std", CACHE, mode=mode)
     return len(new)
 
 
 def join_matches(
-    engine: Engine, index: AddressIndex, table: ir.Table, column: str
+    engine: Engine, index: AddressIndex, table: ir.Table, column: str, *, workers: int = 0
 ) -> tuple[ir.Table, list[ir.ArrayValue]]:
-    """``table`` with the match columns, and the address flags."""
-    update_cache(engine, index, table, column)
+    """``table`` with the match columns, and the address flags (``workers``: `match_distinct`)."""
+    update_cache(engine, index, table, column, workers=workers)
     cache = engine.table("std", CACHE)
     cache = cache.filter(cache["base_version"] == index.version).select(
         _a=cache["address"],
