@@ -111,3 +111,20 @@ def test_a_table_can_become_empty_and_full_again(engine: Engine) -> None:
     assert engine.to_arrow(earlier).num_rows == 0
     engine.write(full, "std", "grid", partition_by=["grid"])
     assert engine.to_arrow(earlier).num_rows == 2
+
+
+def test_a_write_in_any_order_keeps_every_row_and_the_order_of_the_next(engine: Engine) -> None:
+    numbers = pa.table({"n": pa.array(range(200_000), pa.int64())})
+    engine.write(numbers, "std", "numbers")
+    table = engine.table("std", "numbers")
+    both = table.union(table.mutate(n=table.n + 200_000), distinct=False)
+    info = engine.write(both, "std", "any_order", ordered=False)
+    back = engine.to_arrow(engine.table("std", "any_order")).sort_by("n")
+    assert info.rows == 400_000
+    assert back["n"].to_pylist() == list(range(400_000))
+    # The next write keeps the order it is given (the engine's setting is put back).
+    engine.write(numbers.slice(0, 5).take([4, 3, 2, 1, 0]), "std", "reversed")
+    assert engine.to_arrow(engine.table("std", "reversed"))["n"].to_pylist() == [4, 3, 2, 1, 0]
+    if engine.name == "duckdb":
+        kept = engine.ibis.raw_sql("SELECT current_setting('preserve_insertion_order')")
+        assert kept.fetchall() == [(True,)]

@@ -67,11 +67,14 @@ class Engine(ABC):
         """
 
     @abstractmethod
-    def _write_parquet(self, table: ir.Table, dest: Path, partition_by: Sequence[str]) -> None:
+    def _write_parquet(
+        self, table: ir.Table, dest: Path, partition_by: Sequence[str], ordered: bool = True
+    ) -> None:
         """Write ``table`` as Parquet parts into the new folder ``dest``, hive-partitioned if asked.
 
         Part names must be unique (a UUID in each), because append renames them into a folder
-        that may hold parts of earlier writes.
+        that may hold parts of earlier writes. Without ``ordered`` the rows may be written in
+        any order (an explicit sort of ``table`` is still kept).
         """
 
     @abstractmethod
@@ -153,11 +156,14 @@ class Engine(ABC):
         *,
         mode: lake.WriteMode = "replace",
         partition_by: Sequence[str] | None = None,
+        ordered: bool = True,
     ) -> TableInfo:
         """Write a table atomically: readers see the old table or the new one, never a mix.
 
         ``replace`` swaps the whole table; ``append`` adds new parts (a new partition folder
         appears whole). Appended data must have the table's columns; types are cast to the table's.
+        ``ordered=False`` lets the engine write rows in any order: DuckDB keeps the input's order
+        by buffering, which for a union of large tables spills gigabytes.
         """
         if mode not in ("replace", "append"):
             raise ValueError(f"mode must be 'replace' or 'append', not {mode!r}")
@@ -172,7 +178,7 @@ class Engine(ABC):
             schema = arrow.canonical_schema(expr.schema())
             pending = lake.begin_write(table_dir)
             try:
-                self._write_parquet(expr, pending.tmp, parts)
+                self._write_parquet(expr, pending.tmp, parts, ordered)
                 pending.tmp.mkdir(exist_ok=True)  # zero rows may leave no folder at all
                 columns = {col: str(dtype) for col, dtype in schema.items()}
                 lake.write_sidecar(pending.tmp, columns, parts)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 from urllib.parse import unquote
@@ -94,16 +95,34 @@ class DuckDBEngine(Engine):
         )
         return self._table(view)
 
-    def _write_parquet(self, table: ir.Table, dest: Path, partition_by: Sequence[str]) -> None:
+    def _write_parquet(
+        self, table: ir.Table, dest: Path, partition_by: Sequence[str], ordered: bool = True
+    ) -> None:
         options: dict[str, Any] = {"compression": "zstd"}
-        if partition_by:
-            options["partition_by"] = tuple(partition_by)
-            options["filename_pattern"] = "part-{uuid}"
-            self._backend.to_parquet(table, dest, **options)
-            _respell_partition_folders(dest, len(partition_by))
-        else:
-            dest.mkdir()
-            self._backend.to_parquet(table, dest / f"part-{uuid.uuid4().hex}.parquet", **options)
+        with self._insertion_order(ordered):
+            if partition_by:
+                options["partition_by"] = tuple(partition_by)
+                options["filename_pattern"] = "part-{uuid}"
+                self._backend.to_parquet(table, dest, **options)
+                _respell_partition_folders(dest, len(partition_by))
+            else:
+                dest.mkdir()
+                part = dest / f"part-{uuid.uuid4().hex}.parquet"
+                self._backend.to_parquet(table, part, **options)
+
+    @contextlib.contextmanager
+    def _insertion_order(self, ordered: bool) -> Iterator[None]:
+        """DuckDB's ``preserve_insertion_order`` off for one statement when order is not needed."""
+        if ordered:
+            yield
+            return
+        before = self._con.execute("SELECT current_setting('preserve_insertion_order')")
+        kept = bool(before.fetchall()[0][0])
+        self._con.execute("SET preserve_insertion_order = false")
+        try:
+            yield
+        finally:
+            self._con.execute(f"SET preserve_insertion_order = {str(kept).lower()}")
 
     def _table(self, view: str) -> ir.Table:
         # Ibis 12 reads a view's schema with a cursor method DuckDB 2 deprecates; nothing to act on.

@@ -32,8 +32,11 @@ class SparkEngine(Engine):
         self._session.read.parquet(str(table_dir)).createOrReplaceTempView(view)
         return self._backend.table(view)
 
-    def _write_parquet(self, table: ir.Table, dest: Path, partition_by: Sequence[str]) -> None:
-        # Executors write the parts themselves; nothing is collected on the driver.
+    def _write_parquet(
+        self, table: ir.Table, dest: Path, partition_by: Sequence[str], ordered: bool = True
+    ) -> None:
+        # Executors write the parts themselves; nothing is collected on the driver. Each part
+        # keeps its partition's order either way.
         writer = self._dataframe(table).write.mode("errorifexists")
         if partition_by:
             writer = writer.partitionBy(*partition_by)

@@ -274,7 +274,7 @@ def resolve(
         }
         result_links: pa.Table | Callable[[], pa.Table]
         if store:
-            engine.write(links, "base", link_table(kind))
+            engine.write(links, "base", link_table(kind), ordered=False)
             result_links = links_reader(engine, kind)
         else:
             result_links = engine.to_arrow(links).sort_by("record_id")

@@ -102,9 +102,10 @@ def stage(
     if chunks > 1:
         # Records of one address share a chunk: its parse, the costliest feature, is done once.
         bucket = (expr.address.fill_null(expr.record_id).hash() % chunks).abs().cast("string")
-        engine.write(expr.mutate(**{_CHUNK: bucket}), ZONE, records, partition_by=[_CHUNK])
+        engine.write(expr.mutate(**{_CHUNK: bucket}), ZONE, records, partition_by=[_CHUNK],
+                     ordered=False)  # fmt: skip
     else:
-        engine.write(expr.mutate(**{_CHUNK: ibis.literal("0")}), ZONE, records)
+        engine.write(expr.mutate(**{_CHUNK: ibis.literal("0")}), ZONE, records, ordered=False)
     shutil.rmtree(engine.table_dir(ZONE, work_table(kind, "rows")), ignore_errors=True)
     raw = engine.table(ZONE, records)
     computed = work_table(kind, "features")
@@ -123,12 +124,12 @@ def stage(
     staged = work_table(kind, "staged")
     if collapse:  # the profiles' query reads the placed records twice: from Parquet
         engine.write(_with_learned_places(engine.table(ZONE, computed)), ZONE,
-                     work_table(kind, "placed"))  # fmt: skip
+                     work_table(kind, "placed"), ordered=False)  # fmt: skip
         engine.write(with_profiles(engine.table(ZONE, work_table(kind, "placed")), features),
-                     ZONE, staged)  # fmt: skip
+                     ZONE, staged, ordered=False)  # fmt: skip
     else:
         placed = _with_learned_places(engine.table(ZONE, computed))
-        engine.write(placed.mutate(**{PROFILE: placed.record_id}), ZONE, staged)
+        engine.write(placed.mutate(**{PROFILE: placed.record_id}), ZONE, staged, ordered=False)
     for part_name in ("records", "features", "placed"):
         shutil.rmtree(engine.table_dir(ZONE, work_table(kind, part_name)), ignore_errors=True)
     return Staged(kind, staged, rows, features)
@@ -149,7 +150,7 @@ def _latest_records(
     if rows is None:
         raise ValueError(f"none of the std tables given ({', '.join(std)}) has {kind} records")
     name = work_table(kind, "rows")
-    engine.write(rows.mutate(_record_hash=rows.record_id.hash()), ZONE, name)
+    engine.write(rows.mutate(_record_hash=rows.record_id.hash()), ZONE, name, ordered=False)
     written = engine.table(ZONE, name)
     counts = written.group_by("_record_hash").aggregate(_n=written.count())
     repeated = engine.register(f"resolve_{kind}_repeated", engine.to_arrow(
