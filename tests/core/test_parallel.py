@@ -10,7 +10,14 @@ from collections.abc import Sequence
 import psutil
 import pytest
 
-from citybrain.core.parallel import WorkerDied, map_chunks, resolve_workers, split
+from citybrain.core.parallel import (
+    WorkerDied,
+    available_cpus,
+    map_chunks,
+    quota_cpus,
+    resolve_workers,
+    split,
+)
 
 # Marks the chunk whose worker kills itself; a module global so that fork and pickle both see it.
 POISON = "poison"
@@ -95,10 +102,20 @@ def test_forkserver_workers_get_the_function_pickled() -> None:
 
 
 def test_zero_workers_means_the_cpus_this_process_may_use() -> None:
-    assert resolve_workers(0) == len(os.sched_getaffinity(0))
+    assert resolve_workers(0) == available_cpus()
+    assert 1 <= available_cpus() <= len(os.sched_getaffinity(0))
     assert resolve_workers(3) == 3
     with pytest.raises(ValueError, match="workers must be 0"):
         resolve_workers(-1)
+
+
+@pytest.mark.parametrize(
+    ("text", "cpus"),
+    [("max 100000\n", None), ("200000 100000\n", 2), ("150000 100000", 2), ("50000 100000", 1),
+     ("-1 100000", None), ("", None)],
+)  # fmt: skip
+def test_a_cgroup_quota_caps_the_cpus(text: str, cpus: int | None) -> None:
+    assert quota_cpus(text) == cpus
 
 
 @pytest.mark.parametrize(("n", "parts"), [(10, 3), (3, 8), (1, 1), (100, 7), (0, 4)])

@@ -11,12 +11,14 @@ dies (killed, out of memory) raises `WorkerDied`, never a short result.
 from __future__ import annotations
 
 import gc
+import math
 import multiprocessing as mp
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from itertools import pairwise
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 T = TypeVar("T")
@@ -38,12 +40,31 @@ class WorkerDied(RuntimeError):
 
 
 def available_cpus() -> int:
-    """The CPUs this process may run on (its affinity, not the machine's count)."""
-    return len(os.sched_getaffinity(0))
+    """The CPUs this process may use: its affinity, less when a cgroup's CPU quota says so (a
+    container given 2 CPUs of a 64-core host must not fork 64 workers)."""
+    cpus = len(os.sched_getaffinity(0))
+    for path in ("/sys/fs/cgroup/cpu.max", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us"):
+        try:
+            text = Path(path).read_text()
+            if path.endswith("_us"):  # cgroup v1: the quota and the period in two files
+                text += " " + Path(path).with_name("cpu.cfs_period_us").read_text()
+        except OSError:
+            continue
+        quota = quota_cpus(text)
+        return min(cpus, quota) if quota else cpus
+    return cpus
+
+
+def quota_cpus(text: str) -> int | None:
+    """The CPUs a cgroup quota ``"<quota> <period>"`` allows, rounded up; None: no quota."""
+    fields = text.split()
+    if len(fields) != 2 or fields[0] in ("max", "-1"):
+        return None
+    return max(1, math.ceil(int(fields[0]) / int(fields[1])))
 
 
 def resolve_workers(workers: int) -> int:
-    """``workers``, or the CPUs this process may use when it is 0."""
+    """``workers``, or the CPUs this process may use when it is 0 (`available_cpus`)."""
     if workers < 0:
         raise ValueError(f"workers must be 0 (the CPUs available) or more, got {workers}")
     return workers or available_cpus()
