@@ -26,8 +26,9 @@ R = TypeVar("R")
 StartMethod = Literal["fork", "forkserver", "spawn"]
 
 #: Fewer items than this run in this process. Starting the workers and sending the chunks and
-#: results costs about 0.3 s of CPU; 20k addresses take about 1.5 s of one core, so below this the
-#: gain is small and lost when a neighbour's load holds the second core
+#: results costs about 0.3 s of CPU with a district's index in memory, 0.65 s with a city's (a
+#: 3.3 GB process forked); 20k addresses take about 1.5 s of one core, so below this the gain is
+#: small and lost when a neighbour's load holds the second core
 #: (benchmarks/address_match_parallel.py --sizes).
 SERIAL_BELOW = 20_000
 #: Chunks per worker: more than one, so a worker slowed by a neighbour's load does not hold up
