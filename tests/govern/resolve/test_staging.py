@@ -26,6 +26,7 @@ def test_chunks_stage_what_one_pass_stages(
     whole = staging.stage(engine, std, kind, config, columns)
     one = engine.to_arrow(whole.table(engine)).sort_by("record_id")
     monkeypatch.setattr(staging, "CHUNK_ROWS", 300)
+    monkeypatch.setattr(staging, "PARTITIONS_PER_WRITE", 2)  # chunks written a few at a time
     assert staging._chunk_count(engine, std, kind, config) > 3
     chunked = staging.stage(engine, std, kind, config, columns)
     assert chunked.rows == whole.rows == one.num_rows

@@ -44,6 +44,8 @@ log = get_logger("citybrain.govern.resolve")
 
 #: Records per chunk whose features are computed at once (about 0.5 GB of Arrow for persons).
 CHUNK_ROWS = 500_000
+#: Chunks written by one query (`stage`).
+PARTITIONS_PER_WRITE = 32
 ZONE = "base"
 PROFILE = "profile_id"
 _CHUNK = "work_chunk"
@@ -57,7 +59,7 @@ def work_table(kind: Kind, part: str) -> str:
 
 def drop_work(engine: Engine, kind: Kind) -> None:
     """Remove the kind's work tables (left by this run, or by one that was killed)."""
-    for part in ("rows", "records", "features", "placed", "staged"):
+    for part in ("rows", "chosen", "records", "features", "placed", "staged"):
         shutil.rmtree(engine.table_dir(ZONE, work_table(kind, part)), ignore_errors=True)
 
 
@@ -101,12 +103,18 @@ def stage(
     records = work_table(kind, "records")
     if chunks > 1:
         # Records of one address share a chunk: its parse, the costliest feature, is done once.
-        bucket = (expr.address.fill_null(expr.record_id).hash() % chunks).abs().cast("string")
-        engine.write(expr.mutate(**{_CHUNK: bucket}), ZONE, records, partition_by=[_CHUNK],
-                     ordered=False)  # fmt: skip
+        number = (expr.address.fill_null(expr.record_id).hash() % chunks).abs()
+        numbered = expr.mutate(**{_CHUNK: number.cast("string")})
+        # DuckDB buffers every partition of one write: 270 chunks of a city's 67 M records
+        # spilled over 11 GB, 32 at a time nothing.
+        for first in range(0, chunks, PARTITIONS_PER_WRITE):
+            some = numbered.filter((number >= first) & (number < first + PARTITIONS_PER_WRITE))
+            engine.write(some, ZONE, records, partition_by=[_CHUNK], ordered=False,
+                         mode="append" if first else "replace")  # fmt: skip
     else:
         engine.write(expr.mutate(**{_CHUNK: ibis.literal("0")}), ZONE, records, ordered=False)
-    shutil.rmtree(engine.table_dir(ZONE, work_table(kind, "rows")), ignore_errors=True)
+    for part_name in ("rows", "chosen"):
+        shutil.rmtree(engine.table_dir(ZONE, work_table(kind, part_name)), ignore_errors=True)
     raw = engine.table(ZONE, records)
     computed = work_table(kind, "features")
     rows = 0
@@ -156,8 +164,12 @@ def _latest_records(
     repeated = engine.register(f"resolve_{kind}_repeated", engine.to_arrow(
         counts.filter(counts._n > 1).select("_record_hash")))  # fmt: skip
     single = written.anti_join(repeated, "_record_hash").drop("_record_hash")
-    chosen = latest_rows(written.semi_join(repeated, "_record_hash").drop("_record_hash"))
-    return ibis.union(single, chosen, distinct=False)
+    # Written apart: the records are then written a few chunks at a time, and each would choose
+    # again.
+    chosen = work_table(kind, "chosen")
+    engine.write(latest_rows(written.semi_join(repeated, "_record_hash").drop("_record_hash")),
+                 ZONE, chosen, ordered=False)  # fmt: skip
+    return ibis.union(single, engine.table(ZONE, chosen), distinct=False)
 
 
 def with_profiles(records: ir.Table, features: tuple[str, ...]) -> ir.Table:
