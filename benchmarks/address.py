@@ -555,7 +555,7 @@ def evaluate_city(ws_path: Path, truth: Path, examples: int = 5) -> dict[str, An
                 )
                 distinct = sorted({a for a in rows[column].to_pylist() if a is not None})
                 start = time.process_time()
-                matched = match_distinct(index, distinct).to_pylist()
+                matched = match_distinct(index, distinct, workers=1).to_pylist()
                 seconds += time.process_time() - start
                 distinct_total += len(distinct)
                 by_text = {r["address"]: r for r in matched}

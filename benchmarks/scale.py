@@ -652,7 +652,9 @@ def main() -> None:
     parser.add_argument("--base", default="district", help="scale resized for numeric sizes")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--work", type=Path, default=None, help="work folder (default: a temp)")
-    parser.add_argument("--keep", action="store_true", help="keep each size's city and workspace")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep each size's city and workspace (a failed or resumed run's "
+                        "are always kept)")  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/scale.json"))
     parser.add_argument("--engine", choices=ENGINES, default="duckdb")
     parser.add_argument(
@@ -740,8 +742,12 @@ def main() -> None:
                 f"{skipped} steps skipped, ran: " + ", ".join(again["steps_run"]),
                 flush=True,
             )
-        if not args.keep:
+        # A run that stopped, or one continued, keeps its workspace: it is what --resume needs,
+        # and at the city's size it took an hour to make.
+        if not args.keep and not args.resume and result["pipeline"]["status"] == "succeeded":
             shutil.rmtree(work, ignore_errors=True)
+        elif not args.keep:
+            print(f"{size}: kept {work} ({result['pipeline']['status']}; --resume continues it)")
     report = {
         "benchmark": "scale",
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
