@@ -21,6 +21,12 @@ def test_spark_settings_are_read() -> None:
     assert config.engine.spark.conf == {"spark.sql.shuffle.partitions": "4"}
 
 
+def test_address_workers_are_read_and_default_to_every_cpu() -> None:
+    assert parse_config("").standardize.address_workers == 0
+    config = parse_config("[standardize]\naddress_workers = 1\n")
+    assert config.standardize.address_workers == 1
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -29,6 +35,7 @@ def test_spark_settings_are_read() -> None:
         ('[ops_db]\nurl = "postgresql://u:secret@h/db"\n', "ops_db.url"),
         ('[ops_db]\nurl = "not a url"\n', "ops_db.url"),
         ("[logging]\nlevel = 3\n", "logging.level"),
+        ("[standardize]\naddress_workers = -1\n", "standardize.address_workers"),
     ],
 )
 def test_wrong_value_names_the_key(text: str, expected: str) -> None:

@@ -137,6 +137,12 @@ class MapConfig(_Strict):
         return self
 
 
+class StandardizeConfig(_Strict):
+    #: processes that parse and match new address strings, forked from the run (0: the CPUs
+    #: this process may use; 1: none forked — on a machine others share)
+    address_workers: int = Field(0, ge=0, le=64)
+
+
 class WorkspaceConfig(_Strict):
     name: str = "示例高新区"
     lake: str = "."
@@ -146,6 +152,7 @@ class WorkspaceConfig(_Strict):
     api: ApiConfig = Field(default_factory=ApiConfig)
     map: MapConfig = Field(default_factory=MapConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    standardize: StandardizeConfig = Field(default_factory=StandardizeConfig)
     # ``[resolve]``: which std columns identify persons and enterprises, and the linkage model;
     # validated by ``citybrain.govern.resolve.settings`` (errors name the key), empty: defaults.
     resolve: dict[str, Any] = Field(default_factory=dict)

@@ -69,6 +69,7 @@ def append_table(
     *,
     index: AddressIndex | None,
     rules: Rules,
+    address_workers: int = 0,
 ) -> TableResult | None:
     """Standardise the loads of ``sources`` after the first ``standardised[system]`` and append
     them to ``std.<table>``; ``None`` (nothing written) when a rebuild is needed instead."""
@@ -82,7 +83,8 @@ def append_table(
     if not grown or any(keys_collide(engine, std, s, standardised[s.system]) for s in grown):
         return None
     new = [replace(s, load_ids=s.load_ids[standardised[s.system] :]) for s in grown]
-    expr = build_table(engine, std, new, index=index, rules=rules, code_sources=sources)
+    expr = build_table(engine, std, new, index=index, rules=rules, code_sources=sources,
+                       address_workers=address_workers)  # fmt: skip
     info = engine.write(expr, "std", std.name, mode="append")
     kept_new = {s.system: engine.count(_latest(engine, std, s)) for s in new}
     new_ids = [load for s in new for load in s.load_ids]

@@ -73,12 +73,14 @@ def build_table(
     rules: Rules,
     code_sources: list[RawSource] | None = None,
     repeats: Mapping[str, Repeats] | None = None,
+    address_workers: int = 0,
 ) -> ir.Table:
     """The std table's expression: sources conformed, latest state, validated, flagged.
 
     ``code_sources`` (default ``sources``) are the systems whose contracts' code lists decide the
     table's allowed codes: every system of the table, when ``sources`` are only new loads of some.
     ``repeats``: each system's repeated keys when already found (`find_repeats`).
+    ``address_workers``: processes that match new address strings (`addresses.match_distinct`).
     """
     parts = []
     for source in sources:
@@ -95,7 +97,9 @@ def build_table(
     column = address_column(std)
     if column is not None and index is not None:
         table = table.mutate(**{FLAGS_COLUMN: combine(flags)})
-        table, address_flags = addresses.join_matches(engine, index, table, column)
+        table, address_flags = addresses.join_matches(
+            engine, index, table, column, workers=address_workers
+        )
         table = table.mutate(**{FLAGS_COLUMN: combine([table[FLAGS_COLUMN], *address_flags])})
     elif column is not None:
         table = table.mutate(
@@ -123,11 +127,13 @@ def standardize_table(
     *,
     index: AddressIndex | None = None,
     rules: Rules | None = None,
+    address_workers: int = 0,
 ) -> TableResult:
     """Build and write ``std.<table>``; the result reconciles its rows with the raw loads."""
     rules = rules or Rules(bbox=city_bbox(engine))
     repeats = _repeats(engine, std, sources)  # once: for the rows and for the superseded count
-    expr = build_table(engine, std, sources, index=index, rules=rules, repeats=repeats)
+    expr = build_table(engine, std, sources, index=index, rules=rules, repeats=repeats,
+                       address_workers=address_workers)  # fmt: skip
     info = engine.write(expr, "std", std.name)
     written = engine.table("std", std.name)
     counts = engine.to_arrow(
@@ -168,6 +174,7 @@ def standardize_all(
     city_name: str | None = None,
     tables: list[str] | None = None,
     append: Mapping[str, Mapping[str, int]] | None = None,
+    address_workers: int = 0,
 ) -> tuple[list[TableResult], AddressIndex | None]:
     """Every std table fed by a landed system: the register first, then the address index.
 
@@ -178,7 +185,8 @@ def standardize_all(
 
     ``append`` names tables whose systems' first loads (system -> how many) were standardised
     before and are unchanged: their new loads are appended when that gives what a rebuild would
-    (`citybrain.govern.standardize.append`), else the table is rebuilt.
+    (`citybrain.govern.standardize.append`), else the table is rebuilt. ``address_workers``:
+    processes that match new address strings (0: the CPUs this process may use).
     """
     # append builds on build_table: imported here so the two modules import one way at load
     from citybrain.govern.standardize.append import append_table
@@ -203,9 +211,13 @@ def standardize_all(
         std, sources = STD_TABLES[name], sources_by_table[name]
         appended = None
         if append is not None and name in append:
-            appended = append_table(engine, std, sources, append[name], index=index, rules=rules)
+            appended = append_table(engine, std, sources, append[name], index=index,
+                                    rules=rules, address_workers=address_workers)  # fmt: skip
         results.append(
-            appended or standardize_table(engine, std, sources, index=index, rules=rules)
+            appended
+            or standardize_table(
+                engine, std, sources, index=index, rules=rules, address_workers=address_workers
+            )
         )
     return results, index
 

@@ -38,8 +38,9 @@ def standardize_workspace(
     engine = engine or workspace.engine()
     try:
         results, _ = standardize_all(
-            engine, sources, city_name=workspace.config.name, tables=tables, append=append
-        )
+            engine, sources, city_name=workspace.config.name, tables=tables, append=append,
+            address_workers=workspace.config.standardize.address_workers,
+        )  # fmt: skip
     finally:
         if own:
             engine.close()
