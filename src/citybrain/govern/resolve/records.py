@@ -138,8 +138,9 @@ def latest_rows(rows: ir.Table) -> ir.Table:
     the latest load's, ties by the least source row.
 
     Why an aggregate, not a window ranking every row: partitioned by the record, the window
-    sorts every row with all its columns, and a city's 64 M utility readings spilled over 10 GB.
-    Here each record is one group of a hash aggregate that keeps its chosen row whole.
+    sorts every row with all its columns, and over a city's 124 M person rows it spilled 13 GB in
+    three minutes. Here each record is one group of a hash aggregate that keeps its chosen row
+    whole (for 1.77 M accounts of 64 M rows: 50 s, nothing spilled).
     """
     columns = [c for c in rows.columns if not c.startswith("_")]
     packed = ibis.struct({c: rows[c] for c in columns})

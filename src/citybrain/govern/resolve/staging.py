@@ -176,7 +176,7 @@ def with_profiles(records: ir.Table, features: tuple[str, ...]) -> ir.Table:
     """Each record with its profile id: the least record id among records with equal features.
 
     Why an aggregate and a join, not a window grouped by the features: the window sorts every
-    record with every column, which at a city's 60 M person records spills tens of GB. The
+    record with every column (at a city, some 67 M person records with 40 columns). The
     features are made one text key (a null as U+0001, which normalised text never holds, parts
     split by the unit separator), so that the join back is on one column and matches nulls too.
     ``records`` should be a stored table: it is read twice.
