@@ -26,6 +26,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from citybrain.core.parallel import available_cpus
 from citybrain.sim.geography import build_geography
 from citybrain.sim.profiles import get_profile
 from citybrain.sim.profiles.handover import hand_over, restate_truth
@@ -115,8 +116,8 @@ class GenerateResult:
 
 
 def default_workers() -> int:
-    """The CPUs this process may run on."""
-    return len(os.sched_getaffinity(0))
+    """The CPUs this process may run on (a container's CPU quota included)."""
+    return available_cpus()
 
 
 def generate(
