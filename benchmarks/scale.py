@@ -41,6 +41,10 @@ source (its latest rows copied as the next ones: new natural keys, the watermark
 last delivered row, so the load is new and supersedes nothing, as a nightly export) — and a
 second ``citybrain run``, the nightly incremental run, is timed beside the full one: which steps
 ran again and which were skipped as unchanged (target: under 5 % of the full run's time).
+``--nightly-source SYSTEM`` delivers the 1 % into that system instead (one that delivers Parquet
+by a pattern, e.g. ``power_grid``, whose account holders are persons: the largest source is GPS
+pings, which no resolve reads); the JSON says per kind whether the nightly resolve linked the new
+records incrementally (``resolve_incremental``, from the resolver's log lines).
 """
 
 from __future__ import annotations
@@ -243,6 +247,7 @@ def run_pipeline(
                 os.killpg(proc.pid, signal.SIGKILL)
                 out, err = proc.communicate()
     wall = time.perf_counter() - started
+    resolve_lines = [line for line in err.splitlines() if "citybrain.govern.resolve" in line]
     run = _last_run(workspace) or {"status": "stopped before its first step", "steps": [],
                                    "error_message": None}  # fmt: skip
     return {
@@ -256,23 +261,26 @@ def run_pipeline(
         "peak_rss_tree_bytes": tree.peak,
         "steps": run["steps"],
         "stdout_tail": out.strip().splitlines()[-3:],
+        "resolve_log": resolve_lines[-20:],
     }
 
 
-def deliver_one_percent(workspace: Path, records: int) -> dict[str, Any]:
+def deliver_one_percent(workspace: Path, records: int, system: str | None = None) -> dict[str, Any]:
     """A new delivery of about 1 % of ``records`` from the largest source that delivers Parquet
-    files by a pattern, in a new file its pattern matches: what comes next, as a department's
-    nightly export would — the latest rows by the watermark copied, with new natural keys
-    (`_as_next_rows`) and their watermark moved past the last delivered one, so the load
-    supersedes nothing. Latest by the watermark, not by their place in the file: a department's
-    file need not be in time order, and the periodic topics recompute the days a delivery
-    touches. (1 % of a city's records can exceed the source's latest file, a month: the whole
-    month is delivered again, later.)"""
+    files by a pattern (or from ``system``), in a new file its pattern matches: what comes
+    next, as a department's nightly export would — the latest rows by the watermark copied,
+    with new natural keys (`_as_next_rows`) and their watermark moved past the last delivered
+    one, so the load supersedes nothing. Latest by the watermark, not by their place in the
+    file: a department's file need not be in time order, and the periodic topics recompute the
+    days a delivery touches. (1 % of a city's records can exceed the source's latest file, a
+    month: the whole month is delivered again, later.)"""
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     best: tuple[int, str, Path, str, dict[str, Any]] | None = None
     for path in sorted((workspace / "sources").glob("*.yaml")):
+        if system is not None and path.stem != system:
+            continue
         text = yaml.safe_load(path.read_text("utf-8"))
         connector = text["connector"]
         pattern = str(connector.get("path", ""))
@@ -283,7 +291,8 @@ def deliver_one_percent(workspace: Path, records: int) -> dict[str, Any]:
         if files and (best is None or rows > best[0]):
             best = (rows, path.stem, Path(files[-1]), pattern, text)
     if best is None:
-        return {"note": "no Parquet source delivered by a file pattern: no new delivery"}
+        which = f"{system!r} is no" if system else "no"
+        return {"note": f"{which} Parquet source delivered by a file pattern: no new delivery"}
     _, system, latest, pattern, contract = best
     table = pq.read_table(latest)
     wanted = max(1, min(table.num_rows, records // 100))
@@ -383,6 +392,7 @@ def measure(
     size: str, records: int | None, base: str, work: Path, seed: int, *,
     engine: str = "duckdb", sim_from: Path | None = None, memory: str = "6g",
     timeout: float | None = None, incremental_run: bool = True, duckdb_memory: str | None = None,
+    nightly_source: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     moved = set_aside(sim_from, work) if sim_from else []
     cluster = None
@@ -399,7 +409,7 @@ def measure(
         result = _measure(
             size, records, base, work, seed, engine=engine, sim_from=sim_from, master=master,
             memory=memory, timeout=timeout, incremental_run=incremental_run, cluster=cluster,
-            duckdb_memory=duckdb_memory,
+            duckdb_memory=duckdb_memory, nightly_source=nightly_source,
         )  # fmt: skip
     finally:
         if cluster is not None:
@@ -413,6 +423,7 @@ def _measure(
     size: str, records: int | None, base: str, work: Path, seed: int, *, engine: str,
     sim_from: Path | None, master: str, memory: str, timeout: float | None,
     incremental_run: bool, cluster: SparkCluster | None, duckdb_memory: str | None = None,
+    nightly_source: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     prepared = prepare(
         size, records, base, work, seed, sim_from=sim_from, engine=engine, master=master,
@@ -432,17 +443,17 @@ def _measure(
         why = "not asked (--no-incremental)" if not incremental_run else "the full run failed"
         return _result(size, engine, master, read, prepared, bare, pipeline, families,
                        {"note": why}, workspace)  # fmt: skip
-    incremental = _nightly(workspace, read, pipeline, timeout, daemons)
+    incremental = _nightly(workspace, read, pipeline, timeout, daemons, nightly_source)
     return _result(size, engine, master, read, prepared, bare, pipeline, families, incremental,
                    workspace)  # fmt: skip
 
 
 def _nightly(
     workspace: Path, read: int, pipeline: dict[str, Any], timeout: float | None,
-    daemons: tuple[int, ...],
+    daemons: tuple[int, ...], nightly_source: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """1 % new data and the run after it, beside the full run."""
-    delivered = deliver_one_percent(workspace, read)
+    delivered = deliver_one_percent(workspace, read, nightly_source)
     again = run_pipeline(workspace, timeout, daemons)
     skipped = [s["name"] for s in again["steps"] if "unchanged since run" in (s["summary"] or "")]
     incremental = {
@@ -455,12 +466,27 @@ def _nightly(
                             if s["name"] not in skipped},
     }  # fmt: skip
     incremental["under_5_percent"] = incremental["share_of_full_run"] < 0.05
+    incremental["resolve_incremental"] = resolved_incrementally(again["resolve_log"])
     return incremental
 
 
+def resolved_incrementally(lines: list[str]) -> dict[str, bool]:
+    """Per kind the nightly resolve linked: whether only its new records were (the resolver
+    logs ``<kind>: linked incrementally``) or every record again (it warns why)."""
+    out: dict[str, bool] = {}
+    for line in lines:
+        for kind in ("person", "enterprise"):
+            if f"{kind}: linked incrementally" in line:
+                out[kind] = True
+            elif f"{kind}: " in line and "resolving every record again" in line:
+                out[kind] = False
+    return out
+
+
 def resume_measure(
-    size: str, work: Path, sim: Path, *, timeout: float | None, incremental_run: bool
-) -> dict[str, Any]:
+    size: str, work: Path, sim: Path, *, timeout: float | None, incremental_run: bool,
+    nightly_source: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """Continue the full run of a kept workspace that was stopped (killed, out of time, the
     machine shut down): ``citybrain run`` takes it up at its first unfinished step. A run longer
     than one sitting is measured so. Its figures are the succeeded attempts of its steps; the wall
@@ -500,7 +526,8 @@ def resume_measure(
         return _result(size, "duckdb", "local[2]", read, prepared, bare, pipeline, families,
                        {"note": why}, workspace)  # fmt: skip
     return _result(size, "duckdb", "local[2]", read, prepared, bare, pipeline, families,
-                   _nightly(workspace, read, pipeline, timeout, ()), workspace)  # fmt: skip
+                   _nightly(workspace, read, pipeline, timeout, (), nightly_source),
+                   workspace)  # fmt: skip
 
 
 def _last_run(workspace: Path) -> dict[str, Any] | None:
@@ -678,6 +705,13 @@ def main() -> None:
         "--no-incremental", action="store_true", help="skip the second run with 1 %% new data"
     )
     parser.add_argument(
+        "--nightly-source",
+        default=None,
+        metavar="SYSTEM",
+        help="deliver the nightly 1 %% into this system (a Parquet source by a file pattern, "
+        "e.g. power_grid); default: the largest such source",
+    )
+    parser.add_argument(
         "--compare",
         type=Path,
         default=None,
@@ -708,7 +742,8 @@ def main() -> None:
         if args.resume:
             print(f"{size}: continuing the stopped run in {work}", flush=True)
             result = resume_measure(size, work, args.sim or work / "sim", timeout=args.timeout,
-                                    incremental_run=not args.no_incremental)  # fmt: skip
+                                    incremental_run=not args.no_incremental,
+                                    nightly_source=args.nightly_source)  # fmt: skip
         else:
             if args.sim is not None and args.sim.resolve().is_relative_to(work.resolve()):
                 parser.error(f"--sim {args.sim} lies in the work folder {work}, which is emptied")
@@ -720,6 +755,7 @@ def main() -> None:
                 memory=args.spark_memory, timeout=args.timeout,
                 incremental_run=not args.no_incremental,
                 duckdb_memory=None if args.duckdb_memory == "none" else args.duckdb_memory,
+                nightly_source=args.nightly_source,
             )  # fmt: skip
         results.append(result)
         print(
@@ -739,7 +775,9 @@ def main() -> None:
             print(
                 f"{size}: incremental run after {rows:,} new rows: {again['status']}, "
                 f"{again['wall_seconds']} s = {share:.1%} of the full run; "
-                f"{skipped} steps skipped, ran: " + ", ".join(again["steps_run"]),
+                f"{skipped} steps skipped, ran: "
+                + ", ".join(again["steps_run"])
+                + f"; resolved incrementally: {again['resolve_incremental'] or 'no kind'}",
                 flush=True,
             )
         # A run that stopped, or one continued, keeps its workspace: it is what --resume needs,

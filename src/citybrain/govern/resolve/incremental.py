@@ -111,6 +111,8 @@ def resolve_new(
         "edges": edges.num_rows,
         "golden_entities": pc.count_distinct(links[golden]).as_py(),
     }
+    log.info(f"{kind}: linked incrementally: {new.num_rows:,} new records against "
+             f"{existing.num_rows:,} stored")  # fmt: skip
     result = Resolution(kind, links, saved, stats)
     if store:
         store_resolution(engine, result)
