@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import ibis.expr.types as ir
 import pyarrow.compute as pc
@@ -20,15 +21,16 @@ def test_chunks_stage_what_one_pass_stages(
 ) -> None:
     # Enterprises: the smaller kind, so that Spark (where the chunks' hash is its own) is quick.
     kind = "enterprise"
-    config = default_config(kind)
+    # Two processes compute the chunks' features side by side, whatever this machine has.
+    config = default_config(kind).model_copy(update={"workers": 2})
     columns = feature_columns(kind, config)
-    assert staging._chunk_count(engine, std, kind, config) == 1
     whole = staging.stage(engine, std, kind, config, columns)
+    assert whole.chunks == 1
     one = engine.to_arrow(whole.table(engine)).sort_by("record_id")
-    monkeypatch.setattr(staging, "CHUNK_ROWS", 300)
+    monkeypatch.setattr(staging, "CHUNK_ROWS", 100)
     monkeypatch.setattr(staging, "PARTITIONS_PER_WRITE", 2)  # chunks written a few at a time
-    assert staging._chunk_count(engine, std, kind, config) > 3
     chunked = staging.stage(engine, std, kind, config, columns)
+    assert chunked.chunks > 3
     assert chunked.rows == whole.rows == one.num_rows
     assert engine.to_arrow(chunked.table(engine)).sort_by("record_id").equals(one)
     staging.drop_work(engine, kind)
@@ -43,8 +45,17 @@ def test_chunks_give_the_links_one_pass_gives(
         pytest.skip("Spark stages the same records (above); its clusters are compared elsewhere")
     whole = resolve(engine, std, "person", store=False)
     monkeypatch.setattr(staging, "CHUNK_ROWS", 700)
-    assert staging._chunk_count(engine, std, "person", default_config("person")) > 3
+    chunks: list[int] = []
+    stage = staging.stage
+
+    def counted(*args: Any, **kwargs: Any) -> staging.Staged:
+        staged = stage(*args, **kwargs)
+        chunks.append(staged.chunks)
+        return staged
+
+    monkeypatch.setattr(staging, "stage", counted)
     chunked = resolve(engine, std, "person", store=False, model_json=whole.model_json)
+    assert chunks and chunks[0] > 3
     assert chunked.links.equals(whole.links)
     assert chunked.stats == whole.stats
     assert not [t for t in engine.list_tables("base") if "_work_" in t], "work tables removed"
@@ -89,7 +100,7 @@ def test_a_chunk_is_read_from_its_own_folder(
         pytest.skip("the files a query reads are counted from DuckDB's profile")
     kind = "enterprise"
     config = default_config(kind)
-    monkeypatch.setattr(staging, "CHUNK_ROWS", 300)
+    monkeypatch.setattr(staging, "CHUNK_ROWS", 100)
     read: list[tuple[int, int]] = []
     chunk_of = staging.chunk_of
 

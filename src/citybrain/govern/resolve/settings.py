@@ -130,6 +130,9 @@ class KindConfig(_Strict):
     min_records: int = Field(20, ge=2)
     #: region for phone numbers written without a country code (ISO 3166 code)
     phone_region: str = Field("CN", pattern=r"^[A-Z]{2}$")
+    #: processes that compute the features of the records' chunks side by side (0: the CPUs
+    #: this process may use; 1: no other process)
+    workers: int = Field(0, ge=0)
 
     @field_validator("comparisons", mode="before")
     @classmethod

@@ -27,17 +27,19 @@ from __future__ import annotations
 
 import math
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from citybrain.core.engine import Engine
 from citybrain.core.logging import get_logger
+from citybrain.core.parallel import map_chunks, resolve_workers
 from citybrain.govern.resolve import features as feats
-from citybrain.govern.resolve.records import Kind, build_records, latest_rows, specs_for
+from citybrain.govern.resolve.records import Kind, build_records, latest_rows
 from citybrain.govern.resolve.settings import KindConfig
 
 log = get_logger("citybrain.govern.resolve")
@@ -71,6 +73,8 @@ class Staged:
     name: str
     rows: int
     features: tuple[str, ...]
+    #: how many chunks the records were split into (each had its features computed at once)
+    chunks: int = 1
 
     def table(self, engine: Engine) -> ir.Table:
         return engine.table(ZONE, self.name)
@@ -98,15 +102,15 @@ def stage(
     own profile (link-only). ``dataset`` names a column to add as a copy of ``source_system``.
     """
     drop_work(engine, kind)
-    expr = _latest_records(engine, std, kind, config)
-    chunks = _chunk_count(engine, std, kind, config)
+    expr, count = _latest_records(engine, std, kind, config)
+    chunks = max(1, math.ceil(count / CHUNK_ROWS))
     records = work_table(kind, "records")
     if chunks > 1:
         # Records of one address share a chunk: its parse, the costliest feature, is done once.
         number = (expr.address.fill_null(expr.record_id).hash() % chunks).abs()
         numbered = expr.mutate(**{_CHUNK: number.cast("string")})
-        # DuckDB buffers every partition of one write: 270 chunks of a city's 67 M records
-        # spilled over 11 GB, 32 at a time nothing.
+        # DuckDB buffers every partition of one write: a city's 67 M records in 270 chunks
+        # spilled over 11 GB, 32 chunks at a time nothing.
         for first in range(0, chunks, PARTITIONS_PER_WRITE):
             some = numbered.filter((number >= first) & (number < first + PARTITIONS_PER_WRITE))
             engine.write(some, ZONE, records, partition_by=[_CHUNK], ordered=False,
@@ -118,14 +122,15 @@ def stage(
     raw = engine.table(ZONE, records)
     computed = work_table(kind, "features")
     rows = 0
-    for chunk in range(chunks):
-        part = engine.to_arrow(chunk_of(raw, chunk))
-        if part.num_rows == 0:
-            continue
-        rows += part.num_rows
-        engine.write(_chunk_features(kind, part, config, dataset), ZONE, computed,
-                     mode="append" if rows > part.num_rows else "replace")  # fmt: skip
-        log.debug(f"{kind}: features of chunk {chunk + 1}/{chunks} ({part.num_rows:,} records)")
+    workers = resolve_workers(config.workers)
+    # A few chunks at a time: their features are computed side by side, one chunk a process.
+    for first in range(0, chunks, workers):
+        batch = range(first, min(first + workers, chunks))
+        parts = [p for p in (engine.to_arrow(chunk_of(raw, c)) for c in batch) if p.num_rows]
+        for part in _features_of(parts, kind, config, dataset, workers):
+            engine.write(part, ZONE, computed, mode="append" if rows else "replace")
+            rows += part.num_rows
+        log.debug(f"{kind}: features of {batch.stop}/{chunks} chunks ({rows:,} records)")
     if rows == 0:
         empty = raw.drop(_CHUNK).schema().to_pyarrow().empty_table()
         engine.write(_chunk_features(kind, empty, config, dataset), ZONE, computed)
@@ -140,13 +145,14 @@ def stage(
         engine.write(placed.mutate(**{PROFILE: placed.record_id}), ZONE, staged, ordered=False)
     for part_name in ("records", "features", "placed"):
         shutil.rmtree(engine.table_dir(ZONE, work_table(kind, part_name)), ignore_errors=True)
-    return Staged(kind, staged, rows, features)
+    return Staged(kind, staged, rows, features, chunks)
 
 
 def _latest_records(
     engine: Engine, std: Mapping[str, ir.Table], kind: Kind, config: KindConfig
-) -> ir.Table:
-    """The kind's records, one row each, over their rows written to a work table.
+) -> tuple[ir.Table, int]:
+    """The kind's records, one row each, over their rows written to a work table, and how many
+    there are.
 
     Only records whose id's hash repeats go through the choice of a row (`latest_rows`): at a
     city, 60 M parcels are one row a record, and an aggregate over them all would hold every
@@ -161,15 +167,18 @@ def _latest_records(
     engine.write(rows.mutate(_record_hash=rows.record_id.hash()), ZONE, name, ordered=False)
     written = engine.table(ZONE, name)
     counts = written.group_by("_record_hash").aggregate(_n=written.count())
-    repeated = engine.register(f"resolve_{kind}_repeated", engine.to_arrow(
-        counts.filter(counts._n > 1).select("_record_hash")))  # fmt: skip
+    repeats = engine.to_arrow(counts.filter(counts._n > 1))
+    repeated = engine.register(f"resolve_{kind}_repeated", repeats.select(["_record_hash"]))
+    # Every row is a record but the repeats of one: the chunks are counted from records, not
+    # rows (a city's 134 M person rows are 67 M records).
+    count = engine.count(written) - (pc.sum(repeats["_n"]).as_py() or 0) + repeats.num_rows
     single = written.anti_join(repeated, "_record_hash").drop("_record_hash")
     # Written apart: the records are then written a few chunks at a time, and each would choose
     # again.
     chosen = work_table(kind, "chosen")
     engine.write(latest_rows(written.semi_join(repeated, "_record_hash").drop("_record_hash")),
                  ZONE, chosen, ordered=False)  # fmt: skip
-    return ibis.union(single, engine.table(ZONE, chosen), distinct=False)
+    return ibis.union(single, engine.table(ZONE, chosen), distinct=False), count
 
 
 def with_profiles(records: ir.Table, features: tuple[str, ...]) -> ir.Table:
@@ -203,14 +212,20 @@ def chunk_of(records: ir.Table, chunk: int) -> ir.Table:
     return records.filter(records[_CHUNK] == str(chunk)).drop(_CHUNK)
 
 
-def _chunk_count(
-    engine: Engine, std: Mapping[str, ir.Table], kind: Kind, config: KindConfig
-) -> int:
-    """Chunks of about `CHUNK_ROWS` records, counted from the rows of the tables they come
-    from (an upper bound: repeated rows of one record collapse)."""
-    tables = {spec.table for spec in specs_for(kind, config.sources) if spec.table in std}
-    total = sum(engine.count(std[name]) for name in tables)
-    return max(1, math.ceil(total / CHUNK_ROWS))
+def _features_of(
+    parts: list[pa.Table], kind: Kind, config: KindConfig, dataset: str | None, workers: int
+) -> list[pa.Table]:
+    """The chunks' features (`_chunk_features`), in order; with several workers each chunk in a
+    forked process of its own: the features are Python over a chunk's distinct values, one
+    core's work however the engine is set."""
+
+    def compute(indices: Sequence[int]) -> list[pa.Table]:
+        return [_chunk_features(kind, parts[i], config, dataset) for i in indices]
+
+    if workers == 1 or len(parts) < 2:
+        return compute(range(len(parts)))
+    done = map_chunks(compute, list(range(len(parts))), workers=workers, serial_below=2)
+    return [table for tables in done for table in tables]
 
 
 def _chunk_features(
