@@ -43,8 +43,10 @@ second ``citybrain run``, the nightly incremental run, is timed beside the full 
 ran again and which were skipped as unchanged (target: under 5 % of the full run's time).
 ``--nightly-source SYSTEM`` delivers the 1 % into that system instead (one that delivers Parquet
 by a pattern, e.g. ``power_grid``, whose account holders are persons: the largest source is GPS
-pings, which no resolve reads); the JSON says per kind whether the nightly resolve linked the new
-records incrementally (``resolve_incremental``, from the resolver's log lines).
+pings, which no resolve reads), as new accounts (the column the resolver keys the system's
+records by is made new too), so that the nightly resolve has new records to link; the JSON says
+per kind whether it linked them incrementally (``resolve_incremental``, from the resolver's log
+lines).
 """
 
 from __future__ import annotations
@@ -278,8 +280,9 @@ def deliver_one_percent(workspace: Path, records: int, system: str | None = None
     import pyarrow.parquet as pq
 
     best: tuple[int, str, Path, str, dict[str, Any]] | None = None
+    named = system is not None
     for path in sorted((workspace / "sources").glob("*.yaml")):
-        if system is not None and path.stem != system:
+        if named and path.stem != system:
             continue
         text = yaml.safe_load(path.read_text("utf-8"))
         connector = text["connector"]
@@ -299,7 +302,10 @@ def deliver_one_percent(workspace: Path, records: int, system: str | None = None
     watermark = _watermark(contract)
     if watermark in table.column_names:
         table = table.take(pc.sort_indices(table[watermark]))
-    new, changed = _as_next_rows(table.slice(table.num_rows - wanted), contract)
+    # A named source's rows are new records of the persons or firms they name (new accounts):
+    # otherwise the same accounts' next readings, which the resolver has linked already.
+    renew = _resolver_keys(contract) if named else []
+    new, changed = _as_next_rows(table.slice(table.num_rows - wanted), contract, renew)
     target = latest.parent / Path(pattern).name.replace("*", "zz-incremental")
     pq.write_table(new, target)
     return {"system": system, "rows": new.num_rows, "file": str(target),
@@ -307,11 +313,24 @@ def deliver_one_percent(workspace: Path, records: int, system: str | None = None
             "changed_columns": changed}  # fmt: skip
 
 
-def _as_next_rows(table: Any, contract: dict[str, Any]) -> tuple[Any, list[str]]:
+def _resolver_keys(contract: dict[str, Any]) -> list[str]:
+    """The std columns the default resolve configuration keys the records of the contract's
+    standard table by (a utility reading's account)."""
+    from citybrain.govern.resolve.settings import DEFAULT_ENTERPRISE, DEFAULT_PERSON
+
+    table = contract.get("standard")
+    sources = (*DEFAULT_PERSON.sources, *DEFAULT_ENTERPRISE.sources)
+    return sorted({source.key for source in sources if source.table == table})
+
+
+def _as_next_rows(
+    table: Any, contract: dict[str, Any], renew: list[str] | None = None
+) -> tuple[Any, list[str]]:
     """``table``'s rows as the next ones. The watermark (epoch numbers or timestamps) moves forward
     by the rows' own span, so they follow the last delivered row; when it is not part of the
     natural key, the key's first column is made new too (text prefixed ``N``, integers moved up by
-    10^12). The same bikes or taxis, later — not new vehicles."""
+    10^12), and so are the std columns ``renew``. The same bikes or taxis, later — not new
+    vehicles."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -320,17 +339,19 @@ def _as_next_rows(table: Any, contract: dict[str, Any]) -> tuple[Any, list[str]]
     keys = [source_of.get(k, k) for k in contract.get("keys", [])]
     keys = [k for k in keys if k in table.column_names]
     changed = []
-    if watermark not in keys:
-        for column in keys[:1]:
-            values = table[column]
-            if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
-                values = pc.binary_join_element_wise(pa.scalar("N"), values, "")
-            elif pa.types.is_integer(values.type):
-                values = pc.add(values, pa.scalar(10**12, values.type))
-            else:
-                continue
-            table = table.set_column(table.schema.get_field_index(column), column, values)
-            changed.append(column)
+    fresh = keys[:1] if watermark not in keys else []
+    renewed = [source_of.get(k, k) for k in renew or []]
+    fresh += [c for c in renewed if c in table.column_names and c not in fresh]
+    for column in fresh:
+        values = table[column]
+        if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+            values = pc.binary_join_element_wise(pa.scalar("N"), values, "")
+        elif pa.types.is_integer(values.type):
+            values = pc.add(values, pa.scalar(10**12, values.type))
+        else:
+            continue
+        table = table.set_column(table.schema.get_field_index(column), column, values)
+        changed.append(column)
     if watermark in table.column_names:
         values = table[watermark]
         low, high = pc.min_max(values).values()
