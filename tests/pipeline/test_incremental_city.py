@@ -3,8 +3,9 @@ ends with what a full recomputation of the same data makes.
 
 The tiny city's enterprise systems and address register, plus one bike company's positions: new
 positions (1 % of its rows) must not resolve enterprises again nor rerun the enterprise topics,
-only standardise the bike table (appending the new rows), score quality, rerun the two bike
-topics on the new day alone (`citybrain.pipeline.topic_increment`), cases and the report.
+only land the bike company's new file (the other sources' ingest steps are skipped), standardise
+the bike table (appending the new rows), score quality, rerun the two bike topics on the new day
+alone (`citybrain.pipeline.topic_increment`), cases and the report.
 """
 
 from __future__ import annotations
@@ -60,6 +61,11 @@ def test_a_run_after_one_percent_new_positions_recomputes_only_what_depends_on_t
     print(f"\nran again: {ran}\nskipped: {skipped}")
     assert {"standardize", "quality", "topic:shared_bikes", "cases", "report"} <= set(ran)
     assert {"resolve", "topic:policy_push", "topic:enterprise_warning"} <= set(skipped)
+    # the sources that delivered nothing new are not even looked at; the bikes' new file lands
+    assert "ingest:bike_meituan" in ran
+    assert {f"ingest:{s}" for s in systems if s != BIKES} <= set(skipped)
+    (landed,) = [r for r in second.steps if r.name == f"ingest:{BIKES}"]
+    assert f"{total // 100:,} rows landed" in landed.summary, landed.summary
     (standardize,) = [r for r in second.steps if r.name == "standardize"]
     assert "1 std tables" in standardize.summary and "unchanged kept" in standardize.summary
     for name in ("topic:shared_bikes", "topic:bike_rebalancing"):  # only the new day's findings

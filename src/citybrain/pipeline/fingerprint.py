@@ -8,7 +8,9 @@ lake costs milliseconds per thousand files; reading them would cost a pass over 
 
 A dataset outside the lake (``ops/cases``: rows in the ops database; ``source/x``: a department's
 delivery) is not fingerprinted here: the runner stands for it with the run in which the step that
-writes it last did its work, and a step that reads a department's deliveries (ingest) always runs.
+writes it last did its work. A step that reads a department's deliveries (ingest) has them
+fingerprinted by its stamp when they are files (`citybrain.pipeline.deliveries`), and always runs
+when they come from a database, an API or a stream.
 """
 
 from __future__ import annotations

@@ -12,11 +12,12 @@ std table, the rows of new loads appended, which a run killed before recording i
 the run id and a topic that already stored findings in this run is not run twice, and cases attach
 evidence they already hold only once; the report's files are replaced whole.
 
-Standardize and resolve redo only their parts whose inputs changed (``StepResult.parts``): the
-std tables with new loads (appending those loads' rows where a rebuild would give the same) and
-the base kinds whose std tables changed. A topic that declares its findings per day of one
-time-series input (`citybrain.topics.base.PeriodSpec`) recomputes only the days whose rows were
-appended since its last run (`citybrain.pipeline.topic_increment`).
+An ingest step whose contract and delivered files are as when it last did its work is skipped
+(`citybrain.pipeline.deliveries`). Standardize and resolve redo only their parts whose inputs
+changed (``StepResult.parts``): the std tables with new loads (appending those loads' rows where a
+rebuild would give the same) and the base kinds whose std tables changed. A topic that declares
+its findings per day of one time-series input (`citybrain.topics.base.PeriodSpec`) recomputes only
+the days whose rows were appended since its last run (`citybrain.pipeline.topic_increment`).
 """
 
 from __future__ import annotations
@@ -49,7 +50,11 @@ def migrate(ctx: RunContext, report: Report) -> StepResult:
 
 
 def ingest_step(contract: Path) -> Step:
-    """Land every delivery of one source that is not landed yet."""
+    """Land every delivery of one source that is not landed yet. A source delivered as files is
+    skipped while its contract and files are as when the step last did its work
+    (`citybrain.pipeline.deliveries`); one delivered by a database, an API or a stream runs
+    every time."""
+    from citybrain.pipeline.deliveries import deliveries_stamp, delivers_files
 
     def ingest(ctx: RunContext, report: Report) -> StepResult:
         from citybrain.ingest import load_source
@@ -65,6 +70,7 @@ def ingest_step(contract: Path) -> Step:
         failed = (result.error or "failed") if result.status == "failed" else None
         return StepResult(summary, result.rows_read, result.rows_landed, failed=failed)
 
+    files = delivers_files(contract)
     return Step(
         f"{INGEST}:{contract.stem}",
         f"land the new deliveries of {contract.stem} in the raw zone",
@@ -73,7 +79,9 @@ def ingest_step(contract: Path) -> Step:
         reads=(f"source/{contract.stem}",),
         writes=(f"raw/{contract.stem}", f"quarantine/{contract.stem}"),
         group=INGEST,
-        incremental=False,  # it finds the new deliveries itself (and skips those landed)
+        # otherwise it asks for new rows itself (and skips the deliveries landed)
+        incremental=files,
+        stamp=(lambda ctx: deliveries_stamp(contract)) if files else None,
     )
 
 
