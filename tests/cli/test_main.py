@@ -205,3 +205,27 @@ def test_mistyped_command_suggests(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(["sourc", "list"], capsys)
     assert code == 2
     assert "Did you mean 'source'?" in err
+
+
+def test_the_program_freezes_the_collector_before_it_exits() -> None:
+    """Run as the program, `main` leaves the interpreter's last collections nothing to walk (half
+    a second of every `citybrain run`'s exit); called with arguments (tests, an embedding
+    program) it leaves the collector alone."""
+    probe = (
+        "import atexit, gc, sys\n"
+        "from citybrain.cli.main import main\n"
+        "try:\n"
+        "    main(['--version'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('CALLED', gc.get_freeze_count())\n"
+        "atexit.register(lambda: print('PROGRAM', gc.get_freeze_count() > 0))\n"
+        "sys.argv = ['citybrain', '--version']\n"
+        "main()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "CALLED 0" in result.stdout
+    assert "PROGRAM True" in result.stdout
