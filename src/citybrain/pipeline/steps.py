@@ -23,6 +23,7 @@ the days whose rows were appended since its last run (`citybrain.pipeline.topic_
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from citybrain.core.workspace import Workspace
     from citybrain.govern.standardize import RawSource
     from citybrain.pipeline.context import RunContext
+    from citybrain.report import PdfPrinter
     from citybrain.topics.base import Topic
 
 INGEST = "ingest"
@@ -441,12 +443,20 @@ def daily_report(ctx: RunContext, report: Report) -> StepResult:
     step in part — the HTML is written and the run's findings and cases are kept; the next run
     tries again.
     """
-    from citybrain.core.errors import UserError
-    from citybrain.report import daily_figures, data_day, print_pdf, write_daily_html
-
     settings = ctx.workspace.config.report
     if not settings.daily:
         return StepResult("switched off ([report] daily = false in citybrain.toml)", 0, 0)
+    from citybrain.report import PdfPrinter
+
+    # Chromium starts while the figures are read and the HTML written (a second of the step)
+    with PdfPrinter() if settings.pdf else nullcontext() as printer:
+        return _write_report(ctx, report, printer)
+
+
+def _write_report(ctx: RunContext, report: Report, printer: PdfPrinter | None) -> StepResult:
+    from citybrain.core.errors import UserError
+    from citybrain.report import daily_figures, data_day, write_daily_html
+
     day, why = data_day(ctx.workspace, engine=ctx.engine)
     report(day.isoformat())
     figures = daily_figures(ctx.workspace, day, engine=ctx.engine)
@@ -455,12 +465,12 @@ def daily_report(ctx: RunContext, report: Report) -> StepResult:
     written = write_daily_html(ctx.workspace, day, figures=figures)
     rows_in = figures.findings_new + figures.cases_opened
     shown = f"reports/{written.html.name}"
-    if not settings.pdf:
+    if printer is None:
         return StepResult(
             f"daily report {day} ({why}): {shown}; no PDF ([report] pdf = false)", rows_in, 1
         )
     try:
-        print_pdf(written.html, written.pdf)
+        printer.print(written.html, written.pdf)
     except UserError as exc:
         return StepResult(
             f"daily report {day} ({why}): {shown} written, no PDF", rows_in, 1,

@@ -2,6 +2,7 @@
 
 from citybrain.report.daily import (
     DailyReport,
+    PdfPrinter,
     list_reports,
     print_pdf,
     reports_dir,
@@ -13,6 +14,7 @@ from citybrain.report.figures import DailyFigures, daily_figures, data_day
 __all__ = [
     "DailyFigures",
     "DailyReport",
+    "PdfPrinter",
     "daily_figures",
     "data_day",
     "list_reports",
