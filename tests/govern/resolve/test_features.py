@@ -1,7 +1,11 @@
 from __future__ import annotations
 
-import pyarrow as pa
+from typing import Any
 
+import pyarrow as pa
+import pytest
+
+from citybrain.govern.resolve import features
 from citybrain.govern.resolve.deterministic import (
     guarded_edges,
     identifier_edges,
@@ -139,3 +143,41 @@ def test_other_identifiers_genders_and_unreadable_addresses() -> None:
     assert gender_column(pa.array(["男", "female", "2", "?"])).to_pylist() == ["M", "F", "F", None]
     addresses = address_features(pa.array(["12 High Street, Leeds", "滨江锦苑1-1-102"]))
     assert addresses["addr_text"].to_pylist() == ["12highstreetleeds", None]
+
+
+def test_family_and_given_names_written_on_some_rows_only() -> None:
+    # Arrow 26 dropped the rows with neither from a join that skips nulls: the lengths differed.
+    out = name_features(
+        pa.array(["张伟", None, None, "John Smith"]),
+        pa.array([None, "李", None, None], pa.string()),
+        pa.array([None, "小龙", "Anna", None], pa.string()),
+    )
+    assert out["name_norm"].to_pylist()[:3] == ["张伟", "李小龙", "anna"]
+    assert out["surname_py"].to_pylist() == ["zhang", "li", "anna", "smith"]
+
+
+def test_names_turned_to_pinyin_ahead_give_the_same_features_without_converting_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    names = pa.table({
+        "name": ["张伟", "张*", "欧阳娜娜", None, "John Smith", "匿名", "单雄信"],
+        "family_name": [None, None, None, "李", None, None, None],
+        "given_name": [None, None, None, "小龙", None, None, None],
+    })  # fmt: skip
+    columns = [names[c] for c in features.NAME_COLUMNS]
+    plain = name_features(*columns)
+    converted: list[str] = []
+    lazy = features.lazy_pinyin
+
+    def counted(text: str, **kwargs: Any) -> list[str]:
+        converted.append(text)
+        return lazy(text, **kwargs)
+
+    monkeypatch.setattr(features, "lazy_pinyin", counted)
+    with features.pinyin_ahead(names, workers=1) as strings:
+        assert strings == len(converted) > 0
+        converted.clear()
+        assert name_features(*columns) == plain
+        assert converted == [], "every part was converted ahead"
+    assert name_features(*columns) == plain
+    assert converted, "outside the block, names are converted when met"

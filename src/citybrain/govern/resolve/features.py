@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -30,6 +31,7 @@ import pyarrow.compute as pc
 from pypinyin import Style, lazy_pinyin
 
 from citybrain.address import parse_many
+from citybrain.core.parallel import map_chunks
 from citybrain.govern.validators import (
     normalise_phone,
     validate_phone,
@@ -66,8 +68,45 @@ def _distinct_map(values: Any, fn: Any) -> Any:
     return mapped.take(encoded.indices)
 
 
+#: Pinyin computed ahead for the names a staged kind holds (`warm_pinyin`): its records are
+#: chunked by address, so one name (a person's, or a common one like 张伟) is met in many chunks,
+#: and pypinyin costs ~50 µs a name — at a city, more than the address parse.
+_PINYIN_AHEAD: dict[str, str] = {}
+
+
 def _pinyin(name: str) -> str:
+    known = _PINYIN_AHEAD.get(name)
+    if known is not None:
+        return known
     return "".join(lazy_pinyin(name, style=Style.NORMAL, errors="default"))
+
+
+def _pinyin_many(names: Sequence[str]) -> list[str]:
+    return [_pinyin(name) for name in names]
+
+
+#: The record columns a person's name features are made of.
+NAME_COLUMNS: tuple[str, ...] = ("name", "family_name", "given_name")
+
+
+@contextmanager
+def pinyin_ahead(names: pa.Table, *, workers: int = 1) -> Iterator[int]:
+    """Within the block, `person_features` finds the pinyin of the parts of these names
+    (`NAME_COLUMNS`, e.g. a kind's distinct ones) computed once, on ``workers`` processes;
+    yields how many strings. The features are the same either way: a string not computed ahead
+    is computed when met."""
+    family, given = _given(names, "family_name"), _given(names, "given_name")
+    joined = names["name"]
+    if family is not None or given is not None:
+        joined = _joined_names(_plain(joined), family, given)
+    inputs = _pinyin_inputs(joined)
+    strings = pc.unique(pa.concat_arrays([_plain(v) for v in inputs])).drop_null().to_pylist()
+    done = map_chunks(_pinyin_many, strings, workers=workers)
+    _PINYIN_AHEAD.update(zip(strings, (p for part in done for p in part), strict=True))
+    try:
+        yield len(strings)
+    finally:
+        _PINYIN_AHEAD.clear()
 
 
 def name_features(names: Any, family: Any = None, given: Any = None) -> dict[str, Any]:
@@ -106,8 +145,10 @@ def _joined_names(names: Any, family: Any, given: Any) -> Any:
     f = _clean_words(family) if family is not None else pa.nulls(len(names), pa.string())
     g = _clean_words(given) if given is not None else pa.nulls(len(names), pa.string())
     latin = pc.fill_null(pc.match_substring_regex(pc.coalesce(f, g), LATIN), False)
-    western = pc.binary_join_element_wise(g, f, " ", null_handling="skip")
-    eastern = pc.binary_join_element_wise(f, g, "", null_handling="skip")
+    # Not ``null_handling="skip"``: Arrow 26 then drops the rows whose parts are all null, and a
+    # source that writes family and given name on some rows only could not be linked.
+    western = pc.coalesce(pc.binary_join_element_wise(g, f, " "), g, f)
+    eastern = pc.coalesce(pc.binary_join_element_wise(f, g, ""), f, g)
     joined = pc.if_else(latin, western, eastern)
     joined = pc.if_else(pc.equal(joined, ""), _NULL, joined)
     if names is None:
@@ -163,20 +204,26 @@ def _distinct_map_many(values: Any, fn: Any, width: int) -> list[Any]:
     ]
 
 
-def _chinese_name_features(names: Any) -> dict[str, Any]:
+def _pinyin_inputs(names: Any) -> tuple[Any, Any, Any]:
+    """(full name, surname, given name) as the Chinese name features read them: cleaned, an
+    anonymous name null, a masked one (张*) without full or given name."""
     clean = _clean(names)
     masked = pc.fill_null(pc.match_substring_regex(clean, MASKED_NAME), False)
     anonymous = pc.fill_null(pc.is_in(clean, pa.array(["匿名", "无", "不详", "未知"])), False)
     clean = pc.if_else(anonymous, _NULL, clean)
     surname = pc.utf8_slice_codeunits(clean, 0, 1)
-    given = pc.utf8_slice_codeunits(clean, 1, 8)
-    full = pc.if_else(masked, _NULL, clean)
+    given = pc.if_else(masked, _NULL, pc.utf8_slice_codeunits(clean, 1, 8))
+    return pc.if_else(masked, _NULL, clean), surname, given
+
+
+def _chinese_name_features(names: Any) -> dict[str, Any]:
+    full, surname, given = _pinyin_inputs(names)
     return {
         "name_norm": full,
         "name_py": _distinct_map(full, _pinyin),
         "surname": surname,
         "surname_py": _distinct_map(surname, _pinyin),
-        "given_py": _distinct_map(pc.if_else(masked, _NULL, given), _pinyin),
+        "given_py": _distinct_map(given, _pinyin),
     }
 
 
