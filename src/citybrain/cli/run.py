@@ -6,6 +6,7 @@ presents them.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -20,15 +21,28 @@ if TYPE_CHECKING:
     from citybrain.pipeline import Step, StepRecord
 
 
+#: The collector's thresholds while a run starts. The stages' imports and the graph make about a
+#: million objects, and at Python's default (700 new objects) the collector walks them all again
+#: and again. Once the run is planned the default comes back and what the start made is frozen
+#: (long-lived: modules, the graph), so the steps' collections no longer walk it either; the
+#: command unfreezes it when it ends. 10M city's nightly run, 2 alternating runs each, load
+#: 4.9-5.7: CPU 13.9 / 12.8 s before, 12.4 / 11.4 s after; time in the collector 1.6 -> 1.1 s.
+STARTING_GC_THRESHOLD = (10_000, 10, 10)
+
+
 class _Display:
     """Draws the run as it goes: one bar over the steps, its text the step and what it is doing."""
 
-    def __init__(self, bar: Any, summary: Table) -> None:
+    def __init__(self, bar: Any, summary: Table, gc_threshold: tuple[int, int, int]) -> None:
         self.bar = bar
         self.summary = summary
         self.task: Any = None
+        self.gc_threshold = gc_threshold
 
     def planned(self, run_id: str, steps: Sequence[Step], done_before: Sequence[str]) -> None:
+        # started: the collector as it was, the start's objects set aside from its walks
+        gc.set_threshold(*self.gc_threshold)
+        gc.freeze()
         if done_before:
             first = steps[0].name if steps else "the end"
             console.print(
@@ -87,6 +101,17 @@ def run_command(
 
     Example: citybrain -w ./gaoxin run --from resolve
     """
+    default = gc.get_threshold()
+    gc.set_threshold(*STARTING_GC_THRESHOLD)
+    try:
+        _run(start, only, default)
+    finally:
+        # last, after the summary is printed: unfrozen, the next collection would walk them all
+        gc.set_threshold(*default)
+        gc.unfreeze()
+
+
+def _run(start: str | None, only: str | None, gc_threshold: tuple[int, int, int]) -> None:
     from rich import box
     from rich.table import Table
 
@@ -103,7 +128,7 @@ def run_command(
     try:
         with progress() as bar:
             result = run_pipeline(
-                workspace, start=start, only=only, observer=_Display(bar, summary),
+                workspace, start=start, only=only, observer=_Display(bar, summary, gc_threshold),
                 command=_command(start, only),
             )  # fmt: skip
     finally:
