@@ -62,7 +62,11 @@ def work_table(kind: Kind, part: str) -> str:
 
 def drop_work(engine: Engine, kind: Kind) -> None:
     """Remove the kind's work tables (left by this run, or by one that was killed)."""
-    for part in ("rows", "chosen", "records", "features", "placed", "staged"):
+    _remove(engine, kind, "rows", "chosen", "records", "features", "placed", "staged")
+
+
+def _remove(engine: Engine, kind: Kind, *parts: str) -> None:
+    for part in parts:
         shutil.rmtree(engine.table_dir(ZONE, work_table(kind, part)), ignore_errors=True)
 
 
@@ -118,8 +122,8 @@ def stage(
                          mode="append" if first else "replace")  # fmt: skip
     else:
         engine.write(expr.mutate(**{_CHUNK: ibis.literal("0")}), ZONE, records, ordered=False)
-    for part_name in ("rows", "chosen"):
-        shutil.rmtree(engine.table_dir(ZONE, work_table(kind, part_name)), ignore_errors=True)
+    # Each work table goes once the next is written: at a city each holds gigabytes.
+    _remove(engine, kind, "rows", "chosen")
     raw = engine.table(ZONE, records)
     computed = work_table(kind, "features")
     rows = 0
@@ -136,17 +140,18 @@ def stage(
     if rows == 0:
         empty = raw.drop(_CHUNK).schema().to_pyarrow().empty_table()
         engine.write(_chunk_features(kind, empty, config, dataset), ZONE, computed)
+    _remove(engine, kind, "records")
     staged = work_table(kind, "staged")
     if collapse:  # the profiles' query reads the placed records twice: from Parquet
         engine.write(_with_learned_places(engine.table(ZONE, computed)), ZONE,
                      work_table(kind, "placed"), ordered=False)  # fmt: skip
+        _remove(engine, kind, "features")
         engine.write(with_profiles(engine.table(ZONE, work_table(kind, "placed")), features),
                      ZONE, staged, ordered=False)  # fmt: skip
     else:
         placed = _with_learned_places(engine.table(ZONE, computed))
         engine.write(placed.mutate(**{PROFILE: placed.record_id}), ZONE, staged, ordered=False)
-    for part_name in ("records", "features", "placed"):
-        shutil.rmtree(engine.table_dir(ZONE, work_table(kind, part_name)), ignore_errors=True)
+    _remove(engine, kind, "features", "placed")
     return Staged(kind, staged, rows, features, chunks)
 
 
