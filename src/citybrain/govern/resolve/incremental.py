@@ -463,7 +463,7 @@ def _attach_new(
         (["surname", "addr_room"], own.select(["surname", "addr_room"])),
     ]
     touched = []
-    near = pa.array([False] * added.num_rows)
+    near = pa.repeat(pa.scalar(False), added.num_rows)
     for number, (columns, values) in enumerate(keys):
         values = values.drop_null().group_by(columns).aggregate([])
         if values.num_rows == 0:
@@ -511,7 +511,7 @@ def _attach_new(
 def _flag(table: pa.Table, columns: list[str], values: pa.Table) -> pa.Array:
     """Whether each row of ``table`` equals a row of ``values`` on ``columns`` (nulls never)."""
     keyed = table.select(["record_id", *columns]).join(
-        values.append_column("_hit", pa.array([True] * values.num_rows)),
+        values.append_column("_hit", pa.repeat(pa.scalar(True), values.num_rows)),
         columns,
         join_type="inner",
     )
