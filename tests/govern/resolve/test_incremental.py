@@ -167,3 +167,26 @@ def test_resolve_new_holds_no_table_of_the_stored_size(
     assert largest[1] < stored_rows / 10, f"{largest} of {stored_rows:,} stored links"
     # The links are read from the lake when asked, and hold every record.
     assert nightly.links.num_rows == nightly.rows
+
+
+def test_a_new_address_learns_its_estate_from_the_stored_counts_and_its_own(
+    engine: Engine,
+) -> None:
+    # What a full run learns over every record: a road number is the estate most records at
+    # it name (ties: the least name). The stored records' parts are not kept; their counts are.
+    from citybrain.govern.resolve import incremental, staging
+
+    kind = "person"
+    stored = pa.table({
+        "road_key": ["甲路#10", "甲路#10", "乙路#5", "乙路#5"],
+        "estate": ["锦苑", "花园", "东区", "西区"],
+        "n": pa.array([3, 1, 1, 1], pa.int64()),
+    })  # fmt: skip
+    engine.write(stored, "base", staging.road_estates_table(kind))
+    parts = {
+        "road_key": pa.array(["甲路#10", "甲路#10", "乙路#5", "乙路#5", "丙路#1", None]),
+        "estate": pa.array([None, "花园", "西区", None, None, None], pa.string()),
+    }
+    learned = incremental._learned_with_stored_counts(engine, kind, parts)
+    # 甲路 10: 锦苑 3 against 花园 1 + 1 new; 乙路 5: a tie until a new record names 西区.
+    assert learned.to_pylist() == ["锦苑", "锦苑", "西区", "西区", None, None]

@@ -144,6 +144,6 @@ def test_each_work_table_goes_once_the_next_is_written(
     staging.stage(engine, std, kind, config, feature_columns(kind, config))
     assert present["records"] <= {"rows", "chosen", "records"}
     assert not present["features"] & {"rows", "chosen"}
-    assert present["placed"] == {"features"}
-    assert present["staged"] == {"placed"}
+    assert present["placed"] == {"features", "estates"}
+    assert present["staged"] == {"placed", "estates"}
     staging.drop_work(engine, kind)

@@ -12,8 +12,8 @@ stored person records and a nightly 1 %):
 
 - the engine finds the new records (the kind's records whose id ``base.<kind>_link`` lacks);
   only they get features (`staging`'s code for a chunk; the estate learned from the other
-  addresses with the same road number, from stored records with the same address text or the
-  new records — see `_learned_places`);
+  addresses with the same road number, from the stored counts of each road number's estates
+  and the new records' own — see `_learned_places`);
 - the engine hands over only the stored profiles that can pair with a new one: those equal on
   the columns of a blocking rule or on a deterministic key (`_KEYS`) — a pair no rule blocks is
   never scored, so the rest could not change a score;
@@ -25,9 +25,10 @@ stored person records and a nightly 1 %):
   leaves the old table or the new one). The result's links are read back on demand.
 
 It gives the golden ids the in-memory version (every stored link and record held in Python)
-gave, but where the learned estate differs: that version learned it from every record's parsed
-address (at the 10M city: one new record of 20,166 took another entity before the estate of
-stored records with its address was taken over).
+gave. That version learned the estate from every record's parsed address; this one from the
+counts a full run stores (``base.<kind>_road_estates``) plus the new records', which is the same.
+A workspace stored before the counts were kept learns from stored records with the same address
+text, then the new records (at the 10M city one new record of 20,166 differed without the first).
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ def resolve_new(
     if not set(features) <= set(stored.columns):  # stored by an older resolver
         return resolve(engine, std, kind, config=config, store=store)
     _warn_missing_columns(std, kind, config)
-    new = _new_records(engine, std, kind, config, stored)
+    new, estates = _new_records(engine, std, kind, config, stored)
     if new.num_rows == 0:  # the nightly run of a kind with no new load: nothing read into memory
         links = links_reader(engine, kind)
         return Resolution(kind, links, saved, {"records": engine.count(stored), "new": 0})
@@ -161,6 +162,9 @@ def resolve_new(
     # with them and the merged ids renamed; readers see the old links or the new ones.
     engine.write(written, "base", link_table(kind), ordered=False,
                  mode="replace" if merged.num_rows else "append")  # fmt: skip
+    if engine.exists("base", staging.road_estates_table(kind)) and estates.num_rows:
+        # After the links: killed between the two, a later night learns without these records.
+        engine.write(estates, "base", staging.road_estates_table(kind), mode="append")
     result = Resolution(kind, links_reader(engine, kind), saved, stats)
     _store_model(engine, result)
     return result
@@ -168,41 +172,38 @@ def resolve_new(
 
 def _new_records(
     engine: Engine, std: Mapping[str, ir.Table], kind: Kind, config: KindConfig, stored: ir.Table
-) -> pa.Table:
-    """The records of ``std`` the stored links do not hold, with their features (Arrow).
+) -> tuple[pa.Table, pa.Table]:
+    """The records of ``std`` the stored links do not hold, with their features (Arrow), and
+    how many of them name each estate at each road number (`new_road_estates`).
 
     The engine finds them (an anti-join on the record id) and chooses each one's row; the
     features are `staging`'s, a chunk of `staging.CHUNK_ROWS` records at a time (side by side
     in `KindConfig.workers` processes).
     """
+    none = new_road_estates(pa.table({"work_addr_road_key": pa.array([], pa.string()),
+                                      "work_addr_estate": pa.array([], pa.string())}))  # fmt: skip
     rows = build_records(std, kind, config.sources, latest=False)
     if rows is None:
-        return pa.table({"record_id": pa.array([], pa.string())})
+        return pa.table({"record_id": pa.array([], pa.string())}), none
     unseen = rows.anti_join(stored.select("record_id"), "record_id")
     records = engine.to_arrow(latest_rows(unseen))
     if records.num_rows == 0:
-        return records
+        return records, none
     dataset = DATASET if config.link_type == "link_only" else None
     size = staging.CHUNK_ROWS
     chunks = [records.slice(start, size) for start in range(0, records.num_rows, size)]
     workers = resolve_workers(config.workers)
-    return _learned_places(
-        engine,
-        kind,
-        stored,
-        pa.concat_tables(staging._features_of(chunks, kind, config, dataset, workers)),
-    )
+    table = pa.concat_tables(staging._features_of(chunks, kind, config, dataset, workers))
+    return _learned_places(engine, kind, stored, table), new_road_estates(table)
 
 
 def _learned_places(engine: Engine, kind: Kind, stored: ir.Table, table: pa.Table) -> pa.Table:
-    """``addr_place`` and ``addr_text`` as `features.address_features` gives them, close to what
-    learning the estate over every record would give: `staging` learns it over all records in
-    the engine, but the stored ones' address parts are not kept, and parsing every stored
-    address is what a nightly run must not do.
-
-    An address with a road number and no estate takes the estate that stored records with the
-    same address text were given (learned over every stored record, the most of them), else the
-    one learned from the new records' addresses.
+    """``addr_place`` and ``addr_text`` as `features.address_features` gives them over every
+    record: the stored records' address parts are not kept (parsing every stored address is
+    what a nightly run must not do), but their road numbers' estate counts are
+    (`_learned_with_stored_counts`). Without them (stored before they were kept), an address
+    with a road number and no estate takes the estate stored records with the same address
+    text were given, else the one learned from the new records' addresses.
     """
     parts = {
         "estate": table["work_addr_estate"],
@@ -212,12 +213,52 @@ def _learned_places(engine: Engine, kind: Kind, stored: ir.Table, table: pa.Tabl
         # Features are strings; the flag was written as "true" / "false".
         "chinese": pc.equal(table["work_addr_chinese"], "true"),
     }
-    learned = pc.take(*feats._learned_lookup(parts["road_key"], parts["estate"]))
-    learned = pc.coalesce(_stored_estates(engine, kind, stored, table, parts), learned)
+    if engine.exists("base", staging.road_estates_table(kind)):
+        learned = _learned_with_stored_counts(engine, kind, parts)
+    else:  # stored before the counts were kept
+        learned = pc.take(*feats._learned_lookup(parts["road_key"], parts["estate"]))
+        learned = pc.coalesce(_stored_estates(engine, kind, stored, table, parts), learned)
     place = feats.place_of(parts, learned)
     for name, values in (("addr_place", place), ("addr_text", feats.text_of(parts, place))):
         table = table.set_column(table.column_names.index(name), name, pc.cast(values, pa.string()))
     return table.drop_columns([c for c in table.column_names if c.startswith("work_addr_")])
+
+
+def new_road_estates(table: pa.Table) -> pa.Table:
+    """(road_key, estate, n) of new records with features (``work_addr_*``)."""
+    pairs = pa.table(
+        {"road_key": table["work_addr_road_key"], "estate": table["work_addr_estate"]}
+    ).filter(
+        pc.and_(pc.is_valid(table["work_addr_road_key"]), pc.is_valid(table["work_addr_estate"]))
+    )
+    counted = pairs.group_by(["road_key", "estate"], use_threads=False).aggregate(
+        [("estate", "count")]
+    )
+    schema = pa.schema([("road_key", pa.string()), ("estate", pa.string()), ("n", pa.int64())])
+    return pa.table(
+        [counted["road_key"], counted["estate"], counted["estate_count"]], schema=schema
+    )
+
+
+def _learned_with_stored_counts(engine: Engine, kind: Kind, parts: dict[str, Any]) -> Any:
+    """Per new record, the estate learned at its road number over every stored record and the
+    new ones, as a full run learns it (`staging.road_estate_counts`): the stored counts of the
+    new records' road numbers, read by the engine, with the new records' own added."""
+    new = new_road_estates(
+        pa.table({"work_addr_road_key": parts["road_key"], "work_addr_estate": parts["estate"]})
+    )
+    keys = pc.unique(pc.drop_null(parts["road_key"]))
+    wanted = engine.register(f"resolve_{kind}_road_keys", pa.table({"road_key": keys}))
+    stored = engine.table("base", staging.road_estates_table(kind))
+    known = engine.to_arrow(stored.semi_join(wanted, "road_key").select("road_key", "estate", "n"))
+    both = pa.concat_tables([known.cast(new.schema), new])
+    summed = both.group_by(["road_key", "estate"], use_threads=False).aggregate([("n", "sum")])
+    best = summed.sort_by(
+        [("road_key", "ascending"), ("n_sum", "descending"), ("estate", "ascending")]
+    )
+    first = best.group_by("road_key", use_threads=False).aggregate([("estate", "first")])
+    index = pc.index_in(parts["road_key"], value_set=first["road_key"])
+    return pc.take(first["estate_first"], index)
 
 
 def _stored_estates(

@@ -275,6 +275,8 @@ def resolve(
         result_links: pa.Table | Callable[[], pa.Table]
         if store:
             engine.write(links, "base", link_table(kind), ordered=False)
+            estates = engine.table(staging.ZONE, staging.work_table(kind, "estates"))
+            engine.write(estates, "base", staging.road_estates_table(kind))
             result_links = links_reader(engine, kind)
         else:
             result_links = engine.to_arrow(links).sort_by("record_id")

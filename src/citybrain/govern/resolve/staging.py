@@ -62,7 +62,7 @@ def work_table(kind: Kind, part: str) -> str:
 
 def drop_work(engine: Engine, kind: Kind) -> None:
     """Remove the kind's work tables (left by this run, or by one that was killed)."""
-    _remove(engine, kind, "rows", "chosen", "records", "features", "placed", "staged")
+    _remove(engine, kind, "rows", "chosen", "records", "features", "placed", "staged", "estates")
 
 
 def _remove(engine: Engine, kind: Kind, *parts: str) -> None:
@@ -141,16 +141,18 @@ def stage(
         empty = raw.drop(_CHUNK).schema().to_pyarrow().empty_table()
         engine.write(_chunk_features(kind, empty, config, dataset), ZONE, computed)
     _remove(engine, kind, "records")
+    # Kept (`pipeline.resolve` stores them): a nightly run learns from them.
+    estates = work_table(kind, "estates")
+    engine.write(road_estate_counts(engine.table(ZONE, computed)), ZONE, estates)
+    learned = _with_learned_places(engine.table(ZONE, computed), engine.table(ZONE, estates))
     staged = work_table(kind, "staged")
     if collapse:  # the profiles' query reads the placed records twice: from Parquet
-        engine.write(_with_learned_places(engine.table(ZONE, computed)), ZONE,
-                     work_table(kind, "placed"), ordered=False)  # fmt: skip
+        engine.write(learned, ZONE, work_table(kind, "placed"), ordered=False)
         _remove(engine, kind, "features")
         engine.write(with_profiles(engine.table(ZONE, work_table(kind, "placed")), features),
                      ZONE, staged, ordered=False)  # fmt: skip
     else:
-        placed = _with_learned_places(engine.table(ZONE, computed))
-        engine.write(placed.mutate(**{PROFILE: placed.record_id}), ZONE, staged, ordered=False)
+        engine.write(learned.mutate(**{PROFILE: learned.record_id}), ZONE, staged, ordered=False)
     _remove(engine, kind, "features", "placed")
     return Staged(kind, staged, rows, features, chunks)
 
@@ -259,14 +261,26 @@ def _chunk_features(
     return out
 
 
-def _with_learned_places(table: ir.Table) -> ir.Table:
-    """``addr_place`` and ``addr_text`` as `features.address_features` gives them over all the
-    records: the estate most addresses with the same road number name (ties: the least name)."""
+def road_estates_table(kind: Kind) -> str:
+    """The base table of how many records name each estate at each road number (``road_key``,
+    ``estate``, ``n``; a nightly run appends its new records' rows, so a pair may have several):
+    a nightly run learns its new addresses' estates from it as a full run would."""
+    return f"{kind}_road_estates"
+
+
+def road_estate_counts(table: ir.Table) -> ir.Table:
+    """(road_key, estate, n) over records with features (``work_addr_*``)."""
     estate, road_key = table.work_addr_estate, table.work_addr_road_key
     pairs = table.filter(estate.notnull() & road_key.notnull())
-    counted = pairs.group_by(road_key=pairs.work_addr_road_key, estate=pairs.work_addr_estate).agg(
+    return pairs.group_by(road_key=pairs.work_addr_road_key, estate=pairs.work_addr_estate).agg(
         n=pairs.count()
     )
+
+
+def _with_learned_places(table: ir.Table, counted: ir.Table) -> ir.Table:
+    """``addr_place`` and ``addr_text`` as `features.address_features` gives them over all the
+    records: the estate most addresses with the same road number name (ties: the least name),
+    by the records' ``counted`` pairs (`road_estate_counts`)."""
     rank = ibis.row_number().over(
         ibis.window(group_by=counted.road_key, order_by=[ibis.desc(counted.n), counted.estate])
     )
