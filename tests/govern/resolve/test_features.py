@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Any
+import subprocess
+import sys
 
 import pyarrow as pa
 import pytest
@@ -167,13 +168,13 @@ def test_names_turned_to_pinyin_ahead_give_the_same_features_without_converting_
     columns = [names[c] for c in features.NAME_COLUMNS]
     plain = name_features(*columns)
     converted: list[str] = []
-    lazy = features.lazy_pinyin
+    romanise = features._romanise
 
-    def counted(text: str, **kwargs: Any) -> list[str]:
+    def counted(text: str) -> list[str]:
         converted.append(text)
-        return lazy(text, **kwargs)
+        return romanise(text)
 
-    monkeypatch.setattr(features, "lazy_pinyin", counted)
+    monkeypatch.setattr(features, "_romanise", counted)
     with features.pinyin_ahead(names, workers=1) as strings:
         assert strings == len(converted) > 0
         converted.clear()
@@ -181,3 +182,14 @@ def test_names_turned_to_pinyin_ahead_give_the_same_features_without_converting_
         assert converted == [], "every part was converted ahead"
     assert name_features(*columns) == plain
     assert converted, "outside the block, names are converted when met"
+
+
+def test_the_features_load_without_the_pinyin_dictionaries() -> None:
+    # A nightly run that rebuilds vehicles alone, or only builds its graph, never romanises.
+    code = (
+        "import sys, citybrain.govern.base, citybrain.govern.resolve.features as f\n"
+        "assert 'pypinyin' not in sys.modules, 'imported with the features'\n"
+        "assert f._pinyin('张伟') == 'zhangwei' and 'pypinyin' in sys.modules"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

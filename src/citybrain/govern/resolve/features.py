@@ -28,7 +28,6 @@ from typing import Any
 import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
-from pypinyin import Style, lazy_pinyin
 
 from citybrain.address import parse_many
 from citybrain.core.parallel import map_chunks
@@ -78,7 +77,15 @@ def _pinyin(name: str) -> str:
     known = _PINYIN_AHEAD.get(name)
     if known is not None:
         return known
-    return "".join(lazy_pinyin(name, style=Style.NORMAL, errors="default"))
+    return "".join(_romanise(name))
+
+
+def _romanise(name: str) -> list[str]:
+    # pypinyin is imported when a name is first met (0.4-0.6 s): a nightly run that rebuilds
+    # vehicles alone, or builds its graph, does not load its dictionaries.
+    from pypinyin import Style, lazy_pinyin
+
+    return list(lazy_pinyin(name, style=Style.NORMAL, errors="default"))
 
 
 def _pinyin_many(names: Sequence[str]) -> list[str]:
