@@ -67,7 +67,7 @@ def _distinct_map(values: Any, fn: Any) -> Any:
     return mapped.take(encoded.indices)
 
 
-#: Pinyin computed ahead for the names a staged kind holds (`warm_pinyin`): its records are
+#: Pinyin computed ahead for the names a staged kind holds (`pinyin_ahead`): its records are
 #: chunked by address, so one name (a person's, or a common one like 张伟) is met in many chunks,
 #: and pypinyin costs ~50 µs a name — at a city, more than the address parse.
 _PINYIN_AHEAD: dict[str, str] = {}
@@ -103,10 +103,7 @@ def pinyin_ahead(names: pa.Table, *, workers: int = 1) -> Iterator[int]:
     yields how many strings. The features are the same either way: a string not computed ahead
     is computed when met."""
     family, given = _given(names, "family_name"), _given(names, "given_name")
-    joined = names["name"]
-    if family is not None or given is not None:
-        joined = _joined_names(_plain(joined), family, given)
-    inputs = _pinyin_inputs(joined)
+    inputs = _pinyin_inputs(_full_names(names["name"], family, given))
     strings = pc.unique(pa.concat_arrays([_plain(v) for v in inputs])).drop_null().to_pylist()
     done = map_chunks(_pinyin_many, strings, workers=workers)
     _PINYIN_AHEAD.update(zip(strings, (p for part in done for p in part), strict=True))
@@ -124,8 +121,7 @@ def name_features(names: Any, family: Any = None, given: Any = None) -> dict[str
     name as the surname). ``name_key`` is the name's words in sorted order, so ``Smith John`` and
     ``John Smith`` (or 伟 张 given as family 伟, given 张) agree on it.
     """
-    if family is not None or given is not None:
-        names = _joined_names(_plain(names), _plain(family), _plain(given))
+    names = _full_names(names, family, given)
     out = _chinese_name_features(names)
     names = _plain(names)
     parts = pc.binary_join_element_wise(
@@ -141,6 +137,13 @@ def name_features(names: Any, family: Any = None, given: Any = None) -> dict[str
         out[key] = pc.if_else(latin, split[i], out[key])
     out["name_key"] = split[5]
     return out
+
+
+def _full_names(names: Any, family: Any, given: Any) -> Any:
+    """``names``, completed from ``family`` and ``given`` where those columns are given."""
+    if family is None and given is None:
+        return names
+    return _joined_names(_plain(names), _plain(family), _plain(given))
 
 
 def _plain(values: Any) -> Any:
