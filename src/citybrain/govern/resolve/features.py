@@ -368,18 +368,36 @@ def address_parts(addresses: Any) -> dict[str, Any]:
 
 def _learned_lookup(road_key: Any, estate: Any) -> tuple[Any, Any]:
     """(estates, index per address) of the estate most addresses with the same road key name
-    (ties: the first in order); the index is null where none does."""
+    (ties: the least name); the index is null where none does."""
+    chosen = best_estates(estate_counts(road_key, estate))
+    return chosen["estate"], pc.index_in(road_key, value_set=chosen["road_key"])
+
+
+#: (road_key, estate, n): how many addresses name each estate at each road number.
+ESTATE_COUNTS = pa.schema([("road_key", pa.string()), ("estate", pa.string()), ("n", pa.int64())])
+
+
+def estate_counts(road_key: Any, estate: Any) -> pa.Table:
+    """`ESTATE_COUNTS` of addresses' parsed road keys and estates (both given)."""
     both = pc.and_(pc.is_valid(road_key), pc.is_valid(estate))
     pairs = pa.table({"road_key": road_key, "estate": estate}).filter(both)
-    counted = pairs.group_by(["road_key", "estate"]).aggregate([("estate", "count")])
+    counted = pairs.group_by(["road_key", "estate"], use_threads=False).aggregate(
+        [("estate", "count")]
+    )
+    columns = [counted["road_key"], counted["estate"], counted["estate_count"]]
+    return pa.table(columns, names=ESTATE_COUNTS.names).cast(ESTATE_COUNTS)
+
+
+def best_estates(counted: pa.Table) -> pa.Table:
+    """Per road key of ``counted`` (`ESTATE_COUNTS`, a pair at most once), the estate named most
+    (ties: the least name)."""
     best = counted.sort_by(
-        [("road_key", "ascending"), ("estate_count", "descending"), ("estate", "ascending")]
+        [("road_key", "ascending"), ("n", "descending"), ("estate", "ascending")]
     )
     keys = best["road_key"].combine_chunks()
     first = pc.not_equal(keys[1:], keys[:-1]) if len(keys) > 1 else pa.array([], pa.bool_())
     keep = pa.concat_arrays([pa.array([True] * min(len(keys), 1), pa.bool_()), first])
-    chosen = best.filter(keep)
-    return chosen["estate"], pc.index_in(road_key, value_set=chosen["road_key"])
+    return best.filter(keep).select(["road_key", "estate"])
 
 
 def staged_address_features(addresses: Any) -> dict[str, Any]:

@@ -180,8 +180,7 @@ def _new_records(
     features are `staging`'s, a chunk of `staging.CHUNK_ROWS` records at a time (side by side
     in `KindConfig.workers` processes).
     """
-    none = new_road_estates(pa.table({"work_addr_road_key": pa.array([], pa.string()),
-                                      "work_addr_estate": pa.array([], pa.string())}))  # fmt: skip
+    none = feats.ESTATE_COUNTS.empty_table()
     rows = build_records(std, kind, config.sources, latest=False)
     if rows is None:
         return pa.table({"record_id": pa.array([], pa.string())}), none
@@ -226,39 +225,23 @@ def _learned_places(engine: Engine, kind: Kind, stored: ir.Table, table: pa.Tabl
 
 def new_road_estates(table: pa.Table) -> pa.Table:
     """(road_key, estate, n) of new records with features (``work_addr_*``)."""
-    pairs = pa.table(
-        {"road_key": table["work_addr_road_key"], "estate": table["work_addr_estate"]}
-    ).filter(
-        pc.and_(pc.is_valid(table["work_addr_road_key"]), pc.is_valid(table["work_addr_estate"]))
-    )
-    counted = pairs.group_by(["road_key", "estate"], use_threads=False).aggregate(
-        [("estate", "count")]
-    )
-    schema = pa.schema([("road_key", pa.string()), ("estate", pa.string()), ("n", pa.int64())])
-    return pa.table(
-        [counted["road_key"], counted["estate"], counted["estate_count"]], schema=schema
-    )
+    return feats.estate_counts(table["work_addr_road_key"], table["work_addr_estate"])
 
 
 def _learned_with_stored_counts(engine: Engine, kind: Kind, parts: dict[str, Any]) -> Any:
     """Per new record, the estate learned at its road number over every stored record and the
     new ones, as a full run learns it (`staging.road_estate_counts`): the stored counts of the
     new records' road numbers, read by the engine, with the new records' own added."""
-    new = new_road_estates(
-        pa.table({"work_addr_road_key": parts["road_key"], "work_addr_estate": parts["estate"]})
-    )
+    new = feats.estate_counts(parts["road_key"], parts["estate"])
     keys = pc.unique(pc.drop_null(parts["road_key"]))
     wanted = engine.register(f"resolve_{kind}_road_keys", pa.table({"road_key": keys}))
     stored = engine.table("base", staging.road_estates_table(kind))
     known = engine.to_arrow(stored.semi_join(wanted, "road_key").select("road_key", "estate", "n"))
     both = pa.concat_tables([known.cast(new.schema), new])
     summed = both.group_by(["road_key", "estate"], use_threads=False).aggregate([("n", "sum")])
-    best = summed.sort_by(
-        [("road_key", "ascending"), ("n_sum", "descending"), ("estate", "ascending")]
-    )
-    first = best.group_by("road_key", use_threads=False).aggregate([("estate", "first")])
-    index = pc.index_in(parts["road_key"], value_set=first["road_key"])
-    return pc.take(first["estate_first"], index)
+    chosen = feats.best_estates(summed.rename_columns(feats.ESTATE_COUNTS.names))
+    index = pc.index_in(parts["road_key"], value_set=chosen["road_key"])
+    return pc.take(chosen["estate"], index)
 
 
 def _stored_estates(
