@@ -3,7 +3,10 @@ vectorised in NumPy.
 
 The forward transform WGS-84 → GCJ-02 is the published formula (Krasovsky ellipsoid, offsets as
 polynomials and sines of the distance from 105°E 35°N); there is no closed inverse, so GCJ-02 →
-WGS-84 iterates the forward transform, which converges to well under a millimetre in a few steps.
+WGS-84 iterates the forward transform. Each step shrinks the error some hundredfold (6 m, 4 cm,
+0.3 mm, 2 µm), so it stops once a step moves no point by more than `_SETTLED` — a millimetre —
+which leaves the points within microns; at 210 M bike positions a month of fixed rounds cost
+minutes.
 Points outside China are not shifted, as the platforms do not shift them.
 """
 
@@ -15,7 +18,8 @@ from numpy.typing import NDArray
 Floats = NDArray[np.float64]
 _A = 6378245.0
 _EE = 0.00669342162296594323
-_ROUNDS = 8
+_ROUNDS = 8  # at most
+_SETTLED = 1e-8  # degrees, about a millimetre: a step that moves no point further ends the loop
 
 
 def _in_china(lon: Floats, lat: Floats) -> NDArray[np.bool_]:
@@ -53,9 +57,18 @@ def gcj02_to_wgs84(lon: Floats, lat: Floats) -> tuple[Floats, Floats]:
     w_lon, w_lat = lon.copy(), lat.copy()
     for _ in range(_ROUNDS):
         g_lon, g_lat = wgs84_to_gcj02(w_lon, w_lat)
-        w_lon = w_lon + (lon - g_lon)
-        w_lat = w_lat + (lat - g_lat)
+        step_lon, step_lat = lon - g_lon, lat - g_lat
+        w_lon = w_lon + step_lon
+        w_lat = w_lat + step_lat
+        if not _moved(step_lon, step_lat):
+            break
     return w_lon, w_lat
+
+
+def _moved(step_lon: Floats, step_lat: Floats) -> bool:
+    """Whether a step moved any (non-NaN) point by more than `_SETTLED`."""
+    lon_most = np.nanmax(np.abs(step_lon), initial=0.0)
+    return bool(max(lon_most, np.nanmax(np.abs(step_lat), initial=0.0)) > _SETTLED)
 
 
 #: The mean Earth radius (IUGG), in metres.
