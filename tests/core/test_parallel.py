@@ -3,6 +3,7 @@ an error (never a short result), and no worker left behind."""
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 from collections.abc import Sequence
@@ -64,6 +65,22 @@ def test_the_chunks_run_in_other_processes() -> None:
     parts = map_chunks(_pid, _texts(1_000), workers=2, serial_below=0)
     assert {pid for pid, _ in parts}.isdisjoint({os.getpid()})
     assert sum(n for _, n in parts) == 1_000
+
+
+def test_the_callers_frozen_objects_stay_frozen() -> None:
+    """Workers fork with the parent's objects frozen (so their collections do not copy its pages);
+    afterwards a caller that froze nothing has nothing frozen, and one that froze its own objects
+    (`citybrain run`) still has them frozen."""
+    gc.unfreeze()  # whatever an earlier test froze: start from nothing frozen
+    map_chunks(_lengths, _texts(500), workers=2, serial_below=0)
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        map_chunks(_lengths, _texts(500), workers=2, serial_below=0)
+        assert gc.get_freeze_count() >= frozen > 0
+    finally:
+        gc.unfreeze()
 
 
 def test_a_short_list_runs_here_in_one_chunk() -> None:
