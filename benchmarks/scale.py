@@ -55,8 +55,11 @@ import argparse
 import json
 import os
 import platform
+import pwd
+import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -136,6 +139,309 @@ def disk(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
 
 
+SERVER_KINDS = {"http", "mqtt"}  # sources a server delivers: `citybrain sim serve`, Mosquitto
+STREAM_SYSTEM = "air_quality_sensors"  # the city's MQTT source, as `make demo` streams it
+HISTORY_SYSTEM = "air_quality_history"  # its older readings as files, when only recent ones stream
+STREAM_IDLE_SECONDS = 15.0  # stop waiting for the stream to drain after this long without a batch
+SMALL_SCALES = ("tiny", "small")  # streamed whole, as `make demo` does; beyond, the newest day
+
+
+def free_port() -> int:
+    """A free TCP port on loopback (its own for each server: others' brokers are left alone)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_port(port: int, proc: subprocess.Popen[bytes], seconds: float = 60.0) -> str | None:
+    """None once ``port`` accepts on loopback; else why not (the process ended, or time ran out)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return f"exited with code {proc.returncode}"
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return None
+        time.sleep(0.1)
+    return f"did not listen on 127.0.0.1:{port} within {seconds:.0f} s"
+
+
+class Servers:
+    """The departments' servers the synthetic city feeds sources from, on free loopback ports:
+    its HTTP systems (`citybrain sim serve`, as `make demo` starts it) and a Mosquitto broker (as
+    scripts/demo-stream.sh configures it: persistent in ``base/mosquitto``, a queue for the whole
+    stream). A server that cannot start is recorded with why (``status``), not raised: the run goes
+    on without its sources. `stop` ends what `start` started, and only that."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.http_port = free_port()
+        self.mqtt_port = free_port()
+        self.status: dict[str, dict[str, Any]] = {}
+
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def broker(self) -> str:
+        return f"127.0.0.1:{self.mqtt_port}"
+
+    def up(self, kind: str) -> bool:
+        return bool(self.status.get(kind, {}).get("started"))
+
+    def __enter__(self) -> Servers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self, sim: Path) -> dict[str, dict[str, Any]]:
+        self.base.mkdir(parents=True, exist_ok=True)
+        serve = [sys.executable, "-m", "citybrain", "sim", "serve", str(sim),
+                 "--host", "127.0.0.1", "--port", str(self.http_port)]  # fmt: skip
+        self.status["http"] = self._start("citybrain sim serve", serve, self.http_port, "sim-serve")
+        self.status["http"]["url"] = self.api
+        binary = shutil.which("mosquitto") or shutil.which(
+            "mosquitto", path="/usr/sbin:/usr/local/sbin"
+        )
+        if binary is None:
+            self.status["mqtt"] = {"started": False, "error": "mosquitto is not installed "
+                                   "(`make test` installs it from Debian)"}  # fmt: skip
+        else:
+            conf = self._mosquitto_conf()
+            self.status["mqtt"] = self._start("mosquitto", [binary, "-c", str(conf)],
+                                              self.mqtt_port, "mosquitto")  # fmt: skip
+        self.status["mqtt"]["broker"] = self.broker
+        # The city's HTTP system that wants an API key (transport_arrivals) reads it from the
+        # environment variable its contract names, as `make demo` exports it.
+        key = _sim_api_key(sim)
+        if key:
+            os.environ.setdefault("CITYBRAIN_SIM_TRANSPORT_KEY", key)
+        return self.status
+
+    def _mosquitto_conf(self) -> Path:
+        store = self.base / "mosquitto"
+        store.mkdir(parents=True, exist_ok=True)
+        user = f"user {pwd.getpwuid(os.getuid()).pw_name}\n" if os.getuid() == 0 else ""
+        conf = self.base / "mosquitto.conf"
+        conf.write_text(
+            f"listener {self.mqtt_port} 127.0.0.1\nallow_anonymous true\n{user}"
+            f"persistence true\npersistence_location {store}/\nautosave_interval 30\n"
+            # room for the whole stream, not Mosquitto's default 1,000 queued messages
+            "max_queued_messages 10000000\nmax_queued_bytes 4294967296\n"
+            "sys_interval 2\nset_tcp_nodelay true\n",  # $SYS: the connector counts drops
+            "utf-8",
+        )
+        return conf
+
+    def _start(self, what: str, command: list[str], port: int, log: str) -> dict[str, Any]:
+        started = time.perf_counter()
+        with (self.base / f"{log}.log").open("ab") as out:
+            proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        self.procs.append(proc)
+        why = _wait_port(port, proc)
+        if why is None:
+            return {"started": True, "pid": proc.pid,
+                    "seconds_to_start": round(time.perf_counter() - started, 1)}  # fmt: skip
+        self._end(proc)
+        tail = (self.base / f"{log}.log").read_text("utf-8", errors="replace").strip()
+        return {"started": False, "error": f"{what} {why}: {(tail.splitlines() or [''])[-1]}"}
+
+    def stop(self) -> None:
+        while self.procs:
+            self._end(self.procs.pop())
+
+    @staticmethod
+    def _end(proc: subprocess.Popen[bytes]) -> None:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _sim_api_key(sim: Path) -> str | None:
+    """The API key the city's HTTP systems want (one: transport_arrivals'), if any."""
+    for path in sorted(sim.glob("*/connection.json")):
+        conn = json.loads(path.read_text("utf-8"))
+        if conn.get("kind") == "http" and conn.get("api_key"):
+            return str(conn["api_key"])
+    return None
+
+
+def feed_stream(
+    workspace: Path, sim: Path, servers: Servers, work: Path, live_hours: float | None
+) -> dict[str, Any]:
+    """The city's air-quality readings over MQTT into `citybrain stream`, as `make demo` lands them
+    (scripts/demo-stream.sh): the consumer subscribes, the city publishes, the consumer is stopped
+    (SIGTERM: it lands its open batch) once it has received every reading and no batch came for
+    2 s — or none for ``STREAM_IDLE_SECONDS``. With ``live_hours`` only the newest hours go over
+    MQTT; the older readings are written as Parquet files and a file source
+    (``air_quality_history``) delivers them in the run. Timed apart from the pipeline: a stream
+    lands while it comes, not in the nightly run."""
+    from citybrain.sim.mqtt import replay, write_history
+
+    system = sim / STREAM_SYSTEM
+    contract = workspace / "sources" / f"{STREAM_SYSTEM}.yaml"
+    if not contract.is_file():
+        return {"note": f"no {STREAM_SYSTEM} source in the workspace: nothing streamed"}
+    status_file = workspace / "stream" / "status.txt"
+    status_file.unlink(missing_ok=True)
+    started = time.perf_counter()
+    command = [sys.executable, "-m", "citybrain", "-w", str(workspace), "stream", STREAM_SYSTEM]
+    with (work / "stream.log").open("ab") as log:
+        consumer = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    out: dict[str, Any] = {"live_hours": live_hours}
+    try:
+        if not _stream_status(status_file, consumer, lambda s: s.get("ready") == "1"):
+            return out | {"error": f"the consumer did not subscribe (see {work / 'stream.log'})"}
+        subscribed = time.perf_counter()
+        host, port = servers.broker.split(":")
+        if live_hours is not None:
+            out["history_rows"] = write_history(system, live_hours, work / "air_history")
+            _history_contract(contract, work / "air_history")
+        out["published"] = replay(system, host, int(port), last_hours=live_hours,
+                                  client_id=f"citybrain-scale-{os.getpid()}")  # fmt: skip
+        published, published_at = time.perf_counter(), time.time()
+        done = out["published"]
+
+        def drained(s: dict[str, str]) -> bool:
+            last = max(float(s.get("last_batch") or 0), published_at)
+            idle = time.time() - last
+            return (
+                int(s.get("received") or 0) >= done and idle >= 2
+            ) or idle >= STREAM_IDLE_SECONDS
+
+        last = _stream_status(status_file, consumer, drained, seconds=None)
+        out |= {"received": int(last.get("received") or 0) if last else None,
+                "subscribe_seconds": round(subscribed - started, 1),
+                "publish_seconds": round(published - subscribed, 1)}  # fmt: skip
+    finally:
+        if consumer.poll() is None:
+            consumer.send_signal(signal.SIGTERM)  # it lands its open batch, then stops
+        try:
+            consumer.wait(timeout=300)
+        except subprocess.TimeoutExpired:
+            consumer.kill()
+            consumer.wait()
+    out["seconds"] = round(time.perf_counter() - started, 1)
+    out["consumer_exit_code"] = consumer.returncode
+    return out
+
+
+def repoint(workspace: Path, sim: Path, servers: Servers) -> dict[str, dict[str, Any]]:
+    """Start ``servers`` for a kept workspace that has server-fed sources, and point those
+    contracts at them (written as `workspace init` would; the others are left as they are)."""
+    from citybrain.ingest.simsources import write_sim_sources
+
+    contracts = workspace / "sources"
+    fed = [p for p in sorted(contracts.glob("*.yaml")) if _kind(p) in SERVER_KINDS]
+    if not fed:
+        return {}
+    up = servers.start(sim)
+    with tempfile.TemporaryDirectory() as folder:
+        written = write_sim_sources(Path(folder), sim, sim_api=servers.api, mqtt=servers.broker)
+        names = {p.name for p in fed}
+        for path in written.files:
+            if path.name in names:
+                shutil.copyfile(path, contracts / path.name)
+    return up
+
+
+def _stream_status(
+    path: Path, consumer: subprocess.Popen[bytes], until: Any, seconds: float | None = 120.0
+) -> dict[str, str] | None:
+    """The consumer's status lines (``key=value``) once ``until(status)`` holds; None if it
+    stopped first or ``seconds`` passed."""
+    deadline = None if seconds is None else time.monotonic() + seconds
+    while deadline is None or time.monotonic() < deadline:
+        if consumer.poll() is not None:
+            return None
+        try:
+            lines = path.read_text("utf-8").splitlines()
+        except FileNotFoundError:
+            lines = []
+        status = dict(line.split("=", 1) for line in lines if "=" in line)
+        if status and until(status):
+            return status
+        time.sleep(0.2)
+    return None
+
+
+def _history_contract(stream: Path, folder: Path) -> None:
+    """The stream's contract, delivered as the Parquet files of its history instead (the
+    source ``air_quality_history``, as scripts/demo-stream.sh writes it)."""
+    text = stream.read_text("utf-8")
+    text = re.sub(r"(?m)^id: .*$", f"id: {HISTORY_SYSTEM}", text)
+    text = re.sub(r"(?m)^name: (.*)$", r"name: \1（历史数据）", text)
+    text = re.sub(r"(?m)^connector:\n(?:  .*\n)+",
+                  f"connector:\n  kind: parquet\n  path: {folder}/*.parquet\n", text)  # fmt: skip
+    (stream.parent / f"{HISTORY_SYSTEM}.yaml").write_text(text, "utf-8")
+
+
+def server_sources(
+    workspace: Path, sim: Path, steps: list[dict[str, Any]], stream: dict[str, Any]
+) -> dict[str, Any]:
+    """Per source a server delivered: the rows the city produced beside the rows landed and
+    quarantined (``reconciled`` when they are equal), and its step in the run. An HTTP source is
+    a full snapshot: its newest completed load counts; the MQTT source's loads add up, with the
+    history delivered as files (``air_quality_history``) when only the newest hours streamed."""
+    import pyarrow.parquet as pq
+
+    from citybrain.core.workspace import Workspace
+    from citybrain.ingest.rawzone import RawZone
+
+    lake = Workspace.open(workspace).lake
+    step_of = {s["name"].split(":", 1)[1]: s for s in steps if s["name"].startswith("ingest:")}
+    out: dict[str, Any] = {}
+    for path in sorted((workspace / "sources").glob("*.yaml")):
+        connector = yaml.safe_load(path.read_text("utf-8"))["connector"]
+        kind = str(connector["kind"])
+        if kind not in SERVER_KINDS:
+            continue
+        folder = (
+            str(connector["url"]).rstrip("/").rsplit("/", 1)[-1]
+            if kind == "http"
+            else STREAM_SYSTEM
+        )
+        produced = sum(
+            pq.read_metadata(p).num_rows for p in sorted((sim / folder / "data").glob("*.parquet"))
+        )
+        history = kind == "mqtt" and (path.parent / f"{HISTORY_SYSTEM}.yaml").is_file()
+        systems = [path.stem, *([HISTORY_SYSTEM] if history else [])]
+        landed = quarantined = missing = 0
+        for system in systems:
+            loads = [m for m in RawZone(lake, system).manifests() if m.status == "completed"]
+            if kind == "http" and loads:  # a full snapshot: the newest is the source
+                loads = [max(loads, key=lambda m: m.started_at)]
+            landed += sum(m.rows_landed for m in loads)
+            quarantined += sum(m.rows_quarantined for m in loads)
+            missing += sum(m.rows_missing for m in loads)
+        step = step_of.get(path.stem, {})
+        out[path.stem] = {
+            "kind": kind,
+            "rows_produced_by_sim": produced,
+            "rows_landed": landed,
+            "rows_quarantined": quarantined,
+            "rows_expected_not_received": missing,
+            "reconciled": produced == landed + quarantined,
+            "step_seconds": None if step.get("seconds") is None else round(step["seconds"], 2),
+            "step_rows_in": step.get("rows_in"),
+            "step_rows_out": step.get("rows_out"),
+            "step_status": step.get("status"),
+        }
+        if kind == "mqtt":
+            out[path.stem]["stream"] = stream
+            history_step = step_of.get(HISTORY_SYSTEM, {}).get("seconds")
+            out[path.stem]["history_step_seconds"] = history_step and round(history_step, 2)
+    return out
+
+
 def engine_config(
     text: str, engine: str, master: str, memory: str, duckdb_memory: str | None = None
 ) -> str:
@@ -168,8 +474,11 @@ def engine_config(
 def prepare(
     size: str, records: int | None, base: str, work: Path, seed: int, *,
     sim_from: Path | None = None, engine: str = "duckdb", master: str = "", memory: str = "6g",
-    duckdb_memory: str | None = None,
+    duckdb_memory: str | None = None, servers: Servers | None = None,
 ) -> dict[str, Any]:  # fmt: skip
+    """The city (generated, or reused) and a workspace on it. With ``servers`` the sources a server
+    delivers are pointed at them once started, and kept; a source whose server is not up, or every
+    one without ``servers``, is left out and listed with why."""
     from citybrain.core.config import CONFIG_FILE
     from citybrain.core.workspace import Workspace
     from citybrain.ingest.simsources import write_sim_sources
@@ -189,13 +498,24 @@ def prepare(
     text = engine_config(config.read_text("utf-8"), engine, master, memory, duckdb_memory)
     config.write_text(text, "utf-8")
     Workspace.open(workspace.root)  # the edited file still loads
-    write_sim_sources(workspace.root / "sources", sim)
+    up: dict[str, Any] = servers.start(sim) if servers is not None else {}
+    if servers is None:
+        write_sim_sources(workspace.root / "sources", sim)
+    else:
+        write_sim_sources(workspace.root / "sources", sim, sim_api=servers.api, mqtt=servers.broker)
     left_out = []
     for contract in sorted((workspace.root / "sources").glob("*.yaml")):
-        connector = yaml.safe_load(contract.read_text("utf-8"))["connector"]
-        if connector["kind"] not in FILE_KINDS:
-            left_out.append(f"{contract.stem} ({connector['kind']})")
-            contract.unlink()
+        kind = _kind(contract)
+        if kind in FILE_KINDS or (kind in SERVER_KINDS and up.get(kind, {}).get("started")):
+            continue
+        why = (
+            up[kind]["error"] if kind in up
+            else "no server started (--no-servers)" if kind in SERVER_KINDS
+            else "no server for this kind"
+        )  # fmt: skip
+        left_out.append(f"{contract.stem} ({kind}: {why})")
+        print(f"{size}: left out {contract.stem} ({kind}): {why}", flush=True)
+        contract.unlink()
     files = delivered_files(workspace.root)
     return {
         "workspace": workspace.root,
@@ -204,8 +524,14 @@ def prepare(
         "city_reused_from": str(sim_from) if sim_from else None,
         "sim_bytes": disk(sim),
         "left_out_sources": left_out,
+        "servers": up or {"note": "not started (--no-servers)"},
         "files": files,
     }
+
+
+def _kind(contract: Path) -> str:
+    """A source contract's connector kind."""
+    return str(yaml.safe_load(contract.read_text("utf-8"))["connector"]["kind"])
 
 
 def delivered_files(workspace: Path) -> list[Path]:
@@ -229,9 +555,13 @@ def floor(files: list[Path]) -> dict[str, Any]:
 
 
 def run_pipeline(
-    workspace: Path, timeout: float | None = None, extra_pids: tuple[int, ...] = ()
+    workspace: Path,
+    timeout: float | None = None,
+    extra_pids: tuple[int, ...] = (),
+    options: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    command = [sys.executable, "-m", "citybrain", "-w", str(workspace), "run"]
+    """``citybrain run`` (with ``options``, e.g. ``--only ingest``), timed and sampled."""
+    command = [sys.executable, "-m", "citybrain", "-w", str(workspace), "run", *options]
     env = {**os.environ, "COLUMNS": "200", "PYSPARK_PYTHON": sys.executable}
     started = time.perf_counter()
     timed_out = False
@@ -413,10 +743,13 @@ def measure(
     size: str, records: int | None, base: str, work: Path, seed: int, *,
     engine: str = "duckdb", sim_from: Path | None = None, memory: str = "6g",
     timeout: float | None = None, incremental_run: bool = True, duckdb_memory: str | None = None,
-    nightly_source: str | None = None,
+    nightly_source: str | None = None, servers: bool = True, live_hours: float | None = None,
 ) -> dict[str, Any]:  # fmt: skip
+    """One size: the city, the servers its server-fed sources need (``servers``; stopped at the
+    end, on failure and on Ctrl-C too), the full run and the nightly one."""
     moved = set_aside(sim_from, work) if sim_from else []
     cluster = None
+    feeds = Servers(work / "servers") if servers else None
     try:
         master = "local[2]"
         if engine == "spark-cluster":
@@ -430,9 +763,12 @@ def measure(
         result = _measure(
             size, records, base, work, seed, engine=engine, sim_from=sim_from, master=master,
             memory=memory, timeout=timeout, incremental_run=incremental_run, cluster=cluster,
-            duckdb_memory=duckdb_memory, nightly_source=nightly_source,
+            duckdb_memory=duckdb_memory, nightly_source=nightly_source, servers=feeds,
+            live_hours=live_hours,
         )  # fmt: skip
     finally:
+        if feeds is not None:
+            feeds.stop()
         if cluster is not None:
             cluster.stop()
         put_back(moved)
@@ -444,15 +780,23 @@ def _measure(
     size: str, records: int | None, base: str, work: Path, seed: int, *, engine: str,
     sim_from: Path | None, master: str, memory: str, timeout: float | None,
     incremental_run: bool, cluster: SparkCluster | None, duckdb_memory: str | None = None,
-    nightly_source: str | None = None,
+    nightly_source: str | None = None, servers: Servers | None = None,
+    live_hours: float | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     prepared = prepare(
         size, records, base, work, seed, sim_from=sim_from, engine=engine, master=master,
-        memory=memory, duckdb_memory=duckdb_memory,
+        memory=memory, duckdb_memory=duckdb_memory, servers=servers,
     )  # fmt: skip
     workspace = prepared.pop("workspace")
-    prepared.pop("sim")
-    bare = floor(prepared.pop("files"))
+    sim = prepared.pop("sim")
+    prepared.pop("files")
+    stream: dict[str, Any] = {}
+    if servers is not None and servers.up("mqtt"):
+        print(f"{size}: streaming the air-quality readings over MQTT into `citybrain stream`",
+              flush=True)  # fmt: skip
+        stream = feed_stream(workspace, sim, servers, work, live_hours)
+        print(f"{size}: stream: {json.dumps(stream)}", flush=True)
+    bare = floor(delivered_files(workspace))  # with the stream's history files, if any
     prepared["duckdb_memory_limit"] = duckdb_memory if engine == "duckdb" else None
     daemons = tuple(p.pid for p in cluster.processes) if cluster else ()
     pipeline = run_pipeline(workspace, timeout, daemons)
@@ -460,6 +804,7 @@ def _measure(
         pipeline["cluster_finished_apps"] = cluster.finished_apps()
     families = by_family(pipeline["steps"])
     read = families.get("ingest", {}).get("rows_in", 0)
+    prepared["server_sources"] = server_sources(workspace, sim, pipeline["steps"], stream)
     if not incremental_run or pipeline["exit_code"] != 0:
         why = "not asked (--no-incremental)" if not incremental_run else "the full run failed"
         return _result(size, engine, master, read, prepared, bare, pipeline, families,
@@ -506,7 +851,7 @@ def resolved_incrementally(lines: list[str]) -> dict[str, bool]:
 
 def resume_measure(
     size: str, work: Path, sim: Path, *, timeout: float | None, incremental_run: bool,
-    nightly_source: str | None = None,
+    nightly_source: str | None = None, servers: Servers | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Continue the full run of a kept workspace that was stopped (killed, out of time, the
     machine shut down): ``citybrain run`` takes it up at its first unfinished step. A run longer
@@ -514,7 +859,9 @@ def resume_measure(
     time of the earlier sittings is read from the run's record, not sampled: its start to the last
     step that moved (the killed part of a step is not in it; a pause between two earlier sittings
     is). The tree's peak memory is this sitting's only (each step's own peak is in
-    ``step_detail``)."""
+    ``step_detail``). The workspace's server-fed sources, if it has any, get their servers again
+    (``servers``, on new ports; the broker's store is the earlier sitting's, so its durable
+    session holds); the stream is not published again."""
     workspace = work / "ws"
     earlier = _last_run(workspace)
     if earlier is None or earlier["status"] == "succeeded":
@@ -527,6 +874,7 @@ def resume_measure(
     ]
     began = datetime.fromisoformat(earlier["started_at"].replace("Z", "+00:00"))
     before = (max(moved) - began).total_seconds() if moved else 0.0
+    up: dict[str, Any] = repoint(workspace, sim, servers) if servers is not None else {}
     bare = floor(delivered_files(workspace))
     pipeline = run_pipeline(workspace, timeout)
     pipeline["resumed"] = {
@@ -541,7 +889,14 @@ def resume_measure(
     pipeline["steps"] = [s for s in pipeline["steps"] if s["status"] == "succeeded"]
     families = by_family(pipeline["steps"])
     read = families.get("ingest", {}).get("rows_in", 0)
-    prepared = {"sim_bytes": disk(sim), "city_reused_from": str(sim), "generate_seconds": None}
+    prepared: dict[str, Any] = {
+        "sim_bytes": disk(sim),
+        "city_reused_from": str(sim),
+        "generate_seconds": None,
+        "servers": up or {"note": "none started"},
+    }
+    earlier_stream = {"note": "streamed in an earlier sitting"}
+    prepared["server_sources"] = server_sources(workspace, sim, pipeline["steps"], earlier_stream)
     if not incremental_run or pipeline["exit_code"] != 0:
         why = "not asked (--no-incremental)" if not incremental_run else "the full run failed"
         return _result(size, "duckdb", "local[2]", read, prepared, bare, pipeline, families,
@@ -733,6 +1088,19 @@ def main() -> None:
         "e.g. power_grid); default: the largest such source",
     )
     parser.add_argument(
+        "--no-servers",
+        action="store_true",
+        help="leave out the sources a server delivers (HTTP parking and arrivals, MQTT air "
+        "sensors), as before: no `sim serve`, no Mosquitto",
+    )
+    parser.add_argument(
+        "--live-hours",
+        type=float,
+        default=None,
+        help="stream only the newest hours of air-quality readings over MQTT, the rest as files "
+        "(default: everything for tiny and small, 24 beyond, as `make demo`)",
+    )
+    parser.add_argument(
         "--compare",
         type=Path,
         default=None,
@@ -756,15 +1124,20 @@ def main() -> None:
     root = args.work or Path(tempfile.mkdtemp(prefix="citybrain-scale-"))
     if args.frozen_code:
         rerun_frozen(root)
+    # A stop by SIGTERM unwinds as Ctrl-C does, so the servers this run started are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     results = []
     for text in args.sizes.split(","):
         size, records = parse_size(text.strip())
         work = root / size
         if args.resume:
             print(f"{size}: continuing the stopped run in {work}", flush=True)
-            result = resume_measure(size, work, args.sim or work / "sim", timeout=args.timeout,
-                                    incremental_run=not args.no_incremental,
-                                    nightly_source=args.nightly_source)  # fmt: skip
+            with Servers(work / "servers") as feeds:
+                result = resume_measure(
+                    size, work, args.sim or work / "sim", timeout=args.timeout,
+                    incremental_run=not args.no_incremental, nightly_source=args.nightly_source,
+                    servers=None if args.no_servers else feeds,
+                )  # fmt: skip
         else:
             if args.sim is not None and args.sim.resolve().is_relative_to(work.resolve()):
                 parser.error(f"--sim {args.sim} lies in the work folder {work}, which is emptied")
@@ -776,7 +1149,9 @@ def main() -> None:
                 memory=args.spark_memory, timeout=args.timeout,
                 incremental_run=not args.no_incremental,
                 duckdb_memory=None if args.duckdb_memory == "none" else args.duckdb_memory,
-                nightly_source=args.nightly_source,
+                nightly_source=args.nightly_source, servers=not args.no_servers,
+                live_hours=args.live_hours if args.live_hours is not None
+                or size in SMALL_SCALES else 24.0,
             )  # fmt: skip
         results.append(result)
         print(
