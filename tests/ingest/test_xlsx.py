@@ -13,6 +13,7 @@ from openpyxl import Workbook
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
 from citybrain.ingest import load_contract
+from citybrain.ingest.connectors import xlsx
 from citybrain.ingest.connectors.base import Chunk, SourceUnreadable
 from citybrain.ingest.connectors.xlsx import XlsxReader
 from citybrain.ingest.contract import XlsxConnector
@@ -243,6 +244,16 @@ def test_calamine_reads_what_openpyxl_read(
     BOOKS[book](path)
     connector = XlsxConnector.model_validate({"path": path.name, **options})
     _assert_same(path, connector, expected, chunk_rows)
+
+
+@pytest.mark.parametrize("chunk_rows", [7, 1000])
+def test_rows_turned_to_text_in_small_batches_read_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk_rows: int
+) -> None:
+    monkeypatch.setattr(xlsx, "TEXT_BATCH_ROWS", 3)  # batch ends inside chunks, and on their ends
+    path = tmp_path / "cells.xlsx"
+    _cells_book(path)
+    assert _assert_same(path, XlsxConnector(path="cells.xlsx"), HEADER, chunk_rows) > 40
 
 
 def test_every_cell_kind_reads_as_its_text(tmp_path: Path) -> None:

@@ -34,6 +34,10 @@ from citybrain.ingest.connectors.base import (
 from citybrain.ingest.contract import XlsxConnector
 
 HEADER_SCAN_ROWS = 30
+# rows turned into text columns at a time: calamine's row lists are let go as they are converted,
+# so Python's garbage collector does not walk a whole chunk of them again and again (8% of the
+# read in benchmarks/xlsx_read.py)
+TEXT_BATCH_ROWS = 4096
 
 Row = list[Any]
 
@@ -103,6 +107,7 @@ class XlsxReader:
         width = len(self.columns)
         first = self._header_index + 2  # 1-based sheet row of the first data row
         kept: list[Row] = []
+        texts: list[pa.RecordBatch] = []
         rows: list[int] = []
         lines: list[int] = []
         rejects: list[Reject] = []
@@ -119,28 +124,33 @@ class XlsxReader:
                 kept.append(row)
                 rows.append(ordinal)
                 lines.append(sheet_row)
+                if len(kept) == TEXT_BATCH_ROWS:
+                    texts.append(self._texts(kept))
+                    kept = []
             ordinal += 1
-            if len(kept) + len(rejects) >= self.chunk_rows:
-                yield self._chunk(kept, rows, lines, rejects)
-                kept, rows, lines, rejects = [], [], [], []
-        if kept or rejects:
-            yield self._chunk(kept, rows, lines, rejects)
+            if len(rows) + len(rejects) >= self.chunk_rows:
+                yield self._chunk([*texts, self._texts(kept)], rows, lines, rejects)
+                kept, texts, rows, lines, rejects = [], [], [], [], []
+        if rows or rejects:
+            yield self._chunk([*texts, self._texts(kept)], rows, lines, rejects)
         self._head, self._rows = [], iter(())  # calamine's copy of the sheet can go
 
-    def _chunk(
-        self, kept: list[Row], rows: list[int], lines: list[int], rejects: list[Reject]
-    ) -> Chunk:
+    def _texts(self, kept: list[Row]) -> pa.RecordBatch:
+        """Rows as text columns, converted a column at a time (one comprehension per column)."""
         width = len(self.columns)
-        # converted a column at a time: one comprehension per column, not a call per row
         columns = list(zip(*kept, strict=True))[:width] if kept else [()] * width
-        table = pa.table(
-            {
-                name: pa.array(
-                    [(v or None) if v.__class__ is str else _text(v) for v in col], pa.string()
-                )
-                for name, col in zip(self.columns, columns, strict=True)
-            }
+        return pa.record_batch(
+            [
+                pa.array([(v or None) if v.__class__ is str else _text(v) for v in c], pa.string())
+                for c in columns
+            ],
+            names=self.columns,
         )
+
+    def _chunk(
+        self, texts: list[pa.RecordBatch], rows: list[int], lines: list[int], rejects: list[Reject]
+    ) -> Chunk:
+        table = pa.Table.from_batches(texts).combine_chunks()
         table = with_positions(table, pa.array(rows, pa.int64()), pa.array(lines, pa.int64()))
         return Chunk(table, list(rejects))
 
@@ -211,7 +221,7 @@ class _EmptyText(str):
 
 EMPTY_TEXT = _EmptyText("")
 
-_BLOCK = 8 * 1024 * 1024
+_BLOCK = 256 * 1024  # inflated a block at a time, searched while it is in the CPU cache
 _DIMENSION = re.compile(rb'<dimension\s+ref="(?:[A-Z]+\d+:)?([A-Z]+)\d+"')
 _ERROR = re.compile(rb'\st="e"')
 _BIG_INTEGER = re.compile(rb"<v>-?\d{16,}</v>")  # past 2**53 a float loses digits
