@@ -8,10 +8,21 @@ prints a table::
     uv run python benchmarks/scale.py --sizes small,10M --out benchmarks/results/scale.json
 
 A size is a named scale (``tiny``, ``small``, ``district``, ``city``) or a record count (``10M``,
-``100M``, ``1.2B``: the ``--base`` scale resized to about that many records). Sources that need a
-server (HTTP APIs, MQTT) are left out and listed in the JSON; generation of the city is timed apart
-and is not part of the pipeline's figures. The floor reads every byte of every source file once
-(the page cache is warm from generation, as it is for the pipeline) — no parsing, so it is a floor.
+``100M``, ``1.2B``: the ``--base`` scale resized to about that many records). Generation of the
+city is timed apart and is not part of the pipeline's figures. The floor reads every byte of every
+source file once (the page cache is warm from generation, as it is for the pipeline) — no parsing,
+so it is a floor.
+
+The sources a server delivers run too, as in `make demo`: per size the city's HTTP systems
+(`citybrain sim serve`: parking occupancy, transport arrivals) and a Mosquitto broker start on free
+loopback ports and the workspace's contracts point at them. The air-quality sensors are published
+over MQTT into `citybrain stream` before the run (timed apart: a stream lands while it comes, so
+the run's own step for it finds nothing left); beyond ``small`` only their newest 24 hours stream
+(``--live-hours``) and the older readings are a file source, ``air_quality_history``, in the run.
+The JSON's ``server_sources`` gives per source the rows the city produced beside the rows landed
+and quarantined, and its step. A server that cannot start (Mosquitto not installed) is said in
+``servers`` and its sources are left out and listed with why; ``--no-servers`` leaves them all
+out, as this benchmark did before. The servers stop at the end, on failure, Ctrl-C or SIGTERM.
 
 The targets of issue 25 are judged from the figures: cost per record no worse than linear across
 sizes, the city (1.23 B records) in under an hour with peak RSS under 16 GiB — extrapolated
@@ -578,6 +589,11 @@ def run_pipeline(
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 out, err = proc.communicate()
+        except BaseException:
+            # Ctrl-C or SIGTERM: the run (in its own session, so the terminal's Ctrl-C does not
+            # reach it) stops too, before the servers it reads are stopped; --resume continues it
+            os.killpg(proc.pid, signal.SIGTERM)
+            raise
     wall = time.perf_counter() - started
     resolve_lines = [line for line in err.splitlines() if "citybrain.govern.resolve" in line]
     run = _last_run(workspace) or {"status": "stopped before its first step", "steps": [],
@@ -951,12 +967,19 @@ def _result(
 def judge(results: list[dict[str, Any]]) -> dict[str, Any]:
     """The issue's targets, from the largest size run (linear extrapolation to the city)."""
     failed = [r["size"] for r in results if r["pipeline"]["exit_code"] != 0]
+    unreconciled = [
+        f"{r['size']}: {system}"
+        for r in results
+        for system, fed in r.get("server_sources", {}).items()
+        if not fed["reconciled"]
+    ]
     if any(r["engine"] != "duckdb" for r in results):
         return {"note": "the issue's targets are judged on DuckDB; see ratio_to_duckdb",
-                "failed_sizes": failed}  # fmt: skip
+                "failed_sizes": failed, "server_sources_not_reconciled": unreconciled}  # fmt: skip
     done = [r for r in results if r.get("records_read") and r["size"] not in failed]
     if not done:
-        return {"note": "no size ran the whole pipeline", "failed_sizes": failed}
+        return {"note": "no size ran the whole pipeline", "failed_sizes": failed,
+                "server_sources_not_reconciled": unreconciled}  # fmt: skip
     largest = max(done, key=lambda r: r["records_read"])
     factor = CITY_RECORDS / largest["records_read"]
     city_seconds = largest["pipeline"]["wall_seconds"] * factor
@@ -975,6 +998,7 @@ def judge(results: list[dict[str, Any]]) -> dict[str, Any]:
         "note": "memory cannot be extrapolated linearly; only a run at the city size answers the "
         "16 GiB target",
         "failed_sizes": failed,
+        "server_sources_not_reconciled": unreconciled,
         "incremental_share_of_full_run": largest["incremental"].get("share_of_full_run"),
         "incremental_under_5_percent": largest["incremental"].get("under_5_percent"),
         "incremental_steps_run": largest["incremental"].get("steps_run"),
@@ -1162,6 +1186,13 @@ def main() -> None:
             + ", ".join(f"{k} {v['seconds']} s" for k, v in result["steps"].items()),
             flush=True,
         )
+        for system, fed in result.get("server_sources", {}).items():
+            print(
+                f"{size}: {system} ({fed['kind']}): {fed['rows_produced_by_sim']:,} produced, "
+                f"{fed['rows_landed']:,} landed + {fed['rows_quarantined']:,} quarantined"
+                + ("" if fed["reconciled"] else " — NOT reconciled"),
+                flush=True,
+            )
         again = result["incremental"]
         if "note" in again:
             print(f"{size}: no incremental run: {again['note']}", flush=True)
