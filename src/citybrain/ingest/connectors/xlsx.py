@@ -294,6 +294,8 @@ def _members(archive: zipfile.ZipFile, index: int) -> tuple[str | None, str | No
 
 def _empty_shared_strings(table: bytes) -> re.Pattern[bytes] | None:
     """A pattern for the cells that point at an empty shared string; None when there is none."""
+    if b"/></si>" not in table and b"></t></si>" not in table:
+        return None
     indexes = [
         table.count(b"<si>", 0, m.start()) + table.count(b"<si ", 0, m.start())
         for m in _EMPTY_SHARED.finditer(table)
@@ -326,34 +328,34 @@ def _patch_cells(part: bytes, facts: _XmlFacts) -> None:
     """Record the cells of ``part`` that calamine reads otherwise than openpyxl. Each kind is
     searched for only when a cheap test finds it in the block, so a sheet without any costs one
     substring search per kind."""
-    hits: list[int] = []
+    hits: list[tuple[int, bytes]] = []  # (where, the cell type that makes it a hit)
     if b' t="e"' in part:
-        hits += [m.start() for m in _ERROR.finditer(part)]
+        hits += [(m.start(), b"e") for m in _ERROR.finditer(part)]
     if _BIG_INTEGER.search(part):
-        hits += [m.start() for m in _BIG_INTEGER.finditer(part)]
+        hits += [(m.start(), b"n") for m in _BIG_INTEGER.finditer(part)]
     if b"></t></is>" in part or b"/></is>" in part:
-        hits += [m.start() for m in _EMPTY_INLINE.finditer(part)]
+        hits += [(m.start(), b"inlineStr") for m in _EMPTY_INLINE.finditer(part)]
     if facts.empty_shared is not None:
-        hits += [m.start() for m in facts.empty_shared.finditer(part)]
-    for hit in hits:
+        hits += [(m.start(), b"s") for m in facts.empty_shared.finditer(part)]
+    for hit, wanted in hits:
         start = part.rfind(b"<c ", 0, hit + 1)
         cell = _CELL_OPEN.match(part, start) if start >= 0 else None
-        ref = _REF.search(cell.group(1)) if cell else None
-        if cell is None or ref is None or cell.group(0).endswith(b"/>"):
+        if cell is None or cell.group(0).endswith(b"/>"):
             continue
-        kind = _TYPE.search(cell.group(1))
-        kind_name = kind.group(1) if kind else b"n"
+        ref, kind = _REF.search(cell.group(1)), _TYPE.search(cell.group(1))
+        if ref is None or (kind.group(1) if kind else b"n") != wanted:
+            continue  # a cell without its reference, or the hit was not this cell's value
         key = (int(ref.group(2)), _column_number(ref.group(1)) - 1)
-        if kind_name in (b"inlineStr", b"s"):
+        if wanted in (b"inlineStr", b"s"):
             facts.cells[key] = EMPTY_TEXT
             continue
         end = part.find(b"</c>", cell.end())
         value = _VALUE.search(part, cell.end(), end if end >= 0 else len(part))
         if value is None:
             continue
-        if kind_name == b"e":
+        if wanted == b"e":
             facts.cells[key] = value.group(1).decode()  # openpyxl read an error cell as its text
-        elif kind_name == b"n" and _INTEGER.fullmatch(value.group(1)):
+        elif _INTEGER.fullmatch(value.group(1)):
             facts.cells[key] = str(int(value.group(1)))  # and an integer literal as an int
 
 
