@@ -80,6 +80,7 @@ from datetime import UTC, datetime
 from glob import glob
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psutil
 import yaml
@@ -163,6 +164,18 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def _free(port: int) -> bool:
+    """Whether a server can listen on ``port`` on loopback now (as servers do, with
+    SO_REUSEADDR: the earlier sitting's closed connections may still wait out TIME_WAIT)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def _wait_port(port: int, proc: subprocess.Popen[bytes], seconds: float = 60.0) -> str | None:
@@ -354,6 +367,13 @@ def repoint(workspace: Path, sim: Path, servers: Servers) -> dict[str, dict[str,
     fed = [p for p in sorted(contracts.glob("*.yaml")) if _kind(p) in SERVER_KINDS]
     if not fed:
         return {}
+    # The same ports as before when they are free: an HTTP snapshot fetched from another address
+    # is a new delivery, landed again.
+    for path in fed:
+        connector = yaml.safe_load(path.read_text("utf-8"))["connector"]
+        port = urlsplit(connector["url"]).port if connector["kind"] == "http" else connector["port"]
+        if port and _free(int(port)):
+            setattr(servers, f"{connector['kind']}_port", int(port))
     up = servers.start(sim)
     with tempfile.TemporaryDirectory() as folder:
         written = write_sim_sources(Path(folder), sim, sim_api=servers.api, mqtt=servers.broker)
