@@ -80,7 +80,8 @@ def _leading_gaps_book(path: Path) -> None:
     assert sheet is not None
     sheet["C2"] = "标题"
     sheet.merge_cells("C2:F2")
-    for r, row in enumerate([HEADER[:4], ["A1", "张三", 3, "x"], ["A2", None, None, "y"]], 4):
+    rows: list[Sequence[object]] = [HEADER[:4], ["A1", "张三", 3, "x"], ["A2", None, None, "y"]]
+    for r, row in enumerate(rows, 4):
         for c, value in enumerate(row, 3):
             sheet.cell(r, c, value)
     sheet.cell(9, 4, "跳过空行后的一行")
