@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -54,8 +56,8 @@ def pairwise(sim: Path, kind: str, links: pa.Table, golden: str) -> dict[str, fl
 _MATCHED_SQL = """
 WITH records AS (
     SELECT record_id, source_system, source_key, "{golden}" AS golden,
-           regexp_extract(load_id, '(\\d{{4}}-\\d{{2}})$', 1) AS month
-    FROM links
+           coalesce(m.month, regexp_extract(l.load_id, '(\\d{{4}}-\\d{{2}})$', 1)) AS month
+    FROM links AS l LEFT JOIN load_months AS m USING (load_id)
 ), matched AS (
     SELECT r.record_id, r.golden, t.entity_id
     FROM records AS r JOIN read_parquet('{truth}') AS t
@@ -67,13 +69,36 @@ FROM matched GROUP BY record_id
 """
 
 
+def load_months(raw: Path, system: str = "parcel_express") -> pa.Table:
+    """(load_id, month) of a workspace's loads of ``system``, from the month in each load's
+    source file name (``express_2023-01.parquet``): a workspace's load ids do not name it."""
+    ids, months = [], []
+    for manifest in sorted((raw / system).glob("load_id=*/_manifest.json")):
+        facts = json.loads(manifest.read_text(encoding="utf-8"))
+        found = re.search(r"(\d{4}-\d{2})", Path(str(facts.get("source_file") or "")).name)
+        if found:
+            ids.append(facts["load_id"])
+            months.append(found.group(1))
+    return pa.table({"load_id": pa.array(ids, pa.string()), "month": pa.array(months, pa.string())})
+
+
 def pairwise_by_counts(
-    sim: Path, kind: str, links: pa.Table | str, golden: str
+    sim: Path,
+    kind: str,
+    links: pa.Table | str,
+    golden: str,
+    months: pa.Table | None = None,
+    memory_limit: str = "4GB",
 ) -> dict[str, float]:
     """`pairwise` without listing the pairs: counted per cluster, per true entity and per
     (cluster, entity) cell, in DuckDB — so a city's 47 M person records can be scored.
-    ``links``: a table, or a Parquet glob of the stored links."""
+    ``links``: a table, or a Parquet glob of the stored links; ``months``: `load_months` of a
+    workspace (else a parcel's month is read from the end of its load id, as in the tests).
+    DuckDB spills past ``memory_limit``: scoring beside a running pipeline must not starve it."""
     con = duckdb.connect()
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    none = pa.table({"load_id": pa.array([], pa.string()), "month": pa.array([], pa.string())})
+    con.register("load_months", none if months is None else months)
     con.execute("SET preserve_insertion_order = false")
     if isinstance(links, str):
         con.execute(f"CREATE VIEW links AS SELECT * FROM read_parquet('{links}')")
