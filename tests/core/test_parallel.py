@@ -76,9 +76,9 @@ def test_the_callers_frozen_objects_stay_frozen() -> None:
     assert gc.get_freeze_count() == 0
     gc.freeze()
     try:
-        frozen = gc.get_freeze_count()
         map_chunks(_lengths, _texts(500), workers=2, serial_below=0)
-        assert gc.get_freeze_count() >= frozen > 0
+        # still frozen (a frozen object freed meanwhile leaves the count: it may shrink a little)
+        assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
 
