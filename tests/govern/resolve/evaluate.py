@@ -97,6 +97,7 @@ def pairwise_by_counts(
     DuckDB spills past ``memory_limit``: scoring beside a running pipeline must not starve it."""
     con = duckdb.connect()
     con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute("SET enable_progress_bar = false")  # a script's output is the scores alone
     none = pa.table({"load_id": pa.array([], pa.string()), "month": pa.array([], pa.string())})
     con.register("load_months", none if months is None else months)
     con.execute("SET preserve_insertion_order = false")
