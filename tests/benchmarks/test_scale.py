@@ -89,3 +89,30 @@ def test_a_server_that_cannot_start_is_said_and_its_source_left_out(
     assert not (prepared["workspace"] / "sources" / "air_quality_sensors.yaml").exists()
     assert "nothing streamed" in stream["note"]
     assert (prepared["workspace"] / "sources" / "parking_occupancy.yaml").is_file()
+
+
+#: a parent that fills 256 MiB, forks a child that shares it (copy on write), and both wait
+_FORKED = """
+import os, sys, time
+block = bytearray(256 * 2**20)
+block[::4096] = b"x" * len(block[::4096])
+print("ready", flush=True)
+child = os.fork()
+time.sleep(3)
+if child:
+    os.waitpid(child, 0)
+"""
+
+
+def test_the_tree_peak_counts_pages_shared_by_forked_workers_once(scale: ModuleType) -> None:
+    """The resolve's feature workers fork from a parent of many GiB: summed RSS counts the pages
+    they share with it once per process, PSS once."""
+    import subprocess
+
+    proc = subprocess.Popen([sys.executable, "-c", _FORKED], stdout=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
+    with scale.TreeSampler(proc.pid, every=0.05, pss_every=1) as tree:
+        proc.wait(timeout=30)
+    block = 256 * 2**20
+    assert tree.peak > 1.8 * block  # parent and child each report the block as resident
+    assert block < tree.peak_pss < 1.3 * block  # shared: counted once between them
