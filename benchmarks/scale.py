@@ -85,7 +85,7 @@ from urllib.parse import urlsplit
 import psutil
 import yaml
 
-from citybrain.core.engine.spark_standalone import SparkCluster
+from citybrain.core.engine.spark_standalone import SparkCluster, free_port
 
 CITY_RECORDS = 1_230_000_000
 FILE_KINDS = {"csv", "xlsx", "jsonl", "json", "parquet", "sql"}
@@ -183,14 +183,6 @@ STREAM_SYSTEM = "air_quality_sensors"  # the city's MQTT source, as `make demo` 
 HISTORY_SYSTEM = "air_quality_history"  # its older readings as files, when only recent ones stream
 STREAM_IDLE_SECONDS = 15.0  # stop waiting for the stream to drain after this long without a batch
 SMALL_SCALES = ("tiny", "small")  # streamed whole, as `make demo` does; beyond, the newest day
-
-
-def free_port() -> int:
-    """A free TCP port on loopback (its own for each server: others' brokers are left alone)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _free(port: int) -> bool:
