@@ -24,6 +24,8 @@ BEIJING = timedelta(hours=8)  # timestamps land as Beijing local time
 # On time within one and a half expected periods, worthless after three (as for load times).
 GRACE, LIMIT = 1.5, 3.0
 Counts = dict[tuple[str, str], dict[str, int]]  # (system, load_id) → column → count
+# the event time's figures in `table_counts`' query (not columns: std columns have no "__")
+_TIMED, _LATEST = "__timed", "__latest"
 
 
 def delivered_columns(source: RawSource, std: StdTable) -> list[str]:
@@ -37,21 +39,41 @@ def delivered_columns(source: RawSource, std: StdTable) -> list[str]:
     ]
 
 
-def filled_counts(engine: Engine, table: ir.Table, std: StdTable) -> Counts:
-    """Rows and non-empty values per column, by source and load."""
-    metrics = {"_rows": table.count()}
+def filled(value: ir.Column, type_: str) -> ir.IntegerScalar:
+    """How many values of a column are filled: not null and, for text, not blank (a character
+    other than the whitespace ``strip`` removes)."""
+    if type_ != "string":
+        return value.count()
+    # Every character strip() removes is at most " " (0x20), and strings compare by bytes: a value
+    # >= "!" starts with a kept character, so it is not blank without being stripped. That is
+    # nearly every value, and the comparison costs a fifth of a strip (CASE evaluates the strip
+    # only for the rest): the table's scan ~4x cheaper on DuckDB, the count the same.
+    return ibis.cases((value >= "!", 1), (value.strip().length() > 0, 1), else_=0).sum()
+
+
+def table_counts(
+    engine: Engine, table: ir.Table, std: StdTable
+) -> tuple[Counts, dict[str, EventTimes]]:
+    """In one scan of ``table``: rows and filled values per column, by source and load
+    (`filled`), and each source's rows, rows with an event time and latest event time."""
+    metrics: dict[str, ir.Scalar] = {"_rows": table.count()}
     for column in std.columns:
-        value = table[column.name]
-        filled = value.notnull()
-        if column.type == "string":
-            filled = filled & (value.strip().length() > 0)
-        metrics[column.name] = filled.sum()
+        metrics[column.name] = filled(table[column.name], column.type)
+    event = event_column(std)
+    if event is not None:
+        metrics[_TIMED], metrics[_LATEST] = table[event].count(), table[event].max()
     grouped = table.group_by("source_system", "load_id").agg(**metrics)
-    out: Counts = {}
+    counts: Counts = {}
+    times: dict[str, EventTimes] = {}
     for row in engine.to_arrow(grouped).to_pylist():
-        key = (row.pop("source_system"), row.pop("load_id"))
-        out[key] = {k: int(v or 0) for k, v in row.items()}
-    return out
+        system = row.pop("source_system")
+        key = (system, row.pop("load_id"))
+        if event is not None:
+            timed, latest = int(row.pop(_TIMED) or 0), row.pop(_LATEST)
+            load = EventTimes(int(row["_rows"] or 0), timed, latest)
+            times[system] = load if system not in times else later(times[system], load)
+        counts[key] = {k: int(v or 0) for k, v in row.items()}
+    return counts, times
 
 
 def flag_counts(engine: Engine, table: ir.Table) -> Counts:
@@ -108,19 +130,10 @@ def event_column(std: StdTable) -> str | None:
     return next((c.name for c in std.columns if c.role == "event_time"), None)
 
 
-def event_times(engine: Engine, table: ir.Table, std: StdTable) -> dict[str, EventTimes]:
-    """Per source: rows, rows with an event time, the latest event time — in the engine."""
-    column = event_column(std)
-    if column is None:
-        return {}
-    value = table[column]
-    grouped = table.group_by("source_system").agg(
-        rows=table.count(), timed=value.notnull().sum(), latest=value.max()
-    )
-    return {
-        row["source_system"]: EventTimes(int(row["rows"]), int(row["timed"] or 0), row["latest"])
-        for row in engine.to_arrow(grouped).to_pylist()
-    }
+def later(one: EventTimes, other: EventTimes) -> EventTimes:
+    """The event times of the rows of ``one`` and ``other`` together."""
+    latest = [t for t in (one.latest, other.latest) if t is not None]
+    return EventTimes(one.rows + other.rows, one.timed + other.timed, max(latest, default=None))
 
 
 def event_timeliness(

@@ -45,9 +45,9 @@ from citybrain.govern.quality.measures import (
     Counts,
     EventTimes,
     add,
-    event_times,
-    filled_counts,
     flag_counts,
+    later,
+    table_counts,
 )
 
 #: Raise when what a measure counts changes (a new flag rule, another notion of "filled"): every
@@ -114,19 +114,15 @@ class TableMeasures:
         times = dict(self.times)
         for system, new in more.times.items():
             old = times.get(system)
-            times[system] = new if old is None else _later(old, new)
+            times[system] = new if old is None else later(old, new)
         return TableMeasures(self.basis, more.listing, filled, flags, times)
 
 
-def _later(old: EventTimes, new: EventTimes) -> EventTimes:
-    latest = [t for t in (old.latest, new.latest) if t is not None]
-    return EventTimes(old.rows + new.rows, old.timed + new.timed, max(latest, default=None))
-
-
 def measure_table(engine: Engine, table: ir.Table, std: StdTable, at: Listing) -> TableMeasures:
-    """Scan ``table`` (the std table, or some of its rows) for its figures."""
-    filled, flags = filled_counts(engine, table, std), flag_counts(engine, table)
-    return TableMeasures(table_basis(std), at, filled, flags, event_times(engine, table, std))
+    """Scan ``table`` (the std table, or some of its rows) for its figures: one query for the
+    filled values and event times, one for the flags (a row holds any number)."""
+    filled, times = table_counts(engine, table, std)
+    return TableMeasures(table_basis(std), at, filled, flag_counts(engine, table), times)
 
 
 @dataclass
