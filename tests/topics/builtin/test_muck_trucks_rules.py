@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import pyarrow as pa
 import pytest
 
 from citybrain.core.engine import Engine, open_engine
-from citybrain.topics.builtin.muck_trucks.rules import RuleLimits
+from citybrain.topics.builtin.muck_trucks.rules import RuleLimits, daily
 from citybrain.topics.builtin.muck_trucks.track import TrackRules, clean_track, ping_counts
 from citybrain.topics.builtin.muck_trucks.violations import find_violations
 from topics.builtin.gps_noise import add_noise
@@ -261,3 +262,33 @@ def test_clean_track_orders_and_merges(engine: Engine) -> None:
     clean = engine.to_pandas(clean_track(engine.register("s", shuffled), TrackRules()))
     assert len(clean) == track.num_rows
     assert int(clean["copies"].max()) == 2
+
+
+def test_places_are_exact_means_in_any_order_of_the_pings(engine: Engine) -> None:
+    """A day's place (and its driving outside the hours') is the exact mean of its pings, the
+    same in whatever order the engine sums them: a float sum's order moved a 6-decimal
+    terminal's tie at the 7th decimal with the engine's thread count."""
+    n = 48
+    micro = np.random.default_rng(3).integers(104_000_000, 104_100_000, n)  # 6 decimals
+    lon = micro / 1e6
+    assert sum(lon) != sum(lon[::-1])  # two orders, two float sums: what this test must catch
+    outside = np.arange(n) % 3 == 0
+    pinged = pa.table(
+        {
+            "plate": ["川A00001"] * n,
+            "shift_date": pa.array([DAY.date()] * n),
+            "ts": pa.array([DAY + timedelta(minutes=i) for i in range(n)], pa.timestamp("us")),
+            "lon": lon,
+            "lat": np.full(n, 30.5),
+            "speed_ok": np.full(n, 30.0),
+            "standing": np.zeros(n, bool),
+            "allowed": ~outside,
+            "permitted": np.ones(n, bool),
+        }
+    )
+    exact = float(Fraction(int(micro.sum()), n * 10**6))
+    exact_outside = float(Fraction(int(micro[outside].sum()), int(outside.sum()) * 10**6))
+    for name, rows in (("forward", pinged), ("backward", pinged.take(np.arange(n)[::-1]))):
+        day = engine.to_pandas(daily(engine.register(name, rows), RuleLimits()))
+        assert day["lon"].tolist() == [exact], name
+        assert day["outside_lon"].tolist() == [exact_outside], name

@@ -21,7 +21,11 @@ import pyarrow as pa
 import shapely
 
 from citybrain.topics.builtin.muck_trucks.rules import FAR_FUTURE, FAR_PAST
-from citybrain.topics.builtin.muck_trucks.track import M_PER_DEG_LAT, M_PER_DEG_LON_EQUATOR
+from citybrain.topics.builtin.muck_trucks.track import (
+    M_PER_DEG_LAT,
+    M_PER_DEG_LON_EQUATOR,
+    mean_place,
+)
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -125,8 +129,8 @@ def off_route_runs(
         start=runs.ts.min(),
         end=runs.ts.max(),
         pings=runs.count(),
-        lon=runs.lon.mean(),
-        lat=runs.lat.mean(),
+        lon=mean_place(runs.lon),
+        lat=mean_place(runs.lat),
     )
     minutes = (
         agg.end.epoch_seconds().cast("float64") - agg.start.epoch_seconds().cast("float64")

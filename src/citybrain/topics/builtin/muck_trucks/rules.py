@@ -33,7 +33,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from citybrain.topics.builtin.muck_trucks.track import M_PER_DEG_LAT, M_PER_DEG_LON_EQUATOR
+from citybrain.topics.builtin.muck_trucks.track import (
+    M_PER_DEG_LAT,
+    M_PER_DEG_LON_EQUATOR,
+    mean_place,
+)
 
 HOURS = r"^\s*(\d{1,2})[:：](\d{2})\s*[-~—至到]\s*(\d{1,2})[:：](\d{2})\s*$"
 FAR_PAST, FAR_FUTURE = "1900-01-01", "2999-12-31"
@@ -140,15 +144,15 @@ def daily(pinged: ir.Table, limits: RuleLimits) -> ir.Table:
         outside_pings=outside.cast("int64").sum(),
         outside_first=pinged.ts.min(where=outside),
         outside_last=pinged.ts.max(where=outside),
-        outside_lon=pinged.lon.mean(where=outside),
-        outside_lat=pinged.lat.mean(where=outside),
+        outside_lon=mean_place(pinged.lon, outside),
+        outside_lat=mean_place(pinged.lat, outside),
         unpermitted_pings=(~pinged.permitted).cast("int64").sum(),
         fast_pings=fast.cast("int64").sum(),
         max_speed=pinged.speed_ok.max(),
-        fast_lon=pinged.lon.mean(where=fast),
-        fast_lat=pinged.lat.mean(where=fast),
-        lon=pinged.lon.mean(),
-        lat=pinged.lat.mean(),
+        fast_lon=mean_place(pinged.lon, fast),
+        fast_lat=mean_place(pinged.lat, fast),
+        lon=mean_place(pinged.lon),
+        lat=mean_place(pinged.lat),
         first=pinged.ts.min(),
         last=pinged.ts.max(),
     )
@@ -206,8 +210,8 @@ def stops(pinged: ir.Table, limits: RuleLimits) -> ir.Table:
         start=runs.ts.min(),
         end=runs.ts.max(),
         pings=runs.count(),
-        lon=runs.lon.mean(),
-        lat=runs.lat.mean(),
+        lon=mean_place(runs.lon),
+        lat=mean_place(runs.lat),
         loaded=runs.loaded.max(),
         shift_date=runs.shift_date.min(),
         permitted=runs.permitted.cast("int8").max() == 1,

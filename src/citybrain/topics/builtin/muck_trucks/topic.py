@@ -43,10 +43,6 @@ from citybrain.topics.builtin.muck_trucks.track import TrackRules
 from citybrain.topics.builtin.muck_trucks.violations import KINDS, day_rows, violations_from
 
 DEPARTMENT = "区综合行政执法局（城管）"
-#: a nightly run reads the cleaned track of its days into memory once, rather than cleaning them
-#: again for each rule (1.7 → 0.6 CPU s on 5 days of a 4.4 M-ping city), when they hold at most
-#: this many pings; a full run leaves the whole history in the engine
-IN_MEMORY_PINGS = 2_000_000
 
 
 class MuckTruckParams(TopicParams):
@@ -108,9 +104,8 @@ def violations_of(ctx: TopicContext) -> pd.DataFrame:
             "muck_truck_fleet", pa.table({"m_plate": pa.array(fleet, pa.string())})
         )
     )
-    in_memory = kept is not None and ctx.engine.count(pings) <= IN_MEMORY_PINGS
     rows = day_rows(ctx.engine, pings, ctx.input("std.transport_permit"), sites, track, limits,
-                    corridor, known, in_memory)  # fmt: skip
+                    corridor, known)  # fmt: skip
     return violations_from(kept_days(ctx, rows, kept, fleet))
 
 

@@ -43,6 +43,23 @@ def _metres(lon1: ir.FloatingValue, lat1: ir.FloatingValue, lon2: ir.FloatingVal
     return (dx * dx + dy * dy).sqrt()
 
 
+#: places are averaged in billionths of a degree (about 0.1 mm), see `mean_place`
+PLACE_UNITS = 1e9
+
+
+def mean_place(degrees: ir.FloatingValue, where: ir.BooleanValue | None = None) -> ir.FloatingValue:
+    """The mean of a coordinate column (of the rows ``where`` holds), the same whatever order
+    the engine sums in: summed as whole billionths of a degree (exact), divided once. A float mean
+    of pings sums them in the order the engine's threads took, and a terminal's 6-decimal
+    fixes often average to a tie at the 7th decimal the findings are rounded to: the place
+    then moved by 1e-7 degrees with DuckDB's thread count (about 2 % of the days' places on a
+    10 M-record city, 1 thread against 2)."""
+    units = (degrees * PLACE_UNITS).round().cast("int64")
+    total = units.sum(where=where).cast("float64")
+    # a product of integers, exact (1e-9 is no double: dividing by it is not)
+    return total / (degrees.count(where=where).cast("float64") * PLACE_UNITS)
+
+
 def valid_pings(pings: ir.Table) -> ir.Table:
     """Pings a track can use: a plate, a time, coordinates on the globe and not at 0,0."""
     lon, lat = pings.lon.cast("float64"), pings.lat.cast("float64")
