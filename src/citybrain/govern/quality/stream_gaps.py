@@ -133,11 +133,18 @@ def stream_loss(
 
 
 def stream_alerts(
-    workspace: Workspace, *, only: str | None = None, stored: MeasureStore | None = None
+    workspace: Workspace,
+    *,
+    only: str | None = None,
+    stored: MeasureStore | None = None,
+    contracts: list[SourceContract] | None = None,
 ) -> list[Alert]:
-    """An alert per stream source (or for ``only``) that lost readings, for its owner."""
+    """An alert per stream source (or for ``only``) that lost readings, for its owner.
+    ``contracts``: the workspace's, when the caller has read them already."""
+    if contracts is None:
+        contracts = contracts_in(discover_sources(workspace))
     alerts: list[Alert] = []
-    for contract in contracts_in(discover_sources(workspace)):
+    for contract in contracts:
         if not isinstance(contract.connector, MqttConnector) or only not in (None, contract.id):
             continue
         loss = stream_loss(workspace, contract, stored)

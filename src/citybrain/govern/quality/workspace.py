@@ -11,7 +11,9 @@ from citybrain.govern.quality.assess import assess
 from citybrain.govern.quality.model import QualityReport
 from citybrain.govern.quality.stored import FILE, MeasureStore
 from citybrain.govern.quality.stream_gaps import stream_alerts
-from citybrain.govern.standardize import workspace_sources
+from citybrain.govern.standardize import raw_sources
+from citybrain.govern.standardize.sources import by_table, contracts_in
+from citybrain.ingest import discover_sources
 
 
 def quality_report(
@@ -27,7 +29,9 @@ def quality_report(
     measured, so that the next assessment measures only the tables that changed since (see
     `citybrain.govern.quality.stored`; ``report.measured`` says which were). The report is the
     same as a full assessment's."""
-    sources = workspace_sources(workspace)
+    # the contracts read once, for the std tables' sources and for the streams
+    contracts = contracts_in(discover_sources(workspace))
+    sources = by_table(raw_sources(workspace.lake, contracts))
     stored = MeasureStore.load(workspace.root / FILE)
     if engine is not None:
         report = assess(engine, sources, only=source, now=now, stored=stored)
@@ -35,7 +39,7 @@ def quality_report(
         with workspace.engine() as own:
             report = assess(own, sources, only=source, now=now, stored=stored)
     # readings never delivered
-    report.alerts.extend(stream_alerts(workspace, only=source, stored=stored))
+    report.alerts.extend(stream_alerts(workspace, only=source, stored=stored, contracts=contracts))
     report.measured = dict(stored.how)
     if record:
         store.record(workspace.ops_db_url, report)
