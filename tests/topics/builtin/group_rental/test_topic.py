@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
@@ -168,3 +169,27 @@ def test_case_outcomes_hand_the_score_to_the_supervised_model(
     assert findings.num_rows and all(
         v.endswith("-lgbm") for v in findings.column("model_version").to_pylist()
     )
+
+
+@pytest.mark.duckdb
+def test_rows_hold_codes_not_repeated_texts_and_find_their_dwellings_place(
+    tiny_std_workspace: Workspace,
+) -> None:
+    with tiny_std_workspace.engine() as engine:
+        scored = score_dwellings(_ctx(tiny_std_workspace, engine, GroupRentalParams()))
+        dwellings = engine.to_arrow(
+            engine.table("std", "standard_address").select("address_id", "lon", "lat")
+        ).to_pandas()
+    frame, features = scored.frame, scored.features
+    # the city's 21.6 M dwelling-months as Python or Arrow text took gigabytes (issue 25)
+    for name in ("address_id", "period", "estate_name", "building_no"):
+        assert isinstance(frame[name].dtype, pd.CategoricalDtype), name
+    places = features.places.to_pandas()
+    assert places["address_id"].is_unique
+    assert (places["address_id"].to_numpy()[features.dwelling] == frame["address_id"]).all()
+    expected = dwellings.set_index("address_id").loc[frame["address_id"].astype(str)]
+    assert np.allclose(places["lon"].to_numpy()[features.dwelling], expected["lon"], equal_nan=True)
+    # sorted by dwelling and month, every dwelling with every month (what persistence reads)
+    step, month_step = np.diff(features.dwelling), np.diff(frame["m"].to_numpy())
+    assert (step >= 0).all() and ((step > 0) | (month_step > 0)).all()
+    assert len(set(np.bincount(features.dwelling))) == 1

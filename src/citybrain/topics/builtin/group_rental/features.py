@@ -1,18 +1,24 @@
 """The dwelling × month feature table, built engine-neutrally in Ibis (runs on DuckDB and Spark).
 
-Every aggregation happens in the engine; only the finished table (one row per residential
-dwelling and month) is pulled to Arrow for scoring. Months are handled as an integer index
-(``year * 12 + month - 1``) so that trailing windows are plain window sums over a complete grid.
+Every aggregation happens in the engine; only the finished tables are pulled for scoring: the
+numbers of every residential dwelling and month, and once per dwelling its names and places.
+Months are handled as an integer index (``year * 12 + month - 1``) so that trailing windows are
+plain window sums over a complete grid.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+from numpy.typing import NDArray
 
 if TYPE_CHECKING:
     from citybrain.core.engine import Engine
@@ -171,8 +177,9 @@ def feature_table(
     *,
     complaint_months: int = 6,
     churn_months: int = 12,
-) -> ir.Table:
-    """One row per residential dwelling and month with every raw signal (nulls where unmetered).
+) -> FeatureTables:
+    """One row per residential dwelling and month with every raw signal (nulls where unmetered),
+    and the dwellings themselves.
 
     ``read`` hands over a declared input (``"std.complaint"``; the topic context's ``input``);
     ``crowding_texts`` holds (text, crowding bool) for the distinct complaint texts.
@@ -210,19 +217,9 @@ def feature_table(
         window = ibis.window(group_by="address_id", order_by="m", preceding=rows, following=0)
         return column.fill_null(0).sum().over(window)
 
-    return monthly.select(
+    numbers = monthly.select(
         "address_id",
-        "period",
         "m",
-        "unit_id",
-        "estate_name",
-        "building_no",
-        "area_m2",
-        "lon",
-        "lat",
-        "grid_id",
-        "community_id",
-        "street_id",
         "water",
         "electricity",
         "gas",
@@ -237,7 +234,63 @@ def feature_table(
         ),
         complaints_unit=trailing(monthly.unit_complaints, complaint_months - 1).cast("float64"),
     )
+    return FeatureTables(numbers, dwelling, month)
 
 
-def pull_features(engine: Engine, table: ir.Table) -> pa.Table:
-    return engine.to_arrow(table.order_by(["address_id", "m"]))
+@dataclass(frozen=True)
+class FeatureTables:
+    """The engine's tables: ``numbers`` per dwelling and month (`FEATURE_COLUMNS` but the area),
+    ``dwellings`` per dwelling (names, area, place), ``months`` (period, m)."""
+
+    numbers: ir.Table
+    dwellings: ir.Table
+    months: ir.Table
+
+
+#: per dwelling, what a finding says of its place
+PLACE_COLUMNS = ("lon", "lat", "grid_id", "community_id", "street_id")
+
+
+@dataclass
+class Features:
+    """The pulled features: ``frame`` has one row per dwelling and month, sorted by both, with
+    the dwelling's names and period as categoricals (a code per row, not a string: the city's
+    21.6 M rows would hold gigabytes of repeated text); ``places`` one row per dwelling, row
+    ``dwelling[i]`` being that of ``frame`` row ``i``."""
+
+    frame: pd.DataFrame
+    places: pa.Table
+    dwelling: NDArray[np.int64]
+
+
+def _categorical(values: pa.ChunkedArray, codes: NDArray[np.int64]) -> pd.Categorical:
+    """Per row the text of ``values[codes[row]]``, as codes into the distinct texts."""
+    encoded = pc.dictionary_encode(values.combine_chunks())
+    inverse = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    categories = pd.Index(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=str)
+    return pd.Categorical.from_codes(inverse[codes], categories=categories)
+
+
+def pull_features(engine: Engine, tables: FeatureTables) -> Features:
+    """Pull ``tables`` and join each row to its dwelling by position, not by repeated strings."""
+    dwellings = engine.to_arrow(tables.dwellings.order_by("address_id"))
+    months = engine.to_arrow(tables.months.order_by("m"))
+    numbers = engine.to_arrow(tables.numbers.order_by(["address_id", "m"]))
+    position = pc.index_in(numbers.column("address_id"), value_set=dwellings.column("address_id"))
+    if position.null_count or pc.count_distinct(dwellings.column("address_id")).as_py() != len(
+        dwellings
+    ):
+        raise ValueError("group_rental: dwellings and their monthly rows do not match one to one")
+    dwelling = position.to_numpy().astype(np.int64)
+    month = pc.index_in(numbers.column("m"), value_set=months.column("m")).to_numpy()
+    numbers = numbers.drop_columns(["address_id"])
+    frame = numbers.to_pandas(self_destruct=True)
+    del numbers
+    ids = dwellings.column("address_id").to_numpy(zero_copy_only=False)
+    frame.insert(0, "address_id", pd.Categorical.from_codes(dwelling, pd.Index(ids, dtype=str)))
+    periods = pd.Index(months.column("period").to_pylist(), dtype=str)
+    frame.insert(1, "period", pd.Categorical.from_codes(month.astype(np.int64), periods))
+    frame["estate_name"] = _categorical(dwellings.column("estate_name"), dwelling)
+    frame["building_no"] = _categorical(dwellings.column("building_no"), dwelling)
+    frame["area_m2"] = dwellings.column("area_m2").to_numpy(zero_copy_only=False)[dwelling]
+    return Features(frame, dwellings.select(["address_id", *PLACE_COLUMNS]), dwelling)

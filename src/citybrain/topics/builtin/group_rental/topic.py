@@ -43,10 +43,14 @@ class GroupRentalParams(TopicParams):
 class Scored:
     """The feature table, its signals and the final score of every dwelling-month."""
 
-    frame: pd.DataFrame
+    features: features.Features
     signals: pd.DataFrame
     score: np.ndarray
     supervised: bool
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        return self.features.frame
 
 
 def score_dwellings(ctx: TopicContext) -> Scored:
@@ -62,7 +66,8 @@ def score_dwellings(ctx: TopicContext) -> Scored:
         complaint_months=params.complaint_months,
         churn_months=params.churn_months,
     )
-    frame = features.pull_features(ctx.engine, table).to_pandas()
+    pulled = features.pull_features(ctx.engine, table)
+    frame = pulled.frame
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         signal_frame = scoring.score(frame, params.threshold)
@@ -78,7 +83,7 @@ def score_dwellings(ctx: TopicContext) -> Scored:
             months = int(frame["m"].nunique())
             final = scoring.persistent(proba, months, params.threshold, scoring.Weights())
             use_model = True
-    return Scored(frame, signal_frame, final, use_model)
+    return Scored(pulled, signal_frame, final, use_model)
 
 
 def _signals(rows: pd.DataFrame, signal_frame: pd.DataFrame) -> list[Signal]:
@@ -190,20 +195,21 @@ class GroupRental(Topic):
         rows = scored.frame.loc[flagged].reset_index(drop=True)
         signal_frame = scored.signals.loc[flagged].reset_index(drop=True)
         reasons = build_reasons(_signals(rows, signal_frame), min_contribution=0.05)
+        places = scored.features.places.take(pa.array(scored.features.dwelling[flagged]))
         return findings_table(
             self.name,
             self.subject_type,
-            subject_id=rows["address_id"],
-            period=rows["period"],
+            subject_id=places.column("address_id"),
+            period=pa.array(rows["period"].astype(str).to_numpy(), pa.string()),
             score=pa.array(scored.score[flagged], pa.float64()),
             thresholds=self.level_thresholds(ctx.params),
             reasons=reasons,
             model_version=ctx.model_version + ("-lgbm" if scored.supervised else ""),
-            lon=rows["lon"],
-            lat=rows["lat"],
-            grid_id=rows["grid_id"],
-            community_id=rows["community_id"],
-            street_id=rows["street_id"],
+            lon=places.column("lon"),
+            lat=places.column("lat"),
+            grid_id=places.column("grid_id"),
+            community_id=places.column("community_id"),
+            street_id=places.column("street_id"),
         )
 
     def evaluate(self, findings: pa.Table, truth_dir: Path, ctx: TopicContext) -> Evaluation:
