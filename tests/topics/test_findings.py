@@ -51,6 +51,19 @@ def test_reasons_keep_positive_contributions_largest_first() -> None:
     assert reasons[2][1]["text_zh"] == "人均月用电?度，同类住户约100度"
 
 
+def test_a_nan_reads_as_missing_never_as_nan() -> None:
+    signal = Signal(
+        name="water_per_person",
+        observed=pa.array([float("nan"), 7.25]),
+        expected=pa.array([3.0, float("nan")]),
+        contribution=pa.array([0.4, 0.4]),
+        template_zh="人均月用水{observed}吨，同类约{expected}吨",
+        template_en="{observed} t a person; similar flats {expected} t",
+    )
+    texts = [r[0]["text_zh"] for r in build_reasons([signal]).to_pylist()]
+    assert texts == ["人均月用水?吨，同类约3吨", "人均月用水7.2吨，同类约?吨"]
+
+
 def test_reasons_need_equal_lengths() -> None:
     broken = two_signals()[0]
     short = Signal(

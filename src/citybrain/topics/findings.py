@@ -82,7 +82,10 @@ def _as_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 
 def _format_numbers(values: pa.Array, decimals: int) -> pa.Array:
-    rounded = pc.round(pc.cast(values, pa.float64()), decimals)
+    """Numbers as a clerk reads them; a missing one (null or NaN) as "?", never "nan"."""
+    numbers = pc.cast(values, pa.float64())
+    numbers = pc.if_else(pc.is_nan(numbers), pa.scalar(None, pa.float64()), numbers)
+    rounded = pc.round(numbers, decimals)
     text = pc.cast(rounded, pa.string())
     if decimals == 0:
         text = pc.replace_substring_regex(text, r"\.0$", "")

@@ -86,3 +86,26 @@ def test_a_large_registered_family_is_not_a_group_rental() -> None:
     ]
     scored = scoring.score(frame, threshold=0.5)
     assert scored.loc[frame["address_id"] == "D010", "score"].max() < 0.5
+
+
+def test_an_unmetered_flats_usage_reason_speaks_of_gas_not_of_a_missing_water_figure() -> None:
+    from citybrain.topics import build_reasons
+    from citybrain.topics.builtin.group_rental.topic import _signals
+
+    frame = _city()
+    _crowd(frame, "D010", range(0, 8))
+    _crowd(frame, "D011", range(0, 8))
+    frame.loc[frame["address_id"] == "D011", "water"] = np.nan  # no water meter
+    scored = scoring.score(frame, threshold=0.5)
+    reasons = build_reasons(_signals(frame, scored), min_contribution=0.05).to_pylist()
+
+    def usage_reasons(dwelling: str) -> set[str]:
+        rows = np.flatnonzero((frame["address_id"] == dwelling).to_numpy())
+        found = {r["signal"] for i in rows for r in reasons[i]}
+        return found & {"water_per_person", "gas_per_person"}
+
+    assert usage_reasons("D010") == {"water_per_person"}
+    assert usage_reasons("D011") == {"gas_per_person"}
+    texts = [r["text_zh"] for i in range(len(frame)) for r in reasons[i]]
+    assert texts and not any("nan" in text for text in texts)
+    assert any("人均月用气" in text and "立方米" in text for text in texts)

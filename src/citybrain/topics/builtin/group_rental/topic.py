@@ -91,6 +91,10 @@ def _signals(rows: pd.DataFrame, signal_frame: pd.DataFrame) -> list[Signal]:
         return pa.array(np.asarray(values, dtype=np.float64), pa.float64())
 
     zeros = np.zeros(len(rows))
+    # The usage term is the lower of the water and gas z-scores; an unmetered flat's comes from
+    # gas alone, and its reason then speaks of gas, not of a water figure it does not have.
+    by_water = np.isfinite(signal_frame["water_pp"].to_numpy(dtype=np.float64))
+    usage = signal_frame["c_usage"].to_numpy(dtype=np.float64)
     return [
         Signal(
             "occupancy_gap",
@@ -105,9 +109,17 @@ def _signals(rows: pd.DataFrame, signal_frame: pd.DataFrame) -> list[Signal]:
             "water_per_person",
             col(signal_frame["water_pp"]),
             col(signal_frame["water_pp_expected"]),
-            col(signal_frame["c_usage"]),
+            col(np.where(by_water, usage, 0.0)),
             "人均月用水{observed}吨，同楼同面积住户约{expected}吨",
             "{observed} t of water a month per registered person; comparable flats {expected} t",
+        ),
+        Signal(
+            "gas_per_person",
+            col(signal_frame["gas_pp"]),
+            col(signal_frame["gas_pp_expected"]),
+            col(np.where(by_water, 0.0, usage)),
+            "人均月用气{observed}立方米，同楼同面积住户约{expected}立方米",
+            "{observed} m³ of gas a month per registered person; comparable flats {expected} m³",
         ),
         Signal(
             "deliveries",
