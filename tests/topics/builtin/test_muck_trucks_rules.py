@@ -4,16 +4,23 @@ raises a violation (tests ``topics/builtin/muck_trucks/{track,rules,violations}.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from citybrain.core.engine import Engine, open_engine
-from citybrain.topics.builtin.muck_trucks.rules import RuleLimits, daily
+from citybrain.topics.builtin.muck_trucks.rules import (
+    RuleLimits,
+    daily,
+    permit_windows,
+    permits_overlap,
+    with_permits,
+)
 from citybrain.topics.builtin.muck_trucks.track import TrackRules, clean_track, ping_counts
 from citybrain.topics.builtin.muck_trucks.violations import find_violations
 from topics.builtin.gps_noise import add_noise
@@ -292,3 +299,48 @@ def test_places_are_exact_means_in_any_order_of_the_pings(engine: Engine) -> Non
         day = engine.to_pandas(daily(engine.register(name, rows), RuleLimits()))
         assert day["lon"].tolist() == [exact], name
         assert day["outside_lon"].tolist() == [exact_outside], name
+
+
+def _permit(no: str, hours: str, valid_from: str, valid_to: str) -> dict[str, object]:
+    return {
+        "permit_no": no,
+        "plate": "川A00001",
+        "allowed_hours": hours,
+        "valid_from": date.fromisoformat(valid_from),
+        "valid_to": date.fromisoformat(valid_to),
+    }
+
+
+def test_a_permit_renewed_or_two_at_once(engine: Engine) -> None:
+    """Hours come from the permit valid that day (a renewal with other hours: one at a time, each
+    ping joins one); with two valid at once, a ping within either's hours is allowed."""
+    morning = [leg("川A00001", d.replace(hour=7), SITE, DUMP) for d in (DAY, DAY.replace(month=8))]
+    renewed = pa.Table.from_pylist(
+        [
+            _permit("P1", "22:00-06:00", "2023-01-01", "2023-06-30"),
+            _permit("P2", "06:00-10:00", "2023-07-01", "2023-12-31"),
+        ]
+    )
+    assert not permits_overlap(engine.to_pandas(permit_windows(engine.register("r", renewed))))
+    assert found(engine, pa.concat_tables(morning), renewed) == {
+        ("川A00001", "outside_hours", "2023-03-14")
+    }
+    march = _permit("P3", "05:00-09:00", "2023-03-01", "2023-03-31")
+    both = pa.Table.from_pylist([*renewed.to_pylist(), march])
+    assert permits_overlap(engine.to_pandas(permit_windows(engine.register("b", both))))
+    assert found(engine, pa.concat_tables(morning), both) == set()
+
+
+def test_pings_meeting_one_permit_each_need_no_grouping(engine: Engine) -> None:
+    """`with_permits` without the group-by (no two permits of a plate valid on a common day)
+    gives the rows the group-by gives."""
+    pings = pa.concat_tables([night("川A00001", DAY), night("川A00002", DAY),
+                              leg("川A00001", DAY.replace(hour=10), SITE, DUMP)])  # fmt: skip
+    windows = permit_windows(engine.register("p", permits("川A00001")))
+    track = clean_track(engine.register("t", pings), TrackRules())
+    one, grouped = (
+        engine.to_arrow(with_permits(track, windows, overlapping=o)).sort_by("ts").sort_by("plate")
+        for o in (False, True)
+    )
+    assert one.num_rows == pings.num_rows and one.equals(grouped)
+    assert 0 < pc.sum(one["permitted"]).as_py() < one.num_rows  # 川A00002 holds no permit

@@ -66,7 +66,9 @@ def day_rows(
     # the cleaned track with its permits is made once, in the engine (a temporary table on
     # DuckDB, a cached DataFrame on Spark), and every rule reads it: cleaning it again for each
     # of the four queries was three quarters of the step (Ibis `cache`; released below)
-    pinged = rules.with_permits(track, rules.permit_windows(permits)).cache()
+    windows = rules.permit_windows(permits)
+    overlapping = rules.permits_overlap(engine.to_pandas(windows))
+    pinged = rules.with_permits(track, windows, overlapping=overlapping).cache()
     try:
         return _rows_of(engine, pinged, permits, sites, limits, corridor)
     finally:
