@@ -1,6 +1,6 @@
-"""The quality measures as they were before one query per table (2daaa63..31a81fd): the filled
-values by a strip of every text value, the event times in a query of their own. The oracle the
-one-scan measures are compared with (tests/govern/quality/test_measures.py)."""
+"""The quality measures as they were up to 31a81fd: the filled values by a strip of every text
+value, the event times in a query of their own. The oracle `table_counts` is compared with
+(tests/govern/quality/test_measures.py)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Timeliness on the data's own event time; a missing event time is an alert, not 100 %; the
-one-scan measures equal the former per-measure queries."""
+measures equal the former queries (every text value stripped, the event times apart)."""
 
 from __future__ import annotations
 
@@ -115,7 +115,7 @@ def test_readings_without_a_time_raise_an_alert_not_100(tmp_path: Path) -> None:
     assert "6 of 6 rows have no event time" in alert.en
 
 
-# Text values around the shortcut of `filled` (a value >= "!" is not blank without a strip): blank
+# Text values around the shortcut of `blank` (a value >= "!" is not blank without a strip): blank
 # ones of every character strip() removes, values starting with one, with "!" itself, with a
 # control character it keeps, with non-ASCII spaces it keeps, with Chinese.
 EDGES = [
@@ -155,10 +155,11 @@ def _edge_pings(first: int, n: int, load_id: str) -> pa.Table:
     })  # fmt: skip
 
 
-def test_one_scan_gives_the_former_measures_on_both_engines(engine: Engine) -> None:
-    """`table_counts` (filled values and event times in one query, text checked by a comparison
-    before a strip) equals the former queries — one per measure, every text value stripped — on
-    a table with nulls, blanks, values the comparison cannot settle, flags and duplicates."""
+def test_counts_give_the_former_measures_on_both_engines(engine: Engine) -> None:
+    """`table_counts` (the values present and the event times in one query, the blank ones in
+    another, a comparison before the strip) equals the former queries — every text value
+    stripped, the event times apart — on a table with nulls, blanks, values the comparison
+    cannot settle, flags and duplicates."""
     std = STD_TABLES["vehicle_ping"]
     data = pa.concat_tables([_edge_pings(0, 150, "load-1"), _edge_pings(150, 90, "load-2")])
     engine.write(data, "std", std.name)

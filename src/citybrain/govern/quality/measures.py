@@ -39,30 +39,47 @@ def delivered_columns(source: RawSource, std: StdTable) -> list[str]:
     ]
 
 
-def filled(value: ir.Column, type_: str) -> ir.IntegerScalar:
-    """How many values of a column are filled: not null and, for text, not blank (a character
-    other than the whitespace ``strip`` removes)."""
-    if type_ != "string":
-        return value.count()
-    # Every character strip() removes is at most " " (0x20), and strings compare by bytes: a value
-    # >= "!" starts with a kept character, so it is not blank without being stripped. That is
-    # nearly every value, and the comparison costs a fifth of a strip (CASE evaluates the strip
-    # only for the rest): the table's scan ~4x cheaper on DuckDB, the count the same.
-    return ibis.cases((value >= "!", 1), (value.strip().length() > 0, 1), else_=0).sum()
+def blank(value: ir.StringValue) -> ir.BooleanValue:
+    """A text value that is there but blank: nothing but the whitespace ``strip`` removes."""
+    # Every character strip() removes is at most " " (0x20) and strings compare by bytes, so a
+    # value >= "!" is not blank. Compared first, the strip is skipped for nearly every value, and
+    # the engine skips whole row groups whose Parquet statistics put every value at "!" or above.
+    return (value < "!") & (value.strip().length() == 0)
+
+
+def blank_counts(engine: Engine, table: ir.Table, std: StdTable) -> Counts:
+    """Blank text values per column, by source and load (the columns that have any)."""
+    parts = []
+    for column in std.columns:
+        if column.type == "string":
+            rows = table.filter(blank(table[column.name]))
+            grouped = rows.group_by("source_system", "load_id").agg(n=rows.count())
+            parts.append(grouped.mutate(column=ibis.literal(column.name)))
+    out: Counts = {}
+    if parts:
+        for row in engine.to_arrow(ibis.union(*parts)).to_pylist():
+            key = (row["source_system"], row["load_id"])
+            out.setdefault(key, {})[row["column"]] = int(row["n"])
+    return out
 
 
 def table_counts(
     engine: Engine, table: ir.Table, std: StdTable
 ) -> tuple[Counts, dict[str, EventTimes]]:
-    """In one scan of ``table``: rows and filled values per column, by source and load
-    (`filled`), and each source's rows, rows with an event time and latest event time."""
+    """Rows and filled values per column, by source and load (a value is filled when it is not
+    null nor `blank`); and each source's rows, rows with an event time and latest event time.
+
+    Two queries: the values present (the engine may answer from Parquet statistics without
+    reading a column that has no nulls) and the blank ones (it reads only the row groups whose
+    statistics allow one) — on DuckDB ~10x less CPU than stripping every text value."""
     metrics: dict[str, ir.Scalar] = {"_rows": table.count()}
     for column in std.columns:
-        metrics[column.name] = filled(table[column.name], column.type)
+        metrics[column.name] = table[column.name].count()
     event = event_column(std)
     if event is not None:
         metrics[_TIMED], metrics[_LATEST] = table[event].count(), table[event].max()
     grouped = table.group_by("source_system", "load_id").agg(**metrics)
+    blanks = blank_counts(engine, table, std)
     counts: Counts = {}
     times: dict[str, EventTimes] = {}
     for row in engine.to_arrow(grouped).to_pylist():
@@ -72,13 +89,17 @@ def table_counts(
             timed, latest = int(row.pop(_TIMED) or 0), row.pop(_LATEST)
             load = EventTimes(int(row["_rows"] or 0), timed, latest)
             times[system] = load if system not in times else later(times[system], load)
+        for name, n in blanks.get(key, {}).items():
+            row[name] -= n
         counts[key] = {k: int(v or 0) for k, v in row.items()}
     return counts, times
 
 
 def flag_counts(engine: Engine, table: ir.Table) -> Counts:
     """Flags per column (the part before the first colon), by source and load."""
-    flags = table.select("source_system", "load_id", flag=table[FLAGS_COLUMN].unnest())
+    # most rows carry no flag: the engine unnests (and reads the keys of) the others only
+    flagged = table.filter(table[FLAGS_COLUMN].length() > 0)
+    flags = flagged.select("source_system", "load_id", flag=flagged[FLAGS_COLUMN].unnest())
     flags = flags.mutate(column=ibis.ifelse(
         flags["flag"] == DUPLICATE_FLAG, "_duplicate", flags["flag"].re_extract(r"^([^:]+):", 1)
     ))  # fmt: skip

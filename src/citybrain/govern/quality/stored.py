@@ -119,8 +119,8 @@ class TableMeasures:
 
 
 def measure_table(engine: Engine, table: ir.Table, std: StdTable, at: Listing) -> TableMeasures:
-    """Scan ``table`` (the std table, or some of its rows) for its figures: one query for the
-    filled values and event times, one for the flags (a row holds any number)."""
+    """Scan ``table`` (the std table, or some of its rows) for its figures: the filled values
+    and event times (`table_counts`), the flags (a row holds any number)."""
     filled, times = table_counts(engine, table, std)
     return TableMeasures(table_basis(std), at, filled, flag_counts(engine, table), times)
 
