@@ -6,8 +6,10 @@ Built-in topics use exactly this API; a third-party topic registers a ``Topic`` 
 
 from __future__ import annotations
 
+import shutil
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -251,6 +253,27 @@ class TopicContext:
     #: (a nightly run, a chunk of a whole recompute): for what must be known of every row, read
     #: as a small aggregate (the plates that ever report a load status), never row by row
     whole_series: ir.Table | None = None
+
+    @contextmanager
+    def staging(self) -> Iterator[Callable[[str, ir.Table], ir.Table]]:
+        """Compute an intermediate once: within the block, ``stage(name, table)`` writes
+        ``table`` to the lake as the work table ``topic/<name>`` and returns it read back. A topic
+        whose queries all start from one expensive intermediate (every person record keyed by
+        identity) would otherwise have the engine recompute it in each query: a lazy expression
+        is a recipe, not a result. Name work tables ``<topic>_work_<part>``; they are removed
+        when the block ends, also on an error."""
+        written: list[str] = []
+
+        def stage(name: str, table: ir.Table) -> ir.Table:
+            written.append(name)
+            self.engine.write(table, "topic", name, mode="replace", ordered=False)
+            return self.engine.table("topic", name)
+
+        try:
+            yield stage
+        finally:
+            for name in written:
+                shutil.rmtree(self.engine.table_dir("topic", name), ignore_errors=True)
 
     def input(self, dataset: str) -> ir.Table:
         """A declared input (``"std.complaint"``): what the runner handed the topic."""

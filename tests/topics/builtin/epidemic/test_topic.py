@@ -217,3 +217,31 @@ def test_no_case_no_arrival_no_sheet_gives_no_findings(
         # the run says medical support had no chronic-care register to use
         assert any("std.chronic_care" in r.getMessage() for r in caplog.records)
         assert engine.to_arrow(engine.table("topic", SUMMARY_TABLE)).num_rows == 0
+
+
+def test_keyed_records_computed_once_give_the_same_analysis_and_leave_nothing(
+    ran: Ran,
+) -> None:
+    from citybrain.topics.builtin.epidemic.analysis import analyse
+    from citybrain.topics.builtin.epidemic.topic import knobs
+
+    with ran.workspace.engine() as engine:
+        ctx = TopicContext(ran.workspace, engine, "run-2", EpidemicParams(), "epidemic-1")
+
+        def has(dataset: str) -> bool:
+            return engine.exists(*dataset.split("."))
+
+        plain = analyse(engine, ctx.input, has, knobs(EpidemicParams()))
+        with ctx.staging() as stage:
+            staged = analyse(engine, ctx.input, has, knobs(EpidemicParams()), stage)
+            assert any(name.startswith("epidemic_work_") for name in engine.list_tables("topic"))
+        assert not any(name.startswith("epidemic_work_") for name in engine.list_tables("topic"))
+    assert len(plain.cases) and len(plain.contacts) and len(plain.support)
+    for part in ("cases", "contacts", "entry", "communities", "grids", "support", "homes"):
+        before, after = getattr(plain, part), getattr(staged, part)
+        columns = sorted(before.columns)
+        norm = [
+            f[columns].astype(str).sort_values(columns).reset_index(drop=True)
+            for f in (before, after)
+        ]
+        assert norm[0].equals(norm[1]), part

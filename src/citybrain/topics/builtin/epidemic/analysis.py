@@ -87,13 +87,29 @@ def find_contacts(keyed: Keyed, found_cases: ir.Table, knobs: Knobs) -> ir.Table
     return contact_query.contacts(parts, found_cases)
 
 
+def staged_keys(keyed: Keyed, stage: Callable[[str, ir.Table], ir.Table]) -> Keyed:
+    """``keyed`` computed once into work tables: every query below starts from them."""
+
+    def one(name: str, table: ir.Table | None) -> ir.Table | None:
+        return None if table is None else stage(f"epidemic_work_{name}", table)
+
+    residents, tests = one("residents", keyed.residents), one("tests", keyed.tests)
+    assert residents is not None and tests is not None
+    return Keyed(residents, one("arrivals", keyed.arrivals), tests, one("care", keyed.care))
+
+
 def analyse(
     engine: Engine,
     read: Callable[[str], ir.Table],
     has: Callable[[str], bool],
     knobs: Knobs,
+    stage: Callable[[str, ir.Table], ir.Table] | None = None,
 ) -> Analysis:
+    """Cases, contacts, entry control, screening gaps and medical support; ``stage`` (see
+    `TopicContext.staging`) computes the keyed records once instead of once per query."""
     keyed = keyed_inputs(read, has)
+    if stage is not None:
+        keyed = staged_keys(keyed, stage)
     found = entry.cases(keyed.tests)
     placed = entry.homes(keyed.residents)
     where = entry.dwellings(keyed.residents)

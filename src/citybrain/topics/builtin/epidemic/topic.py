@@ -365,7 +365,8 @@ def analyse_ctx(ctx: TopicContext) -> Analysis:
         zone, _, table = dataset.partition(".")
         return ctx.engine.exists(zone, table)
 
-    return analyse(ctx.engine, ctx.input, has, knobs(params))
+    with ctx.staging() as stage:
+        return analyse(ctx.engine, ctx.input, has, knobs(params), stage)
 
 
 PANELS: dict[str, PagePanel] = {
