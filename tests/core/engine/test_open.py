@@ -72,6 +72,22 @@ def test_duckdb_settings_come_from_config(tmp_path: Path) -> None:
     assert settings["autoinstall_known_extensions"] == "false"
 
 
+def test_duckdb_keeps_parquet_footers_and_still_sees_a_rewritten_file(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    part = tmp_path / "std" / "t" / "part-0.parquet"
+    part.parent.mkdir(parents=True)
+    pq.write_table(pa.table({"a": [1, 2, 3]}), part)
+    with open_engine("duckdb", tmp_path, database=":memory:") as engine:
+        cached = engine.ibis.con.execute("SELECT current_setting('parquet_metadata_cache')")
+        assert cached.fetchall() == [(True,)]
+        table = engine.table("std", "t")
+        assert engine.to_arrow(table.aggregate(n=table.count()))["n"].to_pylist() == [3]
+        pq.write_table(pa.table({"a": [10, 20, 30, 40]}), part)  # the same path, rewritten
+        table = engine.table("std", "t")
+        assert engine.to_arrow(table.aggregate(n=table.a.sum()))["n"].to_pylist() == [100]
+
+
 def test_missing_java_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(session_module, "_session", None)
     monkeypatch.setattr(session_module, "java_available", lambda: False)
