@@ -83,3 +83,33 @@ def test_without_a_readable_route_nothing_is_judged(engine: Engine) -> None:
         [routed("川A00001", route=None), routed("川A00002", route="LINESTRING(oops)")]
     )
     assert off_route(engine, tracks, plates) == set()
+
+
+def test_a_detour_across_the_shift_start_is_one_run_on_the_day_it_began(engine: Engine) -> None:
+    """Off the route from before 06:00 to after it: one run, on the shift it began, as long as
+    the whole detour; fixes on route before 06:00 start no run on that shift. (Only the
+    truck-days with a fix off the route are windowed: both shifts are.)"""
+    early = DAY.replace(hour=5, minute=20)
+    across = pa.concat_tables(
+        [leg("川A00001", early, SITE, FIELD, n=8),
+         leg("川A00001", early + timedelta(minutes=40), FIELD, DUMP, n=8)]
+    )  # fmt: skip
+    after = pa.concat_tables(
+        [leg("川A00002", early, SITE, DUMP, n=8),
+         leg("川A00002", early + timedelta(minutes=40), FIELD, DUMP, n=8)]
+    )  # fmt: skip
+    v = find_violations(
+        engine,
+        engine.register("pings", pa.concat_tables([across, after])),
+        engine.register("permits", routed("川A00001", "川A00002")),
+        engine.register("sites", SITES),
+        TrackRules(),
+        RuleLimits(),
+    )
+    runs = v.loc[v["kind"] == "off_route"].set_index("plate")
+    assert sorted(runs["period"].items()) == [
+        ("川A00001", "2023-03-13"),
+        ("川A00002", "2023-03-14"),
+    ]
+    # the detour spans 06:00 and is counted whole: longer than its part on either side
+    assert runs.loc["川A00001", "observed"] > runs.loc["川A00002", "observed"]

@@ -87,10 +87,16 @@ def read_corridors(engine: Engine, permits: ir.Table, corridor_m: float) -> Corr
 
 
 def off_route_runs(
-    engine: Engine, track: ir.Table, corridors: Corridors, rules: CorridorRules
+    engine: Engine,
+    track: ir.Table,
+    corridors: Corridors,
+    rules: CorridorRules,
+    overlapping: bool = True,
 ) -> pd.DataFrame:
     """Runs of moving pings off every valid permit's corridor, long enough to count: plate,
-    shift_date, start, end, pings, minutes, lon, lat."""
+    shift_date, start, end, pings, minutes, lon, lat. ``overlapping``: whether a plate holds two
+    permits valid on a common day (`rules.permits_overlap`; when none does, each ping meets one
+    route at most and needs no grouping back to one row per ping)."""
     routes = engine.register(
         "muck_truck_routes", pa.Table.from_pandas(corridors.table, preserve_index=False)
     )
@@ -110,10 +116,22 @@ def off_route_runs(
     judged = engine.register(
         "muck_truck_route_points", pa.Table.from_pandas(points, preserve_index=False)
     )
-    on = j.join(judged, ["route_id", "lon_r", "lat_r"])
-    per_ping = on.group_by(["plate", "ts", "shift_date"]).aggregate(
-        lon=on.lon.max(), lat=on.lat.max(), inside=on.inside.max()
+    # Only the truck-days with a fix off a route can hold a run: the windows below see their
+    # pings alone, not every moving ping (a run's first fix still meets the fix before it: one
+    # within the gap that ends a run falls on its shift day or the one before, itself kept when
+    # it is off; an earlier fix kept in its place is farther than the gap, a new run alike).
+    far = engine.register(
+        "muck_truck_off_points",
+        pa.Table.from_pandas(points.loc[points["inside"] == 0], preserve_index=False),
     )
+    off_days = j.join(far, ["route_id", "lon_r", "lat_r"]).select("plate", "shift_date").distinct()
+    on = j.join(off_days, ["plate", "shift_date"]).join(judged, ["route_id", "lon_r", "lat_r"])
+    if overlapping:  # inside any valid permit's corridor
+        per_ping = on.group_by(["plate", "ts", "shift_date"]).aggregate(
+            lon=on.lon.max(), lat=on.lat.max(), inside=on.inside.max()
+        )
+    else:
+        per_ping = on.select("plate", "ts", "shift_date", "lon", "lat", "inside")
     w = ibis.window(group_by="plate", order_by="ts")
     off = per_ping.inside == 0
     before_off = (per_ping.inside.lag().over(w) == 0).fill_null(False)

@@ -70,7 +70,7 @@ def day_rows(
     overlapping = rules.permits_overlap(engine.to_pandas(windows))
     pinged = rules.with_permits(track, windows, overlapping=overlapping).cache()
     try:
-        return _rows_of(engine, pinged, permits, sites, limits, corridor)
+        return _rows_of(engine, pinged, permits, sites, limits, corridor, overlapping)
     finally:
         pinged.release()
 
@@ -82,6 +82,7 @@ def _rows_of(
     sites: ir.Table | None,
     limits: rules.RuleLimits,
     corridor: CorridorRules | None,
+    overlapping: bool,
 ) -> pd.DataFrame:
     """`day_rows` of the cleaned track with its permits (`rules.with_permits`; one row per truck
     and instant, as the track, so the off-route rule reads it as the track)."""
@@ -101,7 +102,8 @@ def _rows_of(
     corridor = corridor or CorridorRules()
     routes = read_corridors(engine, permits, corridor.corridor_m)
     if routes is not None:  # permits with an approved route: driving off it
-        parts.append(_off_route(off_route_runs(engine, pinged, routes, corridor)))
+        runs = off_route_runs(engine, pinged, routes, corridor, overlapping)
+        parts.append(_off_route(runs))
     parts = [p for p in parts if len(p)]
     if not parts:
         return pd.DataFrame({c: [] for c in DAY_COLUMNS})
