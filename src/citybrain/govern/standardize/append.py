@@ -85,7 +85,7 @@ def append_table(
     new = [replace(s, load_ids=s.load_ids[standardised[s.system] :]) for s in grown]
     expr = build_table(engine, std, new, index=index, rules=rules, code_sources=sources,
                        address_workers=address_workers)  # fmt: skip
-    info = engine.write(expr, "std", std.name, mode="append")
+    info = engine.write(expr, "std", std.name, mode="append", ordered=False)  # as a rebuild
     kept_new = {s.system: engine.count(_latest(engine, std, s)) for s in new}
     new_ids = [load for s in new for load in s.load_ids]
     written = engine.table("std", std.name)
