@@ -101,15 +101,19 @@ def off_route_runs(
         "muck_truck_routes", pa.Table.from_pandas(corridors.table, preserve_index=False)
     )
     moving = track.filter(~track.standing)
-    j = moving.join(
-        routes,
-        [
-            moving.plate.strip() == routes.r_plate,
-            moving.shift_date >= routes.valid_from,
-            moving.shift_date <= routes.valid_to,
-        ],
-    ).mutate(lon_r=moving.lon.round(ROUND), lat_r=moving.lat.round(ROUND))
-    points = engine.to_pandas(j.select("route_id", "lon_r", "lat_r").distinct())
+    moving = moving.mutate(lon_r=moving.lon.round(ROUND), lat_r=moving.lat.round(ROUND))
+
+    def routed(rows: ir.Table) -> ir.Table:  # each ping with the routes valid that day
+        return rows.join(
+            routes,
+            [
+                rows.plate.strip() == routes.r_plate,
+                rows.shift_date >= routes.valid_from,
+                rows.shift_date <= routes.valid_to,
+            ],
+        )
+
+    points = engine.to_pandas(routed(moving).select("route_id", "lon_r", "lat_r").distinct())
     x, y = corridors.metric(points["lon_r"].to_numpy(float), points["lat_r"].to_numpy(float))
     shapes = corridors.shapes[points["route_id"].to_numpy(np.int64)]
     points["inside"] = shapely.contains_xy(shapes, x, y).astype(np.int8)
@@ -124,8 +128,17 @@ def off_route_runs(
         "muck_truck_off_points",
         pa.Table.from_pandas(points.loc[points["inside"] == 0], preserve_index=False),
     )
-    off_days = j.join(far, ["route_id", "lon_r", "lat_r"]).select("plate", "shift_date").distinct()
-    on = j.join(off_days, ["plate", "shift_date"]).join(judged, ["route_id", "lon_r", "lat_r"])
+    # the pings are cut to those places, then to those days, before the join to the routes
+    # (a range join of every moving ping, each time)
+    places = far.select("lon_r", "lat_r").distinct()
+    off_days = (
+        routed(moving.semi_join(places, ["lon_r", "lat_r"]))
+        .join(far, ["route_id", "lon_r", "lat_r"])
+        .select("plate", "shift_date")
+        .distinct()
+    )
+    on = routed(moving.semi_join(off_days, ["plate", "shift_date"]))
+    on = on.join(judged, ["route_id", "lon_r", "lat_r"])
     if overlapping:  # inside any valid permit's corridor
         per_ping = on.group_by(["plate", "ts", "shift_date"]).aggregate(
             lon=on.lon.max(), lat=on.lat.max(), inside=on.inside.max()
