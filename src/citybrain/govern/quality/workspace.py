@@ -11,8 +11,8 @@ from citybrain.govern.quality.assess import assess
 from citybrain.govern.quality.model import QualityReport
 from citybrain.govern.quality.stored import FILE, MeasureStore
 from citybrain.govern.quality.stream_gaps import stream_alerts
-from citybrain.govern.standardize import raw_sources
-from citybrain.govern.standardize.sources import by_table, contracts_in
+from citybrain.govern.standardize import workspace_sources
+from citybrain.govern.standardize.sources import contracts_in
 from citybrain.ingest import discover_sources
 
 
@@ -31,7 +31,7 @@ def quality_report(
     same as a full assessment's."""
     # the contracts read once, for the std tables' sources and for the streams
     contracts = contracts_in(discover_sources(workspace))
-    sources = by_table(raw_sources(workspace.lake, contracts))
+    sources = workspace_sources(workspace, contracts)
     stored = MeasureStore.load(workspace.root / FILE)
     if engine is not None:
         report = assess(engine, sources, only=source, now=now, stored=stored)

@@ -12,12 +12,16 @@ from citybrain.govern.standardize.addresses import AREAS, CACHE
 from citybrain.govern.standardize.pipeline import standardize_all
 from citybrain.govern.standardize.results import StandardizeResult, TableResult
 from citybrain.govern.standardize.sources import RawSource, by_table, contracts_in, raw_sources
-from citybrain.ingest import discover_sources
+from citybrain.ingest import SourceContract, discover_sources
 
 
-def workspace_sources(workspace: Workspace) -> dict[str, list[RawSource]]:
-    """Std table → the landed systems that feed it."""
-    contracts = contracts_in(discover_sources(workspace))
+def workspace_sources(
+    workspace: Workspace, contracts: list[SourceContract] | None = None
+) -> dict[str, list[RawSource]]:
+    """Std table → the landed systems that feed it; ``contracts``: the workspace's, when the
+    caller has read them already."""
+    if contracts is None:
+        contracts = contracts_in(discover_sources(workspace))
     return by_table(raw_sources(workspace.lake, contracts))
 
 
