@@ -186,7 +186,11 @@ def feature_table(
     """
     readings = read("std.utility_reading")
     address = read("std.standard_address")
-    dwelling = dwellings(address, readings)
+    # pulled once (a row per dwelling): the numbers query joins it and `pull_features` reads
+    # it, rather than each evaluating its aggregate over the dwellings' readings again
+    dwelling = engine.register(
+        "group_rental_dwellings", engine.to_arrow(dwellings(address, readings))
+    )
     month = months(readings)
     first = month.m.min()
     grid = dwelling.cross_join(month)
